@@ -1,0 +1,91 @@
+"""Pantau configuration: one ``Settings`` object read from ``PANTAU_*`` environment variables (and ``.env``).
+
+Nothing else in the code base reads ``os.environ``. Demo values are marked ``DEMO`` and refused in production.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent
+
+# Clearly marked demo values: fine for the embedded demo and tests, refused when PANTAU_ENV=production.
+DEMO_SECRET_KEY = "DEMO-ONLY-secret-key-not-for-production"
+DEMO_DATA_KEY = "demo:REVNTy1PTkxZLWRhdGEta2V5LTMyLWJ5dGVzLSEhISE="  # base64 of a 32-byte demo key
+DEMO_BLIND_INDEX_KEY = "DEMO-ONLY-blind-index-key"
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used (for example a demo secret in production)."""
+
+
+class Settings(BaseSettings):
+    """Every ``PANTAU_*`` setting, with safe embedded-demo defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="PANTAU_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    secret_key: str = DEMO_SECRET_KEY
+    host: str = "127.0.0.1"
+    port: int = Field(8050, ge=1, le=65535)
+    log_level: str = "INFO"
+
+    database_url: str = f"sqlite:///{ROOT / 'var' / 'pantau.db'}"
+    redis_url: str = "memory://"
+    mqtt_url: str = ""
+    mqtt_username: str = ""
+    mqtt_password: str = ""
+    mqtt_ca_file: str = ""
+    embedded_mqtt_port: int = Field(1883, ge=0, le=65535)
+
+    site_code: str = Field("DEMO", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    site_name: str = "RSUD Pantau (demo)"
+    timezone: str = "Asia/Jakarta"
+    default_language: Literal["id", "en"] = "id"
+
+    session_timeout_minutes: int = Field(30, ge=1)
+    login_rate_limit: str = "10 per minute"
+    lockout_attempts: int = Field(5, ge=1)
+    lockout_minutes: int = Field(15, ge=1)
+
+    data_keys: str = DEMO_DATA_KEY
+    blind_index_key: str = DEMO_BLIND_INDEX_KEY
+
+    demo: bool = True
+    demo_password: str = ""
+    var_dir: Path = ROOT / "var"
+
+    @model_validator(mode="after")
+    def _refuse_demo_secrets_in_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        problems = []
+        if not self.secret_key or self.secret_key == DEMO_SECRET_KEY or len(self.secret_key) < 32:
+            problems.append("PANTAU_SECRET_KEY must be set to a random value of at least 32 characters")
+        if self.data_keys == DEMO_DATA_KEY or "demo:" in self.data_keys:
+            problems.append("PANTAU_DATA_KEYS must be set to the hospital's own keys")
+        if self.blind_index_key == DEMO_BLIND_INDEX_KEY or len(self.blind_index_key) < 32:
+            problems.append("PANTAU_BLIND_INDEX_KEY must be set to a random value of at least 32 characters")
+        if self.demo:
+            problems.append("PANTAU_DEMO must be false in production")
+        if problems:
+            raise ConfigError("Refusing to start in production: " + "; ".join(problems))
+        return self
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def embedded_broker(self) -> bool:
+        """True when no external broker is configured and Pantau runs its own (amqtt)."""
+        return not self.mqtt_url
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings from the environment, with explicit overrides (tests use these)."""
+    return Settings(**overrides)

@@ -1,0 +1,81 @@
+# Pantau developer tasks. `make` alone lists them.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+STAMPS := .make-stamps
+PYTEST_ARGS ?=
+BENCH_ARGS ?=
+SYSTEM_PACKAGES := postgresql redis-server mosquitto chromium chromium-driver
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help venv install system-deps run test lint bench db-upgrade
+
+help: ## list the targets
+	@echo "Pantau — make targets:"
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-12s %s\n", $$1, $$2}'
+	@echo "Variables: PYTEST_ARGS='...' (make test), BENCH_ARGS='...' (make bench), PYTHON=python3"
+
+$(VENV)/pyvenv.cfg:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMPS)/install: pyproject.toml $(VENV)/pyvenv.cfg
+	$(VPY) -m pip install --quiet --upgrade pip
+	$(VPY) -m pip install --quiet -e '.[dev]'
+	@mkdir -p $(STAMPS)
+	@touch $@
+
+venv: $(STAMPS)/install ## create .venv and install the project with its dev extras (redone when pyproject.toml changes)
+
+install: $(STAMPS)/install ## same as venv
+
+system-deps: ## install missing Debian packages: postgresql redis-server mosquitto chromium chromium-driver
+	@set -eu; \
+	has() { command -v "$$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$$1" ] || [ -x "/sbin/$$1" ]; }; \
+	missing=""; \
+	pg_bindir="$$(pg_config --bindir 2>/dev/null || true)"; \
+	if ! { [ -n "$$pg_bindir" ] && [ -x "$$pg_bindir/postgres" ]; } \
+	   && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then missing="$$missing postgresql"; fi; \
+	has redis-server || missing="$$missing redis-server"; \
+	has mosquitto || missing="$$missing mosquitto"; \
+	has chromium || missing="$$missing chromium"; \
+	has chromedriver || missing="$$missing chromium-driver"; \
+	if [ -z "$$missing" ]; then echo "system-deps: all present ($(SYSTEM_PACKAGES))"; exit 0; fi; \
+	echo "system-deps: missing:$$missing"; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "system-deps: no apt-get here; install these yourself:$$missing" >&2; exit 1; fi; \
+	sudo=""; \
+	if [ "$$(id -u)" -ne 0 ]; then \
+	  if command -v sudo >/dev/null 2>&1; then sudo="sudo -n"; \
+	  else echo "system-deps: not root and no sudo; install these yourself:$$missing" >&2; exit 1; fi; \
+	fi; \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null; \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing </dev/null
+
+run: $(STAMPS)/install ## run the embedded all-in-one demo (python app.py)
+	$(VPY) app.py
+
+test: $(STAMPS)/install system-deps ## run the test suite (real PostgreSQL, Redis, Mosquitto, Chromium)
+	$(VPY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMPS)/install ## ruff check
+	$(VENV)/bin/ruff check .
+
+bench: $(STAMPS)/install ## run every bench/*.py (not _*.py), keep going, fail at the end if one failed
+	@failed=""; ran=0; \
+	for script in bench/*.py; do \
+	  [ -e "$$script" ] || continue; \
+	  case "$$(basename "$$script")" in _*) continue ;; esac; \
+	  ran=$$((ran + 1)); \
+	  echo "=== $$script"; \
+	  PYTHONPATH="$(CURDIR)$${PYTHONPATH:+:$$PYTHONPATH}" $(VPY) "$$script" $(BENCH_ARGS) || failed="$$failed $$script"; \
+	done; \
+	if [ "$$ran" -eq 0 ]; then echo "bench: no benchmarks in bench/"; fi; \
+	if [ -n "$$failed" ]; then echo "bench: FAILED:$$failed" >&2; exit 1; fi
+
+db-upgrade: $(STAMPS)/install ## apply database migrations (python -m data.migrate)
+	$(VPY) -m data.migrate

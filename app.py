@@ -1,0 +1,164 @@
+"""Pantau's web app. ``create_app(settings)`` builds it; ``server`` is the WSGI app for gunicorn
+(``gunicorn app:server``); ``python app.py`` runs the embedded all-in-one demo."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from functools import cache
+from pathlib import Path
+
+import dash
+from flask import Flask, jsonify
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_talisman import Talisman
+
+from auth.guards import guard_page_layouts, install_request_guard
+from auth.routes import bp as auth_blueprint
+from auth.session import init_login_manager
+from callbacks.registry import register_callbacks
+from components.forbidden import forbidden
+from components.shell import shell_layout
+from config import Settings, configure_logging, load_settings
+from data.health import check_all
+from data.runtime import Runtime, build_runtime
+from data.seed import DEMO_USERS, DemoCredentials, seed_demo
+
+ROOT = Path(__file__).resolve().parent
+VENDOR_CSS = ["/assets/vendor/bootstrap.min.css", "/assets/vendor/bootstrap-icons/bootstrap-icons.min.css"]
+log = logging.getLogger("pantau")
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> dash.Dash:
+    """Build the Dash app (and its Flask server) for ``settings``; opens no connection, starts no thread."""
+    settings = settings or load_settings()
+    runtime = runtime or build_runtime(settings)
+    server = Flask(__name__, template_folder=str(ROOT / "auth" / "templates"))
+    server.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_NAME="pantau_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.production,
+        PERMANENT_SESSION_LIFETIME=timedelta(days=1),
+        WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=4 * 1024 * 1024,
+    )
+    server.extensions["pantau"] = runtime
+    init_login_manager(server)
+    server.register_blueprint(auth_blueprint)
+    _limit_sign_in(server, settings)
+    server.add_url_rule("/healthz", "healthz", _healthz)
+
+    app = dash.Dash(
+        __name__,
+        server=server,
+        use_pages=True,
+        pages_folder=str(ROOT / "pages"),
+        assets_folder=str(ROOT / "assets"),
+        assets_path_ignore=["vendor"],
+        external_stylesheets=VENDOR_CSS,
+        serve_locally=True,
+        suppress_callback_exceptions=True,
+        title="Pantau",
+        update_title=None,
+    )
+    app.layout = shell_layout
+    callback_owner = register_callbacks(app)
+    guard_page_layouts(forbidden)
+    install_request_guard(server, callback_owner, settings.session_timeout_minutes)
+    _security_headers(app, settings)
+    return app
+
+
+def _limit_sign_in(server: Flask, settings: Settings) -> None:
+    storage = settings.redis_url if settings.redis_url.startswith(("redis", "unix")) else "memory://"
+    limiter = Limiter(get_remote_address, app=server, storage_uri=storage, default_limits=[],
+                      strategy="moving-window")
+    limiter.limit(settings.login_rate_limit, methods=["POST"])(server.view_functions["auth.login"])
+
+
+def _security_headers(app: dash.Dash, settings: Settings) -> None:
+    csp = {
+        "default-src": "'self'",
+        "script-src": ["'self'", *app.csp_hashes()],
+        "style-src": ["'self'", "'unsafe-inline'"],  # Dash components set inline styles
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": "'self'",
+        "frame-ancestors": "'none'",
+    }
+    Talisman(
+        app.server,
+        force_https=False,  # TLS ends at the reverse proxy; HSTS below tells browsers to stay on HTTPS
+        strict_transport_security=settings.production,
+        session_cookie_secure=settings.production,
+        content_security_policy=csp,
+        frame_options="DENY",
+        referrer_policy="same-origin",
+    )
+
+
+def _healthz():  # noqa: ANN202 - Flask view
+    from data.runtime import current_runtime
+
+    checks = check_all(current_runtime())
+    healthy = all(c.ok for c in checks)
+    body = {"status": "ok" if healthy else "degraded",
+            "checks": {c.name: {"ok": c.ok, "backend": c.backend, "ms": c.ms} for c in checks}}
+    return jsonify(body), 200 if healthy else 503
+
+
+@cache
+def _default_app() -> dash.Dash:
+    return create_app()
+
+
+def __getattr__(name: str) -> object:
+    # ``gunicorn app:server`` looks the attribute up; building on first access keeps import free of work.
+    # ``application`` lets ``flask --app app <command>`` find the same server.
+    if name in ("server", "application"):
+        return _default_app().server
+    raise AttributeError(name)
+
+
+def _banner(settings: Settings, creds: DemoCredentials | None) -> str:
+    url = f"http://{settings.host}:{settings.port}"
+    lines = ["", "Pantau is running (embedded demo).", f"  Open:  {url}/login", ""]
+    if creds is not None:
+        lines.append("  Demo logins (demo only; set PANTAU_DEMO_PASSWORD to choose the password):")
+        lines += [f"    {username:<8} {creds.password}   ({full_name})" for username, full_name, role in DEMO_USERS
+                  if role != "display"]
+        lines += ["", f"  TV board (display role): {url}/tv/{creds.display_token}", ""]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    """The embedded all-in-one demo: migrate, seed, start the embedded broker, then serve."""
+    from bridge.embedded_broker import EmbeddedBroker
+    from data.migrate import upgrade
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    upgrade(settings.database_url)
+    broker = EmbeddedBroker() if settings.embedded_broker else None
+    mqtt_port = broker.start(settings.embedded_mqtt_port) if broker else None
+    runtime = build_runtime(settings, embedded_mqtt_port=mqtt_port)
+    creds = None
+    if settings.demo:
+        with runtime.db.session() as session:
+            creds = seed_demo(session, settings)
+    app = create_app(settings, runtime=runtime)
+    print(_banner(settings, creds), flush=True)  # noqa: T201 - the operator reads this on the console
+    try:
+        app.run(host=settings.host, port=settings.port, debug=False)
+    finally:
+        if broker:
+            broker.stop()
+        runtime.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

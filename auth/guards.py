@@ -1,0 +1,166 @@
+"""Server-side access control for every request: pages, Dash callbacks and Flask routes.
+
+Public: the sign-in page, language switch, TV token sign-in, ``/healthz`` and static files. Everything else
+needs a signed-in user; a page needs one of its registry ``roles``; a Dash callback needs the roles of the page
+that owns it (``callbacks.registry``). Unknown callbacks are refused: access is granted, never assumed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from functools import wraps
+from typing import Any
+from urllib.parse import quote
+
+import dash
+from flask import Flask, abort, has_request_context, jsonify, redirect, render_template, request, session
+from flask_login import current_user, logout_user
+
+from auth.roles import may_open
+from callbacks.registry import SHELL
+from data import audit
+from data.runtime import current_runtime
+from i18n.web import current_language, t
+
+log = logging.getLogger(__name__)
+
+PUBLIC_PATHS = frozenset({"/login", "/healthz", "/favicon.ico", "/_favicon.ico"})
+PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/tv/", "/lang/")
+PASSWORD_PATHS = frozenset({"/akun/kata-sandi", "/logout"})
+ROUTER_OUTPUT = ".._pages_content.children..._pages_store.data.."
+_AUTOMATIC_PROPS = (".n_intervals",)
+
+
+def _is_data_request() -> bool:
+    return request.path.startswith(("/_dash-", "/api/")) or request.is_json
+
+
+def _refuse(status: int, key: str) -> Any:
+    if _is_data_request():
+        return jsonify({"error": t(key)}), status
+    if status == 401:
+        return redirect(f"/login?next={quote(request.full_path.rstrip('?'))}")
+    return render_template("forbidden.html", t=t, lang=current_language()), status
+
+
+def _session_expired(timeout_minutes: int) -> bool:
+    if current_user.is_display:  # a TV board stays signed in
+        return False
+    seen = session.get("seen")
+    return seen is not None and time.time() - seen > timeout_minutes * 60
+
+
+def _is_user_activity() -> bool:
+    """A callback fired only by a timer is not activity, so an idle session still times out."""
+    if request.path != "/_dash-update-component":
+        return True
+    changed = (request.get_json(silent=True) or {}).get("changedPropIds") or []
+    return not changed or not all(p.endswith(_AUTOMATIC_PROPS) for p in changed)
+
+
+def _expire_session() -> None:
+    with current_runtime().db.session() as db:
+        audit.record(db, "session_expired", user_id=current_user.id, username=current_user.username,
+                     site_id=current_user.site_id, ip=request.remote_addr)
+    lang = session.get("lang")
+    logout_user()
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
+def page_for_path(path: str) -> dict | None:
+    """The Dash page registered for ``path`` (exact path or a ``path_template``), if any."""
+    for page in dash.page_registry.values():
+        if page["path"] == path:
+            return page
+    for page in dash.page_registry.values():
+        template = page.get("path_template")
+        if template and _matches_template(template, path):
+            return page
+    return None
+
+
+def _matches_template(template: str, path: str) -> bool:
+    want, got = template.strip("/").split("/"), path.strip("/").split("/")
+    return len(want) == len(got) and all(w.startswith("<") or w == g for w, g in zip(want, got, strict=True))
+
+
+def install_request_guard(server: Flask, callback_owner: Mapping[str, str], timeout_minutes: int) -> None:
+    """Register the before-request check that every non-public request passes through."""
+
+    @server.before_request
+    def _guard() -> Any:
+        path = request.path
+        if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+            return None
+        if current_user.is_authenticated and _session_expired(timeout_minutes):
+            _expire_session()
+        if not current_user.is_authenticated:
+            return _refuse(401, "err_signed_out")
+        if current_user.must_change_password and path not in PASSWORD_PATHS:
+            return _refuse(403, "err_change_password_first") if _is_data_request() else redirect(
+                "/akun/kata-sandi")
+        if _is_user_activity():
+            session["seen"] = time.time()
+        if path == "/_dash-update-component":
+            return _check_callback(callback_owner)
+        if request.method == "GET" and not path.startswith("/_dash-"):
+            page = page_for_path(path)
+            if page is not None and not may_open(current_user.roles, page.get("roles")):
+                log.warning("page refused", extra={"user": current_user.username, "path": path})
+                return _refuse(403, "err_forbidden")
+        return None
+
+
+def _check_callback(callback_owner: Mapping[str, str]) -> Any:
+    output = (request.get_json(silent=True) or {}).get("output", "")
+    owner = callback_owner.get(output)
+    if owner is None and output != ROUTER_OUTPUT:
+        log.warning("unknown callback refused", extra={"user": current_user.username, "output": output[:200]})
+        return _refuse(403, "err_forbidden")
+    if owner in (None, SHELL):
+        return None
+    if not may_open(current_user.roles, dash.page_registry.get(owner, {}).get("roles")):
+        log.warning("callback refused", extra={"user": current_user.username, "page": owner})
+        return _refuse(403, "err_forbidden")
+    return None
+
+
+def guard_page_layouts(forbidden: Callable[[], Any]) -> None:
+    """Wrap each registered page's layout so client-side navigation is checked on the server too."""
+    for module, page in dash.page_registry.items():
+        layout = page["layout"]
+        if getattr(layout, "_pantau_guarded", False):
+            continue
+        page["layout"] = _guarded(module, layout, forbidden)
+
+
+def _guarded(module: str, layout: Any, forbidden: Callable[[], Any]) -> Callable[..., Any]:
+    @wraps(layout if callable(layout) else _guarded)
+    def guarded_layout(**kwargs: Any) -> Any:
+        if not has_request_context() or not current_user.is_authenticated:
+            return forbidden()
+        if not may_open(current_user.roles, dash.page_registry[module].get("roles")):
+            return forbidden()
+        return layout(**kwargs) if callable(layout) else layout
+
+    guarded_layout._pantau_guarded = True  # type: ignore[attr-defined]
+    return guarded_layout
+
+
+def roles_required(*roles: str) -> Callable:
+    """Decorator for Flask routes outside Dash: signed in (checked globally) and holding one of ``roles``."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated or not may_open(current_user.roles, roles):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return checked
+
+    return decorate

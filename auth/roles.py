@@ -1,0 +1,14 @@
+"""The roles of DESIGN §8 and who may manage what."""
+
+from __future__ import annotations
+
+from data.models import ROLE_NAMES
+
+ROLES: tuple[str, ...] = ROLE_NAMES
+STAFF_ROLES: tuple[str, ...] = tuple(r for r in ROLES if r != "display")
+EVERYONE: tuple[str, ...] = ROLES
+
+
+def may_open(user_roles: frozenset[str] | set[str], page_roles: tuple[str, ...] | list[str] | None) -> bool:
+    """A page without ``roles`` is closed to everyone: access is granted explicitly, never by omission."""
+    return bool(page_roles) and bool(set(user_roles) & set(page_roles))

@@ -1,0 +1,69 @@
+"""Flask-Login wiring: the signed-in user as a small immutable object loaded fresh on every request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, request
+from flask_login import LoginManager, UserMixin
+
+from data.models import User
+from data.runtime import current_runtime
+
+
+@dataclass(frozen=True)
+class CurrentUser(UserMixin):
+    """What request code may know about the signed-in user (no password hash)."""
+
+    id: int
+    username: str
+    full_name: str
+    roles: frozenset[str]
+    site_id: int
+    site_name: str
+    language: str
+    must_change_password: bool
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def is_display(self) -> bool:
+        return self.roles == {"display"}
+
+    @classmethod
+    def from_model(cls, user: User) -> CurrentUser:
+        return cls(
+            id=user.id,
+            username=user.username,
+            full_name=user.full_name,
+            roles=user.role_names,
+            site_id=user.site_id,
+            site_name=user.site.name,
+            language=user.language,
+            must_change_password=user.must_change_password,
+        )
+
+
+def _load_user(user_id: str) -> CurrentUser | None:
+    # Loaded from the database on each request, so a disabled account or a role change takes effect at once.
+    if not user_id.isdigit():
+        return None
+    with current_runtime().db.session() as session:
+        user = session.get(User, int(user_id))
+        if user is None or not user.active:
+            return None
+        return CurrentUser.from_model(user)
+
+
+def client_ip() -> str | None:
+    """The client's address (behind a proxy, configure werkzeug's ProxyFix in front of the app)."""
+    return request.remote_addr
+
+
+def init_login_manager(server: Flask) -> LoginManager:
+    manager = LoginManager()
+    manager.session_protection = "basic"
+    manager.user_loader(_load_user)
+    manager.init_app(server)
+    return manager

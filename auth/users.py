@@ -1,0 +1,246 @@
+"""User accounts: sign-in with lockout, creation, roles, disabling, password resets, TV display tokens.
+
+Every function takes an open session and leaves the commit to the caller, so a change and its audit row land
+together. Errors a user can cause raise ``UserInputError`` with a catalogue key for the message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from auth.passwords import MIN_LENGTH, dummy_hash, hash_password, needs_rehash, verify_password
+from auth.roles import ROLES
+from data import audit
+from data.models import DisplayToken, User, UserRole, utcnow
+
+USERNAME = re.compile(r"^[a-z0-9._-]{3,64}$")
+
+
+class UserInputError(ValueError):
+    """Bad input from a person; ``key`` names the message in the i18n catalogue."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, for the audit log."""
+
+    user_id: int | None
+    username: str | None
+    site_id: int | None
+    ip: str | None = None
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    outcome: str  # "ok", "invalid", "locked", "disabled"
+    user_id: int | None = None
+    locked_minutes: int = 0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+
+def find_user(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == username.strip().lower()))
+
+
+def authenticate(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    ip: str | None,
+    lockout_attempts: int,
+    lockout_minutes: int,
+    now: datetime | None = None,
+) -> LoginResult:
+    """Check a username and password; count failures and lock the account after ``lockout_attempts``."""
+    now = now or utcnow()
+    name = username.strip().lower()[:64]
+    user = find_user(session, name)
+    if user is None:
+        verify_password(dummy_hash(), password)
+        audit.record(session, "login_failed", username=name, ip=ip, detail={"reason": "unknown_user"})
+        return LoginResult("invalid")
+    actor = dict(user_id=user.id, username=user.username, site_id=user.site_id, ip=ip)
+    if user.locked_until and user.locked_until > now:
+        audit.record(session, "login_refused", **actor, detail={"reason": "locked"})
+        return LoginResult("locked", locked_minutes=_minutes_left(user.locked_until, now))
+    if not verify_password(user.password_hash, password):
+        return _count_failure(session, user, now, lockout_attempts, lockout_minutes, actor)
+    if not user.active:
+        audit.record(session, "login_refused", **actor, detail={"reason": "disabled"})
+        return LoginResult("disabled")
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    if needs_rehash(user.password_hash or ""):
+        user.password_hash = hash_password(password)
+    audit.record(session, "login", **actor)
+    return LoginResult("ok", user_id=user.id)
+
+
+def _count_failure(
+    session: Session, user: User, now: datetime, attempts: int, minutes: int, actor: dict
+) -> LoginResult:
+    # Increment in SQL so two web workers counting at once do not lose a failure.
+    session.execute(update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1))
+    session.refresh(user)
+    if user.failed_logins >= attempts:
+        user.failed_logins = 0
+        user.locked_until = now + timedelta(minutes=minutes)
+        audit.record(session, "account_locked", **actor, detail={"minutes": minutes})
+        return LoginResult("locked", locked_minutes=minutes)
+    audit.record(session, "login_failed", **actor, detail={"reason": "bad_password"})
+    return LoginResult("invalid")
+
+
+def _minutes_left(until: datetime, now: datetime) -> int:
+    return max(1, int((until - now).total_seconds() // 60) + 1)
+
+
+def validate_password(password: str) -> None:
+    if len(password) < MIN_LENGTH:
+        raise UserInputError("err_password_short", n=MIN_LENGTH)
+
+
+def _validate_roles(roles: set[str] | list[str] | tuple[str, ...]) -> set[str]:
+    chosen = set(roles)
+    if not chosen:
+        raise UserInputError("err_roles_empty")
+    unknown = chosen - set(ROLES)
+    if unknown:
+        raise UserInputError("err_roles_unknown", roles=", ".join(sorted(unknown)))
+    return chosen
+
+
+def create_user(
+    session: Session,
+    actor: Actor,
+    *,
+    site_id: int,
+    username: str,
+    full_name: str,
+    roles: set[str] | list[str] | tuple[str, ...],
+    password: str,
+    must_change_password: bool = True,
+) -> User:
+    """Create an account; the username is stored in lower case and must be unique."""
+    name = username.strip().lower()
+    if not USERNAME.match(name):
+        raise UserInputError("err_username_format")
+    if not full_name.strip():
+        raise UserInputError("err_full_name_required")
+    chosen = _validate_roles(roles)
+    validate_password(password)
+    if session.scalar(select(func.count()).select_from(User).where(User.username == name)):
+        raise UserInputError("err_username_taken", username=name)
+    user = User(
+        site_id=site_id,
+        username=name,
+        full_name=full_name.strip(),
+        password_hash=hash_password(password),
+        must_change_password=must_change_password,
+        roles=[UserRole(role=r) for r in sorted(chosen)],
+    )
+    session.add(user)
+    session.flush()
+    _audit(session, actor, "user_created", user, {"roles": sorted(chosen)})
+    return user
+
+
+def set_roles(session: Session, actor: Actor, user: User, roles: set[str] | list[str]) -> None:
+    chosen = _validate_roles(roles)
+    if actor.user_id == user.id and "admin" in user.role_names and "admin" not in chosen:
+        raise UserInputError("err_cannot_drop_own_admin")
+    before = sorted(user.role_names)
+    user.roles = [UserRole(role=r) for r in sorted(chosen)]
+    _audit(session, actor, "user_roles_changed", user, {"before": before, "after": sorted(chosen)})
+
+
+def set_active(session: Session, actor: Actor, user: User, active: bool) -> None:
+    if actor.user_id == user.id and not active:
+        raise UserInputError("err_cannot_disable_self")
+    user.active = active
+    _audit(session, actor, "user_enabled" if active else "user_disabled", user, None)
+
+
+def reset_password(session: Session, actor: Actor, user: User, new_password: str) -> None:
+    """Set a temporary password the user must change at next sign-in; unlocks the account."""
+    validate_password(new_password)
+    user.password_hash = hash_password(new_password)
+    user.must_change_password = True
+    user.failed_logins = 0
+    user.locked_until = None
+    _audit(session, actor, "password_reset", user, None)
+
+
+def change_own_password(session: Session, actor: Actor, user: User, current: str, new: str) -> None:
+    if not verify_password(user.password_hash, current):
+        raise UserInputError("err_current_password_wrong")
+    validate_password(new)
+    if new == current:
+        raise UserInputError("err_password_unchanged")
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    _audit(session, actor, "password_changed", user, None)
+
+
+def create_display_token(session: Session, actor: Actor, user: User, label: str) -> str:
+    """Issue a TV-board token for a ``display`` user; only its SHA-256 is kept, the token is returned once."""
+    if user.role_names != {"display"}:
+        raise UserInputError("err_display_token_role")
+    token = secrets.token_urlsafe(32)
+    session.add(DisplayToken(user_id=user.id, label=label, token_sha256=token_digest(token)))
+    _audit(session, actor, "display_token_created", user, {"label": label})
+    return token
+
+
+def user_for_display_token(session: Session, token: str) -> User | None:
+    row = session.scalar(
+        select(DisplayToken).where(DisplayToken.token_sha256 == token_digest(token), DisplayToken.active.is_(True))
+    )
+    if row is None:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active or user.role_names != {"display"}:
+        return None
+    row.last_used_at = utcnow()
+    return user
+
+
+def token_digest(token: str) -> str:
+    """The stored form of a display token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _audit(session: Session, actor: Actor, action: str, user: User, detail: dict | None) -> None:
+    audit.record(
+        session,
+        action,
+        user_id=actor.user_id,
+        username=actor.username,
+        site_id=actor.site_id,
+        target_type="user",
+        target_id=user.id,
+        ip=actor.ip,
+        detail=detail,
+    )
+
+
+def list_users(session: Session, site_id: int) -> list[User]:
+    return list(session.scalars(select(User).where(User.site_id == site_id).order_by(User.username)))

@@ -1,0 +1,138 @@
+"""Admin user management: every action goes through ``auth.users`` and lands in the audit log."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, ctx, html, no_update
+from flask import request
+from flask_login import current_user
+
+from auth import users
+from auth.passwords import generate_password
+from callbacks.registry import page_callback
+from data.models import User, utcnow
+from data.runtime import current_runtime
+from i18n.web import t
+
+PAGE = "pages.admin_users"
+
+
+def _actor() -> users.Actor:
+    return users.Actor(current_user.id, current_user.username, current_user.site_id, request.remote_addr)
+
+
+def _status(user: User) -> dbc.Badge:
+    if not user.active:
+        return dbc.Badge(t("users_status_disabled"), color="secondary")
+    if user.locked_until and user.locked_until > utcnow():
+        return dbc.Badge(t("users_status_locked"), color="danger")
+    return dbc.Badge(t("users_status_active"), color="success")
+
+
+def _error(exc: users.UserInputError) -> dbc.Alert:
+    return dbc.Alert(t(exc.key, **exc.params), color="danger", className="mb-0")
+
+
+def _one_time_password(message: str, password: str) -> dbc.Alert:
+    return dbc.Alert([html.Div(message), html.Code(password, className="one-time-secret d-block my-2"),
+                      html.Small(t("users_password_once"))], color="success", className="mb-0")
+
+
+@page_callback(PAGE, Output("admin-users-table", "children"), Output("admin-edit-user", "options"),
+               Input("admin-users-version", "data"))
+def render_users(_version: int) -> tuple:
+    with current_runtime().db.session() as db:
+        rows = users.list_users(db, current_user.site_id)
+        body = [
+            html.Tr([html.Td(u.username), html.Td(u.full_name),
+                     html.Td(", ".join(t(f"role_{r}") for r in sorted(u.role_names))), html.Td(_status(u)),
+                     html.Td(u.last_login_at.strftime("%d-%m-%Y %H:%M UTC") if u.last_login_at else "—")])
+            for u in rows
+        ]
+        options = [{"label": f"{u.username} — {u.full_name}", "value": u.id} for u in rows]
+    head = html.Thead(html.Tr([html.Th(t(k)) for k in
+                               ("users_username", "users_full_name", "users_roles", "users_status", "users_last_login")]))
+    table = dbc.Table([head, html.Tbody(body)], hover=True, responsive=True, className="admin-users-table mb-0",
+                      id="admin-users-grid")
+    return table, options
+
+
+@page_callback(
+    PAGE,
+    Output("admin-new-feedback", "children"),
+    Output("admin-users-version", "data", allow_duplicate=True),
+    Output("admin-new-username", "value"),
+    Output("admin-new-fullname", "value"),
+    Output("admin-new-password", "value"),
+    Output("admin-new-roles", "value"),
+    Input("admin-new-submit", "n_clicks"),
+    State("admin-new-username", "value"),
+    State("admin-new-fullname", "value"),
+    State("admin-new-roles", "value"),
+    State("admin-new-password", "value"),
+    State("admin-users-version", "data"),
+    prevent_initial_call=True,
+)
+def create_user(_clicks: int, username: str | None, full_name: str | None, roles: list[str] | None,
+                password: str | None, version: int) -> tuple:
+    chosen = password or generate_password()
+    try:
+        with current_runtime().db.session() as db:
+            user = users.create_user(db, _actor(), site_id=current_user.site_id, username=username or "",
+                                     full_name=full_name or "", roles=roles or [], password=chosen)
+            name = user.username
+    except users.UserInputError as exc:
+        return _error(exc), no_update, no_update, no_update, no_update, no_update  # keep what was typed
+    message = t("users_created", username=name)
+    feedback = dbc.Alert(message, color="success", className="mb-0") if password else _one_time_password(
+        message, chosen)
+    return feedback, version + 1, "", "", "", []
+
+
+@page_callback(PAGE, Output("admin-edit-roles", "value"), Output("admin-edit-active", "value"),
+               Output("admin-edit-feedback", "children"), Input("admin-edit-user", "value"),
+               prevent_initial_call=True)
+def load_user(user_id: int | None) -> tuple:
+    if user_id is None:
+        return [], True, None
+    with current_runtime().db.session() as db:
+        user = db.get(User, user_id)
+        if user is None or user.site_id != current_user.site_id:
+            return [], True, dbc.Alert(t("users_not_found"), color="danger", className="mb-0")
+        return sorted(user.role_names), user.active, None
+
+
+@page_callback(
+    PAGE,
+    Output("admin-edit-feedback", "children", allow_duplicate=True),
+    Output("admin-users-version", "data", allow_duplicate=True),
+    Input("admin-edit-save", "n_clicks"),
+    Input("admin-edit-reset", "n_clicks"),
+    State("admin-edit-user", "value"),
+    State("admin-edit-roles", "value"),
+    State("admin-edit-active", "value"),
+    State("admin-users-version", "data"),
+    prevent_initial_call=True,
+)
+def change_user(_save: int, _reset: int, user_id: int | None, roles: list[str] | None, active: bool,
+                version: int) -> tuple:
+    if user_id is None:
+        return dbc.Alert(t("users_select_first"), color="warning", className="mb-0"), no_update
+    new_password = generate_password()
+    try:
+        with current_runtime().db.session() as db:
+            user = db.get(User, user_id)
+            if user is None or user.site_id != current_user.site_id:
+                return dbc.Alert(t("users_not_found"), color="danger", className="mb-0"), no_update
+            if ctx.triggered_id == "admin-edit-reset":
+                users.reset_password(db, _actor(), user, new_password)
+            else:
+                users.set_roles(db, _actor(), user, roles or [])
+                if user.active != active:
+                    users.set_active(db, _actor(), user, active)
+            name = user.username
+    except users.UserInputError as exc:
+        return _error(exc), no_update
+    if ctx.triggered_id == "admin-edit-reset":
+        return _one_time_password(t("users_password_reset", username=name), new_password), version + 1
+    return dbc.Alert(t("users_saved", username=name), color="success", className="mb-0"), version + 1

@@ -1,0 +1,36 @@
+"""Append-only audit trail: who did what to which record, from where."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from data.models import AuditLog
+
+
+def record(
+    session: Session,
+    action: str,
+    *,
+    user_id: int | None = None,
+    username: str | None = None,
+    site_id: int | None = None,
+    target_type: str | None = None,
+    target_id: str | int | None = None,
+    ip: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Add one audit row to ``session`` (committed with the change it describes)."""
+    session.add(
+        AuditLog(
+            action=action,
+            user_id=user_id,
+            username=username,
+            site_id=site_id,
+            target_type=target_type,
+            target_id=None if target_id is None else str(target_id),
+            ip=ip,
+            detail=detail,
+        )
+    )

@@ -1,0 +1,84 @@
+"""AES-GCM encryption of personal identifiers at rest, with rotatable keys and keyed blind indexes.
+
+Keys come from ``PANTAU_DATA_KEYS`` as ``id:base64key[,id:base64key...]``; the first key encrypts, all of them
+decrypt, so a new key can be put first and old rows re-encrypted at leisure (``flask rotate-data-keys``).
+The field name is bound as associated data, so a ciphertext cannot be moved to another column unnoticed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+
+
+class FieldCryptoError(ValueError):
+    """A key is malformed, unknown, or a ciphertext does not authenticate."""
+
+
+def parse_keys(spec: str) -> list[tuple[str, bytes]]:
+    """Parse ``id:base64key,...`` into (id, 32-byte key) pairs, first = active."""
+    keys = []
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        key_id, _, encoded = part.partition(":")
+        if not _KEY_ID.match(key_id):
+            raise FieldCryptoError(f"data key id {key_id!r} must be 1-16 letters, digits, '_' or '-'")
+        try:
+            key = base64.b64decode(encoded, validate=True)
+        except ValueError as exc:
+            raise FieldCryptoError(f"data key {key_id!r} is not valid base64") from exc
+        if len(key) != 32:
+            raise FieldCryptoError(f"data key {key_id!r} must decode to 32 bytes, not {len(key)}")
+        keys.append((key_id, key))
+    if not keys:
+        raise FieldCryptoError("no data key configured")
+    return keys
+
+
+class FieldCipher:
+    """Encrypts/decrypts one text field at a time and computes blind indexes."""
+
+    def __init__(self, key_spec: str, blind_index_key: str) -> None:
+        keys = parse_keys(key_spec)
+        self.active_key_id = keys[0][0]
+        self._aead = {key_id: AESGCM(key) for key_id, key in keys}
+        self._blind_key = blind_index_key.encode()
+
+    def encrypt(self, field: str, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        nonce = os.urandom(12)
+        sealed = self._aead[self.active_key_id].encrypt(nonce, value.encode(), field.encode())
+        return f"{self.active_key_id}:{base64.urlsafe_b64encode(nonce + sealed).decode()}"
+
+    def decrypt(self, field: str, token: str | None) -> str | None:
+        if token is None:
+            return None
+        key_id, _, payload = token.partition(":")
+        aead = self._aead.get(key_id)
+        if aead is None:
+            raise FieldCryptoError(f"ciphertext uses unknown data key {key_id!r}")
+        raw = base64.urlsafe_b64decode(payload)
+        try:
+            return aead.decrypt(raw[:12], raw[12:], field.encode()).decode()
+        except InvalidTag as exc:
+            raise FieldCryptoError(f"ciphertext of {field} does not authenticate") from exc
+
+    def needs_rotation(self, token: str | None) -> bool:
+        return token is not None and not token.startswith(self.active_key_id + ":")
+
+    def blind_index(self, field: str, value: str | None) -> str | None:
+        """HMAC-SHA256 of the normalised value (digits and letters only, upper case), per field."""
+        if not value:
+            return None
+        normalised = re.sub(r"[^0-9A-Za-z]", "", value).upper()
+        if not normalised:
+            return None
+        return hmac.new(self._blind_key, f"{field}\x00{normalised}".encode(), hashlib.sha256).hexdigest()

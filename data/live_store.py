@@ -1,0 +1,583 @@
+"""The live store: newest values, short capped streams and pub/sub for the live screens.
+
+One small interface, two backends chosen by URL (:func:`open_live_store`):
+
+* ``redis://``, ``rediss://``, ``unix://`` -> :class:`RedisLiveStore` (production; shared by every process);
+* ``memory://`` or empty -> :class:`MemoryLiveStore` (embedded demo; one process).
+
+Both return every value as ``str`` so callers see the same types whichever backend runs. Keys are given whole
+by callers (``pantau:latest:ICU-01``); the store adds no prefix.
+
+Memory URLs behave like a Redis server: within one process, every ``open_live_store("memory://")`` shares the
+same data (``memory://NAME`` gives a separate named store), so the consumer thread and the web app of the
+all-in-one process see each other's writes. ``MemoryLiveStore()`` constructed directly is private.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import socket
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Protocol, Self, runtime_checkable
+from urllib.parse import urlsplit
+
+import redis
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.retry import Retry
+
+__all__ = [
+    "LiveStore",
+    "LiveStoreError",
+    "MemoryLiveStore",
+    "RedisLiveStore",
+    "StreamEntry",
+    "Subscription",
+    "open_live_store",
+]
+
+log = logging.getLogger(__name__)
+
+Value = str | int | float | None
+StreamEntry = tuple[str, dict[str, str]]
+
+# A dead Redis must never hang a web request: connect/read timeouts of a few seconds and few quick retries.
+REDIS_CONNECT_TIMEOUT = 2.0
+REDIS_SOCKET_TIMEOUT = 3.0
+REDIS_HEALTH_CHECK_INTERVAL = 10
+REDIS_RETRIES = 2
+# Messages a slow in-memory subscriber may have waiting before new ones are dropped for it (Redis has its own
+# output-buffer limit for slow subscribers).
+MEMORY_SUBSCRIBER_QUEUE = 10_000
+
+
+class LiveStoreError(RuntimeError):
+    """The live store cannot do what was asked (for example Redis is unreachable)."""
+
+
+@runtime_checkable
+class Subscription(Protocol):
+    """Messages from one or more pub/sub channels; use as a context manager or call :meth:`close`."""
+
+    def get(self, timeout: float) -> tuple[str, str] | None:
+        """Wait up to ``timeout`` seconds for the next ``(channel, message)``; ``None`` if none came."""
+        ...
+
+    def close(self) -> None:
+        """Stop receiving; idempotent."""
+        ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+
+@runtime_checkable
+class LiveStore(Protocol):
+    """Newest values (hashes), capped streams and pub/sub; every value comes back as ``str``."""
+
+    def ping(self) -> bool:
+        """True when the store answers; never raises."""
+        ...
+
+    def set_latest(self, key: str, values: Mapping[str, Value]) -> None:
+        """Merge ``values`` into the hash ``key``; a ``None`` value deletes that field."""
+        ...
+
+    def get_latest(self, key: str) -> dict[str, str]:
+        """The hash ``key`` (empty when missing)."""
+        ...
+
+    def get_latest_many(self, keys: Sequence[str]) -> dict[str, dict[str, str]]:
+        """Several hashes at once (one round trip); missing keys map to ``{}``."""
+        ...
+
+    def append_stream(
+        self, key: str, fields: Mapping[str, Value], maxlen: int, *, approximate: bool = True
+    ) -> str:
+        """Append an entry (``None`` fields left out) to a stream capped near ``maxlen``; return its id."""
+        ...
+
+    def read_stream(self, key: str, after: str = "-", count: int | None = None) -> list[StreamEntry]:
+        """Entries with an id strictly after ``after`` (``"-"`` = from the start), oldest first."""
+        ...
+
+    def publish(self, channel: str, message: str) -> int:
+        """Send ``message`` to the subscribers of ``channel``; return how many received it."""
+        ...
+
+    def subscribe(self, *channels: str) -> Subscription:
+        """Subscribe to ``channels``; messages published after this returns are delivered."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and close this store's subscriptions; idempotent."""
+        ...
+
+
+# ----------------------------------------------------------------------------------------------- helpers
+
+
+def _encode(value: str | int | float) -> str:
+    """The string form both backends store (the same as redis-py's encoder: ``repr`` for numbers)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"live store values must be str, int, float or None, not {type(value).__name__}")
+    return repr(value)
+
+
+def _split_latest(values: Mapping[str, Value]) -> tuple[dict[str, str], list[str]]:
+    to_set: dict[str, str] = {}
+    to_delete: list[str] = []
+    for field, value in values.items():
+        if value is None:
+            to_delete.append(field)
+        else:
+            to_set[field] = _encode(value)
+    return to_set, to_delete
+
+
+def _stream_fields(fields: Mapping[str, Value]) -> dict[str, str]:
+    encoded = {field: _encode(value) for field, value in fields.items() if value is not None}
+    if not encoded:
+        raise ValueError("a stream entry needs at least one field that is not None")
+    return encoded
+
+
+def _check_maxlen(maxlen: int) -> None:
+    if maxlen < 1:
+        raise ValueError("maxlen must be at least 1")
+
+
+def _parse_id(entry_id: str) -> tuple[int, int]:
+    """``"ms-seq"`` (or ``"ms"``, meaning ``ms-0``) as a sortable tuple."""
+    ms, _, seq = entry_id.partition("-")
+    try:
+        return int(ms), int(seq or 0)
+    except ValueError:
+        raise ValueError(f"invalid stream id {entry_id!r}") from None
+
+
+class _SubscriptionBase:
+    def get(self, timeout: float) -> tuple[str, str] | None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def close(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+# ------------------------------------------------------------------------------------------------ memory
+
+
+class _MemoryData:
+    """The shared state behind one or more :class:`MemoryLiveStore` handles (one lock for everything)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.hashes: dict[str, dict[str, str]] = {}
+        self.streams: dict[str, deque[tuple[tuple[int, int], dict[str, str]]]] = {}
+        self.last_id: dict[str, tuple[int, int]] = {}
+        self.subscribers: dict[str, set[_MemorySubscription]] = {}
+
+
+_memory_registry: dict[str, _MemoryData] = {}
+_memory_registry_lock = threading.Lock()
+
+
+class _MemorySubscription(_SubscriptionBase):
+    _CLOSED = object()
+
+    def __init__(self, data: _MemoryData, channels: tuple[str, ...], owner: MemoryLiveStore) -> None:
+        self._data = data
+        self._channels = channels
+        self._owner = owner
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=MEMORY_SUBSCRIBER_QUEUE)
+        self._closed = False
+        self.dropped = 0
+
+    def _offer(self, channel: str, message: str) -> bool:
+        """Called under the data lock by ``publish``."""
+        try:
+            self._queue.put_nowait((channel, message))
+        except queue.Full:
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 1000 == 0:
+                log.warning("live store subscriber too slow, dropping", extra={"dropped": self.dropped})
+            return False
+        return True
+
+    def get(self, timeout: float) -> tuple[str, str] | None:
+        if self._closed:
+            return None
+        try:
+            item = self._queue.get(timeout=max(0.0, timeout))
+        except queue.Empty:
+            return None
+        if item is self._CLOSED:
+            return None
+        return item  # type: ignore[return-value]
+
+    def close(self) -> None:
+        with self._data.lock:
+            if self._closed:
+                return
+            self._closed = True
+            for channel in self._channels:
+                subscribers = self._data.subscribers.get(channel)
+                if subscribers is not None:
+                    subscribers.discard(self)
+                    if not subscribers:
+                        del self._data.subscribers[channel]
+        self._owner._forget(self)
+        with contextlib.suppress(queue.Full):
+            self._queue.put_nowait(self._CLOSED)  # wake a reader blocked in get()
+
+
+class MemoryLiveStore:
+    """In-process live store for the embedded demo and tests; thread-safe (one lock)."""
+
+    def __init__(self, *, _data: _MemoryData | None = None) -> None:
+        self._data = _data or _MemoryData()
+        self._subscriptions: set[_MemorySubscription] = set()
+        self._own_lock = threading.Lock()
+        self._closed = False
+
+    @classmethod
+    def shared(cls, name: str = "") -> MemoryLiveStore:
+        """A handle on the process-wide memory store called ``name`` (what ``memory://NAME`` opens)."""
+        with _memory_registry_lock:
+            data = _memory_registry.get(name)
+            if data is None:
+                data = _memory_registry[name] = _MemoryData()
+        return cls(_data=data)
+
+    def ping(self) -> bool:
+        return not self._closed
+
+    def set_latest(self, key: str, values: Mapping[str, Value]) -> None:
+        to_set, to_delete = _split_latest(values)
+        with self._data.lock:
+            current = self._data.hashes.get(key)
+            if current is None:
+                if not to_set:
+                    return
+                current = self._data.hashes[key] = {}
+            current.update(to_set)
+            for field in to_delete:
+                current.pop(field, None)
+            if not current:
+                del self._data.hashes[key]  # like Redis: a hash without fields does not exist
+
+    def get_latest(self, key: str) -> dict[str, str]:
+        with self._data.lock:
+            return dict(self._data.hashes.get(key, {}))
+
+    def get_latest_many(self, keys: Sequence[str]) -> dict[str, dict[str, str]]:
+        with self._data.lock:
+            return {key: dict(self._data.hashes.get(key, {})) for key in keys}
+
+    def append_stream(
+        self, key: str, fields: Mapping[str, Value], maxlen: int, *, approximate: bool = True
+    ) -> str:
+        _check_maxlen(maxlen)
+        entry = _stream_fields(fields)
+        with self._data.lock:
+            now_ms = time.time_ns() // 1_000_000
+            last_ms, last_seq = self._data.last_id.get(key, (0, -1))
+            new_id = (now_ms, 0) if now_ms > last_ms else (last_ms, last_seq + 1)
+            self._data.last_id[key] = new_id
+            stream = self._data.streams.get(key)
+            if stream is None or stream.maxlen != maxlen:
+                stream = self._data.streams[key] = deque(stream or (), maxlen=maxlen)
+            stream.append((new_id, entry))
+        return f"{new_id[0]}-{new_id[1]}"
+
+    def read_stream(self, key: str, after: str = "-", count: int | None = None) -> list[StreamEntry]:
+        start = None if after == "-" else _parse_id(after)
+        with self._data.lock:
+            stream = self._data.streams.get(key)
+            if not stream:
+                return []
+            picked: list[tuple[tuple[int, int], dict[str, str]]] = []
+            for entry_id, fields in reversed(stream):  # newest first; stop at the first not after ``start``
+                if start is not None and entry_id <= start:
+                    break
+                picked.append((entry_id, fields))
+        picked.reverse()
+        if count is not None:
+            picked = picked[: max(count, 0)]
+        return [(f"{ms}-{seq}", dict(fields)) for (ms, seq), fields in picked]
+
+    def publish(self, channel: str, message: str) -> int:
+        with self._data.lock:
+            subscribers = list(self._data.subscribers.get(channel, ()))
+            return sum(1 for sub in subscribers if sub._offer(channel, message))
+
+    def subscribe(self, *channels: str) -> Subscription:
+        if not channels:
+            raise ValueError("subscribe needs at least one channel")
+        unique = tuple(dict.fromkeys(channels))
+        sub = _MemorySubscription(self._data, unique, self)
+        with self._data.lock:
+            for channel in unique:
+                self._data.subscribers.setdefault(channel, set()).add(sub)
+        with self._own_lock:
+            self._subscriptions.add(sub)
+        return sub
+
+    def _forget(self, sub: _MemorySubscription) -> None:
+        with self._own_lock:
+            self._subscriptions.discard(sub)
+
+    def close(self) -> None:
+        """Close this handle's subscriptions; the data stays (like a Redis server's) for other handles."""
+        self._closed = True
+        with self._own_lock:
+            subscriptions = list(self._subscriptions)
+        for sub in subscriptions:
+            sub.close()
+
+    def __repr__(self) -> str:
+        return f"<MemoryLiveStore {id(self._data):#x}>"
+
+
+# ------------------------------------------------------------------------------------------------- redis
+
+
+@contextlib.contextmanager
+def _redis_errors(action: str) -> Iterator[None]:
+    try:
+        yield
+    except redis.RedisError as exc:
+        raise LiveStoreError(f"live store (redis) {action} failed: {exc}") from exc
+
+
+class _RedisSubscription(_SubscriptionBase):
+    def __init__(self, client: redis.Redis, channels: tuple[str, ...], owner: RedisLiveStore) -> None:
+        self._owner = owner
+        self._closed = False
+        self._lock = threading.Lock()
+        self._pending: deque[tuple[str, str]] = deque()
+        self._pubsub = client.pubsub(ignore_subscribe_messages=True)
+        self._down_since: float | None = None
+        try:
+            # Wait for Redis to confirm every channel, so anything published after subscribe() returns is
+            # delivered; then drop confirmations as usual.
+            self._pubsub.ignore_subscribe_messages = False
+            self._pubsub.subscribe(*channels)
+            confirmed: set[str] = set()
+            deadline = time.monotonic() + REDIS_SOCKET_TIMEOUT
+            while len(confirmed) < len(channels):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise LiveStoreError("live store (redis) subscribe was not confirmed in time")
+                message = self._pubsub.get_message(timeout=remaining)
+                if message is None:
+                    continue
+                if message["type"] == "subscribe":
+                    confirmed.add(message["channel"])
+                elif message["type"] == "message":
+                    self._pending.append((message["channel"], message["data"]))
+            self._pubsub.ignore_subscribe_messages = True
+        except redis.RedisError as exc:
+            self._pubsub.close()
+            raise LiveStoreError(f"live store (redis) subscribe failed: {exc}") from exc
+        except BaseException:
+            self._pubsub.close()
+            raise
+
+    def get(self, timeout: float) -> tuple[str, str] | None:
+        """Next message; while Redis is down this waits out ``timeout`` and returns ``None`` (never raises).
+
+        redis-py reconnects and re-subscribes on the next read once Redis is back; messages published
+        meanwhile are lost (pub/sub has no history), so readers should re-read the latest values after a gap.
+        """
+        deadline = time.monotonic() + max(0.0, timeout)
+        with self._lock:
+            try:
+                if self._pending and not self._closed:
+                    return self._pending.popleft()
+                while not self._closed:
+                    message = self._read(deadline)
+                    if message is not None:
+                        return message
+                    if time.monotonic() >= deadline:
+                        return None
+                return None
+            finally:
+                if self._closed:
+                    self._release()
+
+    def _read(self, deadline: float) -> tuple[str, str] | None:
+        """One read of at most the remaining time; ``None`` when nothing (or Redis is away)."""
+        try:
+            message = self._pubsub.get_message(timeout=max(0.0, deadline - time.monotonic()))
+        except Exception as exc:
+            if self._closed:
+                return None  # close() from another thread pulled the connection away
+            if not isinstance(exc, redis.RedisError | OSError):
+                raise
+            if self._down_since is None:
+                self._down_since = time.monotonic()
+                log.warning("live store subscription lost redis", extra={"error": str(exc)})
+            time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+            return None
+        if self._down_since is not None:
+            log.info("live store subscription back on redis")
+            self._down_since = None
+        if message is not None and message.get("type") == "message":
+            return message["channel"], message["data"]
+        return None
+
+    def _release(self) -> None:
+        with contextlib.suppress(Exception):
+            self._pubsub.close()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._owner._forget(self)
+        if self._lock.acquire(blocking=False):
+            try:
+                self._release()
+            finally:
+                self._lock.release()
+            return
+        # A reader is blocked in get() on another thread: wake it by shutting the socket down; it releases the
+        # connection on its way out (PubSub is not thread-safe, so it is not closed from here).
+        sock = getattr(self._pubsub.connection, "_sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+class RedisLiveStore:
+    """Live store on Redis (``redis://``, ``rediss://``, ``unix://``); thread-safe; rides out restarts."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        # URL query options (e.g. ?socket_timeout=10) override these defaults.
+        self._client = redis.Redis.from_url(
+            url,
+            decode_responses=True,
+            socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
+            socket_timeout=REDIS_SOCKET_TIMEOUT,
+            health_check_interval=REDIS_HEALTH_CHECK_INTERVAL,
+            retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.25), retries=REDIS_RETRIES),
+        )
+        self._subscriptions: weakref.WeakSet[_RedisSubscription] = weakref.WeakSet()
+        self._lock = threading.Lock()
+
+    def ping(self) -> bool:
+        try:
+            return bool(self._client.ping())
+        except Exception:  # any failure means "not reachable"; never raise from a health check
+            return False
+
+    def set_latest(self, key: str, values: Mapping[str, Value]) -> None:
+        to_set, to_delete = _split_latest(values)
+        if not to_set and not to_delete:
+            return
+        with _redis_errors("set_latest"):
+            pipe = self._client.pipeline(transaction=True)
+            if to_set:
+                pipe.hset(key, mapping=to_set)
+            if to_delete:
+                pipe.hdel(key, *to_delete)
+            pipe.execute()
+
+    def get_latest(self, key: str) -> dict[str, str]:
+        with _redis_errors("get_latest"):
+            return dict(self._client.hgetall(key))
+
+    def get_latest_many(self, keys: Sequence[str]) -> dict[str, dict[str, str]]:
+        keys = list(keys)
+        if not keys:
+            return {}
+        with _redis_errors("get_latest_many"):
+            pipe = self._client.pipeline(transaction=False)
+            for key in keys:
+                pipe.hgetall(key)
+            results = pipe.execute()
+        return {key: dict(result or {}) for key, result in zip(keys, results, strict=True)}
+
+    def append_stream(
+        self, key: str, fields: Mapping[str, Value], maxlen: int, *, approximate: bool = True
+    ) -> str:
+        _check_maxlen(maxlen)
+        entry = _stream_fields(fields)
+        with _redis_errors("append_stream"):
+            return str(self._client.xadd(key, entry, maxlen=maxlen, approximate=approximate))
+
+    def read_stream(self, key: str, after: str = "-", count: int | None = None) -> list[StreamEntry]:
+        start = "-" if after == "-" else f"({after}"
+        with _redis_errors("read_stream"):
+            entries = self._client.xrange(key, min=start, max="+", count=count)
+        return [(entry_id, dict(fields)) for entry_id, fields in entries]
+
+    def publish(self, channel: str, message: str) -> int:
+        with _redis_errors("publish"):
+            return int(self._client.publish(channel, message))
+
+    def subscribe(self, *channels: str) -> Subscription:
+        if not channels:
+            raise ValueError("subscribe needs at least one channel")
+        sub = _RedisSubscription(self._client, tuple(dict.fromkeys(channels)), self)
+        with self._lock:
+            self._subscriptions.add(sub)
+        return sub
+
+    def _forget(self, sub: _RedisSubscription) -> None:
+        with self._lock:
+            self._subscriptions.discard(sub)
+
+    def close(self) -> None:
+        with self._lock:
+            subscriptions = list(self._subscriptions)
+        for sub in subscriptions:
+            sub.close()
+        with contextlib.suppress(Exception):
+            self._client.close()
+
+    def __repr__(self) -> str:
+        parts = urlsplit(self._url)  # never show a password
+        where = f"{parts.hostname}:{parts.port or 6379}{parts.path}" if parts.hostname else parts.path
+        return f"<RedisLiveStore {parts.scheme}://{where}>"
+
+
+# ------------------------------------------------------------------------------------------------ choose
+
+_REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
+
+
+def open_live_store(url: str) -> LiveStore:
+    """The live store for ``url``: redis://, rediss://, unix:// -> Redis; memory:// or empty -> memory.
+
+    Opening does not connect; Redis is reached on first use (check with :meth:`LiveStore.ping`).
+    """
+    url = (url or "").strip()
+    scheme = urlsplit(url).scheme.lower() if url else "memory"
+    if scheme == "memory":
+        name = url.split("://", 1)[1] if "://" in url else ""
+        return MemoryLiveStore.shared(name)
+    if scheme in _REDIS_SCHEMES:
+        return RedisLiveStore(url)
+    raise ValueError(f"unsupported live store URL scheme {scheme!r} (use redis://, rediss://, unix:// or memory://)")

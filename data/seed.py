@@ -1,0 +1,121 @@
+"""Idempotent demo data for the embedded demo: a site, two wards of 16 beds with monitors, five polis,
+doctors, and one demo user per role plus a TV-board token. Everything here is marked as demo."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from auth import users
+from auth.passwords import generate_password, hash_password, verify_password
+from config import Settings
+from data.models import Bed, Device, DeviceAssignment, DisplayToken, Doctor, Poli, Site, User, Ward
+
+DEMO_USERS = (
+    ("admin", "Administrator (demo)", "admin"),
+    ("manajer", "Manajer (demo)", "manager"),
+    ("perawat", "Perawat Jaga (demo)", "nurse"),
+    ("dokter", "dr. Demo Pantau", "doctor"),
+    ("loket", "Petugas Loket (demo)", "front_desk"),
+    ("farmasi", "Petugas Farmasi (demo)", "pharmacy"),
+    ("display", "Papan TV (demo)", "display"),
+)
+WARDS = (("ICU", "ICU", "icu"), ("MEL", "Bangsal Melati", "ward"))
+BEDS_PER_WARD = 16
+# BPJS poli codes (ref/poli) for the common clinics; queue prefixes A-E.
+POLIS = (
+    ("UMU", "Poli Umum", "A", "UMU"),
+    ("ANA", "Poli Anak", "B", "ANA"),
+    ("INT", "Poli Penyakit Dalam", "C", "INT"),
+    ("GIG", "Poli Gigi", "D", "GIG"),
+    ("OBG", "Poli Kebidanan dan Kandungan", "E", "OBG"),
+)
+DOCTORS = (
+    ("dr. Sari Wulandari (demo)", "Dokter Umum", "UMU"),
+    ("dr. Budi Santoso, Sp.A (demo)", "Spesialis Anak", "ANA"),
+    ("dr. Ratna Dewi, Sp.PD (demo)", "Spesialis Penyakit Dalam", "INT"),
+    ("drg. Agus Pratama (demo)", "Dokter Gigi", "GIG"),
+    ("dr. Maya Lestari, Sp.OG (demo)", "Spesialis Obstetri dan Ginekologi", "OBG"),
+    ("dr. Hendra Gunawan (demo)", "Dokter Umum", "UMU"),
+)
+SEEDER = users.Actor(user_id=None, username="seed", site_id=None)
+
+
+@dataclass(frozen=True)
+class DemoCredentials:
+    password: str
+    display_token: str
+
+
+def _get_or_add(session: Session, table: type, where: dict, **values: object) -> object:
+    row = session.scalar(select(table).filter_by(**where))
+    if row is None:
+        row = table(**where, **values)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def seed_site(session: Session, settings: Settings) -> Site:
+    site = _get_or_add(session, Site, {"code": settings.site_code}, name=settings.site_name,
+                       timezone=settings.timezone, kind="hospital")
+    for code, name, kind in WARDS:
+        ward = _get_or_add(session, Ward, {"site_id": site.id, "code": code}, name=name, kind=kind)
+        for n in range(1, BEDS_PER_WARD + 1):
+            bed_code = f"{code}-{n:02d}"
+            bed = _get_or_add(session, Bed, {"ward_id": ward.id, "code": bed_code}, label=f"Bed {n}")
+            device = _get_or_add(session, Device, {"device_id": f"MON-{bed_code}"}, site_id=site.id,
+                                 model="Pantau demo monitor", serial=f"DEMO-{bed_code}")
+            _get_or_add(session, DeviceAssignment, {"device_pk": device.id, "until": None}, bed_id=bed.id)
+    polis = {}
+    for code, name, prefix, bpjs in POLIS:
+        polis[code] = _get_or_add(session, Poli, {"site_id": site.id, "code": code}, name=name,
+                                  queue_prefix=prefix, bpjs_code=bpjs)
+    for name, specialty, poli in DOCTORS:
+        _get_or_add(session, Doctor, {"site_id": site.id, "name": name}, specialty=specialty,
+                    poli_id=polis[poli].id)
+    return site
+
+
+def _stored_credentials(settings: Settings) -> Path:
+    return settings.var_dir / "demo-credentials.json"
+
+
+def demo_credentials(settings: Settings) -> DemoCredentials:
+    """``PANTAU_DEMO_PASSWORD`` when set, else the generated one kept in ``var/`` (made on first start)."""
+    path = _stored_credentials(settings)
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    password = settings.demo_password or stored.get("password") or generate_password()
+    token = stored.get("display_token") or generate_password(32)
+    if stored != {"password": password, "display_token": token}:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"password": password, "display_token": token}))
+        os.chmod(path, 0o600)
+    return DemoCredentials(password, token)
+
+
+def seed_demo(session: Session, settings: Settings) -> DemoCredentials:
+    """Create or refresh everything the demo needs; running it twice changes nothing."""
+    site = seed_site(session, settings)
+    creds = demo_credentials(settings)
+    for username, full_name, role in DEMO_USERS:
+        user = users.find_user(session, username)
+        if user is None:
+            user = users.create_user(session, SEEDER, site_id=site.id, username=username, full_name=full_name,
+                                     roles=[role], password=creds.password, must_change_password=False)
+        elif not verify_password(user.password_hash, creds.password):
+            user.password_hash = hash_password(creds.password)
+        if role == "display":
+            _ensure_display_token(session, user, creds.display_token)
+    return creds
+
+
+def _ensure_display_token(session: Session, user: User, token: str) -> None:
+    digest = users.token_digest(token)
+    if session.scalar(select(DisplayToken).where(DisplayToken.token_sha256 == digest)) is None:
+        session.add(DisplayToken(user_id=user.id, label="Demo TV board", token_sha256=digest))

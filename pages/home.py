@@ -1,0 +1,69 @@
+"""Home page for every role: who is signed in, the site, and the health of Pantau's services."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+from flask_login import current_user
+
+from auth.roles import EVERYONE
+from components.health import health_items
+from components.shell import nav_pages
+from data.health import check_all
+from data.runtime import current_runtime
+from i18n.web import t
+
+dash.register_page(__name__, path="/", name_key="nav_home", title="Pantau", roles=list(EVERYONE), order=0,
+                   nav=True)
+
+HEALTH_REFRESH_MS = 15_000
+
+
+def _display_home() -> html.Div:
+    settings = current_runtime().settings
+    return html.Div(
+        [html.Div(current_user.site_name, className="display-4 fw-semibold"),
+         html.Div("--:--:--", className="pantau-clock display-1 font-monospace mt-4", id="display-clock",
+                  **{"data-tz": settings.timezone, "data-lang": current_user.language, "data-date": "1"})],
+        className="text-center py-5",
+    )
+
+
+def _welcome() -> dbc.Card:
+    settings = current_runtime().settings
+    roles = ", ".join(t(f"role_{r}") for r in sorted(current_user.roles))
+    shortcuts = [dbc.ListGroupItem(t(p["name_key"]), href=p["path"], action=True)
+                 for p in nav_pages(current_user.roles) if p["path"] != "/"]
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.H2(t("home_greeting", name=current_user.full_name), className="h4", id="home-greeting"),
+                html.Dl(
+                    [html.Dt(t("home_roles")), html.Dd(roles, id="home-roles"),
+                     html.Dt(t("home_site")), html.Dd(current_user.site_name),
+                     html.Dt(t("home_timezone")), html.Dd(settings.timezone)],
+                    className="mb-3",
+                ),
+                *([html.H3(t("home_shortcuts"), className="h6"), dbc.ListGroup(shortcuts)] if shortcuts else []),
+            ]
+        ),
+        className="h-100",
+    )
+
+
+def _health() -> dbc.Card:
+    return dbc.Card(
+        [
+            dbc.CardHeader(t("home_health")),
+            dbc.ListGroup(health_items(check_all(current_runtime())), flush=True, id="home-health"),
+            dcc.Interval(id="home-health-interval", interval=HEALTH_REFRESH_MS),
+        ],
+        className="h-100",
+    )
+
+
+def layout(**_query: str) -> html.Div:
+    if current_user.is_display:
+        return _display_home()
+    return dbc.Row([dbc.Col(_welcome(), lg=6, className="mb-3"), dbc.Col(_health(), lg=6, className="mb-3")])

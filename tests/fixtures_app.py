@@ -1,0 +1,101 @@
+"""Pytest plugin: Pantau apps on the embedded backends (SQLite + memory) and on PostgreSQL + Redis, a logged-in
+test client helper, and a live server for the browser tests."""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from werkzeug.serving import make_server
+
+from app import create_app
+from config import Settings, load_settings
+from data.migrate import upgrade
+from data.runtime import build_runtime
+from data.seed import DemoCredentials, seed_demo
+
+TEST_PASSWORD = "test-only-Password-1"  # test value, never used outside the suite
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+
+@dataclass
+class PantauApp:
+    """A migrated, seeded app with the demo credentials it was seeded with."""
+
+    dash: object
+    settings: Settings
+    creds: DemoCredentials
+
+    @property
+    def server(self):  # noqa: ANN201 - Flask app
+        return self.dash.server
+
+    @property
+    def runtime(self):  # noqa: ANN201
+        return self.server.extensions["pantau"]
+
+
+def make_settings(tmp_path, database_url: str, redis_url: str, mqtt_url: str, **overrides: object) -> Settings:
+    values = dict(env="test", database_url=database_url, redis_url=redis_url, mqtt_url=mqtt_url,
+                  var_dir=tmp_path / "var", demo_password=TEST_PASSWORD, login_rate_limit="1000 per minute")
+    values.update(overrides)
+    return load_settings(**values)
+
+
+def build_app(settings: Settings) -> PantauApp:
+    upgrade(settings.database_url)
+    runtime = build_runtime(settings)
+    with runtime.db.session() as session:
+        creds = seed_demo(session, settings)
+    return PantauApp(create_app(settings, runtime=runtime), settings, creds)
+
+
+@pytest.fixture
+def sqlite_app(tmp_path, mqtt_url) -> Iterator[PantauApp]:
+    """The embedded configuration: SQLite file and in-memory live store (a real broker for health)."""
+    pantau = build_app(make_settings(tmp_path, f"sqlite:///{tmp_path / 'pantau.db'}", "memory://", mqtt_url))
+    yield pantau
+    pantau.runtime.close()
+
+
+@pytest.fixture
+def postgres_app(tmp_path, postgres_server, redis_url, mqtt_url) -> Iterator[PantauApp]:
+    """The production configuration: a fresh PostgreSQL database, real Redis and Mosquitto."""
+    url = postgres_server.create_database(f"t_{uuid.uuid4().hex[:12]}")
+    pantau = build_app(make_settings(tmp_path, url, redis_url, mqtt_url))
+    yield pantau
+    pantau.runtime.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_app(request) -> PantauApp:
+    """The same test on both backends."""
+    return request.getfixturevalue(f"{request.param}_app")
+
+
+def csrf_token(html: str) -> str:
+    match = CSRF.search(html)
+    assert match, "no CSRF token in the form"
+    return match.group(1) or match.group(2)
+
+
+def login(client, username: str, password: str = TEST_PASSWORD, next_url: str = "/"):  # noqa: ANN001, ANN201
+    """Sign in through the HTML form exactly as a browser would (GET for the token, then POST)."""
+    token = csrf_token(client.get(f"/login?next={next_url}").get_data(as_text=True))
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token,
+                                       "next": next_url})
+
+
+@pytest.fixture
+def live_server(sqlite_app) -> Iterator[tuple[str, PantauApp]]:
+    """The SQLite app served over HTTP on a free port, for the browser."""
+    http = make_server("127.0.0.1", 0, sqlite_app.server, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{http.server_port}", sqlite_app
+    http.shutdown()
+    thread.join(timeout=5)

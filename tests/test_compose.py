@@ -1,0 +1,314 @@
+"""Static checks of the production deployment files and of the vendored front-end assets.
+
+docker-compose.yml, the Mosquitto configuration, the Dockerfile and assets/vendor are checked as files (no
+Docker daemon needed). When the ``docker`` CLI with the compose plugin is installed, ``docker compose config``
+also validates the compose file the way Docker itself reads it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+MOSQUITTO_CONF = ROOT / "deploy" / "mosquitto" / "mosquitto.conf"
+DEPLOY_README = ROOT / "deploy" / "README.md"
+VENDOR = ROOT / "assets" / "vendor"
+
+SERVICES = {"postgres", "redis", "mosquitto", "migrate", "web"}
+ONE_SHOT = {"migrate"}
+SECRET_WORDS = ("PASSWORD", "SECRET", "KEY")
+REQUIRED_REF = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*:\?[^}]*\}$")
+# ${NAME}, ${NAME:-default}, ${NAME:?message} ... but not the escaped $${NAME}.
+INTERPOLATION = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?+])?([^}]*)\}")
+CSS_URL = re.compile(r"url\(\s*(['\"]?)(.*?)\1\s*\)")
+
+
+def _compose() -> dict:
+    return yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+
+
+def _services() -> dict:
+    return _compose()["services"]
+
+
+def _environment(service: dict) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return {str(k): "" if v is None else str(v) for k, v in env.items()}
+
+
+def _command(service: dict) -> str:
+    command = service.get("command", "")
+    return " ".join(command) if isinstance(command, list) else str(command)
+
+
+def _compose_text_without_comments() -> str:
+    lines = COMPOSE_FILE.read_text(encoding="utf-8").splitlines()
+    return "\n".join(line for line in lines if not line.lstrip().startswith("#"))
+
+
+def _required_variables() -> set[str]:
+    text = _compose_text_without_comments()
+    return {m.group(1) for m in INTERPOLATION.finditer(text) if m.group(2) == ":?"}
+
+
+# ---------------------------------------------------------------- docker-compose.yml
+
+
+def test_compose_has_the_production_services():
+    assert set(_services()) >= SERVICES
+
+
+def test_every_long_running_service_has_a_healthcheck():
+    for name, service in _services().items():
+        if name in ONE_SHOT:
+            continue
+        check = service.get("healthcheck")
+        assert check, f"service {name} has no healthcheck"
+        assert not check.get("disable"), f"service {name} disables its healthcheck"
+        assert check.get("test"), f"service {name} has a healthcheck without a test"
+
+
+def test_one_shot_migration_runs_before_web():
+    services = _services()
+    migrate = services["migrate"]
+    assert _command(migrate) == "python -m data.migrate"
+    assert str(migrate.get("restart", "no")) == "no"
+    assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert migrate["image"] == services["web"]["image"], "migrate must run the image web builds"
+
+    depends = services["web"]["depends_on"]
+    assert depends["postgres"]["condition"] == "service_healthy"
+    assert depends["redis"]["condition"] == "service_healthy"
+    assert depends["mosquitto"]["condition"] == "service_started"
+    assert depends["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_web_runs_gunicorn_in_production_mode():
+    web = _services()["web"]
+    command = _command(web)
+    assert command.startswith("gunicorn ")
+    assert command.endswith(" app:server")
+    assert "--bind 0.0.0.0:8050" in command
+    assert web.get("build") in (".", {"context": "."})
+    assert "8050:8050" in [str(p) for p in web.get("ports", [])]
+
+    env = _environment(web)
+    assert env["PANTAU_ENV"] == "production"
+    assert env["PANTAU_DEMO"] == "false"
+    assert env["PANTAU_MQTT_URL"] == "mqtts://mosquitto:8883"
+    for name in (
+        "PANTAU_DATABASE_URL",
+        "PANTAU_REDIS_URL",
+        "PANTAU_MQTT_CA_FILE",
+        "PANTAU_MQTT_USERNAME",
+        "PANTAU_MQTT_PASSWORD",
+        "PANTAU_SECRET_KEY",
+        "PANTAU_DATA_KEYS",
+        "PANTAU_BLIND_INDEX_KEY",
+    ):
+        assert env.get(name), f"web lacks {name}"
+
+
+def test_pantau_services_share_one_environment():
+    services = _services()
+    assert _environment(services["migrate"]) == _environment(services["web"])
+    assert "x-pantau-env" in _compose()
+
+
+def test_no_literal_secrets():
+    for name, service in _services().items():
+        for key, value in _environment(service).items():
+            if any(word in key.upper() for word in SECRET_WORDS):
+                assert REQUIRED_REF.match(value), f"{name}: {key} must be a required ${{VAR:?...}} reference"
+    # Wherever a secret is interpolated (inside URLs, commands), it is required, never defaulted.
+    for match in INTERPOLATION.finditer(_compose_text_without_comments()):
+        variable, operator = match.group(1), match.group(2)
+        if any(word in variable.upper() for word in SECRET_WORDS):
+            assert operator == ":?", f"{match.group(0)} must use the required ${{VAR:?message}} form"
+
+
+def test_required_variables_are_documented():
+    required = _required_variables()
+    assert {"POSTGRES_PASSWORD", "REDIS_PASSWORD", "PANTAU_SECRET_KEY", "PANTAU_DATA_KEYS"} <= required
+    readme = DEPLOY_README.read_text(encoding="utf-8")
+    missing = sorted(v for v in required if v not in readme)
+    assert not missing, f"not described in deploy/README.md: {missing}"
+
+
+def test_volumes_are_named():
+    compose = _compose()
+    declared = set(compose.get("volumes") or {})
+    assert {"pgdata", "redisdata", "mosquittodata"} <= declared
+    used = set()
+    for name, service in compose["services"].items():
+        for volume in service.get("volumes", []):
+            if isinstance(volume, dict):
+                if volume.get("type", "volume") != "volume":
+                    continue
+                source = volume.get("source", "")
+            else:
+                source = str(volume).split(":", 1)[0]
+                if source.startswith((".", "/", "~")):
+                    continue
+            assert source in declared, f"{name}: volume {source!r} is not a declared named volume"
+            used.add(source)
+    assert {"pgdata", "redisdata", "mosquittodata"} <= used
+
+
+def test_mosquitto_mounts_its_config_from_deploy():
+    mosquitto = _services()["mosquitto"]
+    mounts = {}
+    for volume in mosquitto["volumes"]:
+        if isinstance(volume, dict):
+            mounts[volume["target"]] = (volume.get("source", ""), bool(volume.get("read_only")))
+        else:
+            parts = str(volume).split(":")
+            mounts[parts[1]] = (parts[0], parts[-1] == "ro")
+    assert mounts["/mosquitto/config/mosquitto.conf"] == ("./deploy/mosquitto/mosquitto.conf", True)
+    assert mounts["/mosquitto/config/passwd"] == ("./deploy/mosquitto/passwd", True)
+    assert mounts["/mosquitto/certs"] == ("./deploy/mosquitto/certs", True)
+    assert mounts["/mosquitto/data"][0] == "mosquittodata"
+
+
+def test_mosquitto_conf_keeps_messages_and_requires_auth():
+    conf = MOSQUITTO_CONF.read_text(encoding="utf-8")
+    lines = {line.strip() for line in conf.splitlines() if line.strip() and not line.lstrip().startswith("#")}
+    for expected in (
+        "max_queued_messages 0",
+        "persistence true",
+        "allow_anonymous false",
+        "password_file /mosquitto/config/passwd",
+        "listener 8883",
+        "require_certificate false",
+        "listener 1883 127.0.0.1",
+    ):
+        assert expected in lines, f"mosquitto.conf lacks {expected!r}"
+    for option in ("cafile", "certfile", "keyfile"):
+        assert any(line.startswith(f"{option} /mosquitto/certs/") for line in lines), option
+    assert not any(line.startswith("allow_anonymous true") for line in lines)
+
+
+def test_docker_compose_config_accepts_the_file():
+    """Validated by Docker's own parser when the compose plugin is installed (it needs no daemon)."""
+    docker = shutil.which("docker")
+    has_compose = (
+        docker is not None
+        and subprocess.run([docker, "compose", "version"], capture_output=True, check=False).returncode == 0
+    )
+    if has_compose:
+        env = dict(os.environ)
+        env.update(
+            {name: f"dummy-{name.lower().replace('_', '-')}-0123456789" for name in _required_variables()}
+        )
+        env["PANTAU_SITE_CODE"] = "TEST"
+        result = subprocess.run(
+            [docker, "compose", "-f", str(COMPOSE_FILE), "config", "--quiet"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+
+        env.pop("POSTGRES_PASSWORD")
+        result = subprocess.run(
+            [docker, "compose", "-f", str(COMPOSE_FILE), "config", "--quiet"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode != 0
+        assert "POSTGRES_PASSWORD" in result.stderr
+    # Without the plugin the YAML checks above are the test.
+    assert COMPOSE_FILE.is_file()
+
+
+# ---------------------------------------------------------------- Dockerfile
+
+
+def test_dockerfile_runs_as_non_root_gunicorn():
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert re.search(r"^FROM python:3\.11-slim\b", text, re.M)
+    assert re.search(r"^USER pantau$", text, re.M)
+    assert re.search(r"^RUN pip install \.", text, re.M)
+    assert re.search(r"^EXPOSE 8050$", text, re.M)
+    assert "/healthz" in text and "urllib.request" in text
+    cmd = re.search(r"^CMD (\[.*\])$", text, re.M)
+    assert cmd and yaml.safe_load(cmd.group(1)) == [
+        "gunicorn",
+        "--bind",
+        "0.0.0.0:8050",
+        "--workers",
+        "2",
+        "--threads",
+        "8",
+        "app:server",
+    ]
+
+
+def test_dockerignore_keeps_local_state_and_secrets_out_of_the_image():
+    entries = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    for expected in (".venv", "var", ".git", ".env", "deploy/mosquitto/passwd", "deploy/mosquitto/certs"):
+        assert expected in entries, f".dockerignore lacks {expected}"
+
+
+# ---------------------------------------------------------------- vendored assets
+
+
+def test_vendored_css_files_exist():
+    for relative in (
+        "bootstrap.min.css",
+        "bootstrap-icons/bootstrap-icons.min.css",
+        "LICENSE-bootstrap.txt",
+        "LICENSE-bootstrap-icons.txt",
+        "README.md",
+    ):
+        path = VENDOR / relative
+        assert path.is_file(), relative
+        assert path.stat().st_size > 0, relative
+    bootstrap = (VENDOR / "bootstrap.min.css").read_text(encoding="utf-8")
+    assert re.search(r"Bootstrap\s+v5\.3\.\d+", bootstrap[:400]), "licence header of Bootstrap 5.3 missing"
+    assert "[data-bs-theme=dark]" in bootstrap
+    icons = (VENDOR / "bootstrap-icons" / "bootstrap-icons.min.css").read_text(encoding="utf-8")
+    assert re.search(r"Bootstrap Icons v1\.\d+", icons[:400]), "licence header of Bootstrap Icons 1.x missing"
+    for licence in ("LICENSE-bootstrap.txt", "LICENSE-bootstrap-icons.txt"):
+        assert "MIT License" in (VENDOR / licence).read_text(encoding="utf-8")
+    # Bootstrap's JS is not vendored (dash-bootstrap-components renders the components in React).
+    assert not list(VENDOR.rglob("*.js"))
+
+
+def test_every_url_in_vendored_css_resolves():
+    for css in sorted(VENDOR.rglob("*.css")):
+        text = css.read_text(encoding="utf-8")
+        assert "sourceMappingURL" not in text or (css.parent / f"{css.name}.map").is_file(), css.name
+        for match in CSS_URL.finditer(text):
+            url = match.group(2)
+            if url.startswith("data:"):
+                continue
+            assert "://" not in url and not url.startswith("//"), f"{css.name} loads {url} from the network"
+            target = (css.parent / re.split(r"[?#]", url, maxsplit=1)[0]).resolve()
+            assert target.is_file(), f"{css.name}: url({url}) does not resolve"
+            assert VENDOR.resolve() in target.parents
+
+
+def test_icon_fonts_are_referenced():
+    icons = (VENDOR / "bootstrap-icons" / "bootstrap-icons.min.css").read_text(encoding="utf-8")
+    urls = [m.group(2) for m in CSS_URL.finditer(icons)]
+    assert any(".woff2" in u for u in urls)
+    assert any(".woff" in u and ".woff2" not in u for u in urls)

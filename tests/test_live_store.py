@@ -1,0 +1,335 @@
+"""The live store on both backends: in-memory and a real Redis (``redis_url`` from the suite's services)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from data.live_store import (
+    LiveStore,
+    LiveStoreError,
+    MemoryLiveStore,
+    RedisLiveStore,
+    Subscription,
+    open_live_store,
+)
+
+WAIT = 5.0
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.services)])
+def store(request: pytest.FixtureRequest) -> Iterator[LiveStore]:
+    if request.param == "memory":
+        live: LiveStore = MemoryLiveStore()
+    else:
+        live = open_live_store(request.getfixturevalue("redis_url"))
+        assert isinstance(live, RedisLiveStore)
+    try:
+        yield live
+    finally:
+        live.close()
+
+
+@pytest.fixture
+def ns() -> str:
+    """A key prefix of its own per test, so tests sharing one Redis never see each other's keys."""
+    return f"pantau-test:{uuid.uuid4().hex[:10]}"
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# ------------------------------------------------------------------------------------------------ latest
+
+
+def test_latest_merges_and_none_deletes(store: LiveStore, ns: str) -> None:
+    key = f"{ns}:latest:ICU-01"
+    assert store.get_latest(key) == {}
+
+    store.set_latest(key, {"hr": 82, "spo2": 97, "temp": 36.8, "status_spo2": "ok"})
+    assert store.get_latest(key) == {"hr": "82", "spo2": "97", "temp": "36.8", "status_spo2": "ok"}
+
+    # The SpO2 probe is switched off: its old value must disappear, the rest is merged.
+    store.set_latest(key, {"hr": 90, "spo2": None, "status_spo2": "off"})
+    assert store.get_latest(key) == {"hr": "90", "temp": "36.8", "status_spo2": "off"}
+
+    store.set_latest(key, {})  # nothing to do
+    store.set_latest(key, {"hr": None, "temp": None, "status_spo2": None})
+    assert store.get_latest(key) == {}
+    store.set_latest(f"{ns}:latest:missing", {"hr": None})  # deleting from a missing hash is fine
+    assert store.get_latest(f"{ns}:latest:missing") == {}
+
+
+def test_values_are_strings_and_bools_refused(store: LiveStore, ns: str) -> None:
+    key = f"{ns}:latest:types"
+    store.set_latest(key, {"i": -3, "f": 0.1, "big": 10**12, "s": "naïve"})
+    values = store.get_latest(key)
+    assert values == {"i": "-3", "f": "0.1", "big": "1000000000000", "s": "naïve"}
+    assert all(isinstance(v, str) for v in values.values())
+    with pytest.raises(TypeError):
+        store.set_latest(key, {"flag": True})
+    with pytest.raises(TypeError):
+        store.set_latest(key, {"raw": b"bytes"})  # type: ignore[dict-item]
+
+
+def test_get_latest_many(store: LiveStore, ns: str) -> None:
+    keys = [f"{ns}:latest:bed-{i}" for i in range(3)]
+    store.set_latest(keys[0], {"hr": 60})
+    store.set_latest(keys[2], {"hr": 120, "rr": 30})
+    missing = f"{ns}:latest:nobody"
+
+    result = store.get_latest_many([*keys, missing])
+    assert result == {keys[0]: {"hr": "60"}, keys[1]: {}, keys[2]: {"hr": "120", "rr": "30"}, missing: {}}
+    assert store.get_latest_many([]) == {}
+
+
+def test_concurrent_writers(store: LiveStore, ns: str) -> None:
+    key = f"{ns}:latest:shared"
+    stream = f"{ns}:vitals:shared"
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(50):
+                store.set_latest(key, {f"w{n}": i})
+                store.append_stream(stream, {"w": n, "i": i}, maxlen=10_000)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT * 4)
+    assert not errors
+    assert store.get_latest(key) == {f"w{n}": "49" for n in range(8)}
+    entries = store.read_stream(stream)
+    assert len(entries) == 400
+    ids = [_id_tuple(entry_id) for entry_id, _ in entries]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+
+
+# ------------------------------------------------------------------------------------------------ streams
+
+
+def _id_tuple(entry_id: str) -> tuple[int, int]:
+    ms, seq = entry_id.split("-")
+    return int(ms), int(seq)
+
+
+def test_stream_append_and_read_after(store: LiveStore, ns: str) -> None:
+    key = f"{ns}:vitals:ICU-01"
+    assert store.read_stream(key) == []
+
+    before_ms = time.time_ns() // 1_000_000
+    ids = [store.append_stream(key, {"hr": 80 + i, "spo2": None, "ts": 1763880000123 + i}, maxlen=100) for i in range(5)]
+    assert all(isinstance(entry_id, str) for entry_id in ids)
+    assert [_id_tuple(i) for i in ids] == sorted(_id_tuple(i) for i in ids)
+    assert len(set(ids)) == 5
+    assert _id_tuple(ids[0])[0] >= before_ms - 1000  # "ms-seq" ids from the wall clock
+
+    entries = store.read_stream(key)
+    assert [entry_id for entry_id, _ in entries] == ids
+    assert entries[0][1] == {"hr": "80", "ts": "1763880000123"}  # None fields are left out
+
+    assert [e for e, _ in store.read_stream(key, after=ids[1])] == ids[2:]  # strictly after
+    assert store.read_stream(key, after=ids[-1]) == []
+    assert [e for e, _ in store.read_stream(key, after=ids[0], count=2)] == ids[1:3]
+    assert [e for e, _ in store.read_stream(key, count=1)] == ids[:1]
+    assert [e for e, _ in store.read_stream(key, after="0-0")] == ids
+
+    with pytest.raises(ValueError):
+        store.append_stream(key, {"hr": None}, maxlen=100)
+    with pytest.raises(ValueError):
+        store.append_stream(key, {"hr": 1}, maxlen=0)
+
+
+def test_stream_exact_cap_keeps_the_newest(store: LiveStore, ns: str) -> None:
+    key = f"{ns}:vitals:exact"
+    for i in range(20):
+        store.append_stream(key, {"i": i}, maxlen=5, approximate=False)
+    assert [fields["i"] for _, fields in store.read_stream(key)] == ["15", "16", "17", "18", "19"]
+
+
+def test_stream_approximate_cap(store: LiveStore, ns: str) -> None:
+    key = f"{ns}:vitals:approx"
+    for i in range(400):
+        store.append_stream(key, {"i": i}, maxlen=50)
+    entries = store.read_stream(key)
+    # Redis trims whole nodes (~100 entries) at a time; memory trims exactly. Never below the cap.
+    assert 50 <= len(entries) < 400
+    assert entries[-1][1] == {"i": "399"}
+    assert [int(fields["i"]) for _, fields in entries] == list(range(400 - len(entries), 400))
+
+
+# ------------------------------------------------------------------------------------------------ pub/sub
+
+
+def test_pubsub_between_threads(store: LiveStore, ns: str) -> None:
+    ward, other, silent = f"{ns}:ward:ICU", f"{ns}:ward:HCU", f"{ns}:ward:none"
+    received: list[tuple[str, str]] = []
+    done = threading.Event()
+
+    with store.subscribe(ward, other) as sub:
+        assert isinstance(sub, Subscription)
+
+        def reader() -> None:
+            while len(received) < 101:
+                message = sub.get(timeout=WAIT)
+                if message is None:
+                    break
+                received.append(message)
+            done.set()
+
+        thread = threading.Thread(target=reader)
+        thread.start()
+        publisher = threading.Thread(
+            target=lambda: [store.publish(ward, f"tick {i}") for i in range(100)], name="publisher"
+        )
+        publisher.start()
+        publisher.join(WAIT)
+        assert store.publish(silent, "nobody listens") == 0
+        assert store.publish(other, '{"bed":"HCU-02"}') == 1
+        assert done.wait(WAIT)
+        thread.join(WAIT)
+
+    assert received[:100] == [(ward, f"tick {i}") for i in range(100)]
+    assert received[100] == (other, '{"bed":"HCU-02"}')
+
+
+def test_subscription_timeout_and_close(store: LiveStore, ns: str) -> None:
+    channel = f"{ns}:ward:quiet"
+    sub = store.subscribe(channel)
+    start = time.monotonic()
+    assert sub.get(timeout=0.2) is None
+    assert time.monotonic() - start < 2
+
+    # close() from another thread wakes a blocked get().
+    result: list[object] = []
+    getter = threading.Thread(target=lambda: result.append(sub.get(timeout=WAIT)))
+    getter.start()
+    time.sleep(0.1)  # let the getter block first; correctness does not depend on it
+    sub.close()
+    getter.join(WAIT)
+    assert not getter.is_alive()
+    sub.close()  # idempotent
+    assert sub.get(timeout=0.05) is None
+
+    deadline = time.monotonic() + WAIT  # Redis notices the closed connection asynchronously
+    while store.publish(channel, "after close") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert store.publish(channel, "after close") == 0
+
+
+def test_two_subscribers_both_receive(store: LiveStore, ns: str) -> None:
+    channel = f"{ns}:ward:fanout"
+    with store.subscribe(channel) as first, store.subscribe(channel) as second:
+        assert store.publish(channel, "alarm") == 2
+        assert first.get(timeout=WAIT) == (channel, "alarm")
+        assert second.get(timeout=WAIT) == (channel, "alarm")
+
+
+def test_store_close_closes_its_subscriptions(store: LiveStore, ns: str) -> None:
+    sub = store.subscribe(f"{ns}:ward:x")
+    store.close()
+    assert sub.get(timeout=0.1) is None
+
+
+def test_ping(store: LiveStore) -> None:
+    assert store.ping() is True
+
+
+# ------------------------------------------------------------------------------------------------ choosing
+
+
+def test_open_live_store_by_url() -> None:
+    assert isinstance(open_live_store(""), MemoryLiveStore)
+    assert isinstance(open_live_store("memory://"), MemoryLiveStore)
+    for url in ("redis://127.0.0.1:1/0", "rediss://example.invalid:6380/0", "unix:///tmp/none.sock"):
+        live = open_live_store(url)  # opening never connects
+        assert isinstance(live, RedisLiveStore)
+        live.close()
+    with pytest.raises(ValueError):
+        open_live_store("postgres://localhost/x")
+
+
+def test_memory_urls_share_data_by_name() -> None:
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    a, b = open_live_store(f"memory://{name}"), open_live_store(f"memory://{name}")
+    other = open_live_store(f"memory://{name}-other")
+    a.set_latest("k", {"hr": 70})
+    assert b.get_latest("k") == {"hr": "70"}
+    assert other.get_latest("k") == {}
+    with b.subscribe("ch") as sub:
+        assert a.publish("ch", "hello") == 1
+        assert sub.get(timeout=WAIT) == ("ch", "hello")
+    a.close()  # one handle closing leaves the data for the others
+    assert b.get_latest("k") == {"hr": "70"}
+    assert MemoryLiveStore().get_latest("k") == {}  # a directly constructed store is private
+
+
+def test_redis_password_not_in_repr() -> None:
+    live = open_live_store("redis://:s3cret-pass@127.0.0.1:1/0")
+    assert "s3cret" not in repr(live)
+    live.close()
+
+
+def test_dead_redis_ping_false_quickly() -> None:
+    live = open_live_store(f"redis://127.0.0.1:{_closed_port()}/0")
+    try:
+        start = time.monotonic()
+        assert live.ping() is False
+        assert time.monotonic() - start < 5
+        start = time.monotonic()
+        with pytest.raises(LiveStoreError):
+            live.get_latest("pantau:latest:ICU-01")
+        with pytest.raises(LiveStoreError):
+            live.subscribe("pantau:ward:ICU")
+        assert time.monotonic() - start < 10
+    finally:
+        live.close()
+
+
+@pytest.mark.services
+def test_redis_restart_is_survived() -> None:
+    """Ping reflects the outage; commands and a subscription work again once Redis is back."""
+    from tests.services import RedisServer
+
+    server = RedisServer().start()
+    port = server.port
+    live = open_live_store(server.url)
+    try:
+        live.set_latest("pantau:latest:R1", {"hr": 70})
+        sub = live.subscribe("pantau:ward:R")
+        assert live.ping()
+
+        server.stop()
+        start = time.monotonic()
+        assert live.ping() is False
+        assert sub.get(timeout=0.3) is None  # does not raise while Redis is down
+        assert time.monotonic() - start < 10
+
+        server = RedisServer(port=port).start()  # an empty Redis again, same address
+        assert live.ping() is True
+        live.set_latest("pantau:latest:R1", {"hr": 71})
+        assert live.get_latest("pantau:latest:R1") == {"hr": "71"}
+
+        # The subscription reconnects and re-subscribes on its next read.
+        deadline = time.monotonic() + WAIT * 2
+        message = None
+        while message is None and time.monotonic() < deadline:
+            live.publish("pantau:ward:R", "back")
+            message = sub.get(timeout=0.2)
+        assert message == ("pantau:ward:R", "back")
+        sub.close()
+    finally:
+        live.close()
+        server.stop()

@@ -74,8 +74,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
 def _limit_sign_in(server: Flask, settings: Settings) -> None:
     storage = settings.redis_url if settings.redis_url.startswith(("redis", "unix")) else "memory://"
-    limiter = Limiter(get_remote_address, app=server, storage_uri=storage, default_limits=[],
-                      strategy="moving-window")
+    limiter = Limiter(get_remote_address, app=server, storage_uri=storage, default_limits=[], strategy="moving-window")
     limiter.limit(settings.login_rate_limit, methods=["POST"])(server.view_functions["auth.login"])
 
 
@@ -100,13 +99,15 @@ def _security_headers(app: dash.Dash, settings: Settings) -> None:
     )
 
 
-def _healthz():  # noqa: ANN202 - Flask view
+def _healthz():
     from data.runtime import current_runtime
 
     checks = check_all(current_runtime())
     healthy = all(c.ok for c in checks)
-    body = {"status": "ok" if healthy else "degraded",
-            "checks": {c.name: {"ok": c.ok, "backend": c.backend, "ms": c.ms} for c in checks}}
+    body = {
+        "status": "ok" if healthy else "degraded",
+        "checks": {c.name: {"ok": c.ok, "backend": c.backend, "ms": c.ms} for c in checks},
+    }
     return jsonify(body), 200 if healthy else 503
 
 
@@ -128,8 +129,11 @@ def _banner(settings: Settings, creds: DemoCredentials | None) -> str:
     lines = ["", "Pantau is running (embedded demo).", f"  Open:  {url}/login", ""]
     if creds is not None:
         lines.append("  Demo logins (demo only; set PANTAU_DEMO_PASSWORD to choose the password):")
-        lines += [f"    {username:<8} {creds.password}   ({full_name})" for username, full_name, role in DEMO_USERS
-                  if role != "display"]
+        lines += [
+            f"    {username:<8} {creds.password}   ({full_name})"
+            for username, full_name, role in DEMO_USERS
+            if role != "display"
+        ]
         lines += ["", f"  TV board (display role): {url}/tv/{creds.display_token}", ""]
     return "\n".join(lines)
 
@@ -150,7 +154,7 @@ def main() -> int:
         with runtime.db.session() as session:
             creds = seed_demo(session, settings)
     app = create_app(settings, runtime=runtime)
-    print(_banner(settings, creds), flush=True)  # noqa: T201 - the operator reads this on the console
+    print(_banner(settings, creds), flush=True)
     try:
         app.run(host=settings.host, port=settings.port, debug=False)
     finally:

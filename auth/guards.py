@@ -22,7 +22,7 @@ from auth.roles import may_open
 from callbacks.registry import SHELL
 from data import audit
 from data.runtime import current_runtime
-from i18n.web import current_language, t
+from i18n.web import t
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def _refuse(status: int, key: str) -> Any:
         return jsonify({"error": t(key)}), status
     if status == 401:
         return redirect(f"/login?next={quote(request.full_path.rstrip('?'))}")
-    return render_template("forbidden.html", t=t, lang=current_language()), status
+    return render_template("forbidden.html"), status
 
 
 def _session_expired(timeout_minutes: int) -> bool:
@@ -62,8 +62,14 @@ def _is_user_activity() -> bool:
 
 def _expire_session() -> None:
     with current_runtime().db.session() as db:
-        audit.record(db, "session_expired", user_id=current_user.id, username=current_user.username,
-                     site_id=current_user.site_id, ip=request.remote_addr)
+        audit.record(
+            db,
+            "session_expired",
+            user_id=current_user.id,
+            username=current_user.username,
+            site_id=current_user.site_id,
+            ip=request.remote_addr,
+        )
     lang = session.get("lang")
     logout_user()
     session.clear()
@@ -101,8 +107,7 @@ def install_request_guard(server: Flask, callback_owner: Mapping[str, str], time
         if not current_user.is_authenticated:
             return _refuse(401, "err_signed_out")
         if current_user.must_change_password and path not in PASSWORD_PATHS:
-            return _refuse(403, "err_change_password_first") if _is_data_request() else redirect(
-                "/akun/kata-sandi")
+            return _refuse(403, "err_change_password_first") if _is_data_request() else redirect("/akun/kata-sandi")
         if _is_user_activity():
             session["seen"] = time.time()
         if path == "/_dash-update-component":

@@ -29,8 +29,10 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target
 
 
-def _render(template: str, **context: object) -> str:
-    return render_template(template, t=t, lang=current_language(), languages=LANGUAGES, **context)
+@bp.app_context_processor
+def _template_helpers() -> dict:
+    """``t``, the current language and the language list in every server-rendered template."""
+    return {"t": t, "lang": current_language(), "languages": LANGUAGES}
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -42,10 +44,10 @@ def login() -> Response | str:
         form.next.data = safe_next(request.args.get("next"))
         if current_user.is_authenticated:
             return redirect(form.next.data)
-        return _render("login.html", form=form, error=None)
+        return render_template("login.html", form=form, error=None)
     if not form.validate_on_submit():
         error = t("login_form_expired") if form.csrf_token.errors else t("login_fields_required")
-        return _render("login.html", form=form, error=error), 400
+        return render_template("login.html", form=form, error=error), 400
     runtime = current_runtime()
     with runtime.db.session() as db:
         result = users.authenticate(
@@ -64,7 +66,7 @@ def login() -> Response | str:
             "locked": t("login_locked", minutes=result.locked_minutes),
             "disabled": t("login_disabled"),
         }
-        return _render("login.html", form=form, error=messages[result.outcome]), 401
+        return render_template("login.html", form=form, error=messages[result.outcome]), 401
     session.clear()  # a fresh session on sign-in: no session fixation
     login_user(signed_in)
     session.permanent = True
@@ -101,8 +103,7 @@ def display_sign_in(token: str) -> Response:
         if user is None:
             abort(404)
         signed_in = CurrentUser.from_model(user)
-        audit.record(db, "display_login", user_id=user.id, username=user.username, site_id=user.site_id,
-                     ip=client_ip())
+        audit.record(db, "display_login", user_id=user.id, username=user.username, site_id=user.site_id, ip=client_ip())
     session.clear()
     login_user(signed_in)
     session.permanent = True
@@ -128,7 +129,7 @@ def change_password() -> Response | str:
 
     form = PasswordForm()
     if request.method == "GET":
-        return _render("password.html", form=form, error=None, forced=current_user.must_change_password)
+        return render_template("password.html", form=form, error=None, forced=current_user.must_change_password)
     error = None
     if not form.validate_on_submit():
         error = t("login_form_expired") if form.csrf_token.errors else t("login_fields_required")
@@ -138,10 +139,9 @@ def change_password() -> Response | str:
         actor = users.Actor(current_user.id, current_user.username, current_user.site_id, client_ip())
         try:
             with current_runtime().db.session() as db:
-                users.change_own_password(db, actor, db.get(User, current_user.id), form.current.data,
-                                          form.new.data)
+                users.change_own_password(db, actor, db.get(User, current_user.id), form.current.data, form.new.data)
         except users.UserInputError as exc:
             error = t(exc.key, **exc.params)
     if error:
-        return _render("password.html", form=form, error=error, forced=current_user.must_change_password), 400
+        return render_template("password.html", form=form, error=error, forced=current_user.must_change_password), 400
     return redirect("/")

@@ -138,8 +138,10 @@ def create_user(
     roles: set[str] | list[str] | tuple[str, ...],
     password: str,
     must_change_password: bool = True,
+    password_hash: str | None = None,
 ) -> User:
-    """Create an account; the username is stored in lower case and must be unique."""
+    """Create an account; the username is stored in lower case and must be unique. ``password_hash`` may
+    carry the hash of ``password`` when the caller already has it (the demo seed hashes once for all)."""
     name = username.strip().lower()
     if not USERNAME.match(name):
         raise UserInputError("err_username_format")
@@ -153,7 +155,7 @@ def create_user(
         site_id=site_id,
         username=name,
         full_name=full_name.strip(),
-        password_hash=hash_password(password),
+        password_hash=password_hash or hash_password(password),
         must_change_password=must_change_password,
         roles=[UserRole(role=r) for r in sorted(chosen)],
     )

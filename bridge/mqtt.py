@@ -140,7 +140,10 @@ def make_client(
     on_connect: OnConnect | None = None,
     on_message: OnMessage | None = None,
 ) -> mqtt.Client:
-    """A configured paho client (not connected yet; call ``connect_async`` + ``loop_start`` or ``connect``).
+    """A configured paho client, not connected yet.
+
+    Connect with ``client.connect_async(address.host, address.port, KEEPALIVE)`` + ``client.loop_start()``
+    (paho then reconnects by itself with the 1-30 s back-off), or ``connect`` + ``loop_forever``.
 
     ``persistent`` = fixed ``client_id`` + ``clean_session=False``: the broker keeps the subscriptions and
     queues QoS 1 messages while the client is away, so a restarted consumer gets what it missed. Subscribe in
@@ -159,9 +162,7 @@ def make_client(
     _configure(client, address)
     where = address.url
 
-    def _on_connect(
-        c: mqtt.Client, userdata: Any, flags: mqtt.ConnectFlags, reason_code: Any, properties: Any
-    ) -> None:
+    def _on_connect(c: mqtt.Client, userdata: Any, flags: mqtt.ConnectFlags, reason_code: Any, properties: Any) -> None:
         if reason_code.is_failure:
             log.warning(
                 "mqtt connect refused",

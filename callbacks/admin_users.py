@@ -34,26 +34,50 @@ def _error(exc: users.UserInputError) -> dbc.Alert:
 
 
 def _one_time_password(message: str, password: str) -> dbc.Alert:
-    return dbc.Alert([html.Div(message), html.Code(password, className="one-time-secret d-block my-2"),
-                      html.Small(t("users_password_once"))], color="success", className="mb-0")
+    return dbc.Alert(
+        [
+            html.Div(message),
+            html.Code(password, className="one-time-secret d-block my-2"),
+            html.Small(t("users_password_once")),
+        ],
+        color="success",
+        className="mb-0",
+    )
 
 
-@page_callback(PAGE, Output("admin-users-table", "children"), Output("admin-edit-user", "options"),
-               Input("admin-users-version", "data"))
+@page_callback(
+    PAGE,
+    Output("admin-users-table", "children"),
+    Output("admin-edit-user", "options"),
+    Input("admin-users-version", "data"),
+)
 def render_users(_version: int) -> tuple:
     with current_runtime().db.session() as db:
         rows = users.list_users(db, current_user.site_id)
         body = [
-            html.Tr([html.Td(u.username), html.Td(u.full_name),
-                     html.Td(", ".join(t(f"role_{r}") for r in sorted(u.role_names))), html.Td(_status(u)),
-                     html.Td(u.last_login_at.strftime("%d-%m-%Y %H:%M UTC") if u.last_login_at else "—")])
+            html.Tr(
+                [
+                    html.Td(u.username),
+                    html.Td(u.full_name),
+                    html.Td(", ".join(t(f"role_{r}") for r in sorted(u.role_names))),
+                    html.Td(_status(u)),
+                    html.Td(u.last_login_at.strftime("%d-%m-%Y %H:%M UTC") if u.last_login_at else "—"),
+                ]
+            )
             for u in rows
         ]
         options = [{"label": f"{u.username} — {u.full_name}", "value": u.id} for u in rows]
-    head = html.Thead(html.Tr([html.Th(t(k)) for k in
-                               ("users_username", "users_full_name", "users_roles", "users_status", "users_last_login")]))
-    table = dbc.Table([head, html.Tbody(body)], hover=True, responsive=True, className="admin-users-table mb-0",
-                      id="admin-users-grid")
+    head = html.Thead(
+        html.Tr(
+            [
+                html.Th(t(k))
+                for k in ("users_username", "users_full_name", "users_roles", "users_status", "users_last_login")
+            ]
+        )
+    )
+    table = dbc.Table(
+        [head, html.Tbody(body)], hover=True, responsive=True, className="admin-users-table mb-0", id="admin-users-grid"
+    )
     return table, options
 
 
@@ -73,25 +97,44 @@ def render_users(_version: int) -> tuple:
     State("admin-users-version", "data"),
     prevent_initial_call=True,
 )
-def create_user(_clicks: int, username: str | None, full_name: str | None, roles: list[str] | None,
-                password: str | None, version: int) -> tuple:
+def create_user(
+    _clicks: int,
+    username: str | None,
+    full_name: str | None,
+    roles: list[str] | None,
+    password: str | None,
+    version: int,
+) -> tuple:
     chosen = password or generate_password()
     try:
         with current_runtime().db.session() as db:
-            user = users.create_user(db, _actor(), site_id=current_user.site_id, username=username or "",
-                                     full_name=full_name or "", roles=roles or [], password=chosen)
+            user = users.create_user(
+                db,
+                _actor(),
+                site_id=current_user.site_id,
+                username=username or "",
+                full_name=full_name or "",
+                roles=roles or [],
+                password=chosen,
+            )
             name = user.username
     except users.UserInputError as exc:
         return _error(exc), no_update, no_update, no_update, no_update, no_update  # keep what was typed
     message = t("users_created", username=name)
-    feedback = dbc.Alert(message, color="success", className="mb-0") if password else _one_time_password(
-        message, chosen)
+    feedback = (
+        dbc.Alert(message, color="success", className="mb-0") if password else _one_time_password(message, chosen)
+    )
     return feedback, version + 1, "", "", "", []
 
 
-@page_callback(PAGE, Output("admin-edit-roles", "value"), Output("admin-edit-active", "value"),
-               Output("admin-edit-feedback", "children"), Input("admin-edit-user", "value"),
-               prevent_initial_call=True)
+@page_callback(
+    PAGE,
+    Output("admin-edit-roles", "value"),
+    Output("admin-edit-active", "value"),
+    Output("admin-edit-feedback", "children"),
+    Input("admin-edit-user", "value"),
+    prevent_initial_call=True,
+)
 def load_user(user_id: int | None) -> tuple:
     if user_id is None:
         return [], True, None
@@ -114,8 +157,9 @@ def load_user(user_id: int | None) -> tuple:
     State("admin-users-version", "data"),
     prevent_initial_call=True,
 )
-def change_user(_save: int, _reset: int, user_id: int | None, roles: list[str] | None, active: bool,
-                version: int) -> tuple:
+def change_user(
+    _save: int, _reset: int, user_id: int | None, roles: list[str] | None, active: bool, version: int
+) -> tuple:
     if user_id is None:
         return dbc.Alert(t("users_select_first"), color="warning", className="mb-0"), no_update
     new_password = generate_password()

@@ -10,7 +10,11 @@ from data.health import check_all
 from data.runtime import current_runtime
 
 
-@page_callback("pages.home", Output("home-health", "children"), Input("home-health-interval", "n_intervals"),
-               prevent_initial_call=True)
+@page_callback(
+    "pages.home",
+    Output("home-health", "children"),
+    Input("home-health-interval", "n_intervals"),
+    prevent_initial_call=True,
+)
 def refresh_health(_n: int) -> list:
     return health_items(check_all(current_runtime()))

@@ -11,8 +11,11 @@ from i18n.web import t
 def forbidden() -> dbc.Container:
     return dbc.Container(
         dbc.Alert(
-            [html.H4(t("forbidden_title"), id="forbidden"), html.P(t("forbidden_text")),
-             dbc.Button(t("back_home"), href="/", color="primary", external_link=True)],
+            [
+                html.H4(t("forbidden_title"), id="forbidden"),
+                html.P(t("forbidden_text")),
+                dbc.Button(t("back_home"), href="/", color="primary", external_link=True),
+            ],
             color="warning",
             className="mt-4",
         )

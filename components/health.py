@@ -8,14 +8,20 @@ from dash import html
 from data.health import Check
 from i18n.web import t
 
+_ICON_OK = "bi-check-circle-fill text-success"
+_ICON_DOWN = "bi-x-octagon-fill text-danger"
+
 
 def health_items(checks: list[Check]) -> list[dbc.ListGroupItem]:
     return [
         dbc.ListGroupItem(
             [
                 html.Span(
-                    [html.I(className=f"bi {'bi-check-circle-fill text-success' if c.ok else 'bi-x-octagon-fill text-danger'} me-2"),
-                     t(f"health_{c.name}"), html.Small(f" · {t('backend_' + c.backend)}", className="text-body-secondary")]
+                    [
+                        html.I(className=f"bi {_ICON_OK if c.ok else _ICON_DOWN} me-2"),
+                        t(f"health_{c.name}"),
+                        html.Small(f" · {t('backend_' + c.backend)}", className="text-body-secondary"),
+                    ]
                 ),
                 dbc.Badge(
                     t("health_ok", ms=c.ms) if c.ok else t("health_down"),

@@ -33,10 +33,16 @@ def _user_menu() -> dbc.DropdownMenu:
     roles = ", ".join(t(f"role_{r}") for r in sorted(current_user.roles))
     return dbc.DropdownMenu(
         [
-            dbc.DropdownMenuItem([html.Div(current_user.full_name, className="fw-semibold"),
-                                  html.Small(roles, className="text-body-secondary")], header=True),
-            dbc.DropdownMenuItem(t("password_title"), href="/akun/kata-sandi", external_link=True,
-                                 disabled=current_user.is_display),
+            dbc.DropdownMenuItem(
+                [
+                    html.Div(current_user.full_name, className="fw-semibold"),
+                    html.Small(roles, className="text-body-secondary"),
+                ],
+                header=True,
+            ),
+            dbc.DropdownMenuItem(
+                t("password_title"), href="/akun/kata-sandi", external_link=True, disabled=current_user.is_display
+            ),
             dbc.DropdownMenuItem(divider=True),
             dbc.DropdownMenuItem(t("logout"), href="/logout", external_link=True, id="shell-logout"),
         ],
@@ -50,8 +56,12 @@ def _user_menu() -> dbc.DropdownMenu:
 def _language_menu() -> dbc.DropdownMenu:
     lang = current_language()
     return dbc.DropdownMenu(
-        [dbc.DropdownMenuItem(label, href=f"/lang/{code}", external_link=True, active=code == lang,
-                              id=f"shell-lang-{code}") for code, label in LANGUAGES.items()],
+        [
+            dbc.DropdownMenuItem(
+                label, href=f"/lang/{code}", external_link=True, active=code == lang, id=f"shell-lang-{code}"
+            )
+            for code, label in LANGUAGES.items()
+        ],
         label=[html.I(className="bi bi-translate me-1"), lang.upper()],
         align_end=True,
         nav=True,
@@ -74,8 +84,15 @@ def navbar() -> dbc.Navbar:
                 dbc.Nav(
                     [
                         dbc.NavItem(_clock(settings.timezone), className="navbar-text me-3"),
-                        dbc.NavItem(dbc.Button(html.I(className="bi bi-circle-half"), id="shell-theme-toggle",
-                                               color="link", className="nav-link", title=t("theme_toggle"))),
+                        dbc.NavItem(
+                            dbc.Button(
+                                html.I(className="bi bi-circle-half"),
+                                id="shell-theme-toggle",
+                                color="link",
+                                className="nav-link",
+                                title=t("theme_toggle"),
+                            )
+                        ),
                         _language_menu(),
                         _user_menu(),
                     ],
@@ -94,5 +111,10 @@ def shell_layout() -> html.Div:
     """Dash's ``app.layout``: built per request so the navbar matches the signed-in user."""
     if not current_user.is_authenticated:
         return html.Div(dash.page_container)
-    return html.Div([navbar(), dcc.Store(id="shell-lang", data=current_language()),
-                     html.Main(dash.page_container, className="container-fluid")])
+    return html.Div(
+        [
+            navbar(),
+            dcc.Store(id="shell-lang", data=current_language()),
+            html.Main(dash.page_container, className="container-fluid"),
+        ]
+    )

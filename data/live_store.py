@@ -100,9 +100,7 @@ class LiveStore(Protocol):
         """Several hashes at once (one round trip); missing keys map to ``{}``."""
         ...
 
-    def append_stream(
-        self, key: str, fields: Mapping[str, Value], maxlen: int, *, approximate: bool = True
-    ) -> str:
+    def append_stream(self, key: str, fields: Mapping[str, Value], maxlen: int, *, approximate: bool = True) -> str:
         """Append an entry (``None`` fields left out) to a stream capped near ``maxlen``; return its id."""
         ...
 
@@ -245,7 +243,7 @@ class _MemorySubscription(_SubscriptionBase):
                     subscribers.discard(self)
                     if not subscribers:
                         del self._data.subscribers[channel]
-        self._owner._forget(self)
+            self._owner._subscriptions.discard(self)
         with contextlib.suppress(queue.Full):
             self._queue.put_nowait(self._CLOSED)  # wake a reader blocked in get()
 
@@ -255,8 +253,7 @@ class MemoryLiveStore:
 
     def __init__(self, *, _data: _MemoryData | None = None) -> None:
         self._data = _data or _MemoryData()
-        self._subscriptions: set[_MemorySubscription] = set()
-        self._own_lock = threading.Lock()
+        self._subscriptions: set[_MemorySubscription] = set()  # guarded by the data lock
         self._closed = False
 
     @classmethod
@@ -293,9 +290,7 @@ class MemoryLiveStore:
         with self._data.lock:
             return {key: dict(self._data.hashes.get(key, {})) for key in keys}
 
-    def append_stream(
-        self, key: str, fields: Mapping[str, Value], maxlen: int, *, approximate: bool = True
-    ) -> str:
+    def append_stream(self, key: str, fields: Mapping[str, Value], maxlen: int, *, approximate: bool = True) -> str:
         _check_maxlen(maxlen)
         entry = _stream_fields(fields)
         with self._data.lock:
@@ -338,18 +333,13 @@ class MemoryLiveStore:
         with self._data.lock:
             for channel in unique:
                 self._data.subscribers.setdefault(channel, set()).add(sub)
-        with self._own_lock:
             self._subscriptions.add(sub)
         return sub
-
-    def _forget(self, sub: _MemorySubscription) -> None:
-        with self._own_lock:
-            self._subscriptions.discard(sub)
 
     def close(self) -> None:
         """Close this handle's subscriptions; the data stays (like a Redis server's) for other handles."""
         self._closed = True
-        with self._own_lock:
+        with self._data.lock:
             subscriptions = list(self._subscriptions)
         for sub in subscriptions:
             sub.close()
@@ -519,9 +509,7 @@ class RedisLiveStore:
             results = pipe.execute()
         return {key: dict(result or {}) for key, result in zip(keys, results, strict=True)}
 
-    def append_stream(
-        self, key: str, fields: Mapping[str, Value], maxlen: int, *, approximate: bool = True
-    ) -> str:
+    def append_stream(self, key: str, fields: Mapping[str, Value], maxlen: int, *, approximate: bool = True) -> str:
         _check_maxlen(maxlen)
         entry = _stream_fields(fields)
         with _redis_errors("append_stream"):

@@ -62,23 +62,35 @@ def _get_or_add(session: Session, table: type, where: dict, **values: object) ->
 
 
 def seed_site(session: Session, settings: Settings) -> Site:
-    site = _get_or_add(session, Site, {"code": settings.site_code}, name=settings.site_name,
-                       timezone=settings.timezone, kind="hospital")
+    site = _get_or_add(
+        session,
+        Site,
+        {"code": settings.site_code},
+        name=settings.site_name,
+        timezone=settings.timezone,
+        kind="hospital",
+    )
     for code, name, kind in WARDS:
         ward = _get_or_add(session, Ward, {"site_id": site.id, "code": code}, name=name, kind=kind)
         for n in range(1, BEDS_PER_WARD + 1):
             bed_code = f"{code}-{n:02d}"
             bed = _get_or_add(session, Bed, {"ward_id": ward.id, "code": bed_code}, label=f"Bed {n}")
-            device = _get_or_add(session, Device, {"device_id": f"MON-{bed_code}"}, site_id=site.id,
-                                 model="Pantau demo monitor", serial=f"DEMO-{bed_code}")
+            device = _get_or_add(
+                session,
+                Device,
+                {"device_id": f"MON-{bed_code}"},
+                site_id=site.id,
+                model="Pantau demo monitor",
+                serial=f"DEMO-{bed_code}",
+            )
             _get_or_add(session, DeviceAssignment, {"device_pk": device.id, "until": None}, bed_id=bed.id)
     polis = {}
     for code, name, prefix, bpjs in POLIS:
-        polis[code] = _get_or_add(session, Poli, {"site_id": site.id, "code": code}, name=name,
-                                  queue_prefix=prefix, bpjs_code=bpjs)
+        polis[code] = _get_or_add(
+            session, Poli, {"site_id": site.id, "code": code}, name=name, queue_prefix=prefix, bpjs_code=bpjs
+        )
     for name, specialty, poli in DOCTORS:
-        _get_or_add(session, Doctor, {"site_id": site.id, "name": name}, specialty=specialty,
-                    poli_id=polis[poli].id)
+        _get_or_add(session, Doctor, {"site_id": site.id, "name": name}, specialty=specialty, poli_id=polis[poli].id)
     return site
 
 
@@ -103,13 +115,27 @@ def seed_demo(session: Session, settings: Settings) -> DemoCredentials:
     """Create or refresh everything the demo needs; running it twice changes nothing."""
     site = seed_site(session, settings)
     creds = demo_credentials(settings)
+    shared_hash = None  # one Argon2 hash for all demo users: they share the demo password anyway
     for username, full_name, role in DEMO_USERS:
         user = users.find_user(session, username)
-        if user is None:
-            user = users.create_user(session, SEEDER, site_id=site.id, username=username, full_name=full_name,
-                                     roles=[role], password=creds.password, must_change_password=False)
-        elif not verify_password(user.password_hash, creds.password):
-            user.password_hash = hash_password(creds.password)
+        if user is not None and verify_password(user.password_hash, creds.password):
+            shared_hash = shared_hash or user.password_hash
+        else:
+            shared_hash = shared_hash or hash_password(creds.password)
+            if user is None:
+                user = users.create_user(
+                    session,
+                    SEEDER,
+                    site_id=site.id,
+                    username=username,
+                    full_name=full_name,
+                    roles=[role],
+                    password=creds.password,
+                    must_change_password=False,
+                    password_hash=shared_hash,
+                )
+            else:
+                user.password_hash = shared_hash
         if role == "display":
             _ensure_display_token(session, user, creds.display_token)
     return creds

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from i18n import en, id as id_
+from i18n import en
+from i18n import id as id_
 
 LANGUAGES = {"id": "Bahasa Indonesia", "en": "English"}
 _CATALOGUES = {"id": id_.STRINGS, "en": en.STRINGS}

@@ -9,7 +9,7 @@ STRINGS = {
     "login_fields_required": "Enter your username and password.",
     "login_invalid": "Wrong username or password.",
     "login_locked": "The account is locked for now after too many failed attempts. Try again in {minutes} minutes "
-                    "or contact an admin.",
+    "or contact an admin.",
     "login_disabled": "This account is disabled. Contact an admin.",
     "logout": "Sign out",
     "password_title": "Change password",
@@ -27,7 +27,7 @@ STRINGS = {
     "err_roles_unknown": "Unknown roles: {roles}.",
     "err_username_format": "Usernames are 3–64 characters: lower-case letters, digits, dot, underscore or hyphen.",
     "err_full_name_required": "The full name is required.",
-    "err_username_taken": "The username \"{username}\" is already taken.",
+    "err_username_taken": 'The username "{username}" is already taken.',
     "err_cannot_drop_own_admin": "You cannot remove the admin role from your own account.",
     "err_cannot_disable_self": "You cannot disable your own account.",
     "err_display_token_role": "TV-board tokens are only for accounts whose only role is TV board.",

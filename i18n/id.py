@@ -10,7 +10,7 @@ STRINGS = {
     "login_fields_required": "Isi nama pengguna dan kata sandi.",
     "login_invalid": "Nama pengguna atau kata sandi salah.",
     "login_locked": "Akun dikunci sementara karena terlalu banyak percobaan gagal. Coba lagi dalam {minutes} menit "
-                    "atau hubungi admin.",
+    "atau hubungi admin.",
     "login_disabled": "Akun ini dinonaktifkan. Hubungi admin.",
     "logout": "Keluar",
     "password_title": "Ubah kata sandi",
@@ -29,7 +29,7 @@ STRINGS = {
     "err_roles_unknown": "Peran tidak dikenal: {roles}.",
     "err_username_format": "Nama pengguna 3–64 karakter: huruf kecil, angka, titik, garis bawah atau tanda hubung.",
     "err_full_name_required": "Nama lengkap wajib diisi.",
-    "err_username_taken": "Nama pengguna \"{username}\" sudah dipakai.",
+    "err_username_taken": 'Nama pengguna "{username}" sudah dipakai.',
     "err_cannot_drop_own_admin": "Anda tidak dapat mencabut peran admin dari akun Anda sendiri.",
     "err_cannot_disable_self": "Anda tidak dapat menonaktifkan akun Anda sendiri.",
     "err_display_token_role": "Token papan TV hanya untuk akun dengan peran Papan TV saja.",

@@ -9,8 +9,15 @@ from dash import dcc, html
 from auth.roles import ROLES
 from i18n.web import t
 
-dash.register_page(__name__, path="/admin/pengguna", name_key="nav_admin_users", title="Pengguna · Pantau",
-                   roles=["admin"], order=90, nav=True)
+dash.register_page(
+    __name__,
+    path="/admin/pengguna",
+    name_key="nav_admin_users",
+    title="Pengguna · Pantau",
+    roles=["admin"],
+    order=90,
+    nav=True,
+)
 
 
 def role_options() -> list[dict]:
@@ -29,11 +36,17 @@ def _create_card() -> dbc.Card:
                     dbc.Label(t("users_full_name"), html_for="admin-new-fullname"),
                     dbc.Input(id="admin-new-fullname", maxLength=200, className="mb-2"),
                     dbc.Label(t("users_roles")),
-                    dbc.Checklist(id="admin-new-roles", options=role_options(), value=[], inline=True,
-                                  className="mb-2"),
+                    dbc.Checklist(
+                        id="admin-new-roles", options=role_options(), value=[], inline=True, className="mb-2"
+                    ),
                     dbc.Label(t("users_password"), html_for="admin-new-password"),
-                    dbc.Input(id="admin-new-password", type="password", autoComplete="new-password",
-                              placeholder=t("users_password_placeholder"), className="mb-3"),
+                    dbc.Input(
+                        id="admin-new-password",
+                        type="password",
+                        autoComplete="new-password",
+                        placeholder=t("users_password_placeholder"),
+                        className="mb-3",
+                    ),
                     dbc.Button(t("users_create_submit"), id="admin-new-submit", color="primary"),
                     html.Div(id="admin-new-feedback", className="mt-3"),
                 ]
@@ -50,16 +63,17 @@ def _edit_card() -> dbc.Card:
             dbc.CardBody(
                 [
                     dbc.Label(t("users_select"), html_for="admin-edit-user"),
-                    dcc.Dropdown(id="admin-edit-user", placeholder=t("users_select_placeholder"),
-                                 className="mb-2"),
+                    dcc.Dropdown(id="admin-edit-user", placeholder=t("users_select_placeholder"), className="mb-2"),
                     dbc.Label(t("users_roles")),
-                    dbc.Checklist(id="admin-edit-roles", options=role_options(), value=[], inline=True,
-                                  className="mb-2"),
+                    dbc.Checklist(
+                        id="admin-edit-roles", options=role_options(), value=[], inline=True, className="mb-2"
+                    ),
                     dbc.Switch(id="admin-edit-active", label=t("users_active"), value=True, className="mb-3"),
                     dbc.ButtonGroup(
-                        [dbc.Button(t("users_save"), id="admin-edit-save", color="primary"),
-                         dbc.Button(t("users_reset_password"), id="admin-edit-reset", color="warning",
-                                    outline=True)]
+                        [
+                            dbc.Button(t("users_save"), id="admin-edit-save", color="primary"),
+                            dbc.Button(t("users_reset_password"), id="admin-edit-reset", color="warning", outline=True),
+                        ]
                     ),
                     html.Div(id="admin-edit-feedback", className="mt-3"),
                 ]
@@ -72,8 +86,11 @@ def layout(**_query: str) -> dbc.Row:
     return dbc.Row(
         [
             dcc.Store(id="admin-users-version", data=0),
-            dbc.Col(dbc.Card([dbc.CardHeader(t("users_list_title")), html.Div(id="admin-users-table")]),
-                    lg=7, className="mb-3"),
+            dbc.Col(
+                dbc.Card([dbc.CardHeader(t("users_list_title")), html.Div(id="admin-users-table")]),
+                lg=7,
+                className="mb-3",
+            ),
             dbc.Col([_create_card(), _edit_card()], lg=5),
         ]
     )

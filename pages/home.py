@@ -14,8 +14,7 @@ from data.health import check_all
 from data.runtime import current_runtime
 from i18n.web import t
 
-dash.register_page(__name__, path="/", name_key="nav_home", title="Pantau", roles=list(EVERYONE), order=0,
-                   nav=True)
+dash.register_page(__name__, path="/", name_key="nav_home", title="Pantau", roles=list(EVERYONE), order=0, nav=True)
 
 HEALTH_REFRESH_MS = 15_000
 
@@ -23,9 +22,15 @@ HEALTH_REFRESH_MS = 15_000
 def _display_home() -> html.Div:
     settings = current_runtime().settings
     return html.Div(
-        [html.Div(current_user.site_name, className="display-4 fw-semibold"),
-         html.Div("--:--:--", className="pantau-clock display-1 font-monospace mt-4", id="display-clock",
-                  **{"data-tz": settings.timezone, "data-lang": current_user.language, "data-date": "1"})],
+        [
+            html.Div(current_user.site_name, className="display-4 fw-semibold"),
+            html.Div(
+                "--:--:--",
+                className="pantau-clock display-1 font-monospace mt-4",
+                id="display-clock",
+                **{"data-tz": settings.timezone, "data-lang": current_user.language, "data-date": "1"},
+            ),
+        ],
         className="text-center py-5",
     )
 
@@ -33,16 +38,24 @@ def _display_home() -> html.Div:
 def _welcome() -> dbc.Card:
     settings = current_runtime().settings
     roles = ", ".join(t(f"role_{r}") for r in sorted(current_user.roles))
-    shortcuts = [dbc.ListGroupItem(t(p["name_key"]), href=p["path"], action=True)
-                 for p in nav_pages(current_user.roles) if p["path"] != "/"]
+    shortcuts = [
+        dbc.ListGroupItem(t(p["name_key"]), href=p["path"], action=True)
+        for p in nav_pages(current_user.roles)
+        if p["path"] != "/"
+    ]
     return dbc.Card(
         dbc.CardBody(
             [
                 html.H2(t("home_greeting", name=current_user.full_name), className="h4", id="home-greeting"),
                 html.Dl(
-                    [html.Dt(t("home_roles")), html.Dd(roles, id="home-roles"),
-                     html.Dt(t("home_site")), html.Dd(current_user.site_name),
-                     html.Dt(t("home_timezone")), html.Dd(settings.timezone)],
+                    [
+                        html.Dt(t("home_roles")),
+                        html.Dd(roles, id="home-roles"),
+                        html.Dt(t("home_site")),
+                        html.Dd(current_user.site_name),
+                        html.Dt(t("home_timezone")),
+                        html.Dd(settings.timezone),
+                    ],
                     className="mb-3",
                 ),
                 *([html.H3(t("home_shortcuts"), className="h6"), dbc.ListGroup(shortcuts)] if shortcuts else []),

@@ -14,6 +14,13 @@ dash.register_page(__name__, path="/404", name_key="not_found_title", roles=list
 
 def layout(**_query: str) -> dbc.Container:
     return dbc.Container(
-        dbc.Alert([html.H4(t("not_found_title"), id="not-found"), html.P(t("not_found_text")),
-                   dbc.Button(t("back_home"), href="/", color="primary")], color="secondary", className="mt-4")
+        dbc.Alert(
+            [
+                html.H4(t("not_found_title"), id="not-found"),
+                html.P(t("not_found_text")),
+                dbc.Button(t("back_home"), href="/", color="primary"),
+            ],
+            color="secondary",
+            className="mt-4",
+        )
     )

@@ -31,17 +31,24 @@ class PantauApp:
     creds: DemoCredentials
 
     @property
-    def server(self):  # noqa: ANN201 - Flask app
+    def server(self):
         return self.dash.server
 
     @property
-    def runtime(self):  # noqa: ANN201
+    def runtime(self):
         return self.server.extensions["pantau"]
 
 
 def make_settings(tmp_path, database_url: str, redis_url: str, mqtt_url: str, **overrides: object) -> Settings:
-    values = dict(env="test", database_url=database_url, redis_url=redis_url, mqtt_url=mqtt_url,
-                  var_dir=tmp_path / "var", demo_password=TEST_PASSWORD, login_rate_limit="1000 per minute")
+    values = dict(
+        env="test",
+        database_url=database_url,
+        redis_url=redis_url,
+        mqtt_url=mqtt_url,
+        var_dir=tmp_path / "var",
+        demo_password=TEST_PASSWORD,
+        login_rate_limit="1000 per minute",
+    )
     values.update(overrides)
     return load_settings(**values)
 
@@ -83,11 +90,12 @@ def csrf_token(html: str) -> str:
     return match.group(1) or match.group(2)
 
 
-def login(client, username: str, password: str = TEST_PASSWORD, next_url: str = "/"):  # noqa: ANN001, ANN201
+def login(client, username: str, password: str = TEST_PASSWORD, next_url: str = "/"):
     """Sign in through the HTML form exactly as a browser would (GET for the token, then POST)."""
     token = csrf_token(client.get(f"/login?next={next_url}").get_data(as_text=True))
-    return client.post("/login", data={"username": username, "password": password, "csrf_token": token,
-                                       "next": next_url})
+    return client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token, "next": next_url}
+    )
 
 
 @pytest.fixture

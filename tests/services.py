@@ -320,9 +320,7 @@ class PostgresServer(_Service):
         su = find_binary("su") or "su"
         return [su, "postgres", "-s", "/bin/sh", "-c", shlex.join(cmd)]
 
-    def _run(
-        self, cmd: list[str], *, owner: bool = True, timeout: float = 60
-    ) -> subprocess.CompletedProcess[str]:
+    def _run(self, cmd: list[str], *, owner: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         full = self._as_owner(cmd) if owner else cmd
         return subprocess.run(
             full,
@@ -538,9 +536,7 @@ class RedisServer(_Service):
             return self
         binary = find_binary("redis-server")
         if binary is None:
-            raise ServiceError(
-                "redis-server not found; install the 'redis-server' package (make system-deps)"
-            )
+            raise ServiceError("redis-server not found; install the 'redis-server' package (make system-deps)")
         self.tmpdir = Path(tempfile.mkdtemp(prefix="pantau-redis-"))
         self._register_atexit()
         try:

@@ -91,9 +91,13 @@ def test_timer_callbacks_do_not_keep_a_session_alive(sqlite_app):
     login(client, "perawat")
     with client.session_transaction() as session:
         session["seen"] = stale = time.time() - 60
-    body = {"output": "home-health.children", "outputs": {"id": "home-health", "property": "children"},
-            "inputs": [{"id": "home-health-interval", "property": "n_intervals", "value": 1}],
-            "changedPropIds": ["home-health-interval.n_intervals"], "state": []}
+    body = {
+        "output": "home-health.children",
+        "outputs": {"id": "home-health", "property": "children"},
+        "inputs": [{"id": "home-health-interval", "property": "n_intervals", "value": 1}],
+        "changedPropIds": ["home-health-interval.n_intervals"],
+        "state": [],
+    }
     assert client.post("/_dash-update-component", json=body).status_code == 200
     with client.session_transaction() as session:
         assert session["seen"] == stale

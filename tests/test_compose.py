@@ -206,9 +206,7 @@ def test_docker_compose_config_accepts_the_file():
     )
     if has_compose:
         env = dict(os.environ)
-        env.update(
-            {name: f"dummy-{name.lower().replace('_', '-')}-0123456789" for name in _required_variables()}
-        )
+        env.update({name: f"dummy-{name.lower().replace('_', '-')}-0123456789" for name in _required_variables()})
         env["PANTAU_SITE_CODE"] = "TEST"
         result = subprocess.run(
             [docker, "compose", "-f", str(COMPOSE_FILE), "config", "--quiet"],

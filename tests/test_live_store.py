@@ -130,7 +130,9 @@ def test_stream_append_and_read_after(store: LiveStore, ns: str) -> None:
     assert store.read_stream(key) == []
 
     before_ms = time.time_ns() // 1_000_000
-    ids = [store.append_stream(key, {"hr": 80 + i, "spo2": None, "ts": 1763880000123 + i}, maxlen=100) for i in range(5)]
+    ids = [
+        store.append_stream(key, {"hr": 80 + i, "spo2": None, "ts": 1763880000123 + i}, maxlen=100) for i in range(5)
+    ]
     assert all(isinstance(entry_id, str) for entry_id in ids)
     assert [_id_tuple(i) for i in ids] == sorted(_id_tuple(i) for i in ids)
     assert len(set(ids)) == 5

@@ -50,7 +50,11 @@ class Peer:
         self.messages: list[mqtt.MQTTMessage] = []
         self._cond = threading.Condition()
         self.client = make_client(
-            address, client_id, persistent=persistent, on_connect=self._on_connect, on_message=self._on_message
+            address,
+            client_id,
+            persistent=persistent,
+            on_connect=self._on_connect,
+            on_message=self._on_message,
         )
         self.client.on_subscribe = lambda *args: self.subscribed.set()
         self.client.connect(address.host, address.port, keepalive=30)
@@ -59,7 +63,7 @@ class Peer:
         if topic is not None:
             assert self.subscribed.wait(WAIT), "no SUBACK"
 
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, props: Any) -> None:
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         self.session_present = flags.session_present
         if self.topic is not None:
             client.subscribe(self.topic, qos=1)
@@ -117,13 +121,17 @@ def test_password_never_printed() -> None:
 
 def test_broker_address_from_settings() -> None:
     settings = load_settings(
-        mqtt_url="mqtts://mq.rs.local:8883", mqtt_username="consumer", mqtt_password="pw", mqtt_ca_file="/ca.pem"
+        mqtt_url="mqtts://mq.rs.local:8883",
+        mqtt_username="consumer",
+        mqtt_password="pw",
+        mqtt_ca_file="/ca.pem",
     )
     address = broker_address(settings)
     assert address == BrokerAddress("mq.rs.local", 8883, True, "consumer", "pw", "/ca.pem")
 
     embedded = load_settings(mqtt_url="", mqtt_username="", mqtt_password="", embedded_mqtt_port=1883)
-    assert broker_address(embedded, embedded_port=41234) == BrokerAddress("127.0.0.1", 41234, False, None, None, None)
+    expected = BrokerAddress("127.0.0.1", 41234, False, None, None, None)
+    assert broker_address(embedded, embedded_port=41234) == expected
     assert broker_address(embedded).port == 1883
     with pytest.raises(ValueError):
         broker_address(load_settings(mqtt_url="", embedded_mqtt_port=0))
@@ -205,7 +213,7 @@ def test_persistent_session_gets_messages_sent_while_offline(broker: BrokerAddre
         Peer(broker, client_id, persistent=False).stop()
 
 
-# ------------------------------------------------------------------------------------------------ embedded broker
+# ------------------------------------------------------------------------------------------ embedded broker
 
 
 def test_embedded_broker_takes_another_port_when_busy() -> None:
@@ -224,6 +232,7 @@ def test_embedded_broker_takes_another_port_when_busy() -> None:
 
 
 def test_embedded_broker_uses_the_requested_free_port_and_restarts() -> None:
+    threads_before = set(threading.enumerate())
     wanted = _closed_port()
     broker = EmbeddedBroker()
     try:
@@ -235,4 +244,4 @@ def test_embedded_broker_uses_the_requested_free_port_and_restarts() -> None:
         assert probe_broker(BrokerAddress("127.0.0.1", wanted)) is True
     finally:
         broker.stop()
-    assert not any(t.name == "pantau-mqtt-broker" for t in threading.enumerate())
+    assert set(threading.enumerate()) <= threads_before  # no broker thread left behind

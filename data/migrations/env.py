@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 from data.db import make_engine
 from data.models import Base
 

@@ -1,0 +1,140 @@
+"""Every page × every role, and every Dash endpoint, refuses what DESIGN §8 does not grant."""
+
+from __future__ import annotations
+
+import dash
+import pytest
+
+from auth.roles import ROLES
+from tests.fixtures_app import login
+
+# Written out by hand (not read from the page registry) so that a changed `roles=` shows up here.
+EXPECTED_ACCESS = {
+    "/": set(ROLES),
+    "/admin/pengguna": {"admin"},
+    "/404": set(ROLES),
+}
+DEMO_LOGIN = {
+    "admin": "admin",
+    "manager": "manajer",
+    "nurse": "perawat",
+    "doctor": "dokter",
+    "front_desk": "loket",
+    "pharmacy": "farmasi",
+}
+ADMIN_CALLBACK = {
+    "output": "..admin-users-table.children...admin-edit-user.options..",
+    "outputs": [{"id": "admin-users-table", "property": "children"}, {"id": "admin-edit-user", "property": "options"}],
+    "inputs": [{"id": "admin-users-version", "property": "data", "value": 0}],
+    "changedPropIds": ["admin-users-version.data"],
+    "state": [],
+}
+
+
+def signed_in_client(pantau, role: str):
+    client = pantau.server.test_client()
+    if role == "display":
+        assert client.get(f"/tv/{pantau.creds.display_token}").status_code == 302
+    else:
+        assert login(client, DEMO_LOGIN[role]).status_code == 302
+    return client
+
+
+def router_request(path: str) -> dict:
+    """What Dash's page router posts when the browser navigates to ``path``."""
+    return {
+        "output": ".._pages_content.children..._pages_store.data..",
+        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
+        "inputs": [
+            {"id": "_pages_location", "property": "pathname", "value": path},
+            {"id": "_pages_location", "property": "search", "value": ""},
+        ],
+        "changedPropIds": ["_pages_location.pathname"],
+        "state": [],
+    }
+
+
+def test_matrix_covers_every_registered_page(sqlite_app):
+    assert {p["path"] for p in dash.page_registry.values()} == set(EXPECTED_ACCESS)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_exactly_its_pages(sqlite_app, role):
+    client = signed_in_client(sqlite_app, role)
+    for path, allowed in EXPECTED_ACCESS.items():
+        if path == "/404":
+            continue
+        direct = client.get(path)
+        assert direct.status_code == (200 if role in allowed else 403), (role, path)
+        if role not in allowed:
+            assert "Tidak punya akses" in direct.get_data(as_text=True)
+        routed = client.post("/_dash-update-component", json=router_request(path))
+        assert routed.status_code == 200
+        assert ("forbidden" in routed.get_data(as_text=True)) is (role not in allowed), (role, path)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_navbar_shows_only_allowed_links(sqlite_app, role):
+    layout = signed_in_client(sqlite_app, role).get("/_dash-layout").get_data(as_text=True)
+    assert ("nav-pages.admin_users" in layout) is (role == "admin")
+    assert "nav-pages.home" in layout
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r != "admin"])
+def test_admin_callback_refused_for_other_roles_even_when_crafted(sqlite_app, role):
+    response = signed_in_client(sqlite_app, role).post("/_dash-update-component", json=ADMIN_CALLBACK)
+    assert response.status_code == 403
+    assert "admin-users-grid" not in response.get_data(as_text=True)
+
+
+def test_admin_callback_answers_admin(any_app):
+    response = signed_in_client(any_app, "admin").post("/_dash-update-component", json=ADMIN_CALLBACK)
+    assert response.status_code == 200
+    assert "perawat" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "method,path", [("GET", "/_dash-layout"), ("GET", "/_dash-dependencies"), ("POST", "/_dash-update-component")]
+)
+def test_anonymous_dash_endpoints_get_401_and_no_data(any_app, method, path):
+    client = any_app.server.test_client()
+    response = client.open(path, method=method, json=ADMIN_CALLBACK if method == "POST" else None)
+    assert response.status_code == 401
+    body = response.get_data(as_text=True)
+    assert "admin-users" not in body and "perawat" not in body
+
+
+def test_anonymous_page_redirects_to_login(sqlite_app):
+    response = sqlite_app.server.test_client().get("/admin/pengguna")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=/admin/pengguna")
+
+
+def test_unknown_callback_is_refused(sqlite_app):
+    body = dict(ADMIN_CALLBACK, output="made-up.children")
+    assert signed_in_client(sqlite_app, "admin").post("/_dash-update-component", json=body).status_code == 403
+
+
+def test_healthz_is_public_and_reports_each_dependency(any_app):
+    response = any_app.server.test_client().get("/healthz")
+    assert response.status_code == 200
+    checks = response.get_json()["checks"]
+    assert set(checks) == {"database", "live_store", "mqtt"} and all(c["ok"] for c in checks.values())
+
+
+def test_healthz_answers_503_when_a_dependency_is_down(tmp_path, mqtt_url):
+    from tests.fixtures_app import build_app, make_settings
+    from tests.services import free_port
+
+    dead_redis = f"redis://127.0.0.1:{free_port()}/0"
+    pantau = build_app(make_settings(tmp_path, f"sqlite:///{tmp_path / 'p.db'}", dead_redis, mqtt_url))
+    response = pantau.server.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["live_store"]["ok"] is False
+    assert response.get_json()["checks"]["database"]["ok"] is True
+
+
+def test_display_token_signs_in_a_read_only_board(sqlite_app):
+    client = signed_in_client(sqlite_app, "display")
+    assert client.get("/admin/pengguna").status_code == 403
+    assert sqlite_app.server.test_client().get("/tv/not-a-token").status_code == 404

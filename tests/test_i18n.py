@@ -1,0 +1,23 @@
+"""Both catalogues hold the same keys, with the same placeholders."""
+
+from __future__ import annotations
+
+import string
+
+from i18n import catalogue_keys, en, translate
+from i18n import id as id_
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_catalogues_have_the_same_keys_and_placeholders():
+    assert catalogue_keys("id") == catalogue_keys("en")
+    for key, text in id_.STRINGS.items():
+        assert placeholders(text) == placeholders(en.STRINGS[key]), key
+
+
+def test_translate_formats_and_falls_back_to_indonesian():
+    assert translate("login_locked", "en", minutes=5).startswith("The account is locked")
+    assert translate("login_invalid", "xx") == id_.STRINGS["login_invalid"]

@@ -4,16 +4,19 @@
 from __future__ import annotations
 
 import logging
+import signal
+import sys
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
 import dash
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_talisman import Talisman
 
+from auth.cli import COMMANDS as CLI_COMMANDS
 from auth.guards import guard_page_layouts, install_request_guard
 from auth.routes import bp as auth_blueprint
 from auth.session import init_login_manager
@@ -50,6 +53,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     server.register_blueprint(auth_blueprint)
     _limit_sign_in(server, settings)
     server.add_url_rule("/healthz", "healthz", _healthz)
+    for command in CLI_COMMANDS:
+        server.cli.add_command(command)
 
     app = dash.Dash(
         __name__,
@@ -79,24 +84,28 @@ def _limit_sign_in(server: Flask, settings: Settings) -> None:
 
 
 def _security_headers(app: dash.Dash, settings: Settings) -> None:
-    csp = {
-        "default-src": "'self'",
-        "script-src": ["'self'", *app.csp_hashes()],
-        "style-src": ["'self'", "'unsafe-inline'"],  # Dash components set inline styles
-        "img-src": ["'self'", "data:"],
-        "font-src": ["'self'", "data:"],
-        "connect-src": "'self'",
-        "frame-ancestors": "'none'",
-    }
+    """Talisman for the usual headers; the Content-Security-Policy is set per response because Dash registers
+    its page-title script (an inline script whose hash must be allowed) only on the first request."""
     Talisman(
         app.server,
         force_https=False,  # TLS ends at the reverse proxy; HSTS below tells browsers to stay on HTTPS
         strict_transport_security=settings.production,
         session_cookie_secure=settings.production,
-        content_security_policy=csp,
+        content_security_policy=None,
         frame_options="DENY",
         referrer_policy="same-origin",
     )
+
+    @app.server.after_request
+    def _content_security_policy(response: Response) -> Response:
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; "
+            f"script-src 'self' {' '.join(app.csp_hashes())}; "
+            "style-src 'self' 'unsafe-inline'; "  # Dash components set inline styles
+            "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+            "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+        )
+        return response
 
 
 def _healthz():
@@ -145,6 +154,7 @@ def main() -> int:
 
     settings = load_settings()
     configure_logging(settings.log_level)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # run the clean-up below on SIGTERM too
     upgrade(settings.database_url)
     broker = EmbeddedBroker() if settings.embedded_broker else None
     mqtt_port = broker.start(settings.embedded_mqtt_port) if broker else None

@@ -13,6 +13,7 @@ from auth.session import CurrentUser, client_ip
 from data import audit
 from data.models import User
 from data.runtime import current_runtime
+from domain.errors import InputError
 from i18n import LANGUAGES
 from i18n.web import current_language, t
 
@@ -140,7 +141,7 @@ def change_password() -> Response | str:
         try:
             with current_runtime().db.session() as db:
                 users.change_own_password(db, actor, db.get(User, current_user.id), form.current.data, form.new.data)
-        except users.UserInputError as exc:
+        except InputError as exc:
             error = t(exc.key, **exc.params)
     if error:
         return render_template("password.html", form=form, error=error, forced=current_user.must_change_password), 400

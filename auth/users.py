@@ -1,7 +1,7 @@
 """User accounts: sign-in with lockout, creation, roles, disabling, password resets, TV display tokens.
 
 Every function takes an open session and leaves the commit to the caller, so a change and its audit row land
-together. Errors a user can cause raise ``UserInputError`` with a catalogue key for the message.
+together. Errors a user can cause raise ``InputError`` with a catalogue key for the message.
 """
 
 from __future__ import annotations
@@ -19,17 +19,9 @@ from auth.passwords import MIN_LENGTH, dummy_hash, hash_password, needs_rehash, 
 from auth.roles import ROLES
 from data import audit
 from data.models import DisplayToken, User, UserRole, utcnow
+from domain.errors import InputError
 
 USERNAME = re.compile(r"^[a-z0-9._-]{3,64}$")
-
-
-class UserInputError(ValueError):
-    """Bad input from a person; ``key`` names the message in the i18n catalogue."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
 
 
 @dataclass(frozen=True)
@@ -115,16 +107,16 @@ def _minutes_left(until: datetime, now: datetime) -> int:
 
 def validate_password(password: str) -> None:
     if len(password) < MIN_LENGTH:
-        raise UserInputError("err_password_short", n=MIN_LENGTH)
+        raise InputError("err_password_short", n=MIN_LENGTH)
 
 
 def _validate_roles(roles: set[str] | list[str] | tuple[str, ...]) -> set[str]:
     chosen = set(roles)
     if not chosen:
-        raise UserInputError("err_roles_empty")
+        raise InputError("err_roles_empty")
     unknown = chosen - set(ROLES)
     if unknown:
-        raise UserInputError("err_roles_unknown", roles=", ".join(sorted(unknown)))
+        raise InputError("err_roles_unknown", roles=", ".join(sorted(unknown)))
     return chosen
 
 
@@ -144,13 +136,13 @@ def create_user(
     carry the hash of ``password`` when the caller already has it (the demo seed hashes once for all)."""
     name = username.strip().lower()
     if not USERNAME.match(name):
-        raise UserInputError("err_username_format")
+        raise InputError("err_username_format")
     if not full_name.strip():
-        raise UserInputError("err_full_name_required")
+        raise InputError("err_full_name_required")
     chosen = _validate_roles(roles)
     validate_password(password)
     if session.scalar(select(func.count()).select_from(User).where(User.username == name)):
-        raise UserInputError("err_username_taken", username=name)
+        raise InputError("err_username_taken", username=name)
     user = User(
         site_id=site_id,
         username=name,
@@ -168,7 +160,7 @@ def create_user(
 def set_roles(session: Session, actor: Actor, user: User, roles: set[str] | list[str]) -> None:
     chosen = _validate_roles(roles)
     if actor.user_id == user.id and "admin" in user.role_names and "admin" not in chosen:
-        raise UserInputError("err_cannot_drop_own_admin")
+        raise InputError("err_cannot_drop_own_admin")
     before = sorted(user.role_names)
     user.roles = [UserRole(role=r) for r in sorted(chosen)]
     _audit(session, actor, "user_roles_changed", user, {"before": before, "after": sorted(chosen)})
@@ -176,7 +168,7 @@ def set_roles(session: Session, actor: Actor, user: User, roles: set[str] | list
 
 def set_active(session: Session, actor: Actor, user: User, active: bool) -> None:
     if actor.user_id == user.id and not active:
-        raise UserInputError("err_cannot_disable_self")
+        raise InputError("err_cannot_disable_self")
     user.active = active
     _audit(session, actor, "user_enabled" if active else "user_disabled", user, None)
 
@@ -193,10 +185,10 @@ def reset_password(session: Session, actor: Actor, user: User, new_password: str
 
 def change_own_password(session: Session, actor: Actor, user: User, current: str, new: str) -> None:
     if not verify_password(user.password_hash, current):
-        raise UserInputError("err_current_password_wrong")
+        raise InputError("err_current_password_wrong")
     validate_password(new)
     if new == current:
-        raise UserInputError("err_password_unchanged")
+        raise InputError("err_password_unchanged")
     user.password_hash = hash_password(new)
     user.must_change_password = False
     _audit(session, actor, "password_changed", user, None)
@@ -205,7 +197,7 @@ def change_own_password(session: Session, actor: Actor, user: User, current: str
 def create_display_token(session: Session, actor: Actor, user: User, label: str) -> str:
     """Issue a TV-board token for a ``display`` user; only its SHA-256 is kept, the token is returned once."""
     if user.role_names != {"display"}:
-        raise UserInputError("err_display_token_role")
+        raise InputError("err_display_token_role")
     token = secrets.token_urlsafe(32)
     session.add(DisplayToken(user_id=user.id, label=label, token_sha256=token_digest(token)))
     _audit(session, actor, "display_token_created", user, {"label": label})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, html, no_update
 from flask import request
@@ -12,7 +14,9 @@ from auth.passwords import generate_password
 from callbacks.registry import page_callback
 from data.models import User, utcnow
 from data.runtime import current_runtime
-from i18n.web import t
+from domain.errors import InputError
+from domain.formats import local_datetime
+from i18n.web import current_language, t
 
 PAGE = "pages.admin_users"
 
@@ -29,7 +33,13 @@ def _status(user: User) -> dbc.Badge:
     return dbc.Badge(t("users_status_active"), color="success")
 
 
-def _error(exc: users.UserInputError) -> dbc.Alert:
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return "—"
+    return local_datetime(moment, current_runtime().settings.timezone, current_language())
+
+
+def _error(exc: InputError) -> dbc.Alert:
     return dbc.Alert(t(exc.key, **exc.params), color="danger", className="mb-0")
 
 
@@ -61,7 +71,7 @@ def render_users(_version: int) -> tuple:
                     html.Td(u.full_name),
                     html.Td(", ".join(t(f"role_{r}") for r in sorted(u.role_names))),
                     html.Td(_status(u)),
-                    html.Td(u.last_login_at.strftime("%d-%m-%Y %H:%M UTC") if u.last_login_at else "—"),
+                    html.Td(_when(u.last_login_at)),
                 ]
             )
             for u in rows
@@ -118,7 +128,7 @@ def create_user(
                 password=chosen,
             )
             name = user.username
-    except users.UserInputError as exc:
+    except InputError as exc:
         return _error(exc), no_update, no_update, no_update, no_update, no_update  # keep what was typed
     message = t("users_created", username=name)
     feedback = (
@@ -175,7 +185,7 @@ def change_user(
                 if user.active != active:
                     users.set_active(db, _actor(), user, active)
             name = user.username
-    except users.UserInputError as exc:
+    except InputError as exc:
         return _error(exc), no_update
     if ctx.triggered_id == "admin-edit-reset":
         return _one_time_password(t("users_password_reset", username=name), new_password), version + 1

@@ -102,6 +102,7 @@ def navbar() -> dbc.Navbar:
             ],
             fluid=True,
         ),
+        color="body-tertiary",
         className="pantau-navbar border-bottom mb-3",
         id="shell-navbar",
     )

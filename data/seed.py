@@ -61,15 +61,14 @@ def _get_or_add(session: Session, table: type, where: dict, **values: object) ->
     return row
 
 
+def ensure_site(session: Session, settings: Settings) -> Site:
+    """The configured site's row (``PANTAU_SITE_CODE``/``_NAME``/``_TIMEZONE``), created when missing."""
+    return _get_or_add(session, Site, {"code": settings.site_code}, name=settings.site_name, timezone=settings.timezone)
+
+
 def seed_site(session: Session, settings: Settings) -> Site:
-    site = _get_or_add(
-        session,
-        Site,
-        {"code": settings.site_code},
-        name=settings.site_name,
-        timezone=settings.timezone,
-        kind="hospital",
-    )
+    """The demo site with its wards, beds, monitors, polis and doctors."""
+    site = ensure_site(session, settings)
     for code, name, kind in WARDS:
         ward = _get_or_add(session, Ward, {"site_id": site.id, "code": code}, name=name, kind=kind)
         for n in range(1, BEDS_PER_WARD + 1):
@@ -118,8 +117,9 @@ def seed_demo(session: Session, settings: Settings) -> DemoCredentials:
     shared_hash = None  # one Argon2 hash for all demo users: they share the demo password anyway
     for username, full_name, role in DEMO_USERS:
         user = users.find_user(session, username)
-        if user is not None and verify_password(user.password_hash, creds.password):
-            shared_hash = shared_hash or user.password_hash
+        current = user.password_hash if user else None
+        if current is not None and (current == shared_hash or verify_password(current, creds.password)):
+            shared_hash = shared_hash or current
         else:
             shared_hash = shared_hash or hash_password(creds.password)
             if user is None:

@@ -10,6 +10,7 @@ from auth import users
 from data import audit
 from data.models import AuditLog, Bed, Device, DeviceAssignment, Doctor, Poli, User, Ward
 from data.seed import DEMO_USERS, seed_demo
+from domain.errors import InputError
 
 
 def count(session, model) -> int:
@@ -83,13 +84,13 @@ def test_user_administration_rules(any_app):
                 )
                 | kwargs
             )
-            with pytest.raises(users.UserInputError) as err:
+            with pytest.raises(InputError) as err:
                 users.create_user(s, actor, **values)
             assert err.value.key == key
         admin = s.get(User, actor.user_id)
-        with pytest.raises(users.UserInputError, match="err_cannot_drop_own_admin"):
+        with pytest.raises(InputError, match="err_cannot_drop_own_admin"):
             users.set_roles(s, actor, admin, ["nurse"])
-        with pytest.raises(users.UserInputError, match="err_cannot_disable_self"):
+        with pytest.raises(InputError, match="err_cannot_disable_self"):
             users.set_active(s, actor, admin, False)
         users.set_active(s, actor, user, False)
     with any_app.runtime.db.session() as s:
@@ -102,7 +103,7 @@ def test_user_administration_rules(any_app):
 def test_display_tokens_only_for_display_accounts(sqlite_app):
     with sqlite_app.runtime.db.session() as s:
         actor = admin_actor(s)
-        with pytest.raises(users.UserInputError):
+        with pytest.raises(InputError):
             users.create_display_token(s, actor, users.find_user(s, "perawat"), "salah")
         token = users.create_display_token(s, actor, users.find_user(s, "display"), "Papan Poli")
     with sqlite_app.runtime.db.session() as s:

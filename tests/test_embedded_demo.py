@@ -1,0 +1,82 @@
+"""``python app.py`` — what ``make run`` starts — serves the sign-in page, prints the logins, seeds once."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from tests.fixtures_app import login
+from tests.services import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_demo(tmp_path: Path, port: int) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PANTAU_")}
+    env.update(
+        PANTAU_VAR_DIR=str(tmp_path),
+        PANTAU_DATABASE_URL=f"sqlite:///{tmp_path / 'pantau.db'}",
+        PANTAU_PORT=str(port),
+        PANTAU_EMBEDDED_MQTT_PORT=str(free_port()),
+    )
+    return subprocess.Popen(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+
+
+def wait_until_serving(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError("the embedded demo did not come up")
+
+
+def stop(process: subprocess.Popen) -> str:
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=30)
+    return output
+
+
+def run_once(tmp_path: Path) -> tuple[str, int]:
+    port = free_port()
+    process = start_demo(tmp_path, port)
+    try:
+        wait_until_serving(port)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5) as response:
+            assert "Masuk ke Pantau" in response.read().decode()
+    finally:
+        output = stop(process)
+    return output, process.returncode
+
+
+def test_embedded_demo_starts_prints_logins_and_seeds_idempotently(tmp_path):
+    first, code = run_once(tmp_path)
+    assert code == 0
+    assert re.search(r"Open:\s+http://127\.0\.0\.1:\d+/login", first)
+    password = re.search(r"perawat\s+(\S+)", first).group(1)
+    second, _ = run_once(tmp_path)
+    assert re.search(r"perawat\s+(\S+)", second).group(1) == password  # same logins after a restart
+    engine = create_engine(f"sqlite:///{tmp_path / 'pantau.db'}")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM bed")).scalar() == 32
+        assert conn.execute(text("SELECT count(*) FROM app_user")).scalar() == 7
+        assert conn.execute(text("SELECT count(*) FROM display_token")).scalar() == 1
+
+
+def test_demo_password_from_environment_signs_in(sqlite_app):
+    # sqlite_app is seeded with PANTAU_DEMO_PASSWORD's test value: every demo login accepts it
+    for username in ("admin", "manajer", "perawat", "dokter", "loket", "farmasi"):
+        assert login(sqlite_app.server.test_client(), username).status_code == 302, username

@@ -1,0 +1,38 @@
+"""Dates, times and money in the house style."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from domain.formats import local_datetime, long_date, rupiah
+
+
+def test_long_date_in_both_languages():
+    assert long_date(date(2026, 1, 12)) == "12 Januari 2026"
+    assert long_date(date(2026, 12, 1), "en") == "1 December 2026"
+
+
+@pytest.mark.parametrize(
+    "zone,expected",
+    [
+        ("Asia/Jakarta", "1 Januari 2026 07.30 WIB"),
+        ("Asia/Makassar", "1 Januari 2026 08.30 WITA"),
+        ("Asia/Jayapura", "1 Januari 2026 09.30 WIT"),
+    ],
+)
+def test_local_datetime_converts_utc_to_site_zone(zone, expected):
+    assert local_datetime(datetime(2026, 1, 1, 0, 30, tzinfo=UTC), zone) == expected
+
+
+def test_local_datetime_crosses_midnight():
+    assert local_datetime(datetime(2026, 1, 31, 20, 0, tzinfo=UTC), "Asia/Jakarta", "en") == "1 February 2026 03:00 WIB"
+
+
+@pytest.mark.parametrize(
+    "amount,expected",
+    [(0, "Rp 0"), (999, "Rp 999"), (1000, "Rp 1.000"), (1234567, "Rp 1.234.567"), (-5000, "-Rp 5.000")],
+)
+def test_rupiah(amount, expected):
+    assert rupiah(amount) == expected

@@ -12,9 +12,11 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -239,3 +241,131 @@ class Doctor(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     bpjs_code: Mapped[str | None] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class BedOccupancy(Base):
+    """Which patient lies in which bed, and the clinical flags the monitors cannot know."""
+
+    __tablename__ = "bed_occupancy"
+    __table_args__ = (
+        Index("uq_bed_occupancy_open", "bed_id", unique=True, postgresql_where=text("until IS NULL"),
+              sqlite_where=text("until IS NULL")),
+        CheckConstraint("spo2_scale IN (1, 2)", name="spo2_scale"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bed_id: Mapped[int] = mapped_column(ForeignKey("bed.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # NEWS2 SpO2 scale 2 only when a clinician has recorded hypercapnic respiratory failure (RCP 2017).
+    spo2_scale: Mapped[int] = mapped_column(Integer, default=1)
+    patient: Mapped[Patient] = relationship()
+
+
+class VitalSample(Base):
+    """One numerics message from a monitor. The key makes redelivery harmless (``ON CONFLICT DO NOTHING``).
+    On PostgreSQL the table is partitioned by day on ``ts`` (see migration 0002 and ``data.partitions``)."""
+
+    __tablename__ = "vital_sample"
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    bed_id: Mapped[int | None] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    hr: Mapped[float | None] = mapped_column(Float)
+    spo2: Mapped[float | None] = mapped_column(Float)
+    rr: Mapped[float | None] = mapped_column(Float)
+    sbp: Mapped[float | None] = mapped_column(Float)
+    dbp: Mapped[float | None] = mapped_column(Float)
+    map: Mapped[float | None] = mapped_column(Float)
+    temp: Mapped[float | None] = mapped_column(Float)
+    ecg_status: Mapped[str | None] = mapped_column(String(8))
+    spo2_status: Mapped[str | None] = mapped_column(String(8))
+    sqi_ecg: Mapped[float | None] = mapped_column(Float)
+    sqi_spo2: Mapped[float | None] = mapped_column(Float)
+
+
+class VitalRollup(Base):
+    """One minute of one bed's numerics (mean, min, max), kept after raw samples are dropped."""
+
+    __tablename__ = "vital_rollup_1m"
+    bed_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    minute: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    hr_avg: Mapped[float | None] = mapped_column(Float)
+    hr_min: Mapped[float | None] = mapped_column(Float)
+    hr_max: Mapped[float | None] = mapped_column(Float)
+    spo2_avg: Mapped[float | None] = mapped_column(Float)
+    spo2_min: Mapped[float | None] = mapped_column(Float)
+    rr_avg: Mapped[float | None] = mapped_column(Float)
+    sbp_avg: Mapped[float | None] = mapped_column(Float)
+    dbp_avg: Mapped[float | None] = mapped_column(Float)
+    map_avg: Mapped[float | None] = mapped_column(Float)
+    temp_avg: Mapped[float | None] = mapped_column(Float)
+
+
+class DeadLetter(Base):
+    """A message the consumer could not accept, with the reason, so nothing disappears silently."""
+
+    __tablename__ = "dead_letter"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    topic: Mapped[str] = mapped_column(String(256))
+    device_id: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(64), index=True)
+    detail: Mapped[str | None] = mapped_column(String(500))
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class Observation(Base):
+    """A nurse's observation set: what monitors cannot measure (oxygen, ACVPU) and manual vitals."""
+
+    __tablename__ = "observation"
+    __table_args__ = (CheckConstraint("consciousness IN ('A', 'C', 'V', 'P', 'U')", name="acvpu"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bed_id: Mapped[int] = mapped_column(ForeignKey("bed.id"), index=True)
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"))
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    on_oxygen: Mapped[bool | None] = mapped_column(Boolean)
+    consciousness: Mapped[str | None] = mapped_column(String(1))
+    rr: Mapped[float | None] = mapped_column(Float)
+    spo2: Mapped[float | None] = mapped_column(Float)
+    sbp: Mapped[float | None] = mapped_column(Float)
+    dbp: Mapped[float | None] = mapped_column(Float)
+    hr: Mapped[float | None] = mapped_column(Float)
+    temp: Mapped[float | None] = mapped_column(Float)
+    note: Mapped[str | None] = mapped_column(String(500))
+
+
+class AlarmLimit(Base):
+    """A per-bed override of the unit profile's limit for one parameter (profiles are in ``domain.alarms``)."""
+
+    __tablename__ = "alarm_limit"
+    __table_args__ = (UniqueConstraint("bed_id", "parameter"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bed_id: Mapped[int] = mapped_column(ForeignKey("bed.id"))
+    parameter: Mapped[str] = mapped_column(String(16))
+    low: Mapped[float | None] = mapped_column(Float)
+    high: Mapped[float | None] = mapped_column(Float)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AlarmEvent(Base):
+    """One alarm episode of one bed and condition, from onset to end, with who acknowledged it."""
+
+    __tablename__ = "alarm_event"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    bed_id: Mapped[int] = mapped_column(ForeignKey("bed.id"), index=True)
+    condition: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))  # physiological | technical | clinical
+    priority: Mapped[str] = mapped_column(String(8))  # high | medium | low
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    value: Mapped[float | None] = mapped_column(Float)
+    message: Mapped[str] = mapped_column(String(200), default="")
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    acknowledged_where: Mapped[str | None] = mapped_column(String(64))
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

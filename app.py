@@ -16,6 +16,8 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_talisman import Talisman
 
+from api.alarms import bp as alarms_blueprint
+from api.live import bp as live_blueprint
 from auth.cli import COMMANDS as CLI_COMMANDS
 from auth.guards import guard_page_layouts, install_request_guard
 from auth.routes import bp as auth_blueprint
@@ -51,6 +53,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     server.extensions["pantau"] = runtime
     init_login_manager(server)
     server.register_blueprint(auth_blueprint)
+    server.register_blueprint(live_blueprint)
+    server.register_blueprint(alarms_blueprint)
     _limit_sign_in(server, settings)
     server.add_url_rule("/healthz", "healthz", _healthz)
     for command in CLI_COMMANDS:

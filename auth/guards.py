@@ -54,6 +54,8 @@ def _session_expired(timeout_minutes: int) -> bool:
 
 def _is_user_activity() -> bool:
     """A callback fired only by a timer is not activity, so an idle session still times out."""
+    if request.path.startswith("/stream/"):  # a screen reconnecting its live stream is not a person
+        return False
     if request.path != "/_dash-update-component":
         return True
     changed = (request.get_json(silent=True) or {}).get("changedPropIds") or []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
@@ -14,7 +15,19 @@ from sqlalchemy.orm import Session
 from auth import users
 from auth.passwords import generate_password, hash_password, verify_password
 from config import Settings
-from data.models import Bed, Device, DeviceAssignment, DisplayToken, Doctor, Poli, Site, User, Ward
+from data.models import (
+    Bed,
+    BedOccupancy,
+    Device,
+    DeviceAssignment,
+    DisplayToken,
+    Doctor,
+    Patient,
+    Poli,
+    Site,
+    User,
+    Ward,
+)
 
 DEMO_USERS = (
     ("admin", "Administrator (demo)", "admin"),
@@ -44,6 +57,33 @@ DOCTORS = (
     ("dr. Hendra Gunawan (demo)", "Dokter Umum", "UMU"),
 )
 SEEDER = users.Actor(user_id=None, username="seed", site_id=None)
+# Fictional demo patients (is_demo=True), placed in 24 of the 32 demo beds; ICU-03 runs the sepsis scenario.
+DEMO_PATIENTS = (
+    "Siti Nurhaliza",
+    "Budi Santoso",
+    "Ahmad Fauzi",
+    "Dewi Lestari",
+    "Rudi Hartono",
+    "Sri Wahyuni",
+    "Agus Salim",
+    "Rina Marlina",
+    "Joko Susilo",
+    "Wati Suryani",
+    "Hendra Wijaya",
+    "Lina Kartika",
+    "Eko Prasetyo",
+    "Yuni Astuti",
+    "Bambang Irawan",
+    "Nur Aini",
+    "Dedi Kurniawan",
+    "Fitri Handayani",
+    "Slamet Riyadi",
+    "Ratna Sari",
+    "Teguh Santosa",
+    "Maya Puspita",
+    "Arif Rahman",
+    "Indah Permata",
+)
 
 
 @dataclass(frozen=True)
@@ -88,9 +128,30 @@ def seed_site(session: Session, settings: Settings) -> Site:
         polis[code] = _get_or_add(
             session, Poli, {"site_id": site.id, "code": code}, name=name, queue_prefix=prefix, bpjs_code=bpjs
         )
+    _seed_demo_patients(session, site, settings)
     for name, specialty, poli in DOCTORS:
         _get_or_add(session, Doctor, {"site_id": site.id, "name": name}, specialty=specialty, poli_id=polis[poli].id)
     return site
+
+
+def _seed_demo_patients(session: Session, site: Site, settings: Settings) -> None:
+    beds = list(session.scalars(select(Bed).join(Ward).where(Ward.site_id == site.id).order_by(Ward.code, Bed.code)))
+    occupied = [bed for n, bed in enumerate(beds) if n % 16 < 12]  # 12 of 16 beds per ward
+    for n, (bed, name) in enumerate(zip(occupied, DEMO_PATIENTS, strict=False)):
+        mrn = f"DEMO-{n + 1:05d}"
+        patient = session.scalar(select(Patient).where(Patient.site_id == site.id, Patient.mrn == mrn))
+        if patient is None:
+            patient = Patient(
+                site_id=site.id,
+                mrn=mrn,
+                name=name,
+                birth_date=date(1950 + (n * 7) % 50, n % 12 + 1, 1 + n),
+                sex="P" if n % 2 else "L",
+                is_demo=True,
+            )
+            session.add(patient)
+            session.flush()
+        _get_or_add(session, BedOccupancy, {"bed_id": bed.id, "until": None}, patient_id=patient.id)
 
 
 def _stored_credentials(settings: Settings) -> Path:

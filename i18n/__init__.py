@@ -18,3 +18,8 @@ def translate(key: str, lang: str = "id", **values: object) -> str:
 
 def catalogue_keys(lang: str) -> set[str]:
     return set(_CATALOGUES[lang])
+
+
+def translations_with_prefix(prefix: str, lang: str) -> dict[str, str]:
+    """Every text whose key starts with ``prefix``, keyed by the rest of the key (e.g. alarm conditions)."""
+    return {key[len(prefix) :]: translate(key, lang) for key in id_.STRINGS if key.startswith(prefix)}

@@ -1,0 +1,113 @@
+"""Alarm actions from a ward station: acknowledge an alarm, pause a bed's audio. JSON only (a cross-site page
+cannot send it without a CORS preflight, which Pantau never grants); each action is audited."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from flask import Blueprint, abort, jsonify, request
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from sqlalchemy import update
+
+from api.live import WARD_ROLES
+from auth.guards import roles_required
+from data import audit
+from data.models import AlarmEvent, utcnow
+from data.runtime import current_runtime
+from data.wards import BedView, bed_by_code
+
+bp = Blueprint("alarms", __name__, url_prefix="/api/beds")
+CONTROL_CHANNEL = "pantau:control"
+PAUSE_SECONDS = (30, 300)
+DEFAULT_PAUSE_SECONDS = 120
+
+
+def _bed(code: str) -> BedView:
+    if not request.is_json:
+        abort(415)
+    with current_runtime().db.session() as session:
+        bed = bed_by_code(session, current_user.site_id, code)
+    if bed is None:
+        abort(404)
+    return bed
+
+
+def _where(bed: BedView) -> str:
+    return f"{bed.ward}@{request.remote_addr}"[:64]
+
+
+@bp.post("/<code>/alarms/ack")
+@roles_required(*WARD_ROLES)
+def acknowledge(code: str) -> ResponseReturnValue:
+    bed = _bed(code)
+    condition = str((request.get_json(silent=True) or {}).get("condition", ""))[:32]
+    if not condition:
+        return jsonify({"error": "condition"}), 400
+    now = utcnow()
+    with current_runtime().db.session() as session:
+        changed = session.execute(
+            update(AlarmEvent)
+            .where(
+                AlarmEvent.bed_id == bed.id,
+                AlarmEvent.condition == condition,
+                AlarmEvent.acknowledged_at.is_(None),
+                AlarmEvent.ended_at.is_(None),
+            )
+            .values(acknowledged_at=now, acknowledged_by=current_user.id, acknowledged_where=_where(bed))
+        ).rowcount
+        audit.record(
+            session,
+            "alarm_acknowledged",
+            user_id=current_user.id,
+            username=current_user.username,
+            site_id=current_user.site_id,
+            target_type="bed",
+            target_id=bed.code,
+            ip=request.remote_addr,
+            detail={"condition": condition},
+        )
+    current_runtime().live.publish(
+        CONTROL_CHANNEL,
+        json.dumps(
+            {
+                "t": "ack",
+                "bed": bed.code,
+                "condition": condition,
+                "by": current_user.username,
+                "by_id": current_user.id,
+                "where": _where(bed),
+                "at": int(now.timestamp() * 1000),
+            }
+        ),
+    )
+    return jsonify({"ok": True, "acknowledged": changed})
+
+
+@bp.post("/<code>/alarms/pause")
+@roles_required(*WARD_ROLES)
+def pause_audio(code: str) -> ResponseReturnValue:
+    bed = _bed(code)
+    seconds = (request.get_json(silent=True) or {}).get("seconds", DEFAULT_PAUSE_SECONDS)
+    if not isinstance(seconds, int) or not PAUSE_SECONDS[0] <= seconds <= PAUSE_SECONDS[1]:
+        return jsonify({"error": "seconds", "allowed": PAUSE_SECONDS}), 400
+    until = int(time.time() * 1000) + seconds * 1000
+    live = current_runtime().live
+    live.set_latest(f"pantau:pause:{bed.code}", {"until": until, "by": current_user.username})
+    live.publish(
+        f"pantau:ward:{bed.ward}", json.dumps({"t": "p", "bed": bed.code, "until": until, "by": current_user.username})
+    )
+    with current_runtime().db.session() as session:
+        audit.record(
+            session,
+            "alarm_audio_paused",
+            user_id=current_user.id,
+            username=current_user.username,
+            site_id=current_user.site_id,
+            target_type="bed",
+            target_id=bed.code,
+            ip=request.remote_addr,
+            detail={"seconds": seconds},
+        )
+    return jsonify({"ok": True, "until": until})

@@ -1,0 +1,75 @@
+"""A bed tile of the ward central station. The server renders the frame once; ``assets/ward.js`` fills in the
+live values from the push stream (no Python callback per bed, no figure re-sent per tick)."""
+
+from __future__ import annotations
+
+from dash import html
+
+from data.wards import BedView
+from i18n.web import t
+
+# (css class, label key, unit) of each numeric, in monitor colours (see assets/pantau.css).
+NUMERICS = (
+    ("hr", "vital_hr", "/min"),
+    ("spo2", "vital_spo2", "%"),
+    ("rr", "vital_rr", "/min"),
+    ("temp", "vital_temp", "°C"),
+)
+
+
+def _numeric(name: str, label_key: str, unit: str) -> html.Div:
+    return html.Div(
+        [
+            html.Span(t(label_key), className="v-label"),
+            html.Span("---", className=f"v-value v-{name}"),
+            html.Span(unit, className="v-unit"),
+        ],
+        className=f"numeric numeric-{name}",
+    )
+
+
+def bed_tile(bed: BedView) -> html.Div:
+    occupant = (
+        [html.Span(bed.patient_mask, className="tile-patient"), html.Span(bed.mrn, className="tile-mrn")]
+        if bed.patient_mask
+        else [html.Span(t("ward_bed_empty"), className="tile-patient text-body-secondary")]
+    )
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.A(bed.code, href=f"/bed/{bed.code}", className="tile-bed"),
+                    *occupant,
+                    html.Span("", className="tile-news2 badge", title="NEWS2"),
+                ],
+                className="tile-head",
+            ),
+            html.Div("", className="tile-alarm", role="alert"),
+            html.Div([_numeric(*n) for n in NUMERICS], className="tile-numerics"),
+            html.Div(
+                [
+                    html.Span(t("vital_nibp"), className="v-label"),
+                    html.Span("---", className="v-value v-nibp"),
+                    html.Span("", className="v-age v-nibp-age"),
+                ],
+                className="numeric numeric-nibp",
+            ),
+            html.Div(html.Canvas(className="tile-spark", width=180, height=28), className="tile-spark-wrap"),
+            html.Div(
+                [
+                    html.Span("", className="tile-stale-text"),
+                    html.Button(
+                        html.I(className="bi bi-volume-mute"),
+                        className="tile-pause btn btn-sm btn-outline-light",
+                        title=t("ward_pause"),
+                        type="button",
+                    ),
+                    html.Span("", className="tile-pause-left"),
+                ],
+                className="tile-foot",
+            ),
+        ],
+        className="bed-tile" + ("" if bed.patient_mask else " bed-empty"),
+        id=f"tile-{bed.code}",
+        **{"data-bed": bed.code, "data-device": bed.device or ""},
+    )

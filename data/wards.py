@@ -1,0 +1,67 @@
+"""What a ward screen needs from the database: its beds, who lies in them (masked), which monitor serves them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from data.models import Bed, BedOccupancy, Device, DeviceAssignment, Patient, Ward
+from domain.masking import mask_name
+
+
+@dataclass(frozen=True)
+class BedView:
+    id: int
+    code: str
+    label: str
+    ward: str
+    patient_id: int | None
+    patient_mask: str | None  # "SIT* N****" — never the full name on shared screens
+    mrn: str | None
+    spo2_scale: int
+    device: str | None
+
+
+def list_wards(session: Session, site_id: int) -> list[Ward]:
+    return list(session.scalars(select(Ward).where(Ward.site_id == site_id).order_by(Ward.code)))
+
+
+def find_ward(session: Session, site_id: int, code: str) -> Ward | None:
+    return session.scalar(select(Ward).where(Ward.site_id == site_id, Ward.code == code))
+
+
+def ward_beds(session: Session, ward_id: int) -> list[BedView]:
+    """The ward's active beds in order, with current occupant and monitor (one query)."""
+    rows = session.execute(
+        select(Bed, Ward.code, Patient, BedOccupancy.spo2_scale, Device.device_id)
+        .join(Ward, Ward.id == Bed.ward_id)
+        .outerjoin(BedOccupancy, (BedOccupancy.bed_id == Bed.id) & BedOccupancy.until.is_(None))
+        .outerjoin(Patient, Patient.id == BedOccupancy.patient_id)
+        .outerjoin(DeviceAssignment, (DeviceAssignment.bed_id == Bed.id) & DeviceAssignment.until.is_(None))
+        .outerjoin(Device, Device.id == DeviceAssignment.device_pk)
+        .where(Bed.ward_id == ward_id, Bed.active.is_(True))
+        .order_by(Bed.code)
+    ).all()
+    return [
+        BedView(
+            id=bed.id,
+            code=bed.code,
+            label=bed.label,
+            ward=ward_code,
+            patient_id=patient.id if patient else None,
+            patient_mask=mask_name(patient.name) if patient else None,
+            mrn=patient.mrn if patient else None,
+            spo2_scale=scale or 1,
+            device=device,
+        )
+        for bed, ward_code, patient, scale, device in rows
+    ]
+
+
+def bed_by_code(session: Session, site_id: int, code: str) -> BedView | None:
+    bed = session.scalar(select(Bed).join(Ward).where(Ward.site_id == site_id, Bed.code == code))
+    if bed is None:
+        return None
+    return next((b for b in ward_beds(session, bed.ward_id) if b.code == code), None)

@@ -1,0 +1,118 @@
+"""Ward central station: every bed of one ward on one screen, live, with NEWS2 and alarms."""
+
+from __future__ import annotations
+
+import json
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import html
+from flask_login import current_user
+
+from components.bed_tile import bed_tile
+from data.runtime import current_runtime
+from data.wards import find_ward, list_wards, ward_beds
+from i18n import translations_with_prefix
+from i18n.web import current_language, t
+
+dash.register_page(
+    __name__,
+    path="/bangsal",
+    path_template="/bangsal/<ward>",
+    name_key="nav_ward",
+    title="Bangsal · Pantau",
+    roles=["nurse", "doctor", "admin"],
+    order=10,
+    nav=True,
+)
+
+# Labels the browser needs, sent once with the page so the live updates speak the user's language.
+JS_TEXT_KEYS = (
+    "ward_stale",
+    "ward_no_data",
+    "ward_paused",
+    "ward_ack",
+    "ward_sound_on",
+    "ward_sound_off",
+    "ward_connection_lost",
+    "ward_no_alarms",
+    "ward_news2_incomplete",
+    "ago_s",
+    "ago_min",
+)
+
+
+def _toolbar(wards: list, ward_code: str) -> dbc.Row:
+    return dbc.Row(
+        [
+            dbc.Col(
+                dbc.Nav(
+                    [
+                        dbc.NavLink(
+                            w.name, href=f"/bangsal/{w.code}", active=w.code == ward_code, id=f"ward-tab-{w.code}"
+                        )
+                        for w in wards
+                    ],
+                    pills=True,
+                ),
+                width="auto",
+            ),
+            dbc.Col(html.Span("", id="ward-connection", className="small"), className="ms-auto", width="auto"),
+            dbc.Col(
+                dbc.ButtonGroup(
+                    [
+                        dbc.Button(
+                            [html.I(className="bi bi-volume-up me-1"), html.Span(t("ward_sound_off"))],
+                            id="ward-sound",
+                            color="secondary",
+                            outline=True,
+                            size="sm",
+                        ),
+                        dbc.Button(
+                            [html.I(className="bi bi-fullscreen me-1"), t("ward_kiosk")],
+                            id="ward-kiosk",
+                            color="secondary",
+                            outline=True,
+                            size="sm",
+                        ),
+                    ]
+                ),
+                width="auto",
+            ),
+        ],
+        className="align-items-center g-2 mb-2",
+    )
+
+
+def layout(ward: str | None = None, **_query: str) -> html.Div:
+    with current_runtime().db.session() as session:
+        wards = list_wards(session, current_user.site_id)
+        chosen = find_ward(session, current_user.site_id, ward) if ward else (wards[0] if wards else None)
+        if chosen is None:
+            return dbc.Alert(t("ward_unknown"), color="warning", id="ward-unknown")
+        beds = ward_beds(session, chosen.id)
+    texts = {k: t(k) for k in JS_TEXT_KEYS} | {"alarms": translations_with_prefix("alarm_", current_language())}
+    return html.Div(
+        [
+            _toolbar(wards, chosen.code),
+            html.Div(
+                [
+                    html.Div(
+                        [bed_tile(b) for b in beds],
+                        className="ward-grid",
+                        id="ward-grid",
+                        **{"data-ward": chosen.code, "data-text": json.dumps(texts)},
+                    ),
+                    html.Aside(
+                        [
+                            html.H2(t("ward_alarms"), className="h6"),
+                            html.Ol([], id="ward-alarm-list", className="list-unstyled mb-0"),
+                        ],
+                        className="ward-alarms",
+                    ),
+                ],
+                className="ward-layout",
+            ),
+        ],
+        className="ward-station",
+    )

@@ -13,6 +13,7 @@ EXPECTED_ACCESS = {
     "/": set(ROLES),
     "/admin/pengguna": {"admin"},
     "/bangsal": {"nurse", "doctor", "admin"},
+    "/bed": {"nurse", "doctor", "admin"},
     "/404": set(ROLES),
 }
 DEMO_LOGIN = {

@@ -1,0 +1,185 @@
+"""Bed detail: live numerics, trends 1 h – 7 d, NEWS2 over time, alarm history, limits and the nurse's
+observation form."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+from flask_login import current_user
+
+from components.bed_tile import bed_tile
+from data.patients import read_patient
+from data.runtime import current_runtime
+from data.trends import RANGES
+from data.wards import BedView, bed_by_code
+from i18n import translations_with_prefix
+from i18n.web import current_language, t
+from pages.ward import JS_TEXT_KEYS
+
+dash.register_page(
+    __name__,
+    path_template="/bed/<bed>",
+    path="/bed",
+    name_key="nav_bed",
+    title="Bed · Pantau",
+    roles=["nurse", "doctor", "admin"],
+    order=11,
+    nav=False,
+)
+
+ACVPU_KEYS = ("A", "C", "V", "P", "U")
+MANUAL_FIELDS = (
+    ("rr", "vital_rr", "/min"),
+    ("spo2", "vital_spo2", "%"),
+    ("hr", "vital_hr", "/min"),
+    ("sbp", "trend_sbp", "mmHg"),
+    ("dbp", "trend_dbp", "mmHg"),
+    ("temp", "vital_temp", "°C"),
+)
+
+
+def _age(born: date) -> int:
+    today = date.today()
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def _header(bed: BedView) -> html.Div:
+    if bed.patient_id is None:
+        who = html.Span(t("ward_bed_empty"), className="text-body-secondary")
+    else:
+        with current_runtime().db.session() as session:
+            record = read_patient(
+                session,
+                current_runtime().cipher,
+                bed.patient_id,
+                actor_id=current_user.id,
+                actor_name=current_user.username,
+                purpose="bed_detail",
+            )
+        who = html.Span(
+            [
+                html.Strong(record.name, id="bed-patient-name"),
+                f" · {record.mrn} · {record.sex} · {t('bed_age', n=_age(record.birth_date))}",
+            ]
+        )
+    return html.Div(
+        [
+            html.H1(bed.code, className="h4 mb-0 me-3"),
+            who,
+            dbc.Button(
+                t("bed_back_to_ward"), href=f"/bangsal/{bed.ward}", color="link", size="sm", className="ms-auto"
+            ),
+        ],
+        className="d-flex align-items-center gap-2 mb-2",
+    )
+
+
+def _live(bed: BedView) -> html.Div:
+    texts = {k: t(k) for k in JS_TEXT_KEYS} | {"alarms": translations_with_prefix("alarm_", current_language())}
+    # The same push client as the ward screen, limited to this one bed (assets/ward.js).
+    return html.Div(
+        [
+            html.Div(
+                bed_tile(bed),
+                className="ward-grid ward-grid-single",
+                id="ward-grid",
+                **{"data-ward": bed.ward, "data-text": json.dumps(texts)},
+            ),
+            html.H2(t("ward_alarms"), className="h6 mt-2"),
+            html.Ol([], id="ward-alarm-list", className="list-unstyled mb-0"),
+            html.Span("", id="ward-connection", className="small"),
+        ]
+    )
+
+
+def _observation_form() -> dbc.Card:
+    manual = [
+        dbc.Col(
+            [
+                dbc.Label(f"{t(label)} ({unit})", html_for=f"obs-{name}", className="small mb-0"),
+                dbc.Input(id=f"obs-{name}", inputMode="decimal", size="sm"),
+                dbc.FormFeedback(id=f"obs-{name}-error", type="invalid"),
+            ],
+            xs=4,
+        )
+        for name, label, unit in MANUAL_FIELDS
+    ]
+    return dbc.Card(
+        [
+            dbc.CardHeader(t("obs_title")),
+            dbc.CardBody(
+                [
+                    dbc.Label(t("obs_oxygen"), className="small mb-0"),
+                    dbc.RadioItems(
+                        id="obs-on_oxygen",
+                        options=[
+                            {"label": t("obs_air"), "value": "no"},
+                            {"label": t("obs_oxygen_yes"), "value": "yes"},
+                        ],
+                        inline=True,
+                    ),
+                    html.Div(id="obs-on_oxygen-error", className="invalid-feedback d-block"),
+                    dbc.Label(t("obs_acvpu"), className="small mb-0 mt-2"),
+                    dbc.RadioItems(
+                        id="obs-consciousness",
+                        inline=True,
+                        options=[{"label": t(f"acvpu_{k}"), "value": k} for k in ACVPU_KEYS],
+                    ),
+                    html.Div(id="obs-consciousness-error", className="invalid-feedback d-block"),
+                    dbc.Row(manual, className="g-2 mt-1"),
+                    dbc.Button(t("obs_submit"), id="obs-submit", color="primary", className="mt-3"),
+                    html.Div(id="obs-feedback", className="mt-2"),
+                ]
+            ),
+        ]
+    )
+
+
+def layout(bed: str | None = None, **_query: str) -> html.Div:
+    with current_runtime().db.session() as session:
+        found = bed_by_code(session, current_user.site_id, bed or "")
+    if found is None:
+        return dbc.Alert(t("bed_unknown"), color="warning", id="bed-unknown")
+    return html.Div(
+        [
+            dcc.Store(id="bed-code", data=found.code),
+            dcc.Store(id="bed-version", data=0),
+            _header(found),
+            dbc.Row(
+                [
+                    dbc.Col(_live(found), lg=4),
+                    dbc.Col(_observation_form(), lg=4),
+                    dbc.Col(
+                        dbc.Card([dbc.CardHeader("NEWS2"), dcc.Graph(id="bed-news2", config={"displaylogo": False})]),
+                        lg=4,
+                    ),
+                ],
+                className="g-3 mb-3",
+            ),
+            dbc.Card(
+                [
+                    dbc.CardHeader(
+                        dbc.RadioItems(
+                            id="bed-range",
+                            value="1h",
+                            inline=True,
+                            options=[{"label": t(f"range_{k}"), "value": k} for k in RANGES],
+                        )
+                    ),
+                    dcc.Graph(id="bed-trend", config={"displaylogo": False}),
+                ],
+                className="mb-3",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(dbc.Card([dbc.CardHeader(t("bed_alarm_history")), html.Div(id="bed-alarm-history")]), lg=7),
+                    dbc.Col(html.Div(id="bed-limits"), lg=5),
+                ],
+                className="g-3",
+            ),
+        ]
+    )

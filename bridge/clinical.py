@@ -1,0 +1,353 @@
+"""The consumer's clinical step: NEWS2 and the alarm engine for every stored sample, a 1 Hz tick, and the
+control channel (acknowledge, new nurse observation, changed limits) from the web app.
+
+The engine (``domain.alarms``) is pure; this module feeds it, persists its changes to ``alarm_event`` and
+publishes them (``pantau:alarms:{ward}``, ``pantau:ward:{ward}``; docs/live-data.md). Alarm state is
+snapshotted to the live store so a restarted consumer resumes in-progress delays and active alarms.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from data.db import Database
+from data.live_store import LiveStore
+from data.models import AlarmEvent, AlarmLimit, Bed, BedOccupancy, Observation, Ward
+from domain.alarms import BedAlarms, Change, Limits, Reading, effective_limits
+from domain.news2 import news2
+from domain.vitals_contract import VitalsMessage
+
+log = logging.getLogger(__name__)
+CONTROL_CHANNEL = "pantau:control"
+OBSERVATION_VALID = timedelta(hours=12)  # oxygen/ACVPU older than this no longer completes a NEWS2
+MANUAL_VITAL_VALID = timedelta(hours=4)  # a manual vital fills in for a missing monitor value this long
+SNAPSHOT_EVERY_S = 10
+STATUS_EVERY_S = 5
+NEWS2_INPUTS = ("rr", "spo2", "sbp", "hr", "temp")
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _at(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+@dataclass
+class BedContext:
+    """What the engine needs to know about one bed beside the samples."""
+
+    bed_id: int
+    code: str
+    ward: str
+    limits: Limits
+    spo2_scale: int = 1
+    on_oxygen: bool | None = None
+    consciousness: str | None = None
+    observed_ms: int | None = None
+    manual: dict[str, tuple[float, int]] = field(default_factory=dict)  # parameter → (value, epoch ms)
+    last: dict[str, float | None] = field(default_factory=dict)
+    news2: tuple | None = None
+    alarms: BedAlarms = field(default_factory=BedAlarms)
+
+
+class ClinicalPipeline:
+    """Thread-safe: ``on_samples`` runs on the consumer's thread, ``tick`` and control on this one's."""
+
+    def __init__(self, db: Database, live: LiveStore, *, site_id: int | None = None) -> None:
+        self.db, self.live, self.site_id = db, live, site_id
+        self._lock = threading.RLock()
+        self._beds: dict[str, BedContext] = {}
+        self._by_device: dict[str, str] = {}
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._last_snapshot = self._last_status = 0.0
+
+    # ------------------------------------------------------------------ set-up
+
+    def load(self) -> None:
+        """(Re)load beds, limits, occupancy and observations from the database; restore alarm snapshots."""
+        with self.db.session() as session:
+            query = select(Bed, Ward).join(Ward).where(Bed.active.is_(True))
+            if self.site_id is not None:
+                query = query.where(Ward.site_id == self.site_id)
+            rows = session.execute(query).all()
+            overrides: dict[int, dict] = {}
+            for limit in session.scalars(select(AlarmLimit)):
+                overrides.setdefault(limit.bed_id, {})[limit.parameter] = (limit.low, limit.high)
+            scales = dict(
+                session.execute(
+                    select(BedOccupancy.bed_id, BedOccupancy.spo2_scale).where(BedOccupancy.until.is_(None))
+                ).all()
+            )
+            with self._lock:
+                for bed, ward in rows:
+                    profile = "icu" if ward.kind == "icu" else "adult"
+                    context = self._beds.get(bed.code) or BedContext(bed.id, bed.code, ward.code, Limits())
+                    context.limits = effective_limits(profile, overrides.get(bed.id))
+                    context.spo2_scale = scales.get(bed.id, 1)
+                    self._beds[bed.code] = context
+                for code in self._beds:
+                    self._load_observation(session, code)
+        self._restore_snapshots()
+
+    def _load_observation(self, session: Session, code: str) -> None:
+        context = self._beds[code]
+        obs = session.scalar(
+            select(Observation)
+            .where(Observation.bed_id == context.bed_id)
+            .order_by(Observation.taken_at.desc())
+            .limit(1)
+        )
+        if obs is None:
+            return
+        context.on_oxygen, context.consciousness = obs.on_oxygen, obs.consciousness
+        context.observed_ms = _ms(obs.taken_at)
+        for name in NEWS2_INPUTS:
+            value = getattr(obs, name)
+            if value is not None:
+                context.manual[name] = (value, context.observed_ms)
+
+    def _restore_snapshots(self) -> None:
+        keys = [f"pantau:alarmstate:{code}" for code in self._beds]
+        try:
+            stored = self.live.get_latest_many(keys)
+        except Exception:  # without the live store we start fresh
+            log.warning("alarm snapshots unavailable; starting with empty alarm state")
+            return
+        with self._lock:
+            for code, context in self._beds.items():
+                state = stored.get(f"pantau:alarmstate:{code}", {}).get("state")
+                if state:
+                    context.alarms = BedAlarms.from_dict(json.loads(state))
+
+    # ------------------------------------------------------------------ inputs
+
+    def on_samples(self, batch: list[tuple[VitalsMessage, str | None]], now_ms: int) -> None:
+        """Consumer hook: durable samples with the bed code each was resolved to (None = unassigned)."""
+        with self._lock:
+            for message, bed in batch:
+                context = self._beds.get(bed) if bed else None
+                if context is not None:
+                    self._observe(context, message, now_ms)
+
+    def _observe(self, context: BedContext, m: VitalsMessage, now_ms: int) -> None:
+        reading = Reading(
+            ts_ms=m.ts,
+            received_ms=m.received,
+            hr=m.hr,
+            spo2=m.spo2,
+            rr=m.rr,
+            sbp=m.sbp,
+            dbp=m.dbp,
+            map=m.map,
+            temp=m.temp,
+            ecg_status=m.ecg_status,
+            spo2_status=m.spo2_status,
+            sqi_ecg=m.sqi_ecg,
+            sqi_spo2=m.sqi_spo2,
+        )
+        changes = context.alarms.observe(reading, context.limits, now_ms)
+        for name in ("rr", "spo2", "hr", "temp"):
+            context.last[name] = getattr(m, name)
+        if m.sbp is not None:
+            context.last["sbp"] = m.sbp
+        changes += self._rescore(context, now_ms)
+        self._apply(context, changes)
+
+    def _rescore(self, context: BedContext, now_ms: int) -> list[Change]:
+        values = {}
+        for name in NEWS2_INPUTS:
+            value = context.last.get(name)
+            manual = context.manual.get(name)
+            if value is None and manual and now_ms - manual[1] <= MANUAL_VITAL_VALID.total_seconds() * 1000:
+                value = manual[0]
+            values[name] = value
+        fresh = (
+            context.observed_ms is not None and now_ms - context.observed_ms <= OBSERVATION_VALID.total_seconds() * 1000
+        )
+        score = news2(
+            **values,
+            on_oxygen=context.on_oxygen if fresh else None,
+            consciousness=context.consciousness if fresh else None,
+            spo2_scale=context.spo2_scale,
+        )
+        summary = (score.total, score.complete, score.risk)
+        if summary != context.news2:
+            context.news2 = summary
+            self._publish_news2(context, score.total, score.complete, score.risk)
+        # An incomplete total is a lower bound: it may raise an alert when it already reaches the threshold.
+        return context.alarms.observe_news2(score.total if score.complete or score.total >= 5 else None, now_ms)
+
+    def tick(self, now_ms: int) -> None:
+        """About once a second: no-data detection, escalation, device status, snapshots."""
+        if time.monotonic() - self._last_status >= STATUS_EVERY_S:
+            self._last_status = time.monotonic()
+            self._observe_status(now_ms)
+        with self._lock:
+            for context in self._beds.values():
+                self._apply(context, context.alarms.tick(now_ms))
+        if time.monotonic() - self._last_snapshot >= SNAPSHOT_EVERY_S:
+            self._last_snapshot = time.monotonic()
+            self.snapshot()
+
+    def _observe_status(self, now_ms: int) -> None:
+        latest = self.live.get_latest_many([f"pantau:latest:{code}" for code in self._beds])
+        with self._lock:
+            for code, context in self._beds.items():
+                values = latest.get(f"pantau:latest:{code}", {})
+                if "online" in values:
+                    battery = values.get("battery")
+                    changes = context.alarms.observe_status(
+                        values["online"] == "1", int(float(battery)) if battery else None, now_ms
+                    )
+                    self._apply(context, changes)
+
+    def handle_control(self, raw: str) -> None:
+        """A message on ``pantau:control`` from the web app."""
+        try:
+            message = json.loads(raw)
+            kind, code = message["t"], message.get("bed")
+        except (ValueError, KeyError, TypeError):
+            log.warning("malformed control message ignored")
+            return
+        if kind == "limits":
+            self.load()
+            return
+        context = self._beds.get(code)
+        if context is None:
+            return
+        now_ms = int(time.time() * 1000)
+        with self._lock:
+            if kind == "ack":
+                change = context.alarms.acknowledge(
+                    message["condition"], message.get("by_id") or message.get("by"), message.get("where"), now_ms
+                )
+                self._apply(context, [change] if change else [])
+            elif kind == "obs":
+                with self.db.session() as session:
+                    self._load_observation(session, code)
+                self._apply(context, self._rescore(context, now_ms))
+
+    # ------------------------------------------------------------------ outputs
+
+    def _apply(self, context: BedContext, changes: list[Change]) -> None:
+        if not changes:
+            return
+        with self.db.session() as session:
+            for change in changes:
+                self._persist(session, context, change)
+        active = [a.live() for a in context.alarms.active()]
+        try:
+            self.live.set_latest(
+                f"pantau:alarms:{context.ward}", {context.code: json.dumps(active) if active else None}
+            )
+            self.live.publish(
+                f"pantau:ward:{context.ward}", json.dumps({"t": "a", "bed": context.code, "alarms": active})
+            )
+        except Exception:  # alarms are in the database; the screens catch up on reconnect
+            log.exception("could not publish alarms", extra={"bed": context.code})
+
+    def _persist(self, session: Session, context: BedContext, change: Change) -> None:
+        alarm = change.alarm
+        if change.kind == "started":
+            row = AlarmEvent(
+                bed_id=context.bed_id,
+                condition=alarm.condition,
+                kind=alarm.kind,
+                priority=alarm.priority,
+                started_at=_at(alarm.started_ms),
+                value=alarm.value,
+                message=alarm.message[:200],
+            )
+            session.add(row)
+            session.flush()
+            context.alarms.assign_id(alarm.condition, row.id)
+            return
+        if alarm.id is None:
+            return
+        values: dict = {}
+        if change.kind == "ended":
+            values["ended_at"] = _at(alarm.ended_ms or int(time.time() * 1000))
+        elif change.kind == "escalated":
+            values["escalated_at"] = _at(alarm.escalated_ms)
+            log.warning("alarm escalated", extra={"bed": context.code, "condition": alarm.condition})
+        elif change.kind == "acknowledged":
+            values.update(
+                acknowledged_at=_at(alarm.acked_ms),
+                acknowledged_where=alarm.acked_where,
+                acknowledged_by=alarm.acked_by if isinstance(alarm.acked_by, int) else None,
+            )
+        query = update(AlarmEvent).where(AlarmEvent.id == alarm.id)
+        if change.kind == "acknowledged":
+            query = query.where(AlarmEvent.acknowledged_at.is_(None))  # the web route may have recorded it first
+        session.execute(query.values(**values))
+
+    def _publish_news2(self, context: BedContext, total: int, complete: bool, risk: str | None) -> None:
+        try:
+            self.live.set_latest(
+                f"pantau:latest:{context.code}",
+                {"news2": total, "news2_complete": "1" if complete else "0", "news2_risk": risk},
+            )
+            self.live.publish(
+                f"pantau:ward:{context.ward}",
+                json.dumps({"t": "n", "bed": context.code, "news2": total, "complete": complete, "risk": risk}),
+            )
+        except Exception:
+            log.exception("could not publish NEWS2", extra={"bed": context.code})
+
+    def snapshot(self) -> None:
+        with self._lock:
+            states = {code: json.dumps(c.alarms.to_dict()) for code, c in self._beds.items()}
+        try:
+            for code, state in states.items():
+                self.live.set_latest(f"pantau:alarmstate:{code}", {"state": state})
+        except Exception:
+            log.warning("alarm snapshot failed")
+
+    # ------------------------------------------------------------------ running
+
+    def start(self) -> None:
+        """Load, then run the tick and the control subscription in background threads."""
+        self.load()
+        self._stop.clear()
+        self._threads = [
+            threading.Thread(target=self._tick_loop, name="clinical-tick", daemon=True),
+            threading.Thread(target=self._control_loop, name="clinical-control", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self.snapshot()
+
+    def _tick_loop(self) -> None:
+        while not self._stop.wait(1.0):
+            try:
+                self.tick(int(time.time() * 1000))
+            except Exception:  # a bad tick must not stop alarm supervision
+                log.exception("alarm tick failed")
+
+    def _control_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with self.live.subscribe(CONTROL_CHANNEL) as subscription:
+                    while not self._stop.is_set():
+                        message = subscription.get(timeout=1.0)
+                        if message is not None:
+                            self.handle_control(message[1])
+            except Exception:  # live store down: retry
+                log.exception("control channel failed; retrying")
+                self._stop.wait(2.0)

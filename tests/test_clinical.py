@@ -1,0 +1,87 @@
+"""The consumer's clinical step on real storage: alarms persisted and published, acknowledged over the control
+channel, NEWS2 completed by a nurse's observation, state surviving a restart."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from bridge.clinical import ClinicalPipeline
+from data.models import AlarmEvent, Observation
+from data.wards import bed_by_code
+from domain.vitals_contract import VitalsMessage
+
+T0 = 1_800_000_000_000
+
+
+def sample(second: int, **values) -> VitalsMessage:
+    base = dict(hr=80.0, spo2=97.0, rr=16.0, temp=36.8, ecg_status="ok", spo2_status="ok", sqi_ecg=0.95,
+                sqi_spo2=0.95)
+    base.update(values)
+    ts = T0 + second * 1000
+    return VitalsMessage(site="DEMO", device_id="MON-ICU-03", seq=second, ts=ts, received=ts, **base)
+
+
+def feed(pipeline: ClinicalPipeline, seconds: range, **values) -> None:
+    for s in seconds:
+        pipeline.on_samples([(sample(s, **values), "ICU-03")], T0 + s * 1000)
+
+
+def test_desaturation_raises_one_alarm_that_a_nurse_acknowledges(any_app):
+    runtime = any_app.runtime
+    pipeline = ClinicalPipeline(runtime.db, runtime.live)
+    pipeline.load()
+    with runtime.live.subscribe("pantau:ward:ICU") as channel:
+        feed(pipeline, range(0, 5))
+        feed(pipeline, range(5, 30), spo2=85.0)
+        messages = []
+        while (m := channel.get(timeout=0.2)) is not None:
+            messages.append(json.loads(m[1]))
+    with runtime.db.session() as s:
+        events = list(s.scalars(select(AlarmEvent).where(AlarmEvent.condition == "spo2_low")))
+    assert len(events) == 1 and events[0].ended_at is None
+    active = json.loads(runtime.live.get_latest("pantau:alarms:ICU")["ICU-03"])
+    assert [a["condition"] for a in active] == ["spo2_low"] and active[0]["acked"] is False
+    assert any(m["t"] == "a" and m["alarms"] for m in messages)
+
+    pipeline.handle_control(json.dumps({"t": "ack", "bed": "ICU-03", "condition": "spo2_low", "by": "perawat",
+                                        "by_id": 3, "where": "ICU@127.0.0.1"}))
+    with runtime.db.session() as s:
+        event = s.get(AlarmEvent, events[0].id)
+        assert event.acknowledged_at is not None and event.acknowledged_where == "ICU@127.0.0.1"
+    assert json.loads(runtime.live.get_latest("pantau:alarms:ICU")["ICU-03"])[0]["acked"] is True
+
+    feed(pipeline, range(30, 60), spo2=97.0)
+    with runtime.db.session() as s:
+        assert s.get(AlarmEvent, events[0].id).ended_at is not None
+    assert "ICU-03" not in runtime.live.get_latest("pantau:alarms:ICU")
+
+
+def test_news2_is_incomplete_until_the_nurse_records_oxygen_and_consciousness(sqlite_app):
+    runtime = sqlite_app.runtime
+    pipeline = ClinicalPipeline(runtime.db, runtime.live)
+    pipeline.load()
+    feed(pipeline, range(0, 3), sbp=120.0)
+    latest = runtime.live.get_latest("pantau:latest:ICU-03")
+    assert latest["news2_complete"] == "0"
+    with runtime.db.session() as s:
+        bed = bed_by_code(s, 1, "ICU-03")
+        s.add(Observation(bed_id=bed.id, on_oxygen=True, consciousness="A"))
+    pipeline.handle_control(json.dumps({"t": "obs", "bed": "ICU-03"}))
+    latest = runtime.live.get_latest("pantau:latest:ICU-03")
+    # HR 80 (0) + SpO2 97 (0) + RR 16 (0) + temp 36.8 (0) + SBP 120 (0) + oxygen (2) + alert (0) = 2
+    assert (latest["news2"], latest["news2_complete"], latest["news2_risk"]) == ("2", "1", "low")
+
+
+def test_alarm_state_survives_a_restart(sqlite_app):
+    runtime = sqlite_app.runtime
+    first = ClinicalPipeline(runtime.db, runtime.live)
+    first.load()
+    feed(first, range(0, 20), spo2=85.0)
+    first.snapshot()
+    second = ClinicalPipeline(runtime.db, runtime.live)
+    second.load()
+    feed(second, range(20, 25), spo2=85.0)
+    with runtime.db.session() as s:
+        assert len(list(s.scalars(select(AlarmEvent).where(AlarmEvent.condition == "spo2_low")))) == 1

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, html, no_update
+from dash import ALL, Input, Output, State, html, no_update
 from flask import request
 from flask_login import current_user
 from sqlalchemy.orm import Session
@@ -14,10 +14,13 @@ from sqlalchemy.orm import Session
 from callbacks.registry import page_callback
 from components.trend_figures import news2_figure, trend_figure
 from data import audit
+from data.alarm_limits import set_overrides
 from data.models import Observation, utcnow
 from data.runtime import current_runtime
 from data.trends import RANGES, alarm_history, news2_series, observations, vital_trend
 from data.wards import BedView, bed_by_code
+from domain.alarms import PARAMETERS
+from domain.errors import InputError
 from domain.formats import local_datetime
 from domain.observations import validate_observation
 from i18n.web import current_language, t
@@ -138,3 +141,39 @@ def save_observation(_clicks: int, *values: object) -> tuple:
     current_runtime().live.publish(CONTROL_CHANNEL, json.dumps({"t": "obs", "bed": bed.code}))
     saved = dbc.Alert(t("obs_saved", time=_when(row.taken_at)), color="success", className="mb-0")
     return saved, version + 1, *[""] * len(OBS_FIELDS), *[False] * len(MANUAL_FIELDS), *[""] * len(MANUAL_FIELDS)
+
+
+@page_callback(
+    PAGE,
+    Output("limits-feedback", "children"),
+    Input("limits-save", "n_clicks"),
+    State({"type": "limit", "param": ALL, "side": "low"}, "value"),
+    State({"type": "limit", "param": ALL, "side": "high"}, "value"),
+    State("bed-code", "data"),
+    prevent_initial_call=True,
+)
+def save_limits(_clicks: int, lows: list, highs: list, code: str) -> dbc.Alert:
+    wanted = {p: (_number(lo), _number(hi)) for p, lo, hi in zip(PARAMETERS, lows, highs, strict=True)}
+    try:
+        with current_runtime().db.session() as session:
+            bed = _bed(session, code)
+            if bed is None:
+                return dbc.Alert(t("bed_unknown"), color="danger")
+            changed = set_overrides(
+                session,
+                bed.id,
+                wanted,
+                user_id=current_user.id,
+                username=current_user.username,
+                site_id=current_user.site_id,
+                ip=request.remote_addr,
+            )
+    except InputError as exc:
+        return dbc.Alert(t(exc.key, **exc.params), color="danger", className="mb-0")
+    if changed:
+        current_runtime().live.publish(CONTROL_CHANNEL, json.dumps({"t": "limits", "bed": code}))
+    return dbc.Alert(t("limits_saved" if changed else "limits_unchanged"), color="success", className="mb-0")
+
+
+def _number(value: object) -> float | None:
+    return None if value in (None, "") else float(value)

@@ -12,6 +12,8 @@ from dash import dcc, html
 from flask_login import current_user
 
 from components.bed_tile import bed_tile
+from components.limits_editor import limits_editor
+from data.alarm_limits import limits_view
 from data.patients import read_patient
 from data.runtime import current_runtime
 from data.trends import RANGES
@@ -137,6 +139,11 @@ def _observation_form() -> dbc.Card:
             ),
         ]
     )
+
+
+def _limits(bed: BedView) -> dbc.Card:
+    with current_runtime().db.session() as session:
+        return limits_editor(*limits_view(session, bed.id))
 
 
 def layout(bed: str | None = None, **_query: str) -> html.Div:

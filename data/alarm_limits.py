@@ -1,0 +1,67 @@
+"""Per-bed alarm limit overrides: read the effective limits, change them with an audit record."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from data import audit
+from data.models import AlarmLimit, Bed, Ward, utcnow
+from domain.alarms import PARAMETERS, PROFILES, Bounds, Limits, effective_limits
+from domain.errors import InputError
+
+
+def bed_profile(session: Session, bed_id: int) -> str:
+    kind = session.scalar(select(Ward.kind).join(Bed, Bed.ward_id == Ward.id).where(Bed.id == bed_id))
+    return "icu" if kind == "icu" else "adult"
+
+
+def overrides(session: Session, bed_id: int) -> dict[str, Bounds]:
+    return {
+        row.parameter: (row.low, row.high)
+        for row in session.scalars(select(AlarmLimit).where(AlarmLimit.bed_id == bed_id))
+    }
+
+
+def limits_view(session: Session, bed_id: int) -> tuple[str, Limits, dict[str, Bounds]]:
+    """(profile name, the profile's limits, this bed's overrides)."""
+    profile = bed_profile(session, bed_id)
+    return profile, PROFILES[profile], overrides(session, bed_id)
+
+
+def set_overrides(
+    session: Session,
+    bed_id: int,
+    wanted: dict[str, Bounds],
+    *,
+    user_id: int,
+    username: str,
+    site_id: int,
+    ip: str | None,
+) -> bool:
+    """Replace the bed's overrides (a parameter with both sides None has none); audited. False when unchanged."""
+    cleaned = {p: b for p, b in wanted.items() if p in PARAMETERS and (b[0] is not None or b[1] is not None)}
+    try:
+        effective_limits(bed_profile(session, bed_id), cleaned)
+    except ValueError as exc:
+        raise InputError("limits_err_order") from exc
+    before = overrides(session, bed_id)
+    if before == cleaned:
+        return False
+    session.execute(delete(AlarmLimit).where(AlarmLimit.bed_id == bed_id))
+    for parameter, (low, high) in cleaned.items():
+        session.add(
+            AlarmLimit(bed_id=bed_id, parameter=parameter, low=low, high=high, updated_by=user_id, updated_at=utcnow())
+        )
+    audit.record(
+        session,
+        "alarm_limits_changed",
+        user_id=user_id,
+        username=username,
+        site_id=site_id,
+        target_type="bed",
+        target_id=bed_id,
+        ip=ip,
+        detail={"before": {k: list(v) for k, v in before.items()}, "after": {k: list(v) for k, v in cleaned.items()}},
+    )
+    return True

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     mqtt_password: str = ""
     mqtt_ca_file: str = ""
     embedded_mqtt_port: int = Field(1883, ge=0, le=65535)
+    mqtt_shared_subscription: bool = False
+    vitals_retention_days: int = Field(30, ge=1)
 
     site_code: str = Field("DEMO", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     site_name: str = "RSUD Pantau (demo)"
@@ -60,6 +62,8 @@ class Settings(BaseSettings):
 
     demo: bool = True
     demo_password: str = ""
+    simulate: bool = True
+    simulator_speed: float = Field(30.0, gt=0)
     var_dir: Path = ROOT / "var"
 
     @model_validator(mode="after")

@@ -30,7 +30,6 @@ CONTROL_CHANNEL = "pantau:control"
 OBSERVATION_VALID = timedelta(hours=12)  # oxygen/ACVPU older than this no longer completes a NEWS2
 MANUAL_VITAL_VALID = timedelta(hours=4)  # a manual vital fills in for a missing monitor value this long
 SNAPSHOT_EVERY_S = 10
-STATUS_EVERY_S = 5
 NEWS2_INPUTS = ("rr", "spo2", "sbp", "hr", "temp")
 
 
@@ -70,7 +69,7 @@ class ClinicalPipeline:
         self._by_device: dict[str, str] = {}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._last_snapshot = self._last_status = 0.0
+        self._last_snapshot = 0.0
 
     # ------------------------------------------------------------------ set-up
 
@@ -132,13 +131,26 @@ class ClinicalPipeline:
 
     # ------------------------------------------------------------------ inputs
 
-    def on_samples(self, batch: list[tuple[VitalsMessage, str | None]], now_ms: int) -> None:
-        """Consumer hook: durable samples with the bed code each was resolved to (None = unassigned)."""
+    def on_samples(self, samples: list, now_ms: int) -> None:
+        """Consumer hook: durable new samples, each with ``.msg`` (VitalsMessage) and ``.bed`` (bed code)."""
         with self._lock:
-            for message, bed in batch:
-                context = self._beds.get(bed) if bed else None
+            for sample in samples:
+                context = self._beds.get(sample.bed)
                 if context is not None:
-                    self._observe(context, message, now_ms)
+                    self._observe(context, sample.msg, now_ms)
+
+    def on_status(self, updates: list, now_ms: int) -> None:
+        """Consumer hook: device status messages, each with ``.status`` (online, battery) and ``.bed``."""
+        with self._lock:
+            for update in updates:
+                context = self._beds.get(update.bed)
+                if context is None:
+                    continue
+                online, battery = update.status.online, update.status.battery
+                changes = context.alarms.observe_status(
+                    online is not False, None if battery is None else int(battery), now_ms
+                )
+                self._apply(context, changes)
 
     def _observe(self, context: BedContext, m: VitalsMessage, now_ms: int) -> None:
         reading = Reading(
@@ -189,28 +201,13 @@ class ClinicalPipeline:
         return context.alarms.observe_news2(score.total if score.complete or score.total >= 5 else None, now_ms)
 
     def tick(self, now_ms: int) -> None:
-        """About once a second: no-data detection, escalation, device status, snapshots."""
-        if time.monotonic() - self._last_status >= STATUS_EVERY_S:
-            self._last_status = time.monotonic()
-            self._observe_status(now_ms)
+        """About once a second: no-data detection, escalation, snapshots."""
         with self._lock:
             for context in self._beds.values():
                 self._apply(context, context.alarms.tick(now_ms))
         if time.monotonic() - self._last_snapshot >= SNAPSHOT_EVERY_S:
             self._last_snapshot = time.monotonic()
             self.snapshot()
-
-    def _observe_status(self, now_ms: int) -> None:
-        latest = self.live.get_latest_many([f"pantau:latest:{code}" for code in self._beds])
-        with self._lock:
-            for code, context in self._beds.items():
-                values = latest.get(f"pantau:latest:{code}", {})
-                if "online" in values:
-                    battery = values.get("battery")
-                    changes = context.alarms.observe_status(
-                        values["online"] == "1", int(float(battery)) if battery else None, now_ms
-                    )
-                    self._apply(context, changes)
 
     def handle_control(self, raw: str) -> None:
         """A message on ``pantau:control`` from the web app."""

@@ -12,6 +12,7 @@ from tests.fixtures_app import login
 EXPECTED_ACCESS = {
     "/": set(ROLES),
     "/admin/pengguna": {"admin"},
+    "/admin/simulator": {"admin"},
     "/bangsal": {"nurse", "doctor", "admin"},
     "/bed": {"nurse", "doctor", "admin"},
     "/404": set(ROLES),

@@ -4,6 +4,7 @@ channel, NEWS2 completed by a nurse's observation, state surviving a restart."""
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 from sqlalchemy import select
 
@@ -16,8 +17,7 @@ T0 = 1_800_000_000_000
 
 
 def sample(second: int, **values) -> VitalsMessage:
-    base = dict(hr=80.0, spo2=97.0, rr=16.0, temp=36.8, ecg_status="ok", spo2_status="ok", sqi_ecg=0.95,
-                sqi_spo2=0.95)
+    base = dict(hr=80.0, spo2=97.0, rr=16.0, temp=36.8, ecg_status="ok", spo2_status="ok", sqi_ecg=0.95, sqi_spo2=0.95)
     base.update(values)
     ts = T0 + second * 1000
     return VitalsMessage(site="DEMO", device_id="MON-ICU-03", seq=second, ts=ts, received=ts, **base)
@@ -25,7 +25,7 @@ def sample(second: int, **values) -> VitalsMessage:
 
 def feed(pipeline: ClinicalPipeline, seconds: range, **values) -> None:
     for s in seconds:
-        pipeline.on_samples([(sample(s, **values), "ICU-03")], T0 + s * 1000)
+        pipeline.on_samples([SimpleNamespace(msg=sample(s, **values), bed="ICU-03")], T0 + s * 1000)
 
 
 def test_desaturation_raises_one_alarm_that_a_nurse_acknowledges(any_app):
@@ -45,8 +45,18 @@ def test_desaturation_raises_one_alarm_that_a_nurse_acknowledges(any_app):
     assert [a["condition"] for a in active] == ["spo2_low"] and active[0]["acked"] is False
     assert any(m["t"] == "a" and m["alarms"] for m in messages)
 
-    pipeline.handle_control(json.dumps({"t": "ack", "bed": "ICU-03", "condition": "spo2_low", "by": "perawat",
-                                        "by_id": 3, "where": "ICU@127.0.0.1"}))
+    pipeline.handle_control(
+        json.dumps(
+            {
+                "t": "ack",
+                "bed": "ICU-03",
+                "condition": "spo2_low",
+                "by": "perawat",
+                "by_id": 3,
+                "where": "ICU@127.0.0.1",
+            }
+        )
+    )
     with runtime.db.session() as s:
         event = s.get(AlarmEvent, events[0].id)
         assert event.acknowledged_at is not None and event.acknowledged_where == "ICU@127.0.0.1"

@@ -154,6 +154,7 @@ def _banner(settings: Settings, creds: DemoCredentials | None) -> str:
 def main() -> int:
     """The embedded all-in-one demo: migrate, seed, start the embedded broker, then serve."""
     from bridge.embedded_broker import EmbeddedBroker
+    from bridge.embedded_stack import EmbeddedStack
     from data.migrate import upgrade
 
     settings = load_settings()
@@ -168,10 +169,13 @@ def main() -> int:
         with runtime.db.session() as session:
             creds = seed_demo(session, settings)
     app = create_app(settings, runtime=runtime)
-    print(_banner(settings, creds), flush=True)
+    stack = EmbeddedStack(runtime, simulate=settings.demo and settings.simulate)
+    stack.start()
+    print(_banner(settings, creds), flush=True)  # the operator reads this on the console
     try:
-        app.run(host=settings.host, port=settings.port, debug=False)
+        app.run(host=settings.host, port=settings.port, debug=False, threaded=True)
     finally:
+        stack.stop()
         if broker:
             broker.stop()
         runtime.close()

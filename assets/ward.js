@@ -154,8 +154,9 @@
     var bed = st.beds[code], v = bed.latest, t = now(st);
     var rx = Number(v.rx || 0);
     var stale = !rx || t - rx > STALE_MS;
-    bed.tile.classList.toggle("stale", stale && !bed.tile.classList.contains("bed-empty"));
-    bed.el.stale.textContent = !rx ? st.text.ward_no_data : stale ? st.text.ward_stale + " · " + ageText(st, t - rx) : "";
+    var empty = bed.tile.classList.contains("bed-empty");
+    bed.tile.classList.toggle("stale", stale && !empty);
+    bed.el.stale.textContent = empty ? "" : !rx ? st.text.ward_no_data : stale ? st.text.ward_stale + " · " + ageText(st, t - rx) : "";
     bed.el.nibpAge.textContent = v.nibp_ts ? ageText(st, t - Number(v.nibp_ts)) : "";
     var until = st.pauses[code] || 0;
     bed.el.pauseLeft.textContent = until > t ? st.text.ward_paused + " " + Math.ceil((until - t) / 1000) + " s" : "";

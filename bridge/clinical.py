@@ -56,6 +56,7 @@ class BedContext:
     manual: dict[str, tuple[float, int]] = field(default_factory=dict)  # parameter → (value, epoch ms)
     last: dict[str, float | None] = field(default_factory=dict)
     news2: tuple | None = None
+    occupied: bool = True  # an empty bed's monitor is not a patient: no NEWS2, no alarms
     alarms: BedAlarms = field(default_factory=BedAlarms)
 
 
@@ -83,6 +84,7 @@ class ClinicalPipeline:
             overrides: dict[int, dict] = {}
             for limit in session.scalars(select(AlarmLimit)):
                 overrides.setdefault(limit.bed_id, {})[limit.parameter] = (limit.low, limit.high)
+            occupied = set(session.scalars(select(BedOccupancy.bed_id).where(BedOccupancy.until.is_(None))))
             scales = dict(
                 session.execute(
                     select(BedOccupancy.bed_id, BedOccupancy.spo2_scale).where(BedOccupancy.until.is_(None))
@@ -94,6 +96,7 @@ class ClinicalPipeline:
                     context = self._beds.get(bed.code) or BedContext(bed.id, bed.code, ward.code, Limits())
                     context.limits = effective_limits(profile, overrides.get(bed.id))
                     context.spo2_scale = scales.get(bed.id, 1)
+                    context.occupied = bed.id in occupied
                     self._beds[bed.code] = context
                 for code in self._beds:
                     self._load_observation(session, code)
@@ -136,7 +139,7 @@ class ClinicalPipeline:
         with self._lock:
             for sample in samples:
                 context = self._beds.get(sample.bed)
-                if context is not None:
+                if context is not None and context.occupied:
                     self._observe(context, sample.msg, now_ms)
 
     def on_status(self, updates: list, now_ms: int) -> None:
@@ -144,7 +147,7 @@ class ClinicalPipeline:
         with self._lock:
             for update in updates:
                 context = self._beds.get(update.bed)
-                if context is None:
+                if context is None or not context.occupied:
                     continue
                 online, battery = update.status.online, update.status.battery
                 changes = context.alarms.observe_status(
@@ -204,7 +207,8 @@ class ClinicalPipeline:
         """About once a second: no-data detection, escalation, snapshots."""
         with self._lock:
             for context in self._beds.values():
-                self._apply(context, context.alarms.tick(now_ms))
+                if context.occupied:
+                    self._apply(context, context.alarms.tick(now_ms))
         if time.monotonic() - self._last_snapshot >= SNAPSHOT_EVERY_S:
             self._last_snapshot = time.monotonic()
             self.snapshot()

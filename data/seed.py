@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -22,11 +22,13 @@ from data.models import (
     DeviceAssignment,
     DisplayToken,
     Doctor,
+    Observation,
     Patient,
     Poli,
     Site,
     User,
     Ward,
+    utcnow,
 )
 
 DEMO_USERS = (
@@ -152,6 +154,17 @@ def _seed_demo_patients(session: Session, site: Site, settings: Settings) -> Non
             session.add(patient)
             session.flush()
         _get_or_add(session, BedOccupancy, {"bed_id": bed.id, "until": None}, patient_id=patient.id)
+        _fresh_demo_observation(session, bed.id, patient.id)
+
+
+def _fresh_demo_observation(session: Session, bed_id: int, patient_id: int) -> None:
+    """A demo nurse observation (room air, alert) so NEWS2 is complete from the start; renewed on each start
+    once older than 6 hours. A real ward records these by hand on the bed page."""
+    latest = session.scalar(
+        select(Observation.taken_at).where(Observation.bed_id == bed_id).order_by(Observation.taken_at.desc()).limit(1)
+    )
+    if latest is None or utcnow() - latest > timedelta(hours=6):
+        session.add(Observation(bed_id=bed_id, patient_id=patient_id, on_oxygen=False, consciousness="A", note="demo"))
 
 
 def _stored_credentials(settings: Settings) -> Path:

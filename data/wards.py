@@ -65,3 +65,15 @@ def bed_by_code(session: Session, site_id: int, code: str) -> BedView | None:
     if bed is None:
         return None
     return next((b for b in ward_beds(session, bed.ward_id) if b.code == code), None)
+
+
+def occupied_bed_devices(session: Session) -> list[str]:
+    """Monitor ids serving beds that have a patient (what the demo simulates)."""
+    return list(
+        session.scalars(
+            select(Device.device_id)
+            .join(DeviceAssignment, (DeviceAssignment.device_pk == Device.id) & DeviceAssignment.until.is_(None))
+            .join(BedOccupancy, (BedOccupancy.bed_id == DeviceAssignment.bed_id) & BedOccupancy.until.is_(None))
+            .order_by(Device.device_id)
+        )
+    )

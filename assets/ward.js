@@ -108,7 +108,7 @@
     show(el.hr, v.hr, v.st_ecg === "off");
     show(el.spo2, v.spo2, v.st_spo2 === "off");
     show(el.rr, v.rr);
-    show(el.temp, v.temp);
+    show(el.temp, v.temp === undefined || v.temp === "" ? undefined : Number(v.temp).toFixed(1));
     show(el.nibp, v.sbp ? v.sbp + "/" + v.dbp + (v.map ? " (" + v.map + ")" : "") : undefined);
     el.hr.classList.toggle("v-noisy", v.st_ecg === "noisy");
     el.spo2.classList.toggle("v-noisy", v.st_spo2 === "noisy");

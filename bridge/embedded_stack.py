@@ -28,6 +28,7 @@ class EmbeddedStack:
         simulate: bool,
         devices: list[str] | None = None,  # None: the monitors of occupied beds
         scenarios: dict[str, str] | None = None,
+        client_id: str = "pantau-consumer",
     ) -> None:
         self.runtime = runtime
         self.pipeline = ClinicalPipeline(runtime.db, runtime.live)
@@ -36,6 +37,7 @@ class EmbeddedStack:
             runtime=runtime,
             on_samples=[self.pipeline.on_samples],
             on_status=[self.pipeline.on_status],
+            client_id=client_id,
         )
         if simulate and devices is None:
             with runtime.db.session() as session:

@@ -1,0 +1,80 @@
+"""End to end in a real browser: simulated monitors → MQTT → consumer → NEWS2/alarms → push → ward screen."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from bridge.embedded_stack import EmbeddedStack
+from bridge.sim_control import send
+from iot_sim.simulator import Simulator
+from tests.test_browser_shell import sign_in
+
+pytestmark = pytest.mark.browser
+WATCHED = [f"MON-ICU-0{n}" for n in (1, 2, 3, 4)]
+
+
+@pytest.fixture
+def ward_stack(live_server):
+    base, pantau = live_server
+    tag = uuid.uuid4().hex[:8]
+    stack = EmbeddedStack(
+        pantau.runtime, simulate=True, devices=WATCHED, scenarios={}, client_id=f"pantau-consumer-{tag}"
+    )
+    stack.simulator.client_id_prefix = f"sim-{tag}"
+    stack.start()
+    yield base, pantau
+    stack.stop()
+
+
+def tile(page, bed: str):
+    return page.locator(f"#tile-{bed}")
+
+
+def test_bed_goes_into_alarm_when_its_scenario_switches_and_a_nurse_acknowledges(page, ward_stack):
+    base, pantau = ward_stack
+    sign_in(page, base, "perawat")
+    expect(page.locator("#home-greeting")).to_be_visible()
+    page.goto(f"{base}/bangsal/ICU")
+    expect(tile(page, "ICU-03").locator(".v-hr")).to_have_text(re.compile(r"^\d+$"), timeout=15_000)
+    expect(tile(page, "ICU-03").locator(".tile-alarm")).to_have_text("")
+
+    assert send(pantau.runtime.broker, pantau.settings.site_code, {"bed": "ICU-03", "scenario": "arrest"})
+    banner = tile(page, "ICU-03").locator(".tile-alarm")
+    expect(banner).to_have_class(re.compile(r"alarm-high"), timeout=30_000)
+    page.screenshot(path="var/test-screenshots/ward-alarm.png")
+
+    item = page.locator("#ward-alarm-list .ward-alarm[data-bed='ICU-03']").first
+    item.locator(".ward-ack").click()
+    expect(item.locator(".ward-ack")).to_have_count(0, timeout=10_000)
+    expect(page.locator("#ward-alarm-list .ward-alarm[data-bed='ICU-03']").first).to_have_class(
+        re.compile(r"alarm-acked")
+    )
+
+
+def test_a_monitor_that_stops_sending_greys_its_tile_with_the_age(page, ward_stack):
+    base, pantau = ward_stack
+    sign_in(page, base, "perawat")
+    expect(page.locator("#home-greeting")).to_be_visible()
+    page.goto(f"{base}/bangsal/ICU")
+    expect(tile(page, "ICU-05")).to_have_class(re.compile(r"\bstale\b"))
+    expect(tile(page, "ICU-05").locator(".tile-stale-text")).to_have_text("Tidak ada data")
+
+    extra = Simulator(
+        pantau.runtime.broker,
+        pantau.settings.site_code,
+        ["MON-ICU-05"],
+        scenarios={},
+        client_id_prefix=f"sim-{uuid.uuid4().hex[:8]}",
+        control=False,
+    )
+    extra.start()
+    expect(tile(page, "ICU-05").locator(".v-hr")).to_have_text(re.compile(r"^\d+$"), timeout=15_000)
+    expect(tile(page, "ICU-05")).not_to_have_class(re.compile(r"\bstale\b"))
+    extra.stop()
+    expect(tile(page, "ICU-05")).to_have_class(re.compile(r"\bstale\b"), timeout=10_000)
+    expect(tile(page, "ICU-05").locator(".tile-stale-text")).to_contain_text("Data lama")
+    page.screenshot(path="var/test-screenshots/ward-stale.png")

@@ -13,7 +13,7 @@ from sqlalchemy import update
 
 from api.live import WARD_ROLES
 from auth.guards import roles_required
-from data import audit
+from auth.session import audit_signed_in
 from data.models import AlarmEvent, utcnow
 from data.runtime import current_runtime
 from data.wards import BedView, bed_by_code
@@ -57,16 +57,8 @@ def acknowledge(code: str) -> ResponseReturnValue:
             )
             .values(acknowledged_at=now, acknowledged_by=current_user.id, acknowledged_where=_where(bed))
         ).rowcount
-        audit.record(
-            session,
-            "alarm_acknowledged",
-            user_id=current_user.id,
-            username=current_user.username,
-            site_id=current_user.site_id,
-            target_type="bed",
-            target_id=bed.code,
-            ip=request.remote_addr,
-            detail={"condition": condition},
+        audit_signed_in(
+            session, "alarm_acknowledged", target_type="bed", target_id=bed.code, detail={"condition": condition}
         )
     current_runtime().live.publish(
         CONTROL_CHANNEL,
@@ -99,15 +91,7 @@ def pause_audio(code: str) -> ResponseReturnValue:
         f"pantau:ward:{bed.ward}", json.dumps({"t": "p", "bed": bed.code, "until": until, "by": current_user.username})
     )
     with current_runtime().db.session() as session:
-        audit.record(
-            session,
-            "alarm_audio_paused",
-            user_id=current_user.id,
-            username=current_user.username,
-            site_id=current_user.site_id,
-            target_type="bed",
-            target_id=bed.code,
-            ip=request.remote_addr,
-            detail={"seconds": seconds},
+        audit_signed_in(
+            session, "alarm_audio_paused", target_type="bed", target_id=bed.code, detail={"seconds": seconds}
         )
     return jsonify({"ok": True, "until": until})

@@ -16,11 +16,11 @@ from urllib.parse import quote
 
 import dash
 from flask import Flask, abort, has_request_context, jsonify, redirect, render_template, request, session
-from flask_login import current_user, logout_user
+from flask_login import current_user
 
 from auth.roles import may_open
+from auth.session import audit_signed_in, end_session
 from callbacks.registry import SHELL
-from data import audit
 from data.runtime import current_runtime
 from i18n.web import t
 
@@ -64,19 +64,8 @@ def _is_user_activity() -> bool:
 
 def _expire_session() -> None:
     with current_runtime().db.session() as db:
-        audit.record(
-            db,
-            "session_expired",
-            user_id=current_user.id,
-            username=current_user.username,
-            site_id=current_user.site_id,
-            ip=request.remote_addr,
-        )
-    lang = session.get("lang")
-    logout_user()
-    session.clear()
-    if lang:
-        session["lang"] = lang
+        audit_signed_in(db, "session_expired")
+    end_session()
 
 
 def page_for_path(path: str) -> dict | None:

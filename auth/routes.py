@@ -5,11 +5,11 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, redirect, render_template, request, session
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
 from auth import users
-from auth.session import CurrentUser, client_ip
+from auth.session import CurrentUser, audit_signed_in, client_ip, end_session
 from data import audit
 from data.models import User
 from data.runtime import current_runtime
@@ -80,19 +80,8 @@ def login() -> Response | str:
 def logout() -> Response:
     if current_user.is_authenticated:
         with current_runtime().db.session() as db:
-            audit.record(
-                db,
-                "logout",
-                user_id=current_user.id,
-                username=current_user.username,
-                site_id=current_user.site_id,
-                ip=client_ip(),
-            )
-    lang = session.get("lang")
-    logout_user()
-    session.clear()
-    if lang:
-        session["lang"] = lang
+            audit_signed_in(db, "logout")
+    end_session()
     return redirect("/login")
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask, request
-from flask_login import LoginManager, UserMixin
+from flask import Flask, request, session
+from flask_login import LoginManager, UserMixin, current_user, logout_user
+from sqlalchemy.orm import Session
 
+from data import audit
 from data.models import User
 from data.runtime import current_runtime
 
@@ -67,3 +69,25 @@ def init_login_manager(server: Flask) -> LoginManager:
     manager.user_loader(_load_user)
     manager.init_app(server)
     return manager
+
+
+def audit_signed_in(db: Session, action: str, **fields: object) -> None:
+    """Audit ``action`` by this request's signed-in user (user, site and client address filled in)."""
+    audit.record(
+        db,
+        action,
+        user_id=current_user.id,
+        username=current_user.username,
+        site_id=current_user.site_id,
+        ip=client_ip(),
+        **fields,
+    )
+
+
+def end_session() -> None:
+    """Sign out and clear the session, keeping only the chosen language."""
+    lang = session.get("lang")
+    logout_user()
+    session.clear()
+    if lang:
+        session["lang"] = lang

@@ -11,9 +11,9 @@ from flask import request
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
+from auth.session import audit_signed_in
 from callbacks.registry import page_callback
 from components.trend_figures import news2_figure, trend_figure
-from data import audit
 from data.alarm_limits import set_overrides
 from data.models import Observation, utcnow
 from data.runtime import current_runtime
@@ -126,15 +126,11 @@ def save_observation(_clicks: int, *values: object) -> tuple:
         )
         session.add(row)
         session.flush()
-        audit.record(
+        audit_signed_in(
             session,
             "observation_recorded",
-            user_id=current_user.id,
-            username=current_user.username,
-            site_id=current_user.site_id,
             target_type="patient",
             target_id=bed.patient_id,
-            ip=request.remote_addr,
             detail={"bed": bed.code, "observation": row.id},
         )
     # The alarm/NEWS2 pipeline reloads this bed's observation and rescores at once.

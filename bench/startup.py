@@ -33,11 +33,17 @@ PASSWORD = "bench-only-password-1"  # bench value
 def _time_to_login(folder: Path) -> tuple[float, float]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PANTAU_")}
-    env.update(PANTAU_VAR_DIR=str(folder), PANTAU_DATABASE_URL=f"sqlite:///{folder / 'pantau.db'}",
-               PANTAU_PORT=str(port), PANTAU_EMBEDDED_MQTT_PORT=str(free_port()), PANTAU_DEMO_PASSWORD=PASSWORD)
+    env.update(
+        PANTAU_VAR_DIR=str(folder),
+        PANTAU_DATABASE_URL=f"sqlite:///{folder / 'pantau.db'}",
+        PANTAU_PORT=str(port),
+        PANTAU_EMBEDDED_MQTT_PORT=str(free_port()),
+        PANTAU_DEMO_PASSWORD=PASSWORD,
+    )
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         while True:

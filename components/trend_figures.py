@@ -22,8 +22,9 @@ ROWS = 5
 
 def _layout(fig: go.Figure, height: int, empty: bool) -> go.Figure:
     if empty:
-        fig.add_annotation(text=t("trend_no_data"), showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
-                           font={"size": 16})
+        fig.add_annotation(
+            text=t("trend_no_data"), showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5, font={"size": 16}
+        )
         fig.update_xaxes(showticklabels=False)
     fig.update_layout(
         template="plotly_dark",

@@ -248,8 +248,13 @@ class BedOccupancy(Base):
 
     __tablename__ = "bed_occupancy"
     __table_args__ = (
-        Index("uq_bed_occupancy_open", "bed_id", unique=True, postgresql_where=text("until IS NULL"),
-              sqlite_where=text("until IS NULL")),
+        Index(
+            "uq_bed_occupancy_open",
+            "bed_id",
+            unique=True,
+            postgresql_where=text("until IS NULL"),
+            sqlite_where=text("until IS NULL"),
+        ),
         CheckConstraint("spo2_scale IN (1, 2)", name="spo2_scale"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

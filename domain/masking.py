@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 # Honorifics written before Indonesian patient names (Tuan, Nyonya, Nona, Anak, Bayi, Saudara/i).
 TITLES = frozenset({"TN", "NY", "NN", "AN", "BY", "SDR", "SDRI"})
 

@@ -168,6 +168,7 @@
     if (!list) { return; }
     var all = [];
     Object.keys(st.alarms).forEach(function (code) {
+      if (!st.beds[code]) { return; }  // a bed page lists only its own bed's alarms
       (st.alarms[code] || []).forEach(function (a) { all.push([code, a]); });
     });
     all.sort(function (x, y) {
@@ -209,7 +210,7 @@
   function audible(st) {
     var t = now(st), level = null;
     Object.keys(st.alarms).forEach(function (code) {
-      if ((st.pauses[code] || 0) > t) { return; }
+      if (!st.beds[code] || (st.pauses[code] || 0) > t) { return; }
       (st.alarms[code] || []).forEach(function (a) {
         if (a.acked) { return; }
         if (a.priority === "high") { level = "high"; } else if (a.priority === "medium" && level !== "high") { level = "medium"; }

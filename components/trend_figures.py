@@ -1,4 +1,4 @@
-"""Plotly figures for a bed's trends and NEWS2 history."""
+"""Plotly figures for a bed's trends and NEWS2 history (SVG traces: ward PCs often have no WebGL)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def trend_figure(frame: pd.DataFrame, timezone: str) -> go.Figure:
     for column, label, colour, row in TRACES:
         series = local[column].dropna() if column in local else pd.Series(dtype=float)
         fig.add_trace(
-            go.Scattergl(
+            go.Scatter(
                 x=series.index,
                 y=series.values,
                 name=t(label),

@@ -12,6 +12,7 @@ from data.models import AlarmEvent, Observation, User, VitalRollup, VitalSample,
 
 RANGES = {"1h": timedelta(hours=1), "8h": timedelta(hours=8), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
 PARAMETERS = ("hr", "spo2", "rr", "sbp", "dbp", "map", "temp")
+MAX_POINTS = 1500
 
 
 def vital_trend(session: Session, bed_id: int, range_key: str, now: datetime | None = None) -> pd.DataFrame:
@@ -33,7 +34,11 @@ def vital_trend(session: Session, bed_id: int, range_key: str, now: datetime | N
     rows = session.execute(query).all()
     frame = pd.DataFrame(rows, columns=["time", *PARAMETERS])
     frame["time"] = pd.to_datetime(frame["time"], utc=True)
-    return frame.set_index("time")
+    frame = frame.set_index("time")
+    if range_key == "1h" and len(frame) > MAX_POINTS:
+        # 1 Hz for an hour is more than a chart can show: 5-second means keep the shape at a fifth of the points.
+        frame = frame.resample("5s").mean().dropna(how="all")
+    return frame
 
 
 def observations(session: Session, bed_id: int, since: datetime) -> list[Observation]:
@@ -72,6 +77,8 @@ def news2_series(frame: pd.DataFrame, obs: list[Observation], spo2_scale: int, m
 
     if frame.empty:
         return pd.DataFrame(columns=["total", "complete"])
+    # A cuff reading stands until the next one (NIBP comes every few minutes), as on the monitor.
+    frame = frame.assign(sbp=frame["sbp"].ffill())
     step = max(1, len(frame) // max_points)
     sampled = frame.iloc[::step]
     times = [o.taken_at for o in obs]

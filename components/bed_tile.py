@@ -39,11 +39,11 @@ def bed_tile(bed: BedView) -> html.Div:
             html.Div(
                 [
                     html.A(bed.code, href=f"/bed/{bed.code}", className="tile-bed"),
-                    *occupant,
                     html.Span("", className="tile-news2 badge", title="NEWS2"),
                 ],
                 className="tile-head",
             ),
+            html.Div(occupant, className="tile-who"),
             html.Div("", className="tile-alarm", role="alert"),
             html.Div([_numeric(*n) for n in NUMERICS], className="tile-numerics"),
             html.Div(
@@ -54,7 +54,7 @@ def bed_tile(bed: BedView) -> html.Div:
                 ],
                 className="numeric numeric-nibp",
             ),
-            html.Div(html.Canvas(className="tile-spark", width=180, height=28), className="tile-spark-wrap"),
+            html.Div(html.Canvas(className="tile-spark", width=180, height=22), className="tile-spark-wrap"),
             html.Div(
                 [
                     html.Span("", className="tile-stale-text"),

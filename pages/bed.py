@@ -184,7 +184,7 @@ def layout(bed: str | None = None, **_query: str) -> html.Div:
             dbc.Row(
                 [
                     dbc.Col(dbc.Card([dbc.CardHeader(t("bed_alarm_history")), html.Div(id="bed-alarm-history")]), lg=7),
-                    dbc.Col(html.Div(id="bed-limits"), lg=5),
+                    dbc.Col(_limits(found), lg=5),
                 ],
                 className="g-3",
             ),

@@ -28,11 +28,14 @@ from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 from urllib.parse import urlsplit
 
+import orjson
 import redis
 from redis.backoff import ExponentialWithJitterBackoff
+from redis.commands.core import Script
 from redis.retry import Retry
 
 __all__ = [
+    "LiveBatch",
     "LiveStore",
     "LiveStoreError",
     "MemoryLiveStore",
@@ -81,6 +84,30 @@ class Subscription(Protocol):
 
 
 @runtime_checkable
+class LiveBatch(Protocol):
+    """Writes collected and sent together (one Redis pipeline round trip; one lock on the memory store).
+
+    Same semantics as the :class:`LiveStore` methods of the same names; nothing happens before
+    :meth:`execute`, which raises :class:`LiveStoreError` when the store cannot be reached. Not thread-safe:
+    one batch per thread.
+    """
+
+    def set_latest(self, key: str, values: Mapping[str, Value]) -> None: ...
+
+    def append_stream(
+        self, key: str, fields: Mapping[str, Value], maxlen: int, *, approximate: bool = True
+    ) -> None: ...
+
+    def publish(self, channel: str, message: str) -> None: ...
+
+    def execute(self) -> None:
+        """Apply the collected writes in order, then empty the batch."""
+        ...
+
+    def __len__(self) -> int: ...
+
+
+@runtime_checkable
 class LiveStore(Protocol):
     """Newest values (hashes), capped streams and pub/sub; every value comes back as ``str``."""
 
@@ -116,6 +143,10 @@ class LiveStore(Protocol):
         """Subscribe to ``channels``; messages published after this returns are delivered."""
         ...
 
+    def batch(self) -> LiveBatch:
+        """A :class:`LiveBatch` of writes sent together on :meth:`LiveBatch.execute` (the consumer's path)."""
+        ...
+
     def close(self) -> None:
         """Release connections and close this store's subscriptions; idempotent."""
         ...
@@ -126,6 +157,11 @@ class LiveStore(Protocol):
 
 def _encode(value: str | int | float) -> str:
     """The string form both backends store (the same as redis-py's encoder: ``repr`` for numbers)."""
+    kind = type(value)
+    if kind is str:
+        return value  # type: ignore[return-value]
+    if kind is float or kind is int:  # the hot path of the consumer: exact types first
+        return repr(value)
     if isinstance(value, str):
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -145,7 +181,11 @@ def _split_latest(values: Mapping[str, Value]) -> tuple[dict[str, str], list[str
 
 
 def _stream_fields(fields: Mapping[str, Value]) -> dict[str, str]:
-    encoded = {field: _encode(value) for field, value in fields.items() if value is not None}
+    encoded = {}
+    for field, value in fields.items():
+        if value is not None:
+            kind = type(value)
+            encoded[field] = value if kind is str else repr(value) if kind is float or kind is int else _encode(value)
     if not encoded:
         raise ValueError("a stream entry needs at least one field that is not None")
     return encoded
@@ -271,16 +311,19 @@ class MemoryLiveStore:
     def set_latest(self, key: str, values: Mapping[str, Value]) -> None:
         to_set, to_delete = _split_latest(values)
         with self._data.lock:
-            current = self._data.hashes.get(key)
-            if current is None:
-                if not to_set:
-                    return
-                current = self._data.hashes[key] = {}
-            current.update(to_set)
-            for field in to_delete:
-                current.pop(field, None)
-            if not current:
-                del self._data.hashes[key]  # like Redis: a hash without fields does not exist
+            self._set_latest_locked(key, to_set, to_delete)
+
+    def _set_latest_locked(self, key: str, to_set: dict[str, str], to_delete: list[str]) -> None:
+        current = self._data.hashes.get(key)
+        if current is None:
+            if not to_set:
+                return
+            current = self._data.hashes[key] = {}
+        current.update(to_set)
+        for field in to_delete:
+            current.pop(field, None)
+        if not current:
+            del self._data.hashes[key]  # like Redis: a hash without fields does not exist
 
     def get_latest(self, key: str) -> dict[str, str]:
         with self._data.lock:
@@ -294,14 +337,17 @@ class MemoryLiveStore:
         _check_maxlen(maxlen)
         entry = _stream_fields(fields)
         with self._data.lock:
-            now_ms = time.time_ns() // 1_000_000
-            last_ms, last_seq = self._data.last_id.get(key, (0, -1))
-            new_id = (now_ms, 0) if now_ms > last_ms else (last_ms, last_seq + 1)
-            self._data.last_id[key] = new_id
-            stream = self._data.streams.get(key)
-            if stream is None or stream.maxlen != maxlen:
-                stream = self._data.streams[key] = deque(stream or (), maxlen=maxlen)
-            stream.append((new_id, entry))
+            return self._append_stream_locked(key, entry, maxlen)
+
+    def _append_stream_locked(self, key: str, entry: dict[str, str], maxlen: int) -> str:
+        now_ms = time.time_ns() // 1_000_000
+        last_ms, last_seq = self._data.last_id.get(key, (0, -1))
+        new_id = (now_ms, 0) if now_ms > last_ms else (last_ms, last_seq + 1)
+        self._data.last_id[key] = new_id
+        stream = self._data.streams.get(key)
+        if stream is None or stream.maxlen != maxlen:
+            stream = self._data.streams[key] = deque(stream or (), maxlen=maxlen)
+        stream.append((new_id, entry))
         return f"{new_id[0]}-{new_id[1]}"
 
     def read_stream(self, key: str, after: str = "-", count: int | None = None) -> list[StreamEntry]:
@@ -322,8 +368,16 @@ class MemoryLiveStore:
 
     def publish(self, channel: str, message: str) -> int:
         with self._data.lock:
-            subscribers = list(self._data.subscribers.get(channel, ()))
-            return sum(1 for sub in subscribers if sub._offer(channel, message))
+            return self._publish_locked(channel, message)
+
+    def _publish_locked(self, channel: str, message: str) -> int:
+        subscribers = self._data.subscribers.get(channel)
+        if not subscribers:
+            return 0
+        return sum(1 for sub in list(subscribers) if sub._offer(channel, message))
+
+    def batch(self) -> LiveBatch:
+        return _MemoryBatch(self)
 
     def subscribe(self, *channels: str) -> Subscription:
         if not channels:
@@ -346,6 +400,41 @@ class MemoryLiveStore:
 
     def __repr__(self) -> str:
         return f"<MemoryLiveStore {id(self._data):#x}>"
+
+
+class _MemoryBatch:
+    """Writes checked and encoded when added, applied under one lock acquisition by :meth:`execute`."""
+
+    def __init__(self, store: MemoryLiveStore) -> None:
+        self._store = store
+        self._ops: list[tuple[int, str, object, object]] = []
+
+    def set_latest(self, key: str, values: Mapping[str, Value]) -> None:
+        to_set, to_delete = _split_latest(values)
+        if to_set or to_delete:
+            self._ops.append((0, key, to_set, to_delete))
+
+    def append_stream(self, key: str, fields: Mapping[str, Value], maxlen: int, *, approximate: bool = True) -> None:
+        _check_maxlen(maxlen)
+        self._ops.append((1, key, _stream_fields(fields), maxlen))
+
+    def publish(self, channel: str, message: str) -> None:
+        self._ops.append((2, channel, message, None))
+
+    def execute(self) -> None:
+        ops, self._ops = self._ops, []
+        store = self._store
+        with store._data.lock:
+            for kind, key, a, b in ops:
+                if kind == 0:
+                    store._set_latest_locked(key, a, b)  # type: ignore[arg-type]
+                elif kind == 1:
+                    store._append_stream_locked(key, a, b)  # type: ignore[arg-type]
+                else:
+                    store._publish_locked(key, a)  # type: ignore[arg-type]
+
+    def __len__(self) -> int:
+        return len(self._ops)
 
 
 # ------------------------------------------------------------------------------------------------- redis
@@ -459,6 +548,66 @@ class _RedisSubscription(_SubscriptionBase):
                 sock.shutdown(socket.SHUT_RDWR)
 
 
+# Applies a whole batch of writes in one command with one JSON argument: one round trip, one reply, and far
+# less client CPU than a pipeline of one command per write. The argument is a JSON array of
+# [op, key, [arguments...]] with op H(SET), D (HDEL), X(ADD: the arguments start with MAXLEN) or P(UBLISH);
+# every argument is a string (as _encode makes it), so Lua never turns a number into text its own way.
+_BATCH_SCRIPT = """
+local ops = cjson.decode(ARGV[1])
+for i = 1, #ops do
+  local op = ops[i]
+  local kind, key, args = op[1], op[2], op[3]
+  if kind == 'H' then redis.call('HSET', key, unpack(args))
+  elseif kind == 'D' then redis.call('HDEL', key, unpack(args))
+  elseif kind == 'X' then redis.call('XADD', key, unpack(args))
+  elseif kind == 'P' then redis.call('PUBLISH', key, args[1])
+  else return redis.error_reply('pantau live batch: unknown op ' .. tostring(kind)) end
+end
+return #ops
+"""
+_BATCH_MAX_OPS = 5000  # writes per script call (keeps each call short for the other Redis clients)
+
+
+class _RedisBatch:
+    """Writes collected as :data:`_BATCH_SCRIPT` operations, run by :meth:`execute`."""
+
+    def __init__(self, store: RedisLiveStore) -> None:
+        self._store = store
+        self._ops: list[tuple[str, str, list[str]]] = []
+
+    def set_latest(self, key: str, values: Mapping[str, Value]) -> None:
+        to_set, to_delete = _split_latest(values)
+        if to_set:
+            args: list[str] = []
+            for item in to_set.items():
+                args += item
+            self._ops.append(("H", key, args))
+        if to_delete:
+            self._ops.append(("D", key, to_delete))
+
+    def append_stream(self, key: str, fields: Mapping[str, Value], maxlen: int, *, approximate: bool = True) -> None:
+        _check_maxlen(maxlen)
+        args = ["MAXLEN", "~" if approximate else "=", str(maxlen), "*"]
+        for item in _stream_fields(fields).items():
+            args += item
+        self._ops.append(("X", key, args))
+
+    def publish(self, channel: str, message: str) -> None:
+        self._ops.append(("P", channel, [message]))
+
+    def execute(self) -> None:
+        ops, self._ops = self._ops, []
+        if not ops:
+            return
+        script = self._store._batch_script()
+        with _redis_errors("batch"):
+            for start in range(0, len(ops), _BATCH_MAX_OPS):
+                script(args=[orjson.dumps(ops[start : start + _BATCH_MAX_OPS])])
+
+    def __len__(self) -> int:
+        return len(self._ops)
+
+
 class RedisLiveStore:
     """Live store on Redis (``redis://``, ``rediss://``, ``unix://``); thread-safe; rides out restarts."""
 
@@ -475,6 +624,7 @@ class RedisLiveStore:
         )
         self._subscriptions: weakref.WeakSet[_RedisSubscription] = weakref.WeakSet()
         self._lock = threading.Lock()
+        self._script: Script | None = None
 
     def ping(self) -> bool:
         try:
@@ -524,6 +674,14 @@ class RedisLiveStore:
     def publish(self, channel: str, message: str) -> int:
         with _redis_errors("publish"):
             return int(self._client.publish(channel, message))
+
+    def batch(self) -> LiveBatch:
+        return _RedisBatch(self)
+
+    def _batch_script(self) -> Script:
+        if self._script is None:
+            self._script = self._client.register_script(_BATCH_SCRIPT)  # EVALSHA, loaded again after NOSCRIPT
+        return self._script
 
     def subscribe(self, *channels: str) -> Subscription:
         if not channels:

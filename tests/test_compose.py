@@ -21,7 +21,8 @@ MOSQUITTO_CONF = ROOT / "deploy" / "mosquitto" / "mosquitto.conf"
 DEPLOY_README = ROOT / "deploy" / "README.md"
 VENDOR = ROOT / "assets" / "vendor"
 
-SERVICES = {"postgres", "redis", "mosquitto", "migrate", "web"}
+SERVICES = {"postgres", "redis", "mosquitto", "migrate", "web", "consumer", "simulator"}
+PANTAU_SERVICES = ("migrate", "web", "consumer", "simulator")  # run the Pantau image with the shared environment
 ONE_SHOT = {"migrate"}
 SECRET_WORDS = ("PASSWORD", "SECRET", "KEY")
 REQUIRED_REF = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*:\?[^}]*\}$")
@@ -120,8 +121,44 @@ def test_web_runs_gunicorn_in_production_mode():
 
 def test_pantau_services_share_one_environment():
     services = _services()
-    assert _environment(services["migrate"]) == _environment(services["web"])
+    for name in PANTAU_SERVICES:
+        assert _environment(services[name]) == _environment(services["web"]), name
+        assert services[name]["image"] == services["web"]["image"], f"{name} must run the image web builds"
     assert "x-pantau-env" in _compose()
+    assert [name for name in PANTAU_SERVICES if "build" in services[name]] == ["web"]
+
+
+def test_consumer_runs_the_bridge_with_a_metrics_healthcheck():
+    consumer = _services()["consumer"]
+    command = _command(consumer)
+    assert command.startswith("python -m bridge.consumer")
+    port = re.search(r"--metrics-port (\d+)", command)
+    assert port, "the consumer must serve /healthz for its healthcheck"
+    assert "--metrics-host 0.0.0.0" in command
+    check = " ".join(consumer["healthcheck"]["test"])
+    assert f"http://127.0.0.1:{port.group(1)}/healthz" in check
+    assert not consumer.get("ports"), "metrics stay inside the compose network"
+    assert not consumer.get("profiles"), "the consumer runs by default"
+    assert str(consumer["restart"]) == "unless-stopped"
+    # SIGTERM makes it commit, acknowledge and disconnect: it needs more than Docker's default 10 s.
+    grace = str(consumer.get("stop_grace_period", "10s"))
+    assert grace.endswith("s") and int(grace[:-1]) >= 20
+    depends = consumer["depends_on"]
+    assert depends["postgres"]["condition"] == "service_healthy"
+    assert depends["redis"]["condition"] == "service_healthy"
+    assert depends["mosquitto"]["condition"] == "service_started"
+    assert depends["migrate"]["condition"] == "service_completed_successfully"
+    env = _environment(consumer)
+    assert env["PANTAU_MQTT_URL"] == "mqtts://mosquitto:8883"
+
+
+def test_simulator_is_behind_the_sim_profile():
+    simulator = _services()["simulator"]
+    assert _command(simulator) == "python -m iot_sim"
+    assert simulator["profiles"] == ["sim"]
+    assert "probe_broker" in " ".join(simulator["healthcheck"]["test"])
+    assert simulator["depends_on"]["mosquitto"]["condition"] == "service_started"
+    assert not simulator.get("ports")
 
 
 def test_no_literal_secrets():

@@ -24,15 +24,22 @@ def wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
 
 def test_sepsis_patient_news2_climbs_and_raises_a_clinical_alert(tmp_path, mqtt_url):
     # Sepsis takes 4 simulated hours; at speed 1200 that is 12 seconds.
-    pantau = build_app(make_settings(tmp_path, f"sqlite:///{tmp_path / 'p.db'}", "memory://", mqtt_url,
-                                     simulator_speed=1200.0))
+    pantau = build_app(
+        make_settings(tmp_path, f"sqlite:///{tmp_path / 'p.db'}", "memory://", mqtt_url, simulator_speed=1200.0)
+    )
     runtime = pantau.runtime
     tag = uuid.uuid4().hex[:8]
-    stack = EmbeddedStack(runtime, simulate=True, devices=["MON-ICU-02", "MON-ICU-03"],
-                          scenarios={"ICU-03": "sepsis"}, client_id=f"consumer-{tag}")
+    stack = EmbeddedStack(
+        runtime,
+        simulate=True,
+        devices=["MON-ICU-02", "MON-ICU-03"],
+        scenarios={"ICU-03": "sepsis"},
+        client_id=f"consumer-{tag}",
+    )
     stack.simulator.client_id_prefix = f"sim-{tag}"
     stack.start()
     try:
+
         def news2(bed: str) -> int | None:
             value = runtime.live.get_latest(f"pantau:latest:{bed}").get("news2")
             return int(value) if value else None

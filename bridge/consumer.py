@@ -1,0 +1,1324 @@
+"""The vitals consumer: MQTT -> validate -> dedupe -> batch insert -> ack -> live store -> hooks.
+
+``python -m bridge.consumer`` runs it as a process (SIGTERM: flush, commit, ack, disconnect, exit 0); the
+embedded demo runs :class:`Consumer` in background threads of the web process.
+
+Delivery (DESIGN.md §3): QoS 1 on a persistent session (fixed client id, ``clean_session=False``) with
+paho-mqtt's *manual* acknowledgement, so a message is acknowledged (PUBACK) only after the database
+transaction holding it has committed. A crash before the commit means the broker delivers it again; a crash
+after the commit but before the PUBACK means a duplicate, which ``ON CONFLICT (device_id, ts, seq) DO
+NOTHING`` absorbs and the counters show. Exactly-once in effect, nothing lost.
+
+Threads (the GIL is shared, so each stage does its Python work while another waits on a socket):
+
+* paho's network loop - reads, parses and validates each message (:mod:`domain.vitals_contract`) and queues it;
+* ``writer-N`` (``writers``, default 2, each with its own connection so one commits while the other builds)
+  - collects a numbered batch (up to ``batch_size``, or ``batch_wait`` seconds, or as soon as nothing more is
+  waiting), resolves device -> bed, inserts samples and dead letters in one transaction, commits, acks; a
+  failing database is retried with back-off, never acked, never fatal;
+* ``live`` - in batch order: writes the live store (one round trip: latest hash, capped stream, one
+  ``pantau:ward:{ward}`` message per sample, see docs/live-data.md), then calls the hooks;
+* ``housekeeping`` - partitions, rollups, retention every ``maintenance_interval`` seconds (and at start), and a
+  JSON snapshot of the counters in ``pantau:consumer:{client_id}`` every ``snapshot_interval`` seconds;
+* optionally a small HTTP server with ``/metrics`` (Prometheus text) and ``/healthz``.
+
+Batches fill only if the broker hands over enough unacknowledged messages: Mosquitto's
+``max_inflight_messages`` (default 20) is the bound. Mosquitto 2.0 refills in bulk after each batch of PUBACKs,
+so ``bench/ingest.py`` measures ~500-message batches even with 20, but ``max_inflight_messages 1000`` states
+the intent (and bounds the consumer's memory while the database is away).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import queue
+import signal
+import sqlite3
+import ssl
+import struct
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import paho.mqtt.client as mqtt
+from paho.mqtt.client import MalformedPacket
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
+
+from bridge.mqtt import KEEPALIVE, BrokerAddress, broker_address, make_client
+from data import partitions
+from data.db import Database
+from data.live_store import LiveStore, open_live_store
+from data.vitals import (
+    BedRef,
+    DeadLetterRow,
+    DeviceDirectory,
+    insert_dead_letters,
+    insert_samples_detailed,
+    sample_row,
+)
+from domain.vitals_contract import (
+    MAX_SKEW_MS,
+    DeviceStatus,
+    Rejected,
+    VitalsMessage,
+    parse_status,
+    parse_topic,
+    parse_vitals,
+)
+
+if TYPE_CHECKING:
+    from config import Settings
+    from data.runtime import Runtime
+
+__all__ = [
+    "STATUS_TOPIC",
+    "STREAM_MAXLEN",
+    "VITALS_TOPIC",
+    "Consumer",
+    "ConsumerMetrics",
+    "Sample",
+    "StatusUpdate",
+    "main",
+]
+
+log = logging.getLogger(__name__)
+
+VITALS_TOPIC = "pantau/v1/+/vitals/+"
+STATUS_TOPIC = "pantau/v1/+/status/+"
+SHARE_GROUP = "pantau"
+STREAM_MAXLEN = 3600
+DEFAULT_CLIENT_ID = "pantau-consumer"
+DEFAULT_RETENTION_DAYS = 30
+SNAPSHOT_KEY = "pantau:consumer:{client_id}"
+
+_VITALS, _STATUS, _REJECTED, _IGNORED = 0, 1, 2, 3
+_BACKOFF_MIN, _BACKOFF_MAX = 0.2, 10.0
+_LIVE_BACKOFF_MIN, _LIVE_BACKOFF_MAX = 1.0, 15.0
+_LOG_EVERY = 30.0  # seconds between repeats of the same error in the log
+_TICK_NAMES = {"news2_complete": "complete", "news2_risk": "risk"}
+_LIVE_REORDER_MAX = 64
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(slots=True)
+class Sample:
+    """A stored (new) sample and the bed its monitor was assigned to when it arrived."""
+
+    msg: VitalsMessage
+    bed: str
+    ward: str
+    bed_id: int
+
+
+@dataclass(slots=True)
+class StatusUpdate:
+    """A device status message (retained topic) resolved to its bed."""
+
+    status: DeviceStatus
+    bed: str
+    ward: str
+    bed_id: int
+    received: int
+
+
+class _WriterState:
+    """What one writer thread keeps between batches: its own database connection."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self) -> None:
+        self.conn: Connection | None = None
+
+
+SampleHook = Callable[[list[Sample], int], None]
+StatusHook = Callable[[list[StatusUpdate], int], None]
+Enricher = Callable[[list[Sample], int], Mapping[str, Mapping[str, Any]]]
+
+
+# ------------------------------------------------------------------------------------------------- metrics
+
+
+class ConsumerMetrics:
+    """Counters of one consumer; written by its threads, read by snapshots (plain ints under the GIL)."""
+
+    def __init__(self, client_id: str) -> None:
+        self.client_id = client_id
+        self.started_at = _now_ms()
+        self.received = 0
+        self.stored = 0
+        self.duplicates = 0
+        self.acked = 0
+        self.batches = 0
+        self.dead_lettered: Counter[str] = Counter()
+        self.db_errors = 0
+        self.live_errors = 0
+        self.live_skipped = 0
+        self.hook_errors = 0
+        self.maintenance_errors = 0
+        self.statuses = 0
+        self.lag_ms: int | None = None
+        self.last_batch_at: int | None = None
+        self.last_error: str | None = None
+        self.last_error_at: int | None = None
+        self.connected = False
+        self.subscribed = False
+        self.subscribed_at: int | None = None
+        self.commit_seconds: deque[float] = deque(maxlen=2048)
+        self.batch_sizes: deque[int] = deque(maxlen=2048)
+
+    def error(self, message: str) -> None:
+        self.last_error = message[:500]
+        self.last_error_at = _now_ms()
+
+    @staticmethod
+    def _quantile(values: Sequence[float], q: float) -> float | None:
+        if not values:
+            return None
+        ordered = sorted(values)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    def snapshot(self, queued: int = 0) -> dict[str, Any]:
+        commits = list(self.commit_seconds)
+        p50, p99 = self._quantile(commits, 0.5), self._quantile(commits, 0.99)
+        sizes = list(self.batch_sizes)
+        return {
+            "client_id": self.client_id,
+            "started_at": self.started_at,
+            "updated_at": _now_ms(),
+            "connected": self.connected,
+            "subscribed": self.subscribed,
+            "subscribed_at": self.subscribed_at,
+            "received": self.received,
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "acked": self.acked,
+            "dead_lettered": dict(self.dead_lettered),
+            "dead_lettered_total": sum(self.dead_lettered.values()),
+            "statuses": self.statuses,
+            "batches": self.batches,
+            "batch_size_avg": round(sum(sizes) / len(sizes), 1) if sizes else None,
+            "commit_ms_p50": round(p50 * 1000, 2) if p50 is not None else None,
+            "commit_ms_p99": round(p99 * 1000, 2) if p99 is not None else None,
+            "lag_ms": self.lag_ms,
+            "last_batch_at": self.last_batch_at,
+            "queued": queued,
+            "db_errors": self.db_errors,
+            "live_errors": self.live_errors,
+            "live_skipped": self.live_skipped,
+            "hook_errors": self.hook_errors,
+            "maintenance_errors": self.maintenance_errors,
+            "last_error": self.last_error,
+            "last_error_at": self.last_error_at,
+        }
+
+    def prometheus(self, queued: int = 0) -> str:
+        """The counters in the Prometheus text exposition format (version 0.0.4)."""
+        label = f'client_id="{_prom_escape(self.client_id)}"'
+        lines: list[str] = []
+
+        def metric(name: str, kind: str, help_text: str, value: float | None, extra: str = "") -> None:
+            if not any(line.startswith(f"# TYPE pantau_consumer_{name} ") for line in lines):
+                lines.append(f"# HELP pantau_consumer_{name} {help_text}")
+                lines.append(f"# TYPE pantau_consumer_{name} {kind}")
+            if value is not None:
+                labels = f"{label},{extra}" if extra else label
+                lines.append(f"pantau_consumer_{name}{{{labels}}} {value}")
+
+        metric("received_total", "counter", "MQTT messages received.", self.received)
+        metric("stored_total", "counter", "Samples newly stored.", self.stored)
+        metric("duplicates_total", "counter", "Redelivered samples already stored.", self.duplicates)
+        metric("acked_total", "counter", "Messages acknowledged to the broker after commit.", self.acked)
+        metric("statuses_total", "counter", "Device status messages applied.", self.statuses)
+        metric("batches_total", "counter", "Committed batches.", self.batches)
+        for reason, count in sorted(self.dead_lettered.items()) or [("none", 0)]:
+            metric("dead_lettered_total", "counter", "Messages refused, by reason.", count, f'reason="{reason}"')
+        metric("db_errors_total", "counter", "Failed database attempts (retried).", self.db_errors)
+        metric("live_errors_total", "counter", "Failed live store writes.", self.live_errors)
+        metric("live_skipped_total", "counter", "Batches not written to the live store.", self.live_skipped)
+        metric("hook_errors_total", "counter", "Exceptions raised by hooks.", self.hook_errors)
+        metric("maintenance_errors_total", "counter", "Failed maintenance runs.", self.maintenance_errors)
+        commits = list(self.commit_seconds)
+        for q in (0.5, 0.99):
+            value = self._quantile(commits, q)
+            metric("commit_seconds", "summary", "Batch commit time.", value, f'quantile="{q}"')
+        metric(
+            "lag_seconds",
+            "gauge",
+            "Now minus device ts of the newest stored sample.",
+            None if self.lag_ms is None else self.lag_ms / 1000,
+        )
+        metric("queued", "gauge", "Messages received and not yet processed.", queued)
+        metric("connected", "gauge", "1 while connected to the broker.", int(self.connected))
+        metric(
+            "last_error_timestamp_seconds",
+            "gauge",
+            "Time of the last error.",
+            None if self.last_error_at is None else self.last_error_at / 1000,
+        )
+        return "\n".join(lines) + "\n"
+
+
+def _prom_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+class _Throttled:
+    """Logs an error the first time and then at most every ``_LOG_EVERY`` seconds per key."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, float] = {}
+
+    def __call__(self, key: str, message: str, **extra: Any) -> None:
+        now = time.monotonic()
+        if now - self._last.get(key, float("-inf")) >= _LOG_EVERY:
+            self._last[key] = now
+            log.warning(message, extra=extra)
+
+
+# ------------------------------------------------------------------------------------------- faster paho
+
+_PUBACK = struct.Struct("!BBH")
+_PUBACK_CMD = 0x40
+
+
+class _FastClient(mqtt.Client):
+    """paho's client with the consumer's receive path made cheaper (about 3x less CPU per message).
+
+    Stock paho reads each packet with 3-4 ``recv`` calls, one ``select`` and one loop pass, then builds an
+    ``MQTTMessage`` (and an ``MQTTMessageInfo``) for it; at 15,000 messages a second that is most of the
+    consumer's CPU. A client made by :func:`bridge.mqtt.make_client` (so TLS, auth and reconnect back-off are
+    configured there, once) is switched to this class by :func:`_speed_up`, which gives it:
+
+    * one 256 KiB read buffer: a single ``recv`` for hundreds of packets;
+    * ``loop_read`` that parses every complete PUBLISH (QoS 0/1) in the buffer itself and hands
+      ``(topic, payload, mid, qos)`` to :attr:`on_publish_fast`; any other packet (CONNACK, SUBACK, PINGRESP,
+      QoS 2, ...) and any packet paho was already in the middle of go through paho's own handling;
+    * ``_loop`` that handles buffered packets before it waits in ``select``;
+    * ``ack_many``: a whole batch of PUBACKs in one write.
+
+    It relies on paho 2's private methods and attributes; :func:`_speed_up` checks them and otherwise leaves
+    the stock client (and the consumer's ``on_message`` path) in place.
+    """
+
+    _READ_SIZE = 256 * 1024
+    _MAX_PACKETS = 2000
+    _rbuf: bytes = b""
+    _rpos: int = 0
+    on_publish_fast: Callable[[bytes, bytes, int, int], None] | None = None
+
+    def reconnect(self) -> mqtt.MQTTErrorCode:
+        self._rbuf, self._rpos = b"", 0  # bytes of an old connection must never reach the new one
+        return super().reconnect()
+
+    def _recv(self) -> bytes:
+        """Raw bytes from the socket; ``BlockingIOError`` when there are none yet, ``b""`` when closed."""
+        sock = self._sock
+        if sock is None:
+            raise ConnectionError("self._sock is None")
+        try:
+            return sock.recv(self._READ_SIZE)
+        except ssl.SSLWantReadError as err:
+            raise BlockingIOError() from err
+        except ssl.SSLWantWriteError as err:
+            self._call_socket_register_write()
+            raise BlockingIOError() from err
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        """paho's reads (a packet it is handling itself), served from the buffer."""
+        pos, buf = self._rpos, self._rbuf
+        if pos >= len(buf):
+            buf = self._recv()
+            if not buf:
+                return buf  # connection closed
+            self._rbuf, pos = buf, 0
+        end = pos + bufsize
+        self._rpos = end
+        return buf[pos:end]
+
+    def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
+        ok = mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+        if self._sock is None:
+            return mqtt.MQTTErrorCode.MQTT_ERR_NO_CONN
+        deliver = self.on_publish_fast
+        if self._in_packet["command"] != 0 or deliver is None:
+            # paho is in the middle of a packet (or no fast receiver): let it go on the stock way.
+            for _ in range(self._MAX_PACKETS):
+                rc = self._packet_read()
+                if rc > 0:
+                    return self._loop_rc_handle(rc)
+                if rc == mqtt.MQTTErrorCode.MQTT_ERR_AGAIN or (deliver is not None and self._in_packet["command"] == 0):
+                    break
+            if deliver is None or self._in_packet["command"] != 0:
+                return ok
+        handled = 0
+        buf, pos = self._rbuf, self._rpos
+        while handled < self._MAX_PACKETS:
+            size = len(buf)
+            # Fixed header: type/flags byte, then the remaining length (1-4 bytes, 7 bits each).
+            complete = False
+            if pos + 1 < size:
+                header = buf[pos]
+                length = 0
+                shift = 0
+                i = pos + 1
+                while i < size:
+                    byte = buf[i]
+                    length |= (byte & 0x7F) << shift
+                    i += 1
+                    if byte < 0x80:
+                        complete = i + length <= size
+                        break
+                    shift += 7
+                    if shift > 21:
+                        self._rbuf, self._rpos = buf, pos
+                        return self._loop_rc_handle(mqtt.MQTTErrorCode.MQTT_ERR_PROTOCOL)
+            if not complete:
+                try:
+                    data = self._recv()
+                except BlockingIOError:
+                    break
+                except OSError:
+                    self._rbuf, self._rpos = b"", 0
+                    return self._loop_rc_handle(mqtt.MQTTErrorCode.MQTT_ERR_CONN_LOST)
+                if not data:
+                    self._rbuf, self._rpos = b"", 0
+                    return self._loop_rc_handle(mqtt.MQTTErrorCode.MQTT_ERR_CONN_LOST)
+                buf = buf[pos:] + data if pos < size else data
+                pos = 0
+                continue
+            end = i + length
+            qos = (header >> 1) & 3
+            if header & 0xF0 == 0x30 and qos < 2 and length >= 2:  # PUBLISH, QoS 0 or 1
+                topic_end = i + 2 + (buf[i] << 8 | buf[i + 1])
+                payload_start = topic_end + 2 * qos
+                pos = end
+                if payload_start > end or topic_end == i + 2:  # MQTT 3.1.1: a topic is never empty
+                    self._rbuf, self._rpos = buf, pos
+                    return self._loop_rc_handle(mqtt.MQTTErrorCode.MQTT_ERR_PROTOCOL)
+                mid = buf[topic_end] << 8 | buf[topic_end + 1] if qos else 0
+                topic = buf[i + 2 : topic_end]
+                payload = buf[payload_start:end]
+                deliver(topic, payload, mid, qos)
+            else:  # anything else: paho's own handler, exactly as its _packet_read would call it
+                pos = end
+                self._rbuf, self._rpos = buf, pos
+                self._in_packet = {
+                    "command": header,
+                    "have_remaining": 1,
+                    "remaining_count": [],
+                    "remaining_mult": 1,
+                    "remaining_length": length,
+                    "packet": bytearray(buf[i:end]),
+                    "to_process": 0,
+                    "pos": 0,
+                }
+                try:
+                    rc = self._packet_handle()
+                except MalformedPacket:
+                    rc = mqtt.MQTTErrorCode.MQTT_ERR_PROTOCOL
+                self._in_packet = {
+                    "command": 0,
+                    "have_remaining": 0,
+                    "remaining_count": [],
+                    "remaining_mult": 1,
+                    "remaining_length": 0,
+                    "packet": bytearray(b""),
+                    "to_process": 0,
+                    "pos": 0,
+                }
+                if rc > 0:
+                    return self._loop_rc_handle(rc)
+                if self._sock is None:
+                    return mqtt.MQTTErrorCode.MQTT_ERR_NO_CONN
+                buf, pos = self._rbuf, self._rpos
+            handled += 1
+        self._rbuf, self._rpos = buf, pos
+        if handled:
+            with self._msgtime_mutex:
+                self._last_bytes_received = time.monotonic()
+        return ok
+
+    def _loop(self, timeout: float = 1.0) -> mqtt.MQTTErrorCode:
+        if self._rpos < len(self._rbuf) and self._sock is not None:
+            # Packets already read from the socket: paho's select() cannot see them, handle them first.
+            rc = self.loop_read()
+            if rc:
+                return rc
+            if self._rpos < len(self._rbuf):
+                timeout = 0.0
+        return super()._loop(timeout)
+
+    def ack_many(self, mids: Sequence[int]) -> None:
+        """PUBACK every QoS 1 ``mid`` in one write (manual acknowledgement)."""
+        if mids:
+            pack = _PUBACK.pack
+            self._packet_queue(_PUBACK_CMD, b"".join([pack(_PUBACK_CMD, 2, mid) for mid in mids]), 0, 0)
+
+
+_PRIVATE_PAHO = (
+    "_loop",
+    "_packet_read",
+    "_packet_handle",
+    "_loop_rc_handle",
+    "_packet_queue",
+    "_call_socket_register_write",
+)
+_PRIVATE_STATE = ("_sock", "_in_packet", "_msgtime_mutex", "_last_bytes_received", "_manual_ack", "_protocol")
+
+
+def _speed_up(client: mqtt.Client) -> mqtt.Client:
+    """Turn a stock paho client into a :class:`_FastClient` when this paho has the internals it relies on."""
+    usable = (
+        type(client) is mqtt.Client
+        and all(callable(getattr(client, name, None)) for name in _PRIVATE_PAHO)
+        and all(hasattr(client, name) for name in _PRIVATE_STATE)
+        and isinstance(client._in_packet, dict)
+        and client._protocol in (mqtt.MQTTv31, mqtt.MQTTv311)
+        and getattr(mqtt, "time_func", None) is time.monotonic
+    )
+    if not usable:
+        log.info("paho-mqtt internals differ; the consumer uses the stock client")
+        return client
+    client.__class__ = _FastClient
+    return client
+
+
+# ------------------------------------------------------------------------------------------------ consumer
+
+
+class Consumer:
+    """MQTT vitals consumer; see the module docstring. ``start()`` / ``stop(timeout)`` / ``run_forever()``.
+
+    Give either ``runtime`` (a :class:`data.runtime.Runtime`: its database, live store and broker are used and
+    not closed) or ``db`` and ``live`` (likewise not closed), or nothing (they are opened from ``settings`` and
+    closed by :meth:`stop`).
+
+    ``on_samples``: callables ``(samples, now_ms)`` run after each batch is durable and in the live store,
+    with the samples that were new (duplicates left out). ``on_status``: likewise for device status
+    messages. ``enrichers``: callables ``(samples, now_ms) -> {bed: {field: value}}`` run before the live
+    store write; their fields go into ``pantau:latest:{bed}`` and the bed's ticks (``news2``,
+    ``news2_complete``, ``news2_risk`` become ``news2``, ``complete``, ``risk`` in a tick). An exception in any
+    of them is logged and counted, and never stops ingestion.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        runtime: Runtime | None = None,
+        db: Database | None = None,
+        live: LiveStore | None = None,
+        broker: BrokerAddress | None = None,
+        client_id: str = DEFAULT_CLIENT_ID,
+        on_samples: SampleHook | Sequence[SampleHook] | None = None,
+        on_status: StatusHook | Sequence[StatusHook] | None = None,
+        enrichers: Enricher | Sequence[Enricher] | None = None,
+        retention_days: int | None = None,
+        shared_subscription: bool | None = None,
+        batch_size: int = 500,
+        batch_wait: float = 0.05,
+        batch_idle: float = 0.002,
+        directory_ttl: float = 30.0,
+        maintenance_interval: float = 300.0,
+        snapshot_interval: float = 5.0,
+        metrics_port: int | None = None,
+        metrics_host: str = "127.0.0.1",
+        max_skew_ms: int = MAX_SKEW_MS,
+        stream_maxlen: int = STREAM_MAXLEN,
+        fast_paho: bool = True,
+        writers: int = 2,
+    ) -> None:
+        if not client_id:
+            raise ValueError("the consumer needs a fixed client id (persistent session)")
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        if writers < 1:
+            raise ValueError("writers must be at least 1")
+        self.settings = settings
+        self.client_id = client_id
+        self._owns_services = runtime is None and db is None and live is None
+        if runtime is not None:
+            db, live, broker = runtime.db, runtime.live, broker or runtime.broker
+        self.db: Database | None = db
+        self.live: LiveStore | None = live
+        self.broker = broker
+        self.on_samples = _as_list(on_samples)
+        self.on_status = _as_list(on_status)
+        self.enrichers = _as_list(enrichers)
+        if retention_days is None:
+            retention_days = getattr(settings, "vitals_retention_days", None) or DEFAULT_RETENTION_DAYS
+        self.retention_days = int(retention_days)
+        if shared_subscription is None:
+            shared_subscription = bool(getattr(settings, "mqtt_shared_subscription", False))
+        if shared_subscription and settings.embedded_broker:
+            log.warning("the embedded broker has no shared subscriptions; subscribing normally")
+            shared_subscription = False
+        self.shared_subscription = shared_subscription
+        self.batch_size = batch_size
+        self.batch_wait = batch_wait
+        self.batch_idle = batch_idle
+        self.directory_ttl = directory_ttl
+        self.maintenance_interval = maintenance_interval
+        self.snapshot_interval = snapshot_interval
+        self.metrics_port = metrics_port
+        self.metrics_host = metrics_host
+        self.max_skew_ms = max_skew_ms
+        self.stream_maxlen = stream_maxlen
+        self.fast_paho = fast_paho
+        self.writers = writers
+        self.metrics = ConsumerMetrics(client_id)
+        self.ready = threading.Event()  # set once subscribed (SUBACK)
+
+        self._queue: queue.SimpleQueue[tuple] = queue.SimpleQueue()
+        self._live_queue: queue.Queue[tuple | None] = queue.Queue(maxsize=16)
+        self._client: mqtt.Client | None = None
+        self._directory: DeviceDirectory | None = None
+        self._generation = 0
+        self._accepting = False
+        self._stop_writer = threading.Event()
+        self._stop_housekeeping = threading.Event()
+        self._stopped = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._writer_threads: list[threading.Thread] = []
+        self._live_thread: threading.Thread | None = None
+        self._housekeeping_thread: threading.Thread | None = None
+        self._collect_lock = threading.Lock()
+        self._metrics_lock = threading.Lock()
+        self._next_seq = 0
+        self._http: ThreadingHTTPServer | None = None
+        self._started = False
+        self._lock = threading.Lock()
+        self._throttled = _Throttled()
+        self._live_down_until = 0.0
+        self._live_backoff = _LIVE_BACKOFF_MIN
+        self._latest_ts: dict[str, int] = {}  # bed -> newest ts written to its latest hash (this process)
+        self._nibp: dict[str, dict[str, Any]] = {}  # bed -> newest cuff reading (for ticks)
+        self._last_commit_ok = True
+        self._stop_deadline = float("inf")
+
+    # ------------------------------------------------------------------------------------------ lifecycle
+
+    @property
+    def topics(self) -> list[str]:
+        prefix = f"$share/{SHARE_GROUP}/" if self.shared_subscription else ""
+        return [prefix + VITALS_TOPIC, prefix + STATUS_TOPIC]
+
+    def start(self) -> None:
+        """Open the services, start the threads and connect (in the background; reconnects by itself)."""
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+            if self.db is None:
+                self.db = Database(self.settings.database_url)
+            if self.live is None:
+                self.live = open_live_store(self.settings.redis_url)
+            if self.broker is None:
+                self.broker = broker_address(self.settings)
+            self._directory = DeviceDirectory(self.db.engine, ttl=self.directory_ttl)
+            self._accepting = True
+            self._writer_threads = [
+                self._spawn(f"writer-{n}", lambda: self._writer_loop(_WriterState())) for n in range(self.writers)
+            ]
+            self._live_thread = self._spawn("live", self._live_loop)
+            self._housekeeping_thread = self._spawn("housekeeping", self._housekeeping_loop)
+            if self.metrics_port is not None:
+                self._start_http()
+            client = make_client(self.broker, self.client_id, persistent=True, on_connect=self._on_connect)
+            if self.fast_paho:
+                client = _speed_up(client)
+            client.manual_ack_set(True)  # PUBACK only after the batch is committed
+            client.on_message = self._on_message
+            if isinstance(client, _FastClient):
+                client.on_publish_fast = self._receive
+            client.on_subscribe = self._on_subscribe
+            previous_disconnect = client.on_disconnect
+
+            def on_disconnect(c: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+                self.metrics.connected = self.metrics.subscribed = False
+                self.ready.clear()
+                if previous_disconnect is not None:
+                    previous_disconnect(c, userdata, flags, reason, props)
+
+            client.on_disconnect = on_disconnect
+            self._client = client
+            client.connect_async(self.broker.host, self.broker.port, KEEPALIVE)
+            client.loop_start()
+            log.info(
+                "consumer started",
+                extra={"client_id": self.client_id, "broker": self.broker.url, "topics": self.topics},
+            )
+
+    def _spawn(self, name: str, target: Callable[[], None]) -> threading.Thread:
+        thread = threading.Thread(target=target, name=f"pantau-consumer-{name}", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        return thread
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait until connected and subscribed; True when it is."""
+        return self.ready.wait(timeout)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop receiving, commit and acknowledge what was received, disconnect; idempotent."""
+        with self._lock:
+            if not self._started or self._stopped.is_set():
+                return
+            deadline = time.monotonic() + timeout
+            self._stop_deadline = deadline - min(1.0, timeout / 4)  # leave time to disconnect
+            self._accepting = False  # later messages are not acked: the broker keeps them for next time
+            self._stop_writer.set()
+            for writer in self._writer_threads:
+                writer.join(max(0.1, deadline - time.monotonic()))
+                if writer.is_alive():
+                    log.warning("consumer stopped before a batch was committed; the broker will redeliver it")
+            self._live_queue_put(None, deadline)
+            if self._live_thread is not None:
+                self._live_thread.join(max(0.1, deadline - time.monotonic()))
+            self._stop_housekeeping.set()
+            if self._housekeeping_thread is not None:
+                self._housekeeping_thread.join(max(0.1, deadline - time.monotonic()))
+            client = self._client
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    client.disconnect()  # after the PUBACKs already queued
+                client.loop_stop()
+            self.metrics.connected = False
+            with contextlib.suppress(Exception):
+                self._write_snapshot()
+            if self._http is not None:
+                self._http.shutdown()
+                self._http.server_close()
+            if self._owns_services:
+                if self.live is not None:
+                    self.live.close()
+                if self.db is not None:
+                    self.db.dispose()
+            self._stopped.set()
+            log.info("consumer stopped", extra=self.metrics.snapshot())
+
+    def run_forever(self, stop_event: threading.Event | None = None, timeout: float = 10.0) -> None:
+        """Start, block until ``stop_event`` is set (or :meth:`stop` is called elsewhere), then stop."""
+        self.start()
+        waiter = stop_event or threading.Event()
+        while not waiter.is_set() and not self._stopped.is_set():
+            waiter.wait(0.5)
+        self.stop(timeout)
+
+    # --------------------------------------------------------------------------------------------- MQTT side
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        if reason.is_failure:
+            self.metrics.error(f"mqtt connect refused: {reason}")
+            return
+        self._generation += 1  # acks of messages from an older connection are not sent (they come again)
+        self.metrics.connected = True
+        # Always (re)subscribe: harmless with a session present, necessary when the broker lost it.
+        client.subscribe([(topic, 1) for topic in self.topics])
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
+        if any(getattr(r, "is_failure", False) for r in reasons):
+            self.metrics.error(f"subscription refused: {reasons}")
+            log.error("mqtt subscription refused", extra={"reasons": [str(r) for r in reasons]})
+            return
+        self.metrics.subscribed = True
+        self.metrics.subscribed_at = _now_ms()
+        self.ready.set()
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        """paho's callback (stock client): runs on paho's network thread."""
+        self._receive(message._topic, message.payload, message.mid, message.qos)
+
+    def _receive(self, raw_topic: bytes, payload: bytes, mid: int, qos: int) -> None:
+        """Parse, validate and queue one message, on paho's network thread. Never raises (that would end
+        paho's loop): anything unexpected is logged and the message is left unacknowledged."""
+        try:
+            if not self._accepting:
+                return  # stopping: not acked, so the broker delivers it again next time
+            received = time.time_ns() // 1_000_000
+            self.metrics.received += 1
+            generation = self._generation
+            try:
+                topic = raw_topic.decode()
+            except UnicodeDecodeError:
+                topic = repr(raw_topic)[:256]
+                exc = Rejected("bad_topic", "topic is not UTF-8")
+                self._queue.put((_REJECTED, mid, qos, generation, topic, payload, received, exc))
+                return
+            try:
+                kind = parse_topic(topic)[1]
+                if kind == "vitals":
+                    parsed = parse_vitals(topic, payload, received, max_skew_ms=self.max_skew_ms)
+                    self._queue.put((_VITALS, mid, qos, generation, topic, payload, received, parsed))
+                elif kind == "status":
+                    status = parse_status(topic, payload)
+                    code = _STATUS if status is not None else _IGNORED
+                    self._queue.put((code, mid, qos, generation, topic, payload, received, status))
+                else:
+                    raise Rejected("bad_topic", f"unexpected topic {topic[:200]}")
+            except Rejected as exc:
+                self._queue.put((_REJECTED, mid, qos, generation, topic, payload, received, exc))
+        except Exception as exc:  # pragma: no cover - defensive: keep paho's thread alive
+            self.metrics.error(f"receive: {exc!r}")
+            log.exception("consumer could not queue a message")
+
+    def _ack(self, acks: list[tuple[int, int, int]]) -> None:
+        """Acknowledge, to the broker, the messages of a committed batch that came on this connection (those of
+        an older connection are being delivered again anyway)."""
+        client = self._client
+        if client is None:
+            return
+        generation = self._generation
+        mids = [mid for mid, qos, gen in acks if qos == 1 and gen == generation]
+        if isinstance(client, _FastClient):
+            client.ack_many(mids)
+        else:
+            for mid in mids:
+                client.ack(mid, 1)
+        for mid, qos, gen in acks:
+            if qos == 2 and gen == generation:  # never with our QoS 1 subscriptions; complete the flow anyway
+                client.ack(mid, 2)
+        self.metrics.acked += len(mids)
+
+    # ------------------------------------------------------------------------------------------------ writer
+
+    def _collect(self) -> list[tuple]:
+        try:
+            first = self._queue.get(timeout=0.1)
+        except queue.Empty:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + self.batch_wait
+        get_nowait = self._queue.get_nowait
+        while len(batch) < self.batch_size:
+            try:
+                batch.append(get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:  # a short idle gap means nothing more is on its way: commit now
+                batch.append(self._queue.get(timeout=min(remaining, self.batch_idle)))
+            except queue.Empty:
+                break
+        return batch
+
+    def _writer_loop(self, state: _WriterState) -> None:
+        """One writer: take the next batch (numbered, so the live stage keeps arrival order), store, ack."""
+        pending: list[tuple] = []
+        seq = -1
+        backoff = _BACKOFF_MIN
+        while True:
+            if not pending:
+                if self._stop_writer.is_set() and self._queue.empty():
+                    break
+                with self._collect_lock:
+                    pending = self._collect()
+                    if pending:
+                        seq, self._next_seq = self._next_seq, self._next_seq + 1
+                if not pending:
+                    continue
+            try:
+                self._process(seq, pending, state)
+            except Exception as exc:
+                with self._metrics_lock:
+                    self.metrics.db_errors += 1
+                self.metrics.error(f"database: {exc!r}"[:500])
+                self._last_commit_ok = False
+                self._throttled(
+                    "db", "consumer cannot store the batch, will retry", error=str(exc)[:300], batch=len(pending)
+                )
+                if self._stop_writer.wait(backoff) and not self._retry_while_stopping():
+                    log.warning("consumer stopping with an uncommitted batch; the broker will deliver it again")
+                    self._live_queue_put((seq, [], [], _now_ms()), self._stop_deadline)  # nothing to show
+                    break  # nothing of it was acked: the broker keeps it all for the next start
+                backoff = min(backoff * 2, _BACKOFF_MAX)
+                continue
+            self._last_commit_ok = True
+            backoff = _BACKOFF_MIN
+            pending = []
+        conn, state.conn = state.conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def _retry_while_stopping(self) -> bool:
+        """While stopping, another try is worth it only before the stop deadline and if the database answers."""
+        if time.monotonic() >= self._stop_deadline:
+            return False
+        time.sleep(0.2)
+        return self.db is not None and self.db.ping()
+
+    def _process(self, seq: int, batch: list[tuple], state: _WriterState) -> None:
+        """Store one batch (samples + dead letters in one transaction), ack it, hand it to the live stage."""
+        assert self.db is not None and self._directory is not None
+        acks = [(item[1], item[2], item[3]) for item in batch]
+        vitals: list[tuple] = []
+        statuses: list[tuple] = []
+        letters: list[DeadLetterRow] = []
+        for item in batch:
+            kind = item[0]
+            if kind == _VITALS:
+                vitals.append(item)
+            elif kind == _STATUS:
+                statuses.append(item)
+            elif kind == _REJECTED:
+                exc: Rejected = item[7]
+                letters.append(DeadLetterRow(item[6], item[4], exc.device_id, exc.reason, exc.detail, item[5]))
+
+        beds: dict[str, BedRef] = {}
+        if vitals or statuses:
+            ids = {item[7].device_id for item in vitals}
+            ids.update(item[7].device_id for item in statuses)
+            beds = self._directory.lookup_many(ids)
+
+        rows = []
+        samples: list[Sample] = []
+        seen: set[tuple[str, int, int]] = set()
+        in_batch_duplicates = 0
+        for item in vitals:
+            msg: VitalsMessage = item[7]
+            ref = beds.get(msg.device_id)
+            if ref is None:
+                letters.append(
+                    DeadLetterRow(
+                        item[6], item[4], msg.device_id, "unknown_device", "no open device_assignment", item[5]
+                    )
+                )
+                continue
+            key = (msg.device_id, msg.ts, msg.seq)
+            if key in seen:
+                in_batch_duplicates += 1
+                continue
+            seen.add(key)
+            rows.append(sample_row(msg, ref.bed_id))
+            samples.append(Sample(msg, ref.bed, ref.ward, ref.bed_id))
+        updates: list[StatusUpdate] = []
+        for item in statuses:
+            status: DeviceStatus = item[7]
+            ref = beds.get(status.device_id)
+            if ref is None:
+                letters.append(
+                    DeadLetterRow(
+                        item[6], item[4], status.device_id, "unknown_device", "no open device_assignment", item[5]
+                    )
+                )
+                continue
+            updates.append(StatusUpdate(status, ref.bed, ref.ward, ref.bed_id, item[6]))
+
+        started = time.perf_counter()
+        try:
+            conn = self._connection(state)
+            try:
+                with conn.begin():
+                    result = insert_samples_detailed(conn, rows)
+                    insert_dead_letters(conn, letters)
+            except Exception:
+                self._drop_connection(state)
+                raise
+        except Exception as exc:
+            if _transient(exc) or not rows:
+                raise
+            result, letters = self._store_one_by_one(rows, samples, letters, exc)
+        elapsed = time.perf_counter() - started
+
+        self._ack(acks)  # only now: everything in this batch is durable (or was refused for good)
+
+        now = _now_ms()
+        m = self.metrics
+        with self._metrics_lock:
+            m.commit_seconds.append(elapsed)
+            m.batch_sizes.append(len(batch))
+            m.batches += 1
+            m.stored += result.new
+            m.duplicates += len(rows) - result.new + in_batch_duplicates
+            for letter in letters:
+                m.dead_lettered[letter.reason] += 1
+            m.statuses += len(updates)
+            if samples:
+                m.lag_ms = now - max(s.msg.ts for s in samples)
+            m.last_batch_at = now
+        if result.new_keys is not None:
+            samples = [s for s in samples if (s.msg.device_id, s.msg.ts, s.msg.seq) in result.new_keys]
+        self._live_queue_put((seq, samples, updates, now), None)
+
+    def _connection(self, state: _WriterState) -> Connection:
+        """The writer's own connection, kept between batches (no pool check-out and ping per batch)."""
+        if state.conn is None:
+            assert self.db is not None
+            state.conn = self.db.engine.connect()
+        return state.conn
+
+    def _drop_connection(self, state: _WriterState) -> None:
+        conn, state.conn = state.conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.invalidate()
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def _store_one_by_one(
+        self, rows: list[tuple], samples: list[Sample], letters: list[DeadLetterRow], error: Exception
+    ) -> tuple[Any, list[DeadLetterRow]]:
+        """A batch the database refuses for a reason other than being unreachable: store row by row and
+        dead-letter the rows it refuses (``store_error``), so one bad row cannot block ingestion for ever."""
+        from data.vitals import InsertResult
+
+        assert self.db is not None
+        log.warning("batch refused by the database, storing row by row", extra={"error": str(error)[:300]})
+        new = 0
+        new_keys: set[tuple[str, int, int]] = set()
+        letters = list(letters)
+        for row, sample in zip(rows, samples, strict=True):
+            try:
+                with self.db.engine.begin() as conn:
+                    one = insert_samples_detailed(conn, [row])
+            except Exception as exc:
+                if _transient(exc):
+                    raise
+                m = sample.msg
+                letters.append(
+                    DeadLetterRow(
+                        m.received,
+                        f"pantau/v1/{m.site}/vitals/{m.device_id}",
+                        m.device_id,
+                        "store_error",
+                        str(exc)[:500],
+                        orjson.dumps(m._asdict()),
+                    )
+                )
+                continue
+            if one.new:
+                new += 1
+                new_keys.add((row[0], row[1], row[2]))
+        with self.db.engine.begin() as conn:
+            insert_dead_letters(conn, letters)
+        return InsertResult(new, frozenset(new_keys)), letters
+
+    # -------------------------------------------------------------------------------------------- live stage
+
+    def _live_queue_put(self, item: tuple | None, deadline: float | None) -> None:
+        while True:
+            try:
+                self._live_queue.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                if deadline is not None and time.monotonic() >= deadline:
+                    return
+                if self._live_thread is None or not self._live_thread.is_alive():
+                    return
+
+    def _live_loop(self) -> None:
+        """Live store + hooks, batch by batch in the order the batches were taken from the broker."""
+        expected = 0
+        waiting: dict[int, tuple] = {}
+        while True:
+            item = self._live_queue.get()
+            if item is None:
+                for seq in sorted(waiting):  # stopping: whatever was stored, in order
+                    self._live_batch(*waiting.pop(seq)[1:])
+                return
+            waiting[item[0]] = item
+            if len(waiting) > _LIVE_REORDER_MAX:  # a batch that never came (cannot happen; be safe)
+                expected = min(waiting)
+            while expected in waiting:
+                self._live_batch(*waiting.pop(expected)[1:])
+                expected += 1
+
+    def _live_batch(self, samples: list[Sample], updates: list[StatusUpdate], now: int) -> None:
+        if not samples and not updates:
+            return
+        try:
+            self._write_live(samples, updates, now)
+        except Exception as exc:  # pragma: no cover - _write_live handles its own errors
+            self.metrics.live_errors += 1
+            log.exception("live stage failed", extra={"error": str(exc)})
+        for hook in self.on_samples if samples else ():
+            self._call(hook, samples, now)
+        for hook in self.on_status if updates else ():
+            self._call(hook, updates, now)
+
+    def _call(self, hook: Callable[[Any, int], Any], batch: list, now: int) -> Any:
+        try:
+            return hook(batch, now)
+        except Exception as exc:
+            self.metrics.hook_errors += 1
+            self.metrics.error(f"hook {getattr(hook, '__qualname__', hook)!r}: {exc!r}")
+            self._throttled(f"hook:{id(hook)}", "consumer hook failed", hook=repr(hook), error=repr(exc)[:300])
+            return None
+
+    def _write_live(self, samples: list[Sample], updates: list[StatusUpdate], now: int) -> None:
+        assert self.live is not None
+        extra: dict[str, Mapping[str, Any]] = {}
+        for enricher in self.enrichers if samples else ():
+            result = self._call(enricher, samples, now)
+            if result:
+                for bed, fields in result.items():
+                    extra.setdefault(bed, {})
+                    extra[bed] = {**extra[bed], **fields}
+        if time.monotonic() < self._live_down_until:
+            self.metrics.live_skipped += 1
+            return
+        batch = self.live.batch()
+        latest: dict[str, dict[str, Any]] = {}
+        latest_ts = self._latest_ts
+        maxlen = self.stream_maxlen
+        for s in samples:
+            m = s.msg
+            bed = s.bed
+            stream: dict[str, Any] = {"ts": m.ts}
+            tick: dict[str, Any] = {"t": "v", "bed": bed, "ts": m.ts, "rx": m.received}
+            for name in ("hr", "spo2", "rr", "temp"):
+                value = getattr(m, name)
+                if value is not None:
+                    stream[name] = tick[name] = value
+            nibp = None
+            if m.has_nibp:  # a new cuff reading: replaces the whole previous one
+                nibp = {"sbp": m.sbp, "dbp": m.dbp, "map": m.map, "nibp_ts": m.ts}
+                for name in ("sbp", "dbp", "map"):
+                    if nibp[name] is not None:
+                        stream[name] = nibp[name]
+            batch.append_stream(f"pantau:vitals:{bed}", stream, maxlen)
+            if m.ts < latest_ts.get(bed, 0):
+                continue  # an older sample arriving late: history only, the screen already shows newer
+            latest_ts[bed] = m.ts
+            values = latest.setdefault(bed, {})
+            values.update(
+                bed=bed,
+                ward=s.ward,
+                device=m.device_id,
+                ts=m.ts,
+                rx=m.received,
+                hr=m.hr,
+                spo2=m.spo2,
+                rr=m.rr,
+                temp=m.temp,
+            )
+            if nibp is not None:
+                values.update(nibp)  # a part the cuff did not measure is deleted, not left from the last one
+                self._nibp[bed] = {k: v for k, v in nibp.items() if v is not None}
+            tick.update(self._nibp.get(bed, ()))
+            st = {}
+            if m.ecg_status is not None:
+                values["st_ecg"] = st["ecg"] = m.ecg_status
+            if m.spo2_status is not None:
+                values["st_spo2"] = st["spo2"] = m.spo2_status
+            if st:
+                tick["st"] = st
+            fields = extra.get(bed)
+            if fields:
+                values.update(fields)
+                for name, value in fields.items():
+                    if value is None:
+                        continue
+                    name = _TICK_NAMES.get(name, name)
+                    tick[name] = value == "1" or value is True if name == "complete" else value
+            batch.publish(f"pantau:ward:{s.ward}", orjson.dumps(tick).decode())
+        for u in updates:
+            status = u.status
+            values = latest.setdefault(u.bed, {})
+            values.update(bed=u.bed, ward=u.ward, device=status.device_id, online=int(bool(status.online)))
+            message: dict[str, Any] = {"t": "s", "bed": u.bed, "online": bool(status.online)}
+            if status.battery is not None:
+                values["battery"] = status.battery
+                message["battery"] = status.battery
+            batch.publish(f"pantau:ward:{u.ward}", orjson.dumps(message).decode())
+        for bed, values in latest.items():
+            batch.set_latest(f"pantau:latest:{bed}", values)
+        try:
+            batch.execute()
+        except Exception as exc:
+            self.metrics.live_errors += 1
+            self.metrics.error(f"live store: {exc!r}"[:500])
+            self._live_down_until = time.monotonic() + self._live_backoff
+            self._live_backoff = min(self._live_backoff * 2, _LIVE_BACKOFF_MAX)
+            self._throttled("live", "live store write failed; samples are stored, screens lag", error=str(exc)[:300])
+            return
+        self._live_backoff = _LIVE_BACKOFF_MIN
+
+    # ------------------------------------------------------------------------------------------ housekeeping
+
+    def run_maintenance(self, now: datetime | None = None) -> dict[str, Any]:
+        """Partitions ahead, rollups of the last closed minutes, expired partitions dropped."""
+        assert self.db is not None
+        now = now or datetime.now(UTC)
+        engine = self.db.engine
+        created = partitions.ensure_partitions(engine, days_ahead=2, today=now.date())
+        lookback = max(timedelta(seconds=2 * self.maintenance_interval), timedelta(minutes=10))
+        rollups = partitions.refresh_rollups(engine, now - lookback, now)
+        dropped = partitions.drop_expired(engine, self.retention_days, today=now.date())
+        return {"partitions_created": created, "rollup_rows": rollups, "partitions_dropped": dropped}
+
+    def _housekeeping_loop(self) -> None:
+        next_maintenance = time.monotonic()
+        while True:
+            if time.monotonic() >= next_maintenance:
+                try:
+                    result = self.run_maintenance()
+                    log.info("consumer maintenance done", extra=result)
+                    next_maintenance = time.monotonic() + self.maintenance_interval
+                except Exception as exc:
+                    self.metrics.maintenance_errors += 1
+                    self.metrics.error(f"maintenance: {exc!r}"[:500])
+                    self._throttled("maintenance", "consumer maintenance failed, will retry", error=str(exc)[:300])
+                    next_maintenance = time.monotonic() + min(30.0, self.maintenance_interval)
+            with contextlib.suppress(Exception):
+                self._write_snapshot()
+            if self._stop_housekeeping.wait(self.snapshot_interval):
+                return
+
+    def _write_snapshot(self) -> None:
+        if self.live is None:
+            return
+        snapshot = self.metrics.snapshot(self._queue.qsize())
+        key = SNAPSHOT_KEY.format(client_id=self.client_id)
+        try:
+            self.live.set_latest(key, {"json": orjson.dumps(snapshot).decode(), "updated": snapshot["updated_at"]})
+        except Exception as exc:
+            self.metrics.live_errors += 1
+            self._throttled("snapshot", "consumer snapshot not written", error=str(exc)[:300])
+
+    def healthy(self) -> bool:
+        """Connected to the broker and the last database attempt succeeded."""
+        return self.metrics.connected and self._last_commit_ok
+
+    # --------------------------------------------------------------------------------------------- metrics
+
+    def _start_http(self) -> None:
+        consumer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path.split("?")[0] == "/metrics":
+                    body = consumer.metrics.prometheus(consumer._queue.qsize()).encode()
+                    self._reply(200, body, "text/plain; version=0.0.4; charset=utf-8")
+                elif self.path.split("?")[0] == "/healthz":
+                    ok = consumer.healthy()
+                    body = orjson.dumps({"ok": ok, **consumer.metrics.snapshot(consumer._queue.qsize())})
+                    self._reply(200 if ok else 503, body, "application/json")
+                else:
+                    self._reply(404, b"not found\n", "text/plain")
+
+            def _reply(self, code: int, body: bytes, content_type: str) -> None:
+                self.send_response(code)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._http = ThreadingHTTPServer((self.metrics_host, self.metrics_port or 0), Handler)
+        self._http.daemon_threads = True
+        self.metrics_port = self._http.server_address[1]
+        self._spawn("metrics", self._http.serve_forever)
+        log.info("consumer metrics listening", extra={"host": self.metrics_host, "port": self.metrics_port})
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    if callable(value):
+        return [value]
+    return list(value)
+
+
+def _transient(exc: BaseException) -> bool:
+    """True for errors that mean "the database is unreachable or busy" (retry the same batch later)."""
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        exc = exc.orig or exc
+    if isinstance(exc, DisconnectionError):
+        return True
+    if isinstance(exc, sqlite3.OperationalError | sqlite3.InterfaceError):
+        return True
+    try:
+        import psycopg2
+    except ImportError:  # pragma: no cover
+        psycopg2 = None  # type: ignore[assignment]
+    if psycopg2 is not None and isinstance(
+        exc, psycopg2.OperationalError | psycopg2.InterfaceError | psycopg2.InternalError
+    ):
+        return True
+    if isinstance(exc, SQLAlchemyError) and not isinstance(exc, DBAPIError):
+        return True  # pool timeouts and the like
+    return isinstance(exc, OSError | TimeoutError)
+
+
+# ------------------------------------------------------------------------------------------------- process
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bridge.consumer``: run until SIGTERM/SIGINT, then flush, ack, disconnect, exit 0."""
+    from config import configure_logging, load_settings
+
+    parser = argparse.ArgumentParser(prog="python -m bridge.consumer", description=__doc__.split("\n")[0])
+    parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID, help="fixed MQTT client id (persistent session)")
+    parser.add_argument("--metrics-port", type=int, default=None, help="serve /metrics and /healthz on this port")
+    parser.add_argument("--metrics-host", default="127.0.0.1", help="address for the metrics server")
+    parser.add_argument("--shared", action="store_true", help="use a shared subscription ($share/pantau/...)")
+    parser.add_argument("--retention-days", type=int, default=None, help="days of raw samples to keep")
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--batch-wait", type=float, default=0.05, help="seconds a batch may wait to fill")
+    parser.add_argument("--maintenance-interval", type=float, default=300.0, help="seconds between upkeep runs")
+    parser.add_argument("--no-clinical", action="store_true", help="store and show only: no NEWS2, no alarms")
+    args = parser.parse_args(argv)
+
+    from bridge.clinical import ClinicalPipeline
+    from data.runtime import build_runtime
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    runtime = build_runtime(settings)
+    clinical = None if args.no_clinical else ClinicalPipeline(runtime.db, runtime.live)
+    consumer = Consumer(
+        settings,
+        runtime=runtime,
+        on_samples=[clinical.on_samples] if clinical else None,
+        on_status=[clinical.on_status] if clinical else None,
+        client_id=args.client_id,
+        metrics_port=args.metrics_port,
+        metrics_host=args.metrics_host,
+        shared_subscription=True if args.shared else None,
+        retention_days=args.retention_days,
+        batch_size=args.batch_size,
+        batch_wait=args.batch_wait,
+        maintenance_interval=args.maintenance_interval,
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("consumer stopping", extra={"signal": signal.Signals(signum).name})
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    if clinical:
+        clinical.start()
+    try:
+        consumer.run_forever(stop)
+    finally:
+        if clinical:
+            clinical.stop()
+        runtime.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

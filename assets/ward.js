@@ -22,7 +22,7 @@
       st.beds[tile.getAttribute("data-bed")] = {
         tile: tile, latest: {}, series: [],
         el: { hr: q(tile, ".v-hr"), spo2: q(tile, ".v-spo2"), rr: q(tile, ".v-rr"), temp: q(tile, ".v-temp"),
-              nibp: q(tile, ".v-nibp"), nibpAge: q(tile, ".v-nibp-age"), news2: q(tile, ".tile-news2"),
+              nibp: q(tile, ".v-nibp"), nibpAge: q(tile, ".v-nibp-age"), news2: q(tile, ".tile-news2"), qsofa: q(tile, ".tile-qsofa"),
               alarm: q(tile, ".tile-alarm"), stale: q(tile, ".tile-stale-text"), spark: q(tile, ".tile-spark"),
               pauseLeft: q(tile, ".tile-pause-left") }
       };
@@ -63,7 +63,7 @@
     if (!bed) { return; }
     if (m.t === "v") {
       var keep = bed.latest;
-      var next = { online: keep.online, battery: keep.battery, news2: keep.news2, news2_complete: keep.news2_complete,
+      var next = { online: keep.online, battery: keep.battery, news2: keep.news2, news2_complete: keep.news2_complete, qsofa: keep.qsofa,
                    news2_risk: keep.news2_risk, sbp: keep.sbp, dbp: keep.dbp, map: keep.map, nibp_ts: keep.nibp_ts };
       ["ts", "rx", "hr", "spo2", "rr", "temp", "sbp", "dbp", "map", "nibp_ts"].forEach(function (k) {
         if (m[k] !== undefined && m[k] !== null) { next[k] = String(m[k]); }
@@ -75,6 +75,7 @@
       if (m.hr !== undefined && m.hr !== null) { bed.series.push([Number(m.rx || m.ts), Number(m.hr)]); }
       render(st, m.bed);
     } else if (m.t === "n") {
+      bed.latest.qsofa = m.qsofa === true ? "1" : m.qsofa === false ? "0" : "";
       bed.latest.news2 = m.news2 === null ? "" : String(m.news2);
       bed.latest.news2_risk = m.risk || "";
       bed.latest.news2_complete = m.complete ? "1" : "0";
@@ -116,6 +117,8 @@
     el.news2.textContent = v.news2 === undefined || v.news2 === "" ? "" : "NEWS2 " + v.news2 + (v.news2_complete === "0" ? "*" : "");
     el.news2.title = v.news2_complete === "0" ? st.text.ward_news2_incomplete : "NEWS2";
     el.news2.className = "tile-news2 badge news2-" + (risk || (v.news2_complete === "0" ? "incomplete" : "none"));
+    el.qsofa.textContent = v.qsofa === "1" ? "qSOFA ≥ 2" : "";
+    el.qsofa.className = "tile-qsofa badge" + (v.qsofa === "1" ? " bg-danger" : " d-none");
     var alarms = st.alarms[code] || [];
     var top = alarms[0];
     el.alarm.textContent = top ? alarmText(st, top) : "";

@@ -303,12 +303,15 @@ class ConsumerProcess:
 
 
 def seed_devices(database_url: str, count: int) -> None:
-    """Migrate, then a site/ward with ``count`` beds and monitors for the bench (idempotent)."""
+    """Migrate, then a site/ward with ``count`` occupied beds and monitors for the bench (idempotent). The beds
+    have (fictional) patients so the consumer's clinical step — NEWS2 and alarms — runs for every sample."""
+    from datetime import date
+
     from sqlalchemy import select
 
     from data.db import Database
     from data.migrate import upgrade
-    from data.models import Bed, Device, DeviceAssignment, Site, Ward
+    from data.models import Bed, BedOccupancy, Device, DeviceAssignment, Patient, Site, Ward
 
     upgrade(database_url)
     db = Database(database_url)
@@ -329,9 +332,22 @@ def seed_devices(database_url: str, count: int) -> None:
                     continue
                 bed = Bed(ward_id=ward.id, code=f"BENCH-{n:04d}", label=f"Bench {n}")
                 device = Device(site_id=site.id, device_id=device_id, model="bench")
-                s.add_all([bed, device])
+                patient = Patient(
+                    site_id=site.id,
+                    mrn=f"BENCH-{n:05d}",
+                    name=f"Bench Patient {n}",
+                    birth_date=date(1970, 1, 1),
+                    sex="L",
+                    is_demo=True,
+                )
+                s.add_all([bed, device, patient])
                 s.flush()
-                s.add(DeviceAssignment(device_pk=device.id, bed_id=bed.id))
+                s.add_all(
+                    [
+                        DeviceAssignment(device_pk=device.id, bed_id=bed.id),
+                        BedOccupancy(bed_id=bed.id, patient_id=patient.id),
+                    ]
+                )
     finally:
         db.dispose()
 

@@ -12,6 +12,8 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -23,6 +25,8 @@ from data.live_store import LiveStore
 from data.models import AlarmEvent, AlarmLimit, Bed, BedOccupancy, Observation, Ward
 from domain.alarms import BedAlarms, Change, Limits, Reading, effective_limits
 from domain.news2 import news2
+from domain.qsofa import POSITIVE_THRESHOLD as QSOFA_POSITIVE
+from domain.qsofa import altered_from_acvpu, qsofa
 from domain.vitals_contract import VitalsMessage
 
 log = logging.getLogger(__name__)
@@ -66,6 +70,8 @@ class ClinicalPipeline:
     def __init__(self, db: Database, live: LiveStore, *, site_id: int | None = None) -> None:
         self.db, self.live, self.site_id = db, live, site_id
         self._lock = threading.RLock()
+        self._changes: list[tuple[BedContext, list[Change]]] = []  # collected by _batch, written by _flush
+        self._scores: list[tuple[BedContext, tuple]] = []
         self._beds: dict[str, BedContext] = {}
         self._by_device: dict[str, str] = {}
         self._stop = threading.Event()
@@ -135,16 +141,32 @@ class ClinicalPipeline:
     # ------------------------------------------------------------------ inputs
 
     def on_samples(self, samples: list, now_ms: int) -> None:
-        """Consumer hook: durable new samples, each with ``.msg`` (VitalsMessage) and ``.bed`` (bed code)."""
-        with self._lock:
-            for sample in samples:
-                context = self._beds.get(sample.bed)
-                if context is not None and context.occupied:
-                    self._observe(context, sample.msg, now_ms)
+        """Consumer hook: durable new samples, each with ``.msg`` (VitalsMessage) and ``.bed`` (bed code).
+
+        Each bed is evaluated once per batch, on its newest sample (carrying the batch's newest cuff reading): at
+        1 Hz and ~50 ms batches that is every sample, and in a replayed backlog it is the bed's current state —
+        the cost stays per bed, not per message."""
+        newest: dict[str, VitalsMessage] = {}
+        cuff: dict[str, VitalsMessage] = {}
+        for sample in samples:
+            message, bed = sample.msg, sample.bed
+            if bed not in newest or message.ts >= newest[bed].ts:
+                newest[bed] = message
+            if message.has_nibp and (bed not in cuff or message.ts >= cuff[bed].ts):
+                cuff[bed] = message
+        with self._batch():
+            for bed, message in newest.items():
+                context = self._beds.get(bed)
+                if context is None or not context.occupied:
+                    continue
+                reading = cuff.get(bed)
+                if reading is not None and not message.has_nibp:
+                    message = message._replace(sbp=reading.sbp, dbp=reading.dbp, map=reading.map)
+                self._observe(context, message, now_ms)
 
     def on_status(self, updates: list, now_ms: int) -> None:
         """Consumer hook: device status messages, each with ``.status`` (online, battery) and ``.bed``."""
-        with self._lock:
+        with self._batch():
             for update in updates:
                 context = self._beds.get(update.bed)
                 if context is None or not context.occupied:
@@ -196,16 +218,23 @@ class ClinicalPipeline:
             consciousness=context.consciousness if fresh else None,
             spo2_scale=context.spo2_scale,
         )
-        summary = (score.total, score.complete, score.risk)
+        sepsis_screen = qsofa(
+            rr=values["rr"],
+            sbp=values["sbp"],
+            altered_mentation=altered_from_acvpu(context.consciousness) if fresh else None,
+        )
+        # Two known criteria already make the screen positive, whatever the unknown third would be.
+        positive = True if sepsis_screen.total >= QSOFA_POSITIVE else sepsis_screen.positive
+        summary = (score.total, score.complete, score.risk, positive)
         if summary != context.news2:
             context.news2 = summary
-            self._publish_news2(context, score.total, score.complete, score.risk)
+            self._scores.append((context, summary))
         # An incomplete total is a lower bound: it may raise an alert when it already reaches the threshold.
         return context.alarms.observe_news2(score.total if score.complete or score.total >= 5 else None, now_ms)
 
     def tick(self, now_ms: int) -> None:
         """About once a second: no-data detection, escalation, snapshots."""
-        with self._lock:
+        with self._batch():
             for context in self._beds.values():
                 if context.occupied:
                     self._apply(context, context.alarms.tick(now_ms))
@@ -228,7 +257,7 @@ class ClinicalPipeline:
         if context is None:
             return
         now_ms = int(time.time() * 1000)
-        with self._lock:
+        with self._batch():
             if kind == "ack":
                 change = context.alarms.acknowledge(
                     message["condition"], message.get("by_id") or message.get("by"), message.get("where"), now_ms
@@ -241,22 +270,64 @@ class ClinicalPipeline:
 
     # ------------------------------------------------------------------ outputs
 
+    @contextmanager
+    def _batch(self) -> Iterator[None]:
+        """Hold the lock; collect alarm changes and NEWS2 updates; write them together at the end (one database
+        transaction, one live-store round trip), however many beds changed."""
+        with self._lock:
+            self._changes, self._scores = [], []
+            try:
+                yield
+            finally:
+                changes, scores = self._changes, self._scores
+                self._changes, self._scores = [], []
+                self._flush(changes, scores)
+
     def _apply(self, context: BedContext, changes: list[Change]) -> None:
-        if not changes:
+        if changes:
+            self._changes.append((context, changes))
+
+    def _flush(self, changes: list[tuple[BedContext, list[Change]]], scores: list[tuple[BedContext, tuple]]) -> None:
+        if not changes and not scores:
             return
-        with self.db.session() as session:
-            for change in changes:
-                self._persist(session, context, change)
-        active = [a.live() for a in context.alarms.active()]
+        if changes:
+            with self.db.session() as session:
+                for context, bed_changes in changes:
+                    for change in bed_changes:
+                        self._persist(session, context, change)
+        batch = self.live.batch()
+        for context in {id(c): c for c, _ in changes}.values():
+            active = [a.live() for a in context.alarms.active()]
+            batch.set_latest(f"pantau:alarms:{context.ward}", {context.code: json.dumps(active) if active else None})
+            batch.publish(f"pantau:ward:{context.ward}", json.dumps({"t": "a", "bed": context.code, "alarms": active}))
+        for context, (total, complete, risk, qsofa_positive) in scores:
+            # NEWS2 and the qSOFA screen beside it (DESIGN §5's secondary badge), into the hash and to the ward.
+            batch.set_latest(
+                f"pantau:latest:{context.code}",
+                {
+                    "news2": total,
+                    "news2_complete": "1" if complete else "0",
+                    "news2_risk": risk,
+                    "qsofa": {True: "1", False: "0"}.get(qsofa_positive),
+                },
+            )
+            batch.publish(
+                f"pantau:ward:{context.ward}",
+                json.dumps(
+                    {
+                        "t": "n",
+                        "bed": context.code,
+                        "news2": total,
+                        "complete": complete,
+                        "risk": risk,
+                        "qsofa": qsofa_positive,
+                    }
+                ),
+            )
         try:
-            self.live.set_latest(
-                f"pantau:alarms:{context.ward}", {context.code: json.dumps(active) if active else None}
-            )
-            self.live.publish(
-                f"pantau:ward:{context.ward}", json.dumps({"t": "a", "bed": context.code, "alarms": active})
-            )
+            batch.execute()
         except Exception:  # alarms are in the database; the screens catch up on reconnect
-            log.exception("could not publish alarms", extra={"bed": context.code})
+            log.exception("could not publish alarms and scores")
 
     def _persist(self, session: Session, context: BedContext, change: Change) -> None:
         alarm = change.alarm
@@ -292,19 +363,6 @@ class ClinicalPipeline:
         if change.kind == "acknowledged":
             query = query.where(AlarmEvent.acknowledged_at.is_(None))  # the web route may have recorded it first
         session.execute(query.values(**values))
-
-    def _publish_news2(self, context: BedContext, total: int, complete: bool, risk: str | None) -> None:
-        try:
-            self.live.set_latest(
-                f"pantau:latest:{context.code}",
-                {"news2": total, "news2_complete": "1" if complete else "0", "news2_risk": risk},
-            )
-            self.live.publish(
-                f"pantau:ward:{context.ward}",
-                json.dumps({"t": "n", "bed": context.code, "news2": total, "complete": complete, "risk": risk}),
-            )
-        except Exception:
-            log.exception("could not publish NEWS2", extra={"bed": context.code})
 
     def snapshot(self) -> None:
         with self._lock:

@@ -39,7 +39,13 @@ def bed_tile(bed: BedView) -> html.Div:
             html.Div(
                 [
                     html.A(bed.code, href=f"/bed/{bed.code}", className="tile-bed"),
-                    html.Span("", className="tile-news2 badge", title="NEWS2"),
+                    html.Span(
+                        [
+                            html.Span("", className="tile-qsofa badge d-none", title="qSOFA"),
+                            html.Span("", className="tile-news2 badge", title="NEWS2"),
+                        ],
+                        className="tile-badges",
+                    ),
                 ],
                 className="tile-head",
             ),

@@ -82,6 +82,21 @@ def test_news2_is_incomplete_until_the_nurse_records_oxygen_and_consciousness(sq
     latest = runtime.live.get_latest("pantau:latest:ICU-03")
     # HR 80 (0) + SpO2 97 (0) + RR 16 (0) + temp 36.8 (0) + SBP 120 (0) + oxygen (2) + alert (0) = 2
     assert (latest["news2"], latest["news2_complete"], latest["news2_risk"]) == ("2", "1", "low")
+    assert latest["qsofa"] == "0"  # RR 16, SBP 120, alert: no qSOFA criterion
+
+
+def test_qsofa_screen_turns_positive(sqlite_app):
+    runtime = sqlite_app.runtime
+    pipeline = ClinicalPipeline(runtime.db, runtime.live)
+    pipeline.load()
+    feed(pipeline, range(0, 3), rr=16.0, sbp=130.0)
+    assert runtime.live.get_latest("pantau:latest:ICU-03").get("qsofa") is None  # mentation unknown, 0 of 2 known
+    feed(pipeline, range(3, 6), rr=24.0, sbp=98.0)  # RR ≥ 22 and SBP ≤ 100: positive whatever the mentation
+    assert runtime.live.get_latest("pantau:latest:ICU-03")["qsofa"] == "1"
+    with runtime.db.session() as s:
+        s.add(Observation(bed_id=bed_by_code(s, 1, "ICU-03").id, on_oxygen=False, consciousness="A"))
+    pipeline.handle_control(json.dumps({"t": "obs", "bed": "ICU-03"}))
+    assert runtime.live.get_latest("pantau:latest:ICU-03")["qsofa"] == "1"
 
 
 def test_alarm_state_survives_a_restart(sqlite_app):

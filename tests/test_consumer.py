@@ -39,6 +39,7 @@ from data.vitals import (
     insert_samples,
     insert_samples_detailed,
 )
+from tests.services import MosquittoServer
 
 WAIT = 20.0
 SITE = "TEST"
@@ -224,6 +225,19 @@ class Rig:
         if self.kind == "postgres":
             for client_id in self.client_ids:
                 purge_session(self.mqtt_url, client_id)
+
+
+@pytest.fixture(scope="module")
+def mosquitto_server() -> Iterator[MosquittoServer]:
+    """A broker of these modules' own: retained status messages that other tests' simulators leave on the
+    session broker would reach these consumers as unknown devices and spoil the exact counts."""
+    with MosquittoServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def mqtt_url(mosquitto_server: MosquittoServer) -> str:
+    return mosquitto_server.url
 
 
 @pytest.fixture(scope="module")

@@ -25,12 +25,14 @@ import pytest
 from sqlalchemy import text
 
 from data.live_store import open_live_store
-from tests.test_consumer import (
+from tests.test_consumer import (  # mosquitto_server and mqtt_url: this module's own broker too
     SITE,
     Publisher,
     Rig,
     create_session,
     make_rig,
+    mosquitto_server,  # noqa: F401 - fixture
+    mqtt_url,  # noqa: F401 - fixture
     now_ms,
     vitals,
     wait_until,
@@ -158,7 +160,7 @@ def test_kill_9_mid_stream_then_restart_stores_every_message_exactly_once(rig: R
         publisher.close()
 
 
-def test_broker_restart_with_queued_messages_loses_nothing(rig: Rig, mosquitto_server) -> None:
+def test_broker_restart_with_queued_messages_loses_nothing(rig: Rig, mosquitto_server) -> None:  # noqa: F811
     client_id = rig.client_id()
     first = rig.consumer(client_id)
     devices = rig.device_ids

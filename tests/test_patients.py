@@ -40,7 +40,9 @@ def test_identifiers_are_encrypted_at_rest_and_found_by_blind_index(any_app):
         site_id = s.scalar(select(Site.id))
         patient_id = make_patient(s, runtime.cipher, site_id).id
     with runtime.db.session() as s:
-        raw = s.execute(text("SELECT nik_enc, bpjs_enc, phone_enc, address_enc FROM patient")).one()
+        raw = s.execute(
+            text("SELECT nik_enc, bpjs_enc, phone_enc, address_enc FROM patient WHERE id = :id"), {"id": patient_id}
+        ).one()
         assert not any(NIK in v or BPJS in v or "Melati" in v or "3456" in v for v in raw)
         assert [p.id for p in find_by_identifier(s, runtime.cipher, site_id, "nik", "3171 2345 6789 0001")] == [
             patient_id

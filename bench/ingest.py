@@ -305,13 +305,12 @@ class ConsumerProcess:
 def seed_devices(database_url: str, count: int) -> None:
     """Migrate, then a site/ward with ``count`` occupied beds and monitors for the bench (idempotent). The beds
     have (fictional) patients so the consumer's clinical step — NEWS2 and alarms — runs for every sample."""
-    from datetime import date
-
     from sqlalchemy import select
 
     from data.db import Database
     from data.migrate import upgrade
-    from data.models import Bed, BedOccupancy, Device, DeviceAssignment, Patient, Site, Ward
+    from data.models import Device, Site, Ward
+    from data.seed import add_occupied_bed
 
     upgrade(database_url)
     db = Database(database_url)
@@ -330,23 +329,8 @@ def seed_devices(database_url: str, count: int) -> None:
             for n, device_id in enumerate(device_ids(count), start=1):
                 if s.scalar(select(Device).where(Device.device_id == device_id)) is not None:
                     continue
-                bed = Bed(ward_id=ward.id, code=f"BENCH-{n:04d}", label=f"Bench {n}")
-                device = Device(site_id=site.id, device_id=device_id, model="bench")
-                patient = Patient(
-                    site_id=site.id,
-                    mrn=f"BENCH-{n:05d}",
-                    name=f"Bench Patient {n}",
-                    birth_date=date(1970, 1, 1),
-                    sex="L",
-                    is_demo=True,
-                )
-                s.add_all([bed, device, patient])
-                s.flush()
-                s.add_all(
-                    [
-                        DeviceAssignment(device_pk=device.id, bed_id=bed.id),
-                        BedOccupancy(bed_id=bed.id, patient_id=patient.id),
-                    ]
+                add_occupied_bed(
+                    s, site.id, ward.id, bed_code=f"BENCH-{n:04d}", device_id=device_id, mrn=f"BENCH-{n:05d}"
                 )
     finally:
         db.dispose()

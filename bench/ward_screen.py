@@ -31,9 +31,9 @@ sys.path.insert(0, str(ROOT))
 from bridge.embedded_stack import EmbeddedStack  # noqa: E402
 from config import load_settings  # noqa: E402
 from data.migrate import upgrade  # noqa: E402
-from data.models import Bed, BedOccupancy, Device, DeviceAssignment, Patient, Site, Ward  # noqa: E402
+from data.models import Site, Ward  # noqa: E402
 from data.runtime import Runtime, build_runtime  # noqa: E402
-from data.seed import seed_demo  # noqa: E402
+from data.seed import add_occupied_bed, seed_demo  # noqa: E402
 from tests.services import MosquittoServer, PostgresServer, RedisServer, find_chromium  # noqa: E402
 
 PASSWORD = "bench-only-password-1"  # bench value
@@ -72,25 +72,10 @@ def seed_bench_ward(runtime: Runtime, beds: int) -> list[str]:
         s.add(ward)
         s.flush()
         for n in range(1, beds + 1):
-            bed = Bed(ward_id=ward.id, code=f"B-{n:02d}", label=f"Bed {n}")
-            device = Device(site_id=site.id, device_id=f"MON-B-{n:02d}", model="bench")
-            patient = Patient(
-                site_id=site.id,
-                mrn=f"BENCH-{n:03d}",
-                name=f"Bench Patient {n}",
-                birth_date=__import__("datetime").date(1970, 1, 1),
-                sex="L",
-                is_demo=True,
+            add_occupied_bed(
+                s, site.id, ward.id, bed_code=f"B-{n:02d}", device_id=f"MON-B-{n:02d}", mrn=f"BENCH-{n:03d}"
             )
-            s.add_all([bed, device, patient])
-            s.flush()
-            s.add_all(
-                [
-                    DeviceAssignment(device_pk=device.id, bed_id=bed.id),
-                    BedOccupancy(bed_id=bed.id, patient_id=patient.id),
-                ]
-            )
-            devices.append(device.device_id)
+            devices.append(f"MON-B-{n:02d}")
     return devices
 
 

@@ -167,6 +167,20 @@ def _fresh_demo_observation(session: Session, bed_id: int, patient_id: int) -> N
         session.add(Observation(bed_id=bed_id, patient_id=patient_id, on_oxygen=False, consciousness="A", note="demo"))
 
 
+def add_occupied_bed(session: Session, site_id: int, ward_id: int, *, bed_code: str, device_id: str, mrn: str) -> None:
+    """A bed with its monitor and a fictional patient (``is_demo``), as the benchmarks drive them."""
+    bed = Bed(ward_id=ward_id, code=bed_code, label=bed_code)
+    device = Device(site_id=site_id, device_id=device_id, model="bench")
+    patient = Patient(
+        site_id=site_id, mrn=mrn, name=f"Bench Patient {mrn}", birth_date=date(1970, 1, 1), sex="L", is_demo=True
+    )
+    session.add_all([bed, device, patient])
+    session.flush()
+    session.add_all(
+        [DeviceAssignment(device_pk=device.id, bed_id=bed.id), BedOccupancy(bed_id=bed.id, patient_id=patient.id)]
+    )
+
+
 def _stored_credentials(settings: Settings) -> Path:
     return settings.var_dir / "demo-credentials.json"
 

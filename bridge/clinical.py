@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import threading
 import time
 from collections.abc import Iterator
@@ -75,6 +76,8 @@ class ClinicalPipeline:
         self._beds: dict[str, BedContext] = {}
         self._by_device: dict[str, str] = {}
         self._stop = threading.Event()
+        self._inbox: queue.SimpleQueue[tuple[list, int]] = queue.SimpleQueue()
+        self._running = False
         self._threads: list[threading.Thread] = []
         self._last_snapshot = 0.0
 
@@ -143,9 +146,17 @@ class ClinicalPipeline:
     def on_samples(self, samples: list, now_ms: int) -> None:
         """Consumer hook: durable new samples, each with ``.msg`` (VitalsMessage) and ``.bed`` (bed code).
 
-        Each bed is evaluated once per batch, on its newest sample (carrying the batch's newest cuff reading): at
-        1 Hz and ~50 ms batches that is every sample, and in a replayed backlog it is the bed's current state —
-        the cost stays per bed, not per message."""
+        Once started, the samples are handed to the clinical thread so that scoring never holds up ingestion;
+        before ``start()`` (tests) they are evaluated at once."""
+        if self._running:
+            self._inbox.put((samples, now_ms))
+        else:
+            self.evaluate(samples, now_ms)
+
+    def evaluate(self, samples: list, now_ms: int) -> None:
+        """Score and run the alarm engine. Each bed is evaluated once, on its newest sample (carrying the newest
+        cuff reading): at 1 Hz that is every sample, and in a backlog it is the bed's current state — the cost
+        stays per bed, not per message."""
         newest: dict[str, VitalsMessage] = {}
         cuff: dict[str, VitalsMessage] = {}
         for sample in samples:
@@ -382,7 +393,9 @@ class ClinicalPipeline:
         self._threads = [
             threading.Thread(target=self._tick_loop, name="clinical-tick", daemon=True),
             threading.Thread(target=self._control_loop, name="clinical-control", daemon=True),
+            threading.Thread(target=self._work_loop, name="clinical-samples", daemon=True),
         ]
+        self._running = True
         for thread in self._threads:
             thread.start()
 
@@ -390,7 +403,32 @@ class ClinicalPipeline:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=5)
+        self._running = False
+        self._drain_inbox()  # what the consumer handed over last is still scored
         self.snapshot()
+
+    def _work_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                first = self._inbox.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            self._drain_inbox([first])
+
+    def _drain_inbox(self, items: list | None = None) -> None:
+        """Evaluate everything waiting, merged: a backlog costs one evaluation per bed, not one per batch."""
+        items = list(items or [])
+        while True:
+            try:
+                items.append(self._inbox.get_nowait())
+            except queue.Empty:
+                break
+        if not items:
+            return
+        try:
+            self.evaluate([s for batch, _ in items for s in batch], items[-1][1])
+        except Exception:  # scoring must never stop; the samples themselves are already stored
+            log.exception("clinical evaluation failed")
 
     def _tick_loop(self) -> None:
         while not self._stop.wait(1.0):

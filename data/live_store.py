@@ -22,6 +22,7 @@ import socket
 import threading
 import time
 import weakref
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
@@ -205,12 +206,12 @@ def _parse_id(entry_id: str) -> tuple[int, int]:
         raise ValueError(f"invalid stream id {entry_id!r}") from None
 
 
-class _SubscriptionBase:
-    def get(self, timeout: float) -> tuple[str, str] | None:  # pragma: no cover - overridden
-        raise NotImplementedError
+class _SubscriptionBase(ABC):
+    @abstractmethod
+    def get(self, timeout: float) -> tuple[str, str] | None: ...
 
-    def close(self) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def close(self) -> None: ...
 
     def __enter__(self) -> Self:
         return self

@@ -29,6 +29,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from abc import ABC, abstractmethod
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -166,7 +167,7 @@ def _wait_pid_gone(pid: int, timeout: float) -> bool:
     return True
 
 
-class _Service:
+class _Service(ABC):
     """Context-manager plumbing shared by the servers."""
 
     name = "service"
@@ -174,11 +175,11 @@ class _Service:
     def __init__(self) -> None:
         self._atexit_registered = False
 
-    def start(self) -> Self:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def start(self) -> Self: ...
 
-    def close(self) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def close(self) -> None: ...
 
     def _register_atexit(self) -> None:
         if not self._atexit_registered:

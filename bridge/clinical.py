@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from data.db import Database
 from data.live_store import LiveStore
 from data.models import AlarmEvent, AlarmLimit, Bed, BedOccupancy, Observation, Ward
-from domain.alarms import BedAlarms, Change, Limits, Reading, effective_limits
+from domain.alarms import PARAMETERS, BedAlarms, Change, Limits, Reading, effective_limits
 from domain.news2 import news2
 from domain.qsofa import POSITIVE_THRESHOLD as QSOFA_POSITIVE
 from domain.qsofa import altered_from_acvpu, qsofa
@@ -36,6 +36,8 @@ OBSERVATION_VALID = timedelta(hours=12)  # oxygen/ACVPU older than this no longe
 MANUAL_VITAL_VALID = timedelta(hours=4)  # a manual vital fills in for a missing monitor value this long
 SNAPSHOT_EVERY_S = 10
 NEWS2_INPUTS = ("rr", "spo2", "sbp", "hr", "temp")
+# The message fields the alarm engine reads, under the same names in VitalsMessage and Reading.
+READING_FIELDS = (*PARAMETERS, "ecg_status", "spo2_status", "sqi_ecg", "sqi_spo2")
 
 
 def _ms(moment: datetime) -> int:
@@ -189,21 +191,7 @@ class ClinicalPipeline:
                 self._apply(context, changes)
 
     def _observe(self, context: BedContext, m: VitalsMessage, now_ms: int) -> None:
-        reading = Reading(
-            ts_ms=m.ts,
-            received_ms=m.received,
-            hr=m.hr,
-            spo2=m.spo2,
-            rr=m.rr,
-            sbp=m.sbp,
-            dbp=m.dbp,
-            map=m.map,
-            temp=m.temp,
-            ecg_status=m.ecg_status,
-            spo2_status=m.spo2_status,
-            sqi_ecg=m.sqi_ecg,
-            sqi_spo2=m.sqi_spo2,
-        )
+        reading = Reading(ts_ms=m.ts, received_ms=m.received, **{f: getattr(m, f) for f in READING_FIELDS})
         changes = context.alarms.observe(reading, context.limits, now_ms)
         for name in ("rr", "spo2", "hr", "temp"):
             context.last[name] = getattr(m, name)

@@ -34,14 +34,13 @@ def _env(name: str) -> str | None:
     return value or None
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer | ExternalPostgres]:
-    """The session's PostgreSQL server (``.url``, ``.create_database(name) -> url``)."""
-    external = _env(POSTGRES_ENV)
-    if external:
-        yield ExternalPostgres(external)
+def _own_or_external(env: str, server: RedisServer | PostgresServer, external: type) -> Iterator:
+    """The service named by ``env`` when set, otherwise ``server`` started here and stopped at the end."""
+    url = _env(env)
+    if url:
+        yield external(url)
         return
-    server = PostgresServer().start()
+    server.start()
     try:
         yield server
     finally:
@@ -49,37 +48,27 @@ def postgres_server() -> Iterator[PostgresServer | ExternalPostgres]:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(request: pytest.FixtureRequest) -> str:
+def postgres_server() -> Iterator[PostgresServer | ExternalPostgres]:
+    """The session's PostgreSQL server (``.url``, ``.create_database(name) -> url``)."""
+    yield from _own_or_external(POSTGRES_ENV, PostgresServer(), ExternalPostgres)
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: PostgresServer | ExternalPostgres) -> str:
     """SQLAlchemy URL of the session's ``pantau_test`` database (or ``PANTAU_TEST_POSTGRES_URL``)."""
-    external = _env(POSTGRES_ENV)
-    if external:
-        return external
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    return server.url
+    return postgres_server.url
 
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer | ExternalService]:
     """The session's Redis server (``.url``)."""
-    external = _env(REDIS_ENV)
-    if external:
-        yield ExternalService(external)
-        return
-    server = RedisServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _own_or_external(REDIS_ENV, RedisServer(), ExternalService)
 
 
 @pytest.fixture(scope="session")
-def redis_url(request: pytest.FixtureRequest) -> str:
+def redis_url(redis_server: RedisServer | ExternalService) -> str:
     """``redis://`` URL of the session's Redis (or ``PANTAU_TEST_REDIS_URL``)."""
-    external = _env(REDIS_ENV)
-    if external:
-        return external
-    server: RedisServer = request.getfixturevalue("redis_server")
-    return server.url
+    return redis_server.url
 
 
 @pytest.fixture(scope="session")

@@ -80,13 +80,13 @@ def _clipped_normal(rng: np.random.Generator, mean: float, sd: float, low: float
 
 
 def draw_baseline(rng: np.random.Generator) -> Baseline:
-    """A plausible, stable adult inpatient (NEWS2 0–1): HR 58–88, SpO2 96.5–99.4, RR 13–18, SBP 114–150, temp
-    36.4–37.2 °C."""
+    """A plausible, stable adult inpatient (NEWS2 0–1): HR 58–88, SpO2 96.5–99.4, RR 13–18, SBP 110–134 with a
+    pulse pressure of 40–60 (so MAP stays below the adult alarm limit of 110), temp 36.4–37.2 °C."""
     hr = _clipped_normal(rng, 74.0, 8.0, 58.0, 88.0)
     spo2 = _clipped_normal(rng, 97.6, 0.8, 96.5, 99.4)
     rr = _clipped_normal(rng, 15.0, 1.5, 13.0, 18.0)
-    sbp = _clipped_normal(rng, 126.0, 10.0, 114.0, 150.0)
-    pulse_pressure = _clipped_normal(rng, 46.0, 7.0, 32.0, 62.0)
+    sbp = _clipped_normal(rng, 122.0, 7.0, 110.0, 134.0)
+    pulse_pressure = _clipped_normal(rng, 46.0, 6.0, 40.0, 60.0)
     temp = _clipped_normal(rng, 36.8, 0.2, 36.4, 37.2)
     return Baseline(hr=hr, spo2=spo2, rr=rr, sbp=sbp, dbp=sbp - pulse_pressure, temp=temp)
 

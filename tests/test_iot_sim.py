@@ -222,7 +222,8 @@ def test_baselines_are_plausible_stable_adults():
     for _ in range(200):
         b = draw_baseline(rng)
         assert 58 <= b.hr <= 88 and 96.5 <= b.spo2 <= 99.4 and 13 <= b.rr <= 18
-        assert 114 <= b.sbp <= 150 and 32 <= b.sbp - b.dbp <= 62 and 36.4 <= b.temp <= 37.2
+        assert 110 <= b.sbp <= 134 and 40 <= b.sbp - b.dbp <= 60 and 36.4 <= b.temp <= 37.2
+        assert b.dbp + (b.sbp - b.dbp) / 3 < 110  # a stable patient does not sit on the MAP alarm limit
 
 
 def test_couplings_fever_and_hypoxia_raise_hr_and_rr():

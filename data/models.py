@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import (
@@ -20,6 +20,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    Time,
     TypeDecorator,
     UniqueConstraint,
     text,
@@ -113,6 +114,8 @@ class DisplayToken(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
     label: Mapped[str] = mapped_column(String(100))
+    # Where the board opens (e.g. ``/papan/umum``); empty = the display home page.
+    board_path: Mapped[str] = mapped_column(String(200), default="")
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -229,6 +232,9 @@ class Poli(Base):
     queue_prefix: Mapped[str] = mapped_column(String(2))
     bpjs_code: Mapped[str | None] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Which TV board calls this poli's numbers, and the service time assumed until today's is measured.
+    board_group: Mapped[str] = mapped_column(String(32), default="umum")
+    default_service_minutes: Mapped[int] = mapped_column(Integer, default=10)
 
 
 class Doctor(Base):
@@ -374,3 +380,184 @@ class AlarmEvent(Base):
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     acknowledged_where: Mapped[str | None] = mapped_column(String(64))
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Clinic queues (DESIGN §6): schedules, day sessions, numbering, visits with BPJS task times, the BPJS outbox.
+
+VISIT_TASK_IDS = (1, 2, 3, 4, 5, 6, 7, 99)
+TICKET_STATES = ("booked", "waiting", "called", "serving", "done", "skipped", "cancelled")
+
+
+class DoctorSchedule(Base):
+    """A doctor's weekly practice session at a poli (jadwal praktik), with its JKN and non-JKN quotas."""
+
+    __tablename__ = "doctor_schedule"
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+        CheckConstraint("end_time > start_time", name="times"),
+        CheckConstraint("quota_jkn >= 0 AND quota_non_jkn >= 0", name="quota"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctor.id"))
+    poli_id: Mapped[int] = mapped_column(ForeignKey("poli.id"))
+    weekday: Mapped[int] = mapped_column(Integer)  # 0 = Monday
+    start_time: Mapped[time] = mapped_column(Time)
+    end_time: Mapped[time] = mapped_column(Time)
+    quota_jkn: Mapped[int] = mapped_column(Integer, default=30)
+    quota_non_jkn: Mapped[int] = mapped_column(Integer, default=10)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ClinicSession(Base):
+    """One practice session on one day, made from the weekly schedule. ``booked_*`` count the live bookings and
+    are raised with a guarded UPDATE, so two desks can never overbook a quota."""
+
+    __tablename__ = "clinic_session"
+    __table_args__ = (
+        UniqueConstraint("doctor_id", "poli_id", "service_date", "start_time"),
+        CheckConstraint("booked_jkn >= 0 AND booked_non_jkn >= 0", name="booked"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    poli_id: Mapped[int] = mapped_column(ForeignKey("poli.id"), index=True)
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctor.id"))
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("doctor_schedule.id"))
+    service_date: Mapped[date] = mapped_column(Date, index=True)
+    start_time: Mapped[time] = mapped_column(Time)
+    end_time: Mapped[time] = mapped_column(Time)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    quota_jkn: Mapped[int] = mapped_column(Integer)
+    quota_non_jkn: Mapped[int] = mapped_column(Integer)
+    booked_jkn: Mapped[int] = mapped_column(Integer, default=0)
+    booked_non_jkn: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the doctor's first task 4
+    closed_reason: Mapped[str | None] = mapped_column(String(200))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    poli: Mapped[Poli] = relationship()
+    doctor: Mapped[Doctor] = relationship()
+
+
+class QueueCounter(Base):
+    """The last number handed out at one service point on one (site-local) day."""
+
+    __tablename__ = "queue_counter"
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), primary_key=True)
+    point: Mapped[str] = mapped_column(String(32), primary_key=True)
+    service_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer)
+
+
+class Visit(Base):
+    """An outpatient visit to one poli on one day: one booking code (``kodebooking``) and its task times."""
+
+    __tablename__ = "visit"
+    __table_args__ = (
+        Index(
+            "uq_visit_patient_poli_day",
+            "patient_id",
+            "poli_id",
+            "service_date",
+            unique=True,
+            postgresql_where=text("status <> 'cancelled'"),
+            sqlite_where=text("status <> 'cancelled'"),
+        ),
+        CheckConstraint("payer IN ('jkn', 'non_jkn')", name="payer"),
+        CheckConstraint("status IN ('active', 'done', 'cancelled')", name="status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("clinic_session.id"), index=True)
+    poli_id: Mapped[int] = mapped_column(ForeignKey("poli.id"))
+    service_date: Mapped[date] = mapped_column(Date, index=True)
+    booking_code: Mapped[str] = mapped_column(String(32), unique=True)
+    payer: Mapped[str] = mapped_column(String(8))
+    new_patient: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(16), default="desk")  # desk | mobile_jkn | referral
+    referral_number: Mapped[str | None] = mapped_column(String(40))
+    referred_from_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id"))
+    status: Mapped[str] = mapped_column(String(12), default="active")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    session: Mapped[ClinicSession] = relationship()
+    patient: Mapped[Patient] = relationship()
+
+
+class QueueTicket(Base):
+    """A place in one service point's line: the admission desk (``loket``), a poli (``poli:UMU``) or the
+    pharmacy (``farmasi:racikan`` / ``farmasi:nonracikan``). Admission tickets exist before their visit."""
+
+    __tablename__ = "queue_ticket"
+    __table_args__ = (
+        UniqueConstraint("site_id", "point", "service_date", "number"),
+        Index("ix_queue_ticket_line", "site_id", "point", "service_date", "status"),
+        CheckConstraint("status IN ({})".format(", ".join(f"'{s}'" for s in TICKET_STATES)), name="status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id"), index=True)
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("clinic_session.id"))
+    point: Mapped[str] = mapped_column(String(32))
+    service_date: Mapped[date] = mapped_column(Date)
+    number: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(12), default="waiting")
+    call_count: Mapped[int] = mapped_column(Integer, default=0)
+    counter: Mapped[str | None] = mapped_column(String(40))  # where it was called to ("Loket 2", "Poli Anak")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    called_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    visit: Mapped[Visit | None] = relationship()
+
+
+class VisitTask(Base):
+    """When a visit reached one BPJS task id (1–7, 99): recorded once, in order, at the real time."""
+
+    __tablename__ = "visit_task"
+    __table_args__ = (
+        CheckConstraint("task_id IN ({})".format(", ".join(str(t) for t in VISIT_TASK_IDS)), name="task_id"),
+    )
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="CASCADE"), primary_key=True)
+    task_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class BpjsOutbox(Base):
+    """A call to BPJS Antrean to make, written in the same transaction as the event it reports (transactional
+    outbox). The payload holds no personal identifiers: the worker reads those from the visit when sending."""
+
+    __tablename__ = "bpjs_outbox"
+    __table_args__ = (
+        Index("ix_bpjs_outbox_due", "state", "next_attempt_at"),
+        CheckConstraint("state IN ('pending', 'sent', 'failed')", name="state"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"))
+    booking_code: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(24))  # antrean_add | updatewaktu | batal | farmasi_add
+    payload: Mapped[dict] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(8), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    response_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class SiteSetting(Base):
+    """A small per-site setting that admins change at run time (e.g. the TV boards' running text)."""
+
+    __tablename__ = "site_setting"
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,6 +23,7 @@ from data.models import (
     DeviceAssignment,
     DisplayToken,
     Doctor,
+    DoctorSchedule,
     Observation,
     Patient,
     Poli,
@@ -58,6 +60,7 @@ DOCTORS = (
     ("dr. Maya Lestari, Sp.OG (demo)", "Spesialis Obstetri dan Ginekologi", "OBG"),
     ("dr. Hendra Gunawan (demo)", "Dokter Umum", "UMU"),
 )
+DEMO_QUOTA_JKN, DEMO_QUOTA_NON_JKN = 60, 20
 SEEDER = users.Actor(user_id=None, username="seed", site_id=None)
 # Fictional demo patients (is_demo=True), placed in 24 of the 32 demo beds; ICU-03 runs the sepsis scenario.
 DEMO_PATIENTS = (
@@ -132,8 +135,33 @@ def seed_site(session: Session, settings: Settings) -> Site:
         )
     _seed_demo_patients(session, site, settings)
     for name, specialty, poli in DOCTORS:
-        _get_or_add(session, Doctor, {"site_id": site.id, "name": name}, specialty=specialty, poli_id=polis[poli].id)
+        doctor = _get_or_add(
+            session, Doctor, {"site_id": site.id, "name": name}, specialty=specialty, poli_id=polis[poli].id
+        )
+        _seed_demo_schedule(session, site, doctor, settings)
     return site
+
+
+def demo_session_hours(now_local: datetime) -> tuple[time, time]:
+    """The demo's practice hours: they follow the clock (from two hours before the demo starts, for eight
+    hours, within the day) so that whoever starts the demo, whenever, finds clinics open."""
+    start_hour = max(0, min(now_local.hour - 2, 16))
+    return time(start_hour), time(min(start_hour + 8, 23), 59 if start_hour + 8 > 23 else 0)
+
+
+def _seed_demo_schedule(session: Session, site: Site, doctor: Doctor, settings: Settings) -> None:
+    start, end = demo_session_hours(datetime.now(ZoneInfo(site.timezone)))
+    for weekday in range(7):
+        plan = _get_or_add(
+            session,
+            DoctorSchedule,
+            {"site_id": site.id, "doctor_id": doctor.id, "poli_id": doctor.poli_id, "weekday": weekday},
+            start_time=start,
+            end_time=end,
+            quota_jkn=DEMO_QUOTA_JKN,
+            quota_non_jkn=DEMO_QUOTA_NON_JKN,
+        )
+        plan.start_time, plan.end_time = start, end
 
 
 def _seed_demo_patients(session: Session, site: Site, settings: Settings) -> None:

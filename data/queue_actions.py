@@ -1,0 +1,230 @@
+"""What a counter does with its line: call next, recall, skip to the late line, start, finish (and send on to the
+pharmacy or another poli), cancel. Each step records the visit's task time in order, with its BPJS outbox row,
+in the caller's transaction, and returns the ``QueueEvent``s to publish once that transaction is committed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from auth.users import Actor
+from data import audit
+from data.models import ClinicSession, Poli, QueueTicket, Visit
+from data.queue_registration import register_visit
+from data.queue_tickets import QueueEvent, enqueue, issue_ticket, point_prefix, record_task
+from data.schedules import local_today
+from domain.errors import InputError
+from domain.queue_points import ADMISSION, PHARMACY_COMPOUNDED, PHARMACY_POINTS, poli_code_of
+from domain.queue_tasks import CANCELLED
+
+OPEN_AT_COUNTER = ("called", "serving")
+
+
+@dataclass(frozen=True)
+class CounterResult:
+    ticket_id: int | None
+    label: str
+    events: tuple[QueueEvent, ...]
+
+
+def destination_name(session: Session, site_id: int, point: str, counter: str) -> str:
+    """Where a called patient goes: the counter's own name when it has one, else the point's."""
+    if counter.strip():
+        return counter.strip()
+    code = poli_code_of(point)
+    if code:
+        return session.scalar(select(Poli.name).where(Poli.site_id == site_id, Poli.code == code)) or code
+    return "Loket Pendaftaran" if point == ADMISSION else "Farmasi"
+
+
+def _call_event(session: Session, ticket: QueueTicket) -> QueueEvent:
+    prefix = point_prefix(session, ticket.site_id, ticket.point)
+    destination = destination_name(session, ticket.site_id, ticket.point, ticket.counter or "")
+    return QueueEvent("call", ticket.point, ticket.label, ticket.number, prefix, destination)
+
+
+def _ticket(session: Session, actor: Actor, ticket_id: int, *states: str) -> QueueTicket:
+    ticket = session.get(QueueTicket, ticket_id, with_for_update=True)
+    if ticket is None or ticket.site_id != actor.site_id:
+        raise InputError("err_ticket_unknown")
+    if states and ticket.status not in states:
+        raise InputError("err_ticket_state", label=ticket.label, state=ticket.status)
+    return ticket
+
+
+def _busy_ticket(session: Session, actor: Actor, point: str, counter: str, now: datetime) -> str | None:
+    return session.scalar(
+        select(QueueTicket.label).where(
+            QueueTicket.site_id == actor.site_id,
+            QueueTicket.point == point,
+            QueueTicket.service_date == local_today(session, actor.site_id, now),
+            QueueTicket.counter == counter,
+            QueueTicket.status.in_(OPEN_AT_COUNTER),
+        )
+    )
+
+
+def call_next(
+    session: Session, actor: Actor, point: str, counter: str, now: datetime, *, session_id: int | None = None
+) -> CounterResult:
+    """Call the lowest waiting number at ``point`` (only ``session_id``'s patients when given) to ``counter``.
+    Two counters calling at once get different patients (row lock with SKIP LOCKED, then a guarded UPDATE)."""
+    counter = counter.strip()[:40]
+    if not counter:
+        raise InputError("err_counter_name")
+    busy = _busy_ticket(session, actor, point, counter, now)
+    if busy:
+        raise InputError("err_counter_busy", label=busy)
+    line = select(QueueTicket.id).where(
+        QueueTicket.site_id == actor.site_id,
+        QueueTicket.point == point,
+        QueueTicket.service_date == local_today(session, actor.site_id, now),
+        QueueTicket.status == "waiting",
+    )
+    if session_id is not None:
+        line = line.where(QueueTicket.session_id == session_id)
+    for _ in range(5):  # another counter may take the same row between the pick and the update
+        ticket_id = session.scalar(line.order_by(QueueTicket.number).limit(1).with_for_update(skip_locked=True))
+        if ticket_id is None:
+            return CounterResult(None, "", ())
+        taken = session.execute(
+            update(QueueTicket)
+            .where(QueueTicket.id == ticket_id, QueueTicket.status == "waiting")
+            .values(status="called", counter=counter, called_at=now, call_count=QueueTicket.call_count + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if taken:
+            ticket = session.get(QueueTicket, ticket_id)
+            session.refresh(ticket)
+            return CounterResult(ticket.id, ticket.label, (_call_event(session, ticket),))
+    raise InputError("err_try_again")
+
+
+def call_ticket(session: Session, actor: Actor, ticket_id: int, counter: str, now: datetime) -> CounterResult:
+    """Call one particular number, e.g. a late patient who came back, or a recall of the one being called."""
+    ticket = _ticket(session, actor, ticket_id, "waiting", "skipped", "called")
+    counter = counter.strip()[:40] or ticket.counter or ""
+    if not counter:
+        raise InputError("err_counter_name")
+    busy = _busy_ticket(session, actor, ticket.point, counter, now)
+    if busy and busy != ticket.label:
+        raise InputError("err_counter_busy", label=busy)
+    ticket.status, ticket.counter, ticket.called_at = "called", counter, now
+    ticket.call_count += 1
+    return CounterResult(ticket.id, ticket.label, (_call_event(session, ticket),))
+
+
+def recall(session: Session, actor: Actor, ticket_id: int, now: datetime) -> CounterResult:
+    ticket = _ticket(session, actor, ticket_id, "called")
+    return call_ticket(session, actor, ticket.id, ticket.counter or "", now)
+
+
+def skip(session: Session, actor: Actor, ticket_id: int, calls_before_skip: int) -> CounterResult:
+    """Move a called patient who does not come to the late line, once they were called enough times."""
+    ticket = _ticket(session, actor, ticket_id, "called")
+    if ticket.call_count < calls_before_skip:
+        raise InputError("err_skip_too_soon", calls=ticket.call_count, needed=calls_before_skip)
+    ticket.status = "skipped"
+    return CounterResult(ticket.id, ticket.label, (QueueEvent("change", ticket.point),))
+
+
+def start(session: Session, actor: Actor, ticket_id: int, now: datetime) -> CounterResult:
+    """The patient is at the counter: task 4 at a poli (the doctor's first one marks their actual start),
+    task 6 at the pharmacy; the admission desk records its start for the new patient's task 2."""
+    ticket = _ticket(session, actor, ticket_id, "called")
+    visit = session.get(Visit, ticket.visit_id) if ticket.visit_id else None
+    if visit is not None:
+        task = 6 if ticket.point in PHARMACY_POINTS else 4
+        record_task(session, visit, task, now, actor.user_id)
+        if task == 4:
+            session.execute(
+                update(ClinicSession)
+                .where(ClinicSession.id == visit.session_id, ClinicSession.started_at.is_(None))
+                .values(started_at=now)
+            )
+    ticket.status, ticket.started_at = "serving", now
+    return CounterResult(ticket.id, ticket.label, (QueueEvent("change", ticket.point),))
+
+
+def finish(
+    session: Session,
+    actor: Actor,
+    ticket_id: int,
+    now: datetime,
+    *,
+    pharmacy: str | None = None,
+    refer_session_id: int | None = None,
+) -> CounterResult:
+    """Service done. At a poli: task 5, then optionally a pharmacy number (``farmasi:racikan`` or
+    ``farmasi:nonracikan``) or a referral to another poli's session (a new booking). At the pharmacy: task 7."""
+    ticket = _ticket(session, actor, ticket_id, "serving")
+    visit = session.get(Visit, ticket.visit_id) if ticket.visit_id else None
+    events = [QueueEvent("change", ticket.point)]
+    ticket.status, ticket.finished_at = "done", now
+    if visit is None:
+        return CounterResult(ticket.id, ticket.label, tuple(events))
+    if ticket.point in PHARMACY_POINTS:
+        record_task(session, visit, 7, now, actor.user_id)
+        visit.status = "done"
+        return CounterResult(ticket.id, ticket.label, tuple(events))
+    if pharmacy is not None and pharmacy not in PHARMACY_POINTS:
+        raise InputError("err_pharmacy_kind")
+    record_task(session, visit, 5, now, actor.user_id)
+    if pharmacy:
+        drugs = issue_ticket(session, actor.site_id, pharmacy, ticket.service_date, now=now, visit_id=visit.id)
+        enqueue(
+            session,
+            visit,
+            "farmasi_add",
+            {
+                "kodebooking": visit.booking_code,
+                "jenisresep": "racikan" if pharmacy == PHARMACY_COMPOUNDED else "non racikan",
+                "nomorantrean": drugs.number,
+                "keterangan": "",
+            },
+        )
+        events.append(QueueEvent("change", pharmacy))
+    else:
+        visit.status = "done"
+    if refer_session_id is not None:
+        referral = register_visit(
+            session,
+            actor,
+            patient_id=visit.patient_id,
+            session_id=refer_session_id,
+            payer=visit.payer,
+            now=now,
+            source="referral",
+            referred_from_id=visit.id,
+        )
+        events.extend(referral.events)
+    return CounterResult(ticket.id, ticket.label, tuple(events))
+
+
+def cancel(session: Session, actor: Actor, ticket_id: int, now: datetime, reason: str) -> CounterResult:
+    """No-show or cancellation: task 99 for a visit not yet served, and its quota place is given back."""
+    ticket = _ticket(session, actor, ticket_id, "booked", "waiting", "called", "skipped")
+    ticket.status, ticket.finished_at = "cancelled", now
+    visit = session.get(Visit, ticket.visit_id) if ticket.visit_id else None
+    if visit is not None and ticket.point not in PHARMACY_POINTS:
+        record_task(session, visit, CANCELLED, now, actor.user_id)
+        visit.status = "cancelled"
+        booked = ClinicSession.booked_jkn if visit.payer == "jkn" else ClinicSession.booked_non_jkn
+        session.execute(
+            update(ClinicSession).where(ClinicSession.id == visit.session_id, booked > 0).values({booked: booked - 1})
+        )
+    audit.record(
+        session,
+        "queue_ticket_cancelled",
+        user_id=actor.user_id,
+        username=actor.username,
+        site_id=actor.site_id,
+        ip=actor.ip,
+        target_type="queue_ticket",
+        target_id=ticket.id,
+        detail={"label": ticket.label, "reason": reason.strip()[:200]},
+    )
+    return CounterResult(ticket.id, ticket.label, (QueueEvent("change", ticket.point),))

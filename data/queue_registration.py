@@ -1,0 +1,361 @@
+"""Outpatient registration: find or register the patient, book a doctor session within its quota, hand out the
+poli number with a booking code, and record the first task times. Used by the front desk and Mobile JKN alike."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from auth.users import Actor
+from data import audit, patients
+from data.field_crypto import FieldCipher
+from data.models import ClinicSession, Doctor, Patient, Poli, QueueTicket, Visit
+from data.queue_tickets import QueueEvent, enqueue, issue_ticket, next_number, record_task
+from data.queue_views import ticket_estimate
+from data.schedules import local_today
+from domain.errors import InputError
+from domain.queue_points import ADMISSION, booking_code, poli_point
+
+PAYERS = ("jkn", "non_jkn")
+_PHONE = re.compile(r"^(\+62|62|0)8\d{7,12}$")
+MRN_POINT = "rekam_medis"  # the site-wide medical-record counter lives in queue_counter on a fixed date
+MRN_COUNTER_DATE = date(2000, 1, 1)
+
+
+@dataclass(frozen=True)
+class PatientMatch:
+    """A search hit as the front desk sees it (full name: staff with the right to register)."""
+
+    id: int
+    mrn: str
+    name: str
+    birth_date: date
+    sex: str
+    has_bpjs: bool
+
+
+@dataclass(frozen=True)
+class Registration:
+    visit_id: int
+    ticket_id: int
+    booking_code: str
+    label: str
+    number: int
+    point: str
+    events: tuple[QueueEvent, ...]
+
+
+def _match(patient: Patient) -> PatientMatch:
+    return PatientMatch(
+        patient.id, patient.mrn, patient.name, patient.birth_date, patient.sex, patient.bpjs_bidx is not None
+    )
+
+
+def search_patients(
+    session: Session,
+    cipher: FieldCipher,
+    actor: Actor,
+    *,
+    mrn: str = "",
+    name: str = "",
+    birth_date: date | None = None,
+    nik: str = "",
+    bpjs: str = "",
+) -> list[PatientMatch]:
+    """Find by medical-record number (checked against the birth date when one is given), name + birth date,
+    NIK or BPJS card number. Unknown numbers and mismatched birth dates raise ``InputError``."""
+    site = actor.site_id
+    if mrn.strip():
+        found = session.scalar(select(Patient).where(Patient.site_id == site, Patient.mrn == mrn.strip()))
+        if found is None:
+            raise InputError("err_unknown_mrn", mrn=mrn.strip())
+        if birth_date is not None and found.birth_date != birth_date:
+            raise InputError("err_birth_mismatch")
+        hits = [found]
+    elif nik.strip() or bpjs.strip():
+        field, value = ("nik", nik) if nik.strip() else ("bpjs", bpjs)
+        try:
+            hits = patients.find_by_identifier(session, cipher, site, field, value)
+        except ValueError:
+            raise InputError(f"err_{field}_format") from None
+        if not hits:
+            raise InputError(f"err_unknown_{field}")
+    elif name.strip() and birth_date is not None:
+        pattern = "%" + name.strip().lower().replace("%", "").replace("_", "") + "%"
+        hits = list(
+            session.scalars(
+                select(Patient)
+                .where(
+                    Patient.site_id == site, Patient.birth_date == birth_date, func.lower(Patient.name).like(pattern)
+                )
+                .order_by(Patient.name)
+                .limit(20)
+            )
+        )
+        if not hits:
+            raise InputError("err_no_patient_found")
+    else:
+        raise InputError("err_search_criteria")
+    audit.record(
+        session,
+        "patient_search",
+        user_id=actor.user_id,
+        username=actor.username,
+        site_id=site,
+        ip=actor.ip,
+        detail={"by": "mrn" if mrn.strip() else "nik" if nik.strip() else "bpjs" if bpjs.strip() else "name"},
+    )
+    return [_match(p) for p in hits]
+
+
+def register_patient(
+    session: Session,
+    cipher: FieldCipher,
+    actor: Actor,
+    *,
+    name: str,
+    birth_date: date | None,
+    sex: str,
+    phone: str,
+    nik: str = "",
+    bpjs: str = "",
+    today: date,
+) -> PatientMatch:
+    """A new patient with the minimum the desk needs; the medical-record number comes from the site counter."""
+    if not name.strip():
+        raise InputError("err_full_name_required")
+    if birth_date is None:
+        raise InputError("err_birth_date_required")
+    if birth_date > today or birth_date.year < today.year - 130:
+        raise InputError("err_birth_date_range")
+    phone = re.sub(r"[\s-]", "", phone or "")
+    if not _PHONE.match(phone):
+        raise InputError("err_phone_format")
+    for field, value in (("nik", nik), ("bpjs", bpjs)):
+        if value.strip() and patients.find_by_identifier(session, cipher, actor.site_id, field, value):
+            raise InputError(f"err_{field}_exists")
+    mrn = f"{next_number(session, actor.site_id, MRN_POINT, MRN_COUNTER_DATE):06d}"
+    patient = patients.create_patient(
+        session,
+        cipher,
+        site_id=actor.site_id,
+        mrn=mrn,
+        name=" ".join(name.split()),
+        birth_date=birth_date,
+        sex=sex,
+        nik=nik or None,
+        bpjs=bpjs or None,
+        phone=phone,
+        actor_id=actor.user_id,
+        actor_name=actor.username,
+    )
+    return _match(patient)
+
+
+def take_admission_ticket(session: Session, site_id: int, now: datetime) -> tuple[QueueTicket, QueueEvent]:
+    """A number for the registration desk's own line (task 1 of a new patient starts here)."""
+    ticket = issue_ticket(session, site_id, ADMISSION, local_today(session, site_id, now), now=now)
+    return ticket, QueueEvent("change", ADMISSION)
+
+
+def _book_quota(session: Session, clinic_session: ClinicSession, payer: str) -> None:
+    """Take one place of the payer's quota with one guarded UPDATE (row lock): never overbooked."""
+    booked, quota = (
+        (ClinicSession.booked_jkn, ClinicSession.quota_jkn)
+        if payer == "jkn"
+        else (ClinicSession.booked_non_jkn, ClinicSession.quota_non_jkn)
+    )
+    taken = session.execute(
+        update(ClinicSession)
+        .where(ClinicSession.id == clinic_session.id, booked < quota, ClinicSession.closed_reason.is_(None))
+        .values({booked: booked + 1})
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not taken:
+        session.refresh(clinic_session)
+        if clinic_session.closed_reason:
+            raise InputError("err_poli_closed", reason=clinic_session.closed_reason)
+        raise InputError("err_quota_full", payer="JKN" if payer == "jkn" else "non-JKN")
+    session.refresh(clinic_session)
+
+
+def register_visit(
+    session: Session,
+    actor: Actor,
+    *,
+    patient_id: int,
+    session_id: int,
+    payer: str,
+    now: datetime,
+    source: str = "desk",
+    arrived: bool = True,
+    admission_ticket_id: int | None = None,
+    referral_number: str | None = None,
+    referred_from_id: int | None = None,
+) -> Registration:
+    """Book ``patient_id`` into a doctor session and give them the poli's next number.
+
+    ``arrived`` is False for a Mobile JKN booking made ahead: its ticket waits as ``booked`` until check-in,
+    and no task time is recorded before the patient is really there."""
+    if payer not in PAYERS:
+        raise InputError("err_payer")
+    clinic_session = session.get(ClinicSession, session_id)
+    patient = session.get(Patient, patient_id)
+    if clinic_session is None or clinic_session.site_id != actor.site_id:
+        raise InputError("err_session_unknown")
+    if patient is None or patient.site_id != actor.site_id:
+        raise InputError("err_patient_unknown")
+    if clinic_session.closed_reason:
+        raise InputError("err_poli_closed", reason=clinic_session.closed_reason)
+    if now >= clinic_session.ends_at or clinic_session.service_date < local_today(session, actor.site_id, now):
+        raise InputError("err_session_over")
+    if payer == "jkn" and patient.bpjs_bidx is None:
+        raise InputError("err_jkn_needs_card")
+    poli = session.get(Poli, clinic_session.poli_id)
+    doctor = session.get(Doctor, clinic_session.doctor_id)
+    same_day = select(QueueTicket.label).join(Visit, Visit.id == QueueTicket.visit_id)
+    duplicate = session.scalar(
+        same_day.where(
+            Visit.patient_id == patient_id,
+            Visit.poli_id == poli.id,
+            Visit.service_date == clinic_session.service_date,
+            Visit.status != "cancelled",
+            QueueTicket.point == poli_point(poli.code),
+        )
+    )
+    if duplicate:
+        raise InputError("err_already_registered", poli=poli.name, label=duplicate)
+    new_patient = not session.scalar(
+        select(exists().where(Visit.patient_id == patient_id, Visit.status != "cancelled"))
+    )
+    _book_quota(session, clinic_session, payer)
+    visit = Visit(
+        site_id=actor.site_id,
+        patient_id=patient_id,
+        session_id=clinic_session.id,
+        poli_id=poli.id,
+        service_date=clinic_session.service_date,
+        booking_code=booking_code(clinic_session.service_date),
+        payer=payer,
+        new_patient=new_patient,
+        source=source,
+        referral_number=referral_number,
+        referred_from_id=referred_from_id,
+        created_at=now,
+        created_by=actor.user_id,
+    )
+    session.add(visit)
+    try:
+        session.flush()
+    except IntegrityError:  # the same patient booked at another desk in the same instant
+        raise InputError("err_already_registered", poli=poli.name, label="") from None
+    ticket = issue_ticket(
+        session,
+        actor.site_id,
+        poli_point(poli.code),
+        visit.service_date,
+        now=now,
+        visit_id=visit.id,
+        session_id=clinic_session.id,
+    )
+    if not arrived:
+        ticket.status = "booked"
+    booked = _antrean_add(visit, ticket, clinic_session, poli, doctor, patient)
+    estimate = ticket_estimate(session, ticket, now)
+    booked["estimasidilayani"] = int(estimate.timestamp() * 1000) if estimate else None
+    enqueue(session, visit, "antrean_add", booked)
+    if arrived:
+        _record_arrival(session, actor, visit, now, admission_ticket_id)
+    audit.record(
+        session,
+        "visit_registered",
+        user_id=actor.user_id,
+        username=actor.username,
+        site_id=actor.site_id,
+        ip=actor.ip,
+        target_type="visit",
+        target_id=visit.id,
+        detail={"patient_id": patient_id, "poli": poli.code, "payer": payer, "source": source},
+    )
+    return Registration(
+        visit.id,
+        ticket.id,
+        visit.booking_code,
+        ticket.label,
+        ticket.number,
+        ticket.point,
+        (QueueEvent("change", ticket.point),),
+    )
+
+
+def _record_arrival(
+    session: Session, actor: Actor, visit: Visit, now: datetime, admission_ticket_id: int | None
+) -> None:
+    """Tasks 1–2 come from the admission ticket when a new patient queued at the desk; task 3 is now."""
+    if admission_ticket_id is not None:
+        admission = session.get(QueueTicket, admission_ticket_id)
+        if admission is None or admission.point != ADMISSION or admission.site_id != actor.site_id:
+            raise InputError("err_admission_ticket")
+        if admission.visit_id is not None or admission.status != "serving":
+            raise InputError("err_admission_ticket")
+        if visit.new_patient:
+            record_task(session, visit, 1, admission.created_at, None)
+            record_task(session, visit, 2, admission.started_at, actor.user_id)
+        admission.visit_id, admission.status, admission.finished_at = visit.id, "done", now
+    record_task(session, visit, 3, now, actor.user_id)
+
+
+def check_in(session: Session, actor: Actor, booking: str, now: datetime) -> Registration:
+    """A Mobile JKN patient arrives: the booked ticket joins the line and task 3 starts."""
+    visit = session.scalar(select(Visit).where(Visit.site_id == actor.site_id, Visit.booking_code == booking))
+    if visit is None:
+        raise InputError("err_unknown_booking", code=booking)
+    ticket = session.scalar(select(QueueTicket).where(QueueTicket.visit_id == visit.id, QueueTicket.status == "booked"))
+    if visit.status != "active" or ticket is None:
+        raise InputError("err_checkin_state")
+    if visit.service_date != local_today(session, actor.site_id, now):
+        raise InputError("err_checkin_day")
+    ticket.status = "waiting"
+    record_task(session, visit, 3, now, actor.user_id)
+    return Registration(
+        visit.id,
+        ticket.id,
+        visit.booking_code,
+        ticket.label,
+        ticket.number,
+        ticket.point,
+        (QueueEvent("change", ticket.point),),
+    )
+
+
+def _antrean_add(
+    visit: Visit, ticket: QueueTicket, cs: ClinicSession, poli: Poli, doctor: Doctor, patient: Patient
+) -> dict:
+    """The non-identifying fields of BPJS ``antrean/add`` as they were at booking time; the worker adds the
+    card number, NIK and phone from the encrypted record when it sends."""
+    return {
+        "kodebooking": visit.booking_code,
+        "jenispasien": "JKN" if visit.payer == "jkn" else "NON JKN",
+        "kodepoli": poli.bpjs_code or poli.code,
+        "namapoli": poli.name,
+        "pasienbaru": int(visit.new_patient),
+        "norm": patient.mrn,
+        "tanggalperiksa": visit.service_date.isoformat(),
+        "kodedokter": doctor.bpjs_code,
+        "namadokter": doctor.name,
+        "jampraktek": f"{cs.start_time:%H:%M}-{cs.end_time:%H:%M}",
+        "jeniskunjungan": 2 if visit.referred_from_id else 1,
+        "nomorreferensi": visit.referral_number or "",
+        "nomorantrean": ticket.label,
+        "angkaantrean": ticket.number,
+        "kuotajkn": cs.quota_jkn,
+        "sisakuotajkn": cs.quota_jkn - cs.booked_jkn,
+        "kuotanonjkn": cs.quota_non_jkn,
+        "sisakuotanonjkn": cs.quota_non_jkn - cs.booked_non_jkn,
+        "keterangan": "Peserta harap datang 30 menit lebih awal",
+    }

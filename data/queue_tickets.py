@@ -1,0 +1,109 @@
+"""The shared steps of every queue change: a number from the day's counter, a ticket, a task time recorded in
+order, and the BPJS outbox row written in the same transaction. Callers publish ``QueueEvent``s after commit."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from data.live_store import LiveStore
+from data.models import BpjsOutbox, Poli, QueueCounter, QueueTicket, Visit, VisitTask
+from data.upsert import insert_for
+from domain.queue_points import FIXED_PREFIXES, poli_code_of, ticket_label
+from domain.queue_tasks import CANCELLED, check_next
+
+CHANNEL = "pantau:queue:{site_id}"
+
+
+@dataclass(frozen=True)
+class QueueEvent:
+    """What a TV board needs to hear about: a call (with where to go) or any other change of a line."""
+
+    kind: str  # call | change
+    point: str
+    label: str = ""
+    number: int = 0
+    prefix: str = ""
+    destination: str = ""
+
+
+def publish(live: LiveStore, site_id: int, events: list[QueueEvent]) -> None:
+    """Tell the boards (after the change is committed); a failing live store must not undo the change."""
+    for event in events:
+        live.publish(CHANNEL.format(site_id=site_id), json.dumps(asdict(event)))
+
+
+def next_number(session: Session, site_id: int, point: str, day: date) -> int:
+    """The next running number at ``point`` on ``day``: one atomic UPSERT, safe across workers and machines."""
+    statement = insert_for(session, QueueCounter).values(site_id=site_id, point=point, service_date=day, last_number=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=["site_id", "point", "service_date"],
+        set_={"last_number": QueueCounter.last_number + 1},
+    ).returning(QueueCounter.last_number)
+    return session.execute(statement).scalar_one()
+
+
+def point_prefix(session: Session, site_id: int, point: str) -> str:
+    code = poli_code_of(point)
+    if code is None:
+        return FIXED_PREFIXES[point]
+    return session.scalar(select(Poli.queue_prefix).where(Poli.site_id == site_id, Poli.code == code))
+
+
+def issue_ticket(
+    session: Session,
+    site_id: int,
+    point: str,
+    day: date,
+    *,
+    now: datetime,
+    visit_id: int | None = None,
+    session_id: int | None = None,
+) -> QueueTicket:
+    number = next_number(session, site_id, point, day)
+    ticket = QueueTicket(
+        site_id=site_id,
+        visit_id=visit_id,
+        session_id=session_id,
+        point=point,
+        service_date=day,
+        number=number,
+        label=ticket_label(point_prefix(session, site_id, point), number),
+        created_at=now,
+    )
+    session.add(ticket)
+    session.flush()
+    return ticket
+
+
+def recorded_tasks(session: Session, visit_id: int) -> dict[int, datetime]:
+    return dict(session.execute(select(VisitTask.task_id, VisitTask.at).where(VisitTask.visit_id == visit_id)).all())
+
+
+def record_task(session: Session, visit: Visit, task: int, at: datetime, user_id: int | None) -> None:
+    """Record task ``task`` of ``visit`` at the real time ``at`` (refused out of order), and queue the BPJS
+    ``updatewaktu`` (JKN visits) in the same transaction."""
+    check_next(recorded_tasks(session, visit.id), task, at, new_patient=visit.new_patient)
+    session.add(VisitTask(visit_id=visit.id, task_id=task, at=at, recorded_by=user_id))
+    enqueue(
+        session,
+        visit,
+        "updatewaktu",
+        {"kodebooking": visit.booking_code, "taskid": task, "waktu": int(at.timestamp() * 1000)},
+    )
+    if task == CANCELLED:
+        enqueue(session, visit, "batal", {"kodebooking": visit.booking_code, "keterangan": "tidak hadir/batal"})
+
+
+def enqueue(session: Session, visit: Visit, kind: str, payload: dict) -> None:
+    """Add a BPJS Antrean call to the outbox; only JKN bookings are reported."""
+    if visit.payer == "jkn":
+        session.add(
+            BpjsOutbox(
+                site_id=visit.site_id, visit_id=visit.id, booking_code=visit.booking_code, kind=kind, payload=payload
+            )
+        )

@@ -52,10 +52,19 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Jakarta"
     default_language: Literal["id", "en"] = "id"
 
+    queue_calls_before_skip: int = Field(2, ge=1)
+
     session_timeout_minutes: int = Field(30, ge=1)
     login_rate_limit: str = "10 per minute"
     lockout_attempts: int = Field(5, ge=1)
     lockout_minutes: int = Field(15, ge=1)
+
+    # BPJS Antrean RS (WS BPJS); empty means not configured. Never logged.
+    bpjs_base_url: str = ""
+    bpjs_cons_id: str = ""
+    bpjs_secret: str = ""
+    bpjs_user_key: str = ""
+    bpjs_timeout_seconds: float = Field(10.0, gt=0)
 
     data_keys: str = DEMO_DATA_KEY
     blind_index_key: str = DEMO_BLIND_INDEX_KEY

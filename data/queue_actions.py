@@ -198,6 +198,7 @@ def finish(
             payer=visit.payer,
             now=now,
             source="referral",
+            referral_number=visit.referral_number,
             referred_from_id=visit.id,
         )
         events.extend(referral.events)

@@ -216,6 +216,11 @@ def register_visit(
         raise InputError("err_session_over")
     if payer == "jkn" and patient.bpjs_bidx is None:
         raise InputError("err_jkn_needs_card")
+    if payer == "jkn" and patient.nik_bidx is None:  # antrean/add carries the NIK with the card number
+        raise InputError("err_jkn_needs_nik")
+    referral_number = (referral_number or "").strip().upper() or None
+    if payer == "jkn" and referral_number is None:  # BPJS antrean/add needs the FKTP referral or control letter
+        raise InputError("err_jkn_needs_referral")
     poli = session.get(Poli, clinic_session.poli_id)
     doctor = session.get(Doctor, clinic_session.doctor_id)
     same_day = select(QueueTicket.label).join(Visit, Visit.id == QueueTicket.visit_id)

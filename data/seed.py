@@ -52,13 +52,14 @@ POLIS = (
     ("GIG", "Poli Gigi", "D", "GIG"),
     ("OBG", "Poli Kebidanan dan Kandungan", "E", "OBG"),
 )
+# BPJS (HFIS) doctor codes as the BPJS sandbox knows them (bridge/bpjs/sandbox.py DOCTORS).
 DOCTORS = (
-    ("dr. Sari Wulandari (demo)", "Dokter Umum", "UMU"),
-    ("dr. Budi Santoso, Sp.A (demo)", "Spesialis Anak", "ANA"),
-    ("dr. Ratna Dewi, Sp.PD (demo)", "Spesialis Penyakit Dalam", "INT"),
-    ("drg. Agus Pratama (demo)", "Dokter Gigi", "GIG"),
-    ("dr. Maya Lestari, Sp.OG (demo)", "Spesialis Obstetri dan Ginekologi", "OBG"),
-    ("dr. Hendra Gunawan (demo)", "Dokter Umum", "UMU"),
+    ("dr. Sari Wulandari (demo)", "Dokter Umum", "UMU", "31001"),
+    ("dr. Budi Santoso, Sp.A (demo)", "Spesialis Anak", "ANA", "31002"),
+    ("dr. Ratna Dewi, Sp.PD (demo)", "Spesialis Penyakit Dalam", "INT", "31003"),
+    ("drg. Agus Pratama (demo)", "Dokter Gigi", "GIG", "31004"),
+    ("dr. Maya Lestari, Sp.OG (demo)", "Spesialis Obstetri dan Ginekologi", "OBG", "31005"),
+    ("dr. Hendra Gunawan (demo)", "Dokter Umum", "UMU", "31006"),
 )
 DEMO_QUOTA_JKN, DEMO_QUOTA_NON_JKN = 60, 20
 SEEDER = users.Actor(user_id=None, username="seed", site_id=None)
@@ -134,10 +135,11 @@ def seed_site(session: Session, settings: Settings) -> Site:
             session, Poli, {"site_id": site.id, "code": code}, name=name, queue_prefix=prefix, bpjs_code=bpjs
         )
     _seed_demo_patients(session, site, settings)
-    for name, specialty, poli in DOCTORS:
+    for name, specialty, poli, bpjs in DOCTORS:
         doctor = _get_or_add(
             session, Doctor, {"site_id": site.id, "name": name}, specialty=specialty, poli_id=polis[poli].id
         )
+        doctor.bpjs_code = doctor.bpjs_code or bpjs
         _seed_demo_schedule(session, site, doctor, settings)
     return site
 
@@ -259,5 +261,8 @@ def seed_demo(session: Session, settings: Settings) -> DemoCredentials:
 
 def _ensure_display_token(session: Session, user: User, token: str) -> None:
     digest = users.token_digest(token)
-    if session.scalar(select(DisplayToken).where(DisplayToken.token_sha256 == digest)) is None:
-        session.add(DisplayToken(user_id=user.id, label="Demo TV board", token_sha256=digest))
+    row = session.scalar(select(DisplayToken).where(DisplayToken.token_sha256 == digest))
+    if row is None:
+        row = DisplayToken(user_id=user.id, label="Demo TV board", token_sha256=digest)
+        session.add(row)
+    row.board_path = "/papan/umum"

@@ -33,6 +33,7 @@ def jkn_bookings(app, count: int) -> list[str]:
                 sex="L",
                 phone="081200000000",
                 bpjs=f"{9000000000000 + n}",
+                nik=f"{3170000000000000 + n}",
                 today=local_today(s, site, now),
             )
             reg = register_visit(
@@ -41,6 +42,7 @@ def jkn_bookings(app, count: int) -> list[str]:
                 patient_id=patient.id,
                 session_id=sessions[n % len(sessions)].id,
                 payer="jkn",
+                referral_number=f"0301R0011126{n:06d}",
                 now=now + timedelta(seconds=n),
             )
             codes.append(reg.booking_code)

@@ -149,7 +149,9 @@ def test_auth_failures_change_nothing(bpjs):
 # Reference data
 def test_reference_data_matches_the_demo_seed():
     assert set(POLIS) == {bpjs_code for *_, bpjs_code in SEED_POLIS}
-    assert sorted((name, poli) for name, poli in DOCTORS.values()) == sorted((n, p) for n, _, p in SEED_DOCTORS)
+    assert {code: (name, poli) for code, (name, poli) in DOCTORS.items()} == {
+        code: (name, poli) for name, _, poli, code in SEED_DOCTORS
+    }
 
 
 def test_ref_dokter_and_jadwal(bpjs):

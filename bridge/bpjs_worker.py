@@ -1,0 +1,159 @@
+"""BPJS Antrean sync worker: drains the outbox that queue actions fill, per booking in order, near real time.
+
+Outcome per call (always by ``metadata.code``): 200 → sent; 208 → BPJS already has it, sent; 404 "Gagal dicoba
+kembali", other codes, network errors and timeouts → retried with exponential backoff and jitter; 201 → failed
+with BPJS's message, held (with the booking's later rows) until staff fix the data and retry. Several workers
+may run at once (leased claims, ``SKIP LOCKED``); one killed mid-call leaves its row to be resent after the lease,
+which BPJS answers with 208. Credentials come from configuration and are never logged."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import signal
+import threading
+import time
+from datetime import datetime
+from typing import Any
+
+from bridge.bpjs.client import CODE_FAILED, AntreanClient, BpjsResult, BpjsTransportError
+from data.bpjs_outbox import OutboxItem, claim_next, mark_failed, mark_retry, mark_sent
+from data.db import Database
+from data.field_crypto import FieldCipher
+from data.models import Visit, utcnow
+from data.patients import read_patient
+from domain.backoff import retry_delay
+
+log = logging.getLogger(__name__)
+IDLE_SECONDS = 0.25
+
+
+class BpjsWorker:
+    """Sends due outbox rows one at a time with ``client``; ``run_once`` is one claim-send-record step."""
+
+    def __init__(
+        self, db: Database, client: AntreanClient, cipher: FieldCipher, *, rng: random.Random | None = None
+    ) -> None:
+        self._db = db
+        self._client = client
+        self._cipher = cipher
+        self._rng = rng or random.Random()  # noqa: S311 - retry jitter, not cryptography
+
+    def run_once(self, now: datetime | None = None) -> bool:
+        """Send the next due row; False when nothing was due."""
+        with self._db.session() as session:
+            item = claim_next(session, now or utcnow())
+        if item is None:
+            return False
+        started = time.monotonic()
+        try:
+            result = self._send(item)
+        except BpjsTransportError as exc:
+            self._retry(item, None, str(exc))
+            return True
+        except Exception:  # a bug or bad row must not stop the queue: it is retried later, with the reason
+            log.exception("BPJS outbox row %s could not be sent", item.id)
+            self._retry(item, None, "internal error (see worker log)")
+            return True
+        self._record(item, result)
+        log.info(
+            "BPJS %s %s → %s",
+            item.kind,
+            item.booking_code,
+            result.code,
+            extra={"outbox_id": item.id, "code": result.code, "ms": round((time.monotonic() - started) * 1000, 1)},
+        )
+        return True
+
+    def run(self, stop: threading.Event) -> None:
+        """Work until ``stop`` is set; survives a dead database or BPJS (waits and tries again)."""
+        failures = 0
+        while not stop.is_set():
+            try:
+                busy = self.run_once()
+                failures = 0
+            except Exception:
+                failures += 1
+                log.exception("BPJS worker step failed (%s in a row)", failures)
+                busy = False
+                stop.wait(retry_delay(failures, base=1.0, cap=30.0, rng=self._rng).total_seconds())
+            if not busy:
+                stop.wait(IDLE_SECONDS)
+
+    def _send(self, item: OutboxItem) -> BpjsResult:
+        payload = item.payload
+        if item.kind == "updatewaktu":
+            return self._client.update_waktu(payload["kodebooking"], payload["taskid"], payload["waktu"])
+        if item.kind == "batal":
+            return self._client.batal(payload["kodebooking"], payload["keterangan"])
+        if item.kind == "farmasi_add":
+            return self._client.add_antrean_farmasi(payload)
+        if item.kind == "antrean_add":
+            return self._client.add_antrean(self._with_identifiers(item))
+        raise ValueError(f"unknown outbox kind {item.kind!r}")
+
+    def _with_identifiers(self, item: OutboxItem) -> dict:
+        """``antrean/add`` needs the card number, NIK and phone: read (and audited) from the encrypted record
+        only now, so the outbox never holds them."""
+        with self._db.session() as session:
+            visit = session.get(Visit, item.visit_id)
+            record = read_patient(
+                session, self._cipher, visit.patient_id, actor_id=None, actor_name="bpjs-worker", purpose="bpjs_antrean"
+            )
+        return {**item.payload, "nomorkartu": record.bpjs or "", "nik": record.nik or "", "nohp": record.phone or ""}
+
+    def _record(self, item: OutboxItem, result: BpjsResult) -> None:
+        with self._db.session() as session:
+            if result.ok or result.duplicate:
+                mark_sent(session, item.id, result.code, utcnow())
+            elif result.code == CODE_FAILED:
+                mark_failed(session, item.id, result.code, result.message)
+            else:
+                delay = retry_delay(item.attempts, rng=self._rng)
+                mark_retry(session, item.id, result.code, result.message, utcnow() + delay)
+
+    def _retry(self, item: OutboxItem, code: int | None, message: str) -> None:
+        with self._db.session() as session:
+            mark_retry(session, item.id, code, message, utcnow() + retry_delay(item.attempts, rng=self._rng))
+
+
+def client_from_settings(settings: Any) -> AntreanClient:
+    if not (settings.bpjs_base_url and settings.bpjs_cons_id and settings.bpjs_secret and settings.bpjs_user_key):
+        raise SystemExit("BPJS worker: set PANTAU_BPJS_BASE_URL, _CONS_ID, _SECRET and _USER_KEY")
+    return AntreanClient(
+        settings.bpjs_base_url,
+        settings.bpjs_cons_id,
+        settings.bpjs_secret,
+        settings.bpjs_user_key,
+        timeout=settings.bpjs_timeout_seconds,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bridge.bpjs_worker``: run until SIGTERM/SIGINT (the row in flight is finished first)."""
+    from config import configure_logging, load_settings
+    from data.runtime import build_runtime
+
+    parser = argparse.ArgumentParser(prog="python -m bridge.bpjs_worker", description=__doc__.split("\n")[0])
+    parser.parse_args(argv)
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    runtime = build_runtime(settings)
+    worker = BpjsWorker(runtime.db, client_from_settings(settings), runtime.cipher)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("BPJS worker stopping", extra={"signal": signal.Signals(signum).name})
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    log.info("BPJS worker started", extra={"base_url": settings.bpjs_base_url})
+    worker.run(stop)
+    runtime.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

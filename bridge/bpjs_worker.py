@@ -15,6 +15,7 @@ import signal
 import threading
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from bridge.bpjs.client import CODE_FAILED, AntreanClient, BpjsResult, BpjsTransportError
@@ -66,10 +67,13 @@ class BpjsWorker:
         )
         return True
 
-    def run(self, stop: threading.Event) -> None:
-        """Work until ``stop`` is set; survives a dead database or BPJS (waits and tries again)."""
+    def run(self, stop: threading.Event, heartbeat: Path | None = None) -> None:
+        """Work until ``stop`` is set; survives a dead database or BPJS (waits and tries again). ``heartbeat`` is
+        touched on every pass, for a container health check."""
         failures = 0
         while not stop.is_set():
+            if heartbeat is not None:
+                heartbeat.touch()
             try:
                 busy = self.run_once()
                 failures = 0
@@ -136,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     from data.runtime import build_runtime
 
     parser = argparse.ArgumentParser(prog="python -m bridge.bpjs_worker", description=__doc__.split("\n")[0])
-    parser.parse_args(argv)
+    parser.add_argument("--heartbeat-file", type=Path, default=None, help="touched on every pass (health checks)")
+    args = parser.parse_args(argv)
     settings = load_settings()
     configure_logging(settings.log_level)
     runtime = build_runtime(settings)
@@ -150,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     log.info("BPJS worker started", extra={"base_url": settings.bpjs_base_url})
-    worker.run(stop)
+    worker.run(stop, args.heartbeat_file)
     runtime.close()
     return 0
 

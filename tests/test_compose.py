@@ -21,8 +21,8 @@ MOSQUITTO_CONF = ROOT / "deploy" / "mosquitto" / "mosquitto.conf"
 DEPLOY_README = ROOT / "deploy" / "README.md"
 VENDOR = ROOT / "assets" / "vendor"
 
-SERVICES = {"postgres", "redis", "mosquitto", "migrate", "web", "consumer", "simulator"}
-PANTAU_SERVICES = ("migrate", "web", "consumer", "simulator")  # run the Pantau image with the shared environment
+SERVICES = {"postgres", "redis", "mosquitto", "migrate", "web", "consumer", "bpjs-worker", "simulator"}
+PANTAU_SERVICES = ("migrate", "web", "consumer", "bpjs-worker", "simulator")  # run the Pantau image with the shared environment
 ONE_SHOT = {"migrate"}
 SECRET_WORDS = ("PASSWORD", "SECRET", "KEY")
 REQUIRED_REF = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*:\?[^}]*\}$")
@@ -150,6 +150,15 @@ def test_consumer_runs_the_bridge_with_a_metrics_healthcheck():
     assert depends["migrate"]["condition"] == "service_completed_successfully"
     env = _environment(consumer)
     assert env["PANTAU_MQTT_URL"] == "mqtts://mosquitto:8883"
+
+
+def test_bpjs_worker_runs_with_a_heartbeat_healthcheck():
+    worker = _services()["bpjs-worker"]
+    command = _command(worker)
+    assert command.startswith("python -m bridge.bpjs_worker --heartbeat-file ")
+    heartbeat = command.split("--heartbeat-file ")[1].split()[0]
+    assert heartbeat in " ".join(worker["healthcheck"]["test"])
+    assert worker["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
 
 
 def test_simulator_is_behind_the_sim_profile():

@@ -91,9 +91,13 @@ def create_patient(
 
 
 def find_by_identifier(session: Session, cipher: FieldCipher, site_id: int, field: str, value: str) -> list[Patient]:
-    """Exact search by NIK or BPJS number through the blind index (the database never sees the number)."""
+    """Exact search by NIK or BPJS number through the blind index (the database never sees the number).
+    A number of the wrong length raises ``InputError`` (``err_nik_format`` / ``err_bpjs_format``)."""
     column = {"nik": Patient.nik_bidx, "bpjs": Patient.bpjs_bidx}[field]
-    digest = cipher.blind_index(field, _digits(value))
+    digits = _digits(value)
+    if digits and not {"nik": _NIK, "bpjs": _BPJS}[field].match(digits):
+        raise InputError(f"err_{field}_format")
+    digest = cipher.blind_index(field, digits)
     if digest is None:
         return []
     return list(session.scalars(select(Patient).where(Patient.site_id == site_id, column == digest)))

@@ -79,10 +79,7 @@ def search_patients(
         hits = [found]
     elif nik.strip() or bpjs.strip():
         field, value = ("nik", nik) if nik.strip() else ("bpjs", bpjs)
-        try:
-            hits = patients.find_by_identifier(session, cipher, site, field, value)
-        except ValueError:
-            raise InputError(f"err_{field}_format") from None
+        hits = patients.find_by_identifier(session, cipher, site, field, value)
         if not hits:
             raise InputError(f"err_unknown_{field}")
     elif name.strip() and birth_date is not None:

@@ -1,0 +1,405 @@
+"""Registration desk: search and register patients, book a session, take an admission number. Every change goes
+through ``data.queue_registration``; queue events are published after the transaction has committed."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, ctx, html, no_update
+from flask import request
+from flask_login import current_user
+
+from auth.users import Actor
+from callbacks.registry import page_callback
+from components.ticket import ticket_facts, ticket_summary
+from data.models import utcnow
+from data.queue_lookup import serving_admission_tickets
+from data.queue_registration import (
+    PatientMatch,
+    register_patient,
+    register_visit,
+    search_patients,
+    take_admission_ticket,
+)
+from data.queue_tickets import publish
+from data.queue_views import booking_status
+from data.runtime import current_runtime
+from data.schedules import SessionInfo, day_sessions, local_today
+from domain.errors import InputError
+from domain.formats import long_date
+from i18n.web import current_language, t
+from pages.registration import NEW_PATIENT_FIELDS, NO_TICKET, SEARCH_MODES
+
+PAGE = "pages.registration"
+# Which field of the new-patient form each of the core's error messages is about.
+NEW_PATIENT_ERROR_FIELD = {
+    "err_full_name_required": "name",
+    "err_birth_date_required": "birth",
+    "err_birth_date_range": "birth",
+    "err_sex": "sex",
+    "err_phone_format": "phone",
+    "err_nik_format": "nik",
+    "err_nik_exists": "nik",
+    "err_bpjs_format": "bpjs",
+    "err_bpjs_exists": "bpjs",
+    "reg_birth_invalid": "birth",
+}
+REQUIRED_MESSAGE = {
+    "name": "err_full_name_required",
+    "birth": "err_birth_date_required",
+    "sex": "reg_sex_required",
+    "phone": "reg_phone_required",
+}
+INPUT_FIELDS = tuple(f for f in NEW_PATIENT_FIELDS if f != "sex")
+
+
+def _actor() -> Actor:
+    return Actor(current_user.id, current_user.username, current_user.site_id, request.remote_addr)
+
+
+def _alert(message: str, alert_id: str, color: str = "danger") -> dbc.Alert:
+    return dbc.Alert(message, color=color, className="mb-0", id=alert_id)
+
+
+def _error(exc: InputError, alert_id: str) -> dbc.Alert:
+    return _alert(t(exc.key, **exc.params), alert_id)
+
+
+def _as_data(patient: PatientMatch) -> dict:
+    """A patient as the page keeps it in the browser (what the desk already sees on screen)."""
+    return {
+        "id": patient.id,
+        "mrn": patient.mrn,
+        "name": patient.name,
+        "birth_date": patient.birth_date.isoformat(),
+        "sex": patient.sex,
+        "has_bpjs": patient.has_bpjs,
+    }
+
+
+def _date(value: str | None) -> date | None:
+    """An ``<input type=date>`` value; an unparsable one raises ``InputError``."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputError("reg_birth_invalid") from None
+
+
+def _ticket_id(value: str | None) -> int | None:
+    if not value or value == NO_TICKET:
+        return None
+    if not value.isdigit():
+        raise InputError("err_admission_ticket")
+    return int(value)
+
+
+# ---- search and pick --------------------------------------------------------------------------------------------
+
+
+@page_callback(
+    PAGE,
+    Output("reg-search-label", "children"),
+    Input("reg-search-by", "value"),
+)
+def search_label(mode: str) -> str:
+    return t(f"reg_search_text_{mode if mode in SEARCH_MODES else 'mrn'}")
+
+
+def _hits_table(hits: list[dict]) -> dbc.Table:
+    head = html.Thead(
+        html.Tr([*(html.Th(t(k)) for k in ("reg_mrn", "reg_name", "reg_birth_date", "reg_sex", "reg_bpjs")), html.Th()])
+    )
+    rows = [
+        html.Tr(
+            [
+                html.Td(h["mrn"]),
+                html.Td(h["name"]),
+                html.Td(long_date(date.fromisoformat(h["birth_date"]), current_language())),
+                html.Td(h["sex"]),
+                html.Td(t("reg_yes") if h["has_bpjs"] else t("reg_no")),
+                html.Td(
+                    dbc.Button(
+                        t("reg_pick"),
+                        id={"type": "reg-pick", "index": h["id"]},
+                        size="sm",
+                        color="primary",
+                        outline=True,
+                    )
+                ),
+            ]
+        )
+        for h in hits
+    ]
+    return dbc.Table([head, html.Tbody(rows)], hover=True, size="sm", className="reg-hits mb-0", id="reg-hits-table")
+
+
+@page_callback(
+    PAGE,
+    Output("reg-search-feedback", "children"),
+    Output("reg-hits", "children"),
+    Output("reg-hits-data", "data"),
+    Input("reg-search-submit", "n_clicks"),
+    Input("reg-search-text", "n_submit"),
+    State("reg-search-by", "value"),
+    State("reg-search-text", "value"),
+    State("reg-search-birth", "value"),
+    prevent_initial_call=True,
+)
+def search(_clicks: int, _submit: int, mode: str, text: str | None, birth: str | None) -> tuple:
+    text = (text or "").strip()
+    criteria = mode if mode in SEARCH_MODES else "mrn"  # the search function's keyword of that name
+    runtime = current_runtime()
+    try:
+        birth_date = _date(birth)
+        with runtime.db.session() as session:
+            found = search_patients(session, runtime.cipher, _actor(), **{criteria: text}, birth_date=birth_date)
+    except InputError as exc:
+        return _error(exc, "reg-search-error"), None, []
+    hits = [_as_data(p) for p in found]
+    return None, _hits_table(hits), hits
+
+
+@page_callback(
+    PAGE,
+    Output("reg-patient", "data"),
+    Output("reg-payer", "value"),
+    Input({"type": "reg-pick", "index": ALL}, "n_clicks"),
+    State("reg-hits-data", "data"),
+    prevent_initial_call=True,
+)
+def pick(clicks: list[int | None], hits: list[dict] | None) -> tuple:
+    if not any(clicks) or not isinstance(ctx.triggered_id, dict):
+        return no_update, no_update
+    chosen = next((h for h in hits or [] if h["id"] == ctx.triggered_id["index"]), None)
+    if chosen is None:
+        return no_update, no_update
+    return chosen, "jkn" if chosen["has_bpjs"] else "non_jkn"
+
+
+@page_callback(
+    PAGE,
+    Output("reg-chosen", "children"),
+    Input("reg-patient", "data"),
+)
+def show_chosen(patient: dict | None) -> html.Div:
+    if not patient:
+        return dbc.Alert(t("reg_no_patient"), color="secondary", className="mb-0 py-2", id="reg-chosen-none")
+    born = long_date(date.fromisoformat(patient["birth_date"]), current_language())
+    return dbc.Alert(
+        [
+            html.I(className="bi bi-person-check me-2"),
+            html.Strong(patient["name"], id="reg-chosen-name"),
+            html.Span(f" · {t('reg_mrn')} {patient['mrn']} · {born} · {patient['sex']} · ", className="small"),
+            html.Span(t("reg_bpjs") + ": " + (t("reg_yes") if patient["has_bpjs"] else t("reg_no")), className="small"),
+        ],
+        color="info",
+        className="mb-0 py-2",
+    )
+
+
+# ---- new patient ------------------------------------------------------------------------------------------------
+
+
+@page_callback(
+    PAGE,
+    Output("reg-new-collapse", "is_open"),
+    Input("reg-new-toggle", "n_clicks"),
+    State("reg-new-collapse", "is_open"),
+    prevent_initial_call=True,
+)
+def toggle_new(_clicks: int, is_open: bool) -> bool:
+    return not is_open
+
+
+@page_callback(
+    PAGE,
+    Output("reg-new-feedback", "children"),
+    [Output(f"reg-new-{f}-error", "children") for f in NEW_PATIENT_FIELDS],
+    [Output(f"reg-new-{f}", "invalid") for f in INPUT_FIELDS],
+    Output("reg-patient", "data", allow_duplicate=True),
+    Output("reg-payer", "value", allow_duplicate=True),
+    Input("reg-new-submit", "n_clicks"),
+    [State(f"reg-new-{f}", "value") for f in NEW_PATIENT_FIELDS],
+    running=[(Output("reg-new-submit", "disabled"), True, False)],
+    prevent_initial_call=True,
+)
+def create_patient(_clicks: int, *values: str | None) -> tuple:
+    form = dict(zip(NEW_PATIENT_FIELDS, ((v or "").strip() for v in values), strict=True))
+    errors = {f: t(key) for f, key in REQUIRED_MESSAGE.items() if not form[f]}
+    patient, problem = None, None
+    if not errors:
+        try:
+            patient = _register_new(form)
+        except InputError as exc:
+            field, message = NEW_PATIENT_ERROR_FIELD.get(exc.key), t(exc.key, **exc.params)
+            if field is None:
+                problem = message
+            else:
+                errors[field] = message
+    messages = [errors.get(f) for f in NEW_PATIENT_FIELDS]
+    invalid = [f in errors for f in INPUT_FIELDS]
+    if patient is None:  # keep everything typed; say what is wrong next to each field
+        feedback = _alert(problem, "reg-new-error") if problem else _alert(t("reg_new_fix"), "reg-new-error", "warning")
+        return feedback, *messages, *invalid, no_update, no_update
+    done = _alert(t("reg_new_saved", mrn=patient.mrn), "reg-new-saved", "success")
+    return done, *messages, *invalid, _as_data(patient), "jkn" if patient.has_bpjs else "non_jkn"
+
+
+def _register_new(form: dict[str, str]) -> PatientMatch:
+    runtime = current_runtime()
+    birth = _date(form["birth"])
+    with runtime.db.session() as session:
+        return register_patient(
+            session,
+            runtime.cipher,
+            _actor(),
+            name=form["name"],
+            birth_date=birth,
+            sex=form["sex"],
+            phone=form["phone"],
+            nik=form["nik"],
+            bpjs=form["bpjs"],
+            today=local_today(session, current_user.site_id),
+        )
+
+
+# ---- sessions, registration, admission number -------------------------------------------------------------------
+
+
+def _session_option(info: SessionInfo) -> dict:
+    hours = f"{info.start_time:%H:%M}–{info.end_time:%H:%M}"
+    if info.closed_reason:
+        meta = t("reg_session_closed", reason=info.closed_reason)
+    elif info.over:
+        meta = t("reg_session_over")
+    else:
+        meta = t(
+            "reg_session_quota",
+            jkn=max(info.quota_jkn - info.booked_jkn, 0),
+            jkn_total=info.quota_jkn,
+            non_jkn=max(info.quota_non_jkn - info.booked_non_jkn, 0),
+            non_jkn_total=info.quota_non_jkn,
+        )
+    label = html.Span(
+        [
+            html.Strong(info.poli_name),
+            " — ",
+            info.doctor_name,
+            html.Div(f"{hours} · {meta}", className="reg-session-meta"),
+        ]
+    )
+    return {"label": label, "value": info.id, "disabled": not info.open}
+
+
+@page_callback(
+    PAGE,
+    Output("reg-session", "options"),
+    Output("reg-admission", "options"),
+    Input("reg-version", "data"),
+    Input("reg-patient", "data"),
+    Input("reg-refresh", "n_intervals"),
+)
+def load_choices(_version: int, _patient: dict | None, _tick: int) -> tuple:
+    """Today's sessions with their places left, and the desk numbers now served: fresh for each patient."""
+    site_id, now = current_user.site_id, utcnow()
+    with current_runtime().db.session() as session:
+        today = local_today(session, site_id, now)
+        sessions = day_sessions(session, site_id, today, now)
+        admissions = serving_admission_tickets(session, site_id, today)
+    admission_options = [{"label": t("reg_admission_none"), "value": NO_TICKET}] + [
+        {"label": f"{a.label} — {a.counter}" if a.counter else a.label, "value": str(a.id)} for a in admissions
+    ]
+    return [_session_option(s) for s in sessions], admission_options
+
+
+@page_callback(
+    PAGE,
+    Output("reg-feedback", "children"),
+    Output("reg-result", "children"),
+    Output("reg-version", "data"),
+    Output("reg-admission", "value"),
+    Input("reg-submit", "n_clicks"),
+    State("reg-patient", "data"),
+    State("reg-session", "value"),
+    State("reg-payer", "value"),
+    State("reg-referral", "value"),
+    State("reg-admission", "value"),
+    State("reg-version", "data"),
+    running=[(Output("reg-submit", "disabled"), True, False)],  # a double click must not book twice
+    prevent_initial_call=True,
+)
+def register(
+    _clicks: int,
+    patient: dict | None,
+    session_id: int | None,
+    payer: str | None,
+    referral: str | None,
+    admission_id: str | None,
+    version: int,
+) -> tuple:
+    runtime, now = current_runtime(), utcnow()
+    referral = (referral or "").strip()
+    try:
+        if not patient or not isinstance(patient.get("id"), int):
+            raise InputError("err_patient_unknown")
+        if session_id is None:
+            raise InputError("err_session_unknown")
+        with runtime.db.session() as session:
+            booked = register_visit(
+                session,
+                _actor(),
+                patient_id=patient["id"],
+                session_id=session_id,
+                payer=payer or "",
+                now=now,
+                admission_ticket_id=_ticket_id(admission_id),
+                referral_number=referral if payer == "jkn" and referral else None,
+            )
+            status = booking_status(session, booked.booking_code, now)
+    except InputError as exc:
+        return _error(exc, "reg-error"), no_update, version + 1, no_update
+    publish(runtime.live, current_user.site_id, list(booked.events))
+    facts = ticket_facts(status, runtime.settings.timezone, current_language())
+    summary = ticket_summary(
+        facts, f"/antrean/tiket/{facts.booking_code}?cetak=1", f"/antrean/status/{facts.booking_code}"
+    )
+    line = facts.poli_line
+    done = _alert(
+        t("reg_registered", name=patient["name"], label=line.label if line else "", poli=facts.poli),
+        "reg-registered",
+        "success",
+    )
+    return done, summary, version + 1, NO_TICKET
+
+
+@page_callback(
+    PAGE,
+    Output("reg-admission-result", "children"),
+    Input("reg-admission-take", "n_clicks"),
+    running=[(Output("reg-admission-take", "disabled"), True, False)],
+    prevent_initial_call=True,
+)
+def take_admission(_clicks: int) -> html.Div:
+    runtime = current_runtime()
+    with runtime.db.session() as session:
+        ticket, event = take_admission_ticket(session, current_user.site_id, utcnow())
+        ticket_id, label = ticket.id, ticket.label
+    publish(runtime.live, current_user.site_id, [event])
+    return html.Div(
+        [
+            html.Div(label, className="reg-admission-number", id="reg-admission-number"),
+            dbc.Button(
+                [html.I(className="bi bi-printer me-1"), t("reg_admission_print")],
+                href=f"/antrean/tiket-loket/{ticket_id}?cetak=1",
+                target="_blank",
+                external_link=True,
+                color="primary",
+                size="sm",
+                className="mt-2",
+                id="reg-admission-print",
+            ),
+        ]
+    )

@@ -1,0 +1,393 @@
+"""The registration desk's rules on both backends: search, new patients, booking a session within its quota, the
+admission-desk number and its task times; and the ticket printout and public status page over HTTP."""
+
+from __future__ import annotations
+
+from datetime import date as Date
+from datetime import datetime, time, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from api.queue_public import qr_svg
+from auth.users import Actor
+from data.models import ClinicSession, Doctor, Poli, QueueTicket, User, Visit, VisitTask, utcnow
+from data.queue_actions import call_ticket, start
+from data.queue_lookup import admission_ticket, booking_site, serving_admission_tickets
+from data.queue_registration import register_patient, register_visit, search_patients, take_admission_ticket
+from data.schedules import close_poli, day_sessions, local_today
+from domain.errors import InputError
+from tests.fixtures_app import login
+
+NIK = "3171012301900001"
+BPJS = "0001234567890"
+REFERRAL = "0301R0011225B000123"
+
+
+def desk(pantau) -> Actor:
+    with pantau.runtime.db.session() as s:
+        user = s.scalar(select(User).where(User.username == "loket"))
+        return Actor(user.id, user.username, user.site_id, "127.0.0.1")
+
+
+def today(pantau, now: datetime | None = None) -> Date:
+    with pantau.runtime.db.session() as s:
+        return local_today(s, desk(pantau).site_id, now)
+
+
+def new_patient(pantau, name: str = "Sri Rahayu Lestari", **fields: object):
+    values = {"birth_date": Date(1985, 3, 14), "sex": "P", "phone": "081234567890"} | fields
+    with pantau.runtime.db.session() as s:
+        return register_patient(s, pantau.runtime.cipher, desk(pantau), name=name, today=today(pantau), **values)
+
+
+def open_session(pantau, poli_code: str) -> int:
+    """The demo schedule's session of ``poli_code`` today (the demo's hours follow the clock: open now)."""
+    return next(i.id for i in day_infos(pantau) if i.poli_code == poli_code and i.open)
+
+
+def day_infos(pantau):
+    with pantau.runtime.db.session() as s:
+        return day_sessions(s, desk(pantau).site_id, today(pantau))
+
+
+def extra_session(pantau, poli_code: str, *, begins: timedelta, ends: timedelta, quota: int = 10) -> int:
+    """A session of ``poli_code`` today from now+``begins`` to now+``ends`` with ``quota`` places per payer."""
+    now = utcnow()
+    with pantau.runtime.db.session() as s:
+        site_id = desk(pantau).site_id
+        poli = s.scalar(select(Poli).where(Poli.site_id == site_id, Poli.code == poli_code))
+        doctor = s.scalar(select(Doctor).where(Doctor.poli_id == poli.id))
+        session = ClinicSession(
+            site_id=site_id,
+            poli_id=poli.id,
+            doctor_id=doctor.id,
+            service_date=local_today(s, site_id, now),
+            start_time=time(0, 1),  # off the demo's whole hours: no clash with its sessions
+            end_time=time(23, 58),
+            starts_at=now + begins,
+            ends_at=now + ends,
+            quota_jkn=quota,
+            quota_non_jkn=quota,
+            booked_jkn=0,
+            booked_non_jkn=0,
+        )
+        s.add(session)
+        s.flush()
+        return session.id
+
+
+def book(pantau, patient_id: int, session_id: int, payer: str = "non_jkn", now: datetime | None = None, **extra):
+    with pantau.runtime.db.session() as s:
+        return register_visit(
+            s, desk(pantau), patient_id=patient_id, session_id=session_id, payer=payer, now=now or utcnow(), **extra
+        )
+
+
+def refused(call, *args, **kwargs) -> InputError:
+    with pytest.raises(InputError) as caught:
+        call(*args, **kwargs)
+    return caught.value
+
+
+# ---- search -----------------------------------------------------------------------------------------------------
+
+
+def search(pantau, **criteria):
+    with pantau.runtime.db.session() as s:
+        return search_patients(s, pantau.runtime.cipher, desk(pantau), **criteria)
+
+
+def test_search_by_each_identifier(any_app):
+    patient = new_patient(any_app, nik=NIK, bpjs=BPJS)
+    assert [p.id for p in search(any_app, mrn=patient.mrn)] == [patient.id]
+    assert [p.id for p in search(any_app, mrn=patient.mrn, birth_date=Date(1985, 3, 14))] == [patient.id]
+    assert [p.id for p in search(any_app, name="rahayu", birth_date=Date(1985, 3, 14))] == [patient.id]
+    assert [p.id for p in search(any_app, nik=NIK)] == [patient.id]
+    found = search(any_app, bpjs=BPJS)
+    assert [p.id for p in found] == [patient.id]
+    assert found[0].has_bpjs
+
+
+@pytest.mark.parametrize(
+    ("criteria", "key"),
+    [
+        ({"mrn": "999999"}, "err_unknown_mrn"),
+        ({"name": "rahayu", "birth_date": Date(1990, 1, 1)}, "err_no_patient_found"),
+        ({"name": "rahayu"}, "err_search_criteria"),
+        ({"nik": "3171999999999999"}, "err_unknown_nik"),
+        ({"bpjs": "0009999999999"}, "err_unknown_bpjs"),
+    ],
+)
+def test_search_mistakes_are_named(sqlite_app, criteria, key):
+    new_patient(sqlite_app)
+    assert refused(search, sqlite_app, **criteria).key == key
+
+
+def test_search_by_mrn_with_wrong_birth_date_is_refused(any_app):
+    patient = new_patient(any_app)
+    error = refused(search, any_app, mrn=patient.mrn, birth_date=Date(1985, 3, 15))
+    assert error.key == "err_birth_mismatch"
+    assert refused(search, any_app, mrn="000000").key == "err_unknown_mrn"
+
+
+# ---- new patient ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "key"),
+    [
+        ({"name": "  "}, "err_full_name_required"),
+        ({"birth_date": None}, "err_birth_date_required"),
+        ({"birth_date": Date(2999, 1, 1)}, "err_birth_date_range"),
+        ({"phone": "12345"}, "err_phone_format"),
+        ({"phone": ""}, "err_phone_format"),
+        ({"bpjs": "12"}, "err_bpjs_format"),
+        ({"sex": "X"}, "err_sex"),
+    ],
+)
+def test_new_patient_validation(any_app, fields, key):
+    assert refused(new_patient, any_app, **fields).key == key
+
+
+def test_new_patient_with_a_known_nik_is_refused_and_gets_a_new_mrn_otherwise(any_app):
+    first = new_patient(any_app, nik=NIK)
+    assert refused(new_patient, any_app, "Orang Lain", nik=NIK).key == "err_nik_exists"
+    second = new_patient(any_app, "Orang Lain")
+    assert int(second.mrn) == int(first.mrn) + 1
+
+
+# ---- booking a session ------------------------------------------------------------------------------------------
+
+
+def test_registration_gives_the_poli_number_and_a_booking_code(any_app):
+    patient = new_patient(any_app)
+    booked = book(any_app, patient.id, open_session(any_app, "UMU"))
+    assert booked.label == "A001"
+    assert booked.point == "poli:UMU"
+    assert len(booked.booking_code) == 14 and booked.booking_code.startswith(f"{today(any_app):%Y%m%d}")
+    assert [e.point for e in booked.events] == ["poli:UMU"]
+
+
+def test_closed_poli_is_refused_with_its_reason(any_app):
+    patient = new_patient(any_app)
+    session_id = open_session(any_app, "ANA")
+    with any_app.runtime.db.session() as s:
+        poli_id = s.get(ClinicSession, session_id).poli_id
+        close_poli(s, desk(any_app), poli_id, today(any_app), "Dokter sedang seminar")
+    error = refused(book, any_app, patient.id, session_id)
+    assert error.key == "err_poli_closed"
+    assert error.params == {"reason": "Dokter sedang seminar"}
+
+
+def test_full_quota_is_refused_per_payer(any_app):
+    session_id = extra_session(any_app, "GIG", begins=-timedelta(hours=1), ends=timedelta(minutes=30), quota=1)
+    first, second = new_patient(any_app, "Pasien Satu"), new_patient(any_app, "Pasien Dua", nik=NIK, bpjs=BPJS)
+    book(any_app, first.id, session_id)
+    error = refused(book, any_app, second.id, session_id)
+    assert (error.key, error.params) == ("err_quota_full", {"payer": "non-JKN"})
+    book(any_app, second.id, session_id, payer="jkn", referral_number=REFERRAL)  # the JKN quota is separate
+    with any_app.runtime.db.session() as s:
+        session = s.get(ClinicSession, session_id)
+        assert (session.booked_jkn, session.booked_non_jkn) == (1, 1)
+
+
+def test_session_that_has_ended_is_refused(any_app):
+    session_id = extra_session(any_app, "INT", begins=-timedelta(hours=3), ends=-timedelta(minutes=1))
+    patient = new_patient(any_app)
+    assert refused(book, any_app, patient.id, session_id).key == "err_session_over"
+
+
+def test_same_patient_twice_in_one_poli_on_one_day_is_refused(any_app):
+    patient = new_patient(any_app)
+    first = book(any_app, patient.id, open_session(any_app, "UMU"))
+    other_doctor = [s for s in day_infos(any_app) if s.poli_code == "UMU" and s.open][-1].id
+    error = refused(book, any_app, patient.id, other_doctor)
+    assert (error.key, error.params) == ("err_already_registered", {"poli": "Poli Umum", "label": first.label})
+    book(any_app, patient.id, open_session(any_app, "GIG"))  # another poli the same day is fine
+
+
+def test_jkn_needs_a_bpjs_card_and_a_referral(any_app):
+    session_id = open_session(any_app, "UMU")
+    no_card = new_patient(any_app)
+    assert refused(book, any_app, no_card.id, session_id, payer="jkn", referral_number=REFERRAL).key == (
+        "err_jkn_needs_card"
+    )
+    insured = new_patient(any_app, "Peserta JKN", nik=NIK, bpjs=BPJS)
+    assert refused(book, any_app, insured.id, session_id, payer="jkn").key == "err_jkn_needs_referral"
+    booked = book(any_app, insured.id, session_id, payer="jkn", referral_number=f" {REFERRAL.lower()} ")
+    with any_app.runtime.db.session() as s:
+        assert s.get(Visit, booked.visit_id).referral_number == REFERRAL
+
+
+# ---- admission-desk number and task times -----------------------------------------------------------------------
+
+
+def serve_at_desk(pantau, when: datetime) -> int:
+    """Take an admission number, call it to 'Loket 1' and start serving it, each a minute apart."""
+    actor = desk(pantau)
+    with pantau.runtime.db.session() as s:
+        ticket, event = take_admission_ticket(s, actor.site_id, when)
+        assert event.point == "loket"
+        call_ticket(s, actor, ticket.id, "Loket 1", when + timedelta(minutes=1))
+        start(s, actor, ticket.id, when + timedelta(minutes=2))
+        return ticket.id
+
+
+def tasks(pantau, visit_id: int) -> dict[int, datetime]:
+    with pantau.runtime.db.session() as s:
+        return dict(s.execute(select(VisitTask.task_id, VisitTask.at).where(VisitTask.visit_id == visit_id)).all())
+
+
+def test_new_patient_with_a_desk_number_gets_tasks_1_2_3(any_app):
+    now = utcnow()
+    ticket_id = serve_at_desk(any_app, now - timedelta(minutes=10))
+    with any_app.runtime.db.session() as s:
+        serving = serving_admission_tickets(s, desk(any_app).site_id, today(any_app))
+    assert [(t.id, t.counter) for t in serving] == [(ticket_id, "Loket 1")]
+    patient = new_patient(any_app)
+    booked = book(any_app, patient.id, open_session(any_app, "UMU"), now=now, admission_ticket_id=ticket_id)
+    recorded = tasks(any_app, booked.visit_id)
+    assert sorted(recorded) == [1, 2, 3]
+    assert recorded[1] < recorded[2] < recorded[3]
+    assert abs(recorded[3] - now) < timedelta(seconds=1)
+    with any_app.runtime.db.session() as s:
+        desk_ticket = s.get(QueueTicket, ticket_id)
+        assert (desk_ticket.status, desk_ticket.visit_id) == ("done", booked.visit_id)
+        assert serving_admission_tickets(s, desk(any_app).site_id, today(any_app)) == []
+
+
+def test_existing_patient_gets_task_3_only(any_app):
+    patient = new_patient(any_app)
+    book(any_app, patient.id, open_session(any_app, "GIG"))  # an earlier visit: no longer a new patient
+    now = utcnow()
+    ticket_id = serve_at_desk(any_app, now - timedelta(minutes=10))
+    booked = book(any_app, patient.id, open_session(any_app, "UMU"), now=now, admission_ticket_id=ticket_id)
+    assert sorted(tasks(any_app, booked.visit_id)) == [3]
+
+
+def test_a_desk_number_not_being_served_cannot_be_linked(any_app):
+    with any_app.runtime.db.session() as s:
+        waiting, _ = take_admission_ticket(s, desk(any_app).site_id, utcnow())
+        waiting_id = waiting.id
+    patient = new_patient(any_app)
+    error = refused(book, any_app, patient.id, open_session(any_app, "UMU"), admission_ticket_id=waiting_id)
+    assert error.key == "err_admission_ticket"
+
+
+def test_admission_ticket_lookup_counts_who_waits_before(sqlite_app):
+    site_id = desk(sqlite_app).site_id
+    with sqlite_app.runtime.db.session() as s:
+        ids = [take_admission_ticket(s, site_id, utcnow())[0].id for _ in range(3)]
+    with sqlite_app.runtime.db.session() as s:
+        last = admission_ticket(s, site_id, ids[-1])
+        assert (last.label, last.ahead) == ("P003", 2)
+        assert admission_ticket(s, site_id + 1, ids[0]) is None
+        assert admission_ticket(s, site_id, 999_999) is None
+
+
+def test_booking_site_names_the_site(sqlite_app):
+    booked = book(sqlite_app, new_patient(sqlite_app).id, open_session(sqlite_app, "UMU"))
+    with sqlite_app.runtime.db.session() as s:
+        site = booking_site(s, booked.booking_code)
+        assert (site.name, site.timezone) == (sqlite_app.settings.site_name, "Asia/Jakarta")
+        assert booking_site(s, "20260101XXXXXX") is None
+
+
+# ---- over HTTP: the printout and the status page ----------------------------------------------------------------
+
+
+def client_as(pantau, username: str | None):
+    client = pantau.server.test_client()
+    if username:
+        assert login(client, username).status_code == 302
+    return client
+
+
+@pytest.fixture
+def booked_visit(sqlite_app):
+    patient = new_patient(sqlite_app, "Siti Nurbaya Kusuma", nik=NIK, bpjs=BPJS, phone="081298765432")
+    return sqlite_app, book(
+        sqlite_app, patient.id, open_session(sqlite_app, "UMU"), payer="jkn", referral_number=REFERRAL
+    )
+
+
+def test_ticket_printout_needs_front_desk_or_admin(booked_visit):
+    pantau, booked = booked_visit
+    path = f"/antrean/tiket/{booked.booking_code}"
+    anonymous = client_as(pantau, None).get(path)
+    assert anonymous.status_code == 302 and anonymous.location.startswith("/login")
+    assert client_as(pantau, "perawat").get(path).status_code == 403
+    assert client_as(pantau, "farmasi").get(path).status_code == 403
+    assert client_as(pantau, "admin").get(path).status_code == 200
+    assert client_as(pantau, "loket").get("/antrean/tiket/20260101ZZZZZZ").status_code == 404
+
+
+def test_ticket_printout_shows_number_and_a_qr_code_of_the_status_page(booked_visit):
+    pantau, booked = booked_visit
+    response = client_as(pantau, "loket").get(f"/antrean/tiket/{booked.booking_code}")
+    html = response.get_data(as_text=True)
+    assert 'id="ticket-number">A001<' in html
+    assert booked.booking_code in html and "Poli Umum" in html
+    assert "SIT* N**** K****" in html and "Nurbaya" not in html
+    expected_qr = qr_svg(f"http://localhost/antrean/status/{booked.booking_code}")
+    assert str(expected_qr) in html
+    assert "pantau-ticket-80" in html and "<script>" not in html
+    narrow = client_as(pantau, "loket").get(f"/antrean/tiket/{booked.booking_code}?lebar=58")
+    assert "pantau-ticket-58" in narrow.get_data(as_text=True)
+
+
+def test_admission_printout(sqlite_app):
+    with sqlite_app.runtime.db.session() as s:
+        ticket, _ = take_admission_ticket(s, desk(sqlite_app).site_id, utcnow())
+        ticket_id = ticket.id
+    html = client_as(sqlite_app, "loket").get(f"/antrean/tiket-loket/{ticket_id}").get_data(as_text=True)
+    assert 'id="ticket-number">P001<' in html and "Loket Pendaftaran" in html
+    assert client_as(sqlite_app, "perawat").get(f"/antrean/tiket-loket/{ticket_id}").status_code == 403
+    assert client_as(sqlite_app, "loket").get("/antrean/tiket-loket/999999").status_code == 404
+
+
+def test_status_page_is_public_and_shows_no_personal_data(booked_visit):
+    pantau, booked = booked_visit
+    response = client_as(pantau, None).get(f"/antrean/status/{booked.booking_code.lower()}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert 'id="status-number">A001<' in html
+    assert "Posisi Anda: 1" in html
+    assert 'http-equiv="refresh" content="30"' in html
+    assert "SIT* N**** K****" in html
+    for secret in ("Siti", "Nurbaya", "Kusuma", NIK, BPJS, "081298765432"):
+        assert secret not in html
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_unknown_booking_code_gets_a_friendly_404(any_app):
+    response = client_as(any_app, None).get("/antrean/status/20260101ABCDEF")
+    assert response.status_code == 404
+    assert "Kode booking tidak ditemukan" in response.get_data(as_text=True)
+    assert client_as(any_app, None).get("/antrean/status/%3Cscript%3E").status_code == 404
+
+
+def test_guessing_booking_codes_is_rate_limited(sqlite_app):
+    booked = book(sqlite_app, new_patient(sqlite_app).id, open_session(sqlite_app, "UMU"))
+    client = client_as(sqlite_app, None)
+    for n in range(10):
+        assert client.get(f"/antrean/status/20260101ABCD{n:02d}").status_code == 404
+    blocked = client.get("/antrean/status/20260101ABCD99")
+    assert blocked.status_code == 429
+    assert "Terlalu banyak permintaan" in blocked.get_data(as_text=True)
+    assert client.get(f"/antrean/status/{booked.booking_code}").status_code == 429  # the address is blocked
+
+
+def test_desk_callbacks_refuse_other_roles(sqlite_app):
+    take = {
+        "output": "reg-admission-result.children",
+        "outputs": {"id": "reg-admission-result", "property": "children"},
+        "inputs": [{"id": "reg-admission-take", "property": "n_clicks", "value": 1}],
+        "changedPropIds": ["reg-admission-take.n_clicks"],
+        "state": [],
+    }
+    assert client_as(sqlite_app, "perawat").post("/_dash-update-component", json=take).status_code == 403
+    assert client_as(sqlite_app, "loket").post("/_dash-update-component", json=take).status_code == 200
+    with sqlite_app.runtime.db.session() as s:
+        assert s.scalars(select(QueueTicket.label).where(QueueTicket.point == "loket")).all() == ["P001"]

@@ -210,7 +210,9 @@ def cancel(session: Session, actor: Actor, ticket_id: int, now: datetime, reason
     ticket = _ticket(session, actor, ticket_id, "booked", "waiting", "called", "skipped")
     ticket.status, ticket.finished_at = "cancelled", now
     visit = session.get(Visit, ticket.visit_id) if ticket.visit_id else None
-    if visit is not None and ticket.point not in PHARMACY_POINTS:
+    if visit is not None and ticket.point in PHARMACY_POINTS:
+        visit.status = "done"  # seen at the poli (task 5); the drugs were not collected, so no task 6–7
+    elif visit is not None:
         record_task(session, visit, CANCELLED, now, actor.user_id)
         visit.status = "cancelled"
         booked = ClinicSession.booked_jkn if visit.payer == "jkn" else ClinicSession.booked_non_jkn

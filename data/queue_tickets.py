@@ -4,18 +4,21 @@ order, and the BPJS outbox row written in the same transaction. Callers publish 
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data.live_store import LiveStore
+from data.live_store import LiveStore, LiveStoreError
 from data.models import BpjsOutbox, Poli, QueueCounter, QueueTicket, Visit, VisitTask
 from data.upsert import insert_for
 from domain.queue_points import FIXED_PREFIXES, poli_code_of, ticket_label
 from domain.queue_tasks import CANCELLED, check_next
 
+log = logging.getLogger(__name__)
 CHANNEL = "pantau:queue:{site_id}"
 
 
@@ -31,10 +34,14 @@ class QueueEvent:
     destination: str = ""
 
 
-def publish(live: LiveStore, site_id: int, events: list[QueueEvent]) -> None:
-    """Tell the boards (after the change is committed); a failing live store must not undo the change."""
-    for event in events:
-        live.publish(CHANNEL.format(site_id=site_id), json.dumps(asdict(event)))
+def publish(live: LiveStore, site_id: int, events: Iterable[QueueEvent]) -> None:
+    """Tell the boards (after the change is committed). A live-store outage is logged, not raised: the change
+    is saved, and the boards re-read their snapshot when they reconnect."""
+    try:
+        for event in events:
+            live.publish(CHANNEL.format(site_id=site_id), json.dumps(asdict(event)))
+    except LiveStoreError:
+        log.warning("queue event not published: live store unavailable", exc_info=True)
 
 
 def next_number(session: Session, site_id: int, point: str, day: date) -> int:

@@ -6,14 +6,18 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 MEAN_WINDOW = 10  # the last N services of the doctor today make the rolling mean
+MIN_SAMPLES = 3  # until this many are measured, the configured default fills the missing ones
 
 
-def mean_service_time(durations: Sequence[timedelta], default: timedelta, window: int = MEAN_WINDOW) -> timedelta:
-    """Rolling mean of today's measured services (task 4 → 5), newest last; ``default`` until one is measured."""
+def mean_service_time(
+    durations: Sequence[timedelta], default: timedelta, window: int = MEAN_WINDOW, min_samples: int = MIN_SAMPLES
+) -> timedelta:
+    """Rolling mean of today's measured services (task 4 → 5), newest last. Until ``min_samples`` are measured
+    the ``default`` stands in for the missing ones, so one unusually short first visit cannot collapse every
+    estimate to "now"."""
     recent = [d for d in durations if d > timedelta(0)][-window:]
-    if not recent:
-        return default
-    return sum(recent, timedelta(0)) / len(recent)
+    padding = [default] * max(min_samples - len(recent), 0)
+    return sum(recent + padding, timedelta(0)) / len(recent + padding)
 
 
 def estimated_call(start: datetime, rank: int, ahead: int, mean: timedelta, now: datetime) -> datetime:

@@ -95,6 +95,9 @@ def test_mean_service_time_uses_the_last_measured_services():
     assert mean_service_time([timedelta(0)], default) == default  # nothing really measured
     measured = [timedelta(minutes=m) for m in (100, 4, 6, 8)]
     assert mean_service_time(measured, default, window=3) == timedelta(minutes=6)
+    # One quick first visit is blended with the default until three are measured.
+    assert mean_service_time([timedelta(minutes=1)], default) == timedelta(minutes=7)
+    assert mean_service_time([timedelta(minutes=1)], default, min_samples=1) == timedelta(minutes=1)
 
 
 def test_estimate_follows_the_plan_then_the_clock():

@@ -1,0 +1,114 @@
+"""Queue settings: running text (admins only, checked here as well as hidden in the page), closing and
+reopening a poli for today, today's sessions. Every change tells the boards to redraw."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, ctx, html, no_update
+from flask_login import current_user
+
+from auth.session import audit_signed_in
+from callbacks.counter import actor, message, publish_after_commit, today_sessions
+from callbacks.registry import page_callback
+from components.queue_line import session_hours
+from data.models import utcnow
+from data.queue_tickets import QueueEvent
+from data.queue_views import set_running_text
+from data.runtime import current_runtime
+from data.schedules import SessionInfo, close_poli, local_today, reopen_poli
+from domain.errors import InputError
+from i18n.web import t
+from pages.admin_queue import RUNNING_TEXT_ROLES
+
+PAGE = "pages.admin_queue"
+EVERY_BOARD = (QueueEvent("change", "*"),)
+
+
+def _alert(text: str, colour: str, alert_id: str) -> dbc.Alert:
+    return dbc.Alert(text, color=colour, className="mb-0 py-2", id=alert_id)
+
+
+@page_callback(
+    PAGE,
+    Output("qadmin-running-feedback", "children"),
+    Input("qadmin-running-save", "n_clicks"),
+    State("qadmin-running-text", "value"),
+    prevent_initial_call=True,
+)
+def save_running_text(_clicks: int, text: str | None) -> dbc.Alert:
+    if not current_user.roles & RUNNING_TEXT_ROLES:
+        return _alert(t("qadmin_running_admin_only"), "danger", "qadmin-running-message")
+    with current_runtime().db.session() as session:
+        set_running_text(session, current_user.site_id, current_user.id, text or "")
+        audit_signed_in(session, "board_running_text_set", detail={"characters": len((text or "").strip())})
+    publish_after_commit(current_user.site_id, EVERY_BOARD)
+    return _alert(t("qadmin_running_saved"), "success", "qadmin-running-message")
+
+
+@page_callback(
+    PAGE,
+    Output("qadmin-close-feedback", "children"),
+    Output("qadmin-version", "data"),
+    Input("qadmin-close", "n_clicks"),
+    Input("qadmin-reopen", "n_clicks"),
+    State("qadmin-poli", "value"),
+    State("qadmin-reason", "value"),
+    State("qadmin-version", "data"),
+    prevent_initial_call=True,
+)
+def close_or_reopen(_close: int, _reopen: int, poli: str | None, reason: str | None, version: int) -> tuple:
+    """Close every session of the poli today (new registrations are refused with the reason), or undo it."""
+    closing = ctx.triggered_id == "qadmin-close"
+    try:
+        with current_runtime().db.session() as session:
+            sessions = today_sessions(session)
+            names = {str(s.poli_id): s.poli_name for s in sessions}
+            if poli not in names:
+                raise InputError("qadmin_err_poli")
+            day = local_today(session, current_user.site_id, utcnow())
+            if closing:
+                changed = close_poli(session, actor(), int(poli), day, reason or "")
+            else:
+                changed = reopen_poli(session, actor(), int(poli), day)
+    except InputError as err:
+        return _alert(message(err), "danger", "qadmin-close-message"), no_update
+    if not changed:
+        key = "qadmin_already_closed" if closing else "qadmin_not_closed"
+        return _alert(t(key, poli=names[poli]), "warning", "qadmin-close-message"), (version or 0) + 1
+    publish_after_commit(current_user.site_id, EVERY_BOARD)
+    key = "qadmin_closed" if closing else "qadmin_reopened"
+    return _alert(t(key, poli=names[poli], sessions=changed), "success", "qadmin-close-message"), (version or 0) + 1
+
+
+def _status(info: SessionInfo) -> dbc.Badge:
+    if info.closed_reason:
+        return dbc.Badge(t("qadmin_status_closed", reason=info.closed_reason), color="danger")
+    if info.over:
+        return dbc.Badge(t("qadmin_status_over"), color="secondary")
+    return dbc.Badge(t("qadmin_status_open"), color="success")
+
+
+@page_callback(PAGE, Output("qadmin-sessions", "children"), Input("qadmin-version", "data"))
+def render_sessions(_version: int) -> html.Div | dbc.Table:
+    with current_runtime().db.session() as session:
+        sessions = today_sessions(session)
+    if not sessions:
+        return html.Div(t("qadmin_no_sessions"), className="text-body-secondary p-3", id="qadmin-sessions-table")
+    keys = ("qadmin_col_poli", "qadmin_col_doctor", "qadmin_col_hours", "qadmin_col_jkn", "qadmin_col_non_jkn")
+    head = html.Thead(html.Tr([html.Th(t(k)) for k in (*keys, "qadmin_col_status")]))
+    rows = [
+        html.Tr(
+            [
+                html.Td(s.poli_name),
+                html.Td(s.doctor_name),
+                html.Td(session_hours(s), className="font-monospace text-nowrap"),
+                html.Td(f"{s.booked_jkn}/{s.quota_jkn}", className="font-monospace"),
+                html.Td(f"{s.booked_non_jkn}/{s.quota_non_jkn}", className="font-monospace"),
+                html.Td(_status(s)),
+            ]
+        )
+        for s in sessions
+    ]
+    return dbc.Table(
+        [head, html.Tbody(rows)], hover=True, responsive=True, size="sm", className="mb-0", id="qadmin-sessions-table"
+    )

@@ -1,0 +1,397 @@
+"""Queue counter: choose the service point, show its lines, and run every counter action in one transaction.
+
+The browser's choice is never trusted: each request checks that the user's roles may run the point, and a
+ticket acted on must be in that point's line as this user sees it. Boards hear of a change after commit."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, ctx, no_update
+from flask_login import current_user
+from sqlalchemy.orm import Session
+
+from auth.session import client_ip
+from auth.users import Actor
+from callbacks.registry import clientside_callback, page_callback
+from components.queue_line import counts, current_panel, late_table, session_hours, waiting_table
+from data import queue_actions
+from data.live_store import LiveStoreError
+from data.models import utcnow
+from data.queue_tickets import QueueEvent, publish
+from data.queue_views import CounterView, counter_view, point_names
+from data.runtime import current_runtime
+from data.schedules import SessionInfo, day_sessions, local_today
+from domain.errors import InputError
+from domain.queue_points import PHARMACY_POINTS, is_known_point, may_operate, poli_code_of
+from i18n.web import t
+from pages.counter import FINISH_REFER
+
+PAGE = "pages.counter"
+ALL_DOCTORS = "all"
+ACTION_BUTTONS = (
+    "counter-call-next",
+    "counter-recall",
+    "counter-skip",
+    "counter-start",
+    "counter-finish",
+    "counter-cancel",
+)
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The counter this browser runs: a service point, optionally one doctor session, and the counter's name."""
+
+    point: str
+    session_id: int | None
+    counter: str
+    title: str
+
+
+def actor() -> Actor:
+    return Actor(current_user.id, current_user.username, current_user.site_id, client_ip())
+
+
+def publish_after_commit(site_id: int, events: list[QueueEvent] | tuple[QueueEvent, ...]) -> None:
+    """Tell the boards; the change is already committed, so an unreachable live store only delays them."""
+    try:
+        publish(current_runtime().live, site_id, list(events))
+    except LiveStoreError:
+        log.warning("queue event not published", extra={"site_id": site_id, "events": len(events)})
+
+
+def message(err: InputError) -> str:
+    params = dict(err.params)
+    if err.key == "err_ticket_state":
+        params["state"] = t(f"counter_state_{params['state']}")
+    return t(err.key, **params)
+
+
+def _alert(text: str, colour: str, alert_id: str = "counter-message") -> dbc.Alert:
+    return dbc.Alert(text, color=colour, className="mb-0 py-2", id=alert_id)
+
+
+def operable(point: str | None) -> bool:
+    return bool(point) and is_known_point(point) and may_operate(current_user.roles, point)
+
+
+def parse_choice(data: object) -> Choice:
+    """The stored choice, checked against the user's roles (a browser may send anything)."""
+    if not isinstance(data, dict) or not operable(data.get("point")):
+        raise InputError("counter_err_point")
+    session_id = data.get("session_id")
+    counter = str(data.get("counter") or "").strip()[:40]
+    if (session_id is not None and not isinstance(session_id, int)) or not counter:
+        raise InputError("counter_err_point")
+    return Choice(data["point"], session_id, counter, str(data.get("title") or counter))
+
+
+def today_sessions(session: Session) -> list[SessionInfo]:
+    site_id = current_user.site_id
+    now = utcnow()
+    return day_sessions(session, site_id, local_today(session, site_id, now), now)
+
+
+@page_callback(
+    PAGE,
+    Output("counter-point", "value"),
+    Output("counter-name", "value"),
+    Input("counter-choice", "data"),
+)
+def restore_choice(data: object) -> tuple:
+    """Put the remembered choice back into the form."""
+    try:
+        choice = parse_choice(data)
+    except InputError:
+        return no_update, no_update
+    return choice.point, choice.counter
+
+
+@page_callback(
+    PAGE,
+    Output("counter-session", "options"),
+    Output("counter-session", "value"),
+    Output("counter-session", "disabled"),
+    Output("counter-name", "placeholder"),
+    Output("counter-finish-options", "hidden"),
+    Output("counter-refer", "options"),
+    Input("counter-point", "value"),
+    State("counter-choice", "data"),
+)
+def point_changed(point: str | None, data: object) -> tuple:
+    """A poli offers its doctor sessions and, when finishing, the other polis' open sessions to refer to."""
+    no_sessions = [{"label": t("counter_no_session"), "value": ALL_DOCTORS}]
+    if not operable(point):
+        return no_sessions, ALL_DOCTORS, True, "", True, []
+    code = poli_code_of(point)
+    with current_runtime().db.session() as session:
+        name = point_names(session, current_user.site_id).get(point, point)
+        sessions = today_sessions(session) if code else []
+    if code is None:
+        return no_sessions, ALL_DOCTORS, True, name, True, []
+    own = [s for s in sessions if s.poli_code == code]
+    options = [{"label": t("counter_all_doctors"), "value": ALL_DOCTORS}]
+    options += [{"label": f"{s.doctor_name} ({session_hours(s)})", "value": str(s.id)} for s in own]
+    stored = data.get("session_id") if isinstance(data, dict) and data.get("point") == point else None
+    value = str(stored) if stored in {s.id for s in own} else ALL_DOCTORS
+    refer = [
+        {"label": f"{s.poli_name} · {s.doctor_name} ({session_hours(s)})", "value": str(s.id)}
+        for s in sessions
+        if s.poli_code != code and s.open
+    ]
+    return options, value, False, name, False, refer
+
+
+@page_callback(
+    PAGE,
+    Output("counter-choice", "data"),
+    Output("counter-setup-feedback", "children"),
+    Input("counter-open", "n_clicks"),
+    State("counter-point", "value"),
+    State("counter-session", "value"),
+    State("counter-name", "value"),
+    prevent_initial_call=True,
+)
+def open_counter(_clicks: int, point: str | None, session_value: str | None, name: str | None) -> tuple:
+    """Remember which counter this browser runs (refused for a point the user's roles may not run)."""
+    if not operable(point):
+        return no_update, _alert(t("counter_err_point"), "danger", "counter-setup-message")
+    with current_runtime().db.session() as session:
+        point_name = point_names(session, current_user.site_id).get(point, point)
+        chosen = None
+        if poli_code_of(point) and (session_value or "").isdigit():
+            code = poli_code_of(point)
+            today = today_sessions(session)
+            chosen = next((s for s in today if str(s.id) == session_value and s.poli_code == code), None)
+            if chosen is None:
+                return no_update, _alert(t("counter_err_session"), "danger", "counter-setup-message")
+    counter = (name or "").strip()[:40] or point_name
+    parts = (point_name, counter if counter != point_name else "", chosen.doctor_name if chosen else "")
+    title = " · ".join(p for p in parts if p)
+    data = {"point": point, "session_id": chosen.id if chosen else None, "counter": counter, "title": title}
+    return data, None
+
+
+def _buttons_disabled(view: CounterView | None, calls_before_skip: int) -> list[bool]:
+    """Which actions fit the patient at the counter: nothing there → call; called → recall/skip/start/cancel;
+    being served → finish. The server checks again; this only spares clicks that would be refused."""
+    if view is None:
+        return [True] * len(ACTION_BUTTONS)
+    current = view.current
+    if current is None:
+        return [False, True, True, True, True, True]
+    if current.status == "called":
+        return [True, False, current.call_count < calls_before_skip, False, True, False]
+    return [True, True, True, True, False, True]
+
+
+@page_callback(
+    PAGE,
+    Output("counter-heading", "children"),
+    Output("counter-current", "children"),
+    Output("counter-current-ticket", "data"),
+    *(Output(button, "disabled") for button in ACTION_BUTTONS),
+    Output("counter-skip-hint", "children"),
+    Output("counter-waiting", "children"),
+    Output("counter-late", "children"),
+    Output("counter-counts", "children"),
+    Input("counter-interval", "n_intervals"),
+    Input("counter-choice", "data"),
+    Input("counter-version", "data"),
+)
+def render(_tick: int, data: object, _version: int) -> tuple:
+    """The counter's lines, every few seconds and right after each action (a timer tick is not activity)."""
+    settings = current_runtime().settings
+    try:
+        choice = parse_choice(data)
+    except InputError:
+        return (t("counter_pick_first"), None, None, *_buttons_disabled(None, 0), "", None, None, [])
+    code = poli_code_of(choice.point)
+    with current_runtime().db.session() as session:
+        view = counter_view(
+            session, current_user.site_id, choice.point, choice.counter, utcnow(), session_id=choice.session_id
+        )
+        several = code is not None and choice.session_id is None  # each doctor's line has its own estimates
+        doctors = {s.id: s.doctor_name for s in today_sessions(session) if s.poli_code == code} if several else None
+    current = view.current
+    needed = settings.queue_calls_before_skip
+    hint = ""
+    if current is not None and current.status == "called" and current.call_count < needed:
+        hint = t("counter_skip_hint", needed=needed)
+    ticket = {"id": current.ticket_id, "label": current.label} if current else None
+    return (
+        choice.title,
+        current_panel(current),
+        ticket,
+        *_buttons_disabled(view, needed),
+        hint,
+        waiting_table(view.waiting, settings.timezone, doctors),
+        late_table(view.late),
+        counts(view),
+    )
+
+
+# The line's row buttons are re-created on every refresh, and Dash fires a pattern-matching callback for new
+# components: answering those in the browser keeps a timer refresh from reaching the server as a "click" (which
+# would count as activity and keep an idle session alive). Only a real click writes the store the server hears.
+PICK_ROW = """function () {
+    const hit = window.dash_clientside.callback_context.triggered.find((t) => t.value);
+    if (!hit) { return window.dash_clientside.no_update; }
+    const id = JSON.parse(hit.prop_id.slice(0, hit.prop_id.lastIndexOf(".")));
+    return {id: id.ticket, label: id.label, at: Date.now()};
+}"""
+for _kind, _store in (("counter-call-late", "counter-late-pick"), ("counter-cancel-row", "counter-cancel-pick")):
+    clientside_callback(
+        PICK_ROW,
+        Output(_store, "data"),
+        Input({"type": _kind, "ticket": ALL, "label": ALL}, "n_clicks"),
+        prevent_initial_call=True,
+    )
+
+
+@page_callback(
+    PAGE,
+    Output("counter-cancel-modal", "is_open"),
+    Output("counter-cancel-target", "data"),
+    Output("counter-cancel-title", "children"),
+    Output("counter-cancel-reason", "value"),
+    Input("counter-cancel", "n_clicks"),
+    Input("counter-cancel-pick", "data"),
+    Input("counter-cancel-dismiss", "n_clicks"),
+    State("counter-current-ticket", "data"),
+    prevent_initial_call=True,
+)
+def ask_cancel(_current: int, picked: dict | None, _dismiss: int, current: dict | None) -> tuple:
+    """Confirm first: the number, and a reason (no-show by default)."""
+    target = {"counter-cancel": current, "counter-cancel-pick": picked}.get(ctx.triggered_id)
+    if not target or not ctx.triggered[0]["value"]:
+        return False, None, no_update, no_update
+    ticket = {"id": target["id"], "label": target["label"]}
+    return True, ticket, t("counter_cancel_title", label=ticket["label"]), t("counter_cancel_default_reason")
+
+
+def _ticket_here(view: CounterView, ticket_id: object, *, current_only: bool = False) -> int:
+    """``ticket_id`` as the screen showed it, if it is still in this counter's line (else refuse)."""
+    lines = [view.current] if current_only else [view.current, *view.waiting, *view.late]
+    for entry in lines:
+        if entry is not None and entry.ticket_id == ticket_id:
+            return entry.ticket_id
+    raise InputError("counter_err_stale")
+
+
+@dataclass(frozen=True)
+class Click:
+    """What the browser sent with an action: which control, the ticket it showed, and the form values."""
+
+    trigger: object
+    current_id: object
+    late_id: object
+    finish_to: str | None
+    refer: str | None
+    cancel_id: object
+    reason: str | None
+
+
+def _finish_args(choice: Choice, click: Click) -> tuple[dict, str]:
+    """``finish`` keyword arguments for the chosen way out of a poli, and the message key to confirm it."""
+    if poli_code_of(choice.point) is None or click.finish_to not in (*PHARMACY_POINTS, FINISH_REFER):
+        return {}, "counter_did_finish"
+    if click.finish_to == PHARMACY_POINTS[0]:
+        return {"pharmacy": click.finish_to}, "counter_did_finish_compounded"
+    if click.finish_to == PHARMACY_POINTS[1]:
+        return {"pharmacy": click.finish_to}, "counter_did_finish_ready"
+    if not (click.refer or "").isdigit():
+        raise InputError("counter_err_refer")
+    return {"refer_session_id": int(click.refer)}, "counter_did_refer"
+
+
+def _perform(session: Session, choice: Choice, click: Click) -> tuple[queue_actions.CounterResult, str]:
+    """Run the clicked action; returns its result and the catalogue key of the message to show."""
+    now, who = utcnow(), actor()
+    if click.trigger == "counter-call-next":
+        result = queue_actions.call_next(session, who, choice.point, choice.counter, now, session_id=choice.session_id)
+        return result, "counter_did_call" if result.ticket_id else "counter_nobody_waiting"
+    view = counter_view(session, who.site_id, choice.point, choice.counter, now, session_id=choice.session_id)
+    if click.trigger == "counter-late-pick":
+        ticket_id = _ticket_here(view, click.late_id)
+        return queue_actions.call_ticket(session, who, ticket_id, choice.counter, now), "counter_did_call"
+    if click.trigger == "counter-cancel-confirm":
+        if not (click.reason or "").strip():
+            raise InputError("counter_err_cancel_reason")
+        ticket_id = _ticket_here(view, click.cancel_id)
+        return queue_actions.cancel(session, who, ticket_id, now, click.reason), "counter_did_cancel"
+    ticket_id = _ticket_here(view, click.current_id, current_only=True)
+    if click.trigger == "counter-recall":
+        return queue_actions.recall(session, who, ticket_id, now), "counter_did_call"
+    if click.trigger == "counter-skip":
+        needed = current_runtime().settings.queue_calls_before_skip
+        return queue_actions.skip(session, who, ticket_id, needed), "counter_did_skip"
+    if click.trigger == "counter-start":
+        return queue_actions.start(session, who, ticket_id, now), "counter_did_start"
+    args, done = _finish_args(choice, click)
+    return queue_actions.finish(session, who, ticket_id, now, **args), done
+
+
+@page_callback(
+    PAGE,
+    Output("counter-feedback", "children"),
+    Output("counter-version", "data"),
+    Output("counter-cancel-modal", "is_open", allow_duplicate=True),
+    Input("counter-call-next", "n_clicks"),
+    Input("counter-recall", "n_clicks"),
+    Input("counter-skip", "n_clicks"),
+    Input("counter-start", "n_clicks"),
+    Input("counter-finish", "n_clicks"),
+    Input("counter-late-pick", "data"),
+    Input("counter-cancel-confirm", "n_clicks"),
+    State("counter-choice", "data"),
+    State("counter-current-ticket", "data"),
+    State("counter-finish-to", "value"),
+    State("counter-refer", "value"),
+    State("counter-cancel-target", "data"),
+    State("counter-cancel-reason", "value"),
+    State("counter-version", "data"),
+    prevent_initial_call=True,
+)
+def act(
+    _next: int,
+    _recall: int,
+    _skip: int,
+    _start: int,
+    _finish: int,
+    late: dict | None,
+    _confirm: int,
+    data: object,
+    current: dict | None,
+    finish_to: str | None,
+    refer: str | None,
+    target: dict | None,
+    reason: str | None,
+    version: int | None,
+) -> tuple:
+    """One counter action in one transaction; an out-of-order or refused action changes nothing."""
+    if not ctx.triggered or not ctx.triggered[0]["value"]:
+        return no_update, no_update, no_update
+    closed = False if ctx.triggered_id == "counter-cancel-confirm" else no_update
+    click = Click(
+        ctx.triggered_id,
+        (current or {}).get("id"),
+        (late or {}).get("id"),
+        finish_to,
+        refer,
+        (target or {}).get("id"),
+        reason,
+    )
+    try:
+        choice = parse_choice(data)
+        with current_runtime().db.session() as session:
+            result, done = _perform(session, choice, click)
+    except InputError as err:
+        return _alert(message(err), "danger"), (version or 0) + 1, closed
+    publish_after_commit(current_user.site_id, result.events)
+    text = t(done, label=result.label, counter=choice.counter)
+    return _alert(text, "info" if result.ticket_id is None else "success"), (version or 0) + 1, closed

@@ -1,0 +1,172 @@
+"""Layout pieces of a queue counter: the patient at the counter, the waiting and late lines, the day's counts.
+Staff screens only: full names are shown here, never on a public board."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+from data.queue_views import CounterView, LineEntry
+from data.schedules import SessionInfo
+from i18n.web import current_language, t
+
+STATUS_COLOURS = {
+    "booked": "secondary",
+    "waiting": "primary",
+    "called": "warning",
+    "serving": "success",
+    "skipped": "danger",
+    "done": "secondary",
+    "cancelled": "dark",
+}
+
+
+def clock_time(moment: datetime | None, timezone: str) -> str:
+    """``08.05`` (``08:05`` in English) in the site's zone; a dash when unknown."""
+    if moment is None:
+        return "—"
+    separator = "." if current_language() == "id" else ":"
+    return moment.astimezone(ZoneInfo(timezone)).strftime(f"%H{separator}%M")
+
+
+def session_hours(info: SessionInfo) -> str:
+    """A doctor session's practice hours, ``08:00–14:00``."""
+    return f"{info.start_time:%H:%M}–{info.end_time:%H:%M}"
+
+
+def payer_label(payer: str) -> str:
+    return t(f"counter_payer_{payer}") if payer else "—"
+
+
+def status_badge(entry: LineEntry) -> dbc.Badge:
+    text = t(f"counter_state_{entry.status}")
+    if entry.status in ("called", "serving") and entry.counter:
+        text = t("counter_state_at", state=text, counter=entry.counter)
+    return dbc.Badge(text, color=STATUS_COLOURS.get(entry.status, "secondary"), className="counter-status")
+
+
+def current_panel(entry: LineEntry | None) -> html.Div:
+    """The number at this counter, large, with who it is."""
+    if entry is None:
+        return html.Div(t("counter_none_current"), className="text-body-secondary py-4", id="counter-current-empty")
+    return html.Div(
+        [
+            html.Div(entry.label, className="display-1 fw-bold font-monospace lh-1", id="counter-current-label"),
+            html.Div(entry.name or "—", className="fs-4 fw-semibold mt-2", id="counter-current-name"),
+            html.Div(
+                [
+                    dbc.Badge(payer_label(entry.payer), color="info", className="me-2"),
+                    status_badge(entry),
+                    html.Span(
+                        t("counter_calls", calls=entry.call_count),
+                        className="ms-2 text-body-secondary",
+                        id="counter-current-calls",
+                    ),
+                ],
+                className="mt-2",
+            ),
+        ],
+        className="py-2",
+    )
+
+
+def _action(kind: str, entry: LineEntry, label_key: str, colour: str) -> dbc.Button:
+    return dbc.Button(
+        t(label_key),
+        id={"type": kind, "ticket": entry.ticket_id, "label": entry.label},
+        size="sm",
+        color=colour,
+        outline=True,
+        className="ms-1",
+    )
+
+
+def _table(head: list[str], rows: list[html.Tr], table_id: str, empty_key: str) -> html.Div:
+    if not rows:
+        return html.Div(t(empty_key), className="text-body-secondary p-3", id=table_id)
+    return dbc.Table(
+        [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)],
+        hover=True,
+        size="sm",
+        responsive=True,
+        className="mb-0 align-middle",
+        id=table_id,
+    )
+
+
+def waiting_table(entries: list[LineEntry], timezone: str, doctors: dict[int, str] | None = None) -> html.Div:
+    """Everyone still to be served, by number, with their estimated call time (and doctor, when the counter
+    serves several: each doctor's line has its own estimates)."""
+    keys = ["counter_col_number", "counter_col_name", "counter_col_payer", "counter_col_status"]
+    keys += ["counter_col_doctor"] if doctors else []
+    head = [t(k) for k in (*keys, "counter_col_estimate", "counter_col_action")]
+    rows = [
+        html.Tr(
+            [
+                html.Td(e.label, className="font-monospace fw-semibold"),
+                html.Td(e.name or "—"),
+                html.Td(payer_label(e.payer)),
+                html.Td(status_badge(e)),
+                *([html.Td(doctors.get(e.session_id, "—"))] if doctors else []),
+                html.Td(clock_time(e.estimate, timezone), className="font-monospace"),
+                html.Td(
+                    _action("counter-cancel-row", e, "counter_cancel_short", "danger") if e.status == "waiting" else ""
+                ),
+            ],
+            id=f"counter-waiting-{e.label}",
+        )
+        for e in entries
+    ]
+    return _table(head, rows, "counter-waiting-table", "counter_waiting_empty")
+
+
+def late_table(entries: list[LineEntry]) -> html.Div:
+    """Patients skipped after enough calls; they can be called again when they turn up."""
+    head = [t(k) for k in ("counter_col_number", "counter_col_name", "counter_col_calls", "counter_col_action")]
+    rows = [
+        html.Tr(
+            [
+                html.Td(e.label, className="font-monospace fw-semibold"),
+                html.Td(e.name or "—"),
+                html.Td(str(e.call_count)),
+                html.Td(
+                    [
+                        _action("counter-call-late", e, "counter_call_late", "primary"),
+                        _action("counter-cancel-row", e, "counter_cancel_short", "danger"),
+                    ]
+                ),
+            ],
+            id=f"counter-late-{e.label}",
+        )
+        for e in entries
+    ]
+    return _table(head, rows, "counter-late-table", "counter_late_empty")
+
+
+def counts(view: CounterView) -> list[dbc.Col]:
+    """Small figures: waiting, late, booked but not arrived, done today."""
+    figures = (
+        ("waiting", sum(e.status == "waiting" for e in view.waiting)),
+        ("late", len(view.late)),
+        ("booked", view.booked),
+        ("done", view.done),
+    )
+    return [
+        dbc.Col(
+            dbc.Card(
+                dbc.CardBody(
+                    [
+                        html.Div(str(value), className="fs-2 fw-bold font-monospace", id=f"counter-count-{key}"),
+                        html.Small(t(f"counter_count_{key}"), className="text-body-secondary"),
+                    ],
+                    className="py-2",
+                )
+            ),
+            xs=6,
+            md=3,
+        )
+        for key, value in figures
+    ]

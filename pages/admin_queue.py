@@ -1,0 +1,103 @@
+"""Queue settings: the TV boards' running text (admins), closing a poli for today with a reason (admins and the
+front desk, who hear first that a doctor cannot come), and today's doctor sessions with their quotas."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+from flask_login import current_user
+
+from data.models import utcnow
+from data.queue_views import running_text
+from data.runtime import current_runtime
+from data.schedules import day_sessions, local_today
+from domain.formats import long_date
+from i18n.web import current_language, t
+
+dash.register_page(
+    __name__,
+    path="/admin/antrean",
+    name_key="qadmin_nav",
+    title="Pengaturan Antrean · Pantau",
+    roles=["admin", "front_desk"],
+    order=92,
+    nav=True,
+)
+
+RUNNING_TEXT_ROLES = frozenset({"admin"})
+
+
+def _running_text_card(text: str, allowed: bool) -> dbc.Card:
+    return dbc.Card(
+        [
+            dbc.CardHeader(t("qadmin_running_title")),
+            dbc.CardBody(
+                [
+                    dbc.Textarea(id="qadmin-running-text", value=text, maxLength=500, rows=3, disabled=not allowed),
+                    dbc.FormText(
+                        t("qadmin_running_hint") if allowed else t("qadmin_running_admin_only"), className="d-block"
+                    ),
+                    dbc.Button(
+                        t("qadmin_running_save"),
+                        id="qadmin-running-save",
+                        color="primary",
+                        disabled=not allowed,
+                        className="mt-2",
+                    ),
+                    html.Div(id="qadmin-running-feedback", className="mt-2"),
+                ]
+            ),
+        ],
+        className="mb-3",
+    )
+
+
+def _close_card(polis: dict[int, str]) -> dbc.Card:
+    return dbc.Card(
+        [
+            dbc.CardHeader(t("qadmin_close_title")),
+            dbc.CardBody(
+                [
+                    dbc.Label(t("qadmin_poli"), html_for="qadmin-poli"),
+                    dbc.Select(
+                        id="qadmin-poli",
+                        options=[{"label": name, "value": str(pid)} for pid, name in polis.items()],
+                        placeholder=t("qadmin_poli_placeholder"),
+                        className="mb-2",
+                    ),
+                    dbc.Label(t("qadmin_reason"), html_for="qadmin-reason"),
+                    dbc.Input(
+                        id="qadmin-reason", maxLength=200, placeholder=t("qadmin_reason_placeholder"), className="mb-3"
+                    ),
+                    dbc.Button(t("qadmin_close"), id="qadmin-close", color="danger", className="me-2"),
+                    dbc.Button(t("qadmin_reopen"), id="qadmin-reopen", color="secondary", outline=True),
+                    html.Div(id="qadmin-close-feedback", className="mt-2"),
+                ]
+            ),
+        ]
+    )
+
+
+def layout(**_query: str) -> dbc.Row:
+    site_id = current_user.site_id
+    with current_runtime().db.session() as session:
+        day = local_today(session, site_id, utcnow())
+        polis = {s.poli_id: s.poli_name for s in day_sessions(session, site_id, day)}
+        text = running_text(session, site_id)
+    allowed = bool(current_user.roles & RUNNING_TEXT_ROLES)
+    return dbc.Row(
+        [
+            dcc.Store(id="qadmin-version", data=0),
+            dbc.Col([_running_text_card(text, allowed), _close_card(polis)], lg=5, className="mb-3"),
+            dbc.Col(
+                dbc.Card(
+                    [
+                        dbc.CardHeader(t("qadmin_sessions_title", date=long_date(day, current_language()))),
+                        html.Div(id="qadmin-sessions"),
+                    ]
+                ),
+                lg=7,
+            ),
+        ]
+    )

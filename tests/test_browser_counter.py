@@ -1,0 +1,177 @@
+"""The queue counter and the queue settings page in a real browser: a nurse calls, serves and sends a patient to
+the pharmacy, the pharmacy sees the new number; an admin sets the boards' running text and closes a poli."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+
+import pytest
+from playwright.sync_api import expect
+
+from auth.users import Actor, find_user
+from data.models import utcnow
+from data.queue_registration import register_patient, register_visit
+from data.schedules import day_sessions, local_today
+from tests.test_browser_shell import sign_in
+
+pytestmark = pytest.mark.browser
+
+PATIENTS = (  # name, payer, doctor (0 = dr. Hendra, 1 = dr. Sari: Poli Umum's sessions by doctor name)
+    ("Siti Rahmawati", "jkn", 1),
+    ("Bambang Sutrisno", "non_jkn", 1),
+    ("Dewi Anggraini", "jkn", 0),
+    ("Joko Widodo Putra", "jkn", 0),
+    ("Ani Suryani", "non_jkn", 1),
+    ("Made Wirawan", "jkn", 0),
+)
+
+
+def register_morning(pantau) -> None:
+    """Today's patients at Poli Umum (both doctors), through the same data layer the desk uses."""
+    with pantau.runtime.db.session() as s:
+        desk = find_user(s, "loket")
+        actor = Actor(desk.id, desk.username, desk.site_id, None)
+        today = local_today(s, desk.site_id)
+        umum = [x.id for x in day_sessions(s, desk.site_id, today) if x.poli_code == "UMU"]
+        for n, (name, payer, doctor) in enumerate(PATIENTS, start=1):
+            patient = register_patient(
+                s,
+                pantau.runtime.cipher,
+                actor,
+                name=name,
+                birth_date=date(1970 + n, n, n),
+                sex="L" if n % 2 else "P",
+                phone=f"08123456700{n}",
+                bpjs=f"000123456780{n}" if payer == "jkn" else "",
+                nik=f"317101010180000{n}" if payer == "jkn" else "",
+                today=today,
+            )
+            referral = f"0301R0011126B{n:06d}" if payer == "jkn" else None
+            register_visit(
+                s,
+                actor,
+                patient_id=patient.id,
+                session_id=umum[doctor],
+                payer=payer,
+                now=utcnow(),
+                referral_number=referral,
+            )
+
+
+def timer_only_requests(page, seconds: float) -> list[list[str]]:
+    """What the page sends on its own while nobody touches it: the changed inputs of each callback request."""
+    sent: list[list[str]] = []
+
+    def record(request) -> None:
+        if "/_dash-update-component" in request.url and request.post_data:
+            sent.append(json.loads(request.post_data).get("changedPropIds") or [])
+
+    page.on("request", record)
+    page.wait_for_timeout(seconds * 1000)
+    page.remove_listener("request", record)
+    return sent
+
+
+def test_nurse_serves_a_patient_and_the_pharmacy_sees_the_number(page, live_server):
+    base, pantau = live_server
+    register_morning(pantau)
+    sign_in(page, base, "perawat")
+    expect(page.locator("#home-greeting")).to_be_visible()
+    page.click("#nav-pages\\.counter")
+    expect(page.locator("#counter-heading")).to_have_text("Pilih titik layanan lalu tekan “Buka konter”.")
+    options = page.locator("#counter-point option:not([disabled])").all_inner_texts()
+    assert "Poli Umum" in options and "Farmasi" not in options and "Loket Pendaftaran" not in options
+    page.select_option("#counter-point", "poli:UMU")
+    page.fill("#counter-name", "Ruang Periksa 1")
+    page.click("#counter-open")
+    expect(page.locator("#counter-heading")).to_have_text("Poli Umum · Ruang Periksa 1")
+    expect(page.locator("#counter-waiting-A001")).to_contain_text("Siti Rahmawati")
+    expect(page.locator("#counter-waiting-A001")).to_contain_text(re.compile(r"\d{2}\.\d{2}"))  # estimate, WIB
+    expect(page.locator("#counter-count-waiting")).to_have_text("6")
+
+    page.click("#counter-call-next")
+    expect(page.locator("#counter-current-label")).to_have_text("A001")
+    expect(page.locator("#counter-current-name")).to_have_text("Siti Rahmawati")  # staff see the full name
+    expect(page.locator("#counter-skip")).to_be_disabled()
+    expect(page.locator("#counter-skip-hint")).to_contain_text("dipanggil 2 kali")
+    expect(page.locator("#counter-finish")).to_be_disabled()  # not before service starts
+    expect(page.locator("#counter-current-calls")).to_have_text("dipanggil 1×")
+    page.click("#counter-start")
+    expect(page.locator("#counter-message")).to_have_text("A001 mulai dilayani.")
+    page.get_by_text("Ke farmasi racikan").click()
+    page.click("#counter-finish")
+    expect(page.locator("#counter-message")).to_contain_text("farmasi racikan")
+    expect(page.locator("#counter-current-empty")).to_be_visible()
+    expect(page.locator("#counter-count-done")).to_have_text("1")
+
+    page.click("#counter-call-next")
+    expect(page.locator("#counter-current-label")).to_have_text("A002")
+    page.click("#counter-recall")
+    expect(page.locator("#counter-current-calls")).to_have_text("dipanggil 2×")
+    page.click("#counter-skip")
+    expect(page.locator("#counter-late-A002")).to_contain_text("Bambang Sutrisno")
+    page.click("#counter-call-next")
+    expect(page.locator("#counter-current-label")).to_have_text("A003")
+
+    page.locator("#counter-late-A002").get_by_role("button", name="Panggil").click()
+    expect(page.locator("#counter-message")).to_have_text(
+        "Selesaikan atau lewati nomor A003 dulu sebelum memanggil berikutnya."
+    )
+    page.locator("#counter-waiting-A005").get_by_role("button", name="Batal").click()
+    expect(page.locator("#counter-cancel-title")).to_have_text("Batalkan nomor A005?")
+    expect(page.locator("#counter-cancel-reason")).to_have_value("Tidak hadir")
+    page.click("#counter-cancel-confirm")
+    expect(page.locator("#counter-message")).to_have_text("A005 dibatalkan.")
+    expect(page.locator("#counter-waiting-A005")).to_have_count(0)
+    expect(page.locator("#counter-late-A002")).to_be_visible()
+
+    idle = timer_only_requests(page, 6)  # one refresh per 5 s, never counted as someone working
+    assert idle and all(ids and all(i.endswith(".n_intervals") for i in ids) for ids in idle), idle
+
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.screenshot(path="var/test-screenshots/counter.png")
+
+    page.goto(f"{base}/logout")
+    sign_in(page, base, "farmasi")
+    expect(page.locator("#home-greeting")).to_be_visible()
+    page.goto(f"{base}/antrean/konter")  # the nurse's remembered poli is not the pharmacy's to run
+    expect(page.locator("#counter-heading")).to_have_text("Pilih titik layanan lalu tekan “Buka konter”.")
+    page.select_option("#counter-point", "farmasi:racikan")
+    expect(page.locator("#counter-session")).to_be_disabled()
+    page.click("#counter-open")
+    expect(page.locator("#counter-heading")).to_have_text("Farmasi Racikan")
+    expect(page.locator("#counter-waiting-R001")).to_contain_text("Siti Rahmawati")
+    expect(page.locator("#counter-waiting-R001")).to_contain_text("menunggu")
+
+
+def test_admin_sets_the_running_text_and_closes_a_poli(page, live_server):
+    base, _ = live_server
+    sign_in(page, base, "admin")
+    expect(page.locator("#home-greeting")).to_be_visible()
+    page.click("#nav-pages\\.admin_queue")
+    expect(page.locator("#qadmin-sessions-table")).to_contain_text("dr. Sari Wulandari (demo)")
+    page.fill("#qadmin-running-text", "Selamat datang di RSUD Pantau. Siapkan kartu BPJS dan KTP Anda.")
+    page.click("#qadmin-running-save")
+    expect(page.locator("#qadmin-running-message")).to_have_text("Teks berjalan disimpan; papan TV diperbarui.")
+    page.select_option("#qadmin-poli", label="Poli Gigi")
+    page.click("#qadmin-close")
+    expect(page.locator("#qadmin-close-message")).to_have_text("Tuliskan alasan penutupan poli.")
+    page.fill("#qadmin-reason", "Dokter gigi mengikuti pelatihan")
+    page.click("#qadmin-close")
+    expect(page.locator("#qadmin-close-message")).to_contain_text("Poli Gigi ditutup hari ini (1 sesi)")
+    expect(page.locator("#qadmin-sessions-table")).to_contain_text("Tutup: Dokter gigi mengikuti pelatihan")
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.screenshot(path="var/test-screenshots/admin-queue.png")
+
+
+def test_front_desk_may_close_a_poli_but_not_edit_the_running_text(page, live_server):
+    base, _ = live_server
+    sign_in(page, base, "loket")
+    expect(page.locator("#home-greeting")).to_be_visible()
+    page.goto(f"{base}/admin/antrean")
+    expect(page.locator("#qadmin-running-text")).to_be_disabled()
+    expect(page.locator("#qadmin-running-save")).to_be_disabled()
+    expect(page.get_by_text("Hanya admin yang dapat mengubah teks berjalan.")).to_be_visible()
+    expect(page.locator("#qadmin-close")).to_be_enabled()

@@ -77,14 +77,15 @@ def disable_user(username: str) -> None:
 @with_appcontext
 @click.argument("username")
 @click.option("--label", required=True, help="Where the board hangs, e.g. 'Poli lantai 1'.")
-def create_display_token(username: str, label: str) -> None:
+@click.option("--board", default="", help="The board the TV opens, e.g. /papan/farmasi (default: the home page).")
+def create_display_token(username: str, label: str, board: str) -> None:
     """Issue a TV-board sign-in URL for a user whose only role is display."""
     try:
         with _runtime().db.session() as db:
             user = users.find_user(db, username)
             if user is None:
                 raise click.ClickException(f"no user {username!r}")
-            token = users.create_display_token(db, CLI_ACTOR, user, label)
+            token = users.create_display_token(db, CLI_ACTOR, user, label, board)
     except InputError as exc:
         _fail(exc)
     click.echo(f"open on the TV: /tv/{token}")

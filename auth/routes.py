@@ -93,11 +93,12 @@ def display_sign_in(token: str) -> Response:
         if user is None:
             abort(404)
         signed_in = CurrentUser.from_model(user)
+        board = users.display_token_board(db, token)
         audit.record(db, "display_login", user_id=user.id, username=user.username, site_id=user.site_id, ip=client_ip())
     session.clear()
     login_user(signed_in)
     session.permanent = True
-    return redirect("/")
+    return redirect(safe_next(board))
 
 
 @bp.route("/lang/<code>")

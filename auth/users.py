@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from auth.passwords import MIN_LENGTH, dummy_hash, hash_password, needs_rehash, verify_password
 from auth.roles import ROLES
-from data import audit
+from data import audit, queue_boards
 from data.models import DisplayToken, User, UserRole, utcnow
 from domain.errors import InputError
 
@@ -194,13 +194,20 @@ def change_own_password(session: Session, actor: Actor, user: User, current: str
     _audit(session, actor, "password_changed", user, None)
 
 
-def create_display_token(session: Session, actor: Actor, user: User, label: str) -> str:
-    """Issue a TV-board token for a ``display`` user; only its SHA-256 is kept, the token is returned once."""
+def create_display_token(session: Session, actor: Actor, user: User, label: str, board_path: str = "") -> str:
+    """Issue a TV-board token for a ``display`` user, opening ``board_path`` (e.g. ``/papan/farmasi``; empty =
+    home) when given; only its SHA-256 is kept, the token is returned once."""
     if user.role_names != {"display"}:
         raise InputError("err_display_token_role")
+    board_path = board_path.strip()
+    if board_path:
+        boards = queue_boards.known_boards(session, user.site_id)
+        if queue_boards.board_of_path(board_path) not in boards:
+            paths = ", ".join(queue_boards.board_path(b) for b in boards)
+            raise InputError("board_err_unknown_path", path=board_path, boards=paths)
     token = secrets.token_urlsafe(32)
-    session.add(DisplayToken(user_id=user.id, label=label, token_sha256=token_digest(token)))
-    _audit(session, actor, "display_token_created", user, {"label": label})
+    session.add(DisplayToken(user_id=user.id, label=label, board_path=board_path, token_sha256=token_digest(token)))
+    _audit(session, actor, "display_token_created", user, {"label": label, "board": board_path})
     return token
 
 
@@ -215,6 +222,11 @@ def user_for_display_token(session: Session, token: str) -> User | None:
         return None
     row.last_used_at = utcnow()
     return user
+
+
+def display_token_board(session: Session, token: str) -> str:
+    """The board path a display token opens (empty: the home page)."""
+    return session.scalar(select(DisplayToken.board_path).where(DisplayToken.token_sha256 == token_digest(token))) or ""
 
 
 def token_digest(token: str) -> str:

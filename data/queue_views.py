@@ -207,11 +207,12 @@ def board_snapshot(session: Session, site_id: int, board: str, now: datetime) ->
             .group_by(QueueTicket.point)
         ).all()
     )
-    poli_ids = select(Poli.id).where(Poli.site_id == site_id, Poli.board_group == board)
-    sessions = session.scalars(
-        select(ClinicSession)
-        .where(ClinicSession.poli_id.in_(poli_ids), ClinicSession.service_date == day)
-        .order_by(ClinicSession.start_time)
+    sessions = session.execute(
+        select(ClinicSession, Doctor.name, Poli.code)
+        .join(Doctor, Doctor.id == ClinicSession.doctor_id)
+        .join(Poli, Poli.id == ClinicSession.poli_id)
+        .where(Poli.site_id == site_id, Poli.board_group == board, ClinicSession.service_date == day)
+        .order_by(ClinicSession.start_time, Doctor.name)
     ).all()
     return {
         "board": board,
@@ -228,13 +229,13 @@ def board_snapshot(session: Session, site_id: int, board: str, now: datetime) ->
         "waiting": [{"point": p, "name": names.get(p, p), "count": waiting.get(p, 0)} for p in points],
         "doctors": [
             {
-                "doctor": session.get(Doctor, cs.doctor_id).name,
-                "poli": names.get(poli_point(cs.poli.code), ""),
+                "doctor": doctor,
+                "poli": names.get(poli_point(code), ""),
                 "hours": f"{cs.start_time:%H:%M}–{cs.end_time:%H:%M}",
                 "status": doctor_status(cs, now),
                 "reason": cs.closed_reason or "",
             }
-            for cs in sessions
+            for cs, doctor, code in sessions
         ],
         "running_text": running_text(session, site_id),
     }

@@ -1,0 +1,146 @@
+"""A real TV board in headless Chromium: the display token opens it, a counter's call appears on it and is said
+once; the board says when its connection is down."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from api import queue_stream
+from data.models import Poli, utcnow
+from data.queue_actions import finish, start
+from data.queue_views import set_running_text
+from data.schedules import close_poli, local_today
+from domain.announcement import call_announcement
+from tests.test_browser_shell import collect_console_errors, sign_in
+from tests.test_queue_board import call, desk_actor, register_waiting
+
+pytestmark = pytest.mark.browser
+SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "screenshots" / "board.png"
+# Records what the board asks the voice to say; the real PantauVoice (assets/queue_voice.js) keeps the rest.
+VOICE_RECORDER = """
+(() => {
+  window.__announced = [];
+  let voice;
+  Object.defineProperty(window, "PantauVoice", {
+    configurable: true,
+    get() { return voice; },
+    set(real) {
+      voice = Object.assign({}, real, {
+        announce(message) { window.__announced.push(message); return Promise.resolve(); },
+      });
+    },
+  });
+})();
+"""
+PATIENTS = (
+    ("Siti Aminah", "UMU"),
+    ("Bambang Sutrisno", "ANA"),
+    ("Dewi Anggraini", "INT"),
+    ("Rahmat Hidayat", "UMU"),
+    ("Yuliana Putri", "OBG"),
+    ("Agus Wibowo", "UMU"),
+    ("Nur Hasanah", "ANA"),
+    ("Wahyu Saputra", "UMU"),
+    ("Fitriani Lestari", "UMU"),
+)
+COUNTERS = ("Poli Umum 1", "Poli Anak", "Poli Penyakit Dalam", "Poli Umum 2", "Poli Kebidanan dan Kandungan")
+RUNNING_TEXT = "Jam pelayanan poli Senin–Sabtu 08.00–14.00 WIB · Budayakan antre · Jagalah kebersihan"
+
+
+def busy_morning(pantau) -> list:
+    """Nine patients waiting; five called, the first of them seen and sent to the pharmacy; the dental clinic
+    closed; a running text."""
+    registrations = [register_waiting(pantau, name, poli) for name, poli in PATIENTS]
+    for registration, counter in zip(registrations, COUNTERS, strict=False):
+        call(pantau, registration.ticket_id, counter)
+    with pantau.runtime.db.session() as s:
+        actor = desk_actor(s)
+        start(s, actor, registrations[0].ticket_id, utcnow())
+        finish(s, actor, registrations[0].ticket_id, utcnow(), pharmacy="farmasi:nonracikan")
+        dental = s.scalar(select(Poli.id).where(Poli.site_id == actor.site_id, Poli.code == "GIG"))
+        close_poli(s, actor, dental, local_today(s, actor.site_id), "Dokter gigi sedang cuti")
+        set_running_text(s, actor.site_id, actor.user_id, RUNNING_TEXT)
+    return registrations
+
+
+def test_a_tv_opens_its_board_and_shows_and_says_a_counter_call(page, live_server):
+    base, pantau = live_server
+    errors = collect_console_errors(page)
+    registrations = busy_morning(pantau)
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.add_init_script(VOICE_RECORDER)
+    page.goto(f"{base}/tv/{pantau.creds.display_token}")
+    expect(page).to_have_url(f"{base}/papan/umum")
+    board = page.locator("#queue-board")
+    expect(board).to_be_visible()
+    expect(page.locator("#board-now-number")).to_have_text(registrations[4].label)
+    expect(page.locator("#board-recent li")).to_have_count(4)
+    expect(page.locator("#board-doctors li").first).to_be_visible()
+    expect(page.locator("#board-doctors")).to_contain_text("Praktik")
+    expect(page.locator("#board-doctors")).to_contain_text("Tutup")
+    expect(page.locator("#board-sound")).to_be_visible()
+    assert board.bounding_box() == {"x": 0, "y": 0, "width": 1920, "height": 1080}
+    assert page.evaluate("document.scrollingElement.scrollHeight <= window.innerHeight")
+
+    called = registrations[5]
+    call(pantau, called.ticket_id, "Poli Umum 1")
+    expect(page.locator("#board-now-number")).to_have_text(called.label, timeout=5_000)
+    expect(page.locator("#board-now-name")).to_have_text("AGU* W****")
+    expect(page.locator("#board-now")).to_have_class(re.compile(r"board-flash"))
+    page.wait_for_function("window.__announced.length > 0")
+    page.wait_for_timeout(500)  # a second announcement of the same call would arrive by now
+    announced = page.evaluate("window.__announced")
+    assert announced == [
+        {
+            "text": call_announcement("A", called.number, "Poli Umum 1").text,
+            "clips": list(call_announcement("A", called.number, "Poli Umum 1").clips),
+        }
+    ]
+    assert announced[0]["text"].startswith("Nomor antrean A ")
+    page.wait_for_timeout(3_500)  # past the flash
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT))
+    clipped = page.evaluate(
+        """[...document.querySelectorAll('#queue-board *')].filter(e => {
+             const r = e.getBoundingClientRect(), box = e.closest('.board-panel, .board-now');
+             const room = box && box !== e ? box.getBoundingClientRect() : {bottom: innerHeight, right: innerWidth};
+             const out = r.bottom > room.bottom + 1 || r.right > room.right + 1;
+             return r.height && out && !e.closest('.board-marquee');
+           }).map(e => e.className || e.tagName)"""
+    )
+    assert clipped == [], "everything on the board fits on the screen"
+    page.click("#board-sound")  # the gesture that lets the TV speak
+    expect(page.locator("#board-sound")).to_be_hidden()
+    assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors
+
+
+def test_the_board_says_when_its_connection_is_down_and_recovers(page, live_server, monkeypatch):
+    base, pantau = live_server
+    monkeypatch.setattr(queue_stream, "STREAM_SECONDS", 2)  # the stream ends soon; reconnecting then fails
+    page.goto(f"{base}/tv/{pantau.creds.display_token}")
+    expect(page.locator("#board-now-destination")).to_have_text("Belum ada panggilan")
+    page.route("**/stream/queue/**", lambda route: route.abort())
+    offline = page.locator("#board-offline")
+    expect(offline).to_be_visible(timeout=20_000)
+    expect(offline).to_have_text("Koneksi terputus — menyambung ulang…")
+    page.unroute("**/stream/queue/**")
+    expect(offline).to_be_hidden(timeout=15_000)
+
+
+def test_staff_preview_the_board_with_a_way_back(page, live_server):
+    base, _ = live_server
+    sign_in(page, base, "loket")
+    expect(page.locator("#home-greeting")).to_be_visible()
+    page.goto(f"{base}/papan")
+    page.click("#board-link-farmasi")
+    expect(page.locator("#queue-board")).to_be_visible()
+    expect(page.locator(".board-title")).to_have_text("Antrean Farmasi")
+    expect(page.locator("#board-waiting li")).to_have_count(2)
+    expect(page.locator("#board-doctors")).to_have_count(0)
+    page.click(".board-exit")
+    expect(page.locator("#home-greeting")).to_be_visible()

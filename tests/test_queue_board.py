@@ -1,0 +1,265 @@
+"""Queue TV boards: the push stream (on the in-memory and the Redis live store), who may open a board, what a
+board may show, and TV tokens that open their board."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+
+from api import queue_stream
+from auth import users
+from data.models import utcnow
+from data.queue_actions import CounterResult, call_ticket
+from data.queue_registration import Registration, register_patient, register_visit
+from data.queue_tickets import QueueEvent, publish
+from data.schedules import day_sessions, local_today
+from domain.announcement import call_announcement
+from domain.errors import InputError
+from tests.test_access_control import router_request, signed_in_client
+
+SECRET_NAME = "Kusumawardhani Prameswari Setyaningrum"
+SECRET_NIK = "3174015512800007"
+
+
+def desk_actor(session) -> users.Actor:
+    desk = users.find_user(session, "loket")
+    return users.Actor(desk.id, desk.username, desk.site_id, "127.0.0.1")
+
+
+def register_waiting(pantau, name: str, poli: str = "UMU", nik: str = "") -> Registration:
+    """A new patient registered at the desk into ``poli``'s first session today: waiting in its line."""
+    runtime, now = pantau.runtime, utcnow()
+    with runtime.db.session() as s:
+        actor = desk_actor(s)
+        today = local_today(s, actor.site_id, now)
+        patient = register_patient(
+            s, runtime.cipher, actor, name=name, birth_date=date(1984, 12, 15), sex="P", phone="081234567890",
+            nik=nik, today=today,
+        )  # fmt: skip
+        chosen = next(i for i in day_sessions(s, actor.site_id, today, now) if i.poli_code == poli and i.open)
+        registration = register_visit(s, actor, patient_id=patient.id, session_id=chosen.id, payer="non_jkn", now=now)
+    publish(runtime.live, actor.site_id, list(registration.events))
+    return registration
+
+
+def call(pantau, ticket_id: int, counter: str) -> CounterResult:
+    """A counter calls one ticket, committed, then published as the counter pages do."""
+    with pantau.runtime.db.session() as s:
+        actor = desk_actor(s)
+        result = call_ticket(s, actor, ticket_id, counter, utcnow())
+    publish(pantau.runtime.live, actor.site_id, list(result.events))
+    return result
+
+
+def site_of(pantau) -> int:
+    with pantau.runtime.db.session() as s:
+        return desk_actor(s).site_id
+
+
+def page_layout(client, path: str) -> str:
+    """The layout Dash's page router returns for ``path``, as text."""
+    response = client.post("/_dash-update-component", json=router_request(path))
+    return json.dumps(response.get_json(), ensure_ascii=False)
+
+
+class Stream:
+    """The server-sent events of one board, read in the test's thread."""
+
+    def __init__(self, response) -> None:
+        assert response.status_code == 200 and response.mimetype == "text/event-stream"
+        self.response = response
+        self.chunks: Iterator[bytes] = iter(response.response)
+        self.raw: list[str] = []
+
+    def next_event(self) -> tuple[str, dict]:
+        for chunk in self.chunks:
+            text = chunk.decode()
+            self.raw.append(text)
+            fields = dict(line.split(": ", 1) for line in text.splitlines() if ": " in line and line[0] != ":")
+            if "event" in fields:
+                return fields["event"], json.loads(fields["data"])
+        raise AssertionError("the stream ended")
+
+    def until(self, kind: str) -> list[tuple[str, dict]]:
+        """Events up to and including the next ``kind``."""
+        seen = [self.next_event()]
+        while seen[-1][0] != kind:
+            seen.append(self.next_event())
+        return seen
+
+
+@pytest.fixture
+def short_streams(monkeypatch):
+    """Streams that end within seconds, so a test waiting for an event that never comes fails instead of hanging."""
+    monkeypatch.setattr(queue_stream, "STREAM_SECONDS", 8)
+    monkeypatch.setattr(queue_stream, "KEEPALIVE_SECONDS", 0.5)
+
+
+def open_stream(pantau, board: str = "umum", who: str = "display") -> Stream:
+    return Stream(signed_in_client(pantau, who).get(f"/stream/queue/{board}"))
+
+
+def test_a_call_reaches_the_board_as_an_update_and_an_announcement(any_app, short_streams):
+    patient = register_waiting(any_app, SECRET_NAME, nik=SECRET_NIK)
+    stream = open_stream(any_app)
+    kind, snapshot = stream.next_event()
+    assert kind == "snapshot" and snapshot["board"] == "umum"
+    assert patient.label not in [c["label"] for c in snapshot["calls"]]
+    waiting = {w["point"]: w["count"] for w in snapshot["waiting"]}
+    assert waiting["poli:UMU"] >= 1 and "poli:ANA" in waiting
+    assert {d["status"] for d in snapshot["doctors"]} <= {"not_started", "serving", "finished", "closed"}
+    assert snapshot["doctors"], "today's doctor sessions are on the board before anyone starts"
+
+    call(any_app, patient.ticket_id, "Poli Umum")
+    events = stream.until("announce")
+    updates = [data for kind, data in events if kind == "update"]
+    assert updates and updates[0]["calls"][0]["label"] == patient.label
+    assert updates[0]["calls"][0]["destination"] == "Poli Umum"
+    assert updates[0]["calls"][0]["name"] == "KUS* P**** S****"
+    assert {w["point"]: w["count"] for w in updates[0]["waiting"]}["poli:UMU"] == waiting["poli:UMU"] - 1
+    announce = events[-1][1]
+    assert announce["label"] == patient.label
+    assert announce["text"] == call_announcement("A", patient.number, "Poli Umum").text
+    assert re.fullmatch(r"Nomor antrean A [a-z ]+, silakan menuju Poli Umum", announce["text"])
+    assert announce["clips"][:2] == ["nomor_antrean", "huruf_a"] and announce["clips"][-2:] == ["poli", "umum"]
+    assert len(stream.raw[-2].encode()) < 1500, "a call's update carries only what changed"
+    stream.response.close()
+
+
+def test_a_board_hears_only_its_own_points(any_app, short_streams):
+    patient = register_waiting(any_app, "Sri Rahayu")
+    stream = open_stream(any_app)
+    assert stream.next_event()[0] == "snapshot"
+    site_id = site_of(any_app)
+    publish(any_app.runtime.live, site_id, [QueueEvent("call", "farmasi:racikan", "R007", 7, "R", "Farmasi")])
+    publish(any_app.runtime.live, site_id, [QueueEvent("call", "loket", "P003", 3, "P", "Loket 1")])
+    call(any_app, patient.ticket_id, "Poli Umum")
+    events = stream.until("announce")
+    assert [data["label"] for kind, data in events if kind == "announce"] == [patient.label]
+    stream.response.close()
+
+
+def test_bursts_are_coalesced_but_every_call_is_announced(any_app, short_streams):
+    first, second = register_waiting(any_app, "Budi Hartono"), register_waiting(any_app, "Ani Susanti")
+    stream = open_stream(any_app)
+    assert stream.next_event()[0] == "snapshot"
+    call(any_app, first.ticket_id, "Ruang 1")
+    call(any_app, second.ticket_id, "Ruang 2")
+    site_id = site_of(any_app)
+    publish(any_app.runtime.live, site_id, [QueueEvent("change", "poli:UMU")] * 5 + [QueueEvent("change", "*")])
+    events = stream.until("announce")
+    events += stream.until("announce")
+    assert [data["label"] for kind, data in events if kind == "announce"] == [first.label, second.label]
+    updates = [data for kind, data in events if kind == "update"]
+    assert 1 <= len(updates) <= 2, "eight events in a burst make at most two reads"
+    assert [c["label"] for c in updates[-1]["calls"][:2]] == [second.label, first.label]
+    stream.response.close()
+
+
+def test_a_call_made_while_the_board_reconnects_is_still_announced(any_app, short_streams):
+    first, second = register_waiting(any_app, "Budi Hartono"), register_waiting(any_app, "Ani Susanti")
+    client = signed_in_client(any_app, "display")
+    stream = Stream(client.get("/stream/queue/umum"))
+    stream.next_event()
+    call(any_app, first.ticket_id, "Ruang 1")
+    stream.until("announce")
+    seen = re.findall(r"^id: (\d+)$", "".join(stream.raw), re.MULTILINE)[-1]
+    stream.response.close()
+    call(any_app, second.ticket_id, "Ruang 2")  # nobody listens: the board is between two streams
+
+    for reconnect in ({"headers": {"Last-Event-ID": seen}}, {"query_string": {"last": seen}}):
+        back = Stream(client.get("/stream/queue/umum", **reconnect))
+        events = back.until("announce")
+        assert [kind for kind, _ in events] == ["snapshot", "announce"] and events[1][1]["label"] == second.label
+        back.response.close()
+    fresh = Stream(client.get("/stream/queue/umum"))  # a board opened anew does not read out old calls
+    fresh.next_event()
+    call(any_app, first.ticket_id, "Ruang 1")  # a recall
+    assert [data["label"] for kind, data in fresh.until("announce") if kind == "announce"] == [first.label]
+    fresh.response.close()
+
+
+def test_the_pharmacy_board_gets_its_own_calls(sqlite_app, short_streams):
+    stream = open_stream(sqlite_app, "farmasi", who="front_desk")
+    kind, snapshot = stream.next_event()
+    assert kind == "snapshot" and [w["point"] for w in snapshot["waiting"]] == ["farmasi:racikan", "farmasi:nonracikan"]
+    assert snapshot["doctors"] == []
+    publish(
+        sqlite_app.runtime.live, site_of(sqlite_app), [QueueEvent("call", "farmasi:racikan", "R007", 7, "R", "Farmasi")]
+    )
+    assert stream.until("announce")[-1][1]["text"] == "Nomor antrean R tujuh, silakan menuju Farmasi"
+    stream.response.close()
+
+
+def test_the_board_never_carries_a_full_name_or_nik(sqlite_app, short_streams):
+    patient = register_waiting(sqlite_app, SECRET_NAME, nik=SECRET_NIK)
+    stream = open_stream(sqlite_app)
+    stream.next_event()
+    call(sqlite_app, patient.ticket_id, "Poli Umum")
+    stream.until("announce")
+    stream.response.close()
+    page = page_layout(signed_in_client(sqlite_app, "display"), "/papan/umum")
+    everything = "".join(stream.raw) + page
+    assert patient.label in everything
+    for secret in (*SECRET_NAME.split(), SECRET_NIK, SECRET_NIK[-6:]):
+        assert secret.upper() not in everything.upper(), secret
+
+
+@pytest.mark.parametrize("who", ["display", "admin", "front_desk"])
+def test_board_roles_open_the_page_and_the_stream(sqlite_app, who, short_streams):
+    client = signed_in_client(sqlite_app, who)
+    routed = page_layout(client, "/papan/umum")
+    assert "queue-board" in routed and "Antrean Poli · Umum" in routed
+    response = client.get("/stream/queue/umum")
+    assert response.status_code == 200
+    response.close()
+
+
+@pytest.mark.parametrize("who", ["nurse", "pharmacy", "doctor", "manager"])
+def test_other_roles_are_refused(sqlite_app, who):
+    client = signed_in_client(sqlite_app, who)
+    assert client.get("/stream/queue/umum").status_code == 403
+    assert client.get("/papan/umum").status_code == 403
+    routed = page_layout(client, "/papan/umum")
+    assert "forbidden" in routed and "queue-board" not in routed
+
+
+def test_anonymous_is_sent_to_sign_in(sqlite_app):
+    client = sqlite_app.server.test_client()
+    for path in ("/stream/queue/umum", "/papan/umum"):
+        response = client.get(path)
+        assert response.status_code == 302 and response.location.startswith("/login?next=")
+
+
+def test_unknown_board(sqlite_app):
+    client = signed_in_client(sqlite_app, "admin")
+    assert client.get("/stream/queue/radiologi").status_code == 404
+    routed = page_layout(client, "/papan/radiologi")
+    assert "Papan tidak dikenal: radiologi" in routed and "/papan/farmasi" in routed
+    chooser = page_layout(client, "/papan")
+    assert all(f"/papan/{b}" in chooser for b in ("umum", "farmasi", "loket"))
+
+
+def test_the_demo_tv_token_opens_the_poli_board(sqlite_app):
+    response = sqlite_app.server.test_client().get(f"/tv/{sqlite_app.creds.display_token}")
+    assert response.status_code == 302 and response.location == "/papan/umum"
+
+
+def test_a_display_token_opens_the_board_it_was_made_for(sqlite_app):
+    runner = sqlite_app.server.test_cli_runner()
+    made = runner.invoke(args=["create-display-token", "display", "--label", "Apotek", "--board", "/papan/farmasi"])
+    token = re.search(r"/tv/(\S+)", made.output).group(1)
+    assert sqlite_app.server.test_client().get(f"/tv/{token}").location == "/papan/farmasi"
+    refused = runner.invoke(args=["create-display-token", "display", "--label", "x", "--board", "/papan/radiologi"])
+    assert refused.exit_code != 0 and "Unknown board: /papan/radiologi" in refused.output
+    with sqlite_app.runtime.db.session() as s:
+        display = users.find_user(s, "display")
+        with pytest.raises(InputError) as refused_here:
+            users.create_display_token(s, desk_actor(s), display, "x", "/papan/umum/extra")
+        assert refused_here.value.key == "board_err_unknown_path"
+        plain = users.create_display_token(s, desk_actor(s), display, "Lobi")
+    assert sqlite_app.server.test_client().get(f"/tv/{plain}").location == "/"

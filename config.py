@@ -20,6 +20,9 @@ ROOT = Path(__file__).resolve().parent
 DEMO_SECRET_KEY = "DEMO-ONLY-secret-key-not-for-production"
 DEMO_DATA_KEY = "demo:REVNTy1PTkxZLWRhdGEta2V5LTMyLWJ5dGVzLSEhISE="  # base64 of a 32-byte demo key
 DEMO_BLIND_INDEX_KEY = "DEMO-ONLY-blind-index-key"
+DEMO_JKN_USERNAME = "mobilejkn-demo"
+DEMO_JKN_PASSWORD = "DEMO-ONLY-jkn-password"
+DEMO_JKN_TOKEN_SECRET = "DEMO-ONLY-jkn-token-secret-not-for-production"
 
 
 class ConfigError(RuntimeError):
@@ -66,6 +69,13 @@ class Settings(BaseSettings):
     bpjs_user_key: str = ""
     bpjs_timeout_seconds: float = Field(10.0, gt=0)
 
+    # Mobile JKN web service (WS RS, /api/jkn/*): BPJS's gateway gets a token with these. Empty username = off;
+    # the demo fills in marked demo values. Never logged.
+    jkn_username: str = ""
+    jkn_password: str = ""
+    jkn_token_secret: str = ""
+    jkn_token_minutes: int = Field(60, ge=1, le=24 * 60)
+
     data_keys: str = DEMO_DATA_KEY
     blind_index_key: str = DEMO_BLIND_INDEX_KEY
 
@@ -74,6 +84,14 @@ class Settings(BaseSettings):
     simulate: bool = True
     simulator_speed: float = Field(30.0, gt=0)
     var_dir: Path = ROOT / "var"
+
+    @model_validator(mode="after")
+    def _demo_jkn_credentials(self) -> Settings:
+        if self.demo and self.env != "production":  # production refuses demo mode below
+            self.jkn_username = self.jkn_username or DEMO_JKN_USERNAME
+            self.jkn_password = self.jkn_password or DEMO_JKN_PASSWORD
+            self.jkn_token_secret = self.jkn_token_secret or DEMO_JKN_TOKEN_SECRET
+        return self
 
     @model_validator(mode="after")
     def _refuse_demo_secrets_in_production(self) -> Settings:
@@ -88,6 +106,14 @@ class Settings(BaseSettings):
             problems.append("PANTAU_BLIND_INDEX_KEY must be set to a random value of at least 32 characters")
         if self.demo:
             problems.append("PANTAU_DEMO must be false in production")
+        if self.jkn_username:
+            if self.jkn_username == DEMO_JKN_USERNAME:
+                problems.append("PANTAU_JKN_USERNAME must not be the demo username")
+            if not self.jkn_password or self.jkn_password == DEMO_JKN_PASSWORD:
+                problems.append("PANTAU_JKN_PASSWORD must be set to the hospital's own value")
+            secret = self.jkn_token_secret
+            if not secret or secret == DEMO_JKN_TOKEN_SECRET or len(secret) < 32:
+                problems.append("PANTAU_JKN_TOKEN_SECRET must be set to a random value of at least 32 characters")
         if problems:
             raise ConfigError("Refusing to start in production: " + "; ".join(problems))
         return self

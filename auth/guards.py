@@ -1,8 +1,9 @@
 """Server-side access control for every request: pages, Dash callbacks and Flask routes.
 
-Public: the sign-in page, language switch, TV token sign-in, ``/healthz`` and static files. Everything else
-needs a signed-in user; a page needs one of its registry ``roles``; a Dash callback needs the roles of the page
-that owns it (``callbacks.registry``). Unknown callbacks are refused: access is granted, never assumed.
+Public: the sign-in page, language switch, TV token sign-in, ``/healthz``, static files and the Mobile JKN web
+service (``/api/jkn/``, which checks its own token). Everything else needs a signed-in user; a page needs one of
+its registry ``roles``; a Dash callback needs the roles of the page that owns it (``callbacks.registry``).
+Unknown callbacks are refused: access is granted, never assumed.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from i18n.web import t
 log = logging.getLogger(__name__)
 
 PUBLIC_PATHS = frozenset({"/login", "/healthz", "/favicon.ico", "/_favicon.ico"})
-PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/tv/", "/lang/")
+# /api/jkn/ is BPJS's Mobile JKN gateway: no session, its own token (api/jkn_auth.py) on every request.
+PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/tv/", "/lang/", "/antrean/status/", "/api/jkn/")
 PASSWORD_PATHS = frozenset({"/akun/kata-sandi", "/logout"})
 ROUTER_OUTPUT = ".._pages_content.children..._pages_store.data.."
 _AUTOMATIC_PROPS = (".n_intervals",)

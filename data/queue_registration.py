@@ -121,6 +121,7 @@ def register_patient(
     phone: str,
     nik: str = "",
     bpjs: str = "",
+    address: str = "",
     today: date,
 ) -> PatientMatch:
     """A new patient with the minimum the desk needs; the medical-record number comes from the site counter."""
@@ -148,6 +149,7 @@ def register_patient(
         nik=nik or None,
         bpjs=bpjs or None,
         phone=phone,
+        address=address.strip() or None,
         actor_id=actor.user_id,
         actor_name=actor.username,
     )
@@ -194,11 +196,14 @@ def register_visit(
     admission_ticket_id: int | None = None,
     referral_number: str | None = None,
     referred_from_id: int | None = None,
+    visit_kind: int | None = None,
 ) -> Registration:
     """Book ``patient_id`` into a doctor session and give them the poli's next number.
 
     ``arrived`` is False for a Mobile JKN booking made ahead: its ticket waits as ``booked`` until check-in,
-    and no task time is recorded before the patient is really there."""
+    and no task time is recorded before the patient is really there. ``visit_kind`` is BPJS's
+    ``jeniskunjungan`` (1 FKTP referral, 2 internal referral, 3 control, 4 referral between hospitals); by default
+    2 for a referral from another poli, else 1."""
     if payer not in PAYERS:
         raise InputError("err_payer")
     clinic_session = session.get(ClinicSession, session_id)
@@ -268,6 +273,7 @@ def register_visit(
     if not arrived:
         ticket.status = "booked"
     booked = _antrean_add(visit, ticket, clinic_session, poli, doctor, patient)
+    booked["jeniskunjungan"] = visit_kind or booked["jeniskunjungan"]
     estimate = ticket_estimate(session, ticket, now)
     booked["estimasidilayani"] = int(estimate.timestamp() * 1000) if estimate else None
     enqueue(session, visit, "antrean_add", booked)

@@ -15,6 +15,13 @@ EXPECTED_ACCESS = {
     "/admin/simulator": {"admin"},
     "/bangsal": {"nurse", "doctor", "admin"},
     "/bed": {"nurse", "doctor", "admin"},
+    "/pendaftaran": {"front_desk", "admin"},
+    "/antrean/konter": {"front_desk", "nurse", "doctor", "pharmacy", "admin"},
+    "/papan": {"display", "admin", "front_desk"},
+    "/laporan/antrean": {"manager", "admin"},
+    "/bpjs/sinkronisasi": {"admin", "manager", "front_desk"},
+    "/admin/antrean": {"admin", "front_desk"},
+    "/admin/bpjs/pemetaan": {"admin"},
     "/404": set(ROLES),
 }
 DEMO_LOGIN = {

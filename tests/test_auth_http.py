@@ -7,7 +7,7 @@ import time
 from sqlalchemy import select
 
 from data.models import AuditLog
-from tests.fixtures_app import TEST_PASSWORD, csrf_token, login
+from tests.fixtures_app import TEST_PASSWORD, build_app, csrf_token, login, make_settings
 
 
 def audit_actions(pantau) -> list[str]:
@@ -116,3 +116,18 @@ def test_session_cookie_is_httponly_and_samesite(sqlite_app):
     response = login(client, "perawat")
     cookie = response.headers.get("Set-Cookie", "")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_sign_in_attempts_are_rate_limited(tmp_path, mqtt_url):
+    """Past ``PANTAU_LOGIN_RATE_LIMIT`` POSTs from one address, /login answers 429 (before any password check)."""
+    pantau = build_app(
+        make_settings(
+            tmp_path, f"sqlite:///{tmp_path / 'limit.db'}", "memory://", mqtt_url, login_rate_limit="3 per minute"
+        )
+    )
+    try:
+        client = pantau.server.test_client()
+        codes = [login(client, "perawat", "wrong-password").status_code for _ in range(5)]
+        assert codes[:3] == [401, 401, 401] and codes[3:] == [429, 429]
+    finally:
+        pantau.runtime.close()

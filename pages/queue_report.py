@@ -1,0 +1,79 @@
+"""Queue dashboard for managers: patients, waits, no-shows, the ≤ 60 min share and doctors' late starts over
+a range of days: today by default, or ``?dari=2026-01-05&sampai=2026-01-11`` (a link that can be shared).
+The figures are filled by callbacks/queue_report.py."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+from flask_login import current_user
+
+from data.runtime import current_runtime
+from data.schedules import local_today
+from i18n.web import t
+
+dash.register_page(
+    __name__,
+    path="/laporan/antrean",
+    name_key="qrep_nav",
+    title="Laporan Antrean · Pantau",
+    roles=["manager", "admin"],
+    order=60,
+    nav=True,
+)
+
+# Dash 4's date picker draws with its own --Dash-* colours (white); take Bootstrap's, so it follows the theme.
+PICKER_THEME = {
+    "--Dash-Fill-Inverse-Strong": "var(--bs-body-bg)",
+    "--Dash-Text-Strong": "var(--bs-body-color)",
+    "--Dash-Text-Weak": "var(--bs-secondary-color)",
+    "--Dash-Stroke-Strong": "var(--bs-border-color)",
+    "--Dash-Fill-Interactive-Strong": "var(--bs-primary)",
+    "--Dash-Fill-Interactive-Weak": "var(--bs-primary-bg-subtle)",
+}
+
+
+def _day(value: str | None, default: date) -> date:
+    try:
+        return min(date.fromisoformat(value), default) if value else default
+    except ValueError:
+        return default
+
+
+def layout(dari: str | None = None, sampai: str | None = None, **_query: str) -> html.Div:
+    with current_runtime().db.session() as session:
+        today = local_today(session, current_user.site_id)
+    end = _day(sampai, today)
+    start = _day(dari, end)
+    return html.Div(
+        [
+            dbc.Row(
+                [
+                    dbc.Col(html.H1(t("qrep_title"), className="h4 mb-0"), width="auto"),
+                    dbc.Col(
+                        [
+                            dbc.Label(t("qrep_range"), html_for="qrep-range", className="me-2 mb-0"),
+                            dcc.DatePickerRange(
+                                id="qrep-range",
+                                start_date=start,
+                                end_date=end,
+                                max_date_allowed=today,
+                                minimum_nights=0,
+                                display_format="DD/MM/YYYY",
+                                first_day_of_week=1,
+                            ),
+                        ],
+                        width="auto",
+                        className="d-flex align-items-center",
+                        style=PICKER_THEME,
+                    ),
+                ],
+                className="align-items-center justify-content-between g-2 mb-3",
+            ),
+            dcc.Loading(html.Div(id="qrep-content"), delay_show=300),
+        ],
+        className="queue-report",
+    )

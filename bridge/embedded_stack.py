@@ -1,6 +1,6 @@
 """The background processes of the all-in-one demo, run as threads of the web process: the consumer with its
-clinical step (NEWS2 and alarms) and, in the demo, the monitor simulator. Production runs each as its own
-process (``python -m bridge.consumer``, ``python -m iot_sim``); this wires the very same classes."""
+clinical step (NEWS2 and alarms) and, in the demo, the monitor and clinic-queue simulators. Production runs each
+as its own process (``python -m bridge.consumer``, ``python -m iot_sim``); this wires the very same classes."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 
 from bridge.clinical import ClinicalPipeline
 from bridge.consumer import Consumer
+from bridge.queue_simulator import QueueSimulator
 from data.runtime import Runtime
 from data.wards import occupied_bed_devices
 from iot_sim.simulator import Simulator
@@ -53,6 +54,7 @@ class EmbeddedStack:
             if simulate
             else None
         )
+        self.queues = QueueSimulator(runtime) if simulate else None
 
     def start(self) -> None:
         self.pipeline.start()
@@ -61,8 +63,12 @@ class EmbeddedStack:
             log.warning("consumer not subscribed yet; it keeps retrying in the background")
         if self.simulator is not None:
             self.simulator.start()
+        if self.queues is not None:
+            self.queues.start()
 
     def stop(self) -> None:
+        if self.queues is not None:
+            self.queues.stop()
         if self.simulator is not None:
             self.simulator.stop()
         self.consumer.stop()

@@ -257,10 +257,11 @@ def register_visit(
         created_by=actor.user_id,
     )
     session.add(visit)
+    poli_name = poli.name  # a failed flush leaves the session unusable: read it before
     try:
         session.flush()
     except IntegrityError:  # the same patient booked at another desk in the same instant
-        raise InputError("err_already_registered", poli=poli.name, label="") from None
+        raise InputError("err_already_registered", poli=poli_name, label="") from None
     ticket = issue_ticket(
         session,
         actor.site_id,

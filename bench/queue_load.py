@@ -1,0 +1,364 @@
+"""Registration desk under load: many front-desk clients registering patients at once through the real HTTP path.
+
+Starts a durable PostgreSQL (fsync on) and Redis the way the test suite does (or uses ``PANTAU_DATABASE_URL`` /
+``PANTAU_REDIS_URL`` when they are set), migrates, seeds the demo (polis, doctors, today's sessions, whose quotas
+are raised for the run), adds ``--registrations`` patients (most with a BPJS card and NIK, registered as JKN
+with a referral number) and one front-desk user per client, then runs the real web app
+(``gunicorn app:server``, ``--workers`` × ``--threads`` as in production).
+
+``--clients`` threads each sign in through the ``/login`` form with their own user and then, all starting at
+once, take patients from a shared list and register each into one of today's sessions by posting the
+registration page's own Dash callback (``/_dash-update-component``, read from ``/_dash-dependencies``) — what
+the browser sends when the clerk presses "Daftarkan". By default each client works as fast as the server
+answers (closed loop: a stress test); ``--rate R`` offers R registrations per second in all instead (open loop,
+latency counted from when each registration was due, so a slow server cannot hide its queue).
+
+Printed: ``registrations`` (posted), ``errors`` (HTTP errors and refusals), ``duplicate_numbers`` (tickets in
+the database sharing one point + day + number, checked afterwards), ``p50_ms`` / ``p95_ms`` of the register
+request and ``per_s`` (registrations per second over the run). ``--json`` prints one JSON object last.
+Usage: ``python bench/queue_load.py --registrations 1000 --clients 100 [--json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import requests  # noqa: E402
+from sqlalchemy import select, text, update  # noqa: E402
+
+from auth import users  # noqa: E402
+from auth.passwords import hash_password  # noqa: E402
+from config import load_settings  # noqa: E402
+from data import patients  # noqa: E402
+from data.migrate import upgrade  # noqa: E402
+from data.models import ClinicSession, Site, utcnow  # noqa: E402
+from data.runtime import build_runtime  # noqa: E402
+from data.schedules import ensure_sessions, local_today  # noqa: E402
+from data.seed import seed_demo  # noqa: E402
+from tests.services import PostgresServer, RedisServer, free_port, wait_for_port  # noqa: E402
+
+PASSWORD = "bench-only-password-1"  # bench value
+JKN_SHARE = 0.7  # about seven in ten outpatients come with JKN
+REGISTER_INPUT = "reg-submit.n_clicks"
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Work:
+    patient_id: int
+    name: str
+    jkn: bool
+    session_id: int
+
+
+def prepare(settings, registrations: int, clients: int) -> tuple[list[Work], list[str]]:
+    """Demo seed, today's sessions with room for everyone, the patients and the front-desk users."""
+    upgrade(settings.database_url)
+    runtime = build_runtime(settings)
+    try:
+        with runtime.db.session() as s:
+            seed_demo(s, settings)
+        with runtime.db.session() as s:
+            site_id = s.scalar(select(Site.id).where(Site.code == settings.site_code))
+            today = local_today(s, site_id, utcnow())
+            ensure_sessions(s, site_id, today)
+            s.execute(
+                update(ClinicSession)
+                .where(ClinicSession.site_id == site_id, ClinicSession.service_date == today)
+                .values(quota_jkn=registrations, quota_non_jkn=registrations)
+            )
+            sessions = list(
+                s.scalars(
+                    select(ClinicSession.id).where(
+                        ClinicSession.site_id == site_id,
+                        ClinicSession.service_date == today,
+                        ClinicSession.ends_at > utcnow(),
+                    )
+                )
+            )
+            if not sessions:
+                raise SystemExit("no session of today is open: run the bench during the demo's practice hours")
+            work = []
+            for n in range(registrations):
+                jkn = (n * 7) % 10 < JKN_SHARE * 10
+                patient = patients.create_patient(
+                    s,
+                    runtime.cipher,
+                    site_id=site_id,
+                    mrn=f"LOAD-{n:06d}",
+                    name=f"Pasien Beban {n:04d}",
+                    birth_date=date(1950 + n % 60, n % 12 + 1, n % 28 + 1),
+                    sex="LP"[n % 2],
+                    nik=f"99{n:014d}" if jkn else None,
+                    bpjs=f"9999{n:09d}" if jkn else None,
+                    phone=f"08120000{n % 10_000:04d}",
+                )
+                patient.is_demo = True
+                work.append(Work(patient.id, patient.name, jkn, sessions[n % len(sessions)]))
+            shared_hash = hash_password(PASSWORD)
+            usernames = [f"loketbeban{n:03d}" for n in range(clients)]
+            for username in usernames:
+                users.create_user(
+                    s,
+                    users.Actor(None, "bench", site_id),
+                    site_id=site_id,
+                    username=username,
+                    full_name=f"Petugas Loket Beban {username[-3:]}",
+                    roles=["front_desk"],
+                    password=PASSWORD,
+                    must_change_password=False,
+                    password_hash=shared_hash,
+                )
+    finally:
+        runtime.close()
+    return work, usernames
+
+
+@contextlib.contextmanager
+def web_server(settings, workers: int, threads: int, var_dir: Path):
+    """``gunicorn app:server`` on a free port with the bench's ``PANTAU_*`` settings; stopped with SIGTERM."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PANTAU_")}
+    env.update(
+        PANTAU_ENV="test",
+        PANTAU_DATABASE_URL=settings.database_url,
+        PANTAU_REDIS_URL=settings.redis_url,
+        PANTAU_VAR_DIR=str(var_dir),
+        PANTAU_LOG_LEVEL="WARNING",
+        PANTAU_LOGIN_RATE_LIMIT="100000 per minute",  # one machine signs in every client
+        PANTAU_SIMULATE="false",
+    )
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+    command += ["--threads", str(threads), "--log-level", "warning", "app:server"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    try:
+        wait_for_port("127.0.0.1", port, timeout=60)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def sign_in(base: str, username: str) -> requests.Session:
+    """The ``/login`` form, as a browser (and tests/fixtures_app.login) sends it."""
+    client = requests.Session()
+    token = CSRF.search(client.get(f"{base}/login?next=/pendaftaran", timeout=60).text).group(1)
+    answer = client.post(
+        f"{base}/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": token, "next": "/pendaftaran"},
+        allow_redirects=False,
+        timeout=60,
+    )
+    if answer.status_code != 302 or "/login" in answer.headers.get("Location", ""):
+        raise SystemExit(f"sign-in of {username} failed ({answer.status_code})")
+    return client
+
+
+def register_callback(client: requests.Session, base: str) -> dict:
+    """The registration page's "register" callback as Dash declares it (outputs, input and states)."""
+    for callback in client.get(f"{base}/_dash-dependencies", timeout=60).json():
+        if any(f"{i['id']}.{i['property']}" == REGISTER_INPUT for i in callback["inputs"]):
+            return callback
+    raise SystemExit(f"no callback with input {REGISTER_INPUT}: is the registration page there?")
+
+
+def register_once(client: requests.Session, base: str, callback: dict, item: Work) -> tuple[bool, str]:
+    """Post one registration exactly as the page does; True with the alert's colour when it was accepted."""
+    patient = {"id": item.patient_id, "mrn": "", "name": item.name, "birth_date": "1970-01-01", "sex": "L"}
+    patient["has_bpjs"] = item.jkn
+    state_values = {
+        "reg-patient.data": patient,
+        "reg-session.value": item.session_id,
+        "reg-payer.value": "jkn" if item.jkn else "non_jkn",
+        "reg-referral.value": f"DEMO{item.patient_id:010d}" if item.jkn else "",
+        "reg-admission.value": None,
+        "reg-version.data": 0,
+    }
+    outputs = [dict(zip(("id", "property"), o.rsplit(".", 1), strict=True)) for o in _outputs(callback["output"])]
+    body = {
+        "output": callback["output"],
+        "outputs": outputs,
+        "inputs": [{"id": "reg-submit", "property": "n_clicks", "value": 1}],
+        "changedPropIds": [REGISTER_INPUT],
+        "state": [
+            {"id": s["id"], "property": s["property"], "value": state_values[f"{s['id']}.{s['property']}"]}
+            for s in callback["state"]
+        ],
+    }
+    answer = client.post(f"{base}/_dash-update-component", json=body, timeout=120)
+    if answer.status_code != 200:
+        return False, f"HTTP {answer.status_code}"
+    feedback = answer.json()["response"]["reg-feedback"]["children"]
+    colour = (feedback or {}).get("props", {}).get("color", "")
+    return colour == "success", colour
+
+
+def _outputs(output: str) -> list[str]:
+    """``..a.children...b.data..`` → ``["a.children", "b.data"]``."""
+    return [part for part in output.strip(".").split("...") if part]
+
+
+def run_clients(
+    base: str, usernames: list[str], work: list[Work], rate: float | None
+) -> tuple[list[float], Counter, float]:
+    _log(f"signing in {len(usernames)} front-desk clients")
+    sessions: list[requests.Session] = [None] * len(usernames)
+
+    def login(n: int) -> None:
+        sessions[n] = sign_in(base, usernames[n])
+
+    pool = [threading.Thread(target=login, args=(n,)) for n in range(len(usernames))]
+    for start in range(0, len(pool), 8):  # eight at a time: each sign-in is an Argon2 verification
+        for thread in pool[start : start + 8]:
+            thread.start()
+        for thread in pool[start : start + 8]:
+            thread.join()
+    callback = register_callback(sessions[0], base)
+    queue = list(reversed(list(enumerate(work))))
+    lock = threading.Lock()
+    latencies: list[float] = []
+    outcomes: Counter = Counter()
+    barrier = threading.Barrier(len(sessions) + 1)
+    started = [0.0]
+
+    def client(session: requests.Session) -> None:
+        barrier.wait()
+        while True:
+            with lock:
+                if not queue:
+                    return
+                n, item = queue.pop()
+            began = time.perf_counter()
+            if rate:  # open loop: the n-th registration is due at n / rate; late sends count from the due time
+                due = started[0] + n / rate
+                time.sleep(max(0.0, due - began))
+                began = due
+            try:
+                ok, detail = register_once(session, base, callback, item)
+            except requests.RequestException as err:
+                ok, detail = False, type(err).__name__
+            elapsed = time.perf_counter() - began
+            with lock:
+                latencies.append(elapsed)
+                outcomes["ok" if ok else detail] += 1
+
+    threads = [threading.Thread(target=client, args=(s,)) for s in sessions]
+    for thread in threads:
+        thread.start()
+    _log(f"registering {len(work)} patients with {len(sessions)} clients at once")
+    started[0] = time.perf_counter()
+    barrier.wait()
+    for thread in threads:
+        thread.join()
+    return latencies, outcomes, time.perf_counter() - started[0]
+
+
+def check_database(database_url: str) -> tuple[int, int]:
+    """(tickets that share point + day + number with another, visits registered today by the bench)."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            duplicates = conn.execute(
+                text(
+                    "SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM queue_ticket "
+                    "GROUP BY site_id, point, service_date, number HAVING count(*) > 1) AS d"
+                )
+            ).scalar_one()
+            visits = conn.execute(
+                text("SELECT count(*) FROM visit JOIN patient ON patient.id = visit.patient_id WHERE mrn LIKE 'LOAD-%'")
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    return int(duplicates), int(visits)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--registrations", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (production: 2)")
+    parser.add_argument("--threads", type=int, default=8, help="threads per worker (production: 8)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="offered load in registrations/s (open loop); default: every client as fast as the server answers",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    args = parser.parse_args()
+
+    given = load_settings().model_fields_set
+    with contextlib.ExitStack() as stack:
+        env = load_settings()
+        database_url = (
+            env.database_url if "database_url" in given else stack.enter_context(PostgresServer(fast=False)).url
+        )
+        redis_url = env.redis_url if "redis_url" in given else stack.enter_context(RedisServer()).url
+        var_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pantau-queue-load-")))
+        settings = load_settings(
+            env="test", database_url=database_url, redis_url=redis_url, var_dir=var_dir, demo_password=PASSWORD
+        )
+        _log(f"services: postgres (durable) {database_url.split('@')[-1]}, redis {redis_url.split('@')[-1]}")
+        work, usernames = prepare(settings, args.registrations, args.clients)
+        base = stack.enter_context(web_server(settings, args.workers, args.threads, var_dir))
+        _log(f"web: gunicorn app:server, {args.workers} workers × {args.threads} threads at {base}")
+        latencies, outcomes, elapsed = run_clients(base, usernames, work, args.rate)
+        duplicates, stored = check_database(database_url)
+    errors = sum(n for key, n in outcomes.items() if key != "ok")
+    figures = {
+        "registrations": len(latencies),
+        "errors": errors,
+        "duplicate_numbers": duplicates,
+        "stored": stored,
+        "p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "p95_ms": round(percentile(latencies, 0.95) * 1000, 1),
+        "max_ms": round(max(latencies) * 1000, 1),
+        "per_s": round(len(latencies) / elapsed, 1),
+        "clients": args.clients,
+        "offered_per_s": args.rate,
+        "workers": args.workers,
+        "threads": args.threads,
+    }
+    if errors:
+        _log(f"errors by kind: {dict(outcomes - Counter(ok=outcomes['ok']))}")
+    for key, value in figures.items():
+        print(f"{key:>18}: {value}")
+    if args.json:
+        print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,75 @@
+"""Demo only: keeps the clinic queues moving so the TV boards and counters show a live morning.
+
+A thread that first replays the morning that already passed (``data.queue_demo.run_morning``) and then steps
+the demo clinic every demo minute (``PANTAU_SIMULATOR_SPEED`` demo minutes per real minute, one step at most
+every ``MAX_INTERVAL`` seconds) with the real time. Errors are logged and the loop goes on; ``stop()`` returns
+within a step."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy import select
+
+from data.models import Site, utcnow
+from data.queue_demo import DemoClinic, run_morning
+from data.runtime import Runtime
+
+log = logging.getLogger(__name__)
+MIN_INTERVAL, MAX_INTERVAL = 0.2, 5.0
+
+
+class QueueSimulator:
+    """``start()`` it next to the other demo threads; ``stop()`` it before the runtime closes."""
+
+    def __init__(self, runtime: Runtime, *, speed: float | None = None, morning: bool = True) -> None:
+        self.runtime = runtime
+        self.speed = speed or runtime.settings.simulator_speed
+        self.morning = morning
+        self.interval = min(MAX_INTERVAL, max(MIN_INTERVAL, 60 / self.speed))  # one demo minute per step
+        self.steps = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="queue-simulator", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("queue simulator did not stop within %.0f s", timeout)
+            self._thread = None
+
+    def _site_id(self) -> int | None:
+        with self.runtime.db.session() as session:
+            return session.scalar(select(Site.id).where(Site.code == self.runtime.settings.site_code))
+
+    def _run(self) -> None:
+        site_id = None
+        while site_id is None and not self._stop.is_set():
+            try:
+                site_id = self._site_id()
+            except Exception:
+                log.warning("queue simulator: database not ready", exc_info=True)
+            if site_id is None:
+                self._stop.wait(MAX_INTERVAL)
+        if site_id is None:
+            return
+        if self.morning:
+            try:
+                run_morning(self.runtime, site_id, utcnow(), should_stop=self._stop.is_set)
+            except Exception:
+                log.warning("queue simulator: the morning replay failed", exc_info=True)
+        clinic = DemoClinic(self.runtime, site_id, speed=self.speed)
+        while not self._stop.wait(self.interval):
+            try:
+                clinic.step(utcnow())
+                self.steps += 1
+            except Exception:  # one bad step must not end the demo
+                log.warning("queue simulator: step failed", exc_info=True)
+                self._stop.wait(self.interval)

@@ -18,11 +18,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from bridge.bpjs.client import CODE_FAILED, AntreanClient, BpjsResult, BpjsTransportError
+from bridge.bpjs_reference import ReferencePuller
 from data.bpjs_outbox import OutboxItem, claim_next, mark_failed, mark_retry, mark_sent
 from data.db import Database
 from data.field_crypto import FieldCipher
-from data.models import Visit, utcnow
+from data.models import ClinicSession, Doctor, Poli, Visit, utcnow
 from data.patients import read_patient
 from domain.backoff import retry_delay
 
@@ -31,15 +34,23 @@ IDLE_SECONDS = 0.25
 
 
 class BpjsWorker:
-    """Sends due outbox rows one at a time with ``client``; ``run_once`` is one claim-send-record step."""
+    """Sends due outbox rows one at a time with ``client``; ``run_once`` is one claim-send-record step. With
+    ``reference``, ``run`` also pulls BPJS reference data when due (daily and on request)."""
 
     def __init__(
-        self, db: Database, client: AntreanClient, cipher: FieldCipher, *, rng: random.Random | None = None
+        self,
+        db: Database,
+        client: AntreanClient,
+        cipher: FieldCipher,
+        *,
+        rng: random.Random | None = None,
+        reference: ReferencePuller | None = None,
     ) -> None:
         self._db = db
         self._client = client
         self._cipher = cipher
         self._rng = rng or random.Random()  # noqa: S311 - retry jitter, not cryptography
+        self._reference = reference
 
     def run_once(self, now: datetime | None = None) -> bool:
         """Send the next due row; False when nothing was due."""
@@ -82,6 +93,8 @@ class BpjsWorker:
                 log.exception("BPJS worker step failed (%s in a row)", failures)
                 busy = False
                 stop.wait(retry_delay(failures, base=1.0, cap=30.0, rng=self._rng).total_seconds())
+            if self._reference is not None:
+                self._reference.step()  # never raises; looks at the database every few seconds at most
             if not busy:
                 stop.wait(IDLE_SECONDS)
 
@@ -99,13 +112,27 @@ class BpjsWorker:
 
     def _with_identifiers(self, item: OutboxItem) -> dict:
         """``antrean/add`` needs the card number, NIK and phone: read (and audited) from the encrypted record
-        only now, so the outbox never holds them."""
+        only now, so the outbox never holds them. The BPJS poli and doctor codes are read now too, so a retry
+        after staff corrected a mapping sends the corrected codes."""
         with self._db.session() as session:
             visit = session.get(Visit, item.visit_id)
+            codes = session.execute(
+                select(Poli.bpjs_code, Poli.code, Doctor.bpjs_code)
+                .join(ClinicSession, ClinicSession.poli_id == Poli.id)
+                .join(Doctor, Doctor.id == ClinicSession.doctor_id)
+                .where(ClinicSession.id == visit.session_id)
+            ).one()
             record = read_patient(
                 session, self._cipher, visit.patient_id, actor_id=None, actor_name="bpjs-worker", purpose="bpjs_antrean"
             )
-        return {**item.payload, "nomorkartu": record.bpjs or "", "nik": record.nik or "", "nohp": record.phone or ""}
+        return {
+            **item.payload,
+            "kodepoli": codes[0] or codes[1],
+            "kodedokter": codes[2],
+            "nomorkartu": record.bpjs or "",
+            "nik": record.nik or "",
+            "nohp": record.phone or "",
+        }
 
     def _record(self, item: OutboxItem, result: BpjsResult) -> None:
         with self._db.session() as session:
@@ -145,7 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     configure_logging(settings.log_level)
     runtime = build_runtime(settings)
-    worker = BpjsWorker(runtime.db, client_from_settings(settings), runtime.cipher)
+    client = client_from_settings(settings)
+    reference = ReferencePuller(runtime.db, client, settings.site_code)
+    worker = BpjsWorker(runtime.db, client, runtime.cipher, reference=reference)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:

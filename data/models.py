@@ -535,6 +535,14 @@ class BpjsOutbox(Base):
     __tablename__ = "bpjs_outbox"
     __table_args__ = (
         Index("ix_bpjs_outbox_due", "state", "next_attempt_at"),
+        # Claims walk only the unsent rows; the sync page reads recent acknowledgements.
+        Index(
+            "ix_bpjs_outbox_unsent",
+            "id",
+            postgresql_where=text("state <> 'sent'"),
+            sqlite_where=text("state <> 'sent'"),
+        ),
+        Index("ix_bpjs_outbox_sent", "state", "sent_at"),
         CheckConstraint("state IN ('pending', 'sent', 'failed')", name="state"),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -561,3 +569,74 @@ class SiteSetting(Base):
     value: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# BPJS reference data (ref/poli, ref/dokter, jadwaldokter), a copy per site (each hospital's consumer id sees its
+# own doctors and schedules), refreshed by the BPJS worker daily and on request; see data/bpjs_reference.py.
+
+
+class BpjsRefPoli(Base):
+    """A BPJS poli sub-speciality from ``ref/poli``; ``gone_at`` is set when a pull no longer lists it."""
+
+    __tablename__ = "bpjs_ref_poli"
+    __table_args__ = (UniqueConstraint("site_id", "kode_subspesialis"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    kode: Mapped[str] = mapped_column(String(16))
+    nama: Mapped[str] = mapped_column(String(200))
+    kode_subspesialis: Mapped[str] = mapped_column(String(16))
+    nama_subspesialis: Mapped[str] = mapped_column(String(200))
+    pulled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    gone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BpjsRefDokter(Base):
+    """A doctor as BPJS (HFIS) knows them, from ``ref/dokter``; ``gone_at`` as for polis."""
+
+    __tablename__ = "bpjs_ref_dokter"
+    __table_args__ = (UniqueConstraint("site_id", "kode"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    kode: Mapped[str] = mapped_column(String(16))
+    nama: Mapped[str] = mapped_column(String(200))
+    pulled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    gone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BpjsRefJadwal(Base):
+    """One practice slot of one doctor on one day as ``jadwaldokter`` answered for ``kodepoli`` (the code asked
+    for); a poli's day is replaced as a whole by each successful pull."""
+
+    __tablename__ = "bpjs_ref_jadwal"
+    __table_args__ = (
+        UniqueConstraint(
+            "site_id", "kodepoli", "tanggal", "kodesubspesialis", "kodedokter", "jadwal", name="uq_bpjs_ref_jadwal_slot"
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    kodepoli: Mapped[str] = mapped_column(String(16))
+    kodesubspesialis: Mapped[str] = mapped_column(String(16))
+    kodedokter: Mapped[str] = mapped_column(String(16))
+    tanggal: Mapped[date] = mapped_column(Date)
+    hari: Mapped[int] = mapped_column(Integer)  # 1 = Senin … 7 = Minggu, 8 = hari libur nasional
+    jadwal: Mapped[str] = mapped_column(String(11))  # "08:00-16:00"
+    kapasitas: Mapped[int] = mapped_column(Integer)
+    libur: Mapped[bool] = mapped_column(Boolean)
+    pulled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BpjsRefPull(Base):
+    """A site's reference pull: the last on-demand request (the admin page sets it, the worker takes it), the
+    last attempt's outcome, and which poli-days the stored jadwal covers (``{"2026-01-12": ["ANA", ...]}``)."""
+
+    __tablename__ = "bpjs_ref_pull"
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), primary_key=True)
+    requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when the last attempt started
+    succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the last attempt that got every part
+    ok: Mapped[bool | None] = mapped_column(Boolean)
+    message: Mapped[str] = mapped_column(Text, default="")
+    jadwal_days: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -149,7 +149,7 @@ def test_auth_failures_change_nothing(bpjs):
 # Reference data
 def test_reference_data_matches_the_demo_seed():
     assert set(POLIS) == {bpjs_code for *_, bpjs_code in SEED_POLIS}
-    assert {code: (name, poli) for code, (name, poli) in DOCTORS.items()} == {
+    assert {str(code): (name, poli) for code, (name, poli) in DOCTORS.items()} == {
         code: (name, poli) for name, _, poli, code in SEED_DOCTORS
     }
 

@@ -19,15 +19,18 @@ from auth.users import Actor
 from bridge.bpjs.sandbox import EXTENSION, create_sandbox
 from bridge.bpjs_worker import BpjsWorker
 from data import queue_actions
+from data.bpjs_outbox import retry_failed
 from data.models import BpjsOutbox, Doctor, Site, utcnow
 from data.queue_registration import register_patient, register_visit
 from data.schedules import day_sessions, local_today
+from data.seed import DOCTORS
 from tests.test_bpjs_client import CONS_ID, SECRET, USER_KEY, client_for, serve
 
 ROOT = Path(__file__).resolve().parent.parent
+SEED_CODES = {name: code for name, _, _, code in DOCTORS}
 
 
-def served_visits(app, count: int, *, doctor_code: str | None = None) -> list[str]:
+def served_visits(app, count: int) -> list[str]:
     """``count`` JKN visits taken through registration (task 3), start (4) and finish (5), like a counter does."""
     runtime, codes = app.runtime, []
     with runtime.db.session() as s:
@@ -119,6 +122,12 @@ def test_a_refused_booking_is_held_with_bpjs_message(any_app, sandbox):
         assert [r.state for r in rows] == ["failed", "pending", "pending", "pending"]
         assert rows[0].response_code == 201 and "dokter" in rows[0].last_error.lower()
     assert code not in sandbox_bookings(sandbox_app)
+    with any_app.runtime.db.session() as s:  # staff correct the mapping and press "Kirim ulang"
+        for doctor in s.scalars(select(Doctor)):
+            doctor.bpjs_code = SEED_CODES[doctor.name]
+        assert retry_failed(s, rows[0].site_id, rows[0].id, utcnow())
+    drain(BpjsWorker(any_app.runtime.db, client_for(url), any_app.runtime.cipher))
+    assert sandbox_bookings(sandbox_app)[code] == [3, 4, 5]
 
 
 def test_a_duplicate_counts_as_sent(any_app, sandbox):

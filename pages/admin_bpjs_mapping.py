@@ -1,0 +1,63 @@
+"""Admin: map BPJS reference codes (``ref/poli``, ``ref/dokter``) onto Pantau's polis and doctors, pull the
+reference data on request, and see today's schedule as BPJS sees it next to Pantau's."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from components.bpjs_sync import target_badge
+from config import Settings
+from data.bpjs_status import bpjs_target
+from data.runtime import current_runtime
+from i18n.web import t
+
+dash.register_page(
+    __name__,
+    path="/admin/bpjs/pemetaan",
+    name_key="bref_nav",
+    title="Pemetaan BPJS · Pantau",
+    roles=["admin"],
+    order=93,
+    nav=True,
+)
+
+POLL_MS = 1500
+
+
+def _pull_card(settings: Settings) -> dbc.Card:
+    return dbc.Card(
+        [
+            dbc.CardHeader(
+                [html.H5(t("bref_title"), className="mb-0 me-auto"), target_badge(bpjs_target(settings))],
+                className="d-flex align-items-center gap-3",
+            ),
+            dbc.CardBody(
+                [
+                    html.P(t("bref_intro"), className="text-body-secondary"),
+                    html.Div(
+                        [
+                            dbc.Button(
+                                [html.I(className="bi bi-cloud-download me-2"), t("bref_pull")],
+                                id="bref-pull",
+                                color="primary",
+                            ),
+                            html.Div(id="bref-pull-status", className="flex-grow-1"),
+                        ],
+                        className="d-flex flex-wrap align-items-center gap-3",
+                    ),
+                    dbc.FormText(t("bref_pull_hint"), className="d-block mt-2"),
+                    dcc.Interval(id="bref-poll", interval=POLL_MS, disabled=True),
+                    dcc.Store(id="bref-ref-version", data=0),
+                    dcc.Store(id="bref-map-version", data=0),
+                ]
+            ),
+        ],
+        className="mb-3",
+    )
+
+
+def layout(**_query: str) -> html.Div:
+    """The pull card; the mapping tables and today's comparison are drawn by callbacks (and redrawn after a pull)."""
+    return html.Div([_pull_card(current_runtime().settings), html.Div(id="bref-mapping"), html.Div(id="bref-compare")])

@@ -17,7 +17,12 @@ from flask_limiter.util import get_remote_address
 from flask_talisman import Talisman
 
 from api.alarms import bp as alarms_blueprint
+from api.jkn import bp as jkn_blueprint
+from api.jkn import limit_token_requests
 from api.live import bp as live_blueprint
+from api.queue_public import bp as queue_public_blueprint
+from api.queue_public import limit_status_page
+from api.queue_stream import bp as queue_stream_blueprint
 from auth.cli import COMMANDS as CLI_COMMANDS
 from auth.guards import guard_page_layouts, install_request_guard
 from auth.routes import bp as auth_blueprint
@@ -55,6 +60,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     server.register_blueprint(auth_blueprint)
     server.register_blueprint(live_blueprint)
     server.register_blueprint(alarms_blueprint)
+    server.register_blueprint(queue_stream_blueprint)
+    server.register_blueprint(queue_public_blueprint)
+    server.register_blueprint(jkn_blueprint)
     _limit_sign_in(server, settings)
     server.add_url_rule("/healthz", "healthz", _healthz)
     for command in CLI_COMMANDS:
@@ -84,7 +92,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 def _limit_sign_in(server: Flask, settings: Settings) -> None:
     storage = settings.redis_url if settings.redis_url.startswith(("redis", "unix")) else "memory://"
     limiter = Limiter(get_remote_address, app=server, storage_uri=storage, default_limits=[], strategy="moving-window")
-    limiter.limit(settings.login_rate_limit, methods=["POST"])(server.view_functions["auth.login"])
+    # Flask-Limiter checks a route's limit inside the wrapper it returns: the wrapper must replace the view.
+    login = server.view_functions["auth.login"]
+    server.view_functions["auth.login"] = limiter.limit(settings.login_rate_limit, methods=["POST"])(login)
+    limit_status_page(limiter, server)
+    limit_token_requests(limiter, server)
 
 
 def _security_headers(app: dash.Dash, settings: Settings) -> None:
@@ -148,16 +160,21 @@ def _banner(settings: Settings, creds: DemoCredentials | None) -> str:
             if role != "display"
         ]
         lines += ["", f"  TV board (display role): {url}/tv/{creds.display_token}", ""]
+    if settings.bpjs_base_url.startswith(url):
+        lines += [f"  BPJS sandbox (what BPJS received): {settings.bpjs_base_url}/sandbox/", ""]
     return "\n".join(lines)
 
 
 def main() -> int:
     """The embedded all-in-one demo: migrate, seed, start the embedded broker, then serve."""
+    from bridge.bpjs.sandbox import BpjsRequestHandler
+    from bridge.embedded_bpjs import EmbeddedBpjs, with_demo_sandbox
     from bridge.embedded_broker import EmbeddedBroker
     from bridge.embedded_stack import EmbeddedStack
     from data.migrate import upgrade
 
     settings = load_settings()
+    settings = with_demo_sandbox(settings) if settings.demo else settings
     configure_logging(settings.log_level)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # run the clean-up below on SIGTERM too
     upgrade(settings.database_url)
@@ -171,10 +188,17 @@ def main() -> int:
     app = create_app(settings, runtime=runtime)
     stack = EmbeddedStack(runtime, simulate=settings.demo and settings.simulate)
     stack.start()
+    bpjs = EmbeddedBpjs(runtime) if settings.bpjs_base_url else None
+    if bpjs:
+        bpjs.mount(app.server)
+        bpjs.start()
     print(_banner(settings, creds), flush=True)  # the operator reads this on the console
     try:
-        app.run(host=settings.host, port=settings.port, debug=False, threaded=True)
+        # BpjsRequestHandler keeps BPJS's ``user_key`` header, which werkzeug drops (underscore), for the sandbox.
+        app.run(host=settings.host, port=settings.port, debug=False, threaded=True, request_handler=BpjsRequestHandler)
     finally:
+        if bpjs:
+            bpjs.stop()
         stack.stop()
         if broker:
             broker.stop()

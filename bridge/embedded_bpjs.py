@@ -1,0 +1,58 @@
+"""The embedded demo's BPJS: the sandbox mounted at ``/bpjs-sandbox`` in the web app, and the sync worker on a
+thread sending the demo's outbox to it. Only when ``PANTAU_BPJS_BASE_URL`` is not set; never in production."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+from bridge.bpjs.sandbox import create_sandbox
+from bridge.bpjs_reference import ReferencePuller
+from bridge.bpjs_worker import BpjsWorker, client_from_settings
+from config import Settings
+from data.runtime import Runtime
+
+log = logging.getLogger(__name__)
+SANDBOX_PREFIX = "/bpjs-sandbox"
+# Demo-only sandbox credentials: they open nothing but the embedded sandbox.
+DEMO_BPJS = {"bpjs_cons_id": "DEMO-ONLY-cons", "bpjs_secret": "DEMO-ONLY-bpjs-secret", "bpjs_user_key": "DEMO-ONLY-key"}
+
+
+def with_demo_sandbox(settings: Settings) -> Settings:
+    """``settings`` pointing the BPJS client at the embedded sandbox, unless a real BPJS is configured."""
+    if settings.bpjs_base_url or settings.env == "production":
+        return settings
+    base = f"http://{settings.host}:{settings.port}{SANDBOX_PREFIX}"
+    return settings.model_copy(update={"bpjs_base_url": base, **DEMO_BPJS})
+
+
+class EmbeddedBpjs:
+    """Mount the sandbox (when the settings point at it) and run one sync worker thread."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def mount(self, server: Any) -> None:
+        settings = self._runtime.settings
+        if not settings.bpjs_base_url.endswith(SANDBOX_PREFIX):
+            return
+        sandbox = create_sandbox(settings.bpjs_cons_id, settings.bpjs_secret, settings.bpjs_user_key, failure_rate=0.02)
+        server.wsgi_app = DispatcherMiddleware(server.wsgi_app, {SANDBOX_PREFIX: sandbox})
+
+    def start(self) -> None:
+        settings, db = self._runtime.settings, self._runtime.db
+        client = client_from_settings(settings)
+        reference = ReferencePuller(db, client, settings.site_code)
+        worker = BpjsWorker(db, client, self._runtime.cipher, reference=reference)
+        self._thread = threading.Thread(target=worker.run, args=(self._stop,), name="bpjs-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=15)

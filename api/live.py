@@ -10,9 +10,10 @@ import json
 import time
 from collections.abc import Iterator
 
-from flask import Blueprint, Response, abort, stream_with_context
+from flask import Blueprint, Response, abort
 from flask_login import current_user
 
+from api.sse import sse_response
 from auth.guards import roles_required
 from data.runtime import current_runtime
 from data.wards import find_ward, ward_beds
@@ -70,8 +71,4 @@ def ward_stream(ward: str) -> Response:
         finally:
             subscription.close()
 
-    return Response(
-        stream_with_context(events()),
-        mimetype="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return sse_response(events())

@@ -20,9 +20,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from flask import Blueprint, Response, abort, request, stream_with_context
+from flask import Blueprint, Response, abort, request
 from flask_login import current_user
 
+from api.sse import sse_response
 from auth.guards import roles_required
 from data.live_store import LiveStoreError, Subscription
 from data.models import utcnow
@@ -168,8 +169,4 @@ def queue_stream(board: str) -> Response:
         finally:
             subscription.close()
 
-    return Response(
-        stream_with_context(events()),
-        mimetype="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return sse_response(events())

@@ -34,3 +34,10 @@ def record(
             detail=detail,
         )
     )
+
+
+def record_by(session: Session, actor: Any, action: str, **fields: Any) -> None:
+    """``record`` for an ``auth.users.Actor`` (who, which site, from where)."""
+    record(
+        session, action, user_id=actor.user_id, username=actor.username, site_id=actor.site_id, ip=actor.ip, **fields
+    )

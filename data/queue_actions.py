@@ -219,13 +219,10 @@ def cancel(session: Session, actor: Actor, ticket_id: int, now: datetime, reason
         session.execute(
             update(ClinicSession).where(ClinicSession.id == visit.session_id, booked > 0).values({booked: booked - 1})
         )
-    audit.record(
+    audit.record_by(
         session,
+        actor,
         "queue_ticket_cancelled",
-        user_id=actor.user_id,
-        username=actor.username,
-        site_id=actor.site_id,
-        ip=actor.ip,
         target_type="queue_ticket",
         target_id=ticket.id,
         detail={"label": ticket.label, "reason": reason.strip()[:200]},

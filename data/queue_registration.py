@@ -49,6 +49,19 @@ class Registration:
     point: str
     events: tuple[QueueEvent, ...]
 
+    @classmethod
+    def of(cls, visit: Visit, ticket: QueueTicket) -> Registration:
+        """The outcome for ``visit`` and its poli ``ticket``, with the change the boards must hear about."""
+        return cls(
+            visit.id,
+            ticket.id,
+            visit.booking_code,
+            ticket.label,
+            ticket.number,
+            ticket.point,
+            (QueueEvent("change", ticket.point),),
+        )
+
 
 def _match(patient: Patient) -> PatientMatch:
     return PatientMatch(
@@ -98,13 +111,10 @@ def search_patients(
             raise InputError("err_no_patient_found")
     else:
         raise InputError("err_search_criteria")
-    audit.record(
+    audit.record_by(
         session,
+        actor,
         "patient_search",
-        user_id=actor.user_id,
-        username=actor.username,
-        site_id=site,
-        ip=actor.ip,
         detail={"by": "mrn" if mrn.strip() else "nik" if nik.strip() else "bpjs" if bpjs.strip() else "name"},
     )
     return [_match(p) for p in hits]
@@ -280,26 +290,15 @@ def register_visit(
     enqueue(session, visit, "antrean_add", booked)
     if arrived:
         _record_arrival(session, actor, visit, now, admission_ticket_id)
-    audit.record(
+    audit.record_by(
         session,
+        actor,
         "visit_registered",
-        user_id=actor.user_id,
-        username=actor.username,
-        site_id=actor.site_id,
-        ip=actor.ip,
         target_type="visit",
         target_id=visit.id,
         detail={"patient_id": patient_id, "poli": poli.code, "payer": payer, "source": source},
     )
-    return Registration(
-        visit.id,
-        ticket.id,
-        visit.booking_code,
-        ticket.label,
-        ticket.number,
-        ticket.point,
-        (QueueEvent("change", ticket.point),),
-    )
+    return Registration.of(visit, ticket)
 
 
 def _record_arrival(
@@ -331,15 +330,7 @@ def check_in(session: Session, actor: Actor, booking: str, now: datetime) -> Reg
         raise InputError("err_checkin_day")
     ticket.status = "waiting"
     record_task(session, visit, 3, now, actor.user_id)
-    return Registration(
-        visit.id,
-        ticket.id,
-        visit.booking_code,
-        ticket.label,
-        ticket.number,
-        ticket.point,
-        (QueueEvent("change", ticket.point),),
-    )
+    return Registration.of(visit, ticket)
 
 
 def _antrean_add(

@@ -134,55 +134,40 @@ def day_sessions(session: Session, site_id: int, day: date, now: datetime | None
 
 def close_poli(session: Session, actor: Actor, poli_id: int, day: date, reason: str) -> int:
     """Close every session of a poli on ``day`` with a reason; returns how many were closed."""
-    reason = reason.strip()
+    reason = reason.strip()[:200]
     if not reason:
         raise InputError("err_close_reason")
     ensure_sessions(session, actor.site_id, day)
-    closed = session.execute(
-        update(ClinicSession)
-        .where(
-            ClinicSession.site_id == actor.site_id,
-            ClinicSession.poli_id == poli_id,
-            ClinicSession.service_date == day,
-            ClinicSession.closed_reason.is_(None),
-        )
-        .values(closed_reason=reason[:200], closed_at=utcnow(), closed_by=actor.user_id)
-    ).rowcount
-    audit.record(
-        session,
-        "poli_closed",
-        user_id=actor.user_id,
-        username=actor.username,
-        site_id=actor.site_id,
-        ip=actor.ip,
-        target_type="poli",
-        target_id=poli_id,
-        detail={"date": day.isoformat(), "reason": reason[:200], "sessions": closed},
-    )
-    return closed
+    values = {"closed_reason": reason, "closed_at": utcnow(), "closed_by": actor.user_id}
+    return _set_closed(session, actor, poli_id, day, values, "poli_closed", {"reason": reason})
 
 
 def reopen_poli(session: Session, actor: Actor, poli_id: int, day: date) -> int:
     """Undo ``close_poli`` for ``day``."""
-    reopened = session.execute(
+    values = {"closed_reason": None, "closed_at": None, "closed_by": None}
+    return _set_closed(session, actor, poli_id, day, values, "poli_reopened", {})
+
+
+def _set_closed(
+    session: Session, actor: Actor, poli_id: int, day: date, values: dict, action: str, detail: dict
+) -> int:
+    closing = values["closed_reason"] is not None
+    changed = session.execute(
         update(ClinicSession)
         .where(
             ClinicSession.site_id == actor.site_id,
             ClinicSession.poli_id == poli_id,
             ClinicSession.service_date == day,
-            ClinicSession.closed_reason.is_not(None),
+            ClinicSession.closed_reason.is_(None) if closing else ClinicSession.closed_reason.is_not(None),
         )
-        .values(closed_reason=None, closed_at=None, closed_by=None)
+        .values(**values)
     ).rowcount
-    audit.record(
+    audit.record_by(
         session,
-        "poli_reopened",
-        user_id=actor.user_id,
-        username=actor.username,
-        site_id=actor.site_id,
-        ip=actor.ip,
+        actor,
+        action,
         target_type="poli",
         target_id=poli_id,
-        detail={"date": day.isoformat()},
+        detail={"date": day.isoformat(), "sessions": changed, **detail},
     )
-    return reopened
+    return changed

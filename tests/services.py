@@ -431,9 +431,9 @@ class PostgresServer(_Service):
         if result.returncode != 0 and (self.datadir / "postmaster.pid").exists() and mode != "immediate":
             self._pg_ctl_stop(mode="immediate")
 
-    def create_database(self, name: str) -> str:
-        """Create an empty database ``name`` (UTF8) and return its SQLAlchemy URL."""
-        if not _DB_NAME.match(name):
+    def create_database(self, name: str, template: str = "template0") -> str:
+        """Create database ``name`` (UTF8) as a copy of ``template`` (empty by default); return its URL."""
+        if not _DB_NAME.match(name) or not _DB_NAME.match(template):
             raise ValueError(f"bad database name {name!r}")
         if not self._running or self.bindir is None:
             raise ServiceError("PostgreSQL server is not running")
@@ -448,7 +448,7 @@ class PostgresServer(_Service):
             "-E",
             "UTF8",
             "-T",
-            "template0",
+            template,
             name,
         ]
         result = self._run(cmd, owner=False, timeout=60)
@@ -844,9 +844,10 @@ class ExternalService:
 class ExternalPostgres(ExternalService):
     """An already-running PostgreSQL given by a SQLAlchemy URL; can still create databases on it."""
 
-    def create_database(self, name: str) -> str:
-        """Create an empty database ``name`` on the same server and return its URL."""
-        if not _DB_NAME.match(name):
+    def create_database(self, name: str, template: str = "template0") -> str:
+        """Create database ``name`` on the same server as a copy of ``template`` (empty by default); return its
+        URL."""
+        if not _DB_NAME.match(name) or not _DB_NAME.match(template):
             raise ValueError(f"bad database name {name!r}")
         from sqlalchemy import create_engine, text
         from sqlalchemy.engine import make_url
@@ -854,7 +855,7 @@ class ExternalPostgres(ExternalService):
         engine = create_engine(self.url, isolation_level="AUTOCOMMIT")
         try:
             with engine.connect() as conn:
-                conn.execute(text(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0"))
+                conn.execute(text(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE "{template}"'))
         finally:
             engine.dispose()
         return make_url(self.url).set(database=name).render_as_string(hide_password=False)

@@ -115,7 +115,7 @@ class AntreanClient:
             raise BpjsTransportError(f"BPJS {path}: HTTP {answer.status_code} answer is not JSON") from exc
         result = self._result(path, body, answer.status_code, timestamp)
         duration_ms = round((time.monotonic() - started) * 1000, 1)
-        log.info(
+        log.debug(  # the worker logs each outcome at INFO; this is the per-request detail
             "BPJS %s -> %s (%.1f ms)",
             path,
             result.code,

@@ -30,6 +30,7 @@ from flask import Flask, jsonify, render_template_string, request
 from werkzeug.serving import WSGIRequestHandler
 
 from bridge.bpjs.crypto import encrypt_response, signature
+from domain.queue_tasks import TASK_NAMES
 
 EXTENSION = "bpjs_sandbox"
 RETRY_MESSAGE = "Gagal dicoba kembali"
@@ -46,16 +47,6 @@ DOCTORS = {
 DEFAULT_JADWAL = "08:00-16:00"  # every doctor, every day (hari 1-7), until updatejadwaldokter changes it
 DEFAULT_CAPACITY = 60
 HARI = {1: "SENIN", 2: "SELASA", 3: "RABU", 4: "KAMIS", 5: "JUMAT", 6: "SABTU", 7: "MINGGU", 8: "HARI LIBUR NASIONAL"}
-TASK_NAMES = {
-    1: "mulai waktu tunggu admisi",
-    2: "akhir waktu tunggu admisi/mulai waktu layan admisi",
-    3: "akhir waktu layan admisi/mulai waktu tunggu poli",
-    4: "akhir waktu tunggu poli/mulai waktu layan poli",
-    5: "akhir waktu layan poli/mulai waktu tunggu farmasi",
-    6: "akhir waktu tunggu farmasi/mulai waktu layan farmasi membuat obat",
-    7: "akhir waktu obat selesai dibuat",
-    99: "tidak hadir/batal",
-}
 TASK_CANCEL = 99
 TASK_SERVED = 5  # once the poli has finished with the patient, the booking can no longer be cancelled
 FIRST_TASKS = (1, 3)  # new patients start at admission (1), others at the poli queue (3)

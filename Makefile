@@ -8,6 +8,8 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 STAMPS := .make-stamps
 PYTEST_ARGS ?=
+# Three test processes (one file each at a time): the browser and service tests mostly wait, so this fits 2 cores.
+PYTEST_WORKERS ?= -n 3 --dist loadfile
 BENCH_ARGS ?=
 SYSTEM_PACKAGES := postgresql redis-server mosquitto chromium chromium-driver
 
@@ -18,7 +20,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help: ## list the targets
 	@echo "Pantau — make targets:"
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-12s %s\n", $$1, $$2}'
-	@echo "Variables: PYTEST_ARGS='...' (make test), BENCH_ARGS='...' (make bench), PYTHON=python3"
+	@echo "Variables: PYTEST_ARGS='...' and PYTEST_WORKERS='-n 3 --dist loadfile' (make test; PYTEST_WORKERS= for one process), BENCH_ARGS='...' (make bench), PYTHON=python3"
 
 $(VENV)/pyvenv.cfg:
 	$(PYTHON) -m venv $(VENV)
@@ -60,7 +62,7 @@ run: $(STAMPS)/install ## run the embedded all-in-one demo (python app.py)
 	$(VPY) app.py
 
 test: $(STAMPS)/install system-deps ## run the test suite (real PostgreSQL, Redis, Mosquitto, Chromium)
-	$(VPY) -m pytest $(PYTEST_ARGS)
+	$(VPY) -m pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(STAMPS)/install ## ruff check
 	$(VENV)/bin/ruff check .

@@ -22,7 +22,13 @@ DEPLOY_README = ROOT / "deploy" / "README.md"
 VENDOR = ROOT / "assets" / "vendor"
 
 SERVICES = {"postgres", "redis", "mosquitto", "migrate", "web", "consumer", "bpjs-worker", "simulator"}
-PANTAU_SERVICES = ("migrate", "web", "consumer", "bpjs-worker", "simulator")  # run the Pantau image with the shared environment
+PANTAU_SERVICES = (
+    "migrate",
+    "web",
+    "consumer",
+    "bpjs-worker",
+    "simulator",
+)  # run the Pantau image with the shared environment
 ONE_SHOT = {"migrate"}
 SECRET_WORDS = ("PASSWORD", "SECRET", "KEY")
 REQUIRED_REF = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*:\?[^}]*\}$")

@@ -283,11 +283,12 @@ def register_visit(
     )
     if not arrived:
         ticket.status = "booked"
-    booked = _antrean_add(visit, ticket, clinic_session, poli, doctor, patient)
-    booked["jeniskunjungan"] = visit_kind or booked["jeniskunjungan"]
-    estimate = ticket_estimate(session, ticket, now)
-    booked["estimasidilayani"] = int(estimate.timestamp() * 1000) if estimate else None
-    enqueue(session, visit, "antrean_add", booked)
+    if payer == "jkn":  # only JKN bookings are reported; the estimate costs a few queries, so only for them
+        booked = _antrean_add(visit, ticket, clinic_session, poli, doctor, patient)
+        booked["jeniskunjungan"] = visit_kind or booked["jeniskunjungan"]
+        estimate = ticket_estimate(session, ticket, now)
+        booked["estimasidilayani"] = int(estimate.timestamp() * 1000) if estimate else None
+        enqueue(session, visit, "antrean_add", booked)
     if arrived:
         _record_arrival(session, actor, visit, now, admission_ticket_id)
     audit.record_by(

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from bridge.bpjs.sandbox import create_sandbox
 from bridge.bpjs_worker import BpjsWorker
+from tests.fixtures_browser import LOCALE, TIMEZONE, VIEWPORT
 from tests.test_bpjs_client import CONS_ID, SECRET, USER_KEY, client_for, serve
 from tests.test_bpjs_worker import drain
 from tests.test_browser_registration import choose_session, open_desk
@@ -17,7 +18,7 @@ from tests.test_browser_shell import sign_in
 pytestmark = pytest.mark.browser
 
 
-def test_a_jkn_visit_reaches_bpjs_with_its_tasks_in_order(page, live_server):
+def test_a_jkn_visit_reaches_bpjs_with_its_tasks_in_order(page, browser, live_server):
     base, pantau = live_server
     open_desk(page, base)
     page.click("#reg-new-toggle")
@@ -35,19 +36,22 @@ def test_a_jkn_visit_reaches_bpjs_with_its_tasks_in_order(page, live_server):
     page.click("#reg-submit")
     expect(page.locator("#reg-ticket-number")).to_have_text("B001")
     code = page.locator("#reg-ticket-code").inner_text()
-    page.context.clear_cookies()  # the nurse takes over the browser
-
-    sign_in(page, base, "perawat")
-    page.goto(f"{base}/antrean/konter")
-    page.select_option("#counter-point", "poli:ANA")
-    page.fill("#counter-name", "Ruang Anak")
-    page.click("#counter-open")
-    page.click("#counter-call-next")
-    expect(page.locator("#counter-current-label")).to_have_text("B001")
-    page.click("#counter-start")
-    expect(page.locator("#counter-message")).to_have_text("B001 mulai dilayani.")
-    page.click("#counter-finish")
-    expect(page.locator("#counter-current-empty")).to_be_visible()
+    nurse_context = browser.new_context(viewport=VIEWPORT, locale=LOCALE, timezone_id=TIMEZONE)  # the nurse's PC
+    try:
+        nurse = nurse_context.new_page()
+        sign_in(nurse, base, "perawat")
+        nurse.goto(f"{base}/antrean/konter")
+        nurse.select_option("#counter-point", "poli:ANA")
+        nurse.fill("#counter-name", "Ruang Anak")
+        nurse.click("#counter-open")
+        nurse.click("#counter-call-next")
+        expect(nurse.locator("#counter-current-label")).to_have_text("B001")
+        nurse.click("#counter-start")
+        expect(nurse.locator("#counter-message")).to_have_text("B001 mulai dilayani.")
+        nurse.click("#counter-finish")
+        expect(nurse.locator("#counter-current-empty")).to_be_visible()
+    finally:
+        nurse_context.close()
 
     sandbox = create_sandbox(CONS_ID, SECRET, USER_KEY)
     with serve(sandbox) as url:

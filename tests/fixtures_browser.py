@@ -3,7 +3,8 @@
 The browser is the one installed on the machine (``chromium``, ``chromium-browser`` or ``google-chrome`` on
 PATH; ``DASH_TEST_CHROMEPATH`` overrides); Playwright never downloads one. ``page`` gives each test a fresh
 context (1366x768, ``id-ID``, ``Asia/Jakarta``); when the test fails, a screenshot is saved to
-``var/test-screenshots/<test name>.png``.
+``var/test-screenshots/<test name>.png``. Actions and
+``expect`` assertions wait up to 15 s, since a loaded CI machine is slow to draw graphs.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def _screenshot_path(item: pytest.Item) -> Path:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     """A headless system Chromium shared by the whole session."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     executable = find_chromium()
     if executable is None:
@@ -70,6 +71,7 @@ def browser() -> Iterator[Browser]:
             "or DASH_TEST_CHROMEPATH); install the 'chromium' package (make system-deps)",
             pytrace=False,
         )
+    expect.set_options(timeout=DEFAULT_TIMEOUT_MS)  # a loaded CI machine can take over 5 s to draw a graph
     playwright = sync_playwright().start()
     try:
         browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)

@@ -89,7 +89,7 @@ def test_a_tv_opens_its_board_and_shows_and_says_a_counter_call(page, live_serve
 
     called = registrations[5]
     call(pantau, called.ticket_id, "Poli Umum 1")
-    expect(page.locator("#board-now-number")).to_have_text(called.label, timeout=5_000)
+    expect(page.locator("#board-now-number")).to_have_text(called.label)
     expect(page.locator("#board-now-name")).to_have_text("AGU* W****")
     expect(page.locator("#board-now")).to_have_class(re.compile(r"board-flash"))
     page.wait_for_function("window.__announced.length > 0")

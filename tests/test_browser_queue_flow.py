@@ -52,7 +52,7 @@ def test_a_counter_call_reaches_the_tv_board_and_the_status_page(page, browser, 
         page.click("#counter-call-next")
         expect(page.locator("#counter-current-label")).to_have_text("A001")
 
-        expect(tv.locator("#board-now-number")).to_have_text("A001", timeout=5_000)
+        expect(tv.locator("#board-now-number")).to_have_text("A001")
         expect(tv.locator("#board-now")).to_contain_text("Ruang Periksa 1")
         expect(tv.locator("#board-now-name")).to_have_text("SIT* R****")
         tv.wait_for_function("window.__announced.length > 0")

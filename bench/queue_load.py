@@ -4,18 +4,21 @@ Starts a durable PostgreSQL (fsync on) and Redis the way the test suite does (or
 ``PANTAU_REDIS_URL`` when they are set), migrates, seeds the demo (polis, doctors, today's sessions, whose quotas
 are raised for the run), adds ``--registrations`` patients (most with a BPJS card and NIK, registered as JKN
 with a referral number) and one front-desk user per client, then runs the real web app
-(``gunicorn app:server``, ``--workers`` × ``--threads`` as in production).
+(``gunicorn --config gunicorn.conf.py app:server``: workers × threads as in production unless ``--workers`` /
+``--threads`` say otherwise).
 
 ``--clients`` threads each sign in through the ``/login`` form with their own user and then, all starting at
 once, take patients from a shared list and register each into one of today's sessions by posting the
 registration page's own Dash callback (``/_dash-update-component``, read from ``/_dash-dependencies``) — what
 the browser sends when the clerk presses "Daftarkan". By default each client works as fast as the server
 answers (closed loop: a stress test); ``--rate R`` offers R registrations per second in all instead (open loop,
-latency counted from when each registration was due, so a slow server cannot hide its queue).
+latency counted from when each registration was due, so a slow server cannot hide its queue). ``--screens N``
+keeps N TV-board streams open through the run, as the lobby screens are: each holds one web thread.
 
 Printed: ``registrations`` (posted), ``errors`` (HTTP errors and refusals), ``duplicate_numbers`` (tickets in
 the database sharing one point + day + number, checked afterwards), ``p50_ms`` / ``p95_ms`` of the register
-request and ``per_s`` (registrations per second over the run). ``--json`` prints one JSON object last.
+request, ``per_s`` (registrations per second over the run) and ``screens_connected`` / ``screen_events`` (board
+streams that got their snapshot, and the updates they received). ``--json`` prints one JSON object last.
 Usage: ``python bench/queue_load.py --registrations 1000 --clients 100 [--json]``.
 """
 
@@ -26,6 +29,7 @@ import contextlib
 import json
 import os
 import re
+import runpy
 import signal
 import statistics
 import subprocess
@@ -49,7 +53,7 @@ from auth.passwords import hash_password  # noqa: E402
 from config import load_settings  # noqa: E402
 from data import patients  # noqa: E402
 from data.migrate import upgrade  # noqa: E402
-from data.models import ClinicSession, Site, utcnow  # noqa: E402
+from data.models import ClinicSession, Poli, Site, utcnow  # noqa: E402
 from data.runtime import build_runtime  # noqa: E402
 from data.schedules import ensure_sessions, local_today  # noqa: E402
 from data.seed import seed_demo  # noqa: E402
@@ -73,13 +77,21 @@ class Work:
     session_id: int
 
 
-def prepare(settings, registrations: int, clients: int) -> tuple[list[Work], list[str]]:
+@dataclass(frozen=True)
+class Prepared:
+    work: list[Work]
+    usernames: list[str]
+    display_token: str
+    boards: list[str]
+
+
+def prepare(settings, registrations: int, clients: int) -> Prepared:
     """Demo seed, today's sessions with room for everyone, the patients and the front-desk users."""
     upgrade(settings.database_url)
     runtime = build_runtime(settings)
     try:
         with runtime.db.session() as s:
-            seed_demo(s, settings)
+            creds = seed_demo(s, settings)
         with runtime.db.session() as s:
             site_id = s.scalar(select(Site.id).where(Site.code == settings.site_code))
             today = local_today(s, site_id, utcnow())
@@ -131,9 +143,10 @@ def prepare(settings, registrations: int, clients: int) -> tuple[list[Work], lis
                     must_change_password=False,
                     password_hash=shared_hash,
                 )
+            boards = sorted(set(s.scalars(select(Poli.board_group).where(Poli.site_id == site_id, Poli.active))))
     finally:
         runtime.close()
-    return work, usernames
+    return Prepared(work, usernames, creds.display_token, boards)
 
 
 @contextlib.contextmanager
@@ -150,8 +163,8 @@ def web_server(settings, workers: int, threads: int, var_dir: Path):
         PANTAU_LOGIN_RATE_LIMIT="100000 per minute",  # one machine signs in every client
         PANTAU_SIMULATE="false",
     )
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
-    command += ["--threads", str(threads), "--log-level", "warning", "app:server"]
+    command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"]
+    command += ["--workers", str(workers), "--threads", str(threads), "--log-level", "warning", "app:server"]
     process = subprocess.Popen(command, cwd=ROOT, env=env)
     try:
         wait_for_port("127.0.0.1", port, timeout=60)
@@ -221,6 +234,53 @@ def register_once(client: requests.Session, base: str, callback: dict, item: Wor
 def _outputs(output: str) -> list[str]:
     """``..a.children...b.data..`` → ``["a.children", "b.data"]``."""
     return [part for part in output.strip(".").split("...") if part]
+
+
+class Screens:
+    """``count`` TV boards held open for the whole run, as a hospital's lobby screens are: each signs in with the
+    display token (``/tv/<token>``) and reads its server-sent-event stream, which keeps one web thread busy."""
+
+    def __init__(self, base: str, token: str, boards: list[str], count: int) -> None:
+        self.base, self.token, self.boards, self.count = base, token, [*boards, "loket", "farmasi"], count
+        self.stop = threading.Event()
+        self.connected: list[int] = []
+        self.events = 0
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self.watch, args=(n,), daemon=True) for n in range(count)]
+
+    def watch(self, n: int) -> None:
+        client = requests.Session()
+        board = self.boards[n % len(self.boards)]
+        try:
+            client.get(f"{self.base}/tv/{self.token}", timeout=60)
+            with client.get(f"{self.base}/stream/queue/{board}", stream=True, timeout=(60, 30)) as answer:
+                if answer.status_code == 200:
+                    self.read(n, answer)
+        except requests.RequestException as err:
+            _log(f"TV board stream {n} ({board}) ended: {type(err).__name__}")
+
+    def read(self, n: int, answer: requests.Response) -> None:
+        for line in answer.iter_lines():
+            if line.startswith(b"event: "):
+                with self.lock:
+                    if line == b"event: snapshot":
+                        self.connected.append(n)
+                    else:
+                        self.events += 1
+            if self.stop.is_set():
+                return
+
+    def __enter__(self) -> Screens:
+        for thread in self.threads:
+            thread.start()
+        deadline = time.monotonic() + 60
+        while len(self.connected) < self.count and time.monotonic() < deadline:
+            time.sleep(0.2)
+        _log(f"{len(self.connected)} of {self.count} TV board streams open")
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop.set()  # each stream sees it at its next event or keepalive (15 s); the threads are daemons
 
 
 def run_clients(
@@ -308,13 +368,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--registrations", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=100)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (production: 2)")
-    parser.add_argument("--threads", type=int, default=8, help="threads per worker (production: 8)")
+    production = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    parser.add_argument("--workers", type=int, default=production["workers"], help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=production["threads"], help="threads per worker")
     parser.add_argument(
         "--rate",
         type=float,
         default=None,
         help="offered load in registrations/s (open loop); default: every client as fast as the server answers",
+    )
+    parser.add_argument(
+        "--screens", type=int, default=0, help="TV board streams held open during the run (each holds a web thread)"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = parser.parse_args()
@@ -331,10 +395,11 @@ def main() -> int:
             env="test", database_url=database_url, redis_url=redis_url, var_dir=var_dir, demo_password=PASSWORD
         )
         _log(f"services: postgres (durable) {database_url.split('@')[-1]}, redis {redis_url.split('@')[-1]}")
-        work, usernames = prepare(settings, args.registrations, args.clients)
+        prepared = prepare(settings, args.registrations, args.clients)
         base = stack.enter_context(web_server(settings, args.workers, args.threads, var_dir))
         _log(f"web: gunicorn app:server, {args.workers} workers × {args.threads} threads at {base}")
-        latencies, outcomes, elapsed = run_clients(base, usernames, work, args.rate)
+        screens = stack.enter_context(Screens(base, prepared.display_token, prepared.boards, args.screens))
+        latencies, outcomes, elapsed = run_clients(base, prepared.usernames, prepared.work, args.rate)
         duplicates, stored = check_database(database_url)
     errors = sum(n for key, n in outcomes.items() if key != "ok")
     figures = {
@@ -350,6 +415,9 @@ def main() -> int:
         "offered_per_s": args.rate,
         "workers": args.workers,
         "threads": args.threads,
+        "screens": args.screens,
+        "screens_connected": len(screens.connected),
+        "screen_events": screens.events,
     }
     if errors:
         _log(f"errors by kind: {dict(outcomes - Counter(ok=outcomes['ok']))}")

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import re
+import runpy
 import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,10 +103,7 @@ def test_one_shot_migration_runs_before_web():
 
 def test_web_runs_gunicorn_in_production_mode():
     web = _services()["web"]
-    command = _command(web)
-    assert command.startswith("gunicorn ")
-    assert command.endswith(" app:server")
-    assert "--bind 0.0.0.0:8050" in command
+    assert _command(web) == "gunicorn --config gunicorn.conf.py app:server"
     assert web.get("build") in (".", {"context": "."})
     assert "8050:8050" in [str(p) for p in web.get("ports", [])]
 
@@ -296,16 +295,25 @@ def test_dockerfile_runs_as_non_root_gunicorn():
     assert re.search(r"^EXPOSE 8050$", text, re.M)
     assert "/healthz" in text and "urllib.request" in text
     cmd = re.search(r"^CMD (\[.*\])$", text, re.M)
-    assert cmd and yaml.safe_load(cmd.group(1)) == [
-        "gunicorn",
-        "--bind",
-        "0.0.0.0:8050",
-        "--workers",
-        "2",
-        "--threads",
-        "8",
-        "app:server",
-    ]
+    assert cmd and yaml.safe_load(cmd.group(1)) == ["gunicorn", "--config", "gunicorn.conf.py", "app:server"]
+
+
+def _gunicorn_settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict:
+    for name in ("PANTAU_WEB_BIND", "PANTAU_WEB_WORKERS", "PANTAU_WEB_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+
+
+def test_gunicorn_leaves_threads_for_the_desks_beside_open_screens(monkeypatch):
+    """Each open TV board or ward screen holds a thread of the worker that took it: a worker must carry a
+    hospital's screens (a few dozen) and still answer requests."""
+    conf = _gunicorn_settings(monkeypatch)
+    assert (conf["bind"], conf["workers"], conf["worker_class"]) == ("0.0.0.0:8050", 2, "gthread")
+    assert conf["threads"] >= 32 + 16
+    assert _gunicorn_settings(monkeypatch, PANTAU_WEB_THREADS="96", PANTAU_WEB_WORKERS="4")["threads"] == 96
+    assert _gunicorn_settings(monkeypatch, PANTAU_WEB_WORKERS="4")["workers"] == 4
 
 
 def test_dockerignore_keeps_local_state_and_secrets_out_of_the_image():

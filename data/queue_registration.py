@@ -10,6 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from auth.users import Actor
 from data import audit, patients
@@ -173,7 +174,8 @@ def take_admission_ticket(session: Session, site_id: int, now: datetime) -> tupl
 
 
 def _book_quota(session: Session, clinic_session: ClinicSession, payer: str) -> None:
-    """Take one place of the payer's quota with one guarded UPDATE (row lock): never overbooked."""
+    """Take one place of the payer's quota with one guarded UPDATE (row lock): never overbooked. The places
+    taken of both quotas come back with it (``RETURNING``), as the BPJS booking reports what is left."""
     booked, quota = (
         (ClinicSession.booked_jkn, ClinicSession.quota_jkn)
         if payer == "jkn"
@@ -183,14 +185,16 @@ def _book_quota(session: Session, clinic_session: ClinicSession, payer: str) -> 
         update(ClinicSession)
         .where(ClinicSession.id == clinic_session.id, booked < quota, ClinicSession.closed_reason.is_(None))
         .values({booked: booked + 1})
+        .returning(ClinicSession.booked_jkn, ClinicSession.booked_non_jkn)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if not taken:
+    ).first()
+    if taken is None:
         session.refresh(clinic_session)
         if clinic_session.closed_reason:
             raise InputError("err_poli_closed", reason=clinic_session.closed_reason)
         raise InputError("err_quota_full", payer="JKN" if payer == "jkn" else "non-JKN")
-    session.refresh(clinic_session)
+    set_committed_value(clinic_session, "booked_jkn", taken.booked_jkn)
+    set_committed_value(clinic_session, "booked_non_jkn", taken.booked_non_jkn)
 
 
 def register_visit(

@@ -36,7 +36,8 @@ def service_durations(session: Session, doctor_id: int, day: date) -> list[timed
 
 def session_estimates(session: Session, clinic_session: ClinicSession, now: datetime) -> dict[int, datetime]:
     """Estimated call time of every ticket still to be served in one doctor session (ticket id → time)."""
-    default = timedelta(minutes=session.get(Poli, clinic_session.poli_id).default_service_minutes)
+    poli = clinic_session.poli
+    default = timedelta(minutes=poli.default_service_minutes)
     mean = mean_service_time(service_durations(session, clinic_session.doctor_id, clinic_session.service_date), default)
     start = clinic_session.started_at or clinic_session.starts_at
     tickets = session.execute(
@@ -44,7 +45,7 @@ def session_estimates(session: Session, clinic_session: ClinicSession, now: date
         .join(Visit, Visit.id == QueueTicket.visit_id)
         .where(
             Visit.session_id == clinic_session.id,
-            QueueTicket.point == poli_point(clinic_session.poli.code),
+            QueueTicket.point == poli_point(poli.code),
             QueueTicket.status != "cancelled",
         )
         .order_by(QueueTicket.number)
@@ -244,13 +245,23 @@ def board_snapshot(session: Session, site_id: int, board: str, now: datetime) ->
 def booking_status(session: Session, booking: str, now: datetime) -> dict | None:
     """A patient's own view by booking code: number, poli, position, estimate, number now served. Masked name
     only: the code is the only credential, and it may be shared or photographed."""
-    visit = session.scalar(select(Visit).where(Visit.booking_code == booking))
-    if visit is None:
+    found = session.execute(
+        select(Visit, ClinicSession, Poli, Patient.name, Doctor.name)
+        .join(ClinicSession, ClinicSession.id == Visit.session_id)
+        .join(Poli, Poli.id == ClinicSession.poli_id)
+        .join(Patient, Patient.id == Visit.patient_id)
+        .join(Doctor, Doctor.id == ClinicSession.doctor_id)
+        .where(Visit.booking_code == booking)
+    ).first()
+    if found is None:
         return None
+    visit, cs, poli, patient_name, doctor_name = found
     tickets = session.scalars(
         select(QueueTicket).where(QueueTicket.visit_id == visit.id).order_by(QueueTicket.created_at)
     ).all()
     names = point_names(session, visit.site_id)
+    waiting_here = any(t.status in AHEAD_STATES and t.session_id == cs.id for t in tickets)
+    estimates = session_estimates(session, cs, now) if waiting_here else {}
     lines = []
     for ticket in tickets:
         if ticket.point == ADMISSION:
@@ -276,24 +287,23 @@ def booking_status(session: Session, booking: str, now: datetime) -> dict | None
             .order_by(QueueTicket.called_at.desc())
             .limit(1)
         )
-        estimate = ticket_estimate(session, ticket, now) if ticket.status in AHEAD_STATES else None
+        waiting = ticket.status in AHEAD_STATES
         lines.append(
             {
                 "label": ticket.label,
                 "point": names.get(ticket.point, ticket.point),
                 "status": ticket.status,
-                "position": ahead + 1 if ticket.status in AHEAD_STATES else None,
-                "estimate": estimate,
+                "position": ahead + 1 if waiting else None,
+                "estimate": estimates.get(ticket.id) if waiting else None,
                 "serving": serving or "",
             }
         )
-    cs = session.get(ClinicSession, visit.session_id)
     return {
         "booking_code": visit.booking_code,
-        "name": mask_name(session.get(Patient, visit.patient_id).name),
+        "name": mask_name(patient_name),
         "date": visit.service_date,
-        "doctor": session.get(Doctor, cs.doctor_id).name,
-        "poli": names.get(poli_point(cs.poli.code), ""),
+        "doctor": doctor_name,
+        "poli": names.get(poli_point(poli.code), ""),
         "visit_status": visit.status,
         "lines": lines,
     }

@@ -227,7 +227,7 @@ def test_real_clips_play_to_their_end(page, board_url):
         }"""
     )
     page.click("#sound-on")  # a real user gesture, as on the board
-    page.wait_for_function("window.__ended.length === 1", timeout=5000)
+    page.wait_for_function("window.__ended.length === 1")
     started = time.monotonic()
     announce(page, {"text": "A dua", "clips": ["huruf_a", "dua"]})
     elapsed = time.monotonic() - started

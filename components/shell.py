@@ -1,13 +1,18 @@
-"""The app shell: navbar by role, clock in the site's zone, theme and language switches, user menu."""
+"""The app shell: navbar by role, clock in the site's zone, theme and language switches, user menu.
+
+A page shows in the navbar when its ``register_page`` metadata says ``nav=True``; ``nav_group="queue"`` puts it in
+the "Antrean" menu (label key ``navgroup_queue``). A group of which the user may open a single page is a plain link.
+"""
 
 from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import ALL, Input, Output, State, dcc, html
 from flask_login import current_user
 
 from auth.roles import may_open
+from callbacks.registry import clientside_callback
 from data.runtime import current_runtime
 from i18n import LANGUAGES
 from i18n.web import current_language, t
@@ -69,21 +74,68 @@ def _language_menu() -> dbc.DropdownMenu:
     )
 
 
+def nav_entries(pages: list[dict]) -> list[tuple[str | None, list[dict]]]:
+    """``pages`` (in menu order) as navbar entries, (group or None, its pages), each group where its first page is."""
+    entries: dict[tuple[str | None, str], list[dict]] = {}
+    for page in pages:
+        group = page.get("nav_group")
+        entries.setdefault((group, group or page["module"]), []).append(page)
+    return [(group, grouped) for (group, _), grouped in entries.items()]
+
+
+def _nav_link(page: dict) -> dbc.NavItem:
+    return dbc.NavItem(dbc.NavLink(t(page["name_key"]), href=page["path"], active="exact", id=f"nav-{page['module']}"))
+
+
+def _nav_menu(group: str, pages: list[dict]) -> dbc.DropdownMenu:
+    return dbc.DropdownMenu(
+        [dbc.DropdownMenuItem(t(p["name_key"]), href=p["path"], id=f"nav-{p['module']}") for p in pages],
+        label=t(f"navgroup_{group}"),
+        nav=True,
+        id={"type": "nav-group", "group": group},
+        class_name=f"nav-group nav-group-{group}",
+    )
+
+
+def _nav_entry(group: str | None, pages: list[dict]) -> dbc.NavItem | dbc.DropdownMenu:
+    return _nav_link(pages[0]) if group is None or len(pages) == 1 else _nav_menu(group, pages)
+
+
+# NavLink highlights itself (active="exact"); a menu cannot, so mark its item and toggle for the current path.
+HIGHLIGHT_GROUP = """function (path, menus) {
+    const here = (href) => path === href || (path || "").startsWith(href + "/");
+    const items = menus.map((children) => children.map((item) => {
+        const props = Object.assign({}, item.props, {active: here(item.props.href)});
+        return Object.assign({}, item, {props: props});
+    }));
+    const toggles = items.map((children) => children.some((item) => item.props.active) ? "active" : "");
+    return [toggles, items];
+}"""
+clientside_callback(
+    HIGHLIGHT_GROUP,
+    Output({"type": "nav-group", "group": ALL}, "toggle_class_name"),
+    Output({"type": "nav-group", "group": ALL}, "children"),
+    Input("_pages_location", "pathname"),
+    State({"type": "nav-group", "group": ALL}, "children"),
+)
+
+
 def navbar() -> dbc.Navbar:
     settings = current_runtime().settings
-    links = [
-        dbc.NavItem(dbc.NavLink(t(p["name_key"]), href=p["path"], active="exact", id=f"nav-{p['module']}"))
-        for p in nav_pages(current_user.roles)
-    ]
+    entries = [_nav_entry(group, pages) for group, pages in nav_entries(nav_pages(current_user.roles))]
     return dbc.Navbar(
         dbc.Container(
             [
                 dbc.NavbarBrand([html.I(className="bi bi-heart-pulse-fill text-danger me-2"), "Pantau"], href="/"),
-                html.Span(current_user.site_name, className="navbar-text small text-body-secondary me-3"),
-                dbc.Nav(links, navbar=True, className="me-auto"),
+                html.Span(
+                    current_user.site_name,
+                    className="pantau-site-name navbar-text small text-body-secondary me-3 d-none d-xl-inline-block",
+                    title=current_user.site_name,
+                ),
+                dbc.Nav(entries, navbar=True, className="me-auto"),
                 dbc.Nav(
                     [
-                        dbc.NavItem(_clock(settings.timezone), className="navbar-text me-3"),
+                        dbc.NavItem(_clock(settings.timezone), className="navbar-text text-nowrap me-3"),
                         dbc.NavItem(
                             dbc.Button(
                                 html.I(className="bi bi-circle-half"),
@@ -103,6 +155,7 @@ def navbar() -> dbc.Navbar:
             fluid=True,
         ),
         color="body-tertiary",
+        dark=False,  # not "navbar-dark": its text follows the theme (light text was unreadable in the light theme)
         className="pantau-navbar border-bottom mb-3",
         id="shell-navbar",
     )

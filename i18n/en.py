@@ -656,4 +656,8 @@ STRINGS = {
     "bsync_axis_percent": "% of finished visits",
     "bsync_completeness_method": "Completeness = finished (or cancelled) JKN visits whose task ids are complete and in order (3-4-5; new patients from the desk 1-2-3-4-5; with drugs up to 7), over all finished JKN visits. Visits still in progress are not counted yet. BPJS watches this figure.",
     "bref_compare_unchecked": "{n} cannot be compared yet (not mapped, or their BPJS schedule has not been pulled).",
+    "navgroup_queue": "Queue",
+    "navgroup_reports": "Reports",
+    "navgroup_bpjs": "BPJS",
+    "navgroup_admin": "Admin",
 }

@@ -662,4 +662,8 @@ STRINGS = {
     "bsync_axis_percent": "% kunjungan selesai",
     "bsync_completeness_method": "Kelengkapan = kunjungan JKN yang sudah selesai (atau batal) dengan task id lengkap dan berurutan (3-4-5, pasien baru dari loket 1-2-3-4-5, dengan obat sampai 7), dibagi semua kunjungan JKN yang sudah selesai. Kunjungan yang masih berjalan belum dihitung. Angka ini dipantau BPJS.",
     "bref_compare_unchecked": "{n} belum bisa dibandingkan (belum dipetakan, atau jadwal BPJS-nya belum ditarik).",
+    "navgroup_queue": "Antrean",
+    "navgroup_reports": "Laporan",
+    "navgroup_bpjs": "BPJS",
+    "navgroup_admin": "Admin",
 }

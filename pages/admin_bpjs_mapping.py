@@ -21,6 +21,7 @@ dash.register_page(
     roles=["admin"],
     order=93,
     nav=True,
+    nav_group="bpjs",
 )
 
 POLL_MS = 1500

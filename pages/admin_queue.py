@@ -23,6 +23,7 @@ dash.register_page(
     roles=["admin", "front_desk"],
     order=92,
     nav=True,
+    nav_group="queue",
 )
 
 RUNNING_TEXT_ROLES = frozenset({"admin"})

@@ -20,6 +20,7 @@ dash.register_page(
     roles=["admin"],
     order=95,
     nav=True,
+    nav_group="admin",
 )
 
 

@@ -17,6 +17,7 @@ dash.register_page(
     roles=["admin"],
     order=90,
     nav=True,
+    nav_group="admin",
 )
 
 

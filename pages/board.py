@@ -21,6 +21,7 @@ dash.register_page(
     roles=["display", "admin", "front_desk"],
     order=40,
     nav=True,
+    nav_group="queue",
 )
 
 

@@ -23,6 +23,7 @@ dash.register_page(
     roles=["admin", "manager", "front_desk"],
     order=65,
     nav=True,
+    nav_group="bpjs",
 )
 
 RETRY_ROLES = frozenset({"admin", "manager"})

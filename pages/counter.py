@@ -22,6 +22,7 @@ dash.register_page(
     roles=["front_desk", "nurse", "doctor", "pharmacy", "admin"],
     order=21,
     nav=True,
+    nav_group="queue",
 )
 
 REFRESH_MS = 5_000

@@ -23,6 +23,7 @@ dash.register_page(
     roles=["manager", "admin"],
     order=60,
     nav=True,
+    nav_group="reports",
 )
 
 # Dash 4's date picker draws with its own --Dash-* colours (white); take Bootstrap's, so it follows the theme.

@@ -16,6 +16,7 @@ dash.register_page(
     roles=["front_desk", "admin"],
     order=20,
     nav=True,
+    nav_group="queue",
 )
 
 SEARCH_MODES = ("mrn", "name", "nik", "bpjs")

@@ -6,6 +6,7 @@ import dash
 import pytest
 
 from auth.roles import ROLES
+from i18n import catalogue_keys
 from tests.fixtures_app import login
 
 # Written out by hand (not read from the page registry) so that a changed `roles=` shows up here.
@@ -83,11 +84,61 @@ def test_each_role_gets_exactly_its_pages(sqlite_app, role):
         assert ("forbidden" in routed.get_data(as_text=True)) is (role not in allowed), (role, path)
 
 
+def components(node):
+    """Every component in a piece of Dash's layout JSON, depth first."""
+    if isinstance(node, list):
+        for child in node:
+            yield from components(child)
+    elif isinstance(node, dict) and "props" in node:
+        yield node
+        yield from components(node["props"].get("children"))
+
+
+def navbar_entries(client) -> tuple[list[str], dict[str, list[str]]]:
+    """The signed-in navbar: ids of its plain page links, and each group menu's item ids."""
+    layout = client.get("/_dash-layout").get_json()
+    found = list(components(layout))
+    links = [c["props"]["id"] for c in found if c["type"] == "NavLink" and c["props"].get("id", "").startswith("nav-")]
+    menus = {
+        c["props"]["id"]["group"]: [item["props"]["id"] for item in c["props"]["children"]]
+        for c in found
+        if c["type"] == "DropdownMenu" and isinstance(c["props"].get("id"), dict)
+    }
+    return links, menus
+
+
 @pytest.mark.parametrize("role", ROLES)
-def test_navbar_shows_only_allowed_links(sqlite_app, role):
-    layout = signed_in_client(sqlite_app, role).get("/_dash-layout").get_data(as_text=True)
-    assert ("nav-pages.admin_users" in layout) is (role == "admin")
-    assert "nav-pages.home" in layout
+def test_navbar_shows_each_allowed_page_once_and_no_single_item_menu(sqlite_app, role):
+    links, menus = navbar_entries(signed_in_client(sqlite_app, role))
+    nav = [p for p in dash.page_registry.values() if p.get("nav")]
+    allowed = {f"nav-{p['module']}" for p in nav if role in EXPECTED_ACCESS[p["path"]]}
+    listed = links + [item for items in menus.values() for item in items]
+    assert sorted(listed) == sorted(allowed)
+    assert all(len(items) > 1 for items in menus.values()), menus
+
+
+def test_admin_navbar_groups_pages_by_their_nav_group(sqlite_app):
+    links, menus = navbar_entries(signed_in_client(sqlite_app, "admin"))
+    assert links == ["nav-pages.home", "nav-pages.ward", "nav-pages.queue_report"]
+    assert menus == {
+        "queue": ["nav-pages.registration", "nav-pages.counter", "nav-pages.board", "nav-pages.admin_queue"],
+        "bpjs": ["nav-pages.bpjs_sync", "nav-pages.admin_bpjs_mapping"],
+        "admin": ["nav-pages.admin_users", "nav-pages.admin_simulator"],
+    }
+
+
+def test_nurse_gets_plain_links_only(sqlite_app):
+    assert navbar_entries(signed_in_client(sqlite_app, "nurse")) == (
+        ["nav-pages.home", "nav-pages.ward", "nav-pages.counter"],
+        {},
+    )
+
+
+def test_every_nav_group_has_a_label_in_both_languages(sqlite_app):
+    groups = {p["nav_group"] for p in dash.page_registry.values() if p.get("nav_group")}
+    assert groups
+    for lang in ("id", "en"):
+        assert {f"navgroup_{g}" for g in groups} <= catalogue_keys(lang), lang
 
 
 @pytest.mark.parametrize("role", [r for r in ROLES if r != "admin"])

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from data.models import AlarmLimit, Observation
-from tests.test_browser_shell import sign_in
+from tests.test_browser_shell import open_nav, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -49,7 +49,7 @@ def test_admin_switches_a_simulated_scenario(page, live_server):
     base, _ = live_server
     sign_in(page, base, "admin")
     expect(page.locator("#home-greeting")).to_be_visible()
-    page.click("#nav-pages\\.admin_simulator")
+    open_nav(page, "pages.admin_simulator")
     expect(page.locator("#sim-apply")).to_be_visible()
     page.get_by_text("Henti jantung").click()
     page.click("#sim-apply")

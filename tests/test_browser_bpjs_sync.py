@@ -15,7 +15,7 @@ from data.models import BpjsOutbox, Doctor
 from tests.test_bpjs_client import CONS_ID, SECRET, USER_KEY, client_for, serve
 from tests.test_bpjs_outbox import jkn_bookings
 from tests.test_bpjs_worker import drain, served_visits
-from tests.test_browser_shell import sign_in
+from tests.test_browser_shell import open_nav, sign_in
 
 pytestmark = pytest.mark.browser
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "screenshots" / "bpjs-sync.png"
@@ -44,7 +44,7 @@ def test_admin_retries_a_refused_booking(page, live_server, monkeypatch):
     page.set_viewport_size({"width": 1600, "height": 1000})
     sign_in(page, base, "admin")
     expect(page.locator("#home-greeting")).to_be_visible()
-    page.click("#nav-pages\\.bpjs_sync")
+    open_nav(page, "pages.bpjs_sync")
     expect(page.locator("#bsync-target")).to_have_text("SANDBOX")
     expect(page.locator("#bsync-not-configured")).to_have_count(0)
     # The first callbacks wait for plotly.js (the completeness chart) to load: allow for a slow machine.

@@ -14,7 +14,7 @@ from auth.users import Actor, find_user
 from data.models import utcnow
 from data.queue_registration import register_patient, register_visit
 from data.schedules import day_sessions, local_today
-from tests.test_browser_shell import sign_in
+from tests.test_browser_shell import open_nav, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -79,7 +79,7 @@ def test_nurse_serves_a_patient_and_the_pharmacy_sees_the_number(page, live_serv
     register_morning(pantau)
     sign_in(page, base, "perawat")
     expect(page.locator("#home-greeting")).to_be_visible()
-    page.click("#nav-pages\\.counter")
+    open_nav(page, "pages.counter")
     expect(page.locator("#counter-heading")).to_have_text("Pilih titik layanan lalu tekan “Buka konter”.")
     options = page.locator("#counter-point option:not([disabled])").all_inner_texts()
     assert "Poli Umum" in options and "Farmasi" not in options and "Loket Pendaftaran" not in options
@@ -150,7 +150,7 @@ def test_admin_sets_the_running_text_and_closes_a_poli(page, live_server):
     base, _ = live_server
     sign_in(page, base, "admin")
     expect(page.locator("#home-greeting")).to_be_visible()
-    page.click("#nav-pages\\.admin_queue")
+    open_nav(page, "pages.admin_queue")
     expect(page.locator("#qadmin-sessions-table")).to_contain_text("dr. Sari Wulandari (demo)")
     page.fill("#qadmin-running-text", "Selamat datang di RSUD Pantau. Siapkan kartu BPJS dan KTP Anda.")
     page.click("#qadmin-running-save")

@@ -15,7 +15,7 @@ from data.queue_demo import run_morning
 from data.queue_reports import queue_report
 from data.schedules import local_today
 from domain.formats import long_date
-from tests.test_browser_shell import sign_in
+from tests.test_browser_shell import open_nav, sign_in
 
 pytestmark = pytest.mark.browser
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "screenshots" / "queue-report.png"
@@ -35,7 +35,7 @@ def test_manager_reads_today_and_the_last_three_days(page, live_server):
     page.set_viewport_size({"width": 1920, "height": 1080})
     sign_in(page, base, "manajer")
     expect(page.locator("#home-greeting")).to_be_visible()
-    page.click("#nav-pages\\.queue_report")
+    open_nav(page, "pages.queue_report")
     expect(page.locator("#qrep-period")).to_have_text(long_date(today), timeout=30_000)
     expect(page.locator("#qrep-card-patients")).to_contain_text(str(expected.patients))
     expect(page.locator("#qrep-poli-table tbody tr")).to_have_count(6)  # five polis and the total

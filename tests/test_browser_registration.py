@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from data.models import ClinicSession, Poli, QueueTicket, utcnow
 from data.schedules import close_poli, local_today
-from tests.test_browser_shell import collect_console_errors, sign_in
+from tests.test_browser_shell import collect_console_errors, open_nav, sign_in
 from tests.test_registration import desk, serve_at_desk, tasks
 
 pytestmark = pytest.mark.browser
@@ -27,7 +27,7 @@ MM = 72 / 25.4  # PDF points per millimetre
 def open_desk(page, base: str) -> None:
     sign_in(page, base, "loket")
     expect(page.locator("#home-greeting")).to_be_visible()
-    page.click("#nav-pages\\.registration")
+    open_nav(page, "pages.registration")
     expect(page.locator("#reg-session label").first).to_be_visible()
 
 

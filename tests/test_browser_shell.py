@@ -19,6 +19,15 @@ def sign_in(page, base: str, username: str, password: str = TEST_PASSWORD) -> No
     page.click("#login-submit")
 
 
+def open_nav(page, module: str) -> None:
+    """Click the navbar entry of page ``module`` (e.g. ``"pages.counter"``), opening its group menu first if needed."""
+    item = page.locator(f"[id='nav-{module}']")
+    item.wait_for(state="attached")
+    if not item.is_visible():
+        page.locator("#shell-navbar .nav-group", has=item).locator(".dropdown-toggle").click()
+    item.click()
+
+
 def collect_console_errors(page) -> list[str]:
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
@@ -72,7 +81,7 @@ def test_nurse_opening_admin_page_sees_no_access(page, live_server):
 def test_admin_creates_a_user_who_must_change_password(page, live_server):
     base, _ = live_server
     sign_in(page, base, "admin")
-    page.click("#nav-pages\\.admin_users")
+    open_nav(page, "pages.admin_users")
     expect(page.locator("#admin-users-grid")).to_contain_text("perawat")
     page.fill("#admin-new-username", "X")
     page.fill("#admin-new-fullname", "Bidan Sari")
@@ -106,3 +115,86 @@ def test_theme_toggle_switches_and_remembers(page, live_server):
     expect(html).to_have_attribute("data-bs-theme", "light")
     page.reload()
     expect(html).to_have_attribute("data-bs-theme", "light")
+
+
+NAVBAR_USERS = ("admin", "loket", "manajer", "perawat", "dokter", "farmasi")
+HOME_LABEL = {"id": "Beranda", "en": "Home"}
+ACTIVE = re.compile(r"\bactive\b")
+NAVBAR_WITH_MENU = {"x": 0, "y": 0, "width": 1366, "height": 320}
+TOP_LEVEL_NAV = "#shell-navbar .navbar-nav.me-auto > * > .nav-link"  # a plain link, or a menu's toggle
+NAV_TEXT = {"dark": re.compile(r"rgba?\(255, 255, 255\b"), "light": re.compile(r"rgba?\(0, 0, 0\b")}  # readable
+
+
+def group_toggle(page, group: str):
+    return page.locator(f"#shell-navbar .nav-group-{group} > .dropdown-toggle")
+
+
+def assert_navbar_one_line(page, what: str) -> None:
+    """Every top-level navbar entry sits on the same line, none wraps its label, nothing overflows the window."""
+    entries = page.locator("#shell-navbar").locator(".navbar-brand, .pantau-site-name, .navbar-nav > *")
+    boxes = [e.bounding_box() for e in entries.all() if e.is_visible()]
+    centres = [b["y"] + b["height"] / 2 for b in boxes]
+    assert max(centres) - min(centres) < 6, (what, boxes)
+    assert max(b["height"] for b in boxes) < 48, (what, boxes)
+    assert page.locator("#shell-navbar").bounding_box()["height"] < 70, what
+    assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"], what
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_navbar_is_one_line_at_1366_for_every_role(page, live_server, lang):
+    base, _ = live_server
+    html = page.locator("html")
+    for username in NAVBAR_USERS:
+        sign_in(page, base, username)
+        expect(page.locator("#home-greeting")).to_be_visible()
+        page.goto(f"{base}/lang/{lang}")
+        expect(page.locator("#nav-pages\\.home")).to_have_text(HOME_LABEL[lang])
+        for _ in range(2):  # both themes (kept in the browser, so the next user starts in the other one)
+            theme = html.get_attribute("data-bs-theme")
+            assert_navbar_one_line(page, f"{username} {lang} {theme}")
+            expect(page.locator("#nav-pages\\.home")).to_have_css("color", NAV_TEXT[theme])
+            page.click("#shell-theme-toggle")
+        page.goto(f"{base}/logout")
+
+
+def test_admin_navbar_groups_pages_into_menus(page, live_server):
+    base, _ = live_server
+    errors = collect_console_errors(page)
+    sign_in(page, base, "admin")
+    top_level = ["Beranda", "Bangsal", "Antrean", "Laporan Antrean", "BPJS", "Admin"]
+    expect(page.locator(TOP_LEVEL_NAV)).to_have_text(top_level)
+    expect(page.locator("#nav-pages\\.admin_queue")).to_be_hidden()
+
+    open_nav(page, "pages.admin_queue")
+    expect(page).to_have_url(f"{base}/admin/antrean")
+    expect(group_toggle(page, "queue")).to_have_class(ACTIVE)
+    expect(group_toggle(page, "bpjs")).not_to_have_class(ACTIVE)
+    group_toggle(page, "queue").click()
+    expect(page.locator("#shell-navbar .nav-group-queue .dropdown-item")).to_have_text(
+        ["Pendaftaran", "Konter Antrean", "Papan antrean", "Pengaturan Antrean"]
+    )
+    expect(page.locator("#nav-pages\\.admin_queue")).to_have_class(ACTIVE)
+    assert_navbar_one_line(page, "admin, dark, a menu open")
+    page.screenshot(path="var/test-screenshots/navbar-admin.png", clip=NAVBAR_WITH_MENU)
+    page.keyboard.press("Escape")
+
+    page.click("#shell-theme-toggle")
+    expect(page.locator("html")).to_have_attribute("data-bs-theme", "light")
+    open_nav(page, "pages.bpjs_sync")
+    expect(page).to_have_url(f"{base}/bpjs/sinkronisasi")
+    expect(group_toggle(page, "queue")).not_to_have_class(ACTIVE)
+    group_toggle(page, "bpjs").click()
+    expect(page.locator("#nav-pages\\.bpjs_sync")).to_have_class(ACTIVE)
+    assert_navbar_one_line(page, "admin, light, a menu open")
+    page.screenshot(path="var/test-screenshots/navbar-admin-light.png", clip=NAVBAR_WITH_MENU)
+    assert not errors, errors
+
+
+def test_nurse_reaches_the_ward_by_a_plain_link(page, live_server):
+    base, _ = live_server
+    sign_in(page, base, "perawat")
+    expect(page.locator(TOP_LEVEL_NAV)).to_have_text(["Beranda", "Bangsal", "Konter Antrean"])
+    expect(page.locator("#shell-navbar .nav-group")).to_have_count(0)
+    page.click("#nav-pages\\.ward")
+    expect(page).to_have_url(f"{base}/bangsal")
+    expect(page.locator("#nav-pages\\.ward")).to_have_class(ACTIVE)

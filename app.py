@@ -34,10 +34,20 @@ from config import Settings, configure_logging, load_settings
 from data.health import check_all
 from data.runtime import Runtime, build_runtime
 from data.seed import DEMO_USERS, DemoCredentials, seed_demo
+from i18n.web import current_language
 
 ROOT = Path(__file__).resolve().parent
 VENDOR_CSS = ["/assets/vendor/bootstrap.min.css", "/assets/vendor/bootstrap-icons/bootstrap-icons.min.css"]
+VENDOR_JS = ["/assets/vendor/date-fns/locale-id.min.js"]  # before assets/date_locale.js, which picks one
 log = logging.getLogger("pantau")
+
+
+class PantauDash(dash.Dash):
+    """Dash whose pages name their language (``<html lang>``), so screen readers and the date pickers' calendar
+    (assets/date_locale.js) follow the user's language rather than the browser's."""
+
+    def interpolate_index(self, **kwargs: str) -> str:
+        return super().interpolate_index(**kwargs).replace("<html>", f'<html lang="{current_language()}">', 1)
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> dash.Dash:
@@ -68,7 +78,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     for command in CLI_COMMANDS:
         server.cli.add_command(command)
 
-    app = dash.Dash(
+    app = PantauDash(
         __name__,
         server=server,
         use_pages=True,
@@ -76,6 +86,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         assets_folder=str(ROOT / "assets"),
         assets_path_ignore=["vendor"],
         external_stylesheets=VENDOR_CSS,
+        external_scripts=VENDOR_JS,
         serve_locally=True,
         suppress_callback_exceptions=True,
         title="Pantau",

@@ -26,16 +26,6 @@ dash.register_page(
     nav_group="reports",
 )
 
-# Dash 4's date picker draws with its own --Dash-* colours (white); take Bootstrap's, so it follows the theme.
-PICKER_THEME = {
-    "--Dash-Fill-Inverse-Strong": "var(--bs-body-bg)",
-    "--Dash-Text-Strong": "var(--bs-body-color)",
-    "--Dash-Text-Weak": "var(--bs-secondary-color)",
-    "--Dash-Stroke-Strong": "var(--bs-border-color)",
-    "--Dash-Fill-Interactive-Strong": "var(--bs-primary)",
-    "--Dash-Fill-Interactive-Weak": "var(--bs-primary-bg-subtle)",
-}
-
 
 def _day(value: str | None, default: date) -> date:
     try:
@@ -69,7 +59,6 @@ def layout(dari: str | None = None, sampai: str | None = None, **_query: str) ->
                         ],
                         width="auto",
                         className="d-flex align-items-center",
-                        style=PICKER_THEME,
                     ),
                 ],
                 className="align-items-center justify-content-between g-2 mb-3",

@@ -4,22 +4,39 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock
 from itertools import pairwise
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bridge.queue_simulator import QueueSimulator
 from data import queue_demo
-from data.models import Patient, QueueTicket, Site, Visit, VisitTask, utcnow
+from data.models import ClinicSession, DoctorSchedule, Patient, QueueTicket, Site, Visit, VisitTask, utcnow
 from data.queue_demo import DemoClinic, draw, run_morning
 from data.queue_registration import register_visit
-from data.schedules import day_sessions, local_today
+from data.schedules import day_sessions, local_today, site_zone
 
 
 def site_id_of(pantau) -> int:
     with pantau.runtime.db.session() as s:
         return s.scalar(select(Site.id))
+
+
+CLINIC_HOURS = (clock(7), clock(15))
+REPLAY_CLOCK = clock(12)
+
+
+def past_clinic_noon(pantau, site_id: int, days_back: int) -> datetime:
+    """Local noon ``days_back`` days ago (UTC), with every doctor practising 07:00–15:00 that day: the demo's own
+    hours follow the clock, so a morning replayed up to *now* is a few minutes long just after local midnight."""
+    with pantau.runtime.db.session() as s:
+        zone = site_zone(s, site_id)
+        day = local_today(s, site_id) - timedelta(days=days_back)
+        assert not s.scalar(select(ClinicSession.id).where(ClinicSession.service_date == day))
+        s.execute(update(DoctorSchedule).values(start_time=CLINIC_HOURS[0], end_time=CLINIC_HOURS[1]))
+    return datetime.combine(day, REPLAY_CLOCK, tzinfo=zone).astimezone(UTC)
 
 
 def check_day(pantau, site_id: int, now) -> tuple[int, int]:
@@ -54,7 +71,7 @@ def check_day(pantau, site_id: int, now) -> tuple[int, int]:
 
 def test_morning_registers_ordered_visits_once(any_app):
     site_id = site_id_of(any_app)
-    now = utcnow()
+    now = past_clinic_noon(any_app, site_id, days_back=1)
     made = run_morning(any_app.runtime, site_id, now)
     assert made >= 1
     visits, tickets = check_day(any_app, site_id, now)
@@ -64,9 +81,9 @@ def test_morning_registers_ordered_visits_once(any_app):
         served = s.scalar(select(QueueTicket.id).where(QueueTicket.status == "done", QueueTicket.point.like("poli:%")))
     assert tasks[3] == made and tasks[4] >= 1 and served  # the earliest are seen by their doctor
 
-    again = run_morning(any_app.runtime, site_id, utcnow())
+    again = run_morning(any_app.runtime, site_id, now)
     assert again == 0
-    assert check_day(any_app, site_id, utcnow()) == (visits, tickets)
+    assert check_day(any_app, site_id, now) == (visits, tickets)
 
 
 def test_the_same_ticket_gets_the_same_times_in_every_process():

@@ -329,12 +329,14 @@ def test_dockerignore_keeps_local_state_and_secrets_out_of_the_image():
 # ---------------------------------------------------------------- vendored assets
 
 
-def test_vendored_css_files_exist():
+def test_vendored_files_exist():
     for relative in (
         "bootstrap.min.css",
         "bootstrap-icons/bootstrap-icons.min.css",
+        "date-fns/locale-id.min.js",
         "LICENSE-bootstrap.txt",
         "LICENSE-bootstrap-icons.txt",
+        "LICENSE-date-fns.txt",
         "README.md",
     ):
         path = VENDOR / relative
@@ -345,10 +347,14 @@ def test_vendored_css_files_exist():
     assert "[data-bs-theme=dark]" in bootstrap
     icons = (VENDOR / "bootstrap-icons" / "bootstrap-icons.min.css").read_text(encoding="utf-8")
     assert re.search(r"Bootstrap Icons v1\.\d+", icons[:400]), "licence header of Bootstrap Icons 1.x missing"
-    for licence in ("LICENSE-bootstrap.txt", "LICENSE-bootstrap-icons.txt"):
+    for licence in ("LICENSE-bootstrap.txt", "LICENSE-bootstrap-icons.txt", "LICENSE-date-fns.txt"):
         assert "MIT License" in (VENDOR / licence).read_text(encoding="utf-8")
-    # Bootstrap's JS is not vendored (dash-bootstrap-components renders the components in React).
-    assert not list(VENDOR.rglob("*.js"))
+    # Bootstrap's JS is not vendored (dash-bootstrap-components renders the components in React); the one script
+    # is date-fns's Indonesian locale for Dash's date pickers, which loads nothing from the network.
+    assert [p.relative_to(VENDOR).as_posix() for p in VENDOR.rglob("*.js")] == ["date-fns/locale-id.min.js"]
+    locale = (VENDOR / "date-fns" / "locale-id.min.js").read_text(encoding="utf-8")
+    assert "Desember" in locale and "locale" in locale and "sourceMappingURL" not in locale
+    assert "://" not in locale
 
 
 def test_every_url_in_vendored_css_resolves():

@@ -152,9 +152,10 @@ def book(jkn: Jkn, who: Member, **changes: object) -> dict:
 
 
 def desk_booking(pantau, who: Member, payer: str = "non_jkn"):
+    session_id = umum_session(pantau).id  # its own transaction first: it may add today's sessions
     with pantau.runtime.db.session() as s:
         return register_visit(
-            s, desk(s), patient_id=who.id, session_id=umum_session(pantau).id, payer=payer, now=utcnow(),
+            s, desk(s), patient_id=who.id, session_id=session_id, payer=payer, now=utcnow(),
             referral_number=REFERRAL if payer == "jkn" else None,
         )  # fmt: skip
 

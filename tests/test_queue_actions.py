@@ -474,9 +474,10 @@ def test_running_text_is_for_admins_and_closing_a_poli_tells_every_board(sqlite_
         saved = dash_post(admin, sqlite_app, "qadmin-running-feedback", "qadmin-running-save.n_clicks", text)
         assert "disimpan" in saved
         assert json.loads(events.get(timeout=2)[1])["point"] == "*"
+        gigi = today_session(sqlite_app, "GIG")  # its own transaction first: it may add today's sessions
         with sqlite_app.runtime.db.session() as s:
             assert running_text(s, site_id) == "Selamat datang"
-            poli = s.get(ClinicSession, today_session(sqlite_app, "GIG")).poli_id
+            poli = s.get(ClinicSession, gigi).poli_id
         close = {"qadmin-poli.value": str(poli), "qadmin-reason.value": "Dokter sakit", "qadmin-close.n_clicks": 1}
         closed = dash_post(desk, sqlite_app, "qadmin-close-feedback", "qadmin-close.n_clicks", close)
         assert "Poli Gigi ditutup hari ini" in closed

@@ -387,6 +387,8 @@ class AlarmEvent(Base):
 
 VISIT_TASK_IDS = (1, 2, 3, 4, 5, 6, 7, 99)
 TICKET_STATES = ("booked", "waiting", "called", "serving", "done", "skipped", "cancelled")
+OPEN_AT_COUNTER = ("called", "serving")  # a ticket in these states is at its counter
+OPEN_AT_COUNTER_SQL = "status IN ({})".format(", ".join(f"'{s}'" for s in OPEN_AT_COUNTER))
 
 
 class DoctorSchedule(Base):
@@ -495,6 +497,17 @@ class QueueTicket(Base):
     __table_args__ = (
         UniqueConstraint("site_id", "point", "service_date", "number"),
         Index("ix_queue_ticket_line", "site_id", "point", "service_date", "status"),
+        # A counter holds one patient at a time: two "call next" clicks that race past the check meet here.
+        Index(
+            "uq_queue_ticket_open_at_counter",
+            "site_id",
+            "point",
+            "service_date",
+            "counter",
+            unique=True,
+            postgresql_where=text(OPEN_AT_COUNTER_SQL),
+            sqlite_where=text(OPEN_AT_COUNTER_SQL),
+        ),
         CheckConstraint("status IN ({})".format(", ".join(f"'{s}'" for s in TICKET_STATES)), name="status"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,23 +4,24 @@ in the caller's transaction, and returns the ``QueueEvent``s to publish once tha
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from auth.users import Actor
 from data import audit
-from data.models import ClinicSession, Poli, QueueTicket, Visit
+from data.models import OPEN_AT_COUNTER, ClinicSession, Poli, QueueTicket, Visit
 from data.queue_registration import register_visit
 from data.queue_tickets import QueueEvent, enqueue, issue_ticket, point_prefix, record_task
 from data.schedules import local_today
 from domain.errors import InputError
 from domain.queue_points import ADMISSION, PHARMACY_COMPOUNDED, PHARMACY_POINTS, poli_code_of
 from domain.queue_tasks import CANCELLED
-
-OPEN_AT_COUNTER = ("called", "serving")
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,18 @@ def _busy_ticket(session: Session, actor: Actor, point: str, counter: str, now: 
     )
 
 
+@contextmanager
+def _one_patient_per_counter(session: Session, actor: Actor, point: str, counter: str, now: datetime) -> Iterator[None]:
+    """Apply a call inside a savepoint: a second call that raced past ``_busy_ticket`` (a double click, two tabs)
+    meets the unique index of open tickets per counter and is refused like the check would have refused it."""
+    try:
+        with session.begin_nested():
+            yield
+            session.flush()
+    except IntegrityError:
+        raise InputError("err_counter_busy", label=_busy_ticket(session, actor, point, counter, now) or "") from None
+
+
 def call_next(
     session: Session, actor: Actor, point: str, counter: str, now: datetime, *, session_id: int | None = None
 ) -> CounterResult:
@@ -90,12 +103,13 @@ def call_next(
         ticket_id = session.scalar(line.order_by(QueueTicket.number).limit(1).with_for_update(skip_locked=True))
         if ticket_id is None:
             return CounterResult(None, "", ())
-        taken = session.execute(
-            update(QueueTicket)
-            .where(QueueTicket.id == ticket_id, QueueTicket.status == "waiting")
-            .values(status="called", counter=counter, called_at=now, call_count=QueueTicket.call_count + 1)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        with _one_patient_per_counter(session, actor, point, counter, now):
+            taken = session.execute(
+                update(QueueTicket)
+                .where(QueueTicket.id == ticket_id, QueueTicket.status == "waiting")
+                .values(status="called", counter=counter, called_at=now, call_count=QueueTicket.call_count + 1)
+                .execution_options(synchronize_session=False)
+            ).rowcount
         if taken:
             ticket = session.get(QueueTicket, ticket_id)
             session.refresh(ticket)
@@ -112,8 +126,9 @@ def call_ticket(session: Session, actor: Actor, ticket_id: int, counter: str, no
     busy = _busy_ticket(session, actor, ticket.point, counter, now)
     if busy and busy != ticket.label:
         raise InputError("err_counter_busy", label=busy)
-    ticket.status, ticket.counter, ticket.called_at = "called", counter, now
-    ticket.call_count += 1
+    with _one_patient_per_counter(session, actor, ticket.point, counter, now):
+        ticket.status, ticket.counter, ticket.called_at = "called", counter, now
+        ticket.call_count += 1
     return CounterResult(ticket.id, ticket.label, (_call_event(session, ticket),))
 
 

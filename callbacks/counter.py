@@ -388,7 +388,7 @@ def act(
     )
     try:
         choice = parse_choice(data)
-        with current_runtime().db.session() as session:
+        with current_runtime().db.session(write_lock=True) as session:  # reads the ticket, then changes it
             result, done = _perform(session, choice, click)
     except InputError as err:
         return _alert(message(err), "danger"), (version or 0) + 1, closed

@@ -325,7 +325,7 @@ class DemoClinic:
         """Run one action in its own transaction; publish its events once committed. A refusal (a session
         just filled up, another process was quicker) is logged and the clinic goes on."""
         try:
-            with self.runtime.db.session() as s:
+            with self.runtime.db.session(write_lock=True) as s:
                 result = action(s)
         except InputError as err:
             log.info("queue demo: action refused (%s)", err.key)

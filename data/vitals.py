@@ -27,7 +27,6 @@ import orjson
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session
 
-from data.db import SQLITE_BEGIN
 from data.models import Bed, Device, DeviceAssignment, Ward
 
 __all__ = [
@@ -282,7 +281,7 @@ class DeviceDirectory:
             .join(Ward, Ward.id == Bed.ward_id)
             .where(DeviceAssignment.until.is_(None), Device.active.is_(True))
         )
-        with self.engine.connect().execution_options(**{SQLITE_BEGIN: "deferred"}) as conn:  # reads only
+        with self.engine.connect() as conn:
             return {device: BedRef(bed, ward, bed_id) for device, bed, ward, bed_id in conn.execute(query)}
 
     def refresh(self) -> None:

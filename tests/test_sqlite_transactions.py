@@ -1,6 +1,6 @@
 """Two counters acting on the same ticket at the same instant: one wins and the other is refused cleanly
 (``InputError``, never an ``IntegrityError`` or "database is locked"), on the embedded SQLite file database as on
-PostgreSQL; and what SQLite's own transactions (``BEGIN IMMEDIATE``) mean for the rest of the data layer."""
+PostgreSQL; and what ``Database.session(write_lock=True)`` (SQLite: ``BEGIN IMMEDIATE``) means for the rest."""
 
 from __future__ import annotations
 
@@ -56,10 +56,10 @@ def at_once(*jobs: Callable[[], object]) -> list[object]:
 
 
 def in_transaction(db: Database, action: Callable, *args: object, **kwargs: object) -> Callable[[], object]:
-    """``action(session, *args, **kwargs)`` in a transaction of its own."""
+    """``action(session, *args, **kwargs)`` in a transaction of its own, as a counter runs it."""
 
     def job() -> object:
-        with db.session() as s:
+        with db.session(write_lock=True) as s:
             return action(s, *args, **kwargs)
 
     return job
@@ -183,50 +183,35 @@ def other_process(path: str) -> sqlite3.Connection:
     return sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
 
 
-def test_a_select_begins_the_transaction_with_the_write_lock_and_readers_go_on(sqlite_app):
-    with sqlite_app.runtime.db.session() as s:
+def test_a_write_locked_session_holds_the_lock_from_its_first_read_and_readers_go_on(sqlite_app):
+    db = sqlite_app.runtime.db
+    with db.session(write_lock=True) as s:
         s.scalar(select(func.count()).select_from(QueueTicket))
         with closing(other_process(sqlite_file(sqlite_app))) as other:
             with pytest.raises(sqlite3.OperationalError, match="database is locked"):
                 other.execute("BEGIN IMMEDIATE")
             assert other.execute("SELECT count(*) FROM app_user").fetchone()[0] > 0  # WAL: readers are not blocked
+        with db.session() as reader:  # a plain session (the same thread, too) reads without waiting
+            assert find_user(reader, "loket") is not None
     with closing(other_process(sqlite_file(sqlite_app))) as other:
         other.execute("BEGIN IMMEDIATE")  # committed: free again
         other.execute("ROLLBACK")
 
 
-def test_ping_answers_while_another_program_holds_the_write_lock(sqlite_app):
+def test_plain_sessions_and_ping_do_not_wait_for_a_writer(sqlite_app):
+    db = sqlite_app.runtime.db
     with closing(other_process(sqlite_file(sqlite_app))) as writer:
         writer.execute("BEGIN IMMEDIATE")
         started = time.monotonic()
-        assert sqlite_app.runtime.db.ping()
+        assert db.ping()
+        with db.session() as s:
+            assert find_user(s, "loket") is not None
         assert time.monotonic() - started < 5  # not the 30 s busy timeout
         writer.execute("ROLLBACK")
 
 
-def test_a_session_opened_inside_another_in_one_thread_can_read(sqlite_app):
-    """The outer transaction holds the write lock; the inner one (same thread) must not wait for it."""
-    db = sqlite_app.runtime.db
-    started = time.monotonic()
-    with db.session() as outer:
-        outer.scalar(select(func.count()).select_from(QueueTicket))
-        with db.session() as inner:
-            assert find_user(inner, "loket") is not None
-        outer.execute(text("UPDATE app_user SET full_name = full_name WHERE username = 'loket'"))
-    assert time.monotonic() - started < 5
-
-
-def test_ddl_is_transactional(sqlite_app):
-    """A failed step leaves no half-made table behind (a failed migration step is undone whole)."""
-    db = sqlite_app.runtime.db
-    with pytest.raises(RuntimeError), db.engine.begin() as conn:
-        conn.execute(text("CREATE TABLE scratch (x INTEGER)"))
-        raise RuntimeError("the step fails after its DDL")
-    assert "scratch" not in inspect(db.engine).get_table_names()
-
-
 def test_migrations_go_down_and_up_again_on_sqlite(tmp_path):
-    """Every migration (batch mode included) inside real transactions: base -> head -> base -> head."""
+    """Every migration (batch mode included): base -> head -> base -> head."""
     url = f"sqlite:///{tmp_path / 'cycle.db'}"
     upgrade(url)
     command.downgrade(alembic_config(url), "base")

@@ -15,7 +15,7 @@ SYSTEM_PACKAGES := postgresql redis-server mosquitto chromium chromium-driver
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv install system-deps run test lint bench db-upgrade
+.PHONY: help venv install system-deps run test screenshots lint bench db-upgrade
 
 help: ## list the targets
 	@echo "Pantau — make targets:"
@@ -63,6 +63,9 @@ run: $(STAMPS)/install ## run the embedded all-in-one demo (python app.py)
 
 test: $(STAMPS)/install system-deps ## run the test suite (real PostgreSQL, Redis, Mosquitto, Chromium)
 	$(VPY) -m pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+screenshots: $(STAMPS)/install system-deps ## run the browser tests and refresh the pictures in docs/screenshots
+	PANTAU_DOC_SCREENSHOTS=1 $(VPY) -m pytest $(PYTEST_WORKERS) -m browser $(PYTEST_ARGS)
 
 lint: $(STAMPS)/install ## ruff check
 	$(VENV)/bin/ruff check .

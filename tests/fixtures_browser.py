@@ -9,7 +9,9 @@ context (1366x768, ``id-ID``, ``Asia/Jakarta``); when the test fails, a screensh
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,7 +21,7 @@ import pytest
 from tests.services import find_chromium
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Locator, Page
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -35,6 +37,23 @@ VIEWPORT = {"width": 1366, "height": 768}
 LOCALE = "id-ID"
 TIMEZONE = "Asia/Jakarta"
 DEFAULT_TIMEOUT_MS = 15_000
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_SCREENSHOTS = ROOT / "var" / "test-screenshots"
+DOC_SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+
+def save_screenshot(target: Page | Locator, name: str, **options: object) -> Path:
+    """Save ``target`` as ``var/test-screenshots/<name>``, to look at. With ``PANTAU_DOC_SCREENSHOTS=1`` (``make
+    screenshots``) it also replaces ``docs/screenshots/<name>`` when the docs show that one: an ordinary test run
+    leaves the checkout as it found it."""
+    path = TEST_SCREENSHOTS / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    target.screenshot(path=str(path), **options)
+    if os.environ.get("PANTAU_DOC_SCREENSHOTS") == "1" and (DOC_SCREENSHOTS / name).is_file():
+        shutil.copyfile(path, DOC_SCREENSHOTS / name)
+    return path
+
 
 _reports_key = pytest.StashKey[dict[str, pytest.TestReport]]()
 

@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from data.models import AlarmLimit, Observation
+from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import open_nav, sign_in
 
 pytestmark = pytest.mark.browser
@@ -38,7 +39,7 @@ def test_nurse_records_an_observation_and_changes_a_limit(page, live_server):
     page.locator('input[id*=\'"param":"spo2"\'][id*=\'"side":"low"\']').fill("88")
     page.click("#limits-save")
     expect(page.locator("#limits-feedback")).to_contain_text("Batas alarm disimpan")
-    page.screenshot(path="var/test-screenshots/bed-page.png", full_page=True)
+    save_screenshot(page, "bed-page.png", full_page=True)
     with pantau.runtime.db.session() as s:
         obs = s.scalars(select(Observation).where(Observation.hr.is_not(None))).one()
         assert (obs.on_oxygen, obs.consciousness, obs.hr) == (True, "A", 96.0)

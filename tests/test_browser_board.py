@@ -4,7 +4,6 @@ once; the board says when its connection is down."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -16,11 +15,11 @@ from data.queue_actions import finish, start
 from data.queue_views import set_running_text
 from data.schedules import close_poli, local_today
 from domain.announcement import call_announcement
+from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import collect_console_errors, sign_in
 from tests.test_queue_board import call, desk_actor, register_waiting
 
 pytestmark = pytest.mark.browser
-SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "screenshots" / "board.png"
 # Records what the board asks the voice to say; the real PantauVoice (assets/queue_voice.js) keeps the rest.
 VOICE_RECORDER = """
 (() => {
@@ -103,8 +102,7 @@ def test_a_tv_opens_its_board_and_shows_and_says_a_counter_call(page, live_serve
     ]
     assert announced[0]["text"].startswith("Nomor antrean A ")
     page.wait_for_timeout(3_500)  # past the flash
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT))
+    save_screenshot(page, "board.png")
     clipped = page.evaluate(
         """[...document.querySelectorAll('#queue-board *')].filter(e => {
              const r = e.getBoundingClientRect(), box = e.closest('.board-panel, .board-now');

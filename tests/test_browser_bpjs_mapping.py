@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 from datetime import time
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -16,11 +15,11 @@ from bridge.bpjs_reference import ReferencePuller
 from bridge.bpjs_worker import BpjsWorker
 from data.models import DoctorSchedule, Poli, Site
 from data.schedules import local_today
+from tests.fixtures_browser import save_screenshot
 from tests.test_bpjs_client import CONS_ID, SECRET, USER_KEY, client_for, serve
 from tests.test_browser_shell import collect_console_errors, sign_in
 
 pytestmark = pytest.mark.browser
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 PULL_TIMEOUT_MS = 30_000
 
 
@@ -88,7 +87,7 @@ def test_admin_pulls_maps_a_poli_and_sees_the_schedule_check(page, worker_and_sa
     expect(ratna).to_contain_text("10:00-13:00")
     expect(ratna).to_contain_text("Jam berbeda")
     expect(page.locator("#bref-compare-summary")).to_have_text("1 dari 6 jadwal tidak cocok.")
-    page.screenshot(path=str(SCREENSHOTS / "bpjs-mapping.png"), full_page=True)
+    save_screenshot(page, "bpjs-mapping.png", full_page=True)
 
     page.reload()
     expect(poli_row(page, "Poli Umum").locator("select")).to_have_value("UMU")

@@ -3,8 +3,6 @@ booking BPJS refused; an admin reads BPJS's message, retries it and sees it wait
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -12,13 +10,13 @@ from sqlalchemy import select
 from bridge.bpjs.sandbox import create_sandbox
 from bridge.bpjs_worker import BpjsWorker
 from data.models import BpjsOutbox, Doctor
+from tests.fixtures_browser import save_screenshot
 from tests.test_bpjs_client import CONS_ID, SECRET, USER_KEY, client_for, serve
 from tests.test_bpjs_outbox import jkn_bookings
 from tests.test_bpjs_worker import drain, served_visits
 from tests.test_browser_shell import open_nav, sign_in
 
 pytestmark = pytest.mark.browser
-SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "screenshots" / "bpjs-sync.png"
 REFUSED = "Dokter tidak ditemukan pada poli tersebut"
 
 
@@ -57,8 +55,7 @@ def test_admin_retries_a_refused_booking(page, live_server, monkeypatch):
     expect(row).to_contain_text("antrean/add (pendaftaran)")
     expect(page.locator("#bsync-completeness-table tbody tr").last).to_contain_text("100 %")
     expect(page.locator("#bsync-completeness-chart .barlayer .point").first).to_be_visible()
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    save_screenshot(page, "bpjs-sync.png", full_page=True)
 
     row.get_by_role("button", name="Kirim ulang").click()
     expect(page.locator("#bsync-feedback-message")).to_have_text(

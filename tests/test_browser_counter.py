@@ -14,6 +14,7 @@ from auth.users import Actor, find_user
 from data.models import utcnow
 from data.queue_registration import register_patient, register_visit
 from data.schedules import day_sessions, local_today
+from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import open_nav, sign_in
 
 pytestmark = pytest.mark.browser
@@ -131,7 +132,7 @@ def test_nurse_serves_a_patient_and_the_pharmacy_sees_the_number(page, live_serv
     assert idle and all(ids and all(i.endswith(".n_intervals") for i in ids) for ids in idle), idle
 
     page.set_viewport_size({"width": 1920, "height": 1080})
-    page.screenshot(path="var/test-screenshots/counter.png")
+    save_screenshot(page, "counter.png")
 
     page.goto(f"{base}/logout")
     sign_in(page, base, "farmasi")
@@ -163,7 +164,7 @@ def test_admin_sets_the_running_text_and_closes_a_poli(page, live_server):
     expect(page.locator("#qadmin-close-message")).to_contain_text("Poli Gigi ditutup hari ini (1 sesi)")
     expect(page.locator("#qadmin-sessions-table")).to_contain_text("Tutup: Dokter gigi mengikuti pelatihan")
     page.set_viewport_size({"width": 1920, "height": 1080})
-    page.screenshot(path="var/test-screenshots/admin-queue.png")
+    save_screenshot(page, "admin-queue.png")
 
 
 def test_front_desk_may_close_a_poli_but_not_edit_the_running_text(page, live_server):

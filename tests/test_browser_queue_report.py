@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -15,11 +14,11 @@ from data.queue_demo import run_morning
 from data.queue_reports import queue_report
 from data.schedules import local_today
 from domain.formats import long_date
+from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import open_nav, sign_in
 from tests.test_queue_demo import past_clinic_noon
 
 pytestmark = pytest.mark.browser
-SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "screenshots" / "queue-report.png"
 
 
 def test_manager_reads_a_day_and_three_days(page, live_server):
@@ -52,8 +51,7 @@ def test_manager_reads_a_day_and_three_days(page, live_server):
     expect(page.locator("#qrep-daily .scatterlayer .point")).to_have_count(3)
     expect(page.locator("#qrep-waits .barlayer .point").first).to_be_visible()
     expect(page.locator("#qrep-doctor-table tbody tr")).to_have_count(6)
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    save_screenshot(page, "queue-report.png", full_page=True)
 
 
 def test_front_desk_sees_no_access(page, live_server):

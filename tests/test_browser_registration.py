@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -13,12 +12,12 @@ from sqlalchemy import select
 
 from data.models import ClinicSession, Poli, QueueTicket, utcnow
 from data.schedules import close_poli, local_today
+from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import collect_console_errors, open_nav, sign_in
 from tests.test_registration import desk, serve_at_desk, tasks
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 FULL_HD = {"width": 1920, "height": 1080}
 PHONE = {"width": 412, "height": 915}
 MM = 72 / 25.4  # PDF points per millimetre
@@ -75,7 +74,7 @@ def test_front_desk_registers_a_patient_and_prints_the_ticket(page, live_server)
     expect(page.locator("#reg-ticket-estimate")).to_have_text(re.compile(r"^\d{2}:\d{2} WIB$"))
     expect(page.locator("#reg-session")).to_contain_text("non-JKN 19/20")
     code = page.locator("#reg-ticket-code").inner_text()
-    page.screenshot(path=str(SCREENSHOTS / "registration.png"))
+    save_screenshot(page, "registration.png")
 
     page.click("#reg-submit")  # the same patient again in the same poli
     expect(page.locator("#reg-error")).to_have_text("Pasien sudah terdaftar di Poli Umum hari ini (nomor A001).")
@@ -89,12 +88,12 @@ def test_front_desk_registers_a_patient_and_prints_the_ticket(page, live_server)
     expect(ticket.locator("#ticket-name")).to_have_text("SIT* N****")
     expect(ticket.locator("#ticket-qr svg path")).to_have_count(1)
     ticket.set_viewport_size({"width": 640, "height": 1000})
-    ticket.screenshot(path=str(SCREENSHOTS / "ticket.png"), full_page=True)
+    save_screenshot(ticket, "ticket.png", full_page=True)
     assert abs(receipt_paper(ticket) - 80) < 0.5
     ticket.click("#ticket-paper-58")
     expect(ticket.locator("#ticket.pantau-ticket-58")).to_be_visible()
     assert abs(receipt_paper(ticket) - 58) < 0.5
-    ticket.screenshot(path="var/test-screenshots/ticket-58.png", full_page=True)
+    save_screenshot(ticket, "ticket-58.png", full_page=True)
 
     status = page.context.new_page()
     status.set_viewport_size(PHONE)
@@ -104,7 +103,7 @@ def test_front_desk_registers_a_patient_and_prints_the_ticket(page, live_server)
     expect(status.locator("#status-name")).to_have_text("SIT* N****")
     expect(status.locator("#status-state")).to_have_text("Menunggu")
     assert "Nurhaliza" not in status.content()
-    status.screenshot(path=str(SCREENSHOTS / "status.png"), full_page=True)
+    save_screenshot(status, "status.png", full_page=True)
     assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors
 
 

@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.fixtures_app import TEST_PASSWORD
+from tests.fixtures_browser import save_screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -44,7 +45,7 @@ def test_nurse_signs_in_and_sees_home(page, live_server):
     expect(page.locator("#shell-clock")).to_have_text(re.compile(r"\d{2}[.:]\d{2}[.:]\d{2} WIB"))
     expect(page.locator("#home-health .badge")).to_have_count(3)
     expect(page.locator("#nav-pages\\.admin_users")).to_have_count(0)
-    page.screenshot(path="var/test-screenshots/home-perawat.png")
+    save_screenshot(page, "home-perawat.png")
     assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors
 
 
@@ -94,7 +95,7 @@ def test_admin_creates_a_user_who_must_change_password(page, live_server):
     expect(page.locator("#admin-new-feedback")).to_contain_text("Pengguna bidan.sari dibuat")
     temporary = page.locator("#admin-new-feedback code").inner_text()
     expect(page.locator("#admin-users-grid")).to_contain_text("Bidan Sari")
-    page.screenshot(path="var/test-screenshots/admin-users.png", full_page=True)
+    save_screenshot(page, "admin-users.png", full_page=True)
 
     page.goto(f"{base}/logout")
     sign_in(page, base, "bidan.sari", temporary)
@@ -175,7 +176,7 @@ def test_admin_navbar_groups_pages_into_menus(page, live_server):
     )
     expect(page.locator("#nav-pages\\.admin_queue")).to_have_class(ACTIVE)
     assert_navbar_one_line(page, "admin, dark, a menu open")
-    page.screenshot(path="var/test-screenshots/navbar-admin.png", clip=NAVBAR_WITH_MENU)
+    save_screenshot(page, "navbar-admin.png", clip=NAVBAR_WITH_MENU)
     page.keyboard.press("Escape")
 
     page.click("#shell-theme-toggle")
@@ -186,7 +187,7 @@ def test_admin_navbar_groups_pages_into_menus(page, live_server):
     group_toggle(page, "bpjs").click()
     expect(page.locator("#nav-pages\\.bpjs_sync")).to_have_class(ACTIVE)
     assert_navbar_one_line(page, "admin, light, a menu open")
-    page.screenshot(path="var/test-screenshots/navbar-admin-light.png", clip=NAVBAR_WITH_MENU)
+    save_screenshot(page, "navbar-admin-light.png", clip=NAVBAR_WITH_MENU)
     assert not errors, errors
 
 

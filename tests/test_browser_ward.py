@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from bridge.embedded_stack import EmbeddedStack
 from bridge.sim_control import send
 from iot_sim.simulator import Simulator
+from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import sign_in
 
 pytestmark = pytest.mark.browser
@@ -45,7 +46,7 @@ def test_bed_goes_into_alarm_when_its_scenario_switches_and_a_nurse_acknowledges
     assert send(pantau.runtime.broker, pantau.settings.site_code, {"bed": "ICU-03", "scenario": "arrest"})
     banner = tile(page, "ICU-03").locator(".tile-alarm")
     expect(banner).to_have_class(re.compile(r"alarm-high"), timeout=30_000)
-    page.screenshot(path="var/test-screenshots/ward-alarm.png")
+    save_screenshot(page, "ward-alarm.png")
 
     item = page.locator("#ward-alarm-list .ward-alarm[data-bed='ICU-03']").first
     item.locator(".ward-ack").click()
@@ -77,4 +78,4 @@ def test_a_monitor_that_stops_sending_greys_its_tile_with_the_age(page, ward_sta
     extra.stop()
     expect(tile(page, "ICU-05")).to_have_class(re.compile(r"\bstale\b"))
     expect(tile(page, "ICU-05").locator(".tile-stale-text")).to_contain_text("Data lama")
-    page.screenshot(path="var/test-screenshots/ward-stale.png")
+    save_screenshot(page, "ward-stale.png")

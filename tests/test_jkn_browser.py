@@ -4,17 +4,15 @@ and is called on the TV board like any other number, with a masked name."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import requests
 from playwright.sync_api import expect
 
+from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import sign_in
 from tests.test_jkn_api import booking_body, member
 
 pytestmark = pytest.mark.browser
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
 
 def mobile_jkn(base: str, settings, endpoint: str, body: dict, token: str) -> dict:
@@ -62,14 +60,14 @@ def test_a_mobile_jkn_number_reaches_the_counter_and_the_tv_board(page, browser,
         expect(waiting_count(page, "Poli Umum")).to_have_text("1")  # pushed to the TV as it happened
         expect(counter.locator("#counter-waiting-A001")).to_contain_text("Wulan Sekar Arum", timeout=10_000)
         expect(counter.locator("#counter-count-booked")).to_have_text("0")
-        counter.screenshot(path=str(SCREENSHOTS / "jkn-counter.png"))
+        save_screenshot(counter, "jkn-counter.png")
 
         counter.click("#counter-call-next")
         expect(counter.locator("#counter-current-label")).to_have_text("A001")
         expect(page.locator("#board-now-number")).to_have_text("A001")
         expect(page.locator("#board-now-name")).to_have_text("WUL* S**** A****")  # masked on a public screen
         expect(waiting_count(page, "Poli Umum")).to_have_text("0")
-        page.screenshot(path=str(SCREENSHOTS / "jkn-board.png"))
+        save_screenshot(page, "jkn-board.png")
     finally:
         desk.close()
 

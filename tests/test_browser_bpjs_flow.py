@@ -13,7 +13,7 @@ from tests.fixtures_browser import LOCALE, TIMEZONE, VIEWPORT
 from tests.test_bpjs_client import CONS_ID, SECRET, USER_KEY, client_for, serve
 from tests.test_bpjs_worker import drain
 from tests.test_browser_registration import choose_session, open_desk
-from tests.test_browser_shell import sign_in
+from tests.test_browser_shell import open_page, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -40,7 +40,7 @@ def test_a_jkn_visit_reaches_bpjs_with_its_tasks_in_order(page, browser, live_se
     try:
         nurse = nurse_context.new_page()
         sign_in(nurse, base, "perawat")
-        nurse.goto(f"{base}/antrean/konter")
+        open_page(nurse, f"{base}/antrean/konter")
         nurse.select_option("#counter-point", "poli:ANA")
         nurse.fill("#counter-name", "Ruang Anak")
         nurse.click("#counter-open")

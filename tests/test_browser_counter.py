@@ -15,7 +15,7 @@ from data.models import utcnow
 from data.queue_registration import register_patient, register_visit
 from data.schedules import day_sessions, local_today
 from tests.fixtures_browser import save_screenshot
-from tests.test_browser_shell import open_nav, sign_in
+from tests.test_browser_shell import open_nav, open_page, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -137,7 +137,7 @@ def test_nurse_serves_a_patient_and_the_pharmacy_sees_the_number(page, live_serv
     page.goto(f"{base}/logout")
     sign_in(page, base, "farmasi")
     expect(page.locator("#home-greeting")).to_be_visible()
-    page.goto(f"{base}/antrean/konter")  # the nurse's remembered poli is not the pharmacy's to run
+    open_page(page, f"{base}/antrean/konter")  # the nurse's remembered poli is not the pharmacy's to run
     expect(page.locator("#counter-heading")).to_have_text("Pilih titik layanan lalu tekan “Buka konter”.")
     page.select_option("#counter-point", "farmasi:racikan")
     expect(page.locator("#counter-session")).to_be_disabled()

@@ -13,7 +13,7 @@ from domain.announcement import call_announcement
 from tests.fixtures_browser import LOCALE, TIMEZONE
 from tests.test_browser_board import VOICE_RECORDER
 from tests.test_browser_counter import register_morning
-from tests.test_browser_shell import sign_in
+from tests.test_browser_shell import open_page, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -45,7 +45,7 @@ def test_a_counter_call_reaches_the_tv_board_and_the_status_page(page, browser, 
         assert "Bambang Sutrisno" not in status.content()
 
         sign_in(page, base, "perawat")
-        page.goto(f"{base}/antrean/konter")
+        open_page(page, f"{base}/antrean/konter")
         page.select_option("#counter-point", "poli:UMU")
         page.fill("#counter-name", "Ruang Periksa 1")
         page.click("#counter-open")

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from data.models import ClinicSession, Poli, QueueTicket, utcnow
 from data.schedules import close_poli, local_today
 from tests.fixtures_browser import save_screenshot
-from tests.test_browser_shell import collect_console_errors, open_nav, sign_in
+from tests.test_browser_shell import collect_console_errors, open_nav, open_page, sign_in
 from tests.test_registration import desk, serve_at_desk, tasks
 
 pytestmark = pytest.mark.browser
@@ -185,5 +185,5 @@ def test_nurse_cannot_open_the_registration_desk(page, live_server):
     sign_in(page, base, "perawat")
     expect(page.locator("#home-greeting")).to_be_visible()
     expect(page.locator("#nav-pages\\.registration")).to_have_count(0)
-    page.goto(f"{base}/pendaftaran")
+    open_page(page, f"{base}/pendaftaran")
     expect(page.locator("#forbidden")).to_have_text("Tidak punya akses")

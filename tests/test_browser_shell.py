@@ -20,13 +20,30 @@ def sign_in(page, base: str, username: str, password: str = TEST_PASSWORD) -> No
     page.click("#login-submit")
 
 
+def settled(page) -> None:
+    """Wait until Dash has no callback in flight. A click made while a freshly shown page still runs its first
+    callbacks can be lost (seen under load: about one in ten); no person clicks that fast, a test does."""
+    expect(page.locator("._dash-loading-callback")).to_have_count(0)
+
+
+def open_page(page, url: str) -> None:
+    """Load a Pantau page and wait until it is ready for the user's first click."""
+    page.goto(url)
+    page.wait_for_load_state("networkidle")
+    settled(page)
+
+
 def open_nav(page, module: str) -> None:
-    """Click the navbar entry of page ``module`` (e.g. ``"pages.counter"``), opening its group menu first if needed."""
+    """Click the navbar entry of page ``module`` (e.g. ``"pages.counter"``), opening its group menu first if needed,
+    and wait until the page is ready for the user's first click."""
     item = page.locator(f"[id='nav-{module}']")
     item.wait_for(state="attached")
     if not item.is_visible():
         page.locator("#shell-navbar .nav-group", has=item).locator(".dropdown-toggle").click()
+    href = item.get_attribute("href")
     item.click()
+    page.wait_for_url(f"**{href}")
+    settled(page)
 
 
 def collect_console_errors(page) -> list[str]:

@@ -9,7 +9,7 @@ import requests
 from playwright.sync_api import expect
 
 from tests.fixtures_browser import save_screenshot
-from tests.test_browser_shell import sign_in
+from tests.test_browser_shell import open_page, sign_in
 from tests.test_jkn_api import booking_body, member
 
 pytestmark = pytest.mark.browser
@@ -49,7 +49,7 @@ def test_a_mobile_jkn_number_reaches_the_counter_and_the_tv_board(page, browser,
     try:
         sign_in(counter, base, "loket")
         expect(counter.locator("#home-greeting")).to_be_visible()
-        counter.goto(f"{base}/antrean/konter")
+        open_page(counter, f"{base}/antrean/konter")
         counter.select_option("#counter-point", "poli:UMU")
         counter.fill("#counter-name", "Ruang Periksa 1")
         counter.click("#counter-open")

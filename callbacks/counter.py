@@ -5,12 +5,15 @@ ticket acted on must be in that point's line as this user sees it. Boards hear o
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from dataclasses import dataclass
 
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, no_update
 from flask_login import current_user
+from plotly.utils import PlotlyJSONEncoder
 from sqlalchemy.orm import Session
 
 from auth.session import client_ip
@@ -199,12 +202,27 @@ def _buttons_disabled(view: CounterView | None, calls_before_skip: int) -> list[
     Output("counter-waiting", "children"),
     Output("counter-late", "children"),
     Output("counter-counts", "children"),
+    Output("counter-shown", "data"),
     Input("counter-interval", "n_intervals"),
     Input("counter-choice", "data"),
     Input("counter-version", "data"),
+    State("counter-shown", "data"),
 )
-def render(_tick: int, data: object, _version: int) -> tuple:
-    """The counter's lines, every few seconds and right after each action (a timer tick is not activity)."""
+def render(_tick: int, data: object, _version: int, shown: str | None) -> tuple:
+    """The counter's lines, every few seconds and right after each action (a timer tick is not activity).
+    A refresh that would show the same leaves the page alone, so it cannot swallow a click on a line."""
+    fresh = _lines(data)
+    key = fingerprint(fresh)
+    return (*((no_update,) * len(fresh) if key == shown else fresh), key)
+
+
+def fingerprint(outputs: tuple) -> str:
+    """A short digest of what ``render`` would show."""
+    encoded = json.dumps(outputs, cls=PlotlyJSONEncoder, sort_keys=True).encode()
+    return hashlib.blake2b(encoded, digest_size=16).hexdigest()
+
+
+def _lines(data: object) -> tuple:
     settings = current_runtime().settings
     try:
         choice = parse_choice(data)

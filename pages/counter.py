@@ -153,6 +153,7 @@ def layout(**_query: str) -> html.Div:
             dcc.Store(id="counter-choice", storage_type="local"),
             dcc.Store(id="counter-version", data=0),
             dcc.Store(id="counter-current-ticket"),
+            dcc.Store(id="counter-shown"),  # fingerprint of what the lines show: a refresh repeats nothing
             dcc.Store(id="counter-cancel-target"),
             dcc.Store(id="counter-late-pick"),
             dcc.Store(id="counter-cancel-pick"),

@@ -495,3 +495,32 @@ def test_running_text_is_for_admins_and_closing_a_poli_tells_every_board(sqlite_
     unknown = {**close, "qadmin-poli.value": "999"}
     unnamed = dash_post(desk, sqlite_app, "qadmin-close-feedback", "qadmin-close.n_clicks", unknown)
     assert "Pilih poli yang punya jadwal" in unnamed
+
+
+def test_a_refresh_that_would_show_the_same_lines_leaves_the_counter_page_alone(sqlite_app):
+    """The 5 s refresh re-sends nothing when nothing changed (a list replaced under the cursor can swallow a
+    click); a change shows at the next refresh."""
+    session_id = today_session(sqlite_app)
+    nurse = signed_in(sqlite_app, "perawat")
+    tick = {"counter-choice.data": {"point": UMU, "counter": "Ruang 1"}, "counter-interval.n_intervals": 1}
+
+    def refresh(shown: str | None) -> dict:
+        values = {**tick, "counter-shown.data": shown}
+        return json.loads(dash_post(nurse, sqlite_app, "counter-shown", "counter-interval.n_intervals", values))[
+            "response"
+        ]
+
+    first = refresh(None)
+    assert "counter-waiting" in first
+    key = first["counter-shown"]["data"]
+    assert refresh(key) == {"counter-shown": {"data": key}}
+    with sqlite_app.runtime.db.session() as s:
+        desk = find_user(s, "loket")
+        actor = Actor(desk.id, desk.username, desk.site_id, None)
+        patient = register_patient(
+            s, sqlite_app.runtime.cipher, actor, name="Dewi Segar", birth_date=date(1990, 5, 6), sex="P",
+            phone="081233334444", today=local_today(s, actor.site_id),
+        )  # fmt: skip
+        register_visit(s, actor, patient_id=patient.id, session_id=session_id, payer="non_jkn", now=utcnow())
+    changed = refresh(key)
+    assert "Dewi Segar" in json.dumps(changed["counter-waiting"]) and changed["counter-shown"]["data"] != key

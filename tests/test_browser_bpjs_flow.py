@@ -12,7 +12,7 @@ from bridge.bpjs_worker import BpjsWorker
 from tests.fixtures_browser import LOCALE, TIMEZONE, VIEWPORT
 from tests.test_bpjs_client import CONS_ID, SECRET, USER_KEY, client_for, serve
 from tests.test_bpjs_worker import drain
-from tests.test_browser_registration import choose_session, open_desk
+from tests.test_browser_registration import choose_session, open_desk, open_new_patient_form
 from tests.test_browser_shell import open_page, sign_in
 
 pytestmark = pytest.mark.browser
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.browser
 def test_a_jkn_visit_reaches_bpjs_with_its_tasks_in_order(page, browser, live_server):
     base, pantau = live_server
     open_desk(page, base)
-    page.click("#reg-new-toggle")
+    open_new_patient_form(page)
     page.fill("#reg-new-name", "Wulan Sari Dewi")
     page.fill("#reg-new-birth", "1988-03-14")
     page.get_by_label("Perempuan (P)").check()

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from data.models import ClinicSession, Poli, QueueTicket, utcnow
 from data.schedules import close_poli, local_today
 from tests.fixtures_browser import save_screenshot
-from tests.test_browser_shell import collect_console_errors, open_nav, open_page, sign_in
+from tests.test_browser_shell import collect_console_errors, open_nav, open_page, settled, sign_in
 from tests.test_registration import desk, serve_at_desk, tasks
 
 pytestmark = pytest.mark.browser
@@ -28,6 +28,14 @@ def open_desk(page, base: str) -> None:
     expect(page.locator("#home-greeting")).to_be_visible()
     open_nav(page, "pages.registration")
     expect(page.locator("#reg-session label").first).to_be_visible()
+
+
+def open_new_patient_form(page) -> None:
+    """Open the new-patient form and wait, as a person does, until it has opened and its callback has returned
+    (a click on its button while it was still opening was lost under load)."""
+    page.click("#reg-new-toggle")
+    expect(page.locator("#reg-new-collapse")).to_have_class(re.compile(r"^(?!.*collapsing).*\bshow\b"))
+    settled(page)
 
 
 def search_mrn(page, mrn: str, birth: str = "") -> None:
@@ -111,7 +119,7 @@ def test_new_patient_form_names_each_wrong_field_and_keeps_the_input(page, live_
     base, pantau = live_server
     desk_ticket = serve_at_desk(pantau, utcnow() - timedelta(minutes=10))  # P001, now at "Loket 1"
     open_desk(page, base)
-    page.click("#reg-new-toggle")
+    open_new_patient_form(page)
     page.fill("#reg-new-name", "Bayu Aji Nugroho")
     page.fill("#reg-new-birth", "1992-07-17")
     page.click("#reg-new-submit")

@@ -13,7 +13,7 @@ from tests.fixtures_browser import LOCALE, TIMEZONE, VIEWPORT
 from tests.test_bpjs_client import CONS_ID, SECRET, USER_KEY, client_for, serve
 from tests.test_bpjs_worker import drain
 from tests.test_browser_registration import choose_session, open_desk, open_new_patient_form
-from tests.test_browser_shell import open_page, sign_in
+from tests.test_browser_shell import open_counter, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -40,11 +40,7 @@ def test_a_jkn_visit_reaches_bpjs_with_its_tasks_in_order(page, browser, live_se
     try:
         nurse = nurse_context.new_page()
         sign_in(nurse, base, "perawat")
-        open_page(nurse, f"{base}/antrean/konter")
-        nurse.select_option("#counter-point", "poli:ANA")
-        nurse.fill("#counter-name", "Ruang Anak")
-        nurse.click("#counter-open")
-        nurse.click("#counter-call-next")
+        open_counter(nurse, base, "poli:ANA", "Ruang Anak")
         expect(nurse.locator("#counter-current-label")).to_have_text("B001")
         nurse.click("#counter-start")
         expect(nurse.locator("#counter-message")).to_have_text("B001 mulai dilayani.")

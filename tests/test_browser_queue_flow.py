@@ -13,7 +13,7 @@ from domain.announcement import call_announcement
 from tests.fixtures_browser import LOCALE, TIMEZONE
 from tests.test_browser_board import VOICE_RECORDER
 from tests.test_browser_counter import register_morning
-from tests.test_browser_shell import open_page, sign_in
+from tests.test_browser_shell import open_counter, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -45,11 +45,7 @@ def test_a_counter_call_reaches_the_tv_board_and_the_status_page(page, browser, 
         assert "Bambang Sutrisno" not in status.content()
 
         sign_in(page, base, "perawat")
-        open_page(page, f"{base}/antrean/konter")
-        page.select_option("#counter-point", "poli:UMU")
-        page.fill("#counter-name", "Ruang Periksa 1")
-        page.click("#counter-open")
-        page.click("#counter-call-next")
+        open_counter(page, base, "poli:UMU", "Ruang Periksa 1")
         expect(page.locator("#counter-current-label")).to_have_text("A001")
 
         expect(tv.locator("#board-now-number")).to_have_text("A001")

@@ -33,6 +33,15 @@ def open_page(page, url: str) -> None:
     settled(page)
 
 
+def open_counter(page, base: str, point: str, name: str) -> None:
+    """Open the counter page, run ``point`` as counter ``name`` and call the next patient."""
+    open_page(page, f"{base}/antrean/konter")
+    page.select_option("#counter-point", point)
+    page.fill("#counter-name", name)
+    page.click("#counter-open")
+    page.click("#counter-call-next")
+
+
 def open_nav(page, module: str) -> None:
     """Click the navbar entry of page ``module`` (e.g. ``"pages.counter"``), opening its group menu first if needed,
     and wait until the page is ready for the user's first click."""

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from auth.session import audit_signed_in
 from callbacks.registry import page_callback
 from components.trend_figures import news2_figure, trend_figure
-from data.alarm_limits import set_overrides
+from data.alarm_limits import publish_limits_changed, set_overrides
 from data.models import Observation, utcnow
 from data.runtime import current_runtime
 from data.trends import RANGES, alarm_history, news2_series, observations, vital_trend
@@ -167,7 +167,8 @@ def save_limits(_clicks: int, lows: list, highs: list, code: str) -> dbc.Alert:
     except InputError as exc:
         return dbc.Alert(t(exc.key, **exc.params), color="danger", className="mb-0")
     if changed:
-        current_runtime().live.publish(CONTROL_CHANNEL, json.dumps({"t": "limits", "bed": code}))
+        custom = any(lo is not None or hi is not None for lo, hi in wanted.values())
+        publish_limits_changed(current_runtime().live, bed.ward, bed.code, custom=custom)
     return dbc.Alert(t("limits_saved" if changed else "limits_unchanged"), color="success", className="mb-0")
 
 

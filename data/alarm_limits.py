@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from data import audit
+from data.live_store import LiveStore
 from data.models import AlarmLimit, Bed, Ward, utcnow
 from domain.alarms import PARAMETERS, PROFILES, Bounds, Limits, effective_limits
 from domain.errors import InputError
+
+CONTROL_CHANNEL = "pantau:control"
 
 
 def bed_profile(session: Session, bed_id: int) -> str:
@@ -21,6 +26,18 @@ def overrides(session: Session, bed_id: int) -> dict[str, Bounds]:
         row.parameter: (row.low, row.high)
         for row in session.scalars(select(AlarmLimit).where(AlarmLimit.bed_id == bed_id))
     }
+
+
+def beds_with_custom_limits(session: Session, ward_id: int) -> set[str]:
+    """Codes of the ward's beds that have any per-bed override (the ward station marks them)."""
+    query = select(Bed.code).join(AlarmLimit, AlarmLimit.bed_id == Bed.id).where(Bed.ward_id == ward_id).distinct()
+    return set(session.scalars(query))
+
+
+def publish_limits_changed(live: LiveStore, ward: str, bed_code: str, *, custom: bool) -> None:
+    """After the commit: the alarm pipeline reloads the bed's limits; the ward station marks or unmarks its tile."""
+    live.publish(CONTROL_CHANNEL, json.dumps({"t": "limits", "bed": bed_code}))
+    live.publish(f"pantau:ward:{ward}", json.dumps({"t": "l", "bed": bed_code, "custom": custom}))
 
 
 def limits_view(session: Session, bed_id: int) -> tuple[str, Limits, dict[str, Bounds]]:

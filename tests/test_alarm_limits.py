@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from bridge.clinical import ClinicalPipeline
-from data.alarm_limits import limits_view, set_overrides
-from data.models import AuditLog
+from data.alarm_limits import beds_with_custom_limits, limits_view, publish_limits_changed, set_overrides
+from data.models import AuditLog, Bed
 from data.wards import bed_by_code
 from domain.errors import InputError
 
@@ -38,3 +38,18 @@ def test_low_above_high_is_refused(sqlite_app):
     with sqlite_app.runtime.db.session() as s, pytest.raises(InputError) as err:
         set_overrides(s, bed_by_code(s, 1, "ICU-01").id, {"hr": (140.0, 100.0)}, **WHO)
     assert err.value.key == "limits_err_order"
+
+
+def test_custom_limits_are_listed_and_published(sqlite_app):
+    runtime = sqlite_app.runtime
+    with runtime.db.session() as s:
+        bed = bed_by_code(s, 1, "MEL-03")
+        ward_id = s.get(Bed, bed.id).ward_id
+        assert "MEL-03" not in beds_with_custom_limits(s, ward_id)
+        set_overrides(s, bed.id, {"hr": (45.0, None)}, **WHO)
+    with runtime.db.session() as s:
+        assert "MEL-03" in beds_with_custom_limits(s, ward_id)
+    with runtime.live.subscribe("pantau:ward:MEL") as channel:
+        publish_limits_changed(runtime.live, "MEL", "MEL-03", custom=True)
+        message = channel.get(timeout=5)
+    assert message is not None and json.loads(message[1]) == {"t": "l", "bed": "MEL-03", "custom": True}

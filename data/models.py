@@ -328,6 +328,31 @@ class DeadLetter(Base):
     payload: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
+class VitalGap(Base):
+    """A run of ``seq`` numbers missing from one monitor, between the samples at ``from_ts`` and ``to_ts``.
+    The consumer asks the monitor to resend it; it ends ``filled`` or, past a bound, ``unfillable``."""
+
+    __tablename__ = "vital_gap"
+    __table_args__ = (
+        CheckConstraint("state IN ('open', 'requested', 'filled', 'unfillable')", name="state"),
+        CheckConstraint("from_seq <= to_seq", name="seq_order"),
+        Index("ix_vital_gap_device_id_state", "device_id", "state"),
+        Index("ix_vital_gap_bed_id_from_ts", "bed_id", "from_ts"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64))
+    bed_id: Mapped[int | None] = mapped_column(Integer)
+    from_seq: Mapped[int] = mapped_column(BigInteger)
+    to_seq: Mapped[int] = mapped_column(BigInteger)
+    from_ts: Mapped[datetime] = mapped_column(UTCDateTime)
+    to_ts: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(12), default="open")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class Observation(Base):
     """A nurse's observation set: what monitors cannot measure (oxygen, ACVPU) and manual vitals."""
 

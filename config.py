@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     port: int = Field(8050, ge=1, le=65535)
     log_level: str = "INFO"
 
-    database_url: str = f"sqlite:///{ROOT / 'var' / 'pantau.db'}"
+    database_url: str = ""  # empty: the demo's SQLite file in var_dir (see _default_database)
     redis_url: str = "memory://"
     mqtt_url: str = ""
     mqtt_username: str = ""
@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     queue_calls_before_skip: int = Field(2, ge=1)
 
     session_timeout_minutes: int = Field(30, ge=1)
+    live_stream_seconds: int = Field(300, ge=1)  # a live screen's stream ends and reconnects after this
     login_rate_limit: str = "10 per minute"
     lockout_attempts: int = Field(5, ge=1)
     lockout_minutes: int = Field(15, ge=1)
@@ -84,6 +85,13 @@ class Settings(BaseSettings):
     simulate: bool = True
     simulator_speed: float = Field(30.0, gt=0)
     var_dir: Path = ROOT / "var"
+
+    @model_validator(mode="after")
+    def _default_database(self) -> Settings:
+        # Derived, not a fixed default: two demos with different PANTAU_VAR_DIRs must not share one database.
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.var_dir / 'pantau.db'}"
+        return self
 
     @model_validator(mode="after")
     def _demo_jkn_credentials(self) -> Settings:

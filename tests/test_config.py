@@ -25,6 +25,15 @@ def test_embedded_defaults():
     assert settings.embedded_broker
 
 
+def test_default_database_lives_in_the_var_dir(monkeypatch, tmp_path):
+    monkeypatch.delenv("PANTAU_DATABASE_URL", raising=False)
+    monkeypatch.setenv("PANTAU_VAR_DIR", str(tmp_path / "demo-b"))
+    assert load_settings().database_url == f"sqlite:///{tmp_path / 'demo-b' / 'pantau.db'}"
+    assert load_settings(var_dir=tmp_path / "a").database_url == f"sqlite:///{tmp_path / 'a' / 'pantau.db'}"
+    monkeypatch.setenv("PANTAU_DATABASE_URL", "postgresql://db/pantau")
+    assert load_settings().database_url == "postgresql://db/pantau"
+
+
 def test_environment_variables_are_read(monkeypatch):
     monkeypatch.setenv("PANTAU_PORT", "9000")
     monkeypatch.setenv("PANTAU_SESSION_TIMEOUT_MINUTES", "10")

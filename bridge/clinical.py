@@ -1,9 +1,20 @@
 """The consumer's clinical step: NEWS2 and the alarm engine for every stored sample, a 1 Hz tick, and the
 control channel (acknowledge, new nurse observation, changed limits) from the web app.
 
-The engine (``domain.alarms``) is pure; this module feeds it, persists its changes to ``alarm_event`` and
-publishes them (``pantau:alarms:{ward}``, ``pantau:ward:{ward}``; docs/live-data.md). Alarm state is
-snapshotted to the live store so a restarted consumer resumes in-progress delays and active alarms.
+The engine (``domain.alarms``) is pure; this module feeds it, publishes its changes (``pantau:alarms:{ward}``,
+``pantau:ward:{ward}``; docs/live-data.md) and hands them to the :class:`~bridge.alarm_journal.AlarmJournal`,
+which stores them in ``alarm_event``. Alarm state is snapshotted to the live store so a restarted consumer resumes
+in-progress delays and active alarms.
+
+Outages (a nurse must see an alarm whatever is down):
+
+* the database is never on the way to a screen: changes are published first and stored by the journal, which
+  keeps them in order and retries until the database is back;
+* every ``REPUBLISH_EVERY_S`` the whole alarm state of every ward (each bed's alarms, set or cleared) is written
+  and published again, and NEWS2 scores that failed to publish are sent again, so a key or a screen that missed a
+  message while the live store was away converges within seconds of its return;
+* the unsaved journal is snapshotted to the live store, so a consumer killed during a database outage loses at
+  most the last second of it.
 """
 
 from __future__ import annotations
@@ -16,14 +27,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bridge.alarm_journal import AlarmJournal, Stored
 from data.db import Database
-from data.live_store import LiveStore
-from data.models import AlarmEvent, AlarmLimit, Bed, BedOccupancy, Observation, Ward
+from data.live_store import LiveBatch, LiveStore
+from data.models import AlarmLimit, Bed, BedOccupancy, Observation, Ward
 from domain.alarms import PARAMETERS, BedAlarms, Change, Limits, Reading, effective_limits
 from domain.news2 import news2
 from domain.qsofa import POSITIVE_THRESHOLD as QSOFA_POSITIVE
@@ -35,6 +47,8 @@ CONTROL_CHANNEL = "pantau:control"
 OBSERVATION_VALID = timedelta(hours=12)  # oxygen/ACVPU older than this no longer completes a NEWS2
 MANUAL_VITAL_VALID = timedelta(hours=4)  # a manual vital fills in for a missing monitor value this long
 SNAPSHOT_EVERY_S = 10
+REPUBLISH_EVERY_S = 3  # a screen or key that missed an alarm message is right again within this long
+JOURNAL_IDLE_S = 1.0
 NEWS2_INPUTS = ("rr", "spo2", "sbp", "hr", "temp")
 # The message fields the alarm engine reads, under the same names in VitalsMessage and Reading.
 READING_FIELDS = (*PARAMETERS, "ecg_status", "spo2_status", "sqi_ecg", "sqi_spo2")
@@ -42,10 +56,6 @@ READING_FIELDS = (*PARAMETERS, "ecg_status", "spo2_status", "sqi_ecg", "sqi_spo2
 
 def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
-
-
-def _at(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
 
 
 @dataclass
@@ -82,6 +92,12 @@ class ClinicalPipeline:
         self._running = False
         self._threads: list[threading.Thread] = []
         self._last_snapshot = 0.0
+        self._last_republish = 0.0
+        self.journal = AlarmJournal(db)
+        self._journal_wake = threading.Event()
+        self._journal_saved = 0  # the journal revision last written to the live store
+        self._unsent: dict[str, tuple[BedContext, tuple]] = {}  # bed → NEWS2 summary not yet published
+        self._live_down = False
 
     # ------------------------------------------------------------------ set-up
 
@@ -232,14 +248,19 @@ class ClinicalPipeline:
         return context.alarms.observe_news2(score.total if score.complete or score.total >= 5 else None, now_ms)
 
     def tick(self, now_ms: int) -> None:
-        """About once a second: no-data detection, escalation, snapshots."""
+        """About once a second: no-data detection, escalation, the periodic republish, snapshots."""
         with self._batch():
             for context in self._beds.values():
                 if context.occupied:
                     self._apply(context, context.alarms.tick(now_ms))
+        if time.monotonic() - self._last_republish >= REPUBLISH_EVERY_S:
+            self._last_republish = time.monotonic()
+            self.republish()
         if time.monotonic() - self._last_snapshot >= SNAPSHOT_EVERY_S:
             self._last_snapshot = time.monotonic()
             self.snapshot()
+        else:
+            self._save_journal()
 
     def handle_control(self, raw: str) -> None:
         """A message on ``pantau:control`` from the web app."""
@@ -287,20 +308,36 @@ class ClinicalPipeline:
             self._changes.append((context, changes))
 
     def _flush(self, changes: list[tuple[BedContext, list[Change]]], scores: list[tuple[BedContext, tuple]]) -> None:
+        """Publish first (the screens never wait for the database), then hand the changes to the journal."""
         if not changes and not scores:
             return
-        if changes:
-            with self.db.session() as session:
-                for context, bed_changes in changes:
-                    for change in bed_changes:
-                        self._persist(session, context, change)
         batch = self.live.batch()
+        for context, bed_changes in changes:
+            self.journal.append(context.bed_id, context.code, bed_changes)
+            for change in bed_changes:
+                if change.kind == "escalated":
+                    log.warning("alarm escalated", extra={"bed": context.code, "condition": change.alarm.condition})
         for context in {id(c): c for c, _ in changes}.values():
-            active = [a.live() for a in context.alarms.active()]
-            batch.set_latest(f"pantau:alarms:{context.ward}", {context.code: json.dumps(active) if active else None})
-            batch.publish(f"pantau:ward:{context.ward}", json.dumps({"t": "a", "bed": context.code, "alarms": active}))
-        for context, (total, complete, risk, qsofa_positive) in scores:
-            # NEWS2 and the qSOFA screen beside it (DESIGN §5's secondary badge), into the hash and to the ward.
+            self._write_alarms(batch, context)
+        self._unsent.update({context.code: (context, summary) for context, summary in scores})
+        self._write_scores(batch)
+        self._send(batch)
+        if changes:
+            if self._running:
+                self._journal_wake.set()
+            else:  # no journal thread (tests, before start): store now, after publishing
+                self._store_pending()
+
+    def _write_alarms(self, batch: LiveBatch, context: BedContext) -> None:
+        """The bed's whole alarm list: its field of the ward's hash (removed when none) and one ``a`` message."""
+        active = [a.live() for a in context.alarms.active()]
+        batch.set_latest(f"pantau:alarms:{context.ward}", {context.code: json.dumps(active) if active else None})
+        batch.publish(f"pantau:ward:{context.ward}", json.dumps({"t": "a", "bed": context.code, "alarms": active}))
+
+    def _write_scores(self, batch: LiveBatch) -> None:
+        """NEWS2 and the qSOFA screen beside it (DESIGN §5's secondary badge), into the hash and to the ward, for
+        every bed whose newest score is not yet published."""
+        for context, (total, complete, risk, qsofa_positive) in self._unsent.values():
             batch.set_latest(
                 f"pantau:latest:{context.code}",
                 {
@@ -323,47 +360,51 @@ class ClinicalPipeline:
                     }
                 ),
             )
+
+    def _send(self, batch: LiveBatch) -> None:
+        """Execute ``batch``; when the live store is away, keep the scores for the next try (the alarms are
+        rewritten whole by ``republish``). Logged once per outage."""
         try:
             batch.execute()
-        except Exception:  # alarms are in the database; the screens catch up on reconnect
-            log.exception("could not publish alarms and scores")
+        except Exception:
+            if not self._live_down:
+                log.warning("could not publish alarms and scores; republishing until the live store is back")
+            self._live_down = True
+            return
+        if self._live_down:
+            log.info("live store back; alarms and scores republished")
+        self._live_down = False
+        self._unsent.clear()
 
-    def _persist(self, session: Session, context: BedContext, change: Change) -> None:
-        alarm = change.alarm
-        if change.kind == "started":
-            row = AlarmEvent(
-                bed_id=context.bed_id,
-                condition=alarm.condition,
-                kind=alarm.kind,
-                priority=alarm.priority,
-                started_at=_at(alarm.started_ms),
-                value=alarm.value,
-                message=alarm.message[:200],
-            )
-            session.add(row)
-            session.flush()
-            context.alarms.assign_id(alarm.condition, row.id)
+    def republish(self) -> None:
+        """Write every bed's alarms (set or cleared) and the unsent scores again, and publish them to the wards:
+        whatever a key or a screen missed is right again after this."""
+        with self._lock:
+            batch = self.live.batch()
+            for context in self._beds.values():
+                self._write_alarms(batch, context)
+            self._write_scores(batch)
+            self._send(batch)
+
+    def _store_pending(self) -> None:
+        """Store what the journal holds; give the engine the ids of newly stored alarms (acknowledgements made
+        on the screens and the live objects carry them)."""
+        stored = self.journal.flush()
+        if stored:
+            with self._lock:
+                for row in stored:
+                    self._assign_id(row)
+
+    def _assign_id(self, row: Stored) -> None:
+        context = self._beds.get(row.bed_code)
+        if context is None:
             return
-        if alarm.id is None:
-            return
-        values: dict = {}
-        if change.kind == "ended":
-            values["ended_at"] = _at(alarm.ended_ms or int(time.time() * 1000))
-        elif change.kind == "escalated":
-            values["escalated_at"] = _at(alarm.escalated_ms)
-            log.warning("alarm escalated", extra={"bed": context.code, "condition": alarm.condition})
-        elif change.kind == "acknowledged":
-            values.update(
-                acknowledged_at=_at(alarm.acked_ms),
-                acknowledged_where=alarm.acked_where,
-                acknowledged_by=alarm.acked_by if isinstance(alarm.acked_by, int) else None,
-            )
-        query = update(AlarmEvent).where(AlarmEvent.id == alarm.id)
-        if change.kind == "acknowledged":
-            query = query.where(AlarmEvent.acknowledged_at.is_(None))  # the web route may have recorded it first
-        session.execute(query.values(**values))
+        for alarm in context.alarms.active():
+            if alarm.condition == row.condition and alarm.started_ms == row.started_ms and alarm.id is None:
+                context.alarms.assign_id(row.condition, row.alarm_id)
 
     def snapshot(self) -> None:
+        """Write every bed's alarm state and the unsaved journal to the live store (resumed by ``start``)."""
         with self._lock:
             states = {code: json.dumps(c.alarms.to_dict()) for code, c in self._beds.items()}
         try:
@@ -371,28 +412,63 @@ class ClinicalPipeline:
                 self.live.set_latest(f"pantau:alarmstate:{code}", {"state": state})
         except Exception:
             log.warning("alarm snapshot failed")
+        self._save_journal()
+
+    def _journal_key(self) -> str:
+        return f"pantau:alarmjournal:{self.site_id if self.site_id is not None else 'all'}"
+
+    def _save_journal(self) -> None:
+        """Snapshot the journal when it changed since the last snapshot (at most once a tick)."""
+        revision = self.journal.revision
+        if revision == self._journal_saved:
+            return
+        pending = self.journal.to_list()
+        try:
+            self.live.set_latest(self._journal_key(), {"pending": json.dumps(pending) if pending else None})
+        except Exception:
+            return  # the live store is away: kept for the next tick
+        self._journal_saved = revision
+
+    def _restore_journal(self) -> None:
+        """Queue the changes a previous run could not store (stored ones are recognised and not stored twice)."""
+        try:
+            raw = self.live.get_latest(self._journal_key()).get("pending")
+        except Exception:
+            log.warning("alarm journal snapshot unavailable")
+            return
+        if raw:
+            self.journal.restore(json.loads(raw))
+            log.info("alarm journal restored: %d unsaved changes", len(self.journal))
 
     # ------------------------------------------------------------------ running
 
     def start(self) -> None:
-        """Load, then run the tick and the control subscription in background threads."""
+        """Load, then run the tick, the control subscription, the samples and the journal in background threads."""
         self.load()
+        self._restore_journal()
         self._stop.clear()
         self._threads = [
             threading.Thread(target=self._tick_loop, name="clinical-tick", daemon=True),
             threading.Thread(target=self._control_loop, name="clinical-control", daemon=True),
             threading.Thread(target=self._work_loop, name="clinical-samples", daemon=True),
+            threading.Thread(target=self._journal_loop, name="clinical-journal", daemon=True),
         ]
         self._running = True
         for thread in self._threads:
             thread.start()
 
     def stop(self) -> None:
+        """Stop the threads; score what is left, try once more to store the journal, and snapshot what is not
+        stored (the next start resumes it)."""
         self._stop.set()
+        self._journal_wake.set()
         for thread in self._threads:
             thread.join(timeout=5)
         self._running = False
         self._drain_inbox()  # what the consumer handed over last is still scored
+        self._store_pending()
+        if len(self.journal):
+            log.warning("stopping with %d unsaved alarm changes; kept in the live store", len(self.journal))
         self.snapshot()
 
     def _work_loop(self) -> None:
@@ -425,6 +501,16 @@ class ClinicalPipeline:
             except Exception:  # a bad tick must not stop alarm supervision
                 log.exception("alarm tick failed")
 
+    def _journal_loop(self) -> None:
+        """Store alarm changes as they come, and retry with the journal's backoff while the database is away."""
+        while not self._stop.is_set():
+            delay = self.journal.retry_in()
+            if delay != 0:
+                self._journal_wake.wait(JOURNAL_IDLE_S if delay is None else min(delay, JOURNAL_IDLE_S))
+                self._journal_wake.clear()
+                continue
+            self._store_pending()
+
     def _control_loop(self) -> None:
         while not self._stop.is_set():
             try:
@@ -432,7 +518,15 @@ class ClinicalPipeline:
                     while not self._stop.is_set():
                         message = subscription.get(timeout=1.0)
                         if message is not None:
-                            self.handle_control(message[1])
+                            self._handle_safely(message[1])
             except Exception:  # live store down: retry
                 log.exception("control channel failed; retrying")
                 self._stop.wait(2.0)
+
+    def _handle_safely(self, raw: str) -> None:
+        """One failing message (an observation read while the database is away) must not drop the subscription
+        and with it the acknowledgements sent meanwhile."""
+        try:
+            self.handle_control(raw)
+        except Exception:
+            log.exception("control message failed")

@@ -1,0 +1,413 @@
+"""Fault recovery: does the ward central station come back by itself, and is nothing lost, when a service fails?
+
+Starts real PostgreSQL, Redis and Mosquitto the way the test suite does (``tests/services.py``, free ports, a
+temporary folder), migrates and seeds a ward of ``--monitors`` occupied beds, then runs the production processes:
+``gunicorn app:server`` (gunicorn.conf.py), the consumer (``python -m bridge.consumer`` with its persistent
+session) and the monitors (``python -m iot_sim``, 1 Hz each). The ward's central station is open in headless
+Chromium, signed in with a ward display token (``/tv/<token>``), or as the demo nurse when no token can open a
+ward (said in the output). A witness subscriber on the vitals topics records each monitor's published ``seq``.
+
+Then five faults, one after the other: ``kill -9`` the consumer; ``kill -9`` the broker; stop PostgreSQL; stop
+Redis; stop gunicorn (SIGTERM); each service stays away ``--outage`` seconds and is started again. During each,
+one bed goes into cardiac arrest (the simulator's control topic; before the broker is killed, since the command
+travels through it) and is switched back to stable once the screen is live again. Per fault:
+
+* ``recovery_s`` — from the service being back (consumer subscribed, port open, web app answering) until the
+  screen is live: every occupied tile got vitals after that moment and none is greyed out, and nothing covers
+  the screen ("monitoring interrupted", "signed out");
+* ``covered_after_s`` — when, after the fault began, the screen said it was not monitoring (null: never);
+* ``alarms`` / ``alarms_shown`` — alarm episodes (``alarm_event``) that started between the fault and the end
+  of its recovery, and how many of them the station's alarm list showed (same bed and condition, while the
+  episode lasted or within 15 s of its end).
+
+At the end, once gap filling has had ``--backfill`` seconds: ``lost`` = samples in each monitor's witnessed
+``seq`` range not stored, ``duplicated`` = rows beyond one per (device, seq). ``--json`` prints one JSON object
+last. Usage: ``python bench/faults.py [--monitors 32] [--outage 10] [--only consumer,redis] [--keep-going]
+[--json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench._fault_ledger import Ledger, StoredAlarm, Witness  # noqa: E402
+from bench._fault_screen import ShownAlarm, Station, epoch_ms  # noqa: E402
+from bench._fault_stack import (  # noqa: E402
+    BenchError,
+    Consumer,
+    Simulator,
+    WebServer,
+    bench_env,
+    start_postgres,
+    stop_postgres,
+    wait_until,
+)
+from bench.ward_screen import WARD, seed_bench_ward  # noqa: E402
+from tests.services import MosquittoServer, PostgresServer, RedisServer, free_port  # noqa: E402
+
+PASSWORD = "bench-only-password-1"  # bench value
+NURSE = "perawat"  # the demo nurse, when no display token opens a ward
+DRIVE_SCENARIO = "arrest"
+SHOWN_GRACE_MS = 15_000  # an episode counts as shown if the list had it while it lasted or this soon after
+ALARM_SETTLE_S = 20.0  # after recovery, how long the driven bed's alarm may take to appear
+TARGET_RECOVERY_S = 10.0
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass
+class FaultResult:
+    """What one fault did to the station."""
+
+    fault: str
+    bed: str
+    down_s: float = 0.0
+    recovery_s: float | None = None
+    covered_after_s: float | None = None
+    alarms: int = 0
+    alarms_shown: int = 0
+    missing: list[str] = field(default_factory=list)
+    error: str = ""
+    started_ms: int = 0
+    ended_ms: int = 0
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A fault: take the service down, bring it back (returns the monotonic time it was back)."""
+
+    name: str
+    down: Callable[[], None]
+    up: Callable[[], float]
+    drive_first: bool = False  # the control command travels through the broker: send it before the broker dies
+
+
+class Bench:
+    """The running system and the faults injected into it."""
+
+    def __init__(self, args: argparse.Namespace, stack: contextlib.ExitStack) -> None:
+        self.args, self.stack = args, stack
+        self.folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pantau-faults-")))
+        _log("starting PostgreSQL, Redis and Mosquitto")
+        self.pg = stack.enter_context(PostgresServer())
+        self.redis = stack.enter_context(RedisServer(port=free_port()))  # a fixed port: restarted in place
+        self.broker = stack.enter_context(MosquittoServer())
+        self.site, self.devices, self.token = self._seed()
+        self.beds = [device.removeprefix("MON-") for device in self.devices]
+        env = bench_env(
+            env="test",
+            database_url=self.pg.url,
+            redis_url=self.redis.url,
+            mqtt_url=self.broker.url,
+            var_dir=str(self.folder),
+            site_code=self.site,
+            log_level="WARNING",
+            simulate="false",
+        )
+        self.witness = Witness(self.broker.url, self.site)
+        self.witness.start()
+        stack.callback(self.witness.close)
+        self.consumer = Consumer(env, self.folder)
+        self.web = WebServer(env, self.folder)
+        self.sim = Simulator(env, self.folder, self.broker.url, self.site, self.devices)
+        for child in (self.consumer, self.web, self.sim):
+            stack.callback(child.stop)  # last registered, first stopped: the simulator, then the web, the consumer
+        _log(f"starting the consumer, gunicorn and {len(self.devices)} simulated monitors")
+        self.consumer.start_ready()
+        self.web.start_ready()
+        self.sim.start()
+        self.ledger = Ledger(self.pg.url)
+        stack.callback(self.ledger.close)
+        self.station = self._open_station()
+        self.results: list[FaultResult] = []
+
+    def _seed(self) -> tuple[str, list[str], str | None]:
+        """Migrate, seed the demo and the bench ward; a display token for the ward, if the app can make one."""
+        from sqlalchemy import select
+
+        from auth import users
+        from config import load_settings
+        from data.migrate import upgrade
+        from data.models import Site
+        from data.runtime import build_runtime
+        from data.seed import seed_demo
+        from domain.errors import InputError
+
+        settings = load_settings(
+            env="test", database_url=self.pg.url, redis_url=self.redis.url, var_dir=self.folder, demo_password=PASSWORD
+        )
+        upgrade(settings.database_url)
+        runtime = build_runtime(settings)
+        try:
+            with runtime.db.session() as s:
+                seed_demo(s, settings)
+            devices = seed_bench_ward(runtime, self.args.monitors)
+            with runtime.db.session() as s:
+                site = s.scalar(select(Site))
+                actor = users.Actor(None, "bench", site.id)
+                try:
+                    user = users.create_user(
+                        s,
+                        actor,
+                        site_id=site.id,
+                        username="stasiunbench",
+                        full_name="Stasiun sentral bench",
+                        roles=["display"],
+                        password=PASSWORD,
+                    )
+                    token = users.create_display_token(s, actor, user, "Bench ward station", f"/bangsal/{WARD}")
+                except InputError as exc:
+                    _log(f"no display token for /bangsal/{WARD} ({exc}); the station signs in as a nurse")
+                    token = None
+            return site.code, devices, token
+        finally:
+            runtime.close()
+
+    def _open_station(self) -> Station:
+        from playwright.sync_api import sync_playwright
+
+        playwright = self.stack.enter_context(sync_playwright())
+        station = Station(playwright, self.web.base, WARD)
+        self.stack.callback(station.close)
+        if not (self.token and station.open_with_token(self.token)):
+            if self.token:
+                _log(f"/tv/<token> did not open /bangsal/{WARD} (landed on {station.page.url}); signing in as a nurse")
+            station.open_as(NURSE, PASSWORD)
+        _log(f"ward station open ({station.signed_in_as}); waiting for every tile to be live")
+        since = epoch_ms()
+        wait_until(lambda: station.state(since).live, 90, "the ward station going live", interval=0.5)
+        return station
+
+    # ------------------------------------------------------------------------------------------ the faults
+
+    def faults(self) -> list[Fault]:
+        def broker_up() -> float:
+            self.broker.start()
+            return time.monotonic()
+
+        def postgres_up() -> float:
+            start_postgres(self.pg)
+            return time.monotonic()
+
+        def redis_up() -> float:
+            self.redis.start()
+            return time.monotonic()
+
+        return [
+            Fault("consumer kill -9", self.consumer.kill, self.consumer.start_ready),
+            Fault("broker kill -9", lambda: self.broker.stop(kill=True), broker_up, drive_first=True),
+            Fault("postgresql restart", lambda: stop_postgres(self.pg), postgres_up),
+            Fault("redis restart", self.redis.stop, redis_up),
+            Fault("gunicorn restart", self.web.stop, self.web.start_ready),
+        ]
+
+    def drive(self, bed: str, scenario: str) -> None:
+        """Switch ``bed`` to ``scenario`` through the simulator's control topic (QoS 1, acknowledged)."""
+        from bridge.mqtt import BrokerAddress, make_client
+        from iot_sim.simulator import control_topic
+
+        address = BrokerAddress.from_url(self.broker.url)
+        client = make_client(address, "", persistent=False)
+        client.connect(address.host, address.port)
+        client.loop_start()
+        try:
+            payload = json.dumps({"bed": bed, "scenario": scenario})
+            client.publish(control_topic(self.site), payload, qos=1).wait_for_publish(10)
+        finally:
+            client.disconnect()
+            client.loop_stop()
+
+    def run(self, fault: Fault, bed: str) -> FaultResult:
+        result = FaultResult(fault.name, bed, started_ms=epoch_ms())
+        _log(f"fault: {fault.name} (bed {bed} goes into {DRIVE_SCENARIO})")
+        began = time.monotonic()
+        try:
+            if fault.drive_first:
+                self.drive(bed, DRIVE_SCENARIO)
+            fault.down()
+            if not fault.drive_first:
+                self.drive(bed, DRIVE_SCENARIO)
+            self._watch_outage(result, began)
+            back = fault.up()
+            back_ms = epoch_ms() - int((time.monotonic() - back) * 1000)
+            result.down_s = round(back - began, 1)
+            self._wait_live(result, back, back_ms)
+            self._wait_alarm_shown(bed)
+            self.drive(bed, "stable")
+        except BenchError as exc:
+            result.error = str(exc)
+            _log(f"  {fault.name}: {exc}")
+        result.ended_ms = epoch_ms()
+        return result
+
+    def _watch_outage(self, result: FaultResult, began: float) -> None:
+        """The service stays away ``--outage`` s; note when the screen first says it is not monitoring."""
+        end = began + self.args.outage
+        while time.monotonic() < end:
+            if result.covered_after_s is None and self.station.state(0).cover:
+                result.covered_after_s = round(time.monotonic() - began, 1)
+            self.station.harvest()
+            time.sleep(0.25)
+
+    def _wait_live(self, result: FaultResult, back: float, back_ms: int) -> None:
+        deadline = back + self.args.recovery_timeout
+        while time.monotonic() < deadline:
+            state = self.station.state(back_ms)
+            if state.cover and result.covered_after_s is None:
+                result.covered_after_s = round(time.monotonic() - back + result.down_s, 1)
+            if state.live:
+                result.recovery_s = round(time.monotonic() - back, 2)
+                _log(f"  back after {result.down_s} s; screen live {result.recovery_s} s later")
+                return
+            self.station.harvest()
+            time.sleep(0.1)
+        name = result.fault.split()[0]
+        (ROOT / "var").mkdir(exist_ok=True)
+        self.station.screenshot(str(ROOT / "var" / f"bench-faults-{name}.png"))
+        _log(f"  screen NOT live {self.args.recovery_timeout:.0f} s after {result.fault}: {state}")
+
+    def _wait_alarm_shown(self, bed: str) -> None:
+        """Give the driven bed's alarm a bounded time to appear before the bed is switched back."""
+        deadline = time.monotonic() + ALARM_SETTLE_S
+        while time.monotonic() < deadline:
+            if any(a.bed == bed and a.shown_to is None for a in self.station.alarms()):
+                return
+            time.sleep(0.25)
+
+    # ------------------------------------------------------------------------------------------- the counts
+
+    def samples(self) -> tuple[int, int, int]:
+        """(published, lost, duplicated), after waiting up to ``--backfill`` s for gaps to be filled."""
+        ranges = self.witness.ranges()
+        deadline = time.monotonic() + self.args.backfill
+        while True:
+            count = self.ledger.samples(ranges)
+            if not count.lost or time.monotonic() >= deadline:
+                return count.published, count.lost, count.duplicated
+            time.sleep(2)
+
+    def score_alarms(self) -> None:
+        """Fill in each result's alarms (episodes started during its window) and which the station showed."""
+        if not self.results:
+            return
+        stored = self.ledger.alarms_since(datetime.fromtimestamp(self.results[0].started_ms / 1000, UTC))
+        shown = self.station.alarms()
+        for result in self.results:
+            for alarm in stored:
+                started = int(alarm.started_at.timestamp() * 1000)
+                if not result.started_ms <= started < result.ended_ms:
+                    continue
+                result.alarms += 1
+                if _was_shown(alarm, shown):
+                    result.alarms_shown += 1
+                else:
+                    result.missing.append(f"{alarm.bed} {alarm.condition} ({alarm.priority})")
+
+
+def _was_shown(alarm: StoredAlarm, shown: list[ShownAlarm]) -> bool:
+    start = int(alarm.started_at.timestamp() * 1000)
+    end = int(alarm.ended_at.timestamp() * 1000) if alarm.ended_at else epoch_ms()
+    return any(
+        s.bed == alarm.bed
+        and s.condition == alarm.condition
+        and s.shown_from <= end + SHOWN_GRACE_MS
+        and (s.shown_to is None or s.shown_to >= start)
+        for s in shown
+    )
+
+
+def _stop_on_sigterm() -> None:
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--monitors", type=int, default=32, help="simulated monitors, one per occupied bed")
+    parser.add_argument("--outage", type=float, default=10.0, help="seconds each service stays away")
+    parser.add_argument("--recovery-timeout", type=float, default=60.0, help="longest wait for the screen (s)")
+    parser.add_argument("--backfill", type=float, default=60.0, help="longest wait for gap filling at the end (s)")
+    parser.add_argument("--only", default="", help="comma-separated fault names to run (consumer, broker, …)")
+    parser.add_argument("--keep-going", action="store_true", help="inject the next fault after one that failed")
+    parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    args = parser.parse_args()
+    _stop_on_sigterm()
+    with contextlib.ExitStack() as stack:
+        bench = Bench(args, stack)
+        chosen = [f for f in bench.faults() if not args.only or f.name.split()[0] in args.only.split(",")]
+        for n, fault in enumerate(chosen):
+            result = bench.run(fault, bench.beds[(n * 7 + 2) % len(bench.beds)])
+            bench.results.append(result)
+            if (result.error or result.recovery_s is None) and not args.keep_going:
+                _log("stopping after a failed fault (--keep-going to go on)")
+                break
+        _log(f"waiting up to {args.backfill:.0f} s for gap filling")
+        published, lost, duplicated = bench.samples()
+        bench.score_alarms()
+        signed_in = bench.station.signed_in_as
+        (ROOT / "var").mkdir(exist_ok=True)
+        bench.station.screenshot(str(ROOT / "var" / "bench-faults.png"))
+    report(bench.results, args, published, lost, duplicated, signed_in)
+    return 0 if len(bench.results) == len(chosen) else 1
+
+
+def report(
+    results: list[FaultResult], args: argparse.Namespace, published: int, lost: int, duplicated: int, signed_in: str
+) -> None:
+    print(f"{'fault':<20} {'down s':>7} {'live again s':>13} {'covered at s':>13} {'alarms':>7} {'shown':>6}")
+    for r in results:
+        recovery = "NOT LIVE" if r.recovery_s is None else f"{r.recovery_s:.2f}"
+        covered = "-" if r.covered_after_s is None else f"{r.covered_after_s:.1f}"
+        print(f"{r.fault:<20} {r.down_s:>7.1f} {recovery:>13} {covered:>13} {r.alarms:>7} {r.alarms_shown:>6}")
+        for item in r.missing:
+            print(f"{'':<20} missing on screen: {item}")
+        if r.error:
+            print(f"{'':<20} error: {r.error}")
+    recoveries = [r.recovery_s for r in results]
+    figures = {
+        "faults": len(results),
+        "max_recovery_s": None if None in recoveries or not recoveries else max(recoveries),
+        "not_live": sum(r is None for r in recoveries),
+        "alarms": sum(r.alarms for r in results),
+        "alarms_missing": sum(len(r.missing) for r in results),
+        "published": published,
+        "lost": lost,
+        "duplicated": duplicated,
+        "monitors": args.monitors,
+        "outage_s": args.outage,
+        "station": signed_in,
+        "target_met": bool(
+            len(results) == 5
+            and None not in recoveries
+            and max(recoveries) <= TARGET_RECOVERY_S
+            and not any(r.missing for r in results)
+            and not lost
+            and not duplicated
+        ),
+        "per_fault": [{k: v for k, v in asdict(r).items() if k not in ("started_ms", "ended_ms")} for r in results],
+    }
+    for key in ("faults", "max_recovery_s", "alarms", "alarms_missing", "published", "lost", "duplicated", "station"):
+        print(f"{key:>16}: {figures[key]}")
+    if args.json:
+        print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

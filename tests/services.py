@@ -257,6 +257,8 @@ class PostgresServer(_Service):
 
     ``fast=True`` turns off fsync, synchronous_commit and full_page_writes (fine for tests; benchmarks that
     measure durable writes pass ``fast=False``). ``settings`` adds ``-c name=value`` server options.
+    ``halt()`` stops the server but keeps its cluster; ``start()`` then brings it back on the same port with the
+    same data (an outage, for fault tests); ``restart()`` does both. ``stop()`` removes everything.
     """
 
     name = "postgres"
@@ -347,8 +349,13 @@ class PostgresServer(_Service):
         return " ".join(opts)
 
     def start(self) -> Self:
-        """Create the cluster, start the server and create the database. Returns ``self``."""
+        """Create the cluster, start the server and create the database (or, after ``halt()``, start the same
+        cluster again on the same port). Returns ``self``."""
         if self._running:
+            return self
+        if self.tmpdir is not None:
+            self._pg_ctl_start()
+            self._running = True
             return self
         self.bindir = postgres_bindir()
         owner = None
@@ -456,6 +463,17 @@ class PostgresServer(_Service):
             raise ServiceError(f"createdb {name} failed: {result.stderr.strip()}")
         return self.database_url(name)
 
+    def halt(self, *, mode: str = "immediate") -> None:
+        """Stop the server and keep its cluster and port for ``start()``. ``immediate`` (the default) drops
+        every connection at once, as a crash or a failover does; ``fast`` is a clean shutdown."""
+        self._pg_ctl_stop(mode=mode)
+        self._running = False
+
+    def restart(self, *, mode: str = "immediate") -> Self:
+        """``halt(mode)`` then ``start()``: the same database on the same port, every connection broken."""
+        self.halt(mode=mode)
+        return self.start()
+
     def stop(self) -> None:
         """Stop the server (``pg_ctl stop -m fast``) and remove its temporary directory."""
         try:
@@ -493,7 +511,11 @@ def _redis_command(host: str, port: int, *args: str, timeout: float = 2.0) -> by
 
 
 class RedisServer(_Service):
-    """A throwaway ``redis-server`` on a free loopback port, without persistence."""
+    """A throwaway ``redis-server`` on a free loopback port, without persistence.
+
+    ``halt()`` shuts it down and keeps its port; ``start()`` then starts it again there, empty (as a Redis
+    without persistence comes back); ``restart()`` does both. ``stop()`` removes everything.
+    """
 
     name = "redis"
 
@@ -538,6 +560,10 @@ class RedisServer(_Service):
         binary = find_binary("redis-server")
         if binary is None:
             raise ServiceError("redis-server not found; install the 'redis-server' package (make system-deps)")
+        if self.tmpdir is not None:  # after halt(): the same port
+            self._start_once(binary)
+            self._running = True
+            return self
         self.tmpdir = Path(tempfile.mkdtemp(prefix="pantau-redis-"))
         self._register_atexit()
         try:
@@ -608,16 +634,26 @@ class RedisServer(_Service):
                 os.kill(pid, signal.SIGKILL)
             _wait_pid_gone(pid, 5)
 
+    def halt(self) -> None:
+        """Shut the server down (``SHUTDOWN NOSAVE``, else kill by pidfile); keep its port for ``start()``."""
+        if self.tmpdir is not None:
+            pid = _read_pid(self.pidfile)
+            if self._running:
+                with contextlib.suppress(OSError):
+                    _redis_command(self.host, self.port, "SHUTDOWN", "NOSAVE")
+            if pid is not None and not _wait_pid_gone(pid, 10):
+                self._kill()
+        self._running = False
+
+    def restart(self) -> Self:
+        """``halt()`` then ``start()`` on the same port (empty: no persistence)."""
+        self.halt()
+        return self.start()
+
     def stop(self) -> None:
-        """Shut the server down (``SHUTDOWN NOSAVE``, else kill by pidfile) and remove its directory."""
+        """Shut the server down and remove its directory."""
         try:
-            if self.tmpdir is not None:
-                pid = _read_pid(self.pidfile)
-                if self._running:
-                    with contextlib.suppress(OSError):
-                        _redis_command(self.host, self.port, "SHUTDOWN", "NOSAVE")
-                if pid is not None and not _wait_pid_gone(pid, 10):
-                    self._kill()
+            self.halt()
         finally:
             self._running = False
             if self.tmpdir is not None:

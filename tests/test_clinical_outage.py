@@ -1,0 +1,234 @@
+"""Alarms survive a database or live-store outage (issue 10 §2), on real PostgreSQL and Redis that the tests stop
+and start again on the same port: a dedicated server per module (PostgreSQL) or per test (Redis), never the
+session-wide ones other tests share.
+
+The clinical step runs with its threads (``start()``); a monitor thread hands it one sample a second, as the
+consumer does."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import select
+
+from bridge.clinical import CONTROL_CHANNEL, REPUBLISH_EVERY_S, ClinicalPipeline
+from data.db import Database
+from data.live_store import LiveStore, open_live_store
+from data.migrate import upgrade
+from data.models import AlarmEvent, User
+from data.seed import seed_demo
+from data.wards import bed_by_code
+from domain.alarms import CONDITIONS
+from domain.vitals_contract import VitalsMessage
+from tests.fixtures_app import make_settings
+from tests.services import PostgresServer, RedisServer
+
+BED, WARD, CONDITION = "ICU-03", "ICU", "spo2_extreme_low"
+ONSET_S = CONDITIONS[CONDITION].onset_delay_ms / 1000
+OUTAGE_S = 15.0
+NORMAL_SPO2, CRITICAL_SPO2 = 97.0, 75.0
+
+
+def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
+    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = check()
+        except Exception:  # the service under test may be away
+            result = None
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            pytest.fail(f"{what}: not within {timeout:.0f} s")
+        time.sleep(0.1)
+
+
+class Monitor:
+    """A bedside monitor behind the consumer: one sample a second to ``on_samples``, SpO2 as set."""
+
+    def __init__(self, pipeline: ClinicalPipeline) -> None:
+        self.pipeline = pipeline
+        self.spo2 = NORMAL_SPO2
+        self.first_critical: float | None = None  # monotonic time the first critical sample was handed over
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="test-monitor", daemon=True)
+        self._seq = 0
+
+    def __enter__(self) -> Monitor:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            now = int(time.time() * 1000)
+            self._seq += 1
+            spo2 = self.spo2
+            message = VitalsMessage(
+                site="DEMO", device_id="MON-ICU-03", seq=self._seq, ts=now, received=now, hr=80.0, spo2=spo2,
+                rr=16.0, temp=36.8, ecg_status="ok", spo2_status="ok", sqi_ecg=0.95, sqi_spo2=0.95,
+            )  # fmt: skip
+            self.pipeline.on_samples([SimpleNamespace(msg=message, bed=BED)], now)
+            if spo2 == CRITICAL_SPO2 and self.first_critical is None:
+                self.first_critical = time.monotonic()
+            self._stop.wait(1.0)
+
+
+@dataclass
+class Ward:
+    """What a test works with: the database, the live store and the running clinical step."""
+
+    db: Database
+    live: LiveStore
+    pipeline: ClinicalPipeline
+    nurse_id: int
+    bed_id: int
+
+    def shown(self) -> list[dict]:
+        """The bed's alarms as the ward's live-store key has them."""
+        raw = self.live.get_latest(f"pantau:alarms:{WARD}").get(BED)
+        return json.loads(raw) if raw else []
+
+    def shown_alarm(self) -> dict | None:
+        return next((a for a in self.shown() if a["condition"] == CONDITION), None)
+
+    def rows(self) -> list[AlarmEvent]:
+        with self.db.session() as session:
+            query = select(AlarmEvent).where(AlarmEvent.bed_id == self.bed_id, AlarmEvent.condition == CONDITION)
+            return list(session.scalars(query))
+
+    def acknowledge(self) -> int:
+        """Send the web app's acknowledgement on the control channel; how many subscribers received it."""
+        message = {"t": "ack", "bed": BED, "condition": CONDITION, "by": "perawat", "by_id": self.nurse_id}
+        return self.live.publish(CONTROL_CHANNEL, json.dumps({**message, "where": f"{WARD}@127.0.0.1"}))
+
+
+@pytest.fixture(scope="module")
+def outage_postgres(tmp_path_factory) -> Iterator[tuple[PostgresServer, str]]:
+    """This module's own PostgreSQL (the tests stop it) and a migrated, seeded template database on it."""
+    server = PostgresServer().start()
+    try:
+        url = server.create_database("outage_template")
+        upgrade(url)
+        db = Database(url)
+        with db.session() as session:
+            seed_demo(session, make_settings(tmp_path_factory.mktemp("outage"), url, "memory://", ""))
+        db.dispose()  # a template must have no open connection while it is copied
+        yield server, "outage_template"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def outage_redis() -> Iterator[RedisServer]:
+    """A Redis for one test (the test stops it; its alarm snapshots must not leak into the next test)."""
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def ward(outage_postgres, outage_redis) -> Iterator[Ward]:
+    """A fresh copy of the demo database and the clinical step running on it."""
+    server, template = outage_postgres
+    server.start()  # a previous test that failed mid-outage may have left it stopped
+    db = Database(server.create_database(f"t_{uuid.uuid4().hex[:12]}", template=template))
+    live = open_live_store(outage_redis.url)
+    with db.session() as session:
+        nurse_id = session.scalar(select(User.id).order_by(User.id).limit(1))
+        bed_id = bed_by_code(session, 1, BED).id
+    pipeline = ClinicalPipeline(db, live)
+    pipeline.start()
+    try:
+        yield Ward(db, live, pipeline, nurse_id, bed_id)
+    finally:
+        server.start()
+        outage_redis.start()
+        pipeline.stop()
+        live.close()
+        db.dispose()
+
+
+def test_postgres_outage_alarm_shown_at_once_and_stored_complete_afterwards(ward, outage_postgres):
+    server, _ = outage_postgres
+    with Monitor(ward.pipeline) as monitor:
+        wait_for(lambda: ward.live.get_latest(f"pantau:latest:{BED}").get("news2"), 10, "first NEWS2 published")
+        server.halt()
+        down_at = time.monotonic()
+        monitor.spo2 = CRITICAL_SPO2
+        wait_for(ward.shown_alarm, ONSET_S + 5, "critical SpO2 alarm on the ward key")
+        assert monitor.first_critical is not None
+        assert time.monotonic() - monitor.first_critical <= ONSET_S + 2, "alarm shown later than delay + 2 s"
+        assert ward.shown_alarm()["id"] is None  # not stored yet: the screen did not wait for the database
+
+        # The nurse acknowledges while the alarm's row cannot exist yet; then the patient recovers.
+        assert ward.acknowledge() >= 1
+        wait_for(lambda: (ward.shown_alarm() or {}).get("acked"), 5, "acknowledgement shown")
+        monitor.spo2 = NORMAL_SPO2
+        wait_for(lambda: ward.shown_alarm() is None, 15, "latched alarm ended after ack and recovery")
+        assert time.monotonic() - down_at < OUTAGE_S, "the alarm's whole episode must fall inside the outage"
+        assert len(ward.pipeline.journal) >= 3  # started, acknowledged, ended: all waiting
+        time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_at)))  # the outage lasts 15 s, as specified
+        server.start()
+
+        def complete() -> AlarmEvent | None:
+            rows = ward.rows()
+            done = [r for r in rows if r.ended_at is not None and r.acknowledged_at is not None]
+            return done[0] if done else None
+
+        row = wait_for(complete, 20, "alarm_event row with raise, acknowledgement and end")
+    rows = ward.rows()
+    assert len(rows) == 1, "one alarm per episode, stored once"
+    assert row.acknowledged_by == ward.nurse_id and row.acknowledged_where == f"{WARD}@127.0.0.1"
+    assert row.priority == "high" and row.started_at < row.acknowledged_at <= row.ended_at
+    wait_for(lambda: len(ward.pipeline.journal) == 0, 10, "journal emptied")
+
+
+def test_redis_outage_alarm_stored_on_time_and_screens_converge_after(ward, outage_redis):
+    with Monitor(ward.pipeline) as monitor:
+        wait_for(lambda: ward.live.get_latest(f"pantau:latest:{BED}").get("news2") == "0", 10, "NEWS2 0 shown")
+        outage_redis.halt()
+        down_at = time.monotonic()
+        monitor.spo2 = CRITICAL_SPO2
+        rows = wait_for(ward.rows, ONSET_S + 5, "alarm_event row while the live store is down")
+        assert monitor.first_critical is not None
+        assert time.monotonic() - monitor.first_critical <= ONSET_S + 2, "alarm stored later than delay + 2 s"
+        time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_at)))
+        outage_redis.start()  # empty: every key and message must come from the clinical step's republish
+        back_at = time.monotonic()
+
+        with ward.live.subscribe(f"pantau:ward:{WARD}") as channel:
+
+            def alarm_message() -> dict | None:
+                while (message := channel.get(timeout=0.2)) is not None:
+                    body = json.loads(message[1])
+                    if (
+                        body["t"] == "a"
+                        and body["bed"] == BED
+                        and any(a["condition"] == CONDITION for a in body["alarms"])
+                    ):
+                        return body
+                return None
+
+            body = wait_for(alarm_message, REPUBLISH_EVERY_S + 5, "ward message with the active alarm")
+        shown = wait_for(ward.shown_alarm, 5, "ward key with the active alarm")
+        assert time.monotonic() - back_at <= REPUBLISH_EVERY_S + 5
+        assert shown["id"] == rows[0].id and body["alarms"][0]["id"] == rows[0].id
+        # The NEWS2 that changed while the live store was away (SpO2 75 scores 3) was sent again.
+        assert ward.live.get_latest(f"pantau:latest:{BED}").get("news2") == "3"
+
+        # The control channel came back by itself: an acknowledgement reaches the engine and the database.
+        wait_for(ward.acknowledge, 10, "control channel subscribed again")
+        wait_for(lambda: (ward.shown_alarm() or {}).get("acked"), 5, "acknowledgement shown")
+        wait_for(lambda: ward.rows()[0].acknowledged_at is not None, 5, "acknowledgement stored")
+    assert len(ward.rows()) == 1

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from data import audit
 from data.live_store import LiveStore
 from data.models import AlarmLimit, Bed, Ward, utcnow
-from domain.alarms import PARAMETERS, PROFILES, Bounds, Limits, effective_limits
-from domain.errors import InputError
+from domain.alarm_limit_ranges import validate_overrides, widened_limits
+from domain.alarms import PROFILES, Bounds, Limits
 
 CONTROL_CHANNEL = "pantau:control"
 
@@ -51,17 +51,21 @@ def set_overrides(
     bed_id: int,
     wanted: dict[str, Bounds],
     *,
-    user_id: int,
+    user_id: int | None,
     username: str,
     site_id: int,
     ip: str | None,
+    reason: str | None = None,
 ) -> bool:
-    """Replace the bed's overrides (a parameter with both sides None has none); audited. False when unchanged."""
-    cleaned = {p: b for p, b in wanted.items() if p in PARAMETERS and (b[0] is not None or b[1] is not None)}
-    try:
-        effective_limits(bed_profile(session, bed_id), cleaned)
-    except ValueError as exc:
-        raise InputError("limits_err_order") from exc
+    """Replace the bed's overrides (a parameter with both sides None has none); audited. False when unchanged.
+
+    Every caller goes through here, so every route gets the same checks: each limit inside its adjustable range
+    (``domain.alarm_limit_ranges``), and a reason whenever a limit is widened past the unit profile. Raises
+    ``LimitsRefused`` / ``ReasonRequired`` (both ``InputError``) and saves nothing then."""
+    cleaned = {p: b for p, b in wanted.items() if b[0] is not None or b[1] is not None}
+    profile = bed_profile(session, bed_id)
+    text = validate_overrides(PROFILES[profile], cleaned, reason)
+    cleaned = {p: (_float(lo), _float(hi)) for p, (lo, hi) in cleaned.items()}
     before = overrides(session, bed_id)
     if before == cleaned:
         return False
@@ -70,6 +74,13 @@ def set_overrides(
         session.add(
             AlarmLimit(bed_id=bed_id, parameter=parameter, low=low, high=high, updated_by=user_id, updated_at=utcnow())
         )
+    detail: dict[str, object] = {
+        "before": {k: list(v) for k, v in before.items()},
+        "after": {k: list(v) for k, v in cleaned.items()},
+    }
+    widened = widened_limits(PROFILES[profile], cleaned)
+    if widened:
+        detail |= {"widened": [f"{p}_{side}" for p, side in widened], "reason": text}
     audit.record(
         session,
         "alarm_limits_changed",
@@ -79,6 +90,10 @@ def set_overrides(
         target_type="bed",
         target_id=bed_id,
         ip=ip,
-        detail={"before": {k: list(v) for k, v in before.items()}, "after": {k: list(v) for k, v in cleaned.items()}},
+        detail=detail,
     )
     return True
+
+
+def _float(value: float | None) -> float | None:
+    return None if value is None else float(value)

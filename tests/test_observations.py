@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
+from data.models import Observation
+from data.observations import record_observation
+from data.wards import bed_by_code
+from domain.errors import InputError
 from domain.observations import validate_observation
 
 GOOD = {
@@ -48,3 +53,17 @@ def test_each_mistake_has_its_message(field, value, key):
 def test_blood_pressure_comes_in_pairs():
     _, errors = validate_observation(GOOD | {"dbp": ""})
     assert errors["dbp"][0] == "obs_err_bp_pair"
+
+
+def test_an_observation_on_an_empty_bed_is_refused(sqlite_app):
+    obs, _ = validate_observation({"on_oxygen": "no", "consciousness": "A", "hr": "80"})
+    with sqlite_app.runtime.db.session() as s:
+        empty, occupied = bed_by_code(s, 1, "MEL-14"), bed_by_code(s, 1, "MEL-02")
+        assert empty.patient_id is None and occupied.patient_id is not None
+        with pytest.raises(InputError) as err:
+            record_observation(s, empty.id, obs, recorded_by=None)
+        assert err.value.key == "obs_err_no_patient"
+        row = record_observation(s, occupied.id, obs, recorded_by=None)
+        assert (row.patient_id, row.hr, row.consciousness) == (occupied.patient_id, 80.0, "A")
+    with sqlite_app.runtime.db.session() as s:
+        assert s.scalars(select(Observation).where(Observation.bed_id == empty.id)).all() == []

@@ -1,31 +1,41 @@
 """Push, not poll: a signed-in server-sent-events stream per ward, fed by the live store's ward channel.
 
-On connect the browser gets one ``snapshot`` event (every bed's newest values, active alarms and audio pauses,
-plus the server clock); after that only the consumer's small per-bed messages (docs/live-data.md). The stream
-ends after ``STREAM_SECONDS`` so the browser reconnects and the access check runs again."""
+On connect the browser gets one ``snapshot`` event (every bed's newest values, active alarms, audio pauses, the
+beds with changed alarm limits, the server clock and the site's time zone); after that the consumer's small
+per-bed messages (docs/live-data.md), and a ``heartbeat`` whenever the ward is quiet (api/sse.py). The stream
+ends after ``Settings.live_stream_seconds``, and at once when the live store stops answering, so the browser
+reconnects, the access check runs again and the screen starts from a fresh snapshot.
+
+``/stream/session`` tells a screen whose stream failed whether its session has ended (401) or the server is
+only away (no answer, 5xx): assets/live_stream.js shows "signed out" for the one and reconnects for the other."""
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator
 
-from flask import Blueprint, Response, abort
+from flask import Blueprint, Response, abort, jsonify
 from flask_login import current_user
 
-from api.sse import sse_response
+from api.sse import HEARTBEAT_SECONDS, heartbeat, sse_event, sse_response, stream_seconds
 from auth.guards import roles_required
+from data.alarm_limits import beds_with_custom_limits
+from data.live_store import LiveStoreError
 from data.runtime import current_runtime
+from data.schedules import site_zone
 from data.wards import find_ward, ward_beds
 
+log = logging.getLogger(__name__)
 bp = Blueprint("live", __name__)
-WARD_ROLES = ("nurse", "doctor", "admin")
-STREAM_SECONDS = 300
-KEEPALIVE_SECONDS = 15
+WARD_ROLES = ("nurse", "doctor", "admin")  # who acts on a ward's alarms (api/alarms.py checks these)
+VIEW_ROLES = (*WARD_ROLES, "display")  # a ward station on a wall watches, read-only
 SPARK_MS = 120_000  # the tiles' heart-rate sparkline window, as in assets/ward.js
 
 
 def ward_snapshot(ward: str, bed_codes: list[str]) -> dict:
+    """Everything a ward screen shows, read from the live store (raises ``LiveStoreError`` when it is away)."""
     live = current_runtime().live
     latest = live.get_latest_many([f"pantau:latest:{b}" for b in bed_codes])
     pauses = live.get_latest_many([f"pantau:pause:{b}" for b in bed_codes])
@@ -49,8 +59,28 @@ def ward_snapshot(ward: str, bed_codes: list[str]) -> dict:
     }
 
 
+def _ward_events(subscription, snapshot: dict) -> Iterator[str]:
+    """The snapshot, then the ward's messages, a heartbeat in quiet spells; ends when the live store is away."""
+    runtime = current_runtime()
+    try:
+        yield "retry: 2000\n\n"
+        yield sse_event("snapshot", snapshot)
+        deadline = time.monotonic() + stream_seconds()
+        while time.monotonic() < deadline:
+            message = subscription.get(timeout=HEARTBEAT_SECONDS)
+            if message is not None:
+                yield f"data: {message[1]}\n\n"
+            elif runtime.live.ping():
+                yield heartbeat()
+            else:  # messages published meanwhile are lost: start again from a snapshot once it is back
+                log.warning("ward stream: live store unavailable, ending the stream")
+                return
+    finally:
+        subscription.close()
+
+
 @bp.route("/stream/ward/<ward>")
-@roles_required(*WARD_ROLES)
+@roles_required(*VIEW_ROLES)
 def ward_stream(ward: str) -> Response:
     runtime = current_runtime()
     with runtime.db.session() as session:
@@ -58,17 +88,28 @@ def ward_stream(ward: str) -> Response:
         if found is None:
             abort(404)
         beds = [b.code for b in ward_beds(session, found.id)]
-    subscription = runtime.live.subscribe(f"pantau:ward:{ward}")  # before the snapshot: nothing falls between
+        custom = sorted(beds_with_custom_limits(session, found.id))
+        zone = site_zone(session, current_user.site_id).key
+    try:
+        subscription = runtime.live.subscribe(f"pantau:ward:{ward}")  # before the snapshot: nothing falls between
+    except LiveStoreError:
+        log.warning("ward stream: live store unavailable")
+        return Response("live store unavailable", status=503, headers={"Retry-After": "5"})
+    try:
+        snapshot = ward_snapshot(ward, beds)
+    except LiveStoreError:
+        subscription.close()
+        log.warning("ward stream: live store unavailable")
+        return Response("live store unavailable", status=503, headers={"Retry-After": "5"})
+    snapshot |= {
+        "custom_limits": custom,
+        "tz": zone,
+        "can_act": bool(current_user.roles & set(WARD_ROLES)),
+    }
+    return sse_response(_ward_events(subscription, snapshot))
 
-    def events() -> Iterator[str]:
-        try:
-            yield "retry: 2000\n\n"
-            yield f"event: snapshot\ndata: {json.dumps(ward_snapshot(ward, beds), separators=(',', ':'))}\n\n"
-            deadline = time.monotonic() + STREAM_SECONDS
-            while time.monotonic() < deadline:
-                message = subscription.get(timeout=KEEPALIVE_SECONDS)
-                yield ": keepalive\n\n" if message is None else f"data: {message[1]}\n\n"
-        finally:
-            subscription.close()
 
-    return sse_response(events())
+@bp.route("/stream/session")
+def stream_session() -> Response:
+    """200 while the session is signed in; the request guard answers 401 (JSON) once it has ended."""
+    return jsonify({"signed_in": True, "display": current_user.is_display})

@@ -7,7 +7,8 @@ and sends an ``update`` with only the parts that changed; a call also sends an `
 says aloud. Bursts are coalesced to one read per ``COALESCE_SECONDS``; a call's announcement is never dropped, it
 waits for that read and follows the update that shows the number.
 
-The stream ends after ``STREAM_SECONDS`` so the browser reconnects and the access check runs again. Snapshots
+The stream ends after ``Settings.live_stream_seconds`` so the browser reconnects and the access check runs again;
+in quiet spells it sends a ``heartbeat`` (api/sse.py), so the board can tell a quiet stream from a dead one. Snapshots
 and updates carry the time of the newest call as the event id, which the browser sends back on reconnecting
 (``Last-Event-ID``): calls made while it was away, within ``CATCH_UP_SECONDS``, are announced after the snapshot."""
 
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from flask import Blueprint, Response, abort, request
 from flask_login import current_user
 
-from api.sse import sse_response
+from api.sse import HEARTBEAT_SECONDS, heartbeat, sse_event, sse_response, stream_seconds
 from auth.guards import roles_required
 from data.live_store import LiveStoreError, Subscription
 from data.models import utcnow
@@ -36,18 +37,11 @@ from domain.announcement import call_announcement
 log = logging.getLogger(__name__)
 bp = Blueprint("queue_stream", __name__)
 BOARD_ROLES = ("display", "admin", "front_desk")
-STREAM_SECONDS = 300
-KEEPALIVE_SECONDS = 15
 REFRESH_SECONDS = 60  # doctors' statuses follow the clock, and Redis pub/sub forgets what it sent while away
 COALESCE_SECONDS = 0.2
 CATCH_UP_SECONDS = 30  # older calls are history, not news: a board back from an outage does not read them out
 EVERY_BOARD = "*"
 LABEL = re.compile(r"([A-Za-z]*)(\d+)")  # data.queue_tickets' "A012" back into prefix and number
-
-
-def sse(event: str, data: dict, event_id: int | None = None) -> str:
-    head = f"id: {event_id}\n" if event_id is not None else ""
-    return f"{head}event: {event}\ndata: {json.dumps(data, separators=(',', ':'), ensure_ascii=False)}\n\n"
 
 
 def spoken(label: str, prefix: str, number: int, destination: str) -> dict | None:
@@ -106,30 +100,30 @@ class BoardFeed:
             self.calls.append(said)
 
     def events(self, seen: int | None, subscribed: int) -> Iterator[str]:
-        """Snapshot (and the calls missed while reconnecting), then updates and announcements, keepalives between."""
+        """Snapshot (and the calls missed while reconnecting), then updates and announcements, heartbeats between."""
         yield "retry: 2000\n\n"
         shown = self.read()
-        yield sse("snapshot", shown, newest_call(shown))
+        yield sse_event("snapshot", shown, newest_call(shown))
         if seen is not None:
-            yield from (sse("announce", call) for call in missed_calls(shown, seen, subscribed))
-        deadline = time.monotonic() + STREAM_SECONDS
+            yield from (sse_event("announce", call) for call in missed_calls(shown, seen, subscribed))
+        deadline = time.monotonic() + stream_seconds()
         read_at = wrote_at = time.monotonic()
         while (now := time.monotonic()) < deadline or self.dirty:  # a pending call is sent before the stream ends
             if self.dirty and now >= read_at + COALESCE_SECONDS:
                 fresh = self.read()
                 changed = changes(shown, fresh)
-                out = [sse("update", changed, newest_call(fresh))] if changed else []
-                out += [sse("announce", call) for call in self.calls]
+                out = [sse_event("update", changed, newest_call(fresh))] if changed else []
+                out += [sse_event("announce", call) for call in self.calls]
                 yield from out
                 shown, self.calls, self.dirty, read_at = fresh, [], False, now
                 wrote_at = now if out else wrote_at
             elif now >= read_at + REFRESH_SECONDS:
                 self.dirty = True
-            elif now >= wrote_at + KEEPALIVE_SECONDS:
-                yield ": keepalive\n\n"
+            elif now >= wrote_at + HEARTBEAT_SECONDS:
+                yield heartbeat()
                 wrote_at = now
             else:
-                due = read_at + COALESCE_SECONDS if self.dirty else min(wrote_at + KEEPALIVE_SECONDS, deadline)
+                due = read_at + COALESCE_SECONDS if self.dirty else min(wrote_at + HEARTBEAT_SECONDS, deadline)
                 if message := self.subscription.get(timeout=max(0.0, due - now)):
                     self.hear(message[1])
 

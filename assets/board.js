@@ -1,12 +1,12 @@
-/* Queue TV board (/papan/<board>): filled from the server-sent-events stream /stream/queue/<board>.
+/* Queue TV board (/papan/<board>): filled from the server-sent-events stream /stream/queue/<board>, reconnected by
+   live_stream.js after any failure; "not live" shows after OFFLINE_AFTER_MS without any event (not even a heartbeat).
    "snapshot" = the whole board (on connect), "update" = the parts that changed, "announce" = a call to say aloud
    (window.PantauVoice, assets/queue_voice.js). Inert on every other page (Dash loads all assets everywhere). */
 (function () {
   "use strict";
 
   var FLASH_MS = 3200;          // the new number blinks three times
-  var OFFLINE_AFTER_MS = 10000; // a short gap (a stream ending, a proxy hiccup) is not shown as an outage
-  var RETRY_MS = 5000;          // EventSource gives up after a non-200 answer: start it again ourselves
+  var OFFLINE_AFTER_MS = 10000; // no event, not even a heartbeat, for this long: the board says it is not live
   var DOCTOR_PAGE_MS = 10000;   // more doctors than fit page through, this long each
   var WAITING_ONE_COLUMN = 5;   // more service points than this: two columns
   var board = null;
@@ -23,51 +23,39 @@
   function attach(root) {
     var b = {
       root: root, name: root.getAttribute("data-board"), text: JSON.parse(root.getAttribute("data-text") || "{}"),
-      data: null, lastId: "", lastCall: null, downSince: null, doctorPage: 0, doctorPages: 1, doctorTurned: Date.now(),
-      source: null, retry: null, flashTimer: null, runningText: null
+      data: null, lastId: "", lastCall: null, doctorPage: 0, doctorPages: 1, doctorTurned: Date.now(),
+      flashTimer: null, runningText: null
     };
-    connect(b);
+    // Reconnects with backoff after any failure (live_stream.js); a new stream names the last call this board
+    // showed, as EventSource's own reconnect does with Last-Event-ID: calls made meanwhile are still said.
+    b.stream = window.PantauLiveStream.open({
+      url: function () { return "/stream/queue/" + encodeURIComponent(b.name) + (b.lastId ? "?last=" + b.lastId : ""); },
+      events: {
+        snapshot: function (e) {
+          b.data = JSON.parse(e.data);
+          b.lastId = e.lastEventId;
+          render(b);
+        },
+        update: function (e) {
+          if (!b.data) { return; }
+          b.lastId = e.lastEventId;
+          var changed = JSON.parse(e.data);
+          Object.keys(changed).forEach(function (key) { b.data[key] = changed[key]; });
+          render(b);
+        },
+        announce: function (e) {
+          var call = JSON.parse(e.data);
+          if (window.PantauVoice) { window.PantauVoice.announce({ text: call.text, clips: call.clips }); }
+        }
+      }
+    });
     return b;
   }
 
-  function connect(b) {
-    // A stream we start again ourselves names the last call this board showed, as EventSource's own reconnect does
-    // with Last-Event-ID: calls made meanwhile are still said.
-    var source = new EventSource("/stream/queue/" + encodeURIComponent(b.name) + (b.lastId ? "?last=" + b.lastId : ""));
-    b.source = source;
-    source.addEventListener("snapshot", function (e) {
-      b.data = JSON.parse(e.data);
-      b.lastId = e.lastEventId;
-      online(b);
-      render(b);
-    });
-    source.addEventListener("update", function (e) {
-      if (!b.data) { return; }
-      b.lastId = e.lastEventId;
-      var changed = JSON.parse(e.data);
-      Object.keys(changed).forEach(function (key) { b.data[key] = changed[key]; });
-      online(b);
-      render(b);
-    });
-    source.addEventListener("announce", function (e) {
-      var call = JSON.parse(e.data);
-      if (window.PantauVoice) { window.PantauVoice.announce({ text: call.text, clips: call.clips }); }
-    });
-    source.onerror = function () {
-      if (b.downSince === null) { b.downSince = Date.now(); }
-      if (source.readyState === EventSource.CLOSED && board === b) {
-        b.retry = window.setTimeout(function () { if (board === b) { connect(b); } }, RETRY_MS);
-      }
-    };
-  }
-
   function detach(b) {
-    window.clearTimeout(b.retry);
     window.clearTimeout(b.flashTimer);
-    b.source.close();
+    b.stream.close();
   }
-
-  function online(b) { b.downSince = null; }
 
   function render(b) {
     var d = b.data;
@@ -154,7 +142,7 @@
   }
 
   function everySecond(b) {
-    b.root.classList.toggle("board-offline", b.downSince !== null && Date.now() - b.downSince > OFFLINE_AFTER_MS);
+    b.root.classList.toggle("board-offline", Date.now() - b.stream.lastEventAt > OFFLINE_AFTER_MS);
     var button = byId("board-sound");
     if (button) { button.hidden = !window.PantauVoice || window.PantauVoice.enabled(); }
     if (b.data && b.doctorPages > 1 && Date.now() - b.doctorTurned >= DOCTOR_PAGE_MS) {
@@ -173,7 +161,7 @@
   window.setInterval(function () {
     var root = byId("queue-board");
     if (board && board.root !== root) { detach(board); board = null; }
-    if (!board && root) { board = attach(root); everySecond(board); }
+    if (!board && root && window.PantauLiveStream) { board = attach(root); everySecond(board); }
   }, 250);
   window.setInterval(function () { if (board) { everySecond(board); } }, 1000);
   window.pantauBoard = function () { return board; }; // for tests and the benchmark

@@ -1,61 +1,90 @@
-/* Ward central station: live tiles fed by the server-sent-events stream (/stream/ward/<ward>).
-   One EventSource per screen; every message is a few hundred bytes for one bed, applied to that bed's tile only. */
+/* Ward central station (and the bed page's one tile): live tiles fed by the server-sent-events stream
+   /stream/ward/<ward> through the reconnecting client (live_stream.js); every message is a few hundred bytes for one
+   bed, applied to that bed's tile only. A watchdog raises the technical alarm "monitoring interrupted" when no vital
+   signs have arrived for INTERRUPTED_MS, whatever the cause, and a session that has ended blanks the screen under
+   "signed out" (sound and overlays: ward_alerts.js). */
 (function () {
   "use strict";
 
   var PRIORITY = { high: 0, medium: 1, low: 2 };
-  var SPARK_MS = 120000;       // sparkline window: the last 2 minutes of heart rate
-  var STALE_MS = 3000;         // ~3x the 1 s interval: grey the tile, show the data's age
-  var SOUND_KEY = "pantau-ward-sound";
+  var SPARK_MS = 120000;        // sparkline window: the last 2 minutes of heart rate
+  var STALE_MS = 3000;          // ~3x the 1 s interval: grey the tile, show the data's age
+  var INTERRUPTED_MS = 10000;   // no vital signs this long: the technical alarm covers the screen
+  var DOWN_MS = 3000;           // a reconnect shorter than this (the stream's periodic end) is not shown
+  var TECHNICAL_EVERY_MS = 3000;
   var station = null;
-  var audio = null;
+  var alerts = function () { return window.PantauWardAlerts; };
 
   function q(tile, cls) { return tile.querySelector(cls); }
 
   function makeStation(grid) {
     var st = {
       ward: grid.getAttribute("data-ward"), grid: grid, text: JSON.parse(grid.getAttribute("data-text") || "{}"),
-      beds: {}, alarms: {}, pauses: {}, offset: 0, lastBeep: 0,
-      sound: window.localStorage.getItem(SOUND_KEY) === "on"
+      beds: {}, alarms: {}, pauses: {}, offset: 0, lastBeep: 0, tz: undefined, canAct: false,
+      lastVitalsAt: Date.now(), stream: null
     };
     grid.querySelectorAll(".bed-tile").forEach(function (tile) {
       st.beds[tile.getAttribute("data-bed")] = {
-        tile: tile, latest: {}, series: [],
+        tile: tile, latest: {}, series: [], seenAt: 0,
+        monitored: !tile.classList.contains("bed-empty") && !!tile.getAttribute("data-device"),
         el: { hr: q(tile, ".v-hr"), spo2: q(tile, ".v-spo2"), rr: q(tile, ".v-rr"), temp: q(tile, ".v-temp"),
               nibp: q(tile, ".v-nibp"), nibpAge: q(tile, ".v-nibp-age"), news2: q(tile, ".tile-news2"), qsofa: q(tile, ".tile-qsofa"),
               alarm: q(tile, ".tile-alarm"), stale: q(tile, ".tile-stale-text"), spark: q(tile, ".tile-spark"),
-              pauseLeft: q(tile, ".tile-pause-left") }
+              pauseLeft: q(tile, ".tile-pause-left"), limits: q(tile, ".tile-limits") }
       };
     });
-    st.source = new EventSource("/stream/ward/" + encodeURIComponent(st.ward));
-    st.source.addEventListener("snapshot", function (e) { onSnapshot(st, JSON.parse(e.data)); });
-    st.source.onmessage = function (e) { onMessage(st, JSON.parse(e.data)); };
-    st.source.onopen = function () { setConnection(st, true); };
-    st.source.onerror = function () { setConnection(st, false); };
+    st.stream = window.PantauLiveStream.open({
+      url: "/stream/ward/" + encodeURIComponent(st.ward),
+      events: { snapshot: function (e) { onSnapshot(st, JSON.parse(e.data)); } },
+      onMessage: function (e) { onMessage(st, JSON.parse(e.data)); },
+      onState: function () { if (st.stream) { everySecond(st); } }  // not yet during open() itself
+    });
     renderSoundButton(st);
     return st;
   }
 
   function now(st) { return Date.now() + st.offset; }
 
-  function setConnection(st, ok) {
+  /* Not receiving: the stream has been away for longer than a routine reconnect. */
+  function streamDown(st) {
+    return st.stream.state !== "open" && Date.now() - st.stream.lastEventAt > DOWN_MS;
+  }
+
+  function renderConnection(st) {
     var el = document.getElementById("ward-connection");
     if (!el) { return; }
-    el.textContent = ok ? "" : st.text.ward_connection_lost;
-    el.className = ok ? "small" : "small text-warning";
+    var c = st.stream, text = "";
+    if (c.state === "waiting") {
+      text = st.text.ward_connection_lost.replace("{n}", Math.max(1, Math.ceil((c.retryAt - Date.now()) / 1000)));
+    } else if (c.state !== "signed-out" && streamDown(st)) {
+      text = st.text.ward_connecting;
+    }
+    el.textContent = text;
+    el.className = text ? "small text-warning" : "small";
   }
 
   function onSnapshot(st, data) {
     st.offset = data.now - Date.now();
     st.alarms = data.alarms || {};
     st.pauses = data.pauses || {};
+    st.tz = data.tz;
+    st.canAct = !!data.can_act;
+    var custom = data.custom_limits || [];
     Object.keys(st.beds).forEach(function (code) {
       var bed = st.beds[code];
       bed.latest = (data.beds || {})[code] || {};
       bed.series = ((data.series || {})[code] || []).map(function (p) { return [p[0], p[1]]; });
+      bed.seenAt = Number(bed.latest.rx || 0) - st.offset;  // when its newest sample arrived, on this clock
+      st.lastVitalsAt = Math.max(st.lastVitalsAt, bed.seenAt);
+      setLimitsMarker(bed, custom.indexOf(code) >= 0);
       render(st, code);
     });
     renderAlarms(st);
+  }
+
+  function setLimitsMarker(bed, custom) {
+    bed.tile.classList.toggle("limits-custom", custom);
+    if (bed.el.limits) { bed.el.limits.classList.toggle("d-none", !custom); }
   }
 
   function onMessage(st, m) {
@@ -72,6 +101,7 @@
       next.st_ecg = stat.ecg; next.st_spo2 = stat.spo2;
       if (m.news2 !== undefined) { next.news2 = m.news2 === null ? "" : String(m.news2); next.news2_risk = m.risk || ""; next.news2_complete = m.complete ? "1" : "0"; }
       bed.latest = next;
+      bed.seenAt = st.lastVitalsAt = Date.now();
       if (m.hr !== undefined && m.hr !== null) { bed.series.push([Number(m.rx || m.ts), Number(m.hr)]); }
       render(st, m.bed);
     } else if (m.t === "n") {
@@ -91,6 +121,8 @@
     } else if (m.t === "p") {
       st.pauses[m.bed] = m.until;
       render(st, m.bed);
+    } else if (m.t === "l") {
+      setLimitsMarker(bed, !!m.custom);
     }
   }
 
@@ -178,33 +210,33 @@
       return (PRIORITY[x[1].priority] - PRIORITY[y[1].priority]) || (x[1].since - y[1].since);
     });
     list.textContent = "";
-    if (!all.length) {
-      var none = document.createElement("li");
-      none.className = "text-body-secondary small";
-      none.textContent = st.text.ward_no_alarms;
-      list.appendChild(none);
-      return;
+    if (st.unknown || !all.length) {  // with no data arriving, "no active alarms" would be a claim we cannot make
+      var note = document.createElement("li");
+      note.className = st.unknown ? "ward-alarms-unknown fw-semibold text-warning small" : "text-body-secondary small";
+      note.textContent = st.unknown ? st.text.ward_alarms_unknown : st.text.ward_no_alarms;
+      list.appendChild(note);
     }
     all.forEach(function (item) {
       var code = item[0], a = item[1];
       var li = document.createElement("li");
-      li.className = "ward-alarm alarm-" + a.priority + (a.acked ? " alarm-acked" : "");
+      li.className = "ward-alarm alarm-" + a.priority + (a.acked ? " alarm-acked" : "") + (st.unknown ? " alarm-unknown" : "");
       li.setAttribute("data-bed", code);
       li.setAttribute("data-condition", a.condition);
       var title = document.createElement("div");
       title.className = "fw-semibold";
       title.textContent = code + " · " + alarmText(st, a);
       li.appendChild(title);
-      if (!a.acked) {
+      if (a.acked) {
+        var by = document.createElement("small");
+        by.className = "ward-ack-by";
+        by.textContent = "✓ " + (a.ack_by || "");
+        li.appendChild(by);
+      } else if (st.canAct) {  // a display's station only watches (api/alarms.py refuses it too)
         var btn = document.createElement("button");
         btn.type = "button";
         btn.className = "btn btn-sm btn-light ward-ack";
         btn.textContent = st.text.ward_ack;
         li.appendChild(btn);
-      } else {
-        var by = document.createElement("small");
-        by.textContent = "✓ " + (a.ack_by || "");
-        li.appendChild(by);
       }
       list.appendChild(li);
     });
@@ -222,39 +254,68 @@
     return level;
   }
 
-  function beep(pattern) {
-    if (!audio) { return; }
-    var t0 = audio.currentTime;
-    pattern.forEach(function (p) {
-      var osc = audio.createOscillator(), gain = audio.createGain();
-      osc.frequency.value = p[1];
-      gain.gain.setValueAtTime(0.0001, t0 + p[0]);
-      gain.gain.exponentialRampToValueAtTime(0.25, t0 + p[0] + 0.02);
-      gain.gain.exponentialRampToValueAtTime(0.0001, t0 + p[0] + 0.15);
-      osc.connect(gain).connect(audio.destination);
-      osc.start(t0 + p[0]);
-      osc.stop(t0 + p[0] + 0.2);
+  function siteTime(st, ms) {
+    var options = { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false };
+    try {
+      return new Date(ms).toLocaleTimeString(document.documentElement.lang || undefined, Object.assign({ timeZone: st.tz }, options));
+    } catch (e) {  // an unknown time zone name: the browser's own
+      return new Date(ms).toLocaleTimeString(undefined, options);
+    }
+  }
+
+  /* The technical alarm to show, if any: signed out, or no vital signs for INTERRUPTED_MS (any cause). */
+  function technical(st) {
+    var t = Date.now();
+    if (st.stream.state === "signed-out") {
+      return { kind: "signed-out", title: st.text.ward_signed_out_title, lines: [st.text.ward_signed_out_detail],
+               signIn: st.text.ward_sign_in };
+    }
+    var monitored = Object.keys(st.beds).filter(function (code) { return st.beds[code].monitored; });
+    var quiet = monitored.length ? t - st.lastVitalsAt : (st.stream.state === "open" ? 0 : t - st.stream.lastEventAt);
+    if (quiet <= INTERRUPTED_MS) { return null; }
+    var since = monitored.length ? st.lastVitalsAt : st.stream.lastEventAt;
+    var affected = monitored.filter(function (code) { return t - st.beds[code].seenAt > INTERRUPTED_MS; });
+    var lines = [st.text.ward_interrupted_detail.replace("{time}", siteTime(st, since)).replace("{ago}", ageText(st, t - since))];
+    if (affected.length) { lines.push(st.text.ward_interrupted_beds.replace("{beds}", affected.join(", "))); }
+    return { kind: "interrupted", title: st.text.ward_interrupted_title, lines: lines };
+  }
+
+  /* Signed out: nothing on screen may look like a live value. */
+  function blank(st) {
+    st.alarms = {};
+    Object.keys(st.beds).forEach(function (code) {
+      st.beds[code].latest = {};
+      st.beds[code].series = [];
+      render(st, code);
     });
   }
 
-  // IEC 60601-1-8-like bursts: high = 2 x 5 pulses, medium = 3 pulses.
-  var HIGH = [[0, 880], [0.2, 880], [0.4, 880], [0.8, 880], [1.0, 880], [1.6, 880], [1.8, 880], [2.0, 880], [2.4, 880], [2.6, 880]];
-  var MEDIUM = [[0, 660], [0.25, 660], [0.5, 660]];
-
   function everySecond(st) {
+    var view = technical(st), A = alerts();
+    var signedOut = st.stream.state === "signed-out";
+    if (signedOut && !st.blanked) { blank(st); }
+    st.blanked = signedOut;  // the snapshot after signing in again fills the tiles
     Object.keys(st.beds).forEach(function (code) { tickBed(st, code); });
-    var level = st.sound ? audible(st) : null;
-    var t = Date.now();
-    if (level === "high" && t - st.lastBeep >= 5000) { beep(HIGH); st.lastBeep = t; }
-    if (level === "medium" && t - st.lastBeep >= 10000) { beep(MEDIUM); st.lastBeep = t; }
+    var unknown = !!view || streamDown(st);
+    if (unknown !== st.unknown) { st.unknown = unknown; renderAlarms(st); }
+    st.grid.classList.toggle("monitoring-interrupted", !!view);
+    A.showTechnical(st.text, view);
+    renderConnection(st);
+    renderSoundButton(st);
+    var t = Date.now(), level = view ? "technical" : audible(st);
+    if (level === "technical" && t - st.lastBeep >= TECHNICAL_EVERY_MS) { A.play(A.TECHNICAL); st.lastBeep = t; }
+    if (level === "high" && t - st.lastBeep >= 5000) { A.play(A.HIGH); st.lastBeep = t; }
+    if (level === "medium" && t - st.lastBeep >= 10000) { A.play(A.MEDIUM); st.lastBeep = t; }
   }
 
   function renderSoundButton(st) {
-    var button = document.getElementById("ward-sound");
+    var button = document.getElementById("ward-sound"), A = alerts();
     if (!button) { return; }
-    button.querySelector("span").textContent = st.sound ? st.text.ward_sound_on : st.text.ward_sound_off;
-    button.classList.toggle("active", st.sound);
-    button.querySelector("i").className = "bi me-1 " + (st.sound ? "bi-volume-up-fill" : "bi-volume-mute");
+    var on = A.soundOn(), blocked = A.blocked();
+    button.querySelector("span").textContent = blocked ? st.text.ward_sound_enable : on ? st.text.ward_sound_on : st.text.ward_sound_off;
+    button.classList.toggle("active", on && !blocked);
+    button.classList.toggle("btn-warning", blocked);
+    button.querySelector("i").className = "bi me-1 " + (on ? "bi-volume-up-fill" : "bi-volume-mute");
   }
 
   function post(url, body) {
@@ -279,9 +340,8 @@
       return;
     }
     if (event.target.closest("#ward-sound")) {
-      station.sound = !station.sound;
-      window.localStorage.setItem(SOUND_KEY, station.sound ? "on" : "off");
-      if (station.sound && !audio) { audio = new (window.AudioContext || window.webkitAudioContext)(); }
+      var A = alerts();
+      A.setSound(A.blocked() || !A.soundOn());  // a blocked sound is switched on by this click, not off
       renderSoundButton(station);
       return;
     }
@@ -298,8 +358,12 @@
   // Dash renders pages in the browser: attach to the grid when it appears, detach when the page changes.
   window.setInterval(function () {
     var grid = document.getElementById("ward-grid");
-    if (station && station.grid !== grid) { station.source.close(); station = null; }
-    if (!station && grid) { station = makeStation(grid); }
+    if (station && station.grid !== grid) {
+      station.stream.close();
+      alerts().showTechnical(station.text, null);
+      station = null;
+    }
+    if (!station && grid && window.PantauLiveStream && window.PantauWardAlerts) { station = makeStation(grid); }
   }, 250);
   window.setInterval(function () { if (station) { everySecond(station); } }, 1000);
   window.pantauWard = function () { return station; };  // for tests and the benchmark

@@ -77,9 +77,11 @@ def disable_user(username: str) -> None:
 @with_appcontext
 @click.argument("username")
 @click.option("--label", required=True, help="Where the board hangs, e.g. 'Poli lantai 1'.")
-@click.option("--board", default="", help="The board the TV opens, e.g. /papan/farmasi (default: the home page).")
+@click.option(
+    "--board", default="", help="What the TV opens: /papan/farmasi or a ward station /bangsal/ICU (default: home)."
+)
 def create_display_token(username: str, label: str, board: str) -> None:
-    """Issue a TV-board sign-in URL for a user whose only role is display."""
+    """Issue a TV sign-in URL (queue board or read-only ward station) for a user whose only role is display."""
     try:
         with _runtime().db.session() as db:
             user = users.find_user(db, username)
@@ -113,4 +115,135 @@ def rotate_data_keys() -> None:
     click.echo(f"re-encrypted {changed} patient records")
 
 
-COMMANDS = (create_user, reset_password, disable_user, create_display_token, seed_demo_command, rotate_data_keys)
+def _broker_admin():
+    from data.broker_admin import open_broker_admin
+
+    runtime = _runtime()
+    return open_broker_admin(runtime.settings, runtime.broker)
+
+
+def _echo_credential(issued) -> None:
+    click.echo(f"device {issued.device_id}: MQTT username {issued.device_id}, password {issued.password}")
+    click.echo("(shown once; " + ("provisioned on the broker)" if issued.provisioned else "no broker provisioning)"))
+
+
+@click.command("create-device")
+@with_appcontext
+@click.argument("device_id")
+@click.option("--model", required=True, help="Make and model of the monitor.")
+@click.option("--bed", default=None, help="Bed code it serves, e.g. ICU-03 (optional).")
+def create_device(device_id: str, model: str, bed: str | None) -> None:
+    """Register a monitor and issue its broker credential (the password is printed once)."""
+    from data.device_credentials import register_device
+
+    runtime = _runtime()
+    try:
+        with runtime.db.session() as db:
+            site = ensure_site(db, runtime.settings)
+            issued = register_device(
+                db, CLI_ACTOR, _broker_admin(), site_id=site.id, site_code=site.code, device_id=device_id,
+                model=model, bed_code=bed,
+            )  # fmt: skip
+    except InputError as exc:
+        _fail(exc)
+    _echo_credential(issued)
+
+
+@click.command("rotate-device-credential")
+@with_appcontext
+@click.argument("device_id")
+def rotate_device_credential(device_id: str) -> None:
+    """Give a monitor a new broker password (printed once); the old one stops working at once."""
+    from data.device_credentials import rotate_credential
+
+    runtime = _runtime()
+    try:
+        with runtime.db.session() as db:
+            site = ensure_site(db, runtime.settings)
+            issued = rotate_credential(
+                db, CLI_ACTOR, _broker_admin(), site_id=site.id, site_code=site.code, device_id=device_id
+            )
+    except InputError as exc:
+        _fail(exc)
+    _echo_credential(issued)
+
+
+@click.command("retire-device")
+@with_appcontext
+@click.argument("device_id")
+def retire_device_command(device_id: str) -> None:
+    """Take a monitor out of service: off its bed, its broker credential deleted, its history kept."""
+    from data.device_credentials import retire_device
+
+    runtime = _runtime()
+    try:
+        with runtime.db.session() as db:
+            site = ensure_site(db, runtime.settings)
+            retire_device(db, CLI_ACTOR, _broker_admin(), site_id=site.id, device_id=device_id)
+    except InputError as exc:
+        _fail(exc)
+    click.echo(f"retired {device_id}")
+
+
+@click.command("mqtt-setup")
+@with_appcontext
+@click.option("--consumer-password", envvar="MQTT_CONSUMER_PASSWORD", default="", help="Env MQTT_CONSUMER_PASSWORD.")
+@click.option("--web-password", envvar="MQTT_WEB_PASSWORD", default="", help="Env MQTT_WEB_PASSWORD.")
+@click.option("--simulator-password", envvar="MQTT_SIMULATOR_PASSWORD", default="", help="Env MQTT_SIMULATOR_PASSWORD.")
+def mqtt_setup(consumer_password: str, web_password: str, simulator_password: str) -> None:
+    """Default-deny ACL and one broker user per Pantau process (idempotent; run at every start)."""
+    from data.broker_admin import BrokerAdminError
+
+    admin = _broker_admin()
+    if not admin.enabled:
+        raise click.ClickException("no broker admin configured (PANTAU_MQTT_ADMIN_USERNAME); nothing to set up")
+    passwords = {"pantau-consumer": consumer_password, "pantau-web": web_password}
+    passwords["pantau-simulator"] = simulator_password
+    try:
+        done = admin.setup(passwords)
+    except BrokerAdminError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo("broker users ready: " + (", ".join(done) or "none (no passwords given)"))
+
+
+@click.command("provision-sim-devices")
+@with_appcontext
+@click.option("--file", "path", required=True, type=click.Path(dir_okay=False), help="JSON file to write.")
+@click.option("--devices", required=True, help="Comma-separated device ids, e.g. MON-ICU-01,MON-ICU-02.")
+def provision_sim_devices(path: str, devices: str) -> None:
+    """Issue credentials for the simulator's monitors (registering missing ones, at bed ICU-03 for MON-ICU-03
+    when that bed exists and is free) and write {device_id: password} to a file only its owner can read."""
+    import json
+    import os
+
+    from data.device_credentials import issue_simulator_credentials
+
+    runtime = _runtime()
+    ids = [d.strip() for d in devices.split(",") if d.strip()]
+    try:
+        with runtime.db.session() as db:
+            site = ensure_site(db, runtime.settings)
+            creds = issue_simulator_credentials(
+                db, CLI_ACTOR, _broker_admin(), site_id=site.id, site_code=site.code, device_ids=ids
+            )
+    except InputError as exc:
+        _fail(exc)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        json.dump(creds, out)
+    click.echo(f"credentials for {len(creds)} simulated monitors written to {path}")
+
+
+COMMANDS = (
+    create_user,
+    reset_password,
+    disable_user,
+    create_display_token,
+    seed_demo_command,
+    rotate_data_keys,
+    create_device,
+    rotate_device_credential,
+    retire_device_command,
+    mqtt_setup,
+    provision_sim_devices,
+)

@@ -36,7 +36,8 @@ _AUTOMATIC_PROPS = (".n_intervals",)
 
 
 def _is_data_request() -> bool:
-    return request.path.startswith(("/_dash-", "/api/")) or request.is_json
+    # A live stream answers 401 rather than a redirect to the sign-in page, so a screen can tell it was signed out.
+    return request.path.startswith(("/_dash-", "/api/", "/stream/")) or request.is_json
 
 
 def _refuse(status: int, key: str) -> Any:

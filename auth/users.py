@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from auth.passwords import MIN_LENGTH, dummy_hash, hash_password, needs_rehash, verify_password
 from auth.roles import ROLES
-from data import audit, queue_boards
+from data import audit
+from data.display_screens import display_paths
 from data.models import DisplayToken, User, UserRole, utcnow
 from domain.errors import InputError
 
@@ -148,7 +149,7 @@ def create_user(
         username=name,
         full_name=full_name.strip(),
         password_hash=password_hash or hash_password(password),
-        must_change_password=must_change_password,
+        must_change_password=must_change_password and not _display_only(chosen),
         roles=[UserRole(role=r) for r in sorted(chosen)],
     )
     session.add(user)
@@ -163,6 +164,7 @@ def set_roles(session: Session, actor: Actor, user: User, roles: set[str] | list
         raise InputError("err_cannot_drop_own_admin")
     before = sorted(user.role_names)
     user.roles = [UserRole(role=r) for r in sorted(chosen)]
+    user.must_change_password = user.must_change_password and not _display_only(chosen)
     _audit(session, actor, "user_roles_changed", user, {"before": before, "after": sorted(chosen)})
 
 
@@ -177,7 +179,7 @@ def reset_password(session: Session, actor: Actor, user: User, new_password: str
     """Set a temporary password the user must change at next sign-in; unlocks the account."""
     validate_password(new_password)
     user.password_hash = hash_password(new_password)
-    user.must_change_password = True
+    user.must_change_password = not _display_only(user.role_names)
     user.failed_logins = 0
     user.locked_until = None
     _audit(session, actor, "password_reset", user, None)
@@ -194,17 +196,22 @@ def change_own_password(session: Session, actor: Actor, user: User, current: str
     _audit(session, actor, "password_changed", user, None)
 
 
+def _display_only(roles: set[str] | frozenset[str]) -> bool:
+    """A TV's account: it signs in by token and has no one to type a password, so it is never asked to change one."""
+    return set(roles) == {"display"}
+
+
 def create_display_token(session: Session, actor: Actor, user: User, label: str, board_path: str = "") -> str:
-    """Issue a TV-board token for a ``display`` user, opening ``board_path`` (e.g. ``/papan/farmasi``; empty =
-    home) when given; only its SHA-256 is kept, the token is returned once."""
-    if user.role_names != {"display"}:
+    """Issue a display token for a ``display`` user, opening ``board_path`` when given (a queue board such as
+    ``/papan/farmasi`` or a ward station such as ``/bangsal/ICU``; empty = home); only its SHA-256 is kept, the
+    token is returned once."""
+    if not _display_only(user.role_names):
         raise InputError("err_display_token_role")
     board_path = board_path.strip()
     if board_path:
-        boards = queue_boards.known_boards(session, user.site_id)
-        if queue_boards.board_of_path(board_path) not in boards:
-            paths = ", ".join(queue_boards.board_path(b) for b in boards)
-            raise InputError("board_err_unknown_path", path=board_path, boards=paths)
+        paths = display_paths(session, user.site_id)
+        if board_path not in paths:
+            raise InputError("board_err_unknown_path", path=board_path, boards=", ".join(paths))
     token = secrets.token_urlsafe(32)
     session.add(DisplayToken(user_id=user.id, label=label, board_path=board_path, token_sha256=token_digest(token)))
     _audit(session, actor, "display_token_created", user, {"label": label, "board": board_path})

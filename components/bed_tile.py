@@ -28,7 +28,8 @@ def _numeric(name: str, label_key: str, unit: str) -> html.Div:
     )
 
 
-def bed_tile(bed: BedView) -> html.Div:
+def bed_tile(bed: BedView, *, read_only: bool = False) -> html.Div:
+    """The tile's frame; ``read_only`` (a display's station) has no pause button and no link to the bed page."""
     occupant = (
         [html.Span(bed.patient_mask, className="tile-patient"), html.Span(bed.mrn, className="tile-mrn")]
         if bed.patient_mask
@@ -38,11 +39,14 @@ def bed_tile(bed: BedView) -> html.Div:
         [
             html.Div(
                 [
-                    html.A(bed.code, href=f"/bed/{bed.code}", className="tile-bed"),
+                    html.Span(bed.code, className="tile-bed")
+                    if read_only
+                    else html.A(bed.code, href=f"/bed/{bed.code}", className="tile-bed"),
                     html.Span(
                         [
                             html.Span("", className="tile-qsofa badge d-none", title="qSOFA"),
                             html.Span("", className="tile-news2 badge", title="NEWS2"),
+                            html.Span(t("ward_limits_custom"), className="tile-limits badge d-none"),
                         ],
                         className="tile-badges",
                     ),
@@ -64,11 +68,17 @@ def bed_tile(bed: BedView) -> html.Div:
             html.Div(
                 [
                     html.Span("", className="tile-stale-text"),
-                    html.Button(
-                        html.I(className="bi bi-volume-mute"),
-                        className="tile-pause btn btn-sm btn-outline-light",
-                        title=t("ward_pause"),
-                        type="button",
+                    *(
+                        []
+                        if read_only
+                        else [
+                            html.Button(
+                                html.I(className="bi bi-volume-mute"),
+                                className="tile-pause btn btn-sm btn-outline-light",
+                                title=t("ward_pause"),
+                                type="button",
+                            )
+                        ]
                     ),
                     html.Span("", className="tile-pause-left"),
                 ],

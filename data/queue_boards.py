@@ -22,9 +22,3 @@ def known_boards(session: Session, site_id: int) -> list[str]:
 
 def board_path(board: str) -> str:
     return f"{BOARD_PATH}{board}"
-
-
-def board_of_path(path: str) -> str | None:
-    """``"/papan/umum"`` → ``"umum"``; ``None`` for any other path."""
-    board = path.strip().removeprefix(BOARD_PATH)
-    return board if path.strip().startswith(BOARD_PATH) and board and "/" not in board else None

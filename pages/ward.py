@@ -21,7 +21,7 @@ dash.register_page(
     path_template="/bangsal/<ward>",
     name_key="nav_ward",
     title="Bangsal · Pantau",
-    roles=["nurse", "doctor", "admin"],
+    roles=["nurse", "doctor", "admin", "display"],  # display: a read-only station on a wall (api/live.py)
     order=10,
     nav=True,
 )
@@ -35,7 +35,17 @@ JS_TEXT_KEYS = (
     "ward_sound_on",
     "ward_sound_off",
     "ward_connection_lost",
+    "ward_connecting",
     "ward_no_alarms",
+    "ward_alarms_unknown",
+    "ward_interrupted_title",
+    "ward_interrupted_detail",
+    "ward_interrupted_beds",
+    "ward_signed_out_title",
+    "ward_signed_out_detail",
+    "ward_sign_in",
+    "ward_sound_enable",
+    "ward_limits_custom",
     "ward_news2_incomplete",
     "ago_s",
     "ago_min",
@@ -98,7 +108,7 @@ def layout(ward: str | None = None, **_query: str) -> html.Div:
             html.Div(
                 [
                     html.Div(
-                        [bed_tile(b) for b in beds],
+                        [bed_tile(b, read_only=current_user.is_display) for b in beds],
                         className="ward-grid",
                         id="ward-grid",
                         **{"data-ward": chosen.code, "data-text": json.dumps(texts)},

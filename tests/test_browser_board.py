@@ -119,7 +119,7 @@ def test_a_tv_opens_its_board_and_shows_and_says_a_counter_call(page, live_serve
 
 def test_the_board_says_when_its_connection_is_down_and_recovers(page, live_server, monkeypatch):
     base, pantau = live_server
-    monkeypatch.setattr(queue_stream, "STREAM_SECONDS", 2)  # the stream ends soon; reconnecting then fails
+    monkeypatch.setattr(queue_stream, "stream_seconds", lambda: 2)  # the stream ends soon; reconnecting then fails
     page.goto(f"{base}/tv/{pantau.creds.display_token}")
     expect(page.locator("#board-now-destination")).to_have_text("Belum ada panggilan")
     page.route("**/stream/queue/**", lambda route: route.abort())

@@ -95,8 +95,8 @@ class Stream:
 @pytest.fixture
 def short_streams(monkeypatch):
     """Streams that end within seconds, so a test waiting for an event that never comes fails instead of hanging."""
-    monkeypatch.setattr(queue_stream, "STREAM_SECONDS", 8)
-    monkeypatch.setattr(queue_stream, "KEEPALIVE_SECONDS", 0.5)
+    monkeypatch.setattr(queue_stream, "stream_seconds", lambda: 8)
+    monkeypatch.setattr(queue_stream, "HEARTBEAT_SECONDS", 0.5)
 
 
 def open_stream(pantau, board: str = "umum", who: str = "display") -> Stream:

@@ -1,0 +1,116 @@
+"""The ward stream's contract with the reconnecting client: heartbeats, a JSON 401 for an ended session, read-only
+ward stations for display tokens (made with the operator commands)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+
+from api import live
+from auth import users
+from data.alarm_limits import publish_limits_changed
+from domain.errors import InputError
+from tests.test_access_control import signed_in_client
+from tests.test_queue_board import Stream
+
+
+@pytest.fixture
+def short_streams(monkeypatch):
+    """Streams that end within seconds and beat often, so a missing event fails the test instead of hanging it."""
+    monkeypatch.setattr(live, "stream_seconds", lambda: 3)
+    monkeypatch.setattr(live, "HEARTBEAT_SECONDS", 0.2)
+
+
+def test_the_stream_starts_with_a_snapshot_then_beats_in_quiet_spells_and_ends(sqlite_app, short_streams):
+    stream = Stream(signed_in_client(sqlite_app, "nurse").get("/stream/ward/ICU"))
+    kind, snapshot = stream.next_event()
+    assert kind == "snapshot"
+    assert snapshot["tz"] == "Asia/Jakarta" and snapshot["can_act"] is True
+    assert "ICU-03" in snapshot["beds"] and isinstance(snapshot["custom_limits"], list)
+    kind, beat = stream.next_event()
+    assert kind == "heartbeat" and abs(beat["now"] - time.time() * 1000) < 60_000
+    started = time.monotonic()
+    with pytest.raises(AssertionError, match="the stream ended"):
+        while True:
+            stream.next_event()
+    assert time.monotonic() - started < 10
+
+
+def test_a_bed_whose_limits_change_is_marked_through_the_stream(sqlite_app, short_streams):
+    stream = Stream(signed_in_client(sqlite_app, "nurse").get("/stream/ward/ICU"))
+    assert stream.next_event()[0] == "snapshot"
+    publish_limits_changed(sqlite_app.runtime.live, "ICU", "ICU-02", custom=True)
+    messages = [  # until the short stream ends
+        json.loads(line.removeprefix("data: "))
+        for chunk in stream.chunks
+        for line in chunk.decode().splitlines()
+        if line.startswith("data: {") and '"now"' not in line
+    ]
+    assert {"t": "l", "bed": "ICU-02", "custom": True} in messages
+
+
+def test_an_ended_session_gets_a_json_401_not_a_sign_in_page(sqlite_app):
+    client = sqlite_app.server.test_client()
+    for path in ("/stream/session", "/stream/ward/ICU"):
+        response = client.get(path)
+        assert response.status_code == 401 and "error" in response.get_json()
+    nurse = signed_in_client(sqlite_app, "nurse")
+    assert nurse.get("/stream/session").get_json() == {"signed_in": True, "display": False}
+    with nurse.session_transaction() as session:
+        session["seen"] = time.time() - (sqlite_app.settings.session_timeout_minutes * 60 + 5)
+    assert nurse.get("/stream/session").status_code == 401
+    assert nurse.get("/stream/ward/ICU").status_code == 401
+
+
+def test_checking_the_session_is_not_activity(sqlite_app):
+    nurse = signed_in_client(sqlite_app, "nurse")
+    with nurse.session_transaction() as session:
+        session["seen"] = seen = time.time() - 60
+    assert nurse.get("/stream/session").status_code == 200
+    with nurse.session_transaction() as session:
+        assert session["seen"] == seen
+
+
+def test_a_display_token_opens_a_read_only_ward_station(sqlite_app, short_streams):
+    runner = sqlite_app.server.test_cli_runner()
+    made = runner.invoke(args=["create-user", "tv.icu", "--name", "TV ICU", "--role", "display"])
+    assert made.exit_code == 0, made.output
+    refused = runner.invoke(args=["create-display-token", "tv.icu", "--label", "ICU", "--board", "/bangsal/NOPE"])
+    assert refused.exit_code != 0 and "/bangsal/ICU" in refused.output
+    result = runner.invoke(args=["create-display-token", "tv.icu", "--label", "ICU", "--board", "/bangsal/ICU"])
+    assert result.exit_code == 0, result.output
+    token = re.search(r"/tv/(\S+)", result.output).group(1)
+
+    tv = sqlite_app.server.test_client()
+    signed_in = tv.get(f"/tv/{token}")
+    assert signed_in.status_code == 302 and signed_in.headers["Location"] == "/bangsal/ICU"
+    page = tv.get("/bangsal/ICU")
+    assert page.status_code == 200, "a display account is never sent to change a password it cannot type"
+    stream = Stream(tv.get("/stream/ward/ICU"))
+    kind, snapshot = stream.next_event()
+    assert kind == "snapshot" and snapshot["can_act"] is False
+    assert tv.post("/api/beds/ICU-03/alarms/ack", json={"condition": "spo2_low"}).status_code == 403
+    assert tv.post("/api/beds/ICU-03/alarms/pause", json={"seconds": 120}).status_code == 403
+
+
+def test_a_display_only_account_never_has_to_change_its_password(sqlite_app):
+    with sqlite_app.runtime.db.session() as s:
+        cli = users.Actor(None, "cli", None)
+        tv = users.create_user(
+            s, cli, site_id=users.find_user(s, "perawat").site_id, username="tv.mel", full_name="TV MEL",
+            roles=["display"], password="a-long-enough-password",
+        )  # fmt: skip
+        assert tv.must_change_password is False
+        users.reset_password(s, cli, tv, "another-long-password")
+        assert tv.must_change_password is False
+        nurse = users.find_user(s, "perawat")
+        users.reset_password(s, cli, nurse, "another-long-password")
+        assert nurse.must_change_password is True
+        with pytest.raises(InputError) as refused:
+            users.create_display_token(s, cli, tv, "MEL", "/bangsal/XX")
+        assert refused.value.key == "board_err_unknown_path"
+        assert users.create_display_token(s, cli, tv, "MEL", "/bangsal/MEL")
+        assert users.create_display_token(s, cli, tv, "Farmasi", "/papan/farmasi")

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, html, no_update
+from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
 from callbacks.counter import actor
@@ -190,13 +191,13 @@ def save_mapping(poli_clicks: list, doctor_clicks: list, poli_codes: list, docto
     """Save the one row whose button was pressed; its status cell says what happened."""
     trigger = ctx.triggered_id
     if not isinstance(trigger, dict):
-        return no_update, no_update, no_update
+        raise PreventUpdate  # not a plain no_update: the wildcard outputs would need one list each
     kind = trigger["type"].removeprefix("bref-").removesuffix("-save")
     clicks, codes = (poli_clicks, poli_codes) if kind == "poli" else (doctor_clicks, doctor_codes)
     ids = [item["id"]["id"] for item in ctx.inputs_list[0 if kind == "poli" else 1]]
     index = ids.index(trigger["id"])
     if not clicks[index]:  # the table was redrawn, nothing was pressed
-        return no_update, no_update, no_update
+        raise PreventUpdate
     statuses = [no_update] * len(ids)
     try:
         with current_runtime().db.session() as session:

@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, html, no_update
-from flask import request
+from dash import ALL, Input, Output, State, ctx, html, no_update
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
-from auth.session import audit_signed_in
+from auth.session import audit_signed_in, client_ip
 from callbacks.registry import page_callback
+from components.limits_editor import custom_note_class
 from components.trend_figures import news2_figure, trend_figure
-from data.alarm_limits import publish_limits_changed, set_overrides
-from data.models import Observation, utcnow
+from data.alarm_limits import bed_profile, overrides, publish_limits_changed, set_overrides
+from data.models import utcnow
+from data.observations import record_observation
 from data.runtime import current_runtime
 from data.trends import RANGES, alarm_history, news2_series, observations, vital_trend
 from data.wards import BedView, bed_by_code
-from domain.alarms import PARAMETERS
+from domain.alarm_limit_ranges import SIDES, LimitField, LimitsRefused, ReasonRequired
+from domain.alarms import PARAMETERS, PROFILES, Bounds
 from domain.errors import InputError
 from domain.formats import local_datetime
 from domain.observations import validate_observation
@@ -107,54 +112,120 @@ def save_observation(_clicks: int, *values: object) -> tuple:
     keep = [no_update] * len(MANUAL_FIELDS)
     if obs is None:
         return dbc.Alert(t("obs_fix_errors"), color="danger", className="mb-0"), no_update, *messages, *invalid, *keep
-    with current_runtime().db.session() as session:
-        bed = _bed(session, code)
-        if bed is None:
-            return dbc.Alert(t("bed_unknown"), color="danger"), no_update, *messages, *invalid, *keep
-        row = Observation(
-            bed_id=bed.id,
-            patient_id=bed.patient_id,
-            recorded_by=current_user.id,
-            on_oxygen=obs.on_oxygen,
-            consciousness=obs.consciousness,
-            rr=obs.rr,
-            spo2=obs.spo2,
-            sbp=obs.sbp,
-            dbp=obs.dbp,
-            hr=obs.hr,
-            temp=obs.temp,
-        )
-        session.add(row)
-        session.flush()
-        audit_signed_in(
-            session,
-            "observation_recorded",
-            target_type="patient",
-            target_id=bed.patient_id,
-            detail={"bed": bed.code, "observation": row.id},
-        )
+    try:
+        with current_runtime().db.session() as session:
+            bed = _bed(session, code)
+            if bed is None:
+                return dbc.Alert(t("bed_unknown"), color="danger"), no_update, *messages, *invalid, *keep
+            row = record_observation(session, bed.id, obs, recorded_by=current_user.id)
+            audit_signed_in(
+                session,
+                "observation_recorded",
+                target_type="patient",
+                target_id=row.patient_id,
+                detail={"bed": bed.code, "observation": row.id},
+            )
+    except InputError as exc:
+        return _alert(exc.key, "danger", **exc.params), no_update, *messages, *invalid, *keep
     # The alarm/NEWS2 pipeline reloads this bed's observation and rescores at once.
     current_runtime().live.publish(CONTROL_CHANNEL, json.dumps({"t": "obs", "bed": bed.code}))
     saved = dbc.Alert(t("obs_saved", time=_when(row.taken_at)), color="success", className="mb-0")
     return saved, version + 1, *[""] * len(OBS_FIELDS), *[False] * len(MANUAL_FIELDS), *[""] * len(MANUAL_FIELDS)
 
 
+@dataclass
+class LimitsForm:
+    """Everything the limits callback can change on the page; ``no_update`` where it leaves something alone."""
+
+    feedback: object = no_update
+    dialog_open: object = no_update
+    widened: object = no_update
+    reason_invalid: object = no_update
+    reason_error: object = no_update
+    reason: object = no_update
+    note_class: object = no_update
+    field_errors: dict[LimitField, str] | None = None  # None: leave the fields' marks as they are
+    values: dict[str, Bounds] | None = None  # None: keep what the nurse typed
+
+    def outputs(self) -> tuple:
+        def per_field(pick: Callable[[str, int], object], given: object) -> list[list]:
+            return [[no_update if given is None else pick(p, i) for p in PARAMETERS] for i, _ in enumerate(SIDES)]
+
+        errors = self.field_errors or {}
+        marks = per_field(lambda p, i: (p, SIDES[i]) in errors, self.field_errors)
+        texts = per_field(lambda p, i: errors.get((p, SIDES[i]), ""), self.field_errors)
+        values = per_field(lambda p, i: (self.values or {}).get(p, (None, None))[i], self.values)
+        return (
+            self.feedback,
+            self.dialog_open,
+            self.widened,
+            self.reason_invalid,
+            self.reason_error,
+            self.reason,
+            self.note_class,
+            *marks,
+            *texts,
+            *values,
+        )
+
+
+def _alert(key: str, colour: str, **params: object) -> dbc.Alert:
+    return dbc.Alert(t(key, **params), color=colour, className="mb-0")
+
+
+def _widened_items(profile: str, widened: tuple[LimitField, ...], wanted: dict[str, Bounds]) -> list[html.Li]:
+    items = []
+    for param, side in widened:
+        index = SIDES.index(side)
+        items.append(
+            html.Li(
+                t(
+                    "limits_widened_item",
+                    param=t(f"param_{param}"),
+                    side=t(f"limits_side_{side}"),
+                    value=f"{wanted[param][index]:g}",
+                    profile=f"{PROFILES[profile][param][index]:g}",
+                )
+            )
+        )
+    return items
+
+
 @page_callback(
     PAGE,
     Output("limits-feedback", "children"),
+    Output("limits-confirm", "is_open"),
+    Output("limits-widened", "children"),
+    Output("limits-reason", "invalid"),
+    Output("limits-reason-error", "children"),
+    Output("limits-reason", "value"),
+    Output("limits-custom-note", "className"),
+    *[Output({"type": "limit", "param": ALL, "side": side}, "invalid") for side in SIDES],
+    *[Output({"type": "limit-error", "param": ALL, "side": side}, "children") for side in SIDES],
+    *[Output({"type": "limit", "param": ALL, "side": side}, "value") for side in SIDES],
     Input("limits-save", "n_clicks"),
+    Input("limits-confirm-save", "n_clicks"),
+    Input("limits-reset", "n_clicks"),
+    Input("limits-cancel", "n_clicks"),
     State({"type": "limit", "param": ALL, "side": "low"}, "value"),
     State({"type": "limit", "param": ALL, "side": "high"}, "value"),
+    State("limits-reason", "value"),
     State("bed-code", "data"),
     prevent_initial_call=True,
 )
-def save_limits(_clicks: int, lows: list, highs: list, code: str) -> dbc.Alert:
-    wanted = {p: (_number(lo), _number(hi)) for p, lo, hi in zip(PARAMETERS, lows, highs, strict=True)}
+def save_limits(_save: int, _confirm: int, _reset: int, _cancel: int, lows: list, highs: list, reason: str, code: str):
+    """Save (asks for a reason first when a limit is widened), confirm with the reason, or reset to the profile."""
+    trigger = ctx.triggered_id
+    if trigger == "limits-cancel":
+        return LimitsForm(dialog_open=False).outputs()
+    reset = trigger == "limits-reset"
+    wanted = {} if reset else {p: (_number(lo), _number(hi)) for p, lo, hi in zip(PARAMETERS, lows, highs, strict=True)}
     try:
         with current_runtime().db.session() as session:
             bed = _bed(session, code)
             if bed is None:
-                return dbc.Alert(t("bed_unknown"), color="danger")
+                return LimitsForm(feedback=_alert("bed_unknown", "danger")).outputs()
+            profile = bed_profile(session, bed.id)
             changed = set_overrides(
                 session,
                 bed.id,
@@ -162,15 +233,44 @@ def save_limits(_clicks: int, lows: list, highs: list, code: str) -> dbc.Alert:
                 user_id=current_user.id,
                 username=current_user.username,
                 site_id=current_user.site_id,
-                ip=request.remote_addr,
+                ip=client_ip(),
+                reason=reason if trigger == "limits-confirm-save" else None,
             )
+            custom = bool(overrides(session, bed.id))
+    except LimitsRefused as exc:
+        messages = {field: t(key, **params) for field, (key, params) in exc.fields.items()}
+        return LimitsForm(feedback=_alert(exc.key, "danger"), dialog_open=False, field_errors=messages).outputs()
+    except ReasonRequired as exc:
+        asked = trigger == "limits-confirm-save"
+        return LimitsForm(
+            feedback="",
+            dialog_open=True,
+            widened=_widened_items(profile, exc.widened, wanted),
+            reason_invalid=asked,
+            reason_error=t(exc.key, **exc.params) if asked else "",
+            field_errors={},
+        ).outputs()
     except InputError as exc:
-        return dbc.Alert(t(exc.key, **exc.params), color="danger", className="mb-0")
+        return LimitsForm(feedback=_alert(exc.key, "danger", **exc.params), dialog_open=False).outputs()
     if changed:
-        custom = any(lo is not None or hi is not None for lo, hi in wanted.values())
         publish_limits_changed(current_runtime().live, bed.ward, bed.code, custom=custom)
-    return dbc.Alert(t("limits_saved" if changed else "limits_unchanged"), color="success", className="mb-0")
+    key = "limits_reset_done" if reset and changed else "limits_saved" if changed else "limits_unchanged"
+    return LimitsForm(
+        feedback=_alert(key, "success"),
+        dialog_open=False,
+        reason_invalid=False,
+        reason_error="",
+        reason="",
+        note_class=custom_note_class(custom),
+        field_errors={},
+        values={} if reset else None,
+    ).outputs()
 
 
 def _number(value: object) -> float | None:
-    return None if value in (None, "") else float(value)
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan  # refused by the range check with "enter a number"

@@ -1,52 +1,99 @@
-"""The bed's alarm-limit editor: the unit profile beside this bed's overrides."""
+"""The bed's alarm-limit editor: the unit profile beside this bed's overrides, a per-field message, the
+"custom limits" note with its reset button, and the dialog that asks why a limit is widened."""
 
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
 from dash import html
 
+from domain.alarm_limit_ranges import REASON_MAX, SIDES, Side
 from domain.alarms import PARAMETERS, Bounds, Limits
 from i18n.web import t
+
+CUSTOM_NOTE_CLASS = "alert alert-warning d-flex align-items-center gap-2 py-2 mb-2"
+HIDDEN = "d-none"
+
+
+def limit_id(param: str, side: Side) -> dict[str, str]:
+    return {"type": "limit", "param": param, "side": side}
+
+
+def limit_error_id(param: str, side: Side) -> dict[str, str]:
+    return {"type": "limit-error", "param": param, "side": side}
+
+
+def custom_note_class(custom: bool) -> str:
+    return CUSTOM_NOTE_CLASS if custom else HIDDEN
 
 
 def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:g}"
 
 
-def limits_editor(profile: str, base: Limits, bed_overrides: dict[str, Bounds]) -> dbc.Card:
-    rows = []
-    for p in PARAMETERS:
-        low, high = bed_overrides.get(p, (None, None))
-        rows.append(
-            html.Tr(
+def _field(param: str, side: Side, value: float | None) -> html.Td:
+    return html.Td(
+        [
+            dbc.Input(
+                id=limit_id(param, side),
+                value=value,
+                type="number",
+                size="sm",
+                step="any",
+            ),
+            dbc.FormFeedback(id=limit_error_id(param, side), type="invalid"),
+        ]
+    )
+
+
+def _confirm_dialog() -> dbc.Modal:
+    return dbc.Modal(
+        [
+            dbc.ModalHeader(dbc.ModalTitle(t("limits_confirm_title"))),
+            dbc.ModalBody(
                 [
-                    html.Td(t(f"param_{p}")),
-                    html.Td(f"{_fmt(base[p][0])} – {_fmt(base[p][1])}", className="text-body-secondary"),
-                    html.Td(
-                        dbc.Input(
-                            id={"type": "limit", "param": p, "side": "low"},
-                            value=low,
-                            type="number",
-                            size="sm",
-                            step="any",
-                        )
-                    ),
-                    html.Td(
-                        dbc.Input(
-                            id={"type": "limit", "param": p, "side": "high"},
-                            value=high,
-                            type="number",
-                            size="sm",
-                            step="any",
-                        )
-                    ),
+                    html.P(t("limits_confirm_text"), className="mb-1"),
+                    html.Ul(id="limits-widened"),
+                    dbc.Label(t("limits_reason"), html_for="limits-reason", className="small mb-0"),
+                    dbc.Textarea(id="limits-reason", maxLength=REASON_MAX, rows=2),
+                    dbc.FormFeedback(id="limits-reason-error", type="invalid"),
                 ]
-            )
+            ),
+            dbc.ModalFooter(
+                [
+                    dbc.Button(t("limits_cancel"), id="limits-cancel", color="secondary"),
+                    dbc.Button(t("limits_confirm"), id="limits-confirm-save", color="warning"),
+                ]
+            ),
+        ],
+        id="limits-confirm",
+        is_open=False,
+    )
+
+
+def limits_editor(profile: str, base: Limits, bed_overrides: dict[str, Bounds]) -> dbc.Card:
+    rows = [
+        html.Tr(
+            [
+                html.Td(t(f"param_{p}")),
+                html.Td(f"{_fmt(base[p][0])} – {_fmt(base[p][1])}", className="text-body-secondary"),
+                *[_field(p, side, v) for side, v in zip(SIDES, bed_overrides.get(p, (None, None)), strict=True)],
+            ]
         )
+        for p in PARAMETERS
+    ]
     head = html.Thead(html.Tr([html.Th(t(k)) for k in ("limits_param", "limits_profile", "limits_low", "limits_high")]))
+    note = html.Div(
+        [
+            html.Strong(t("limits_custom_note")),
+            dbc.Button(t("limits_reset"), id="limits-reset", color="secondary", size="sm", className="ms-auto"),
+        ],
+        id="limits-custom-note",
+        className=custom_note_class(bool(bed_overrides)),
+    )
     return dbc.Card(
         [
             dbc.CardHeader(t("limits_title", profile=t(f"profile_{profile}"))),
+            dbc.CardBody(note, className="pb-0"),
             dbc.Table([head, html.Tbody(rows)], size="sm", className="mb-0"),
             dbc.CardBody(
                 [
@@ -55,5 +102,6 @@ def limits_editor(profile: str, base: Limits, bed_overrides: dict[str, Bounds]) 
                     html.Div(id="limits-feedback", className="mt-2"),
                 ]
             ),
+            _confirm_dialog(),
         ]
     )

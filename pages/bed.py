@@ -98,7 +98,8 @@ def _live(bed: BedView) -> html.Div:
     )
 
 
-def _observation_form() -> dbc.Card:
+def _observation_form(bed: BedView) -> dbc.Card:
+    """The nurse's observation set; disabled, with the reason shown, while no patient is in the bed."""
     manual = [
         dbc.Col(
             [
@@ -110,32 +111,39 @@ def _observation_form() -> dbc.Card:
         )
         for name, label, unit in MANUAL_FIELDS
     ]
+    empty = bed.patient_id is None
+    note = dbc.Alert(t("obs_empty_bed"), color="secondary", className="py-2", id="obs-empty-bed") if empty else None
     return dbc.Card(
         [
             dbc.CardHeader(t("obs_title")),
             dbc.CardBody(
-                [
-                    dbc.Label(t("obs_oxygen"), className="small mb-0"),
-                    dbc.RadioItems(
-                        id="obs-on_oxygen",
-                        options=[
-                            {"label": t("obs_air"), "value": "no"},
-                            {"label": t("obs_oxygen_yes"), "value": "yes"},
-                        ],
-                        inline=True,
-                    ),
-                    html.Div(id="obs-on_oxygen-error", className="invalid-feedback d-block"),
-                    dbc.Label(t("obs_acvpu"), className="small mb-0 mt-2"),
-                    dbc.RadioItems(
-                        id="obs-consciousness",
-                        inline=True,
-                        options=[{"label": t(f"acvpu_{k}"), "value": k} for k in ACVPU_KEYS],
-                    ),
-                    html.Div(id="obs-consciousness-error", className="invalid-feedback d-block"),
-                    dbc.Row(manual, className="g-2 mt-1"),
-                    dbc.Button(t("obs_submit"), id="obs-submit", color="primary", className="mt-3"),
-                    html.Div(id="obs-feedback", className="mt-2"),
-                ]
+                html.Fieldset(
+                    [
+                        note,
+                        dbc.Label(t("obs_oxygen"), className="small mb-0"),
+                        dbc.RadioItems(
+                            id="obs-on_oxygen",
+                            options=[
+                                {"label": t("obs_air"), "value": "no"},
+                                {"label": t("obs_oxygen_yes"), "value": "yes"},
+                            ],
+                            inline=True,
+                        ),
+                        html.Div(id="obs-on_oxygen-error", className="invalid-feedback d-block"),
+                        dbc.Label(t("obs_acvpu"), className="small mb-0 mt-2"),
+                        dbc.RadioItems(
+                            id="obs-consciousness",
+                            inline=True,
+                            options=[{"label": t(f"acvpu_{k}"), "value": k} for k in ACVPU_KEYS],
+                        ),
+                        html.Div(id="obs-consciousness-error", className="invalid-feedback d-block"),
+                        dbc.Row(manual, className="g-2 mt-1"),
+                        dbc.Button(t("obs_submit"), id="obs-submit", color="primary", className="mt-3"),
+                        html.Div(id="obs-feedback", className="mt-2"),
+                    ],
+                    disabled=empty,
+                    id="obs-form",
+                )
             ),
         ]
     )
@@ -159,7 +167,7 @@ def layout(bed: str | None = None, **_query: str) -> html.Div:
             dbc.Row(
                 [
                     dbc.Col(_live(found), lg=4),
-                    dbc.Col(_observation_form(), lg=4),
+                    dbc.Col(_observation_form(found), lg=4),
                     dbc.Col(
                         dbc.Card([dbc.CardHeader("NEWS2"), dcc.Graph(id="bed-news2", config={"displaylogo": False})]),
                         lg=4,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from data.models import AlarmLimit, Observation
+from data.models import AlarmLimit, AuditLog, Observation
 from tests.fixtures_browser import save_screenshot
-from tests.test_browser_shell import open_nav, sign_in
+from tests.test_browser_shell import open_nav, settled, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -36,14 +38,80 @@ def test_nurse_records_an_observation_and_changes_a_limit(page, live_server):
     expect(page.locator("#obs-hr")).to_have_value("")
 
     page.locator("#limits-save").scroll_into_view_if_needed()
-    page.locator('input[id*=\'"param":"spo2"\'][id*=\'"side":"low"\']').fill("88")
+    expect(page.locator("#limits-custom-note")).to_be_hidden()
+    limit(page, "spo2", "low").fill("88")  # below the profile's 90: a widening
     page.click("#limits-save")
+    dialog = page.locator("#limits-confirm")
+    expect(dialog).to_contain_text("SpO2 (%) bawah: 88 (profil 90)")
+    page.click("#limits-confirm-save")  # no reason yet
+    expect(page.locator("#limits-reason-error")).to_have_text("Tuliskan alasan klinis untuk melebarkan batas.")
+    save_screenshot(page, "bed-limits-reason.png")
+    with pantau.runtime.db.session() as s:
+        assert s.scalars(select(AlarmLimit)).all() == []
+    page.fill("#limits-reason", "PPOK, target SpO2 88-92 % (dr. Sari)")
+    page.click("#limits-confirm-save")
     expect(page.locator("#limits-feedback")).to_contain_text("Batas alarm disimpan")
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#limits-custom-note")).to_contain_text("Batas alarm khusus untuk bed ini")
     save_screenshot(page, "bed-page.png", full_page=True)
     with pantau.runtime.db.session() as s:
         obs = s.scalars(select(Observation).where(Observation.hr.is_not(None))).one()
         assert (obs.on_oxygen, obs.consciousness, obs.hr) == (True, "A", 96.0)
         assert s.scalars(select(AlarmLimit)).one().low == 88.0
+        entry = s.scalars(select(AuditLog).where(AuditLog.action == "alarm_limits_changed")).one()
+        assert entry.detail["reason"] == "PPOK, target SpO2 88-92 % (dr. Sari)"
+
+    page.reload()  # the note survives a reload; the reset button takes the bed back to the profile, audited
+    expect(page.locator("#limits-custom-note")).to_be_visible()
+    expect(limit(page, "spo2", "low")).to_have_value("88")
+    settled(page)
+    page.click("#limits-reset")
+    expect(page.locator("#limits-feedback")).to_contain_text("dikembalikan ke profil")
+    expect(page.locator("#limits-custom-note")).to_be_hidden()
+    expect(limit(page, "spo2", "low")).to_have_value("")
+    with pantau.runtime.db.session() as s:
+        assert s.scalars(select(AlarmLimit)).all() == []
+        assert len(s.scalars(select(AuditLog).where(AuditLog.action == "alarm_limits_changed")).all()) == 2
+
+
+def limit(page, param: str, side: str):
+    """The bed page's limit input for ``param`` and ``side`` (a pattern id)."""
+    return page.locator(f'input[id*=\'"param":"{param}"\'][id*=\'"side":"{side}"\']')
+
+
+def test_a_limit_outside_the_monitor_range_is_refused_and_nothing_is_saved(page, live_server):
+    base, pantau = live_server
+    sign_in(page, base, "perawat")
+    expect(page.locator("#home-greeting")).to_be_visible()
+    page.goto(f"{base}/bed/MEL-10")
+    expect(page.locator("#limits-save")).to_be_visible()
+    settled(page)
+    limit(page, "hr", "high").fill("1000000000")
+    limit(page, "temp", "low").fill("-273")
+    page.click("#limits-save")
+    expect(page.locator("#limits-feedback")).to_contain_text("Belum ada yang disimpan")
+    hr_error = page.locator('[id*=\'"type":"limit-error"\'][id*=\'"param":"hr"\'][id*=\'"side":"high"\']')
+    expect(hr_error).to_have_text("Di luar rentang yang bisa diatur: 15–300 /min.")
+    expect(hr_error).to_be_visible()
+    expect(limit(page, "temp", "low")).to_have_class(re.compile(r"\bis-invalid\b"))
+    expect(limit(page, "hr", "high")).to_have_value("1000000000")  # what was typed stays, to correct
+    expect(page.locator("#limits-confirm")).to_be_hidden()
+    save_screenshot(page, "bed-limits-out-of-range.png")
+    with pantau.runtime.db.session() as s:
+        assert s.scalars(select(AlarmLimit)).all() == []
+        assert s.scalars(select(AuditLog).where(AuditLog.action == "alarm_limits_changed")).all() == []
+
+
+def test_an_empty_bed_takes_no_observation(page, live_server):
+    base, pantau = live_server
+    sign_in(page, base, "perawat")
+    expect(page.locator("#home-greeting")).to_be_visible()
+    page.goto(f"{base}/bed/MEL-14")
+    expect(page.locator("#obs-empty-bed")).to_contain_text("Bed kosong")
+    expect(page.locator("#obs-submit")).to_be_disabled()
+    expect(page.locator("#obs-hr")).to_be_disabled()
+    with pantau.runtime.db.session() as s:
+        assert s.scalars(select(Observation).where(Observation.note.is_(None))).all() == []
 
 
 def test_admin_switches_a_simulated_scenario(page, live_server):

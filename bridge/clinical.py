@@ -322,11 +322,11 @@ class ClinicalPipeline:
         self._unsent.update({context.code: (context, summary) for context, summary in scores})
         self._write_scores(batch)
         self._send(batch)
-        if changes:
-            if self._running:
+        if self._running:
+            if changes:
                 self._journal_wake.set()
-            else:  # no journal thread (tests, before start): store now, after publishing
-                self._store_pending()
+        elif len(self.journal):  # no journal thread (tests, before start): store now, after publishing
+            self.store_pending()
 
     def _write_alarms(self, batch: LiveBatch, context: BedContext) -> None:
         """The bed's whole alarm list: its field of the ward's hash (removed when none) and one ``a`` message."""
@@ -386,7 +386,7 @@ class ClinicalPipeline:
             self._write_scores(batch)
             self._send(batch)
 
-    def _store_pending(self) -> None:
+    def store_pending(self) -> None:
         """Store what the journal holds; give the engine the ids of newly stored alarms (acknowledgements made
         on the screens and the live objects carry them)."""
         stored = self.journal.flush()
@@ -466,7 +466,7 @@ class ClinicalPipeline:
             thread.join(timeout=5)
         self._running = False
         self._drain_inbox()  # what the consumer handed over last is still scored
-        self._store_pending()
+        self.store_pending()
         if len(self.journal):
             log.warning("stopping with %d unsaved alarm changes; kept in the live store", len(self.journal))
         self.snapshot()
@@ -509,7 +509,7 @@ class ClinicalPipeline:
                 self._journal_wake.wait(JOURNAL_IDLE_S if delay is None else min(delay, JOURNAL_IDLE_S))
                 self._journal_wake.clear()
                 continue
-            self._store_pending()
+            self.store_pending()
 
     def _control_loop(self) -> None:
         while not self._stop.is_set():

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     mqtt_ca_file: str = ""
     embedded_mqtt_port: int = Field(1883, ge=0, le=65535)
     mqtt_shared_subscription: bool = False
+    # The broker's dynamic-security admin user (deploy/README.md §2): device credentials are provisioned with it.
+    # Empty = no provisioning (the embedded demo's loopback broker, or a broker managed by hand). Never logged.
+    mqtt_admin_username: str = ""
+    mqtt_admin_password: str = ""
+    dead_letter_retention_days: int = Field(14, ge=1)
     vitals_retention_days: int = Field(30, ge=1)
 
     site_code: str = Field("DEMO", pattern=r"^[A-Za-z0-9_-]{1,64}$")

@@ -196,6 +196,11 @@ class Device(Base):
     model: Mapped[str] = mapped_column(String(100), default="")
     serial: Mapped[str] = mapped_column(String(100), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The monitor's broker credential (its MQTT username is its device_id): an Argon2id hash of the password shown
+    # once, when it was issued, and when the monitor was retired (its broker client deleted).
+    credential_hash: Mapped[str | None] = mapped_column(String(255))
+    credential_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class DeviceAssignment(Base):
@@ -325,7 +330,21 @@ class DeadLetter(Base):
     device_id: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(64), index=True)
     detail: Mapped[str | None] = mapped_column(String(500))
-    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)  # a sample: the first bytes only
+    payload_size: Mapped[int | None] = mapped_column(Integer)  # the whole payload's size in bytes
+    payload_truncated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+
+
+class DeadLetterCount(Base):
+    """How many messages were refused per device and reason (device ``""`` = none could be read), kept after
+    the dead-letter rows themselves expire."""
+
+    __tablename__ = "dead_letter_count"
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class VitalGap(Base):

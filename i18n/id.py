@@ -696,4 +696,48 @@ STRINGS = {
     "navgroup_reports": "Laporan",
     "navgroup_bpjs": "BPJS",
     "navgroup_admin": "Admin",
+    # Admin: monitor dan kredensial broker-nya (pages/admin_devices.py, data/device_credentials.py)
+    "nav_admin_devices": "Monitor",
+    "devices_list_title": "Monitor pasien",
+    "devices_col_device": "Monitor",
+    "devices_col_model": "Model",
+    "devices_col_bed": "Tempat tidur",
+    "devices_col_state": "Kredensial",
+    "devices_col_issued": "Diterbitkan",
+    "devices_state_active": "Aktif",
+    "devices_state_none": "Belum ada",
+    "devices_state_retired": "Dipensiunkan",
+    "devices_empty": "Belum ada monitor terdaftar.",
+    "devices_register_title": "Daftarkan monitor",
+    "devices_device_id": "ID perangkat (nama pengguna MQTT-nya)",
+    "devices_device_id_hint": "Huruf, angka, _ atau -; paling banyak 64 karakter, mis. MON-ICU-03.",
+    "devices_model": "Merek dan model",
+    "devices_bed": "Tempat tidur (opsional)",
+    "devices_register_submit": "Daftarkan dan terbitkan kredensial",
+    "devices_manage_title": "Ganti kata sandi atau pensiunkan",
+    "devices_select": "Pilih monitor",
+    "devices_rotate": "Terbitkan kata sandi baru",
+    "devices_retire": "Pensiunkan monitor",
+    "devices_retire_confirm": "Pensiunkan {device_id}? Monitor dilepas dari tempat tidurnya dan tidak bisa lagi "
+    "masuk ke broker.",
+    "devices_select_first": "Pilih monitor terlebih dahulu.",
+    "devices_issued": "Monitor {device_id}: isikan nama pengguna MQTT {device_id} dan kata sandi ini pada monitor:",
+    "devices_password_once": "Kata sandi hanya ditampilkan sekarang; Pantau hanya menyimpan hash-nya. Hilang? "
+    "Terbitkan yang baru.",
+    "devices_retired": "Monitor {device_id} dipensiunkan; login broker-nya tidak berlaku lagi.",
+    "devices_broker_enforced": "Broker: setiap monitor hanya boleh mengirim ke topiknya sendiri (dynamic "
+    "security). Perubahan langsung berlaku, tanpa memulai ulang broker.",
+    "devices_broker_open": "Broker: broker bawaan demo hanya mendengarkan di komputer ini dan tidak memeriksa "
+    "kredensial; kredensial dicatat tetapi tidak diberlakukan di sini.",
+    "devices_error_id": "ID perangkat harus 1–64 huruf, angka, _ atau -.",
+    "devices_error_reserved": "{device_id} dicadangkan untuk pengguna broker milik Pantau; pilih ID lain.",
+    "devices_error_model": "Isikan merek dan model monitor.",
+    "devices_error_exists": "Monitor {device_id} sudah terdaftar.",
+    "devices_error_bed": "Tempat tidur {bed} tidak ada.",
+    "devices_error_bed_taken": "Tempat tidur {bed} sudah memakai monitor {device_id}; pensiunkan atau pindahkan "
+    "dulu.",
+    "devices_error_unknown": "Monitor {device_id} tidak terdaftar.",
+    "devices_error_retired": "Monitor {device_id} sudah dipensiunkan.",
+    "devices_error_broker": "Broker MQTT tidak menerima perubahan, jadi tidak ada yang disimpan ({error}). "
+    "Coba lagi atau hubungi administrator.",
 }

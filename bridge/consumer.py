@@ -54,7 +54,8 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
 
 from bridge.mqtt import KEEPALIVE, BrokerAddress, broker_address, make_client
-from data import partitions
+from bridge.sequence_gaps import GapCounters, GapPolicy, Observed, SequenceGaps
+from data import partitions, vital_gaps
 from data.db import Database
 from data.live_store import LiveStore, open_live_store
 from data.vitals import (
@@ -177,6 +178,7 @@ class ConsumerMetrics:
         self.subscribed_at: int | None = None
         self.commit_seconds: deque[float] = deque(maxlen=2048)
         self.batch_sizes: deque[int] = deque(maxlen=2048)
+        self.gaps = GapCounters()
 
     def error(self, message: str) -> None:
         self.last_error = message[:500]
@@ -219,6 +221,7 @@ class ConsumerMetrics:
             "live_skipped": self.live_skipped,
             "hook_errors": self.hook_errors,
             "maintenance_errors": self.maintenance_errors,
+            "gaps": self.gaps.as_dict(),
             "last_error": self.last_error,
             "last_error_at": self.last_error_at,
         }
@@ -249,6 +252,23 @@ class ConsumerMetrics:
         metric("live_skipped_total", "counter", "Batches not written to the live store.", self.live_skipped)
         metric("hook_errors_total", "counter", "Exceptions raised by hooks.", self.hook_errors)
         metric("maintenance_errors_total", "counter", "Failed maintenance runs.", self.maintenance_errors)
+        g = self.gaps
+        metric("gaps_detected_total", "counter", "Sequence gaps found (jumps in a device's seq).", g.detected)
+        for state, count in (("filled", g.filled), ("unfillable", g.unfillable)):
+            metric("gaps_closed_total", "counter", "Gap records closed, by outcome.", count, f'state="{state}"')
+        metric("gap_resend_requests_total", "counter", "Resend commands sent to monitors.", g.requests)
+        for state, count in (
+            ("missing", g.samples_missing),
+            ("filled", g.samples_filled),
+            ("unfillable", g.samples_unfillable),
+        ):
+            metric(
+                "gap_samples_total",
+                "counter",
+                "Sequence numbers found missing, filled, given up.",
+                count,
+                f'state="{state}"',
+            )
         commits = list(self.commit_seconds)
         for q in (0.5, 0.99):
             value = self._quantile(commits, q)
@@ -539,6 +559,8 @@ class Consumer:
         stream_maxlen: int = STREAM_MAXLEN,
         fast_paho: bool = True,
         writers: int = 2,
+        sequence_gaps: bool = True,
+        gap_policy: GapPolicy | None = None,
     ) -> None:
         if not client_id:
             raise ValueError("the consumer needs a fixed client id (persistent session)")
@@ -578,6 +600,9 @@ class Consumer:
         self.stream_maxlen = stream_maxlen
         self.fast_paho = fast_paho
         self.writers = writers
+        self.sequence_gaps = sequence_gaps
+        self.gap_policy = gap_policy
+        self.gaps: SequenceGaps | None = None
         self.metrics = ConsumerMetrics(client_id)
         self.ready = threading.Event()  # set once subscribed (SUBACK)
 
@@ -628,6 +653,15 @@ class Consumer:
             if self.broker is None:
                 self.broker = broker_address(self.settings)
             self._directory = DeviceDirectory(self.db.engine, ttl=self.directory_ttl)
+            if self.sequence_gaps:
+                self.gaps = SequenceGaps(
+                    self.db.engine,
+                    self._publish_command,
+                    default_site=self.settings.site_code,
+                    policy=self.gap_policy,
+                    counters=self.metrics.gaps,
+                )
+                self.gaps.start()
             self._accepting = True
             self._writer_threads = [
                 self._spawn(f"writer-{n}", lambda: self._writer_loop(_WriterState())) for n in range(self.writers)
@@ -687,6 +721,8 @@ class Consumer:
             self._live_queue_put(None, deadline)
             if self._live_thread is not None:
                 self._live_thread.join(max(0.1, deadline - time.monotonic()))
+            if self.gaps is not None:
+                self.gaps.stop(max(0.1, deadline - time.monotonic()))
             self._stop_housekeeping.set()
             if self._housekeeping_thread is not None:
                 self._housekeeping_thread.join(max(0.1, deadline - time.monotonic()))
@@ -773,6 +809,13 @@ class Consumer:
         except Exception as exc:  # pragma: no cover - defensive: keep paho's thread alive
             self.metrics.error(f"receive: {exc!r}")
             log.exception("consumer could not queue a message")
+
+    def _publish_command(self, topic: str, payload: bytes) -> bool:
+        """Send a command to a monitor (QoS 1); False when not connected (nothing is queued then)."""
+        client = self._client
+        if client is None or not self.metrics.connected:
+            return False
+        return client.publish(topic, payload, qos=1).rc == mqtt.MQTT_ERR_SUCCESS
 
     def _ack(self, acks: list[tuple[int, int, int]]) -> None:
         """Acknowledge, to the broker, the messages of a committed batch that came on this connection (those of
@@ -1047,10 +1090,17 @@ class Consumer:
         except Exception as exc:  # pragma: no cover - _write_live handles its own errors
             self.metrics.live_errors += 1
             log.exception("live stage failed", extra={"error": str(exc)})
+        if self.gaps is not None and samples:
+            self._call(self._observe_gaps, samples, now)
         for hook in self.on_samples if samples else ():
             self._call(hook, samples, now)
         for hook in self.on_status if updates else ():
             self._call(hook, updates, now)
+
+    def _observe_gaps(self, samples: list[Sample], now: int) -> None:
+        """Stored samples, in arrival order, to the sequence-gap tracker (:mod:`bridge.sequence_gaps`)."""
+        assert self.gaps is not None
+        self.gaps.observe(Observed(s.msg.site, s.msg.device_id, s.msg.seq, s.msg.ts, s.bed_id) for s in samples)
 
     def _call(self, hook: Callable[[Any, int], Any], batch: list, now: int) -> Any:
         try:
@@ -1161,7 +1211,13 @@ class Consumer:
         lookback = max(timedelta(seconds=2 * self.maintenance_interval), timedelta(minutes=10))
         rollups = partitions.refresh_rollups(engine, now - lookback, now)
         dropped = partitions.drop_expired(engine, self.retention_days, today=now.date())
-        return {"partitions_created": created, "rollup_rows": rollups, "partitions_dropped": dropped}
+        gaps = vital_gaps.drop_closed(engine, now - timedelta(days=self.retention_days))
+        return {
+            "partitions_created": created,
+            "rollup_rows": rollups,
+            "partitions_dropped": dropped,
+            "gaps_dropped": gaps,
+        }
 
     def _housekeeping_loop(self) -> None:
         next_maintenance = time.monotonic()

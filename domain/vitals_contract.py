@@ -5,7 +5,8 @@ Pure and dependency-free except for ``orjson`` (the parser runs 15,000+ times a 
 * :func:`parse_vitals` turns a ``pantau/v1/{site}/vitals/{device_id}`` message into a :class:`VitalsMessage`
   or raises :class:`Rejected` with a short machine ``reason`` (the dead-letter reason);
 * :func:`parse_status` does the same for the retained ``pantau/v1/{site}/status/{device_id}`` topic;
-* :func:`parse_topic` splits a topic into ``(site, kind, device_id)``.
+* :func:`parse_topic` splits a topic into ``(site, kind, device_id)``;
+* :func:`command_topic` / :func:`parse_command`: the ``resend`` command a monitor receives (sequence gaps).
 
 A sensor whose status is ``off`` yields ``None`` for its values (ECG off -> ``hr`` None, SpO2 off -> ``spo2``
 None): a screen must show ``---``, never the last value. A device clock off by more than ``max_skew_ms``
@@ -26,7 +27,10 @@ __all__ = [
     "SENSOR_STATES",
     "DeviceStatus",
     "Rejected",
+    "ResendCommand",
     "VitalsMessage",
+    "command_topic",
+    "parse_command",
     "parse_status",
     "parse_topic",
     "parse_vitals",
@@ -292,3 +296,36 @@ def parse_status(topic: str, payload: bytes) -> DeviceStatus | None:
         raise Rejected("bad_type", f"online is {type(online).__name__}", device_id=device_id, site=site)
     battery = _number(data, "battery", BATTERY_RANGE[0], BATTERY_RANGE[1], site, device_id)
     return DeviceStatus(site, device_id, online, battery)
+
+
+# ------------------------------------------------------------------------------------------- commands
+
+
+class ResendCommand(NamedTuple):
+    """``{"cmd":"resend","from_seq":N,"to_seq":M}``: republish the samples with ``N <= seq <= M`` unchanged."""
+
+    from_seq: int
+    to_seq: int
+
+    @property
+    def payload(self) -> bytes:
+        return orjson.dumps({"cmd": "resend", "from_seq": self.from_seq, "to_seq": self.to_seq})
+
+
+def command_topic(site: str, device_id: str) -> str:
+    """``pantau/v1/{site}/cmd/{device_id}``: commands to one monitor (QoS 1)."""
+    return f"pantau/v1/{site}/cmd/{device_id}"
+
+
+def parse_command(payload: bytes) -> ResendCommand:
+    """Decode a command to a monitor; ``ValueError`` saying what is wrong otherwise (only ``resend`` exists)."""
+    try:
+        data = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        raise ValueError("command is not JSON") from None
+    if not isinstance(data, dict) or data.get("cmd") != "resend":
+        raise ValueError('unknown command (expected {"cmd":"resend",...})')
+    first, last = data.get("from_seq"), data.get("to_seq")
+    if type(first) is not int or type(last) is not int or not 0 <= first <= last <= MAX_SEQ:
+        raise ValueError("resend needs integer from_seq <= to_seq")
+    return ResendCommand(first, last)

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
-from iot_sim.devices import ARTEFACTS, DEFAULT_NIBP_INTERVAL, demo_devices
+from iot_sim.devices import ARTEFACTS, DEFAULT_NIBP_INTERVAL, DEFAULT_TREND_MEMORY, demo_devices
 from iot_sim.faults import Faults
 from iot_sim.scenarios import SCENARIOS, normalise_scenario
 
@@ -177,7 +177,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     g = p.add_argument_group("transport faults (seeded)")
-    g.add_argument("--drop", type=_probability, default=0.0, metavar="P", help="skip publishing; seq still advances")
+    g.add_argument(
+        "--drop",
+        type=_probability,
+        default=0.0,
+        metavar="P",
+        help="skip publishing; seq still advances, so the consumer sees a gap and asks for a resend",
+    )
+    g.add_argument(
+        "--memory",
+        type=float,
+        default=DEFAULT_TREND_MEMORY,
+        metavar="SECONDS",
+        help="seconds of numerics each monitor keeps to answer resend commands (default 3600; 0 = none)",
+    )
     g.add_argument("--duplicate", type=_probability, default=0.0, metavar="P", help="publish a message twice")
     g.add_argument(
         "--reorder", type=_probability, default=0.0, metavar="P", help="hold a message back, publish it after the next"
@@ -253,6 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             scenarios=dict(args.scenario),
             faults=faults,
             burst=args.burst,
+            memory=args.memory,
         )
         for who, kind, seconds in args.artefact:
             sim.inject_artefact(who, kind, seconds)

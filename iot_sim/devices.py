@@ -24,6 +24,7 @@ import orjson
 from iot_sim.faults import FaultLine, Faults
 from iot_sim.physiology import DBP, HR, RR, SBP, SPO2, TEMP, Patient, draw_baseline
 from iot_sim.scenarios import ScenarioState, normalise_scenario
+from iot_sim.trend_memory import Numerics, TrendMemory, encode
 from iot_sim.waveforms import Templates, WaveGenerator, build_templates
 
 __all__ = [
@@ -48,6 +49,7 @@ EXTRA_WARD = "SIM"  # beds beyond the 32 demo beds (benchmarks): SIM-033, SIM-03
 ARTEFACTS = ("motion", "spo2_off", "leads_off", "low_perfusion", "noisy")
 CLEAR_ARTEFACTS = ("none", "clear")
 DEFAULT_NIBP_INTERVAL = 300.0
+DEFAULT_TREND_MEMORY = 3600.0  # s of numerics a monitor keeps and can resend
 FIRST_NIBP_WITHIN = 30.0  # s: every bed's first cuff reading comes within this, staggered
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _SENSOR_BLOCK = 256
@@ -123,6 +125,7 @@ class Monitor:
         templates: Templates | None,
         skew_seconds: float = 0.0,
         scenario: str = "stable",
+        memory: float = DEFAULT_TREND_MEMORY,
     ) -> None:
         self.index = index
         self.device_id = device_id
@@ -157,6 +160,8 @@ class Monitor:
         self._waves = WaveGenerator(templates, waves) if templates is not None else None
         self._wave_due = -self._period  # the first chunk covers the first second, sent one second in
         self.last_true: list[float] = self.patient.values.tolist()
+        capacity = math.ceil(memory * rate)
+        self.memory = TrendMemory(capacity) if capacity > 0 else None  # the last ``memory`` seconds of numerics
 
     # -- control -------------------------------------------------------------------------------------------
 
@@ -274,23 +279,24 @@ class Monitor:
             dbp_v = min(max(_rounded(dbp), 10), sbp_v - 5)
             map_v = _rounded(dbp_v + (sbp_v - dbp_v) / 3.0)
 
-        payload = orjson.dumps(
-            {
-                "v": 1,
-                "device_id": self.device_id,
-                "seq": self.seq,
-                "ts": ts,
-                "hr": hr_v,
-                "spo2": spo2_v,
-                "rr": rr_v,
-                "sbp": sbp_v,
-                "dbp": dbp_v,
-                "map": map_v,
-                "temp": round(min(max(temp, 25.0), 45.0), 1),
-                "sqi": {"ecg": round(min(max(sqi_ecg, 0.0), 1.0), 2), "spo2": round(min(max(sqi_spo2, 0.0), 1.0), 2)},
-                "status": {"ecg": st_ecg, "spo2": st_spo2},
-            }
+        numerics = Numerics(
+            self.seq,
+            ts,
+            hr_v,
+            spo2_v,
+            rr_v,
+            sbp_v,
+            dbp_v,
+            map_v,
+            round(min(max(temp, 25.0), 45.0), 1),
+            round(min(max(sqi_ecg, 0.0), 1.0), 2),
+            round(min(max(sqi_spo2, 0.0), 1.0), 2),
+            st_ecg,
+            st_spo2,
         )
+        payload = encode(self.device_id, numerics)
+        if self.memory is not None:
+            self.memory.append(numerics)  # before the transport faults: a dropped message can be resent
         self.seq += 1
 
         waves: list[bytes] = []
@@ -331,6 +337,7 @@ class Fleet:
         faults: Faults | None = None,
         scenarios: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.time,
+        memory: float = DEFAULT_TREND_MEMORY,
     ) -> None:
         self.site = _check_id("site", site)
         ids = list(devices) if devices is not None else demo_devices()
@@ -345,6 +352,8 @@ class Fleet:
         for name, value in (("speed", speed), ("rate", rate), ("nibp_interval", nibp_interval)):
             if not (value > 0 and math.isfinite(value)):
                 raise ValueError(f"{name} must be a positive number, not {value!r}")
+        if not (memory >= 0 and math.isfinite(memory)):
+            raise ValueError(f"memory must be a number of seconds (0 = none), not {memory!r}")
         self.seed = seed
         self.speed = float(speed)
         self.rate = float(rate)
@@ -364,6 +373,7 @@ class Fleet:
                 nibp_interval=self.nibp_interval,
                 faults=self.faults,
                 templates=self.templates,
+                memory=memory,
             )
             for i, device_id in enumerate(ids)
         ]
@@ -441,6 +451,17 @@ class Fleet:
         """The retained status message of monitor ``index``."""
         m = self.monitors[index]
         return Outgoing(index, "status", m.topic_status, m.status_payload(online), 1, True)
+
+    def resend(self, index: int, from_seq: int, to_seq: int) -> list[Outgoing]:
+        """Monitor ``index``'s remembered numerics with ``from_seq <= seq <= to_seq``, as published the first time
+        (a ``resend`` command; no transport faults apply)."""
+        m = self.monitors[index]
+        if m.memory is None:
+            return []
+        return [
+            Outgoing(index, "vitals", m.topic_vitals, encode(m.device_id, n), 1, False)
+            for n in m.memory.between(from_seq, to_seq)
+        ]
 
     def flush(self) -> list[Outgoing]:
         """Messages still held back by the reorder fault (publish them before going offline)."""

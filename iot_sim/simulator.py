@@ -47,7 +47,8 @@ from bridge.mqtt import (
     broker_address,
     make_client,
 )
-from iot_sim.devices import ARTEFACTS, CLEAR_ARTEFACTS, DEFAULT_NIBP_INTERVAL, Fleet, Outgoing
+from domain.vitals_contract import command_topic, parse_command
+from iot_sim.devices import ARTEFACTS, CLEAR_ARTEFACTS, DEFAULT_NIBP_INTERVAL, DEFAULT_TREND_MEMORY, Fleet, Outgoing
 from iot_sim.faults import Faults
 from iot_sim.scenarios import normalise_scenario
 
@@ -244,6 +245,7 @@ class Simulator:
         burst: bool = False,
         burst_limit: int = 3600,
         clock: Callable[[], float] = time.time,
+        memory: float = DEFAULT_TREND_MEMORY,
         control: bool = True,
         client_id_prefix: str = "pantau-sim",
         connect_timeout: float = 5.0,
@@ -270,6 +272,7 @@ class Simulator:
             faults=faults,
             scenarios=scenarios,
             clock=clock,
+            memory=memory,
         )
         self.burst = burst
         self.control = control
@@ -292,7 +295,17 @@ class Simulator:
         self._wake_w: socket.socket | None = None
         self._adopted: deque[_Link] = deque()
         self._connector: _Connector | None = None
-        self._counts = {"vitals": 0, "wave": 0, "status": 0, "lost": 0, "queued": 0, "overflow": 0, "flushed": 0}
+        self._counts = {
+            "vitals": 0,
+            "wave": 0,
+            "status": 0,
+            "lost": 0,
+            "queued": 0,
+            "overflow": 0,
+            "flushed": 0,
+            "resend_requests": 0,
+            "resent": 0,
+        }
 
     # -- public API ----------------------------------------------------------------------------------------
 
@@ -376,6 +389,9 @@ class Simulator:
             counts["reordered"] = sum(m.faults.reordered for m in self.fleet.monitors)
             counts["reboots"] = sum(m.reboots for m in self.fleet.monitors)
             counts["ticks"] = self.fleet.ticks
+            memories = [m.memory for m in self.fleet.monitors if m.memory is not None]
+            counts["remembered"] = sum(len(memory) for memory in memories)
+            counts["memory_bytes"] = sum(memory.nbytes for memory in memories)
         return counts
 
     def __enter__(self) -> Self:
@@ -416,7 +432,9 @@ class Simulator:
             client.on_subscribe = lambda *args: self._control_subscribed.set()
         else:
             client_id = f"{self.client_id_prefix}-{self.site}-{link.device_id}"
-            client = self._client_factory(self.address, client_id, persistent=False, on_connect=self._on_connect)
+            client = self._client_factory(
+                self.address, client_id, persistent=False, on_connect=self._on_connect, on_message=self._on_command
+            )
             client.will_set(self.fleet.monitors[link.index].topic_status, b'{"online":false}', qos=1, retain=True)
         client.user_data_set(link)
         logged = client.on_disconnect
@@ -453,6 +471,7 @@ class Simulator:
                 status = self.fleet.status(link.index, True)
             client.publish(status.topic, status.payload, qos=1, retain=True)
             self._count({"status": 1})
+            client.subscribe(command_topic(self.site, link.device_id), qos=1)
         link.connected = True
 
     def _on_disconnect(self, link: _Link) -> None:
@@ -478,6 +497,23 @@ class Simulator:
                 self.inject_artefact(command.target, command.artefact, command.seconds)
         except (ValueError, KeyError) as exc:
             log.warning("control message ignored", extra={"topic": message.topic, "error": str(exc)})
+
+    def _on_command(self, client: Any, link: _Link, message: mqtt.MQTTMessage) -> None:
+        """A command to one monitor (network loop): ``resend`` republishes remembered numerics unchanged."""
+        try:
+            command = parse_command(message.payload)
+        except ValueError as exc:
+            log.warning("monitor command ignored", extra={"device": link.device_id, "error": str(exc)})
+            return
+        with self._lock:
+            out = self.fleet.resend(link.index, command.from_seq, command.to_seq)
+        for o in out:
+            client.publish(o.topic, o.payload, o.qos, o.retain)
+        self._count({"resend_requests": 1, "resent": len(out)})
+        log.info(
+            "resend answered",
+            extra={"device": link.device_id, "from_seq": command.from_seq, "to_seq": command.to_seq, "sent": len(out)},
+        )
 
     def _state_payload(self, online: bool) -> bytes:
         if not online:

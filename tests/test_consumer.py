@@ -719,7 +719,7 @@ def test_maintenance_runs_on_start_and_by_hand(pg_rig: Rig) -> None:
     consumer = pg_rig.consumer()
     wait_until(lambda: len(partitions.list_partitions(pg_rig.db.engine)) >= 3, what="partitions at start")
     result = consumer.run_maintenance()
-    assert set(result) == {"partitions_created", "rollup_rows", "partitions_dropped"}
+    assert set(result) == {"partitions_created", "rollup_rows", "partitions_dropped", "gaps_dropped"}
     assert consumer.retention_days == 30
 
 

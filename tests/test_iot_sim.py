@@ -572,6 +572,10 @@ class FakeClient:
         self.userdata = None
         self.target = None
         self.published: list[tuple[str, bytes, int, bool]] = []
+        self.subscribed: list[tuple[str, int]] = []
+
+    def subscribe(self, topic, qos=0):
+        self.subscribed.append((topic, qos))
 
     def will_set(self, topic, payload, qos=0, retain=False):
         self.will = (topic, payload, qos, retain)
@@ -608,6 +612,8 @@ def test_each_monitor_has_its_own_connection_with_a_retained_last_will():
     topic, payload, qos, retain = device.published[-1]
     assert topic == "pantau/v1/TEST/status/MON-ICU-02" and (qos, retain) == (1, True)
     assert orjson.loads(payload)["online"] is True and sim._links[1].connected
+    # ... and listens to its own command topic (resend requests), QoS 1.
+    assert device.subscribed == [("pantau/v1/TEST/cmd/MON-ICU-02", 1)] and device.on_message is not None
 
 
 @pytest.mark.parametrize("burst", [True, False])

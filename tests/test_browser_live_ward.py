@@ -1,0 +1,143 @@
+"""A ward station that is not live says so, in a real browser: the technical alarm "monitoring interrupted" when no
+vital signs arrive (and its end when they do), and the full-screen "signed out" state when the session ends."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+from werkzeug.serving import make_server
+
+from api import live
+from bridge.embedded_stack import EmbeddedStack
+from tests.fixtures_app import build_app, make_settings
+from tests.fixtures_browser import save_screenshot
+from tests.test_browser_shell import sign_in
+
+pytestmark = pytest.mark.browser
+WATCHED = [f"MON-ICU-0{n}" for n in (1, 2, 3, 4)]
+TECHNICAL = "#ward-technical-alarm"
+
+
+def start_stack(pantau) -> EmbeddedStack:
+    """The consumer and four simulated monitors of ICU, on the app's own live store."""
+    tag = uuid.uuid4().hex[:8]
+    stack = EmbeddedStack(
+        pantau.runtime, simulate=True, devices=WATCHED, scenarios={}, client_id=f"pantau-consumer-{tag}"
+    )
+    stack.simulator.client_id_prefix = f"sim-{tag}"
+    stack.start()
+    return stack
+
+
+@pytest.fixture
+def short_session_server(tmp_path, mqtt_url):
+    """The SQLite app with a 1-minute idle timeout and 4-second streams, served over HTTP for the browser."""
+    settings = make_settings(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'pantau.db'}",
+        "memory://",
+        mqtt_url,
+        session_timeout_minutes=1,
+        live_stream_seconds=4,
+    )
+    pantau = build_app(settings)
+    http = make_server("127.0.0.1", 0, pantau.server, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    stack = start_stack(pantau)
+    yield f"http://127.0.0.1:{http.server_port}", pantau
+    stack.stop()
+    http.shutdown()
+    thread.join(timeout=5)
+    pantau.runtime.close()
+
+
+def newest_rx(page, bed: str) -> int:
+    """When the station last received a vitals tick of ``bed`` (server epoch ms; 0 before any)."""
+    return page.evaluate(
+        "bed => { const s = window.pantauWard(); return s ? Number(s.beds[bed].latest.rx || 0) : 0; }", bed
+    )
+
+
+def expect_updating(page, bed: str, timeout: float = 20) -> None:
+    """The tile of ``bed`` receives a newer tick within ``timeout`` seconds."""
+    before, deadline = newest_rx(page, bed), time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if newest_rx(page, bed) > before:
+            return
+        page.wait_for_timeout(250)
+    raise AssertionError(f"{bed} received no new vital signs in {timeout:.0f} s")
+
+
+def open_station(page, base: str) -> None:
+    sign_in(page, base, "perawat")
+    expect(page.locator("#home-greeting")).to_be_visible()
+    page.goto(f"{base}/bangsal/ICU")
+    expect(page.locator("#tile-ICU-01 .v-hr")).to_have_text(re.compile(r"^\d+$"))
+
+
+def test_no_data_raises_the_technical_alarm_within_ten_seconds_and_it_clears(page, live_server):
+    base, pantau = live_server
+    stack = start_stack(pantau)
+    try:
+        open_station(page, base)
+        expect_updating(page, "ICU-01")
+        expect(page.locator(TECHNICAL)).to_have_count(0)
+    finally:
+        stack.stop()  # the consumer and the monitors go: the stream stays up, but nothing arrives
+    stopped = time.monotonic()
+    alarm = page.locator(f"{TECHNICAL}.ward-technical-interrupted")
+    expect(alarm).to_be_visible(timeout=15_000)
+    assert time.monotonic() - stopped < 13, "raised about 10 s after the last tick"
+    expect(alarm).to_contain_text("MONITORING TERHENTI")
+    expect(alarm).to_contain_text(re.compile(r"Bed terdampak: ICU-01, ICU-02, ICU-03, ICU-04"))
+    expect(alarm).to_contain_text(re.compile(r"sejak \d\d[.:]\d\d[.:]\d\d"))
+    expect(alarm.locator(".ward-sound-enable")).to_be_visible()  # sound is off in a fresh browser: ask for it
+    expect(page.locator("#ward-alarm-list")).to_contain_text("Status alarm tidak diketahui")
+    expect(page.locator("#ward-alarm-list")).not_to_contain_text("Tidak ada alarm aktif")
+    save_screenshot(page, "ward-monitoring-interrupted.png")
+
+    stack = start_stack(pantau)
+    try:
+        expect(alarm).to_have_count(0, timeout=20_000)
+        expect_updating(page, "ICU-01")
+        expect(page.locator("#ward-alarm-list")).not_to_contain_text("Status alarm tidak diketahui")
+    finally:
+        stack.stop()
+
+
+def test_a_stream_that_fails_is_reconnected_and_says_when_it_tries_again(page, live_server, monkeypatch):
+    base, pantau = live_server
+    monkeypatch.setattr(live, "stream_seconds", lambda: 2)  # the stream ends soon; reconnecting then fails
+    stack = start_stack(pantau)
+    try:
+        open_station(page, base)
+        page.route("**/stream/ward/**", lambda route: route.fulfill(status=502, body="bad gateway"))
+        connection = page.locator("#ward-connection")
+        expect(connection).to_have_text(re.compile(r"^Koneksi terputus · menyambung ulang dalam \d+ dtk$"))
+        expect(page.locator(f"{TECHNICAL}.ward-technical-interrupted")).to_be_visible(timeout=15_000)
+        page.unroute("**/stream/ward/**")
+        expect(page.locator(TECHNICAL)).to_have_count(0, timeout=40_000)  # the backoff is at most 30 s
+        expect(connection).to_have_text("")
+        expect_updating(page, "ICU-01")
+    finally:
+        stack.stop()
+
+
+def test_a_nurse_whose_session_ends_sees_that_the_screen_is_not_monitoring(page, short_session_server):
+    base, _ = short_session_server
+    open_station(page, base)
+    expect_updating(page, "ICU-01")
+    signed_out = page.locator(f"{TECHNICAL}.ward-technical-signed-out")
+    expect(signed_out).to_be_visible(timeout=100_000)  # 1 min idle, then the next 4 s stream is refused
+    expect(signed_out).to_contain_text("Anda telah keluar — layar ini TIDAK memantau")
+    expect(signed_out.locator("a.ward-sign-in")).to_have_attribute("href", "/login?next=%2Fbangsal%2FICU")
+    for bed in ("ICU-01", "ICU-02"):
+        expect(page.locator(f"#tile-{bed} .v-hr")).to_have_text("---")  # never frozen numbers
+    assert newest_rx(page, "ICU-01") == 0
+    save_screenshot(page, "ward-signed-out.png")

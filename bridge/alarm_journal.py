@@ -133,13 +133,17 @@ class AlarmJournal:
                 return None
             return max(0.0, self._retry_at - time.monotonic())
 
-    def flush(self) -> list[Stored]:
+    def flush(self, *, wait_s: float = -1) -> list[Stored]:
         """Store waiting changes in order until the queue is empty or one fails; return the new ``started`` rows.
 
         Never raises: a failure is kept for the next try (after a backoff that doubles up to ``RETRY_MAX_S``) or,
-        for a poison change, skipped after ``MAX_ATTEMPTS``."""
+        for a poison change, skipped after ``MAX_ATTEMPTS``. Another flush running (perhaps stuck connecting to
+        an unreachable database) is waited for ``wait_s`` seconds at most (-1: as long as it takes), then this
+        one returns without storing."""
         stored: list[Stored] = []
-        with self._flushing:
+        if not self._flushing.acquire(timeout=wait_s):
+            return stored
+        try:
             while True:
                 with self._lock:
                     if not self._pending:
@@ -165,6 +169,8 @@ class AlarmJournal:
                 if alarm_id is not None:
                     alarm = entry.change.alarm
                     stored.append(Stored(entry.bed_code, alarm.condition, alarm.started_ms, alarm_id))
+        finally:
+            self._flushing.release()
 
     def _pop(self, entry: Entry) -> None:
         with self._lock:

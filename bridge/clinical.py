@@ -49,6 +49,7 @@ MANUAL_VITAL_VALID = timedelta(hours=4)  # a manual vital fills in for a missing
 SNAPSHOT_EVERY_S = 10
 REPUBLISH_EVERY_S = 3  # a screen or key that missed an alarm message is right again within this long
 JOURNAL_IDLE_S = 1.0
+STOP_FLUSH_WAIT_S = 5.0  # stop() waits this long for a journal flush still running (a database not answering)
 NEWS2_INPUTS = ("rr", "spo2", "sbp", "hr", "temp")
 # The message fields the alarm engine reads, under the same names in VitalsMessage and Reading.
 READING_FIELDS = (*PARAMETERS, "ecg_status", "spo2_status", "sqi_ecg", "sqi_spo2")
@@ -386,10 +387,10 @@ class ClinicalPipeline:
             self._write_scores(batch)
             self._send(batch)
 
-    def store_pending(self) -> None:
-        """Store what the journal holds; give the engine the ids of newly stored alarms (acknowledgements made
-        on the screens and the live objects carry them)."""
-        stored = self.journal.flush()
+    def store_pending(self, *, wait_s: float = -1) -> None:
+        """Store what the journal holds (the journal thread's work; ``wait_s`` as in ``AlarmJournal.flush``); give
+        the engine the ids of newly stored alarms, which the live objects then carry."""
+        stored = self.journal.flush(wait_s=wait_s)
         if stored:
             with self._lock:
                 for row in stored:
@@ -466,7 +467,7 @@ class ClinicalPipeline:
             thread.join(timeout=5)
         self._running = False
         self._drain_inbox()  # what the consumer handed over last is still scored
-        self.store_pending()
+        self.store_pending(wait_s=STOP_FLUSH_WAIT_S)
         if len(self.journal):
             log.warning("stopping with %d unsaved alarm changes; kept in the live store", len(self.journal))
         self.snapshot()

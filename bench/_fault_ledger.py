@@ -4,6 +4,7 @@ topics), the rows the database holds for them, and the alarm episodes the clinic
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,14 +17,12 @@ from data.models import AlarmEvent, Bed, VitalSample
 
 
 class Witness:
-    """Subscribes to every monitor's vitals topic (QoS 1) and keeps, per device, the lowest and highest ``seq``
-    it saw: the samples published are that range (the simulator numbers each device's samples 0, 1, 2, …; a
-    reboot would restart it, and the bench runs none)."""
+    """Subscribes to every monitor's vitals topic (QoS 1) and notes when it first saw each ``seq`` of each device:
+    the samples published are each device's range from the lowest to the highest (the simulator numbers a
+    device's samples 0, 1, 2, …; a reboot would restart it, and the bench runs none)."""
 
     def __init__(self, mqtt_url: str, site: str) -> None:
-        self.lowest: dict[str, int] = {}
-        self.highest: dict[str, int] = {}
-        self.messages = 0
+        self.seen: dict[str, dict[int, int]] = {}  # device → seq → epoch ms first seen
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
         self._topic = f"pantau/v1/{site}/vitals/+"
@@ -50,14 +49,19 @@ class Witness:
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             return
         with self._lock:
-            self.messages += 1
-            self.lowest[device] = min(seq, self.lowest.get(device, seq))
-            self.highest[device] = max(seq, self.highest.get(device, seq))
+            self.seen.setdefault(device, {}).setdefault(seq, int(time.time() * 1000))
 
     def ranges(self) -> dict[str, tuple[int, int]]:
         """Device → (first, last) seq seen so far."""
         with self._lock:
-            return {d: (self.lowest[d], self.highest[d]) for d in self.lowest}
+            return {d: (min(seqs), max(seqs)) for d, seqs in self.seen.items()}
+
+    def when(self, device: str, seq: int) -> int:
+        """About when ``seq`` was published (epoch ms): when the witness saw it or the nearest earlier one."""
+        with self._lock:
+            seqs = self.seen.get(device, {})
+            earlier = [s for s in seqs if s <= seq]
+            return seqs[max(earlier)] if earlier else min(seqs.values(), default=0)
 
     def close(self) -> None:
         self._client.disconnect()
@@ -78,15 +82,15 @@ class StoredAlarm:
 
 @dataclass(frozen=True)
 class SampleCount:
-    """Samples published in the witnessed ranges, how many of them are stored, and extra rows per seq."""
+    """Samples published in the witnessed ranges, those of them not stored (device → seqs), extra rows per seq."""
 
     published: int
-    stored: int
+    missing: dict[str, list[int]]
     duplicated: int
 
     @property
     def lost(self) -> int:
-        return self.published - self.stored
+        return sum(len(seqs) for seqs in self.missing.values())
 
 
 class Ledger:
@@ -96,20 +100,23 @@ class Ledger:
         self.engine = create_engine(database_url, pool_pre_ping=True)
 
     def samples(self, ranges: dict[str, tuple[int, int]]) -> SampleCount:
-        """Distinct stored seqs inside each device's range, and rows beyond one per (device, seq)."""
-        published = stored = duplicated = 0
+        """Seqs of each device's range that are not stored, and rows beyond one per (device, seq)."""
+        published = duplicated = 0
+        missing: dict[str, list[int]] = {}
         with self.engine.connect() as conn:
             for device, (first, last) in sorted(ranges.items()):
                 in_range = (VitalSample.device_id == device, VitalSample.seq.between(first, last))
                 published += last - first + 1
-                stored += conn.scalar(select(func.count(func.distinct(VitalSample.seq))).where(*in_range)) or 0
+                stored = set(conn.scalars(select(VitalSample.seq).where(*in_range).distinct()))
+                if gaps := [seq for seq in range(first, last + 1) if seq not in stored]:
+                    missing[device] = gaps
                 rows, distinct = conn.execute(
                     select(func.count(), func.count(func.distinct(VitalSample.seq))).where(
                         VitalSample.device_id == device
                     )
                 ).one()
                 duplicated += rows - distinct
-        return SampleCount(published, stored, duplicated)
+        return SampleCount(published, missing, duplicated)
 
     def alarms_since(self, since: datetime) -> list[StoredAlarm]:
         """Alarm episodes that started at or after ``since``, oldest first."""

@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 
 VIEWPORT = {"width": 1920, "height": 1080}  # a wall screen
 PAGE_TIMEOUT_MS = 30_000
-# Whatever covers the screen when it is not monitoring (the technical alarm, the signed-out state).
-NOT_MONITORING = "#ward-interrupted, #ward-signed-out, .monitoring-interrupted, .not-monitoring, [data-not-monitoring]"
+# What covers the screen when it is not monitoring: the technical alarm overlay ("monitoring interrupted" or
+# "signed out", assets/ward_alerts.js) and the grid's own mark (assets/ward.js).
+NOT_MONITORING = "#ward-technical-alarm, #ward-grid.monitoring-interrupted"
 ALARM_ITEMS = "#ward-alarm-list [data-bed][data-condition]"
 
 PROBE = """

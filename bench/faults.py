@@ -15,7 +15,9 @@ travels through it) and is switched back to stable once the screen is live again
 * ``recovery_s`` — from the service being back (consumer subscribed, port open, web app answering) until the
   screen is live: every occupied tile got vitals after that moment and none is greyed out, and nothing covers
   the screen ("monitoring interrupted", "signed out");
-* ``covered_after_s`` — when, after the fault began, the screen said it was not monitoring (null: never);
+* ``down_s`` — how long the service was away (``stop_s``: how long taking it down took; gunicorn's SIGTERM lets
+  open streams run on for its ``graceful_timeout``);
+* ``covered_after_s`` — when, after the service went away, the screen said it was not monitoring (null: never);
 * ``alarms`` / ``alarms_shown`` — alarm episodes (``alarm_event``) that started between the fault and the end
   of its recovery, and how many of them the station's alarm list showed (same bed and condition, while the
   episode lasted or within 15 s of its end).
@@ -31,6 +33,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import signal
 import sys
 import tempfile
@@ -43,7 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._fault_ledger import Ledger, StoredAlarm, Witness  # noqa: E402
+from bench._fault_ledger import Ledger, SampleCount, StoredAlarm, Witness  # noqa: E402
 from bench._fault_screen import ShownAlarm, Station, epoch_ms  # noqa: E402
 from bench._fault_stack import (  # noqa: E402
     BenchError,
@@ -76,12 +79,15 @@ class FaultResult:
 
     fault: str
     bed: str
-    down_s: float = 0.0
+    stop_s: float = 0.0  # taking it down (gunicorn lets open streams run for its graceful_timeout)
+    down_s: float = 0.0  # from gone to back
     recovery_s: float | None = None
     covered_after_s: float | None = None
     alarms: int = 0
     alarms_shown: int = 0
     missing: list[str] = field(default_factory=list)
+    shown: list[str] = field(default_factory=list)  # what the alarm list said, as a nurse read it
+    lost: int = 0
     error: str = ""
     started_ms: int = 0
     ended_ms: int = 0
@@ -240,12 +246,14 @@ class Bench:
             if fault.drive_first:
                 self.drive(bed, DRIVE_SCENARIO)
             fault.down()
+            gone = time.monotonic()
+            result.stop_s = round(gone - began, 1)
             if not fault.drive_first:
                 self.drive(bed, DRIVE_SCENARIO)
-            self._watch_outage(result, began)
+            self._watch_outage(result, gone)
             back = fault.up()
             back_ms = epoch_ms() - int((time.monotonic() - back) * 1000)
-            result.down_s = round(back - began, 1)
+            result.down_s = round(back - gone, 1)
             self._wait_live(result, back, back_ms)
             self._wait_alarm_shown(bed)
             self.drive(bed, "stable")
@@ -255,12 +263,12 @@ class Bench:
         result.ended_ms = epoch_ms()
         return result
 
-    def _watch_outage(self, result: FaultResult, began: float) -> None:
+    def _watch_outage(self, result: FaultResult, gone: float) -> None:
         """The service stays away ``--outage`` s; note when the screen first says it is not monitoring."""
-        end = began + self.args.outage
+        end = gone + self.args.outage
         while time.monotonic() < end:
             if result.covered_after_s is None and self.station.state(0).cover:
-                result.covered_after_s = round(time.monotonic() - began, 1)
+                result.covered_after_s = round(time.monotonic() - gone, 1)
             self.station.harvest()
             time.sleep(0.25)
 
@@ -291,15 +299,23 @@ class Bench:
 
     # ------------------------------------------------------------------------------------------- the counts
 
-    def samples(self) -> tuple[int, int, int]:
-        """(published, lost, duplicated), after waiting up to ``--backfill`` s for gaps to be filled."""
+    def samples(self) -> SampleCount:
+        """Samples published so far against those stored, after waiting up to ``--backfill`` s for gap filling;
+        each result gets the lost samples published during its window. Returns the count."""
         ranges = self.witness.ranges()
         deadline = time.monotonic() + self.args.backfill
         while True:
             count = self.ledger.samples(ranges)
             if not count.lost or time.monotonic() >= deadline:
-                return count.published, count.lost, count.duplicated
+                break
             time.sleep(2)
+        for device, seqs in count.missing.items():
+            for seq in seqs:
+                published = self.witness.when(device, seq)
+                for result in self.results:
+                    if result.started_ms <= published < result.ended_ms:
+                        result.lost += 1
+        return count
 
     def score_alarms(self) -> None:
         """Fill in each result's alarms (episodes started during its window) and which the station showed."""
@@ -313,22 +329,25 @@ class Bench:
                 if not result.started_ms <= started < result.ended_ms:
                     continue
                 result.alarms += 1
-                if _was_shown(alarm, shown):
+                if matches := _shown_for(alarm, shown):
                     result.alarms_shown += 1
+                    result.shown += sorted({s.text for s in matches} - set(result.shown))
                 else:
                     result.missing.append(f"{alarm.bed} {alarm.condition} ({alarm.priority})")
 
 
-def _was_shown(alarm: StoredAlarm, shown: list[ShownAlarm]) -> bool:
+def _shown_for(alarm: StoredAlarm, shown: list[ShownAlarm]) -> list[ShownAlarm]:
+    """The list's entries for this episode: same bed and condition, on screen while it lasted or just after."""
     start = int(alarm.started_at.timestamp() * 1000)
     end = int(alarm.ended_at.timestamp() * 1000) if alarm.ended_at else epoch_ms()
-    return any(
-        s.bed == alarm.bed
+    return [
+        s
+        for s in shown
+        if s.bed == alarm.bed
         and s.condition == alarm.condition
         and s.shown_from <= end + SHOWN_GRACE_MS
         and (s.shown_to is None or s.shown_to >= start)
-        for s in shown
-    )
+    ]
 
 
 def _stop_on_sigterm() -> None:
@@ -349,6 +368,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = parser.parse_args()
     _stop_on_sigterm()
+    logging.getLogger("bridge.mqtt").setLevel(logging.ERROR)  # the bench's own MQTT clients: no reconnect chatter
     with contextlib.ExitStack() as stack:
         bench = Bench(args, stack)
         chosen = [f for f in bench.faults() if not args.only or f.name.split()[0] in args.only.split(",")]
@@ -359,25 +379,29 @@ def main() -> int:
                 _log("stopping after a failed fault (--keep-going to go on)")
                 break
         _log(f"waiting up to {args.backfill:.0f} s for gap filling")
-        published, lost, duplicated = bench.samples()
+        count = bench.samples()
         bench.score_alarms()
         signed_in = bench.station.signed_in_as
         (ROOT / "var").mkdir(exist_ok=True)
         bench.station.screenshot(str(ROOT / "var" / "bench-faults.png"))
-    report(bench.results, args, published, lost, duplicated, signed_in)
+    report(bench.results, args, count, signed_in)
     return 0 if len(bench.results) == len(chosen) else 1
 
 
-def report(
-    results: list[FaultResult], args: argparse.Namespace, published: int, lost: int, duplicated: int, signed_in: str
-) -> None:
-    print(f"{'fault':<20} {'down s':>7} {'live again s':>13} {'covered at s':>13} {'alarms':>7} {'shown':>6}")
+def report(results: list[FaultResult], args: argparse.Namespace, count: SampleCount, signed_in: str) -> None:
+    print(
+        f"{'fault':<20} {'down s':>7} {'live again s':>13} {'covered at s':>13} {'alarms':>7} {'shown':>6} {'lost':>6}"
+    )
     for r in results:
         recovery = "NOT LIVE" if r.recovery_s is None else f"{r.recovery_s:.2f}"
         covered = "-" if r.covered_after_s is None else f"{r.covered_after_s:.1f}"
-        print(f"{r.fault:<20} {r.down_s:>7.1f} {recovery:>13} {covered:>13} {r.alarms:>7} {r.alarms_shown:>6}")
+        print(
+            f"{r.fault:<20} {r.down_s:>7.1f} {recovery:>13} {covered:>13} {r.alarms:>7} {r.alarms_shown:>6} {r.lost:>6}"
+        )
         for item in r.missing:
             print(f"{'':<20} missing on screen: {item}")
+        for item in r.shown:
+            print(f"{'':<20} shown: {item}")
         if r.error:
             print(f"{'':<20} error: {r.error}")
     recoveries = [r.recovery_s for r in results]
@@ -387,9 +411,9 @@ def report(
         "not_live": sum(r is None for r in recoveries),
         "alarms": sum(r.alarms for r in results),
         "alarms_missing": sum(len(r.missing) for r in results),
-        "published": published,
-        "lost": lost,
-        "duplicated": duplicated,
+        "published": count.published,
+        "lost": count.lost,
+        "duplicated": count.duplicated,
         "monitors": args.monitors,
         "outage_s": args.outage,
         "station": signed_in,
@@ -398,8 +422,8 @@ def report(
             and None not in recoveries
             and max(recoveries) <= TARGET_RECOVERY_S
             and not any(r.missing for r in results)
-            and not lost
-            and not duplicated
+            and not count.lost
+            and not count.duplicated
         ),
         "per_fault": [{k: v for k, v in asdict(r).items() if k not in ("started_ms", "ended_ms")} for r in results],
     }

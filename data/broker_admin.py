@@ -99,8 +99,10 @@ PROCESS_USERS: tuple[ProcessUser, ...] = (
     ),
     ProcessUser(
         "pantau-simulator",
-        "pantau-simulator",
+        None,
         (*_reads("pantau/v1/+/sim/scenario"), _acl("publishClientSend", "pantau/v1/+/sim/state")),
+        why_unbound="its control client has a per-run id and its health probe a throwaway one; each simulated "
+        "monitor logs in as itself",
     ),
 )
 

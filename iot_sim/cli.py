@@ -118,6 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("broker")
     g.add_argument("--mqtt-url", help="broker URL mqtt://host:port or mqtts://host:port (default: PANTAU_MQTT_URL)")
     g.add_argument("--site", help="site code used in the topics (default: PANTAU_SITE_CODE)")
+    g.add_argument(
+        "--credentials",
+        metavar="FILE",
+        help='JSON {"MON-ICU-01": "password", ...} (flask --app app provision-sim-devices): each monitor logs in '
+        "as itself; without --devices/--beds, the monitors in the file are simulated",
+    )
 
     g = p.add_argument_group("devices")
     who = g.add_mutually_exclusive_group()
@@ -220,6 +226,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def read_credentials(path: str) -> dict[str, str] | None:
+    """``{device_id: password}`` from ``path``, or ``None`` (after saying why) when it cannot be used."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as source:
+            data = json.load(source)
+    except (OSError, ValueError) as exc:
+        print(f"iot_sim: cannot read credentials {path}: {exc}", file=sys.stderr)
+        return None
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        print(f"iot_sim: {path} must hold a JSON object of device id -> password", file=sys.stderr)
+        return None
+    return data
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the simulator until SIGTERM / Ctrl-C or ``--duration``; the process exit code."""
     args = build_parser().parse_args(argv)
@@ -240,8 +262,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from iot_sim.simulator import Simulator
 
+    credentials = read_credentials(args.credentials) if args.credentials else {}
+    if credentials is None:
+        return 2
     if args.devices:
         devices = [d.strip() for d in args.devices.split(",") if d.strip()]
+    elif credentials and args.beds is None:
+        devices = sorted(credentials)
     elif args.beds is not None:
         devices = demo_devices(args.beds) if args.beds > 0 else []
     else:
@@ -267,6 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             faults=faults,
             burst=args.burst,
             memory=args.memory,
+            credentials=credentials,
         )
         for who, kind, seconds in args.artefact:
             sim.inject_artefact(who, kind, seconds)

@@ -32,7 +32,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
@@ -221,8 +221,10 @@ class Simulator:
     :class:`bridge.mqtt.BrokerAddress` or an ``mqtt[s]://`` URL. ``site`` defaults to the settings' site code
     (``DEMO`` otherwise); ``devices`` to every demo monitor. The other keywords are those of
     :class:`iot_sim.devices.Fleet`, plus ``burst``/``burst_limit`` (store-and-forward while disconnected),
-    ``control`` (subscribe to the control topic), ``client_id_prefix`` and ``connect_timeout`` (how long the
-    first tick waits for the connections).
+    ``control`` (subscribe to the control topic), ``client_id_prefix``, ``connect_timeout`` (how long the
+    first tick waits for the connections) and ``credentials`` (``{device_id: password}``: such a monitor logs
+    in as its own broker user, client id = device id, as the broker's ACL requires; the control client keeps the
+    address's user).
 
     One thread (the tick loop) generates, publishes and serves every connection through a selector - no
     thread per monitor; a few connector threads do the blocking (re)connects. The other methods are
@@ -250,6 +252,7 @@ class Simulator:
         client_id_prefix: str = "pantau-sim",
         connect_timeout: float = 5.0,
         client_factory: ClientFactory = make_client,
+        credentials: Mapping[str, str] | None = None,
     ) -> None:
         if isinstance(settings_or_address, BrokerAddress):
             self.address = settings_or_address
@@ -279,6 +282,7 @@ class Simulator:
         self.client_id_prefix = client_id_prefix
         self.connect_timeout = connect_timeout
         self._client_factory = client_factory
+        self.credentials = dict(credentials or {})
         self._links = [_Link(m.index, m.device_id, burst_limit) for m in self.fleet.monitors]
         self._control_link = _Link(None, "control", 1) if control else None
         self._control_subscribed = threading.Event()
@@ -431,9 +435,12 @@ class Simulator:
             client.will_set(state_topic(self.site), b'{"online":false}', qos=1, retain=True)
             client.on_subscribe = lambda *args: self._control_subscribed.set()
         else:
-            client_id = f"{self.client_id_prefix}-{self.site}-{link.device_id}"
+            # A monitor with its own credential logs in as itself, with the client id its broker user is bound to.
+            password = self.credentials.get(link.device_id)
+            address = replace(self.address, username=link.device_id, password=password) if password else self.address
+            client_id = link.device_id if password else f"{self.client_id_prefix}-{self.site}-{link.device_id}"
             client = self._client_factory(
-                self.address, client_id, persistent=False, on_connect=self._on_connect, on_message=self._on_command
+                address, client_id, persistent=False, on_connect=self._on_connect, on_message=self._on_command
             )
             client.will_set(self.fleet.monitors[link.index].topic_status, b'{"online":false}', qos=1, retain=True)
         client.user_data_set(link)

@@ -23,15 +23,32 @@ MOSQUITTO_CONF = ROOT / "deploy" / "mosquitto" / "mosquitto.conf"
 DEPLOY_README = ROOT / "deploy" / "README.md"
 VENDOR = ROOT / "assets" / "vendor"
 
-SERVICES = {"postgres", "redis", "mosquitto", "migrate", "web", "consumer", "bpjs-worker", "simulator"}
-PANTAU_SERVICES = (
+SERVICES = {
+    "postgres",
+    "redis",
+    "mosquitto-init",
+    "mosquitto",
     "migrate",
+    "mqtt-setup",
     "web",
     "consumer",
     "bpjs-worker",
+    "sim-provision",
+    "simulator",
+}
+PANTAU_SERVICES = (
+    "migrate",
+    "mqtt-setup",
+    "web",
+    "consumer",
+    "bpjs-worker",
+    "sim-provision",
     "simulator",
 )  # run the Pantau image with the shared environment
-ONE_SHOT = {"migrate"}
+ONE_SHOT = {"migrate", "mosquitto-init", "mqtt-setup", "sim-provision"}
+# Who talks to the broker as whom (data/broker_admin.PROCESS_USERS); who may administer it.
+BROKER_USERS = {"web": "pantau-web", "consumer": "pantau-consumer", "simulator": "pantau-simulator"}
+BROKER_ADMINS = {"mqtt-setup", "web", "sim-provision"}
 SECRET_WORDS = ("PASSWORD", "SECRET", "KEY")
 REQUIRED_REF = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*:\?[^}]*\}$")
 # ${NAME}, ${NAME:-default}, ${NAME:?message} ... but not the escaped $${NAME}.
@@ -97,7 +114,7 @@ def test_one_shot_migration_runs_before_web():
     depends = services["web"]["depends_on"]
     assert depends["postgres"]["condition"] == "service_healthy"
     assert depends["redis"]["condition"] == "service_healthy"
-    assert depends["mosquitto"]["condition"] == "service_started"
+    assert depends["mqtt-setup"]["condition"] == "service_completed_successfully"
     assert depends["migrate"]["condition"] == "service_completed_successfully"
 
 
@@ -126,8 +143,10 @@ def test_web_runs_gunicorn_in_production_mode():
 
 def test_pantau_services_share_one_environment():
     services = _services()
+    shared = {str(k): str(v) for k, v in _compose()["x-pantau-env"].items()}
     for name in PANTAU_SERVICES:
-        assert _environment(services[name]) == _environment(services["web"]), name
+        env = _environment(services[name])
+        assert {k: env.get(k) for k in shared} == shared, name
         assert services[name]["image"] == services["web"]["image"], f"{name} must run the image web builds"
     assert "x-pantau-env" in _compose()
     assert [name for name in PANTAU_SERVICES if "build" in services[name]] == ["web"]
@@ -151,7 +170,7 @@ def test_consumer_runs_the_bridge_with_a_metrics_healthcheck():
     depends = consumer["depends_on"]
     assert depends["postgres"]["condition"] == "service_healthy"
     assert depends["redis"]["condition"] == "service_healthy"
-    assert depends["mosquitto"]["condition"] == "service_started"
+    assert depends["mqtt-setup"]["condition"] == "service_completed_successfully"
     assert depends["migrate"]["condition"] == "service_completed_successfully"
     env = _environment(consumer)
     assert env["PANTAU_MQTT_URL"] == "mqtts://mosquitto:8883"
@@ -167,12 +186,56 @@ def test_bpjs_worker_runs_with_a_heartbeat_healthcheck():
 
 
 def test_simulator_is_behind_the_sim_profile():
-    simulator = _services()["simulator"]
-    assert _command(simulator) == "python -m iot_sim"
-    assert simulator["profiles"] == ["sim"]
+    services = _services()
+    simulator, provision = services["simulator"], services["sim-provision"]
+    assert simulator["profiles"] == provision["profiles"] == ["sim"]
     assert "probe_broker" in " ".join(simulator["healthcheck"]["test"])
-    assert simulator["depends_on"]["mosquitto"]["condition"] == "service_started"
     assert not simulator.get("ports")
+    # sim-provision writes each simulated monitor's password where only the simulator reads it.
+    credentials = re.search(r"--file (\S+)", _command(provision)).group(1)
+    assert _command(provision).startswith("flask --app app provision-sim-devices ")
+    assert _command(simulator) == f"python -m iot_sim --credentials {credentials}"
+    assert simulator["depends_on"]["sim-provision"]["condition"] == "service_completed_successfully"
+    assert provision["depends_on"]["mqtt-setup"]["condition"] == "service_completed_successfully"
+    mounts = {name: [str(v) for v in services[name]["volumes"] if isinstance(v, str)] for name in services}
+    shared = [v for v in mounts["simulator"] if credentials.startswith(v.split(":")[1])]
+    assert shared and shared == [v for v in mounts["sim-provision"] if v in shared]
+    assert [name for name, volumes in mounts.items() if set(volumes) & set(shared)] == ["sim-provision", "simulator"]
+
+
+def test_each_pantau_process_has_its_own_broker_user():
+    from data.broker_admin import PROCESS_USERS
+
+    services = _services()
+    known = {user.username for user in PROCESS_USERS}
+    for name, service in services.items():
+        env = _environment(service)
+        user = env.get("PANTAU_MQTT_USERNAME")
+        assert user == BROKER_USERS.get(name), f"{name} logs in to the broker as {user!r}"
+        if user:
+            assert user in known
+            assert REQUIRED_REF.match(env["PANTAU_MQTT_PASSWORD"])
+        has_admin = "PANTAU_MQTT_ADMIN_PASSWORD" in env
+        assert has_admin == (name in BROKER_ADMINS), f"{name}: the broker admin password only where needed"
+    passwords = {_environment(services[name])["PANTAU_MQTT_PASSWORD"] for name in BROKER_USERS}
+    assert len(passwords) == len(BROKER_USERS), "every process has its own broker password"
+    setup = services["mqtt-setup"]
+    assert _command(setup) == "flask --app app mqtt-setup"
+    assert setup["depends_on"]["mosquitto"]["condition"] == "service_healthy"
+    for option in ("MQTT_CONSUMER_PASSWORD", "MQTT_WEB_PASSWORD", "MQTT_SIMULATOR_PASSWORD"):
+        assert REQUIRED_REF.match(_environment(setup)[option]), option
+
+
+def test_the_broker_starts_with_its_dynamic_security_state():
+    services = _services()
+    init = services["mosquitto-init"]
+    assert init["image"] == services["mosquitto"]["image"]
+    admin = _environment(services["web"])["PANTAU_MQTT_ADMIN_USERNAME"]
+    command = _command(init)
+    assert "f=/mosquitto/data/dynamic-security.json;" in command
+    assert f'[ -f "$$f" ] || mosquitto_ctrl dynsec init "$$f" {admin} ' in command, "an existing state is kept"
+    assert "mosquittodata:/mosquitto/data" in init["volumes"]
+    assert services["mosquitto"]["depends_on"]["mosquitto-init"]["condition"] == "service_completed_successfully"
 
 
 def test_no_literal_secrets():
@@ -225,7 +288,7 @@ def test_mosquitto_mounts_its_config_from_deploy():
             parts = str(volume).split(":")
             mounts[parts[1]] = (parts[0], parts[-1] == "ro")
     assert mounts["/mosquitto/config/mosquitto.conf"] == ("./deploy/mosquitto/mosquitto.conf", True)
-    assert mounts["/mosquitto/config/passwd"] == ("./deploy/mosquitto/passwd", True)
+    assert "/mosquitto/config/passwd" not in mounts, "users live in the dynamic-security state, not a file"
     assert mounts["/mosquitto/certs"] == ("./deploy/mosquitto/certs", True)
     assert mounts["/mosquitto/data"][0] == "mosquittodata"
 
@@ -237,7 +300,8 @@ def test_mosquitto_conf_keeps_messages_and_requires_auth():
         "max_queued_messages 0",
         "persistence true",
         "allow_anonymous false",
-        "password_file /mosquitto/config/passwd",
+        "plugin /usr/lib/mosquitto_dynamic_security.so",
+        "plugin_opt_config_file /mosquitto/data/dynamic-security.json",
         "listener 8883",
         "require_certificate false",
         "listener 1883 127.0.0.1",
@@ -245,7 +309,10 @@ def test_mosquitto_conf_keeps_messages_and_requires_auth():
         assert expected in lines, f"mosquitto.conf lacks {expected!r}"
     for option in ("cafile", "certfile", "keyfile"):
         assert any(line.startswith(f"{option} /mosquitto/certs/") for line in lines), option
-    assert not any(line.startswith("allow_anonymous true") for line in lines)
+    assert not any(line.startswith(("allow_anonymous true", "password_file", "acl_file")) for line in lines)
+    # A vitals payload may be 64 KiB (DESIGN.md §3) plus topic and headers; far more is refused at the door.
+    size = int(next(line.split()[1] for line in lines if line.startswith("max_packet_size ")))
+    assert 64 * 1024 + 1024 <= size <= 1024 * 1024
 
 
 def test_docker_compose_config_accepts_the_file():

@@ -156,6 +156,10 @@ class Session:
         assert self.wait_for(lambda: len(self.subacks) > before), "no SUBACK"
         return self.subacks[-1]
 
+    def ends(self) -> bool:
+        """True once the broker has closed the connection (within the wait)."""
+        return self.wait_for(lambda: not self.client.is_connected())
+
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
@@ -230,7 +234,7 @@ def test_a_monitor_cannot_publish_as_another(broker, monitors, consumer):
         assert not device.refused
         device.client.publish(forged, b'{"forged":1}', qos=1)
         # Mosquitto answers a refused publish by closing the connection.
-        assert device.wait_for(lambda: not device.client.is_connected()), forged
+        assert device.ends(), forged
         device.close()
     device = connect(broker, mine, f"pw-{mine}", mine)
     device.client.publish(topic("vitals", mine), b'{"own":1}', qos=1)
@@ -271,7 +275,7 @@ def test_process_users_have_only_their_topics(broker, monitors, consumer):
     assert not web.refused
     assert web.subscribe("pantau/v1/+/vitals/+") == [True]
     web.client.publish(topic("vitals", monitors[0]), b"{}", qos=1)  # refused: must not arrive
-    assert web.wait_for(lambda: not web.client.is_connected())
+    assert web.ends()
     device = connect(broker, monitors[0], f"pw-{monitors[0]}", monitors[0])
     device.client.publish(topic("vitals", monitors[0]), b'{"own":1}', qos=1)
     assert consumer.wait_for(lambda: consumer.received)
@@ -317,7 +321,7 @@ def test_registered_rotated_and_retired_monitors_on_a_running_broker(provisionin
     assert result.exit_code == 0, result.output
     second = _password(result.output)
     assert second != first
-    assert device.wait_for(lambda: not device.client.is_connected())  # the old login is ended
+    assert device.ends()  # the old login is ended
     device.close()
     assert connect(broker, "MON-NEW-01", first, "MON-NEW-01").refused
     fresh = connect(broker, "MON-NEW-01", second, "MON-NEW-01")
@@ -329,3 +333,25 @@ def test_registered_rotated_and_retired_monitors_on_a_running_broker(provisionin
     assert connect(broker, "MON-NEW-01", second, "MON-NEW-01").refused
     refused = runner.invoke(args=["rotate-device-credential", "MON-NEW-01"])
     assert refused.exit_code != 0 and "retired" in refused.output
+
+
+def test_the_compose_simulator_logs_each_monitor_in_as_itself(provisioning_app, broker, consumer, tmp_path):
+    """The ``sim`` profile: sim-provision writes the passwords, the simulator reads them (iot_sim --credentials)."""
+    from iot_sim.cli import read_credentials
+    from iot_sim.simulator import Simulator
+
+    file = tmp_path / "sim-credentials.json"
+    runner = provisioning_app.server.test_cli_runner()
+    result = runner.invoke(args=["provision-sim-devices", "--file", str(file), "--devices", "MON-SIM-01,MON-ICU-01"])
+    assert result.exit_code == 0, result.output
+    assert file.stat().st_mode & 0o077 == 0, "only its owner may read the passwords"
+    credentials = read_credentials(str(file))
+    assert set(credentials) == {"MON-SIM-01", "MON-ICU-01"}
+    address = broker.address("pantau-web", PROCESS_PASSWORDS["pantau-web"])  # any user: not used by monitors
+    sim = Simulator(address, SITE, sorted(credentials), rate=4, control=False, credentials=credentials)
+    sim.start()
+    try:
+        wanted = {topic("vitals", device_id) for device_id in credentials}
+        assert consumer.wait_for(lambda: wanted <= {t for t, _ in consumer.received}), consumer.received
+    finally:
+        sim.stop()

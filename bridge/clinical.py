@@ -49,7 +49,7 @@ MANUAL_VITAL_VALID = timedelta(hours=4)  # a manual vital fills in for a missing
 SNAPSHOT_EVERY_S = 10
 REPUBLISH_EVERY_S = 3  # a screen or key that missed an alarm message is right again within this long
 JOURNAL_IDLE_S = 1.0
-STOP_FLUSH_WAIT_S = 5.0  # stop() waits this long for a journal flush still running (a database not answering)
+FLUSH_WAIT_S = 5.0  # how long a flush waits for another still running (stuck on a database that does not answer)
 NEWS2_INPUTS = ("rr", "spo2", "sbp", "hr", "temp")
 # The message fields the alarm engine reads, under the same names in VitalsMessage and Reading.
 READING_FIELDS = (*PARAMETERS, "ecg_status", "spo2_status", "sqi_ecg", "sqi_spo2")
@@ -99,6 +99,7 @@ class ClinicalPipeline:
         self._journal_saved = 0  # the journal revision last written to the live store
         self._unsent: dict[str, tuple[BedContext, tuple]] = {}  # bed → NEWS2 summary not yet published
         self._live_down = False
+        self._journal_restored = False  # until then the journal's snapshot belongs to the previous run
 
     # ------------------------------------------------------------------ set-up
 
@@ -387,10 +388,11 @@ class ClinicalPipeline:
             self._write_scores(batch)
             self._send(batch)
 
-    def store_pending(self, *, wait_s: float = -1) -> None:
-        """Store what the journal holds (the journal thread's work; ``wait_s`` as in ``AlarmJournal.flush``); give
-        the engine the ids of newly stored alarms, which the live objects then carry."""
-        stored = self.journal.flush(wait_s=wait_s)
+    def store_pending(self) -> None:
+        """Store what the journal holds (the journal thread's work); give the engine the ids of newly stored
+        alarms, which the live objects then carry. Never waits long for a flush already running, so ``stop()``
+        cannot hang on an unreachable database."""
+        stored = self.journal.flush(wait_s=FLUSH_WAIT_S)
         if stored:
             with self._lock:
                 for row in stored:
@@ -419,7 +421,12 @@ class ClinicalPipeline:
         return f"pantau:alarmjournal:{self.site_id if self.site_id is not None else 'all'}"
 
     def _save_journal(self) -> None:
-        """Snapshot the journal when it changed since the last snapshot (at most once a tick)."""
+        """Snapshot the journal when it changed since the last snapshot (at most once a tick). Not before the
+        previous run's snapshot has been read, which would otherwise be overwritten unread."""
+        if not self._journal_restored:
+            self._restore_journal()
+            if not self._journal_restored:
+                return
         revision = self.journal.revision
         if revision == self._journal_saved:
             return
@@ -435,8 +442,9 @@ class ClinicalPipeline:
         try:
             raw = self.live.get_latest(self._journal_key()).get("pending")
         except Exception:
-            log.warning("alarm journal snapshot unavailable")
+            log.warning("alarm journal snapshot unavailable; trying again")
             return
+        self._journal_restored = True
         if raw:
             self.journal.restore(json.loads(raw))
             log.info("alarm journal restored: %d unsaved changes", len(self.journal))
@@ -467,7 +475,7 @@ class ClinicalPipeline:
             thread.join(timeout=5)
         self._running = False
         self._drain_inbox()  # what the consumer handed over last is still scored
-        self.store_pending(wait_s=STOP_FLUSH_WAIT_S)
+        self.store_pending()
         if len(self.journal):
             log.warning("stopping with %d unsaved alarm changes; kept in the live store", len(self.journal))
         self.snapshot()

@@ -1,0 +1,101 @@
+"""Live screens keep running through restarts, in a real browser on the production stack: the web app as a gunicorn
+process (tests/app_process.py) on PostgreSQL and Redis, the consumer and four simulated ICU monitors beside it.
+
+A ward station opened by a display token outlives the idle timeout (1 minute here) and restarts of the web app and
+of Redis, and its tiles keep updating; a queue board picks up a call made after the web app restarted."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from auth import users
+from tests.app_process import WebAppProcess
+from tests.fixtures_app import build_app, make_settings
+from tests.services import RedisServer, free_port
+from tests.test_browser_live_ward import TECHNICAL, expect_updating, start_stack
+from tests.test_queue_board import call, register_waiting
+
+pytestmark = pytest.mark.browser
+IDLE_TIMEOUT_MINUTES = 1
+TEST_ACTOR = users.Actor(None, "test", None)
+
+
+@pytest.fixture
+def production_stack(tmp_path, postgres_server, postgres_template, mqtt_url):
+    """(web app process, its own Redis, the app object the consumer and the test use), with a 1-minute idle
+    timeout and 5-second streams."""
+    redis = RedisServer(port=free_port()).start()  # a fixed port, so a restart comes back where the app looks
+    database = postgres_server.create_database(f"t_{uuid.uuid4().hex[:12]}", template=postgres_template)
+    settings = make_settings(
+        tmp_path,
+        database,
+        redis.url,
+        mqtt_url,
+        session_timeout_minutes=IDLE_TIMEOUT_MINUTES,
+        live_stream_seconds=5,
+    )
+    pantau = build_app(settings)
+    web = WebAppProcess(settings).start()
+    stack = start_stack(pantau)
+    try:
+        yield web, redis, pantau
+    finally:
+        stack.stop()
+        web.stop()
+        pantau.runtime.close()
+        redis.stop()
+
+
+def ward_display_token(pantau, ward: str = "ICU") -> str:
+    """A display-only account and its token for the ward's station, as an operator makes them."""
+    with pantau.runtime.db.session() as s:
+        site_id = users.find_user(s, "perawat").site_id
+        tv = users.create_user(
+            s, TEST_ACTOR, site_id=site_id, username=f"tv.{ward.lower()}", full_name=f"TV {ward}",
+            roles=["display"], password="display-only-password",
+        )  # fmt: skip
+        return users.create_display_token(s, TEST_ACTOR, tv, f"Station {ward}", f"/bangsal/{ward}")
+
+
+def test_a_display_station_outlives_the_idle_timeout_and_restarts_of_web_and_redis(page, production_stack):
+    web, redis, pantau = production_stack
+    page.goto(f"{web.url}/tv/{ward_display_token(pantau)}")
+    expect(page).to_have_url(f"{web.url}/bangsal/ICU")
+    expect(page.locator("#tile-ICU-01 .v-hr")).to_have_text(re.compile(r"^\d+$"))
+    expect(page.locator("#ward-grid .tile-pause")).to_have_count(0)  # read-only: no pause, no acknowledge
+    expect(page.locator("#ward-alarm-list .ward-ack")).to_have_count(0)
+
+    opened = time.monotonic()
+    while time.monotonic() - opened < IDLE_TIMEOUT_MINUTES * 60 + 15:  # a dozen stream reconnects meanwhile
+        expect_updating(page, "ICU-01")
+        page.wait_for_timeout(3_000)
+    expect(page.locator(TECHNICAL)).to_have_count(0)
+
+    web.restart()
+    expect_updating(page, "ICU-01", timeout=40)
+    expect(page.locator(TECHNICAL)).to_have_count(0, timeout=15_000)
+
+    redis.stop()
+    expect(page.locator(f"{TECHNICAL}.ward-technical-interrupted")).to_be_visible(timeout=20_000)
+    redis.start()
+    expect(page.locator(TECHNICAL)).to_have_count(0, timeout=45_000)
+    expect_updating(page, "ICU-03", timeout=20)
+    assert page.evaluate("window.pantauWard().stream.state") == "open"
+    assert page.url == f"{web.url}/bangsal/ICU", "the same page all along: never reloaded, never signed out"
+
+
+def test_a_queue_board_picks_up_a_call_made_after_the_web_app_restarted(page, production_stack):
+    web, _, pantau = production_stack
+    page.goto(f"{web.url}/tv/{pantau.creds.display_token}")
+    expect(page.locator("#board-now-destination")).to_have_text("Belum ada panggilan")
+    web.restart()
+    patient = register_waiting(pantau, "Sri Rahayu")
+    call(pantau, patient.ticket_id, "Poli Umum")
+    expect(page.locator("#board-now-number")).to_have_text(patient.label, timeout=40_000)
+    expect(page.locator("#board-offline")).to_be_hidden()
+    assert page.evaluate("window.pantauBoard().stream.state") == "open"

@@ -53,6 +53,7 @@ def test_nurse_records_an_observation_and_changes_a_limit(page, live_server):
     expect(page.locator("#limits-feedback")).to_contain_text("Batas alarm disimpan")
     expect(dialog).to_be_hidden()
     expect(page.locator("#limits-custom-note")).to_contain_text("Batas alarm khusus untuk bed ini")
+    expect(page.locator("#ward-grid .tile-limits")).to_be_visible()  # the tile's marker, as on the station
     save_screenshot(page, "bed-page.png", full_page=True)
     with pantau.runtime.db.session() as s:
         obs = s.scalars(select(Observation).where(Observation.hr.is_not(None))).one()
@@ -63,11 +64,13 @@ def test_nurse_records_an_observation_and_changes_a_limit(page, live_server):
 
     page.reload()  # the note survives a reload; the reset button takes the bed back to the profile, audited
     expect(page.locator("#limits-custom-note")).to_be_visible()
+    expect(page.locator("#ward-grid .tile-limits")).to_be_visible()  # from the stream's snapshot
     expect(limit(page, "spo2", "low")).to_have_value("88")
     settled(page)
     page.click("#limits-reset")
     expect(page.locator("#limits-feedback")).to_contain_text("dikembalikan ke profil")
     expect(page.locator("#limits-custom-note")).to_be_hidden()
+    expect(page.locator("#ward-grid .tile-limits")).to_be_hidden()
     expect(limit(page, "spo2", "low")).to_have_value("")
     with pantau.runtime.db.session() as s:
         assert s.scalars(select(AlarmLimit)).all() == []

@@ -21,8 +21,9 @@ from flask_login import current_user
 
 from api.sse import HEARTBEAT_SECONDS, heartbeat, sse_event, sse_response, stream_seconds
 from auth.guards import roles_required
+from auth.users import usernames
 from data.alarm_limits import beds_with_custom_limits
-from data.live_store import LiveStoreError
+from data.live_store import LiveStoreError, Subscription
 from data.runtime import current_runtime
 from data.schedules import site_zone
 from data.wards import find_ward, ward_beds
@@ -59,7 +60,32 @@ def ward_snapshot(ward: str, bed_codes: list[str]) -> dict:
     }
 
 
-def _ward_events(subscription, snapshot: dict) -> Iterator[str]:
+class AckNames:
+    """Who acknowledged an alarm, as the station shows it: the clinical step records the user's id (the journal's
+    key), the screen shows the username; looked up once per stream."""
+
+    def __init__(self) -> None:
+        self.known: dict[int, str] = {}
+
+    def alarms(self, alarms: list[dict]) -> list[dict]:
+        ids = {a["ack_by"] for a in alarms if isinstance(a.get("ack_by"), int)} - self.known.keys()
+        if ids:
+            with current_runtime().db.session() as session:
+                self.known |= usernames(session, ids)
+        return [
+            a | {"ack_by": self.known.get(a["ack_by"], "")} if isinstance(a.get("ack_by"), int) else a for a in alarms
+        ]
+
+    def message(self, raw: str) -> str:
+        """A ward channel message with names in place of ids (only alarm messages carry ``ack_by``)."""
+        if '"ack_by"' not in raw:
+            return raw
+        message = json.loads(raw)
+        message["alarms"] = self.alarms(message.get("alarms") or [])
+        return json.dumps(message, separators=(",", ":"))
+
+
+def _ward_events(subscription: Subscription, snapshot: dict, names: AckNames) -> Iterator[str]:
     """The snapshot, then the ward's messages, a heartbeat in quiet spells; ends when the live store is away."""
     runtime = current_runtime()
     try:
@@ -69,7 +95,7 @@ def _ward_events(subscription, snapshot: dict) -> Iterator[str]:
         while time.monotonic() < deadline:
             message = subscription.get(timeout=HEARTBEAT_SECONDS)
             if message is not None:
-                yield f"data: {message[1]}\n\n"
+                yield f"data: {names.message(message[1])}\n\n"
             elif runtime.live.ping():
                 yield heartbeat()
             else:  # messages published meanwhile are lost: start again from a snapshot once it is back
@@ -101,12 +127,14 @@ def ward_stream(ward: str) -> Response:
         subscription.close()
         log.warning("ward stream: live store unavailable")
         return Response("live store unavailable", status=503, headers={"Retry-After": "5"})
+    names = AckNames()
     snapshot |= {
+        "alarms": {bed: names.alarms(alarms) for bed, alarms in snapshot["alarms"].items()},
         "custom_limits": custom,
         "tz": zone,
         "can_act": bool(current_user.roles & set(WARD_ROLES)),
     }
-    return sse_response(_ward_events(subscription, snapshot))
+    return sse_response(_ward_events(subscription, snapshot, names))
 
 
 @bp.route("/stream/session")

@@ -255,5 +255,11 @@ def _audit(session: Session, actor: Actor, action: str, user: User, detail: dict
     )
 
 
+def usernames(session: Session, user_ids: set[int]) -> dict[int, str]:
+    """The usernames of ``user_ids`` (unknown ids are left out)."""
+    rows = session.execute(select(User.id, User.username).where(User.id.in_(user_ids)))
+    return {user_id: username for user_id, username in rows}
+
+
 def list_users(session: Session, site_id: int) -> list[User]:
     return list(session.scalars(select(User).where(User.site_id == site_id).order_by(User.username)))

@@ -51,9 +51,9 @@ def test_bed_goes_into_alarm_when_its_scenario_switches_and_a_nurse_acknowledges
     item = page.locator("#ward-alarm-list .ward-alarm[data-bed='ICU-03']").first
     item.locator(".ward-ack").click()
     expect(item.locator(".ward-ack")).to_have_count(0)
-    expect(page.locator("#ward-alarm-list .ward-alarm[data-bed='ICU-03']").first).to_have_class(
-        re.compile(r"alarm-acked")
-    )
+    acked = page.locator("#ward-alarm-list .ward-alarm[data-bed='ICU-03']").first
+    expect(acked).to_have_class(re.compile(r"alarm-acked"))
+    expect(acked.locator(".ward-ack-by")).to_have_text("✓ perawat")  # who acknowledged, by name
 
 
 def test_a_monitor_that_stops_sending_greys_its_tile_with_the_age(page, ward_stack):

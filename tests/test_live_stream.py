@@ -114,3 +114,20 @@ def test_a_display_only_account_never_has_to_change_its_password(sqlite_app):
         assert refused.value.key == "board_err_unknown_path"
         assert users.create_display_token(s, cli, tv, "MEL", "/bangsal/MEL")
         assert users.create_display_token(s, cli, tv, "Farmasi", "/papan/farmasi")
+
+
+def test_the_station_names_who_acknowledged_an_alarm(sqlite_app, short_streams):
+    with sqlite_app.runtime.db.session() as s:
+        nurse_id = users.find_user(s, "perawat").id
+    acked = {"condition": "spo2_low", "priority": "high", "acked": True, "ack_by": nurse_id}
+    sqlite_app.runtime.live.set_latest("pantau:alarms:ICU", {"ICU-01": json.dumps([acked])})
+    stream = Stream(signed_in_client(sqlite_app, "nurse").get("/stream/ward/ICU"))
+    assert stream.next_event()[1]["alarms"]["ICU-01"][0]["ack_by"] == "perawat"
+    sqlite_app.runtime.live.publish("pantau:ward:ICU", json.dumps({"t": "a", "bed": "ICU-02", "alarms": [acked]}))
+    messages = [
+        json.loads(line.removeprefix("data: "))
+        for chunk in stream.chunks
+        for line in chunk.decode().splitlines()
+        if line.startswith("data: {") and '"alarms"' in line
+    ]
+    assert messages == [{"t": "a", "bed": "ICU-02", "alarms": [acked | {"ack_by": "perawat"}]}]

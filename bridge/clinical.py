@@ -339,16 +339,9 @@ class ClinicalPipeline:
     def _write_scores(self, batch: LiveBatch) -> None:
         """NEWS2 and the qSOFA screen beside it (DESIGN §5's secondary badge), into the hash and to the ward, for
         every bed whose newest score is not yet published."""
-        for context, (total, complete, risk, qsofa_positive) in self._unsent.values():
-            batch.set_latest(
-                f"pantau:latest:{context.code}",
-                {
-                    "news2": total,
-                    "news2_complete": "1" if complete else "0",
-                    "news2_risk": risk,
-                    "qsofa": {True: "1", False: "0"}.get(qsofa_positive),
-                },
-            )
+        for context, summary in self._unsent.values():
+            total, complete, risk, qsofa_positive = summary
+            self._write_score_fields(batch, context, summary)
             batch.publish(
                 f"pantau:ward:{context.ward}",
                 json.dumps(
@@ -362,6 +355,19 @@ class ClinicalPipeline:
                     }
                 ),
             )
+
+    @staticmethod
+    def _write_score_fields(batch: LiveBatch, context: BedContext, summary: tuple) -> None:
+        total, complete, risk, qsofa_positive = summary
+        batch.set_latest(
+            f"pantau:latest:{context.code}",
+            {
+                "news2": total,
+                "news2_complete": "1" if complete else "0",
+                "news2_risk": risk,
+                "qsofa": {True: "1", False: "0"}.get(qsofa_positive),
+            },
+        )
 
     def _send(self, batch: LiveBatch) -> None:
         """Execute ``batch``; when the live store is away, keep the scores for the next try (the alarms are
@@ -379,12 +385,15 @@ class ClinicalPipeline:
         self._unsent.clear()
 
     def republish(self) -> None:
-        """Write every bed's alarms (set or cleared) and the unsent scores again, and publish them to the wards:
-        whatever a key or a screen missed is right again after this."""
+        """Write every bed's alarms (set or cleared) again and publish them to the wards, send the unsent scores,
+        and put each occupied bed's NEWS2 back into its hash (a restarted Redis is empty, and a steady score is
+        otherwise written only when it changes): whatever a key or a screen missed is right again after this."""
         with self._lock:
             batch = self.live.batch()
             for context in self._beds.values():
                 self._write_alarms(batch, context)
+                if context.occupied and context.news2 is not None and context.code not in self._unsent:
+                    self._write_score_fields(batch, context, context.news2)
             self._write_scores(batch)
             self._send(batch)
 

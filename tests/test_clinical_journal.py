@@ -239,3 +239,14 @@ def test_unsaved_changes_survive_a_consumer_restart(sqlite_app, live):
         wait_for(lambda: shown_id() == row.id, 10, "the stored alarm's id republished")
     finally:
         second.stop()
+
+
+def test_a_steady_news2_comes_back_after_the_live_store_lost_it(sqlite_app, live):
+    pipeline = ClinicalPipeline(sqlite_app.runtime.db, live)
+    pipeline.load()
+    feed(pipeline, range(0, 3))
+    live.set_latest(f"pantau:latest:{BED}", {"news2": None, "news2_complete": None})  # Redis restarted empty
+    feed(pipeline, range(3, 6))  # the score has not changed: nothing is written for it
+    assert "news2" not in live.get_latest(f"pantau:latest:{BED}")
+    pipeline.republish()
+    assert live.get_latest(f"pantau:latest:{BED}")["news2"] == "0"

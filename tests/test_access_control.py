@@ -13,6 +13,7 @@ from tests.fixtures_app import login
 EXPECTED_ACCESS = {
     "/": set(ROLES),
     "/admin/pengguna": {"admin"},
+    "/admin/monitor": {"admin"},
     "/admin/simulator": {"admin"},
     "/bangsal": {"nurse", "doctor", "admin"},
     "/bed": {"nurse", "doctor", "admin"},
@@ -123,7 +124,7 @@ def test_admin_navbar_groups_pages_by_their_nav_group(sqlite_app):
     assert menus == {
         "queue": ["nav-pages.registration", "nav-pages.counter", "nav-pages.board", "nav-pages.admin_queue"],
         "bpjs": ["nav-pages.bpjs_sync", "nav-pages.admin_bpjs_mapping"],
-        "admin": ["nav-pages.admin_users", "nav-pages.admin_simulator"],
+        "admin": ["nav-pages.admin_users", "nav-pages.admin_devices", "nav-pages.admin_simulator"],
     }
 
 

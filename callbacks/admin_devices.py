@@ -1,0 +1,187 @@
+"""Admin monitor management: every action goes through ``data.device_credentials`` and lands in the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, ctx, html, no_update
+from flask import request
+from flask_login import current_user
+
+from auth.users import Actor
+from callbacks.registry import page_callback
+from data import device_credentials, wards
+from data.broker_admin import BrokerAdmin, open_broker_admin
+from data.runtime import current_runtime
+from domain.errors import InputError
+from domain.formats import local_datetime
+from i18n.web import current_language, t
+
+PAGE = "pages.admin_devices"
+_STATE_COLOURS = {"active": "success", "none": "secondary", "retired": "dark"}
+
+
+def _actor() -> Actor:
+    return Actor(current_user.id, current_user.username, current_user.site_id, request.remote_addr)
+
+
+def _broker() -> BrokerAdmin:
+    runtime = current_runtime()
+    return open_broker_admin(runtime.settings, runtime.broker)
+
+
+def _site() -> dict:
+    return {"site_id": current_user.site_id, "site_code": current_runtime().settings.site_code}
+
+
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return "—"
+    return local_datetime(moment, current_runtime().settings.timezone, current_language())
+
+
+def _error(exc: InputError) -> dbc.Alert:
+    return dbc.Alert(t(exc.key, **exc.params), color="danger", className="mb-0")
+
+
+def _issued(credential: device_credentials.IssuedCredential) -> dbc.Alert:
+    return dbc.Alert(
+        [
+            html.Div(t("devices_issued", device_id=credential.device_id)),
+            html.Code(credential.password, className="one-time-secret d-block my-2", id="devices-password"),
+            html.Small(t("devices_password_once")),
+        ],
+        color="success",
+        className="mb-0",
+    )
+
+
+@page_callback(
+    PAGE,
+    Output("devices-table", "children"),
+    Output("devices-pick", "options"),
+    Output("devices-new-bed", "options"),
+    Output("devices-broker-note", "children"),
+    Input("devices-version", "data"),
+)
+def render_devices(_version: int) -> tuple:
+    with current_runtime().db.session() as db:
+        rows = device_credentials.list_devices(db, current_user.site_id)
+        beds = [
+            {"label": f"{bed.code} — {ward.name}", "value": bed.code}
+            for ward in wards.list_wards(db, current_user.site_id)
+            for bed in ward.beds
+            if bed.active
+        ]
+    head = html.Thead(
+        html.Tr(
+            [
+                html.Th(t(k))
+                for k in (
+                    "devices_col_device",
+                    "devices_col_model",
+                    "devices_col_bed",
+                    "devices_col_state",
+                    "devices_col_issued",
+                )
+            ]
+        )
+    )
+    body = [
+        html.Tr(
+            [
+                html.Td(v.device_id),
+                html.Td(v.model or "—"),
+                html.Td(v.bed or "—"),
+                html.Td(dbc.Badge(t(f"devices_state_{v.state}"), color=_STATE_COLOURS[v.state])),
+                html.Td(_when(v.issued_at)),
+            ]
+        )
+        for v in rows
+    ]
+    table = (
+        dbc.Table([head, html.Tbody(body)], hover=True, responsive=True, className="mb-0", id="devices-grid")
+        if rows
+        else html.P(t("devices_empty"), className="text-body-secondary m-3")
+    )
+    options = [{"label": v.device_id, "value": v.device_id} for v in rows if v.state != "retired"]
+    enforced = _broker().enabled
+    note = dbc.Alert(
+        t("devices_broker_enforced" if enforced else "devices_broker_open"),
+        color="info" if enforced else "warning",
+        className="mb-3",
+        id="devices-broker-mode",
+    )
+    return table, options, beds, note
+
+
+@page_callback(
+    PAGE,
+    Output("devices-new-feedback", "children"),
+    Output("devices-version", "data", allow_duplicate=True),
+    Output("devices-new-id", "value"),
+    Output("devices-new-model", "value"),
+    Output("devices-new-bed", "value"),
+    Input("devices-new-submit", "n_clicks"),
+    State("devices-new-id", "value"),
+    State("devices-new-model", "value"),
+    State("devices-new-bed", "value"),
+    State("devices-version", "data"),
+    prevent_initial_call=True,
+)
+def register(_clicks: int, device_id: str | None, model: str | None, bed: str | None, version: int) -> tuple:
+    try:
+        with current_runtime().db.session() as db:
+            issued = device_credentials.register_device(
+                db, _actor(), _broker(), **_site(), device_id=device_id or "", model=model or "", bed_code=bed
+            )
+    except InputError as exc:
+        return _error(exc), no_update, no_update, no_update, no_update  # keep what was typed
+    return _issued(issued), version + 1, "", "", None
+
+
+@page_callback(
+    PAGE,
+    Output("devices-retire-confirm", "displayed"),
+    Output("devices-retire-confirm", "message"),
+    Output("devices-manage-feedback", "children"),
+    Input("devices-retire", "n_clicks"),
+    State("devices-pick", "value"),
+    prevent_initial_call=True,
+)
+def ask_retire(_clicks: int, device_id: str | None) -> tuple:
+    if not device_id:
+        return False, no_update, dbc.Alert(t("devices_select_first"), color="warning", className="mb-0")
+    return True, t("devices_retire_confirm", device_id=device_id), None
+
+
+@page_callback(
+    PAGE,
+    Output("devices-manage-feedback", "children", allow_duplicate=True),
+    Output("devices-version", "data", allow_duplicate=True),
+    Output("devices-pick", "value"),
+    Input("devices-rotate", "n_clicks"),
+    Input("devices-retire-confirm", "submit_n_clicks"),
+    State("devices-pick", "value"),
+    State("devices-version", "data"),
+    prevent_initial_call=True,
+)
+def change(_rotate: int, _retire: int, device_id: str | None, version: int) -> tuple:
+    if not device_id:
+        return dbc.Alert(t("devices_select_first"), color="warning", className="mb-0"), no_update, no_update
+    try:
+        with current_runtime().db.session() as db:
+            if ctx.triggered_id == "devices-rotate":
+                issued = device_credentials.rotate_credential(db, _actor(), _broker(), **_site(), device_id=device_id)
+            else:
+                device_credentials.retire_device(
+                    db, _actor(), _broker(), site_id=current_user.site_id, device_id=device_id
+                )
+                issued = None
+    except InputError as exc:
+        return _error(exc), no_update, no_update
+    if issued is not None:
+        return _issued(issued), version + 1, no_update
+    retired = dbc.Alert(t("devices_retired", device_id=device_id), color="success", className="mb-0")
+    return retired, version + 1, None

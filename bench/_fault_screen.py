@@ -124,10 +124,13 @@ class Station:
 
     def open_with_token(self, token: str) -> bool:
         """``/tv/<token>``; True when it lands on this ward's station."""
+        from playwright.sync_api import TimeoutError as PageTimeout
+
         self.page.goto(f"{self.base}/tv/{token}")
-        if f"/bangsal/{self.ward}" not in self.page.url:
+        try:
+            self.page.wait_for_selector("#ward-grid .bed-tile")
+        except PageTimeout:
             return False
-        self.page.wait_for_selector("#ward-grid .bed-tile")
         self.signed_in_as = "display token"
         return True
 

@@ -1,5 +1,6 @@
-"""The processes bench/faults.py starts, stops, kills and restarts: the consumer, gunicorn, the simulator, and a
-PostgreSQL / Redis restart on the same port that keeps the data (``tests/services.py`` starts them).
+"""The processes bench/faults.py starts, stops, kills and restarts: the consumer, gunicorn (as in production:
+gunicorn.conf.py's workers and threads) and the simulator. PostgreSQL, Redis and Mosquitto are
+``tests/services.py``'s, which halt and start again on the same port.
 
 Every child runs in its own session with its output in a log file of the bench's temporary folder, so a Ctrl-C
 reaches the bench only and :meth:`Child.stop` ends each one (SIGTERM, then SIGKILL after a bound)."""
@@ -18,7 +19,7 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from tests.services import PostgresServer, free_port, port_open
+from tests.services import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCALHOST = "127.0.0.1"
@@ -164,21 +165,3 @@ class Simulator(Child):
         command = [sys.executable, "-m", "iot_sim", "--mqtt-url", mqtt_url, "--site", site]
         command += ["--devices", ",".join(devices), "--seed", "10", "--log-level", "INFO"]
         super().__init__("simulator", command, env, folder / "simulator.log")
-
-
-# ------------------------------------------------------------------------------------- service restarts
-
-
-def stop_postgres(pg: PostgresServer) -> None:
-    """``pg_ctl stop -m fast`` keeping the cluster (``PostgresServer.stop`` would remove it)."""
-    assert pg.bindir is not None
-    command = [str(pg.bindir / "pg_ctl"), "-w", "-t", "30", "-D", str(pg.datadir), "-m", "fast", "stop"]
-    result = subprocess.run(pg._as_owner(command), capture_output=True, text=True, timeout=60, check=False)
-    if result.returncode != 0:
-        raise BenchError(f"pg_ctl stop failed: {result.stderr.strip()}")
-    wait_until(lambda: not port_open(pg.host, pg.port), 30, "PostgreSQL stopping")
-
-
-def start_postgres(pg: PostgresServer) -> None:
-    """Start the stopped cluster again on its port."""
-    pg._pg_ctl_start()

@@ -18,6 +18,8 @@ travels through it) and is switched back to stable once the screen is live again
 * ``down_s`` — how long the service was away (``stop_s``: how long taking it down took; gunicorn's SIGTERM lets
   open streams run on for its ``graceful_timeout``);
 * ``covered_after_s`` — when, after the service went away, the screen said it was not monitoring (null: never);
+* ``first_data_s`` — from the service being back to the first vitals on the page; ``streams_opened`` — event
+  streams the page opened meanwhile (its reconnects);
 * ``alarms`` / ``alarms_shown`` — alarm episodes (``alarm_event``) that started between the fault and the end
   of its recovery, and how many of them the station's alarm list showed (same bed and condition, while the
   episode lasted or within 15 s of its end).
@@ -54,12 +56,10 @@ from bench._fault_stack import (  # noqa: E402
     Simulator,
     WebServer,
     bench_env,
-    start_postgres,
-    stop_postgres,
     wait_until,
 )
 from bench.ward_screen import WARD, seed_bench_ward  # noqa: E402
-from tests.services import MosquittoServer, PostgresServer, RedisServer, free_port  # noqa: E402
+from tests.services import MosquittoServer, PostgresServer, RedisServer  # noqa: E402
 
 PASSWORD = "bench-only-password-1"  # bench value
 NURSE = "perawat"  # the demo nurse, when no display token opens a ward
@@ -82,6 +82,8 @@ class FaultResult:
     stop_s: float = 0.0  # taking it down (gunicorn lets open streams run for its graceful_timeout)
     down_s: float = 0.0  # from gone to back
     recovery_s: float | None = None
+    first_data_s: float | None = None  # back → the first bed's vitals on the page
+    streams_opened: int = 0  # event streams the page opened from the fault until it was live again
     covered_after_s: float | None = None
     alarms: int = 0
     alarms_shown: int = 0
@@ -111,7 +113,7 @@ class Bench:
         self.folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pantau-faults-")))
         _log("starting PostgreSQL, Redis and Mosquitto")
         self.pg = stack.enter_context(PostgresServer())
-        self.redis = stack.enter_context(RedisServer(port=free_port()))  # a fixed port: restarted in place
+        self.redis = stack.enter_context(RedisServer())
         self.broker = stack.enter_context(MosquittoServer())
         self.site, self.devices, self.token = self._seed()
         self.beds = [device.removeprefix("MON-") for device in self.devices]
@@ -192,7 +194,9 @@ class Bench:
         self.stack.callback(station.close)
         if not (self.token and station.open_with_token(self.token)):
             if self.token:
-                _log(f"/tv/<token> did not open /bangsal/{WARD} (landed on {station.page.url}); signing in as a nurse")
+                (ROOT / "var").mkdir(exist_ok=True)
+                station.screenshot(str(ROOT / "var" / "bench-faults-token.png"))
+                _log(f"/tv/<token> did not open /bangsal/{WARD} (on {station.page.url}); signing in as a nurse")
             station.open_as(NURSE, PASSWORD)
         _log(f"ward station open ({station.signed_in_as}); waiting for every tile to be live")
         since = epoch_ms()
@@ -207,7 +211,7 @@ class Bench:
             return time.monotonic()
 
         def postgres_up() -> float:
-            start_postgres(self.pg)
+            self.pg.start()
             return time.monotonic()
 
         def redis_up() -> float:
@@ -217,8 +221,8 @@ class Bench:
         return [
             Fault("consumer kill -9", self.consumer.kill, self.consumer.start_ready),
             Fault("broker kill -9", lambda: self.broker.stop(kill=True), broker_up, drive_first=True),
-            Fault("postgresql restart", lambda: stop_postgres(self.pg), postgres_up),
-            Fault("redis restart", self.redis.stop, redis_up),
+            Fault("postgresql restart", lambda: self.pg.halt(mode="fast"), postgres_up),
+            Fault("redis restart", self.redis.halt, redis_up),
             Fault("gunicorn restart", self.web.stop, self.web.start_ready),
         ]
 
@@ -239,7 +243,7 @@ class Bench:
             client.loop_stop()
 
     def run(self, fault: Fault, bed: str) -> FaultResult:
-        result = FaultResult(fault.name, bed, started_ms=epoch_ms())
+        result = FaultResult(fault.name, bed, started_ms=epoch_ms(), streams_opened=self.station.state(0).streams)
         _log(f"fault: {fault.name} (bed {bed} goes into {DRIVE_SCENARIO})")
         began = time.monotonic()
         try:
@@ -278,7 +282,10 @@ class Bench:
             state = self.station.state(back_ms)
             if state.cover and result.covered_after_s is None:
                 result.covered_after_s = round(time.monotonic() - back + result.down_s, 1)
+            if result.first_data_s is None and state.quiet < state.tiles:
+                result.first_data_s = round(time.monotonic() - back, 2)
             if state.live:
+                result.streams_opened = state.streams - result.streams_opened
                 result.recovery_s = round(time.monotonic() - back, 2)
                 _log(f"  back after {result.down_s} s; screen live {result.recovery_s} s later")
                 return
@@ -350,6 +357,15 @@ def _shown_for(alarm: StoredAlarm, shown: list[ShownAlarm]) -> list[ShownAlarm]:
     ]
 
 
+def _by_label(shown: list[str]) -> dict[str, list[str]]:
+    """``["B-01 · Tidak ada data 3", "B-02 · Tidak ada data 3"]`` → ``{"Tidak ada data 3": ["B-01", "B-02"]}``."""
+    grouped: dict[str, list[str]] = {}
+    for text in shown:
+        bed, _, label = text.partition(" · ")
+        grouped.setdefault(label or bed, []).append(bed if label else "")
+    return grouped
+
+
 def _stop_on_sigterm() -> None:
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
@@ -369,6 +385,18 @@ def main() -> int:
     args = parser.parse_args()
     _stop_on_sigterm()
     logging.getLogger("bridge.mqtt").setLevel(logging.ERROR)  # the bench's own MQTT clients: no reconnect chatter
+    try:
+        results, planned, count, signed_in = measure(args)
+    except KeyboardInterrupt:
+        _log("interrupted: every process and service the bench started has been stopped")
+        return 130
+    report(results, args, count, signed_in)
+    return 0 if len(results) == planned else 1
+
+
+def measure(args: argparse.Namespace) -> tuple[list[FaultResult], int, SampleCount, str]:
+    """Start everything, inject the faults, count; stop everything, even on an error or Ctrl-C. Returns the
+    results, how many faults were planned, the sample count and how the station was signed in."""
     with contextlib.ExitStack() as stack:
         bench = Bench(args, stack)
         chosen = [f for f in bench.faults() if not args.only or f.name.split()[0] in args.only.split(",")]
@@ -381,11 +409,9 @@ def main() -> int:
         _log(f"waiting up to {args.backfill:.0f} s for gap filling")
         count = bench.samples()
         bench.score_alarms()
-        signed_in = bench.station.signed_in_as
         (ROOT / "var").mkdir(exist_ok=True)
         bench.station.screenshot(str(ROOT / "var" / "bench-faults.png"))
-    report(bench.results, args, count, signed_in)
-    return 0 if len(bench.results) == len(chosen) else 1
+        return bench.results, len(chosen), count, bench.station.signed_in_as
 
 
 def report(results: list[FaultResult], args: argparse.Namespace, count: SampleCount, signed_in: str) -> None:
@@ -400,8 +426,8 @@ def report(results: list[FaultResult], args: argparse.Namespace, count: SampleCo
         )
         for item in r.missing:
             print(f"{'':<20} missing on screen: {item}")
-        for item in r.shown:
-            print(f"{'':<20} shown: {item}")
+        for label, beds in _by_label(r.shown).items():
+            print(f"{'':<20} shown: {label} — {', '.join(beds)}")
         if r.error:
             print(f"{'':<20} error: {r.error}")
     recoveries = [r.recovery_s for r in results]

@@ -91,9 +91,9 @@ def render_devices(_version: int) -> tuple:
     body = [
         html.Tr(
             [
-                html.Td(v.device_id),
+                html.Td(v.device_id, className="text-nowrap"),
                 html.Td(v.model or "—"),
-                html.Td(v.bed or "—"),
+                html.Td(v.bed or "—", className="text-nowrap"),
                 html.Td(dbc.Badge(t(f"devices_state_{v.state}"), color=_STATE_COLOURS[v.state])),
                 html.Td(_when(v.issued_at)),
             ]

@@ -719,8 +719,8 @@ STRINGS = {
     "devices_retired": "Monitor {device_id} retired; its broker login no longer works.",
     "devices_broker_enforced": "Broker: each monitor may publish only its own topics (dynamic security). "
     "Changes apply at once, without a broker restart.",
-    "devices_broker_open": "Broker: the demo's built-in broker listens on this computer only and does not check "
-    "credentials; they are recorded but not enforced here.",
+    "devices_broker_open": "Broker: no provisioning here (the demo's built-in broker, which listens on this "
+    "computer only, or no broker admin configured); credentials are recorded but the broker does not check them.",
     "devices_error_id": "The device id must be 1–64 letters, digits, _ or -.",
     "devices_error_reserved": "{device_id} is reserved for Pantau's own broker users; choose another id.",
     "devices_error_model": "Enter the monitor's make and model.",

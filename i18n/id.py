@@ -727,8 +727,8 @@ STRINGS = {
     "devices_retired": "Monitor {device_id} dipensiunkan; login broker-nya tidak berlaku lagi.",
     "devices_broker_enforced": "Broker: setiap monitor hanya boleh mengirim ke topiknya sendiri (dynamic "
     "security). Perubahan langsung berlaku, tanpa memulai ulang broker.",
-    "devices_broker_open": "Broker: broker bawaan demo hanya mendengarkan di komputer ini dan tidak memeriksa "
-    "kredensial; kredensial dicatat tetapi tidak diberlakukan di sini.",
+    "devices_broker_open": "Broker: tanpa penyediaan di sini (broker bawaan demo yang hanya mendengarkan di "
+    "komputer ini, atau admin broker belum diatur); kredensial dicatat tetapi tidak diperiksa broker.",
     "devices_error_id": "ID perangkat harus 1–64 huruf, angka, _ atau -.",
     "devices_error_reserved": "{device_id} dicadangkan untuk pengguna broker milik Pantau; pilih ID lain.",
     "devices_error_model": "Isikan merek dan model monitor.",

@@ -1,11 +1,20 @@
-"""Plotly figures for a bed's trends and NEWS2 history (SVG traces: ward PCs often have no WebGL)."""
+"""Plotly figures for a bed's trends and NEWS2 history (SVG traces: ward PCs often have no WebGL).
+
+Missing samples (sequence gaps, :func:`data.trends.missing_spans`) break every line, so a gap is never drawn as
+a flat line; a gap the monitor could not resend is shaded red and labelled "data hilang", one still being
+filled is shaded grey.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
 
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from data.trends import MissingSpan
 from i18n.web import t
 
 # (column, label key, colour, row) — monitor colours as on the tiles.
@@ -18,6 +27,9 @@ TRACES = (
     ("temp", "vital_temp", "#ffa94d", 5),
 )
 ROWS = 5
+MAX_BANDS = 30  # shaded bands per state; nearer ones are merged beyond that
+# state -> (colour, opacity, label key of the band's note); a pending gap gets no note (it is being filled)
+BAND_STYLE = {"unfillable": ("#ff6b6b", 0.22, "trend_gap_lost"), "pending": ("#adb5bd", 0.12, None)}
 
 
 def _layout(fig: go.Figure, height: int, empty: bool) -> go.Figure:
@@ -39,7 +51,53 @@ def _layout(fig: go.Figure, height: int, empty: bool) -> go.Figure:
     return fig
 
 
-def trend_figure(frame: pd.DataFrame, timezone: str) -> go.Figure:
+def _bands(spans: Sequence[tuple[datetime, datetime]], first: datetime, last: datetime) -> list[tuple]:
+    """Spans clipped to ``[first, last]``, at least 1/300 of it wide, neighbours merged to ``MAX_BANDS``."""
+    width = (last - first) / 300
+    clipped = sorted((max(a, first), min(b, last)) for a, b in spans if b >= first and a <= last)
+    bands = [(min(a, b - width), max(b, a + width)) for a, b in clipped]
+    join = width
+    while True:
+        merged: list[tuple] = []
+        for a, b in bands:
+            if merged and a - merged[-1][1] <= join:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+            else:
+                merged.append((a, b))
+        if len(merged) <= MAX_BANDS:
+            return merged
+        join *= 2
+        bands = merged
+
+
+def _missing(fig: go.Figure, spans: Sequence[MissingSpan], index: pd.DatetimeIndex, timezone: str) -> list:
+    """Shade the missing spans inside the data's time range; the times (local) where lines must break."""
+    if not spans or index.empty:
+        return []
+    first, last = index.min(), index.max()
+    local = [(pd.Timestamp(sp.start).tz_convert(timezone), pd.Timestamp(sp.end).tz_convert(timezone), sp.state)
+             for sp in spans]  # fmt: skip
+    for state, (colour, opacity, label) in BAND_STYLE.items():
+        for a, b in _bands([(a, b) for a, b, st in local if st == state], first, last):
+            for row in range(1, ROWS + 1):
+                fig.add_vrect(
+                    x0=a,
+                    x1=b,
+                    fillcolor=colour,
+                    opacity=opacity,
+                    line_width=0,
+                    layer="below",
+                    row=row,
+                    col=1,
+                    annotation_text=t(label) if row == 1 and label else None,
+                    annotation_position="top left",
+                    annotation_font={"size": 10, "color": colour},
+                )
+    return [a + (b - a) / 2 for a, b, _ in local if first <= a + (b - a) / 2 <= last]
+
+
+def trend_figure(frame: pd.DataFrame, timezone: str, missing: Sequence[MissingSpan] = ()) -> go.Figure:
+    """The bed's vitals, one panel per parameter; ``missing`` spans are shaded and break the lines."""
     fig = make_subplots(
         rows=ROWS,
         cols=1,
@@ -48,8 +106,11 @@ def trend_figure(frame: pd.DataFrame, timezone: str) -> go.Figure:
         subplot_titles=[t(k) for k in ("vital_hr", "vital_spo2", "vital_rr", "vital_nibp", "vital_temp")],
     )
     local = frame.tz_convert(timezone) if not frame.empty else frame
+    breaks = _missing(fig, missing, local.index, timezone)
     for column, label, colour, row in TRACES:
         series = local[column].dropna() if column in local else pd.Series(dtype=float)
+        if breaks and not series.empty:  # a NaN point at each gap: the line stops there (connectgaps is off)
+            series = pd.concat([series, pd.Series(float("nan"), index=pd.DatetimeIndex(breaks))]).sort_index()
         fig.add_trace(
             go.Scatter(
                 x=series.index,

@@ -1,18 +1,30 @@
-"""Trend data of one bed for the bed detail page: raw samples for the last hour, 1-minute rollups beyond."""
+"""Trend data of one bed for the bed detail page: raw samples for the last hour, 1-minute rollups beyond, and the
+spans where samples are missing (sequence gaps still being filled, or lost for good)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data.models import AlarmEvent, Observation, User, VitalRollup, VitalSample, utcnow
+from data.models import AlarmEvent, Observation, User, VitalGap, VitalRollup, VitalSample, utcnow
 
 RANGES = {"1h": timedelta(hours=1), "8h": timedelta(hours=8), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
 PARAMETERS = ("hr", "spo2", "rr", "sbp", "dbp", "map", "temp")
 MAX_POINTS = 1500
+MAX_SPANS = 500
+
+
+class MissingSpan(NamedTuple):
+    """Device time between the samples around a sequence gap; ``state`` ``pending`` (the monitor is being asked
+    to resend) or ``unfillable`` (lost: the monitor could not resend it)."""
+
+    start: datetime
+    end: datetime
+    state: str
 
 
 def vital_trend(session: Session, bed_id: int, range_key: str, now: datetime | None = None) -> pd.DataFrame:
@@ -39,6 +51,17 @@ def vital_trend(session: Session, bed_id: int, range_key: str, now: datetime | N
         # 1 Hz for an hour is more than a chart can show: 5-second means keep the shape at a fifth of the points.
         frame = frame.resample("5s").mean().dropna(how="all")
     return frame
+
+
+def missing_spans(session: Session, bed_id: int, since: datetime, limit: int = MAX_SPANS) -> list[MissingSpan]:
+    """The bed's unfilled sequence gaps that end after ``since``, oldest first (at most ``limit``)."""
+    rows = session.execute(
+        select(VitalGap.from_ts, VitalGap.to_ts, VitalGap.state)
+        .where(VitalGap.bed_id == bed_id, VitalGap.to_ts >= since, VitalGap.state != "filled")
+        .order_by(VitalGap.from_ts)
+        .limit(limit)
+    ).all()
+    return [MissingSpan(start, end, "unfillable" if state == "unfillable" else "pending") for start, end, state in rows]
 
 
 def observations(session: Session, bed_id: int, since: datetime) -> list[Observation]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy.orm import Session
 
 from data.models import VitalGap, VitalSample
 
@@ -102,10 +103,10 @@ def save(conn: Connection, records: Iterable[GapRecord]) -> dict[GapRecord, int]
 
 def load_open(engine: Engine) -> list[GapRecord]:
     """Every gap still open or requested, oldest first."""
-    with engine.connect() as conn:
-        rows = conn.execute(
+    with Session(engine) as session:
+        rows = session.scalars(
             select(VitalGap).where(VitalGap.state.in_(OPEN)).order_by(VitalGap.device_id, VitalGap.from_seq)
-        ).scalars()
+        )
         return [
             GapRecord(
                 device_id=g.device_id,

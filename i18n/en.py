@@ -193,6 +193,7 @@ STRINGS = {
     "obs_err_dbp_above_sbp": "Diastolic must be lower than systolic.",
     "obs_err_bp_pair": "Enter systolic and diastolic together.",
     "trend_no_data": "No data for this range yet",
+    "trend_gap_lost": "data lost",
     "limits_title": "Alarm limits ({profile} profile)",
     "limits_param": "Parameter",
     "limits_profile": "Profile",

@@ -199,6 +199,7 @@ STRINGS = {
     "obs_err_dbp_above_sbp": "Diastolik harus lebih rendah dari sistolik.",
     "obs_err_bp_pair": "Isi sistolik dan diastolik bersama.",
     "trend_no_data": "Belum ada data untuk rentang ini",
+    "trend_gap_lost": "data hilang",
     "limits_title": "Batas alarm (profil {profile})",
     "limits_param": "Parameter",
     "limits_profile": "Profil",

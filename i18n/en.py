@@ -203,7 +203,6 @@ STRINGS = {
     "limits_save": "Save limits",
     "limits_saved": "Alarm limits saved; they apply at once.",
     "limits_unchanged": "Nothing changed.",
-    "limits_err_order": "The low limit must be below the high limit.",
     "limits_err_range": "Outside the adjustable range: {low}–{high} {unit}.",
     "limits_err_gap": "The low and high limits must be at least {gap} {unit} apart.",
     "limits_err_number": "Enter a number.",

@@ -209,7 +209,6 @@ STRINGS = {
     "limits_save": "Simpan batas",
     "limits_saved": "Batas alarm disimpan dan langsung berlaku.",
     "limits_unchanged": "Tidak ada perubahan.",
-    "limits_err_order": "Batas bawah harus lebih kecil dari batas atas.",
     "limits_err_range": "Di luar rentang yang bisa diatur: {low}–{high} {unit}.",
     "limits_err_gap": "Batas bawah dan atas harus berjarak minimal {gap} {unit}.",
     "limits_err_number": "Masukkan angka.",

@@ -213,7 +213,9 @@ def _widened_items(profile: str, widened: tuple[LimitField, ...], wanted: dict[s
     State("bed-code", "data"),
     prevent_initial_call=True,
 )
-def save_limits(_save: int, _confirm: int, _reset: int, _cancel: int, lows: list, highs: list, reason: str, code: str):
+def save_limits(
+    _save: int, _confirm: int, _reset: int, _cancel: int, lows: list, highs: list, reason: str, code: str
+) -> tuple:
     """Save (asks for a reason first when a limit is widened), confirm with the reason, or reset to the profile."""
     trigger = ctx.triggered_id
     if trigger == "limits-cancel":

@@ -211,3 +211,97 @@ def test_policy_times_follow_attempts(offset):
     assert policy.due_at(gap) == T0 + 1000
     gap.attempts, gap.requested_at = 3, T0 + offset
     assert policy.due_at(gap) == T0 + offset + 8000
+
+
+# ------------------------------------------------------------------------------ with the database (SQLite)
+
+
+class Clock:
+    def __init__(self, ms: int) -> None:
+        self.ms = ms
+
+    def __call__(self) -> float:
+        return self.ms / 1000
+
+
+@pytest.fixture
+def engine(tmp_path):
+    from data.db import Database
+    from data.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'gaps.db'}"
+    upgrade(url)
+    db = Database(url)
+    yield db.engine
+    db.dispose()
+
+
+def store(engine, device: str, seqs, received: int) -> list[Observed]:
+    """Store samples ``seqs`` of ``device`` (ts = T0 + seq s) as the consumer would; return them as observed."""
+    from data.vitals import insert_samples, sample_row
+    from domain.vitals_contract import VitalsMessage
+
+    messages = [VitalsMessage(SITE, device, seq, T0 + seq * 1000, received, hr=70.0) for seq in seqs]
+    with engine.begin() as conn:
+        insert_samples(conn, [sample_row(m, 7) for m in messages])
+    return [Observed(SITE, device, m.seq, m.ts, 7) for m in messages]
+
+
+def saved(engine) -> list[tuple]:
+    from sqlalchemy import select
+
+    from data.models import VitalGap
+
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(
+            select(VitalGap.device_id, VitalGap.from_seq, VitalGap.to_seq, VitalGap.state, VitalGap.attempts)
+            .order_by(VitalGap.device_id, VitalGap.from_seq)
+        )]  # fmt: skip
+
+
+def test_gaps_are_saved_asked_for_and_survive_a_consumer_restart(engine):
+    from bridge.sequence_gaps import SequenceGaps
+
+    clock = Clock(T0 + 20_000)
+    sent: list[tuple[str, bytes]] = []
+
+    def publish(topic: str, payload: bytes) -> bool:
+        sent.append((topic, payload))
+        return True
+
+    policy = GapPolicy(settle=2, retry=5, max_attempts=3)
+    store(engine, "MON-A", range(0, 5), received=T0)  # stored by an earlier consumer
+    first = SequenceGaps(engine, publish, default_site="X", policy=policy, clock=clock)
+    first.observe(store(engine, "MON-A", [5, 6, 8, 9], received=clock.ms))
+    first.flush()
+    assert saved(engine) == [("MON-A", 7, 7, "open", 0)]
+    first.run_once()  # within the settle delay: nothing asked
+    assert sent == []
+    clock.ms += 2000
+    first.run_once()
+    assert sent == [("pantau/v1/DEMO/cmd/MON-A", b'{"cmd":"resend","from_seq":7,"to_seq":7}')]
+    assert saved(engine) == [("MON-A", 7, 7, "requested", 1)]
+    first.stop()
+
+    # A new consumer: the open gap and the newest sample stored before it started (seq 9) come back.
+    clock.ms += 1000
+    second = SequenceGaps(engine, publish, default_site="X", policy=policy, clock=clock)
+    second.observe(store(engine, "MON-A", [12], received=clock.ms))
+    assert [(g.from_seq, g.to_seq) for g in second.tracker.open_gaps("MON-A")] == [(7, 7), (10, 11)]
+    store(engine, "MON-A", [7], received=clock.ms)  # the resend arrived but was not seen (e.g. a duplicate)
+    clock.ms += 5000
+    second.run_once()
+    assert saved(engine) == [("MON-A", 7, 7, "filled", 1), ("MON-A", 10, 11, "requested", 1)]
+    assert sent[-1] == ("pantau/v1/DEMO/cmd/MON-A", b'{"cmd":"resend","from_seq":10,"to_seq":11}')
+    assert second.counters.filled == 1 and second.counters.requests == 1
+
+
+def test_nothing_is_counted_as_asked_while_the_broker_is_away(engine):
+    from bridge.sequence_gaps import SequenceGaps
+
+    clock = Clock(T0 + 20_000)
+    gaps = SequenceGaps(engine, lambda topic, payload: False, default_site="X", clock=clock)
+    gaps.observe(store(engine, "MON-B", [1, 4], received=clock.ms))
+    clock.ms += 60_000
+    gaps.run_once()
+    assert saved(engine) == [("MON-B", 2, 3, "open", 0)] and gaps.counters.requests == 0

@@ -298,6 +298,7 @@
     Object.keys(st.beds).forEach(function (code) { tickBed(st, code); });
     var unknown = !!view || streamDown(st);
     if (unknown !== st.unknown) { st.unknown = unknown; renderAlarms(st); }
+    st.technical = view ? view.kind : null;  // for tests and the fault bench
     st.grid.classList.toggle("monitoring-interrupted", !!view);
     A.showTechnical(st.text, view);
     renderConnection(st);

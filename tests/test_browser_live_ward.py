@@ -13,7 +13,11 @@ from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from api import live
+from auth import users
 from bridge.embedded_stack import EmbeddedStack
+from data.alarm_limits import publish_limits_changed
+from data.models import AlarmLimit
+from data.wards import bed_by_code
 from tests.fixtures_app import build_app, make_settings
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import sign_in
@@ -74,6 +78,27 @@ def expect_updating(page, bed: str, timeout: float = 20) -> None:
     raise AssertionError(f"{bed} received no new vital signs in {timeout:.0f} s")
 
 
+def test_a_bed_with_changed_alarm_limits_is_marked_on_its_tile(page, live_server):
+    base, pantau = live_server
+    with pantau.runtime.db.session() as s:
+        bed = bed_by_code(s, users.find_user(s, "perawat").site_id, "ICU-04")
+        s.add(AlarmLimit(bed_id=bed.id, parameter="hr", low=45, high=125))
+    stack = start_stack(pantau)
+    try:
+        open_station(page, base)
+        expect(page.locator("#tile-ICU-04")).to_have_class(re.compile(r"\blimits-custom\b"))  # from the snapshot
+        expect(page.locator("#tile-ICU-04 .tile-limits")).to_be_visible()
+        expect(page.locator("#tile-ICU-04 .tile-limits")).to_have_text("Batas diubah")
+        expect(page.locator("#tile-ICU-02 .tile-limits")).to_be_hidden()
+        publish_limits_changed(pantau.runtime.live, "ICU", "ICU-02", custom=True)
+        expect(page.locator("#tile-ICU-02 .tile-limits")).to_be_visible()
+        publish_limits_changed(pantau.runtime.live, "ICU", "ICU-04", custom=False)
+        expect(page.locator("#tile-ICU-04")).not_to_have_class(re.compile(r"\blimits-custom\b"))
+        expect(page.locator("#tile-ICU-04 .tile-limits")).to_be_hidden()
+    finally:
+        stack.stop()
+
+
 def open_station(page, base: str) -> None:
     sign_in(page, base, "perawat")
     expect(page.locator("#home-greeting")).to_be_visible()
@@ -101,6 +126,14 @@ def test_no_data_raises_the_technical_alarm_within_ten_seconds_and_it_clears(pag
     expect(page.locator("#ward-alarm-list")).to_contain_text("Status alarm tidak diketahui")
     expect(page.locator("#ward-alarm-list")).not_to_contain_text("Tidak ada alarm aktif")
     save_screenshot(page, "ward-monitoring-interrupted.png")
+    page.evaluate(
+        """() => { const alerts = window.PantauWardAlerts, play = alerts.play; window.__technicalSounds = 0;
+                   alerts.play = p => { if (p === alerts.TECHNICAL) { window.__technicalSounds += 1; } play(p); }; }"""
+    )
+    alarm.locator(".ward-sound-enable").click()  # the click a browser wants before a page may sound
+    expect(alarm.locator(".ward-sound-enable")).to_have_count(0)
+    assert page.evaluate("window.PantauWardAlerts.blocked()") is False
+    page.wait_for_function("() => window.__technicalSounds >= 2", timeout=15_000)  # it repeats
 
     stack = start_stack(pantau)
     try:

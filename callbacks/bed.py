@@ -21,7 +21,7 @@ from data.alarm_limits import bed_profile, overrides, publish_limits_changed, se
 from data.models import utcnow
 from data.observations import record_observation
 from data.runtime import current_runtime
-from data.trends import RANGES, alarm_history, news2_series, observations, vital_trend
+from data.trends import RANGES, alarm_history, missing_spans, news2_series, observations, vital_trend
 from data.wards import BedView, bed_by_code
 from domain.alarm_limit_ranges import SIDES, LimitField, LimitsRefused, ReasonRequired
 from domain.alarms import PARAMETERS, PROFILES, Bounds
@@ -87,7 +87,8 @@ def refresh_bed(range_key: str, _version: int, code: str) -> tuple:
         since = utcnow() - RANGES[range_key]
         scores = news2_series(frame, observations(session, bed.id, since - RANGES["24h"]), bed.spo2_scale)
         history = alarm_history(session, bed.id)
-    return trend_figure(frame, timezone), news2_figure(scores, timezone), _history_table(history)
+        missing = missing_spans(session, bed.id, since)
+    return trend_figure(frame, timezone, missing), news2_figure(scores, timezone), _history_table(history)
 
 
 @page_callback(

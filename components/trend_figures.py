@@ -70,13 +70,24 @@ def _bands(spans: Sequence[tuple[datetime, datetime]], first: datetime, last: da
         bands = merged
 
 
-def _missing(fig: go.Figure, spans: Sequence[MissingSpan], index: pd.DatetimeIndex, timezone: str) -> list:
-    """Shade the missing spans inside the data's time range; the times (local) where lines must break."""
-    if not spans or index.empty:
+def _local(spans: Sequence[MissingSpan], timezone: str) -> list[tuple[pd.Timestamp, pd.Timestamp, str]]:
+    return [(pd.Timestamp(sp.start).tz_convert(timezone), pd.Timestamp(sp.end).tz_convert(timezone), sp.state)
+            for sp in spans]  # fmt: skip
+
+
+def _breaks(local: list[tuple], index: pd.DatetimeIndex) -> list[pd.Timestamp]:
+    """The middle of each missing span inside the data's time range: where the lines must stop."""
+    if index.empty:
         return []
     first, last = index.min(), index.max()
-    local = [(pd.Timestamp(sp.start).tz_convert(timezone), pd.Timestamp(sp.end).tz_convert(timezone), sp.state)
-             for sp in spans]  # fmt: skip
+    return [a + (b - a) / 2 for a, b, _ in local if first <= a + (b - a) / 2 <= last]
+
+
+def _shade(fig: go.Figure, local: list[tuple], index: pd.DatetimeIndex) -> None:
+    """Shade the missing spans inside the data's time range (after the traces: empty panels take no shapes)."""
+    if not local or index.empty:
+        return
+    first, last = index.min(), index.max()
     for state, (colour, opacity, label) in BAND_STYLE.items():
         for a, b in _bands([(a, b) for a, b, st in local if st == state], first, last):
             for row in range(1, ROWS + 1):
@@ -93,7 +104,6 @@ def _missing(fig: go.Figure, spans: Sequence[MissingSpan], index: pd.DatetimeInd
                     annotation_position="top left",
                     annotation_font={"size": 10, "color": colour},
                 )
-    return [a + (b - a) / 2 for a, b, _ in local if first <= a + (b - a) / 2 <= last]
 
 
 def trend_figure(frame: pd.DataFrame, timezone: str, missing: Sequence[MissingSpan] = ()) -> go.Figure:
@@ -106,7 +116,8 @@ def trend_figure(frame: pd.DataFrame, timezone: str, missing: Sequence[MissingSp
         subplot_titles=[t(k) for k in ("vital_hr", "vital_spo2", "vital_rr", "vital_nibp", "vital_temp")],
     )
     local = frame.tz_convert(timezone) if not frame.empty else frame
-    breaks = _missing(fig, missing, local.index, timezone)
+    spans = _local(missing, timezone)
+    breaks = _breaks(spans, local.index)
     for column, label, colour, row in TRACES:
         series = local[column].dropna() if column in local else pd.Series(dtype=float)
         if breaks and not series.empty:  # a NaN point at each gap: the line stops there (connectgaps is off)
@@ -123,6 +134,7 @@ def trend_figure(frame: pd.DataFrame, timezone: str, missing: Sequence[MissingSp
             row=row,
             col=1,
         )
+    _shade(fig, spans, local.index)
     return _layout(fig, 620, frame.empty)
 
 

@@ -340,7 +340,14 @@ class Bench:
                     result.alarms_shown += 1
                     result.shown += sorted({s.text for s in matches} - set(result.shown))
                 else:
-                    result.missing.append(f"{alarm.bed} {alarm.condition} ({alarm.priority})")
+                    result.missing.append(_episode(alarm, result.started_ms))
+
+
+def _episode(alarm: StoredAlarm, fault_ms: int) -> str:
+    """``B-02 news2_medium (medium), +12.3 s to +20.1 s``: when it started and ended, from the fault's start."""
+    start = (alarm.started_at.timestamp() * 1000 - fault_ms) / 1000
+    end = f"+{(alarm.ended_at.timestamp() * 1000 - fault_ms) / 1000:.1f} s" if alarm.ended_at else "still active"
+    return f"{alarm.bed} {alarm.condition} ({alarm.priority}), +{start:.1f} s to {end}"
 
 
 def _shown_for(alarm: StoredAlarm, shown: list[ShownAlarm]) -> list[ShownAlarm]:

@@ -126,3 +126,26 @@ def test_admin_switches_a_simulated_scenario(page, live_server):
     page.get_by_text("Henti jantung").click()
     page.click("#sim-apply")
     expect(page.locator("#sim-feedback")).to_contain_text("dikirim ke simulator")
+
+
+def test_the_ward_station_marks_a_bed_with_custom_limits_as_they_change(page, live_server):
+    base, _ = live_server
+    sign_in(page, base, "perawat")
+    expect(page.locator("#home-greeting")).to_be_visible()
+    station = page.context.new_page()  # the station stays open beside the bed page, as at a nurses' desk
+    station.goto(f"{base}/bangsal/MEL")
+    marker = station.locator("#tile-MEL-10 .tile-limits")
+    expect(station.locator("#tile-MEL-10")).to_be_visible()
+    expect(marker).to_be_hidden()
+
+    page.goto(f"{base}/bed/MEL-10")
+    expect(page.locator("#limits-save")).to_be_visible()
+    settled(page)
+    limit(page, "hr", "high").fill("110")  # narrower than the profile's 120: no reason needed
+    page.click("#limits-save")
+    expect(page.locator("#limits-feedback")).to_contain_text("Batas alarm disimpan")
+    expect(marker).to_be_visible()  # pushed over the ward channel, no reload
+    save_screenshot(station, "ward-custom-limits.png")
+    page.click("#limits-reset")
+    expect(page.locator("#limits-feedback")).to_contain_text("dikembalikan ke profil")
+    expect(marker).to_be_hidden()

@@ -83,27 +83,24 @@ def _breaks(local: list[tuple], index: pd.DatetimeIndex) -> list[pd.Timestamp]:
     return [a + (b - a) / 2 for a, b, _ in local if first <= a + (b - a) / 2 <= last]
 
 
-def _shade(fig: go.Figure, local: list[tuple], index: pd.DatetimeIndex) -> None:
-    """Shade the missing spans inside the data's time range (after the traces: empty panels take no shapes)."""
-    if not local or index.empty:
+def _shade(fig: go.Figure, local: list[tuple], index: pd.DatetimeIndex, rows: Sequence[int]) -> None:
+    """Shade the missing spans inside the data's time range on the panels ``rows`` (those with data: an empty
+    panel has no time axis of its own); the first of them carries the note."""
+    if not local or index.empty or not rows:
         return
     first, last = index.min(), index.max()
     for state, (colour, opacity, label) in BAND_STYLE.items():
         for a, b in _bands([(a, b) for a, b, st in local if st == state], first, last):
-            for row in range(1, ROWS + 1):
-                fig.add_vrect(
-                    x0=a,
-                    x1=b,
-                    fillcolor=colour,
-                    opacity=opacity,
-                    line_width=0,
-                    layer="below",
-                    row=row,
-                    col=1,
-                    annotation_text=t(label) if row == 1 and label else None,
-                    annotation_position="top left",
-                    annotation_font={"size": 10, "color": colour},
-                )
+            for row in rows:
+                note = {}
+                if label and row == rows[0]:
+                    note = {
+                        "annotation_text": t(label),
+                        "annotation_position": "top left",
+                        "annotation_font": {"size": 10, "color": colour},
+                    }
+                band = {"fillcolor": colour, "opacity": opacity, "line_width": 0, "layer": "below"}
+                fig.add_vrect(x0=a, x1=b, row=row, col=1, **band, **note)
 
 
 def trend_figure(frame: pd.DataFrame, timezone: str, missing: Sequence[MissingSpan] = ()) -> go.Figure:
@@ -118,8 +115,11 @@ def trend_figure(frame: pd.DataFrame, timezone: str, missing: Sequence[MissingSp
     local = frame.tz_convert(timezone) if not frame.empty else frame
     spans = _local(missing, timezone)
     breaks = _breaks(spans, local.index)
+    filled: list[int] = []  # panels with data
     for column, label, colour, row in TRACES:
         series = local[column].dropna() if column in local else pd.Series(dtype=float)
+        if not series.empty and row not in filled:
+            filled.append(row)
         if breaks and not series.empty:  # a NaN point at each gap: the line stops there (connectgaps is off)
             series = pd.concat([series, pd.Series(float("nan"), index=pd.DatetimeIndex(breaks))]).sort_index()
         fig.add_trace(
@@ -134,7 +134,7 @@ def trend_figure(frame: pd.DataFrame, timezone: str, missing: Sequence[MissingSp
             row=row,
             col=1,
         )
-    _shade(fig, spans, local.index)
+    _shade(fig, spans, local.index, filled)
     return _layout(fig, 620, frame.empty)
 
 

@@ -113,6 +113,7 @@ def test_an_empty_bed_takes_no_observation(page, live_server):
     expect(page.locator("#obs-empty-bed")).to_contain_text("Bed kosong")
     expect(page.locator("#obs-submit")).to_be_disabled()
     expect(page.locator("#obs-hr")).to_be_disabled()
+    save_screenshot(page.locator("#obs-form"), "bed-empty-observation.png")
     with pantau.runtime.db.session() as s:
         assert s.scalars(select(Observation).where(Observation.note.is_(None))).all() == []
 

@@ -11,13 +11,16 @@ NOTHING`` absorbs and the counters show. Exactly-once in effect, nothing lost.
 
 Threads (the GIL is shared, so each stage does its Python work while another waits on a socket):
 
-* paho's network loop - reads, parses and validates each message (:mod:`domain.vitals_contract`) and queues it;
+* paho's network loop - reads, parses and validates each message (:mod:`domain.vitals_contract`) and queues it
+  (a bounded queue: when the writers fall behind it waits and the broker holds the rest - back-pressure);
 * ``writer-N`` (``writers``, default 2, each with its own connection so one commits while the other builds)
   - collects a numbered batch (up to ``batch_size``, or ``batch_wait`` seconds, or as soon as nothing more is
   waiting), resolves device -> bed, inserts samples and dead letters in one transaction, commits, acks; a
   failing database is retried with back-off, never acked, never fatal;
 * ``live`` - in batch order: writes the live store (one round trip: latest hash, capped stream, one
   ``pantau:ward:{ward}`` message per sample, see docs/live-data.md), then calls the hooks;
+* ``gaps`` - sequence gaps (:mod:`bridge.sequence_gaps`): the live stage reports each stored sample; this thread
+  asks monitors to resend what is missing (``cmd`` topic) and records gaps in ``vital_gap``;
 * ``housekeeping`` - partitions, rollups, retention every ``maintenance_interval`` seconds (and at start), and a
   JSON snapshot of the counters in ``pantau:consumer:{client_id}`` every ``snapshot_interval`` seconds;
 * optionally a small HTTP server with ``/metrics`` (Prometheus text) and ``/healthz``.
@@ -62,6 +65,7 @@ from data.vitals import (
     BedRef,
     DeadLetterRow,
     DeviceDirectory,
+    drop_expired_dead_letters,
     insert_dead_letters,
     insert_samples_detailed,
     sample_row,
@@ -561,6 +565,7 @@ class Consumer:
         writers: int = 2,
         sequence_gaps: bool = True,
         gap_policy: GapPolicy | None = None,
+        max_pending: int = 4 * 500,
     ) -> None:
         if not client_id:
             raise ValueError("the consumer needs a fixed client id (persistent session)")
@@ -582,6 +587,7 @@ class Consumer:
         if retention_days is None:
             retention_days = getattr(settings, "vitals_retention_days", None) or DEFAULT_RETENTION_DAYS
         self.retention_days = int(retention_days)
+        self.dead_letter_retention_days = int(getattr(settings, "dead_letter_retention_days", 14))
         if shared_subscription is None:
             shared_subscription = bool(getattr(settings, "mqtt_shared_subscription", False))
         if shared_subscription and settings.embedded_broker:
@@ -606,7 +612,10 @@ class Consumer:
         self.metrics = ConsumerMetrics(client_id)
         self.ready = threading.Event()  # set once subscribed (SUBACK)
 
-        self._queue: queue.SimpleQueue[tuple] = queue.SimpleQueue()
+        # Bounded: when the writers fall behind (database slow or down), paho's thread waits here and stops
+        # reading the socket, so the broker holds the rest (back-pressure) instead of this process's memory. Room
+        # for twice Mosquitto's max_inflight_messages (1000): QoS 1 at the usual rate never waits.
+        self._queue: queue.Queue[tuple] = queue.Queue(maxsize=max_pending)
         self._live_queue: queue.Queue[tuple | None] = queue.Queue(maxsize=16)
         self._client: mqtt.Client | None = None
         self._directory: DeviceDirectory | None = None
@@ -791,21 +800,21 @@ class Consumer:
             except UnicodeDecodeError:
                 topic = repr(raw_topic)[:256]
                 exc = Rejected("bad_topic", "topic is not UTF-8")
-                self._queue.put((_REJECTED, mid, qos, generation, topic, payload, received, exc))
+                self._enqueue((_REJECTED, mid, qos, generation, topic, payload, received, exc))
                 return
             try:
                 kind = parse_topic(topic)[1]
                 if kind == "vitals":
                     parsed = parse_vitals(topic, payload, received, max_skew_ms=self.max_skew_ms)
-                    self._queue.put((_VITALS, mid, qos, generation, topic, payload, received, parsed))
+                    self._enqueue((_VITALS, mid, qos, generation, topic, payload, received, parsed))
                 elif kind == "status":
                     status = parse_status(topic, payload)
                     code = _STATUS if status is not None else _IGNORED
-                    self._queue.put((code, mid, qos, generation, topic, payload, received, status))
+                    self._enqueue((code, mid, qos, generation, topic, payload, received, status))
                 else:
                     raise Rejected("bad_topic", f"unexpected topic {topic[:200]}")
             except Rejected as exc:
-                self._queue.put((_REJECTED, mid, qos, generation, topic, payload, received, exc))
+                self._enqueue((_REJECTED, mid, qos, generation, topic, payload, received, exc))
         except Exception as exc:  # pragma: no cover - defensive: keep paho's thread alive
             self.metrics.error(f"receive: {exc!r}")
             log.exception("consumer could not queue a message")
@@ -816,6 +825,18 @@ class Consumer:
         if client is None or not self.metrics.connected:
             return False
         return client.publish(topic, payload, qos=1).rc == mqtt.MQTT_ERR_SUCCESS
+
+    def _enqueue(self, item: tuple) -> None:
+        """Hand a message to the writers, waiting while their queue is full (back-pressure); a message that
+        arrives while stopping is dropped unacknowledged, so the broker delivers it again."""
+        while True:
+            try:
+                self._queue.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                if not self._accepting:
+                    return
+                self._throttled("full", "consumer queue full; reading from the broker paused until it drains")
 
     def _ack(self, acks: list[tuple[int, int, int]]) -> None:
         """Acknowledge, to the broker, the messages of a committed batch that came on this connection (those of
@@ -1203,7 +1224,7 @@ class Consumer:
     # ------------------------------------------------------------------------------------------ housekeeping
 
     def run_maintenance(self, now: datetime | None = None) -> dict[str, Any]:
-        """Partitions ahead, rollups of the last closed minutes, expired partitions dropped."""
+        """Partitions ahead, rollups of the last closed minutes, expired partitions, gaps and dead letters dropped."""
         assert self.db is not None
         now = now or datetime.now(UTC)
         engine = self.db.engine
@@ -1212,11 +1233,13 @@ class Consumer:
         rollups = partitions.refresh_rollups(engine, now - lookback, now)
         dropped = partitions.drop_expired(engine, self.retention_days, today=now.date())
         gaps = vital_gaps.drop_closed(engine, now - timedelta(days=self.retention_days))
+        letters = drop_expired_dead_letters(engine, self.dead_letter_retention_days, now)
         return {
             "partitions_created": created,
             "rollup_rows": rollups,
             "partitions_dropped": dropped,
             "gaps_dropped": gaps,
+            "dead_letters_dropped": letters,
         }
 
     def _housekeeping_loop(self) -> None:

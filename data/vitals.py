@@ -3,7 +3,11 @@
 * :func:`insert_samples` - batch insert into ``vital_sample`` with ``ON CONFLICT (device_id, ts, seq) DO
   NOTHING``; returns how many rows were new, so redelivered duplicates are counted, never stored twice.
   :func:`insert_samples_detailed` also says which ones were new.
-* :func:`insert_dead_letters` - the messages the consumer refused, with reason, topic and (truncated) payload.
+* :func:`insert_dead_letters` - the messages the consumer refused: reason, topic, the first
+  :data:`DEAD_LETTER_SAMPLE` bytes of the payload (marked when cut) and its size, at most
+  :data:`DEAD_LETTER_ROWS_PER_KEY` rows per device and reason per batch, and every one counted in
+  ``dead_letter_count`` (per device and reason), so a flood of bad messages costs a counter, not a table.
+  :func:`drop_expired_dead_letters` removes rows older than the retention (the counts stay).
 * :class:`DeviceDirectory` - MQTT ``device_id`` -> bed, from the open ``device_assignment`` row, cached.
 
 Rows are plain tuples in :data:`SAMPLE_COLUMNS` order with times as epoch milliseconds (``ts``,
@@ -20,22 +24,24 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, delete, select
 from sqlalchemy.orm import Session
 
-from data.models import Bed, Device, DeviceAssignment, Ward
+from data.models import Bed, DeadLetter, Device, DeviceAssignment, Ward
 
 __all__ = [
-    "DEAD_LETTER_PAYLOAD_MAX",
+    "DEAD_LETTER_ROWS_PER_KEY",
+    "DEAD_LETTER_SAMPLE",
     "SAMPLE_COLUMNS",
     "BedRef",
     "DeadLetterRow",
     "DeviceDirectory",
     "InsertResult",
+    "drop_expired_dead_letters",
     "insert_dead_letters",
     "insert_samples",
     "insert_samples_detailed",
@@ -63,7 +69,8 @@ SAMPLE_COLUMNS = (
     "sqi_spo2",
 )
 SampleRow = tuple  # (device_id, ts_ms, seq, bed_id, received_ms, hr, spo2, rr, sbp, dbp, map, temp, st..., sqi...)
-DEAD_LETTER_PAYLOAD_MAX = 64 * 1024
+DEAD_LETTER_SAMPLE = 512  # bytes of a refused payload kept: enough to see what was wrong
+DEAD_LETTER_ROWS_PER_KEY = 20  # rows kept per (device, reason) and batch; the rest are only counted
 _DETAIL_MAX = 500
 _TOPIC_MAX = 256
 _DEVICE_MAX = 64
@@ -83,12 +90,22 @@ _PG_INSERT = (
     "RETURNING device_id, (extract(epoch FROM ts) * 1000)::bigint, seq"
 )
 _SQLITE_INSERT = f"INSERT OR IGNORE INTO vital_sample ({_COLUMNS_SQL}) VALUES ({', '.join('?' * len(SAMPLE_COLUMNS))})"  # noqa: S608
-_SQLITE_DEAD = (
-    "INSERT INTO dead_letter (received_at, topic, device_id, reason, detail, payload) VALUES (?, ?, ?, ?, ?, ?)"
-)
+_DEAD_COLUMNS = "received_at, topic, device_id, reason, detail, payload, payload_size, payload_truncated"
+_SQLITE_DEAD = f"INSERT INTO dead_letter ({_DEAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
 _PG_DEAD = (
-    "INSERT INTO dead_letter (received_at, topic, device_id, reason, detail, payload) "
-    "VALUES (timestamptz 'epoch' + %s * interval '1 millisecond', %s, %s, %s, %s, %s)"
+    f"INSERT INTO dead_letter ({_DEAD_COLUMNS}) "  # noqa: S608 - constants only
+    "VALUES (timestamptz 'epoch' + %s * interval '1 millisecond', %s, %s, %s, %s, %s, %s, %s)"
+)
+_SQLITE_DEAD_COUNT = (
+    "INSERT INTO dead_letter_count (device_id, reason, count, first_at, last_at) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (device_id, reason) DO UPDATE SET count = dead_letter_count.count + excluded.count, "
+    "last_at = max(dead_letter_count.last_at, excluded.last_at)"
+)
+_PG_DEAD_COUNT = (
+    "INSERT INTO dead_letter_count (device_id, reason, count, first_at, last_at) VALUES (%s, %s, %s, "
+    "timestamptz 'epoch' + %s * interval '1 millisecond', timestamptz 'epoch' + %s * interval '1 millisecond') "
+    "ON CONFLICT (device_id, reason) DO UPDATE SET count = dead_letter_count.count + EXCLUDED.count, "
+    "last_at = greatest(dead_letter_count.last_at, EXCLUDED.last_at)"
 )
 
 
@@ -100,7 +117,7 @@ class InsertResult(NamedTuple):
 
 
 class DeadLetterRow(NamedTuple):
-    """One refused message; ``received`` in epoch ms; the payload is truncated to 64 KiB when stored."""
+    """One refused message; ``received`` in epoch ms; only a sample of the payload is stored."""
 
     received: int
     topic: str
@@ -205,37 +222,64 @@ def _truncate(text: str | None, limit: int) -> str | None:
 
 
 def insert_dead_letters(conn_or_session: Connection | Session | Any, letters: Sequence[DeadLetterRow]) -> int:
-    """Store refused messages (payload cut to 64 KiB, detail to 500 characters). Returns how many."""
+    """Count every refused message per device and reason, and store up to :data:`DEAD_LETTER_ROWS_PER_KEY` of
+    each (device, reason) with a payload sample. Runs in the caller's transaction. Returns how many rows."""
     if not letters:
         return 0
     dbapi = _dbapi(conn_or_session)
     sqlite = isinstance(dbapi, sqlite3.Connection)
     values = []
+    counts: dict[tuple[str, str], list[int]] = {}  # (device, reason) -> [count, first ms, last ms]
     for letter in letters:
+        device = _truncate(letter.device_id, _DEVICE_MAX) or ""
+        reason = _truncate(letter.reason, 64) or ""
+        count = counts.setdefault((device, reason), [0, letter.received, letter.received])
+        count[0] += 1
+        count[1], count[2] = min(count[1], letter.received), max(count[2], letter.received)
+        if count[0] > DEAD_LETTER_ROWS_PER_KEY:
+            continue
         payload = letter.payload
-        if payload is not None and len(payload) > DEAD_LETTER_PAYLOAD_MAX:
-            payload = payload[:DEAD_LETTER_PAYLOAD_MAX]
+        size = None if payload is None else len(payload)
+        cut = size is not None and size > DEAD_LETTER_SAMPLE
+        sample = payload[:DEAD_LETTER_SAMPLE] if cut else payload
         values.append(
             (
                 _ms_text(letter.received) if sqlite else letter.received,
                 _truncate(letter.topic, _TOPIC_MAX) or "",
-                _truncate(letter.device_id, _DEVICE_MAX),
-                _truncate(letter.reason, 64),
+                device or None,
+                reason,
                 _truncate(letter.detail, _DETAIL_MAX),
-                payload if sqlite or payload is None else _binary(payload),
+                sample if sqlite or sample is None else _binary(sample),
+                size,
+                cut,
             )
         )
+    totals = [
+        (device, reason, n, _ms_text(first) if sqlite else first, _ms_text(last) if sqlite else last)
+        for (device, reason), (n, first, last) in counts.items()
+    ]
     cur = dbapi.cursor()
     try:
         if sqlite:
             cur.executemany(_SQLITE_DEAD, values)
+            cur.executemany(_SQLITE_DEAD_COUNT, totals)
         else:
             from psycopg2.extras import execute_batch
 
             execute_batch(cur, _PG_DEAD, values, page_size=500)
+            execute_batch(cur, _PG_DEAD_COUNT, totals, page_size=500)
     finally:
         cur.close()
     return len(values)
+
+
+def drop_expired_dead_letters(engine: Engine, retention_days: int, now: datetime | None = None) -> int:
+    """Delete dead-letter rows older than ``retention_days`` (their counts stay). Returns how many."""
+    if retention_days < 1:
+        raise ValueError("retention_days must be at least 1")
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
+    with engine.begin() as conn:
+        return conn.execute(delete(DeadLetter).where(DeadLetter.received_at < cutoff)).rowcount
 
 
 def _binary(payload: bytes) -> Any:

@@ -32,7 +32,7 @@ from data.live_store import LiveStore, MemoryLiveStore, open_live_store
 from data.migrate import upgrade
 from data.models import Bed, Device, DeviceAssignment, Site, VitalSample, Ward
 from data.vitals import (
-    DEAD_LETTER_PAYLOAD_MAX,
+    DEAD_LETTER_SAMPLE,
     DeadLetterRow,
     DeviceDirectory,
     insert_dead_letters,
@@ -441,7 +441,7 @@ def test_every_reject_reason_is_dead_lettered(rig: Rig) -> None:
     by_reason = {letter.reason: letter for letter in letters}
     assert dict(consumer.metrics.dead_lettered) == dict.fromkeys(cases, 1)
     assert by_reason["oversize"].device_id == device
-    assert len(bytes(by_reason["oversize"].payload)) == DEAD_LETTER_PAYLOAD_MAX  # cut to 64 KiB, kept
+    assert len(bytes(by_reason["oversize"].payload)) == DEAD_LETTER_SAMPLE  # a sample of it is kept
     assert bytes(by_reason["not_json"].payload) == b"{not json"
     assert by_reason["bad_topic"].device_id is None and by_reason["bad_topic"].topic == cases["bad_topic"][0]
     assert by_reason["unknown_device"].device_id == f"{rig.prefix}-GHOST"
@@ -719,7 +719,13 @@ def test_maintenance_runs_on_start_and_by_hand(pg_rig: Rig) -> None:
     consumer = pg_rig.consumer()
     wait_until(lambda: len(partitions.list_partitions(pg_rig.db.engine)) >= 3, what="partitions at start")
     result = consumer.run_maintenance()
-    assert set(result) == {"partitions_created", "rollup_rows", "partitions_dropped", "gaps_dropped"}
+    assert set(result) == {
+        "partitions_created",
+        "rollup_rows",
+        "partitions_dropped",
+        "gaps_dropped",
+        "dead_letters_dropped",
+    }
     assert consumer.retention_days == 30
 
 
@@ -771,9 +777,13 @@ def test_insert_dead_letters_truncates(database: Database) -> None:
         assert insert_dead_letters(conn, letters) == 2
     with database.engine.connect() as conn:
         row = conn.execute(
-            text("SELECT reason, detail, payload, device_id FROM dead_letter WHERE device_id = :d"), {"d": marker}
+            text(
+                "SELECT reason, detail, payload, payload_size, payload_truncated FROM dead_letter WHERE device_id = :d"
+            ),
+            {"d": marker},
         ).one()
-    assert row.reason == "oversize" and len(row.detail) == 500 and len(bytes(row.payload)) == DEAD_LETTER_PAYLOAD_MAX
+    assert row.reason == "oversize" and len(row.detail) == 500 and len(bytes(row.payload)) == DEAD_LETTER_SAMPLE
+    assert row.payload_size == 100_000 and row.payload_truncated
 
 
 def test_device_directory_follows_assignments(database: Database) -> None:

@@ -189,3 +189,25 @@ def test_cli_registers_rotates_and_retires(sqlite_app, db):
     assert result.exit_code == 0 and _device(db, "MON-CLI-1").retired_at is not None
     result = runner.invoke(args=["mqtt-setup"])
     assert result.exit_code != 0 and "no broker admin" in result.output
+
+
+def test_provisioning_is_off_for_the_embedded_broker_and_without_an_admin(tmp_path):
+    from bridge.mqtt import BrokerAddress
+    from config import load_settings
+    from data.broker_admin import DynsecAdmin, open_broker_admin
+
+    address = BrokerAddress("127.0.0.1", 1883)
+    embedded = load_settings(env="test", mqtt_url="", mqtt_admin_username="admin", var_dir=tmp_path)
+    no_admin = load_settings(env="test", mqtt_url="mqtt://broker:1883", var_dir=tmp_path)
+    managed = load_settings(
+        env="test",
+        mqtt_url="mqtts://broker:8883",
+        mqtt_admin_username="admin",
+        mqtt_admin_password="s",
+        var_dir=tmp_path,
+    )
+    assert not open_broker_admin(embedded, address).enabled
+    assert not open_broker_admin(no_admin, address).enabled
+    admin = open_broker_admin(managed, BrokerAddress("broker", 8883, tls=True, username="pantau-web", password="w"))
+    assert isinstance(admin, DynsecAdmin)
+    assert (admin.address.username, admin.address.password, admin.address.tls) == ("admin", "s", True)

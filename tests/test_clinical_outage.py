@@ -32,6 +32,8 @@ from tests.fixtures_app import make_settings
 from tests.services import PostgresServer, RedisServer
 from tests.test_consumer import Publisher
 
+pytestmark = pytest.mark.services
+
 BED, WARD, CONDITION = "ICU-03", "ICU", "spo2_extreme_low"
 ONSET_S = CONDITIONS[CONDITION].onset_delay_ms / 1000
 OUTAGE_S = 15.0

@@ -38,10 +38,13 @@ ADMIN, ADMIN_PASSWORD = "admin", "admin-Secret-1"
 PROCESS_PASSWORDS = {"pantau-consumer": "consumer-Secret-1", "pantau-web": "web-Secret-1"}
 WAIT = 10.0
 
-pytestmark = pytest.mark.skipif(
-    not Path(DEBIAN_PLUGIN).exists() or find_binary("mosquitto_ctrl") is None,
-    reason="needs Debian's mosquitto with the dynamic-security plugin and mosquitto_ctrl",
-)
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.skipif(
+        not Path(DEBIAN_PLUGIN).exists() or find_binary("mosquitto_ctrl") is None,
+        reason="needs Debian's mosquitto with the dynamic-security plugin and mosquitto_ctrl",
+    ),
+]
 
 
 def _certificates(folder: Path) -> None:

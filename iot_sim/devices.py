@@ -321,7 +321,8 @@ class Fleet:
 
     ``devices``: device ids (default: every demo bed's monitor); ``scenarios``: bed code or device id → scenario
     at start; ``speed``: simulated seconds per device second; ``rate``: messages per second per device;
-    ``clock``: epoch seconds for ``ts`` (default :func:`time.time`). Not thread-safe: one caller at a time.
+    ``clock``: epoch seconds for ``ts`` (default :func:`time.time`); ``memory``: seconds of numerics each monitor
+    keeps to answer :meth:`resend` (0 = none). Not thread-safe: one caller at a time.
     """
 
     def __init__(

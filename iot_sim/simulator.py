@@ -385,7 +385,8 @@ class Simulator:
             return self.fleet.scenarios()
 
     def stats(self) -> dict[str, int]:
-        """Messages published per kind, lost while disconnected, queued for a burst, and fault counters."""
+        """Messages published per kind, lost while disconnected, queued for a burst, fault counters, resend
+        commands answered (``resend_requests``) and samples resent (``resent``), and the trend memory in use."""
         with self._lock:
             counts = dict(self._counts)
             counts["dropped"] = sum(m.faults.dropped for m in self.fleet.monitors)

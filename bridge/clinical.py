@@ -100,11 +100,13 @@ class ClinicalPipeline:
         self._unsent: dict[str, tuple[BedContext, tuple]] = {}  # bed → NEWS2 summary not yet published
         self._live_down = False
         self._journal_restored = False  # until then the journal's snapshot belongs to the previous run
+        self._state_restored = False  # alarm state snapshots are read once, by the first load
 
     # ------------------------------------------------------------------ set-up
 
     def load(self) -> None:
-        """(Re)load beds, limits, occupancy and observations from the database; restore alarm snapshots."""
+        """(Re)load beds, limits, occupancy and observations from the database; the first time, restore the alarm
+        snapshots (a reload for changed limits must not put back a state up to ``SNAPSHOT_EVERY_S`` old)."""
         with self.db.session() as session:
             query = select(Bed, Ward).join(Ward).where(Bed.active.is_(True))
             if self.site_id is not None:
@@ -119,26 +121,28 @@ class ClinicalPipeline:
                     select(BedOccupancy.bed_id, BedOccupancy.spo2_scale).where(BedOccupancy.until.is_(None))
                 ).all()
             )
-            with self._lock:
-                for bed, ward in rows:
-                    profile = "icu" if ward.kind == "icu" else "adult"
-                    context = self._beds.get(bed.code) or BedContext(bed.id, bed.code, ward.code, Limits())
-                    context.limits = effective_limits(profile, overrides.get(bed.id))
-                    context.spo2_scale = scales.get(bed.id, 1)
-                    context.occupied = bed.id in occupied
-                    self._beds[bed.code] = context
-                for code in self._beds:
-                    self._load_observation(session, code)
-        self._restore_snapshots()
+            observations = {bed.code: self._latest_observation(session, bed.id) for bed, _ in rows}
+        with self._lock:  # only now: no database round trip may hold up the alarms
+            for bed, ward in rows:
+                profile = "icu" if ward.kind == "icu" else "adult"
+                context = self._beds.get(bed.code) or BedContext(bed.id, bed.code, ward.code, Limits())
+                context.limits = effective_limits(profile, overrides.get(bed.id))
+                context.spo2_scale = scales.get(bed.id, 1)
+                context.occupied = bed.id in occupied
+                self._beds[bed.code] = context
+                self._use_observation(context, observations[bed.code])
+        if not self._state_restored:
+            self._restore_snapshots()
+            self._state_restored = True
 
-    def _load_observation(self, session: Session, code: str) -> None:
-        context = self._beds[code]
-        obs = session.scalar(
-            select(Observation)
-            .where(Observation.bed_id == context.bed_id)
-            .order_by(Observation.taken_at.desc())
-            .limit(1)
+    @staticmethod
+    def _latest_observation(session: Session, bed_id: int) -> Observation | None:
+        return session.scalar(
+            select(Observation).where(Observation.bed_id == bed_id).order_by(Observation.taken_at.desc()).limit(1)
         )
+
+    @staticmethod
+    def _use_observation(context: BedContext, obs: Observation | None) -> None:
         if obs is None:
             return
         context.on_oxygen, context.consciousness = obs.on_oxygen, obs.consciousness
@@ -278,6 +282,9 @@ class ClinicalPipeline:
         context = self._beds.get(code)
         if context is None:
             return
+        if kind == "obs":
+            with self.db.session() as session:  # before taking the lock: a slow database must not hold up alarms
+                observation = self._latest_observation(session, context.bed_id)
         now_ms = int(time.time() * 1000)
         with self._batch():
             if kind == "ack":
@@ -286,8 +293,7 @@ class ClinicalPipeline:
                 )
                 self._apply(context, [change] if change else [])
             elif kind == "obs":
-                with self.db.session() as session:
-                    self._load_observation(session, code)
+                self._use_observation(context, observation)
                 self._apply(context, self._rescore(context, now_ms))
 
     # ------------------------------------------------------------------ outputs

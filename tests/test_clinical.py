@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from sqlalchemy import select
 
 from bridge.clinical import ClinicalPipeline
+from data.live_store import MemoryLiveStore
 from data.models import AlarmEvent, Observation
 from data.wards import bed_by_code
 from domain.vitals_contract import VitalsMessage
@@ -110,3 +111,16 @@ def test_alarm_state_survives_a_restart(sqlite_app):
     feed(second, range(20, 25), spo2=85.0)
     with runtime.db.session() as s:
         assert len(list(s.scalars(select(AlarmEvent).where(AlarmEvent.condition == "spo2_low")))) == 1
+
+
+def test_changed_limits_do_not_put_back_an_older_alarm_state(sqlite_app):
+    live = MemoryLiveStore()  # private: memory:// stores are shared by the whole process
+    pipeline = ClinicalPipeline(sqlite_app.runtime.db, live)
+    pipeline.load()
+    feed(pipeline, range(0, 20), spo2=85.0)
+    pipeline.snapshot()  # unacknowledged
+    ack = {"t": "ack", "bed": "ICU-03", "condition": "spo2_low", "by": "perawat", "where": "ICU@127.0.0.1"}
+    pipeline.handle_control(json.dumps(ack))
+    pipeline.handle_control(json.dumps({"t": "limits", "bed": "ICU-03"}))  # reloads limits from the database
+    pipeline.republish()
+    assert json.loads(live.get_latest("pantau:alarms:ICU")["ICU-03"])[0]["acked"] is True

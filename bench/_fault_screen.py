@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bench._fault_stack import BenchError
 from tests.fixtures_browser import CHROMIUM_ARGS, LOCALE, TIMEZONE
 from tests.services import find_chromium
 
@@ -28,7 +29,7 @@ ALARM_ITEMS = "#ward-alarm-list [data-bed][data-condition]"
 
 PROBE = """
 (() => {
-  const f = window.__fault = { last: {}, streams: 0, shown: {}, alarms: [] };
+  const f = window.__fault = { last: {}, streams: 0, shown: {}, alarms: [], covers: [], covered: false };
   const Native = window.EventSource;
   function Watched(url, options) {
     const source = new Native(url, options);
@@ -46,6 +47,9 @@ PROBE = """
   window.EventSource = Watched;
   window.setInterval(() => {
     const now = Date.now(), visible = {};
+    const covered = Array.from(document.querySelectorAll(__COVER__)).some((el) => el.getClientRects().length > 0);
+    if (covered && !f.covered) { f.covers.push(now); }
+    f.covered = covered;
     document.querySelectorAll(__ALARMS__).forEach((el) => {
       if (!el.getClientRects().length) { return; }
       const key = el.getAttribute("data-bed") + "|" + el.getAttribute("data-condition");
@@ -59,7 +63,7 @@ PROBE = """
     });
   }, 250);
 })();
-""".replace("__ALARMS__", json.dumps(ALARM_ITEMS))
+""".replace("__ALARMS__", json.dumps(ALARM_ITEMS)).replace("__COVER__", json.dumps(NOT_MONITORING))
 
 STATE = """
 (since) => {
@@ -118,18 +122,17 @@ class Station:
         self.context.set_default_timeout(PAGE_TIMEOUT_MS)
         self.page: Page = self.context.new_page()
         self.page.add_init_script(PROBE)
+        self.console: list[str] = []  # the page's console errors, to explain a station that did not draw
+        self.page.on("console", lambda m: self.console.append(m.text) if m.type == "error" else None)
         self.signed_in_as = ""
         self._closed: list[ShownAlarm] = []
         self._open: dict[str, dict] = {}
+        self._covers: list[int] = []  # epoch ms when a not-monitoring state began to cover the screen
 
     def open_with_token(self, token: str) -> bool:
         """``/tv/<token>``; True when it lands on this ward's station."""
-        from playwright.sync_api import TimeoutError as PageTimeout
-
         self.page.goto(f"{self.base}/tv/{token}")
-        try:
-            self.page.wait_for_selector("#ward-grid .bed-tile")
-        except PageTimeout:
+        if not self._station_drawn():
             return False
         self.signed_in_as = "display token"
         return True
@@ -140,10 +143,25 @@ class Station:
         self.page.fill("#username", username)
         self.page.fill("#password", password)
         self.page.click("#login-submit")
-        self.page.wait_for_selector("#home-greeting")
+        self.page.wait_for_url(lambda url: "/login" not in url)
         self.page.goto(f"{self.base}/bangsal/{self.ward}")
-        self.page.wait_for_selector("#ward-grid .bed-tile")
+        if not self._station_drawn():
+            raise BenchError(f"the ward station did not draw for {username}; console: {self.console[-5:]}")
         self.signed_in_as = f"nurse session ({username})"
+
+    def _station_drawn(self) -> bool:
+        """Wait for the tiles; on this ward's page, reload once if Dash has not drawn them (a loaded machine)."""
+        from playwright.sync_api import TimeoutError as PageTimeout
+
+        for attempt in range(2):
+            try:
+                self.page.wait_for_selector("#ward-grid .bed-tile")
+                return True
+            except PageTimeout:
+                if attempt or f"/bangsal/{self.ward}" not in self.page.url:
+                    return False
+                self.page.reload()
+        return False
 
     def state(self, since_ms: int) -> ScreenState:
         """The screen now; ``quiet`` counts occupied beds with no vitals message since ``since_ms`` (epoch)."""
@@ -153,11 +171,12 @@ class Station:
     def harvest(self) -> None:
         """Take the alarms the probe saw into this object, so a reload of the page loses none of them."""
         probe = self._evaluate(
-            "() => { const f = window.__fault || { alarms: [], shown: {} }; const out = { alarms: f.alarms, "
-            "shown: f.shown }; f.alarms = []; return out; }"
+            "() => { const f = window.__fault || { alarms: [], shown: {}, covers: [] }; const out = { alarms: "
+            "f.alarms, shown: f.shown, covers: f.covers }; f.alarms = []; f.covers = []; return out; }"
         )
         if probe is None:
             return
+        self._covers += probe["covers"]
         now, closed_now = epoch_ms(), {item["key"] for item in probe["alarms"]}
         for item in probe["alarms"]:
             self._closed.append(_shown(item["key"], item["text"], item["from"], item["to"]))
@@ -165,6 +184,11 @@ class Station:
             if key not in probe["shown"] and key not in closed_now:
                 self._closed.append(_shown(key, item["text"], item["from"], now))  # the page was reloaded
         self._open = probe["shown"]
+
+    def first_cover(self, since_ms: int) -> int | None:
+        """When a not-monitoring state first covered the screen at or after ``since_ms`` (epoch ms), if it did."""
+        self.harvest()
+        return min((at for at in self._covers if at >= since_ms), default=None)
 
     def alarms(self) -> list[ShownAlarm]:
         """Every alarm the list has shown so far (those still shown have ``shown_to`` None)."""

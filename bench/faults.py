@@ -196,7 +196,10 @@ class Bench:
             if self.token:
                 (ROOT / "var").mkdir(exist_ok=True)
                 station.screenshot(str(ROOT / "var" / "bench-faults-token.png"))
-                _log(f"/tv/<token> did not open /bangsal/{WARD} (on {station.page.url}); signing in as a nurse")
+                _log(
+                    f"/tv/<token> did not open /bangsal/{WARD} (on {station.page.url}, console {station.console[-3:]})"
+                )
+                _log("signing in as the demo nurse instead")
             station.open_as(NURSE, PASSWORD)
         _log(f"ward station open ({station.signed_in_as}); waiting for every tile to be live")
         since = epoch_ms()
@@ -250,15 +253,17 @@ class Bench:
             if fault.drive_first:
                 self.drive(bed, DRIVE_SCENARIO)
             fault.down()
-            gone = time.monotonic()
+            gone, gone_ms = time.monotonic(), epoch_ms()
             result.stop_s = round(gone - began, 1)
             if not fault.drive_first:
                 self.drive(bed, DRIVE_SCENARIO)
-            self._watch_outage(result, gone)
+            self._watch_outage(gone)
             back = fault.up()
             back_ms = epoch_ms() - int((time.monotonic() - back) * 1000)
             result.down_s = round(back - gone, 1)
             self._wait_live(result, back, back_ms)
+            if (covered := self.station.first_cover(gone_ms)) is not None:
+                result.covered_after_s = round((covered - gone_ms) / 1000, 1)
             self._wait_alarm_shown(bed)
             self.drive(bed, "stable")
         except BenchError as exc:
@@ -267,12 +272,9 @@ class Bench:
         result.ended_ms = epoch_ms()
         return result
 
-    def _watch_outage(self, result: FaultResult, gone: float) -> None:
-        """The service stays away ``--outage`` s; note when the screen first says it is not monitoring."""
-        end = gone + self.args.outage
-        while time.monotonic() < end:
-            if result.covered_after_s is None and self.station.state(0).cover:
-                result.covered_after_s = round(time.monotonic() - gone, 1)
+    def _watch_outage(self, gone: float) -> None:
+        """The service stays away ``--outage`` s (the page's probe notes what the screen does meanwhile)."""
+        while time.monotonic() < gone + self.args.outage:
             self.station.harvest()
             time.sleep(0.25)
 
@@ -280,8 +282,6 @@ class Bench:
         deadline = back + self.args.recovery_timeout
         while time.monotonic() < deadline:
             state = self.station.state(back_ms)
-            if state.cover and result.covered_after_s is None:
-                result.covered_after_s = round(time.monotonic() - back + result.down_s, 1)
             if result.first_data_s is None and state.quiet < state.tiles:
                 result.first_data_s = round(time.monotonic() - back, 2)
             if state.live:

@@ -59,7 +59,7 @@ from bench._fault_stack import (  # noqa: E402
     wait_until,
 )
 from bench.ward_screen import WARD, seed_bench_ward  # noqa: E402
-from tests.services import MosquittoServer, PostgresServer, RedisServer  # noqa: E402
+from tests.services import MosquittoServer, PostgresServer, RedisServer, ServiceError  # noqa: E402
 
 PASSWORD = "bench-only-password-1"  # bench value
 NURSE = "perawat"  # the demo nurse, when no display token opens a ward
@@ -209,23 +209,11 @@ class Bench:
     # ------------------------------------------------------------------------------------------ the faults
 
     def faults(self) -> list[Fault]:
-        def broker_up() -> float:
-            self.broker.start()
-            return time.monotonic()
-
-        def postgres_up() -> float:
-            self.pg.start()
-            return time.monotonic()
-
-        def redis_up() -> float:
-            self.redis.start()
-            return time.monotonic()
-
         return [
             Fault("consumer kill -9", self.consumer.kill, self.consumer.start_ready),
-            Fault("broker kill -9", lambda: self.broker.stop(kill=True), broker_up, drive_first=True),
-            Fault("postgresql restart", lambda: self.pg.halt(mode="fast"), postgres_up),
-            Fault("redis restart", self.redis.halt, redis_up),
+            Fault("broker kill -9", lambda: self.broker.stop(kill=True), _timed(self.broker.start), drive_first=True),
+            Fault("postgresql restart", lambda: self.pg.halt(mode="fast"), _timed(self.pg.start)),
+            Fault("redis restart", self.redis.halt, _timed(self.redis.start)),
             Fault("gunicorn restart", self.web.stop, self.web.start_ready),
         ]
 
@@ -246,7 +234,8 @@ class Bench:
             client.loop_stop()
 
     def run(self, fault: Fault, bed: str) -> FaultResult:
-        result = FaultResult(fault.name, bed, started_ms=epoch_ms(), streams_opened=self.station.state(0).streams)
+        result = FaultResult(fault.name, bed, started_ms=epoch_ms())
+        streams = self.station.state(0).streams
         _log(f"fault: {fault.name} (bed {bed} goes into {DRIVE_SCENARIO})")
         began = time.monotonic()
         try:
@@ -261,12 +250,12 @@ class Bench:
             back = fault.up()
             back_ms = epoch_ms() - int((time.monotonic() - back) * 1000)
             result.down_s = round(back - gone, 1)
-            self._wait_live(result, back, back_ms)
+            self._wait_live(result, back, back_ms, streams)
             if (covered := self.station.first_cover(gone_ms)) is not None:
                 result.covered_after_s = round((covered - gone_ms) / 1000, 1)
             self._wait_alarm_shown(bed)
             self.drive(bed, "stable")
-        except BenchError as exc:
+        except (BenchError, ServiceError) as exc:
             result.error = str(exc)
             _log(f"  {fault.name}: {exc}")
         result.ended_ms = epoch_ms()
@@ -278,14 +267,14 @@ class Bench:
             self.station.harvest()
             time.sleep(0.25)
 
-    def _wait_live(self, result: FaultResult, back: float, back_ms: int) -> None:
+    def _wait_live(self, result: FaultResult, back: float, back_ms: int, streams: int) -> None:
         deadline = back + self.args.recovery_timeout
         while time.monotonic() < deadline:
             state = self.station.state(back_ms)
             if result.first_data_s is None and state.quiet < state.tiles:
                 result.first_data_s = round(time.monotonic() - back, 2)
             if state.live:
-                result.streams_opened = state.streams - result.streams_opened
+                result.streams_opened = state.streams - streams
                 result.recovery_s = round(time.monotonic() - back, 2)
                 _log(f"  back after {result.down_s} s; screen live {result.recovery_s} s later")
                 return
@@ -341,6 +330,16 @@ class Bench:
                     result.shown += sorted({s.text for s in matches} - set(result.shown))
                 else:
                     result.missing.append(_episode(alarm, result.started_ms))
+
+
+def _timed(start: Callable[[], object]) -> Callable[[], float]:
+    """``start``, then the monotonic time it returned (a service's ``start()`` returns once it answers)."""
+
+    def up() -> float:
+        start()
+        return time.monotonic()
+
+    return up
 
 
 def _episode(alarm: StoredAlarm, fault_ms: int) -> str:

@@ -8,7 +8,7 @@
    spells (api/sse.py), so a connection that stays silent for SILENT_MS is dead, even if no error says so.
 
    PantauLiveStream.open({url, events: {name: fn(event)}, onMessage: fn(event), onState: fn(client)}) returns the
-   client: {state, attempt, retryAt, lastEventAt, close()}; state is "connecting", "open", "checking" (asking
+   client: {state, attempt, retryAt, lastEventAt (the last event received), close()}; state is "connecting", "open", "checking" (asking
    /stream/session), "waiting" (a reconnect is scheduled at retryAt) or "signed-out". */
 (function () {
   "use strict";
@@ -26,8 +26,8 @@
   }
 
   function open(options) {
-    var c = { state: "connecting", attempt: 0, retryAt: null, lastEventAt: Date.now(), source: null,
-              timer: null, watch: null, closed: false };
+    var c = { state: "connecting", attempt: 0, retryAt: null, lastEventAt: Date.now(), startedAt: Date.now(),
+              source: null, timer: null, watch: null, closed: false };
 
     function notify() { if (options.onState) { options.onState(c); } }
 
@@ -47,7 +47,7 @@
       drop();
       c.state = "connecting";
       c.retryAt = null;
-      c.lastEventAt = Date.now();  // a connection that hangs without answering counts as silent from now
+      c.startedAt = Date.now();  // a connection that hangs without answering counts as silent from now
       notify();
       var source = new EventSource(typeof options.url === "function" ? options.url() : options.url);
       c.source = source;
@@ -96,7 +96,7 @@
     }
 
     c.watch = window.setInterval(function () {
-      var silent = Date.now() - c.lastEventAt > SILENT_MS;
+      var silent = Date.now() - Math.max(c.lastEventAt, c.startedAt) > SILENT_MS;
       if (silent && (c.state === "open" || c.state === "connecting")) { failed(); }
     }, 1000);
     c.close = function () {

@@ -15,7 +15,7 @@ EXPECTED_ACCESS = {
     "/admin/pengguna": {"admin"},
     "/admin/monitor": {"admin"},
     "/admin/simulator": {"admin"},
-    "/bangsal": {"nurse", "doctor", "admin"},
+    "/bangsal": {"nurse", "doctor", "admin", "display"},  # display: a read-only ward station
     "/bed": {"nurse", "doctor", "admin"},
     "/pendaftaran": {"front_desk", "admin"},
     "/antrean/konter": {"front_desk", "nurse", "doctor", "pharmacy", "admin"},

@@ -230,9 +230,10 @@ def test_other_roles_are_refused(sqlite_app, who):
 
 def test_anonymous_is_sent_to_sign_in(sqlite_app):
     client = sqlite_app.server.test_client()
-    for path in ("/stream/queue/umum", "/papan/umum"):
-        response = client.get(path)
-        assert response.status_code == 302 and response.location.startswith("/login?next=")
+    response = client.get("/papan/umum")
+    assert response.status_code == 302 and response.location.startswith("/login?next=")
+    stream = client.get("/stream/queue/umum")  # a screen's stream is told plainly, to show it is signed out
+    assert stream.status_code == 401 and "error" in stream.get_json()
 
 
 def test_unknown_board(sqlite_app):

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from bridge.alarm_journal import AlarmJournal, Stored
 from data.db import Database
 from data.live_store import LiveBatch, LiveStore
-from data.models import AlarmLimit, Bed, BedOccupancy, Observation, Ward
+from data.models import AlarmEvent, AlarmLimit, Bed, BedOccupancy, Observation, Ward
 from domain.alarms import PARAMETERS, BedAlarms, Change, Limits, Reading, effective_limits
 from domain.news2 import news2
 from domain.qsofa import POSITIVE_THRESHOLD as QSOFA_POSITIVE
@@ -413,6 +413,35 @@ class ClinicalPipeline:
                 for row in stored:
                     self._assign_id(row)
 
+    def sync_acknowledgements(self) -> None:
+        """Take over acknowledgements the web app stored but whose control message never came (the live store was
+        away when it was sent, or the subscription was being renewed): otherwise the alarm would go on sounding and
+        escalate although a nurse has acknowledged it. One query by primary key; the database is read outside the
+        lock."""
+        with self._lock:
+            waiting = {
+                a.id: (context, a.condition)
+                for context in self._beds.values()
+                for a in context.alarms.active()
+                if a.id is not None and a.acked_ms is None
+            }
+        if not waiting:
+            return
+        with self.db.session() as session:
+            acked = session.execute(
+                select(
+                    AlarmEvent.id, AlarmEvent.acknowledged_at, AlarmEvent.acknowledged_by, AlarmEvent.acknowledged_where
+                ).where(AlarmEvent.id.in_(waiting), AlarmEvent.acknowledged_at.is_not(None))
+            ).all()
+        if not acked:
+            return
+        with self._batch():
+            for row_id, at, by, where in acked:
+                context, condition = waiting[row_id]
+                if any(a.id == row_id and a.acked_ms is None for a in context.alarms.active()):  # still that episode
+                    change = context.alarms.acknowledge(condition, by, where, _ms(at))
+                    self._apply(context, [change] if change else [])
+
     def _assign_id(self, row: Stored) -> None:
         context = self._beds.get(row.bed_code)
         if context is None:
@@ -526,9 +555,18 @@ class ClinicalPipeline:
                 log.exception("alarm tick failed")
 
     def _journal_loop(self) -> None:
-        """Store alarm changes as they come, and retry with the journal's backoff while the database is away."""
+        """The clinical step's database thread: store alarm changes as they come, retry with the journal's backoff
+        while the database is away, and, when nothing waits, take over acknowledgements every
+        ``REPUBLISH_EVERY_S``."""
+        last_sync = 0.0
         while not self._stop.is_set():
             delay = self.journal.retry_in()
+            if delay is None and time.monotonic() - last_sync >= REPUBLISH_EVERY_S:
+                last_sync = time.monotonic()
+                try:
+                    self.sync_acknowledgements()
+                except Exception:  # the database is away: the journal will notice and back off
+                    log.debug("acknowledgements not synchronised", exc_info=True)
             if delay != 0:
                 self._journal_wake.wait(JOURNAL_IDLE_S if delay is None else min(delay, JOURNAL_IDLE_S))
                 self._journal_wake.clear()

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 from types import SimpleNamespace
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bridge.clinical import ClinicalPipeline
 from data.live_store import MemoryLiveStore
-from data.models import AlarmEvent, Observation
+from data.models import AlarmEvent, Observation, User, utcnow
 from data.wards import bed_by_code
 from domain.vitals_contract import VitalsMessage
 
@@ -124,3 +124,20 @@ def test_changed_limits_do_not_put_back_an_older_alarm_state(sqlite_app):
     pipeline.handle_control(json.dumps({"t": "limits", "bed": "ICU-03"}))  # reloads limits from the database
     pipeline.republish()
     assert json.loads(live.get_latest("pantau:alarms:ICU")["ICU-03"])[0]["acked"] is True
+
+
+def test_an_acknowledgement_stored_without_its_control_message_is_taken_over(sqlite_app):
+    db, live = sqlite_app.runtime.db, MemoryLiveStore()
+    pipeline = ClinicalPipeline(db, live)
+    pipeline.load()
+    feed(pipeline, range(0, 20), spo2=85.0)
+    with db.session() as s:  # what the web route stores before it publishes (the publish is lost)
+        nurse = s.scalar(select(User.id).order_by(User.id).limit(1))
+        s.execute(
+            update(AlarmEvent)
+            .where(AlarmEvent.condition == "spo2_low")
+            .values(acknowledged_at=utcnow(), acknowledged_by=nurse, acknowledged_where="ICU@10.0.0.9")
+        )
+    pipeline.sync_acknowledgements()
+    shown = json.loads(live.get_latest("pantau:alarms:ICU")["ICU-03"])[0]
+    assert shown["acked"] is True and shown["ack_by"] == nurse

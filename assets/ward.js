@@ -300,7 +300,7 @@
     if (unknown !== st.unknown) { st.unknown = unknown; renderAlarms(st); }
     st.technical = view ? view.kind : null;  // for tests and the fault bench
     st.grid.classList.toggle("monitoring-interrupted", !!view);
-    A.showTechnical(st.text, view);
+    A.showTechnical(st.text, view, st.grid);
     renderConnection(st);
     renderSoundButton(st);
     var t = Date.now(), level = view ? "technical" : audible(st);
@@ -361,7 +361,7 @@
     var grid = document.getElementById("ward-grid");
     if (station && station.grid !== grid) {
       station.stream.close();
-      alerts().showTechnical(station.text, null);
+      alerts().showTechnical(station.text, null, station.grid);
       station = null;
     }
     if (!station && grid && window.PantauLiveStream && window.PantauWardAlerts) { station = makeStation(grid); }

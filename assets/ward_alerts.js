@@ -4,7 +4,7 @@
    browser may keep it suspended until someone clicks the page: blocked() says so, and the overlays and the sound
    button then ask for that click, which resume() answers.
    Overlays (IEC 60601-1-8 technical alarms, distinct from the patients' physiological alarms): "monitoring
-   interrupted" is a full-width banner over the grid naming the beds and since when no data has arrived;
+   interrupted" is a full-width banner above the grid naming the beds and since when no data has arrived;
    "signed out" covers the whole screen, since a screen whose session ended is not monitoring anyone. */
 (function () {
   "use strict";
@@ -61,8 +61,9 @@
   }
 
   /* view: null (no technical alarm), or {kind: "interrupted" | "signed-out", title, lines: [text], signIn: label}.
-     The overlay is rebuilt only when what it says changes, so its buttons stay clickable. */
-  function showTechnical(text, view) {
+     The banner goes right above ``grid``'s layout (the navigation stays usable); "signed out" covers everything.
+     It is rebuilt only when what it says changes, so its buttons stay clickable. */
+  function showTechnical(text, view, grid) {
     var node = document.getElementById("ward-technical-alarm");
     var soundAsk = view && (!soundOn() || blocked());
     var key = view ? JSON.stringify([view, soundAsk]) : "";
@@ -72,7 +73,8 @@
       node = make("div");
       node.id = "ward-technical-alarm";
       node.setAttribute("role", "alert");
-      document.body.appendChild(node);
+      var layout = grid.closest(".ward-layout") || grid;
+      layout.parentNode.insertBefore(node, layout);
     }
     node.setAttribute("data-key", key);
     node.className = "ward-technical ward-technical-" + view.kind;

@@ -314,22 +314,28 @@ class Bench:
         return count
 
     def score_alarms(self) -> None:
-        """Fill in each result's alarms (episodes started during its window) and which the station showed."""
+        """Fill in each result's alarms (episodes started during its window) and which the station showed. An
+        episode not shown yet gets until ``SHOWN_GRACE_MS`` after it started (or ended) before it counts as
+        missing, so one raised just before the window closed is not counted by mistake."""
         if not self.results:
             return
         stored = self.ledger.alarms_since(datetime.fromtimestamp(self.results[0].started_ms / 1000, UTC))
+        windows = [(r, a) for r in self.results for a in stored if r.started_ms <= _ms(a.started_at) < r.ended_ms]
+        deadline = time.monotonic() + SHOWN_GRACE_MS / 1000
+        while time.monotonic() < deadline and any(not _shown_for(a, self.station.alarms()) for _, a in windows):
+            time.sleep(0.5)
         shown = self.station.alarms()
-        for result in self.results:
-            for alarm in stored:
-                started = int(alarm.started_at.timestamp() * 1000)
-                if not result.started_ms <= started < result.ended_ms:
-                    continue
-                result.alarms += 1
-                if matches := _shown_for(alarm, shown):
-                    result.alarms_shown += 1
-                    result.shown += sorted({s.text for s in matches} - set(result.shown))
-                else:
-                    result.missing.append(_episode(alarm, result.started_ms))
+        for result, alarm in windows:
+            result.alarms += 1
+            if matches := _shown_for(alarm, shown):
+                result.alarms_shown += 1
+                result.shown += sorted({s.text for s in matches} - set(result.shown))
+            else:
+                result.missing.append(_episode(alarm, result.started_ms))
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
 
 
 def _timed(start: Callable[[], object]) -> Callable[[], float]:
@@ -344,15 +350,15 @@ def _timed(start: Callable[[], object]) -> Callable[[], float]:
 
 def _episode(alarm: StoredAlarm, fault_ms: int) -> str:
     """``B-02 news2_medium (medium), +12.3 s to +20.1 s``: when it started and ended, from the fault's start."""
-    start = (alarm.started_at.timestamp() * 1000 - fault_ms) / 1000
-    end = f"+{(alarm.ended_at.timestamp() * 1000 - fault_ms) / 1000:.1f} s" if alarm.ended_at else "still active"
+    start = (_ms(alarm.started_at) - fault_ms) / 1000
+    end = f"+{(_ms(alarm.ended_at) - fault_ms) / 1000:.1f} s" if alarm.ended_at else "still active"
     return f"{alarm.bed} {alarm.condition} ({alarm.priority}), +{start:.1f} s to {end}"
 
 
 def _shown_for(alarm: StoredAlarm, shown: list[ShownAlarm]) -> list[ShownAlarm]:
     """The list's entries for this episode: same bed and condition, on screen while it lasted or just after."""
-    start = int(alarm.started_at.timestamp() * 1000)
-    end = int(alarm.ended_at.timestamp() * 1000) if alarm.ended_at else epoch_ms()
+    start = _ms(alarm.started_at)
+    end = _ms(alarm.ended_at) if alarm.ended_at else epoch_ms()
     return [
         s
         for s in shown

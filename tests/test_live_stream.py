@@ -131,3 +131,11 @@ def test_the_station_names_who_acknowledged_an_alarm(sqlite_app, short_streams):
         if line.startswith("data: {") and '"alarms"' in line
     ]
     assert messages == [{"t": "a", "bed": "ICU-02", "alarms": [acked | {"ack_by": "perawat"}]}]
+
+
+def test_a_display_account_made_before_that_rule_still_opens_its_screen(sqlite_app):
+    with sqlite_app.runtime.db.session() as s:
+        users.find_user(s, "display").must_change_password = True
+    tv = signed_in_client(sqlite_app, "display")
+    assert tv.get("/bangsal/ICU").status_code == 200
+    assert tv.get("/stream/session").status_code == 200

@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from auth.users import Actor
 from callbacks.registry import page_callback
+from components.one_time_secret import one_time_secret
 from data import device_credentials, wards
 from data.broker_admin import BrokerAdmin, open_broker_admin
 from data.runtime import current_runtime
@@ -46,15 +47,8 @@ def _error(exc: InputError) -> dbc.Alert:
 
 
 def _issued(credential: device_credentials.IssuedCredential) -> dbc.Alert:
-    return dbc.Alert(
-        [
-            html.Div(t("devices_issued", device_id=credential.device_id)),
-            html.Code(credential.password, className="one-time-secret d-block my-2", id="devices-password"),
-            html.Small(t("devices_password_once")),
-        ],
-        color="success",
-        className="mb-0",
-    )
+    message = t("devices_issued", device_id=credential.device_id)
+    return one_time_secret(message, credential.password, t("devices_password_once"), element_id="devices-password")
 
 
 @page_callback(

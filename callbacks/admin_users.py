@@ -12,6 +12,7 @@ from flask_login import current_user
 from auth import users
 from auth.passwords import generate_password
 from callbacks.registry import page_callback
+from components.one_time_secret import one_time_secret
 from data.models import User, utcnow
 from data.runtime import current_runtime
 from domain.errors import InputError
@@ -44,15 +45,7 @@ def _error(exc: InputError) -> dbc.Alert:
 
 
 def _one_time_password(message: str, password: str) -> dbc.Alert:
-    return dbc.Alert(
-        [
-            html.Div(message),
-            html.Code(password, className="one-time-secret d-block my-2"),
-            html.Small(t("users_password_once")),
-        ],
-        color="success",
-        className="mb-0",
-    )
+    return one_time_secret(message, password, t("users_password_once"))
 
 
 @page_callback(

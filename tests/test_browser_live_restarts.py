@@ -1,8 +1,8 @@
 """Live screens keep running through restarts, in a real browser on the production stack: the web app as a gunicorn
 process (tests/app_process.py) on PostgreSQL and Redis, the consumer and four simulated ICU monitors beside it.
 
-A ward station opened by a display token outlives the idle timeout (1 minute here) and restarts of the web app and
-of Redis, and its tiles keep updating; a queue board picks up a call made after the web app restarted."""
+A ward station opened by a display token outlives the idle timeout (1 minute here) and restarts of the web app, of
+Redis and of the broker, and its tiles keep updating; a queue board picks up a call made after the web app restarted."""
 
 from __future__ import annotations
 
@@ -26,16 +26,16 @@ TEST_ACTOR = users.Actor(None, "test", None)
 
 
 @pytest.fixture
-def production_stack(tmp_path, postgres_server, postgres_template, mqtt_url):
-    """(web app process, its own Redis, the app object the consumer and the test use), with a 1-minute idle
-    timeout and 5-second streams."""
+def production_stack(tmp_path, postgres_server, postgres_template, mosquitto_server):
+    """(web app process, its own Redis, the session's broker, the app object the consumer and the test use), with
+    a 1-minute idle timeout and 5-second streams."""
     redis = RedisServer(port=free_port()).start()  # a fixed port, so a restart comes back where the app looks
     database = postgres_server.create_database(f"t_{uuid.uuid4().hex[:12]}", template=postgres_template)
     settings = make_settings(
         tmp_path,
         database,
         redis.url,
-        mqtt_url,
+        mosquitto_server.url,
         session_timeout_minutes=IDLE_TIMEOUT_MINUTES,
         live_stream_seconds=5,
     )
@@ -43,7 +43,7 @@ def production_stack(tmp_path, postgres_server, postgres_template, mqtt_url):
     web = WebAppProcess(settings).start()
     stack = start_stack(pantau)
     try:
-        yield web, redis, pantau
+        yield web, redis, mosquitto_server, pantau
     finally:
         stack.stop()
         web.stop()
@@ -62,8 +62,8 @@ def ward_display_token(pantau, ward: str = "ICU") -> str:
         return users.create_display_token(s, TEST_ACTOR, tv, f"Station {ward}", f"/bangsal/{ward}")
 
 
-def test_a_display_station_outlives_the_idle_timeout_and_restarts_of_web_and_redis(page, production_stack):
-    web, redis, pantau = production_stack
+def test_a_display_station_outlives_the_idle_timeout_and_restarts_of_web_redis_and_broker(page, production_stack):
+    web, redis, broker, pantau = production_stack
     page.goto(f"{web.url}/tv/{ward_display_token(pantau)}")
     expect(page).to_have_url(f"{web.url}/bangsal/ICU")
     expect(page.locator("#tile-ICU-01 .v-hr")).to_have_text(re.compile(r"^\d+$"))
@@ -85,12 +85,18 @@ def test_a_display_station_outlives_the_idle_timeout_and_restarts_of_web_and_red
     redis.start()
     expect(page.locator(TECHNICAL)).to_have_count(0, timeout=45_000)
     expect_updating(page, "ICU-03", timeout=20)
+
+    broker.stop()
+    expect(page.locator(f"{TECHNICAL}.ward-technical-interrupted")).to_be_visible(timeout=20_000)
+    broker.start()
+    expect(page.locator(TECHNICAL)).to_have_count(0, timeout=45_000)
+    expect_updating(page, "ICU-02", timeout=20)
     assert page.evaluate("window.pantauWard().stream.state") == "open"
     assert page.url == f"{web.url}/bangsal/ICU", "the same page all along: never reloaded, never signed out"
 
 
 def test_a_queue_board_picks_up_a_call_made_after_the_web_app_restarted(page, production_stack):
-    web, _, pantau = production_stack
+    web, _, _, pantau = production_stack
     page.goto(f"{web.url}/tv/{pantau.creds.display_token}")
     expect(page.locator("#board-now-destination")).to_have_text("Belum ada panggilan")
     web.restart()

@@ -13,7 +13,7 @@ import orjson
 from sqlalchemy import create_engine, func, select
 
 from bridge.mqtt import BrokerAddress, make_client
-from data.models import AlarmEvent, Bed, VitalSample
+from data.models import AlarmEvent, Bed, VitalSample, Ward
 
 
 class Witness:
@@ -118,8 +118,8 @@ class Ledger:
                 duplicated += rows - distinct
         return SampleCount(published, missing, duplicated)
 
-    def alarms_since(self, since: datetime) -> list[StoredAlarm]:
-        """Alarm episodes that started at or after ``since``, oldest first."""
+    def alarms_since(self, since: datetime, ward: str) -> list[StoredAlarm]:
+        """Alarm episodes of ``ward``'s beds (code) that started at or after ``since``, oldest first."""
         query = (
             select(
                 Bed.code,
@@ -130,7 +130,8 @@ class Ledger:
                 AlarmEvent.message,
             )
             .join(Bed, Bed.id == AlarmEvent.bed_id)
-            .where(AlarmEvent.started_at >= since)
+            .join(Ward, Ward.id == Bed.ward_id)
+            .where(AlarmEvent.started_at >= since, Ward.code == ward)
             .order_by(AlarmEvent.started_at)
         )
         with self.engine.connect() as conn:

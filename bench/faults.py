@@ -319,7 +319,7 @@ class Bench:
         missing, so one raised just before the window closed is not counted by mistake."""
         if not self.results:
             return
-        stored = self.ledger.alarms_since(datetime.fromtimestamp(self.results[0].started_ms / 1000, UTC))
+        stored = self.ledger.alarms_since(datetime.fromtimestamp(self.results[0].started_ms / 1000, UTC), WARD)
         windows = [(r, a) for r in self.results for a in stored if r.started_ms <= _ms(a.started_at) < r.ended_ms]
         deadline = time.monotonic() + SHOWN_GRACE_MS / 1000
         while time.monotonic() < deadline and any(not _shown_for(a, self.station.alarms()) for _, a in windows):

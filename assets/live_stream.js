@@ -8,7 +8,8 @@
    spells (api/sse.py), so a connection that stays silent for SILENT_MS is dead, even if no error says so.
 
    PantauLiveStream.open({url, events: {name: fn(event)}, onMessage: fn(event), onState: fn(client)}) returns the
-   client: {state, attempt, retryAt, lastEventAt (the last event received), close()}; state is "connecting", "open", "checking" (asking
+   client: {state, attempt, retryAt, lastEventAt (the last event received), downSince (null while events arrive),
+   close()}; state is "connecting", "open", "checking" (asking
    /stream/session), "waiting" (a reconnect is scheduled at retryAt) or "signed-out". */
 (function () {
   "use strict";
@@ -27,13 +28,14 @@
 
   function open(options) {
     var c = { state: "connecting", attempt: 0, retryAt: null, lastEventAt: Date.now(), startedAt: Date.now(),
-              source: null, timer: null, watch: null, closed: false };
+              downSince: Date.now(), source: null, timer: null, watch: null, closed: false };
 
     function notify() { if (options.onState) { options.onState(c); } }
 
     function alive() {
       c.lastEventAt = Date.now();
       c.attempt = 0;  // the server is answering: the next failure starts again from the shortest wait
+      c.downSince = null;
       if (c.state !== "open") { c.state = "open"; notify(); }
     }
 
@@ -65,6 +67,7 @@
 
     function failed() {
       drop();
+      if (c.downSince === null) { c.downSince = Date.now(); }
       c.state = "checking";
       notify();
       sessionStatus().then(function (status) {

@@ -47,7 +47,7 @@
 
   /* Not receiving: the stream has been away for longer than a routine reconnect. */
   function streamDown(st) {
-    return st.stream.state !== "open" && Date.now() - st.stream.lastEventAt > DOWN_MS;
+    return st.stream.downSince !== null && Date.now() - st.stream.downSince > DOWN_MS;
   }
 
   function renderConnection(st) {

@@ -12,6 +12,7 @@ import pytest
 from api import live
 from auth import users
 from data.alarm_limits import publish_limits_changed
+from data.live_store import LiveStoreError
 from domain.errors import InputError
 from tests.test_access_control import signed_in_client
 from tests.test_queue_board import Stream
@@ -139,3 +140,25 @@ def test_a_display_account_made_before_that_rule_still_opens_its_screen(sqlite_a
     tv = signed_in_client(sqlite_app, "display")
     assert tv.get("/bangsal/ICU").status_code == 200
     assert tv.get("/stream/session").status_code == 200
+
+
+def test_without_the_live_store_the_stream_is_refused_or_ended_so_the_screen_reconnects(
+    sqlite_app, short_streams, monkeypatch
+):
+    live_store = sqlite_app.runtime.live
+    nurse = signed_in_client(sqlite_app, "nurse")
+
+    def unavailable(*_args):
+        raise LiveStoreError("live store (redis) subscribe failed: test")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(live_store, "subscribe", unavailable)
+        refused = nurse.get("/stream/ward/ICU")
+        assert refused.status_code == 503 and refused.headers["Retry-After"] == "5"
+
+    stream = Stream(nurse.get("/stream/ward/ICU"))
+    assert stream.next_event()[0] == "snapshot"
+    monkeypatch.setattr(live_store, "ping", lambda: False)  # Redis went away after the snapshot
+    started = time.monotonic()
+    assert list(stream.chunks) == [], "no heartbeat while the store is away: the stream ends"
+    assert time.monotonic() - started < 2, "at the first quiet spell, not at the end of the stream"

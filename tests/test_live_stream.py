@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from api import live
+from api import live, queue_stream
 from auth import users
 from data.alarm_limits import publish_limits_changed
 from data.live_store import LiveStoreError
@@ -162,3 +162,11 @@ def test_without_the_live_store_the_stream_is_refused_or_ended_so_the_screen_rec
     started = time.monotonic()
     assert list(stream.chunks) == [], "no heartbeat while the store is away: the stream ends"
     assert time.monotonic() - started < 2, "at the first quiet spell, not at the end of the stream"
+
+
+def test_a_quiet_queue_board_stream_beats_too(sqlite_app, monkeypatch):
+    monkeypatch.setattr(queue_stream, "stream_seconds", lambda: 3)
+    monkeypatch.setattr(queue_stream, "HEARTBEAT_SECONDS", 0.2)
+    stream = Stream(signed_in_client(sqlite_app, "display").get("/stream/queue/umum"))
+    assert stream.next_event()[0] == "snapshot"
+    assert stream.next_event()[0] == "heartbeat"

@@ -92,6 +92,7 @@ def test_a_display_token_opens_a_read_only_ward_station(sqlite_app, short_stream
     assert page.status_code == 200, "a display account is never sent to change a password it cannot type"
     stream = Stream(tv.get("/stream/ward/ICU"))
     kind, snapshot = stream.next_event()
+    stream.response.close()  # ends the stream's request context in this thread
     assert kind == "snapshot" and snapshot["can_act"] is False
     assert tv.post("/api/beds/ICU-03/alarms/ack", json={"condition": "spo2_low"}).status_code == 403
     assert tv.post("/api/beds/ICU-03/alarms/pause", json={"seconds": 120}).status_code == 403
@@ -170,3 +171,4 @@ def test_a_quiet_queue_board_stream_beats_too(sqlite_app, monkeypatch):
     stream = Stream(signed_in_client(sqlite_app, "display").get("/stream/queue/umum"))
     assert stream.next_event()[0] == "snapshot"
     assert stream.next_event()[0] == "heartbeat"
+    stream.response.close()

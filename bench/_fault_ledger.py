@@ -137,5 +137,12 @@ class Ledger:
         with self.engine.connect() as conn:
             return [StoredAlarm(*row) for row in conn.execute(query)]
 
+    def duplicated_alarms(self, since: datetime) -> int:
+        """``alarm_event`` rows beyond one per (bed, condition, start): an episode stored twice (a retried write)."""
+        key = (AlarmEvent.bed_id, AlarmEvent.condition, AlarmEvent.started_at)
+        per_key = select(func.count().label("n")).where(AlarmEvent.started_at >= since).group_by(*key).subquery()
+        with self.engine.connect() as conn:
+            return conn.scalar(select(func.coalesce(func.sum(per_key.c.n - 1), 0))) or 0
+
     def close(self) -> None:
         self.engine.dispose()

@@ -25,7 +25,8 @@ travels through it) and is switched back to stable once the screen is live again
   episode lasted or within 15 s of its end).
 
 At the end, once gap filling has had ``--backfill`` seconds: ``lost`` = samples in each monitor's witnessed
-``seq`` range not stored, ``duplicated`` = rows beyond one per (device, seq). ``--json`` prints one JSON object
+``seq`` range not stored, ``duplicated`` = rows beyond one per (device, seq), ``duplicated_alarms`` =
+``alarm_event`` rows beyond one per (bed, condition, start). ``--json`` prints one JSON object
 last. Usage: ``python bench/faults.py [--monitors 32] [--outage 10] [--only consumer,redis] [--keep-going]
 [--json]``.
 """
@@ -143,6 +144,7 @@ class Bench:
         stack.callback(self.ledger.close)
         self.station = self._open_station()
         self.results: list[FaultResult] = []
+        self.started = datetime.now(UTC)
 
     def _seed(self) -> tuple[str, list[str], str | None]:
         """Migrate, seed the demo and the bench ward; a display token for the ward, if the app can make one."""
@@ -319,7 +321,7 @@ class Bench:
         missing, so one raised just before the window closed is not counted by mistake."""
         if not self.results:
             return
-        stored = self.ledger.alarms_since(datetime.fromtimestamp(self.results[0].started_ms / 1000, UTC), WARD)
+        stored = self.ledger.alarms_since(self.started, WARD)
         windows = [(r, a) for r in self.results for a in stored if r.started_ms <= _ms(a.started_at) < r.ended_ms]
         deadline = time.monotonic() + SHOWN_GRACE_MS / 1000
         while time.monotonic() < deadline and any(not _shown_for(a, self.station.alarms()) for _, a in windows):
@@ -398,17 +400,27 @@ def main() -> int:
     _stop_on_sigterm()
     logging.getLogger("bridge.mqtt").setLevel(logging.ERROR)  # the bench's own MQTT clients: no reconnect chatter
     try:
-        results, planned, count, signed_in = measure(args)
+        outcome = measure(args)
     except KeyboardInterrupt:
         _log("interrupted: every process and service the bench started has been stopped")
         return 130
-    report(results, args, count, signed_in)
-    return 0 if len(results) == planned else 1
+    report(outcome, args)
+    return 0 if len(outcome.results) == outcome.planned else 1
 
 
-def measure(args: argparse.Namespace) -> tuple[list[FaultResult], int, SampleCount, str]:
-    """Start everything, inject the faults, count; stop everything, even on an error or Ctrl-C. Returns the
-    results, how many faults were planned, the sample count and how the station was signed in."""
+@dataclass(frozen=True)
+class Outcome:
+    """Everything the bench measured."""
+
+    results: list[FaultResult]
+    planned: int  # faults chosen; fewer results when it stopped after a failed one
+    samples: SampleCount
+    duplicated_alarms: int
+    station: str  # how the station was signed in
+
+
+def measure(args: argparse.Namespace) -> Outcome:
+    """Start everything, inject the faults, count; stop everything, even on an error or Ctrl-C."""
     with contextlib.ExitStack() as stack:
         bench = Bench(args, stack)
         chosen = [f for f in bench.faults() if not args.only or f.name.split()[0] in args.only.split(",")]
@@ -421,12 +433,14 @@ def measure(args: argparse.Namespace) -> tuple[list[FaultResult], int, SampleCou
         _log(f"waiting up to {args.backfill:.0f} s for gap filling")
         count = bench.samples()
         bench.score_alarms()
+        duplicated_alarms = bench.ledger.duplicated_alarms(bench.started)
         (ROOT / "var").mkdir(exist_ok=True)
         bench.station.screenshot(str(ROOT / "var" / "bench-faults.png"))
-        return bench.results, len(chosen), count, bench.station.signed_in_as
+        return Outcome(bench.results, len(chosen), count, duplicated_alarms, bench.station.signed_in_as)
 
 
-def report(results: list[FaultResult], args: argparse.Namespace, count: SampleCount, signed_in: str) -> None:
+def report(outcome: Outcome, args: argparse.Namespace) -> None:
+    results, count = outcome.results, outcome.samples
     print(
         f"{'fault':<20} {'down s':>7} {'live again s':>13} {'covered at s':>13} {'alarms':>7} {'shown':>6} {'lost':>6}"
     )
@@ -452,9 +466,10 @@ def report(results: list[FaultResult], args: argparse.Namespace, count: SampleCo
         "published": count.published,
         "lost": count.lost,
         "duplicated": count.duplicated,
+        "duplicated_alarms": outcome.duplicated_alarms,
         "monitors": args.monitors,
         "outage_s": args.outage,
-        "station": signed_in,
+        "station": outcome.station,
         "target_met": bool(
             len(results) == 5
             and None not in recoveries
@@ -462,11 +477,13 @@ def report(results: list[FaultResult], args: argparse.Namespace, count: SampleCo
             and not any(r.missing for r in results)
             and not count.lost
             and not count.duplicated
+            and not outcome.duplicated_alarms
         ),
         "per_fault": [{k: v for k, v in asdict(r).items() if k not in ("started_ms", "ended_ms")} for r in results],
     }
-    for key in ("faults", "max_recovery_s", "alarms", "alarms_missing", "published", "lost", "duplicated", "station"):
-        print(f"{key:>16}: {figures[key]}")
+    shown = ("faults", "max_recovery_s", "alarms", "alarms_missing", "published", "lost", "duplicated")
+    for key in (*shown, "duplicated_alarms", "station"):
+        print(f"{key:>17}: {figures[key]}")
     if args.json:
         print(json.dumps(figures))
 

@@ -19,10 +19,9 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from tests.services import free_port
+from tests.services import LOCALHOST, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-LOCALHOST = "127.0.0.1"
 CONSUMER_CLIENT_ID = "pantau-fault-bench-consumer"  # fixed: a persistent session keeps what arrives while it is down
 STOP_TIMEOUT = 45.0  # gunicorn's graceful_timeout (30 s) cuts open streams, plus room
 

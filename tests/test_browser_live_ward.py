@@ -174,3 +174,15 @@ def test_a_nurse_whose_session_ends_sees_that_the_screen_is_not_monitoring(page,
         expect(page.locator(f"#tile-{bed} .v-hr")).to_have_text("---")  # never frozen numbers
     assert newest_rx(page, "ICU-01") == 0
     save_screenshot(page, "ward-signed-out.png")
+
+
+def test_the_bed_page_raises_the_same_technical_alarm_for_its_bed(page, live_server):
+    base, _ = live_server  # no consumer, no monitors: nothing arrives
+    sign_in(page, base, "perawat")
+    expect(page.locator("#home-greeting")).to_be_visible()
+    page.goto(f"{base}/bed/ICU-02")
+    alarm = page.locator(f"{TECHNICAL}.ward-technical-interrupted")
+    expect(alarm).to_be_visible(timeout=20_000)
+    expect(alarm).to_contain_text("Bed terdampak: ICU-02")
+    expect(alarm).not_to_contain_text("ICU-01")
+    expect(page.locator("#ward-alarm-list")).to_contain_text("Status alarm tidak diketahui")

@@ -1,4 +1,4 @@
-"""The vitals consumer: MQTT -> validate -> dedupe -> batch insert -> ack -> live store -> hooks.
+"""The vitals consumer: MQTT -> validate -> resolve bed -> live store + hooks -> batch insert -> ack.
 
 ``python -m bridge.consumer`` runs it as a process (SIGTERM: flush, commit, ack, disconnect, exit 0); the
 embedded demo runs :class:`Consumer` in background threads of the web process.
@@ -15,12 +15,16 @@ Threads (the GIL is shared, so each stage does its Python work while another wai
   (a bounded queue: when the writers fall behind it waits and the broker holds the rest - back-pressure);
 * ``writer-N`` (``writers``, default 2, each with its own connection so one commits while the other builds)
   - collects a numbered batch (up to ``batch_size``, or ``batch_wait`` seconds, or as soon as nothing more is
-  waiting), resolves device -> bed, inserts samples and dead letters in one transaction, commits, acks; a
-  failing database is retried with back-off, never acked, never fatal;
-* ``live`` - in batch order: writes the live store (one round trip: latest hash, capped stream, one
-  ``pantau:ward:{ward}`` message per sample, see docs/live-data.md), then calls the hooks;
-* ``gaps`` - sequence gaps (:mod:`bridge.sequence_gaps`): the live stage reports each stored sample; this thread
-  asks monitors to resend what is missing (``cmd`` topic) and records gaps in ``vital_gap``;
+  waiting), resolves device -> bed, hands it to the live stage, then inserts samples and dead letters in one
+  transaction, commits, acks. The database is never on the way to a screen or an alarm: a failing database is
+  retried with back-off, never acked, never fatal, and meanwhile the writer keeps taking new batches (up to
+  ``_HELD_BATCHES``) and handing them to the live stage, to store them all at the next attempt;
+* ``live`` - in batch order, each batch once: only samples newer than the newest already shown of their device
+  (:class:`bridge.live_gate.LiveGate`, so a redelivered or resent sample is stored but never shown again) go
+  to the live store (one round trip: latest hash, capped stream, one ``pantau:ward:{ward}`` message per
+  sample, see docs/live-data.md) and the hooks (the clinical step); then every sample to the gap tracker;
+* ``gaps`` - sequence gaps (:mod:`bridge.sequence_gaps`): the live stage reports each received sample; this
+  thread asks monitors to resend what is missing (``cmd`` topic) and records gaps in ``vital_gap``;
 * ``housekeeping`` - partitions, rollups, retention every ``maintenance_interval`` seconds (and at start), and a
   JSON snapshot of the counters in ``pantau:consumer:{client_id}`` every ``snapshot_interval`` seconds;
 * optionally a small HTTP server with ``/metrics`` (Prometheus text) and ``/healthz``.
@@ -56,18 +60,18 @@ from paho.mqtt.client import MalformedPacket
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
 
+from bridge.live_gate import LiveGate
 from bridge.mqtt import KEEPALIVE, BrokerAddress, broker_address, make_client
 from bridge.sequence_gaps import GapCounters, GapPolicy, Observed, SequenceGaps
 from data import partitions, vital_gaps
 from data.db import Database
 from data.live_store import LiveStore, open_live_store
 from data.vitals import (
-    BedRef,
     DeadLetterRow,
     DeviceDirectory,
     drop_expired_dead_letters,
     insert_dead_letters,
-    insert_samples_detailed,
+    insert_samples,
     sample_row,
 )
 from domain.vitals_contract import (
@@ -111,6 +115,8 @@ _LIVE_BACKOFF_MIN, _LIVE_BACKOFF_MAX = 1.0, 15.0
 _LOG_EVERY = 30.0  # seconds between repeats of the same error in the log
 _TICK_NAMES = {"news2_complete": "complete", "news2_risk": "risk"}
 _LIVE_REORDER_MAX = 64
+_LIVE_WAIT = 5.0  # seconds a writer waits for room in the live stage before it skips a batch there
+_HELD_BATCHES = 4  # batches a writer keeps taking (and showing) while the database is away
 
 
 def _now_ms() -> int:
@@ -138,13 +144,42 @@ class StatusUpdate:
     received: int
 
 
-class _WriterState:
-    """What one writer thread keeps between batches: its own database connection."""
+@dataclass(slots=True)
+class _Resolved:
+    """A chunk's messages at their beds: rows to store, what goes live, and what is refused."""
 
-    __slots__ = ("conn",)
+    rows: list[tuple]
+    samples: list[Sample]
+    updates: list[StatusUpdate]
+    letters: list[DeadLetterRow]
+    doubtful: bool  # a device was not found while the directory could not reload: ask again before refusing
+
+
+class _Chunk:
+    """Messages taken from the queue together: one numbered batch of the live stage, handed to it once, then
+    stored (with the chunks taken while the database was away) and acknowledged."""
+
+    __slots__ = ("handed", "items", "resolved", "seq")
+
+    def __init__(self, seq: int, items: list[tuple]) -> None:
+        self.seq = seq
+        self.items = items
+        self.handed = False
+        self.resolved: _Resolved | None = None
+
+
+class _WriterState:
+    """What one writer thread keeps between batches: its own database connection, and the chunks not yet stored."""
+
+    __slots__ = ("chunks", "conn")
 
     def __init__(self) -> None:
         self.conn: Connection | None = None
+        self.chunks: list[_Chunk] = []
+
+
+def _unknown_device(item: tuple, device_id: str) -> DeadLetterRow:
+    return DeadLetterRow(item[6], item[4], device_id, "unknown_device", "no open device_assignment", item[5])
 
 
 SampleHook = Callable[[list[Sample], int], None]
@@ -529,12 +564,12 @@ class Consumer:
     not closed) or ``db`` and ``live`` (likewise not closed), or nothing (they are opened from ``settings`` and
     closed by :meth:`stop`).
 
-    ``on_samples``: callables ``(samples, now_ms)`` run after each batch is durable and in the live store,
-    with the samples that were new (duplicates left out). ``on_status``: likewise for device status
-    messages. ``enrichers``: callables ``(samples, now_ms) -> {bed: {field: value}}`` run before the live
-    store write; their fields go into ``pantau:latest:{bed}`` and the bed's ticks (``news2``,
-    ``news2_complete``, ``news2_risk`` become ``news2``, ``complete``, ``risk`` in a tick). An exception in any
-    of them is logged and counted, and never stops ingestion.
+    ``on_samples``: callables ``(samples, now_ms)`` run after each batch is in the live store and before it is
+    stored (a database outage never delays them), with the samples newer than any before of their device, each
+    once. ``on_status``: likewise for device status messages. ``enrichers``: callables ``(samples, now_ms) ->
+    {bed: {field: value}}`` run before the live store write; their fields go into ``pantau:latest:{bed}`` and
+    the bed's ticks (``news2``, ``news2_complete``, ``news2_risk`` become ``news2``, ``complete``, ``risk`` in a
+    tick). An exception in any of them is logged and counted, and never stops ingestion.
     """
 
     def __init__(
@@ -637,6 +672,8 @@ class Consumer:
         self._throttled = _Throttled()
         self._live_down_until = 0.0
         self._live_backoff = _LIVE_BACKOFF_MIN
+        self._gate = LiveGate()  # the live stage's: only the newest sample of each device becomes live
+        self._live_skips: set[int] = set()  # batch numbers skipped by the live stage (it was too far behind)
         self._latest_ts: dict[str, int] = {}  # bed -> newest ts written to its latest hash (this process)
         self._nibp: dict[str, dict[str, Any]] = {}  # bed -> newest cuff reading (for ticks)
         self._last_commit_ok = True
@@ -727,7 +764,7 @@ class Consumer:
                 writer.join(max(0.1, deadline - time.monotonic()))
                 if writer.is_alive():
                     log.warning("consumer stopped before a batch was committed; the broker will redeliver it")
-            self._live_queue_put(None, deadline)
+            self._live_queue_put(None, deadline)  # after the writers: their last batches are in the queue
             if self._live_thread is not None:
                 self._live_thread.join(max(0.1, deadline - time.monotonic()))
             if self.gaps is not None:
@@ -858,9 +895,9 @@ class Consumer:
 
     # ------------------------------------------------------------------------------------------------ writer
 
-    def _collect(self) -> list[tuple]:
+    def _collect(self, timeout: float) -> list[tuple]:
         try:
-            first = self._queue.get(timeout=0.1)
+            first = self._queue.get(timeout=timeout)
         except queue.Empty:
             return []
         batch = [first]
@@ -881,44 +918,64 @@ class Consumer:
                 break
         return batch
 
+    def _take(self, state: _WriterState, timeout: float) -> bool:
+        """Take the next batch from the queue as a numbered chunk (the live stage keeps this order)."""
+        with self._collect_lock:
+            items = self._collect(timeout)
+            if not items:
+                return False
+            chunk = _Chunk(self._next_seq, items)
+            self._next_seq += 1
+        state.chunks.append(chunk)
+        return True
+
     def _writer_loop(self, state: _WriterState) -> None:
-        """One writer: take the next batch (numbered, so the live stage keeps arrival order), store, ack."""
-        pending: list[tuple] = []
-        seq = -1
+        """One writer: take the next batch, hand it to the live stage, store it, ack it; retried until stored."""
         backoff = _BACKOFF_MIN
         while True:
-            if not pending:
+            if not state.chunks:
                 if self._stop_writer.is_set() and self._queue.empty():
                     break
-                with self._collect_lock:
-                    pending = self._collect()
-                    if pending:
-                        seq, self._next_seq = self._next_seq, self._next_seq + 1
-                if not pending:
+                if not self._take(state, 0.1):
                     continue
             try:
-                self._process(seq, pending, state)
+                self._process(state)
             except Exception as exc:
                 with self._metrics_lock:
                     self.metrics.db_errors += 1
                 self.metrics.error(f"database: {exc!r}"[:500])
                 self._last_commit_ok = False
-                self._throttled(
-                    "db", "consumer cannot store the batch, will retry", error=str(exc)[:300], batch=len(pending)
-                )
-                if self._stop_writer.wait(backoff) and not self._retry_while_stopping():
+                held = sum(len(chunk.items) for chunk in state.chunks)
+                self._throttled("db", "consumer cannot store the batch, will retry", error=str(exc)[:300], batch=held)
+                if self._back_off(state, backoff) and not self._retry_while_stopping():
                     log.warning("consumer stopping with an uncommitted batch; the broker will deliver it again")
-                    self._live_queue_put((seq, [], [], _now_ms()), self._stop_deadline)  # nothing to show
+                    for chunk in state.chunks:
+                        if not chunk.handed:  # nothing to show, but the live stage waits for its number
+                            self._hand_to_live(chunk.seq, [], [], self._stop_deadline)
                     break  # nothing of it was acked: the broker keeps it all for the next start
                 backoff = min(backoff * 2, _BACKOFF_MAX)
                 continue
             self._last_commit_ok = True
             backoff = _BACKOFF_MIN
-            pending = []
+            state.chunks = []
         conn, state.conn = state.conn, None
         if conn is not None:
             with contextlib.suppress(Exception):
                 conn.close()
+
+    def _back_off(self, state: _WriterState, seconds: float) -> bool:
+        """Wait before the next store attempt; what arrives meanwhile still goes to the live stage at once (up to
+        ``_HELD_BATCHES`` batches held by this writer, then the broker holds the rest). True when stopping."""
+        until = time.monotonic() + seconds
+        while (left := until - time.monotonic()) > 0:
+            if self._stop_writer.is_set():
+                return True
+            if sum(len(chunk.items) for chunk in state.chunks) >= _HELD_BATCHES * self.batch_size:
+                return self._stop_writer.wait(left)
+            if self._take(state, min(left, 0.1)):
+                with contextlib.suppress(Exception):  # no bed map yet (database away): _process retries it
+                    self._hand_over(state.chunks[-1])
+        return self._stop_writer.is_set()
 
     def _retry_while_stopping(self) -> bool:
         """While stopping, another try is worth it only before the stop deadline and if the database answers."""
@@ -927,14 +984,14 @@ class Consumer:
         time.sleep(0.2)
         return self.db is not None and self.db.ping()
 
-    def _process(self, seq: int, batch: list[tuple], state: _WriterState) -> None:
-        """Store one batch (samples + dead letters in one transaction), ack it, hand it to the live stage."""
-        assert self.db is not None and self._directory is not None
-        acks = [(item[1], item[2], item[3]) for item in batch]
+    def _resolve(self, items: list[tuple], *, confirm: bool) -> _Resolved:
+        """Validated messages -> rows, samples and status updates at their beds, and dead letters. ``confirm``:
+        a device the directory could not check (database away) is asked for again instead of refused."""
+        assert self._directory is not None
         vitals: list[tuple] = []
         statuses: list[tuple] = []
         letters: list[DeadLetterRow] = []
-        for item in batch:
+        for item in items:
             kind = item[0]
             if kind == _VITALS:
                 vitals.append(item)
@@ -943,53 +1000,70 @@ class Consumer:
             elif kind == _REJECTED:
                 exc: Rejected = item[7]
                 letters.append(DeadLetterRow(item[6], item[4], exc.device_id, exc.reason, exc.detail, item[5]))
-
-        beds: dict[str, BedRef] = {}
-        if vitals or statuses:
-            ids = {item[7].device_id for item in vitals}
-            ids.update(item[7].device_id for item in statuses)
-            beds = self._directory.lookup_many(ids)
-
-        rows = []
-        samples: list[Sample] = []
-        seen: set[tuple[str, int, int]] = set()
-        in_batch_duplicates = 0
+        ids = {item[7].device_id for item in vitals}
+        ids.update(item[7].device_id for item in statuses)
+        beds = self._directory.lookup_many(ids, confirm_misses=confirm) if ids else {}
+        resolved = _Resolved([], [], [], letters, len(beds) < len(ids) and self._directory.failing)
         for item in vitals:
             msg: VitalsMessage = item[7]
             ref = beds.get(msg.device_id)
             if ref is None:
-                letters.append(
-                    DeadLetterRow(
-                        item[6], item[4], msg.device_id, "unknown_device", "no open device_assignment", item[5]
-                    )
-                )
+                letters.append(_unknown_device(item, msg.device_id))
                 continue
-            key = (msg.device_id, msg.ts, msg.seq)
-            if key in seen:
-                in_batch_duplicates += 1
-                continue
-            seen.add(key)
-            rows.append(sample_row(msg, ref.bed_id))
-            samples.append(Sample(msg, ref.bed, ref.ward, ref.bed_id))
-        updates: list[StatusUpdate] = []
+            resolved.rows.append(sample_row(msg, ref.bed_id))
+            resolved.samples.append(Sample(msg, ref.bed, ref.ward, ref.bed_id))
         for item in statuses:
             status: DeviceStatus = item[7]
             ref = beds.get(status.device_id)
             if ref is None:
-                letters.append(
-                    DeadLetterRow(
-                        item[6], item[4], status.device_id, "unknown_device", "no open device_assignment", item[5]
-                    )
-                )
+                letters.append(_unknown_device(item, status.device_id))
                 continue
-            updates.append(StatusUpdate(status, ref.bed, ref.ward, ref.bed_id, item[6]))
+            resolved.updates.append(StatusUpdate(status, ref.bed, ref.ward, ref.bed_id, item[6]))
+        return resolved
+
+    def _hand_over(self, chunk: _Chunk) -> None:
+        """Resolve a chunk and give it to the live stage, once, before it is stored."""
+        if chunk.resolved is None:
+            chunk.resolved = self._resolve(chunk.items, confirm=False)
+        self._hand_to_live(chunk.seq, chunk.resolved.samples, chunk.resolved.updates, time.monotonic() + _LIVE_WAIT)
+        chunk.handed = True
+
+    def _process(self, state: _WriterState) -> None:
+        """Hand the writer's chunks to the live stage (those not handed yet), then store them (samples and dead
+        letters in one transaction), then ack them. Raises (nothing acked) when the database fails."""
+        assert self.db is not None
+        for chunk in state.chunks:
+            if not chunk.handed:
+                self._hand_over(chunk)
+        rows = []
+        samples: list[Sample] = []
+        letters: list[DeadLetterRow] = []
+        seen: set[tuple[str, int, int]] = set()
+        in_batch_duplicates = 0
+        updates = 0
+        for chunk in state.chunks:
+            resolved = chunk.resolved
+            assert resolved is not None
+            if resolved.doubtful:  # about to refuse a device the directory could not check
+                resolved = chunk.resolved = self._resolve(chunk.items, confirm=True)
+            letters += resolved.letters
+            updates += len(resolved.updates)
+            for row, sample in zip(resolved.rows, resolved.samples, strict=True):
+                m = sample.msg
+                key = (m.device_id, m.ts, m.seq)
+                if key in seen:
+                    in_batch_duplicates += 1
+                    continue
+                seen.add(key)
+                rows.append(row)
+                samples.append(sample)
 
         started = time.perf_counter()
         try:
             conn = self._connection(state)
             try:
                 with conn.begin():
-                    result = insert_samples_detailed(conn, rows)
+                    new = insert_samples(conn, rows)
                     insert_dead_letters(conn, letters)
             except Exception:
                 self._drop_connection(state)
@@ -997,28 +1071,26 @@ class Consumer:
         except Exception as exc:
             if _transient(exc) or not rows:
                 raise
-            result, letters = self._store_one_by_one(rows, samples, letters, exc)
+            new, letters = self._store_one_by_one(rows, samples, letters, exc)
         elapsed = time.perf_counter() - started
 
-        self._ack(acks)  # only now: everything in this batch is durable (or was refused for good)
+        items = [item for chunk in state.chunks for item in chunk.items]
+        self._ack([(item[1], item[2], item[3]) for item in items])  # only now: all of it is durable (or refused)
 
         now = _now_ms()
         m = self.metrics
         with self._metrics_lock:
             m.commit_seconds.append(elapsed)
-            m.batch_sizes.append(len(batch))
+            m.batch_sizes.append(len(items))
             m.batches += 1
-            m.stored += result.new
-            m.duplicates += len(rows) - result.new + in_batch_duplicates
+            m.stored += new
+            m.duplicates += len(rows) - new + in_batch_duplicates
             for letter in letters:
                 m.dead_lettered[letter.reason] += 1
-            m.statuses += len(updates)
+            m.statuses += updates
             if samples:
                 m.lag_ms = now - max(s.msg.ts for s in samples)
             m.last_batch_at = now
-        if result.new_keys is not None:
-            samples = [s for s in samples if (s.msg.device_id, s.msg.ts, s.msg.seq) in result.new_keys]
-        self._live_queue_put((seq, samples, updates, now), None)
 
     def _connection(self, state: _WriterState) -> Connection:
         """The writer's own connection, kept between batches (no pool check-out and ping per batch)."""
@@ -1037,20 +1109,17 @@ class Consumer:
 
     def _store_one_by_one(
         self, rows: list[tuple], samples: list[Sample], letters: list[DeadLetterRow], error: Exception
-    ) -> tuple[Any, list[DeadLetterRow]]:
+    ) -> tuple[int, list[DeadLetterRow]]:
         """A batch the database refuses for a reason other than being unreachable: store row by row and
         dead-letter the rows it refuses (``store_error``), so one bad row cannot block ingestion for ever."""
-        from data.vitals import InsertResult
-
         assert self.db is not None
         log.warning("batch refused by the database, storing row by row", extra={"error": str(error)[:300]})
         new = 0
-        new_keys: set[tuple[str, int, int]] = set()
         letters = list(letters)
         for row, sample in zip(rows, samples, strict=True):
             try:
                 with self.db.engine.begin() as conn:
-                    one = insert_samples_detailed(conn, [row])
+                    new += insert_samples(conn, [row])
             except Exception as exc:
                 if _transient(exc):
                     raise
@@ -1065,26 +1134,30 @@ class Consumer:
                         orjson.dumps(m._asdict()),
                     )
                 )
-                continue
-            if one.new:
-                new += 1
-                new_keys.add((row[0], row[1], row[2]))
         with self.db.engine.begin() as conn:
             insert_dead_letters(conn, letters)
-        return InsertResult(new, frozenset(new_keys)), letters
+        return new, letters
 
     # -------------------------------------------------------------------------------------------- live stage
 
-    def _live_queue_put(self, item: tuple | None, deadline: float | None) -> None:
+    def _hand_to_live(self, seq: int, samples: list[Sample], updates: list[StatusUpdate], deadline: float) -> None:
+        """Batch ``seq`` to the live stage; skipped there (stored, not shown) when it is still full at
+        ``deadline``, so storage never waits long for the screens."""
+        if not self._live_queue_put((seq, samples, updates, _now_ms()), deadline):
+            self._live_skips.add(seq)
+            with self._metrics_lock:
+                self.metrics.live_skipped += 1
+
+    def _live_queue_put(self, item: tuple | None, deadline: float) -> bool:
         while True:
             try:
                 self._live_queue.put(item, timeout=0.5)
-                return
+                return True
             except queue.Full:
-                if deadline is not None and time.monotonic() >= deadline:
-                    return
+                if time.monotonic() >= deadline:
+                    return False
                 if self._live_thread is None or not self._live_thread.is_alive():
-                    return
+                    return False
 
     def _live_loop(self) -> None:
         """Live store + hooks, batch by batch in the order the batches were taken from the broker."""
@@ -1099,27 +1172,33 @@ class Consumer:
             waiting[item[0]] = item
             if len(waiting) > _LIVE_REORDER_MAX:  # a batch that never came (cannot happen; be safe)
                 expected = min(waiting)
-            while expected in waiting:
-                self._live_batch(*waiting.pop(expected)[1:])
+            while expected in waiting or expected in self._live_skips:
+                item = waiting.pop(expected, None)
+                if item is None:
+                    self._live_skips.discard(expected)
+                else:
+                    self._live_batch(*item[1:])
                 expected += 1
 
     def _live_batch(self, samples: list[Sample], updates: list[StatusUpdate], now: int) -> None:
-        if not samples and not updates:
-            return
-        try:
-            self._write_live(samples, updates, now)
-        except Exception as exc:  # pragma: no cover - _write_live handles its own errors
-            self.metrics.live_errors += 1
-            log.exception("live stage failed", extra={"error": str(exc)})
-        if self.gaps is not None and samples:
-            self._call(self._observe_gaps, samples, now)
-        for hook in self.on_samples if samples else ():
-            self._call(hook, samples, now)
+        """One batch, before it is stored: its newest samples (:class:`LiveGate`) and status updates to the live
+        store and the hooks, then every sample to the sequence-gap tracker."""
+        fresh = self._gate.admit(samples)
+        if fresh or updates:
+            try:
+                self._write_live(fresh, updates, now)
+            except Exception as exc:  # pragma: no cover - _write_live handles its own errors
+                self.metrics.live_errors += 1
+                log.exception("live stage failed", extra={"error": str(exc)})
+        for hook in self.on_samples if fresh else ():
+            self._call(hook, fresh, now)
         for hook in self.on_status if updates else ():
             self._call(hook, updates, now)
+        if self.gaps is not None and samples:
+            self._call(self._observe_gaps, samples, now)
 
     def _observe_gaps(self, samples: list[Sample], now: int) -> None:
-        """Stored samples, in arrival order, to the sequence-gap tracker (:mod:`bridge.sequence_gaps`)."""
+        """Received samples, in arrival order, to the sequence-gap tracker (:mod:`bridge.sequence_gaps`)."""
         assert self.gaps is not None
         self.gaps.observe(Observed(s.msg.site, s.msg.device_id, s.msg.seq, s.msg.ts, s.bed_id) for s in samples)
 

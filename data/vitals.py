@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from data.models import Bed, DeadLetter, Device, DeviceAssignment, Ward
@@ -49,6 +50,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+_WARN_EVERY = 60.0  # seconds between warnings that the device directory could not reload
 
 SAMPLE_COLUMNS = (
     "device_id",
@@ -305,17 +308,25 @@ class DeviceDirectory:
 
     The whole map is loaded in one query and kept for ``ttl`` seconds, so a monitor moved to another bed is
     picked up within ``ttl``. An unknown device triggers a reload (at most once per ``miss_interval`` seconds,
-    so a flood of unknown ids cannot hammer the database). Thread-safe.
+    so a flood of unknown ids cannot hammer the database). A reload that fails (database away) keeps the map
+    loaded before - only a device never seen is unknown then - and is tried again after ``retry_interval``
+    seconds; :attr:`failing` says so. Thread-safe.
     """
 
-    def __init__(self, engine: Engine, *, ttl: float = 30.0, miss_interval: float = 1.0) -> None:
+    def __init__(
+        self, engine: Engine, *, ttl: float = 30.0, miss_interval: float = 1.0, retry_interval: float = 5.0
+    ) -> None:
         self.engine = engine
         self.ttl = ttl
         self.miss_interval = miss_interval
+        self.retry_interval = retry_interval
         self._map: dict[str, BedRef] = {}
         self._loaded_at = float("-inf")
+        self._attempted_at = float("-inf")
+        self._warned_at = float("-inf")
         self._lock = threading.Lock()
         self.reloads = 0
+        self.failing = False
 
     def _load(self) -> dict[str, BedRef]:
         query = (
@@ -330,32 +341,65 @@ class DeviceDirectory:
 
     def refresh(self) -> None:
         """Reload the map now (raises when the database is unreachable; the old map stays)."""
-        fresh = self._load()
+        try:
+            fresh = self._load()
+        except Exception:
+            with self._lock:
+                self._attempted_at = time.monotonic()
+                self.failing = True
+            raise
         with self._lock:
+            if self.failing:
+                log.info("device directory reloaded again")
             self._map = fresh
-            self._loaded_at = time.monotonic()
+            self._loaded_at = self._attempted_at = time.monotonic()
+            self.failing = False
             self.reloads += 1
+
+    def _reload(self) -> bool:
+        """:meth:`refresh`, keeping the old map when it fails (raises only when there is none)."""
+        try:
+            self.refresh()
+        except (SQLAlchemyError, OSError) as exc:
+            if not self.reloads:
+                raise  # nothing loaded yet: no device can be told
+            now = time.monotonic()
+            if now - self._warned_at >= _WARN_EVERY:
+                self._warned_at = now
+                log.warning(
+                    "device directory not reloaded; using the map loaded before", extra={"error": str(exc)[:300]}
+                )
+            return False
+        return True
 
     def invalidate(self) -> None:
         """Forget the map's age: the next lookup reloads it."""
         with self._lock:
-            self._loaded_at = float("-inf")
+            self._loaded_at = self._attempted_at = float("-inf")
 
     def lookup(self, device_id: str) -> BedRef | None:
         """The bed of ``device_id`` or ``None`` when it is unknown (or not assigned to a bed)."""
         return self.lookup_many((device_id,)).get(device_id)
 
-    def lookup_many(self, device_ids: Iterable[str]) -> dict[str, BedRef]:
-        """The known devices among ``device_ids`` (one reload at most)."""
-        ids = list(device_ids)
-        reloaded = False
-        if time.monotonic() - self._loaded_at > self.ttl:
-            self.refresh()
-            reloaded = True
+    def lookup_many(self, device_ids: Iterable[str], *, confirm_misses: bool = False) -> dict[str, BedRef]:
+        """The known devices among ``device_ids`` (one reload at most). ``confirm_misses``: a device missing
+        while reloads fail is asked for again now, and the database error raised - for a caller about to
+        refuse it as unknown."""
+        ids = set(device_ids)
+        now = time.monotonic()
+        retry_due = now - self._attempted_at >= self.retry_interval
+        attempted = now - self._loaded_at > self.ttl and (retry_due or not self.failing)
+        if attempted:
+            self._reload()
         current = self._map
         found = {device_id: current[device_id] for device_id in ids if device_id in current}
-        if len(found) < len(set(ids)) and not reloaded and time.monotonic() - self._loaded_at > self.miss_interval:
-            self.refresh()
+        if len(found) < len(ids):
+            if confirm_misses and self.failing:
+                self.refresh()
+            elif not attempted and (retry_due if self.failing else now - self._attempted_at > self.miss_interval):
+                self._reload()
+            else:
+                return found
             current = self._map
             found = {device_id: current[device_id] for device_id in ids if device_id in current}
         return found

@@ -243,11 +243,6 @@ def test_redis_outage_alarm_stored_on_time_and_screens_converge_after(ward, outa
     assert len(ward.rows()) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bridge/consumer.py runs the live stage and the clinical hooks only after a batch is stored in "
-    "PostgreSQL, so while it is down no vitals and no alarm reach the station (owner: the consumer)",
-)
 def test_postgres_outage_with_the_real_consumer_alarm_reaches_the_station(ward, outage_postgres, tmp_path, mqtt_url):
     server, _ = outage_postgres
     settings = make_settings(tmp_path, ward.db.url, "memory://", mqtt_url)

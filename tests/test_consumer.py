@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import sqlite3
 import threading
 import time
 import urllib.error
@@ -20,8 +21,10 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from sqlalchemy import select, text, update
+from sqlalchemy import create_engine, select, text, update
+from sqlalchemy.exc import OperationalError
 
+from bridge import consumer as consumer_module
 from bridge.consumer import STATUS_TOPIC, VITALS_TOPIC, Consumer, Sample
 from bridge.embedded_broker import EmbeddedBroker
 from bridge.mqtt import BrokerAddress
@@ -498,14 +501,12 @@ def test_device_status_updates_the_bed(rig: Rig) -> None:
 # -------------------------------------------------------------------------------------------- consumer: hooks
 
 
-def test_hooks_run_after_commit_with_new_samples_and_never_stop_ingestion(emb_rig: Rig) -> None:
+def test_hooks_run_once_per_new_sample_and_never_stop_ingestion(emb_rig: Rig) -> None:
     rig = emb_rig
     device = rig.device_ids[0]
     batches: list[tuple[list[Sample], int]] = []
-    stored_when_called: list[int] = []
 
     def record(samples: list[Sample], now: int) -> None:
-        stored_when_called.append(rig.stored())
         batches.append((samples, now))
 
     def broken(samples: list[Sample], now: int) -> None:
@@ -520,20 +521,69 @@ def test_hooks_run_after_commit_with_new_samples_and_never_stop_ingestion(emb_ri
     ts = now_ms()
     rig.publisher.send([vitals(device, n, ts + n, hr=70 + n) for n in range(5)])
     wait_until(lambda: sum(len(b[0]) for b in batches) == 5, what="hook calls")
-    rig.publisher.send([vitals(device, 0, ts, hr=70)])  # a duplicate: not given to hooks again
-    wait_until(lambda: consumer.metrics.duplicates == 1, what="duplicate")
-    time.sleep(0.2)
+    rig.publisher.send([vitals(device, 0, ts, hr=70)])  # a duplicate: not given to hooks again ...
+    rig.publisher.send([vitals(device, 5, ts + 5, hr=75)])  # ... which the next new sample shows
+    wait_until(lambda: consumer.metrics.duplicates == 1 and consumer.metrics.stored == 6, what="duplicate")
+    wait_until(lambda: any(s.msg.seq == 5 for batch, _ in batches for s in batch), what="the next sample")
     samples = [s for batch, _ in batches for s in batch]
-    assert [s.msg.seq for s in samples] == [0, 1, 2, 3, 4]
+    assert [s.msg.seq for s in samples] == [0, 1, 2, 3, 4, 5]
     assert samples[0].bed == bed and samples[0].ward == ward and samples[0].msg.hr == 70
-    assert all(count >= 1 for count in stored_when_called)  # durable before the hook saw it
     assert consumer.metrics.hook_errors == len(batches)
-    assert consumer.metrics.stored == 5
     latest = rig.live.get_latest(f"pantau:latest:{bed}")
     assert (latest["news2"], latest["news2_complete"], latest["news2_risk"]) == ("3", "1", "low")
     tick = json.loads(ticks.get(5)[1])
     assert (tick["news2"], tick["complete"], tick["risk"]) == (3, True, "low")
     ticks.close()
+
+
+def test_database_error_retries_the_store_but_shows_each_sample_once(
+    emb_rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Samples go live and to the hooks before they are stored: once, however often a failing store is retried;
+    a resent older sample (a filled sequence gap) is stored and never shown."""
+    rig = emb_rig
+    device = rig.device_ids[0]
+    bed, ward, _ = rig.devices[device]
+    database_down = threading.Event()
+    attempts: list[int] = []
+    real_insert = consumer_module.insert_samples
+
+    def insert(conn: object, rows: list[tuple]) -> int:
+        attempts.append(len(rows))
+        if database_down.is_set():
+            raise sqlite3.OperationalError("database is locked")  # transient: the batch is retried
+        return real_insert(conn, rows)
+
+    monkeypatch.setattr(consumer_module, "insert_samples", insert)
+    shown: list[int] = []
+    consumer = rig.consumer(on_samples=lambda samples, now: shown.extend(s.msg.seq for s in samples))
+    ticks = rig.live.subscribe(f"pantau:ward:{ward}")
+    ts = now_ms() - 10_000
+
+    database_down.set()
+    rig.publisher.send([vitals(device, n, ts + 1000 * n, hr=70 + n) for n in (1, 2, 4)])  # seq 3 is missing
+    wait_until(lambda: shown == [1, 2, 4], what="samples shown while the database fails")
+    wait_until(lambda: consumer.metrics.db_errors >= 3, what="the store retried")
+    assert rig.stored() == 0 and consumer.metrics.acked == 0
+    assert rig.live.get_latest(f"pantau:latest:{bed}")["ts"] == str(ts + 4000)
+    database_down.clear()
+    wait_until(lambda: rig.stored() == 3 and consumer.metrics.acked == 3, what="stored once the database is back")
+    assert len(attempts) > 2 and consumer.metrics.stored == 3 and consumer.metrics.duplicates == 0
+
+    rig.publisher.send([vitals(device, 3, ts + 3000, hr=73)])  # resent by the monitor: older than seq 4
+    wait_until(lambda: rig.stored() == 4, what="the resent sample stored")
+    rig.publisher.send([vitals(device, 5, ts + 5000, hr=75)])
+    wait_until(lambda: shown[-1:] == [5], what="the next new sample shown")
+    assert shown == [1, 2, 4, 5]
+    assert consumer.metrics.stored == 5 and consumer.metrics.duplicates == 0
+    received = []
+    while not received or received[-1]["ts"] != ts + 5000:
+        message = ticks.get(5)
+        assert message is not None, f"ticks so far: {received}"
+        received.append(json.loads(message[1]))
+    ticks.close()
+    assert [t["ts"] - ts for t in received if t["t"] == "v"] == [1000, 2000, 4000, 5000]
+    assert rig.live.get_latest(f"pantau:latest:{bed}")["ts"] == str(ts + 5000)
 
 
 def test_stock_paho_path_works_too(emb_rig: Rig) -> None:
@@ -801,6 +851,35 @@ def test_device_directory_follows_assignments(database: Database) -> None:
     # A device assigned after the last load is found on a miss.
     new = seed_beds(database, f"{prefix}N", 1, ward=f"{prefix}W")
     assert directory.lookup_many(list(new))[next(iter(new))].bed == f"{prefix}N-01"
+
+
+def test_device_directory_keeps_its_map_while_the_database_is_away(sqlite_database: Database) -> None:
+    prefix = f"D{uuid.uuid4().hex[:6]}"
+    devices = seed_beds(sqlite_database, prefix, 1)
+    device = next(iter(devices))
+    directory = DeviceDirectory(sqlite_database.engine, ttl=0, miss_interval=0, retry_interval=3600)
+    assert directory.lookup(device).bed == devices[device][0]
+    with socket.socket() as probe:  # a port nothing listens on: connections are refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    away = create_engine(f"postgresql+psycopg2://pantau@127.0.0.1:{port}/pantau", connect_args={"connect_timeout": 2})
+    directory.engine = away
+    try:
+        reloads = directory.reloads
+        assert directory.lookup(device).bed == devices[device][0]  # stale (ttl 0), reload fails: the map stays
+        assert directory.failing and directory.reloads == reloads
+        assert directory.lookup(f"{prefix}-NEVER-SEEN") is None  # only a device never seen is unknown
+        with pytest.raises(OperationalError):  # for a caller about to refuse it: the outage, not "unknown"
+            directory.lookup_many([f"{prefix}-NEVER-SEEN"], confirm_misses=True)
+        cold = DeviceDirectory(away)
+        with pytest.raises(OperationalError):  # nothing loaded yet: no device can be told
+            cold.lookup(device)
+    finally:
+        away.dispose()
+    directory.engine = sqlite_database.engine
+    directory.retry_interval = 0  # the database is back: the next lookup reloads
+    assert directory.lookup(device).bed == devices[device][0]
+    assert not directory.failing and directory.reloads == reloads + 1
 
 
 @pytest.mark.services

@@ -13,17 +13,18 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import distinct, func, select
 
 from bridge.clinical import CONTROL_CHANNEL, REPUBLISH_EVERY_S, ClinicalPipeline
 from bridge.consumer import Consumer
 from data.db import Database
 from data.live_store import LiveStore, open_live_store
 from data.migrate import upgrade
-from data.models import AlarmEvent, User
+from data.models import AlarmEvent, User, VitalSample
 from data.seed import seed_demo
 from data.wards import bed_by_code
 from domain.alarms import CONDITIONS
@@ -34,7 +35,7 @@ from tests.test_consumer import Publisher
 
 pytestmark = pytest.mark.services
 
-BED, WARD, CONDITION = "ICU-03", "ICU", "spo2_extreme_low"
+BED, WARD, CONDITION, DEVICE = "ICU-03", "ICU", "spo2_extreme_low", "MON-ICU-03"
 ONSET_S = CONDITIONS[CONDITION].onset_delay_ms / 1000
 OUTAGE_S = 15.0
 NORMAL_SPO2, CRITICAL_SPO2 = 97.0, 75.0
@@ -81,7 +82,7 @@ class Monitor:
             self._seq += 1
             spo2 = self.spo2
             message = VitalsMessage(
-                site="DEMO", device_id="MON-ICU-03", seq=self._seq, ts=now, received=now, hr=80.0, spo2=spo2,
+                site="DEMO", device_id=DEVICE, seq=self._seq, ts=now, received=now, hr=80.0, spo2=spo2,
                 rr=16.0, temp=36.8, ecg_status="ok", spo2_status="ok", sqi_ecg=0.95, sqi_spo2=0.95,
             )  # fmt: skip
             self.deliver(message)
@@ -126,7 +127,7 @@ class Ward:
 @pytest.fixture(scope="module")
 def outage_postgres(tmp_path_factory) -> Iterator[tuple[PostgresServer, str]]:
     """This module's own PostgreSQL (the tests stop it) and a migrated, seeded template database on it."""
-    server = PostgresServer().start()
+    server = PostgresServer(fast=False).start()  # durable: a commit survives the immediate stop of an outage
     try:
         url = server.create_database("outage_template")
         upgrade(url)
@@ -255,18 +256,41 @@ def test_postgres_outage_with_the_real_consumer_alarm_reaches_the_station(ward, 
         client_id=f"outage-{uuid.uuid4().hex[:8]}",
     )
     publisher = Publisher(mqtt_url)
+    published: list[int] = []  # seq of each sample the broker has accepted
 
     def publish(message: VitalsMessage) -> None:
         body = {k: getattr(message, k) for k in ("device_id", "seq", "ts", "hr", "spo2", "rr", "temp")}
         publisher.send([(f"pantau/v1/{message.site}/vitals/{message.device_id}", json.dumps({"v": 1, **body}))])
+        published.append(message.seq)
 
+    def latest_ts() -> int:
+        return int(ward.live.get_latest(f"pantau:latest:{BED}").get("ts", 0))
+
+    def stored() -> tuple[int, int]:
+        """Samples of this test's monitor in ``vital_sample``: rows, and distinct sequence numbers."""
+        with ward.db.engine.connect() as conn:
+            return tuple(conn.execute(
+                select(func.count(), func.count(distinct(VitalSample.seq))).where(
+                    VitalSample.device_id == DEVICE, VitalSample.ts >= datetime.fromtimestamp(started / 1000, UTC)
+                )
+            ).one())  # fmt: skip
+
+    started = int(time.time() * 1000)
     consumer.start()
     try:
         with Monitor(publish) as monitor:
             wait_for(lambda: ward.live.get_latest(f"pantau:latest:{BED}").get("news2"), 15, "first NEWS2 published")
             server.halt()
+            halted = time.monotonic()
             monitor.spo2 = CRITICAL_SPO2
             wait_for(ward.shown_alarm, ONSET_S + 3, "critical SpO2 alarm on the ward key while PostgreSQL is down")
+            shown = latest_ts()
+            wait_for(lambda: latest_ts() > shown, 3, "vitals still live while PostgreSQL is down")
+            time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - halted)))  # the outage lasts its 15 s
+            server.start()
+        # Once PostgreSQL is back: every sample stored exactly once, and the alarm's row.
+        wait_for(lambda: stored() == (len(published),) * 2, 30, "every sample stored once after the outage")
+        wait_for(ward.rows, 15, "the alarm's alarm_event row after the outage")
     finally:
         server.start()
         consumer.stop(10)

@@ -64,7 +64,6 @@ class Settings(BaseSettings):
 
     session_timeout_minutes: int = Field(30, ge=1)
     live_stream_seconds: int = Field(300, ge=1)  # a live screen's stream ends and reconnects after this
-    live_stream_seconds: int = Field(300, ge=1)  # a live screen's stream ends and reconnects after this
     login_rate_limit: str = "10 per minute"
     lockout_attempts: int = Field(5, ge=1)
     lockout_minutes: int = Field(15, ge=1)

@@ -1,6 +1,6 @@
 """The processes bench/faults.py starts, stops, kills and restarts: the consumer, gunicorn (as in production:
 gunicorn.conf.py's workers and threads) and the simulator. PostgreSQL, Redis and Mosquitto are
-``tests/services.py``'s, which halt and start again on the same port.
+``tests/services.py``'s, which halt and start again on the same port; the broker has production's settings.
 
 Every child runs in its own session with its output in a log file of the bench's temporary folder, so a Ctrl-C
 reaches the bench only and :meth:`Child.stop` ends each one (SIGTERM, then SIGKILL after a bound)."""
@@ -19,10 +19,11 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from tests.services import LOCALHOST, free_port
+from tests.services import LOCALHOST, MosquittoServer, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 CONSUMER_CLIENT_ID = "pantau-fault-bench-consumer"  # fixed: a persistent session keeps what arrives while it is down
+BROKER_CONF = ROOT / "deploy" / "mosquitto" / "mosquitto.conf"
 STOP_TIMEOUT = 45.0  # gunicorn's graceful_timeout (30 s) cuts open streams, plus room
 
 
@@ -47,6 +48,21 @@ def bench_env(**pantau: str) -> dict[str, str]:
     env.update({f"PANTAU_{key.upper()}": value for key, value in pantau.items()})
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
+
+
+def production_broker() -> MosquittoServer:
+    """A test Mosquitto with production's persistence, queue, in-flight and packet settings (read from
+    deploy/mosquitto/mosquitto.conf): the consumer acknowledges a batch only once it is stored, so the in-flight
+    window decides how long the broker keeps delivering while PostgreSQL is away. Anonymous, without the ACL."""
+    settings = dict(
+        line.split(None, 1) for line in BROKER_CONF.read_text().splitlines() if line.strip() and line[0] != "#"
+    )
+    return MosquittoServer(
+        max_inflight_messages=int(settings["max_inflight_messages"]),
+        max_queued_messages=int(settings["max_queued_messages"]),
+        autosave_interval=int(settings["autosave_interval"]),
+        extra_config=f"max_packet_size {int(settings['max_packet_size'])}",
+    )
 
 
 class Child:

@@ -1,7 +1,8 @@
 """Fault recovery: does the ward central station come back by itself, and is nothing lost, when a service fails?
 
 Starts real PostgreSQL, Redis and Mosquitto the way the test suite does (``tests/services.py``, free ports, a
-temporary folder), migrates and seeds a ward of ``--monitors`` occupied beds, then runs the production processes:
+temporary folder; the broker with deploy/mosquitto/mosquitto.conf's queue, in-flight and autosave settings but
+anonymous), migrates and seeds a ward of ``--monitors`` occupied beds, then runs the production processes:
 ``gunicorn app:server`` (gunicorn.conf.py), the consumer (``python -m bridge.consumer`` with its persistent
 session) and the monitors (``python -m iot_sim``, 1 Hz each). The ward's central station is open in headless
 Chromium, signed in with a ward display token (``/tv/<token>``), or as the demo nurse when no token can open a
@@ -57,10 +58,11 @@ from bench._fault_stack import (  # noqa: E402
     Simulator,
     WebServer,
     bench_env,
+    production_broker,
     wait_until,
 )
 from bench.ward_screen import WARD, seed_bench_ward  # noqa: E402
-from tests.services import MosquittoServer, PostgresServer, RedisServer, ServiceError  # noqa: E402
+from tests.services import PostgresServer, RedisServer, ServiceError  # noqa: E402
 
 PASSWORD = "bench-only-password-1"  # bench value
 NURSE = "perawat"  # the demo nurse, when no display token opens a ward
@@ -115,7 +117,7 @@ class Bench:
         _log("starting PostgreSQL, Redis and Mosquitto")
         self.pg = stack.enter_context(PostgresServer())
         self.redis = stack.enter_context(RedisServer())
-        self.broker = stack.enter_context(MosquittoServer())
+        self.broker = stack.enter_context(production_broker())
         self.site, self.devices, self.token = self._seed()
         self.beds = [device.removeprefix("MON-") for device in self.devices]
         env = bench_env(

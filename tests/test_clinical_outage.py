@@ -278,6 +278,7 @@ def test_postgres_outage_with_the_real_consumer_alarm_reaches_the_station(ward, 
     started = int(time.time() * 1000)
     consumer.start()
     try:
+        assert consumer.wait_ready(15), "the consumer did not subscribe"  # else the first samples go nowhere
         with Monitor(publish) as monitor:
             wait_for(lambda: ward.live.get_latest(f"pantau:latest:{BED}").get("news2"), 15, "first NEWS2 published")
             server.halt()

@@ -56,6 +56,12 @@ class Witness:
         with self._lock:
             return {d: (min(seqs), max(seqs)) for d, seqs in self.seen.items()}
 
+    def quiet_for(self) -> float:
+        """Seconds since the witness last saw a sample it had not seen before (all devices)."""
+        with self._lock:
+            last = max((max(seqs.values()) for seqs in self.seen.values()), default=0)
+        return time.time() - last / 1000
+
     def when(self, device: str, seq: int) -> int:
         """About when ``seq`` was published (epoch ms): when the witness saw it or the nearest earlier one."""
         with self._lock:

@@ -70,6 +70,7 @@ DRIVE_SCENARIO = "arrest"
 SHOWN_GRACE_MS = 15_000  # an episode counts as shown if the list had it while it lasted or this soon after
 ALARM_SETTLE_S = 20.0  # after recovery, how long the driven bed's alarm may take to appear
 TARGET_RECOVERY_S = 10.0
+WITNESS_QUIET_S = 5.0  # the monitors publish every second: a witness quiet for longer has lost its subscription
 
 
 def _log(message: str) -> None:
@@ -302,6 +303,8 @@ class Bench:
     def samples(self) -> SampleCount:
         """Samples published so far against those stored, after waiting up to ``--backfill`` s for gap filling;
         each result gets the lost samples published during its window. Returns the count."""
+        if (quiet := self.witness.quiet_for()) > WITNESS_QUIET_S:
+            raise BenchError(f"the witness saw no new sample for {quiet:.0f} s: the published ranges would be short")
         ranges = self.witness.ranges()
         deadline = time.monotonic() + self.args.backfill
         while True:

@@ -2,7 +2,7 @@
    and the queue TV boards (board.js). EventSource retries by itself only after a network error and gives up for
    good after any non-200 answer (a web restart's 502, a Redis hiccup's 503, the 401 of an ended session), so this
    client closes the source on ANY error and opens a new one after an exponential backoff with jitter (about 1 s,
-   doubling, at most 30 s); every new connection starts with the server's fresh snapshot. After an error it asks
+   doubling, at most 5 s, so a screen is live again within seconds of its server coming back); every new connection starts with the server's fresh snapshot. After an error it asks
    /stream/session whether the session has ended: on 401 it stops retrying and reports "signed-out" (checking again
    now and then, so signing in elsewhere brings the screen back). The servers send a heartbeat event in quiet
    spells (api/sse.py), so a connection that stays silent for SILENT_MS is dead, even if no error says so.
@@ -15,7 +15,7 @@
   "use strict";
 
   var FIRST_RETRY_MS = 1000;
-  var MAX_RETRY_MS = 30000;
+  var MAX_RETRY_MS = 5000;
   var SILENT_MS = 15000;          // three missed heartbeats (api/sse.py sends one every 5 s)
   var SIGNED_OUT_CHECK_MS = 10000;
   var SESSION_URL = "/stream/session";

@@ -34,7 +34,7 @@ DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 EMBEDDED_HOST = "127.0.0.1"
 KEEPALIVE = 30
 RECONNECT_MIN_DELAY = 1
-RECONNECT_MAX_DELAY = 30
+RECONNECT_MAX_DELAY = 5  # a broker that is back is used again within seconds: the live screens wait on it
 
 OnConnect = Callable[[mqtt.Client, Any, mqtt.ConnectFlags, Any, Any], None]
 OnMessage = Callable[[mqtt.Client, Any, mqtt.MQTTMessage], None]

@@ -155,7 +155,7 @@ def test_a_stream_that_fails_is_reconnected_and_says_when_it_tries_again(page, l
         expect(connection).to_have_text(re.compile(r"^Koneksi terputus · menyambung ulang dalam \d+ dtk$"))
         expect(page.locator(f"{TECHNICAL}.ward-technical-interrupted")).to_be_visible(timeout=15_000)
         page.unroute("**/stream/ward/**")
-        expect(page.locator(TECHNICAL)).to_have_count(0, timeout=40_000)  # the backoff is at most 30 s
+        expect(page.locator(TECHNICAL)).to_have_count(0, timeout=15_000)  # the backoff is at most 5 s
         expect(connection).to_have_text("")
         expect_updating(page, "ICU-01")
     finally:

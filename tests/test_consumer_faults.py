@@ -17,7 +17,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from tests.test_consumer import (  # mosquitto_server and mqtt_url: this module'
     mosquitto_server,  # noqa: F401 - fixture
     mqtt_url,  # noqa: F401 - fixture
     now_ms,
+    pg_database,  # noqa: F401 - fixture
     vitals,
     wait_until,
 )
@@ -41,18 +41,6 @@ from tests.test_consumer import (  # mosquitto_server and mqtt_url: this module'
 ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.services
-
-
-@pytest.fixture(scope="module")
-def pg_database(postgres_server):
-    from data.db import Database
-    from data.migrate import upgrade
-
-    url = postgres_server.create_database(f"f_{uuid.uuid4().hex[:12]}")
-    upgrade(url)
-    db = Database(url)
-    yield db
-    db.dispose()
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from tests.test_consumer import (  # mosquitto_server and mqtt_url: this module'
     mosquitto_server,  # noqa: F401 - fixture
     mqtt_url,  # noqa: F401 - fixture
     now_ms,
+    pg_database,  # noqa: F401 - fixture
     vitals,
     wait_until,
 )
@@ -36,18 +37,6 @@ pytestmark = pytest.mark.services
 
 FAST = GapPolicy(settle=0.5, retry=0.5, max_attempts=3)
 WAIT = 60.0
-
-
-@pytest.fixture(scope="module")
-def pg_database(postgres_server):
-    from data.db import Database
-    from data.migrate import upgrade
-
-    url = postgres_server.create_database(f"g_{uuid.uuid4().hex[:12]}")
-    upgrade(url)
-    db = Database(url)
-    yield db
-    db.dispose()
 
 
 @pytest.fixture

@@ -109,7 +109,8 @@ SNAPSHOT_KEY = "pantau:consumer:{client_id}"
 
 _VITALS, _STATUS, _REJECTED, _IGNORED = 0, 1, 2, 3
 _BACKOFF_MIN, _BACKOFF_MAX = 0.2, 10.0
-_LIVE_BACKOFF_MIN, _LIVE_BACKOFF_MAX = 1.0, 15.0
+# The live store is tried again at least every 2 s while it is away: the screens are dark until it is back.
+_LIVE_BACKOFF_MIN, _LIVE_BACKOFF_MAX = 0.5, 2.0
 _LOG_EVERY = 30.0  # seconds between repeats of the same error in the log
 _TICK_NAMES = {"news2_complete": "complete", "news2_risk": "risk"}
 _LIVE_REORDER_MAX = 64

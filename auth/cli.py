@@ -43,6 +43,9 @@ def create_user(username: str, full_name: str, roles: tuple[str, ...], password:
             )
     except InputError as exc:
         _fail(exc)
+    if set(roles) == {"display"}:  # a TV has no keyboard: it signs in with a token, never with this password
+        click.echo(f"created {username.lower()}; give it a screen with create-display-token {username.lower()}")
+        return
     click.echo(f"created {username.lower()}" + ("" if password else f"; temporary password: {chosen}"))
 
 

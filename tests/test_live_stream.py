@@ -79,6 +79,7 @@ def test_a_display_token_opens_a_read_only_ward_station(sqlite_app, short_stream
     runner = sqlite_app.server.test_cli_runner()
     made = runner.invoke(args=["create-user", "tv.icu", "--name", "TV ICU", "--role", "display"])
     assert made.exit_code == 0, made.output
+    assert "temporary password" not in made.output and "create-display-token tv.icu" in made.output
     refused = runner.invoke(args=["create-display-token", "tv.icu", "--label", "ICU", "--board", "/bangsal/NOPE"])
     assert refused.exit_code != 0 and "/bangsal/ICU" in refused.output
     result = runner.invoke(args=["create-display-token", "tv.icu", "--label", "ICU", "--board", "/bangsal/ICU"])

@@ -94,8 +94,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _default_database(self) -> Settings:
         # Derived, not a fixed default: two demos with different PANTAU_VAR_DIRs must not share one database.
+        # Written past pydantic's __setattr__ so the field does not count as given (model_fields_set): the benches
+        # start their own PostgreSQL unless PANTAU_DATABASE_URL was really set.
         if not self.database_url:
-            self.database_url = f"sqlite:///{self.var_dir / 'pantau.db'}"
+            self.__dict__["database_url"] = f"sqlite:///{self.var_dir / 'pantau.db'}"
         return self
 
     @model_validator(mode="after")

@@ -29,9 +29,12 @@ def test_default_database_lives_in_the_var_dir(monkeypatch, tmp_path):
     monkeypatch.delenv("PANTAU_DATABASE_URL", raising=False)
     monkeypatch.setenv("PANTAU_VAR_DIR", str(tmp_path / "demo-b"))
     assert load_settings().database_url == f"sqlite:///{tmp_path / 'demo-b' / 'pantau.db'}"
+    # Derived, not given: the benches start their own PostgreSQL unless a database URL was really set.
+    assert "database_url" not in load_settings().model_fields_set
     assert load_settings(var_dir=tmp_path / "a").database_url == f"sqlite:///{tmp_path / 'a' / 'pantau.db'}"
     monkeypatch.setenv("PANTAU_DATABASE_URL", "postgresql://db/pantau")
     assert load_settings().database_url == "postgresql://db/pantau"
+    assert "database_url" in load_settings().model_fields_set
 
 
 def test_environment_variables_are_read(monkeypatch):

@@ -383,12 +383,22 @@ class SequenceGaps:
                     self.tracker.requested(request, now)
         self.flush()
 
-    def flush(self) -> None:
-        """Save the changed gaps in one transaction; on failure they stay changed and are saved next time."""
+    def flush(self, *, everything: bool = False) -> None:
+        """Save the changed gaps in one transaction; on failure they stay changed and are saved next time.
+
+        A gap younger than the settle delay is not written yet: reordered delivery opens and fills such gaps by
+        the thousand (several publishers, a backlog), and one that closes before it was ever saved is never
+        written at all. ``everything`` (at stop) saves the young open ones too, so a restart keeps them."""
+        settled_before = self._now() - int(self.tracker.policy.settle * 1000)
         with self._flush_lock:
             with self._lock:
-                dirty = list(self.tracker.dirty)
-                self.tracker.dirty.clear()
+                dirty, young = [], []
+                for gap in self.tracker.dirty:
+                    if gap.id is not None or (not gap.closed and (everything or gap.detected_at <= settled_before)):
+                        dirty.append(gap)
+                    elif not gap.closed:
+                        young.append(gap)
+                self.tracker.dirty = set(young)
                 copies = [GapRecord(**{k: getattr(g, k) for k in GapRecord.__slots__}) for g in dirty]
             if not copies:
                 return
@@ -419,7 +429,7 @@ class SequenceGaps:
             self._thread.join(timeout)
             self._thread = None
         try:
-            self.flush()
+            self.flush(everything=True)
         except Exception as exc:
             log.warning("sequence gaps not saved at stop", extra={"error": str(exc)[:300]})
 

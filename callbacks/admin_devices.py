@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, html, no_update
 from flask import request
@@ -11,13 +9,14 @@ from flask_login import current_user
 
 from auth.users import Actor
 from callbacks.registry import page_callback
+from components.input_error import input_error_alert
+from components.local_time import local_when
 from components.one_time_secret import one_time_secret
 from data import device_credentials, wards
 from data.broker_admin import BrokerAdmin, open_broker_admin
 from data.runtime import current_runtime
 from domain.errors import InputError
-from domain.formats import local_datetime
-from i18n.web import current_language, t
+from i18n.web import t
 
 PAGE = "pages.admin_devices"
 _STATE_COLOURS = {"active": "success", "none": "secondary", "retired": "dark"}
@@ -34,16 +33,6 @@ def _broker() -> BrokerAdmin:
 
 def _site() -> dict:
     return {"site_id": current_user.site_id, "site_code": current_runtime().settings.site_code}
-
-
-def _when(moment: datetime | None) -> str:
-    if moment is None:
-        return "—"
-    return local_datetime(moment, current_runtime().settings.timezone, current_language())
-
-
-def _error(exc: InputError) -> dbc.Alert:
-    return dbc.Alert(t(exc.key, **exc.params), color="danger", className="mb-0")
 
 
 def _issued(credential: device_credentials.IssuedCredential) -> dbc.Alert:
@@ -89,7 +78,7 @@ def render_devices(_version: int) -> tuple:
                 html.Td(v.model or "—"),
                 html.Td(v.bed or "—", className="text-nowrap"),
                 html.Td(dbc.Badge(t(f"devices_state_{v.state}"), color=_STATE_COLOURS[v.state])),
-                html.Td(_when(v.issued_at)),
+                html.Td(local_when(v.issued_at)),
             ]
         )
         for v in rows
@@ -131,7 +120,7 @@ def register(_clicks: int, device_id: str | None, model: str | None, bed: str | 
                 db, _actor(), _broker(), **_site(), device_id=device_id or "", model=model or "", bed_code=bed
             )
     except InputError as exc:
-        return _error(exc), no_update, no_update, no_update, no_update  # keep what was typed
+        return input_error_alert(exc), no_update, no_update, no_update, no_update  # keep what was typed
     return _issued(issued), version + 1, "", "", None
 
 
@@ -174,7 +163,7 @@ def change(_rotate: int, _retire: int, device_id: str | None, version: int) -> t
                 )
                 issued = None
     except InputError as exc:
-        return _error(exc), no_update, no_update
+        return input_error_alert(exc), no_update, no_update
     if issued is not None:
         return _issued(issued), version + 1, no_update
     retired = dbc.Alert(t("devices_retired", device_id=device_id), color="success", className="mb-0")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, html, no_update
 from flask import request
@@ -12,12 +10,13 @@ from flask_login import current_user
 from auth import users
 from auth.passwords import generate_password
 from callbacks.registry import page_callback
+from components.input_error import input_error_alert
+from components.local_time import local_when
 from components.one_time_secret import one_time_secret
 from data.models import User, utcnow
 from data.runtime import current_runtime
 from domain.errors import InputError
-from domain.formats import local_datetime
-from i18n.web import current_language, t
+from i18n.web import t
 
 PAGE = "pages.admin_users"
 
@@ -32,16 +31,6 @@ def _status(user: User) -> dbc.Badge:
     if user.locked_until and user.locked_until > utcnow():
         return dbc.Badge(t("users_status_locked"), color="danger")
     return dbc.Badge(t("users_status_active"), color="success")
-
-
-def _when(moment: datetime | None) -> str:
-    if moment is None:
-        return "—"
-    return local_datetime(moment, current_runtime().settings.timezone, current_language())
-
-
-def _error(exc: InputError) -> dbc.Alert:
-    return dbc.Alert(t(exc.key, **exc.params), color="danger", className="mb-0")
 
 
 def _one_time_password(message: str, password: str) -> dbc.Alert:
@@ -64,7 +53,7 @@ def render_users(_version: int) -> tuple:
                     html.Td(u.full_name),
                     html.Td(", ".join(t(f"role_{r}") for r in sorted(u.role_names))),
                     html.Td(_status(u)),
-                    html.Td(_when(u.last_login_at)),
+                    html.Td(local_when(u.last_login_at)),
                 ]
             )
             for u in rows
@@ -122,7 +111,7 @@ def create_user(
             )
             name = user.username
     except InputError as exc:
-        return _error(exc), no_update, no_update, no_update, no_update, no_update  # keep what was typed
+        return input_error_alert(exc), no_update, no_update, no_update, no_update, no_update  # keep what was typed
     message = t("users_created", username=name)
     feedback = (
         dbc.Alert(message, color="success", className="mb-0") if password else _one_time_password(message, chosen)
@@ -179,7 +168,7 @@ def change_user(
                     users.set_active(db, _actor(), user, active)
             name = user.username
     except InputError as exc:
-        return _error(exc), no_update
+        return input_error_alert(exc), no_update
     if ctx.triggered_id == "admin-edit-reset":
         return _one_time_password(t("users_password_reset", username=name), new_password), version + 1
     return dbc.Alert(t("users_saved", username=name), color="success", className="mb-0"), version + 1

@@ -6,7 +6,6 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, html, no_update
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Session
 from auth.session import audit_signed_in, client_ip
 from callbacks.registry import page_callback
 from components.limits_editor import custom_note_class
+from components.local_time import local_when
 from components.trend_figures import news2_figure, trend_figure
 from data.alarm_limits import bed_profile, overrides, publish_limits_changed, set_overrides
 from data.models import utcnow
@@ -26,9 +26,8 @@ from data.wards import BedView, bed_by_code
 from domain.alarm_limit_ranges import SIDES, LimitField, LimitsRefused, ReasonRequired
 from domain.alarms import PARAMETERS, PROFILES, Bounds
 from domain.errors import InputError
-from domain.formats import local_datetime
 from domain.observations import validate_observation
-from i18n.web import current_language, t
+from i18n.web import t
 from pages.bed import MANUAL_FIELDS
 
 PAGE = "pages.bed"
@@ -38,10 +37,6 @@ CONTROL_CHANNEL = "pantau:control"
 
 def _bed(session: Session, code: str) -> BedView | None:
     return bed_by_code(session, current_user.site_id, code or "")
-
-
-def _when(moment: datetime | None) -> str:
-    return local_datetime(moment, current_runtime().settings.timezone, current_language()) if moment else "—"
 
 
 def _history_table(rows: list) -> dbc.Table | html.P:
@@ -56,9 +51,9 @@ def _history_table(rows: list) -> dbc.Table | html.P:
                 [
                     html.Td(t(f"alarm_{e.condition}")),
                     html.Td(t(f"priority_{e.priority}")),
-                    html.Td(_when(e.started_at)),
-                    html.Td(_when(e.ended_at)),
-                    html.Td(f"{_when(e.acknowledged_at)} · {who}" if e.acknowledged_at else "—"),
+                    html.Td(local_when(e.started_at)),
+                    html.Td(local_when(e.ended_at)),
+                    html.Td(f"{local_when(e.acknowledged_at)} · {who}" if e.acknowledged_at else "—"),
                 ]
             )
             for e, who in rows
@@ -130,7 +125,7 @@ def save_observation(_clicks: int, *values: object) -> tuple:
         return _alert(exc.key, "danger", **exc.params), no_update, *messages, *invalid, *keep
     # The alarm/NEWS2 pipeline reloads this bed's observation and rescores at once.
     current_runtime().live.publish(CONTROL_CHANNEL, json.dumps({"t": "obs", "bed": bed.code}))
-    saved = dbc.Alert(t("obs_saved", time=_when(row.taken_at)), color="success", className="mb-0")
+    saved = dbc.Alert(t("obs_saved", time=local_when(row.taken_at)), color="success", className="mb-0")
     return saved, version + 1, *[""] * len(OBS_FIELDS), *[False] * len(MANUAL_FIELDS), *[""] * len(MANUAL_FIELDS)
 
 

@@ -734,8 +734,7 @@ STRINGS = {
     "devices_error_model": "Isikan merek dan model monitor.",
     "devices_error_exists": "Monitor {device_id} sudah terdaftar.",
     "devices_error_bed": "Tempat tidur {bed} tidak ada.",
-    "devices_error_bed_taken": "Tempat tidur {bed} sudah memakai monitor {device_id}; pensiunkan atau pindahkan "
-    "dulu.",
+    "devices_error_bed_taken": "Tempat tidur {bed} sudah memakai monitor {device_id}; pensiunkan atau pindahkan dulu.",
     "devices_error_unknown": "Monitor {device_id} tidak terdaftar.",
     "devices_error_retired": "Monitor {device_id} sudah dipensiunkan.",
     "devices_error_broker": "Broker MQTT tidak menerima perubahan, jadi tidak ada yang disimpan ({error}). "

@@ -6,7 +6,6 @@ import functools
 import http.server
 import json
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -228,9 +227,8 @@ def test_real_clips_play_to_their_end(page, board_url):
     )
     page.click("#sound-on")  # a real user gesture, as on the board
     page.wait_for_function("window.__ended.length === 1")
-    started = time.monotonic()
     announce(page, {"text": "A dua", "clips": ["huruf_a", "dua"]})
-    elapsed = time.monotonic() - started
+    # Every clip played to its "ended" event: one that hung would have been given up by its timeout without one.
     assert page.evaluate("window.__ended") == [
         "chime.wav",
         "chime.wav",
@@ -239,4 +237,3 @@ def test_real_clips_play_to_their_end(page, board_url):
         "huruf_a.wav",
         "dua.wav",
     ]
-    assert elapsed < 7, f"the call took {elapsed:.1f} s: a clip probably hung until its timeout"

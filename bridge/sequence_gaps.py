@@ -398,7 +398,8 @@ class SequenceGaps:
                         dirty.append(gap)
                     elif not gap.closed:
                         young.append(gap)
-                self.tracker.dirty = set(young)
+                self.tracker.dirty.clear()
+                self.tracker.dirty.update(young)
                 copies = [GapRecord(**{k: getattr(g, k) for k in GapRecord.__slots__}) for g in dirty]
             if not copies:
                 return

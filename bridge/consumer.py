@@ -682,7 +682,8 @@ class Consumer:
         for mid, qos, gen in acks:
             if qos == 2 and gen == generation:  # never with our QoS 1 subscriptions; complete the flow anyway
                 client.ack(mid, 2)
-        self.metrics.acked += len(mids)
+        with self._metrics_lock:
+            self.metrics.acked += len(mids)
 
     # ------------------------------------------------------------------------------------------------ writer
 

@@ -259,7 +259,7 @@ def insert_dead_letters(conn_or_session: Connection | Session | Any, letters: Se
         )
     totals = [
         (device, reason, n, _ms_text(first) if sqlite else first, _ms_text(last) if sqlite else last)
-        for (device, reason), (n, first, last) in counts.items()
+        for (device, reason), (n, first, last) in sorted(counts.items())  # one lock order: no deadlock between writers
     ]
     cur = dbapi.cursor()
     try:

@@ -678,6 +678,7 @@ def test_database_outage_is_retried_and_nothing_is_acked_before_commit(pg_rig: R
         ts = now_ms()
         rig.publisher.send([vitals(device, n, ts + n) for n in range(10)])
         wait_until(lambda: rig.stored() == 10, what="rows before the outage")
+        wait_until(lambda: first.metrics.acked == 10, what="acks before the outage")
 
         proxy.cut()  # the database goes away
         rig.publisher.send([vitals(device, n, ts + n) for n in range(10, 30)])

@@ -1,5 +1,5 @@
-"""Queue settings: running text (admins only, checked here as well as hidden in the page), closing and
-reopening a poli for today, today's sessions. Every change tells the boards to redraw."""
+"""Queue settings: running text and poli age ranges (admins only, checked here as well as disabled in the page),
+closing and reopening a poli for today, today's sessions. Every change to a board tells the boards to redraw."""
 
 from __future__ import annotations
 
@@ -12,13 +12,15 @@ from callbacks.counter import actor, message, publish_after_commit, today_sessio
 from callbacks.registry import page_callback
 from components.queue_line import session_hours
 from data.models import utcnow
+from data.poli_settings import poli_age_ranges, set_age_range
 from data.queue_tickets import QueueEvent
 from data.queue_views import set_running_text
 from data.runtime import current_runtime
 from data.schedules import SessionInfo, close_poli, local_today, reopen_poli
+from domain.age_range import AgeRange, years_bound
 from domain.errors import InputError
 from i18n.web import t
-from pages.admin_queue import RUNNING_TEXT_ROLES
+from pages.admin_queue import ADMIN_ROLES, age_table, age_text
 
 PAGE = "pages.admin_queue"
 EVERY_BOARD = (QueueEvent("change", "*"),)
@@ -36,7 +38,7 @@ def _alert(text: str, colour: str, alert_id: str) -> dbc.Alert:
     prevent_initial_call=True,
 )
 def save_running_text(_clicks: int, text: str | None) -> dbc.Alert:
-    if not current_user.roles & RUNNING_TEXT_ROLES:
+    if not current_user.roles & ADMIN_ROLES:
         return _alert(t("qadmin_running_admin_only"), "danger", "qadmin-running-message")
     with current_runtime().db.session() as session:
         set_running_text(session, current_user.site_id, current_user.id, text or "")
@@ -112,3 +114,70 @@ def render_sessions(_version: int) -> html.Div | dbc.Table:
     return dbc.Table(
         [head, html.Tbody(rows)], hover=True, responsive=True, size="sm", className="mb-0", id="qadmin-sessions-table"
     )
+
+
+@page_callback(
+    PAGE,
+    Output("qadmin-age-min", "value"),
+    Output("qadmin-age-max", "value"),
+    Input("qadmin-age-poli", "value"),
+    prevent_initial_call=True,
+)
+def show_age_range(poli: str | None) -> tuple:
+    """The chosen poli's range as it is now, to edit."""
+    with current_runtime().db.session() as session:
+        chosen = next((p for p in poli_age_ranges(session, current_user.site_id) if str(p.id) == poli), None)
+    if chosen is None:
+        return "", ""
+    return (*(("" if v is None else str(v)) for v in (chosen.min_years, chosen.max_years)),)
+
+
+@page_callback(
+    PAGE,
+    Output("qadmin-age-feedback", "children"),
+    Output("qadmin-age-min-error", "children"),
+    Output("qadmin-age-max-error", "children"),
+    Output("qadmin-age-min", "invalid"),
+    Output("qadmin-age-max", "invalid"),
+    Output("qadmin-ages", "children"),
+    Input("qadmin-age-save", "n_clicks"),
+    State("qadmin-age-poli", "value"),
+    State("qadmin-age-min", "value"),
+    State("qadmin-age-max", "value"),
+    prevent_initial_call=True,
+)
+def save_age_range(_clicks: int, poli: str | None, low: str | None, high: str | None) -> tuple:
+    """Check each bound next to its field (whole years 0–150, min ≤ max), then store the range."""
+    if not current_user.roles & ADMIN_ROLES:
+        return _alert(t("qadmin_age_admin_only"), "danger", "qadmin-age-message"), None, None, False, False, no_update
+    errors: dict[str, InputError] = {}
+    bounds: dict[str, int | None] = {}
+    for name, text in (("min", low), ("max", high)):
+        try:
+            bounds[name] = years_bound(text)
+        except InputError as err:
+            errors[name] = err
+    try:
+        if errors:
+            raise InputError("qadmin_age_fix")
+        ages = AgeRange(bounds["min"], bounds["max"])
+        if not (poli or "").isdigit():
+            raise InputError("qadmin_age_poli_required")
+        with current_runtime().db.session() as session:
+            saved = set_age_range(session, actor(), int(poli), ages)
+            polis = poli_age_ranges(session, current_user.site_id)
+    except InputError as err:
+        if err.key == "err_age_order":
+            errors["max"] = err
+        shown = {k: message(e) for k, e in errors.items()}
+        problem = message(InputError("qadmin_age_fix")) if errors else message(err)
+        return (
+            _alert(problem, "danger", "qadmin-age-message"),
+            shown.get("min"),
+            shown.get("max"),
+            "min" in shown,
+            "max" in shown,
+            no_update,
+        )
+    done = t("qadmin_age_saved", poli=saved.name, ages=age_text(saved.min_years, saved.max_years))
+    return _alert(done, "success", "qadmin-age-message"), None, None, False, False, age_table(polis)

@@ -3,6 +3,8 @@ through ``data.queue_registration``; queue events are published after the transa
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from datetime import date
 
 import dash_bootstrap_components as dbc
@@ -16,7 +18,11 @@ from components.ticket import ticket_facts, ticket_summary
 from data.models import utcnow
 from data.queue_lookup import serving_admission_tickets
 from data.queue_registration import (
+    AgeOutsideRange,
+    FieldErrors,
     PatientMatch,
+    PossibleDuplicate,
+    SavedPatient,
     register_patient,
     register_visit,
     search_patients,
@@ -29,29 +35,10 @@ from data.schedules import SessionInfo, day_sessions, local_today
 from domain.errors import InputError
 from domain.formats import long_date
 from i18n.web import current_language, t
-from pages.registration import NEW_PATIENT_FIELDS, NO_TICKET, SEARCH_MODES
+from pages.registration import NEW_PATIENT_FIELDS, NO_TICKET, SEARCH_MODES, new_patient_form
 
 PAGE = "pages.registration"
-# Which field of the new-patient form each of the core's error messages is about.
-NEW_PATIENT_ERROR_FIELD = {
-    "err_full_name_required": "name",
-    "err_birth_date_required": "birth",
-    "err_birth_date_range": "birth",
-    "err_sex": "sex",
-    "err_phone_format": "phone",
-    "err_nik_format": "nik",
-    "err_nik_exists": "nik",
-    "err_bpjs_format": "bpjs",
-    "err_bpjs_exists": "bpjs",
-    "reg_birth_invalid": "birth",
-}
-REQUIRED_MESSAGE = {
-    "name": "err_full_name_required",
-    "birth": "err_birth_date_required",
-    "sex": "reg_sex_required",
-    "phone": "reg_phone_required",
-}
-INPUT_FIELDS = tuple(f for f in NEW_PATIENT_FIELDS if f != "sex")
+TOKEN = re.compile(r"[0-9a-f]{32}")  # the form's submission token, as pages.registration makes it
 
 
 def _actor() -> Actor:
@@ -108,7 +95,7 @@ def search_label(mode: str) -> str:
     return t(f"reg_search_text_{mode if mode in SEARCH_MODES else 'mrn'}")
 
 
-def _hits_table(hits: list[dict]) -> dbc.Table:
+def _hits_table(hits: list[dict], table_id: str = "reg-hits-table") -> dbc.Table:
     head = html.Thead(
         html.Tr([*(html.Th(t(k)) for k in ("reg_mrn", "reg_name", "reg_birth_date", "reg_sex", "reg_bpjs")), html.Th()])
     )
@@ -133,7 +120,7 @@ def _hits_table(hits: list[dict]) -> dbc.Table:
         )
         for h in hits
     ]
-    return dbc.Table([head, html.Tbody(rows)], hover=True, size="sm", className="reg-hits mb-0", id="reg-hits-table")
+    return dbc.Table([head, html.Tbody(rows)], hover=True, size="sm", className="reg-hits mb-0", id=table_id)
 
 
 @page_callback(
@@ -214,43 +201,103 @@ def toggle_new(_clicks: int, is_open: bool) -> bool:
     return not is_open
 
 
+# Which form field each of the service's fields is.
+FORM_FIELD = {"name": "name", "birth_date": "birth", "sex": "sex", "phone": "phone", "nik": "nik", "bpjs": "bpjs"}
+REQUIRED_MESSAGE = {
+    "name": "err_full_name_required",
+    "birth": "err_birth_date_required",
+    "sex": "reg_sex_required",
+    "phone": "reg_phone_required",
+}
+INPUT_FIELDS = tuple(f for f in NEW_PATIENT_FIELDS if f != "sex")
+
+
+@dataclass(frozen=True)
+class NewPatientOutcome:
+    """Everything the new-patient callback sets, by name (the outputs' order is ``outputs()``'s)."""
+
+    feedback: object = None
+    errors: dict[str, str] = field(default_factory=dict)
+    values: dict[str, str] | None = None  # the stored values, shown in place of what was typed
+    locked: bool = False
+    duplicates: list[dict] | None = None
+    patient: dict | None = None
+
+    def outputs(self) -> tuple:
+        shown = self.values or {}
+        return (
+            self.feedback,
+            *(self.errors.get(f) for f in NEW_PATIENT_FIELDS),
+            *(f in self.errors for f in INPUT_FIELDS),
+            *(shown.get(f, no_update) for f in NEW_PATIENT_FIELDS),
+            self.locked,
+            {} if self.locked else {"display": "none"},
+            self.duplicates is not None,
+            t("reg_possible_duplicate", count=len(self.duplicates)) if self.duplicates else None,
+            _hits_table(self.duplicates, "reg-new-duplicate-table") if self.duplicates else None,
+            self.duplicates if self.duplicates is not None else no_update,
+            self.patient or no_update,
+            ("jkn" if self.patient["has_bpjs"] else "non_jkn") if self.patient else no_update,
+        )
+
+
 @page_callback(
     PAGE,
     Output("reg-new-feedback", "children"),
     [Output(f"reg-new-{f}-error", "children") for f in NEW_PATIENT_FIELDS],
     [Output(f"reg-new-{f}", "invalid") for f in INPUT_FIELDS],
+    [Output(f"reg-new-{f}", "value") for f in NEW_PATIENT_FIELDS],
+    Output("reg-new-fieldset", "disabled"),
+    Output("reg-new-another", "style"),
+    Output("reg-new-duplicate", "is_open"),
+    Output("reg-new-duplicate-text", "children"),
+    Output("reg-new-duplicate-hits", "children"),
+    Output("reg-hits-data", "data", allow_duplicate=True),
     Output("reg-patient", "data", allow_duplicate=True),
     Output("reg-payer", "value", allow_duplicate=True),
     Input("reg-new-submit", "n_clicks"),
+    Input("reg-new-confirm", "n_clicks"),
     [State(f"reg-new-{f}", "value") for f in NEW_PATIENT_FIELDS],
+    State("reg-new-token", "data"),
     running=[(Output("reg-new-submit", "disabled"), True, False)],
     prevent_initial_call=True,
 )
-def create_patient(_clicks: int, *values: str | None) -> tuple:
-    form = dict(zip(NEW_PATIENT_FIELDS, ((v or "").strip() for v in values), strict=True))
-    errors = {f: t(key) for f, key in REQUIRED_MESSAGE.items() if not form[f]}
-    patient, problem = None, None
-    if not errors:
-        try:
-            patient = _register_new(form)
-        except InputError as exc:
-            field, message = NEW_PATIENT_ERROR_FIELD.get(exc.key), t(exc.key, **exc.params)
-            if field is None:
-                problem = message
-            else:
-                errors[field] = message
-    messages = [errors.get(f) for f in NEW_PATIENT_FIELDS]
-    invalid = [f in errors for f in INPUT_FIELDS]
-    if patient is None:  # keep everything typed; say what is wrong next to each field
-        feedback = _alert(problem, "reg-new-error") if problem else _alert(t("reg_new_fix"), "reg-new-error", "warning")
-        return feedback, *messages, *invalid, no_update, no_update
-    done = _alert(t("reg_new_saved", mrn=patient.mrn), "reg-new-saved", "success")
-    return done, *messages, *invalid, _as_data(patient), "jkn" if patient.has_bpjs else "non_jkn"
+def create_patient(_clicks: int, _confirm: int, *values: str | None) -> tuple:
+    """Save the form once (its token makes a repeat return the same patient), then lock it showing what was
+    stored. Wrong fields get their own message and keep what was typed; a possible duplicate asks first."""
+    *typed, token = values
+    form = dict(zip(NEW_PATIENT_FIELDS, ((v or "").strip() for v in typed), strict=True))
+    missing = {f: InputError(key) for f, key in REQUIRED_MESSAGE.items() if not form[f]}
+    try:
+        if missing:
+            raise FieldErrors(missing)
+        saved = _register_new(form, token, warn_duplicate=ctx.triggered_id != "reg-new-confirm")
+    except PossibleDuplicate as exc:
+        return NewPatientOutcome(duplicates=[_as_data(p) for p in exc.matches]).outputs()
+    except FieldErrors as exc:
+        errors = {FORM_FIELD.get(f, f): t(e.key, **e.params) for f, e in exc.errors.items()}
+        return NewPatientOutcome(_alert(t("reg_new_fix"), "reg-new-error", "warning"), errors).outputs()
+    except InputError as exc:
+        return NewPatientOutcome(_error(exc, "reg-new-error")).outputs()
+    key = "reg_new_repeated" if saved.repeated else "reg_new_saved"
+    shown = {
+        "name": saved.name,
+        "birth": saved.birth_date.isoformat(),
+        "sex": saved.sex,
+        "phone": saved.phone or "",
+        "nik": saved.nik or "",
+        "bpjs": saved.bpjs or "",
+    }
+    done = _alert(t(key, mrn=saved.mrn), "reg-new-saved", "success")
+    return NewPatientOutcome(done, values=shown, locked=True, patient=_as_data(saved)).outputs()
 
 
-def _register_new(form: dict[str, str]) -> PatientMatch:
+def _register_new(form: dict[str, str], token: str | None, *, warn_duplicate: bool) -> SavedPatient:
     runtime = current_runtime()
-    birth = _date(form["birth"])
+    try:
+        birth = _date(form["birth"])
+    except InputError as exc:
+        raise FieldErrors({"birth_date": exc}) from None
     with runtime.db.session() as session:
         return register_patient(
             session,
@@ -263,7 +310,20 @@ def _register_new(form: dict[str, str]) -> PatientMatch:
             nik=form["nik"],
             bpjs=form["bpjs"],
             today=local_today(session, current_user.site_id),
+            submission_token=token if isinstance(token, str) and TOKEN.fullmatch(token) else None,
+            warn_duplicate=warn_duplicate,
         )
+
+
+@page_callback(
+    PAGE,
+    Output("reg-new-body", "children"),
+    Input("reg-new-another", "n_clicks"),
+    prevent_initial_call=True,
+)
+def another_patient(_clicks: int) -> html.Div:
+    """A fresh, empty form with a new token for the next new patient."""
+    return new_patient_form()
 
 
 # ---- sessions, registration, admission number -------------------------------------------------------------------
@@ -321,7 +381,10 @@ def load_choices(_version: int, _patient: dict | None, _tick: int) -> tuple:
     Output("reg-result", "children"),
     Output("reg-version", "data"),
     Output("reg-admission", "value"),
+    Output("reg-age-warning", "is_open"),
+    Output("reg-age-warning-text", "children"),
     Input("reg-submit", "n_clicks"),
+    Input("reg-age-confirm", "n_clicks"),
     State("reg-patient", "data"),
     State("reg-session", "value"),
     State("reg-payer", "value"),
@@ -333,6 +396,7 @@ def load_choices(_version: int, _patient: dict | None, _tick: int) -> tuple:
 )
 def register(
     _clicks: int,
+    _confirmed: int,
     patient: dict | None,
     session_id: int | None,
     payer: str | None,
@@ -357,14 +421,20 @@ def register(
                 now=now,
                 admission_ticket_id=_ticket_id(admission_id),
                 referral_number=referral if payer == "jkn" and referral else None,
+                warn_age=ctx.triggered_id != "reg-age-confirm",
             )
             status = booking_status(session, booked.booking_code, now)
-    except InputError as exc:
-        return _error(exc, "reg-error"), no_update, version + 1, no_update
+    except AgeOutsideRange as exc:  # nothing booked yet: the clerk confirms or changes the choice
+        return None, None, no_update, no_update, True, t(exc.key, **exc.params)
+    except InputError as exc:  # no ticket stays on screen that is not this patient's
+        return _error(exc, "reg-error"), None, version + 1, no_update, False, None
     publish(runtime.live, current_user.site_id, list(booked.events))
     facts = ticket_facts(status, runtime.settings.timezone, current_language())
     summary = ticket_summary(
-        facts, f"/antrean/tiket/{facts.booking_code}?cetak=1", f"/antrean/status/{facts.booking_code}"
+        facts,
+        f"{patient['name']} · {t('reg_mrn')} {patient['mrn']}",
+        f"/antrean/tiket/{facts.booking_code}?cetak=1",
+        f"/antrean/status/{facts.booking_code}",
     )
     line = facts.poli_line
     done = _alert(
@@ -372,7 +442,24 @@ def register(
         "reg-registered",
         "success",
     )
-    return done, summary, version + 1, NO_TICKET
+    return done, summary, version + 1, NO_TICKET, False, None
+
+
+@page_callback(
+    PAGE,
+    Output("reg-result", "children", allow_duplicate=True),
+    Output("reg-feedback", "children", allow_duplicate=True),
+    Output("reg-age-warning", "is_open", allow_duplicate=True),
+    Input("reg-patient", "data"),
+    Input("reg-session", "value"),
+    prevent_initial_call=True,
+)
+def forget_outcome(_patient: dict | None, _session: int | None) -> tuple:
+    """Another patient: the last one's ticket and message go. Another patient or session: a warning given for
+    the old choice is withdrawn, so its confirmation cannot book the new one."""
+    if ctx.triggered_id == "reg-patient":
+        return None, None, False
+    return no_update, no_update, False
 
 
 @page_callback(

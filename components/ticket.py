@@ -82,12 +82,18 @@ def _fact(label: str, value: str, value_id: str) -> html.Div:
     )
 
 
-def ticket_summary(facts: TicketFacts, print_href: str, status_href: str) -> dbc.Card:
-    """The ticket just issued, on the registration page, with links to print it and to its status page."""
+def ticket_summary(facts: TicketFacts, holder: str, print_href: str, status_href: str) -> dbc.Card:
+    """The ticket just issued, on the registration page, with links to print it and to its status page. ``holder``
+    says whose it is (full name and MRN: the desk may see them), so nobody prints it for the next patient."""
     line = facts.poli_line
     return dbc.Card(
         dbc.CardBody(
             [
+                html.Div(
+                    [html.I(className="bi bi-person me-1"), holder],
+                    className="fw-semibold mb-2",
+                    id="reg-ticket-holder",
+                ),
                 html.Div(t("ticket_number"), className="text-body-secondary small"),
                 html.Div(line.label if line else "—", className="reg-ticket-number", id="reg-ticket-number"),
                 html.Dl(

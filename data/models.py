@@ -140,11 +140,13 @@ class AuditLog(Base):
 
 class Patient(Base):
     """A patient of one site. NIK, BPJS number, phone and address are AES-GCM ciphertext; ``*_bidx`` are
-    keyed blind indexes for exact search."""
+    keyed blind indexes for exact search. ``submission_token`` is the desk form's own token: the same form sent
+    twice (a double click, a retry, a second web worker) finds the patient it created instead of making a twin."""
 
     __tablename__ = "patient"
     __table_args__ = (
         UniqueConstraint("site_id", "mrn"),
+        UniqueConstraint("site_id", "submission_token"),
         CheckConstraint("sex IN ('L', 'P')", name="sex"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -160,6 +162,7 @@ class Patient(Base):
     phone_enc: Mapped[str | None] = mapped_column(Text)
     address_enc: Mapped[str | None] = mapped_column(Text)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    submission_token: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -240,6 +243,9 @@ class Poli(Base):
     # Which TV board calls this poli's numbers, and the service time assumed until today's is measured.
     board_group: Mapped[str] = mapped_column(String(32), default="umum")
     default_service_minutes: Mapped[int] = mapped_column(Integer, default=10)
+    # Whom the poli serves, in completed years on the visit day (Poli Anak 0–17); the desk warns outside it.
+    age_min_years: Mapped[int | None] = mapped_column(Integer)
+    age_max_years: Mapped[int | None] = mapped_column(Integer)
 
 
 class Doctor(Base):

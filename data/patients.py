@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -13,10 +12,10 @@ from data import audit
 from data.field_crypto import FieldCipher
 from data.models import Patient
 from domain.errors import InputError
+from domain.formats import normalise_name, normalise_phone
+from domain.identifiers import normalise_identifier
 
 ENCRYPTED_FIELDS = ("nik", "bpjs", "phone", "address")
-_NIK = re.compile(r"^\d{16}$")
-_BPJS = re.compile(r"^\d{13}$")
 
 
 @dataclass(frozen=True)
@@ -34,8 +33,10 @@ class PatientRecord:
     address: str | None
 
 
-def _digits(value: str | None) -> str | None:
-    return re.sub(r"\D", "", value) if value else None
+def identifier_index(cipher: FieldCipher, field: str, value: str | None) -> str | None:
+    """The blind index of a NIK or BPJS number in its one normal form (so ``３１７１…`` and ``3171…`` are the same
+    number); a malformed number raises ``InputError``."""
+    return cipher.blind_index(field, normalise_identifier(field, value))
 
 
 def create_patient(
@@ -53,28 +54,26 @@ def create_patient(
     address: str | None = None,
     actor_id: int | None = None,
     actor_name: str | None = None,
+    submission_token: str | None = None,
 ) -> Patient:
-    nik, bpjs = _digits(nik), _digits(bpjs)
-    if nik and not _NIK.match(nik):
-        raise InputError("err_nik_format")
-    if bpjs and not _BPJS.match(bpjs):
-        raise InputError("err_bpjs_format")
+    """Store a patient exactly as normalised here (identifiers through ``domain.identifiers``, the name through
+    ``domain.formats``); what cannot be normalised raises ``InputError`` and nothing is stored."""
+    nik, bpjs = normalise_identifier("nik", nik), normalise_identifier("bpjs", bpjs)
     if sex not in ("L", "P"):
         raise InputError("err_sex")
-    if not name.strip():
-        raise InputError("err_full_name_required")
     patient = Patient(
         site_id=site_id,
         mrn=mrn.strip(),
-        name=name.strip(),
+        name=normalise_name(name),
         birth_date=birth_date,
         sex=sex,
         nik_enc=cipher.encrypt("nik", nik),
         nik_bidx=cipher.blind_index("nik", nik),
         bpjs_enc=cipher.encrypt("bpjs", bpjs),
         bpjs_bidx=cipher.blind_index("bpjs", bpjs),
-        phone_enc=cipher.encrypt("phone", phone),
+        phone_enc=cipher.encrypt("phone", normalise_phone(phone) if phone else None),
         address_enc=cipher.encrypt("address", address),
+        submission_token=submission_token,
     )
     session.add(patient)
     session.flush()
@@ -92,12 +91,9 @@ def create_patient(
 
 def find_by_identifier(session: Session, cipher: FieldCipher, site_id: int, field: str, value: str) -> list[Patient]:
     """Exact search by NIK or BPJS number through the blind index (the database never sees the number).
-    A number of the wrong length raises ``InputError`` (``err_nik_format`` / ``err_bpjs_format``)."""
+    A malformed number raises ``InputError`` (``err_nik_format`` / ``err_bpjs_format``)."""
     column = {"nik": Patient.nik_bidx, "bpjs": Patient.bpjs_bidx}[field]
-    digits = _digits(value)
-    if digits and not {"nik": _NIK, "bpjs": _BPJS}[field].match(digits):
-        raise InputError(f"err_{field}_format")
-    digest = cipher.blind_index(field, digits)
+    digest = identifier_index(cipher, field, value)
     if digest is None:
         return []
     return list(session.scalars(select(Patient).where(Patient.site_id == site_id, column == digest)))

@@ -3,7 +3,7 @@ poli number with a booking code, and record the first task times. Used by the fr
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -19,11 +19,13 @@ from data.models import ClinicSession, Doctor, Patient, Poli, QueueTicket, Visit
 from data.queue_tickets import QueueEvent, enqueue, issue_ticket, next_number, record_task
 from data.queue_views import ticket_estimate
 from data.schedules import local_today
+from domain.age_range import AgeRange, age_years
 from domain.errors import InputError
+from domain.formats import normalise_name, normalise_phone
+from domain.identifiers import normalise_identifier
 from domain.queue_points import ADMISSION, booking_code, poli_point
 
 PAYERS = ("jkn", "non_jkn")
-_PHONE = re.compile(r"^(\+62|62|0)8\d{7,12}$")
 MRN_POINT = "rekam_medis"  # the site-wide medical-record counter lives in queue_counter on a fixed date
 MRN_COUNTER_DATE = date(2000, 1, 1)
 
@@ -121,6 +123,85 @@ def search_patients(
     return [_match(p) for p in hits]
 
 
+class FieldErrors(InputError):
+    """Several fields of one form wrong at once: ``errors`` maps each field to its own ``InputError``. Its own key
+    and params are the first error's, for a caller that shows only one message."""
+
+    def __init__(self, errors: dict[str, InputError]) -> None:
+        first = next(iter(errors.values()))
+        super().__init__(first.key, **first.params)
+        self.errors = errors
+
+
+class NeedsConfirmation(InputError):
+    """Something the clerk must see and confirm before going on (a warning, not a refusal); a caller that cannot
+    ask anyone refuses with its message."""
+
+
+class PossibleDuplicate(NeedsConfirmation):
+    """Patients with the same name and birth date exist: perhaps the one being registered."""
+
+    def __init__(self, matches: list[PatientMatch]) -> None:
+        super().__init__("reg_possible_duplicate", count=len(matches))
+        self.matches = matches
+
+
+@dataclass(frozen=True)
+class SavedPatient(PatientMatch):
+    """A new patient as stored, with the normalised numbers the form must show; ``repeated`` when the form had
+    already been saved (the same submission token) and this is that first result again."""
+
+    nik: str | None
+    bpjs: str | None
+    phone: str | None
+    repeated: bool
+
+
+def _saved(cipher: FieldCipher, patient: Patient, repeated: bool) -> SavedPatient:
+    numbers = {f: cipher.decrypt(f, getattr(patient, f"{f}_enc")) for f in ("nik", "bpjs", "phone")}
+    return SavedPatient(**vars(_match(patient)), **numbers, repeated=repeated)
+
+
+def _checked(checks: dict[str, Callable[[], object]]) -> dict[str, object]:
+    """Run every field's check; all the fields' errors together, or each field's normalised value."""
+    values, errors = {}, {}
+    for field, check in checks.items():
+        try:
+            values[field] = check()
+        except InputError as exc:
+            errors[field] = exc
+    if errors:
+        raise FieldErrors(errors)
+    return values
+
+
+def _birth_date(birth_date: date | None, today: date) -> date:
+    if birth_date is None:
+        raise InputError("err_birth_date_required")
+    if birth_date > today or birth_date.year < today.year - 130:
+        raise InputError("err_birth_date_range")
+    return birth_date
+
+
+def _sex(sex: str) -> str:
+    if sex not in ("L", "P"):
+        raise InputError("err_sex")
+    return sex
+
+
+def _same_person(session: Session, site_id: int, name: str, birth_date: date) -> list[PatientMatch]:
+    """Patients of the site born that day whose name, ignoring case and spacing, is ``name``."""
+    wanted = name.casefold()
+    born = session.scalars(
+        select(Patient).where(Patient.site_id == site_id, Patient.birth_date == birth_date).order_by(Patient.mrn)
+    )
+    return [_match(p) for p in born if " ".join(p.name.split()).casefold() == wanted]
+
+
+def _by_token(session: Session, site_id: int, token: str) -> Patient | None:
+    return session.scalar(select(Patient).where(Patient.site_id == site_id, Patient.submission_token == token))
+
+
 def register_patient(
     session: Session,
     cipher: FieldCipher,
@@ -134,37 +215,56 @@ def register_patient(
     bpjs: str = "",
     address: str = "",
     today: date,
-) -> PatientMatch:
-    """A new patient with the minimum the desk needs; the medical-record number comes from the site counter."""
-    if not name.strip():
-        raise InputError("err_full_name_required")
-    if birth_date is None:
-        raise InputError("err_birth_date_required")
-    if birth_date > today or birth_date.year < today.year - 130:
-        raise InputError("err_birth_date_range")
-    phone = re.sub(r"[\s-]", "", phone or "")
-    if not _PHONE.match(phone):
-        raise InputError("err_phone_format")
-    for field, value in (("nik", nik), ("bpjs", bpjs)):
-        if value.strip() and patients.find_by_identifier(session, cipher, actor.site_id, field, value):
-            raise InputError(f"err_{field}_exists")
-    mrn = f"{next_number(session, actor.site_id, MRN_POINT, MRN_COUNTER_DATE):06d}"
-    patient = patients.create_patient(
-        session,
-        cipher,
-        site_id=actor.site_id,
-        mrn=mrn,
-        name=" ".join(name.split()),
-        birth_date=birth_date,
-        sex=sex,
-        nik=nik or None,
-        bpjs=bpjs or None,
-        phone=phone,
-        address=address.strip() or None,
-        actor_id=actor.user_id,
-        actor_name=actor.username,
+    submission_token: str | None = None,
+    warn_duplicate: bool = False,
+) -> SavedPatient:
+    """A new patient with the minimum the desk needs; the medical-record number comes from the site counter.
+
+    Every field is checked and normalised (``FieldErrors`` names each wrong one); what is stored is exactly the
+    normalised values, which come back to be shown. ``submission_token`` makes the call idempotent: the same form
+    sent again, even at the same instant from another worker, returns the patient it created. With
+    ``warn_duplicate`` a patient of the same name and birth date raises ``PossibleDuplicate`` first."""
+    if submission_token and (earlier := _by_token(session, actor.site_id, submission_token)) is not None:
+        return _saved(cipher, earlier, repeated=True)
+    values = _checked(
+        {
+            "name": lambda: normalise_name(name),
+            "birth_date": lambda: _birth_date(birth_date, today),
+            "sex": lambda: _sex(sex),
+            "phone": lambda: normalise_phone(phone),
+            "nik": lambda: normalise_identifier("nik", nik),
+            "bpjs": lambda: normalise_identifier("bpjs", bpjs),
+        }
     )
-    return _match(patient)
+    taken = {
+        field: InputError(f"err_{field}_exists")
+        for field in ("nik", "bpjs")
+        if values[field] and patients.find_by_identifier(session, cipher, actor.site_id, field, values[field])
+    }
+    if taken:
+        raise FieldErrors(taken)
+    if warn_duplicate and (twins := _same_person(session, actor.site_id, values["name"], values["birth_date"])):
+        raise PossibleDuplicate(twins)
+    try:
+        with session.begin_nested():  # a twin of this form committed meanwhile undoes the MRN number as well
+            mrn = f"{next_number(session, actor.site_id, MRN_POINT, MRN_COUNTER_DATE):06d}"
+            patient = patients.create_patient(
+                session,
+                cipher,
+                site_id=actor.site_id,
+                mrn=mrn,
+                address=address.strip() or None,
+                actor_id=actor.user_id,
+                actor_name=actor.username,
+                submission_token=submission_token,
+                **values,
+            )
+    except IntegrityError:
+        earlier = _by_token(session, actor.site_id, submission_token) if submission_token else None
+        if earlier is None:
+            raise
+        return _saved(cipher, earlier, repeated=True)
+    return _saved(cipher, patient, repeated=False)
 
 
 def take_admission_ticket(session: Session, site_id: int, now: datetime) -> tuple[QueueTicket, QueueEvent]:
@@ -211,13 +311,15 @@ def register_visit(
     referral_number: str | None = None,
     referred_from_id: int | None = None,
     visit_kind: int | None = None,
+    warn_age: bool = False,
 ) -> Registration:
     """Book ``patient_id`` into a doctor session and give them the poli's next number.
 
     ``arrived`` is False for a Mobile JKN booking made ahead: its ticket waits as ``booked`` until check-in,
     and no task time is recorded before the patient is really there. ``visit_kind`` is BPJS's
     ``jeniskunjungan`` (1 FKTP referral, 2 internal referral, 3 control, 4 referral between hospitals); by default
-    2 for a referral from another poli, else 1."""
+    2 for a referral from another poli, else 1. With ``warn_age``, a patient whose age on the visit day lies outside
+    the poli's age range raises ``AgeOutsideRange`` before anything is booked."""
     if payer not in PAYERS:
         raise InputError("err_payer")
     clinic_session = session.get(ClinicSession, session_id)
@@ -254,6 +356,8 @@ def register_visit(
     new_patient = not session.scalar(
         select(exists().where(Visit.patient_id == patient_id, Visit.status != "cancelled"))
     )
+    if warn_age:
+        _check_age(poli, patient.birth_date, clinic_session.service_date)
     _book_quota(session, clinic_session, payer)
     visit = Visit(
         site_id=actor.site_id,
@@ -304,6 +408,19 @@ def register_visit(
         detail={"patient_id": patient_id, "poli": poli.code, "payer": payer, "source": source},
     )
     return Registration.of(visit, ticket)
+
+
+class AgeOutsideRange(NeedsConfirmation):
+    """The patient's age on the visit day is outside the poli's age range (an adult at Poli Anak)."""
+
+
+def _check_age(poli: Poli, birth_date: date, day: date) -> None:
+    ages = AgeRange(poli.age_min_years, poli.age_max_years)
+    age = age_years(birth_date, day)
+    if not ages.admits(age):
+        low, high = ages.min_years, ages.max_years
+        bounds = f"{low}–{high}" if None not in (low, high) else f"≥ {low}" if high is None else f"≤ {high}"
+        raise AgeOutsideRange("reg_age_outside", age=age, poli=poli.name, range=bounds)
 
 
 def _record_arrival(

@@ -1,9 +1,14 @@
-"""How Pantau writes dates, times and money (DESIGN §9): ``12 Januari 2026``, site time zone, ``Rp 1.234.567``."""
+"""How Pantau writes dates, times and money (DESIGN §9): ``12 Januari 2026``, site time zone, ``Rp 1.234.567``;
+and the one stored form of a person's name and mobile number, checked where a person types them."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
+
+from domain.errors import InputError
+from domain.identifiers import digit_string
 
 MONTHS = {
     "id": (
@@ -55,3 +60,38 @@ def rupiah(amount: int) -> str:
     """Integer Rupiah with dots between thousands: ``Rp 1.234.567`` (negative: ``-Rp 5.000``)."""
     sign = "-" if amount < 0 else ""
     return f"{sign}Rp {abs(amount):,}".replace(",", ".")
+
+
+# A mobile number is kept in the national form ``08…``; ``+62 8…`` and ``62 8…`` mean the same number. The length
+# counts the national form's digits, leading 0 included (Indonesian mobile numbers have 10 to 13 today).
+PHONE_DIGITS = (10, 15)
+NAME_PUNCTUATION = frozenset(".,'-’`")
+
+
+def normalise_phone(value: str | None) -> str:
+    """``0812 3456-7890``, ``+62 812 3456 7890``, full-width digits: all become ``081234567890``. Anything that is
+    not an Indonesian mobile number of 10–15 digits raises ``InputError("err_phone_format", min=, max=)``."""
+    text = unicodedata.normalize("NFKC", value or "").strip()
+    plus = text.startswith("+")
+    digits = digit_string(text[1:] if plus else text)
+    if digits is not None and (plus or digits.startswith("62")):
+        digits = "0" + digits[2:] if digits.startswith("62") else None
+    shortest, longest = PHONE_DIGITS
+    if digits is None or not digits.startswith("08") or not shortest <= len(digits) <= longest:
+        raise InputError("err_phone_format", min=shortest, max=longest)
+    return digits
+
+
+def normalise_name(value: str | None) -> str:
+    """A person's name as stored: NFKC, runs of whitespace made one space. Letters (any script, with their
+    combining marks), spaces and ``. , ' -`` only: digits, emoji and control characters raise
+    ``InputError("err_name_characters")`` (so does a name without a letter); a blank name
+    ``InputError("err_full_name_required")``."""
+    name = " ".join(unicodedata.normalize("NFKC", value or "").split())
+    if not name:
+        raise InputError("err_full_name_required")
+    classes = [unicodedata.category(ch)[0] for ch in name]
+    allowed = all(ch == " " or ch in NAME_PUNCTUATION or c in "LM" for ch, c in zip(name, classes, strict=True))
+    if not allowed or "L" not in classes:
+        raise InputError("err_name_characters")
+    return name

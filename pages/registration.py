@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -22,6 +24,9 @@ dash.register_page(
 SEARCH_MODES = ("mrn", "name", "nik", "bpjs")
 NEW_PATIENT_FIELDS = ("name", "birth", "sex", "phone", "nik", "bpjs")
 NO_TICKET = "none"  # the desk-number choice "none" (a <select> cannot hold an empty value and show its label)
+# Room for separators and spaces ("3171 0123 0190 0001"): a browser cuts what is longer without a word, so the
+# limit is generous and the server says what is wrong with the number.
+ENTRY_LENGTH = 40
 REFRESH_MS = 30_000  # places left and desk numbers change as other desks work
 
 
@@ -66,6 +71,74 @@ def _search_card() -> dbc.Card:
     )
 
 
+def new_patient_form() -> html.Div:
+    """A blank new-patient form with its own submission token: sending it twice saves one patient. Once saved it
+    is locked (the fieldset) and shows what was stored; "another patient" replaces it with a fresh one."""
+    return html.Div(
+        [
+            dcc.Store(id="reg-new-token", data=secrets.token_hex(16)),
+            html.Fieldset(
+                [
+                    _field(t("reg_new_name"), dbc.Input(id="reg-new-name", maxLength=200), "name"),
+                    _field(t("reg_birth_date"), dbc.Input(id="reg-new-birth", type="date"), "birth"),
+                    _field(
+                        t("reg_new_sex"),
+                        dbc.RadioItems(
+                            id="reg-new-sex",
+                            options=[
+                                {"label": t("reg_sex_L"), "value": "L"},
+                                {"label": t("reg_sex_P"), "value": "P"},
+                            ],
+                            inline=True,
+                        ),
+                        "sex",
+                    ),
+                    _field(
+                        t("reg_new_phone"),
+                        dbc.Input(id="reg-new-phone", type="tel", maxLength=ENTRY_LENGTH, placeholder="08…"),
+                        "phone",
+                    ),
+                    _field(
+                        t("reg_new_nik"),
+                        dbc.Input(id="reg-new-nik", inputMode="numeric", maxLength=ENTRY_LENGTH),
+                        "nik",
+                        t("reg_new_jkn_hint"),
+                    ),
+                    _field(
+                        t("reg_new_bpjs"),
+                        dbc.Input(id="reg-new-bpjs", inputMode="numeric", maxLength=ENTRY_LENGTH),
+                        "bpjs",
+                        t("reg_new_jkn_hint"),
+                    ),
+                    dbc.Button(t("reg_new_submit"), id="reg-new-submit", color="primary", className="mt-1"),
+                ],
+                id="reg-new-fieldset",
+            ),
+            html.Div(id="reg-new-feedback", className="mt-2"),
+            dbc.Alert(
+                [
+                    html.Div(id="reg-new-duplicate-text"),
+                    html.Div(id="reg-new-duplicate-hits", className="my-2"),
+                    dbc.Button(t("reg_duplicate_confirm"), id="reg-new-confirm", color="warning", size="sm"),
+                ],
+                id="reg-new-duplicate",
+                color="warning",
+                is_open=False,
+                className="mt-2 mb-0",
+            ),
+            dbc.Button(
+                [html.I(className="bi bi-person-plus me-1"), t("reg_new_another")],
+                id="reg-new-another",
+                color="secondary",
+                outline=True,
+                className="mt-2",
+                style={"display": "none"},
+            ),
+        ],
+        id="reg-new-form",
+    )
+
+
 def _new_patient_card() -> dbc.Card:
     return dbc.Card(
         [
@@ -78,43 +151,7 @@ def _new_patient_card() -> dbc.Card:
                 )
             ),
             dbc.Collapse(
-                dbc.CardBody(
-                    [
-                        _field(t("reg_new_name"), dbc.Input(id="reg-new-name", maxLength=200), "name"),
-                        _field(t("reg_birth_date"), dbc.Input(id="reg-new-birth", type="date"), "birth"),
-                        _field(
-                            t("reg_new_sex"),
-                            dbc.RadioItems(
-                                id="reg-new-sex",
-                                options=[
-                                    {"label": t("reg_sex_L"), "value": "L"},
-                                    {"label": t("reg_sex_P"), "value": "P"},
-                                ],
-                                inline=True,
-                            ),
-                            "sex",
-                        ),
-                        _field(
-                            t("reg_new_phone"),
-                            dbc.Input(id="reg-new-phone", type="tel", maxLength=20, placeholder="08…"),
-                            "phone",
-                        ),
-                        _field(
-                            t("reg_new_nik"),
-                            dbc.Input(id="reg-new-nik", inputMode="numeric", maxLength=16),
-                            "nik",
-                            t("reg_new_jkn_hint"),
-                        ),
-                        _field(
-                            t("reg_new_bpjs"),
-                            dbc.Input(id="reg-new-bpjs", inputMode="numeric", maxLength=13),
-                            "bpjs",
-                            t("reg_new_jkn_hint"),
-                        ),
-                        dbc.Button(t("reg_new_submit"), id="reg-new-submit", color="primary", className="mt-1"),
-                        html.Div(id="reg-new-feedback", className="mt-2"),
-                    ]
-                ),
+                dbc.CardBody(new_patient_form(), id="reg-new-body"),
                 id="reg-new-collapse",
                 is_open=False,
             ),
@@ -170,6 +207,18 @@ def _visit_card() -> dbc.Card:
                         size="lg",
                     ),
                     html.Div(id="reg-feedback", className="mt-3"),
+                    dbc.Alert(
+                        [
+                            html.Div(id="reg-age-warning-text"),
+                            dbc.Button(
+                                t("reg_age_confirm"), id="reg-age-confirm", color="warning", size="sm", className="mt-2"
+                            ),
+                        ],
+                        id="reg-age-warning",
+                        color="warning",
+                        is_open=False,
+                        className="mt-3 mb-0",
+                    ),
                 ]
             ),
         ],

@@ -1,0 +1,47 @@
+"""A poli's age range (Poli Anak: 0–17 years) and whether a patient's age on the visit day falls inside it. The
+desk is warned, never blocked: the range is a hint for the clerk, not a clinical rule."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+from domain.errors import InputError
+
+OLDEST = 150  # years: the largest bound an admin may set
+
+
+def age_years(birth: date, day: date) -> int:
+    """Completed years on ``day`` (a birthday counts from that day; 29 February from 1 March in other years)."""
+    before_birthday = (day.month, day.day) < (birth.month, birth.day)
+    return day.year - birth.year - before_birthday
+
+
+@dataclass(frozen=True)
+class AgeRange:
+    """Inclusive bounds in completed years; either may be open (None)."""
+
+    min_years: int | None
+    max_years: int | None
+
+    def __post_init__(self) -> None:
+        for bound in (self.min_years, self.max_years):
+            if bound is not None and not 0 <= bound <= OLDEST:
+                raise InputError("err_age_bound", oldest=OLDEST)
+        if None not in (self.min_years, self.max_years) and self.min_years > self.max_years:
+            raise InputError("err_age_order")
+
+    def admits(self, age: int) -> bool:
+        return (self.min_years is None or age >= self.min_years) and (self.max_years is None or age <= self.max_years)
+
+
+def years_bound(text: str | None) -> int | None:
+    """A bound as an admin typed it: blank is open (None), else whole years 0–150 in any digits NFKC makes
+    ASCII; anything else raises ``InputError("err_age_bound")``."""
+    value = unicodedata.normalize("NFKC", text or "").strip()
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit()) or int(value) > OLDEST:
+        raise InputError("err_age_bound", oldest=OLDEST)
+    return int(value)

@@ -3,21 +3,39 @@ admission-desk number and its task times; and the ticket printout and public sta
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date as Date
 from datetime import datetime, time, timedelta
 
 import pytest
-from sqlalchemy import select
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
 
 from api.queue_public import qr_svg
 from auth.users import Actor
-from data.models import ClinicSession, Doctor, Poli, QueueTicket, User, Visit, VisitTask, utcnow
+from data.models import AuditLog, ClinicSession, Doctor, Patient, Poli, QueueTicket, User, Visit, VisitTask, utcnow
+from data.patients import read_patient
+from data.poli_settings import poli_age_ranges, set_age_range
 from data.queue_actions import call_ticket, start
 from data.queue_lookup import admission_ticket, booking_site, serving_admission_tickets
-from data.queue_registration import register_patient, register_visit, search_patients, take_admission_ticket
+from data.queue_registration import (
+    AgeOutsideRange,
+    FieldErrors,
+    PossibleDuplicate,
+    register_patient,
+    register_visit,
+    search_patients,
+    take_admission_ticket,
+)
 from data.schedules import close_poli, day_sessions, local_today
+from domain.age_range import AgeRange, age_years
 from domain.errors import InputError
+from domain.formats import normalise_name, normalise_phone
+from domain.identifiers import LENGTHS, normalise_identifier
 from tests.fixtures_app import login
+from tests.test_identifiers import FULL_WIDTH, NAME_CHARS, digits, typed
 
 NIK = "3171012301900001"
 BPJS = "0001234567890"
@@ -117,6 +135,9 @@ def test_search_by_each_identifier(any_app):
         ({"name": "rahayu"}, "err_search_criteria"),
         ({"nik": "3171999999999999"}, "err_unknown_nik"),
         ({"bpjs": "0009999999999"}, "err_unknown_bpjs"),
+        ({"nik": "abcdefghijklmnop"}, "err_nik_format"),
+        ({"bpjs": "abcdefghijklm"}, "err_bpjs_format"),
+        ({"nik": "3171 0123 0190 0001 7"}, "err_nik_format"),
     ],
 )
 def test_search_mistakes_are_named(sqlite_app, criteria, key):
@@ -141,13 +162,138 @@ def test_search_by_mrn_with_wrong_birth_date_is_refused(any_app):
         ({"birth_date": None}, "err_birth_date_required"),
         ({"birth_date": Date(2999, 1, 1)}, "err_birth_date_range"),
         ({"phone": "12345"}, "err_phone_format"),
+        ({"phone": "081234567"}, "err_phone_format"),  # nine digits: the message says 10–15
         ({"phone": ""}, "err_phone_format"),
+        ({"nik": "abcdefghijklmnop"}, "err_nik_format"),
+        ({"name": "Bayu 😀"}, "err_name_characters"),
         ({"bpjs": "12"}, "err_bpjs_format"),
         ({"sex": "X"}, "err_sex"),
     ],
 )
 def test_new_patient_validation(any_app, fields, key):
     assert refused(new_patient, any_app, **fields).key == key
+
+
+def test_every_wrong_field_is_named_at_once_and_nothing_is_saved(sqlite_app):
+    error = refused(new_patient, sqlite_app, "Bayu 2", phone="0812345", nik="abcdefghijklmnop", bpjs="abcdefghijklm")
+    assert {f: e.key for f, e in error.errors.items()} == {
+        "name": "err_name_characters",
+        "phone": "err_phone_format",
+        "nik": "err_nik_format",
+        "bpjs": "err_bpjs_format",
+    }
+    with sqlite_app.runtime.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Patient).where(Patient.name.like("Bayu%"))) == 0
+
+
+def identifier(field: str) -> st.SearchStrategy[str]:
+    """A NIK or BPJS number as typed: right, with full-width digits or separators, of a wrong length, or garbage."""
+    length = LENGTHS[field]
+    return st.one_of(
+        st.just(""),
+        digits(length).flatmap(typed),
+        st.integers(1, 20).filter(lambda n: n != length).flatmap(digits),
+        st.text(min_size=1, max_size=length + 2),
+    )
+
+
+PHONES = st.one_of(
+    st.integers(6, 15).flatmap(digits).map(lambda rest: "08" + rest).flatmap(typed),
+    st.integers(8, 13).flatmap(digits).map(lambda rest: "+62 8" + rest),
+    st.text(max_size=16),
+)
+NAMES = st.one_of(
+    st.sampled_from(["Sri Rahayu", "  Dewi   Lestari ", "Nguye\u0302\u0303n Thi\u0323", "Ｂａｙｕ", "Nur'aini"]),
+    st.text(NAME_CHARS, max_size=20),
+)
+
+
+def expected_form(values: dict[str, str]) -> tuple[dict[str, object], dict[str, str]]:
+    """What the desk must store for ``values``, or the message key each wrong field must get."""
+    rules = {
+        "name": normalise_name,
+        "phone": normalise_phone,
+        "nik": lambda v: normalise_identifier("nik", v),
+        "bpjs": lambda v: normalise_identifier("bpjs", v),
+    }
+    stored, keys = {}, {}
+    for field, rule in rules.items():
+        try:
+            stored[field] = rule(values[field])
+        except InputError as err:
+            keys[field] = err.key
+    return stored, keys
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    form=st.fixed_dictionaries({"name": NAMES, "phone": PHONES, "nik": identifier("nik"), "bpjs": identifier("bpjs")})
+)
+def test_a_new_patient_is_refused_per_field_or_stored_exactly_as_normalised(any_app, form):
+    stored, keys = expected_form(form)
+    try:
+        saved = new_patient(any_app, **form)
+    except FieldErrors as error:
+        got = {f: e.key for f, e in error.errors.items()}
+        taken = {"nik": "err_nik_exists", "bpjs": "err_bpjs_exists"}  # a number an earlier example stored
+        assert got == keys or (not keys and got.items() <= taken.items()), (got, keys)
+        return
+    assert not keys
+    with any_app.runtime.db.session() as s:
+        record = read_patient(s, any_app.runtime.cipher, saved.id, actor_id=None, actor_name="t", purpose="test")
+    assert (record.name, record.phone, record.nik, record.bpjs) == tuple(
+        stored[f] for f in ("name", "phone", "nik", "bpjs")
+    )
+    assert (saved.name, saved.phone, saved.nik, saved.bpjs) == tuple(
+        stored[f] for f in ("name", "phone", "nik", "bpjs")
+    )
+    assert saved.has_bpjs == (stored["bpjs"] is not None)
+
+
+def test_a_full_width_nik_is_the_same_nik_for_the_next_patient(any_app):
+    new_patient(any_app, nik=NIK.translate(FULL_WIDTH))
+    assert refused(new_patient, any_app, "Orang Lain", nik=NIK).key == "err_nik_exists"
+    assert [p.name for p in search(any_app, nik=" ".join(NIK[i : i + 4] for i in range(0, 16, 4)))] == [
+        "Sri Rahayu Lestari"
+    ]
+
+
+def test_the_same_form_sent_twice_is_one_patient(any_app):
+    token = "0123456789abcdef0123456789abcdef"
+    first = new_patient(any_app, submission_token=token, phone="+62 812-3456-7890")
+    again = new_patient(any_app, submission_token=token, phone="+62 812-3456-7890")
+    assert (first.repeated, again.repeated) == (False, True)
+    assert (again.id, again.mrn, again.phone) == (first.id, first.mrn, "081234567890")
+    later = new_patient(any_app, "Pasien Lain")
+    assert int(later.mrn) == int(first.mrn) + 1  # the repeat took no medical-record number
+    with any_app.runtime.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Patient).where(Patient.name == first.name)) == 1
+
+
+def test_the_same_form_from_two_workers_at_once_is_one_patient(postgres_app):
+    token = "fedcba9876543210fedcba9876543210"
+    start = threading.Barrier(2)
+
+    def submit():
+        start.wait()
+        return new_patient(postgres_app, submission_token=token)
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: submit(), range(2)))
+    assert len({r.id for r in results}) == 1
+    assert sorted(r.repeated for r in results) == [False, True]
+    with postgres_app.runtime.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Patient).where(Patient.submission_token == token)) == 1
+
+
+def test_a_patient_with_the_same_name_and_birth_date_is_a_warning_the_clerk_may_overrule(any_app):
+    existing = new_patient(any_app, "Sri Rahayu Lestari")
+    warning = refused(new_patient, any_app, "sri  rahayu LESTARI", warn_duplicate=True)
+    assert isinstance(warning, PossibleDuplicate)
+    assert [m.id for m in warning.matches] == [existing.id]
+    confirmed = new_patient(any_app, "sri  rahayu LESTARI")
+    assert confirmed.id != existing.id and confirmed.name == "sri rahayu LESTARI"
+    assert new_patient(any_app, "Sri Rahayu", warn_duplicate=True).id  # another name: no warning
 
 
 def test_new_patient_with_a_known_nik_is_refused_and_gets_a_new_mrn_otherwise(any_app):
@@ -205,6 +351,44 @@ def test_same_patient_twice_in_one_poli_on_one_day_is_refused(any_app):
     error = refused(book, any_app, patient.id, other_doctor)
     assert (error.key, error.params) == ("err_already_registered", {"poli": "Poli Umum", "label": first.label})
     book(any_app, patient.id, open_session(any_app, "GIG"))  # another poli the same day is fine
+
+
+def set_ages(pantau, poli_code: str, low: int | None, high: int | None) -> None:
+    with pantau.runtime.db.session() as s:
+        poli = s.scalar(select(Poli).where(Poli.site_id == desk(pantau).site_id, Poli.code == poli_code))
+        set_age_range(s, desk(pantau), poli.id, AgeRange(low, high))
+
+
+def test_an_adult_at_a_childrens_poli_is_warned_before_anything_is_booked(any_app):
+    set_ages(any_app, "ANA", 0, 17)
+    session_id = open_session(any_app, "ANA")
+    adult = new_patient(any_app, "Budi Santoso", birth_date=Date(1983, 6, 1), sex="L")
+    warning = refused(book, any_app, adult.id, session_id, warn_age=True)
+    assert isinstance(warning, AgeOutsideRange)
+    assert warning.params == {
+        "age": age_years(Date(1983, 6, 1), today(any_app)),
+        "poli": "Poli Anak",
+        "range": "0–17",
+    }
+    with any_app.runtime.db.session() as s:
+        assert s.get(ClinicSession, session_id).booked_non_jkn == 0
+    child_born = today(any_app).replace(year=today(any_app).year - 5, day=1)
+    child = new_patient(any_app, "Anak Kecil", birth_date=child_born)
+    assert book(any_app, child.id, session_id, warn_age=True).label
+    assert book(any_app, adult.id, session_id).label  # the clerk confirmed: booked
+
+
+def test_a_poli_age_range_is_audited_and_an_unknown_poli_refused(sqlite_app):
+    set_ages(sqlite_app, "ANA", None, 17)
+    with sqlite_app.runtime.db.session() as s:
+        ranges = {p.name: (p.min_years, p.max_years) for p in poli_age_ranges(s, desk(sqlite_app).site_id)}
+        assert ranges["Poli Anak"] == (None, 17)
+        assert s.scalar(select(AuditLog.detail).where(AuditLog.action == "poli_age_range_set"))["after"] == {
+            "min": None,
+            "max": 17,
+        }
+        with pytest.raises(InputError, match="qadmin_age_poli_required"):
+            set_age_range(s, desk(sqlite_app), 999_999, AgeRange(0, 17))
 
 
 def test_jkn_needs_a_bpjs_card_and_a_referral(any_app):
@@ -354,7 +538,7 @@ def test_status_page_is_public_and_shows_no_personal_data(booked_visit):
     html = response.get_data(as_text=True)
     assert 'id="status-number">A001<' in html
     assert "Posisi Anda: 1" in html
-    assert 'http-equiv="refresh" content="30"' in html
+    assert 'data-refresh="30"' in html  # updated in place by assets/status_page.js
     assert "SIT* N**** K****" in html
     for secret in ("Siti", "Nurbaya", "Kusuma", NIK, BPJS, "081298765432"):
         assert secret not in html

@@ -1,0 +1,58 @@
+"""The patient's status page in a real browser: it updates in place (no ``<meta http-equiv="refresh">``, which
+axe reports as a critical WCAG 2.2.1 failure and which makes a screen reader start over every 30 s), announces a
+new state once, can be paused, and says so when an update fails."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from api import queue_public
+
+pytestmark = pytest.mark.browser
+INTERVAL_S = 1  # the page's update interval in this test (30 s in use)
+
+
+@pytest.fixture
+def quick_status_page(live_server, monkeypatch):
+    """The live server with the status page updating every second."""
+    monkeypatch.setattr(queue_public, "STATUS_REFRESH_SECONDS", INTERVAL_S)
+    return live_server
+
+
+def test_the_status_page_updates_in_place_and_can_be_paused(page, quick_status_page):
+    from tests.test_queue_board import call, register_waiting  # here, as test_browser_console does
+
+    base, pantau = quick_status_page
+    first = register_waiting(pantau, "Siti Aminah")
+    patient = register_waiting(pantau, "Bambang Sutrisno")
+    page.goto(f"{base}/antrean/status/{patient.booking_code}")
+    state = page.locator("#status-state")
+    expect(state).to_have_text("Menunggu")
+    assert page.locator('meta[http-equiv="refresh"]').count() == 0
+    page.evaluate("() => { window.sameDocument = true; }")
+
+    call(pantau, patient.ticket_id, "Poli Umum 1")
+    expect(state).to_have_text("Dipanggil")
+    expect(page.locator("#status-announce")).to_contain_text("Dipanggil")  # said once by a screen reader
+    assert page.evaluate("() => window.sameDocument === true"), "the page was reloaded, not updated in place"
+
+    toggle = page.locator("#status-refresh-toggle")
+    toggle.click()
+    expect(toggle).to_have_text("Lanjutkan pembaruan otomatis")
+    expect(page.locator("#status-refresh-paused")).to_be_visible()
+    asked = []
+    page.on("request", lambda request: asked.append(request.url) if "/antrean/status/" in request.url else None)
+    call(pantau, first.ticket_id, "Poli Umum 2")  # the number now served changes while paused
+    page.wait_for_timeout(3 * INTERVAL_S * 1000)  # an absence can only be waited for: three intervals
+    assert asked == [], "a paused status page still asked for updates"
+
+    page.route("**/antrean/status/**", lambda route: route.fulfill(status=503, body="down"))
+    with page.expect_request(lambda request: "/antrean/status/" in request.url):
+        toggle.click()  # resuming brings the facts up to date at once
+    expect(toggle).to_have_text("Jeda pembaruan otomatis")
+    failed = page.locator("#status-refresh-failed")
+    expect(failed).to_be_visible()
+    expect(state).to_have_text("Dipanggil")  # the last facts stay, marked as not updated
+    page.unroute("**/antrean/status/**")
+    expect(failed).to_be_hidden()

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from auth.session import client_ip
 from auth.users import Actor
 from callbacks.registry import clientside_callback, page_callback
+from components.input_error import input_error_alert
 from components.queue_line import counts, current_panel, late_table, session_hours, waiting_table
 from data import queue_actions
 from data.live_store import LiveStoreError
@@ -277,6 +278,8 @@ for _kind, _store in (("counter-call-late", "counter-late-pick"), ("counter-canc
     Output("counter-cancel-target", "data"),
     Output("counter-cancel-title", "children"),
     Output("counter-cancel-reason", "value"),
+    Output("counter-cancel-error", "children"),
+    Output("counter-cancel-reason", "invalid"),
     Input("counter-cancel", "n_clicks"),
     Input("counter-cancel-pick", "data"),
     Input("counter-cancel-dismiss", "n_clicks"),
@@ -284,12 +287,19 @@ for _kind, _store in (("counter-call-late", "counter-late-pick"), ("counter-canc
     prevent_initial_call=True,
 )
 def ask_cancel(_current: int, picked: dict | None, _dismiss: int, current: dict | None) -> tuple:
-    """Confirm first: the number, and a reason (no-show by default)."""
+    """Confirm first: the number, and a reason (no-show by default); a fresh dialog shows no earlier refusal."""
     target = {"counter-cancel": current, "counter-cancel-pick": picked}.get(ctx.triggered_id)
     if not target or not ctx.triggered[0]["value"]:
-        return False, None, no_update, no_update
+        return False, None, no_update, no_update, no_update, no_update
     ticket = {"id": target["id"], "label": target["label"]}
-    return True, ticket, t("counter_cancel_title", label=ticket["label"]), t("counter_cancel_default_reason")
+    title = t("counter_cancel_title", label=ticket["label"])
+    return True, ticket, title, t("counter_cancel_default_reason"), None, False
+
+
+def _require_reason(reason: str | None) -> None:
+    """A cancellation is audited with its reason, so a blank one is refused."""
+    if not (reason or "").strip():
+        raise InputError("counter_err_cancel_reason")
 
 
 def _ticket_here(view: CounterView, ticket_id: object, *, current_only: bool = False) -> int:
@@ -337,9 +347,7 @@ def _perform(session: Session, choice: Choice, click: Click) -> tuple[queue_acti
     if click.trigger == "counter-late-pick":
         ticket_id = _ticket_here(view, click.late_id)
         return queue_actions.call_ticket(session, who, ticket_id, choice.counter, now), "counter_did_call"
-    if click.trigger == "counter-cancel-confirm":
-        if not (click.reason or "").strip():
-            raise InputError("counter_err_cancel_reason")
+    if click.trigger == "counter-cancel-confirm":  # its reason was checked in ``act``, inside the dialog
         ticket_id = _ticket_here(view, click.cancel_id)
         return queue_actions.cancel(session, who, ticket_id, now, click.reason), "counter_did_cancel"
     ticket_id = _ticket_here(view, click.current_id, current_only=True)
@@ -359,6 +367,8 @@ def _perform(session: Session, choice: Choice, click: Click) -> tuple[queue_acti
     Output("counter-feedback", "children"),
     Output("counter-version", "data"),
     Output("counter-cancel-modal", "is_open", allow_duplicate=True),
+    Output("counter-cancel-error", "children", allow_duplicate=True),
+    Output("counter-cancel-reason", "invalid", allow_duplicate=True),
     Input("counter-call-next", "n_clicks"),
     Input("counter-recall", "n_clicks"),
     Input("counter-skip", "n_clicks"),
@@ -391,10 +401,18 @@ def act(
     reason: str | None,
     version: int | None,
 ) -> tuple:
-    """One counter action in one transaction; an out-of-order or refused action changes nothing."""
+    """One counter action in one transaction; an out-of-order or refused action changes nothing. A refused
+    cancellation reason is answered inside the dialog, which stays open with what was typed."""
     if not ctx.triggered or not ctx.triggered[0]["value"]:
-        return no_update, no_update, no_update
-    closed = False if ctx.triggered_id == "counter-cancel-confirm" else no_update
+        return no_update, no_update, no_update, no_update, no_update
+    if ctx.triggered_id == "counter-cancel-confirm":
+        try:
+            _require_reason(reason)
+        except InputError as err:
+            return no_update, no_update, no_update, input_error_alert(err), True
+        dialog = (False, None, False)  # the dialog closes; the outcome shows on the counter card
+    else:
+        dialog = (no_update, no_update, no_update)
     click = Click(
         ctx.triggered_id,
         (current or {}).get("id"),
@@ -409,7 +427,7 @@ def act(
         with current_runtime().db.session(write_lock=True) as session:  # reads the ticket, then changes it
             result, done = _perform(session, choice, click)
     except InputError as err:
-        return _alert(message(err), "danger"), (version or 0) + 1, closed
+        return _alert(message(err), "danger"), (version or 0) + 1, *dialog
     publish_after_commit(current_user.site_id, result.events)
     text = t(done, label=result.label, counter=choice.counter)
-    return _alert(text, "info" if result.ticket_id is None else "success"), (version or 0) + 1, closed
+    return _alert(text, "info" if result.ticket_id is None else "success"), (version or 0) + 1, *dialog

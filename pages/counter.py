@@ -133,6 +133,7 @@ def _cancel_modal() -> dbc.Modal:
                 [
                     dbc.Label(t("counter_cancel_reason"), html_for="counter-cancel-reason"),
                     dbc.Input(id="counter-cancel-reason", maxLength=200),
+                    html.Div(id="counter-cancel-error", className="mt-2"),  # a refused reason, beside its field
                 ]
             ),
             dbc.ModalFooter(

@@ -176,3 +176,36 @@ def test_front_desk_may_close_a_poli_but_not_edit_the_running_text(page, live_se
     expect(page.locator("#qadmin-running-save")).to_be_disabled()
     expect(page.get_by_text("Hanya admin yang dapat mengubah teks berjalan.")).to_be_visible()
     expect(page.locator("#qadmin-close")).to_be_enabled()
+
+
+def test_a_blank_cancel_reason_keeps_the_dialog_open_with_the_message_beside_the_field(page, live_server):
+    base, pantau = live_server
+    register_morning(pantau)
+    sign_in(page, base, "perawat")
+    expect(page.locator("#home-greeting")).to_be_visible()
+    open_page(page, f"{base}/antrean/konter")
+    page.select_option("#counter-point", "poli:UMU")
+    page.fill("#counter-name", "Ruang Periksa 2")
+    page.click("#counter-open")
+    expect(page.locator("#counter-waiting-A002")).to_contain_text("Bambang Sutrisno")
+    page.locator("#counter-waiting-A002").get_by_role("button", name="Batal").click()
+    modal = page.locator("#counter-cancel-modal")
+    expect(modal).to_be_visible()
+    page.fill("#counter-cancel-reason", "   ")
+    page.click("#counter-cancel-confirm")
+    expect(modal.locator("#counter-cancel-error")).to_have_text("Tuliskan alasan pembatalan.")
+    expect(modal).to_be_visible()
+    expect(page.locator("#counter-cancel-reason")).to_have_value("   ")  # what was typed stays
+    expect(page.locator("#counter-cancel-reason")).to_have_class(re.compile(r"\bis-invalid\b"))
+    expect(page.locator("#counter-message")).to_have_count(0)  # nothing behind the dialog
+    page.fill("#counter-cancel-reason", "Pasien pulang sebelum dipanggil")
+    page.click("#counter-cancel-confirm")
+    expect(page.locator("#counter-message")).to_have_text("A002 dibatalkan.")
+    expect(modal).to_be_hidden()
+    expect(page.locator("#counter-waiting-A002")).to_have_count(0)
+
+    page.locator("#counter-waiting-A003").get_by_role("button", name="Batal").click()  # a fresh dialog: no old error
+    expect(page.locator("#counter-cancel-reason")).to_have_value("Tidak hadir")
+    expect(modal.locator("#counter-cancel-error")).to_be_empty()
+    page.click("#counter-cancel-dismiss")
+    expect(modal).to_be_hidden()

@@ -8,10 +8,10 @@ from datetime import date, time
 
 from data.jkn_service import BookingRequest, NewPatientRequest, SessionRequest
 from domain.errors import InputError
+from domain.identifiers import digit_string
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
-_DIGITS = re.compile(r"^\d+$")
 VISIT_KINDS = (1, 2, 3, 4)  # rujukan FKTP, rujukan internal, kontrol, rujukan antar RS
 
 
@@ -31,8 +31,10 @@ class Body:
         return value
 
     def digits(self, name: str, length: int) -> str:
-        value = self.text(name)
-        if len(value) != length or not _DIGITS.match(value):
+        """A number in the desk's one normal form (``domain.identifiers``: full-width digits and separators are
+        the same number; letters are refused)."""
+        value = digit_string(self.text(name))
+        if value is None or len(value) != length:
             raise InputError("jkn_field_digits", field=name, length=length)
         return value
 

@@ -223,7 +223,7 @@ def _patient(session: Session, cipher: FieldCipher, actor: Actor, booking: Booki
     patient = session.get(Patient, match.id)
     if patient.nik_bidx is None:
         raise InputError("jkn_nik_missing")
-    if patient.nik_bidx != cipher.blind_index("nik", booking.nik):
+    if patient.nik_bidx != patients.identifier_index(cipher, "nik", booking.nik):
         raise InputError("jkn_nik_mismatch")
     if booking.mrn and booking.mrn != patient.mrn:
         raise InputError("jkn_mrn_mismatch", norm=booking.mrn)

@@ -81,3 +81,31 @@ def test_key_rotation_reencrypts_under_the_new_key(sqlite_app):
         assert rotate_keys(s, rotated) == 0
         only_new = FieldCipher(new_key, sqlite_app.settings.blind_index_key)
         assert read_patient(s, only_new, patient_id, actor_id=None, actor_name="t", purpose="t").nik == NIK
+
+
+# ---- one normal form for identifiers (issue 11) ----------------------------------------------------------------
+
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+def test_full_width_and_ascii_nik_share_one_blind_index_so_the_twin_is_found(any_app):
+    runtime = any_app.runtime
+    with runtime.db.session() as s:
+        site_id = s.scalar(select(Site.id))
+        first = make_patient(s, runtime.cipher, site_id, nik=NIK.translate(FULL_WIDTH), bpjs=None).id
+    with runtime.db.session() as s:
+        assert [p.id for p in find_by_identifier(s, runtime.cipher, site_id, "nik", NIK)] == [first]
+        assert [p.id for p in find_by_identifier(s, runtime.cipher, site_id, "nik", "3171.2345.6789-0001")] == [first]
+        assert read_patient(s, runtime.cipher, first, actor_id=None, actor_name="t", purpose="t").nik == NIK
+
+
+@pytest.mark.parametrize(("field", "value"), [("nik", "abcdefghijklmnop"), ("bpjs", "abcdefghijklm")])
+def test_letters_in_an_identifier_are_refused_not_dropped(sqlite_app, field, value):
+    with sqlite_app.runtime.db.session() as s:
+        site_id = s.scalar(select(Site.id))
+        with pytest.raises(InputError) as err:
+            make_patient(s, sqlite_app.runtime.cipher, site_id, **{field: value})
+        assert err.value.key == f"err_{field}_format"
+        with pytest.raises(InputError) as searched:
+            find_by_identifier(s, sqlite_app.runtime.cipher, site_id, field, value)
+        assert searched.value.key == f"err_{field}_format"

@@ -1,5 +1,8 @@
 """The embedded demo's BPJS: the sandbox mounted at ``/bpjs-sandbox`` in the web app, and the sync worker on a
-thread sending the demo's outbox to it. Only when ``PANTAU_BPJS_BASE_URL`` is not set; never in production."""
+thread sending the demo's outbox to it. Only when ``PANTAU_BPJS_BASE_URL`` is not set; never in production.
+
+The sandbox's HFIS schedule is made from the demo's weekly plan when it is mounted (after the seed), so the BPJS
+mapping page finds the same hours on both sides, with the one planned difference (``data.seed``)."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from bridge.bpjs_reference import ReferencePuller
 from bridge.bpjs_worker import BpjsWorker, client_from_settings
 from config import Settings
 from data.runtime import Runtime
+from data.seed import demo_hfis_jadwal
 
 log = logging.getLogger(__name__)
 SANDBOX_PREFIX = "/bpjs-sandbox"
@@ -41,7 +45,16 @@ class EmbeddedBpjs:
         settings = self._runtime.settings
         if not settings.bpjs_base_url.endswith(SANDBOX_PREFIX):
             return
-        sandbox = create_sandbox(settings.bpjs_cons_id, settings.bpjs_secret, settings.bpjs_user_key, failure_rate=0.02)
+        with self._runtime.db.session() as session:
+            jadwal = demo_hfis_jadwal(session, settings.site_code)
+        sandbox = create_sandbox(
+            settings.bpjs_cons_id,
+            settings.bpjs_secret,
+            settings.bpjs_user_key,
+            failure_rate=0.02,
+            timezone=settings.timezone,
+            jadwal=jadwal,
+        )
         server.wsgi_app = DispatcherMiddleware(server.wsgi_app, {SANDBOX_PREFIX: sandbox})
 
     def start(self) -> None:

@@ -33,6 +33,7 @@ from data.queue_registration import register_patient, register_visit, take_admis
 from data.queue_tickets import QueueEvent, publish
 from data.runtime import Runtime
 from data.schedules import ensure_sessions, local_today
+from data.seed import CHILD_MAX_YEARS
 from domain.errors import InputError
 from domain.queue_points import (
     ADMISSION,
@@ -91,14 +92,22 @@ class _AtCounter:
     started_at: datetime | None
 
 
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
 def _fits(poli_code: str, today: date) -> tuple[str | None, date, date]:
-    """Who comes to which poli: (sex or None, born after, born before)."""
-    years = lambda n: today.replace(year=today.year - n, day=min(today.day, 28))  # noqa: E731
+    """Who comes to which poli: (sex or None, born after, born on or before). Children (up to Poli Anak's upper
+    age, ``CHILD_MAX_YEARS``) go to Poli Anak and nowhere else; adults to every other poli."""
+    adult = _years_before(today, CHILD_MAX_YEARS + 1)
     if poli_code == "ANA":
-        return None, years(14), today
+        return None, adult, today - timedelta(days=1)
     if poli_code == "OBG":
-        return "P", years(45), years(17)
-    return None, years(85), years(15)
+        return "P", _years_before(today, 45), adult
+    return None, _years_before(today, 85), adult
 
 
 class DemoClinic:
@@ -276,7 +285,7 @@ class DemoClinic:
         sex, born_after, born_before = _fits(poli_code, today)
         sex = sex or self.rng.choice("LP")
         first = self.rng.choice(MEN if sex == "L" else WOMEN)
-        born = born_after + timedelta(days=self.rng.randrange(max(1, (born_before - born_after).days)))
+        born = born_after + timedelta(days=1 + self.rng.randrange(max(1, (born_before - born_after).days)))
         insured = self.rng.random() < CARD_SHARE  # JKN needs the card and the NIK, both obviously fake here
         card = f"9999{self.rng.randrange(10**9):09d}" if insured else ""
         nik = f"99{self.rng.randrange(10**14):014d}" if insured else ""

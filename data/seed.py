@@ -19,6 +19,7 @@ from config import Settings
 from data.models import (
     Bed,
     BedOccupancy,
+    ClinicSession,
     Device,
     DeviceAssignment,
     DisplayToken,
@@ -32,6 +33,7 @@ from data.models import (
     Ward,
     utcnow,
 )
+from data.schedules import local_today
 
 DEMO_USERS = (
     ("admin", "Administrator (demo)", "admin"),
@@ -44,6 +46,7 @@ DEMO_USERS = (
 )
 WARDS = (("ICU", "ICU", "icu"), ("MEL", "Bangsal Melati", "ward"))
 BEDS_PER_WARD = 16
+CHILD_MAX_YEARS = 17  # Poli Anak sees patients up to this age (completed years); adults go to the other polis
 # BPJS poli codes (ref/poli) for the common clinics; queue prefixes A-E.
 POLIS = (
     ("UMU", "Poli Umum", "A", "UMU"),
@@ -62,33 +65,38 @@ DOCTORS = (
     ("dr. Hendra Gunawan (demo)", "Dokter Umum", "UMU", "31006"),
 )
 DEMO_QUOTA_JKN, DEMO_QUOTA_NON_JKN = 60, 20
+# The one planned difference on the BPJS mapping page (/admin/bpjs/pemetaan): HFIS still has dr. Hendra Gunawan's
+# old closing time, an hour before Pantau's (his session was extended in Pantau; nobody has updated HFIS yet). The
+# page marks that row "Jam berbeda" and says to correct HFIS or Pantau; every other row is "Sama".
+HFIS_LAGGING_DOCTOR, HFIS_LAG_HOURS = "31006", 1
 SEEDER = users.Actor(user_id=None, username="seed", site_id=None)
-# Fictional demo patients (is_demo=True), placed in 24 of the 32 demo beds; ICU-03 runs the sepsis scenario.
+# Fictional demo patients (is_demo=True) with their sex, placed in 24 of the 32 demo beds; ICU-03 runs the sepsis
+# scenario, MEL-06 opioid respiratory depression (bridge/embedded_stack.py). None shares a name with a demo doctor.
 DEMO_PATIENTS = (
-    "Siti Nurhaliza",
-    "Budi Santoso",
-    "Ahmad Fauzi",
-    "Dewi Lestari",
-    "Rudi Hartono",
-    "Sri Wahyuni",
-    "Agus Salim",
-    "Rina Marlina",
-    "Joko Susilo",
-    "Wati Suryani",
-    "Hendra Wijaya",
-    "Lina Kartika",
-    "Eko Prasetyo",
-    "Yuni Astuti",
-    "Bambang Irawan",
-    "Nur Aini",
-    "Dedi Kurniawan",
-    "Fitri Handayani",
-    "Slamet Riyadi",
-    "Ratna Sari",
-    "Teguh Santosa",
-    "Maya Puspita",
-    "Arif Rahman",
-    "Indah Permata",
+    ("Siti Nurhaliza", "P"),
+    ("Wahyu Hidayat", "L"),
+    ("Ahmad Fauzi", "L"),
+    ("Dewi Lestari", "P"),
+    ("Rudi Hartono", "L"),
+    ("Sri Wahyuni", "P"),
+    ("Agus Salim", "L"),
+    ("Rina Marlina", "P"),
+    ("Joko Susilo", "L"),
+    ("Wati Suryani", "P"),
+    ("Hendra Wijaya", "L"),
+    ("Lina Kartika", "P"),
+    ("Eko Prasetyo", "L"),
+    ("Yuni Astuti", "P"),
+    ("Bambang Irawan", "L"),
+    ("Nur Aini", "P"),
+    ("Dedi Kurniawan", "L"),
+    ("Fitri Handayani", "P"),
+    ("Slamet Riyadi", "L"),
+    ("Ratna Sari", "P"),
+    ("Teguh Santosa", "L"),
+    ("Maya Puspita", "P"),
+    ("Arif Rahman", "L"),
+    ("Indah Permata", "P"),
 )
 
 
@@ -112,8 +120,9 @@ def ensure_site(session: Session, settings: Settings) -> Site:
     return _get_or_add(session, Site, {"code": settings.site_code}, name=settings.site_name, timezone=settings.timezone)
 
 
-def seed_site(session: Session, settings: Settings) -> Site:
-    """The demo site with its wards, beds, monitors, polis and doctors."""
+def seed_site(session: Session, settings: Settings, now: datetime | None = None) -> Site:
+    """The demo site with its wards, beds, monitors, polis and doctors; practice hours follow ``now``."""
+    now = now or utcnow()
     site = ensure_site(session, settings)
     for code, name, kind in WARDS:
         ward = _get_or_add(session, Ward, {"site_id": site.id, "code": code}, name=name, kind=kind)
@@ -140,7 +149,7 @@ def seed_site(session: Session, settings: Settings) -> Site:
             session, Doctor, {"site_id": site.id, "name": name}, specialty=specialty, poli_id=polis[poli].id
         )
         doctor.bpjs_code = doctor.bpjs_code or bpjs
-        _seed_demo_schedule(session, site, doctor, settings)
+        _seed_demo_schedule(session, site, doctor, now)
     return site
 
 
@@ -151,8 +160,21 @@ def demo_session_hours(now_local: datetime) -> tuple[time, time]:
     return time(start_hour), time(min(start_hour + 8, 23), 59 if start_hour + 8 > 23 else 0)
 
 
-def _seed_demo_schedule(session: Session, site: Site, doctor: Doctor, settings: Settings) -> None:
-    start, end = demo_session_hours(datetime.now(ZoneInfo(site.timezone)))
+def _demo_hours(session: Session, site: Site, doctor: Doctor, now: datetime) -> tuple[time, time]:
+    """The doctor's session hours of today when today already has one (a restart later in the day keeps the day:
+    new hours would open a second session and leave BPJS's jadwal, pulled once a day, behind), else
+    ``demo_session_hours``."""
+    held = session.execute(
+        select(ClinicSession.start_time, ClinicSession.end_time)
+        .where(ClinicSession.doctor_id == doctor.id, ClinicSession.service_date == local_today(session, site.id, now))
+        .order_by(ClinicSession.start_time)
+        .limit(1)
+    ).first()
+    return (held.start_time, held.end_time) if held else demo_session_hours(now.astimezone(ZoneInfo(site.timezone)))
+
+
+def _seed_demo_schedule(session: Session, site: Site, doctor: Doctor, now: datetime) -> None:
+    start, end = _demo_hours(session, site, doctor, now)
     for weekday in range(7):
         plan = _get_or_add(
             session,
@@ -166,10 +188,36 @@ def _seed_demo_schedule(session: Session, site: Site, doctor: Doctor, settings: 
         plan.start_time, plan.end_time = start, end
 
 
+def demo_hfis_jadwal(session: Session, site_code: str) -> dict[tuple[int, int], str]:
+    """The practice schedule BPJS (HFIS) holds in the embedded demo, made from the site's weekly plan:
+    ``{(kodedokter, hari 1-7): "HH:MM-HH:MM"}`` for each doctor with a BPJS code at a poli with one, with the one
+    planned difference (``HFIS_LAGGING_DOCTOR``). The embedded sandbox starts with it, so the BPJS mapping page
+    compares Pantau's sessions with the same facts on any day."""
+    rows = session.execute(
+        select(Doctor.bpjs_code, DoctorSchedule.weekday, DoctorSchedule.start_time, DoctorSchedule.end_time)
+        .join(Doctor, Doctor.id == DoctorSchedule.doctor_id)
+        .join(Poli, Poli.id == DoctorSchedule.poli_id)
+        .join(Site, Site.id == DoctorSchedule.site_id)
+        .where(
+            Site.code == site_code,
+            DoctorSchedule.active.is_(True),
+            Doctor.active.is_(True),
+            Doctor.bpjs_code.is_not(None),
+            Poli.bpjs_code.is_not(None),
+        )
+    ).all()
+    jadwal = {}
+    for code, weekday, start, end in rows:
+        if code == HFIS_LAGGING_DOCTOR:  # sessions last 8 hours, so an hour less still ends after the start
+            end = end.replace(hour=end.hour - HFIS_LAG_HOURS)
+        jadwal[(int(code), weekday + 1)] = f"{start:%H:%M}-{end:%H:%M}"
+    return jadwal
+
+
 def _seed_demo_patients(session: Session, site: Site, settings: Settings) -> None:
     beds = list(session.scalars(select(Bed).join(Ward).where(Ward.site_id == site.id).order_by(Ward.code, Bed.code)))
     occupied = [bed for n, bed in enumerate(beds) if n % 16 < 12]  # 12 of 16 beds per ward
-    for n, (bed, name) in enumerate(zip(occupied, DEMO_PATIENTS, strict=False)):
+    for n, (bed, (name, sex)) in enumerate(zip(occupied, DEMO_PATIENTS, strict=False)):
         mrn = f"DEMO-{n + 1:05d}"
         patient = session.scalar(select(Patient).where(Patient.site_id == site.id, Patient.mrn == mrn))
         if patient is None:
@@ -178,11 +226,13 @@ def _seed_demo_patients(session: Session, site: Site, settings: Settings) -> Non
                 mrn=mrn,
                 name=name,
                 birth_date=date(1950 + (n * 7) % 50, n % 12 + 1, 1 + n),
-                sex="P" if n % 2 else "L",
+                sex=sex,
                 is_demo=True,
             )
             session.add(patient)
             session.flush()
+        elif patient.is_demo and patient.name == name:
+            patient.sex = sex  # demo files seeded before the sex came from this table had it alternate by index
         _get_or_add(session, BedOccupancy, {"bed_id": bed.id, "until": None}, patient_id=patient.id)
         _fresh_demo_observation(session, bed.id, patient.id)
 
@@ -228,9 +278,9 @@ def demo_credentials(settings: Settings) -> DemoCredentials:
     return DemoCredentials(password, token)
 
 
-def seed_demo(session: Session, settings: Settings) -> DemoCredentials:
+def seed_demo(session: Session, settings: Settings, now: datetime | None = None) -> DemoCredentials:
     """Create or refresh everything the demo needs; running it twice changes nothing."""
-    site = seed_site(session, settings)
+    site = seed_site(session, settings, now)
     creds = demo_credentials(settings)
     shared_hash = None  # one Argon2 hash for all demo users: they share the demo password anyway
     for username, full_name, role in DEMO_USERS:

@@ -10,7 +10,9 @@ relative, so the app can be mounted under a prefix (``DispatcherMiddleware``); t
 Reference data (fictional): the polis are the demo seed's BPJS poli codes; the doctors have the sandbox's own
 HFIS codes (``kodedokter``): 31001 dr. Sari Wulandari (UMU), 31002 dr. Budi Santoso, Sp.A (ANA), 31003 dr. Ratna
 Dewi, Sp.PD (INT), 31004 drg. Agus Pratama (GIG), 31005 dr. Maya Lestari, Sp.OG (OBG), 31006 dr. Hendra Gunawan
-(UMU), each practising 08:00-16:00 every day until ``jadwaldokter/updatejadwaldokter`` changes it.
+(UMU). Their practice schedule (HFIS) is the ``jadwal`` given at creation (the embedded demo passes the demo's
+weekly plan, ``data.seed.demo_hfis_jadwal``); without one each doctor practises 08:00-16:00 every day.
+``jadwaldokter/updatejadwaldokter`` changes it either way.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ DOCTORS = {
     31005: ("dr. Maya Lestari, Sp.OG (demo)", "OBG"),
     31006: ("dr. Hendra Gunawan (demo)", "UMU"),
 }
-DEFAULT_JADWAL = "08:00-16:00"  # every doctor, every day (hari 1-7), until updatejadwaldokter changes it
+DEFAULT_JADWAL = "08:00-16:00"  # every doctor, every day (hari 1-7), when no jadwal is given
 DEFAULT_CAPACITY = 60
 HARI = {1: "SENIN", 2: "SELASA", 3: "RABU", 4: "KAMIS", 5: "JUMAT", 6: "SABTU", 7: "MINGGU", 8: "HARI LIBUR NASIONAL"}
 TASK_CANCEL = 99
@@ -172,6 +174,7 @@ class BpjsSandbox:
         clock: Callable[[], float] | None = None,
         timestamp_window_seconds: int = 300,
         timezone: str = "Asia/Jakarta",
+        jadwal: Mapping[tuple[int, int], str] | None = None,
     ) -> None:
         if not 0.0 <= failure_rate <= 1.0:
             raise ValueError("failure_rate must be between 0 and 1")
@@ -183,6 +186,11 @@ class BpjsSandbox:
         self.zone = ZoneInfo(timezone)
         self._lock = threading.Lock()
         self._bookings: dict[str, _Booking] = {}
+        # HFIS's schedule: (kodedokter, hari) -> "HH:MM-HH:MM"; a doctor without an entry does not practise that day.
+        # Changes made through updatejadwaldokter are kept apart, for the inspection view.
+        self._hfis = (
+            dict(jadwal) if jadwal is not None else {(d, h): DEFAULT_JADWAL for d in DOCTORS for h in range(1, 8)}
+        )
         self._jadwal: dict[tuple[int, int], str] = {}
         self._codes: Counter[int] = Counter()
 
@@ -258,6 +266,11 @@ class BpjsSandbox:
         hari = _day(tanggal).isoweekday()
         if kodepoli not in POLIS:
             raise _Reject(201, "Poli tidak ditemukan")
+        practising = {
+            code: (name, self._jadwal.get((code, hari)) or self._hfis.get((code, hari)))
+            for code, (name, poli) in DOCTORS.items()
+            if poli == kodepoli
+        }
         rows = [
             {
                 "kodesubspesialis": kodepoli,
@@ -265,15 +278,15 @@ class BpjsSandbox:
                 "kapasitaspasien": DEFAULT_CAPACITY,
                 "libur": 0,
                 "namahari": HARI[hari],
-                "jadwal": self._jadwal.get((code, hari), DEFAULT_JADWAL),
+                "jadwal": jadwal,
                 "namasubspesialis": POLIS[kodepoli],
                 "namadokter": name,
                 "kodepoli": kodepoli,
                 "namapoli": POLIS[kodepoli],
                 "kodedokter": code,
             }
-            for code, (name, poli) in DOCTORS.items()
-            if poli == kodepoli
+            for code, (name, jadwal) in practising.items()
+            if jadwal
         ]
         return "Ok", rows, True
 
@@ -518,8 +531,10 @@ def create_sandbox(
     clock: Callable[[], float] | None = None,
     timestamp_window_seconds: int = 300,
     timezone: str = "Asia/Jakarta",
+    jadwal: Mapping[tuple[int, int], str] | None = None,
 ) -> Flask:
-    """A Flask app that answers like BPJS Antrean RS; its state is ``app.extensions[EXTENSION]``."""
+    """A Flask app that answers like BPJS Antrean RS; its state is ``app.extensions[EXTENSION]``. ``jadwal``:
+    HFIS's practice schedule, ``{(kodedokter, hari 1-7 or 8): "HH:MM-HH:MM"}`` (default: 08:00-16:00 daily)."""
     sandbox = BpjsSandbox(
         cons_id,
         secret,
@@ -529,6 +544,7 @@ def create_sandbox(
         clock=clock,
         timestamp_window_seconds=timestamp_window_seconds,
         timezone=timezone,
+        jadwal=jadwal,
     )
     app = Flask(__name__)
     app.extensions[EXTENSION] = sandbox

@@ -1,4 +1,5 @@
-"""``python app.py`` — what ``make run`` starts — serves the sign-in page, prints the logins, seeds once."""
+"""``python app.py`` — what ``make run`` starts — serves the sign-in page, prints the logins, seeds once, and its
+BPJS mapping page finds Pantau's and the sandbox's schedules alike but for the one planned difference."""
 
 from __future__ import annotations
 
@@ -11,8 +12,14 @@ import time
 import urllib.request
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
+from auth.users import Actor
+from data.bpjs_reference import DIFFERENT, SAME, compare_schedule, pull_state, request_pull
+from data.db import Database
+from data.models import Doctor, Site, utcnow
+from data.schedules import local_today
+from data.seed import HFIS_LAGGING_DOCTOR
 from tests.fixtures_app import login
 from tests.services import free_port
 
@@ -80,3 +87,40 @@ def test_demo_password_from_environment_signs_in(sqlite_app):
     # sqlite_app is seeded with PANTAU_DEMO_PASSWORD's test value: every demo login accepts it
     for username in ("admin", "manajer", "perawat", "dokter", "loket", "farmasi"):
         assert login(sqlite_app.server.test_client(), username).status_code == 302, username
+
+
+def wait_for_reference_pull(db: Database, site_id: int, timeout: float = 120) -> None:
+    """Until the demo's BPJS worker has pulled the reference data completely; a pull that the sandbox's injected
+    failures left incomplete is asked for again, as the admin page's button does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with db.session() as s:
+            state = pull_state(s, site_id)
+            if state.ok:
+                return
+            if state.ok is False and not state.pending:
+                request_pull(s, Actor(None, "uji", site_id, None), utcnow())
+        time.sleep(0.5)
+    raise AssertionError("the demo's BPJS worker did not pull the reference data")
+
+
+def test_bpjs_mapping_shows_only_the_planned_difference_after_start_and_restart(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'pantau.db'}")
+    try:
+        for _ in range(2):  # a fresh demo, then the same one restarted (its sandbox starts afresh)
+            port = free_port()
+            process = start_demo(tmp_path, port)
+            try:
+                wait_until_serving(port)
+                with db.session() as s:
+                    site_id = s.scalar(select(Site.id))
+                wait_for_reference_pull(db, site_id)
+            finally:
+                stop(process)
+            with db.session() as s:  # what /admin/bpjs/pemetaan shows
+                checks = compare_schedule(s, site_id, local_today(s, site_id))
+                planned = s.scalar(select(Doctor.name).where(Doctor.bpjs_code == HFIS_LAGGING_DOCTOR))
+            assert len(checks) == 6
+            assert {c.doctor: c.status for c in checks if c.status != SAME} == {planned: DIFFERENT}
+    finally:
+        db.engine.dispose()

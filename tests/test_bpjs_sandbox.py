@@ -187,6 +187,18 @@ def test_update_jadwal_changes_the_schedule(bpjs):
     )
 
 
+def test_a_given_hfis_schedule_is_the_whole_schedule():
+    bpjs = Bpjs(jadwal={(31001, 1): "13:00-21:00", (31006, 2): "07:00-15:00"})
+    _, _, monday = bpjs.call("/jadwaldokter/kodepoli/UMU/tanggal/2026-01-12")
+    assert [(j["kodedokter"], j["jadwal"]) for j in monday] == [(31001, "13:00-21:00")]  # 31006 has no Monday
+    assert bpjs.call("/jadwaldokter/kodepoli/ANA/tanggal/2026-01-12")[2] == []
+    change = {"hari": "1", "buka": "09:00", "tutup": "12:00"}
+    body = {"kodepoli": "UMU", "kodesubspesialis": "UMU", "kodedokter": 31006, "jadwal": [change]}
+    assert bpjs.call("/jadwaldokter/updatejadwaldokter", body)[0] == 200
+    _, _, monday = bpjs.call("/jadwaldokter/kodepoli/UMU/tanggal/2026-01-12")
+    assert {(j["kodedokter"], j["jadwal"]) for j in monday} == {(31001, "13:00-21:00"), (31006, "09:00-12:00")}
+
+
 # antrean/add
 def test_add_then_duplicate_is_208(bpjs):
     assert bpjs.call("/antrean/add", jkn_booking())[:2] == (200, "Ok")

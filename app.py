@@ -24,6 +24,7 @@ from api.queue_public import bp as queue_public_blueprint
 from api.queue_public import limit_status_page
 from api.queue_stream import bp as queue_stream_blueprint
 from auth.cli import COMMANDS as CLI_COMMANDS
+from auth.errors import install_error_handlers
 from auth.guards import guard_page_layouts, install_request_guard
 from auth.routes import bp as auth_blueprint
 from auth.session import init_login_manager
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
     server.extensions["pantau"] = runtime
     init_login_manager(server)
+    install_error_handlers(server)
     server.register_blueprint(auth_blueprint)
     server.register_blueprint(live_blueprint)
     server.register_blueprint(alarms_blueprint)

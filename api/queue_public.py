@@ -15,6 +15,7 @@ from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 from flask_login import current_user
 from markupsafe import Markup
+from werkzeug.routing import BaseConverter
 
 from auth.guards import roles_required
 from components.ticket import TicketFacts, clock_time, ticket_facts
@@ -26,7 +27,17 @@ from domain.formats import long_date
 from domain.queue_points import ADMISSION
 from i18n.web import current_language
 
+
+class _Rest(BaseConverter):
+    """The rest of the path, slashes included (even a leading one): a status code with "/" in it (or none at all) is
+    still the status page's "not found", never another route's page or the staff sign-in."""
+
+    regex = ".*"
+    part_isolating = False
+
+
 bp = Blueprint("queue_public", __name__, template_folder="templates")
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("rest", _Rest))
 PRINT_ROLES = ("front_desk", "admin")
 PAPER_WIDTHS = ("80", "58")
 STATUS_REFRESH_SECONDS = 30
@@ -104,7 +115,8 @@ def admission(ticket_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.get("/antrean/status/<booking>")
+@bp.get("/antrean/status", defaults={"booking": ""})
+@bp.get("/antrean/status/<rest:booking>")
 def status(booking: str) -> ResponseReturnValue:
     found = _facts(_booking(booking), None)
     if found is None:

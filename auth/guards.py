@@ -4,6 +4,10 @@ Public: the sign-in page, language switch, TV token sign-in, ``/healthz``, stati
 service (``/api/jkn/``, which checks its own token). Everything else needs a signed-in user; a page needs one of
 its registry ``roles``; a Dash callback needs the roles of the page that owns it (``callbacks.registry``).
 Unknown callbacks are refused: access is granted, never assumed.
+
+An address that is no page and no route answers 404 before any of this, to everyone: Dash would otherwise serve
+its index (HTTP 200) for any path, and a patient who mistyped a public address would be sent to the staff
+sign-in. Which staff pages exist is no secret (they refuse without a session); what they show is.
 """
 
 from __future__ import annotations
@@ -16,36 +20,31 @@ from typing import Any
 from urllib.parse import quote
 
 import dash
-from flask import Flask, abort, has_request_context, jsonify, redirect, render_template, request, session
+from flask import Flask, abort, has_request_context, redirect, request, session
 from flask_login import current_user
 
+from auth.errors import error_response, wants_json
 from auth.roles import may_open
 from auth.session import audit_signed_in, end_session
 from callbacks.registry import SHELL
 from data.runtime import current_runtime
-from i18n.web import t
 
 log = logging.getLogger(__name__)
 
-PUBLIC_PATHS = frozenset({"/login", "/healthz", "/favicon.ico", "/_favicon.ico"})
+PUBLIC_PATHS = frozenset({"/login", "/healthz", "/favicon.ico", "/_favicon.ico", "/antrean/status"})
 # /api/jkn/ is BPJS's Mobile JKN gateway: no session, its own token (api/jkn_auth.py) on every request.
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/tv/", "/lang/", "/antrean/status/", "/api/jkn/")
 PASSWORD_PATHS = frozenset({"/akun/kata-sandi", "/logout"})
 ROUTER_OUTPUT = ".._pages_content.children..._pages_store.data.."
+DASH_CATCHALL = "/<path:path>"  # Dash's rule that serves its index for any other GET path
+NOT_FOUND_PAGE = "pages.not_found_404"  # Dash draws it for an unknown path inside the app; not an address itself
 _AUTOMATIC_PROPS = (".n_intervals",)
 
 
-def _is_data_request() -> bool:
-    # A live stream answers 401 rather than a redirect to the sign-in page, so a screen can tell it was signed out.
-    return request.path.startswith(("/_dash-", "/api/", "/stream/")) or request.is_json
-
-
 def _refuse(status: int, key: str) -> Any:
-    if _is_data_request():
-        return jsonify({"error": t(key)}), status
-    if status == 401:
+    if status == 401 and not wants_json():
         return redirect(f"/login?next={quote(request.full_path.rstrip('?'))}")
-    return render_template("forbidden.html"), status
+    return error_response(status, key)
 
 
 def _session_expired(timeout_minutes: int) -> bool:
@@ -72,15 +71,25 @@ def _expire_session() -> None:
 
 
 def page_for_path(path: str) -> dict | None:
-    """The Dash page registered for ``path`` (exact path or a ``path_template``), if any."""
+    """The Dash page registered for ``path`` (exact path or a ``path_template``), if any; like Dash's own router,
+    a trailing slash makes no difference."""
     for page in dash.page_registry.values():
-        if page["path"] == path:
+        if page["path"].strip("/") == path.strip("/"):
             return page
     for page in dash.page_registry.values():
         template = page.get("path_template")
         if template and _matches_template(template, path):
             return page
     return None
+
+
+def _is_unknown_address() -> bool:
+    """A GET that only Dash's catch-all rule matched, for a path that is none of its pages."""
+    rule = request.url_rule
+    if rule is None or rule.rule != DASH_CATCHALL:
+        return False
+    page = page_for_path(request.path)
+    return page is None or page["module"] == NOT_FOUND_PAGE
 
 
 def _matches_template(template: str, path: str) -> bool:
@@ -94,6 +103,10 @@ def install_request_guard(server: Flask, callback_owner: Mapping[str, str], time
     @server.before_request
     def _guard() -> Any:
         path = request.path
+        if request.routing_exception is not None:  # no view will run: Flask answers 404/405 (or its redirect)
+            return None
+        if _is_unknown_address():
+            abort(404)
         if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
             return None
         if current_user.is_authenticated and _session_expired(timeout_minutes):
@@ -102,7 +115,7 @@ def install_request_guard(server: Flask, callback_owner: Mapping[str, str], time
             return _refuse(401, "err_signed_out")
         # A display signs in by token and has no one to type a password (accounts made before that rule too).
         if current_user.must_change_password and not current_user.is_display and path not in PASSWORD_PATHS:
-            return _refuse(403, "err_change_password_first") if _is_data_request() else redirect("/akun/kata-sandi")
+            return _refuse(403, "err_change_password_first") if wants_json() else redirect("/akun/kata-sandi")
         if _is_user_activity():
             session["seen"] = time.time()
         if path == "/_dash-update-component":
@@ -157,8 +170,11 @@ def roles_required(*roles: str) -> Callable:
     def decorate(view: Callable) -> Callable:
         @wraps(view)
         def checked(*args: Any, **kwargs: Any) -> Any:
-            if not current_user.is_authenticated or not may_open(current_user.roles, roles):
-                abort(403)
+            if not current_user.is_authenticated:
+                return _refuse(401, "err_signed_out")
+            if not may_open(current_user.roles, roles):
+                log.warning("route refused", extra={"user": current_user.username, "path": request.path})
+                return _refuse(403, "err_forbidden")
             return view(*args, **kwargs)
 
         return checked

@@ -1,0 +1,187 @@
+"""Every page and every error path answers the right status with Pantau's own page, in the user's language, or
+JSON for a data request; unknown addresses answer 404; the patient's public status page never sends anyone to
+the staff sign-in. The page × role table is tests/test_access_control.py's ``EXPECTED_ACCESS``."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, ServiceUnavailable, TooManyRequests
+
+from api import queue_public
+from auth.roles import ROLES
+from tests.test_access_control import EXPECTED_ACCESS, addresses, signed_in_client
+from tests.test_queue_board import register_waiting
+
+ANONYMOUS = "anonymous"
+UNKNOWN_ADDRESSES = [
+    "/tidak-ada",
+    "/404",  # the Dash page drawn for an unknown path inside the app, not an address of its own
+    "/favicon.ico",
+    "/admin/pengguna/lagi",
+    "/bed/ICU-03/lagi",  # a path template with one segment too many
+    "/antrean/konter/x/y",
+]
+JUNK_CODES = ["AB/CD", "..%2F..%2Flogin", "%2Fadmin", "<script>", "x" * 200, "ＡＢＣ１２３", "%00"]
+# What only Werkzeug's or Dash's own answers contain: an error page must be none of them.
+FOREIGN = ("The server could not", "You don't have the permission", "Traceback", "_dash-renderer")
+
+
+def raising(error: Exception):
+    """A function that raises ``error`` whatever it is given: a test-only view, or a service made to fail."""
+
+    def view(*_args: object, **_kwargs: object) -> None:
+        raise error
+
+    return view
+
+
+def client_as(pantau, who: str):
+    return pantau.server.test_client() if who == ANONYMOUS else signed_in_client(pantau, who)
+
+
+def assert_pantau_page(response, status: int, anchor: str, text: str) -> str:
+    """``response`` is Pantau's error page for ``status``: its heading (element id ``anchor``) says ``text``."""
+    body = response.get_data(as_text=True)
+    assert response.status_code == status, body[:300]
+    assert response.mimetype == "text/html"
+    assert f'id="{anchor}">{text}</h1>' in body, body[-1500:]
+    assert "Pantau" in body and not any(mark in body for mark in FOREIGN)
+    return body
+
+
+@pytest.mark.parametrize("who", [*ROLES, ANONYMOUS])
+def test_unknown_addresses_answer_404_with_pantaus_page(sqlite_app, who):
+    client = client_as(sqlite_app, who)
+    for address in UNKNOWN_ADDRESSES:
+        body = assert_pantau_page(client.get(address), 404, "not-found", "Halaman tidak ditemukan")
+        # what to do next: home when signed in, the staff sign-in otherwise (never a redirect to it)
+        assert ('id="error-home"' in body) is (who != ANONYMOUS), (who, address)
+        assert ('id="error-sign-in" href="/login"' in body) is (who == ANONYMOUS), (who, address)
+
+
+def test_anonymous_is_sent_to_sign_in_for_every_staff_page(sqlite_app):
+    client = sqlite_app.server.test_client()
+    for path in EXPECTED_ACCESS:
+        if path == "/404":
+            continue
+        for address in addresses(path):
+            response = client.get(address)
+            assert response.status_code == 302, address
+            assert response.headers["Location"].startswith("/login?next="), address
+
+
+def test_refused_pages_are_pantaus_403_page_with_a_way_out(sqlite_app):
+    client = signed_in_client(sqlite_app, "nurse")
+    response = client.get("/admin/pengguna", headers={"Referer": "http://localhost/bangsal"})
+    body = assert_pantau_page(response, 403, "forbidden", "Tidak punya akses")
+    assert 'id="error-back" href="/bangsal"' in body
+    assert 'id="error-home" href="/"' in body
+    assert 'id="error-switch-user" href="/logout"' in body
+
+
+def test_ticket_printout_refuses_a_nurse_with_pantaus_page_in_her_language(sqlite_app):
+    booking = register_waiting(sqlite_app, "Siti Aminah").booking_code
+    client = signed_in_client(sqlite_app, "nurse")
+    body = assert_pantau_page(client.get(f"/antrean/tiket/{booking}"), 403, "forbidden", "Tidak punya akses")
+    assert '<html lang="id"' in body and "Masuk sebagai pengguna lain" in body
+    assert client.get("/lang/en").status_code == 302
+    body = assert_pantau_page(client.get(f"/antrean/tiket/{booking}"), 403, "forbidden", "No access")
+    assert '<html lang="en"' in body and "Sign in as someone else" in body
+    assert "<svg" not in body  # none of the ticket
+    assert signed_in_client(sqlite_app, "front_desk").get(f"/antrean/tiket/{booking}").status_code == 200
+
+
+def test_status_page_answers_its_own_not_found_for_junk_codes(sqlite_app):
+    client = sqlite_app.server.test_client()
+    for code in JUNK_CODES:
+        response = client.get(f"/antrean/status/{code}")
+        assert response.status_code == 404, code
+        assert "Location" not in response.headers, code
+        assert 'id="status-unknown"' in response.get_data(as_text=True), code
+    for address in ("/antrean/status", "/antrean/status/"):
+        assert 'id="status-unknown"' in client.get(address, follow_redirects=True).get_data(as_text=True), address
+    booking = register_waiting(sqlite_app, "Siti Aminah").booking_code
+    assert client.get(f"/antrean/status/{booking.lower()}").status_code == 200
+
+
+def test_dash_and_flask_routes_keep_working(sqlite_app):
+    booking = register_waiting(sqlite_app, "Siti Aminah").booking_code
+    client = signed_in_client(sqlite_app, "admin")
+    index = client.get("/").get_data(as_text=True)
+    suite = re.search(r'src="(/_dash-component-suites/[^"]+)"', index).group(1)
+    for address in (
+        "/_dash-layout",
+        "/_dash-dependencies",
+        "/_reload-hash",
+        "/_favicon.ico",
+        "/assets/pantau.css",
+        suite,
+        "/healthz",
+        "/akun/kata-sandi",
+        f"/antrean/tiket/{booking}",
+        f"/antrean/status/{booking}",
+    ):
+        assert client.get(address).status_code == 200, address
+    assert client.get("/login").status_code == 302  # signed in already
+
+
+def test_data_requests_get_json_errors(sqlite_app):
+    client = signed_in_client(sqlite_app, "nurse")
+    for address, status in (("/api/tidak-ada", 404), ("/antrean/tiket/ABC123", 403), ("/tidak-ada", 404)):
+        response = client.get(address, headers={"Accept": "application/json"})
+        assert response.status_code == status, address
+        assert set(response.get_json()) == {"error"}, address
+    response = client.post("/api/beds/XX-99/alarms/pause", json={"seconds": 120})
+    assert response.status_code == 404 and response.get_json() == {"error": "Tidak ditemukan."}
+    signed_out = sqlite_app.server.test_client().get("/stream/session")
+    assert signed_out.status_code == 401 and "error" in signed_out.get_json()
+
+
+def test_method_and_size_errors_are_pantaus_page(sqlite_app):
+    client = sqlite_app.server.test_client()
+    response = client.post("/healthz")
+    assert_pantau_page(response, 405, "error-title", "Alamat ini tidak menerima permintaan seperti itu")
+    assert "GET" in response.headers["Allow"]
+    too_big = client.post("/login", data={"username": "x" * (5 * 1024 * 1024)})
+    body = assert_pantau_page(too_big, 413, "error-title", "Kiriman terlalu besar")
+    assert "4 MB" in body
+
+
+@pytest.mark.parametrize(
+    "error,title",
+    [
+        (BadRequest(), "Permintaan tidak dapat dibaca"),
+        (TooManyRequests(retry_after=60), "Terlalu banyak permintaan"),
+        (ServiceUnavailable(), "Layanan sedang tidak tersedia"),
+        (RequestEntityTooLarge(), "Kiriman terlalu besar"),
+    ],
+)
+def test_each_http_error_raised_by_a_view_is_pantaus_page(sqlite_app, error, title):
+    sqlite_app.server.add_url_rule("/uji/galat", "test_error", raising(error))
+    response = signed_in_client(sqlite_app, "nurse").get("/uji/galat")
+    assert_pantau_page(response, error.code, "error-title", title)
+    if error.code == 429:
+        assert response.headers["Retry-After"] == "60"
+
+
+def test_an_unexpected_failure_shows_pantaus_page_and_logs_no_patient_data(sqlite_app, monkeypatch, caplog):
+    secret = "NIK 3171234567890123 Siti Aminah"
+    monkeypatch.setattr(queue_public, "booking_status", raising(RuntimeError(secret)))
+    sqlite_app.server.add_url_rule("/api/uji/gagal", "test_failure", raising(RuntimeError(secret)))
+    booking = register_waiting(sqlite_app, "Siti Aminah").booking_code
+    client = sqlite_app.server.test_client()
+    with caplog.at_level(logging.INFO):
+        response = client.get(f"/antrean/status/{booking}")
+    body = assert_pantau_page(response, 500, "error-title", "Terjadi kesalahan pada sistem")
+    reference = re.search(r'id="error-reference">[^<]*: ([0-9a-f]{8})<', body).group(1)
+    assert secret not in body and "RuntimeError" not in body
+    logged = [r for r in caplog.records if getattr(r, "reference", None) == reference]
+    assert logged and logged[0].error == "RuntimeError"
+    assert secret not in " ".join(f"{r.getMessage()} {vars(r)}" for r in caplog.records)
+
+    answer = signed_in_client(sqlite_app, "admin").get("/api/uji/gagal")
+    assert answer.status_code == 500
+    assert answer.get_json()["error"] == "Terjadi kesalahan pada sistem" and secret not in answer.get_data(as_text=True)

@@ -1,20 +1,6 @@
-/* Pantau shell behaviour that needs no server round trip: clock, theme, and sign-in redirect. */
+/* Pantau shell behaviour that needs no server round trip: clock and sign-in redirect (the theme: theme.js). */
 (function () {
   "use strict";
-
-  var THEME_KEY = "pantau-theme";
-
-  function applyTheme(theme) {
-    document.documentElement.setAttribute("data-bs-theme", theme === "light" ? "light" : "dark");
-  }
-  applyTheme(window.localStorage.getItem(THEME_KEY) || "dark");
-
-  document.addEventListener("click", function (event) {
-    if (!event.target.closest("#shell-theme-toggle")) { return; }
-    var next = document.documentElement.getAttribute("data-bs-theme") === "dark" ? "light" : "dark";
-    window.localStorage.setItem(THEME_KEY, next);
-    applyTheme(next);
-  });
 
   var formats = {};
   function formatter(tz, lang, withDate) {

@@ -174,7 +174,7 @@
     ctx.clearRect(0, 0, w, h);
     if (bed.series.length < 2) { return; }
     var lo = 40, hi = 160;
-    ctx.strokeStyle = "#3ddc84";
+    ctx.strokeStyle = window.getComputedStyle(bed.el.hr).color;  // the HR numeric's colour, set per theme by CSS
     ctx.lineWidth = 1.5;
     ctx.beginPath();
     bed.series.forEach(function (p, i) {

@@ -1,4 +1,5 @@
-"""Queue dashboard: compute the report for the chosen days and render its cards, figures and tables."""
+"""Queue dashboard: compute the report for the chosen days and render its cards, figures and tables (the figures
+in the colours of the theme shown, components/chart_theme.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from dash import Input, Output, dcc, html
 from flask_login import current_user
 
 from callbacks.registry import page_callback
+from components.chart_theme import ChartTheme, chart_theme
+from components.shell import THEME_STORE
 from data.models import utcnow
 from data.queue_reports import PoliFigures, QueueReport, queue_report
 from data.runtime import current_runtime
@@ -19,8 +22,6 @@ from domain.formats import long_date
 from domain.queue_kpi import SHARE_TARGET, WAIT_TARGET, meets_target
 from i18n.web import current_language, t
 
-WAIT_COLOUR, SERVICE_COLOUR, TARGET_COLOUR = "#37c8ff", "#adb5bd", "#ffc107"
-GOOD, BAD = "#3ddc84", "#dc3545"
 DAY_MS = 86_400_000
 
 
@@ -41,41 +42,37 @@ def _target_badge(value: float | None, element_id: str | None = None) -> dbc.Bad
     return dbc.Badge(_percent(value), color=colour, className="fs-6", **extra)
 
 
-def _figure(fig: go.Figure, y_title: str) -> go.Figure:
+def _figure(fig: go.Figure, y_title: str, theme: ChartTheme) -> go.Figure:
     fig.update_layout(
-        template="plotly_dark",
+        template=theme.template,
         height=320,
         margin={"l": 50, "r": 10, "t": 30, "b": 40},
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
         legend={"orientation": "h", "y": 1.12, "x": 0},
         yaxis_title=y_title,
     )
     return fig
 
 
-def waits_figure(report: QueueReport) -> go.Figure:
+def waits_figure(report: QueueReport, theme: ChartTheme) -> go.Figure:
     """Mean wait (registration → doctor) and mean service per poli, against the 60 min target."""
     names = [p.name for p in report.polis]
+    wait, service = theme.series
     fig = go.Figure(
         [
-            go.Bar(x=names, y=[p.wait_mean for p in report.polis], name=t("qrep_wait_mean"), marker_color=WAIT_COLOUR),
+            go.Bar(x=names, y=[p.wait_mean for p in report.polis], name=t("qrep_wait_mean"), marker_color=wait),
             go.Bar(
-                x=names,
-                y=[p.service_mean for p in report.polis],
-                name=t("qrep_service_mean"),
-                marker_color=SERVICE_COLOUR,
+                x=names, y=[p.service_mean for p in report.polis], name=t("qrep_service_mean"), marker_color=service
             ),
         ]
     )
     target = WAIT_TARGET.total_seconds() / 60
-    fig.add_hline(y=target, line_dash="dash", line_color=TARGET_COLOUR, annotation_text=t("qrep_target_wait"))
+    fig.add_hline(y=target, line_dash="dash", line_color=theme.warning, annotation_text=t("qrep_target_wait"))
     highest = max([p.wait_mean or 0 for p in report.polis] + [p.service_mean or 0 for p in report.polis])
     fig.update_layout(barmode="group", yaxis_range=[0, max(target, highest) * 1.15])
-    return _figure(fig, t("qrep_axis_minutes"))
+    return _figure(fig, t("qrep_axis_minutes"), theme)
 
 
-def daily_share_figure(report: QueueReport) -> go.Figure:
+def daily_share_figure(report: QueueReport, theme: ChartTheme) -> go.Figure:
     """The ≤ 60 min share per day, each point green or red against the target."""
     shares = [d.in_time_share for d in report.days]
     fig = go.Figure(
@@ -84,15 +81,15 @@ def daily_share_figure(report: QueueReport) -> go.Figure:
             y=[None if s is None else s * 100 for s in shares],
             mode="lines+markers",
             name=t("qrep_in_time"),
-            line={"color": WAIT_COLOUR},
-            marker={"size": 9, "color": [GOOD if meets_target(s) else BAD for s in shares]},
+            line={"color": theme.series[0]},
+            marker={"size": 9, "color": [theme.good if meets_target(s) else theme.danger for s in shares]},
             connectgaps=False,
         )
     )
-    fig.add_hline(y=SHARE_TARGET * 100, line_dash="dash", line_color=TARGET_COLOUR, annotation_text=t("qrep_target"))
+    fig.add_hline(y=SHARE_TARGET * 100, line_dash="dash", line_color=theme.warning, annotation_text=t("qrep_target"))
     fig.update_yaxes(range=[0, 105])
     fig.update_xaxes(tickformat="%d/%m", dtick=DAY_MS if len(report.days) <= 14 else None)
-    return _figure(fig, t("qrep_axis_percent"))
+    return _figure(fig, t("qrep_axis_percent"), theme)
 
 
 def _card(label: str, value: object, element_id: str, note: str = "") -> dbc.Col:
@@ -186,14 +183,15 @@ def _section(title: str, body: object) -> dbc.Card:
     return dbc.Card([dbc.CardHeader(title), dbc.CardBody(body)], className="mb-3")
 
 
-def report_content(report: QueueReport) -> html.Div:
+def report_content(report: QueueReport, theme: ChartTheme) -> html.Div:
     lang = current_language()
     period = long_date(report.start, lang)
     if report.end != report.start:
         period = f"{period} – {long_date(report.end, lang)}"
-    charts = [_section(t("qrep_waits_by_poli"), dcc.Graph(figure=waits_figure(report), id="qrep-waits"))]
+    charts = [_section(t("qrep_waits_by_poli"), dcc.Graph(figure=waits_figure(report, theme), id="qrep-waits"))]
     if report.end != report.start:
-        charts.append(_section(t("qrep_in_time_by_day"), dcc.Graph(figure=daily_share_figure(report), id="qrep-daily")))
+        daily = dcc.Graph(figure=daily_share_figure(report, theme), id="qrep-daily")
+        charts.append(_section(t("qrep_in_time_by_day"), daily))
     return html.Div(
         [
             html.P(period, className="text-body-secondary", id="qrep-period"),
@@ -216,8 +214,9 @@ def _day(value: str) -> date:
     Output("qrep-content", "children"),
     Input("qrep-range", "start_date"),
     Input("qrep-range", "end_date"),
+    Input(THEME_STORE, "data"),
 )
-def show_report(start: str | None, end: str | None) -> html.Div | dbc.Alert:
+def show_report(start: str | None, end: str | None, theme: str | None) -> html.Div | dbc.Alert:
     if not start or not end:
         return dbc.Alert(t("qrep_pick_range"), color="secondary")
     try:
@@ -227,4 +226,4 @@ def show_report(start: str | None, end: str | None) -> html.Div | dbc.Alert:
         return dbc.Alert(t(err.key, **err.params), color="warning", id="qrep-error")
     except ValueError:
         return dbc.Alert(t("qrep_pick_range"), color="warning", id="qrep-error")
-    return report_content(report)
+    return report_content(report, chart_theme(theme))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, dcc, html
+from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
 from flask_login import current_user
 
 from auth.roles import may_open
@@ -16,6 +16,8 @@ from callbacks.registry import clientside_callback
 from data.runtime import current_runtime
 from i18n import LANGUAGES
 from i18n.web import current_language, t
+
+THEME_STORE = "shell-theme"  # "light" or "dark": the theme shown, for callbacks that draw in its colours
 
 
 def nav_pages(roles: frozenset[str]) -> list[dict]:
@@ -120,6 +122,15 @@ clientside_callback(
 )
 
 
+# The theme is kept in the browser (assets/theme.js): shown on load, switched by the toggle. The store tells the
+# figure callbacks, which redraw their charts in its colours when it changes.
+clientside_callback(
+    ClientsideFunction(namespace="pantau_theme", function_name="shown"),
+    Output(THEME_STORE, "data"),
+    Input("shell-theme-toggle", "n_clicks"),
+)
+
+
 def navbar() -> dbc.Navbar:
     settings = current_runtime().settings
     entries = [_nav_entry(group, pages) for group, pages in nav_entries(nav_pages(current_user.roles))]
@@ -169,6 +180,7 @@ def shell_layout() -> html.Div:
         [
             navbar(),
             dcc.Store(id="shell-lang", data=current_language()),
+            dcc.Store(id=THEME_STORE),
             html.Main(dash.page_container, className="container-fluid"),
         ]
     )

@@ -2,48 +2,62 @@
 
 Missing samples (sequence gaps, :func:`data.trends.missing_spans`) break every line, so a gap is never drawn as
 a flat line; a gap the monitor could not resend is shaded red and labelled "data hilang", one still being
-filled is shaded grey.
+filled is shaded grey. Colours come from the chart theme (components/chart_theme.py) the caller names.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from components.chart_theme import DARK, ChartTheme
 from data.trends import MissingSpan
 from i18n.web import t
 
-# (column, label key, colour, row) — monitor colours as on the tiles.
+# (column, label key, row); each line in its vital sign's colour of the theme.
 TRACES = (
-    ("hr", "vital_hr", "#3ddc84", 1),
-    ("spo2", "vital_spo2", "#37c8ff", 2),
-    ("rr", "vital_rr", "#ffd43b", 3),
-    ("sbp", "trend_sbp", "#e9ecef", 4),
-    ("dbp", "trend_dbp", "#adb5bd", 4),
-    ("temp", "vital_temp", "#ffa94d", 5),
+    ("hr", "vital_hr", 1),
+    ("spo2", "vital_spo2", 2),
+    ("rr", "vital_rr", 3),
+    ("sbp", "trend_sbp", 4),
+    ("dbp", "trend_dbp", 4),
+    ("temp", "vital_temp", 5),
 )
 ROWS = 5
 MAX_BANDS = 30  # shaded bands per state; nearer ones are merged beyond that
-# state -> (colour, opacity, label key of the band's note); a pending gap gets no note (it is being filled)
-BAND_STYLE = {"unfillable": ("#ff6b6b", 0.22, "trend_gap_lost"), "pending": ("#adb5bd", 0.12, None)}
 
 
-def _layout(fig: go.Figure, height: int, empty: bool) -> go.Figure:
+class BandStyle(NamedTuple):
+    """How the band over a missing span is drawn."""
+
+    colour: str
+    opacity: float
+    note_key: str | None  # a pending gap gets no note (it is being filled)
+
+
+def _band_styles(theme: ChartTheme) -> dict[str, BandStyle]:
+    """Missing-span state -> its band."""
+    return {
+        "unfillable": BandStyle(theme.danger, 0.22, "trend_gap_lost"),
+        "pending": BandStyle(theme.pending, 0.12, None),
+    }
+
+
+def _layout(fig: go.Figure, height: int, empty: bool, theme: ChartTheme, top: int = 10) -> go.Figure:
     if empty:
         fig.add_annotation(
             text=t("trend_no_data"), showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5, font={"size": 16}
         )
         fig.update_xaxes(showticklabels=False)
     fig.update_layout(
-        template="plotly_dark",
+        template=theme.template,
         height=height,
-        margin={"l": 50, "r": 10, "t": 10, "b": 30},
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
+        margin={"l": 50, "r": 10, "t": top, "b": 30},
         showlegend=False,
         hovermode="x unified",
         uirevision="keep",
@@ -83,27 +97,29 @@ def _breaks(local: list[tuple], index: pd.DatetimeIndex) -> list[pd.Timestamp]:
     return [a + (b - a) / 2 for a, b, _ in local if first <= a + (b - a) / 2 <= last]
 
 
-def _shade(fig: go.Figure, local: list[tuple], index: pd.DatetimeIndex, rows: Sequence[int]) -> None:
+def _shade(fig: go.Figure, local: list[tuple], index: pd.DatetimeIndex, rows: Sequence[int], theme: ChartTheme) -> None:
     """Shade the missing spans inside the data's time range on the panels ``rows`` (those with data: an empty
     panel has no time axis of its own); the first of them carries the note."""
     if not local or index.empty or not rows:
         return
     first, last = index.min(), index.max()
-    for state, (colour, opacity, label) in BAND_STYLE.items():
+    for state, style in _band_styles(theme).items():
         for a, b in _bands([(a, b) for a, b, st in local if st == state], first, last):
             for row in rows:
                 note = {}
-                if label and row == rows[0]:
+                if style.note_key and row == rows[0]:
                     note = {
-                        "annotation_text": t(label),
+                        "annotation_text": t(style.note_key),
                         "annotation_position": "top left",
-                        "annotation_font": {"size": 10, "color": colour},
+                        "annotation_font": {"size": 10, "color": style.colour},
                     }
-                band = {"fillcolor": colour, "opacity": opacity, "line_width": 0, "layer": "below"}
+                band = {"fillcolor": style.colour, "opacity": style.opacity, "line_width": 0, "layer": "below"}
                 fig.add_vrect(x0=a, x1=b, row=row, col=1, **band, **note)
 
 
-def trend_figure(frame: pd.DataFrame, timezone: str, missing: Sequence[MissingSpan] = ()) -> go.Figure:
+def trend_figure(
+    frame: pd.DataFrame, timezone: str, missing: Sequence[MissingSpan] = (), theme: ChartTheme = DARK
+) -> go.Figure:
     """The bed's vitals, one panel per parameter; ``missing`` spans are shaded and break the lines."""
     fig = make_subplots(
         rows=ROWS,
@@ -116,7 +132,7 @@ def trend_figure(frame: pd.DataFrame, timezone: str, missing: Sequence[MissingSp
     spans = _local(missing, timezone)
     breaks = _breaks(spans, local.index)
     filled: list[int] = []  # panels with data
-    for column, label, colour, row in TRACES:
+    for column, label, row in TRACES:
         series = local[column].dropna() if column in local else pd.Series(dtype=float)
         if not series.empty and row not in filled:
             filled.append(row)
@@ -127,18 +143,21 @@ def trend_figure(frame: pd.DataFrame, timezone: str, missing: Sequence[MissingSp
                 x=series.index,
                 y=series.values,
                 name=t(label),
+                uid=column,  # a stable identity across redraws (and for the browser tests)
                 mode="lines+markers" if column in ("sbp", "dbp") else "lines",
-                line={"color": colour, "width": 1.5},
+                line={"color": theme.vitals[column], "width": 1.5},
                 marker={"size": 4},
             ),
             row=row,
             col=1,
         )
-    _shade(fig, spans, local.index, filled)
-    return _layout(fig, 620, frame.empty)
+    _shade(fig, spans, local.index, filled, theme)
+    return _layout(fig, 620, frame.empty, theme, top=28)  # room for the top panel's title
 
 
-def news2_figure(series: pd.DataFrame, timezone: str) -> go.Figure:
+def news2_figure(series: pd.DataFrame, timezone: str, theme: ChartTheme = DARK) -> go.Figure:
+    """The NEWS2 total over time (open markers where the score was incomplete), with the medium (5) and high (7)
+    risk lines."""
     fig = go.Figure()
     if not series.empty:
         local = series.tz_convert(timezone)
@@ -149,11 +168,12 @@ def news2_figure(series: pd.DataFrame, timezone: str) -> go.Figure:
                     x=part.index,
                     y=part["total"],
                     mode="markers+lines" if complete else "markers",
-                    marker={"symbol": symbol, "size": 6, "color": "#fd7e14"},
+                    marker={"symbol": symbol, "size": 6, "color": theme.news2},
+                    line={"color": theme.news2},
                     name=t("news2_complete" if complete else "news2_incomplete"),
                 )
             )
-    for level, colour in ((5, "#fd7e14"), (7, "#dc3545")):
+    for level, colour in ((5, theme.news2), (7, theme.danger)):
         fig.add_hline(y=level, line={"dash": "dot", "color": colour, "width": 1})
     fig.update_yaxes(range=[0, 20], title_text="NEWS2")
-    return _layout(fig, 240, series.empty)
+    return _layout(fig, 240, series.empty, theme)

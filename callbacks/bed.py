@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 
 from auth.session import audit_signed_in, client_ip
 from callbacks.registry import page_callback
+from components.chart_theme import chart_theme
 from components.limits_editor import custom_note_class
 from components.local_time import local_when
+from components.shell import THEME_STORE
 from components.trend_figures import news2_figure, trend_figure
 from data.alarm_limits import bed_profile, overrides, publish_limits_changed, set_overrides
 from data.models import utcnow
@@ -69,10 +71,12 @@ def _history_table(rows: list) -> dbc.Table | html.P:
     Output("bed-alarm-history", "children"),
     Input("bed-range", "value"),
     Input("bed-version", "data"),
+    Input(THEME_STORE, "data"),
     State("bed-code", "data"),
 )
-def refresh_bed(range_key: str, _version: int, code: str) -> tuple:
-    timezone = current_runtime().settings.timezone
+def refresh_bed(range_key: str, _version: int, theme_name: str | None, code: str) -> tuple:
+    """The trends, NEWS2 history and alarm history; again after an observation and in the colours of a new theme."""
+    timezone, theme = current_runtime().settings.timezone, chart_theme(theme_name)
     range_key = range_key if range_key in RANGES else "1h"
     with current_runtime().db.session() as session:
         bed = _bed(session, code)
@@ -83,7 +87,8 @@ def refresh_bed(range_key: str, _version: int, code: str) -> tuple:
         scores = news2_series(frame, observations(session, bed.id, since - RANGES["24h"]), bed.spo2_scale)
         history = alarm_history(session, bed.id)
         missing = missing_spans(session, bed.id, since)
-    return trend_figure(frame, timezone, missing), news2_figure(scores, timezone), _history_table(history)
+    trends, news2 = trend_figure(frame, timezone, missing, theme), news2_figure(scores, timezone, theme)
+    return trends, news2, _history_table(history)
 
 
 @page_callback(

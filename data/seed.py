@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -33,7 +33,9 @@ from data.models import (
     Ward,
     utcnow,
 )
+from data.poli_settings import set_age_range
 from data.schedules import local_today
+from domain.age_range import AgeRange
 
 DEMO_USERS = (
     ("admin", "Administrator (demo)", "admin"),
@@ -143,6 +145,9 @@ def seed_site(session: Session, settings: Settings, now: datetime | None = None)
         polis[code] = _get_or_add(
             session, Poli, {"site_id": site.id, "code": code}, name=name, queue_prefix=prefix, bpjs_code=bpjs
         )
+    anak = polis["ANA"]
+    if anak.age_min_years is None and anak.age_max_years is None:  # as the admin sets it on /admin/antrean
+        set_age_range(session, replace(SEEDER, site_id=site.id), anak.id, AgeRange(0, CHILD_MAX_YEARS))
     _seed_demo_patients(session, site, settings)
     for name, specialty, poli, bpjs in DOCTORS:
         doctor = _get_or_add(

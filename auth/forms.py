@@ -14,6 +14,8 @@ class LoginForm(FlaskForm):
 
 
 class PasswordForm(FlaskForm):
-    current = PasswordField(validators=[DataRequired(), Length(max=256)])
-    new = PasswordField(validators=[DataRequired(), Length(max=256)])
-    repeat = PasswordField(validators=[DataRequired(), Length(max=256)])
+    """No length limits here: the password policy says what is too short or too long, in words."""
+
+    current = PasswordField(validators=[DataRequired()])
+    new = PasswordField(validators=[DataRequired()])
+    repeat = PasswordField(validators=[DataRequired()])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, redirect, render_template, request, session
+from flask import Blueprint, abort, make_response, redirect, render_template, request, session
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
@@ -116,23 +116,53 @@ def switch_language(code: str) -> Response:
 
 @bp.route("/akun/kata-sandi", methods=["GET", "POST"])
 def change_password() -> Response | str:
+    """Change one's own password. A wrong current password counts towards the sign-in lockout (one count for
+    both doors, kept in the database so every web worker sees it); once locked, the page answers 429 with the
+    wait, even for the right password, until the lock ends. The session stays: it already holds every right a
+    guessed password would give, and throwing a nurse out mid-shift would lock her out of the ward too (signing
+    in is refused while locked); the lock, the audit and the idle timeout are what stop a guesser."""
     from auth.forms import PasswordForm
 
     form = PasswordForm()
     if request.method == "GET":
-        return render_template("password.html", form=form, error=None, forced=current_user.must_change_password)
-    error = None
+        return _password_page(form)
     if not form.validate_on_submit():
-        error = t("login_form_expired") if form.csrf_token.errors else t("login_fields_required")
-    elif form.new.data != form.repeat.data:
-        error = t("err_password_mismatch")
-    else:
-        actor = users.Actor(current_user.id, current_user.username, current_user.site_id, client_ip())
-        try:
-            with current_runtime().db.session() as db:
-                users.change_own_password(db, actor, db.get(User, current_user.id), form.current.data, form.new.data)
-        except InputError as exc:
-            error = t(exc.key, **exc.params)
-    if error:
-        return render_template("password.html", form=form, error=error, forced=current_user.must_change_password), 400
+        error = t("login_form_expired") if form.csrf_token.errors else t("password_fields_required")
+        return _password_page(form, error=error, status=400)
+    if form.new.data != form.repeat.data:
+        return _password_page(form, field="repeat", error=t("err_password_mismatch"), status=400)
+    runtime = current_runtime()
+    actor = users.Actor(current_user.id, current_user.username, current_user.site_id, client_ip())
+    try:
+        with runtime.db.session() as db:
+            result = users.change_own_password(
+                db,
+                actor,
+                db.get(User, current_user.id),
+                form.current.data,
+                form.new.data,
+                lockout_attempts=runtime.settings.lockout_attempts,
+                lockout_minutes=runtime.settings.lockout_minutes,
+            )
+    except InputError as exc:
+        return _password_page(form, field="new", error=t(exc.key, **exc.params), status=400)
+    if result.outcome == "locked":
+        response = _password_page(form, error=t("password_locked", minutes=result.locked_minutes), status=429)
+        response.headers["Retry-After"] = str(result.locked_minutes * 60)
+        return response
+    if not result.ok:
+        return _password_page(form, field="current", error=t("err_current_password_wrong"), status=400)
     return redirect("/")
+
+
+def _password_page(form: object, *, error: str | None = None, field: str | None = None, status: int = 200) -> Response:
+    """The password form; an error about one field is shown under that field, any other above the form.
+    Nothing is refilled: the form holds only passwords."""
+    page = render_template(
+        "password.html",
+        form=form,
+        error=None if field else error,
+        field_errors={field: error} if field else {},
+        forced=current_user.must_change_password,
+    )
+    return make_response(page, status)

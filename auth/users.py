@@ -15,11 +15,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from auth.passwords import MIN_LENGTH, dummy_hash, hash_password, needs_rehash, verify_password
+from auth.password_policy import check_new_password
+from auth.passwords import dummy_hash, hash_password, needs_rehash, normalise, verify_password
 from auth.roles import ROLES
 from data import audit
 from data.display_screens import display_paths
-from data.models import DisplayToken, User, UserRole, utcnow
+from data.models import DisplayToken, Site, User, UserRole, utcnow
 from domain.errors import InputError
 
 USERNAME = re.compile(r"^[a-z0-9._-]{3,64}$")
@@ -37,6 +38,8 @@ class Actor:
 
 @dataclass(frozen=True)
 class LoginResult:
+    """The answer to a password check, at sign-in or when changing one's password."""
+
     outcome: str  # "ok", "invalid", "locked", "disabled"
     user_id: int | None = None
     locked_minutes: int = 0
@@ -74,7 +77,7 @@ def authenticate(
         audit.record(session, "login_refused", **actor, detail={"reason": "locked"})
         return LoginResult("locked", locked_minutes=_minutes_left(user.locked_until, now))
     if not verify_password(user.password_hash, password):
-        return _count_failure(session, user, now, lockout_attempts, lockout_minutes, actor)
+        return _count_failure(session, user, now, lockout_attempts, lockout_minutes, actor, "login_failed")
     if not user.active:
         audit.record(session, "login_refused", **actor, detail={"reason": "disabled"})
         return LoginResult("disabled")
@@ -88,17 +91,20 @@ def authenticate(
 
 
 def _count_failure(
-    session: Session, user: User, now: datetime, attempts: int, minutes: int, actor: dict
+    session: Session, user: User, now: datetime, attempts: int, minutes: int, actor: dict, action: str
 ) -> LoginResult:
+    """One more wrong password for ``user`` (at sign-in or as the current password when changing it: one count
+    for both, so neither door adds guesses); locks the account at ``attempts``. ``action`` names the failure in
+    the audit log."""
     # Increment in SQL so two web workers counting at once do not lose a failure.
     session.execute(update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1))
     session.refresh(user)
     if user.failed_logins >= attempts:
         user.failed_logins = 0
         user.locked_until = now + timedelta(minutes=minutes)
-        audit.record(session, "account_locked", **actor, detail={"minutes": minutes})
+        audit.record(session, "account_locked", **actor, detail={"minutes": minutes, "after": action})
         return LoginResult("locked", locked_minutes=minutes)
-    audit.record(session, "login_failed", **actor, detail={"reason": "bad_password"})
+    audit.record(session, action, **actor, detail={"reason": "bad_password"})
     return LoginResult("invalid")
 
 
@@ -106,9 +112,12 @@ def _minutes_left(until: datetime, now: datetime) -> int:
     return max(1, int((until - now).total_seconds() // 60) + 1)
 
 
-def validate_password(password: str) -> None:
-    if len(password) < MIN_LENGTH:
-        raise InputError("err_password_short", n=MIN_LENGTH)
+def acceptable_password(session: Session, password: str, *, username: str, full_name: str, site_id: int) -> str:
+    """``password`` as it is hashed, if the policy (``auth.password_policy``) accepts it for this account;
+    else ``InputError`` with the reason."""
+    site = session.get(Site, site_id)
+    context = (username, full_name, *((site.name, site.code) if site else ()))
+    return check_new_password(password, context)
 
 
 def _validate_roles(roles: set[str] | list[str] | tuple[str, ...]) -> set[str]:
@@ -133,22 +142,25 @@ def create_user(
     must_change_password: bool = True,
     password_hash: str | None = None,
 ) -> User:
-    """Create an account; the username is stored in lower case and must be unique. ``password_hash`` may
-    carry the hash of ``password`` when the caller already has it (the demo seed hashes once for all)."""
+    """Create an account; the username is stored in lower case and must be unique. A caller that hashed
+    ``password`` itself passes ``password_hash``, and the password policy is not applied: only the demo seed does,
+    with its generated or clearly marked ``PANTAU_DEMO_PASSWORD``, hashing once for all demo users."""
     name = username.strip().lower()
     if not USERNAME.match(name):
         raise InputError("err_username_format")
     if not full_name.strip():
         raise InputError("err_full_name_required")
     chosen = _validate_roles(roles)
-    validate_password(password)
+    if password_hash is None:
+        typed = acceptable_password(session, password, username=name, full_name=full_name, site_id=site_id)
+        password_hash = hash_password(typed)
     if session.scalar(select(func.count()).select_from(User).where(User.username == name)):
         raise InputError("err_username_taken", username=name)
     user = User(
         site_id=site_id,
         username=name,
         full_name=full_name.strip(),
-        password_hash=password_hash or hash_password(password),
+        password_hash=password_hash,
         must_change_password=must_change_password and not _display_only(chosen),
         roles=[UserRole(role=r) for r in sorted(chosen)],
     )
@@ -177,23 +189,46 @@ def set_active(session: Session, actor: Actor, user: User, active: bool) -> None
 
 def reset_password(session: Session, actor: Actor, user: User, new_password: str) -> None:
     """Set a temporary password the user must change at next sign-in; unlocks the account."""
-    validate_password(new_password)
-    user.password_hash = hash_password(new_password)
+    typed = acceptable_password(
+        session, new_password, username=user.username, full_name=user.full_name, site_id=user.site_id
+    )
+    user.password_hash = hash_password(typed)
     user.must_change_password = not _display_only(user.role_names)
     user.failed_logins = 0
     user.locked_until = None
     _audit(session, actor, "password_reset", user, None)
 
 
-def change_own_password(session: Session, actor: Actor, user: User, current: str, new: str) -> None:
+def change_own_password(
+    session: Session,
+    actor: Actor,
+    user: User,
+    current: str,
+    new: str,
+    *,
+    lockout_attempts: int,
+    lockout_minutes: int,
+    now: datetime | None = None,
+) -> LoginResult:
+    """Replace ``user``'s password after checking the current one, which counts towards the sign-in lockout.
+
+    Returns "ok", "invalid" (wrong current password, counted and audited: leave it for the caller to commit) or
+    "locked"; a new password the policy refuses raises ``InputError`` and changes nothing."""
+    now = now or utcnow()
+    who = dict(user_id=actor.user_id, username=actor.username, site_id=actor.site_id, ip=actor.ip)
+    if user.locked_until and user.locked_until > now:
+        audit.record(session, "password_change_refused", **who, detail={"reason": "locked"})
+        return LoginResult("locked", user.id, locked_minutes=_minutes_left(user.locked_until, now))
     if not verify_password(user.password_hash, current):
-        raise InputError("err_current_password_wrong")
-    validate_password(new)
-    if new == current:
+        return _count_failure(session, user, now, lockout_attempts, lockout_minutes, who, "password_change_failed")
+    typed = acceptable_password(session, new, username=user.username, full_name=user.full_name, site_id=user.site_id)
+    if typed == normalise(current):
         raise InputError("err_password_unchanged")
-    user.password_hash = hash_password(new)
+    user.password_hash = hash_password(typed)
     user.must_change_password = False
+    user.failed_logins = 0
     _audit(session, actor, "password_changed", user, None)
+    return LoginResult("ok", user.id)
 
 
 def _display_only(roles: set[str] | frozenset[str]) -> bool:

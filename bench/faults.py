@@ -179,7 +179,7 @@ class Bench:
                         actor,
                         site_id=site.id,
                         username="stasiunbench",
-                        full_name="Stasiun sentral bench",
+                        full_name="Stasiun sentral (uji beban)",  # its name may not be in the password
                         roles=["display"],
                         password=PASSWORD,
                     )

@@ -73,9 +73,16 @@ def render_users(_version: int) -> tuple:
     return table, options
 
 
+def _about_password(exc: InputError) -> bool:
+    """A refusal of the typed password (shown beside that field rather than under the form)."""
+    return exc.key.startswith("err_password")
+
+
 @page_callback(
     PAGE,
     Output("admin-new-feedback", "children"),
+    Output("admin-new-password-error", "children"),
+    Output("admin-new-password", "invalid"),
     Output("admin-users-version", "data", allow_duplicate=True),
     Output("admin-new-username", "value"),
     Output("admin-new-fullname", "value"),
@@ -111,12 +118,14 @@ def create_user(
             )
             name = user.username
     except InputError as exc:
-        return input_error_alert(exc), no_update, no_update, no_update, no_update, no_update  # keep what was typed
+        alert = input_error_alert(exc)
+        beside = (None, alert, True) if _about_password(exc) else (alert, None, False)
+        return *beside, no_update, no_update, no_update, no_update, no_update  # keep what was typed
     message = t("users_created", username=name)
     feedback = (
         dbc.Alert(message, color="success", className="mb-0") if password else _one_time_password(message, chosen)
     )
-    return feedback, version + 1, "", "", "", []
+    return feedback, None, False, version + 1, "", "", "", []
 
 
 @page_callback(

@@ -792,9 +792,9 @@ STRINGS = {
     "err_password_long": "A password may have at most {n} characters.",
     "err_password_repetitive": "This password only repeats a character or a pattern (e.g. aaaaaaaaaa). Choose another.",
     "err_password_sequence": "This password is only a sequence (e.g. 1234567890, abcdefghij, qwertyuiop). Choose another.",
-    "err_password_context": "A password may not contain the username, your name, the hospital's name or the word “pantau”.",
+    "err_password_context": "A password may not contain the username, the account holder's name, the hospital's name or the word “pantau”.",
     "err_password_common": "This password is among the most used or leaked ones, so it is easy to guess. Choose another.",
     "password_fields_required": "Fill in all three password fields.",
-    "password_rules": "At least 10 characters; a long sentence you remember easily is best. No common passwords, repetitions, sequences or your name.",
+    "password_rules": "At least 10 characters; a long sentence that is easy to remember is best. No common passwords, repetitions, sequences, the username, the account holder's name or the hospital's name.",
     "password_locked": "Too many wrong current passwords: the account is locked for now. Try again in {minutes} minutes or ask an admin.",
 }

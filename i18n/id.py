@@ -800,9 +800,9 @@ STRINGS = {
     "err_password_long": "Kata sandi maksimal {n} karakter.",
     "err_password_repetitive": "Kata sandi ini hanya pengulangan karakter atau pola (mis. aaaaaaaaaa). Pilih yang lain.",
     "err_password_sequence": "Kata sandi ini hanya urutan karakter (mis. 1234567890, abcdefghij, qwertyuiop). Pilih yang lain.",
-    "err_password_context": "Kata sandi tidak boleh memuat nama pengguna, nama Anda, nama rumah sakit, atau kata “pantau”.",
+    "err_password_context": "Kata sandi tidak boleh memuat nama pengguna, nama pemilik akun, nama rumah sakit, atau kata “pantau”.",
     "err_password_common": "Kata sandi ini termasuk yang paling sering dipakai atau pernah bocor, sehingga mudah ditebak. Pilih yang lain.",
     "password_fields_required": "Isi ketiga kolom kata sandi.",
-    "password_rules": "Minimal 10 karakter; kalimat panjang yang mudah Anda ingat paling baik. Tidak boleh kata sandi umum, pengulangan, urutan, atau nama Anda.",
+    "password_rules": "Minimal 10 karakter; kalimat panjang yang mudah diingat paling baik. Tidak boleh kata sandi umum, pengulangan, urutan, nama pengguna, nama pemilik akun, atau nama rumah sakit.",
     "password_locked": "Terlalu banyak kata sandi saat ini yang salah: akun dikunci sementara. Coba lagi dalam {minutes} menit atau hubungi admin.",
 }

@@ -46,8 +46,9 @@ def _create_card() -> dbc.Card:
                         type="password",
                         autoComplete="new-password",
                         placeholder=t("users_password_placeholder"),
-                        className="mb-3",
                     ),
+                    html.Div(id="admin-new-password-error", className="mt-2"),  # a refused password, beside it
+                    dbc.FormText(t("password_rules"), className="d-block mb-3"),
                     dbc.Button(t("users_create_submit"), id="admin-new-submit", color="primary"),
                     html.Div(id="admin-new-feedback", className="mt-3"),
                 ]

@@ -1,12 +1,19 @@
-"""Sign-in over plain HTTP: the form, CSRF, lockout, audit, session timeout, open redirects."""
+"""Sign-in and password change over plain HTTP: the forms, CSRF, lockout, audit, session timeout, open
+redirects, the password policy's answers and the throttle on wrong current passwords."""
 
 from __future__ import annotations
 
+import re
 import time
+from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
-from data.models import AuditLog
+from app import create_app
+from auth import users
+from data.models import AuditLog, utcnow
+from data.runtime import build_runtime
 from tests.fixtures_app import TEST_PASSWORD, build_app, csrf_token, login, make_settings
 
 
@@ -131,3 +138,93 @@ def test_sign_in_attempts_are_rate_limited(tmp_path, mqtt_url):
         assert codes[:3] == [401, 401, 401] and codes[3:] == [429, 429]
     finally:
         pantau.runtime.close()
+
+
+def change_password(client, current: str, new: str, repeat: str | None = None):
+    """Post the password form as a browser would (GET for the token first)."""
+    token = csrf_token(client.get("/akun/kata-sandi").get_data(as_text=True))
+    form = {"current": current, "new": new, "repeat": new if repeat is None else repeat, "csrf_token": token}
+    return client.post("/akun/kata-sandi", data=form)
+
+
+def field_error(response, field: str) -> str:
+    """The message shown under ``field`` of the password form ('' when none)."""
+    found = re.search(rf'id="{field}-error">([^<]*)<', response.get_data(as_text=True))
+    return found.group(1) if found else ""
+
+
+@pytest.mark.parametrize(
+    ("new", "repeat", "field", "message"),
+    [
+        ("aaaaaaaaaa", None, "new", "hanya pengulangan karakter"),
+        ("1234567890", None, "new", "hanya urutan karakter"),
+        ("abcdefghij", None, "new", "hanya urutan karakter"),
+        ("Perawat-Malam-77", None, "new", "tidak boleh memuat nama pengguna"),
+        ("RSUD-pantau-icu", None, "new", "tidak boleh memuat nama pengguna"),
+        ("password123", None, "new", "paling sering dipakai atau pernah bocor"),
+        ("Bismillah2024", None, "new", "paling sering dipakai atau pernah bocor"),
+        ("pendek", None, "new", "minimal 10 karakter"),
+        ("x" * 257, None, "new", "maksimal 256 karakter"),
+        (TEST_PASSWORD, None, "new", "harus berbeda dari yang lama"),
+        ("kopi tubruk gula aren", "kopi tubruk gula arem", "repeat", "tidak sama"),
+    ],
+)
+def test_a_refused_new_password_is_answered_beside_its_field(sqlite_app, new, repeat, field, message):
+    client = sqlite_app.server.test_client()
+    login(client, "perawat")
+    response = change_password(client, TEST_PASSWORD, new, repeat)
+    assert response.status_code == 400
+    assert message in field_error(response, field)
+    assert f'class="form-control is-invalid" id="{field}"' in response.get_data(as_text=True)
+    assert "password_changed" not in audit_actions(sqlite_app)
+    assert login(sqlite_app.server.test_client(), "perawat").status_code == 302  # the old password still works
+
+
+def test_a_good_passphrase_is_accepted_and_audited(any_app):
+    client = any_app.server.test_client()
+    login(client, "perawat")
+    response = change_password(client, TEST_PASSWORD, "kopi tubruk gula aren di pagi hari")
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert audit_actions(any_app)[-1] == "password_changed"
+    assert login(any_app.server.test_client(), "perawat", "kopi tubruk gula aren di pagi hari").status_code == 302
+
+
+def test_the_change_form_speaks_english_too(sqlite_app):
+    client = sqlite_app.server.test_client()
+    login(client, "perawat")
+    client.get("/lang/en")
+    response = change_password(client, TEST_PASSWORD, "qwertyuiop")
+    assert "only a sequence" in field_error(response, "new")
+
+
+def test_wrong_current_passwords_are_throttled_across_workers_until_the_lock_ends(any_app, monkeypatch):
+    """Two web workers (two apps on one database) share the count; once locked, even the right current password
+    gets 429 with the wait, and sign-in is locked too, until the app's clock passes the lock."""
+    second = create_app(any_app.settings, runtime=build_runtime(any_app.settings))
+    try:
+        workers = [any_app.server.test_client(), second.server.test_client()]
+        for client in workers:
+            login(client, "dokter")
+        attempts = any_app.settings.lockout_attempts
+        codes = [
+            change_password(workers[n % 2], "bukan-kata-sandinya", "kopi tubruk gula aren").status_code
+            for n in range(attempts)
+        ]
+        assert codes == [400] * (attempts - 1) + [429]
+        response = change_password(workers[0], TEST_PASSWORD, "kopi tubruk gula aren")
+        assert response.status_code == 429
+        assert int(response.headers["Retry-After"]) == any_app.settings.lockout_minutes * 60
+        assert "dikunci sementara" in response.get_data(as_text=True)
+        assert "menit" in response.get_data(as_text=True)
+        assert change_password(workers[1], TEST_PASSWORD, "kopi tubruk gula aren").status_code == 429
+        assert "dikunci" in login(any_app.server.test_client(), "dokter").get_data(as_text=True)
+        actions = audit_actions(any_app)
+        assert actions.count("password_change_failed") == attempts - 1
+        assert {"account_locked", "password_change_refused"} <= set(actions)
+
+        later = utcnow() + timedelta(minutes=any_app.settings.lockout_minutes, seconds=1)
+        monkeypatch.setattr(users, "utcnow", lambda: later)
+        assert change_password(workers[1], TEST_PASSWORD, "kopi tubruk gula aren").status_code == 302
+        assert login(any_app.server.test_client(), "dokter", "kopi tubruk gula aren").status_code == 302
+    finally:
+        second.server.extensions["pantau"].close()

@@ -1,4 +1,4 @@
-"""Operator commands: create users, reset passwords, TV tokens, demo seeding."""
+"""Operator commands: create users (a typed password held to the policy), reset passwords, TV tokens, demo seeding."""
 
 from __future__ import annotations
 
@@ -40,3 +40,18 @@ def test_disable_user_blocks_sign_in(sqlite_app):
     runner = sqlite_app.server.test_cli_runner()
     assert runner.invoke(args=["disable-user", "farmasi"]).exit_code == 0
     assert login(sqlite_app.server.test_client(), "farmasi").status_code == 401
+
+
+def test_a_typed_password_is_held_to_the_policy(sqlite_app):
+    runner = sqlite_app.server.test_cli_runner()
+    create = ["create-user", "bidan.ani", "--name", "Bidan Ani", "--role", "nurse", "--password"]
+    for weak, reason in (
+        ("aaaaaaaaaa", "only repeats"),
+        ("1234567890", "only a sequence"),
+        ("Bidan.Ani.2026", "may not contain the username"),
+        ("password123", "among the most used or leaked"),
+    ):
+        result = runner.invoke(args=[*create, weak])
+        assert result.exit_code != 0 and reason in result.output, (weak, result.output)
+    assert runner.invoke(args=[*create, "jeruk nipis di meja jaga"]).exit_code == 0
+    assert login(sqlite_app.server.test_client(), "bidan.ani", "jeruk nipis di meja jaga").status_code == 302

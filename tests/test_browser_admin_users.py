@@ -1,0 +1,46 @@
+"""The admin users page in a real browser: a password the admin types is held to the password policy, and a
+refusal is shown beside the password field with everything typed kept."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.fixtures_app import login
+from tests.test_browser_shell import open_nav, sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_weak_typed_password_is_refused_beside_its_field(page, live_server):
+    base, pantau = live_server
+    sign_in(page, base, "admin")
+    open_nav(page, "pages.admin_users")
+    page.fill("#admin-new-username", "bidan.rina")
+    page.fill("#admin-new-fullname", "Bidan Rina")
+    page.get_by_label("Perawat").first.check()
+    for weak, reason in (
+        ("aaaaaaaaaa", "pengulangan karakter"),
+        ("Bidan.Rina-2026", "tidak boleh memuat nama pengguna"),
+        ("password123", "paling sering dipakai"),
+    ):
+        page.fill("#admin-new-password", weak)
+        page.click("#admin-new-submit")
+        expect(page.locator("#admin-new-password-error")).to_contain_text(reason)
+        expect(page.locator("#admin-new-password")).to_have_class(re.compile(r"\bis-invalid\b"))
+        expect(page.locator("#admin-new-feedback")).to_be_empty()
+        expect(page.locator("#admin-new-username")).to_have_value("bidan.rina")  # nothing typed is lost
+        expect(page.locator("#admin-new-fullname")).to_have_value("Bidan Rina")
+        expect(page.locator("#admin-new-password")).to_have_value(weak)
+    expect(page.locator("#admin-users-grid")).not_to_contain_text("bidan.rina")
+
+    page.fill("#admin-new-password", "jeruk nipis di meja jaga")
+    page.click("#admin-new-submit")
+    expect(page.locator("#admin-new-feedback")).to_contain_text("Pengguna bidan.rina dibuat")
+    expect(page.locator("#admin-new-password-error")).to_be_empty()
+    expect(page.locator("#admin-new-password")).not_to_have_class(re.compile(r"\bis-invalid\b"))
+    expect(page.locator("#admin-users-grid")).to_contain_text("Bidan Rina")
+    response = login(pantau.server.test_client(), "bidan.rina", "jeruk nipis di meja jaga")
+    assert response.headers["Location"] == "/akun/kata-sandi"

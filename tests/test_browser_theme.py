@@ -66,7 +66,7 @@ MEASURE = """([root, required]) => {
       const alpha = colour[3] * parseFloat(style.opacity) * parseFloat(style[property + "Opacity"]);
       const bg = background(graph);
       items.push({
-        what: el.getAttribute("class") + " " + (el.textContent || "").slice(0, 20),
+        what: (el.getAttribute("class") || el.parentNode.getAttribute("class")) + " " + el.textContent.slice(0, 20),
         colour: style[property], background: "rgb(" + bg.slice(0, 3).join(", ") + ")", min: min,
         ratio: Math.round(ratio([colour[0], colour[1], colour[2], alpha], bg) * 100) / 100,
       });
@@ -86,9 +86,10 @@ def assert_readable(page, graph: str, *required: str) -> None:
         page.wait_for_function(f"(args) => ({MEASURE})(args).ok", arg=[graph, [TICK, *required]], timeout=30_000)
     found = page.evaluate(MEASURE, [graph, [TICK, *required]])
     theme = page.locator("html").get_attribute("data-bs-theme")
-    assert not found["missing"], (graph, theme, "not drawn", found["missing"])
-    low = [i for i in found["items"] if i["ratio"] < i["min"]]
-    assert not low, (graph, theme, low)
+    assert not found["missing"], f"{graph}, {theme} theme: not drawn: {found['missing']}"
+    low = [f"{i['what']!r} {i['colour']} on {i['background']}: {i['ratio']}:1 < {i['min']}:1"
+           for i in found["items"] if i["ratio"] < i["min"]]  # fmt: skip
+    assert not low, f"{graph}, {theme} theme, too faint: " + "; ".join(low)
 
 
 def switch_theme(page, theme: str) -> None:
@@ -198,6 +199,10 @@ def test_sign_in_and_password_pages_follow_the_chosen_theme_from_the_first_frame
     assert page.evaluate("window.firstFrameTheme") == "light"
     expect(page.locator(".auth-card")).to_have_css("background-color", "rgb(255, 255, 255)")
     expect(page.locator("label[for=current]")).to_have_css("color", "rgb(33, 37, 41)")
+
+    page.goto(f"{base}/tidak-ada")  # Pantau's error page, on the same template
+    expect(page.locator("html")).to_have_attribute("data-bs-theme", "light")
+    assert page.evaluate("window.firstFrameTheme") == "light"
 
     page.goto(f"{base}/logout")
     page.goto(f"{base}/login")

@@ -19,6 +19,14 @@ from domain.errors import InputError
 from i18n.web import t
 
 PAGE = "pages.admin_devices"
+# The register form's field each refusal belongs to; its message is shown there, the rest above the form.
+FIELD_OF_ERROR = {
+    "devices_error_id": "id",
+    "devices_error_reserved": "id",
+    "devices_error_exists": "id",
+    "devices_error_model": "model",
+}
+REGISTER_FIELDS = ("id", "model")
 _STATE_COLOURS = {"active": "success", "none": "secondary", "retired": "dark"}
 
 
@@ -106,6 +114,8 @@ def render_devices(_version: int) -> tuple:
     Output("devices-new-id", "value"),
     Output("devices-new-model", "value"),
     Output("devices-new-bed", "value"),
+    *[Output(f"devices-new-{field}", "invalid") for field in REGISTER_FIELDS],
+    *[Output(f"devices-new-{field}-error", "children") for field in REGISTER_FIELDS],
     Input("devices-new-submit", "n_clicks"),
     State("devices-new-id", "value"),
     State("devices-new-model", "value"),
@@ -120,8 +130,12 @@ def register(_clicks: int, device_id: str | None, model: str | None, bed: str | 
                 db, _actor(), _broker(), **_site(), device_id=device_id or "", model=model or "", bed_code=bed
             )
     except InputError as exc:
-        return input_error_alert(exc), no_update, no_update, no_update, no_update  # keep what was typed
-    return _issued(issued), version + 1, "", "", None
+        field = FIELD_OF_ERROR.get(exc.key)
+        marks = [f == field for f in REGISTER_FIELDS]
+        messages = [t(exc.key, **exc.params) if f == field else "" for f in REGISTER_FIELDS]
+        alert = None if field else input_error_alert(exc)
+        return alert, no_update, no_update, no_update, no_update, *marks, *messages  # keep what was typed
+    return _issued(issued), version + 1, "", "", None, False, False, "", ""
 
 
 @page_callback(

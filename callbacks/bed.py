@@ -15,18 +15,19 @@ from sqlalchemy.orm import Session
 from auth.session import audit_signed_in, client_ip
 from callbacks.registry import page_callback
 from components.chart_theme import chart_theme
-from components.limits_editor import custom_note_class
+from components.limits_editor import custom_note_class, limit_text
 from components.local_time import local_when
 from components.shell import THEME_STORE
 from components.trend_figures import news2_figure, trend_figure
 from data.alarm_limits import bed_profile, overrides, publish_limits_changed, set_overrides
-from data.models import utcnow
+from data.models import Observation, utcnow
 from data.observations import record_observation
 from data.runtime import current_runtime
 from data.trends import RANGES, alarm_history, missing_spans, news2_series, observations, vital_trend
 from data.wards import BedView, bed_by_code
 from domain.alarm_limit_ranges import SIDES, LimitField, LimitsRefused, ReasonRequired
 from domain.alarms import PARAMETERS, PROFILES, Bounds
+from domain.decimal_input import format_decimal, parse_decimal
 from domain.errors import InputError
 from domain.observations import validate_observation
 from i18n.web import t
@@ -97,7 +98,7 @@ def refresh_bed(range_key: str, _version: int, theme_name: str | None, code: str
     Output("bed-version", "data"),
     *[Output(f"obs-{f}-error", "children") for f in OBS_FIELDS],
     *[Output(f"obs-{name}", "invalid") for name, _, _ in MANUAL_FIELDS],
-    *[Output(f"obs-{name}", "value") for name, _, _ in MANUAL_FIELDS],
+    *[Output(f"obs-{f}", "value") for f in OBS_FIELDS],
     Input("obs-submit", "n_clicks"),
     *[State(f"obs-{f}", "value") for f in OBS_FIELDS],
     State("bed-code", "data"),
@@ -110,7 +111,7 @@ def save_observation(_clicks: int, *values: object) -> tuple:
     obs, errors = validate_observation(raw)
     messages = [t(errors[f][0], **errors[f][1]) if f in errors else "" for f in OBS_FIELDS]
     invalid = [name in errors for name, _, _ in MANUAL_FIELDS]
-    keep = [no_update] * len(MANUAL_FIELDS)
+    keep = [no_update] * len(OBS_FIELDS)
     if obs is None:
         return dbc.Alert(t("obs_fix_errors"), color="danger", className="mb-0"), no_update, *messages, *invalid, *keep
     try:
@@ -130,8 +131,27 @@ def save_observation(_clicks: int, *values: object) -> tuple:
         return _alert(exc.key, "danger", **exc.params), no_update, *messages, *invalid, *keep
     # The alarm/NEWS2 pipeline reloads this bed's observation and rescores at once.
     current_runtime().live.publish(CONTROL_CHANNEL, json.dumps({"t": "obs", "bed": bed.code}))
-    saved = dbc.Alert(t("obs_saved", time=local_when(row.taken_at)), color="success", className="mb-0")
-    return saved, version + 1, *[""] * len(OBS_FIELDS), *[False] * len(MANUAL_FIELDS), *[""] * len(MANUAL_FIELDS)
+    # Every field is cleared, the two choices too: the next set is taken afresh, never copied forward.
+    cleared = [None, None, *[""] * len(MANUAL_FIELDS)]
+    return _observation_saved(row), version + 1, *[""] * len(OBS_FIELDS), *[False] * len(MANUAL_FIELDS), *cleared
+
+
+def _observation_saved(row: Observation) -> dbc.Alert:
+    """The confirmation lists the set as stored, so the nurse sees that what was saved is what was taken."""
+    items = [
+        html.Li(t("obs_oxygen_yes" if row.on_oxygen else "obs_air"), **{"data-field": "on_oxygen"}),
+        html.Li(t(f"acvpu_{row.consciousness}"), **{"data-field": "consciousness"}),
+    ]
+    for name, label, unit in MANUAL_FIELDS:
+        value = getattr(row, name)
+        if value is not None:
+            text = format_decimal(value)
+            items.append(html.Li(f"{t(label)} {text} {unit}", **{"data-field": name, "data-value": text}))
+    return dbc.Alert(
+        [t("obs_saved", time=local_when(row.taken_at)), html.Ul(items, className="obs-saved-values mb-0 mt-1")],
+        color="success",
+        className="mb-0",
+    )
 
 
 @dataclass
@@ -146,7 +166,7 @@ class LimitsForm:
     reason: object = no_update
     note_class: object = no_update
     field_errors: dict[LimitField, str] | None = None  # None: leave the fields' marks as they are
-    values: dict[str, Bounds] | None = None  # None: keep what the nurse typed
+    values: dict[str, Bounds] | None = None  # None: keep what the nurse typed; else show these (what is stored)
 
     def outputs(self) -> tuple:
         def per_field(pick: Callable[[str, int], object], given: object) -> list[list]:
@@ -155,7 +175,7 @@ class LimitsForm:
         errors = self.field_errors or {}
         marks = per_field(lambda p, i: (p, SIDES[i]) in errors, self.field_errors)
         texts = per_field(lambda p, i: errors.get((p, SIDES[i]), ""), self.field_errors)
-        values = per_field(lambda p, i: (self.values or {}).get(p, (None, None))[i], self.values)
+        values = per_field(lambda p, i: limit_text((self.values or {}).get(p, (None, None))[i]), self.values)
         return (
             self.feedback,
             self.dialog_open,
@@ -239,7 +259,7 @@ def save_limits(
                 ip=client_ip(),
                 reason=reason if trigger == "limits-confirm-save" else None,
             )
-            custom = bool(overrides(session, bed.id))
+            stored = overrides(session, bed.id)
     except LimitsRefused as exc:
         messages = {field: t(key, **params) for field, (key, params) in exc.fields.items()}
         return LimitsForm(feedback=_alert(exc.key, "danger"), dialog_open=False, field_errors=messages).outputs()
@@ -255,6 +275,7 @@ def save_limits(
         ).outputs()
     except InputError as exc:
         return LimitsForm(feedback=_alert(exc.key, "danger", **exc.params), dialog_open=False).outputs()
+    custom = bool(stored)
     if changed:
         publish_limits_changed(current_runtime().live, bed.ward, bed.code, custom=custom)
     key = "limits_reset_done" if reset and changed else "limits_saved" if changed else "limits_unchanged"
@@ -266,14 +287,14 @@ def save_limits(
         reason="",
         note_class=custom_note_class(custom),
         field_errors={},
-        values={} if reset else None,
+        values=stored,  # the fields show what is now stored: "８８" or "88,0" typed reads back as 88
     ).outputs()
 
 
 def _number(value: object) -> float | None:
-    if value in (None, ""):
+    if value is None or not str(value).strip():
         return None
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        return parse_decimal(str(value))
+    except ValueError:
         return math.nan  # refused by the range check with "enter a number"

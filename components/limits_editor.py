@@ -8,6 +8,7 @@ from dash import html
 
 from domain.alarm_limit_ranges import REASON_MAX, SIDES, Side
 from domain.alarms import PARAMETERS, Bounds, Limits
+from domain.decimal_input import format_decimal
 from i18n.web import t
 
 CUSTOM_NOTE_CLASS = "alert alert-warning d-flex align-items-center gap-2 py-2 mb-2"
@@ -30,16 +31,17 @@ def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:g}"
 
 
+def limit_text(value: float | None) -> str:
+    """A limit as its field shows it: empty for "the profile's", else the stored number (``domain.decimal_input``)."""
+    return "" if value is None else format_decimal(value)
+
+
 def _field(param: str, side: Side, value: float | None) -> html.Td:
+    # Text, not type="number": a number field hands Dash nothing for "36,8" (the Indonesian decimal comma), and
+    # nothing there means "use the profile's limit" — the nurse's limit would be dropped without a word.
     return html.Td(
         [
-            dbc.Input(
-                id=limit_id(param, side),
-                value=value,
-                type="number",
-                size="sm",
-                step="any",
-            ),
+            dbc.Input(id=limit_id(param, side), value=limit_text(value), inputMode="decimal", size="sm"),
             dbc.FormFeedback(id=limit_error_id(param, side), type="invalid"),
         ]
     )

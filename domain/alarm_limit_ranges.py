@@ -17,6 +17,7 @@ clear of both its low and its high alarm.
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -82,6 +83,12 @@ def _number(value: object) -> float | None:
     return float(value)
 
 
+def _readable(text: str) -> bool:
+    """Whether ``text`` has a character a reader can see: a reason made only of zero-width or direction marks,
+    combining marks or control characters is no reason in the audit log."""
+    return any(unicodedata.category(char)[0] in "LNPS" for char in text)
+
+
 def check_overrides(base: Limits, wanted: Mapping[str, Bounds]) -> dict[LimitField, FieldError]:
     """Per field, why a wanted limit cannot be saved (empty when all can); ``None`` on a side = the profile's."""
     errors: dict[LimitField, FieldError] = {}
@@ -137,7 +144,7 @@ def validate_overrides(base: Limits, wanted: Mapping[str, Bounds], reason: str |
         raise LimitsRefused(errors)
     widened = widened_limits(base, wanted)
     text = (reason or "").strip()
-    if widened and not text:
+    if widened and not _readable(text):
         raise ReasonRequired(widened)
     if len(text) > REASON_MAX:
         raise ReasonRequired(widened, "limits_err_reason_long", n=REASON_MAX)

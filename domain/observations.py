@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from domain.decimal_input import parse_decimal
+
 ACVPU = ("A", "C", "V", "P", "U")
 # Plausible manual readings; outside them the entry is almost certainly a typing error.
 MANUAL_RANGES = {
@@ -29,7 +31,8 @@ class ObservationInput:
 
 
 def validate_observation(raw: dict[str, object]) -> tuple[ObservationInput | None, dict[str, tuple[str, dict]]]:
-    """Parse form values; return the observation or, per field, an (i18n key, params) error."""
+    """Parse form values (``domain.decimal_input``: 36,8 is 36.8); return the observation or, per field, an
+    (i18n key, params) error."""
     errors: dict[str, tuple[str, dict]] = {}
     oxygen = raw.get("on_oxygen")
     if oxygen not in ("yes", "no"):
@@ -40,11 +43,11 @@ def validate_observation(raw: dict[str, object]) -> tuple[ObservationInput | Non
     values: dict[str, float | None] = {}
     for name, (low, high) in MANUAL_RANGES.items():
         text = raw.get(name)
-        if text in (None, ""):
+        if text is None or not str(text).strip():
             values[name] = None
             continue
         try:
-            number = float(str(text).replace(",", "."))
+            number = parse_decimal(str(text))
         except ValueError:
             errors[name] = ("obs_err_number", {})
             continue

@@ -28,9 +28,11 @@ def _register_card() -> dbc.Card:
                 [
                     dbc.Label(t("devices_device_id"), html_for="devices-new-id"),
                     dbc.Input(id="devices-new-id", maxLength=64, autoComplete="off", className="mb-1"),
+                    dbc.FormFeedback(id="devices-new-id-error", type="invalid"),
                     dbc.FormText(t("devices_device_id_hint"), className="d-block mb-2"),
                     dbc.Label(t("devices_model"), html_for="devices-new-model"),
                     dbc.Input(id="devices-new-model", maxLength=100, className="mb-2"),
+                    dbc.FormFeedback(id="devices-new-model-error", type="invalid", className="mb-2"),
                     dbc.Label(t("devices_bed"), html_for="devices-new-bed"),
                     dcc.Dropdown(id="devices-new-bed", className="mb-3"),
                     dbc.Button(t("devices_register_submit"), id="devices-new-submit", color="primary"),

@@ -20,7 +20,7 @@ def test_admin_registers_rotates_and_retires_a_monitor(page, live_server):
 
     page.fill("#devices-new-id", "MON-UJI-01")
     page.click("#devices-new-submit")
-    expect(page.locator("#devices-new-feedback")).to_contain_text("Isikan merek dan model monitor.")
+    expect(page.locator("#devices-new-model-error")).to_have_text("Isikan merek dan model monitor.")  # by the field
     expect(page.locator("#devices-new-id")).to_have_value("MON-UJI-01")  # nothing typed is lost
     page.fill("#devices-new-model", "Mindray ePM 10")
     page.click("#devices-new-submit")

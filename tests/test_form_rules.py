@@ -1,0 +1,119 @@
+"""The rules behind the bed page's forms, with hundreds of generated inputs each (the browser tests in
+``test_browser_forms.py`` drive the same forms with a dozen): a number is read as the person meant it or refused,
+never read as something else; an observation saves what was typed; a widened limit needs a reason someone can
+read."""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from domain.alarm_limit_ranges import ReasonRequired, validate_overrides
+from domain.alarms import PROFILES
+from domain.decimal_input import format_decimal, parse_decimal
+from domain.observations import MANUAL_RANGES, validate_observation
+from tests.form_fuzz import ODD_CHARS, bad_number, bad_text, decimal_text, full_width, plain_decimal
+from tests.test_queue_actions import dash_post, signed_in
+
+MANY = settings(max_examples=300, deadline=None, database=None)
+
+
+@MANY
+@given(st.decimals(-1000, 1000, places=2, allow_nan=False), st.sampled_from(("", "  ", "\u3000")))
+def test_a_number_reads_the_same_with_point_comma_full_width_or_padding(number: Decimal, pad: str) -> None:
+    text = format(number, "f")
+    for typed in (text, text.replace(".", ","), full_width(text), f"{pad}{text}{pad}"):
+        assert Decimal(repr(parse_decimal(typed))) == number.normalize()
+
+
+@MANY
+@given(bad_number())
+def test_a_number_is_read_as_typed_or_refused(typed: str) -> None:
+    """``1e3``, ``1_000``, ``nan``, ``inf``, Arabic-Indic digits: float() reads them all; a form must not."""
+    expected = plain_decimal(typed)
+    if expected is None:
+        with pytest.raises(ValueError):
+            parse_decimal(typed)
+    else:
+        value = parse_decimal(typed)
+        assert not math.isfinite(value) or Decimal(repr(value)) == expected
+        assert math.copysign(1, value) == 1 or value < 0  # never a "-0"
+
+
+@MANY
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_a_stored_number_is_shown_as_text_that_reads_back_exactly(value: float) -> None:
+    shown = format_decimal(value)
+    assert "e" not in shown.lower() and parse_decimal(shown) == value
+
+
+def _observation_raw() -> st.SearchStrategy[dict[str, str]]:
+    fields = {
+        name: st.one_of(st.just(""), decimal_text(low, high, 1), bad_number())
+        for name, (low, high) in MANUAL_RANGES.items()
+    }
+    return st.fixed_dictionaries({"on_oxygen": st.just("no"), "consciousness": st.just("A"), **fields})
+
+
+@MANY
+@given(_observation_raw())
+def test_an_observation_keeps_what_was_typed_or_names_every_bad_field(raw: dict[str, str]) -> None:
+    obs, errors = validate_observation(raw)
+    for name, (low, high) in MANUAL_RANGES.items():
+        text = raw[name]
+        if not text.strip():
+            assert obs is None or getattr(obs, name) is None
+            continue
+        number = plain_decimal(text)
+        if number is None or not low <= number <= high:
+            assert name in errors, f"{name}={text!r} was not refused"
+        elif obs is not None:
+            assert Decimal(repr(getattr(obs, name))) == number, f"{name}={text!r} saved as {getattr(obs, name)!r}"
+    assert (obs is None) == bool(errors)
+
+
+@pytest.mark.parametrize("typed", ["1e2", "1_00", "nan", "٩٦", "9_6"])
+def test_an_observation_refuses_what_float_would_misread(typed: str) -> None:
+    """Before: SpO2 "1e2" and "1_00" were saved as 100, "٩٦" as 96."""
+    _, errors = validate_observation({"on_oxygen": "no", "consciousness": "A", "spo2": typed})
+    assert errors["spo2"][0] in {"obs_err_number", "obs_err_range"}
+
+
+def test_a_blank_looking_reading_is_left_blank() -> None:
+    obs, errors = validate_observation({"on_oxygen": "no", "consciousness": "A", "hr": "   ", "temp": "\u3000"})
+    assert errors == {} and obs.hr is None and obs.temp is None
+
+
+WIDENED = {"spo2": (86.0, None)}  # below the adult profile's 90
+
+
+@MANY
+@given(st.lists(st.sampled_from((*ODD_CHARS, " ", "\t", "\n", "\x00", "\x1b")), max_size=8).map("".join))
+def test_a_reason_nobody_can_read_is_no_reason(reason: str) -> None:
+    """Before: a reason of only zero-width or direction marks passed as given and went to the audit log."""
+    with pytest.raises(ReasonRequired):
+        validate_overrides(PROFILES["adult"], WIDENED, reason)
+
+
+@MANY
+@given(bad_text(120))
+def test_a_reason_with_a_letter_or_digit_is_kept_as_written(reason: str) -> None:
+    try:
+        kept = validate_overrides(PROFILES["adult"], WIDENED, reason)
+    except ReasonRequired as exc:
+        assert exc.key == "limits_err_reason_long" or not any(char.isalnum() for char in reason)
+    else:
+        assert kept == reason.strip() and len(kept) <= 200
+
+
+@pytest.mark.parametrize("bed", ["NOPE-99", None, "ICU-03\u200b"])
+def test_the_simulator_refuses_a_bed_the_site_does_not_have(sqlite_app, bed: str | None) -> None:
+    """Before: the command went out for any bed sent and was lost in the simulator without a word."""
+    client = signed_in(sqlite_app, "admin")
+    values = {"sim-bed.value": bed, "sim-scenario.value": "stable", "sim-artefact.value": "spo2_off"}
+    answer = dash_post(client, sqlite_app, "sim-feedback.children", "sim-apply.n_clicks", values)
+    assert "Bed tidak ditemukan." in answer

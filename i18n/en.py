@@ -45,7 +45,7 @@ STRINGS = {
     "error_status": "HTTP status {status}",
     "error_reference": "Reference for the admin: {reference}",
     "error_back": "Go back",
-    "error_sign_in": "Sign in",
+    "error_sign_in": "Staff sign-in",
     "error_sign_in_other": "Sign in as someone else",
     "error_400_title": "The request could not be read",
     "error_400_text": "Reload the page and try again.",

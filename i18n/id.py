@@ -47,7 +47,7 @@ STRINGS = {
     "error_status": "Kode HTTP {status}",
     "error_reference": "Kode kejadian untuk admin: {reference}",
     "error_back": "Kembali",
-    "error_sign_in": "Masuk",
+    "error_sign_in": "Masuk sebagai petugas",
     "error_sign_in_other": "Masuk sebagai pengguna lain",
     "error_400_title": "Permintaan tidak dapat dibaca",
     "error_400_text": "Muat ulang halaman lalu coba lagi.",

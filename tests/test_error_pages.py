@@ -8,11 +8,14 @@ import logging
 import re
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, ServiceUnavailable, TooManyRequests
 
 from api import queue_public
 from auth.roles import ROLES
+from tests.fixtures_browser import save_screenshot
 from tests.test_access_control import EXPECTED_ACCESS, addresses, signed_in_client
+from tests.test_browser_shell import sign_in
 from tests.test_queue_board import register_waiting
 
 ANONYMOUS = "anonymous"
@@ -185,3 +188,38 @@ def test_an_unexpected_failure_shows_pantaus_page_and_logs_no_patient_data(sqlit
     answer = signed_in_client(sqlite_app, "admin").get("/api/uji/gagal")
     assert answer.status_code == 500
     assert answer.get_json()["error"] == "Terjadi kesalahan pada sistem" and secret not in answer.get_data(as_text=True)
+
+
+def brightness(page, selector: str, prop: str) -> float:
+    """The computed colour ``prop`` of ``selector``, as 0 (black) to 1 (white)."""
+    rgb = page.eval_on_selector(selector, f"e => getComputedStyle(e).{prop}")
+    red, green, blue = (int(v) for v in re.findall(r"\d+", rgb)[:3])
+    return (0.299 * red + 0.587 * green + 0.114 * blue) / 255
+
+
+@pytest.mark.browser
+def test_the_403_page_follows_the_light_theme(page, live_server):
+    base, pantau = live_server
+    booking = register_waiting(pantau, "Siti Aminah").booking_code
+    sign_in(page, base, "perawat")
+    page.click("#shell-theme-toggle")  # dark by default: the user picks light in the app
+    expect(page.locator("html")).to_have_attribute("data-bs-theme", "light")
+    page.goto(f"{base}/antrean/tiket/{booking}")
+    expect(page.locator("#forbidden")).to_have_text("Tidak punya akses")
+    expect(page.locator("html")).to_have_attribute("data-bs-theme", "light")
+    assert brightness(page, "body", "backgroundColor") > 0.9
+    assert brightness(page, "main", "backgroundColor") > 0.9
+    assert brightness(page, "#forbidden", "color") < 0.3
+    save_screenshot(page, "error-403-light.png")
+
+
+@pytest.mark.browser
+def test_a_patient_with_a_mistyped_address_stays_on_public_pages(page, live_server):
+    base, _ = live_server
+    page.goto(f"{base}/antrean/status/AB/CD")
+    expect(page.locator("#status-unknown")).to_be_visible()
+    page.goto(f"{base}/antrean/statsu/ABC123")
+    expect(page.locator("#not-found")).to_have_text("Halaman tidak ditemukan")
+    expect(page.locator("#error-sign-in")).to_be_visible()
+    save_screenshot(page, "error-404-anonymous.png")
+    assert "/login" not in page.url

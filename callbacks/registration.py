@@ -267,15 +267,13 @@ def create_patient(_clicks: int, _confirm: int, *values: str | None) -> tuple:
     stored. Wrong fields get their own message and keep what was typed; a possible duplicate asks first."""
     *typed, token = values
     form = dict(zip(NEW_PATIENT_FIELDS, ((v or "").strip() for v in typed), strict=True))
-    missing = {f: InputError(key) for f, key in REQUIRED_MESSAGE.items() if not form[f]}
+    missing = {f: t(key) for f, key in REQUIRED_MESSAGE.items() if not form[f]}  # plainer than "wrong format"
     try:
-        if missing:
-            raise FieldErrors(missing)
         saved = _register_new(form, token, warn_duplicate=ctx.triggered_id != "reg-new-confirm")
     except PossibleDuplicate as exc:
         return NewPatientOutcome(duplicates=[_as_data(p) for p in exc.matches]).outputs()
-    except FieldErrors as exc:
-        errors = {FORM_FIELD.get(f, f): t(e.key, **e.params) for f, e in exc.errors.items()}
+    except FieldErrors as exc:  # every wrong field at once, each next to itself
+        errors = {FORM_FIELD[f]: t(e.key, **e.params) for f, e in exc.errors.items()} | missing
         return NewPatientOutcome(_alert(t("reg_new_fix"), "reg-new-error", "warning"), errors).outputs()
     except InputError as exc:
         return NewPatientOutcome(_error(exc, "reg-new-error")).outputs()

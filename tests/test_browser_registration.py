@@ -3,18 +3,23 @@ register a new patient with the form's per-field messages; a poli closed meanwhi
 
 from __future__ import annotations
 
+import itertools
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from playwright.sync_api import expect
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from data.models import ClinicSession, Poli, QueueTicket, utcnow
+from data.models import ClinicSession, Patient, Poli, QueueTicket, utcnow
+from data.patients import read_patient
 from data.schedules import close_poli, local_today
+from i18n import translate
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import collect_console_errors, open_nav, open_page, settled, sign_in
-from tests.test_registration import desk, serve_at_desk, tasks
+from tests.test_registration import NAMES, PHONES, desk, expected_form, identifier, serve_at_desk, set_ages, tasks
 
 pytestmark = pytest.mark.browser
 
@@ -81,11 +86,9 @@ def test_front_desk_registers_a_patient_and_prints_the_ticket(page, live_server)
     expect(page.locator("#reg-ticket-poli")).to_have_text("Poli Umum")
     expect(page.locator("#reg-ticket-estimate")).to_have_text(re.compile(r"^\d{2}:\d{2} WIB$"))
     expect(page.locator("#reg-session")).to_contain_text("non-JKN 19/20")
+    expect(page.locator("#reg-ticket-holder")).to_have_text("Siti Nurhaliza · No. RM DEMO-00001")
     code = page.locator("#reg-ticket-code").inner_text()
     save_screenshot(page, "registration.png")
-
-    page.click("#reg-submit")  # the same patient again in the same poli
-    expect(page.locator("#reg-error")).to_have_text("Pasien sudah terdaftar di Poli Umum hari ini (nomor A001).")
 
     # The ticket opens with auto-print: count the browser's print requests instead of letting one run, since a
     # print still running when the test renders the PDF makes Chromium refuse it ("already being printed").
@@ -116,6 +119,11 @@ def test_front_desk_registers_a_patient_and_prints_the_ticket(page, live_server)
     expect(status.locator("#status-state")).to_have_text("Menunggu")
     assert "Nurhaliza" not in status.content()
     save_screenshot(status, "status.png", full_page=True)
+
+    page.bring_to_front()
+    page.click("#reg-submit")  # the same patient again in the same poli: refused, and no ticket is left to print
+    expect(page.locator("#reg-error")).to_have_text("Pasien sudah terdaftar di Poli Umum hari ini (nomor A001).")
+    expect(page.locator("#reg-ticket")).to_have_count(0)
     assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors
 
 
@@ -199,3 +207,175 @@ def test_nurse_cannot_open_the_registration_desk(page, live_server):
     expect(page.locator("#nav-pages\\.registration")).to_have_count(0)
     open_page(page, f"{base}/pendaftaran")
     expect(page.locator("#forbidden")).to_have_text("Tidak punya akses")
+
+
+# ---- issue 11: the desk tells the truth ------------------------------------------------------------------------
+
+TYPED_FIELDS = ("name", "phone", "nik", "bpjs")
+REQUIRED = {"name": "err_full_name_required", "phone": "reg_phone_required"}
+LOCKED = "#reg-new-fieldset[disabled]"
+
+
+def no_nul(strategy: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return strategy.map(lambda text: text.replace("\x00", ""))
+
+
+def submit_new_patient(page, button: str = "#reg-new-submit") -> None:
+    """Click and wait for the new-patient callback's answer (the page is reused, so an old message may be there)."""
+    with page.expect_response(
+        lambda r: "_dash-update-component" in r.url and "reg-new-feedback" in r.request.post_data
+    ):
+        page.click(button)
+    settled(page)
+
+
+def saved_record(pantau, page):
+    mrn = re.search(r"\d{6}", page.locator("#reg-new-saved").inner_text())[0]
+    with pantau.runtime.db.session() as s:
+        patient_id = s.scalar(select(Patient.id).where(Patient.mrn == mrn))
+        return read_patient(s, pantau.runtime.cipher, patient_id, actor_id=None, actor_name="t", purpose="test")
+
+
+def test_new_patient_form_stores_what_it_shows_or_refuses_by_the_field(page, live_server):
+    """Generated input, as staff type and paste it: either every wrong field says why next to itself and keeps
+    what was typed, or the form locks showing exactly the values stored."""
+    base, pantau = live_server
+    births = (date(1961, 1, 1) + timedelta(days=n) for n in itertools.count())  # no two alike: no duplicate warning
+    open_desk(page, base)
+    open_new_patient_form(page)
+
+    @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+    @example(form={"name": "", "phone": "0812", "nik": "abcdefghijklmnop", "bpjs": ""})  # a blank hides no other
+    @given(
+        form=st.fixed_dictionaries(
+            {
+                "name": no_nul(NAMES),
+                "phone": no_nul(PHONES),
+                "nik": no_nul(identifier("nik")),
+                "bpjs": no_nul(identifier("bpjs")),
+            }
+        )
+    )
+    def one_form(form: dict[str, str]) -> None:
+        if page.locator(LOCKED).count():
+            page.click("#reg-new-another")
+            expect(page.locator(LOCKED)).to_have_count(0)
+        for field in TYPED_FIELDS:
+            page.fill(f"#reg-new-{field}", form[field])
+        page.fill("#reg-new-birth", next(births).isoformat())
+        page.get_by_label("Perempuan (P)").check()
+        typed = {f: page.input_value(f"#reg-new-{f}") for f in TYPED_FIELDS}  # what the browser really holds
+        stored, keys = expected_form(typed)
+        keys |= {f: key for f, key in REQUIRED.items() if not typed[f].strip()}
+        submit_new_patient(page)
+        if page.locator("#reg-new-saved").count():
+            assert not keys, keys
+            record = saved_record(pantau, page)
+            shown = {f: page.input_value(f"#reg-new-{f}") for f in TYPED_FIELDS}
+            assert (
+                shown
+                == {f: getattr(record, f) or "" for f in TYPED_FIELDS}
+                == {f: stored[f] or "" for f in TYPED_FIELDS}
+            )
+            expect(page.locator(LOCKED)).to_have_count(1)
+            return
+        if not keys:  # a number an earlier example stored
+            keys = {f: f"err_{f}_exists" for f in ("nik", "bpjs") if page.locator(f"#reg-new-{f}-error").inner_text()}
+            assert keys
+        for field in TYPED_FIELDS:
+            message = translate(keys[field], "id", min=10, max=15) if field in keys else ""
+            expect(page.locator(f"#reg-new-{field}-error")).to_have_text(message)
+            expect(page.locator(f"#reg-new-{field}")).to_have_value(typed[field])  # nothing typed is lost
+
+    one_form()
+
+
+def test_a_saved_form_locks_and_a_repeat_makes_no_twin(page, live_server):
+    base, pantau = live_server
+    open_desk(page, base)
+    open_new_patient_form(page)
+    page.fill("#reg-new-name", "  Rina   Kartika Sari ")
+    page.fill("#reg-new-birth", "1990-04-12")
+    page.get_by_label("Perempuan (P)").check()
+    page.fill("#reg-new-phone", "081234567")  # nine digits
+    page.fill("#reg-new-nik", "３１７１ ０１２３ ０１９０ ０００２")
+    submit_new_patient(page)
+    expect(page.locator("#reg-new-phone-error")).to_have_text(
+        "Nomor HP harus diawali 08 atau +62 dan berisi 10–15 digit."
+    )
+    page.fill("#reg-new-phone", "+62 812-3456-7890")
+    with page.expect_response(lambda r: "reg-new-feedback" in (r.request.post_data or "")):
+        page.dblclick("#reg-new-submit")
+    expect(page.locator("#reg-new-saved")).to_contain_text("Pasien baru tersimpan dengan nomor RM")
+    settled(page)
+    mrn = re.search(r"\d{6}", page.locator("#reg-new-saved").inner_text())[0]
+    expect(page.locator("#reg-chosen-name")).to_have_text("Rina Kartika Sari")
+    for field, value in (("name", "Rina Kartika Sari"), ("phone", "081234567890"), ("nik", "3171012301900002")):
+        expect(page.locator(f"#reg-new-{field}")).to_have_value(value)
+    expect(page.locator("#reg-new-submit")).to_be_disabled()
+
+    # The same form sent again (a stale tab, a retry): the first patient, not a twin.
+    page.evaluate("document.getElementById('reg-new-fieldset').disabled = false")
+    submit_new_patient(page)
+    expect(page.locator("#reg-new-saved")).to_have_text(
+        f"Formulir ini sudah tersimpan sebagai pasien nomor RM {mrn}; tidak dibuat pasien baru."
+    )
+    with pantau.runtime.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Patient).where(Patient.name == "Rina Kartika Sari")) == 1
+
+    # Another new patient with the same name and birth date: a warning naming the existing one, then a choice.
+    page.click("#reg-new-another")
+    expect(page.locator("#reg-new-name")).to_have_value("")
+    page.fill("#reg-new-name", "rina kartika sari")
+    page.fill("#reg-new-birth", "1990-04-12")
+    page.get_by_label("Perempuan (P)").check()
+    page.fill("#reg-new-phone", "081298765432")
+    submit_new_patient(page)
+    expect(page.locator("#reg-new-duplicate")).to_be_visible()
+    expect(page.locator("#reg-new-duplicate-table")).to_contain_text(mrn)
+    save_screenshot(page, "registration-duplicate.png")
+    submit_new_patient(page, "#reg-new-confirm")
+    expect(page.locator("#reg-new-saved")).not_to_contain_text(mrn)
+    with pantau.runtime.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Patient).where(Patient.birth_date == date(1990, 4, 12))) == 2
+
+
+def test_the_ticket_belongs_to_its_patient_and_goes_when_another_is_chosen_or_booking_fails(page, live_server):
+    base, _ = live_server
+    open_desk(page, base)
+    search_mrn(page, "DEMO-00001")
+    page.locator("#reg-hits-table button").first.click()
+    choose_session(page, "Poli Umum")
+    page.click("#reg-submit")
+    expect(page.locator("#reg-ticket-holder")).to_have_text("Siti Nurhaliza · No. RM DEMO-00001")
+
+    search_mrn(page, "DEMO-00002")
+    page.locator("#reg-hits-table button").first.click()
+    expect(page.locator("#reg-chosen-name")).not_to_have_text("Siti Nurhaliza")
+    expect(page.locator("#reg-ticket")).to_have_count(0)
+    expect(page.locator("#reg-registered")).to_have_count(0)
+    page.get_by_label("JKN (BPJS)", exact=True).check()
+    choose_session(page, "Poli Gigi")
+    page.fill("#reg-referral", "")
+    page.click("#reg-submit")
+    expect(page.locator("#reg-error")).to_be_visible()
+    expect(page.locator("#reg-ticket")).to_have_count(0)
+
+
+def test_an_adult_at_poli_anak_is_warned_and_booked_only_when_confirmed(page, live_server):
+    base, pantau = live_server
+    set_ages(pantau, "ANA", 0, 17)
+    open_desk(page, base)
+    search_mrn(page, "DEMO-00001", "1950-01-01")
+    page.locator("#reg-hits-table button").first.click()
+    choose_session(page, "Poli Anak")
+    page.click("#reg-submit")
+    expect(page.locator("#reg-age-warning")).to_contain_text("di luar rentang usia Poli Anak (0–17 tahun)")
+    expect(page.locator("#reg-ticket")).to_have_count(0)
+    with pantau.runtime.db.session() as s:
+        anak = s.scalar(select(Poli.id).where(Poli.code == "ANA"))
+        assert sum(s.scalars(select(ClinicSession.booked_non_jkn).where(ClinicSession.poli_id == anak))) == 0
+    save_screenshot(page, "registration-age-warning.png")
+    page.click("#reg-age-confirm")
+    expect(page.locator("#reg-ticket-holder")).to_have_text("Siti Nurhaliza · No. RM DEMO-00001")
+    expect(page.locator("#reg-age-warning")).to_be_hidden()

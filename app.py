@@ -40,15 +40,18 @@ from i18n.web import current_language
 ROOT = Path(__file__).resolve().parent
 VENDOR_CSS = ["/assets/vendor/bootstrap.min.css", "/assets/vendor/bootstrap-icons/bootstrap-icons.min.css"]
 VENDOR_JS = ["/assets/vendor/date-fns/locale-id.min.js"]  # before assets/date_locale.js, which picks one
+THEME_JS = '<script src="/assets/theme.js"></script>'  # in <head>, as on the server-rendered pages
 log = logging.getLogger("pantau")
 
 
 class PantauDash(dash.Dash):
     """Dash whose pages name their language (``<html lang>``), so screen readers and the date pickers' calendar
-    (assets/date_locale.js) follow the user's language rather than the browser's."""
+    (assets/date_locale.js) follow the user's language rather than the browser's, and set the theme in ``<head>``,
+    so no page paints in the other theme before Dash's scripts (at the end of the body) run."""
 
     def interpolate_index(self, **kwargs: str) -> str:
-        return super().interpolate_index(**kwargs).replace("<html>", f'<html lang="{current_language()}">', 1)
+        page = super().interpolate_index(**kwargs).replace("<html>", f'<html lang="{current_language()}">', 1)
+        return page.replace("<head>", f"<head>\n{THEME_JS}", 1)
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> dash.Dash:
@@ -87,6 +90,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         pages_folder=str(ROOT / "pages"),
         assets_folder=str(ROOT / "assets"),
         assets_path_ignore=["vendor"],
+        assets_ignore=r"^theme\.js$",  # loaded in <head> (PantauDash), not again with the other assets
         external_stylesheets=VENDOR_CSS,
         external_scripts=VENDOR_JS,
         serve_locally=True,

@@ -180,7 +180,7 @@ def test_queue_report_is_readable_in_both_themes(page, live_server):
     save_screenshot(page, "queue-report-light.png", full_page=True)
 
 
-def test_sign_in_and_password_pages_follow_the_chosen_theme_from_the_first_frame(page, live_server):
+def test_every_page_shows_the_chosen_theme_from_its_first_frame(page, live_server):
     base, _ = live_server
     # The theme on <html> when the first frame with a body is drawn: a flash of the other theme would show here.
     page.add_init_script("""(() => {
@@ -191,8 +191,11 @@ def test_sign_in_and_password_pages_follow_the_chosen_theme_from_the_first_frame
     })()""")
     sign_in(page, base, "perawat")
     expect(page.locator("#home-greeting")).to_be_visible()
+    assert page.evaluate("window.firstFrameTheme") == "dark"  # a Dash page, nothing chosen yet: the default
     settled(page)
     switch_theme(page, "light")
+    page.goto(f"{base}/bangsal")
+    assert page.evaluate("window.firstFrameTheme") == "light"
 
     page.goto(f"{base}/akun/kata-sandi")
     expect(page.locator("html")).to_have_attribute("data-bs-theme", "light")

@@ -140,6 +140,8 @@ def show_age_range(poli: str | None) -> tuple:
     Output("qadmin-age-min", "invalid"),
     Output("qadmin-age-max", "invalid"),
     Output("qadmin-ages", "children"),
+    Output("qadmin-age-min", "value", allow_duplicate=True),
+    Output("qadmin-age-max", "value", allow_duplicate=True),
     Input("qadmin-age-save", "n_clicks"),
     State("qadmin-age-poli", "value"),
     State("qadmin-age-min", "value"),
@@ -147,9 +149,11 @@ def show_age_range(poli: str | None) -> tuple:
     prevent_initial_call=True,
 )
 def save_age_range(_clicks: int, poli: str | None, low: str | None, high: str | None) -> tuple:
-    """Check each bound next to its field (whole years 0–150, min ≤ max), then store the range."""
+    """Check each bound next to its field (whole years 0–150, min ≤ max), then store the range and show it as
+    stored."""
+    kept = (no_update,) * 3  # the table and what was typed
     if not current_user.roles & ADMIN_ROLES:
-        return _alert(t("qadmin_age_admin_only"), "danger", "qadmin-age-message"), None, None, False, False, no_update
+        return _alert(t("qadmin_age_admin_only"), "danger", "qadmin-age-message"), None, None, False, False, *kept
     errors: dict[str, InputError] = {}
     bounds: dict[str, int | None] = {}
     for name, text in (("min", low), ("max", high)):
@@ -177,7 +181,8 @@ def save_age_range(_clicks: int, poli: str | None, low: str | None, high: str | 
             shown.get("max"),
             "min" in shown,
             "max" in shown,
-            no_update,
+            *kept,
         )
     done = t("qadmin_age_saved", poli=saved.name, ages=age_text(saved.min_years, saved.max_years))
-    return _alert(done, "success", "qadmin-age-message"), None, None, False, False, age_table(polis)
+    stored = ("" if v is None else str(v) for v in (saved.min_years, saved.max_years))
+    return _alert(done, "success", "qadmin-age-message"), None, None, False, False, age_table(polis), *stored

@@ -9,6 +9,7 @@ from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
 from auth import users
+from auth.password_policy import MIN_LENGTH
 from auth.session import CurrentUser, audit_signed_in, client_ip, end_session
 from data import audit
 from data.models import User
@@ -164,5 +165,6 @@ def _password_page(form: object, *, error: str | None = None, field: str | None 
         error=None if field else error,
         field_errors={field: error} if field else {},
         forced=current_user.must_change_password,
+        min_length=MIN_LENGTH,
     )
     return make_response(page, status)

@@ -795,6 +795,6 @@ STRINGS = {
     "err_password_context": "A password may not contain the username, the account holder's name, the hospital's name or the word “pantau”.",
     "err_password_common": "This password is among the most used or leaked ones, so it is easy to guess. Choose another.",
     "password_fields_required": "Fill in all three password fields.",
-    "password_rules": "At least 10 characters; a long sentence that is easy to remember is best. No common passwords, repetitions, sequences, the username, the account holder's name or the hospital's name.",
+    "password_rules": "At least {n} characters; a long sentence that is easy to remember is best. No common passwords, repetitions, sequences, the username, the account holder's name or the hospital's name.",
     "password_locked": "Too many wrong current passwords: the account is locked for now. Try again in {minutes} minutes or ask an admin.",
 }

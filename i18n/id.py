@@ -803,6 +803,6 @@ STRINGS = {
     "err_password_context": "Kata sandi tidak boleh memuat nama pengguna, nama pemilik akun, nama rumah sakit, atau kata “pantau”.",
     "err_password_common": "Kata sandi ini termasuk yang paling sering dipakai atau pernah bocor, sehingga mudah ditebak. Pilih yang lain.",
     "password_fields_required": "Isi ketiga kolom kata sandi.",
-    "password_rules": "Minimal 10 karakter; kalimat panjang yang mudah diingat paling baik. Tidak boleh kata sandi umum, pengulangan, urutan, nama pengguna, nama pemilik akun, atau nama rumah sakit.",
+    "password_rules": "Minimal {n} karakter; kalimat panjang yang mudah diingat paling baik. Tidak boleh kata sandi umum, pengulangan, urutan, nama pengguna, nama pemilik akun, atau nama rumah sakit.",
     "password_locked": "Terlalu banyak kata sandi saat ini yang salah: akun dikunci sementara. Coba lagi dalam {minutes} menit atau hubungi admin.",
 }

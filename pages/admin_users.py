@@ -6,6 +6,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from auth.password_policy import MIN_LENGTH
 from auth.roles import ROLES
 from i18n.web import t
 
@@ -48,7 +49,7 @@ def _create_card() -> dbc.Card:
                         placeholder=t("users_password_placeholder"),
                     ),
                     html.Div(id="admin-new-password-error", className="mt-2"),  # a refused password, beside it
-                    dbc.FormText(t("password_rules"), className="d-block mb-3"),
+                    dbc.FormText(t("password_rules", n=MIN_LENGTH), className="d-block mb-3"),
                     dbc.Button(t("users_create_submit"), id="admin-new-submit", color="primary"),
                     html.Div(id="admin-new-feedback", className="mt-3"),
                 ]

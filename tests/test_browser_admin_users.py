@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.fixtures_app import login
+from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import open_nav, sign_in
 
 pytestmark = pytest.mark.browser
@@ -35,6 +36,7 @@ def test_a_weak_typed_password_is_refused_beside_its_field(page, live_server):
         expect(page.locator("#admin-new-fullname")).to_have_value("Bidan Rina")
         expect(page.locator("#admin-new-password")).to_have_value(weak)
     expect(page.locator("#admin-users-grid")).not_to_contain_text("bidan.rina")
+    save_screenshot(page, "admin-users-weak-password.png", full_page=True)
 
     page.fill("#admin-new-password", "jeruk nipis di meja jaga")
     page.click("#admin-new-submit")

@@ -198,6 +198,7 @@ def test_a_blank_cancel_reason_keeps_the_dialog_open_with_the_message_beside_the
     expect(page.locator("#counter-cancel-reason")).to_have_value("   ")  # what was typed stays
     expect(page.locator("#counter-cancel-reason")).to_have_class(re.compile(r"\bis-invalid\b"))
     expect(page.locator("#counter-message")).to_have_count(0)  # nothing behind the dialog
+    save_screenshot(page, "counter-cancel-reason.png")
     page.fill("#counter-cancel-reason", "Pasien pulang sebelum dipanggil")
     page.click("#counter-cancel-confirm")
     expect(page.locator("#counter-message")).to_have_text("A002 dibatalkan.")

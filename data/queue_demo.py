@@ -80,6 +80,7 @@ class _Session:
     starts_at: datetime
     ends_at: datetime
     has_room: bool
+    booked: int
     counter: str
 
 
@@ -137,7 +138,7 @@ class DemoClinic:
     def step(self, now: datetime) -> int:
         """Move every counter at most one step and maybe let a patient walk in; returns the actions done."""
         sessions, busy = self._today(now)
-        done = 0
+        done = self._first_patients(sessions, now)
         for point, counter, clinic_session in self._counters(sessions):
             ticket = busy.get((point, counter))
             done += bool(self._advance(point, counter, clinic_session, ticket, sessions, now))
@@ -166,7 +167,8 @@ class DemoClinic:
                 seen[code] += 1
                 room = cs.booked_jkn < cs.quota_jkn or cs.booked_non_jkn < cs.quota_non_jkn
                 counter = f"{name} {seen[code]}" if per_poli[code] > 1 else name
-                sessions.append(_Session(cs.id, code, cs.starts_at, cs.ends_at, room, counter))
+                booked = cs.booked_jkn + cs.booked_non_jkn
+                sessions.append(_Session(cs.id, code, cs.starts_at, cs.ends_at, room, booked, counter))
             busy = {
                 (t.point, t.counter): _AtCounter(t.id, t.point, t.status, t.called_at, t.started_at)
                 for t in s.scalars(
@@ -239,6 +241,19 @@ class DemoClinic:
 
     def _open_for(self, sessions: list[_Session], now: datetime) -> list[_Session]:
         return [cs for cs in sessions if cs.has_room and cs.starts_at - EARLY_ARRIVAL <= now < cs.ends_at]
+
+    def _first_patients(self, sessions: list[_Session], now: datetime) -> int:
+        """A returning patient books each session that opens with nobody booked yet, as in any clinic: a doctor
+        who found an empty waiting room would start late in the queue report, whatever ``DOCTOR_LATE`` drew."""
+        done = 0
+        for cs in self._open_for(sessions, now):
+            if cs.booked:
+                continue
+            with self.runtime.db.session() as s:
+                patient = self._returning_patient(s, cs.poli_code, now)
+            if patient is not None:
+                done += bool(self._act(lambda s, p=patient, c=cs: self._book(s, p, c.id, now, None)))
+        return done
 
     def _walk_in(self, sessions: list[_Session], now: datetime) -> bool:
         """A new patient takes a number at the registration desk; a returning one registers at the poli."""

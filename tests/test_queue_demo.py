@@ -9,7 +9,7 @@ from datetime import time as clock
 from itertools import pairwise
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from bridge.queue_simulator import QueueSimulator
 from data import queue_demo
@@ -84,6 +84,28 @@ def test_morning_registers_ordered_visits_once(any_app):
     again = run_morning(any_app.runtime, site_id, now)
     assert again == 0
     assert check_day(any_app, site_id, now) == (visits, tickets)
+
+
+def test_every_doctor_finds_a_patient_waiting_on_arrival(sqlite_app):
+    """Otherwise the queue report shows the doctor late until the first patient came (54 minutes was seen)."""
+    site_id = site_id_of(sqlite_app)
+    now = past_clinic_noon(sqlite_app, site_id, days_back=1)
+    run_morning(sqlite_app.runtime, site_id, now)
+    with sqlite_app.runtime.db.session() as s:
+        day = local_today(s, site_id, now)
+        sessions = s.scalars(select(ClinicSession).where(ClinicSession.service_date == day)).all()
+        first_booked = dict(
+            s.execute(
+                select(Visit.session_id, func.min(VisitTask.at))
+                .join(VisitTask, VisitTask.visit_id == Visit.id)
+                .where(Visit.service_date == day, VisitTask.task_id == 3)
+                .group_by(Visit.session_id)
+            ).all()
+        )
+    assert len(sessions) == 6
+    for cs in sessions:
+        arrives = cs.starts_at + timedelta(minutes=draw(f"late:{cs.id}", *queue_demo.DOCTOR_LATE))
+        assert first_booked[cs.id] <= arrives, cs.id
 
 
 def test_the_same_ticket_gets_the_same_times_in_every_process():

@@ -14,7 +14,9 @@ def forbidden() -> dbc.Container:
             [
                 html.H4(t("forbidden_title"), id="forbidden"),
                 html.P(t("forbidden_text")),
-                dbc.Button(t("back_home"), href="/", color="primary", external_link=True),
+                dbc.Button(t("back_home"), href="/", color="primary", external_link=True, className="me-3"),
+                # as on the server-rendered 403 page: a colleague at a shared workstation signs in as themself
+                html.A(t("error_sign_in_other"), href="/logout", className="alert-link", id="forbidden-switch-user"),
             ],
             color="warning",
             className="mt-4",

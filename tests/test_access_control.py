@@ -94,6 +94,7 @@ def test_each_role_gets_exactly_its_pages(sqlite_app, role):
         routed = client.post("/_dash-update-component", json=router_request(path))
         assert routed.status_code == 200
         assert ("forbidden" in routed.get_data(as_text=True)) is (role not in allowed), (role, path)
+        assert ("forbidden-switch-user" in routed.get_data(as_text=True)) is (role not in allowed), (role, path)
 
 
 def components(node):

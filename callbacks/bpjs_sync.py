@@ -21,6 +21,8 @@ from components.bpjs_sync import (
     stall_alert,
     status_cards,
 )
+from components.chart_theme import chart_theme
+from components.shell import THEME_STORE
 from data.bpjs_outbox import task_completeness
 from data.bpjs_status import retry_failure, sync_status
 from data.models import utcnow
@@ -88,12 +90,13 @@ def retry(_clicks: list[int | None], version: int) -> tuple:
     Output("bsync-completeness-chart", "figure"),
     Input("bsync-day", "date"),
     Input("bsync-interval", "n_intervals"),
+    Input(THEME_STORE, "data"),
 )
-def completeness(day: str | None, _ticks: int | None) -> tuple:
+def completeness(day: str | None, _ticks: int | None, theme: str | None) -> tuple:
     try:
         chosen = date.fromisoformat((day or "")[:10])
     except ValueError:
         return dbc.Alert(t("bsync_pick_day"), color="secondary", id="bsync-completeness-table"), go.Figure()
     with current_runtime().db.session() as session:
         rows = task_completeness(session, current_user.site_id, chosen)
-    return completeness_table(rows), completeness_figure(rows)
+    return completeness_table(rows), completeness_figure(rows, chart_theme(theme))

@@ -9,11 +9,11 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import html
 
+from components.chart_theme import ChartTheme
 from data.bpjs_status import BpjsTarget, SyncStatus
 from domain.formats import local_datetime
 from i18n.web import current_language, t
 
-TARGET_COLOUR, BAR_COLOUR, SHORT_COLOUR = "#ffc107", "#3ddc84", "#dc3545"
 KINDS = {"antrean_add", "updatewaktu", "batal", "farmasi_add"}
 
 
@@ -179,26 +179,24 @@ def completeness_table(rows: list[dict]) -> dbc.Table | dbc.Alert:
     )
 
 
-def completeness_figure(rows: list[dict]) -> go.Figure:
+def completeness_figure(rows: list[dict], theme: ChartTheme) -> go.Figure:
     """The share per poli as bars against the 100 % target line; polis with nothing finished are left empty."""
     shares = [None if r["share"] is None else r["share"] * 100 for r in rows]
     fig = go.Figure(
         go.Bar(
             x=[r["poli"] for r in rows],
             y=shares,
-            marker_color=[BAR_COLOUR if s is not None and s >= 100 else SHORT_COLOUR for s in shares],
+            marker_color=[theme.good if s is not None and s >= 100 else theme.danger for s in shares],
             text=[f"{s:.0f} %" if s is not None else "" for s in shares],
             textposition="auto",
             name=t("bsync_col_share"),
         )
     )
-    fig.add_hline(y=100, line_dash="dash", line_color=TARGET_COLOUR, annotation_text=t("bsync_target"))
+    fig.add_hline(y=100, line_dash="dash", line_color=theme.warning, annotation_text=t("bsync_target"))
     fig.update_layout(
-        template="plotly_dark",
+        template=theme.template,
         height=300,
         margin={"l": 50, "r": 10, "t": 30, "b": 40},
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
         yaxis={"title": t("bsync_axis_percent"), "range": [0, 110]},
         showlegend=False,
     )

@@ -180,6 +180,16 @@ def test_queue_report_is_readable_in_both_themes(page, live_server):
     save_screenshot(page, "queue-report-light.png", full_page=True)
 
 
+def test_bpjs_completeness_chart_is_readable_in_both_themes(page, live_server):
+    base, _ = live_server
+    sign_in(page, base, "manajer")
+    expect(page.locator("#home-greeting")).to_be_visible()
+    page.goto(f"{base}/bpjs/sinkronisasi")  # nothing sent today: the axes and the target line
+    assert_readable(page, "#bsync-completeness-chart", ".g-ytitle text", ".shapelayer path")
+    switch_theme(page, "light")
+    assert_readable(page, "#bsync-completeness-chart", ".g-ytitle text", ".shapelayer path")
+
+
 def test_every_page_shows_the_chosen_theme_from_its_first_frame(page, live_server):
     base, _ = live_server
     # The theme on <html> when the first frame with a body is drawn: a flash of the other theme would show here.

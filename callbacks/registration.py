@@ -3,7 +3,6 @@ through ``data.queue_registration``; queue events are published after the transa
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -35,10 +34,18 @@ from data.schedules import SessionInfo, day_sessions, local_today
 from domain.errors import InputError
 from domain.formats import long_date
 from i18n.web import current_language, t
-from pages.registration import NEW_PATIENT_FIELDS, NO_TICKET, SEARCH_MODES, new_patient_form
+from pages.registration import NEW_PATIENT_FIELDS, NO_TICKET, SEARCH_MODES, TOKEN, new_patient_form
 
 PAGE = "pages.registration"
-TOKEN = re.compile(r"[0-9a-f]{32}")  # the form's submission token, as pages.registration makes it
+# Which form field each of the service's fields is.
+FORM_FIELD = {"name": "name", "birth_date": "birth", "sex": "sex", "phone": "phone", "nik": "nik", "bpjs": "bpjs"}
+REQUIRED_MESSAGE = {
+    "name": "err_full_name_required",
+    "birth": "err_birth_date_required",
+    "sex": "reg_sex_required",
+    "phone": "reg_phone_required",
+}
+INPUT_FIELDS = tuple(f for f in NEW_PATIENT_FIELDS if f != "sex")
 
 
 def _actor() -> Actor:
@@ -199,17 +206,6 @@ def show_chosen(patient: dict | None) -> html.Div:
 )
 def toggle_new(_clicks: int, is_open: bool) -> bool:
     return not is_open
-
-
-# Which form field each of the service's fields is.
-FORM_FIELD = {"name": "name", "birth_date": "birth", "sex": "sex", "phone": "phone", "nik": "nik", "bpjs": "bpjs"}
-REQUIRED_MESSAGE = {
-    "name": "err_full_name_required",
-    "birth": "err_birth_date_required",
-    "sex": "reg_sex_required",
-    "phone": "reg_phone_required",
-}
-INPUT_FIELDS = tuple(f for f in NEW_PATIENT_FIELDS if f != "sex")
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 
 import dash
@@ -28,6 +29,7 @@ NO_TICKET = "none"  # the desk-number choice "none" (a <select> cannot hold an e
 # limit is generous and the server says what is wrong with the number.
 ENTRY_LENGTH = 40
 REFRESH_MS = 30_000  # places left and desk numbers change as other desks work
+TOKEN = re.compile(r"[0-9a-f]{32}")  # a new-patient form's submission token (secrets.token_hex(16))
 
 
 def _field(label: str, control: object, field: str, hint: str = "") -> html.Div:

@@ -88,6 +88,13 @@ LIGHT = ChartTheme(
 THEMES = {theme.name: theme for theme in (DARK, LIGHT)}
 
 
+def blank_figure(height: int) -> dict:
+    """A chart's placeholder until its callback draws it: ``height`` tall, nothing on a transparent background
+    (without it Plotly draws empty axes on a white sheet, a white flash in the dark theme)."""
+    layout = {"height": height, "paper_bgcolor": TRANSPARENT, "plot_bgcolor": TRANSPARENT}
+    return {"data": [], "layout": {**layout, "xaxis": {"visible": False}, "yaxis": {"visible": False}}}
+
+
 def chart_theme(name: str | None) -> ChartTheme:
     """The theme called ``name``; dark (Pantau's default, the ward screens') for anything else."""
     return THEMES.get(name or "", DARK)

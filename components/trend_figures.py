@@ -29,6 +29,7 @@ TRACES = (
     ("temp", "vital_temp", 5),
 )
 ROWS = 5
+TREND_HEIGHT, NEWS2_HEIGHT = 620, 240  # pixels
 MAX_BANDS = 30  # shaded bands per state; nearer ones are merged beyond that
 
 
@@ -152,7 +153,7 @@ def trend_figure(
             col=1,
         )
     _shade(fig, spans, local.index, filled, theme)
-    return _layout(fig, 620, frame.empty, theme, top=28)  # room for the top panel's title
+    return _layout(fig, TREND_HEIGHT, frame.empty, theme, top=28)  # room for the top panel's title
 
 
 def news2_figure(series: pd.DataFrame, timezone: str, theme: ChartTheme = DARK) -> go.Figure:
@@ -176,4 +177,4 @@ def news2_figure(series: pd.DataFrame, timezone: str, theme: ChartTheme = DARK) 
     for level, colour in ((5, theme.news2), (7, theme.danger)):
         fig.add_hline(y=level, line={"dash": "dot", "color": colour, "width": 1})
     fig.update_yaxes(range=[0, 20], title_text="NEWS2")
-    return _layout(fig, 240, series.empty, theme)
+    return _layout(fig, NEWS2_HEIGHT, series.empty, theme)

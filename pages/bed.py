@@ -12,7 +12,9 @@ from dash import dcc, html
 from flask_login import current_user
 
 from components.bed_tile import bed_tile
+from components.chart_theme import blank_figure
 from components.limits_editor import limits_editor
+from components.trend_figures import NEWS2_HEIGHT, TREND_HEIGHT
 from data.alarm_limits import limits_view
 from data.patients import read_patient
 from data.runtime import current_runtime
@@ -149,6 +151,11 @@ def _observation_form(bed: BedView) -> dbc.Card:
     )
 
 
+def _graph(graph_id: str, height: int) -> dcc.Graph:
+    """A chart drawn by callbacks/bed.py in the theme's colours; blank until then."""
+    return dcc.Graph(id=graph_id, figure=blank_figure(height), config={"displaylogo": False})
+
+
 def _limits(bed: BedView) -> dbc.Card:
     with current_runtime().db.session() as session:
         return limits_editor(*limits_view(session, bed.id))
@@ -169,7 +176,7 @@ def layout(bed: str | None = None, **_query: str) -> html.Div:
                     dbc.Col(_live(found), lg=4),
                     dbc.Col(_observation_form(found), lg=4),
                     dbc.Col(
-                        dbc.Card([dbc.CardHeader("NEWS2"), dcc.Graph(id="bed-news2", config={"displaylogo": False})]),
+                        dbc.Card([dbc.CardHeader("NEWS2"), _graph("bed-news2", NEWS2_HEIGHT)]),
                         lg=4,
                     ),
                 ],
@@ -185,7 +192,7 @@ def layout(bed: str | None = None, **_query: str) -> html.Div:
                             options=[{"label": t(f"range_{k}"), "value": k} for k in RANGES],
                         )
                     ),
-                    dcc.Graph(id="bed-trend", config={"displaylogo": False}),
+                    _graph("bed-trend", TREND_HEIGHT),
                 ],
                 className="mb-3",
             ),

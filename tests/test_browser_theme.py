@@ -156,6 +156,28 @@ def test_bed_trends_and_news2_are_readable_in_both_themes(page, live_bed):
     assert not errors, errors
 
 
+def test_bed_charts_wait_for_their_data_without_a_white_sheet(page, live_server):
+    base, _ = live_server
+    sign_in(page, base, "perawat")
+    expect(page.locator("#home-greeting")).to_be_visible()
+    held: list[str] = []
+
+    def hold_figures(route) -> None:  # the trends never arrive: the charts stay as the page drew them
+        if "bed-trend.figure" in (route.request.post_data or ""):
+            held.append(route.request.url)
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route("**/_dash-update-component*", hold_figures)
+    page.goto(f"{base}/bed/ICU-03")
+    expect(page.locator("#bed-trend .main-svg").first).to_be_attached(timeout=30_000)
+    assert held
+    for graph in ("#bed-trend", "#bed-news2"):
+        expect(page.locator(f"{graph} .main-svg").first).to_have_css("background-color", "rgba(0, 0, 0, 0)")
+        expect(page.locator(f"{graph} .xtick")).to_have_count(0)
+
+
 def test_queue_report_is_readable_in_both_themes(page, live_server):
     base, pantau = live_server
     with pantau.runtime.db.session() as s:

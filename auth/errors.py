@@ -89,12 +89,15 @@ def _upload_limit_mb() -> int:
 
 
 def _back_link() -> str | None:
-    """The page the user came from, when it is one of ours and not this one (a link, since no inline script runs)."""
+    """The page the user came from, when it is one of ours and not the address that just failed (a link, since no
+    inline script runs); after a refused form post that is the form, to fill in again."""
     referrer = request.referrer
     if not referrer:
         return None
     parts, here = urlsplit(referrer), urlsplit(request.url)
-    if parts.netloc != here.netloc or parts.path == request.path or not parts.path.startswith("/"):
+    if parts.netloc != here.netloc or not parts.path.startswith("/"):
+        return None
+    if request.method == "GET" and parts.path == request.path:
         return None
     return parts.path + (f"?{parts.query}" if parts.query else "")
 

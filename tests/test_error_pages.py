@@ -13,6 +13,7 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, ServiceUnavai
 
 from api import queue_public
 from auth.roles import ROLES
+from tests.fixtures_app import build_app, login, make_settings
 from tests.fixtures_browser import save_screenshot
 from tests.test_access_control import EXPECTED_ACCESS, addresses, signed_in_client
 from tests.test_browser_shell import sign_in
@@ -168,6 +169,23 @@ def test_each_http_error_raised_by_a_view_is_pantaus_page(sqlite_app, error, tit
     assert_pantau_page(response, error.code, "error-title", title)
     if error.code == 429:
         assert response.headers["Retry-After"] == "60"
+
+
+def test_sign_in_over_its_rate_limit_is_pantaus_429_page(tmp_path, mqtt_url):
+    settings = make_settings(
+        tmp_path, f"sqlite:///{tmp_path / 'p.db'}", "memory://", mqtt_url, login_rate_limit="1/minute"
+    )
+    pantau = build_app(settings)
+    try:
+        client = pantau.server.test_client()
+        client.environ_base["HTTP_REFERER"] = "http://localhost/login?next=/"
+        assert login(client, "perawat", "bukan-ini").status_code == 401
+        body = assert_pantau_page(
+            login(client, "perawat", "bukan-ini"), 429, "error-title", "Terlalu banyak permintaan"
+        )
+        assert 'id="error-back" href="/login?next=/"' in body
+    finally:
+        pantau.runtime.close()
 
 
 def test_an_unexpected_failure_shows_pantaus_page_and_logs_no_patient_data(sqlite_app, monkeypatch, caplog):

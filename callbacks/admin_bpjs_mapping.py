@@ -15,6 +15,7 @@ from flask_login import current_user
 
 from callbacks.counter import actor
 from callbacks.registry import page_callback
+from components.hidden_label import hidden_label
 from data.bpjs_reference import (
     BPJS_LIBUR,
     DIFFERENT,
@@ -130,6 +131,9 @@ def _mapping_table(kind: str, rows: list[Mapping], options: list[RefOption]) -> 
                 html.Td([html.Div(row.name), html.Small(row.detail, className="text-body-secondary")]),
                 html.Td(
                     [
+                        hidden_label(
+                            f"{t(f'bref_col_bpjs_{kind}')}: {row.name}", {"type": f"bref-{kind}-code", "id": row.id}
+                        ),
                         dbc.Select(
                             id={"type": f"bref-{kind}-code", "id": row.id},
                             options=_choices(row, options),

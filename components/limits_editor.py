@@ -6,6 +6,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import html
 
+from components.hidden_label import hidden_label
 from domain.alarm_limit_ranges import REASON_MAX, SIDES, Side
 from domain.alarms import PARAMETERS, Bounds, Limits
 from domain.decimal_input import format_decimal
@@ -41,6 +42,7 @@ def _field(param: str, side: Side, value: float | None) -> html.Td:
     # nothing there means "use the profile's limit" — the nurse's limit would be dropped without a word.
     return html.Td(
         [
+            hidden_label(f"{t(f'param_{param}')}: {t(f'limits_{side}')}", limit_id(param, side)),
             dbc.Input(id=limit_id(param, side), value=limit_text(value), inputMode="decimal", size="sm"),
             dbc.FormFeedback(id=limit_error_id(param, side), type="invalid"),
         ]

@@ -126,6 +126,7 @@ def board_chooser(boards: list[str]) -> dbc.Card:
                     for b in boards
                 ],
                 flush=True,
+                tag="div",  # a list of links is a <div> (a <ul> may hold only <li>)
             ),
         ],
         id="board-chooser",

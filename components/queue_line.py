@@ -58,7 +58,7 @@ def current_panel(entry: LineEntry | None) -> html.Div:
             html.Div(entry.name or "—", className="fs-4 fw-semibold mt-2", id="counter-current-name"),
             html.Div(
                 [
-                    dbc.Badge(payer_label(entry.payer), color="info", className="me-2"),
+                    dbc.Badge(payer_label(entry.payer), color="info", text_color="dark", className="me-2"),
                     status_badge(entry),
                     html.Span(
                         t("counter_calls", calls=entry.call_count),

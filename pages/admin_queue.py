@@ -9,6 +9,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_login import current_user
 
+from components.hidden_label import hidden_label
 from data.models import utcnow
 from data.poli_settings import PoliAges, poli_age_ranges
 from data.queue_views import running_text
@@ -66,6 +67,7 @@ def _running_text_card(text: str, allowed: bool) -> dbc.Card:
             dbc.CardHeader(t("qadmin_running_title")),
             dbc.CardBody(
                 [
+                    hidden_label(t("qadmin_running_title"), "qadmin-running-text"),
                     dbc.Textarea(id="qadmin-running-text", value=text, maxLength=500, rows=3, disabled=not allowed),
                     dbc.FormText(
                         t("qadmin_running_hint") if allowed else t("qadmin_running_admin_only"), className="d-block"

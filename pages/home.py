@@ -58,7 +58,11 @@ def _welcome() -> dbc.Card:
                     ],
                     className="mb-3",
                 ),
-                *([html.H3(t("home_shortcuts"), className="h6"), dbc.ListGroup(shortcuts)] if shortcuts else []),
+                *(
+                    [html.H3(t("home_shortcuts"), className="h6"), dbc.ListGroup(shortcuts, tag="div")]
+                    if shortcuts
+                    else []
+                ),
             ]
         ),
         className="h-100",

@@ -1,8 +1,10 @@
 """Every page, opened by every role allowed to see it, in a real browser: no console error, no failed callback
-request (``/_dash-update-component`` answering ≥ 400) and no Dash error overlay once its callbacks have settled.
+request (``/_dash-update-component`` answering ≥ 400) and no Dash error overlay once its callbacks have settled,
+and, in the dark and the light theme, no serious or critical axe-core violation (``tests/axe.py``).
 
 This is the test that would have caught the BPJS mapping page's 500 (a bare ``no_update`` returned for a
-wildcard output). One browser context per role, its pages in sequence."""
+wildcard output) and the light theme's unreadable text. One browser context per role, its pages in sequence; the
+pages outside Dash (sign-in, password, printouts, the patient's status page) are audited by a test of their own."""
 
 from __future__ import annotations
 
@@ -16,8 +18,10 @@ from sqlalchemy import select
 from bridge.bpjs.sandbox import create_sandbox
 from bridge.bpjs_reference import pull_reference
 from data.models import Site, utcnow
+from data.queue_registration import take_admission_ticket
 from data.schedules import local_today
 from data.seed import DEMO_USERS
+from tests.axe import THEME_KEY, THEMES, audit, shown_theme, switch_theme
 from tests.test_bpjs_client import CONS_ID, SECRET, USER_KEY, client_for, serve
 from tests.test_browser_shell import sign_in
 
@@ -27,6 +31,11 @@ ROLES = [role for _, _, role in DEMO_USERS]
 USERNAMES = {role: username for username, _, role in DEMO_USERS}
 # Real codes from the demo seed for the templated pages (/bed/<bed>, /bangsal/<ward>, /papan/<board>).
 TEMPLATE_VALUES = {"bed": "ICU-03", "ward": "ICU", "board": "umum"}
+# Pages a role also opens beyond its registered paths: a TV's other board layout (no doctors, bigger lines) and the
+# board chooser staff see at /papan.
+# Dash's "not found" page draws only inside the app (its own address answers the server-rendered 404, audited below).
+NOT_FOUND_PAGE = "pages.not_found_404"
+EXTRA_PAGES = {"display": [("pages.board", "/papan/farmasi")], "front_desk": [("pages.board", "/papan")]}
 CALLBACK_URL = "/_dash-update-component"
 SETTLE_QUIET_S = 0.5  # no callback request in flight for this long = settled
 SETTLE_LIMIT_S = 20.0
@@ -46,7 +55,12 @@ def _real_path(entry: dict) -> str:
 
 def pages_for(role: str) -> list[tuple[str, str]]:
     """(module, real path) of every registered page ``role`` may open."""
-    return sorted((e["module"], _real_path(e)) for e in dash.page_registry.values() if role in e.get("roles", ()))
+    registered = [
+        (e["module"], _real_path(e))
+        for e in dash.page_registry.values()
+        if role in e.get("roles", ()) and e["module"] != NOT_FOUND_PAGE
+    ]
+    return sorted(registered + EXTRA_PAGES.get(role, []))
 
 
 class CallbackWatch:
@@ -131,6 +145,74 @@ def test_every_page_opens_without_a_callback_error(page, with_bpjs_reference, ro
             watch.problems.append("Dash error overlay shown")
         if "/login" in page.url:
             watch.problems.append("sent to the sign-in page")
-        if watch.problems:
-            failures[f"{module} {path}"] = list(watch.problems)
-    assert not failures, f"{role}: " + "; ".join(f"{where}: {problems}" for where, problems in failures.items())
+        problems = list(watch.problems) + audit_both_themes(page, watch)
+        if problems:
+            failures[f"{module} {path}"] = problems
+    assert not failures, f"{role}:\n" + "\n".join(
+        f"{where}:\n  " + "\n  ".join(problems) for where, problems in failures.items()
+    )
+
+
+def audit_both_themes(page, watch: CallbackWatch) -> list[str]:
+    """axe's findings on the open page in the theme it shows, then in the other one (which the next page keeps,
+    so each page costs one switch); the callbacks a switch starts must settle without a problem as well."""
+    findings = []
+    for switch in (False, True):
+        if switch:
+            watch.problems.clear()
+            switch_theme(page)
+            watch.settle(page)
+            findings += [f"after switching to {shown_theme(page)}: {p}" for p in watch.problems]
+        findings += [f"{shown_theme(page)} theme: {v}" for v in audit(page)]
+    return findings
+
+
+def test_pages_outside_dash_have_no_serious_accessibility_violation(page, live_server):
+    """Sign-in, the password form, the printed tickets, the patient's status page (waiting, called, unknown code)
+    and the error pages (404, 403), each with either stored theme choice; a page drawn in one theme whatever the
+    choice (the printouts, the status page) is audited once."""
+    from tests.test_queue_board import call, register_waiting, site_of  # here: it imports this module, indirectly
+
+    base, pantau = live_server
+    waiting = register_waiting(pantau, "Siti Aminah")
+    called = register_waiting(pantau, "Bambang Sutrisno")
+    call(pantau, called.ticket_id, "Poli Umum 1")
+    with pantau.runtime.db.session() as session:
+        admission, _ = take_admission_ticket(session, site_of(pantau), utcnow())
+    public = [
+        "/login",
+        f"/antrean/status/{waiting.booking_code}",
+        f"/antrean/status/{called.booking_code}",
+        "/antrean/status/TIDAKADA99",
+        "/tidak-ada-halaman-ini",  # Pantau's 404 page
+    ]
+    staff = [
+        "/akun/kata-sandi",
+        f"/antrean/tiket/{waiting.booking_code}",
+        f"/antrean/tiket/{waiting.booking_code}?lebar=58",
+        f"/antrean/tiket-loket/{admission.id}",
+    ]
+    failures: dict[str, list[str]] = {}
+
+    def audit_pages(paths: list[str]) -> None:
+        for path in paths:
+            audited = set()
+            for theme in THEMES:
+                page.evaluate("([key, theme]) => window.localStorage.setItem(key, theme)", [THEME_KEY, theme])
+                page.goto(f"{base}{path}")
+                shown = shown_theme(page)
+                if shown not in audited:
+                    audited.add(shown)
+                    failures.setdefault(path, []).extend(f"{shown} theme: {v}" for v in audit(page))
+
+    page.goto(f"{base}/login")
+    audit_pages(public)
+    sign_in(page, base, USERNAMES["front_desk"])
+    page.wait_for_url(lambda url: "/login" not in url)
+    audit_pages(staff)
+    page.context.clear_cookies()
+    sign_in(page, base, USERNAMES["nurse"])
+    page.wait_for_url(lambda url: "/login" not in url)
+    audit_pages([f"/antrean/tiket/{waiting.booking_code}"])  # Pantau's 403 page: a nurse prints no tickets
+    failures = {path: found for path, found in failures.items() if found}
+    assert not failures, "\n".join(f"{path}:\n  " + "\n  ".join(found) for path, found in failures.items())

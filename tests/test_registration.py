@@ -383,7 +383,8 @@ def test_a_poli_age_range_is_audited_and_an_unknown_poli_refused(sqlite_app):
     with sqlite_app.runtime.db.session() as s:
         ranges = {p.name: (p.min_years, p.max_years) for p in poli_age_ranges(s, desk(sqlite_app).site_id)}
         assert ranges["Poli Anak"] == (None, 17)
-        assert s.scalar(select(AuditLog.detail).where(AuditLog.action == "poli_age_range_set"))["after"] == {
+        latest = select(AuditLog.detail).where(AuditLog.action == "poli_age_range_set").order_by(AuditLog.id.desc())
+        assert s.scalar(latest.limit(1))["after"] == {
             "min": None,
             "max": 17,
         }

@@ -2,7 +2,9 @@
 thread sending the demo's outbox to it. Only when ``PANTAU_BPJS_BASE_URL`` is not set; never in production.
 
 The sandbox's HFIS schedule is made from the demo's weekly plan when it is mounted (after the seed), so the BPJS
-mapping page finds the same hours on both sides, with the one planned difference (``data.seed``)."""
+mapping page finds the same hours on both sides, with the one planned difference (``data.seed``). The sandbox
+keeps nothing across restarts, so each start also asks the worker for a fresh reference pull: what was pulled from
+the previous sandbox (another plan, a jadwal change made there) is not compared with this one."""
 
 from __future__ import annotations
 
@@ -10,12 +12,16 @@ import logging
 import threading
 from typing import Any
 
+from sqlalchemy import select
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
+from auth.users import Actor
 from bridge.bpjs.sandbox import create_sandbox
 from bridge.bpjs_reference import ReferencePuller
 from bridge.bpjs_worker import BpjsWorker, client_from_settings
 from config import Settings
+from data.bpjs_reference import request_pull
+from data.models import Site, utcnow
 from data.runtime import Runtime
 from data.seed import demo_hfis_jadwal
 
@@ -40,6 +46,7 @@ class EmbeddedBpjs:
         self._runtime = runtime
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._mounted = False
 
     def mount(self, server: Any) -> None:
         settings = self._runtime.settings
@@ -56,14 +63,23 @@ class EmbeddedBpjs:
             jadwal=jadwal,
         )
         server.wsgi_app = DispatcherMiddleware(server.wsgi_app, {SANDBOX_PREFIX: sandbox})
+        self._mounted = True
 
     def start(self) -> None:
         settings, db = self._runtime.settings, self._runtime.db
         client = client_from_settings(settings)
         reference = ReferencePuller(db, client, settings.site_code)
         worker = BpjsWorker(db, client, self._runtime.cipher, reference=reference)
+        if self._mounted:
+            self._request_fresh_pull()
         self._thread = threading.Thread(target=worker.run, args=(self._stop,), name="bpjs-worker", daemon=True)
         self._thread.start()
+
+    def _request_fresh_pull(self) -> None:
+        with self._runtime.db.session() as session:
+            site_id = session.scalar(select(Site.id).where(Site.code == self._runtime.settings.site_code))
+            if site_id is not None:
+                request_pull(session, Actor(user_id=None, username="demo-bpjs", site_id=site_id), utcnow())
 
     def stop(self) -> None:
         self._stop.set()

@@ -10,14 +10,15 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, select, text, update
 
 from auth.users import Actor
 from data.bpjs_reference import DIFFERENT, SAME, compare_schedule, pull_state, request_pull
 from data.db import Database
-from data.models import Doctor, Site, utcnow
+from data.models import BpjsRefJadwal, Doctor, Site, utcnow
 from data.schedules import local_today
 from data.seed import HFIS_LAGGING_DOCTOR
 from tests.fixtures_app import login
@@ -89,14 +90,14 @@ def test_demo_password_from_environment_signs_in(sqlite_app):
         assert login(sqlite_app.server.test_client(), username).status_code == 302, username
 
 
-def wait_for_reference_pull(db: Database, site_id: int, timeout: float = 120) -> None:
-    """Until the demo's BPJS worker has pulled the reference data completely; a pull that the sandbox's injected
-    failures left incomplete is asked for again, as the admin page's button does."""
+def wait_for_reference_pull(db: Database, site_id: int, since: datetime, timeout: float = 120) -> None:
+    """Until the demo's BPJS worker has pulled the reference data completely after ``since``; a pull that the
+    sandbox's injected failures left incomplete is asked for again, as the admin page's button does."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with db.session() as s:
             state = pull_state(s, site_id)
-            if state.ok:
+            if state.ok and state.succeeded_at >= since:
                 return
             if state.ok is False and not state.pending:
                 request_pull(s, Actor(None, "uji", site_id, None), utcnow())
@@ -107,14 +108,18 @@ def wait_for_reference_pull(db: Database, site_id: int, timeout: float = 120) ->
 def test_bpjs_mapping_shows_only_the_planned_difference_after_start_and_restart(tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'pantau.db'}")
     try:
-        for _ in range(2):  # a fresh demo, then the same one restarted (its sandbox starts afresh)
+        for run in range(2):  # a fresh demo, then the same one restarted (its sandbox starts afresh)
+            if run:  # what the previous sandbox answered is stale now (e.g. a jadwal changed there)
+                with db.session() as s:
+                    s.execute(update(BpjsRefJadwal).values(jadwal="08:00-09:00"))
+            started = utcnow()
             port = free_port()
             process = start_demo(tmp_path, port)
             try:
                 wait_until_serving(port)
                 with db.session() as s:
                     site_id = s.scalar(select(Site.id))
-                wait_for_reference_pull(db, site_id)
+                wait_for_reference_pull(db, site_id, started)
             finally:
                 stop(process)
             with db.session() as s:  # what /admin/bpjs/pemetaan shows

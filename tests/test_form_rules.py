@@ -9,14 +9,22 @@ import math
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
+from bridge.bpjs_reference import pull_reference
+from data.bpjs_reference import map_poli
+from data.models import BpjsRefPoli, Poli
 from domain.alarm_limit_ranges import ReasonRequired, validate_overrides
 from domain.alarms import PROFILES
 from domain.decimal_input import format_decimal, parse_decimal
+from domain.errors import InputError
 from domain.observations import MANUAL_RANGES, validate_observation
-from tests.form_fuzz import ODD_CHARS, bad_number, bad_text, decimal_text, full_width, plain_decimal
+from tests.form_fuzz import ODD_CHARS, bad_number, bad_text, decimal_text, full_width, identifier, plain_decimal
+from tests.test_bpjs_client import client_for
+from tests.test_bpjs_reference import admin_actor, site_day
+from tests.test_bpjs_reference import sandbox as bpjs_sandbox  # noqa: F401 (a fixture, asked for by name)
 from tests.test_queue_actions import dash_post, signed_in
 
 MANY = settings(max_examples=300, deadline=None, database=None)
@@ -117,3 +125,36 @@ def test_the_simulator_refuses_a_bed_the_site_does_not_have(sqlite_app, bed: str
     values = {"sim-bed.value": bed, "sim-scenario.value": "stable", "sim-artefact.value": "spo2_off"}
     answer = dash_post(client, sqlite_app, "sim-feedback.children", "sim-apply.n_clicks", values)
     assert "Bed tidak ditemukan." in answer
+
+
+def test_a_bpjs_code_is_mapped_exactly_or_refused(sqlite_app, request):
+    """The mapping page's code fields: whatever is sent (the page offers a list; a request can carry anything),
+    the poli keeps its code or gets exactly one of BPJS's current codes, never a variant of one."""
+    _, url = request.getfixturevalue("bpjs_sandbox")
+    site, day = site_day(sqlite_app)
+    pull_reference(sqlite_app.runtime.db, client_for(url), site, day)
+    actor, db = admin_actor(sqlite_app, site), sqlite_app.runtime.db
+    with db.session() as s:
+        poli_id = s.scalar(select(Poli.id).where(Poli.code == "UMU"))
+        codes = set(s.scalars(select(BpjsRefPoli.kode_subspesialis)))
+    variants = st.sampled_from(sorted(codes)).flatmap(
+        lambda c: st.sampled_from((c, f" {c} ", c.lower(), full_width(c), f"{c}\u200b", f"{c}/", ""))
+    )
+
+    @settings(MANY, max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.one_of(variants, identifier()))
+    def example(code: str) -> None:
+        with db.session() as s:
+            before = s.get(Poli, poli_id).bpjs_code
+        try:
+            with db.session() as s:
+                map_poli(s, actor, poli_id, code)
+        except InputError:
+            with db.session() as s:
+                assert s.get(Poli, poli_id).bpjs_code == before
+            return
+        with db.session() as s:
+            after = s.get(Poli, poli_id).bpjs_code
+        assert after == (code.strip() or None) and (after is None or after in codes)
+
+    example()

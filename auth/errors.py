@@ -14,7 +14,7 @@ import traceback
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, jsonify, make_response, render_template, request
+from flask import Flask, current_app, g, jsonify, make_response, render_template, request
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
@@ -127,7 +127,11 @@ def _failure(err: BaseException) -> Response:
             "at": traceback.format_tb(err.__traceback__),
         },
     )
-    return error_response(500, reference=reference)
+    try:
+        return error_response(500, reference=reference)
+    except Exception:  # the failure took the signed-in user with it (e.g. the database is down)
+        g._login_user = current_app.login_manager.anonymous_user()  # draw the page as for a signed-out visitor
+        return error_response(500, reference=reference)
 
 
 def install_error_handlers(server: Flask) -> None:

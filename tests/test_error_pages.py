@@ -215,6 +215,14 @@ def brightness(page, selector: str, prop: str) -> float:
     return (0.299 * red + 0.587 * green + 0.114 * blue) / 255
 
 
+def test_a_failure_that_takes_the_signed_in_user_with_it_still_shows_pantaus_page(sqlite_app, monkeypatch):
+    client = signed_in_client(sqlite_app, "nurse")
+    # the database going away between two requests: the user can no longer be loaded
+    monkeypatch.setattr(sqlite_app.server.login_manager, "_user_callback", raising(RuntimeError("database is down")))
+    body = assert_pantau_page(client.get("/"), 500, "error-title", "Terjadi kesalahan pada sistem")
+    assert 'id="error-reference"' in body
+
+
 @pytest.mark.browser
 def test_the_403_page_follows_the_light_theme(page, live_server):
     base, pantau = live_server

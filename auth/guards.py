@@ -120,7 +120,7 @@ def install_request_guard(server: Flask, callback_owner: Mapping[str, str], time
             session["seen"] = time.time()
         if path == "/_dash-update-component":
             return _check_callback(callback_owner)
-        if request.method == "GET" and not path.startswith("/_dash-"):
+        if request.method in ("GET", "HEAD") and not path.startswith("/_dash-"):
             page = page_for_path(path)
             if page is not None and not may_open(current_user.roles, page.get("roles")):
                 log.warning("page refused", extra={"user": current_user.username, "path": path})

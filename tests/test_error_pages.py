@@ -84,6 +84,7 @@ def test_refused_pages_are_pantaus_403_page_with_a_way_out(sqlite_app):
     assert 'id="error-back" href="/bangsal"' in body
     assert 'id="error-home" href="/"' in body
     assert 'id="error-switch-user" href="/logout"' in body
+    assert client.head("/admin/pengguna").status_code == 403  # a HEAD is a GET without the body
 
 
 def test_ticket_printout_refuses_a_nurse_with_pantaus_page_in_her_language(sqlite_app):

@@ -3,6 +3,7 @@ poli number with a booking code, and record the first task times. Used by the fr
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -84,8 +85,10 @@ def search_patients(
     bpjs: str = "",
 ) -> list[PatientMatch]:
     """Find by medical-record number (checked against the birth date when one is given), name + birth date,
-    NIK or BPJS card number. Unknown numbers and mismatched birth dates raise ``InputError``."""
+    NIK or BPJS card number. Unknown numbers and mismatched birth dates raise ``InputError``. The text is read
+    as it is stored (NFKC, single spaces), so full-width characters find what the desk saved."""
     site = actor.site_id
+    mrn, name = (" ".join(unicodedata.normalize("NFKC", text).split()) for text in (mrn, name))
     if mrn.strip():
         found = session.scalar(select(Patient).where(Patient.site_id == site, Patient.mrn == mrn.strip()))
         if found is None:

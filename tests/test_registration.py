@@ -121,6 +121,8 @@ def test_search_by_each_identifier(any_app):
     assert [p.id for p in search(any_app, mrn=patient.mrn)] == [patient.id]
     assert [p.id for p in search(any_app, mrn=patient.mrn, birth_date=Date(1985, 3, 14))] == [patient.id]
     assert [p.id for p in search(any_app, name="rahayu", birth_date=Date(1985, 3, 14))] == [patient.id]
+    assert [p.id for p in search(any_app, name="ｒａｈａｙｕ", birth_date=Date(1985, 3, 14))] == [patient.id]
+    assert [p.id for p in search(any_app, mrn=patient.mrn.translate(FULL_WIDTH))] == [patient.id]
     assert [p.id for p in search(any_app, nik=NIK)] == [patient.id]
     found = search(any_app, bpjs=BPJS)
     assert [p.id for p in found] == [patient.id]

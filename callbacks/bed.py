@@ -204,8 +204,8 @@ def _widened_items(profile: str, widened: tuple[LimitField, ...], wanted: dict[s
                     "limits_widened_item",
                     param=t(f"param_{param}"),
                     side=t(f"limits_side_{side}"),
-                    value=f"{wanted[param][index]:g}",
-                    profile=f"{PROFILES[profile][param][index]:g}",
+                    value=format_decimal(wanted[param][index]),
+                    profile=format_decimal(PROFILES[profile][param][index]),
                 )
             )
         )

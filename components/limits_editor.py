@@ -29,7 +29,7 @@ def custom_note_class(custom: bool) -> str:
 
 
 def _fmt(value: float | None) -> str:
-    return "—" if value is None else f"{value:g}"
+    return "—" if value is None else format_decimal(value)
 
 
 def limit_text(value: float | None) -> str:

@@ -6,6 +6,7 @@ read."""
 from __future__ import annotations
 
 import math
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -21,7 +22,16 @@ from domain.alarms import PROFILES
 from domain.decimal_input import format_decimal, parse_decimal
 from domain.errors import InputError
 from domain.observations import MANUAL_RANGES, validate_observation
-from tests.form_fuzz import ODD_CHARS, bad_number, bad_text, decimal_text, full_width, identifier, plain_decimal
+from tests.form_fuzz import (
+    ODD_CHARS,
+    bad_date,
+    bad_number,
+    bad_text,
+    decimal_text,
+    full_width,
+    identifier,
+    plain_decimal,
+)
 from tests.test_bpjs_client import client_for
 from tests.test_bpjs_reference import admin_actor, site_day
 from tests.test_bpjs_reference import sandbox as bpjs_sandbox  # noqa: F401 (a fixture, asked for by name)
@@ -158,3 +168,13 @@ def test_a_bpjs_code_is_mapped_exactly_or_refused(sqlite_app, request):
         assert after == (code.strip() or None) and (after is None or after in codes)
 
     example()
+
+
+@settings(MANY, max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(day=st.one_of(bad_date(), st.dates().map(date.isoformat)))
+def test_the_sync_page_answers_any_day_it_is_sent(sqlite_app, day: str) -> None:
+    """The BPJS sync page's day field: a day the picker can give (any date, typed) or anything else gets the
+    day's table or "pick a day", never a server error."""
+    client = signed_in(sqlite_app, "admin")
+    answer = dash_post(client, sqlite_app, "bsync-completeness.children", "bsync-day.date", {"bsync-day.date": day})
+    assert "bsync-completeness-table" in answer

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 
 AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# The rules of those tags whose outcome depends on colours: all a second theme can change (names, roles, labels and
+# structure are the same in both), so a page is audited in full once and for these in its other theme.
+COLOUR_RULES = ["color-contrast", "link-in-text-block"]
 FAILING_IMPACTS = ["serious", "critical"]
 THEMES = ("dark", "light")
 THEME_KEY = "pantau-theme"  # assets/pantau.js keeps the chosen theme under this localStorage key
@@ -37,13 +40,13 @@ SHOWN_NODES = 8  # elements listed per rule in a failure message
 
 # Animations are stopped while axe looks (a flashing alarm would otherwise be measured at a random frame); their
 # keyframe colours are the resting ones' partners and are checked by hand in assets/pantau.css.
-_RUN = """async ([tags, impacts, internals]) => {
+_RUN = """async ([only, impacts, internals]) => {
   const still = document.createElement("style");
   still.textContent = "*, *::before, *::after { animation: none !important; transition: none !important; }";
   document.head.appendChild(still);
   try {
     const result = await axe.run(document, {
-      runOnly: {type: "tag", values: tags}, resultTypes: ["violations"], elementRef: true,
+      runOnly: only, resultTypes: ["violations"], elementRef: true,
     });
     const internal = (rule, node) => internals.some(([id, selector]) => id === rule && node.element.matches(selector));
     return result.violations.filter((v) => impacts.includes(v.impact)).map((v) => ({
@@ -84,12 +87,14 @@ def _describe(violation: dict) -> str:
     return "\n".join(lines)
 
 
-def audit(page: Page) -> list[str]:
+def audit(page: Page, *, colours_only: bool = False) -> list[str]:
     """The serious and critical axe violations of the page as shown now, one readable entry per rule (rule id,
-    the elements' selectors and, for colour contrast, the colours and their ratio)."""
+    the elements' selectors and, for colour contrast, the colours and their ratio); ``colours_only``: just the
+    rules a theme can change (``COLOUR_RULES``)."""
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.evaluate(_axe_source())
-    return [_describe(v) for v in page.evaluate(_RUN, [TAGS, FAILING_IMPACTS, DASH_INTERNALS])]
+    only = {"type": "rule", "values": COLOUR_RULES} if colours_only else {"type": "tag", "values": TAGS}
+    return [_describe(v) for v in page.evaluate(_RUN, [only, FAILING_IMPACTS, DASH_INTERNALS])]
 
 
 def shown_theme(page: Page) -> str | None:

@@ -13,6 +13,7 @@ from data.bpjs_outbox import claim_next, mark_failed, mark_sent, outbox_summary,
 from data.models import BpjsOutbox, Site, utcnow
 from data.queue_registration import register_patient, register_visit
 from data.schedules import day_sessions, local_today
+from tests.names import numbered_name
 
 
 def jkn_bookings(app, count: int) -> list[str]:
@@ -28,7 +29,7 @@ def jkn_bookings(app, count: int) -> list[str]:
                 s,
                 runtime.cipher,
                 actor,
-                name=f"Pasien Uji {n}",
+                name=numbered_name("Pasien Uji", n),
                 birth_date=date(1980, 1, 1 + n),
                 sex="L",
                 phone="081200000000",

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
+from components.shell import THEME_STORE
 from data.bpjs_outbox import claim_next, mark_failed, mark_sent
 from data.bpjs_status import BpjsTarget, bpjs_target, percentile, sync_status
 from data.models import AuditLog, BpjsOutbox, Doctor, Poli, Site, utcnow
@@ -64,6 +65,7 @@ def completeness_callback(day: str) -> dict:
         "inputs": [
             {"id": "bsync-day", "property": "date", "value": day},
             {"id": "bsync-interval", "property": "n_intervals", "value": 0},
+            {"id": THEME_STORE, "property": "data", "value": "dark"},
         ],
         "changedPropIds": ["bsync-day.date"],
         "state": [],

@@ -24,6 +24,7 @@ from data.models import BpjsOutbox, Doctor, Site, utcnow
 from data.queue_registration import register_patient, register_visit
 from data.schedules import day_sessions, local_today
 from data.seed import DOCTORS
+from tests.names import numbered_name
 from tests.test_bpjs_client import CONS_ID, SECRET, USER_KEY, client_for, serve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +43,7 @@ def served_visits(app, count: int) -> list[str]:
                 s,
                 runtime.cipher,
                 actor,
-                name=f"Pasien Sinkron {n}",
+                name=numbered_name("Pasien Sinkron", n),
                 birth_date=date(1975, 2, 1 + n % 27),
                 sex="P",
                 phone="081300000000",

@@ -22,6 +22,7 @@ from data.queue_views import counter_view, running_text
 from data.schedules import day_sessions, local_today
 from domain.errors import InputError
 from tests.fixtures_app import login
+from tests.names import numbered_name
 
 ZONE = ZoneInfo("Asia/Jakarta")
 DAY = date(2026, 1, 12)
@@ -55,7 +56,7 @@ class Clinic:
                 s,
                 self.cipher,
                 self.actor,
-                name=f"Pasien Uji {self.patients}",
+                name=numbered_name("Pasien Uji", self.patients),
                 birth_date=date(1980, 1, self.patients % 28 + 1),
                 sex="P",
                 phone="081234567890",

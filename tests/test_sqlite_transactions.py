@@ -26,6 +26,7 @@ from data.models import QueueTicket, VisitTask, utcnow
 from data.queue_registration import Registration, register_patient, register_visit
 from data.schedules import local_today
 from domain.errors import InputError
+from tests.names import numbered_name
 from tests.test_queue_actions import FEEDBACK, UMU, Clinic, build_clinic, dash_post, signed_in, today_session
 
 ROUNDS = 20
@@ -145,7 +146,7 @@ def walk_in(pantau, session_id: int, n: int) -> Registration:
         desk = find_user(s, "loket")
         actor = Actor(desk.id, desk.username, desk.site_id, None)
         patient = register_patient(
-            s, pantau.runtime.cipher, actor, name=f"Pasien Klik {n}", birth_date=date(1990, 1, n % 28 + 1),
+            s, pantau.runtime.cipher, actor, name=numbered_name("Pasien Klik", n), birth_date=date(1990, 1, n % 28 + 1),
             sex="L", phone="081211112222", today=local_today(s, actor.site_id),
         )  # fmt: skip
         return register_visit(s, actor, patient_id=patient.id, session_id=session_id, payer="non_jkn", now=utcnow())

@@ -8,7 +8,9 @@ pages outside Dash (sign-in, password, printouts, the patient's status page) are
 
 from __future__ import annotations
 
+import re
 import time
+import uuid
 
 import dash
 import pytest
@@ -17,6 +19,7 @@ from sqlalchemy import select
 
 from bridge.bpjs.sandbox import create_sandbox
 from bridge.bpjs_reference import pull_reference
+from bridge.embedded_stack import EmbeddedStack
 from data.models import Site, utcnow
 from data.queue_registration import take_admission_ticket
 from data.schedules import local_today
@@ -218,3 +221,33 @@ def test_pages_outside_dash_have_no_serious_accessibility_violation(page, live_s
     audit_pages([f"/antrean/tiket/{waiting.booking_code}"])  # Pantau's 403 page: a nurse prints no tickets
     failures = {path: found for path, found in failures.items() if found}
     assert not failures, "\n".join(f"{path}:\n  " + "\n  ".join(found) for path, found in failures.items())
+
+
+def test_a_live_ward_in_alarm_has_no_serious_accessibility_violation(page, live_server):
+    """What the every-page test cannot show on the ward screen, in both themes: live values and NEWS2 badges,
+    a red alarm (arrest) and a yellow one (sepsis) on their tiles and in the alarm list, live tiles beside silent
+    ones. Animations are stopped while axe looks (tests/axe.py)."""
+    base, pantau = live_server
+    tag = uuid.uuid4().hex[:8]
+    stack = EmbeddedStack(
+        pantau.runtime,
+        simulate=True,
+        devices=["MON-ICU-01", "MON-ICU-02", "MON-ICU-03"],
+        scenarios={"ICU-02": "sepsis", "ICU-03": "arrest"},
+        client_id=f"pantau-consumer-{tag}",
+    )
+    stack.simulator.client_id_prefix = f"sim-{tag}"
+    stack.start()
+    try:
+        watch = CallbackWatch(page)
+        sign_in(page, base, USERNAMES["nurse"])
+        page.wait_for_url(lambda url: "/login" not in url)
+        page.goto(f"{base}/bangsal/ICU")
+        expect(page.locator("#tile-ICU-03 .tile-alarm")).to_have_class(re.compile(r"alarm-high"), timeout=30_000)
+        expect(page.locator("#tile-ICU-01 .tile-news2")).to_have_class(re.compile(r"news2-(?!none)"))
+        expect(page.locator("#ward-alarm-list .ward-alarm").first).to_be_visible()
+        watch.settle(page)
+        findings = audit_both_themes(page, watch)
+    finally:
+        stack.stop()
+    assert not findings, "\n".join(findings)

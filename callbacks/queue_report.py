@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from callbacks.registry import page_callback
 from components.chart_theme import ChartTheme, chart_theme
+from components.graph_config import graph_config
 from components.shell import THEME_STORE
 from data.models import utcnow
 from data.queue_reports import PoliFigures, QueueReport, queue_report
@@ -188,9 +189,10 @@ def report_content(report: QueueReport, theme: ChartTheme) -> html.Div:
     period = long_date(report.start, lang)
     if report.end != report.start:
         period = f"{period} – {long_date(report.end, lang)}"
-    charts = [_section(t("qrep_waits_by_poli"), dcc.Graph(figure=waits_figure(report, theme), id="qrep-waits"))]
+    waits = dcc.Graph(figure=waits_figure(report, theme), id="qrep-waits", config=graph_config())
+    charts = [_section(t("qrep_waits_by_poli"), waits)]
     if report.end != report.start:
-        daily = dcc.Graph(figure=daily_share_figure(report, theme), id="qrep-daily")
+        daily = dcc.Graph(figure=daily_share_figure(report, theme), id="qrep-daily", config=graph_config())
         charts.append(_section(t("qrep_in_time_by_day"), daily))
     return html.Div(
         [

@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from components.bed_tile import bed_tile
 from components.chart_theme import blank_figure
+from components.graph_config import graph_config
 from components.limits_editor import limits_editor
 from components.trend_figures import NEWS2_HEIGHT, TREND_HEIGHT
 from data.alarm_limits import limits_view
@@ -153,7 +154,7 @@ def _observation_form(bed: BedView) -> dbc.Card:
 
 def _graph(graph_id: str, height: int) -> dcc.Graph:
     """A chart drawn by callbacks/bed.py in the theme's colours; blank until then."""
-    return dcc.Graph(id=graph_id, figure=blank_figure(height), config={"displaylogo": False})
+    return dcc.Graph(id=graph_id, figure=blank_figure(height), config=graph_config())
 
 
 def _limits(bed: BedView) -> dbc.Card:

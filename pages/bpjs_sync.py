@@ -10,6 +10,7 @@ from dash import dcc, html
 from flask_login import current_user
 
 from components.bpjs_sync import not_configured_alert, target_badge
+from components.graph_config import graph_config
 from data.bpjs_status import bpjs_target
 from data.runtime import current_runtime
 from data.schedules import local_today
@@ -92,7 +93,10 @@ def layout(**_query: str) -> html.Div:
                     dbc.Row(
                         [
                             dbc.Col(html.Div(id="bsync-completeness"), lg=6),
-                            dbc.Col(dcc.Graph(id="bsync-completeness-chart", config={"displayModeBar": False}), lg=6),
+                            dbc.Col(
+                                dcc.Graph(id="bsync-completeness-chart", config=graph_config(displayModeBar=False)),
+                                lg=6,
+                            ),
                         ],
                         className="g-3",
                     ),

@@ -1,0 +1,35 @@
+"""Charts speak the page's language: a time axis on an Indonesian page names Indonesian months and days and uses the
+decimal comma; switched to English, English ones."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from components.graph_config import plotly_locale
+from tests.test_browser_shell import sign_in
+
+pytestmark = pytest.mark.browser
+
+# What the bed trend's own Plotly formatter makes of 3 August 2026 and of 1234.5, asked in the page.
+FORMATTED = """gd => {
+  const locale = gd._fullLayout._d3locale;
+  return [locale.timeFormat('%B %A')(new Date(Date.UTC(2026, 7, 3, 12))), locale.numberFormat(',.1f')(1234.5)];
+}"""
+EXPECTED = {"id": ["Agustus Senin", "1.234,5"], "en": ["August Monday", "1,234.5"]}
+
+
+def test_plotly_locale_comes_from_the_catalogue() -> None:
+    indonesian = plotly_locale("id")["format"]
+    assert indonesian["months"][7] == "Agustus" and indonesian["shortDays"][1] == "Sen"
+    assert (indonesian["decimal"], indonesian["thousands"]) == (",", ".")
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_bed_trend_formats_dates_and_numbers_in_the_page_language(page, live_server, lang: str) -> None:
+    base, _ = live_server
+    sign_in(page, base, "perawat")
+    page.goto(f"{base}/lang/{lang}")
+    page.goto(f"{base}/bed/ICU-03")
+    expect(page.locator("#bed-trend .main-svg").first).to_be_attached(timeout=30_000)
+    assert page.locator("#bed-trend .js-plotly-plot").evaluate(FORMATTED) == EXPECTED[lang]

@@ -73,10 +73,6 @@ class ReasonRequired(InputError):
         self.widened = widened
 
 
-def _fmt(value: float) -> str:
-    return f"{value:g}"
-
-
 def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None
@@ -106,7 +102,7 @@ def check_overrides(base: Limits, wanted: Mapping[str, Bounds]) -> dict[LimitFie
             elif not spec.lowest <= value <= spec.highest:
                 errors[(param, side)] = (
                     "limits_err_range",
-                    {"low": _fmt(spec.lowest), "high": _fmt(spec.highest), "unit": spec.unit},
+                    {"low": float(spec.lowest), "high": float(spec.highest), "unit": spec.unit},
                 )
             else:
                 given[side] = value
@@ -115,7 +111,7 @@ def check_overrides(base: Limits, wanted: Mapping[str, Bounds]) -> dict[LimitFie
         low = given.get("low", base[param][0])
         high = given.get("high", base[param][1])
         if low is not None and high is not None and high - low < spec.min_gap:
-            message = ("limits_err_gap", {"gap": _fmt(spec.min_gap), "unit": spec.unit})
+            message = ("limits_err_gap", {"gap": float(spec.min_gap), "unit": spec.unit})
             for side in given:
                 errors[(param, side)] = message
     return errors

@@ -10,10 +10,20 @@ _CATALOGUES = {"id": id_.STRINGS, "en": en.STRINGS}
 
 
 def translate(key: str, lang: str = "id", **values: object) -> str:
-    """The text for ``key`` in ``lang`` (falling back to Indonesian), formatted with ``values``."""
+    """The text for ``key`` in ``lang`` (falling back to Indonesian), formatted with ``values``; a float value is
+    written the language's way (``36,8`` in Indonesian, ``36.8`` in English; ``30.0`` is ``30``)."""
     catalogue = _CATALOGUES.get(lang, id_.STRINGS)
     text = catalogue.get(key) or id_.STRINGS[key]
-    return text.format(**values) if values else text
+    if not values:
+        return text
+    return text.format(**{name: _number(value, lang) for name, value in values.items()})
+
+
+def _number(value: object, lang: str) -> object:
+    if not isinstance(value, float):
+        return value
+    written = f"{value:.6f}".rstrip("0").rstrip(".")
+    return written.replace(".", ",") if lang == "id" else written
 
 
 def catalogue_keys(lang: str) -> set[str]:

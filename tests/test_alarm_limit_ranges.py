@@ -51,7 +51,7 @@ def test_the_issue_inputs_are_all_refused_per_field():
     wanted = {"hr": (0, 1_000_000_000), "rr": (-1, 999), "temp": (-273, 1e9), "spo2": (-100, None)}
     errors = check_overrides(ADULT, wanted)
     assert set(errors) == {(p, s) for p in ("hr", "rr", "temp") for s in ("low", "high")} | {("spo2", "low")}
-    assert errors[("hr", "high")] == ("limits_err_range", {"low": "15", "high": "300", "unit": "/min"})
+    assert errors[("hr", "high")] == ("limits_err_range", {"low": 15.0, "high": 300.0, "unit": "/min"})
 
 
 def test_rr_low_can_always_alarm():

@@ -21,3 +21,11 @@ def test_catalogues_have_the_same_keys_and_placeholders():
 def test_translate_formats_and_falls_back_to_indonesian():
     assert translate("login_locked", "en", minutes=5).startswith("The account is locked")
     assert translate("login_invalid", "xx") == id_.STRINGS["login_invalid"]
+
+
+def test_a_number_in_a_message_is_written_the_language_way() -> None:
+    assert translate("limits_err_range", "id", low=35.5, high=43.0, unit="°C") == (
+        "Di luar rentang yang bisa diatur: 35,5–43 °C."
+    )
+    assert translate("limits_err_range", "en", low=35.5, high=43.0, unit="°C").endswith("35.5–43 °C.")
+    assert "30–43" in translate("obs_err_range", "id", low=30.0, high=43.0)

@@ -162,7 +162,8 @@
 
   function alarmText(st, a) {
     var label = (st.text.alarms || {})[a.condition] || a.message || a.condition;
-    return a.value !== null && a.value !== undefined ? label + " " + a.value : label;
+    var measured = a.kind === "physiological" && a.value !== null && a.value !== undefined;
+    return measured ? label + " " + a.value : label;  // a technical alarm's value (seconds silent) means nothing here
   }
 
   function drawSpark(st, bed) {

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from bridge.embedded_stack import EmbeddedStack
 from bridge.sim_control import send
+from iot_sim.faults import Faults
 from iot_sim.simulator import Simulator
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import sign_in
@@ -79,3 +80,26 @@ def test_a_monitor_that_stops_sending_greys_its_tile_with_the_age(page, ward_sta
     expect(tile(page, "ICU-05")).to_have_class(re.compile(r"\bstale\b"))
     expect(tile(page, "ICU-05").locator(".tile-stale-text")).to_contain_text("Data lama")
     save_screenshot(page, "ward-stale.png")
+
+
+def test_a_silent_monitor_alarm_names_the_condition_without_a_number(page, ward_stack):
+    """A monitor online but sending nothing: "Tidak ada data monitor", not "… 3" (the seconds silent when it was
+    raised, a number that means nothing to a nurse and never changes)."""
+    base, pantau = ward_stack
+    silent = Simulator(
+        pantau.runtime.broker,
+        pantau.settings.site_code,
+        ["MON-ICU-05"],
+        scenarios={},
+        faults=Faults(drop=1.0),  # every vitals message dropped: online, and silent
+        client_id_prefix=f"sim-{uuid.uuid4().hex[:8]}",
+        control=False,
+    )
+    silent.start()
+    try:
+        sign_in(page, base, "perawat")
+        expect(page.locator("#home-greeting")).to_be_visible()
+        page.goto(f"{base}/bangsal/ICU")
+        expect(tile(page, "ICU-05").locator(".tile-alarm")).to_have_text("Tidak ada data monitor", timeout=20_000)
+    finally:
+        silent.stop()

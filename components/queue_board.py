@@ -10,6 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from data.queue_boards import board_path
+from domain.queue_points import DEFAULT_BOARD_GROUP
 from i18n.web import t
 
 # Labels board.js needs, sent once with the page so live updates speak the board's language.
@@ -38,6 +39,8 @@ class BoardFrame:
 def board_title(board: str) -> str:
     if board in ("farmasi", "loket"):
         return t(f"board_title_{board}")
+    if board == DEFAULT_BOARD_GROUP:  # every poli's board: "Antrean Poli · Umum" read as Poli Umum's own
+        return t("board_title_all_poli")
     return t("board_title_poli", group=board.replace("-", " ").replace("_", " ").title())
 
 

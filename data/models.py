@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from domain.queue_points import DEFAULT_BOARD_GROUP
+
 ROLE_NAMES = ("admin", "manager", "nurse", "doctor", "front_desk", "pharmacy", "display")
 
 NAMING = {
@@ -241,7 +243,7 @@ class Poli(Base):
     bpjs_code: Mapped[str | None] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Which TV board calls this poli's numbers, and the service time assumed until today's is measured.
-    board_group: Mapped[str] = mapped_column(String(32), default="umum")
+    board_group: Mapped[str] = mapped_column(String(32), default=DEFAULT_BOARD_GROUP)
     default_service_minutes: Mapped[int] = mapped_column(Integer, default=10)
     # Whom the poli serves, in completed years on the visit day (Poli Anak 0–17); the desk warns outside it.
     age_min_years: Mapped[int | None] = mapped_column(Integer)

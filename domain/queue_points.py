@@ -7,6 +7,7 @@ import secrets
 from datetime import date
 
 ADMISSION = "loket"
+DEFAULT_BOARD_GROUP = "umum"  # the TV board of every poli not given a board of its own
 PHARMACY_COMPOUNDED = "farmasi:racikan"
 PHARMACY_READY = "farmasi:nonracikan"
 PHARMACY_POINTS = (PHARMACY_COMPOUNDED, PHARMACY_READY)

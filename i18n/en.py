@@ -323,6 +323,7 @@ STRINGS = {
     "board_known": "Boards of this site: {boards}",
     "board_err_unknown_path": "Unknown board: {path}. Use one of: {boards}.",
     "board_title_poli": "Clinic queue · {group}",
+    "board_title_all_poli": "Outpatient clinic queue",
     "board_title_farmasi": "Pharmacy queue",
     "board_title_loket": "Registration desk queue",
     "board_now_calling": "Now calling",

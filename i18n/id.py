@@ -329,6 +329,7 @@ STRINGS = {
     "board_known": "Papan yang ada: {boards}",
     "board_err_unknown_path": "Papan tidak dikenal: {path}. Gunakan salah satu dari: {boards}.",
     "board_title_poli": "Antrean Poli · {group}",
+    "board_title_all_poli": "Antrean Poli Rawat Jalan",
     "board_title_farmasi": "Antrean Farmasi",
     "board_title_loket": "Antrean Loket Pendaftaran",
     "board_now_calling": "Nomor dipanggil",

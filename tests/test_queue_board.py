@@ -213,7 +213,7 @@ def test_the_board_never_carries_a_full_name_or_nik(sqlite_app, short_streams):
 def test_board_roles_open_the_page_and_the_stream(sqlite_app, who, short_streams):
     client = signed_in_client(sqlite_app, who)
     routed = page_layout(client, "/papan/umum")
-    assert "queue-board" in routed and "Antrean Poli · Umum" in routed
+    assert "queue-board" in routed and "Antrean Poli Rawat Jalan" in routed  # every poli, not Poli Umum
     response = client.get("/stream/queue/umum")
     assert response.status_code == 200
     response.close()

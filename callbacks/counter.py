@@ -29,6 +29,7 @@ from data.queue_views import CounterView, counter_view, point_names
 from data.runtime import current_runtime
 from data.schedules import SessionInfo, day_sessions, local_today
 from domain.errors import InputError
+from domain.free_text import clean_text, readable
 from domain.queue_points import PHARMACY_POINTS, is_known_point, may_operate, poli_code_of
 from i18n.web import t
 from pages.counter import FINISH_REFER
@@ -298,7 +299,7 @@ def ask_cancel(_current: int, picked: dict | None, _dismiss: int, current: dict 
 
 def _require_reason(reason: str | None) -> None:
     """A cancellation is audited with its reason, so a blank one is refused."""
-    if not (reason or "").strip():
+    if not readable(clean_text(reason)):
         raise InputError("counter_err_cancel_reason")
 
 

@@ -23,6 +23,7 @@ from data.audit import record_by
 from data.broker_admin import PROCESS_USERS, BrokerAdmin, BrokerAdminError
 from data.models import Bed, Device, DeviceAssignment, Ward, utcnow
 from domain.errors import InputError
+from domain.free_text import clean_text, readable
 
 __all__ = [
     "DEVICE_ID",
@@ -135,8 +136,8 @@ def register_device(
 ) -> IssuedCredential:
     """A new monitor (optionally at ``bed_code``) with a fresh credential, provisioned on the broker."""
     device_id = _check_device_id(device_id)
-    model = (model or "").strip()
-    if not model:
+    model = clean_text(model)
+    if not readable(model):
         raise InputError("devices_error_model")
     if session.scalar(select(Device.id).where(Device.device_id == device_id)) is not None:
         raise InputError("devices_error_exists", device_id=device_id)

@@ -20,6 +20,7 @@ from data.queue_registration import register_visit
 from data.queue_tickets import QueueEvent, enqueue, issue_ticket, point_prefix, record_task
 from data.schedules import local_today
 from domain.errors import InputError
+from domain.free_text import clean_text
 from domain.queue_points import ADMISSION, PHARMACY_COMPOUNDED, PHARMACY_POINTS, poli_code_of
 from domain.queue_tasks import CANCELLED
 
@@ -85,7 +86,7 @@ def call_next(
 ) -> CounterResult:
     """Call the lowest waiting number at ``point`` (only ``session_id``'s patients when given) to ``counter``.
     Two counters calling at once get different patients (row lock with SKIP LOCKED, then a guarded UPDATE)."""
-    counter = counter.strip()[:40]
+    counter = clean_text(counter)[:40]
     if not counter:
         raise InputError("err_counter_name")
     busy = _busy_ticket(session, actor, point, counter, now)
@@ -120,7 +121,7 @@ def call_next(
 def call_ticket(session: Session, actor: Actor, ticket_id: int, counter: str, now: datetime) -> CounterResult:
     """Call one particular number, e.g. a late patient who came back, or a recall of the one being called."""
     ticket = _ticket(session, actor, ticket_id, "waiting", "skipped", "called")
-    counter = counter.strip()[:40] or ticket.counter or ""
+    counter = clean_text(counter)[:40] or ticket.counter or ""
     if not counter:
         raise InputError("err_counter_name")
     busy = _busy_ticket(session, actor, ticket.point, counter, now)
@@ -240,6 +241,6 @@ def cancel(session: Session, actor: Actor, ticket_id: int, now: datetime, reason
         "queue_ticket_cancelled",
         target_type="queue_ticket",
         target_id=ticket.id,
-        detail={"label": ticket.label, "reason": reason.strip()[:200]},
+        detail={"label": ticket.label, "reason": clean_text(reason)[:200]},
     )
     return CounterResult(ticket.id, ticket.label, (QueueEvent("change", ticket.point),))

@@ -23,6 +23,7 @@ from data.schedules import local_today
 from domain.age_range import AgeRange, age_years
 from domain.errors import InputError
 from domain.formats import normalise_name, normalise_phone
+from domain.free_text import clean_text
 from domain.identifiers import normalise_identifier
 from domain.queue_points import ADMISSION, booking_code, poli_point
 
@@ -256,7 +257,7 @@ def register_patient(
                 cipher,
                 site_id=actor.site_id,
                 mrn=mrn,
-                address=address.strip() or None,
+                address=clean_text(address) or None,
                 actor_id=actor.user_id,
                 actor_name=actor.username,
                 submission_token=submission_token,
@@ -339,7 +340,7 @@ def register_visit(
         raise InputError("err_jkn_needs_card")
     if payer == "jkn" and patient.nik_bidx is None:  # antrean/add carries the NIK with the card number
         raise InputError("err_jkn_needs_nik")
-    referral_number = (referral_number or "").strip().upper() or None
+    referral_number = clean_text(referral_number).upper() or None
     if payer == "jkn" and referral_number is None:  # BPJS antrean/add needs the FKTP referral or control letter
         raise InputError("err_jkn_needs_referral")
     poli = session.get(Poli, clinic_session.poli_id)

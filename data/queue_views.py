@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, aliased
 
 from data.models import ClinicSession, Doctor, Patient, Poli, QueueTicket, SiteSetting, Visit, VisitTask
 from data.schedules import local_today
+from domain.free_text import clean_text
 from domain.masking import mask_name
 from domain.queue_estimate import estimated_call, mean_service_time
 from domain.queue_points import ADMISSION, PHARMACY_POINTS, poli_point
@@ -162,9 +163,9 @@ def running_text(session: Session, site_id: int) -> str:
 def set_running_text(session: Session, site_id: int, user_id: int | None, value: str) -> None:
     setting = session.get(SiteSetting, (site_id, RUNNING_TEXT))
     if setting is None:
-        session.add(SiteSetting(site_id=site_id, key=RUNNING_TEXT, value=value.strip()[:500], updated_by=user_id))
+        session.add(SiteSetting(site_id=site_id, key=RUNNING_TEXT, value=clean_text(value)[:500], updated_by=user_id))
     else:
-        setting.value, setting.updated_by = value.strip()[:500], user_id
+        setting.value, setting.updated_by = clean_text(value)[:500], user_id
 
 
 def doctor_status(cs: ClinicSession, now: datetime) -> str:

@@ -14,6 +14,7 @@ from data import audit
 from data.models import ClinicSession, Doctor, DoctorSchedule, Poli, Site, utcnow
 from data.upsert import insert_for
 from domain.errors import InputError
+from domain.free_text import clean_text
 
 
 def site_zone(session: Session, site_id: int) -> ZoneInfo:
@@ -134,7 +135,7 @@ def day_sessions(session: Session, site_id: int, day: date, now: datetime | None
 
 def close_poli(session: Session, actor: Actor, poli_id: int, day: date, reason: str) -> int:
     """Close every session of a poli on ``day`` with a reason; returns how many were closed."""
-    reason = reason.strip()[:200]
+    reason = clean_text(reason)[:200]
     if not reason:
         raise InputError("err_close_reason")
     ensure_sessions(session, actor.site_id, day)

@@ -17,13 +17,13 @@ clear of both its low and its high alarm.
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from domain.alarms import CLEAR_MARGIN, PARAMETERS, Bounds, Limits
 from domain.errors import InputError
+from domain.free_text import readable
 
 Side = Literal["low", "high"]
 SIDES: tuple[Side, Side] = ("low", "high")
@@ -77,12 +77,6 @@ def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None
     return float(value)
-
-
-def _readable(text: str) -> bool:
-    """Whether ``text`` has a character a reader can see: a reason made only of zero-width or direction marks,
-    combining marks or control characters is no reason in the audit log."""
-    return any(unicodedata.category(char)[0] in "LNPS" for char in text)
 
 
 def check_overrides(base: Limits, wanted: Mapping[str, Bounds]) -> dict[LimitField, FieldError]:
@@ -140,7 +134,7 @@ def validate_overrides(base: Limits, wanted: Mapping[str, Bounds], reason: str |
         raise LimitsRefused(errors)
     widened = widened_limits(base, wanted)
     text = (reason or "").strip()
-    if widened and not _readable(text):
+    if widened and not readable(text):
         raise ReasonRequired(widened)
     if len(text) > REASON_MAX:
         raise ReasonRequired(widened, "limits_err_reason_long", n=REASON_MAX)

@@ -99,6 +99,13 @@ def test_register_refuses_with_a_message(sqlite_app, db, device_id, bed, key):
     assert broker.calls == []
 
 
+@pytest.mark.parametrize("model", ["", "   ", "\u200b\u200e", "\x00\x07"])
+def test_a_model_name_nobody_can_read_is_refused(sqlite_app, db, model):
+    with pytest.raises(InputError) as refused, db.session() as s:
+        register_device(s, ACTOR, RecordingBroker(), **_site(sqlite_app), device_id="MON-Z", model=model)
+    assert refused.value.key == "devices_error_model" and _device(db, "MON-Z") is None
+
+
 def test_nothing_is_saved_when_the_broker_refuses(sqlite_app, db):
     site = _site(sqlite_app)
     with pytest.raises(InputError) as refused, db.session() as s:

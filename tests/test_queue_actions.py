@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from auth.users import Actor, find_user
 from data import queue_actions
-from data.models import BpjsOutbox, ClinicSession, Doctor, Poli, QueueTicket, Visit, VisitTask, utcnow
+from data.models import AuditLog, BpjsOutbox, ClinicSession, Doctor, Poli, QueueTicket, Visit, VisitTask, utcnow
 from data.queue_registration import register_patient, register_visit
 from data.queue_tickets import CHANNEL, issue_ticket, recorded_tasks
 from data.queue_views import counter_view, running_text
@@ -266,6 +266,17 @@ def test_cancel_records_task_99_returns_the_quota_and_reports_batal(clinic):
     assert ticket(clinic, reg.ticket_id).status == "cancelled"
     kinds = [k for k, _ in outbox(clinic, reg.visit_id)]
     assert kinds == ["antrean_add", "updatewaktu", "updatewaktu", "batal"]
+
+
+def test_a_typed_reason_with_control_characters_is_stored_without_them(clinic):
+    """A NUL pasted into the reason made PostgreSQL refuse the audit row (a server error); full-width letters are
+    stored as the letters they are."""
+    reg = clinic.visit()
+    clinic.call()
+    clinic.act(queue_actions.cancel, reg.ticket_id, reason="  Ｔidak\x00 hadir\x07 ")
+    with clinic.db.session() as s:
+        detail = s.scalars(select(AuditLog.detail).where(AuditLog.action == "queue_ticket_cancelled")).one()
+    assert detail["reason"] == "Tidak hadir"
 
 
 def _counts(clinic: Clinic) -> tuple[int, int]:

@@ -65,7 +65,8 @@ def build_app(settings: Settings) -> PantauApp:
 @pytest.fixture
 def sqlite_app(tmp_path, mqtt_url) -> Iterator[PantauApp]:
     """The embedded configuration: SQLite file and in-memory live store (a real broker for health)."""
-    pantau = build_app(make_settings(tmp_path, f"sqlite:///{tmp_path / 'pantau.db'}", "memory://", mqtt_url))
+    live = f"memory://test-{uuid.uuid4().hex[:12]}"  # a store of its own: "memory://" is shared by the process
+    pantau = build_app(make_settings(tmp_path, f"sqlite:///{tmp_path / 'pantau.db'}", live, mqtt_url))
     yield pantau
     pantau.runtime.close()
 

@@ -9,6 +9,7 @@ from itertools import count
 import pytest
 from sqlalchemy import select, update
 
+from components.shell import THEME_STORE
 from data.models import ClinicSession, Doctor, DoctorSchedule, Patient, Poli, Site, Visit, VisitTask, utcnow
 from data.queue_reports import MAX_DAYS, check_range, queue_report
 from data.schedules import local_today
@@ -206,6 +207,7 @@ def report_callback(start: date, end: date) -> dict:
         "inputs": [
             {"id": "qrep-range", "property": "start_date", "value": start.isoformat()},
             {"id": "qrep-range", "property": "end_date", "value": end.isoformat()},
+            {"id": THEME_STORE, "property": "data", "value": "light"},
         ],
         "changedPropIds": ["qrep-range.start_date"],
         "state": [],

@@ -37,7 +37,7 @@ from tests.test_bpjs_reference import admin_actor, site_day
 from tests.test_bpjs_reference import sandbox as bpjs_sandbox  # noqa: F401 (a fixture, asked for by name)
 from tests.test_queue_actions import dash_post, signed_in
 
-MANY = settings(max_examples=300, deadline=None, database=None)
+MANY = settings(max_examples=100, deadline=None, database=None)
 
 
 @MANY

@@ -21,6 +21,7 @@ from data.models import Observation
 from data.wards import bed_by_code
 from domain.alarm_limit_ranges import ADJUSTABLE, SIDES
 from domain.alarms import PARAMETERS, PROFILES
+from domain.free_text import clean_text, readable
 from domain.observations import MANUAL_RANGES
 from tests.form_fuzz import (
     BROWSER_EXAMPLES,
@@ -305,12 +306,12 @@ def test_monitor_registration_saves_what_is_typed_or_refuses_by_the_field(page, 
             if not id_ok:
                 assert shown.refused.get("device_id"), f"bad device id {wanted_id!r} without a message by it"
                 expect(page.locator(fields["device_id"])).to_have_class(INVALID)
-            elif not held["model"].strip():  # the device id is checked first
+            elif not readable(clean_text(held["model"])):  # the device id is checked first
                 assert shown.refused.get("model")
             return
         assert id_ok, f"bad device id {wanted_id!r} was saved"
         assert set(after) - set(before) == {wanted_id}
-        assert after[wanted_id] == held["model"].strip()
+        assert after[wanted_id] == clean_text(held["model"])  # stored as free text is: NFKC, no control characters
         row = page.locator("#devices-grid tr", has=page.get_by_text(wanted_id, exact=True))
         expect(row.locator("td").nth(1)).to_have_text(after[wanted_id] or "—")
         assert shown.values == {"device_id": "", "model": ""}

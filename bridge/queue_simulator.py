@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -21,10 +23,19 @@ MIN_INTERVAL, MAX_INTERVAL = 0.2, 5.0
 
 
 class QueueSimulator:
-    """``start()`` it next to the other demo threads; ``stop()`` it before the runtime closes."""
+    """``start()`` it next to the other demo threads; ``stop()`` it before the runtime closes. ``clock`` gives the
+    current time (UTC); tests pass one that runs from a fixed day's noon."""
 
-    def __init__(self, runtime: Runtime, *, speed: float | None = None, morning: bool = True) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        speed: float | None = None,
+        morning: bool = True,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.runtime = runtime
+        self.clock = clock
         self.speed = speed or runtime.settings.simulator_speed
         self.morning = morning
         self.interval = min(MAX_INTERVAL, max(MIN_INTERVAL, 60 / self.speed))  # one demo minute per step
@@ -62,13 +73,13 @@ class QueueSimulator:
             return
         if self.morning:
             try:
-                run_morning(self.runtime, site_id, utcnow(), should_stop=self._stop.is_set)
+                run_morning(self.runtime, site_id, self.clock(), should_stop=self._stop.is_set)
             except Exception:
                 log.warning("queue simulator: the morning replay failed", exc_info=True)
         clinic = DemoClinic(self.runtime, site_id, speed=self.speed)
         while not self._stop.wait(self.interval):
             try:
-                clinic.step(utcnow())
+                clinic.step(self.clock())
                 self.steps += 1
             except Exception:  # one bad step must not end the demo
                 log.warning("queue simulator: step failed", exc_info=True)

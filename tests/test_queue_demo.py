@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock
 from itertools import pairwise
@@ -13,7 +14,7 @@ from sqlalchemy import func, select, update
 
 from bridge.queue_simulator import QueueSimulator
 from data import queue_demo
-from data.models import ClinicSession, DoctorSchedule, Patient, QueueTicket, Site, Visit, VisitTask, utcnow
+from data.models import ClinicSession, DoctorSchedule, Patient, QueueTicket, Site, Visit, VisitTask
 from data.queue_demo import DemoClinic, draw, run_morning
 from data.queue_registration import register_visit
 from data.schedules import day_sessions, local_today, site_zone
@@ -114,10 +115,10 @@ def test_the_same_ticket_gets_the_same_times_in_every_process():
     assert draw("service:42", 5, 15) != draw("service:43", 5, 15)
 
 
-def register_walk_in(pantau, site_id: int) -> int:
-    """A fictional outpatient (made the demo's way) waiting at the first open session; returns the ticket id."""
+def register_walk_in(pantau, site_id: int, now: datetime) -> int:
+    """A fictional outpatient (made the demo's way) waiting at the first session open at ``now``; returns the
+    ticket id."""
     clinic = DemoClinic(pantau.runtime, site_id, speed=1)
-    now = utcnow()
     with pantau.runtime.db.session() as s:
         patient = clinic._new_patient(s, "UMU", now)
         session = next(cs for cs in day_sessions(s, site_id, local_today(s, site_id, now), now) if cs.open)
@@ -125,10 +126,18 @@ def register_walk_in(pantau, site_id: int) -> int:
     return booked.ticket_id
 
 
+def clinic_clock(pantau, site_id: int) -> Callable[[], datetime]:
+    """Real time, shifted to yesterday's noon with every doctor practising: the demo's own hours follow the wall
+    clock and close at 23:59, so a test that used the wall clock found no open session in the day's last minute."""
+    start, began = past_clinic_noon(pantau, site_id, days_back=1), time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - began)
+
+
 def test_simulator_moves_the_line_and_stops_promptly(sqlite_app):
     site_id = site_id_of(sqlite_app)
-    ticket_id = register_walk_in(sqlite_app, site_id)
-    simulator = QueueSimulator(sqlite_app.runtime, speed=600, morning=False)  # a doctor is at most 1.5 s late
+    clock = clinic_clock(sqlite_app, site_id)
+    ticket_id = register_walk_in(sqlite_app, site_id, clock())
+    simulator = QueueSimulator(sqlite_app.runtime, speed=600, morning=False, clock=clock)  # a doctor ≤ 1.5 s late
     simulator.start()
     try:
         deadline = time.monotonic() + 20
@@ -144,7 +153,7 @@ def test_simulator_moves_the_line_and_stops_promptly(sqlite_app):
         stopped_in = time.monotonic() - began
     assert stopped_in < 2
     assert simulator._thread is None
-    check_day(sqlite_app, site_id, utcnow())
+    check_day(sqlite_app, site_id, clock())
 
 
 def test_a_failing_step_does_not_end_the_simulator(sqlite_app, monkeypatch):
@@ -172,16 +181,17 @@ def test_two_simulators_on_one_clinic_keep_the_queues_consistent(backend, reques
     """Two web workers would each run one: they race for the same counters and only ever lose with a refusal."""
     pantau = request.getfixturevalue(f"{backend}_app")
     site_id = site_id_of(pantau)
+    clock = clinic_clock(pantau, site_id)
     for _ in range(3):
-        register_walk_in(pantau, site_id)
-    first, second = (QueueSimulator(pantau.runtime, speed=1200, morning=False) for _ in range(2))
+        register_walk_in(pantau, site_id, clock())
+    first, second = (QueueSimulator(pantau.runtime, speed=1200, morning=False, clock=clock) for _ in range(2))
     first.start()
     second.start()
     time.sleep(6)
     first.stop()
     second.stop()
     assert first.steps and second.steps
-    visits, _ = check_day(pantau, site_id, utcnow())
+    visits, _ = check_day(pantau, site_id, clock())
     assert visits > 3  # walk-ins came on top of the three registered here
     with pantau.runtime.db.session() as s:
         assert s.scalar(select(QueueTicket.id).where(QueueTicket.status != "waiting"))

@@ -14,9 +14,10 @@ from sqlalchemy import update
 from api.live import WARD_ROLES
 from auth.guards import roles_required
 from auth.session import audit_signed_in
-from data.models import AlarmEvent, utcnow
+from data.models import AlarmEvent
 from data.runtime import current_runtime
 from data.wards import BedView, bed_by_code
+from domain.clock import utcnow
 
 bp = Blueprint("alarms", __name__, url_prefix="/api/beds")
 CONTROL_CHANNEL = "pantau:control"

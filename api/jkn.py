@@ -23,12 +23,12 @@ from werkzeug.exceptions import HTTPException
 from api.jkn_auth import check_credentials, check_token, issue_token
 from api.jkn_fields import Body, booking_request, date_range, new_patient_request, session_request
 from auth.session import client_ip
-from auth.users import Actor
 from data import audit, jkn_service
 from data.jkn_service import Answer, NewPatient, service_actor
-from data.models import utcnow
 from data.queue_tickets import publish
 from data.runtime import current_runtime
+from domain.actor import Actor
+from domain.clock import utcnow
 from domain.errors import InputError
 from i18n import translate
 

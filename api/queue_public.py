@@ -19,10 +19,10 @@ from werkzeug.routing import BaseConverter
 
 from auth.guards import roles_required
 from components.ticket import TicketFacts, clock_time, ticket_facts
-from data.models import utcnow
 from data.queue_lookup import admission_ticket, booking_site
 from data.queue_views import booking_status, point_names
 from data.runtime import current_runtime
+from domain.clock import utcnow
 from domain.formats import long_date
 from domain.queue_points import ADMISSION
 from i18n.web import current_language

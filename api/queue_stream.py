@@ -27,12 +27,12 @@ from flask_login import current_user
 from api.sse import HEARTBEAT_SECONDS, heartbeat, sse_event, sse_response, stream_seconds
 from auth.guards import roles_required
 from data.live_store import LiveStoreError, Subscription
-from data.models import utcnow
 from data.queue_tickets import CHANNEL, QueueEvent
 from data.queue_views import board_points, board_snapshot
 from data.runtime import current_runtime
 from data.schedules import ensure_sessions, local_today
 from domain.announcement import call_announcement
+from domain.clock import utcnow
 
 log = logging.getLogger(__name__)
 bp = Blueprint("queue_stream", __name__)

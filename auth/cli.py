@@ -8,13 +8,14 @@ from flask.cli import with_appcontext
 
 from auth import users
 from auth.passwords import generate_password
-from auth.roles import ROLES
 from data.patients import rotate_keys
 from data.seed import ensure_site, seed_demo
+from domain.actor import Actor
 from domain.errors import InputError
+from domain.roles import ROLES
 from i18n import translate
 
-CLI_ACTOR = users.Actor(user_id=None, username="cli", site_id=None)
+CLI_ACTOR = Actor(user_id=None, username="cli", site_id=None)
 
 
 def _runtime():

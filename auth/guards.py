@@ -24,10 +24,10 @@ from flask import Flask, abort, has_request_context, redirect, request, session
 from flask_login import current_user
 
 from auth.errors import error_response, wants_json
-from auth.roles import may_open
 from auth.session import audit_signed_in, end_session
 from callbacks.registry import SHELL
 from data.runtime import current_runtime
+from domain.roles import may_open
 
 log = logging.getLogger(__name__)
 

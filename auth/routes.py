@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from auth import users
 from auth.password_policy import MIN_LENGTH
-from auth.session import CurrentUser, audit_signed_in, client_ip, end_session
+from auth.session import CurrentUser, audit_signed_in, client_ip, current_actor, end_session
 from data import audit
 from data.models import User
 from data.runtime import current_runtime
@@ -133,7 +133,7 @@ def change_password() -> Response | str:
     if form.new.data != form.repeat.data:
         return _password_page(form, field="repeat", error=t("err_password_mismatch"), status=400)
     runtime = current_runtime()
-    actor = users.Actor(current_user.id, current_user.username, current_user.site_id, client_ip())
+    actor = current_actor()
     try:
         with runtime.db.session() as db:
             result = users.change_own_password(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from data import audit
 from data.models import User
 from data.runtime import current_runtime
+from domain.actor import Actor
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,11 @@ def client_ip() -> str | None:
     return request.remote_addr
 
 
+def current_actor() -> Actor:
+    """This request's signed-in user as the ``Actor`` every audited service takes."""
+    return Actor(current_user.id, current_user.username, current_user.site_id, client_ip())
+
+
 def init_login_manager(server: Flask) -> LoginManager:
     manager = LoginManager()
     manager.session_protection = "basic"
@@ -73,15 +79,7 @@ def init_login_manager(server: Flask) -> LoginManager:
 
 def audit_signed_in(db: Session, action: str, **fields: object) -> None:
     """Audit ``action`` by this request's signed-in user (user, site and client address filled in)."""
-    audit.record(
-        db,
-        action,
-        user_id=current_user.id,
-        username=current_user.username,
-        site_id=current_user.site_id,
-        ip=client_ip(),
-        **fields,
-    )
+    audit.record_by(db, current_actor(), action, **fields)
 
 
 def end_session() -> None:

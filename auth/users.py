@@ -17,23 +17,15 @@ from sqlalchemy.orm import Session
 
 from auth.password_policy import check_new_password
 from auth.passwords import dummy_hash, hash_password, needs_rehash, normalise, verify_password
-from auth.roles import ROLES
 from data import audit
 from data.display_screens import display_paths
-from data.models import DisplayToken, Site, User, UserRole, utcnow
+from data.models import DisplayToken, Site, User, UserRole
+from domain.actor import Actor
+from domain.clock import utcnow
 from domain.errors import InputError
+from domain.roles import ROLES
 
 USERNAME = re.compile(r"^[a-z0-9._-]{3,64}$")
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting, for the audit log."""
-
-    user_id: int | None
-    username: str | None
-    site_id: int | None
-    ip: str | None = None
 
 
 @dataclass(frozen=True)

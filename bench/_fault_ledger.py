@@ -12,8 +12,8 @@ from datetime import datetime
 import orjson
 from sqlalchemy import create_engine, func, select
 
-from bridge.mqtt import BrokerAddress, make_client
 from data.models import AlarmEvent, Bed, VitalSample, Ward
+from data.mqtt_client import BrokerAddress, make_client
 
 
 class Witness:

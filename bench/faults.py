@@ -47,6 +47,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from domain.actor import Actor
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -172,7 +174,7 @@ class Bench:
             devices = seed_bench_ward(runtime, self.args.monitors)
             with runtime.db.session() as s:
                 site = s.scalar(select(Site))
-                actor = users.Actor(None, "bench", site.id)
+                actor = Actor(None, "bench", site.id)
                 try:
                     user = users.create_user(
                         s,
@@ -224,7 +226,7 @@ class Bench:
 
     def drive(self, bed: str, scenario: str) -> None:
         """Switch ``bed`` to ``scenario`` through the simulator's control topic (QoS 1, acknowledged)."""
-        from bridge.mqtt import BrokerAddress, make_client
+        from data.mqtt_client import BrokerAddress, make_client
         from iot_sim.simulator import control_topic
 
         address = BrokerAddress.from_url(self.broker.url)
@@ -403,7 +405,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = parser.parse_args()
     _stop_on_sigterm()
-    logging.getLogger("bridge.mqtt").setLevel(logging.ERROR)  # the bench's own MQTT clients: no reconnect chatter
+    logging.getLogger("data.mqtt_client").setLevel(logging.ERROR)  # the bench's own MQTT clients: no reconnect chatter
     try:
         outcome = measure(args)
     except KeyboardInterrupt:

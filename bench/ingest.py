@@ -87,7 +87,7 @@ class LeanPublisher:
         import ssl
         import struct
 
-        from bridge.mqtt import BrokerAddress
+        from data.mqtt_client import BrokerAddress
 
         address = BrokerAddress.from_url(mqtt_url)
         sock = socket.create_connection((address.host, address.port), timeout=60)
@@ -379,7 +379,7 @@ def create_session(mqtt_url: str) -> None:
     from paho.mqtt.enums import CallbackAPIVersion
 
     from bridge.consumer import STATUS_TOPIC, VITALS_TOPIC
-    from bridge.mqtt import BrokerAddress
+    from data.mqtt_client import BrokerAddress
 
     address = BrokerAddress.from_url(mqtt_url)
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=CLIENT_ID, clean_session=False, protocol=mqtt.MQTTv311)

@@ -42,6 +42,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from domain.actor import Actor
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -134,7 +136,7 @@ def prepare(settings, registrations: int, clients: int) -> Prepared:
             for username in usernames:
                 users.create_user(
                     s,
-                    users.Actor(None, "bench", site_id),
+                    Actor(None, "bench", site_id),
                     site_id=site_id,
                     username=username,
                     full_name=f"Petugas Loket Beban {username[-3:]}",

@@ -32,8 +32,9 @@ from data.bpjs_reference import (
     store_polis,
 )
 from data.db import Database
-from data.models import Poli, Site, utcnow
+from data.models import Poli, Site
 from data.schedules import local_today
+from domain.clock import utcnow
 
 log = logging.getLogger(__name__)
 CHECK_SECONDS = 2.0  # how often the worker looks for a due pull (an on-demand request waits at most this long)

@@ -25,9 +25,10 @@ from bridge.bpjs_reference import ReferencePuller
 from data.bpjs_outbox import OutboxItem, claim_next, mark_failed, mark_retry, mark_sent
 from data.db import Database
 from data.field_crypto import FieldCipher
-from data.models import ClinicSession, Doctor, Poli, Visit, utcnow
+from data.models import ClinicSession, Doctor, Poli, Visit
 from data.patients import read_patient
 from domain.backoff import retry_delay
+from domain.clock import utcnow
 
 log = logging.getLogger(__name__)
 IDLE_SECONDS = 0.25

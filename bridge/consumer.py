@@ -59,11 +59,11 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
 
 from bridge.fast_paho import FastClient, speed_up
 from bridge.live_gate import LiveGate
-from bridge.mqtt import KEEPALIVE, BrokerAddress, broker_address, make_client
 from bridge.sequence_gaps import GapCounters, GapPolicy, Observed, SequenceGaps
 from data import partitions, vital_gaps
 from data.db import Database
 from data.live_store import LiveStore, open_live_store
+from data.mqtt_client import KEEPALIVE, BrokerAddress, broker_address, make_client
 from data.vitals import (
     DeadLetterRow,
     DeviceDirectory,

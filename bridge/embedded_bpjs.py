@@ -15,15 +15,16 @@ from typing import Any
 from sqlalchemy import select
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from auth.users import Actor
 from bridge.bpjs.sandbox import create_sandbox
 from bridge.bpjs_reference import ReferencePuller
 from bridge.bpjs_worker import BpjsWorker, client_from_settings
 from config import Settings
 from data.bpjs_reference import request_pull
-from data.models import Site, utcnow
+from data.models import Site
 from data.runtime import Runtime
 from data.seed import demo_hfis_jadwal
+from domain.actor import Actor
+from domain.clock import utcnow
 
 log = logging.getLogger(__name__)
 SANDBOX_PREFIX = "/bpjs-sandbox"

@@ -25,7 +25,7 @@ class FastClient(mqtt.Client):
 
     Stock paho reads each packet with 3-4 ``recv`` calls, one ``select`` and one loop pass, then builds an
     ``MQTTMessage`` (and an ``MQTTMessageInfo``) for it; at 15,000 messages a second that is most of the
-    consumer's CPU. A client made by :func:`bridge.mqtt.make_client` (so TLS, auth and reconnect back-off are
+    consumer's CPU. A client made by :func:`data.mqtt_client.make_client` (so TLS, auth and reconnect back-off are
     configured there, once) is switched to this class by :func:`speed_up`, which gives it:
 
     * one 256 KiB read buffer: a single ``recv`` for hundreds of packets;

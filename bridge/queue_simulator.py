@@ -14,9 +14,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from data.models import Site, utcnow
+from data.models import Site
 from data.queue_demo import DemoClinic, run_morning
 from data.runtime import Runtime
+from domain.clock import utcnow
 
 log = logging.getLogger(__name__)
 MIN_INTERVAL, MAX_INTERVAL = 0.2, 5.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from bridge.mqtt import BrokerAddress, make_client
+from data.mqtt_client import BrokerAddress, make_client
 
 SCENARIOS = ("stable", "sepsis", "haemorrhage", "bradycardia", "opioid", "af", "arrest")
 ARTEFACTS = ("motion", "spo2_off", "leads_off", "low_perfusion", "noisy")

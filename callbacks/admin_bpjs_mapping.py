@@ -13,7 +13,7 @@ from dash import ALL, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
-from callbacks.counter import actor
+from auth.session import current_actor
 from callbacks.registry import page_callback
 from components.hidden_label import hidden_label
 from data.bpjs_reference import (
@@ -38,9 +38,9 @@ from data.bpjs_reference import (
     pull_state,
     request_pull,
 )
-from data.models import utcnow
 from data.runtime import current_runtime
 from data.schedules import local_today, site_zone
+from domain.clock import utcnow
 from domain.errors import InputError
 from domain.formats import local_datetime, long_date
 from i18n.web import current_language, t
@@ -95,7 +95,7 @@ def pull_status(_clicks: int | None, _ticks: int | None, version: int) -> tuple:
     site_id = current_user.site_id
     with current_runtime().db.session() as session:
         if ctx.triggered_id == "bref-pull":
-            request_pull(session, actor(), now)
+            request_pull(session, current_actor(), now)
         state = pull_state(session, site_id)
         zone = site_zone(session, site_id).key
     waiting = state.pending and now - state.requested_at < WAIT_LIMIT
@@ -205,7 +205,7 @@ def save_mapping(poli_clicks: list, doctor_clicks: list, poli_codes: list, docto
     statuses = [no_update] * len(ids)
     try:
         with current_runtime().db.session() as session:
-            changed = MAPPERS[kind](session, actor(), trigger["id"], codes[index])
+            changed = MAPPERS[kind](session, current_actor(), trigger["id"], codes[index])
     except InputError as err:
         statuses[index] = dbc.Badge(t(err.key, **err.params), color="danger", className="text-wrap text-start")
         changed = False

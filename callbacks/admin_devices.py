@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, html, no_update
-from flask import request
 from flask_login import current_user
 
-from auth.users import Actor
+from auth.session import current_actor
 from callbacks.registry import page_callback
 from components.input_error import input_error_alert
 from components.local_time import local_when
@@ -28,10 +27,6 @@ FIELD_OF_ERROR = {
 }
 REGISTER_FIELDS = ("id", "model")
 _STATE_COLOURS = {"active": "success", "none": "secondary", "retired": "dark"}
-
-
-def _actor() -> Actor:
-    return Actor(current_user.id, current_user.username, current_user.site_id, request.remote_addr)
 
 
 def _broker() -> BrokerAdmin:
@@ -127,7 +122,7 @@ def register(_clicks: int, device_id: str | None, model: str | None, bed: str | 
     try:
         with current_runtime().db.session() as db:
             issued = device_credentials.register_device(
-                db, _actor(), _broker(), **_site(), device_id=device_id or "", model=model or "", bed_code=bed
+                db, current_actor(), _broker(), **_site(), device_id=device_id or "", model=model or "", bed_code=bed
             )
     except InputError as exc:
         field = FIELD_OF_ERROR.get(exc.key)
@@ -170,10 +165,12 @@ def change(_rotate: int, _retire: int, device_id: str | None, version: int) -> t
     try:
         with current_runtime().db.session() as db:
             if ctx.triggered_id == "devices-rotate":
-                issued = device_credentials.rotate_credential(db, _actor(), _broker(), **_site(), device_id=device_id)
+                issued = device_credentials.rotate_credential(
+                    db, current_actor(), _broker(), **_site(), device_id=device_id
+                )
             else:
                 device_credentials.retire_device(
-                    db, _actor(), _broker(), site_id=current_user.site_id, device_id=device_id
+                    db, current_actor(), _broker(), site_id=current_user.site_id, device_id=device_id
                 )
                 issued = None
     except InputError as exc:

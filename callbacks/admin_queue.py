@@ -7,17 +7,17 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, html, no_update
 from flask_login import current_user
 
-from auth.session import audit_signed_in
-from callbacks.counter import actor, message, publish_after_commit, today_sessions
+from auth.session import audit_signed_in, current_actor
+from callbacks.counter import message, publish_after_commit, today_sessions
 from callbacks.registry import page_callback
 from components.queue_line import session_hours
-from data.models import utcnow
 from data.poli_settings import poli_age_ranges, set_age_range
 from data.queue_tickets import QueueEvent
 from data.queue_views import set_running_text
 from data.runtime import current_runtime
 from data.schedules import SessionInfo, close_poli, local_today, reopen_poli
 from domain.age_range import AgeRange, years_bound
+from domain.clock import utcnow
 from domain.errors import InputError
 from i18n.web import t
 from pages.admin_queue import ADMIN_ROLES, age_table, age_text
@@ -69,9 +69,9 @@ def close_or_reopen(_close: int, _reopen: int, poli: str | None, reason: str | N
                 raise InputError("qadmin_err_poli")
             day = local_today(session, current_user.site_id, utcnow())
             if closing:
-                changed = close_poli(session, actor(), int(poli), day, reason or "")
+                changed = close_poli(session, current_actor(), int(poli), day, reason or "")
             else:
-                changed = reopen_poli(session, actor(), int(poli), day)
+                changed = reopen_poli(session, current_actor(), int(poli), day)
     except InputError as err:
         return _alert(message(err), "danger", "qadmin-close-message"), no_update
     if not changed:
@@ -168,7 +168,7 @@ def save_age_range(_clicks: int, poli: str | None, low: str | None, high: str | 
         if not (poli or "").isdigit():
             raise InputError("qadmin_age_poli_required")
         with current_runtime().db.session() as session:
-            saved = set_age_range(session, actor(), int(poli), ages)
+            saved = set_age_range(session, current_actor(), int(poli), ages)
             polis = poli_age_ranges(session, current_user.site_id)
     except InputError as err:
         if err.key == "err_age_order":

@@ -4,25 +4,22 @@ from __future__ import annotations
 
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, html, no_update
-from flask import request
 from flask_login import current_user
 
 from auth import users
 from auth.passwords import generate_password
+from auth.session import current_actor
 from callbacks.registry import page_callback
 from components.input_error import input_error_alert
 from components.local_time import local_when
 from components.one_time_secret import one_time_secret
-from data.models import User, utcnow
+from data.models import User
 from data.runtime import current_runtime
+from domain.clock import utcnow
 from domain.errors import InputError
 from i18n.web import t
 
 PAGE = "pages.admin_users"
-
-
-def _actor() -> users.Actor:
-    return users.Actor(current_user.id, current_user.username, current_user.site_id, request.remote_addr)
 
 
 def _status(user: User) -> dbc.Badge:
@@ -109,7 +106,7 @@ def create_user(
         with current_runtime().db.session() as db:
             user = users.create_user(
                 db,
-                _actor(),
+                current_actor(),
                 site_id=current_user.site_id,
                 username=username or "",
                 full_name=full_name or "",
@@ -170,11 +167,11 @@ def change_user(
             if user is None or user.site_id != current_user.site_id:
                 return dbc.Alert(t("users_not_found"), color="danger", className="mb-0"), no_update
             if ctx.triggered_id == "admin-edit-reset":
-                users.reset_password(db, _actor(), user, new_password)
+                users.reset_password(db, current_actor(), user, new_password)
             else:
-                users.set_roles(db, _actor(), user, roles or [])
+                users.set_roles(db, current_actor(), user, roles or [])
                 if user.active != active:
-                    users.set_active(db, _actor(), user, active)
+                    users.set_active(db, current_actor(), user, active)
             name = user.username
     except InputError as exc:
         return input_error_alert(exc), no_update

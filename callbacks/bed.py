@@ -20,13 +20,14 @@ from components.local_time import local_when
 from components.shell import THEME_STORE
 from components.trend_figures import news2_figure, trend_figure
 from data.alarm_limits import bed_profile, overrides, publish_limits_changed, set_overrides
-from data.models import Observation, utcnow
+from data.models import Observation
 from data.observations import record_observation
 from data.runtime import current_runtime
 from data.trends import RANGES, alarm_history, missing_spans, news2_series, observations, vital_trend
 from data.wards import BedView, bed_by_code
 from domain.alarm_limit_ranges import SIDES, LimitField, LimitsRefused, ReasonRequired
 from domain.alarms import PARAMETERS, PROFILES, Bounds
+from domain.clock import utcnow
 from domain.decimal_input import format_decimal, parse_decimal
 from domain.errors import InputError
 from domain.observations import validate_observation

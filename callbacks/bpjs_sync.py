@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from dash import ALL, Input, Output, State, ctx, no_update
 from flask_login import current_user
 
-from callbacks.counter import actor
+from auth.session import current_actor
 from callbacks.registry import page_callback
 from components.bpjs_sync import (
     completeness_figure,
@@ -25,9 +25,9 @@ from components.chart_theme import chart_theme
 from components.shell import THEME_STORE
 from data.bpjs_outbox import task_completeness
 from data.bpjs_status import retry_failure, sync_status
-from data.models import utcnow
 from data.runtime import current_runtime
 from data.schedules import site_zone
+from domain.clock import utcnow
 from i18n.web import t
 from pages.bpjs_sync import RETRY_ROLES
 
@@ -77,7 +77,7 @@ def retry(_clicks: list[int | None], version: int) -> tuple:
         log.warning("BPJS retry refused", extra={"user": current_user.username})
         return _alert(t("bsync_retry_refused"), "danger"), no_update
     with current_runtime().db.session() as session:
-        retried = retry_failure(session, actor(), int(trigger["id"]), utcnow())
+        retried = retry_failure(session, current_actor(), int(trigger["id"]), utcnow())
     if retried is None:
         return _alert(t("bsync_retry_gone"), "warning"), (version or 0) + 1
     kind = kind_text(retried.kind, retried.task)

@@ -16,18 +16,17 @@ from flask_login import current_user
 from plotly.utils import PlotlyJSONEncoder
 from sqlalchemy.orm import Session
 
-from auth.session import client_ip
-from auth.users import Actor
+from auth.session import current_actor
 from callbacks.registry import clientside_callback, page_callback
 from components.input_error import input_error_alert
 from components.queue_line import counts, current_panel, late_table, session_hours, waiting_table
 from data import queue_actions
 from data.live_store import LiveStoreError
-from data.models import utcnow
 from data.queue_tickets import QueueEvent, publish
 from data.queue_views import CounterView, counter_view, point_names
 from data.runtime import current_runtime
 from data.schedules import SessionInfo, day_sessions, local_today
+from domain.clock import utcnow
 from domain.errors import InputError
 from domain.free_text import clean_text, readable
 from domain.queue_points import PHARMACY_POINTS, is_known_point, may_operate, poli_code_of
@@ -55,10 +54,6 @@ class Choice:
     session_id: int | None
     counter: str
     title: str
-
-
-def actor() -> Actor:
-    return Actor(current_user.id, current_user.username, current_user.site_id, client_ip())
 
 
 def publish_after_commit(site_id: int, events: list[QueueEvent] | tuple[QueueEvent, ...]) -> None:
@@ -340,7 +335,7 @@ def _finish_args(choice: Choice, click: Click) -> tuple[dict, str]:
 
 def _perform(session: Session, choice: Choice, click: Click) -> tuple[queue_actions.CounterResult, str]:
     """Run the clicked action; returns its result and the catalogue key of the message to show."""
-    now, who = utcnow(), actor()
+    now, who = utcnow(), current_actor()
     if click.trigger == "counter-call-next":
         result = queue_actions.call_next(session, who, choice.point, choice.counter, now, session_id=choice.session_id)
         return result, "counter_did_call" if result.ticket_id else "counter_nobody_waiting"

@@ -15,9 +15,9 @@ from callbacks.registry import page_callback
 from components.chart_theme import ChartTheme, chart_theme
 from components.graph_config import graph_config
 from components.shell import THEME_STORE
-from data.models import utcnow
 from data.queue_reports import PoliFigures, QueueReport, queue_report
 from data.runtime import current_runtime
+from domain.clock import utcnow
 from domain.errors import InputError
 from domain.formats import long_date
 from domain.queue_kpi import SHARE_TARGET, WAIT_TARGET, meets_target

@@ -8,13 +8,11 @@ from datetime import date
 
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, html, no_update
-from flask import request
 from flask_login import current_user
 
-from auth.users import Actor
+from auth.session import current_actor
 from callbacks.registry import page_callback
 from components.ticket import ticket_facts, ticket_summary
-from data.models import utcnow
 from data.queue_lookup import serving_admission_tickets
 from data.queue_registration import (
     AgeOutsideRange,
@@ -31,6 +29,7 @@ from data.queue_tickets import publish
 from data.queue_views import booking_status
 from data.runtime import current_runtime
 from data.schedules import SessionInfo, day_sessions, local_today
+from domain.clock import utcnow
 from domain.errors import InputError
 from domain.formats import long_date
 from i18n.web import current_language, t
@@ -46,10 +45,6 @@ REQUIRED_MESSAGE = {
     "phone": "reg_phone_required",
 }
 INPUT_FIELDS = tuple(f for f in NEW_PATIENT_FIELDS if f != "sex")
-
-
-def _actor() -> Actor:
-    return Actor(current_user.id, current_user.username, current_user.site_id, request.remote_addr)
 
 
 def _alert(message: str, alert_id: str, color: str = "danger") -> dbc.Alert:
@@ -149,7 +144,7 @@ def search(_clicks: int, _submit: int, mode: str, text: str | None, birth: str |
     try:
         birth_date = _date(birth)
         with runtime.db.session() as session:
-            found = search_patients(session, runtime.cipher, _actor(), **{criteria: text}, birth_date=birth_date)
+            found = search_patients(session, runtime.cipher, current_actor(), **{criteria: text}, birth_date=birth_date)
     except InputError as exc:
         return _error(exc, "reg-search-error"), None, []
     hits = [_as_data(p) for p in found]
@@ -296,7 +291,7 @@ def _register_new(form: dict[str, str], token: str | None, *, warn_duplicate: bo
         return register_patient(
             session,
             runtime.cipher,
-            _actor(),
+            current_actor(),
             name=form["name"],
             birth_date=birth,
             sex=form["sex"],
@@ -408,7 +403,7 @@ def register(
         with runtime.db.session() as session:
             booked = register_visit(
                 session,
-                _actor(),
+                current_actor(),
                 patient_id=patient["id"],
                 session_id=session_id,
                 payer=payer or "",

@@ -11,9 +11,9 @@ import dash_bootstrap_components as dbc
 from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
 from flask_login import current_user
 
-from auth.roles import may_open
 from callbacks.registry import clientside_callback
 from data.runtime import current_runtime
+from domain.roles import may_open
 from i18n import LANGUAGES
 from i18n.web import current_language, t
 

@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 
 from data import audit
 from data.live_store import LiveStore
-from data.models import AlarmLimit, Bed, Ward, utcnow
+from data.models import AlarmLimit, Bed, Ward
 from domain.alarm_limit_ranges import validate_overrides, widened_limits
 from domain.alarms import PROFILES, Bounds, Limits
+from domain.clock import utcnow
 
 CONTROL_CHANNEL = "pantau:control"
 

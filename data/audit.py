@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from data.models import AuditLog
+from domain.actor import Actor
 
 
 def record(
@@ -36,8 +37,8 @@ def record(
     )
 
 
-def record_by(session: Session, actor: Any, action: str, **fields: Any) -> None:
-    """``record`` for an ``auth.users.Actor`` (who, which site, from where)."""
+def record_by(session: Session, actor: Actor, action: str, **fields: Any) -> None:
+    """``record`` for an ``Actor`` (who, which site, from where)."""
     record(
         session, action, user_id=actor.user_id, username=actor.username, site_id=actor.site_id, ip=actor.ip, **fields
     )

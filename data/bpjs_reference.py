@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from auth.users import Actor
 from data import audit
 from data.models import BpjsRefDokter, BpjsRefJadwal, BpjsRefPoli, BpjsRefPull, Doctor, Poli
 from data.schedules import day_sessions, local_today
 from data.upsert import insert_for
+from domain.actor import Actor
 from domain.errors import InputError
 
 # How one Pantau session compares with BPJS's jadwal (``ScheduleCheck.status``).

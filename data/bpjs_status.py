@@ -12,11 +12,11 @@ from urllib.parse import urlsplit
 from sqlalchemy import Float, cast, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from auth.users import Actor
 from data import audit
 from data.bpjs_outbox import outbox_summary, retry_failed
 from data.models import BpjsOutbox
 from data.schedules import local_today, site_zone
+from domain.actor import Actor
 
 STALL_GRACE = timedelta(seconds=60)  # a running worker picks a due row up within a second or two
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from bridge.mqtt import BrokerAddress, make_client
+from data.mqtt_client import BrokerAddress, make_client
 
 __all__ = [
     "CONTROL_TOPIC",

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 
 from data.audit import record_by
 from data.broker_admin import PROCESS_USERS, BrokerAdmin, BrokerAdminError
-from data.models import Bed, Device, DeviceAssignment, Ward, utcnow
+from data.models import Bed, Device, DeviceAssignment, Ward
+from domain.clock import utcnow
 from domain.errors import InputError
 from domain.free_text import clean_text, readable
 

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bridge.mqtt import probe_broker
+from data.mqtt_client import probe_broker
 from data.runtime import Runtime
 
 

@@ -10,7 +10,6 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from auth.users import Actor
 from data import patients
 from data.field_crypto import FieldCipher
 from data.models import ClinicSession, Doctor, DoctorSchedule, Patient, Poli, QueueTicket, Site, Visit
@@ -19,6 +18,7 @@ from data.queue_registration import check_in, register_patient, register_visit, 
 from data.queue_tickets import QueueEvent
 from data.queue_views import AHEAD_STATES, ticket_estimate
 from data.schedules import ensure_sessions, local_today
+from domain.actor import Actor
 from domain.errors import InputError
 from domain.formats import long_date
 from domain.queue_points import PHARMACY_COMPOUNDED, PHARMACY_POINTS, poli_point

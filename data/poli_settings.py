@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from auth.users import Actor
 from data import audit
 from data.models import Poli
+from domain.actor import Actor
 from domain.age_range import AgeRange
 from domain.errors import InputError
 

@@ -13,12 +13,12 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from auth.users import Actor
 from data import audit
 from data.models import OPEN_AT_COUNTER, ClinicSession, Poli, QueueTicket, Visit
 from data.queue_registration import register_visit
 from data.queue_tickets import QueueEvent, enqueue, issue_ticket, point_prefix, record_task
 from data.schedules import local_today
+from domain.actor import Actor
 from domain.errors import InputError
 from domain.free_text import clean_text
 from domain.queue_points import ADMISSION, PHARMACY_COMPOUNDED, PHARMACY_POINTS, poli_code_of

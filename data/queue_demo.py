@@ -26,7 +26,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from auth.users import Actor
 from data.models import BedOccupancy, ClinicSession, Patient, Poli, QueueTicket, Visit
 from data.queue_actions import call_next, cancel, finish, start
 from data.queue_registration import register_patient, register_visit, take_admission_ticket
@@ -34,6 +33,7 @@ from data.queue_tickets import QueueEvent, publish
 from data.runtime import Runtime
 from data.schedules import ensure_sessions, local_today
 from data.seed import CHILD_MAX_YEARS
+from domain.actor import Actor
 from domain.errors import InputError
 from domain.queue_points import (
     ADMISSION,

@@ -13,13 +13,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from auth.users import Actor
 from data import audit, patients
 from data.field_crypto import FieldCipher
 from data.models import ClinicSession, Doctor, Patient, Poli, QueueTicket, Visit
 from data.queue_tickets import QueueEvent, enqueue, issue_ticket, next_number, record_task
 from data.queue_views import ticket_estimate
 from data.schedules import local_today
+from domain.actor import Actor
 from domain.age_range import AgeRange, age_years
 from domain.errors import InputError
 from domain.formats import normalise_name, normalise_phone

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bridge.mqtt import BrokerAddress, broker_address
 from config import Settings
 from data.db import Database
 from data.field_crypto import FieldCipher
 from data.live_store import LiveStore, open_live_store
+from data.mqtt_client import BrokerAddress, broker_address
 
 
 @dataclass

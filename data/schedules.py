@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from auth.users import Actor
 from data import audit
-from data.models import ClinicSession, Doctor, DoctorSchedule, Poli, Site, utcnow
+from data.models import ClinicSession, Doctor, DoctorSchedule, Poli, Site
 from data.upsert import insert_for
+from domain.actor import Actor
+from domain.clock import utcnow
 from domain.errors import InputError
 from domain.free_text import clean_text
 

@@ -10,7 +10,8 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data.models import AlarmEvent, Observation, User, VitalGap, VitalRollup, VitalSample, utcnow
+from data.models import AlarmEvent, Observation, User, VitalGap, VitalRollup, VitalSample
+from domain.clock import utcnow
 
 RANGES = {"1h": timedelta(hours=1), "8h": timedelta(hours=8), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
 PARAMETERS = ("hr", "spo2", "rr", "sbp", "dbp", "map", "temp")

@@ -1,6 +1,6 @@
 """The simulator's transport: one MQTT connection per monitor, a tick loop, run-time control.
 
-Each monitor has its own paho client (:func:`bridge.mqtt.make_client`, MQTT 3.1.1, clean session, client id
+Each monitor has its own paho client (:func:`data.mqtt_client.make_client`, MQTT 3.1.1, clean session, client id
 ``{prefix}-{site}-{device_id}``) so that each has its own last will: ``{"online":false}`` retained on
 ``pantau/v1/{site}/status/{device_id}``. On every (re)connect the monitor publishes its retained
 ``{"online":true,"battery":…}``; on a clean stop ``{"online":false,"battery":…}``.
@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Self
 import orjson
 import paho.mqtt.client as mqtt
 
-from bridge.mqtt import (
+from data.mqtt_client import (
     KEEPALIVE,
     RECONNECT_MAX_DELAY,
     RECONNECT_MIN_DELAY,
@@ -218,7 +218,7 @@ class Simulator:
     """Simulated bedside monitors publishing to an MQTT broker, in a background thread (or the caller's).
 
     ``settings_or_address``: a :class:`config.Settings` (broker and site from it), a
-    :class:`bridge.mqtt.BrokerAddress` or an ``mqtt[s]://`` URL. ``site`` defaults to the settings' site code
+    :class:`data.mqtt_client.BrokerAddress` or an ``mqtt[s]://`` URL. ``site`` defaults to the settings' site code
     (``DEMO`` otherwise); ``devices`` to every demo monitor. The other keywords are those of
     :class:`iot_sim.devices.Fleet`, plus ``burst``/``burst_limit`` (store-and-forward while disconnected),
     ``control`` (subscribe to the control topic), ``client_id_prefix``, ``connect_timeout`` (how long the

@@ -10,11 +10,11 @@ from dash import dcc, html
 from flask_login import current_user
 
 from components.hidden_label import hidden_label
-from data.models import utcnow
 from data.poli_settings import PoliAges, poli_age_ranges
 from data.queue_views import running_text
 from data.runtime import current_runtime
 from data.schedules import day_sessions, local_today
+from domain.clock import utcnow
 from domain.formats import long_date
 from i18n.web import current_language, t
 

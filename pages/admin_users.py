@@ -7,7 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from auth.password_policy import MIN_LENGTH
-from auth.roles import ROLES
+from domain.roles import ROLES
 from i18n.web import t
 
 dash.register_page(

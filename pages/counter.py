@@ -7,10 +7,10 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_login import current_user
 
-from data.models import utcnow
 from data.queue_views import point_names
 from data.runtime import current_runtime
 from data.schedules import day_sessions, local_today
+from domain.clock import utcnow
 from domain.queue_points import ADMISSION, PHARMACY_POINTS, may_operate, poli_point
 from i18n.web import t
 

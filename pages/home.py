@@ -7,11 +7,11 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_login import current_user
 
-from auth.roles import EVERYONE
 from components.health import health_items
 from components.shell import nav_pages
 from data.health import check_all
 from data.runtime import current_runtime
+from domain.roles import EVERYONE
 from i18n.web import t
 
 dash.register_page(__name__, path="/", name_key="nav_home", title="Pantau", roles=list(EVERYONE), order=0, nav=True)

@@ -6,7 +6,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import html
 
-from auth.roles import EVERYONE
+from domain.roles import EVERYONE
 from i18n.web import t
 
 dash.register_page(__name__, path="/404", name_key="not_found_title", roles=list(EVERYONE))

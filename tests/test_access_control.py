@@ -5,7 +5,7 @@ from __future__ import annotations
 import dash
 import pytest
 
-from auth.roles import ROLES
+from domain.roles import ROLES
 from i18n import catalogue_keys
 from tests.fixtures_app import login
 

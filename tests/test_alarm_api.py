@@ -7,8 +7,9 @@ import json
 import pytest
 from sqlalchemy import select
 
-from data.models import AlarmEvent, AuditLog, utcnow
+from data.models import AlarmEvent, AuditLog
 from data.wards import bed_by_code
+from domain.clock import utcnow
 from tests.fixtures_app import login
 
 

@@ -12,8 +12,9 @@ from sqlalchemy import select
 
 from app import create_app
 from auth import users
-from data.models import AuditLog, utcnow
+from data.models import AuditLog
 from data.runtime import build_runtime
+from domain.clock import utcnow
 from tests.fixtures_app import TEST_PASSWORD, build_app, csrf_token, login, make_settings
 
 

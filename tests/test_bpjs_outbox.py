@@ -8,11 +8,12 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from auth.users import Actor
 from data.bpjs_outbox import claim_next, mark_failed, mark_sent, outbox_summary, retry_failed, task_completeness
-from data.models import BpjsOutbox, Site, utcnow
+from data.models import BpjsOutbox, Site
 from data.queue_registration import register_patient, register_visit
 from data.schedules import day_sessions, local_today
+from domain.actor import Actor
+from domain.clock import utcnow
 from tests.names import numbered_name
 
 

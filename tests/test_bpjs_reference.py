@@ -11,7 +11,6 @@ from datetime import time, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from auth.users import Actor
 from bridge.bpjs import AntreanClient, BpjsResult
 from bridge.bpjs.sandbox import DOCTORS, EXTENSION, create_sandbox
 from bridge.bpjs_reference import CHECK_SECONDS, ReferencePuller, pull_reference
@@ -43,9 +42,10 @@ from data.models import (
     DoctorSchedule,
     Poli,
     Site,
-    utcnow,
 )
 from data.schedules import local_today
+from domain.actor import Actor
+from domain.clock import utcnow
 from domain.errors import InputError
 from tests.services import free_port
 from tests.test_access_control import router_request, signed_in_client

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from components.shell import THEME_STORE
 from data.bpjs_outbox import claim_next, mark_failed, mark_sent
 from data.bpjs_status import BpjsTarget, bpjs_target, percentile, sync_status
-from data.models import AuditLog, BpjsOutbox, Doctor, Poli, Site, utcnow
+from data.models import AuditLog, BpjsOutbox, Doctor, Poli, Site
+from domain.clock import utcnow
 from tests.fixtures_app import login
 from tests.test_access_control import router_request
 from tests.test_bpjs_outbox import jkn_bookings

@@ -15,15 +15,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from auth.users import Actor
 from bridge.bpjs.sandbox import EXTENSION, create_sandbox
 from bridge.bpjs_worker import BpjsWorker
 from data import queue_actions
 from data.bpjs_outbox import retry_failed
-from data.models import BpjsOutbox, Doctor, Site, utcnow
+from data.models import BpjsOutbox, Doctor, Site
 from data.queue_registration import register_patient, register_visit
 from data.schedules import day_sessions, local_today
 from data.seed import DOCTORS
+from domain.actor import Actor
+from domain.clock import utcnow
 from tests.names import numbered_name
 from tests.test_bpjs_client import CONS_ID, SECRET, USER_KEY, client_for, serve
 

@@ -10,11 +10,12 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from api import queue_stream
-from data.models import Poli, utcnow
+from data.models import Poli
 from data.queue_actions import finish, start
 from data.queue_views import set_running_text
 from data.schedules import close_poli, local_today
 from domain.announcement import call_announcement
+from domain.clock import utcnow
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import collect_console_errors, sign_in
 from tests.test_queue_board import call, desk_actor, register_waiting

@@ -20,10 +20,11 @@ from sqlalchemy import select
 from bridge.bpjs.sandbox import create_sandbox
 from bridge.bpjs_reference import pull_reference
 from bridge.embedded_stack import EmbeddedStack
-from data.models import Site, utcnow
+from data.models import Site
 from data.queue_registration import take_admission_ticket
 from data.schedules import local_today
 from data.seed import DEMO_USERS
+from domain.clock import utcnow
 from tests.axe import THEME_KEY, THEMES, audit, shown_theme, switch_theme
 from tests.test_bpjs_client import CONS_ID, SECRET, USER_KEY, client_for, serve
 from tests.test_browser_shell import sign_in

@@ -10,10 +10,11 @@ from datetime import date
 import pytest
 from playwright.sync_api import expect
 
-from auth.users import Actor, find_user
-from data.models import utcnow
+from auth.users import find_user
 from data.queue_registration import register_patient, register_visit
 from data.schedules import day_sessions, local_today
+from domain.actor import Actor
+from domain.clock import utcnow
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import open_nav, open_page, sign_in
 

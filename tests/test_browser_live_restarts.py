@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from auth import users
+from domain.actor import Actor
 from tests.app_process import WebAppProcess
 from tests.fixtures_app import build_app, make_settings
 from tests.services import RedisServer, free_port
@@ -22,7 +23,7 @@ from tests.test_queue_board import call, register_waiting
 
 pytestmark = pytest.mark.browser
 IDLE_TIMEOUT_MINUTES = 1
-TEST_ACTOR = users.Actor(None, "test", None)
+TEST_ACTOR = Actor(None, "test", None)
 
 
 @pytest.fixture

@@ -9,10 +9,11 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from data.models import Site, utcnow
+from data.models import Site
 from data.queue_demo import run_morning
 from data.queue_reports import queue_report
 from data.schedules import local_today
+from domain.clock import utcnow
 from domain.formats import long_date
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import open_nav, sign_in

@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from data.models import ClinicSession, Patient, Poli, QueueTicket, utcnow
+from data.models import ClinicSession, Patient, Poli, QueueTicket
 from data.patients import read_patient
 from data.schedules import close_poli, local_today
+from domain.clock import utcnow
 from i18n import translate
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import collect_console_errors, open_nav, open_page, settled, sign_in

@@ -13,10 +13,11 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from data.models import Observation, Site, VitalGap, VitalSample, utcnow
+from data.models import Observation, Site, VitalGap, VitalSample
 from data.queue_demo import run_morning
 from data.schedules import local_today
 from data.wards import bed_by_code
+from domain.clock import utcnow
 from tests.fixtures_app import PantauApp
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_live_ward import start_stack

@@ -10,8 +10,9 @@ from sqlalchemy import select, update
 
 from bridge.clinical import ClinicalPipeline
 from data.live_store import MemoryLiveStore
-from data.models import AlarmEvent, Observation, User, utcnow
+from data.models import AlarmEvent, Observation, User
 from data.wards import bed_by_code
+from domain.clock import utcnow
 from domain.vitals_contract import VitalsMessage
 
 T0 = 1_800_000_000_000

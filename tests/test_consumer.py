@@ -27,13 +27,13 @@ from sqlalchemy.exc import OperationalError
 from bridge import consumer as consumer_module
 from bridge.consumer import STATUS_TOPIC, VITALS_TOPIC, Consumer, Sample
 from bridge.embedded_broker import EmbeddedBroker
-from bridge.mqtt import BrokerAddress
 from config import Settings, load_settings
 from data import partitions
 from data.db import Database
 from data.live_store import LiveStore, MemoryLiveStore, open_live_store
 from data.migrate import upgrade
 from data.models import Bed, Device, DeviceAssignment, Site, VitalSample, Ward
+from data.mqtt_client import BrokerAddress
 from data.vitals import (
     DEAD_LETTER_SAMPLE,
     DeadLetterRow,

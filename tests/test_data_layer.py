@@ -10,6 +10,7 @@ from auth import users
 from data import audit
 from data.models import AuditLog, Bed, Device, DeviceAssignment, Doctor, Poli, User, Ward
 from data.seed import DEMO_USERS, seed_demo
+from domain.actor import Actor
 from domain.errors import InputError
 
 
@@ -47,9 +48,9 @@ def test_one_open_assignment_per_device(any_app):
         s.add(DeviceAssignment(device_pk=current.device_pk, bed_id=current.bed_id))
 
 
-def admin_actor(session) -> users.Actor:
+def admin_actor(session) -> Actor:
     admin = users.find_user(session, "admin")
-    return users.Actor(admin.id, admin.username, admin.site_id, "127.0.0.1")
+    return Actor(admin.id, admin.username, admin.site_id, "127.0.0.1")
 
 
 def test_user_administration_rules(any_app):

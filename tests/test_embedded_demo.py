@@ -15,12 +15,13 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, select, text, update
 
-from auth.users import Actor
 from data.bpjs_reference import DIFFERENT, SAME, compare_schedule, pull_state, request_pull
 from data.db import Database
-from data.models import BpjsRefJadwal, Doctor, Site, utcnow
+from data.models import BpjsRefJadwal, Doctor, Site
 from data.schedules import local_today
 from data.seed import HFIS_LAGGING_DOCTOR
+from domain.actor import Actor
+from domain.clock import utcnow
 from tests.fixtures_app import login
 from tests.services import free_port
 

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, ServiceUnavailable, TooManyRequests
 
 from api import queue_public
-from auth.roles import ROLES
+from domain.roles import ROLES
 from tests.fixtures_app import build_app, login, make_settings
 from tests.fixtures_browser import save_screenshot
 from tests.test_access_control import EXPECTED_ACCESS, addresses, signed_in_client

@@ -19,7 +19,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from bridge.embedded_broker import EmbeddedBroker
-from bridge.mqtt import BrokerAddress, make_client
+from data.mqtt_client import BrokerAddress, make_client
 from iot_sim.devices import demo_devices
 from iot_sim.simulator import Simulator, control_topic, state_topic
 from tests.test_iot_sim import check_vitals

@@ -15,12 +15,14 @@ import jwt
 import pytest
 from sqlalchemy import func, select, update
 
-from auth.users import Actor, find_user
+from auth.users import find_user
 from config import DEMO_JKN_PASSWORD, DEMO_JKN_TOKEN_SECRET, DEMO_JKN_USERNAME, ConfigError, load_settings
-from data.models import BpjsOutbox, ClinicSession, Doctor, Patient, Poli, QueueTicket, Visit, VisitTask, utcnow
+from data.models import BpjsOutbox, ClinicSession, Doctor, Patient, Poli, QueueTicket, Visit, VisitTask
 from data.queue_actions import call_ticket, finish, start
 from data.queue_registration import register_patient, register_visit
 from data.schedules import close_poli, day_sessions, local_today
+from domain.actor import Actor
+from domain.clock import utcnow
 from domain.formats import long_date
 from tests.test_config import PRODUCTION_OK
 

@@ -13,6 +13,7 @@ from api import live, queue_stream
 from auth import users
 from data.alarm_limits import publish_limits_changed
 from data.live_store import LiveStoreError
+from domain.actor import Actor
 from domain.errors import InputError
 from tests.test_access_control import signed_in_client
 from tests.test_queue_board import Stream
@@ -101,7 +102,7 @@ def test_a_display_token_opens_a_read_only_ward_station(sqlite_app, short_stream
 
 def test_a_display_only_account_never_has_to_change_its_password(sqlite_app):
     with sqlite_app.runtime.db.session() as s:
-        cli = users.Actor(None, "cli", None)
+        cli = Actor(None, "cli", None)
         tv = users.create_user(
             s, cli, site_id=users.find_user(s, "perawat").site_id, username="tv.mel", full_name="TV MEL",
             roles=["display"], password="a-long-enough-password",

@@ -13,8 +13,8 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from bridge.embedded_broker import EmbeddedBroker
-from bridge.mqtt import BrokerAddress, broker_address, make_client, probe_broker
 from config import load_settings
+from data.mqtt_client import BrokerAddress, broker_address, make_client, probe_broker
 
 WAIT = 5.0
 

@@ -25,8 +25,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from paho.mqtt.enums import CallbackAPIVersion
 
-from bridge.mqtt import BrokerAddress
 from data.broker_admin import DynsecAdmin
+from data.mqtt_client import BrokerAddress
 from tests.fixtures_app import build_app, make_settings
 from tests.services import MosquittoServer, find_binary, free_port
 

@@ -9,10 +9,10 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from auth.users import Actor
 from data.broker_admin import BrokerAdminError, NoBrokerAdmin, device_acls
 from data.device_credentials import list_devices, register_device, retire_device, rotate_credential
 from data.models import AuditLog, Device, DeviceAssignment
+from domain.actor import Actor
 from domain.errors import InputError
 
 ACTOR = Actor(user_id=None, username="test", site_id=None)
@@ -199,9 +199,9 @@ def test_cli_registers_rotates_and_retires(sqlite_app, db):
 
 
 def test_provisioning_is_off_for_the_embedded_broker_and_without_an_admin(tmp_path):
-    from bridge.mqtt import BrokerAddress
     from config import load_settings
     from data.broker_admin import DynsecAdmin, open_broker_admin
+    from data.mqtt_client import BrokerAddress
 
     address = BrokerAddress("127.0.0.1", 1883)
     embedded = load_settings(env="test", mqtt_url="", mqtt_admin_username="admin", var_dir=tmp_path)

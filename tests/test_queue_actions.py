@@ -13,13 +13,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from auth.users import Actor, find_user
+from auth.users import find_user
 from data import queue_actions
-from data.models import AuditLog, BpjsOutbox, ClinicSession, Doctor, Poli, QueueTicket, Visit, VisitTask, utcnow
+from data.models import AuditLog, BpjsOutbox, ClinicSession, Doctor, Poli, QueueTicket, Visit, VisitTask
 from data.queue_registration import register_patient, register_visit
 from data.queue_tickets import CHANNEL, issue_ticket, recorded_tasks
 from data.queue_views import counter_view, running_text
 from data.schedules import day_sessions, local_today
+from domain.actor import Actor
+from domain.clock import utcnow
 from domain.errors import InputError
 from tests.fixtures_app import login
 from tests.names import numbered_name

@@ -12,12 +12,13 @@ import pytest
 
 from api import queue_stream
 from auth import users
-from data.models import utcnow
 from data.queue_actions import CounterResult, call_ticket
 from data.queue_registration import Registration, register_patient, register_visit
 from data.queue_tickets import QueueEvent, publish
 from data.schedules import day_sessions, local_today
+from domain.actor import Actor
 from domain.announcement import call_announcement
+from domain.clock import utcnow
 from domain.errors import InputError
 from tests.test_access_control import router_request, signed_in_client
 
@@ -25,9 +26,9 @@ SECRET_NAME = "Kusumawardhani Prameswari Setyaningrum"
 SECRET_NIK = "3174015512800007"
 
 
-def desk_actor(session) -> users.Actor:
+def desk_actor(session) -> Actor:
     desk = users.find_user(session, "loket")
-    return users.Actor(desk.id, desk.username, desk.site_id, "127.0.0.1")
+    return Actor(desk.id, desk.username, desk.site_id, "127.0.0.1")
 
 
 def register_waiting(pantau, name: str, poli: str = "UMU", nik: str = "") -> Registration:

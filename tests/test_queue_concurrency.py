@@ -11,10 +11,11 @@ from datetime import date
 import pytest
 from sqlalchemy import select, update
 
-from auth.users import Actor
-from data.models import ClinicSession, Patient, Poli, QueueTicket, Site, Visit, utcnow
+from data.models import ClinicSession, Patient, Poli, QueueTicket, Site, Visit
 from data.queue_registration import register_visit
 from data.schedules import ensure_sessions, local_today
+from domain.actor import Actor
+from domain.clock import utcnow
 from domain.errors import InputError
 
 SCALE = {"postgres": (16, 25), "sqlite": (4, 10)}  # threads × registrations each

@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import select, update
 
 from components.shell import THEME_STORE
-from data.models import ClinicSession, Doctor, DoctorSchedule, Patient, Poli, Site, Visit, VisitTask, utcnow
+from data.models import ClinicSession, Doctor, DoctorSchedule, Patient, Poli, Site, Visit, VisitTask
 from data.queue_reports import MAX_DAYS, check_range, queue_report
 from data.schedules import local_today
+from domain.clock import utcnow
 from domain.errors import InputError
 from domain.queue_kpi import late_minutes, meets_target, share, wait_judged, waited_in_time
 from tests.fixtures_app import login

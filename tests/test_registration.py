@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from api.queue_public import qr_svg
-from auth.users import Actor
-from data.models import AuditLog, ClinicSession, Doctor, Patient, Poli, QueueTicket, User, Visit, VisitTask, utcnow
+from data.models import AuditLog, ClinicSession, Doctor, Patient, Poli, QueueTicket, User, Visit, VisitTask
 from data.patients import read_patient
 from data.poli_settings import poli_age_ranges, set_age_range
 from data.queue_actions import call_ticket, start
@@ -30,7 +29,9 @@ from data.queue_registration import (
     take_admission_ticket,
 )
 from data.schedules import close_poli, day_sessions, local_today
+from domain.actor import Actor
 from domain.age_range import AgeRange, age_years
+from domain.clock import utcnow
 from domain.errors import InputError
 from domain.formats import normalise_name, normalise_phone
 from domain.identifiers import LENGTHS, normalise_identifier

@@ -14,9 +14,9 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import select, text
 
-from bridge.mqtt import BrokerAddress
 from bridge.sequence_gaps import GapPolicy
 from data.models import VitalGap
+from data.mqtt_client import BrokerAddress
 from data.trends import missing_spans
 from iot_sim.faults import Faults
 from iot_sim.simulator import Simulator

@@ -18,13 +18,15 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, inspect, select, text
 
-from auth.users import Actor, find_user
+from auth.users import find_user
 from data import queue_actions
 from data.db import Database
 from data.migrate import alembic_config, upgrade
-from data.models import QueueTicket, VisitTask, utcnow
+from data.models import QueueTicket, VisitTask
 from data.queue_registration import Registration, register_patient, register_visit
 from data.schedules import local_today
+from domain.actor import Actor
+from domain.clock import utcnow
 from domain.errors import InputError
 from tests.names import numbered_name
 from tests.test_queue_actions import FEEDBACK, UMU, Clinic, build_clinic, dash_post, signed_in, today_session

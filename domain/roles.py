@@ -1,10 +1,8 @@
-"""The roles of DESIGN §8 and who may manage what."""
+"""The roles of DESIGN §8 and who may open what."""
 
 from __future__ import annotations
 
-from data.models import ROLE_NAMES
-
-ROLES: tuple[str, ...] = ROLE_NAMES
+ROLES: tuple[str, ...] = ("admin", "manager", "nurse", "doctor", "front_desk", "pharmacy", "display")
 STAFF_ROLES: tuple[str, ...] = tuple(r for r in ROLES if r != "display")
 EVERYONE: tuple[str, ...] = ROLES
 

@@ -1,0 +1,63 @@
+"""Every Redis key, stream and pub/sub channel of the live store, and the control messages, named once.
+
+The web app, the consumer and its clinical step meet only here: a key spelt differently in two places would
+leave a screen silently without data. DESIGN §4 describes what each holds.
+"""
+
+from __future__ import annotations
+
+import orjson
+
+CONTROL_CHANNEL = "pantau:control"
+"""The web app tells the consumer's clinical step that something of a bed changed (limits, an observation)."""
+
+
+def control_message(kind: str, bed_code: str) -> str:
+    """A message on ``CONTROL_CHANNEL``: ``kind`` is ``"limits"`` (a bed's alarm limits changed) or ``"obs"`` (a
+    nurse recorded an observation)."""
+    return orjson.dumps({"t": kind, "bed": bed_code}).decode()
+
+
+def latest(bed_code: str) -> str:
+    """The bed's newest numerics."""
+    return f"pantau:latest:{bed_code}"
+
+
+def vitals_stream(bed_code: str) -> str:
+    """The bed's recent numerics (a capped stream the screens read on connect)."""
+    return f"pantau:vitals:{bed_code}"
+
+
+def audio_pause(bed_code: str) -> str:
+    """Until when the bed's alarm sound is paused, and by whom."""
+    return f"pantau:pause:{bed_code}"
+
+
+def ward_alarms(ward_code: str) -> str:
+    """The ward's active alarms, one field per bed."""
+    return f"pantau:alarms:{ward_code}"
+
+
+def ward_channel(ward_code: str) -> str:
+    """Everything a ward's screens draw: ticks, alarms, pauses, limit changes."""
+    return f"pantau:ward:{ward_code}"
+
+
+def alarm_state(bed_code: str) -> str:
+    """The alarm engine's state of a bed, so a restarted consumer resumes it."""
+    return f"pantau:alarmstate:{bed_code}"
+
+
+def alarm_journal(site_id: int | None) -> str:
+    """Alarm transitions waiting to be stored while the database is away (``None``: every site)."""
+    return f"pantau:alarmjournal:{site_id if site_id is not None else 'all'}"
+
+
+def consumer_snapshot(client_id: str) -> str:
+    """A consumer's metrics snapshot, read by the health page."""
+    return f"pantau:consumer:{client_id}"
+
+
+def queue_channel(site_id: int) -> str:
+    """Queue events of a site for the TV boards and counters."""
+    return f"pantau:queue:{site_id}"

@@ -24,6 +24,7 @@ from api.queue_public import bp as queue_public_blueprint
 from api.queue_public import limit_status_page
 from api.queue_stream import bp as queue_stream_blueprint
 from auth.cli import COMMANDS as CLI_COMMANDS
+from auth.demo_accounts import DEMO_USERS, DemoCredentials, seed_demo
 from auth.errors import install_error_handlers
 from auth.guards import guard_page_layouts, install_request_guard
 from auth.routes import bp as auth_blueprint
@@ -34,7 +35,6 @@ from components.shell import shell_layout
 from config import Settings, configure_logging, load_settings
 from data.health import check_all
 from data.runtime import Runtime, build_runtime
-from data.seed import DEMO_USERS, DemoCredentials, seed_demo
 from i18n.web import current_language
 
 ROOT = Path(__file__).resolve().parent

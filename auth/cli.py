@@ -7,9 +7,10 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from auth import users
+from auth.demo_accounts import seed_demo
 from auth.passwords import generate_password
 from data.patients import rotate_keys
-from data.seed import ensure_site, seed_demo
+from data.seed import ensure_site
 from domain.actor import Actor
 from domain.errors import InputError
 from domain.roles import ROLES

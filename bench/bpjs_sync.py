@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select, update  # noqa: E402
 
+from auth.demo_accounts import seed_demo  # noqa: E402
 from auth.users import Actor  # noqa: E402
 from config import load_settings  # noqa: E402
 from data import patients, queue_actions  # noqa: E402
@@ -57,7 +58,6 @@ from data.models import BpjsOutbox, ClinicSession, Site, Visit, VisitTask, utcno
 from data.queue_registration import register_visit  # noqa: E402
 from data.runtime import build_runtime  # noqa: E402
 from data.schedules import ensure_sessions, local_today  # noqa: E402
-from data.seed import seed_demo  # noqa: E402
 from tests.services import PostgresServer, free_port, wait_for_port  # noqa: E402
 
 CONS_ID, SECRET, USER_KEY = "bench-cons", "bench-only-secret", "bench-only-user-key"  # bench values

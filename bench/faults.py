@@ -156,11 +156,11 @@ class Bench:
         from sqlalchemy import select
 
         from auth import users
+        from auth.demo_accounts import seed_demo
         from config import load_settings
         from data.migrate import upgrade
         from data.models import Site
         from data.runtime import build_runtime
-        from data.seed import seed_demo
         from domain.errors import InputError
 
         settings = load_settings(

@@ -128,10 +128,10 @@ def main() -> int:
     from werkzeug.serving import make_server
 
     from app import create_app
+    from auth.demo_accounts import seed_demo
     from config import load_settings
     from data.migrate import upgrade
     from data.runtime import build_runtime
-    from data.seed import seed_demo
     from tests.services import find_chromium
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request on the console

@@ -51,6 +51,7 @@ import requests  # noqa: E402
 from sqlalchemy import select, text, update  # noqa: E402
 
 from auth import users  # noqa: E402
+from auth.demo_accounts import seed_demo  # noqa: E402
 from auth.passwords import hash_password  # noqa: E402
 from config import load_settings  # noqa: E402
 from data import patients  # noqa: E402
@@ -58,7 +59,6 @@ from data.migrate import upgrade  # noqa: E402
 from data.models import ClinicSession, Poli, Site, utcnow  # noqa: E402
 from data.runtime import build_runtime  # noqa: E402
 from data.schedules import ensure_sessions, local_today  # noqa: E402
-from data.seed import seed_demo  # noqa: E402
 from tests.services import PostgresServer, RedisServer, free_port, wait_for_port  # noqa: E402
 
 PASSWORD = "bench-only-password-1"  # bench value

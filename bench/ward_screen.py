@@ -28,12 +28,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from auth.demo_accounts import seed_demo  # noqa: E402
 from bridge.embedded_stack import EmbeddedStack  # noqa: E402
 from config import load_settings  # noqa: E402
 from data.migrate import upgrade  # noqa: E402
 from data.models import Site, Ward  # noqa: E402
 from data.runtime import Runtime, build_runtime  # noqa: E402
-from data.seed import add_occupied_bed, seed_demo  # noqa: E402
+from data.seed import add_occupied_bed  # noqa: E402
 from tests.services import MosquittoServer, PostgresServer, RedisServer, find_chromium  # noqa: E402
 
 PASSWORD = "bench-only-password-1"  # bench value

@@ -1,20 +1,16 @@
-"""Idempotent demo data for the embedded demo: a site, two wards of 16 beds with monitors, five polis,
-doctors, and one demo user per role plus a TV-board token. Everything here is marked as demo."""
+"""Idempotent demo data for the embedded demo: a site, two wards of 16 beds with monitors and patients, five polis
+and their doctors with a weekly plan. Everything here is marked as demo; the demo's accounts are made by
+``auth.demo_accounts``, which seeds this first."""
 
 from __future__ import annotations
 
-import json
-import os
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from auth import users
-from auth.passwords import generate_password, hash_password, verify_password
 from config import Settings
 from data.models import (
     Bed,
@@ -22,14 +18,12 @@ from data.models import (
     ClinicSession,
     Device,
     DeviceAssignment,
-    DisplayToken,
     Doctor,
     DoctorSchedule,
     Observation,
     Patient,
     Poli,
     Site,
-    User,
     Ward,
 )
 from data.poli_settings import set_age_range
@@ -38,15 +32,6 @@ from domain.actor import Actor
 from domain.age_range import AgeRange
 from domain.clock import utcnow
 
-DEMO_USERS = (
-    ("admin", "Administrator (demo)", "admin"),
-    ("manajer", "Manajer (demo)", "manager"),
-    ("perawat", "Perawat Jaga (demo)", "nurse"),
-    ("dokter", "dr. Demo Pantau", "doctor"),
-    ("loket", "Petugas Loket (demo)", "front_desk"),
-    ("farmasi", "Petugas Farmasi (demo)", "pharmacy"),
-    ("display", "Papan TV (demo)", "display"),
-)
 WARDS = (("ICU", "ICU", "icu"), ("MEL", "Bangsal Melati", "ward"))
 BEDS_PER_WARD = 16
 CHILD_MAX_YEARS = 17  # Poli Anak sees patients up to this age (completed years); adults go to the other polis
@@ -101,12 +86,6 @@ DEMO_PATIENTS = (
     ("Arif Rahman", "L"),
     ("Indah Permata", "P"),
 )
-
-
-@dataclass(frozen=True)
-class DemoCredentials:
-    password: str
-    display_token: str
 
 
 def _get_or_add(session: Session, table: type, where: dict, **values: object) -> object:
@@ -265,60 +244,3 @@ def add_occupied_bed(session: Session, site_id: int, ward_id: int, *, bed_code: 
     session.add_all(
         [DeviceAssignment(device_pk=device.id, bed_id=bed.id), BedOccupancy(bed_id=bed.id, patient_id=patient.id)]
     )
-
-
-def _stored_credentials(settings: Settings) -> Path:
-    return settings.var_dir / "demo-credentials.json"
-
-
-def demo_credentials(settings: Settings) -> DemoCredentials:
-    """``PANTAU_DEMO_PASSWORD`` when set, else the generated one kept in ``var/`` (made on first start)."""
-    path = _stored_credentials(settings)
-    stored = json.loads(path.read_text()) if path.exists() else {}
-    password = settings.demo_password or stored.get("password") or generate_password()
-    token = stored.get("display_token") or generate_password(32)
-    if stored != {"password": password, "display_token": token}:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"password": password, "display_token": token}))
-        os.chmod(path, 0o600)
-    return DemoCredentials(password, token)
-
-
-def seed_demo(session: Session, settings: Settings, now: datetime | None = None) -> DemoCredentials:
-    """Create or refresh everything the demo needs; running it twice changes nothing."""
-    site = seed_site(session, settings, now)
-    creds = demo_credentials(settings)
-    shared_hash = None  # one Argon2 hash for all demo users: they share the demo password anyway
-    for username, full_name, role in DEMO_USERS:
-        user = users.find_user(session, username)
-        current = user.password_hash if user else None
-        if current is not None and (current == shared_hash or verify_password(current, creds.password)):
-            shared_hash = shared_hash or current
-        else:
-            shared_hash = shared_hash or hash_password(creds.password)
-            if user is None:
-                user = users.create_user(
-                    session,
-                    SEEDER,
-                    site_id=site.id,
-                    username=username,
-                    full_name=full_name,
-                    roles=[role],
-                    password=creds.password,
-                    must_change_password=False,
-                    password_hash=shared_hash,
-                )
-            else:
-                user.password_hash = shared_hash
-        if role == "display":
-            _ensure_display_token(session, user, creds.display_token)
-    return creds
-
-
-def _ensure_display_token(session: Session, user: User, token: str) -> None:
-    digest = users.token_digest(token)
-    row = session.scalar(select(DisplayToken).where(DisplayToken.token_sha256 == digest))
-    if row is None:
-        row = DisplayToken(user_id=user.id, label="Demo TV board", token_sha256=digest)
-        session.add(row)
-    row.board_path = "/papan/umum"

@@ -13,11 +13,11 @@ import pytest
 from werkzeug.serving import make_server
 
 from app import create_app
+from auth.demo_accounts import DemoCredentials, seed_demo
 from config import Settings, load_settings
 from data.db import Database
 from data.migrate import upgrade
 from data.runtime import build_runtime
-from data.seed import DemoCredentials, seed_demo
 
 TEST_PASSWORD = "test-only-Password-1"  # test value, never used outside the suite
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')

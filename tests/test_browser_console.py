@@ -17,13 +17,13 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from auth.demo_accounts import DEMO_USERS
 from bridge.bpjs.sandbox import create_sandbox
 from bridge.bpjs_reference import pull_reference
 from bridge.embedded_stack import EmbeddedStack
 from data.models import Site
 from data.queue_registration import take_admission_ticket
 from data.schedules import local_today
-from data.seed import DEMO_USERS
 from domain.clock import utcnow
 from tests.axe import THEME_KEY, THEMES, audit, shown_theme, switch_theme
 from tests.test_bpjs_client import CONS_ID, SECRET, USER_KEY, client_for, serve

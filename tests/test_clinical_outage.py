@@ -19,13 +19,13 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import distinct, func, select
 
+from auth.demo_accounts import seed_demo
 from bridge.clinical import CONTROL_CHANNEL, REPUBLISH_EVERY_S, ClinicalPipeline
 from bridge.consumer import Consumer
 from data.db import Database
 from data.live_store import LiveStore, open_live_store
 from data.migrate import upgrade
 from data.models import AlarmEvent, User, VitalSample
-from data.seed import seed_demo
 from data.wards import bed_by_code
 from domain.alarms import CONDITIONS
 from domain.vitals_contract import VitalsMessage

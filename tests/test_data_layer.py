@@ -7,9 +7,9 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from auth import users
+from auth.demo_accounts import DEMO_USERS, seed_demo
 from data import audit
 from data.models import AuditLog, Bed, Device, DeviceAssignment, Doctor, Poli, User, Ward
-from data.seed import DEMO_USERS, seed_demo
 from domain.actor import Actor
 from domain.errors import InputError
 

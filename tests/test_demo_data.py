@@ -11,13 +11,14 @@ from random import Random
 import pytest
 from sqlalchemy import func, select
 
+from auth.demo_accounts import seed_demo
 from bridge.bpjs.sandbox import create_sandbox
 from bridge.bpjs_reference import pull_reference
 from data.bpjs_reference import DIFFERENT, SAME, compare_schedule
 from data.models import Doctor, DoctorSchedule, Patient, Poli, Site
 from data.queue_demo import DemoClinic, _fits
 from data.schedules import day_sessions, local_today, site_zone
-from data.seed import HFIS_LAGGING_DOCTOR, demo_hfis_jadwal, seed_demo
+from data.seed import HFIS_LAGGING_DOCTOR, demo_hfis_jadwal
 from domain.age_range import AgeRange, age_years
 from domain.formats import normalise_phone
 from domain.identifiers import normalise_identifier

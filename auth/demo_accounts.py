@@ -1,0 +1,92 @@
+"""The demo's accounts: one user per role sharing the demo password, and the TV board's token, made through the
+account services (``auth.users``) exactly as an operator's would be; ``seed_demo`` seeds the site first."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from auth import users
+from auth.passwords import generate_password, hash_password, verify_password
+from config import Settings
+from data.models import DisplayToken, User
+from data.seed import SEEDER, seed_site
+
+DEMO_USERS = (
+    ("admin", "Administrator (demo)", "admin"),
+    ("manajer", "Manajer (demo)", "manager"),
+    ("perawat", "Perawat Jaga (demo)", "nurse"),
+    ("dokter", "dr. Demo Pantau", "doctor"),
+    ("loket", "Petugas Loket (demo)", "front_desk"),
+    ("farmasi", "Petugas Farmasi (demo)", "pharmacy"),
+    ("display", "Papan TV (demo)", "display"),
+)
+
+
+@dataclass(frozen=True)
+class DemoCredentials:
+    password: str
+    display_token: str
+
+
+def _stored_credentials(settings: Settings) -> Path:
+    return settings.var_dir / "demo-credentials.json"
+
+
+def demo_credentials(settings: Settings) -> DemoCredentials:
+    """``PANTAU_DEMO_PASSWORD`` when set, else the generated one kept in ``var/`` (made on first start)."""
+    path = _stored_credentials(settings)
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    password = settings.demo_password or stored.get("password") or generate_password()
+    token = stored.get("display_token") or generate_password(32)
+    if stored != {"password": password, "display_token": token}:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"password": password, "display_token": token}))
+        os.chmod(path, 0o600)
+    return DemoCredentials(password, token)
+
+
+def seed_demo(session: Session, settings: Settings, now: datetime | None = None) -> DemoCredentials:
+    """Create or refresh everything the demo needs; running it twice changes nothing."""
+    site = seed_site(session, settings, now)
+    creds = demo_credentials(settings)
+    shared_hash = None  # one Argon2 hash for all demo users: they share the demo password anyway
+    for username, full_name, role in DEMO_USERS:
+        user = users.find_user(session, username)
+        current = user.password_hash if user else None
+        if current is not None and (current == shared_hash or verify_password(current, creds.password)):
+            shared_hash = shared_hash or current
+        else:
+            shared_hash = shared_hash or hash_password(creds.password)
+            if user is None:
+                user = users.create_user(
+                    session,
+                    SEEDER,
+                    site_id=site.id,
+                    username=username,
+                    full_name=full_name,
+                    roles=[role],
+                    password=creds.password,
+                    must_change_password=False,
+                    password_hash=shared_hash,
+                )
+            else:
+                user.password_hash = shared_hash
+        if role == "display":
+            _ensure_display_token(session, user, creds.display_token)
+    return creds
+
+
+def _ensure_display_token(session: Session, user: User, token: str) -> None:
+    digest = users.token_digest(token)
+    row = session.scalar(select(DisplayToken).where(DisplayToken.token_sha256 == digest))
+    if row is None:
+        row = DisplayToken(user_id=user.id, label="Demo TV board", token_sha256=digest)
+        session.add(row)
+    row.board_path = "/papan/umum"

@@ -61,14 +61,16 @@ system-deps: ## install missing Debian packages: postgresql redis-server mosquit
 run: $(STAMPS)/install ## run the embedded all-in-one demo (python app.py)
 	$(VPY) app.py
 
-test: $(STAMPS)/install system-deps ## run the test suite (real PostgreSQL, Redis, Mosquitto, Chromium)
+test: $(STAMPS)/install system-deps ## check the import layers, then run the test suite (real PostgreSQL, Redis, Mosquitto, Chromium)
+	$(VENV)/bin/lint-imports
 	$(VPY) -m pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 screenshots: $(STAMPS)/install system-deps ## run the browser tests and refresh the pictures in docs/screenshots
 	PANTAU_DOC_SCREENSHOTS=1 $(VPY) -m pytest $(PYTEST_WORKERS) -m browser $(PYTEST_ARGS)
 
-lint: $(STAMPS)/install ## ruff check
+lint: $(STAMPS)/install ## ruff check and the import-layer contracts
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 bench: $(STAMPS)/install ## run every bench/*.py (not _*.py), keep going, fail at the end if one failed
 	@failed=""; ran=0; \

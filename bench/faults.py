@@ -52,6 +52,8 @@ from domain.actor import Actor
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.services import PostgresServer, RedisServer, ServiceError  # noqa: E402
+
 from bench._fault_ledger import Ledger, SampleCount, StoredAlarm, Witness  # noqa: E402
 from bench._fault_screen import ShownAlarm, Station, epoch_ms  # noqa: E402
 from bench._fault_stack import (  # noqa: E402
@@ -64,7 +66,6 @@ from bench._fault_stack import (  # noqa: E402
     wait_until,
 )
 from bench.ward_screen import WARD, seed_bench_ward  # noqa: E402
-from tests.services import PostgresServer, RedisServer, ServiceError  # noqa: E402
 
 PASSWORD = "bench-only-password-1"  # bench value
 NURSE = "perawat"  # the demo nurse, when no display token opens a ward
@@ -227,7 +228,7 @@ class Bench:
     def drive(self, bed: str, scenario: str) -> None:
         """Switch ``bed`` to ``scenario`` through the simulator's control topic (QoS 1, acknowledged)."""
         from data.mqtt_client import BrokerAddress, make_client
-        from iot_sim.simulator import control_topic
+        from data.mqtt_topics import sim_control_topic
 
         address = BrokerAddress.from_url(self.broker.url)
         client = make_client(address, "", persistent=False)
@@ -235,7 +236,7 @@ class Bench:
         client.loop_start()
         try:
             payload = json.dumps({"bed": bed, "scenario": scenario})
-            client.publish(control_topic(self.site), payload, qos=1).wait_for_publish(10)
+            client.publish(sim_control_topic(self.site), payload, qos=1).wait_for_publish(10)
         finally:
             client.disconnect()
             client.loop_stop()

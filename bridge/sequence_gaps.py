@@ -30,8 +30,9 @@ from typing import NamedTuple
 from sqlalchemy import Engine
 
 from data import vital_gaps
+from data.mqtt_topics import command_topic
 from data.vital_gaps import GapRecord
-from domain.vitals_contract import ResendCommand, command_topic
+from domain.vitals_contract import ResendCommand
 
 __all__ = ["GapCounters", "GapPolicy", "GapTracker", "Observed", "ResendRequest", "SequenceGaps"]
 

@@ -25,6 +25,17 @@ from typing import Any, Protocol
 import orjson
 
 from data.mqtt_client import BrokerAddress, make_client
+from data.mqtt_topics import (
+    ALL_COMMANDS,
+    ALL_SIM_CONTROL,
+    ALL_SIM_STATE,
+    ALL_STATUS,
+    ALL_VITALS,
+    command_topic,
+    status_topic,
+    vitals_topic,
+    wave_topic,
+)
 
 __all__ = [
     "CONTROL_TOPIC",
@@ -65,9 +76,8 @@ def _reads(topic: str, *, pattern: bool = True) -> list[dict[str, Any]]:
 
 def device_acls(site: str, device_id: str) -> list[dict[str, Any]]:
     """A monitor writes only its own vitals, status and wave topics and reads only its own command topic."""
-    base = f"pantau/v1/{site}"
-    writes = [_acl("publishClientSend", f"{base}/{kind}/{device_id}") for kind in ("vitals", "status", "wave")]
-    return writes + _reads(f"{base}/cmd/{device_id}", pattern=False)
+    writes = [_acl("publishClientSend", topic(site, device_id)) for topic in (vitals_topic, status_topic, wave_topic)]
+    return writes + _reads(command_topic(site, device_id), pattern=False)
 
 
 @dataclass(frozen=True)
@@ -86,21 +96,21 @@ PROCESS_USERS: tuple[ProcessUser, ...] = (
         "pantau-consumer",
         "pantau-consumer",
         (
-            *_reads("pantau/v1/+/vitals/+"),
-            *_reads("pantau/v1/+/status/+"),
-            _acl("publishClientSend", "pantau/v1/+/cmd/+"),  # resend requests for sequence gaps
+            *_reads(ALL_VITALS),
+            *_reads(ALL_STATUS),
+            _acl("publishClientSend", ALL_COMMANDS),  # resend requests for sequence gaps
         ),
     ),
     ProcessUser(
         "pantau-web",
         None,
-        (_acl("publishClientSend", "pantau/v1/+/sim/scenario"),),
+        (_acl("publishClientSend", ALL_SIM_CONTROL),),
         why_unbound="health probes and simulator commands connect briefly, several at a time, each with its own id",
     ),
     ProcessUser(
         "pantau-simulator",
         None,
-        (*_reads("pantau/v1/+/sim/scenario"), _acl("publishClientSend", "pantau/v1/+/sim/state")),
+        (*_reads(ALL_SIM_CONTROL), _acl("publishClientSend", ALL_SIM_STATE)),
         why_unbound="its control client has a per-run id and its health probe a throwaway one; each simulated "
         "monitor logs in as itself",
     ),

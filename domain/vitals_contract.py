@@ -6,7 +6,9 @@ Pure and dependency-free except for ``orjson`` (the parser runs 15,000+ times a 
   or raises :class:`Rejected` with a short machine ``reason`` (the dead-letter reason);
 * :func:`parse_status` does the same for the retained ``pantau/v1/{site}/status/{device_id}`` topic;
 * :func:`parse_topic` splits a topic into ``(site, kind, device_id)``;
-* :func:`command_topic` / :func:`parse_command`: the ``resend`` command a monitor receives (sequence gaps).
+* :func:`parse_command`: the ``resend`` command a monitor receives (sequence gaps).
+
+``TOPIC_ROOT`` is where every topic of the contract starts; :mod:`data.mqtt_topics` builds the topics from it.
 
 A sensor whose status is ``off`` yields ``None`` for its values (ECG off -> ``hr`` None, SpO2 off -> ``spo2``
 None): a screen must show ``---``, never the last value. A device clock off by more than ``max_skew_ms``
@@ -25,17 +27,18 @@ __all__ = [
     "RANGES",
     "REASONS",
     "SENSOR_STATES",
+    "TOPIC_ROOT",
     "DeviceStatus",
     "Rejected",
     "ResendCommand",
     "VitalsMessage",
-    "command_topic",
     "parse_command",
     "parse_status",
     "parse_topic",
     "parse_vitals",
 ]
 
+TOPIC_ROOT = "pantau/v1"
 MAX_PAYLOAD = 64 * 1024
 MAX_SKEW_MS = 5 * 60 * 1000
 MAX_ID_LEN = 64
@@ -134,12 +137,12 @@ def _valid_id(value: str) -> bool:
 
 
 def parse_topic(topic: str) -> tuple[str, str, str]:
-    """``pantau/v1/{site}/{kind}/{device_id}`` -> ``(site, kind, device_id)``; :class:`Rejected` otherwise."""
+    """``{TOPIC_ROOT}/{site}/{kind}/{device_id}`` -> ``(site, kind, device_id)``; :class:`Rejected` otherwise."""
     cached = _topic_cache.get(topic)
     if cached is not None:
         return cached
     parts = topic.split("/")
-    if len(parts) != 5 or parts[0] != "pantau" or parts[1] != "v1":
+    if len(parts) != 5 or f"{parts[0]}/{parts[1]}" != TOPIC_ROOT:
         raise Rejected("bad_topic", topic[:200])
     site, kind, device_id = parts[2], parts[3], parts[4]
     if not _valid_id(site) or not _valid_id(device_id) or kind not in ("vitals", "status", "wave"):
@@ -310,11 +313,6 @@ class ResendCommand(NamedTuple):
     @property
     def payload(self) -> bytes:
         return orjson.dumps({"cmd": "resend", "from_seq": self.from_seq, "to_seq": self.to_seq})
-
-
-def command_topic(site: str, device_id: str) -> str:
-    """``pantau/v1/{site}/cmd/{device_id}``: commands to one monitor (QoS 1)."""
-    return f"pantau/v1/{site}/cmd/{device_id}"
 
 
 def parse_command(payload: bytes) -> ResendCommand:

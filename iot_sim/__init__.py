@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from iot_sim.devices import Fleet, Outgoing, demo_devices
     from iot_sim.faults import Faults
-    from iot_sim.simulator import Simulator, control_topic, state_topic
+    from iot_sim.simulator import Simulator
 
-__all__ = ["Faults", "Fleet", "Outgoing", "Simulator", "control_topic", "demo_devices", "state_topic"]
+__all__ = ["Faults", "Fleet", "Outgoing", "Simulator", "demo_devices"]
 
 _HOMES = {
     "Fleet": "iot_sim.devices",
@@ -31,8 +31,6 @@ _HOMES = {
     "demo_devices": "iot_sim.devices",
     "Faults": "iot_sim.faults",
     "Simulator": "iot_sim.simulator",
-    "control_topic": "iot_sim.simulator",
-    "state_topic": "iot_sim.simulator",
 }
 
 

@@ -21,6 +21,7 @@ from typing import NamedTuple
 import numpy as np
 import orjson
 
+from data.mqtt_topics import status_topic, vitals_topic, wave_topic
 from iot_sim.faults import FaultLine, Faults
 from iot_sim.physiology import DBP, HR, RR, SBP, SPO2, TEMP, Patient, draw_baseline
 from iot_sim.scenarios import ScenarioState, normalise_scenario
@@ -130,9 +131,9 @@ class Monitor:
         self.index = index
         self.device_id = device_id
         self.bed = bed_for_device(device_id)
-        self.topic_vitals = f"pantau/v1/{site}/vitals/{device_id}"
-        self.topic_status = f"pantau/v1/{site}/status/{device_id}"
-        self.topic_wave = f"pantau/v1/{site}/wave/{device_id}"
+        self.topic_vitals = vitals_topic(site, device_id)
+        self.topic_status = status_topic(site, device_id)
+        self.topic_wave = wave_topic(site, device_id)
         streams = np.random.SeedSequence([seed, zlib.crc32(device_id.encode())]).spawn(6)
         physiology, sensors, scenarios, waves, transport, reboot = (np.random.default_rng(s) for s in streams)
         self.patient = Patient(draw_baseline(physiology), physiology)

@@ -47,7 +47,8 @@ from data.mqtt_client import (
     broker_address,
     make_client,
 )
-from domain.vitals_contract import command_topic, parse_command
+from data.mqtt_topics import command_topic, sim_control_topic, sim_state_topic
+from domain.vitals_contract import parse_command
 from iot_sim.devices import ARTEFACTS, CLEAR_ARTEFACTS, DEFAULT_NIBP_INTERVAL, DEFAULT_TREND_MEMORY, Fleet, Outgoing
 from iot_sim.faults import Faults
 from iot_sim.scenarios import normalise_scenario
@@ -55,7 +56,7 @@ from iot_sim.scenarios import normalise_scenario
 if TYPE_CHECKING:
     from config import Settings
 
-__all__ = ["DEFAULT_SITE", "ControlCommand", "Simulator", "control_topic", "parse_control", "state_topic"]
+__all__ = ["DEFAULT_SITE", "ControlCommand", "Simulator", "parse_control"]
 
 log = logging.getLogger(__name__)
 
@@ -65,16 +66,6 @@ STOP_PUBLISH_TIMEOUT = 5.0
 BEHIND_LIMIT = 2.0  # seconds behind schedule before the loop skips ahead instead of catching up
 
 ClientFactory = Callable[..., mqtt.Client]
-
-
-def control_topic(site: str) -> str:
-    """``pantau/v1/{site}/sim/scenario``: where scenario switches and artefacts are published."""
-    return f"pantau/v1/{site}/sim/scenario"
-
-
-def state_topic(site: str) -> str:
-    """``pantau/v1/{site}/sim/state``: the simulator's retained state (scenarios per bed)."""
-    return f"pantau/v1/{site}/sim/state"
 
 
 @dataclass(frozen=True)
@@ -433,7 +424,7 @@ class Simulator:
             client = self._client_factory(
                 self.address, client_id, persistent=False, on_connect=self._on_connect, on_message=self._on_message
             )
-            client.will_set(state_topic(self.site), b'{"online":false}', qos=1, retain=True)
+            client.will_set(sim_state_topic(self.site), b'{"online":false}', qos=1, retain=True)
             client.on_subscribe = lambda *args: self._control_subscribed.set()
         else:
             # A monitor with its own credential logs in as itself, with the client id its broker user is bound to.
@@ -472,7 +463,7 @@ class Simulator:
             return  # paho closes the connection; _on_disconnect schedules the retry
         link.delay = 0.0
         if link.index is None:
-            client.subscribe(control_topic(self.site), qos=1)
+            client.subscribe(sim_control_topic(self.site), qos=1)
             self._state_dirty = True
         else:
             with self._lock:
@@ -604,7 +595,7 @@ class Simulator:
         assert self._selector is not None
         if self._state_dirty and self._control_link is not None and self._control_link.connected:
             self._state_dirty = False
-            self._control_link.client.publish(state_topic(self.site), self._state_payload(True), qos=1, retain=True)
+            self._control_link.client.publish(sim_state_topic(self.site), self._state_payload(True), qos=1, retain=True)
             self._pump(self._control_link)
         for key, mask in self._selector.select(max(0.0, timeout)):
             link = key.data
@@ -756,7 +747,8 @@ class Simulator:
                 self._pump(link)
         control = self._control_link
         if control is not None and control.connected:
-            infos.append(control.client.publish(state_topic(self.site), self._state_payload(False), qos=1, retain=True))
+            state = self._state_payload(False)
+            infos.append(control.client.publish(sim_state_topic(self.site), state, qos=1, retain=True))
             self._pump(control)
         self._count({"status": len(infos)})
         deadline = time.monotonic() + STOP_PUBLISH_TIMEOUT

@@ -17,13 +17,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from data.mqtt_topics import sim_control_topic, sim_state_topic
 from iot_sim import waveforms as waveforms_module
 from iot_sim.cli import build_parser, main
 from iot_sim.devices import ARTEFACTS, Fleet, bed_for_device, demo_beds, demo_devices, device_for_bed
 from iot_sim.faults import Faults
 from iot_sim.physiology import HR, NEUTRAL, RR, SBP, SPO2, TEMP, Effect, Patient, draw_baseline
 from iot_sim.scenarios import SCENARIOS, normalise_scenario
-from iot_sim.simulator import Simulator, control_topic, parse_control, state_topic
+from iot_sim.simulator import Simulator, parse_control
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = 1_763_880_000.0  # epoch seconds of the fake clock's first tick
@@ -512,7 +513,8 @@ def test_waveform_of_an_off_sensor_is_null_and_arrest_flattens_the_pleth():
 
 
 def test_control_messages():
-    assert control_topic("RS1") == "pantau/v1/RS1/sim/scenario" and state_topic("RS1") == "pantau/v1/RS1/sim/state"
+    assert sim_control_topic("RS1") == "pantau/v1/RS1/sim/scenario"
+    assert sim_state_topic("RS1") == "pantau/v1/RS1/sim/state"
     command = parse_control(b'{"bed":"ICU-03","scenario":"Sepsis"}')
     assert (command.target, command.scenario, command.artefact) == ("ICU-03", "sepsis", None)
     command = parse_control('{"device":"MON-ICU-03","artefact":"spo2_off","seconds":12}')
@@ -645,7 +647,7 @@ def test_control_messages_switch_scenarios_and_artefacts():
     control = sim._control_link
 
     def send(payload: bytes) -> None:
-        sim._on_message(None, control, SimpleNamespace(topic=control_topic("TEST"), payload=payload))
+        sim._on_message(None, control, SimpleNamespace(topic=sim_control_topic("TEST"), payload=payload))
 
     send(b'{"bed":"ICU-01","scenario":"opioid"}')
     send(b'{"device":"MON-ICU-03","artefact":"spo2_off","seconds":10}')

@@ -20,8 +20,9 @@ import pytest
 
 from bridge.embedded_broker import EmbeddedBroker
 from data.mqtt_client import BrokerAddress, make_client
+from data.mqtt_topics import sim_control_topic, sim_state_topic
 from iot_sim.devices import demo_devices
-from iot_sim.simulator import Simulator, control_topic, state_topic
+from iot_sim.simulator import Simulator
 from tests.test_iot_sim import check_vitals
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,10 +114,10 @@ def test_simulator_against_mosquitto_publishes_retained_status_and_switches_scen
         assert all(s["online"] is True and 0 <= s["battery"] <= 100 for s in statuses(retained).values())
 
         # Run-time switch through the control topic, as the admin page will do it.
-        state = Recorder(mqtt_url, state_topic(site))
+        state = Recorder(mqtt_url, sim_state_topic(site))
         state.wait_for(lambda ms: any(orjson.loads(p).get("online") for _, p, _ in ms))
         switch = {"bed": "ICU-02", "scenario": "arrest"}
-        recorder.client.publish(control_topic(site), orjson.dumps(switch), qos=1).wait_for_publish(WAIT)
+        recorder.client.publish(sim_control_topic(site), orjson.dumps(switch), qos=1).wait_for_publish(WAIT)
         recorder.wait_for(
             lambda ms: any(
                 kind(t) == "vitals" and b'"MON-ICU-02"' in p and orjson.loads(p)["hr"] < 30 for t, p, _ in ms

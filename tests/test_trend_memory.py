@@ -7,7 +7,8 @@ from types import SimpleNamespace
 import orjson
 import pytest
 
-from domain.vitals_contract import ResendCommand, command_topic, parse_command
+from data.mqtt_topics import command_topic
+from domain.vitals_contract import ResendCommand, parse_command
 from iot_sim.devices import demo_devices
 from iot_sim.faults import Faults
 from iot_sim.simulator import Simulator

@@ -2,7 +2,8 @@
 
 Public: the sign-in page, language switch, TV token sign-in, ``/healthz``, static files and the Mobile JKN web
 service (``/api/jkn/``, which checks its own token). Everything else needs a signed-in user; a page needs one of
-its registry ``roles``; a Dash callback needs the roles of the page that owns it (``callbacks.registry``).
+its registry ``roles``; a Dash callback needs the roles of the page that owns it (``callbacks.registry``), or
+none beyond signing in when the shell owns it.
 Unknown callbacks are refused: access is granted, never assumed.
 
 An address that is no page and no route answers 404 before any of this, to everyone: Dash would otherwise serve
@@ -25,7 +26,6 @@ from flask_login import current_user
 
 from auth.errors import error_response, wants_json
 from auth.session import audit_signed_in, end_session
-from callbacks.registry import SHELL
 from data.runtime import current_runtime
 from domain.roles import may_open
 
@@ -39,6 +39,7 @@ ROUTER_OUTPUT = ".._pages_content.children..._pages_store.data.."
 DASH_CATCHALL = "/<path:path>"  # Dash's rule that serves its index for any other GET path
 NOT_FOUND_PAGE = "pages.not_found_404"  # Dash draws it for an unknown path inside the app; not an address itself
 _AUTOMATIC_PROPS = (".n_intervals",)
+SHELL_OWNER = "__shell__"  # owner of the app shell's callbacks (callbacks.registry): open to every signed-in user
 
 
 def _refuse(status: int, key: str) -> Any:
@@ -134,7 +135,7 @@ def _check_callback(callback_owner: Mapping[str, str]) -> Any:
     if owner is None and output != ROUTER_OUTPUT:
         log.warning("unknown callback refused", extra={"user": current_user.username, "output": output[:200]})
         return _refuse(403, "err_forbidden")
-    if owner in (None, SHELL):
+    if owner in (None, SHELL_OWNER):
         return None
     if not may_open(current_user.roles, dash.page_registry.get(owner, {}).get("roles")):
         log.warning("callback refused", extra={"user": current_user.username, "page": owner})

@@ -1,8 +1,8 @@
 """Callback registration that records which page owns each callback, so the server can check roles.
 
-Callback modules decorate with ``page_callback("pages.x", ...)`` (or ``shell_callback`` for the app shell,
-open to every signed-in user); ``register_callbacks(app)`` attaches them all to a Dash app and returns the map
-from Dash's callback output key to the owning page. Any callback absent from that map is refused.
+Callback modules decorate with ``page_callback("pages.x", ...)`` and declare browser-side callbacks with
+``clientside_callback``; ``register_callbacks(app)`` attaches them all to a Dash app and returns the map from
+Dash's callback output key to the owning page. Any callback absent from that map is refused.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import dash
 
-SHELL = "__shell__"
+from auth.guards import SHELL_OWNER
 
 
 @dataclass(frozen=True)
@@ -39,14 +39,9 @@ def page_callback(owner: str, *args: Any, **kwargs: Any) -> Callable[[Callable],
     return decorate
 
 
-def shell_callback(*args: Any, **kwargs: Any) -> Callable[[Callable], Callable]:
-    """Declare a callback of the app shell, usable by every signed-in user."""
-    return page_callback(SHELL, *args, **kwargs)
-
-
 def clientside_callback(*args: Any, **kwargs: Any) -> None:
     """Declare a clientside callback (runs in the browser; no server request to guard)."""
-    _ENTRIES.append(_Entry(SHELL, args, kwargs, None))
+    _ENTRIES.append(_Entry(SHELL_OWNER, args, kwargs, None))
 
 
 def register_callbacks(app: dash.Dash) -> dict[str, str]:
@@ -59,7 +54,7 @@ def register_callbacks(app: dash.Dash) -> dict[str, str]:
         if entry.func is None:
             app.clientside_callback(*entry.args, **entry.kwargs)
             continue
-        if entry.owner != SHELL and entry.owner not in dash.page_registry:
+        if entry.owner != SHELL_OWNER and entry.owner not in dash.page_registry:
             raise LookupError(f"callback {entry.func.__qualname__} names unknown page {entry.owner!r}")
         before = set(app.callback_map)
         app.callback(*entry.args, **entry.kwargs)(entry.func)

@@ -9,12 +9,11 @@ import time
 from flask import Blueprint, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import update
 
 from api.live import WARD_ROLES
 from auth.guards import roles_required
-from auth.session import audit_signed_in
-from data.models import AlarmEvent
+from auth.session import audit_signed_in, current_actor
+from data.alarm_acknowledgements import acknowledge_alarm
 from data.runtime import current_runtime
 from data.wards import BedView, bed_by_code
 from domain.clock import utcnow
@@ -48,19 +47,7 @@ def acknowledge(code: str) -> ResponseReturnValue:
         return jsonify({"error": "condition"}), 400
     now = utcnow()
     with current_runtime().db.session() as session:
-        changed = session.execute(
-            update(AlarmEvent)
-            .where(
-                AlarmEvent.bed_id == bed.id,
-                AlarmEvent.condition == condition,
-                AlarmEvent.acknowledged_at.is_(None),
-                AlarmEvent.ended_at.is_(None),
-            )
-            .values(acknowledged_at=now, acknowledged_by=current_user.id, acknowledged_where=_where(bed))
-        ).rowcount
-        audit_signed_in(
-            session, "alarm_acknowledged", target_type="bed", target_id=bed.code, detail={"condition": condition}
-        )
+        changed = acknowledge_alarm(session, current_actor(), bed, condition, _where(bed), now)
     current_runtime().live.publish(
         CONTROL_CHANNEL,
         json.dumps(

@@ -1,0 +1,3 @@
+"""Support code shared by the test suite (``tests/``) and the benchmarks (``bench/``): real PostgreSQL, Redis and
+Mosquitto servers on loopback ports (``testkit.servers``) and the system Chromium they drive
+(``testkit.chromium``). Nothing here imports pytest; it is not part of the installed application."""

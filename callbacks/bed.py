@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,13 +11,14 @@ from dash import ALL, Input, Output, State, ctx, html, no_update
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
-from auth.session import audit_signed_in, client_ip
+from auth.session import client_ip, current_actor
 from callbacks.registry import page_callback
 from components.chart_theme import chart_theme
 from components.limits_editor import custom_note_class, limit_text
 from components.local_time import local_when
 from components.shell import THEME_STORE
 from components.trend_figures import news2_figure, trend_figure
+from data import live_keys
 from data.alarm_limits import bed_profile, overrides, publish_limits_changed, set_overrides
 from data.models import Observation
 from data.observations import record_observation
@@ -36,7 +36,6 @@ from pages.bed import MANUAL_FIELDS
 
 PAGE = "pages.bed"
 OBS_FIELDS = ("on_oxygen", "consciousness", *(name for name, _, _ in MANUAL_FIELDS))
-CONTROL_CHANNEL = "pantau:control"
 
 
 def _bed(session: Session, code: str) -> BedView | None:
@@ -120,18 +119,11 @@ def save_observation(_clicks: int, *values: object) -> tuple:
             bed = _bed(session, code)
             if bed is None:
                 return dbc.Alert(t("bed_unknown"), color="danger"), no_update, *messages, *invalid, *keep
-            row = record_observation(session, bed.id, obs, recorded_by=current_user.id)
-            audit_signed_in(
-                session,
-                "observation_recorded",
-                target_type="patient",
-                target_id=row.patient_id,
-                detail={"bed": bed.code, "observation": row.id},
-            )
+            row = record_observation(session, current_actor(), bed, obs)
     except InputError as exc:
         return _alert(exc.key, "danger", **exc.params), no_update, *messages, *invalid, *keep
     # The alarm/NEWS2 pipeline reloads this bed's observation and rescores at once.
-    current_runtime().live.publish(CONTROL_CHANNEL, json.dumps({"t": "obs", "bed": bed.code}))
+    current_runtime().live.publish(live_keys.CONTROL_CHANNEL, live_keys.control_message("obs", bed.code))
     # Every field is cleared, the two choices too: the next set is taken afresh, never copied forward.
     cleared = [None, None, *[""] * len(MANUAL_FIELDS)]
     return _observation_saved(row), version + 1, *[""] * len(OBS_FIELDS), *[False] * len(MANUAL_FIELDS), *cleared

@@ -8,9 +8,11 @@ from sqlalchemy import select
 from data.models import Observation
 from data.observations import record_observation
 from data.wards import bed_by_code
+from domain.actor import Actor
 from domain.errors import InputError
 from domain.observations import validate_observation
 
+NURSE = Actor(None, "test", 1)
 GOOD = {
     "on_oxygen": "no",
     "consciousness": "A",
@@ -61,9 +63,9 @@ def test_an_observation_on_an_empty_bed_is_refused(sqlite_app):
         empty, occupied = bed_by_code(s, 1, "MEL-14"), bed_by_code(s, 1, "MEL-02")
         assert empty.patient_id is None and occupied.patient_id is not None
         with pytest.raises(InputError) as err:
-            record_observation(s, empty.id, obs, recorded_by=None)
+            record_observation(s, NURSE, empty, obs)
         assert err.value.key == "obs_err_no_patient"
-        row = record_observation(s, occupied.id, obs, recorded_by=None)
+        row = record_observation(s, NURSE, occupied, obs)
         assert (row.patient_id, row.hr, row.consciousness) == (occupied.patient_id, 80.0, "A")
     with sqlite_app.runtime.db.session() as s:
         assert s.scalars(select(Observation).where(Observation.bed_id == empty.id)).all() == []

@@ -290,3 +290,9 @@ def usernames(session: Session, user_ids: set[int]) -> dict[int, str]:
 
 def list_users(session: Session, site_id: int) -> list[User]:
     return list(session.scalars(select(User).where(User.site_id == site_id).order_by(User.username)))
+
+
+def site_user(session: Session, site_id: int, user_id: int) -> User | None:
+    """The account ``user_id`` if it belongs to ``site_id`` (an administrator manages their own site's accounts)."""
+    user = session.get(User, user_id)
+    return user if user is not None and user.site_id == site_id else None

@@ -137,8 +137,8 @@ def load_user(user_id: int | None) -> tuple:
     if user_id is None:
         return [], True, None
     with current_runtime().db.session() as db:
-        user = db.get(User, user_id)
-        if user is None or user.site_id != current_user.site_id:
+        user = users.site_user(db, current_user.site_id, user_id)
+        if user is None:
             return [], True, dbc.Alert(t("users_not_found"), color="danger", className="mb-0")
         return sorted(user.role_names), user.active, None
 
@@ -163,8 +163,8 @@ def change_user(
     new_password = generate_password()
     try:
         with current_runtime().db.session() as db:
-            user = db.get(User, user_id)
-            if user is None or user.site_id != current_user.site_id:
+            user = users.site_user(db, current_user.site_id, user_id)
+            if user is None:
                 return dbc.Alert(t("users_not_found"), color="danger", className="mb-0"), no_update
             if ctx.triggered_id == "admin-edit-reset":
                 users.reset_password(db, current_actor(), user, new_password)

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bench._fault_stack import BenchError
-from tests.fixtures_browser import CHROMIUM_ARGS, LOCALE, TIMEZONE
-from tests.services import find_chromium
+from testkit.chromium import CHROMIUM_ARGS, LOCALE, TIMEZONE, find_chromium
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page, Playwright

@@ -1,6 +1,6 @@
 """The processes bench/faults.py starts, stops, kills and restarts: the consumer, gunicorn (as in production:
 gunicorn.conf.py's workers and threads) and the simulator. PostgreSQL, Redis and Mosquitto are
-``tests/services.py``'s, which halt and start again on the same port; the broker has production's settings.
+``testkit/servers.py``'s, which halt and start again on the same port; the broker has production's settings.
 
 Every child runs in its own session with its output in a log file of the bench's temporary folder, so a Ctrl-C
 reaches the bench only and :meth:`Child.stop` ends each one (SIGTERM, then SIGKILL after a bound)."""
@@ -19,7 +19,7 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from tests.services import LOCALHOST, MosquittoServer, free_port
+from testkit.servers import LOCALHOST, MosquittoServer, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 CONSUMER_CLIENT_ID = "pantau-fault-bench-consumer"  # fixed: a persistent session keeps what arrives while it is down

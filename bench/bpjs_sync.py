@@ -58,7 +58,7 @@ from data.models import BpjsOutbox, ClinicSession, Site, Visit, VisitTask, utcno
 from data.queue_registration import register_visit  # noqa: E402
 from data.runtime import build_runtime  # noqa: E402
 from data.schedules import ensure_sessions, local_today  # noqa: E402
-from tests.services import PostgresServer, free_port, wait_for_port  # noqa: E402
+from testkit.servers import PostgresServer, free_port, wait_for_port  # noqa: E402
 
 CONS_ID, SECRET, USER_KEY = "bench-cons", "bench-only-secret", "bench-only-user-key"  # bench values
 PASSWORD = "bench-only-password-1"  # bench value

@@ -1,6 +1,6 @@
 """Fault recovery: does the ward central station come back by itself, and is nothing lost, when a service fails?
 
-Starts real PostgreSQL, Redis and Mosquitto the way the test suite does (``tests/services.py``, free ports, a
+Starts real PostgreSQL, Redis and Mosquitto the way the test suite does (``testkit/servers.py``, free ports, a
 temporary folder; the broker with deploy/mosquitto/mosquitto.conf's queue, in-flight and autosave settings but
 anonymous), migrates and seeds a ward of ``--monitors`` occupied beds, then runs the production processes:
 ``gunicorn app:server`` (gunicorn.conf.py), the consumer (``python -m bridge.consumer`` with its persistent
@@ -52,8 +52,6 @@ from domain.actor import Actor
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.services import PostgresServer, RedisServer, ServiceError  # noqa: E402
-
 from bench._fault_ledger import Ledger, SampleCount, StoredAlarm, Witness  # noqa: E402
 from bench._fault_screen import ShownAlarm, Station, epoch_ms  # noqa: E402
 from bench._fault_stack import (  # noqa: E402
@@ -66,6 +64,7 @@ from bench._fault_stack import (  # noqa: E402
     wait_until,
 )
 from bench.ward_screen import WARD, seed_bench_ward  # noqa: E402
+from testkit.servers import PostgresServer, RedisServer, ServiceError  # noqa: E402
 
 PASSWORD = "bench-only-password-1"  # bench value
 NURSE = "perawat"  # the demo nurse, when no display token opens a ward

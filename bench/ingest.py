@@ -452,7 +452,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from config import load_settings
-    from tests.services import MosquittoServer, PostgresServer, RedisServer, free_port
+    from testkit.servers import MosquittoServer, PostgresServer, RedisServer, free_port
 
     settings = load_settings()
     given = settings.model_fields_set

@@ -1,6 +1,6 @@
 """Queue TV board: how fast a counter's call reaches the TV, and how many bytes each board update costs.
 
-Starts real PostgreSQL and Redis (``tests/services.py``; or uses ``PANTAU_DATABASE_URL`` — in a database of its
+Starts real PostgreSQL and Redis (``testkit/servers.py``; or uses ``PANTAU_DATABASE_URL`` — in a database of its
 own — and ``PANTAU_REDIS_URL`` when set), the web app, registers ``--calls`` patients across the polis of the
 ``umum`` board, and opens that board in headless Chromium with the demo TV token. Then, ``--calls`` times: a
 counter calls the next patient through the real path (``data.queue_actions`` in a committed transaction, then
@@ -36,7 +36,7 @@ from data.models import utcnow  # noqa: E402
 from data.queue_actions import call_next, finish, start  # noqa: E402
 from data.queue_tickets import publish  # noqa: E402
 from data.seed import POLIS  # noqa: E402
-from tests.fixtures_browser import CHROMIUM_ARGS  # noqa: E402
+from testkit.chromium import CHROMIUM_ARGS  # noqa: E402
 from tests.test_queue_board import desk_actor, register_waiting  # noqa: E402
 
 PASSWORD = "bench-only-password-1"  # bench value
@@ -79,7 +79,7 @@ def percentile(values: list[float], share: float) -> float:
 def services(stack: contextlib.ExitStack) -> tuple[str, str]:
     """Database and Redis URLs: the ones configured (a fresh database on that server), else our own servers."""
     from config import load_settings
-    from tests.services import ExternalPostgres, PostgresServer, RedisServer
+    from testkit.servers import ExternalPostgres, PostgresServer, RedisServer
 
     given = load_settings()
     if "database_url" in given.model_fields_set:
@@ -132,7 +132,7 @@ def main() -> int:
     from config import load_settings
     from data.migrate import upgrade
     from data.runtime import build_runtime
-    from tests.services import find_chromium
+    from testkit.chromium import find_chromium
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request on the console
     with contextlib.ExitStack() as stack:

@@ -59,7 +59,7 @@ from data.migrate import upgrade  # noqa: E402
 from data.models import ClinicSession, Poli, Site, utcnow  # noqa: E402
 from data.runtime import build_runtime  # noqa: E402
 from data.schedules import ensure_sessions, local_today  # noqa: E402
-from tests.services import PostgresServer, RedisServer, free_port, wait_for_port  # noqa: E402
+from testkit.servers import PostgresServer, RedisServer, free_port, wait_for_port  # noqa: E402
 
 PASSWORD = "bench-only-password-1"  # bench value
 JKN_SHARE = 0.7  # about seven in ten outpatients come with JKN

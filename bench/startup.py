@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.services import free_port  # noqa: E402
+from testkit.servers import free_port  # noqa: E402
 
 PASSWORD = "bench-only-password-1"  # bench value
 

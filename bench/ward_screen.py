@@ -1,6 +1,6 @@
 """Ward screen: how fast and how cheaply a vitals tick reaches a nurse's screen.
 
-Starts real PostgreSQL, Redis and Mosquitto (``tests/services.py``), the web app, the consumer with its clinical
+Starts real PostgreSQL, Redis and Mosquitto (``testkit/servers.py``), the web app, the consumer with its clinical
 step and the simulator for one ward of ``--beds`` beds at 1 Hz, then opens the ward page in headless Chromium
 and measures for ``--seconds``:
 
@@ -35,7 +35,8 @@ from data.migrate import upgrade  # noqa: E402
 from data.models import Site, Ward  # noqa: E402
 from data.runtime import Runtime, build_runtime  # noqa: E402
 from data.seed import add_occupied_bed  # noqa: E402
-from tests.services import MosquittoServer, PostgresServer, RedisServer, find_chromium  # noqa: E402
+from testkit.chromium import find_chromium  # noqa: E402
+from testkit.servers import MosquittoServer, PostgresServer, RedisServer  # noqa: E402
 
 PASSWORD = "bench-only-password-1"  # bench value
 WARD = "BENCH"

@@ -3,7 +3,7 @@
 Each server lives in its own temporary directory and is stopped and removed by ``stop()``/``close()`` or by
 leaving its ``with`` block. Nothing here imports pytest, so ``bench/`` scripts use the same code::
 
-    from tests.services import PostgresServer, RedisServer, MosquittoServer
+    from testkit.servers import PostgresServer, RedisServer, MosquittoServer
 
     with PostgresServer() as pg, RedisServer() as rds, MosquittoServer() as mq:
         print(pg.url, rds.url, mq.url)
@@ -42,7 +42,6 @@ __all__ = [
     "RedisServer",
     "ServiceError",
     "find_binary",
-    "find_chromium",
     "free_port",
     "port_open",
     "postgres_bindir",
@@ -97,18 +96,6 @@ def find_binary(name: str, *extra_dirs: str | os.PathLike[str]) -> str | None:
         candidate = Path(directory) / name
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
-    return None
-
-
-def find_chromium() -> str | None:
-    """Path of the system Chromium/Chrome (``DASH_TEST_CHROMEPATH`` overrides), or ``None``."""
-    override = os.environ.get("DASH_TEST_CHROMEPATH")
-    if override:
-        return override
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        found = shutil.which(name)
-        if found:
-            return found
     return None
 
 

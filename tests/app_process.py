@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import Self
 
 from config import Settings
-from tests.services import LOCALHOST, ServiceError, free_port, port_open, wait_for_port
+from testkit.servers import LOCALHOST, ServiceError, free_port, port_open, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
 STOP_TIMEOUT = 40.0  # gunicorn's graceful_timeout (30 s) plus room

@@ -18,24 +18,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.services import find_chromium
+from testkit.chromium import CHROMIUM_ARGS, LOCALE, TIMEZONE, VIEWPORT, find_chromium
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
-VIEWPORT = {"width": 1366, "height": 768}
-LOCALE = "id-ID"
-TIMEZONE = "Asia/Jakarta"
 DEFAULT_TIMEOUT_MS = 15_000
 
 ROOT = Path(__file__).resolve().parents[1]

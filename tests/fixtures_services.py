@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.services import (
+from testkit.servers import (
     ExternalPostgres,
     ExternalService,
     MosquittoServer,

@@ -197,8 +197,8 @@ def test_healthz_is_public_and_reports_each_dependency(any_app):
 
 
 def test_healthz_answers_503_when_a_dependency_is_down(tmp_path, mqtt_url):
+    from testkit.servers import free_port
     from tests.fixtures_app import build_app, make_settings
-    from tests.services import free_port
 
     dead_redis = f"redis://127.0.0.1:{free_port()}/0"
     pantau = build_app(make_settings(tmp_path, f"sqlite:///{tmp_path / 'p.db'}", dead_redis, mqtt_url))

@@ -20,7 +20,7 @@ from werkzeug.serving import make_server
 
 from bridge.bpjs import AntreanClient, BpjsDecryptError, BpjsResult, BpjsTransportError, encrypt_response, signature
 from bridge.bpjs.sandbox import DOCTORS, EXTENSION, BpjsRequestHandler, create_sandbox
-from tests.services import free_port
+from testkit.servers import free_port
 from tests.test_bpjs_sandbox import jkn_booking
 
 CONS_ID, SECRET, USER_KEY = "4321", "client-test-secret", "client-test-user-key"

@@ -47,7 +47,7 @@ from data.schedules import local_today
 from domain.actor import Actor
 from domain.clock import utcnow
 from domain.errors import InputError
-from tests.services import free_port
+from testkit.servers import free_port
 from tests.test_access_control import router_request, signed_in_client
 from tests.test_bpjs_client import CONS_ID, SECRET, USER_KEY, client_for, serve
 

@@ -13,7 +13,7 @@ from bridge.bpjs.crypto import decrypt_response, signature
 from bridge.bpjs.sandbox import DOCTORS, EXTENSION, POLIS, RETRY_MESSAGE, create_sandbox
 from data.seed import DOCTORS as SEED_DOCTORS
 from data.seed import POLIS as SEED_POLIS
-from tests.services import free_port
+from testkit.servers import free_port
 
 CONS_ID, SECRET, USER_KEY = "1234", "sandbox-secret", "sandbox-user-key"
 NOW = 1_768_190_400.0  # 2026-01-12 04:00:00 UTC, a Monday

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from bridge.bpjs.sandbox import create_sandbox
 from bridge.bpjs_worker import BpjsWorker
-from tests.fixtures_browser import LOCALE, TIMEZONE, VIEWPORT
+from testkit.chromium import LOCALE, TIMEZONE, VIEWPORT
 from tests.test_bpjs_client import CONS_ID, SECRET, USER_KEY, client_for, serve
 from tests.test_bpjs_worker import drain
 from tests.test_browser_registration import choose_session, open_desk, open_new_patient_form

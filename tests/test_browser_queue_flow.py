@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from data.models import QueueTicket, Visit
 from domain.announcement import call_announcement
-from tests.fixtures_browser import LOCALE, TIMEZONE
+from testkit.chromium import LOCALE, TIMEZONE
 from tests.test_browser_board import VOICE_RECORDER
 from tests.test_browser_counter import register_morning
 from tests.test_browser_shell import open_counter, sign_in

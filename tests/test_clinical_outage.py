@@ -29,8 +29,8 @@ from data.models import AlarmEvent, User, VitalSample
 from data.wards import bed_by_code
 from domain.alarms import CONDITIONS
 from domain.vitals_contract import VitalsMessage
+from testkit.servers import PostgresServer, RedisServer
 from tests.fixtures_app import make_settings
-from tests.services import PostgresServer, RedisServer
 from tests.test_consumer import Publisher
 
 pytestmark = pytest.mark.services

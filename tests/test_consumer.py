@@ -42,7 +42,7 @@ from data.vitals import (
     insert_samples,
     insert_samples_detailed,
 )
-from tests.services import MosquittoServer
+from testkit.servers import MosquittoServer
 
 WAIT = 20.0
 SITE = "TEST"

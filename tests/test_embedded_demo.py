@@ -22,8 +22,8 @@ from data.schedules import local_today
 from data.seed import HFIS_LAGGING_DOCTOR
 from domain.actor import Actor
 from domain.clock import utcnow
+from testkit.servers import free_port
 from tests.fixtures_app import login
-from tests.services import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 

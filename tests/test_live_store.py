@@ -303,7 +303,7 @@ def test_dead_redis_ping_false_quickly() -> None:
 @pytest.mark.services
 def test_redis_restart_is_survived() -> None:
     """Ping reflects the outage; commands and a subscription work again once Redis is back."""
-    from tests.services import RedisServer
+    from testkit.servers import RedisServer
 
     server = RedisServer().start()
     port = server.port

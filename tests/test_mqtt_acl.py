@@ -27,8 +27,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from data.broker_admin import DynsecAdmin
 from data.mqtt_client import BrokerAddress
+from testkit.servers import MosquittoServer, find_binary, free_port
 from tests.fixtures_app import build_app, make_settings
-from tests.services import MosquittoServer, find_binary, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_CONF = ROOT / "deploy" / "mosquitto" / "mosquitto.conf"

@@ -20,7 +20,7 @@ from data.mqtt_client import BrokerAddress
 from data.trends import missing_spans
 from iot_sim.faults import Faults
 from iot_sim.simulator import Simulator
-from tests.services import MosquittoServer
+from testkit.servers import MosquittoServer
 from tests.test_consumer import (  # mosquitto_server and mqtt_url: this module's own broker too
     SITE,
     Rig,

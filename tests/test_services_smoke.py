@@ -12,7 +12,7 @@ import pytest
 import redis
 import sqlalchemy as sa
 
-from tests.services import MosquittoServer
+from testkit.servers import MosquittoServer
 
 pytestmark = pytest.mark.services
 

@@ -8,14 +8,14 @@ from dash import Input, Output, State, ctx, html, no_update
 from flask_login import current_user
 
 from auth.session import audit_signed_in, current_actor
-from callbacks.counter import message, publish_after_commit, today_sessions
 from callbacks.registry import page_callback
+from components.input_error import input_error_text
 from components.queue_line import session_hours
 from data.poli_settings import poli_age_ranges, set_age_range
-from data.queue_tickets import QueueEvent
+from data.queue_tickets import QueueEvent, publish
 from data.queue_views import set_running_text
 from data.runtime import current_runtime
-from data.schedules import SessionInfo, close_poli, local_today, reopen_poli
+from data.schedules import SessionInfo, close_poli, local_today, reopen_poli, today_sessions
 from domain.age_range import AgeRange, years_bound
 from domain.clock import utcnow
 from domain.errors import InputError
@@ -43,7 +43,7 @@ def save_running_text(_clicks: int, text: str | None) -> dbc.Alert:
     with current_runtime().db.session() as session:
         set_running_text(session, current_user.site_id, current_user.id, text or "")
         audit_signed_in(session, "board_running_text_set", detail={"characters": len((text or "").strip())})
-    publish_after_commit(current_user.site_id, EVERY_BOARD)
+    publish(current_runtime().live, current_user.site_id, EVERY_BOARD)
     return _alert(t("qadmin_running_saved"), "success", "qadmin-running-message")
 
 
@@ -63,7 +63,7 @@ def close_or_reopen(_close: int, _reopen: int, poli: str | None, reason: str | N
     closing = ctx.triggered_id == "qadmin-close"
     try:
         with current_runtime().db.session() as session:
-            sessions = today_sessions(session)
+            sessions = today_sessions(session, current_user.site_id)
             names = {str(s.poli_id): s.poli_name for s in sessions}
             if poli not in names:
                 raise InputError("qadmin_err_poli")
@@ -73,11 +73,11 @@ def close_or_reopen(_close: int, _reopen: int, poli: str | None, reason: str | N
             else:
                 changed = reopen_poli(session, current_actor(), int(poli), day)
     except InputError as err:
-        return _alert(message(err), "danger", "qadmin-close-message"), no_update
+        return _alert(input_error_text(err), "danger", "qadmin-close-message"), no_update
     if not changed:
         key = "qadmin_already_closed" if closing else "qadmin_not_closed"
         return _alert(t(key, poli=names[poli]), "warning", "qadmin-close-message"), (version or 0) + 1
-    publish_after_commit(current_user.site_id, EVERY_BOARD)
+    publish(current_runtime().live, current_user.site_id, EVERY_BOARD)
     key = "qadmin_closed" if closing else "qadmin_reopened"
     return _alert(t(key, poli=names[poli], sessions=changed), "success", "qadmin-close-message"), (version or 0) + 1
 
@@ -93,7 +93,7 @@ def _status(info: SessionInfo) -> dbc.Badge:
 @page_callback(PAGE, Output("qadmin-sessions", "children"), Input("qadmin-version", "data"))
 def render_sessions(_version: int) -> html.Div | dbc.Table:
     with current_runtime().db.session() as session:
-        sessions = today_sessions(session)
+        sessions = today_sessions(session, current_user.site_id)
     if not sessions:
         return html.Div(t("qadmin_no_sessions"), className="text-body-secondary p-3", id="qadmin-sessions-table")
     keys = ("qadmin_col_poli", "qadmin_col_doctor", "qadmin_col_hours", "qadmin_col_jkn", "qadmin_col_non_jkn")
@@ -173,8 +173,8 @@ def save_age_range(_clicks: int, poli: str | None, low: str | None, high: str | 
     except InputError as err:
         if err.key == "err_age_order":
             errors["max"] = err
-        shown = {k: message(e) for k, e in errors.items()}
-        problem = message(InputError("qadmin_age_fix")) if errors else message(err)
+        shown = {k: input_error_text(e) for k, e in errors.items()}
+        problem = input_error_text(InputError("qadmin_age_fix")) if errors else input_error_text(err)
         return (
             _alert(problem, "danger", "qadmin-age-message"),
             shown.get("min"),

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from dataclasses import dataclass
 
 import dash_bootstrap_components as dbc
@@ -18,14 +17,13 @@ from sqlalchemy.orm import Session
 
 from auth.session import current_actor
 from callbacks.registry import clientside_callback, page_callback
-from components.input_error import input_error_alert
+from components.input_error import input_error_alert, input_error_text
 from components.queue_line import counts, current_panel, late_table, session_hours, waiting_table
 from data import queue_actions
-from data.live_store import LiveStoreError
-from data.queue_tickets import QueueEvent, publish
+from data.queue_tickets import publish
 from data.queue_views import CounterView, counter_view, point_names
 from data.runtime import current_runtime
-from data.schedules import SessionInfo, day_sessions, local_today
+from data.schedules import today_sessions
 from domain.clock import utcnow
 from domain.errors import InputError
 from domain.free_text import clean_text, readable
@@ -43,7 +41,6 @@ ACTION_BUTTONS = (
     "counter-finish",
     "counter-cancel",
 )
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,21 +51,6 @@ class Choice:
     session_id: int | None
     counter: str
     title: str
-
-
-def publish_after_commit(site_id: int, events: list[QueueEvent] | tuple[QueueEvent, ...]) -> None:
-    """Tell the boards; the change is already committed, so an unreachable live store only delays them."""
-    try:
-        publish(current_runtime().live, site_id, list(events))
-    except LiveStoreError:
-        log.warning("queue event not published", extra={"site_id": site_id, "events": len(events)})
-
-
-def message(err: InputError) -> str:
-    params = dict(err.params)
-    if err.key == "err_ticket_state":
-        params["state"] = t(f"counter_state_{params['state']}")
-    return t(err.key, **params)
 
 
 def _alert(text: str, colour: str, alert_id: str = "counter-message") -> dbc.Alert:
@@ -88,12 +70,6 @@ def parse_choice(data: object) -> Choice:
     if (session_id is not None and not isinstance(session_id, int)) or not counter:
         raise InputError("counter_err_point")
     return Choice(data["point"], session_id, counter, str(data.get("title") or counter))
-
-
-def today_sessions(session: Session) -> list[SessionInfo]:
-    site_id = current_user.site_id
-    now = utcnow()
-    return day_sessions(session, site_id, local_today(session, site_id, now), now)
 
 
 @page_callback(
@@ -130,7 +106,7 @@ def point_changed(point: str | None, data: object) -> tuple:
     code = poli_code_of(point)
     with current_runtime().db.session() as session:
         name = point_names(session, current_user.site_id).get(point, point)
-        sessions = today_sessions(session) if code else []
+        sessions = today_sessions(session, current_user.site_id) if code else []
     if code is None:
         return no_sessions, ALL_DOCTORS, True, name, True, []
     own = [s for s in sessions if s.poli_code == code]
@@ -165,7 +141,7 @@ def open_counter(_clicks: int, point: str | None, session_value: str | None, nam
         chosen = None
         if poli_code_of(point) and (session_value or "").isdigit():
             code = poli_code_of(point)
-            today = today_sessions(session)
+            today = today_sessions(session, current_user.site_id)
             chosen = next((s for s in today if str(s.id) == session_value and s.poli_code == code), None)
             if chosen is None:
                 return no_update, _alert(t("counter_err_session"), "danger", "counter-setup-message")
@@ -231,7 +207,8 @@ def _lines(data: object) -> tuple:
             session, current_user.site_id, choice.point, choice.counter, utcnow(), session_id=choice.session_id
         )
         several = code is not None and choice.session_id is None  # each doctor's line has its own estimates
-        doctors = {s.id: s.doctor_name for s in today_sessions(session) if s.poli_code == code} if several else None
+        today = today_sessions(session, current_user.site_id) if several else []
+        doctors = {s.id: s.doctor_name for s in today if s.poli_code == code} if several else None
     current = view.current
     needed = settings.queue_calls_before_skip
     hint = ""
@@ -423,7 +400,7 @@ def act(
         with current_runtime().db.session(write_lock=True) as session:  # reads the ticket, then changes it
             result, done = _perform(session, choice, click)
     except InputError as err:
-        return _alert(message(err), "danger"), (version or 0) + 1, *dialog
-    publish_after_commit(current_user.site_id, result.events)
+        return _alert(input_error_text(err), "danger"), (version or 0) + 1, *dialog
+    publish(current_runtime().live, current_user.site_id, result.events)
     text = t(done, label=result.label, counter=choice.counter)
     return _alert(text, "info" if result.ticket_id is None else "success"), (version or 0) + 1, *dialog

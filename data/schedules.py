@@ -134,6 +134,12 @@ def day_sessions(session: Session, site_id: int, day: date, now: datetime | None
     ]
 
 
+def today_sessions(session: Session, site_id: int, now: datetime | None = None) -> list[SessionInfo]:
+    """Every session of the site's local today (``day_sessions`` of ``local_today``), as it stands at ``now``."""
+    now = now or utcnow()
+    return day_sessions(session, site_id, local_today(session, site_id, now), now)
+
+
 def close_poli(session: Session, actor: Actor, poli_id: int, day: date, reason: str) -> int:
     """Close every session of a poli on ``day`` with a reason; returns how many were closed."""
     reason = clean_text(reason)[:200]

@@ -9,8 +9,7 @@ from flask_login import current_user
 
 from data.queue_views import point_names
 from data.runtime import current_runtime
-from data.schedules import day_sessions, local_today
-from domain.clock import utcnow
+from data.schedules import today_sessions
 from domain.queue_points import ADMISSION, PHARMACY_POINTS, may_operate, poli_point
 from i18n.web import t
 
@@ -35,8 +34,7 @@ def point_options(roles: frozenset[str]) -> list[dict]:
     site_id = current_user.site_id
     with runtime.db.session() as session:
         names = point_names(session, site_id)
-        now = utcnow()
-        polis = dict.fromkeys(s.poli_code for s in day_sessions(session, site_id, local_today(session, site_id, now)))
+        polis = dict.fromkeys(s.poli_code for s in today_sessions(session, site_id))
     points = [ADMISSION, *(poli_point(code) for code in polis), *PHARMACY_POINTS]
     return [{"label": names.get(p, p), "value": p} for p in points if may_operate(roles, p)]
 

@@ -18,13 +18,13 @@ from markupsafe import Markup
 from werkzeug.routing import BaseConverter
 
 from auth.guards import roles_required
-from components.ticket import TicketFacts, clock_time, ticket_facts
 from data.queue_lookup import admission_ticket, booking_site
 from data.queue_views import booking_status, point_names
 from data.runtime import current_runtime
 from domain.clock import utcnow
 from domain.formats import long_date
 from domain.queue_points import ADMISSION
+from domain.queue_ticket import TicketFacts, clock_time, ticket_facts
 from i18n.web import current_language
 
 

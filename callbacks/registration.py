@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from auth.session import current_actor
 from callbacks.registry import page_callback
-from components.ticket import ticket_facts, ticket_summary
+from components.ticket import ticket_summary
 from data.queue_lookup import serving_admission_tickets
 from data.queue_registration import (
     AgeOutsideRange,
@@ -32,6 +32,7 @@ from data.schedules import SessionInfo, day_sessions, local_today
 from domain.clock import utcnow
 from domain.errors import InputError
 from domain.formats import long_date
+from domain.queue_ticket import ticket_facts
 from i18n.web import current_language, t
 from pages.registration import NEW_PATIENT_FIELDS, NO_TICKET, SEARCH_MODES, TOKEN, new_patient_form
 

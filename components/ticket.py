@@ -1,78 +1,12 @@
-"""A queue ticket as people read it — number, poli, doctor, estimated call time, booking code — built from
-``data.queue_views.booking_status`` and shared by the registration page, the printout and the status page."""
+"""The ticket just issued, as the registration page shows it (its facts: ``domain.queue_ticket``)."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import dash_bootstrap_components as dbc
 from dash import html
 
-from domain.formats import ZONE_ABBREVIATIONS, long_date
+from domain.queue_ticket import TicketFacts
 from i18n.web import t
-
-
-def clock_time(moment: datetime, timezone: str) -> str:
-    """An aware time as the site's wall clock: ``08:05 WIB``."""
-    local = moment.astimezone(ZoneInfo(timezone))
-    return f"{local:%H:%M} {ZONE_ABBREVIATIONS.get(timezone, local.tzname() or timezone)}"
-
-
-@dataclass(frozen=True)
-class Line:
-    """One place in a line: the poli's or, after the doctor, the pharmacy's."""
-
-    label: str
-    point: str
-    status: str
-    position: int | None
-    estimate: str
-    serving: str
-
-    @property
-    def status_text(self) -> str:
-        return t(f"status_state_{self.status}")
-
-
-@dataclass(frozen=True)
-class TicketFacts:
-    """What a ticket, its printout and the public status page show; the name is already masked."""
-
-    booking_code: str
-    name: str
-    date: str
-    poli: str
-    doctor: str
-    cancelled: bool
-    poli_line: Line | None
-    pharmacy: tuple[Line, ...]
-
-
-def ticket_facts(status: dict, timezone: str, lang: str) -> TicketFacts:
-    """Format ``booking_status(...)`` for people: long date, wall-clock estimates, status words."""
-    lines = tuple(
-        Line(
-            label=line["label"],
-            point=line["point"],
-            status=line["status"],
-            position=line["position"],
-            estimate=clock_time(line["estimate"], timezone) if line["estimate"] else "",
-            serving=line["serving"],
-        )
-        for line in status["lines"]
-    )
-    return TicketFacts(
-        booking_code=status["booking_code"],
-        name=status["name"],
-        date=long_date(status["date"], lang),
-        poli=status["poli"],
-        doctor=status["doctor"],
-        cancelled=status["visit_status"] == "cancelled",
-        poli_line=lines[0] if lines else None,
-        pharmacy=lines[1:],
-    )
 
 
 def _fact(label: str, value: str, value_id: str) -> html.Div:

@@ -3,7 +3,6 @@ observation form."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 import dash
@@ -16,14 +15,13 @@ from components.chart_theme import blank_figure
 from components.graph_config import graph_config
 from components.limits_editor import limits_editor
 from components.trend_figures import NEWS2_HEIGHT, TREND_HEIGHT
+from components.ward_live import alarm_list, connection_state, live_grid
 from data.alarm_limits import limits_view
 from data.patients import read_patient
 from data.runtime import current_runtime
 from data.trends import RANGES
 from data.wards import BedView, bed_by_code
-from i18n import translations_with_prefix
-from i18n.web import current_language, t
-from pages.ward import JS_TEXT_KEYS
+from i18n.web import t
 
 dash.register_page(
     __name__,
@@ -84,19 +82,13 @@ def _header(bed: BedView) -> html.Div:
 
 
 def _live(bed: BedView) -> html.Div:
-    texts = {k: t(k) for k in JS_TEXT_KEYS} | {"alarms": translations_with_prefix("alarm_", current_language())}
     # The same push client as the ward screen, limited to this one bed (assets/ward.js).
     return html.Div(
         [
-            html.Div(
-                bed_tile(bed),
-                className="ward-grid ward-grid-single",
-                id="ward-grid",
-                **{"data-ward": bed.ward, "data-text": json.dumps(texts)},
-            ),
+            live_grid([bed_tile(bed)], bed.ward, single_bed=True),
             html.H2(t("ward_alarms"), className="h6 mt-2"),
-            html.Ol([], id="ward-alarm-list", className="list-unstyled mb-0"),
-            html.Span("", id="ward-connection", className="small"),
+            alarm_list(),
+            connection_state(),
         ]
     )
 

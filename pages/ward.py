@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
-
 import dash
 import dash_bootstrap_components as dbc
 from dash import html
 from flask_login import current_user
 
 from components.bed_tile import bed_tile
+from components.ward_live import alarm_list, connection_state, live_grid
 from data.runtime import current_runtime
 from data.wards import find_ward, list_wards, ward_beds
-from i18n import translations_with_prefix
-from i18n.web import current_language, t
+from i18n.web import t
 
 dash.register_page(
     __name__,
@@ -24,31 +22,6 @@ dash.register_page(
     roles=["nurse", "doctor", "admin", "display"],  # display: a read-only station on a wall (api/live.py)
     order=10,
     nav=True,
-)
-
-# Labels the browser needs, sent once with the page so the live updates speak the user's language.
-JS_TEXT_KEYS = (
-    "ward_stale",
-    "ward_no_data",
-    "ward_paused",
-    "ward_ack",
-    "ward_sound_on",
-    "ward_sound_off",
-    "ward_connection_lost",
-    "ward_connecting",
-    "ward_no_alarms",
-    "ward_alarms_unknown",
-    "ward_interrupted_title",
-    "ward_interrupted_detail",
-    "ward_interrupted_beds",
-    "ward_signed_out_title",
-    "ward_signed_out_detail",
-    "ward_sign_in",
-    "ward_sound_enable",
-    "ward_limits_custom",
-    "ward_news2_incomplete",
-    "ago_s",
-    "ago_min",
 )
 
 
@@ -67,7 +40,7 @@ def _toolbar(wards: list, ward_code: str) -> dbc.Row:
                 ),
                 width="auto",
             ),
-            dbc.Col(html.Span("", id="ward-connection", className="small"), className="ms-auto", width="auto"),
+            dbc.Col(connection_state(), className="ms-auto", width="auto"),
             dbc.Col(
                 dbc.ButtonGroup(
                     [
@@ -101,23 +74,14 @@ def layout(ward: str | None = None, **_query: str) -> html.Div:
         if chosen is None:
             return dbc.Alert(t("ward_unknown"), color="warning", id="ward-unknown")
         beds = ward_beds(session, chosen.id)
-    texts = {k: t(k) for k in JS_TEXT_KEYS} | {"alarms": translations_with_prefix("alarm_", current_language())}
     return html.Div(
         [
             _toolbar(wards, chosen.code),
             html.Div(
                 [
-                    html.Div(
-                        [bed_tile(b, read_only=current_user.is_display) for b in beds],
-                        className="ward-grid",
-                        id="ward-grid",
-                        **{"data-ward": chosen.code, "data-text": json.dumps(texts)},
-                    ),
+                    live_grid([bed_tile(b, read_only=current_user.is_display) for b in beds], chosen.code),
                     html.Aside(
-                        [
-                            html.H2(t("ward_alarms"), className="h6"),
-                            html.Ol([], id="ward-alarm-list", className="list-unstyled mb-0"),
-                        ],
+                        [html.H2(t("ward_alarms"), className="h6"), alarm_list()],
                         className="ward-alarms",
                     ),
                 ],

@@ -152,17 +152,22 @@ def open_counter(_clicks: int, point: str | None, session_value: str | None, nam
     return data, None
 
 
-def _buttons_disabled(view: CounterView | None, calls_before_skip: int) -> list[bool]:
-    """Which actions fit the patient at the counter: nothing there → call; called → recall/skip/start/cancel;
-    being served → finish. The server checks again; this only spares clicks that would be refused."""
-    if view is None:
-        return [True] * len(ACTION_BUTTONS)
+def _usable_actions(view: CounterView, calls_before_skip: int) -> frozenset[str]:
+    """The action buttons that fit the patient at the counter: nothing there → call; called → recall, start,
+    cancel and, once called often enough, skip; being served → finish. The server checks again; this only spares
+    clicks that would be refused."""
     current = view.current
     if current is None:
-        return [False, True, True, True, True, True]
+        return frozenset({"counter-call-next"})
     if current.status == "called":
-        return [True, False, current.call_count < calls_before_skip, False, True, False]
-    return [True, True, True, True, False, True]
+        may_skip = {"counter-skip"} if current.call_count >= calls_before_skip else set()
+        return frozenset({"counter-recall", "counter-start", "counter-cancel", *may_skip})
+    return frozenset({"counter-finish"})
+
+
+def _disabled(usable: frozenset[str]) -> tuple[bool, ...]:
+    """The ``disabled`` outputs of ``ACTION_BUTTONS``, in their order."""
+    return tuple(button not in usable for button in ACTION_BUTTONS)
 
 
 @page_callback(
@@ -200,7 +205,7 @@ def _lines(data: object) -> tuple:
     try:
         choice = parse_choice(data)
     except InputError:
-        return (t("counter_pick_first"), None, None, *_buttons_disabled(None, 0), "", None, None, [])
+        return (t("counter_pick_first"), None, None, *_disabled(frozenset()), "", None, None, [])
     code = poli_code_of(choice.point)
     with current_runtime().db.session() as session:
         view = counter_view(
@@ -219,7 +224,7 @@ def _lines(data: object) -> tuple:
         choice.title,
         current_panel(current),
         ticket,
-        *_buttons_disabled(view, needed),
+        *_disabled(_usable_actions(view, needed)),
         hint,
         waiting_table(view.waiting, settings.timezone, doctors),
         late_table(view.late),

@@ -378,8 +378,8 @@ def create_session(mqtt_url: str) -> None:
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
-    from bridge.consumer import STATUS_TOPIC, VITALS_TOPIC
     from data.mqtt_client import BrokerAddress
+    from data.mqtt_topics import ALL_STATUS, ALL_VITALS
 
     address = BrokerAddress.from_url(mqtt_url)
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=CLIENT_ID, clean_session=False, protocol=mqtt.MQTTv311)
@@ -389,7 +389,7 @@ def create_session(mqtt_url: str) -> None:
     client.on_subscribe = lambda *args: subscribed.set()
     client.connect(address.host, address.port)
     client.loop_start()
-    client.subscribe([(VITALS_TOPIC, 1), (STATUS_TOPIC, 1)])
+    client.subscribe([(ALL_VITALS, 1), (ALL_STATUS, 1)])
     if not subscribed.wait(10):
         raise SystemExit("could not create the consumer's session")
     client.disconnect()
@@ -402,11 +402,13 @@ class TickListener:
     def __init__(self, redis_url: str, since_ms: int) -> None:
         import redis
 
+        from data import live_keys
+
         self.latencies: list[int] = []
         self.since_ms = since_ms  # ticks of older samples (the drain phase's tail) are not counted
         self._client = redis.Redis.from_url(redis_url)
         self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
-        self._pubsub.subscribe(f"pantau:ward:{WARD}")
+        self._pubsub.subscribe(live_keys.ward_channel(WARD))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 
 from bridge.clinical import ClinicalPipeline
-from bridge.consumer import Consumer
+from bridge.consumer import Consumer, ConsumerHooks, ConsumerOptions
 from bridge.queue_simulator import QueueSimulator
 from data.runtime import Runtime
 from data.wards import occupied_bed_devices
@@ -34,11 +34,9 @@ class EmbeddedStack:
         self.runtime = runtime
         self.pipeline = ClinicalPipeline(runtime.db, runtime.live)
         self.consumer = Consumer(
-            runtime.settings,
-            runtime=runtime,
-            on_samples=[self.pipeline.on_samples],
-            on_status=[self.pipeline.on_status],
-            client_id=client_id,
+            runtime,
+            ConsumerOptions(client_id=client_id),
+            ConsumerHooks(on_samples=(self.pipeline.on_samples,), on_status=(self.pipeline.on_status,)),
         )
         if simulate and devices is None:
             with runtime.db.session() as session:

@@ -20,8 +20,9 @@ import pytest
 from sqlalchemy import distinct, func, select
 
 from auth.demo_accounts import seed_demo
-from bridge.clinical import CONTROL_CHANNEL, REPUBLISH_EVERY_S, ClinicalPipeline
-from bridge.consumer import Consumer
+from bridge.clinical import REPUBLISH_EVERY_S, ClinicalPipeline
+from bridge.consumer import Consumer, ConsumerHooks, ConsumerOptions
+from data import live_keys
 from data.db import Database
 from data.live_store import LiveStore, open_live_store
 from data.migrate import upgrade
@@ -31,7 +32,7 @@ from domain.alarms import CONDITIONS
 from domain.vitals_contract import VitalsMessage
 from testkit.servers import PostgresServer, RedisServer
 from tests.fixtures_app import make_settings
-from tests.test_consumer import Publisher
+from tests.test_consumer import Publisher, runtime
 
 pytestmark = pytest.mark.services
 
@@ -103,7 +104,7 @@ class Ward:
 
     def shown(self) -> list[dict]:
         """The bed's alarms as the ward's live-store key has them."""
-        raw = self.live.get_latest(f"pantau:alarms:{WARD}").get(BED)
+        raw = self.live.get_latest(live_keys.ward_alarms(WARD)).get(BED)
         return json.loads(raw) if raw else []
 
     def shown_alarm(self) -> dict | None:
@@ -121,7 +122,7 @@ class Ward:
     def acknowledge(self) -> int:
         """Send the web app's acknowledgement on the control channel; how many subscribers received it."""
         message = {"t": "ack", "bed": BED, "condition": CONDITION, "by": "perawat", "by_id": self.nurse_id}
-        return self.live.publish(CONTROL_CHANNEL, json.dumps({**message, "where": f"{WARD}@127.0.0.1"}))
+        return self.live.publish(live_keys.CONTROL_CHANNEL, json.dumps({**message, "where": f"{WARD}@127.0.0.1"}))
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +173,7 @@ def ward(outage_postgres, outage_redis) -> Iterator[Ward]:
 def test_postgres_outage_alarm_shown_at_once_and_stored_complete_afterwards(ward, outage_postgres):
     server, _ = outage_postgres
     with Monitor(ward.deliver) as monitor:
-        wait_for(lambda: ward.live.get_latest(f"pantau:latest:{BED}").get("news2"), 10, "first NEWS2 published")
+        wait_for(lambda: ward.live.get_latest(live_keys.latest(BED)).get("news2"), 10, "first NEWS2 published")
         server.halt()
         down_at = time.monotonic()
         monitor.spo2 = CRITICAL_SPO2
@@ -206,7 +207,7 @@ def test_postgres_outage_alarm_shown_at_once_and_stored_complete_afterwards(ward
 
 def test_redis_outage_alarm_stored_on_time_and_screens_converge_after(ward, outage_redis):
     with Monitor(ward.deliver) as monitor:
-        wait_for(lambda: ward.live.get_latest(f"pantau:latest:{BED}").get("news2") == "0", 10, "NEWS2 0 shown")
+        wait_for(lambda: ward.live.get_latest(live_keys.latest(BED)).get("news2") == "0", 10, "NEWS2 0 shown")
         outage_redis.halt()
         down_at = time.monotonic()
         monitor.spo2 = CRITICAL_SPO2
@@ -217,7 +218,7 @@ def test_redis_outage_alarm_stored_on_time_and_screens_converge_after(ward, outa
         outage_redis.start()  # empty: every key and message must come from the clinical step's republish
         back_at = time.monotonic()
 
-        with ward.live.subscribe(f"pantau:ward:{WARD}") as channel:
+        with ward.live.subscribe(live_keys.ward_channel(WARD)) as channel:
 
             def alarm_message() -> dict | None:
                 while (message := channel.get(timeout=0.2)) is not None:
@@ -235,7 +236,7 @@ def test_redis_outage_alarm_stored_on_time_and_screens_converge_after(ward, outa
         assert time.monotonic() - back_at <= REPUBLISH_EVERY_S + 5
         assert shown["id"] == rows[0].id and body["alarms"][0]["id"] == rows[0].id
         # The NEWS2 that changed while the live store was away (SpO2 75 scores 3) was sent again.
-        assert ward.live.get_latest(f"pantau:latest:{BED}").get("news2") == "3"
+        assert ward.live.get_latest(live_keys.latest(BED)).get("news2") == "3"
 
         # The control channel came back by itself: an acknowledgement reaches the engine and the database.
         wait_for(ward.acknowledge, 10, "control channel subscribed again")
@@ -248,12 +249,9 @@ def test_postgres_outage_with_the_real_consumer_alarm_reaches_the_station(ward, 
     server, _ = outage_postgres
     settings = make_settings(tmp_path, ward.db.url, "memory://", mqtt_url)
     consumer = Consumer(
-        settings,
-        db=ward.db,
-        live=ward.live,
-        on_samples=[ward.pipeline.on_samples],
-        on_status=[ward.pipeline.on_status],
-        client_id=f"outage-{uuid.uuid4().hex[:8]}",
+        runtime(settings, ward.db, ward.live),
+        ConsumerOptions(client_id=f"outage-{uuid.uuid4().hex[:8]}"),
+        ConsumerHooks(on_samples=[ward.pipeline.on_samples], on_status=[ward.pipeline.on_status]),
     )
     publisher = Publisher(mqtt_url)
     published: list[int] = []  # seq of each sample the broker has accepted
@@ -264,7 +262,7 @@ def test_postgres_outage_with_the_real_consumer_alarm_reaches_the_station(ward, 
         published.append(message.seq)
 
     def latest_ts() -> int:
-        return int(ward.live.get_latest(f"pantau:latest:{BED}").get("ts", 0))
+        return int(ward.live.get_latest(live_keys.latest(BED)).get("ts", 0))
 
     def stored() -> tuple[int, int]:
         """Samples of this test's monitor in ``vital_sample``: rows, and distinct sequence numbers."""
@@ -280,7 +278,7 @@ def test_postgres_outage_with_the_real_consumer_alarm_reaches_the_station(ward, 
     try:
         assert consumer.wait_ready(15), "the consumer did not subscribe"  # else the first samples go nowhere
         with Monitor(publish) as monitor:
-            wait_for(lambda: ward.live.get_latest(f"pantau:latest:{BED}").get("news2"), 15, "first NEWS2 published")
+            wait_for(lambda: ward.live.get_latest(live_keys.latest(BED)).get("news2"), 15, "first NEWS2 published")
             server.halt()
             halted = time.monotonic()
             monitor.spo2 = CRITICAL_SPO2

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -24,16 +25,19 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.exc import OperationalError
 
-from bridge import consumer as consumer_module
-from bridge.consumer import STATUS_TOPIC, VITALS_TOPIC, Consumer, Sample
+from bridge.consumer import Consumer, ConsumerHooks, ConsumerOptions, Sample
+from bridge.consumer import pipeline as consumer_pipeline
 from bridge.embedded_broker import EmbeddedBroker
 from config import Settings, load_settings
-from data import partitions
+from data import live_keys, partitions
 from data.db import Database
+from data.field_crypto import FieldCipher
 from data.live_store import LiveStore, MemoryLiveStore, open_live_store
 from data.migrate import upgrade
 from data.models import Bed, Device, DeviceAssignment, Site, VitalSample, Ward
-from data.mqtt_client import BrokerAddress
+from data.mqtt_client import BrokerAddress, broker_address
+from data.mqtt_topics import ALL_STATUS, ALL_VITALS
+from data.runtime import Runtime
 from data.vitals import (
     DEAD_LETTER_SAMPLE,
     DeadLetterRow,
@@ -130,7 +134,7 @@ def create_session(mqtt_url: str, client_id: str) -> None:
     client.on_subscribe = lambda *args: subscribed.set()
     client.connect(address.host, address.port)
     client.loop_start()
-    client.subscribe([(VITALS_TOPIC, 1), (STATUS_TOPIC, 1)])
+    client.subscribe([(ALL_VITALS, 1), (ALL_STATUS, 1)])
     assert subscribed.wait(WAIT), "no SUBACK"
     client.disconnect()
     client.loop_stop()
@@ -186,12 +190,14 @@ class Rig:
         self.client_ids.append(client_id)
         return client_id
 
-    def consumer(self, client_id: str | None = None, *, start: bool = True, **kwargs: object) -> Consumer:
-        kwargs.setdefault("directory_ttl", 0.2)
-        kwargs.setdefault("snapshot_interval", 0.2)
-        kwargs.setdefault("maintenance_interval", 3600)
-        consumer = Consumer(self.settings, db=self.db, live=self.live, client_id=client_id or self.client_id(),
-                            **kwargs)  # fmt: skip
+    def consumer(
+        self, client_id: str | None = None, *, start: bool = True, hooks: ConsumerHooks | None = None, **options: Any
+    ) -> Consumer:
+        options.setdefault("directory_ttl", 0.2)
+        options.setdefault("snapshot_interval", 0.2)
+        options.setdefault("maintenance_interval", 3600)
+        consumer_options = ConsumerOptions(client_id=client_id or self.client_id(), **options)
+        consumer = Consumer(runtime(self.settings, self.db, self.live), consumer_options, hooks)
         self.consumers.append(consumer)
         if start:
             consumer.start()
@@ -269,6 +275,13 @@ def embedded_broker() -> Iterator[EmbeddedBroker]:
         yield broker
 
 
+def runtime(settings: Settings, db: Database, live: LiveStore) -> Runtime:
+    """The consumer's services: the test's database and live store, the broker of ``settings``."""
+    return Runtime(
+        settings, db, live, FieldCipher(settings.data_keys, settings.blind_index_key), broker_address(settings)
+    )
+
+
 def _settings(tmp_path: Path, database_url: str, redis_url: str, mqtt_url: str) -> Settings:
     return load_settings(env="test", database_url=database_url, redis_url=redis_url, mqtt_url=mqtt_url,
                          var_dir=tmp_path / "var")  # fmt: skip
@@ -316,7 +329,7 @@ def test_valid_messages_are_stored_once_and_shown_live(rig: Rig) -> None:
     bed1, ward, bed1_id = rig.devices[dev1]
     bed2 = rig.devices[dev2][0]
     consumer = rig.consumer()
-    ticks = rig.live.subscribe(f"pantau:ward:{ward}")
+    ticks = rig.live.subscribe(live_keys.ward_channel(ward))
     t0 = now_ms() - 10_000
     messages = [
         vitals(dev1, 1, t0, hr=80, spo2=97, rr=16, temp=36.8, sqi={"ecg": 0.9, "spo2": 0.8},
@@ -329,7 +342,7 @@ def test_valid_messages_are_stored_once_and_shown_live(rig: Rig) -> None:
     ]  # fmt: skip
     rig.publisher.send(messages)
     wait_until(lambda: rig.stored() == 4, what="4 rows")
-    wait_until(lambda: rig.live.get_latest(f"pantau:latest:{bed2}"), what="live store")
+    wait_until(lambda: rig.live.get_latest(live_keys.latest(bed2)), what="live store")
 
     with rig.db.engine.connect() as conn:
         rows = conn.execute(
@@ -349,7 +362,7 @@ def test_valid_messages_are_stored_once_and_shown_live(rig: Rig) -> None:
         assert first.ts == datetime.fromtimestamp(t0 / 1000, UTC)
         assert first.received_at >= first.ts
 
-    latest = rig.live.get_latest(f"pantau:latest:{bed1}")
+    latest = rig.live.get_latest(live_keys.latest(bed1))
     assert latest["bed"] == bed1 and latest["ward"] == ward and latest["device"] == dev1
     assert latest["ts"] == str(t0 + 2000)
     assert int(latest["rx"]) >= t0
@@ -358,7 +371,7 @@ def test_valid_messages_are_stored_once_and_shown_live(rig: Rig) -> None:
     assert (latest["sbp"], latest["dbp"], latest["map"], latest["nibp_ts"]) == ("121", "78", "92", str(t0 + 1000))
     assert (latest["st_ecg"], latest["st_spo2"]) == ("ok", "off")
 
-    stream = rig.live.read_stream(f"pantau:vitals:{bed1}")
+    stream = rig.live.read_stream(live_keys.vitals_stream(bed1))
     assert [fields["ts"] for _, fields in stream] == [str(t0), str(t0 + 1000), str(t0 + 2000)]
     assert stream[1][1] == {"ts": str(t0 + 1000), "hr": "81", "spo2": "96", "rr": "17", "temp": "36.9",
                             "sbp": "121", "dbp": "78", "map": "92"}  # fmt: skip
@@ -388,7 +401,7 @@ def test_valid_messages_are_stored_once_and_shown_live(rig: Rig) -> None:
 
     assert consumer.metrics.stored == 4 and consumer.metrics.duplicates == 0
     wait_until(lambda: consumer.metrics.acked == 4, what="acks")
-    key = f"pantau:consumer:{consumer.client_id}"
+    key = live_keys.consumer_snapshot(consumer.client_id)
     wait_until(lambda: json.loads(rig.live.get_latest(key).get("json", "{}")).get("stored") == 4, what="snapshot")
     snapshot = json.loads(rig.live.get_latest(key)["json"])
     assert snapshot["client_id"] == consumer.client_id and snapshot["connected"] and snapshot["acked"] == 4
@@ -469,9 +482,9 @@ def test_a_monitor_moved_to_another_bed_is_picked_up(rig: Rig) -> None:
             text("SELECT seq, bed_id FROM vital_sample WHERE device_id = :d ORDER BY seq"), {"d": device}
         ).all()
     assert [tuple(row) for row in beds] == [(1, bed_a_id), (2, bed_b_id)]
-    wait_until(lambda: rig.live.get_latest(f"pantau:latest:{bed_b}").get("hr") == "61", what="new bed live")
-    assert rig.live.get_latest(f"pantau:latest:{bed_b}")["device"] == device
-    assert rig.live.get_latest(f"pantau:latest:{bed_a}")["hr"] == "60"
+    wait_until(lambda: rig.live.get_latest(live_keys.latest(bed_b)).get("hr") == "61", what="new bed live")
+    assert rig.live.get_latest(live_keys.latest(bed_b))["device"] == device
+    assert rig.live.get_latest(live_keys.latest(bed_a))["hr"] == "60"
     assert consumer.metrics.dead_lettered == {}
 
 
@@ -479,17 +492,17 @@ def test_device_status_updates_the_bed(rig: Rig) -> None:
     device = rig.device_ids[0]
     bed, ward, _ = rig.devices[device]
     seen = []
-    consumer = rig.consumer(on_status=lambda updates, now: seen.extend(updates))
-    ticks = rig.live.subscribe(f"pantau:ward:{ward}")
+    consumer = rig.consumer(hooks=ConsumerHooks(on_status=[lambda updates, now: seen.extend(updates)]))
+    ticks = rig.live.subscribe(live_keys.ward_channel(ward))
     topic = f"pantau/v1/{SITE}/status/{device}"
     rig.publisher.send([(topic, b'{"online": true, "battery": 40}')], retain=True)
-    wait_until(lambda: rig.live.get_latest(f"pantau:latest:{bed}").get("battery") == "40", what="status")
-    assert rig.live.get_latest(f"pantau:latest:{bed}")["online"] == "1"
+    wait_until(lambda: rig.live.get_latest(live_keys.latest(bed)).get("battery") == "40", what="status")
+    assert rig.live.get_latest(live_keys.latest(bed))["online"] == "1"
     message = ticks.get(5)
     assert message is not None and json.loads(message[1]) == {"t": "s", "bed": bed, "online": True, "battery": 40}
     rig.publisher.send([(topic, b'{"online": false}')], retain=True)  # the last will
-    wait_until(lambda: rig.live.get_latest(f"pantau:latest:{bed}").get("online") == "0", what="offline")
-    assert rig.live.get_latest(f"pantau:latest:{bed}")["battery"] == "40"  # not in the will: kept
+    wait_until(lambda: rig.live.get_latest(live_keys.latest(bed)).get("online") == "0", what="offline")
+    assert rig.live.get_latest(live_keys.latest(bed))["battery"] == "40"  # not in the will: kept
     wait_until(lambda: len(seen) == 2, what="status hook")
     assert [u.status.online for u in seen] == [True, False] and seen[0].bed == bed
     rig.publisher.send([(topic, b"")], retain=True)  # clearing the retained message is not an error
@@ -515,9 +528,9 @@ def test_hooks_run_once_per_new_sample_and_never_stop_ingestion(emb_rig: Rig) ->
     def news2(samples: list[Sample], now: int) -> dict:
         return {s.bed: {"news2": 3, "news2_complete": "1", "news2_risk": "low"} for s in samples}
 
-    consumer = rig.consumer(on_samples=[broken, record], enrichers=news2)
+    consumer = rig.consumer(hooks=ConsumerHooks(on_samples=[broken, record], enrichers=[news2]))
     bed, ward, _ = rig.devices[device]
-    ticks = rig.live.subscribe(f"pantau:ward:{ward}")
+    ticks = rig.live.subscribe(live_keys.ward_channel(ward))
     ts = now_ms()
     rig.publisher.send([vitals(device, n, ts + n, hr=70 + n) for n in range(5)])
     wait_until(lambda: sum(len(b[0]) for b in batches) == 5, what="hook calls")
@@ -529,7 +542,7 @@ def test_hooks_run_once_per_new_sample_and_never_stop_ingestion(emb_rig: Rig) ->
     assert [s.msg.seq for s in samples] == [0, 1, 2, 3, 4, 5]
     assert samples[0].bed == bed and samples[0].ward == ward and samples[0].msg.hr == 70
     assert consumer.metrics.hook_errors == len(batches)
-    latest = rig.live.get_latest(f"pantau:latest:{bed}")
+    latest = rig.live.get_latest(live_keys.latest(bed))
     assert (latest["news2"], latest["news2_complete"], latest["news2_risk"]) == ("3", "1", "low")
     tick = json.loads(ticks.get(5)[1])
     assert (tick["news2"], tick["complete"], tick["risk"]) == (3, True, "low")
@@ -546,7 +559,7 @@ def test_database_error_retries_the_store_but_shows_each_sample_once(
     bed, ward, _ = rig.devices[device]
     database_down = threading.Event()
     attempts: list[int] = []
-    real_insert = consumer_module.insert_samples
+    real_insert = consumer_pipeline.insert_samples
 
     def insert(conn: object, rows: list[tuple]) -> int:
         attempts.append(len(rows))
@@ -554,10 +567,12 @@ def test_database_error_retries_the_store_but_shows_each_sample_once(
             raise sqlite3.OperationalError("database is locked")  # transient: the batch is retried
         return real_insert(conn, rows)
 
-    monkeypatch.setattr(consumer_module, "insert_samples", insert)
+    monkeypatch.setattr(consumer_pipeline, "insert_samples", insert)
     shown: list[int] = []
-    consumer = rig.consumer(on_samples=lambda samples, now: shown.extend(s.msg.seq for s in samples))
-    ticks = rig.live.subscribe(f"pantau:ward:{ward}")
+    consumer = rig.consumer(
+        hooks=ConsumerHooks(on_samples=[lambda samples, now: shown.extend(s.msg.seq for s in samples)])
+    )
+    ticks = rig.live.subscribe(live_keys.ward_channel(ward))
     ts = now_ms() - 10_000
 
     database_down.set()
@@ -565,7 +580,7 @@ def test_database_error_retries_the_store_but_shows_each_sample_once(
     wait_until(lambda: shown == [1, 2, 4], what="samples shown while the database fails")
     wait_until(lambda: consumer.metrics.db_errors >= 3, what="the store retried")
     assert rig.stored() == 0 and consumer.metrics.acked == 0
-    assert rig.live.get_latest(f"pantau:latest:{bed}")["ts"] == str(ts + 4000)
+    assert rig.live.get_latest(live_keys.latest(bed))["ts"] == str(ts + 4000)
     database_down.clear()
     wait_until(lambda: rig.stored() == 3 and consumer.metrics.acked == 3, what="stored once the database is back")
     assert len(attempts) > 2 and consumer.metrics.stored == 3 and consumer.metrics.duplicates == 0
@@ -583,11 +598,11 @@ def test_database_error_retries_the_store_but_shows_each_sample_once(
         received.append(json.loads(message[1]))
     ticks.close()
     assert [t["ts"] - ts for t in received if t["t"] == "v"] == [1000, 2000, 4000, 5000]
-    assert rig.live.get_latest(f"pantau:latest:{bed}")["ts"] == str(ts + 5000)
+    assert rig.live.get_latest(live_keys.latest(bed))["ts"] == str(ts + 5000)
 
 
 def test_stock_paho_path_works_too(emb_rig: Rig) -> None:
-    consumer = emb_rig.consumer(fast_paho=False, writers=1)
+    consumer = emb_rig.consumer(fast_receive=False, writers=1)
     assert type(consumer._client) is mqtt.Client
     device = emb_rig.device_ids[0]
     emb_rig.publisher.send(
@@ -670,8 +685,8 @@ def test_database_outage_is_retried_and_nothing_is_acked_before_commit(pg_rig: R
     try:
         client_id = rig.client_id()
         settings = _settings(tmp_path, proxied.url, rig.settings.redis_url, rig.mqtt_url)
-        first = Consumer(settings, db=proxied, live=rig.live, client_id=client_id, directory_ttl=3600,
-                         maintenance_interval=3600)  # fmt: skip
+        options = ConsumerOptions(client_id=client_id, directory_ttl=3600, maintenance_interval=3600)
+        first = Consumer(runtime(settings, proxied, rig.live), options)
         first.start()
         assert first.wait_ready(WAIT)
         device = rig.device_ids[0]
@@ -714,8 +729,8 @@ def test_redis_down_samples_are_still_stored_and_acked(pg_rig: Rig, tmp_path: Pa
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
     dead = open_live_store(f"redis://127.0.0.1:{closed}/0")
-    consumer = Consumer(pg_rig.settings, db=pg_rig.db, live=dead, client_id=pg_rig.client_id(),
-                        maintenance_interval=3600, snapshot_interval=0.2)  # fmt: skip
+    options = ConsumerOptions(client_id=pg_rig.client_id(), maintenance_interval=3600, snapshot_interval=0.2)
+    consumer = Consumer(runtime(pg_rig.settings, pg_rig.db, dead), options)
     pg_rig.consumers.append(consumer)
     consumer.start()
     assert consumer.wait_ready(WAIT)

@@ -1,10 +1,10 @@
-"""The consumer's live gate (bridge/live_gate.py): only a device's newest samples become live, each once."""
+"""The consumer's live gate (bridge/consumer/live_gate.py): only a device's newest samples become live, each once."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
-from bridge.live_gate import LiveGate
+from bridge.consumer.live_gate import LiveGate
 
 
 def sample(device: str, seq: int, ts: int) -> SimpleNamespace:

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bridge.consumer import Consumer
-from config import load_settings
+from bridge.consumer.intake import Intake
+from bridge.consumer.metrics import ConsumerMetrics
 from data.db import Database
 from data.migrate import upgrade
 from data.models import DeadLetter, DeadLetterCount
@@ -88,29 +88,28 @@ def test_rows_older_than_the_retention_are_dropped_and_the_counts_stay(database)
         drop_expired_dead_letters(database.engine, 0, now)
 
 
-def test_the_consumer_queue_is_bounded_and_a_flood_waits(tmp_path):
+def test_the_consumer_queue_is_bounded_and_a_flood_waits():
     """paho's thread waits while the writers' queue is full (so the broker holds the rest), and is released by
     the writers draining it or by stopping."""
-    settings = load_settings(env="test", database_url=f"sqlite:///{tmp_path / 'x.db'}", mqtt_url="mqtt://127.0.0.1:1")
-    consumer = Consumer(settings, db=object(), live=object(), max_pending=5)
-    consumer._accepting = True
+    intake = Intake(ConsumerMetrics("test"), max_pending=5, max_skew_ms=60_000)
+    intake.accepting = True
     topic = b"pantau/v1/S/vitals/MON-1"
-    flood = threading.Thread(target=lambda: [consumer._receive(topic, b"{bad", n, 1) for n in range(12)], daemon=True)
+    flood = threading.Thread(target=lambda: [intake.receive(topic, b"{bad", n, 1) for n in range(12)], daemon=True)
     flood.start()
 
     def settles_at(size: int) -> bool:
         deadline = time.monotonic() + WAIT
         while time.monotonic() < deadline:
-            if consumer._queue.qsize() == size and flood.is_alive():
+            if intake.pending() == size and flood.is_alive():
                 return True
             time.sleep(0.01)
         return False
 
     assert settles_at(5)  # full, and the receiving thread is held
     for _ in range(5):
-        consumer._queue.get_nowait()  # the writers take a batch
+        intake.queue.get_nowait()  # the writers take a batch
     assert settles_at(5)  # it went on, and is held again at the bound
-    consumer._accepting = False  # stopping: the waiting message is left to the broker
+    intake.accepting = False  # stopping: the waiting message is left to the broker
     flood.join(WAIT)
     assert not flood.is_alive()
-    assert consumer._queue.qsize() == 5
+    assert intake.pending() == 5

@@ -1,5 +1,6 @@
-"""A faster paho-mqtt receive path for the vitals consumer (:mod:`bridge.consumer`): :class:`FastClient`, switched on
-by :func:`speed_up` when this paho has the internals it relies on."""
+"""The consumer's MQTT receive path: :func:`receive` hands every PUBLISH a paho client receives to one function
+and returns the one that acknowledges them. Behind it, :class:`FastClient`, a cheaper receive path switched on
+when this paho has the internals it relies on; otherwise paho's stock ``on_message`` path."""
 
 from __future__ import annotations
 
@@ -12,12 +13,17 @@ from collections.abc import Callable, Sequence
 import paho.mqtt.client as mqtt
 from paho.mqtt.client import MalformedPacket
 
-__all__ = ["FastClient", "speed_up"]
+__all__ = ["Acknowledge", "Deliver", "FastClient", "receive"]
 
 log = logging.getLogger(__name__)
 
 _PUBACK = struct.Struct("!BBH")
 _PUBACK_CMD = 0x40
+
+Deliver = Callable[[bytes, bytes, int, int], None]
+"""``deliver(topic, payload, mid, qos)``, called on paho's network thread for each PUBLISH received."""
+Acknowledge = Callable[[Sequence[int]], None]
+"""``acknowledge(mids)`` sends the PUBACKs of QoS 1 messages."""
 
 
 class FastClient(mqtt.Client):
@@ -26,7 +32,7 @@ class FastClient(mqtt.Client):
     Stock paho reads each packet with 3-4 ``recv`` calls, one ``select`` and one loop pass, then builds an
     ``MQTTMessage`` (and an ``MQTTMessageInfo``) for it; at 15,000 messages a second that is most of the
     consumer's CPU. A client made by :func:`data.mqtt_client.make_client` (so TLS, auth and reconnect back-off are
-    configured there, once) is switched to this class by :func:`speed_up`, which gives it:
+    configured there, once) is switched to this class by :func:`receive`, which gives it:
 
     * one 256 KiB read buffer: a single ``recv`` for hundreds of packets;
     * ``loop_read`` that parses every complete PUBLISH (QoS 0/1) in the buffer itself and hands
@@ -35,8 +41,8 @@ class FastClient(mqtt.Client):
     * ``_loop`` that handles buffered packets before it waits in ``select``;
     * ``ack_many``: a whole batch of PUBACKs in one write.
 
-    It relies on paho 2's private methods and attributes; :func:`speed_up` checks them and otherwise leaves
-    the stock client (and the consumer's ``on_message`` path) in place.
+    It relies on paho 2's private methods and attributes; :func:`receive` checks them and otherwise leaves
+    the stock client (and its ``on_message`` path) in place.
     """
 
     _READ_SIZE = 256 * 1024
@@ -205,7 +211,29 @@ _PRIVATE_PAHO = (
 _PRIVATE_STATE = ("_sock", "_in_packet", "_msgtime_mutex", "_last_bytes_received", "_manual_ack", "_protocol")
 
 
-def speed_up(client: mqtt.Client) -> mqtt.Client:
+def receive(client: mqtt.Client, deliver: Deliver, *, fast: bool = True) -> Acknowledge:
+    """Hand every PUBLISH ``client`` receives to ``deliver`` with manual acknowledgement on (nothing is
+    acknowledged until the returned function is called with its ``mid``). ``fast``: through :class:`FastClient`
+    when this paho has the internals it relies on (a QoS 2 PUBLISH still takes paho's own path). Call before the
+    client connects."""
+
+    def on_message(_client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
+        deliver(message._topic, message.payload, message.mid, message.qos)
+
+    def acknowledge(mids: Sequence[int]) -> None:
+        for mid in mids:
+            client.ack(mid, 1)
+
+    client.manual_ack_set(True)
+    client.on_message = on_message
+    if fast and _speed_up(client):
+        assert isinstance(client, FastClient)
+        client.on_publish_fast = deliver
+        return client.ack_many
+    return acknowledge
+
+
+def _speed_up(client: mqtt.Client) -> bool:
     """Turn a stock paho client into a :class:`FastClient` when this paho has the internals it relies on."""
     usable = (
         type(client) is mqtt.Client
@@ -217,6 +245,6 @@ def speed_up(client: mqtt.Client) -> mqtt.Client:
     )
     if not usable:
         log.info("paho-mqtt internals differ; the consumer uses the stock client")
-        return client
+        return False
     client.__class__ = FastClient
-    return client
+    return True

@@ -11,10 +11,8 @@ later ``ts``, so it passes). Older ones are stored and never shown as a live tic
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from bridge.consumer import Sample
+from bridge.consumer.messages import Sample
 
 __all__ = ["LiveGate"]
 

@@ -1,0 +1,73 @@
+"""The vitals consumer: MQTT -> validate -> resolve bed -> live store + hooks -> batch insert -> ack.
+
+``python -m bridge.consumer``: run until SIGTERM/SIGINT, then flush, ack, disconnect, exit 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from typing import Any
+
+from bridge.consumer.options import DEFAULT_CLIENT_ID, ConsumerHooks, ConsumerOptions
+from bridge.consumer.service import Consumer
+
+__all__ = ["main"]
+
+log = logging.getLogger("bridge.consumer")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bridge.consumer``: run until SIGTERM/SIGINT, then flush, ack, disconnect, exit 0."""
+    from config import configure_logging, load_settings
+
+    parser = argparse.ArgumentParser(prog="python -m bridge.consumer", description=__doc__.split("\n")[0])
+    parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID, help="fixed MQTT client id (persistent session)")
+    parser.add_argument("--metrics-port", type=int, default=None, help="serve /metrics and /healthz on this port")
+    parser.add_argument("--metrics-host", default="127.0.0.1", help="address for the metrics server")
+    parser.add_argument("--shared", action="store_true", help="use a shared subscription ($share/pantau/...)")
+    parser.add_argument("--retention-days", type=int, default=None, help="days of raw samples to keep")
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--batch-wait", type=float, default=0.05, help="seconds a batch may wait to fill")
+    parser.add_argument("--maintenance-interval", type=float, default=300.0, help="seconds between upkeep runs")
+    parser.add_argument("--no-clinical", action="store_true", help="store and show only: no NEWS2, no alarms")
+    args = parser.parse_args(argv)
+
+    from bridge.clinical import ClinicalPipeline
+    from data.runtime import build_runtime
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    runtime = build_runtime(settings)
+    clinical = None if args.no_clinical else ClinicalPipeline(runtime.db, runtime.live)
+    options = ConsumerOptions(
+        client_id=args.client_id,
+        metrics_port=args.metrics_port,
+        metrics_host=args.metrics_host,
+        shared_subscription=True if args.shared else None,
+        retention_days=args.retention_days,
+        batch_size=args.batch_size,
+        batch_wait=args.batch_wait,
+        maintenance_interval=args.maintenance_interval,
+    )
+    hooks = ConsumerHooks(on_samples=(clinical.on_samples,), on_status=(clinical.on_status,)) if clinical else None
+    consumer = Consumer(runtime, options, hooks)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("consumer stopping", extra={"signal": signal.Signals(signum).name})
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    if clinical:
+        clinical.start()
+    try:
+        consumer.run_forever(stop)
+    finally:
+        if clinical:
+            clinical.stop()
+        runtime.close()
+    return 0

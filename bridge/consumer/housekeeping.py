@@ -1,0 +1,111 @@
+"""The consumer's housekeeping thread: partitions ahead, rollups, retention (at start and every
+``maintenance_interval`` seconds), and a JSON snapshot of the counters in the live store every
+``snapshot_interval`` seconds (the health page reads it)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from time import monotonic
+from typing import Any
+
+import orjson
+
+from bridge.consumer.metrics import ConsumerMetrics
+from bridge.consumer.throttled_log import ThrottledLog
+from data import live_keys, partitions, vital_gaps
+from data.db import Database
+from data.live_store import LiveStore
+from data.vitals import drop_expired_dead_letters
+from domain.clock import utcnow
+
+__all__ = ["Housekeeping"]
+
+log = logging.getLogger(__name__)
+
+
+class Housekeeping:
+    """One thread from :meth:`start` until :meth:`stop`; :meth:`run_maintenance` and :meth:`write_snapshot`
+    may also be called by hand."""
+
+    def __init__(
+        self,
+        db: Database,
+        live: LiveStore,
+        metrics: ConsumerMetrics,
+        pending: Callable[[], int],
+        *,
+        retention_days: int,
+        dead_letter_retention_days: int,
+        maintenance_interval: float,
+        snapshot_interval: float,
+    ) -> None:
+        self.db = db
+        self.live = live
+        self.metrics = metrics
+        self.pending = pending
+        self.retention_days = retention_days
+        self.dead_letter_retention_days = dead_letter_retention_days
+        self.maintenance_interval = maintenance_interval
+        self.snapshot_interval = snapshot_interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._throttled = ThrottledLog(log)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="pantau-consumer-housekeeping", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def run_maintenance(self, now: datetime | None = None) -> dict[str, Any]:
+        """Partitions ahead, rollups of the last closed minutes, expired partitions, gaps and dead letters dropped."""
+        now = now or utcnow()
+        engine = self.db.engine
+        created = partitions.ensure_partitions(engine, days_ahead=2, today=now.date())
+        lookback = max(timedelta(seconds=2 * self.maintenance_interval), timedelta(minutes=10))
+        rollups = partitions.refresh_rollups(engine, now - lookback, now)
+        dropped = partitions.drop_expired(engine, self.retention_days, today=now.date())
+        gaps = vital_gaps.drop_closed(engine, now - timedelta(days=self.retention_days))
+        letters = drop_expired_dead_letters(engine, self.dead_letter_retention_days, now)
+        return {
+            "partitions_created": created,
+            "rollup_rows": rollups,
+            "partitions_dropped": dropped,
+            "gaps_dropped": gaps,
+            "dead_letters_dropped": letters,
+        }
+
+    def write_snapshot(self) -> None:
+        """The counters, as JSON, in the consumer's snapshot key (a failure is counted and logged)."""
+        snapshot = self.metrics.snapshot(self.pending())
+        key = live_keys.consumer_snapshot(self.metrics.client_id)
+        try:
+            self.live.set_latest(key, {"json": orjson.dumps(snapshot).decode(), "updated": snapshot["updated_at"]})
+        except Exception as exc:
+            self.metrics.live_errors += 1
+            self._throttled("snapshot", "consumer snapshot not written", error=str(exc)[:300])
+
+    def _loop(self) -> None:
+        next_maintenance = monotonic()
+        while True:
+            if monotonic() >= next_maintenance:
+                try:
+                    result = self.run_maintenance()
+                    log.info("consumer maintenance done", extra=result)
+                    next_maintenance = monotonic() + self.maintenance_interval
+                except Exception as exc:
+                    self.metrics.maintenance_errors += 1
+                    self.metrics.error(f"maintenance: {exc!r}"[:500])
+                    self._throttled("maintenance", "consumer maintenance failed, will retry", error=str(exc)[:300])
+                    next_maintenance = monotonic() + min(30.0, self.maintenance_interval)
+            with contextlib.suppress(Exception):
+                self.write_snapshot()
+            if self._stop.wait(self.snapshot_interval):
+                return

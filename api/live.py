@@ -22,6 +22,7 @@ from flask_login import current_user
 from api.sse import HEARTBEAT_SECONDS, heartbeat, sse_event, sse_response, stream_seconds
 from auth.guards import roles_required
 from auth.users import usernames
+from data import live_keys
 from data.alarm_limits import beds_with_custom_limits
 from data.live_store import LiveStoreError, Subscription
 from data.runtime import current_runtime
@@ -38,15 +39,15 @@ SPARK_MS = 120_000  # the tiles' heart-rate sparkline window, as in assets/ward.
 def ward_snapshot(ward: str, bed_codes: list[str]) -> dict:
     """Everything a ward screen shows, read from the live store (raises ``LiveStoreError`` when it is away)."""
     live = current_runtime().live
-    latest = live.get_latest_many([f"pantau:latest:{b}" for b in bed_codes])
-    pauses = live.get_latest_many([f"pantau:pause:{b}" for b in bed_codes])
-    alarms = live.get_latest(f"pantau:alarms:{ward}")
+    latest = live.get_latest_many([live_keys.latest(b) for b in bed_codes])
+    pauses = live.get_latest_many([live_keys.audio_pause(b) for b in bed_codes])
+    alarms = live.get_latest(live_keys.ward_alarms(ward))
     now = int(time.time() * 1000)
     since = f"{now - SPARK_MS}-0"  # stream ids start with the server's epoch ms
     series = {
         b: [
             [int(entry_id.split("-")[0]), float(f["hr"])]
-            for entry_id, f in live.read_stream(f"pantau:vitals:{b}", since)
+            for entry_id, f in live.read_stream(live_keys.vitals_stream(b), since)
             if "hr" in f
         ]
         for b in bed_codes
@@ -54,9 +55,11 @@ def ward_snapshot(ward: str, bed_codes: list[str]) -> dict:
     return {
         "now": now,
         "series": series,
-        "beds": {b: latest.get(f"pantau:latest:{b}", {}) for b in bed_codes},
+        "beds": {b: latest.get(live_keys.latest(b), {}) for b in bed_codes},
         "alarms": {b: json.loads(v) for b, v in alarms.items()},
-        "pauses": {b: int(p["until"]) for b in bed_codes if (p := pauses.get(f"pantau:pause:{b}")) and "until" in p},
+        "pauses": {
+            b: int(p["until"]) for b in bed_codes if (p := pauses.get(live_keys.audio_pause(b))) and "until" in p
+        },
     }
 
 
@@ -117,7 +120,7 @@ def ward_stream(ward: str) -> Response:
         custom = sorted(beds_with_custom_limits(session, found.id))
         zone = site_zone(session, current_user.site_id).key
     try:
-        subscription = runtime.live.subscribe(f"pantau:ward:{ward}")  # before the snapshot: nothing falls between
+        subscription = runtime.live.subscribe(live_keys.ward_channel(ward))  # before the snapshot: none lost
     except LiveStoreError:
         log.warning("ward stream: live store unavailable")
         return Response("live store unavailable", status=503, headers={"Retry-After": "5"})

@@ -26,8 +26,9 @@ from flask_login import current_user
 
 from api.sse import HEARTBEAT_SECONDS, heartbeat, sse_event, sse_response, stream_seconds
 from auth.guards import roles_required
+from data import live_keys
 from data.live_store import LiveStoreError, Subscription
-from data.queue_tickets import CHANNEL, QueueEvent
+from data.queue_tickets import QueueEvent
 from data.queue_views import board_points, board_snapshot
 from data.runtime import current_runtime
 from data.schedules import ensure_sessions, local_today
@@ -152,7 +153,7 @@ def queue_stream(board: str) -> Response:
 
     subscribed = int(utcnow().timestamp() * 1000)
     try:
-        subscription = runtime.live.subscribe(CHANNEL.format(site_id=site_id))  # before the snapshot
+        subscription = runtime.live.subscribe(live_keys.queue_channel(site_id))  # before the snapshot
     except LiveStoreError:
         log.warning("queue board stream: live store unavailable")
         return Response("live store unavailable", status=503, headers={"Retry-After": "5"})

@@ -33,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bridge.alarm_journal import AlarmJournal, Stored
+from data import live_keys
 from data.db import Database
 from data.live_store import LiveBatch, LiveStore
 from data.models import AlarmEvent, AlarmLimit, Bed, BedOccupancy, Observation, Ward
@@ -43,7 +44,6 @@ from domain.qsofa import altered_from_acvpu, qsofa
 from domain.vitals_contract import VitalsMessage
 
 log = logging.getLogger(__name__)
-CONTROL_CHANNEL = "pantau:control"
 OBSERVATION_VALID = timedelta(hours=12)  # oxygen/ACVPU older than this no longer completes a NEWS2
 MANUAL_VITAL_VALID = timedelta(hours=4)  # a manual vital fills in for a missing monitor value this long
 SNAPSHOT_EVERY_S = 10
@@ -153,7 +153,7 @@ class ClinicalPipeline:
                 context.manual[name] = (value, context.observed_ms)
 
     def _restore_snapshots(self) -> None:
-        keys = [f"pantau:alarmstate:{code}" for code in self._beds]
+        keys = [live_keys.alarm_state(code) for code in self._beds]
         try:
             stored = self.live.get_latest_many(keys)
         except Exception:  # without the live store we start fresh
@@ -161,7 +161,7 @@ class ClinicalPipeline:
             return
         with self._lock:
             for code, context in self._beds.items():
-                state = stored.get(f"pantau:alarmstate:{code}", {}).get("state")
+                state = stored.get(live_keys.alarm_state(code), {}).get("state")
                 if state:
                     context.alarms = BedAlarms.from_dict(json.loads(state))
 
@@ -269,7 +269,7 @@ class ClinicalPipeline:
             self._save_journal()
 
     def handle_control(self, raw: str) -> None:
-        """A message on ``pantau:control`` from the web app."""
+        """A message on ``live_keys.CONTROL_CHANNEL`` from the web app."""
         try:
             message = json.loads(raw)
             kind, code = message["t"], message.get("bed")
@@ -339,8 +339,10 @@ class ClinicalPipeline:
     def _write_alarms(self, batch: LiveBatch, context: BedContext) -> None:
         """The bed's whole alarm list: its field of the ward's hash (removed when none) and one ``a`` message."""
         active = [a.live() for a in context.alarms.active()]
-        batch.set_latest(f"pantau:alarms:{context.ward}", {context.code: json.dumps(active) if active else None})
-        batch.publish(f"pantau:ward:{context.ward}", json.dumps({"t": "a", "bed": context.code, "alarms": active}))
+        batch.set_latest(live_keys.ward_alarms(context.ward), {context.code: json.dumps(active) if active else None})
+        batch.publish(
+            live_keys.ward_channel(context.ward), json.dumps({"t": "a", "bed": context.code, "alarms": active})
+        )
 
     def _write_scores(self, batch: LiveBatch) -> None:
         """NEWS2 and the qSOFA screen beside it (DESIGN §5's secondary badge), into the hash and to the ward, for
@@ -349,7 +351,7 @@ class ClinicalPipeline:
             total, complete, risk, qsofa_positive = summary
             self._write_score_fields(batch, context, summary)
             batch.publish(
-                f"pantau:ward:{context.ward}",
+                live_keys.ward_channel(context.ward),
                 json.dumps(
                     {
                         "t": "n",
@@ -366,7 +368,7 @@ class ClinicalPipeline:
     def _write_score_fields(batch: LiveBatch, context: BedContext, summary: tuple) -> None:
         total, complete, risk, qsofa_positive = summary
         batch.set_latest(
-            f"pantau:latest:{context.code}",
+            live_keys.latest(context.code),
             {
                 "news2": total,
                 "news2_complete": "1" if complete else "0",
@@ -456,13 +458,10 @@ class ClinicalPipeline:
             states = {code: json.dumps(c.alarms.to_dict()) for code, c in self._beds.items()}
         try:
             for code, state in states.items():
-                self.live.set_latest(f"pantau:alarmstate:{code}", {"state": state})
+                self.live.set_latest(live_keys.alarm_state(code), {"state": state})
         except Exception:
             log.warning("alarm snapshot failed")
         self._save_journal()
-
-    def _journal_key(self) -> str:
-        return f"pantau:alarmjournal:{self.site_id if self.site_id is not None else 'all'}"
 
     def _save_journal(self) -> None:
         """Snapshot the journal when it changed since the last snapshot (at most once a tick). Not before the
@@ -476,7 +475,9 @@ class ClinicalPipeline:
             return
         pending = self.journal.to_list()
         try:
-            self.live.set_latest(self._journal_key(), {"pending": json.dumps(pending) if pending else None})
+            self.live.set_latest(
+                live_keys.alarm_journal(self.site_id), {"pending": json.dumps(pending) if pending else None}
+            )
         except Exception:
             return  # the live store is away: kept for the next tick
         self._journal_saved = revision
@@ -484,7 +485,7 @@ class ClinicalPipeline:
     def _restore_journal(self) -> None:
         """Queue the changes a previous run could not store (stored ones are recognised and not stored twice)."""
         try:
-            raw = self.live.get_latest(self._journal_key()).get("pending")
+            raw = self.live.get_latest(live_keys.alarm_journal(self.site_id)).get("pending")
         except Exception:
             log.warning("alarm journal snapshot unavailable; trying again")
             return
@@ -576,7 +577,7 @@ class ClinicalPipeline:
     def _control_loop(self) -> None:
         while not self._stop.is_set():
             try:
-                with self.live.subscribe(CONTROL_CHANNEL) as subscription:
+                with self.live.subscribe(live_keys.CONTROL_CHANNEL) as subscription:
                     while not self._stop.is_set():
                         message = subscription.get(timeout=1.0)
                         if message is not None:

@@ -7,14 +7,12 @@ import json
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from data import audit
+from data import audit, live_keys
 from data.live_store import LiveStore
 from data.models import AlarmLimit, Bed, Ward
 from domain.alarm_limit_ranges import validate_overrides, widened_limits
 from domain.alarms import PROFILES, Bounds, Limits
 from domain.clock import utcnow
-
-CONTROL_CHANNEL = "pantau:control"
 
 
 def bed_profile(session: Session, bed_id: int) -> str:
@@ -37,8 +35,8 @@ def beds_with_custom_limits(session: Session, ward_id: int) -> set[str]:
 
 def publish_limits_changed(live: LiveStore, ward: str, bed_code: str, *, custom: bool) -> None:
     """After the commit: the alarm pipeline reloads the bed's limits; the ward station marks or unmarks its tile."""
-    live.publish(CONTROL_CHANNEL, json.dumps({"t": "limits", "bed": bed_code}))
-    live.publish(f"pantau:ward:{ward}", json.dumps({"t": "l", "bed": bed_code, "custom": custom}))
+    live.publish(live_keys.CONTROL_CHANNEL, live_keys.control_message("limits", bed_code))
+    live.publish(live_keys.ward_channel(ward), json.dumps({"t": "l", "bed": bed_code, "custom": custom}))
 
 
 def limits_view(session: Session, bed_id: int) -> tuple[str, Limits, dict[str, Bounds]]:

@@ -1,7 +1,7 @@
 """Every Redis key, stream and pub/sub channel of the live store, and the control messages, named once.
 
 The web app, the consumer and its clinical step meet only here: a key spelt differently in two places would
-leave a screen silently without data. DESIGN §4 describes what each holds.
+leave a screen silently without data. docs/live-data.md describes what each holds.
 """
 
 from __future__ import annotations
@@ -9,13 +9,15 @@ from __future__ import annotations
 import orjson
 
 CONTROL_CHANNEL = "pantau:control"
-"""The web app tells the consumer's clinical step that something of a bed changed (limits, an observation)."""
+"""The web app tells the consumer's clinical step that something of a bed changed (limits, an observation, an
+acknowledged alarm)."""
 
 
-def control_message(kind: str, bed_code: str) -> str:
-    """A message on ``CONTROL_CHANNEL``: ``kind`` is ``"limits"`` (a bed's alarm limits changed) or ``"obs"`` (a
-    nurse recorded an observation)."""
-    return orjson.dumps({"t": kind, "bed": bed_code}).decode()
+def control_message(kind: str, bed_code: str, **fields: str | int) -> str:
+    """A message on ``CONTROL_CHANNEL``: ``kind`` is ``"limits"`` (a bed's alarm limits changed), ``"obs"`` (a
+    nurse recorded an observation) or ``"ack"`` (an alarm was acknowledged; ``fields`` say which, by whom, where
+    and when)."""
+    return orjson.dumps({"t": kind, "bed": bed_code, **fields}).decode()
 
 
 def latest(bed_code: str) -> str:
@@ -39,7 +41,7 @@ def ward_alarms(ward_code: str) -> str:
 
 
 def ward_channel(ward_code: str) -> str:
-    """Everything a ward's screens draw: ticks, alarms, pauses, limit changes."""
+    """Everything a ward's screens draw: ticks, alarms, device status, NEWS2, audio pauses, limit changes."""
     return f"pantau:ward:{ward_code}"
 
 
@@ -54,7 +56,7 @@ def alarm_journal(site_id: int | None) -> str:
 
 
 def consumer_snapshot(client_id: str) -> str:
-    """A consumer's metrics snapshot, read by the health page."""
+    """A consumer's counters as JSON, rewritten every few seconds for an operator to read (the app does not)."""
     return f"pantau:consumer:{client_id}"
 
 

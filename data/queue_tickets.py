@@ -12,6 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from data import live_keys
 from data.live_store import LiveStore, LiveStoreError
 from data.models import BpjsOutbox, Poli, QueueCounter, QueueTicket, Visit, VisitTask
 from data.upsert import insert_for
@@ -19,7 +20,6 @@ from domain.queue_points import FIXED_PREFIXES, poli_code_of, ticket_label
 from domain.queue_tasks import CANCELLED, check_next
 
 log = logging.getLogger(__name__)
-CHANNEL = "pantau:queue:{site_id}"
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def publish(live: LiveStore, site_id: int, events: Iterable[QueueEvent]) -> None
     is saved, and the boards re-read their snapshot when they reconnect."""
     try:
         for event in events:
-            live.publish(CHANNEL.format(site_id=site_id), json.dumps(asdict(event)))
+            live.publish(live_keys.queue_channel(site_id), json.dumps(asdict(event)))
     except LiveStoreError:
         log.warning("queue event not published: live store unavailable", exc_info=True)
 

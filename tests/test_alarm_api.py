@@ -7,6 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
+from data import live_keys
 from data.models import AlarmEvent, AuditLog
 from data.wards import bed_by_code
 from domain.clock import utcnow
@@ -21,12 +22,13 @@ def client_for(pantau, username: str):
 
 def test_nurse_pauses_a_beds_audio(any_app):
     client = client_for(any_app, "perawat")
-    with any_app.runtime.live.subscribe("pantau:ward:ICU") as channel:
+    with any_app.runtime.live.subscribe(live_keys.ward_channel("ICU")) as channel:
         response = client.post("/api/beds/ICU-03/alarms/pause", json={"seconds": 120})
         assert response.status_code == 200
         message = json.loads(channel.get(timeout=2)[1])
     assert message["t"] == "p" and message["bed"] == "ICU-03" and message["by"] == "perawat"
-    assert int(any_app.runtime.live.get_latest("pantau:pause:ICU-03")["until"]) == response.get_json()["until"]
+    paused = any_app.runtime.live.get_latest(live_keys.audio_pause("ICU-03"))
+    assert int(paused["until"]) == response.get_json()["until"]
     with any_app.runtime.db.session() as s:
         assert s.scalar(select(AuditLog.action).order_by(AuditLog.id.desc()).limit(1)) == "alarm_audio_paused"
 
@@ -51,7 +53,7 @@ def test_acknowledge_records_who_and_tells_the_engine(sqlite_app):
             )
         )
     client = client_for(sqlite_app, "perawat")
-    with runtime.live.subscribe("pantau:control") as control:
+    with runtime.live.subscribe(live_keys.CONTROL_CHANNEL) as control:
         response = client.post("/api/beds/ICU-03/alarms/ack", json={"condition": "spo2_low"})
         command = json.loads(control.get(timeout=2)[1])
     assert response.get_json() == {"ok": True, "acknowledged": 1}
@@ -77,7 +79,7 @@ def test_form_posts_and_unknown_beds_are_refused(sqlite_app):
 
 
 def test_ward_stream_starts_with_a_snapshot(sqlite_app):
-    sqlite_app.runtime.live.set_latest("pantau:latest:ICU-01", {"hr": 72, "rx": 1})
+    sqlite_app.runtime.live.set_latest(live_keys.latest("ICU-01"), {"hr": 72, "rx": 1})
     response = client_for(sqlite_app, "perawat").get("/stream/ward/ICU")
     assert response.mimetype == "text/event-stream"
     chunks = response.response

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bridge.clinical import ClinicalPipeline
+from data import live_keys
 from data.alarm_limits import beds_with_custom_limits, limits_view, publish_limits_changed, set_overrides
 from data.models import AuditLog, Bed
 from data.wards import bed_by_code
@@ -55,7 +56,7 @@ def test_custom_limits_are_listed_and_published(sqlite_app):
         set_overrides(s, bed.id, {"hr": (55.0, None)}, **WHO)
     with runtime.db.session() as s:
         assert "MEL-03" in beds_with_custom_limits(s, ward_id)
-    with runtime.live.subscribe("pantau:ward:MEL") as channel:
+    with runtime.live.subscribe(live_keys.ward_channel("MEL")) as channel:
         publish_limits_changed(runtime.live, "MEL", "MEL-03", custom=True)
         message = channel.get(timeout=5)
     assert message is not None and json.loads(message[1]) == {"t": "l", "bed": "MEL-03", "custom": True}

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from sqlalchemy import select, update
 
 from bridge.clinical import ClinicalPipeline
+from data import live_keys
 from data.live_store import MemoryLiveStore
 from data.models import AlarmEvent, Observation, User
 from data.wards import bed_by_code
@@ -34,7 +35,7 @@ def test_desaturation_raises_one_alarm_that_a_nurse_acknowledges(any_app):
     runtime = any_app.runtime
     pipeline = ClinicalPipeline(runtime.db, runtime.live)
     pipeline.load()
-    with runtime.live.subscribe("pantau:ward:ICU") as channel:
+    with runtime.live.subscribe(live_keys.ward_channel("ICU")) as channel:
         feed(pipeline, range(0, 5))
         feed(pipeline, range(5, 30), spo2=85.0)
         messages = []
@@ -43,7 +44,7 @@ def test_desaturation_raises_one_alarm_that_a_nurse_acknowledges(any_app):
     with runtime.db.session() as s:
         events = list(s.scalars(select(AlarmEvent).where(AlarmEvent.condition == "spo2_low")))
     assert len(events) == 1 and events[0].ended_at is None
-    active = json.loads(runtime.live.get_latest("pantau:alarms:ICU")["ICU-03"])
+    active = json.loads(runtime.live.get_latest(live_keys.ward_alarms("ICU"))["ICU-03"])
     assert [a["condition"] for a in active] == ["spo2_low"] and active[0]["acked"] is False
     assert any(m["t"] == "a" and m["alarms"] for m in messages)
 
@@ -62,12 +63,12 @@ def test_desaturation_raises_one_alarm_that_a_nurse_acknowledges(any_app):
     with runtime.db.session() as s:
         event = s.get(AlarmEvent, events[0].id)
         assert event.acknowledged_at is not None and event.acknowledged_where == "ICU@127.0.0.1"
-    assert json.loads(runtime.live.get_latest("pantau:alarms:ICU")["ICU-03"])[0]["acked"] is True
+    assert json.loads(runtime.live.get_latest(live_keys.ward_alarms("ICU"))["ICU-03"])[0]["acked"] is True
 
     feed(pipeline, range(30, 60), spo2=97.0)
     with runtime.db.session() as s:
         assert s.get(AlarmEvent, events[0].id).ended_at is not None
-    assert "ICU-03" not in runtime.live.get_latest("pantau:alarms:ICU")
+    assert "ICU-03" not in runtime.live.get_latest(live_keys.ward_alarms("ICU"))
 
 
 def test_news2_is_incomplete_until_the_nurse_records_oxygen_and_consciousness(sqlite_app):
@@ -75,13 +76,13 @@ def test_news2_is_incomplete_until_the_nurse_records_oxygen_and_consciousness(sq
     pipeline = ClinicalPipeline(runtime.db, runtime.live)
     pipeline.load()
     feed(pipeline, range(0, 3), sbp=120.0)
-    latest = runtime.live.get_latest("pantau:latest:ICU-03")
+    latest = runtime.live.get_latest(live_keys.latest("ICU-03"))
     assert latest["news2_complete"] == "0"
     with runtime.db.session() as s:
         bed = bed_by_code(s, 1, "ICU-03")
         s.add(Observation(bed_id=bed.id, on_oxygen=True, consciousness="A"))
     pipeline.handle_control(json.dumps({"t": "obs", "bed": "ICU-03"}))
-    latest = runtime.live.get_latest("pantau:latest:ICU-03")
+    latest = runtime.live.get_latest(live_keys.latest("ICU-03"))
     # HR 80 (0) + SpO2 97 (0) + RR 16 (0) + temp 36.8 (0) + SBP 120 (0) + oxygen (2) + alert (0) = 2
     assert (latest["news2"], latest["news2_complete"], latest["news2_risk"]) == ("2", "1", "low")
     assert latest["qsofa"] == "0"  # RR 16, SBP 120, alert: no qSOFA criterion
@@ -92,13 +93,13 @@ def test_qsofa_screen_turns_positive(sqlite_app):
     pipeline = ClinicalPipeline(runtime.db, runtime.live)
     pipeline.load()
     feed(pipeline, range(0, 3), rr=16.0, sbp=130.0)
-    assert runtime.live.get_latest("pantau:latest:ICU-03").get("qsofa") is None  # mentation unknown, 0 of 2 known
+    assert runtime.live.get_latest(live_keys.latest("ICU-03")).get("qsofa") is None  # mentation unknown, 0 of 2 known
     feed(pipeline, range(3, 6), rr=24.0, sbp=98.0)  # RR ≥ 22 and SBP ≤ 100: positive whatever the mentation
-    assert runtime.live.get_latest("pantau:latest:ICU-03")["qsofa"] == "1"
+    assert runtime.live.get_latest(live_keys.latest("ICU-03"))["qsofa"] == "1"
     with runtime.db.session() as s:
         s.add(Observation(bed_id=bed_by_code(s, 1, "ICU-03").id, on_oxygen=False, consciousness="A"))
     pipeline.handle_control(json.dumps({"t": "obs", "bed": "ICU-03"}))
-    assert runtime.live.get_latest("pantau:latest:ICU-03")["qsofa"] == "1"
+    assert runtime.live.get_latest(live_keys.latest("ICU-03"))["qsofa"] == "1"
 
 
 def test_alarm_state_survives_a_restart(sqlite_app):
@@ -124,7 +125,7 @@ def test_changed_limits_do_not_put_back_an_older_alarm_state(sqlite_app):
     pipeline.handle_control(json.dumps(ack))
     pipeline.handle_control(json.dumps({"t": "limits", "bed": "ICU-03"}))  # reloads limits from the database
     pipeline.republish()
-    assert json.loads(live.get_latest("pantau:alarms:ICU")["ICU-03"])[0]["acked"] is True
+    assert json.loads(live.get_latest(live_keys.ward_alarms("ICU"))["ICU-03"])[0]["acked"] is True
 
 
 def test_an_acknowledgement_stored_without_its_control_message_is_taken_over(sqlite_app):
@@ -140,5 +141,5 @@ def test_an_acknowledgement_stored_without_its_control_message_is_taken_over(sql
             .values(acknowledged_at=utcnow(), acknowledged_by=nurse, acknowledged_where="ICU@10.0.0.9")
         )
     pipeline.sync_acknowledgements()
-    shown = json.loads(live.get_latest("pantau:alarms:ICU")["ICU-03"])[0]
+    shown = json.loads(live.get_latest(live_keys.ward_alarms("ICU"))["ICU-03"])[0]
     assert shown["acked"] is True and shown["ack_by"] == nurse

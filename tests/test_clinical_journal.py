@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from bridge import alarm_journal
 from bridge.alarm_journal import MAX_ATTEMPTS, AlarmJournal
 from bridge.clinical import ClinicalPipeline
+from data import live_keys
 from data.db import Database
 from data.live_store import LiveBatch, LiveStore, LiveStoreError, MemoryLiveStore
 from data.models import AlarmEvent
@@ -181,7 +182,7 @@ def test_the_screen_gets_the_alarm_while_the_database_is_down(sqlite_app, live):
     pipeline.journal.db = flaky
     flaky.down = True
     feed(pipeline, range(0, 20), spo2=85.0)
-    active = json.loads(live.get_latest("pantau:alarms:ICU")[BED])
+    active = json.loads(live.get_latest(live_keys.ward_alarms("ICU"))[BED])
     assert [a["condition"] for a in active] == ["spo2_low"] and active[0]["id"] is None
     assert rows(runtime.db, "spo2_low") == []
 
@@ -189,7 +190,7 @@ def test_the_screen_gets_the_alarm_while_the_database_is_down(sqlite_app, live):
     pipeline.store_pending()  # what the journal thread does while the pipeline runs
     [row] = rows(runtime.db, "spo2_low")
     pipeline.republish()
-    assert json.loads(live.get_latest("pantau:alarms:ICU")[BED])[0]["id"] == row.id
+    assert json.loads(live.get_latest(live_keys.ward_alarms("ICU"))[BED])[0]["id"] == row.id
 
 
 def test_screens_converge_once_the_live_store_is_back(sqlite_app, live):
@@ -200,18 +201,18 @@ def test_screens_converge_once_the_live_store_is_back(sqlite_app, live):
     feed(pipeline, range(0, 3))
     flaky.down = True
     feed(pipeline, range(3, 20), spo2=85.0)
-    assert BED not in live.get_latest("pantau:alarms:ICU")
-    assert live.get_latest(f"pantau:latest:{BED}")["news2"] == "0"
+    assert BED not in live.get_latest(live_keys.ward_alarms("ICU"))
+    assert live.get_latest(live_keys.latest(BED))["news2"] == "0"
     [row] = rows(runtime.db, "spo2_low")  # stored although nothing could be published
 
     flaky.down = False
-    with live.subscribe("pantau:ward:ICU") as channel:
+    with live.subscribe(live_keys.ward_channel("ICU")) as channel:
         pipeline.republish()
         messages = []
         while (m := channel.get(timeout=0.2)) is not None:
             messages.append(json.loads(m[1]))
-    assert [a["id"] for a in json.loads(live.get_latest("pantau:alarms:ICU")[BED])] == [row.id]
-    assert live.get_latest(f"pantau:latest:{BED}")["news2"] == "3"  # SpO2 85 scores 3: re-sent
+    assert [a["id"] for a in json.loads(live.get_latest(live_keys.ward_alarms("ICU"))[BED])] == [row.id]
+    assert live.get_latest(live_keys.latest(BED))["news2"] == "3"  # SpO2 85 scores 3: re-sent
     beds = {m["bed"] for m in messages if m["t"] == "a"}
     assert BED in beds and len(beds) > 1  # every bed of the ward, set or cleared
     assert any(m["t"] == "n" and m["bed"] == BED and m["news2"] == 3 for m in messages)
@@ -234,7 +235,7 @@ def test_unsaved_changes_survive_a_consumer_restart(sqlite_app, live):
         [row] = wait_for(lambda: rows(runtime.db, "spo2_low"), 10, "the restored change stored")
 
         def shown_id() -> int | None:
-            return json.loads(live.get_latest("pantau:alarms:ICU")[BED])[0]["id"]
+            return json.loads(live.get_latest(live_keys.ward_alarms("ICU"))[BED])[0]["id"]
 
         wait_for(lambda: shown_id() == row.id, 10, "the stored alarm's id republished")
     finally:
@@ -245,8 +246,8 @@ def test_a_steady_news2_comes_back_after_the_live_store_lost_it(sqlite_app, live
     pipeline = ClinicalPipeline(sqlite_app.runtime.db, live)
     pipeline.load()
     feed(pipeline, range(0, 3))
-    live.set_latest(f"pantau:latest:{BED}", {"news2": None, "news2_complete": None})  # Redis restarted empty
+    live.set_latest(live_keys.latest(BED), {"news2": None, "news2_complete": None})  # Redis restarted empty
     feed(pipeline, range(3, 6))  # the score has not changed: nothing is written for it
-    assert "news2" not in live.get_latest(f"pantau:latest:{BED}")
+    assert "news2" not in live.get_latest(live_keys.latest(BED))
     pipeline.republish()
-    assert live.get_latest(f"pantau:latest:{BED}")["news2"] == "0"
+    assert live.get_latest(live_keys.latest(BED))["news2"] == "0"

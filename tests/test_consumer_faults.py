@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from data import live_keys
 from data.live_store import open_live_store
 from tests.test_consumer import (  # mosquitto_server and mqtt_url: this module's own broker too
     SITE,
@@ -81,7 +82,7 @@ class ConsumerProcess:
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def snapshot(self) -> dict:
-        raw = self.rig.live.get_latest(f"pantau:consumer:{self.client_id}").get("json")
+        raw = self.rig.live.get_latest(live_keys.consumer_snapshot(self.client_id)).get("json")
         return json.loads(raw) if raw else {}
 
     def kill(self) -> None:
@@ -249,6 +250,6 @@ def test_ten_thousand_malformed_payloads_are_dead_lettered_and_valid_ones_stored
     wait_until(lambda: consumer.metrics.acked == total + valid, what="everything acked")
     live = open_live_store(rig.settings.redis_url)
     try:
-        assert live.get_latest(f"pantau:latest:{rig.devices[device][0]}")["hr"] == "72"
+        assert live.get_latest(live_keys.latest(rig.devices[device][0]))["hr"] == "72"
     finally:
         live.close()

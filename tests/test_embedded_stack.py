@@ -9,6 +9,7 @@ from collections.abc import Callable
 from sqlalchemy import func, select
 
 from bridge.embedded_stack import EmbeddedStack
+from data import live_keys
 from data.models import VitalSample
 from tests.fixtures_app import build_app, make_settings
 
@@ -41,15 +42,17 @@ def test_sepsis_patient_news2_climbs_and_raises_a_clinical_alert(tmp_path, mqtt_
     try:
 
         def news2(bed: str) -> int | None:
-            value = runtime.live.get_latest(f"pantau:latest:{bed}").get("news2")
+            value = runtime.live.get_latest(live_keys.latest(bed)).get("news2")
             return int(value) if value else None
 
         assert wait_for(lambda: news2("ICU-03") is not None, 20)
         first = news2("ICU-03")
-        assert wait_for(lambda: (news2("ICU-03") or 0) >= 7, 60), runtime.live.get_latest("pantau:latest:ICU-03")
+        assert wait_for(lambda: (news2("ICU-03") or 0) >= 7, 60), runtime.live.get_latest(live_keys.latest("ICU-03"))
         assert first < 7
         assert (news2("ICU-02") or 0) < 5  # the stable neighbour stays low
-        assert wait_for(lambda: "news2_high" in runtime.live.get_latest("pantau:alarms:ICU").get("ICU-03", ""), 60)
+        assert wait_for(
+            lambda: "news2_high" in runtime.live.get_latest(live_keys.ward_alarms("ICU")).get("ICU-03", ""), 60
+        )
         with runtime.db.session() as s:
             assert s.scalar(select(func.count()).select_from(VitalSample)) > 10
     finally:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from data import live_keys
 from data.live_store import (
     LiveStore,
     LiveStoreError,
@@ -292,9 +293,9 @@ def test_dead_redis_ping_false_quickly() -> None:
         assert time.monotonic() - start < 5
         start = time.monotonic()
         with pytest.raises(LiveStoreError):
-            live.get_latest("pantau:latest:ICU-01")
+            live.get_latest(live_keys.latest("ICU-01"))
         with pytest.raises(LiveStoreError):
-            live.subscribe("pantau:ward:ICU")
+            live.subscribe(live_keys.ward_channel("ICU"))
         assert time.monotonic() - start < 10
     finally:
         live.close()
@@ -309,8 +310,8 @@ def test_redis_restart_is_survived() -> None:
     port = server.port
     live = open_live_store(server.url)
     try:
-        live.set_latest("pantau:latest:R1", {"hr": 70})
-        sub = live.subscribe("pantau:ward:R")
+        live.set_latest(live_keys.latest("R1"), {"hr": 70})
+        sub = live.subscribe(live_keys.ward_channel("R"))
         assert live.ping()
 
         server.stop()
@@ -321,16 +322,16 @@ def test_redis_restart_is_survived() -> None:
 
         server = RedisServer(port=port).start()  # an empty Redis again, same address
         assert live.ping() is True
-        live.set_latest("pantau:latest:R1", {"hr": 71})
-        assert live.get_latest("pantau:latest:R1") == {"hr": "71"}
+        live.set_latest(live_keys.latest("R1"), {"hr": 71})
+        assert live.get_latest(live_keys.latest("R1")) == {"hr": "71"}
 
         # The subscription reconnects and re-subscribes on its next read.
         deadline = time.monotonic() + WAIT * 2
         message = None
         while message is None and time.monotonic() < deadline:
-            live.publish("pantau:ward:R", "back")
+            live.publish(live_keys.ward_channel("R"), "back")
             message = sub.get(timeout=0.2)
-        assert message == ("pantau:ward:R", "back")
+        assert message == (live_keys.ward_channel("R"), "back")
         sub.close()
     finally:
         live.close()

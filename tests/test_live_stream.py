@@ -11,6 +11,7 @@ import pytest
 
 from api import live, queue_stream
 from auth import users
+from data import live_keys
 from data.alarm_limits import publish_limits_changed
 from data.live_store import LiveStoreError
 from domain.actor import Actor
@@ -124,10 +125,12 @@ def test_the_station_names_who_acknowledged_an_alarm(sqlite_app, short_streams):
     with sqlite_app.runtime.db.session() as s:
         nurse_id = users.find_user(s, "perawat").id
     acked = {"condition": "spo2_low", "priority": "high", "acked": True, "ack_by": nurse_id}
-    sqlite_app.runtime.live.set_latest("pantau:alarms:ICU", {"ICU-01": json.dumps([acked])})
+    sqlite_app.runtime.live.set_latest(live_keys.ward_alarms("ICU"), {"ICU-01": json.dumps([acked])})
     stream = Stream(signed_in_client(sqlite_app, "nurse").get("/stream/ward/ICU"))
     assert stream.next_event()[1]["alarms"]["ICU-01"][0]["ack_by"] == "perawat"
-    sqlite_app.runtime.live.publish("pantau:ward:ICU", json.dumps({"t": "a", "bed": "ICU-02", "alarms": [acked]}))
+    sqlite_app.runtime.live.publish(
+        live_keys.ward_channel("ICU"), json.dumps({"t": "a", "bed": "ICU-02", "alarms": [acked]})
+    )
     messages = [
         json.loads(line.removeprefix("data: "))
         for chunk in stream.chunks

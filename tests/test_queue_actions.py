@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import func, select
 
 from auth.users import find_user
-from data import queue_actions
+from data import live_keys, queue_actions
 from data.models import AuditLog, BpjsOutbox, ClinicSession, Doctor, Poli, QueueTicket, Visit, VisitTask
 from data.queue_registration import register_patient, register_visit
-from data.queue_tickets import CHANNEL, issue_ticket, recorded_tasks
+from data.queue_tickets import issue_ticket, recorded_tasks
 from data.queue_views import counter_view, running_text
 from data.schedules import day_sessions, local_today
 from domain.actor import Actor
@@ -477,7 +477,7 @@ def test_counter_actions_over_http_call_start_and_finish_to_the_pharmacy(sqlite_
 
 def test_running_text_is_for_admins_and_closing_a_poli_tells_every_board(sqlite_app):
     site_id = 1
-    with sqlite_app.runtime.live.subscribe(CHANNEL.format(site_id=site_id)) as events:
+    with sqlite_app.runtime.live.subscribe(live_keys.queue_channel(site_id)) as events:
         desk = signed_in(sqlite_app, "loket")
         text = {"qadmin-running-text.value": "Selamat datang", "qadmin-running-save.n_clicks": 1}
         refused = dash_post(desk, sqlite_app, "qadmin-running-feedback", "qadmin-running-save.n_clicks", text)

@@ -13,13 +13,13 @@ from flask_login import current_user
 from api.live import WARD_ROLES
 from auth.guards import roles_required
 from auth.session import audit_signed_in, current_actor
+from data import live_keys
 from data.alarm_acknowledgements import acknowledge_alarm
 from data.runtime import current_runtime
 from data.wards import BedView, bed_by_code
 from domain.clock import utcnow
 
 bp = Blueprint("alarms", __name__, url_prefix="/api/beds")
-CONTROL_CHANNEL = "pantau:control"
 PAUSE_SECONDS = (30, 300)
 DEFAULT_PAUSE_SECONDS = 120
 
@@ -49,17 +49,15 @@ def acknowledge(code: str) -> ResponseReturnValue:
     with current_runtime().db.session() as session:
         changed = acknowledge_alarm(session, current_actor(), bed, condition, _where(bed), now)
     current_runtime().live.publish(
-        CONTROL_CHANNEL,
-        json.dumps(
-            {
-                "t": "ack",
-                "bed": bed.code,
-                "condition": condition,
-                "by": current_user.username,
-                "by_id": current_user.id,
-                "where": _where(bed),
-                "at": int(now.timestamp() * 1000),
-            }
+        live_keys.CONTROL_CHANNEL,
+        live_keys.control_message(
+            "ack",
+            bed.code,
+            condition=condition,
+            by=current_user.username,
+            by_id=current_user.id,
+            where=_where(bed),
+            at=int(now.timestamp() * 1000),
         ),
     )
     return jsonify({"ok": True, "acknowledged": changed})
@@ -74,9 +72,10 @@ def pause_audio(code: str) -> ResponseReturnValue:
         return jsonify({"error": "seconds", "allowed": PAUSE_SECONDS}), 400
     until = int(time.time() * 1000) + seconds * 1000
     live = current_runtime().live
-    live.set_latest(f"pantau:pause:{bed.code}", {"until": until, "by": current_user.username})
+    live.set_latest(live_keys.audio_pause(bed.code), {"until": until, "by": current_user.username})
     live.publish(
-        f"pantau:ward:{bed.ward}", json.dumps({"t": "p", "bed": bed.code, "until": until, "by": current_user.username})
+        live_keys.ward_channel(bed.ward),
+        json.dumps({"t": "p", "bed": bed.code, "until": until, "by": current_user.username}),
     )
     with current_runtime().db.session() as session:
         audit_signed_in(

@@ -18,7 +18,15 @@ from sqlalchemy.orm import Session
 from auth.session import current_actor
 from callbacks.registry import clientside_callback, page_callback
 from components.input_error import input_error_alert, input_error_text
-from components.queue_line import counts, current_panel, late_table, session_hours, waiting_table
+from components.queue_line import (
+    CALL_LATE_ID,
+    CANCEL_ROW_ID,
+    counts,
+    current_panel,
+    late_table,
+    session_hours,
+    waiting_table,
+)
 from data import queue_actions
 from data.queue_tickets import publish
 from data.queue_views import CounterView, counter_view, point_names
@@ -29,18 +37,11 @@ from domain.errors import InputError
 from domain.free_text import clean_text, readable
 from domain.queue_points import PHARMACY_POINTS, is_known_point, may_operate, poli_code_of
 from i18n.web import t
-from pages.counter import FINISH_REFER
+from pages.counter import FINISH_REFER, Ids
 
 PAGE = "pages.counter"
 ALL_DOCTORS = "all"
-ACTION_BUTTONS = (
-    "counter-call-next",
-    "counter-recall",
-    "counter-skip",
-    "counter-start",
-    "counter-finish",
-    "counter-cancel",
-)
+ACTION_BUTTONS = (Ids.CALL_NEXT, Ids.RECALL, Ids.SKIP, Ids.START, Ids.FINISH, Ids.CANCEL)
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,9 @@ def parse_choice(data: object) -> Choice:
 
 @page_callback(
     PAGE,
-    Output("counter-point", "value"),
-    Output("counter-name", "value"),
-    Input("counter-choice", "data"),
+    Output(Ids.POINT, "value"),
+    Output(Ids.NAME, "value"),
+    Input(Ids.CHOICE, "data"),
 )
 def restore_choice(data: object) -> tuple:
     """Put the remembered choice back into the form."""
@@ -89,14 +90,14 @@ def restore_choice(data: object) -> tuple:
 
 @page_callback(
     PAGE,
-    Output("counter-session", "options"),
-    Output("counter-session", "value"),
-    Output("counter-session", "disabled"),
-    Output("counter-name", "placeholder"),
-    Output("counter-finish-options", "hidden"),
-    Output("counter-refer", "options"),
-    Input("counter-point", "value"),
-    State("counter-choice", "data"),
+    Output(Ids.SESSION, "options"),
+    Output(Ids.SESSION, "value"),
+    Output(Ids.SESSION, "disabled"),
+    Output(Ids.NAME, "placeholder"),
+    Output(Ids.FINISH_OPTIONS, "hidden"),
+    Output(Ids.REFER, "options"),
+    Input(Ids.POINT, "value"),
+    State(Ids.CHOICE, "data"),
 )
 def point_changed(point: str | None, data: object) -> tuple:
     """A poli offers its doctor sessions and, when finishing, the other polis' open sessions to refer to."""
@@ -124,12 +125,12 @@ def point_changed(point: str | None, data: object) -> tuple:
 
 @page_callback(
     PAGE,
-    Output("counter-choice", "data"),
-    Output("counter-setup-feedback", "children"),
-    Input("counter-open", "n_clicks"),
-    State("counter-point", "value"),
-    State("counter-session", "value"),
-    State("counter-name", "value"),
+    Output(Ids.CHOICE, "data"),
+    Output(Ids.SETUP_FEEDBACK, "children"),
+    Input(Ids.OPEN, "n_clicks"),
+    State(Ids.POINT, "value"),
+    State(Ids.SESSION, "value"),
+    State(Ids.NAME, "value"),
     prevent_initial_call=True,
 )
 def open_counter(_clicks: int, point: str | None, session_value: str | None, name: str | None) -> tuple:
@@ -158,11 +159,11 @@ def _usable_actions(view: CounterView, calls_before_skip: int) -> frozenset[str]
     clicks that would be refused."""
     current = view.current
     if current is None:
-        return frozenset({"counter-call-next"})
+        return frozenset({Ids.CALL_NEXT})
     if current.status == "called":
-        may_skip = {"counter-skip"} if current.call_count >= calls_before_skip else set()
-        return frozenset({"counter-recall", "counter-start", "counter-cancel", *may_skip})
-    return frozenset({"counter-finish"})
+        may_skip = {Ids.SKIP} if current.call_count >= calls_before_skip else set()
+        return frozenset({Ids.RECALL, Ids.START, Ids.CANCEL, *may_skip})
+    return frozenset({Ids.FINISH})
 
 
 def _disabled(usable: frozenset[str]) -> tuple[bool, ...]:
@@ -172,19 +173,19 @@ def _disabled(usable: frozenset[str]) -> tuple[bool, ...]:
 
 @page_callback(
     PAGE,
-    Output("counter-heading", "children"),
-    Output("counter-current", "children"),
-    Output("counter-current-ticket", "data"),
+    Output(Ids.HEADING, "children"),
+    Output(Ids.CURRENT, "children"),
+    Output(Ids.CURRENT_TICKET, "data"),
     *(Output(button, "disabled") for button in ACTION_BUTTONS),
-    Output("counter-skip-hint", "children"),
-    Output("counter-waiting", "children"),
-    Output("counter-late", "children"),
-    Output("counter-counts", "children"),
-    Output("counter-shown", "data"),
-    Input("counter-interval", "n_intervals"),
-    Input("counter-choice", "data"),
-    Input("counter-version", "data"),
-    State("counter-shown", "data"),
+    Output(Ids.SKIP_HINT, "children"),
+    Output(Ids.WAITING, "children"),
+    Output(Ids.LATE, "children"),
+    Output(Ids.COUNTS, "children"),
+    Output(Ids.SHOWN, "data"),
+    Input(Ids.INTERVAL, "n_intervals"),
+    Input(Ids.CHOICE, "data"),
+    Input(Ids.VERSION, "data"),
+    State(Ids.SHOWN, "data"),
 )
 def render(_tick: int, data: object, _version: int, shown: str | None) -> tuple:
     """The counter's lines, every few seconds and right after each action (a timer tick is not activity).
@@ -241,7 +242,7 @@ PICK_ROW = """function () {
     const id = JSON.parse(hit.prop_id.slice(0, hit.prop_id.lastIndexOf(".")));
     return {id: id.ticket, label: id.label, at: Date.now()};
 }"""
-for _kind, _store in (("counter-call-late", "counter-late-pick"), ("counter-cancel-row", "counter-cancel-pick")):
+for _kind, _store in ((CALL_LATE_ID, Ids.LATE_PICK), (CANCEL_ROW_ID, Ids.CANCEL_PICK)):
     clientside_callback(
         PICK_ROW,
         Output(_store, "data"),
@@ -252,21 +253,21 @@ for _kind, _store in (("counter-call-late", "counter-late-pick"), ("counter-canc
 
 @page_callback(
     PAGE,
-    Output("counter-cancel-modal", "is_open"),
-    Output("counter-cancel-target", "data"),
-    Output("counter-cancel-title", "children"),
-    Output("counter-cancel-reason", "value"),
-    Output("counter-cancel-error", "children"),
-    Output("counter-cancel-reason", "invalid"),
-    Input("counter-cancel", "n_clicks"),
-    Input("counter-cancel-pick", "data"),
-    Input("counter-cancel-dismiss", "n_clicks"),
-    State("counter-current-ticket", "data"),
+    Output(Ids.CANCEL_MODAL, "is_open"),
+    Output(Ids.CANCEL_TARGET, "data"),
+    Output(Ids.CANCEL_TITLE, "children"),
+    Output(Ids.CANCEL_REASON, "value"),
+    Output(Ids.CANCEL_ERROR, "children"),
+    Output(Ids.CANCEL_REASON, "invalid"),
+    Input(Ids.CANCEL, "n_clicks"),
+    Input(Ids.CANCEL_PICK, "data"),
+    Input(Ids.CANCEL_DISMISS, "n_clicks"),
+    State(Ids.CURRENT_TICKET, "data"),
     prevent_initial_call=True,
 )
 def ask_cancel(_current: int, picked: dict | None, _dismiss: int, current: dict | None) -> tuple:
     """Confirm first: the number, and a reason (no-show by default); a fresh dialog shows no earlier refusal."""
-    target = {"counter-cancel": current, "counter-cancel-pick": picked}.get(ctx.triggered_id)
+    target = {Ids.CANCEL: current, Ids.CANCEL_PICK: picked}.get(ctx.triggered_id)
     if not target or not ctx.triggered[0]["value"]:
         return False, None, no_update, no_update, no_update, no_update
     ticket = {"id": target["id"], "label": target["label"]}
@@ -318,23 +319,23 @@ def _finish_args(choice: Choice, click: Click) -> tuple[dict, str]:
 def _perform(session: Session, choice: Choice, click: Click) -> tuple[queue_actions.CounterResult, str]:
     """Run the clicked action; returns its result and the catalogue key of the message to show."""
     now, who = utcnow(), current_actor()
-    if click.trigger == "counter-call-next":
+    if click.trigger == Ids.CALL_NEXT:
         result = queue_actions.call_next(session, who, choice.point, choice.counter, now, session_id=choice.session_id)
         return result, "counter_did_call" if result.ticket_id else "counter_nobody_waiting"
     view = counter_view(session, who.site_id, choice.point, choice.counter, now, session_id=choice.session_id)
-    if click.trigger == "counter-late-pick":
+    if click.trigger == Ids.LATE_PICK:
         ticket_id = _ticket_here(view, click.late_id)
         return queue_actions.call_ticket(session, who, ticket_id, choice.counter, now), "counter_did_call"
-    if click.trigger == "counter-cancel-confirm":  # its reason was checked in ``act``, inside the dialog
+    if click.trigger == Ids.CANCEL_CONFIRM:  # its reason was checked in ``act``, inside the dialog
         ticket_id = _ticket_here(view, click.cancel_id)
         return queue_actions.cancel(session, who, ticket_id, now, click.reason), "counter_did_cancel"
     ticket_id = _ticket_here(view, click.current_id, current_only=True)
-    if click.trigger == "counter-recall":
+    if click.trigger == Ids.RECALL:
         return queue_actions.recall(session, who, ticket_id, now), "counter_did_call"
-    if click.trigger == "counter-skip":
+    if click.trigger == Ids.SKIP:
         needed = current_runtime().settings.queue_calls_before_skip
         return queue_actions.skip(session, who, ticket_id, needed), "counter_did_skip"
-    if click.trigger == "counter-start":
+    if click.trigger == Ids.START:
         return queue_actions.start(session, who, ticket_id, now), "counter_did_start"
     args, done = _finish_args(choice, click)
     return queue_actions.finish(session, who, ticket_id, now, **args), done
@@ -342,25 +343,25 @@ def _perform(session: Session, choice: Choice, click: Click) -> tuple[queue_acti
 
 @page_callback(
     PAGE,
-    Output("counter-feedback", "children"),
-    Output("counter-version", "data"),
-    Output("counter-cancel-modal", "is_open", allow_duplicate=True),
-    Output("counter-cancel-error", "children", allow_duplicate=True),
-    Output("counter-cancel-reason", "invalid", allow_duplicate=True),
-    Input("counter-call-next", "n_clicks"),
-    Input("counter-recall", "n_clicks"),
-    Input("counter-skip", "n_clicks"),
-    Input("counter-start", "n_clicks"),
-    Input("counter-finish", "n_clicks"),
-    Input("counter-late-pick", "data"),
-    Input("counter-cancel-confirm", "n_clicks"),
-    State("counter-choice", "data"),
-    State("counter-current-ticket", "data"),
-    State("counter-finish-to", "value"),
-    State("counter-refer", "value"),
-    State("counter-cancel-target", "data"),
-    State("counter-cancel-reason", "value"),
-    State("counter-version", "data"),
+    Output(Ids.FEEDBACK, "children"),
+    Output(Ids.VERSION, "data"),
+    Output(Ids.CANCEL_MODAL, "is_open", allow_duplicate=True),
+    Output(Ids.CANCEL_ERROR, "children", allow_duplicate=True),
+    Output(Ids.CANCEL_REASON, "invalid", allow_duplicate=True),
+    Input(Ids.CALL_NEXT, "n_clicks"),
+    Input(Ids.RECALL, "n_clicks"),
+    Input(Ids.SKIP, "n_clicks"),
+    Input(Ids.START, "n_clicks"),
+    Input(Ids.FINISH, "n_clicks"),
+    Input(Ids.LATE_PICK, "data"),
+    Input(Ids.CANCEL_CONFIRM, "n_clicks"),
+    State(Ids.CHOICE, "data"),
+    State(Ids.CURRENT_TICKET, "data"),
+    State(Ids.FINISH_TO, "value"),
+    State(Ids.REFER, "value"),
+    State(Ids.CANCEL_TARGET, "data"),
+    State(Ids.CANCEL_REASON, "value"),
+    State(Ids.VERSION, "data"),
     prevent_initial_call=True,
 )
 def act(
@@ -383,7 +384,7 @@ def act(
     cancellation reason is answered inside the dialog, which stays open with what was typed."""
     if not ctx.triggered or not ctx.triggered[0]["value"]:
         return no_update, no_update, no_update, no_update, no_update
-    if ctx.triggered_id == "counter-cancel-confirm":
+    if ctx.triggered_id == Ids.CANCEL_CONFIRM:
         try:
             _require_reason(reason)
         except InputError as err:

@@ -13,6 +13,9 @@ from data.queue_views import CounterView, LineEntry
 from data.schedules import SessionInfo
 from i18n.web import current_language, t
 
+# Types of the row buttons' pattern-matching ids ({"type": …, "ticket": …, "label": …}), heard by callbacks/counter.py.
+CALL_LATE_ID = "counter-call-late"
+CANCEL_ROW_ID = "counter-cancel-row"
 STATUS_COLOURS = {
     "booked": "secondary",
     "waiting": "primary",
@@ -112,9 +115,7 @@ def waiting_table(entries: list[LineEntry], timezone: str, doctors: dict[int, st
                 html.Td(status_badge(e)),
                 *([html.Td(doctors.get(e.session_id, "—"))] if doctors else []),
                 html.Td(clock_time(e.estimate, timezone), className="font-monospace"),
-                html.Td(
-                    _action("counter-cancel-row", e, "counter_cancel_short", "danger") if e.status == "waiting" else ""
-                ),
+                html.Td(_action(CANCEL_ROW_ID, e, "counter_cancel_short", "danger") if e.status == "waiting" else ""),
             ],
             id=f"counter-waiting-{e.label}",
         )
@@ -134,8 +135,8 @@ def late_table(entries: list[LineEntry]) -> html.Div:
                 html.Td(str(e.call_count)),
                 html.Td(
                     [
-                        _action("counter-call-late", e, "counter_call_late", "primary"),
-                        _action("counter-cancel-row", e, "counter_cancel_short", "danger"),
+                        _action(CALL_LATE_ID, e, "counter_call_late", "primary"),
+                        _action(CANCEL_ROW_ID, e, "counter_cancel_short", "danger"),
                     ]
                 ),
             ],

@@ -24,6 +24,47 @@ dash.register_page(
     nav_group="queue",
 )
 
+
+class Ids:
+    """Component ids shared with callbacks/counter.py."""
+
+    CHOICE = "counter-choice"
+    VERSION = "counter-version"
+    CURRENT_TICKET = "counter-current-ticket"
+    SHOWN = "counter-shown"
+    INTERVAL = "counter-interval"
+    POINT = "counter-point"
+    SESSION = "counter-session"
+    NAME = "counter-name"
+    OPEN = "counter-open"
+    SETUP_FEEDBACK = "counter-setup-feedback"
+    HEADING = "counter-heading"
+    CURRENT = "counter-current"
+    CALL_NEXT = "counter-call-next"
+    RECALL = "counter-recall"
+    SKIP = "counter-skip"
+    START = "counter-start"
+    FINISH = "counter-finish"
+    CANCEL = "counter-cancel"
+    SKIP_HINT = "counter-skip-hint"
+    FINISH_OPTIONS = "counter-finish-options"
+    FINISH_TO = "counter-finish-to"
+    REFER = "counter-refer"
+    FEEDBACK = "counter-feedback"
+    WAITING = "counter-waiting"
+    LATE = "counter-late"
+    COUNTS = "counter-counts"
+    LATE_PICK = "counter-late-pick"
+    CANCEL_PICK = "counter-cancel-pick"
+    CANCEL_TARGET = "counter-cancel-target"
+    CANCEL_MODAL = "counter-cancel-modal"
+    CANCEL_TITLE = "counter-cancel-title"
+    CANCEL_REASON = "counter-cancel-reason"
+    CANCEL_ERROR = "counter-cancel-error"
+    CANCEL_DISMISS = "counter-cancel-dismiss"
+    CANCEL_CONFIRM = "counter-cancel-confirm"
+
+
 REFRESH_MS = 5_000
 FINISH_DONE, FINISH_REFER = "done", "refer"
 
@@ -45,20 +86,20 @@ def _setup_card(options: list[dict]) -> dbc.Card:
             dbc.CardHeader(t("counter_setup_title")),
             dbc.CardBody(
                 [
-                    dbc.Label(t("counter_point"), html_for="counter-point"),
+                    dbc.Label(t("counter_point"), html_for=Ids.POINT),
                     dbc.Select(
-                        id="counter-point",
+                        id=Ids.POINT,
                         options=options,
                         placeholder=t("counter_point_placeholder"),
                         className="mb-2",
                     ),
-                    dbc.Label(t("counter_session"), html_for="counter-session"),
-                    dbc.Select(id="counter-session", options=[], className="mb-2"),
-                    dbc.Label(t("counter_name"), html_for="counter-name"),
-                    dbc.Input(id="counter-name", maxLength=40, className="mb-1"),
+                    dbc.Label(t("counter_session"), html_for=Ids.SESSION),
+                    dbc.Select(id=Ids.SESSION, options=[], className="mb-2"),
+                    dbc.Label(t("counter_name"), html_for=Ids.NAME),
+                    dbc.Input(id=Ids.NAME, maxLength=40, className="mb-1"),
                     dbc.FormText(t("counter_name_hint"), className="d-block mb-3"),
-                    dbc.Button(t("counter_open"), id="counter-open", color="secondary"),
-                    html.Div(id="counter-setup-feedback", className="mt-2"),
+                    dbc.Button(t("counter_open"), id=Ids.OPEN, color="secondary"),
+                    html.Div(id=Ids.SETUP_FEEDBACK, className="mt-2"),
                 ]
             ),
         ],
@@ -77,29 +118,29 @@ def _finish_choice() -> html.Div:
         [
             dbc.Label(t("counter_finish_to"), className="mt-3"),
             dbc.RadioItems(
-                id="counter-finish-to",
+                id=Ids.FINISH_TO,
                 options=[{"label": t(key), "value": value} for value, key in choices],
                 value=FINISH_DONE,
             ),
-            dbc.Select(id="counter-refer", options=[], placeholder=t("counter_refer_placeholder"), className="mt-2"),
+            dbc.Select(id=Ids.REFER, options=[], placeholder=t("counter_refer_placeholder"), className="mt-2"),
         ],
-        id="counter-finish-options",
+        id=Ids.FINISH_OPTIONS,
         hidden=True,
     )
 
 
 def _buttons() -> html.Div:
     buttons = [
-        ("counter-call-next", "counter_call_next", "primary"),
-        ("counter-recall", "counter_recall", "warning"),
-        ("counter-skip", "counter_skip", "secondary"),
-        ("counter-start", "counter_start", "success"),
-        ("counter-finish", "counter_finish", "success"),
-        ("counter-cancel", "counter_cancel", "danger"),
+        (Ids.CALL_NEXT, "counter_call_next", "primary"),
+        (Ids.RECALL, "counter_recall", "warning"),
+        (Ids.SKIP, "counter_skip", "secondary"),
+        (Ids.START, "counter_start", "success"),
+        (Ids.FINISH, "counter_finish", "success"),
+        (Ids.CANCEL, "counter_cancel", "danger"),
     ]
     return html.Div(
         [
-            dbc.Button(t(key), id=bid, color=colour, outline=bid != "counter-call-next", className="me-2 mb-2")
+            dbc.Button(t(key), id=bid, color=colour, outline=bid != Ids.CALL_NEXT, className="me-2 mb-2")
             for bid, key, colour in buttons
         ]
     )
@@ -108,14 +149,14 @@ def _buttons() -> html.Div:
 def _current_card() -> dbc.Card:
     return dbc.Card(
         [
-            dbc.CardHeader(html.Span(t("counter_pick_first"), id="counter-heading")),
+            dbc.CardHeader(html.Span(t("counter_pick_first"), id=Ids.HEADING)),
             dbc.CardBody(
                 [
-                    html.Div(id="counter-current"),
+                    html.Div(id=Ids.CURRENT),
                     _buttons(),
-                    html.Small(id="counter-skip-hint", className="text-body-secondary d-block"),
+                    html.Small(id=Ids.SKIP_HINT, className="text-body-secondary d-block"),
                     _finish_choice(),
-                    html.Div(id="counter-feedback", className="mt-3"),
+                    html.Div(id=Ids.FEEDBACK, className="mt-3"),
                 ]
             ),
         ],
@@ -126,22 +167,22 @@ def _current_card() -> dbc.Card:
 def _cancel_modal() -> dbc.Modal:
     return dbc.Modal(
         [
-            dbc.ModalHeader(dbc.ModalTitle(id="counter-cancel-title")),
+            dbc.ModalHeader(dbc.ModalTitle(id=Ids.CANCEL_TITLE)),
             dbc.ModalBody(
                 [
-                    dbc.Label(t("counter_cancel_reason"), html_for="counter-cancel-reason"),
-                    dbc.Input(id="counter-cancel-reason", maxLength=200),
-                    html.Div(id="counter-cancel-error", className="mt-2"),  # a refused reason, beside its field
+                    dbc.Label(t("counter_cancel_reason"), html_for=Ids.CANCEL_REASON),
+                    dbc.Input(id=Ids.CANCEL_REASON, maxLength=200),
+                    html.Div(id=Ids.CANCEL_ERROR, className="mt-2"),  # a refused reason, beside its field
                 ]
             ),
             dbc.ModalFooter(
                 [
-                    dbc.Button(t("counter_cancel_back"), id="counter-cancel-dismiss", color="secondary", outline=True),
-                    dbc.Button(t("counter_cancel_confirm"), id="counter-cancel-confirm", color="danger"),
+                    dbc.Button(t("counter_cancel_back"), id=Ids.CANCEL_DISMISS, color="secondary", outline=True),
+                    dbc.Button(t("counter_cancel_confirm"), id=Ids.CANCEL_CONFIRM, color="danger"),
                 ]
             ),
         ],
-        id="counter-cancel-modal",
+        id=Ids.CANCEL_MODAL,
         is_open=False,
     )
 
@@ -149,26 +190,26 @@ def _cancel_modal() -> dbc.Modal:
 def layout(**_query: str) -> html.Div:
     return html.Div(
         [
-            dcc.Store(id="counter-choice", storage_type="local"),
-            dcc.Store(id="counter-version", data=0),
-            dcc.Store(id="counter-current-ticket"),
-            dcc.Store(id="counter-shown"),  # fingerprint of what the lines show: a refresh repeats nothing
-            dcc.Store(id="counter-cancel-target"),
-            dcc.Store(id="counter-late-pick"),
-            dcc.Store(id="counter-cancel-pick"),
-            dcc.Interval(id="counter-interval", interval=REFRESH_MS),
+            dcc.Store(id=Ids.CHOICE, storage_type="local"),
+            dcc.Store(id=Ids.VERSION, data=0),
+            dcc.Store(id=Ids.CURRENT_TICKET),
+            dcc.Store(id=Ids.SHOWN),  # fingerprint of what the lines show: a refresh repeats nothing
+            dcc.Store(id=Ids.CANCEL_TARGET),
+            dcc.Store(id=Ids.LATE_PICK),
+            dcc.Store(id=Ids.CANCEL_PICK),
+            dcc.Interval(id=Ids.INTERVAL, interval=REFRESH_MS),
             _cancel_modal(),
             dbc.Row(
                 [
                     dbc.Col([_current_card(), _setup_card(point_options(current_user.roles))], lg=5, xl=4),
                     dbc.Col(
                         [
-                            dbc.Row(id="counter-counts", className="g-2 mb-3"),
+                            dbc.Row(id=Ids.COUNTS, className="g-2 mb-3"),
                             dbc.Card(
-                                [dbc.CardHeader(t("counter_waiting_title")), html.Div(id="counter-waiting")],
+                                [dbc.CardHeader(t("counter_waiting_title")), html.Div(id=Ids.WAITING)],
                                 className="mb-3",
                             ),
-                            dbc.Card([dbc.CardHeader(t("counter_late_title")), html.Div(id="counter-late")]),
+                            dbc.Card([dbc.CardHeader(t("counter_late_title")), html.Div(id=Ids.LATE)]),
                         ],
                         lg=7,
                         xl=8,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from auth.session import client_ip, current_actor
 from callbacks.registry import page_callback
+from components import limits_editor
 from components.chart_theme import chart_theme
 from components.limits_editor import custom_note_class, limit_text
 from components.local_time import local_when
@@ -32,7 +33,7 @@ from domain.decimal_input import format_decimal, parse_decimal
 from domain.errors import InputError
 from domain.observations import validate_observation
 from i18n.web import t
-from pages.bed import MANUAL_FIELDS
+from pages.bed import MANUAL_FIELDS, Ids
 
 PAGE = "pages.bed"
 OBS_FIELDS = ("on_oxygen", "consciousness", *(name for name, _, _ in MANUAL_FIELDS))
@@ -67,13 +68,13 @@ def _history_table(rows: list) -> dbc.Table | html.P:
 
 @page_callback(
     PAGE,
-    Output("bed-trend", "figure"),
-    Output("bed-news2", "figure"),
-    Output("bed-alarm-history", "children"),
-    Input("bed-range", "value"),
-    Input("bed-version", "data"),
+    Output(Ids.TREND, "figure"),
+    Output(Ids.NEWS2, "figure"),
+    Output(Ids.ALARM_HISTORY, "children"),
+    Input(Ids.RANGE, "value"),
+    Input(Ids.VERSION, "data"),
     Input(THEME_STORE, "data"),
-    State("bed-code", "data"),
+    State(Ids.CODE, "data"),
 )
 def refresh_bed(range_key: str, _version: int, theme_name: str | None, code: str) -> tuple:
     """The trends, NEWS2 history and alarm history; again after an observation and in the colours of a new theme."""
@@ -94,15 +95,15 @@ def refresh_bed(range_key: str, _version: int, theme_name: str | None, code: str
 
 @page_callback(
     PAGE,
-    Output("obs-feedback", "children"),
-    Output("bed-version", "data"),
-    *[Output(f"obs-{f}-error", "children") for f in OBS_FIELDS],
-    *[Output(f"obs-{name}", "invalid") for name, _, _ in MANUAL_FIELDS],
-    *[Output(f"obs-{f}", "value") for f in OBS_FIELDS],
-    Input("obs-submit", "n_clicks"),
-    *[State(f"obs-{f}", "value") for f in OBS_FIELDS],
-    State("bed-code", "data"),
-    State("bed-version", "data"),
+    Output(Ids.OBS_FEEDBACK, "children"),
+    Output(Ids.VERSION, "data"),
+    *[Output(Ids.obs_field_error(f), "children") for f in OBS_FIELDS],
+    *[Output(Ids.obs_field(name), "invalid") for name, _, _ in MANUAL_FIELDS],
+    *[Output(Ids.obs_field(f), "value") for f in OBS_FIELDS],
+    Input(Ids.OBS_SUBMIT, "n_clicks"),
+    *[State(Ids.obs_field(f), "value") for f in OBS_FIELDS],
+    State(Ids.CODE, "data"),
+    State(Ids.VERSION, "data"),
     prevent_initial_call=True,
 )
 def save_observation(_clicks: int, *values: object) -> tuple:
@@ -207,24 +208,24 @@ def _widened_items(profile: str, widened: tuple[LimitField, ...], wanted: dict[s
 
 @page_callback(
     PAGE,
-    Output("limits-feedback", "children"),
-    Output("limits-confirm", "is_open"),
-    Output("limits-widened", "children"),
-    Output("limits-reason", "invalid"),
-    Output("limits-reason-error", "children"),
-    Output("limits-reason", "value"),
-    Output("limits-custom-note", "className"),
-    *[Output({"type": "limit", "param": ALL, "side": side}, "invalid") for side in SIDES],
-    *[Output({"type": "limit-error", "param": ALL, "side": side}, "children") for side in SIDES],
-    *[Output({"type": "limit", "param": ALL, "side": side}, "value") for side in SIDES],
-    Input("limits-save", "n_clicks"),
-    Input("limits-confirm-save", "n_clicks"),
-    Input("limits-reset", "n_clicks"),
-    Input("limits-cancel", "n_clicks"),
-    State({"type": "limit", "param": ALL, "side": "low"}, "value"),
-    State({"type": "limit", "param": ALL, "side": "high"}, "value"),
-    State("limits-reason", "value"),
-    State("bed-code", "data"),
+    Output(limits_editor.FEEDBACK_ID, "children"),
+    Output(limits_editor.CONFIRM_ID, "is_open"),
+    Output(limits_editor.WIDENED_ID, "children"),
+    Output(limits_editor.REASON_ID, "invalid"),
+    Output(limits_editor.REASON_ERROR_ID, "children"),
+    Output(limits_editor.REASON_ID, "value"),
+    Output(limits_editor.CUSTOM_NOTE_ID, "className"),
+    *[Output({"type": limits_editor.LIMIT_ID, "param": ALL, "side": side}, "invalid") for side in SIDES],
+    *[Output({"type": limits_editor.LIMIT_ERROR_ID, "param": ALL, "side": side}, "children") for side in SIDES],
+    *[Output({"type": limits_editor.LIMIT_ID, "param": ALL, "side": side}, "value") for side in SIDES],
+    Input(limits_editor.SAVE_ID, "n_clicks"),
+    Input(limits_editor.CONFIRM_SAVE_ID, "n_clicks"),
+    Input(limits_editor.RESET_ID, "n_clicks"),
+    Input(limits_editor.CANCEL_ID, "n_clicks"),
+    State({"type": limits_editor.LIMIT_ID, "param": ALL, "side": "low"}, "value"),
+    State({"type": limits_editor.LIMIT_ID, "param": ALL, "side": "high"}, "value"),
+    State(limits_editor.REASON_ID, "value"),
+    State(Ids.CODE, "data"),
     prevent_initial_call=True,
 )
 def save_limits(
@@ -232,9 +233,9 @@ def save_limits(
 ) -> tuple:
     """Save (asks for a reason first when a limit is widened), confirm with the reason, or reset to the profile."""
     trigger = ctx.triggered_id
-    if trigger == "limits-cancel":
+    if trigger == limits_editor.CANCEL_ID:
         return LimitsForm(dialog_open=False).outputs()
-    reset = trigger == "limits-reset"
+    reset = trigger == limits_editor.RESET_ID
     wanted = {} if reset else {p: (_number(lo), _number(hi)) for p, lo, hi in zip(PARAMETERS, lows, highs, strict=True)}
     try:
         with current_runtime().db.session() as session:
@@ -250,14 +251,14 @@ def save_limits(
                 username=current_user.username,
                 site_id=current_user.site_id,
                 ip=client_ip(),
-                reason=reason if trigger == "limits-confirm-save" else None,
+                reason=reason if trigger == limits_editor.CONFIRM_SAVE_ID else None,
             )
             stored = overrides(session, bed.id)
     except LimitsRefused as exc:
         messages = {field: t(key, **params) for field, (key, params) in exc.fields.items()}
         return LimitsForm(feedback=_alert(exc.key, "danger"), dialog_open=False, field_errors=messages).outputs()
     except ReasonRequired as exc:
-        asked = trigger == "limits-confirm-save"
+        asked = trigger == limits_editor.CONFIRM_SAVE_ID
         return LimitsForm(
             feedback="",
             dialog_open=True,

@@ -14,14 +14,28 @@ from i18n.web import t
 
 CUSTOM_NOTE_CLASS = "alert alert-warning d-flex align-items-center gap-2 py-2 mb-2"
 HIDDEN = "d-none"
+# Ids of the editor's parts that callbacks/bed.py reads and writes; LIMIT_ID and LIMIT_ERROR_ID are the types of
+# each field's pattern-matching ids (``limit_id``, ``limit_error_id``).
+SAVE_ID = "limits-save"
+FEEDBACK_ID = "limits-feedback"
+CONFIRM_ID = "limits-confirm"
+CONFIRM_SAVE_ID = "limits-confirm-save"
+CANCEL_ID = "limits-cancel"
+REASON_ID = "limits-reason"
+REASON_ERROR_ID = "limits-reason-error"
+WIDENED_ID = "limits-widened"
+RESET_ID = "limits-reset"
+CUSTOM_NOTE_ID = "limits-custom-note"
+LIMIT_ID = "limit"
+LIMIT_ERROR_ID = "limit-error"
 
 
 def limit_id(param: str, side: Side) -> dict[str, str]:
-    return {"type": "limit", "param": param, "side": side}
+    return {"type": LIMIT_ID, "param": param, "side": side}
 
 
 def limit_error_id(param: str, side: Side) -> dict[str, str]:
-    return {"type": "limit-error", "param": param, "side": side}
+    return {"type": LIMIT_ERROR_ID, "param": param, "side": side}
 
 
 def custom_note_class(custom: bool) -> str:
@@ -56,20 +70,20 @@ def _confirm_dialog() -> dbc.Modal:
             dbc.ModalBody(
                 [
                     html.P(t("limits_confirm_text"), className="mb-1"),
-                    html.Ul(id="limits-widened"),
-                    dbc.Label(t("limits_reason"), html_for="limits-reason", className="small mb-0"),
-                    dbc.Textarea(id="limits-reason", maxLength=REASON_MAX, rows=2),
-                    dbc.FormFeedback(id="limits-reason-error", type="invalid"),
+                    html.Ul(id=WIDENED_ID),
+                    dbc.Label(t("limits_reason"), html_for=REASON_ID, className="small mb-0"),
+                    dbc.Textarea(id=REASON_ID, maxLength=REASON_MAX, rows=2),
+                    dbc.FormFeedback(id=REASON_ERROR_ID, type="invalid"),
                 ]
             ),
             dbc.ModalFooter(
                 [
-                    dbc.Button(t("limits_cancel"), id="limits-cancel", color="secondary"),
-                    dbc.Button(t("limits_confirm"), id="limits-confirm-save", color="warning"),
+                    dbc.Button(t("limits_cancel"), id=CANCEL_ID, color="secondary"),
+                    dbc.Button(t("limits_confirm"), id=CONFIRM_SAVE_ID, color="warning"),
                 ]
             ),
         ],
-        id="limits-confirm",
+        id=CONFIRM_ID,
         is_open=False,
     )
 
@@ -89,9 +103,9 @@ def limits_editor(profile: str, base: Limits, bed_overrides: dict[str, Bounds]) 
     note = html.Div(
         [
             html.Strong(t("limits_custom_note")),
-            dbc.Button(t("limits_reset"), id="limits-reset", color="secondary", size="sm", className="ms-auto"),
+            dbc.Button(t("limits_reset"), id=RESET_ID, color="secondary", size="sm", className="ms-auto"),
         ],
-        id="limits-custom-note",
+        id=CUSTOM_NOTE_ID,
         className=custom_note_class(bool(bed_overrides)),
     )
     return dbc.Card(
@@ -102,8 +116,8 @@ def limits_editor(profile: str, base: Limits, bed_overrides: dict[str, Bounds]) 
             dbc.CardBody(
                 [
                     html.Small(t("limits_hint"), className="text-body-secondary d-block mb-2"),
-                    dbc.Button(t("limits_save"), id="limits-save", color="primary", size="sm"),
-                    html.Div(id="limits-feedback", className="mt-2"),
+                    dbc.Button(t("limits_save"), id=SAVE_ID, color="primary", size="sm"),
+                    html.Div(id=FEEDBACK_ID, className="mt-2"),
                 ]
             ),
             _confirm_dialog(),

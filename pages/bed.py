@@ -34,6 +34,30 @@ dash.register_page(
     nav=False,
 )
 
+
+class Ids:
+    """Component ids shared with callbacks/bed.py."""
+
+    CODE = "bed-code"
+    VERSION = "bed-version"
+    RANGE = "bed-range"
+    TREND = "bed-trend"
+    NEWS2 = "bed-news2"
+    ALARM_HISTORY = "bed-alarm-history"
+    OBS_SUBMIT = "obs-submit"
+    OBS_FEEDBACK = "obs-feedback"
+
+    @staticmethod
+    def obs_field(name: str) -> str:
+        """The input of an observation field (``on_oxygen``, ``consciousness``, ``hr`` …)."""
+        return f"obs-{name}"
+
+    @staticmethod
+    def obs_field_error(name: str) -> str:
+        """The message beside an observation field."""
+        return f"obs-{name}-error"
+
+
 ACVPU_KEYS = ("A", "C", "V", "P", "U")
 MANUAL_FIELDS = (
     ("rr", "vital_rr", "/min"),
@@ -98,9 +122,9 @@ def _observation_form(bed: BedView) -> dbc.Card:
     manual = [
         dbc.Col(
             [
-                dbc.Label(f"{t(label)} ({unit})", html_for=f"obs-{name}", className="small mb-0"),
-                dbc.Input(id=f"obs-{name}", inputMode="decimal", size="sm"),
-                dbc.FormFeedback(id=f"obs-{name}-error", type="invalid"),
+                dbc.Label(f"{t(label)} ({unit})", html_for=Ids.obs_field(name), className="small mb-0"),
+                dbc.Input(id=Ids.obs_field(name), inputMode="decimal", size="sm"),
+                dbc.FormFeedback(id=Ids.obs_field_error(name), type="invalid"),
             ],
             xs=4,
         )
@@ -117,24 +141,24 @@ def _observation_form(bed: BedView) -> dbc.Card:
                         note,
                         dbc.Label(t("obs_oxygen"), className="small mb-0"),
                         dbc.RadioItems(
-                            id="obs-on_oxygen",
+                            id=Ids.obs_field("on_oxygen"),
                             options=[
                                 {"label": t("obs_air"), "value": "no"},
                                 {"label": t("obs_oxygen_yes"), "value": "yes"},
                             ],
                             inline=True,
                         ),
-                        html.Div(id="obs-on_oxygen-error", className="invalid-feedback d-block"),
+                        html.Div(id=Ids.obs_field_error("on_oxygen"), className="invalid-feedback d-block"),
                         dbc.Label(t("obs_acvpu"), className="small mb-0 mt-2"),
                         dbc.RadioItems(
-                            id="obs-consciousness",
+                            id=Ids.obs_field("consciousness"),
                             inline=True,
                             options=[{"label": t(f"acvpu_{k}"), "value": k} for k in ACVPU_KEYS],
                         ),
-                        html.Div(id="obs-consciousness-error", className="invalid-feedback d-block"),
+                        html.Div(id=Ids.obs_field_error("consciousness"), className="invalid-feedback d-block"),
                         dbc.Row(manual, className="g-2 mt-1"),
-                        dbc.Button(t("obs_submit"), id="obs-submit", color="primary", className="mt-3"),
-                        html.Div(id="obs-feedback", className="mt-2"),
+                        dbc.Button(t("obs_submit"), id=Ids.OBS_SUBMIT, color="primary", className="mt-3"),
+                        html.Div(id=Ids.OBS_FEEDBACK, className="mt-2"),
                     ],
                     disabled=empty,
                     id="obs-form",
@@ -161,15 +185,15 @@ def layout(bed: str | None = None, **_query: str) -> html.Div:
         return dbc.Alert(t("bed_unknown"), color="warning", id="bed-unknown")
     return html.Div(
         [
-            dcc.Store(id="bed-code", data=found.code),
-            dcc.Store(id="bed-version", data=0),
+            dcc.Store(id=Ids.CODE, data=found.code),
+            dcc.Store(id=Ids.VERSION, data=0),
             _header(found),
             dbc.Row(
                 [
                     dbc.Col(_live(found), lg=4),
                     dbc.Col(_observation_form(found), lg=4),
                     dbc.Col(
-                        dbc.Card([dbc.CardHeader("NEWS2"), _graph("bed-news2", NEWS2_HEIGHT)]),
+                        dbc.Card([dbc.CardHeader("NEWS2"), _graph(Ids.NEWS2, NEWS2_HEIGHT)]),
                         lg=4,
                     ),
                 ],
@@ -179,19 +203,19 @@ def layout(bed: str | None = None, **_query: str) -> html.Div:
                 [
                     dbc.CardHeader(
                         dbc.RadioItems(
-                            id="bed-range",
+                            id=Ids.RANGE,
                             value="1h",
                             inline=True,
                             options=[{"label": t(f"range_{k}"), "value": k} for k in RANGES],
                         )
                     ),
-                    _graph("bed-trend", TREND_HEIGHT),
+                    _graph(Ids.TREND, TREND_HEIGHT),
                 ],
                 className="mb-3",
             ),
             dbc.Row(
                 [
-                    dbc.Col(dbc.Card([dbc.CardHeader(t("bed_alarm_history")), html.Div(id="bed-alarm-history")]), lg=7),
+                    dbc.Col(dbc.Card([dbc.CardHeader(t("bed_alarm_history")), html.Div(id=Ids.ALARM_HISTORY)]), lg=7),
                     dbc.Col(_limits(found), lg=5),
                 ],
                 className="g-3",

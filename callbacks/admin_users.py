@@ -18,6 +18,7 @@ from data.runtime import current_runtime
 from domain.clock import utcnow
 from domain.errors import InputError
 from i18n.web import t
+from pages.admin_users import Ids
 
 PAGE = "pages.admin_users"
 
@@ -36,9 +37,9 @@ def _one_time_password(message: str, password: str) -> dbc.Alert:
 
 @page_callback(
     PAGE,
-    Output("admin-users-table", "children"),
-    Output("admin-edit-user", "options"),
-    Input("admin-users-version", "data"),
+    Output(Ids.USERS_TABLE, "children"),
+    Output(Ids.EDIT_USER, "options"),
+    Input(Ids.USERS_VERSION, "data"),
 )
 def render_users(_version: int) -> tuple:
     with current_runtime().db.session() as db:
@@ -77,20 +78,20 @@ def _about_password(exc: InputError) -> bool:
 
 @page_callback(
     PAGE,
-    Output("admin-new-feedback", "children"),
-    Output("admin-new-password-error", "children"),
-    Output("admin-new-password", "invalid"),
-    Output("admin-users-version", "data", allow_duplicate=True),
-    Output("admin-new-username", "value"),
-    Output("admin-new-fullname", "value"),
-    Output("admin-new-password", "value"),
-    Output("admin-new-roles", "value"),
-    Input("admin-new-submit", "n_clicks"),
-    State("admin-new-username", "value"),
-    State("admin-new-fullname", "value"),
-    State("admin-new-roles", "value"),
-    State("admin-new-password", "value"),
-    State("admin-users-version", "data"),
+    Output(Ids.NEW_FEEDBACK, "children"),
+    Output(Ids.NEW_PASSWORD_ERROR, "children"),
+    Output(Ids.NEW_PASSWORD, "invalid"),
+    Output(Ids.USERS_VERSION, "data", allow_duplicate=True),
+    Output(Ids.NEW_USERNAME, "value"),
+    Output(Ids.NEW_FULLNAME, "value"),
+    Output(Ids.NEW_PASSWORD, "value"),
+    Output(Ids.NEW_ROLES, "value"),
+    Input(Ids.NEW_SUBMIT, "n_clicks"),
+    State(Ids.NEW_USERNAME, "value"),
+    State(Ids.NEW_FULLNAME, "value"),
+    State(Ids.NEW_ROLES, "value"),
+    State(Ids.NEW_PASSWORD, "value"),
+    State(Ids.USERS_VERSION, "data"),
     prevent_initial_call=True,
 )
 def create_user(
@@ -127,10 +128,10 @@ def create_user(
 
 @page_callback(
     PAGE,
-    Output("admin-edit-roles", "value"),
-    Output("admin-edit-active", "value"),
-    Output("admin-edit-feedback", "children"),
-    Input("admin-edit-user", "value"),
+    Output(Ids.EDIT_ROLES, "value"),
+    Output(Ids.EDIT_ACTIVE, "value"),
+    Output(Ids.EDIT_FEEDBACK, "children"),
+    Input(Ids.EDIT_USER, "value"),
     prevent_initial_call=True,
 )
 def load_user(user_id: int | None) -> tuple:
@@ -145,14 +146,14 @@ def load_user(user_id: int | None) -> tuple:
 
 @page_callback(
     PAGE,
-    Output("admin-edit-feedback", "children", allow_duplicate=True),
-    Output("admin-users-version", "data", allow_duplicate=True),
-    Input("admin-edit-save", "n_clicks"),
-    Input("admin-edit-reset", "n_clicks"),
-    State("admin-edit-user", "value"),
-    State("admin-edit-roles", "value"),
-    State("admin-edit-active", "value"),
-    State("admin-users-version", "data"),
+    Output(Ids.EDIT_FEEDBACK, "children", allow_duplicate=True),
+    Output(Ids.USERS_VERSION, "data", allow_duplicate=True),
+    Input(Ids.EDIT_SAVE, "n_clicks"),
+    Input(Ids.EDIT_RESET, "n_clicks"),
+    State(Ids.EDIT_USER, "value"),
+    State(Ids.EDIT_ROLES, "value"),
+    State(Ids.EDIT_ACTIVE, "value"),
+    State(Ids.USERS_VERSION, "data"),
     prevent_initial_call=True,
 )
 def change_user(
@@ -166,7 +167,7 @@ def change_user(
             user = users.site_user(db, current_user.site_id, user_id)
             if user is None:
                 return dbc.Alert(t("users_not_found"), color="danger", className="mb-0"), no_update
-            if ctx.triggered_id == "admin-edit-reset":
+            if ctx.triggered_id == Ids.EDIT_RESET:
                 users.reset_password(db, current_actor(), user, new_password)
             else:
                 users.set_roles(db, current_actor(), user, roles or [])
@@ -175,6 +176,6 @@ def change_user(
             name = user.username
     except InputError as exc:
         return input_error_alert(exc), no_update
-    if ctx.triggered_id == "admin-edit-reset":
+    if ctx.triggered_id == Ids.EDIT_RESET:
         return _one_time_password(t("users_password_reset", username=name), new_password), version + 1
     return dbc.Alert(t("users_saved", username=name), color="success", className="mb-0"), version + 1

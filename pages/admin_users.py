@@ -22,6 +22,26 @@ dash.register_page(
 )
 
 
+class Ids:
+    """Component ids shared with callbacks/admin_users.py."""
+
+    USERS_TABLE = "admin-users-table"
+    USERS_VERSION = "admin-users-version"
+    NEW_USERNAME = "admin-new-username"
+    NEW_FULLNAME = "admin-new-fullname"
+    NEW_ROLES = "admin-new-roles"
+    NEW_PASSWORD = "admin-new-password"  # noqa: S105 (a component id, not a password)
+    NEW_PASSWORD_ERROR = "admin-new-password-error"  # noqa: S105 (a component id)
+    NEW_SUBMIT = "admin-new-submit"
+    NEW_FEEDBACK = "admin-new-feedback"
+    EDIT_USER = "admin-edit-user"
+    EDIT_ROLES = "admin-edit-roles"
+    EDIT_ACTIVE = "admin-edit-active"
+    EDIT_SAVE = "admin-edit-save"
+    EDIT_RESET = "admin-edit-reset"
+    EDIT_FEEDBACK = "admin-edit-feedback"
+
+
 def role_options() -> list[dict]:
     return [{"label": t(f"role_{r}"), "value": r} for r in ROLES]
 
@@ -32,26 +52,24 @@ def _create_card() -> dbc.Card:
             dbc.CardHeader(t("users_create_title")),
             dbc.CardBody(
                 [
-                    dbc.Label(t("users_username"), html_for="admin-new-username"),
-                    dbc.Input(id="admin-new-username", maxLength=64, autoComplete="off", className="mb-2"),
+                    dbc.Label(t("users_username"), html_for=Ids.NEW_USERNAME),
+                    dbc.Input(id=Ids.NEW_USERNAME, maxLength=64, autoComplete="off", className="mb-2"),
                     dbc.FormText(t("users_username_hint"), className="d-block mb-2"),
-                    dbc.Label(t("users_full_name"), html_for="admin-new-fullname"),
-                    dbc.Input(id="admin-new-fullname", maxLength=200, className="mb-2"),
+                    dbc.Label(t("users_full_name"), html_for=Ids.NEW_FULLNAME),
+                    dbc.Input(id=Ids.NEW_FULLNAME, maxLength=200, className="mb-2"),
                     dbc.Label(t("users_roles")),
-                    dbc.Checklist(
-                        id="admin-new-roles", options=role_options(), value=[], inline=True, className="mb-2"
-                    ),
-                    dbc.Label(t("users_password"), html_for="admin-new-password"),
+                    dbc.Checklist(id=Ids.NEW_ROLES, options=role_options(), value=[], inline=True, className="mb-2"),
+                    dbc.Label(t("users_password"), html_for=Ids.NEW_PASSWORD),
                     dbc.Input(
-                        id="admin-new-password",
+                        id=Ids.NEW_PASSWORD,
                         type="password",
                         autoComplete="new-password",
                         placeholder=t("users_password_placeholder"),
                     ),
-                    html.Div(id="admin-new-password-error", className="mt-2"),  # a refused password, beside it
+                    html.Div(id=Ids.NEW_PASSWORD_ERROR, className="mt-2"),  # a refused password, beside it
                     dbc.FormText(t("password_rules", n=MIN_LENGTH), className="d-block mb-3"),
-                    dbc.Button(t("users_create_submit"), id="admin-new-submit", color="primary"),
-                    html.Div(id="admin-new-feedback", className="mt-3"),
+                    dbc.Button(t("users_create_submit"), id=Ids.NEW_SUBMIT, color="primary"),
+                    html.Div(id=Ids.NEW_FEEDBACK, className="mt-3"),
                 ]
             ),
         ],
@@ -65,20 +83,18 @@ def _edit_card() -> dbc.Card:
             dbc.CardHeader(t("users_edit_title")),
             dbc.CardBody(
                 [
-                    dbc.Label(t("users_select"), html_for="admin-edit-user"),
-                    dcc.Dropdown(id="admin-edit-user", placeholder=t("users_select_placeholder"), className="mb-2"),
+                    dbc.Label(t("users_select"), html_for=Ids.EDIT_USER),
+                    dcc.Dropdown(id=Ids.EDIT_USER, placeholder=t("users_select_placeholder"), className="mb-2"),
                     dbc.Label(t("users_roles")),
-                    dbc.Checklist(
-                        id="admin-edit-roles", options=role_options(), value=[], inline=True, className="mb-2"
-                    ),
-                    dbc.Switch(id="admin-edit-active", label=t("users_active"), value=True, className="mb-3"),
+                    dbc.Checklist(id=Ids.EDIT_ROLES, options=role_options(), value=[], inline=True, className="mb-2"),
+                    dbc.Switch(id=Ids.EDIT_ACTIVE, label=t("users_active"), value=True, className="mb-3"),
                     dbc.ButtonGroup(
                         [
-                            dbc.Button(t("users_save"), id="admin-edit-save", color="primary"),
-                            dbc.Button(t("users_reset_password"), id="admin-edit-reset", color="warning", outline=True),
+                            dbc.Button(t("users_save"), id=Ids.EDIT_SAVE, color="primary"),
+                            dbc.Button(t("users_reset_password"), id=Ids.EDIT_RESET, color="warning", outline=True),
                         ]
                     ),
-                    html.Div(id="admin-edit-feedback", className="mt-3"),
+                    html.Div(id=Ids.EDIT_FEEDBACK, className="mt-3"),
                 ]
             ),
         ]
@@ -88,9 +104,9 @@ def _edit_card() -> dbc.Card:
 def layout(**_query: str) -> dbc.Row:
     return dbc.Row(
         [
-            dcc.Store(id="admin-users-version", data=0),
+            dcc.Store(id=Ids.USERS_VERSION, data=0),
             dbc.Col(
-                dbc.Card([dbc.CardHeader(t("users_list_title")), html.Div(id="admin-users-table")]),
+                dbc.Card([dbc.CardHeader(t("users_list_title")), html.Div(id=Ids.USERS_TABLE)]),
                 lg=7,
                 className="mb-3",
             ),

@@ -11,7 +11,7 @@ from dash import ALL, Input, Output, State, ctx, html, no_update
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
-from auth.session import client_ip, current_actor
+from auth.session import current_actor
 from callbacks.registry import page_callback
 from components import limits_editor
 from components.chart_theme import chart_theme
@@ -243,16 +243,8 @@ def save_limits(
             if bed is None:
                 return LimitsForm(feedback=_alert("bed_unknown", "danger")).outputs()
             profile = bed_profile(session, bed.id)
-            changed = set_overrides(
-                session,
-                bed.id,
-                wanted,
-                user_id=current_user.id,
-                username=current_user.username,
-                site_id=current_user.site_id,
-                ip=client_ip(),
-                reason=reason if trigger == limits_editor.CONFIRM_SAVE_ID else None,
-            )
+            asked_reason = reason if trigger == limits_editor.CONFIRM_SAVE_ID else None
+            changed = set_overrides(session, current_actor(), bed.id, wanted, reason=asked_reason)
             stored = overrides(session, bed.id)
     except LimitsRefused as exc:
         messages = {field: t(key, **params) for field, (key, params) in exc.fields.items()}

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from data import audit, live_keys
 from data.live_store import LiveStore
 from data.models import AlarmLimit, Bed, Ward
+from domain.actor import Actor
 from domain.alarm_limit_ranges import validate_overrides, widened_limits
 from domain.alarms import PROFILES, Bounds, Limits
 from domain.clock import utcnow
@@ -46,15 +47,7 @@ def limits_view(session: Session, bed_id: int) -> tuple[str, Limits, dict[str, B
 
 
 def set_overrides(
-    session: Session,
-    bed_id: int,
-    wanted: dict[str, Bounds],
-    *,
-    user_id: int | None,
-    username: str,
-    site_id: int,
-    ip: str | None,
-    reason: str | None = None,
+    session: Session, actor: Actor, bed_id: int, wanted: dict[str, Bounds], *, reason: str | None = None
 ) -> bool:
     """Replace the bed's overrides (a parameter with both sides None has none); audited. False when unchanged.
 
@@ -71,7 +64,9 @@ def set_overrides(
     session.execute(delete(AlarmLimit).where(AlarmLimit.bed_id == bed_id))
     for parameter, (low, high) in cleaned.items():
         session.add(
-            AlarmLimit(bed_id=bed_id, parameter=parameter, low=low, high=high, updated_by=user_id, updated_at=utcnow())
+            AlarmLimit(
+                bed_id=bed_id, parameter=parameter, low=low, high=high, updated_by=actor.user_id, updated_at=utcnow()
+            )
         )
     detail: dict[str, object] = {
         "before": {k: list(v) for k, v in before.items()},
@@ -80,17 +75,7 @@ def set_overrides(
     widened = widened_limits(PROFILES[profile], cleaned)
     if widened:
         detail |= {"widened": [f"{p}_{side}" for p, side in widened], "reason": text}
-    audit.record(
-        session,
-        "alarm_limits_changed",
-        user_id=user_id,
-        username=username,
-        site_id=site_id,
-        target_type="bed",
-        target_id=bed_id,
-        ip=ip,
-        detail=detail,
-    )
+    audit.record_by(session, actor, "alarm_limits_changed", target_type="bed", target_id=bed_id, detail=detail)
     return True
 
 

@@ -6,23 +6,24 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx
 from flask_login import current_user
 
-from bridge.sim_control import ARTEFACTS, SCENARIOS, send
 from callbacks.registry import page_callback
 from data.runtime import current_runtime
+from data.simulator_commands import ARTEFACTS, SCENARIOS, send
 from data.wards import bed_by_code
 from i18n.web import t
+from pages.admin_simulator import Ids
 
 ARTEFACT_SECONDS = 30
 
 
 @page_callback(
     "pages.admin_simulator",
-    Output("sim-feedback", "children"),
-    Input("sim-apply", "n_clicks"),
-    Input("sim-inject", "n_clicks"),
-    State("sim-bed", "value"),
-    State("sim-scenario", "value"),
-    State("sim-artefact", "value"),
+    Output(Ids.FEEDBACK, "children"),
+    Input(Ids.APPLY, "n_clicks"),
+    Input(Ids.INJECT, "n_clicks"),
+    State(Ids.BED, "value"),
+    State(Ids.SCENARIO, "value"),
+    State(Ids.ARTEFACT, "value"),
     prevent_initial_call=True,
 )
 def control_simulator(_apply: int, _inject: int, bed: str, scenario: str, artefact: str) -> dbc.Alert:
@@ -33,7 +34,7 @@ def control_simulator(_apply: int, _inject: int, bed: str, scenario: str, artefa
         known = bed_by_code(session, current_user.site_id, bed or "") is not None
     if not known:  # a command for a bed nobody has would vanish in the simulator without a word
         return dbc.Alert(t("bed_unknown"), color="danger", className="mb-0")
-    if ctx.triggered_id == "sim-inject" and artefact in ARTEFACTS:
+    if ctx.triggered_id == Ids.INJECT and artefact in ARTEFACTS:
         command, done = {"bed": bed, "artefact": artefact, "seconds": ARTEFACT_SECONDS}, t("sim_injected", bed=bed)
     elif scenario in SCENARIOS:
         command, done = {"bed": bed, "scenario": scenario}, t("sim_applied", bed=bed)

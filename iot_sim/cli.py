@@ -10,9 +10,10 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
-from iot_sim.devices import ARTEFACTS, DEFAULT_NIBP_INTERVAL, DEFAULT_TREND_MEMORY, demo_devices
+from data.simulator_commands import ARTEFACTS, SCENARIOS
+from iot_sim.devices import DEFAULT_NIBP_INTERVAL, DEFAULT_TREND_MEMORY, demo_devices
 from iot_sim.faults import Faults
-from iot_sim.scenarios import SCENARIOS, normalise_scenario
+from iot_sim.scenarios import normalise_scenario
 
 __all__ = ["build_parser", "main"]
 

@@ -22,6 +22,7 @@ import numpy as np
 import orjson
 
 from data.mqtt_topics import status_topic, vitals_topic, wave_topic
+from data.simulator_commands import ARTEFACTS, CLEAR_ARTEFACTS
 from iot_sim.faults import FaultLine, Faults
 from iot_sim.physiology import DBP, HR, RR, SBP, SPO2, TEMP, Patient, draw_baseline
 from iot_sim.scenarios import ScenarioState, normalise_scenario
@@ -29,7 +30,6 @@ from iot_sim.trend_memory import Numerics, TrendMemory, encode
 from iot_sim.waveforms import Templates, WaveGenerator, build_templates
 
 __all__ = [
-    "ARTEFACTS",
     "DEMO_BEDS_PER_WARD",
     "DEMO_WARDS",
     "Fleet",
@@ -47,8 +47,6 @@ DEMO_BEDS_PER_WARD = 16
 DEVICE_PREFIX = "MON-"
 EXTRA_WARD = "SIM"  # beds beyond the 32 demo beds (benchmarks): SIM-033, SIM-034, ...
 
-ARTEFACTS = ("motion", "spo2_off", "leads_off", "low_perfusion", "noisy")
-CLEAR_ARTEFACTS = ("none", "clear")
 DEFAULT_NIBP_INTERVAL = 300.0
 DEFAULT_TREND_MEMORY = 3600.0  # s of numerics a monitor keeps and can resend
 FIRST_NIBP_WITHIN = 30.0  # s: every bed's first cuff reading comes within this, staggered

@@ -24,9 +24,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from data.simulator_commands import SCENARIOS
 from iot_sim.physiology import DBP, HR, N_PARAMS, NEUTRAL, RR, SBP, SPO2, TEMP, Effect
 
-__all__ = ["ALIASES", "SCENARIOS", "ScenarioState", "normalise_scenario", "scenario_effect"]
+__all__ = ["ALIASES", "COURSES", "ScenarioState", "normalise_scenario", "scenario_effect"]
 
 SWITCH_TAU = 15.0  # simulated seconds over which a switch blends in
 SUDDEN = frozenset({"arrest", "af"})  # acute events start at once, without the blend
@@ -128,22 +129,17 @@ def _arrest(t: float, params: dict[str, float]) -> Effect:
     )
 
 
-SCENARIOS: dict[str, Callable[[float, dict[str, float]], Effect]] = {
-    "stable": _stable,
-    "sepsis": _sepsis,
-    "haemorrhage": _haemorrhage,
-    "bradycardia": _bradycardia,
-    "opioid": _opioid,
-    "af": _af,
-    "arrest": _arrest,
-}
+# Each scenario's course, in the order of its name in SCENARIOS (each function is named after its scenario).
+COURSES: dict[str, Callable[[float, dict[str, float]], Effect]] = dict(
+    zip(SCENARIOS, (_stable, _sepsis, _haemorrhage, _bradycardia, _opioid, _af, _arrest), strict=True)
+)
 
 
 def normalise_scenario(name: str) -> str:
     """The canonical scenario name (``"Hemorrhage"`` → ``"haemorrhage"``); ``ValueError`` when unknown."""
     key = (name or "").strip().lower()
     key = ALIASES.get(key, key)
-    if key not in SCENARIOS:
+    if key not in COURSES:
         raise ValueError(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
     return key
 
@@ -161,7 +157,7 @@ def _draw_params(name: str, rng: np.random.Generator) -> dict[str, float]:
 
 def scenario_effect(name: str, t: float, params: dict[str, float] | None = None) -> Effect:
     """The effect of scenario ``name`` ``t`` simulated seconds after it started."""
-    return SCENARIOS[name](t, params or {})
+    return COURSES[name](t, params or {})
 
 
 class ScenarioState:
@@ -187,7 +183,7 @@ class ScenarioState:
     def effect(self, now: float) -> Effect:
         """The effect at simulated time ``now``."""
         elapsed = max(0.0, now - self.started)
-        current = SCENARIOS[self.name](elapsed, self.params)
+        current = COURSES[self.name](elapsed, self.params)
         if self._previous is not None:
             share = 1.0 - math.exp(-elapsed / SWITCH_TAU)
             if share > 0.999:

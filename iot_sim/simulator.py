@@ -48,8 +48,9 @@ from data.mqtt_client import (
     make_client,
 )
 from data.mqtt_topics import command_topic, sim_control_topic, sim_state_topic
+from data.simulator_commands import ARTEFACTS, CLEAR_ARTEFACTS
 from domain.vitals_contract import parse_command
-from iot_sim.devices import ARTEFACTS, CLEAR_ARTEFACTS, DEFAULT_NIBP_INTERVAL, DEFAULT_TREND_MEMORY, Fleet, Outgoing
+from iot_sim.devices import DEFAULT_NIBP_INTERVAL, DEFAULT_TREND_MEMORY, Fleet, Outgoing
 from iot_sim.faults import Faults
 from iot_sim.scenarios import normalise_scenario
 

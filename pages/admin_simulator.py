@@ -7,8 +7,8 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_login import current_user
 
-from bridge.sim_control import ARTEFACTS, SCENARIOS
 from data.runtime import current_runtime
+from data.simulator_commands import ARTEFACTS, SCENARIOS
 from data.wards import list_wards, ward_beds
 from i18n.web import t
 
@@ -24,6 +24,17 @@ dash.register_page(
 )
 
 
+class Ids:
+    """Component ids shared with callbacks/admin_simulator.py."""
+
+    BED = "sim-bed"
+    SCENARIO = "sim-scenario"
+    ARTEFACT = "sim-artefact"
+    APPLY = "sim-apply"
+    INJECT = "sim-inject"
+    FEEDBACK = "sim-feedback"
+
+
 def layout(**_query: str) -> dbc.Card:
     if not current_runtime().settings.demo:
         return dbc.Alert(t("sim_not_demo"), color="secondary", id="sim-not-demo")
@@ -35,30 +46,30 @@ def layout(**_query: str) -> dbc.Card:
             dbc.CardBody(
                 [
                     dbc.Alert(t("sim_demo_note"), color="info"),
-                    dbc.Label(t("sim_bed"), html_for="sim-bed"),
+                    dbc.Label(t("sim_bed"), html_for=Ids.BED),
                     dcc.Dropdown(
-                        id="sim-bed", options=beds, value=beds[0] if beds else None, clearable=False, className="mb-3"
+                        id=Ids.BED, options=beds, value=beds[0] if beds else None, clearable=False, className="mb-3"
                     ),
                     dbc.Label(t("sim_scenario")),
                     dbc.RadioItems(
-                        id="sim-scenario",
+                        id=Ids.SCENARIO,
                         options=[{"label": t(f"scenario_{s}"), "value": s} for s in SCENARIOS],
                         value="stable",
                         inline=True,
                         className="mb-2",
                     ),
-                    dbc.Button(t("sim_apply_scenario"), id="sim-apply", color="primary", className="mb-3"),
+                    dbc.Button(t("sim_apply_scenario"), id=Ids.APPLY, color="primary", className="mb-3"),
                     html.Hr(),
                     dbc.Label(t("sim_artefact")),
                     dbc.RadioItems(
-                        id="sim-artefact",
+                        id=Ids.ARTEFACT,
                         options=[{"label": t(f"artefact_{a}"), "value": a} for a in ARTEFACTS],
                         value="spo2_off",
                         inline=True,
                         className="mb-2",
                     ),
-                    dbc.Button(t("sim_inject"), id="sim-inject", color="warning", outline=True),
-                    html.Div(id="sim-feedback", className="mt-3"),
+                    dbc.Button(t("sim_inject"), id=Ids.INJECT, color="warning", outline=True),
+                    html.Div(id=Ids.FEEDBACK, className="mt-3"),
                 ]
             ),
         ],

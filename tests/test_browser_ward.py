@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from bridge.embedded_stack import EmbeddedStack
-from bridge.sim_control import send
+from data.simulator_commands import send
 from iot_sim.faults import Faults
 from iot_sim.simulator import Simulator
 from tests.fixtures_browser import save_screenshot

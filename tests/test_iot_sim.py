@@ -18,12 +18,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from data.mqtt_topics import sim_control_topic, sim_state_topic
+from data.simulator_commands import ARTEFACTS, SCENARIOS
 from iot_sim import waveforms as waveforms_module
 from iot_sim.cli import build_parser, main
-from iot_sim.devices import ARTEFACTS, Fleet, bed_for_device, demo_beds, demo_devices, device_for_bed
+from iot_sim.devices import Fleet, bed_for_device, demo_beds, demo_devices, device_for_bed
 from iot_sim.faults import Faults
 from iot_sim.physiology import HR, NEUTRAL, RR, SBP, SPO2, TEMP, Effect, Patient, draw_baseline
-from iot_sim.scenarios import SCENARIOS, normalise_scenario
+from iot_sim.scenarios import COURSES, normalise_scenario
 from iot_sim.simulator import Simulator, parse_control
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -316,6 +317,10 @@ def test_switching_back_to_stable_recovers_gradually():
     fleet.set_scenario("MON-ICU-01", "stable")
     hr = [m["hr"] for m in vitals(fleet, 90)]
     assert hr[0] < 20 and 20 < hr[10] < hr[-1] and hr[-1] > 55
+
+
+def test_each_scenario_runs_its_own_course():
+    assert {name: course.__name__ for name, course in COURSES.items()} == {name: f"_{name}" for name in SCENARIOS}
 
 
 def test_scenario_names_and_targets():

@@ -1,18 +1,24 @@
-"""Tell the running simulator (``python -m iot_sim``) to switch a bed's scenario or inject an artefact, over its
-MQTT control topic. Used by the admin page of the embedded demo."""
+"""Commands to the running device simulator (``python -m iot_sim``) over its MQTT control topic.
+
+The scenario and artefact names are declared here, once: the simulator accepts them and the demo's admin page
+offers them. :func:`send` publishes one command as a client of our broker.
+"""
 
 from __future__ import annotations
 
 import json
 
 from data.mqtt_client import BrokerAddress, make_client
+from data.mqtt_topics import sim_control_topic
 
 SCENARIOS = ("stable", "sepsis", "haemorrhage", "bradycardia", "opioid", "af", "arrest")
+"""The clinical courses a bed can run (``iot_sim.scenarios`` says what each does)."""
+
 ARTEFACTS = ("motion", "spo2_off", "leads_off", "low_perfusion", "noisy")
+"""The sensor artefacts that can be injected into a bed's monitor for a while."""
 
-
-def control_topic(site: str) -> str:
-    return f"pantau/v1/{site}/sim/scenario"
+CLEAR_ARTEFACTS = ("none", "clear")
+"""An artefact command with one of these ends every artefact of the bed."""
 
 
 def send(address: BrokerAddress, site: str, command: dict, timeout: float = 5.0) -> bool:
@@ -21,7 +27,7 @@ def send(address: BrokerAddress, site: str, command: dict, timeout: float = 5.0)
     try:
         client.connect(address.host, address.port)
         client.loop_start()
-        info = client.publish(control_topic(site), json.dumps(command), qos=1)
+        info = client.publish(sim_control_topic(site), json.dumps(command), qos=1)
         info.wait_for_publish(timeout)
         return info.is_published()
     except (OSError, RuntimeError, ValueError):

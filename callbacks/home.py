@@ -8,12 +8,13 @@ from callbacks.registry import page_callback
 from components.health import health_items
 from data.health import check_all
 from data.runtime import current_runtime
+from pages.home import Ids
 
 
 @page_callback(
     "pages.home",
-    Output("home-health", "children"),
-    Input("home-health-interval", "n_intervals"),
+    Output(Ids.HEALTH, "children"),
+    Input(Ids.HEALTH_INTERVAL, "n_intervals"),
     prevent_initial_call=True,
 )
 def refresh_health(_n: int) -> list:

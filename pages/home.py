@@ -19,6 +19,13 @@ dash.register_page(__name__, path="/", name_key="nav_home", title="Pantau", role
 HEALTH_REFRESH_MS = 15_000
 
 
+class Ids:
+    """Component ids shared with callbacks/home.py."""
+
+    HEALTH = "home-health"
+    HEALTH_INTERVAL = "home-health-interval"
+
+
 def _display_home() -> html.Div:
     settings = current_runtime().settings
     return html.Div(
@@ -73,8 +80,8 @@ def _health() -> dbc.Card:
     return dbc.Card(
         [
             dbc.CardHeader(t("home_health")),
-            dbc.ListGroup(health_items(check_all(current_runtime())), flush=True, id="home-health"),
-            dcc.Interval(id="home-health-interval", interval=HEALTH_REFRESH_MS),
+            dbc.ListGroup(health_items(check_all(current_runtime())), flush=True, id=Ids.HEALTH),
+            dcc.Interval(id=Ids.HEALTH_INTERVAL, interval=HEALTH_REFRESH_MS),
         ],
         className="h-100",
     )

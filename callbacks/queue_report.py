@@ -22,6 +22,7 @@ from domain.errors import InputError
 from domain.formats import long_date
 from domain.queue_kpi import SHARE_TARGET, WAIT_TARGET, meets_target
 from i18n.web import current_language, t
+from pages.queue_report import Ids
 
 DAY_MS = 86_400_000
 
@@ -213,9 +214,9 @@ def _day(value: str) -> date:
 
 @page_callback(
     "pages.queue_report",
-    Output("qrep-content", "children"),
-    Input("qrep-range", "start_date"),
-    Input("qrep-range", "end_date"),
+    Output(Ids.CONTENT, "children"),
+    Input(Ids.RANGE, "start_date"),
+    Input(Ids.RANGE, "end_date"),
     Input(THEME_STORE, "data"),
 )
 def show_report(start: str | None, end: str | None, theme: str | None) -> html.Div | dbc.Alert:

@@ -27,6 +27,13 @@ dash.register_page(
 )
 
 
+class Ids:
+    """Component ids shared with callbacks/queue_report.py."""
+
+    RANGE = "qrep-range"
+    CONTENT = "qrep-content"
+
+
 def _day(value: str | None, default: date) -> date:
     try:
         return min(date.fromisoformat(value), default) if value else default
@@ -46,9 +53,9 @@ def layout(dari: str | None = None, sampai: str | None = None, **_query: str) ->
                     dbc.Col(html.H1(t("qrep_title"), className="h4 mb-0"), width="auto"),
                     dbc.Col(
                         [
-                            dbc.Label(t("qrep_range"), html_for="qrep-range", className="me-2 mb-0"),
+                            dbc.Label(t("qrep_range"), html_for=Ids.RANGE, className="me-2 mb-0"),
                             dcc.DatePickerRange(
-                                id="qrep-range",
+                                id=Ids.RANGE,
                                 start_date=start,
                                 end_date=end,
                                 max_date_allowed=today,
@@ -63,7 +70,7 @@ def layout(dari: str | None = None, sampai: str | None = None, **_query: str) ->
                 ],
                 className="align-items-center justify-content-between g-2 mb-3",
             ),
-            dcc.Loading(html.Div(id="qrep-content"), delay_show=300),
+            dcc.Loading(html.Div(id=Ids.CONTENT), delay_show=300),
         ],
         className="queue-report",
     )

@@ -16,6 +16,7 @@ from data.broker_admin import BrokerAdmin, open_broker_admin
 from data.runtime import current_runtime
 from domain.errors import InputError
 from i18n.web import t
+from pages.admin_devices import Ids
 
 PAGE = "pages.admin_devices"
 # The register form's field each refusal belongs to; its message is shown there, the rest above the form.
@@ -45,11 +46,11 @@ def _issued(credential: device_credentials.IssuedCredential) -> dbc.Alert:
 
 @page_callback(
     PAGE,
-    Output("devices-table", "children"),
-    Output("devices-pick", "options"),
-    Output("devices-new-bed", "options"),
-    Output("devices-broker-note", "children"),
-    Input("devices-version", "data"),
+    Output(Ids.TABLE, "children"),
+    Output(Ids.PICK, "options"),
+    Output(Ids.new_field("bed"), "options"),
+    Output(Ids.BROKER_NOTE, "children"),
+    Input(Ids.VERSION, "data"),
 )
 def render_devices(_version: int) -> tuple:
     with current_runtime().db.session() as db:
@@ -104,18 +105,18 @@ def render_devices(_version: int) -> tuple:
 
 @page_callback(
     PAGE,
-    Output("devices-new-feedback", "children"),
-    Output("devices-version", "data", allow_duplicate=True),
-    Output("devices-new-id", "value"),
-    Output("devices-new-model", "value"),
-    Output("devices-new-bed", "value"),
-    *[Output(f"devices-new-{field}", "invalid") for field in REGISTER_FIELDS],
-    *[Output(f"devices-new-{field}-error", "children") for field in REGISTER_FIELDS],
-    Input("devices-new-submit", "n_clicks"),
-    State("devices-new-id", "value"),
-    State("devices-new-model", "value"),
-    State("devices-new-bed", "value"),
-    State("devices-version", "data"),
+    Output(Ids.NEW_FEEDBACK, "children"),
+    Output(Ids.VERSION, "data", allow_duplicate=True),
+    Output(Ids.new_field("id"), "value"),
+    Output(Ids.new_field("model"), "value"),
+    Output(Ids.new_field("bed"), "value"),
+    *[Output(Ids.new_field(field), "invalid") for field in REGISTER_FIELDS],
+    *[Output(Ids.new_field_error(field), "children") for field in REGISTER_FIELDS],
+    Input(Ids.NEW_SUBMIT, "n_clicks"),
+    State(Ids.new_field("id"), "value"),
+    State(Ids.new_field("model"), "value"),
+    State(Ids.new_field("bed"), "value"),
+    State(Ids.VERSION, "data"),
     prevent_initial_call=True,
 )
 def register(_clicks: int, device_id: str | None, model: str | None, bed: str | None, version: int) -> tuple:
@@ -135,11 +136,11 @@ def register(_clicks: int, device_id: str | None, model: str | None, bed: str | 
 
 @page_callback(
     PAGE,
-    Output("devices-retire-confirm", "displayed"),
-    Output("devices-retire-confirm", "message"),
-    Output("devices-manage-feedback", "children"),
-    Input("devices-retire", "n_clicks"),
-    State("devices-pick", "value"),
+    Output(Ids.RETIRE_CONFIRM, "displayed"),
+    Output(Ids.RETIRE_CONFIRM, "message"),
+    Output(Ids.MANAGE_FEEDBACK, "children"),
+    Input(Ids.RETIRE, "n_clicks"),
+    State(Ids.PICK, "value"),
     prevent_initial_call=True,
 )
 def ask_retire(_clicks: int, device_id: str | None) -> tuple:
@@ -150,13 +151,13 @@ def ask_retire(_clicks: int, device_id: str | None) -> tuple:
 
 @page_callback(
     PAGE,
-    Output("devices-manage-feedback", "children", allow_duplicate=True),
-    Output("devices-version", "data", allow_duplicate=True),
-    Output("devices-pick", "value"),
-    Input("devices-rotate", "n_clicks"),
-    Input("devices-retire-confirm", "submit_n_clicks"),
-    State("devices-pick", "value"),
-    State("devices-version", "data"),
+    Output(Ids.MANAGE_FEEDBACK, "children", allow_duplicate=True),
+    Output(Ids.VERSION, "data", allow_duplicate=True),
+    Output(Ids.PICK, "value"),
+    Input(Ids.ROTATE, "n_clicks"),
+    Input(Ids.RETIRE_CONFIRM, "submit_n_clicks"),
+    State(Ids.PICK, "value"),
+    State(Ids.VERSION, "data"),
     prevent_initial_call=True,
 )
 def change(_rotate: int, _retire: int, device_id: str | None, version: int) -> tuple:
@@ -164,7 +165,7 @@ def change(_rotate: int, _retire: int, device_id: str | None, version: int) -> t
         return dbc.Alert(t("devices_select_first"), color="warning", className="mb-0"), no_update, no_update
     try:
         with current_runtime().db.session() as db:
-            if ctx.triggered_id == "devices-rotate":
+            if ctx.triggered_id == Ids.ROTATE:
                 issued = device_credentials.rotate_credential(
                     db, current_actor(), _broker(), **_site(), device_id=device_id
                 )

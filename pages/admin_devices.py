@@ -20,23 +20,48 @@ dash.register_page(
 )
 
 
+class Ids:
+    """Component ids shared with callbacks/admin_devices.py."""
+
+    VERSION = "devices-version"
+    BROKER_NOTE = "devices-broker-note"
+    TABLE = "devices-table"
+    NEW_SUBMIT = "devices-new-submit"
+    NEW_FEEDBACK = "devices-new-feedback"
+    PICK = "devices-pick"
+    ROTATE = "devices-rotate"
+    RETIRE = "devices-retire"
+    RETIRE_CONFIRM = "devices-retire-confirm"
+    MANAGE_FEEDBACK = "devices-manage-feedback"
+
+    @staticmethod
+    def new_field(name: str) -> str:
+        """An input of the register form: ``id``, ``model`` or ``bed``."""
+        return f"devices-new-{name}"
+
+    @staticmethod
+    def new_field_error(name: str) -> str:
+        """The message under the register form's input ``name``."""
+        return f"devices-new-{name}-error"
+
+
 def _register_card() -> dbc.Card:
     return dbc.Card(
         [
             dbc.CardHeader(t("devices_register_title")),
             dbc.CardBody(
                 [
-                    dbc.Label(t("devices_device_id"), html_for="devices-new-id"),
-                    dbc.Input(id="devices-new-id", maxLength=64, autoComplete="off", className="mb-1"),
-                    dbc.FormFeedback(id="devices-new-id-error", type="invalid"),
+                    dbc.Label(t("devices_device_id"), html_for=Ids.new_field("id")),
+                    dbc.Input(id=Ids.new_field("id"), maxLength=64, autoComplete="off", className="mb-1"),
+                    dbc.FormFeedback(id=Ids.new_field_error("id"), type="invalid"),
                     dbc.FormText(t("devices_device_id_hint"), className="d-block mb-2"),
-                    dbc.Label(t("devices_model"), html_for="devices-new-model"),
-                    dbc.Input(id="devices-new-model", maxLength=100, className="mb-2"),
-                    dbc.FormFeedback(id="devices-new-model-error", type="invalid", className="mb-2"),
-                    dbc.Label(t("devices_bed"), html_for="devices-new-bed"),
-                    dcc.Dropdown(id="devices-new-bed", className="mb-3"),
-                    dbc.Button(t("devices_register_submit"), id="devices-new-submit", color="primary"),
-                    html.Div(id="devices-new-feedback", className="mt-3"),
+                    dbc.Label(t("devices_model"), html_for=Ids.new_field("model")),
+                    dbc.Input(id=Ids.new_field("model"), maxLength=100, className="mb-2"),
+                    dbc.FormFeedback(id=Ids.new_field_error("model"), type="invalid", className="mb-2"),
+                    dbc.Label(t("devices_bed"), html_for=Ids.new_field("bed")),
+                    dcc.Dropdown(id=Ids.new_field("bed"), className="mb-3"),
+                    dbc.Button(t("devices_register_submit"), id=Ids.NEW_SUBMIT, color="primary"),
+                    html.Div(id=Ids.NEW_FEEDBACK, className="mt-3"),
                 ]
             ),
         ],
@@ -50,16 +75,16 @@ def _manage_card() -> dbc.Card:
             dbc.CardHeader(t("devices_manage_title")),
             dbc.CardBody(
                 [
-                    dbc.Label(t("devices_select"), html_for="devices-pick"),
-                    dcc.Dropdown(id="devices-pick", className="mb-3"),
+                    dbc.Label(t("devices_select"), html_for=Ids.PICK),
+                    dcc.Dropdown(id=Ids.PICK, className="mb-3"),
                     dbc.ButtonGroup(
                         [
-                            dbc.Button(t("devices_rotate"), id="devices-rotate", color="warning", outline=True),
-                            dbc.Button(t("devices_retire"), id="devices-retire", color="danger", outline=True),
+                            dbc.Button(t("devices_rotate"), id=Ids.ROTATE, color="warning", outline=True),
+                            dbc.Button(t("devices_retire"), id=Ids.RETIRE, color="danger", outline=True),
                         ]
                     ),
-                    dcc.ConfirmDialog(id="devices-retire-confirm"),
-                    html.Div(id="devices-manage-feedback", className="mt-3"),
+                    dcc.ConfirmDialog(id=Ids.RETIRE_CONFIRM),
+                    html.Div(id=Ids.MANAGE_FEEDBACK, className="mt-3"),
                 ]
             ),
         ]
@@ -69,12 +94,12 @@ def _manage_card() -> dbc.Card:
 def layout(**_query: str) -> html.Div:
     return html.Div(
         [
-            dcc.Store(id="devices-version", data=0),
-            html.Div(id="devices-broker-note"),
+            dcc.Store(id=Ids.VERSION, data=0),
+            html.Div(id=Ids.BROKER_NOTE),
             dbc.Row(
                 [
                     dbc.Col(
-                        dbc.Card([dbc.CardHeader(t("devices_list_title")), html.Div(id="devices-table")]),
+                        dbc.Card([dbc.CardHeader(t("devices_list_title")), html.Div(id=Ids.TABLE)]),
                         lg=7,
                         className="mb-3",
                     ),

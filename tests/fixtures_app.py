@@ -1,25 +1,30 @@
-"""Pytest plugin: Pantau apps on the embedded backends (SQLite + memory) and on PostgreSQL + Redis, a logged-in
-test client helper, and a live server for the browser tests."""
+"""Pytest plugin: Pantau apps on the embedded backends (SQLite + memory) and on PostgreSQL + Redis, Flask test
+clients of the test's app (``client`` signed out, ``login(role)`` signed in through the real sign-in form), and a
+live server for the browser tests."""
 
 from __future__ import annotations
 
 import re
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
+from flask.testing import FlaskClient
 from werkzeug.serving import make_server
+from werkzeug.test import TestResponse
 
 from app import create_app
-from auth.demo_accounts import DemoCredentials, seed_demo
+from auth.demo_accounts import DEMO_USERS, DemoCredentials, seed_demo
 from config import Settings, load_settings
 from data.db import Database
 from data.migrate import upgrade
 from data.runtime import build_runtime
 
 TEST_PASSWORD = "test-only-Password-1"  # test value, never used outside the suite
+DEMO_USERNAME = {role: username for username, _name, role in DEMO_USERS}  # "nurse" -> "perawat", ...
+APP_FIXTURES = ("any_app", "sqlite_app", "postgres_app")
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
 
 
@@ -38,6 +43,21 @@ class PantauApp:
     @property
     def runtime(self):
         return self.server.extensions["pantau"]
+
+    def client(self) -> FlaskClient:
+        """A new test client, signed out."""
+        return self.server.test_client()
+
+    def login(self, role: str) -> FlaskClient:
+        """A new test client signed in as the demo user of ``role`` through the sign-in form; a ``display`` signs
+        in as a TV board does, by opening its token's address."""
+        client = self.client()
+        if role == "display":
+            response = client.get(f"/tv/{self.creds.display_token}")
+        else:
+            response = post_login(client, DEMO_USERNAME[role], self.creds.password)
+        assert response.status_code == 302, f"{role} could not sign in: {response.status_code}"
+        return client
 
 
 def make_settings(tmp_path, database_url: str, redis_url: str, mqtt_url: str, **overrides: object) -> Settings:
@@ -109,12 +129,33 @@ def csrf_token(html: str) -> str:
     return match.group(1) or match.group(2)
 
 
-def login(client, username: str, password: str = TEST_PASSWORD, next_url: str = "/"):
-    """Sign in through the HTML form exactly as a browser would (GET for the token, then POST)."""
+def post_login(client: FlaskClient, username: str, password: str = TEST_PASSWORD, next_url: str = "/") -> TestResponse:
+    """Post the sign-in form exactly as a browser would (GET for the CSRF token, then POST); the form's answer."""
     token = csrf_token(client.get(f"/login?next={next_url}").get_data(as_text=True))
     return client.post(
         "/login", data={"username": username, "password": password, "csrf_token": token, "next": next_url}
     )
+
+
+@pytest.fixture
+def app(request: pytest.FixtureRequest) -> PantauApp:
+    """The test's app: the one of ``any_app``, ``sqlite_app`` or ``postgres_app`` it asks for (with ``any_app``,
+    on each backend in turn); the SQLite app when it asks for none."""
+    name = next((name for name in APP_FIXTURES if name in request.fixturenames), "sqlite_app")
+    return request.getfixturevalue(name)
+
+
+@pytest.fixture
+def client(app: PantauApp) -> FlaskClient:
+    """A signed-out Flask test client of the test's app."""
+    return app.client()
+
+
+@pytest.fixture
+def login(app: PantauApp) -> Callable[[str], FlaskClient]:
+    """``login(role)``: a new Flask test client of the test's app, signed in as that role's demo user (``"nurse"``
+    is ``perawat``) through the real sign-in form; call it once per role a test needs."""
+    return app.login
 
 
 @pytest.fixture

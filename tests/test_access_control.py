@@ -7,7 +7,6 @@ import pytest
 
 from domain.roles import ROLES
 from i18n import catalogue_keys
-from tests.fixtures_app import login
 
 # Written out by hand (not read from the page registry) so that a changed `roles=` shows up here.
 EXPECTED_ACCESS = {
@@ -26,14 +25,6 @@ EXPECTED_ACCESS = {
     "/admin/bpjs/pemetaan": {"admin"},
     "/404": set(ROLES),
 }
-DEMO_LOGIN = {
-    "admin": "admin",
-    "manager": "manajer",
-    "nurse": "perawat",
-    "doctor": "dokter",
-    "front_desk": "loket",
-    "pharmacy": "farmasi",
-}
 ADMIN_CALLBACK = {
     "output": "..admin-users-table.children...admin-edit-user.options..",
     "outputs": [{"id": "admin-users-table", "property": "children"}, {"id": "admin-edit-user", "property": "options"}],
@@ -51,15 +42,6 @@ def addresses(path: str) -> list[str]:
     entry = next(p for p in dash.page_registry.values() if p["path"] == path)
     found = [path] if path == "/" else [path, f"{path}/"]
     return found + ([_real_path(entry)] if entry.get("path_template") else [])
-
-
-def signed_in_client(pantau, role: str):
-    client = pantau.server.test_client()
-    if role == "display":
-        assert client.get(f"/tv/{pantau.creds.display_token}").status_code == 302
-    else:
-        assert login(client, DEMO_LOGIN[role]).status_code == 302
-    return client
 
 
 def router_request(path: str) -> dict:
@@ -81,8 +63,8 @@ def test_matrix_covers_every_registered_page(sqlite_app):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_each_role_gets_exactly_its_pages(sqlite_app, role):
-    client = signed_in_client(sqlite_app, role)
+def test_each_role_gets_exactly_its_pages(role, login):
+    client = login(role)
     for path, allowed in EXPECTED_ACCESS.items():
         if path == "/404":  # an address of its own only inside the app (tests/test_error_pages.py)
             continue
@@ -121,8 +103,8 @@ def navbar_entries(client) -> tuple[list[str], dict[str, list[str]]]:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_navbar_shows_each_allowed_page_once_and_no_single_item_menu(sqlite_app, role):
-    links, menus = navbar_entries(signed_in_client(sqlite_app, role))
+def test_navbar_shows_each_allowed_page_once_and_no_single_item_menu(role, login):
+    links, menus = navbar_entries(login(role))
     nav = [p for p in dash.page_registry.values() if p.get("nav")]
     allowed = {f"nav-{p['module']}" for p in nav if role in EXPECTED_ACCESS[p["path"]]}
     listed = links + [item for items in menus.values() for item in items]
@@ -130,8 +112,8 @@ def test_navbar_shows_each_allowed_page_once_and_no_single_item_menu(sqlite_app,
     assert all(len(items) > 1 for items in menus.values()), menus
 
 
-def test_admin_navbar_groups_pages_by_their_nav_group(sqlite_app):
-    links, menus = navbar_entries(signed_in_client(sqlite_app, "admin"))
+def test_admin_navbar_groups_pages_by_their_nav_group(login):
+    links, menus = navbar_entries(login("admin"))
     assert links == ["nav-pages.home", "nav-pages.ward", "nav-pages.queue_report"]
     assert menus == {
         "queue": ["nav-pages.registration", "nav-pages.counter", "nav-pages.board", "nav-pages.admin_queue"],
@@ -140,8 +122,8 @@ def test_admin_navbar_groups_pages_by_their_nav_group(sqlite_app):
     }
 
 
-def test_nurse_gets_plain_links_only(sqlite_app):
-    assert navbar_entries(signed_in_client(sqlite_app, "nurse")) == (
+def test_nurse_gets_plain_links_only(login):
+    assert navbar_entries(login("nurse")) == (
         ["nav-pages.home", "nav-pages.ward", "nav-pages.counter"],
         {},
     )
@@ -155,14 +137,14 @@ def test_every_nav_group_has_a_label_in_both_languages(sqlite_app):
 
 
 @pytest.mark.parametrize("role", [r for r in ROLES if r != "admin"])
-def test_admin_callback_refused_for_other_roles_even_when_crafted(sqlite_app, role):
-    response = signed_in_client(sqlite_app, role).post("/_dash-update-component", json=ADMIN_CALLBACK)
+def test_admin_callback_refused_for_other_roles_even_when_crafted(role, login):
+    response = login(role).post("/_dash-update-component", json=ADMIN_CALLBACK)
     assert response.status_code == 403
     assert "admin-users-grid" not in response.get_data(as_text=True)
 
 
-def test_admin_callback_answers_admin(any_app):
-    response = signed_in_client(any_app, "admin").post("/_dash-update-component", json=ADMIN_CALLBACK)
+def test_admin_callback_answers_admin(any_app, login):
+    response = login("admin").post("/_dash-update-component", json=ADMIN_CALLBACK)
     assert response.status_code == 200
     assert "perawat" in response.get_data(as_text=True)
 
@@ -170,27 +152,26 @@ def test_admin_callback_answers_admin(any_app):
 @pytest.mark.parametrize(
     "method,path", [("GET", "/_dash-layout"), ("GET", "/_dash-dependencies"), ("POST", "/_dash-update-component")]
 )
-def test_anonymous_dash_endpoints_get_401_and_no_data(any_app, method, path):
-    client = any_app.server.test_client()
+def test_anonymous_dash_endpoints_get_401_and_no_data(any_app, client, method, path):
     response = client.open(path, method=method, json=ADMIN_CALLBACK if method == "POST" else None)
     assert response.status_code == 401
     body = response.get_data(as_text=True)
     assert "admin-users" not in body and "perawat" not in body
 
 
-def test_anonymous_page_redirects_to_login(sqlite_app):
-    response = sqlite_app.server.test_client().get("/admin/pengguna")
+def test_anonymous_page_redirects_to_login(client):
+    response = client.get("/admin/pengguna")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login?next=/admin/pengguna")
 
 
-def test_unknown_callback_is_refused(sqlite_app):
+def test_unknown_callback_is_refused(login):
     body = dict(ADMIN_CALLBACK, output="made-up.children")
-    assert signed_in_client(sqlite_app, "admin").post("/_dash-update-component", json=body).status_code == 403
+    assert login("admin").post("/_dash-update-component", json=body).status_code == 403
 
 
-def test_healthz_is_public_and_reports_each_dependency(any_app):
-    response = any_app.server.test_client().get("/healthz")
+def test_healthz_is_public_and_reports_each_dependency(any_app, client):
+    response = client.get("/healthz")
     assert response.status_code == 200
     checks = response.get_json()["checks"]
     assert set(checks) == {"database", "live_store", "mqtt"} and all(c["ok"] for c in checks.values())
@@ -202,13 +183,12 @@ def test_healthz_answers_503_when_a_dependency_is_down(tmp_path, mqtt_url):
 
     dead_redis = f"redis://127.0.0.1:{free_port()}/0"
     pantau = build_app(make_settings(tmp_path, f"sqlite:///{tmp_path / 'p.db'}", dead_redis, mqtt_url))
-    response = pantau.server.test_client().get("/healthz")
+    response = pantau.client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["checks"]["live_store"]["ok"] is False
     assert response.get_json()["checks"]["database"]["ok"] is True
 
 
-def test_display_token_signs_in_a_read_only_board(sqlite_app):
-    client = signed_in_client(sqlite_app, "display")
-    assert client.get("/admin/pengguna").status_code == 403
-    assert sqlite_app.server.test_client().get("/tv/not-a-token").status_code == 404
+def test_display_token_signs_in_a_read_only_board(login, client):
+    assert login("display").get("/admin/pengguna").status_code == 403
+    assert client.get("/tv/not-a-token").status_code == 404

@@ -11,17 +11,10 @@ from data import live_keys
 from data.models import AlarmEvent, AuditLog
 from data.wards import bed_by_code
 from domain.clock import utcnow
-from tests.fixtures_app import login
 
 
-def client_for(pantau, username: str):
-    client = pantau.server.test_client()
-    assert login(client, username).status_code == 302
-    return client
-
-
-def test_nurse_pauses_a_beds_audio(any_app):
-    client = client_for(any_app, "perawat")
+def test_nurse_pauses_a_beds_audio(any_app, login):
+    client = login("nurse")
     with any_app.runtime.live.subscribe(live_keys.ward_channel("ICU")) as channel:
         response = client.post("/api/beds/ICU-03/alarms/pause", json={"seconds": 120})
         assert response.status_code == 200
@@ -34,11 +27,11 @@ def test_nurse_pauses_a_beds_audio(any_app):
 
 
 @pytest.mark.parametrize("body,status", [({"seconds": 5}, 400), ({"seconds": "120"}, 400), ({"seconds": 3600}, 400)])
-def test_pause_length_is_bounded(sqlite_app, body, status):
-    assert client_for(sqlite_app, "perawat").post("/api/beds/ICU-03/alarms/pause", json=body).status_code == status
+def test_pause_length_is_bounded(body, status, login):
+    assert login("nurse").post("/api/beds/ICU-03/alarms/pause", json=body).status_code == status
 
 
-def test_acknowledge_records_who_and_tells_the_engine(sqlite_app):
+def test_acknowledge_records_who_and_tells_the_engine(sqlite_app, login):
     runtime = sqlite_app.runtime
     with runtime.db.session() as s:
         bed = bed_by_code(s, 1, "ICU-03")
@@ -52,7 +45,7 @@ def test_acknowledge_records_who_and_tells_the_engine(sqlite_app):
                 message="SpO2 85 < 90",
             )
         )
-    client = client_for(sqlite_app, "perawat")
+    client = login("nurse")
     with runtime.live.subscribe(live_keys.CONTROL_CHANNEL) as control:
         response = client.post("/api/beds/ICU-03/alarms/ack", json={"condition": "spo2_low"})
         command = json.loads(control.get(timeout=2)[1])
@@ -63,24 +56,24 @@ def test_acknowledge_records_who_and_tells_the_engine(sqlite_app):
         assert event.acknowledged_at is not None and event.acknowledged_where.startswith("ICU@")
 
 
-@pytest.mark.parametrize("username", ["loket", "farmasi", "manajer"])
-def test_other_roles_cannot_act_on_alarms(sqlite_app, username):
-    client = client_for(sqlite_app, username)
+@pytest.mark.parametrize("role", ["front_desk", "pharmacy", "manager"])
+def test_other_roles_cannot_act_on_alarms(login, role):
+    client = login(role)
     assert client.post("/api/beds/ICU-03/alarms/pause", json={"seconds": 120}).status_code == 403
     assert client.post("/api/beds/ICU-03/alarms/ack", json={"condition": "spo2_low"}).status_code == 403
     assert client.get("/stream/ward/ICU").status_code == 403
 
 
-def test_form_posts_and_unknown_beds_are_refused(sqlite_app):
-    client = client_for(sqlite_app, "perawat")
-    assert client.post("/api/beds/ICU-03/alarms/pause", data={"seconds": "120"}).status_code == 415
-    assert client.post("/api/beds/XX-99/alarms/pause", json={"seconds": 120}).status_code == 404
-    assert sqlite_app.server.test_client().post("/api/beds/ICU-03/alarms/pause", json={}).status_code == 401
+def test_form_posts_and_unknown_beds_are_refused(login, client):
+    nurse = login("nurse")
+    assert nurse.post("/api/beds/ICU-03/alarms/pause", data={"seconds": "120"}).status_code == 415
+    assert nurse.post("/api/beds/XX-99/alarms/pause", json={"seconds": 120}).status_code == 404
+    assert client.post("/api/beds/ICU-03/alarms/pause", json={}).status_code == 401
 
 
-def test_ward_stream_starts_with_a_snapshot(sqlite_app):
+def test_ward_stream_starts_with_a_snapshot(sqlite_app, login):
     sqlite_app.runtime.live.set_latest(live_keys.latest("ICU-01"), {"hr": 72, "rx": 1})
-    response = client_for(sqlite_app, "perawat").get("/stream/ward/ICU")
+    response = login("nurse").get("/stream/ward/ICU")
     assert response.mimetype == "text/event-stream"
     chunks = response.response
     assert next(chunks).startswith(b"retry:")

@@ -15,7 +15,7 @@ from auth import users
 from data.models import AuditLog
 from data.runtime import build_runtime
 from domain.clock import utcnow
-from tests.fixtures_app import TEST_PASSWORD, build_app, csrf_token, login, make_settings
+from tests.fixtures_app import TEST_PASSWORD, PantauApp, build_app, csrf_token, make_settings, post_login
 
 
 def audit_actions(pantau) -> list[str]:
@@ -23,80 +23,70 @@ def audit_actions(pantau) -> list[str]:
         return [a.action for a in s.scalars(select(AuditLog).order_by(AuditLog.id))]
 
 
-def test_login_form_post_signs_in_and_is_audited(any_app):
-    client = any_app.server.test_client()
-    response = login(client, "perawat")
+def test_login_form_post_signs_in_and_is_audited(any_app, client):
+    response = post_login(client, "perawat")
     assert response.status_code == 302 and response.headers["Location"] == "/"
     home = client.get("/")
     assert home.status_code == 200
     assert "login" in audit_actions(any_app)
 
 
-def test_wrong_password_is_refused_with_indonesian_message(any_app):
-    client = any_app.server.test_client()
-    response = login(client, "perawat", "salah-sekali-123")
+def test_wrong_password_is_refused_with_indonesian_message(any_app, client):
+    response = post_login(client, "perawat", "salah-sekali-123")
     assert response.status_code == 401
     assert "Nama pengguna atau kata sandi salah." in response.get_data(as_text=True)
     assert client.get("/").status_code == 302
     assert audit_actions(any_app)[-1] == "login_failed"
 
 
-def test_post_without_csrf_token_is_refused(sqlite_app):
-    client = sqlite_app.server.test_client()
+def test_post_without_csrf_token_is_refused(client):
     response = client.post("/login", data={"username": "perawat", "password": TEST_PASSWORD})
     assert response.status_code == 400
     assert "kedaluwarsa" in response.get_data(as_text=True)
     assert client.get("/").status_code == 302
 
 
-def test_account_locks_after_repeated_failures(any_app):
-    client = any_app.server.test_client()
+def test_account_locks_after_repeated_failures(any_app, client):
     attempts = any_app.settings.lockout_attempts
     for _ in range(attempts):
-        login(client, "dokter", "bukan-kata-sandinya")
-    response = login(client, "dokter")  # right password, but locked now
+        post_login(client, "dokter", "bukan-kata-sandinya")
+    response = post_login(client, "dokter")  # right password, but locked now
     assert response.status_code == 401
     assert "dikunci" in response.get_data(as_text=True)
     assert "account_locked" in audit_actions(any_app)
 
 
-def test_unknown_user_gets_the_same_message(sqlite_app):
-    response = login(sqlite_app.server.test_client(), "tidak-ada", "apa-saja-123")
+def test_unknown_user_gets_the_same_message(client):
+    response = post_login(client, "tidak-ada", "apa-saja-123")
     assert response.status_code == 401
     assert "Nama pengguna atau kata sandi salah." in response.get_data(as_text=True)
 
 
-def test_logout_ends_the_session_and_is_audited(sqlite_app):
-    client = sqlite_app.server.test_client()
-    login(client, "loket")
+def test_logout_ends_the_session_and_is_audited(sqlite_app, login):
+    client = login("front_desk")
     assert client.get("/logout").status_code == 302
     assert client.get("/").status_code == 302
     assert audit_actions(sqlite_app)[-1] == "logout"
 
 
 def test_next_is_followed_only_for_local_paths(sqlite_app):
-    client = sqlite_app.server.test_client()
-    response = login(client, "admin", next_url="https://evil.example/steal")
+    response = post_login(sqlite_app.client(), "admin", next_url="https://evil.example/steal")
     assert response.headers["Location"] == "/"
-    client = sqlite_app.server.test_client()
-    response = login(client, "admin", next_url="//evil.example/x")
+    response = post_login(sqlite_app.client(), "admin", next_url="//evil.example/x")
     assert response.headers["Location"] == "/"
-    client = sqlite_app.server.test_client()
-    assert login(client, "admin", next_url="/admin/pengguna").headers["Location"] == "/admin/pengguna"
+    assert post_login(sqlite_app.client(), "admin", next_url="/admin/pengguna").headers["Location"] == "/admin/pengguna"
 
 
-def test_idle_session_times_out(sqlite_app):
-    client = sqlite_app.server.test_client()
-    login(client, "perawat")
+def test_idle_session_times_out(sqlite_app, login):
+    client = login("nurse")
     with client.session_transaction() as session:
         session["seen"] = time.time() - sqlite_app.settings.session_timeout_minutes * 60 - 5
     assert client.get("/").status_code == 302
     assert audit_actions(sqlite_app)[-1] == "session_expired"
 
 
-def test_timer_callbacks_do_not_keep_a_session_alive(sqlite_app):
-    client = sqlite_app.server.test_client()
-    login(client, "perawat")
+def test_timer_callbacks_do_not_keep_a_session_alive(login):
+    client = login("nurse")
     with client.session_transaction() as session:
         session["seen"] = stale = time.time() - 60
     body = {
@@ -111,17 +101,16 @@ def test_timer_callbacks_do_not_keep_a_session_alive(sqlite_app):
         assert session["seen"] == stale
 
 
-def test_login_page_has_security_headers(sqlite_app):
-    response = sqlite_app.server.test_client().get("/login")
+def test_login_page_has_security_headers(client):
+    response = client.get("/login")
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Frame-Options"] == "DENY"
     assert 'name="csrf_token"' in response.get_data(as_text=True)
     assert csrf_token(response.get_data(as_text=True))
 
 
-def test_session_cookie_is_httponly_and_samesite(sqlite_app):
-    client = sqlite_app.server.test_client()
-    response = login(client, "perawat")
+def test_session_cookie_is_httponly_and_samesite(client):
+    response = post_login(client, "perawat")
     cookie = response.headers.get("Set-Cookie", "")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
@@ -134,8 +123,8 @@ def test_sign_in_attempts_are_rate_limited(tmp_path, mqtt_url):
         )
     )
     try:
-        client = pantau.server.test_client()
-        codes = [login(client, "perawat", "wrong-password").status_code for _ in range(5)]
+        client = pantau.client()
+        codes = [post_login(client, "perawat", "wrong-password").status_code for _ in range(5)]
         assert codes[:3] == [401, 401, 401] and codes[3:] == [429, 429]
     finally:
         pantau.runtime.close()
@@ -170,29 +159,24 @@ def field_error(response, field: str) -> str:
         ("kopi tubruk gula aren", "kopi tubruk gula arem", "repeat", "tidak sama"),
     ],
 )
-def test_a_refused_new_password_is_answered_beside_its_field(sqlite_app, new, repeat, field, message):
-    client = sqlite_app.server.test_client()
-    login(client, "perawat")
-    response = change_password(client, TEST_PASSWORD, new, repeat)
+def test_a_refused_new_password_is_answered_beside_its_field(sqlite_app, login, new, repeat, field, message):
+    response = change_password(login("nurse"), TEST_PASSWORD, new, repeat)
     assert response.status_code == 400
     assert message in field_error(response, field)
     assert f'class="form-control is-invalid" id="{field}"' in response.get_data(as_text=True)
     assert "password_changed" not in audit_actions(sqlite_app)
-    assert login(sqlite_app.server.test_client(), "perawat").status_code == 302  # the old password still works
+    assert post_login(sqlite_app.client(), "perawat").status_code == 302  # the old password still works
 
 
-def test_a_good_passphrase_is_accepted_and_audited(any_app):
-    client = any_app.server.test_client()
-    login(client, "perawat")
-    response = change_password(client, TEST_PASSWORD, "kopi tubruk gula aren di pagi hari")
+def test_a_good_passphrase_is_accepted_and_audited(any_app, login):
+    response = change_password(login("nurse"), TEST_PASSWORD, "kopi tubruk gula aren di pagi hari")
     assert response.status_code == 302 and response.headers["Location"] == "/"
     assert audit_actions(any_app)[-1] == "password_changed"
-    assert login(any_app.server.test_client(), "perawat", "kopi tubruk gula aren di pagi hari").status_code == 302
+    assert post_login(any_app.client(), "perawat", "kopi tubruk gula aren di pagi hari").status_code == 302
 
 
-def test_the_change_form_speaks_english_too(sqlite_app):
-    client = sqlite_app.server.test_client()
-    login(client, "perawat")
+def test_the_change_form_speaks_english_too(login):
+    client = login("nurse")
     client.get("/lang/en")
     response = change_password(client, TEST_PASSWORD, "qwertyuiop")
     assert "only a sequence" in field_error(response, "new")
@@ -201,11 +185,11 @@ def test_the_change_form_speaks_english_too(sqlite_app):
 def test_wrong_current_passwords_are_throttled_across_workers_until_the_lock_ends(any_app, monkeypatch):
     """Two web workers (two apps on one database) share the count; once locked, even the right current password
     gets 429 with the wait, and sign-in is locked too, until the app's clock passes the lock."""
-    second = create_app(any_app.settings, runtime=build_runtime(any_app.settings))
+    second = PantauApp(
+        create_app(any_app.settings, runtime=build_runtime(any_app.settings)), any_app.settings, any_app.creds
+    )
     try:
-        workers = [any_app.server.test_client(), second.server.test_client()]
-        for client in workers:
-            login(client, "dokter")
+        workers = [any_app.login("doctor"), second.login("doctor")]
         attempts = any_app.settings.lockout_attempts
         codes = [
             change_password(workers[n % 2], "bukan-kata-sandinya", "kopi tubruk gula aren").status_code
@@ -218,7 +202,7 @@ def test_wrong_current_passwords_are_throttled_across_workers_until_the_lock_end
         assert "dikunci sementara" in response.get_data(as_text=True)
         assert "menit" in response.get_data(as_text=True)
         assert change_password(workers[1], TEST_PASSWORD, "kopi tubruk gula aren").status_code == 429
-        assert "dikunci" in login(any_app.server.test_client(), "dokter").get_data(as_text=True)
+        assert "dikunci" in post_login(any_app.client(), "dokter").get_data(as_text=True)
         actions = audit_actions(any_app)
         assert actions.count("password_change_failed") == attempts - 1
         assert {"account_locked", "password_change_refused"} <= set(actions)
@@ -226,6 +210,6 @@ def test_wrong_current_passwords_are_throttled_across_workers_until_the_lock_end
         later = utcnow() + timedelta(minutes=any_app.settings.lockout_minutes, seconds=1)
         monkeypatch.setattr(users, "utcnow", lambda: later)
         assert change_password(workers[1], TEST_PASSWORD, "kopi tubruk gula aren").status_code == 302
-        assert login(any_app.server.test_client(), "dokter", "kopi tubruk gula aren").status_code == 302
+        assert post_login(any_app.client(), "dokter", "kopi tubruk gula aren").status_code == 302
     finally:
-        second.server.extensions["pantau"].close()
+        second.runtime.close()

@@ -48,7 +48,7 @@ from domain.actor import Actor
 from domain.clock import utcnow
 from domain.errors import InputError
 from testkit.servers import free_port
-from tests.test_access_control import router_request, signed_in_client
+from tests.test_access_control import router_request
 from tests.test_bpjs_client import CONS_ID, SECRET, USER_KEY, client_for, serve
 
 
@@ -355,9 +355,9 @@ PULL_CALLBACK = {
 }
 
 
-def test_page_and_callbacks_refuse_other_roles(sqlite_app):
+def test_page_and_callbacks_refuse_other_roles(sqlite_app, login):
     for role in ("manager", "nurse", "front_desk", "doctor"):
-        client = signed_in_client(sqlite_app, role)
+        client = login(role)
         assert client.get("/admin/bpjs/pemetaan").status_code == 403, role
         routed = client.post("/_dash-update-component", json=router_request("/admin/bpjs/pemetaan"))
         assert "forbidden" in routed.text, role
@@ -367,15 +367,14 @@ def test_page_and_callbacks_refuse_other_roles(sqlite_app):
         assert s.scalar(select(func.count()).select_from(BpjsRefPull)) == 0
 
 
-def test_anonymous_is_sent_to_sign_in(sqlite_app):
-    client = sqlite_app.server.test_client()
+def test_anonymous_is_sent_to_sign_in(client):
     response = client.get("/admin/bpjs/pemetaan")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=/admin/bpjs/pemetaan")
     assert client.post("/_dash-update-component", json=PULL_CALLBACK).status_code == 401
 
 
-def test_admin_sees_the_empty_reference_and_can_ask_for_a_pull(sqlite_app):
-    client = signed_in_client(sqlite_app, "admin")
+def test_admin_sees_the_empty_reference_and_can_ask_for_a_pull(sqlite_app, login):
+    client = login("admin")
     assert client.get("/admin/bpjs/pemetaan").status_code == 200
     mapping = client.post("/_dash-update-component", json=MAPPING_CALLBACK)
     assert mapping.status_code == 200 and "bref-empty" in mapping.text

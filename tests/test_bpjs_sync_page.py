@@ -16,7 +16,6 @@ from data.bpjs_outbox import claim_next, mark_failed, mark_sent
 from data.bpjs_status import BpjsTarget, bpjs_target, percentile, sync_status
 from data.models import AuditLog, BpjsOutbox, Doctor, Poli, Site
 from domain.clock import utcnow
-from tests.fixtures_app import login
 from tests.test_access_control import router_request
 from tests.test_bpjs_outbox import jkn_bookings
 from tests.test_queue_reports import DAY, add_session, add_visit, utc
@@ -79,12 +78,6 @@ def shown(response) -> str:
     return "\n".join(_text(props) for output in outputs for props in output.values())
 
 
-def signed_in(pantau, user: str):
-    client = pantau.server.test_client()
-    assert login(client, user).status_code == 302
-    return client
-
-
 def failed_booking(pantau) -> tuple[str, int]:
     """One JKN booking whose antrean/add BPJS refused with a message; its task 3 waits behind it."""
     (code,) = jkn_bookings(pantau, 1)
@@ -100,60 +93,59 @@ def state_of(pantau, item_id: int) -> str:
 
 
 @pytest.mark.parametrize(
-    "user,status", [("admin", 200), ("manajer", 200), ("loket", 200), ("perawat", 403), ("dokter", 403)]
+    "role,status", [("admin", 200), ("manager", 200), ("front_desk", 200), ("nurse", 403), ("doctor", 403)]
 )
-def test_page_access_per_role(sqlite_app, user, status):
-    client = signed_in(sqlite_app, user)
+def test_page_access_per_role(login, role, status):
+    client = login(role)
     assert client.get(PATH).status_code == status
     routed = client.post("/_dash-update-component", json=router_request(PATH)).get_data(as_text=True)
     assert ("bsync-cards" in routed) is (status == 200)
     assert client.post("/_dash-update-component", json=refresh_callback()).status_code == status
 
 
-def test_anonymous_is_sent_to_sign_in(sqlite_app):
-    client = sqlite_app.server.test_client()
+def test_anonymous_is_sent_to_sign_in(client):
     page = client.get(PATH)
     assert page.status_code == 302 and page.headers["Location"].startswith("/login?next=/bpjs/sinkronisasi")
     assert client.post("/_dash-update-component", json=refresh_callback()).status_code == 401
 
 
-def test_a_failed_row_shows_bpjs_message_and_the_booking(any_app):
+def test_a_failed_row_shows_bpjs_message_and_the_booking(any_app, login):
     code, item_id = failed_booking(any_app)
-    admin = signed_in(any_app, "admin").post("/_dash-update-component", json=refresh_callback())
+    admin = login("admin").post("/_dash-update-component", json=refresh_callback())
     assert admin.status_code == 200
     text = shown(admin)
     assert BPJS_MESSAGE in text and code in text and "antrean/add (pendaftaran)" in text and "Kirim ulang" in text
     assert f'"id":{{"type":"bsync-retry","id":{item_id}}}' in admin.get_data(as_text=True)
-    desk = signed_in(any_app, "loket").post("/_dash-update-component", json=refresh_callback())
+    desk = login("front_desk").post("/_dash-update-component", json=refresh_callback())
     assert BPJS_MESSAGE in shown(desk) and code in shown(desk)
     assert "bsync-retry" not in desk.get_data(as_text=True)  # the front desk reads only
 
 
-def test_retry_by_admin_puts_the_row_back_in_line_and_is_audited(any_app):
+def test_retry_by_admin_puts_the_row_back_in_line_and_is_audited(any_app, login):
     code, item_id = failed_booking(any_app)
-    answer = signed_in(any_app, "admin").post("/_dash-update-component", json=retry_callback(item_id))
+    answer = login("admin").post("/_dash-update-component", json=retry_callback(item_id))
     assert answer.status_code == 200
     assert f"antrean/add (pendaftaran) untuk booking {code} kembali menunggu dikirim." in shown(answer)
     assert state_of(any_app, item_id) == "pending"
     with any_app.runtime.db.session() as s:
         audit = s.scalar(select(AuditLog).where(AuditLog.action == "bpjs_outbox_retried"))
         assert (audit.username, audit.target_id, audit.detail["booking_code"]) == ("admin", str(item_id), code)
-    again = signed_in(any_app, "manajer").post("/_dash-update-component", json=retry_callback(item_id))
+    again = login("manager").post("/_dash-update-component", json=retry_callback(item_id))
     assert "sudah tidak berstatus gagal" in shown(again)  # nothing to retry twice
 
 
-def test_the_front_desk_cannot_retry_with_a_crafted_request(any_app):
+def test_the_front_desk_cannot_retry_with_a_crafted_request(any_app, login):
     _, item_id = failed_booking(any_app)
-    answer = signed_in(any_app, "loket").post("/_dash-update-component", json=retry_callback(item_id))
+    answer = login("front_desk").post("/_dash-update-component", json=retry_callback(item_id))
     assert "Hanya admin dan manajer yang boleh mengirim ulang data ke BPJS." in shown(answer)
     assert state_of(any_app, item_id) == "failed"
     with any_app.runtime.db.session() as s:
         assert s.scalar(select(AuditLog).where(AuditLog.action == "bpjs_outbox_retried")) is None
-    nurse = signed_in(any_app, "perawat").post("/_dash-update-component", json=retry_callback(item_id))
+    nurse = login("nurse").post("/_dash-update-component", json=retry_callback(item_id))
     assert nurse.status_code == 403 and state_of(any_app, item_id) == "failed"
 
 
-def test_completeness_of_hand_built_visits(any_app):
+def test_completeness_of_hand_built_visits(any_app, login):
     with any_app.runtime.db.session() as s:
         polis = {p.code: p for p in s.scalars(select(Poli))}
         doctors = {c: s.scalar(select(Doctor).where(Doctor.poli_id == p.id).limit(1)) for c, p in polis.items()}
@@ -171,7 +163,7 @@ def test_completeness_of_hand_built_visits(any_app):
             visit.payer = "jkn"
         add_visit(s, anak, {3: h(1)}, "done")  # not JKN: BPJS does not count it
     body = (
-        signed_in(any_app, "manajer")
+        login("manager")
         .post("/_dash-update-component", json=completeness_callback(DAY.isoformat()))
         .get_data(as_text=True)
     )
@@ -208,12 +200,12 @@ def _text(node) -> str:
         ("", "SANDBOX"),
     ],
 )
-def test_the_badge_follows_the_configured_server(sqlite_app, monkeypatch, url, badge):
+def test_the_badge_follows_the_configured_server(sqlite_app, monkeypatch, url, badge, login):
     settings = sqlite_app.runtime.settings
     monkeypatch.setattr(settings, "bpjs_base_url", url)
     for name in ("bpjs_cons_id", "bpjs_secret", "bpjs_user_key"):
         monkeypatch.setattr(settings, name, "x" if url else "")
-    routed = signed_in(sqlite_app, "loket").post("/_dash-update-component", json=router_request(PATH))
+    routed = login("front_desk").post("/_dash-update-component", json=router_request(PATH))
     layout = routed.get_data(as_text=True)
     assert badge in layout
     assert ("PRODUKSI" in layout) is (not badge.startswith("SANDBOX"))
@@ -267,19 +259,19 @@ def rows_time(pantau, code: str):
         return min(s.scalars(select(BpjsOutbox.created_at).where(BpjsOutbox.booking_code == code)))
 
 
-def test_the_page_renders_the_figures_and_the_stall_warning(sqlite_app):
+def test_the_page_renders_the_figures_and_the_stall_warning(sqlite_app, login):
     jkn_bookings(sqlite_app, 1)
     with sqlite_app.runtime.db.session() as s:
         for row in s.scalars(select(BpjsOutbox)):
             row.created_at = row.next_attempt_at = utcnow() - timedelta(minutes=3)
-    text = shown(signed_in(sqlite_app, "admin").post("/_dash-update-component", json=refresh_callback()))
+    text = shown(login("admin").post("/_dash-update-component", json=refresh_callback()))
     assert "3 menit" in text  # the oldest pending row's age
     assert "Pengiriman macet sejak" in text and "tidak berjalan" in text
     assert "Tidak ada data yang ditolak BPJS." in text
 
 
-def test_the_refresh_timer_does_not_keep_an_idle_session_alive(sqlite_app):
-    client = signed_in(sqlite_app, "manajer")
+def test_the_refresh_timer_does_not_keep_an_idle_session_alive(login):
+    client = login("manager")
     with client.session_transaction() as session:
         session["seen"] = idle_since = time.time() - 600
     assert client.post("/_dash-update-component", json=refresh_callback()).status_code == 200

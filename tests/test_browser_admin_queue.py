@@ -10,7 +10,7 @@ from sqlalchemy import select
 from data.models import Poli
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import open_page, sign_in
-from tests.test_queue_actions import dash_post, signed_in
+from tests.test_queue_actions import dash_post
 
 pytestmark = pytest.mark.browser
 
@@ -60,7 +60,7 @@ def test_front_desk_cannot_change_an_age_range(sqlite_app):
     with sqlite_app.runtime.db.session() as s:
         anak = s.scalar(select(Poli.id).where(Poli.code == "ANA"))
     values = {"qadmin-age-poli.value": str(anak), "qadmin-age-min.value": "40", "qadmin-age-max.value": ""}
-    desk = signed_in(sqlite_app, "loket")
+    desk = sqlite_app.login("front_desk")
     answer = dash_post(desk, sqlite_app, "qadmin-age-feedback", "qadmin-age-save.n_clicks", values)
     assert "Hanya admin" in answer
     assert anak_ages(sqlite_app)[0] != 40

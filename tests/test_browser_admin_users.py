@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.fixtures_app import login
+from tests.fixtures_app import post_login
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import open_nav, sign_in
 
@@ -44,5 +44,5 @@ def test_a_weak_typed_password_is_refused_beside_its_field(page, live_server):
     expect(page.locator("#admin-new-password-error")).to_be_empty()
     expect(page.locator("#admin-new-password")).not_to_have_class(re.compile(r"\bis-invalid\b"))
     expect(page.locator("#admin-users-grid")).to_contain_text("Bidan Rina")
-    response = login(pantau.server.test_client(), "bidan.rina", "jeruk nipis di meja jaga")
+    response = post_login(pantau.client(), "bidan.rina", "jeruk nipis di meja jaga")
     assert response.headers["Location"] == "/akun/kata-sandi"

@@ -23,7 +23,7 @@ from data.seed import HFIS_LAGGING_DOCTOR
 from domain.actor import Actor
 from domain.clock import utcnow
 from testkit.servers import free_port
-from tests.fixtures_app import login
+from tests.fixtures_app import post_login
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -88,7 +88,7 @@ def test_embedded_demo_starts_prints_logins_and_seeds_idempotently(tmp_path):
 def test_demo_password_from_environment_signs_in(sqlite_app):
     # sqlite_app is seeded with PANTAU_DEMO_PASSWORD's test value: every demo login accepts it
     for username in ("admin", "manajer", "perawat", "dokter", "loket", "farmasi"):
-        assert login(sqlite_app.server.test_client(), username).status_code == 302, username
+        assert post_login(sqlite_app.client(), username).status_code == 302, username
 
 
 def wait_for_reference_pull(db: Database, site_id: int, since: datetime, timeout: float = 120) -> None:

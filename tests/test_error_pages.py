@@ -13,9 +13,9 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, ServiceUnavai
 
 from api import queue_public
 from domain.roles import ROLES
-from tests.fixtures_app import build_app, login, make_settings
+from tests.fixtures_app import build_app, make_settings, post_login
 from tests.fixtures_browser import save_screenshot
-from tests.test_access_control import EXPECTED_ACCESS, addresses, signed_in_client
+from tests.test_access_control import EXPECTED_ACCESS, addresses
 from tests.test_browser_shell import sign_in
 from tests.test_queue_board import register_waiting
 
@@ -42,10 +42,6 @@ def raising(error: Exception):
     return view
 
 
-def client_as(pantau, who: str):
-    return pantau.server.test_client() if who == ANONYMOUS else signed_in_client(pantau, who)
-
-
 def assert_pantau_page(response, status: int, anchor: str, text: str) -> str:
     """``response`` is Pantau's error page for ``status``: its heading (element id ``anchor``) says ``text``."""
     body = response.get_data(as_text=True)
@@ -57,8 +53,9 @@ def assert_pantau_page(response, status: int, anchor: str, text: str) -> str:
 
 
 @pytest.mark.parametrize("who", [*ROLES, ANONYMOUS])
-def test_unknown_addresses_answer_404_with_pantaus_page(sqlite_app, who):
-    client = client_as(sqlite_app, who)
+def test_unknown_addresses_answer_404_with_pantaus_page(client, login, who):
+    if who != ANONYMOUS:
+        client = login(who)
     for address in UNKNOWN_ADDRESSES:
         body = assert_pantau_page(client.get(address), 404, "not-found", "Halaman tidak ditemukan")
         # what to do next: home when signed in, the staff sign-in otherwise (never a redirect to it)
@@ -66,8 +63,7 @@ def test_unknown_addresses_answer_404_with_pantaus_page(sqlite_app, who):
         assert ('id="error-sign-in" href="/login"' in body) is (who == ANONYMOUS), (who, address)
 
 
-def test_anonymous_is_sent_to_sign_in_for_every_staff_page(sqlite_app):
-    client = sqlite_app.server.test_client()
+def test_anonymous_is_sent_to_sign_in_for_every_staff_page(client):
     for path in EXPECTED_ACCESS:
         if path == "/404":
             continue
@@ -77,8 +73,8 @@ def test_anonymous_is_sent_to_sign_in_for_every_staff_page(sqlite_app):
             assert response.headers["Location"].startswith("/login?next="), address
 
 
-def test_refused_pages_are_pantaus_403_page_with_a_way_out(sqlite_app):
-    client = signed_in_client(sqlite_app, "nurse")
+def test_refused_pages_are_pantaus_403_page_with_a_way_out(login):
+    client = login("nurse")
     response = client.get("/admin/pengguna", headers={"Referer": "http://localhost/bangsal"})
     body = assert_pantau_page(response, 403, "forbidden", "Tidak punya akses")
     assert 'id="error-back" href="/bangsal"' in body
@@ -87,20 +83,19 @@ def test_refused_pages_are_pantaus_403_page_with_a_way_out(sqlite_app):
     assert client.head("/admin/pengguna").status_code == 403  # a HEAD is a GET without the body
 
 
-def test_ticket_printout_refuses_a_nurse_with_pantaus_page_in_her_language(sqlite_app):
+def test_ticket_printout_refuses_a_nurse_with_pantaus_page_in_her_language(sqlite_app, login):
     booking = register_waiting(sqlite_app, "Siti Aminah").booking_code
-    client = signed_in_client(sqlite_app, "nurse")
+    client = login("nurse")
     body = assert_pantau_page(client.get(f"/antrean/tiket/{booking}"), 403, "forbidden", "Tidak punya akses")
     assert '<html lang="id"' in body and "Masuk sebagai pengguna lain" in body
     assert client.get("/lang/en").status_code == 302
     body = assert_pantau_page(client.get(f"/antrean/tiket/{booking}"), 403, "forbidden", "No access")
     assert '<html lang="en"' in body and "Sign in as someone else" in body
     assert "<svg" not in body  # none of the ticket
-    assert signed_in_client(sqlite_app, "front_desk").get(f"/antrean/tiket/{booking}").status_code == 200
+    assert login("front_desk").get(f"/antrean/tiket/{booking}").status_code == 200
 
 
-def test_status_page_answers_its_own_not_found_for_junk_codes(sqlite_app):
-    client = sqlite_app.server.test_client()
+def test_status_page_answers_its_own_not_found_for_junk_codes(sqlite_app, client):
     for code in JUNK_CODES:
         response = client.get(f"/antrean/status/{code}")
         assert response.status_code == 404, code
@@ -112,9 +107,9 @@ def test_status_page_answers_its_own_not_found_for_junk_codes(sqlite_app):
     assert client.get(f"/antrean/status/{booking.lower()}").status_code == 200
 
 
-def test_dash_and_flask_routes_keep_working(sqlite_app):
+def test_dash_and_flask_routes_keep_working(sqlite_app, login):
     booking = register_waiting(sqlite_app, "Siti Aminah").booking_code
-    client = signed_in_client(sqlite_app, "admin")
+    client = login("admin")
     index = client.get("/").get_data(as_text=True)
     suite = re.search(r'src="(/_dash-component-suites/[^"]+)"', index).group(1)
     for address in (
@@ -133,20 +128,19 @@ def test_dash_and_flask_routes_keep_working(sqlite_app):
     assert client.get("/login").status_code == 302  # signed in already
 
 
-def test_data_requests_get_json_errors(sqlite_app):
-    client = signed_in_client(sqlite_app, "nurse")
+def test_data_requests_get_json_errors(sqlite_app, login):
+    client = login("nurse")
     for address, status in (("/api/tidak-ada", 404), ("/antrean/tiket/ABC123", 403), ("/tidak-ada", 404)):
         response = client.get(address, headers={"Accept": "application/json"})
         assert response.status_code == status, address
         assert set(response.get_json()) == {"error"}, address
     response = client.post("/api/beds/XX-99/alarms/pause", json={"seconds": 120})
     assert response.status_code == 404 and response.get_json() == {"error": "Tidak ditemukan."}
-    signed_out = sqlite_app.server.test_client().get("/stream/session")
+    signed_out = sqlite_app.client().get("/stream/session")
     assert signed_out.status_code == 401 and "error" in signed_out.get_json()
 
 
-def test_method_and_size_errors_are_pantaus_page(sqlite_app):
-    client = sqlite_app.server.test_client()
+def test_method_and_size_errors_are_pantaus_page(client):
     response = client.post("/healthz")
     assert_pantau_page(response, 405, "error-title", "Alamat ini tidak menerima permintaan seperti itu")
     assert "GET" in response.headers["Allow"]
@@ -164,9 +158,9 @@ def test_method_and_size_errors_are_pantaus_page(sqlite_app):
         (RequestEntityTooLarge(), "Kiriman terlalu besar"),
     ],
 )
-def test_each_http_error_raised_by_a_view_is_pantaus_page(sqlite_app, error, title):
+def test_each_http_error_raised_by_a_view_is_pantaus_page(sqlite_app, error, title, login):
     sqlite_app.server.add_url_rule("/uji/galat", "test_error", raising(error))
-    response = signed_in_client(sqlite_app, "nurse").get("/uji/galat")
+    response = login("nurse").get("/uji/galat")
     assert_pantau_page(response, error.code, "error-title", title)
     if error.code == 429:
         assert response.headers["Retry-After"] == "60"
@@ -178,23 +172,24 @@ def test_sign_in_over_its_rate_limit_is_pantaus_429_page(tmp_path, mqtt_url):
     )
     pantau = build_app(settings)
     try:
-        client = pantau.server.test_client()
+        client = pantau.client()
         client.environ_base["HTTP_REFERER"] = "http://localhost/login?next=/"
-        assert login(client, "perawat", "bukan-ini").status_code == 401
+        assert post_login(client, "perawat", "bukan-ini").status_code == 401
         body = assert_pantau_page(
-            login(client, "perawat", "bukan-ini"), 429, "error-title", "Terlalu banyak permintaan"
+            post_login(client, "perawat", "bukan-ini"), 429, "error-title", "Terlalu banyak permintaan"
         )
         assert 'id="error-back" href="/login?next=/"' in body
     finally:
         pantau.runtime.close()
 
 
-def test_an_unexpected_failure_shows_pantaus_page_and_logs_no_patient_data(sqlite_app, monkeypatch, caplog):
+def test_an_unexpected_failure_shows_pantaus_page_and_logs_no_patient_data(
+    sqlite_app, monkeypatch, caplog, client, login
+):
     secret = "NIK 3171234567890123 Siti Aminah"
     monkeypatch.setattr(queue_public, "booking_status", raising(RuntimeError(secret)))
     sqlite_app.server.add_url_rule("/api/uji/gagal", "test_failure", raising(RuntimeError(secret)))
     booking = register_waiting(sqlite_app, "Siti Aminah").booking_code
-    client = sqlite_app.server.test_client()
     with caplog.at_level(logging.INFO):
         response = client.get(f"/antrean/status/{booking}")
     body = assert_pantau_page(response, 500, "error-title", "Terjadi kesalahan pada sistem")
@@ -204,7 +199,7 @@ def test_an_unexpected_failure_shows_pantaus_page_and_logs_no_patient_data(sqlit
     assert logged and logged[0].error == "RuntimeError"
     assert secret not in " ".join(f"{r.getMessage()} {vars(r)}" for r in caplog.records)
 
-    answer = signed_in_client(sqlite_app, "admin").get("/api/uji/gagal")
+    answer = login("admin").get("/api/uji/gagal")
     assert answer.status_code == 500
     assert answer.get_json()["error"] == "Terjadi kesalahan pada sistem" and secret not in answer.get_data(as_text=True)
 
@@ -216,8 +211,8 @@ def brightness(page, selector: str, prop: str) -> float:
     return (0.299 * red + 0.587 * green + 0.114 * blue) / 255
 
 
-def test_a_failure_that_takes_the_signed_in_user_with_it_still_shows_pantaus_page(sqlite_app, monkeypatch):
-    client = signed_in_client(sqlite_app, "nurse")
+def test_a_failure_that_takes_the_signed_in_user_with_it_still_shows_pantaus_page(sqlite_app, monkeypatch, login):
+    client = login("nurse")
     # the database going away between two requests: the user can no longer be loaded
     monkeypatch.setattr(sqlite_app.server.login_manager, "_user_callback", raising(RuntimeError("database is down")))
     body = assert_pantau_page(client.get("/"), 500, "error-title", "Terjadi kesalahan pada sistem")

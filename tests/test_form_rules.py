@@ -35,7 +35,7 @@ from tests.form_fuzz import (
 from tests.test_bpjs_client import client_for
 from tests.test_bpjs_reference import admin_actor, site_day
 from tests.test_bpjs_reference import sandbox as bpjs_sandbox  # noqa: F401 (a fixture, asked for by name)
-from tests.test_queue_actions import dash_post, signed_in
+from tests.test_queue_actions import dash_post
 
 MANY = settings(max_examples=100, deadline=None, database=None)
 
@@ -133,7 +133,7 @@ def test_a_reason_with_a_letter_or_digit_is_kept_as_written(reason: str) -> None
 @pytest.mark.parametrize("bed", ["NOPE-99", None, "ICU-03\u200b"])
 def test_the_simulator_refuses_a_bed_the_site_does_not_have(sqlite_app, bed: str | None) -> None:
     """Before: the command went out for any bed sent and was lost in the simulator without a word."""
-    client = signed_in(sqlite_app, "admin")
+    client = sqlite_app.login("admin")
     values = {"sim-bed.value": bed, "sim-scenario.value": "stable", "sim-artefact.value": "spo2_off"}
     answer = dash_post(client, sqlite_app, "sim-feedback.children", "sim-apply.n_clicks", values)
     assert "Bed tidak ditemukan." in answer
@@ -177,6 +177,6 @@ def test_a_bpjs_code_is_mapped_exactly_or_refused(sqlite_app, request):
 def test_the_sync_page_answers_any_day_it_is_sent(sqlite_app, day: str) -> None:
     """The BPJS sync page's day field: a day the picker can give (any date, typed) or anything else gets the
     day's table or "pick a day", never a server error."""
-    client = signed_in(sqlite_app, "admin")
+    client = sqlite_app.login("admin")
     answer = dash_post(client, sqlite_app, "bsync-completeness.children", "bsync-day.date", {"bsync-day.date": day})
     assert "bsync-completeness-table" in answer

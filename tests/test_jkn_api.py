@@ -65,7 +65,7 @@ class Jkn:
 
 def signed_in(pantau) -> Jkn:
     address = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}"
-    client = pantau.server.test_client()
+    client = pantau.client()
     client.environ_base["REMOTE_ADDR"] = address
     jkn = Jkn(pantau, client)
     jkn.token = jkn.auth().get_json()["response"]["token"]
@@ -262,9 +262,8 @@ def test_the_service_is_off_until_fully_configured(sqlite_app, setting):
     assert refused(jkn.post("statusantrean", session_body(sqlite_app))) == message
 
 
-def test_the_web_service_needs_no_session_and_no_csrf_token(sqlite_app):
+def test_the_web_service_needs_no_session_and_no_csrf_token(client):
     """Anonymous requests reach the service (the /api/* 401 rule does not apply); other /api/ routes still 401."""
-    client = sqlite_app.server.test_client()
     reply = client.post("/api/jkn/statusantrean", json={})
     assert reply.status_code == 200
     assert reply.get_json()["metadata"]["message"] == "Header x-token dan x-username wajib diisi"

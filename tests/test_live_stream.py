@@ -16,7 +16,6 @@ from data.alarm_limits import publish_limits_changed
 from data.live_store import LiveStoreError
 from domain.actor import Actor
 from domain.errors import InputError
-from tests.test_access_control import signed_in_client
 from tests.test_queue_board import Stream
 
 
@@ -27,8 +26,8 @@ def short_streams(monkeypatch):
     monkeypatch.setattr(live, "HEARTBEAT_SECONDS", 0.2)
 
 
-def test_the_stream_starts_with_a_snapshot_then_beats_in_quiet_spells_and_ends(sqlite_app, short_streams):
-    stream = Stream(signed_in_client(sqlite_app, "nurse").get("/stream/ward/ICU"))
+def test_the_stream_starts_with_a_snapshot_then_beats_in_quiet_spells_and_ends(short_streams, login):
+    stream = Stream(login("nurse").get("/stream/ward/ICU"))
     kind, snapshot = stream.next_event()
     assert kind == "snapshot"
     assert snapshot["tz"] == "Asia/Jakarta" and snapshot["can_act"] is True
@@ -42,8 +41,8 @@ def test_the_stream_starts_with_a_snapshot_then_beats_in_quiet_spells_and_ends(s
     assert time.monotonic() - started < 10
 
 
-def test_a_bed_whose_limits_change_is_marked_through_the_stream(sqlite_app, short_streams):
-    stream = Stream(signed_in_client(sqlite_app, "nurse").get("/stream/ward/ICU"))
+def test_a_bed_whose_limits_change_is_marked_through_the_stream(sqlite_app, short_streams, login):
+    stream = Stream(login("nurse").get("/stream/ward/ICU"))
     assert stream.next_event()[0] == "snapshot"
     publish_limits_changed(sqlite_app.runtime.live, "ICU", "ICU-02", custom=True)
     messages = [  # until the short stream ends
@@ -55,12 +54,11 @@ def test_a_bed_whose_limits_change_is_marked_through_the_stream(sqlite_app, shor
     assert {"t": "l", "bed": "ICU-02", "custom": True} in messages
 
 
-def test_an_ended_session_gets_a_json_401_not_a_sign_in_page(sqlite_app):
-    client = sqlite_app.server.test_client()
+def test_an_ended_session_gets_a_json_401_not_a_sign_in_page(sqlite_app, client, login):
     for path in ("/stream/session", "/stream/ward/ICU"):
         response = client.get(path)
         assert response.status_code == 401 and "error" in response.get_json()
-    nurse = signed_in_client(sqlite_app, "nurse")
+    nurse = login("nurse")
     assert nurse.get("/stream/session").get_json() == {"signed_in": True, "display": False}
     with nurse.session_transaction() as session:
         session["seen"] = time.time() - (sqlite_app.settings.session_timeout_minutes * 60 + 5)
@@ -68,8 +66,8 @@ def test_an_ended_session_gets_a_json_401_not_a_sign_in_page(sqlite_app):
     assert nurse.get("/stream/ward/ICU").status_code == 401
 
 
-def test_checking_the_session_is_not_activity(sqlite_app):
-    nurse = signed_in_client(sqlite_app, "nurse")
+def test_checking_the_session_is_not_activity(login):
+    nurse = login("nurse")
     with nurse.session_transaction() as session:
         session["seen"] = seen = time.time() - 60
     assert nurse.get("/stream/session").status_code == 200
@@ -88,7 +86,7 @@ def test_a_display_token_opens_a_read_only_ward_station(sqlite_app, short_stream
     assert result.exit_code == 0, result.output
     token = re.search(r"/tv/(\S+)", result.output).group(1)
 
-    tv = sqlite_app.server.test_client()
+    tv = sqlite_app.client()
     signed_in = tv.get(f"/tv/{token}")
     assert signed_in.status_code == 302 and signed_in.headers["Location"] == "/bangsal/ICU"
     page = tv.get("/bangsal/ICU")
@@ -121,12 +119,12 @@ def test_a_display_only_account_never_has_to_change_its_password(sqlite_app):
         assert users.create_display_token(s, cli, tv, "Farmasi", "/papan/farmasi")
 
 
-def test_the_station_names_who_acknowledged_an_alarm(sqlite_app, short_streams):
+def test_the_station_names_who_acknowledged_an_alarm(sqlite_app, short_streams, login):
     with sqlite_app.runtime.db.session() as s:
         nurse_id = users.find_user(s, "perawat").id
     acked = {"condition": "spo2_low", "priority": "high", "acked": True, "ack_by": nurse_id}
     sqlite_app.runtime.live.set_latest(live_keys.ward_alarms("ICU"), {"ICU-01": json.dumps([acked])})
-    stream = Stream(signed_in_client(sqlite_app, "nurse").get("/stream/ward/ICU"))
+    stream = Stream(login("nurse").get("/stream/ward/ICU"))
     assert stream.next_event()[1]["alarms"]["ICU-01"][0]["ack_by"] == "perawat"
     sqlite_app.runtime.live.publish(
         live_keys.ward_channel("ICU"), json.dumps({"t": "a", "bed": "ICU-02", "alarms": [acked]})
@@ -140,19 +138,19 @@ def test_the_station_names_who_acknowledged_an_alarm(sqlite_app, short_streams):
     assert messages == [{"t": "a", "bed": "ICU-02", "alarms": [acked | {"ack_by": "perawat"}]}]
 
 
-def test_a_display_account_made_before_that_rule_still_opens_its_screen(sqlite_app):
+def test_a_display_account_made_before_that_rule_still_opens_its_screen(sqlite_app, login):
     with sqlite_app.runtime.db.session() as s:
         users.find_user(s, "display").must_change_password = True
-    tv = signed_in_client(sqlite_app, "display")
+    tv = login("display")
     assert tv.get("/bangsal/ICU").status_code == 200
     assert tv.get("/stream/session").status_code == 200
 
 
 def test_without_the_live_store_the_stream_is_refused_or_ended_so_the_screen_reconnects(
-    sqlite_app, short_streams, monkeypatch
+    sqlite_app, short_streams, monkeypatch, login
 ):
     live_store = sqlite_app.runtime.live
-    nurse = signed_in_client(sqlite_app, "nurse")
+    nurse = login("nurse")
 
     def unavailable(*_args):
         raise LiveStoreError("live store (redis) subscribe failed: test")
@@ -170,10 +168,10 @@ def test_without_the_live_store_the_stream_is_refused_or_ended_so_the_screen_rec
     assert time.monotonic() - started < 2, "at the first quiet spell, not at the end of the stream"
 
 
-def test_a_quiet_queue_board_stream_beats_too(sqlite_app, monkeypatch):
+def test_a_quiet_queue_board_stream_beats_too(monkeypatch, login):
     monkeypatch.setattr(queue_stream, "stream_seconds", lambda: 3)
     monkeypatch.setattr(queue_stream, "HEARTBEAT_SECONDS", 0.2)
-    stream = Stream(signed_in_client(sqlite_app, "display").get("/stream/queue/umum"))
+    stream = Stream(login("display").get("/stream/queue/umum"))
     assert stream.next_event()[0] == "snapshot"
     assert stream.next_event()[0] == "heartbeat"
     stream.response.close()

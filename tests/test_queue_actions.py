@@ -23,7 +23,6 @@ from data.schedules import day_sessions, local_today
 from domain.actor import Actor
 from domain.clock import utcnow
 from domain.errors import InputError
-from tests.fixtures_app import login
 from tests.names import numbered_name
 
 ZONE = ZoneInfo("Asia/Jakarta")
@@ -411,23 +410,17 @@ def dash_post(client, pantau, output: str, trigger: str, values: dict[str, objec
     return response.get_data(as_text=True)
 
 
-def signed_in(pantau, username: str):
-    client = pantau.server.test_client()
-    assert login(client, username).status_code == 302
-    return client
-
-
 def today_session(pantau, poli: str = "UMU") -> int:
     with pantau.runtime.db.session() as s:
         site_id = find_user(s, "perawat").site_id
         return next(x.id for x in day_sessions(s, site_id, local_today(s, site_id)) if x.poli_code == poli)
 
 
-def test_counter_refuses_a_point_the_role_may_not_run(sqlite_app):
+def test_counter_refuses_a_point_the_role_may_not_run(sqlite_app, login):
     with sqlite_app.runtime.db.session() as s:
         site_id = find_user(s, "perawat").site_id
         drugs = issue_ticket(s, site_id, RACIKAN, local_today(s, site_id), now=utcnow()).id
-    nurse = signed_in(sqlite_app, "perawat")
+    nurse = login("nurse")
     chosen = {"counter-point.value": RACIKAN, "counter-name.value": "Farmasi 1", "counter-open.n_clicks": 1}
     opened = dash_post(nurse, sqlite_app, "counter-setup-feedback", "counter-open.n_clicks", chosen)
     assert "tidak berwenang" in opened and '"counter-choice"' not in opened
@@ -436,12 +429,12 @@ def test_counter_refuses_a_point_the_role_may_not_run(sqlite_app):
     assert "tidak berwenang" in refused
     with sqlite_app.runtime.db.session() as s:
         assert s.get(QueueTicket, drugs).status == "waiting"
-    pharmacist = signed_in(sqlite_app, "farmasi")
+    pharmacist = login("pharmacy")
     called = dash_post(pharmacist, sqlite_app, FEEDBACK, "counter-call-next.n_clicks", forged)
     assert "R001 dipanggil ke Farmasi 1" in called
 
 
-def test_counter_actions_over_http_call_start_and_finish_to_the_pharmacy(sqlite_app):
+def test_counter_actions_over_http_call_start_and_finish_to_the_pharmacy(sqlite_app, login):
     session_id = today_session(sqlite_app)
     with sqlite_app.runtime.db.session() as s:
         nurse_row = find_user(s, "perawat")
@@ -457,7 +450,7 @@ def test_counter_actions_over_http_call_start_and_finish_to_the_pharmacy(sqlite_
             today=local_today(s, actor.site_id),
         )
         reg = register_visit(s, actor, patient_id=patient.id, session_id=session_id, payer="non_jkn", now=utcnow())
-    nurse = signed_in(sqlite_app, "perawat")
+    nurse = login("nurse")
     choice = {"counter-choice.data": {"point": UMU, "counter": "Ruang 1"}}
     called = {**choice, "counter-call-next.n_clicks": 1}
     assert "A001 dipanggil ke Ruang 1" in dash_post(nurse, sqlite_app, FEEDBACK, "counter-call-next.n_clicks", called)
@@ -475,16 +468,16 @@ def test_counter_actions_over_http_call_start_and_finish_to_the_pharmacy(sqlite_
         assert s.scalar(select(QueueTicket.label).where(QueueTicket.point == RACIKAN)) == "R001"
 
 
-def test_running_text_is_for_admins_and_closing_a_poli_tells_every_board(sqlite_app):
+def test_running_text_is_for_admins_and_closing_a_poli_tells_every_board(sqlite_app, login):
     site_id = 1
     with sqlite_app.runtime.live.subscribe(live_keys.queue_channel(site_id)) as events:
-        desk = signed_in(sqlite_app, "loket")
+        desk = login("front_desk")
         text = {"qadmin-running-text.value": "Selamat datang", "qadmin-running-save.n_clicks": 1}
         refused = dash_post(desk, sqlite_app, "qadmin-running-feedback", "qadmin-running-save.n_clicks", text)
         assert "Hanya admin" in refused
         with sqlite_app.runtime.db.session() as s:
             assert running_text(s, site_id) == ""
-        admin = signed_in(sqlite_app, "admin")
+        admin = login("admin")
         saved = dash_post(admin, sqlite_app, "qadmin-running-feedback", "qadmin-running-save.n_clicks", text)
         assert "disimpan" in saved
         assert json.loads(events.get(timeout=2)[1])["point"] == "*"
@@ -511,11 +504,11 @@ def test_running_text_is_for_admins_and_closing_a_poli_tells_every_board(sqlite_
     assert "Pilih poli yang punya jadwal" in unnamed
 
 
-def test_a_refresh_that_would_show_the_same_lines_leaves_the_counter_page_alone(sqlite_app):
+def test_a_refresh_that_would_show_the_same_lines_leaves_the_counter_page_alone(sqlite_app, login):
     """The 5 s refresh re-sends nothing when nothing changed (a list replaced under the cursor can swallow a
     click); a change shows at the next refresh."""
     session_id = today_session(sqlite_app)
-    nurse = signed_in(sqlite_app, "perawat")
+    nurse = login("nurse")
     tick = {"counter-choice.data": {"point": UMU, "counter": "Ruang 1"}, "counter-interval.n_intervals": 1}
 
     def refresh(shown: str | None) -> dict:

@@ -20,7 +20,7 @@ from domain.actor import Actor
 from domain.announcement import call_announcement
 from domain.clock import utcnow
 from domain.errors import InputError
-from tests.test_access_control import router_request, signed_in_client
+from tests.test_access_control import router_request
 
 SECRET_NAME = "Kusumawardhani Prameswari Setyaningrum"
 SECRET_NIK = "3174015512800007"
@@ -101,7 +101,7 @@ def short_streams(monkeypatch):
 
 
 def open_stream(pantau, board: str = "umum", who: str = "display") -> Stream:
-    return Stream(signed_in_client(pantau, who).get(f"/stream/queue/{board}"))
+    return Stream(pantau.login(who).get(f"/stream/queue/{board}"))
 
 
 def test_a_call_reaches_the_board_as_an_update_and_an_announcement(any_app, short_streams):
@@ -161,9 +161,9 @@ def test_bursts_are_coalesced_but_every_call_is_announced(any_app, short_streams
     stream.response.close()
 
 
-def test_a_call_made_while_the_board_reconnects_is_still_announced(any_app, short_streams):
+def test_a_call_made_while_the_board_reconnects_is_still_announced(any_app, short_streams, login):
     first, second = register_waiting(any_app, "Budi Hartono"), register_waiting(any_app, "Ani Susanti")
-    client = signed_in_client(any_app, "display")
+    client = login("display")
     stream = Stream(client.get("/stream/queue/umum"))
     stream.next_event()
     call(any_app, first.ticket_id, "Ruang 1")
@@ -196,14 +196,14 @@ def test_the_pharmacy_board_gets_its_own_calls(sqlite_app, short_streams):
     stream.response.close()
 
 
-def test_the_board_never_carries_a_full_name_or_nik(sqlite_app, short_streams):
+def test_the_board_never_carries_a_full_name_or_nik(sqlite_app, short_streams, login):
     patient = register_waiting(sqlite_app, SECRET_NAME, nik=SECRET_NIK)
     stream = open_stream(sqlite_app)
     stream.next_event()
     call(sqlite_app, patient.ticket_id, "Poli Umum")
     stream.until("announce")
     stream.response.close()
-    page = page_layout(signed_in_client(sqlite_app, "display"), "/papan/umum")
+    page = page_layout(login("display"), "/papan/umum")
     everything = "".join(stream.raw) + page
     assert patient.label in everything
     for secret in (*SECRET_NAME.split(), SECRET_NIK, SECRET_NIK[-6:]):
@@ -211,8 +211,8 @@ def test_the_board_never_carries_a_full_name_or_nik(sqlite_app, short_streams):
 
 
 @pytest.mark.parametrize("who", ["display", "admin", "front_desk"])
-def test_board_roles_open_the_page_and_the_stream(sqlite_app, who, short_streams):
-    client = signed_in_client(sqlite_app, who)
+def test_board_roles_open_the_page_and_the_stream(who, short_streams, login):
+    client = login(who)
     routed = page_layout(client, "/papan/umum")
     assert "queue-board" in routed and "Antrean Poli Rawat Jalan" in routed  # every poli, not Poli Umum
     response = client.get("/stream/queue/umum")
@@ -221,24 +221,23 @@ def test_board_roles_open_the_page_and_the_stream(sqlite_app, who, short_streams
 
 
 @pytest.mark.parametrize("who", ["nurse", "pharmacy", "doctor", "manager"])
-def test_other_roles_are_refused(sqlite_app, who):
-    client = signed_in_client(sqlite_app, who)
+def test_other_roles_are_refused(who, login):
+    client = login(who)
     assert client.get("/stream/queue/umum").status_code == 403
     assert client.get("/papan/umum").status_code == 403
     routed = page_layout(client, "/papan/umum")
     assert "forbidden" in routed and "queue-board" not in routed
 
 
-def test_anonymous_is_sent_to_sign_in(sqlite_app):
-    client = sqlite_app.server.test_client()
+def test_anonymous_is_sent_to_sign_in(client):
     response = client.get("/papan/umum")
     assert response.status_code == 302 and response.location.startswith("/login?next=")
     stream = client.get("/stream/queue/umum")  # a screen's stream is told plainly, to show it is signed out
     assert stream.status_code == 401 and "error" in stream.get_json()
 
 
-def test_unknown_board(sqlite_app):
-    client = signed_in_client(sqlite_app, "admin")
+def test_unknown_board(login):
+    client = login("admin")
     assert client.get("/stream/queue/radiologi").status_code == 404
     routed = page_layout(client, "/papan/radiologi")
     assert "Papan tidak dikenal: radiologi" in routed and "/papan/farmasi" in routed
@@ -246,8 +245,8 @@ def test_unknown_board(sqlite_app):
     assert all(f"/papan/{b}" in chooser for b in ("umum", "farmasi", "loket"))
 
 
-def test_the_demo_tv_token_opens_the_poli_board(sqlite_app):
-    response = sqlite_app.server.test_client().get(f"/tv/{sqlite_app.creds.display_token}")
+def test_the_demo_tv_token_opens_the_poli_board(sqlite_app, client):
+    response = client.get(f"/tv/{sqlite_app.creds.display_token}")
     assert response.status_code == 302 and response.location == "/papan/umum"
 
 
@@ -255,7 +254,7 @@ def test_a_display_token_opens_the_board_it_was_made_for(sqlite_app):
     runner = sqlite_app.server.test_cli_runner()
     made = runner.invoke(args=["create-display-token", "display", "--label", "Apotek", "--board", "/papan/farmasi"])
     token = re.search(r"/tv/(\S+)", made.output).group(1)
-    assert sqlite_app.server.test_client().get(f"/tv/{token}").location == "/papan/farmasi"
+    assert sqlite_app.client().get(f"/tv/{token}").location == "/papan/farmasi"
     refused = runner.invoke(args=["create-display-token", "display", "--label", "x", "--board", "/papan/radiologi"])
     assert refused.exit_code != 0 and "Unknown board: /papan/radiologi" in refused.output
     with sqlite_app.runtime.db.session() as s:
@@ -264,4 +263,4 @@ def test_a_display_token_opens_the_board_it_was_made_for(sqlite_app):
             users.create_display_token(s, desk_actor(s), display, "x", "/papan/umum/extra")
         assert refused_here.value.key == "board_err_unknown_path"
         plain = users.create_display_token(s, desk_actor(s), display, "Lobi")
-    assert sqlite_app.server.test_client().get(f"/tv/{plain}").location == "/"
+    assert sqlite_app.client().get(f"/tv/{plain}").location == "/"

@@ -16,7 +16,6 @@ from data.schedules import local_today
 from domain.clock import utcnow
 from domain.errors import InputError
 from domain.queue_kpi import late_minutes, meets_target, share, wait_judged, waited_in_time
-from tests.fixtures_app import login
 
 DAY = date(2026, 1, 12)  # a Monday; 08:00 WIB = 01:00 UTC
 NEXT = DAY + timedelta(days=1)
@@ -216,12 +215,10 @@ def report_callback(start: date, end: date) -> dict:
 
 
 @pytest.mark.parametrize(
-    "user,allowed", [("manajer", True), ("admin", True), ("loket", False), ("perawat", False), ("dokter", False)]
+    "role,allowed", [("manager", True), ("admin", True), ("front_desk", False), ("nurse", False), ("doctor", False)]
 )
-def test_report_callback_answers_managers_and_admins_only(report_site, user, allowed):
-    pantau, _, _ = report_site
-    client = pantau.server.test_client()
-    assert login(client, user).status_code == 302
+def test_report_callback_answers_managers_and_admins_only(report_site, login, role, allowed):
+    client = login(role)
     response = client.post("/_dash-update-component", json=report_callback(DAY, NEXT))
     body = response.get_data(as_text=True)
     assert response.status_code == (200 if allowed else 403)

@@ -35,7 +35,6 @@ from domain.clock import utcnow
 from domain.errors import InputError
 from domain.formats import normalise_name, normalise_phone
 from domain.identifiers import LENGTHS, normalise_identifier
-from tests.fixtures_app import login
 from tests.test_identifiers import FULL_WIDTH, NAME_CHARS, digits, typed
 
 NIK = "3171012301900001"
@@ -485,35 +484,26 @@ def test_booking_site_names_the_site(sqlite_app):
 # ---- over HTTP: the printout and the status page ----------------------------------------------------------------
 
 
-def client_as(pantau, username: str | None):
-    client = pantau.server.test_client()
-    if username:
-        assert login(client, username).status_code == 302
-    return client
-
-
 @pytest.fixture
 def booked_visit(sqlite_app):
     patient = new_patient(sqlite_app, "Siti Nurbaya Kusuma", nik=NIK, bpjs=BPJS, phone="081298765432")
-    return sqlite_app, book(
-        sqlite_app, patient.id, open_session(sqlite_app, "UMU"), payer="jkn", referral_number=REFERRAL
-    )
+    return book(sqlite_app, patient.id, open_session(sqlite_app, "UMU"), payer="jkn", referral_number=REFERRAL)
 
 
-def test_ticket_printout_needs_front_desk_or_admin(booked_visit):
-    pantau, booked = booked_visit
+def test_ticket_printout_needs_front_desk_or_admin(booked_visit, client, login):
+    booked = booked_visit
     path = f"/antrean/tiket/{booked.booking_code}"
-    anonymous = client_as(pantau, None).get(path)
+    anonymous = client.get(path)
     assert anonymous.status_code == 302 and anonymous.location.startswith("/login")
-    assert client_as(pantau, "perawat").get(path).status_code == 403
-    assert client_as(pantau, "farmasi").get(path).status_code == 403
-    assert client_as(pantau, "admin").get(path).status_code == 200
-    assert client_as(pantau, "loket").get("/antrean/tiket/20260101ZZZZZZ").status_code == 404
+    assert login("nurse").get(path).status_code == 403
+    assert login("pharmacy").get(path).status_code == 403
+    assert login("admin").get(path).status_code == 200
+    assert login("front_desk").get("/antrean/tiket/20260101ZZZZZZ").status_code == 404
 
 
-def test_ticket_printout_shows_number_and_a_qr_code_of_the_status_page(booked_visit):
-    pantau, booked = booked_visit
-    response = client_as(pantau, "loket").get(f"/antrean/tiket/{booked.booking_code}")
+def test_ticket_printout_shows_number_and_a_qr_code_of_the_status_page(booked_visit, login):
+    booked = booked_visit
+    response = login("front_desk").get(f"/antrean/tiket/{booked.booking_code}")
     html = response.get_data(as_text=True)
     assert 'id="ticket-number">A001<' in html
     assert booked.booking_code in html and "Poli Umum" in html
@@ -521,23 +511,23 @@ def test_ticket_printout_shows_number_and_a_qr_code_of_the_status_page(booked_vi
     expected_qr = qr_svg(f"http://localhost/antrean/status/{booked.booking_code}")
     assert str(expected_qr) in html
     assert "pantau-ticket-80" in html and "<script>" not in html
-    narrow = client_as(pantau, "loket").get(f"/antrean/tiket/{booked.booking_code}?lebar=58")
+    narrow = login("front_desk").get(f"/antrean/tiket/{booked.booking_code}?lebar=58")
     assert "pantau-ticket-58" in narrow.get_data(as_text=True)
 
 
-def test_admission_printout(sqlite_app):
+def test_admission_printout(sqlite_app, login):
     with sqlite_app.runtime.db.session() as s:
         ticket, _ = take_admission_ticket(s, desk(sqlite_app).site_id, utcnow())
         ticket_id = ticket.id
-    html = client_as(sqlite_app, "loket").get(f"/antrean/tiket-loket/{ticket_id}").get_data(as_text=True)
+    html = login("front_desk").get(f"/antrean/tiket-loket/{ticket_id}").get_data(as_text=True)
     assert 'id="ticket-number">P001<' in html and "Loket Pendaftaran" in html
-    assert client_as(sqlite_app, "perawat").get(f"/antrean/tiket-loket/{ticket_id}").status_code == 403
-    assert client_as(sqlite_app, "loket").get("/antrean/tiket-loket/999999").status_code == 404
+    assert login("nurse").get(f"/antrean/tiket-loket/{ticket_id}").status_code == 403
+    assert login("front_desk").get("/antrean/tiket-loket/999999").status_code == 404
 
 
-def test_status_page_is_public_and_shows_no_personal_data(booked_visit):
-    pantau, booked = booked_visit
-    response = client_as(pantau, None).get(f"/antrean/status/{booked.booking_code.lower()}")
+def test_status_page_is_public_and_shows_no_personal_data(booked_visit, client):
+    booked = booked_visit
+    response = client.get(f"/antrean/status/{booked.booking_code.lower()}")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert 'id="status-number">A001<' in html
@@ -549,16 +539,16 @@ def test_status_page_is_public_and_shows_no_personal_data(booked_visit):
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_unknown_booking_code_gets_a_friendly_404(any_app):
-    response = client_as(any_app, None).get("/antrean/status/20260101ABCDEF")
+def test_unknown_booking_code_gets_a_friendly_404(any_app, client):
+    response = client.get("/antrean/status/20260101ABCDEF")
     assert response.status_code == 404
     assert "Kode booking tidak ditemukan" in response.get_data(as_text=True)
-    assert client_as(any_app, None).get("/antrean/status/%3Cscript%3E").status_code == 404
+    assert client.get("/antrean/status/%3Cscript%3E").status_code == 404
 
 
-def test_guessing_booking_codes_is_rate_limited(sqlite_app):
+def test_guessing_booking_codes_is_rate_limited(sqlite_app, client):
     booked = book(sqlite_app, new_patient(sqlite_app).id, open_session(sqlite_app, "UMU"))
-    client = client_as(sqlite_app, None)
+    client = client
     for n in range(10):
         assert client.get(f"/antrean/status/20260101ABCD{n:02d}").status_code == 404
     blocked = client.get("/antrean/status/20260101ABCD99")
@@ -567,7 +557,7 @@ def test_guessing_booking_codes_is_rate_limited(sqlite_app):
     assert client.get(f"/antrean/status/{booked.booking_code}").status_code == 429  # the address is blocked
 
 
-def test_desk_callbacks_refuse_other_roles(sqlite_app):
+def test_desk_callbacks_refuse_other_roles(sqlite_app, login):
     take = {
         "output": "reg-admission-result.children",
         "outputs": {"id": "reg-admission-result", "property": "children"},
@@ -575,7 +565,7 @@ def test_desk_callbacks_refuse_other_roles(sqlite_app):
         "changedPropIds": ["reg-admission-take.n_clicks"],
         "state": [],
     }
-    assert client_as(sqlite_app, "perawat").post("/_dash-update-component", json=take).status_code == 403
-    assert client_as(sqlite_app, "loket").post("/_dash-update-component", json=take).status_code == 200
+    assert login("nurse").post("/_dash-update-component", json=take).status_code == 403
+    assert login("front_desk").post("/_dash-update-component", json=take).status_code == 200
     with sqlite_app.runtime.db.session() as s:
         assert s.scalars(select(QueueTicket.label).where(QueueTicket.point == "loket")).all() == ["P001"]

@@ -29,7 +29,7 @@ from domain.actor import Actor
 from domain.clock import utcnow
 from domain.errors import InputError
 from tests.names import numbered_name
-from tests.test_queue_actions import FEEDBACK, UMU, Clinic, build_clinic, dash_post, signed_in, today_session
+from tests.test_queue_actions import FEEDBACK, UMU, Clinic, build_clinic, dash_post, today_session
 
 ROUNDS = 20
 
@@ -154,11 +154,11 @@ def walk_in(pantau, session_id: int, n: int) -> Registration:
         return register_visit(s, actor, patient_id=patient.id, session_id=session_id, payer="non_jkn", now=utcnow())
 
 
-def test_a_double_click_on_start_over_http_starts_the_patient_once(any_app):
+def test_a_double_click_on_start_over_http_starts_the_patient_once(any_app, login):
     """Two tabs at one counter press "Mulai" at the same instant, through the real callback (which reads the
     counter's line before it acts): one starts the patient, the other is told why not."""
     session_id = today_session(any_app)
-    tabs = signed_in(any_app, "perawat"), signed_in(any_app, "perawat")
+    tabs = login("nurse"), login("nurse")
     for n in range(1, ROUNDS + 1):
         reg = walk_in(any_app, session_id, n)
         choice = {"counter-choice.data": {"point": UMU, "counter": f"Ruang {n}"}}

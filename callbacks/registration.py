@@ -34,7 +34,7 @@ from domain.errors import InputError
 from domain.formats import long_date
 from domain.queue_ticket import ticket_facts
 from i18n.web import current_language, t
-from pages.registration import NEW_PATIENT_FIELDS, NO_TICKET, SEARCH_MODES, TOKEN, new_patient_form
+from pages.registration import NEW_PATIENT_FIELDS, NO_TICKET, SEARCH_MODES, TOKEN, Ids, new_patient_form
 
 PAGE = "pages.registration"
 # Which form field each of the service's fields is.
@@ -91,8 +91,8 @@ def _ticket_id(value: str | None) -> int | None:
 
 @page_callback(
     PAGE,
-    Output("reg-search-label", "children"),
-    Input("reg-search-by", "value"),
+    Output(Ids.SEARCH_LABEL, "children"),
+    Input(Ids.SEARCH_BY, "value"),
 )
 def search_label(mode: str) -> str:
     return t(f"reg_search_text_{mode if mode in SEARCH_MODES else 'mrn'}")
@@ -113,7 +113,7 @@ def _hits_table(hits: list[dict], table_id: str = "reg-hits-table") -> dbc.Table
                 html.Td(
                     dbc.Button(
                         t("reg_pick"),
-                        id={"type": "reg-pick", "index": h["id"]},
+                        id={"type": Ids.PICK, "index": h["id"]},
                         size="sm",
                         color="primary",
                         outline=True,
@@ -128,14 +128,14 @@ def _hits_table(hits: list[dict], table_id: str = "reg-hits-table") -> dbc.Table
 
 @page_callback(
     PAGE,
-    Output("reg-search-feedback", "children"),
-    Output("reg-hits", "children"),
-    Output("reg-hits-data", "data"),
-    Input("reg-search-submit", "n_clicks"),
-    Input("reg-search-text", "n_submit"),
-    State("reg-search-by", "value"),
-    State("reg-search-text", "value"),
-    State("reg-search-birth", "value"),
+    Output(Ids.SEARCH_FEEDBACK, "children"),
+    Output(Ids.HITS, "children"),
+    Output(Ids.HITS_DATA, "data"),
+    Input(Ids.SEARCH_SUBMIT, "n_clicks"),
+    Input(Ids.SEARCH_TEXT, "n_submit"),
+    State(Ids.SEARCH_BY, "value"),
+    State(Ids.SEARCH_TEXT, "value"),
+    State(Ids.SEARCH_BIRTH, "value"),
     prevent_initial_call=True,
 )
 def search(_clicks: int, _submit: int, mode: str, text: str | None, birth: str | None) -> tuple:
@@ -154,10 +154,10 @@ def search(_clicks: int, _submit: int, mode: str, text: str | None, birth: str |
 
 @page_callback(
     PAGE,
-    Output("reg-patient", "data"),
-    Output("reg-payer", "value"),
-    Input({"type": "reg-pick", "index": ALL}, "n_clicks"),
-    State("reg-hits-data", "data"),
+    Output(Ids.PATIENT, "data"),
+    Output(Ids.PAYER, "value"),
+    Input({"type": Ids.PICK, "index": ALL}, "n_clicks"),
+    State(Ids.HITS_DATA, "data"),
     prevent_initial_call=True,
 )
 def pick(clicks: list[int | None], hits: list[dict] | None) -> tuple:
@@ -171,8 +171,8 @@ def pick(clicks: list[int | None], hits: list[dict] | None) -> tuple:
 
 @page_callback(
     PAGE,
-    Output("reg-chosen", "children"),
-    Input("reg-patient", "data"),
+    Output(Ids.CHOSEN, "children"),
+    Input(Ids.PATIENT, "data"),
 )
 def show_chosen(patient: dict | None) -> html.Div:
     if not patient:
@@ -195,9 +195,9 @@ def show_chosen(patient: dict | None) -> html.Div:
 
 @page_callback(
     PAGE,
-    Output("reg-new-collapse", "is_open"),
-    Input("reg-new-toggle", "n_clicks"),
-    State("reg-new-collapse", "is_open"),
+    Output(Ids.NEW_COLLAPSE, "is_open"),
+    Input(Ids.NEW_TOGGLE, "n_clicks"),
+    State(Ids.NEW_COLLAPSE, "is_open"),
     prevent_initial_call=True,
 )
 def toggle_new(_clicks: int, is_open: bool) -> bool:
@@ -235,23 +235,23 @@ class NewPatientOutcome:
 
 @page_callback(
     PAGE,
-    Output("reg-new-feedback", "children"),
-    [Output(f"reg-new-{f}-error", "children") for f in NEW_PATIENT_FIELDS],
-    [Output(f"reg-new-{f}", "invalid") for f in INPUT_FIELDS],
-    [Output(f"reg-new-{f}", "value") for f in NEW_PATIENT_FIELDS],
-    Output("reg-new-fieldset", "disabled"),
-    Output("reg-new-another", "style"),
-    Output("reg-new-duplicate", "is_open"),
-    Output("reg-new-duplicate-text", "children"),
-    Output("reg-new-duplicate-hits", "children"),
-    Output("reg-hits-data", "data", allow_duplicate=True),
-    Output("reg-patient", "data", allow_duplicate=True),
-    Output("reg-payer", "value", allow_duplicate=True),
-    Input("reg-new-submit", "n_clicks"),
-    Input("reg-new-confirm", "n_clicks"),
-    [State(f"reg-new-{f}", "value") for f in NEW_PATIENT_FIELDS],
-    State("reg-new-token", "data"),
-    running=[(Output("reg-new-submit", "disabled"), True, False)],
+    Output(Ids.NEW_FEEDBACK, "children"),
+    [Output(Ids.new_field_error(f), "children") for f in NEW_PATIENT_FIELDS],
+    [Output(Ids.new_field(f), "invalid") for f in INPUT_FIELDS],
+    [Output(Ids.new_field(f), "value") for f in NEW_PATIENT_FIELDS],
+    Output(Ids.NEW_FIELDSET, "disabled"),
+    Output(Ids.NEW_ANOTHER, "style"),
+    Output(Ids.NEW_DUPLICATE, "is_open"),
+    Output(Ids.NEW_DUPLICATE_TEXT, "children"),
+    Output(Ids.NEW_DUPLICATE_HITS, "children"),
+    Output(Ids.HITS_DATA, "data", allow_duplicate=True),
+    Output(Ids.PATIENT, "data", allow_duplicate=True),
+    Output(Ids.PAYER, "value", allow_duplicate=True),
+    Input(Ids.NEW_SUBMIT, "n_clicks"),
+    Input(Ids.NEW_CONFIRM, "n_clicks"),
+    [State(Ids.new_field(f), "value") for f in NEW_PATIENT_FIELDS],
+    State(Ids.NEW_TOKEN, "data"),
+    running=[(Output(Ids.NEW_SUBMIT, "disabled"), True, False)],
     prevent_initial_call=True,
 )
 def create_patient(_clicks: int, _confirm: int, *values: str | None) -> tuple:
@@ -261,7 +261,7 @@ def create_patient(_clicks: int, _confirm: int, *values: str | None) -> tuple:
     form = dict(zip(NEW_PATIENT_FIELDS, ((v or "").strip() for v in typed), strict=True))
     missing = {f: t(key) for f, key in REQUIRED_MESSAGE.items() if not form[f]}  # plainer than "wrong format"
     try:
-        saved = _register_new(form, token, warn_duplicate=ctx.triggered_id != "reg-new-confirm")
+        saved = _register_new(form, token, warn_duplicate=ctx.triggered_id != Ids.NEW_CONFIRM)
     except PossibleDuplicate as exc:
         return NewPatientOutcome(duplicates=[_as_data(p) for p in exc.matches]).outputs()
     except FieldErrors as exc:  # every wrong field at once, each next to itself
@@ -307,8 +307,8 @@ def _register_new(form: dict[str, str], token: str | None, *, warn_duplicate: bo
 
 @page_callback(
     PAGE,
-    Output("reg-new-body", "children"),
-    Input("reg-new-another", "n_clicks"),
+    Output(Ids.NEW_BODY, "children"),
+    Input(Ids.NEW_ANOTHER, "n_clicks"),
     prevent_initial_call=True,
 )
 def another_patient(_clicks: int) -> html.Div:
@@ -346,11 +346,11 @@ def _session_option(info: SessionInfo) -> dict:
 
 @page_callback(
     PAGE,
-    Output("reg-session", "options"),
-    Output("reg-admission", "options"),
-    Input("reg-version", "data"),
-    Input("reg-patient", "data"),
-    Input("reg-refresh", "n_intervals"),
+    Output(Ids.SESSION, "options"),
+    Output(Ids.ADMISSION, "options"),
+    Input(Ids.VERSION, "data"),
+    Input(Ids.PATIENT, "data"),
+    Input(Ids.REFRESH, "n_intervals"),
 )
 def load_choices(_version: int, _patient: dict | None, _tick: int) -> tuple:
     """Today's sessions with their places left, and the desk numbers now served: fresh for each patient."""
@@ -367,21 +367,21 @@ def load_choices(_version: int, _patient: dict | None, _tick: int) -> tuple:
 
 @page_callback(
     PAGE,
-    Output("reg-feedback", "children"),
-    Output("reg-result", "children"),
-    Output("reg-version", "data"),
-    Output("reg-admission", "value"),
-    Output("reg-age-warning", "is_open"),
-    Output("reg-age-warning-text", "children"),
-    Input("reg-submit", "n_clicks"),
-    Input("reg-age-confirm", "n_clicks"),
-    State("reg-patient", "data"),
-    State("reg-session", "value"),
-    State("reg-payer", "value"),
-    State("reg-referral", "value"),
-    State("reg-admission", "value"),
-    State("reg-version", "data"),
-    running=[(Output("reg-submit", "disabled"), True, False)],  # a double click must not book twice
+    Output(Ids.FEEDBACK, "children"),
+    Output(Ids.RESULT, "children"),
+    Output(Ids.VERSION, "data"),
+    Output(Ids.ADMISSION, "value"),
+    Output(Ids.AGE_WARNING, "is_open"),
+    Output(Ids.AGE_WARNING_TEXT, "children"),
+    Input(Ids.SUBMIT, "n_clicks"),
+    Input(Ids.AGE_CONFIRM, "n_clicks"),
+    State(Ids.PATIENT, "data"),
+    State(Ids.SESSION, "value"),
+    State(Ids.PAYER, "value"),
+    State(Ids.REFERRAL, "value"),
+    State(Ids.ADMISSION, "value"),
+    State(Ids.VERSION, "data"),
+    running=[(Output(Ids.SUBMIT, "disabled"), True, False)],  # a double click must not book twice
     prevent_initial_call=True,
 )
 def register(
@@ -411,7 +411,7 @@ def register(
                 now=now,
                 admission_ticket_id=_ticket_id(admission_id),
                 referral_number=referral if payer == "jkn" and referral else None,
-                warn_age=ctx.triggered_id != "reg-age-confirm",
+                warn_age=ctx.triggered_id != Ids.AGE_CONFIRM,
             )
             status = booking_status(session, booked.booking_code, now)
     except AgeOutsideRange as exc:  # nothing booked yet: the clerk confirms or changes the choice
@@ -437,26 +437,26 @@ def register(
 
 @page_callback(
     PAGE,
-    Output("reg-result", "children", allow_duplicate=True),
-    Output("reg-feedback", "children", allow_duplicate=True),
-    Output("reg-age-warning", "is_open", allow_duplicate=True),
-    Input("reg-patient", "data"),
-    Input("reg-session", "value"),
+    Output(Ids.RESULT, "children", allow_duplicate=True),
+    Output(Ids.FEEDBACK, "children", allow_duplicate=True),
+    Output(Ids.AGE_WARNING, "is_open", allow_duplicate=True),
+    Input(Ids.PATIENT, "data"),
+    Input(Ids.SESSION, "value"),
     prevent_initial_call=True,
 )
 def forget_outcome(_patient: dict | None, _session: int | None) -> tuple:
     """Another patient: the last one's ticket and message go. Another patient or session: a warning given for
     the old choice is withdrawn, so its confirmation cannot book the new one."""
-    if ctx.triggered_id == "reg-patient":
+    if ctx.triggered_id == Ids.PATIENT:
         return None, None, False
     return no_update, no_update, False
 
 
 @page_callback(
     PAGE,
-    Output("reg-admission-result", "children"),
-    Input("reg-admission-take", "n_clicks"),
-    running=[(Output("reg-admission-take", "disabled"), True, False)],
+    Output(Ids.ADMISSION_RESULT, "children"),
+    Input(Ids.ADMISSION_TAKE, "n_clicks"),
+    running=[(Output(Ids.ADMISSION_TAKE, "disabled"), True, False)],
     prevent_initial_call=True,
 )
 def take_admission(_clicks: int) -> html.Div:

@@ -22,6 +22,59 @@ dash.register_page(
     nav_group="queue",
 )
 
+
+class Ids:
+    """Component ids shared with callbacks/registration.py."""
+
+    SEARCH_BY = "reg-search-by"
+    SEARCH_LABEL = "reg-search-label"
+    SEARCH_TEXT = "reg-search-text"
+    SEARCH_BIRTH = "reg-search-birth"
+    SEARCH_SUBMIT = "reg-search-submit"
+    SEARCH_FEEDBACK = "reg-search-feedback"
+    HITS = "reg-hits"
+    HITS_DATA = "reg-hits-data"
+    PICK = "reg-pick"
+    PATIENT = "reg-patient"
+    VERSION = "reg-version"
+    REFRESH = "reg-refresh"
+    CHOSEN = "reg-chosen"
+    SESSION = "reg-session"
+    PAYER = "reg-payer"
+    REFERRAL = "reg-referral"
+    ADMISSION = "reg-admission"
+    SUBMIT = "reg-submit"
+    FEEDBACK = "reg-feedback"
+    RESULT = "reg-result"
+    AGE_WARNING = "reg-age-warning"
+    AGE_WARNING_TEXT = "reg-age-warning-text"
+    AGE_CONFIRM = "reg-age-confirm"
+    ADMISSION_TAKE = "reg-admission-take"
+    ADMISSION_RESULT = "reg-admission-result"
+    NEW_TOGGLE = "reg-new-toggle"
+    NEW_COLLAPSE = "reg-new-collapse"
+    NEW_BODY = "reg-new-body"
+    NEW_TOKEN = "reg-new-token"  # noqa: S105 (a component id: the store of the form's submission token)
+    NEW_SUBMIT = "reg-new-submit"
+    NEW_FIELDSET = "reg-new-fieldset"
+    NEW_FEEDBACK = "reg-new-feedback"
+    NEW_DUPLICATE = "reg-new-duplicate"
+    NEW_DUPLICATE_TEXT = "reg-new-duplicate-text"
+    NEW_DUPLICATE_HITS = "reg-new-duplicate-hits"
+    NEW_CONFIRM = "reg-new-confirm"
+    NEW_ANOTHER = "reg-new-another"
+
+    @staticmethod
+    def new_field(name: str) -> str:
+        """An input of the new-patient form (``NEW_PATIENT_FIELDS``)."""
+        return f"reg-new-{name}"
+
+    @staticmethod
+    def new_field_error(name: str) -> str:
+        """The error line under the new-patient form's input ``name``."""
+        return f"reg-new-{name}-error"
+
+
 SEARCH_MODES = ("mrn", "name", "nik", "bpjs")
 NEW_PATIENT_FIELDS = ("name", "birth", "sex", "phone", "nik", "bpjs")
 NO_TICKET = "none"  # the desk-number choice "none" (a <select> cannot hold an empty value and show its label)
@@ -34,10 +87,10 @@ TOKEN = re.compile(r"[0-9a-f]{32}")  # a new-patient form's submission token (se
 
 def _field(label: str, control: object, field: str, hint: str = "") -> html.Div:
     """A labelled form control with its own error line under it."""
-    parts = [dbc.Label(label, html_for=f"reg-new-{field}"), control]
+    parts = [dbc.Label(label, html_for=Ids.new_field(field)), control]
     if hint:
         parts.append(dbc.FormText(hint, className="d-block"))
-    parts.append(html.Div(id=f"reg-new-{field}-error", className="invalid-feedback d-block"))
+    parts.append(html.Div(id=Ids.new_field_error(field), className="invalid-feedback d-block"))
     return html.Div(parts, className="mb-2")
 
 
@@ -48,24 +101,24 @@ def _search_card() -> dbc.Card:
             dbc.CardBody(
                 [
                     dbc.RadioItems(
-                        id="reg-search-by",
+                        id=Ids.SEARCH_BY,
                         options=[{"label": t(f"reg_search_by_{m}"), "value": m} for m in SEARCH_MODES],
                         value="mrn",
                         inline=True,
                         className="mb-2",
                     ),
-                    dbc.Label(t("reg_search_text_mrn"), html_for="reg-search-text", id="reg-search-label"),
-                    dbc.Input(id="reg-search-text", maxLength=200, autoComplete="off", className="mb-2"),
-                    dbc.Label(t("reg_birth_date"), html_for="reg-search-birth"),
-                    dbc.Input(id="reg-search-birth", type="date"),
+                    dbc.Label(t("reg_search_text_mrn"), html_for=Ids.SEARCH_TEXT, id=Ids.SEARCH_LABEL),
+                    dbc.Input(id=Ids.SEARCH_TEXT, maxLength=200, autoComplete="off", className="mb-2"),
+                    dbc.Label(t("reg_birth_date"), html_for=Ids.SEARCH_BIRTH),
+                    dbc.Input(id=Ids.SEARCH_BIRTH, type="date"),
                     dbc.FormText(t("reg_search_birth_hint"), className="d-block mb-2"),
                     dbc.Button(
                         [html.I(className="bi bi-search me-1"), t("reg_search_submit")],
-                        id="reg-search-submit",
+                        id=Ids.SEARCH_SUBMIT,
                         color="primary",
                     ),
-                    html.Div(id="reg-search-feedback", className="mt-2"),
-                    html.Div(id="reg-hits", className="mt-2"),
+                    html.Div(id=Ids.SEARCH_FEEDBACK, className="mt-2"),
+                    html.Div(id=Ids.HITS, className="mt-2"),
                 ]
             ),
         ],
@@ -78,15 +131,15 @@ def new_patient_form() -> html.Div:
     is locked (the fieldset) and shows what was stored; "another patient" replaces it with a fresh one."""
     return html.Div(
         [
-            dcc.Store(id="reg-new-token", data=secrets.token_hex(16)),
+            dcc.Store(id=Ids.NEW_TOKEN, data=secrets.token_hex(16)),
             html.Fieldset(
                 [
-                    _field(t("reg_new_name"), dbc.Input(id="reg-new-name", maxLength=200), "name"),
-                    _field(t("reg_birth_date"), dbc.Input(id="reg-new-birth", type="date"), "birth"),
+                    _field(t("reg_new_name"), dbc.Input(id=Ids.new_field("name"), maxLength=200), "name"),
+                    _field(t("reg_birth_date"), dbc.Input(id=Ids.new_field("birth"), type="date"), "birth"),
                     _field(
                         t("reg_new_sex"),
                         dbc.RadioItems(
-                            id="reg-new-sex",
+                            id=Ids.new_field("sex"),
                             options=[
                                 {"label": t("reg_sex_L"), "value": "L"},
                                 {"label": t("reg_sex_P"), "value": "P"},
@@ -97,40 +150,40 @@ def new_patient_form() -> html.Div:
                     ),
                     _field(
                         t("reg_new_phone"),
-                        dbc.Input(id="reg-new-phone", type="tel", maxLength=ENTRY_LENGTH, placeholder="08…"),
+                        dbc.Input(id=Ids.new_field("phone"), type="tel", maxLength=ENTRY_LENGTH, placeholder="08…"),
                         "phone",
                     ),
                     _field(
                         t("reg_new_nik"),
-                        dbc.Input(id="reg-new-nik", inputMode="numeric", maxLength=ENTRY_LENGTH),
+                        dbc.Input(id=Ids.new_field("nik"), inputMode="numeric", maxLength=ENTRY_LENGTH),
                         "nik",
                         t("reg_new_jkn_hint"),
                     ),
                     _field(
                         t("reg_new_bpjs"),
-                        dbc.Input(id="reg-new-bpjs", inputMode="numeric", maxLength=ENTRY_LENGTH),
+                        dbc.Input(id=Ids.new_field("bpjs"), inputMode="numeric", maxLength=ENTRY_LENGTH),
                         "bpjs",
                         t("reg_new_jkn_hint"),
                     ),
-                    dbc.Button(t("reg_new_submit"), id="reg-new-submit", color="primary", className="mt-1"),
+                    dbc.Button(t("reg_new_submit"), id=Ids.NEW_SUBMIT, color="primary", className="mt-1"),
                 ],
-                id="reg-new-fieldset",
+                id=Ids.NEW_FIELDSET,
             ),
-            html.Div(id="reg-new-feedback", className="mt-2"),
+            html.Div(id=Ids.NEW_FEEDBACK, className="mt-2"),
             dbc.Alert(
                 [
-                    html.Div(id="reg-new-duplicate-text"),
-                    html.Div(id="reg-new-duplicate-hits", className="my-2"),
-                    dbc.Button(t("reg_duplicate_confirm"), id="reg-new-confirm", color="warning", size="sm"),
+                    html.Div(id=Ids.NEW_DUPLICATE_TEXT),
+                    html.Div(id=Ids.NEW_DUPLICATE_HITS, className="my-2"),
+                    dbc.Button(t("reg_duplicate_confirm"), id=Ids.NEW_CONFIRM, color="warning", size="sm"),
                 ],
-                id="reg-new-duplicate",
+                id=Ids.NEW_DUPLICATE,
                 color="warning",
                 is_open=False,
                 className="mt-2 mb-0",
             ),
             dbc.Button(
                 [html.I(className="bi bi-person-plus me-1"), t("reg_new_another")],
-                id="reg-new-another",
+                id=Ids.NEW_ANOTHER,
                 color="secondary",
                 outline=True,
                 className="mt-2",
@@ -147,14 +200,14 @@ def _new_patient_card() -> dbc.Card:
             dbc.CardHeader(
                 dbc.Button(
                     [html.I(className="bi bi-person-plus me-1"), t("reg_new_title")],
-                    id="reg-new-toggle",
+                    id=Ids.NEW_TOGGLE,
                     color="link",
                     className="p-0 text-decoration-none",
                 )
             ),
             dbc.Collapse(
-                dbc.CardBody(new_patient_form(), id="reg-new-body"),
-                id="reg-new-collapse",
+                dbc.CardBody(new_patient_form(), id=Ids.NEW_BODY),
+                id=Ids.NEW_COLLAPSE,
                 is_open=False,
             ),
         ],
@@ -168,16 +221,16 @@ def _visit_card() -> dbc.Card:
             dbc.CardHeader(t("reg_visit_title")),
             dbc.CardBody(
                 [
-                    html.Div(id="reg-chosen", className="mb-3"),
-                    dbc.Label(t("reg_session"), html_for="reg-session"),
-                    dbc.RadioItems(id="reg-session", options=[], className="reg-sessions mb-3"),
+                    html.Div(id=Ids.CHOSEN, className="mb-3"),
+                    dbc.Label(t("reg_session"), html_for=Ids.SESSION),
+                    dbc.RadioItems(id=Ids.SESSION, options=[], className="reg-sessions mb-3"),
                     dbc.Row(
                         [
                             dbc.Col(
                                 [
                                     dbc.Label(t("reg_payer")),
                                     dbc.RadioItems(
-                                        id="reg-payer",
+                                        id=Ids.PAYER,
                                         options=[
                                             {"label": t("reg_payer_jkn"), "value": "jkn"},
                                             {"label": t("reg_payer_non_jkn"), "value": "non_jkn"},
@@ -190,8 +243,8 @@ def _visit_card() -> dbc.Card:
                             ),
                             dbc.Col(
                                 [
-                                    dbc.Label(t("reg_referral"), html_for="reg-referral"),
-                                    dbc.Input(id="reg-referral", maxLength=40, autoComplete="off"),
+                                    dbc.Label(t("reg_referral"), html_for=Ids.REFERRAL),
+                                    dbc.Input(id=Ids.REFERRAL, maxLength=40, autoComplete="off"),
                                     dbc.FormText(t("reg_referral_hint")),
                                 ],
                                 md=7,
@@ -199,24 +252,24 @@ def _visit_card() -> dbc.Card:
                         ],
                         className="mb-3",
                     ),
-                    dbc.Label(t("reg_admission"), html_for="reg-admission"),
-                    dbc.Select(id="reg-admission", options=[], value=NO_TICKET),
+                    dbc.Label(t("reg_admission"), html_for=Ids.ADMISSION),
+                    dbc.Select(id=Ids.ADMISSION, options=[], value=NO_TICKET),
                     dbc.FormText(t("reg_admission_hint"), className="d-block mb-3"),
                     dbc.Button(
                         [html.I(className="bi bi-ticket-perforated me-1"), t("reg_submit")],
-                        id="reg-submit",
+                        id=Ids.SUBMIT,
                         color="success",
                         size="lg",
                     ),
-                    html.Div(id="reg-feedback", className="mt-3"),
+                    html.Div(id=Ids.FEEDBACK, className="mt-3"),
                     dbc.Alert(
                         [
-                            html.Div(id="reg-age-warning-text"),
+                            html.Div(id=Ids.AGE_WARNING_TEXT),
                             dbc.Button(
-                                t("reg_age_confirm"), id="reg-age-confirm", color="warning", size="sm", className="mt-2"
+                                t("reg_age_confirm"), id=Ids.AGE_CONFIRM, color="warning", size="sm", className="mt-2"
                             ),
                         ],
-                        id="reg-age-warning",
+                        id=Ids.AGE_WARNING,
                         color="warning",
                         is_open=False,
                         className="mt-3 mb-0",
@@ -235,8 +288,8 @@ def _admission_card() -> dbc.Card:
             dbc.CardBody(
                 [
                     html.P(t("reg_admission_take_hint"), className="text-body-secondary small"),
-                    dbc.Button(t("reg_admission_take"), id="reg-admission-take", color="secondary", outline=True),
-                    html.Div(id="reg-admission-result", className="mt-2"),
+                    dbc.Button(t("reg_admission_take"), id=Ids.ADMISSION_TAKE, color="secondary", outline=True),
+                    html.Div(id=Ids.ADMISSION_RESULT, className="mt-2"),
                 ]
             ),
         ]
@@ -246,15 +299,15 @@ def _admission_card() -> dbc.Card:
 def layout(**_query: str) -> html.Div:
     return html.Div(
         [
-            dcc.Store(id="reg-patient"),
-            dcc.Store(id="reg-hits-data"),
-            dcc.Store(id="reg-version", data=0),
-            dcc.Interval(id="reg-refresh", interval=REFRESH_MS),
+            dcc.Store(id=Ids.PATIENT),
+            dcc.Store(id=Ids.HITS_DATA),
+            dcc.Store(id=Ids.VERSION, data=0),
+            dcc.Interval(id=Ids.REFRESH, interval=REFRESH_MS),
             dbc.Row(
                 [
                     dbc.Col([_search_card(), _new_patient_card()], lg=5, xl=4),
                     dbc.Col(_visit_card(), lg=7, xl=5),
-                    dbc.Col([html.Div(id="reg-result", className="mb-3"), _admission_card()], xl=3),
+                    dbc.Col([html.Div(id=Ids.RESULT, className="mb-3"), _admission_card()], xl=3),
                 ]
             ),
         ],

@@ -34,6 +34,7 @@ from components.forbidden import forbidden
 from components.shell import shell_layout
 from config import Settings, configure_logging, load_settings
 from data.health import check_all
+from data.live_store import is_redis_url
 from data.runtime import Runtime, build_runtime
 from i18n.web import current_language
 
@@ -107,7 +108,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
 
 def _limit_sign_in(server: Flask, settings: Settings) -> None:
-    storage = settings.redis_url if settings.redis_url.startswith(("redis", "unix")) else "memory://"
+    storage = settings.redis_url if is_redis_url(settings.redis_url) else "memory://"
     limiter = Limiter(get_remote_address, app=server, storage_uri=storage, default_limits=[], strategy="moving-window")
     # Flask-Limiter checks a route's limit inside the wrapper it returns: the wrapper must replace the view.
     login = server.view_functions["auth.login"]

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from data.live_store import is_redis_url
 from data.mqtt_client import probe_broker
 from data.runtime import Runtime
 
@@ -26,7 +27,7 @@ def _timed(name: str, backend: str, probe: Callable[[], bool]) -> Check:
 
 def check_all(runtime: Runtime) -> list[Check]:
     settings = runtime.settings
-    live_backend = "redis" if settings.redis_url.startswith(("redis", "unix")) else "memory"
+    live_backend = "redis" if is_redis_url(settings.redis_url) else "memory"
     mqtt_backend = "embedded" if settings.embedded_broker else ("mqtts" if runtime.broker.tls else "mqtt")
     return [
         _timed("database", runtime.db.dialect, runtime.db.ping),

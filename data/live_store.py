@@ -715,16 +715,21 @@ class RedisLiveStore:
 _REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
 
 
+def is_redis_url(url: str) -> bool:
+    """Whether ``url`` names a Redis server (redis://, rediss://, unix://) rather than the in-process memory store."""
+    return urlsplit((url or "").strip()).scheme.lower() in _REDIS_SCHEMES
+
+
 def open_live_store(url: str) -> LiveStore:
     """The live store for ``url``: redis://, rediss://, unix:// -> Redis; memory:// or empty -> memory.
 
     Opening does not connect; Redis is reached on first use (check with :meth:`LiveStore.ping`).
     """
     url = (url or "").strip()
+    if is_redis_url(url):
+        return RedisLiveStore(url)
     scheme = urlsplit(url).scheme.lower() if url else "memory"
     if scheme == "memory":
         name = url.split("://", 1)[1] if "://" in url else ""
         return MemoryLiveStore.shared(name)
-    if scheme in _REDIS_SCHEMES:
-        return RedisLiveStore(url)
     raise ValueError(f"unsupported live store URL scheme {scheme!r} (use redis://, rediss://, unix:// or memory://)")

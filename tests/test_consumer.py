@@ -191,13 +191,20 @@ class Rig:
         return client_id
 
     def consumer(
-        self, client_id: str | None = None, *, start: bool = True, hooks: ConsumerHooks | None = None, **options: Any
+        self,
+        client_id: str | None = None,
+        *,
+        start: bool = True,
+        hooks: ConsumerHooks | None = None,
+        broker: BrokerAddress | None = None,
+        **options: Any,
     ) -> Consumer:
+        """A consumer on the rig's services (``broker``: another address for the broker), started unless told."""
         options.setdefault("directory_ttl", 0.2)
         options.setdefault("snapshot_interval", 0.2)
         options.setdefault("maintenance_interval", 3600)
         consumer_options = ConsumerOptions(client_id=client_id or self.client_id(), **options)
-        consumer = Consumer(runtime(self.settings, self.db, self.live), consumer_options, hooks)
+        consumer = Consumer(runtime(self.settings, self.db, self.live, broker), consumer_options, hooks)
         self.consumers.append(consumer)
         if start:
             consumer.start()
@@ -275,11 +282,10 @@ def embedded_broker() -> Iterator[EmbeddedBroker]:
         yield broker
 
 
-def runtime(settings: Settings, db: Database, live: LiveStore) -> Runtime:
-    """The consumer's services: the test's database and live store, the broker of ``settings``."""
-    return Runtime(
-        settings, db, live, FieldCipher(settings.data_keys, settings.blind_index_key), broker_address(settings)
-    )
+def runtime(settings: Settings, db: Database, live: LiveStore, broker: BrokerAddress | None = None) -> Runtime:
+    """The consumer's services: the test's database and live store, and ``broker`` or the one of ``settings``."""
+    cipher = FieldCipher(settings.data_keys, settings.blind_index_key)
+    return Runtime(settings, db, live, cipher, broker or broker_address(settings))
 
 
 def _settings(tmp_path: Path, database_url: str, redis_url: str, mqtt_url: str) -> Settings:

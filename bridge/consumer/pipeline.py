@@ -206,13 +206,14 @@ class Writers:
         vitals: list[Received] = []
         statuses: list[Received] = []
         letters: list[DeadLetterRow] = []
+        vitals_kind, status_kind, rejected_kind = Kind.VITALS, Kind.STATUS, Kind.REJECTED  # looked up once
         for item in items:
             kind = item.kind
-            if kind == Kind.VITALS:
+            if kind is vitals_kind:
                 vitals.append(item)
-            elif kind == Kind.STATUS:
+            elif kind is status_kind:
                 statuses.append(item)
-            elif kind == Kind.REJECTED:
+            elif kind is rejected_kind:
                 exc: Rejected = item.body
                 letters.append(
                     DeadLetterRow(item.received, item.topic, exc.device_id, exc.reason, exc.detail, item.payload)

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8050, ge=1, le=65535)
     log_level: str = "INFO"
+    # The production web server (gunicorn.conf.py says why so many threads).
+    web_bind: str = "0.0.0.0:8050"
+    web_workers: int = Field(2, ge=1)
+    web_threads: int = Field(48, ge=1)
 
     database_url: str = ""  # empty: the demo's SQLite file in var_dir (see _default_database)
     redis_url: str = "memory://"

@@ -20,7 +20,7 @@ from domain.age_range import AgeRange, years_bound
 from domain.clock import utcnow
 from domain.errors import InputError
 from i18n.web import t
-from pages.admin_queue import ADMIN_ROLES, age_table, age_text
+from pages.admin_queue import ADMIN_ROLES, Ids, age_table, age_text
 
 PAGE = "pages.admin_queue"
 EVERY_BOARD = (QueueEvent("change", "*"),)
@@ -32,9 +32,9 @@ def _alert(text: str, colour: str, alert_id: str) -> dbc.Alert:
 
 @page_callback(
     PAGE,
-    Output("qadmin-running-feedback", "children"),
-    Input("qadmin-running-save", "n_clicks"),
-    State("qadmin-running-text", "value"),
+    Output(Ids.RUNNING_FEEDBACK, "children"),
+    Input(Ids.RUNNING_SAVE, "n_clicks"),
+    State(Ids.RUNNING_TEXT, "value"),
     prevent_initial_call=True,
 )
 def save_running_text(_clicks: int, text: str | None) -> dbc.Alert:
@@ -49,18 +49,18 @@ def save_running_text(_clicks: int, text: str | None) -> dbc.Alert:
 
 @page_callback(
     PAGE,
-    Output("qadmin-close-feedback", "children"),
-    Output("qadmin-version", "data"),
-    Input("qadmin-close", "n_clicks"),
-    Input("qadmin-reopen", "n_clicks"),
-    State("qadmin-poli", "value"),
-    State("qadmin-reason", "value"),
-    State("qadmin-version", "data"),
+    Output(Ids.CLOSE_FEEDBACK, "children"),
+    Output(Ids.VERSION, "data"),
+    Input(Ids.CLOSE, "n_clicks"),
+    Input(Ids.REOPEN, "n_clicks"),
+    State(Ids.POLI, "value"),
+    State(Ids.REASON, "value"),
+    State(Ids.VERSION, "data"),
     prevent_initial_call=True,
 )
 def close_or_reopen(_close: int, _reopen: int, poli: str | None, reason: str | None, version: int) -> tuple:
     """Close every session of the poli today (new registrations are refused with the reason), or undo it."""
-    closing = ctx.triggered_id == "qadmin-close"
+    closing = ctx.triggered_id == Ids.CLOSE
     try:
         with current_runtime().db.session() as session:
             sessions = today_sessions(session, current_user.site_id)
@@ -90,7 +90,7 @@ def _status(info: SessionInfo) -> dbc.Badge:
     return dbc.Badge(t("qadmin_status_open"), color="success")
 
 
-@page_callback(PAGE, Output("qadmin-sessions", "children"), Input("qadmin-version", "data"))
+@page_callback(PAGE, Output(Ids.SESSIONS, "children"), Input(Ids.VERSION, "data"))
 def render_sessions(_version: int) -> html.Div | dbc.Table:
     with current_runtime().db.session() as session:
         sessions = today_sessions(session, current_user.site_id)
@@ -118,9 +118,9 @@ def render_sessions(_version: int) -> html.Div | dbc.Table:
 
 @page_callback(
     PAGE,
-    Output("qadmin-age-min", "value"),
-    Output("qadmin-age-max", "value"),
-    Input("qadmin-age-poli", "value"),
+    Output(Ids.age_field("min"), "value"),
+    Output(Ids.age_field("max"), "value"),
+    Input(Ids.AGE_POLI, "value"),
     prevent_initial_call=True,
 )
 def show_age_range(poli: str | None) -> tuple:
@@ -134,18 +134,18 @@ def show_age_range(poli: str | None) -> tuple:
 
 @page_callback(
     PAGE,
-    Output("qadmin-age-feedback", "children"),
-    Output("qadmin-age-min-error", "children"),
-    Output("qadmin-age-max-error", "children"),
-    Output("qadmin-age-min", "invalid"),
-    Output("qadmin-age-max", "invalid"),
-    Output("qadmin-ages", "children"),
-    Output("qadmin-age-min", "value", allow_duplicate=True),
-    Output("qadmin-age-max", "value", allow_duplicate=True),
-    Input("qadmin-age-save", "n_clicks"),
-    State("qadmin-age-poli", "value"),
-    State("qadmin-age-min", "value"),
-    State("qadmin-age-max", "value"),
+    Output(Ids.AGE_FEEDBACK, "children"),
+    Output(Ids.age_field_error("min"), "children"),
+    Output(Ids.age_field_error("max"), "children"),
+    Output(Ids.age_field("min"), "invalid"),
+    Output(Ids.age_field("max"), "invalid"),
+    Output(Ids.AGES, "children"),
+    Output(Ids.age_field("min"), "value", allow_duplicate=True),
+    Output(Ids.age_field("max"), "value", allow_duplicate=True),
+    Input(Ids.AGE_SAVE, "n_clicks"),
+    State(Ids.AGE_POLI, "value"),
+    State(Ids.age_field("min"), "value"),
+    State(Ids.age_field("max"), "value"),
     prevent_initial_call=True,
 )
 def save_age_range(_clicks: int, poli: str | None, low: str | None, high: str | None) -> tuple:

@@ -29,6 +29,36 @@ dash.register_page(
     nav_group="queue",
 )
 
+
+class Ids:
+    """Component ids shared with callbacks/admin_queue.py."""
+
+    VERSION = "qadmin-version"
+    RUNNING_TEXT = "qadmin-running-text"
+    RUNNING_SAVE = "qadmin-running-save"
+    RUNNING_FEEDBACK = "qadmin-running-feedback"
+    POLI = "qadmin-poli"
+    REASON = "qadmin-reason"
+    CLOSE = "qadmin-close"
+    REOPEN = "qadmin-reopen"
+    CLOSE_FEEDBACK = "qadmin-close-feedback"
+    SESSIONS = "qadmin-sessions"
+    AGE_POLI = "qadmin-age-poli"
+    AGE_SAVE = "qadmin-age-save"
+    AGE_FEEDBACK = "qadmin-age-feedback"
+    AGES = "qadmin-ages"
+
+    @staticmethod
+    def age_field(bound: str) -> str:
+        """The input of an age bound: ``min`` or ``max``."""
+        return f"qadmin-age-{bound}"
+
+    @staticmethod
+    def age_field_error(bound: str) -> str:
+        """The error line under the input of age bound ``bound``."""
+        return f"qadmin-age-{bound}-error"
+
+
 ADMIN_ROLES = frozenset({"admin"})  # the running text and the age ranges; closing a poli is the desk's too
 
 
@@ -51,12 +81,11 @@ def age_table(polis: list[PoliAges]) -> dbc.Table:
 
 
 def _age_field(bound: str) -> dbc.Col:
-    field_id = f"qadmin-age-{bound}"
     return dbc.Col(
         [
-            dbc.Label(t(f"qadmin_age_{bound}"), html_for=field_id),
-            dbc.Input(id=field_id, inputMode="numeric", maxLength=8, autoComplete="off"),
-            html.Div(id=f"{field_id}-error", className="invalid-feedback d-block"),
+            dbc.Label(t(f"qadmin_age_{bound}"), html_for=Ids.age_field(bound)),
+            dbc.Input(id=Ids.age_field(bound), inputMode="numeric", maxLength=8, autoComplete="off"),
+            html.Div(id=Ids.age_field_error(bound), className="invalid-feedback d-block"),
         ]
     )
 
@@ -67,19 +96,19 @@ def _running_text_card(text: str, allowed: bool) -> dbc.Card:
             dbc.CardHeader(t("qadmin_running_title")),
             dbc.CardBody(
                 [
-                    hidden_label(t("qadmin_running_title"), "qadmin-running-text"),
-                    dbc.Textarea(id="qadmin-running-text", value=text, maxLength=500, rows=3, disabled=not allowed),
+                    hidden_label(t("qadmin_running_title"), Ids.RUNNING_TEXT),
+                    dbc.Textarea(id=Ids.RUNNING_TEXT, value=text, maxLength=500, rows=3, disabled=not allowed),
                     dbc.FormText(
                         t("qadmin_running_hint") if allowed else t("qadmin_running_admin_only"), className="d-block"
                     ),
                     dbc.Button(
                         t("qadmin_running_save"),
-                        id="qadmin-running-save",
+                        id=Ids.RUNNING_SAVE,
                         color="primary",
                         disabled=not allowed,
                         className="mt-2",
                     ),
-                    html.Div(id="qadmin-running-feedback", className="mt-2"),
+                    html.Div(id=Ids.RUNNING_FEEDBACK, className="mt-2"),
                 ]
             ),
         ],
@@ -93,20 +122,20 @@ def _close_card(polis: dict[int, str]) -> dbc.Card:
             dbc.CardHeader(t("qadmin_close_title")),
             dbc.CardBody(
                 [
-                    dbc.Label(t("qadmin_poli"), html_for="qadmin-poli"),
+                    dbc.Label(t("qadmin_poli"), html_for=Ids.POLI),
                     dbc.Select(
-                        id="qadmin-poli",
+                        id=Ids.POLI,
                         options=[{"label": name, "value": str(pid)} for pid, name in polis.items()],
                         placeholder=t("qadmin_poli_placeholder"),
                         className="mb-2",
                     ),
-                    dbc.Label(t("qadmin_reason"), html_for="qadmin-reason"),
+                    dbc.Label(t("qadmin_reason"), html_for=Ids.REASON),
                     dbc.Input(
-                        id="qadmin-reason", maxLength=200, placeholder=t("qadmin_reason_placeholder"), className="mb-3"
+                        id=Ids.REASON, maxLength=200, placeholder=t("qadmin_reason_placeholder"), className="mb-3"
                     ),
-                    dbc.Button(t("qadmin_close"), id="qadmin-close", color="danger", className="me-2"),
-                    dbc.Button(t("qadmin_reopen"), id="qadmin-reopen", color="secondary", outline=True),
-                    html.Div(id="qadmin-close-feedback", className="mt-2"),
+                    dbc.Button(t("qadmin_close"), id=Ids.CLOSE, color="danger", className="me-2"),
+                    dbc.Button(t("qadmin_reopen"), id=Ids.REOPEN, color="secondary", outline=True),
+                    html.Div(id=Ids.CLOSE_FEEDBACK, className="mt-2"),
                 ]
             ),
         ]
@@ -122,21 +151,21 @@ def _age_card(polis: list[PoliAges], allowed: bool) -> dbc.Card:
                     html.P(t("qadmin_age_hint"), className="text-body-secondary small"),
                     html.Fieldset(
                         [
-                            dbc.Label(t("qadmin_poli"), html_for="qadmin-age-poli"),
+                            dbc.Label(t("qadmin_poli"), html_for=Ids.AGE_POLI),
                             dbc.Select(
-                                id="qadmin-age-poli",
+                                id=Ids.AGE_POLI,
                                 options=[{"label": p.name, "value": str(p.id)} for p in polis],
                                 placeholder=t("qadmin_poli_placeholder"),
                                 className="mb-2",
                             ),
                             dbc.Row([_age_field("min"), _age_field("max")], className="mb-2"),
-                            dbc.Button(t("qadmin_age_save"), id="qadmin-age-save", color="primary"),
+                            dbc.Button(t("qadmin_age_save"), id=Ids.AGE_SAVE, color="primary"),
                         ],
                         disabled=not allowed,
                     ),
                     dbc.FormText(t("qadmin_age_admin_only"), className="d-block") if not allowed else None,
-                    html.Div(id="qadmin-age-feedback", className="mt-2"),
-                    html.Div(age_table(polis), id="qadmin-ages"),
+                    html.Div(id=Ids.AGE_FEEDBACK, className="mt-2"),
+                    html.Div(age_table(polis), id=Ids.AGES),
                 ]
             ),
         ],
@@ -154,7 +183,7 @@ def layout(**_query: str) -> dbc.Row:
     allowed = bool(current_user.roles & ADMIN_ROLES)
     return dbc.Row(
         [
-            dcc.Store(id="qadmin-version", data=0),
+            dcc.Store(id=Ids.VERSION, data=0),
             dbc.Col(
                 [_running_text_card(text, allowed), _close_card(polis), _age_card(ages, allowed)],
                 lg=5,
@@ -164,7 +193,7 @@ def layout(**_query: str) -> dbc.Row:
                 dbc.Card(
                     [
                         dbc.CardHeader(t("qadmin_sessions_title", date=long_date(day, current_language()))),
-                        html.Div(id="qadmin-sessions"),
+                        html.Div(id=Ids.SESSIONS),
                     ]
                 ),
                 lg=7,

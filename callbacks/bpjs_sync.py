@@ -14,6 +14,7 @@ from flask_login import current_user
 from auth.session import current_actor
 from callbacks.registry import page_callback
 from components.bpjs_sync import (
+    RETRY_ID,
     completeness_figure,
     completeness_table,
     failures_table,
@@ -29,7 +30,7 @@ from data.runtime import current_runtime
 from data.schedules import site_zone
 from domain.clock import utcnow
 from i18n.web import t
-from pages.bpjs_sync import RETRY_ROLES
+from pages.bpjs_sync import RETRY_ROLES, Ids
 
 PAGE = "pages.bpjs_sync"
 log = logging.getLogger(__name__)
@@ -37,11 +38,11 @@ log = logging.getLogger(__name__)
 
 @page_callback(
     PAGE,
-    Output("bsync-cards", "children"),
-    Output("bsync-failures", "children"),
-    Output("bsync-stall", "children"),
-    Input("bsync-interval", "n_intervals"),
-    Input("bsync-version", "data"),
+    Output(Ids.CARDS, "children"),
+    Output(Ids.FAILURES, "children"),
+    Output(Ids.STALL, "children"),
+    Input(Ids.INTERVAL, "n_intervals"),
+    Input(Ids.VERSION, "data"),
 )
 def refresh(_ticks: int | None, _version: int) -> tuple:
     now = utcnow()
@@ -62,10 +63,10 @@ def _alert(text: str, colour: str) -> dbc.Alert:
 
 @page_callback(
     PAGE,
-    Output("bsync-feedback", "children"),
-    Output("bsync-version", "data"),
-    Input({"type": "bsync-retry", "id": ALL}, "n_clicks"),
-    State("bsync-version", "data"),
+    Output(Ids.FEEDBACK, "children"),
+    Output(Ids.VERSION, "data"),
+    Input({"type": RETRY_ID, "id": ALL}, "n_clicks"),
+    State(Ids.VERSION, "data"),
     prevent_initial_call=True,
 )
 def retry(_clicks: list[int | None], version: int) -> tuple:
@@ -86,10 +87,10 @@ def retry(_clicks: list[int | None], version: int) -> tuple:
 
 @page_callback(
     PAGE,
-    Output("bsync-completeness", "children"),
-    Output("bsync-completeness-chart", "figure"),
-    Input("bsync-day", "date"),
-    Input("bsync-interval", "n_intervals"),
+    Output(Ids.COMPLETENESS, "children"),
+    Output(Ids.COMPLETENESS_CHART, "figure"),
+    Input(Ids.DAY, "date"),
+    Input(Ids.INTERVAL, "n_intervals"),
     Input(THEME_STORE, "data"),
 )
 def completeness(day: str | None, _ticks: int | None, theme: str | None) -> tuple:

@@ -15,6 +15,7 @@ from domain.formats import local_datetime
 from i18n.web import current_language, t
 
 KINDS = {"antrean_add", "updatewaktu", "batal", "farmasi_add"}
+RETRY_ID = "bsync-retry"  # type of the retry buttons' pattern-matching ids ({"type": …, "id": …}), heard by callbacks
 
 
 def target_badge(target: BpjsTarget) -> html.Div:
@@ -132,7 +133,7 @@ def failures_table(failures: list[dict], timezone: str, can_retry: bool) -> dbc.
         ]
         if can_retry:
             button = dbc.Button(
-                t("bsync_retry"), id={"type": "bsync-retry", "id": f["id"]}, size="sm", color="primary", outline=True
+                t("bsync_retry"), id={"type": RETRY_ID, "id": f["id"]}, size="sm", color="primary", outline=True
             )
             cells.append(html.Td(button))
         rows.append(html.Tr(cells, **{"data-id": str(f["id"])}))

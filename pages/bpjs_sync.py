@@ -27,6 +27,21 @@ dash.register_page(
     nav_group="bpjs",
 )
 
+
+class Ids:
+    """Component ids shared with callbacks/bpjs_sync.py."""
+
+    STALL = "bsync-stall"
+    CARDS = "bsync-cards"
+    FEEDBACK = "bsync-feedback"
+    FAILURES = "bsync-failures"
+    DAY = "bsync-day"
+    COMPLETENESS = "bsync-completeness"
+    COMPLETENESS_CHART = "bsync-completeness-chart"
+    VERSION = "bsync-version"
+    INTERVAL = "bsync-interval"
+
+
 RETRY_ROLES = frozenset({"admin", "manager"})
 REFRESH_MS = 10_000
 
@@ -56,8 +71,8 @@ def layout(**_query: str) -> html.Div:
                 className="align-items-center g-2 mb-3",
             ),
             not_configured_alert(target),
-            html.Div(id="bsync-stall"),
-            html.Div(id="bsync-cards"),
+            html.Div(id=Ids.STALL),
+            html.Div(id=Ids.CARDS),
             _section(
                 t("bsync_failures_title"),
                 [
@@ -66,8 +81,8 @@ def layout(**_query: str) -> html.Div:
                         className="small text-body-secondary",
                         id="bsync-failures-help",
                     ),
-                    html.Div(id="bsync-feedback"),
-                    html.Div(id="bsync-failures"),
+                    html.Div(id=Ids.FEEDBACK),
+                    html.Div(id=Ids.FAILURES),
                 ],
                 "bsync-failures-card",
             ),
@@ -76,10 +91,10 @@ def layout(**_query: str) -> html.Div:
                 [
                     dbc.Row(
                         [
-                            dbc.Col(dbc.Label(t("bsync_day"), html_for="bsync-day", className="mb-0"), width="auto"),
+                            dbc.Col(dbc.Label(t("bsync_day"), html_for=Ids.DAY, className="mb-0"), width="auto"),
                             dbc.Col(
                                 dcc.DatePickerSingle(
-                                    id="bsync-day",
+                                    id=Ids.DAY,
                                     date=today,
                                     max_date_allowed=today,
                                     display_format="DD/MM/YYYY",
@@ -92,9 +107,9 @@ def layout(**_query: str) -> html.Div:
                     ),
                     dbc.Row(
                         [
-                            dbc.Col(html.Div(id="bsync-completeness"), lg=6),
+                            dbc.Col(html.Div(id=Ids.COMPLETENESS), lg=6),
                             dbc.Col(
-                                dcc.Graph(id="bsync-completeness-chart", config=graph_config(displayModeBar=False)),
+                                dcc.Graph(id=Ids.COMPLETENESS_CHART, config=graph_config(displayModeBar=False)),
                                 lg=6,
                             ),
                         ],
@@ -104,8 +119,8 @@ def layout(**_query: str) -> html.Div:
                 ],
                 "bsync-completeness-card",
             ),
-            dcc.Store(id="bsync-version", data=0),
-            dcc.Interval(id="bsync-interval", interval=REFRESH_MS),
+            dcc.Store(id=Ids.VERSION, data=0),
+            dcc.Interval(id=Ids.INTERVAL, interval=REFRESH_MS),
         ],
         className="bpjs-sync",
     )

@@ -44,10 +44,16 @@ from domain.clock import utcnow
 from domain.errors import InputError
 from domain.formats import local_datetime, long_date
 from i18n.web import current_language, t
+from pages.admin_bpjs_mapping import Ids
 
 PAGE = "pages.admin_bpjs_mapping"
 WAIT_LIMIT = timedelta(seconds=60)  # after this, the worker is probably not running: say so and stop polling
 MAPPERS = {"poli": map_poli, "doctor": map_doctor}
+# Each kind's mapping-row id types: the code select, its status cell, its save button.
+ROW_IDS = {
+    "poli": {"code": Ids.POLI_CODE, "status": Ids.POLI_STATUS, "save": Ids.POLI_SAVE},
+    "doctor": {"code": Ids.DOCTOR_CODE, "status": Ids.DOCTOR_STATUS, "save": Ids.DOCTOR_SAVE},
+}
 MAPPING_STATE_COLOURS = {"mapped": "success", "unmapped": "secondary", "gone": "danger", "unknown": "warning"}
 SCHEDULE_COLOURS = {
     SAME: "success",
@@ -81,20 +87,20 @@ def _status(state: PullState, zone: str, now: datetime) -> object:
 
 @page_callback(
     PAGE,
-    Output("bref-pull-status", "children"),
-    Output("bref-poll", "disabled"),
-    Output("bref-pull", "disabled"),
-    Output("bref-ref-version", "data"),
-    Input("bref-pull", "n_clicks"),
-    Input("bref-poll", "n_intervals"),
-    State("bref-ref-version", "data"),
+    Output(Ids.PULL_STATUS, "children"),
+    Output(Ids.POLL, "disabled"),
+    Output(Ids.PULL, "disabled"),
+    Output(Ids.REF_VERSION, "data"),
+    Input(Ids.PULL, "n_clicks"),
+    Input(Ids.POLL, "n_intervals"),
+    State(Ids.REF_VERSION, "data"),
 )
 def pull_status(_clicks: int | None, _ticks: int | None, version: int) -> tuple:
     """Ask the worker for a pull (button), then follow the request until it is done or clearly stuck."""
     now = utcnow()
     site_id = current_user.site_id
     with current_runtime().db.session() as session:
-        if ctx.triggered_id == "bref-pull":
+        if ctx.triggered_id == Ids.PULL:
             request_pull(session, current_actor(), now)
         state = pull_state(session, site_id)
         zone = site_zone(session, site_id).key
@@ -102,7 +108,7 @@ def pull_status(_clicks: int | None, _ticks: int | None, version: int) -> tuple:
     if ctx.triggered_id is None:  # first draw: the tables wait for this output, so give it
         redraw = version or 0
     else:
-        redraw = (version or 0) + 1 if ctx.triggered_id == "bref-poll" and not state.pending else no_update
+        redraw = (version or 0) + 1 if ctx.triggered_id == Ids.POLL and not state.pending else no_update
     return _status(state, zone, now), not waiting, waiting, redraw
 
 
@@ -125,28 +131,25 @@ def _choices(row: Mapping, options: list[RefOption]) -> list[dict]:
 
 def _mapping_table(kind: str, rows: list[Mapping], options: list[RefOption]) -> dbc.Card:
     head = html.Thead(html.Tr([html.Th(t(f"bref_col_pantau_{kind}")), html.Th(t(f"bref_col_bpjs_{kind}")), html.Th()]))
+    ids = ROW_IDS[kind]
     body = [
         html.Tr(
             [
                 html.Td([html.Div(row.name), html.Small(row.detail, className="text-body-secondary")]),
                 html.Td(
                     [
-                        hidden_label(
-                            f"{t(f'bref_col_bpjs_{kind}')}: {row.name}", {"type": f"bref-{kind}-code", "id": row.id}
-                        ),
+                        hidden_label(f"{t(f'bref_col_bpjs_{kind}')}: {row.name}", {"type": ids["code"], "id": row.id}),
                         dbc.Select(
-                            id={"type": f"bref-{kind}-code", "id": row.id},
+                            id={"type": ids["code"], "id": row.id},
                             options=_choices(row, options),
                             value=row.bpjs_code or "",
                             size="sm",
                         ),
-                        html.Div(_state_badge(row), id={"type": f"bref-{kind}-status", "id": row.id}, className="mt-1"),
+                        html.Div(_state_badge(row), id={"type": ids["status"], "id": row.id}, className="mt-1"),
                     ]
                 ),
                 html.Td(
-                    dbc.Button(
-                        t("bref_save"), id={"type": f"bref-{kind}-save", "id": row.id}, size="sm", color="primary"
-                    ),
+                    dbc.Button(t("bref_save"), id={"type": ids["save"], "id": row.id}, size="sm", color="primary"),
                     className="text-end",
                 ),
             ]
@@ -162,7 +165,7 @@ def _mapping_table(kind: str, rows: list[Mapping], options: list[RefOption]) -> 
     )
 
 
-@page_callback(PAGE, Output("bref-mapping", "children"), Input("bref-ref-version", "data"))
+@page_callback(PAGE, Output(Ids.MAPPING, "children"), Input(Ids.REF_VERSION, "data"))
 def render_mapping(_version: int) -> object:
     """Both mapping tables, or a clear message when no reference data has been pulled yet."""
     site_id = current_user.site_id
@@ -181,14 +184,14 @@ def render_mapping(_version: int) -> object:
 
 @page_callback(
     PAGE,
-    Output({"type": "bref-poli-status", "id": ALL}, "children"),
-    Output({"type": "bref-doctor-status", "id": ALL}, "children"),
-    Output("bref-map-version", "data"),
-    Input({"type": "bref-poli-save", "id": ALL}, "n_clicks"),
-    Input({"type": "bref-doctor-save", "id": ALL}, "n_clicks"),
-    State({"type": "bref-poli-code", "id": ALL}, "value"),
-    State({"type": "bref-doctor-code", "id": ALL}, "value"),
-    State("bref-map-version", "data"),
+    Output({"type": Ids.POLI_STATUS, "id": ALL}, "children"),
+    Output({"type": Ids.DOCTOR_STATUS, "id": ALL}, "children"),
+    Output(Ids.MAP_VERSION, "data"),
+    Input({"type": Ids.POLI_SAVE, "id": ALL}, "n_clicks"),
+    Input({"type": Ids.DOCTOR_SAVE, "id": ALL}, "n_clicks"),
+    State({"type": Ids.POLI_CODE, "id": ALL}, "value"),
+    State({"type": Ids.DOCTOR_CODE, "id": ALL}, "value"),
+    State(Ids.MAP_VERSION, "data"),
     prevent_initial_call=True,
 )
 def save_mapping(poli_clicks: list, doctor_clicks: list, poli_codes: list, doctor_codes: list, version: int) -> tuple:
@@ -196,7 +199,7 @@ def save_mapping(poli_clicks: list, doctor_clicks: list, poli_codes: list, docto
     trigger = ctx.triggered_id
     if not isinstance(trigger, dict):
         raise PreventUpdate  # not a plain no_update: the wildcard outputs would need one list each
-    kind = trigger["type"].removeprefix("bref-").removesuffix("-save")
+    kind = "poli" if trigger["type"] == Ids.POLI_SAVE else "doctor"
     clicks, codes = (poli_clicks, poli_codes) if kind == "poli" else (doctor_clicks, doctor_codes)
     ids = [item["id"]["id"] for item in ctx.inputs_list[0 if kind == "poli" else 1]]
     index = ids.index(trigger["id"])
@@ -236,9 +239,9 @@ def _check_row(check: ScheduleCheck) -> html.Tr:
 
 @page_callback(
     PAGE,
-    Output("bref-compare", "children"),
-    Input("bref-ref-version", "data"),
-    Input("bref-map-version", "data"),
+    Output(Ids.COMPARE, "children"),
+    Input(Ids.REF_VERSION, "data"),
+    Input(Ids.MAP_VERSION, "data"),
 )
 def render_comparison(_ref_version: int, _map_version: int) -> dbc.Card:
     """Today's sessions in Pantau next to BPJS's jadwal: what Mobile JKN patients can book."""

@@ -24,6 +24,27 @@ dash.register_page(
     nav_group="bpjs",
 )
 
+
+class Ids:
+    """Component ids shared with callbacks/admin_bpjs_mapping.py."""
+
+    PULL = "bref-pull"
+    PULL_STATUS = "bref-pull-status"
+    POLL = "bref-poll"
+    REF_VERSION = "bref-ref-version"
+    MAP_VERSION = "bref-map-version"
+    MAPPING = "bref-mapping"
+    COMPARE = "bref-compare"
+    # Types of the mapping rows' pattern-matching ids ({"type": …, "id": row id}): each row's code select, status
+    # cell and save button, drawn by the callbacks.
+    POLI_CODE = "bref-poli-code"
+    POLI_STATUS = "bref-poli-status"
+    POLI_SAVE = "bref-poli-save"
+    DOCTOR_CODE = "bref-doctor-code"
+    DOCTOR_STATUS = "bref-doctor-status"
+    DOCTOR_SAVE = "bref-doctor-save"
+
+
 POLL_MS = 1500
 
 
@@ -41,17 +62,17 @@ def _pull_card(settings: Settings) -> dbc.Card:
                         [
                             dbc.Button(
                                 [html.I(className="bi bi-cloud-download me-2"), t("bref_pull")],
-                                id="bref-pull",
+                                id=Ids.PULL,
                                 color="primary",
                             ),
-                            html.Div(id="bref-pull-status", className="flex-grow-1"),
+                            html.Div(id=Ids.PULL_STATUS, className="flex-grow-1"),
                         ],
                         className="d-flex flex-wrap align-items-center gap-3",
                     ),
                     dbc.FormText(t("bref_pull_hint"), className="d-block mt-2"),
-                    dcc.Interval(id="bref-poll", interval=POLL_MS, disabled=True),
-                    dcc.Store(id="bref-ref-version", data=0),
-                    dcc.Store(id="bref-map-version", data=0),
+                    dcc.Interval(id=Ids.POLL, interval=POLL_MS, disabled=True),
+                    dcc.Store(id=Ids.REF_VERSION, data=0),
+                    dcc.Store(id=Ids.MAP_VERSION, data=0),
                 ]
             ),
         ],
@@ -61,4 +82,4 @@ def _pull_card(settings: Settings) -> dbc.Card:
 
 def layout(**_query: str) -> html.Div:
     """The pull card; the mapping tables and today's comparison are drawn by callbacks (and redrawn after a pull)."""
-    return html.Div([_pull_card(current_runtime().settings), html.Div(id="bref-mapping"), html.Div(id="bref-compare")])
+    return html.Div([_pull_card(current_runtime().settings), html.Div(id=Ids.MAPPING), html.Div(id=Ids.COMPARE)])

@@ -37,11 +37,11 @@ from data import live_keys
 from data.db import Database
 from data.live_store import LiveBatch, LiveStore
 from data.models import AlarmEvent, AlarmLimit, Bed, BedOccupancy, Observation, Ward
-from domain.alarms import PARAMETERS, BedAlarms, Change, Limits, Reading, effective_limits
+from domain.alarms import BedAlarms, Change, Limits, Reading, effective_limits
 from domain.news2 import news2
 from domain.qsofa import POSITIVE_THRESHOLD as QSOFA_POSITIVE
 from domain.qsofa import altered_from_acvpu, qsofa
-from domain.vitals_contract import VitalsMessage
+from domain.vitals_contract import MEASURED_FIELDS, VitalsMessage
 
 log = logging.getLogger(__name__)
 OBSERVATION_VALID = timedelta(hours=12)  # oxygen/ACVPU older than this no longer completes a NEWS2
@@ -51,8 +51,6 @@ REPUBLISH_EVERY_S = 3  # a screen or key that missed an alarm message is right a
 JOURNAL_IDLE_S = 1.0
 FLUSH_WAIT_S = 5.0  # how long a flush waits for another still running (stuck on a database that does not answer)
 NEWS2_INPUTS = ("rr", "spo2", "sbp", "hr", "temp")
-# The message fields the alarm engine reads, under the same names in VitalsMessage and Reading.
-READING_FIELDS = (*PARAMETERS, "ecg_status", "spo2_status", "sqi_ecg", "sqi_spo2")
 
 
 def _ms(moment: datetime) -> int:
@@ -213,7 +211,7 @@ class ClinicalPipeline:
                 self._apply(context, changes)
 
     def _observe(self, context: BedContext, m: VitalsMessage, now_ms: int) -> None:
-        reading = Reading(ts_ms=m.ts, received_ms=m.received, **{f: getattr(m, f) for f in READING_FIELDS})
+        reading = Reading(ts_ms=m.ts, received_ms=m.received, **{f: getattr(m, f) for f in MEASURED_FIELDS})
         changes = context.alarms.observe(reading, context.limits, now_ms)
         for name in ("rr", "spo2", "hr", "temp"):
             context.last[name] = getattr(m, name)

@@ -1,7 +1,8 @@
 """Alarm engine after IEC 60601-1-8: a deterministic state machine per bed and alarm condition.
 
-Pure: standard library only, no I/O, no clock. Every call takes ``now_ms`` (epoch milliseconds, server clock) and
-returns the :class:`Change` objects it caused; the caller persists them (``alarm_event``) and publishes them.
+Pure: the standard library and the monitor contract (:mod:`domain.vitals_contract`) only, no I/O, no clock. Every
+call takes ``now_ms`` (epoch milliseconds, server clock) and returns the :class:`Change` objects it caused; the
+caller persists them (``alarm_event``) and publishes them.
 
 How one condition moves (``_step``), the same for every condition:
 
@@ -31,9 +32,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields, make_dataclass, replace
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, get_type_hints
+
+from domain.vitals_contract import MEASURED_FIELDS, VitalsMessage
 
 PARAMETERS = ("hr", "spo2", "rr", "sbp", "dbp", "map", "temp")
 NIBP_PARAMETERS = ("sbp", "dbp", "map")
@@ -214,24 +217,22 @@ READING_CONDITIONS = (
 EVENT_CONDITIONS = ("news2_high", "news2_medium", "battery_low")
 
 
-@dataclass(frozen=True)
-class Reading:
-    """One numerics message. Vitals are ``None`` when not measured; ``sbp``/``dbp``/``map`` only come with a new
-    cuff reading (the previous one stands until then). Sensor status ``"ok"``/``"off"``/``"noisy"``/``None``."""
-
-    ts_ms: int
-    received_ms: int
-    hr: float | None = None
-    spo2: float | None = None
-    rr: float | None = None
-    sbp: float | None = None
-    dbp: float | None = None
-    map: float | None = None
-    temp: float | None = None
-    ecg_status: str | None = None
-    spo2_status: str | None = None
-    sqi_ecg: float | None = None
-    sqi_spo2: float | None = None
+Reading = make_dataclass(
+    "Reading",
+    [
+        ("ts_ms", int),
+        ("received_ms", int),
+        *((name, get_type_hints(VitalsMessage)[name], None) for name in MEASURED_FIELDS),
+    ],
+    frozen=True,
+    namespace={
+        "__module__": __name__,
+        "__doc__": """One numerics message: its device time, when we received it, and the measured fields of
+    :class:`~domain.vitals_contract.VitalsMessage` under the same names (``MEASURED_FIELDS``). Vitals are ``None``
+    when not measured; ``sbp``/``dbp``/``map`` only come with a new cuff reading (the previous one stands until
+    then). Sensor status ``"ok"``/``"off"``/``"noisy"``/``None``.""",
+    },
+)
 
 
 @dataclass

@@ -24,6 +24,7 @@ import orjson
 __all__ = [
     "MAX_PAYLOAD",
     "MAX_SKEW_MS",
+    "MEASURED_FIELDS",
     "RANGES",
     "REASONS",
     "SENSOR_STATES",
@@ -121,6 +122,11 @@ class VitalsMessage(NamedTuple):
     def has_nibp(self) -> bool:
         """True when the message carries a new cuff (NIBP) reading."""
         return self.sbp is not None or self.dbp is not None or self.map is not None
+
+
+MEASURED_FIELDS = VitalsMessage._fields[VitalsMessage._fields.index("hr") :]
+"""What a monitor measured, in :class:`VitalsMessage`'s order: the vitals, each sensor's status and signal quality
+(``domain.alarms.Reading`` takes these fields from here)."""
 
 
 class DeviceStatus(NamedTuple):

@@ -16,7 +16,7 @@ from bridge.consumer.service import Consumer
 
 __all__ = ["main"]
 
-log = logging.getLogger("bridge.consumer")
+log = logging.getLogger(__name__)
 
 
 def main(argv: list[str] | None = None) -> int:

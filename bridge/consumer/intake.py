@@ -109,4 +109,5 @@ class Intake:
         return self.queue.qsize()
 
     def empty(self) -> bool:
+        """True when no received message waits for a writer."""
         return self.queue.empty()

@@ -24,7 +24,9 @@ class ConsumerOptions:
     batch_wait: float = 0.05  # seconds a batch may wait to fill
     batch_idle: float = 0.002  # an idle gap this long ends the batch (nothing more is on its way)
     writers: int = 2  # writer threads, each with its own database connection
-    max_pending: int = 4 * 500  # received messages queued for the writers before paho's thread waits
+    # Received messages queued for the writers before paho's thread waits: twice Mosquitto's max_inflight_messages
+    # (1000), so QoS 1 at the usual rate never waits.
+    max_pending: int = 4 * 500
     directory_ttl: float = 30.0  # seconds the device -> bed map is trusted
     maintenance_interval: float = 300.0  # seconds between partition, rollup and retention runs
     snapshot_interval: float = 5.0  # seconds between counter snapshots in the live store

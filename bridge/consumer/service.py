@@ -62,7 +62,6 @@ class Consumer:
         self.metrics = ConsumerMetrics(options.client_id)
         self.ready = threading.Event()  # set once subscribed (SUBACK)
         self.gaps: SequenceGaps | None = None
-        # Room for twice Mosquitto's max_inflight_messages (1000): QoS 1 at the usual rate never waits.
         self._intake = Intake(self.metrics, max_pending=options.max_pending, max_skew_ms=options.max_skew_ms)
         self._housekeeping = Housekeeping(
             runtime.db,

@@ -51,7 +51,7 @@ def test_a_counter_call_reaches_the_tv_board_and_the_status_page(page, browser, 
         expect(tv.locator("#board-now-number")).to_have_text("A001")
         expect(tv.locator("#board-now")).to_contain_text("Ruang Periksa 1")
         expect(tv.locator("#board-now-name")).to_have_text("SIT* R****")
-        tv.wait_for_function("window.__announced.length > 0")
+        expect(tv.locator("html")).to_have_attribute("data-announced", "1")
         spoken = call_announcement("A", 1, "Ruang Periksa 1")
         assert tv.evaluate("window.__announced")[0]["text"] == spoken.text
 

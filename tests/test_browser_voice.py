@@ -127,7 +127,7 @@ def test_loading_does_nothing(page, board_url):
     wav_requests: list[str] = []
     page.on("request", lambda request: wav_requests.append(request.url) if request.url.endswith(".wav") else None)
     errors = open_board(page, board_url, [])
-    page.wait_for_timeout(300)
+    page.wait_for_load_state("networkidle")  # every request the page makes on its own has been made
     assert page.evaluate("Object.keys(PantauVoice).sort()") == ["announce", "enable", "enabled", "setMuted"]
     assert wav_requests == [] and page.evaluate("window.__played") == [] and errors == []
 

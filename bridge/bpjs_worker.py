@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bridge.bpjs.client import CODE_FAILED, AntreanClient, BpjsResult, BpjsTransportError
-from bridge.bpjs_reference import ReferencePuller
+from bridge.bpjs_reference_pull import ReferencePuller
 from data.bpjs_outbox import OutboxItem, claim_next, mark_failed, mark_retry, mark_sent
 from data.db import Database
 from data.field_crypto import FieldCipher

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from bridge.bpjs.sandbox import create_sandbox
-from bridge.bpjs_reference import ReferencePuller
+from bridge.bpjs_reference_pull import ReferencePuller
 from bridge.bpjs_worker import BpjsWorker, client_from_settings
 from config import Settings
 from data.bpjs_reference import request_pull

@@ -1,7 +1,7 @@
 """BPJS reference data of a site (polis, doctors and practice schedules as BPJS/HFIS knows them), the mapping of
 BPJS codes onto Pantau's polis and doctors, and a day's schedule compared with BPJS's.
 
-The tables copy BPJS's answers; the BPJS worker refreshes them (``bridge.bpjs_reference``). Polis and doctors that
+The tables copy BPJS's answers; the BPJS worker refreshes them (``bridge.bpjs_reference_pull``). Polis and doctors that
 a pull no longer lists are kept with ``gone_at`` set, so a mapping that still points at one is flagged instead of
 breaking silently; a poli's jadwal of a day is replaced as a whole by each successful answer, and past days are
 dropped. Every mapping change and every pull request is audited.

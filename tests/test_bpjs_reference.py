@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 
 from bridge.bpjs import AntreanClient, BpjsResult
 from bridge.bpjs.sandbox import DOCTORS, EXTENSION, create_sandbox
-from bridge.bpjs_reference import CHECK_SECONDS, ReferencePuller, pull_reference
+from bridge.bpjs_reference_pull import CHECK_SECONDS, ReferencePuller, pull_reference
 from bridge.bpjs_worker import BpjsWorker
 from data.bpjs_reference import (
     BPJS_LIBUR,

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select, update
 
 from bridge.bpjs.sandbox import create_sandbox
-from bridge.bpjs_reference import ReferencePuller
+from bridge.bpjs_reference_pull import ReferencePuller
 from bridge.bpjs_worker import BpjsWorker
 from data.models import DoctorSchedule, Poli, Site
 from data.schedules import local_today

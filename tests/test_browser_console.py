@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from auth.demo_accounts import DEMO_USERS
 from bridge.bpjs.sandbox import create_sandbox
-from bridge.bpjs_reference import pull_reference
+from bridge.bpjs_reference_pull import pull_reference
 from bridge.embedded_stack import EmbeddedStack
 from data.models import Site
 from data.queue_registration import take_admission_ticket

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from auth.demo_accounts import seed_demo
 from bridge.bpjs.sandbox import create_sandbox
-from bridge.bpjs_reference import pull_reference
+from bridge.bpjs_reference_pull import pull_reference
 from data.bpjs_reference import DIFFERENT, SAME, compare_schedule
 from data.models import Doctor, DoctorSchedule, Patient, Poli, Site
 from data.queue_demo import DemoClinic, _fits

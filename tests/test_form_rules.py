@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from bridge.bpjs_reference import pull_reference
+from bridge.bpjs_reference_pull import pull_reference
 from data.bpjs_reference import map_poli
 from data.models import BpjsRefPoli, Poli
 from domain.alarm_limit_ranges import ReasonRequired, validate_overrides

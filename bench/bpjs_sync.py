@@ -4,7 +4,7 @@
 Starts a durable PostgreSQL (fsync on) the way the test suite does, or uses ``PANTAU_DATABASE_URL`` when it is
 set; migrates and seeds the demo (polis, doctors with their HFIS codes, today's sessions, whose quotas are raised
 for the run) and adds ``--bookings`` patients with a BPJS card, NIK and phone. Then it starts, each in its own
-process, the sandbox (``python -m bridge.bpjs_sandbox --failure-rate 0.05 --seed N``: ``create_sandbox`` served
+process, the sandbox (``python -m bridge.bpjs.sandbox_cli --failure-rate 0.05 --seed N``: ``create_sandbox`` served
 with ``BpjsRequestHandler``) and ``--workers`` sync workers, and drives ``--bookings`` JKN visits at a steady
 ``--rate`` (visits/s) through the same data services the desk and the counters use: registration (antrean/add
 and task 3), ``--service-seconds`` later call + start (task 4), and as long again finish (task 5). It waits until
@@ -322,7 +322,7 @@ def main() -> int:
             PANTAU_BPJS_SECRET=SECRET,
             PANTAU_BPJS_USER_KEY=USER_KEY,
         )
-        sandbox = [sys.executable, "-m", "bridge.bpjs_sandbox", "--port", str(port)]
+        sandbox = [sys.executable, "-m", "bridge.bpjs.sandbox_cli", "--port", str(port)]
         sandbox += ["--failure-rate", str(args.failure_rate), "--seed", str(args.seed)]
         stack.enter_context(process(sandbox, env, var_dir / "sandbox.log"))
         wait_for_port("127.0.0.1", port, timeout=30)

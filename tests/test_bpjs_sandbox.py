@@ -416,7 +416,7 @@ def test_view_escapes_html(bpjs):
 # The command line
 def test_command_line_serves_the_sandbox(tmp_path):
     port = free_port()
-    argv = [sys.executable, "-m", "bridge.bpjs_sandbox", "--port", str(port), "--cons-id", CONS_ID]
+    argv = [sys.executable, "-m", "bridge.bpjs.sandbox_cli", "--port", str(port), "--cons-id", CONS_ID]
     argv += ["--secret", SECRET, "--user-key", USER_KEY]
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path)
     client = AntreanClient(f"http://127.0.0.1:{port}", CONS_ID, SECRET, USER_KEY, timeout=2)
@@ -439,7 +439,7 @@ def test_command_line_serves_the_sandbox(tmp_path):
 
 
 def test_command_line_needs_credentials(tmp_path):
-    argv = [sys.executable, "-m", "bridge.bpjs_sandbox", "--cons-id", "", "--secret", "", "--user-key", ""]
+    argv = [sys.executable, "-m", "bridge.bpjs.sandbox_cli", "--cons-id", "", "--secret", "", "--user-key", ""]
     done = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert done.returncode == 2
     assert "--cons-id" in done.stderr

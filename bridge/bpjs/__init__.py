@@ -1,6 +1,7 @@
 """BPJS Kesehatan bridging: the Antrean RS client (WS BPJS), its cryptography, and a sandbox that stands in for it.
 
-The sandbox (``bridge.bpjs.sandbox``) is imported on its own, so the client does not pull in Flask views.
+The sandbox (``bridge.bpjs.sandbox``; ``python -m bridge.bpjs.sandbox_cli`` serves it) is imported on its own, so
+the client does not pull in Flask views.
 """
 
 from bridge.bpjs.client import (

@@ -1,4 +1,4 @@
-"""Run the BPJS Antrean RS sandbox: ``python -m bridge.bpjs_sandbox --port 8081 --failure-rate 0.05``.
+"""Run the BPJS Antrean RS sandbox: ``python -m bridge.bpjs.sandbox_cli --port 8081 --failure-rate 0.05``.
 
 Credentials default to ``PANTAU_BPJS_CONS_ID`` / ``PANTAU_BPJS_SECRET`` / ``PANTAU_BPJS_USER_KEY``.
 """
@@ -11,13 +11,13 @@ import logging
 from bridge.bpjs.sandbox import BpjsRequestHandler, create_sandbox
 from config import configure_logging, load_settings
 
-log = logging.getLogger("bridge.bpjs_sandbox")
+log = logging.getLogger("bridge.bpjs.sandbox_cli")
 
 
 def main(argv: list[str] | None = None) -> None:
     """Parse the options and serve the sandbox until interrupted."""
     settings = load_settings()
-    parser = argparse.ArgumentParser(prog="python -m bridge.bpjs_sandbox", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bridge.bpjs.sandbox_cli", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--cons-id", default=settings.bpjs_cons_id)

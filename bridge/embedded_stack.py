@@ -8,7 +8,7 @@ import logging
 
 from bridge.clinical import ClinicalPipeline
 from bridge.consumer import Consumer, ConsumerHooks, ConsumerOptions
-from bridge.queue_simulator import QueueSimulator
+from bridge.queue_demo_runner import QueueDemoRunner
 from data.runtime import Runtime
 from data.wards import occupied_bed_devices
 from iot_sim.simulator import Simulator
@@ -52,7 +52,7 @@ class EmbeddedStack:
             if simulate
             else None
         )
-        self.queues = QueueSimulator(runtime) if simulate else None
+        self.queues = QueueDemoRunner(runtime) if simulate else None
 
     def start(self) -> None:
         self.pipeline.start()

@@ -12,7 +12,7 @@ from itertools import pairwise
 import pytest
 from sqlalchemy import func, select, update
 
-from bridge.queue_simulator import QueueSimulator
+from bridge.queue_demo_runner import QueueDemoRunner
 from data import queue_demo
 from data.models import ClinicSession, DoctorSchedule, Patient, QueueTicket, Site, Visit, VisitTask
 from data.queue_demo import DemoClinic, draw, run_morning
@@ -137,7 +137,7 @@ def test_simulator_moves_the_line_and_stops_promptly(sqlite_app):
     site_id = site_id_of(sqlite_app)
     clock = clinic_clock(sqlite_app, site_id)
     ticket_id = register_walk_in(sqlite_app, site_id, clock())
-    simulator = QueueSimulator(sqlite_app.runtime, speed=600, morning=False, clock=clock)  # a doctor ≤ 1.5 s late
+    simulator = QueueDemoRunner(sqlite_app.runtime, speed=600, morning=False, clock=clock)  # a doctor ≤ 1.5 s late
     simulator.start()
     try:
         deadline = time.monotonic() + 20
@@ -166,7 +166,7 @@ def test_a_failing_step_does_not_end_the_simulator(sqlite_app, monkeypatch):
         return original(self, now)
 
     monkeypatch.setattr(queue_demo.DemoClinic, "step", flaky)
-    simulator = QueueSimulator(sqlite_app.runtime, speed=600, morning=False)
+    simulator = QueueDemoRunner(sqlite_app.runtime, speed=600, morning=False)
     simulator.start()
     deadline = time.monotonic() + 10
     while simulator.steps < 2 and time.monotonic() < deadline:
@@ -183,7 +183,7 @@ def test_two_simulators_on_one_clinic_keep_the_queues_consistent(backend, reques
     clock = clinic_clock(pantau, site_id)
     for _ in range(3):
         register_walk_in(pantau, site_id, clock())
-    first, second = (QueueSimulator(pantau.runtime, speed=1200, morning=False, clock=clock) for _ in range(2))
+    first, second = (QueueDemoRunner(pantau.runtime, speed=1200, morning=False, clock=clock) for _ in range(2))
     first.start()
     second.start()
     time.sleep(6)

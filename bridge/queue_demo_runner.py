@@ -1,4 +1,4 @@
-"""Demo only: keeps the clinic queues moving so the TV boards and counters show a live morning.
+"""Demo only: runs the demo clinic (``data.queue_demo``) so the TV boards and counters show a live morning.
 
 A thread that first replays the morning that already passed (``data.queue_demo.run_morning``) and then steps
 the demo clinic every demo minute (``PANTAU_SIMULATOR_SPEED`` demo minutes per real minute, one step at most
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 MIN_INTERVAL, MAX_INTERVAL = 0.2, 5.0
 
 
-class QueueSimulator:
+class QueueDemoRunner:
     """``start()`` it next to the other demo threads; ``stop()`` it before the runtime closes. ``clock`` gives the
     current time (UTC); tests pass one that runs from a fixed day's noon."""
 

@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, func, select
 
 from data.models import AlarmEvent, Bed, VitalSample, Ward
 from data.mqtt_client import BrokerAddress, make_client
+from data.mqtt_topics import ANY, vitals_topic
 
 
 class Witness:
@@ -25,7 +26,7 @@ class Witness:
         self.seen: dict[str, dict[int, int]] = {}  # device → seq → epoch ms first seen
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
-        self._topic = f"pantau/v1/{site}/vitals/+"
+        self._topic = vitals_topic(site, ANY)
         self._address = BrokerAddress.from_url(mqtt_url)
         self._client = make_client(
             self._address,

@@ -6,7 +6,7 @@ One small interface, two backends chosen by URL (:func:`open_live_store`):
 * ``memory://`` or empty -> :class:`MemoryLiveStore` (embedded demo; one process).
 
 Both return every value as ``str`` so callers see the same types whichever backend runs. Keys are given whole
-by callers (``pantau:latest:ICU-01``); the store adds no prefix.
+by callers, named in :mod:`data.live_keys` (``pantau:latest:ICU-01``); the store adds no prefix.
 
 Memory URLs behave like a Redis server: within one process, every ``open_live_store("memory://")`` shares the
 same data (``memory://NAME`` gives a separate named store), so the consumer thread and the web app of the

@@ -46,7 +46,8 @@ def fill_live_batch(
     hash (another device of the bed) goes to the stream only. ``extra``: enrichers' ``{bed: {field: value}}``,
     added to the bed's latest values and its ticks."""
     latest: dict[str, dict[str, Any]] = {}
-    latest_ts = memory.latest_ts
+    latest_ts, newest_cuff = memory.latest_ts, memory.nibp
+    stream_key, ward_channel = live_keys.vitals_stream, live_keys.ward_channel  # looked up once, not per sample
     for s in samples:
         m = s.msg
         bed = s.bed
@@ -62,7 +63,7 @@ def fill_live_batch(
             for name in ("sbp", "dbp", "map"):
                 if nibp[name] is not None:
                     stream[name] = nibp[name]
-        batch.append_stream(live_keys.vitals_stream(bed), stream, stream_maxlen)
+        batch.append_stream(stream_key(bed), stream, stream_maxlen)
         if m.ts < latest_ts.get(bed, 0):
             continue  # an older sample arriving late: history only, the screen already shows newer
         latest_ts[bed] = m.ts
@@ -80,8 +81,8 @@ def fill_live_batch(
         )
         if nibp is not None:
             values.update(nibp)  # a part the cuff did not measure is deleted, not left from the last one
-            memory.nibp[bed] = {k: v for k, v in nibp.items() if v is not None}
-        tick.update(memory.nibp.get(bed, ()))
+            newest_cuff[bed] = {k: v for k, v in nibp.items() if v is not None}
+        tick.update(newest_cuff.get(bed, ()))
         st = {}
         if m.ecg_status is not None:
             values["st_ecg"] = st["ecg"] = m.ecg_status
@@ -97,7 +98,7 @@ def fill_live_batch(
                     continue
                 name = _TICK_NAMES.get(name, name)
                 tick[name] = value == "1" or value is True if name == "complete" else value
-        batch.publish(live_keys.ward_channel(s.ward), orjson.dumps(tick).decode())
+        batch.publish(ward_channel(s.ward), orjson.dumps(tick).decode())
     for u in updates:
         status = u.status
         values = latest.setdefault(u.bed, {})
@@ -106,6 +107,6 @@ def fill_live_batch(
         if status.battery is not None:
             values["battery"] = status.battery
             message["battery"] = status.battery
-        batch.publish(live_keys.ward_channel(u.ward), orjson.dumps(message).decode())
+        batch.publish(ward_channel(u.ward), orjson.dumps(message).decode())
     for bed, values in latest.items():
         batch.set_latest(live_keys.latest(bed), values)

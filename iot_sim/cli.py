@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
+from data.mqtt_topics import sim_control_topic, sim_state_topic, wave_topic
 from data.simulator_commands import ARTEFACTS, SCENARIOS
 from iot_sim.devices import DEFAULT_NIBP_INTERVAL, DEFAULT_TREND_MEMORY, demo_devices
 from iot_sim.faults import Faults
@@ -26,9 +27,9 @@ artefacts: {", ".join(ARTEFACTS)} (none = clear)
 Broker and site come from PANTAU_MQTT_URL (+ _USERNAME, _PASSWORD, _CA_FILE) and PANTAU_SITE_CODE; without
 PANTAU_MQTT_URL the embedded broker at 127.0.0.1:PANTAU_EMBEDDED_MQTT_PORT is used.
 
-Run-time control: publish to pantau/v1/{{site}}/sim/scenario
+Run-time control: publish to {sim_control_topic("{site}")}
   {{"bed":"ICU-03","scenario":"sepsis"}}   or   {{"bed":"ICU-03","artefact":"spo2_off","seconds":30}}
-("bed" may be a bed code, a device id or "*"). Current scenarios: retained on pantau/v1/{{site}}/sim/state.
+("bed" may be a bed code, a device id or "*"). Current scenarios: retained on {sim_state_topic("{site}")}.
 
 examples:
   python -m iot_sim --scenario ICU-03=sepsis --speed 60
@@ -162,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--waveforms",
         action="store_true",
-        help="also publish 1 s chunks on pantau/v1/{site}/wave/{device} (250 ECG + 125 pleth samples, QoS 0)",
+        help=f"also publish 1 s chunks on {wave_topic('{site}', '{device}')} (250 ECG + 125 pleth samples, QoS 0)",
     )
 
     g = p.add_argument_group("clinical")

@@ -54,10 +54,11 @@ from config import load_settings  # noqa: E402
 from data import patients, queue_actions  # noqa: E402
 from data.bpjs_status import percentile  # noqa: E402
 from data.migrate import upgrade  # noqa: E402
-from data.models import BpjsOutbox, ClinicSession, Site, Visit, VisitTask, utcnow  # noqa: E402
+from data.models import BpjsOutbox, ClinicSession, Site, Visit, VisitTask  # noqa: E402
 from data.queue_registration import register_visit  # noqa: E402
 from data.runtime import build_runtime  # noqa: E402
 from data.schedules import ensure_sessions, local_today  # noqa: E402
+from domain.clock import utcnow  # noqa: E402
 from testkit.servers import PostgresServer, free_port, wait_for_port  # noqa: E402
 
 CONS_ID, SECRET, USER_KEY = "bench-cons", "bench-only-secret", "bench-only-user-key"  # bench values

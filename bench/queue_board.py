@@ -32,12 +32,12 @@ from types import SimpleNamespace
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from data.models import utcnow  # noqa: E402
 from data.queue_actions import call_next, finish, start  # noqa: E402
 from data.queue_tickets import publish  # noqa: E402
 from data.seed import POLIS  # noqa: E402
+from domain.clock import utcnow  # noqa: E402
 from testkit.chromium import CHROMIUM_ARGS  # noqa: E402
-from tests.test_queue_board import desk_actor, register_waiting  # noqa: E402
+from testkit.front_desk import desk_actor, register_waiting  # noqa: E402
 
 PASSWORD = "bench-only-password-1"  # bench value
 # Counts the payload bytes of every board event and notes when the called number first shows in the DOM.

@@ -56,9 +56,10 @@ from auth.passwords import hash_password  # noqa: E402
 from config import load_settings  # noqa: E402
 from data import patients  # noqa: E402
 from data.migrate import upgrade  # noqa: E402
-from data.models import ClinicSession, Poli, Site, utcnow  # noqa: E402
+from data.models import ClinicSession, Poli, Site  # noqa: E402
 from data.runtime import build_runtime  # noqa: E402
 from data.schedules import ensure_sessions, local_today  # noqa: E402
+from domain.clock import utcnow  # noqa: E402
 from testkit.servers import PostgresServer, RedisServer, free_port, wait_for_port  # noqa: E402
 
 PASSWORD = "bench-only-password-1"  # bench value

@@ -16,9 +16,9 @@ from data.queue_views import set_running_text
 from data.schedules import close_poli, local_today
 from domain.announcement import call_announcement
 from domain.clock import utcnow
+from testkit.front_desk import call, desk_actor, register_waiting
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import collect_console_errors, sign_in
-from tests.test_queue_board import call, desk_actor, register_waiting
 
 pytestmark = pytest.mark.browser
 # Records what the board asks the voice to say, and counts it in <html data-announced> for expect() to wait on (a

@@ -25,6 +25,7 @@ from data.models import Site
 from data.queue_registration import take_admission_ticket
 from data.schedules import local_today
 from domain.clock import utcnow
+from testkit.front_desk import call, register_waiting, site_of
 from tests.axe import THEME_KEY, THEMES, audit, shown_theme, switch_theme
 from tests.test_bpjs_client import CONS_ID, SECRET, USER_KEY, client_for, serve
 from tests.test_browser_shell import sign_in
@@ -176,7 +177,6 @@ def test_pages_outside_dash_have_no_serious_accessibility_violation(page, live_s
     """Sign-in, the password form, the printed tickets, the patient's status page (waiting, called, unknown code)
     and the error pages (404, 403), each with either stored theme choice; a page drawn in one theme whatever the
     choice (the printouts, the status page) is audited once."""
-    from tests.test_queue_board import call, register_waiting, site_of  # here: it imports this module, indirectly
 
     base, pantau = live_server
     waiting = register_waiting(pantau, "Siti Aminah")

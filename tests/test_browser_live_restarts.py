@@ -15,11 +15,11 @@ from playwright.sync_api import expect
 
 from auth import users
 from domain.actor import Actor
+from testkit.front_desk import call, register_waiting
 from testkit.servers import RedisServer, free_port
 from tests.app_process import WebAppProcess
 from tests.fixtures_app import build_app, make_settings
 from tests.test_browser_live_ward import TECHNICAL, expect_updating, start_stack
-from tests.test_queue_board import call, register_waiting
 
 pytestmark = pytest.mark.browser
 IDLE_TIMEOUT_MINUTES = 1

@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from api import queue_public
+from testkit.front_desk import call, register_waiting
 
 pytestmark = pytest.mark.browser
 INTERVAL_S = 1  # the page's update interval in this test (30 s in use)
@@ -26,8 +27,6 @@ def quick_status_page(live_server, monkeypatch):
 
 
 def test_the_status_page_updates_in_place_and_can_be_paused(page, quick_status_page):
-    from tests.test_queue_board import call, register_waiting  # here, as test_browser_console does
-
     base, pantau = quick_status_page
     first = register_waiting(pantau, "Siti Aminah")
     patient = register_waiting(pantau, "Bambang Sutrisno")

@@ -13,11 +13,11 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, ServiceUnavai
 
 from api import queue_public
 from domain.roles import ROLES
+from testkit.front_desk import register_waiting
 from tests.fixtures_app import build_app, make_settings, post_login
 from tests.fixtures_browser import save_screenshot
 from tests.test_access_control import EXPECTED_ACCESS, addresses
 from tests.test_browser_shell import sign_in
-from tests.test_queue_board import register_waiting
 
 ANONYMOUS = "anonymous"
 UNKNOWN_ADDRESSES = [

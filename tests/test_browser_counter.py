@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import date
 
 import pytest
@@ -62,17 +63,24 @@ def register_morning(pantau) -> None:
             )
 
 
-def timer_only_requests(page, seconds: float) -> list[list[str]]:
-    """What the page sends on its own while nobody touches it: the changed inputs of each callback request."""
+def requests_until_two_refreshes(page, timeout: float = 15) -> list[list[str]]:
+    """What the page sends on its own while nobody touches it, up to its second timer refresh (a bounded wait):
+    the changed inputs of each callback request."""
     sent: list[list[str]] = []
 
     def record(request) -> None:
         if "/_dash-update-component" in request.url and request.post_data:
             sent.append(json.loads(request.post_data).get("changedPropIds") or [])
 
+    def refreshes() -> int:
+        return sum(1 for ids in sent if any(i.endswith(".n_intervals") for i in ids))
+
     page.on("request", record)
-    page.wait_for_timeout(seconds * 1000)
+    deadline = time.monotonic() + timeout
+    while refreshes() < 2 and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
     page.remove_listener("request", record)
+    assert refreshes() >= 2, f"the counter did not refresh itself twice within {timeout} s: {sent}"
     return sent
 
 
@@ -129,7 +137,7 @@ def test_nurse_serves_a_patient_and_the_pharmacy_sees_the_number(page, live_serv
     expect(page.locator("#counter-waiting-A005")).to_have_count(0)
     expect(page.locator("#counter-late-A002")).to_be_visible()
 
-    idle = timer_only_requests(page, 6)  # one refresh per 5 s, never counted as someone working
+    idle = requests_until_two_refreshes(page)  # one refresh per 5 s, never counted as someone working
     assert idle and all(ids and all(i.endswith(".n_intervals") for i in ids) for ids in idle), idle
 
     page.set_viewport_size({"width": 1920, "height": 1080})

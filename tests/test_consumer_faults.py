@@ -137,7 +137,8 @@ def test_kill_9_mid_stream_then_restart_stores_every_message_exactly_once(rig: R
         assert sent.wait(60), "the publisher did not finish"
         thread.join(10)
         wait_until(lambda: distinct_stored(rig)[1] >= total, timeout=60, what="every message after the restart")
-        time.sleep(0.5)  # redeliveries of committed-but-unacked messages arrive: they must not be stored again
+        # The broker redelivers committed-but-unacked messages at the reconnect, ahead of newer ones on their topic
+        # (MQTT keeps a topic's order), so they have all been received by now; SIGTERM stores what was received.
         assert consumer.terminate() == 0  # SIGTERM: flush, ack, disconnect, exit 0
         assert distinct_stored(rig) == (total, total)
         assert rig.dead_letters() == []

@@ -48,3 +48,12 @@ ALL_STATUS = status_topic(ANY, ANY)
 ALL_COMMANDS = command_topic(ANY, ANY)
 ALL_SIM_CONTROL = sim_control_topic(ANY)
 ALL_SIM_STATE = sim_state_topic(ANY)
+
+
+SHARE_GROUP = "pantau"
+"""The consumers' shared-subscription group: with ``shared``, the broker hands each message to one of them."""
+
+
+def shared(pattern: str) -> str:
+    """``pattern`` as a shared subscription of the consumers' group (MQTT 5 / Mosquitto ``$share``)."""
+    return f"$share/{SHARE_GROUP}/{pattern}"

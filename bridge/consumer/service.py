@@ -21,15 +21,13 @@ from bridge.consumer.options import ConsumerHooks, ConsumerOptions
 from bridge.consumer.pipeline import Writers
 from bridge.sequence_gaps import SequenceGaps
 from data.mqtt_client import KEEPALIVE, make_client
-from data.mqtt_topics import ALL_STATUS, ALL_VITALS
+from data.mqtt_topics import ALL_STATUS, ALL_VITALS, shared
 from data.runtime import Runtime
 from data.vitals import DeviceDirectory
 
 __all__ = ["Consumer"]
 
 log = logging.getLogger(__name__)
-
-SHARE_GROUP = "pantau"
 
 
 class Consumer:
@@ -93,8 +91,8 @@ class Consumer:
 
     @property
     def topics(self) -> list[str]:
-        prefix = f"$share/{SHARE_GROUP}/" if self.shared_subscription else ""
-        return [prefix + ALL_VITALS, prefix + ALL_STATUS]
+        patterns = [ALL_VITALS, ALL_STATUS]
+        return [shared(p) for p in patterns] if self.shared_subscription else patterns
 
     # ------------------------------------------------------------------------------------------ lifecycle
 

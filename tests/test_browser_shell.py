@@ -180,7 +180,8 @@ def test_navbar_is_one_line_at_1366_for_every_role(page, live_server, lang):
             theme = html.get_attribute("data-bs-theme")
             assert_navbar_one_line(page, f"{username} {lang} {theme}")
             expect(page.locator("#nav-pages\\.home")).to_have_css("color", NAV_TEXT[theme])
-            page.click("#shell-theme-toggle")
+            page.click("#shell-theme-toggle")  # the switch is a clientside callback: it lands after the click
+            expect(html).to_have_attribute("data-bs-theme", "light" if theme == "dark" else "dark")
         page.goto(f"{base}/logout")
 
 

@@ -66,14 +66,28 @@ def cutoffs(sim: Simulator) -> dict[str, int]:
     return {m.device_id: m.seq - 1 for m in sim.fleet.monitors}
 
 
-def complete(rig: Rig, upto: dict[str, int]) -> bool:
-    """Every device's seqs from its first stored one (a first message dropped is no gap: nothing came before it)
-    to ``upto`` are stored, each once."""
+def incomplete(rig: Rig, upto: dict[str, int]) -> dict[str, str]:
+    """Each device whose seqs from its first stored one (a first message dropped is no gap: nothing came before
+    it) to ``upto`` are not all stored, each once: what is missing or doubled, and its gap rows."""
+    found = {}
     for device, last in upto.items():
         seqs = [n for n in stored_seqs(rig, device) if n <= last]
         if not seqs or seqs != list(range(seqs[0], last + 1)):
-            return False
-    return True
+            missing = sorted(set(range(seqs[0], last + 1)) - set(seqs)) if seqs else "all"
+            doubled = sorted({n for n in seqs if seqs.count(n) > 1})
+            rows = [(g.from_seq, g.to_seq, g.state) for g in gaps(rig, device)]
+            found[device] = f"missing {missing}, doubled {doubled}, gaps {rows}"
+    return found
+
+
+def wait_complete(rig: Rig, upto: dict[str, int], consumer) -> None:
+    """Wait (bounded) until every device is complete up to ``upto``; a timeout says what is missing and why."""
+    try:
+        wait_until(lambda: not incomplete(rig, upto), timeout=WAIT, what="every seq of every monitor stored")
+    except AssertionError as exc:
+        raise AssertionError(
+            f"{exc}: {incomplete(rig, upto)}; gap metrics {consumer.metrics.snapshot()['gaps']}"
+        ) from None
 
 
 class CommandListener:
@@ -107,7 +121,7 @@ def test_dropped_messages_are_asked_for_and_stored_once(rig: Rig) -> None:
         wait_until(lambda: sim.stats()["dropped"] >= 10, timeout=WAIT, what="dropped messages")
         upto = cutoffs(sim)
         dropped = sim.stats()["dropped"]
-        wait_until(lambda: complete(rig, upto), timeout=WAIT, what="every seq of every monitor stored")
+        wait_complete(rig, upto, consumer)
 
         def saved_filled() -> bool:
             rows = [row for d in devices for row in gaps(rig, d) if row.to_seq <= upto[d]]
@@ -176,7 +190,7 @@ def test_a_broker_killed_with_kill_9_loses_nothing_after_backfill(rig: Rig) -> N
             consumer = rig.consumer(client_id, gap_policy=FAST, broker=address)
             wait_until(lambda: consumer.metrics.gaps.detected >= 1, timeout=WAIT, what="the lost messages noticed")
             upto = cutoffs(sim)
-            wait_until(lambda: complete(rig, upto), timeout=WAIT, what="every seq of every monitor stored")
+            wait_complete(rig, upto, consumer)
         finally:
             sim.stop()
         g = consumer.metrics.gaps

@@ -38,6 +38,7 @@ from data.seed import POLIS  # noqa: E402
 from domain.clock import utcnow  # noqa: E402
 from testkit.chromium import CHROMIUM_ARGS  # noqa: E402
 from testkit.front_desk import desk_actor, register_waiting  # noqa: E402
+from testkit.names import numbered_name  # noqa: E402
 
 PASSWORD = "bench-only-password-1"  # bench value
 # Counts the payload bytes of every board event and notes when the called number first shows in the DOM.
@@ -93,7 +94,7 @@ def services(stack: contextlib.ExitStack) -> tuple[str, str]:
 def prepare(pantau: SimpleNamespace, calls: int) -> list:
     """``calls`` patients waiting, spread over the polis (their sessions' quotas), in the order they are called."""
     codes = [code for code, _name, _prefix, _bpjs in POLIS]
-    return [register_waiting(pantau, f"Pasien Bench {n:04d}", codes[n % len(codes)]) for n in range(calls)]
+    return [register_waiting(pantau, numbered_name("Pasien Bench", n), codes[n % len(codes)]) for n in range(calls)]
 
 
 def run_calls(page, pantau: SimpleNamespace, waiting: list, interval: float) -> list[float]:

@@ -14,7 +14,7 @@ from data.queue_registration import register_patient, register_visit
 from data.schedules import day_sessions, local_today
 from domain.actor import Actor
 from domain.clock import utcnow
-from tests.names import numbered_name
+from testkit.names import numbered_name
 
 
 def jkn_bookings(app, count: int) -> list[str]:

@@ -25,7 +25,7 @@ from data.schedules import day_sessions, local_today
 from data.seed import DOCTORS
 from domain.actor import Actor
 from domain.clock import utcnow
-from tests.names import numbered_name
+from testkit.names import numbered_name
 from tests.test_bpjs_client import CONS_ID, SECRET, USER_KEY, client_for, serve
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -23,7 +23,7 @@ from data.schedules import day_sessions, local_today
 from domain.actor import Actor
 from domain.clock import utcnow
 from domain.errors import InputError
-from tests.names import numbered_name
+from testkit.names import numbered_name
 
 ZONE = ZoneInfo("Asia/Jakarta")
 DAY = date(2026, 1, 12)

@@ -27,7 +27,7 @@ from data.schedules import local_today
 from domain.actor import Actor
 from domain.clock import utcnow
 from domain.errors import InputError
-from tests.names import numbered_name
+from testkit.names import numbered_name
 from tests.test_queue_actions import FEEDBACK, UMU, Clinic, build_clinic, dash_post, today_session
 from tests.waiting import returns_within
 

@@ -107,6 +107,7 @@ class ResendRequest(NamedTuple):
 class _Device:
     seq: int | None = None
     ts: int = 0
+    floor: tuple[int, int] | None = None  # (seq, ts) of the earliest sample seen of this counter run (not restored)
     site: str | None = None
     gaps: list[GapRecord] = field(default_factory=list)  # open gaps, by from_seq
 
@@ -162,15 +163,29 @@ class GapTracker:
         seq, ts = sample.seq, sample.ts
         if device.seq is None:
             device.seq, device.ts = seq, ts
+            device.floor = (seq, ts)
             return
         if ts < device.ts:  # older than the newest: late, resent or from before a restart
-            self._fill(device, seq, ts, now)
+            if device.floor is not None and seq < device.floor[0] and ts < device.floor[1]:
+                self._below_floor(device, sample, now)
+            else:
+                self._fill(device, seq, ts, now)
         elif seq > device.seq:
             if seq > device.seq + 1:
                 self._open(device, sample, device.seq + 1, seq - 1, device.ts, ts, now)
             device.seq, device.ts = seq, ts
         elif ts > device.ts:  # a lower (or equal) seq with a later time: the monitor restarted its counter
             device.seq, device.ts = seq, ts
+            device.floor = (seq, ts)
+
+    def _below_floor(self, device: _Device, sample: Observed, now: int) -> None:
+        """A late sample from before the first one seen (it was overtaken on the way): the seqs between the two
+        are a gap like any other, which the first sample seen could not show."""
+        floor_seq, floor_ts = device.floor
+        if sample.seq < floor_seq - 1:
+            self._open(device, sample, sample.seq + 1, floor_seq - 1, sample.ts, floor_ts, now)
+            device.gaps.sort(key=lambda g: (g.from_ts, g.from_seq))
+        device.floor = (sample.seq, sample.ts)
 
     def fill_stored(self, device_id: str, stored: Iterable[tuple[int, int]], now: int) -> None:
         """Samples found in the database (``(seq, ts)``) fill the device's gaps, as if they had been observed."""

@@ -50,6 +50,19 @@ def test_first_sample_of_a_device_is_only_a_baseline():
     assert spans(tracker) == []
 
 
+def test_a_late_sample_from_before_the_first_one_seen_opens_the_gap_between_them():
+    """Seq 1 lost and seq 0 overtaken by seq 2: the tracker starts at 2, then 0 shows that 1 is missing."""
+    tracker = GapTracker()
+    feed(tracker, [2, 3, 0])
+    assert spans(tracker) == [(1, 1)]
+    (gap,) = tracker.open_gaps("MON-A")
+    assert (gap.from_ts, gap.to_ts) == (T0, T0 + 2000)
+    feed(tracker, [1])
+    assert spans(tracker) == [] and tracker.counters.filled == 1
+    feed(tracker, [4, -1])  # right below the new floor: nothing missing between them
+    assert spans(tracker) == []
+
+
 def test_reordered_sample_fills_the_gap_before_any_request():
     tracker = GapTracker()
     feed(tracker, [1, 2, 4, 3, 5])

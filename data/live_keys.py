@@ -10,13 +10,13 @@ import orjson
 
 CONTROL_CHANNEL = "pantau:control"
 """The web app tells the consumer's clinical step that something of a bed changed (limits, an observation, an
-acknowledged alarm)."""
+acknowledged alarm, its admission or monitor)."""
 
 
 def control_message(kind: str, bed_code: str, **fields: str | int) -> str:
     """A message on ``CONTROL_CHANNEL``: ``kind`` is ``"limits"`` (a bed's alarm limits changed), ``"obs"`` (a
-    nurse recorded an observation) or ``"ack"`` (an alarm was acknowledged; ``fields`` say which, by whom, where
-    and when)."""
+    nurse recorded an observation), ``"ack"`` (an alarm was acknowledged; ``fields`` say which, by whom, where
+    and when) or ``"adt"`` (the bed's admission or monitor changed: admitted, transferred, discharged, paired)."""
     return orjson.dumps({"t": kind, "bed": bed_code, **fields}).decode()
 
 

@@ -25,9 +25,17 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
 from domain.clock import utcnow
+from domain.hospital import (
+    ADMISSION_SOURCES,
+    BED_STATES,
+    DISCHARGE_KINDS,
+    HOLIDAY_KINDS,
+    OCCUPANCY_ENDS,
+    sql_in,
+)
 from domain.queue_points import DEFAULT_BOARD_GROUP
 from domain.roles import ROLES
 
@@ -61,8 +69,20 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-class Site(Base):
-    """A facility: a hospital or a Puskesmas."""
+class Versioned:
+    """A row version for optimistic locking: every ORM update raises it, and an update made from a stale copy
+    fails (``StaleDataError``). Edit forms carry the version they showed; ``data.setup_rows.check_version`` turns a
+    mismatch into a conflict message instead of a silent overwrite."""
+
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.__table__.c.version}
+
+
+class Site(Versioned, Base):
+    """A facility: a hospital or a Puskesmas, with its BPJS PPK code and class (``domain.hospital``)."""
 
     __tablename__ = "site"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -70,6 +90,8 @@ class Site(Base):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20), default="hospital")
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Jakarta")
+    ppk_code: Mapped[str | None] = mapped_column(String(16))
+    facility_class: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -160,12 +182,16 @@ class Patient(Base):
     phone_enc: Mapped[str | None] = mapped_column(Text)
     address_enc: Mapped[str | None] = mapped_column(Text)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An emergency admission's patient registered with minimal data, to be completed later.
+    incomplete: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     submission_token: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class Ward(Base):
+class Ward(Versioned, Base):
+    """An inpatient ward. ``kind`` picks the alarm profile (``icu`` or ``ward``); ``active`` False = retired."""
+
     __tablename__ = "ward"
     __table_args__ = (UniqueConstraint("site_id", "code"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -173,21 +199,44 @@ class Ward(Base):
     code: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(20), default="ward")
+    care_class: Mapped[str] = mapped_column(String(8), default="3", server_default="3")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     beds: Mapped[list[Bed]] = relationship(back_populates="ward", order_by="Bed.code")
 
 
-class Bed(Base):
+class Bed(Versioned, Base):
+    """A bed. ``status`` is the bed board's state (``domain.hospital.BED_STATES``), its changes kept in
+    ``bed_status_event``; ``care_class`` None = the ward's; ``active`` False = retired (history kept)."""
+
     __tablename__ = "bed"
-    __table_args__ = (UniqueConstraint("ward_id", "code"),)
+    __table_args__ = (UniqueConstraint("ward_id", "code"), CheckConstraint(sql_in("status", BED_STATES), name="status"))
     id: Mapped[int] = mapped_column(primary_key=True)
     ward_id: Mapped[int] = mapped_column(ForeignKey("ward.id"))
     code: Mapped[str] = mapped_column(String(32))
     label: Mapped[str] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    care_class: Mapped[str | None] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="available", server_default="available")
     ward: Mapped[Ward] = relationship(back_populates="beds")
 
 
-class Device(Base):
+class BedStatusEvent(Base):
+    """Append-only: a bed's status from ``at`` on (the midnight census reads the state at each midnight)."""
+
+    __tablename__ = "bed_status_event"
+    __table_args__ = (
+        Index("ix_bed_status_event_bed_at", "bed_id", "at"),
+        CheckConstraint(sql_in("status", BED_STATES), name="status"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    bed_id: Mapped[int] = mapped_column(ForeignKey("bed.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class Device(Versioned, Base):
     """A bedside monitor known by the MQTT ``device_id`` it publishes under."""
 
     __tablename__ = "device"
@@ -226,7 +275,7 @@ class DeviceAssignment(Base):
     bed: Mapped[Bed] = relationship()
 
 
-class Poli(Base):
+class Poli(Versioned, Base):
     """An outpatient clinic with its queue-ticket prefix and (optional) BPJS code."""
 
     __tablename__ = "poli"
@@ -246,20 +295,55 @@ class Poli(Base):
     age_max_years: Mapped[int | None] = mapped_column(Integer)
 
 
-class Doctor(Base):
+class Doctor(Versioned, Base):
+    """A doctor: ``sip`` is the practice licence (Surat Izin Praktik), ``bpjs_code`` the HFIS code."""
+
     __tablename__ = "doctor"
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
     name: Mapped[str] = mapped_column(String(200))
     specialty: Mapped[str] = mapped_column(String(100), default="")
+    sip: Mapped[str | None] = mapped_column(String(64))
     poli_id: Mapped[int | None] = mapped_column(ForeignKey("poli.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     bpjs_code: Mapped[str | None] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class Admission(Versioned, Base):
+    """One inpatient stay, from admission to discharge; its beds are its ``bed_occupancy`` rows (a transfer ends
+    one and opens the next). Vitals, alarms and observations belong to the stay through them, never to the bed."""
+
+    __tablename__ = "admission"
+    __table_args__ = (
+        CheckConstraint(sql_in("source", ADMISSION_SOURCES), name="source"),
+        CheckConstraint(f"discharge_kind IS NULL OR {sql_in('discharge_kind', DISCHARGE_KINDS)}", name="discharge"),
+        Index(
+            "uq_admission_patient_open",
+            "patient_id",
+            unique=True,
+            postgresql_where=text("discharged_at IS NULL"),
+            sqlite_where=text("discharged_at IS NULL"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    source: Mapped[str] = mapped_column(String(12), default="desk")
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id"))  # the poli visit it came from
+    admitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    admitted_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    discharged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    discharged_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    discharge_kind: Mapped[str | None] = mapped_column(String(16))
+    died_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    referred_to: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(String(500))
+    patient: Mapped[Patient] = relationship()
+
+
 class BedOccupancy(Base):
-    """Which patient lies in which bed, and the clinical flags the monitors cannot know."""
+    """One bed of one admission for a while (``until`` NULL = now), and the clinical flags monitors cannot know."""
 
     __tablename__ = "bed_occupancy"
     __table_args__ = (
@@ -271,15 +355,55 @@ class BedOccupancy(Base):
             sqlite_where=text("until IS NULL"),
         ),
         CheckConstraint("spo2_scale IN (1, 2)", name="spo2_scale"),
+        CheckConstraint(f"end_reason IS NULL OR {sql_in('end_reason', OCCUPANCY_ENDS)}", name="end_reason"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     bed_id: Mapped[int] = mapped_column(ForeignKey("bed.id"), index=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    admission_id: Mapped[int | None] = mapped_column(ForeignKey("admission.id"), index=True)
     since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(12))  # domain.hospital.OCCUPANCY_ENDS
     # NEWS2 SpO2 scale 2 only when a clinician has recorded hypercapnic respiratory failure (RCP 2017).
     spo2_scale: Mapped[int] = mapped_column(Integer, default=1)
     patient: Mapped[Patient] = relationship()
+    admission: Mapped[Admission | None] = relationship()
+
+
+class WardCensus(Base):
+    """The midnight census of one ward on one (site-local) day: bed states at 00:00 and the day's movements,
+    kept for the bed indicators (BOR, ALOS, BTO, TOI) of the management reports. Recomputable from history."""
+
+    __tablename__ = "ward_census"
+    ward_id: Mapped[int] = mapped_column(ForeignKey("ward.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    beds: Mapped[int] = mapped_column(Integer)
+    occupied: Mapped[int] = mapped_column(Integer)
+    available: Mapped[int] = mapped_column(Integer)
+    cleaning: Mapped[int] = mapped_column(Integer)
+    out_of_service: Mapped[int] = mapped_column(Integer)
+    admissions: Mapped[int] = mapped_column(Integer, default=0)
+    transfers_in: Mapped[int] = mapped_column(Integer, default=0)
+    transfers_out: Mapped[int] = mapped_column(Integer, default=0)
+    discharges: Mapped[int] = mapped_column(Integer, default=0)  # alive
+    deaths: Mapped[int] = mapped_column(Integer, default=0)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StaffWard(Base):
+    """A staff member works in this ward: her home page and ward list open there."""
+
+    __tablename__ = "staff_ward"
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
+    ward_id: Mapped[int] = mapped_column(ForeignKey("ward.id"), primary_key=True)
+
+
+class StaffPoli(Base):
+    """A staff member works in this poli."""
+
+    __tablename__ = "staff_poli"
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
+    poli_id: Mapped[int] = mapped_column(ForeignKey("poli.id"), primary_key=True)
 
 
 class VitalSample(Base):
@@ -384,6 +508,7 @@ class Observation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     bed_id: Mapped[int] = mapped_column(ForeignKey("bed.id"), index=True)
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"))
+    admission_id: Mapped[int | None] = mapped_column(ForeignKey("admission.id"), index=True)
     taken_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     on_oxygen: Mapped[bool | None] = mapped_column(Boolean)
@@ -439,14 +564,18 @@ OPEN_AT_COUNTER = ("called", "serving")  # a ticket in these states is at its co
 OPEN_AT_COUNTER_SQL = "status IN ({})".format(", ".join(f"'{s}'" for s in OPEN_AT_COUNTER))
 
 
-class DoctorSchedule(Base):
-    """A doctor's weekly practice session at a poli (jadwal praktik), with its JKN and non-JKN quotas."""
+class DoctorSchedule(Versioned, Base):
+    """A doctor's weekly practice session at a poli (jadwal praktik) between validity dates (either open), with
+    its capacity split into JKN and non-JKN quotas (``capacity`` None = their sum). A public holiday closes it
+    unless ``open_on_holidays``."""
 
     __tablename__ = "doctor_schedule"
     __table_args__ = (
         CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
         CheckConstraint("end_time > start_time", name="times"),
         CheckConstraint("quota_jkn >= 0 AND quota_non_jkn >= 0", name="quota"),
+        CheckConstraint("capacity IS NULL OR capacity >= quota_jkn + quota_non_jkn", name="capacity"),
+        CheckConstraint("valid_until IS NULL OR valid_from IS NULL OR valid_until >= valid_from", name="validity"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
@@ -457,7 +586,44 @@ class DoctorSchedule(Base):
     end_time: Mapped[time] = mapped_column(Time)
     quota_jkn: Mapped[int] = mapped_column(Integer, default=30)
     quota_non_jkn: Mapped[int] = mapped_column(Integer, default=10)
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    open_on_holidays: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class SiteHoliday(Base):
+    """A site's change to the national holiday calendar (``holidays``): a collective leave day (cuti bersama,
+    closes sessions) or a national holiday the site keeps open."""
+
+    __tablename__ = "site_holiday"
+    __table_args__ = (CheckConstraint(sql_in("kind", HOLIDAY_KINDS), name="kind"),)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    name: Mapped[str] = mapped_column(String(100), default="")
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class DoctorLeave(Base):
+    """A doctor's leave (cuti) from ``first_day`` to ``last_day``: it closes the doctor's sessions on those days;
+    ``cancelled_at`` set = withdrawn (history kept)."""
+
+    __tablename__ = "doctor_leave"
+    __table_args__ = (CheckConstraint("last_day >= first_day", name="days"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctor.id"), index=True)
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    substitute_id: Mapped[int | None] = mapped_column(ForeignKey("doctor.id"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
 
 
 class ClinicSession(Base):
@@ -487,8 +653,22 @@ class ClinicSession(Base):
     closed_reason: Mapped[str | None] = mapped_column(String(200))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    leave_id: Mapped[int | None] = mapped_column(ForeignKey("doctor_leave.id"))  # closed by this leave
     poli: Mapped[Poli] = relationship()
     doctor: Mapped[Doctor] = relationship()
+
+
+class ServiceCounter(Versioned, Base):
+    """A counter (loket, a poli's room, a pharmacy window) at one service point, offered by the counter page."""
+
+    __tablename__ = "service_counter"
+    __table_args__ = (UniqueConstraint("site_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    code: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(64))
+    point: Mapped[str] = mapped_column(String(32))  # domain.queue_points: "loket", "poli:UMU", "farmasi:racikan"
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class QueueCounter(Base):
@@ -608,9 +788,10 @@ class BpjsOutbox(Base):
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
-    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"))
-    booking_code: Mapped[str] = mapped_column(String(32), index=True)
-    kind: Mapped[str] = mapped_column(String(24))  # antrean_add | updatewaktu | batal | farmasi_add
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id"))  # None: a schedule update
+    booking_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    # antrean_add | updatewaktu | batal | farmasi_add | updatejadwaldokter
+    kind: Mapped[str] = mapped_column(String(24))
     payload: Mapped[dict] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(8), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

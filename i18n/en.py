@@ -798,4 +798,11 @@ STRINGS = {
     "password_fields_required": "Fill in all three password fields.",
     "password_rules": "At least {n} characters; a long sentence that is easy to remember is best. No common passwords, repetitions, sequences, the username, the account holder's name or the hospital's name.",
     "password_locked": "Too many wrong current passwords: the account is locked for now. Try again in {minutes} minutes or ask an admin.",
+    # issue 13: shared by the setup pages
+    "err_edit_conflict": "Someone else changed this record a moment ago. Reload to see their change, then make your edit again.",
+    # issue 13: hospital setup pages (helper A)
+    # issue 13: bulk import and staff assignments (helper B)
+    # issue 13: admission, transfer, discharge, bed board (helper C)
+    # issue 13: nurse home and admission-scoped history (helper D)
+    # issue 13: doctor schedules, holidays, leave (helper E)
 }

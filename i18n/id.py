@@ -806,4 +806,11 @@ STRINGS = {
     "password_fields_required": "Isi ketiga kolom kata sandi.",
     "password_rules": "Minimal {n} karakter; kalimat panjang yang mudah diingat paling baik. Tidak boleh kata sandi umum, pengulangan, urutan, nama pengguna, nama pemilik akun, atau nama rumah sakit.",
     "password_locked": "Terlalu banyak kata sandi saat ini yang salah: akun dikunci sementara. Coba lagi dalam {minutes} menit atau hubungi admin.",
+    # issue 13: shared by the setup pages
+    "err_edit_conflict": "Data ini baru saja diubah oleh pengguna lain. Muat ulang untuk melihat perubahannya, lalu ulangi suntingan Anda.",
+    # issue 13: hospital setup pages (helper A)
+    # issue 13: bulk import and staff assignments (helper B)
+    # issue 13: admission, transfer, discharge, bed board (helper C)
+    # issue 13: nurse home and admission-scoped history (helper D)
+    # issue 13: doctor schedules, holidays, leave (helper E)
 }

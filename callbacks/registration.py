@@ -16,7 +16,6 @@ from components.ticket import ticket_summary
 from data.queue_lookup import serving_admission_tickets
 from data.queue_registration import (
     AgeOutsideRange,
-    FieldErrors,
     PatientMatch,
     PossibleDuplicate,
     SavedPatient,
@@ -30,7 +29,7 @@ from data.queue_views import booking_status
 from data.runtime import current_runtime
 from data.schedules import SessionInfo, day_sessions, local_today
 from domain.clock import utcnow
-from domain.errors import InputError
+from domain.errors import FieldErrors, InputError
 from domain.formats import long_date
 from domain.queue_ticket import ticket_facts
 from i18n.web import current_language, t

@@ -21,7 +21,7 @@ from data.queue_views import ticket_estimate
 from data.schedules import local_today
 from domain.actor import Actor
 from domain.age_range import AgeRange, age_years
-from domain.errors import InputError
+from domain.errors import FieldErrors, InputError
 from domain.formats import normalise_name, normalise_phone
 from domain.free_text import clean_text
 from domain.identifiers import normalise_identifier
@@ -125,16 +125,6 @@ def search_patients(
         detail={"by": "mrn" if mrn.strip() else "nik" if nik.strip() else "bpjs" if bpjs.strip() else "name"},
     )
     return [_match(p) for p in hits]
-
-
-class FieldErrors(InputError):
-    """Several fields of one form wrong at once: ``errors`` maps each field to its own ``InputError``. Its own key
-    and params are the first error's, for a caller that shows only one message."""
-
-    def __init__(self, errors: dict[str, InputError]) -> None:
-        first = next(iter(errors.values()))
-        super().__init__(first.key, **first.params)
-        self.errors = errors
 
 
 class NeedsConfirmation(InputError):

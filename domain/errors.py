@@ -10,3 +10,13 @@ class InputError(ValueError):
         super().__init__(key)
         self.key = key
         self.params = params
+
+
+class FieldErrors(InputError):
+    """Several fields of one form wrong at once: ``errors`` maps each field to its own ``InputError``. Its own key
+    and params are the first error's, for a caller that shows only one message."""
+
+    def __init__(self, errors: dict[str, InputError]) -> None:
+        first = next(iter(errors.values()))
+        super().__init__(first.key, **first.params)
+        self.errors = errors

@@ -21,7 +21,6 @@ from data.queue_actions import call_ticket, start
 from data.queue_lookup import admission_ticket, booking_site, serving_admission_tickets
 from data.queue_registration import (
     AgeOutsideRange,
-    FieldErrors,
     PossibleDuplicate,
     register_patient,
     register_visit,
@@ -32,7 +31,7 @@ from data.schedules import close_poli, day_sessions, local_today
 from domain.actor import Actor
 from domain.age_range import AgeRange, age_years
 from domain.clock import utcnow
-from domain.errors import InputError
+from domain.errors import FieldErrors, InputError
 from domain.formats import normalise_name, normalise_phone
 from domain.identifiers import LENGTHS, normalise_identifier
 from tests.test_identifiers import FULL_WIDTH, NAME_CHARS, digits, typed

@@ -802,7 +802,23 @@ STRINGS = {
     "err_edit_conflict": "Someone else changed this record a moment ago. Reload to see their change, then make your edit again.",
     # issue 13: hospital setup pages (helper A)
     # issue 13: bulk import and staff assignments (helper B)
+    "staff_err_unknown_place": "A chosen ward or clinic does not exist or has been retired. Reload the page and choose again.",
     # issue 13: admission, transfer, discharge, bed board (helper C)
     # issue 13: nurse home and admission-scoped history (helper D)
     # issue 13: doctor schedules, holidays, leave (helper E)
+    "err_schedule_end_before_start": "The end time must be after the start time.",
+    "err_schedule_quota_negative": "A quota cannot be negative.",
+    "err_schedule_capacity": "Capacity {capacity} is less than the JKN plus non-JKN quotas ({total}).",
+    "err_schedule_validity": "The last valid day cannot be before the first.",
+    "err_schedule_overlap": "Clashes with {day} {start}–{end} at {poli}: one doctor cannot hold two overlapping sessions.",
+    "err_schedule_not_found": "This schedule session was not found. Reload the page.",
+    "err_schedule_doctor_required": "Choose a doctor.",
+    "err_schedule_doctor_unknown": "Unknown or retired doctor.",
+    "err_schedule_poli_required": "Choose a poli.",
+    "err_schedule_poli_unknown": "Unknown or retired poli.",
+    "err_schedule_weekday": "The day must be Monday to Sunday (Senin…Minggu).",
+    "err_schedule_time": "Write the time as HH:MM, e.g. 08:00.",
+    "err_schedule_number": "Enter a whole number, e.g. 20.",
+    "err_schedule_date": "Write the date as YYYY-MM-DD.",
+    "err_schedule_quota_below_booked": "{booked} patients are already booked on {day}: the quota cannot go below that.",
 }

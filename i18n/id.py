@@ -810,7 +810,23 @@ STRINGS = {
     "err_edit_conflict": "Data ini baru saja diubah oleh pengguna lain. Muat ulang untuk melihat perubahannya, lalu ulangi suntingan Anda.",
     # issue 13: hospital setup pages (helper A)
     # issue 13: bulk import and staff assignments (helper B)
+    "staff_err_unknown_place": "Bangsal atau poli yang dipilih tidak ada atau sudah dinonaktifkan. Muat ulang halaman lalu pilih lagi.",
     # issue 13: admission, transfer, discharge, bed board (helper C)
     # issue 13: nurse home and admission-scoped history (helper D)
     # issue 13: doctor schedules, holidays, leave (helper E)
+    "err_schedule_end_before_start": "Jam selesai harus setelah jam mulai.",
+    "err_schedule_quota_negative": "Kuota tidak boleh negatif.",
+    "err_schedule_capacity": "Kapasitas {capacity} lebih kecil dari jumlah kuota JKN dan non-JKN ({total}).",
+    "err_schedule_validity": "Tanggal akhir berlaku tidak boleh sebelum tanggal mulai berlaku.",
+    "err_schedule_overlap": "Bentrok dengan {day} {start}–{end} di {poli}: dokter yang sama tidak boleh praktik di dua sesi yang tumpang tindih.",
+    "err_schedule_not_found": "Sesi jadwal ini tidak ditemukan. Muat ulang halaman.",
+    "err_schedule_doctor_required": "Pilih dokter.",
+    "err_schedule_doctor_unknown": "Dokter tidak dikenal atau sudah tidak aktif.",
+    "err_schedule_poli_required": "Pilih poli.",
+    "err_schedule_poli_unknown": "Poli tidak dikenal atau sudah tidak aktif.",
+    "err_schedule_weekday": "Hari harus Senin sampai Minggu.",
+    "err_schedule_time": "Tulis jam sebagai JJ:MM, mis. 08:00.",
+    "err_schedule_number": "Isi dengan bilangan bulat, mis. 20.",
+    "err_schedule_date": "Tulis tanggal sebagai TTTT-BB-HH.",
+    "err_schedule_quota_below_booked": "Sudah {booked} pasien terdaftar pada {day}: kuota tidak boleh di bawah itu.",
 }

@@ -20,6 +20,7 @@ from components.local_time import local_when
 from components.shell import THEME_STORE
 from components.trend_figures import news2_figure, trend_figure
 from data import live_keys
+from data.admissions import admission_stays, current_admission
 from data.alarm_limits import bed_profile, overrides, publish_limits_changed, set_overrides
 from data.models import Observation
 from data.observations import record_observation
@@ -84,13 +85,21 @@ def refresh_bed(range_key: str, _version: int, theme_name: str | None, code: str
         bed = _bed(session, code)
         if bed is None:
             return no_update, no_update, html.P(t("bed_unknown"))
-        frame = vital_trend(session, bed.id, range_key)
+        # Only the admission lying in the bed now: a new occupant never sees the previous patient's history.
+        admission = current_admission(session, bed.id)
+        stays = admission_stays(session, admission.id) if admission else []
+        frame = vital_trend(session, stays, range_key)
         since = utcnow() - RANGES[range_key]
-        scores = news2_series(frame, observations(session, bed.id, since - RANGES["24h"]), bed.spo2_scale)
-        history = alarm_history(session, bed.id)
-        missing = missing_spans(session, bed.id, since)
+        taken = observations(session, admission.id, since - RANGES["24h"]) if admission else []
+        scores = news2_series(frame, taken, bed.spo2_scale)
+        history = _history_table(alarm_history(session, stays)) if admission else _no_admission()
+        missing = missing_spans(session, stays, since)
     trends, news2 = trend_figure(frame, timezone, missing, theme), news2_figure(scores, timezone, theme)
-    return trends, news2, _history_table(history)
+    return trends, news2, history
+
+
+def _no_admission() -> html.P:
+    return html.P(t("bed_no_admission_history"), className="text-body-secondary m-3", id="bed-no-admission")
 
 
 @page_callback(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from data.models import (
+    Admission,
     Bed,
     BedOccupancy,
     ClinicSession,
@@ -218,18 +219,43 @@ def _seed_demo_patients(session: Session, site: Site, settings: Settings) -> Non
             session.flush()
         elif patient.is_demo and patient.name == name:
             patient.sex = sex  # demo files seeded before the sex came from this table had it alternate by index
-        _get_or_add(session, BedOccupancy, {"bed_id": bed.id, "until": None}, patient_id=patient.id)
-        _fresh_demo_observation(session, bed.id, patient.id)
+        occupancy = _get_or_add(session, BedOccupancy, {"bed_id": bed.id, "until": None}, patient_id=patient.id)
+        _admit_demo(session, site.id, bed, occupancy)
+        _fresh_demo_observation(session, bed.id, patient.id, occupancy.admission_id)
 
 
-def _fresh_demo_observation(session: Session, bed_id: int, patient_id: int) -> None:
+def _admit_demo(session: Session, site_id: int, bed: Bed, occupancy: BedOccupancy) -> None:
+    """The admission a seeded bed stay belongs to (vitals, alarms and observations are the admission's)."""
+    if occupancy.admission_id is None:
+        admission = Admission(
+            site_id=site_id, patient_id=occupancy.patient_id, source="desk", admitted_at=occupancy.since
+        )
+        session.add(admission)
+        session.flush()
+        occupancy.admission_id = admission.id
+    bed.status = "occupied"
+
+
+def _fresh_demo_observation(session: Session, bed_id: int, patient_id: int, admission_id: int | None) -> None:
     """A demo nurse observation (room air, alert) so NEWS2 is complete from the start; renewed on each start
     once older than 6 hours. A real ward records these by hand on the bed page."""
     latest = session.scalar(
-        select(Observation.taken_at).where(Observation.bed_id == bed_id).order_by(Observation.taken_at.desc()).limit(1)
+        select(Observation.taken_at)
+        .where(Observation.admission_id == admission_id)
+        .order_by(Observation.taken_at.desc())
+        .limit(1)
     )
     if latest is None or utcnow() - latest > timedelta(hours=6):
-        session.add(Observation(bed_id=bed_id, patient_id=patient_id, on_oxygen=False, consciousness="A", note="demo"))
+        session.add(
+            Observation(
+                bed_id=bed_id,
+                patient_id=patient_id,
+                admission_id=admission_id,
+                on_oxygen=False,
+                consciousness="A",
+                note="demo",
+            )
+        )
 
 
 def add_occupied_bed(session: Session, site_id: int, ward_id: int, *, bed_code: str, device_id: str, mrn: str) -> None:
@@ -241,6 +267,7 @@ def add_occupied_bed(session: Session, site_id: int, ward_id: int, *, bed_code: 
     )
     session.add_all([bed, device, patient])
     session.flush()
-    session.add_all(
-        [DeviceAssignment(device_pk=device.id, bed_id=bed.id), BedOccupancy(bed_id=bed.id, patient_id=patient.id)]
-    )
+    occupancy = BedOccupancy(bed_id=bed.id, patient_id=patient.id)
+    session.add_all([DeviceAssignment(device_pk=device.id, bed_id=bed.id), occupancy])
+    session.flush()
+    _admit_demo(session, site_id, bed, occupancy)

@@ -4,6 +4,7 @@ observation form."""
 from __future__ import annotations
 
 from datetime import date
+from zoneinfo import ZoneInfo
 
 import dash
 import dash_bootstrap_components as dbc
@@ -14,13 +15,17 @@ from components.bed_tile import bed_tile
 from components.chart_theme import blank_figure
 from components.graph_config import graph_config
 from components.limits_editor import limits_editor
+from components.local_time import local_when
 from components.trend_figures import NEWS2_HEIGHT, TREND_HEIGHT
 from components.ward_live import alarm_list, connection_state, live_grid
+from data.admissions import current_admission
 from data.alarm_limits import limits_view
+from data.models import Admission
 from data.patients import read_patient
 from data.runtime import current_runtime
 from data.trends import RANGES
 from data.wards import BedView, bed_by_code
+from domain.clock import utcnow
 from i18n.web import t
 
 dash.register_page(
@@ -74,11 +79,25 @@ def _age(born: date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
+def _admitted(admission: Admission | None) -> html.Span | None:
+    """When the patient was admitted and which day of the stay this is (day 1 = the day of admission)."""
+    if admission is None:
+        return None
+    timezone = ZoneInfo(current_runtime().settings.timezone)
+    day = (utcnow().astimezone(timezone).date() - admission.admitted_at.astimezone(timezone).date()).days + 1
+    return html.Span(
+        f" · {t('bed_admitted', when=local_when(admission.admitted_at), day=day)}",
+        id="bed-admitted",
+        className="text-body-secondary",
+    )
+
+
 def _header(bed: BedView) -> html.Div:
     if bed.patient_id is None:
         who = html.Span(t("ward_bed_empty"), className="text-body-secondary")
     else:
         with current_runtime().db.session() as session:
+            admission = current_admission(session, bed.id)
             record = read_patient(
                 session,
                 current_runtime().cipher,
@@ -91,6 +110,7 @@ def _header(bed: BedView) -> html.Div:
             [
                 html.Strong(record.name, id="bed-patient-name"),
                 f" · {record.mrn} · {record.sex} · {t('bed_age', n=_age(record.birth_date))}",
+                _admitted(admission),
             ]
         )
     return html.Div(

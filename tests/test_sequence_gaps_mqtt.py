@@ -163,7 +163,8 @@ def test_an_unanswered_gap_becomes_unfillable_and_shows_on_the_trend(rig: Rig) -
         assert mine() == [b'{"cmd":"resend","from_seq":10,"to_seq":14}'] * 2
         assert stored_seqs(rig, device) == seqs
         with rig.db.session() as s:
-            spans = missing_spans(s, bed_id, datetime.now(UTC) - timedelta(hours=1))
+            since = datetime.now(UTC) - timedelta(hours=1)
+            spans = missing_spans(s, [(bed_id, since, None)], since)  # the bed as one stay
         assert [(sp.start, sp.end, sp.state) for sp in spans] == [(row.from_ts, row.to_ts, "unfillable")]
     finally:
         listener.close()

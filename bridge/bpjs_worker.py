@@ -73,7 +73,7 @@ class BpjsWorker:
         log.info(
             "BPJS %s %s → %s",
             item.kind,
-            item.booking_code,
+            item.booking_code or "-",
             result.code,
             extra={"outbox_id": item.id, "code": result.code, "ms": round((time.monotonic() - started) * 1000, 1)},
         )
@@ -109,6 +109,8 @@ class BpjsWorker:
             return self._client.add_antrean_farmasi(payload)
         if item.kind == "antrean_add":
             return self._client.add_antrean(self._with_identifiers(item))
+        if item.kind == "updatejadwaldokter":  # a doctor's week: no visit, no personal data
+            return self._client.update_jadwal_dokter(payload)
         raise ValueError(f"unknown outbox kind {item.kind!r}")
 
     def _with_identifiers(self, item: OutboxItem) -> dict:

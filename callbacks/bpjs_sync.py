@@ -15,6 +15,7 @@ from auth.session import current_actor
 from callbacks.registry import page_callback
 from components.bpjs_sync import (
     RETRY_ID,
+    booking_text,
     completeness_figure,
     completeness_table,
     failures_table,
@@ -82,7 +83,9 @@ def retry(_clicks: list[int | None], version: int) -> tuple:
     if retried is None:
         return _alert(t("bsync_retry_gone"), "warning"), (version or 0) + 1
     kind = kind_text(retried.kind, retried.task)
-    return _alert(t("bsync_retried", booking=retried.booking_code, kind=kind), "success"), (version or 0) + 1
+    return _alert(t("bsync_retried", booking=booking_text(retried.booking_code), kind=kind), "success"), (
+        version or 0
+    ) + 1
 
 
 @page_callback(

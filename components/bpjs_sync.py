@@ -14,7 +14,7 @@ from data.bpjs_status import BpjsTarget, SyncStatus
 from domain.formats import local_datetime
 from i18n.web import current_language, t
 
-KINDS = {"antrean_add", "updatewaktu", "batal", "farmasi_add"}
+KINDS = {"antrean_add", "updatewaktu", "batal", "farmasi_add", "updatejadwaldokter"}
 RETRY_ID = "bsync-retry"  # type of the retry buttons' pattern-matching ids ({"type": …, "id": …}), heard by callbacks
 
 
@@ -62,8 +62,14 @@ def age_text(seconds: float) -> str:
     return t("bsync_age_days", n=seconds // 86400)
 
 
+def booking_text(booking_code: str | None) -> str:
+    """The booking code, or "jadwal dokter" for a schedule update (it has none)."""
+    return booking_code or t("bsync_schedule_update")
+
+
 def kind_text(kind: str, task: int | None) -> str:
-    """``antrean/add``, ``updatewaktu task 4``, ``antrean/batal``, ``antrean/farmasi/add``."""
+    """``antrean/add``, ``updatewaktu task 4``, ``antrean/batal``, ``antrean/farmasi/add``,
+    ``updatejadwaldokter``."""
     if kind not in KINDS:
         return kind
     return t(f"bsync_kind_{kind}", task=task if task is not None else "?")
@@ -125,7 +131,7 @@ def failures_table(failures: list[dict], timezone: str, can_retry: bool) -> dbc.
     for f in failures:
         cells = [
             html.Td(local_datetime(f["created_at"], timezone, lang), className="text-nowrap"),
-            html.Td(html.Code(f["booking_code"])),
+            html.Td(html.Code(f["booking_code"]) if f["booking_code"] else booking_text(None)),
             html.Td(kind_text(f["kind"], f["task"]), className="text-nowrap"),
             html.Td(f["poli"]),
             html.Td(f["attempts"]),

@@ -1,5 +1,6 @@
 """The BPJS outbox as a work queue: claim the next due call of a booking (only when everything before it for
-that booking was acknowledged), record the outcome, and summarise it for the sync status page.
+that booking was acknowledged), record the outcome, and summarise it for the sync status page. Schedule updates
+(``updatejadwaldokter``, no booking) form one line of their own, so a later week never overtakes an earlier one.
 
 Claiming takes a lease (``next_attempt_at`` moves past the lease) in a short transaction with
 ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several workers never send the same row at once, and a worker killed
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from data.models import BpjsOutbox, Poli, QueueTicket, Visit, VisitTask
@@ -24,20 +25,27 @@ LEASE = timedelta(seconds=60)
 class OutboxItem:
     id: int
     site_id: int
-    visit_id: int
-    booking_code: str
+    visit_id: int | None  # None: a schedule update
+    booking_code: str | None
     kind: str
     payload: dict
     attempts: int
     created_at: datetime
 
 
-def claim_next(session: Session, now: datetime, lease: timedelta = LEASE) -> OutboxItem | None:
-    """Lease the oldest due row that heads its booking's line; None when nothing is due."""
+def behind_unsent() -> ColumnElement[bool]:
+    """True for a row with an earlier unsent row in its line (the same booking, or both schedule updates)."""
     earlier = aliased(BpjsOutbox)
-    blocked = exists().where(
-        earlier.booking_code == BpjsOutbox.booking_code, earlier.id < BpjsOutbox.id, earlier.state != "sent"
+    same_line = or_(
+        earlier.booking_code == BpjsOutbox.booking_code,
+        and_(earlier.booking_code.is_(None), BpjsOutbox.booking_code.is_(None)),
     )
+    return exists().where(same_line, earlier.id < BpjsOutbox.id, earlier.state != "sent")
+
+
+def claim_next(session: Session, now: datetime, lease: timedelta = LEASE) -> OutboxItem | None:
+    """Lease the oldest due row that heads its line; None when nothing is due."""
+    blocked = behind_unsent()
     row_id = session.scalar(
         select(BpjsOutbox.id)
         .where(BpjsOutbox.state == "pending", BpjsOutbox.next_attempt_at <= now, ~blocked)
@@ -116,10 +124,10 @@ def outbox_summary(session: Session, site_id: int, failures_limit: int = 100) ->
     oldest = session.scalar(
         select(func.min(BpjsOutbox.created_at)).where(BpjsOutbox.site_id == site_id, BpjsOutbox.state == "pending")
     )
-    rows = session.execute(
+    rows = session.execute(  # a schedule update has no visit: its poli is the BPJS code it reports
         select(BpjsOutbox, Poli.name)
-        .join(Visit, Visit.id == BpjsOutbox.visit_id)
-        .join(Poli, Poli.id == Visit.poli_id)
+        .outerjoin(Visit, Visit.id == BpjsOutbox.visit_id)
+        .outerjoin(Poli, Poli.id == Visit.poli_id)
         .where(BpjsOutbox.site_id == site_id, BpjsOutbox.state == "failed")
         .order_by(BpjsOutbox.id)
         .limit(failures_limit)
@@ -130,7 +138,7 @@ def outbox_summary(session: Session, site_id: int, failures_limit: int = 100) ->
             "booking_code": row.booking_code,
             "kind": row.kind,
             "task": row.payload.get("taskid"),
-            "poli": poli,
+            "poli": poli if poli is not None else row.payload.get("kodepoli", ""),
             "code": row.response_code,
             "message": row.last_error or "",
             "attempts": row.attempts,

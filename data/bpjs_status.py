@@ -9,11 +9,11 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Float, cast, exists, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Float, cast, func, select
+from sqlalchemy.orm import Session
 
 from data import audit
-from data.bpjs_outbox import outbox_summary, retry_failed
+from data.bpjs_outbox import behind_unsent, outbox_summary, retry_failed
 from data.models import BpjsOutbox
 from data.schedules import local_today, site_zone
 from domain.actor import Actor
@@ -107,12 +107,9 @@ def ack_times(session: Session, site_id: int, since: datetime) -> AckTimes:
 
 
 def stalled_since(session: Session, site_id: int, now: datetime, grace: timedelta = STALL_GRACE) -> datetime | None:
-    """Since when a row that heads its booking's line has been due without being taken (None: nothing stuck).
+    """Since when a row that heads its line has been due without being taken (None: nothing stuck).
     Rows waiting behind a failed one, leased or in backoff are not due, so they never count."""
-    earlier = aliased(BpjsOutbox)
-    blocked = exists().where(
-        earlier.booking_code == BpjsOutbox.booking_code, earlier.id < BpjsOutbox.id, earlier.state != "sent"
-    )
+    blocked = behind_unsent()
     return session.scalar(
         select(func.min(BpjsOutbox.next_attempt_at)).where(
             BpjsOutbox.site_id == site_id,
@@ -147,7 +144,7 @@ def sync_status(session: Session, site_id: int, now: datetime) -> SyncStatus:
 
 @dataclass(frozen=True)
 class Retried:
-    booking_code: str
+    booking_code: str | None  # None: a schedule update
     kind: str
     task: int | None
 

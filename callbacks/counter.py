@@ -32,6 +32,7 @@ from data.queue_tickets import publish
 from data.queue_views import CounterView, counter_view, point_names
 from data.runtime import current_runtime
 from data.schedules import today_sessions
+from data.service_counters import counters_at
 from domain.clock import utcnow
 from domain.errors import InputError
 from domain.free_text import clean_text, readable
@@ -96,20 +97,33 @@ def restore_choice(data: object) -> tuple:
     Output(Ids.NAME, "placeholder"),
     Output(Ids.FINISH_OPTIONS, "hidden"),
     Output(Ids.REFER, "options"),
+    Output(Ids.NAME_PICK, "options"),
+    Output(Ids.NAME_PICK, "value"),
+    Output(Ids.NAME_PICK_BOX, "hidden"),
+    Output(Ids.NAME_FREE, "hidden"),
     Input(Ids.POINT, "value"),
     State(Ids.CHOICE, "data"),
 )
 def point_changed(point: str | None, data: object) -> tuple:
-    """A poli offers its doctor sessions and, when finishing, the other polis' open sessions to refer to."""
+    """A poli offers its doctor sessions and, when finishing, the other polis' open sessions to refer to; a point
+    with configured counters offers them as the counter's name (free text only where none is configured)."""
     no_sessions = [{"label": t("counter_no_session"), "value": ALL_DOCTORS}]
     if not operable(point):
-        return no_sessions, ALL_DOCTORS, True, "", True, []
+        return no_sessions, ALL_DOCTORS, True, "", True, [], [], None, True, False
     code = poli_code_of(point)
     with current_runtime().db.session() as session:
         name = point_names(session, current_user.site_id).get(point, point)
         sessions = today_sessions(session, current_user.site_id) if code else []
+        configured = counters_at(session, current_user.site_id, point)
+    stored_name = data.get("counter") if isinstance(data, dict) and data.get("point") == point else None
+    names = (
+        [{"label": n, "value": n} for n in configured],
+        stored_name if stored_name in configured else None,
+        not configured,
+        bool(configured),
+    )
     if code is None:
-        return no_sessions, ALL_DOCTORS, True, name, True, []
+        return no_sessions, ALL_DOCTORS, True, name, True, [], *names
     own = [s for s in sessions if s.poli_code == code]
     options = [{"label": t("counter_all_doctors"), "value": ALL_DOCTORS}]
     options += [{"label": f"{s.doctor_name} ({session_hours(s)})", "value": str(s.id)} for s in own]
@@ -120,7 +134,7 @@ def point_changed(point: str | None, data: object) -> tuple:
         for s in sessions
         if s.poli_code != code and s.open
     ]
-    return options, value, False, name, False, refer
+    return options, value, False, name, False, refer, *names
 
 
 @page_callback(
@@ -131,14 +145,22 @@ def point_changed(point: str | None, data: object) -> tuple:
     State(Ids.POINT, "value"),
     State(Ids.SESSION, "value"),
     State(Ids.NAME, "value"),
+    State(Ids.NAME_PICK, "value"),
     prevent_initial_call=True,
 )
-def open_counter(_clicks: int, point: str | None, session_value: str | None, name: str | None) -> tuple:
-    """Remember which counter this browser runs (refused for a point the user's roles may not run)."""
+def open_counter(
+    _clicks: int, point: str | None, session_value: str | None, name: str | None, picked: str | None
+) -> tuple:
+    """Remember which counter this browser runs (refused for a point the user's roles may not run, or for a
+    name that is not one of the point's configured counters when it has some)."""
     if not operable(point):
         return no_update, _alert(t("counter_err_point"), "danger", "counter-setup-message")
     with current_runtime().db.session() as session:
         point_name = point_names(session, current_user.site_id).get(point, point)
+        configured = counters_at(session, current_user.site_id, point)
+        if configured and picked not in configured:
+            return no_update, _alert(t("counter_err_name_pick"), "danger", "counter-setup-message")
+        name = picked if configured else name
         chosen = None
         if poli_code_of(point) and (session_value or "").isdigit():
             code = poli_code_of(point)

@@ -36,6 +36,9 @@ class Ids:
     POINT = "counter-point"
     SESSION = "counter-session"
     NAME = "counter-name"
+    NAME_FREE = "counter-name-free"  # the free-text name, shown when the point has no configured counters
+    NAME_PICK = "counter-name-pick"  # the point's configured counters (/admin/loket)
+    NAME_PICK_BOX = "counter-name-pick-box"
     OPEN = "counter-open"
     SETUP_FEEDBACK = "counter-setup-feedback"
     HEADING = "counter-heading"
@@ -95,9 +98,23 @@ def _setup_card(options: list[dict]) -> dbc.Card:
                     ),
                     dbc.Label(t("counter_session"), html_for=Ids.SESSION),
                     dbc.Select(id=Ids.SESSION, options=[], className="mb-2"),
-                    dbc.Label(t("counter_name"), html_for=Ids.NAME),
-                    dbc.Input(id=Ids.NAME, maxLength=40, className="mb-1"),
-                    dbc.FormText(t("counter_name_hint"), className="d-block mb-3"),
+                    html.Div(
+                        [
+                            dbc.Label(t("counter_name"), html_for=Ids.NAME_PICK),
+                            dbc.Select(id=Ids.NAME_PICK, options=[], placeholder=t("counter_name_pick")),
+                        ],
+                        id=Ids.NAME_PICK_BOX,
+                        hidden=True,
+                        className="mb-3",
+                    ),
+                    html.Div(
+                        [
+                            dbc.Label(t("counter_name"), html_for=Ids.NAME),
+                            dbc.Input(id=Ids.NAME, maxLength=40, className="mb-1"),
+                            dbc.FormText(t("counter_name_hint"), className="d-block mb-3"),
+                        ],
+                        id=Ids.NAME_FREE,
+                    ),
                     dbc.Button(t("counter_open"), id=Ids.OPEN, color="secondary"),
                     html.Div(id=Ids.SETUP_FEEDBACK, className="mt-2"),
                 ]

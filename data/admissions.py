@@ -92,9 +92,12 @@ def _set_status(session: Session, actor: Actor, bed: Bed, status: str, at: datet
     session.add(BedStatusEvent(bed_id=bed.id, status=status, at=at, by=actor.user_id, reason=reason))
 
 
-def _require_available(bed: Bed) -> None:
+def _require_available(session: Session, bed: Bed) -> None:
     if bed.status != "available":
         raise InputError(f"adt_err_bed_{bed.status}", bed=bed.code)
+    lying = select(BedOccupancy.id).where(BedOccupancy.bed_id == bed.id, BedOccupancy.until.is_(None))
+    if session.scalar(lying) is not None:  # a stay recorded before beds had a status (demo data)
+        raise InputError("adt_err_bed_occupied", bed=bed.code)
 
 
 def _open_admission(session: Session, patient_id: int) -> Admission | None:
@@ -117,10 +120,11 @@ def _bed_assignment(session: Session, bed_id: int) -> DeviceAssignment | None:
 
 def _flush_or_taken(session: Session, bed: Bed) -> None:
     """Flush; a bed or patient taken meanwhile by someone else's admission is a message, not a crash."""
+    code = bed.code  # read now: a failed flush expires the row
     try:
         session.flush()
     except (IntegrityError, StaleDataError) as exc:
-        raise InputError("adt_err_taken_meanwhile", bed=bed.code) from exc
+        raise InputError("adt_err_taken_meanwhile", bed=code) from exc
 
 
 def current_admission(session: Session, bed_id: int) -> Admission | None:
@@ -213,7 +217,7 @@ def admit(
         occupancy = _open_occupancy(session, lying.id)
         where = session.get(Bed, occupancy.bed_id).code if occupancy else "?"
         raise InputError("adt_err_already_admitted", bed=where)
-    _require_available(bed)
+    _require_available(session, bed)
     admission = Admission(
         site_id=actor.site_id,
         patient_id=patient.id,
@@ -263,7 +267,7 @@ def admit_emergency(
 ) -> AdtResult:
     """Register a patient with minimal data (``incomplete``) and admit her from the emergency room."""
     at = _now(at)
-    _require_available(_bed(session, actor, bed_id))
+    _require_available(session, _bed(session, actor, bed_id))
     if approx_age_years is not None and not 0 <= approx_age_years <= 130:
         raise InputError("adt_err_age")
     year = at.year - approx_age_years if approx_age_years is not None else None
@@ -330,7 +334,7 @@ def transfer(
     occupancy = _open_occupancy(session, admission.id)
     if occupancy.bed_id == target.id:
         raise InputError("adt_err_same_bed", bed=target.code)
-    _require_available(target)
+    _require_available(session, target)
     old_monitor = _bed_assignment(session, occupancy.bed_id)
     old = _leave_bed(session, actor, occupancy, "transfer", at)
     _set_status(session, actor, target, "occupied", at)

@@ -1,0 +1,300 @@
+"""Admission, transfer, discharge, monitor pairing and bed states on both backends (data/admissions.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from data import admissions
+from data.admissions import (
+    admission_stays,
+    admit,
+    admit_emergency,
+    current_admission,
+    discharge,
+    pair_monitor,
+    publish_adt,
+    set_bed_status,
+    transfer,
+)
+from data.live_keys import CONTROL_CHANNEL, ward_channel
+from data.models import (
+    Admission,
+    AlarmEvent,
+    AuditLog,
+    Bed,
+    BedOccupancy,
+    BedStatusEvent,
+    Device,
+    DeviceAssignment,
+    Patient,
+    User,
+    Ward,
+)
+from domain.actor import Actor
+from domain.errors import InputError
+
+T0 = datetime(2026, 5, 4, 3, 0, tzinfo=UTC)  # 10:00 WIB
+
+
+def nurse(pantau) -> Actor:
+    with pantau.runtime.db.session() as s:
+        user = s.scalar(select(User).where(User.username == "perawat"))
+        return Actor(user.id, user.username, user.site_id, "127.0.0.1")
+
+
+@pytest.fixture
+def ward(any_app):
+    """A ward of its own (beds T-01..T-03, monitors MT-1..MT-3 at T-01..T-03) and two patients."""
+    actor = nurse(any_app)
+    with any_app.runtime.db.session() as s:
+        ward = Ward(site_id=actor.site_id, code="TST", name="Uji")
+        s.add(ward)
+        s.flush()
+        beds = [Bed(ward_id=ward.id, code=f"T-0{n}", label=f"T{n}") for n in (1, 2, 3)]
+        devices = [Device(site_id=actor.site_id, device_id=f"MT-{n}") for n in (1, 2, 3)]
+        people = [
+            Patient(site_id=actor.site_id, mrn=f"T{n}", name=name, birth_date=date(1970, 1, 1), sex="P")
+            for n, name in ((1, "Siti Aminah"), (2, "Dewi Lestari"))
+        ]
+        s.add_all(beds + devices + people)
+        s.flush()
+        s.add_all(
+            DeviceAssignment(device_pk=d.id, bed_id=b.id, since=T0 - timedelta(days=9))
+            for d, b in zip(devices, beds, strict=True)
+        )
+        ids = {b.code: b.id for b in beds} | {p.mrn: p.id for p in people}
+    return any_app, actor, ids
+
+
+def run(pantau, call, *args, **kwargs):
+    with pantau.runtime.db.session() as s:
+        return call(s, *args, **kwargs)
+
+
+def state(pantau, bed_id: int) -> tuple[str, str | None, int | None]:
+    """(status, paired monitor, admission id) of a bed."""
+    with pantau.runtime.db.session() as s:
+        monitor = s.scalar(
+            select(Device.device_id)
+            .join(DeviceAssignment, DeviceAssignment.device_pk == Device.id)
+            .where(DeviceAssignment.bed_id == bed_id, DeviceAssignment.until.is_(None))
+        )
+        lying = current_admission(s, bed_id)
+        return s.get(Bed, bed_id).status, monitor, lying.id if lying else None
+
+
+def version(pantau, admission_id: int) -> int:
+    return run(pantau, lambda s: s.get(Admission, admission_id).version)
+
+
+def test_admit_occupies_the_bed_and_keeps_its_monitor(ward):
+    pantau, actor, ids = ward
+    done = run(pantau, admit, actor, patient_id=ids["T1"], bed_id=ids["T-01"], source="desk", at=T0)
+    assert state(pantau, ids["T-01"]) == ("occupied", "MT-1", done.admission_id)
+    assert [b.code for b in done.beds] == ["T-01"]
+    assert run(pantau, admission_stays, done.admission_id) == [(ids["T-01"], T0, None)]
+    with pantau.runtime.db.session() as s:
+        events = s.scalars(select(BedStatusEvent.status).where(BedStatusEvent.bed_id == ids["T-01"])).all()
+        audited = s.scalar(select(AuditLog).where(AuditLog.action == "patient_admitted"))
+    assert events == ["occupied"]
+    assert audited.target_id == str(done.admission_id) and audited.username == "perawat"
+
+
+def test_admit_refuses_a_cleaning_bed_and_a_second_admission(ward):
+    pantau, actor, ids = ward
+    run(pantau, admit, actor, patient_id=ids["T1"], bed_id=ids["T-01"], source="desk", at=T0)
+    with pantau.runtime.db.session() as s:
+        s.get(Bed, ids["T-02"]).status = "cleaning"
+    with pytest.raises(InputError) as cleaning:
+        run(pantau, admit, actor, patient_id=ids["T2"], bed_id=ids["T-02"], source="desk", at=T0)
+    assert cleaning.value.key == "adt_err_bed_cleaning" and cleaning.value.params == {"bed": "T-02"}
+    with pytest.raises(InputError) as twice:
+        run(pantau, admit, actor, patient_id=ids["T1"], bed_id=ids["T-03"], source="desk", at=T0)
+    assert twice.value.key == "adt_err_already_admitted" and twice.value.params == {"bed": "T-01"}
+    with pytest.raises(InputError) as taken:
+        run(pantau, admit, actor, patient_id=ids["T2"], bed_id=ids["T-01"], source="desk", at=T0)
+    assert taken.value.key == "adt_err_bed_occupied"
+    assert state(pantau, ids["T-03"]) == ("available", "MT-3", None)
+
+
+def test_two_admissions_to_one_bed_at_once_one_wins(ward, monkeypatch):
+    pantau, actor, ids = ward
+    db = pantau.runtime.db
+    with db.session() as first, db.session() as second:
+        # the interleaving of a race: the second desk checks the bed while it is free, the first commits its
+        # admission, then the second writes. The second is told, nothing is doubled.
+        checked = admissions._require_available(second, second.get(Bed, ids["T-02"]))
+        admit(first, actor, patient_id=ids["T1"], bed_id=ids["T-02"], source="desk", at=T0)
+        first.commit()
+        monkeypatch.setattr(admissions, "_require_available", lambda session, bed: checked)
+        with pytest.raises(InputError) as lost:
+            admit(second, actor, patient_id=ids["T2"], bed_id=ids["T-02"], source="desk", at=T0)
+        assert lost.value.key == "adt_err_taken_meanwhile"
+        second.rollback()
+    with db.session() as s:
+        stays = s.scalars(select(BedOccupancy.patient_id).where(BedOccupancy.bed_id == ids["T-02"])).all()
+    assert stays == [ids["T1"]]
+
+
+def test_transfer_with_the_monitor_following(ward):
+    pantau, actor, ids = ward
+    done = run(pantau, admit, actor, patient_id=ids["T1"], bed_id=ids["T-01"], source="poli", at=T0)
+    with pantau.runtime.db.session() as s:
+        s.scalar(select(BedOccupancy).where(BedOccupancy.bed_id == ids["T-01"])).spo2_scale = 2
+    later = T0 + timedelta(hours=5)
+    moved = run(
+        pantau,
+        transfer,
+        actor,
+        admission_id=done.admission_id,
+        to_bed_id=ids["T-02"],
+        monitor="follow",
+        version=version(pantau, done.admission_id),
+        at=later,
+    )
+    assert {b.code for b in moved.beds} == {"T-01", "T-02"}
+    assert state(pantau, ids["T-01"]) == ("cleaning", None, None)
+    assert state(pantau, ids["T-02"]) == ("occupied", "MT-1", done.admission_id)
+    stays = run(pantau, admission_stays, done.admission_id)
+    assert stays == [(ids["T-01"], T0, later), (ids["T-02"], later, None)]
+    with pantau.runtime.db.session() as s:
+        new = s.scalar(select(BedOccupancy).where(BedOccupancy.bed_id == ids["T-02"]))
+        old = s.scalar(select(BedOccupancy).where(BedOccupancy.bed_id == ids["T-01"]))
+        # the new bed's own monitor is no longer paired anywhere
+        mt2 = s.scalar(
+            select(DeviceAssignment).join(Device).where(Device.device_id == "MT-2", DeviceAssignment.until.is_(None))
+        )
+    assert (new.spo2_scale, old.end_reason) == (2, "transfer")
+    assert mt2 is None
+
+
+def test_transfer_keeping_the_new_beds_monitor_and_a_stale_form(ward):
+    pantau, actor, ids = ward
+    done = run(pantau, admit, actor, patient_id=ids["T1"], bed_id=ids["T-01"], source="desk", at=T0)
+    shown = version(pantau, done.admission_id)
+    run(
+        pantau, transfer, actor, admission_id=done.admission_id, to_bed_id=ids["T-02"], monitor="keep",
+        version=shown, at=T0 + timedelta(hours=1),
+    )  # fmt: skip
+    assert state(pantau, ids["T-02"])[1] == "MT-2"
+    assert state(pantau, ids["T-01"])[1] == "MT-1"
+    run(
+        pantau, discharge, actor, admission_id=done.admission_id, kind="home", version=shown, at=T0 + timedelta(hours=2)
+    )
+    with pytest.raises(InputError) as gone:
+        run(
+            pantau, transfer, actor, admission_id=done.admission_id, to_bed_id=ids["T-03"], monitor="keep",
+            version=shown,
+        )  # fmt: skip
+    assert gone.value.key == "adt_err_already_discharged"
+
+
+def test_discharge_deceased_needs_the_time_of_death(ward):
+    pantau, actor, ids = ward
+    done = run(pantau, admit, actor, patient_id=ids["T1"], bed_id=ids["T-01"], source="desk", at=T0)
+    shown, at = version(pantau, done.admission_id), T0 + timedelta(days=2)
+    for died_at, key in (
+        (None, "adt_err_died_at_required"),
+        (at + timedelta(minutes=1), "adt_err_died_at_range"),
+        (T0 - timedelta(minutes=1), "adt_err_died_at_range"),
+    ):
+        with pytest.raises(InputError) as refused:
+            run(pantau, discharge, actor, admission_id=done.admission_id, kind="deceased", version=shown, at=at,
+                died_at=died_at)  # fmt: skip
+        assert refused.value.key == key
+    with pytest.raises(InputError) as referral:
+        run(pantau, discharge, actor, admission_id=done.admission_id, kind="referred", version=shown, at=at)
+    assert referral.value.key == "adt_err_referred_to_required"
+    assert state(pantau, ids["T-01"]) == ("occupied", "MT-1", done.admission_id)
+    died = at - timedelta(hours=1)
+    run(pantau, discharge, actor, admission_id=done.admission_id, kind="deceased", version=shown, at=at, died_at=died)
+    with pantau.runtime.db.session() as s:
+        admission = s.get(Admission, done.admission_id)
+        assert (admission.discharge_kind, admission.died_at, admission.discharged_at) == ("deceased", died, at)
+
+
+def test_discharge_ends_alarms_and_pairing_and_sets_cleaning(ward):
+    pantau, actor, ids = ward
+    done = run(pantau, admit, actor, patient_id=ids["T1"], bed_id=ids["T-01"], source="desk", at=T0)
+    at = T0 + timedelta(days=1)
+    with pantau.runtime.db.session() as s:
+        alarm = dict(condition="spo2_low", kind="physiological", priority="high", started_at=T0 + timedelta(hours=1))
+        s.add_all([AlarmEvent(bed_id=ids["T-01"], **alarm), AlarmEvent(bed_id=ids["T-02"], **alarm)])
+    run(pantau, discharge, actor, admission_id=done.admission_id, kind="home", version=1, at=at, note="sembuh")
+    assert state(pantau, ids["T-01"]) == ("cleaning", None, None)
+    with pantau.runtime.db.session() as s:
+        ends = dict(s.execute(select(AlarmEvent.bed_id, AlarmEvent.ended_at)).all())
+        paired = s.scalar(select(DeviceAssignment).join(Device).where(Device.device_id == "MT-1"))
+    assert ends == {ids["T-01"]: at, ids["T-02"]: None}
+    assert paired.until == at
+    with pytest.raises(InputError) as dirty:
+        run(pantau, admit, actor, patient_id=ids["T2"], bed_id=ids["T-01"], source="desk", at=at)
+    assert dirty.value.key == "adt_err_bed_cleaning"
+    run(pantau, set_bed_status, actor, bed_id=ids["T-01"], status="available", version=None, at=at)
+    again = run(pantau, admit, actor, patient_id=ids["T2"], bed_id=ids["T-01"], source="desk", device_id="MT-1", at=at)
+    assert state(pantau, ids["T-01"]) == ("occupied", "MT-1", again.admission_id)
+
+
+def test_bed_status_moves_by_hand(ward):
+    pantau, actor, ids = ward
+    bed = ids["T-03"]
+    with pytest.raises(InputError) as no_reason:
+        run(pantau, set_bed_status, actor, bed_id=bed, status="out_of_service", version=1, reason="  ")
+    assert no_reason.value.key == "adt_err_reason_required"
+    run(pantau, set_bed_status, actor, bed_id=bed, status="out_of_service", version=1, reason="Rem rusak", at=T0)
+    with pytest.raises(InputError) as by_hand:
+        run(pantau, set_bed_status, actor, bed_id=bed, status="occupied", version=2)
+    assert by_hand.value.key == "adt_err_status_move"
+    with pytest.raises(InputError) as stale:
+        run(pantau, set_bed_status, actor, bed_id=bed, status="available", version=1)
+    assert stale.value.key == "err_edit_conflict"
+    with pantau.runtime.db.session() as s:
+        event = s.scalar(select(BedStatusEvent).where(BedStatusEvent.bed_id == bed))
+    assert (event.status, event.reason, event.at) == ("out_of_service", "Rem rusak", T0)
+
+
+def test_pairing_a_monitor_in_use_is_refused_unless_forced(ward):
+    pantau, actor, ids = ward
+    run(pantau, admit, actor, patient_id=ids["T1"], bed_id=ids["T-01"], source="desk", at=T0)
+    with pytest.raises(InputError) as busy:
+        run(pantau, pair_monitor, actor, bed_id=ids["T-02"], device_id="MT-1", at=T0)
+    assert busy.value.params == {"device_id": "MT-1", "bed": "T-01"}
+    for unknown, key in (("NOPE", "adt_err_device_unknown"), ("MT-3", "adt_err_device_retired")):
+        if unknown == "MT-3":
+            with pantau.runtime.db.session() as s:
+                s.scalar(select(Device).where(Device.device_id == "MT-3")).active = False
+        with pytest.raises(InputError) as wrong:
+            run(pantau, pair_monitor, actor, bed_id=ids["T-02"], device_id=unknown, at=T0)
+        assert wrong.value.key == key
+    touched = run(pantau, pair_monitor, actor, bed_id=ids["T-02"], device_id="MT-1", at=T0, force=True)
+    assert {b.code for b in touched} == {"T-01", "T-02"}
+    assert state(pantau, ids["T-01"])[1] is None and state(pantau, ids["T-02"])[1] == "MT-1"
+
+
+def test_emergency_admission_registers_an_incomplete_patient(ward):
+    pantau, actor, ids = ward
+    done = run(
+        pantau, lambda s, **kw: admit_emergency(s, pantau.runtime.cipher, actor, **kw),
+        name_hint="", sex="L", approx_age_years=40, bed_id=ids["T-03"], at=T0,
+    )  # fmt: skip
+    with pantau.runtime.db.session() as s:
+        admission = s.get(Admission, done.admission_id)
+        patient = admission.patient
+        assert (admission.source, patient.incomplete, patient.name) == ("emergency", True, "Tn. Tanpa Nama")
+        assert patient.birth_date == date(1986, 1, 1)
+
+
+def test_publish_adt_tells_the_pipeline_and_the_ward(ward):
+    pantau, actor, ids = ward
+    done = run(pantau, admit, actor, patient_id=ids["T1"], bed_id=ids["T-01"], source="desk", at=T0)
+    live = pantau.runtime.live
+    with live.subscribe(CONTROL_CHANNEL, ward_channel("TST")) as sub:
+        publish_adt(live, done.beds)
+        got = [sub.get(2.0), sub.get(2.0)]
+    assert got == [
+        (CONTROL_CHANNEL, '{"t":"adt","bed":"T-01"}'),
+        (ward_channel("TST"), '{"t":"b","bed":"T-01"}'),
+    ]

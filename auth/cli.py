@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -9,7 +11,9 @@ from flask.cli import with_appcontext
 from auth import users
 from auth.demo_accounts import seed_demo
 from auth.passwords import generate_password
+from data.census import ensure_census, record_census
 from data.patients import rotate_keys
+from data.schedules import local_today
 from data.seed import ensure_site
 from domain.actor import Actor
 from domain.errors import InputError
@@ -239,6 +243,21 @@ def provision_sim_devices(path: str, devices: str) -> None:
     click.echo(f"credentials for {len(creds)} simulated monitors written to {path}")
 
 
+@click.command("census")
+@with_appcontext
+@click.option("--day", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Recompute this site-local day only.")
+def census_command(day: datetime | None) -> None:
+    """Record the midnight ward census: one day, or every missing day up to yesterday (site-local)."""
+    with _runtime().db.session() as db:
+        site = ensure_site(db, _runtime().settings)
+        if day is not None:
+            rows = record_census(db, site.id, day.date())
+            click.echo(f"census {day.date().isoformat()}: {len(rows)} wards")
+            return
+        filled = ensure_census(db, site.id, local_today(db, site.id) - timedelta(days=1))
+    click.echo(f"census: {filled} missing days recorded")
+
+
 COMMANDS = (
     create_user,
     reset_password,
@@ -251,4 +270,5 @@ COMMANDS = (
     retire_device_command,
     mqtt_setup,
     provision_sim_devices,
+    census_command,
 )

@@ -1,0 +1,121 @@
+"""The midnight census: one row per ward per site-local day, recomputed from history (docs/inpatient.md).
+
+A day's row holds the beds' states at its 00:00 (from ``bed_status_event``) and the movements during the day
+(from ``bed_occupancy``: admissions, transfers between wards, discharges alive and deaths). Everything comes
+from append-only history, so a row can be recomputed at any time and gives the same figures.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from data.models import Admission, Bed, BedOccupancy, BedStatusEvent, Ward, WardCensus
+from data.schedules import site_zone
+from data.upsert import insert_for
+from domain.clock import utcnow
+
+MOVEMENTS = ("admissions", "transfers_in", "transfers_out", "discharges", "deaths")
+
+
+def _midnight(day: date, zone) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
+def _status_at(session: Session, bed: Bed, at: datetime) -> str:
+    """The bed's status at ``at``: its last event by then; before its first event a bed was available; a bed
+    with no history at all is as it stands."""
+    last = session.scalar(
+        select(BedStatusEvent.status)
+        .where(BedStatusEvent.bed_id == bed.id, BedStatusEvent.at <= at)
+        .order_by(BedStatusEvent.at.desc(), BedStatusEvent.id.desc())
+        .limit(1)
+    )
+    if last is not None:
+        return last
+    later = session.scalar(select(func.count()).where(BedStatusEvent.bed_id == bed.id))
+    return "available" if later else bed.status
+
+
+def _movements(session: Session, site_id: int, start: datetime, end: datetime) -> dict[int, Counter]:
+    """Per ward id: the day's admissions, transfers in and out (between wards), discharges and deaths."""
+    touched = select(BedOccupancy.admission_id).where(
+        BedOccupancy.admission_id.is_not(None),
+        ((BedOccupancy.since >= start) & (BedOccupancy.since < end))
+        | ((BedOccupancy.until >= start) & (BedOccupancy.until < end)),
+    )
+    rows = session.execute(
+        select(BedOccupancy, Bed.ward_id, Admission)
+        .join(Bed, Bed.id == BedOccupancy.bed_id)
+        .join(Admission, Admission.id == BedOccupancy.admission_id)
+        .where(Admission.site_id == site_id, BedOccupancy.admission_id.in_(touched))
+        .order_by(BedOccupancy.admission_id, BedOccupancy.since, BedOccupancy.id)
+    ).all()
+    counts: dict[int, Counter] = {}
+    for index, (stay, ward_id, admission) in enumerate(rows):
+        tally = counts.setdefault(ward_id, Counter())
+        before = rows[index - 1] if index and rows[index - 1][2].id == admission.id else None
+        after = rows[index + 1] if index + 1 < len(rows) and rows[index + 1][2].id == admission.id else None
+        if start <= stay.since < end:
+            if before is None:
+                tally["admissions"] += 1
+            elif before[1] != ward_id:
+                tally["transfers_in"] += 1
+        if stay.until is not None and start <= stay.until < end:
+            if stay.end_reason == "discharge":
+                tally["deaths" if admission.discharge_kind == "deceased" else "discharges"] += 1
+            elif after is not None and after[1] != ward_id:
+                tally["transfers_out"] += 1
+    return counts
+
+
+def record_census(session: Session, site_id: int, day: date) -> list[WardCensus]:
+    """Compute and store (insert or replace) every ward's row for the site-local ``day``."""
+    zone = site_zone(session, site_id)
+    start, end = _midnight(day, zone), _midnight(day + timedelta(days=1), zone)
+    movements = _movements(session, site_id, start, end)
+    table = WardCensus.__table__
+    wards = session.scalars(select(Ward).where(Ward.site_id == site_id).order_by(Ward.code)).all()
+    for ward in wards:
+        states = Counter(_status_at(session, bed, start) for bed in ward.beds if bed.active)
+        row = {
+            "ward_id": ward.id,
+            "day": day,
+            "beds": sum(states.values()),
+            "occupied": states["occupied"],
+            "available": states["available"],
+            "cleaning": states["cleaning"],
+            "out_of_service": states["out_of_service"],
+            **{name: movements.get(ward.id, Counter())[name] for name in MOVEMENTS},
+            "recorded_at": utcnow(),
+        }
+        statement = insert_for(session, table).values(**row)
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["ward_id", "day"], set_={k: v for k, v in row.items() if k not in ("ward_id", "day")}
+            )
+        )
+    session.flush()
+    return list(
+        session.scalars(
+            select(WardCensus).join(Ward).where(Ward.site_id == site_id, WardCensus.day == day).order_by(Ward.code)
+        )
+    )
+
+
+def ensure_census(session: Session, site_id: int, until_day: date) -> int:
+    """Record every missing day from the first admission's day through ``until_day``; returns how many days.
+    Cheap when nothing is missing (two small queries)."""
+    first = session.scalar(select(func.min(Admission.admitted_at)).where(Admission.site_id == site_id))
+    if first is None:
+        return 0
+    day = first.astimezone(site_zone(session, site_id)).date()
+    done = set(session.scalars(select(WardCensus.day).join(Ward).where(Ward.site_id == site_id, WardCensus.day >= day)))
+    missing = [day + timedelta(days=n) for n in range((until_day - day).days + 1)]
+    missing = [d for d in missing if d not in done]
+    for each in missing:
+        record_census(session, site_id, each)
+    return len(missing)

@@ -1,0 +1,109 @@
+"""The midnight census against figures worked out by hand from a scripted history (data/census.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from auth.cli import census_command
+from data.admissions import admit, discharge, set_bed_status, transfer
+from data.census import ensure_census, record_census
+from data.models import Admission, Bed, Patient, Ward, WardCensus
+from tests.test_admissions import nurse
+
+DAY = date(2026, 5, 4)  # site-local (WIB, UTC+7)
+FIGURES = ("beds", "occupied", "available", "cleaning", "out_of_service")
+MOVES = ("admissions", "transfers_in", "transfers_out", "discharges", "deaths")
+
+
+def wib(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC) - timedelta(hours=7)
+
+
+@pytest.fixture
+def history(any_app):
+    """Ward TST (T-01..T-03) and TS2 (U-01, U-02); three patients moved through them around ``DAY``."""
+    pantau, actor = any_app, nurse(any_app)
+    with pantau.runtime.db.session() as s:
+        wards = [Ward(site_id=actor.site_id, code=code, name=code) for code in ("TST", "TS2")]
+        s.add_all(wards)
+        s.flush()
+        beds = [Bed(ward_id=wards[0].id, code=f"T-0{n}", label="T") for n in (1, 2, 3)]
+        beds += [Bed(ward_id=wards[1].id, code=f"U-0{n}", label="U") for n in (1, 2)]
+        people = [
+            Patient(site_id=actor.site_id, mrn=f"C{n}", name="Ani Rahma", birth_date=date(1960, 1, 1), sex="P")
+            for n in (1, 2, 3)
+        ]
+        s.add_all(beds + people)
+        s.flush()
+        bed = {b.code: b.id for b in beds}
+        p1, p2, p3 = (p.id for p in people)
+        before = DAY - timedelta(days=1)
+        one = admit(s, actor, patient_id=p1, bed_id=bed["T-01"], source="desk", at=wib(before, 10))
+        set_bed_status(
+            s, actor, bed_id=bed["T-03"], status="out_of_service", version=None, reason="AC", at=wib(before, 12)
+        )
+        two = admit(s, actor, patient_id=p2, bed_id=bed["T-02"], source="poli", at=wib(DAY, 8))
+        transfer(s, actor, admission_id=one.admission_id, to_bed_id=bed["U-01"], monitor="keep", version=None,
+                 at=wib(DAY, 12))  # fmt: skip
+        discharge(s, actor, admission_id=two.admission_id, kind="deceased", version=None, at=wib(DAY, 15),
+                  died_at=wib(DAY, 14, 30))  # fmt: skip
+        three = admit(s, actor, patient_id=p3, bed_id=bed["U-02"], source="emergency", at=wib(DAY, 20))
+        assert three.admission_id
+        discharge(
+            s, actor, admission_id=one.admission_id, kind="home", version=None, at=wib(DAY + timedelta(days=1), 9)
+        )
+    return pantau, actor
+
+
+def figures(pantau, actor, day: date) -> dict[str, tuple[int, ...]]:
+    with pantau.runtime.db.session() as s:
+        rows = record_census(s, actor.site_id, day)
+        return {
+            s.get(Ward, r.ward_id).code: tuple(getattr(r, f) for f in FIGURES + MOVES)
+            for r in rows
+            if s.get(Ward, r.ward_id).code in ("TST", "TS2")
+        }
+
+
+def test_census_figures_of_a_scripted_history(history):
+    pantau, actor = history
+    #                           beds occ avail clean oos | adm in out disch deaths
+    assert figures(pantau, actor, DAY - timedelta(days=1)) == {
+        "TST": (3, 0, 3, 0, 0, 1, 0, 0, 0, 0),
+        "TS2": (2, 0, 2, 0, 0, 0, 0, 0, 0, 0),
+    }
+    assert figures(pantau, actor, DAY) == {
+        "TST": (3, 1, 1, 0, 1, 1, 0, 1, 0, 1),
+        "TS2": (2, 0, 2, 0, 0, 1, 1, 0, 0, 0),
+    }
+    assert figures(pantau, actor, DAY + timedelta(days=1)) == {
+        "TST": (3, 0, 0, 2, 1, 0, 0, 0, 0, 0),
+        "TS2": (2, 2, 0, 0, 0, 0, 0, 0, 1, 0),
+    }
+
+
+def test_census_is_idempotent_and_fills_missing_days(history):
+    pantau, actor = history
+    with pantau.runtime.db.session() as s:
+        first = s.scalar(select(func.min(Admission.admitted_at)).where(Admission.site_id == actor.site_id))
+        days = (DAY + timedelta(days=1) - first.astimezone(UTC).date()).days + 1
+        assert ensure_census(s, actor.site_id, DAY + timedelta(days=1)) == days
+        rows = s.scalar(select(func.count()).select_from(WardCensus))
+        assert ensure_census(s, actor.site_id, DAY + timedelta(days=1)) == 0
+    again = figures(pantau, actor, DAY)
+    with pantau.runtime.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(WardCensus)) == rows
+    assert again["TST"] == (3, 1, 1, 0, 1, 1, 0, 1, 0, 1)
+
+
+def test_census_command_records_a_day(history):
+    pantau, _ = history
+    result = pantau.server.test_cli_runner().invoke(census_command, ["--day", DAY.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert DAY.isoformat() in result.output
+    with pantau.runtime.db.session() as s:
+        stored = s.scalar(select(WardCensus.deaths).join(Ward).where(Ward.code == "TST", WardCensus.day == DAY))
+    assert stored == 1

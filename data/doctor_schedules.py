@@ -16,15 +16,16 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from data import audit
+from data.bpjs_schedule_updates import queue_schedule_update
 from data.models import ClinicSession, Doctor, DoctorSchedule, Patient, Poli, Visit
-from data.schedules import local_today
+from data.schedules import SCHEDULE_CHANGED, local_today
 from data.setup_rows import check_version, conflicts_as_input_errors
 from domain.actor import Actor
 from domain.errors import FieldErrors, InputError
+from domain.formats import long_date
 from domain.masking import mask_name
 from domain.schedule_rules import PlanSession, check_session, weekday_name
 
-SCHEDULE_CHANGED = "jadwal diubah"  # closed_reason of an emptied day session a cancelled visit still names
 WEEKDAY_NUMBERS = {weekday_name(n).lower(): n for n in range(7)} | {"jum'at": 4, "ahad": 6}
 
 
@@ -123,6 +124,7 @@ def create_session(session: Session, actor: Actor, values: Mapping[str, object])
     audit.record_by(
         session, actor, "schedule_created", target_type="doctor_schedule", target_id=plan.id, detail=_detail(plan)
     )
+    queue_schedule_update(session, plan.site_id, plan.doctor_id, plan.poli_id)
     return plan
 
 
@@ -139,8 +141,8 @@ def update_session(
     from the site's today at ``now`` on follow the change (see the module)."""
     plan = _plan(session, actor.site_id, schedule_id)
     check_version(plan, version)
-    _apply(session, actor.site_id, plan, values)
-    _check_quotas_cover_bookings(session, plan, now)
+    before = (plan.doctor_id, plan.poli_id)
+    _apply(session, actor.site_id, plan, values, now)
     with conflicts_as_input_errors():
         session.flush()
     affected = _follow_plan(session, plan, now)
@@ -152,6 +154,8 @@ def update_session(
         target_id=plan.id,
         detail={**_detail(plan), "bookings_kept": len(affected)},
     )
+    for doctor_id, poli_id in {before, (plan.doctor_id, plan.poli_id)}:  # BPJS hears of the old week too
+        queue_schedule_update(session, plan.site_id, doctor_id, poli_id, now)
     return PlanChange(plan, affected)
 
 
@@ -173,6 +177,7 @@ def retire_session(
         target_id=plan.id,
         detail={"bookings_kept": len(affected)},
     )
+    queue_schedule_update(session, plan.site_id, plan.doctor_id, plan.poli_id, now)
     return PlanChange(plan, affected)
 
 
@@ -202,8 +207,11 @@ def _detail(plan: DoctorSchedule) -> dict[str, object]:
 # --- reading the form's values ---------------------------------------------------------------------------------
 
 
-def _apply(session: Session, site_id: int, plan: DoctorSchedule, values: Mapping[str, object]) -> None:
-    """Parse ``values`` onto ``plan`` and check the plan's rules against the doctor's other sessions."""
+def _apply(
+    session: Session, site_id: int, plan: DoctorSchedule, values: Mapping[str, object], now: datetime | None = None
+) -> None:
+    """Parse ``values`` onto ``plan`` after checking the plan's rules against the doctor's other sessions and, for
+    a saved plan, its quotas against the bookings of its made sessions; nothing changes when a check fails."""
     errors: dict[str, InputError] = {}
     doctor = _field(errors, "doctor", lambda: _doctor(session, site_id, values))
     poli = _field(errors, "poli", lambda: _poli(session, site_id, values))
@@ -233,6 +241,10 @@ def _apply(session: Session, site_id: int, plan: DoctorSchedule, values: Mapping
             check_session(candidate, _doctor_sessions(session, doctor.id))
         except FieldErrors as exc:
             errors.update(exc.errors)
+        if plan.id is not None:
+            errors.update(
+                _quotas_below_bookings(session, plan, {"quota_jkn": quota_jkn, "quota_non_jkn": quota_non_jkn}, now)
+            )
     if errors:
         raise FieldErrors(errors)
     plan.doctor_id, plan.poli_id, plan.weekday = doctor.id, poli.id, weekday
@@ -381,17 +393,18 @@ def _booked(made: ClinicSession) -> bool:
     return made.booked_jkn + made.booked_non_jkn > 0
 
 
-def _check_quotas_cover_bookings(session: Session, plan: DoctorSchedule, now: datetime | None) -> None:
-    """Refuse a quota below what a made session already booked (with the count), before anything is saved."""
+def _quotas_below_bookings(
+    session: Session, plan: DoctorSchedule, quotas: dict[str, int], now: datetime | None
+) -> dict[str, InputError]:
+    """A new quota below what a made session already booked, by field, with the count and the day."""
     errors: dict[str, InputError] = {}
     for made in _made_sessions(session, plan, now):
         for field, booked in (("quota_jkn", made.booked_jkn), ("quota_non_jkn", made.booked_non_jkn)):
-            if booked > getattr(plan, field) and field not in errors:
+            if booked > quotas[field] and field not in errors:
                 errors[field] = InputError(
-                    "err_schedule_quota_below_booked", booked=booked, day=made.service_date.isoformat()
+                    "err_schedule_quota_below_booked", booked=booked, day=long_date(made.service_date)
                 )
-    if errors:
-        raise FieldErrors(errors)
+    return errors
 
 
 def _matches(made: ClinicSession, plan: DoctorSchedule) -> bool:

@@ -6,16 +6,21 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from data import audit
-from data.models import ClinicSession, Doctor, DoctorSchedule, Poli, Site
+from data.holidays import holidays_between
+from data.models import ClinicSession, Doctor, DoctorLeave, DoctorSchedule, Poli, Site
 from data.upsert import insert_for
 from domain.actor import Actor
 from domain.clock import utcnow
 from domain.errors import InputError
 from domain.free_text import clean_text
+from domain.schedule_rules import session_state
+
+ON_LEAVE = "dokter cuti"  # closed_reason of a session on the doctor's leave
+SCHEDULE_CHANGED = "jadwal diubah"  # closed_reason of an emptied session the plan no longer makes
 
 
 def site_zone(session: Session, site_id: int) -> ZoneInfo:
@@ -32,50 +37,83 @@ def _at(day: date, clock: time, zone: ZoneInfo) -> datetime:
 
 
 def ensure_sessions(session: Session, site_id: int, day: date) -> None:
-    """Create the day's sessions from the active weekly schedule; existing ones (and their bookings) stay."""
-    zone = site_zone(session, site_id)
-    existing = set(
-        session.execute(
-            select(ClinicSession.doctor_id, ClinicSession.poli_id, ClinicSession.start_time).where(
-                ClinicSession.site_id == site_id, ClinicSession.service_date == day
+    """Create the day's sessions from the weekly plan valid on ``day``; existing ones (and their bookings) stay
+    as they are. A closing holiday makes a session closed with the holiday's name (unless its plan is
+    ``open_on_holidays``), and so does the doctor's leave ("dokter cuti", with the leave)."""
+    existing = session.execute(
+        select(
+            ClinicSession.doctor_id, ClinicSession.poli_id, ClinicSession.start_time, ClinicSession.schedule_id
+        ).where(ClinicSession.site_id == site_id, ClinicSession.service_date == day)
+    ).all()
+    made_slots = {(doctor_id, poli_id, start) for doctor_id, poli_id, start, _ in existing}
+    made_plans = {schedule_id for *_, schedule_id in existing}
+    plans = [
+        plan
+        for plan in session.scalars(
+            select(DoctorSchedule)
+            .join(Doctor, Doctor.id == DoctorSchedule.doctor_id)
+            .where(
+                DoctorSchedule.site_id == site_id,
+                DoctorSchedule.weekday == day.weekday(),
+                DoctorSchedule.active.is_(True),
+                Doctor.active.is_(True),
+                or_(DoctorSchedule.valid_from.is_(None), DoctorSchedule.valid_from <= day),
+                or_(DoctorSchedule.valid_until.is_(None), DoctorSchedule.valid_until >= day),
             )
-        ).all()
-    )
-    schedules = session.scalars(
-        select(DoctorSchedule)
-        .join(Doctor, Doctor.id == DoctorSchedule.doctor_id)
-        .where(
-            DoctorSchedule.site_id == site_id,
-            DoctorSchedule.weekday == day.weekday(),
-            DoctorSchedule.active.is_(True),
-            Doctor.active.is_(True),
         )
-    )
-    rows = [
-        {
-            "site_id": site_id,
-            "poli_id": plan.poli_id,
-            "doctor_id": plan.doctor_id,
-            "schedule_id": plan.id,
-            "service_date": day,
-            "start_time": plan.start_time,
-            "end_time": plan.end_time,
-            "starts_at": _at(day, plan.start_time, zone),
-            "ends_at": _at(day, plan.end_time, zone),
-            "quota_jkn": plan.quota_jkn,
-            "quota_non_jkn": plan.quota_non_jkn,
-            "booked_jkn": 0,
-            "booked_non_jkn": 0,
-        }
-        for plan in schedules
-        if (plan.doctor_id, plan.poli_id, plan.start_time) not in existing
+        if plan.id not in made_plans and (plan.doctor_id, plan.poli_id, plan.start_time) not in made_slots
     ]
-    if rows:  # two workers may do this at once: the unique key decides, the loser inserts nothing
-        session.execute(
-            insert_for(session, ClinicSession)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["doctor_id", "poli_id", "service_date", "start_time"])
+    if not plans:
+        return
+    zone = site_zone(session, site_id)
+    holiday = holidays_between(session, site_id, day, day).get(day)
+    leaves = {
+        leave.doctor_id: leave
+        for leave in session.scalars(
+            select(DoctorLeave).where(
+                DoctorLeave.site_id == site_id,
+                DoctorLeave.doctor_id.in_({plan.doctor_id for plan in plans}),
+                DoctorLeave.first_day <= day,
+                DoctorLeave.last_day >= day,
+                DoctorLeave.cancelled_at.is_(None),
+            )
         )
+    }
+    rows = []
+    for plan in plans:
+        leave = leaves.get(plan.doctor_id)
+        closed = None
+        if leave is not None:
+            closed = ON_LEAVE
+        elif holiday is not None and holiday.closes and not plan.open_on_holidays:
+            closed = holiday.name[:200]
+        rows.append(
+            {
+                "site_id": site_id,
+                "poli_id": plan.poli_id,
+                "doctor_id": plan.doctor_id,
+                "schedule_id": plan.id,
+                "service_date": day,
+                "start_time": plan.start_time,
+                "end_time": plan.end_time,
+                "starts_at": _at(day, plan.start_time, zone),
+                "ends_at": _at(day, plan.end_time, zone),
+                # the plan's capacity is at least these two (a database check), so the quotas are the limit
+                "quota_jkn": plan.quota_jkn,
+                "quota_non_jkn": plan.quota_non_jkn,
+                "booked_jkn": 0,
+                "booked_non_jkn": 0,
+                "closed_reason": closed,
+                "closed_at": utcnow() if closed else None,
+                "leave_id": leave.id if leave is not None else None,
+            }
+        )
+    # two workers may do this at once: the unique key decides, the loser inserts nothing
+    session.execute(
+        insert_for(session, ClinicSession)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["doctor_id", "poli_id", "service_date", "start_time"])
+    )
 
 
 @dataclass(frozen=True)
@@ -96,10 +134,19 @@ class SessionInfo:
     booked_non_jkn: int
     closed_reason: str | None
     over: bool
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    started_at: datetime | None = None  # the doctor's first task 4
+    leave_id: int | None = None  # closed by this leave
+    state: str = "not_started"  # domain.schedule_rules.SESSION_STATES at the time asked
 
     @property
     def open(self) -> bool:
         return self.closed_reason is None and not self.over
+
+    @property
+    def on_leave(self) -> bool:
+        return self.leave_id is not None or self.closed_reason == ON_LEAVE
 
 
 def day_sessions(session: Session, site_id: int, day: date, now: datetime | None = None) -> list[SessionInfo]:
@@ -129,6 +176,17 @@ def day_sessions(session: Session, site_id: int, day: date, now: datetime | None
             booked_non_jkn=s.booked_non_jkn,
             closed_reason=s.closed_reason,
             over=now >= s.ends_at,
+            starts_at=s.starts_at,
+            ends_at=s.ends_at,
+            started_at=s.started_at,
+            leave_id=s.leave_id,
+            state=session_state(
+                closed=s.closed_reason is not None,
+                on_leave=s.leave_id is not None or s.closed_reason == ON_LEAVE,
+                started=s.started_at is not None,
+                ends_at=s.ends_at,
+                now=now,
+            ),
         )
         for s, p, d in rows
     ]

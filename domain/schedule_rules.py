@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time
 
 from domain.errors import FieldErrors, InputError
 from domain.formats import WEEKDAYS
@@ -88,3 +88,18 @@ def check_session(plan: PlanSession, others: Iterable[PlanSession]) -> None:
     errors = session_errors(plan, others)
     if errors:
         raise FieldErrors(errors)
+
+
+SESSION_STATES = ("practising", "not_started", "on_leave", "finished", "closed")
+
+
+def session_state(*, closed: bool, on_leave: bool, started: bool, ends_at: datetime, now: datetime) -> str:
+    """A day session's state for today's schedule (one of ``SESSION_STATES``): leave and closing (holiday or by
+    hand) first, then the clock: finished after its end, practising once the doctor has started (first task 4)."""
+    if on_leave:
+        return "on_leave"
+    if closed:
+        return "closed"
+    if now >= ends_at:
+        return "finished"
+    return "practising" if started else "not_started"

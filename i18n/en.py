@@ -876,6 +876,8 @@ STRINGS = {
     "bed_no_admission_history": "This bed is empty: the previous patient's history is not shown.",
     "bed_admitted": "Admitted {when} · day {day} of stay",
     # issue 13: doctor schedules, holidays, leave (helper E)
+    "err_holiday_kind": "Choose: collective leave (clinics closed) or kept open.",
+    "err_holiday_name": "Name the day off, e.g. Cuti bersama Idul Fitri.",
     # issue 13: doctor leave (helper F)
     "bsync_kind_updatejadwaldokter": "updatejadwaldokter (doctor schedule)",
     "bsync_schedule_update": "doctor schedule",

@@ -884,6 +884,8 @@ STRINGS = {
     "bed_no_admission_history": "Bed ini kosong: riwayat pasien sebelumnya tidak ditampilkan.",
     "bed_admitted": "Masuk {when} · hari rawat ke-{day}",
     # issue 13: doctor schedules, holidays, leave (helper E)
+    "err_holiday_kind": "Pilih jenis: cuti bersama (poli tutup) atau tetap buka.",
+    "err_holiday_name": "Tuliskan nama hari libur, mis. Cuti bersama Idul Fitri.",
     # issue 13: doctor leave (helper F)
     "bsync_kind_updatejadwaldokter": "updatejadwaldokter (jadwal dokter)",
     "bsync_schedule_update": "jadwal dokter",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from typing import TypeVar
 
 from sqlalchemy import delete, select
@@ -11,9 +12,13 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from data.audit import record_by
 from data.models import Poli, StaffPoli, StaffWard, User, Ward
 from domain.actor import Actor
-from domain.errors import InputError
+from domain.errors import FieldErrors, InputError
 
-__all__ = ["polis_of", "set_staff_polis", "set_staff_wards", "wards_of"]
+__all__ = ["STAFF_FIELDS", "assign_by_codes", "polis_of", "set_staff_polis", "set_staff_wards", "wards_of"]
+
+# Importable columns: the account, then its ward and poli codes (separated by spaces, commas or ``|``).
+STAFF_FIELDS = ("username", "ward_codes", "poli_codes")
+_SEPARATORS = re.compile(r"[\s,;|]+")
 
 Place = TypeVar("Place", Ward, Poli)
 
@@ -36,6 +41,35 @@ def wards_of(session: Session, user_id: int) -> list[Ward]:
 def polis_of(session: Session, user_id: int) -> list[Poli]:
     """The active polis ``user_id`` works in, by code."""
     return _places_of(session, user_id, Poli, StaffPoli.poli_id)
+
+
+def assign_by_codes(session: Session, actor: Actor, values: Mapping[str, object]) -> User:
+    """Set an account's wards and polis from ``STAFF_FIELDS`` (the bulk import's row): every unknown username
+    or code is named beside its column (``FieldErrors``)."""
+    errors: dict[str, InputError] = {}
+    username = str(values.get("username") or "").strip()
+    user = session.scalar(select(User).where(User.site_id == actor.site_id, User.username == username))
+    if user is None:
+        errors["username"] = InputError("staff_err_username", username=username or "-")
+    found: dict[str, list[int]] = {}
+    for column, model in (("ward_codes", Ward), ("poli_codes", Poli)):
+        codes = sorted({c.upper() for c in _SEPARATORS.split(str(values.get(column) or "")) if c})
+        places = dict(
+            session.execute(
+                select(model.code, model.id).where(
+                    model.site_id == actor.site_id, model.code.in_(codes), model.active.is_(True)
+                )
+            ).all()
+        )
+        unknown = [c for c in codes if c not in places]
+        if unknown:
+            errors[column] = InputError("staff_err_codes", codes=", ".join(unknown))
+        found[column] = list(places.values())
+    if errors:
+        raise FieldErrors(errors)
+    set_staff_wards(session, actor, user.id, found["ward_codes"])
+    set_staff_polis(session, actor, user.id, found["poli_codes"])
+    return user
 
 
 def _places_of(session: Session, user_id: int, model: type[Place], link: InstrumentedAttribute) -> list[Place]:

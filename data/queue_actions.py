@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from data import audit
 from data.models import OPEN_AT_COUNTER, ClinicSession, Poli, QueueTicket, Visit
 from data.queue_registration import register_visit
-from data.queue_tickets import QueueEvent, enqueue, issue_ticket, point_prefix, record_task
+from data.queue_tickets import NO_SHOW_NOTE, QueueEvent, enqueue, issue_ticket, point_prefix, record_task
 from data.schedules import local_today
 from domain.actor import Actor
 from domain.errors import InputError
@@ -221,15 +221,18 @@ def finish(
     return CounterResult(ticket.id, ticket.label, tuple(events))
 
 
-def cancel(session: Session, actor: Actor, ticket_id: int, now: datetime, reason: str) -> CounterResult:
-    """No-show or cancellation: task 99 for a visit not yet served, and its quota place is given back."""
+def cancel(
+    session: Session, actor: Actor, ticket_id: int, now: datetime, reason: str, bpjs_note: str = NO_SHOW_NOTE
+) -> CounterResult:
+    """No-show or cancellation: task 99 for a visit not yet served, and its quota place is given back.
+    ``bpjs_note`` is the reason told to BPJS (``antrean/batal``)."""
     ticket = _ticket(session, actor, ticket_id, "booked", "waiting", "called", "skipped")
     ticket.status, ticket.finished_at = "cancelled", now
     visit = session.get(Visit, ticket.visit_id) if ticket.visit_id else None
     if visit is not None and ticket.point in PHARMACY_POINTS:
         visit.status = "done"  # seen at the poli (task 5); the drugs were not collected, so no task 6–7
     elif visit is not None:
-        record_task(session, visit, CANCELLED, now, actor.user_id)
+        record_task(session, visit, CANCELLED, now, actor.user_id, bpjs_note)
         visit.status = "cancelled"
         booked = ClinicSession.booked_jkn if visit.payer == "jkn" else ClinicSession.booked_non_jkn
         session.execute(

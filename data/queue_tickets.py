@@ -20,6 +20,7 @@ from domain.queue_points import FIXED_PREFIXES, poli_code_of, ticket_label
 from domain.queue_tasks import CANCELLED, check_next
 
 log = logging.getLogger(__name__)
+NO_SHOW_NOTE = "tidak hadir/batal"  # what BPJS is told when a booking is cancelled (antrean/batal keterangan)
 
 
 @dataclass(frozen=True)
@@ -91,9 +92,11 @@ def recorded_tasks(session: Session, visit_id: int) -> dict[int, datetime]:
     return dict(session.execute(select(VisitTask.task_id, VisitTask.at).where(VisitTask.visit_id == visit_id)).all())
 
 
-def record_task(session: Session, visit: Visit, task: int, at: datetime, user_id: int | None) -> None:
+def record_task(
+    session: Session, visit: Visit, task: int, at: datetime, user_id: int | None, cancel_note: str = NO_SHOW_NOTE
+) -> None:
     """Record task ``task`` of ``visit`` at the real time ``at`` (refused out of order), and queue the BPJS
-    ``updatewaktu`` (JKN visits) in the same transaction."""
+    ``updatewaktu`` (JKN visits) in the same transaction; task 99 also queues ``batal`` with ``cancel_note``."""
     check_next(recorded_tasks(session, visit.id), task, at, new_patient=visit.new_patient)
     session.add(VisitTask(visit_id=visit.id, task_id=task, at=at, recorded_by=user_id))
     enqueue(
@@ -103,7 +106,7 @@ def record_task(session: Session, visit: Visit, task: int, at: datetime, user_id
         {"kodebooking": visit.booking_code, "taskid": task, "waktu": int(at.timestamp() * 1000)},
     )
     if task == CANCELLED:
-        enqueue(session, visit, "batal", {"kodebooking": visit.booking_code, "keterangan": "tidak hadir/batal"})
+        enqueue(session, visit, "batal", {"kodebooking": visit.booking_code, "keterangan": cancel_note})
 
 
 def enqueue(session: Session, visit: Visit, kind: str, payload: dict) -> None:

@@ -241,6 +241,8 @@ class AlarmJournal:
         query = update(AlarmEvent).where(AlarmEvent.id == row_id)
         if kind == "acknowledged":
             query = query.where(AlarmEvent.acknowledged_at.is_(None))  # the web route may have recorded it first
+        elif kind == "ended":
+            query = query.where(AlarmEvent.ended_at.is_(None))  # a discharge may have closed it: not re-written
         session.execute(query.values(**values))
         return None
 

@@ -1,5 +1,9 @@
 """The consumer's clinical step: NEWS2 and the alarm engine for every stored sample, a 1 Hz tick, and the
-control channel (acknowledge, new nurse observation, changed limits) from the web app.
+control channel (acknowledge, new nurse observation, changed limits, admission changes) from the web app.
+
+Everything clinical belongs to the admission lying in the bed, not to the bed: NEWS2's oxygen, ACVPU and manual
+vitals come only from observations of the bed's current admission, and when the occupant changes (an ``adt``
+control message, or a reload that finds another admission) the bed starts clean: alarm state, last values, NEWS2.
 
 The engine (``domain.alarms``) is pure; this module feeds it, publishes its changes (``pantau:alarms:{ward}``,
 ``pantau:ward:{ward}``; docs/live-data.md) and hands them to the :class:`~bridge.alarm_journal.AlarmJournal`,
@@ -24,9 +28,9 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -73,6 +77,7 @@ class BedContext:
     last: dict[str, float | None] = field(default_factory=dict)
     news2: tuple | None = None
     occupied: bool = True  # an empty bed's monitor is not a patient: no NEWS2, no alarms
+    admission_id: int | None = None  # whose context this is; another admission starts clean
     alarms: BedAlarms = field(default_factory=BedAlarms)
 
 
@@ -99,6 +104,8 @@ class ClinicalPipeline:
         self._live_down = False
         self._journal_restored = False  # until then the journal's snapshot belongs to the previous run
         self._state_restored = False  # alarm state snapshots are read once, by the first load
+        # Run after an ``adt`` control message (the consumer's device map: a new monitor pairing counts at once).
+        self.adt_listeners: list[Callable[[], None]] = []
 
     # ------------------------------------------------------------------ set-up
 
@@ -113,31 +120,91 @@ class ClinicalPipeline:
             overrides: dict[int, dict] = {}
             for limit in session.scalars(select(AlarmLimit)):
                 overrides.setdefault(limit.bed_id, {})[limit.parameter] = (limit.low, limit.high)
-            occupied = set(session.scalars(select(BedOccupancy.bed_id).where(BedOccupancy.until.is_(None))))
-            scales = dict(
-                session.execute(
-                    select(BedOccupancy.bed_id, BedOccupancy.spo2_scale).where(BedOccupancy.until.is_(None))
-                ).all()
-            )
-            observations = {bed.code: self._latest_observation(session, bed.id) for bed, _ in rows}
-        with self._lock:  # only now: no database round trip may hold up the alarms
+            stays = {
+                bed_id: (admission_id, scale)
+                for bed_id, admission_id, scale in session.execute(
+                    select(BedOccupancy.bed_id, BedOccupancy.admission_id, BedOccupancy.spo2_scale).where(
+                        BedOccupancy.until.is_(None)
+                    )
+                )
+            }
+            observations = {
+                bed_id: self._latest_observation(session, admission_id) for bed_id, (admission_id, _) in stays.items()
+            }
+        now_ms = int(time.time() * 1000)
+        with self._batch():  # only now: no database round trip may hold up the alarms
             for bed, ward in rows:
                 profile = "icu" if ward.kind == "icu" else "adult"
                 context = self._beds.get(bed.code) or BedContext(bed.id, bed.code, ward.code, Limits())
                 context.limits = effective_limits(profile, overrides.get(bed.id))
-                context.spo2_scale = scales.get(bed.id, 1)
-                context.occupied = bed.id in occupied
                 self._beds[bed.code] = context
-                self._use_observation(context, observations[bed.code])
+                self._take_stay(
+                    context, bed.id in stays, *stays.get(bed.id, (None, 1)), observations.get(bed.id), now_ms
+                )
         if not self._state_restored:
             self._restore_snapshots()
             self._state_restored = True
 
     @staticmethod
-    def _latest_observation(session: Session, bed_id: int) -> Observation | None:
+    def _latest_observation(session: Session, admission_id: int | None) -> Observation | None:
+        """The admission's newest observation: never one of a previous occupant of the bed."""
+        if admission_id is None:
+            return None
         return session.scalar(
-            select(Observation).where(Observation.bed_id == bed_id).order_by(Observation.taken_at.desc()).limit(1)
+            select(Observation)
+            .where(Observation.admission_id == admission_id)
+            .order_by(Observation.taken_at.desc(), Observation.id.desc())
+            .limit(1)
         )
+
+    def _reload_bed(self, context: BedContext) -> None:
+        """An ``adt`` message: read the bed's stay (admission, SpO2 scale) and that admission's observation, then
+        take them over (a new occupant starts clean) and rescore."""
+        with self.db.session() as session:  # before taking the lock: a slow database must not hold up alarms
+            stay = session.execute(
+                select(BedOccupancy.admission_id, BedOccupancy.spo2_scale).where(
+                    BedOccupancy.bed_id == context.bed_id, BedOccupancy.until.is_(None)
+                )
+            ).first()
+            admission_id, scale = stay if stay is not None else (None, 1)
+            observation = self._latest_observation(session, admission_id)
+        now_ms = int(time.time() * 1000)
+        with self._batch():
+            self._take_stay(context, stay is not None, admission_id, scale, observation, now_ms)
+            if context.occupied:
+                self._apply(context, self._rescore(context, now_ms))
+
+    def _take_stay(
+        self,
+        context: BedContext,
+        occupied: bool,
+        admission_id: int | None,
+        scale: int,
+        observation: Observation | None,
+        now_ms: int,
+    ) -> None:
+        """The bed's current stay, as read from the database (inside ``_batch``). The first load fills fresh
+        contexts (their alarm state comes from the snapshots next): nothing to reset there."""
+        if admission_id != context.admission_id and self._state_restored:
+            self._reset(context, now_ms)
+        context.occupied, context.admission_id, context.spo2_scale = occupied, admission_id, scale
+        self._use_observation(context, observation)
+
+    def _reset(self, context: BedContext, now_ms: int) -> None:
+        """Another occupant (or none): forget the previous patient's alarms, values, observation and NEWS2.
+
+        Her open episodes end now in the journal, which only ends a row still open: one the discharge already
+        closed is neither re-opened nor re-written. Screens get the empty alarm list and a blank NEWS2."""
+        ended = [Change("ended", replace(alarm, ended_ms=now_ms)) for alarm in context.alarms.active()]
+        context.alarms = BedAlarms()
+        context.on_oxygen = context.consciousness = context.observed_ms = None
+        context.manual.clear()
+        context.last.clear()
+        self._unsent.pop(context.code, None)
+        if context.news2 is not None:
+            context.news2 = None
+            self._scores.append((context, (None, False, None, None)))
+        self._changes.append((context, ended))  # also when none ended: the bed's alarm list is written again
 
     @staticmethod
     def _use_observation(context: BedContext, obs: Observation | None) -> None:
@@ -274,6 +341,9 @@ class ClinicalPipeline:
         except (ValueError, KeyError, TypeError):
             log.warning("malformed control message ignored")
             return
+        if kind == "adt":
+            self._on_adt(code)
+            return
         if kind == "limits":
             self.load()
             return
@@ -282,7 +352,7 @@ class ClinicalPipeline:
             return
         if kind == "obs":
             with self.db.session() as session:  # before taking the lock: a slow database must not hold up alarms
-                observation = self._latest_observation(session, context.bed_id)
+                observation = self._latest_observation(session, context.admission_id)
         now_ms = int(time.time() * 1000)
         with self._batch():
             if kind == "ack":
@@ -293,6 +363,17 @@ class ClinicalPipeline:
             elif kind == "obs":
                 self._use_observation(context, observation)
                 self._apply(context, self._rescore(context, now_ms))
+
+    def _on_adt(self, code: str | None) -> None:
+        """Admitted, transferred, discharged or a monitor paired: the listeners (device map) first, then the bed
+        (a bed not known yet, new since the last load, loads everything)."""
+        for listener in self.adt_listeners:
+            listener()
+        context = self._beds.get(code or "")
+        if context is None:
+            self.load()
+        else:
+            self._reload_bed(context)
 
     # ------------------------------------------------------------------ outputs
 

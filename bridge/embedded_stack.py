@@ -38,6 +38,7 @@ class EmbeddedStack:
             ConsumerOptions(client_id=client_id),
             ConsumerHooks(on_samples=(self.pipeline.on_samples,), on_status=(self.pipeline.on_status,)),
         )
+        self.pipeline.adt_listeners.append(self.consumer.directory.invalidate)  # a new pairing counts at once
         if simulate and devices is None:
             with runtime.db.session() as session:
                 devices = occupied_bed_devices(session)

@@ -219,7 +219,11 @@ def _seed_demo_patients(session: Session, site: Site, settings: Settings) -> Non
             session.flush()
         elif patient.is_demo and patient.name == name:
             patient.sex = sex  # demo files seeded before the sex came from this table had it alternate by index
-        occupancy = _get_or_add(session, BedOccupancy, {"bed_id": bed.id, "until": None}, patient_id=patient.id)
+        # Demo patients came in over the last days (their trends and alarms lie inside their stay).
+        since = utcnow() - timedelta(days=1 + n % 5, hours=n % 7)
+        occupancy = _get_or_add(
+            session, BedOccupancy, {"bed_id": bed.id, "until": None}, patient_id=patient.id, since=since
+        )
         _admit_demo(session, site.id, bed, occupancy)
         _fresh_demo_observation(session, bed.id, patient.id, occupancy.admission_id)
 

@@ -13,6 +13,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from data.admissions import current_admission
 from data.models import Observation, Site, VitalGap, VitalSample
 from data.queue_demo import run_morning
 from data.schedules import local_today
@@ -114,8 +115,9 @@ def bed_history(pantau: PantauApp, code: str) -> None:
     with pantau.runtime.db.session() as s:
         bed = bed_by_code(s, s.scalar(select(Site.id)), code)
         start, lost = now - timedelta(minutes=50), (now - timedelta(minutes=30), now - timedelta(minutes=28))
+        admission_id = current_admission(s, bed.id).id
         s.add(Observation(bed_id=bed.id, patient_id=bed.patient_id, taken_at=start - timedelta(minutes=1),
-                          on_oxygen=False, consciousness="A"))  # fmt: skip
+                          admission_id=admission_id, on_oxygen=False, consciousness="A"))  # fmt: skip
         for seq in range(300):
             ts = start + timedelta(seconds=10 * seq)
             if lost[0] < ts < lost[1]:

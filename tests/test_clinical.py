@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 
 from bridge.clinical import ClinicalPipeline
 from data import live_keys
+from data.admissions import current_admission
 from data.live_store import MemoryLiveStore
 from data.models import AlarmEvent, Observation, User
 from data.wards import bed_by_code
@@ -80,7 +81,8 @@ def test_news2_is_incomplete_until_the_nurse_records_oxygen_and_consciousness(sq
     assert latest["news2_complete"] == "0"
     with runtime.db.session() as s:
         bed = bed_by_code(s, 1, "ICU-03")
-        s.add(Observation(bed_id=bed.id, on_oxygen=True, consciousness="A"))
+        admission_id = current_admission(s, bed.id).id
+        s.add(Observation(bed_id=bed.id, admission_id=admission_id, on_oxygen=True, consciousness="A"))
     pipeline.handle_control(json.dumps({"t": "obs", "bed": "ICU-03"}))
     latest = runtime.live.get_latest(live_keys.latest("ICU-03"))
     # HR 80 (0) + SpO2 97 (0) + RR 16 (0) + temp 36.8 (0) + SBP 120 (0) + oxygen (2) + alert (0) = 2
@@ -97,7 +99,10 @@ def test_qsofa_screen_turns_positive(sqlite_app):
     feed(pipeline, range(3, 6), rr=24.0, sbp=98.0)  # RR ≥ 22 and SBP ≤ 100: positive whatever the mentation
     assert runtime.live.get_latest(live_keys.latest("ICU-03"))["qsofa"] == "1"
     with runtime.db.session() as s:
-        s.add(Observation(bed_id=bed_by_code(s, 1, "ICU-03").id, on_oxygen=False, consciousness="A"))
+        bed_id = bed_by_code(s, 1, "ICU-03").id
+        s.add(
+            Observation(bed_id=bed_id, admission_id=current_admission(s, bed_id).id, on_oxygen=False, consciousness="A")
+        )
     pipeline.handle_control(json.dumps({"t": "obs", "bed": "ICU-03"}))
     assert runtime.live.get_latest(live_keys.latest("ICU-03"))["qsofa"] == "1"
 

@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     hooks = ConsumerHooks(on_samples=(clinical.on_samples,), on_status=(clinical.on_status,)) if clinical else None
     consumer = Consumer(runtime, options, hooks)
+    if clinical:
+        clinical.adt_listeners.append(consumer.directory.invalidate)  # a new monitor pairing counts at once
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:

@@ -60,6 +60,8 @@ class Consumer:
         self.metrics = ConsumerMetrics(options.client_id)
         self.ready = threading.Event()  # set once subscribed (SUBACK)
         self.gaps: SequenceGaps | None = None
+        # Monitor -> bed map; invalidate() after a pairing changes (the clinical step's ``adt`` listener).
+        self.directory = DeviceDirectory(runtime.db.engine, ttl=options.directory_ttl)
         self._intake = Intake(self.metrics, max_pending=options.max_pending, max_skew_ms=options.max_skew_ms)
         self._housekeeping = Housekeeping(
             runtime.db,
@@ -115,9 +117,8 @@ class Consumer:
             self._live_stage = LiveStage(
                 runtime.live, self.hooks, self.metrics, gaps=self.gaps, stream_maxlen=options.stream_maxlen
             )
-            directory = DeviceDirectory(runtime.db.engine, ttl=options.directory_ttl)
             self._writers = Writers(
-                runtime.db, directory, self._intake, self._live_stage, self._ack, self.metrics, options
+                runtime.db, self.directory, self._intake, self._live_stage, self._ack, self.metrics, options
             )
             self._intake.accepting = True
             self._writers.start()

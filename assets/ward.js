@@ -123,7 +123,17 @@
       render(st, m.bed);
     } else if (m.t === "l") {
       setLimitsMarker(bed, !!m.custom);
+    } else if (m.t === "b") {
+      reloadForAdmission(st);
     }
+  }
+
+  // A bed's patient changed (admitted, transferred, discharged, monitor paired): the tiles' headers come from
+  // the server, so the station reloads once, after a short pause that gathers the beds of one transfer.
+  function reloadForAdmission(st) {
+    if (st.reloadPending) { return; }
+    st.reloadPending = true;
+    window.setTimeout(function () { window.location.reload(); }, 1500);
   }
 
   function show(el, value, off) {

@@ -23,6 +23,8 @@ EXPECTED_ACCESS = {
     "/bpjs/sinkronisasi": {"admin", "manager", "front_desk"},
     "/admin/antrean": {"admin", "front_desk"},
     "/admin/bpjs/pemetaan": {"admin"},
+    "/rawat-inap": {"nurse", "doctor", "admin", "front_desk"},
+    "/rawat-inap/tempat-tidur": {"nurse", "doctor", "admin", "manager", "front_desk"},
     "/404": set(ROLES),
 }
 ADMIN_CALLBACK = {

@@ -1,0 +1,92 @@
+"""The bed board's pieces: counts by care class and status, and a ward's bed tiles (masked names only)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+from data.inpatient_views import BoardBed, WardBoard
+from domain.hospital import BED_STATES
+from i18n.web import t
+
+STATUS_COLOURS = {"available": "success", "occupied": "primary", "cleaning": "warning", "out_of_service": "secondary"}
+
+
+def counts_table(counts: Counter, table_id: str) -> dbc.Table:
+    """Beds per care class (rows) and status (columns), with totals."""
+    classes = sorted({care for care, _ in counts})
+    head = html.Thead(
+        html.Tr(
+            [html.Th(t("bedboard_col_class"))]
+            + [html.Th(t(f"bedboard_state_{s}")) for s in BED_STATES]
+            + [html.Th(t("bedboard_col_total"))]
+        )
+    )
+    rows = [
+        html.Tr(
+            [html.Td(care)]
+            + [html.Td(counts[(care, s)], className=f"count-{s}") for s in BED_STATES]
+            + [html.Td(sum(counts[(care, s)] for s in BED_STATES))]
+        )
+        for care in classes
+    ]
+    totals = html.Tr(
+        [html.Th(t("bedboard_col_total"))]
+        + [html.Th(sum(n for (_, st), n in counts.items() if st == s), className=f"total-{s}") for s in BED_STATES]
+        + [html.Th(sum(counts.values()))],
+    )
+    return dbc.Table([head, html.Tbody([*rows, totals])], size="sm", bordered=True, className="mb-0", id=table_id)
+
+
+def _tile(bed: BoardBed, news2: str | None) -> html.Div:
+    details = (
+        [
+            html.Div(bed.patient_mask, className="fw-semibold"),
+            html.Div(t("inpatient_los_days", days=bed.los_days), className="small"),
+            html.Div(f"NEWS2 {news2}" if news2 else "NEWS2 —", className="small"),
+        ]
+        if bed.patient_mask
+        else [html.Div(t(f"bedboard_state_{bed.status}"), className="small")]
+    )
+    return html.Div(
+        dbc.Card(
+            dbc.CardBody(
+                [
+                    html.Div(
+                        [
+                            html.Span(bed.code, className="fw-bold me-2"),
+                            dbc.Badge(t(f"bedboard_state_{bed.status}"), color=STATUS_COLOURS[bed.status]),
+                        ]
+                    ),
+                    html.Div(bed.care_class, className="small text-body-secondary"),
+                    *details,
+                ],
+                className="p-2",
+            ),
+            className=f"h-100 border-{STATUS_COLOURS[bed.status]}",
+        ),
+        className="col",
+        id=f"bedboard-bed-{bed.code}",
+        **{"data-status": bed.status},
+    )
+
+
+def ward_card(board: WardBoard, news2: dict[str, str]) -> dbc.Card:
+    """One ward: its counts and its tiles."""
+    return dbc.Card(
+        [
+            dbc.CardHeader(f"{board.name} ({board.code})"),
+            dbc.CardBody(
+                [
+                    counts_table(board.counts, f"bedboard-counts-{board.code}"),
+                    html.Div(
+                        [_tile(bed, news2.get(bed.code)) for bed in board.beds],
+                        className="row row-cols-2 row-cols-md-4 row-cols-xl-6 g-2 mt-2",
+                    ),
+                ]
+            ),
+        ],
+        className="mb-3",
+    )

@@ -44,11 +44,15 @@ def _table(heads: list[str], rows: list[html.Tr], element_id: str) -> dbc.Table:
     PAGE,
     Output(Ids.LEAVES, "children"),
     Output(Ids.PICK, "options"),
+    Output(Ids.PICK, "value"),
     Output(Ids.field("doctor"), "options"),
     Output(Ids.field("substitute"), "options"),
     Input(Ids.VERSION, "data"),
+    Input(Ids.CREATED, "data"),
+    State(Ids.PICK, "value"),
 )
-def render_lists(_version: int) -> tuple:
+def render_lists(_version: int, created: int | None, picked: int | None) -> tuple:
+    """The leaves, and the choice of leave: the one just recorded, else the one chosen while it is in force."""
     with current_runtime().db.session() as db:
         actor = current_actor()
         leaves = doctor_leave.list_leaves(db, actor)
@@ -78,7 +82,9 @@ def render_lists(_version: int) -> tuple:
         if not x.cancelled
     ]
     choices = [{"label": name, "value": doctor_id} for doctor_id, name in doctors]
-    return table, picks, choices, choices
+    in_force = {p["value"] for p in picks}
+    chosen = created if Ids.CREATED in ctx.triggered_prop_ids.values() else picked
+    return table, picks, chosen if chosen in in_force else None, choices, choices
 
 
 def _booking_row(db: object, booking: doctor_leave.Booking) -> html.Tr:
@@ -142,12 +148,10 @@ def render_bookings(leave_id: int | None, _version: int) -> object:
 @page_callback(
     PAGE,
     Output(Ids.FEEDBACK, "children"),
-    Output(Ids.VERSION, "data", allow_duplicate=True),
-    Output(Ids.PICK, "value", allow_duplicate=True),
+    Output(Ids.CREATED, "data"),
     *[Output(Ids.field_error(name), "children") for name in FIELDS],
     Input(Ids.SUBMIT, "n_clicks"),
     *[State(Ids.field(name), "value") for name in FIELDS],
-    State(Ids.VERSION, "data"),
     prevent_initial_call=True,
 )
 def create(
@@ -157,7 +161,6 @@ def create(
     last_day: str | None,
     reason: str | None,
     substitute: int | None,
-    version: int,
 ) -> tuple:
     blank = ["" for _ in FIELDS]
     try:
@@ -173,11 +176,11 @@ def create(
             )
     except FieldErrors as exc:
         messages = [input_error_text(exc.errors[f]) if f in exc.errors else "" for f in FIELDS]
-        return None, no_update, no_update, *messages
+        return None, no_update, *messages
     except InputError as exc:
-        return input_error_alert(exc), no_update, no_update, *blank
+        return input_error_alert(exc), no_update, *blank
     done = t("leave_created", sessions=result.sessions_closed, bookings=len(result.bookings))
-    return dbc.Alert(done, color="success", className="mb-0"), version + 1, result.leave_id, *blank
+    return dbc.Alert(done, color="success", className="mb-0"), result.leave_id, *blank
 
 
 def _clicked() -> bool:
@@ -234,7 +237,6 @@ def ask_withdraw(_clicks: int, leave_id: int | None) -> tuple:
     PAGE,
     Output(Ids.ACTION_FEEDBACK, "children", allow_duplicate=True),
     Output(Ids.VERSION, "data", allow_duplicate=True),
-    Output(Ids.PICK, "value", allow_duplicate=True),
     Input(Ids.MOVE_ALL, "n_clicks"),
     Input(Ids.WITHDRAW_CONFIRM, "submit_n_clicks"),
     State(Ids.PICK, "value"),
@@ -243,24 +245,22 @@ def ask_withdraw(_clicks: int, leave_id: int | None) -> tuple:
 )
 def leave_action(_move_all: int, _withdraw: int, leave_id: int | None, version: int) -> tuple:
     if not leave_id:
-        return dbc.Alert(t("leave_pick_first"), color="warning", className="mb-0"), no_update, no_update
+        return dbc.Alert(t("leave_pick_first"), color="warning", className="mb-0"), no_update
     try:
         with current_runtime().db.session() as db:
             if ctx.triggered_id == Ids.MOVE_ALL:
                 left = doctor_leave.move_all_to_substitute(db, current_actor(), leave_id)
-                pick = no_update
             else:
                 reopened = doctor_leave.cancel_leave(db, current_actor(), leave_id)
-                pick = None
     except InputError as exc:
-        return input_error_alert(exc), no_update, no_update
+        return input_error_alert(exc), no_update
     if ctx.triggered_id != Ids.MOVE_ALL:
         message, colour = t("leave_withdrawn_done", sessions=reopened), "success"
     elif left:
         message, colour = t("leave_moved_some", codes=", ".join(left)), "warning"
     else:
         message, colour = t("leave_moved_all"), "success"
-    return dbc.Alert(message, color=colour, className="mb-0"), version + 1, pick
+    return dbc.Alert(message, color=colour, className="mb-0"), version + 1
 
 
 @page_callback(

@@ -27,6 +27,7 @@ class Ids:
     """Component ids shared with callbacks/doctor_leave.py."""
 
     VERSION = "leave-version"
+    CREATED = "leave-created"  # the id of the leave just recorded: the page shows its bookings
     SUBMIT = "leave-submit"
     FEEDBACK = "leave-feedback"
     LEAVES = "leave-list"
@@ -117,18 +118,17 @@ def layout(**_query: str) -> html.Div:
     return html.Div(
         [
             dcc.Store(id=Ids.VERSION, data=0),
+            dcc.Store(id=Ids.CREATED),
             html.H4(t("leave_title"), className="mb-3"),
             dbc.Row(
                 [
                     dbc.Col(_form(), lg=4),
                     dbc.Col(
-                        [
-                            _bookings_card(),
-                            dbc.Card([dbc.CardHeader(t("leave_list_title")), html.Div(id=Ids.LEAVES)]),
-                        ],
+                        dbc.Card([dbc.CardHeader(t("leave_list_title")), html.Div(id=Ids.LEAVES)], className="mb-3"),
                         lg=8,
                     ),
                 ]
             ),
+            _bookings_card(),
         ]
     )

@@ -1,0 +1,83 @@
+"""The schedule pages in a real browser: the admin adds a weekly session and an overlapping one is refused beside
+its field with everything typed kept; today's schedule shows each session's state and quotas, a closed poli as
+closed with its reason."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from auth.users import find_user
+from data.models import Doctor, Poli
+from data.schedules import close_poli, local_today
+from domain.actor import Actor
+from tests.fixtures_browser import save_screenshot
+from tests.test_browser_shell import open_nav, sign_in
+
+pytestmark = pytest.mark.browser
+DOCTOR = "dr. Uji Peramban"
+
+
+def fill_session(page, poli: str, start: str, end: str) -> None:
+    page.select_option("#admin-schedule-doctor-id", label=DOCTOR)
+    page.select_option("#admin-schedule-poli-id", label=poli)
+    page.select_option("#admin-schedule-weekday", label="Senin")
+    page.fill("#admin-schedule-start", start)
+    page.fill("#admin-schedule-end", end)
+    page.fill("#admin-schedule-quota-jkn", "20")
+    page.fill("#admin-schedule-quota-non-jkn", "5")
+
+
+def test_admin_adds_a_weekly_session_and_an_overlap_is_refused_beside_the_field(page, live_server):
+    base, pantau = live_server
+    with pantau.runtime.db.session() as s:
+        site_id = find_user(s, "admin").site_id
+        s.add(Doctor(site_id=site_id, name=DOCTOR, specialty="Dokter Umum"))
+    sign_in(page, base, "admin")
+    open_nav(page, "pages.admin_schedule")
+
+    fill_session(page, "Poli Umum", "08:00", "12:00")
+    page.click("#admin-schedule-save")
+    expect(page.locator("#admin-schedule-saved")).to_contain_text("Sesi praktik disimpan")
+    row = page.locator("#admin-schedule-grid tr", has_text=DOCTOR)
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("08:00–12:00")
+
+    fill_session(page, "Poli Anak", "11:00", "14:00")
+    page.click("#admin-schedule-save")
+    error = page.locator("#admin-schedule-start-error")
+    expect(error).to_contain_text("Bentrok dengan Senin 08:00–12:00 di Poli Umum")
+    expect(page.locator("#admin-schedule-start")).to_have_class(re.compile(r"\bis-invalid\b"))
+    expect(page.locator("#admin-schedule-end")).to_have_value("14:00")  # nothing typed is lost
+    expect(page.locator("#admin-schedule-quota-jkn")).to_have_value("20")
+    expect(page.locator("#admin-schedule-grid tr", has_text=DOCTOR)).to_have_count(1)
+    save_screenshot(page, "admin-schedule-overlap.png", full_page=True)
+
+    page.fill("#admin-schedule-start", "12:00")  # touching is fine
+    page.click("#admin-schedule-save")
+    expect(page.locator("#admin-schedule-saved")).to_contain_text("Sesi praktik disimpan")
+    expect(error).to_be_empty()
+    expect(page.locator("#admin-schedule-grid tr", has_text=DOCTOR)).to_have_count(2)
+
+
+def test_today_shows_states_and_quotas_and_a_closed_poli_as_closed(page, live_server):
+    base, pantau = live_server
+    with pantau.runtime.db.session() as s:
+        admin = find_user(s, "admin")
+        actor = Actor(admin.id, admin.username, admin.site_id)
+        gigi = s.scalar(select(Poli.id).where(Poli.code == "GIG"))
+        close_poli(s, actor, gigi, local_today(s, admin.site_id), "Listrik padam")
+    sign_in(page, base, "loket")
+    open_nav(page, "pages.schedule_today")
+    table = page.locator("#schedule-today-table")
+    closed = table.locator("tr", has_text="Poli Gigi")
+    expect(closed).to_contain_text("Tutup")
+    expect(closed).to_contain_text("Listrik padam")
+    expect(closed).to_have_attribute("data-state", "closed")
+    umum = table.locator("tr", has_text="Poli Umum").first
+    expect(umum).to_contain_text(re.compile(r"0/60 terisi, sisa 60"))
+    expect(umum).not_to_have_attribute("data-state", "closed")
+    save_screenshot(page, "schedule-today.png", full_page=True)

@@ -44,7 +44,13 @@ def _row(row: inpatient_views.AdmissionRow, movable: bool) -> html.Tr:
     actions = (
         dbc.ButtonGroup(
             [
-                dbc.Button(t("inpatient_transfer"), id={"type": Ids.TRANSFER_OPEN, **key}, size="sm", outline=True),
+                dbc.Button(
+                    t("inpatient_transfer"),
+                    id={"type": Ids.TRANSFER_OPEN, **key},
+                    size="sm",
+                    color="secondary",
+                    outline=True,
+                ),
                 dbc.Button(
                     t("inpatient_discharge"),
                     id={"type": Ids.DISCHARGE_OPEN, **key},

@@ -48,7 +48,7 @@ def _tile(bed: BoardBed, news2: str | None) -> html.Div:
             html.Div(f"NEWS2 {news2}" if news2 else "NEWS2 —", className="small"),
         ]
         if bed.patient_mask
-        else [html.Div(t(f"bedboard_state_{bed.status}"), className="small")]
+        else []
     )
     return html.Div(
         dbc.Card(

@@ -81,14 +81,19 @@ def layout(**_query: str) -> html.Div:
                         [
                             dbc.Label(t("bedboard_ward"), html_for=Ids.WARD),
                             dcc.Dropdown(id=Ids.WARD, placeholder=t("bedboard_all_wards"), className="mb-3"),
+                            _status_card(),
+                        ],
+                        lg=3,
+                    ),
+                    dbc.Col(
+                        [
                             dbc.Card(
                                 [dbc.CardHeader(t("bedboard_summary")), html.Div(id=Ids.SUMMARY)], className="mb-3"
                             ),
-                            _status_card(),
+                            html.Div(id=Ids.BOARD),
                         ],
-                        lg=4,
+                        lg=9,
                     ),
-                    dbc.Col(html.Div(id=Ids.BOARD), lg=8),
                 ]
             ),
         ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -35,6 +36,7 @@ from data.models import (
 )
 from domain.actor import Actor
 from domain.errors import InputError
+from domain.length_of_stay import length_of_stay_days, may_move_patients
 
 T0 = datetime(2026, 5, 4, 3, 0, tzinfo=UTC)  # 10:00 WIB
 
@@ -298,3 +300,16 @@ def test_publish_adt_tells_the_pipeline_and_the_ward(ward):
         (CONTROL_CHANNEL, '{"t":"adt","bed":"T-01"}'),
         (ward_channel("TST"), '{"t":"b","bed":"T-01"}'),
     ]
+
+
+def test_length_of_stay_counts_calendar_days_of_the_site():
+    zone = ZoneInfo("Asia/Jakarta")
+    admitted = datetime(2026, 5, 4, 16, 30, tzinfo=UTC)  # 23:30 WIB on the 4th
+    assert length_of_stay_days(admitted, admitted + timedelta(hours=1), zone) == 1  # 00:30 WIB on the 5th
+    assert length_of_stay_days(admitted, admitted + timedelta(minutes=10), zone) == 1  # same day counts one
+    assert length_of_stay_days(admitted, admitted + timedelta(days=3), zone) == 3
+
+
+def test_only_clinical_staff_and_admins_move_patients():
+    assert not may_move_patients(frozenset({"front_desk"}))
+    assert all(may_move_patients(frozenset({role, "front_desk"})) for role in ("nurse", "doctor", "admin"))

@@ -1,0 +1,105 @@
+"""Inpatient pages in a real browser: a nurse admits, transfers and discharges a patient and the bed board shows
+the beds being cleaned; the front desk sees the admissions but cannot discharge."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from data.admissions import admit
+from data.inpatient_views import available_beds
+from data.models import Patient, User, Ward
+from domain.actor import Actor
+from tests.fixtures_browser import save_screenshot
+from tests.test_browser_shell import open_nav, sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def choose(page, dropdown_id: str, text: str) -> None:
+    """Pick the option containing ``text`` of a ``dcc.Dropdown``."""
+    page.locator(f"#{dropdown_id}").click()
+    page.get_by_role("option", name=text).first.click()
+
+
+def _setup(pantau) -> tuple[str, dict[str, int]]:
+    """A registered patient who is not admitted, and the free beds of Bangsal Melati."""
+    with pantau.runtime.db.session() as s:
+        site_id = s.scalar(select(User.site_id).where(User.username == "perawat"))
+        s.add(Patient(site_id=site_id, mrn="RI0001", name="Rahmawati Putri", birth_date=date(1980, 2, 3), sex="P"))
+        ward = s.scalar(select(Ward).where(Ward.site_id == site_id, Ward.code == "MEL"))
+        beds = {b.code: b.id for b in available_beds(s, site_id, ward.id)}
+    return "RI0001", beds
+
+
+def test_nurse_admits_transfers_and_discharges(page, live_server):
+    base, pantau = live_server
+    mrn, beds = _setup(pantau)
+    first, second = list(beds)[:2]
+    sign_in(page, base, "perawat")
+    open_nav(page, "pages.inpatient")
+
+    page.fill("#inpatient-search-mrn", mrn)
+    page.click("#inpatient-search")
+    expect(page.locator("#inpatient-patient")).to_contain_text("Rahmawati Putri")
+    choose(page, "inpatient-ward", "Bangsal Melati")
+    choose(page, "inpatient-bed", first)
+    page.click("#inpatient-admit")
+    expect(page.locator("#inpatient-admit-feedback")).to_contain_text(f"tempat tidur {first}")
+    row = page.locator(f"#inpatient-row-{first}")
+    expect(row).to_contain_text("Rahmawati Putri")
+    save_screenshot(page, "inpatient-admitted.png", full_page=True)
+
+    row.get_by_role("button", name="Pindahkan").click()
+    expect(page.locator("#inpatient-transfer-modal")).to_be_visible()
+    choose(page, "inpatient-transfer-bed", second)
+    page.locator("#inpatient-transfer-save").click()
+    expect(page.locator("#inpatient-list-feedback")).to_contain_text(f"dari {first} ke {second}")
+    moved = page.locator(f"#inpatient-row-{second}")
+    expect(moved).to_contain_text("Rahmawati Putri")
+    expect(page.locator(f"#inpatient-row-{first}")).to_have_count(0)
+
+    moved.get_by_role("button", name="Pulangkan").click()
+    modal = page.locator("#inpatient-discharge-modal")
+    expect(modal).to_be_visible()
+    modal.get_by_role("radio", name="Meninggal", exact=True).check()
+    page.locator("#inpatient-discharge-save").click()
+    expect(page.locator("#inpatient-discharge-feedback")).to_contain_text("Isi tanggal dan jam meninggal")
+    modal.get_by_role("radio", name="Pulang (sembuh/perbaikan)").check()
+    page.locator("#inpatient-discharge-save").click()
+    expect(page.locator("#inpatient-list-feedback")).to_contain_text("dipulangkan")
+    expect(page.locator(f"#inpatient-row-{second}")).to_have_count(0)
+
+    open_nav(page, "pages.bed_board")
+    for code in (first, second):
+        tile = page.locator(f"#bedboard-bed-{code}")
+        expect(tile).to_have_attribute("data-status", "cleaning")
+        expect(tile).to_contain_text("Dibersihkan")
+    save_screenshot(page, "bed-board.png", full_page=True)
+
+    choose(page, "bedboard-status-bed", first)
+    page.click("#bedboard-status-save")
+    expect(page.locator("#bedboard-status-feedback")).to_contain_text(f"{first} sekarang: Tersedia")
+    expect(page.locator(f"#bedboard-bed-{first}")).to_have_attribute("data-status", "available")
+
+
+def test_front_desk_admits_but_cannot_discharge(page, live_server):
+    base, pantau = live_server
+    mrn, beds = _setup(pantau)
+    code = next(iter(beds))
+    with pantau.runtime.db.session() as s:
+        nurse = s.scalar(select(User).where(User.username == "perawat"))
+        patient = s.scalar(select(Patient.id).where(Patient.mrn == mrn))
+        admit(s, Actor(nurse.id, nurse.username, nurse.site_id), patient_id=patient, bed_id=beds[code], source="desk")
+    sign_in(page, base, "loket")
+    open_nav(page, "pages.inpatient")
+    row = page.locator(f"#inpatient-row-{code}")
+    expect(row).to_contain_text("Rahmawati Putri")
+    expect(row.get_by_role("button")).to_have_count(0)
+    expect(page.locator("#inpatient-admit")).to_be_visible()  # the desk admits
+    open_nav(page, "pages.bed_board")
+    expect(page.locator(f"#bedboard-bed-{code}")).to_have_attribute("data-status", "occupied")
+    expect(page.locator("#bedboard-status-card")).to_be_hidden()  # bed states are for nurses and admins

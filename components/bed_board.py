@@ -60,7 +60,7 @@ def _tile(bed: BoardBed, news2: str | None) -> html.Div:
                             dbc.Badge(t(f"bedboard_state_{bed.status}"), color=STATUS_COLOURS[bed.status]),
                         ]
                     ),
-                    html.Div(bed.care_class, className="small text-body-secondary"),
+                    html.Div(f"{t('bedboard_col_class')} {bed.care_class}", className="small text-body-secondary"),
                     *details,
                 ],
                 className="p-2",

@@ -16,8 +16,10 @@ from domain.actor import Actor
 from domain.clock import utcnow
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import open_nav, settled, sign_in
+from tests.test_schedule_punctuality import DAYS, serve_one
 
 pytestmark = pytest.mark.browser
+PUNCTUALITY_DAY = DAYS[0]
 PATIENTS = (("Rahmawati Susanto", "081234500001", "jkn"), ("Joko Prasetyo", "081234500002", "non_jkn"))
 
 
@@ -104,3 +106,26 @@ def test_a_leave_lists_its_bookings_which_are_cancelled_or_moved(page, live_serv
     save_screenshot(page, "doctor-leave-contacts.png", full_page=True)
     with pantau.runtime.db.session() as s:
         assert s.scalar(select(AuditLog.id).where(AuditLog.action == "leave_contacts_read")) is not None
+
+
+def test_the_punctuality_report_shows_a_late_start(page, live_server):
+    base, pantau = live_server
+    with pantau.runtime.db.session() as s:
+        site = s.scalar(select(Site.id))
+        ensure_sessions(s, site, PUNCTUALITY_DAY)
+        sari = s.scalar(select(Doctor).where(Doctor.name.startswith("dr. Sari")))
+        cs = s.scalar(
+            select(ClinicSession).where(
+                ClinicSession.doctor_id == sari.id, ClinicSession.service_date == PUNCTUALITY_DAY
+            )
+        )
+        serve_one(pantau, s, Actor(None, "test", site), cs, 0, timedelta(minutes=15), cs.ends_at)
+    sign_in(page, base, "manajer")
+    open_nav(page, "pages.doctor_punctuality")
+    page.fill("#punct-month", f"{PUNCTUALITY_DAY:%Y-%m}")
+    page.press("#punct-month", "Enter")
+    row = page.locator(f"#punct-grid tr[data-doctor='{sari.id}']")
+    expect(row).to_contain_text("dr. Sari Wulandari (demo)")
+    expect(row.locator("td").nth(2)).to_have_text("1")  # one late start, 15 minutes
+    expect(row.locator("td").nth(3)).to_have_text("15,0")
+    save_screenshot(page, "doctor-punctuality.png", full_page=True)

@@ -41,12 +41,12 @@ _EDIT: dict[str, rules.Rule] = {
     "name": lambda v: rules.name(v, 100),
     "queue_prefix": rules.queue_prefix,
     "bpjs_code": rules.bpjs_poli_code,
+    "board_group": _or_default(rules.board_group, DEFAULT_BOARD_GROUP),
+    "default_service_minutes": _or_default(rules.service_minutes, 10),
 }
 _NEW: dict[str, rules.Rule] = {
     "code": lambda v: rules.code(v, CODE_LEN, hyphen=False),
     **_EDIT,
-    "board_group": _or_default(rules.board_group, DEFAULT_BOARD_GROUP),
-    "default_service_minutes": _or_default(rules.service_minutes, 10),
     "age_min_years": lambda v: years_bound(None if v is None else str(v)),
     "age_max_years": lambda v: years_bound(None if v is None else str(v)),
 }
@@ -130,8 +130,8 @@ def create_poli(session: Session, actor: Actor, values: Mapping[str, object]) ->
 def update_poli(
     session: Session, actor: Actor, poli_id: int, values: Mapping[str, object], version: int | None
 ) -> Poli:
-    """Save a poli's name, ticket prefix and BPJS code (its board, service time and ages are edited on
-    ``/admin/antrean``)."""
+    """Save a poli's name, ticket prefix, BPJS code, TV board and default service minutes (blank: the defaults);
+    its age range is edited on ``/admin/antrean``."""
     poli = _poli(session, actor, poli_id)
     clean = rules.check_form(values, _EDIT)
     check_version(poli, version)

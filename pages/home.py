@@ -1,4 +1,5 @@
-"""Home page for every role: who is signed in, the site, and the health of Pantau's services."""
+"""Home page: a nurse lands on her ward (alarms, NEWS2 of 5 or more, observations due, her patients); every other
+role sees who is signed in, the site, and the health of Pantau's services."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ from flask_login import current_user
 from components.health import health_items
 from components.shell import nav_pages
 from data.health import check_all
+from data.nurse_home import nurse_wards
 from data.runtime import current_runtime
+from data.wards import list_wards
 from domain.roles import EVERYONE
 from i18n.web import t
 
 dash.register_page(__name__, path="/", name_key="nav_home", title="Pantau", roles=list(EVERYONE), order=0, nav=True)
 
 HEALTH_REFRESH_MS = 15_000
+NURSE_REFRESH_MS = 10_000
 
 
 class Ids:
@@ -24,6 +28,9 @@ class Ids:
 
     HEALTH = "home-health"
     HEALTH_INTERVAL = "home-health-interval"
+    WARD = "nurse-home-ward"  # the ward shown (a picker when she works in several)
+    SUMMARY = "nurse-home-summary"
+    INTERVAL = "nurse-home-interval"
 
 
 def _display_home() -> html.Div:
@@ -87,7 +94,49 @@ def _health() -> dbc.Card:
     )
 
 
+def _ward_picker(wards: list) -> dbc.RadioItems:
+    """One button per ward (the first shown); hidden when she works in one ward only."""
+    return dbc.RadioItems(
+        id=Ids.WARD,
+        value=wards[0].code,
+        options=[{"label": w.name, "value": w.code} for w in wards],
+        className="btn-group mb-3" if len(wards) > 1 else "d-none",
+        inputClassName="btn-check",
+        labelClassName="btn btn-outline-primary",
+        labelCheckedClassName="active",
+    )
+
+
+def _no_ward() -> html.Div:
+    """Not assigned to a ward yet: say so, and offer every ward's station."""
+    with current_runtime().db.session() as session:
+        wards = list_wards(session, current_user.site_id)
+    return html.Div(
+        [
+            dbc.Alert(t("nurse_no_ward"), color="info", id="nurse-no-ward"),
+            dbc.ListGroup([dbc.ListGroupItem(w.name, href=f"/bangsal/{w.code}", action=True) for w in wards]),
+        ]
+    )
+
+
+def _nurse_home() -> html.Div:
+    with current_runtime().db.session() as session:
+        wards = nurse_wards(session, current_user.id)
+    if not wards:
+        return _no_ward()
+    return html.Div(
+        [
+            html.H1(t("nurse_home_title"), className="h4 mb-3"),
+            _ward_picker(wards),
+            html.Div(id=Ids.SUMMARY),
+            dcc.Interval(id=Ids.INTERVAL, interval=NURSE_REFRESH_MS),
+        ]
+    )
+
+
 def layout(**_query: str) -> html.Div:
     if current_user.is_display:
         return _display_home()
+    if "nurse" in current_user.roles:
+        return _nurse_home()
     return dbc.Row([dbc.Col(_welcome(), lg=6, className="mb-3"), dbc.Col(_health(), lg=6, className="mb-3")])

@@ -31,7 +31,9 @@ def render_counters(_version: int) -> tuple:
     with current_runtime().db.session() as db:
         rows = service_counters.list_counters(db, current_user.site_id)
         names = point_names(db, current_user.site_id)
-    head = html.Thead(html.Tr([html.Th(t(k)) for k in ("counters_code", "counters_name", "counters_point", "")]))
+    head = html.Thead(
+        html.Tr([*(html.Th(t(k)) for k in ("counters_code", "counters_name", "counters_point")), html.Th()])
+    )
     body = [
         html.Tr(
             [

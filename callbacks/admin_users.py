@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, html, no_update
+from flask import request
 from flask_login import current_user
 
 from auth import users
 from auth.passwords import generate_password
 from auth.session import current_actor
+from auth.tv_boards import TvBoard, board_paths, create_tv_board, list_tv_boards, revoke_tv_board
 from callbacks.registry import page_callback
 from components.input_error import input_error_alert
 from components.local_time import local_when
 from components.one_time_secret import one_time_secret
 from data.models import User
 from data.runtime import current_runtime
+from data.setup_polis import list_polis
+from data.staff_assignments import polis_of, set_staff_polis, set_staff_wards, wards_of
+from data.wards import list_wards
 from domain.clock import utcnow
 from domain.errors import InputError
 from i18n.web import t
@@ -39,11 +44,24 @@ def _one_time_password(message: str, password: str) -> dbc.Alert:
     PAGE,
     Output(Ids.USERS_TABLE, "children"),
     Output(Ids.EDIT_USER, "options"),
+    Output(Ids.EDIT_WARDS, "options"),
+    Output(Ids.EDIT_POLIS, "options"),
+    Output(Ids.TV_BOARD, "options"),
+    Output(Ids.TV_TABLE, "children"),
+    Output(Ids.TV_PICK, "options"),
     Input(Ids.USERS_VERSION, "data"),
 )
 def render_users(_version: int) -> tuple:
     with current_runtime().db.session() as db:
         rows = users.list_users(db, current_user.site_id)
+        ward_options = [
+            {"label": f"{w.code} — {w.name}", "value": w.id} for w in list_wards(db, current_user.site_id) if w.active
+        ]
+        poli_options = [
+            {"label": f"{p.code} — {p.name}", "value": p.id} for p in list_polis(db, current_user.site_id) if p.active
+        ]
+        boards = board_paths(db, current_user.site_id)
+        tvs = list_tv_boards(db, current_user.site_id)
         body = [
             html.Tr(
                 [
@@ -68,7 +86,30 @@ def render_users(_version: int) -> tuple:
     table = dbc.Table(
         [head, html.Tbody(body)], hover=True, responsive=True, className="admin-users-table mb-0", id="admin-users-grid"
     )
-    return table, options
+    tv_pick = [{"label": f"{b.label} — {b.board_path or '/'}", "value": b.token_id} for b in tvs if b.active]
+    return table, options, ward_options, poli_options, boards, _tv_table(tvs), tv_pick
+
+
+def _tv_table(boards: list[TvBoard]) -> dbc.Table | None:
+    if not boards:
+        return None
+    head = html.Thead(html.Tr([html.Th(t(k)) for k in ("tv_label", "tv_board", "users_status", "tv_last_used")]))
+    body = [
+        html.Tr(
+            [
+                html.Td(b.label),
+                html.Td(html.Code(b.board_path or "/")),
+                html.Td(
+                    dbc.Badge(t("users_status_active"), color="success")
+                    if b.active
+                    else dbc.Badge(t("tv_revoked"), color="secondary")
+                ),
+                html.Td(local_when(b.last_used_at)),
+            ]
+        )
+        for b in boards
+    ]
+    return dbc.Table([head, html.Tbody(body)], size="sm", responsive=True, id="admin-tv-grid", className="mb-2")
 
 
 def _about_password(exc: InputError) -> bool:
@@ -130,18 +171,22 @@ def create_user(
     PAGE,
     Output(Ids.EDIT_ROLES, "value"),
     Output(Ids.EDIT_ACTIVE, "value"),
+    Output(Ids.EDIT_WARDS, "value"),
+    Output(Ids.EDIT_POLIS, "value"),
     Output(Ids.EDIT_FEEDBACK, "children"),
     Input(Ids.EDIT_USER, "value"),
     prevent_initial_call=True,
 )
 def load_user(user_id: int | None) -> tuple:
     if user_id is None:
-        return [], True, None
+        return [], True, [], [], None
     with current_runtime().db.session() as db:
         user = users.site_user(db, current_user.site_id, user_id)
         if user is None:
-            return [], True, dbc.Alert(t("users_not_found"), color="danger", className="mb-0")
-        return sorted(user.role_names), user.active, None
+            return [], True, [], [], dbc.Alert(t("users_not_found"), color="danger", className="mb-0")
+        wards = [w.id for w in wards_of(db, user.id)]
+        polis = [p.id for p in polis_of(db, user.id)]
+        return sorted(user.role_names), user.active, wards, polis, None
 
 
 @page_callback(
@@ -153,11 +198,20 @@ def load_user(user_id: int | None) -> tuple:
     State(Ids.EDIT_USER, "value"),
     State(Ids.EDIT_ROLES, "value"),
     State(Ids.EDIT_ACTIVE, "value"),
+    State(Ids.EDIT_WARDS, "value"),
+    State(Ids.EDIT_POLIS, "value"),
     State(Ids.USERS_VERSION, "data"),
     prevent_initial_call=True,
 )
 def change_user(
-    _save: int, _reset: int, user_id: int | None, roles: list[str] | None, active: bool, version: int
+    _save: int,
+    _reset: int,
+    user_id: int | None,
+    roles: list[str] | None,
+    active: bool,
+    ward_ids: list[int] | None,
+    poli_ids: list[int] | None,
+    version: int,
 ) -> tuple:
     if user_id is None:
         return dbc.Alert(t("users_select_first"), color="warning", className="mb-0"), no_update
@@ -173,9 +227,56 @@ def change_user(
                 users.set_roles(db, current_actor(), user, roles or [])
                 if user.active != active:
                     users.set_active(db, current_actor(), user, active)
+                set_staff_wards(db, current_actor(), user.id, ward_ids or [])
+                set_staff_polis(db, current_actor(), user.id, poli_ids or [])
             name = user.username
     except InputError as exc:
         return input_error_alert(exc), no_update
     if ctx.triggered_id == Ids.EDIT_RESET:
         return _one_time_password(t("users_password_reset", username=name), new_password), version + 1
     return dbc.Alert(t("users_saved", username=name), color="success", className="mb-0"), version + 1
+
+
+@page_callback(
+    PAGE,
+    Output(Ids.TV_FEEDBACK, "children"),
+    Output(Ids.USERS_VERSION, "data", allow_duplicate=True),
+    Output(Ids.TV_LABEL, "value"),
+    Input(Ids.TV_CREATE, "n_clicks"),
+    State(Ids.TV_BOARD, "value"),
+    State(Ids.TV_LABEL, "value"),
+    State(Ids.USERS_VERSION, "data"),
+    prevent_initial_call=True,
+)
+def create_tv(_clicks: int, board: str | None, label: str | None, version: int) -> tuple:
+    """A new TV for one screen: its address with the token is shown once, to open on the TV."""
+    try:
+        with current_runtime().db.session() as db:
+            _user, token = create_tv_board(db, current_actor(), board or "", label or "")
+    except InputError as exc:
+        return input_error_alert(exc), no_update, no_update
+    address = f"{request.host_url}tv/{token}"
+    shown = one_time_secret(t("tv_created", board=board), address, t("tv_address_once"), element_id="admin-tv-address")
+    return shown, version + 1, ""
+
+
+@page_callback(
+    PAGE,
+    Output(Ids.TV_REVOKE_FEEDBACK, "children"),
+    Output(Ids.USERS_VERSION, "data", allow_duplicate=True),
+    Input(Ids.TV_REVOKE, "n_clicks"),
+    State(Ids.TV_PICK, "value"),
+    State(Ids.USERS_VERSION, "data"),
+    prevent_initial_call=True,
+)
+def revoke_tv(_clicks: int, token_id: int | None, version: int) -> tuple:
+    """Revoke a TV: its account is disabled, so its screen signs out at once."""
+    if token_id is None:
+        return dbc.Alert(t("tv_pick_first"), color="warning", className="mb-0"), no_update
+    try:
+        with current_runtime().db.session() as db:
+            user = revoke_tv_board(db, current_actor(), int(token_id))
+            name = user.full_name
+    except InputError as exc:
+        return input_error_alert(exc), no_update
+    return dbc.Alert(t("tv_revoked_done", label=name), color="success", className="mb-0"), version + 1

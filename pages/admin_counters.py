@@ -52,7 +52,13 @@ def _form_card() -> dbc.Card:
             dbc.CardBody(
                 [
                     dbc.Label(t("counters_pick"), html_for=Ids.PICK),
-                    dcc.Dropdown(id=Ids.PICK, value=NEW, clearable=False, className="mb-3"),
+                    dcc.Dropdown(
+                        id=Ids.PICK,
+                        options=[{"label": t("counters_new"), "value": NEW}],
+                        value=NEW,
+                        clearable=False,
+                        className="mb-3",
+                    ),
                     dbc.Label(t("counters_code"), html_for=Ids.field("code")),
                     dbc.Input(id=Ids.field("code"), maxLength=16, autoComplete="off"),
                     dbc.FormFeedback(id=Ids.field_error("code"), type="invalid"),

@@ -37,9 +37,19 @@ class Ids:
     EDIT_USER = "admin-edit-user"
     EDIT_ROLES = "admin-edit-roles"
     EDIT_ACTIVE = "admin-edit-active"
+    EDIT_WARDS = "admin-edit-wards"  # the wards she works in: her ward list and home page open there
+    EDIT_POLIS = "admin-edit-polis"
     EDIT_SAVE = "admin-edit-save"
     EDIT_RESET = "admin-edit-reset"
     EDIT_FEEDBACK = "admin-edit-feedback"
+    TV_BOARD = "admin-tv-board"
+    TV_LABEL = "admin-tv-label"
+    TV_CREATE = "admin-tv-create"
+    TV_FEEDBACK = "admin-tv-feedback"
+    TV_TABLE = "admin-tv-table"
+    TV_PICK = "admin-tv-pick"
+    TV_REVOKE = "admin-tv-revoke"
+    TV_REVOKE_FEEDBACK = "admin-tv-revoke-feedback"
 
 
 def role_options() -> list[dict]:
@@ -87,7 +97,12 @@ def _edit_card() -> dbc.Card:
                     dcc.Dropdown(id=Ids.EDIT_USER, placeholder=t("users_select_placeholder"), className="mb-2"),
                     dbc.Label(t("users_roles")),
                     dbc.Checklist(id=Ids.EDIT_ROLES, options=role_options(), value=[], inline=True, className="mb-2"),
-                    dbc.Switch(id=Ids.EDIT_ACTIVE, label=t("users_active"), value=True, className="mb-3"),
+                    dbc.Switch(id=Ids.EDIT_ACTIVE, label=t("users_active"), value=True, className="mb-2"),
+                    dbc.Label(t("users_wards"), html_for=Ids.EDIT_WARDS),
+                    dcc.Dropdown(id=Ids.EDIT_WARDS, multi=True, placeholder=t("users_none"), className="mb-2"),
+                    dbc.Label(t("users_polis"), html_for=Ids.EDIT_POLIS),
+                    dcc.Dropdown(id=Ids.EDIT_POLIS, multi=True, placeholder=t("users_none"), className="mb-1"),
+                    dbc.FormText(t("users_places_hint"), className="d-block mb-3"),
                     dbc.ButtonGroup(
                         [
                             dbc.Button(t("users_save"), id=Ids.EDIT_SAVE, color="primary"),
@@ -101,6 +116,30 @@ def _edit_card() -> dbc.Card:
     )
 
 
+def _tv_card() -> dbc.Card:
+    return dbc.Card(
+        [
+            dbc.CardHeader(t("tv_title")),
+            dbc.CardBody(
+                [
+                    dbc.Label(t("tv_board"), html_for=Ids.TV_BOARD),
+                    dbc.Select(id=Ids.TV_BOARD, options=[], className="mb-2"),
+                    dbc.Label(t("tv_label"), html_for=Ids.TV_LABEL),
+                    dbc.Input(id=Ids.TV_LABEL, maxLength=100, placeholder=t("tv_label_placeholder"), className="mb-3"),
+                    dbc.Button(t("tv_create"), id=Ids.TV_CREATE, color="primary"),
+                    html.Div(id=Ids.TV_FEEDBACK, className="mt-3"),
+                    html.Div(id=Ids.TV_TABLE, className="mt-3"),
+                    dbc.Label(t("tv_pick"), html_for=Ids.TV_PICK),
+                    dcc.Dropdown(id=Ids.TV_PICK, className="mb-2"),
+                    dbc.Button(t("tv_revoke"), id=Ids.TV_REVOKE, color="danger", outline=True),
+                    html.Div(id=Ids.TV_REVOKE_FEEDBACK, className="mt-3"),
+                ]
+            ),
+        ],
+        className="mt-3",
+    )
+
+
 def layout(**_query: str) -> dbc.Row:
     return dbc.Row(
         [
@@ -110,6 +149,6 @@ def layout(**_query: str) -> dbc.Row:
                 lg=7,
                 className="mb-3",
             ),
-            dbc.Col([_create_card(), _edit_card()], lg=5),
+            dbc.Col([_create_card(), _edit_card(), _tv_card()], lg=5),
         ]
     )

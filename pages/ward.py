@@ -9,7 +9,9 @@ from flask_login import current_user
 
 from components.bed_tile import bed_tile
 from components.ward_live import alarm_list, connection_state, live_grid
+from data.models import Ward
 from data.runtime import current_runtime
+from data.staff_assignments import wards_of
 from data.wards import find_ward, list_wards, ward_beds
 from i18n.web import t
 
@@ -67,9 +69,15 @@ def _toolbar(wards: list, ward_code: str) -> dbc.Row:
     )
 
 
+def _own_first(wards: list[Ward], own: list[Ward]) -> list[Ward]:
+    """The user's own wards (``/admin/pengguna``) first, so the list opens on hers; then the others."""
+    own_ids = {w.id for w in own}
+    return [w for w in wards if w.id in own_ids] + [w for w in wards if w.id not in own_ids]
+
+
 def layout(ward: str | None = None, **_query: str) -> html.Div:
     with current_runtime().db.session() as session:
-        wards = list_wards(session, current_user.site_id)
+        wards = _own_first(list_wards(session, current_user.site_id), wards_of(session, current_user.id))
         chosen = find_ward(session, current_user.site_id, ward) if ward else (wards[0] if wards else None)
         if chosen is None:
             return dbc.Alert(t("ward_unknown"), color="warning", id="ward-unknown")

@@ -25,6 +25,10 @@ EXPECTED_ACCESS = {
     "/admin/bpjs/pemetaan": {"admin"},
     "/rawat-inap": {"nurse", "doctor", "admin", "front_desk"},
     "/rawat-inap/tempat-tidur": {"nurse", "doctor", "admin", "manager", "front_desk"},
+    "/jadwal": {"front_desk", "doctor", "nurse", "admin", "manager"},
+    "/jadwal/saya": {"doctor"},
+    "/jadwal/hari-ini": {"front_desk", "doctor", "nurse", "admin", "manager"},
+    "/admin/jadwal": {"admin", "manager"},
     "/404": set(ROLES),
 }
 ADMIN_CALLBACK = {

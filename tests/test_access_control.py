@@ -13,7 +13,13 @@ EXPECTED_ACCESS = {
     "/": set(ROLES),
     "/admin/pengguna": {"admin"},
     "/admin/monitor": {"admin"},
+    "/admin/fasilitas": {"admin"},
+    "/admin/bangsal": {"admin"},
+    "/admin/poli": {"admin"},
+    "/admin/dokter": {"admin"},
     "/admin/simulator": {"admin"},
+    "/admin/loket": {"admin"},
+    "/admin/impor": {"admin"},
     "/bangsal": {"nurse", "doctor", "admin", "display"},  # display: a read-only ward station
     "/bed": {"nurse", "doctor", "admin"},
     "/pendaftaran": {"front_desk", "admin"},
@@ -29,11 +35,22 @@ EXPECTED_ACCESS = {
     "/jadwal/saya": {"doctor"},
     "/jadwal/hari-ini": {"front_desk", "doctor", "nurse", "admin", "manager"},
     "/admin/jadwal": {"admin", "manager"},
+    "/jadwal/cuti": {"admin", "manager"},
+    "/laporan/ketepatan-dokter": {"manager", "admin"},
     "/404": set(ROLES),
 }
+_USERS_OUTPUTS = (  # callbacks/admin_users.render_users
+    ("admin-users-table", "children"),
+    ("admin-edit-user", "options"),
+    ("admin-edit-wards", "options"),
+    ("admin-edit-polis", "options"),
+    ("admin-tv-board", "options"),
+    ("admin-tv-table", "children"),
+    ("admin-tv-pick", "options"),
+)
 ADMIN_CALLBACK = {
-    "output": "..admin-users-table.children...admin-edit-user.options..",
-    "outputs": [{"id": "admin-users-table", "property": "children"}, {"id": "admin-edit-user", "property": "options"}],
+    "output": ".." + "...".join(f"{i}.{p}" for i, p in _USERS_OUTPUTS) + "..",
+    "outputs": [{"id": i, "property": p} for i, p in _USERS_OUTPUTS],
     "inputs": [{"id": "admin-users-version", "property": "data", "value": 0}],
     "changedPropIds": ["admin-users-version.data"],
     "state": [],
@@ -120,18 +137,35 @@ def test_navbar_shows_each_allowed_page_once_and_no_single_item_menu(role, login
 
 def test_admin_navbar_groups_pages_by_their_nav_group(login):
     links, menus = navbar_entries(login("admin"))
-    assert links == ["nav-pages.home", "nav-pages.ward", "nav-pages.queue_report"]
+    assert links == ["nav-pages.home", "nav-pages.ward"]
     assert menus == {
+        "reports": ["nav-pages.queue_report", "nav-pages.doctor_punctuality"],
         "queue": ["nav-pages.registration", "nav-pages.counter", "nav-pages.board", "nav-pages.admin_queue"],
         "bpjs": ["nav-pages.bpjs_sync", "nav-pages.admin_bpjs_mapping"],
-        "admin": ["nav-pages.admin_users", "nav-pages.admin_devices", "nav-pages.admin_simulator"],
+        "admin": [
+            "nav-pages.admin_facility",
+            "nav-pages.admin_wards",
+            "nav-pages.admin_polis",
+            "nav-pages.admin_doctors",
+            "nav-pages.admin_users",
+            "nav-pages.admin_devices",
+            "nav-pages.admin_counters",
+            "nav-pages.admin_simulator",
+            "nav-pages.admin_import",
+        ],
+        "schedule": [
+            "nav-pages.schedule_today",
+            "nav-pages.schedule_week",
+            "nav-pages.doctor_leave",
+            "nav-pages.admin_schedule",
+        ],
     }
 
 
-def test_nurse_gets_plain_links_only(login):
+def test_nurse_gets_plain_links_and_the_schedules(login):
     assert navbar_entries(login("nurse")) == (
         ["nav-pages.home", "nav-pages.ward", "nav-pages.counter"],
-        {},
+        {"schedule": ["nav-pages.schedule_today", "nav-pages.schedule_week"]},
     )
 
 

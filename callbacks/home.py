@@ -34,8 +34,11 @@ def refresh_health(_n: int) -> list:
     Input(Ids.WARD, "value"),
     Input(Ids.INTERVAL, "n_intervals"),
 )
-def refresh_ward(ward_code: str | None, _n: int) -> html.Div | html.P:
-    """The chosen ward's summary; only a ward she is assigned to (the choice comes from the browser)."""
+def refresh_ward(ward_code: str | None, _n: int) -> html.Div | html.P | None:
+    """The chosen ward's summary; only a ward she is assigned to (the choice comes from the browser). No ward:
+    nothing (the page says so)."""
+    if not ward_code:
+        return None
     runtime = current_runtime()
     with runtime.db.session() as session:
         ward = next((w for w in nurse_wards(session, current_user.id) if w.code == ward_code), None)

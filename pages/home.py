@@ -95,10 +95,10 @@ def _health() -> dbc.Card:
 
 
 def _ward_picker(wards: list) -> dbc.RadioItems:
-    """One button per ward (the first shown); hidden when she works in one ward only."""
+    """One button per ward (the first shown); hidden when she works in one ward or none."""
     return dbc.RadioItems(
         id=Ids.WARD,
-        value=wards[0].code,
+        value=wards[0].code if wards else None,
         options=[{"label": w.name, "value": w.code} for w in wards],
         className="btn-group mb-3" if len(wards) > 1 else "d-none",
         inputClassName="btn-check",
@@ -122,14 +122,19 @@ def _no_ward() -> html.Div:
 def _nurse_home() -> html.Div:
     with current_runtime().db.session() as session:
         wards = nurse_wards(session, current_user.id)
-    if not wards:
-        return _no_ward()
+    roles = ", ".join(t(f"role_{r}") for r in sorted(current_user.roles))
     return html.Div(
         [
-            html.H1(t("nurse_home_title"), className="h4 mb-3"),
+            html.H1(t("home_greeting", name=current_user.full_name), className="h4 mb-0", id="home-greeting"),
+            html.Div(
+                [html.Span(roles, id="home-roles"), f" · {t('nurse_home_title')}"],
+                className="text-body-secondary small mb-3",
+            ),
+            None if wards else _no_ward(),
             _ward_picker(wards),
-            html.Div(id=Ids.SUMMARY),
-            dcc.Interval(id=Ids.INTERVAL, interval=NURSE_REFRESH_MS),
+            html.Div(id=Ids.SUMMARY, className="mb-3"),
+            dcc.Interval(id=Ids.INTERVAL, interval=NURSE_REFRESH_MS, disabled=not wards),
+            dbc.Row(dbc.Col(_health(), lg=6)),  # is the monitoring itself running
         ]
     )
 

@@ -13,7 +13,7 @@ dash.register_page(
     name_key="nav_schedule_today",
     title="Jadwal Hari Ini · Pantau",
     roles=["front_desk", "doctor", "nurse", "admin", "manager"],
-    order=32,
+    order=29,
     nav=True,
     nav_group="schedule",
 )

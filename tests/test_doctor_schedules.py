@@ -3,7 +3,7 @@ on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -12,6 +12,7 @@ from auth.users import find_user
 from data.doctor_schedules import create_session, list_plan, retire_session, update_session
 from data.holidays import set_site_holiday
 from data.models import AuditLog, BpjsOutbox, ClinicSession, Doctor, DoctorLeave, Patient, Poli, Visit
+from data.schedule_views import plan_week, week_start
 from data.schedules import ON_LEAVE, day_sessions, ensure_sessions
 from data.setup_rows import EditConflict
 from domain.actor import Actor
@@ -245,3 +246,21 @@ def test_bpjs_hears_of_a_change_when_doctor_and_poli_have_codes(plan_setup):
     with db.session() as s:
         kinds = s.scalars(select(BpjsOutbox.kind).where(BpjsOutbox.kind == "updatejadwaldokter")).all()
     assert len(kinds) == 1
+
+
+def test_the_week_view_marks_holidays_and_leave(plan_setup):
+    db, actor, doctor_id, polis = plan_setup
+    with db.session() as s:
+        create_session(s, actor, values(doctor_id, polis["UMU"], weekday="Rabu"))
+        create_session(s, actor, values(doctor_id, polis["UMU"], weekday="Kamis", open_on_holidays=True))
+        create_session(s, actor, values(doctor_id, polis["UMU"], weekday="Jumat"))
+        friday = CHRISTMAS + timedelta(days=2)
+        s.add(DoctorLeave(site_id=actor.site_id, doctor_id=doctor_id, first_day=friday, last_day=friday))
+    with db.session() as s:
+        week = plan_week(s, actor.site_id, week_start(CHRISTMAS), doctor_id=doctor_id)
+    assert [d.day.weekday() for d in week] == list(range(7))
+    by_day = {d.day: [item.closed for item in d.sessions] for d in week if d.sessions}
+    christmas = next(d for d in week if d.day == CHRISTMAS)
+    assert christmas.holiday is not None and by_day[CHRISTMAS] == [christmas.holiday.name]
+    assert by_day[CHRISTMAS + timedelta(days=1)] == [None]  # Thursday: no holiday
+    assert by_day[friday] == ["leave"]

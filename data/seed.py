@@ -170,6 +170,8 @@ def _seed_demo_schedule(session: Session, site: Site, doctor: Doctor, now: datet
             end_time=end,
             quota_jkn=DEMO_QUOTA_JKN,
             quota_non_jkn=DEMO_QUOTA_NON_JKN,
+            # the demo's clinics open whenever it is started, a public holiday included (hours follow the clock)
+            open_on_holidays=True,
         )
         plan.start_time, plan.end_time = start, end
 

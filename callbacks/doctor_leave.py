@@ -67,7 +67,7 @@ def render_lists(_version: int, created: int | None, picked: int | None) -> tupl
                 html.Td(
                     dbc.Badge(t("leave_withdrawn"), color="secondary")
                     if x.cancelled
-                    else dbc.Badge(t("leave_active"), color="info")
+                    else dbc.Badge(t("leave_active"), color="primary")
                 ),
             ],
             **{"data-id": str(x.id)},
@@ -117,7 +117,13 @@ def _booking_row(db: object, booking: doctor_leave.Booking) -> html.Tr:
             html.Td(booking.session_text, className="text-nowrap"),
             html.Td("JKN" if booking.payer == "jkn" else "non-JKN"),
             html.Td(booking.masked_name),
-            html.Td(dbc.Badge(t(f"leave_outcome_{booking.outcome}"), color=_OUTCOME_COLOURS[booking.outcome])),
+            html.Td(
+                dbc.Badge(
+                    t(f"leave_outcome_{booking.outcome}"),
+                    color=_OUTCOME_COLOURS[booking.outcome],
+                    text_color="dark" if booking.outcome == "open" else None,
+                )
+            ),
             html.Td(action),
         ],
         **{"data-visit": str(booking.visit_id)},

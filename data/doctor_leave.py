@@ -21,7 +21,7 @@ from data.field_crypto import FieldCipher
 from data.models import AuditLog, ClinicSession, Doctor, DoctorLeave, DoctorSchedule, Patient, QueueTicket, Visit
 from data.queue_actions import cancel
 from data.queue_registration import register_visit
-from data.schedules import ensure_sessions, local_today
+from data.schedules import ON_LEAVE, ensure_sessions, local_today
 from domain.actor import Actor
 from domain.clock import utcnow
 from domain.errors import FieldErrors, InputError
@@ -29,7 +29,7 @@ from domain.free_text import clean_text
 from domain.masking import mask_name
 from domain.queue_points import poli_point
 
-CLOSED_REASON = "dokter cuti"
+CLOSED_REASON = ON_LEAVE  # "dokter cuti"
 MOVED = "leave_booking_moved"
 CANCELLED = "leave_booking_cancelled"
 MAX_DAYS = 92  # one leave at most a quarter long; a longer absence is a schedule change
@@ -156,6 +156,8 @@ def create_leave(
             errors["substitute"] = exc
     if errors:
         raise FieldErrors(errors)
+    for day in _days(first_day, last_day):  # made before the leave exists, so this leave closes them all below
+        ensure_sessions(session, actor.site_id, day)
     leave = DoctorLeave(
         site_id=actor.site_id,
         doctor_id=doctor.id,
@@ -168,8 +170,6 @@ def create_leave(
     )
     session.add(leave)
     session.flush()
-    for day in _days(first_day, last_day):
-        ensure_sessions(session, actor.site_id, day)
     closed = session.execute(
         update(ClinicSession)
         .where(

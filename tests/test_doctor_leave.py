@@ -180,9 +180,17 @@ def test_leave_validation_names_each_wrong_field(any_app):
             with pytest.raises(FieldErrors) as wrong:
                 create_leave(s, actor, first_day=tomorrow, last_day=tomorrow, substitute_id=substitute, **leave)
             assert {f: e.key for f, e in wrong.value.errors.items()} == {"substitute": key}
-        create_leave(
+        hendra_leave = create_leave(
             s, actor, doctor_id=hendra.id, first_day=tomorrow, last_day=tomorrow + timedelta(days=1), reason="", now=now
         )
+        days = select(ClinicSession).where(  # the day after tomorrow's sessions were not made yet: made and closed
+            ClinicSession.doctor_id == hendra.id,
+            ClinicSession.service_date.between(tomorrow, tomorrow + timedelta(days=1)),
+        )
+        sessions = s.scalars(days).all()
+        assert {x.service_date for x in sessions} == {tomorrow, tomorrow + timedelta(days=1)}
+        assert all(x.closed_reason for x in sessions)  # by this leave (or a public holiday)
+        assert hendra_leave.sessions_closed == sum(x.leave_id == hendra_leave.leave_id for x in sessions) >= 1
         with pytest.raises(FieldErrors) as busy:
             create_leave(s, actor, first_day=tomorrow, last_day=tomorrow, substitute_id=hendra.id, **leave)
         assert busy.value.errors["substitute"].key == "leave_err_substitute_on_leave"

@@ -62,13 +62,19 @@ def layout(**_query: str) -> dbc.Card:
                         ],
                         className="d-flex gap-2 mb-3",
                     ),
-                    dcc.Upload(
-                        id=Ids.UPLOAD,
-                        children=html.Div(t("import_upload")),
-                        max_size=UPLOAD_MAX_BYTES,
-                        accept=".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        className="import-upload border border-2 rounded p-4 text-center mb-1",
-                        style={"borderStyle": "dashed", "cursor": "pointer"},
+                    # Inside a <label>: its file input is named by the text, and a click on it opens the chooser
+                    # the browser's own way (the drop zone's click handler is off, so it opens once).
+                    html.Label(
+                        dcc.Upload(
+                            id=Ids.UPLOAD,
+                            children=html.Div(t("import_upload")),
+                            max_size=UPLOAD_MAX_BYTES,
+                            disable_click=True,
+                            accept=".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                            className="import-upload border border-2 rounded p-4 text-center",
+                            style={"borderStyle": "dashed", "cursor": "pointer"},
+                        ),
+                        className="d-block mb-1",
                     ),
                     dbc.FormText(t("import_upload_hint"), className="d-block mb-3"),
                     html.Div(id=Ids.REPORT, className="mb-3"),

@@ -47,7 +47,9 @@ def test_admin_dry_runs_a_bad_file_then_applies_a_good_one(page, live_server, tm
     with pantau.runtime.db.session() as db:
         assert list(db.scalars(select(ServiceCounter.code))) == []
 
-    _upload(page, "loket-benar.csv", GOOD)
+    with page.expect_file_chooser() as chooser:  # a click on the drop zone opens the file chooser
+        page.click("#import-upload")
+    chooser.value.set_files(files=[{"name": "loket-benar.csv", "mimeType": "text/csv", "buffer": GOOD.encode()}])
     expect(page.locator("#import-report")).to_contain_text("2 baris benar semua")
     expect(page.locator("#import-apply")).to_be_enabled()
     settled(page)

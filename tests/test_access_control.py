@@ -159,13 +159,17 @@ def test_admin_navbar_groups_pages_by_their_nav_group(login):
             "nav-pages.doctor_leave",
             "nav-pages.admin_schedule",
         ],
+        "inpatient": ["nav-pages.inpatient", "nav-pages.bed_board"],
     }
 
 
 def test_nurse_gets_plain_links_and_the_schedules(login):
     assert navbar_entries(login("nurse")) == (
         ["nav-pages.home", "nav-pages.ward", "nav-pages.counter"],
-        {"schedule": ["nav-pages.schedule_today", "nav-pages.schedule_week"]},
+        {
+            "schedule": ["nav-pages.schedule_today", "nav-pages.schedule_week"],
+            "inpatient": ["nav-pages.inpatient", "nav-pages.bed_board"],
+        },
     )
 
 

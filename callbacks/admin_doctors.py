@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from dash import Input, Output
+from dash.development.base_component import Component
 from flask_login import current_user
 
 from callbacks.registry import page_callback
@@ -20,7 +21,7 @@ PAGE = "pages.admin_doctors"
 FORM_FIELDS = (*setup_doctors.DOCTOR_FIELDS, "username")
 
 
-def _table(rows: Sequence[setup_doctors.DoctorRow]):
+def _table(rows: Sequence[setup_doctors.DoctorRow]) -> Component:
     return rows_table(
         "setup-doctor-grid",
         [

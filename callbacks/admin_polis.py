@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from dash.development.base_component import Component
+
 from callbacks.setup_crud import SetupCrud, register_setup_crud
 from components.setup_form import rows_table
 from data import setup_polis
@@ -14,7 +16,7 @@ PAGE = "pages.admin_polis"
 FORM_FIELDS = ("code", "name", "queue_prefix", "bpjs_code", "board_group", "default_service_minutes")
 
 
-def _table(rows: Sequence[setup_polis.PoliRow]):
+def _table(rows: Sequence[setup_polis.PoliRow]) -> Component:
     return rows_table(
         "setup-poli-grid",
         [

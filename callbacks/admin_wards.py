@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, no_update
+from dash.development.base_component import Component
 from sqlalchemy.orm import Session
 
 from auth.session import current_actor
@@ -28,7 +29,7 @@ def _state(active: bool) -> str:
     return t("setup_active") if active else t("setup_retired_state")
 
 
-def _ward_table(rows: Sequence[setup_wards.WardRow]):
+def _ward_table(rows: Sequence[setup_wards.WardRow]) -> Component:
     return rows_table(
         "setup-ward-grid",
         [
@@ -68,7 +69,7 @@ def _beds(session: Session, site_id: int) -> list[_WardBed]:
     return [_WardBed(w, b) for w in setup_wards.list_wards_with_beds(session, site_id) for b in w.beds]
 
 
-def _bed_table(rows: Sequence[_WardBed]):
+def _bed_table(rows: Sequence[_WardBed]) -> Component:
     return rows_table(
         "setup-bed-grid",
         [

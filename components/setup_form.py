@@ -112,7 +112,9 @@ def list_card(ids: SetupFormIds, title: str) -> dbc.Card:
     return dbc.Card([dbc.CardHeader(title), html.Div(id=ids.table)], className="mb-3")
 
 
-def rows_table(table_id: str, headers: Sequence[str], rows: Sequence[Sequence[object]], retired: Sequence[bool]):
+def rows_table(
+    table_id: str, headers: Sequence[str], rows: Sequence[Sequence[object]], retired: Sequence[bool]
+) -> Component:
     """A small table; retired rows greyed. An empty list says so."""
     if not rows:
         return html.P(t("setup_empty"), className="text-body-secondary m-3")

@@ -16,6 +16,7 @@ STATE_COLOURS = {
     "finished": "secondary",
     "closed": "danger",
 }
+LIGHT_COLOURS = frozenset({"info", "warning"})
 
 
 def _quota(booked: int, quota: int) -> html.Td:
@@ -23,7 +24,9 @@ def _quota(booked: int, quota: int) -> html.Td:
 
 
 def _state(info: SessionInfo) -> html.Td:
-    badge = dbc.Badge(t(f"schedule_state_{info.state}"), color=STATE_COLOURS[info.state])
+    colour = STATE_COLOURS[info.state]
+    text = "dark" if colour in LIGHT_COLOURS else None  # white on Bootstrap's info/warning is unreadable
+    badge = dbc.Badge(t(f"schedule_state_{info.state}"), color=colour, text_color=text)
     reason = info.closed_reason if info.state == "closed" else None
     return html.Td([badge, html.Div(reason, className="small text-body-secondary")] if reason else badge)
 

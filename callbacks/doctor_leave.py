@@ -87,9 +87,8 @@ def render_lists(_version: int, created: int | None, picked: int | None) -> tupl
     return table, picks, chosen if chosen in in_force else None, choices, choices
 
 
-def _booking_row(db: object, booking: doctor_leave.Booking) -> html.Tr:
+def _booking_row(booking: doctor_leave.Booking, targets: list[tuple[int, str]]) -> html.Tr:
     if booking.outcome == "open":
-        targets = doctor_leave.move_targets(db, current_actor(), booking.visit_id)
         action = html.Div(
             [
                 dcc.Dropdown(
@@ -142,7 +141,12 @@ def render_bookings(leave_id: int | None, _version: int) -> object:
     try:
         with current_runtime().db.session() as db:
             bookings = doctor_leave.leave_bookings(db, current_actor(), leave_id)
-            rows = [_booking_row(db, b) for b in bookings]
+            targets: dict[tuple, list[tuple[int, str]]] = {}  # bookings of one poli, payer and day share them
+            for b in bookings:
+                key = (b.poli_id, b.payer, b.service_date)
+                if b.outcome == "open" and key not in targets:
+                    targets[key] = doctor_leave.move_targets(db, current_actor(), b.visit_id)
+            rows = [_booking_row(b, targets.get((b.poli_id, b.payer, b.service_date), [])) for b in bookings]
     except InputError as exc:
         return input_error_alert(exc)
     if not rows:

@@ -16,6 +16,7 @@ import orjson
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from data import live_keys, patients
@@ -338,6 +339,7 @@ def transfer(
     old_monitor = _bed_assignment(session, occupancy.bed_id)
     old = _leave_bed(session, actor, occupancy, "transfer", at)
     _set_status(session, actor, target, "occupied", at)
+    flag_modified(admission, "note")  # the stay changed: its version moves on, so a second transfer at once fails
     _flush_or_taken(session, target)
     session.add(
         BedOccupancy(

@@ -183,9 +183,14 @@ def test_transfer_keeping_the_new_beds_monitor_and_a_stale_form(ward):
     )  # fmt: skip
     assert state(pantau, ids["T-02"])[1] == "MT-2"
     assert state(pantau, ids["T-01"])[1] == "MT-1"
-    run(
-        pantau, discharge, actor, admission_id=done.admission_id, kind="home", version=shown, at=T0 + timedelta(hours=2)
-    )
+    with pytest.raises(InputError) as stale:
+        run(
+            pantau, transfer, actor, admission_id=done.admission_id, to_bed_id=ids["T-03"], monitor="keep",
+            version=shown,
+        )  # fmt: skip
+    assert stale.value.key == "err_edit_conflict"
+    now = version(pantau, done.admission_id)
+    run(pantau, discharge, actor, admission_id=done.admission_id, kind="home", version=now, at=T0 + timedelta(hours=2))
     with pytest.raises(InputError) as gone:
         run(
             pantau, transfer, actor, admission_id=done.admission_id, to_bed_id=ids["T-03"], monitor="keep",

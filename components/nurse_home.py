@@ -12,6 +12,7 @@ from i18n.web import t
 
 DUE_COLOURS = {"overdue": "danger", "due": "warning", "continuous": "info", "ok": "success"}
 RISK_COLOURS = {"high": "danger", "medium": "warning", "low-medium": "warning", "low": "success"}
+DARK_TEXT = {"warning", "info"}  # white on these light colours is unreadable (WCAG contrast)
 
 
 def _news2_badge(row: PatientRow) -> dbc.Badge | str:
@@ -19,9 +20,17 @@ def _news2_badge(row: PatientRow) -> dbc.Badge | str:
         return "—"
     text = f"NEWS2 {row.news2}" + ("" if row.news2_complete else "*")
     colour = RISK_COLOURS.get(row.risk or "", "secondary")
-    return dbc.Badge(
-        text, color=colour, className="nurse-news2", title=None if row.news2_complete else t("ward_news2_incomplete")
+    return _badge(
+        text,
+        colour,
+        className="nurse-news2",
+        title=None if row.news2_complete else t("ward_news2_incomplete"),
     )
+
+
+def _badge(text: str, colour: str, **props: object) -> dbc.Badge:
+    """A badge whose text stays readable on its colour."""
+    return dbc.Badge(text, color=colour, text_color="dark" if colour in DARK_TEXT else None, **props)
 
 
 def _due_text(row: PatientRow) -> str:
@@ -36,7 +45,7 @@ def _due_text(row: PatientRow) -> str:
 
 
 def _due_badge(row: PatientRow) -> dbc.Badge:
-    return dbc.Badge(_due_text(row), color=DUE_COLOURS[row.due.state], className="nurse-due text-wrap")
+    return _badge(_due_text(row), DUE_COLOURS[row.due.state], className="nurse-due text-wrap")
 
 
 def _bed_link(row: PatientRow) -> html.A:
@@ -61,11 +70,7 @@ def _list(title: str, rows: list[PatientRow], detail, list_id: str, empty_key: s
 
 def _alarms(row: PatientRow) -> list:
     return [
-        dbc.Badge(
-            t(f"alarm_{a['condition']}"),
-            color="danger" if a.get("priority") == "high" else "warning",
-            className="me-1",
-        )
+        _badge(t(f"alarm_{a['condition']}"), "danger" if a.get("priority") == "high" else "warning", className="me-1")
         for a in row.alarms
     ]
 

@@ -114,7 +114,9 @@ def _no_ward() -> html.Div:
     return html.Div(
         [
             dbc.Alert(t("nurse_no_ward"), color="info", id="nurse-no-ward"),
-            dbc.ListGroup([dbc.ListGroupItem(w.name, href=f"/bangsal/{w.code}", action=True) for w in wards]),
+            dbc.ListGroup(
+                [dbc.ListGroupItem(w.name, href=f"/bangsal/{w.code}", action=True) for w in wards], tag="div"
+            ),
         ]
     )
 

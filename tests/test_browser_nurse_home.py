@@ -13,6 +13,7 @@ from data import live_keys
 from data.models import User, Ward
 from data.staff_assignments import set_staff_wards
 from domain.actor import Actor
+from tests.axe import audit, switch_theme
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import settled, sign_in
 
@@ -42,6 +43,10 @@ def test_the_nurse_lands_on_her_ward(page, live_server):
     expect(page.locator("#nurse-home-ward")).to_be_hidden()  # one ward: nothing to choose
     settled(page)
     save_screenshot(page, "nurse-home.png", full_page=True)
+    findings = audit(page)
+    switch_theme(page)
+    expect(page.locator("#nurse-news2 [data-bed='ICU-03']")).to_be_visible()
+    assert not findings + audit(page, colours_only=True)  # readable in both themes
     page.locator("#nurse-news2 [data-bed='ICU-03'] a").click()
     expect(page).to_have_url(re.compile(r"/bed/ICU-03$"))
     expect(page.locator("#bed-admitted")).to_contain_text("hari rawat ke-")

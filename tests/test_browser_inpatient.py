@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from data.admissions import admit
+from data.admissions import admit, publish_adt
 from data.inpatient_views import available_beds
 from data.models import Patient, User, Ward
 from domain.actor import Actor
@@ -103,3 +103,23 @@ def test_front_desk_admits_but_cannot_discharge(page, live_server):
     open_nav(page, "pages.bed_board")
     expect(page.locator(f"#bedboard-bed-{code}")).to_have_attribute("data-status", "occupied")
     expect(page.locator("#bedboard-status-card")).to_be_hidden()  # bed states are for nurses and admins
+
+
+def test_an_open_ward_station_redraws_a_newly_admitted_patient(page, live_server):
+    base, pantau = live_server
+    mrn, beds = _setup(pantau)
+    code = next(iter(beds))
+    sign_in(page, base, "perawat")
+    page.goto(f"{base}/bangsal/MEL")
+    tile = page.locator(f"[data-bed='{code}']").first
+    expect(tile).to_be_attached()
+    expect(tile).not_to_contain_text("RAH* P****")
+    page.wait_for_timeout(1000)  # the push stream is subscribed
+    page.evaluate("window.beforeAdmission = true")
+    with pantau.runtime.db.session() as s:
+        nurse = s.scalar(select(User).where(User.username == "perawat"))
+        patient = s.scalar(select(Patient.id).where(Patient.mrn == mrn))
+        done = admit(s, Actor(nurse.id, "perawat", nurse.site_id), patient_id=patient, bed_id=beds[code], source="desk")
+    publish_adt(pantau.runtime.live, done.beds)
+    expect(page.locator(f"[data-bed='{code}']").first).to_contain_text("RAH* P****", timeout=10_000)
+    assert page.evaluate("window.beforeAdmission === undefined")  # the station reloaded itself

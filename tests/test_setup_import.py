@@ -187,3 +187,16 @@ def test_templates_hold_the_header_and_the_notes(kind):
     assert book.sheetnames[1] == "Petunjuk"
     assert [r[0] for r in book.worksheets[1].iter_rows(values_only=True)] == header
     assert book.worksheets[0].max_row == 1  # headers only: no example row to import by mistake
+
+
+def test_weekly_sessions_import_through_the_schedule_service(sqlite_app):
+    raw = _csv(
+        "doctor_name;poli_code;weekday;start;end;quota_jkn;quota_non_jkn;capacity;valid_from;valid_until;"
+        "open_on_holidays\n"
+        "31001;GIG;Minggu;22:00;23:00;5;5;;;;tidak\n"
+        "31001;GIG;Minggu;23:30;22:30;5;5;;;;tidak\n"
+    )
+    report = _check(sqlite_app, "sessions", raw)
+    assert [e.line for e in report.errors] == [3], report.errors  # ends before it starts; line 2 is good
+    good = _csv(raw.decode("utf-8-sig").rsplit("31001;GIG;Minggu;23:30", 1)[0])
+    assert _apply(sqlite_app, "sessions", good, _check(sqlite_app, "sessions", good).sha256).rows == 1

@@ -226,9 +226,11 @@ class ClinicalPipeline:
             return
         with self._lock:
             for code, context in self._beds.items():
-                state = stored.get(live_keys.alarm_state(code), {}).get("state")
-                if state:
-                    context.alarms = BedAlarms.from_dict(json.loads(state))
+                saved = stored.get(live_keys.alarm_state(code), {})
+                # A snapshot of another admission (discharged while the consumer was down) is not this patient's.
+                same = saved.get("admission", str(context.admission_id)) == str(context.admission_id)
+                if saved.get("state") and same:
+                    context.alarms = BedAlarms.from_dict(json.loads(saved["state"]))
 
     # ------------------------------------------------------------------ inputs
 
@@ -534,10 +536,10 @@ class ClinicalPipeline:
     def snapshot(self) -> None:
         """Write every bed's alarm state and the unsaved journal to the live store (resumed by ``start``)."""
         with self._lock:
-            states = {code: json.dumps(c.alarms.to_dict()) for code, c in self._beds.items()}
+            states = {code: (json.dumps(c.alarms.to_dict()), c.admission_id) for code, c in self._beds.items()}
         try:
-            for code, state in states.items():
-                self.live.set_latest(live_keys.alarm_state(code), {"state": state})
+            for code, (state, admission_id) in states.items():
+                self.live.set_latest(live_keys.alarm_state(code), {"state": state, "admission": admission_id})
         except Exception:
             log.warning("alarm snapshot failed")
         self._save_journal()

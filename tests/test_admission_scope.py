@@ -223,3 +223,27 @@ def test_the_alarm_journal_never_reopens_a_closed_episode(ward):
     with ward.app.runtime.db.session() as s:
         ends = list(s.scalars(select(AlarmEvent.ended_at).where(AlarmEvent.bed_id == ward.ids["D-01"])))
     assert ends == [out]  # the discharge's end, not the engine's later one
+
+
+def test_a_restart_does_not_give_the_new_patient_the_previous_ones_alarms(ward):
+    """Discharged and re-admitted while the consumer was down: the alarm snapshot was the previous patient's."""
+    live, base = ward.app.runtime.live, ward.base
+    first = admitted(ward, "D1", "D-01", base - timedelta(hours=2))
+    taken = observed(ward, "D-01", on_oxygen="no", consciousness="A").taken_at
+    before = ClinicalPipeline(ward.app.runtime.db, live)
+    before.load()
+    feed(before, "D-01", taken, range(1, 40), spo2=85.0)
+    before.snapshot()
+    live.set_latest(live_keys.ward_alarms(WARD), {"D-01": None})
+    same = ClinicalPipeline(ward.app.runtime.db, live)
+    same.load()
+    same.republish()
+    assert "D-01" in live.get_latest(live_keys.ward_alarms(WARD))  # her own alarms resume
+
+    discharged(ward, first, taken + timedelta(minutes=5))
+    cleaned(ward, "D-01", taken + timedelta(minutes=6))
+    admitted(ward, "D2", "D-01", taken + timedelta(minutes=7))
+    after = ClinicalPipeline(ward.app.runtime.db, live)
+    after.load()
+    after.republish()
+    assert "D-01" not in live.get_latest(live_keys.ward_alarms(WARD))

@@ -81,3 +81,27 @@ def test_today_shows_states_and_quotas_and_a_closed_poli_as_closed(page, live_se
     expect(umum).to_contain_text(re.compile(r"0/60 terisi, sisa 60"))
     expect(umum).not_to_have_attribute("data-state", "closed")
     save_screenshot(page, "schedule-today.png", full_page=True)
+
+
+def test_the_poli_week_and_a_doctors_own_week(page, live_server):
+    base, pantau = live_server
+    with pantau.runtime.db.session() as s:
+        user = find_user(s, "dokter")
+        doctor = s.scalars(select(Doctor).where(Doctor.name.like("drg. Agus%"))).one()
+        doctor.user_id = user.id
+    sign_in(page, base, "dokter")
+    open_nav(page, "pages.my_schedule")
+    grid = page.locator("#my-schedule-grid")
+    expect(grid.locator(".schedule-day")).to_have_count(7)
+    expect(grid.locator(".schedule-session")).to_have_count(7)  # the demo plan: every day at Poli Gigi
+    expect(grid.locator(".schedule-session").first).to_contain_text("Poli Gigi")
+
+    open_nav(page, "pages.schedule_week")
+    page.locator("#schedule-week-poli").click()
+    page.get_by_role("option", name="Poli Umum").click()
+    week = page.locator("#schedule-week-grid")
+    expect(week.locator(".schedule-day").first).to_contain_text("Senin")
+    monday = week.locator(".schedule-day").first
+    expect(monday.locator(".schedule-session")).to_have_count(2)  # two doctors at Poli Umum
+    expect(monday).to_contain_text("dr. Sari Wulandari (demo)")
+    save_screenshot(page, "schedule-week.png", full_page=True)

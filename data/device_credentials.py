@@ -134,8 +134,11 @@ def register_device(
     device_id: str,
     model: str,
     bed_code: str | None = None,
-) -> IssuedCredential:
-    """A new monitor (optionally at ``bed_code``) with a fresh credential, provisioned on the broker."""
+    issue_credential: bool = True,
+) -> IssuedCredential | None:
+    """A new monitor (optionally at ``bed_code``) with a fresh credential, provisioned on the broker. Without
+    ``issue_credential`` (a broker that needs none: the embedded demo's, open on loopback only) it is registered
+    without one (state "none"; a credential can be issued later with ``rotate_credential``) and None returned."""
     device_id = _check_device_id(device_id)
     model = clean_text(model)
     if not readable(model):
@@ -144,7 +147,7 @@ def register_device(
         raise InputError("devices_error_exists", device_id=device_id)
     bed = _find_bed(session, site_id, bed_code) if bed_code and bed_code.strip() else None
     device = Device(site_id=site_id, device_id=device_id, model=model[:100])
-    password = _issue(device)
+    password = _issue(device) if issue_credential else None
     session.add(device)
     session.flush()
     if bed is not None:
@@ -158,6 +161,8 @@ def register_device(
         detail={"model": device.model, "bed": bed.code if bed else None, "provisioned": broker.enabled},
     )
     session.flush()
+    if password is None:
+        return None
     _on_broker(broker.create_device, site_code, device_id, password)
     return IssuedCredential(device_id, password, broker.enabled)
 

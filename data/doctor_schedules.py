@@ -112,11 +112,14 @@ def _row(plan: DoctorSchedule, doctor: Doctor, poli: Poli) -> PlanRow:
     )
 
 
-def create_session(session: Session, actor: Actor, values: Mapping[str, object]) -> DoctorSchedule:
+def create_session(
+    session: Session, actor: Actor, values: Mapping[str, object], *, tell_bpjs: bool = True
+) -> DoctorSchedule:
     """Add a weekly session. ``values``: ``doctor_id`` or ``doctor_name`` (name or HFIS code), ``poli_id`` or
     ``poli_code``, ``weekday`` (0–6 or ``Senin``…), ``start``/``end`` (``HH:MM``), ``quota_jkn``,
     ``quota_non_jkn``, optional ``capacity``, ``valid_from``/``valid_until`` (ISO dates), ``open_on_holidays``.
-    Raises ``FieldErrors`` per wrong field."""
+    Raises ``FieldErrors`` per wrong field. ``tell_bpjs=False``: BPJS (HFIS) already holds this plan (the embedded
+    demo's sandbox starts with it), so no ``updatejadwaldokter`` is queued."""
     plan = DoctorSchedule(site_id=actor.site_id, active=True)
     _apply(session, actor.site_id, plan, values)
     session.add(plan)
@@ -124,7 +127,8 @@ def create_session(session: Session, actor: Actor, values: Mapping[str, object])
     audit.record_by(
         session, actor, "schedule_created", target_type="doctor_schedule", target_id=plan.id, detail=_detail(plan)
     )
-    queue_schedule_update(session, plan.site_id, plan.doctor_id, plan.poli_id)
+    if tell_bpjs:
+        queue_schedule_update(session, plan.site_id, plan.doctor_id, plan.poli_id)
     return plan
 
 
@@ -136,9 +140,11 @@ def update_session(
     version: int | None,
     *,
     now: datetime | None = None,
+    tell_bpjs: bool = True,
 ) -> PlanChange:
     """Change a weekly session from a form that showed row ``version`` (``EditConflict`` when stale); day sessions
-    from the site's today at ``now`` on follow the change (see the module)."""
+    from the site's today at ``now`` on follow the change (see the module). ``tell_bpjs`` as in
+    ``create_session``."""
     plan = _plan(session, actor.site_id, schedule_id)
     check_version(plan, version)
     before = (plan.doctor_id, plan.poli_id)
@@ -154,7 +160,7 @@ def update_session(
         target_id=plan.id,
         detail={**_detail(plan), "bookings_kept": len(affected)},
     )
-    for doctor_id, poli_id in {before, (plan.doctor_id, plan.poli_id)}:  # BPJS hears of the old week too
+    for doctor_id, poli_id in {before, (plan.doctor_id, plan.poli_id)} if tell_bpjs else ():  # the old week too
         queue_schedule_update(session, plan.site_id, doctor_id, poli_id, now)
     return PlanChange(plan, affected)
 

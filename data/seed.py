@@ -12,10 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config import Settings
+from data.admissions import admit
+from data.broker_admin import NoBrokerAdmin
+from data.device_credentials import SIMULATED_PREFIX, register_device
+from data.doctor_schedules import create_session, update_session
+from data.field_crypto import FieldCipher
 from data.models import (
     Admission,
     Bed,
-    BedOccupancy,
     ClinicSession,
     Device,
     DeviceAssignment,
@@ -27,13 +31,21 @@ from data.models import (
     Site,
     Ward,
 )
+from data.observations import record_observation
+from data.patients import create_patient
 from data.poli_settings import set_age_range
 from data.schedules import local_today
+from data.setup_doctors import create_doctor
+from data.setup_polis import create_poli
+from data.setup_wards import create_ward
+from data.wards import bed_by_code, find_ward
 from domain.actor import Actor
 from domain.age_range import AgeRange
 from domain.clock import utcnow
+from domain.observations import ObservationInput
 
 WARDS = (("ICU", "ICU", "icu"), ("MEL", "Bangsal Melati", "ward"))
+DEMO_CARE_CLASS = {"icu": "ICU", "ward": "3"}
 BEDS_PER_WARD = 16
 CHILD_MAX_YEARS = 17  # Poli Anak sees patients up to this age (completed years); adults go to the other polis
 # BPJS poli codes (ref/poli) for the common clinics; queue prefixes A-E.
@@ -104,39 +116,55 @@ def ensure_site(session: Session, settings: Settings) -> Site:
 
 
 def seed_site(session: Session, settings: Settings, now: datetime | None = None) -> Site:
-    """The demo site with its wards, beds, monitors, polis and doctors; practice hours follow ``now``."""
+    """The demo site with its wards, beds, monitors, polis, doctors, weekly plan and admitted patients, made
+    through the services the setup and inpatient pages use; practice hours follow ``now``."""
     now = now or utcnow()
     site = ensure_site(session, settings)
+    actor = replace(SEEDER, site_id=site.id)
     for code, name, kind in WARDS:
-        ward = _get_or_add(session, Ward, {"site_id": site.id, "code": code}, name=name, kind=kind)
-        for n in range(1, BEDS_PER_WARD + 1):
-            bed_code = f"{code}-{n:02d}"
-            bed = _get_or_add(session, Bed, {"ward_id": ward.id, "code": bed_code}, label=f"Bed {n}")
-            device = _get_or_add(
+        if find_ward(session, site.id, code) is None:
+            create_ward(
                 session,
-                Device,
-                {"device_id": f"MON-{bed_code}"},
-                site_id=site.id,
-                model="Pantau demo monitor",
-                serial=f"DEMO-{bed_code}",
+                actor,
+                {
+                    "code": code,
+                    "name": name,
+                    "kind": kind,
+                    "care_class": DEMO_CARE_CLASS[kind],
+                    "bed_count": BEDS_PER_WARD,
+                },
             )
-            _get_or_add(session, DeviceAssignment, {"device_pk": device.id, "until": None}, bed_id=bed.id)
-    polis = {}
+    _seed_demo_monitors(session, actor, site)
     for code, name, prefix, bpjs in POLIS:
-        polis[code] = _get_or_add(
-            session, Poli, {"site_id": site.id, "code": code}, name=name, queue_prefix=prefix, bpjs_code=bpjs
-        )
-    anak = polis["ANA"]
+        if session.scalar(select(Poli.id).where(Poli.site_id == site.id, Poli.code == code)) is None:
+            create_poli(session, actor, {"code": code, "name": name, "queue_prefix": prefix, "bpjs_code": bpjs})
+    anak = session.scalar(select(Poli).where(Poli.site_id == site.id, Poli.code == "ANA"))
     if anak.age_min_years is None and anak.age_max_years is None:  # as the admin sets it on /admin/antrean
-        set_age_range(session, replace(SEEDER, site_id=site.id), anak.id, AgeRange(0, CHILD_MAX_YEARS))
-    _seed_demo_patients(session, site, settings)
+        set_age_range(session, actor, anak.id, AgeRange(0, CHILD_MAX_YEARS))
+    _seed_demo_patients(session, actor, site, settings, now)
     for name, specialty, poli, bpjs in DOCTORS:
-        doctor = _get_or_add(
-            session, Doctor, {"site_id": site.id, "name": name}, specialty=specialty, poli_id=polis[poli].id
-        )
-        doctor.bpjs_code = doctor.bpjs_code or bpjs
-        _seed_demo_schedule(session, site, doctor, now)
+        doctor = session.scalar(select(Doctor).where(Doctor.site_id == site.id, Doctor.name == name))
+        if doctor is None:
+            values = {"name": name, "specialty": specialty, "poli_code": poli, "bpjs_code": bpjs}
+            doctor = create_doctor(session, actor, values)
+        _seed_demo_schedule(session, actor, site, doctor, now)
     return site
+
+
+def _seed_demo_monitors(session: Session, actor: Actor, site: Site) -> None:
+    """One monitor at each demo bed, registered as the monitors page does; without a broker credential, since
+    the demo's embedded broker is open on loopback (``rotate_credential`` issues one when wanted)."""
+    known = set(session.scalars(select(Device.device_id).where(Device.site_id == site.id)))
+    beds = session.scalars(
+        select(Bed.code).join(Ward).where(Ward.site_id == site.id, Ward.code.in_([w[0] for w in WARDS]))
+    )
+    for bed_code in beds:
+        device_id = f"{SIMULATED_PREFIX}{bed_code}"
+        if device_id not in known:
+            register_device(
+                session, actor, NoBrokerAdmin(), site_id=site.id, site_code=site.code, device_id=device_id,
+                model="Pantau demo monitor", bed_code=bed_code, issue_credential=False,
+            )  # fmt: skip
 
 
 def demo_session_hours(now_local: datetime) -> tuple[time, time]:
@@ -159,21 +187,35 @@ def _demo_hours(session: Session, site: Site, doctor: Doctor, now: datetime) -> 
     return (held.start_time, held.end_time) if held else demo_session_hours(now.astimezone(ZoneInfo(site.timezone)))
 
 
-def _seed_demo_schedule(session: Session, site: Site, doctor: Doctor, now: datetime) -> None:
+def _seed_demo_schedule(session: Session, actor: Actor, site: Site, doctor: Doctor, now: datetime) -> None:
+    """Every weekday at the doctor's poli, at the demo's hours (changed through the plan service when the clock
+    moved them). BPJS is told nothing: the demo's HFIS sandbox starts with this very plan (``demo_hfis_jadwal``)."""
     start, end = _demo_hours(session, site, doctor, now)
-    for weekday in range(7):
-        plan = _get_or_add(
-            session,
-            DoctorSchedule,
-            {"site_id": site.id, "doctor_id": doctor.id, "poli_id": doctor.poli_id, "weekday": weekday},
-            start_time=start,
-            end_time=end,
-            quota_jkn=DEMO_QUOTA_JKN,
-            quota_non_jkn=DEMO_QUOTA_NON_JKN,
-            # the demo's clinics open whenever it is started, a public holiday included (hours follow the clock)
-            open_on_holidays=True,
+    plans = {
+        plan.weekday: plan
+        for plan in session.scalars(
+            select(DoctorSchedule).where(
+                DoctorSchedule.doctor_id == doctor.id, DoctorSchedule.poli_id == doctor.poli_id
+            )
         )
-        plan.start_time, plan.end_time = start, end
+    }
+    for weekday in range(7):
+        values = {
+            "doctor_id": doctor.id,
+            "poli_id": doctor.poli_id,
+            "weekday": weekday,
+            "start": f"{start:%H:%M}",
+            "end": f"{end:%H:%M}",
+            "quota_jkn": DEMO_QUOTA_JKN,
+            "quota_non_jkn": DEMO_QUOTA_NON_JKN,
+            # the demo's clinics open whenever it is started, a public holiday included (hours follow the clock)
+            "open_on_holidays": True,
+        }
+        plan = plans.get(weekday)
+        if plan is None:
+            create_session(session, actor, values, tell_bpjs=False)
+        elif (plan.start_time, plan.end_time) != (start, end):
+            update_session(session, actor, plan.id, values, plan.version, now=now, tell_bpjs=False)
 
 
 def demo_hfis_jadwal(session: Session, site_code: str) -> dict[tuple[int, int], str]:
@@ -202,49 +244,33 @@ def demo_hfis_jadwal(session: Session, site_code: str) -> dict[tuple[int, int], 
     return jadwal
 
 
-def _seed_demo_patients(session: Session, site: Site, settings: Settings) -> None:
+def _seed_demo_patients(session: Session, actor: Actor, site: Site, settings: Settings, now: datetime) -> None:
+    """Fictional patients registered through the patient service and admitted to 12 of each ward's 16 beds over
+    the last days (their trends and alarms lie inside their stay), as the inpatient page admits them."""
+    cipher = FieldCipher(settings.data_keys, settings.blind_index_key)
     beds = list(session.scalars(select(Bed).join(Ward).where(Ward.site_id == site.id).order_by(Ward.code, Bed.code)))
     occupied = [bed for n, bed in enumerate(beds) if n % 16 < 12]  # 12 of 16 beds per ward
     for n, (bed, (name, sex)) in enumerate(zip(occupied, DEMO_PATIENTS, strict=False)):
         mrn = f"DEMO-{n + 1:05d}"
         patient = session.scalar(select(Patient).where(Patient.site_id == site.id, Patient.mrn == mrn))
         if patient is None:
-            patient = Patient(
-                site_id=site.id,
-                mrn=mrn,
-                name=name,
-                birth_date=date(1950 + (n * 7) % 50, n % 12 + 1, 1 + n),
-                sex=sex,
-                is_demo=True,
-            )
-            session.add(patient)
-            session.flush()
-        elif patient.is_demo and patient.name == name:
-            patient.sex = sex  # demo files seeded before the sex came from this table had it alternate by index
-        # Demo patients came in over the last days (their trends and alarms lie inside their stay).
-        since = utcnow() - timedelta(days=1 + n % 5, hours=n % 7)
-        occupancy = _get_or_add(
-            session, BedOccupancy, {"bed_id": bed.id, "until": None}, patient_id=patient.id, since=since
+            birth = date(1950 + (n * 7) % 50, n % 12 + 1, 1 + n)
+            patient = create_patient(session, cipher, site_id=site.id, mrn=mrn, name=name, birth_date=birth, sex=sex)
+            patient.is_demo = True
+        admission = session.scalar(
+            select(Admission).where(Admission.patient_id == patient.id, Admission.discharged_at.is_(None))
         )
-        _admit_demo(session, site.id, bed, occupancy)
-        _fresh_demo_observation(session, bed.id, patient.id, occupancy.admission_id)
+        if admission is None and bed.status == "available":
+            since = now - timedelta(days=1 + n % 5, hours=n % 7)
+            admitted = admit(session, actor, patient_id=patient.id, bed_id=bed.id, source="desk", at=since)
+            admission = session.get(Admission, admitted.admission_id)
+        if admission is not None:
+            _fresh_demo_observation(session, actor, bed, admission.id)
 
 
-def _admit_demo(session: Session, site_id: int, bed: Bed, occupancy: BedOccupancy) -> None:
-    """The admission a seeded bed stay belongs to (vitals, alarms and observations are the admission's)."""
-    if occupancy.admission_id is None:
-        admission = Admission(
-            site_id=site_id, patient_id=occupancy.patient_id, source="desk", admitted_at=occupancy.since
-        )
-        session.add(admission)
-        session.flush()
-        occupancy.admission_id = admission.id
-    bed.status = "occupied"
-
-
-def _fresh_demo_observation(session: Session, bed_id: int, patient_id: int, admission_id: int | None) -> None:
+def _fresh_demo_observation(session: Session, actor: Actor, bed: Bed, admission_id: int) -> None:
     """A demo nurse observation (room air, alert) so NEWS2 is complete from the start; renewed on each start
-    once older than 6 hours. A real ward records these by hand on the bed page."""
+    once older than 6 hours. A real ward records these by hand on the bed page, through the same service."""
     latest = session.scalar(
         select(Observation.taken_at)
         .where(Observation.admission_id == admission_id)
@@ -252,20 +278,13 @@ def _fresh_demo_observation(session: Session, bed_id: int, patient_id: int, admi
         .limit(1)
     )
     if latest is None or utcnow() - latest > timedelta(hours=6):
-        session.add(
-            Observation(
-                bed_id=bed_id,
-                patient_id=patient_id,
-                admission_id=admission_id,
-                on_oxygen=False,
-                consciousness="A",
-                note="demo",
-            )
-        )
+        view = bed_by_code(session, actor.site_id, bed.code)
+        record_observation(session, actor, view, ObservationInput(on_oxygen=False, consciousness="A"))
 
 
 def add_occupied_bed(session: Session, site_id: int, ward_id: int, *, bed_code: str, device_id: str, mrn: str) -> None:
-    """A bed with its monitor and a fictional patient (``is_demo``), as the benchmarks drive them."""
+    """A bed with its monitor and an admitted fictional patient (``is_demo``), as the benchmarks drive them."""
+    actor = replace(SEEDER, site_id=site_id)
     bed = Bed(ward_id=ward_id, code=bed_code, label=bed_code)
     device = Device(site_id=site_id, device_id=device_id, model="bench")
     patient = Patient(
@@ -273,7 +292,5 @@ def add_occupied_bed(session: Session, site_id: int, ward_id: int, *, bed_code: 
     )
     session.add_all([bed, device, patient])
     session.flush()
-    occupancy = BedOccupancy(bed_id=bed.id, patient_id=patient.id)
-    session.add_all([DeviceAssignment(device_pk=device.id, bed_id=bed.id), occupancy])
-    session.flush()
-    _admit_demo(session, site_id, bed, occupancy)
+    session.add(DeviceAssignment(device_pk=device.id, bed_id=bed.id))
+    admit(session, actor, patient_id=patient.id, bed_id=bed.id, source="desk")

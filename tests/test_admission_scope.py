@@ -247,3 +247,15 @@ def test_a_restart_does_not_give_the_new_patient_the_previous_ones_alarms(ward):
     after.load()
     after.republish()
     assert "D-01" not in live.get_latest(live_keys.ward_alarms(WARD))
+
+
+def test_an_adt_message_tells_the_device_map_at_once(ward):
+    """The consumer's DeviceDirectory.invalidate listens: a monitor paired now is looked up afresh."""
+    pipeline = ClinicalPipeline(ward.app.runtime.db, ward.app.runtime.live)
+    pipeline.load()
+    told: list[str] = []
+    pipeline.adt_listeners.append(lambda: told.append("invalidated"))
+    pipeline.handle_control(live_keys.control_message("obs", "D-01"))
+    assert told == []
+    adt(pipeline, "D-01")
+    assert told == ["invalidated"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -15,8 +15,11 @@ from sqlalchemy.orm import Session
 from auth import users
 from auth.passwords import generate_password, hash_password, verify_password
 from config import Settings
-from data.models import DisplayToken, User
-from data.seed import SEEDER, seed_site
+from data.models import DisplayToken, Doctor, Poli, User
+from data.seed import DOCTORS, SEEDER, seed_site
+from data.setup_doctors import update_doctor
+from data.staff_assignments import set_staff_wards, wards_of
+from data.wards import find_ward
 
 DEMO_USERS = (
     ("admin", "Administrator (demo)", "admin"),
@@ -27,6 +30,9 @@ DEMO_USERS = (
     ("farmasi", "Petugas Farmasi (demo)", "pharmacy"),
     ("display", "Papan TV (demo)", "display"),
 )
+
+DEMO_NURSE, DEMO_NURSE_WARD = "perawat", "ICU"
+DEMO_DOCTOR_ACCOUNT = "dokter"
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,23 @@ def seed_demo(session: Session, settings: Settings, now: datetime | None = None)
                 user.password_hash = shared_hash
         if role == "display":
             _ensure_display_token(session, user, creds.display_token)
+    _place_demo_staff(session, site.id)
     return creds
+
+
+def _place_demo_staff(session: Session, site_id: int) -> None:
+    """Where the demo's staff work, set as an admin sets it on the users and doctors pages: the nurse in the ICU
+    (her home page opens on it), the doctor's account linked to the first demo doctor ("Jadwal saya")."""
+    actor = replace(SEEDER, site_id=site_id)
+    nurse = users.find_user(session, DEMO_NURSE)
+    if not wards_of(session, nurse.id):
+        set_staff_wards(session, actor, nurse.id, [find_ward(session, site_id, DEMO_NURSE_WARD).id])
+    account = users.find_user(session, DEMO_DOCTOR_ACCOUNT)
+    if session.scalar(select(Doctor.id).where(Doctor.user_id == account.id)) is None:
+        doctor = session.scalar(select(Doctor).where(Doctor.site_id == site_id, Doctor.name == DOCTORS[0][0]))
+        values = {field: getattr(doctor, field) or "" for field in ("name", "sip", "specialty", "bpjs_code")}
+        values |= {"poli_code": session.get(Poli, doctor.poli_id).code, "username": account.username}
+        update_doctor(session, actor, doctor.id, values, doctor.version)
 
 
 def _ensure_display_token(session: Session, user: User, token: str) -> None:

@@ -53,7 +53,8 @@ def test_the_nurse_lands_on_her_ward(page, live_server):
 
 
 def test_a_nurse_without_a_ward_is_told_and_offered_the_wards(page, live_server):
-    base, _ = live_server
+    base, pantau = live_server
+    _assign(pantau, "perawat", [])  # the demo's nurse works in the ICU; an admin takes her off it
     sign_in(page, base, "perawat")
     expect(page.locator("#nurse-no-ward")).to_be_visible()
     expect(page.get_by_role("link", name=re.compile("ICU", re.I)).first).to_be_visible()

@@ -25,7 +25,7 @@ from playwright.sync_api import expect
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from data.models import Admission, BpjsOutbox, Visit
+from data.models import Admission, AlarmEvent, Bed, BpjsOutbox, Observation, Visit
 from testkit.servers import free_port
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import open_nav, settled, sign_in
@@ -366,7 +366,14 @@ def test_a_hospital_is_built_and_run_in_the_browser_from_an_empty_database(page,
 
     engine = create_engine(f"sqlite:///{hospital.database}")
     with Session(engine) as s:
-        admitted = s.scalars(select(Admission.admitted_at).order_by(Admission.id.desc())).first().timestamp() * 1000
+        sri, dewi = s.scalars(select(Admission).order_by(Admission.id)).all()
+        admitted = dewi.admitted_at.timestamp() * 1000
+        # What the bed page kept from Dewi existed: Sri's observation, and her alarms on the same bed
+        assert s.scalar(select(Observation.id).where(Observation.admission_id == sri.id)) is not None
+        before = (
+            select(AlarmEvent.ended_at).join(Bed).where(Bed.code == FIRST_BED, AlarmEvent.started_at < dewi.admitted_at)
+        )
+        assert s.scalars(before).all() and None not in s.scalars(before).all()  # none left open
     # Plotted from her admission on, not from the bed's earlier occupant (the upper bound: the times are read right)
     assert admitted - 1000 <= trend <= admitted + 120_000, (trend, admitted)
     assert news2 is None or admitted - 1000 <= news2, (news2, admitted)  # Sri's observation was a NEWS2 input

@@ -100,7 +100,9 @@ def test_admit_occupies_the_bed_and_keeps_its_monitor(ward):
     assert run(pantau, admission_stays, done.admission_id) == [(ids["T-01"], T0, None)]
     with pantau.runtime.db.session() as s:
         events = s.scalars(select(BedStatusEvent.status).where(BedStatusEvent.bed_id == ids["T-01"])).all()
-        audited = s.scalar(select(AuditLog).where(AuditLog.action == "patient_admitted"))
+        audited = s.scalar(
+            select(AuditLog).where(AuditLog.action == "patient_admitted").order_by(AuditLog.id.desc()).limit(1)
+        )
     assert events == ["occupied"]
     assert audited.target_id == str(done.admission_id) and audited.username == "perawat"
 

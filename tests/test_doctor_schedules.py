@@ -65,7 +65,9 @@ def test_create_session_by_names_as_the_importer_gives_them(plan_setup):
         assert [(r.id, r.poli_id, r.weekday, r.start, r.end, r.quota_jkn) for r in rows] == [
             (plan_id, polis["ANA"], 2, time(8), time(12), 20)
         ]
-        audit = s.scalars(select(AuditLog).where(AuditLog.action == "schedule_created")).all()
+        audit = s.scalars(
+            select(AuditLog).where(AuditLog.action == "schedule_created", AuditLog.username == "admin")
+        ).all()
         assert [a.target_id for a in audit] == [str(plan_id)]
 
 

@@ -351,6 +351,7 @@ def test_the_ticket_belongs_to_its_patient_and_goes_when_another_is_chosen_or_bo
     expect(page.locator("#reg-ticket-holder")).to_have_text("Siti Nurhaliza · No. RM DEMO-00001")
 
     search_mrn(page, "DEMO-00002")
+    expect(page.locator("#reg-hits-table")).to_contain_text("DEMO-00002")  # not the previous search's row
     page.locator("#reg-hits-table button").first.click()
     expect(page.locator("#reg-chosen-name")).not_to_have_text("Siti Nurhaliza")
     expect(page.locator("#reg-ticket")).to_have_count(0)

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from data.models import AlarmLimit, AuditLog, Observation
+from data.models import AlarmLimit, AuditLog, Observation, User
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import open_nav, settled, sign_in
 
@@ -115,7 +115,8 @@ def test_an_empty_bed_takes_no_observation(page, live_server):
     expect(page.locator("#obs-hr")).to_be_disabled()
     save_screenshot(page.locator("#obs-form"), "bed-empty-observation.png")
     with pantau.runtime.db.session() as s:
-        assert s.scalars(select(Observation).where(Observation.note.is_(None))).all() == []
+        nurse = s.scalar(select(User.id).where(User.username == "perawat"))
+        assert s.scalars(select(Observation).where(Observation.recorded_by == nurse)).all() == []
 
 
 def test_admin_switches_a_simulated_scenario(page, live_server):

@@ -85,16 +85,15 @@ def test_today_shows_states_and_quotas_and_a_closed_poli_as_closed(page, live_se
 
 def test_the_poli_week_and_a_doctors_own_week(page, live_server):
     base, pantau = live_server
-    with pantau.runtime.db.session() as s:
+    with pantau.runtime.db.session() as s:  # the demo links the doctor account to dr. Sari Wulandari (Poli Umum)
         user = find_user(s, "dokter")
-        doctor = s.scalars(select(Doctor).where(Doctor.name.like("drg. Agus%"))).one()
-        doctor.user_id = user.id
+        assert s.scalars(select(Doctor.name).where(Doctor.user_id == user.id)).one().startswith("dr. Sari")
     sign_in(page, base, "dokter")
     open_nav(page, "pages.my_schedule")
     grid = page.locator("#my-schedule-grid")
     expect(grid.locator(".schedule-day")).to_have_count(7)
-    expect(grid.locator(".schedule-session")).to_have_count(7)  # the demo plan: every day at Poli Gigi
-    expect(grid.locator(".schedule-session").first).to_contain_text("Poli Gigi")
+    expect(grid.locator(".schedule-session")).to_have_count(7)  # the demo plan: every day at Poli Umum
+    expect(grid.locator(".schedule-session").first).to_contain_text("Poli Umum")
 
     open_nav(page, "pages.schedule_week")
     page.locator("#schedule-week-poli").click()

@@ -7,7 +7,8 @@ import pytest
 from playwright.sync_api import expect
 
 from auth.users import find_user
-from data.staff_assignments import polis_of, wards_of
+from data.staff_assignments import polis_of, set_staff_wards, wards_of
+from domain.actor import Actor
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import open_nav, settled, sign_in
 
@@ -22,9 +23,13 @@ def choose(page, dropdown_id: str, text: str) -> None:
 
 def test_a_nurses_ward_list_opens_on_her_ward(page, live_server):
     base, pantau = live_server
+    with pantau.runtime.db.session() as db:  # the demo's nurse works in the ICU: start her with no ward
+        nurse = find_user(db, "perawat")
+        set_staff_wards(db, Actor(None, "test-admin", nurse.site_id), nurse.id, [])
     sign_in(page, base, "perawat")
     page.goto(f"{base}/bangsal")
     expect(page.locator("#ward-tab-ICU")).to_have_attribute("class", "nav-link active")  # the first ward by code
+    settled(page)  # a callback answered after the sign-out can put its session cookie back (see the closing note)
     page.goto(f"{base}/logout")
 
     sign_in(page, base, "admin")

@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # Three test processes (one file each at a time): the browser and service tests mostly wait, so this fits 2 cores.
 PYTEST_WORKERS ?= -n 3 --dist loadfile
 BENCH_ARGS ?=
-SYSTEM_PACKAGES := postgresql redis-server mosquitto chromium chromium-driver
+SYSTEM_PACKAGES := postgresql redis-server mosquitto chromium chromium-driver poppler-utils
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
@@ -35,7 +35,7 @@ venv: $(STAMPS)/install ## create .venv and install the project with its dev ext
 
 install: $(STAMPS)/install ## same as venv
 
-system-deps: ## install missing Debian packages: postgresql redis-server mosquitto chromium chromium-driver
+system-deps: ## install missing Debian packages: postgresql redis-server mosquitto chromium chromium-driver poppler-utils
 	@set -eu; \
 	has() { command -v "$$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$$1" ] || [ -x "/sbin/$$1" ]; }; \
 	missing=""; \
@@ -46,6 +46,7 @@ system-deps: ## install missing Debian packages: postgresql redis-server mosquit
 	has mosquitto || missing="$$missing mosquitto"; \
 	has chromium || missing="$$missing chromium"; \
 	has chromedriver || missing="$$missing chromium-driver"; \
+	has pdftoppm || missing="$$missing poppler-utils"; \
 	if [ -z "$$missing" ]; then echo "system-deps: all present ($(SYSTEM_PACKAGES))"; exit 0; fi; \
 	echo "system-deps: missing:$$missing"; \
 	if ! command -v apt-get >/dev/null 2>&1; then \

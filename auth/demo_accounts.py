@@ -28,6 +28,7 @@ DEMO_USERS = (
     ("dokter", "dr. Demo Pantau", "doctor"),
     ("loket", "Petugas Loket (demo)", "front_desk"),
     ("farmasi", "Petugas Farmasi (demo)", "pharmacy"),
+    ("keuangan", "Staf Keuangan (demo)", "finance"),
     ("display", "Papan TV (demo)", "display"),
 )
 

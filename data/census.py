@@ -18,7 +18,8 @@ from data.schedules import site_zone
 from data.upsert import insert_for
 from domain.clock import utcnow
 
-MOVEMENTS = ("admissions", "transfers_in", "transfers_out", "discharges", "deaths")
+MOVEMENTS = ("admissions", "transfers_in", "transfers_out", "discharges", "deaths", "los_days", "deaths_48h")
+NET_DEATH_AFTER = timedelta(hours=48)
 
 
 def _midnight(day: date, zone) -> datetime:
@@ -40,8 +41,15 @@ def _status_at(session: Session, bed: Bed, at: datetime) -> str:
     return "available" if later else bed.status
 
 
-def _movements(session: Session, site_id: int, start: datetime, end: datetime) -> dict[int, Counter]:
-    """Per ward id: the day's admissions, transfers in and out (between wards), discharges and deaths."""
+def _stay_days(admission: Admission, zone) -> int:
+    """A stay's length in days (discharge day − admission day, site-local); a same-day stay counts one day."""
+    days = (admission.discharged_at.astimezone(zone).date() - admission.admitted_at.astimezone(zone).date()).days
+    return max(1, days)
+
+
+def _movements(session: Session, site_id: int, start: datetime, end: datetime, zone) -> dict[int, Counter]:
+    """Per ward id: the day's admissions, transfers in and out (between wards), discharges and deaths, and for
+    those discharged their days of stay and the deaths 48 hours or more after admission."""
     touched = select(BedOccupancy.admission_id).where(
         BedOccupancy.admission_id.is_not(None),
         ((BedOccupancy.since >= start) & (BedOccupancy.since < end))
@@ -66,7 +74,11 @@ def _movements(session: Session, site_id: int, start: datetime, end: datetime) -
                 tally["transfers_in"] += 1
         if stay.until is not None and start <= stay.until < end:
             if stay.end_reason == "discharge":
-                tally["deaths" if admission.discharge_kind == "deceased" else "discharges"] += 1
+                died = admission.discharge_kind == "deceased"
+                tally["deaths" if died else "discharges"] += 1
+                tally["los_days"] += _stay_days(admission, zone)
+                died_at = admission.died_at or admission.discharged_at
+                tally["deaths_48h"] += int(died and died_at - admission.admitted_at >= NET_DEATH_AFTER)
             elif after is not None and after[1] != ward_id:
                 tally["transfers_out"] += 1
     return counts
@@ -76,7 +88,7 @@ def record_census(session: Session, site_id: int, day: date) -> list[WardCensus]
     """Compute and store (insert or replace) every ward's row for the site-local ``day``."""
     zone = site_zone(session, site_id)
     start, end = _midnight(day, zone), _midnight(day + timedelta(days=1), zone)
-    movements = _movements(session, site_id, start, end)
+    movements = _movements(session, site_id, start, end, zone)
     table = WardCensus.__table__
     wards = session.scalars(select(Ward).where(Ward.site_id == site_id).order_by(Ward.code)).all()
     for ward in wards:

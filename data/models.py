@@ -28,6 +28,17 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
 from domain.clock import utcnow
+from domain.finance import (
+    CHARGE_SOURCES,
+    CLAIM_EPISODES,
+    CLAIM_STATES,
+    INVOICE_STATES,
+    PAYERS,
+    PAYMENT_KINDS,
+    PAYMENT_METHODS,
+    TARGET_METRICS,
+    UNITS,
+)
 from domain.hospital import (
     ADMISSION_SOURCES,
     BED_STATES,
@@ -318,6 +329,7 @@ class Admission(Versioned, Base):
     __table_args__ = (
         CheckConstraint(sql_in("source", ADMISSION_SOURCES), name="source"),
         CheckConstraint(f"discharge_kind IS NULL OR {sql_in('discharge_kind', DISCHARGE_KINDS)}", name="discharge"),
+        CheckConstraint(sql_in("payer", PAYERS), name="payer"),
         Index(
             "uq_admission_patient_open",
             "patient_id",
@@ -330,6 +342,7 @@ class Admission(Versioned, Base):
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
     source: Mapped[str] = mapped_column(String(12), default="desk")
+    payer: Mapped[str] = mapped_column(String(16), default="umum")  # domain.finance.PAYERS
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id"))  # the poli visit it came from
     admitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     admitted_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
@@ -387,6 +400,8 @@ class WardCensus(Base):
     transfers_out: Mapped[int] = mapped_column(Integer, default=0)
     discharges: Mapped[int] = mapped_column(Integer, default=0)  # alive
     deaths: Mapped[int] = mapped_column(Integer, default=0)
+    los_days: Mapped[int] = mapped_column(Integer, default=0)  # the whole stays of those discharged (alive or dead)
+    deaths_48h: Mapped[int] = mapped_column(Integer, default=0)  # deaths 48 h or more after admission
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -882,3 +897,208 @@ class BpjsRefPull(Base):
     ok: Mapped[bool | None] = mapped_column(Boolean)
     message: Mapped[str] = mapped_column(Text, default="")
     jadwal_days: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Finance (docs/finance.md): tariffs, charge lines and their daily rollup, invoices and payments, BPJS claims,
+# targets. Money is integer Rupiah.
+
+BIG_ID = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Tariff(Base):
+    """The price of one service from ``valid_from`` (to ``valid_until`` inclusive, open when NULL), for one care
+    class and one payer, or for every class / payer when NULL; the most specific row in force wins."""
+
+    __tablename__ = "tariff"
+    __table_args__ = (
+        Index("ix_tariff_lookup", "site_id", "code", "valid_from"),
+        CheckConstraint("amount >= 0", name="amount"),
+        CheckConstraint(sql_in("unit", UNITS), name="unit"),
+        CheckConstraint(f"payer IS NULL OR {sql_in('payer', PAYERS)}", name="payer"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(16))
+    care_class: Mapped[str | None] = mapped_column(String(8))
+    payer: Mapped[str | None] = mapped_column(String(16))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Invoice(Base):
+    """A bill to one payer for a visit or a stay (or for imported lines); ``paid`` follows its payments."""
+
+    __tablename__ = "invoice"
+    __table_args__ = (
+        UniqueConstraint("site_id", "number"),
+        Index("ix_invoice_open", "site_id", "status", "issued_on"),
+        CheckConstraint(sql_in("status", INVOICE_STATES), name="status"),
+        CheckConstraint(sql_in("payer", PAYERS), name="payer"),
+    )
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    number: Mapped[str] = mapped_column(String(32))
+    payer: Mapped[str] = mapped_column(String(16))
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"), index=True)
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id"), index=True)
+    admission_id: Mapped[int | None] = mapped_column(ForeignKey("admission.id"), index=True)
+    issued_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)
+    total: Mapped[int] = mapped_column(BigInteger)
+    paid: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(8), default="open")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ChargeLine(Base):
+    """One priced item earned on one site-local day. ``(site_id, source, source_id)`` makes capture and import
+    idempotent: an event charged twice, or a file imported twice, adds nothing. Written only through
+    ``data.charges.add_charge_lines``, which keeps ``charge_daily`` in step in the same transaction."""
+
+    __tablename__ = "charge_line"
+    __table_args__ = (
+        UniqueConstraint("site_id", "source", "source_id"),
+        Index("ix_charge_line_day", "site_id", "service_date"),
+        CheckConstraint(sql_in("unit", UNITS), name="unit"),
+        CheckConstraint(sql_in("payer", PAYERS), name="payer"),
+        CheckConstraint(sql_in("source", CHARGE_SOURCES), name="source"),
+        CheckConstraint("quantity > 0", name="quantity"),
+    )
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    service_date: Mapped[date] = mapped_column(Date)
+    unit: Mapped[str] = mapped_column(String(16))
+    payer: Mapped[str] = mapped_column(String(16))
+    poli_id: Mapped[int | None] = mapped_column(ForeignKey("poli.id"))
+    ward_id: Mapped[int | None] = mapped_column(ForeignKey("ward.id"))
+    doctor_id: Mapped[int | None] = mapped_column(ForeignKey("doctor.id"))
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"))
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id"), index=True)
+    admission_id: Mapped[int | None] = mapped_column(ForeignKey("admission.id"), index=True)
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"), index=True)
+    tariff_code: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    unit_price: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    priced: Mapped[bool] = mapped_column(Boolean, default=True)  # False: no tariff in force (amount 0)
+    source: Mapped[str] = mapped_column(String(8), default="pantau")
+    source_id: Mapped[str] = mapped_column(String(80))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ChargeDaily(Base):
+    """Revenue per day and per unit, payer, poli, ward and doctor (0 = none): the rollup every revenue report
+    reads, so a year is a few thousand rows rather than millions of lines."""
+
+    __tablename__ = "charge_daily"
+    site_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    service_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    unit: Mapped[str] = mapped_column(String(16), primary_key=True)
+    payer: Mapped[str] = mapped_column(String(16), primary_key=True)
+    poli_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ward_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    doctor_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    lines: Mapped[int] = mapped_column(Integer)
+
+
+class Payment(Base):
+    """Money in (a payment against an invoice, an inpatient's deposit) or out (a refund). A payment made from a
+    deposit has method ``deposit``."""
+
+    __tablename__ = "payment"
+    __table_args__ = (
+        Index("ix_payment_day", "site_id", "paid_on"),
+        CheckConstraint("amount > 0", name="amount"),
+        CheckConstraint(sql_in("kind", PAYMENT_KINDS), name="kind"),
+        CheckConstraint(sql_in("method", PAYMENT_METHODS), name="method"),
+    )
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    kind: Mapped[str] = mapped_column(String(8), default="payment")
+    method: Mapped[str] = mapped_column(String(12))
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"), index=True)
+    admission_id: Mapped[int | None] = mapped_column(ForeignKey("admission.id"), index=True)
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"))
+    payer: Mapped[str] = mapped_column(String(16), default="umum")
+    amount: Mapped[int] = mapped_column(BigInteger)
+    paid_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str | None] = mapped_column(String(64))  # QRIS / transfer reference
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    received_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class BpjsClaim(Versioned, Base):
+    """The BPJS claim of one JKN episode (a visit or a stay), identified by its SEP. The submission limit and the
+    verification promise are computed from its dates (``domain.claim_rules``), never typed."""
+
+    __tablename__ = "bpjs_claim"
+    __table_args__ = (
+        UniqueConstraint("site_id", "sep_number"),
+        Index("ix_bpjs_claim_period", "site_id", "service_end"),
+        Index("ix_bpjs_claim_status", "site_id", "status"),
+        CheckConstraint(sql_in("status", CLAIM_STATES), name="status"),
+        CheckConstraint(sql_in("episode", CLAIM_EPISODES), name="episode"),
+    )
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    sep_number: Mapped[str] = mapped_column(String(24))
+    episode: Mapped[str] = mapped_column(String(12))
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"))
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id"), unique=True)
+    admission_id: Mapped[int | None] = mapped_column(ForeignKey("admission.id"), unique=True)
+    poli_id: Mapped[int | None] = mapped_column(ForeignKey("poli.id"))
+    ward_id: Mapped[int | None] = mapped_column(ForeignKey("ward.id"))
+    doctor_id: Mapped[int | None] = mapped_column(ForeignKey("doctor.id"))
+    service_start: Mapped[date] = mapped_column(Date)
+    service_end: Mapped[date] = mapped_column(Date)  # discharge, or the visit's day
+    inacbg_code: Mapped[str | None] = mapped_column(String(16))  # e.g. "K-4-17-I"
+    hospital_tariff: Mapped[int] = mapped_column(BigInteger, default=0)
+    inacbg_tariff: Mapped[int | None] = mapped_column(BigInteger)
+    submitted_amount: Mapped[int | None] = mapped_column(BigInteger)
+    approved_amount: Mapped[int | None] = mapped_column(BigInteger)
+    topup_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="coded")
+    status_reason: Mapped[str | None] = mapped_column(String(300))
+    submitted_on: Mapped[date | None] = mapped_column(Date)
+    verified_on: Mapped[date | None] = mapped_column(Date)
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class BpjsClaimEvent(Base):
+    """A claim's status history, append-only: who or which import moved it, when, and why."""
+
+    __tablename__ = "bpjs_claim_event"
+    __table_args__ = (CheckConstraint(sql_in("status", CLAIM_STATES), name="status"),)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("bpjs_claim.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(String(16), default="manual")  # manual | import
+    by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FinanceTarget(Base):
+    """A month's target set by the hospital for one metric, for the whole site (``unit`` "") or one unit."""
+
+    __tablename__ = "finance_target"
+    __table_args__ = (CheckConstraint(sql_in("metric", TARGET_METRICS), name="metric"),)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # the first day of the month
+    metric: Mapped[str] = mapped_column(String(16), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(16), primary_key=True, default="")
+    amount: Mapped[int] = mapped_column(BigInteger)
+    set_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

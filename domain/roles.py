@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-ROLES: tuple[str, ...] = ("admin", "manager", "nurse", "doctor", "front_desk", "pharmacy", "display")
+ROLES: tuple[str, ...] = ("admin", "manager", "nurse", "doctor", "front_desk", "pharmacy", "finance", "display")
 STAFF_ROLES: tuple[str, ...] = tuple(r for r in ROLES if r != "display")
 EVERYONE: tuple[str, ...] = ROLES
 

@@ -71,6 +71,7 @@ STRINGS = {
     "role_doctor": "Doctor",
     "role_front_desk": "Front desk",
     "role_pharmacy": "Pharmacy",
+    "role_finance": "Finance",
     "role_display": "TV board",
     "nav_home": "Home",
     "nav_admin_users": "Users",
@@ -1332,4 +1333,20 @@ STRINGS = {
     "err_schedule_number": "Enter a whole number, e.g. 20.",
     "err_schedule_date": "Write the date as YYYY-MM-DD.",
     "err_schedule_quota_below_booked": "{booked} patients are already booked on {day}: the quota cannot go below that.",
+    # ---- finance: capture (helper 1)
+    # ---- end of finance: capture (helper 1)
+    # ---- finance: tariffs, procedures and targets (helper 2)
+    # ---- end of finance: tariffs, procedures and targets (helper 2)
+    # ---- finance: cashier (helper 3)
+    # ---- end of finance: cashier (helper 3)
+    # ---- finance: claims (helper 4)
+    # ---- end of finance: claims (helper 4)
+    # ---- finance: bill import and exports (helper 5)
+    # ---- end of finance: bill import and exports (helper 5)
+    # ---- finance: finance reports data (helper 6)
+    # ---- end of finance: finance reports data (helper 6)
+    # ---- finance: finance demo data (helper 7)
+    # ---- end of finance: finance demo data (helper 7)
+    # ---- finance: finance page (helper 8)
+    # ---- end of finance: finance page (helper 8)
 }

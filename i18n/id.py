@@ -74,6 +74,7 @@ STRINGS = {
     "role_doctor": "Dokter",
     "role_front_desk": "Loket pendaftaran",
     "role_pharmacy": "Farmasi",
+    "role_finance": "Keuangan",
     "role_display": "Papan TV",
     # shell and home
     "nav_home": "Beranda",
@@ -1340,4 +1341,20 @@ STRINGS = {
     "err_schedule_number": "Isi dengan bilangan bulat, mis. 20.",
     "err_schedule_date": "Tulis tanggal sebagai TTTT-BB-HH.",
     "err_schedule_quota_below_booked": "Sudah {booked} pasien terdaftar pada {day}: kuota tidak boleh di bawah itu.",
+    # ---- finance: capture (helper 1)
+    # ---- end of finance: capture (helper 1)
+    # ---- finance: tariffs, procedures and targets (helper 2)
+    # ---- end of finance: tariffs, procedures and targets (helper 2)
+    # ---- finance: cashier (helper 3)
+    # ---- end of finance: cashier (helper 3)
+    # ---- finance: claims (helper 4)
+    # ---- end of finance: claims (helper 4)
+    # ---- finance: bill import and exports (helper 5)
+    # ---- end of finance: bill import and exports (helper 5)
+    # ---- finance: finance reports data (helper 6)
+    # ---- end of finance: finance reports data (helper 6)
+    # ---- finance: finance demo data (helper 7)
+    # ---- end of finance: finance demo data (helper 7)
+    # ---- finance: finance page (helper 8)
+    # ---- end of finance: finance page (helper 8)
 }

@@ -15,7 +15,7 @@ from tests.test_admissions import nurse
 
 DAY = date(2026, 5, 4)  # site-local (WIB, UTC+7)
 FIGURES = ("beds", "occupied", "available", "cleaning", "out_of_service")
-MOVES = ("admissions", "transfers_in", "transfers_out", "discharges", "deaths")
+MOVES = ("admissions", "transfers_in", "transfers_out", "discharges", "deaths", "los_days", "deaths_48h")
 
 
 def wib(day: date, hour: int, minute: int = 0) -> datetime:
@@ -70,18 +70,20 @@ def figures(pantau, actor, day: date) -> dict[str, tuple[int, ...]]:
 
 def test_census_figures_of_a_scripted_history(history):
     pantau, actor = history
-    #                           beds occ avail clean oos | adm in out disch deaths
+    # A death 6.5 hours after admission (a same-day stay: 1 day) does not count for the net death rate; the
+    # patient sent home on DAY+1 stayed two days.
+    #                           beds occ avail clean oos | adm in out disch deaths | los deaths≥48h
     assert figures(pantau, actor, DAY - timedelta(days=1)) == {
-        "TST": (3, 0, 3, 0, 0, 1, 0, 0, 0, 0),
-        "TS2": (2, 0, 2, 0, 0, 0, 0, 0, 0, 0),
+        "TST": (3, 0, 3, 0, 0, 1, 0, 0, 0, 0, 0, 0),
+        "TS2": (2, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0),
     }
     assert figures(pantau, actor, DAY) == {
-        "TST": (3, 1, 1, 0, 1, 1, 0, 1, 0, 1),
-        "TS2": (2, 0, 2, 0, 0, 1, 1, 0, 0, 0),
+        "TST": (3, 1, 1, 0, 1, 1, 0, 1, 0, 1, 1, 0),
+        "TS2": (2, 0, 2, 0, 0, 1, 1, 0, 0, 0, 0, 0),
     }
     assert figures(pantau, actor, DAY + timedelta(days=1)) == {
-        "TST": (3, 0, 0, 2, 1, 0, 0, 0, 0, 0),
-        "TS2": (2, 2, 0, 0, 0, 0, 0, 0, 1, 0),
+        "TST": (3, 0, 0, 2, 1, 0, 0, 0, 0, 0, 0, 0),
+        "TS2": (2, 2, 0, 0, 0, 0, 0, 0, 1, 0, 2, 0),
     }
 
 
@@ -96,7 +98,7 @@ def test_census_is_idempotent_and_fills_missing_days(history):
     again = figures(pantau, actor, DAY)
     with pantau.runtime.db.session() as s:
         assert s.scalar(select(func.count()).select_from(WardCensus)) == rows
-    assert again["TST"] == (3, 1, 1, 0, 1, 1, 0, 1, 0, 1)
+    assert again["TST"] == (3, 1, 1, 0, 1, 1, 0, 1, 0, 1, 1, 0)
 
 
 def test_census_command_records_a_day(history):

@@ -81,13 +81,13 @@ def test_embedded_demo_starts_prints_logins_and_seeds_idempotently(tmp_path):
     engine = create_engine(f"sqlite:///{tmp_path / 'pantau.db'}")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM bed")).scalar() == 32
-        assert conn.execute(text("SELECT count(*) FROM app_user")).scalar() == 7
+        assert conn.execute(text("SELECT count(*) FROM app_user")).scalar() == 8
         assert conn.execute(text("SELECT count(*) FROM display_token")).scalar() == 1
 
 
 def test_demo_password_from_environment_signs_in(sqlite_app):
     # sqlite_app is seeded with PANTAU_DEMO_PASSWORD's test value: every demo login accepts it
-    for username in ("admin", "manajer", "perawat", "dokter", "loket", "farmasi"):
+    for username in ("admin", "manajer", "perawat", "dokter", "loket", "farmasi", "keuangan"):
         assert post_login(sqlite_app.client(), username).status_code == 302, username
 
 

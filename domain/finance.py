@@ -124,9 +124,10 @@ class Column:
 
 @dataclass(frozen=True)
 class Table:
-    """One breakdown of a report. ``title`` is an i18n key. Each row is a tuple in ``columns`` order; ``row_keys``
-    (same length as ``rows``, or empty) are the values a drill-down of that row filters on, and ``drill`` names
-    the drill-down (``None`` = rows cannot be opened). ``total`` is the totals row or ``None``."""
+    """One breakdown of a report. ``title`` is an i18n key. Each row is a tuple in ``columns`` order. ``drill``
+    names the drill-down its rows open (``None`` = they cannot be opened) and ``row_keys`` (same length as
+    ``rows``, or empty) holds, per row, a JSON-able dict of what that drill-down filters on, e.g.
+    ``{"unit": "rawat_jalan"}`` or ``{"day": "2026-03-02"}``. ``total`` is the totals row or ``None``."""
 
     key: str
     title: str

@@ -1342,6 +1342,26 @@ STRINGS = {
     # ---- finance: claims (helper 4)
     # ---- end of finance: claims (helper 4)
     # ---- finance: bill import and exports (helper 5)
+    "fin_payer_jkn": "JKN (BPJS Kesehatan)",
+    "fin_payer_umum": "Self-pay",
+    "fin_payer_asuransi": "Private insurance",
+    "fin_payer_perusahaan": "Company",
+    "fin_payer_jasa_raharja": "Jasa Raharja",
+    "fin_unit_rawat_jalan": "Outpatient",
+    "fin_unit_rawat_inap": "Inpatient",
+    "fin_unit_igd": "Emergency",
+    "fin_unit_penunjang": "Supporting services",
+    "fin_unit_farmasi": "Pharmacy",
+    "fin_claim_status_coded": "Coded",
+    "fin_claim_status_grouped": "Grouped",
+    "fin_claim_status_final": "Final",
+    "fin_claim_status_submitted": "Submitted",
+    "fin_claim_status_verified": "Verified",
+    "fin_claim_status_eligible": "Eligible",
+    "fin_claim_status_pending": "Pending",
+    "fin_claim_status_not_eligible": "Not eligible",
+    "fin_claim_status_dispute": "Dispute",
+    "fin_claim_status_paid": "Paid",
     # ---- end of finance: bill import and exports (helper 5)
     # ---- finance: finance reports data (helper 6)
     # ---- end of finance: finance reports data (helper 6)

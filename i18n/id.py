@@ -1350,6 +1350,26 @@ STRINGS = {
     # ---- finance: claims (helper 4)
     # ---- end of finance: claims (helper 4)
     # ---- finance: bill import and exports (helper 5)
+    "fin_payer_jkn": "JKN (BPJS Kesehatan)",
+    "fin_payer_umum": "Umum",
+    "fin_payer_asuransi": "Asuransi swasta",
+    "fin_payer_perusahaan": "Perusahaan",
+    "fin_payer_jasa_raharja": "Jasa Raharja",
+    "fin_unit_rawat_jalan": "Rawat jalan",
+    "fin_unit_rawat_inap": "Rawat inap",
+    "fin_unit_igd": "IGD",
+    "fin_unit_penunjang": "Penunjang",
+    "fin_unit_farmasi": "Farmasi",
+    "fin_claim_status_coded": "Dikodekan",
+    "fin_claim_status_grouped": "Di-grouping",
+    "fin_claim_status_final": "Final",
+    "fin_claim_status_submitted": "Diajukan",
+    "fin_claim_status_verified": "Terverifikasi",
+    "fin_claim_status_eligible": "Layak",
+    "fin_claim_status_pending": "Pending",
+    "fin_claim_status_not_eligible": "Tidak layak",
+    "fin_claim_status_dispute": "Dispute",
+    "fin_claim_status_paid": "Dibayar",
     # ---- end of finance: bill import and exports (helper 5)
     # ---- finance: finance reports data (helper 6)
     # ---- end of finance: finance reports data (helper 6)

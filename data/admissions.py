@@ -39,6 +39,7 @@ from data.setup_rows import check_version
 from domain.actor import Actor
 from domain.clock import utcnow
 from domain.errors import InputError
+from domain.finance import PAYERS
 from domain.free_text import clean_text
 from domain.hospital import ADMISSION_SOURCES, DISCHARGE_KINDS
 
@@ -205,12 +206,14 @@ def admit(
     visit_id: int | None = None,
     device_id: str | None = None,
     at: datetime | None = None,
+    payer: str = "umum",
 ) -> AdtResult:
     """Admit a registered patient to an available bed; pair ``device_id`` when given (else the bed keeps the
-    monitor it has)."""
+    monitor it has). ``payer`` (``domain.finance.PAYERS``) pays for the stay."""
     at, bed = _now(at), _bed(session, actor, bed_id)
     if source not in ADMISSION_SOURCES:
         raise InputError("adt_err_source")
+    _check_payer(payer)
     patient = session.get(Patient, patient_id) if patient_id else None
     if patient is None or patient.site_id != actor.site_id:
         raise InputError("adt_err_patient_unknown")
@@ -223,6 +226,7 @@ def admit(
         site_id=actor.site_id,
         patient_id=patient.id,
         source=source,
+        payer=payer,
         visit_id=visit_id,
         admitted_at=at,
         admitted_by=actor.user_id,
@@ -238,12 +242,17 @@ def admit(
         "patient_admitted",
         target_type="admission",
         target_id=admission.id,
-        detail={"bed": bed.code, "source": source},
+        detail={"bed": bed.code, "source": source, "payer": payer},
     )
     touched = [_ref(bed)]
     if device_id and device_id.strip():
         touched += pair_monitor(session, actor, bed_id=bed.id, device_id=device_id, at=at)
     return AdtResult(admission.id, tuple(touched))
+
+
+def _check_payer(payer: str) -> None:
+    if payer not in PAYERS:
+        raise InputError("cap_err_payer")
 
 
 def emergency_name(name_hint: str, sex: str) -> str:
@@ -265,10 +274,12 @@ def admit_emergency(
     bed_id: int,
     device_id: str | None = None,
     at: datetime | None = None,
+    payer: str = "umum",
 ) -> AdtResult:
     """Register a patient with minimal data (``incomplete``) and admit her from the emergency room."""
     at = _now(at)
     _require_available(session, _bed(session, actor, bed_id))
+    _check_payer(payer)
     if approx_age_years is not None and not 0 <= approx_age_years <= 130:
         raise InputError("adt_err_age")
     year = at.year - approx_age_years if approx_age_years is not None else None
@@ -285,7 +296,16 @@ def admit_emergency(
         actor_name=actor.username,
     )
     patient.incomplete = True
-    return admit(session, actor, patient_id=patient.id, bed_id=bed_id, source="emergency", device_id=device_id, at=at)
+    return admit(
+        session,
+        actor,
+        patient_id=patient.id,
+        bed_id=bed_id,
+        source="emergency",
+        device_id=device_id,
+        at=at,
+        payer=payer,
+    )
 
 
 def _admission(session: Session, actor: Actor, admission_id: int, version: int | None) -> Admission:

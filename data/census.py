@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from data.charge_capture import charge_inpatient_day
 from data.models import Admission, Bed, BedOccupancy, BedStatusEvent, Ward, WardCensus
 from data.schedules import site_zone
 from data.upsert import insert_for
@@ -85,7 +86,8 @@ def _movements(session: Session, site_id: int, start: datetime, end: datetime, z
 
 
 def record_census(session: Session, site_id: int, day: date) -> list[WardCensus]:
-    """Compute and store (insert or replace) every ward's row for the site-local ``day``."""
+    """Compute and store (insert or replace) every ward's row for the site-local ``day``, and charge the day's
+    room and care (``charge_inpatient_day``: once per admission and day, however often the day is recomputed)."""
     zone = site_zone(session, site_id)
     start, end = _midnight(day, zone), _midnight(day + timedelta(days=1), zone)
     movements = _movements(session, site_id, start, end, zone)
@@ -110,6 +112,7 @@ def record_census(session: Session, site_id: int, day: date) -> list[WardCensus]
                 index_elements=["ward_id", "day"], set_={k: v for k, v in row.items() if k not in ("ward_id", "day")}
             )
         )
+    charge_inpatient_day(session, site_id, day)
     session.flush()
     return list(
         session.scalars(
@@ -119,8 +122,8 @@ def record_census(session: Session, site_id: int, day: date) -> list[WardCensus]
 
 
 def ensure_census(session: Session, site_id: int, until_day: date) -> int:
-    """Record every missing day from the first admission's day through ``until_day``; returns how many days.
-    Cheap when nothing is missing (two small queries)."""
+    """Record (and charge) every missing day from the first admission's day through ``until_day``; returns how
+    many days. Cheap when nothing is missing (two small queries)."""
     first = session.scalar(select(func.min(Admission.admitted_at)).where(Admission.site_id == site_id))
     if first is None:
         return 0

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from data import audit
+from data.charge_capture import charge_consultation, charge_pharmacy
 from data.models import OPEN_AT_COUNTER, ClinicSession, Poli, QueueTicket, Visit
 from data.queue_registration import register_visit
 from data.queue_tickets import NO_SHOW_NOTE, QueueEvent, enqueue, issue_ticket, point_prefix, record_task
@@ -184,11 +185,13 @@ def finish(
         return CounterResult(ticket.id, ticket.label, tuple(events))
     if ticket.point in PHARMACY_POINTS:
         record_task(session, visit, 7, now, actor.user_id)
+        charge_pharmacy(session, visit, ticket.point, actor.user_id)
         visit.status = "done"
         return CounterResult(ticket.id, ticket.label, tuple(events))
     if pharmacy is not None and pharmacy not in PHARMACY_POINTS:
         raise InputError("err_pharmacy_kind")
     record_task(session, visit, 5, now, actor.user_id)
+    charge_consultation(session, visit, actor.user_id)
     if pharmacy:
         drugs = issue_ticket(session, actor.site_id, pharmacy, ticket.service_date, now=now, visit_id=visit.id)
         enqueue(

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from data import audit, patients
+from data.charge_capture import charge_registration
 from data.field_crypto import FieldCipher
 from data.models import ClinicSession, Doctor, Patient, Poli, QueueTicket, Visit
 from data.queue_tickets import QueueEvent, enqueue, issue_ticket, next_number, record_task
@@ -393,6 +394,7 @@ def register_visit(
         enqueue(session, visit, "antrean_add", booked)
     if arrived:
         _record_arrival(session, actor, visit, now, admission_ticket_id)
+        charge_registration(session, visit, actor.user_id)
     audit.record_by(
         session,
         actor,
@@ -446,6 +448,7 @@ def check_in(session: Session, actor: Actor, booking: str, now: datetime) -> Reg
         raise InputError("err_checkin_day")
     ticket.status = "waiting"
     record_task(session, visit, 3, now, actor.user_id)
+    charge_registration(session, visit, actor.user_id)
     return Registration.of(visit, ticket)
 
 

@@ -1334,6 +1334,13 @@ STRINGS = {
     "err_schedule_date": "Write the date as YYYY-MM-DD.",
     "err_schedule_quota_below_booked": "{booked} patients are already booked on {day}: the quota cannot go below that.",
     # ---- finance: capture (helper 1)
+    "cap_payer": "Payer",
+    "cap_payer_jkn": "JKN (BPJS Kesehatan)",
+    "cap_payer_umum": "Self-pay",
+    "cap_payer_asuransi": "Private insurance",
+    "cap_payer_perusahaan": "Company",
+    "cap_payer_jasa_raharja": "Jasa Raharja",
+    "cap_err_payer": "Choose the payer: JKN, self-pay, private insurance, company or Jasa Raharja.",
     # ---- end of finance: capture (helper 1)
     # ---- finance: tariffs, procedures and targets (helper 2)
     # ---- end of finance: tariffs, procedures and targets (helper 2)

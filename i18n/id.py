@@ -1342,6 +1342,13 @@ STRINGS = {
     "err_schedule_date": "Tulis tanggal sebagai TTTT-BB-HH.",
     "err_schedule_quota_below_booked": "Sudah {booked} pasien terdaftar pada {day}: kuota tidak boleh di bawah itu.",
     # ---- finance: capture (helper 1)
+    "cap_payer": "Penjamin",
+    "cap_payer_jkn": "JKN (BPJS Kesehatan)",
+    "cap_payer_umum": "Umum (bayar sendiri)",
+    "cap_payer_asuransi": "Asuransi swasta",
+    "cap_payer_perusahaan": "Perusahaan",
+    "cap_payer_jasa_raharja": "Jasa Raharja",
+    "cap_err_payer": "Pilih penjamin: JKN, Umum, Asuransi swasta, Perusahaan, atau Jasa Raharja.",
     # ---- end of finance: capture (helper 1)
     # ---- finance: tariffs, procedures and targets (helper 2)
     # ---- end of finance: tariffs, procedures and targets (helper 2)

@@ -1,0 +1,117 @@
+"""SQL pieces the finance reports share: what a ``ReportFilter`` means for each table, date arithmetic that works on
+PostgreSQL and SQLite, and server-side paging of a drill-down."""
+
+from __future__ import annotations
+
+from calendar import monthrange
+from collections.abc import Mapping
+from datetime import date, timedelta
+
+from sqlalchemy import Date, Integer, Select, cast, false, func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from data.models import BpjsClaim, ChargeDaily, ChargeLine
+from domain.finance import Column, DrillPage, ReportFilter
+
+# A claim's episode for the finance units that have one; any other unit has no claims.
+EPISODE_OF_UNIT = {"rawat_jalan": "rawat_jalan", "rawat_inap": "rawat_inap"}
+SUBMISSION_LIMIT_MONTHS = 6  # BPJS accepts a claim up to 6 months after the service ended
+NEAR_LIMIT_DAYS = 30  # an unsubmitted claim this close to (or past) its limit is flagged
+UNSUBMITTED = ("coded", "grouped", "final")
+
+
+def charge_conditions(model: type[ChargeDaily] | type[ChargeLine], site_id: int, flt: ReportFilter) -> list:
+    """The filter on ``charge_daily`` or ``charge_line`` (their columns share names; 0 = none in the rollup)."""
+    conditions = [model.site_id == site_id, model.service_date >= flt.start, model.service_date <= flt.end]
+    for name in ("unit", "payer", "poli_id", "ward_id", "doctor_id"):
+        value = getattr(flt, name)
+        if value is not None:
+            conditions.append(getattr(model, name) == value)
+    return conditions
+
+
+def claim_conditions(site_id: int, flt: ReportFilter, *, period: bool = True) -> list:
+    """The filter on ``bpjs_claim``: service end in the period, poli/ward/doctor, the unit's episode; a non-JKN
+    payer or a unit without episodes matches nothing."""
+    conditions: list = [BpjsClaim.site_id == site_id]
+    if period:
+        conditions += [BpjsClaim.service_end >= flt.start, BpjsClaim.service_end <= flt.end]
+    for name in ("poli_id", "ward_id", "doctor_id"):
+        value = getattr(flt, name)
+        if value is not None:
+            conditions.append(getattr(BpjsClaim, name) == value)
+    if flt.unit is not None:
+        episode = EPISODE_OF_UNIT.get(flt.unit)
+        conditions.append(BpjsClaim.episode == episode if episode else false())
+    if flt.payer not in (None, "jkn"):
+        conditions.append(false())
+    return conditions
+
+
+def days_between(session: Session, later: ColumnElement, earlier: ColumnElement | date) -> ColumnElement:
+    """Whole days from ``earlier`` to ``later`` (two dates) in SQL."""
+    if session.get_bind().dialect.name == "sqlite":
+        return cast(func.julianday(later) - func.julianday(earlier), Integer)
+    return cast(later - (cast(earlier, Date) if isinstance(earlier, date) else earlier), Integer)
+
+
+def month_of(session: Session, day: ColumnElement) -> ColumnElement:
+    """The first day of ``day``'s month (an ISO string on SQLite: read it with ``as_date``)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.strftime("%Y-%m-01", day)
+    return cast(func.date_trunc("month", day), Date)
+
+
+def as_date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, min(day.day, monthrange(year, month + 1)[1]))
+
+
+def submission_deadline(service_end: date) -> date:
+    """The last day a claim may be submitted (6 months after the service ended)."""
+    return add_months(service_end, SUBMISSION_LIMIT_MONTHS)
+
+
+def near_limit_cutoff(today: date) -> date:
+    """The latest service end whose submission deadline falls within ``NEAR_LIMIT_DAYS`` of ``today``."""
+    horizon = today + timedelta(days=NEAR_LIMIT_DAYS)
+    cutoff = add_months(horizon, -SUBMISSION_LIMIT_MONTHS)
+    while submission_deadline(cutoff + timedelta(days=1)) <= horizon:
+        cutoff += timedelta(days=1)
+    return cutoff
+
+
+def share(part: int, whole: int) -> float | None:
+    return None if not whole else part / whole * 100.0
+
+
+def page(
+    session: Session,
+    query: Select,
+    columns: tuple[Column, ...],
+    sort_keys: Mapping[str, ColumnElement],
+    tiebreak: ColumnElement,
+    count_query: Select | None = None,
+    *,
+    offset: int,
+    limit: int,
+    sort: str | None,
+    descending: bool,
+) -> DrillPage:
+    """One page of ``query`` ordered by a whitelisted column key (unknown keys sort by ``tiebreak``), with the
+    count of all its rows (``count_query``: the same rows without the joins that only add names)."""
+    counted = (count_query if count_query is not None else query).order_by(None).subquery()
+    count = session.scalar(select(func.count()).select_from(counted)) or 0
+    order = []
+    if sort in sort_keys:
+        key = sort_keys[sort]
+        order.append(key.desc() if descending else key.asc())
+    order.append(tiebreak.desc() if descending else tiebreak.asc())
+    rows = session.execute(query.order_by(*order).offset(max(offset, 0)).limit(max(min(limit, 1000), 0))).all()
+    return DrillPage(columns=columns, rows=tuple(tuple(row) for row in rows), count=count)

@@ -1,0 +1,171 @@
+"""The revenue report: earned (from the ``charge_daily`` rollup, never the lines) and received (payments)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from data.finance_query import charge_conditions, share
+from data.models import ChargeDaily, ChargeLine, Doctor, FinanceTarget, Payment, Poli, Ward
+from domain.finance import Column, Kpi, Report, ReportFilter, Table
+
+# Payer-only filters: received money has a payer but no unit, poli, ward or doctor.
+_UNATTRIBUTED = ("unit", "poli_id", "ward_id", "doctor_id")
+
+
+def revenue_report(session: Session, site_id: int, flt: ReportFilter) -> Report:
+    earned = earned_total(session, site_id, flt)
+    received = _received_by_day(session, site_id, flt)
+    received_total = None if received is None else sum(received.values())
+    kpis = (
+        Kpi(
+            "revenue",
+            "fin_kpi_revenue",
+            earned[0],
+            previous=earned_total(session, site_id, flt.previous())[0],
+            last_year=earned_total(session, site_id, flt.last_year())[0],
+            target=revenue_target(session, site_id, flt),
+        ),
+        Kpi("received", "fin_kpi_received", received_total),
+        Kpi("lines", "fin_kpi_lines", earned[1], kind="count"),
+        Kpi("unpriced", "fin_kpi_unpriced", _unpriced(session, site_id, flt), kind="count"),
+    )
+    tables = (
+        _by_day(session, site_id, flt, received),
+        _by_code(session, site_id, flt, "unit"),
+        _by_code(session, site_id, flt, "payer"),
+        _by_name(session, site_id, flt, "poli_id", Poli),
+        _by_name(session, site_id, flt, "ward_id", Ward),
+        _by_name(session, site_id, flt, "doctor_id", Doctor),
+    )
+    return Report("revenue", "fin_report_revenue", kpis, tables)
+
+
+def earned_total(session: Session, site_id: int, flt: ReportFilter) -> tuple[int, int]:
+    """Revenue and lines of the filter's period."""
+    amount, lines = session.execute(
+        select(func.coalesce(func.sum(ChargeDaily.amount), 0), func.coalesce(func.sum(ChargeDaily.lines), 0)).where(
+            *charge_conditions(ChargeDaily, site_id, flt)
+        )
+    ).one()
+    return int(amount), int(lines)
+
+
+def _unpriced(session: Session, site_id: int, flt: ReportFilter) -> int:
+    query = select(func.count()).where(*charge_conditions(ChargeLine, site_id, flt), ChargeLine.priced.is_(False))
+    return int(session.scalar(query) or 0)
+
+
+def _received_by_day(session: Session, site_id: int, flt: ReportFilter) -> dict[date, int] | None:
+    """Money in per day (payments and deposits minus refunds); ``None`` under a unit, poli, ward or doctor filter,
+    which payments cannot be attributed to."""
+    if any(getattr(flt, name) is not None for name in _UNATTRIBUTED):
+        return None
+    signed = case((Payment.kind == "refund", -Payment.amount), else_=Payment.amount)
+    conditions = [Payment.site_id == site_id, Payment.paid_on >= flt.start, Payment.paid_on <= flt.end]
+    if flt.payer is not None:
+        conditions.append(Payment.payer == flt.payer)
+    rows = session.execute(select(Payment.paid_on, func.sum(signed)).where(*conditions).group_by(Payment.paid_on))
+    return {day: int(amount) for day, amount in rows}
+
+
+def revenue_target(session: Session, site_id: int, flt: ReportFilter) -> int | None:
+    """The revenue target of the period, each month's pro-rated by the days of it covered; only for the whole
+    site or one unit (``None`` under other filters or without targets)."""
+    if any(getattr(flt, name) is not None for name in ("payer", "poli_id", "ward_id", "doctor_id")):
+        return None
+    rows = session.execute(
+        select(FinanceTarget.month, FinanceTarget.amount).where(
+            FinanceTarget.site_id == site_id,
+            FinanceTarget.metric == "revenue",
+            FinanceTarget.unit == (flt.unit or ""),
+            FinanceTarget.month >= flt.start.replace(day=1),
+            FinanceTarget.month <= flt.end,
+        )
+    ).all()
+    if not rows:
+        return None
+    total = 0.0
+    for month, amount in rows:
+        next_month = (month + timedelta(days=32)).replace(day=1)
+        covered = (min(flt.end, next_month - timedelta(days=1)) - max(flt.start, month)).days + 1
+        total += amount * covered / (next_month - month).days
+    return round(total)
+
+
+def _by_day(session: Session, site_id: int, flt: ReportFilter, received: dict[date, int] | None) -> Table:
+    earned = dict(
+        session.execute(
+            select(ChargeDaily.service_date, func.sum(ChargeDaily.amount))
+            .where(*charge_conditions(ChargeDaily, site_id, flt))
+            .group_by(ChargeDaily.service_date)
+        ).all()
+    )
+    days = [flt.start + timedelta(days=n) for n in range(flt.days)]
+    rows = tuple((day, int(earned.get(day, 0)), None if received is None else received.get(day, 0)) for day in days)
+    total_received = None if received is None else sum(received.values())
+    return Table(
+        key="by_day",
+        title="fin_table_by_day",
+        columns=(
+            Column("day", "fin_col_day", "date"),
+            Column("earned", "fin_col_earned", "rupiah"),
+            Column("received", "fin_col_received", "rupiah"),
+        ),
+        rows=rows,
+        total=(None, sum(row[1] for row in rows), total_received),
+        drill="revenue_lines",
+        row_keys=tuple({"day": day.isoformat()} for day in days),
+    )
+
+
+def _by_code(session: Session, site_id: int, flt: ReportFilter, name: str) -> Table:
+    """Revenue per unit or per payer with each one's share (the payer mix)."""
+    key = getattr(ChargeDaily, name)
+    amount = func.sum(ChargeDaily.amount)
+    grouped = session.execute(
+        select(key, amount).where(*charge_conditions(ChargeDaily, site_id, flt)).group_by(key).order_by(amount.desc())
+    ).all()
+    whole = sum(int(value) for _, value in grouped)
+    return Table(
+        key=f"by_{name}",
+        title=f"fin_table_by_{name}",
+        columns=(
+            Column(name, f"fin_col_{name}", name),
+            Column("amount", "fin_col_amount", "rupiah"),
+            Column("share", "fin_col_share", "percent"),
+        ),
+        rows=tuple((code, int(value), share(int(value), whole)) for code, value in grouped),
+        total=(None, whole, 100.0 if whole else None),
+        drill="revenue_lines",
+        row_keys=tuple({name: code} for code, _ in grouped),
+    )
+
+
+def _by_name(session: Session, site_id: int, flt: ReportFilter, name: str, model: type) -> Table:
+    """Revenue per poli, ward or doctor (rollup rows without one are left out)."""
+    key = getattr(ChargeDaily, name)
+    amount, lines = func.sum(ChargeDaily.amount), func.sum(ChargeDaily.lines)
+    grouped = session.execute(
+        select(key, model.name, amount, lines)
+        .join(model, model.id == key)
+        .where(*charge_conditions(ChargeDaily, site_id, flt), key != 0)
+        .group_by(key, model.name)
+        .order_by(amount.desc(), model.name)
+    ).all()
+    table = name.removesuffix("_id")
+    return Table(
+        key=f"by_{table}",
+        title=f"fin_table_by_{table}",
+        columns=(
+            Column("name", f"fin_col_{table}", "text"),
+            Column("amount", "fin_col_amount", "rupiah"),
+            Column("lines", "fin_col_lines", "count"),
+        ),
+        rows=tuple((label, int(value), int(count)) for _, label, value, count in grouped),
+        total=(None, sum(int(row[2]) for row in grouped), sum(int(row[3]) for row in grouped)),
+        drill="revenue_lines",
+        row_keys=tuple({name: ident} for ident, *_ in grouped),
+    )

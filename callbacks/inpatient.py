@@ -120,6 +120,7 @@ def ward_beds(ward_id: int | None, _version: int) -> list[dict]:
     Output(Ids.PATIENT, "options"),
     Output(Ids.PATIENT, "value"),
     Output(Ids.SEARCH_FEEDBACK, "children"),
+    Output(Ids.BPJS_PATIENTS, "data"),
     Input(Ids.SEARCH, "n_clicks"),
     State(Ids.SEARCH_MRN, "value"),
     State(Ids.SEARCH_NAME, "value"),
@@ -135,9 +136,21 @@ def search(_clicks: int, mrn: str | None, name: str | None, birth: str | None) -
                 db, runtime.cipher, current_actor(), mrn=mrn or "", name=name or "", birth_date=born
             )
     except InputError as exc:
-        return [], None, input_error_alert(exc)
+        return [], None, input_error_alert(exc), []
     options = [{"label": f"{p.mrn} · {p.name} · {p.birth_date.isoformat()}", "value": p.id} for p in found]
-    return options, options[0]["value"] if len(options) == 1 else None, None
+    return options, options[0]["value"] if len(options) == 1 else None, None, [p.id for p in found if p.has_bpjs]
+
+
+@page_callback(
+    PAGE,
+    Output(Ids.PAYER, "value"),
+    Input(Ids.PATIENT, "value"),
+    State(Ids.BPJS_PATIENTS, "data"),
+    prevent_initial_call=True,
+)
+def default_payer(patient_id: int | None, with_card: list[int] | None) -> str:
+    """JKN for a patient with a BPJS card number on record, else self-pay; the desk may change it."""
+    return "jkn" if patient_id in (with_card or []) else "umum"
 
 
 @page_callback(
@@ -148,6 +161,7 @@ def search(_clicks: int, mrn: str | None, name: str | None, birth: str | None) -
     Input(Ids.ADMIT_ER, "n_clicks"),
     State(Ids.PATIENT, "value"),
     State(Ids.SOURCE, "value"),
+    State(Ids.PAYER, "value"),
     State(Ids.BED, "value"),
     State(Ids.MONITOR, "value"),
     State(Ids.MONITOR_TYPED, "value"),
@@ -162,6 +176,7 @@ def admit(
     _er: int,
     patient_id: int | None,
     source: str | None,
+    payer: str | None,
     bed_id: int | None,
     monitor: str | None,
     typed: str | None,
@@ -184,6 +199,7 @@ def admit(
                     approx_age_years=int(er_age) if er_age not in (None, "") else None,
                     bed_id=bed_id or 0,
                     device_id=device,
+                    payer=payer or "",
                 )
             else:
                 result = admissions.admit(
@@ -193,6 +209,7 @@ def admit(
                     bed_id=bed_id or 0,
                     source=source or "desk",
                     device_id=device,
+                    payer=payer or "",
                 )
             bed = result.beds[0].code
     except InputError as exc:

@@ -6,6 +6,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from domain.finance import PAYERS
 from domain.hospital import DISCHARGE_KINDS
 from i18n.web import t
 
@@ -36,6 +37,8 @@ class Ids:
     WARD = "inpatient-ward"
     BED = "inpatient-bed"
     SOURCE = "inpatient-source"
+    PAYER = "inpatient-payer"
+    BPJS_PATIENTS = "inpatient-bpjs-patients"  # ids of the found patients with a BPJS card number on record
     MONITOR = "inpatient-monitor"
     MONITOR_TYPED = "inpatient-monitor-typed"
     ADMIT = "inpatient-admit"
@@ -104,6 +107,16 @@ def _search_card() -> dbc.Card:
                             inline=True,
                         ),
                         Ids.SOURCE,
+                    ),
+                    _field(
+                        "cap_payer",
+                        dcc.Dropdown(
+                            id=Ids.PAYER,
+                            options=[{"label": t(f"cap_payer_{p}"), "value": p} for p in PAYERS],
+                            value="umum",
+                            clearable=False,
+                        ),
+                        Ids.PAYER,
                     ),
                     dbc.Button(t("inpatient_admit"), id=Ids.ADMIT, color="primary"),
                     html.Hr(),
@@ -245,6 +258,7 @@ def layout(**_query: str) -> html.Div:
         [
             dcc.Store(id=Ids.VERSION, data=0),
             dcc.Store(id=Ids.CHOSEN),
+            dcc.Store(id=Ids.BPJS_PATIENTS, data=[]),
             html.H2(t("inpatient_title"), className="h4 mb-3"),
             dbc.Row([dbc.Col(_search_card(), lg=7), dbc.Col(_bed_card(), lg=5)]),
             dbc.Card(

@@ -90,6 +90,17 @@ def near_limit(service_end: date, today: date, status: str) -> bool:
     return status in NOT_SUBMITTED and days_to_deadline(service_end, today) <= NEAR_LIMIT_DAYS
 
 
+def near_limit_cutoff(today: date) -> date:
+    """The latest service end whose claim is near the limit on ``today`` (for a query: ``service_end <= cutoff``)."""
+    target = today + timedelta(days=NEAR_LIMIT_DAYS)
+    index = target.year * 12 + target.month - 1 - SUBMISSION_MONTHS
+    year, month0 = divmod(index, 12)
+    day = date(year, month0 + 1, min(target.day, monthrange(year, month0 + 1)[1]))
+    while submission_deadline(day + timedelta(days=1)) <= target:  # month ends: 29-31 Aug all end on 28 Feb
+        day += timedelta(days=1)
+    return day
+
+
 def is_working_day(day: date, holidays: set[date] | frozenset[date]) -> bool:
     return day.weekday() < 5 and day not in holidays
 

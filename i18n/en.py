@@ -1347,6 +1347,26 @@ STRINGS = {
     # ---- finance: cashier (helper 3)
     # ---- end of finance: cashier (helper 3)
     # ---- finance: claims (helper 4)
+    "claim_err_sep": "A SEP number is 19 letters/digits, e.g. 0101R0010126V000123.",
+    "claim_err_sep_taken": "This SEP number is already used by another claim.",
+    "claim_err_inacbg": "INA-CBG code format not recognised, e.g. K-4-17-I (outpatient: Q-5-44-0).",
+    "claim_err_amount": "Enter whole Rupiah, not negative, e.g. 1.234.567.",
+    "claim_err_status": "Unknown claim status.",
+    "claim_err_not_found": "Claim not found.",
+    "claim_err_pick_episode": "Choose one JKN visit or inpatient stay.",
+    "claim_err_episode_not_found": "Visit or stay not found.",
+    "claim_err_not_jkn": "Only visits or stays paid by JKN can be claimed from BPJS.",
+    "claim_err_not_discharged": "The patient has not been discharged: an inpatient claim is made after discharge.",
+    "claim_err_exists": "This episode already has a claim.",
+    "claim_err_transition": "The claim cannot move there from its current status.",
+    "claim_err_reason": "Give the reason (required for pending, not eligible and dispute).",
+    "claim_err_move_date": "The date may not be after today or before the service ended.",
+    "claim_err_needs_grouping": "Enter the INA-CBG code and tariff before grouping or submitting.",
+    "claim_imp_err_unknown_sep": "SEP number {sep} is not one of this hospital's claims.",
+    "claim_imp_err_status": "Unknown status \"{status}\" (e.g. Diajukan, Terverifikasi, Layak, Pending, Tidak Layak, "
+    "Dispute, Dibayar).",
+    "claim_imp_err_transition": "A claim in status {old} cannot become {new}.",
+    "claim_imp_err_date": "Date not readable; write it like 20/11/2026 or 2026-11-20.",
     # ---- end of finance: claims (helper 4)
     # ---- finance: bill import and exports (helper 5)
     "fin_payer_jkn": "JKN (BPJS Kesehatan)",

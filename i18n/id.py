@@ -1355,6 +1355,26 @@ STRINGS = {
     # ---- finance: cashier (helper 3)
     # ---- end of finance: cashier (helper 3)
     # ---- finance: claims (helper 4)
+    "claim_err_sep": "Nomor SEP harus 19 huruf/angka, contoh: 0101R0010126V000123.",
+    "claim_err_sep_taken": "Nomor SEP ini sudah dipakai klaim lain.",
+    "claim_err_inacbg": "Kode INA-CBG tidak sesuai format, contoh: K-4-17-I (rawat jalan: Q-5-44-0).",
+    "claim_err_amount": "Isi jumlah Rupiah bulat, tidak negatif, contoh: 1.234.567.",
+    "claim_err_status": "Status klaim tidak dikenal.",
+    "claim_err_not_found": "Klaim tidak ditemukan.",
+    "claim_err_pick_episode": "Pilih satu kunjungan atau rawat inap JKN.",
+    "claim_err_episode_not_found": "Kunjungan atau rawat inap tidak ditemukan.",
+    "claim_err_not_jkn": "Hanya kunjungan atau rawat inap dengan penjamin JKN yang bisa diklaim ke BPJS.",
+    "claim_err_not_discharged": "Pasien belum pulang: klaim rawat inap dibuat setelah pasien pulang.",
+    "claim_err_exists": "Episode ini sudah punya klaim.",
+    "claim_err_transition": "Status klaim tidak bisa dipindah ke sana dari status sekarang.",
+    "claim_err_reason": "Tuliskan alasannya (wajib untuk pending, tidak layak, dan dispute).",
+    "claim_err_move_date": "Tanggal tidak boleh setelah hari ini atau sebelum pelayanan selesai.",
+    "claim_err_needs_grouping": "Isi kode INA-CBG dan tarif INA-CBG dulu sebelum grouping atau pengajuan.",
+    "claim_imp_err_unknown_sep": "Nomor SEP {sep} tidak ada di klaim rumah sakit ini.",
+    "claim_imp_err_status": "Status \"{status}\" tidak dikenal (contoh: Diajukan, Terverifikasi, Layak, Pending, "
+    "Tidak Layak, Dispute, Dibayar).",
+    "claim_imp_err_transition": "Klaim berstatus {old} tidak bisa menjadi {new}.",
+    "claim_imp_err_date": "Tanggal tidak terbaca, tulis seperti 20/11/2026 atau 2026-11-20.",
     # ---- end of finance: claims (helper 4)
     # ---- finance: bill import and exports (helper 5)
     "fin_payer_jkn": "JKN (BPJS Kesehatan)",

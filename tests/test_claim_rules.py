@@ -91,3 +91,15 @@ def test_amounts():
     for bad in ("-5", "1.234,50", "12.34", "abc", "1.2345", True, 10**12):
         with pytest.raises(InputError):
             rules.amount(bad)
+
+
+@pytest.mark.parametrize("today", [date(2026, 1, 29), date(2026, 2, 27), date(2026, 6, 1), date(2024, 1, 30)])
+def test_near_limit_cutoff_agrees_with_near_limit(today):
+    cutoff = rules.near_limit_cutoff(today)
+    assert rules.near_limit(cutoff, today, "coded")
+    assert not rules.near_limit(date.fromordinal(cutoff.toordinal() + 1), today, "coded")
+
+
+def test_near_limit_cutoff_month_end():
+    # 29 Jan 2026 + 30 days = 28 Feb 2026, the deadline of every service that ended 28-31 Aug 2025.
+    assert rules.near_limit_cutoff(date(2026, 1, 29)) == date(2025, 8, 31)

@@ -6,11 +6,15 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
-from data.finance_query import charge_conditions, page
-from data.models import ChargeLine, Doctor, Patient, Poli, Ward
+from data.finance_claims_report import cbg_group
+from data.finance_query import charge_conditions, claim_conditions, page
+from data.finance_receivables import bucket_bounds, claim_query, invoice_query
+from data.models import BpjsClaim, ChargeLine, Doctor, Patient, Poli, Ward
+from data.schedules import local_today
+from domain.claim_rules import NOT_SUBMITTED, submission_deadline
 from domain.finance import Column, DrillPage, ReportFilter
 
 LINE_COLUMNS = (
@@ -27,7 +31,8 @@ LINE_COLUMNS = (
     Column("amount", "fin_col_amount", "rupiah"),
     Column("mrn", "fin_col_mrn", "text"),
 )
-_LINE_KEYS = ("day", "unit", "payer", "poli_id", "ward_id", "doctor_id")
+_FILTER_KEYS = ("unit", "payer", "poli_id", "ward_id", "doctor_id")
+_LINE_KEYS = ("day", *_FILTER_KEYS)
 
 
 def narrowed(flt: ReportFilter, row_key: dict, allowed: tuple[str, ...]) -> ReportFilter:
@@ -35,7 +40,7 @@ def narrowed(flt: ReportFilter, row_key: dict, allowed: tuple[str, ...]) -> Repo
     unknown = set(row_key) - set(allowed)
     if unknown:
         raise ValueError(f"unknown drill key(s) {sorted(unknown)}")
-    changes: dict = {k: v for k, v in row_key.items() if k in ("unit", "payer", "poli_id", "ward_id", "doctor_id")}
+    changes: dict = {k: v for k, v in row_key.items() if k in _FILTER_KEYS}
     if "day" in row_key:
         day = date.fromisoformat(row_key["day"])
         changes.update(start=day, end=day)
@@ -83,3 +88,82 @@ def revenue_lines(session: Session, site_id: int, flt: ReportFilter, row_key: di
     )
     count_query = select(line.id).where(*charge_conditions(line, site_id, flt))
     return page(session, query, LINE_COLUMNS, sort_keys, line.id, count_query, **paging)
+
+
+CLAIM_COLUMNS = (
+    Column("sep", "fin_col_sep", "text"),
+    Column("episode", "fin_col_episode", "unit"),
+    Column("service_end", "fin_col_service_end", "date"),
+    Column("inacbg_code", "fin_col_inacbg_code", "text"),
+    Column("hospital_tariff", "fin_col_hospital_tariff", "rupiah"),
+    Column("inacbg_tariff", "fin_col_inacbg_tariff", "rupiah"),
+    Column("submitted", "fin_col_submitted", "rupiah"),
+    Column("approved", "fin_col_approved", "rupiah"),
+    Column("status", "fin_col_status", "claim_status"),
+    Column("reason", "fin_col_reason", "text"),
+    Column("days_left", "fin_col_days_left", "count"),
+)
+_CLAIM_KEYS = ("status", "cbg", "doctor_id", "poli_id", "ward_id", "sep", "with_tariff")
+
+
+def claims(session: Session, site_id: int, flt: ReportFilter, row_key: dict, **paging) -> DrillPage:
+    """The claims behind a claims or margin figure (service end in the period). ``days_left`` is the days to the
+    6-month submission limit of a claim not yet submitted (negative once past), from the site's today."""
+    flt = narrowed(flt, row_key, _CLAIM_KEYS)
+    conditions = claim_conditions(site_id, flt)
+    if "status" in row_key:
+        conditions.append(BpjsClaim.status == row_key["status"])
+    if "sep" in row_key:
+        conditions.append(BpjsClaim.sep_number == row_key["sep"])
+    if "cbg" in row_key:
+        conditions.append(cbg_group() == row_key["cbg"])
+    if "cbg" in row_key or row_key.get("with_tariff"):
+        conditions.append(BpjsClaim.inacbg_tariff.is_not(None))
+    claim = BpjsClaim
+    columns = (
+        claim.sep_number,
+        claim.episode,
+        claim.service_end,
+        claim.inacbg_code,
+        claim.hospital_tariff,
+        claim.inacbg_tariff,
+        claim.submitted_amount,
+        claim.approved_amount,
+        claim.status,
+        claim.status_reason,
+    )
+    sort_keys = dict(zip([column.key for column in CLAIM_COLUMNS[:-1]], columns, strict=True))
+    sort_keys["days_left"] = claim.service_end  # the deadline moves with the service end
+    query = select(*columns).where(*conditions)
+    result = page(session, query, CLAIM_COLUMNS, sort_keys, claim.id, **paging)
+    today = local_today(session, site_id)
+    rows = tuple(
+        (*row, (submission_deadline(row[2]) - today).days if row[8] in NOT_SUBMITTED else None) for row in result.rows
+    )
+    return replace(result, rows=rows)
+
+
+RECEIVABLE_COLUMNS = (
+    Column("number", "fin_col_invoice", "text"),
+    Column("payer", "fin_col_payer", "payer"),
+    Column("issued", "fin_col_issued", "date"),
+    Column("age_days", "fin_col_age_days", "count"),
+    Column("total", "fin_col_total", "rupiah"),
+    Column("paid", "fin_col_paid", "rupiah"),
+    Column("outstanding", "fin_col_outstanding", "rupiah"),
+)
+
+
+def receivables(session: Session, site_id: int, flt: ReportFilter, row_key: dict, **paging) -> DrillPage:
+    """The open invoices and unpaid submitted claims behind an ageing figure, as of ``flt.end``."""
+    flt = narrowed(flt, row_key, ("payer", "bucket"))
+    both = union_all(invoice_query(session, site_id, flt), claim_query(session, site_id, flt)).subquery()
+    conditions = []
+    if "bucket" in row_key:
+        oldest, youngest = bucket_bounds(row_key["bucket"], flt.end)
+        conditions.append(both.c.issued <= youngest)
+        if oldest is not None:
+            conditions.append(both.c.issued >= oldest)
+    query = select(*both.c).where(*conditions)
+    sort_keys = {column.key: both.c[column.key] for column in RECEIVABLE_COLUMNS}
+    return page(session, query, RECEIVABLE_COLUMNS, sort_keys, both.c.number, **paging)

@@ -3,22 +3,19 @@ PostgreSQL and SQLite, and server-side paging of a drill-down."""
 
 from __future__ import annotations
 
-from calendar import monthrange
 from collections.abc import Mapping
 from datetime import date, timedelta
 
-from sqlalchemy import Date, Integer, Select, cast, false, func, select
+from sqlalchemy import Date, Integer, Select, cast, false, func, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from data.models import BpjsClaim, ChargeDaily, ChargeLine
+from domain.claim_rules import NEAR_LIMIT_DAYS, submission_deadline
 from domain.finance import Column, DrillPage, ReportFilter
 
 # A claim's episode for the finance units that have one; any other unit has no claims.
 EPISODE_OF_UNIT = {"rawat_jalan": "rawat_jalan", "rawat_inap": "rawat_inap"}
-SUBMISSION_LIMIT_MONTHS = 6  # BPJS accepts a claim up to 6 months after the service ended
-NEAR_LIMIT_DAYS = 30  # an unsubmitted claim this close to (or past) its limit is flagged
-UNSUBMITTED = ("coded", "grouped", "final")
 
 
 def charge_conditions(model: type[ChargeDaily] | type[ChargeLine], site_id: int, flt: ReportFilter) -> list:
@@ -49,11 +46,12 @@ def claim_conditions(site_id: int, flt: ReportFilter, *, period: bool = True) ->
     return conditions
 
 
-def days_between(session: Session, later: ColumnElement, earlier: ColumnElement | date) -> ColumnElement:
-    """Whole days from ``earlier`` to ``later`` (two dates) in SQL."""
+def days_between(session: Session, later: ColumnElement | date, earlier: ColumnElement | date) -> ColumnElement:
+    """Whole days from ``earlier`` to ``later`` (date columns or Python dates) in SQL."""
+    later, earlier = (literal(v, Date) if isinstance(v, date) else v for v in (later, earlier))
     if session.get_bind().dialect.name == "sqlite":
         return cast(func.julianday(later) - func.julianday(earlier), Integer)
-    return cast(later - (cast(earlier, Date) if isinstance(earlier, date) else earlier), Integer)
+    return cast(later - earlier, Integer)
 
 
 def month_of(session: Session, day: ColumnElement) -> ColumnElement:
@@ -67,24 +65,14 @@ def as_date(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
 
 
-def add_months(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    return date(year, month + 1, min(day.day, monthrange(year, month + 1)[1]))
-
-
-def submission_deadline(service_end: date) -> date:
-    """The last day a claim may be submitted (6 months after the service ended)."""
-    return add_months(service_end, SUBMISSION_LIMIT_MONTHS)
-
-
 def near_limit_cutoff(today: date) -> date:
-    """The latest service end whose submission deadline falls within ``NEAR_LIMIT_DAYS`` of ``today``."""
+    """The latest service end whose submission deadline falls within ``NEAR_LIMIT_DAYS`` of ``today`` (for a
+    query: ``service_end <= cutoff``; deadlines never go backwards as the service end moves on)."""
     horizon = today + timedelta(days=NEAR_LIMIT_DAYS)
-    cutoff = add_months(horizon, -SUBMISSION_LIMIT_MONTHS)
-    while submission_deadline(cutoff + timedelta(days=1)) <= horizon:
-        cutoff += timedelta(days=1)
-    return cutoff
+    day = horizon - timedelta(days=200)  # six months back is at most 184 days
+    while submission_deadline(day + timedelta(days=1)) <= horizon:
+        day += timedelta(days=1)
+    return day
 
 
 def share(part: int, whole: int) -> float | None:

@@ -12,19 +12,30 @@ from datetime import date
 from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
-from data.finance_drill import revenue_lines
+from data.finance_beds import beds_report
+from data.finance_claims_report import claims_report, margin_report
+from data.finance_drill import claims, receivables, revenue_lines
+from data.finance_receivables import receivables_report
 from data.finance_revenue import revenue_report
 from data.models import BpjsClaim, ChargeDaily, Doctor, Poli, Ward, WardCensus
 from domain.finance import DrillPage, Report, ReportFilter
 
 REPORT_KEYS = ("revenue", "claims", "receivables", "margin", "beds")
-DRILLS = {"revenue_lines": revenue_lines}
+DRILLS = {"revenue_lines": revenue_lines, "claims": claims, "receivables": receivables}
 
 
 def build_report(session: Session, site_id: int, key: str, flt: ReportFilter, *, today: date) -> Report:
     """The report ``key`` (one of ``REPORT_KEYS``) for the filter; ``today`` is the site-local day."""
     if key == "revenue":
         return revenue_report(session, site_id, flt)
+    if key == "claims":
+        return claims_report(session, site_id, flt, today)
+    if key == "receivables":
+        return receivables_report(session, site_id, flt)
+    if key == "margin":
+        return margin_report(session, site_id, flt)
+    if key == "beds":
+        return beds_report(session, site_id, flt)
     raise ValueError(f"unknown finance report {key!r}")
 
 

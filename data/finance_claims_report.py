@@ -14,9 +14,9 @@ from datetime import date
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from data.finance_query import claim_conditions, days_between, near_limit_cutoff
+from data.finance_query import claim_conditions, days_between
 from data.models import BpjsClaim, Doctor
-from domain.claim_rules import NOT_SUBMITTED, submission_deadline
+from domain.claim_rules import NOT_SUBMITTED, near_limit_cutoff, submission_deadline
 from domain.finance import CLAIM_STATES, Column, Kpi, Report, ReportFilter, Table
 
 ACCEPTED = ("eligible", "paid")

@@ -4,14 +4,13 @@ PostgreSQL and SQLite, and server-side paging of a drill-down."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import Date, Integer, Select, cast, false, func, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from data.models import BpjsClaim, ChargeDaily, ChargeLine
-from domain.claim_rules import NEAR_LIMIT_DAYS, submission_deadline
 from domain.finance import Column, DrillPage, ReportFilter
 
 # A claim's episode for the finance units that have one; any other unit has no claims.
@@ -63,16 +62,6 @@ def month_of(session: Session, day: ColumnElement) -> ColumnElement:
 
 def as_date(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
-
-
-def near_limit_cutoff(today: date) -> date:
-    """The latest service end whose submission deadline falls within ``NEAR_LIMIT_DAYS`` of ``today`` (for a
-    query: ``service_end <= cutoff``; deadlines never go backwards as the service end moves on)."""
-    horizon = today + timedelta(days=NEAR_LIMIT_DAYS)
-    day = horizon - timedelta(days=200)  # six months back is at most 184 days
-    while submission_deadline(day + timedelta(days=1)) <= horizon:
-        day += timedelta(days=1)
-    return day
 
 
 def share(part: int, whole: int) -> float | None:

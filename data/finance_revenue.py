@@ -8,7 +8,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from data.finance_query import charge_conditions, share
-from data.models import ChargeDaily, ChargeLine, Doctor, FinanceTarget, Payment, Poli, Ward
+from data.finance_targets import targets_between
+from data.models import ChargeDaily, ChargeLine, Doctor, Payment, Poli, Ward
 from domain.finance import Column, Kpi, Report, ReportFilter, Table
 
 # Payer-only filters: received money has a payer but no unit, poli, ward or doctor.
@@ -72,27 +73,11 @@ def _received_by_day(session: Session, site_id: int, flt: ReportFilter) -> dict[
 
 
 def revenue_target(session: Session, site_id: int, flt: ReportFilter) -> int | None:
-    """The revenue target of the period, each month's pro-rated by the days of it covered; only for the whole
-    site or one unit (``None`` under other filters or without targets)."""
+    """The revenue target of the period (pro-rated by days, ``data.finance_targets``); only for the whole site or
+    one unit (``None`` under other filters or without targets)."""
     if any(getattr(flt, name) is not None for name in ("payer", "poli_id", "ward_id", "doctor_id")):
         return None
-    rows = session.execute(
-        select(FinanceTarget.month, FinanceTarget.amount).where(
-            FinanceTarget.site_id == site_id,
-            FinanceTarget.metric == "revenue",
-            FinanceTarget.unit == (flt.unit or ""),
-            FinanceTarget.month >= flt.start.replace(day=1),
-            FinanceTarget.month <= flt.end,
-        )
-    ).all()
-    if not rows:
-        return None
-    total = 0.0
-    for month, amount in rows:
-        next_month = (month + timedelta(days=32)).replace(day=1)
-        covered = (min(flt.end, next_month - timedelta(days=1)) - max(flt.start, month)).days + 1
-        total += amount * covered / (next_month - month).days
-    return round(total)
+    return targets_between(session, site_id, flt.start, flt.end, "revenue", flt.unit or "")
 
 
 def _by_day(session: Session, site_id: int, flt: ReportFilter, received: dict[date, int] | None) -> Table:

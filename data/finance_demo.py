@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import logging
+import queue
 import random
 import threading
 from collections.abc import Iterable, Iterator
@@ -626,32 +627,84 @@ def _shift(table: str, rows: list[tuple], offsets: dict[str, int]) -> list[tuple
     return shifted
 
 
-def _flush_postgres(session: Session, buffers: dict[str, list[tuple]]) -> None:
+def _chunks(
+    batches: Iterable[dict[str, list[tuple]]], offsets: dict[str, int], result: LoadResult, size: int
+) -> Iterator[dict[str, list[tuple]]]:
+    """The batches regrouped into chunks of about ``size`` rows, ids shifted; counts and days go into ``result``."""
+    buffers: dict[str, list[tuple]] = {table: [] for table in TABLES}
+    waiting = 0
+    day_at = COLUMNS["charge_line"].index("service_date")
+    for batch in batches:
+        for table in TABLES:
+            rows = batch.get(table, [])
+            result.rows[table] += len(rows)
+            buffers[table].extend(_shift(table, rows, offsets))
+            waiting += len(rows)
+        days = [line[day_at] for line in batch.get("charge_line", ())]
+        if days:
+            result.first_day = min(days) if result.first_day is None else min(result.first_day, *days)
+            result.last_day = max(days) if result.last_day is None else max(result.last_day, *days)
+        if waiting >= size:
+            yield buffers
+            buffers, waiting = {table: [] for table in TABLES}, 0
+    yield buffers
+
+
+def _copy_texts(chunks: Iterator[dict[str, list[tuple]]], out: queue.Queue, stop: threading.Event) -> None:
+    """Producer: each chunk as COPY text per table, put on ``out``; then ``None`` (or the error raised)."""
+
+    def put(item: object) -> None:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    try:
+        for chunk in chunks:
+            put([(t, "".join("\t".join(map(_copy_value, r)) + "\n" for r in chunk[t])) for t in TABLES if chunk[t]])
+    except BaseException as error:  # handed to the loading thread, which raises it
+        put(error)
+        return
+    put(None)
+
+
+def _load_postgres(session: Session, chunks: Iterator[dict[str, list[tuple]]]) -> None:
+    """COPY the chunks; they are generated and formatted in a second thread meanwhile, so Python and the
+    database server work at the same time."""
     from psycopg2 import sql
 
+    texts: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+    producer = threading.Thread(target=_copy_texts, args=(chunks, texts, stop), name="finance-demo-copy", daemon=True)
+    producer.start()
     cursor = session.connection().connection.driver_connection.cursor()
     try:
-        for table in TABLES:
-            rows = buffers[table]
-            if not rows:
-                continue
-            text = "".join("\t".join(map(_copy_value, row)) + "\n" for row in rows)
-            statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-                sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, COLUMNS[table]))
-            )
-            cursor.copy_expert(statement.as_string(cursor.connection), io.StringIO(text))
-            rows.clear()
+        while (item := texts.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            for table, text in item:
+                statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+                    sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, COLUMNS[table]))
+                )
+                cursor.copy_expert(statement.as_string(cursor.connection), io.StringIO(text))
+        for table in ("invoice", "bpjs_claim"):  # the next ids continue after the loaded ones
+            last = func.coalesce(func.max(_MODELS[table].id), 1)
+            session.execute(select(func.setval(func.pg_get_serial_sequence(table, "id"), last)))
     finally:
+        stop.set()
         cursor.close()
+        producer.join()
 
 
-def _flush_sqlite(session: Session, buffers: dict[str, list[tuple]]) -> None:
-    for table in TABLES:
-        rows = buffers[table]
-        if rows:
-            columns = COLUMNS[table]
-            session.execute(_MODELS[table].__table__.insert(), [dict(zip(columns, row, strict=True)) for row in rows])
-            rows.clear()
+def _load_sqlite(session: Session, chunks: Iterator[dict[str, list[tuple]]]) -> None:
+    for chunk in chunks:
+        for table in TABLES:
+            if chunk[table]:
+                columns = COLUMNS[table]
+                rows = [dict(zip(columns, row, strict=True)) for row in chunk[table]]
+                session.execute(_MODELS[table].__table__.insert(), rows)
 
 
 def load(
@@ -659,38 +712,12 @@ def load(
 ) -> LoadResult:
     """Write generated rows (PostgreSQL ``COPY``, SQLite ``executemany``) in the caller's transaction, then
     rebuild the ``charge_daily`` rollup over the lines' days. Returns the counts and the days covered."""
-    postgres = session.get_bind().dialect.name == "postgresql"
-    flush = _flush_postgres if postgres else _flush_sqlite
-    offsets = _offsets(session)
     result = LoadResult(rows=dict.fromkeys(TABLES, 0))
-    buffers: dict[str, list[tuple]] = {table: [] for table in TABLES}
-    waiting = 0
-    day_at = COLUMNS["charge_line"].index("service_date")
-    for batch in batches:
-        for table in TABLES:
-            rows = batch.get(table, [])
-            if not rows:
-                continue
-            result.rows[table] += len(rows)
-            buffers[table].extend(_shift(table, rows, offsets))
-            waiting += len(rows)
-        for line in batch.get("charge_line", ()):
-            day = line[day_at]
-            if result.first_day is None or day < result.first_day:
-                result.first_day = day
-            if result.last_day is None or day > result.last_day:
-                result.last_day = day
-        if waiting >= chunk:
-            flush(session, buffers)
-            waiting = 0
-    flush(session, buffers)
-    if postgres:
-        for table in ("invoice", "bpjs_claim"):
-            session.execute(
-                select(
-                    func.setval(func.pg_get_serial_sequence(table, "id"), func.coalesce(func.max(_MODELS[table].id), 1))
-                )
-            )
+    chunks = _chunks(batches, _offsets(session), result, chunk)
+    if session.get_bind().dialect.name == "postgresql":
+        _load_postgres(session, chunks)
+    else:
+        _load_sqlite(session, chunks)
     if result.first_day is not None:
         result.rollup_rows = rebuild_daily(session, site_id, result.first_day, result.last_day)
     return result

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from data.charges import rebuild_daily
@@ -726,14 +726,13 @@ def load(
 # ------------------------------------------------------------------------------------------------ embedded demo
 
 
-def demo_slice_loaded(session: Session, site_id: int) -> bool:
+def last_demo_day(session: Session, site_id: int) -> date | None:
+    """The last day with generated demo lines, or ``None``."""
     return session.scalar(
-        select(
-            exists().where(
-                ChargeLine.site_id == site_id,
-                ChargeLine.source == "import",
-                ChargeLine.source_id.startswith(DEMO_SOURCE_PREFIX),
-            )
+        select(func.max(ChargeLine.service_date)).where(
+            ChargeLine.site_id == site_id,
+            ChargeLine.source == "import",
+            ChargeLine.source_id.startswith(DEMO_SOURCE_PREFIX),
         )
     )
 
@@ -741,18 +740,21 @@ def demo_slice_loaded(session: Session, site_id: int) -> bool:
 def load_demo_slice(runtime: Runtime, site_id: int, today: date, *, days: int = SLICE_DAYS,
                     lines: int = SLICE_LINES) -> int:  # fmt: skip
     """The embedded demo's finance data: the last ``days`` days up to ``today`` (about ``lines`` charge lines)
-    on the site's own wards, polis and doctors, loaded once (nothing when demo lines exist). Returns the lines
-    written."""
-    with runtime.db.session() as session:
-        if demo_slice_loaded(session, site_id):
-            return 0
-        dims = existing_dims(session, site_id)
+    on the site's own wards, polis and doctors. Idempotent: when demo lines exist only the days after the last
+    one are added (nothing on the same day). Returns the lines written."""
+    with runtime.db.session(write_lock=True) as session:
         start = today - timedelta(days=days - 1)
-        batches = generate(site_id, start, today, lines_target=lines, seed=SLICE_SEED, dims=dims)
-        result = load(session, site_id, batches)
-    log.info(
-        "finance demo: loaded %d charge lines and %d claims", result.rows["charge_line"], result.rows["bpjs_claim"]
-    )
+        last = last_demo_day(session, site_id)
+        if last is not None:
+            start = max(start, last + timedelta(days=1))
+        if start > today:
+            return 0
+        share = lines * ((today - start).days + 1) // days
+        dims = existing_dims(session, site_id)
+        seed = SLICE_SEED + start.toordinal()
+        result = load(session, site_id, generate(site_id, start, today, lines_target=share, seed=seed, dims=dims))
+    log.info("finance demo: %d charge lines and %d claims from %s", result.rows["charge_line"],
+             result.rows["bpjs_claim"], start)  # fmt: skip
     return result.rows["charge_line"]
 
 

@@ -176,3 +176,14 @@ def test_the_demo_slice_loads_once_and_quickly(sqlite_app):
         assert s.scalar(select(func.count()).select_from(ChargeLine)) == written
         assert s.scalar(select(func.min(ChargeLine.service_date))) == date(2026, 5, 2)  # 60 days to 30 June
         assert s.scalar(select(func.count()).select_from(WardCensus).where(WardCensus.day < date(2026, 6, 1))) == 0
+    # started again three days later: only 1-3 July are added, and the rollup still matches the lines
+    added = load_demo_slice(runtime, site_id, date(2026, 7, 3), lines=3_000)
+    assert 0 < added < 300
+    with runtime.db.session() as s:
+        added_days = s.scalars(
+            select(ChargeLine.service_date).where(ChargeLine.service_date > date(2026, 6, 30)).distinct()
+        )
+        assert set(added_days) == {date(2026, 7, d) for d in (1, 2, 3)}
+        lines = s.execute(select(func.count(), func.sum(ChargeLine.amount))).one()
+        assert tuple(lines) == tuple(s.execute(select(func.sum(ChargeDaily.lines), func.sum(ChargeDaily.amount))).one())
+        assert lines[0] == written + added

@@ -42,7 +42,7 @@ from data.finance_reports import build_report, drill, filter_choices
 from data.runtime import current_runtime
 from data.schedules import local_today, site_zone
 from domain.clock import utcnow
-from domain.finance import PAYERS, UNITS, Report, ReportFilter, month_period
+from domain.finance import PAYERS, UNITS, Report, ReportFilter, Table, month_period
 from domain.roles import may_open
 from i18n.web import current_language
 from pages.finance import EXPORT_FORMATS, PRESETS, ROLES, Ids
@@ -95,6 +95,12 @@ def _section(title: str, body: Any, element_id: str | None = None) -> dbc.Card:
     )
 
 
+def _table_body(table: Table, lang: str) -> Any:
+    if not table.rows:
+        return html.P(label("finpg_no_rows", lang), className="text-body-secondary mb-0 p-2")
+    return table_grid(table, lang)
+
+
 def report_content(report: Report, theme_name: str | None, lang: str) -> html.Div:
     """KPI cards, then the charts, then every table of the report as a grid."""
     theme = chart_theme(theme_name)
@@ -110,7 +116,7 @@ def report_content(report: Report, theme_name: str | None, lang: str) -> html.Di
         for table, figure in report_figures(report, theme, lang)
     ]
     tables = [
-        dbc.Col(_section(label(table.title, lang), table_grid(table, lang), f"finpg-table-{table.key}"), lg=6)
+        dbc.Col(_section(label(table.title, lang), _table_body(table, lang), f"finpg-table-{table.key}"), lg=6)
         for table in report.tables
         if table.key != "barber_johnson"
     ]

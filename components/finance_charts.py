@@ -129,7 +129,7 @@ def bars(
         else go.Bar(x=names, y=values, customdata=_keys(table), marker_color=theme.series[0])
     )
     fig = go.Figure(bar)
-    fig.update_layout(showlegend=False)
+    fig.update_layout(showlegend=False, bargap=0.4 if len(values) > 2 else 0.6)
     if horizontal:
         fig.update_yaxes(autorange="reversed")
         fig = _finish(fig, theme, money=False)

@@ -148,7 +148,11 @@ def _change(kpi: Kpi, before: float | None, what: str, lang: str) -> html.Div:
 def kpi_card(kpi: Kpi, lang: str) -> dbc.Card:
     """A KPI: its value, ▲/▼ against the previous period and last year, and the share of its target reached."""
     body = [
-        html.Div(label(kpi.label, lang), className="small text-body-secondary text-uppercase fw-semibold"),
+        html.Div(
+            label(kpi.label, lang),
+            className="small text-body-secondary text-uppercase fw-semibold",
+            id=f"finpg-kpi-{kpi.key}-label",
+        ),
         html.Div(cell_text(kpi.value, kpi.kind, lang), className="fs-4 fw-bold", id=f"finpg-kpi-{kpi.key}-value"),
         _change(kpi, kpi.previous, "finpg_vs_previous", lang),
         _change(kpi, kpi.last_year, "finpg_vs_last_year", lang),
@@ -220,8 +224,10 @@ def table_grid(table: Table, lang: str) -> dag.AgGrid:
     """A report table as a grid (rows in the report's order; a click on a row opens its drill-down)."""
     total = []
     if table.total is not None:
-        total = [{c.key: cell_text(v, c.kind, lang) for c, v in zip(table.columns, table.total, strict=True)}]
-        total[0]["_key"] = "{}"
+        cells = {c.key: cell_text(v, c.kind, lang) for c, v in zip(table.columns, table.total, strict=True)}
+        if table.total[0] is None:  # the label cell of a totals row
+            cells[table.columns[0].key] = label("finpg_total", lang)
+        total = [{**cells, "_key": "{}"}]
     return dag.AgGrid(
         id=grid_id(table),
         columnDefs=column_defs(table.columns, lang, sortable=False),
@@ -231,10 +237,10 @@ def table_grid(table: Table, lang: str) -> dag.AgGrid:
             "pinnedBottomRowData": total,
             "rowHeight": 32,
             "headerHeight": 36,
-            "overlayNoRowsTemplate": label("finpg_no_rows", lang),
+            "localeText": {"noRowsToShow": label("finpg_no_rows", lang)},
         },
         className="finpg-grid" + (" finpg-grid-drill" if table.drill else ""),
-        style={**GRID_COLOURS, "height": f"{min(GRID_HEIGHT_PX, 40 + 32 * (len(table.rows) + len(total) + 1))}px"},
+        style={**GRID_COLOURS, "height": f"{min(GRID_HEIGHT_PX, 46 + 32 * (len(table.rows) + len(total)))}px"},
     )
 
 
@@ -249,7 +255,7 @@ def drill_grid(columns: tuple, lang: str, opened: str) -> dag.AgGrid:
             "cacheBlockSize": 100,
             "maxBlocksInCache": 10,
             "rowHeight": 30,
-            "overlayNoRowsTemplate": label("finpg_no_rows", lang),
+            "localeText": {"noRowsToShow": label("finpg_no_rows", lang)},
         },
         columnSize="autoSize",
         style={**GRID_COLOURS, "height": "60vh"},

@@ -1820,5 +1820,6 @@ STRINGS = {
     "finpg_bj_wards": "Wards",
     "finpg_bj_toi": "TOI (days)",
     "finpg_bj_avlos": "AvLOS (days)",
+    "finpg_total": "Total",
     # ---- end of finance: finance page (helper 8)
 }

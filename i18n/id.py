@@ -1829,5 +1829,6 @@ STRINGS = {
     "finpg_bj_wards": "Bangsal",
     "finpg_bj_toi": "TOI (hari)",
     "finpg_bj_avlos": "AvLOS (hari)",
+    "finpg_total": "Total",
     # ---- end of finance: finance page (helper 8)
 }

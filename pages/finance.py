@@ -84,7 +84,7 @@ def _select(element_id: str, label_key: str, options: list[dict], value: object)
                 id=element_id, options=options, value=value, placeholder=t("finpg_all"), clearable=True, searchable=True
             ),
         ],
-        lg=2,
+        lg=True,
         md=4,
         sm=6,
     )
@@ -99,49 +99,44 @@ def _filters(view: FinanceView, choices: dict[str, list[tuple[int, str]]], today
         ],
         className="me-2",
     )
-    period = dbc.Col(
+    period = html.Div(
         [
-            dbc.Label(t("finpg_period"), html_for=Ids.RANGE, className="small mb-1 d-block"),
+            dbc.Label(t("finpg_period"), html_for=Ids.RANGE, className="small mb-0 me-1"),
+            presets,
             html.Div(
-                [
-                    presets,
-                    dcc.DatePickerRange(
-                        id=Ids.RANGE,
-                        start_date=flt.start,
-                        end_date=flt.end,
-                        max_date_allowed=today.replace(month=12, day=31),
-                        minimum_nights=0,
-                        display_format="DD/MM/YYYY",
-                        first_day_of_week=1,
-                    ),
-                ],
-                className="d-flex flex-wrap align-items-center gap-2",
+                dcc.DatePickerRange(
+                    id=Ids.RANGE,
+                    start_date=flt.start,
+                    end_date=flt.end,
+                    max_date_allowed=today.replace(month=12, day=31),
+                    minimum_nights=0,
+                    display_format="DD/MM/YYYY",
+                    first_day_of_week=1,
+                ),
+                style={"minWidth": "18rem", "maxWidth": "22rem"},
             ),
         ],
-        lg=12,
-        xxl=4,
+        className="d-flex flex-wrap align-items-center gap-2 mb-2",
     )
     named = {kind: [{"label": name, "value": ident} for ident, name in pairs] for kind, pairs in choices.items()}
+    units = [{"label": t(f"fin_unit_{u}"), "value": u} for u in UNITS]
+    payers = [{"label": t(f"fin_payer_{p}"), "value": p} for p in PAYERS]
     return dbc.Card(
         dbc.CardBody(
-            dbc.Row(
-                [
-                    period,
-                    _select(
-                        Ids.UNIT, "finpg_unit", [{"label": t(f"fin_unit_{u}"), "value": u} for u in UNITS], flt.unit
-                    ),
-                    _select(Ids.POLI, "finpg_poli", named.get("polis", []), flt.poli_id),
-                    _select(Ids.WARD, "finpg_ward", named.get("wards", []), flt.ward_id),
-                    _select(Ids.DOCTOR, "finpg_doctor", named.get("doctors", []), flt.doctor_id),
-                    _select(
-                        Ids.PAYER,
-                        "finpg_payer",
-                        [{"label": t(f"fin_payer_{p}"), "value": p} for p in PAYERS],
-                        flt.payer,
-                    ),
-                ],
-                className="g-2 align-items-end",
-            )
+            [
+                period,
+                dbc.Row(
+                    [
+                        _select(Ids.UNIT, "finpg_unit", units, flt.unit),
+                        _select(Ids.POLI, "finpg_poli", named.get("polis", []), flt.poli_id),
+                        _select(Ids.WARD, "finpg_ward", named.get("wards", []), flt.ward_id),
+                        _select(Ids.DOCTOR, "finpg_doctor", named.get("doctors", []), flt.doctor_id),
+                        _select(Ids.PAYER, "finpg_payer", payers, flt.payer),
+                    ],
+                    className="g-2",
+                ),
+            ],
+            className="py-2",
         ),
         className="mb-3 shadow-sm",
         id="finpg-filters",

@@ -1,0 +1,141 @@
+"""The finance page in a real browser (issue 14's Done when #1): a manager opens /keuangan, changes the period and
+the payer, drills into a chart's bar (the modal's rows are that bar's lines), downloads the XLSX and the PDF, and
+their totals are the screen's; a front-desk user cannot reach the page. No console error on the way."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+from datetime import date, timedelta
+
+import pytest
+from openpyxl import load_workbook
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from data.charges import NewCharge, add_charge_lines
+from data.models import AuditLog, Site
+from data.schedules import local_today
+from domain.finance import month_period
+from tests.fixtures_browser import save_screenshot
+from tests.test_browser_console import CallbackWatch
+from tests.test_browser_shell import open_nav, sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def rupiah(text: str) -> int:
+    """``Rp 1.234.567`` (as the page writes it) as an integer."""
+    match = re.search(r"(-?)Rp\s*([\d.]+)", text)
+    assert match, text
+    return int(match.group(2).replace(".", "")) * (-1 if match.group(1) else 1)
+
+
+def _lines(site_id: int, this_month: date, last_month: date) -> list[NewCharge]:
+    """This month: 3 JKN outpatient consultations (Rp 150.000), 2 self-pay pharmacy sales (4 × Rp 12.500) and an
+    insured inpatient day (Rp 450.000) = Rp 1.000.000; last month: 2 JKN consultations = Rp 300.000."""
+    second = this_month + timedelta(days=1)
+    return [
+        *(NewCharge(this_month, "rawat_jalan", "jkn", "KONS", "Konsultasi", f"k{n}", 150_000) for n in range(2)),
+        NewCharge(second, "rawat_jalan", "jkn", "KONS", "Konsultasi", "k2", 150_000),
+        *(NewCharge(second, "farmasi", "umum", "OBAT", "Obat", f"o{n}", 12_500, quantity=4) for n in range(2)),
+        NewCharge(this_month, "rawat_inap", "asuransi", "KAMAR", "Kamar kelas 1", "r0", 450_000),
+        *(NewCharge(last_month, "rawat_jalan", "jkn", "KONS", "Konsultasi", f"p{n}", 150_000) for n in range(2)),
+    ]
+
+
+def _revenue(page) -> int:
+    return rupiah(page.locator("#finpg-kpi-revenue-value").inner_text())
+
+
+def _click_bar(page, chart: str, index: int) -> None:
+    """Click a Plotly bar where a person would (its middle), after hovering it as a person does: Plotly listens on
+    the plot's drag layer and clicks the point its hover found."""
+    bar = page.locator(f"#finpg-chart-{chart} .barlayer .point").nth(index)
+    bar.scroll_into_view_if_needed()
+    box = bar.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(page.locator(f"#finpg-chart-{chart} .hoverlayer .hovertext")).to_have_count(1)
+    page.mouse.down()
+    page.mouse.up()
+
+
+def test_manager_filters_drills_and_exports(page, live_server, tmp_path):
+    base, pantau = live_server
+    with pantau.runtime.db.session() as s:
+        site_id = s.scalar(select(Site.id))
+        today = local_today(s, site_id)
+        start, _ = month_period(today.year, today.month)
+        before = start - timedelta(days=1)
+        previous_start, previous_end = month_period(before.year, before.month)
+        add_charge_lines(s, site_id, _lines(site_id, start, previous_start + timedelta(days=4)))
+    watch = CallbackWatch(page)
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    sign_in(page, base, "manajer")
+    expect(page.locator("#home-greeting")).to_be_visible()
+    open_nav(page, "pages.finance")
+    expect(page.locator("#finpg-kpi-revenue-value")).to_have_text("Rp 1.000.000", timeout=30_000)
+    expect(page.locator("#finpg-kpi-revenue")).to_contain_text("▲ 233,3 %")  # against last month's 300.000
+    expect(page.locator("#finpg-chart-by_day .barlayer .point")).not_to_have_count(0)
+
+    page.click("#finpg-preset-last_month")
+    expect(page.locator("#finpg-kpi-revenue-value")).to_have_text("Rp 300.000")
+    expect(page).to_have_url(re.compile(f"dari={previous_start.isoformat()}&sampai={previous_end.isoformat()}"))
+    page.click("#finpg-preset-this_month")
+    expect(page.locator("#finpg-kpi-revenue-value")).to_have_text("Rp 1.000.000")
+
+    page.locator("#finpg-payer").click()
+    page.get_by_role("option", name="JKN (BPJS Kesehatan)").first.click()
+    page.keyboard.press("Escape")
+    expect(page.locator("#finpg-kpi-revenue-value")).to_have_text("Rp 450.000")
+    expect(page).to_have_url(re.compile("penjamin=jkn"))
+    expect(page.locator("#finpg-kpi-lines-value")).to_have_text("3")
+
+    page.reload()  # the address alone reproduces the view
+    expect(page.locator("#finpg-kpi-revenue-value")).to_have_text("Rp 450.000", timeout=30_000)
+
+    expect(page.locator("#finpg-chart-by_unit .barlayer .point")).to_have_count(1)  # JKN: outpatient only
+    _click_bar(page, "by_unit", 0)
+    expect(page.locator("#finpg-drill-modal")).to_be_visible()
+    expect(page.locator("#finpg-drill-title")).to_contain_text("Jumlah baris: 3")
+    expect(page.locator("#finpg-drill-modal .ag-center-cols-container .ag-row")).to_have_count(3)
+    expect(page.locator("#finpg-drill-modal .ag-center-cols-container")).to_contain_text("Konsultasi")
+    page.keyboard.press("Escape")
+    expect(page.locator("#finpg-drill-modal")).to_be_hidden()
+    save_screenshot(page, "finance.png", full_page=True)
+
+    shown = _revenue(page)
+    label = page.locator("#finpg-kpi-revenue-label").text_content()
+    with page.expect_download() as download:
+        page.click("#finpg-export-xlsx")
+    book = load_workbook(io.BytesIO(download.value.path().read_bytes()))
+    summary = book.worksheets[0]
+    values = {row[0]: row[1] for row in summary.iter_rows(values_only=True) if row and row[0]}
+    assert values[label] == shown == 450_000
+    assert "Manajer (demo)" in " ".join(str(row[0]) for row in summary.iter_rows(values_only=True) if row[0])
+
+    with page.expect_download() as download:
+        page.click("#finpg-export-pdf")
+    pdf = tmp_path / "keuangan.pdf"
+    pdf.write_bytes(download.value.path().read_bytes())
+    subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(tmp_path / "page")], check=True)
+    assert list(tmp_path.glob("page*.png"))
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Rp 450.000" in text and "Halaman 1 dari" in text
+
+    with pantau.runtime.db.session() as s:
+        formats = s.scalars(select(AuditLog.detail).where(AuditLog.action == "finance_export")).all()
+    assert [d["format"] for d in formats] == ["xlsx", "pdf"]
+    assert all(d["filters"] == {"payer": "jkn"} for d in formats)
+    watch.settle(page)
+    assert not watch.problems, watch.problems
+
+
+def test_front_desk_cannot_reach_finance(page, live_server):
+    base, _ = live_server
+    sign_in(page, base, "loket")
+    expect(page.locator("#home-greeting")).to_be_visible()
+    expect(page.locator("[id='nav-pages.finance']")).to_have_count(0)
+    page.goto(f"{base}/keuangan")
+    expect(page.locator("#forbidden")).to_have_text("Tidak punya akses")

@@ -72,7 +72,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "transfers_in", "transfers_out", "discharges", "deaths", "los_days", "deaths_48h", "recorded_at",
     ),
 }  # fmt: skip
-TABLES = tuple(COLUMNS)  # foreign keys point backwards in this order
+TABLES = tuple(COLUMNS)
+_AMOUNT = COLUMNS["charge_line"].index("amount")  # foreign keys point backwards in this order
 # Generated ids are local (1, 2, …); ``load`` shifts them past the table's current maximum.
 LOCAL_IDS = {"invoice": ("invoice", "id"), "bpjs_claim": ("bpjs_claim", "id")}
 REFERENCES = {
@@ -247,7 +248,7 @@ class LoadResult:
 # ------------------------------------------------------------------------------------------------ dimensions
 
 
-def _dims(session: Session, site_id: int, ward_codes: Iterable[str] | None, census_codes: set[str]) -> DemoDims:
+def _dims(session: Session, site_id: int, census_codes: set[str]) -> DemoDims:
     wards = session.execute(
         select(Ward.id, Ward.code, Ward.care_class, Ward.kind, func.count())
         .join(Ward.beds)
@@ -255,12 +256,7 @@ def _dims(session: Session, site_id: int, ward_codes: Iterable[str] | None, cens
         .group_by(Ward.id, Ward.code, Ward.care_class, Ward.kind)
         .order_by(Ward.code)
     ).all()
-    chosen = set(ward_codes) if ward_codes is not None else None
-    demo_wards = tuple(
-        (code, DemoWard(id, beds, care_class, kind))
-        for id, code, care_class, kind, beds in wards
-        if chosen is None or code in chosen
-    )
+    demo_wards = tuple((code, DemoWard(id, beds, care_class, kind)) for id, code, care_class, kind, beds in wards)
     polis = tuple(session.scalars(select(Poli.id).where(Poli.site_id == site_id, Poli.active).order_by(Poli.code)))
     doctors = tuple(
         (row.id, row.poli_id)
@@ -278,7 +274,7 @@ def _dims(session: Session, site_id: int, ward_codes: Iterable[str] | None, cens
 
 def existing_dims(session: Session, site_id: int) -> DemoDims:
     """The site's own wards, polis and doctors (the embedded demo); no census: its admissions make the census."""
-    return _dims(session, site_id, None, set())
+    return _dims(session, site_id, set())
 
 
 def ensure_demo_dims(session: Session, site_id: int, beds: int = 200) -> DemoDims:
@@ -300,10 +296,10 @@ def ensure_demo_dims(session: Session, site_id: int, beds: int = 200) -> DemoDim
         for n in range(1, DOCTORS_PER_BENCH_POLI + 1):
             doctor = f"dr. Dokter {name.removeprefix('Poli ')} {n} (demo)"
             if doctor not in names:
-                create_doctor(session, actor, {"name": doctor, "specialty": name, "poli_code": code})
+                specialty = f"Spesialis {name.removeprefix('Poli ')}"
+                create_doctor(session, actor, {"name": doctor, "specialty": specialty, "poli_code": code})
     session.flush()
-    codes = [p[0] for p in plan]
-    return _dims(session, site_id, None, set(codes))
+    return _dims(session, site_id, {p[0] for p in plan})
 
 
 # ------------------------------------------------------------------------------------------------ generation
@@ -335,10 +331,10 @@ def day_weight(day: date, kind: str) -> float:
 
 
 class _Generator:
-    def __init__(self, site_id: int, start: date, end: date, seed: int, dims: DemoDims, lines_per_episode: float):
+    def __init__(self, site_id: int, end: date, seed: int, dims: DemoDims, lines_per_episode: float):
         if not dims.wards or not dims.polis:
             raise ValueError("the demo needs at least one ward and one poli")
-        self.site_id, self.start, self.end, self.dims = site_id, start, end, dims
+        self.site_id, self.end, self.dims = site_id, end, dims
         self.rng = random.Random(seed)  # noqa: S311 - demo data, not security
         self.invoice_id = self.claim_id = 0
         self.stamp = datetime.combine(end, time(17), UTC)
@@ -369,8 +365,8 @@ class _Generator:
              "import", f"{key}:{len(out)}", self.stamp)
         )  # fmt: skip
 
-    def _support_and_drugs(self, out, day, unit_payer, links, key, support: float, drugs: float) -> None:
-        payer = unit_payer
+    def _support_and_drugs(self, out: list, day: date, payer: str, links: tuple, key: str, support: float,
+                           drugs: float) -> None:  # fmt: skip
         for _ in range(self._count(support)):
             self._line(out, day, "penunjang", payer, links, key, _weighted(self.rng, SUPPORT))
         for _ in range(self._count(drugs)):
@@ -422,7 +418,7 @@ class _Generator:
         if issued > self.end:
             return
         self.invoice_id += 1
-        total = sum(line[12] for line in lines)
+        total = sum(line[_AMOUNT] for line in lines)
         for n, line in enumerate(lines):
             lines[n] = (*line[:7], self.invoice_id, *line[8:])
         rng = self.rng
@@ -533,7 +529,7 @@ class _Generator:
                 if payer == "jkn":
                     if end <= self.end:
                         sep = f"{DEMO_SEP_PREFIX}{day:%y%m%d}{'I' if kind == 'rawat_inap' else 'J'}{serial:06d}"
-                        hospital = sum(line[12] for line in lines)
+                        hospital = sum(line[_AMOUNT] for line in lines)
                         self.claim(rows, episode, links, day, end, sep, hospital, code, tariff)
                 else:
                     self.invoice(rows, lines, payer, end, f"{DEMO_INVOICE_PREFIX}{day:%y%m%d}-{serial:05d}")
@@ -577,7 +573,7 @@ def generate(
     days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
     claims = claims_target if claims_target is not None else round(lines_target * 0.15)
     episodes_total = claims / 0.8
-    generator = _Generator(site_id, start, end, seed, dims, lines_target / max(1.0, episodes_total))
+    generator = _Generator(site_id, end, seed, dims, lines_target / max(1.0, episodes_total))
     shares = dict(EPISODE_MIX)
     total_share = sum(shares.values())
     weights = {kind: [day_weight(d, kind) for d in days] for kind in shares}

@@ -4,14 +4,21 @@ force, and the day's revenue rollup grows by exactly those amounts."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from data.models import ChargeDaily, ChargeLine, ClinicSession, Poli, QueueTicket, Tariff, Visit
+from auth.users import find_user
+from data.inpatient_views import available_beds
+from data.models import Admission, ChargeDaily, ChargeLine, ClinicSession, Patient, Poli, QueueTicket, Tariff, Visit
+from data.queue_registration import register_patient
 from data.schedules import local_today
+from domain.actor import Actor
+from tests.test_browser_inpatient import choose
 from tests.test_browser_registration import choose_session, open_desk, search_mrn
-from tests.test_browser_shell import open_counter, sign_in
+from tests.test_browser_shell import open_counter, open_nav, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -109,3 +116,41 @@ def test_a_visit_served_and_dispensed_in_the_browser_is_charged(page, live_serve
         ("rawat_jalan", "umum", poli, doctor): (85_000, 1),
         ("farmasi", "umum", poli, 0): (20_000, 1),
     }
+
+
+def test_the_admit_form_proposes_jkn_for_a_card_holder_and_stores_the_chosen_payer(page, live_server):
+    base, pantau = live_server
+    with pantau.runtime.db.session() as s:
+        nurse = find_user(s, "perawat")
+        actor = Actor(nurse.id, nurse.username, nurse.site_id, None)
+        today = local_today(s, nurse.site_id)
+        for name, bpjs, nik in (("Yanti Kusuma", "0009876543210", "3171015505800001"), ("Hadi Prasetya", "", "")):
+            register_patient(
+                s, pantau.runtime.cipher, actor, name=name, birth_date=date(1980, 5, 15), sex="P",
+                phone="081311112222", bpjs=bpjs, nik=nik, today=today,
+            )  # fmt: skip
+        beds = [b.code for b in available_beds(s, nurse.site_id) if b.ward == "Bangsal Melati"][:2]
+    sign_in(page, base, "perawat")
+    open_nav(page, "pages.inpatient")
+    payer = page.locator("#inpatient-payer")
+    expect(payer).to_contain_text("Umum (bayar sendiri)")
+    for name, proposed, chosen, bed in (
+        ("Yanti Kusuma", "JKN (BPJS Kesehatan)", None, beds[0]),
+        ("Hadi Prasetya", "Umum (bayar sendiri)", "Asuransi swasta", beds[1]),
+    ):
+        page.fill("#inpatient-search-name", name)
+        page.fill("#inpatient-search-birth", "1980-05-15")
+        page.click("#inpatient-search")
+        expect(page.locator("#inpatient-patient")).to_contain_text(name)
+        expect(payer).to_contain_text(proposed)
+        if chosen:
+            choose(page, "inpatient-payer", chosen)
+        choose(page, "inpatient-ward", "Bangsal Melati")
+        choose(page, "inpatient-bed", bed)
+        page.click("#inpatient-admit")
+        expect(page.locator("#inpatient-admit-feedback")).to_contain_text(f"tempat tidur {bed}")
+    with pantau.runtime.db.session() as s:
+        stored = dict(
+            s.execute(select(Patient.name, Admission.payer).join(Admission, Admission.patient_id == Patient.id)).all()
+        )
+    assert stored["Yanti Kusuma"] == "jkn" and stored["Hadi Prasetya"] == "asuransi"

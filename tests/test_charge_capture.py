@@ -14,6 +14,7 @@ from data import charge_capture, queue_actions
 from data.admissions import admit, discharge
 from data.census import ensure_census, record_census
 from data.models import Admission, Bed, ChargeDaily, ChargeLine, ClinicSession, Patient, Poli, Tariff, Visit, Ward
+from data.queue_registration import check_in, register_patient, register_visit
 from domain.errors import InputError
 from tests.test_admissions import nurse
 from tests.test_queue_actions import DAY, NON_RACIKAN, RACIKAN, build_clinic
@@ -146,6 +147,23 @@ def test_a_visit_finished_without_pharmacy_is_charged_registration_and_consultat
     serve(clinic, registration, None)
     codes = [row[0] for row in lines(any_app, visit_id=registration.visit_id)]
     assert codes == ["ADM-DAFTAR", "RJ-KONSUL"]
+
+
+def test_a_mobile_jkn_booking_is_charged_its_registration_when_the_patient_checks_in(clinic, any_app):
+    with clinic.db.session() as s:
+        patient = register_patient(
+            s, clinic.cipher, clinic.actor, name="Rina Marlina", birth_date=date(1990, 3, 4), sex="P",
+            phone="081298765432", bpjs="0001234567890", nik="3171014403900001", today=DAY,
+        )  # fmt: skip
+        booked = register_visit(
+            s, clinic.actor, patient_id=patient.id, session_id=clinic.sessions["UMU1"], payer="jkn",
+            now=clinic.tick(), source="mobile_jkn", arrived=False, referral_number="0301R0011126B000777",
+        )  # fmt: skip
+    assert lines(any_app, visit_id=booked.visit_id) == []  # booked ahead: nothing earned until the patient comes
+    clinic.act(check_in, booked.booking_code)
+    assert [row[:5] for row in lines(any_app, visit_id=booked.visit_id)] == [
+        ("ADM-DAFTAR", 25_000, True, "rawat_jalan", "jkn")
+    ]
 
 
 # ---- inpatient days ---------------------------------------------------------------------------------------------

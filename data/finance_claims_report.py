@@ -9,9 +9,10 @@ the hospital tariff (the share of its own tariff the hospital gains or loses).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, join, literal, select, true, union_all
 from sqlalchemy.orm import Session
 
 from data.finance_query import claim_conditions, days_between
@@ -34,29 +35,43 @@ def cbg_group() -> object:
     return func.substr(BpjsClaim.inacbg_code, 1, CBG_GROUP_LENGTH)
 
 
-def _summary(session: Session, site_id: int, flt: ReportFilter) -> dict:
-    """Count, values, acceptance rate and mean lead times of the claims in the filter."""
-    accepted = func.sum(case((BpjsClaim.status.in_(ACCEPTED), 1), else_=0))
-    decided = func.sum(case((BpjsClaim.status.in_(DECIDED), 1), else_=0))
-    row = session.execute(
+def _by_status_sums(session: Session, site_id: int, flt: ReportFilter) -> dict[str, tuple[int, ...]]:
+    """Per status: claims, submitted, approved, value, and the sum and count of the discharge → submission and
+    submission → payment days (one scan of the period's claims)."""
+    to_submission = days_between(session, BpjsClaim.submitted_on, BpjsClaim.service_end)
+    to_payment = days_between(session, BpjsClaim.paid_on, BpjsClaim.submitted_on)
+    rows = session.execute(
         select(
+            BpjsClaim.status,
             func.count(),
             func.coalesce(func.sum(BpjsClaim.submitted_amount), 0),
             func.coalesce(func.sum(BpjsClaim.approved_amount), 0),
-            accepted,
-            decided,
-            func.avg(days_between(session, BpjsClaim.submitted_on, BpjsClaim.service_end)),
-            func.avg(days_between(session, BpjsClaim.paid_on, BpjsClaim.submitted_on)),
-        ).where(*claim_conditions(site_id, flt))
-    ).one()
-    count, submitted, approved, accepted_count, decided_count, to_submission, to_payment = row
+            func.coalesce(func.sum(claim_value()), 0),
+            func.coalesce(func.sum(to_submission), 0),
+            func.count(to_submission),
+            func.coalesce(func.sum(to_payment), 0),
+            func.count(to_payment),
+        )
+        .where(*claim_conditions(site_id, flt))
+        .group_by(BpjsClaim.status)
+    )
+    return {row[0]: tuple(int(value) for value in row[1:]) for row in rows}
+
+
+def _summary(by_status: dict[str, tuple[int, ...]]) -> dict:
+    """Count, values, acceptance rate and mean lead times of the claims in the filter."""
+
+    def total(index: int, states=None) -> int:
+        return sum(sums[index] for status, sums in by_status.items() if states is None or status in states)
+
+    decided = total(0, DECIDED)
     return {
-        "claims": int(count),
-        "submitted_value": int(submitted),
-        "approved_value": int(approved),
-        "acceptance_rate": None if not decided_count else int(accepted_count) / int(decided_count) * 100.0,
-        "discharge_to_submission_days": None if to_submission is None else float(to_submission),
-        "submission_to_payment_days": None if to_payment is None else float(to_payment),
+        "claims": total(0),
+        "submitted_value": total(1),
+        "approved_value": total(2),
+        "acceptance_rate": None if not decided else total(0, ACCEPTED) / decided * 100.0,
+        "discharge_to_submission_days": None if not total(5) else total(4) / total(5),
+        "submission_to_payment_days": None if not total(7) else total(6) / total(7),
     }
 
 
@@ -71,15 +86,16 @@ _KPIS = (
 
 
 def claims_report(session: Session, site_id: int, flt: ReportFilter, today: date) -> Report:
-    now = _summary(session, site_id, flt)
-    before = _summary(session, site_id, flt.previous())
-    year_ago = _summary(session, site_id, flt.last_year())
+    by_status = _by_status_sums(session, site_id, flt)
+    now = _summary(by_status)
+    before = _summary(_by_status_sums(session, site_id, flt.previous()))
+    year_ago = _summary(_by_status_sums(session, site_id, flt.last_year()))
     near = _near_limit_query(site_id, flt, today)
     near_count = session.scalar(select(func.count()).select_from(near.subquery())) or 0
     kpis = [Kpi(key, label, now[key], kind, before[key], year_ago[key]) for key, label, kind in _KPIS]
     kpis.insert(4, Kpi("near_limit", "fin_kpi_near_limit", int(near_count), "count"))
     tables = (
-        _by_status(session, site_id, flt),
+        _by_status(by_status),
         _pending_disputed(session, site_id, flt, today),
         _near_limit(session, near, today),
         _lead_times(session, site_id, flt),
@@ -87,17 +103,9 @@ def claims_report(session: Session, site_id: int, flt: ReportFilter, today: date
     return Report("claims", "fin_report_claims", tuple(kpis), tables)
 
 
-def _by_status(session: Session, site_id: int, flt: ReportFilter) -> Table:
-    value = func.coalesce(func.sum(claim_value()), 0)
-    counted = dict(
-        (status, (int(count), int(total)))
-        for status, count, total in session.execute(
-            select(BpjsClaim.status, func.count(), value)
-            .where(*claim_conditions(site_id, flt))
-            .group_by(BpjsClaim.status)
-        )
-    )
-    statuses = [status for status in CLAIM_STATES if status in counted]
+def _by_status(by_status: dict[str, tuple[int, ...]]) -> Table:
+    statuses = [status for status in CLAIM_STATES if status in by_status]
+    rows = tuple((status, by_status[status][0], by_status[status][3]) for status in statuses)
     return Table(
         key="by_status",
         title="fin_table_by_status",
@@ -106,8 +114,8 @@ def _by_status(session: Session, site_id: int, flt: ReportFilter) -> Table:
             Column("count", "fin_col_count", "count"),
             Column("value", "fin_col_value", "rupiah"),
         ),
-        rows=tuple((status, *counted[status]) for status in statuses),
-        total=(None, sum(c for c, _ in counted.values()), sum(v for _, v in counted.values())),
+        rows=rows,
+        total=(None, sum(row[1] for row in rows), sum(row[2] for row in rows)),
         drill="claims",
         row_keys=tuple({"status": status} for status in statuses),
     )
@@ -165,23 +173,32 @@ def _near_limit(session: Session, near, today: date) -> Table:
     )
 
 
+_STAGES = (
+    ("fin_lead_discharge_submission", "submitted_on", "service_end"),
+    ("fin_lead_submission_verification", "verified_on", "submitted_on"),
+    ("fin_lead_submission_payment", "paid_on", "submitted_on"),
+)
+
+
 def _lead_times(session: Session, site_id: int, flt: ReportFilter) -> Table:
-    """Mean, median and 90th percentile of each stage, from a histogram of whole days grouped in SQL."""
-    stages = (
-        ("fin_lead_discharge_submission", BpjsClaim.submitted_on, BpjsClaim.service_end),
-        ("fin_lead_submission_verification", BpjsClaim.verified_on, BpjsClaim.submitted_on),
-        ("fin_lead_submission_payment", BpjsClaim.paid_on, BpjsClaim.submitted_on),
+    """Mean, median and 90th percentile of each stage, from histograms of whole days grouped in SQL (one scan:
+    each claim is paired with the three stages)."""
+    stages = union_all(*(select(literal(n).label("stage")) for n in range(len(_STAGES)))).subquery()
+    days = case(
+        *(
+            (stages.c.stage == n, days_between(session, getattr(BpjsClaim, later), getattr(BpjsClaim, earlier)))
+            for n, (_, later, earlier) in enumerate(_STAGES)
+        )
     )
-    rows = []
-    for label, later, earlier in stages:
-        days = days_between(session, later, earlier)
-        histogram = session.execute(
-            select(days, func.count())
-            .where(*claim_conditions(site_id, flt), later.is_not(None), earlier.is_not(None))
-            .group_by(days)
-            .order_by(days)
-        ).all()
-        rows.append((label, *lead_statistics([(int(d), int(n)) for d, n in histogram])))
+    histograms: dict[int, list[tuple[int, int]]] = {n: [] for n in range(len(_STAGES))}
+    for stage, value, count in session.execute(
+        select(stages.c.stage, days, func.count())
+        .select_from(join(BpjsClaim, stages, true()))
+        .where(*claim_conditions(site_id, flt), days.is_not(None))
+        .group_by(stages.c.stage, days)
+        .order_by(stages.c.stage, days)
+    ):
+        histograms[int(stage)].append((int(value), int(count)))
     return Table(
         key="lead_times",
         title="fin_table_lead_times",
@@ -191,7 +208,7 @@ def _lead_times(session: Session, site_id: int, flt: ReportFilter) -> Table:
             Column("median", "fin_col_median", "days"),
             Column("p90", "fin_col_p90", "days"),
         ),
-        rows=tuple(rows),
+        rows=tuple((label, *lead_statistics(histograms[n])) for n, (label, _, _) in enumerate(_STAGES)),
     )
 
 
@@ -220,19 +237,43 @@ def _value_at(histogram: list[tuple[int, int]], rank: int) -> int:
     return histogram[-1][0]
 
 
-def _margin_totals(session: Session, site_id: int, flt: ReportFilter) -> tuple[int, int, int]:
-    cases, hospital, inacbg = session.execute(
+def _margin_groups(session: Session, site_id: int, flt: ReportFilter) -> list[tuple]:
+    """(doctor id, CBG group, cases, hospital tariff, INA-CBG tariff) of the claims with an INA-CBG tariff,
+    summed in SQL: at most doctors × CBG groups rows, from which the KPIs and both tables are added up."""
+    group = cbg_group()
+    rows = session.execute(
         select(
+            BpjsClaim.doctor_id,
+            group,
             func.count(),
-            func.coalesce(func.sum(BpjsClaim.hospital_tariff), 0),
-            func.coalesce(func.sum(BpjsClaim.inacbg_tariff), 0),
-        ).where(*claim_conditions(site_id, flt), BpjsClaim.inacbg_tariff.is_not(None))
-    ).one()
-    return int(cases), int(hospital), int(inacbg)
+            func.sum(BpjsClaim.hospital_tariff),
+            func.sum(BpjsClaim.inacbg_tariff),
+        )
+        .where(*claim_conditions(site_id, flt), BpjsClaim.inacbg_tariff.is_not(None))
+        .group_by(BpjsClaim.doctor_id, group)
+    )
+    return [(doctor, code, int(n), int(hospital), int(inacbg)) for doctor, code, n, hospital, inacbg in rows]
+
+
+def _add_up(groups: list[tuple], index: int) -> dict[object, tuple[int, int, int]]:
+    """Cases, hospital and INA-CBG tariff per value of ``groups``' column ``index`` (``None`` left out)."""
+    sums: dict[object, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for group in groups:
+        if group[index] is not None:
+            for n in range(3):
+                sums[group[index]][n] += group[2 + n]
+    return {key: tuple(value) for key, value in sums.items()}
+
+
+def _totals(groups: list[tuple]) -> tuple[int, int, int]:
+    return tuple(sum(group[2 + n] for group in groups) for n in range(3))
 
 
 def margin_report(session: Session, site_id: int, flt: ReportFilter) -> Report:
-    now, before, year_ago = (_margin_totals(session, site_id, f) for f in (flt, flt.previous(), flt.last_year()))
+    groups = _margin_groups(session, site_id, flt)
+    now = _totals(groups)
+    before = _totals(_margin_groups(session, site_id, flt.previous()))
+    year_ago = _totals(_margin_groups(session, site_id, flt.last_year()))
 
     def kpi(key: str, label: str, pick, kind: str = "rupiah") -> Kpi:
         return Kpi(key, label, pick(now), kind, pick(before), pick(year_ago))
@@ -243,8 +284,7 @@ def margin_report(session: Session, site_id: int, flt: ReportFilter) -> Report:
         kpi("inacbg_tariff", "fin_kpi_inacbg_tariff", lambda t: t[2]),
         kpi("margin", "fin_kpi_margin", lambda t: t[2] - t[1]),
     )
-    tables = (_per_cbg(session, site_id, flt), _per_doctor(session, site_id, flt))
-    return Report("margin", "fin_report_margin", kpis, tables)
+    return Report("margin", "fin_report_margin", kpis, (_per_cbg(groups), _per_doctor(session, groups)))
 
 
 def _margin_row(cases: int, hospital: int, inacbg: int) -> tuple:
@@ -261,49 +301,30 @@ _MARGIN_COLUMNS = (
 )
 
 
-def _margin_sums():
-    return func.count(), func.sum(BpjsClaim.hospital_tariff), func.sum(BpjsClaim.inacbg_tariff)
-
-
-def _margin_total(rows: list[tuple]) -> tuple:
-    return (None, *_margin_row(*(sum(row[i] for row in rows) for i in (1, 2, 3))))
-
-
-def _per_cbg(session: Session, site_id: int, flt: ReportFilter) -> Table:
-    group = cbg_group()
-    grouped = session.execute(
-        select(group, *_margin_sums())
-        .where(*claim_conditions(site_id, flt), BpjsClaim.inacbg_tariff.is_not(None))
-        .group_by(group)
-        .order_by(group)
-    ).all()
-    rows = [(code, *_margin_row(int(n), int(h), int(i))) for code, n, h, i in grouped]
+def _per_cbg(groups: list[tuple]) -> Table:
+    sums = _add_up(groups, 1)
+    codes = sorted(sums)
     return Table(
         key="per_cbg",
         title="fin_table_per_cbg",
         columns=(Column("cbg", "fin_col_cbg", "text"), *_MARGIN_COLUMNS),
-        rows=tuple(rows),
-        total=_margin_total(rows),
+        rows=tuple((code, *_margin_row(*sums[code])) for code in codes),
+        total=(None, *_margin_row(*_totals([g for g in groups if g[1] is not None]))),
         drill="claims",
-        row_keys=tuple({"cbg": row[0]} for row in rows),
+        row_keys=tuple({"cbg": code} for code in codes),
     )
 
 
-def _per_doctor(session: Session, site_id: int, flt: ReportFilter) -> Table:
-    grouped = session.execute(
-        select(Doctor.id, Doctor.name, *_margin_sums())
-        .join(Doctor, Doctor.id == BpjsClaim.doctor_id)
-        .where(*claim_conditions(site_id, flt), BpjsClaim.inacbg_tariff.is_not(None))
-        .group_by(Doctor.id, Doctor.name)
-        .order_by(Doctor.name)
-    ).all()
-    rows = [(name, *_margin_row(int(n), int(h), int(i))) for _, name, n, h, i in grouped]
+def _per_doctor(session: Session, groups: list[tuple]) -> Table:
+    sums = _add_up(groups, 0)
+    names = dict(session.execute(select(Doctor.id, Doctor.name).where(Doctor.id.in_(list(sums)))).all()) if sums else {}
+    doctors = sorted(sums, key=lambda ident: (names.get(ident, ""), ident))
     return Table(
         key="per_doctor",
         title="fin_table_per_doctor",
         columns=(Column("doctor", "fin_col_doctor", "text"), *_MARGIN_COLUMNS),
-        rows=tuple(rows),
-        total=_margin_total(rows),
+        rows=tuple((names.get(ident, ""), *_margin_row(*sums[ident])) for ident in doctors),
+        total=(None, *_margin_row(*_totals([g for g in groups if g[0] is not None]))),
         drill="claims",
-        row_keys=tuple({"doctor_id": ident, "with_tariff": True} for ident, *_ in grouped),
+        row_keys=tuple({"doctor_id": ident, "with_tariff": True} for ident in doctors),
     )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, not_, select
 from sqlalchemy.orm import Session
 
 from data.finance_query import charge_conditions, share
@@ -17,31 +18,45 @@ _UNATTRIBUTED = ("unit", "poli_id", "ward_id", "doctor_id")
 
 
 def revenue_report(session: Session, site_id: int, flt: ReportFilter) -> Report:
-    earned = earned_total(session, site_id, flt)
+    combos = _combinations(session, site_id, flt)
+    earned, lines = sum(c[5] for c in combos), sum(c[6] for c in combos)
     received = _received_by_day(session, site_id, flt)
     received_total = None if received is None else sum(received.values())
     kpis = (
         Kpi(
             "revenue",
             "fin_kpi_revenue",
-            earned[0],
+            earned,
             previous=earned_total(session, site_id, flt.previous())[0],
             last_year=earned_total(session, site_id, flt.last_year())[0],
             target=revenue_target(session, site_id, flt),
         ),
         Kpi("received", "fin_kpi_received", received_total),
-        Kpi("lines", "fin_kpi_lines", earned[1], kind="count"),
+        Kpi("lines", "fin_kpi_lines", lines, kind="count"),
         Kpi("unpriced", "fin_kpi_unpriced", _unpriced(session, site_id, flt), kind="count"),
     )
     tables = (
         _by_day(session, site_id, flt, received),
-        _by_code(session, site_id, flt, "unit"),
-        _by_code(session, site_id, flt, "payer"),
-        _by_name(session, site_id, flt, "poli_id", Poli),
-        _by_name(session, site_id, flt, "ward_id", Ward),
-        _by_name(session, site_id, flt, "doctor_id", Doctor),
+        _by_code(combos, 0, "unit"),
+        _by_code(combos, 1, "payer"),
+        _by_name(session, combos, 2, "poli_id", Poli),
+        _by_name(session, combos, 3, "ward_id", Ward),
+        _by_name(session, combos, 4, "doctor_id", Doctor),
     )
     return Report("revenue", "fin_report_revenue", kpis, tables)
+
+
+def _combinations(session: Session, site_id: int, flt: ReportFilter) -> list[tuple]:
+    """The period's revenue and lines per (unit, payer, poli, ward, doctor), summed over its days in SQL: a few
+    thousand rows at most, from which every breakdown but the daily one is added up."""
+    daily = ChargeDaily
+    keys = (daily.unit, daily.payer, daily.poli_id, daily.ward_id, daily.doctor_id)
+    rows = session.execute(
+        select(*keys, func.sum(daily.amount), func.sum(daily.lines))
+        .where(*charge_conditions(daily, site_id, flt))
+        .group_by(*keys)
+    )
+    return [(*row[:5], int(row[5]), int(row[6])) for row in rows]
 
 
 def earned_total(session: Session, site_id: int, flt: ReportFilter) -> tuple[int, int]:
@@ -55,7 +70,7 @@ def earned_total(session: Session, site_id: int, flt: ReportFilter) -> tuple[int
 
 
 def _unpriced(session: Session, site_id: int, flt: ReportFilter) -> int:
-    query = select(func.count()).where(*charge_conditions(ChargeLine, site_id, flt), ChargeLine.priced.is_(False))
+    query = select(func.count()).where(*charge_conditions(ChargeLine, site_id, flt), not_(ChargeLine.priced))
     return int(session.scalar(query) or 0)
 
 
@@ -106,14 +121,13 @@ def _by_day(session: Session, site_id: int, flt: ReportFilter, received: dict[da
     )
 
 
-def _by_code(session: Session, site_id: int, flt: ReportFilter, name: str) -> Table:
+def _by_code(combos: list[tuple], index: int, name: str) -> Table:
     """Revenue per unit or per payer with each one's share (the payer mix)."""
-    key = getattr(ChargeDaily, name)
-    amount = func.sum(ChargeDaily.amount)
-    grouped = session.execute(
-        select(key, amount).where(*charge_conditions(ChargeDaily, site_id, flt)).group_by(key).order_by(amount.desc())
-    ).all()
-    whole = sum(int(value) for _, value in grouped)
+    sums: dict[str, int] = defaultdict(int)
+    for combo in combos:
+        sums[combo[index]] += combo[5]
+    grouped = sorted(sums.items(), key=lambda item: (-item[1], item[0]))
+    whole = sum(sums.values())
     return Table(
         key=f"by_{name}",
         title=f"fin_table_by_{name}",
@@ -122,24 +136,22 @@ def _by_code(session: Session, site_id: int, flt: ReportFilter, name: str) -> Ta
             Column("amount", "fin_col_amount", "rupiah"),
             Column("share", "fin_col_share", "percent"),
         ),
-        rows=tuple((code, int(value), share(int(value), whole)) for code, value in grouped),
+        rows=tuple((code, value, share(value, whole)) for code, value in grouped),
         total=(None, whole, 100.0 if whole else None),
         drill="revenue_lines",
         row_keys=tuple({name: code} for code, _ in grouped),
     )
 
 
-def _by_name(session: Session, site_id: int, flt: ReportFilter, name: str, model: type) -> Table:
-    """Revenue per poli, ward or doctor (rollup rows without one are left out)."""
-    key = getattr(ChargeDaily, name)
-    amount, lines = func.sum(ChargeDaily.amount), func.sum(ChargeDaily.lines)
-    grouped = session.execute(
-        select(key, model.name, amount, lines)
-        .join(model, model.id == key)
-        .where(*charge_conditions(ChargeDaily, site_id, flt), key != 0)
-        .group_by(key, model.name)
-        .order_by(amount.desc(), model.name)
-    ).all()
+def _by_name(session: Session, combos: list[tuple], index: int, name: str, model: type) -> Table:
+    """Revenue per poli, ward or doctor (rollup rows without one, id 0, are left out)."""
+    sums: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for combo in combos:
+        if combo[index]:
+            sums[combo[index]][0] += combo[5]
+            sums[combo[index]][1] += combo[6]
+    names = dict(session.execute(select(model.id, model.name).where(model.id.in_(list(sums)))).all()) if sums else {}
+    grouped = sorted(sums.items(), key=lambda item: (-item[1][0], names.get(item[0], "")))
     table = name.removesuffix("_id")
     return Table(
         key=f"by_{table}",
@@ -149,8 +161,8 @@ def _by_name(session: Session, site_id: int, flt: ReportFilter, name: str, model
             Column("amount", "fin_col_amount", "rupiah"),
             Column("lines", "fin_col_lines", "count"),
         ),
-        rows=tuple((label, int(value), int(count)) for _, label, value, count in grouped),
-        total=(None, sum(int(row[2]) for row in grouped), sum(int(row[3]) for row in grouped)),
+        rows=tuple((names.get(ident, ""), amount, lines) for ident, (amount, lines) in grouped),
+        total=(None, sum(a for a, _ in sums.values()), sum(n for _, n in sums.values())),
         drill="revenue_lines",
-        row_keys=tuple({name: ident} for ident, *_ in grouped),
+        row_keys=tuple({name: ident} for ident, _ in grouped),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import html
 
+from components.finance_format import cell_text
 from data.billing import BillLine, Episode, InvoiceView
 from domain.formats import long_date, rupiah
 from i18n.web import current_language, t
@@ -88,7 +89,7 @@ def lines_table(lines: list[BillLine]) -> dbc.Table | html.P:
     rows = [
         html.Tr(
             [
-                html.Td(long_date(line.service_date, lang), className="text-nowrap"),
+                html.Td(cell_text(line.service_date, "date", lang), className="text-nowrap"),
                 html.Td(line.description),
                 html.Td(t("cash_jkn_note") if line.payer == "jkn" else t(f"fin_payer_{line.payer}")),
                 html.Td(line.quantity, className="text-end"),
@@ -128,14 +129,14 @@ def invoices_table(invoices: tuple[InvoiceView, ...], selected: int | None) -> d
             html.Tr(
                 [
                     html.Td(invoice.number, className="text-nowrap"),
-                    html.Td(long_date(invoice.issued_on, lang), className="text-nowrap"),
-                    html.Td(long_date(invoice.due_on, lang), className="text-nowrap"),
+                    html.Td(cell_text(invoice.issued_on, "date", lang), className="text-nowrap"),
+                    html.Td(cell_text(invoice.due_on, "date", lang), className="text-nowrap"),
                     html.Td(t(f"fin_payer_{invoice.payer}")),
                     _money(invoice.total),
                     _money(invoice.paid),
                     _money(invoice.outstanding),
-                    html.Td(status),
-                    html.Td(action),
+                    html.Td(status, className="text-nowrap"),
+                    html.Td(action, className="text-nowrap"),
                 ],
                 className="table-active" if invoice.id == selected else None,
                 **{"data-invoice": invoice.number},

@@ -237,3 +237,34 @@ def test_two_cashiers_racing_get_distinct_numbers_and_never_overpay(postgres_app
         totals = s.scalars(select(Invoice.total).where(Invoice.visit_id.in_(visits))).all()
         assert totals == [50_000] * 4
     assert errors == ["cash_err_overpay_now"]
+
+
+SEARCH_CALLBACK = {  # what the browser posts when the cashier searches (callbacks/cashier.search)
+    "output": "cash-results.children",
+    "outputs": {"id": "cash-results", "property": "children"},
+    "inputs": [
+        {"id": "cash-search-go", "property": "n_clicks", "value": 1},
+        {"id": "cash-search", "property": "n_submit", "value": None},
+        *(
+            {"id": f"cash-done-{name}", "property": "data", "value": 0}
+            for name in ("invoice", "pay", "void", "deposit")
+        ),
+    ],
+    "state": [{"id": "cash-search", "property": "value", "value": "Kasirindo"}],
+    "changedPropIds": ["cash-search-go.n_clicks"],
+}
+
+
+def test_only_finance_and_admin_reach_the_cashier(sqlite_app):
+    visit_with_lines(sqlite_app, "Indah Kasirindo", [("REG", 25_000, "umum", 1)])
+    for role in ("front_desk", "nurse", "doctor", "pharmacy", "manager", "display"):
+        client = sqlite_app.login(role)
+        assert client.get("/keuangan/kasir").status_code == 403, role
+        assert client.post("/_dash-update-component", json=SEARCH_CALLBACK).status_code == 403, role
+    for role in ("finance", "admin"):
+        client = sqlite_app.login(role)
+        assert client.get("/keuangan/kasir").status_code == 200
+        response = client.post("/_dash-update-component", json=SEARCH_CALLBACK)
+        assert response.status_code == 200
+        assert "Indah Kasirindo" in response.get_data(as_text=True)
+        assert "Rp 25.000" in response.get_data(as_text=True)

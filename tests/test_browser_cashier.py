@@ -57,6 +57,7 @@ def test_finance_user_bills_a_visit_and_takes_qris_then_cash(page, live_server):
     page.click("#cash-pay-go")
     expect(page.locator("#cash-reference-error")).to_have_text("Isi nomor referensi QRIS atau transfer.")
     expect(page.locator("#cash-amount")).to_have_value("100.000")  # what was typed is kept
+    save_screenshot(page, "cashier-refused.png", full_page=True)
     page.fill("#cash-reference", "QRIS-20260302-0042")
     page.click("#cash-pay-go")
     expect(page.locator("#cash-pay-done")).to_contain_text("Rp 115.000")

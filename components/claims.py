@@ -22,7 +22,8 @@ class Ids:
 
     STATUS = "claim-filter-status"
     EPISODE = "claim-filter-episode"
-    RANGE = "claim-filter-range"
+    FROM = "claim-filter-from"  # service end, first day
+    UNTIL = "claim-filter-until"
     NEAR = "claim-filter-near"
     GRID = "claim-grid"
     COUNT = "claim-count"
@@ -133,7 +134,7 @@ def claims_grid() -> dag.AgGrid:
             "rowHeight": 32,
             "pagination": True,
             "paginationPageSize": 50,
-            "overlayNoRowsTemplate": t("claim_no_rows"),
+            "localeText": {"noRowsToShow": t("claim_no_rows")},
         },
         columnSize="autoSize",
         style={**GRID_COLOURS, "height": "420px"},
@@ -162,18 +163,17 @@ def filters(start, end) -> dbc.Row:
             ),
             dbc.Col(
                 [
-                    dbc.Label(t("claim_filter_period"), html_for=Ids.RANGE),
-                    dcc.DatePickerRange(
-                        id=Ids.RANGE,
-                        start_date_placeholder_text=t("claim_from"),
-                        end_date_placeholder_text=t("claim_until"),
-                        start_date=start,
-                        end_date=end,
-                        display_format="DD/MM/YYYY",
-                        clearable=True,
-                    ),
+                    dbc.Label(t("claim_filter_from"), html_for=Ids.FROM),
+                    dbc.Input(id=Ids.FROM, type="date", value=start),
                 ],
-                md=4,
+                md=2,
+            ),
+            dbc.Col(
+                [
+                    dbc.Label(t("claim_filter_until"), html_for=Ids.UNTIL),
+                    dbc.Input(id=Ids.UNTIL, type="date", value=end),
+                ],
+                md=2,
             ),
             dbc.Col(
                 dbc.Checklist(
@@ -309,13 +309,19 @@ def import_card(can_write: bool) -> dbc.Card:
             [
                 html.H2(t("claim_import_title"), className="h6"),
                 html.P(t("claim_import_hint"), className="small text-body-secondary"),
-                dcc.Upload(
-                    id=Ids.UPLOAD,
-                    children=html.Div(t("claim_import_upload")),
-                    max_size=UPLOAD_MAX_BYTES,
-                    accept=".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    className="border border-2 rounded p-3 text-center",
-                    style={"borderStyle": "dashed", "cursor": "pointer"},
+                # Inside a <label>: its file input is named by the text, and a click on it opens the chooser the
+                # browser's own way (the drop zone's click handler is off, so it opens once).
+                html.Label(
+                    dcc.Upload(
+                        id=Ids.UPLOAD,
+                        children=html.Div(t("claim_import_upload")),
+                        max_size=UPLOAD_MAX_BYTES,
+                        disable_click=True,
+                        accept=".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        className="border border-2 rounded p-3 text-center",
+                        style={"borderStyle": "dashed", "cursor": "pointer"},
+                    ),
+                    className="d-block",
                 ),
                 html.Div(id=Ids.REPORT, className="mt-2"),
                 dbc.Button(t("claim_import_apply"), id=Ids.APPLY, color="primary", className="mt-2", disabled=True),

@@ -5,19 +5,20 @@ a refused action leaves what was typed in place."""
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, ctx, no_update
+from dash import ALL, Input, Output, State, ctx, dcc, no_update
 from flask_login import current_user
 
 from auth.session import current_actor
 from callbacks.registry import page_callback
-from components.cashier import episode_head, invoices_table, lines_table, results_table
+from components.cashier import episode_head, invoices_table, lines_table, receipt_pdf, results_table
 from components.input_error import input_error_text
 from data import billing
 from data.runtime import current_runtime
-from data.schedules import local_today
+from data.schedules import local_today, site_zone
+from domain.clock import utcnow
 from domain.errors import FieldErrors, InputError
 from domain.formats import rupiah
-from i18n.web import t
+from i18n.web import current_language, t
 from pages.cashier import Ids, error_id
 
 OWNER = "pages.cashier"
@@ -265,3 +266,24 @@ def deposit(_receive, _apply, _refund, selected: dict | None, method: str, amoun
         text = t("cash_err_fields") if isinstance(err, FieldErrors) else input_error_text(err)
         return _alert(text, "danger", "cash-dep-error"), *_field_marks(err), no_update
     return _alert(text, "success", "cash-dep-done"), *_field_marks(None), (done or 0) + 1
+
+
+@page_callback(
+    OWNER,
+    Output(Ids.DOWNLOAD, "data"),
+    Input({"type": Ids.RECEIPT, "invoice": ALL}, "n_clicks"),
+    prevent_initial_call=True,
+)
+def print_receipt(_clicks: list):
+    """The kuitansi of the clicked bill as a PDF (audited)."""
+    if not ctx.triggered or not ctx.triggered[0]["value"]:
+        return no_update
+    actor = current_actor()
+    try:
+        with current_runtime().db.session() as session:
+            found = billing.receipt(session, actor, ctx.triggered_id["invoice"])
+            printed_at = utcnow().astimezone(site_zone(session, actor.site_id))
+    except InputError:
+        return no_update  # voided at another desk a moment ago: the redrawn table has no button any more
+    pdf = receipt_pdf(found, current_user.full_name, printed_at, current_language())
+    return dcc.send_bytes(pdf, f"kuitansi-{found.invoice.number.replace('/', '-')}.pdf")

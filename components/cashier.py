@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import dash_bootstrap_components as dbc
 from dash import html
+from fpdf import FPDF
 
 from components.finance_format import cell_text
-from data.billing import BillLine, Episode, InvoiceView
+from data.billing import BillLine, Episode, InvoiceView, Receipt
 from domain.formats import long_date, rupiah
+from domain.terbilang import MAX_NUMBER, terbilang
 from i18n.web import current_language, t
 
 STATUS_COLOURS = {"open": "warning", "paid": "success", "void": "secondary"}
@@ -120,11 +124,21 @@ def invoices_table(invoices: tuple[InvoiceView, ...], selected: int | None) -> d
             text_color="dark" if invoice.status == "open" else None,
             className="cash-status",
         )
-        action = (
-            dbc.Button(t("cash_pay"), id={"type": "cash-pick", "invoice": invoice.id}, size="sm", color="primary")
-            if invoice.status == "open"
-            else ""
-        )
+        action = []
+        if invoice.status == "open":
+            pay = dbc.Button(t("cash_pay"), id={"type": "cash-pick", "invoice": invoice.id}, size="sm", color="primary")
+            action.append(pay)
+        if invoice.paid > 0 and invoice.status != "void":
+            action.append(
+                dbc.Button(
+                    [html.I(className="bi bi-printer me-1"), t("cash_receipt")],
+                    id={"type": "cash-receipt", "invoice": invoice.id},
+                    size="sm",
+                    color="secondary",
+                    outline=True,
+                    className="ms-1",
+                )
+            )
         rows.append(
             html.Tr(
                 [
@@ -143,3 +157,56 @@ def invoices_table(invoices: tuple[InvoiceView, ...], selected: int | None) -> d
             )
         )
     return _table([t(h) for h in heads], rows, "cash-invoices-table")
+
+
+def _latin1(text: str) -> str:
+    """The PDF's built-in Helvetica speaks Latin-1; anything else becomes ``?`` rather than failing the receipt."""
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def receipt_pdf(receipt: Receipt, printed_by: str, printed_at: datetime, lang: str) -> bytes:
+    """A kuitansi on A5: the hospital, the patient, the bill's lines, the payments, the amount paid in words."""
+    pdf = FPDF(format=(148, 210))  # A5 in mm
+    pdf.set_auto_page_break(auto=True, margin=12)
+    pdf.add_page()
+    invoice = receipt.invoice
+
+    def line(text: str, size: int = 9, style: str = "", align: str = "L") -> None:
+        pdf.set_font("Helvetica", style, size)
+        pdf.multi_cell(0, size * 0.5, _latin1(text), align=align, new_x="LMARGIN", new_y="NEXT")
+
+    line(receipt.hospital, 13, "B", "C")
+    line(t("cash_receipt_title"), 11, "B", "C")
+    line(invoice.number, 9, "", "C")
+    pdf.ln(3)
+    line(f"{t('cash_col_mrn')}: {receipt.mrn}    {t('cash_col_name')}: {receipt.name}")
+    line(f"{t('cash_col_payer')}: {t(f'fin_payer_{invoice.payer}')}    "
+         f"{t('cash_col_issued')}: {long_date(invoice.issued_on, lang)}")  # fmt: skip
+    pdf.ln(2)
+    pdf.set_font("Helvetica", "", 8)
+    for item in receipt.lines:
+        pdf.cell(90, 5, _latin1(f"{item.description} x{item.quantity}"))
+        pdf.cell(0, 5, rupiah(item.amount), align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "B", 9)
+    pdf.cell(90, 6, _latin1(t("cash_col_total")))
+    pdf.cell(0, 6, rupiah(invoice.total), align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    pdf.set_font("Helvetica", "", 8)
+    for paid_on, method, amount, reference in receipt.payments:
+        text = f"{long_date(paid_on, lang)} · {t(f'cash_method_{method}')}" + (f" ({reference})" if reference else "")
+        pdf.cell(90, 5, _latin1(text))
+        pdf.cell(0, 5, rupiah(amount), align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "B", 9)
+    pdf.cell(90, 6, _latin1(t("cash_col_paid")))
+    pdf.cell(0, 6, rupiah(invoice.paid), align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(90, 6, _latin1(t("cash_col_outstanding")))
+    pdf.cell(0, 6, rupiah(invoice.outstanding), align="R", new_x="LMARGIN", new_y="NEXT")
+    if invoice.paid <= MAX_NUMBER:
+        pdf.ln(2)
+        line(t("cash_receipt_words", words=terbilang(invoice.paid)), 9, "I")
+    pdf.ln(8)
+    line(f"{t('cash_receipt_printed')} {printed_by}, {long_date(printed_at.date(), lang)} {printed_at:%H.%M}", 8)
+    pdf.ln(12)
+    line("(______________________)", 9, "", "R")
+    line(t("cash_receipt_cashier"), 8, "", "R")
+    return bytes(pdf.output())

@@ -14,7 +14,7 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from data.audit import record_by
-from data.models import Admission, ChargeLine, Invoice, Patient, Payment, Poli, Visit
+from data.models import Admission, ChargeLine, Invoice, Patient, Payment, Poli, Site, Visit
 from data.queue_tickets import next_number
 from data.schedules import local_today
 from domain.actor import Actor
@@ -565,4 +565,59 @@ def _episode(
         unbilled=unbilled,
         invoices=tuple(_view(i) for i in invoices),
         deposit=deposit_balance(session, episode_id) if kind == "admission" else None,
+    )
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a kuitansi shows: the hospital, the patient (RM and name, never the NIK), the bill, its lines and the
+    payments made on it."""
+
+    hospital: str
+    mrn: str
+    name: str
+    invoice: InvoiceView
+    lines: tuple[BillLine, ...]
+    payments: tuple[tuple[date, str, int, str | None], ...]  # paid on, method, amount, reference
+
+
+def receipt(session: Session, actor: Actor, invoice_id: int) -> Receipt:
+    """The receipt of a bill with something paid on it; printing it is audited."""
+    invoice = _invoice(session, actor, invoice_id)
+    if invoice.paid <= 0 or invoice.status == "void":
+        raise InputError("cash_err_no_payment")
+    patient = session.get(Patient, invoice.patient_id) if invoice.patient_id else None
+    lines = session.execute(
+        select(
+            ChargeLine.id,
+            ChargeLine.service_date,
+            ChargeLine.description,
+            ChargeLine.payer,
+            ChargeLine.quantity,
+            ChargeLine.unit_price,
+            ChargeLine.amount,
+        )
+        .where(ChargeLine.invoice_id == invoice.id)
+        .order_by(ChargeLine.service_date, ChargeLine.id)
+    ).all()
+    payments = session.execute(
+        select(Payment.paid_on, Payment.method, Payment.amount, Payment.reference)
+        .where(Payment.invoice_id == invoice.id, Payment.kind == "payment")
+        .order_by(Payment.id)
+    ).all()
+    record_by(
+        session,
+        actor,
+        "receipt_printed",
+        target_type="invoice",
+        target_id=invoice.id,
+        detail={"number": invoice.number},
+    )
+    return Receipt(
+        hospital=session.scalar(select(Site.name).where(Site.id == invoice.site_id)),
+        mrn=patient.mrn if patient else "",
+        name=patient.name if patient else "",
+        invoice=_view(invoice),
+        lines=tuple(BillLine(*row) for row in lines),
+        payments=tuple(tuple(row) for row in payments),
     )

@@ -1561,6 +1561,12 @@ STRINGS = {
     "cash_err_refund_open_bill": "Invoice {number} is still unpaid: pay it from the deposit before refunding the rest.",
     "cash_err_void_paid": "Invoice {number} has payments and cannot be voided.",
     "cash_err_empty": "Nothing to bill: the total is Rp 0. Check the services' tariffs.",
+    "cash_receipt": "Receipt",
+    "cash_receipt_title": "PAYMENT RECEIPT",
+    "cash_receipt_words": "In words (Indonesian): {words} rupiah",
+    "cash_receipt_printed": "Printed by",
+    "cash_receipt_cashier": "Cashier",
+    "cash_err_no_payment": "Nothing has been paid on this invoice yet.",
     # ---- end of finance: cashier (helper 3)
     # ---- finance: claims (helper 4)
     "claim_err_sep": "A SEP number is 19 letters/digits, e.g. 0101R0010126V000123.",

@@ -1569,6 +1569,12 @@ STRINGS = {
     "cash_err_refund_open_bill": "Tagihan {number} belum lunas: bayar dulu dari deposit sebelum sisanya dikembalikan.",
     "cash_err_void_paid": "Tagihan {number} sudah ada pembayarannya dan tidak bisa dibatalkan.",
     "cash_err_empty": "Tidak ada yang bisa ditagih: totalnya Rp 0. Periksa tarif tindakannya.",
+    "cash_receipt": "Kuitansi",
+    "cash_receipt_title": "KUITANSI PEMBAYARAN",
+    "cash_receipt_words": "Terbilang: {words} rupiah",
+    "cash_receipt_printed": "Dicetak oleh",
+    "cash_receipt_cashier": "Kasir",
+    "cash_err_no_payment": "Belum ada pembayaran pada tagihan ini.",
     # ---- end of finance: cashier (helper 3)
     # ---- finance: claims (helper 4)
     "claim_err_sep": "Nomor SEP harus 19 huruf/angka, contoh: 0101R0010126V000123.",

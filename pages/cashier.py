@@ -62,6 +62,8 @@ class Ids:
     DEP_MSG = "cash-dep-msg"
     OPEN = "cash-open"  # pattern: {"type": OPEN, "kind": "visit" | "admission", "id": n}
     PICK = "cash-pick"  # pattern: {"type": PICK, "invoice": n}
+    RECEIPT = "cash-receipt"  # pattern: {"type": RECEIPT, "invoice": n}
+    DOWNLOAD = "cash-download"
 
 
 def error_id(field: str) -> str:
@@ -207,6 +209,7 @@ def layout(**_query: str) -> html.Div:
             dbc.FormText(t("cash_search_hint")),
             html.Div(id=Ids.RESULTS, className="mt-3"),
             _detail(),
+            dcc.Download(id=Ids.DOWNLOAD),
             dcc.Store(id=Ids.SELECTED),
             dcc.Store(id=Ids.DONE_INVOICE, data=0),
             dcc.Store(id=Ids.DONE_PAY, data=0),

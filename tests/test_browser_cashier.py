@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
 from data.charges import NewCharge, add_charge_lines
-from data.models import Invoice, Payment, Visit
+from data.models import AuditLog, Invoice, Payment, Visit
 from testkit.front_desk import register_waiting
-from tests.fixtures_browser import save_screenshot
+from tests.fixtures_browser import TEST_SCREENSHOTS, save_screenshot
 from tests.test_browser_shell import open_nav, settled, sign_in
 
 pytestmark = pytest.mark.browser
 
 
-def test_finance_user_bills_a_visit_and_takes_qris_then_cash(page, live_server):
+def test_finance_user_bills_a_visit_and_takes_qris_then_cash(page, live_server, tmp_path):
     base, pantau = live_server
     registration = register_waiting(pantau, "Hendra Kasirindo")
     with pantau.runtime.db.session() as s:
@@ -77,11 +79,26 @@ def test_finance_user_bills_a_visit_and_takes_qris_then_cash(page, live_server):
     expect(row.locator("td").nth(6)).to_have_text("Rp 0")  # and nothing outstanding
     save_screenshot(page, "cashier.png", full_page=True)
 
+    with page.expect_download() as download:
+        page.locator("#cash-invoices-table").get_by_role("button", name="Kuitansi").click()
+    pdf = tmp_path / "kuitansi.pdf"
+    download.value.save_as(pdf)
+    text = " ".join(
+        subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout.split()
+    )
+    assert "KUITANSI PEMBAYARAN" in text and "Hendra Kasirindo" in text
+    assert "QRIS (QRIS-20260302-0042) Rp 100.000" in text and "Tunai Rp 115.000" in text
+    assert "Terbilang: dua ratus lima belas ribu rupiah" in text
+    subprocess.run(["pdftoppm", "-png", "-r", "60", "-singlefile", str(pdf), str(TEST_SCREENSHOTS / "cashier-receipt")],
+                   check=True)  # fmt: skip
+
     with pantau.runtime.db.session() as s:
         invoice = s.scalar(select(Invoice).where(Invoice.visit_id == registration.visit_id))
         payments = s.execute(
             select(Payment.method, Payment.amount, Payment.reference).where(Payment.invoice_id == invoice.id)
             .order_by(Payment.id)
         ).all()  # fmt: skip
+        printed = s.scalar(select(AuditLog.target_id).where(AuditLog.action == "receipt_printed"))
     assert (invoice.total, invoice.paid, invoice.status) == (215_000, 215_000, "paid")
     assert payments == [("qris", 100_000, "QRIS-20260302-0042"), ("tunai", 115_000, None)]
+    assert printed == str(invoice.id)

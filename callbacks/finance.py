@@ -48,6 +48,9 @@ from i18n.web import current_language
 from pages.finance import EXPORT_FORMATS, PRESETS, ROLES, Ids
 
 OWNER = "pages.finance"
+WIDE_CHARTS = ("by_day", "barber_johnson")  # drawn across the page
+CHART_ONLY = ("barber_johnson",)  # its figures are the chart's points; by_ward_month has them in full
+WIDE_TABLE_COLUMNS = 5  # a table this wide gets the page's width
 DRILL_BLOCK = 100  # rows per request of the drill-down grid (its cacheBlockSize)
 EXPORTERS = {"xlsx": report_xlsx, "csv": report_csv, "pdf": report_pdf}
 MEDIA = {
@@ -104,6 +107,7 @@ def _table_body(table: Table, lang: str) -> Any:
 def report_content(report: Report, theme_name: str | None, lang: str) -> html.Div:
     """KPI cards, then the charts, then every table of the report as a grid."""
     theme = chart_theme(theme_name)
+    figures = report_figures(report, theme, lang)
     charts = [
         dbc.Col(
             _section(
@@ -111,14 +115,17 @@ def report_content(report: Report, theme_name: str | None, lang: str) -> html.Di
                 dcc.Graph(figure=figure, id=graph_id(table), config=graph_config(displayModeBar=False)),
                 f"finpg-chart-{table.key}",
             ),
-            lg=12 if table.key in ("by_day", "barber_johnson") else 6,
+            lg=12 if len(figures) == 1 or table.key in WIDE_CHARTS else 6,
         )
-        for table, figure in report_figures(report, theme, lang)
+        for table, figure in figures
     ]
+    shown = [table for table in report.tables if table.key not in CHART_ONLY]
     tables = [
-        dbc.Col(_section(label(table.title, lang), _table_body(table, lang), f"finpg-table-{table.key}"), lg=6)
-        for table in report.tables
-        if table.key != "barber_johnson"
+        dbc.Col(
+            _section(label(table.title, lang), _table_body(table, lang), f"finpg-table-{table.key}"),
+            lg=12 if len(table.columns) >= WIDE_TABLE_COLUMNS or len(shown) == 1 else 6,
+        )
+        for table in shown
     ]
     return html.Div(
         [

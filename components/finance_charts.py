@@ -159,8 +159,9 @@ def ageing(table: Table, theme: ChartTheme, lang: str) -> go.Figure:
             marker_color=colours[n],
             customdata=_keys(table, lambda _i, n=n: {"bucket": AGE_BUCKETS[n]}),
         )
-    fig.update_layout(barmode="stack")
-    return _finish(fig, theme)
+    fig = _finish(fig, theme)
+    fig.update_layout(barmode="stack", legend_traceorder="normal")
+    return fig
 
 
 def margin_per_cbg(table: Table, theme: ChartTheme, lang: str) -> go.Figure:
@@ -212,7 +213,12 @@ def efficient_area() -> list[tuple[float, float]]:
         (1, 1, YEAR_DAYS / BJ_EFFICIENT["bto_min"]),  # AvLOS + TOI ≤ 365 / 30
     ):
         area = clip_polygon(area, a, b, c)
-    return area
+    distinct = [p for i, p in enumerate(area) if not _same(p, area[i - 1])]  # a cut through a corner repeats it
+    return distinct
+
+
+def _same(p: tuple[float, float], q: tuple[float, float]) -> bool:
+    return abs(p[0] - q[0]) < 1e-9 and abs(p[1] - q[1]) < 1e-9
 
 
 def barber_johnson(table: Table, theme: ChartTheme, lang: str) -> go.Figure:

@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from data.charges import NewCharge, add_charge_lines
+from data.finance_demo import load_demo_slice
 from data.models import AuditLog, Site
 from data.schedules import local_today
 from domain.finance import month_period
@@ -139,3 +140,33 @@ def test_front_desk_cannot_reach_finance(page, live_server):
     expect(page.locator("[id='nav-pages.finance']")).to_have_count(0)
     page.goto(f"{base}/keuangan")
     expect(page.locator("#forbidden")).to_have_text("Tidak punya akses")
+
+
+def test_a_demo_month_reads_at_a_glance(page, live_server):
+    """The demo generator's last weeks (helper 7's data/finance_demo.py): every report tab draws its chart without a
+    console error; the revenue tab is the screenshot in docs/screenshots/finance.png."""
+    base, pantau = live_server
+    with pantau.runtime.db.session() as s:
+        site_id = s.scalar(select(Site.id))
+        today = local_today(s, site_id)
+    assert load_demo_slice(pantau.runtime, site_id, today, days=40) > 0
+    start, end = month_period(today.year, today.month)
+    if today.day < 15:  # early in a month: show the whole previous one
+        before = start - timedelta(days=1)
+        start, end = month_period(before.year, before.month)
+    watch = CallbackWatch(page)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    sign_in(page, base, "manajer")
+    expect(page.locator("#home-greeting")).to_be_visible()
+    for key, chart in (
+        ("claims", "by_status"),
+        ("receivables", "ageing"),
+        ("margin", "per_cbg"),
+        ("revenue", "by_day"),
+    ):
+        page.goto(f"{base}/keuangan?laporan={key}&dari={start.isoformat()}&sampai={end.isoformat()}")
+        expect(page.locator(f"#finpg-chart-{chart} .main-svg").first).to_be_visible(timeout=30_000)
+        watch.settle(page)
+    expect(page.locator("#finpg-chart-by_payer .slice")).not_to_have_count(0)
+    save_screenshot(page, "finance.png", full_page=True)
+    assert not watch.problems, watch.problems

@@ -103,20 +103,27 @@ def outstanding(session: Session, site_id: int, flt: ReportFilter) -> int:
     return sum(sum(buckets.values()) for buckets in _ageing(session, site_id, flt).values())
 
 
+def days_in_ar(session: Session, site_id: int, flt: ReportFilter, owed: int) -> float | None:
+    """``owed`` ÷ the average daily revenue of the ``AR_WINDOW_DAYS`` days to ``flt.end`` (``None`` without revenue)."""
+    window = replace(flt, start=flt.end - timedelta(days=AR_WINDOW_DAYS - 1))
+    daily = earned_total(session, site_id, window)[0] / AR_WINDOW_DAYS
+    return None if not daily else owed / daily
+
+
 def receivables_report(session: Session, site_id: int, flt: ReportFilter) -> Report:
     ageing = _ageing(session, site_id, flt)
     total = sum(sum(buckets.values()) for buckets in ageing.values())
-    window = replace(flt, start=flt.end - timedelta(days=AR_WINDOW_DAYS - 1))
-    daily = earned_total(session, site_id, window)[0] / AR_WINDOW_DAYS
+    before, year_ago = (outstanding(session, site_id, f) for f in (flt.previous(), flt.last_year()))
     kpis = (
+        Kpi("outstanding", "fin_kpi_outstanding", total, previous=before, last_year=year_ago),
         Kpi(
-            "outstanding",
-            "fin_kpi_outstanding",
-            total,
-            previous=outstanding(session, site_id, flt.previous()),
-            last_year=outstanding(session, site_id, flt.last_year()),
+            "days_in_ar",
+            "fin_kpi_days_in_ar",
+            days_in_ar(session, site_id, flt, total),
+            "days",
+            days_in_ar(session, site_id, flt.previous(), before),
+            days_in_ar(session, site_id, flt.last_year(), year_ago),
         ),
-        Kpi("days_in_ar", "fin_kpi_days_in_ar", None if not daily else total / daily, "days"),
     )
     payers = [payer for payer in PAYERS if payer in ageing]
     rows = tuple((payer, *(ageing[payer][b] for b in BUCKETS), sum(ageing[payer].values())) for payer in payers)

@@ -22,17 +22,24 @@ def revenue_report(session: Session, site_id: int, flt: ReportFilter) -> Report:
     earned, lines = sum(c[5] for c in combos), sum(c[6] for c in combos)
     received = _received_by_day(session, site_id, flt)
     received_total = None if received is None else sum(received.values())
+    before, year_ago = (earned_total(session, site_id, f) for f in (flt.previous(), flt.last_year()))
     kpis = (
         Kpi(
             "revenue",
             "fin_kpi_revenue",
             earned,
-            previous=earned_total(session, site_id, flt.previous())[0],
-            last_year=earned_total(session, site_id, flt.last_year())[0],
+            previous=before[0],
+            last_year=year_ago[0],
             target=revenue_target(session, site_id, flt),
         ),
-        Kpi("received", "fin_kpi_received", received_total),
-        Kpi("lines", "fin_kpi_lines", lines, kind="count"),
+        Kpi(
+            "received",
+            "fin_kpi_received",
+            received_total,
+            previous=_received_total(session, site_id, flt.previous()),
+            last_year=_received_total(session, site_id, flt.last_year()),
+        ),
+        Kpi("lines", "fin_kpi_lines", lines, kind="count", previous=before[1], last_year=year_ago[1]),
         Kpi("unpriced", "fin_kpi_unpriced", _unpriced(session, site_id, flt), kind="count"),
     )
     tables = (
@@ -85,6 +92,11 @@ def _received_by_day(session: Session, site_id: int, flt: ReportFilter) -> dict[
         conditions.append(Payment.payer == flt.payer)
     rows = session.execute(select(Payment.paid_on, func.sum(signed)).where(*conditions).group_by(Payment.paid_on))
     return {day: int(amount) for day, amount in rows}
+
+
+def _received_total(session: Session, site_id: int, flt: ReportFilter) -> int | None:
+    received = _received_by_day(session, site_id, flt)
+    return None if received is None else sum(received.values())
 
 
 def revenue_target(session: Session, site_id: int, flt: ReportFilter) -> int | None:

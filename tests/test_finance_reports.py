@@ -218,8 +218,10 @@ def _check_revenue(s, ids: dict) -> None:
     # 720,000 in March; February 50,000; March 2025 80,000; target 3,100,000 (all of March)
     assert (revenue.value, revenue.previous, revenue.last_year, revenue.target) == (720_000, 50_000, 80_000,
                                                                                     3_100_000)  # fmt: skip
-    assert _kpi(report, "received").value == 20_000 + 500_000 - 100_000
-    assert _kpi(report, "lines").value == 4
+    received = _kpi(report, "received")  # payment + deposit − refund; February: 1,000; March 2025: none
+    assert (received.value, received.previous, received.last_year) == (20_000 + 500_000 - 100_000, 1_000, 0)
+    lines = _kpi(report, "lines")
+    assert (lines.value, lines.previous, lines.last_year) == (4, 1, 1)
     assert _kpi(report, "unpriced").value == 1
     by_day = _table(report, "by_day")
     assert len(by_day.rows) == 31
@@ -393,7 +395,10 @@ def _check_receivables(s, ids: dict) -> None:
     # as of 28 February: invoices 2–6 (6 M) and claim 9; as of 31 March 2025: nothing
     assert (outstanding.value, outstanding.previous, outstanding.last_year) == (20_050_000, 6_150_000, 0)
     # revenue 1 January–31 March = 720,000 + 50,000 → 770,000 / 90 a day
-    assert _kpi(report, "days_in_ar").value == pytest.approx(20_050_000 * 90 / 770_000)
+    # previous: 6,150,000 owed on 28 February, 50,000 earned 1 December–28 February; last year: nothing owed
+    days = _kpi(report, "days_in_ar")
+    assert (days.value, days.previous, days.last_year) == (pytest.approx(20_050_000 * 90 / 770_000),
+                                                           pytest.approx(6_150_000 * 90 / 50_000), 0.0)  # fmt: skip
 
     one = drill(s, site, MARCH, "receivables", {"payer": "asuransi", "bucket": "31-60"}, offset=0, limit=10)
     assert one.count == 1

@@ -1,6 +1,7 @@
 """The cashier page: search, open an episode, bill it, take payments and deposits, void a bill. Each action
-writes through data/billing.py, answers next to its form, and bumps its own "done" store so the episode is redrawn;
-a refused action leaves what was typed in place."""
+writes through data/billing.py (on SQLite under the write lock, so two desks take turns as PostgreSQL's row locks
+make them), answers next to its form, and bumps its own "done" store so the episode is redrawn; a refused action
+leaves what was typed in place."""
 
 from __future__ import annotations
 
@@ -158,7 +159,7 @@ def create_invoice(_clicks: int | None, selected: dict | None, payer: str | None
         return no_update, no_update
     key = {f"{selected['kind']}_id": selected["id"]}
     try:
-        with current_runtime().db.session() as session:
+        with current_runtime().db.session(write_lock=True) as session:
             invoice = billing.create_invoice(session, current_actor(), payer=payer or None, **key)
     except InputError as err:
         return _alert(input_error_text(err), "danger", "cash-create-error"), no_update
@@ -183,7 +184,7 @@ def pay(_clicks: int | None, selected: dict | None, method: str, amount: str, re
     if not selected or not selected.get("invoice"):
         return _alert(t("cash_pick_invoice"), "warning", "cash-pay-error"), *_field_marks(None), no_update
     try:
-        with current_runtime().db.session() as session:
+        with current_runtime().db.session(write_lock=True) as session:
             today = local_today(session, current_user.site_id)
             invoice = billing.record_payment(
                 session, current_actor(), selected["invoice"], method=method, amount=amount, reference=reference,
@@ -215,7 +216,7 @@ def void(_clicks: int | None, selected: dict | None, reason: str | None, done: i
     if not selected or not selected.get("invoice"):
         return _alert(t("cash_pick_invoice"), "warning", "cash-void-error"), False, "", no_update
     try:
-        with current_runtime().db.session() as session:
+        with current_runtime().db.session(write_lock=True) as session:
             invoice = billing.void_invoice(session, current_actor(), selected["invoice"], reason or "")
     except InputError as err:
         on_field = err.key.startswith("cash_err_reason")
@@ -245,7 +246,7 @@ def deposit(_receive, _apply, _refund, selected: dict | None, method: str, amoun
         return no_update, *_field_marks(None), no_update
     actor, action = current_actor(), ctx.triggered_id
     try:
-        with current_runtime().db.session() as session:
+        with current_runtime().db.session(write_lock=True) as session:
             today = local_today(session, actor.site_id)
             if action == Ids.DEP_RECEIVE:
                 balance = billing.record_deposit(

@@ -36,7 +36,8 @@ def episode_label(episode: Episode) -> str:
     """``Rawat jalan · Poli Umum`` or ``Rawat inap``."""
     if episode.kind == "visit":
         return t("cash_visit", place=episode.place)
-    return t("cash_admission_open") if episode.open else t("cash_admission_closed")
+    place = episode.place or "–"
+    return t("cash_admission_open", place=place) if episode.open else t("cash_admission_closed", place=place)
 
 
 def results_table(episodes: list[Episode]) -> dbc.Table | dbc.Alert:

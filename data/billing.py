@@ -14,7 +14,7 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from data.audit import record_by
-from data.models import Admission, ChargeLine, Invoice, Patient, Payment, Poli, Site, Visit
+from data.models import Admission, Bed, BedOccupancy, ChargeLine, Invoice, Patient, Payment, Poli, Site, Visit, Ward
 from data.queue_tickets import next_number
 from data.schedules import local_today
 from domain.actor import Actor
@@ -495,7 +495,18 @@ def cashier_lookup(
         for vid, mrn, name, poli, day, payer, status in visits
     ]  # fmt: skip
     episodes += [
-        _episode(session, site_id, "admission", aid, mrn, name, "", admitted.date(), payer, discharged is None)
+        _episode(
+            session,
+            site_id,
+            "admission",
+            aid,
+            mrn,
+            name,
+            _ward_of(session, aid),
+            admitted.date(),
+            payer,
+            discharged is None,
+        )
         for aid, mrn, name, admitted, payer, discharged in stays
     ]
     return episodes
@@ -523,7 +534,33 @@ def episode(session: Session, site_id: int, kind: str, episode_id: int) -> Episo
     if row is None:
         return None
     aid, mrn, name, admitted, payer, discharged = row
-    return _episode(session, site_id, "admission", aid, mrn, name, "", admitted.date(), payer, discharged is None)
+    return _episode(
+        session,
+        site_id,
+        "admission",
+        aid,
+        mrn,
+        name,
+        _ward_of(session, aid),
+        admitted.date(),
+        payer,
+        discharged is None,
+    )
+
+
+def _ward_of(session: Session, admission_id: int) -> str:
+    """The ward of the stay's latest bed ("" before it has one)."""
+    return (
+        session.scalar(
+            select(Ward.name)
+            .join(Bed, Bed.ward_id == Ward.id)
+            .join(BedOccupancy, BedOccupancy.bed_id == Bed.id)
+            .where(BedOccupancy.admission_id == admission_id)
+            .order_by(BedOccupancy.since.desc(), BedOccupancy.id.desc())
+            .limit(1)
+        )
+        or ""
+    )
 
 
 def _episode(

@@ -22,7 +22,8 @@ from data.billing import (
     void_invoice,
 )
 from data.charges import NewCharge, add_charge_lines
-from data.models import AuditLog, Bed, Invoice, Payment, Visit, Ward
+from data.models import AuditLog, Bed, BedOccupancy, Invoice, Payment, Visit, Ward
+from data.schedules import local_today
 from domain.actor import Actor
 from domain.billing_rules import due_on, invoice_number, parse_rupiah
 from domain.errors import FieldErrors, InputError
@@ -160,6 +161,16 @@ def test_deposit_pays_the_stay_and_the_rest_is_refunded(any_app):
         assert record_deposit(s, actor, admission_id, method="tunai", amount="300.000", paid_on=DAY) == 300_000
         assert record_deposit(s, actor, admission_id, method="transfer", amount=500_000, reference="TRF-1",
                               paid_on=DAY) == 800_000  # fmt: skip
+        stay = next(e for e in cashier_lookup(s, actor.site_id, "Eko Deposit", local_today(s, actor.site_id))
+                    if e.kind == "admission")  # fmt: skip
+        ward = s.scalar(select(Ward.name).join(Bed).join(BedOccupancy).where(BedOccupancy.admission_id == admission_id))
+        assert (stay.id, stay.unbilled, stay.deposit, stay.place, stay.open) == (
+            admission_id,
+            450_000,
+            800_000,
+            ward,
+            True,
+        )
         bill = create_invoice(s, actor, admission_id=admission_id, today=DAY)
         with pytest.raises(InputError) as err:
             refund_deposit(s, actor, admission_id, method="tunai", paid_on=DAY)

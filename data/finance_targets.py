@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from data import audit
 from data.models import FinanceTarget
 from domain.actor import Actor
-from domain.errors import InputError
+from domain.errors import FieldErrors, InputError
 from domain.finance import TARGET_METRICS, UNITS
 from domain.tariff_rules import parse_rupiah
 
@@ -125,3 +125,25 @@ def targets_between(session: Session, site_id: int, start: date, end: date, metr
         )
     ).all()
     return prorated(dict(rows), start, end)
+
+
+def save_year(session: Session, actor: Actor, site_id: int, year: int, typed: dict[tuple[int, str], str | None]) -> int:
+    """Save a year's grid of whole-hospital targets, ``{(month 1-12, metric): typed amount}`` (blank = none).
+    Every cell is checked first: one wrong cell saves nothing (``FieldErrors`` keyed ``"month:metric"``).
+    Returns how many targets changed."""
+    values: dict[tuple[int, str], int | None] = {}
+    errors: dict[str, InputError] = {}
+    for (month, metric), text in typed.items():
+        try:
+            values[(month, metric)] = parse_rupiah(text) if text is not None and str(text).strip() else None
+        except InputError as exc:
+            errors[f"{month}:{metric}"] = exc
+    if errors:
+        raise FieldErrors(errors)
+    before = {(cell.month.month, cell.metric): cell.amount for cell in year_targets(session, site_id, year)}
+    changed = 0
+    for (month, metric), value in values.items():
+        if before.get((month, metric)) != value:
+            set_target(session, actor, site_id, date(year, month, 1), metric, "", value)
+            changed += 1
+    return changed

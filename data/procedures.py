@@ -117,6 +117,20 @@ def episode(session: Session, site_id: int, *, visit_id: int | None = None, admi
     return found
 
 
+def open_episode(session: Session, actor: Actor, *, visit_id: int | None, admission_id: int | None) -> Episode:
+    """``episode`` for a person about to see it: the patient read goes to the audit log (Permenkes 24/2022)."""
+    found = episode(session, actor.site_id, visit_id=visit_id, admission_id=admission_id)
+    audit.record_by(
+        session,
+        actor,
+        "patient_read",
+        target_type="patient",
+        target_id=found.patient_id,
+        detail={"purpose": "procedures"},
+    )
+    return found
+
+
 def find_episodes(session: Session, site_id: int, query: str, today: date) -> list[Episode]:
     """Today's visits and the current stays of the patient with this medical record number, or the visit with
     this booking code."""

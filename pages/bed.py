@@ -92,7 +92,17 @@ def _admitted(admission: Admission | None) -> html.Span | None:
     )
 
 
+def _procedures_link(admission: Admission | None) -> dbc.Button | None:
+    """Procedures and supporting services of this stay (pages/procedures.py)."""
+    if admission is None:
+        return None
+    return dbc.Button(
+        t("proc_link"), href=f"/tindakan?admission={admission.id}", color="link", size="sm", id="bed-procedures-link"
+    )
+
+
 def _header(bed: BedView) -> html.Div:
+    procedures = None
     if bed.patient_id is None:
         who = html.Span(t("ward_bed_empty"), className="text-body-secondary")
     else:
@@ -113,10 +123,12 @@ def _header(bed: BedView) -> html.Div:
                 _admitted(admission),
             ]
         )
+        procedures = _procedures_link(admission)
     return html.Div(
         [
             html.H1(bed.code, className="h4 mb-0 me-3"),
             who,
+            procedures,
             dbc.Button(
                 t("bed_back_to_ward"), href=f"/bangsal/{bed.ward}", color="link", size="sm", className="ms-auto"
             ),

@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from data.finance_targets import prorated, set_target, targets_between, year_targets
+from data.finance_targets import prorated, save_year, set_target, targets_between, year_targets
 from data.models import AuditLog
-from domain.errors import InputError
+from domain.errors import FieldErrors, InputError
 from testkit.front_desk import desk_actor
 
 
@@ -45,3 +45,18 @@ def test_targets_are_set_changed_cleared_and_audited(any_app):
         with pytest.raises(InputError) as decimal:
             set_target(s, actor, site, date(2026, 4, 1), "revenue", "", "1,5")
         assert decimal.value.key == "tar_err_amount_decimal"
+
+
+def test_a_year_grid_saves_all_or_nothing(sqlite_app):
+    with sqlite_app.runtime.db.session() as s:
+        actor = desk_actor(s)
+        site = actor.site_id
+        grid = {(1, "revenue"): "1.000.000", (2, "revenue"): "2,5", (1, "claims_paid"): ""}
+        with pytest.raises(FieldErrors) as caught:
+            save_year(s, actor, site, 2027, grid)
+        assert list(caught.value.errors) == ["2:revenue"]
+        assert year_targets(s, site, 2027) == []
+        grid[(2, "revenue")] = "Rp 2.500.000"
+        assert save_year(s, actor, site, 2027, grid) == 2
+        assert save_year(s, actor, site, 2027, grid) == 0
+        assert targets_between(s, site, date(2027, 1, 1), date(2027, 2, 28), "revenue") == 3_500_000

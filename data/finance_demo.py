@@ -197,6 +197,8 @@ DISPUTE_REASONS = ("Koding tidak sesuai", "Beda pendapat severity level III", "R
 NOT_ELIGIBLE_REASONS = ("Pelayanan tidak dijamin (kosmetik)", "SEP terbit di luar masa aktif peserta",
                         "Kasus kecelakaan lalu lintas dijamin Jasa Raharja")  # fmt: skip
 UNPRICED_SHARE = 0.003
+ICU_ADMISSION_WEIGHT = 0.3
+COPY_READ = 1 << 20  # bytes psycopg2 sends to COPY at a time
 # Beds of the benchmark hospital's wards (share of ``beds``): code, name, kind, care class.
 BENCH_WARDS = (
     ("BMW", "Bangsal Mawar (Penyakit Dalam)", "ward", "3", 0.16),
@@ -235,6 +237,7 @@ class DemoDims:
     polis: tuple[int, ...]
     doctors: tuple[tuple[int, int | None], ...]
     census_wards: tuple[DemoWard, ...] = ()
+    specialists: tuple[int, ...] = ()  # who looks after inpatients (all doctors when empty)
 
 
 @dataclass
@@ -258,17 +261,17 @@ def _dims(session: Session, site_id: int, census_codes: set[str]) -> DemoDims:
     ).all()
     demo_wards = tuple((code, DemoWard(id, beds, care_class, kind)) for id, code, care_class, kind, beds in wards)
     polis = tuple(session.scalars(select(Poli.id).where(Poli.site_id == site_id, Poli.active).order_by(Poli.code)))
-    doctors = tuple(
-        (row.id, row.poli_id)
-        for row in session.execute(
-            select(Doctor.id, Doctor.poli_id).where(Doctor.site_id == site_id, Doctor.active).order_by(Doctor.id)
-        )
-    )
+    rows = session.execute(
+        select(Doctor.id, Doctor.poli_id, Doctor.specialty)
+        .where(Doctor.site_id == site_id, Doctor.active)
+        .order_by(Doctor.id)
+    ).all()
     return DemoDims(
         wards=tuple(w for _, w in demo_wards),
         polis=polis,
-        doctors=doctors,
+        doctors=tuple((row.id, row.poli_id) for row in rows),
         census_wards=tuple(w for code, w in demo_wards if code in census_codes),
+        specialists=tuple(row.id for row in rows if row.specialty.startswith("Spesialis")),
     )
 
 
@@ -344,6 +347,9 @@ class _Generator:
         for doctor_id, poli_id in dims.doctors:
             self.doctors_of.setdefault(poli_id, []).append(doctor_id)
         self.all_doctors = [d for d, _ in dims.doctors] or [None]
+        self.specialists = list(dims.specialists) or self.all_doctors
+        # an intensive bed takes fewer admissions than a ward bed
+        self.ward_weights = [w.beds * (ICU_ADMISSION_WEIGHT if w.kind == "icu" else 1.0) for w in dims.wards]
 
     def doctor(self, poli_id: int | None) -> int | None:
         return self.rng.choice(self.doctors_of.get(poli_id) or self.all_doctors)
@@ -390,7 +396,7 @@ class _Generator:
         self, day: date, payer: str, key: str, cbg: tuple, severity: str, ward: DemoWard
     ) -> tuple[list, date, int]:
         out: list = []
-        doctor_id = self.doctor(None)
+        doctor_id = self.rng.choice(self.specialists)
         stretch = 0.9 if ward.kind == "icu" else SEVERITY_STAY[severity]  # an intensive stay is short and dear
         los = max(1, round(self.rng.gammavariate(2.2, 1.7) * stretch))
         links = (None, ward.id, doctor_id)
@@ -507,7 +513,6 @@ class _Generator:
     def day(self, day: date, episodes: dict[str, int]) -> dict[str, list]:
         rows: dict[str, list] = {table: [] for table in TABLES}
         rng = self.rng
-        ward_weights = [w.beds for w in self.dims.wards]
         serial = 0
         for kind in ("rawat_jalan", "igd", "rawat_inap"):
             for _ in range(episodes[kind]):
@@ -515,7 +520,7 @@ class _Generator:
                 key = f"{DEMO_SOURCE_PREFIX}{day:%Y%m%d}:{serial}"
                 payer = _weighted(rng, PAYER_MIX[kind])[0]
                 if kind == "rawat_inap":
-                    ward = rng.choices(self.dims.wards, weights=ward_weights)[0]
+                    ward = rng.choices(self.dims.wards, weights=self.ward_weights)[0]
                     cbg = _weighted(rng, INPATIENT_CBG)
                     severity, factor, _ = _weighted(rng, SEVERITY_ICU if ward.kind == "icu" else SEVERITY)
                     lines, end, doctor_id = self.stay(day, payer, key, cbg, severity, ward)
@@ -684,7 +689,7 @@ def _load_postgres(session: Session, chunks: Iterator[dict[str, list[tuple]]]) -
                 statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
                     sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, COLUMNS[table]))
                 )
-                cursor.copy_expert(statement.as_string(cursor.connection), io.StringIO(text))
+                cursor.copy_expert(statement.as_string(cursor.connection), io.StringIO(text), size=COPY_READ)
         for table in ("invoice", "bpjs_claim"):  # the next ids continue after the loaded ones
             last = func.coalesce(func.max(_MODELS[table].id), 1)
             session.execute(select(func.setval(func.pg_get_serial_sequence(table, "id"), last)))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+import io
+from datetime import date, datetime
 
 import pytest
+from openpyxl import Workbook
 from sqlalchemy import select
 
 from data.claim_import import ClaimImportRefused, apply_claim_file, check_claim_file
@@ -102,3 +104,24 @@ def test_apply_walks_intermediate_states_and_is_idempotent(submitted):
         assert [(e.line, e.key, e.params) for e in errors] == [
             (2, "claim_imp_err_transition", {"old": "paid", "new": "pending"})
         ]
+
+
+def test_an_xlsx_file_with_date_cells_and_indonesian_words(submitted):
+    pantau, actor, (first, second) = submitted
+    book = Workbook()
+    sheet = book.active
+    sheet.append(HEADER.strip().split(";"))
+    sheet.append([SEP, "Terverifikasi", None, None, None, None, datetime(2026, 11, 16), None])
+    sheet.append([SEP2, "TIDAK  LAYAK", 185500, 185500, 0, 0, datetime(2026, 11, 18), "Diagnosis tidak sesuai"])
+    out = io.BytesIO()
+    book.save(out)
+    with pantau.runtime.db.session() as s:
+        report = check_claim_file(s, actor, out.getvalue())
+        assert report.ok and report.moved == 2
+        apply_claim_file(s, actor, out.getvalue(), report.sha256)
+    with pantau.runtime.db.session() as s:
+        verified, refused = s.get(BpjsClaim, first), s.get(BpjsClaim, second)
+        assert (verified.status, verified.verified_on) == ("verified", date(2026, 11, 16))
+        assert (refused.status, refused.approved_amount, refused.status_reason) == (
+            "not_eligible", 0, "Diagnosis tidak sesuai"
+        )  # fmt: skip

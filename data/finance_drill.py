@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from data.finance_claims_report import cbg_group
 from data.finance_query import charge_conditions, claim_conditions, page
 from data.finance_receivables import bucket_bounds, claim_query, invoice_query
-from data.models import BpjsClaim, ChargeLine, Doctor, Patient, Poli, Ward
+from data.models import BpjsClaim, ChargeDaily, ChargeLine, Doctor, Patient, Poli, Ward
 from data.schedules import local_today
 from domain.claim_rules import NOT_SUBMITTED, submission_deadline
 from domain.finance import Column, DrillPage, ReportFilter
@@ -86,8 +86,9 @@ def revenue_lines(session: Session, site_id: int, flt: ReportFilter, row_key: di
         .outerjoin(Patient, Patient.id == line.patient_id)
         .where(*charge_conditions(line, site_id, flt))
     )
-    count_query = select(line.id).where(*charge_conditions(line, site_id, flt))
-    return page(session, query, LINE_COLUMNS, sort_keys, line.id, count_query, **paging)
+    # the rollup counts the lines by every key the filter has: no count over millions of lines
+    count = session.scalar(select(func.sum(ChargeDaily.lines)).where(*charge_conditions(ChargeDaily, site_id, flt)))
+    return page(session, query, LINE_COLUMNS, sort_keys, (line.service_date, line.id), int(count or 0), **paging)
 
 
 CLAIM_COLUMNS = (
@@ -135,7 +136,7 @@ def claims(session: Session, site_id: int, flt: ReportFilter, row_key: dict, **p
     sort_keys = dict(zip([column.key for column in CLAIM_COLUMNS[:-1]], columns, strict=True))
     sort_keys["days_left"] = claim.service_end  # the deadline moves with the service end
     query = select(*columns).where(*conditions)
-    result = page(session, query, CLAIM_COLUMNS, sort_keys, claim.id, **paging)
+    result = page(session, query, CLAIM_COLUMNS, sort_keys, (claim.service_end, claim.id), **paging)
     today = local_today(session, site_id)
     rows = tuple(
         (*row, (submission_deadline(row[2]) - today).days if row[8] in NOT_SUBMITTED else None) for row in result.rows
@@ -166,4 +167,4 @@ def receivables(session: Session, site_id: int, flt: ReportFilter, row_key: dict
             conditions.append(both.c.issued >= oldest)
     query = select(*both.c).where(*conditions)
     sort_keys = {column.key: both.c[column.key] for column in RECEIVABLE_COLUMNS}
-    return page(session, query, RECEIVABLE_COLUMNS, sort_keys, both.c.number, **paging)
+    return page(session, query, RECEIVABLE_COLUMNS, sort_keys, (both.c.issued, both.c.number), **paging)

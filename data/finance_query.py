@@ -73,22 +73,23 @@ def page(
     query: Select,
     columns: tuple[Column, ...],
     sort_keys: Mapping[str, ColumnElement],
-    tiebreak: ColumnElement,
-    count_query: Select | None = None,
+    tiebreak: tuple[ColumnElement, ...],
+    count: int | None = None,
     *,
     offset: int,
     limit: int,
     sort: str | None,
     descending: bool,
 ) -> DrillPage:
-    """One page of ``query`` ordered by a whitelisted column key (unknown keys sort by ``tiebreak``), with the
-    count of all its rows (``count_query``: the same rows without the joins that only add names)."""
-    counted = (count_query if count_query is not None else query).order_by(None).subquery()
-    count = session.scalar(select(func.count()).select_from(counted)) or 0
+    """One page of ``query`` ordered by a whitelisted column key, then by ``tiebreak`` (unknown keys: by
+    ``tiebreak`` alone, which should follow an index so a first page reads only its rows), with the count of all
+    its rows (counted here unless the caller knows it, e.g. from a rollup)."""
+    if count is None:
+        count = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     order = []
     if sort in sort_keys:
         key = sort_keys[sort]
         order.append(key.desc() if descending else key.asc())
-    order.append(tiebreak.desc() if descending else tiebreak.asc())
+    order.extend(column.desc() if descending else column.asc() for column in tiebreak)
     rows = session.execute(query.order_by(*order).offset(max(offset, 0)).limit(max(min(limit, 1000), 0))).all()
     return DrillPage(columns=columns, rows=tuple(tuple(row) for row in rows), count=count)

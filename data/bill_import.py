@@ -179,12 +179,17 @@ def _norm(name: str) -> str:
     return re.sub(r"[\s.\-]+", "_", name.strip().lower())
 
 
-def guess_mapping(header: Sequence[str]) -> dict[str, str | None]:
-    """For each field, the first header column whose name SIMRS files commonly use for it (each column once)."""
+def guess_mapping(header: Sequence[str], keep: Mapping[str, str] | None = None) -> dict[str, str | None]:
+    """For each field, the column ``keep`` names (a choice the user made), else the first header column whose
+    name SIMRS files commonly use for it; each column once."""
+    keep = {f: c for f, c in (keep or {}).items() if c in header}
     by_norm = {_norm(h): h for h in header}
-    taken: set[str] = set()
+    taken: set[str] = set(keep.values())
     mapping: dict[str, str | None] = {}
     for name in FIELDS:
+        if name in keep:
+            mapping[name] = keep[name]
+            continue
         found = next((by_norm[g] for g in HEADER_GUESSES[name] if g in by_norm and by_norm[g] not in taken), None)
         mapping[name] = found
         if found:

@@ -52,7 +52,12 @@ def drill(
     descending: bool = False,
 ) -> DrillPage:
     """One page of the rows behind a figure: ``name`` is a table's ``drill``, ``row_key`` one of its ``row_keys``
-    (``{}`` = everything in the filter); ``sort`` a column key of the drill-down."""
+    (``{}`` = everything in the filter); ``sort`` a column key of the drill-down (others are ignored).
+
+    Keys: revenue_lines ``day`` (ISO), ``unit``, ``payer``, ``poli_id``, ``ward_id``, ``doctor_id``; claims
+    ``status``, ``cbg`` (group), ``doctor_id``, ``poli_id``, ``ward_id``, ``sep`` (one claim), ``with_tariff``
+    (only claims with an INA-CBG tariff, as the margin counts them); receivables ``payer`` and ``bucket``
+    ("0-30", "31-60", "61-90", ">90", the ageing table's column keys). An unknown key is a ``ValueError``."""
     if name not in DRILLS:
         raise ValueError(f"unknown drill-down {name!r}")
     return DRILLS[name](session, site_id, flt, row_key, offset=offset, limit=limit, sort=sort, descending=descending)

@@ -139,7 +139,7 @@ def report_content(report: Report, theme_name: str | None, lang: str) -> html.Di
 
 
 FILTER_STATES = (
-    (Ids.TABS, "active_tab"),
+    (Ids.TABS, "value"),
     (Ids.RANGE, "start_date"),
     (Ids.RANGE, "end_date"),
     (Ids.UNIT, "value"),

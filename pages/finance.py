@@ -194,11 +194,14 @@ def layout(**query: str) -> html.Div:
                 className="align-items-center g-2 mb-2",
             ),
             _filters(view, choices, today),
-            dbc.Tabs(
-                [dbc.Tab(label=t(f"finpg_tab_{key}"), tab_id=key) for key in REPORTS],
+            dbc.RadioItems(
                 id=Ids.TABS,
-                active_tab=view.report,
-                className="mb-3",
+                value=view.report,
+                options=[{"label": t(f"finpg_tab_{key}"), "value": key} for key in REPORTS],
+                className="btn-group flex-wrap mb-3 finpg-reports",
+                inputClassName="btn-check",
+                labelClassName="btn btn-outline-primary",
+                labelCheckedClassName="active",
             ),
             dcc.Loading(html.Div(id=Ids.CONTENT, className="finpg-content"), delay_show=400),
             _drill_modal(),

@@ -20,7 +20,7 @@ from tests.test_access_control import router_request
 REFUSED = ("front_desk", "nurse", "doctor", "pharmacy", "display")
 ALLOWED = ("manager", "finance", "admin")
 FILTERS = (
-    ("finpg-tabs", "active_tab"),
+    ("finpg-tabs", "value"),
     ("finpg-range", "start_date"),
     ("finpg-range", "end_date"),
     ("finpg-unit", "value"),

@@ -9,8 +9,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+import dash
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, ctx, no_update
+from dash import ALL, Input, Output, State, ctx, html, no_update
 from flask_login import current_user
 from plotly.utils import PlotlyJSONEncoder
 from sqlalchemy.orm import Session
@@ -28,6 +29,7 @@ from components.queue_line import (
     waiting_table,
 )
 from data import queue_actions
+from data.procedures import ticket_visit
 from data.queue_tickets import publish
 from data.queue_views import CounterView, counter_view, point_names
 from data.runtime import current_runtime
@@ -37,6 +39,7 @@ from domain.clock import utcnow
 from domain.errors import InputError
 from domain.free_text import clean_text, readable
 from domain.queue_points import PHARMACY_POINTS, is_known_point, may_operate, poli_code_of
+from domain.roles import may_open
 from i18n.web import t
 from pages.counter import FINISH_REFER, Ids
 
@@ -223,6 +226,16 @@ def fingerprint(outputs: tuple) -> str:
     return hashlib.blake2b(encoded, digest_size=16).hexdigest()
 
 
+def _with_procedures_link(panel: html.Div, visit_id: int | None) -> html.Div:
+    """A poli counter's current patient with a link to their procedures (pages/procedures.py), for those allowed."""
+    if visit_id is None or not may_open(current_user.roles, dash.page_registry["pages.procedures"].get("roles")):
+        return panel
+    link = dbc.Button(
+        t("proc_link"), href=f"/tindakan?visit={visit_id}", color="link", size="sm", id="counter-procedures-link"
+    )
+    return html.Div([panel, link])
+
+
 def _lines(data: object) -> tuple:
     settings = current_runtime().settings
     try:
@@ -237,6 +250,9 @@ def _lines(data: object) -> tuple:
         several = code is not None and choice.session_id is None  # each doctor's line has its own estimates
         today = today_sessions(session, current_user.site_id) if several else []
         doctors = {s.id: s.doctor_name for s in today if s.poli_code == code} if several else None
+        visit_id = (
+            ticket_visit(session, current_user.site_id, view.current.ticket_id) if code and view.current else None
+        )
     current = view.current
     needed = settings.queue_calls_before_skip
     hint = ""
@@ -245,7 +261,7 @@ def _lines(data: object) -> tuple:
     ticket = {"id": current.ticket_id, "label": current.label} if current else None
     return (
         choice.title,
-        current_panel(current),
+        _with_procedures_link(current_panel(current), visit_id),
         ticket,
         *_disabled(_usable_actions(view, needed)),
         hint,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from data import audit
 from data.charges import NewCharge, add_charge_lines, priced_charge
-from data.models import Admission, Bed, BedOccupancy, ChargeLine, Doctor, Patient, Poli, Visit
+from data.models import Admission, Bed, BedOccupancy, ChargeLine, Doctor, Patient, Poli, QueueTicket, Visit
 from domain.actor import Actor
 from domain.errors import FieldErrors, InputError
 from domain.finance import payer_of_visit
@@ -151,6 +151,13 @@ def find_episodes(session: Session, site_id: int, query: str, today: date) -> li
     return [episode(session, site_id, admission_id=a) for a in stays] + [
         episode(session, site_id, visit_id=v) for v in visits
     ]
+
+
+def ticket_visit(session: Session, site_id: int, ticket_id: int) -> int | None:
+    """The visit of a queue ticket (the counter's current patient), for a link to its procedures."""
+    return session.scalar(
+        select(QueueTicket.visit_id).where(QueueTicket.id == ticket_id, QueueTicket.site_id == site_id)
+    )
 
 
 def procedure_lines(session: Session, site_id: int, chosen: Episode) -> list[ProcedureLine]:

@@ -10,7 +10,14 @@ from sqlalchemy import select
 
 from data.charges import NewCharge, add_charge_lines, price_of
 from data.models import Admission, AuditLog, ChargeDaily, ChargeLine, Tariff
-from data.procedures import charge_procedure, episode, find_episodes, procedure_lines, reverse_procedure
+from data.procedures import (
+    charge_procedure,
+    episode,
+    find_episodes,
+    procedure_lines,
+    reverse_procedure,
+    ticket_visit,
+)
 from data.schedules import local_today
 from data.tariffs import create_tariff
 from domain.errors import FieldErrors, InputError
@@ -95,6 +102,7 @@ def test_a_visit_is_charged_to_its_poli_and_payer_and_only_procedure_lines_rever
             None,
             65_000,
         )
+        assert ticket_visit(s, actor.site_id, registration.ticket_id) == visit_id  # the counter's link
         mrn_hits = find_episodes(s, actor.site_id, chosen.mrn.lower(), local_today(s, actor.site_id))
         assert [e.visit_id for e in mrn_hits] == [visit_id]
         assert price_of(s, actor.site_id, "TST-NEBU", DAY).amount == 65_000

@@ -22,6 +22,7 @@ from data.models import AuditLog, BpjsClaim
 from data.schedules import local_today
 from data.setup_import import _cells as sheet_cells  # the CSV/XLSX reader the setup import uses
 from data.setup_import import file_digest
+from data.setup_rows import conflicts_as_input_errors
 from domain import claim_rules as rules
 from domain.actor import Actor
 from domain.errors import InputError
@@ -200,14 +201,15 @@ def apply_claim_file(session: Session, actor: Actor, raw: bytes, checked_sha256:
     report = _plan(session, actor.site_id, raw)
     if not report.ok:
         raise ClaimImportRefused(report)
-    for plan in report.plans:
-        claim = session.get(BpjsClaim, plan.claim_id)
-        for attribute, value in plan.amounts.items():
-            setattr(claim, attribute, value)
-        for status in plan.path:
-            step(session, claim, status, plan.on, plan.reason if status == plan.path[-1] else None, "import",
-                 actor.user_id)  # fmt: skip
-        session.flush()
+    with conflicts_as_input_errors():  # a claim changed by someone else since this file was planned
+        for plan in report.plans:
+            claim = session.get(BpjsClaim, plan.claim_id)
+            for attribute, value in plan.amounts.items():
+                setattr(claim, attribute, value)
+            for status in plan.path:
+                reason = plan.reason if status == plan.path[-1] else None
+                step(session, claim, status, plan.on, reason, "import", actor.user_id)
+            session.flush()
     audit.record_by(
         session, actor, APPLIED, target_type="claim_import", target_id=report.sha256,
         detail={"rows": report.rows, "moved": report.moved, "updated": report.updated},

@@ -202,3 +202,35 @@ def test_list_filters_and_near_limit(setup):
         )
         assert (total, [r.id for r in rows]) == (1, [recent])
         assert claim_list(s, actor.site_id, ClaimFilter(status="paid"), today=today)[1] == 0
+
+
+def _create_request(episode: str, sep: str) -> dict:
+    """The "Buat klaim" callback as the browser sends it (callbacks/claims.create)."""
+    outputs = [("claim-created", "data"), ("claim-new-msg", "children"), ("claim-new-sep", "invalid"),
+               ("claim-feedback-sep_number", "children"), ("claim-new-sep", "value")]  # fmt: skip
+    return {
+        "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
+        "outputs": [{"id": i, "property": p} for i, p in outputs],
+        "inputs": [{"id": "claim-new", "property": "n_clicks", "value": 1}],
+        "changedPropIds": ["claim-new.n_clicks"],
+        "state": [
+            {"id": "claim-new-episode", "property": "value", "value": episode},
+            {"id": "claim-new-sep", "property": "value", "value": sep},
+        ],
+    }
+
+
+def test_only_finance_and_admin_change_claims_even_when_crafted(sqlite_app, login):
+    actor = finance_actor(sqlite_app)
+    with sqlite_app.runtime.db.session() as s:
+        visit_id = jkn_visit(s, actor.site_id, date(2026, 11, 2))
+    request = _create_request(f"visit:{visit_id}", SEP)
+    assert login("front_desk").post("/_dash-update-component", json=request).status_code == 403
+    answer = login("manager").post("/_dash-update-component", json=request)
+    assert answer.status_code == 200 and "hanya dapat melihat" in answer.get_data(as_text=True)
+    with sqlite_app.runtime.db.session() as s:
+        assert s.scalar(select(BpjsClaim.id)) is None
+    answer = login("finance").post("/_dash-update-component", json=request)
+    assert answer.status_code == 200
+    with sqlite_app.runtime.db.session() as s:
+        assert s.scalar(select(BpjsClaim.visit_id)) == visit_id

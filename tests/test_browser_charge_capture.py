@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from auth.users import find_user
 from data.inpatient_views import available_beds
@@ -26,9 +26,10 @@ PRICES = {"ADM-DAFTAR": ("rawat_jalan", 30_000), "RJ-KONSUL": ("rawat_jalan", 85
 
 
 def set_prices(pantau) -> int:
-    """Today's tariffs of the three captured services (the latest ``valid_from`` wins); the site's id."""
+    """Today's tariffs of the three captured services, in place of any demo tariff list; the site's id."""
     with pantau.runtime.db.session() as s:
         site_id = s.scalar(select(Poli.site_id).where(Poli.code == "UMU"))
+        s.execute(delete(Tariff).where(Tariff.site_id == site_id))
         today = local_today(s, site_id)
         s.add_all(
             Tariff(site_id=site_id, code=code, name=code, unit=unit, amount=amount, valid_from=today)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from data import charge_capture, queue_actions
 from data.admissions import admit, discharge
@@ -35,7 +35,9 @@ TARIFFS = (
 
 
 def set_tariffs(pantau, site_id: int) -> None:
+    """The test's own tariff master (any demo tariff list is removed first, so the prices are these)."""
     with pantau.runtime.db.session() as s:
+        s.execute(delete(Tariff).where(Tariff.site_id == site_id))
         s.add_all(
             Tariff(
                 site_id=site_id, code=code, name=f"Tarif {code}", unit=unit, care_class=care_class, payer=payer,

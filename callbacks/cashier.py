@@ -72,24 +72,35 @@ def search(_clicks: int | None, _submit: int | None, *done_and_query):
     return results_table(found)
 
 
+def _clicked() -> dict | None:
+    """The pattern-matched button really clicked (redrawn buttons also fire, with no clicks)."""
+    return ctx.triggered_id if ctx.triggered and ctx.triggered[0]["value"] else None
+
+
 @page_callback(
     OWNER,
     Output(Ids.SELECTED, "data"),
     Input({"type": Ids.OPEN, "kind": ALL, "id": ALL}, "n_clicks"),
+    prevent_initial_call=True,
+)
+def open_episode(_clicks: list):
+    """Open an episode (no invoice chosen yet). A callback of its own, apart from ``pick_invoice``: the episode
+    list redrawn after an action must not supersede a click on an invoice's button."""
+    chosen = _clicked()
+    return no_update if chosen is None else {"kind": chosen["kind"], "id": chosen["id"], "invoice": None}
+
+
+@page_callback(
+    OWNER,
+    Output(Ids.SELECTED, "data", allow_duplicate=True),
     Input({"type": Ids.PICK, "invoice": ALL}, "n_clicks"),
     State(Ids.SELECTED, "data"),
     prevent_initial_call=True,
 )
-def choose(_opens: list, _picks: list, selected: dict | None):
-    """Open an episode (no invoice chosen yet) or choose one of its invoices to pay."""
-    if not ctx.triggered or not ctx.triggered[0]["value"]:
-        return no_update  # buttons drawn anew, not clicked
-    chosen = ctx.triggered_id
-    if chosen["type"] == Ids.OPEN:
-        return {"kind": chosen["kind"], "id": chosen["id"], "invoice": None}
-    if not selected:
-        return no_update
-    return {**selected, "invoice": chosen["invoice"]}
+def pick_invoice(_clicks: list, selected: dict | None):
+    """Choose one of the open episode's invoices to pay."""
+    chosen = _clicked()
+    return no_update if chosen is None or not selected else {**selected, "invoice": chosen["invoice"]}
 
 
 @page_callback(
@@ -107,6 +118,8 @@ def choose(_opens: list, _picks: list, selected: dict | None):
     Output(Ids.REFERENCE, "value"),
     Output(Ids.DEPOSIT_CARD, "style"),
     Output(Ids.DEPOSIT_BALANCE, "children"),
+    Output(Ids.DEP_AMOUNT, "value"),
+    Output(Ids.DEP_REFERENCE, "value"),
     Input(Ids.SELECTED, "data"),
     Input(Ids.DONE_INVOICE, "data"),
     Input(Ids.DONE_PAY, "data"),
@@ -115,14 +128,15 @@ def choose(_opens: list, _picks: list, selected: dict | None):
     prevent_initial_call=True,
 )
 def show_episode(selected: dict | None, *_done: int):
-    """Draw the chosen episode as it is now; the payment form is prefilled with what is left on the chosen bill."""
+    """Draw the chosen episode as it is now: the payment form prefilled with what is left on the chosen bill, the
+    deposit form emptied (this runs on a selection or after a change was saved, never after a refusal)."""
     if not selected:
-        return (HIDDEN, *([no_update] * 12))
+        return (HIDDEN, *([no_update] * 14))
     site_id = current_user.site_id
     with current_runtime().db.session() as session:
         episode = billing.episode(session, site_id, selected["kind"], selected["id"])
         if episode is None:
-            return (HIDDEN, *([no_update] * 12))
+            return (HIDDEN, *([no_update] * 14))
         key = {f"{episode.kind}_id": episode.id}
         lines = billing.unbilled_lines(session, site_id, **key)
     payers = sorted({line.payer for line in lines} - {"jkn"})
@@ -141,6 +155,8 @@ def show_episode(selected: dict | None, *_done: int):
         "",
         SHOWN if episode.kind == "admission" else HIDDEN,
         rupiah(episode.deposit or 0),
+        "",
+        "",
     )
 
 
@@ -277,12 +293,13 @@ def deposit(_receive, _apply, _refund, selected: dict | None, method: str, amoun
 )
 def print_receipt(_clicks: list):
     """The kuitansi of the clicked bill as a PDF (audited)."""
-    if not ctx.triggered or not ctx.triggered[0]["value"]:
+    chosen = _clicked()
+    if chosen is None:
         return no_update
     actor = current_actor()
     try:
         with current_runtime().db.session() as session:
-            found = billing.receipt(session, actor, ctx.triggered_id["invoice"])
+            found = billing.receipt(session, actor, chosen["invoice"])
             printed_at = utcnow().astimezone(site_zone(session, actor.site_id))
     except InputError:
         return no_update  # voided at another desk a moment ago: the redrawn table has no button any more

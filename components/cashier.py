@@ -131,13 +131,13 @@ def invoices_table(invoices: tuple[InvoiceView, ...], selected: int | None) -> d
             action.append(pay)
         if invoice.paid > 0 and invoice.status != "void":
             action.append(
-                dbc.Button(
-                    [html.I(className="bi bi-printer me-1"), t("cash_receipt")],
+                html.Button(  # an icon button: its name is in aria-label (dbc.Button takes none)
+                    html.I(className="bi bi-printer", **{"aria-hidden": "true"}),
                     id={"type": "cash-receipt", "invoice": invoice.id},
-                    size="sm",
-                    color="secondary",
-                    outline=True,
-                    className="ms-1",
+                    type="button",
+                    className="btn btn-sm btn-outline-secondary ms-1",
+                    title=t("cash_receipt"),
+                    **{"aria-label": t("cash_receipt")},
                 )
             )
         rows.append(

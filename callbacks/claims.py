@@ -79,6 +79,8 @@ def show_list(status, episode, start, end, near, *_changes) -> tuple:
     Output(Ids.HISTORY, "children"),
     Output(Ids.SAVE, "disabled"),
     Output(Ids.MOVE, "disabled"),
+    Output(Ids.SAVE_MSG, "children", allow_duplicate=True),
+    Output(Ids.MOVE_MSG, "children", allow_duplicate=True),
     Input(Ids.GRID, "cellClicked"),
     Input(Ids.CREATED, "data"),
     Input(Ids.SAVED, "data"),
@@ -95,19 +97,21 @@ def fill_form(cell: dict | None, created: dict | None, _saved, _moved, _imported
     elif ctx.triggered_id == Ids.CREATED and created:
         claim_id = created.get("id")
     if not claim_id:
-        return (no_update,) * (len(EDIT_FIELDS) + 9)
+        return (no_update,) * (len(EDIT_FIELDS) + 11)
     try:
         with current_runtime().db.session() as db:
             view, events = claim_detail(db, current_user.site_id, int(claim_id))
             today = local_today(db, current_user.site_id)
     except InputError:
-        return (None, t("claim_form_empty"), *([""] * len(EDIT_FIELDS)), [], None, None, "", [], True, True)
+        return (None, t("claim_form_empty"), *([""] * len(EDIT_FIELDS)), [], None, None, "", [], True, True, None, None)
     values = [view.inacbg_code or "", view.hospital_tariff, view.inacbg_tariff, view.submitted_amount,
               view.approved_amount, view.topup_amount]  # fmt: skip
     values = ["" if v is None else (v if isinstance(v, str) else f"{v:,}".replace(",", ".")) for v in values]
     options = [{"label": status_text(s), "value": s} for s in next_states(view.status)]
     title = t("claim_form_title", sep=view.sep_number, status=status_text(view.status))
     writable = may_write()
+    # Another claim picked: the messages about the previous one go; after a save or a move they stay.
+    message = None if ctx.triggered_id in (Ids.GRID, Ids.CREATED) else no_update
     return (
         {"id": view.id, "version": view.version},
         title,
@@ -119,6 +123,8 @@ def fill_form(cell: dict | None, created: dict | None, _saved, _moved, _imported
         history_items(events),
         not writable,
         not (writable and options),
+        message,
+        message,
     )
 
 

@@ -38,6 +38,7 @@ EXPECTED_ACCESS = {
     "/jadwal/cuti": {"admin", "manager"},
     "/laporan/ketepatan-dokter": {"manager", "admin"},
     "/keuangan": {"manager", "admin", "finance"},
+    "/keuangan/impor": {"finance", "admin"},
     "/404": set(ROLES),
 }
 _USERS_OUTPUTS = (  # callbacks/admin_users.render_users

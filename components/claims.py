@@ -99,18 +99,18 @@ def deadline_text(view: ClaimView) -> str:
 
 
 _COLUMNS = (
-    ("sep", "claim_col_sep", 190),
-    ("episode", "claim_col_episode", 110),
-    ("place", "claim_col_place", 120),
-    ("service_end", "claim_col_service_end", 110),
-    ("inacbg", "claim_col_inacbg", 100),
-    ("hospital", "claim_col_hospital", 120),
-    ("inacbg_tariff", "claim_col_inacbg_tariff", 120),
-    ("submitted", "claim_col_submitted", 120),
-    ("approved", "claim_col_approved", 120),
-    ("status", "claim_col_status", 110),
-    ("deadline", "claim_col_deadline", 170),
-    ("due", "claim_col_due", 120),
+    ("sep", "claim_col_sep", 205),
+    ("episode", "claim_col_episode", 120),
+    ("place", "claim_col_place", 140),
+    ("service_end", "claim_col_service_end", 140),
+    ("inacbg", "claim_col_inacbg", 130),
+    ("hospital", "claim_col_hospital", 130),
+    ("inacbg_tariff", "claim_col_inacbg_tariff", 130),
+    ("submitted", "claim_col_submitted", 130),
+    ("approved", "claim_col_approved", 130),
+    ("status", "claim_col_status", 120),
+    ("deadline", "claim_col_deadline", 210),
+    ("due", "claim_col_due", 140),
 )
 _RIGHT = {"hospital", "inacbg_tariff", "submitted", "approved"}
 
@@ -119,7 +119,7 @@ def claims_grid() -> dag.AgGrid:
     """The claims list: a click on a row opens the claim in the form."""
     defs = []
     for key, label, width in _COLUMNS:
-        col = {"field": key, "headerName": t(label), "minWidth": width, "flex": 1, "sortable": True}
+        col = {"field": key, "headerName": t(label), "width": width, "sortable": True, "resizable": True}
         if key in _RIGHT:
             col["type"] = "rightAligned"
         if key == "deadline":
@@ -136,7 +136,6 @@ def claims_grid() -> dag.AgGrid:
             "paginationPageSize": 50,
             "localeText": {"noRowsToShow": t("claim_no_rows")},
         },
-        columnSize="autoSize",
         style={**GRID_COLOURS, "height": "420px"},
         className="claim-grid",
     )

@@ -44,7 +44,7 @@ def layout(**_query: str) -> html.Div:
             claims_grid(),
             dbc.Row(
                 [
-                    dbc.Col(claim_form(can_write), lg=8),
+                    dbc.Col(claim_form(can_write), lg=8 if can_write else 12),
                     dbc.Col([new_claim_card(can_write), import_card(can_write)], lg=4),
                 ],
                 className="mt-3",

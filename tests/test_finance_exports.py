@@ -104,7 +104,7 @@ def test_pdf_has_numbered_pages_totals_and_signature(tmp_path):
     pages = text.count("\f")
     assert pages >= 3  # summary and units, days running over, the wide table on a landscape page
     assert "Halaman 1 dari" in text and f"Halaman {pages} dari {pages}" in text
-    assert "Rp 2.000.000" in text and "Rp 4.960.000" in text and "12,3 ‰" in text
+    assert "Rp 2.000.000" in text and "Rp 4.960.000" in text and "12,3 ‰" in text and "Total" in text
     assert "Sleman, 2 April 2026" in text and "( dr. Budi Santoso )" in text and "Mengetahui," in text
     subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(path), str(tmp_path / "p")], check=True)
     assert list(tmp_path.glob("p*.png"))

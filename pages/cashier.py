@@ -16,7 +16,7 @@ dash.register_page(
     name_key="cash_nav",
     title="Kasir · Pantau",
     roles=["finance", "admin"],
-    order=72,
+    order=56,
     nav=True,
     nav_group="reports",
 )

@@ -39,6 +39,7 @@ EXPECTED_ACCESS = {
     "/laporan/ketepatan-dokter": {"manager", "admin"},
     "/keuangan": {"manager", "admin", "finance"},
     "/keuangan/impor": {"finance", "admin"},
+    "/keuangan/kasir": {"finance", "admin"},
     "/404": set(ROLES),
 }
 _USERS_OUTPUTS = (  # callbacks/admin_users.render_users
@@ -141,7 +142,7 @@ def test_admin_navbar_groups_pages_by_their_nav_group(login):
     links, menus = navbar_entries(login("admin"))
     assert links == ["nav-pages.home", "nav-pages.ward"]
     assert menus == {
-        "reports": ["nav-pages.finance", "nav-pages.queue_report", "nav-pages.doctor_punctuality"],
+        "reports": ["nav-pages.finance", "nav-pages.cashier", "nav-pages.queue_report", "nav-pages.doctor_punctuality"],
         "queue": ["nav-pages.registration", "nav-pages.counter", "nav-pages.board", "nav-pages.admin_queue"],
         "bpjs": ["nav-pages.bpjs_sync", "nav-pages.admin_bpjs_mapping"],
         "admin": [

@@ -82,6 +82,14 @@ def test_the_mapping_is_guessed_from_khanza_headers():
     assert {f: c for f, c in guess.items() if c} == MAPPING
 
 
+def test_the_users_choices_are_kept_for_a_corrected_file():
+    header = ["id", "tgl", "biaya", "kelompok_bayar", "kd_poli"]
+    assert guess_mapping(header)["payer"] is None
+    kept = guess_mapping(header, keep={"payer": "kelompok_bayar", "poli_code": "gone", "amount": "kd_poli"})
+    assert (kept["payer"], kept["amount"], kept["poli_code"]) == ("kelompok_bayar", "kd_poli", None)
+    assert (kept["source_id"], kept["date"]) == ("id", "tgl")
+
+
 @pytest.mark.parametrize(
     "text,expected",
     [

@@ -55,7 +55,7 @@ def _table(rows: Sequence[tariffs.TariffRow], today: date) -> Component:
                 r.care_class or t("tar_class_all"),
                 t(f"fin_payer_{r.payer}") if r.payer else t("tar_payer_all"),
                 rupiah(r.amount),
-                f"{r.valid_from:%d-%m-%Y} – " + (f"{r.valid_until:%d-%m-%Y}" if r.valid_until else "…"),
+                f"{r.valid_from:%d/%m/%Y}\u00a0–\u00a0" + (f"{r.valid_until:%d/%m/%Y}" if r.valid_until else "…"),
                 _state(r, today),
             )
             for r in rows
@@ -138,18 +138,20 @@ def _refusal(exc: InputError) -> dbc.Alert:
 @page_callback(
     PAGE,
     Output(IDS.feedback, "children"),
-    Output(Ids.REFRESH, "data", allow_duplicate=True),
     *[Output(IDS.field(f), "invalid", allow_duplicate=True) for f in FIELDS],
     *[Output(IDS.error(f), "children", allow_duplicate=True) for f in FIELDS],
+    Output(IDS.table, "children", allow_duplicate=True),
+    Output(IDS.pick, "options", allow_duplicate=True),
     Output(IDS.pick, "value", allow_duplicate=True),
     Input(IDS.save, "n_clicks"),
     State(IDS.pick, "value"),
-    State(Ids.REFRESH, "data"),
+    State(Ids.FILTER_UNIT, "value"),
+    State(Ids.FILTER_AT, "value"),
     *[State(IDS.field(f), "value") for f in FIELDS],
     running=[(Output(IDS.save, "disabled"), True, False)],
     prevent_initial_call=True,
 )
-def save(_clicks: int, row_id: int | None, refresh: int | None, *typed: str | None) -> tuple:
+def save(_clicks: int, row_id: int | None, unit: str | None, at: str | None, *typed: str | None) -> tuple:
     form = {f: "" if value == EVERY else value for f, value in zip(FIELDS, typed, strict=True)}
     try:
         with current_runtime().db.session() as db:
@@ -161,9 +163,13 @@ def save(_clicks: int, row_id: int | None, refresh: int | None, *typed: str | No
             saved_id = row.id
     except InputError as exc:  # keep what was typed; mark the wrong fields
         marks, messages = field_messages(FIELDS, exc)
-        return _refusal(exc), no_update, *marks, *messages, no_update
+        return _refusal(exc), *marks, *messages, no_update, no_update, no_update
     done = dbc.Alert(t("tar_saved"), color="success", className="mb-0", id="tariff-saved")
-    return done, (refresh or 0) + 1, *_unmarked(), saved_id
+    # the listing and the options come with the saved row's id, so the picker opens it
+    table, options = _listing(unit, at)
+    if all(option["value"] != saved_id for option in options):
+        options = [*options, {"label": form["code"].upper(), "value": saved_id}]
+    return done, *_unmarked(), table, options, saved_id
 
 
 @page_callback(

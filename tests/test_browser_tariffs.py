@@ -59,6 +59,8 @@ def test_tariff_procedure_and_target_pages(page, live_server):
     expect(page.locator("#tariff-saved")).to_be_visible()
     expect(page.locator("#tariff-grid")).to_contain_text("LAB-HBA1C")
     expect(page.locator("#tariff-grid")).to_contain_text("Rp 150.000")
+    expect(page.locator("#tariff-code")).to_have_value("LAB-HBA1C")  # the saved tariff stays open in the form
+    expect(page.locator("#tariff-code")).to_be_disabled()
     save_screenshot(page, "tariffs-saved.png", full_page=True)
 
     _switch(page, base, "nurse")

@@ -190,6 +190,27 @@ def test_deposit_pays_the_stay_and_the_rest_is_refunded(any_app):
                          ("payment", "deposit", 450_000), ("refund", "tunai", 350_000)]  # fmt: skip
 
 
+def test_a_small_deposit_pays_part_of_the_bill(sqlite_app):
+    admission_id = admission_with_lines(sqlite_app, "Lina Sebagian", 450_000)
+    with sqlite_app.runtime.db.session() as s:
+        actor = cashier(s)
+        record_deposit(s, actor, admission_id, method="qris", amount="100.000", reference="QR-9", paid_on=DAY)
+        bill = create_invoice(s, actor, admission_id=admission_id, today=DAY)
+        part = apply_deposit(s, actor, bill.id, paid_on=DAY)
+        assert (part.paid, part.outstanding, part.status, deposit_balance(s, admission_id)) == (
+            100_000,
+            350_000,
+            "open",
+            0,
+        )
+        with pytest.raises(InputError) as err:
+            apply_deposit(s, actor, bill.id, paid_on=DAY)
+        assert err.value.key == "cash_err_no_deposit"
+        with pytest.raises(FieldErrors) as err:
+            record_deposit(s, actor, admission_id, method="asuransi", amount="-5", paid_on=DAY)
+        assert set(err.value.errors) == {"method", "amount"}
+
+
 def test_lookup_finds_episodes_with_what_is_owed(any_app):
     visit_id, booking = visit_with_lines(any_app, "Fajar Kasir", [("REG", 25_000, "umum", 1), ("LAB", 9_000, "jkn", 1)])
     with any_app.runtime.db.session() as s:

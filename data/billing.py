@@ -433,7 +433,7 @@ def _matching_patients(session: Session, site_id: int, query: str) -> tuple[list
     """(patient ids by RM or name, visit ids by booking code)."""
     visits = list(
         session.scalars(
-            select(Visit.id).where(Visit.site_id == site_id, func.upper(Visit.booking_code) == query.upper())
+            select(Visit.id).where(Visit.site_id == site_id, Visit.booking_code.in_(sorted({query, query.upper()})))
         )
     )
     by_mrn = list(session.scalars(select(Patient.id).where(Patient.site_id == site_id, Patient.mrn == query)))

@@ -55,7 +55,7 @@ def _table(rows: Sequence[tariffs.TariffRow], today: date) -> Component:
                 r.care_class or t("tar_class_all"),
                 t(f"fin_payer_{r.payer}") if r.payer else t("tar_payer_all"),
                 rupiah(r.amount),
-                f"{r.valid_from:%d/%m/%Y}\u00a0–\u00a0" + (f"{r.valid_until:%d/%m/%Y}" if r.valid_until else "…"),
+                f"{r.valid_from:%d/%m/%Y} – " + (f"{r.valid_until:%d/%m/%Y}" if r.valid_until else "…"),
                 _state(r, today),
             )
             for r in rows
@@ -64,15 +64,19 @@ def _table(rows: Sequence[tariffs.TariffRow], today: date) -> Component:
     )  # fmt: skip
 
 
+def _who(row: tariffs.TariffRow) -> str:
+    """The class and payer a row prices, in words."""
+    payer = t(f"fin_payer_{row.payer}") if row.payer else t("tar_payer_all")
+    return f"{row.care_class or t('tar_class_all')}, {payer}"
+
+
 def _listing(unit: str | None, at: str | None) -> tuple[Component, list[dict]]:
     with current_runtime().db.session() as db:
         today = local_today(db, current_user.site_id)
         unit = None if unit in (None, "", EVERY) else unit
         rows = tariffs.tariff_list(db, current_user.site_id, at=_day(at), unit=unit, today=today)
     options = [
-        {"label": f"{r.code} · {r.care_class or '*'} · {r.payer or '*'} · {r.valid_from:%d-%m-%Y}", "value": r.id}
-        for r in rows
-        if r.active
+        {"label": f"{r.code} · {r.name} · {_who(r)} · {r.valid_from:%d/%m/%Y}", "value": r.id} for r in rows if r.active
     ]
     return _table(rows, today), options
 

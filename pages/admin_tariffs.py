@@ -131,6 +131,6 @@ def layout(**_query: str) -> html.Div:
             html.H1(t("tar_title"), className="h4 mb-3"),
             dcc.Store(id=Ids.REFRESH, data=0),
             _filters(today),
-            dbc.Row([dbc.Col(list_card(Ids.FORM, t("tar_list")), lg=7), dbc.Col(_form(), lg=5)]),
+            dbc.Row([dbc.Col(list_card(Ids.FORM, t("tar_list")), lg=8), dbc.Col(_form(), lg=4)]),
         ]
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -109,6 +109,7 @@ UNIT_WORDS = {
     "APOTEK": "farmasi",
     "OBAT": "farmasi",
 }
+_Fail = Callable[..., None]  # records a line's error: fail(field, message key, **params)
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%Y/%m/%d", "%d.%m.%Y")
 
 
@@ -404,7 +405,7 @@ def _line(
     ), []
 
 
-def _code(text: str, known: Mapping[str, int], name: str, key: str, fail) -> int | None:
+def _code(text: str, known: Mapping[str, int], name: str, key: str, fail: _Fail) -> int | None:
     if not text:
         return None
     found = known.get(text.upper())
@@ -413,7 +414,7 @@ def _code(text: str, known: Mapping[str, int], name: str, key: str, fail) -> int
     return found
 
 
-def _doctor(text: str, known: Mapping[str, int | None], fail) -> int | None:
+def _doctor(text: str, known: Mapping[str, int | None], fail: _Fail) -> int | None:
     if not text:
         return None
     key = " ".join(text.upper().split())
@@ -424,7 +425,7 @@ def _doctor(text: str, known: Mapping[str, int | None], fail) -> int | None:
     return known.get(key)
 
 
-def _unit(text: str, values: Mapping[str, str], fail) -> str | None:
+def _unit(text: str, values: Mapping[str, str], fail: _Fail) -> str | None:
     """The unit from its column, else from the line's ward (inpatient) or poli (outpatient)."""
     if text:
         unit = _word(text, UNIT_WORDS, UNITS)
@@ -439,7 +440,7 @@ def _unit(text: str, values: Mapping[str, str], fail) -> str | None:
     return None
 
 
-def _money(values: Mapping[str, str], chosen: Mapping[str, str], fail) -> tuple[int, int, int]:
+def _money(values: Mapping[str, str], chosen: Mapping[str, str], fail: _Fail) -> tuple[int, int, int]:
     """(quantity, unit price, amount). With an amount column the amount is the file's; a fractional quantity
     (0.5 tablet) is then kept as one line of that amount."""
     quantity = 1

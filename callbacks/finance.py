@@ -10,6 +10,7 @@ import json
 import uuid
 from datetime import date
 from typing import Any
+from urllib.parse import parse_qsl
 
 import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, Input, Output, State, ctx, dcc, html, no_update
@@ -31,6 +32,7 @@ from components.finance_view import (
     filter_words,
     graph_id,
     kpi_row,
+    parse_view,
     table_grid,
     view_query,
 )
@@ -82,11 +84,12 @@ def view_of(report: str | None, start: str | None, end: str | None, *picked: Any
     return FinanceView(report or "revenue", flt)
 
 
-def _build(view: FinanceView) -> Report:
+def _build(view: FinanceView) -> tuple[Report, date]:
+    """The view's report, and the site's today."""
     site_id = current_user.site_id
     with current_runtime().db.session() as session:
         today = local_today(session, site_id)
-        return build_report(session, site_id, view.report, view.flt, today=today)
+        return build_report(session, site_id, view.report, view.flt, today=today), today
 
 
 def _section(title: str, body: Any, element_id: str | None = None) -> dbc.Card:
@@ -178,17 +181,39 @@ def pick_preset(*_clicks: int | None) -> tuple[date, date]:
     Output(Ids.PERIOD, "children"),
     *(Input(i, p) for i, p in FILTER_STATES),
     Input(THEME_STORE, "data"),
+    State(Ids.URL, "search"),
 )
 def show_report(report_key: str | None, start: str | None, end: str | None, *rest: Any) -> tuple:
-    """Build the chosen report once and draw all of it; keep the filter in the address."""
-    *picked, theme = rest
+    """Build the chosen report once and draw all of it; keep the filter in the address. An address that already
+    says this view is left alone: rewriting ``/keuangan`` as its long form would add a history entry that the Back
+    button returns to, and that would be rewritten again (a trap)."""
+    *picked, theme, search = rest
     lang = current_language()
     view = view_of(report_key, start, end, *picked)
     if view is None:
         return no_update, dbc.Alert(label("finpg_pick_period", lang), color="warning", id="finpg-error"), ""
-    report = _build(view)
+    report, today = _build(view)
     period = period_text(view.flt.start, view.flt.end, lang)
-    return view_query(view), report_content(report, theme, lang), period
+    shown = parse_view(dict(parse_qsl((search or "").lstrip("?"))), today)
+    return (no_update if shown == view else view_query(view)), report_content(report, theme, lang), period
+
+
+@page_callback(
+    OWNER,
+    *(Output(i, p, allow_duplicate=True) for i, p in FILTER_STATES),
+    Input(Ids.URL, "search"),
+    *(State(i, p) for i, p in FILTER_STATES),
+    prevent_initial_call=True,
+)
+def follow_address(search: str | None, *filters: Any) -> tuple:
+    """Back and Forward change the address only: set the filter to what it says (which redraws the report)."""
+    with current_runtime().db.session() as session:
+        today = local_today(session, current_user.site_id)
+    wanted = parse_view(dict(parse_qsl((search or "").lstrip("?"))), today)
+    if wanted == view_of(*filters):
+        raise PreventUpdate
+    flt = wanted.flt
+    return wanted.report, flt.start, flt.end, flt.unit, flt.poli_id, flt.ward_id, flt.doctor_id, flt.payer
 
 
 def _fired(group: int, trigger: dict) -> int | None:

@@ -6,6 +6,7 @@ callbacks/finance.py from one report per filter change."""
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlencode
 
 import dash
 import dash_bootstrap_components as dbc
@@ -177,7 +178,7 @@ def layout(**query: str) -> html.Div:
     view = parse_view(query, today)
     return html.Div(
         [
-            dcc.Location(id=Ids.URL, refresh=False),
+            dcc.Location(id=Ids.URL, refresh=False, search=f"?{urlencode(query)}" if query else ""),
             dcc.Store(id=Ids.DRILL_STORE),
             dbc.Row(
                 [

@@ -83,8 +83,9 @@ def test_manager_filters_drills_and_exports(page, live_server, tmp_path):
     page.click("#finpg-preset-last_month")
     expect(page.locator("#finpg-kpi-revenue-value")).to_have_text("Rp 300.000")
     expect(page).to_have_url(re.compile(f"dari={previous_start.isoformat()}&sampai={previous_end.isoformat()}"))
-    page.click("#finpg-preset-this_month")
-    expect(page.locator("#finpg-kpi-revenue-value")).to_have_text("Rp 1.000.000")
+    page.go_back()  # the address kept the view: Back shows this month again
+    expect(page.locator("#finpg-kpi-revenue-value")).to_have_text("Rp 1.000.000", timeout=30_000)
+    expect(page).to_have_url(re.compile(r"/keuangan$"))
 
     page.locator("#finpg-payer").click()
     page.get_by_role("option", name="JKN (BPJS Kesehatan)").first.click()
@@ -104,7 +105,12 @@ def test_manager_filters_drills_and_exports(page, live_server, tmp_path):
     expect(page.locator("#finpg-drill-modal .ag-center-cols-container")).to_contain_text("Konsultasi")
     page.keyboard.press("Escape")
     expect(page.locator("#finpg-drill-modal")).to_be_hidden()
-    save_screenshot(page, "finance.png", full_page=True)
+
+    page.locator("#finpg-table-by_payer .ag-row", has_text="JKN").first.click()  # a table row opens its lines too
+    expect(page.locator("#finpg-drill-title")).to_contain_text("JKN (BPJS Kesehatan) · Jumlah baris: 3")
+    expect(page.locator("#finpg-drill-modal .ag-center-cols-container .ag-row")).to_have_count(3)
+    page.keyboard.press("Escape")
+    expect(page.locator("#finpg-drill-modal")).to_be_hidden()
 
     shown = _revenue(page)
     label = page.locator("#finpg-kpi-revenue-label").text_content()
@@ -129,6 +135,10 @@ def test_manager_filters_drills_and_exports(page, live_server, tmp_path):
         formats = s.scalars(select(AuditLog.detail).where(AuditLog.action == "finance_export")).all()
     assert [d["format"] for d in formats] == ["xlsx", "pdf"]
     assert all(d["filters"] == {"payer": "jkn"} for d in formats)
+
+    page.locator("#finpg-tabs label", has_text="Klaim BPJS").click()
+    expect(page.locator("#finpg-report-claims")).to_be_visible()
+    expect(page).to_have_url(re.compile("laporan=claims.*penjamin=jkn"))
     watch.settle(page)
     assert not watch.problems, watch.problems
 

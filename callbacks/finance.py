@@ -276,7 +276,7 @@ def open_drill(clicks: list, cells: list, rows: list, *filters: Any) -> tuple:
         first = drill(session, current_user.site_id, view.flt, trigger["drill"], row_key, offset=0, limit=1)
     name = label(f"finpg_drill_{trigger['drill']}", lang)
     title = f"{name} · {what} · {label('finpg_rows', lang)}: {first.count}"
-    store = {"name": trigger["drill"], "row_key": row_key, "query": view_query(view), "count": first.count}
+    store = {"name": trigger["drill"], "row_key": row_key}
     opened = uuid.uuid4().hex[:12]
     body = [html.Div(str(first.count), id="finpg-drill-count", hidden=True), drill_grid(first.columns, lang, opened)]
     return True, title, body, store

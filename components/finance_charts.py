@@ -250,19 +250,20 @@ def barber_johnson(table: Table, theme: ChartTheme, lang: str) -> go.Figure:
             mode="lines+text",
             line={"color": theme.axis, "width": 1, "dash": "dot"},
             text=["", f"BOR {level} %"],
-            textposition="top left",
+            textposition="bottom left",
             showlegend=False,
             hoverinfo="skip",
         )
     for times in BJ_BTO_LINES:
         total = YEAR_DAYS / times
+        end_x, label_x = min(total, x_max), x_max * 0.06
         fig.add_scatter(
-            x=[0, min(total, x_max)],
-            y=[total, total - min(total, x_max)],
+            x=[0, label_x, end_x],
+            y=[total, total - label_x, total - end_x],
             mode="lines+text",
             line={"color": theme.warning, "width": 1, "dash": "dash"},
-            text=[f"BTO {times}", ""],
-            textposition="middle right",
+            text=["", f"BTO {times}", ""],
+            textposition="top right",
             showlegend=False,
             hoverinfo="skip",
         )
@@ -285,9 +286,9 @@ def barber_johnson(table: Table, theme: ChartTheme, lang: str) -> go.Figure:
         customdata=[keys[i] for i, _ in points],
         name=label("finpg_bj_wards", lang),
     )
+    fig = _finish(fig, theme, y_title=label("finpg_bj_avlos", lang), money=False)
     fig.update_xaxes(range=[0, x_max], title_text=label("finpg_bj_toi", lang))
-    fig.update_yaxes(range=[0, y_max], title_text=label("finpg_bj_avlos", lang))
-    fig = _finish(fig, theme, money=False)
+    fig.update_yaxes(range=[0, y_max])
     fig.update_layout(height=420)
     return fig
 

@@ -39,12 +39,12 @@ def test_barber_johnson_draws_iso_lines_and_ward_points():
         row_keys=({"ward_id": 4}, {"ward_id": 5}),
     )
     fig = barber_johnson(table, LIGHT, "id")
-    iso = [trace for trace in fig.data if trace.text is not None and len(trace.text) == 2]
+    iso = [trace for trace in fig.data if trace.text is not None and len(trace.text) in (2, 3)]
     lines = {trace.text[1]: (trace.x[1], trace.y[1]) for trace in iso if "BOR" in trace.text[1]}
     for level, (x, y) in ((60, lines["BOR 60 %"]), (75, lines["BOR 75 %"]), (85, lines["BOR 85 %"])):
         assert y == pytest.approx(x * level / (100 - level))
-    bto30 = next(trace for trace in iso if trace.text[0] == "BTO 30")
-    assert bto30.x[0] + bto30.y[0] == pytest.approx(365 / 30)
+    bto30 = next(trace for trace in iso if trace.text[1] == "BTO 30")
+    assert all(x + y == pytest.approx(365 / 30) for x, y in zip(bto30.x, bto30.y, strict=True))
     points = fig.data[-1]
     assert list(points.x) == [2.0] and list(points.y) == [6.0]  # a ward without figures is no point
     assert [json.loads(k) for k in points.customdata] == [{"ward_id": 4}]

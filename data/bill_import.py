@@ -23,7 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from itertools import islice
 
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from data import audit
@@ -310,7 +310,7 @@ def _word(text: str, words: Mapping[str, str], codes: Sequence[str]) -> str | No
 @dataclass(frozen=True)
 class _Run:
     report: BillCheck
-    charges: list[NewCharge]
+    charges: list[NewCharge]  # the good lines not imported before
 
 
 def _run(session: Session, site_id: int, raw: bytes, mapping: Mapping[str, str | None], system: str) -> _Run:
@@ -346,8 +346,8 @@ def _run(session: Session, site_id: int, raw: bytes, mapping: Mapping[str, str |
             seen[charge.source_id] = line
             charges.append(charge)
     already = _already(session, site_id, [c.source_id for c in charges])
-    report = BillCheck(file_digest(raw), len(lines), len(charges) - already, already, errors)
-    return _Run(report, charges)
+    report = BillCheck(file_digest(raw), len(lines), len(charges) - len(already), len(already), errors)
+    return _Run(report, [c for c in charges if c.source_id not in already])
 
 
 def _cell(texts: Sequence[str], index: int) -> str:
@@ -476,16 +476,19 @@ def _decimal(text: str) -> Decimal | None:
         return None
 
 
-def _already(session: Session, site_id: int, source_ids: Sequence[str]) -> int:
-    count = 0
+def _already(session: Session, site_id: int, source_ids: Sequence[str]) -> set[str]:
+    """The ``source_id``s among these that an earlier import wrote."""
+    found: set[str] = set()
     for start in range(0, len(source_ids), _CHUNK):
         chunk = source_ids[start : start + _CHUNK]
-        count += session.scalar(
-            select(func.count()).where(
-                ChargeLine.site_id == site_id, ChargeLine.source == "import", ChargeLine.source_id.in_(chunk)
+        found.update(
+            session.scalars(
+                select(ChargeLine.source_id).where(
+                    ChargeLine.site_id == site_id, ChargeLine.source == "import", ChargeLine.source_id.in_(chunk)
+                )
             )
         )
-    return count
+    return found
 
 
 def check_bills(

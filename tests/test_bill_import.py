@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 
 from auth.users import find_user
 from data.bill_import import (
+    MAX_BYTES,
+    MAX_ROWS,
     BillImportRefused,
     apply_bills,
     check_bills,
@@ -108,6 +110,16 @@ def test_the_users_choices_are_kept_for_a_corrected_file():
 )
 def test_amounts_in_common_spellings(text, expected):
     assert parse_amount(text) == expected
+
+
+def test_file_limits():
+    with pytest.raises(InputError) as big:
+        read_cells(b"a;b\n" + b"x" * MAX_BYTES)
+    assert big.value.key == "import_err_too_big"
+    assert len(read_cells(b"id\n" + b"1\n" * MAX_ROWS)) == MAX_ROWS + 1
+    with pytest.raises(InputError) as many:
+        read_cells(b"id\n" + b"1\n" * (MAX_ROWS + 1))
+    assert many.value.key == "import_err_too_many_rows"
 
 
 def test_dates_in_common_spellings():

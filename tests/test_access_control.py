@@ -40,6 +40,7 @@ EXPECTED_ACCESS = {
     "/keuangan": {"manager", "admin", "finance"},
     "/keuangan/impor": {"finance", "admin"},
     "/keuangan/kasir": {"finance", "admin"},
+    "/keuangan/klaim": {"finance", "manager", "admin"},
     "/404": set(ROLES),
 }
 _USERS_OUTPUTS = (  # callbacks/admin_users.render_users
@@ -142,7 +143,13 @@ def test_admin_navbar_groups_pages_by_their_nav_group(login):
     links, menus = navbar_entries(login("admin"))
     assert links == ["nav-pages.home", "nav-pages.ward"]
     assert menus == {
-        "reports": ["nav-pages.finance", "nav-pages.cashier", "nav-pages.queue_report", "nav-pages.doctor_punctuality"],
+        "reports": [
+            "nav-pages.finance",
+            "nav-pages.cashier",
+            "nav-pages.claims",
+            "nav-pages.queue_report",
+            "nav-pages.doctor_punctuality",
+        ],
         "queue": ["nav-pages.registration", "nav-pages.counter", "nav-pages.board", "nav-pages.admin_queue"],
         "bpjs": ["nav-pages.bpjs_sync", "nav-pages.admin_bpjs_mapping"],
         "admin": [

@@ -125,6 +125,7 @@ def render_lines(_refresh: int | None, data: dict | None) -> Component:
 def charge(_clicks: int, data: dict, token: str, code: str | None, quantity: str | None, doctor: str | None,
            refresh: int | None) -> tuple:  # fmt: skip
     clean = [False] * len(FIELDS) + [""] * len(FIELDS)
+    data = data or {}  # no episode: ``episode`` refuses with its message
     try:
         with current_runtime().db.session() as db:
             new = procedures.charge_procedure(

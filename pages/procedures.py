@@ -9,6 +9,7 @@ import secrets
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
+from dash.development.base_component import Component
 from flask_login import current_user
 
 from auth.session import current_actor
@@ -167,34 +168,36 @@ def _number(value: str | None) -> int | None:
 
 def layout(admission: str | None = None, visit: str | None = None, **_query: str) -> html.Div:
     admission_id, visit_id = _number(admission), _number(visit)
-    body: list = [html.P(t("proc_none_open"), className="text-body-secondary", id="proc-none")]
+    chosen, choices, doctors = None, [], []
+    notice: Component = html.P(t("proc_none_open"), className="text-body-secondary", id="proc-none")
     if admission_id is not None or visit_id is not None:
         with current_runtime().db.session() as session:
             try:
                 chosen = open_episode(session, current_actor(), visit_id=visit_id, admission_id=admission_id)
             except InputError:
-                chosen = None
-            today = local_today(session, current_user.site_id)
-            choices = procedure_choices(session, current_user.site_id, today)
-            doctors = list_doctors(session, current_user.site_id)
-        if chosen is None:
-            body = [dbc.Alert(t("proc_err_episode"), color="warning", id="proc-none")]
-        else:
-            episode = {"visit": chosen.visit_id, "admission": chosen.admission_id}
-            body = [
-                _header(chosen),
-                dcc.Store(id=Ids.EPISODE, data=episode),
-                dcc.Store(id=Ids.FORM_KEY, data=new_token()),
-                dcc.Store(id=Ids.REFRESH, data=0),
-                dbc.Row(
-                    [
-                        dbc.Col(
-                            dbc.Card([dbc.CardHeader(t("proc_lines")), html.Div(id=Ids.LINES)], className="mb-3"),
-                            lg=7,
-                        ),
-                        dbc.Col(_entry_form(choices, doctors), lg=5),
-                    ]
-                ),
-                _cancel_modal(),
-            ]
-    return html.Div([html.H1(t("proc_title"), className="h4 mb-3"), _search(), *body])
+                notice = dbc.Alert(t("proc_err_episode"), color="warning", id="proc-none")
+            else:
+                today = local_today(session, current_user.site_id)
+                choices = procedure_choices(session, current_user.site_id, today)
+                doctors = list_doctors(session, current_user.site_id)
+    episode = {"visit": chosen.visit_id, "admission": chosen.admission_id} if chosen else None
+    # The episode's part is drawn (hidden) without one too, so every id its callbacks name is always on the page.
+    section = html.Div(
+        [
+            dcc.Store(id=Ids.EPISODE, data=episode),
+            dcc.Store(id=Ids.FORM_KEY, data=new_token()),
+            dcc.Store(id=Ids.REFRESH, data=0),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        dbc.Card([dbc.CardHeader(t("proc_lines")), html.Div(id=Ids.LINES)], className="mb-3"), lg=7
+                    ),
+                    dbc.Col(_entry_form(choices, doctors), lg=5),
+                ]
+            ),
+            _cancel_modal(),
+        ],
+        hidden=chosen is None,
+    )
+    head = _header(chosen) if chosen else notice
+    return html.Div([html.H1(t("proc_title"), className="h4 mb-3"), _search(), head, section])

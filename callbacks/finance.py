@@ -234,8 +234,10 @@ def _row_key_of_click(trigger: dict, clicks: list, cells: list, rows: list) -> t
             data = data[0]
         if not data:
             return None
-        name = point.get("label") or point.get("text") or point.get("x") or ""
-        return json.loads(data), str(name)
+        key = json.loads(data)
+        if "day" in key:  # a day's bar: its date as people write it
+            return key, cell_text(date.fromisoformat(key["day"]), "date", current_language())
+        return key, str(point.get("label") or point.get("text") or point.get("x") or "")
     index = _fired(1, trigger)
     if index is None or not cells[index]:
         return None

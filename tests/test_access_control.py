@@ -41,6 +41,9 @@ EXPECTED_ACCESS = {
     "/keuangan/impor": {"finance", "admin"},
     "/keuangan/kasir": {"finance", "admin"},
     "/keuangan/klaim": {"finance", "manager", "admin"},
+    "/keuangan/target": {"manager", "admin", "finance"},
+    "/admin/tarif": {"admin", "finance"},
+    "/tindakan": {"nurse", "doctor", "front_desk", "admin"},
     "/404": set(ROLES),
 }
 _USERS_OUTPUTS = (  # callbacks/admin_users.render_users
@@ -147,6 +150,7 @@ def test_admin_navbar_groups_pages_by_their_nav_group(login):
             "nav-pages.finance",
             "nav-pages.cashier",
             "nav-pages.claims",
+            "nav-pages.finance_targets",
             "nav-pages.queue_report",
             "nav-pages.doctor_punctuality",
         ],
@@ -157,6 +161,7 @@ def test_admin_navbar_groups_pages_by_their_nav_group(login):
             "nav-pages.admin_wards",
             "nav-pages.admin_polis",
             "nav-pages.admin_doctors",
+            "nav-pages.admin_tariffs",
             "nav-pages.admin_users",
             "nav-pages.admin_devices",
             "nav-pages.admin_counters",
@@ -169,7 +174,7 @@ def test_admin_navbar_groups_pages_by_their_nav_group(login):
             "nav-pages.doctor_leave",
             "nav-pages.admin_schedule",
         ],
-        "inpatient": ["nav-pages.inpatient", "nav-pages.bed_board"],
+        "inpatient": ["nav-pages.inpatient", "nav-pages.bed_board", "nav-pages.procedures"],
     }
 
 
@@ -178,7 +183,7 @@ def test_nurse_gets_plain_links_and_the_schedules(login):
         ["nav-pages.home", "nav-pages.ward", "nav-pages.counter"],
         {
             "schedule": ["nav-pages.schedule_today", "nav-pages.schedule_week"],
-            "inpatient": ["nav-pages.inpatient", "nav-pages.bed_board"],
+            "inpatient": ["nav-pages.inpatient", "nav-pages.bed_board", "nav-pages.procedures"],
         },
     )
 

@@ -189,6 +189,7 @@ def main() -> int:
     from bridge.embedded_bpjs import EmbeddedBpjs, with_demo_sandbox
     from bridge.embedded_broker import EmbeddedBroker
     from bridge.embedded_stack import EmbeddedStack
+    from data.finance_demo import start_demo_slice
     from data.migrate import upgrade
 
     settings = load_settings()
@@ -206,6 +207,8 @@ def main() -> int:
     app = create_app(settings, runtime=runtime)
     stack = EmbeddedStack(runtime, simulate=settings.demo and settings.simulate)
     stack.start()
+    if settings.demo:
+        start_demo_slice(runtime)  # a year's finance reports need history: the last 60 days, loaded meanwhile
     bpjs = EmbeddedBpjs(runtime) if settings.bpjs_base_url else None
     if bpjs:
         bpjs.mount(app.server)

@@ -39,6 +39,8 @@ def cell_text(value: object, kind: str, lang: str) -> str:
         return f"{value.day} {_months(lang, short=True)[value.month - 1]} {value.year}"
     if kind == "month":
         return f"{month_name(value.month, lang)} {value.year}"
+    if kind == "label":
+        return label(str(value), lang)
     if kind in CODE_PREFIXES:
         return label(CODE_PREFIXES[kind] + str(value), lang, fallback=str(value))
     return str(value)

@@ -35,7 +35,6 @@ LOWER_IS_BETTER = frozenset(
     }
 )
 GRID_HEIGHT_PX = 320
-LABEL_PREFIX = "fin_"  # report row labels that are i18n keys (docs/finance.md)
 # Component id types of what the page draws after it opens (callbacks/finance.py matches them with ALL / MATCH).
 GRAPH_ID, GRID_ID, DRILL_GRID_ID = "finpg-graph", "finpg-grid", "finpg-drill-grid"
 # AG Grid's own theme (Quartz, applied by the grid itself: no stylesheet from a CDN) in Bootstrap's colours, so the
@@ -199,18 +198,11 @@ def _rows(table: Table, lang: str) -> list[dict]:
     keys = list(table.row_keys) if table.row_keys else [{} for _ in table.rows]
     return [
         {
-            **{c.key: text_of(value, c.kind, lang) for c, value in zip(table.columns, row, strict=True)},
+            **{c.key: cell_text(value, c.kind, lang) for c, value in zip(table.columns, row, strict=True)},
             "_key": json.dumps(key, sort_keys=True),
         }
         for row, key in zip(table.rows, keys, strict=True)
     ]
-
-
-def text_of(value: object, kind: str, lang: str) -> str:
-    """A cell as text; a text cell holding an i18n key (a row label such as a lead-time measure) is translated."""
-    if kind == "text" and isinstance(value, str) and value.startswith(LABEL_PREFIX):
-        return label(value, lang)
-    return cell_text(value, kind, lang)
 
 
 def column_defs(columns: tuple, lang: str, *, sortable: bool) -> list[dict]:

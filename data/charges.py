@@ -20,6 +20,7 @@ from data.models import ChargeDaily, ChargeLine, Tariff
 from data.upsert import insert_for
 
 DAILY_KEYS = ("service_date", "unit", "payer", "poli_id", "ward_id", "doctor_id")
+BATCH = 500  # rows per INSERT: 21 columns × 500 stays far below SQLite's 32,766 bound parameters
 
 
 @dataclass(frozen=True)
@@ -114,14 +115,17 @@ def add_charge_lines(session: Session, site_id: int, charges: Iterable[NewCharge
     rows = [charge.row(site_id) for charge in charges]
     if not rows:
         return 0
-    statement = (
-        insert_for(session, ChargeLine.__table__)
-        .on_conflict_do_nothing(index_elements=["site_id", "source", "source_id"])
-        .returning(*(ChargeLine.__table__.c[key] for key in (*DAILY_KEYS, "amount")))
-    )
+    table = ChargeLine.__table__
+    returned = [table.c[key] for key in (*DAILY_KEYS, "amount")]
     inserted = []
-    for row in rows:  # one statement per row: RETURNING with ON CONFLICT DO NOTHING must not be batched away
-        inserted.extend(session.execute(statement, row).all())
+    for start in range(0, len(rows), BATCH):  # one multi-row INSERT per batch; RETURNING gives only the new rows
+        statement = (
+            insert_for(session, table)
+            .values(rows[start : start + BATCH])
+            .on_conflict_do_nothing(index_elements=["site_id", "source", "source_id"])
+            .returning(*returned)
+        )
+        inserted.extend(session.execute(statement).all())
     _add_to_daily(session, site_id, inserted)
     return len(inserted)
 

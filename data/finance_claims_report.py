@@ -203,7 +203,7 @@ def _lead_times(session: Session, site_id: int, flt: ReportFilter) -> Table:
         key="lead_times",
         title="fin_table_lead_times",
         columns=(
-            Column("measure", "fin_col_measure", "text"),
+            Column("measure", "fin_col_measure", "label"),
             Column("mean", "fin_col_mean", "days"),
             Column("median", "fin_col_median", "days"),
             Column("p90", "fin_col_p90", "days"),

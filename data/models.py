@@ -966,6 +966,14 @@ class ChargeLine(Base):
     __table_args__ = (
         UniqueConstraint("site_id", "source", "source_id"),
         Index("ix_charge_line_day", "site_id", "service_date"),
+        # The reports count unpriced lines (no tariff in force): few, found without reading the priced millions.
+        Index(
+            "ix_charge_line_unpriced",
+            "site_id",
+            "service_date",
+            postgresql_where=text("NOT priced"),
+            sqlite_where=text("NOT priced"),
+        ),
         CheckConstraint(sql_in("unit", UNITS), name="unit"),
         CheckConstraint(sql_in("payer", PAYERS), name="payer"),
         CheckConstraint(sql_in("source", CHARGE_SOURCES), name="source"),

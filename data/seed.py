@@ -38,6 +38,7 @@ from data.schedules import local_today
 from data.setup_doctors import create_doctor
 from data.setup_polis import create_poli
 from data.setup_wards import create_ward
+from data.tariffs import seed_demo_tariffs
 from data.wards import bed_by_code, find_ward
 from domain.actor import Actor
 from domain.age_range import AgeRange
@@ -71,6 +72,7 @@ DEMO_QUOTA_JKN, DEMO_QUOTA_NON_JKN = 60, 20
 # page marks that row "Jam berbeda" and says to correct HFIS or Pantau; every other row is "Sama".
 HFIS_LAGGING_DOCTOR, HFIS_LAG_HOURS = "31006", 1
 SEEDER = Actor(user_id=None, username="seed", site_id=None)
+DEMO_TARIFFS_FROM = date(2025, 1, 1)  # before the finance demo's first day, so every demo line has its price
 # Fictional demo patients (is_demo=True) with their sex, placed in 24 of the 32 demo beds; ICU-03 runs the sepsis
 # scenario, MEL-06 opioid respiratory depression (bridge/embedded_stack.py). None shares a name with a demo doctor.
 DEMO_PATIENTS = (
@@ -138,6 +140,7 @@ def seed_site(session: Session, settings: Settings, now: datetime | None = None)
     for code, name, prefix, bpjs in POLIS:
         if session.scalar(select(Poli.id).where(Poli.site_id == site.id, Poli.code == code)) is None:
             create_poli(session, actor, {"code": code, "name": name, "queue_prefix": prefix, "bpjs_code": bpjs})
+    seed_demo_tariffs(session, actor, site.id, DEMO_TARIFFS_FROM)
     anak = session.scalar(select(Poli).where(Poli.site_id == site.id, Poli.code == "ANA"))
     if anak.age_min_years is None and anak.age_max_years is None:  # as the admin sets it on /admin/antrean
         set_age_range(session, actor, anak.id, AgeRange(0, CHILD_MAX_YEARS))

@@ -108,7 +108,7 @@ def _kind(key: str) -> ImportKind:
     return KINDS[key]
 
 
-def _cells(raw: bytes) -> list[list[object]]:
+def sheet_cells(raw: bytes) -> list[list[object]]:
     """The first sheet's cells of an XLSX file, or a CSV file's (told apart by the ZIP signature)."""
     check_size(raw)
     if not raw.startswith(_XLSX_MAGIC):
@@ -134,7 +134,7 @@ def _row_errors(line: int, exc: InputError) -> list[RowError]:
 
 
 def _run(session: Session, actor: Actor, kind: ImportKind, raw: bytes) -> ImportReport:
-    rows, errors = sheet_rows(_cells(raw), kind.columns)
+    rows, errors = sheet_rows(sheet_cells(raw), kind.columns)
     errors += repeated(rows, kind.unique)
     skip = {e.line for e in errors}
     for row in rows:

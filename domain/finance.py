@@ -38,7 +38,8 @@ CLAIM_EPISODES: Final = ("rawat_jalan", "rawat_inap")
 # Targets a hospital may set per month (and optionally per unit).
 TARGET_METRICS: Final = ("revenue", "claims_paid")
 # The kinds of a report column: how the page and the exports format it.
-# "payer", "unit" and "claim_status" hold a code of those vocabularies, shown in the reader's language.
+# "payer", "unit" and "claim_status" hold a code of those vocabularies, "label" an i18n key (a row's name such as
+# a lead-time measure): both are shown in the reader's language.
 COLUMN_KINDS: Final = (
     "text",
     "date",
@@ -52,6 +53,7 @@ COLUMN_KINDS: Final = (
     "payer",
     "unit",
     "claim_status",
+    "label",
 )
 
 

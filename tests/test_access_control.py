@@ -151,6 +151,7 @@ def test_admin_navbar_groups_pages_by_their_nav_group(login):
             "nav-pages.cashier",
             "nav-pages.claims",
             "nav-pages.finance_targets",
+            "nav-pages.finance_import",
             "nav-pages.queue_report",
             "nav-pages.doctor_punctuality",
         ],

@@ -117,6 +117,13 @@ def upgrade() -> None:
         sa.CheckConstraint("quantity > 0", name="quantity"),
     )
     op.create_index("ix_charge_line_day", "charge_line", ["site_id", "service_date"])
+    op.create_index(
+        "ix_charge_line_unpriced",
+        "charge_line",
+        ["site_id", "service_date"],
+        postgresql_where=sa.text("NOT priced"),
+        sqlite_where=sa.text("NOT priced"),
+    )
     for column in ("visit_id", "admission_id", "invoice_id"):
         op.create_index(f"ix_charge_line_{column}", "charge_line", [column])
     op.create_table(

@@ -20,8 +20,7 @@ from data import audit
 from data.claims import claims_by_sep, step
 from data.models import AuditLog, BpjsClaim
 from data.schedules import local_today
-from data.setup_import import sheet_cells
-from data.setup_import import file_digest
+from data.setup_import import file_digest, sheet_cells
 from data.setup_rows import conflicts_as_input_errors
 from domain import claim_rules as rules
 from domain.actor import Actor

@@ -1309,7 +1309,7 @@ STRINGS = {
     "leave_move": "Pindah",
     "leave_cancel_booking": "Batalkan",
     "leave_booking_moved": "Booking dipindahkan (kode booking baru; BPJS diberi tahu untuk pasien JKN).",
-    "leave_booking_cancelled": "Booking dibatalkan dengan alasan \"dokter cuti\".",
+    "leave_booking_cancelled": 'Booking dibatalkan dengan alasan "dokter cuti".',
     "leave_contacts_title": "Pasien yang perlu dihubungi (dibaca tercatat di log audit)",
     "leave_contacts_none": "Belum ada booking yang dipindah atau dibatalkan.",
     "punct_nav": "Ketepatan Waktu Dokter",
@@ -1515,7 +1515,7 @@ STRINGS = {
     "cash_status_paid": "Lunas",
     "cash_status_void": "Dibatalkan",
     "cash_pay": "Bayar",
-    "cash_pick_invoice": "Pilih tagihan dulu: klik \"Bayar\" pada tagihannya.",
+    "cash_pick_invoice": 'Pilih tagihan dulu: klik "Bayar" pada tagihannya.',
     "cash_pay_title": "Bayar {number} · sisa {outstanding}",
     "cash_method_label": "Cara bayar",
     "cash_method_tunai": "Tunai",
@@ -1593,7 +1593,7 @@ STRINGS = {
     "claim_err_move_date": "Tanggal tidak boleh setelah hari ini atau sebelum pelayanan selesai.",
     "claim_err_needs_grouping": "Isi kode INA-CBG dan tarif INA-CBG dulu sebelum grouping atau pengajuan.",
     "claim_imp_err_unknown_sep": "Nomor SEP {sep} tidak ada di klaim rumah sakit ini.",
-    "claim_imp_err_status": "Status \"{status}\" tidak dikenal (contoh: Diajukan, Terverifikasi, Layak, Pending, "
+    "claim_imp_err_status": 'Status "{status}" tidak dikenal (contoh: Diajukan, Terverifikasi, Layak, Pending, '
     "Tidak Layak, Dispute, Dibayar).",
     "claim_imp_err_transition": "Klaim berstatus {old} tidak bisa menjadi {new}.",
     "claim_imp_err_date": "Tanggal tidak terbaca, tulis seperti 20/11/2026 atau 2026-11-20.",

@@ -3,19 +3,16 @@ found no error, and saves every row or none."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from auth.session import current_actor
 from callbacks.registry import page_callback
 from components.input_error import input_error_alert
+from components.upload_report import row_errors_table, uploaded_bytes
 from data.runtime import current_runtime
 from data.setup_import import KINDS, ImportRefused, ImportReport, apply_file, check_file, template
 from domain.errors import InputError
-from domain.import_rules import RowError
 from i18n.web import t
 from pages.admin_import import Ids
 
@@ -52,28 +49,11 @@ def download_template(_csv: int, _xlsx: int, kind: str | None) -> object:
     return dcc.send_bytes(template(kind, fmt, notes), f"templat-{kind}.{fmt}")
 
 
-def _decode(contents: str | None) -> bytes:
-    """The bytes of a ``dcc.Upload`` data URL."""
-    try:
-        return base64.b64decode((contents or "").split(",", 1)[1], validate=True)
-    except (IndexError, binascii.Error) as exc:
-        raise InputError("import_err_empty") from exc
-
-
-def _error_table(errors: list[RowError]) -> dbc.Table:
-    head = html.Thead(html.Tr([html.Th(t(k)) for k in ("import_line", "import_column", "import_message")]))
-    body = [
-        html.Tr([html.Td(e.line), html.Td(e.column or "—"), html.Td(t(e.key, **e.params))], className="import-error")
-        for e in errors
-    ]
-    return dbc.Table([head, html.Tbody(body)], size="sm", bordered=True, id="import-errors", className="mt-2 mb-0")
-
-
 def _report(report: ImportReport, name: str) -> html.Div:
     if report.ok:
         return dbc.Alert(t("import_checked_ok", name=name, n=report.rows), color="success", className="mb-0")
     alert = dbc.Alert(t("import_checked_errors", name=name, n=len(report.errors)), color="danger", className="mb-2")
-    return html.Div([alert, _error_table(report.errors)])
+    return html.Div([alert, row_errors_table(report.errors, table_id="import-errors", row_class="import-error")])
 
 
 @page_callback(
@@ -93,7 +73,7 @@ def dry_run(contents: str | None, kind: str | None, filename: str | None) -> tup
         return None, None, True, None
     name = filename or "-"
     try:
-        raw = _decode(contents)
+        raw = uploaded_bytes(contents)
         with current_runtime().db.session(write_lock=True) as db:
             report = check_file(db, current_actor(), kind or "", raw)
     except InputError as exc:
@@ -119,7 +99,7 @@ def apply(_clicks: int, contents: str | None, checked: dict | None) -> tuple:
         return input_error_alert(InputError("import_err_not_checked")), no_update, None, True
     kind = str(checked.get("kind"))
     try:
-        raw = _decode(contents)
+        raw = uploaded_bytes(contents)
         with current_runtime().db.session(write_lock=True) as db:
             report = apply_file(db, current_actor(), kind, raw, str(checked.get("sha256")))
     except ImportRefused as exc:

@@ -3,8 +3,6 @@ file (dry run, apply). Every write checks the user's role here as well as in the
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import date
 
 import dash_bootstrap_components as dbc
@@ -15,13 +13,13 @@ from auth.session import current_actor
 from callbacks.registry import page_callback
 from components.claims import EDIT_FIELDS, MOVE_FIELDS, Ids, grid_rows, history_items, status_text
 from components.input_error import input_error_alert, input_error_text
+from components.upload_report import row_errors_table, uploaded_bytes
 from data.claim_import import ClaimImportRefused, apply_claim_file, check_claim_file
 from data.claims import ClaimFilter, claim_detail, claim_list, move_claim, open_candidates, open_claim, update_claim
 from data.runtime import current_runtime
 from data.schedules import local_today
 from domain.claim_rules import next_states
 from domain.errors import FieldErrors, InputError
-from domain.import_rules import RowError
 from i18n.web import t
 from pages.claims import may_write
 
@@ -242,23 +240,6 @@ def create(_clicks: int | None, episode: str | None, sep: str | None) -> tuple:
     return {"id": claim_id}, _ok("claim_created", "claim-created-ok"), False, "", ""
 
 
-def _decode(contents: str | None) -> bytes:
-    """The bytes of a ``dcc.Upload`` data URL."""
-    try:
-        return base64.b64decode((contents or "").split(",", 1)[1], validate=True)
-    except (IndexError, binascii.Error) as exc:
-        raise InputError("import_err_empty") from exc
-
-
-def _error_table(errors: list[RowError]) -> dbc.Table:
-    head = html.Thead(html.Tr([html.Th(t(k)) for k in ("import_line", "import_column", "import_message")]))
-    body = [
-        html.Tr([html.Td(e.line), html.Td(e.column or "—"), html.Td(t(e.key, **e.params))], className="claim-imp-error")
-        for e in errors
-    ]
-    return dbc.Table([head, html.Tbody(body)], size="sm", bordered=True, id="claim-imp-errors", className="mt-2 mb-0")
-
-
 def _report(report, name: str):
     if report.already:
         return dbc.Alert(t("claim_import_already", name=name), color="info", className="mb-0", id="claim-imp-already")
@@ -267,7 +248,7 @@ def _report(report, name: str):
                  unchanged=report.unchanged)  # fmt: skip
         return dbc.Alert(text, color="success", className="mb-0", id="claim-imp-ok")
     alert = dbc.Alert(t("claim_import_errors", name=name, n=len(report.errors)), color="danger", className="mb-2")
-    return html.Div([alert, _error_table(report.errors)])
+    return html.Div([alert, row_errors_table(report.errors, table_id="claim-imp-errors", row_class="claim-imp-error")])
 
 
 @page_callback(
@@ -289,7 +270,7 @@ def dry_run(contents: str | None, filename: str | None) -> tuple:
     name = (filename or "-")[:100]
     try:
         with current_runtime().db.session() as db:
-            report = check_claim_file(db, current_actor(), _decode(contents))
+            report = check_claim_file(db, current_actor(), uploaded_bytes(contents))
     except InputError as exc:
         return input_error_alert(exc), None, True, None
     checked = {"sha256": report.sha256, "name": name} if report.ok and not report.already else None
@@ -316,7 +297,7 @@ def apply(clicks: int | None, contents: str | None, checked: dict | None) -> tup
     name = str(checked.get("name"))
     try:
         with current_runtime().db.session() as db:
-            report = apply_claim_file(db, current_actor(), _decode(contents), str(checked.get("sha256")))
+            report = apply_claim_file(db, current_actor(), uploaded_bytes(contents), str(checked.get("sha256")))
     except ClaimImportRefused as exc:
         return no_update, input_error_alert(exc), _report(exc.report, name), True
     except InputError as exc:

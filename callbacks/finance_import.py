@@ -4,15 +4,13 @@ no error, and writes every line or none."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, html, no_update
 
 from auth.session import current_actor
 from callbacks.registry import page_callback
 from components.input_error import input_error_alert
+from components.upload_report import row_errors_table, uploaded_bytes
 from data.bill_import import (
     FIELDS,
     BillCheck,
@@ -25,21 +23,12 @@ from data.bill_import import (
 )
 from data.runtime import current_runtime
 from domain.errors import InputError
-from domain.import_rules import RowError
 from i18n.web import t
 from pages.finance_import import Ids
 
 PAGE = "pages.finance_import"
 NOT_USED = " "  # the "not used" choice: no column is named so (header names are trimmed, never blank)
 ERRORS_SHOWN = 500  # a whole file of bad lines would make a page no browser can draw; the count says the rest
-
-
-def _decode(contents: str | None) -> bytes:
-    """The bytes of a ``dcc.Upload`` data URL."""
-    try:
-        return base64.b64decode((contents or "").split(",", 1)[1], validate=True)
-    except (IndexError, binascii.Error) as exc:
-        raise InputError("import_err_empty") from exc
 
 
 def _mapping_table(header: list[str], guess: dict[str, str | None]) -> html.Div:
@@ -91,7 +80,7 @@ def read_upload(contents: str | None, filename: str | None, values: list, ids: l
     if not contents:
         return None, None, True, None, None, True, None
     try:
-        header = header_of(read_cells(_decode(contents)))
+        header = header_of(read_cells(uploaded_bytes(contents)))
     except InputError as exc:
         return None, None, True, input_error_alert(exc), None, True, None
     name = t("bimp_file", name=filename or "-", n=len(header))
@@ -107,21 +96,15 @@ def read_upload(contents: str | None, filename: str | None, values: list, ids: l
     )
 
 
-def _error_table(errors: list[RowError]) -> dbc.Table:
-    head = html.Thead(html.Tr([html.Th(t(k)) for k in ("import_line", "import_column", "import_message")]))
-    body = [
-        html.Tr([html.Td(e.line), html.Td(e.column or "—"), html.Td(t(e.key, **e.params))], className="bimp-error")
-        for e in errors[:ERRORS_SHOWN]
-    ]
-    return dbc.Table([head, html.Tbody(body)], size="sm", bordered=True, id="bimp-errors", className="mt-2 mb-0")
-
-
 def _report(report: BillCheck, name: str) -> html.Div:
     if report.ok:
         text = t("bimp_checked_ok", name=name, rows=report.rows, new=report.new, already=report.already)
         return dbc.Alert(text, color="success", className="mb-0", id="bimp-checked-ok")
     text = t("bimp_checked_errors", name=name, n=len(report.errors), rows=report.rows)
-    parts = [dbc.Alert(text, color="danger", className="mb-2"), _error_table(report.errors)]
+    parts = [
+        dbc.Alert(text, color="danger", className="mb-2"),
+        row_errors_table(report.errors[:ERRORS_SHOWN], table_id="bimp-errors", row_class="bimp-error"),
+    ]
     if len(report.errors) > ERRORS_SHOWN:
         parts.append(dbc.FormText(t("bimp_errors_shown", shown=ERRORS_SHOWN, n=len(report.errors))))
     return html.Div(parts)
@@ -149,7 +132,7 @@ def dry_run(_clicks: int, contents: str | None, filename: str | None, system: st
     """Every line read and checked with the chosen mapping; nothing saved. Apply only when nothing was wrong."""
     name, mapping, system = filename or "-", _mapping(values, ids), (system or "").strip()
     try:
-        raw = _decode(contents)
+        raw = uploaded_bytes(contents)
         with current_runtime().db.session(write_lock=True) as db:
             report = check_bills(db, current_actor(), raw, mapping, system)
     except InputError as exc:
@@ -192,7 +175,7 @@ def apply(_clicks: int, contents: str | None, checked: dict | None) -> tuple:
         return input_error_alert(InputError("import_err_not_checked")), no_update, None, True
     mapping = {str(k): (str(v) if v else None) for k, v in dict(checked.get("mapping") or {}).items()}
     try:
-        raw = _decode(contents)
+        raw = uploaded_bytes(contents)
         with current_runtime().db.session(write_lock=True) as db:
             report = apply_bills(
                 db, current_actor(), raw, mapping, str(checked.get("system") or ""), str(checked.get("sha256"))

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import delete
+
 from auth import users
+from data.models import Tariff
 from data.queue_actions import CounterResult, call_ticket
 from data.queue_registration import Registration, register_patient, register_visit
 from data.queue_tickets import publish
@@ -49,3 +52,10 @@ def site_of(pantau) -> int:
     """The demo site's id."""
     with pantau.runtime.db.session() as s:
         return desk_actor(s).site_id
+
+
+def clear_tariffs(pantau) -> None:
+    """Remove the demo's tariff master, so a test's own charge lines are the only priced ones (a registration
+    is then written unpriced, at Rp 0)."""
+    with pantau.runtime.db.session() as s:
+        s.execute(delete(Tariff).where(Tariff.site_id == desk_actor(s).site_id))

@@ -27,7 +27,7 @@ from data.schedules import local_today
 from domain.actor import Actor
 from domain.billing_rules import due_on, invoice_number, parse_rupiah
 from domain.errors import FieldErrors, InputError
-from testkit.front_desk import register_waiting
+from testkit.front_desk import clear_tariffs, register_waiting
 
 DAY = date(2026, 3, 2)
 
@@ -44,6 +44,7 @@ def charge(code: str, price: int, payer: str, *, quantity: int = 1, **links) -> 
 
 def visit_with_lines(pantau, name: str, lines: list[tuple[str, int, str, int]]) -> tuple[int, str]:
     """A visit registered at the desk with charge lines (code, price, payer, quantity); (visit id, booking code)."""
+    clear_tariffs(pantau)
     registration = register_waiting(pantau, name)
     with pantau.runtime.db.session() as s:
         visit = s.get(Visit, registration.visit_id)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from data.charges import NewCharge, add_charge_lines
 from data.models import AuditLog, Invoice, Payment, Visit
-from testkit.front_desk import register_waiting
+from testkit.front_desk import clear_tariffs, register_waiting
 from tests.fixtures_browser import TEST_SCREENSHOTS, save_screenshot
 from tests.test_browser_shell import open_nav, settled, sign_in
 
@@ -19,6 +19,7 @@ pytestmark = pytest.mark.browser
 
 def test_finance_user_bills_a_visit_and_takes_qris_then_cash(page, live_server, tmp_path):
     base, pantau = live_server
+    clear_tariffs(pantau)  # only the test's own lines are priced
     registration = register_waiting(pantau, "Hendra Kasirindo")
     with pantau.runtime.db.session() as s:
         visit = s.get(Visit, registration.visit_id)

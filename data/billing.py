@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from data.audit import record_by
 from data.models import Admission, Bed, BedOccupancy, ChargeLine, Invoice, Patient, Payment, Poli, Site, Visit, Ward
 from data.queue_tickets import next_number
-from data.schedules import local_today
+from data.schedules import local_today, site_zone
 from domain.actor import Actor
 from domain.billing_rules import (
     REFUND_METHODS,
@@ -503,7 +503,7 @@ def cashier_lookup(
             mrn,
             name,
             _ward_of(session, aid),
-            admitted.date(),
+            admitted.astimezone(site_zone(session, site_id)).date(),
             payer,
             discharged is None,
         )
@@ -542,7 +542,7 @@ def episode(session: Session, site_id: int, kind: str, episode_id: int) -> Episo
         mrn,
         name,
         _ward_of(session, aid),
-        admitted.date(),
+        admitted.astimezone(site_zone(session, site_id)).date(),
         payer,
         discharged is None,
     )

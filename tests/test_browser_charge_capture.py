@@ -147,7 +147,10 @@ def test_the_admit_form_proposes_jkn_for_a_card_holder_and_stores_the_chosen_pay
         if chosen:
             choose(page, "inpatient-payer", chosen)
         choose(page, "inpatient-ward", "Bangsal Melati")
-        choose(page, "inpatient-bed", bed)
+        # Type the bed's code: the list of a whole ward's beds is long, and only the options in view are drawn.
+        page.locator("#inpatient-bed").click()
+        page.keyboard.type(bed)
+        page.get_by_role("option", name=bed).first.click()
         page.click("#inpatient-admit")
         expect(page.locator("#inpatient-admit-feedback")).to_contain_text(f"tempat tidur {bed}")
     with pantau.runtime.db.session() as s:

@@ -67,10 +67,25 @@ class Settings(BaseSettings):
     queue_calls_before_skip: int = Field(2, ge=1)
 
     session_timeout_minutes: int = Field(30, ge=1)
+    session_absolute_hours: int = Field(12, ge=1)  # a session ends this long after sign-in, active or not
     live_stream_seconds: int = Field(300, ge=1)  # a live screen's stream ends and reconnects after this
-    login_rate_limit: str = "10 per minute"
-    lockout_attempts: int = Field(5, ge=1)
-    lockout_minutes: int = Field(15, ge=1)
+    login_rate_limit: str = "10 per minute"  # per client address (after PANTAU_TRUSTED_PROXIES)
+    lockout_attempts: int = Field(5, ge=1)  # failures free of delay, per account and per address
+    lockout_minutes: int = Field(15, ge=1)  # the longest delay the growing sign-in throttle imposes
+
+    # Security (docs/security.md). Roles that must use TOTP; the others may; display tokens never.
+    mfa_required_roles: str = "admin,manager,finance"
+    mfa_issuer: str = "Pantau"
+    reauth_minutes: int = Field(5, ge=1)  # sensitive actions ask for the password or code again after this
+    # Reverse proxies in front of the web app whose X-Forwarded-For/-Proto/-Host are trusted (0 = none: the
+    # socket's address is the client's). Compose runs one (Caddy): 1.
+    trusted_proxies: int = Field(0, ge=0, le=5)
+    public_url: str = ""  # the address patients reach (QR codes on tickets); empty = this request's own address
+    streams_per_user: int = Field(8, ge=1)  # open live streams one signed-in user may hold at once
+    streams_per_address: int = Field(40, ge=1)  # ... and one client address (a ward's PCs behind one NAT)
+    healthz_cache_seconds: float = Field(5.0, ge=0)
+    db_connect_timeout_seconds: int = Field(5, ge=1)
+    db_statement_timeout_ms: int = Field(30_000, ge=100)
 
     # BPJS Antrean RS (WS BPJS); empty means not configured. Never logged.
     bpjs_base_url: str = ""

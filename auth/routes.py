@@ -5,12 +5,20 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, make_response, redirect, render_template, request, session
-from flask_login import current_user, login_user
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from auth import users
 from auth.password_policy import MIN_LENGTH
-from auth.session import CurrentUser, audit_signed_in, client_ip, current_actor, end_session
+from auth.session import (
+    CurrentUser,
+    audit_signed_in,
+    client_ip,
+    current_actor,
+    end_session,
+    keep_session,
+    start_session,
+)
 from data import audit
 from data.models import User
 from data.runtime import current_runtime
@@ -69,9 +77,7 @@ def login() -> Response | str:
             "disabled": t("login_disabled"),
         }
         return render_template("login.html", form=form, error=messages[result.outcome]), 401
-    session.clear()  # a fresh session on sign-in: no session fixation
-    login_user(signed_in)
-    session.permanent = True
+    start_session(signed_in)
     if signed_in.must_change_password:
         return redirect("/akun/kata-sandi")
     return redirect(safe_next(form.next.data))
@@ -81,6 +87,7 @@ def login() -> Response | str:
 def logout() -> Response:
     if current_user.is_authenticated:
         with current_runtime().db.session() as db:
+            users.end_sessions(db, db.get(User, current_user.id))
             audit_signed_in(db, "logout")
     end_session()
     return redirect("/login")
@@ -96,9 +103,7 @@ def display_sign_in(token: str) -> Response:
         signed_in = CurrentUser.from_model(user)
         board = users.display_token_board(db, token)
         audit.record(db, "display_login", user_id=user.id, username=user.username, site_id=user.site_id, ip=client_ip())
-    session.clear()
-    login_user(signed_in)
-    session.permanent = True
+    start_session(signed_in)
     return redirect(safe_next(board))
 
 
@@ -153,6 +158,7 @@ def change_password() -> Response | str:
         return response
     if not result.ok:
         return _password_page(form, field="current", error=t("err_current_password_wrong"), status=400)
+    keep_session(result.extra["session_version"])  # the account's other sessions have ended; this one goes on
     return redirect("/")
 
 

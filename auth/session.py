@@ -1,11 +1,17 @@
-"""Flask-Login wiring: the signed-in user as a small immutable object loaded fresh on every request."""
+"""Flask-Login wiring: the signed-in user as a small immutable object loaded fresh on every request.
+
+A session holds the account's ``session_version`` from when it signed in (``start_session``); the account's
+version is raised by ``auth.users.end_sessions`` (sign-out, a password change or reset, disabling the account,
+revoking a TV), and a session whose version is behind is no session at all from its next request on, on every
+web worker: the version lives in the database, not in any process."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from flask import Flask, request, session
-from flask_login import LoginManager, UserMixin, current_user, logout_user
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from sqlalchemy.orm import Session
 
 from data import audit
@@ -26,6 +32,7 @@ class CurrentUser(UserMixin):
     site_name: str
     language: str
     must_change_password: bool
+    session_version: int
 
     def get_id(self) -> str:
         return str(self.id)
@@ -45,6 +52,7 @@ class CurrentUser(UserMixin):
             site_name=user.site.name,
             language=user.language,
             must_change_password=user.must_change_password,
+            session_version=user.session_version,
         )
 
 
@@ -54,9 +62,34 @@ def _load_user(user_id: str) -> CurrentUser | None:
         return None
     with current_runtime().db.session() as session:
         user = session.get(User, int(user_id))
-        if user is None or not user.active:
+        if user is None or not user.active or user.session_version != _signed_in_version():
             return None
         return CurrentUser.from_model(user)
+
+
+def _signed_in_version() -> int | None:
+    return session.get(SESSION_VERSION_KEY)
+
+
+SESSION_VERSION_KEY = "sv"
+SIGNED_IN_AT_KEY = "signed_in_at"
+
+
+def start_session(user: CurrentUser) -> None:
+    """Sign ``user`` in on a fresh session (no fixation), remembering the account's session version and when."""
+    lang = session.get("lang")
+    session.clear()
+    login_user(user)
+    session.permanent = True
+    session[SESSION_VERSION_KEY] = user.session_version
+    session[SIGNED_IN_AT_KEY] = session["seen"] = time.time()
+    if lang:
+        session["lang"] = lang
+
+
+def keep_session(session_version: int) -> None:
+    """This session survives a change that ended the account's others (its own password change)."""
+    session[SESSION_VERSION_KEY] = session_version
 
 
 def client_ip() -> str | None:

@@ -176,6 +176,8 @@ def set_active(session: Session, actor: Actor, user: User, active: bool) -> None
     if actor.user_id == user.id and not active:
         raise InputError("err_cannot_disable_self")
     user.active = active
+    if not active:
+        end_sessions(session, user)
     _audit(session, actor, "user_enabled" if active else "user_disabled", user, None)
 
 
@@ -188,6 +190,7 @@ def reset_password(session: Session, actor: Actor, user: User, new_password: str
     user.must_change_password = not _display_only(user.role_names)
     user.failed_logins = 0
     user.locked_until = None
+    end_sessions(session, user)
     _audit(session, actor, "password_reset", user, None)
 
 
@@ -219,8 +222,17 @@ def change_own_password(
     user.password_hash = hash_password(typed)
     user.must_change_password = False
     user.failed_logins = 0
+    version = end_sessions(session, user)
     _audit(session, actor, "password_changed", user, None)
-    return LoginResult("ok", user.id)
+    return LoginResult("ok", user.id, extra={"session_version": version})
+
+
+def end_sessions(session: Session, user: User) -> int:
+    """End every session of ``user`` on every web worker at their next request (``auth.session``); returns the new
+    session version, which a session that must survive (the one changing its own password) takes over."""
+    session.execute(update(User).where(User.id == user.id).values(session_version=User.session_version + 1))
+    session.refresh(user, ["session_version"])
+    return user.session_version
 
 
 def _display_only(roles: set[str] | frozenset[str]) -> bool:

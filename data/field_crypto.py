@@ -42,6 +42,10 @@ def parse_keys(spec: str) -> list[tuple[str, bytes]]:
     return keys
 
 
+def _associated(field: str, row_id: int | None) -> bytes:
+    return field.encode() if row_id is None else f"{field}\x00{row_id}".encode()
+
+
 class FieldCipher:
     """Encrypts/decrypts one text field at a time and computes blind indexes."""
 
@@ -51,14 +55,15 @@ class FieldCipher:
         self._aead = {key_id: AESGCM(key) for key_id, key in keys}
         self._blind_key = blind_index_key.encode()
 
-    def encrypt(self, field: str, value: str | None) -> str | None:
+    def encrypt(self, field: str, value: str | None, *, row_id: int | None = None) -> str | None:
+        """Seal ``value`` for ``field``; with ``row_id`` the ciphertext is bound to that row as well."""
         if value is None or value == "":
             return None
         nonce = os.urandom(12)
-        sealed = self._aead[self.active_key_id].encrypt(nonce, value.encode(), field.encode())
+        sealed = self._aead[self.active_key_id].encrypt(nonce, value.encode(), _associated(field, row_id))
         return f"{self.active_key_id}:{base64.urlsafe_b64encode(nonce + sealed).decode()}"
 
-    def decrypt(self, field: str, token: str | None) -> str | None:
+    def decrypt(self, field: str, token: str | None, *, row_id: int | None = None) -> str | None:
         if token is None:
             return None
         key_id, _, payload = token.partition(":")
@@ -67,7 +72,7 @@ class FieldCipher:
             raise FieldCryptoError(f"ciphertext uses unknown data key {key_id!r}")
         raw = base64.urlsafe_b64decode(payload)
         try:
-            return aead.decrypt(raw[:12], raw[12:], field.encode()).decode()
+            return aead.decrypt(raw[:12], raw[12:], _associated(field, row_id)).decode()
         except InvalidTag as exc:
             raise FieldCryptoError(f"ciphertext of {field} does not authenticate") from exc
 

@@ -122,6 +122,12 @@ class User(Base):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Every session carries the version it was signed in with; raising it ends all of them (auth/session.py).
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # TOTP: the secret is field-crypto ciphertext bound to this row; enabled once a typed code confirmed it.
+    totp_secret_enc: Mapped[str | None] = mapped_column(Text)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # the last accepted time step: no replay
 
     site: Mapped[Site] = relationship()
     roles: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
@@ -136,6 +142,28 @@ class UserRole(Base):
     __table_args__ = (CheckConstraint("role IN ({})".format(", ".join(f"'{r}'" for r in ROLES)), name="known"),)
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+
+class MfaRecoveryCode(Base):
+    """One of a user's one-time recovery codes: only its hash is kept; ``used_at`` set when spent."""
+
+    __tablename__ = "mfa_recovery_code"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins counted per key (an account, an address, or the pair, as a digest): each failure past the
+    free ones doubles the wait before the next attempt is even checked. Shared by every web worker."""
+
+    __tablename__ = "sign_in_throttle"
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class DisplayToken(Base):

@@ -1881,4 +1881,20 @@ STRINGS = {
     "finpg_bj_avlos": "AvLOS (days)",
     "finpg_total": "Total",
     # ---- end of finance: finance page (helper 8)
+    # ---- security: MFA (helper 1)
+    # ---- end of security: MFA (helper 1)
+    # ---- security: sessions and streams (helper 2)
+    # ---- end of security: sessions and streams (helper 2)
+    # ---- security: proxy and secrets (helper 3)
+    # ---- end of security: proxy and secrets (helper 3)
+    # ---- security: limits and fencing (helper 4)
+    # ---- end of security: limits and fencing (helper 4)
+    # ---- security: personal data (helper 5)
+    # ---- end of security: personal data (helper 5)
+    # ---- security: audit viewer (helper 6)
+    # ---- end of security: audit viewer (helper 6)
+    # ---- security: scanner (helper 7)
+    # ---- end of security: scanner (helper 7)
+    # ---- security: throttle and step-up (helper 8)
+    # ---- end of security: throttle and step-up (helper 8)
 }

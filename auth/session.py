@@ -14,6 +14,7 @@ from flask import Flask, request, session
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from sqlalchemy.orm import Session
 
+from auth.reauth import CHECKED_AT_KEY
 from data import audit
 from data.models import User
 from data.runtime import current_runtime
@@ -82,7 +83,7 @@ def start_session(user: CurrentUser) -> None:
     login_user(user)
     session.permanent = True
     session[SESSION_VERSION_KEY] = user.session_version
-    session[SIGNED_IN_AT_KEY] = session["seen"] = time.time()
+    session[SIGNED_IN_AT_KEY] = session["seen"] = session[CHECKED_AT_KEY] = time.time()
     if lang:
         session["lang"] = lang
 

@@ -110,6 +110,14 @@ class Settings(BaseSettings):
     simulator_speed: float = Field(30.0, gt=0)
     var_dir: Path = ROOT / "var"
 
+    # ---- security: audit viewer (helper 6)
+    # The login role every Pantau process but the migrate step uses (compose: pantau_app). The migrate step runs
+    # as the database owner, creates this role with this password and grants it all it needs except changing
+    # audit_log (data/migrate.py). Empty: no separate role (the embedded demo, the tests). Never logged.
+    db_app_role: str = Field("", pattern=r"^([a-z_][a-z0-9_]{0,62})?$")
+    db_app_password: str = ""
+    # ---- end of security: audit viewer
+
     @model_validator(mode="after")
     def _default_database(self) -> Settings:
         # Derived, not a fixed default: two demos with different PANTAU_VAR_DIRs must not share one database.

@@ -185,6 +185,11 @@ class AuditLog(Base):
     """Append-only record of sign-ins, reads of patient records and every change (triggers forbid edits)."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (  # the audit viewer's filters (migration 0012)
+        Index("ix_audit_log_user_id_at", "user_id", "at"),
+        Index("ix_audit_log_target", "target_type", "target_id"),
+        Index("ix_audit_log_site_id_at", "site_id", "at"),
+    )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"))

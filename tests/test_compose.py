@@ -45,6 +45,7 @@ PANTAU_SERVICES = (
     "sim-provision",
     "simulator",
 )  # run the Pantau image with the shared environment
+OWN_DATABASE_URL = {"PANTAU_DATABASE_URL"}
 ONE_SHOT = {"migrate", "mosquitto-init", "mqtt-setup", "sim-provision"}
 # Who talks to the broker as whom (data/broker_admin.PROCESS_USERS); who may administer it.
 BROKER_USERS = {"web": "pantau-web", "consumer": "pantau-consumer", "simulator": "pantau-simulator"}
@@ -146,10 +147,36 @@ def test_pantau_services_share_one_environment():
     shared = {str(k): str(v) for k, v in _compose()["x-pantau-env"].items()}
     for name in PANTAU_SERVICES:
         env = _environment(services[name])
-        assert {k: env.get(k) for k in shared} == shared, name
+        own = OWN_DATABASE_URL if name == "migrate" else set()  # the migration alone connects as the owner
+        assert {k: env.get(k) for k in shared if k not in own} == {k: v for k, v in shared.items() if k not in own}
         assert services[name]["image"] == services["web"]["image"], f"{name} must run the image web builds"
     assert "x-pantau-env" in _compose()
     assert [name for name in PANTAU_SERVICES if "build" in services[name]] == ["web"]
+
+
+def _database_user(url: str) -> str:
+    """The user part of a ``postgresql://user:password@host/db`` URL whose parts may be ${...} references."""
+    match = re.match(r"^postgresql://(\$\{[^}]*\}|[^:]+):", url)
+    assert match, url
+    return match.group(1)
+
+
+def test_only_the_migration_connects_as_the_database_owner():
+    """Every other process is the login role the migration creates, which may not change audit_log."""
+    services = _services()
+    owner = services["postgres"]["environment"]["POSTGRES_USER"]
+    migrate = _environment(services["migrate"])
+    assert _database_user(migrate["PANTAU_DATABASE_URL"]) == owner
+    assert migrate["PANTAU_DB_APP_ROLE"] == "pantau_app"
+    assert REQUIRED_REF.match(migrate["PANTAU_DB_APP_PASSWORD"])
+    for name in PANTAU_SERVICES:
+        if name != "migrate":
+            env = _environment(services[name])
+            assert _database_user(env["PANTAU_DATABASE_URL"]) == "pantau_app", name
+            assert "PANTAU_DB_APP_PASSWORD" not in env, name
+            depends = services[name].get("depends_on", {})
+            assert "migrate" in depends or "sim-provision" in depends, f"{name} may start before its role exists"
+    assert migrate["PANTAU_DB_APP_PASSWORD"] in _environment(services["web"])["PANTAU_DATABASE_URL"]
 
 
 def test_consumer_runs_the_bridge_with_a_metrics_healthcheck():

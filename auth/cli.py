@@ -11,8 +11,9 @@ from flask.cli import with_appcontext
 from auth import users
 from auth.demo_accounts import seed_demo
 from auth.passwords import generate_password
+from data import audit
 from data.census import ensure_census, record_census
-from data.patients import rotate_keys
+from data.pii_keys import rotate_keys
 from data.schedules import local_today
 from data.seed import ensure_site
 from domain.actor import Actor
@@ -115,13 +116,18 @@ def seed_demo_command() -> None:
 
 
 @click.command("rotate-data-keys")
+@click.option("--batch", default=500, show_default=True, help="Rows re-encrypted per transaction.")
 @with_appcontext
-def rotate_data_keys() -> None:
-    """Re-encrypt patient identifiers under the first key of PANTAU_DATA_KEYS."""
+def rotate_data_keys(batch: int) -> None:
+    """Re-encrypt every personal-data ciphertext under the first key of PANTAU_DATA_KEYS, bound to its row.
+    Safe to run again (it goes on where it stopped); once it reports nothing, old keys may be removed."""
     runtime = _runtime()
+    counts = rotate_keys(runtime.db, runtime.cipher, batch=batch)
     with runtime.db.session() as db:
-        changed = rotate_keys(db, runtime.cipher)
-    click.echo(f"re-encrypted {changed} patient records")
+        detail = {"key": runtime.cipher.active_key_id, "rows": counts}
+        audit.record(db, "data_keys_rotated", username=CLI_ACTOR.username, detail=detail)
+    for table, changed in counts.items():
+        click.echo(f"{table}: re-encrypted {changed} rows")
 
 
 def _broker_admin():

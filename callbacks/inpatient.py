@@ -129,14 +129,14 @@ def ward_beds(ward_id: int | None, _version: int) -> list[dict]:
 )
 def search(_clicks: int, mrn: str | None, name: str | None, birth: str | None) -> tuple:
     runtime = current_runtime()
-    try:
-        born = date.fromisoformat(birth) if birth else None
-        with runtime.db.session() as db:
+    born = date.fromisoformat(birth) if birth else None
+    with runtime.db.session() as db:  # a miss is audited too: its message returns from inside, committed
+        try:
             found = search_patients(
                 db, runtime.cipher, current_actor(), mrn=mrn or "", name=name or "", birth_date=born
             )
-    except InputError as exc:
-        return [], None, input_error_alert(exc), []
+        except InputError as exc:
+            return [], None, input_error_alert(exc), []
     options = [{"label": f"{p.mrn} · {p.name} · {p.birth_date.isoformat()}", "value": p.id} for p in found]
     return options, options[0]["value"] if len(options) == 1 else None, None, [p.id for p in found if p.has_bpjs]
 

@@ -143,10 +143,13 @@ def search(_clicks: int, _submit: int, mode: str, text: str | None, birth: str |
     runtime = current_runtime()
     try:
         birth_date = _date(birth)
-        with runtime.db.session() as session:
-            found = search_patients(session, runtime.cipher, current_actor(), **{criteria: text}, birth_date=birth_date)
     except InputError as exc:
         return _error(exc, "reg-search-error"), None, []
+    with runtime.db.session() as session:  # a miss is audited too: its message returns from inside, committed
+        try:
+            found = search_patients(session, runtime.cipher, current_actor(), **{criteria: text}, birth_date=birth_date)
+        except InputError as exc:
+            return _error(exc, "reg-search-error"), None, []
     hits = [_as_data(p) for p in found]
     return None, _hits_table(hits), hits
 

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
-from data import audit
+from data import audit, patients
 from data.field_crypto import FieldCipher
 from data.models import AuditLog, ClinicSession, Doctor, DoctorLeave, DoctorSchedule, Patient, QueueTicket, Visit
 from data.queue_actions import cancel
@@ -480,7 +480,7 @@ def patients_to_contact(session: Session, cipher: FieldCipher, actor: Actor, lea
             Contact(
                 patient.id,
                 patient.name,
-                cipher.decrypt("phone", patient.phone_enc) or "",
+                patients.decrypt_field(cipher, patient, "phone") or "",
                 booking.booking_code,
                 booking.moved_to if booking.outcome == "moved" else "dibatalkan",
             )

@@ -2,7 +2,11 @@
 
 Keys come from ``PANTAU_DATA_KEYS`` as ``id:base64key[,id:base64key...]``; the first key encrypts, all of them
 decrypt, so a new key can be put first and old rows re-encrypted at leisure (``flask rotate-data-keys``).
-The field name is bound as associated data, so a ciphertext cannot be moved to another column unnoticed.
+
+A ciphertext is ``<key id>.r:<base64 nonce+sealed>``: the associated data is the field (``table.column``) and the
+row's id, so a ciphertext copied to another column or another row does not decrypt. Tokens written before rows
+were bound read ``<key id>:…`` and bound only the column's name (``nik``); the prefix says which form a token is,
+so decryption never guesses, and ``needs_rotation`` is true for the old form until it is re-encrypted.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import os
 import re
 
@@ -17,6 +22,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 _KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+ROW_BOUND = ".r"  # after the key id: the token's associated data names its row
+log = logging.getLogger(__name__)
 
 
 class FieldCryptoError(ValueError):
@@ -43,7 +50,8 @@ def parse_keys(spec: str) -> list[tuple[str, bytes]]:
 
 
 def _associated(field: str, row_id: int | None) -> bytes:
-    return field.encode() if row_id is None else f"{field}\x00{row_id}".encode()
+    """Row-bound tokens: field and row id; old-form tokens (``row_id`` None): the column's name alone."""
+    return field.rpartition(".")[2].encode() if row_id is None else f"{field}\x00{row_id}".encode()
 
 
 class FieldCipher:
@@ -55,29 +63,36 @@ class FieldCipher:
         self._aead = {key_id: AESGCM(key) for key_id, key in keys}
         self._blind_key = blind_index_key.encode()
 
-    def encrypt(self, field: str, value: str | None, *, row_id: int | None = None) -> str | None:
-        """Seal ``value`` for ``field``; with ``row_id`` the ciphertext is bound to that row as well."""
+    def encrypt(self, field: str, value: str | None, *, row_id: int) -> str | None:
+        """Seal ``value`` for ``field`` (``table.column``) of the row ``row_id`` under the active key."""
         if value is None or value == "":
             return None
+        if row_id is None:
+            raise FieldCryptoError(f"{field} is encrypted for a row: its id is needed (flush the row first)")
         nonce = os.urandom(12)
         sealed = self._aead[self.active_key_id].encrypt(nonce, value.encode(), _associated(field, row_id))
-        return f"{self.active_key_id}:{base64.urlsafe_b64encode(nonce + sealed).decode()}"
+        return f"{self.active_key_id}{ROW_BOUND}:{base64.urlsafe_b64encode(nonce + sealed).decode()}"
 
-    def decrypt(self, field: str, token: str | None, *, row_id: int | None = None) -> str | None:
+    def decrypt(self, field: str, token: str | None, *, row_id: int) -> str | None:
+        """The plaintext of ``field`` of the row ``row_id``; a token that does not authenticate for that field and
+        row (tampered, or copied from elsewhere) raises ``FieldCryptoError`` and logs a warning without the value."""
         if token is None:
             return None
-        key_id, _, payload = token.partition(":")
+        head, _, payload = token.partition(":")
+        key_id, bound = head.removesuffix(ROW_BOUND), head.endswith(ROW_BOUND)
         aead = self._aead.get(key_id)
         if aead is None:
-            raise FieldCryptoError(f"ciphertext uses unknown data key {key_id!r}")
-        raw = base64.urlsafe_b64decode(payload)
+            raise FieldCryptoError(f"ciphertext of {field} uses unknown data key {key_id!r}")
         try:
-            return aead.decrypt(raw[:12], raw[12:], _associated(field, row_id)).decode()
-        except InvalidTag as exc:
-            raise FieldCryptoError(f"ciphertext of {field} does not authenticate") from exc
+            raw = base64.urlsafe_b64decode(payload)
+            return aead.decrypt(raw[:12], raw[12:], _associated(field, row_id if bound else None)).decode()
+        except (InvalidTag, ValueError) as exc:
+            log.warning("ciphertext does not authenticate", extra={"field": field, "row_id": row_id, "key": key_id})
+            raise FieldCryptoError(f"ciphertext of {field} does not authenticate for row {row_id}") from exc
 
     def needs_rotation(self, token: str | None) -> bool:
-        return token is not None and not token.startswith(self.active_key_id + ":")
+        """True for a token under an older key or in the old (not row-bound) form."""
+        return token is not None and not token.startswith(f"{self.active_key_id}{ROW_BOUND}:")
 
     def blind_index(self, field: str, value: str | None) -> str | None:
         """HMAC-SHA256 of the normalised value (digits and letters only, upper case), per field."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from data import audit
 from data.field_crypto import FieldCipher
 from data.models import Patient
+from data.pii_keys import field_name
 from domain.errors import InputError
 from domain.formats import normalise_name, normalise_phone
 from domain.identifiers import normalise_identifier
@@ -18,9 +20,15 @@ from domain.identifiers import normalise_identifier
 ENCRYPTED_FIELDS = ("nik", "bpjs", "phone", "address")
 
 
+def decrypt_field(cipher: FieldCipher, patient: Patient, field: str) -> str | None:
+    """One identifier of ``patient`` in clear (``field`` one of ``ENCRYPTED_FIELDS``), bound to its row."""
+    column = f"{field}_enc"
+    return cipher.decrypt(field_name(getattr(Patient, column)), getattr(patient, column), row_id=patient.id)
+
+
 @dataclass(frozen=True)
 class PatientRecord:
-    """A decrypted patient record, for the people allowed to see it."""
+    """A patient record for the people allowed to see it; an identifier not asked for is None (never decrypted)."""
 
     id: int
     mrn: str
@@ -67,15 +75,16 @@ def create_patient(
         name=normalise_name(name),
         birth_date=birth_date,
         sex=sex,
-        nik_enc=cipher.encrypt("nik", nik),
         nik_bidx=cipher.blind_index("nik", nik),
-        bpjs_enc=cipher.encrypt("bpjs", bpjs),
         bpjs_bidx=cipher.blind_index("bpjs", bpjs),
-        phone_enc=cipher.encrypt("phone", normalise_phone(phone) if phone else None),
-        address_enc=cipher.encrypt("address", address),
         submission_token=submission_token,
     )
     session.add(patient)
+    session.flush()  # the id the ciphertexts are bound to
+    clear = {"nik": nik, "bpjs": bpjs, "phone": normalise_phone(phone) if phone else None, "address": address}
+    for field, value in clear.items():
+        column = f"{field}_enc"
+        setattr(patient, column, cipher.encrypt(field_name(getattr(Patient, column)), value, row_id=patient.id))
     session.flush()
     audit.record(
         session,
@@ -107,8 +116,13 @@ def read_patient(
     actor_id: int | None,
     actor_name: str | None,
     purpose: str,
+    fields: Iterable[str],
 ) -> PatientRecord | None:
-    """Decrypt one record for a person, writing the read to the audit log (Permenkes 24/2022)."""
+    """One record for a person with only the identifiers in ``fields`` decrypted (what the screen or message
+    shows), writing the read and those fields to the audit log (Permenkes 24/2022)."""
+    fields = tuple(fields)
+    if unknown := set(fields) - set(ENCRYPTED_FIELDS):
+        raise ValueError(f"not a patient identifier: {sorted(unknown)}")
     patient = session.get(Patient, patient_id)
     if patient is None:
         return None
@@ -120,7 +134,7 @@ def read_patient(
         site_id=patient.site_id,
         target_type="patient",
         target_id=patient.id,
-        detail={"purpose": purpose},
+        detail={"purpose": purpose, "fields": list(fields)},
     )
     return PatientRecord(
         id=patient.id,
@@ -128,17 +142,5 @@ def read_patient(
         name=patient.name,
         birth_date=patient.birth_date,
         sex=patient.sex,
-        **{f: cipher.decrypt(f, getattr(patient, f"{f}_enc")) for f in ENCRYPTED_FIELDS},
+        **{f: decrypt_field(cipher, patient, f) if f in fields else None for f in ENCRYPTED_FIELDS},
     )
-
-
-def rotate_keys(session: Session, cipher: FieldCipher, batch: int = 500) -> int:
-    """Re-encrypt every identifier not under the active key; returns how many records changed."""
-    changed = 0
-    for patient in session.scalars(select(Patient).execution_options(yield_per=batch)):
-        stale = [f for f in ENCRYPTED_FIELDS if cipher.needs_rotation(getattr(patient, f"{f}_enc"))]
-        for field in stale:
-            column = f"{field}_enc"
-            setattr(patient, column, cipher.encrypt(field, cipher.decrypt(field, getattr(patient, column))))
-        changed += bool(stale)
-    return changed

@@ -87,23 +87,26 @@ def search_patients(
     bpjs: str = "",
 ) -> list[PatientMatch]:
     """Find by medical-record number (checked against the birth date when one is given), name + birth date,
-    NIK or BPJS card number. Unknown numbers and mismatched birth dates raise ``InputError``. The text is read
-    as it is stored (NFKC, single spaces), so full-width characters find what the desk saved."""
+    NIK or BPJS card number. The text is read as it is stored (NFKC, single spaces), so full-width characters
+    find what the desk saved. Nothing is decrypted: a hit carries only what the list shows.
+
+    Every search that ran is audited (``patient_search``: the kind of search and the patients it returned, never
+    what was typed) in ``session``; then a miss raises ``InputError``, so a caller that shows the miss as a message
+    must still commit (return from inside its ``with db.session()``). Malformed numbers and missing criteria raise
+    before any search, unaudited."""
     site = actor.site_id
     mrn, name = (" ".join(unicodedata.normalize("NFKC", text).split()) for text in (mrn, name))
     if mrn.strip():
+        kind = "mrn"
         found = session.scalar(select(Patient).where(Patient.site_id == site, Patient.mrn == mrn.strip()))
-        if found is None:
-            raise InputError("err_unknown_mrn", mrn=mrn.strip())
-        if birth_date is not None and found.birth_date != birth_date:
-            raise InputError("err_birth_mismatch")
-        hits = [found]
+        hits = [found] if found is not None and birth_date in (None, found.birth_date) else []
+        miss = InputError("err_unknown_mrn", mrn=mrn.strip()) if found is None else InputError("err_birth_mismatch")
     elif nik.strip() or bpjs.strip():
-        field, value = ("nik", nik) if nik.strip() else ("bpjs", bpjs)
-        hits = patients.find_by_identifier(session, cipher, site, field, value)
-        if not hits:
-            raise InputError(f"err_unknown_{field}")
+        kind, value = ("nik", nik) if nik.strip() else ("bpjs", bpjs)
+        hits = patients.find_by_identifier(session, cipher, site, kind, value)
+        miss = InputError(f"err_unknown_{kind}")
     elif name.strip() and birth_date is not None:
+        kind = "name"
         pattern = "%" + name.strip().lower().replace("%", "").replace("_", "") + "%"
         hits = list(
             session.scalars(
@@ -115,17 +118,34 @@ def search_patients(
                 .limit(20)
             )
         )
-        if not hits:
-            raise InputError("err_no_patient_found")
+        miss = InputError("err_no_patient_found")
     else:
         raise InputError("err_search_criteria")
+    audit_search(session, actor, kind, hits)
+    if not hits:
+        raise miss
+    return [_match(p) for p in hits]
+
+
+SEARCH_AUDIT_CAP = 50  # patients listed in one search's audit row (the count is always the full one)
+
+
+def audit_search(session: Session, actor: Actor, kind: str, hits: list[Patient]) -> None:
+    """One ``patient_search`` row: who searched, how (``kind``, never the typed text) and whom it returned."""
+    listed = hits[:SEARCH_AUDIT_CAP]
     audit.record_by(
         session,
         actor,
         "patient_search",
-        detail={"by": "mrn" if mrn.strip() else "nik" if nik.strip() else "bpjs" if bpjs.strip() else "name"},
+        target_type="patient" if len(hits) == 1 else None,
+        target_id=hits[0].id if len(hits) == 1 else None,
+        detail={
+            "by": kind,
+            "count": len(hits),
+            "patient_ids": [p.id for p in listed],
+            "mrns": [p.mrn for p in listed],
+        },
     )
-    return [_match(p) for p in hits]
 
 
 class NeedsConfirmation(InputError):
@@ -141,6 +161,9 @@ class PossibleDuplicate(NeedsConfirmation):
         self.matches = matches
 
 
+SHOWN_NUMBERS = ("nik", "bpjs", "phone")  # what the new-patient form shows again once saved
+
+
 @dataclass(frozen=True)
 class SavedPatient(PatientMatch):
     """A new patient as stored, with the normalised numbers the form must show; ``repeated`` when the form had
@@ -152,9 +175,13 @@ class SavedPatient(PatientMatch):
     repeated: bool
 
 
-def _saved(cipher: FieldCipher, patient: Patient, repeated: bool) -> SavedPatient:
-    numbers = {f: cipher.decrypt(f, getattr(patient, f"{f}_enc")) for f in ("nik", "bpjs", "phone")}
-    return SavedPatient(**vars(_match(patient)), **numbers, repeated=repeated)
+def _saved(patient: Patient, numbers: dict[str, str | None], repeated: bool) -> SavedPatient:
+    return SavedPatient(**vars(_match(patient)), **{f: numbers.get(f) for f in SHOWN_NUMBERS}, repeated=repeated)
+
+
+def _earlier(cipher: FieldCipher, patient: Patient) -> SavedPatient:
+    """The patient a repeated submission had already saved, with the numbers the form shows again."""
+    return _saved(patient, {f: patients.decrypt_field(cipher, patient, f) for f in SHOWN_NUMBERS}, repeated=True)
 
 
 def _checked(checks: dict[str, Callable[[], object]]) -> dict[str, object]:
@@ -220,7 +247,7 @@ def register_patient(
     sent again, even at the same instant from another worker, returns the patient it created. With
     ``warn_duplicate`` a patient of the same name and birth date raises ``PossibleDuplicate`` first."""
     if submission_token and (earlier := _by_token(session, actor.site_id, submission_token)) is not None:
-        return _saved(cipher, earlier, repeated=True)
+        return _earlier(cipher, earlier)
     values = _checked(
         {
             "name": lambda: normalise_name(name),
@@ -258,8 +285,8 @@ def register_patient(
         earlier = _by_token(session, actor.site_id, submission_token) if submission_token else None
         if earlier is None:
             raise
-        return _saved(cipher, earlier, repeated=True)
-    return _saved(cipher, patient, repeated=False)
+        return _earlier(cipher, earlier)
+    return _saved(patient, values, repeated=False)  # the values just stored: nothing to decrypt
 
 
 def take_admission_ticket(session: Session, site_id: int, now: datetime) -> tuple[QueueTicket, QueueEvent]:

@@ -115,6 +115,7 @@ def _header(bed: BedView) -> html.Div:
                 actor_id=current_user.id,
                 actor_name=current_user.username,
                 purpose="bed_detail",
+                fields=(),  # the header shows name, RM, sex and age: no identifier
             )
         who = html.Span(
             [

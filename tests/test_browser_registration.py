@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from data.models import ClinicSession, Patient, Poli, QueueTicket
-from data.patients import read_patient
+from data.patients import ENCRYPTED_FIELDS, read_patient
 from data.schedules import close_poli, local_today
 from domain.clock import utcnow
 from i18n import translate
@@ -234,7 +234,9 @@ def saved_record(pantau, page):
     mrn = re.search(r"\d{6}", page.locator("#reg-new-saved").inner_text())[0]
     with pantau.runtime.db.session() as s:
         patient_id = s.scalar(select(Patient.id).where(Patient.mrn == mrn))
-        return read_patient(s, pantau.runtime.cipher, patient_id, actor_id=None, actor_name="t", purpose="test")
+        return read_patient(
+            s, pantau.runtime.cipher, patient_id, actor_id=None, actor_name="t", purpose="test", fields=ENCRYPTED_FIELDS
+        )
 
 
 def test_new_patient_form_stores_what_it_shows_or_refuses_by_the_field(page, live_server):

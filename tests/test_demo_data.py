@@ -16,6 +16,7 @@ from bridge.bpjs.sandbox import create_sandbox
 from bridge.bpjs_reference_pull import pull_reference
 from data.bpjs_reference import DIFFERENT, SAME, compare_schedule
 from data.models import Doctor, DoctorSchedule, Patient, Poli, Site
+from data.patients import decrypt_field
 from data.queue_demo import DemoClinic, _fits
 from data.schedules import day_sessions, local_today, site_zone
 from data.seed import HFIS_LAGGING_DOCTOR, demo_hfis_jadwal
@@ -90,9 +91,9 @@ def test_new_demo_patients_fit_their_poli_and_pass_the_desk_rules(sqlite_app):
             age = age_years(patient.birth_date, today)
             assert children.admits(age) == (code == "ANA"), (code, age)
             assert patient.birth_date < today
-            phone = cipher.decrypt("phone", patient.phone_enc)
+            phone = decrypt_field(cipher, patient, "phone")
             assert normalise_phone(phone) == phone.replace("-", "")
-            nik, card = cipher.decrypt("nik", patient.nik_enc), cipher.decrypt("bpjs", patient.bpjs_enc)
+            nik, card = decrypt_field(cipher, patient, "nik"), decrypt_field(cipher, patient, "bpjs")
             assert (nik is None) == (card is None)  # a JKN patient needs both
             if nik is not None:
                 assert normalise_identifier("nik", nik) == nik and normalise_identifier("bpjs", card) == card

@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from auth.users import find_user
 from config import DEMO_JKN_PASSWORD, DEMO_JKN_TOKEN_SECRET, DEMO_JKN_USERNAME, ConfigError, load_settings
 from data.models import BpjsOutbox, ClinicSession, Doctor, Patient, Poli, QueueTicket, Visit, VisitTask
+from data.patients import decrypt_field
 from data.queue_actions import call_ticket, finish, start
 from data.queue_registration import register_patient, register_visit
 from data.schedules import close_poli, day_sessions, local_today
@@ -630,7 +631,7 @@ def test_a_new_patient_is_registered_and_can_then_book(jkn):
     with pantau.runtime.db.session() as s:
         patient = s.scalar(select(Patient).where(Patient.mrn == norm))
         assert (patient.name, patient.sex, patient.birth_date) == ("Ahmad Fauzan Hidayat", "L", date(1990, 7, 17))
-        address = pantau.runtime.cipher.decrypt("address", patient.address_enc)
+        address = decrypt_field(pantau.runtime.cipher, patient, "address")
         assert "Braga" not in (patient.address_enc or "")  # encrypted at rest
     assert address == "Jl. Merdeka No. 10, RT 002/RW 004, Braga, Sumur Bandung, Kota Bandung, Jawa Barat"
     who = Member(patient.id, norm, "Ahmad Fauzan Hidayat", body["nomorkartu"], body["nik"])

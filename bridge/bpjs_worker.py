@@ -4,7 +4,9 @@ Outcome per call (always by ``metadata.code``): 200 → sent; 208 → BPJS alrea
 kembali", other codes, network errors and timeouts → retried with exponential backoff and jitter; 201 → failed
 with BPJS's message, held (with the booking's later rows) until staff fix the data and retry. Several workers
 may run at once (leased claims, ``SKIP LOCKED``); one killed mid-call leaves its row to be resent after the lease,
-which BPJS answers with 208. Credentials come from configuration and are never logged."""
+which BPJS answers with 208. Each HTTP call has a hard deadline well inside the lease (checked at start), and an
+outcome is written only under the claim that sent it: a worker that stalled past its lease anyway (a frozen VM)
+reports the lost claim and changes nothing. Credentials come from configuration and are never logged."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import random
 import signal
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ from sqlalchemy import select
 
 from bridge.bpjs.client import CODE_FAILED, AntreanClient, BpjsResult, BpjsTransportError
 from bridge.bpjs_reference_pull import ReferencePuller
-from data.bpjs_outbox import OutboxItem, claim_next, mark_failed, mark_retry, mark_sent
+from data.bpjs_outbox import LEASE, OutboxItem, claim_next, mark_failed, mark_retry, mark_sent
 from data.db import Database
 from data.field_crypto import FieldCipher
 from data.models import ClinicSession, Doctor, Poli, Visit
@@ -32,6 +34,18 @@ from domain.clock import utcnow
 
 log = logging.getLogger(__name__)
 IDLE_SECONDS = 0.25
+# Besides the HTTP call a claim covers reading the patient's identifiers and writing the outcome.
+LEASE_MARGIN = timedelta(seconds=15)
+
+
+def check_lease(deadline_seconds: float, lease: timedelta = LEASE) -> None:
+    """Refuse a BPJS deadline that does not leave ``LEASE_MARGIN`` inside the lease (a call could outlive it)."""
+    if timedelta(seconds=deadline_seconds) + LEASE_MARGIN > lease:
+        longest = (lease - LEASE_MARGIN).total_seconds()
+        raise ValueError(
+            f"BPJS timeout {deadline_seconds:g} s is too long for the {lease.total_seconds():g} s lease "
+            f"(at most {longest:g} s)"
+        )
 
 
 class BpjsWorker:
@@ -47,6 +61,7 @@ class BpjsWorker:
         rng: random.Random | None = None,
         reference: ReferencePuller | None = None,
     ) -> None:
+        check_lease(client.deadline)
         self._db = db
         self._client = client
         self._cipher = cipher
@@ -126,7 +141,13 @@ class BpjsWorker:
                 .where(ClinicSession.id == visit.session_id)
             ).one()
             record = read_patient(
-                session, self._cipher, visit.patient_id, actor_id=None, actor_name="bpjs-worker", purpose="bpjs_antrean"
+                session,
+                self._cipher,
+                visit.patient_id,
+                actor_id=None,
+                actor_name="bpjs-worker",
+                purpose="bpjs_antrean",
+                fields=("bpjs", "nik", "phone"),
             )
         return {
             **item.payload,
@@ -140,21 +161,38 @@ class BpjsWorker:
     def _record(self, item: OutboxItem, result: BpjsResult) -> None:
         with self._db.session() as session:
             if result.ok or result.duplicate:
-                mark_sent(session, item.id, result.code, utcnow())
+                held = mark_sent(session, item, result.code, utcnow())
             elif result.code == CODE_FAILED:
-                mark_failed(session, item.id, result.code, result.message)
+                held = mark_failed(session, item, result.code, result.message)
             else:
                 delay = retry_delay(item.attempts, rng=self._rng)
-                mark_retry(session, item.id, result.code, result.message, utcnow() + delay)
+                held = mark_retry(session, item, result.code, result.message, utcnow() + delay)
+        self._report_lost(item, held, result.code)
 
     def _retry(self, item: OutboxItem, code: int | None, message: str) -> None:
         with self._db.session() as session:
-            mark_retry(session, item.id, code, message, utcnow() + retry_delay(item.attempts, rng=self._rng))
+            held = mark_retry(session, item, code, message, utcnow() + retry_delay(item.attempts, rng=self._rng))
+        self._report_lost(item, held, code)
+
+    @staticmethod
+    def _report_lost(item: OutboxItem, held: bool, code: int | None) -> None:
+        if not held:
+            log.warning(
+                "BPJS outbox row %s: claim %s lost (lease ended, another worker took the row); outcome %s not recorded",
+                item.id,
+                item.attempts,
+                code,
+                extra={"outbox_id": item.id, "claim": item.attempts, "code": code},
+            )
 
 
 def client_from_settings(settings: Any) -> AntreanClient:
     if not (settings.bpjs_base_url and settings.bpjs_cons_id and settings.bpjs_secret and settings.bpjs_user_key):
         raise SystemExit("BPJS worker: set PANTAU_BPJS_BASE_URL, _CONS_ID, _SECRET and _USER_KEY")
+    try:
+        check_lease(settings.bpjs_timeout_seconds)
+    except ValueError as exc:
+        raise SystemExit(f"BPJS worker: {exc} (PANTAU_BPJS_TIMEOUT_SECONDS)") from None
     return AntreanClient(
         settings.bpjs_base_url,
         settings.bpjs_cons_id,
@@ -173,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--heartbeat-file", type=Path, default=None, help="touched on every pass (health checks)")
     args = parser.parse_args(argv)
     settings = load_settings()
+    settings.require_own_secrets()
     configure_logging(settings.log_level)
     runtime = build_runtime(settings)
     client = client_from_settings(settings)

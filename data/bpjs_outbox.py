@@ -4,7 +4,11 @@ that booking was acknowledged), record the outcome, and summarise it for the syn
 
 Claiming takes a lease (``next_attempt_at`` moves past the lease) in a short transaction with
 ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several workers never send the same row at once, and a worker killed
-mid-call leaves the row to be sent again when the lease ends — harmless, because BPJS answers 208 to a repeat."""
+mid-call leaves the row to be sent again when the lease ends — harmless, because BPJS answers 208 to a repeat.
+
+Fencing: a claim is the row's ``attempts`` value after the claim raised it. Every outcome is written only while
+the row is still pending under that claim, so a worker that stalled past its lease (another worker has claimed and
+perhaps sent the row since) changes nothing: ``mark_*`` returns False and the caller reports the lost claim."""
 
 from __future__ import annotations
 
@@ -29,8 +33,22 @@ class OutboxItem:
     booking_code: str | None
     kind: str
     payload: dict
-    attempts: int
+    attempts: int  # also the claim: raised by every claim, so an outcome is written only under the latest one
     created_at: datetime
+
+    @classmethod
+    def of(cls, row: BpjsOutbox) -> OutboxItem:
+        """The item of ``row`` as it stands (after a claim: that claim)."""
+        return cls(
+            row.id,
+            row.site_id,
+            row.visit_id,
+            row.booking_code,
+            row.kind,
+            dict(row.payload),
+            row.attempts,
+            row.created_at,
+        )
 
 
 def behind_unsent() -> ColumnElement[bool]:
@@ -65,36 +83,32 @@ def claim_next(session: Session, now: datetime, lease: timedelta = LEASE) -> Out
         return None
     row = session.get(BpjsOutbox, row_id)
     session.refresh(row)
-    return OutboxItem(
-        row.id, row.site_id, row.visit_id, row.booking_code, row.kind, dict(row.payload), row.attempts, row.created_at
-    )
+    return OutboxItem.of(row)
 
 
-def mark_sent(session: Session, item_id: int, code: int, now: datetime) -> None:
-    """200, or 208 (BPJS already has it: counted as sent)."""
-    session.execute(
-        update(BpjsOutbox)
-        .where(BpjsOutbox.id == item_id)
-        .values(state="sent", sent_at=now, response_code=code, last_error=None)
-    )
+def _held(item: OutboxItem) -> ColumnElement[bool]:
+    """The row is still pending under ``item``'s claim (no later claim took it, no outcome was written)."""
+    return and_(BpjsOutbox.id == item.id, BpjsOutbox.attempts == item.attempts, BpjsOutbox.state == "pending")
 
 
-def mark_retry(session: Session, item_id: int, code: int | None, message: str, next_attempt: datetime) -> None:
-    """A transient failure: try again at ``next_attempt``."""
-    session.execute(
-        update(BpjsOutbox)
-        .where(BpjsOutbox.id == item_id)
-        .values(next_attempt_at=next_attempt, response_code=code, last_error=message[:1000])
-    )
+def _settle(session: Session, item: OutboxItem, **values: object) -> bool:
+    return bool(session.execute(update(BpjsOutbox).where(_held(item)).values(**values)).rowcount)
 
 
-def mark_failed(session: Session, item_id: int, code: int, message: str) -> None:
-    """BPJS refused the data (201): kept with its message until someone fixes the data and retries."""
-    session.execute(
-        update(BpjsOutbox)
-        .where(BpjsOutbox.id == item_id)
-        .values(state="failed", response_code=code, last_error=message[:1000])
-    )
+def mark_sent(session: Session, item: OutboxItem, code: int, now: datetime) -> bool:
+    """200, or 208 (BPJS already has it: counted as sent); False when the claim was lost (nothing changed)."""
+    return _settle(session, item, state="sent", sent_at=now, response_code=code, last_error=None)
+
+
+def mark_retry(session: Session, item: OutboxItem, code: int | None, message: str, next_attempt: datetime) -> bool:
+    """A transient failure: try again at ``next_attempt``; False when the claim was lost (nothing changed)."""
+    return _settle(session, item, next_attempt_at=next_attempt, response_code=code, last_error=message[:1000])
+
+
+def mark_failed(session: Session, item: OutboxItem, code: int, message: str) -> bool:
+    """BPJS refused the data (201): kept with its message until someone fixes the data and retries; False when
+    the claim was lost (nothing changed)."""
+    return _settle(session, item, state="failed", response_code=code, last_error=message[:1000])
 
 
 def retry_failed(session: Session, site_id: int, item_id: int, now: datetime) -> bool:

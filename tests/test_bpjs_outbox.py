@@ -59,10 +59,10 @@ def test_a_booking_is_sent_in_order_and_one_row_at_a_time(any_app):
         b = claim_next(s, now)
         assert (a.booking_code, a.kind, b.booking_code, b.kind) == (first, "antrean_add", second, "antrean_add")
         assert claim_next(s, now) is None  # both heads leased; their task rows wait behind them
-        mark_sent(s, a.id, 200, now)
+        mark_sent(s, a, 200, now)
         follow = claim_next(s, now)
         assert (follow.booking_code, follow.kind, follow.payload["taskid"]) == (first, "updatewaktu", 3)
-        mark_sent(s, follow.id, 208, now)  # BPJS already had it: counted as sent
+        mark_sent(s, follow, 208, now)  # BPJS already had it: counted as sent
         # A worker that died holding b: after the lease the row is due again, one more attempt counted.
         again = claim_next(s, now + timedelta(seconds=61))
         assert (again.id, again.attempts) == (b.id, 2)
@@ -73,7 +73,7 @@ def test_a_refused_row_holds_its_booking_until_retried(any_app):
     db, now = any_app.runtime.db, utcnow() + timedelta(seconds=5)
     with db.session() as s:
         head = claim_next(s, now)
-        mark_failed(s, head.id, 201, "Poli tidak ditemukan")
+        mark_failed(s, head, 201, "Poli tidak ditemukan")
         assert claim_next(s, now + timedelta(hours=1)) is None
         summary = outbox_summary(s, head.site_id)
         assert summary.counts == {"pending": 1, "sent": 0, "failed": 1}
@@ -110,7 +110,7 @@ def test_workers_never_send_the_same_row_and_keep_each_booking_in_order(postgres
             with lock:
                 sent.append((item.booking_code, item.id))
             with db.session() as s:
-                mark_sent(s, item.id, 200, now)
+                mark_sent(s, item, 200, now)
 
     threads = [threading.Thread(target=work) for _ in range(workers)]
     for thread in threads:

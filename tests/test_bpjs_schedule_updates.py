@@ -92,7 +92,7 @@ def test_schedule_updates_keep_their_order_and_show_on_the_sync_page(any_app):
     with any_app.runtime.db.session() as s:
         item = claim_next(s, now)
         assert (item.id, item.visit_id, item.booking_code) == (first, None, None)
-        mark_failed(s, item.id, 201, "Dokter tidak ditemukan pada poli tersebut")
+        mark_failed(s, item, 201, "Dokter tidak ditemukan pada poli tersebut")
     with any_app.runtime.db.session() as s:
         assert claim_next(s, now + timedelta(minutes=5)) is None  # the later week waits behind the refused one
         assert stalled_since(s, site_id, now + timedelta(minutes=5)) is None  # waiting, not stalled

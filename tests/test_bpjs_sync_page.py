@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from components.shell import THEME_STORE
-from data.bpjs_outbox import claim_next, mark_failed, mark_sent
+from data.bpjs_outbox import OutboxItem, claim_next, mark_failed, mark_sent
 from data.bpjs_status import BpjsTarget, bpjs_target, percentile, sync_status
 from data.models import AuditLog, BpjsOutbox, Doctor, Poli, Site
 from domain.clock import utcnow
@@ -83,7 +83,7 @@ def failed_booking(pantau) -> tuple[str, int]:
     (code,) = jkn_bookings(pantau, 1)
     with pantau.runtime.db.session() as s:
         head = claim_next(s, utcnow() + timedelta(seconds=5))
-        mark_failed(s, head.id, 201, BPJS_MESSAGE)
+        mark_failed(s, head, 201, BPJS_MESSAGE)
     return code, head.id
 
 
@@ -237,8 +237,8 @@ def test_figures_ack_times_oldest_and_a_stalled_worker(any_app):
         for kind, delay in (("antrean_add", 1), ("updatewaktu", 3)):
             row = rows[(first, kind)]
             row.created_at = now - timedelta(minutes=5)
-            mark_sent(s, row.id, 200, row.created_at + timedelta(seconds=delay))
-        mark_failed(s, rows[(second, "antrean_add")].id, 201, BPJS_MESSAGE)
+            mark_sent(s, OutboxItem.of(row), 200, row.created_at + timedelta(seconds=delay))
+        mark_failed(s, OutboxItem.of(rows[(second, "antrean_add")]), 201, BPJS_MESSAGE)
         rows[(second, "updatewaktu")].next_attempt_at = now - timedelta(hours=1)  # held behind the failure
         for kind in ("antrean_add", "updatewaktu"):
             rows[(third, kind)].created_at = now - timedelta(minutes=3)

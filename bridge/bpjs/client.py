@@ -2,11 +2,17 @@
 
 Every request gets its own timestamp, used for the signature and for decrypting that request's answer. Callers
 branch on :attr:`BpjsResult.code` (BPJS's ``metadata.code``), never on the HTTP status. TLS is always verified.
+
+``timeout`` is each request's hard deadline, from the first byte sent to the last byte read: requests' own timeout
+bounds each socket wait only, so a server that trickles its answer could hold a call (and the BPJS worker's lease)
+for ever. The exchange runs in a helper thread that the caller stops waiting for at the deadline; the socket
+timeouts then end that thread soon after.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -91,6 +97,11 @@ class AntreanClient:
     def __repr__(self) -> str:
         return f"AntreanClient({self._base_url!r})"
 
+    @property
+    def deadline(self) -> float:
+        """Seconds a request may take in all before it fails with :class:`BpjsTransportError`."""
+        return self._timeout
+
     def request(self, method: Literal["GET", "POST"], path: str, payload: dict | None = None) -> BpjsResult:
         """Send one signed request to ``path`` (relative to the base URL) and return BPJS's answer."""
         timestamp = str(int(self._clock()))
@@ -102,18 +113,8 @@ class AntreanClient:
             "Content-Type": "application/json",
         }
         started = time.monotonic()
-        try:
-            # verify=True on the request overrides any session.verify=False: TLS is never left unchecked.
-            answer = self._session.request(
-                method, f"{self._base_url}/{path}", json=payload, headers=headers, timeout=self._timeout, verify=True
-            )
-            body = answer.json()
-        except requests.RequestException as exc:
-            log.warning("BPJS %s failed: %s", path, type(exc).__name__, extra={"endpoint": path})
-            raise BpjsTransportError(f"BPJS {path}: {type(exc).__name__}") from exc
-        except ValueError as exc:
-            raise BpjsTransportError(f"BPJS {path}: HTTP {answer.status_code} answer is not JSON") from exc
-        result = self._result(path, body, answer.status_code, timestamp)
+        status, body = self._exchange(method, path, payload, headers)
+        result = self._result(path, body, status, timestamp)
         duration_ms = round((time.monotonic() - started) * 1000, 1)
         log.debug(  # the worker logs each outcome at INFO; this is the per-request detail
             "BPJS %s -> %s (%.1f ms)",
@@ -123,6 +124,42 @@ class AntreanClient:
             extra={"endpoint": path, "code": result.code, "duration_ms": duration_ms},
         )
         return result
+
+    def _exchange(self, method: str, path: str, payload: dict | None, headers: dict) -> tuple[int, object]:
+        """The HTTP status and JSON body of one call, within :attr:`deadline` seconds in all."""
+        outcome: dict[str, object] = {}
+
+        def call() -> None:
+            try:
+                # verify=True on the request overrides any session.verify=False: TLS is never left unchecked.
+                answer = self._session.request(
+                    method,
+                    f"{self._base_url}/{path}",
+                    json=payload,
+                    headers=headers,
+                    timeout=self._timeout,
+                    verify=True,
+                )
+                outcome["status"] = answer.status_code
+                outcome["body"] = answer.json()
+            except Exception as exc:  # handed to the caller's thread below
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=call, name=f"bpjs {path}", daemon=True)
+        worker.start()
+        worker.join(self._timeout)
+        if worker.is_alive():
+            log.warning("BPJS %s passed its %g s deadline", path, self._timeout, extra={"endpoint": path})
+            raise BpjsTransportError(f"BPJS {path}: no answer within {self._timeout:g} s")
+        error = outcome.get("error")
+        if isinstance(error, requests.RequestException):
+            log.warning("BPJS %s failed: %s", path, type(error).__name__, extra={"endpoint": path})
+            raise BpjsTransportError(f"BPJS {path}: {type(error).__name__}") from error
+        if isinstance(error, ValueError):
+            raise BpjsTransportError(f"BPJS {path}: HTTP {outcome['status']} answer is not JSON") from error
+        if error is not None:
+            raise error
+        return outcome["status"], outcome["body"]
 
     def _result(self, path: str, body: object, status: int, timestamp: str) -> BpjsResult:
         metadata = body.get("metadata") if isinstance(body, dict) else None

@@ -65,18 +65,15 @@ def login() -> Response | str:
             form.username.data,
             form.password.data,
             ip=client_ip(),
-            lockout_attempts=runtime.settings.lockout_attempts,
-            lockout_minutes=runtime.settings.lockout_minutes,
+            settings=runtime.settings,
         )
         user = db.get(User, result.user_id) if result.ok else None
         signed_in = CurrentUser.from_model(user) if user else None
     if signed_in is None:
-        messages = {
-            "invalid": t("login_invalid"),
-            "locked": t("login_locked", minutes=result.locked_minutes),
-            "disabled": t("login_disabled"),
-        }
-        return render_template("login.html", form=form, error=messages[result.outcome]), 401
+        if result.outcome == "throttled":
+            page = render_template("login.html", form=form, error=t("thr_wait", seconds=result.wait_seconds))
+            return throttled_response(page, result.wait_seconds)
+        return render_template("login.html", form=form, error=t("login_invalid")), 401
     start_session(signed_in)
     if signed_in.must_change_password:
         return redirect("/akun/kata-sandi")
@@ -122,11 +119,10 @@ def switch_language(code: str) -> Response:
 
 @bp.route("/akun/kata-sandi", methods=["GET", "POST"])
 def change_password() -> Response | str:
-    """Change one's own password. A wrong current password counts towards the sign-in lockout (one count for
-    both doors, kept in the database so every web worker sees it); once locked, the page answers 429 with the
-    wait, even for the right password, until the lock ends. The session stays: it already holds every right a
-    guessed password would give, and throwing a nurse out mid-shift would lock her out of the ward too (signing
-    in is refused while locked); the lock, the audit and the idle timeout are what stop a guesser."""
+    """Change one's own password. A wrong current password counts in the sign-in throttle's keys (one count for
+    both doors, kept in the database so every web worker sees it); inside a wait the page answers 429 with
+    Retry-After, even for the right password, without checking it. The session stays: it already holds every
+    right a guessed password would give; the growing wait, the audit and the idle timeout stop a guesser."""
     from auth.forms import PasswordForm
 
     form = PasswordForm()
@@ -147,19 +143,24 @@ def change_password() -> Response | str:
                 db.get(User, current_user.id),
                 form.current.data,
                 form.new.data,
-                lockout_attempts=runtime.settings.lockout_attempts,
-                lockout_minutes=runtime.settings.lockout_minutes,
+                settings=runtime.settings,
             )
     except InputError as exc:
         return _password_page(form, field="new", error=t(exc.key, **exc.params), status=400)
-    if result.outcome == "locked":
-        response = _password_page(form, error=t("password_locked", minutes=result.locked_minutes), status=429)
-        response.headers["Retry-After"] = str(result.locked_minutes * 60)
-        return response
+    if result.outcome == "throttled":
+        page = _password_page(form, error=t("thr_wait", seconds=result.wait_seconds))
+        return throttled_response(page, result.wait_seconds)
     if not result.ok:
         return _password_page(form, field="current", error=t("err_current_password_wrong"), status=400)
     keep_session(result.extra["session_version"])  # the account's other sessions have ended; this one goes on
     return redirect("/")
+
+
+def throttled_response(page: Response | str, seconds: int) -> Response:
+    """``page`` as the answer to an attempt inside a throttle wait: 429 with Retry-After."""
+    response = make_response(page, 429)
+    response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 def _password_page(form: object, *, error: str | None = None, field: str | None = None, status: int = 200) -> Response:

@@ -1,4 +1,4 @@
-"""User accounts: sign-in with lockout, creation, roles, disabling, password resets, TV display tokens.
+"""User accounts: sign-in under the throttle, creation, roles, disabling, password resets, TV display tokens.
 
 Every function takes an open session and leaves the commit to the caller, so a change and its audit row land
 together. Errors a user can cause raise ``InputError`` with a catalogue key for the message.
@@ -10,13 +10,15 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from auth import throttle
 from auth.password_policy import check_new_password
 from auth.passwords import dummy_hash, hash_password, needs_rehash, normalise, verify_password
+from config import Settings
 from data import audit
 from data.display_screens import display_paths
 from data.models import DisplayToken, Site, User, UserRole
@@ -30,11 +32,11 @@ USERNAME = re.compile(r"^[a-z0-9._-]{3,64}$")
 
 @dataclass(frozen=True)
 class LoginResult:
-    """The answer to a password check, at sign-in or when changing one's password."""
+    """The answer to a password check, at sign-in or when changing one's password or confirming it is you."""
 
-    outcome: str  # "ok", "invalid", "locked", "disabled"
+    outcome: str  # "ok", "invalid" (unknown account, wrong password or disabled: one answer), "throttled"
     user_id: int | None = None
-    locked_minutes: int = 0
+    wait_seconds: int = 0  # "throttled": how long until an attempt is checked again
     extra: dict = field(default_factory=dict)
 
     @property
@@ -52,56 +54,54 @@ def authenticate(
     password: str,
     *,
     ip: str | None,
-    lockout_attempts: int,
-    lockout_minutes: int,
+    settings: Settings,
     now: datetime | None = None,
 ) -> LoginResult:
-    """Check a username and password; count failures and lock the account after ``lockout_attempts``."""
+    """Check a username and password under the sign-in throttle (``auth.throttle``). An unknown account, a wrong
+    password and a disabled account get one answer, "invalid", in the same time; an attempt inside a wait is
+    "throttled" without its password being checked. The audit log keeps the true reason."""
     now = now or utcnow()
     name = username.strip().lower()[:64]
+    keys = throttle.sign_in_keys(name, ip)
     user = find_user(session, name)
-    if user is None:
-        verify_password(dummy_hash(), password)
-        audit.record(session, "login_failed", username=name, ip=ip, detail={"reason": "unknown_user"})
+    actor = dict(user_id=user.id, username=user.username, site_id=user.site_id) if user else dict(username=name)
+    wait = throttle.check(session, keys, now)
+    if wait:
+        verify_password(dummy_hash(), password)  # as long as a checked attempt: the wait tells nothing more
+        audit.record(session, "login_refused", **actor, ip=ip, detail={"reason": "throttled", "seconds": wait})
+        return LoginResult("throttled", wait_seconds=wait)
+    right = verify_password(user.password_hash if user else dummy_hash(), password)
+    if user is None or not right or not user.active:
+        reason = "unknown_user" if user is None else "bad_password" if not right else "disabled"
+        audit.record(session, "login_failed", **actor, ip=ip, detail={"reason": reason})
+        throttle.fail(session, keys, now, settings)
         return LoginResult("invalid")
-    actor = dict(user_id=user.id, username=user.username, site_id=user.site_id, ip=ip)
-    if user.locked_until and user.locked_until > now:
-        audit.record(session, "login_refused", **actor, detail={"reason": "locked"})
-        return LoginResult("locked", locked_minutes=_minutes_left(user.locked_until, now))
-    if not verify_password(user.password_hash, password):
-        return _count_failure(session, user, now, lockout_attempts, lockout_minutes, actor, "login_failed")
-    if not user.active:
-        audit.record(session, "login_refused", **actor, detail={"reason": "disabled"})
-        return LoginResult("disabled")
-    user.failed_logins = 0
-    user.locked_until = None
+    throttle.clear(session, throttle.cleared_on_success(keys))
     user.last_login_at = now
     if needs_rehash(user.password_hash or ""):
         user.password_hash = hash_password(password)
-    audit.record(session, "login", **actor)
+    audit.record(session, "login", **actor, ip=ip)
     return LoginResult("ok", user_id=user.id)
 
 
-def _count_failure(
-    session: Session, user: User, now: datetime, attempts: int, minutes: int, actor: dict, action: str
+def check_own_password(
+    session: Session, actor: Actor, user: User, password: str, *, action: str, settings: Settings, now: datetime
 ) -> LoginResult:
-    """One more wrong password for ``user`` (at sign-in or as the current password when changing it: one count
-    for both, so neither door adds guesses); locks the account at ``attempts``. ``action`` names the failure in
-    the audit log."""
-    # Increment in SQL so two web workers counting at once do not lose a failure.
-    session.execute(update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1))
-    session.refresh(user)
-    if user.failed_logins >= attempts:
-        user.failed_logins = 0
-        user.locked_until = now + timedelta(minutes=minutes)
-        audit.record(session, "account_locked", **actor, detail={"minutes": minutes, "after": action})
-        return LoginResult("locked", locked_minutes=minutes)
-    audit.record(session, action, **actor, detail={"reason": "bad_password"})
-    return LoginResult("invalid")
-
-
-def _minutes_left(until: datetime, now: datetime) -> int:
-    return max(1, int((until - now).total_seconds() // 60) + 1)
+    """Check the signed-in ``user``'s own password (to change it, or to confirm a sensitive action) under the same
+    throttle keys as signing in, so no door adds guesses. A wrong one is audited as ``action`` and counted: leave
+    it for the caller to commit."""
+    keys = throttle.sign_in_keys(user.username, actor.ip)
+    who = dict(user_id=actor.user_id, username=actor.username, site_id=actor.site_id, ip=actor.ip)
+    wait = throttle.check(session, keys, now)
+    if wait:
+        audit.record(session, action, **who, detail={"reason": "throttled", "seconds": wait})
+        return LoginResult("throttled", user.id, wait_seconds=wait)
+    if not verify_password(user.password_hash, password):
+        audit.record(session, action, **who, detail={"reason": "bad_password"})
+        throttle.fail(session, keys, now, settings)
+        return LoginResult("invalid", user.id)
+    throttle.clear(session, throttle.cleared_on_success(keys))
+    return LoginResult("ok", user.id)
 
 
 def acceptable_password(session: Session, password: str, *, username: str, full_name: str, site_id: int) -> str:
@@ -182,14 +182,13 @@ def set_active(session: Session, actor: Actor, user: User, active: bool) -> None
 
 
 def reset_password(session: Session, actor: Actor, user: User, new_password: str) -> None:
-    """Set a temporary password the user must change at next sign-in; unlocks the account."""
+    """Set a temporary password the user must change at next sign-in; forgets the account's sign-in failures."""
     typed = acceptable_password(
         session, new_password, username=user.username, full_name=user.full_name, site_id=user.site_id
     )
     user.password_hash = hash_password(typed)
     user.must_change_password = not _display_only(user.role_names)
-    user.failed_logins = 0
-    user.locked_until = None
+    throttle.clear(session, throttle.sign_in_keys(user.username, None))
     end_sessions(session, user)
     _audit(session, actor, "password_reset", user, None)
 
@@ -201,27 +200,22 @@ def change_own_password(
     current: str,
     new: str,
     *,
-    lockout_attempts: int,
-    lockout_minutes: int,
+    settings: Settings,
     now: datetime | None = None,
 ) -> LoginResult:
-    """Replace ``user``'s password after checking the current one, which counts towards the sign-in lockout.
-
-    Returns "ok", "invalid" (wrong current password, counted and audited: leave it for the caller to commit) or
-    "locked"; a new password the policy refuses raises ``InputError`` and changes nothing."""
-    now = now or utcnow()
-    who = dict(user_id=actor.user_id, username=actor.username, site_id=actor.site_id, ip=actor.ip)
-    if user.locked_until and user.locked_until > now:
-        audit.record(session, "password_change_refused", **who, detail={"reason": "locked"})
-        return LoginResult("locked", user.id, locked_minutes=_minutes_left(user.locked_until, now))
-    if not verify_password(user.password_hash, current):
-        return _count_failure(session, user, now, lockout_attempts, lockout_minutes, who, "password_change_failed")
+    """Replace ``user``'s password after checking the current one (``check_own_password``: throttled with
+    signing in). Returns "ok", "invalid" (wrong current password, counted and audited: leave it for the caller to
+    commit) or "throttled"; a new password the policy refuses raises ``InputError`` and changes nothing."""
+    checked = check_own_password(
+        session, actor, user, current, action="password_change_failed", settings=settings, now=now or utcnow()
+    )
+    if not checked.ok:
+        return checked
     typed = acceptable_password(session, new, username=user.username, full_name=user.full_name, site_id=user.site_id)
     if typed == normalise(current):
         raise InputError("err_password_unchanged")
     user.password_hash = hash_password(typed)
     user.must_change_password = False
-    user.failed_logins = 0
     version = end_sessions(session, user)
     _audit(session, actor, "password_changed", user, None)
     return LoginResult("ok", user.id, extra={"session_version": version})

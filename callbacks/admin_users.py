@@ -20,7 +20,6 @@ from data.runtime import current_runtime
 from data.setup_polis import list_polis
 from data.staff_assignments import polis_of, set_staff_polis, set_staff_wards, wards_of
 from data.wards import list_wards
-from domain.clock import utcnow
 from domain.errors import InputError
 from i18n.web import t
 from pages.admin_users import Ids
@@ -31,8 +30,6 @@ PAGE = "pages.admin_users"
 def _status(user: User) -> dbc.Badge:
     if not user.active:
         return dbc.Badge(t("users_status_disabled"), color="secondary")
-    if user.locked_until and user.locked_until > utcnow():
-        return dbc.Badge(t("users_status_locked"), color="danger")
     return dbc.Badge(t("users_status_active"), color="success")
 
 

@@ -8,9 +8,6 @@ STRINGS = {
     "login_form_expired": "The form has expired. Reload the page and try again.",
     "login_fields_required": "Enter your username and password.",
     "login_invalid": "Wrong username or password.",
-    "login_locked": "The account is locked for now after too many failed attempts. Try again in {minutes} minutes "
-    "or contact an admin.",
-    "login_disabled": "This account is disabled. Contact an admin.",
     "logout": "Sign out",
     "password_title": "Change password",
     "password_forced": "You must replace your temporary password before you continue.",
@@ -119,7 +116,6 @@ STRINGS = {
     "users_password_reset": "New temporary password for {username}:",
     "users_status_active": "Active",
     "users_status_disabled": "Disabled",
-    "users_status_locked": "Locked",
     "nav_ward": "Ward",
     "ward_bed_empty": "Empty",
     "ward_pause": "Pause alarm sound for 2 minutes",
@@ -798,7 +794,6 @@ STRINGS = {
     "err_password_common": "This password is among the most used or leaked ones, so it is easy to guess. Choose another.",
     "password_fields_required": "Fill in all three password fields.",
     "password_rules": "At least {n} characters; a long sentence that is easy to remember is best. No common passwords, repetitions, sequences, the username, the account holder's name or the hospital's name.",
-    "password_locked": "Too many wrong current passwords: the account is locked for now. Try again in {minutes} minutes or ask an admin.",
     # issue 13: shared by the setup pages
     "err_edit_conflict": "Someone else changed this record a moment ago. Reload to see their change, then make your edit again.",
     # issue 13: hospital setup pages (helper A)
@@ -1896,5 +1891,17 @@ STRINGS = {
     # ---- security: scanner (helper 7)
     # ---- end of security: scanner (helper 7)
     # ---- security: throttle and step-up (helper 8)
+    "thr_wait": "Too many wrong attempts. Wait {seconds} seconds, then try again.",
+    "thr_confirm_title": "Confirm it is you",
+    "thr_confirm_intro": "This is a sensitive action, so Pantau asks for your password again (the last check was more than {minutes} minutes ago).",
+    "thr_confirm_intro_code": "This is a sensitive action, so Pantau asks for a code from your authenticator app again (the last check was more than {minutes} minutes ago).",
+    "thr_confirm_password": "Password",
+    "thr_confirm_code": "Authenticator code",
+    "thr_confirm_submit": "Confirm",
+    "thr_cancel": "Cancel",
+    "thr_confirm_required": "Enter the password or code first.",
+    "thr_confirm_wrong": "Wrong password or code.",
+    "thr_confirm_first": "First confirm it is you (the confirmation dialog is open), then repeat this action. What you typed in the form is kept.",
+    "thr_confirm_done": "Confirmed. Please repeat your action.",
     # ---- end of security: throttle and step-up (helper 8)
 }

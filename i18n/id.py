@@ -9,9 +9,6 @@ STRINGS = {
     "login_form_expired": "Formulir kedaluwarsa. Muat ulang halaman lalu coba lagi.",
     "login_fields_required": "Isi nama pengguna dan kata sandi.",
     "login_invalid": "Nama pengguna atau kata sandi salah.",
-    "login_locked": "Akun dikunci sementara karena terlalu banyak percobaan gagal. Coba lagi dalam {minutes} menit "
-    "atau hubungi admin.",
-    "login_disabled": "Akun ini dinonaktifkan. Hubungi admin.",
     "logout": "Keluar",
     "password_title": "Ubah kata sandi",
     "password_forced": "Anda harus mengganti kata sandi sementara sebelum melanjutkan.",
@@ -124,7 +121,6 @@ STRINGS = {
     "users_password_reset": "Kata sandi sementara baru untuk {username}:",
     "users_status_active": "Aktif",
     "users_status_disabled": "Nonaktif",
-    "users_status_locked": "Terkunci",
     # ward central station
     "nav_ward": "Bangsal",
     "ward_bed_empty": "Kosong",
@@ -806,7 +802,6 @@ STRINGS = {
     "err_password_common": "Kata sandi ini termasuk yang paling sering dipakai atau pernah bocor, sehingga mudah ditebak. Pilih yang lain.",
     "password_fields_required": "Isi ketiga kolom kata sandi.",
     "password_rules": "Minimal {n} karakter; kalimat panjang yang mudah diingat paling baik. Tidak boleh kata sandi umum, pengulangan, urutan, nama pengguna, nama pemilik akun, atau nama rumah sakit.",
-    "password_locked": "Terlalu banyak kata sandi saat ini yang salah: akun dikunci sementara. Coba lagi dalam {minutes} menit atau hubungi admin.",
     # issue 13: shared by the setup pages
     "err_edit_conflict": "Data ini baru saja diubah oleh pengguna lain. Muat ulang untuk melihat perubahannya, lalu ulangi suntingan Anda.",
     # issue 13: hospital setup pages (helper A)
@@ -1905,5 +1900,17 @@ STRINGS = {
     # ---- security: scanner (helper 7)
     # ---- end of security: scanner (helper 7)
     # ---- security: throttle and step-up (helper 8)
+    "thr_wait": "Terlalu banyak percobaan yang salah. Tunggu {seconds} detik, lalu coba lagi.",
+    "thr_confirm_title": "Konfirmasi bahwa ini Anda",
+    "thr_confirm_intro": "Tindakan ini penting, jadi Pantau meminta kata sandi Anda sekali lagi (pemeriksaan terakhir sudah lebih dari {minutes} menit lalu).",
+    "thr_confirm_intro_code": "Tindakan ini penting, jadi Pantau meminta kode dari aplikasi autentikator Anda sekali lagi (pemeriksaan terakhir sudah lebih dari {minutes} menit lalu).",
+    "thr_confirm_password": "Kata sandi",
+    "thr_confirm_code": "Kode autentikator",
+    "thr_confirm_submit": "Konfirmasi",
+    "thr_cancel": "Batal",
+    "thr_confirm_required": "Isi kata sandi atau kodenya dulu.",
+    "thr_confirm_wrong": "Kata sandi atau kode salah.",
+    "thr_confirm_first": "Konfirmasi dulu bahwa ini Anda (jendela konfirmasi terbuka), lalu ulangi tindakan ini. Isian formulir tidak hilang.",
+    "thr_confirm_done": "Terkonfirmasi. Silakan ulangi tindakan Anda.",
     # ---- end of security: throttle and step-up (helper 8)
 }

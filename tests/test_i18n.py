@@ -19,7 +19,7 @@ def test_catalogues_have_the_same_keys_and_placeholders():
 
 
 def test_translate_formats_and_falls_back_to_indonesian():
-    assert translate("login_locked", "en", minutes=5).startswith("The account is locked")
+    assert translate("thr_wait", "en", seconds=4).startswith("Too many wrong attempts. Wait 4 seconds")
     assert translate("login_invalid", "xx") == id_.STRINGS["login_invalid"]
 
 

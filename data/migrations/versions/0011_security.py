@@ -40,9 +40,16 @@ def upgrade() -> None:
         sa.Column("blocked_until", UTC_TS, nullable=True),
         sa.Column("last_failure_at", UTC_TS, nullable=False),
     )
+    # The hard lock the throttle replaces (anyone could lock a clinician out by typing her username).
+    with op.batch_alter_table("app_user") as batch_op:
+        batch_op.drop_column("locked_until")
+        batch_op.drop_column("failed_logins")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("app_user") as batch_op:
+        batch_op.add_column(sa.Column("failed_logins", sa.Integer(), server_default="0", nullable=False))
+        batch_op.add_column(sa.Column("locked_until", UTC_TS, nullable=True))
     op.drop_table("sign_in_throttle")
     op.drop_index("ix_mfa_recovery_code_user_id", table_name="mfa_recovery_code")
     op.drop_table("mfa_recovery_code")

@@ -184,7 +184,7 @@ class AuditLog(Base):
 
     __tablename__ = "audit_log"
     __table_args__ = (  # the audit viewer's filters (migration 0012)
-        Index("ix_audit_log_user_id_at", "user_id", "at"),
+        Index("ix_audit_log_username_at", "username", "at"),
         Index("ix_audit_log_target", "target_type", "target_id"),
         Index("ix_audit_log_site_id_at", "site_id", "at"),
     )

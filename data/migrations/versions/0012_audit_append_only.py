@@ -1,5 +1,5 @@
 """audit trail: PostgreSQL refuses TRUNCATE on audit_log too (UPDATE and DELETE are refused since 0001), and
-indexes for the audit viewer's filters (user, object, site; each with the time it sorts by).
+indexes for the audit viewer's filters (username, object, site; each with the time it sorts by).
 
 The application's own role (``data.migrate``'s ``app_role`` or ``alembic -x app_role=NAME``) is granted INSERT
 and SELECT on audit_log only, after every upgrade (``data.migrations.env``), so a role created later is covered.
@@ -17,7 +17,7 @@ branch_labels = None
 depends_on = None
 
 INDEXES = {
-    "ix_audit_log_user_id_at": ["user_id", "at"],
+    "ix_audit_log_username_at": ["username", "at"],
     "ix_audit_log_target": ["target_type", "target_id"],
     "ix_audit_log_site_id_at": ["site_id", "at"],
 }

@@ -1,0 +1,138 @@
+"""The audit viewer's queries (data/audit_query.py) on SQLite and PostgreSQL: each filter, a patient by RM (its own
+rows and searches that listed it), paging and sorting on the server, the actions that occur, the export's cap; and
+on PostgreSQL 60,000 rows page in well under a second."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import insert, select
+
+from data import audit_query
+from data.audit_query import AuditFilter
+from data.models import AuditLog, Patient, Site, User
+
+T0 = datetime(2031, 5, 10, 8, 0, tzinfo=UTC)  # far from the demo's own rows
+DAY = (T0, T0 + timedelta(days=1))
+
+
+@pytest.fixture
+def trail(any_app):
+    """Two patients and twelve audit rows an hour apart from T0: (app, site id, patient id, admin's id)."""
+    with any_app.runtime.db.session() as s:
+        site_id = s.scalar(select(Site.id))
+        admin_id = s.scalar(select(User.id).where(User.username == "admin"))
+        patient = Patient(site_id=site_id, mrn="AUD-000001", name="PASIEN AUDIT", birth_date=date(1980, 1, 1), sex="P")
+        other = Patient(site_id=site_id, mrn="AUD-000002", name="PASIEN LAIN", birth_date=date(1981, 1, 1), sex="L")
+        s.add_all([patient, other])
+        s.flush()
+        pid, oid = patient.id, other.id
+        rows = [
+            dict(action="patient_read", target_type="patient", target_id=str(pid), user_id=admin_id, username="admin"),
+            dict(action="patient_read", target_type="patient", target_id=str(oid), username="perawat"),
+            dict(action="patient_search", detail={"kind": "name", "patient_ids": [oid, pid], "total": 2}),
+            dict(action="patient_search", detail={"kind": "rm", "patient_ids": [oid], "total": 1}),
+            dict(action="admission_created", target_type="admission", target_id="7", detail={"patient_id": pid}),
+            dict(action="login_failed", username="nobody"),
+            *(
+                dict(action="bed_viewed", target_type="bed", target_id=f"ICU-0{n}", username="perawat")
+                for n in range(6)
+            ),
+        ]
+        s.add_all(
+            AuditLog(site_id=site_id, ip="10.0.0.9", at=T0 + timedelta(hours=n), **fields)
+            for n, fields in enumerate(rows)
+        )
+    return any_app, site_id, pid, admin_id
+
+
+def _page(app, flt: AuditFilter, **options) -> audit_query.AuditPage:
+    with app.runtime.db.session() as s:
+        return audit_query.page(s, flt, **{"offset": 0, "limit": 100, **options})
+
+
+def test_each_filter_narrows_the_rows(trail):
+    app, site_id, _pid, _admin = trail
+    day = AuditFilter(site_id, start=DAY[0], end=DAY[1])
+    assert _page(app, day).count == 12
+    by_admin = _page(app, AuditFilter(site_id, username="admin", start=DAY[0], end=DAY[1]))
+    assert [r.action for r in by_admin.rows] == ["patient_read"]
+    assert _page(app, AuditFilter(site_id, username="nobody")).rows[0].action == "login_failed"  # no such account
+    assert _page(app, AuditFilter(site_id, username="perawat", start=DAY[0], end=DAY[1])).count == 7
+    assert _page(app, AuditFilter(site_id, action="bed_viewed")).count == 6
+    beds = _page(app, AuditFilter(site_id, target_type="bed", target_id="ICU-03"))
+    assert [(r.target_type, r.target_id) for r in beds.rows] == [("bed", "ICU-03")]
+    hours = _page(app, AuditFilter(site_id, start=T0 + timedelta(hours=2), end=T0 + timedelta(hours=4)))
+    assert [r.at.astimezone(UTC) for r in hours.rows] == [T0 + timedelta(hours=3), T0 + timedelta(hours=2)]
+
+
+def test_a_patient_by_rm_finds_its_rows_and_the_searches_that_listed_it(trail):
+    app, site_id, pid, _admin = trail
+    with app.runtime.db.session() as s:
+        assert audit_query.patient_id_by_mrn(s, site_id, " AUD-000001 ") == pid
+        assert audit_query.patient_id_by_mrn(s, site_id, "AUD-999999") is None
+    found = _page(app, AuditFilter(site_id, patient_id=pid))
+    assert sorted(r.action for r in found.rows) == ["admission_created", "patient_read", "patient_search"]
+    assert found.rows[1].detail["kind"] == "name" and pid in found.rows[1].detail["patient_ids"]  # not the "rm" one
+
+
+def test_rows_are_paged_and_sorted_on_the_server(trail):
+    app, site_id, _pid, _admin = trail
+    flt = AuditFilter(site_id, start=DAY[0], end=DAY[1])
+    first, second = _page(app, flt, limit=5), _page(app, flt, offset=5, limit=5)
+    assert first.count == second.count == 12
+    assert first.rows[0].at.astimezone(UTC) == T0 + timedelta(hours=11)  # newest first
+    assert not {r.id for r in first.rows} & {r.id for r in second.rows}
+    by_action = _page(app, flt, sort="action", descending=False)
+    assert [r.action for r in by_action.rows][:2] == ["admission_created", "bed_viewed"]
+    unknown = _page(app, flt, sort="detail; DROP TABLE audit_log")  # not a column: the default order
+    assert [r.id for r in unknown.rows] == [r.id for r in _page(app, flt).rows]
+
+
+def test_the_actions_that_occur_and_the_export_cap(trail):
+    app, site_id, _pid, _admin = trail
+    with app.runtime.db.session() as s:
+        assert {"bed_viewed", "login_failed", "patient_search"} <= set(audit_query.actions(s, site_id))
+        capped = audit_query.export_rows(s, AuditFilter(site_id, action="bed_viewed"), cap=4)
+    assert (len(capped.rows), capped.count) == (4, 6)
+
+
+def test_60000_rows_page_in_under_a_second(postgres_app):
+    """The figure in docs/security.md: count plus one 100-row page, newest first and deep in, unfiltered and by user."""
+    with postgres_app.runtime.db.session() as s:
+        site_id = s.scalar(select(Site.id))
+        admin_id = s.scalar(select(User.id).where(User.username == "admin"))
+        s.execute(
+            insert(AuditLog),
+            [
+                {
+                    "site_id": site_id,
+                    "at": T0 + timedelta(seconds=n),
+                    "user_id": admin_id if n % 10 == 0 else None,
+                    "username": "admin" if n % 10 == 0 else "perawat",
+                    "action": ("patient_read", "bed_viewed", "login")[n % 3],
+                    "target_type": "patient" if n % 3 == 0 else "bed",
+                    "target_id": str(n % 500),
+                    "ip": "10.0.0.1",
+                    "detail": {"patient_ids": [n % 500]} if n % 7 == 0 else None,
+                }
+                for n in range(60_000)
+            ],
+        )
+        s.execute(select(1)).all()
+    timings = {}
+    for name, flt, offset in (
+        ("first page", AuditFilter(site_id), 0),
+        ("page 500", AuditFilter(site_id), 50_000),
+        ("by user", AuditFilter(site_id, username="admin"), 0),
+        ("by action and day", AuditFilter(site_id, action="bed_viewed", start=T0, end=T0 + timedelta(hours=8)), 100),
+        ("by object", AuditFilter(site_id, target_type="patient", target_id="42"), 0),
+    ):
+        started = time.perf_counter()
+        result = _page(postgres_app, flt, offset=offset)
+        timings[name] = time.perf_counter() - started
+        assert result.rows, name
+    print({k: f"{v * 1000:.0f} ms" for k, v in timings.items()})
+    assert max(timings.values()) < 1.0, timings

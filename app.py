@@ -10,11 +10,14 @@ from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
+import click
 import dash
 from flask import Flask, Response, jsonify
+from flask.cli import ScriptInfo
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_talisman import Talisman
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api.alarms import bp as alarms_blueprint
 from api.jkn import bp as jkn_blueprint
@@ -43,6 +46,8 @@ VENDOR_CSS = ["/assets/vendor/bootstrap.min.css", "/assets/vendor/bootstrap-icon
 VENDOR_JS = ["/assets/vendor/date-fns/locale-id.min.js"]  # before assets/date_locale.js, which picks one
 THEME_JS = '<script src="/assets/theme.js"></script>'  # in <head>, as on the server-rendered pages
 log = logging.getLogger("pantau")
+# A Redis that does not answer must not hold a sign-in for long: the limiter falls back to memory after this.
+LIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 2}
 
 
 class PantauDash(dash.Dash):
@@ -72,6 +77,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
     server.extensions["pantau"] = runtime
     init_login_manager(server)
+    if settings.trusted_proxies:
+        # X-Forwarded-For/-Proto/-Host count only through this many proxies (each appends the address it saw), so
+        # request.remote_addr is the real client for limits, throttle and audit; with 0 they are ignored entirely.
+        n = settings.trusted_proxies
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     install_error_handlers(server)
     server.register_blueprint(auth_blueprint)
     server.register_blueprint(live_blueprint)
@@ -109,7 +119,21 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
 def _limit_sign_in(server: Flask, settings: Settings) -> None:
     storage = settings.redis_url if is_redis_url(settings.redis_url) else "memory://"
-    limiter = Limiter(get_remote_address, app=server, storage_uri=storage, default_limits=[], strategy="moving-window")
+    limiter = Limiter(
+        get_remote_address,
+        app=server,
+        storage_uri=storage,
+        storage_options=LIMIT_STORAGE_OPTIONS if is_redis_url(storage) else {},
+        default_limits=[],
+        strategy="moving-window",
+        in_memory_fallback_enabled=True,
+        swallow_errors=True,
+    )
+    """Rate limits per real client address (after ``PANTAU_TRUSTED_PROXIES``), shared by the workers through Redis.
+
+    Redis away must not take sign-in with it: the limiter then counts in this process's memory (a WARNING from
+    ``flask-limiter`` says so, and it goes back to Redis once Redis answers), and any other storage error is logged,
+    never a 500."""
     # Flask-Limiter checks a route's limit inside the wrapper it returns: the wrapper must replace the view.
     login = server.view_functions["auth.login"]
     server.view_functions["auth.login"] = limiter.limit(settings.login_rate_limit, methods=["POST"])(login)
@@ -156,7 +180,17 @@ def _healthz():
 
 @cache
 def _default_app() -> dash.Dash:
-    return create_app()
+    """The app gunicorn serves and ``flask --app app`` commands run in: never with the published demo secrets,
+    except an operator command on the embedded demo's own database (README, docs/hospital-setup.md)."""
+    settings = load_settings()
+    settings.require_own_secrets(allow_demo_database=_in_flask_cli())
+    return create_app(settings)
+
+
+def _in_flask_cli() -> bool:
+    """True while ``flask --app app <command>`` loads the app: its click context carries Flask's ScriptInfo."""
+    context = click.get_current_context(silent=True)
+    return context is not None and context.find_object(ScriptInfo) is not None
 
 
 def __getattr__(name: str) -> object:

@@ -1,6 +1,7 @@
 """Pantau configuration: one ``Settings`` object read from ``PANTAU_*`` environment variables (and ``.env``).
 
-Nothing else in the code base reads ``os.environ``. Demo values are marked ``DEMO`` and refused in production.
+Nothing else in the code base reads ``os.environ``. Demo values are marked ``DEMO``: production refuses them, and so
+does every process that is not the embedded demo (``Settings.require_own_secrets``).
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ import logging
 import sys
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent
 
-# Clearly marked demo values: fine for the embedded demo and tests, refused when PANTAU_ENV=production.
+# Clearly marked, published demo values: only the embedded demo and the tests may run with them.
 DEMO_SECRET_KEY = "DEMO-ONLY-secret-key-not-for-production"
 DEMO_DATA_KEY = "demo:REVNTy1PTkxZLWRhdGEta2V5LTMyLWJ5dGVzLSEhISE="  # base64 of a 32-byte demo key
 DEMO_BLIND_INDEX_KEY = "DEMO-ONLY-blind-index-key"
@@ -124,8 +126,21 @@ class Settings(BaseSettings):
         # Written past pydantic's __setattr__ so the field does not count as given (model_fields_set): the benches
         # start their own PostgreSQL unless PANTAU_DATABASE_URL was really set.
         if not self.database_url:
-            self.__dict__["database_url"] = f"sqlite:///{self.var_dir / 'pantau.db'}"
+            self.__dict__["database_url"] = self._demo_database_url()
         return self
+
+    def _demo_database_url(self) -> str:
+        return f"sqlite:///{self.var_dir / 'pantau.db'}"
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_an_address(cls, value: str) -> str:
+        """``https://host[:port][/path]`` without a trailing slash (links append their own path), or empty."""
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment):
+            raise ValueError("PANTAU_PUBLIC_URL must look like https://pantau.rs.example (scheme and host)")
+        return value
 
     @model_validator(mode="after")
     def _demo_jkn_credentials(self) -> Settings:
@@ -139,6 +154,20 @@ class Settings(BaseSettings):
     def _refuse_demo_secrets_in_production(self) -> Settings:
         if self.env != "production":
             return self
+        problems = self._secret_problems()
+        if self.demo:
+            problems.append("PANTAU_DEMO must be false in production")
+        if not self.public_url:
+            problems.append(
+                "PANTAU_PUBLIC_URL must be set to the address patients and staff open (https://host): the QR codes "
+                "on printed tickets carry it, never the request's Host header"
+            )
+        if problems:
+            raise ConfigError("Refusing to start in production: " + "; ".join(problems))
+        return self
+
+    def _secret_problems(self) -> list[str]:
+        """What is wrong with the secrets: each a published demo value, a short key or a missing one."""
         problems = []
         if not self.secret_key or self.secret_key == DEMO_SECRET_KEY or len(self.secret_key) < 32:
             problems.append("PANTAU_SECRET_KEY must be set to a random value of at least 32 characters")
@@ -146,19 +175,37 @@ class Settings(BaseSettings):
             problems.append("PANTAU_DATA_KEYS must be set to the hospital's own keys")
         if self.blind_index_key == DEMO_BLIND_INDEX_KEY or len(self.blind_index_key) < 32:
             problems.append("PANTAU_BLIND_INDEX_KEY must be set to a random value of at least 32 characters")
-        if self.demo:
-            problems.append("PANTAU_DEMO must be false in production")
         if self.jkn_username:
+            off = " (or leave PANTAU_JKN_USERNAME empty and PANTAU_DEMO=false: the Mobile JKN service is then off)"
             if self.jkn_username == DEMO_JKN_USERNAME:
-                problems.append("PANTAU_JKN_USERNAME must not be the demo username")
+                problems.append("PANTAU_JKN_USERNAME must not be the demo username" + off)
             if not self.jkn_password or self.jkn_password == DEMO_JKN_PASSWORD:
-                problems.append("PANTAU_JKN_PASSWORD must be set to the hospital's own value")
+                problems.append("PANTAU_JKN_PASSWORD must be set to the hospital's own value" + off)
             secret = self.jkn_token_secret
             if not secret or secret == DEMO_JKN_TOKEN_SECRET or len(secret) < 32:
                 problems.append("PANTAU_JKN_TOKEN_SECRET must be set to a random value of at least 32 characters")
+        return problems
+
+    def require_own_secrets(self, *, allow_demo_database: bool = False) -> None:
+        """Refuse the published demo secrets: every entrypoint that is not the embedded demo (``python app.py``)
+        calls this first, so a forgotten ``PANTAU_ENV=production`` never signs sessions with a published key.
+
+        The tests (``PANTAU_ENV=test``) are exempt. ``allow_demo_database`` lets an operator command (``flask --app app
+        create-user …``, as the docs show) run on the embedded demo's own SQLite file, which ``python app.py`` uses
+        with the same demo secrets anyway; nowhere else."""
+        if self.env == "test" or (allow_demo_database and self.uses_demo_database):
+            return
+        problems = self._secret_problems()
         if problems:
-            raise ConfigError("Refusing to start in production: " + "; ".join(problems))
-        return self
+            raise ConfigError(
+                "Refusing to start with the published demo secrets (only the embedded demo, `python app.py`, may "
+                "use them): " + "; ".join(problems)
+            )
+
+    @property
+    def uses_demo_database(self) -> bool:
+        """True when the database is the embedded demo's own SQLite file in ``var_dir``."""
+        return self.database_url == self._demo_database_url()
 
     @property
     def production(self) -> bool:

@@ -125,6 +125,8 @@ def _audit_token(action: str, username: str) -> None:
 
 def limit_token_requests(limiter: Limiter, server: Flask) -> None:
     """Rate-limit ``GET /api/jkn/auth`` per client address; refused credentials count against ``REFUSED_LIMIT``.
+    Behind ``PANTAU_TRUSTED_PROXIES`` that is the real client's address, so a guesser elsewhere uses up only its own
+    budget, never BPJS's gateway's.
 
     Flask-Limiter checks a decorated limit in the wrapper it returns, so the wrapper must replace the view."""
     view = server.view_functions["jkn.auth"]

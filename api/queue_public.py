@@ -10,7 +10,7 @@ import re
 
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, Flask, Response, abort, make_response, render_template, request, url_for
+from flask import Blueprint, Flask, Response, abort, make_response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 from flask_login import current_user
@@ -18,6 +18,7 @@ from markupsafe import Markup
 from werkzeug.routing import BaseConverter
 
 from auth.guards import roles_required
+from auth.proxy_urls import public_url_for
 from data.queue_lookup import admission_ticket, booking_site
 from data.queue_views import booking_status, point_names
 from data.runtime import current_runtime
@@ -82,7 +83,7 @@ def ticket(booking: str) -> ResponseReturnValue:
     if found is None:
         abort(404)
     facts, site_name = found
-    status_url = url_for("queue_public.status", booking=facts.booking_code, _external=True)
+    status_url = public_url_for("queue_public.status", booking=facts.booking_code)
     return render_template(
         "queue/ticket.html",
         facts=facts,
@@ -135,7 +136,8 @@ def _too_many(_limit: object) -> Response:
 
 
 def limit_status_page(limiter: Limiter, server: Flask) -> None:
-    """Rate-limit the public status page per client address; unknown codes use up a much smaller budget.
+    """Rate-limit the public status page per client address (the real one behind ``PANTAU_TRUSTED_PROXIES``: a
+    hospital's waiting room shares no budget with a guesser elsewhere); unknown codes use up a much smaller budget.
 
     Flask-Limiter checks a decorated limit in the wrapper it returns, so the wrapper must replace the view."""
     view = server.view_functions["queue_public.status"]

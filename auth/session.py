@@ -94,7 +94,9 @@ def keep_session(session_version: int) -> None:
 
 
 def client_ip() -> str | None:
-    """The client's address (behind a proxy, configure werkzeug's ProxyFix in front of the app)."""
+    """The client's address: the socket's peer, or behind ``PANTAU_TRUSTED_PROXIES`` reverse proxies the address the
+    outermost trusted one saw (``create_app`` puts werkzeug's ProxyFix in front); a client-sent X-Forwarded-For
+    alone never changes it."""
     return request.remote_addr
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, html, no_update
-from flask import request
 from flask_login import current_user
 
 from auth import users
 from auth.passwords import generate_password
+from auth.proxy_urls import public_url_for
 from auth.session import current_actor
 from auth.tv_boards import TvBoard, board_paths, create_tv_board, list_tv_boards, revoke_tv_board
 from callbacks.registry import page_callback
@@ -252,7 +252,7 @@ def create_tv(_clicks: int, board: str | None, label: str | None, version: int) 
             _user, token = create_tv_board(db, current_actor(), board or "", label or "")
     except InputError as exc:
         return input_error_alert(exc), no_update, no_update
-    address = f"{request.host_url}tv/{token}"
+    address = public_url_for("auth.display_sign_in", token=token)
     shown = one_time_secret(t("tv_created", board=board), address, t("tv_address_once"), element_id="admin-tv-address")
     return shown, version + 1, ""
 

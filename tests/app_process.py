@@ -31,7 +31,8 @@ READY_TIMEOUT = 60.0  # the worker builds the Dash app after the port is already
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:
-    """``PANTAU_*`` variables that make a new process load exactly ``settings``."""
+    """``PANTAU_*`` variables that make a new process load exactly ``settings``, ``PANTAU_ENV`` included: a test
+    app's ``test`` is what lets gunicorn run on the demo secrets (``Settings.require_own_secrets``)."""
     env = {}
     for name, value in settings.model_dump().items():
         text = ("true" if value else "false") if isinstance(value, bool) else str(value)
@@ -74,15 +75,18 @@ class WebAppProcess:
         try:
             wait_for_port(LOCALHOST, self.port)
             self._wait_ready()
-        except TimeoutError as exc:
+        except (TimeoutError, ServiceError) as exc:
             self.stop()
             raise ServiceError(f"gunicorn did not start: {self.log.read_text(errors='replace')[-2000:]}") from exc
         return self
 
     def _wait_ready(self) -> None:
-        """Until the sign-in page answers 200 (the worker has built the app)."""
+        """Until the sign-in page answers 200 (the worker has built the app); at once when gunicorn gave up (a
+        worker that cannot build the app, such as one refusing the configuration, ends it)."""
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise ServiceError(f"gunicorn exited with code {self.process.returncode}")
             with (
                 contextlib.suppress(OSError, urllib.error.URLError),
                 urllib.request.urlopen(f"{self.url}/login", timeout=5) as response,

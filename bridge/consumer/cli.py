@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     from data.runtime import build_runtime
 
     settings = load_settings()
+    settings.require_own_secrets()
     configure_logging(settings.log_level)
     runtime = build_runtime(settings)
     clinical = None if args.no_clinical else ClinicalPipeline(runtime.db, runtime.live)

@@ -41,6 +41,50 @@ NOT_FOUND_PAGE = "pages.not_found_404"  # Dash draws it for an unknown path insi
 _AUTOMATIC_PROPS = (".n_intervals",)
 SHELL_OWNER = "__shell__"  # owner of the app shell's callbacks (callbacks.registry): open to every signed-in user
 
+# ---- declared access of every route (helper 7): the generated access matrix (tests/test_access_matrix.py) sends
+# each request as each role and compares the answer with this declaration. A route guarded by ``roles_required``
+# declares its roles there (``required_roles`` on the view); every other route is listed here, by Flask endpoint
+# (``"blueprint.*"`` for a whole blueprint). A route declared nowhere fails that test.
+PUBLIC = "public"  # anyone, signed in or not
+OWN_CREDENTIAL = "own_credential"  # no session: a credential of its own in the request (a TV token, Mobile JKN's token)
+SIGNED_IN = "signed_in"  # any signed-in user, whatever the role: one's own account and session, the app shell
+PAGE = "page"  # Dash serves a page: the page's registry ``roles`` decide
+CALLBACK = "callback"  # a Dash callback: the roles of the page that owns it (callbacks.registry)
+ROUTE_ACCESS: Mapping[str, str] = {
+    "static": SIGNED_IN,  # Flask's own static folder: Pantau serves nothing there, and it is not a public path
+    "_dash_assets.static": PUBLIC,
+    "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>": PUBLIC,
+    "/_favicon.ico": PUBLIC,
+    "healthz": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.switch_language": PUBLIC,
+    "queue_public.status": PUBLIC,  # a patient looks up her own booking by its code
+    "auth.display_sign_in": OWN_CREDENTIAL,
+    "jkn.*": OWN_CREDENTIAL,  # api/jkn_auth.py
+    "auth.logout": PUBLIC,  # signed out, it only sends to the sign-in page
+    "auth.change_password": SIGNED_IN,
+    "live.stream_session": SIGNED_IN,
+    "/_dash-layout": SIGNED_IN,
+    "/_dash-dependencies": SIGNED_IN,
+    "/_reload-hash": SIGNED_IN,
+    "/": PAGE,
+    DASH_CATCHALL: PAGE,
+    "/_dash-update-component": CALLBACK,
+}
+CALLBACK_OWNERS = "pantau.callback_owner"  # server.extensions key: Dash output key → owner page (the guard's map)
+
+
+def route_access(server: Flask, endpoint: str) -> str | tuple[str, ...] | None:
+    """The declared access of ``endpoint``: the roles of its ``roles_required``, else its ``ROUTE_ACCESS`` entry;
+    None when it declares none."""
+    roles = getattr(server.view_functions[endpoint], "required_roles", None)
+    if roles is not None:
+        return roles
+    return ROUTE_ACCESS.get(endpoint) or ROUTE_ACCESS.get(endpoint.split(".")[0] + ".*")
+
+
+# ---- end of declared access (helper 7)
+
 
 def _refuse(status: int, key: str) -> Any:
     if status == 401 and not wants_json():
@@ -100,6 +144,7 @@ def _matches_template(template: str, path: str) -> bool:
 
 def install_request_guard(server: Flask, callback_owner: Mapping[str, str], timeout_minutes: int) -> None:
     """Register the before-request check that every non-public request passes through."""
+    server.extensions[CALLBACK_OWNERS] = callback_owner
 
     @server.before_request
     def _guard() -> Any:
@@ -178,6 +223,7 @@ def roles_required(*roles: str) -> Callable:
                 return _refuse(403, "err_forbidden")
             return view(*args, **kwargs)
 
+        checked.required_roles = roles  # type: ignore[attr-defined]  # the declared policy (ROUTE_ACCESS above)
         return checked
 
     return decorate

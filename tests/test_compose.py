@@ -20,6 +20,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 MOSQUITTO_CONF = ROOT / "deploy" / "mosquitto" / "mosquitto.conf"
+CADDYFILE = ROOT / "deploy" / "caddy" / "Caddyfile"
 DEPLOY_README = ROOT / "deploy" / "README.md"
 VENDOR = ROOT / "assets" / "vendor"
 
@@ -35,6 +36,7 @@ SERVICES = {
     "bpjs-worker",
     "sim-provision",
     "simulator",
+    "proxy",
 }
 PANTAU_SERVICES = (
     "migrate",
@@ -123,12 +125,15 @@ def test_web_runs_gunicorn_in_production_mode():
     web = _services()["web"]
     assert _command(web) == "gunicorn --config gunicorn.conf.py app:server"
     assert web.get("build") in (".", {"context": "."})
-    assert "8050:8050" in [str(p) for p in web.get("ports", [])]
+    assert not web.get("ports"), "web is reached through the proxy only"
+    assert [str(p) for p in web["expose"]] == ["8050"]
 
     env = _environment(web)
     assert env["PANTAU_ENV"] == "production"
     assert env["PANTAU_DEMO"] == "false"
     assert env["PANTAU_MQTT_URL"] == "mqtts://mosquitto:8883"
+    assert env["PANTAU_TRUSTED_PROXIES"] == "1", "exactly one proxy (Caddy) stands in front"
+    assert env["PANTAU_PUBLIC_URL"].startswith("https://${PANTAU_PUBLIC_HOST:?"), "QR codes: the proxy's host name"
     for name in (
         "PANTAU_DATABASE_URL",
         "PANTAU_REDIS_URL",
@@ -177,6 +182,69 @@ def test_only_the_migration_connects_as_the_database_owner():
             depends = services[name].get("depends_on", {})
             assert "migrate" in depends or "sim-provision" in depends, f"{name} may start before its role exists"
     assert migrate["PANTAU_DB_APP_PASSWORD"] in _environment(services["web"])["PANTAU_DATABASE_URL"]
+
+
+def _published_ports(service: dict) -> set[str]:
+    """The host ports a service publishes (``"443:443/udp"`` -> ``"443/udp"``)."""
+    ports = set()
+    for entry in service.get("ports", []):
+        if isinstance(entry, dict):
+            ports.add(f"{entry['published']}/{entry.get('protocol', 'tcp')}")
+        else:
+            host, _, container = str(entry).rpartition(":")
+            protocol = container.partition("/")[2] or "tcp"
+            ports.add(f"{host.rpartition(':')[2]}/{protocol}")
+    return ports
+
+
+def test_the_tls_proxy_is_the_only_way_in():
+    services = _services()
+    proxy = services["proxy"]
+    assert proxy["image"] == "caddy:2"
+    assert _published_ports(proxy) == {"80/tcp", "443/tcp", "443/udp"}
+    published = {name: _published_ports(service) for name, service in services.items() if service.get("ports")}
+    assert published == {"proxy": {"80/tcp", "443/tcp", "443/udp"}, "mosquitto": {"8883/tcp"}}
+    mounts = {v["target"]: v for v in proxy["volumes"] if isinstance(v, dict)}
+    assert mounts["/etc/caddy/Caddyfile"]["source"] == "./deploy/caddy/Caddyfile"
+    assert mounts["/etc/caddy/Caddyfile"]["read_only"] is True
+    assert {"caddydata:/data", "caddyconfig:/config"} <= {v for v in proxy["volumes"] if isinstance(v, str)}
+    assert REQUIRED_REF.match(_environment(proxy)["PANTAU_PUBLIC_HOST"])
+    assert proxy["depends_on"]["web"]["condition"] == "service_healthy"
+
+
+def _caddyfile_lines() -> list[str]:
+    lines = CADDYFILE.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def test_caddyfile_replaces_the_client_address_and_streams_at_once():
+    lines = _caddyfile_lines()
+    assert "{$PANTAU_PUBLIC_HOST} {" in lines, "the site is the public host name, nothing else"
+    assert lines.count("reverse_proxy web:8050 {") == 2
+    assert lines.count("import to_pantau") == 2
+    snippet = lines[lines.index("(to_pantau) {") + 1 : lines.index("(to_pantau) {") + 3]
+    assert snippet == ["header_up X-Forwarded-For {remote_host}", "}"]
+    stream = lines.index("handle /stream/* {")
+    assert lines[stream + 1 : stream + 4] == ["reverse_proxy web:8050 {", "import to_pantau", "flush_interval -1"]
+    assert not any(line.startswith("trusted_proxies") for line in lines), "Caddy must not believe client headers"
+
+
+def test_caddy_accepts_the_caddyfile():
+    """Adapted by Caddy itself when its binary is installed: one site, the client's own address passed on, and
+    the live streams flushed at once."""
+    caddy = shutil.which("caddy")
+    if caddy is None:  # without Caddy the checks above are the test
+        assert CADDYFILE.is_file()
+        return
+    env = dict(os.environ, PANTAU_PUBLIC_HOST="pantau.rs.example")
+    result = subprocess.run(
+        [caddy, "adapt", "--config", str(CADDYFILE)], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert '"host":["pantau.rs.example"]' in text
+    assert text.count('"X-Forwarded-For":["{http.request.remote.host}"]') == 2
+    assert '"path":["/stream/*"]' in text and text.count('"flush_interval":-1') == 1
 
 
 def test_consumer_runs_the_bridge_with_a_metrics_healthcheck():
@@ -288,7 +356,7 @@ def test_required_variables_are_documented():
 def test_volumes_are_named():
     compose = _compose()
     declared = set(compose.get("volumes") or {})
-    assert {"pgdata", "redisdata", "mosquittodata"} <= declared
+    assert {"pgdata", "redisdata", "mosquittodata", "caddydata"} <= declared
     used = set()
     for name, service in compose["services"].items():
         for volume in service.get("volumes", []):

@@ -157,7 +157,7 @@ def _security_headers(app: dash.Dash, settings: Settings) -> None:
     @app.server.after_request
     def _content_security_policy(response: Response) -> Response:
         response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; "
+            "default-src 'self'; object-src 'none'; "  # no plug-in content (wapiti's csp module, tests/test_scanner.py)
             f"script-src 'self' {' '.join(app.csp_hashes())}; "
             "style-src 'self' 'unsafe-inline'; "  # Dash components set inline styles
             "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "

@@ -36,6 +36,8 @@ def safe_next(target: str | None, default: str = "/") -> str:
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
+    if not target.isprintable():  # a line break would split the Location header (werkzeug refuses it: a 500)
+        return default
     return target
 
 

@@ -16,6 +16,7 @@ from datetime import date
 from sqlalchemy import and_, case, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
+from data.db import allow_long_statements
 from data.models import ChargeDaily, ChargeLine, Tariff
 from data.upsert import insert_for
 
@@ -154,6 +155,7 @@ def _add_to_daily(session: Session, site_id: int, inserted: list) -> None:
 
 def rebuild_daily(session: Session, site_id: int, start: date, end: date) -> int:
     """Recompute ``charge_daily`` for ``start``..``end`` from the lines; returns the rollup rows written."""
+    allow_long_statements(session)  # a year of a large hospital's lines takes longer than a request may
     session.execute(
         delete(ChargeDaily).where(
             ChargeDaily.site_id == site_id, ChargeDaily.service_date >= start, ChargeDaily.service_date <= end

@@ -29,7 +29,11 @@ def build_runtime(settings: Settings, *, embedded_mqtt_port: int | None = None) 
     """Create the service objects; none of them connects until first used."""
     return Runtime(
         settings=settings,
-        db=Database(settings.database_url),
+        db=Database(
+            settings.database_url,
+            connect_timeout_seconds=settings.db_connect_timeout_seconds,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
+        ),
         live=open_live_store(settings.redis_url),
         cipher=FieldCipher(settings.data_keys, settings.blind_index_key),
         broker=broker_address(settings, embedded_port=embedded_mqtt_port or settings.embedded_mqtt_port),

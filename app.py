@@ -30,6 +30,7 @@ from auth.cli import COMMANDS as CLI_COMMANDS
 from auth.demo_accounts import DEMO_USERS, DemoCredentials, seed_demo
 from auth.errors import install_error_handlers
 from auth.guards import guard_page_layouts, install_request_guard
+from auth.mfa_routes import bp as mfa_blueprint
 from auth.routes import bp as auth_blueprint
 from auth.session import init_login_manager
 from callbacks.registry import register_callbacks
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     install_error_handlers(server)
     server.register_blueprint(auth_blueprint)
+    server.register_blueprint(mfa_blueprint)
     server.register_blueprint(live_blueprint)
     server.register_blueprint(alarms_blueprint)
     server.register_blueprint(queue_stream_blueprint)
@@ -212,9 +214,19 @@ def _banner(settings: Settings, creds: DemoCredentials | None) -> str:
             if role != "display"
         ]
         lines += ["", f"  TV board (display role): {url}/tv/{creds.display_token}", ""]
+    if not settings.mfa_required_roles:
+        lines += [f"  Two-step sign-in (TOTP): optional here; enrol at {url}/akun/mfa", ""]
     if settings.bpjs_base_url.startswith(url):
         lines += [f"  BPJS sandbox (what BPJS received): {settings.bpjs_base_url}/sandbox/", ""]
     return "\n".join(lines)
+
+
+def _demo_mfa_policy(settings: Settings) -> Settings:
+    """The embedded demo requires TOTP of no role unless ``PANTAU_MFA_REQUIRED_ROLES`` says otherwise: anyone
+    trying it can sign in at once, and enrol at /akun/mfa to see the second step."""
+    if "mfa_required_roles" in settings.model_fields_set:
+        return settings
+    return settings.model_copy(update={"mfa_required_roles": ""})
 
 
 def main() -> int:
@@ -226,7 +238,7 @@ def main() -> int:
     from data.finance_demo import start_demo_slice
     from data.migrate import upgrade
 
-    settings = load_settings()
+    settings = _demo_mfa_policy(load_settings())
     settings = with_demo_sandbox(settings) if settings.demo else settings
     configure_logging(settings.log_level)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # run the clean-up below on SIGTERM too

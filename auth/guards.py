@@ -24,6 +24,7 @@ import dash
 from flask import Flask, abort, has_request_context, redirect, request, session
 from flask_login import current_user
 
+from auth import mfa
 from auth.errors import error_response, wants_json
 from auth.session import audit_signed_in, end_session
 from data.runtime import current_runtime
@@ -31,10 +32,11 @@ from domain.roles import may_open
 
 log = logging.getLogger(__name__)
 
-PUBLIC_PATHS = frozenset({"/login", "/healthz", "/favicon.ico", "/_favicon.ico", "/antrean/status"})
+PUBLIC_PATHS = frozenset({"/login", "/login/kode", "/healthz", "/favicon.ico", "/_favicon.ico", "/antrean/status"})
 # /api/jkn/ is BPJS's Mobile JKN gateway: no session, its own token (api/jkn_auth.py) on every request.
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/tv/", "/lang/", "/antrean/status/", "/api/jkn/")
 PASSWORD_PATHS = frozenset({"/akun/kata-sandi", "/logout"})
+MFA_ENROL_PATHS = PASSWORD_PATHS | {"/akun/mfa"}  # all an account that must enrol in TOTP may open first
 ROUTER_OUTPUT = ".._pages_content.children..._pages_store.data.."
 DASH_CATCHALL = "/<path:path>"  # Dash's rule that serves its index for any other GET path
 NOT_FOUND_PAGE = "pages.not_found_404"  # Dash draws it for an unknown path inside the app; not an address itself
@@ -63,6 +65,8 @@ ROUTE_ACCESS: Mapping[str, str] = {
     "jkn.*": OWN_CREDENTIAL,  # api/jkn_auth.py
     "auth.logout": PUBLIC,  # signed out, it only sends to the sign-in page
     "auth.change_password": SIGNED_IN,
+    "mfa.second_step": PUBLIC,  # the pending sign-in in the Flask session says whose code it is
+    "mfa.*": SIGNED_IN,  # one's own authenticator
     "live.stream_session": SIGNED_IN,
     "/_dash-layout": SIGNED_IN,
     "/_dash-dependencies": SIGNED_IN,
@@ -162,6 +166,8 @@ def install_request_guard(server: Flask, callback_owner: Mapping[str, str], time
         # A display signs in by token and has no one to type a password (accounts made before that rule too).
         if current_user.must_change_password and not current_user.is_display and path not in PASSWORD_PATHS:
             return _refuse(403, "err_change_password_first") if wants_json() else redirect("/akun/kata-sandi")
+        if path not in MFA_ENROL_PATHS and _must_enrol_mfa():
+            return _refuse(403, "mfa_enrol_first") if wants_json() else redirect(_enrolment_address())
         if _is_user_activity():
             session["seen"] = time.time()
         if path == "/_dash-update-component":
@@ -172,6 +178,18 @@ def install_request_guard(server: Flask, callback_owner: Mapping[str, str], time
                 log.warning("page refused", extra={"user": current_user.username, "path": path})
                 return _refuse(403, "err_forbidden")
         return None
+
+
+def _must_enrol_mfa() -> bool:
+    """This session has not passed (or enrolled in) TOTP, and the account's roles require it (``auth.mfa``)."""
+    return not session.get(mfa.VERIFIED_KEY) and mfa.mfa_required(current_user.roles, current_runtime().settings)
+
+
+def _enrolment_address() -> str:
+    """The enrolment page, coming back afterwards to the page that was asked for."""
+    if request.method != "GET" or request.path.startswith("/_dash-"):
+        return "/akun/mfa"
+    return f"/akun/mfa?next={quote(request.full_path.rstrip('?'))}"
 
 
 def _check_callback(callback_owner: Mapping[str, str]) -> Any:

@@ -8,7 +8,8 @@ from flask import Blueprint, abort, make_response, redirect, render_template, re
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from auth import users
+from auth import mfa, users
+from auth.mfa_routes import await_second_step
 from auth.password_policy import MIN_LENGTH
 from auth.session import (
     CurrentUser,
@@ -71,11 +72,14 @@ def login() -> Response | str:
         )
         user = db.get(User, result.user_id) if result.ok else None
         signed_in = CurrentUser.from_model(user) if user else None
+        needs_code = user is not None and mfa.mfa_enabled(user)
     if signed_in is None:
         if result.outcome == "throttled":
             page = render_template("login.html", form=form, error=t("thr_wait", seconds=result.wait_seconds))
             return throttled_response(page, result.wait_seconds)
         return render_template("login.html", form=form, error=t("login_invalid")), 401
+    if needs_code:  # no session until the second step (auth.mfa_routes)
+        return await_second_step(signed_in, safe_next(form.next.data))
     start_session(signed_in)
     if signed_in.must_change_password:
         return redirect("/akun/kata-sandi")

@@ -6,7 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, html, no_update
 from flask_login import current_user
 
-from auth import users
+from auth import mfa, users
 from auth.passwords import generate_password
 from auth.proxy_urls import public_url_for
 from auth.session import current_actor
@@ -31,6 +31,15 @@ def _status(user: User) -> dbc.Badge:
     if not user.active:
         return dbc.Badge(t("users_status_disabled"), color="secondary")
     return dbc.Badge(t("users_status_active"), color="success")
+
+
+def _mfa_status(user: User) -> dbc.Badge | str:
+    """Whether the account signs in with a TOTP code (a TV's account never does)."""
+    if user.role_names == {"display"}:
+        return ""
+    if mfa.mfa_enabled(user):
+        return dbc.Badge(t("mfa_users_on"), color="success")
+    return dbc.Badge(t("mfa_users_off"), color="secondary")
 
 
 def _one_time_password(message: str, password: str) -> dbc.Alert:
@@ -66,6 +75,7 @@ def render_users(_version: int) -> tuple:
                     html.Td(u.full_name),
                     html.Td(", ".join(t(f"role_{r}") for r in sorted(u.role_names))),
                     html.Td(_status(u)),
+                    html.Td(_mfa_status(u)),
                     html.Td(local_when(u.last_login_at)),
                 ]
             )
@@ -76,7 +86,14 @@ def render_users(_version: int) -> tuple:
         html.Tr(
             [
                 html.Th(t(k))
-                for k in ("users_username", "users_full_name", "users_roles", "users_status", "users_last_login")
+                for k in (
+                    "users_username",
+                    "users_full_name",
+                    "users_roles",
+                    "users_status",
+                    "mfa_users_column",
+                    "users_last_login",
+                )
             ]
         )
     )
@@ -232,6 +249,30 @@ def change_user(
     if ctx.triggered_id == Ids.EDIT_RESET:
         return _one_time_password(t("users_password_reset", username=name), new_password), version + 1
     return dbc.Alert(t("users_saved", username=name), color="success", className="mb-0"), version + 1
+
+
+@page_callback(
+    PAGE,
+    Output(Ids.EDIT_FEEDBACK, "children", allow_duplicate=True),
+    Output(Ids.USERS_VERSION, "data", allow_duplicate=True),
+    Input(Ids.EDIT_MFA_RESET, "n_clicks"),
+    State(Ids.EDIT_USER, "value"),
+    State(Ids.USERS_VERSION, "data"),
+    prevent_initial_call=True,
+)
+def reset_user_mfa(_clicks: int, user_id: int | None, version: int) -> tuple:
+    """Clear a user's authenticator and recovery codes (a lost phone) and end their sessions."""
+    if user_id is None:
+        return dbc.Alert(t("users_select_first"), color="warning", className="mb-0"), no_update
+    with current_runtime().db.session() as db:
+        user = users.site_user(db, current_user.site_id, user_id)
+        if user is None:
+            return dbc.Alert(t("users_not_found"), color="danger", className="mb-0"), no_update
+        name = user.username
+        if not mfa.mfa_enabled(user) and user.totp_secret_enc is None:
+            return dbc.Alert(t("mfa_reset_none", username=name), color="info", className="mb-0"), no_update
+        mfa.reset_mfa(db, current_actor(), user)
+    return dbc.Alert(t("mfa_reset_done", username=name), color="success", className="mb-0"), version + 1
 
 
 @page_callback(

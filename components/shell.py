@@ -49,6 +49,9 @@ def _user_menu() -> dbc.DropdownMenu:
             dbc.DropdownMenuItem(
                 t("password_title"), href="/akun/kata-sandi", external_link=True, disabled=current_user.is_display
             ),
+            dbc.DropdownMenuItem(
+                t("mfa_menu"), href="/akun/mfa", external_link=True, disabled=current_user.is_display, id="shell-mfa"
+            ),
             dbc.DropdownMenuItem(divider=True),
             dbc.DropdownMenuItem(t("logout"), href="/logout", external_link=True, id="shell-logout"),
         ],

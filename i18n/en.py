@@ -1877,6 +1877,61 @@ STRINGS = {
     "finpg_total": "Total",
     # ---- end of finance: finance page (helper 8)
     # ---- security: MFA (helper 1)
+    "mfa_menu": "Two-step sign-in",
+    "mfa_title": "Two-step sign-in",
+    "mfa_code_title": "Verification code",
+    "mfa_code_intro": "Open the authenticator app on your phone and type the 6-digit code for Pantau.",
+    "mfa_recovery_intro": "Type one of the recovery codes you saved when you turned on two-step sign-in. Each code "
+    "works once.",
+    "mfa_code_label": "6-digit code",
+    "mfa_recovery_label": "Recovery code",
+    "mfa_code_submit": "Verify",
+    "mfa_use_recovery": "Use a recovery code",
+    "mfa_use_app": "Use a code from the app",
+    "mfa_start_over": "Sign in with another account",
+    "mfa_code_required": "Type the code from the authenticator app or a recovery code.",
+    "mfa_code_wrong": "Wrong or already used code. Wait for the next code in the app and try again.",
+    "mfa_pending_expired": "The time to type the code has run out. Sign in again with your password.",
+    "mfa_blocked": "Too many wrong codes. Wait {seconds} seconds, then sign in again with your password.",
+    "mfa_blocked_here": "Too many wrong codes. Try again after {seconds} seconds.",
+    "mfa_too_many": "Five wrong codes. Sign in again with your password.",
+    "mfa_enrol_first": "Turn on two-step sign-in at /akun/mfa before going on.",
+    "mfa_enrol_required": "Accounts with your role must use two-step sign-in: besides the password, you type a code "
+    "from your phone every time you sign in.",
+    "mfa_enrol_optional": "Protect your account: besides the password, you type a code from your phone every time "
+    "you sign in.",
+    "mfa_enrol_step_app": "Install an authenticator app on your phone (for example Google Authenticator, Microsoft "
+    "Authenticator or FreeOTP).",
+    "mfa_enrol_step_scan": "In the app, scan this QR code, or type the key below it.",
+    "mfa_enrol_step_code": "Type the 6-digit code the app shows, then press Turn on.",
+    "mfa_qr_alt": "QR code for the authenticator app",
+    "mfa_secret_label": "Key to type by hand:",
+    "mfa_enrol_submit": "Turn on",
+    "mfa_codes_title": "Recovery codes",
+    "mfa_codes_once": "Save these ten codes now: they are shown only once.",
+    "mfa_codes_how": "If your phone is lost or broken, sign in with one of these codes. Each code works once. Print "
+    "this page (Ctrl+P) or write them on paper and keep them somewhere safe, not on the same phone.",
+    "mfa_codes_saved": "I have saved these codes, continue",
+    "mfa_status_on": "On",
+    "mfa_codes_left": "Unused recovery codes left: {n}.",
+    "mfa_recovery_low": "You have only {n} recovery codes left. Make new ones below.",
+    "mfa_regenerate_title": "Make new recovery codes",
+    "mfa_regenerate_text": "Ten new codes replace all the old ones, which stop working at once.",
+    "mfa_current_code": "Current code from the app (or a recovery code)",
+    "mfa_regenerate_submit": "Make new codes",
+    "mfa_required_note": "Your role must use two-step sign-in, so it cannot be turned off. If your phone is lost, "
+    "ask an admin to reset it.",
+    "mfa_disable_title": "Turn off two-step sign-in",
+    "mfa_disable_submit": "Turn off",
+    "mfa_disabled_done": "Two-step sign-in is off. You can turn it on again at any time.",
+    "mfa_err_already_enabled": "Two-step sign-in is already on for this account.",
+    "mfa_err_required": "Your role must use two-step sign-in, so it cannot be turned off.",
+    "mfa_users_column": "2-step",
+    "mfa_users_on": "On",
+    "mfa_users_off": "Not yet",
+    "mfa_reset_button": "Reset 2-step",
+    "mfa_reset_done": "Two-step sign-in of {username} reset; all their sessions ended.",
+    "mfa_reset_none": "{username} does not use two-step sign-in.",
     # ---- end of security: MFA (helper 1)
     # ---- security: sessions and streams (helper 2)
     # ---- end of security: sessions and streams (helper 2)

@@ -1886,6 +1886,62 @@ STRINGS = {
     "finpg_total": "Total",
     # ---- end of finance: finance page (helper 8)
     # ---- security: MFA (helper 1)
+    "mfa_menu": "Autentikasi dua langkah",
+    "mfa_title": "Autentikasi dua langkah",
+    "mfa_code_title": "Kode verifikasi",
+    "mfa_code_intro": "Buka aplikasi autentikator di ponsel Anda lalu ketik kode 6 angka untuk Pantau.",
+    "mfa_recovery_intro": "Ketik salah satu kode pemulihan yang Anda simpan saat mengaktifkan autentikasi dua "
+    "langkah. Setiap kode hanya bisa dipakai sekali.",
+    "mfa_code_label": "Kode 6 angka",
+    "mfa_recovery_label": "Kode pemulihan",
+    "mfa_code_submit": "Verifikasi",
+    "mfa_use_recovery": "Pakai kode pemulihan",
+    "mfa_use_app": "Pakai kode dari aplikasi",
+    "mfa_start_over": "Masuk dengan akun lain",
+    "mfa_code_required": "Ketik kode dari aplikasi autentikator atau kode pemulihan.",
+    "mfa_code_wrong": "Kode salah atau sudah dipakai. Tunggu kode berikutnya di aplikasi lalu coba lagi.",
+    "mfa_pending_expired": "Waktu untuk memasukkan kode sudah habis. Masuk lagi dengan kata sandi.",
+    "mfa_blocked": "Terlalu banyak kode salah. Tunggu {seconds} detik, lalu masuk lagi dengan kata sandi.",
+    "mfa_blocked_here": "Terlalu banyak kode salah. Coba lagi setelah {seconds} detik.",
+    "mfa_too_many": "Sudah 5 kali kode salah. Masuk lagi dengan kata sandi.",
+    "mfa_enrol_first": "Aktifkan autentikasi dua langkah di /akun/mfa sebelum melanjutkan.",
+    "mfa_enrol_required": "Akun dengan peran Anda wajib memakai autentikasi dua langkah: selain kata sandi, "
+    "setiap kali masuk Anda memasukkan kode dari ponsel.",
+    "mfa_enrol_optional": "Lindungi akun Anda: selain kata sandi, setiap kali masuk Anda memasukkan kode dari "
+    "ponsel.",
+    "mfa_enrol_step_app": "Pasang aplikasi autentikator di ponsel (misalnya Google Authenticator, Microsoft "
+    "Authenticator atau FreeOTP).",
+    "mfa_enrol_step_scan": "Di aplikasi, pindai kode QR ini, atau ketik kunci di bawahnya.",
+    "mfa_enrol_step_code": "Ketik kode 6 angka yang muncul di aplikasi, lalu tekan Aktifkan.",
+    "mfa_qr_alt": "Kode QR untuk aplikasi autentikator",
+    "mfa_secret_label": "Kunci untuk diketik manual:",
+    "mfa_enrol_submit": "Aktifkan",
+    "mfa_codes_title": "Kode pemulihan",
+    "mfa_codes_once": "Simpan sepuluh kode ini sekarang: kode ini hanya ditampilkan sekali.",
+    "mfa_codes_how": "Jika ponsel Anda hilang atau rusak, masuk dengan salah satu kode ini. Setiap kode hanya bisa "
+    "dipakai sekali. Cetak halaman ini (Ctrl+P) atau tulis di kertas dan simpan di tempat aman, jangan di ponsel "
+    "yang sama.",
+    "mfa_codes_saved": "Saya sudah menyimpan kode ini, lanjutkan",
+    "mfa_status_on": "Aktif",
+    "mfa_codes_left": "Sisa kode pemulihan yang belum dipakai: {n}.",
+    "mfa_recovery_low": "Sisa kode pemulihan Anda tinggal {n}. Buat kode baru di bawah ini.",
+    "mfa_regenerate_title": "Buat kode pemulihan baru",
+    "mfa_regenerate_text": "Sepuluh kode baru menggantikan semua kode lama, yang langsung tidak berlaku.",
+    "mfa_current_code": "Kode saat ini dari aplikasi (atau kode pemulihan)",
+    "mfa_regenerate_submit": "Buat kode baru",
+    "mfa_required_note": "Peran Anda wajib memakai autentikasi dua langkah, jadi tidak bisa dimatikan. Jika ponsel "
+    "hilang, minta admin mengatur ulang.",
+    "mfa_disable_title": "Matikan autentikasi dua langkah",
+    "mfa_disable_submit": "Matikan",
+    "mfa_disabled_done": "Autentikasi dua langkah sudah dimatikan. Anda bisa mengaktifkannya lagi kapan saja.",
+    "mfa_err_already_enabled": "Autentikasi dua langkah sudah aktif untuk akun ini.",
+    "mfa_err_required": "Peran Anda wajib memakai autentikasi dua langkah, jadi tidak bisa dimatikan.",
+    "mfa_users_column": "2 langkah",
+    "mfa_users_on": "Aktif",
+    "mfa_users_off": "Belum",
+    "mfa_reset_button": "Atur ulang 2 langkah",
+    "mfa_reset_done": "Autentikasi dua langkah {username} diatur ulang; semua sesinya diakhiri.",
+    "mfa_reset_none": "{username} belum memakai autentikasi dua langkah.",
     # ---- end of security: MFA (helper 1)
     # ---- security: sessions and streams (helper 2)
     # ---- end of security: sessions and streams (helper 2)

@@ -41,6 +41,7 @@ class Ids:
     EDIT_POLIS = "admin-edit-polis"
     EDIT_SAVE = "admin-edit-save"
     EDIT_RESET = "admin-edit-reset"
+    EDIT_MFA_RESET = "admin-edit-mfa-reset"  # clears the user's TOTP authenticator (auth.mfa.reset_mfa)
     EDIT_FEEDBACK = "admin-edit-feedback"
     TV_BOARD = "admin-tv-board"
     TV_LABEL = "admin-tv-label"
@@ -107,6 +108,7 @@ def _edit_card() -> dbc.Card:
                         [
                             dbc.Button(t("users_save"), id=Ids.EDIT_SAVE, color="primary"),
                             dbc.Button(t("users_reset_password"), id=Ids.EDIT_RESET, color="warning", outline=True),
+                            dbc.Button(t("mfa_reset_button"), id=Ids.EDIT_MFA_RESET, color="warning", outline=True),
                         ]
                     ),
                     html.Div(id=Ids.EDIT_FEEDBACK, className="mt-3"),

@@ -69,6 +69,7 @@ def make_settings(tmp_path, database_url: str, redis_url: str, mqtt_url: str, **
         var_dir=tmp_path / "var",
         demo_password=TEST_PASSWORD,
         login_rate_limit="1000 per minute",
+        mfa_required_roles="",  # else every admin and manager of every test would first enrol in TOTP
     )
     values.update(overrides)
     return load_settings(**values)

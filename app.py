@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 import dash
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, current_app, jsonify
 from flask.cli import ScriptInfo
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -37,7 +37,7 @@ from callbacks.registry import register_callbacks
 from components.forbidden import forbidden
 from components.shell import shell_layout
 from config import Settings, configure_logging, load_settings
-from data.health import check_all
+from data.health import cached_checks
 from data.live_store import is_redis_url
 from data.runtime import Runtime, build_runtime
 from i18n.web import current_language
@@ -171,7 +171,7 @@ def _security_headers(app: dash.Dash, settings: Settings) -> None:
 def _healthz():
     from data.runtime import current_runtime
 
-    checks = check_all(current_runtime())
+    checks = cached_checks(current_app.extensions, current_runtime())
     healthy = all(c.ok for c in checks)
     body = {
         "status": "ok" if healthy else "degraded",

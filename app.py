@@ -31,6 +31,7 @@ from auth.demo_accounts import DEMO_USERS, DemoCredentials, seed_demo
 from auth.errors import install_error_handlers
 from auth.guards import guard_page_layouts, install_request_guard
 from auth.mfa_routes import bp as mfa_blueprint
+from auth.reauth_routes import bp as reauth_blueprint
 from auth.routes import bp as auth_blueprint
 from auth.session import init_login_manager
 from callbacks.registry import register_callbacks
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     install_error_handlers(server)
     server.register_blueprint(auth_blueprint)
     server.register_blueprint(mfa_blueprint)
+    server.register_blueprint(reauth_blueprint)
     server.register_blueprint(live_blueprint)
     server.register_blueprint(alarms_blueprint)
     server.register_blueprint(queue_stream_blueprint)

@@ -85,11 +85,19 @@ def authenticate(
 
 
 def check_own_password(
-    session: Session, actor: Actor, user: User, password: str, *, action: str, settings: Settings, now: datetime
+    session: Session,
+    actor: Actor,
+    user: User,
+    password: str,
+    *,
+    action: str,
+    settings: Settings,
+    now: datetime | None = None,
 ) -> LoginResult:
     """Check the signed-in ``user``'s own password (to change it, or to confirm a sensitive action) under the same
     throttle keys as signing in, so no door adds guesses. A wrong one is audited as ``action`` and counted: leave
     it for the caller to commit."""
+    now = now or utcnow()
     keys = throttle.sign_in_keys(user.username, actor.ip)
     who = dict(user_id=actor.user_id, username=actor.username, site_id=actor.site_id, ip=actor.ip)
     wait = throttle.check(session, keys, now)
@@ -207,7 +215,7 @@ def change_own_password(
     signing in). Returns "ok", "invalid" (wrong current password, counted and audited: leave it for the caller to
     commit) or "throttled"; a new password the policy refuses raises ``InputError`` and changes nothing."""
     checked = check_own_password(
-        session, actor, user, current, action="password_change_failed", settings=settings, now=now or utcnow()
+        session, actor, user, current, action="password_change_failed", settings=settings, now=now
     )
     if not checked.ok:
         return checked

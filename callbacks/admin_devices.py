@@ -6,11 +6,13 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, html, no_update
 from flask_login import current_user
 
+from auth.reauth import confirm_needed
 from auth.session import current_actor
 from callbacks.registry import page_callback
 from components.input_error import input_error_alert
 from components.local_time import local_when
 from components.one_time_secret import one_time_secret
+from components.shell import confirm_first_alert
 from data import device_credentials, wards
 from data.broker_admin import BrokerAdmin, open_broker_admin
 from data.runtime import current_runtime
@@ -120,6 +122,8 @@ def render_devices(_version: int) -> tuple:
     prevent_initial_call=True,
 )
 def register(_clicks: int, device_id: str | None, model: str | None, bed: str | None, version: int) -> tuple:
+    if confirm_needed():  # keep what was typed
+        return confirm_first_alert(), *[no_update] * (4 + 2 * len(REGISTER_FIELDS))
     try:
         with current_runtime().db.session() as db:
             issued = device_credentials.register_device(
@@ -163,6 +167,8 @@ def ask_retire(_clicks: int, device_id: str | None) -> tuple:
 def change(_rotate: int, _retire: int, device_id: str | None, version: int) -> tuple:
     if not device_id:
         return dbc.Alert(t("devices_select_first"), color="warning", className="mb-0"), no_update, no_update
+    if confirm_needed():
+        return confirm_first_alert(), no_update, no_update
     try:
         with current_runtime().db.session() as db:
             if ctx.triggered_id == Ids.ROTATE:

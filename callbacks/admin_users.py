@@ -9,12 +9,14 @@ from flask_login import current_user
 from auth import mfa, users
 from auth.passwords import generate_password
 from auth.proxy_urls import public_url_for
+from auth.reauth import confirm_needed
 from auth.session import current_actor
 from auth.tv_boards import TvBoard, board_paths, create_tv_board, list_tv_boards, revoke_tv_board
 from callbacks.registry import page_callback
 from components.input_error import input_error_alert
 from components.local_time import local_when
 from components.one_time_secret import one_time_secret
+from components.shell import confirm_first_alert
 from data.models import User
 from data.runtime import current_runtime
 from data.setup_polis import list_polis
@@ -157,6 +159,8 @@ def create_user(
     password: str | None,
     version: int,
 ) -> tuple:
+    if confirm_needed():
+        return confirm_first_alert(), None, False, no_update, no_update, no_update, no_update, no_update
     chosen = password or generate_password()
     try:
         with current_runtime().db.session() as db:
@@ -229,6 +233,8 @@ def change_user(
 ) -> tuple:
     if user_id is None:
         return dbc.Alert(t("users_select_first"), color="warning", className="mb-0"), no_update
+    if confirm_needed():
+        return confirm_first_alert(), no_update
     new_password = generate_password()
     try:
         with current_runtime().db.session() as db:
@@ -264,6 +270,8 @@ def reset_user_mfa(_clicks: int, user_id: int | None, version: int) -> tuple:
     """Clear a user's authenticator and recovery codes (a lost phone) and end their sessions."""
     if user_id is None:
         return dbc.Alert(t("users_select_first"), color="warning", className="mb-0"), no_update
+    if confirm_needed():
+        return confirm_first_alert(), no_update
     with current_runtime().db.session() as db:
         user = users.site_user(db, current_user.site_id, user_id)
         if user is None:
@@ -288,6 +296,8 @@ def reset_user_mfa(_clicks: int, user_id: int | None, version: int) -> tuple:
 )
 def create_tv(_clicks: int, board: str | None, label: str | None, version: int) -> tuple:
     """A new TV for one screen: its address with the token is shown once, to open on the TV."""
+    if confirm_needed():
+        return confirm_first_alert(), no_update, no_update
     try:
         with current_runtime().db.session() as db:
             _user, token = create_tv_board(db, current_actor(), board or "", label or "")
@@ -311,6 +321,8 @@ def revoke_tv(_clicks: int, token_id: int | None, version: int) -> tuple:
     """Revoke a TV: its account is disabled, so its screen signs out at once."""
     if token_id is None:
         return dbc.Alert(t("tv_pick_first"), color="warning", className="mb-0"), no_update
+    if confirm_needed():
+        return confirm_first_alert(), no_update
     try:
         with current_runtime().db.session() as db:
             user = revoke_tv_board(db, current_actor(), int(token_id))

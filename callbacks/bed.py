@@ -11,13 +11,14 @@ from dash import ALL, Input, Output, State, ctx, html, no_update
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
+from auth.reauth import confirm_needed
 from auth.session import current_actor
 from callbacks.registry import page_callback
 from components import limits_editor
 from components.chart_theme import chart_theme
 from components.limits_editor import custom_note_class, limit_text
 from components.local_time import local_when
-from components.shell import THEME_STORE
+from components.shell import THEME_STORE, confirm_first_alert
 from components.trend_figures import news2_figure, trend_figure
 from data import live_keys
 from data.admissions import admission_stays, current_admission
@@ -244,6 +245,8 @@ def save_limits(
     trigger = ctx.triggered_id
     if trigger == limits_editor.CANCEL_ID:
         return LimitsForm(dialog_open=False).outputs()
+    if confirm_needed():  # the typed limits and reason stay; saving again after the check goes on
+        return LimitsForm(feedback=confirm_first_alert(), dialog_open=False).outputs()
     reset = trigger == limits_editor.RESET_ID
     wanted = {} if reset else {p: (_number(lo), _number(hi)) for p, lo, hi in zip(PARAMETERS, lows, highs, strict=True)}
     try:

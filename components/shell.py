@@ -11,6 +11,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_login import current_user
 
+from auth import reauth
 from data.runtime import current_runtime
 from domain.roles import may_open
 from i18n import LANGUAGES
@@ -146,6 +147,59 @@ def navbar() -> dbc.Navbar:
     )
 
 
+def reauth_dialog() -> html.Div:
+    """The step-up dialog a sensitive callback opens (``auth.reauth.confirm_needed``, which fills in the text for a
+    password or a code), answered by ``callbacks.reauth``; and the note that the user may now repeat the action."""
+    return html.Div(
+        [
+            dbc.Modal(
+                [
+                    dbc.ModalHeader(dbc.ModalTitle(t("thr_confirm_title"))),
+                    dbc.ModalBody(
+                        [
+                            html.P(id=reauth.INTRO_ID, className="text-body-secondary"),
+                            dbc.Label(id=reauth.LABEL_ID, html_for=reauth.ANSWER_ID),
+                            dbc.Input(
+                                id=reauth.ANSWER_ID,
+                                type="password",
+                                autocomplete="current-password",
+                                maxLength=256,
+                                size="lg",
+                            ),
+                            html.Div(id=reauth.FEEDBACK_ID, className="mt-2", role="alert"),
+                        ]
+                    ),
+                    dbc.ModalFooter(
+                        [
+                            dbc.Button(t("thr_cancel"), id=reauth.CANCEL_ID, color="secondary"),
+                            dbc.Button(t("thr_confirm_submit"), id=reauth.SUBMIT_ID, color="primary"),
+                        ]
+                    ),
+                ],
+                id=reauth.MODAL_ID,
+                is_open=False,
+                backdrop="static",
+            ),
+            dbc.Toast(
+                t("thr_confirm_done"),
+                id=reauth.DONE_ID,
+                header=t("thr_confirm_title"),
+                icon="success",
+                is_open=False,
+                dismissable=True,
+                duration=8000,
+                className="pantau-reauth-done position-fixed top-0 end-0 m-3",
+                style={"zIndex": 1080},
+            ),
+        ]
+    )
+
+
+def confirm_first_alert() -> dbc.Alert:
+    """What a sensitive callback answers while the dialog asks for the password or code: nothing was changed."""
+    return dbc.Alert(t("thr_confirm_first"), color="warning", className="mb-0", id="reauth-confirm-first")
+
+
 def shell_layout() -> html.Div:
     """Dash's ``app.layout``: built per request so the navbar matches the signed-in user."""
     if not current_user.is_authenticated:
@@ -156,5 +210,6 @@ def shell_layout() -> html.Div:
             dcc.Store(id="shell-lang", data=current_language()),
             dcc.Store(id=THEME_STORE),
             html.Main(dash.page_container, className="container-fluid"),
+            reauth_dialog(),
         ]
     )

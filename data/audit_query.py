@@ -80,13 +80,22 @@ def page(
 ) -> AuditPage:
     """``limit`` rows from ``offset`` of those ``flt`` matches, sorted by ``sort`` (newest first by default)."""
     where = _conditions(session, flt)
-    count = session.scalar(select(func.count()).select_from(AuditLog).where(*where)) or 0
-    return AuditPage(_rows(session, where, offset=offset, limit=limit, sort=sort, descending=descending), count)
+    rows = _rows(session, where, offset=offset, limit=limit, sort=sort, descending=descending)
+    return AuditPage(rows, _count(session, where))
+
+
+def count(session: Session, flt: AuditFilter) -> int:
+    """How many rows ``flt`` matches."""
+    return _count(session, _conditions(session, flt))
 
 
 def export_rows(session: Session, flt: AuditFilter, cap: int) -> AuditPage:
     """The newest ``cap`` rows ``flt`` matches, and how many it matches in all (more than ``cap`` when capped)."""
     return page(session, flt, offset=0, limit=cap)
+
+
+def _count(session: Session, where: list) -> int:
+    return session.scalar(select(func.count()).select_from(AuditLog).where(*where)) or 0
 
 
 def _site(site_id: int) -> ColumnElement[bool]:

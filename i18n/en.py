@@ -1942,6 +1942,35 @@ STRINGS = {
     # ---- security: personal data (helper 5)
     # ---- end of security: personal data (helper 5)
     # ---- security: audit viewer (helper 6)
+    "audit_nav": "Audit trail",
+    "audit_title": "Audit trail",
+    "audit_intro": "Who did what to which record, when and from which address. These entries cannot be changed or deleted.",
+    "audit_user": "User",
+    "audit_user_hint": "username",
+    "audit_patient": "Patient (MRN)",
+    "audit_patient_hint": "MRN",
+    "audit_action": "Action",
+    "audit_any": "Any",
+    "audit_object": "Object (type and ID)",
+    "audit_object_type_hint": "type, e.g. patient",
+    "audit_object_id_hint": "object ID",
+    "audit_days": "Dates",
+    "audit_from": "From",
+    "audit_until": "Until",
+    "audit_clear": "Clear filter",
+    "audit_export": "Download CSV",
+    "audit_col_at": "Time",
+    "audit_col_username": "User",
+    "audit_col_action": "Action",
+    "audit_col_target": "Object",
+    "audit_col_ip": "Client address",
+    "audit_col_detail": "Detail",
+    "audit_no_rows": "No entries match this filter.",
+    "audit_count": "{count} entries",
+    "audit_unknown_mrn": "No patient has MRN {mrn}. Please check the number.",
+    "audit_export_nothing": "Nothing to download yet. Correct the filter first.",
+    "audit_export_done": "{rows} entries downloaded. This download is itself in the audit trail.",
+    "audit_export_capped": "Only the newest {rows} of {matched} entries were downloaded (the limit of one file). Narrow the filter, e.g. the dates, for the rest.",
     # ---- end of security: audit viewer (helper 6)
     # ---- security: scanner (helper 7)
     # ---- end of security: scanner (helper 7)

@@ -1952,6 +1952,35 @@ STRINGS = {
     # ---- security: personal data (helper 5)
     # ---- end of security: personal data (helper 5)
     # ---- security: audit viewer (helper 6)
+    "audit_nav": "Jejak audit",
+    "audit_title": "Jejak audit",
+    "audit_intro": "Siapa melakukan apa pada data mana, kapan dan dari alamat mana. Catatan ini tidak bisa diubah atau dihapus.",
+    "audit_user": "Pengguna",
+    "audit_user_hint": "nama pengguna",
+    "audit_patient": "Pasien (No. RM)",
+    "audit_patient_hint": "No. RM",
+    "audit_action": "Aksi",
+    "audit_any": "Semua",
+    "audit_object": "Objek (jenis dan ID)",
+    "audit_object_type_hint": "jenis, mis. patient",
+    "audit_object_id_hint": "ID objek",
+    "audit_days": "Tanggal",
+    "audit_from": "Dari",
+    "audit_until": "Sampai",
+    "audit_clear": "Hapus filter",
+    "audit_export": "Unduh CSV",
+    "audit_col_at": "Waktu",
+    "audit_col_username": "Pengguna",
+    "audit_col_action": "Aksi",
+    "audit_col_target": "Objek",
+    "audit_col_ip": "Alamat klien",
+    "audit_col_detail": "Rincian",
+    "audit_no_rows": "Tidak ada catatan yang cocok dengan filter ini.",
+    "audit_count": "{count} catatan",
+    "audit_unknown_mrn": "Tidak ada pasien dengan No. RM {mrn}. Periksa lagi nomornya.",
+    "audit_export_nothing": "Belum ada hasil untuk diunduh. Perbaiki filter dulu.",
+    "audit_export_done": "{rows} catatan diunduh. Pengunduhan ini juga tercatat di jejak audit.",
+    "audit_export_capped": "Hanya {rows} catatan terbaru dari {matched} yang diunduh (batas satu berkas). Persempit filter, mis. rentang tanggalnya, untuk sisanya.",
     # ---- end of security: audit viewer (helper 6)
     # ---- security: scanner (helper 7)
     # ---- end of security: scanner (helper 7)

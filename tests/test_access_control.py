@@ -12,6 +12,7 @@ from i18n import catalogue_keys
 EXPECTED_ACCESS = {
     "/": set(ROLES),
     "/admin/pengguna": {"admin"},
+    "/admin/audit": {"admin"},
     "/admin/monitor": {"admin"},
     "/admin/fasilitas": {"admin"},
     "/admin/bangsal": {"admin"},

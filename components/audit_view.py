@@ -1,0 +1,174 @@
+"""Pieces of the audit viewer (/admin/audit): the filter carried in the address (``?pengguna=…&rm=…&aksi=…&objek=…
+&id=…&dari=…&sampai=…``), the grid paged on the server, its rows as text, and the CSV export. Times are the
+site's; details are the row's JSON, compact. Nothing is decrypted: the log holds ids, never identifiers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import dash_ag_grid as dag
+
+from components.finance_view import GRID_COLOURS
+from data.audit_query import AuditFilter, AuditRow
+from i18n.web import t
+
+# The address's query names (Indonesian, as the app's own paths) for each field of AuditView.
+QUERY = {
+    "username": "pengguna",
+    "mrn": "rm",
+    "action": "aksi",
+    "target_type": "objek",
+    "target_id": "id",
+    "start": "dari",
+    "end": "sampai",
+}
+GRID_TYPE = "audit-grid"  # pattern id type: a new grid per filter, so each has its own row cache
+BLOCK = 100  # rows per request of the grid (its cacheBlockSize)
+EXPORT_CAP = 50_000
+COLUMNS = ("at", "username", "action", "target", "ip", "detail")
+UNSORTABLE = {"detail"}
+MAX_TEXT = 64  # the longest value a text filter keeps (the log's columns are 64 characters)
+# Spreadsheet programs run a cell that starts with these as a formula; a typed username could (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class AuditView:
+    """The filter as the page's controls hold it: texts as typed (trimmed), days in the site's calendar."""
+
+    username: str | None = None
+    mrn: str | None = None
+    action: str | None = None
+    target_type: str | None = None
+    target_id: str | None = None
+    start: date | None = None
+    end: date | None = None
+
+
+def _text(value: object) -> str | None:
+    text = str(value).strip()[:MAX_TEXT] if value is not None else ""
+    return text or None
+
+
+def _day(value: object) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def make_view(
+    username: object = None,
+    mrn: object = None,
+    action: object = None,
+    target_type: object = None,
+    target_id: object = None,
+    start: object = None,
+    end: object = None,
+) -> AuditView:
+    """A view from the controls' or the address's values; unreadable days are dropped, reversed ones swapped."""
+    first, last = _day(start), _day(end)
+    if first and last and first > last:
+        first, last = last, first
+    return AuditView(_text(username), _text(mrn), _text(action), _text(target_type), _text(target_id), first, last)
+
+
+def parse_query(query: dict[str, str]) -> AuditView:
+    """The view an address asks for."""
+    return make_view(**{field: query.get(name) for field, name in QUERY.items()})
+
+
+def view_query(view: AuditView) -> str:
+    """The address's query string (``?…``, or ``""`` for no filter) that reproduces ``view``."""
+    pairs = {QUERY[k]: v.isoformat() if isinstance(v, date) else v for k, v in asdict(view).items() if v}
+    return "?" + urlencode(pairs) if pairs else ""
+
+
+def to_filter(view: AuditView, site_id: int, zone: ZoneInfo, patient_id: int | None) -> AuditFilter:
+    """The query's filter: the site's days as UTC instants (the end day included), the RM as its patient's id."""
+
+    def midnight(day: date) -> datetime:
+        return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+    return AuditFilter(
+        site_id=site_id,
+        username=view.username,
+        patient_id=patient_id,
+        action=view.action,
+        target_type=view.target_type,
+        target_id=view.target_id,
+        start=midnight(view.start) if view.start else None,
+        end=midnight(view.end + timedelta(days=1)) if view.end else None,
+    )
+
+
+def filter_detail(view: AuditView) -> dict[str, str]:
+    """The filter for an audit row's detail (what an export contained), only what was set."""
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in asdict(view).items() if v}
+
+
+def detail_text(detail: dict | None) -> str:
+    """A row's detail as compact JSON (keys sorted), empty when there is none."""
+    return json.dumps(detail, separators=(",", ":"), sort_keys=True, ensure_ascii=False) if detail else ""
+
+
+def row_cells(row: AuditRow, zone: ZoneInfo) -> dict[str, str]:
+    """One row as the grid and the export show it."""
+    target = ":".join(part for part in (row.target_type, row.target_id) if part)
+    return {
+        "at": row.at.astimezone(zone).strftime("%d/%m/%Y %H:%M:%S"),
+        "username": row.username or "",
+        "action": row.action,
+        "target": target,
+        "ip": row.ip or "",
+        "detail": detail_text(row.detail),
+    }
+
+
+def audit_grid(key: str) -> dag.AgGrid:
+    """The result grid: rows fetched a block at a time from the server (infinite row model), sorted there.
+    ``key`` names this filter's grid."""
+    widths = {"at": 190, "username": 130, "action": 190, "target": 160, "ip": 130}
+    return dag.AgGrid(
+        id={"type": GRID_TYPE, "key": key},
+        columnDefs=[
+            {
+                "field": column,
+                "headerName": t(f"audit_col_{column}"),
+                "sortable": column not in UNSORTABLE,
+                **({"width": widths[column]} if column in widths else {"flex": 1, "minWidth": 260}),
+            }
+            for column in COLUMNS
+        ],
+        rowModelType="infinite",
+        dashGridOptions={
+            "cacheBlockSize": BLOCK,
+            "maxBlocksInCache": 10,
+            "rowHeight": 30,
+            "tooltipShowDelay": 300,
+            "localeText": {"noRowsToShow": t("audit_no_rows")},
+        },
+        style={**GRID_COLOURS, "height": "62vh"},
+        className="audit-grid",
+    )
+
+
+def _safe_cell(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def export_csv(rows: list[AuditRow], zone: ZoneInfo) -> str:
+    """The rows as CSV (a header of the column names in the user's language), safe to open in a spreadsheet."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([t(f"audit_col_{column}") for column in COLUMNS])
+    for row in rows:
+        cells = row_cells(row, zone)
+        writer.writerow([_safe_cell(cells[column]) for column in COLUMNS])
+    return out.getvalue()

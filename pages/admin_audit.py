@@ -1,0 +1,200 @@
+"""The audit trail for the administrator (/admin/audit): who did what to which record, from where, filtered by
+user, patient (RM), action, object and days carried in the address, paged on the server, exported to CSV (itself
+audited, after a fresh password or code check). callbacks/admin_audit.py draws and exports."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+from flask_login import current_user
+
+from components.audit_view import AuditView, parse_query
+from data.audit_query import actions
+from data.runtime import current_runtime
+from data.schedules import local_today
+from i18n.web import t
+
+ROLES = ["admin"]
+dash.register_page(
+    __name__,
+    path="/admin/audit",
+    name_key="audit_nav",
+    title="Jejak audit · Pantau",
+    roles=ROLES,
+    order=96,
+    nav=True,
+    nav_group="admin",
+)
+
+
+class Ids:
+    """Component ids shared with callbacks/admin_audit.py."""
+
+    URL = "audit-url"
+    USERNAME = "audit-username"
+    MRN = "audit-mrn"
+    ACTION = "audit-action"
+    TARGET_TYPE = "audit-target-type"
+    TARGET_ID = "audit-target-id"
+    RANGE = "audit-range"
+    CLEAR = "audit-clear"
+    STORE = "audit-filter"  # the filter the grid pages through (resolved: RM -> patient id)
+    MESSAGE = "audit-message"
+    COUNT = "audit-count"
+    RESULTS = "audit-results"
+    EXPORT = "audit-export"
+    DOWNLOAD = "audit-download"
+    EXPORT_STATUS = "audit-export-status"
+
+
+def _field(element_id: str, label_key: str, control: object, width: int = 2) -> dbc.Col:
+    return dbc.Col(
+        [dbc.Label(t(label_key), html_for=element_id, className="small mb-1"), control], lg=width, md=4, sm=6
+    )
+
+
+def _text_input(element_id: str, value: str | None, placeholder_key: str) -> dbc.Input:
+    return dbc.Input(
+        id=element_id,
+        value=value or "",
+        placeholder=t(placeholder_key),
+        debounce=True,
+        maxLength=64,
+        size="sm",
+        autoComplete="off",
+    )
+
+
+def _filters(view: AuditView, known_actions: list[str], today_max: str) -> dbc.Card:
+    choices = sorted({*known_actions, *([view.action] if view.action else [])})
+    return dbc.Card(
+        dbc.CardBody(
+            dbc.Row(
+                [
+                    _field(Ids.USERNAME, "audit_user", _text_input(Ids.USERNAME, view.username, "audit_user_hint")),
+                    _field(Ids.MRN, "audit_patient", _text_input(Ids.MRN, view.mrn, "audit_patient_hint")),
+                    _field(
+                        Ids.ACTION,
+                        "audit_action",
+                        dcc.Dropdown(
+                            id=Ids.ACTION,
+                            options=[{"label": a, "value": a} for a in choices],
+                            value=view.action,
+                            placeholder=t("audit_any"),
+                            clearable=True,
+                            searchable=True,
+                        ),
+                    ),
+                    _field(
+                        Ids.TARGET_TYPE,
+                        "audit_object",
+                        dbc.InputGroup(
+                            [
+                                dbc.Input(
+                                    id=Ids.TARGET_TYPE,
+                                    value=view.target_type or "",
+                                    placeholder=t("audit_object_type_hint"),
+                                    debounce=True,
+                                    maxLength=64,
+                                    autoComplete="off",
+                                ),
+                                dbc.Input(
+                                    id=Ids.TARGET_ID,
+                                    value=view.target_id or "",
+                                    placeholder=t("audit_object_id_hint"),
+                                    debounce=True,
+                                    maxLength=64,
+                                    autoComplete="off",
+                                ),
+                                dbc.Label(
+                                    t("audit_object_id_hint"), html_for=Ids.TARGET_ID, class_name="visually-hidden"
+                                ),
+                            ],
+                            size="sm",
+                        ),
+                        width=3,
+                    ),
+                    _field(
+                        Ids.RANGE,
+                        "audit_days",
+                        html.Div(
+                            dcc.DatePickerRange(
+                                id=Ids.RANGE,
+                                start_date=view.start,
+                                end_date=view.end,
+                                max_date_allowed=today_max,
+                                minimum_nights=0,
+                                clearable=True,
+                                display_format="DD/MM/YYYY",
+                                first_day_of_week=1,
+                                start_date_placeholder_text=t("audit_from"),
+                                end_date_placeholder_text=t("audit_until"),
+                            ),
+                        ),
+                        width=3,
+                    ),
+                ],
+                className="g-2 align-items-end",
+            ),
+            className="py-2",
+        ),
+        className="mb-2 shadow-sm",
+        id="audit-filters",
+    )
+
+
+def layout(**query: str) -> html.Div:
+    with current_runtime().db.session() as session:
+        today = local_today(session, current_user.site_id)
+        known = actions(session, current_user.site_id)
+    view = parse_query(query)
+    return html.Div(
+        [
+            dcc.Location(id=Ids.URL, refresh=False, search=f"?{urlencode(query)}" if query else ""),
+            dcc.Store(id=Ids.STORE),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        [
+                            html.H1(t("audit_title"), className="h4 mb-0"),
+                            html.Div(t("audit_intro"), className="text-body-secondary small"),
+                        ],
+                        width="auto",
+                    ),
+                    dbc.Col(
+                        html.Div(
+                            [
+                                dbc.Button(
+                                    [html.I(className="bi bi-x-circle me-1"), t("audit_clear")],
+                                    id=Ids.CLEAR,
+                                    color="secondary",
+                                    outline=True,
+                                    size="sm",
+                                ),
+                                dbc.Button(
+                                    [html.I(className="bi bi-download me-1"), t("audit_export")],
+                                    id=Ids.EXPORT,
+                                    color="primary",
+                                    size="sm",
+                                ),
+                                dcc.Download(id=Ids.DOWNLOAD),
+                            ],
+                            className="d-flex gap-2",
+                        ),
+                        width="auto",
+                        className="ms-auto",
+                    ),
+                ],
+                className="align-items-center g-2 mb-2",
+            ),
+            _filters(view, known, today.isoformat()),
+            html.Div(id=Ids.EXPORT_STATUS),
+            html.Div(id=Ids.MESSAGE),
+            html.Div(id=Ids.COUNT, className="small text-body-secondary mb-1"),
+            html.Div(id=Ids.RESULTS),
+        ],
+        className="audit-page",
+    )

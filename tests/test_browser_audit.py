@@ -147,3 +147,16 @@ def test_a_nurse_gets_403_on_the_page_and_its_callbacks(login):
     assert "audit_exported" not in crafted.get_data(as_text=True)
     answered = login("admin").post("/_dash-update-component", json=EXPORT_CALLBACK)
     assert answered.status_code == 200 and "jejak-audit-" in answered.get_data(as_text=True)
+
+
+def test_an_export_without_a_recent_check_asks_for_one_and_exports_nothing(app, login):
+    admin = login("admin")
+    with admin.session_transaction() as session:
+        session["auth_at"] = 0  # the last password check is long past
+    answered = admin.post("/_dash-update-component", json=EXPORT_CALLBACK)
+    assert answered.status_code == 200
+    body = answered.get_data(as_text=True)
+    assert "Konfirmasi dulu bahwa ini Anda" in body and "jejak-audit-" not in body
+    assert '"reauth-modal"' in body  # the shell's confirmation dialog opens
+    with app.runtime.db.session() as s:
+        assert s.scalar(select(AuditLog.id).where(AuditLog.action == "audit_exported")) is None

@@ -1,0 +1,86 @@
+"""Issue 15's "done when" for TOTP, in a real browser: an admin whose role requires it is sent to enrolment,
+reads the key off the page, confirms with a code, keeps the recovery codes; then signs in with password and code,
+and with a recovery code, which is refused the second time."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import pyotp
+import pytest
+from playwright.sync_api import expect
+from werkzeug.serving import make_server
+
+from auth.mfa import STEP_SECONDS
+from tests.fixtures_app import PantauApp, build_app, make_settings
+from tests.fixtures_browser import save_screenshot
+from tests.test_browser_shell import sign_in, sign_out
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def mfa_live_server(tmp_path, mqtt_url) -> Iterator[tuple[str, PantauApp]]:
+    """The SQLite app, with TOTP required of admins, served over HTTP on a free port."""
+    live = f"memory://test-{uuid.uuid4().hex[:12]}"
+    url = f"sqlite:///{tmp_path / 'pantau.db'}"
+    pantau = build_app(make_settings(tmp_path, url, live, mqtt_url, mfa_required_roles="admin"))
+    http = make_server("127.0.0.1", 0, pantau.server, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{http.server_port}", pantau
+    http.shutdown()
+    thread.join(timeout=5)
+    pantau.runtime.close()
+
+
+def test_an_admin_enrols_then_signs_in_with_a_code_and_with_a_recovery_code_once(page, mfa_live_server):
+    base, _pantau = mfa_live_server
+    sign_in(page, base, "admin")
+    expect(page).to_have_url(re.compile(r"/akun/mfa\?next=/$"))
+    expect(page.locator("#mfa-qr")).to_be_visible()
+    secret = page.locator("#mfa-secret").inner_text().replace(" ", "")
+    save_screenshot(page, "mfa-enrol.png", full_page=True)
+
+    page.fill("#code", "000000")
+    page.click("#mfa-confirm")
+    expect(page.locator("#form-error")).to_contain_text("Kode salah")
+    expect(page.locator("#mfa-secret")).to_have_text(re.compile(secret[:4]))  # the same key: nothing to redo
+    totp = pyotp.TOTP(secret)
+    page.fill("#code", totp.now())
+    page.click("#mfa-confirm")
+    codes = page.locator(".mfa-recovery-code")
+    expect(codes).to_have_count(10)
+    recovery = codes.all_inner_texts()
+    save_screenshot(page, "mfa-recovery-codes.png", full_page=True)
+    page.click("#mfa-codes-saved")
+    expect(page).to_have_url(f"{base}/")
+    sign_out(page, base)
+
+    sign_in(page, base, "admin")
+    expect(page).to_have_url(f"{base}/login/kode")
+    save_screenshot(page, "mfa-code.png", full_page=True)
+    page.fill("#code", totp.at(time.time() + STEP_SECONDS))  # the next step: the enrolment spent this one
+    page.click("#mfa-submit")
+    expect(page).to_have_url(f"{base}/")
+    expect(page.locator("#shell-user-menu")).to_contain_text("admin")
+    sign_out(page, base)
+
+    sign_in(page, base, "admin")
+    page.click("#mfa-use-recovery")
+    page.fill("#code", recovery[0])
+    page.click("#mfa-submit")
+    expect(page).to_have_url(f"{base}/")
+    sign_out(page, base)
+
+    sign_in(page, base, "admin")
+    page.click("#mfa-use-recovery")
+    page.fill("#code", recovery[0])
+    page.click("#mfa-submit")
+    expect(page.locator("#form-error")).to_contain_text("Kode salah atau sudah dipakai")
+    expect(page).to_have_url(re.compile(r"/login/kode"))
+    expect(page.locator("#code")).to_have_value(recovery[0])

@@ -31,6 +31,17 @@ $(STAMPS)/install: pyproject.toml $(VENV)/pyvenv.cfg
 	@mkdir -p $(STAMPS)
 	@touch $@
 
+# The web scanner of tests/test_scanner.py, in a virtualenv of its own: its pinned dependencies clash with ours.
+SCAN_VENV := .venv-scan
+WAPITI_VERSION := 3.2.3
+SCANNER := $(STAMPS)/scanner-$(WAPITI_VERSION)
+
+$(SCANNER):
+	$(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet 'wapiti3==$(WAPITI_VERSION)'
+	@mkdir -p $(STAMPS)
+	@touch $@
+
 venv: $(STAMPS)/install ## create .venv and install the project with its dev extras (redone when pyproject.toml changes)
 
 install: $(STAMPS)/install ## same as venv
@@ -62,7 +73,7 @@ system-deps: ## install missing Debian packages: postgresql redis-server mosquit
 run: $(STAMPS)/install ## run the embedded all-in-one demo (python app.py)
 	$(VPY) app.py
 
-test: $(STAMPS)/install system-deps ## check the import layers, then run the test suite (real PostgreSQL, Redis, Mosquitto, Chromium)
+test: $(STAMPS)/install $(SCANNER) system-deps ## check the import layers, then run the test suite (real PostgreSQL, Redis, Mosquitto, Chromium, the wapiti scanner)
 	$(VENV)/bin/lint-imports
 	$(VPY) -m pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
 

@@ -82,7 +82,9 @@ class Settings(BaseSettings):
     # Reverse proxies in front of the web app whose X-Forwarded-For/-Proto/-Host are trusted (0 = none: the
     # socket's address is the client's). Compose runs one (Caddy): 1.
     trusted_proxies: int = Field(0, ge=0, le=5)
-    public_url: str = ""  # the address patients reach (QR codes on tickets); empty = this request's own address
+    # The address patients and staff reach (QR codes on tickets, TV addresses), never the Host header; required in
+    # production. Empty: this request's own address (the embedded demo).
+    public_url: str = ""
     streams_per_user: int = Field(8, ge=1)  # open live streams one signed-in user may hold at once
     streams_per_address: int = Field(40, ge=1)  # ... and one client address (a ward's PCs behind one NAT)
     healthz_cache_seconds: float = Field(5.0, ge=0)

@@ -26,16 +26,19 @@ from flask_login import current_user
 
 from auth import mfa
 from auth.errors import error_response, wants_json
-from auth.session import audit_signed_in, end_session
+from auth.session import SIGNED_IN_AT_KEY, audit_signed_in, end_session
 from data.runtime import current_runtime
 from domain.roles import may_open
 
 log = logging.getLogger(__name__)
 
-PUBLIC_PATHS = frozenset({"/login", "/login/kode", "/healthz", "/favicon.ico", "/_favicon.ico", "/antrean/status"})
+# /logout answers anyone: signed out, it only sends to the sign-in page (not back to /logout after signing in).
+PUBLIC_PATHS = frozenset(
+    {"/login", "/login/kode", "/logout", "/healthz", "/favicon.ico", "/_favicon.ico", "/antrean/status"}
+)
 # /api/jkn/ is BPJS's Mobile JKN gateway: no session, its own token (api/jkn_auth.py) on every request.
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/tv/", "/lang/", "/antrean/status/", "/api/jkn/")
-PASSWORD_PATHS = frozenset({"/akun/kata-sandi", "/logout"})
+PASSWORD_PATHS = frozenset({"/akun/kata-sandi"})
 MFA_ENROL_PATHS = PASSWORD_PATHS | {"/akun/mfa"}  # all an account that must enrol in TOTP may open first
 ROUTER_OUTPUT = ".._pages_content.children..._pages_store.data.."
 DASH_CATCHALL = "/<path:path>"  # Dash's rule that serves its index for any other GET path
@@ -96,11 +99,18 @@ def _refuse(status: int, key: str) -> Any:
     return error_response(status, key)
 
 
-def _session_expired(timeout_minutes: int) -> bool:
-    if current_user.is_display:  # a TV board stays signed in
-        return False
+def _session_expired(timeout_minutes: int) -> str | None:
+    """Why this session has ended by time: ``"idle"`` (no activity for ``timeout_minutes``) or ``"absolute"``
+    (``Settings.session_absolute_hours`` since sign-in, active or not); None while it lasts. A TV board (display
+    role) stays signed in: it signs in by token, and revoking the TV is what ends it."""
+    if current_user.is_display:
+        return None
+    now = time.time()
+    signed_in_at = session.setdefault(SIGNED_IN_AT_KEY, now)  # signed in before the limit existed: from now on
+    if now - signed_in_at > current_runtime().settings.session_absolute_hours * 3600:
+        return "absolute"
     seen = session.get("seen")
-    return seen is not None and time.time() - seen > timeout_minutes * 60
+    return "idle" if seen is not None and now - seen > timeout_minutes * 60 else None
 
 
 def _is_user_activity() -> bool:
@@ -113,9 +123,9 @@ def _is_user_activity() -> bool:
     return not changed or not all(p.endswith(_AUTOMATIC_PROPS) for p in changed)
 
 
-def _expire_session() -> None:
+def _expire_session(reason: str) -> None:
     with current_runtime().db.session() as db:
-        audit_signed_in(db, "session_expired")
+        audit_signed_in(db, "session_expired", detail={"reason": reason})
     end_session()
 
 
@@ -159,8 +169,8 @@ def install_request_guard(server: Flask, callback_owner: Mapping[str, str], time
             abort(404)
         if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
             return None
-        if current_user.is_authenticated and _session_expired(timeout_minutes):
-            _expire_session()
+        if current_user.is_authenticated and (expired := _session_expired(timeout_minutes)):
+            _expire_session(expired)
         if not current_user.is_authenticated:
             return _refuse(401, "err_signed_out")
         # A display signs in by token and has no one to type a password (accounts made before that rule too).

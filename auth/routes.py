@@ -6,7 +6,9 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, make_response, redirect, render_template, request, session
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf, validate_csrf
 from werkzeug.wrappers import Response
+from wtforms import ValidationError
 
 from auth import mfa, users
 from auth.mfa_routes import await_second_step
@@ -86,14 +88,19 @@ def login() -> Response | str:
     return redirect(safe_next(form.next.data))
 
 
+@bp.app_context_processor
+def _csrf_helper() -> dict:
+    """``csrf_token()`` for the plain POST forms of server-rendered pages (sign-out buttons)."""
+    return {"csrf_token": generate_csrf}
+
+
 @bp.route("/logout", methods=["GET", "POST"])
-def logout() -> Response:
-    if current_user.is_authenticated:
-        with current_runtime().db.session() as db:
-            users.end_sessions(db, db.get(User, current_user.id))
-            audit_signed_in(db, "logout")
-    end_session()
-    return redirect("/login")
+def logout() -> Response | str:
+    """Sign out by POST with the form's CSRF token: every session of the account ends (``users.end_sessions``), so
+    a copy of the cookie or a request still in flight cannot bring it back. A GET (an old bookmark, a link, a
+    prefetch) signs no one out: it asks, with the button that does."""
+    if not current_user.is_authenticated:
+        return redirect("/login")
 
 
 @bp.route("/tv/<token>")

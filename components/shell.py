@@ -10,6 +10,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 
 from auth import reauth
 from data.runtime import current_runtime
@@ -36,6 +37,17 @@ def _clock(timezone: str) -> html.Span:
     )
 
 
+def logout_form(label: str, *, button_id: str, class_name: str) -> html.Form:
+    """A sign-out button: a POST form whose button carries this session's CSRF token (a link would sign out on any
+    GET: a prefetch, an image, another site's page); built per request, as every layout that holds one is."""
+    return html.Form(
+        html.Button(label, type="submit", name="csrf_token", value=generate_csrf(), id=button_id, className=class_name),
+        method="post",
+        action="/logout",
+        className="m-0",
+    )
+
+
 def _user_menu() -> dbc.DropdownMenu:
     roles = ", ".join(t(f"role_{r}") for r in sorted(current_user.roles))
     return dbc.DropdownMenu(
@@ -54,7 +66,7 @@ def _user_menu() -> dbc.DropdownMenu:
                 t("mfa_menu"), href="/akun/mfa", external_link=True, disabled=current_user.is_display, id="shell-mfa"
             ),
             dbc.DropdownMenuItem(divider=True),
-            dbc.DropdownMenuItem(t("logout"), href="/logout", external_link=True, id="shell-logout"),
+            logout_form(t("logout"), button_id="shell-logout", class_name="dropdown-item"),
         ],
         label=[html.I(className="bi bi-person-circle me-1"), current_user.username],
         align_end=True,

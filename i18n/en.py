@@ -1934,6 +1934,16 @@ STRINGS = {
     "mfa_reset_none": "{username} does not use two-step sign-in.",
     # ---- end of security: MFA (helper 1)
     # ---- security: sessions and streams (helper 2)
+    "sess_logout_title": "Sign out of Pantau?",
+    "sess_logout_text": "You are signed in as {name}. Signing out ends this account's sessions on every device.",
+    "sess_logout_cancel": "Cancel, back to home",
+    "sess_logout_expired": "The sign-out form has expired. Press Sign out again.",
+    "sess_streams_user": "Too many live screens are open with this account (at most {n}). Close tabs or screens you "
+    "do not need; this screen tries again shortly.",
+    "sess_streams_address": "Too many live screens are open from this network (at most {n}). Close screens you do "
+    "not need or call the admin; this screen tries again shortly.",
+    "sess_board_signed_out": "This screen is signed out — the queue is NOT shown. Ask the admin to open the TV's "
+    "address again.",
     # ---- end of security: sessions and streams (helper 2)
     # ---- security: proxy and secrets (helper 3)
     # ---- end of security: proxy and secrets (helper 3)

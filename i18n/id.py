@@ -1944,6 +1944,16 @@ STRINGS = {
     "mfa_reset_none": "{username} belum memakai autentikasi dua langkah.",
     # ---- end of security: MFA (helper 1)
     # ---- security: sessions and streams (helper 2)
+    "sess_logout_title": "Keluar dari Pantau?",
+    "sess_logout_text": "Anda masuk sebagai {name}. Keluar mengakhiri sesi akun ini di semua perangkat.",
+    "sess_logout_cancel": "Batal, kembali ke beranda",
+    "sess_logout_expired": "Formulir keluar sudah kedaluwarsa. Tekan Keluar sekali lagi.",
+    "sess_streams_user": "Terlalu banyak layar langsung terbuka dengan akun ini (paling banyak {n}). Tutup tab atau "
+    "layar lain yang tidak dipakai; layar ini mencoba lagi sebentar lagi.",
+    "sess_streams_address": "Terlalu banyak layar langsung terbuka dari jaringan ini (paling banyak {n}). Tutup layar "
+    "yang tidak dipakai atau hubungi admin; layar ini mencoba lagi sebentar lagi.",
+    "sess_board_signed_out": "Layar ini sudah keluar — antrean TIDAK ditampilkan. Minta admin membuka alamat TV-nya "
+    "lagi.",
     # ---- end of security: sessions and streams (helper 2)
     # ---- security: proxy and secrets (helper 3)
     # ---- end of security: proxy and secrets (helper 3)

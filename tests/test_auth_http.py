@@ -54,7 +54,8 @@ def test_unknown_user_gets_the_same_message(client):
 
 def test_logout_ends_the_session_and_is_audited(sqlite_app, login):
     client = login("front_desk")
-    assert client.get("/logout").status_code == 302
+    token = csrf_token(client.get("/logout").get_data(as_text=True))  # a GET only asks (tests/test_sessions.py)
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
     assert client.get("/").status_code == 302
     assert audit_actions(sqlite_app)[-1] == "logout"
 

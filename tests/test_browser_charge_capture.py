@@ -18,7 +18,7 @@ from data.schedules import local_today
 from domain.actor import Actor
 from tests.test_browser_inpatient import choose
 from tests.test_browser_registration import choose_session, open_desk, search_mrn
-from tests.test_browser_shell import open_counter, open_nav, sign_in
+from tests.test_browser_shell import open_counter, open_nav, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
@@ -74,7 +74,7 @@ def test_a_visit_served_and_dispensed_in_the_browser_is_charged(page, live_serve
     expect(page.locator("#reg-ticket-number")).to_have_text("A001")
     code = page.locator("#reg-ticket-code").inner_text()
 
-    page.goto(f"{base}/logout")
+    sign_out(page, base)
     sign_in(page, base, "perawat")
     open_counter(page, base, "poli:UMU", "Ruang Periksa 1")
     start_serving(page, "A001")
@@ -82,7 +82,7 @@ def test_a_visit_served_and_dispensed_in_the_browser_is_charged(page, live_serve
     page.click("#counter-finish")
     expect(page.locator("#counter-message")).to_contain_text("farmasi racikan")
 
-    page.goto(f"{base}/logout")
+    sign_out(page, base)
     sign_in(page, base, "farmasi")
     open_counter(page, base, "farmasi:racikan", "Loket Obat 1")
     start_serving(page, "R001")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from data.models import BpjsClaim
 from data.schedules import local_today
 from tests.fixtures_browser import save_screenshot
-from tests.test_browser_shell import open_page, settled, sign_in
+from tests.test_browser_shell import open_page, settled, sign_in, sign_out
 from tests.test_claim_import import HEADER
 from tests.test_claims import SEP, finance_actor, jkn_visit
 
@@ -78,7 +78,7 @@ def test_finance_opens_codes_submits_and_imports_a_claim_and_a_manager_only_read
         claim = s.scalar(select(BpjsClaim).where(BpjsClaim.visit_id == visit_id))
         assert (claim.status, claim.approved_amount, claim.paid_on) == ("paid", 180_000, today)
 
-    page.goto(f"{base}/logout")
+    sign_out(page, base)
     sign_in(page, base, "manajer")
     open_page(page, f"{base}/keuangan/klaim")
     expect(page.locator("#claim-grid")).to_contain_text(SEP)

@@ -17,7 +17,7 @@ from data.schedules import day_sessions, local_today
 from domain.actor import Actor
 from domain.clock import utcnow
 from tests.fixtures_browser import save_screenshot
-from tests.test_browser_shell import open_nav, open_page, sign_in
+from tests.test_browser_shell import open_nav, open_page, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
@@ -143,7 +143,7 @@ def test_nurse_serves_a_patient_and_the_pharmacy_sees_the_number(page, live_serv
     page.set_viewport_size({"width": 1920, "height": 1080})
     save_screenshot(page, "counter.png")
 
-    page.goto(f"{base}/logout")
+    sign_out(page, base)
     sign_in(page, base, "farmasi")
     expect(page.locator("#home-greeting")).to_be_visible()
     open_page(page, f"{base}/antrean/konter")  # the nurse's remembered poli is not the pharmacy's to run

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.fixtures_browser import save_screenshot
-from tests.test_browser_shell import open_nav, settled, sign_in
+from tests.test_browser_shell import open_nav, settled, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 INVALID = re.compile(r"\bis-invalid\b")
@@ -34,7 +34,7 @@ def test_admin_sets_up_a_counter_and_the_desk_chooses_it(page, live_server):
     expect(page.locator("#counters-grid")).to_contain_text("Loket Satu")
     expect(page.locator("#counters-code")).not_to_have_class(INVALID)
 
-    page.goto(f"{base}/logout")
+    sign_out(page, base)
     sign_in(page, base, "loket")
     open_nav(page, "pages.counter")
     page.select_option("#counter-point", "loket")

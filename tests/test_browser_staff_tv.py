@@ -10,7 +10,7 @@ from auth.users import find_user
 from data.staff_assignments import polis_of, set_staff_wards, wards_of
 from domain.actor import Actor
 from tests.fixtures_browser import save_screenshot
-from tests.test_browser_shell import open_nav, settled, sign_in
+from tests.test_browser_shell import open_nav, settled, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
@@ -30,7 +30,7 @@ def test_a_nurses_ward_list_opens_on_her_ward(page, live_server):
     page.goto(f"{base}/bangsal")
     expect(page.locator("#ward-tab-ICU")).to_have_attribute("class", "nav-link active")  # the first ward by code
     settled(page)  # a callback answered after the sign-out can put its session cookie back (see the closing note)
-    page.goto(f"{base}/logout")
+    sign_out(page, base)
 
     sign_in(page, base, "admin")
     open_nav(page, "pages.admin_users")
@@ -44,7 +44,7 @@ def test_a_nurses_ward_list_opens_on_her_ward(page, live_server):
         nurse = find_user(db, "perawat")
         assert [w.code for w in wards_of(db, nurse.id)] == ["MEL"]
         assert [p.code for p in polis_of(db, nurse.id)] == ["UMU"]
-    page.goto(f"{base}/logout")
+    sign_out(page, base)
 
     sign_in(page, base, "perawat")
     page.goto(f"{base}/bangsal")

@@ -22,7 +22,7 @@ from domain.clock import utcnow
 from tests.fixtures_app import PantauApp
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_live_ward import start_stack
-from tests.test_browser_shell import settled, sign_in
+from tests.test_browser_shell import settled, sign_in, sign_out
 from tests.test_queue_demo import past_clinic_noon
 
 pytestmark = pytest.mark.browser
@@ -242,7 +242,7 @@ def test_every_page_shows_the_chosen_theme_from_its_first_frame(page, live_serve
     expect(page.locator("html")).to_have_attribute("data-bs-theme", "light")
     assert page.evaluate("window.firstFrameTheme") == "light"
 
-    page.goto(f"{base}/logout")
+    sign_out(page, base)
     page.goto(f"{base}/login")
     assert page.evaluate("window.firstFrameTheme") == "light"
     expect(page.locator(".auth-card")).to_have_css("background-color", "rgb(255, 255, 255)")

@@ -14,6 +14,30 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 VISIT_KINDS = (1, 2, 3, 4)  # rujukan FKTP, rujukan internal, kontrol, rujukan antar RS
 
+# The longest value each text field may have; a longer one is refused (code 201) with the field and the limit,
+# never cut. Sizes of BPJS's own values (poli and doctor codes, referral and SEP numbers of 19 characters) with a
+# little room; the patient's own words (a cancel reason, a name, an address) as long as the record keeps them.
+FIELD_LIMITS = {
+    "kodebooking": 32,
+    "kodepoli": 10,
+    "kodedokter": 20,
+    "norm": 20,
+    "nomorreferensi": 25,
+    "nohp": 20,
+    "nama": 200,
+    "jeniskelamin": 1,
+    "alamat": 200,
+    "rt": 3,
+    "rw": 3,
+    "namakel": 50,
+    "namakec": 50,
+    "namadati2": 50,
+    "namaprop": 50,
+    "keterangan": 200,
+    "jampraktek": 20,
+}
+DEFAULT_LIMIT = 40  # dates, numbers and any field not listed
+
 
 class Body:
     """A request's JSON object; values may come as strings or numbers."""
@@ -28,6 +52,9 @@ class Body:
         value = "" if value is None else str(value).strip()
         if required and not value:
             raise InputError("jkn_field_required", field=name)
+        limit = FIELD_LIMITS.get(name, DEFAULT_LIMIT)
+        if len(value) > limit:
+            raise InputError("lim_jkn_too_long", field=name, limit=limit)
         return value
 
     def digits(self, name: str, length: int) -> str:

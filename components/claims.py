@@ -198,6 +198,7 @@ def _field(name: str, label_key: str, disabled: bool) -> dbc.Col:
                 type="text",
                 disabled=disabled,
                 inputMode="numeric" if name != "inacbg_code" else "text",
+                maxLength=20,
             ),
             dbc.FormFeedback(id=Ids.FEEDBACK + name, type="invalid"),
         ],

@@ -57,7 +57,7 @@ def _field(param: str, side: Side, value: float | None) -> html.Td:
     return html.Td(
         [
             hidden_label(f"{t(f'param_{param}')}: {t(f'limits_{side}')}", limit_id(param, side)),
-            dbc.Input(id=limit_id(param, side), value=limit_text(value), inputMode="decimal", size="sm"),
+            dbc.Input(id=limit_id(param, side), value=limit_text(value), inputMode="decimal", maxLength=8, size="sm"),
             dbc.FormFeedback(id=limit_error_id(param, side), type="invalid"),
         ]
     )

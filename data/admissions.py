@@ -40,6 +40,7 @@ from domain.actor import Actor
 from domain.clock import utcnow
 from domain.errors import InputError
 from domain.finance import PAYERS
+from domain.formats import NAME_MAX
 from domain.free_text import clean_text
 from domain.hospital import ADMISSION_SOURCES, DISCHARGE_KINDS
 
@@ -258,6 +259,8 @@ def _check_payer(payer: str) -> None:
 def emergency_name(name_hint: str, sex: str) -> str:
     """The name an unidentified emergency patient is registered under until the desk completes her record."""
     hint = clean_text(name_hint or "")
+    if len(hint) > NAME_MAX:
+        raise InputError("lim_name_too_long", n=NAME_MAX)
     if hint:
         return hint
     return "Tn. Tanpa Nama" if sex == "L" else "Ny. Tanpa Nama"

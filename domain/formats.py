@@ -70,6 +70,7 @@ def rupiah(amount: int) -> str:
 # counts the national form's digits, leading 0 included (Indonesian mobile numbers have 10 to 13 today).
 PHONE_DIGITS = (10, 15)
 NAME_PUNCTUATION = frozenset(".,'-’`")
+NAME_MAX = 200  # the patient record's name column
 
 
 def normalise_phone(value: str | None) -> str:
@@ -90,10 +91,12 @@ def normalise_name(value: str | None) -> str:
     """A person's name as stored: NFKC, runs of whitespace made one space. Letters (any script, with their
     combining marks), spaces and ``. , ' -`` only: digits, emoji and control characters raise
     ``InputError("err_name_characters")`` (so does a name without a letter); a blank name
-    ``InputError("err_full_name_required")``."""
+    ``InputError("err_full_name_required")``; one longer than ``NAME_MAX`` ``InputError("lim_name_too_long")``."""
     name = " ".join(unicodedata.normalize("NFKC", value or "").split())
     if not name:
         raise InputError("err_full_name_required")
+    if len(name) > NAME_MAX:
+        raise InputError("lim_name_too_long", n=NAME_MAX)
     classes = [unicodedata.category(ch)[0] for ch in name]
     allowed = all(ch == " " or ch in NAME_PUNCTUATION or c in "LM" for ch, c in zip(name, classes, strict=True))
     if not allowed or "L" not in classes:

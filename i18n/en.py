@@ -1948,6 +1948,8 @@ STRINGS = {
     # ---- security: proxy and secrets (helper 3)
     # ---- end of security: proxy and secrets (helper 3)
     # ---- security: limits and fencing (helper 4)
+    "lim_jkn_too_long": "{field} is too long: at most {limit} characters",
+    "lim_name_too_long": "The name is too long: at most {n} characters",
     # ---- end of security: limits and fencing (helper 4)
     # ---- security: personal data (helper 5)
     # ---- end of security: personal data (helper 5)

@@ -1958,6 +1958,8 @@ STRINGS = {
     # ---- security: proxy and secrets (helper 3)
     # ---- end of security: proxy and secrets (helper 3)
     # ---- security: limits and fencing (helper 4)
+    "lim_jkn_too_long": "{field} terlalu panjang, paling banyak {limit} karakter",
+    "lim_name_too_long": "Nama terlalu panjang, paling banyak {n} karakter",
     # ---- end of security: limits and fencing (helper 4)
     # ---- security: personal data (helper 5)
     # ---- end of security: personal data (helper 5)

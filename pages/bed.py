@@ -156,7 +156,7 @@ def _observation_form(bed: BedView) -> dbc.Card:
         dbc.Col(
             [
                 dbc.Label(f"{t(label)} ({unit})", html_for=Ids.obs_field(name), className="small mb-0"),
-                dbc.Input(id=Ids.obs_field(name), inputMode="decimal", size="sm"),
+                dbc.Input(id=Ids.obs_field(name), inputMode="decimal", maxLength=8, size="sm"),
                 dbc.FormFeedback(id=Ids.obs_field_error(name), type="invalid"),
             ],
             xs=4,

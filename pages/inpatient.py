@@ -7,6 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from domain.finance import PAYERS
+from domain.formats import NAME_MAX
 from domain.hospital import DISCHARGE_KINDS
 from i18n.web import t
 
@@ -83,8 +84,16 @@ def _search_card() -> dbc.Card:
                     html.P(t("inpatient_search_hint"), className="small text-body-secondary"),
                     dbc.Row(
                         [
-                            dbc.Col(_field("inpatient_mrn", dbc.Input(id=Ids.SEARCH_MRN), Ids.SEARCH_MRN), md=4),
-                            dbc.Col(_field("inpatient_name", dbc.Input(id=Ids.SEARCH_NAME), Ids.SEARCH_NAME), md=4),
+                            dbc.Col(
+                                _field("inpatient_mrn", dbc.Input(id=Ids.SEARCH_MRN, maxLength=32), Ids.SEARCH_MRN),
+                                md=4,
+                            ),
+                            dbc.Col(
+                                _field(
+                                    "inpatient_name", dbc.Input(id=Ids.SEARCH_NAME, maxLength=NAME_MAX), Ids.SEARCH_NAME
+                                ),
+                                md=4,
+                            ),
                             dbc.Col(
                                 _field(
                                     "inpatient_birth_date",
@@ -124,7 +133,10 @@ def _search_card() -> dbc.Card:
                     html.P(t("inpatient_er_hint"), className="small text-body-secondary"),
                     dbc.Row(
                         [
-                            dbc.Col(_field("inpatient_er_name", dbc.Input(id=Ids.ER_NAME), Ids.ER_NAME), md=5),
+                            dbc.Col(
+                                _field("inpatient_er_name", dbc.Input(id=Ids.ER_NAME, maxLength=NAME_MAX), Ids.ER_NAME),
+                                md=5,
+                            ),
                             dbc.Col(
                                 _field(
                                     "inpatient_er_sex",

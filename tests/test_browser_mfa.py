@@ -18,7 +18,8 @@ from werkzeug.serving import make_server
 from auth.mfa import STEP_SECONDS
 from tests.fixtures_app import PantauApp, build_app, make_settings
 from tests.fixtures_browser import save_screenshot
-from tests.test_browser_shell import sign_in, sign_out
+from tests.test_browser_shell import open_nav, settled, sign_in, sign_out
+from tests.test_browser_staff_tv import choose
 
 pytestmark = pytest.mark.browser
 
@@ -84,3 +85,35 @@ def test_an_admin_enrols_then_signs_in_with_a_code_and_with_a_recovery_code_once
     expect(page.locator("#form-error")).to_contain_text("Kode salah atau sudah dipakai")
     expect(page).to_have_url(re.compile(r"/login/kode"))
     expect(page.locator("#code")).to_have_value(recovery[0])
+
+
+def test_a_nurse_enrols_from_the_account_menu_and_an_admin_resets_it(page, live_server):
+    base, _pantau = live_server
+    sign_in(page, base, "perawat")
+    page.click("#shell-user-menu")
+    page.click("#shell-mfa")
+    expect(page).to_have_url(f"{base}/akun/mfa")
+    expect(page.locator("#mfa-qr")).to_be_visible()
+    totp = pyotp.TOTP(page.locator("#mfa-secret").inner_text().replace(" ", ""))
+    page.fill("#code", totp.now())
+    page.click("#mfa-confirm")
+    expect(page.locator(".mfa-recovery-code")).to_have_count(10)
+    page.goto(f"{base}/akun/mfa")
+    expect(page.locator("#mfa-status")).to_have_text("Aktif")
+    expect(page.locator("#mfa-left")).to_contain_text("10")
+    save_screenshot(page, "mfa-manage.png", full_page=True)
+    sign_out(page, base)
+
+    sign_in(page, base, "admin")
+    open_nav(page, "pages.admin_users")
+    nurse_row = page.locator("#admin-users-grid tr", has_text="perawat")
+    expect(nurse_row).to_contain_text("Aktif")
+    choose(page, "admin-edit-user", "perawat")
+    settled(page)
+    page.click("#admin-edit-mfa-reset")
+    expect(page.locator("#admin-edit-feedback")).to_contain_text("perawat diatur ulang")
+    expect(nurse_row).to_contain_text("Belum")
+    sign_out(page, base)
+
+    sign_in(page, base, "perawat")  # no code asked any more
+    expect(page.locator("#shell-user-menu")).to_contain_text("perawat")

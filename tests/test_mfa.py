@@ -231,3 +231,39 @@ def test_admin_reset_clears_the_authenticator_and_ends_the_sessions(any_app):
         reset = db.scalars(select(AuditLog).where(AuditLog.action == "mfa_reset")).one()
         assert str(reset.target_id) == str(doctor.id) and reset.username == "admin"
     assert post_login(any_app.client(), "dokter").headers["Location"] == "/"  # no code asked any more
+
+
+def test_own_page_makes_new_recovery_codes_and_turns_it_off_for_a_current_code(sqlite_app):
+    secret, old_codes = enrol(sqlite_app, "perawat")
+    client = sqlite_app.client()
+    post_login(client, "perawat")
+    assert send_code(client, code_at(secret, +1)).status_code == 302
+    page = client.get("/akun/mfa").get_data(as_text=True)
+    assert "Sisa kode pemulihan yang belum dipakai: 10." in page and 'id="mfa-disable"' in page
+    token = csrf_token(page)
+
+    wrong = client.post("/akun/mfa/kode-pemulihan", data={"code": "12345", "csrf_token": token})
+    assert wrong.status_code == 400 and "Kode salah" in wrong.get_data(as_text=True)
+    assert 'value="12345"' in wrong.get_data(as_text=True)
+    fresh = client.post("/akun/mfa/kode-pemulihan", data={"code": old_codes[0], "csrf_token": token})
+    new_codes = re.findall(r'class="col mfa-recovery-code">([a-z0-9-]+)<', fresh.get_data(as_text=True))
+    assert fresh.status_code == 200 and len(new_codes) == 10 and not set(new_codes) & set(old_codes)
+    assert check(sqlite_app, "perawat", old_codes[1]).outcome == "wrong"  # the old ones stopped working
+
+    off = client.post("/akun/mfa/matikan", data={"code": new_codes[0], "csrf_token": token})
+    assert off.status_code == 302 and off.headers["Location"] == "/akun/mfa?nonaktif=1"
+    assert "Autentikasi dua langkah sudah dimatikan" in client.get(off.headers["Location"]).get_data(as_text=True)
+    assert post_login(sqlite_app.client(), "perawat").headers["Location"] == "/"
+    actions = audit_actions(sqlite_app)
+    assert "mfa_recovery_regenerated" in actions and "mfa_disabled" in actions
+
+
+def test_a_refused_code_to_turn_it_off_stays_in_its_own_field(sqlite_app):
+    secret, _codes = enrol(sqlite_app, "perawat")
+    client = sqlite_app.client()
+    post_login(client, "perawat")
+    send_code(client, code_at(secret, +1))
+    token = csrf_token(client.get("/akun/mfa").get_data(as_text=True))
+    page = client.post("/akun/mfa/matikan", data={"code": "99999", "csrf_token": token}).get_data(as_text=True)
+    assert re.search(r'id="disable-code"[^>]*value="99999"', page)
+    assert not re.search(r'id="code"[^>]*value="99999"', page)

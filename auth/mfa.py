@@ -187,7 +187,7 @@ def verify_second_factor(db: Session, user: User, code: str) -> CodeCheck:
         left = recovery_codes_left(db, user)
         _audit_own(db, user, "mfa_recovery_used", {"left": left})
         return CodeCheck("ok", recovery_left=left)
-    return _wrong(db, user, "sign_in")
+    return _wrong(db, user, "check")
 
 
 def recovery_codes_left(db: Session, user: User) -> int:

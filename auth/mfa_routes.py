@@ -50,7 +50,13 @@ def await_second_step(user: CurrentUser, next_url: str) -> Response:
     """After a right password: no session yet, only the pending marker; off to the code page. ``next_url`` has
     already been checked to be a local path."""
     end_session()  # nothing of an earlier session survives into this sign-in
-    session[PENDING_KEY] = {"uid": user.id, "sv": user.session_version, "next": next_url, "at": time.time()}
+    session[PENDING_KEY] = {
+        "uid": user.id,
+        "name": user.username,  # typed in again for her if the password is asked again
+        "sv": user.session_version,
+        "next": next_url,
+        "at": time.time(),
+    }
     return redirect(CODE_PATH)
 
 
@@ -66,7 +72,7 @@ def _back_to_password(key: str, status: int, **params: object) -> Response:
     from auth.forms import LoginForm
 
     pending = session.pop(PENDING_KEY, None) or {}
-    form = LoginForm(formdata=None, next=pending.get("next") or "/")
+    form = LoginForm(formdata=None, username=pending.get("name"), next=pending.get("next") or "/")
     return make_response(render_template("login.html", form=form, error=t(key, **params)), status)
 
 

@@ -162,9 +162,9 @@ def test_five_wrong_codes_drop_the_pending_sign_in(sqlite_app):
     for _ in range(4):
         assert send_code(client, "000000").status_code == 401
     last = send_code(client, "000000")
-    assert "Masuk lagi dengan kata sandi" in last.get_data(as_text=True) and 'id="password"' in last.get_data(
-        as_text=True
-    )
+    answer = last.get_data(as_text=True)
+    assert "Masuk lagi dengan kata sandi" in answer and 'id="password"' in answer
+    assert re.search(r'id="username"[^>]*value="dokter"', answer)  # the username is typed in again
     assert client.get(CODE_PAGE).headers["Location"] == "/login"
 
 

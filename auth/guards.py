@@ -70,6 +70,7 @@ ROUTE_ACCESS: Mapping[str, str] = {
     "auth.change_password": SIGNED_IN,
     "mfa.second_step": PUBLIC,  # the pending sign-in in the Flask session says whose code it is
     "mfa.*": SIGNED_IN,  # one's own authenticator
+    "reauth.*": SIGNED_IN,  # one confirms one's own password or code again (auth/reauth_routes.py)
     "live.stream_session": SIGNED_IN,
     "/_dash-layout": SIGNED_IN,
     "/_dash-dependencies": SIGNED_IN,

@@ -6,8 +6,9 @@ per-bed messages (docs/live-data.md), and a ``heartbeat`` whenever the ward is q
 ends after ``Settings.live_stream_seconds``, and at once when the live store stops answering, so the browser
 reconnects, the access check runs again and the screen starts from a fresh snapshot.
 
-``/stream/session`` tells a screen whose stream failed whether its session has ended (401) or the server is
-only away (no answer, 5xx): assets/live_stream.js shows "signed out" for the one and reconnects for the other."""
+``/stream/session`` tells a screen whose stream failed whether its session has ended (401), it holds too many
+streams (429) or the server is only away (no answer, 5xx): assets/live_stream.js shows "signed out", shows the
+refusal and asks again later, or reconnects."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from collections.abc import Iterator
 from flask import Blueprint, Response, abort, jsonify
 from flask_login import current_user
 
-from api.sse import HEARTBEAT_SECONDS, heartbeat, sse_event, sse_response, stream_seconds
+from api.sse import HEARTBEAT_SECONDS, counted_stream, heartbeat, sse_event, sse_response, stream_seconds, streams_full
 from auth.guards import roles_required
 from auth.users import usernames
 from data import live_keys
@@ -110,6 +111,7 @@ def _ward_events(subscription: Subscription, snapshot: dict, names: AckNames) ->
 
 @bp.route("/stream/ward/<ward>")
 @roles_required(*VIEW_ROLES)
+@counted_stream
 def ward_stream(ward: str) -> Response:
     runtime = current_runtime()
     with runtime.db.session() as session:
@@ -142,5 +144,6 @@ def ward_stream(ward: str) -> Response:
 
 @bp.route("/stream/session")
 def stream_session() -> Response:
-    """200 while the session is signed in; the request guard answers 401 (JSON) once it has ended."""
-    return jsonify({"signed_in": True, "display": current_user.is_display})
+    """200 while the session is signed in; the request guard answers 401 (JSON) once it has ended, and this 429
+    while a new stream would be refused for too many open ones (api/sse.py), with the message to show."""
+    return streams_full() or jsonify({"signed_in": True, "display": current_user.is_display})

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from flask import Blueprint, Response, abort, request
 from flask_login import current_user
 
-from api.sse import HEARTBEAT_SECONDS, heartbeat, sse_event, sse_response, stream_seconds
+from api.sse import HEARTBEAT_SECONDS, counted_stream, heartbeat, sse_event, sse_response, stream_seconds
 from auth.guards import roles_required
 from data import live_keys
 from data.live_store import LiveStoreError, Subscription
@@ -138,6 +138,7 @@ def _last_event_id() -> int | None:
 
 @bp.route("/stream/queue/<board>")
 @roles_required(*BOARD_ROLES)
+@counted_stream
 def queue_stream(board: str) -> Response:
     runtime = current_runtime()
     site_id = current_user.site_id

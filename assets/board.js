@@ -1,5 +1,7 @@
 /* Queue TV board (/papan/<board>): filled from the server-sent-events stream /stream/queue/<board>, reconnected by
    live_stream.js after any failure; "not live" shows after OFFLINE_AFTER_MS without any event (not even a heartbeat).
+   Once the stream reports its session ended (a revoked TV: live_stream.js "signed-out") the board is emptied and
+   says so in the same banner until it is signed in again.
    "snapshot" = the whole board (on connect), "update" = the parts that changed, "announce" = a call to say aloud
    (window.PantauVoice, assets/queue_voice.js). Inert on every other page (Dash loads all assets everywhere). */
 (function () {
@@ -141,8 +143,23 @@
     span.style.setProperty("--board-marquee-seconds", Math.max(15, Math.round(text.length * 0.22)) + "s");
   }
 
+  /* Signed out: no name, number or doctor may stay on a screen nobody is signed in to. */
+  function blank(b) {
+    b.data = null;
+    ["board-recent", "board-waiting", "board-doctors"].forEach(function (id) { renderList(byId(id), []); });
+    renderNow(b, null);
+    byId("board-now-destination").textContent = "";  // not "no calls yet": the board does not know
+    b.lastCall = null;  // the first call shown after signing in again does not flash as new
+  }
+
   function everySecond(b) {
-    b.root.classList.toggle("board-offline", Date.now() - b.stream.lastEventAt > OFFLINE_AFTER_MS);
+    var signedOut = b.stream.state === "signed-out";
+    if (signedOut && b.data) { blank(b); }
+    b.root.classList.toggle("board-signed-out", signedOut);
+    b.root.classList.toggle("board-offline", signedOut || Date.now() - b.stream.lastEventAt > OFFLINE_AFTER_MS);
+    var banner = byId("board-offline");
+    var say = signedOut ? b.text.sess_board_signed_out : b.text.board_connection_lost;
+    if (banner && say && banner.textContent !== say) { banner.textContent = say; }
     var button = byId("board-sound");
     if (button) { button.hidden = !window.PantauVoice || window.PantauVoice.enabled(); }
     if (b.data && b.doctorPages > 1 && Date.now() - b.doctorTurned >= DOCTOR_PAGE_MS) {

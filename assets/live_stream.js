@@ -4,33 +4,61 @@
    client closes the source on ANY error and opens a new one after an exponential backoff with jitter (about 1 s,
    doubling, at most 5 s, so a screen is live again within seconds of its server coming back); every new connection starts with the server's fresh snapshot. After an error it asks
    /stream/session whether the session has ended: on 401 it stops retrying and reports "signed-out" (checking again
-   now and then, so signing in elsewhere brings the screen back). The servers send a heartbeat event in quiet
+   now and then, so signing in elsewhere brings the screen back). The server also ends a stream at once when its
+   session ends (a sign-out, a password change, a revoked TV: api/sse.py), so that check follows within seconds.
+   On 429 (this account or address holds too many open streams) it reports "refused", shows the server's message
+   and tries again only after REFUSED_RETRY_MS, never in a tight loop. The servers send a heartbeat event in quiet
    spells (api/sse.py), so a connection that stays silent for SILENT_MS is dead, even if no error says so.
 
    PantauLiveStream.open({url, events: {name: fn(event)}, onMessage: fn(event), onState: fn(client)}) returns the
    client: {state, attempt, retryAt, lastEventAt (the last event received), downSince (null while events arrive),
-   close()}; state is "connecting", "open", "checking" (asking
-   /stream/session), "waiting" (a reconnect is scheduled at retryAt) or "signed-out". */
+   message (the server's words for "signed-out" and "refused"), close()}; state is "connecting", "open",
+   "checking" (asking /stream/session), "waiting" (a reconnect is scheduled at retryAt), "refused" or
+   "signed-out". */
 (function () {
   "use strict";
 
   var FIRST_RETRY_MS = 1000;
   var MAX_RETRY_MS = 5000;
-  var SILENT_MS = 15000;          // three missed heartbeats (api/sse.py sends one every 5 s)
+  var SILENT_MS = 15000;          // ten missed heartbeats (api/sse.py sends one every 1.5 s)
   var SIGNED_OUT_CHECK_MS = 10000;
+  var REFUSED_RETRY_MS = 30000;   // api/sse.py REFUSED_RETRY_SECONDS
   var SESSION_URL = "/stream/session";
+  var NOTICE_ID = "live-stream-notice";
 
-  /* The HTTP status of /stream/session: 200 signed in, 401 signed out, 0 when the server does not answer. */
+  /* /stream/session as {status, message}: 200 signed in, 401 signed out, 429 too many streams (message: the
+     server's JSON "error"), status 0 when the server does not answer. */
   function sessionStatus() {
     return window.fetch(SESSION_URL, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } })
-      .then(function (r) { return r.status; }, function () { return 0; });
+      .then(function (r) {
+        return r.json().then(function (body) { return { status: r.status, message: body.error || "" }; },
+                             function () { return { status: r.status, message: "" }; });
+      }, function () { return { status: 0, message: "" }; });
+  }
+
+  /* The refusal, on whatever screen holds the stream (the ward station, a bed page, a TV board); null hides it. */
+  function showNotice(text) {
+    var el = document.getElementById(NOTICE_ID);
+    if (!text) { if (el) { el.remove(); } return; }
+    if (!el) {
+      el = document.createElement("div");
+      el.id = NOTICE_ID;
+      el.className = "alert alert-warning shadow position-fixed bottom-0 start-50 translate-middle-x mb-3";
+      el.style.zIndex = 2000;
+      el.setAttribute("role", "alert");
+      document.body.appendChild(el);
+    }
+    el.textContent = text;
   }
 
   function open(options) {
     var c = { state: "connecting", attempt: 0, retryAt: null, lastEventAt: Date.now(), startedAt: Date.now(),
-              downSince: Date.now(), source: null, timer: null, watch: null, closed: false };
+              downSince: Date.now(), source: null, timer: null, watch: null, closed: false, message: "" };
 
-    function notify() { if (options.onState) { options.onState(c); } }
+    function notify() {
+      showNotice(c.state === "refused" ? c.message : null);
+      if (options.onState) { options.onState(c); }
+    }
 
     function alive() {
       c.lastEventAt = Date.now();
@@ -70,10 +98,24 @@
       if (c.downSince === null) { c.downSince = Date.now(); }
       c.state = "checking";
       notify();
-      sessionStatus().then(function (status) {
+      sessionStatus().then(function (answer) {
         if (c.closed) { return; }
-        if (status === 401 || status === 403) { signedOut(); } else { schedule(); }
+        c.message = answer.message;
+        if (answer.status === 401 || answer.status === 403) {
+          signedOut();
+        } else if (answer.status === 429) {
+          refused();
+        } else {
+          schedule();
+        }
       });
+    }
+
+    function refused() {
+      c.state = "refused";
+      c.retryAt = Date.now() + REFUSED_RETRY_MS;
+      notify();
+      c.timer = window.setTimeout(connect, REFUSED_RETRY_MS);
     }
 
     function schedule() {
@@ -91,9 +133,9 @@
       c.retryAt = null;
       notify();
       c.timer = window.setTimeout(function () {
-        sessionStatus().then(function (status) {
+        sessionStatus().then(function (answer) {
           if (c.closed) { return; }
-          if (status === 200) { connect(); } else { signedOut(); }
+          if (answer.status === 200) { connect(); } else if (answer.status === 429) { refused(); } else { signedOut(); }
         });
       }, SIGNED_OUT_CHECK_MS);
     }
@@ -106,6 +148,7 @@
       c.closed = true;
       drop();
       window.clearInterval(c.watch);
+      showNotice(null);
     };
     connect();
     return c;

@@ -10,8 +10,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from flask import Flask, request, session
+from flask import Flask, g, request, session
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy.orm import Session
 
 from auth.reauth import CHECKED_AT_KEY
@@ -74,6 +75,7 @@ def _signed_in_version() -> int | None:
 
 SESSION_VERSION_KEY = "sv"
 SIGNED_IN_AT_KEY = "signed_in_at"
+CSRF_FIELD = "csrf_token"  # Flask-WTF's session key and form field (WTF_CSRF_FIELD_NAME), cached in flask.g too
 
 
 def start_session(user: CurrentUser) -> None:
@@ -86,6 +88,10 @@ def start_session(user: CurrentUser) -> None:
     session[SIGNED_IN_AT_KEY] = session["seen"] = session[CHECKED_AT_KEY] = time.time()
     if lang:
         session["lang"] = lang
+    # The CSRF secret of the sign-out forms, made now: made later, by the app's first requests running side by
+    # side, one of them could write the session back without it and void the token the page holds.
+    g.pop(CSRF_FIELD, None)
+    generate_csrf()
 
 
 def keep_session(session_version: int) -> None:

@@ -22,6 +22,8 @@ JS_TEXT_KEYS = (
     "board_status_serving",
     "board_status_finished",
     "board_status_closed",
+    "board_connection_lost",
+    "sess_board_signed_out",  # a revoked TV's board (board.js)
 )
 
 

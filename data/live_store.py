@@ -148,6 +148,23 @@ class LiveStore(Protocol):
         """A :class:`LiveBatch` of writes sent together on :meth:`LiveBatch.execute` (the consumer's path)."""
         ...
 
+    def claim_slot(self, caps: Mapping[str, int], member: str, ttl: float) -> str | None:
+        """Hold ``member`` in each counted set of ``caps`` (key -> cap) for ``ttl`` seconds, all or none: a set that
+        already holds its cap of unexpired members (``member`` not among them) refuses, and its key is returned."""
+        ...
+
+    def renew_slot(self, keys: Sequence[str], member: str, ttl: float) -> None:
+        """Keep ``member`` in the counted sets ``keys`` for another ``ttl`` seconds (a lapsed one is not revived)."""
+        ...
+
+    def release_slot(self, keys: Sequence[str], member: str) -> None:
+        """Take ``member`` out of the counted sets ``keys``; idempotent."""
+        ...
+
+    def count_slots(self, key: str) -> int:
+        """How many unexpired members the counted set ``key`` holds."""
+        ...
+
     def close(self) -> None:
         """Release connections and close this store's subscriptions; idempotent."""
         ...
@@ -234,6 +251,7 @@ class _MemoryData:
         self.streams: dict[str, deque[tuple[tuple[int, int], dict[str, str]]]] = {}
         self.last_id: dict[str, tuple[int, int]] = {}
         self.subscribers: dict[str, set[_MemorySubscription]] = {}
+        self.slots: dict[str, dict[str, float]] = {}  # counted set -> member -> expiry (time.monotonic())
 
 
 _memory_registry: dict[str, _MemoryData] = {}
@@ -390,6 +408,44 @@ class MemoryLiveStore:
                 self._data.subscribers.setdefault(channel, set()).add(sub)
             self._subscriptions.add(sub)
         return sub
+
+    def claim_slot(self, caps: Mapping[str, int], member: str, ttl: float) -> str | None:
+        now = time.monotonic()
+        with self._data.lock:
+            held = {key: self._live_slots_locked(self._data.slots.setdefault(key, {}), now) for key in caps}
+            for key, cap in caps.items():
+                if member not in held[key] and len(held[key]) >= cap:
+                    return key
+            for members in held.values():
+                members[member] = now + ttl
+        return None
+
+    def renew_slot(self, keys: Sequence[str], member: str, ttl: float) -> None:
+        now = time.monotonic()
+        with self._data.lock:
+            for key in keys:
+                members = self._live_slots_locked(self._data.slots.get(key, {}), now)
+                if member in members:
+                    members[member] = now + ttl
+
+    def release_slot(self, keys: Sequence[str], member: str) -> None:
+        with self._data.lock:
+            for key in keys:
+                members = self._data.slots.get(key, {})
+                members.pop(member, None)
+                if not members:
+                    self._data.slots.pop(key, None)  # like Redis: an empty set does not exist
+
+    def count_slots(self, key: str) -> int:
+        with self._data.lock:
+            return len(self._live_slots_locked(self._data.slots.get(key, {}), now=time.monotonic()))
+
+    @staticmethod
+    def _live_slots_locked(members: dict[str, float], now: float) -> dict[str, float]:
+        """A counted set's ``members`` with the expired ones dropped."""
+        for expired in [m for m, until in members.items() if until <= now]:
+            del members[expired]
+        return members
 
     def close(self) -> None:
         """Close this handle's subscriptions; the data stays (like a Redis server's) for other handles."""
@@ -609,6 +665,38 @@ class _RedisBatch:
         return len(self._ops)
 
 
+# Counted sets (claim_slot and friends) are sorted sets of members scored by their expiry on Redis's own clock, so
+# web workers on different machines agree; each script drops the expired members of its keys first.
+_SLOT_PRUNE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+for i = 1, #KEYS do redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now) end
+"""
+# KEYS: the sets; ARGV: member, ttl, then each key's cap. Returns the first full key, or false when claimed.
+_SLOT_CLAIM = f"""{_SLOT_PRUNE}
+local ttl = tonumber(ARGV[2])
+for i = 1, #KEYS do
+  if not redis.call('ZSCORE', KEYS[i], ARGV[1]) and redis.call('ZCARD', KEYS[i]) >= tonumber(ARGV[2 + i]) then
+    return KEYS[i]
+  end
+end
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], now + ttl, ARGV[1])
+  redis.call('PEXPIRE', KEYS[i], math.ceil(ttl * 1000))
+end
+return false
+"""
+# KEYS: the sets; ARGV: member, ttl.
+_SLOT_RENEW = f"""{_SLOT_PRUNE}
+for i = 1, #KEYS do
+  if redis.call('ZADD', KEYS[i], 'XX', 'CH', now + tonumber(ARGV[2]), ARGV[1]) == 1 then
+    redis.call('PEXPIRE', KEYS[i], math.ceil(tonumber(ARGV[2]) * 1000))
+  end
+end
+"""
+_SLOT_COUNT = _SLOT_PRUNE + "return redis.call('ZCARD', KEYS[1])"
+
+
 class RedisLiveStore:
     """Live store on Redis (``redis://``, ``rediss://``, ``unix://``); thread-safe; rides out restarts."""
 
@@ -626,6 +714,7 @@ class RedisLiveStore:
         self._subscriptions: weakref.WeakSet[_RedisSubscription] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._script: Script | None = None
+        self._slot_scripts: dict[str, Script] = {}
 
     def ping(self) -> bool:
         try:
@@ -683,6 +772,32 @@ class RedisLiveStore:
         if self._script is None:
             self._script = self._client.register_script(_BATCH_SCRIPT)  # EVALSHA, loaded again after NOSCRIPT
         return self._script
+
+    def claim_slot(self, caps: Mapping[str, int], member: str, ttl: float) -> str | None:
+        with _redis_errors("claim_slot"):
+            full = self._slot_script(_SLOT_CLAIM)(keys=list(caps), args=[member, ttl, *caps.values()])
+        return full or None
+
+    def renew_slot(self, keys: Sequence[str], member: str, ttl: float) -> None:
+        with _redis_errors("renew_slot"):
+            self._slot_script(_SLOT_RENEW)(keys=list(keys), args=[member, ttl])
+
+    def release_slot(self, keys: Sequence[str], member: str) -> None:
+        with _redis_errors("release_slot"):
+            pipe = self._client.pipeline(transaction=False)
+            for key in keys:
+                pipe.zrem(key, member)
+            pipe.execute()
+
+    def count_slots(self, key: str) -> int:
+        with _redis_errors("count_slots"):
+            return int(self._slot_script(_SLOT_COUNT)(keys=[key]))
+
+    def _slot_script(self, source: str) -> Script:
+        script = self._slot_scripts.get(source)
+        if script is None:
+            script = self._slot_scripts[source] = self._client.register_script(source)
+        return script
 
     def subscribe(self, *channels: str) -> Subscription:
         if not channels:

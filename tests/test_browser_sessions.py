@@ -105,3 +105,24 @@ def test_a_revoked_tv_says_it_is_signed_out_within_seconds(page, second_page, li
     expect(tv.locator("#queue-board")).to_have_class(re.compile(r"\bboard-signed-out\b"))
     expect(tv.locator("#board-now-number")).to_have_text("—")  # nothing from the queue stays on screen
     save_screenshot(tv, "tv-board-signed-out.png")
+
+
+def test_a_screen_over_the_stream_cap_says_why_and_does_not_hammer(page, live_server, monkeypatch):
+    base, pantau = live_server
+    monkeypatch.setattr(pantau.settings, "streams_per_user", 1)
+    sign_in(page, base, "perawat")
+    expect(page.locator("#home-greeting")).to_be_visible()
+    page.goto(f"{base}/bangsal/ICU")
+    page.wait_for_function(STREAM_OPEN)
+
+    second = page.context.new_page()  # a second tab of the same browser: the same account
+    tries = []
+    second.on("request", lambda r: tries.append(r.url) if "/stream/ward/" in r.url else None)
+    second.goto(f"{base}/bangsal/ICU")
+    notice = second.locator("#live-stream-notice")
+    expect(notice).to_be_visible(timeout=SOON_MS)
+    expect(notice).to_contain_text("Terlalu banyak layar langsung terbuka dengan akun ini (paling banyak 1)")
+    save_screenshot(second, "ward-too-many-streams.png")
+    second.wait_for_timeout(5000)
+    assert len(tries) == 1, f"a refused screen asks again only after 30 s; it tried {len(tries)} times"
+    assert page.evaluate("window.pantauWard().stream.state") == "open", "the first tab keeps its stream"

@@ -168,6 +168,7 @@ def test_admin_navbar_groups_pages_by_their_nav_group(login):
             "nav-pages.admin_devices",
             "nav-pages.admin_counters",
             "nav-pages.admin_simulator",
+            "nav-pages.admin_audit",
             "nav-pages.admin_import",
         ],
         "schedule": [

@@ -72,11 +72,18 @@ def _stored_filter(store: dict | None) -> audit_query.AuditFilter | None:
     """The filter the grid pages through, rebuilt from the page's store for this user's site."""
     if not store:
         return None
-    view = make_view(**{k: v for k, v in (store.get("view") or {}).items() if k in QUERY})
+    view = _stored_view(store)
     patient_id = store.get("patient_id")
+    if view.mrn and not isinstance(patient_id, int):  # an RM no patient has: no rows
+        return None
     with current_runtime().db.session() as session:
         zone = site_zone(session, current_user.site_id)
     return to_filter(view, current_user.site_id, zone, patient_id if isinstance(patient_id, int) else None)
+
+
+def _stored_view(store: dict | None) -> AuditView:
+    """The view last applied (kept in the page's store), only its known fields."""
+    return make_view(**{k: v for k, v in ((store or {}).get("view") or {}).items() if k in QUERY})
 
 
 def _count(value: int) -> str:
@@ -107,7 +114,7 @@ def apply_filter(*values: Any) -> tuple:
             message = dbc.Alert(
                 t("audit_unknown_mrn", mrn=view.mrn), color="warning", id="audit-error", className="py-2"
             )
-            return address, None, None, "", message
+            return address, {"view": filter_detail(view), "patient_id": None}, None, "", message
         flt = to_filter(view, site_id, site_zone(session, site_id), patient_id)
         count = audit_query.count(session, flt)
     store = {"view": filter_detail(view), "patient_id": patient_id}
@@ -118,13 +125,15 @@ def apply_filter(*values: Any) -> tuple:
     OWNER,
     *(Output(i, p, allow_duplicate=True) for i, p in FILTER_VALUES),
     Input(Ids.URL, "search"),
-    *(State(i, p) for i, p in FILTER_VALUES),
+    State(Ids.STORE, "data"),
     prevent_initial_call=True,
 )
-def follow_address(search: str | None, *controls: Any) -> tuple:
-    """Back and Forward change the address only: set the controls to what it says (which redraws the rows)."""
+def follow_address(search: str | None, store: dict | None) -> tuple:
+    """Back and Forward change the address only: set the controls to what it says (which redraws the rows).
+    Compared with the filter last applied, not with the controls: an address this page just wrote must not undo
+    what was typed since."""
     wanted = parse_query(dict(parse_qsl((search or "").lstrip("?"))))
-    if wanted == make_view(*controls):
+    if wanted == _stored_view(store):
         raise PreventUpdate
     return _controls(wanted)
 

@@ -124,6 +124,9 @@ def test_admin_filters_pages_and_exports_the_audit_trail(page, live_server):
     expect(page.locator("#audit-mrn")).to_have_value("")
     expect(_grid(page).locator(".ag-row[row-index='0']")).to_contain_text("audit_exported")
     expect(_grid(page).locator(".ag-row[row-index='0']")).to_contain_text('"mrn":"AUD-777001"')
+    page.go_back()  # Back returns to the patient's filter, controls and rows alike
+    expect(page.locator("#audit-mrn")).to_have_value(MRN)
+    expect(page.locator("#audit-count")).to_have_text("3 catatan")
     watch.settle(page)
     assert not watch.problems, watch.problems
 

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 1.5
 SESSION_CHECK_SECONDS = 1.5
-SLOT_TTL_SECONDS = 15  # five missed checks: the worker holding the stream is gone
+SLOT_TTL_SECONDS = 15  # ten missed checks: the worker that held the stream is gone
 REFUSED_RETRY_SECONDS = 30  # a refused screen asks again this much later (assets/live_stream.js)
 _LEASE = "pantau_stream_lease"  # flask.g: the lease ``counted_stream`` took, until ``sse_response`` uses it
 

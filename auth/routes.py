@@ -101,6 +101,17 @@ def logout() -> Response | str:
     prefetch) signs no one out: it asks, with the button that does."""
     if not current_user.is_authenticated:
         return redirect("/login")
+    if request.method == "GET":
+        return render_template("sess_logout.html", error=None)
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        return make_response(render_template("sess_logout.html", error=t("sess_logout_expired")), 400)
+    with current_runtime().db.session() as db:
+        users.end_sessions(db, db.get(User, current_user.id))
+        audit_signed_in(db, "logout")
+    end_session()
+    return redirect("/login")
 
 
 @bp.route("/tv/<token>")

@@ -47,9 +47,9 @@ ROOT = Path(__file__).resolve().parent
 VENDOR_CSS = ["/assets/vendor/bootstrap.min.css", "/assets/vendor/bootstrap-icons/bootstrap-icons.min.css"]
 VENDOR_JS = ["/assets/vendor/date-fns/locale-id.min.js"]  # before assets/date_locale.js, which picks one
 THEME_JS = '<script src="/assets/theme.js"></script>'  # in <head>, as on the server-rendered pages
-log = logging.getLogger("pantau")
 # A Redis that does not answer must not hold a sign-in for long: the limiter falls back to memory after this.
 LIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 2}
+log = logging.getLogger("pantau")
 
 
 class PantauDash(dash.Dash):
@@ -78,12 +78,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         MAX_CONTENT_LENGTH=4 * 1024 * 1024,
     )
     server.extensions["pantau"] = runtime
-    init_login_manager(server)
     if settings.trusted_proxies:
         # X-Forwarded-For/-Proto/-Host count only through this many proxies (each appends the address it saw), so
         # request.remote_addr is the real client for limits, throttle and audit; with 0 they are ignored entirely.
         n = settings.trusted_proxies
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+    init_login_manager(server)
     install_error_handlers(server)
     server.register_blueprint(auth_blueprint)
     server.register_blueprint(mfa_blueprint)
@@ -122,6 +122,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
 
 def _limit_sign_in(server: Flask, settings: Settings) -> None:
+    """Rate limits per real client address (after ``PANTAU_TRUSTED_PROXIES``), shared by the workers through Redis.
+
+    Redis away must not take sign-in with it: the limiter then counts in this process's memory (a WARNING from
+    ``flask-limiter`` says so, and it goes back to Redis once Redis answers), and any other storage error is logged,
+    never a 500."""
     storage = settings.redis_url if is_redis_url(settings.redis_url) else "memory://"
     limiter = Limiter(
         get_remote_address,
@@ -133,11 +138,6 @@ def _limit_sign_in(server: Flask, settings: Settings) -> None:
         in_memory_fallback_enabled=True,
         swallow_errors=True,
     )
-    """Rate limits per real client address (after ``PANTAU_TRUSTED_PROXIES``), shared by the workers through Redis.
-
-    Redis away must not take sign-in with it: the limiter then counts in this process's memory (a WARNING from
-    ``flask-limiter`` says so, and it goes back to Redis once Redis answers), and any other storage error is logged,
-    never a 500."""
     # Flask-Limiter checks a route's limit inside the wrapper it returns: the wrapper must replace the view.
     login = server.view_functions["auth.login"]
     server.view_functions["auth.login"] = limiter.limit(settings.login_rate_limit, methods=["POST"])(login)

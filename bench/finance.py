@@ -144,8 +144,8 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with PostgresServer(settings=PG_SETTINGS) as pg, tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(env="test", mfa_required_roles="", database_url=pg.url, redis_url="memory://bench-finance", mqtt_url="",
-                                 var_dir=Path(tmp), demo_password=PASSWORD)  # fmt: skip
+        settings = load_settings(env="test", database_url=pg.url, redis_url="memory://bench-finance", mqtt_url="",
+                                 var_dir=Path(tmp), demo_password=PASSWORD, mfa_required_roles="")  # fmt: skip
         upgrade(settings.database_url)
         runtime = build_runtime(settings)
         with runtime.db.session() as s:

@@ -75,11 +75,23 @@ def _body() -> Body:
 
 
 def _in_transaction(work: Callable[[Session, Actor, datetime], Answer]) -> Answer:
-    """``work`` in one transaction as the Mobile JKN actor; its queue events are published once committed."""
+    """``work`` in one transaction as the Mobile JKN actor; its queue events are published once committed. A refused
+    call changes nothing, but the patient searches it made stay in the audit log (who looked up which card)."""
     runtime = current_runtime()
-    with runtime.db.session() as session:
-        actor = service_actor(session, runtime.settings.site_code, client_ip())
-        result = work(session, actor, utcnow())
+    searches: list[dict] = []
+    try:
+        with runtime.db.session() as session:
+            actor = service_actor(session, runtime.settings.site_code, client_ip())
+            try:
+                result = work(session, actor, utcnow())
+            except InputError:
+                searches = audit.uncommitted(session, "patient_search")
+                raise
+    except InputError:
+        if searches:
+            with runtime.db.session() as session:
+                audit.record_rows(session, searches)
+        raise
     publish(runtime.live, actor.site_id, list(result.events))
     return result
 

@@ -42,3 +42,17 @@ def record_by(session: Session, actor: Actor, action: str, **fields: Any) -> Non
     record(
         session, action, user_id=actor.user_id, username=actor.username, site_id=actor.site_id, ip=actor.ip, **fields
     )
+
+
+def uncommitted(session: Session, action: str) -> list[dict[str, Any]]:
+    """The ``action`` rows ``session`` holds but has not committed, as plain values: a caller whose work is refused
+    (and rolled back) writes them again with ``record_rows``, so what was read stays audited."""
+    columns = [c.key for c in AuditLog.__table__.columns if c.key != "id"]
+    rows = [row for row in session if isinstance(row, AuditLog) and row.action == action]
+    return [{c: getattr(row, c) for c in columns} for row in rows]
+
+
+def record_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Add audit rows taken by ``uncommitted`` from a transaction that was rolled back."""
+    session.add_all(AuditLog(**row) for row in rows)
+

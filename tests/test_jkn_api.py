@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 
 from auth.users import find_user
 from config import DEMO_JKN_PASSWORD, DEMO_JKN_TOKEN_SECRET, DEMO_JKN_USERNAME, ConfigError, load_settings
-from data.models import BpjsOutbox, ClinicSession, Doctor, Patient, Poli, QueueTicket, Visit, VisitTask
+from data.models import AuditLog, BpjsOutbox, ClinicSession, Doctor, Patient, Poli, QueueTicket, Visit, VisitTask
 from data.patients import decrypt_field
 from data.queue_actions import call_ticket, finish, start
 from data.queue_registration import register_patient, register_visit
@@ -424,6 +424,10 @@ def test_an_unknown_card_is_a_new_patient(jkn):
     stranger = Member(0, "", "", "0009999999999", "3171999999999999")
     reply = jkn.post("ambilantrean", booking_body(jkn.pantau, stranger, norm=""))
     assert reply == {"metadata": {"message": "Pasien Baru, silakan daftar melalui pasienbaru", "code": 202}}
+    with jkn.pantau.runtime.db.session() as s:  # the refused booking wrote nothing, but its card look-up is audited
+        searches = s.scalars(select(AuditLog).where(AuditLog.action == "patient_search")).all()
+        assert [(a.detail["by"], a.detail["count"]) for a in searches] == [("bpjs", 0)]
+        assert s.scalar(select(func.count()).select_from(Visit)) == 0
 
 
 def test_booking_refusals_say_what_is_wrong(jkn):

@@ -46,7 +46,7 @@ def _result_link(found: procedures.Episode) -> html.Li:
 )
 def search(_clicks: int | None, _submit: int | None, query: str | None) -> Component:
     with current_runtime().db.session() as db:
-        found = procedures.find_episodes(db, current_user.site_id, query or "", local_today(db, current_user.site_id))
+        found = procedures.find_episodes(db, current_actor(), query or "", local_today(db, current_user.site_id))
     if not found:
         return html.P(t("proc_search_none"), className="text-body-secondary mb-0", id="proc-search-none")
     return html.Ul([_result_link(e) for e in found], className="mb-0", id="proc-search-found")

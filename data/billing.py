@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from data.audit import record_by
 from data.models import Admission, Bed, BedOccupancy, ChargeLine, Invoice, Patient, Payment, Poli, Site, Visit, Ward
+from data.patients import audit_search
 from data.queue_tickets import next_number
 from data.schedules import local_today, site_zone
 from domain.actor import Actor
@@ -460,7 +461,12 @@ def cashier_lookup(
         return []
     patient_ids, visit_ids = _matching_patients(session, site_id, query)
     if actor is not None:
-        record_by(session, actor, "cashier_search", detail={"found": len(patient_ids) + len(visit_ids)})
+        found = session.execute(
+            select(Patient.id, Patient.mrn).where(
+                Patient.id.in_(patient_ids) | Patient.id.in_(select(Visit.patient_id).where(Visit.id.in_(visit_ids)))
+            )
+        ).all()
+        audit_search(session, actor, "cashier", found)
     if not patient_ids and not visit_ids:
         return []
     visits = session.execute(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +14,7 @@ from data import audit
 from data.field_crypto import FieldCipher
 from data.models import Patient
 from data.pii_keys import field_name
+from domain.actor import Actor
 from domain.errors import InputError
 from domain.formats import normalise_name, normalise_phone
 from domain.identifiers import normalise_identifier
@@ -143,4 +145,32 @@ def read_patient(
         birth_date=patient.birth_date,
         sex=patient.sex,
         **{f: decrypt_field(cipher, patient, f) if f in fields else None for f in ENCRYPTED_FIELDS},
+    )
+
+
+class PatientRef(Protocol):
+    """What a search audit lists of each hit: a ``Patient`` or a row of its id and RM."""
+
+    id: int
+    mrn: str
+
+
+SEARCH_AUDIT_CAP = 50  # patients listed in one search's audit row (the count is always the full one)
+
+
+def audit_search(session: Session, actor: Actor, kind: str, hits: Sequence[PatientRef]) -> None:
+    """One ``patient_search`` row: who searched, how (``kind``, never the typed text) and whom it returned."""
+    listed = hits[:SEARCH_AUDIT_CAP]
+    audit.record_by(
+        session,
+        actor,
+        "patient_search",
+        target_type="patient" if len(hits) == 1 else None,
+        target_id=hits[0].id if len(hits) == 1 else None,
+        detail={
+            "by": kind,
+            "count": len(hits),
+            "patient_ids": [p.id for p in listed],
+            "mrns": [p.mrn for p in listed],
+        },
     )

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from data import audit
 from data.charges import NewCharge, add_charge_lines, priced_charge
 from data.models import Admission, Bed, BedOccupancy, ChargeLine, Doctor, Patient, Poli, QueueTicket, Visit
+from data.patients import audit_search
 from domain.actor import Actor
 from domain.errors import FieldErrors, InputError
 from domain.finance import payer_of_visit
@@ -131,12 +132,13 @@ def open_episode(session: Session, actor: Actor, *, visit_id: int | None, admiss
     return found
 
 
-def find_episodes(session: Session, site_id: int, query: str, today: date) -> list[Episode]:
+def find_episodes(session: Session, actor: Actor, query: str, today: date) -> list[Episode]:
     """Today's visits and the current stays of the patient with this medical record number, or the visit with
-    this booking code."""
+    this booking code; the search is audited with the patient it found (``patient_search``)."""
     text = clean_text(query).upper()
     if not text:
         return []
+    site_id = actor.site_id
     visits = session.scalars(
         select(Visit.id)
         .join(Patient, Patient.id == Visit.patient_id)
@@ -148,9 +150,17 @@ def find_episodes(session: Session, site_id: int, query: str, today: date) -> li
         .join(Patient, Patient.id == Admission.patient_id)
         .where(Admission.site_id == site_id, Admission.discharged_at.is_(None), Patient.mrn == text)
     ).all()
-    return [episode(session, site_id, admission_id=a) for a in stays] + [
+    found = [episode(session, site_id, admission_id=a) for a in stays] + [
         episode(session, site_id, visit_id=v) for v in visits
     ]
+    hits = session.execute(
+        select(Patient.id, Patient.mrn).where(
+            Patient.id.in_(select(Visit.patient_id).where(Visit.id.in_(visits)))
+            | Patient.id.in_(select(Admission.patient_id).where(Admission.id.in_(stays)))
+        )
+    ).all()
+    audit_search(session, actor, "episode", hits)
+    return found
 
 
 def ticket_visit(session: Session, site_id: int, ticket_id: int) -> int | None:

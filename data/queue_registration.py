@@ -121,31 +121,10 @@ def search_patients(
         miss = InputError("err_no_patient_found")
     else:
         raise InputError("err_search_criteria")
-    audit_search(session, actor, kind, hits)
+    patients.audit_search(session, actor, kind, hits)
     if not hits:
         raise miss
     return [_match(p) for p in hits]
-
-
-SEARCH_AUDIT_CAP = 50  # patients listed in one search's audit row (the count is always the full one)
-
-
-def audit_search(session: Session, actor: Actor, kind: str, hits: list[Patient]) -> None:
-    """One ``patient_search`` row: who searched, how (``kind``, never the typed text) and whom it returned."""
-    listed = hits[:SEARCH_AUDIT_CAP]
-    audit.record_by(
-        session,
-        actor,
-        "patient_search",
-        target_type="patient" if len(hits) == 1 else None,
-        target_id=hits[0].id if len(hits) == 1 else None,
-        detail={
-            "by": kind,
-            "count": len(hits),
-            "patient_ids": [p.id for p in listed],
-            "mrns": [p.mrn for p in listed],
-        },
-    )
 
 
 class NeedsConfirmation(InputError):

@@ -221,6 +221,13 @@ def test_lookup_finds_episodes_with_what_is_owed(any_app):
         by_name = cashier_lookup(s, actor.site_id, "fajar kas", today)
         assert [(e.kind, e.id, e.unbilled) for e in by_booking] == [("visit", visit_id, 25_000)]
         assert [e.id for e in by_name] == [visit_id]
+        patient_id = s.get(Visit, visit_id).patient_id
+        (search,) = s.scalars(select(AuditLog).where(AuditLog.action == "patient_search")).all()  # the one with actor
+        assert (search.detail["by"], search.detail["patient_ids"], search.target_id) == (
+            "cashier",
+            [patient_id],
+            str(patient_id),
+        )
         assert cashier_lookup(s, actor.site_id, "fa", today) == []  # too short for a name
         assert cashier_lookup(s, actor.site_id, "%", today) == []
 

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from data.models import AuditLog, User
-from data.patients import read_patient
-from data.queue_registration import SEARCH_AUDIT_CAP, audit_search, register_patient, search_patients
+from data.patients import SEARCH_AUDIT_CAP, audit_search, read_patient
+from data.queue_registration import register_patient, search_patients
 from domain.actor import Actor
 from domain.clock import utcnow
 from domain.errors import InputError

@@ -103,8 +103,10 @@ def test_a_visit_is_charged_to_its_poli_and_payer_and_only_procedure_lines_rever
             65_000,
         )
         assert ticket_visit(s, actor.site_id, registration.ticket_id) == visit_id  # the counter's link
-        mrn_hits = find_episodes(s, actor.site_id, chosen.mrn.lower(), local_today(s, actor.site_id))
+        mrn_hits = find_episodes(s, actor, chosen.mrn.lower(), local_today(s, actor.site_id))
         assert [e.visit_id for e in mrn_hits] == [visit_id]
+        search = s.scalars(select(AuditLog).where(AuditLog.action == "patient_search")).all()[-1]
+        assert (search.detail["by"], search.detail["mrns"]) == ("episode", [chosen.mrn])
         assert price_of(s, actor.site_id, "TST-NEBU", DAY).amount == 65_000
         add_charge_lines(s, actor.site_id, [NewCharge(DAY, "farmasi", "umum", "FAR-X", "Obat", "test:1", 5_000)])
         other = s.scalar(select(ChargeLine.id).where(ChargeLine.source_id == "test:1"))

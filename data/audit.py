@@ -55,4 +55,3 @@ def uncommitted(session: Session, action: str) -> list[dict[str, Any]]:
 def record_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     """Add audit rows taken by ``uncommitted`` from a transaction that was rolled back."""
     session.add_all(AuditLog(**row) for row in rows)
-

@@ -1907,8 +1907,7 @@ STRINGS = {
     "mfa_enrol_first": "Aktifkan autentikasi dua langkah di /akun/mfa sebelum melanjutkan.",
     "mfa_enrol_required": "Akun dengan peran Anda wajib memakai autentikasi dua langkah: selain kata sandi, "
     "setiap kali masuk Anda memasukkan kode dari ponsel.",
-    "mfa_enrol_optional": "Lindungi akun Anda: selain kata sandi, setiap kali masuk Anda memasukkan kode dari "
-    "ponsel.",
+    "mfa_enrol_optional": "Lindungi akun Anda: selain kata sandi, setiap kali masuk Anda memasukkan kode dari ponsel.",
     "mfa_enrol_step_app": "Pasang aplikasi autentikator di ponsel (misalnya Google Authenticator, Microsoft "
     "Authenticator atau FreeOTP).",
     "mfa_enrol_step_scan": "Di aplikasi, pindai kode QR ini, atau ketik kunci di bawahnya.",

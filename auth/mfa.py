@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from auth import throttle
 from auth.passwords import hash_password, verify_password
 from auth.session import client_ip
-from auth.users import end_sessions
+from auth.users import audit_account, end_sessions
 from config import Settings
 from data import audit
 from data.field_crypto import FieldCipher
@@ -286,14 +286,5 @@ def _clear_failures(db: Session, user: User) -> None:
 
 def _audit_own(db: Session, user: User, action: str, detail: dict | None = None) -> None:
     """Audit ``action`` by ``user`` about their own account."""
-    audit.record(
-        db,
-        action,
-        user_id=user.id,
-        username=user.username,
-        site_id=user.site_id,
-        target_type="user",
-        target_id=user.id,
-        ip=client_ip() if has_request_context() else None,
-        detail=detail,
-    )
+    own = Actor(user.id, user.username, user.site_id, client_ip() if has_request_context() else None)
+    audit_account(db, own, action, user, detail)

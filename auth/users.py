@@ -166,7 +166,7 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    _audit(session, actor, "user_created", user, {"roles": sorted(chosen)})
+    audit_account(session, actor, "user_created", user, {"roles": sorted(chosen)})
     return user
 
 
@@ -177,7 +177,7 @@ def set_roles(session: Session, actor: Actor, user: User, roles: set[str] | list
     before = sorted(user.role_names)
     user.roles = [UserRole(role=r) for r in sorted(chosen)]
     user.must_change_password = user.must_change_password and not _display_only(chosen)
-    _audit(session, actor, "user_roles_changed", user, {"before": before, "after": sorted(chosen)})
+    audit_account(session, actor, "user_roles_changed", user, {"before": before, "after": sorted(chosen)})
 
 
 def set_active(session: Session, actor: Actor, user: User, active: bool) -> None:
@@ -186,7 +186,7 @@ def set_active(session: Session, actor: Actor, user: User, active: bool) -> None
     user.active = active
     if not active:
         end_sessions(session, user)
-    _audit(session, actor, "user_enabled" if active else "user_disabled", user, None)
+    audit_account(session, actor, "user_enabled" if active else "user_disabled", user, None)
 
 
 def reset_password(session: Session, actor: Actor, user: User, new_password: str) -> None:
@@ -198,7 +198,7 @@ def reset_password(session: Session, actor: Actor, user: User, new_password: str
     user.must_change_password = not _display_only(user.role_names)
     throttle.clear(session, throttle.sign_in_keys(user.username, None))
     end_sessions(session, user)
-    _audit(session, actor, "password_reset", user, None)
+    audit_account(session, actor, "password_reset", user, None)
 
 
 def change_own_password(
@@ -225,7 +225,7 @@ def change_own_password(
     user.password_hash = hash_password(typed)
     user.must_change_password = False
     version = end_sessions(session, user)
-    _audit(session, actor, "password_changed", user, None)
+    audit_account(session, actor, "password_changed", user, None)
     return LoginResult("ok", user.id, extra={"session_version": version})
 
 
@@ -255,7 +255,7 @@ def create_display_token(session: Session, actor: Actor, user: User, label: str,
             raise InputError("board_err_unknown_path", path=board_path, boards=", ".join(paths))
     token = secrets.token_urlsafe(32)
     session.add(DisplayToken(user_id=user.id, label=label, board_path=board_path, token_sha256=token_digest(token)))
-    _audit(session, actor, "display_token_created", user, {"label": label, "board": board_path})
+    audit_account(session, actor, "display_token_created", user, {"label": label, "board": board_path})
     return token
 
 
@@ -282,7 +282,8 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _audit(session: Session, actor: Actor, action: str, user: User, detail: dict | None) -> None:
+def audit_account(session: Session, actor: Actor, action: str, user: User, detail: dict | None = None) -> None:
+    """Audit ``action`` by ``actor`` on the account ``user``."""
     audit.record(
         session,
         action,

@@ -8,6 +8,7 @@ import re
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -159,12 +160,22 @@ def login(app: PantauApp) -> Callable[[str], FlaskClient]:
     return app.login
 
 
+@contextmanager
+def served(pantau: PantauApp) -> Iterator[str]:
+    """``pantau`` served over HTTP on a free loopback port (threaded, like the demo) for as long as the block runs;
+    yields its base URL."""
+    http = make_server("127.0.0.1", 0, pantau.server, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{http.server_port}"
+    finally:
+        http.shutdown()
+        thread.join(timeout=5)
+
+
 @pytest.fixture
 def live_server(sqlite_app) -> Iterator[tuple[str, PantauApp]]:
     """The SQLite app served over HTTP on a free port, for the browser."""
-    http = make_server("127.0.0.1", 0, sqlite_app.server, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}", sqlite_app
-    http.shutdown()
-    thread.join(timeout=5)
+    with served(sqlite_app) as base:
+        yield base, sqlite_app

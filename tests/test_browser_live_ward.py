@@ -4,13 +4,11 @@ vital signs arrive (and its end when they do), and the full-screen "signed out" 
 from __future__ import annotations
 
 import re
-import threading
 import time
 import uuid
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
 from api import live
 from auth import users
@@ -18,7 +16,7 @@ from bridge.embedded_stack import EmbeddedStack
 from data.alarm_limits import publish_limits_changed
 from data.models import AlarmLimit
 from data.wards import bed_by_code
-from tests.fixtures_app import build_app, make_settings
+from tests.fixtures_app import build_app, make_settings, served
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import sign_in
 
@@ -50,14 +48,10 @@ def short_session_server(tmp_path, mqtt_url):
         live_stream_seconds=4,
     )
     pantau = build_app(settings)
-    http = make_server("127.0.0.1", 0, pantau.server, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    stack = start_stack(pantau)
-    yield f"http://127.0.0.1:{http.server_port}", pantau
-    stack.stop()
-    http.shutdown()
-    thread.join(timeout=5)
+    with served(pantau) as base:
+        stack = start_stack(pantau)
+        yield base, pantau
+        stack.stop()
     pantau.runtime.close()
 
 

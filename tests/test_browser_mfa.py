@@ -5,7 +5,6 @@ and with a recovery code, which is refused the second time."""
 from __future__ import annotations
 
 import re
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,10 +12,9 @@ from collections.abc import Iterator
 import pyotp
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
 from auth.mfa import STEP_SECONDS
-from tests.fixtures_app import PantauApp, build_app, make_settings
+from tests.fixtures_app import PantauApp, build_app, make_settings, served
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import open_nav, settled, sign_in, sign_out
 from tests.test_browser_staff_tv import choose
@@ -30,12 +28,8 @@ def mfa_live_server(tmp_path, mqtt_url) -> Iterator[tuple[str, PantauApp]]:
     live = f"memory://test-{uuid.uuid4().hex[:12]}"
     url = f"sqlite:///{tmp_path / 'pantau.db'}"
     pantau = build_app(make_settings(tmp_path, url, live, mqtt_url, mfa_required_roles="admin"))
-    http = make_server("127.0.0.1", 0, pantau.server, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}", pantau
-    http.shutdown()
-    thread.join(timeout=5)
+    with served(pantau) as base:
+        yield base, pantau
     pantau.runtime.close()
 
 

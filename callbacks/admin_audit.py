@@ -22,7 +22,7 @@ from callbacks.registry import page_callback
 from components.audit_view import (
     BLOCK,
     EXPORT_CAP,
-    GRID_TYPE,
+    GRID_ID,
     QUERY,
     AuditView,
     audit_grid,
@@ -153,8 +153,8 @@ def clear_filter(clicks: int | None) -> tuple:
 
 @page_callback(
     OWNER,
-    Output({"type": GRID_TYPE, "key": MATCH}, "getRowsResponse"),
-    Input({"type": GRID_TYPE, "key": MATCH}, "getRowsRequest"),
+    Output({"type": GRID_ID, "key": MATCH}, "getRowsResponse"),
+    Input({"type": GRID_ID, "key": MATCH}, "getRowsRequest"),
     State(Ids.STORE, "data"),
     prevent_initial_call=True,
 )

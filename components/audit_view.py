@@ -28,7 +28,7 @@ QUERY = {
     "start": "dari",
     "end": "sampai",
 }
-GRID_TYPE = "audit-grid"  # pattern id type: a new grid per filter, so each has its own row cache
+GRID_ID = "audit-grid"  # the type of the grid's pattern id: a new grid per filter, so each has its own row cache
 BLOCK = 100  # rows per request of the grid (its cacheBlockSize)
 EXPORT_CAP = 50_000
 COLUMNS = ("at", "username", "action", "target", "ip", "detail")
@@ -136,7 +136,7 @@ def audit_grid(key: str) -> dag.AgGrid:
     ``key`` names this filter's grid."""
     widths = {"at": 190, "username": 130, "action": 190, "target": 160, "ip": 130}
     return dag.AgGrid(
-        id={"type": GRID_TYPE, "key": key},
+        id={"type": GRID_ID, "key": key},
         columnDefs=[
             {
                 "field": column,

@@ -127,7 +127,7 @@ def _filters(view: AuditView, known_actions: list[str], today_max: str) -> dbc.C
                                 end_date=view.end,
                                 max_date_allowed=today_max,
                                 minimum_nights=0,
-                                clearable=True,
+                                clearable=False,
                                 display_format="DD/MM/YYYY",
                                 first_day_of_week=1,
                                 start_date_placeholder_text=t("audit_from"),

@@ -12,17 +12,11 @@ from sqlalchemy import select
 from data.models import BpjsClaim
 from data.schedules import local_today
 from tests.fixtures_browser import save_screenshot
-from tests.test_browser_shell import open_page, settled, sign_in, sign_out
+from tests.test_browser_shell import choose, open_page, settled, sign_in, sign_out
 from tests.test_claim_import import HEADER
 from tests.test_claims import SEP, finance_actor, jkn_visit
 
 pytestmark = pytest.mark.browser
-
-
-def choose(page, dropdown_id: str, text: str) -> None:
-    """Pick the option containing ``text`` of a ``dcc.Dropdown``."""
-    page.locator(f"#{dropdown_id}").click()
-    page.get_by_role("option", name=text).first.click()
 
 
 def test_finance_opens_codes_submits_and_imports_a_claim_and_a_manager_only_reads(page, live_server):

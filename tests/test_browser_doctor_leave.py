@@ -15,7 +15,7 @@ from data.schedules import ensure_sessions, local_today
 from domain.actor import Actor
 from domain.clock import utcnow
 from tests.fixtures_browser import save_screenshot
-from tests.test_browser_shell import open_nav, settled, sign_in
+from tests.test_browser_shell import choose, open_nav, settled, sign_in
 from tests.test_schedule_punctuality import DAYS, serve_one
 
 pytestmark = pytest.mark.browser
@@ -57,12 +57,6 @@ def _book_tomorrow(app) -> str:
                 referral_number=f"0301R0011126{n:06d}",
             )
     return tomorrow.isoformat()
-
-
-def choose(page, dropdown_id: str, text: str) -> None:
-    """Pick the option containing ``text`` of a ``dcc.Dropdown``."""
-    page.locator(f"#{dropdown_id}").click()
-    page.get_by_role("option", name=text).first.click()
 
 
 def test_a_leave_lists_its_bookings_which_are_cancelled_or_moved(page, live_server):

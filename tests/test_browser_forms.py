@@ -247,12 +247,12 @@ def test_a_reason_nobody_can_read_does_not_widen_a_limit(page, live_server):
 
 
 def test_the_widening_dialog_shows_the_limit_that_will_be_saved(page, live_server):
-    """Before: the dialog rounded to six digits ("88.1235") while 88.123456 was what the nurse confirmed."""
+    """Before: the dialog rounded to six digits ("88.1235") while 88.12345 was what the nurse confirmed."""
     base, _ = live_server
     _signed_in(page, base, "perawat", "/bed/MEL-10", "#limits-save")
-    limit(page, "spo2", "low").fill("88,123456")
+    limit(page, "spo2", "low").fill("88,12345")
     page.click("#limits-save")
-    expect(page.locator("#limits-widened")).to_have_text("SpO2 (%) bawah: 88.123456 (profil 90)")
+    expect(page.locator("#limits-widened")).to_have_text("SpO2 (%) bawah: 88.12345 (profil 90)")
 
 
 def test_a_decimal_comma_limit_is_saved_as_typed(page, live_server):

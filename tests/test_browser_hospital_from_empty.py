@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from data.models import Admission, AlarmEvent, Bed, BpjsOutbox, Observation, Visit
 from testkit.servers import free_port
 from tests.fixtures_browser import save_screenshot
-from tests.test_browser_shell import open_nav, settled, sign_in
+from tests.test_browser_shell import choose, open_nav, settled, sign_in
 from tests.test_embedded_demo import stop, wait_until_serving
 
 pytestmark = pytest.mark.browser
@@ -117,12 +117,6 @@ def first_sign_in(page, base: str, username: str, temporary: str, own: str) -> N
     page.fill("#repeat", own)
     page.get_by_role("button", name=re.compile("Simpan|Ganti|Ubah")).click()
     expect(page.locator("#home-greeting")).to_be_visible()
-
-
-def choose(page, dropdown_id: str, text: str) -> None:
-    """Pick the option containing ``text`` of a ``dcc.Dropdown``."""
-    page.locator(f"#{dropdown_id}").click()
-    page.get_by_role("option", name=text).first.click()
 
 
 def set_up_the_hospital(page, today: date, tomorrow: date) -> None:

@@ -14,15 +14,9 @@ from data.inpatient_views import available_beds
 from data.models import Patient, User, Ward
 from domain.actor import Actor
 from tests.fixtures_browser import save_screenshot
-from tests.test_browser_shell import open_nav, sign_in
+from tests.test_browser_shell import choose, open_nav, sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def choose(page, dropdown_id: str, text: str) -> None:
-    """Pick the option containing ``text`` of a ``dcc.Dropdown``."""
-    page.locator(f"#{dropdown_id}").click()
-    page.get_by_role("option", name=text).first.click()
 
 
 def _setup(pantau) -> tuple[str, dict[str, int]]:

@@ -33,6 +33,13 @@ def settled(page) -> None:
     expect(page.locator("._dash-loading-callback")).to_have_count(0)
 
 
+def choose(page, dropdown_id: str, text: str) -> None:
+    """Pick the option containing ``text`` of a ``dcc.Dropdown`` (by clicking it, so an option not listed yet is
+    waited for rather than Enter picking whatever comes first)."""
+    page.locator(f"#{dropdown_id}").click()
+    page.get_by_role("option", name=text).first.click()
+
+
 def open_page(page, url: str) -> None:
     """Load a Pantau page and wait until it is ready for the user's first click."""
     page.goto(url)

@@ -10,15 +10,9 @@ from auth.users import find_user
 from data.staff_assignments import polis_of, set_staff_wards, wards_of
 from domain.actor import Actor
 from tests.fixtures_browser import save_screenshot
-from tests.test_browser_shell import open_nav, settled, sign_in, sign_out
+from tests.test_browser_shell import choose, open_nav, settled, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
-
-
-def choose(page, dropdown_id: str, text: str) -> None:
-    """Pick the option containing ``text`` of a ``dcc.Dropdown``."""
-    page.locator(f"#{dropdown_id}").click()
-    page.get_by_role("option", name=text).first.click()
 
 
 def test_a_nurses_ward_list_opens_on_her_ward(page, live_server):

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.fixtures_browser import save_screenshot
-from tests.test_browser_shell import open_nav, settled, sign_in
+from tests.test_browser_shell import choose, open_nav, settled, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -31,14 +31,14 @@ def test_admin_registers_rotates_and_retires_a_monitor(page, live_server):
     save_screenshot(page, "admin-devices.png", full_page=True)
 
     settled(page)
-    page.click("#devices-pick")
-    page.keyboard.type("MON-UJI-01")
-    page.keyboard.press("Enter")
+    choose(page, "devices-pick", "MON-UJI-01")
     page.click("#devices-rotate")
     expect(page.locator("#devices-manage-feedback #devices-password")).to_be_visible()
     assert page.locator("#devices-manage-feedback #devices-password").inner_text() != first
 
-    page.once("dialog", lambda dialog: dialog.accept())
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.click("#devices-retire")
     expect(page.locator("#devices-manage-feedback")).to_contain_text("Monitor MON-UJI-01 dipensiunkan")
+    assert "MON-UJI-01" in asked[0]  # the question names the monitor that will go
     expect(page.locator("#devices-grid tr", has_text="MON-UJI-01")).to_contain_text("Dipensiunkan")

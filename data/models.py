@@ -200,10 +200,12 @@ class AuditLog(Base):
     detail: Mapped[dict | None] = mapped_column(JSON)
 
 
-class Patient(Base):
+class Patient(Versioned, Base):
     """A patient of one site. NIK, BPJS number, phone and address are AES-GCM ciphertext; ``*_bidx`` are
     keyed blind indexes for exact search. ``submission_token`` is the desk form's own token: the same form sent
-    twice (a double click, a retry, a second web worker) finds the patient it created instead of making a twin."""
+    twice (a double click, a retry, a second web worker) finds the patient it created instead of making a twin.
+    A deleted record (``deleted_at``; merged into another when ``merged_into_id``) is kept but found by no search;
+    a purged one (``purged_at``) is an anonymous stub that keeps its visits' and bills' foreign keys."""
 
     __tablename__ = "patient"
     __table_args__ = (
@@ -229,6 +231,11 @@ class Patient(Base):
     submission_token: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    delete_reason: Mapped[str | None] = mapped_column(String(500))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"))
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Ward(Versioned, Base):

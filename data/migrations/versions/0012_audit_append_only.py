@@ -1,5 +1,6 @@
 """audit trail: PostgreSQL refuses TRUNCATE on audit_log too (UPDATE and DELETE are refused since 0001), and
-indexes for the audit viewer's filters (username, object, site; each with the time it sorts by).
+indexes for the audit viewer's filters (username, object, site, each with the time it sorts by; the patients a
+detail names).
 
 The application's own role (``data.migrate``'s ``app_role`` or ``alembic -x app_role=NAME``) is granted INSERT
 and SELECT on audit_log only, after every upgrade (``data.migrations.env``), so a role created later is covered.
@@ -32,10 +33,14 @@ def upgrade() -> None:
             "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
             "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()"
         )
+        # The viewer's patient filter asks ``detail::jsonb @> {"patient_ids": [id]}`` (searches list their hits):
+        # without this, every such query reads the whole log.
+        op.execute("CREATE INDEX ix_audit_log_detail ON audit_log USING gin ((detail::jsonb) jsonb_path_ops)")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP INDEX IF EXISTS ix_audit_log_detail")
         op.execute("DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log")
     for name in INDEXES:
         op.drop_index(name, table_name="audit_log")

@@ -246,11 +246,13 @@ class _Partial:
 class Reassembler:
     """Collects chunks into whole sealed payloads, in any order and with duplicates, within fixed bounds.
 
-    At most ``max_open`` payloads are incomplete at once and ``max_bytes`` of their chunks are held; a chunk
-    beyond either bound is refused (reason ``full``: not acknowledged, so its sender sends it again later), and a
-    payload larger than ``max_bytes`` is refused at its first chunk (``too_large``). A payload with no new chunk for
-    ``idle_ms`` is forgotten by :meth:`expire`, which returns what it forgot. Chunks of a payload completed
-    recently (the last ``remember`` ones) are duplicates and are counted in ``duplicates``, not held again.
+    At most ``max_open`` payloads are incomplete at once, and their declared sizes together stay within
+    ``max_bytes``: a payload's first chunk reserves its whole size, so a payload once begun can always finish (two
+    large payloads never starve each other half-way). The first chunk of a payload beyond either bound is refused
+    (reason ``full``: it is not acknowledged, so its sender sends it again later), and a payload larger than
+    ``max_bytes`` is refused outright (``too_large``). A payload with no new chunk for ``idle_ms`` is forgotten by
+    :meth:`expire`, which returns what it forgot. Chunks of a payload completed recently (the last ``remember``
+    ones) are duplicates and are counted in ``duplicates``, not held again.
     """
 
     def __init__(
@@ -261,6 +263,7 @@ class Reassembler:
         self._partial: dict[tuple[str, str, str], _Partial] = {}
         self._done: dict[tuple[str, str, str], None] = {}  # insertion-ordered: the oldest is forgotten first
         self._held = 0
+        self._reserved = 0  # the declared sizes of the incomplete payloads: never above max_bytes
 
     @property
     def held_bytes(self) -> int:
@@ -309,13 +312,16 @@ class Reassembler:
         return tuple(Chunk(replace(partial.header, index=index), body) for index, body in enumerate(ordered))
 
     def _hold(self, key: tuple[str, str, str], partial: _Partial, chunk: Chunk) -> None:
-        if key not in self._partial and len(self._partial) >= self.max_open:
-            raise EnvelopeError("full", f"{self.max_open} changes are incomplete already")
-        if self._held + len(chunk.body) > self.max_bytes:
-            raise EnvelopeError("full", f"{self._held} bytes of incomplete changes are held already")
-        if partial.held + len(chunk.body) > chunk.header.size:
+        size = chunk.header.size
+        if key not in self._partial:
+            if len(self._partial) >= self.max_open:
+                raise EnvelopeError("full", f"{self.max_open} changes are incomplete already")
+            if self._reserved + size > self.max_bytes:
+                raise EnvelopeError("full", f"{self._reserved} bytes are reserved for incomplete changes already")
+            self._partial[key] = partial
+            self._reserved += size
+        if partial.held + len(chunk.body) > size:
             raise EnvelopeError("inconsistent", f"change {chunk.header.change_id} is longer than it says")
-        self._partial[key] = partial
         partial.held += len(chunk.body)
         self._held += len(chunk.body)
 
@@ -323,6 +329,7 @@ class Reassembler:
         partial = self._partial.pop(key, None)
         if partial is not None:
             self._held -= partial.held
+            self._reserved -= partial.header.size
 
     def expire(self, now_ms: int) -> list[Expired]:
         """Forget every payload with no new chunk for more than ``idle_ms`` before ``now_ms``; what was forgotten."""

@@ -238,23 +238,27 @@ def test_a_chunk_that_disagrees_with_its_payload_is_refused() -> None:
 
 def test_memory_is_bounded_by_open_payloads_and_bytes() -> None:
     ring = keyring()
-    firsts = [seal_change(ring, big_change(40_000, seed), seq=seed, max_message=16_384)[0] for seed in range(4)]
-    firsts = [Chunk(replace(c.header, change_id=f"c-{i}"), c.body) for i, c in enumerate(firsts)]
+    payloads = [seal_change(ring, big_change(40_000, seed), seq=seed, max_message=16_384) for seed in range(4)]
+    payloads = [
+        [Chunk(replace(c.header, change_id=f"c-{i}"), c.body) for c in chunks] for i, chunks in enumerate(payloads)
+    ]
     by_count = Reassembler(max_open=3)
-    for chunk in firsts[:3]:
-        by_count.add(chunk, T0)
+    for chunks in payloads[:3]:
+        by_count.add(chunks[0], T0)
     with pytest.raises(EnvelopeError) as refused:
-        by_count.add(firsts[3], T0)
+        by_count.add(payloads[3][0], T0)
     assert refused.value.reason == "full" and by_count.open_payloads == 3
-    size = firsts[0].header.size
-    by_bytes = Reassembler(max_bytes=size)  # one whole payload fits, the first chunks of three do not
-    by_bytes.add(firsts[0], T0)
-    by_bytes.add(firsts[1], T0)
+    size = payloads[0][0].header.size
+    by_bytes = Reassembler(max_bytes=2 * size - 1)  # a begun payload reserves its whole size: a second won't fit
+    by_bytes.add(payloads[0][0], T0)
     with pytest.raises(EnvelopeError) as refused:
-        by_bytes.add(firsts[2], T0)
-    assert refused.value.reason == "full" and by_bytes.held_bytes == 2 * len(firsts[0].body) <= size
+        by_bytes.add(payloads[1][0], T0)
+    assert refused.value.reason == "full" and by_bytes.open_payloads == 1
+    done = [by_bytes.add(chunk, T0) for chunk in payloads[0][1:]]
+    assert done[-1] is not None and by_bytes.held_bytes == 0  # a begun payload always finishes
+    assert by_bytes.add(payloads[1][0], T0) is None and by_bytes.open_payloads == 1
     with pytest.raises(EnvelopeError) as refused:
-        Reassembler(max_bytes=size - 1).add(firsts[0], T0)
+        Reassembler(max_bytes=size - 1).add(payloads[0][0], T0)
     assert refused.value.reason == "too_large"
 
 

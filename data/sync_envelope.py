@@ -34,7 +34,7 @@ import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from domain.hlc import Hlc
+from domain.hlc import ID_PATTERN, Hlc
 from domain.record_merge import Change, Write
 from domain.vitals_contract import TOPIC_ROOT
 
@@ -49,9 +49,8 @@ NONCE = 12
 TAG = 16
 MAX_SEQ = 2**63 - 1
 
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,16}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _HEADER_KEYS = frozenset({"v", "link", "change", "origin", "key", "seq", "i", "n", "size", "sha256"})
 
 
@@ -125,7 +124,7 @@ def _integer(raw: dict, key: str, low: int, high: int) -> int:
 
 def _text(raw: dict, key: str, pattern: re.Pattern[str]) -> str:
     value = raw[key]
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         raise EnvelopeError("format", f"header {key} is malformed")
     return value
 
@@ -145,9 +144,9 @@ def parse_chunk(message: bytes) -> Chunk:
         raise EnvelopeError("version", f"envelope version {raw['v']!r} is not {VERSION}")
     count = _integer(raw, "n", 1, MAX_CHUNKS)
     header = Header(
-        link=_text(raw, "link", _ID),
-        change_id=_text(raw, "change", _ID),
-        origin=_text(raw, "origin", _ID),
+        link=_text(raw, "link", ID_PATTERN),
+        change_id=_text(raw, "change", ID_PATTERN),
+        origin=_text(raw, "origin", ID_PATTERN),
         key_id=_text(raw, "key", _KEY_ID),
         seq=_integer(raw, "seq", 0, MAX_SEQ),
         index=_integer(raw, "i", 0, count - 1),
@@ -165,12 +164,12 @@ class Keyring:
     """The keys of one link between two sites: ``keys`` as (id, 32 bytes), newest first; the newest seals."""
 
     def __init__(self, link: str, keys: Sequence[tuple[str, bytes]]) -> None:
-        if not _ID.match(link):
+        if not ID_PATTERN.fullmatch(link):
             raise EnvelopeError("link", "a link id is 1-64 letters, digits, '_' or '-'")
         if not keys:
             raise EnvelopeError("key", f"link {link} has no key")
         for key_id, key in keys:
-            if not _KEY_ID.match(key_id):
+            if not _KEY_ID.fullmatch(key_id):
                 raise EnvelopeError("key", f"key id {key_id!r} must be 1-16 letters, digits, '_' or '-'")
             if len(key) != 32:
                 raise EnvelopeError("key", f"key {key_id} of link {link} must be 32 bytes, not {len(key)}")

@@ -26,8 +26,10 @@ MAX_COUNTER = 2**32 - 1  # 8 hex digits; reached only by 4 billion events within
 MAX_SKEW_MS = 60_000
 """Default bound on how far a remote clock may be ahead of ours."""
 
-_NODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # a site id, as in DESIGN.md §3: ASCII, so bytes sort like text
-_TEXT = re.compile(r"^([0-9a-f]{12})\.([0-9a-f]{8})\.(.+)$")
+ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""Ids on the sync path — sites (a clock's node), links, records, changes — like DESIGN.md §3's site ids; ASCII,
+so an encoded clock's bytes sort like its text. Use with ``fullmatch``."""
+_TEXT = re.compile(r"([0-9a-f]{12})\.([0-9a-f]{8})\.(.+)")
 _PACKED = struct.Struct(">QI")  # wall (8 bytes, big-endian) then counter (4 bytes): byte order = numeric order
 
 
@@ -59,7 +61,7 @@ class Hlc:
             raise ClockError(f"wall time {self.wall_ms!r} is outside 0…{MAX_WALL_MS} ms")
         if isinstance(self.counter, bool) or not isinstance(self.counter, int) or not 0 <= self.counter <= MAX_COUNTER:
             raise ClockError(f"counter {self.counter!r} is outside 0…{MAX_COUNTER}")
-        if not isinstance(self.node, str) or not _NODE.match(self.node):
+        if not isinstance(self.node, str) or not ID_PATTERN.fullmatch(self.node):
             raise ClockError(f"node {self.node!r} must be 1-64 letters, digits, '_' or '-'")
 
     @classmethod
@@ -74,7 +76,7 @@ class Hlc:
     @classmethod
     def decode(cls, text: str) -> Hlc:
         """The inverse of :meth:`encode`; anything else raises :class:`ClockError`."""
-        match = _TEXT.match(text) if isinstance(text, str) else None
+        match = _TEXT.fullmatch(text) if isinstance(text, str) else None
         if match is None:
             raise ClockError(f"not an encoded clock: {text!r}")
         return cls(int(match[1], 16), int(match[2], 16), match[3])

@@ -36,14 +36,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from domain.hlc import Hlc
+from domain.hlc import ID_PATTERN, Hlc
 
 Value = str | int | float | bool | None
 DELETED = "_deleted"
 """The register that says whether the record is deleted (``True``) or present (``False``)."""
 
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_FIELD = re.compile(r"^[a-z][a-z0-9_]{0,63}$")  # a record's own fields never start with '_' (DELETED's prefix)
+_FIELD = re.compile(r"[a-z][a-z0-9_]{0,63}")  # a record's own fields never start with '_' (DELETED's prefix)
 
 
 class MergeError(ValueError):
@@ -83,7 +82,7 @@ class Change:
 
     def __post_init__(self) -> None:
         for name, ident in (("change id", self.change_id), ("record id", self.record_id), ("origin", self.origin)):
-            if not isinstance(ident, str) or not _ID.match(ident):
+            if not isinstance(ident, str) or not ID_PATTERN.fullmatch(ident):
                 raise MergeError(f"{name} {ident!r} must be 1-64 letters, digits, '_' or '-'")
         try:
             object.__setattr__(self, "op", Op(self.op))
@@ -93,7 +92,7 @@ class Change:
             raise MergeError("a delete carries no fields")
         _check_write(DELETED, self.register_write(), self.origin)
         for name, write in self.fields.items():
-            if not isinstance(name, str) or not _FIELD.match(name):
+            if not isinstance(name, str) or not _FIELD.fullmatch(name):
                 raise MergeError(f"field name {name!r} must be 1-64 lower-case letters, digits or '_'")
             _check_write(name, write, self.origin)
             if write.hlc > self.hlc:

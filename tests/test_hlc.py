@@ -79,6 +79,7 @@ def test_a_counter_that_would_overflow_raises() -> None:
         (NOW, 0, "a.b"),
         (NOW, 0, "é"),
         (NOW, 0, "A" * 65),
+        (NOW, 0, "A\n"),
     ],
 )
 def test_out_of_range_values_are_refused(bad: tuple) -> None:
@@ -86,7 +87,9 @@ def test_out_of_range_values_are_refused(bad: tuple) -> None:
         Hlc(*bad)
 
 
-@pytest.mark.parametrize("text", ["", "019ae88c8800.00000003", "019AE88C8800.00000003.A", "19ae88c8800.00000003.A"])
+@pytest.mark.parametrize(
+    "text", ["", "019ae88c8800.00000003", "019ae88c8800.00000003.A\n", "019AE88C8800.00000003.A", "19ae88c8800.00000003.A"]
+)
 def test_malformed_encodings_are_refused(text: str) -> None:
     with pytest.raises(ClockError):
         Hlc.decode(text)

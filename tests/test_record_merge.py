@@ -143,6 +143,7 @@ def test_the_fingerprint_follows_what_the_record_is() -> None:
     ("kwargs", "message"),
     [
         ({"change_id": "c 1"}, "change id"),
+        ({"record_id": "p1\n"}, "record id"),
         ({"origin": RS}, "not by the change's origin"),
         ({"op": "merge"}, "neither upsert nor delete"),
         ({"op": "delete"}, "carries no fields"),

@@ -175,7 +175,13 @@ def test_rotation_seals_with_the_newest_key_and_opens_with_any_known() -> None:
 
 @pytest.mark.parametrize(
     ("link", "keys"),
-    [("PKM 01", [("k1", KEY_1)]), (LINK, []), (LINK, [("k 1", KEY_1)]), (LINK, [("k1", KEY_1[:16])])],
+    [
+        ("PKM 01", [("k1", KEY_1)]),
+        (LINK + "\n", [("k1", KEY_1)]),
+        (LINK, []),
+        (LINK, [("k 1", KEY_1)]),
+        (LINK, [("k1", KEY_1[:16])]),
+    ],
 )
 def test_malformed_keyrings_are_refused(link: str, keys: list) -> None:
     with pytest.raises(EnvelopeError):

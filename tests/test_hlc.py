@@ -88,7 +88,8 @@ def test_out_of_range_values_are_refused(bad: tuple) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "019ae88c8800.00000003", "019ae88c8800.00000003.A\n", "019AE88C8800.00000003.A", "19ae88c8800.00000003.A"]
+    "text",
+    ["", "019ae88c8800.00000003", "019ae88c8800.00000003.A\n", "019AE88C8800.00000003.A", "19ae88c8800.00000003.A"],
 )
 def test_malformed_encodings_are_refused(text: str) -> None:
     with pytest.raises(ClockError):

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.hlc import MAX_COUNTER, MAX_WALL_MS, ClockError, ClockSkew, Hlc, receive, tick
+from domain.hlc import MAX_COUNTER, MAX_SKEW_MS, MAX_WALL_MS, ClockError, ClockSkew, Hlc, receive, tick
 
 NOW = 1_764_835_200_000  # 4 December 2025, 08:00 UTC, in epoch ms
 
@@ -61,6 +61,21 @@ def test_a_remote_clock_far_ahead_is_refused_not_followed() -> None:
     assert receive(local, Hlc(NOW + 60_000, 0, "PKM-01"), NOW).wall_ms == NOW + 60_000
     with pytest.raises(ClockSkew):
         receive(local, Hlc(NOW + 2_000, 0, "PKM-01"), NOW, max_skew_ms=1_000)
+
+
+@given(st.lists(st.tuples(st.booleans(), st.integers(-120_000, 120_000), st.integers(0, 1_000)), max_size=40))
+def test_no_remote_drags_our_clock_further_ahead_than_the_bound(events: list[tuple[bool, int, int]]) -> None:
+    clock, now = Hlc.zero("RS-01"), NOW
+    for remote, offset, step in events:
+        now += step
+        if remote:
+            try:
+                clock = receive(clock, Hlc(now + offset, 0, "PKM-01"), now)
+            except ClockSkew:
+                assert offset > MAX_SKEW_MS
+        else:
+            clock = tick(clock, now)
+        assert clock.wall_ms <= now + MAX_SKEW_MS
 
 
 def test_a_counter_that_would_overflow_raises() -> None:

@@ -109,6 +109,28 @@ def test_deletes_at_both_sites_agree_and_are_no_conflict() -> None:
     assert state.deleted and state.tombstone == Hlc(T0 + 1, 0, RS) and conflicts == []
 
 
+def test_sites_that_were_cut_off_catch_up_to_the_same_record_and_the_same_conflicts() -> None:
+    """The broker is down while both sites keep working; then each site receives the other's changes, some of
+    them twice (resent because an acknowledgement was lost)."""
+    base, _ = created()
+    pkm_1 = edit(base, {"phone": "0813", "address": "Jl. Melati 3"}, change_id="p1", at=Hlc(T0 + 10, 0, PKM))
+    pkm_2 = edit(run(base, pkm_1)[0], {"phone": "0814"}, change_id="p2", at=Hlc(T0 + 30, 0, PKM))
+    rs_1 = edit(base, {"phone": "0899", "name": "Siti Aminah"}, change_id="r1", at=Hlc(T0 + 20, 0, RS))
+    pkm_state, pkm_conflicts = run(run(base, pkm_1, pkm_2)[0], rs_1, rs_1)
+    rs_state, rs_conflicts = run(run(base, rs_1)[0], pkm_2, pkm_1, pkm_2)
+    expected = {"address": "Jl. Melati 3", "name": "Siti Aminah", "phone": "0814"}
+    assert pkm_state == rs_state and pkm_state.values() == expected
+    assert (
+        set(pkm_conflicts)
+        == set(rs_conflicts)
+        == {
+            Conflict("p1", "phone", Hlc(T0 + 10, 0, PKM), Hlc(T0 + 20, 0, RS), "0813", "0899"),
+            Conflict("p1", "phone", Hlc(T0 + 20, 0, RS), Hlc(T0 + 30, 0, PKM), "0899", "0814"),
+        }
+    )
+    assert len(pkm_conflicts) == len(rs_conflicts) == 2  # the changes received twice found nothing new
+
+
 def test_applying_a_change_again_changes_nothing() -> None:
     base, creation = created()
     again = apply(base, creation)

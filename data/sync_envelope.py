@@ -89,6 +89,7 @@ class Header:
         return orjson.dumps(fields)
 
     def encode(self) -> bytes:
+        """The header line's JSON."""
         return orjson.dumps(
             {
                 "v": VERSION,
@@ -107,6 +108,8 @@ class Header:
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
+    """One message: the clear header and the sealed piece (nonce, ciphertext, tag)."""
+
     header: Header
     body: bytes
 
@@ -271,6 +274,7 @@ class Reassembler:
 
     @property
     def open_payloads(self) -> int:
+        """Payloads begun and not complete."""
         return len(self._partial)
 
     def add(self, chunk: Chunk, now_ms: int) -> tuple[Chunk, ...] | None:

@@ -51,6 +51,8 @@ class MergeError(ValueError):
 
 
 class Op(StrEnum):
+    """What a change does to its record."""
+
     UPSERT = "upsert"
     DELETE = "delete"
 
@@ -131,6 +133,7 @@ class Conflict:
     won_value: Value
 
     def sort_key(self) -> tuple[str, str, Hlc, Hlc]:
+        """Record, field, then the two clocks: the order conflicts are listed in."""
         return (self.record_id, self.field, self.lost, self.won)
 
 

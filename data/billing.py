@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from data.audit import record_by
 from data.models import Admission, Bed, BedOccupancy, ChargeLine, Invoice, Patient, Payment, Poli, Site, Visit, Ward
-from data.patients import audit_search
+from data.patients import LIVE_PATIENT, audit_search
 from data.queue_tickets import next_number
 from data.schedules import local_today, site_zone
 from domain.actor import Actor
@@ -437,13 +437,15 @@ def _matching_patients(session: Session, site_id: int, query: str) -> tuple[list
             select(Visit.id).where(Visit.site_id == site_id, Visit.booking_code.in_(sorted({query, query.upper()})))
         )
     )
-    by_mrn = list(session.scalars(select(Patient.id).where(Patient.site_id == site_id, Patient.mrn == query)))
+    by_mrn = list(
+        session.scalars(select(Patient.id).where(Patient.site_id == site_id, Patient.mrn == query, LIVE_PATIENT))
+    )
     if by_mrn or visits or len(query) < 3:
         return by_mrn, visits
     pattern = "%" + query.lower().replace("\\", "").replace("%", "").replace("_", "") + "%"
     by_name = session.scalars(
         select(Patient.id)
-        .where(Patient.site_id == site_id, func.lower(Patient.name).like(pattern))
+        .where(Patient.site_id == site_id, func.lower(Patient.name).like(pattern), LIVE_PATIENT)
         .order_by(Patient.name)
         .limit(LOOKUP_LIMIT)
     )

@@ -20,12 +20,24 @@ from domain.formats import normalise_name, normalise_phone
 from domain.identifiers import normalise_identifier
 
 ENCRYPTED_FIELDS = ("nik", "bpjs", "phone", "address")
+BLIND_INDEXED = ("nik", "bpjs")
+# The records a search or pick list may offer: not deleted (a deleted one is read only by its RM, marked deleted).
+LIVE_PATIENT = Patient.deleted_at.is_(None)
 
 
 def decrypt_field(cipher: FieldCipher, patient: Patient, field: str) -> str | None:
     """One identifier of ``patient`` in clear (``field`` one of ``ENCRYPTED_FIELDS``), bound to its row."""
     column = f"{field}_enc"
     return cipher.decrypt(field_name(getattr(Patient, column)), getattr(patient, column), row_id=patient.id)
+
+
+def seal_field(cipher: FieldCipher, patient: Patient, field: str, value: str | None) -> None:
+    """Store one identifier of ``patient`` (a flushed row) encrypted for its row, with its blind index when it has
+    one; ``value`` is already normalised."""
+    column = f"{field}_enc"
+    setattr(patient, column, cipher.encrypt(field_name(getattr(Patient, column)), value, row_id=patient.id))
+    if field in BLIND_INDEXED:
+        setattr(patient, f"{field}_bidx", cipher.blind_index(field, value))
 
 
 @dataclass(frozen=True)
@@ -77,16 +89,13 @@ def create_patient(
         name=normalise_name(name),
         birth_date=birth_date,
         sex=sex,
-        nik_bidx=cipher.blind_index("nik", nik),
-        bpjs_bidx=cipher.blind_index("bpjs", bpjs),
         submission_token=submission_token,
     )
     session.add(patient)
     session.flush()  # the id the ciphertexts are bound to
     clear = {"nik": nik, "bpjs": bpjs, "phone": normalise_phone(phone) if phone else None, "address": address}
     for field, value in clear.items():
-        column = f"{field}_enc"
-        setattr(patient, column, cipher.encrypt(field_name(getattr(Patient, column)), value, row_id=patient.id))
+        seal_field(cipher, patient, field, value)
     session.flush()
     audit.record(
         session,
@@ -101,13 +110,13 @@ def create_patient(
 
 
 def find_by_identifier(session: Session, cipher: FieldCipher, site_id: int, field: str, value: str) -> list[Patient]:
-    """Exact search by NIK or BPJS number through the blind index (the database never sees the number).
-    A malformed number raises ``InputError`` (``err_nik_format`` / ``err_bpjs_format``)."""
+    """Exact search by NIK or BPJS number through the blind index (the database never sees the number), among
+    live records. A malformed number raises ``InputError`` (``err_nik_format`` / ``err_bpjs_format``)."""
     column = {"nik": Patient.nik_bidx, "bpjs": Patient.bpjs_bidx}[field]
     digest = identifier_index(cipher, field, value)
     if digest is None:
         return []
-    return list(session.scalars(select(Patient).where(Patient.site_id == site_id, column == digest)))
+    return list(session.scalars(select(Patient).where(Patient.site_id == site_id, column == digest, LIVE_PATIENT)))
 
 
 def read_patient(

@@ -27,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from data.models import BedOccupancy, ClinicSession, Patient, Poli, QueueTicket, Visit
+from data.patients import LIVE_PATIENT
 from data.queue_actions import call_next, cancel, finish, start
 from data.queue_registration import register_patient, register_visit, take_admission_ticket
 from data.queue_tickets import QueueEvent, publish
@@ -371,7 +372,9 @@ class DemoClinic:
 def _outpatients(site_id: int):
     """The demo's fictional patients who are not lying in a ward bed."""
     in_bed = select(BedOccupancy.patient_id).where(BedOccupancy.until.is_(None))
-    return select(Patient).where(Patient.site_id == site_id, Patient.is_demo.is_(True), Patient.id.not_in(in_bed))
+    return select(Patient).where(
+        Patient.site_id == site_id, Patient.is_demo.is_(True), Patient.id.not_in(in_bed), LIVE_PATIENT
+    )
 
 
 def demo_visits_today(session: Session, site_id: int, now: datetime) -> int:

@@ -4,7 +4,6 @@ poli number with a booking code, and record the first task times. Used by the fr
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -13,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from data import audit, patients
+from data import audit, patient_records, patients
 from data.charge_capture import charge_registration
 from data.field_crypto import FieldCipher
 from data.models import ClinicSession, Doctor, Patient, Poli, QueueTicket, Visit
@@ -26,6 +25,7 @@ from domain.errors import FieldErrors, InputError
 from domain.formats import normalise_name, normalise_phone
 from domain.free_text import clean_text
 from domain.identifiers import normalise_identifier
+from domain.patient_rules import check_birth_date, check_fields, check_sex
 from domain.queue_points import ADMISSION, booking_code, poli_point
 
 PAYERS = ("jkn", "non_jkn")
@@ -98,7 +98,9 @@ def search_patients(
     mrn, name = (" ".join(unicodedata.normalize("NFKC", text).split()) for text in (mrn, name))
     if mrn.strip():
         kind = "mrn"
-        found = session.scalar(select(Patient).where(Patient.site_id == site, Patient.mrn == mrn.strip()))
+        found = session.scalar(
+            select(Patient).where(Patient.site_id == site, Patient.mrn == mrn.strip(), patients.LIVE_PATIENT)
+        )
         hits = [found] if found is not None and birth_date in (None, found.birth_date) else []
         miss = InputError("err_unknown_mrn", mrn=mrn.strip()) if found is None else InputError("err_birth_mismatch")
     elif nik.strip() or bpjs.strip():
@@ -112,7 +114,10 @@ def search_patients(
             session.scalars(
                 select(Patient)
                 .where(
-                    Patient.site_id == site, Patient.birth_date == birth_date, func.lower(Patient.name).like(pattern)
+                    Patient.site_id == site,
+                    Patient.birth_date == birth_date,
+                    func.lower(Patient.name).like(pattern),
+                    patients.LIVE_PATIENT,
                 )
                 .order_by(Patient.name)
                 .limit(20)
@@ -163,40 +168,12 @@ def _earlier(cipher: FieldCipher, patient: Patient) -> SavedPatient:
     return _saved(patient, {f: patients.decrypt_field(cipher, patient, f) for f in SHOWN_NUMBERS}, repeated=True)
 
 
-def _checked(checks: dict[str, Callable[[], object]]) -> dict[str, object]:
-    """Run every field's check; all the fields' errors together, or each field's normalised value."""
-    values, errors = {}, {}
-    for field, check in checks.items():
-        try:
-            values[field] = check()
-        except InputError as exc:
-            errors[field] = exc
-    if errors:
-        raise FieldErrors(errors)
-    return values
-
-
-def _birth_date(birth_date: date | None, today: date) -> date:
-    if birth_date is None:
-        raise InputError("err_birth_date_required")
-    if birth_date > today or birth_date.year < today.year - 130:
-        raise InputError("err_birth_date_range")
-    return birth_date
-
-
-def _sex(sex: str) -> str:
-    if sex not in ("L", "P"):
-        raise InputError("err_sex")
-    return sex
-
-
-def _same_person(session: Session, site_id: int, name: str, birth_date: date) -> list[PatientMatch]:
-    """Patients of the site born that day whose name, ignoring case and spacing, is ``name``."""
-    wanted = name.casefold()
-    born = session.scalars(
-        select(Patient).where(Patient.site_id == site_id, Patient.birth_date == birth_date).order_by(Patient.mrn)
-    )
-    return [_match(p) for p in born if " ".join(p.name.split()).casefold() == wanted]
+def _same_person(
+    session: Session, cipher: FieldCipher, site_id: int, name: str, birth_date: date
+) -> list[PatientMatch]:
+    """Live patients of the site born that day whose name, ignoring case and spacing, is ``name``."""
+    found = patient_records.find_duplicates(session, cipher, site_id, name=name, birth_date=birth_date)
+    return [PatientMatch(d.id, d.mrn, d.name, d.birth_date, d.sex, d.has_bpjs) for d in found]
 
 
 def _by_token(session: Session, site_id: int, token: str) -> Patient | None:
@@ -227,11 +204,11 @@ def register_patient(
     ``warn_duplicate`` a patient of the same name and birth date raises ``PossibleDuplicate`` first."""
     if submission_token and (earlier := _by_token(session, actor.site_id, submission_token)) is not None:
         return _earlier(cipher, earlier)
-    values = _checked(
+    values = check_fields(
         {
             "name": lambda: normalise_name(name),
-            "birth_date": lambda: _birth_date(birth_date, today),
-            "sex": lambda: _sex(sex),
+            "birth_date": lambda: check_birth_date(birth_date, today),
+            "sex": lambda: check_sex(sex),
             "phone": lambda: normalise_phone(phone),
             "nik": lambda: normalise_identifier("nik", nik),
             "bpjs": lambda: normalise_identifier("bpjs", bpjs),
@@ -244,7 +221,7 @@ def register_patient(
     }
     if taken:
         raise FieldErrors(taken)
-    if warn_duplicate and (twins := _same_person(session, actor.site_id, values["name"], values["birth_date"])):
+    if warn_duplicate and (twins := _same_person(session, cipher, actor.site_id, values["name"], values["birth_date"])):
         raise PossibleDuplicate(twins)
     try:
         with session.begin_nested():  # a twin of this form committed meanwhile undoes the MRN number as well

@@ -125,7 +125,7 @@ def check_sex(sex: str | None) -> str:
     return sex
 
 
-def _check_all(checks: dict[str, Callable[[], object]]) -> dict[str, object]:
+def check_fields(checks: dict[str, Callable[[], object]]) -> dict[str, object]:
     """Every field's normalised value, or every wrong field's error at once (``FieldErrors``)."""
     values, errors = {}, {}
     for field, check in checks.items():
@@ -151,7 +151,7 @@ def check_record(
 ) -> dict[str, object]:
     """Every field of a corrected record, normalised as it is stored (keys: ``EDITABLE_FIELDS``; a blank
     identifier, phone or address is None); all wrong fields raise together as ``FieldErrors``."""
-    return _check_all(
+    return check_fields(
         {
             "name": lambda: normalise_name(name),
             "birth_date": lambda: check_birth_date(birth_date, today),

@@ -41,6 +41,15 @@ class DuplicateMatch:
 
 
 @dataclass(frozen=True)
+class Correction:
+    """A saved correction: the fields that changed, every field as now stored (normalised), the row's version."""
+
+    changed: tuple[str, ...]
+    values: dict[str, object]
+    version: int
+
+
+@dataclass(frozen=True)
 class MergeResult:
     """What a merge moved: ``moved`` maps ``table.column`` to the number of rows now pointing at the kept record."""
 
@@ -85,12 +94,12 @@ def update_patient(
     values: dict[str, object],
     today: date,
     nik_confirmed: bool = False,
-) -> tuple[str, ...]:
+) -> Correction:
     """Correct a record from the edit form's ``values`` (``domain.patient_rules.EDITABLE_FIELDS``), shown at
     ``version``. Every wrong field raises at once (``FieldErrors``); a stale form ``EditConflict``; a NIK that
     disagrees with the birth date, sex or province ``NikMismatch`` unless ``nik_confirmed``. Identifiers are
-    sealed again for this row and their blind indexes renewed. Returns the names of the changed fields, which
-    the audit row lists (never their values), with what a confirmed NIK disagrees with."""
+    sealed again for this row and their blind indexes renewed. The audit row lists the changed fields' names
+    (never their values) and what a confirmed NIK disagrees with."""
     patient = _patient(session, actor, patient_id)
     check_version(patient, version)
     clean = check_record(**{f: values.get(f) for f in EDITABLE_FIELDS}, today=today)  # type: ignore[arg-type]
@@ -105,7 +114,7 @@ def update_patient(
     before |= {"name": patient.name, "birth_date": patient.birth_date, "sex": patient.sex}
     changed = tuple(f for f, v in clean.items() if before[f] != v)
     if not changed:
-        return ()
+        return Correction((), clean, patient.version)
     mismatches: tuple[str, ...] = ()
     if {"nik", "birth_date", "sex"} & set(changed):
         mismatches = check_nik_agrees(clean["nik"], clean["birth_date"], clean["sex"], confirmed=nik_confirmed)  # type: ignore[arg-type]
@@ -120,7 +129,7 @@ def update_patient(
     if mismatches:
         detail["nik_confirmed"] = list(mismatches)
     audit.record_by(session, actor, "patient_updated", target_type="patient", target_id=patient.id, detail=detail)
-    return changed
+    return Correction(changed, clean, patient.version)
 
 
 def _open_admission(session: Session, patient_id: int) -> Admission | None:

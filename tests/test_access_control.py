@@ -24,6 +24,8 @@ EXPECTED_ACCESS = {
     "/bangsal": {"nurse", "doctor", "admin", "display"},  # display: a read-only ward station
     "/bed": {"nurse", "doctor", "admin"},
     "/pendaftaran": {"front_desk", "admin"},
+    "/pasien": {"front_desk", "admin", "nurse", "doctor"},
+    "/pasien/rekam": {"front_desk", "admin", "nurse", "doctor"},
     "/antrean/konter": {"front_desk", "nurse", "doctor", "pharmacy", "admin"},
     "/papan": {"display", "admin", "front_desk"},
     "/laporan/antrean": {"manager", "admin"},
@@ -145,7 +147,7 @@ def test_navbar_shows_each_allowed_page_once_and_no_single_item_menu(role, login
 
 def test_admin_navbar_groups_pages_by_their_nav_group(login):
     links, menus = navbar_entries(login("admin"))
-    assert links == ["nav-pages.home", "nav-pages.ward"]
+    assert links == ["nav-pages.home", "nav-pages.ward", "nav-pages.patients"]
     assert menus == {
         "reports": [
             "nav-pages.finance",
@@ -183,7 +185,7 @@ def test_admin_navbar_groups_pages_by_their_nav_group(login):
 
 def test_nurse_gets_plain_links_and_the_schedules(login):
     assert navbar_entries(login("nurse")) == (
-        ["nav-pages.home", "nav-pages.ward", "nav-pages.counter"],
+        ["nav-pages.home", "nav-pages.ward", "nav-pages.patients", "nav-pages.counter"],
         {
             "schedule": ["nav-pages.schedule_today", "nav-pages.schedule_week"],
             "inpatient": ["nav-pages.inpatient", "nav-pages.bed_board", "nav-pages.procedures"],

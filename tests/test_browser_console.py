@@ -34,8 +34,8 @@ pytestmark = pytest.mark.browser
 
 ROLES = [role for _, _, role in DEMO_USERS]
 USERNAMES = {role: username for username, _, role in DEMO_USERS}
-# Real codes from the demo seed for the templated pages (/bed/<bed>, /bangsal/<ward>, /papan/<board>).
-TEMPLATE_VALUES = {"bed": "ICU-03", "ward": "ICU", "board": "umum"}
+# Real codes from the demo seed for the templated pages (/bed/<bed>, /bangsal/<ward>, /papan/<board>, /pasien/<mrn>).
+TEMPLATE_VALUES = {"bed": "ICU-03", "ward": "ICU", "board": "umum", "mrn": "DEMO-00001"}
 # Pages a role also opens beyond its registered paths: a TV's other board layout (no doctors, bigger lines) and the
 # board chooser staff see at /papan.
 # Dash's "not found" page draws only inside the app (its own address answers the server-rendered 404, audited below).

@@ -39,7 +39,12 @@ def template_values(pantau: PantauApp) -> dict[str, list[str]]:
         beds = [bed for ward in wards for bed in ward_beds(session, ward.id)]
         occupied = next(bed.code for bed in beds if bed.patient_id is not None)
         empty = next(bed.code for bed in beds if bed.patient_id is None)
-        return {"board": known_boards(session, site_id), "ward": [w.code for w in wards], "bed": [occupied, empty]}
+        return {
+            "board": known_boards(session, site_id),
+            "ward": [w.code for w in wards],
+            "bed": [occupied, empty],
+            "mrn": ["DEMO-00001"],
+        }
 
 
 def page_paths(page: dict, values: dict[str, list[str]]) -> list[str]:

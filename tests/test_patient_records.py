@@ -51,7 +51,8 @@ def test_a_correction_reseals_the_identifiers_and_audits_only_field_names(any_ap
         changed = update_patient(
             s, cipher, actor, patient_id, version=version, values=FORM | {"phone": "(021) 555-1234"}, today=TODAY
         )
-        assert changed == ("nik", "phone")
+        assert changed.changed == ("nik", "phone")
+        assert changed.values["phone"] == "0215551234"
     with runtime.db.session() as s:
         patient = s.get(Patient, patient_id)
         assert decrypt_field(cipher, patient, "phone") == "0215551234"

@@ -1,0 +1,118 @@
+"""Patient records in a real browser: the front desk finds a patient, corrects the phone and a wrong NIK (with
+the field's message and the NIK confirmation) and deletes a duplicate; an admin merges two records and the visits
+move; a nurse reads the record without any control to change it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from playwright.sync_api import expect
+
+from data.models import Patient, Visit
+from data.patients import create_patient, decrypt_field
+from i18n import translate
+from testkit.front_desk import desk_actor, register_waiting
+from tests.fixtures_browser import save_screenshot
+from tests.test_browser_shell import open_nav, open_page, settled, sign_in
+
+pytestmark = pytest.mark.browser
+
+BORN = date(1985, 3, 12)
+NIK = "3171015203850001"  # a woman born 12-03-1985 in DKI Jakarta
+WRONG_SEX_NIK = "3171011203850001"  # the same date written as a man's
+
+
+def add_patient(pantau, mrn: str, name: str, born: date = BORN, **identifiers: str) -> int:
+    with pantau.runtime.db.session() as s:
+        patient = create_patient(
+            s, pantau.runtime.cipher, site_id=desk_actor(s).site_id, mrn=mrn, name=name, birth_date=born, sex="P",
+            **identifiers,
+        )  # fmt: skip
+        return patient.id
+
+
+def field(page, name: str):
+    return page.locator(f"#pat-field-{name}")
+
+
+def test_front_desk_corrects_phone_and_nik_and_deletes_a_duplicate(page, live_server):
+    base, pantau = live_server
+    keep_id = add_patient(pantau, "RM-7001", "Rina Wati", nik="3171015203850002", phone="081211112222")
+    duplicate_id = add_patient(pantau, "RM-7002", "rina  wati")
+    sign_in(page, base, "loket")
+    open_nav(page, "pages.patients")
+    page.fill("#pat-search-text", "RM-7001")
+    page.click("#pat-search-submit")
+    page.locator("#pat-hits-table").get_by_role("link", name="RM-7001").click()
+    page.wait_for_url(f"{base}/pasien/RM-7001")
+    settled(page)
+    expect(page.locator("#pat-duplicates")).to_contain_text("RM-7002")
+    expect(page.locator("#pat-duplicates").get_by_role("button")).to_have_count(0)  # merging is an admin's
+
+    field(page, "phone").fill("(021) 555-1234")
+    field(page, "nik").fill("12345")
+    page.click("#pat-save")
+    expect(page.locator("#pat-field-nik-error")).to_have_text(translate("err_nik_format"))
+    expect(field(page, "phone")).to_have_value("(021) 555-1234")  # nothing typed is lost
+
+    field(page, "nik").fill(WRONG_SEX_NIK)
+    page.click("#pat-save")
+    expect(page.locator("#pat-field-nik-error")).to_contain_text(translate("pat_mismatch_sex"))
+    expect(page.locator("#pat-nik-confirm")).to_be_visible()
+    page.click("#pat-nik-confirm-save")
+    expect(page.locator("#pat-saved")).to_be_visible()
+    expect(field(page, "phone")).to_have_value("0215551234")
+    with pantau.runtime.db.session() as s:
+        kept = s.get(Patient, keep_id)
+        assert decrypt_field(pantau.runtime.cipher, kept, "nik") == WRONG_SEX_NIK
+        assert decrypt_field(pantau.runtime.cipher, kept, "phone") == "0215551234"
+
+    open_page(page, f"{base}/pasien/RM-7002")
+    page.click("#pat-delete-open")
+    page.click("#pat-delete-confirm")
+    expect(page.locator("#pat-delete-reason-error")).to_have_text(translate("pat_err_reason_required"))
+    page.fill("#pat-delete-reason", "Terdaftar dua kali, sama dengan RM-7001")
+    page.click("#pat-delete-confirm")
+    expect(page.locator("#pat-deleted")).to_be_visible()
+    with pantau.runtime.db.session() as s:
+        assert s.get(Patient, duplicate_id).deleted_at is not None
+
+    open_page(page, f"{base}/pasien")
+    page.locator("#pat-search-by").get_by_text(translate("reg_search_by_name")).click()
+    page.fill("#pat-search-text", "rina")
+    page.fill("#pat-search-birth", BORN.isoformat())
+    page.click("#pat-search-submit")
+    expect(page.locator("#pat-hits-table tbody tr")).to_have_count(1)
+    expect(page.locator("#pat-hits-table")).to_contain_text("RM-7001")
+
+
+def test_admin_merges_two_records_and_the_visits_move(page, live_server):
+    base, pantau = live_server
+    registration = register_waiting(pantau, "Dewi Lestari")  # born 15 December 1984, waiting at the poli
+    keep_id = add_patient(pantau, "RM-8001", "Dewi Lestari", born=date(1984, 12, 15))
+    with pantau.runtime.db.session() as s:
+        duplicate_id = s.get(Visit, registration.visit_id).patient_id
+    sign_in(page, base, "admin")
+    open_page(page, f"{base}/pasien/RM-8001")
+    expect(page.locator("#pat-visits")).to_have_text(translate("pat_no_visits"))
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#pat-duplicates").get_by_role("button", name=translate("pat_merge")).click()
+    expect(page.locator("#pat-merged")).to_be_visible()
+    open_page(page, f"{base}/pasien/RM-8001")
+    expect(page.locator("#pat-visits")).to_contain_text(registration.booking_code)
+    with pantau.runtime.db.session() as s:
+        assert s.get(Visit, registration.visit_id).patient_id == keep_id
+        assert s.get(Patient, duplicate_id).merged_into_id == keep_id
+    save_screenshot(page, "patient-record.png", full_page=True)
+
+
+def test_nurse_reads_the_record_without_edit_controls(page, live_server):
+    base, _pantau = live_server
+    sign_in(page, base, "perawat")
+    open_page(page, f"{base}/pasien/DEMO-00001")
+    expect(page.locator("#pat-demographics")).to_be_visible()
+    expect(page.locator("#pat-admissions")).to_contain_text(translate("pat_admission_open"))
+    expect(page.locator("#pat-admissions a[href^='/bed/']")).to_have_count(1)
+    for control in ("#pat-save", "#pat-fieldset", "#pat-delete-open", "#pat-purge"):
+        expect(page.locator(control)).to_have_count(0)

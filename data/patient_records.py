@@ -14,7 +14,15 @@ from sqlalchemy.orm import Session
 from data import audit
 from data.field_crypto import FieldCipher
 from data.models import Admission, Base, Bed, BedOccupancy, Invoice, Patient, Poli, QueueTicket, Visit
-from data.patients import ENCRYPTED_FIELDS, LIVE_PATIENT, PatientRecord, decrypt_field, read_patient, seal_field
+from data.patients import (
+    ENCRYPTED_FIELDS,
+    LIVE_PATIENT,
+    PatientMatch,
+    PatientRecord,
+    decrypt_field,
+    read_patient,
+    seal_field,
+)
 from data.setup_rows import check_version, conflicts_as_input_errors
 from domain.actor import Actor
 from domain.clock import utcnow
@@ -28,15 +36,9 @@ INDEXED = {"nik": "nik_bidx", "bpjs": "bpjs_bidx"}
 
 
 @dataclass(frozen=True)
-class DuplicateMatch:
+class DuplicateMatch(PatientMatch):
     """A live record that may be the same person (``reason``: ``nik`` or ``name_birth``), as the desk lists it."""
 
-    id: int
-    mrn: str
-    name: str
-    birth_date: date
-    sex: str
-    has_bpjs: bool
     reason: str
 
 

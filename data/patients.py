@@ -41,6 +41,18 @@ def seal_field(cipher: FieldCipher, patient: Patient, field: str, value: str | N
 
 
 @dataclass(frozen=True)
+class PatientMatch:
+    """A search hit as the front desk sees it (full name: staff with the right to register)."""
+
+    id: int
+    mrn: str
+    name: str
+    birth_date: date
+    sex: str
+    has_bpjs: bool
+
+
+@dataclass(frozen=True)
 class PatientRecord:
     """A patient record for the people allowed to see it; an identifier not asked for is None (never decrypted)."""
 

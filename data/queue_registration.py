@@ -16,6 +16,7 @@ from data import audit, patient_records, patients
 from data.charge_capture import charge_registration
 from data.field_crypto import FieldCipher
 from data.models import ClinicSession, Doctor, Patient, Poli, QueueTicket, Visit
+from data.patients import PatientMatch
 from data.queue_tickets import QueueEvent, enqueue, issue_ticket, next_number, record_task
 from data.queue_views import ticket_estimate
 from data.schedules import local_today
@@ -31,18 +32,6 @@ from domain.queue_points import ADMISSION, booking_code, poli_point
 PAYERS = ("jkn", "non_jkn")
 MRN_POINT = "rekam_medis"  # the site-wide medical-record counter lives in queue_counter on a fixed date
 MRN_COUNTER_DATE = date(2000, 1, 1)
-
-
-@dataclass(frozen=True)
-class PatientMatch:
-    """A search hit as the front desk sees it (full name: staff with the right to register)."""
-
-    id: int
-    mrn: str
-    name: str
-    birth_date: date
-    sex: str
-    has_bpjs: bool
 
 
 @dataclass(frozen=True)
@@ -172,8 +161,7 @@ def _same_person(
     session: Session, cipher: FieldCipher, site_id: int, name: str, birth_date: date
 ) -> list[PatientMatch]:
     """Live patients of the site born that day whose name, ignoring case and spacing, is ``name``."""
-    found = patient_records.find_duplicates(session, cipher, site_id, name=name, birth_date=birth_date)
-    return [PatientMatch(d.id, d.mrn, d.name, d.birth_date, d.sex, d.has_bpjs) for d in found]
+    return list(patient_records.find_duplicates(session, cipher, site_id, name=name, birth_date=birth_date))
 
 
 def _by_token(session: Session, site_id: int, token: str) -> Patient | None:

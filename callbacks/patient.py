@@ -189,6 +189,17 @@ def save(_save: int, _confirm: int, *values: object) -> tuple:
     )
 
 
+@page_callback(
+    PAGE,
+    Output(Ids.NIK_CONFIRM, "is_open", allow_duplicate=True),
+    Input(Ids.field("nik"), "value"),
+    prevent_initial_call=True,
+)
+def withdraw_nik_question(_nik: str | None) -> bool:
+    """Another NIK typed: the question was about the one before, so its "save anyway" goes."""
+    return False
+
+
 # ---- delete, merge, purge ---------------------------------------------------------------------------------------
 
 

@@ -60,6 +60,11 @@ def test_front_desk_corrects_phone_and_nik_and_deletes_a_duplicate(page, live_se
     page.click("#pat-save")
     expect(page.locator("#pat-field-nik-error")).to_contain_text(translate("pat_mismatch_sex"))
     expect(page.locator("#pat-nik-confirm")).to_be_visible()
+    field(page, "nik").fill(NIK)  # the question was about the number before: its "save anyway" goes
+    expect(page.locator("#pat-nik-confirm")).to_be_hidden()
+    field(page, "nik").fill(WRONG_SEX_NIK)
+    page.click("#pat-save")
+    expect(page.locator("#pat-nik-confirm")).to_be_visible()
     page.click("#pat-nik-confirm-save")
     expect(page.locator("#pat-saved")).to_be_visible()
     expect(field(page, "phone")).to_have_value("0215551234")

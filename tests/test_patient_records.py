@@ -196,3 +196,38 @@ def test_a_merge_is_refused_when_both_wait_in_one_session_or_both_lie_in_a_bed(a
         assert err.value.key == key
     with runtime.db.session() as s:
         assert s.get(Patient, b).deleted_at is None and s.get(Visit, second.visit_id).patient_id == b
+
+
+def _crafted_save(client, typed: dict[str, object]) -> dict:
+    """The record page's save request as a browser would post it, with ``typed`` (component id → value)."""
+    spec = next(c for c in client.get("/_dash-dependencies").get_json() if "pat-feedback.children" in c["output"])
+    outputs = [
+        {"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]} for part in spec["output"][2:-2].split("...")
+    ]
+    return {
+        "output": spec["output"],
+        "outputs": outputs,
+        "inputs": [{**i, "value": 1 if i["id"] == "pat-save" else None} for i in spec["inputs"]],
+        "state": [{**s, "value": typed.get(s["id"])} for s in spec["state"]],
+        "changedPropIds": ["pat-save.n_clicks"],
+    }
+
+
+def test_a_nurse_who_crafts_the_save_request_changes_nothing(sqlite_app, login):
+    """The page opens for nurses (they read), so the guard lets its callbacks through: the save refuses itself."""
+    runtime, cipher = sqlite_app.runtime, sqlite_app.runtime.cipher
+    with runtime.db.session() as s:
+        patient = new_patient(s, cipher, "RM-1", phone="081200000000")
+        typed = {
+            "pat-id": patient.id,
+            "pat-version": patient.version,
+            "pat-field-name": "Siti Nurhaliza",
+            "pat-field-birth_date": BORN.isoformat(),
+            "pat-field-sex": "P",
+            "pat-field-phone": "021 5551234",
+        }
+    for role, changed in (("nurse", False), ("front_desk", True)):
+        client = login(role)
+        assert client.post("/_dash-update-component", json=_crafted_save(client, typed)).status_code == 200
+        with runtime.db.session() as s:
+            assert (decrypt_field(cipher, s.get(Patient, typed["pat-id"]), "phone") == "0215551234") is changed, role

@@ -104,7 +104,7 @@ def normalise_contact_phone(value: str | None) -> str | None:
     if digits is not None and (plus or digits.startswith("62")):
         digits = "0" + digits[2:] if digits.startswith("62") else None
     shortest, longest = LANDLINE_DIGITS
-    if digits is None or not digits.startswith("0") or digits[1] in "08" or not shortest <= len(digits) <= longest:
+    if digits is None or not shortest <= len(digits) <= longest or digits[0] != "0" or digits[1] in "08":
         raise InputError("pat_err_phone")
     return digits
 

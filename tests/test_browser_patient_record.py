@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import event, given
+from hypothesis import strategies as st
 from playwright.sync_api import expect
 
 from data.models import Patient, Visit
@@ -14,6 +16,7 @@ from data.patients import create_patient, decrypt_field
 from i18n import translate
 from testkit.front_desk import desk_actor, register_waiting
 from tests.fixtures_browser import save_screenshot
+from tests.form_fuzz import BROWSER_EXAMPLES, bad_number, bad_text, fill, submit
 from tests.test_browser_shell import open_nav, open_page, settled, sign_in
 
 pytestmark = pytest.mark.browser
@@ -121,3 +124,54 @@ def test_nurse_reads_the_record_without_edit_controls(page, live_server):
     expect(page.locator("#pat-admissions a[href^='/bed/']")).to_have_count(1)
     for control in ("#pat-save", "#pat-fieldset", "#pat-delete-open", "#pat-purge"):
         expect(page.locator(control)).to_have_count(0)
+
+
+TEXT_FIELDS = ("name", "nik", "bpjs", "phone", "address")
+EDIT_FIELDS = {name: f"#pat-field-{name}" for name in TEXT_FIELDS}
+EDIT_ERRORS = {name: f"#pat-field-{name}-error" for name in TEXT_FIELDS}
+
+
+def _typed() -> st.SearchStrategy[dict[str, str]]:
+    """Good values for every field of the record, then bad or blank input in up to two of them."""
+    good = {
+        "name": st.sampled_from(["Rina Wati", "Rina  Wati-Sari", "ＲＩＮＡ wati"]),
+        "nik": st.sampled_from([NIK, "3171-0152-0385-0001", WRONG_SEX_NIK, ""]),
+        "bpjs": st.sampled_from(["0001234567890", "0001 2345 67890", ""]),
+        "phone": st.sampled_from(["0812-3456-7890", "+62 21 555 1234", "(0274) 123456", ""]),
+        "address": st.sampled_from(["Jl. Melati 5, Bandung", ""]),
+    }
+    bad = st.one_of(st.just(""), bad_text(40), bad_number())
+    broken = st.dictionaries(st.sampled_from(TEXT_FIELDS), bad, max_size=2)
+    return st.tuples(st.fixed_dictionaries(good), broken).map(lambda pair: pair[0] | pair[1])
+
+
+def test_record_form_saves_what_it_shows_or_refuses_by_the_field(page, live_server):
+    base, pantau = live_server
+    patient_id = add_patient(pantau, "RM-9001", "Rina Wati", nik=NIK)
+    sign_in(page, base, "loket")
+    open_page(page, f"{base}/pasien/RM-9001")
+
+    def stored() -> tuple[int, dict[str, str]]:
+        with pantau.runtime.db.session() as s:
+            patient = s.get(Patient, patient_id)
+            numbers = {f: decrypt_field(pantau.runtime.cipher, patient, f) or "" for f in TEXT_FIELDS if f != "name"}
+            return patient.version, {"name": patient.name, **numbers}
+
+    @BROWSER_EXAMPLES
+    @given(typed=_typed())
+    def example(typed: dict[str, str]) -> None:
+        held = fill(page, EDIT_FIELDS, typed)
+        version, before = stored()
+        shown = submit(page, "#pat-save", "#pat-feedback", EDIT_FIELDS, EDIT_ERRORS)
+        asked = page.locator("#pat-nik-confirm").is_visible()
+        after_version, after = stored()
+        if shown.refused or asked:
+            event("refused" if shown.refused and not asked else "asked about the NIK")
+            assert (after_version, after) == (version, before), f"saved although refused: {held!r}"
+            assert shown.values == held, "what was typed must stay in the fields"
+            assert not asked or shown.refused.get("nik"), "the NIK question is also said under the NIK"
+            return
+        event("saved")
+        assert shown.values == after, f"the page shows what was stored: {held!r}"
+
+    example()

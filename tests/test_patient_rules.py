@@ -99,7 +99,20 @@ def test_mobile_and_landline_numbers_keep_their_national_form(typed, stored):
 
 
 @pytest.mark.parametrize(
-    "typed", ["12345", "0812", "021 123", "0001234567", "+1 212 555 0100", "0812345678901234", "021-abc-4567", "+"]
+    "typed",
+    [
+        "0",
+        "+620",
+        "62",
+        "12345",
+        "0812",
+        "021 123",
+        "0001234567",
+        "+1 212 555 0100",
+        "0812345678901234",
+        "021-abc-4567",
+        "+",
+    ],
 )
 def test_what_is_no_indonesian_number_is_refused(typed):
     with pytest.raises(InputError) as err:

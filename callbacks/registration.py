@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, ctx, html, no_update
+from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from flask_login import current_user
 
 from auth.session import current_actor
@@ -186,6 +186,12 @@ def show_chosen(patient: dict | None) -> html.Div:
             html.Strong(patient["name"], id="reg-chosen-name"),
             html.Span(f" · {t('reg_mrn')} {patient['mrn']} · {born} · {patient['sex']} · ", className="small"),
             html.Span(t("reg_bpjs") + ": " + (t("reg_yes") if patient["has_bpjs"] else t("reg_no")), className="small"),
+            dcc.Link(
+                t("pat_open_record"),
+                href=f"/pasien/{patient['mrn']}",
+                className="alert-link small ms-2",
+                id="reg-record-link",
+            ),
         ],
         color="info",
         className="mb-0 py-2",

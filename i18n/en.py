@@ -2067,6 +2067,7 @@ STRINGS = {
     "pat_err_merge_both_admitted": "Both patients are admitted. Discharge one of them first, then merge.",
     "pat_err_merge_same_session": "Both patients have an open queue ticket in the same doctor's session. Finish or cancel one of them first.",
     "pat_err_merge_conflict": "Both patients have clashing visits (same clinic, same day). Cancel one of them first, then merge.",
+    "pat_open_record": "Open the record",
     # ---- end of patient records
     # ---- security: scanner (helper 7)
     # ---- end of security: scanner (helper 7)

@@ -2076,6 +2076,7 @@ STRINGS = {
     "pat_err_merge_both_admitted": "Kedua pasien sedang dirawat inap. Pulangkan salah satunya dulu, lalu gabungkan.",
     "pat_err_merge_same_session": "Kedua pasien punya antrean yang masih terbuka di sesi dokter yang sama. Selesaikan atau batalkan salah satunya dulu.",
     "pat_err_merge_conflict": "Kedua pasien punya kunjungan yang bentrok (poli dan hari yang sama). Batalkan salah satunya dulu, lalu gabungkan.",
+    "pat_open_record": "Buka rekam medis",
     # ---- end of patient records
     # ---- security: scanner (helper 7)
     # ---- end of security: scanner (helper 7)

@@ -125,9 +125,12 @@ def update_patient(
             seal_field(cipher, patient, field, clean[field])  # type: ignore[arg-type]
         else:
             setattr(patient, field, clean[field])
+    detail: dict[str, object] = {"fields": list(changed)}
+    if patient.incomplete and {"name", "birth_date"} & set(changed):  # an emergency patient identified at last
+        patient.incomplete = False
+        detail["completed"] = True
     with conflicts_as_input_errors():
         session.flush()
-    detail: dict[str, object] = {"fields": list(changed)}
     if mismatches:
         detail["nik_confirmed"] = list(mismatches)
     audit.record_by(session, actor, "patient_updated", target_type="patient", target_id=patient.id, detail=detail)

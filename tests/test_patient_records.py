@@ -64,6 +64,23 @@ def test_a_correction_reseals_the_identifiers_and_audits_only_field_names(any_ap
         assert patient.version == version + 1
 
 
+def test_naming_an_emergency_patient_completes_the_record(any_app):
+    runtime, cipher = any_app.runtime, any_app.runtime.cipher
+    with runtime.db.session() as s:
+        patient = new_patient(s, cipher, "RM-1", name="Ny. Tanpa Nama", birth_date=date(1990, 1, 1))
+        patient.incomplete = True
+        s.flush()
+        patient_id, version = patient.id, patient.version
+    with runtime.db.session() as s:
+        update_patient(s, cipher, desk_actor(s), patient_id, version=version, values=FORM, today=TODAY)
+    with runtime.db.session() as s:
+        assert s.get(Patient, patient_id).incomplete is False
+        assert last_audit(s, "patient_updated").detail == {
+            "fields": ["name", "birth_date", "nik", "phone"],
+            "completed": True,
+        }
+
+
 def test_a_stale_form_and_a_taken_nik_are_refused(any_app):
     runtime, cipher = any_app.runtime, any_app.runtime.cipher
     with runtime.db.session() as s:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -236,6 +237,8 @@ class Patient(Versioned, Base):
     delete_reason: Mapped[str | None] = mapped_column(String(500))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"))
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The record's id across sites (facility sync): each site numbers its rows and RMs itself.
+    sync_id: Mapped[str] = mapped_column(String(36), unique=True, default=lambda: str(uuid.uuid4()))
 
 
 class Ward(Versioned, Base):
@@ -1148,3 +1151,101 @@ class FinanceTarget(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     set_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Facility sync (docs/facility_sync.md): this site's clock, each record's writes, the changes to send per peer,
+# the changes applied, the conflicts found and the verify runs. Values that may name a patient are sealed with
+# the data keys (``*_enc``, bound to the row's id), like the patient's identifiers.
+
+
+class SyncClock(Base):
+    """This site's hybrid logical clock (``domain.hlc`` text form), read and advanced under a row lock, so it
+    survives restarts and is shared by every web worker and sync worker of the site."""
+
+    __tablename__ = "sync_clock"
+    site_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hlc: Mapped[str] = mapped_column(String(100))
+
+
+class SyncRecord(Base):
+    """One record's writes as this site holds them (``domain.record_merge.RecordState`` as sealed JSON)."""
+
+    __tablename__ = "sync_record"
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(64), unique=True)
+    state_enc: Mapped[str | None] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SyncOutbox(Base):
+    """A change to deliver to one peer, written in the transaction that made it; ``acked_at`` once the peer has
+    applied it. The id is the sender's running number (``seq`` on the wire)."""
+
+    __tablename__ = "sync_outbox"
+    __table_args__ = (
+        UniqueConstraint("peer", "change_id"),
+        Index(
+            "ix_sync_outbox_pending",
+            "peer",
+            "id",
+            postgresql_where=text("acked_at IS NULL"),
+            sqlite_where=text("acked_at IS NULL"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    peer: Mapped[str] = mapped_column(String(64))
+    change_id: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[str] = mapped_column(String(64))
+    change_enc: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SyncInbox(Base):
+    """A change applied here, once: a second delivery finds its id and is only acknowledged again."""
+
+    __tablename__ = "sync_inbox"
+    change_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(64), index=True)
+    record_id: Mapped[str] = mapped_column(String(64))
+    change_hlc: Mapped[str] = mapped_column(String(100))
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SyncConflict(Base):
+    """Two writes of one field that did not see each other (``domain.record_merge.Conflict``), for review."""
+
+    __tablename__ = "sync_conflict"
+    __table_args__ = (UniqueConstraint("record_id", "field", "lost_hlc", "won_hlc"),)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(64), index=True)
+    field: Mapped[str] = mapped_column(String(64))
+    lost_hlc: Mapped[str] = mapped_column(String(100))
+    won_hlc: Mapped[str] = mapped_column(String(100))
+    lost_value_enc: Mapped[str | None] = mapped_column(Text)
+    won_value_enc: Mapped[str | None] = mapped_column(Text)
+    found_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class SyncPeerStatus(Base):
+    """A peer site, and what the sync worker last saw of it: its last message and applied change, its last
+    refusal (a reason code such as ``clock_skew`` or ``auth``, never personal data) and the last verify."""
+
+    __tablename__ = "sync_peer_status"
+    peer: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The sync worker registers the peers of its configuration; a change is queued for every active peer.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verify_records: Mapped[int | None] = mapped_column(Integer)
+    verify_differences: Mapped[int | None] = mapped_column(Integer)
+    verify_detail: Mapped[list | None] = mapped_column(JSON)  # record ids that differ, at most 100

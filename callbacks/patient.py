@@ -236,7 +236,9 @@ def delete(_clicks: int, reason: str | None, patient_id: int, version: int) -> t
         return t("thr_confirm_first"), False, no_update, no_update, no_update
     try:
         with current_runtime().db.session() as session:
-            soft_delete(session, current_actor(), int(patient_id), version=version, reason=reason)
+            soft_delete(
+                session, current_runtime().cipher, current_actor(), int(patient_id), version=version, reason=reason
+            )
     except InputError as exc:
         return input_error_text(exc), True, no_update, no_update, no_update
     return None, False, False, _alert("pat_deleted", "success", "pat-deleted"), True

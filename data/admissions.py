@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
-from data import live_keys, patients
+from data import live_keys, patients, sync_store
 from data.audit import record_by
 from data.field_crypto import FieldCipher
 from data.live_store import LiveStore
@@ -33,8 +33,6 @@ from data.models import (
     DeviceAssignment,
     Patient,
 )
-from data.queue_registration import MRN_COUNTER_DATE, MRN_POINT
-from data.queue_tickets import next_number
 from data.setup_rows import check_version
 from domain.actor import Actor
 from domain.clock import utcnow
@@ -286,7 +284,7 @@ def admit_emergency(
     if approx_age_years is not None and not 0 <= approx_age_years <= 130:
         raise InputError("adt_err_age")
     year = at.year - approx_age_years if approx_age_years is not None else None
-    mrn = f"{next_number(session, actor.site_id, MRN_POINT, MRN_COUNTER_DATE):06d}"
+    mrn = patients.next_mrn(session, actor.site_id)
     patient = patients.create_patient(
         session,
         cipher,
@@ -299,6 +297,7 @@ def admit_emergency(
         actor_name=actor.username,
     )
     patient.incomplete = True
+    sync_store.note_patient(session, cipher, patient)
     return admit(
         session,
         actor,

@@ -11,7 +11,7 @@ from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from data import audit
+from data import audit, sync_store
 from data.field_crypto import FieldCipher
 from data.models import Admission, Base, Bed, BedOccupancy, Invoice, Patient, Poli, QueueTicket, Visit
 from data.patients import (
@@ -131,6 +131,7 @@ def update_patient(
         detail["completed"] = True
     with conflicts_as_input_errors():
         session.flush()
+    sync_store.note_patient(session, cipher, patient)
     if mismatches:
         detail["nik_confirmed"] = list(mismatches)
     audit.record_by(session, actor, "patient_updated", target_type="patient", target_id=patient.id, detail=detail)
@@ -143,7 +144,9 @@ def _open_admission(session: Session, patient_id: int) -> Admission | None:
     )
 
 
-def soft_delete(session: Session, actor: Actor, patient_id: int, *, version: int | None, reason: str | None) -> Patient:
+def soft_delete(
+    session: Session, cipher: FieldCipher, actor: Actor, patient_id: int, *, version: int | None, reason: str | None
+) -> Patient:
     """Mark a record deleted with its ``reason`` (required): it leaves every search and pick list but stays
     readable by RM, marked deleted. A patient in a bed is not deleted (discharge first)."""
     text = clean_text(reason)
@@ -158,6 +161,7 @@ def soft_delete(session: Session, actor: Actor, patient_id: int, *, version: int
     patient.deleted_at, patient.deleted_by, patient.delete_reason = utcnow(), actor.user_id, text
     with conflicts_as_input_errors():
         session.flush()
+    sync_store.note_patient(session, cipher, patient)
     audit.record_by(
         session, actor, "patient_deleted", target_type="patient", target_id=patient.id, detail={"reason": text}
     )
@@ -318,6 +322,8 @@ def merge(session: Session, cipher: FieldCipher, actor: Actor, *, keep_id: int, 
                     moved[f"{table.name}.{column}"] = count
             duplicate.deleted_at, duplicate.deleted_by, duplicate.merged_into_id = utcnow(), actor.user_id, keep.id
             session.flush()
+            for record in (keep, duplicate):  # the kept one may have gained identifiers; the other is deleted
+                sync_store.note_patient(session, cipher, record)
     except IntegrityError as exc:  # e.g. both booked at one poli on one day, which the check above cannot see
         raise InputError("pat_err_merge_conflict") from exc
     session.expire_all()  # rows moved behind the ORM's back

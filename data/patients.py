@@ -14,12 +14,15 @@ from data import audit
 from data.field_crypto import FieldCipher
 from data.models import Patient
 from data.pii_keys import field_name
+from data.queue_tickets import next_number
 from domain.actor import Actor
 from domain.errors import InputError
 from domain.formats import normalise_name, normalise_phone
 from domain.identifiers import normalise_identifier
 
 ENCRYPTED_FIELDS = ("nik", "bpjs", "phone", "address")
+MRN_POINT = "rekam_medis"  # the site-wide medical-record counter lives in queue_counter on a fixed date
+MRN_COUNTER_DATE = date(2000, 1, 1)
 BLIND_INDEXED = ("nik", "bpjs")
 # The records a search or pick list may offer: not deleted (a deleted one is read only by its RM, marked deleted).
 LIVE_PATIENT = Patient.deleted_at.is_(None)
@@ -71,6 +74,11 @@ def identifier_index(cipher: FieldCipher, field: str, value: str | None) -> str 
     """The blind index of a NIK or BPJS number in its one normal form (so ``３１７１…`` and ``3171…`` are the same
     number); a malformed number raises ``InputError``."""
     return cipher.blind_index(field, normalise_identifier(field, value))
+
+
+def next_mrn(session: Session, site_id: int) -> str:
+    """The site's next medical-record number (six digits and more), from its own counter."""
+    return f"{next_number(session, site_id, MRN_POINT, MRN_COUNTER_DATE):06d}"
 
 
 def create_patient(

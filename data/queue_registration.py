@@ -12,12 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from data import audit, patient_records, patients
+from data import audit, patient_records, patients, sync_store
 from data.charge_capture import charge_registration
 from data.field_crypto import FieldCipher
 from data.models import ClinicSession, Doctor, Patient, Poli, QueueTicket, Visit
 from data.patients import PatientMatch
-from data.queue_tickets import QueueEvent, enqueue, issue_ticket, next_number, record_task
+from data.queue_tickets import QueueEvent, enqueue, issue_ticket, record_task
 from data.queue_views import ticket_estimate
 from data.schedules import local_today
 from domain.actor import Actor
@@ -30,8 +30,6 @@ from domain.patient_rules import check_birth_date, check_fields, check_sex
 from domain.queue_points import ADMISSION, booking_code, poli_point
 
 PAYERS = ("jkn", "non_jkn")
-MRN_POINT = "rekam_medis"  # the site-wide medical-record counter lives in queue_counter on a fixed date
-MRN_COUNTER_DATE = date(2000, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -213,7 +211,7 @@ def register_patient(
         raise PossibleDuplicate(twins)
     try:
         with session.begin_nested():  # a twin of this form committed meanwhile undoes the MRN number as well
-            mrn = f"{next_number(session, actor.site_id, MRN_POINT, MRN_COUNTER_DATE):06d}"
+            mrn = patients.next_mrn(session, actor.site_id)
             patient = patients.create_patient(
                 session,
                 cipher,
@@ -225,6 +223,7 @@ def register_patient(
                 submission_token=submission_token,
                 **values,
             )
+            sync_store.note_patient(session, cipher, patient)
     except IntegrityError:
         earlier = _by_token(session, actor.site_id, submission_token) if submission_token else None
         if earlier is None:

@@ -120,10 +120,10 @@ def test_a_deleted_record_leaves_every_search_but_reads_by_its_rm(any_app):
         patient = new_patient(s, cipher, "RM-1", nik=NIK)
         patient_id, version = patient.id, patient.version
     with runtime.db.session() as s, pytest.raises(InputError) as err:
-        soft_delete(s, desk_actor(s), patient_id, version=version, reason=" \u200b ")
+        soft_delete(s, cipher, desk_actor(s), patient_id, version=version, reason=" \u200b ")
     assert err.value.key == "pat_err_reason_required"
     with runtime.db.session() as s:
-        soft_delete(s, desk_actor(s), patient_id, version=version, reason="Didaftarkan dua kali")
+        soft_delete(s, cipher, desk_actor(s), patient_id, version=version, reason="Didaftarkan dua kali")
     with runtime.db.session() as s:
         actor = desk_actor(s)
         for search in ({"mrn": "RM-1"}, {"nik": NIK}, {"name": "siti", "birth_date": BORN}):

@@ -1,0 +1,292 @@
+"""Facility sync at the database (data.sync_store), on SQLite and PostgreSQL: two sites, each its own database
+and data keys, exchanging changes by hand (the worker's transport is tested in test_facility_sync_worker)."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from data.db import Database
+from data.field_crypto import FieldCipher
+from data.migrate import upgrade
+from data.models import Patient, Site, SyncConflict, SyncInbox, SyncOutbox, SyncRecord
+from data.patient_records import merge, soft_delete, update_patient
+from data.patients import create_patient, decrypt_field, find_by_identifier, seal_field
+from data.queue_registration import register_patient
+from data.sync_store import (
+    SyncError,
+    apply_remote,
+    due_changes,
+    fingerprints,
+    mark_acked,
+    note_patient,
+    register_site,
+)
+from domain.clock import utcnow
+from domain.hlc import ClockSkew, Hlc
+from domain.record_merge import Change, Op, Write
+from testkit.front_desk import desk_actor
+
+NIK = "3171015705900001"  # DKI Jakarta, a woman born 17-05-1990
+BORN = date(1990, 5, 17)
+LONG_AGO = timedelta(days=1)
+
+
+@dataclass
+class SyncSite:
+    """One site of a test: its own database, data keys and Site row."""
+
+    code: str
+    db: Database
+    cipher: FieldCipher
+    site_id: int
+
+    def register(self, peers: list[str]) -> None:
+        with self.db.session() as s:
+            register_site(s, self.code, peers)
+
+    def patient(self, sync_id: str) -> Patient | None:
+        with self.db.session() as s:
+            patient = s.scalar(select(Patient).where(Patient.sync_id == sync_id))
+            if patient is not None:
+                s.expunge(patient)
+            return patient
+
+    def count(self, model) -> int:
+        with self.db.session() as s:
+            return s.scalar(select(func.count()).select_from(model))
+
+
+def _key(seed: int) -> str:
+    return f"k{seed}:" + base64.b64encode(bytes([seed]) * 32).decode()  # test keys only
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def make_site(request, tmp_path):
+    """A factory of sites on the test's backend, each in a fresh migrated database."""
+    made: list[Database] = []
+
+    def make(code: str) -> SyncSite:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / f'{code}.db'}"
+        else:
+            url = request.getfixturevalue("postgres_server").create_database(f"s_{uuid.uuid4().hex[:12]}")
+        upgrade(url)
+        db = Database(url)
+        made.append(db)
+        with db.session() as s:
+            site = Site(code=code, name=f"Site {code}")
+            s.add(site)
+            s.flush()
+            site_id = site.id
+        seed = len(made)
+        return SyncSite(code, db, FieldCipher(_key(seed), f"test-only-blind-key-{seed}"), site_id)
+
+    yield make
+    for db in made:
+        db.engine.dispose()
+
+
+def register(site: SyncSite, name: str = "Siti Nurhaliza", **fields) -> str:
+    """A patient registered at ``site`` as the desk's services do (create, then note); her sync id."""
+    with site.db.session() as s:
+        patient = create_patient(
+            s, site.cipher, site_id=site.site_id, mrn=f"RM-{uuid.uuid4().hex[:6]}", name=name, birth_date=BORN, sex="P"
+        )
+        for field, value in fields.items():
+            setattr(patient, field, value)
+        note_patient(s, site.cipher, patient)
+        return patient.sync_id
+
+
+def edit(site: SyncSite, sync_id: str, **values) -> None:
+    with site.db.session() as s:
+        patient = s.scalar(select(Patient).where(Patient.sync_id == sync_id).with_for_update())
+        for field, value in values.items():
+            setattr(patient, field, value)
+        s.flush()
+        note_patient(s, site.cipher, patient)
+
+
+def deliver(source: SyncSite, target: SyncSite) -> int:
+    """Send every change due from ``source`` to ``target``, apply it there, and acknowledge it; how many."""
+    with source.db.session() as s:
+        due = due_changes(s, source.cipher, target.code, now=utcnow(), resend_after=LONG_AGO, limit=1000)
+    with target.db.session() as s:
+        for item in due:
+            apply_remote(s, target.cipher, item.change, site_id=target.site_id)
+    with source.db.session() as s:
+        mark_acked(s, target.code, [item.change.change_id for item in due], now=utcnow())
+    return len(due)
+
+
+@pytest.fixture
+def pair(make_site):
+    puskesmas, hospital = make_site("PKM-01"), make_site("RS-01")
+    puskesmas.register(["RS-01"])
+    hospital.register(["PKM-01"])
+    return puskesmas, hospital
+
+
+def test_sync_is_off_until_the_site_is_registered(make_site):
+    site = make_site("PKM-01")
+    register(site)
+    assert site.count(SyncOutbox) == site.count(SyncRecord) == 0
+
+
+def test_a_site_id_that_names_a_live_topic_or_a_second_site_is_refused(make_site):
+    site = make_site("PKM-01")
+    with pytest.raises(SyncError, match="site"):
+        site.register(["vitals"])
+    site.register(["RS-01"])
+    with site.db.session() as s, pytest.raises(SyncError, match="syncs as PKM-01"):
+        register_site(s, "RS-02", ["RS-01"])
+
+
+def test_a_registration_reaches_the_peer_with_its_identifiers_sealed_under_the_peers_keys(pair):
+    puskesmas, hospital = pair
+    sync_id = register(puskesmas, nik_enc=None)
+    with puskesmas.db.session() as s:  # the identifier set as the desk does: sealed, then noted
+        patient = s.scalar(select(Patient).where(Patient.sync_id == sync_id))
+        seal_field(puskesmas.cipher, patient, "nik", NIK)
+        s.flush()
+        note_patient(s, puskesmas.cipher, patient)
+        stored = s.scalar(select(SyncRecord.state_enc).where(SyncRecord.record_id == sync_id))
+        queued = s.scalars(select(SyncOutbox.change_enc)).all()
+    assert "Siti" not in stored and NIK not in stored and not any(NIK in text or "Siti" in text for text in queued)
+
+    assert deliver(puskesmas, hospital) == 2  # the registration and the NIK added to it
+    arrived = hospital.patient(sync_id)
+    assert arrived is not None and arrived.name == "Siti Nurhaliza" and arrived.birth_date == BORN
+    assert arrived.mrn.isdigit()  # the hospital's own RM numbering
+    assert decrypt_field(hospital.cipher, arrived, "nik") == NIK
+    with hospital.db.session() as s:
+        assert [p.sync_id for p in find_by_identifier(s, hospital.cipher, hospital.site_id, "nik", NIK)] == [sync_id]
+    with puskesmas.db.session() as s:
+        assert s.scalar(select(func.count()).where(SyncOutbox.acked_at.is_(None))) == 0
+    assert fingerprints_of(puskesmas) == fingerprints_of(hospital)
+
+
+def fingerprints_of(site: SyncSite) -> dict[str, str]:
+    with site.db.session() as s:
+        return fingerprints(s)
+
+
+def test_a_change_is_applied_once_however_often_it_arrives(pair):
+    puskesmas, hospital = pair
+    sync_id = register(puskesmas)
+    with puskesmas.db.session() as s:
+        (item,) = due_changes(s, puskesmas.cipher, "RS-01", now=utcnow(), resend_after=LONG_AGO, limit=10)
+        assert due_changes(s, puskesmas.cipher, "RS-01", now=utcnow(), resend_after=LONG_AGO, limit=10) == []
+    for expected in (False, True, True):
+        with hospital.db.session() as s:
+            assert apply_remote(s, hospital.cipher, item.change, site_id=hospital.site_id).duplicate is expected
+    assert hospital.count(SyncInbox) == 1 and hospital.count(Patient) == 1
+    # Unacknowledged, it is sent again once the resend time has passed.
+    with puskesmas.db.session() as s:
+        again = due_changes(s, puskesmas.cipher, "RS-01", now=utcnow(), resend_after=timedelta(0), limit=10)
+    assert [i.change.change_id for i in again] == [item.change.change_id] and hospital.patient(sync_id) is not None
+
+
+def test_edits_made_apart_converge_and_the_conflict_is_kept_at_both_sites(pair):
+    puskesmas, hospital = pair
+    sync_id = register(puskesmas)
+    deliver(puskesmas, hospital)
+    edit(puskesmas, sync_id, name="Siti Nurhaliza Putri")
+    edit(hospital, sync_id, name="Siti N. Putri", incomplete=True)
+    deliver(puskesmas, hospital)
+    deliver(hospital, puskesmas)
+    here, there = puskesmas.patient(sync_id), hospital.patient(sync_id)
+    assert here.name == there.name == "Siti N. Putri"  # the later write wins at both
+    assert here.incomplete is there.incomplete is True  # a field only one side changed is no conflict
+    assert fingerprints_of(puskesmas) == fingerprints_of(hospital)
+    for site in pair:
+        with site.db.session() as s:
+            (conflict,) = s.scalars(select(SyncConflict)).all()
+            assert (conflict.record_id, conflict.field) == (sync_id, "name")
+            assert "Putri" not in (conflict.lost_value_enc or "")  # the values are sealed
+    # The applied changes are not echoed back: each site's state already holds them.
+    edit(hospital, sync_id)
+    assert deliver(hospital, puskesmas) == 0
+
+
+def test_a_delete_propagates_and_a_later_edit_restores_the_record(pair):
+    puskesmas, hospital = pair
+    sync_id = register(puskesmas)
+    deliver(puskesmas, hospital)
+    edit(puskesmas, sync_id, deleted_at=utcnow())
+    deliver(puskesmas, hospital)
+    assert hospital.patient(sync_id).deleted_at is not None
+    assert hospital.patient(sync_id).delete_reason == "sync:PKM-01"
+    edit(hospital, sync_id, deleted_at=None, name="Siti Aminah")
+    deliver(hospital, puskesmas)
+    restored = puskesmas.patient(sync_id)
+    assert restored.deleted_at is None and restored.name == "Siti Aminah"
+
+
+def _change(site: str, record: str, hlc: Hlc, **fields) -> Change:
+    writes = {name: Write(value, hlc) for name, value in fields.items()}
+    return Change(str(uuid.uuid4()), record, site, Op.UPSERT, hlc, None, writes)
+
+
+def test_a_peer_clock_far_ahead_or_a_value_no_row_can_hold_changes_nothing(pair):
+    _puskesmas, hospital = pair
+    record = str(uuid.uuid4())
+    now_ms = int(utcnow().timestamp() * 1000)
+    valid = dict(name="Budi", birth_date="1980-01-02", sex="L")
+    ahead = _change("PKM-01", record, Hlc(now_ms + 3_600_000, 0, "PKM-01"), **valid)
+    with pytest.raises(ClockSkew), hospital.db.session() as s:
+        apply_remote(s, hospital.cipher, ahead, site_id=hospital.site_id, now_ms=now_ms)
+    bad = _change("PKM-01", record, Hlc(now_ms, 0, "PKM-01"), **valid | {"sex": "X"})
+    with pytest.raises(SyncError, match="sex"), hospital.db.session() as s:
+        apply_remote(s, hospital.cipher, bad, site_id=hospital.site_id, now_ms=now_ms)
+    assert hospital.count(SyncInbox) == hospital.count(SyncRecord) == hospital.count(Patient) == 0
+
+
+def test_the_desks_services_queue_registration_correction_delete_and_merge(any_app):
+    """The hooks are wired: each of the services that change a record queues its change for the peer."""
+    runtime, cipher = any_app.runtime, any_app.runtime.cipher
+    with runtime.db.session() as s:
+        register_site(s, any_app.settings.site_code, ["PKM-01"])
+
+    def desk_registers(name: str) -> int:
+        with runtime.db.session() as s:
+            saved = register_patient(
+                s,
+                cipher,
+                desk_actor(s),
+                name=name,
+                birth_date=BORN,
+                sex="P",
+                phone="081234567890",
+                nik="",
+                today=date.today(),
+            )
+            return saved.id
+
+    first, second = desk_registers("Siti Nurhaliza"), desk_registers("Siti Nurhalisa")
+
+    def queued() -> list[str]:
+        with runtime.db.session() as s:
+            return list(s.scalars(select(SyncOutbox.record_id).order_by(SyncOutbox.id)))
+
+    with runtime.db.session() as s:
+        ids = {p.id: p.sync_id for p in s.scalars(select(Patient).where(Patient.id.in_([first, second])))}
+    assert queued() == [ids[first], ids[second]]
+    with runtime.db.session() as s:
+        patient = s.get(Patient, first)
+        values = dict(name="Siti Nurhaliza", birth_date=patient.birth_date, sex=patient.sex, phone="081298765432")
+        update_patient(s, cipher, desk_actor(s), first, version=patient.version, values=values, today=date.today())
+    with runtime.db.session() as s:
+        soft_delete(s, cipher, desk_actor(s), second, version=s.get(Patient, second).version, reason="Ganda")
+    assert queued()[2:] == [ids[first], ids[second]]
+    third = desk_registers("Siti Nurhalizah")
+    with runtime.db.session() as s:
+        merge(s, cipher, desk_actor(s), keep_id=first, duplicate_id=third)
+        third_sync = s.get(Patient, third).sync_id
+    assert queued()[4:] == [third_sync, third_sync]  # registered, then deleted as merged (the kept one gained nothing)

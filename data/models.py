@@ -1159,6 +1159,26 @@ class FinanceTarget(Base):
 # the data keys (``*_enc``, bound to the row's id), like the patient's identifiers.
 
 
+class PatientAttachment(Base):
+    """A scanned letter or image of a patient (a Puskesmas referral letter, a photo of a result), sealed with the
+    data keys. Facility sync moves it as a record of its own (``sync_id``), so editing the patient never resends
+    it; it names its patient by her sync id, so it may arrive before she does."""
+
+    __tablename__ = "patient_attachment"
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    sync_id: Mapped[str] = mapped_column(String(64), unique=True)
+    patient_sync_id: Mapped[str] = mapped_column(String(36), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    filename: Mapped[str] = mapped_column(String(200))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_enc: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class SyncClock(Base):
     """This site's hybrid logical clock (``domain.hlc`` text form), read and advanced under a row lock, so it
     survives restarts and is shared by every web worker and sync worker of the site."""

@@ -13,7 +13,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from data.db import Database
 from data.field_crypto import FieldCipher
-from data.models import Patient, User
+from data.models import Patient, PatientAttachment, SyncConflict, SyncOutbox, SyncRecord, User
 
 ENCRYPTED_COLUMNS: tuple[InstrumentedAttribute, ...] = (
     Patient.nik_enc,
@@ -21,6 +21,11 @@ ENCRYPTED_COLUMNS: tuple[InstrumentedAttribute, ...] = (
     Patient.phone_enc,
     Patient.address_enc,
     User.totp_secret_enc,
+    PatientAttachment.content_enc,
+    SyncRecord.state_enc,
+    SyncOutbox.change_enc,
+    SyncConflict.lost_value_enc,
+    SyncConflict.won_value_enc,
 )
 
 

@@ -12,6 +12,8 @@ to their row, like the patient's identifiers; the wire format (``data.sync_envel
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,7 +25,16 @@ from sqlalchemy.orm import Session
 
 from data import audit
 from data.field_crypto import FieldCipher
-from data.models import Patient, SyncClock, SyncConflict, SyncInbox, SyncOutbox, SyncPeerStatus, SyncRecord
+from data.models import (
+    Patient,
+    PatientAttachment,
+    SyncClock,
+    SyncConflict,
+    SyncInbox,
+    SyncOutbox,
+    SyncPeerStatus,
+    SyncRecord,
+)
 from data.patients import ENCRYPTED_FIELDS, decrypt_field, next_mrn, seal_field
 from data.pii_keys import field_name
 from data.sync_envelope import decode_change, encode_change
@@ -32,9 +43,13 @@ from domain.hlc import ID_PATTERN, Hlc, receive, tick
 from domain.record_merge import Change, Conflict, RecordState, Value, Write, apply, delete, edit
 
 SYNCED_FIELDS = ("name", "birth_date", "sex", "nik", "bpjs", "phone", "address", "incomplete")
+ATTACHMENT_PREFIX = "att-"  # an attachment's sync id; a patient's is a bare UUID
+MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024  # a scanned letter or a photo, well under the reassembler's bound
+MAX_ATTACHMENT_TEXT = (MAX_ATTACHMENT_BYTES + 2) // 3 * 4  # its base64 text
 RESERVED_SITES = frozenset({"vitals", "status", "wave", "cmd"})  # would match the live topics' wildcards
 _STATE = field_name(SyncRecord.state_enc)
 _CHANGE = field_name(SyncOutbox.change_enc)
+ATTACHMENT_CONTENT = field_name(PatientAttachment.content_enc)  # the field its sealed content is bound to
 _LOST, _WON = field_name(SyncConflict.lost_value_enc), field_name(SyncConflict.won_value_enc)
 
 
@@ -153,35 +168,63 @@ def patient_values(cipher: FieldCipher, patient: Patient) -> dict[str, Value]:
     return values
 
 
-def note_patient(
-    session: Session, cipher: FieldCipher, patient: Patient, *, now_ms: int | None = None
+def _note(
+    session: Session, cipher: FieldCipher, record_id: str, values: dict[str, Value] | None, now_ms: int | None
 ) -> Change | None:
-    """Queue this site's change of ``patient`` (a flushed row, locked by the caller when it existed before) for
-    every active peer, in the caller's transaction: a delete when the row is deleted, else the fields that differ
-    from the record's state. Returns the change; None when sync is off or nothing differs. A purged record's
-    erasure is local (each site keeps its own retention) and is never sent."""
-    if patient.purged_at is not None:
-        return None
+    """Queue this site's change of one record for every active peer: ``values`` as they are now, or ``None`` for
+    a delete. Returns the change; None when sync is off or nothing differs from the record's state."""
     at = _advance(session, _now_ms(now_ms))
     if at is None:
         return None
-    row, state = _state_row(session, cipher, patient.sync_id)
+    row, state = _state_row(session, cipher, record_id)
     change_id = str(uuid.uuid4())
-    if patient.deleted_at is not None:
+    if values is None:
         change = None if state.deleted else delete(state, change_id=change_id, at=at)
     else:
-        change = edit(state, patient_values(cipher, patient), change_id=change_id, at=at)
+        change = edit(state, values, change_id=change_id, at=at)
     if change is None:
         return None
     _store_state(cipher, row, apply(state, change).state)
     peers = session.scalars(select(SyncPeerStatus.peer).where(SyncPeerStatus.active)).all()
-    queued = [SyncOutbox(peer=peer, change_id=change_id, record_id=change.record_id) for peer in peers]
+    queued = [SyncOutbox(peer=peer, change_id=change_id, record_id=record_id) for peer in peers]
     session.add_all(queued)
     session.flush()
     text = encode_change(change).decode()
     for item in queued:
         item.change_enc = cipher.encrypt(_CHANGE, text, row_id=item.id)
     return change
+
+
+def note_patient(
+    session: Session, cipher: FieldCipher, patient: Patient, *, now_ms: int | None = None
+) -> Change | None:
+    """Queue this site's change of ``patient`` (a flushed row, locked by the caller when it existed before), in
+    the caller's transaction: a delete when the row is deleted, else the fields that differ from the record's
+    state. A purged record's erasure is local (each site keeps its own retention) and is never sent."""
+    if patient.purged_at is not None:
+        return None
+    values = None if patient.deleted_at is not None else patient_values(cipher, patient)
+    return _note(session, cipher, patient.sync_id, values, now_ms)
+
+
+def attachment_values(cipher: FieldCipher, attachment: PatientAttachment) -> dict[str, Value]:
+    """An attachment as the synced values (its content as base64 text)."""
+    return {
+        "patient": attachment.patient_sync_id,
+        "kind": attachment.kind,
+        "filename": attachment.filename,
+        "media_type": attachment.media_type,
+        "sha256": attachment.sha256,
+        "content": cipher.decrypt(ATTACHMENT_CONTENT, attachment.content_enc, row_id=attachment.id),
+    }
+
+
+def note_attachment(
+    session: Session, cipher: FieldCipher, attachment: PatientAttachment, *, now_ms: int | None = None
+) -> Change | None:
+    """Queue this site's change of ``attachment`` (a flushed row), as :func:`note_patient` does a patient's."""
+    values = None if attachment.deleted_at is not None else attachment_values(cipher, attachment)
+    return _note(session, cipher, attachment.sync_id, values, now_ms)
 
 
 def due_changes(
@@ -311,6 +354,46 @@ def _write_patient(
     )
 
 
+def _write_attachment(
+    session: Session,
+    cipher: FieldCipher,
+    attachment: PatientAttachment | None,
+    state: RecordState,
+    *,
+    site_id: int,
+    origin: str,
+) -> None:
+    """Make the attachment row show the merged ``state``; content whose checksum does not match is refused."""
+    values = state.values()
+    if attachment is None and "content" not in values:
+        return  # only a delete of an attachment never seen here
+    text = {name: _text(values, name, 200, required=True) for name in ("patient", "kind", "filename", "media_type")}
+    content = _text(values, "content", MAX_ATTACHMENT_TEXT, required=True) or ""
+    try:
+        raw = base64.b64decode(content, validate=True)
+    except ValueError as exc:
+        raise SyncError("value", "an attachment's content is not base64") from exc
+    if hashlib.sha256(raw).hexdigest() != values.get("sha256"):
+        raise SyncError("checksum", f"attachment {state.record_id} does not match its SHA-256")
+    if attachment is None:
+        attachment = PatientAttachment(site_id=site_id, sync_id=state.record_id)
+        session.add(attachment)
+    attachment.patient_sync_id, attachment.kind = text["patient"], text["kind"]
+    attachment.filename, attachment.media_type = text["filename"], text["media_type"]
+    attachment.size, attachment.sha256 = len(raw), values["sha256"]
+    attachment.deleted_at = (attachment.deleted_at or utcnow()) if state.deleted else None
+    session.flush()
+    attachment.content_enc = cipher.encrypt(ATTACHMENT_CONTENT, content, row_id=attachment.id)
+    audit.record(
+        session,
+        "attachment_synced",
+        site_id=site_id,
+        target_type="attachment",
+        target_id=attachment.id,
+        detail={"origin": origin},
+    )
+
+
 def apply_remote(
     session: Session, cipher: FieldCipher, change: Change, *, site_id: int, now_ms: int | None = None
 ) -> ApplyResult:
@@ -319,16 +402,17 @@ def apply_remote(
     then and the change must not be acknowledged."""
     if session.get(SyncInbox, change.change_id) is not None:
         return ApplyResult(duplicate=True, changed=False, conflicts=0)
-    patient = session.scalars(
-        select(Patient).where(Patient.sync_id == change.record_id).with_for_update()
-    ).one_or_none()
+    attachment = change.record_id.startswith(ATTACHMENT_PREFIX)
+    model = PatientAttachment if attachment else Patient
+    held = session.scalars(select(model).where(model.sync_id == change.record_id).with_for_update()).one_or_none()
     if _advance(session, _now_ms(now_ms), change.hlc) is None:
         raise SyncError("off", "sync is not registered in this database")
     row, state = _state_row(session, cipher, change.record_id)
     applied = apply(state, change)
     _store_state(cipher, row, applied.state)
     if applied.changed:
-        _write_patient(session, cipher, patient, applied.state, site_id=site_id, origin=change.origin)
+        write = _write_attachment if attachment else _write_patient
+        write(session, cipher, held, applied.state, site_id=site_id, origin=change.origin)  # type: ignore[arg-type]
     kept = _keep_conflicts(session, cipher, applied.conflicts)
     session.add(
         SyncInbox(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -15,6 +15,8 @@ from data.field_crypto import FieldCipher, FieldCryptoError, parse_keys
 from data.models import AuditLog, Patient, Site, User
 from data.patients import ENCRYPTED_FIELDS, create_patient, decrypt_field, find_by_identifier, read_patient
 from data.pii_keys import rotate_keys
+from data.sync_store import due_changes, note_patient, register_site
+from domain.clock import utcnow
 from domain.errors import InputError
 
 NIK = "3171234567890001"
@@ -85,18 +87,24 @@ def test_key_rotation_reencrypts_under_the_new_key_and_the_old_key_can_go(any_ap
     runtime = any_app.runtime
     with runtime.db.session() as s:
         site_id = s.scalar(select(Site.id))
-        patient_id = make_patient(s, runtime.cipher, site_id).id
+        register_site(s, "RS-01", ["PKM-01"])  # the sync tables seal values with the data keys too
+        patient = make_patient(s, runtime.cipher, site_id)
+        patient_id = patient.id
+        note_patient(s, runtime.cipher, patient)
         for n in range(2, 5):  # more rows than a batch
             make_patient(s, runtime.cipher, site_id, mrn=f"RM-90000{n}", nik=f"317123456789000{n}", bpjs=None)
         encrypted = s.scalar(select(func.count(Patient.id)).where(Patient.phone_enc.is_not(None)))
     assert encrypted >= 4
     added = new_key()
     rotated = FieldCipher(f"{added},{DEMO_DATA_KEY}", any_app.settings.blind_index_key)
-    assert rotate_keys(runtime.db, rotated, batch=2)["patient"] == encrypted
-    assert rotate_keys(runtime.db, rotated, batch=2) == {"patient": 0, "app_user": 0}
+    first = rotate_keys(runtime.db, rotated, batch=2)
+    assert (first["patient"], first["sync_record"], first["sync_outbox"]) == (encrypted, 1, 1)
+    assert set(rotate_keys(runtime.db, rotated, batch=2).values()) == {0}
     only_new = FieldCipher(added, any_app.settings.blind_index_key)
     with runtime.db.session() as s:
         assert read_nik(s, only_new, patient_id) == NIK
+        (queued,) = due_changes(s, only_new, "PKM-01", now=utcnow(), resend_after=timedelta(0), limit=5)
+        assert queued.change.fields["nik"].value == NIK
         for patient in s.scalars(select(Patient)):  # nothing anywhere still needs the old key
             assert not any(only_new.needs_rotation(getattr(patient, f"{f}_enc")) for f in ENCRYPTED_FIELDS)
             decrypt_field(only_new, patient, "phone")
@@ -160,7 +168,7 @@ def test_rotate_data_keys_command_prints_counts_and_audits(sqlite_app):
     assert "patient: re-encrypted 0 rows" in result.output and "app_user: re-encrypted 0 rows" in result.output
     with sqlite_app.runtime.db.session() as s:
         row = s.scalar(select(AuditLog).where(AuditLog.action == "data_keys_rotated"))
-    assert row.detail["rows"] == {"patient": 0, "app_user": 0}
+    assert set(row.detail["rows"]) >= {"patient", "app_user", "sync_record"} and set(row.detail["rows"].values()) == {0}
 
 
 # ---- one normal form for identifiers (issue 11) ----------------------------------------------------------------

@@ -4,6 +4,7 @@ and data keys, exchanging changes by hand (the worker's transport is tested in t
 from __future__ import annotations
 
 import base64
+import os
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -14,7 +15,8 @@ from sqlalchemy import func, select
 from data.db import Database
 from data.field_crypto import FieldCipher
 from data.migrate import upgrade
-from data.models import Patient, Site, SyncConflict, SyncInbox, SyncOutbox, SyncRecord
+from data.models import Patient, PatientAttachment, Site, SyncConflict, SyncInbox, SyncOutbox, SyncRecord
+from data.patient_attachments import add_attachment, read_attachment
 from data.patient_records import merge, soft_delete, update_patient
 from data.patients import create_patient, decrypt_field, find_by_identifier, seal_field
 from data.queue_registration import register_patient
@@ -27,7 +29,9 @@ from data.sync_store import (
     note_patient,
     register_site,
 )
+from domain.actor import Actor
 from domain.clock import utcnow
+from domain.errors import InputError
 from domain.hlc import ClockSkew, Hlc
 from domain.record_merge import Change, Op, Write
 from testkit.front_desk import desk_actor
@@ -35,6 +39,11 @@ from testkit.front_desk import desk_actor
 NIK = "3171015705900001"  # DKI Jakarta, a woman born 17-05-1990
 BORN = date(1990, 5, 17)
 LONG_AGO = timedelta(days=1)
+ACTOR = Actor(None, "tester", 1, "127.0.0.1")
+
+
+def ACTOR_AT(site) -> Actor:
+    return Actor(None, "tester", site.site_id, "127.0.0.1")
 
 
 @dataclass
@@ -60,6 +69,10 @@ class SyncSite:
     def count(self, model) -> int:
         with self.db.session() as s:
             return s.scalar(select(func.count()).select_from(model))
+
+
+def actor_at(site: SyncSite) -> Actor:
+    return Actor(None, "tester", site.site_id, "127.0.0.1")
 
 
 def _key(seed: int) -> str:
@@ -290,3 +303,33 @@ def test_the_desks_services_queue_registration_correction_delete_and_merge(any_a
         merge(s, cipher, desk_actor(s), keep_id=first, duplicate_id=third)
         third_sync = s.get(Patient, third).sync_id
     assert queued()[4:] == [third_sync, third_sync]  # registered, then deleted as merged (the kept one gained nothing)
+
+
+def test_an_attachment_travels_as_its_own_record_and_a_wrong_checksum_is_refused(pair):
+    puskesmas, hospital = pair
+    sync_id = register(puskesmas)
+    letter = os.urandom(3 * 2**20)  # a scanned referral letter
+    with puskesmas.db.session() as s:
+        patient = s.scalar(select(Patient).where(Patient.sync_id == sync_id))
+        with pytest.raises(InputError, match="att_err_type"):
+            add_attachment(s, puskesmas.cipher, actor_at(puskesmas), patient, kind="referral_letter", filename="a.exe",
+                           media_type="application/x-msdownload", content=letter)  # fmt: skip
+        attachment = add_attachment(s, puskesmas.cipher, actor_at(puskesmas), patient, kind="referral_letter",
+                                    filename="rujukan.pdf", media_type="application/pdf", content=letter)  # fmt: skip
+        attachment_id = attachment.sync_id
+        assert base64.b64encode(letter[:300]).decode()[:100] not in (attachment.content_enc or "")
+    assert deliver(puskesmas, hospital) == 2  # the patient, then her letter; editing her resends nothing big
+    edit(puskesmas, sync_id, name="Siti Aminah")
+    with puskesmas.db.session() as s:
+        (item,) = due_changes(s, puskesmas.cipher, "RS-01", now=utcnow(), resend_after=LONG_AGO, limit=5)
+        assert set(item.change.fields) == {"name"}
+    with hospital.db.session() as s:
+        arrived = s.scalar(select(PatientAttachment).where(PatientAttachment.sync_id == attachment_id))
+        assert (arrived.patient_sync_id, arrived.size, arrived.filename) == (sync_id, len(letter), "rujukan.pdf")
+        assert read_attachment(s, hospital.cipher, actor_at(hospital), arrived.id) == letter
+    now_ms = int(utcnow().timestamp() * 1000)
+    forged = _change("PKM-01", f"att-{uuid.uuid4()}", Hlc(now_ms, 0, "PKM-01"), patient=sync_id, kind="image",
+                     filename="x.png", media_type="image/png", sha256="0" * 64,
+                     content=base64.b64encode(b"not what the checksum says").decode())  # fmt: skip
+    with pytest.raises(SyncError, match="checksum"), hospital.db.session() as s:
+        apply_remote(s, hospital.cipher, forged, site_id=hospital.site_id, now_ms=now_ms)

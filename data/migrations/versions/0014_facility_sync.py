@@ -1,5 +1,5 @@
-"""facility sync: a global id per patient record, and the sync tables (clock, record states, outbox, inbox,
-conflicts, peer status); see docs/facility_sync.md.
+"""facility sync: a global id per patient record, patient attachments (scanned letters, images), and the sync
+tables (clock, record states, outbox, inbox, conflicts, peer status); see docs/facility_sync.md.
 
 Revision ID: 0014
 Revises: 0013
@@ -18,7 +18,15 @@ depends_on = None
 
 UTC_TS = sa.DateTime(timezone=True)
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-TABLES = ("sync_peer_status", "sync_conflict", "sync_inbox", "sync_outbox", "sync_record", "sync_clock")
+TABLES = (
+    "patient_attachment",
+    "sync_peer_status",
+    "sync_conflict",
+    "sync_inbox",
+    "sync_outbox",
+    "sync_record",
+    "sync_clock",
+)
 
 
 def _backfill_sync_ids() -> None:
@@ -38,6 +46,21 @@ def upgrade() -> None:
         batch_op.alter_column("sync_id", existing_type=sa.String(36), nullable=False)
         batch_op.create_unique_constraint("uq_patient_sync_id", ["sync_id"])
 
+    op.create_table(
+        "patient_attachment",
+        sa.Column("id", BIG_ID, primary_key=True),
+        sa.Column("site_id", sa.Integer(), sa.ForeignKey("site.id"), nullable=False),
+        sa.Column("sync_id", sa.String(64), nullable=False, unique=True),
+        sa.Column("patient_sync_id", sa.String(36), nullable=False, index=True),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("filename", sa.String(200), nullable=False),
+        sa.Column("media_type", sa.String(100), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("content_enc", sa.Text()),
+        sa.Column("created_at", UTC_TS, nullable=False),
+        sa.Column("deleted_at", UTC_TS),
+    )
     op.create_table(
         "sync_clock",
         sa.Column("site_code", sa.String(64), primary_key=True),

@@ -114,6 +114,13 @@ class Settings(BaseSettings):
     simulator_speed: float = Field(30.0, gt=0)
     var_dir: Path = ROOT / "var"
 
+    # Facility sync (docs/facility_sync.md, "The worker"): this site is ``site_code``; its peers' site codes, comma
+    # separated; the link keys as ``PEER:keyid:base64,...`` (32-byte keys, newest first per peer; never logged);
+    # how long a change sent and not acknowledged waits before it is sent again.
+    sync_peers: str = ""
+    sync_keys: str = ""
+    sync_resend_seconds: int = Field(30, ge=1)
+
     # ---- security: audit viewer (helper 6)
     # The login role every Pantau process but the migrate step uses (compose: pantau_app). The migrate step runs
     # as the database owner, creates this role with this password and grants it all it needs except changing

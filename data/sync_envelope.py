@@ -59,6 +59,11 @@ def sync_topic(site: str) -> str:
     return f"{TOPIC_ROOT}/sync/{site}/patients"
 
 
+def ack_topic(site: str) -> str:
+    """Where ``site`` acknowledges its peers' changes and answers (or asks) ``verify`` (QoS 1, sealed per link)."""
+    return f"{TOPIC_ROOT}/sync/{site}/acks"
+
+
 class EnvelopeError(ValueError):
     """A message or payload refused; ``reason`` is short and machine-readable (``format``, ``version``, ``link``,
     ``key``, ``auth``, ``checksum``, ``inconsistent``, ``too_large``, ``full``, ``payload``), the text says

@@ -1,0 +1,87 @@
+"""``python -m bridge.facility_sync run`` (the worker, until SIGTERM/SIGINT) and
+``python -m bridge.facility_sync verify [--peer SITE]`` (exit 0 when identical, 1 when not, 2 without answer)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+from bridge.facility_sync.options import load_setup
+from bridge.facility_sync.verify import NoAnswer, verify
+from bridge.facility_sync.worker import SyncWorker
+from config import ConfigError, configure_logging, load_settings
+from data.db import Database
+from data.field_crypto import FieldCipher
+from data.mqtt_client import broker_address
+
+__all__ = ["main"]
+
+log = logging.getLogger(__name__)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line, check the configuration and run the command."""
+    parser = argparse.ArgumentParser(prog="python -m bridge.facility_sync", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="send, receive and acknowledge changes until stopped")
+    run.add_argument("--window", type=int, default=100, help="changes in flight per peer, unacknowledged")
+    check = commands.add_parser("verify", help="compare this site with a peer, record by record")
+    check.add_argument("--peer", help="the peer's site code (default: the only peer)")
+    check.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the peer's answer")
+    args = parser.parse_args(argv)
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    try:
+        settings.require_own_secrets()
+        setup = load_setup(settings)
+    except ConfigError as exc:
+        print(f"facility sync cannot start: {exc}", file=sys.stderr)
+        return 2
+    db = Database(
+        settings.database_url,
+        connect_timeout_seconds=settings.db_connect_timeout_seconds,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+    )
+    broker = broker_address(settings)
+    try:
+        if args.command == "run":
+            return _run(SyncWorker(setup, db, FieldCipher(settings.data_keys, settings.blind_index_key), broker))
+        peer = args.peer or (setup.peers[0] if len(setup.peers) == 1 else None)
+        if peer not in setup.peers:
+            print(f"--peer must be one of {', '.join(setup.peers)}", file=sys.stderr)
+            return 2
+        try:
+            result = verify(setup, db, broker, peer, timeout=args.timeout)
+        except NoAnswer:
+            print(f"no answer from {peer} within {args.timeout:g} s (is its sync worker running?)", file=sys.stderr)
+            return 2
+    except ConfigError as exc:
+        print(f"facility sync cannot start: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        db.dispose()
+    if not result.differences:
+        print(f"identical: {result.records} records")
+        return 0
+    for difference in result.differences:
+        print(f"{difference.record_id}: {difference.state}")
+    print(f"{len(result.differences)} of {result.records} records differ")
+    return 1
+
+
+def _run(worker: SyncWorker) -> int:
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("facility sync stopping", extra={"signal": signal.Signals(signum).name})
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    worker.run(stop)
+    return 0

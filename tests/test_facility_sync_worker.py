@@ -1,0 +1,397 @@
+"""The facility sync worker (bridge.facility_sync) for real: two sites, each its own PostgreSQL database and data
+keys, one Mosquitto that these tests stop and start, and each site's worker as a subprocess (SIGTERM, kill -9)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import func, select
+
+from bridge.facility_sync.control import Acks, open_control, seal_control
+from bridge.facility_sync.options import load_setup, parse_keys
+from bridge.facility_sync.verify import DIFFERS, MISSING_HERE, MISSING_THERE, Difference, compare
+from config import ConfigError, load_settings
+from data.db import Database
+from data.field_crypto import FieldCipher
+from data.migrate import upgrade
+from data.models import Patient, Site, SyncConflict, SyncInbox, SyncOutbox, SyncPeerStatus
+from data.patient_records import soft_delete
+from data.patients import create_patient
+from data.sync_envelope import EnvelopeError, Keyring, ack_topic, sync_topic
+from data.sync_store import fingerprints, note_patient
+from domain.actor import Actor
+from testkit.servers import MosquittoServer
+
+ROOT = Path(__file__).resolve().parent.parent
+BORN = date(1990, 5, 17)
+LINK_KEY = base64.b64encode(b"L" * 32).decode()  # test key only
+
+
+@dataclass
+class SiteDb:
+    """One site of a test: its database, its own data keys and its Site row."""
+
+    code: str
+    url: str
+    db: Database
+    data_keys: str
+    blind_key: str
+    site_id: int
+
+    @property
+    def cipher(self) -> FieldCipher:
+        return FieldCipher(self.data_keys, self.blind_key)
+
+    def count(self, model, *where) -> int:
+        with self.db.session() as s:
+            return s.scalar(select(func.count()).select_from(model).where(*where))
+
+    def patient(self, sync_id: str) -> Patient | None:
+        with self.db.session() as s:
+            patient = s.scalar(select(Patient).where(Patient.sync_id == sync_id))
+            if patient is not None:
+                s.expunge(patient)
+            return patient
+
+    def fingerprints(self) -> dict[str, str]:
+        with self.db.session() as s:
+            return fingerprints(s)
+
+    def peer_status(self, peer: str) -> SyncPeerStatus | None:
+        with self.db.session() as s:
+            row = s.get(SyncPeerStatus, peer)
+            if row is not None:
+                s.expunge(row)
+            return row
+
+
+class Worker:
+    """``python -m bridge.facility_sync run`` for one site, as a subprocess logging to a file."""
+
+    def __init__(self, site: SiteDb, peer: str, broker: MosquittoServer, tmp: Path, *args: str) -> None:
+        self.env = sync_env(site, peer, broker.url, tmp)
+        self.args = args
+        self.log = tmp / f"worker-{site.code}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Worker:
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bridge.facility_sync", "run", *self.args],
+                env=self.env,
+                cwd=self.env["PANTAU_VAR_DIR"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        return self
+
+    def stop(self) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=20)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()  # SIGKILL
+        self.proc.wait(timeout=10)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+def sync_env(site: SiteDb, peer: str, broker_url: str, tmp: Path) -> dict[str, str]:
+    var = tmp / site.code
+    var.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PANTAU_")}
+    return env | {
+        "PYTHONPATH": str(ROOT),
+        "PANTAU_ENV": "test",
+        "PANTAU_VAR_DIR": str(var),
+        "PANTAU_DATABASE_URL": site.url,
+        "PANTAU_SITE_CODE": site.code,
+        "PANTAU_MQTT_URL": broker_url,
+        "PANTAU_DATA_KEYS": site.data_keys,
+        "PANTAU_BLIND_INDEX_KEY": site.blind_key,
+        "PANTAU_REDIS_URL": "memory://",
+        "PANTAU_SYNC_PEERS": peer,
+        "PANTAU_SYNC_KEYS": f"{peer}:k1:{LINK_KEY}",
+        "PANTAU_SYNC_RESEND_SECONDS": "2",
+    }
+
+
+@pytest.fixture(scope="module")
+def broker() -> Iterator[MosquittoServer]:
+    """A broker of this module's own, to stop and start."""
+    server = MosquittoServer().start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def sites(postgres_server) -> Iterator[Callable[[str], SiteDb]]:
+    """A factory of sites, each in a fresh migrated database with its own data keys."""
+    made: list[Database] = []
+
+    def make(code: str) -> SiteDb:
+        url = postgres_server.create_database(f"fs_{uuid.uuid4().hex[:12]}")
+        upgrade(url)
+        db = Database(url)
+        made.append(db)
+        with db.session() as s:
+            site = Site(code=code, name=f"Site {code}")
+            s.add(site)
+            s.flush()
+            site_id = site.id
+        seed = len(made)
+        data_keys = f"k{seed}:" + base64.b64encode(bytes([seed]) * 32).decode()
+        return SiteDb(code, url, db, data_keys, f"test-only-blind-key-{seed}", site_id)
+
+    yield make
+    for db in made:
+        db.engine.dispose()
+
+
+@pytest.fixture
+def pair(sites, broker, tmp_path) -> Iterator[tuple[SiteDb, SiteDb, Worker, Worker]]:
+    """A Puskesmas and a hospital with their workers running; fresh site codes, so no session of an earlier test
+    (same client id, same broker) delivers its changes here."""
+    tag = uuid.uuid4().hex[:4]
+    a, b = sites(f"PKM-{tag}"), sites(f"RS-{tag}")
+    window = ("--window", "2")  # two changes in flight per peer: a stream of changes takes many round trips
+    workers = Worker(a, b.code, broker, tmp_path, *window).start(), Worker(b, a.code, broker, tmp_path, *window).start()
+    try:
+        wait_until(lambda: a.count(SyncPeerStatus) == 1 and b.count(SyncPeerStatus) == 1, "sites registered")
+        yield a, b, *workers
+    finally:
+        for worker in workers:
+            if worker.alive():
+                worker.kill()
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout: float = 45.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for: {what}")
+
+
+def register(site: SiteDb, name: str) -> str:
+    """A patient registered at ``site`` as the desk's services do (create, then note); her sync id."""
+    with site.db.session() as s:
+        patient = create_patient(
+            s, site.cipher, site_id=site.site_id, mrn=f"RM-{uuid.uuid4().hex[:6]}", name=name, birth_date=BORN, sex="P"
+        )
+        note_patient(s, site.cipher, patient)
+        return patient.sync_id
+
+
+def nameless(n: int) -> str:
+    """A distinct patient name for ``n`` (names hold letters only)."""
+    return "Pasien " + "".join("abcdefghij"[int(digit)] for digit in str(n)).title()
+
+
+def edit(site: SiteDb, sync_id: str, **values) -> None:
+    with site.db.session() as s:
+        patient = s.scalar(select(Patient).where(Patient.sync_id == sync_id).with_for_update())
+        for field, value in values.items():
+            setattr(patient, field, value)
+        s.flush()
+        note_patient(s, site.cipher, patient)
+
+
+def delete(site: SiteDb, sync_id: str) -> None:
+    with site.db.session() as s:
+        patient = s.scalar(select(Patient).where(Patient.sync_id == sync_id))
+        actor = Actor(None, "tester", site.site_id, "127.0.0.1")
+        soft_delete(s, site.cipher, actor, patient.id, version=patient.version, reason="Ganda")
+
+
+def converged(a: SiteDb, b: SiteDb) -> bool:
+    """Both sites hold the same records with the same fingerprints and nothing is left unacknowledged."""
+    pending = SyncOutbox.acked_at.is_(None)
+    return a.fingerprints() == b.fingerprints() and a.count(SyncOutbox, pending) == b.count(SyncOutbox, pending) == 0
+
+
+def conflicts(site: SiteDb) -> set[tuple[str, str, str, str]]:
+    with site.db.session() as s:
+        rows = s.execute(
+            select(SyncConflict.record_id, SyncConflict.field, SyncConflict.lost_hlc, SyncConflict.won_hlc)
+        )
+        return {tuple(row) for row in rows}
+
+
+def applied_once(receiver: SiteDb, sender: SiteDb) -> bool:
+    """The receiver's inbox holds each change the sender queued for it exactly once."""
+    with sender.db.session() as s:
+        sent = set(s.scalars(select(SyncOutbox.change_id).where(SyncOutbox.peer == receiver.code)))
+    with receiver.db.session() as s:
+        inbox = list(s.scalars(select(SyncInbox.change_id).where(SyncInbox.origin == sender.code)))
+    return len(inbox) == len(set(inbox)) and set(inbox) == sent
+
+
+def publish_raw(broker: MosquittoServer, topic: str, payload: bytes) -> None:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"test-{uuid.uuid4().hex[:8]}")
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    client.publish(topic, payload, qos=1).wait_for_publish(5)
+    client.disconnect()
+    client.loop_stop()
+
+
+def run_verify(site: SiteDb, peer: str, broker: MosquittoServer, tmp: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bridge.facility_sync", "verify", "--timeout", "20"],
+        env=sync_env(site, peer, broker.url, tmp),
+        cwd=tmp,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+# ------------------------------------------------------------------------------------------------ end to end
+
+
+def test_register_update_delete_reach_the_peer_and_verify_says_identical(pair, broker, tmp_path):
+    a, b, worker_a, worker_b = pair
+    record = register(a, "Siti Nurhaliza")
+    wait_until(lambda: (p := b.patient(record)) is not None and p.name == "Siti Nurhaliza", "registration at B")
+    assert b.patient(record).site_id == b.site_id
+
+    edit(b, record, name="Siti Aminah")
+    wait_until(lambda: a.patient(record).name == "Siti Aminah", "update at A")
+
+    delete(a, record)
+    wait_until(lambda: b.patient(record).deleted_at is not None, "delete at B")
+    wait_until(lambda: converged(a, b), "both acknowledged")
+
+    # A message that is not a chunk is refused with its reason; the worker goes on.
+    publish_raw(broker, sync_topic(b.code), b"not a chunk")
+    wait_until(lambda: (a.peer_status(b.code) or SyncPeerStatus()).last_error == "format", "refusal noted")
+    assert worker_a.alive()
+
+    done = run_verify(a, b.code, broker, tmp_path)
+    assert (done.returncode, done.stdout.strip()) == (0, "identical: 1 records"), done.stderr
+    assert a.peer_status(b.code).verify_records == 1 and a.peer_status(b.code).verify_differences == 0
+    assert applied_once(b, a) and applied_once(a, b)
+    assert worker_a.stop() == 0 and worker_b.stop() == 0  # SIGTERM stops cleanly
+
+
+def test_verify_lists_what_differs_and_exits_1(pair, broker, tmp_path):
+    a, b, _, _ = pair
+    register(a, "Rina")
+    wait_until(lambda: converged(a, b), "first record synced")
+    with b.db.session() as s:  # a record B holds that A never got: queued for no active peer
+        s.execute(SyncPeerStatus.__table__.update().values(active=False))
+    only_b = register(b, "Dewi")
+    done = run_verify(a, b.code, broker, tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert f"{only_b}: {MISSING_HERE}" in done.stdout.splitlines()
+    assert a.peer_status(b.code).verify_differences == 1
+
+
+def test_broker_outage_both_sites_change_then_converge(pair, broker):
+    a, b, _, _ = pair
+    shared = register(a, "Siti Nurhaliza")
+    wait_until(lambda: b.patient(shared) is not None and converged(a, b), "first record at B")
+
+    broker.stop()
+    try:
+        edit(a, shared, name="Siti A")  # the same field at both sites, neither seeing the other
+        edit(b, shared, name="Siti B")
+        edit(b, shared, birth_date=date(1991, 1, 2))
+        only_a, only_b = register(a, "Ani"), register(b, "Budi")
+        time.sleep(1)
+    finally:
+        broker.start()
+
+    wait_until(lambda: converged(a, b), "both sites converge after the outage", timeout=60)
+    assert {only_a, only_b, shared} <= set(a.fingerprints())
+    assert a.patient(shared).name == b.patient(shared).name == "Siti B"  # B's write is the later one
+    assert a.patient(shared).birth_date == date(1991, 1, 2)
+    found = conflicts(a)
+    assert found and found == conflicts(b)
+    assert {(record, field) for record, field, _, _ in found} == {(shared, "name")}
+    assert applied_once(b, a) and applied_once(a, b)
+
+
+def test_a_worker_killed_mid_stream_loses_nothing(pair, broker, tmp_path):
+    a, b, worker_a, worker_b = pair
+    records = [register(a, nameless(n)) for n in range(30)]
+    wait_until(lambda: b.count(SyncInbox) >= 3, "some changes applied at B", timeout=30)
+    worker_b.kill()
+    worker_a.kill()
+    assert b.count(SyncInbox) < 30  # killed mid-stream
+    records += [register(a, nameless(n)) for n in range(30, 40)]
+    worker_a.start()
+    worker_b.start()
+    wait_until(lambda: converged(a, b), "every change at B after the kills", timeout=60)
+    assert all(b.patient(record) is not None for record in records)
+    assert b.count(Patient) == 40 and applied_once(b, a)
+
+
+# ------------------------------------------------------------------------------------------------ pieces
+
+
+def test_settings_refused_with_a_clear_message():
+    key = f"RS-01:k1:{LINK_KEY}"
+    good = dict(site_code="PKM-01", sync_peers="RS-01", sync_keys=key, env="test")
+    setup = load_setup(load_settings(**good))
+    assert setup.peers == ("RS-01",) and setup.keyrings["RS-01"].link == "PKM-01_RS-01"
+    cases = {
+        "empty": dict(good, sync_peers=""),
+        "no key for peer(s) RS-02": dict(good, sync_peers="RS-01,RS-02"),
+        "site id": dict(good, site_code="vitals"),
+        "itself": dict(good, sync_peers="RS-01,PKM-01", sync_keys=f"{key},PKM-01:k1:{LINK_KEY}"),
+        "32 bytes": dict(good, sync_keys="RS-01:k1:" + base64.b64encode(b"short").decode()),
+        "not base64": dict(good, sync_keys="RS-01:k1:%%%"),
+        "PEER:keyid:base64": dict(good, sync_keys="RS-01:" + LINK_KEY),
+        "not in PANTAU_SYNC_PEERS": dict(good, sync_keys=f"{key},RS-09:k1:{LINK_KEY}"),
+    }
+    for words, settings in cases.items():
+        with pytest.raises(ConfigError, match=re.escape(words)):
+            load_setup(load_settings(**settings))
+
+
+def test_keys_newest_first_and_rotation():
+    old, new = base64.b64encode(b"o" * 32).decode(), base64.b64encode(b"n" * 32).decode()
+    rings = parse_keys("RS-01", f"PKM-01:k2:{new},PKM-01:k1:{old}")
+    assert rings["PKM-01"].active_key_id == "k2"
+    sealed_old = seal_control(Keyring("PKM-01_RS-01", [("k1", b"o" * 32)]), Acks(("c1",)), origin="PKM-01")
+    assert open_control(rings["PKM-01"], sealed_old) == Acks(("c1",))
+
+
+def test_control_messages_refuse_other_payloads():
+    ring = Keyring("PKM-01_RS-01", [("k1", b"L" * 32)])
+    bad = ring.seal(b'{"acks": "c1"}', change_id="x", origin="PKM-01", seq=0)
+    with pytest.raises(EnvelopeError) as refused:
+        open_control(ring, bad)
+    assert refused.value.reason == "payload"
+
+
+def test_compare_names_each_difference():
+    here, there = {"r1": "a", "r2": "b", "r3": "c"}, {"r1": "a", "r2": "x", "r4": "d"}
+    assert compare(here, there) == [
+        Difference("r2", DIFFERS),
+        Difference("r3", MISSING_THERE),
+        Difference("r4", MISSING_HERE),
+    ]
+    assert ack_topic("RS-01") == "pantau/v1/sync/RS-01/acks"

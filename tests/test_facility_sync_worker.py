@@ -19,7 +19,8 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
 
 from bridge.facility_sync.control import Acks, open_control, seal_control
 from bridge.facility_sync.options import load_setup, parse_keys
@@ -31,9 +32,11 @@ from data.migrate import upgrade
 from data.models import Patient, Site, SyncConflict, SyncInbox, SyncOutbox, SyncPeerStatus
 from data.patient_records import soft_delete
 from data.patients import create_patient
-from data.sync_envelope import EnvelopeError, Keyring, ack_topic, sync_topic
-from data.sync_store import fingerprints, note_patient
+from data.sync_envelope import EnvelopeError, Keyring, ack_topic, parse_chunk, seal_change, sync_topic
+from data.sync_store import fingerprints, link_id, note_patient
 from domain.actor import Actor
+from domain.hlc import Hlc
+from domain.record_merge import Change, Op, Write
 from testkit.servers import MosquittoServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -346,6 +349,95 @@ def test_a_worker_killed_mid_stream_loses_nothing(pair, broker, tmp_path):
     wait_until(lambda: converged(a, b), "every change at B after the kills", timeout=60)
     assert all(b.patient(record) is not None for record in records)
     assert b.count(Patient) == 40 and applied_once(b, a)
+
+
+class AckListener:
+    """Collects the change ids a site acknowledges to its peer (opened with the link key, as the peer would)."""
+
+    def __init__(self, broker: MosquittoServer, site: str, keyring: Keyring) -> None:
+        self.acked: list[str] = []
+        self._keyring = keyring
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"test-acks-{uuid.uuid4().hex[:8]}")
+        self._client.on_message = self._on_message
+        self._client.connect(broker.host, broker.port)
+        self._client.subscribe(ack_topic(site), qos=1)
+        self._client.loop_start()
+
+    def _on_message(self, client, userdata, message) -> None:
+        chunks = [parse_chunk(message.payload)]  # acknowledgements fit one chunk
+        opened = open_control(self._keyring, chunks)
+        if isinstance(opened, Acks):
+            self.acked.extend(opened.change_ids)
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+
+def forged_change(origin: str, *, ahead_ms: int = 0) -> Change:
+    """A new record's upsert made at ``origin`` (as its worker would send it), its clock ``ahead_ms`` in the future."""
+    at = Hlc(int(time.time() * 1000) + ahead_ms, 0, origin)
+    fields = {"name": Write("Sari", at), "birth_date": Write(BORN.isoformat(), at), "sex": Write("P", at)}
+    return Change(str(uuid.uuid4()), str(uuid.uuid4()), origin, Op.UPSERT, at, None, fields)
+
+
+def test_duplicates_are_acknowledged_again_and_a_clock_too_far_ahead_never(pair, broker):
+    a, b, worker_a, _ = pair
+    keyring = Keyring(link_id(a.code, b.code), [("k1", b"L" * 32)])
+    listener = AckListener(broker, a.code, keyring)
+    try:
+        change = forged_change(b.code)
+        for _ in range(2):  # sent twice, sealed twice (new nonces), as a resend is
+            for chunk in seal_change(keyring, change, seq=7):
+                publish_raw(broker, sync_topic(b.code), chunk.encode())
+        wait_until(lambda: listener.acked.count(change.change_id) == 2, "both deliveries acknowledged")
+        assert a.count(SyncInbox, SyncInbox.change_id == change.change_id) == 1
+        assert a.patient(change.record_id).name == "Sari"
+
+        skewed = forged_change(b.code, ahead_ms=10 * 60_000)
+        for chunk in seal_change(keyring, skewed, seq=8):
+            publish_raw(broker, sync_topic(b.code), chunk.encode())
+        wait_until(lambda: a.peer_status(b.code).last_error == "clock_skew", "clock skew noted")
+        time.sleep(0.5)  # longer than the acknowledgements' batching
+        assert skewed.change_id not in listener.acked
+        assert a.count(SyncInbox, SyncInbox.change_id == skewed.change_id) == 0
+        assert a.patient(skewed.record_id) is None and worker_a.alive()
+    finally:
+        listener.close()
+
+
+def set_connections(postgres_server, database_url: str, *, allowed: bool) -> None:
+    """Let a site's database accept connections again, or refuse them and end those open (a database down)."""
+    name = make_url(database_url).database
+    admin = create_engine(postgres_server.url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}'))
+            if not allowed:
+                conn.execute(
+                    text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name}
+                )
+    finally:
+        admin.dispose()
+
+
+def test_a_database_down_is_waited_for_and_nothing_is_acknowledged_meanwhile(pair, broker, postgres_server):
+    a, b, _, worker_b = pair
+    b.db.engine.dispose()
+    set_connections(postgres_server, b.url, allowed=False)
+    try:
+        record = register(a, "Siti Nurhaliza")
+        time.sleep(3)  # sent, refused by B's database, not acknowledged; sent again after 2 s
+        assert worker_b.alive()
+        with a.db.session() as s:
+            row = s.scalar(select(SyncOutbox).where(SyncOutbox.record_id == record))
+            assert row.acked_at is None and row.attempts >= 1
+    finally:
+        set_connections(postgres_server, b.url, allowed=True)
+    wait_until(lambda: converged(a, b), "applied once B's database is back")
+    with a.db.session() as s:
+        assert s.scalar(select(SyncOutbox.attempts).where(SyncOutbox.record_id == record)) >= 2  # by resend
+    assert b.patient(record).name == "Siti Nurhaliza" and applied_once(b, a)
 
 
 # ------------------------------------------------------------------------------------------------ pieces

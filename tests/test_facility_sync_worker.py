@@ -463,6 +463,25 @@ def test_settings_refused_with_a_clear_message():
             load_setup(load_settings(**settings))
 
 
+def test_the_command_refuses_to_start_with_its_reason(sites, broker, tmp_path):
+    site = sites("PKM-X1")
+    env = sync_env(site, "RS-X1", broker.url, tmp_path)
+    for change, reason in (
+        ({"PANTAU_SITE_CODE": "PKM-X2"}, "no site with code PKM-X2"),
+        ({"PANTAU_SYNC_KEYS": ""}, "PANTAU_SYNC_KEYS has no key for peer(s) RS-X1"),
+        ({"PANTAU_SYNC_PEERS": "cmd"}, "site id 'cmd'"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "bridge.facility_sync", "run"],
+            env=env | change,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2 and reason in done.stderr, done.stderr
+
+
 def test_keys_newest_first_and_rotation():
     old, new = base64.b64encode(b"o" * 32).decode(), base64.b64encode(b"n" * 32).decode()
     rings = parse_keys("RS-01", f"PKM-01:k2:{new},PKM-01:k1:{old}")

@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--peer", help="the peer's site code (default: the only peer)")
     check.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the peer's answer")
     args = parser.parse_args(argv)
+    if args.command == "run" and args.window < 1:
+        parser.error("--window must be at least 1")
 
     settings = load_settings()
     configure_logging(settings.log_level)
@@ -50,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     broker = broker_address(settings)
     try:
         if args.command == "run":
-            return _run(SyncWorker(setup, db, FieldCipher(settings.data_keys, settings.blind_index_key), broker))
+            cipher = FieldCipher(settings.data_keys, settings.blind_index_key)
+            return _run(SyncWorker(setup, db, cipher, broker, window=args.window))
         peer = args.peer or (setup.peers[0] if len(setup.peers) == 1 else None)
         if peer not in setup.peers:
             print(f"--peer must be one of {', '.join(setup.peers)}", file=sys.stderr)

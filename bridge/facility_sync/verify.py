@@ -18,7 +18,7 @@ from bridge.facility_sync.control import Fingerprints, VerifyRequest, open_contr
 from bridge.facility_sync.options import SyncSetup
 from data.db import Database
 from data.mqtt_client import KEEPALIVE, BrokerAddress, make_client
-from data.sync_envelope import EnvelopeError, Reassembler, ack_topic, parse_chunk
+from data.sync_envelope import EnvelopeError, Keyring, Reassembler, ack_topic, parse_chunk
 from data.sync_store import fingerprints, save_verify
 from domain.clock import utcnow
 
@@ -86,7 +86,7 @@ def peer_fingerprints(setup: SyncSetup, broker: BrokerAddress, peer: str, *, tim
         client.loop_stop()
 
 
-def _await_answer(received: queue.Queue[bytes], keyring: Any, request_id: str, deadline: float) -> dict[str, str]:
+def _await_answer(received: queue.Queue[bytes], keyring: Keyring, request_id: str, deadline: float) -> dict[str, str]:
     reassembler = Reassembler()
     while (left := deadline - time.monotonic()) > 0:
         try:

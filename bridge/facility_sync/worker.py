@@ -38,6 +38,8 @@ from data.sync_envelope import (
     sync_topic,
 )
 from data.sync_store import (
+    ApplyResult,
+    Outgoing,
     SyncError,
     apply_remote,
     due_changes,
@@ -55,6 +57,7 @@ __all__ = ["SyncWorker"]
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
 ACK_DELAY = 0.2  # seconds an acknowledgement waits for others to share its message
 ACKS_PER_MESSAGE = 1000
 EXPIRE_EVERY = 5.0
@@ -88,6 +91,7 @@ class SyncWorker:
         self._db_delay = 1.0
         self._site_id = 0
         self._client: mqtt.Client | None = None
+        self._stopping = threading.Event()
 
     # ----------------------------------------------------------------------------------------- lifecycle
 
@@ -121,6 +125,7 @@ class SyncWorker:
                     self._expire()
                     next_expire = now + EXPIRE_EVERY
         finally:
+            self._stopping.set()  # paho's thread no longer waits for room in the queue
             self._flush_acks(force=True)
             client.disconnect()
             client.loop_stop()
@@ -157,7 +162,12 @@ class SyncWorker:
         self.connected.set()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        self._received.put((message.topic, message.payload))
+        while not self._stopping.is_set():  # a full queue holds paho's thread, and so the broker, back
+            try:
+                self._received.put((message.topic, message.payload), timeout=0.5)
+                return
+            except queue.Full:
+                continue
 
     def _publish(self, topic: str, chunks: list[Chunk]) -> None:
         assert self._client is not None
@@ -173,7 +183,7 @@ class SyncWorker:
             raise DatabaseDown
         try:
             result = work()
-        except (ClockError, MergeError, SyncError, EnvelopeError, ConfigError):
+        except (ClockError, MergeError, SyncError, EnvelopeError):
             raise
         except Exception as exc:
             self._db_retry_at = now + self._db_delay
@@ -225,13 +235,14 @@ class SyncWorker:
             pass  # not acknowledged: the peer sends it again
 
     def _apply(self, peer: str, change: Change) -> None:
-        def work() -> None:
+        def work() -> ApplyResult:
             with self.db.session() as session:
                 result = apply_remote(session, self.cipher, change, site_id=self._site_id)
                 note_peer(session, peer, now=utcnow(), message=True, applied=not result.duplicate)
+                return result
 
         try:
-            self._database(work)
+            result = self._database(work)
         except ClockSkew as exc:
             self._refused(peer, "clock_skew", f"change {change.change_id} is {exc.ahead_ms} ms ahead")
             return
@@ -241,6 +252,11 @@ class SyncWorker:
         except SyncError as exc:
             self._refused(peer, exc.reason, f"change {change.change_id}")
             return
+        if result.conflicts:
+            log.info(
+                "sync conflicts found",
+                extra={"peer": peer, "change_id": change.change_id, "record": change.record_id, "n": result.conflicts},
+            )
         if not self._acks:
             self._acks_since = time.monotonic()
         self._acks.setdefault(peer, []).append(change.change_id)
@@ -331,7 +347,7 @@ class SyncWorker:
             if room <= 0:
                 continue
 
-            def due(peer: str = peer, room: int = room) -> list:
+            def due(peer: str = peer, room: int = room) -> list[Outgoing]:
                 with self.db.session() as session:
                     return due_changes(
                         session, self.cipher, peer, now=utcnow(), resend_after=self.setup.resend_after, limit=room

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import paho.mqtt.client as mqtt
 from sqlalchemy import select
 
+from bridge.consumer.db_errors import is_transient
 from bridge.facility_sync.control import Acks, Fingerprints, VerifyRequest, open_control, seal_control
 from bridge.facility_sync.options import SyncSetup
 from config import ConfigError
@@ -66,7 +67,7 @@ DB_BACKOFF_MAX = 30.0
 
 
 class DatabaseDown(Exception):
-    """The database failed; the step is retried after the back-off."""
+    """The database failed (or is in its back-off): nothing was acknowledged, the work is tried again later."""
 
 
 class SyncWorker:
@@ -116,14 +117,18 @@ class SyncWorker:
         next_send = next_expire = 0.0
         try:
             while not stop.is_set():
-                self._receive(timeout=0.05)
-                self._flush_acks()
-                now = time.monotonic()
-                if now >= next_send:
-                    next_send = now if self._send_due() else now + POLL
-                if now >= next_expire:
-                    self._expire()
-                    next_expire = now + EXPIRE_EVERY
+                try:
+                    self._receive(timeout=0.05)
+                    self._flush_acks()
+                    now = time.monotonic()
+                    if now >= next_send:
+                        next_send = now if self._send_due() else now + POLL
+                    if now >= next_expire:
+                        self._expire()
+                        next_expire = now + EXPIRE_EVERY
+                except Exception as exc:  # never stop on a fault: what it left unacknowledged comes again
+                    log.error("sync loop fault", extra={"error": type(exc).__name__})
+                    stop.wait(1.0)
         finally:
             self._stopping.set()  # paho's thread no longer waits for room in the queue
             self._flush_acks(force=True)
@@ -185,10 +190,11 @@ class SyncWorker:
             result = work()
         except (ClockError, MergeError, SyncError, EnvelopeError):
             raise
-        except Exception as exc:
+        except Exception as exc:  # the type only: a database error's text may quote values
             self._db_retry_at = now + self._db_delay
-            log.warning(
-                "sync database error, retrying later",
+            log.log(
+                logging.WARNING if is_transient(exc) else logging.ERROR,
+                "sync database work failed, retrying later",
                 extra={"error": type(exc).__name__, "retry_seconds": self._db_delay},
             )
             self._db_delay = min(self._db_delay * 2, DB_BACKOFF_MAX)
@@ -358,9 +364,12 @@ class SyncWorker:
             except DatabaseDown:
                 return False
             for item in items:  # committed as sent first: a crash now means a resend, never a loss
-                self._publish(
-                    sync_topic(self.setup.site), seal_change(self.setup.keyrings[peer], item.change, seq=item.outbox_id)
-                )
+                try:
+                    chunks = seal_change(self.setup.keyrings[peer], item.change, seq=item.outbox_id)
+                except EnvelopeError as exc:
+                    log.error("sync change not sealable", extra={"outbox_id": item.outbox_id, "reason": exc.reason})
+                    continue
+                self._publish(sync_topic(self.setup.site), chunks)
                 flight[item.change.change_id] = now
             more = more or len(items) == room
         return more

@@ -91,6 +91,7 @@ def test_admin_filters_pages_and_exports_the_audit_trail(page, live_server):
     _type_filter(page, "#audit-mrn", "AUD-000000")  # no such RM: a message, the typed RM kept, no rows
     expect(page.locator("#audit-error")).to_contain_text("Tidak ada pasien dengan No. RM AUD-000000")
     expect(page.locator("#audit-mrn")).to_have_value("AUD-000000")
+    expect(page).to_have_url(re.compile(r"/admin/audit\?rm=AUD-000000$"))  # written before the next filter
 
     _type_filter(page, "#audit-mrn", MRN)
     expect(page).to_have_url(re.compile(rf"/admin/audit\?rm={MRN}$"))

@@ -203,7 +203,7 @@ def test_admin_navbar_groups_pages_into_menus(page, live_server):
     base, _ = live_server
     errors = collect_console_errors(page)
     sign_in(page, base, "admin")
-    top_level = ["Beranda", "Bangsal", "Antrean", "Rawat inap", "Jadwal", "Laporan", "BPJS", "Admin"]
+    top_level = ["Beranda", "Bangsal", "Pasien", "Antrean", "Rawat inap", "Jadwal", "Laporan", "BPJS", "Admin"]
     expect(page.locator(TOP_LEVEL_NAV)).to_have_text(top_level)
     expect(page.locator("#nav-pages\\.admin_queue")).to_be_hidden()
 
@@ -235,7 +235,9 @@ def test_admin_navbar_groups_pages_into_menus(page, live_server):
 def test_nurse_reaches_the_ward_by_a_plain_link(page, live_server):
     base, _ = live_server
     sign_in(page, base, "perawat")
-    expect(page.locator(TOP_LEVEL_NAV)).to_have_text(["Beranda", "Bangsal", "Rawat inap", "Konter Antrean", "Jadwal"])
+    expect(page.locator(TOP_LEVEL_NAV)).to_have_text(
+        ["Beranda", "Bangsal", "Pasien", "Rawat inap", "Konter Antrean", "Jadwal"]
+    )
     expect(page.locator("#shell-navbar .nav-group")).to_have_count(2)  # Rawat inap and Jadwal hold two pages each
     page.click("#nav-pages\\.ward")
     expect(page).to_have_url(f"{base}/bangsal")

@@ -4,6 +4,7 @@ or none; CSV (BOM, ``;`` or ``,``) and XLSX read the same."""
 from __future__ import annotations
 
 import io
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -11,10 +12,12 @@ from sqlalchemy import func, select
 
 from auth.users import find_user
 from data.models import AuditLog, ServiceCounter, Ward
+from data.seed import demo_session_hours
 from data.service_counters import create_counter
 from data.setup_import import ImportRefused, apply_file, check_file, template
 from data.staff_assignments import polis_of, wards_of
 from domain.actor import Actor
+from domain.clock import utcnow
 from domain.errors import InputError
 from domain.import_rules import MAX_BYTES, MAX_ROWS
 
@@ -189,14 +192,21 @@ def test_templates_hold_the_header_and_the_notes(kind):
     assert book.worksheets[0].max_row == 1  # headers only: no example row to import by mistake
 
 
+def _outside_demo_hours() -> tuple[str, str]:
+    """An hour of the day the demo doctor's own sessions (which follow the clock) do not cover."""
+    start, _end = demo_session_hours(utcnow().astimezone(ZoneInfo("Asia/Jakarta")))
+    return ("00:15", "01:15") if start.hour >= 2 else ("22:00", "23:00")
+
+
 def test_weekly_sessions_import_through_the_schedule_service(sqlite_app):
+    start, end = _outside_demo_hours()
     raw = _csv(
         "doctor_name;poli_code;weekday;start;end;quota_jkn;quota_non_jkn;capacity;valid_from;valid_until;"
         "open_on_holidays\n"
-        "31001;GIG;Minggu;22:00;23:00;5;5;;;;tidak\n"
-        "31001;GIG;Minggu;23:30;22:30;5;5;;;;tidak\n"
+        f"31001;GIG;Minggu;{start};{end};5;5;;;;tidak\n"
+        f"31001;GIG;Minggu;{end};{start};5;5;;;;tidak\n"
     )
     report = _check(sqlite_app, "sessions", raw)
     assert [e.line for e in report.errors] == [3], report.errors  # ends before it starts; line 2 is good
-    good = _csv(raw.decode("utf-8-sig").rsplit("31001;GIG;Minggu;23:30", 1)[0])
+    good = _csv(raw.decode("utf-8-sig").rsplit(f"31001;GIG;Minggu;{end}", 1)[0])
     assert _apply(sqlite_app, "sessions", good, _check(sqlite_app, "sessions", good).sha256).rows == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import os
+import queue
 import re
 import signal
 import subprocess
@@ -22,9 +23,17 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from bridge.facility_sync.control import Acks, open_control, seal_control
+from bridge.facility_sync.control import Acks, Fingerprints, open_control, seal_control
 from bridge.facility_sync.options import load_setup, parse_keys
-from bridge.facility_sync.verify import DIFFERS, MISSING_HERE, MISSING_THERE, Difference, compare
+from bridge.facility_sync.verify import (
+    DIFFERS,
+    MISSING_HERE,
+    MISSING_THERE,
+    Difference,
+    NoAnswer,
+    await_answer,
+    compare,
+)
 from config import ConfigError, load_settings
 from data.db import Database
 from data.field_crypto import FieldCipher
@@ -496,6 +505,20 @@ def test_control_messages_refuse_other_payloads():
     with pytest.raises(EnvelopeError) as refused:
         open_control(ring, bad)
     assert refused.value.reason == "payload"
+
+
+def test_a_large_verify_answer_arrives_in_chunks_in_any_order():
+    ring = Keyring("PKM-01_RS-01", [("k1", b"L" * 32)])
+    prints = {str(uuid.uuid4()): uuid.uuid4().hex * 2 for _ in range(3000)}  # about 330 KB: four chunks
+    chunks = seal_control(ring, Fingerprints("req-1", prints), origin="RS-01")
+    other = seal_control(ring, Fingerprints("req-0", {}), origin="RS-01")  # an older request's answer
+    assert len(chunks) > 1
+    received: queue.Queue[bytes] = queue.Queue()
+    for payload in [b"noise", other[0].encode(), *(c.encode() for c in reversed(chunks))]:
+        received.put(payload)
+    assert await_answer(received, ring, "req-1", time.monotonic() + 5) == prints
+    with pytest.raises(NoAnswer):
+        await_answer(received, ring, "req-1", time.monotonic() + 0.2)
 
 
 def test_compare_names_each_difference():

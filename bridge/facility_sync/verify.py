@@ -80,13 +80,15 @@ def peer_fingerprints(setup: SyncSetup, broker: BrokerAddress, peer: str, *, tim
     client.connect_async(broker.host, broker.port, KEEPALIVE)
     client.loop_start()
     try:
-        return _await_answer(received, keyring, request.request_id, time.monotonic() + timeout)
+        return await_answer(received, keyring, request.request_id, time.monotonic() + timeout)
     finally:
         client.disconnect()
         client.loop_stop()
 
 
-def _await_answer(received: queue.Queue[bytes], keyring: Keyring, request_id: str, deadline: float) -> dict[str, str]:
+def await_answer(received: queue.Queue[bytes], keyring: Keyring, request_id: str, deadline: float) -> dict[str, str]:
+    """The fingerprints answering ``request_id`` among the ``received`` payloads (other messages are skipped);
+    :class:`NoAnswer` at ``deadline`` (monotonic seconds)."""
     reassembler = Reassembler()
     while (left := deadline - time.monotonic()) > 0:
         try:

@@ -61,7 +61,7 @@ def _error(peer: PeerView) -> list | str:
     help_key = f"fsync_error_{peer.last_error}" if peer.last_error in KNOWN_ERRORS else "fsync_error_other"
     return [
         dbc.Badge(peer.last_error, color="danger", className="me-1"),
-        t(help_key),
+        html.Small(t(help_key)),
         html.Br(),
         html.Small(local_when(peer.last_error_at), className="text-body-secondary"),
     ]
@@ -150,7 +150,7 @@ def conflict_rows(conflicts: list[ConflictView]) -> list[dict]:
 
 def conflicts_grid() -> dag.AgGrid:
     """Open conflicts, one per row; rows ticked are marked reviewed by the button above."""
-    widths = {"record": 130, "field": 130, "won_value": 190, "won_by": 290, "lost_value": 190, "lost_by": 290}
+    widths = {"record": 130, "field": 130, "won_value": 190, "won_by": 310, "lost_value": 190, "lost_by": 310}
     columns = [
         {
             "field": key,

@@ -16,7 +16,7 @@ from data.facility_sync_views import mark_reviewed
 from data.models import AuditLog, SyncConflict, SyncOutbox
 from data.patients import create_patient
 from data.pii_keys import field_name
-from data.sync_store import register_site
+from data.sync_store import note_peer, register_site, save_verify
 from domain.actor import Actor
 from domain.clock import utcnow
 from domain.hlc import Hlc
@@ -52,10 +52,13 @@ def test_admin_reads_a_peer_and_marks_a_conflict_reviewed(page, live_server):
     open_nav(page, "pages.admin_facility_sync")
     expect(page.locator("#fsync-not-configured")).to_contain_text("PANTAU_SYNC_PEERS")
     expect(page.locator("#fsync-not-configured")).to_contain_text("python -m bridge.facility_sync run")
+    save_screenshot(page, "facility-sync-off.png")
 
     with pantau.runtime.db.session() as s:
         site_id = find_user(s, "admin").site_id
         register_site(s, "RS-01", ["PKM-01"])
+        note_peer(s, "PKM-01", now=utcnow() - timedelta(seconds=20), message=True, error="clock_skew")
+        save_verify(s, "PKM-01", now=utcnow() - timedelta(hours=2), records=41, differing=["3f2a…", "9b1c…"])
         patient = create_patient(
             s,
             pantau.runtime.cipher,
@@ -86,6 +89,8 @@ def test_admin_reads_a_peer_and_marks_a_conflict_reviewed(page, live_server):
     peer = page.locator("#fsync-peer-table tr[data-peer='PKM-01']")
     expect(peer.locator("[data-col='pending']")).to_have_text("3")
     expect(peer).to_contain_text("7 menit")  # the oldest unacknowledged change's age
+    expect(peer).to_contain_text("clock_skew")
+    expect(peer).to_contain_text("41 rekam, 2 berbeda")
     expect(page.locator("#fsync-updated")).to_contain_text("Diperbarui")
     row = page.locator(f"#fsync-conflicts .ag-row[row-id='{phone}']")
     expect(row).to_contain_text("081234567890")

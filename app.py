@@ -9,6 +9,7 @@ import sys
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import dash
@@ -42,6 +43,9 @@ from data.health import cached_checks
 from data.live_store import is_redis_url
 from data.runtime import Runtime, build_runtime
 from i18n.web import current_language
+
+if TYPE_CHECKING:
+    from bridge.embedded_sync import EmbeddedFacilitySync
 
 ROOT = Path(__file__).resolve().parent
 VENDOR_CSS = ["/assets/vendor/bootstrap.min.css", "/assets/vendor/bootstrap-icons/bootstrap-icons.min.css"]
@@ -205,9 +209,11 @@ def __getattr__(name: str) -> object:
     raise AttributeError(name)
 
 
-def _banner(settings: Settings, creds: DemoCredentials | None) -> str:
+def _banner(settings: Settings, creds: DemoCredentials | None, puskesmas_url: str | None = None) -> str:
     url = f"http://{settings.host}:{settings.port}"
     lines = ["", "Pantau is running (embedded demo).", f"  Open:  {url}/login", ""]
+    if puskesmas_url:
+        lines += [f"  Puskesmas (second site, patient records synced with the hospital): {puskesmas_url}/login", ""]
     if creds is not None:
         lines.append("  Demo logins (demo only; set PANTAU_DEMO_PASSWORD to choose the password):")
         lines += [
@@ -231,17 +237,35 @@ def _demo_mfa_policy(settings: Settings) -> Settings:
     return settings.model_copy(update={"mfa_required_roles": ""})
 
 
+def _start_puskesmas(hospital: Runtime, mqtt_port: int | None) -> EmbeddedFacilitySync:
+    """The demo's second site (its own database, seeded like the hospital's) and both sites' sync workers."""
+    from bridge.embedded_sync import EmbeddedFacilitySync, puskesmas_settings
+    from data.migrate import upgrade
+
+    settings = puskesmas_settings(hospital.settings)
+    upgrade(settings.database_url)
+    runtime = build_runtime(settings, embedded_mqtt_port=mqtt_port)
+    with runtime.db.session() as session:
+        seed_demo(session, settings)
+    sync = EmbeddedFacilitySync(hospital, runtime, create_app(settings, runtime=runtime))
+    sync.start()
+    return sync
+
+
 def main() -> int:
     """The embedded all-in-one demo: migrate, seed, start the embedded broker, then serve."""
     from bridge.bpjs.sandbox import BpjsRequestHandler
     from bridge.embedded_bpjs import EmbeddedBpjs, with_demo_sandbox
     from bridge.embedded_broker import EmbeddedBroker
     from bridge.embedded_stack import EmbeddedStack
+    from bridge.embedded_sync import with_demo_sync
     from data.finance_demo import start_demo_slice
     from data.migrate import upgrade
 
     settings = _demo_mfa_policy(load_settings())
     settings = with_demo_sandbox(settings) if settings.demo else settings
+    two_sites = settings.demo and settings.demo_puskesmas
+    settings = with_demo_sync(settings) if two_sites else settings
     configure_logging(settings.log_level)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # run the clean-up below on SIGTERM too
     upgrade(settings.database_url)
@@ -257,17 +281,22 @@ def main() -> int:
     stack.start()
     if settings.demo:
         start_demo_slice(runtime)  # a year's finance reports need history: the last 60 days, loaded meanwhile
+    puskesmas = _start_puskesmas(runtime, mqtt_port) if two_sites else None
     bpjs = EmbeddedBpjs(runtime) if settings.bpjs_base_url else None
     if bpjs:
         bpjs.mount(app.server)
         bpjs.start()
-    print(_banner(settings, creds), flush=True)  # the operator reads this on the console
+    print(
+        _banner(settings, creds, puskesmas.url if puskesmas else None), flush=True
+    )  # the operator reads this on the console
     try:
         # BpjsRequestHandler keeps BPJS's ``user_key`` header, which werkzeug drops (underscore), for the sandbox.
         app.run(host=settings.host, port=settings.port, debug=False, threaded=True, request_handler=BpjsRequestHandler)
     finally:
         if bpjs:
             bpjs.stop()
+        if puskesmas:
+            puskesmas.stop()
         stack.stop()
         if broker:
             broker.stop()

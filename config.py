@@ -25,6 +25,7 @@ DEMO_BLIND_INDEX_KEY = "DEMO-ONLY-blind-index-key"
 DEMO_JKN_USERNAME = "mobilejkn-demo"
 DEMO_JKN_PASSWORD = "DEMO-ONLY-jkn-password"
 DEMO_JKN_TOKEN_SECRET = "DEMO-ONLY-jkn-token-secret-not-for-production"
+DEMO_SYNC_KEY = "REVNTy1PTkxZLWZhY2lsaXR5LXN5bmMta2V5LTMyYiE="  # base64 of "DEMO-ONLY-facility-sync-key-32b!"
 
 
 class ConfigError(RuntimeError):
@@ -110,6 +111,7 @@ class Settings(BaseSettings):
 
     demo: bool = True
     demo_password: str = ""
+    demo_puskesmas: bool = True  # the embedded demo also runs a Puskesmas site that syncs records with it
     simulate: bool = True
     simulator_speed: float = Field(30.0, gt=0)
     var_dir: Path = ROOT / "var"
@@ -184,6 +186,8 @@ class Settings(BaseSettings):
             problems.append("PANTAU_DATA_KEYS must be set to the hospital's own keys")
         if self.blind_index_key == DEMO_BLIND_INDEX_KEY or len(self.blind_index_key) < 32:
             problems.append("PANTAU_BLIND_INDEX_KEY must be set to a random value of at least 32 characters")
+        if DEMO_SYNC_KEY in self.sync_keys:
+            problems.append("PANTAU_SYNC_KEYS must hold each link's own keys, not the demo key")
         if self.jkn_username:
             off = " (or leave PANTAU_JKN_USERNAME empty and PANTAU_DEMO=false: the Mobile JKN service is then off)"
             if self.jkn_username == DEMO_JKN_USERNAME:

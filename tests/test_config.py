@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from config import DEMO_SECRET_KEY, ConfigError, load_settings
+from config import DEMO_SECRET_KEY, DEMO_SYNC_KEY, ConfigError, load_settings
 
 PRODUCTION_OK = dict(
     env="production",
@@ -101,6 +101,9 @@ def test_only_the_embedded_demo_and_the_tests_may_use_demo_secrets(tmp_path):
     load_settings(var_dir=tmp_path, **OWN_SECRETS, **own_jkn).require_own_secrets()
     with pytest.raises(ConfigError, match="PANTAU_SECRET_KEY"):
         load_settings(var_dir=tmp_path, demo=False, **(OWN_SECRETS | {"secret_key": "short"})).require_own_secrets()
+    demo_link = dict(sync_peers="PKM-01", sync_keys=f"PKM-01:demo:{DEMO_SYNC_KEY}")  # the demo Puskesmas's key
+    with pytest.raises(ConfigError, match="PANTAU_SYNC_KEYS must hold each link's own keys"):
+        load_settings(var_dir=tmp_path, demo=False, **OWN_SECRETS, **demo_link).require_own_secrets()
 
 
 def test_operator_commands_may_use_demo_secrets_on_the_demo_database_only(tmp_path):

@@ -10,16 +10,22 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import create_engine, select, text, update
+from sqlalchemy.exc import OperationalError
 
+from bridge.embedded_sync import PUSKESMAS_CODE
+from config import DEMO_BLIND_INDEX_KEY, DEMO_DATA_KEY
 from data.bpjs_reference import DIFFERENT, SAME, compare_schedule, pull_state, request_pull
 from data.db import Database
-from data.models import BpjsRefJadwal, Doctor, Site
+from data.field_crypto import FieldCipher
+from data.models import BpjsRefJadwal, Doctor, Patient, Site, SyncClock
+from data.patients import create_patient, decrypt_field
 from data.schedules import local_today
 from data.seed import HFIS_LAGGING_DOCTOR
+from data.sync_store import note_patient
 from domain.actor import Actor
 from domain.clock import utcnow
 from testkit.servers import free_port
@@ -130,3 +136,47 @@ def test_bpjs_mapping_shows_only_the_planned_difference_after_start_and_restart(
             assert {c.doctor: c.status for c in checks if c.status != SAME} == {planned: DIFFERENT}
     finally:
         db.engine.dispose()
+
+
+def test_the_demo_puskesmas_serves_its_pages_and_its_registrations_reach_the_hospital(tmp_path):
+    """``make run`` also starts a Puskesmas (its own database, next port) whose sync worker and the hospital's run
+    in the demo process on the embedded broker: a patient registered there arrives at the hospital."""
+    port = free_port()
+    process = start_demo(tmp_path, port)
+    try:
+        wait_until_serving(port)
+        puskesmas = Database(f"sqlite:///{tmp_path / 'puskesmas.db'}")
+        hospital = Database(f"sqlite:///{tmp_path / 'pantau.db'}")
+        cipher = FieldCipher(DEMO_DATA_KEY, DEMO_BLIND_INDEX_KEY)
+        deadline = time.monotonic() + 60
+        while not _synced_site(puskesmas) and time.monotonic() < deadline:  # its worker registers it at start
+            time.sleep(0.3)
+        with puskesmas.session() as s:
+            site_id = s.scalar(select(Site.id).where(Site.code == PUSKESMAS_CODE))
+            patient = create_patient(s, cipher, site_id=site_id, mrn="PKM-000001", name="Dewi Lestari",
+                                     birth_date=date(1991, 3, 4), sex="P", nik="3171014403910002")  # fmt: skip
+            note_patient(s, cipher, patient)
+            sync_id = patient.sync_id
+        while time.monotonic() < deadline:
+            with hospital.session() as s:
+                arrived = s.scalar(select(Patient).where(Patient.sync_id == sync_id))
+                if arrived is not None:
+                    assert (
+                        arrived.name == "Dewi Lestari" and decrypt_field(cipher, arrived, "nik") == "3171014403910002"
+                    )
+                    break
+            time.sleep(0.3)
+        else:
+            raise AssertionError("the Puskesmas's patient did not reach the hospital")
+    finally:
+        output = stop(process)
+    url = re.search(r"Puskesmas \(second site[^)]*\): (http://127\.0\.0\.1:\d+)/login", output)
+    assert url, output
+
+
+def _synced_site(db: Database) -> bool:
+    try:
+        with db.session() as s:
+            return s.scalar(select(SyncClock.site_code)) == PUSKESMAS_CODE
+    except OperationalError:  # not migrated yet
+        return False

@@ -40,7 +40,7 @@ from data.pii_keys import field_name
 from data.sync_envelope import decode_change, encode_change
 from domain.clock import utcnow
 from domain.hlc import ID_PATTERN, Hlc, receive, tick
-from domain.record_merge import Change, Conflict, RecordState, Value, Write, apply, delete, edit
+from domain.record_merge import DELETED, Change, Conflict, Op, RecordState, Value, Write, apply, delete, edit
 
 SYNCED_FIELDS = ("name", "birth_date", "sex", "nik", "bpjs", "phone", "address", "incomplete")
 ATTACHMENT_PREFIX = "att-"  # an attachment's sync id; a patient's is a bare UUID
@@ -185,13 +185,8 @@ def _note(
     if change is None:
         return None
     _store_state(cipher, row, apply(state, change).state)
-    peers = session.scalars(select(SyncPeerStatus.peer).where(SyncPeerStatus.active)).all()
-    queued = [SyncOutbox(peer=peer, change_id=change_id, record_id=record_id) for peer in peers]
-    session.add_all(queued)
-    session.flush()
-    text = encode_change(change).decode()
-    for item in queued:
-        item.change_enc = cipher.encrypt(_CHANGE, text, row_id=item.id)
+    for peer in session.scalars(select(SyncPeerStatus.peer).where(SyncPeerStatus.active)).all():
+        _queue(session, cipher, peer, [change])
     return change
 
 
@@ -444,6 +439,64 @@ def note_peer(
     if error is not None:
         row.last_error, row.last_error_at = error[:200], now
     session.flush()
+
+
+def _queue(session: Session, cipher: FieldCipher, peer: str, changes: Sequence[Change]) -> None:
+    queued = [SyncOutbox(peer=peer, change_id=c.change_id, record_id=c.record_id) for c in changes]
+    session.add_all(queued)
+    session.flush()
+    for item, change in zip(queued, changes, strict=True):
+        item.change_enc = cipher.encrypt(_CHANGE, encode_change(change).decode(), row_id=item.id)
+
+
+def changes_of(state: RecordState) -> list[Change]:
+    """The changes that made ``state``, one per clock (a change's writes all carry its clock, the deletion
+    register's included), oldest first: what a peer that never saw the record needs to hold the same writes. Their
+    ids are derived from record and clock; a peer that had them already finds every write known and changes
+    nothing."""
+    by_clock: dict[Hlc, dict[str, Write]] = {}
+    for name, writes in state.history.items():
+        for write in writes:
+            by_clock.setdefault(write.hlc, {})[name] = write
+    changes = []
+    for clock, writes in sorted(by_clock.items()):
+        register = writes.pop(DELETED)
+        op = Op.DELETE if register.value is True else Op.UPSERT
+        change_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"pantau-sync:{state.record_id}/{clock.encode()}"))
+        changes.append(Change(change_id, state.record_id, clock.node, op, clock, register.base, writes))
+    return changes
+
+
+def backfill(session: Session, cipher: FieldCipher, peer: str, *, after_id: int = 0, limit: int = 500) -> int | None:
+    """Queue for ``peer`` (a peer added after records were synced) every write held for the next ``limit``
+    records after ``after_id``; returns the last record row id done, None when none is left. Run it to the end,
+    then :func:`note_unsynced`."""
+    rows = session.scalars(select(SyncRecord).where(SyncRecord.id > after_id).order_by(SyncRecord.id).limit(limit))
+    last = None
+    for row in rows:
+        state = _state_from_json(row.record_id, cipher.decrypt(_STATE, row.state_enc, row_id=row.id) or "{}")
+        _queue(session, cipher, peer, changes_of(state))
+        last = row.id
+    return last
+
+
+def note_unsynced(session: Session, cipher: FieldCipher, *, limit: int = 500) -> int:
+    """Queue, for every active peer, up to ``limit`` records that no change has been noted for (registered before
+    sync was turned on); returns how many. Records deleted meanwhile are not sent."""
+    held = select(SyncRecord.record_id)
+    patients = session.scalars(
+        select(Patient).where(Patient.sync_id.not_in(held), Patient.deleted_at.is_(None)).limit(limit)
+    ).all()
+    for patient in patients:
+        note_patient(session, cipher, patient)
+    attachments = session.scalars(
+        select(PatientAttachment)
+        .where(PatientAttachment.sync_id.not_in(held), PatientAttachment.deleted_at.is_(None))
+        .limit(limit - len(patients))
+    ).all()
+    for attachment in attachments:
+        note_attachment(session, cipher, attachment)
+    return len(patients) + len(attachments)
 
 
 def fingerprints(session: Session) -> dict[str, str]:

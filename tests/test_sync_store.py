@@ -23,10 +23,12 @@ from data.queue_registration import register_patient
 from data.sync_store import (
     SyncError,
     apply_remote,
+    backfill,
     due_changes,
     fingerprints,
     mark_acked,
     note_patient,
+    note_unsynced,
     register_site,
 )
 from domain.actor import Actor
@@ -333,3 +335,28 @@ def test_an_attachment_travels_as_its_own_record_and_a_wrong_checksum_is_refused
                      content=base64.b64encode(b"not what the checksum says").decode())  # fmt: skip
     with pytest.raises(SyncError, match="checksum"), hospital.db.session() as s:
         apply_remote(s, hospital.cipher, forged, site_id=hospital.site_id, now_ms=now_ms)
+
+
+def test_records_from_before_sync_and_a_peer_added_later_are_caught_up(make_site):
+    puskesmas, hospital, second = make_site("PKM-01"), make_site("RS-01"), make_site("RS-02")
+    before = register(puskesmas, name="Ani Suryani")  # sync not on yet: nothing queued
+    puskesmas.register(["RS-01"])
+    hospital.register(["PKM-01"])
+    later = register(puskesmas, name="Budi Santoso")
+    edit(puskesmas, later, name="Budi Santosa")
+    deliver(puskesmas, hospital)
+    edit(hospital, later, deleted_at=utcnow())  # the hospital's own write is in the Puskesmas's state afterwards
+    deliver(hospital, puskesmas)
+    assert hospital.patient(before) is None
+
+    puskesmas.register(["RS-01", "RS-02"])
+    second.register(["PKM-01"])
+    with puskesmas.db.session() as s:
+        first = backfill(s, puskesmas.cipher, "RS-02", limit=1)  # in batches: the one state held, then none
+        assert first is not None and backfill(s, puskesmas.cipher, "RS-02", after_id=first) is None
+        assert note_unsynced(s, puskesmas.cipher) == 1 and note_unsynced(s, puskesmas.cipher) == 0
+    deliver(puskesmas, hospital)
+    deliver(puskesmas, second)
+    assert hospital.patient(before).name == second.patient(before).name == "Ani Suryani"
+    assert second.patient(later).name == "Budi Santosa" and second.patient(later).deleted_at is not None
+    assert fingerprints_of(second) == fingerprints_of(puskesmas) == fingerprints_of(hospital)

@@ -221,6 +221,33 @@ def mqtt_setup(consumer_password: str, web_password: str, simulator_password: st
     click.echo("broker users ready: " + (", ".join(done) or "none (no passwords given)"))
 
 
+@click.command("sync-site-credential")
+@with_appcontext
+@click.argument("site")
+def sync_site_credential(site: str) -> None:
+    """Give a site's facility sync worker its broker user (new password, printed once; the old one stops working):
+    it may write only that site's sync topics. Run it on the broker's hospital for each linked site."""
+    import secrets
+
+    from data.broker_admin import BrokerAdminError, sync_user
+    from data.sync_store import SyncError, check_site_id
+
+    try:
+        check_site_id(site)
+    except SyncError as exc:
+        raise click.ClickException(str(exc)) from exc
+    admin = _broker_admin()
+    if not admin.enabled:
+        raise click.ClickException("no broker admin configured (PANTAU_MQTT_ADMIN_USERNAME); nothing to set up")
+    password = secrets.token_urlsafe(24)
+    try:
+        admin.set_sync_site(site, password)
+    except BrokerAdminError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"site {site}: MQTT username {sync_user(site)}, password {password}")
+    click.echo("(shown once: set it as PANTAU_MQTT_USERNAME / PANTAU_MQTT_PASSWORD of that site's sync worker)")
+
+
 @click.command("provision-sim-devices")
 @with_appcontext
 @click.option("--file", "path", required=True, type=click.Path(dir_okay=False), help="JSON file to write.")
@@ -276,5 +303,6 @@ COMMANDS = (
     retire_device_command,
     mqtt_setup,
     provision_sim_devices,
+    sync_site_credential,
     census_command,
 )

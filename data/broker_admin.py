@@ -36,6 +36,7 @@ from data.mqtt_topics import (
     vitals_topic,
     wave_topic,
 )
+from data.sync_envelope import ack_topic, sync_topic
 
 __all__ = [
     "CONTROL_TOPIC",
@@ -78,6 +79,18 @@ def device_acls(site: str, device_id: str) -> list[dict[str, Any]]:
     """A monitor writes only its own vitals, status and wave topics and reads only its own command topic."""
     writes = [_acl("publishClientSend", topic(site, device_id)) for topic in (vitals_topic, status_topic, wave_topic)]
     return writes + _reads(command_topic(site, device_id), pattern=False)
+
+
+def sync_user(site: str) -> str:
+    """The broker user, and bound client id, of one site's facility sync worker."""
+    return f"pantau-sync-{site}"
+
+
+def sync_acls(site: str) -> list[dict[str, Any]]:
+    """A site's sync worker publishes only its own changes and acknowledgements and reads every site's (what it
+    reads of a site it has no link with stays sealed: it has no key for it)."""
+    writes = [_acl("publishClientSend", topic(site)) for topic in (sync_topic, ack_topic)]
+    return writes + _reads(sync_topic("+")) + _reads(ack_topic("+"))
 
 
 @dataclass(frozen=True)
@@ -132,6 +145,8 @@ class BrokerAdmin(Protocol):
 
     def delete_device(self, device_id: str) -> None: ...
 
+    def set_sync_site(self, site: str, password: str) -> None: ...
+
 
 class NoBrokerAdmin:
     """No provisioning: the embedded demo's broker listens on loopback only and is open."""
@@ -145,6 +160,9 @@ class NoBrokerAdmin:
         """Nothing to do."""
 
     def delete_device(self, device_id: str) -> None:
+        """Nothing to do."""
+
+    def set_sync_site(self, site: str, password: str) -> None:
         """Nothing to do."""
 
 
@@ -232,6 +250,32 @@ class DynsecAdmin:
             ],
             tolerate=("not found",),
         )
+
+    # --------------------------------------------------------------------------------------- sync sites
+
+    def set_sync_site(self, site: str, password: str) -> None:
+        """The broker user of ``site``'s sync worker (created, or given this password), bound to its client id and
+        to a role with only its own sync topics to write (idempotent)."""
+        user, role = sync_user(site), f"sync:{site}"
+        self.execute([{"command": "createRole", "rolename": role}], tolerate=("already exists",))
+        self.execute(
+            [{"command": "addRoleACL", "rolename": role, **acl} for acl in sync_acls(site)],
+            tolerate=("already exists",),
+        )
+        self.execute(
+            [
+                {
+                    "command": "createClient",
+                    "username": user,
+                    "password": password,
+                    "clientid": user,
+                    "textname": f"facility sync {site}",
+                    "roles": [{"rolename": role}],
+                }
+            ],
+            tolerate=("already exists",),
+        )
+        self.execute([{"command": "setClientPassword", "username": user, "password": password}])
 
     def device_clients(self) -> set[str]:
         """Usernames the broker knows (to show where the database and the broker disagree)."""

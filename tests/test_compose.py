@@ -50,7 +50,13 @@ PANTAU_SERVICES = (
 OWN_DATABASE_URL = {"PANTAU_DATABASE_URL"}
 ONE_SHOT = {"migrate", "mosquitto-init", "mqtt-setup", "sim-provision"}
 # Who talks to the broker as whom (data/broker_admin.PROCESS_USERS); who may administer it.
-BROKER_USERS = {"web": "pantau-web", "consumer": "pantau-consumer", "simulator": "pantau-simulator"}
+SYNC_USER = "pantau-sync-${PANTAU_SITE_CODE}"  # a site's own user (sync-site-credential), not a process user
+BROKER_USERS = {
+    "web": "pantau-web",
+    "consumer": "pantau-consumer",
+    "simulator": "pantau-simulator",
+    "facility-sync": SYNC_USER,
+}
 BROKER_ADMINS = {"mqtt-setup", "web", "sim-provision"}
 SECRET_WORDS = ("PASSWORD", "SECRET", "KEY")
 REQUIRED_REF = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*:\?[^}]*\}$")
@@ -308,7 +314,7 @@ def test_each_pantau_process_has_its_own_broker_user():
         user = env.get("PANTAU_MQTT_USERNAME")
         assert user == BROKER_USERS.get(name), f"{name} logs in to the broker as {user!r}"
         if user:
-            assert user in known
+            assert user in known or user == SYNC_USER
             assert REQUIRED_REF.match(env["PANTAU_MQTT_PASSWORD"])
         has_admin = "PANTAU_MQTT_ADMIN_PASSWORD" in env
         assert has_admin == (name in BROKER_ADMINS), f"{name}: the broker admin password only where needed"

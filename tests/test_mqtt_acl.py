@@ -25,8 +25,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from paho.mqtt.enums import CallbackAPIVersion
 
-from data.broker_admin import DynsecAdmin
+from data.broker_admin import DynsecAdmin, sync_user
 from data.mqtt_client import BrokerAddress
+from data.sync_envelope import sync_topic
 from testkit.servers import MosquittoServer, find_binary, free_port
 from tests.fixtures_app import build_app, make_settings
 
@@ -358,3 +359,24 @@ def test_the_compose_simulator_logs_each_monitor_in_as_itself(provisioning_app, 
         assert consumer.wait_for(lambda: wanted <= {t for t, _ in consumer.received}), consumer.received
     finally:
         sim.stop()
+
+
+def test_a_sync_site_writes_only_its_own_sync_topics(admin, broker):
+    """A site's sync worker (``flask --app app sync-site-credential``) writes its own changes and
+    acknowledgements, reads every site's, and is cut off when it writes as another site."""
+    admin.set_sync_site("PKM-01", "pw-pkm-old")
+    admin.set_sync_site("PKM-01", "pw-pkm")  # a new password: the old one stops working
+    admin.set_sync_site("RS-01", "pw-rs")
+    assert connect(broker, sync_user("PKM-01"), "pw-pkm-old", sync_user("PKM-01")).refused
+    assert connect(broker, sync_user("PKM-01"), "pw-pkm", "another-client-id").refused
+    hospital = connect(broker, sync_user("RS-01"), "pw-rs", sync_user("RS-01"))
+    assert hospital.subscribe(sync_topic("+")) == [False] and hospital.subscribe("pantau/v1/+/vitals/+") == [True]
+    puskesmas = connect(broker, sync_user("PKM-01"), "pw-pkm", sync_user("PKM-01"))
+    assert not puskesmas.refused
+    puskesmas.client.publish(sync_topic("PKM-01"), b"sealed", qos=1)
+    assert hospital.wait_for(lambda: hospital.received)
+    assert hospital.received == [(sync_topic("PKM-01"), b"sealed")]
+    puskesmas.client.publish(sync_topic("RS-01"), b"forged", qos=1)  # as the hospital: refused, cut off
+    assert puskesmas.ends()
+    assert hospital.received == [(sync_topic("PKM-01"), b"sealed")]
+    hospital.close()

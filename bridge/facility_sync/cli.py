@@ -9,6 +9,7 @@ import logging
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from bridge.facility_sync.options import SyncSetup, load_setup
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="send, receive and acknowledge changes until stopped")
     run.add_argument("--window", type=int, default=100, help="changes in flight per peer, unacknowledged")
+    run.add_argument("--heartbeat-file", type=Path, default=None, help="touched every few seconds (health checks)")
     check = commands.add_parser("verify", help="compare this site with a peer, record by record")
     check.add_argument("--peer", help="the peer's site code (default: the only peer)")
     check.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the peer's answer")
@@ -58,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cipher = FieldCipher(settings.data_keys, settings.blind_index_key)
         if args.command == "run":
-            return _run(SyncWorker(setup, db, cipher, broker, window=args.window))
+            return _run(SyncWorker(setup, db, cipher, broker, window=args.window), args.heartbeat_file)
         if args.command == "backfill":
             return _backfill(setup, db, cipher, args.peer)
         peer = args.peer or (setup.peers[0] if len(setup.peers) == 1 else None)
@@ -108,7 +110,7 @@ def _backfill(setup: SyncSetup, db: Database, cipher: FieldCipher, peer: str | N
     return 0
 
 
-def _run(worker: SyncWorker) -> int:
+def _run(worker: SyncWorker, heartbeat: Path | None) -> int:
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:
@@ -117,5 +119,5 @@ def _run(worker: SyncWorker) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    worker.run(stop)
+    worker.run(stop, heartbeat)
     return 0

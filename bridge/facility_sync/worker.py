@@ -15,6 +15,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import paho.mqtt.client as mqtt
@@ -24,6 +25,7 @@ from bridge.consumer.db_errors import is_transient
 from bridge.facility_sync.control import Acks, Fingerprints, VerifyRequest, open_control, seal_control
 from bridge.facility_sync.options import SyncSetup
 from config import ConfigError
+from data.broker_admin import sync_user
 from data.db import Database
 from data.field_crypto import FieldCipher
 from data.models import Site
@@ -78,7 +80,7 @@ class SyncWorker:
         self, setup: SyncSetup, db: Database, cipher: FieldCipher, broker: BrokerAddress, *, window: int = 100
     ) -> None:
         self.setup, self.db, self.cipher, self.broker, self.window = setup, db, cipher, broker, window
-        self.client_id = f"pantau-sync-{setup.site}"
+        self.client_id = sync_user(setup.site)  # the broker user it may log in as is bound to this id
         self.connected = threading.Event()
         self._received: queue.Queue[tuple[str, bytes]] = queue.Queue(maxsize=1000)  # full: paho's thread waits
         self._topics = {sync_topic(p): ("change", p) for p in setup.peers} | {
@@ -96,8 +98,9 @@ class SyncWorker:
 
     # ----------------------------------------------------------------------------------------- lifecycle
 
-    def run(self, stop: threading.Event) -> None:
-        """Register the site, connect, and loop until ``stop`` is set; then send the pending acks and disconnect."""
+    def run(self, stop: threading.Event, heartbeat: Path | None = None) -> None:
+        """Register the site, connect, and loop until ``stop`` is set; then send the pending acks and disconnect.
+        ``heartbeat`` is touched every few seconds while the loop runs (the container's health check)."""
         if not self._prepare(stop):
             return
         client = make_client(self.broker, self.client_id, persistent=True, on_connect=self._on_connect)
@@ -124,6 +127,8 @@ class SyncWorker:
                     if now >= next_send:
                         next_send = now if self._send_due() else now + POLL
                     if now >= next_expire:
+                        if heartbeat is not None:
+                            heartbeat.touch()
                         self._expire()
                         next_expire = now + EXPIRE_EVERY
                 except Exception as exc:  # never stop on a fault: what it left unacknowledged comes again

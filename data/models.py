@@ -1221,6 +1221,7 @@ class SyncOutbox(Base):
     change_enc: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resend_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # due again then, unless acknowledged
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

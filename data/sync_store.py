@@ -46,6 +46,7 @@ SYNCED_FIELDS = ("name", "birth_date", "sex", "nik", "bpjs", "phone", "address",
 ATTACHMENT_PREFIX = "att-"  # an attachment's sync id; a patient's is a bare UUID
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024  # a scanned letter or a photo, well under the reassembler's bound
 MAX_ATTACHMENT_TEXT = (MAX_ATTACHMENT_BYTES + 2) // 3 * 4  # its base64 text
+MAX_RESEND = timedelta(minutes=10)  # the longest wait for an acknowledgement before sending again
 RESERVED_SITES = frozenset({"vitals", "status", "wave", "cmd"})  # would match the live topics' wildcards
 _STATE = field_name(SyncRecord.state_enc)
 _CHANGE = field_name(SyncOutbox.change_enc)
@@ -222,17 +223,25 @@ def note_attachment(
     return _note(session, cipher, attachment.sync_id, values, now_ms)
 
 
+def resend_delay(resend_after: timedelta, attempts: int) -> timedelta:
+    """How long a change sent ``attempts`` times waits for its acknowledgement before it is sent again: doubling
+    from ``resend_after`` up to ``MAX_RESEND`` (or ``resend_after`` when that is longer). A peer slower than the
+    resend time would otherwise get each change again and again and fall further behind."""
+    return min(resend_after * 2 ** min(attempts - 1, 16), max(resend_after, MAX_RESEND))
+
+
 def due_changes(
     session: Session, cipher: FieldCipher, peer: str, *, now: datetime, resend_after: timedelta, limit: int
 ) -> list[Outgoing]:
-    """The oldest unacknowledged changes for ``peer`` never sent or sent before ``now - resend_after``, marked
-    sent now (the caller commits). Rows another worker of this site holds are skipped, not waited for."""
+    """The oldest unacknowledged changes for ``peer`` never sent or whose resend time has come, marked sent now
+    and due again after :func:`resend_delay` (the caller commits). Rows another worker of this site holds are
+    skipped, not waited for."""
     rows = session.scalars(
         select(SyncOutbox)
         .where(
             SyncOutbox.peer == peer,
             SyncOutbox.acked_at.is_(None),
-            or_(SyncOutbox.sent_at.is_(None), SyncOutbox.sent_at < now - resend_after),
+            or_(SyncOutbox.resend_at.is_(None), SyncOutbox.resend_at <= now),
         )
         .order_by(SyncOutbox.id)
         .limit(limit)
@@ -241,6 +250,7 @@ def due_changes(
     due = []
     for row in rows:
         row.sent_at, row.attempts = now, row.attempts + 1
+        row.resend_at = now + resend_delay(resend_after, row.attempts)
         text = cipher.decrypt(_CHANGE, row.change_enc, row_id=row.id) or ""
         due.append(Outgoing(row.id, peer, decode_change(text.encode())))
     return due

@@ -30,6 +30,7 @@ from data.sync_store import (
     note_patient,
     note_unsynced,
     register_site,
+    resend_delay,
 )
 from domain.actor import Actor
 from domain.clock import utcnow
@@ -204,7 +205,7 @@ def test_a_change_is_applied_once_however_often_it_arrives(pair):
     assert hospital.count(SyncInbox) == 1 and hospital.count(Patient) == 1
     # Unacknowledged, it is sent again once the resend time has passed.
     with puskesmas.db.session() as s:
-        again = due_changes(s, puskesmas.cipher, "RS-01", now=utcnow(), resend_after=timedelta(0), limit=10)
+        again = due_changes(s, puskesmas.cipher, "RS-01", now=utcnow() + 2 * LONG_AGO, resend_after=LONG_AGO, limit=10)
     assert [i.change.change_id for i in again] == [item.change.change_id] and hospital.patient(sync_id) is not None
 
 
@@ -360,3 +361,18 @@ def test_records_from_before_sync_and_a_peer_added_later_are_caught_up(make_site
     assert hospital.patient(before).name == second.patient(before).name == "Ani Suryani"
     assert second.patient(later).name == "Budi Santosa" and second.patient(later).deleted_at is not None
     assert fingerprints_of(second) == fingerprints_of(puskesmas) == fingerprints_of(hospital)
+
+
+def test_an_unacknowledged_change_is_sent_again_later_each_time(pair):
+    """Resends back off (doubling up to ten minutes): a peer slower than the resend time is not buried in copies."""
+    assert [resend_delay(timedelta(seconds=30), n).total_seconds() for n in (1, 2, 3, 5, 9)] == [30, 60, 120, 480, 600]
+    puskesmas, _hospital = pair
+    register(puskesmas)
+    start, every = utcnow(), timedelta(seconds=10)
+
+    def due_at(seconds: float) -> int:
+        with puskesmas.db.session() as s:
+            at = start + timedelta(seconds=seconds)
+            return len(due_changes(s, puskesmas.cipher, "RS-01", now=at, resend_after=every, limit=10))
+
+    assert [due_at(t) for t in (0, 9, 11, 25, 32, 65, 73)] == [1, 0, 1, 0, 1, 0, 1]

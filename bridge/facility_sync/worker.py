@@ -14,6 +14,7 @@ import logging
 import queue
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -63,6 +64,7 @@ T = TypeVar("T")
 
 ACK_DELAY = 0.2  # seconds an acknowledgement waits for others to share its message
 ACKS_PER_MESSAGE = 1000
+REMEMBER_APPLIED = 20_000  # change ids; a resend of an older one is reassembled and found in the inbox
 EXPIRE_EVERY = 5.0
 POLL = 0.5  # seconds between looks at the outbox when nothing else happens
 DB_BACKOFF_MAX = 30.0
@@ -88,7 +90,9 @@ class SyncWorker:
         }
         self._reassembler = Reassembler()
         self._in_flight: dict[str, dict[str, float]] = {peer: {} for peer in setup.peers}
-        self._acks: dict[str, list[str]] = {}
+        self._acks: dict[str, dict[str, None]] = {}  # per peer, the change ids to acknowledge (ordered, once each)
+        # Changes applied lately: a resend of one is acknowledged from its first chunk, without reassembly.
+        self._applied: OrderedDict[str, None] = OrderedDict()
         self._acks_since = 0.0
         self._db_retry_at = 0.0
         self._db_delay = 1.0
@@ -233,6 +237,9 @@ class SyncWorker:
                 return  # a change for another link of that peer
             if header.link != self.setup.keyrings[peer].link or header.origin != peer:
                 raise EnvelopeError("link", f"change {header.change_id} of {header.origin} on {peer}'s topic")
+            if kind == "change" and header.change_id in self._applied:
+                self._ack(peer, header.change_id)  # sent again before our acknowledgement arrived
+                return
             whole = self._reassembler.add(chunk, int(time.time() * 1000))
             if whole is None:
                 return
@@ -268,9 +275,18 @@ class SyncWorker:
                 "sync conflicts found",
                 extra={"peer": peer, "change_id": change.change_id, "record": change.record_id, "n": result.conflicts},
             )
+        self._remember(change.change_id)
+        self._ack(peer, change.change_id)
+
+    def _remember(self, change_id: str) -> None:
+        self._applied[change_id] = None
+        if len(self._applied) > REMEMBER_APPLIED:
+            self._applied.popitem(last=False)
+
+    def _ack(self, peer: str, change_id: str) -> None:
         if not self._acks:
             self._acks_since = time.monotonic()
-        self._acks.setdefault(peer, []).append(change.change_id)
+        self._acks.setdefault(peer, {})[change_id] = None
 
     def _control(self, peer: str, whole: tuple[Chunk, ...]) -> None:
         message = open_control(self.setup.keyrings[peer], whole)
@@ -335,7 +351,8 @@ class SyncWorker:
     def _flush_acks(self, *, force: bool = False) -> None:
         if not self._acks or (not force and time.monotonic() - self._acks_since < ACK_DELAY):
             return
-        for peer, ids in self._acks.items():
+        for peer, pending in self._acks.items():
+            ids = list(pending)
             for start in range(0, len(ids), ACKS_PER_MESSAGE):
                 acks = Acks(tuple(ids[start : start + ACKS_PER_MESSAGE]))
                 self._publish(

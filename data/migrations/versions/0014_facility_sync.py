@@ -83,6 +83,7 @@ def upgrade() -> None:
         sa.Column("change_enc", sa.Text()),
         sa.Column("created_at", UTC_TS, nullable=False),
         sa.Column("sent_at", UTC_TS),
+        sa.Column("resend_at", UTC_TS),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("acked_at", UTC_TS),
         sa.UniqueConstraint("peer", "change_id"),

@@ -4,23 +4,19 @@ keys, one Mosquitto that these tests stop and start, and each site's worker as a
 from __future__ import annotations
 
 import base64
-import os
 import queue
 import re
-import signal
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from bridge.facility_sync.control import Acks, Fingerprints, open_control, seal_control
@@ -36,113 +32,19 @@ from bridge.facility_sync.verify import (
 )
 from config import ConfigError, load_settings
 from data.db import Database
-from data.field_crypto import FieldCipher
 from data.migrate import upgrade
 from data.models import Patient, Site, SyncConflict, SyncInbox, SyncOutbox, SyncPeerStatus
 from data.patient_records import soft_delete
 from data.patients import create_patient
 from data.sync_envelope import EnvelopeError, Keyring, ack_topic, parse_chunk, seal_change, sync_topic
-from data.sync_store import fingerprints, link_id, note_patient
+from data.sync_store import link_id, note_patient
 from domain.actor import Actor
 from domain.hlc import Hlc
 from domain.record_merge import Change, Op, Write
 from testkit.servers import MosquittoServer
+from tests.facility_sync_sites import LINK_KEY, SiteDb, Worker, run_verify, sync_env, wait_until
 
-ROOT = Path(__file__).resolve().parent.parent
 BORN = date(1990, 5, 17)
-LINK_KEY = base64.b64encode(b"L" * 32).decode()  # test key only
-
-
-@dataclass
-class SiteDb:
-    """One site of a test: its database, its own data keys and its Site row."""
-
-    code: str
-    url: str
-    db: Database
-    data_keys: str
-    blind_key: str
-    site_id: int
-
-    @property
-    def cipher(self) -> FieldCipher:
-        return FieldCipher(self.data_keys, self.blind_key)
-
-    def count(self, model, *where) -> int:
-        with self.db.session() as s:
-            return s.scalar(select(func.count()).select_from(model).where(*where))
-
-    def patient(self, sync_id: str) -> Patient | None:
-        with self.db.session() as s:
-            patient = s.scalar(select(Patient).where(Patient.sync_id == sync_id))
-            if patient is not None:
-                s.expunge(patient)
-            return patient
-
-    def fingerprints(self) -> dict[str, str]:
-        with self.db.session() as s:
-            return fingerprints(s)
-
-    def peer_status(self, peer: str) -> SyncPeerStatus | None:
-        with self.db.session() as s:
-            row = s.get(SyncPeerStatus, peer)
-            if row is not None:
-                s.expunge(row)
-            return row
-
-
-class Worker:
-    """``python -m bridge.facility_sync run`` for one site, as a subprocess logging to a file."""
-
-    def __init__(self, site: SiteDb, peer: str, broker: MosquittoServer, tmp: Path, *args: str) -> None:
-        self.env = sync_env(site, peer, broker.url, tmp)
-        self.args = args
-        self.log = tmp / f"worker-{site.code}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Worker:
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bridge.facility_sync", "run", *self.args],
-                env=self.env,
-                cwd=self.env["PANTAU_VAR_DIR"],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        return self
-
-    def stop(self) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=20)
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.kill()  # SIGKILL
-        self.proc.wait(timeout=10)
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-
-def sync_env(site: SiteDb, peer: str, broker_url: str, tmp: Path) -> dict[str, str]:
-    var = tmp / site.code
-    var.mkdir(exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PANTAU_")}
-    return env | {
-        "PYTHONPATH": str(ROOT),
-        "PANTAU_ENV": "test",
-        "PANTAU_VAR_DIR": str(var),
-        "PANTAU_DATABASE_URL": site.url,
-        "PANTAU_SITE_CODE": site.code,
-        "PANTAU_MQTT_URL": broker_url,
-        "PANTAU_DATA_KEYS": site.data_keys,
-        "PANTAU_BLIND_INDEX_KEY": site.blind_key,
-        "PANTAU_REDIS_URL": "memory://",
-        "PANTAU_SYNC_PEERS": peer,
-        "PANTAU_SYNC_KEYS": f"{peer}:k1:{LINK_KEY}",
-        "PANTAU_SYNC_RESEND_SECONDS": "2",
-    }
 
 
 @pytest.fixture(scope="module")
@@ -194,15 +96,6 @@ def pair(sites, broker, tmp_path) -> Iterator[tuple[SiteDb, SiteDb, Worker, Work
         for worker in workers:
             if worker.alive():
                 worker.kill()
-
-
-def wait_until(check: Callable[[], bool], what: str, timeout: float = 45.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for: {what}")
 
 
 def register(site: SiteDb, name: str) -> str:
@@ -266,17 +159,6 @@ def publish_raw(broker: MosquittoServer, topic: str, payload: bytes) -> None:
     client.publish(topic, payload, qos=1).wait_for_publish(5)
     client.disconnect()
     client.loop_stop()
-
-
-def run_verify(site: SiteDb, peer: str, broker: MosquittoServer, tmp: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bridge.facility_sync", "verify", "--timeout", "20"],
-        env=sync_env(site, peer, broker.url, tmp),
-        cwd=tmp,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 # ------------------------------------------------------------------------------------------------ end to end

@@ -10,20 +10,25 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from data.db import Database
 from data.field_crypto import FieldCipher
-from data.models import Patient, SyncPeerStatus
-from data.sync_store import fingerprints
+from data.migrate import upgrade
+from data.models import Patient, Site, SyncPeerStatus
+from data.patients import create_patient
+from data.sync_store import fingerprints, note_patient, register_site
 from testkit.servers import MosquittoServer
 
 ROOT = Path(__file__).resolve().parent.parent
 LINK_KEY = base64.b64encode(b"L" * 32).decode()  # test key only
+BORN = date(1990, 5, 17)
 
 
 @dataclass
@@ -62,6 +67,47 @@ class SiteDb:
             if row is not None:
                 s.expunge(row)
             return row
+
+
+def new_site(url: str, code: str, seed: int) -> SiteDb:
+    """Site ``code`` in the empty database at ``url``: migrated, its Site row, data keys of its own (from ``seed``)."""
+    upgrade(url)
+    db = Database(url)
+    with db.session() as s:
+        site = Site(code=code, name=f"Site {code}")
+        s.add(site)
+        s.flush()
+        site_id = site.id
+    data_keys = f"k{seed}:" + base64.b64encode(bytes([seed]) * 32).decode()  # test keys only
+    return SiteDb(code, url, db, data_keys, f"test-only-blind-key-{seed}", site_id)
+
+
+def register_peers(site: SiteDb, peers: list[str]) -> None:
+    """Turn sync on at ``site`` with these peers, as its worker does at start."""
+    with site.db.session() as s:
+        register_site(s, site.code, peers)
+
+
+def register(site: SiteDb, name: str = "Siti Nurhaliza", **fields) -> str:
+    """A patient registered at ``site`` as the desk's services do (create, set ``fields``, note); her sync id."""
+    with site.db.session() as s:
+        patient = create_patient(
+            s, site.cipher, site_id=site.site_id, mrn=f"RM-{uuid.uuid4().hex[:6]}", name=name, birth_date=BORN, sex="P"
+        )
+        for field, value in fields.items():
+            setattr(patient, field, value)
+        note_patient(s, site.cipher, patient)
+        return patient.sync_id
+
+
+def edit(site: SiteDb, sync_id: str, **values) -> None:
+    """Change a patient's columns at ``site`` and note the change, in one transaction."""
+    with site.db.session() as s:
+        patient = s.scalar(select(Patient).where(Patient.sync_id == sync_id).with_for_update())
+        for field, value in values.items():
+            setattr(patient, field, value)
+        s.flush()
+        note_patient(s, site.cipher, patient)
 
 
 class Worker:

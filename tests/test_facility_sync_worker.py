@@ -32,19 +32,26 @@ from bridge.facility_sync.verify import (
 )
 from config import ConfigError, load_settings
 from data.db import Database
-from data.migrate import upgrade
-from data.models import Patient, Site, SyncConflict, SyncInbox, SyncOutbox, SyncPeerStatus
+from data.models import Patient, SyncConflict, SyncInbox, SyncOutbox, SyncPeerStatus
 from data.patient_records import soft_delete
-from data.patients import create_patient
 from data.sync_envelope import EnvelopeError, Keyring, ack_topic, parse_chunk, seal_change, sync_topic
-from data.sync_store import link_id, note_patient
+from data.sync_store import link_id
 from domain.actor import Actor
 from domain.hlc import Hlc
 from domain.record_merge import Change, Op, Write
 from testkit.servers import MosquittoServer
-from tests.facility_sync_sites import LINK_KEY, SiteDb, Worker, run_verify, sync_env, wait_until
-
-BORN = date(1990, 5, 17)
+from tests.facility_sync_sites import (
+    BORN,
+    LINK_KEY,
+    SiteDb,
+    Worker,
+    edit,
+    new_site,
+    register,
+    run_verify,
+    sync_env,
+    wait_until,
+)
 
 
 @pytest.fixture(scope="module")
@@ -63,18 +70,9 @@ def sites(postgres_server) -> Iterator[Callable[[str], SiteDb]]:
     made: list[Database] = []
 
     def make(code: str) -> SiteDb:
-        url = postgres_server.create_database(f"fs_{uuid.uuid4().hex[:12]}")
-        upgrade(url)
-        db = Database(url)
-        made.append(db)
-        with db.session() as s:
-            site = Site(code=code, name=f"Site {code}")
-            s.add(site)
-            s.flush()
-            site_id = site.id
-        seed = len(made)
-        data_keys = f"k{seed}:" + base64.b64encode(bytes([seed]) * 32).decode()
-        return SiteDb(code, url, db, data_keys, f"test-only-blind-key-{seed}", site_id)
+        site = new_site(postgres_server.create_database(f"fs_{uuid.uuid4().hex[:12]}"), code, len(made) + 1)
+        made.append(site.db)
+        return site
 
     yield make
     for db in made:
@@ -98,28 +96,9 @@ def pair(sites, broker, tmp_path) -> Iterator[tuple[SiteDb, SiteDb, Worker, Work
                 worker.kill()
 
 
-def register(site: SiteDb, name: str) -> str:
-    """A patient registered at ``site`` as the desk's services do (create, then note); her sync id."""
-    with site.db.session() as s:
-        patient = create_patient(
-            s, site.cipher, site_id=site.site_id, mrn=f"RM-{uuid.uuid4().hex[:6]}", name=name, birth_date=BORN, sex="P"
-        )
-        note_patient(s, site.cipher, patient)
-        return patient.sync_id
-
-
 def nameless(n: int) -> str:
     """A distinct patient name for ``n`` (names hold letters only)."""
     return "Pasien " + "".join("abcdefghij"[int(digit)] for digit in str(n)).title()
-
-
-def edit(site: SiteDb, sync_id: str, **values) -> None:
-    with site.db.session() as s:
-        patient = s.scalar(select(Patient).where(Patient.sync_id == sync_id).with_for_update())
-        for field, value in values.items():
-            setattr(patient, field, value)
-        s.flush()
-        note_patient(s, site.cipher, patient)
 
 
 def delete(site: SiteDb, sync_id: str) -> None:

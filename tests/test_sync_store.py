@@ -6,26 +6,22 @@ from __future__ import annotations
 import base64
 import os
 import uuid
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from data.db import Database
-from data.field_crypto import FieldCipher
-from data.migrate import upgrade
-from data.models import Patient, PatientAttachment, Site, SyncConflict, SyncInbox, SyncOutbox, SyncRecord
+from data.models import Patient, PatientAttachment, SyncConflict, SyncInbox, SyncOutbox, SyncRecord
 from data.patient_attachments import add_attachment, read_attachment
 from data.patient_records import merge, soft_delete, update_patient
-from data.patients import create_patient, decrypt_field, find_by_identifier, seal_field
+from data.patients import decrypt_field, find_by_identifier, seal_field
 from data.queue_registration import register_patient
 from data.sync_store import (
     SyncError,
     apply_remote,
     backfill,
     due_changes,
-    fingerprints,
     mark_acked,
     note_patient,
     note_unsynced,
@@ -38,48 +34,14 @@ from domain.errors import InputError
 from domain.hlc import ClockSkew, Hlc
 from domain.record_merge import Change, Op, Write
 from testkit.front_desk import desk_actor
+from tests.facility_sync_sites import BORN, SiteDb, edit, new_site, register, register_peers
 
 NIK = "3171015705900001"  # DKI Jakarta, a woman born 17-05-1990
-BORN = date(1990, 5, 17)
 LONG_AGO = timedelta(days=1)
-ACTOR = Actor(None, "tester", 1, "127.0.0.1")
 
 
-def ACTOR_AT(site) -> Actor:
+def actor_at(site: SiteDb) -> Actor:
     return Actor(None, "tester", site.site_id, "127.0.0.1")
-
-
-@dataclass
-class SyncSite:
-    """One site of a test: its own database, data keys and Site row."""
-
-    code: str
-    db: Database
-    cipher: FieldCipher
-    site_id: int
-
-    def register(self, peers: list[str]) -> None:
-        with self.db.session() as s:
-            register_site(s, self.code, peers)
-
-    def patient(self, sync_id: str) -> Patient | None:
-        with self.db.session() as s:
-            patient = s.scalar(select(Patient).where(Patient.sync_id == sync_id))
-            if patient is not None:
-                s.expunge(patient)
-            return patient
-
-    def count(self, model) -> int:
-        with self.db.session() as s:
-            return s.scalar(select(func.count()).select_from(model))
-
-
-def actor_at(site: SyncSite) -> Actor:
-    return Actor(None, "tester", site.site_id, "127.0.0.1")
-
-
-def _key(seed: int) -> str:
-    return f"k{seed}:" + base64.b64encode(bytes([seed]) * 32).decode()  # test keys only
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -87,49 +49,21 @@ def make_site(request, tmp_path):
     """A factory of sites on the test's backend, each in a fresh migrated database."""
     made: list[Database] = []
 
-    def make(code: str) -> SyncSite:
+    def make(code: str) -> SiteDb:
         if request.param == "sqlite":
             url = f"sqlite:///{tmp_path / f'{code}.db'}"
         else:
             url = request.getfixturevalue("postgres_server").create_database(f"s_{uuid.uuid4().hex[:12]}")
-        upgrade(url)
-        db = Database(url)
-        made.append(db)
-        with db.session() as s:
-            site = Site(code=code, name=f"Site {code}")
-            s.add(site)
-            s.flush()
-            site_id = site.id
-        seed = len(made)
-        return SyncSite(code, db, FieldCipher(_key(seed), f"test-only-blind-key-{seed}"), site_id)
+        site = new_site(url, code, len(made) + 1)
+        made.append(site.db)
+        return site
 
     yield make
     for db in made:
         db.engine.dispose()
 
 
-def register(site: SyncSite, name: str = "Siti Nurhaliza", **fields) -> str:
-    """A patient registered at ``site`` as the desk's services do (create, then note); her sync id."""
-    with site.db.session() as s:
-        patient = create_patient(
-            s, site.cipher, site_id=site.site_id, mrn=f"RM-{uuid.uuid4().hex[:6]}", name=name, birth_date=BORN, sex="P"
-        )
-        for field, value in fields.items():
-            setattr(patient, field, value)
-        note_patient(s, site.cipher, patient)
-        return patient.sync_id
-
-
-def edit(site: SyncSite, sync_id: str, **values) -> None:
-    with site.db.session() as s:
-        patient = s.scalar(select(Patient).where(Patient.sync_id == sync_id).with_for_update())
-        for field, value in values.items():
-            setattr(patient, field, value)
-        s.flush()
-        note_patient(s, site.cipher, patient)
-
-
-def deliver(source: SyncSite, target: SyncSite) -> int:
+def deliver(source: SiteDb, target: SiteDb) -> int:
     """Send every change due from ``source`` to ``target``, apply it there, and acknowledge it; how many."""
     with source.db.session() as s:
         due = due_changes(s, source.cipher, target.code, now=utcnow(), resend_after=LONG_AGO, limit=1000)
@@ -144,8 +78,8 @@ def deliver(source: SyncSite, target: SyncSite) -> int:
 @pytest.fixture
 def pair(make_site):
     puskesmas, hospital = make_site("PKM-01"), make_site("RS-01")
-    puskesmas.register(["RS-01"])
-    hospital.register(["PKM-01"])
+    register_peers(puskesmas, ["RS-01"])
+    register_peers(hospital, ["PKM-01"])
     return puskesmas, hospital
 
 
@@ -158,8 +92,8 @@ def test_sync_is_off_until_the_site_is_registered(make_site):
 def test_a_site_id_that_names_a_live_topic_or_a_second_site_is_refused(make_site):
     site = make_site("PKM-01")
     with pytest.raises(SyncError, match="site"):
-        site.register(["vitals"])
-    site.register(["RS-01"])
+        register_peers(site, ["vitals"])
+    register_peers(site, ["RS-01"])
     with site.db.session() as s, pytest.raises(SyncError, match="syncs as PKM-01"):
         register_site(s, "RS-02", ["RS-01"])
 
@@ -185,12 +119,7 @@ def test_a_registration_reaches_the_peer_with_its_identifiers_sealed_under_the_p
         assert [p.sync_id for p in find_by_identifier(s, hospital.cipher, hospital.site_id, "nik", NIK)] == [sync_id]
     with puskesmas.db.session() as s:
         assert s.scalar(select(func.count()).where(SyncOutbox.acked_at.is_(None))) == 0
-    assert fingerprints_of(puskesmas) == fingerprints_of(hospital)
-
-
-def fingerprints_of(site: SyncSite) -> dict[str, str]:
-    with site.db.session() as s:
-        return fingerprints(s)
+    assert puskesmas.fingerprints() == hospital.fingerprints()
 
 
 def test_a_change_is_applied_once_however_often_it_arrives(pair):
@@ -220,7 +149,7 @@ def test_edits_made_apart_converge_and_the_conflict_is_kept_at_both_sites(pair):
     here, there = puskesmas.patient(sync_id), hospital.patient(sync_id)
     assert here.name == there.name == "Siti N. Putri"  # the later write wins at both
     assert here.incomplete is there.incomplete is True  # a field only one side changed is no conflict
-    assert fingerprints_of(puskesmas) == fingerprints_of(hospital)
+    assert puskesmas.fingerprints() == hospital.fingerprints()
     for site in pair:
         with site.db.session() as s:
             (conflict,) = s.scalars(select(SyncConflict)).all()
@@ -341,8 +270,8 @@ def test_an_attachment_travels_as_its_own_record_and_a_wrong_checksum_is_refused
 def test_records_from_before_sync_and_a_peer_added_later_are_caught_up(make_site):
     puskesmas, hospital, second = make_site("PKM-01"), make_site("RS-01"), make_site("RS-02")
     before = register(puskesmas, name="Ani Suryani")  # sync not on yet: nothing queued
-    puskesmas.register(["RS-01"])
-    hospital.register(["PKM-01"])
+    register_peers(puskesmas, ["RS-01"])
+    register_peers(hospital, ["PKM-01"])
     later = register(puskesmas, name="Budi Santoso")
     edit(puskesmas, later, name="Budi Santosa")
     deliver(puskesmas, hospital)
@@ -350,8 +279,8 @@ def test_records_from_before_sync_and_a_peer_added_later_are_caught_up(make_site
     deliver(hospital, puskesmas)
     assert hospital.patient(before) is None
 
-    puskesmas.register(["RS-01", "RS-02"])
-    second.register(["PKM-01"])
+    register_peers(puskesmas, ["RS-01", "RS-02"])
+    register_peers(second, ["PKM-01"])
     with puskesmas.db.session() as s:
         first = backfill(s, puskesmas.cipher, "RS-02", limit=1)  # in batches: the one state held, then none
         assert first is not None and backfill(s, puskesmas.cipher, "RS-02", after_id=first) is None
@@ -360,7 +289,7 @@ def test_records_from_before_sync_and_a_peer_added_later_are_caught_up(make_site
     deliver(puskesmas, second)
     assert hospital.patient(before).name == second.patient(before).name == "Ani Suryani"
     assert second.patient(later).name == "Budi Santosa" and second.patient(later).deleted_at is not None
-    assert fingerprints_of(second) == fingerprints_of(puskesmas) == fingerprints_of(hospital)
+    assert second.fingerprints() == puskesmas.fingerprints() == hospital.fingerprints()
 
 
 def test_an_unacknowledged_change_is_sent_again_later_each_time(pair):

@@ -15,9 +15,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 
 import orjson
 from sqlalchemy import or_, select, update
@@ -170,13 +171,19 @@ def patient_values(cipher: FieldCipher, patient: Patient) -> dict[str, Value]:
 
 
 def _note(
-    session: Session, cipher: FieldCipher, record_id: str, values: dict[str, Value] | None, now_ms: int | None
+    session: Session,
+    cipher: FieldCipher,
+    record_id: str,
+    read_values: Callable[[], dict[str, Value]] | None,
+    now_ms: int | None,
 ) -> Change | None:
-    """Queue this site's change of one record for every active peer: ``values`` as they are now, or ``None`` for
-    a delete. Returns the change; None when sync is off or nothing differs from the record's state."""
+    """Queue this site's change of one record for every active peer: the values ``read_values`` gives (called
+    only when sync is on: it decrypts identifiers), or ``None`` for a delete. Returns the change; None when sync
+    is off or nothing differs from the record's state."""
     at = _advance(session, _now_ms(now_ms))
     if at is None:
         return None
+    values = None if read_values is None else read_values()
     row, state = _state_row(session, cipher, record_id)
     change_id = str(uuid.uuid4())
     if values is None:
@@ -199,8 +206,8 @@ def note_patient(
     state. A purged record's erasure is local (each site keeps its own retention) and is never sent."""
     if patient.purged_at is not None:
         return None
-    values = None if patient.deleted_at is not None else patient_values(cipher, patient)
-    return _note(session, cipher, patient.sync_id, values, now_ms)
+    read = None if patient.deleted_at is not None else partial(patient_values, cipher, patient)
+    return _note(session, cipher, patient.sync_id, read, now_ms)
 
 
 def attachment_values(cipher: FieldCipher, attachment: PatientAttachment) -> dict[str, Value]:
@@ -219,8 +226,8 @@ def note_attachment(
     session: Session, cipher: FieldCipher, attachment: PatientAttachment, *, now_ms: int | None = None
 ) -> Change | None:
     """Queue this site's change of ``attachment`` (a flushed row), as :func:`note_patient` does a patient's."""
-    values = None if attachment.deleted_at is not None else attachment_values(cipher, attachment)
-    return _note(session, cipher, attachment.sync_id, values, now_ms)
+    read = None if attachment.deleted_at is not None else partial(attachment_values, cipher, attachment)
+    return _note(session, cipher, attachment.sync_id, read, now_ms)
 
 
 def resend_delay(resend_after: timedelta, attempts: int) -> timedelta:

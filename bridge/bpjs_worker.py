@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import logging
 import random
-import signal
 import threading
 import time
 from datetime import datetime, timedelta
@@ -24,6 +23,7 @@ from sqlalchemy import select
 
 from bridge.bpjs.client import CODE_FAILED, AntreanClient, BpjsResult, BpjsTransportError
 from bridge.bpjs_reference_pull import ReferencePuller
+from bridge.stop_signal import stop_on_signals
 from data.bpjs_outbox import LEASE, OutboxItem, claim_next, mark_failed, mark_retry, mark_sent
 from data.db import Database
 from data.field_crypto import FieldCipher
@@ -217,14 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     client = client_from_settings(settings)
     reference = ReferencePuller(runtime.db, client, settings.site_code)
     worker = BpjsWorker(runtime.db, client, runtime.cipher, reference=reference)
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: Any) -> None:
-        log.info("BPJS worker stopping", extra={"signal": signal.Signals(signum).name})
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signals(log, "BPJS worker")
     log.info("BPJS worker started", extra={"base_url": settings.bpjs_base_url})
     worker.run(stop, args.heartbeat_file)
     runtime.close()

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
-import threading
-from typing import Any
 
 from bridge.consumer.options import DEFAULT_CLIENT_ID, ConsumerHooks, ConsumerOptions
 from bridge.consumer.service import Consumer
+from bridge.stop_signal import stop_on_signals
 
 __all__ = ["main"]
 
@@ -57,14 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     consumer = Consumer(runtime, options, hooks)
     if clinical:
         clinical.adt_listeners.append(consumer.directory.invalidate)  # a new monitor pairing counts at once
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: Any) -> None:
-        log.info("consumer stopping", extra={"signal": signal.Signals(signum).name})
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signals(log, "consumer")
     if clinical:
         clinical.start()
     try:

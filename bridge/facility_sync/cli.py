@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import threading
 from pathlib import Path
-from typing import Any
 
 from bridge.facility_sync.options import SyncSetup, load_setup
 from bridge.facility_sync.verify import NoAnswer, verify
 from bridge.facility_sync.worker import SyncWorker
+from bridge.stop_signal import stop_on_signals
 from config import ConfigError, configure_logging, load_settings
 from data.db import Database
 from data.field_crypto import FieldCipher
@@ -111,13 +109,6 @@ def _backfill(setup: SyncSetup, db: Database, cipher: FieldCipher, peer: str | N
 
 
 def _run(worker: SyncWorker, heartbeat: Path | None) -> int:
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: Any) -> None:
-        log.info("facility sync stopping", extra={"signal": signal.Signals(signum).name})
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signals(log, "facility sync")
     worker.run(stop, heartbeat)
     return 0

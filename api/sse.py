@@ -1,21 +1,18 @@
-"""Server-sent events responses, shared by the ward and queue-board streams.
+"""Server-sent events responses of the web app's stream routes, shared by the ward and queue-board streams.
 
-Both streams send a named ``heartbeat`` event when they have had nothing else to say for ``HEARTBEAT_SECONDS``:
-the browser (assets/live_stream.js) counts any event as a sign of life, so it can tell a quiet connection from a
-dead one, and a proxy never sees an idle connection. Each stream ends after ``Settings.live_stream_seconds`` so
-the browser reconnects, the access check runs again and the screen starts from a fresh snapshot.
+What a stream says and how it is counted is shared with the stream server (data/stream_protocol.py): a
+``heartbeat`` event in quiet spells, an end after ``Settings.live_stream_seconds`` so the browser reconnects, the
+access check runs again and the screen starts from a fresh snapshot.
 
 Every stream route is a ``counted_stream``: it holds a place in its user's and its client address's counts in the
-live store (``Settings.streams_per_user``, ``streams_per_address``; shared by every web worker) or is refused with
+live store (``Settings.streams_per_user``, ``streams_per_address``; shared by every server) or is refused with
 429, and its events pass through a ``StreamLease`` that re-reads the account (active? same session version?) at
 its first event ``SESSION_CHECK_SECONDS`` after the last check and ends the stream when the session has ended.
-A quiet stream sends an event at least every ``HEARTBEAT_SECONDS``, so a sign-out, a password change or a revoked
-TV reaches its open streams within their sum (3 s). The same check renews the stream's place in the counts, which
-lapses ``SLOT_TTL_SECONDS`` later: the streams of a killed worker stop counting on their own."""
+The same check renews the stream's place in the counts. Production serves /stream/* from the stream server
+(streams/); these routes serve the embedded demo."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -26,33 +23,25 @@ from typing import Any
 
 from flask import Response, g, jsonify, stream_with_context
 from flask_login import current_user
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from auth.session import client_ip
+from auth.stream_access import active_versions
 from data.live_store import LiveStoreError
-from data.models import User
 from data.runtime import Runtime, current_runtime
+from data.stream_protocol import (
+    REFUSED_RETRY_SECONDS,
+    SESSION_CHECK_SECONDS,
+    SLOT_TTL_SECONDS,
+    first_full,
+    refusal_key,
+    stream_caps,
+)
 from i18n.web import t
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 1.5
-SESSION_CHECK_SECONDS = 1.5
-SLOT_TTL_SECONDS = 15  # ten missed checks: the worker that held the stream is gone
-REFUSED_RETRY_SECONDS = 30  # a refused screen asks again this much later (assets/live_stream.js)
 _LEASE = "pantau_stream_lease"  # flask.g: the lease ``counted_stream`` took, until ``sse_response`` uses it
-
-
-def sse_event(event: str, data: object, event_id: int | None = None) -> str:
-    """One named event, its data as compact JSON (and an id, which the browser sends back on reconnecting)."""
-    head = f"id: {event_id}\n" if event_id is not None else ""
-    return f"{head}event: {event}\ndata: {json.dumps(data, separators=(',', ':'), ensure_ascii=False)}\n\n"
-
-
-def heartbeat() -> str:
-    """The ``heartbeat`` event, with the server clock (epoch ms)."""
-    return sse_event("heartbeat", {"now": int(time.time() * 1000)})
 
 
 def stream_seconds() -> int:
@@ -60,28 +49,14 @@ def stream_seconds() -> int:
     return current_runtime().settings.live_stream_seconds
 
 
-def user_slots() -> str:
-    """The counted set of the signed-in user's open streams."""
-    return f"pantau:streams:user:{current_user.id}"
-
-
-def address_slots(address: str) -> str:
-    """The counted set of a client address's open streams."""
-    return f"pantau:streams:addr:{address}"
-
-
 def _stream_caps(runtime: Runtime) -> dict[str, int]:
-    """This request's counted sets and their caps (no address count when the address is unknown)."""
-    caps = {user_slots(): runtime.settings.streams_per_user}
-    if address := client_ip():
-        caps[address_slots(address)] = runtime.settings.streams_per_address
-    return caps
+    """This request's counted sets and their caps."""
+    return stream_caps(runtime.settings, current_user.id, client_ip())
 
 
-def _too_many(key: str, cap: int) -> Response:
+def _too_many(caps: dict[str, int], full: str) -> Response:
     """429 with a message that says whose streams are too many and what to do."""
-    message = t("sess_streams_user" if key == user_slots() else "sess_streams_address", n=cap)
-    response = jsonify({"error": message})
+    response = jsonify({"error": t(refusal_key(caps, full), n=caps[full])})
     response.status_code = 429
     response.headers["Retry-After"] = str(REFUSED_RETRY_SECONDS)
     return response
@@ -91,13 +66,13 @@ def streams_full() -> Response | None:
     """The 429 a new stream of this request would get now, or None (``/stream/session`` tells the browser why its
     stream failed); a live store that does not answer refuses nothing."""
     runtime = current_runtime()
+    caps = _stream_caps(runtime)
     try:
-        for key, cap in _stream_caps(runtime).items():
-            if runtime.live.count_slots(key) >= cap:
-                return _too_many(key, cap)
+        full = first_full(runtime.live, caps)
     except LiveStoreError:
         log.warning("stream counts unavailable")
-    return None
+        return None
+    return _too_many(caps, full) if full else None
 
 
 @dataclass
@@ -122,13 +97,11 @@ class StreamLease:
         self.checked_at = now
         try:
             with self.runtime.db.session() as session:
-                row = session.execute(
-                    select(User.active, User.session_version).where(User.id == self.user_id)
-                ).one_or_none()
+                version = active_versions(session, [self.user_id]).get(self.user_id)
         except SQLAlchemyError:
             log.warning("stream session check: database unavailable", exc_info=True)
             return True
-        if row is None or not row.active or row.session_version != self.session_version:
+        if version != self.session_version:
             return False
         try:
             self.runtime.live.renew_slot(self.keys, self.member, SLOT_TTL_SECONDS)
@@ -176,7 +149,7 @@ def counted_stream(view: Callable[..., Any]) -> Callable[..., Any]:
             full = None  # the stream itself answers 503, or rides the outage out; counting resumes with Redis
         if full is not None:
             log.warning("stream refused: too many open", extra={"user_id": current_user.id, "counted_set": full})
-            return _too_many(full, caps[full])
+            return _too_many(caps, full)
         setattr(g, _LEASE, lease)
         try:
             return view(*args, **kwargs)

@@ -26,7 +26,7 @@ from flask_login import current_user
 
 from auth import mfa
 from auth.errors import error_response, wants_json
-from auth.session import SIGNED_IN_AT_KEY, audit_signed_in, end_session
+from auth.session import SIGNED_IN_AT_KEY, audit_signed_in, end_session, session_expiry
 from data.runtime import current_runtime
 from domain.roles import may_open
 
@@ -107,11 +107,8 @@ def _session_expired(timeout_minutes: int) -> str | None:
     if current_user.is_display:
         return None
     now = time.time()
-    signed_in_at = session.setdefault(SIGNED_IN_AT_KEY, now)  # signed in before the limit existed: from now on
-    if now - signed_in_at > current_runtime().settings.session_absolute_hours * 3600:
-        return "absolute"
-    seen = session.get("seen")
-    return "idle" if seen is not None and now - seen > timeout_minutes * 60 else None
+    session.setdefault(SIGNED_IN_AT_KEY, now)  # signed in before the limit existed: from now on
+    return session_expiry(session, current_runtime().settings.session_absolute_hours, timeout_minutes, now)
 
 
 def _is_user_activity() -> bool:

@@ -8,7 +8,10 @@ web worker: the version lives in the database, not in any process."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 from flask import Flask, g, request, session
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
@@ -58,23 +61,37 @@ class CurrentUser(UserMixin):
         )
 
 
+def load_user(db: Session, user_id: object, session_version: object) -> CurrentUser | None:
+    """The account ``user_id`` (flask-login's id, a string) if it is active and still on ``session_version`` (the
+    version its session signed in with); None otherwise. Shared by the web app and the stream server."""
+    if not isinstance(user_id, str) or not user_id.isdigit():
+        return None
+    user = db.get(User, int(user_id))
+    if user is None or not user.active or user.session_version != session_version:
+        return None
+    return CurrentUser.from_model(user)
+
+
 def _load_user(user_id: str) -> CurrentUser | None:
     # Loaded from the database on each request, so a disabled account or a role change takes effect at once.
-    if not user_id.isdigit():
-        return None
-    with current_runtime().db.session() as session:
-        user = session.get(User, int(user_id))
-        if user is None or not user.active or user.session_version != _signed_in_version():
-            return None
-        return CurrentUser.from_model(user)
+    with current_runtime().db.session() as db:
+        return load_user(db, user_id, session.get(SESSION_VERSION_KEY))
 
 
-def _signed_in_version() -> int | None:
-    return session.get(SESSION_VERSION_KEY)
+def session_expiry(values: Mapping[str, Any], absolute_hours: int, timeout_minutes: int, now: float) -> str | None:
+    """Why a session (its stored ``values``) has ended by time: ``"idle"`` (no activity for ``timeout_minutes``)
+    or ``"absolute"`` (``absolute_hours`` since sign-in, active or not); None while it lasts."""
+    if now - values.get(SIGNED_IN_AT_KEY, now) > absolute_hours * 3600:
+        return "absolute"
+    seen = values.get("seen")
+    return "idle" if seen is not None and now - seen > timeout_minutes * 60 else None
 
 
 SESSION_VERSION_KEY = "sv"
 SIGNED_IN_AT_KEY = "signed_in_at"
+USER_ID_KEY = "_user_id"  # flask-login's key of the signed-in user's id in the session
+SESSION_COOKIE = "pantau_session"
+SESSION_LIFETIME = timedelta(days=1)  # a signed session cookie is refused this long after it was last written
 CSRF_FIELD = "csrf_token"  # Flask-WTF's session key and form field (WTF_CSRF_FIELD_NAME), cached in flask.g too
 
 

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     web_bind: str = "0.0.0.0:8050"
     web_workers: int = Field(2, ge=1)
     web_threads: int = Field(48, ge=1)
+    streams_bind: str = "0.0.0.0:8060"  # the stream server (python -m streams): the live screens' /stream/*
 
     database_url: str = ""  # empty: the demo's SQLite file in var_dir (see _default_database)
     redis_url: str = "memory://"

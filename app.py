@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import signal
 import sys
-from datetime import timedelta
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,7 +33,7 @@ from auth.guards import guard_page_layouts, install_request_guard
 from auth.mfa_routes import bp as mfa_blueprint
 from auth.reauth_routes import bp as reauth_blueprint
 from auth.routes import bp as auth_blueprint
-from auth.session import init_login_manager
+from auth.session import SESSION_COOKIE, SESSION_LIFETIME, init_login_manager
 from callbacks.registry import register_callbacks
 from components.forbidden import forbidden
 from components.shell import shell_layout
@@ -73,11 +72,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     server = Flask(__name__, template_folder=str(ROOT / "auth" / "templates"))
     server.config.update(
         SECRET_KEY=settings.secret_key,
-        SESSION_COOKIE_NAME="pantau_session",
+        SESSION_COOKIE_NAME=SESSION_COOKIE,  # the stream server reads it too (auth/stream_access.py)
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.production,
-        PERMANENT_SESSION_LIFETIME=timedelta(days=1),
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=4 * 1024 * 1024,
     )

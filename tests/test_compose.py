@@ -226,12 +226,12 @@ def _caddyfile_lines() -> list[str]:
 def test_caddyfile_replaces_the_client_address_and_streams_at_once():
     lines = _caddyfile_lines()
     assert "{$PANTAU_PUBLIC_HOST} {" in lines, "the site is the public host name, nothing else"
-    assert lines.count("reverse_proxy web:8050 {") == 2
+    assert lines.count("reverse_proxy web:8050 {") == 1 and lines.count("reverse_proxy streams:8060 {") == 1
     assert lines.count("import to_pantau") == 2
     snippet = lines[lines.index("(to_pantau) {") + 1 : lines.index("(to_pantau) {") + 3]
     assert snippet == ["header_up X-Forwarded-For {remote_host}", "}"]
     stream = lines.index("handle /stream/* {")
-    assert lines[stream + 1 : stream + 4] == ["reverse_proxy web:8050 {", "import to_pantau", "flush_interval -1"]
+    assert lines[stream + 1 : stream + 4] == ["reverse_proxy streams:8060 {", "import to_pantau", "flush_interval -1"]
     assert not any(line.startswith("trusted_proxies") for line in lines), "Caddy must not believe client headers"
 
 

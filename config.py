@@ -42,10 +42,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8050, ge=1, le=65535)
     log_level: str = "INFO"
-    # The production web server (gunicorn.conf.py says why so many threads).
+    # The production web server (gunicorn.conf.py: the thread budget, now that live screens are not on it).
     web_bind: str = "0.0.0.0:8050"
     web_workers: int = Field(2, ge=1)
-    web_threads: int = Field(48, ge=1)
+    web_threads: int = Field(16, ge=1)
     streams_bind: str = "0.0.0.0:8060"  # the stream server (python -m streams): the live screens' /stream/*
 
     database_url: str = ""  # empty: the demo's SQLite file in var_dir (see _default_database)

@@ -1,12 +1,14 @@
 """gunicorn settings for the Pantau web app (``gunicorn --config gunicorn.conf.py app:server``).
 
-Thread budget: every open live screen — a TV queue board or a ward central station — holds one thread for as long
-as it is on (server-sent events), and gunicorn's threaded worker queues a request behind them rather than handing
-it to the other worker. So each worker needs a thread per screen it may carry plus room for the desks' requests:
-the default, 2 workers × 48 threads, carries 32 screens on one worker and still answers 16 requests at once. A
-waiting stream costs a thread and a Redis subscription, no CPU. Raise ``PANTAU_WEB_THREADS`` for more screens
-(bench/queue_load.py ``--screens`` shows what happens when they run out), ``PANTAU_WEB_WORKERS`` for more cores.
-The three are read, with every other setting, by ``config.Settings``.
+Thread budget: the web app answers the desks', counters' and managers' requests; the live screens — TV queue
+boards, ward central stations — are not on it in production: the proxy sends ``/stream/*`` to the stream server
+(``python -m streams``, docs/streams.md), where an open screen costs a socket, not a thread. So a worker needs
+threads only for the requests it answers at once: a request is mostly Python (the GIL lets one thread run at a
+time) with waits on PostgreSQL and Redis in between, and 16 threads per worker cover those waits without a long
+queue of half-done requests competing for the one core. ``PANTAU_WEB_WORKERS`` (one per core) adds capacity;
+``PANTAU_WEB_THREADS`` is for a site whose requests wait longer on the database. The embedded demo (``python
+app.py``) still serves the streams from the web app itself, one thread each. The three are read, with every other
+setting, by ``config.Settings``.
 """
 
 from config import load_settings
@@ -18,4 +20,4 @@ workers = _settings.web_workers
 worker_class = "gthread"
 threads = _settings.web_threads
 keepalive = 5  # behind the TLS proxy: an idle connection outlives a desk's pause between two requests
-graceful_timeout = 30  # open streams are cut at shutdown; the boards reconnect by themselves
+graceful_timeout = 30  # requests in flight finish at shutdown

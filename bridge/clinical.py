@@ -10,6 +10,12 @@ The engine (``domain.alarms``) is pure; this module feeds it, publishes its chan
 which stores them in ``alarm_event``. Alarm state is snapshotted to the live store so a restarted consumer resumes
 in-progress delays and active alarms.
 
+Two ways in. The embedded demo hands each batch over in the process (``on_samples``: alarm delays on the
+processing clock). Production reads the beds' samples back from Redis streams partitioned by bed
+(:mod:`bridge.clinical_worker`, with a :class:`Scope`: the partitions this evaluator owns): there every alarm delay
+runs on the *sample's* time (each bed has its own clock, the newest sample time, advanced by the wall clock only
+while its partition is caught up), so a replayed backlog gives the episodes their real length.
+
 Outages (a nurse must see an alarm whatever is down):
 
 * the database is never on the way to a screen: changes are published first and stored by the journal, which
@@ -32,6 +38,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -46,6 +53,9 @@ from domain.news2 import news2
 from domain.qsofa import POSITIVE_THRESHOLD as QSOFA_POSITIVE
 from domain.qsofa import altered_from_acvpu, qsofa
 from domain.vitals_contract import MEASURED_FIELDS, VitalsMessage
+
+if TYPE_CHECKING:
+    from bridge.clinical_order import Unit
 
 log = logging.getLogger(__name__)
 OBSERVATION_VALID = timedelta(hours=12)  # oxygen/ACVPU older than this no longer completes a NEWS2
@@ -79,13 +89,32 @@ class BedContext:
     occupied: bool = True  # an empty bed's monitor is not a patient: no NEWS2, no alarms
     admission_id: int | None = None  # whose context this is; another admission starts clean
     alarms: BedAlarms = field(default_factory=BedAlarms)
+    # Durable path only: the bed's clock (newest sample time evaluated, at time.monotonic() ``clock_at``) and the
+    # newest step of sample time evaluated (bridge.clinical_order).
+    clock_ms: int | None = None
+    clock_at: float = 0.0
+    last_step: int | None = None
+
+
+class Scope(Protocol):
+    """Which beds this evaluator answers for (the durable path, :mod:`bridge.clinical_worker`)."""
+
+    def owns(self, bed_code: str) -> bool:
+        """The bed's partition is this evaluator's: its alarms are published and stored here."""
+        ...
+
+    def ticks(self, bed_code: str) -> bool:
+        """Owned, and its partition read to the end: time may pass for the bed by the wall clock."""
+        ...
 
 
 class ClinicalPipeline:
     """Thread-safe: ``on_samples`` runs on the consumer's thread, ``tick`` and control on this one's."""
 
-    def __init__(self, db: Database, live: LiveStore, *, site_id: int | None = None) -> None:
-        self.db, self.live, self.site_id = db, live, site_id
+    def __init__(
+        self, db: Database, live: LiveStore, *, site_id: int | None = None, scope: Scope | None = None
+    ) -> None:
+        self.db, self.live, self.site_id, self.scope = db, live, site_id, scope
         self._lock = threading.RLock()
         self._changes: list[tuple[BedContext, list[Change]]] = []  # collected by _batch, written by _flush
         self._scores: list[tuple[BedContext, tuple]] = []
@@ -185,7 +214,7 @@ class ClinicalPipeline:
     ) -> None:
         """The bed's current stay, as read from the database (inside ``_batch``). The first load fills fresh
         contexts (their alarm state comes from the snapshots next): nothing to reset there."""
-        if admission_id != context.admission_id and self._state_restored:
+        if admission_id != context.admission_id and self._state_restored and self._owns(context):
             self._reset(context, now_ms)
         context.occupied, context.admission_id, context.spo2_scale = occupied, admission_id, scale
         self._use_observation(context, observation)
@@ -218,19 +247,62 @@ class ClinicalPipeline:
                 context.manual[name] = (value, context.observed_ms)
 
     def _restore_snapshots(self) -> None:
-        keys = [live_keys.alarm_state(code) for code in self._beds]
         try:
-            stored = self.live.get_latest_many(keys)
+            self.restore_beds(list(self._beds))
         except Exception:  # without the live store we start fresh
             log.warning("alarm snapshots unavailable; starting with empty alarm state")
-            return
+
+    def restore_beds(self, codes: list[str]) -> None:
+        """Take the beds' alarm state from their snapshots (on the durable path also their clock and last step, so
+        a new owner of a partition goes on where the previous one committed). Raises when the live store is away."""
+        stored = self.live.get_latest_many([live_keys.alarm_state(code) for code in codes])
         with self._lock:
-            for code, context in self._beds.items():
+            for code in codes:
+                context = self._beds.get(code)
                 saved = stored.get(live_keys.alarm_state(code), {})
+                if context is None or not saved:
+                    continue
                 # A snapshot of another admission (discharged while the consumer was down) is not this patient's.
                 same = saved.get("admission", str(context.admission_id)) == str(context.admission_id)
                 if saved.get("state") and same:
                     context.alarms = BedAlarms.from_dict(json.loads(saved["state"]))
+                if self.scope is not None:
+                    context.clock_ms = int(saved["clock"]) if saved.get("clock") else None
+                    context.clock_at = time.monotonic()
+                    context.last_step = int(saved["step"]) if saved.get("step") else None
+
+    def bed_states(self, codes: set[str]) -> dict[str, dict[str, str | int | None]]:
+        """The durable path's snapshot of the beds (``live_keys.alarm_state``): alarm state, admission, clock and
+        last step, written by the evaluator together with its partition's offset."""
+        with self._lock:
+            contexts = [self._beds[code] for code in codes if code in self._beds]
+            return {
+                live_keys.alarm_state(c.code): {
+                    "state": json.dumps(c.alarms.to_dict()),
+                    "admission": c.admission_id,
+                    "clock": c.clock_ms,
+                    "step": c.last_step,
+                }
+                for c in contexts
+            }
+
+    def bed_codes(self) -> list[str]:
+        with self._lock:
+            return list(self._beds)
+
+    def last_step(self, bed_code: str) -> int | None:
+        """The newest step of sample time evaluated for the bed (durable path)."""
+        context = self._beds.get(bed_code)
+        return context.last_step if context is not None else None
+
+    def _owns(self, context: BedContext) -> bool:
+        return self.scope is None or self.scope.owns(context.code)
+
+    def _bed_now(self, context: BedContext, wall_ms: int) -> int:
+        """The bed's time: on the durable path its newest sample time plus the wall time since it was evaluated."""
+        if context.clock_ms is None:
+            return wall_ms
+        return context.clock_ms + int((time.monotonic() - context.clock_at) * 1000)
 
     # ------------------------------------------------------------------ inputs
 
@@ -265,6 +337,30 @@ class ClinicalPipeline:
                 if reading is not None and not message.has_nibp:
                     message = message._replace(sbp=reading.sbp, dbp=reading.dbp, map=reading.map)
                 self._observe(context, message, now_ms)
+
+    def evaluate_units(self, units: list[Unit]) -> set[str]:
+        """The durable path: each unit (:mod:`bridge.clinical_order`) of a bed in its sample-time order, with alarm
+        delays on the sample's time; returns the beds touched (to snapshot with the partition's offset)."""
+        touched: set[str] = set()
+        with self._batch():
+            for unit in units:
+                context = self._beds.get(unit.bed)
+                if context is None:
+                    continue
+                touched.add(unit.bed)
+                if unit.msg is not None:
+                    now = unit.msg.ts if context.clock_ms is None else max(unit.msg.ts, context.clock_ms)
+                    context.clock_ms, context.clock_at, context.last_step = now, time.monotonic(), unit.step
+                    if context.occupied:
+                        self._observe(context, unit.msg, now)
+                elif unit.status is not None and context.occupied:
+                    now = self._bed_now(context, unit.received)
+                    online, battery = unit.status.online, unit.status.battery
+                    changes = context.alarms.observe_status(
+                        online is not False, None if battery is None else int(battery), now
+                    )
+                    self._apply(context, changes)
+        return touched
 
     def on_status(self, updates: list, now_ms: int) -> None:
         """Consumer hook: device status messages, each with ``.status`` (online, battery) and ``.bed``."""
@@ -324,16 +420,23 @@ class ClinicalPipeline:
         """About once a second: no-data detection, escalation, the periodic republish, snapshots."""
         with self._batch():
             for context in self._beds.values():
-                if context.occupied:
-                    self._apply(context, context.alarms.tick(now_ms))
+                if context.occupied and self._ticks(context):
+                    self._apply(context, context.alarms.tick(self._bed_now(context, now_ms)))
         if time.monotonic() - self._last_republish >= REPUBLISH_EVERY_S:
             self._last_republish = time.monotonic()
             self.republish()
+        if self.scope is not None:
+            return  # the evaluator snapshots its beds with their partition's offset
         if time.monotonic() - self._last_snapshot >= SNAPSHOT_EVERY_S:
             self._last_snapshot = time.monotonic()
             self.snapshot()
         else:
             self._save_journal()
+
+    def _ticks(self, context: BedContext) -> bool:
+        """On the durable path time passes only for a bed with a clock whose partition is caught up: in a
+        backlog its samples make its time."""
+        return self.scope is None or (context.clock_ms is not None and self.scope.ticks(context.code))
 
     def handle_control(self, raw: str) -> None:
         """A message on ``live_keys.CONTROL_CHANNEL`` from the web app."""
@@ -350,7 +453,7 @@ class ClinicalPipeline:
             self.load()
             return
         context = self._beds.get(code)
-        if context is None:
+        if context is None or not self._owns(context):
             return
         if kind == "obs":
             with self.db.session() as session:  # before taking the lock: a slow database must not hold up alarms
@@ -374,7 +477,7 @@ class ClinicalPipeline:
         context = self._beds.get(code or "")
         if context is None:
             self.load()
-        else:
+        elif self._owns(context):
             self._reload_bed(context)
 
     # ------------------------------------------------------------------ outputs
@@ -480,6 +583,8 @@ class ClinicalPipeline:
         with self._lock:
             batch = self.live.batch()
             for context in self._beds.values():
+                if not self._owns(context):
+                    continue
                 self._write_alarms(batch, context)
                 if context.occupied and context.news2 is not None and context.code not in self._unsent:
                     self._write_score_fields(batch, context, context.news2)
@@ -505,6 +610,7 @@ class ClinicalPipeline:
             waiting = {
                 a.id: (context, a.condition)
                 for context in self._beds.values()
+                if self._owns(context)
                 for a in context.alarms.active()
                 if a.id is not None and a.acked_ms is None
             }
@@ -534,7 +640,10 @@ class ClinicalPipeline:
                 context.alarms.assign_id(row.condition, row.alarm_id)
 
     def snapshot(self) -> None:
-        """Write every bed's alarm state and the unsaved journal to the live store (resumed by ``start``)."""
+        """Write every bed's alarm state and the unsaved journal to the live store (resumed by ``start``). Not on the
+        durable path, whose evaluator snapshots its beds with their partition's offset."""
+        if self.scope is not None:
+            return
         with self._lock:
             states = {code: (json.dumps(c.alarms.to_dict()), c.admission_id) for code, c in self._beds.items()}
         try:
@@ -580,7 +689,8 @@ class ClinicalPipeline:
     def start(self) -> None:
         """Load, then run the tick, the control subscription, the samples and the journal in background threads."""
         self.load()
-        self._restore_journal()
+        if self.scope is None:  # the durable path replays its partitions instead
+            self._restore_journal()
         self._stop.clear()
         self._threads = [
             threading.Thread(target=self._tick_loop, name="clinical-tick", daemon=True),

@@ -63,3 +63,25 @@ def consumer_snapshot(client_id: str) -> str:
 def queue_channel(site_id: int) -> str:
     """Queue events of a site for the TV boards and counters."""
     return f"pantau:queue:{site_id}"
+
+
+def clinical_partition(partition: int) -> str:
+    """Samples and status updates of the beds hashed to ``partition``, appended by the consumers once stored,
+    read in order by the clinical evaluator that holds the partition's lease (docs/live-data.md)."""
+    return f"pantau:clinical:{partition}"
+
+
+def clinical_lease(partition: int) -> str:
+    """Which clinical evaluator owns ``partition`` (a counted set of one member, expiring unless renewed)."""
+    return f"pantau:clinical:lease:{partition}"
+
+
+def clinical_offset(partition: int) -> str:
+    """The last entry of ``partition`` whose clinical effects are stored (field ``id``): a new owner resumes after
+    it."""
+    return f"pantau:clinical:offset:{partition}"
+
+
+CLINICAL_EVALUATORS = "pantau:clinical:evaluators"
+"""The running clinical evaluators (a counted set, each member expiring unless renewed): each takes its fair share
+of the partitions."""

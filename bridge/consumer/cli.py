@@ -1,6 +1,9 @@
-"""The vitals consumer: MQTT -> validate -> resolve bed -> live store + hooks -> batch insert -> ack.
+"""The vitals consumer: MQTT -> validate -> resolve bed -> live store -> batch insert -> clinical feed -> ack.
 
-``python -m bridge.consumer``: run until SIGTERM/SIGINT, then flush, ack, disconnect, exit 0.
+``python -m bridge.consumer``: run until SIGTERM/SIGINT, then flush, ack, disconnect, exit 0. Stored samples are
+fed to the clinical streams (:mod:`bridge.clinical_feed`), and an in-process evaluator
+(:mod:`bridge.clinical_worker`) evaluates the partitions whose lease it wins; ``--no-evaluator`` leaves that to
+``python -m bridge.clinical_worker`` processes, ``--no-clinical`` does neither.
 """
 
 from __future__ import annotations
@@ -31,16 +34,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-wait", type=float, default=0.05, help="seconds a batch may wait to fill")
     parser.add_argument("--maintenance-interval", type=float, default=300.0, help="seconds between upkeep runs")
     parser.add_argument("--no-clinical", action="store_true", help="store and show only: no NEWS2, no alarms")
+    parser.add_argument(
+        "--no-evaluator", action="store_true", help="feed the clinical streams, evaluate in clinical_worker processes"
+    )
     args = parser.parse_args(argv)
 
-    from bridge.clinical import ClinicalPipeline
+    from bridge.clinical_feed import ClinicalFeed
+    from bridge.clinical_worker import ClinicalWorker
     from data.runtime import build_runtime
 
     settings = load_settings()
     settings.require_own_secrets()
     configure_logging(settings.log_level)
     runtime = build_runtime(settings)
-    clinical = None if args.no_clinical else ClinicalPipeline(runtime.db, runtime.live)
+    feed = ClinicalFeed(runtime.live, settings.clinical_partitions, settings.clinical_stream_maxlen)
+    evaluator = None
+    if not (args.no_clinical or args.no_evaluator):
+        evaluator = ClinicalWorker(
+            runtime.db,
+            runtime.live,
+            partitions=settings.clinical_partitions,
+            lease_s=settings.clinical_lease_seconds,
+            hold_ms=settings.clinical_hold_ms,
+            step_ms=settings.clinical_step_ms,
+            name=args.client_id,
+        )
     options = ConsumerOptions(
         client_id=args.client_id,
         metrics_port=args.metrics_port,
@@ -51,17 +69,18 @@ def main(argv: list[str] | None = None) -> int:
         batch_wait=args.batch_wait,
         maintenance_interval=args.maintenance_interval,
     )
-    hooks = ConsumerHooks(on_samples=(clinical.on_samples,), on_status=(clinical.on_status,)) if clinical else None
+    hooks = None if args.no_clinical else ConsumerHooks(on_stored=(feed.append,))
     consumer = Consumer(runtime, options, hooks)
-    if clinical:
-        clinical.adt_listeners.append(consumer.directory.invalidate)  # a new monitor pairing counts at once
+    if evaluator:
+        evaluator.pipeline.adt_listeners.append(consumer.directory.invalidate)  # a new pairing counts at once
+        consumer.metrics.clinical = evaluator.counters
     stop = stop_on_signals(log, "consumer")
-    if clinical:
-        clinical.start()
+    if evaluator:
+        evaluator.start()
     try:
         consumer.run_forever(stop)
     finally:
-        if clinical:
-            clinical.stop()
+        if evaluator:
+            evaluator.stop()
         runtime.close()
     return 0

@@ -11,7 +11,17 @@ from typing import Any
 
 from domain.vitals_contract import DeviceStatus, Rejected, VitalsMessage
 
-__all__ = ["Enricher", "Kind", "Received", "Sample", "SampleHook", "StatusHook", "StatusUpdate", "now_ms"]
+__all__ = [
+    "Enricher",
+    "Kind",
+    "Received",
+    "Sample",
+    "SampleHook",
+    "StatusHook",
+    "StatusUpdate",
+    "StoredHook",
+    "now_ms",
+]
 
 
 class Kind(IntEnum):
@@ -65,6 +75,9 @@ SampleHook = Callable[[list[Sample], int], None]
 """Called with a batch's new samples and the time (epoch ms) before the batch is stored."""
 StatusHook = Callable[[list[StatusUpdate], int], None]
 """Called with a batch's status updates, likewise."""
+StoredHook = Callable[[list[Sample], list[StatusUpdate]], None]
+"""Called with a batch's samples and status updates once they are stored, before the broker's acknowledgement;
+raising keeps the batch unacknowledged (tried again, with back-off)."""
 Enricher = Callable[[list[Sample], int], Mapping[str, Mapping[str, Any]]]
 """Returns ``{bed: {field: value}}`` to add to the beds' latest values and ticks."""
 

@@ -38,6 +38,9 @@ class ConsumerMetrics:
         self.live_errors = 0
         self.live_skipped = 0
         self.hook_errors = 0
+        self.fed = 0  # samples and status updates handed to the durable clinical feed
+        self.feed_errors = 0
+        self.clinical: Callable[[], dict[str, Any]] | None = None  # the in-process evaluator's counters
         self.maintenance_errors = 0
         self.statuses = 0
         self.lag_ms: int | None = None
@@ -91,6 +94,9 @@ class ConsumerMetrics:
             "live_errors": self.live_errors,
             "live_skipped": self.live_skipped,
             "hook_errors": self.hook_errors,
+            "fed": self.fed,
+            "feed_errors": self.feed_errors,
+            "clinical": self.clinical() if self.clinical is not None else None,
             "maintenance_errors": self.maintenance_errors,
             "gaps": self.gaps.as_dict(),
             "last_error": self.last_error,
@@ -123,6 +129,8 @@ class ConsumerMetrics:
         metric("live_skipped_total", "counter", "Batches not written to the live store.", self.live_skipped)
         metric("hook_errors_total", "counter", "Exceptions raised by hooks.", self.hook_errors)
         metric("maintenance_errors_total", "counter", "Failed maintenance runs.", self.maintenance_errors)
+        metric("fed_total", "counter", "Samples and status updates fed to the clinical streams.", self.fed)
+        metric("feed_errors_total", "counter", "Failed appends to the clinical streams (retried).", self.feed_errors)
         g = self.gaps
         metric("gaps_detected_total", "counter", "Sequence gaps found (jumps in a device's seq).", g.detected)
         for state, count in (("filled", g.filled), ("unfillable", g.unfillable)):

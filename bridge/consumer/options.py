@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bridge.consumer.messages import Enricher, SampleHook, StatusHook
+from bridge.consumer.messages import Enricher, SampleHook, StatusHook, StoredHook
 from bridge.sequence_gaps import GapPolicy
 from domain.vitals_contract import MAX_SKEW_MS
 
@@ -58,8 +58,11 @@ class ConsumerHooks:
     ``enrichers``: ``(samples, now_ms) -> {bed: {field: value}}``, run before the live store write, whose fields
     go into the bed's latest values and ticks (``news2``, ``news2_complete``, ``news2_risk`` become ``news2``,
     ``complete``, ``risk`` in a tick). An exception in any of them is logged and counted, and never stops
-    ingestion."""
+    ingestion. ``on_stored``: ``(samples, updates)`` of a committed batch before it is acknowledged to the broker
+    (the durable feed of the clinical step, :mod:`bridge.clinical_feed`); while it raises the batch is held and
+    tried again, unacknowledged."""
 
     on_samples: Sequence[SampleHook] = ()
     on_status: Sequence[StatusHook] = ()
     enrichers: Sequence[Enricher] = ()
+    on_stored: Sequence[StoredHook] = ()

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -24,7 +24,7 @@ from sqlalchemy import Connection
 from bridge.consumer.db_errors import is_transient
 from bridge.consumer.intake import Intake
 from bridge.consumer.live_stage import LiveStage
-from bridge.consumer.messages import Kind, Received, Sample, StatusUpdate, now_ms
+from bridge.consumer.messages import Kind, Received, Sample, StatusUpdate, StoredHook, now_ms
 from bridge.consumer.metrics import ConsumerMetrics
 from bridge.consumer.options import ConsumerOptions
 from bridge.consumer.throttled_log import ThrottledLog
@@ -97,8 +97,10 @@ class Writers:
         acknowledge: Acknowledge,
         metrics: ConsumerMetrics,
         options: ConsumerOptions,
+        on_stored: Sequence[StoredHook] = (),
     ) -> None:
         self.db = db
+        self.on_stored = on_stored
         self.directory = directory
         self.intake = intake
         self.live_stage = live_stage
@@ -254,6 +256,7 @@ class Writers:
                 self._hand_over(chunk)
         rows = []
         samples: list[Sample] = []
+        status_updates: list[StatusUpdate] = []
         letters: list[DeadLetterRow] = []
         seen: set[tuple[str, int, int]] = set()
         in_batch_duplicates = 0
@@ -265,6 +268,7 @@ class Writers:
                 resolved = chunk.resolved = self._resolve(chunk.items, confirm=True)
             letters += resolved.letters
             updates += len(resolved.updates)
+            status_updates += resolved.updates
             for row, sample in zip(resolved.rows, resolved.samples, strict=True):
                 m = sample.msg
                 key = (m.device_id, m.ts, m.seq)
@@ -290,6 +294,8 @@ class Writers:
                 raise
             new, letters = self._store_one_by_one(rows, samples, letters, exc)
         elapsed = time.perf_counter() - started
+        if self.on_stored:
+            self._feed(samples, status_updates)  # fed twice after a retry: the evaluator skips what it has seen
 
         items = [item for chunk in state.chunks for item in chunk.items]
         self.acknowledge(items)  # only now: all of it is durable (or refused)
@@ -308,6 +314,28 @@ class Writers:
             if samples:
                 m.lag_ms = now - max(s.msg.ts for s in samples)
             m.last_batch_at = now
+
+    def _feed(self, samples: list[Sample], updates: list[StatusUpdate]) -> None:
+        """Hand the stored batch to the ``on_stored`` hooks, retried with back-off until they take it: the batch is
+        acknowledged only after. Raises only when stopping past the store deadline (the broker delivers it again)."""
+        backoff = _BACKOFF_MIN
+        while True:
+            try:
+                for hook in self.on_stored:
+                    hook(samples, updates)
+            except Exception as exc:
+                with self.metrics.lock:
+                    self.metrics.feed_errors += 1
+                self.metrics.error(f"clinical feed: {exc!r}"[:500])
+                self._throttled("feed", "cannot feed the clinical step; holding the batch", error=str(exc)[:300])
+                if self._stop.is_set() and time.monotonic() >= self._stop_deadline:
+                    raise
+                time.sleep(backoff)
+                backoff = min(backoff * 2, _BACKOFF_MAX)
+                continue
+            with self.metrics.lock:
+                self.metrics.fed += len(samples) + len(updates)
+            return
 
     def _connection(self, state: _WriterState) -> Connection:
         """The writer's own connection, kept between batches (no pool check-out and ping per batch)."""

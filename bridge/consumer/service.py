@@ -118,7 +118,14 @@ class Consumer:
                 runtime.live, self.hooks, self.metrics, gaps=self.gaps, stream_maxlen=options.stream_maxlen
             )
             self._writers = Writers(
-                runtime.db, self.directory, self._intake, self._live_stage, self._ack, self.metrics, options
+                runtime.db,
+                self.directory,
+                self._intake,
+                self._live_stage,
+                self._ack,
+                self.metrics,
+                options,
+                self.hooks.on_stored,
             )
             self._intake.accepting = True
             self._writers.start()

@@ -1,0 +1,122 @@
+"""One partition's entries, as read from its stream, put back into each bed's sample-time order for the engine.
+
+Consumers that share the subscription (and a consumer's own writer threads) append a bed's samples in the order
+their batches commit, not in the order the monitor sent them. So samples wait here, per bed, in *steps* of
+sample time (``step_ms``, 1 s by default), and a step is evaluated once, complete:
+
+* as soon as a sample of a later step of the same bed has been read; or
+* when the stream is read to its end and the step's newest sample has waited ``hold_s`` (a batch of another
+  consumer may still bring samples of it).
+
+A step is evaluated on its newest sample (``ts``, then ``seq``), carrying the step's newest cuff reading: at 1 Hz
+that is every sample, and a replayed backlog costs one evaluation per bed and second of sample time whatever the
+batching, so one consumer and several give the same alarms. A sample of a step already evaluated (a redelivery,
+a replay after a crash, a consumer later than ``hold_s``) is skipped and counted as ``late``.
+
+``offset`` is the newest entry id up to which every entry read is evaluated or skipped: where a new owner of the
+partition resumes.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bridge.clinical_feed import FeedEntry, decode
+from data.live_store import StreamEntry
+from domain.vitals_contract import DeviceStatus, VitalsMessage
+
+__all__ = ["PartitionOrder", "Unit"]
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """What the engine evaluates next for ``bed``: one step's sample (``msg``) or one status update."""
+
+    bed: str
+    step: int | None = None
+    msg: VitalsMessage | None = None
+    status: DeviceStatus | None = None
+    received: int = 0
+
+
+@dataclass(slots=True)
+class _Waiting:
+    entry_id: str
+    msg: VitalsMessage
+    seen: float  # time.monotonic() when read
+
+
+class PartitionOrder:
+    """Entries in (:meth:`add`), units out (:meth:`add` for status updates, :meth:`ready` for samples).
+
+    ``evaluated(bed)`` is the newest step of the bed already evaluated (``None``: none yet)."""
+
+    def __init__(self, step_ms: int, hold_s: float, evaluated: Callable[[str], int | None]) -> None:
+        self.step_ms = step_ms
+        self.hold_s = hold_s
+        self.evaluated = evaluated
+        self.offset: str | None = None
+        self.late = 0
+        self.broken = 0
+        self._beds: dict[str, dict[int, list[_Waiting]]] = {}
+        self._read: deque[str] = deque()
+        self._waiting: set[str] = set()
+
+    def add(self, entries: list[StreamEntry], now: float) -> list[Unit]:
+        """Take entries read in stream order; return the status updates among them (applied at once)."""
+        units: list[Unit] = []
+        for entry_id, fields in entries:
+            self._read.append(entry_id)
+            entry: FeedEntry | None = decode(entry_id, fields)
+            if entry is None:
+                self.broken += 1
+            elif entry.msg is not None:
+                self._wait(entry.bed, entry_id, entry.msg, now)
+            else:
+                units.append(Unit(entry.bed, status=entry.status, received=entry.received))
+        self._advance()
+        return units
+
+    def _wait(self, bed: str, entry_id: str, msg: VitalsMessage, now: float) -> None:
+        step = msg.ts // self.step_ms
+        last = self.evaluated(bed)
+        if last is not None and step <= last:
+            self.late += 1
+            return
+        self._beds.setdefault(bed, {}).setdefault(step, []).append(_Waiting(entry_id, msg, now))
+        self._waiting.add(entry_id)
+
+    def ready(self, exhausted: bool, now: float) -> list[Unit]:
+        """The steps now complete, per bed in sample-time order. ``exhausted``: the last read reached the end of
+        the stream."""
+        units: list[Unit] = []
+        for bed in list(self._beds):
+            steps = self._beds[bed]
+            order = sorted(steps)
+            settled = exhausted and now - max(w.seen for w in steps[order[-1]]) >= self.hold_s
+            done = order if settled else order[:-1]
+            for step in done:
+                units.append(self._unit(bed, step, steps.pop(step)))
+            if not steps:
+                del self._beds[bed]
+        self._advance()
+        return units
+
+    def _unit(self, bed: str, step: int, waiting: list[_Waiting]) -> Unit:
+        """The step's newest sample, with the step's newest cuff reading when it has none itself."""
+        for w in waiting:
+            self._waiting.discard(w.entry_id)
+        newest = max(waiting, key=lambda w: (w.msg.ts, w.msg.seq)).msg
+        if not newest.has_nibp:
+            cuffs = [w.msg for w in waiting if w.msg.has_nibp]
+            if cuffs:
+                cuff = max(cuffs, key=lambda m: (m.ts, m.seq))
+                newest = newest._replace(sbp=cuff.sbp, dbp=cuff.dbp, map=cuff.map)
+        return Unit(bed, step=step, msg=newest)
+
+    def _advance(self) -> None:
+        read, waiting = self._read, self._waiting
+        while read and read[0] not in waiting:
+            self.offset = read.popleft()

@@ -1,0 +1,262 @@
+"""The clinical evaluator of the durable path: owns partitions of the clinical streams (:mod:`bridge.clinical_feed`)
+by lease, evaluates their beds in sample-time order (:mod:`bridge.clinical_order`) and commits how far it got.
+
+* **one evaluator per bed** - a partition is evaluated only by the holder of its lease (a counted set of one in the
+  live store, renewed every third of ``lease_s``); a stopped evaluator releases its leases, a dead one's lapse after
+  ``lease_s`` and another takes them over. Each evaluator holds its fair share (the partitions divided by the
+  evaluators registered in ``live_keys.CLINICAL_EVALUATORS``) and gives up what it holds beyond it. Leases are
+  fenced only by that timing: an evaluator stalled longer than ``lease_s`` may evaluate a partition once more
+  beside its new owner (both derive the same changes from the same entries; the journal stores an episode once).
+* **nothing lost, nothing twice** - the partition's offset and its beds' alarm state (with each bed's clock and
+  last evaluated step) are written together, in one atomic live-store batch, and only once the journal has stored
+  every alarm change up to there. A new owner (or this one after a crash) restores that state and replays the
+  entries after the offset; samples of steps already evaluated are skipped, and the changes derived again are
+  recognised by the journal (bed, condition, start) and not stored twice.
+
+``python -m bridge.clinical_worker`` runs it on its own (no MQTT); by default each consumer runs one too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import math
+import threading
+import time
+import uuid
+import zlib
+
+from bridge.clinical import ClinicalPipeline
+from bridge.clinical_feed import partition_of
+from bridge.clinical_order import PartitionOrder
+from bridge.consumer.throttled_log import ThrottledLog
+from data import live_keys
+from data.db import Database
+from data.live_store import LiveStore
+
+__all__ = ["ClinicalWorker", "main"]
+
+log = logging.getLogger(__name__)
+
+READ_COUNT = 1000  # entries read from a partition at a time
+IDLE_S = 0.05  # wait when no partition had anything to do
+
+
+class ClinicalWorker:
+    """One evaluator: :meth:`start` loads the beds and runs the pipeline's threads and the partition loop,
+    :meth:`stop` commits what it can and releases its leases. ``pipeline`` is the :class:`ClinicalPipeline` it
+    feeds (scoped to the owned partitions)."""
+
+    def __init__(
+        self,
+        db: Database,
+        live: LiveStore,
+        *,
+        partitions: int,
+        lease_s: float,
+        hold_ms: int,
+        step_ms: int,
+        name: str = "",
+    ) -> None:
+        self.live = live
+        self.partitions = partitions
+        self.lease_s = lease_s
+        self.hold_s = hold_ms / 1000
+        self.step_ms = step_ms
+        self.member = f"{name or 'clinical'}-{uuid.uuid4().hex[:12]}"
+        self.pipeline = ClinicalPipeline(db, live, scope=self)
+        self.evaluated = 0  # units evaluated
+        self._owned: dict[int, PartitionOrder] = {}
+        self._cursor: dict[int, str] = {}
+        self._caught_up: set[int] = set()
+        self._touched: dict[int, set[str]] = {}
+        self._committed: dict[int, str | None] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._throttled = ThrottledLog(log)
+
+    # ------------------------------------------------------------------ scope of the pipeline
+
+    def owns(self, bed_code: str) -> bool:
+        return partition_of(bed_code, self.partitions) in self._owned
+
+    def ticks(self, bed_code: str) -> bool:
+        return partition_of(bed_code, self.partitions) in self._caught_up
+
+    @property
+    def owned(self) -> list[int]:
+        return sorted(self._owned)
+
+    def counters(self) -> dict[str, object]:
+        """Partitions owned, units evaluated, samples skipped as ``late`` (a step already evaluated: redeliveries,
+        replays, stragglers) and entries that could not be read (``broken``)."""
+        orders = list(self._owned.values())
+        return {
+            "owned": self.owned,
+            "evaluated": self.evaluated,
+            "late": sum(order.late for order in orders),
+            "broken": sum(order.broken for order in orders),
+        }
+
+    # ------------------------------------------------------------------ running
+
+    def start(self) -> None:
+        self.pipeline.start()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="clinical-partitions", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Evaluate and commit what is read, release the leases (another evaluator takes over at once)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.pipeline.stop()
+        for partition in list(self._owned):
+            try:
+                self._commit(partition)
+            except Exception:
+                log.warning("clinical partition not committed on stop; the next owner replays it")
+            self._release(partition)
+        with contextlib.suppress(Exception):
+            self.live.release_slot([live_keys.CLINICAL_EVALUATORS], self.member)
+
+    def _loop(self) -> None:
+        next_lease = 0.0
+        while not self._stop.is_set():
+            try:
+                if time.monotonic() >= next_lease:
+                    self._leases()
+                    next_lease = time.monotonic() + self.lease_s / 3
+                busy = False
+                for partition in list(self._owned):
+                    busy |= self._step(partition)
+            except Exception as exc:  # the live store or the database away: try again shortly
+                self._throttled("clinical", "clinical evaluator cannot go on, retrying", error=repr(exc)[:300])
+                busy = False
+                self._stop.wait(0.5)
+            if not busy:
+                self._stop.wait(IDLE_S)
+
+    def _leases(self) -> None:
+        """Renew the leases held and take the free ones (a partition whose owner died or stopped)."""
+        live = self.live
+        live.claim_slot({live_keys.CLINICAL_EVALUATORS: 1_000_000}, self.member, self.lease_s)
+        share = math.ceil(self.partitions / max(1, live.count_slots(live_keys.CLINICAL_EVALUATORS)))
+        for partition in sorted(self._owned)[share:]:  # a newcomer takes these
+            self._commit(partition)
+            self._release(partition)
+        won = []
+        start = zlib.crc32(self.member.encode())  # evaluators starting together try different partitions first
+        for n in range(self.partitions):
+            partition = (start + n) % self.partitions
+            mine = partition in self._owned
+            if not mine and len(self._owned) + len(won) >= share:
+                continue
+            full = live.claim_slot({live_keys.clinical_lease(partition): 1}, self.member, self.lease_s)
+            if full is None and not mine:
+                won.append(partition)
+            elif full is not None and mine:
+                log.warning("clinical partition %d lost to another evaluator", partition)
+                self._drop(partition)
+        if won:
+            self.pipeline.load()  # beds added since the start, and the current stays
+            for partition in won:
+                self._acquire(partition)
+
+    def _acquire(self, partition: int) -> None:
+        """Take over a partition where its last owner committed: its beds' state, then the entries after."""
+        offset = self.live.get_latest(live_keys.clinical_offset(partition)).get("id") or "-"
+        codes = [code for code in self.pipeline.bed_codes() if partition_of(code, self.partitions) == partition]
+        self.pipeline.restore_beds(codes)
+        self._owned[partition] = PartitionOrder(self.step_ms, self.hold_s, self.pipeline.last_step)
+        self._cursor[partition] = offset
+        self._committed[partition] = offset
+        self._touched[partition] = set()
+        log.info("clinical partition %d taken over", partition, extra={"offset": offset, "beds": len(codes)})
+
+    def _drop(self, partition: int) -> None:
+        self._owned.pop(partition, None)
+        self._caught_up.discard(partition)
+        self._touched.pop(partition, None)
+
+    def _release(self, partition: int) -> None:
+        self._drop(partition)
+        try:
+            self.live.release_slot([live_keys.clinical_lease(partition)], self.member)
+        except Exception:
+            log.warning("clinical lease not released; it lapses after %.0f s", self.lease_s)
+
+    def _step(self, partition: int) -> bool:
+        """Read the next entries of a partition, evaluate the steps now complete, commit; True if it read any."""
+        order = self._owned[partition]
+        entries = self.live.read_stream(
+            live_keys.clinical_partition(partition), after=self._cursor[partition], count=READ_COUNT
+        )
+        now = time.monotonic()
+        if entries:
+            self._cursor[partition] = entries[-1][0]
+        if len(entries) < READ_COUNT:
+            self._caught_up.add(partition)
+        else:
+            self._caught_up.discard(partition)
+        units = order.add(entries, now)
+        units += order.ready(partition in self._caught_up, now)
+        if units:
+            self._touched[partition] |= self.pipeline.evaluate_units(units)
+            self.evaluated += len(units)
+        self._commit(partition)
+        return bool(entries)
+
+    def _commit(self, partition: int) -> None:
+        """Write the offset with the state of the beds evaluated since, once the journal has stored every change."""
+        order = self._owned.get(partition)
+        if order is None or (order.offset == self._committed[partition] and not self._touched[partition]):
+            return
+        self.pipeline.store_pending()
+        if len(self.pipeline.journal):
+            return  # the database is away: the effects are not stored yet, the offset stays
+        batch = self.live.batch()
+        for key, fields in self.pipeline.bed_states(self._touched[partition]).items():
+            batch.set_latest(key, fields)
+        if order.offset is not None:
+            batch.set_latest(live_keys.clinical_offset(partition), {"id": order.offset})
+        batch.execute()
+        self._committed[partition] = order.offset
+        self._touched[partition] = set()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bridge.clinical_worker``: evaluate partitions until SIGTERM/SIGINT."""
+    from bridge.stop_signal import stop_on_signals
+    from config import configure_logging, load_settings
+    from data.runtime import build_runtime
+
+    parser = argparse.ArgumentParser(prog="python -m bridge.clinical_worker", description=__doc__.split("\n")[0])
+    parser.parse_args(argv)
+    settings = load_settings()
+    settings.require_own_secrets()
+    configure_logging(settings.log_level)
+    runtime = build_runtime(settings)
+    worker = ClinicalWorker(
+        runtime.db,
+        runtime.live,
+        partitions=settings.clinical_partitions,
+        lease_s=settings.clinical_lease_seconds,
+        hold_ms=settings.clinical_hold_ms,
+        step_ms=settings.clinical_step_ms,
+        name="clinical-worker",
+    )
+    stop = stop_on_signals(log, "clinical worker")
+    worker.start()
+    try:
+        stop.wait()
+    finally:
+        worker.stop()
+        runtime.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

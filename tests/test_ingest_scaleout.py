@@ -1,0 +1,297 @@
+"""Ingest that scales out (issue 17), on real PostgreSQL, Redis and Mosquitto: consumers sharing the subscription
+feed the clinical streams, evaluators owning the partitions raise the alarms.
+
+A recorded input of 150 s of 1 Hz samples per bed, published at once (a replayed backlog: its sample times are
+minutes old when it is processed within seconds), holds a 15 s SpO2 dip (an alarm 10 s into it, by sample time),
+a 6 s dip (none), a HR run and a short extreme desaturation. ``no_data`` and ``clock_skew`` are left out of the
+comparisons: they depend on when the messages arrive, not on what they say.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import select, text
+
+from bridge.clinical_feed import ClinicalFeed
+from bridge.clinical_worker import ClinicalWorker
+from bridge.consumer import Consumer, ConsumerHooks, ConsumerOptions
+from data.db import Database
+from data.live_store import LiveStore, open_live_store
+from data.models import Site, Ward
+from data.seed import add_occupied_bed
+from tests.test_consumer import (  # this module's own broker and database too
+    SITE,
+    Publisher,
+    mosquitto_server,  # noqa: F401 - fixture
+    mqtt_url,  # noqa: F401 - fixture
+    now_ms,
+    pg_database,  # noqa: F401 - fixture
+    purge_session,
+    runtime,
+    vitals,
+    wait_until,
+)
+from tests.test_consumer import _settings as consumer_settings
+
+pytestmark = pytest.mark.services
+
+ROOT = Path(__file__).resolve().parent.parent
+BEDS = 6
+SECONDS = 150
+PARTITIONS = 4
+TIMING_CONDITIONS = ("no_data", "clock_skew")
+
+
+@pytest.fixture
+def redis_db(redis_url: str) -> Iterator[str]:
+    """A Redis database of these tests' own, empty: the clinical streams and leases are global keys."""
+    url = redis_url.rsplit("/", 1)[0] + "/7"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
+
+
+class Ward6:
+    """``BEDS`` occupied beds with their monitors under a prefix of their own."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.prefix = f"S{uuid.uuid4().hex[:6]}"
+        self.devices = [f"{self.prefix}-MON-{n}" for n in range(BEDS)]
+        self.beds = [f"{self.prefix}-{n}" for n in range(BEDS)]
+        with db.session() as s:
+            site = s.scalar(select(Site).where(Site.code == SITE))
+            if site is None:
+                site = Site(code=SITE, name="Test hospital")
+                s.add(site)
+                s.flush()
+            ward = Ward(site_id=site.id, code=f"{self.prefix}W", name="Scale-out ward")
+            s.add(ward)
+            s.flush()
+            for device, bed in zip(self.devices, self.beds, strict=True):
+                add_occupied_bed(s, site.id, ward.id, bed_code=bed, device_id=device, mrn=f"{bed}-MRN")
+
+    def recorded_input(self, t0: int) -> list[tuple[str, bytes]]:
+        """The recorded input, sample times from ``t0`` at 1 Hz; bed by bed in time order, interleaved."""
+        messages = []
+        for second in range(SECONDS):
+            for n, device in enumerate(self.devices):
+                values = {"hr": 75, "spo2": 97, "rr": 16, "temp": 36.8, "status": {"ecg": "ok", "spo2": "ok"}}
+                if n == 0 and 20 <= second < 35:
+                    values["spo2"] = 85  # 15 s below 90: spo2_low 10 s in
+                if n == 1 and 40 <= second < 46:
+                    values["spo2"] = 85  # 6 s: no alarm
+                if n == 2 and 50 <= second < 80:
+                    values["hr"] = 140  # hr_high 5 s in
+                if n == 3 and 60 <= second < 63:
+                    values["spo2"] = 75  # extreme: at once
+                messages.append(vitals(device, second, t0 + second * 1000, **values))
+        return messages
+
+    def alarms(self, t0: int) -> list[tuple]:
+        """(bed number, condition, start and end in ms after ``t0``) of the stored alarms, timing ones left out."""
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT b.code, a.condition, a.started_at, a.ended_at FROM alarm_event a JOIN bed b "
+                    "ON b.id = a.bed_id WHERE b.code LIKE :p ORDER BY b.code, a.condition, a.started_at"
+                ),
+                {"p": f"{self.prefix}-%"},
+            ).all()
+        out = []
+        for code, condition, started, ended in rows:
+            if condition in TIMING_CONDITIONS:
+                continue
+            end = None if ended is None else int(ended.timestamp() * 1000) - t0
+            out.append((self.beds.index(code), condition, int(started.timestamp() * 1000) - t0, end))
+        return out
+
+    def stored(self) -> tuple[int, int]:
+        with self.db.engine.connect() as conn:
+            return tuple(
+                conn.execute(
+                    text(
+                        "SELECT count(*), count(DISTINCT (device_id, ts, seq)) FROM vital_sample "
+                        "WHERE device_id LIKE :p"
+                    ),
+                    {"p": f"{self.prefix}-%"},
+                ).one()
+            )
+
+
+EXPECTED = [
+    (0, "spo2_low", 30_000, 40_000),  # 10 s into the dip by sample time; ends 5 s after it
+    (2, "hr_high", 55_000, 85_000),
+    (3, "spo2_extreme_low", 60_000, None),  # latching: until acknowledged
+]
+
+
+class Cluster:
+    """In-process consumers (shared subscription, feeding the clinical streams) and clinical evaluators."""
+
+    def __init__(self, db: Database, redis_url: str, broker_url: str, tmp_path: Path) -> None:
+        self.settings = consumer_settings(tmp_path, db.url, redis_url, broker_url)
+        self.db = db
+        self.stores: list[LiveStore] = []
+        self.consumers: list[Consumer] = []
+        self.workers: list[ClinicalWorker] = []
+        self.redis_url = redis_url
+
+    def store(self) -> LiveStore:
+        live = open_live_store(self.redis_url)
+        self.stores.append(live)
+        return live
+
+    def consumer(self) -> Consumer:
+        live = self.store()
+        feed = ClinicalFeed(live, PARTITIONS, 100_000)
+        options = ConsumerOptions(
+            client_id=f"test-scale-{uuid.uuid4().hex[:8]}",
+            shared_subscription=True,
+            maintenance_interval=3600,
+            directory_ttl=0.2,
+            sequence_gaps=False,
+        )
+        consumer = Consumer(runtime(self.settings, self.db, live), options, ConsumerHooks(on_stored=(feed.append,)))
+        consumer.start()
+        assert consumer.wait_ready(20)
+        self.consumers.append(consumer)
+        return consumer
+
+    def worker(self) -> ClinicalWorker:
+        worker = ClinicalWorker(
+            self.db, self.store(), partitions=PARTITIONS, lease_s=1.5, hold_ms=300, step_ms=1000, name="test"
+        )
+        worker.start()
+        self.workers.append(worker)
+        return worker
+
+    def evaluated(self) -> int:
+        return sum(w.evaluated for w in self.workers)
+
+    def close(self) -> None:
+        for consumer in self.consumers:
+            consumer.stop(5)
+            purge_session(self.settings.mqtt_url, consumer.client_id)
+        for worker in self.workers:
+            worker.stop(5)
+        for live in self.stores:
+            live.close()
+
+
+def run(cluster: Cluster, ward: Ward6, broker_url: str, t0: int) -> list[tuple]:
+    publisher = Publisher(broker_url)
+    try:
+        publisher.send(ward.recorded_input(t0))
+    finally:
+        publisher.close()
+    wait_until(lambda: ward.stored()[1] == BEDS * SECONDS, timeout=60, what="every sample stored")
+    wait_until(lambda: cluster.evaluated() >= BEDS * SECONDS, timeout=60, what="every second evaluated")
+    wait_until(lambda: len(ward.alarms(t0)) >= len(EXPECTED), timeout=20, what="the alarms stored")
+    time.sleep(0.5)
+    return ward.alarms(t0)
+
+
+def test_two_consumers_sharing_the_subscription_raise_the_alarms_of_one_by_sample_time(
+    pg_database: Database,  # noqa: F811 - fixture
+    redis_db: str,
+    mqtt_url: str,  # noqa: F811 - fixture
+    tmp_path: Path,
+) -> None:
+    results = []
+    for consumers in (1, 2):
+        ward = Ward6(pg_database)
+        cluster = Cluster(pg_database, redis_db, mqtt_url, tmp_path)
+        try:
+            for _ in range(consumers):
+                cluster.consumer()
+                cluster.worker()
+            t0 = now_ms() - SECONDS * 1000  # a backlog: minutes old when processed
+            results.append(run(cluster, ward, mqtt_url, t0))
+            assert ward.stored() == (BEDS * SECONDS, BEDS * SECONDS)
+            if consumers == 2:
+                assert all(c.metrics.stored > 0 for c in cluster.consumers), "the broker shared the messages"
+                assert all(w.owned for w in cluster.workers), "each evaluator holds partitions"
+            assert sum(w.counters()["late"] for w in cluster.workers) == 0, "every bed's samples came in order"
+        finally:
+            cluster.close()
+    assert results[0] == EXPECTED
+    assert results[1] == results[0]
+
+
+def test_an_evaluator_taking_over_a_dead_ones_partitions_loses_and_repeats_nothing(
+    pg_database: Database,  # noqa: F811 - fixture
+    redis_db: str,
+    mqtt_url: str,  # noqa: F811 - fixture
+    tmp_path: Path,
+) -> None:
+    """A consumer process (with its evaluator) killed with SIGKILL mid-stream, beside an in-process one: after a
+    restart every sample is stored once and the alarms are those of the recorded input, each stored once."""
+    ward = Ward6(pg_database)
+    cluster = Cluster(pg_database, redis_db, mqtt_url, tmp_path)
+    client_id = f"test-scale-proc-{uuid.uuid4().hex[:8]}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PANTAU_")}
+    env.update(
+        PANTAU_ENV="test",
+        PANTAU_DATABASE_URL=pg_database.url,
+        PANTAU_REDIS_URL=redis_db,
+        PANTAU_MQTT_URL=mqtt_url,
+        PANTAU_LOG_LEVEL="WARNING",
+        PANTAU_VAR_DIR=str(tmp_path / "var"),
+        PANTAU_CLINICAL_PARTITIONS=str(PARTITIONS),
+        PANTAU_CLINICAL_LEASE_SECONDS="1.5",
+        PANTAU_CLINICAL_HOLD_MS="300",
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "bridge.consumer",
+        "--shared",
+        "--client-id",
+        client_id,
+        "--maintenance-interval",
+        "3600",
+    ]
+
+    def spawn() -> subprocess.Popen:
+        return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    proc = spawn()
+    try:
+        cluster.consumer()
+        time.sleep(3)  # the process is subscribed and has taken its share of the partitions
+        t0 = now_ms() - SECONDS * 1000
+        messages = ward.recorded_input(t0)
+        publisher = Publisher(mqtt_url)
+        try:
+            publisher.send(messages[: len(messages) // 2])
+            wait_until(lambda: ward.stored()[1] >= len(messages) // 4, timeout=60, what="the first samples")
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+            publisher.send(messages[len(messages) // 2 :])
+        finally:
+            publisher.close()
+        cluster.worker()  # takes over the dead evaluator's partitions once their leases lapse
+        proc = spawn()  # its persistent session brings what it had not acknowledged
+        wait_until(lambda: ward.stored()[1] == BEDS * SECONDS, timeout=60, what="every sample stored")
+        wait_until(lambda: ward.alarms(t0) == EXPECTED, timeout=60, what="the recorded input's alarms")
+        time.sleep(2)
+        assert ward.stored() == (BEDS * SECONDS, BEDS * SECONDS)
+        assert ward.alarms(t0) == EXPECTED  # each episode stored once
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+        purge_session(mqtt_url, client_id)
+        cluster.close()

@@ -32,7 +32,9 @@ SERVICES = {
     "migrate",
     "mqtt-setup",
     "web",
+    "streams",
     "consumer",
+    "consumer-2",
     "bpjs-worker",
     "sim-provision",
     "simulator",
@@ -42,7 +44,9 @@ PANTAU_SERVICES = (
     "migrate",
     "mqtt-setup",
     "web",
+    "streams",
     "consumer",
+    "consumer-2",
     "bpjs-worker",
     "sim-provision",
     "simulator",
@@ -54,6 +58,7 @@ SYNC_USER = "pantau-sync-${PANTAU_SITE_CODE}"  # a site's own user (sync-site-cr
 BROKER_USERS = {
     "web": "pantau-web",
     "consumer": "pantau-consumer",
+    "consumer-2": "pantau-consumer",  # one user, one client id each (the shared subscription's members)
     "simulator": "pantau-simulator",
     "facility-sync": SYNC_USER,
 }
@@ -277,6 +282,50 @@ def test_consumer_runs_the_bridge_with_a_metrics_healthcheck():
     assert env["PANTAU_MQTT_URL"] == "mqtts://mosquitto:8883"
 
 
+def _consumers() -> dict[str, dict]:
+    return {name: s for name, s in _services().items() if _command(s).startswith("python -m bridge.consumer")}
+
+
+def test_two_consumers_share_the_subscription_each_with_its_own_client_id():
+    """docs/live-data.md, "Ingest scale-out": the same command with ``--shared`` and a fixed client id of its own
+    (the broker keeps a persistent session per id); each runs a clinical evaluator for the partitions it leases."""
+    consumers = _consumers()
+    assert set(consumers) == {"consumer", "consumer-2"}
+    client_ids = []
+    for name, consumer in consumers.items():
+        command = consumer["command"]
+        assert "--shared" in command, f"{name} must join the shared subscription"
+        assert "--no-clinical" not in command and "--no-evaluator" not in command, "no bed would be evaluated"
+        client_ids.append(command[command.index("--client-id") + 1])
+    assert sorted(client_ids) == ["pantau-consumer-1", "pantau-consumer-2"]
+    first, second = consumers["consumer"], consumers["consumer-2"]
+    assert {k: v for k, v in first.items() if k != "command"} == {k: v for k, v in second.items() if k != "command"}
+    assert [w for w in first["command"] if w not in client_ids] == [w for w in second["command"] if w not in client_ids]
+
+
+def test_two_web_containers_behind_the_proxy():
+    services = _services()
+    web = services["web"]
+    assert web["deploy"]["replicas"] >= 2
+    assert not web.get("container_name"), "a fixed container name allows one replica only"
+    assert _environment(web)["PANTAU_WEB_WORKERS"] == "1", "one gunicorn worker a container: a core each"
+    assert services["proxy"]["depends_on"]["web"]["condition"] == "service_healthy"
+
+
+def test_the_stream_server_serves_the_live_screens():
+    services = _services()
+    streams = services["streams"]
+    assert streams["command"] == ["python", "-m", "streams"]
+    assert (ROOT / "streams" / "__main__.py").is_file()
+    assert _environment(streams)["PANTAU_STREAMS_BIND"] == "0.0.0.0:8060"
+    assert [str(p) for p in streams["expose"]] == ["8060"]
+    assert not streams.get("ports"), "reached through the proxy only"
+    assert "http://127.0.0.1:8060/stream/healthz" in " ".join(streams["healthcheck"]["test"])
+    assert streams["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert streams["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert services["proxy"]["depends_on"]["streams"]["condition"] == "service_healthy"
+
+
 def test_bpjs_worker_runs_with_a_heartbeat_healthcheck():
     worker = _services()["bpjs-worker"]
     command = _command(worker)
@@ -318,8 +367,11 @@ def test_each_pantau_process_has_its_own_broker_user():
             assert REQUIRED_REF.match(env["PANTAU_MQTT_PASSWORD"])
         has_admin = "PANTAU_MQTT_ADMIN_PASSWORD" in env
         assert has_admin == (name in BROKER_ADMINS), f"{name}: the broker admin password only where needed"
-    passwords = {_environment(services[name])["PANTAU_MQTT_PASSWORD"] for name in BROKER_USERS}
-    assert len(passwords) == len(BROKER_USERS), "every process has its own broker password"
+    passwords: dict[str, str] = {}
+    for name, user in BROKER_USERS.items():
+        password = _environment(services[name])["PANTAU_MQTT_PASSWORD"]
+        assert passwords.setdefault(user, password) == password, f"{name} logs in as {user} with another password"
+    assert len(set(passwords.values())) == len(passwords), "every broker user has its own password"
     setup = services["mqtt-setup"]
     assert _command(setup) == "flask --app app mqtt-setup"
     assert setup["depends_on"]["mosquitto"]["condition"] == "service_healthy"
@@ -474,12 +526,14 @@ def _gunicorn_settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict:
     return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
 
 
-def test_gunicorn_leaves_threads_for_the_desks_beside_open_screens(monkeypatch):
-    """Each open TV board or ward screen holds a thread of the worker that took it: a worker must carry a
-    hospital's screens (a few dozen) and still answer requests."""
+def test_gunicorn_threads_answer_requests_while_the_stream_server_holds_the_screens(monkeypatch):
+    """In production the proxy sends the live screens (/stream/*) to the stream server, so the web's threads only
+    answer requests (gunicorn.conf.py's thread budget)."""
     conf = _gunicorn_settings(monkeypatch)
     assert (conf["bind"], conf["workers"], conf["worker_class"]) == ("0.0.0.0:8050", 2, "gthread")
-    assert conf["threads"] >= 32 + 16
+    assert conf["threads"] == 16
+    lines = _caddyfile_lines()
+    assert lines[lines.index("handle /stream/* {") + 1] == "reverse_proxy streams:8060 {"
     assert _gunicorn_settings(monkeypatch, PANTAU_WEB_THREADS="96", PANTAU_WEB_WORKERS="4")["threads"] == 96
     assert _gunicorn_settings(monkeypatch, PANTAU_WEB_WORKERS="4")["workers"] == 4
 

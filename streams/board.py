@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -41,10 +41,23 @@ def read_board(db: Database, site_id: int, board: str) -> dict:
 
 @dataclass(frozen=True)
 class BoardRead:
-    """What a feed's read gives every screen: the board now, and the calls to say after showing it."""
+    """What a feed's read gives every screen: the board now, and the calls to say after showing it. Screens that
+    showed the same board before are sent the same events, written once (``written``, by what they showed)."""
 
     board: dict
     calls: list[dict]
+    written: dict[int, tuple[dict, list[str]]] = field(default_factory=dict)
+
+    def events(self, shown: dict) -> list[str]:
+        """The events for a screen that shows ``shown``: the parts that changed, then the calls."""
+        known = self.written.get(id(shown))
+        if known is not None and known[0] is shown:
+            return known[1]
+        changed = rules.changes(shown, self.board)
+        out = [sse_event("update", changed, rules.newest_call(self.board))] if changed else []
+        out += [sse_event("announce", call) for call in self.calls]
+        self.written[id(shown)] = (shown, out)
+        return out
 
 
 class BoardFeed(Feed):
@@ -86,16 +99,15 @@ class BoardFeed(Feed):
 
 @dataclass
 class BoardView:
-    """What one screen shows, and what it is sent of each read: the parts that changed, then the calls."""
+    """What one screen shows; each read's events for it (``BoardRead.events``)."""
 
     shown: dict
 
     def render(self, item: object) -> list[str]:
         assert isinstance(item, BoardRead)
-        changed = rules.changes(self.shown, item.board)
+        out = item.events(self.shown)
         self.shown = item.board
-        out = [sse_event("update", changed, rules.newest_call(item.board))] if changed else []
-        return out + [sse_event("announce", call) for call in item.calls]
+        return out
 
 
 async def queue_stream(request: Request) -> Response | EventStream:

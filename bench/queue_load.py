@@ -13,22 +13,27 @@ registration page's own Dash callback (``/_dash-update-component``, read from ``
 the browser sends when the clerk presses "Daftarkan". By default each client works as fast as the server
 answers (closed loop: a stress test); ``--rate R`` offers R registrations per second in all instead (open loop,
 latency counted from when each registration was due, so a slow server cannot hide its queue). ``--screens N``
-keeps N TV-board streams open through the run, as the lobby screens are: each holds one web thread.
+keeps N live screens open through the run, half TV boards and half ward stations, on the stream server
+(``python -m streams``) started beside gunicorn as in production (``Screens``).
 
 Printed: ``registrations`` (posted), ``errors`` (HTTP errors and refusals), ``duplicate_numbers`` (tickets in
 the database sharing one point + day + number, checked afterwards), ``p50_ms`` / ``p95_ms`` of the register
-request, ``per_s`` (registrations per second over the run) and ``screens_connected`` / ``screen_events`` (board
-streams that got their snapshot, and the updates they received). ``--json`` prints one JSON object last.
+request, ``per_s`` (registrations per second over the run) and with ``--screens``: ``screens_connected`` (streams
+that got their snapshot), ``screen_events`` (what they received after it, heartbeats aside),
+``screens_updated`` / ``every_screen_updated`` and the stream server's memory (``streams_rss_mb``,
+``kb_per_screen``). ``--json`` prints one JSON object last.
 Usage: ``python bench/queue_load.py --registrations 1000 --clients 100 [--json]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import os
 import re
+import resource
 import runpy
 import signal
 import statistics
@@ -240,50 +245,189 @@ def _outputs(output: str) -> list[str]:
 
 
 class Screens:
-    """``count`` TV boards held open for the whole run, as a hospital's lobby screens are: each signs in with the
-    display token (``/tv/<token>``) and reads its server-sent-event stream, which keeps one web thread busy."""
+    """``count`` live screens held open through the run, as a hospital's lobby TVs and ward stations are: half TV
+    boards (of the polis open today, which take the registrations), half ward stations, all signed in with the
+    display token (``/tv/<token>``) and reading their server-sent events from the stream server, started beside
+    gunicorn as in production (``python -m streams``: the proxy's ``/stream/*``). The screens share one asyncio
+    loop on a thread of their own, so the bench needs no thread per screen either. Once all are open each ward gets
+    a numbered tick a second, as the consumer publishes; the boards get the registrations' queue events.
 
-    def __init__(self, base: str, token: str, boards: list[str], count: int) -> None:
-        self.base, self.token, self.boards, self.count = base, token, [*boards, "loket", "farmasi"], count
-        self.stop = threading.Event()
-        self.connected: list[int] = []
+    A screen has its updates when a ward station received every tick, or a board every update any screen of the
+    same board received (a coalesced read goes to all of them); ``__exit__`` lets the last ones arrive first."""
+
+    TICK_SECONDS = 1.0
+    SETTLE_SECONDS = 2.0  # after the last registration: the last coalesced read reaches every board
+    OPENING_AT_ONCE = 50
+
+    def __init__(self, base: str, settings, var_dir: Path, token: str, boards: list[str], count: int) -> None:
+        self.base, self.settings, self.var_dir, self.token, self.count = base, settings, var_dir, token, count
+        self.screens: list[tuple[str, str]] = self._layout(boards) if count else []
+        self.connected: set[int] = set()
+        self.received: Counter = Counter()  # screen -> ticks (ward) or updates (board)
         self.events = 0
-        self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self.watch, args=(n,), daemon=True) for n in range(count)]
+        self.ticks = 0
+        self.rss_kb: list[int] = []  # the stream server's resident memory: before the screens, with them
+        self.frozen: tuple | None = None
+        self.process: subprocess.Popen | None = None
+        self.loop = asyncio.new_event_loop()
+        self.tasks: list[asyncio.Task] = []
 
-    def watch(self, n: int) -> None:
-        client = requests.Session()
-        board = self.boards[n % len(self.boards)]
+    def _layout(self, boards: list[str]) -> list[tuple[str, str]]:
+        """(kind, stream path) of each screen: boards and wards in turn."""
+        from data.models import Ward
+
+        runtime = build_runtime(self.settings)
         try:
-            client.get(f"{self.base}/tv/{self.token}", timeout=60)
-            with client.get(f"{self.base}/stream/queue/{board}", stream=True, timeout=(60, 30)) as answer:
-                if answer.status_code == 200:
-                    self.read(n, answer)
-        except requests.RequestException as err:
-            _log(f"TV board stream {n} ({board}) ended: {type(err).__name__}")
-
-    def read(self, n: int, answer: requests.Response) -> None:
-        for line in answer.iter_lines():
-            if line.startswith(b"event: "):
-                with self.lock:
-                    if line == b"event: snapshot":
-                        self.connected.append(n)
-                    else:
-                        self.events += 1
-            if self.stop.is_set():
-                return
+            with runtime.db.session() as s:
+                site_id = s.scalar(select(Site.id).where(Site.code == self.settings.site_code))
+                today = local_today(s, site_id, utcnow())
+                open_groups = set(
+                    s.scalars(
+                        select(Poli.board_group)
+                        .join(ClinicSession, ClinicSession.poli_id == Poli.id)
+                        .where(ClinicSession.service_date == today, ClinicSession.ends_at > utcnow())
+                    )
+                )
+                wards = sorted(s.scalars(select(Ward.code).where(Ward.site_id == site_id)))
+        finally:
+            runtime.close()
+        kinds = [("board", f"/stream/queue/{b}") for b in boards if b in open_groups]
+        kinds = [kinds, [("ward", f"/stream/ward/{w}") for w in wards]]
+        return [kinds[n % 2][n // 2 % len(kinds[n % 2])] for n in range(self.count)]
 
     def __enter__(self) -> Screens:
-        for thread in self.threads:
-            thread.start()
-        deadline = time.monotonic() + 60
-        while len(self.connected) < self.count and time.monotonic() < deadline:
-            time.sleep(0.2)
-        _log(f"{len(self.connected)} of {self.count} TV board streams open")
+        if not self.count:
+            return self
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        want = 4 * self.count + 1024  # the screens' sockets here and in the stream server, which inherits it
+        if soft < want:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PANTAU_")}
+        env.update(
+            PANTAU_ENV="test",
+            PANTAU_DATABASE_URL=self.settings.database_url,
+            PANTAU_REDIS_URL=self.settings.redis_url,
+            PANTAU_VAR_DIR=str(self.var_dir),
+            PANTAU_LOG_LEVEL="WARNING",
+            PANTAU_STREAMS_BIND=f"127.0.0.1:{port}",
+            PANTAU_STREAMS_PER_USER=str(self.count),  # one display account watches every screen of the bench
+            PANTAU_STREAMS_PER_ADDRESS=str(self.count),
+        )
+        self.process = subprocess.Popen([sys.executable, "-m", "streams"], cwd=ROOT, env=env)
+        wait_for_port("127.0.0.1", port, timeout=60)
+        self.rss_kb.append(self._rss_kb())
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        cookie = requests.get(f"{self.base}/tv/{self.token}", allow_redirects=False, timeout=60).cookies
+        started = time.monotonic()
+        opening = asyncio.run_coroutine_threadsafe(self._open_all(port, cookie["pantau_session"]), self.loop)
+        opening.result(timeout=300)
+        self.rss_kb.append(self._rss_kb())
+        _log(f"{len(self.connected)} of {self.count} screens open in {time.monotonic() - started:.1f} s")
+        self.tasks.append(asyncio.run_coroutine_threadsafe(self._tick(), self.loop))
         return self
 
+    async def _open_all(self, port: int, cookie: str) -> None:
+        gate = asyncio.Semaphore(self.OPENING_AT_ONCE)
+        for n in range(self.count):
+            await gate.acquire()
+            ready = self.loop.create_future()
+            task = asyncio.ensure_future(self._watch(n, port, cookie, ready))
+            task.add_done_callback(lambda _t, f=ready: f.done() or f.set_result(None))
+            ready.add_done_callback(lambda _f: gate.release())
+            self.tasks.append(task)
+        deadline = time.monotonic() + 120
+        while len(self.connected) < self.count and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+
+    async def _watch(self, n: int, port: int, cookie: str, ready: asyncio.Future) -> None:
+        """One screen: its stream read line by line until the bench stops it."""
+        kind, path = self.screens[n]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            head = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nCookie: pantau_session="
+            writer.write(f"{head}{cookie}\r\n\r\n".encode())
+            status = await reader.readline()
+            if b" 200 " not in status:
+                _log(f"screen {n} ({path}) refused: {status.decode().strip()}")
+                return
+            event = None
+            while line := await reader.readline():
+                if line.startswith(b"event: "):
+                    event = line[7:].strip()
+                elif line.startswith(b"data: "):
+                    self._heard(n, kind, event, line)
+                    if event == b"snapshot" and not ready.done():
+                        ready.set_result(None)
+                    event = None
+            _log(f"screen {n} ({path}) ended")
+        except OSError as err:
+            _log(f"screen {n} ({path}) failed: {type(err).__name__}")
+        finally:
+            writer.close()
+
+    def _heard(self, n: int, kind: str, event: bytes | None, line: bytes) -> None:
+        if event == b"snapshot":
+            self.connected.add(n)
+        elif event != b"heartbeat":
+            self.events += 1
+            if (kind, event) == ("board", b"update") or (kind == "ward" and b'"t":"bench"' in line):
+                self.received[n] += 1
+
+    async def _tick(self) -> None:
+        from data import live_keys
+        from data.live_store import open_live_store
+
+        live = open_live_store(self.settings.redis_url)
+        wards = sorted({path.rsplit("/", 1)[1] for kind, path in self.screens if kind == "ward"})
+        while True:
+            for ward in wards:
+                await asyncio.to_thread(live.publish, live_keys.ward_channel(ward), f'{{"t":"bench","n":{self.ticks}}}')
+            self.ticks += 1
+            await asyncio.sleep(self.TICK_SECONDS)
+
+    async def _close_all(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    def _rss_kb(self) -> int:
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+
     def __exit__(self, *_exc: object) -> None:
-        self.stop.set()  # each stream sees it at its next event or keepalive (15 s); the threads are daemons
+        if not self.count:
+            return
+        self.tasks.pop().cancel()  # the ticks
+        time.sleep(self.SETTLE_SECONDS)
+        self.frozen = dict(self.received), self.ticks, self.events, len(self.connected)
+        asyncio.run_coroutine_threadsafe(self._close_all(), self.loop).result(timeout=60)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+    def figures(self) -> dict:
+        """``screens_connected``, ``screen_events`` and whether every screen received its updates."""
+        if not self.count:
+            return {"screens_connected": 0, "screen_events": 0}
+        received, ticks, events, connected = self.frozen
+        best: Counter = Counter()
+        for n, (kind, path) in enumerate(self.screens):
+            if kind == "board":
+                best[path] = max(best[path], received.get(n, 0))
+        expected = [ticks if kind == "ward" else best[path] for kind, path in self.screens]
+        updated = sum(received.get(n, 0) >= want for n, want in enumerate(expected))
+        return {
+            "screens_connected": connected,
+            "screen_events": events,
+            "screens_updated": updated,
+            "every_screen_updated": updated == self.count and connected == self.count,
+            "streams_rss_mb": round(self.rss_kb[-1] / 1024, 1),
+            "kb_per_screen": round((self.rss_kb[-1] - self.rss_kb[0]) / self.count, 1),
+        }
 
 
 def run_clients(
@@ -381,7 +525,10 @@ def main() -> int:
         help="offered load in registrations/s (open loop); default: every client as fast as the server answers",
     )
     parser.add_argument(
-        "--screens", type=int, default=0, help="TV board streams held open during the run (each holds a web thread)"
+        "--screens",
+        type=int,
+        default=0,
+        help="live screens held open during the run, half TV boards and half ward stations, on the stream server",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = parser.parse_args()
@@ -401,7 +548,9 @@ def main() -> int:
         prepared = prepare(settings, args.registrations, args.clients)
         base = stack.enter_context(web_server(settings, args.workers, args.threads, var_dir))
         _log(f"web: gunicorn app:server, {args.workers} workers × {args.threads} threads at {base}")
-        screens = stack.enter_context(Screens(base, prepared.display_token, prepared.boards, args.screens))
+        screens = stack.enter_context(
+            Screens(base, settings, var_dir, prepared.display_token, prepared.boards, args.screens)
+        )
         latencies, outcomes, elapsed = run_clients(base, prepared.usernames, prepared.work, args.rate)
         duplicates, stored = check_database(database_url)
     errors = sum(n for key, n in outcomes.items() if key != "ok")
@@ -419,8 +568,7 @@ def main() -> int:
         "workers": args.workers,
         "threads": args.threads,
         "screens": args.screens,
-        "screens_connected": len(screens.connected),
-        "screen_events": screens.events,
+        **screens.figures(),
     }
     if errors:
         _log(f"errors by kind: {dict(outcomes - Counter(ok=outcomes['ok']))}")

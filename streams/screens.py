@@ -87,6 +87,11 @@ class ScreenBook:
         except LiveStoreError:
             log.warning("stream counts unavailable; the place lapses by itself")
 
+    def end_all(self) -> None:
+        """End every open stream (the server is stopping: the screens reconnect to another or to it restarted)."""
+        for screen in list(self.open):
+            screen.end()
+
     async def watch(self) -> None:
         """Check every open screen's session and renew its place, every ``SESSION_CHECK_SECONDS``, until cancelled."""
         while True:

@@ -7,25 +7,23 @@ but an admin; the export checks the role again before it reads anything."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 from urllib.parse import parse_qsl
 
 import dash_bootstrap_components as dbc
-from dash import MATCH, Input, Output, State, dcc, html, no_update
+from dash import Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
 from auth.reauth import confirm_needed
 from auth.session import current_actor
-from callbacks.registry import page_callback
+from callbacks.registry import clientside_callback, page_callback
 from components.audit_view import (
     BLOCK,
     EXPORT_CAP,
     GRID_ID,
     QUERY,
     AuditView,
-    audit_grid,
     export_csv,
     filter_detail,
     make_view,
@@ -90,23 +88,52 @@ def _count(value: int) -> str:
     return cell_text(value, "count", current_language())
 
 
+def _address_view(search: str | None) -> AuditView:
+    """The view an address (``?pengguna=...&rm=...``) says."""
+    return parse_query(dict(parse_qsl((search or "").lstrip("?"))))
+
+
 @page_callback(
     OWNER,
     Output(Ids.URL, "search"),
     Output(Ids.STORE, "data"),
-    Output(Ids.RESULTS, "children"),
     Output(Ids.COUNT, "children"),
     Output(Ids.MESSAGE, "children"),
+    *(Output(i, p) for i, p in FILTER_VALUES),
     *(Input(i, p) for i, p in FILTER_VALUES),
-    State(Ids.URL, "search"),
+    Input(Ids.URL, "search"),
+    Input(Ids.CLEAR, "n_clicks"),
+    State(Ids.STORE, "data"),
 )
 def apply_filter(*values: Any) -> tuple:
-    """Any change of the filter: keep it in the address, resolve the RM, count, and draw a fresh grid. An RM no
-    patient has shows a message and no rows (what was typed stays)."""
-    *controls, search = values
+    """The one owner of the filter, so no two callbacks race over it. A control changed: apply what the controls
+    say and keep it in the address. Back or Forward changed the address: set the controls to what it says and apply
+    it. "Hapus filter": every row again. An RM no patient has shows a message and no rows (what was typed stays).
+    An address or control this callback writes does not call it again (Dash does not re-run a callback for its own
+    outputs)."""
+    *controls, search, _clicks, store = values
+    trigger = ctx.triggered_id
+    keep = (no_update,) * len(FILTER_VALUES)
+    if trigger == Ids.URL:
+        view = _address_view(search)
+        if store and view == _stored_view(store):
+            raise PreventUpdate  # the address this callback wrote, or nothing new
+        return (no_update, *_applied(view), *_controls(view))
+    if trigger == Ids.CLEAR:
+        view = AuditView()
+        return (_address(view, search), *_applied(view), *_controls(view))
     view = make_view(*controls)
-    # An address that already says this filter is left alone (rewriting it would add a Back step that comes here).
-    address = no_update if parse_query(dict(parse_qsl((search or "").lstrip("?")))) == view else view_query(view)
+    return (_address(view, search), *_applied(view), *keep)
+
+
+def _address(view: AuditView, search: str | None) -> str:
+    """The address for ``view``; an address that already says it is left alone (rewriting it would add a Back
+    step that comes here)."""
+    return no_update if _address_view(search) == view else view_query(view)
+
+
+def _applied(view: AuditView) -> tuple:
+    """The store, count and message that show ``view``: the RM resolved, the rows counted."""
     site_id = current_user.site_id
     with current_runtime().db.session() as session:
         patient_id = audit_query.patient_id_by_mrn(session, site_id, view.mrn) if view.mrn else None
@@ -114,55 +141,39 @@ def apply_filter(*values: Any) -> tuple:
             message = dbc.Alert(
                 t("audit_unknown_mrn", mrn=view.mrn), color="warning", id="audit-error", className="py-2"
             )
-            return address, {"view": filter_detail(view), "patient_id": None}, None, "", message
+            return {"view": filter_detail(view), "patient_id": None}, "", message
         flt = to_filter(view, site_id, site_zone(session, site_id), patient_id)
         count = audit_query.count(session, flt)
     store = {"view": filter_detail(view), "patient_id": patient_id}
-    return address, store, audit_grid(uuid.uuid4().hex[:12]), t("audit_count", count=_count(count)), None
+    return store, t("audit_count", count=_count(count)), None
+
+
+# A new filter empties the grid's row cache, so the grid asks again for the rows in view (with the new store). The
+# grid stays: replacing it per filter let a rows answer for a removed grid arrive and wedge the page's callbacks.
+REFRESH_GRID = f"""async function () {{
+    const api = await window.dash_ag_grid.getApiAsync("{GRID_ID}");
+    if (api.getDisplayedRowCount() > 0) {{ api.ensureIndexVisible(0); }}
+    api.purgeInfiniteCache();
+    return window.dash_clientside.no_update;
+}}"""
+clientside_callback(REFRESH_GRID, Output(GRID_ID, "scrollTo"), Input(Ids.STORE, "data"), prevent_initial_call=True)
 
 
 @page_callback(
     OWNER,
-    *(Output(i, p, allow_duplicate=True) for i, p in FILTER_VALUES),
-    Input(Ids.URL, "search"),
-    State(Ids.STORE, "data"),
-    prevent_initial_call=True,
-)
-def follow_address(search: str | None, store: dict | None) -> tuple:
-    """Back and Forward change the address only: set the controls to what it says (which redraws the rows).
-    Compared with the filter last applied, not with the controls: an address this page just wrote must not undo
-    what was typed since."""
-    wanted = parse_query(dict(parse_qsl((search or "").lstrip("?"))))
-    if wanted == _stored_view(store):
-        raise PreventUpdate
-    return _controls(wanted)
-
-
-@page_callback(
-    OWNER,
-    *(Output(i, p, allow_duplicate=True) for i, p in FILTER_VALUES),
-    Input(Ids.CLEAR, "n_clicks"),
-    prevent_initial_call=True,
-)
-def clear_filter(clicks: int | None) -> tuple:
-    """Every row again."""
-    if not clicks:
-        raise PreventUpdate
-    return _controls(AuditView())
-
-
-@page_callback(
-    OWNER,
-    Output({"type": GRID_ID, "key": MATCH}, "getRowsResponse"),
-    Input({"type": GRID_ID, "key": MATCH}, "getRowsRequest"),
+    Output(GRID_ID, "getRowsResponse"),
+    Input(GRID_ID, "getRowsRequest"),
     State(Ids.STORE, "data"),
     prevent_initial_call=True,
 )
 def grid_rows(request: dict | None, store: dict | None) -> dict:
-    """One block of rows, sorted on the server by the grid's sort column (newest first when none)."""
-    flt = _stored_filter(store)
-    if not request or flt is None:
+    """One block of rows, sorted on the server by the grid's sort column (newest first when none); none before a
+    filter is applied or for an RM no patient has."""
+    if not request:
         raise PreventUpdate
+    flt = _stored_filter(store)
+    if flt is None:
+        return {"rowData": [], "rowCount": 0}
     start = max(int(request.get("startRow") or 0), 0)
     limit = max(min(int(request.get("endRow") or start + BLOCK) - start, 1000), 1)
     sort = (request.get("sortModel") or [None])[0]

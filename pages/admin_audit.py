@@ -11,7 +11,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_login import current_user
 
-from components.audit_view import AuditView, parse_query
+from components.audit_view import AuditView, audit_grid, parse_query
 from data.audit_query import actions
 from data.runtime import current_runtime
 from data.schedules import local_today
@@ -194,7 +194,7 @@ def layout(**query: str) -> html.Div:
             html.Div(id=Ids.EXPORT_STATUS),
             html.Div(id=Ids.MESSAGE),
             html.Div(id=Ids.COUNT, className="small text-body-secondary mb-1"),
-            html.Div(id=Ids.RESULTS),
+            html.Div(audit_grid(), id=Ids.RESULTS),
         ],
         className="audit-page",
     )

@@ -20,8 +20,8 @@ Printed: ``registrations`` (posted), ``errors`` (HTTP errors and refusals), ``du
 the database sharing one point + day + number, checked afterwards), ``p50_ms`` / ``p95_ms`` of the register
 request, ``per_s`` (registrations per second over the run) and with ``--screens``: ``screens_connected`` (streams
 that got their snapshot), ``screen_events`` (what they received after it, heartbeats aside),
-``screens_updated`` / ``every_screen_updated`` and the stream server's memory (``streams_rss_mb``,
-``kb_per_screen``). ``--json`` prints one JSON object last.
+``screens_updated`` / ``every_screen_updated``, the stream server's memory (``streams_rss_mb``,
+``kb_per_screen``) and its share of a core (``streams_cpu_share``). ``--json`` prints one JSON object last.
 Usage: ``python bench/queue_load.py --registrations 1000 --clients 100 [--json]``.
 """
 
@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import os
 import re
 import resource
@@ -249,8 +250,9 @@ class Screens:
     boards (of the polis open today, which take the registrations), half ward stations, all signed in with the
     display token (``/tv/<token>``) and reading their server-sent events from the stream server, started beside
     gunicorn as in production (``python -m streams``: the proxy's ``/stream/*``). The screens share one asyncio
-    loop on a thread of their own, so the bench needs no thread per screen either. Once all are open each ward gets
-    a numbered tick a second, as the consumer publishes; the boards get the registrations' queue events.
+    loop in a process of their own (a thread of this one would take the GIL from the desks' clients and add to
+    the latencies measured), so the bench needs no thread per screen either. Once all are open each ward gets a
+    numbered tick a second, as the consumer publishes; the boards get the registrations' queue events.
 
     A screen has its updates when a ward station received every tick, or a board every update any screen of the
     same board received (a coalesced read goes to all of them); ``__exit__`` lets the last ones arrive first."""
@@ -268,9 +270,11 @@ class Screens:
         self.ticks = 0
         self.rss_kb: list[int] = []  # the stream server's resident memory: before the screens, with them
         self.frozen: tuple | None = None
+        self.cpu: list[float] = []  # the stream server's CPU seconds and the clock, then what they grew by
         self.process: subprocess.Popen | None = None
-        self.loop = asyncio.new_event_loop()
         self.tasks: list[asyncio.Task] = []
+        self.client: multiprocessing.Process | None = None
+        self.pipe = None
 
     def _layout(self, boards: list[str]) -> list[tuple[str, str]]:
         """(kind, stream path) of each screen: boards and wards in turn."""
@@ -317,21 +321,38 @@ class Screens:
         self.process = subprocess.Popen([sys.executable, "-m", "streams"], cwd=ROOT, env=env)
         wait_for_port("127.0.0.1", port, timeout=60)
         self.rss_kb.append(self._rss_kb())
-        threading.Thread(target=self.loop.run_forever, daemon=True).start()
         cookie = requests.get(f"{self.base}/tv/{self.token}", allow_redirects=False, timeout=60).cookies
         started = time.monotonic()
-        opening = asyncio.run_coroutine_threadsafe(self._open_all(port, cookie["pantau_session"]), self.loop)
-        opening.result(timeout=300)
+        self.pipe, theirs = multiprocessing.Pipe()
+        args = (theirs, port, cookie["pantau_session"])
+        self.client = multiprocessing.get_context("fork").Process(target=self._client, args=args, daemon=True)
+        self.client.start()
+        connected = self.pipe.recv()
         self.rss_kb.append(self._rss_kb())
-        _log(f"{len(self.connected)} of {self.count} screens open in {time.monotonic() - started:.1f} s")
-        self.tasks.append(asyncio.run_coroutine_threadsafe(self._tick(), self.loop))
+        self.cpu = [self._cpu_seconds(), time.monotonic()]
+        _log(f"{connected} of {self.count} screens open in {time.monotonic() - started:.1f} s")
         return self
+
+    def _client(self, pipe, port: int, cookie: str) -> None:
+        """The screens' process: open them all, tick the wards until told to stop, then say what arrived."""
+
+        async def run() -> None:
+            await self._open_all(port, cookie)
+            pipe.send(len(self.connected))
+            ticks = asyncio.ensure_future(self._tick())
+            await asyncio.to_thread(pipe.recv)
+            ticks.cancel()
+            await asyncio.sleep(self.SETTLE_SECONDS)
+            pipe.send((dict(self.received), self.ticks, self.events, len(self.connected)))
+            await self._close_all()
+
+        asyncio.run(run())
 
     async def _open_all(self, port: int, cookie: str) -> None:
         gate = asyncio.Semaphore(self.OPENING_AT_ONCE)
         for n in range(self.count):
             await gate.acquire()
-            ready = self.loop.create_future()
+            ready = asyncio.get_running_loop().create_future()
             task = asyncio.ensure_future(self._watch(n, port, cookie, ready))
             task.add_done_callback(lambda _t, f=ready: f.done() or f.set_result(None))
             ready.add_done_callback(lambda _f: gate.release())
@@ -395,14 +416,18 @@ class Screens:
         status = Path(f"/proc/{self.process.pid}/status").read_text()
         return int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
 
+    def _cpu_seconds(self) -> float:
+        """The stream server's CPU time so far (user + system)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def __exit__(self, *_exc: object) -> None:
         if not self.count:
             return
-        self.tasks.pop().cancel()  # the ticks
-        time.sleep(self.SETTLE_SECONDS)
-        self.frozen = dict(self.received), self.ticks, self.events, len(self.connected)
-        asyncio.run_coroutine_threadsafe(self._close_all(), self.loop).result(timeout=60)
-        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.pipe.send("stop")
+        self.frozen = self.pipe.recv()
+        self.cpu = [self._cpu_seconds() - self.cpu[0], time.monotonic() - self.cpu[1]]
+        self.client.join(timeout=60)
         self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=20)
@@ -427,6 +452,7 @@ class Screens:
             "every_screen_updated": updated == self.count and connected == self.count,
             "streams_rss_mb": round(self.rss_kb[-1] / 1024, 1),
             "kb_per_screen": round((self.rss_kb[-1] - self.rss_kb[0]) / self.count, 1),
+            "streams_cpu_share": round(self.cpu[0] / self.cpu[1], 2),  # of one core, from all open to the end
         }
 
 

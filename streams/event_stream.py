@@ -57,18 +57,23 @@ class EventStream:
             await send({"type": "http.response.body", "body": text.encode(), "more_body": True})
 
         await write("".join(self.opening))
+        queue = self.screen.queue
         deadline = wrote = time.monotonic()
         deadline += self.seconds
         while (now := time.monotonic()) < deadline:
             try:
-                item = await asyncio.wait_for(self.screen.queue.get(), min(wrote + HEARTBEAT_SECONDS, deadline) - now)
+                async with asyncio.timeout(min(wrote + HEARTBEAT_SECONDS, deadline) - now):
+                    items = [await queue.get()]
             except TimeoutError:
                 if time.monotonic() < deadline:
                     await write(heartbeat())
                     wrote = time.monotonic()
                 continue
-            if item is END:
-                return
-            if chunks := self.render(item):
+            while not queue.empty():  # what piled up meanwhile goes out in one write
+                items.append(queue.get_nowait())
+            chunks = [chunk for item in items if item is not END for chunk in self.render(item)]
+            if chunks:
                 await write("".join(chunks))
                 wrote = time.monotonic()
+            if END in items:
+                return

@@ -3,13 +3,14 @@ streams (data/stream_protocol.py, shared with the web app's routes through the l
 belongs to.
 
 Every ``SESSION_CHECK_SECONDS`` one database read checks the accounts of all open screens (active, on their
-session's version) and one round of renewals keeps their places in the counts: a sign-out elsewhere ends its
-screens within that period, whatever their number. A database that does not answer ends no screen: a ward
+session's version), so a sign-out elsewhere ends its screens within that period whatever their number; every
+``RENEW_EVERY`` checks one round of renewals keeps their places in the counts. A database that does not answer ends no screen: a ward
 station keeps its alarms through a database outage."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -26,6 +27,7 @@ from data.stream_protocol import SESSION_CHECK_SECONDS, SLOT_TTL_SECONDS
 log = logging.getLogger(__name__)
 
 END = object()  # the last thing a screen's queue holds: its stream ends
+RENEW_EVERY = 4  # session checks per renewal of the places in the counts (6 s, well within SLOT_TTL_SECONDS)
 BACKLOG = 1000  # things waiting for one screen: a client that reads slower than this is cut off (it reconnects)
 Blocking = Callable[..., Awaitable[Any]]  # runs a blocking call in the server's bounded thread pool
 
@@ -93,13 +95,14 @@ class ScreenBook:
             screen.end()
 
     async def watch(self) -> None:
-        """Check every open screen's session and renew its place, every ``SESSION_CHECK_SECONDS``, until cancelled."""
-        while True:
+        """Check every open screen's session every ``SESSION_CHECK_SECONDS`` and renew the places in the counts
+        every ``RENEW_EVERY`` checks, until cancelled."""
+        for n in itertools.count(1):
             await asyncio.sleep(SESSION_CHECK_SECONDS)
             if self.open:
-                await self.check(list(self.open))
+                await self.check(list(self.open), renew=n % RENEW_EVERY == 0)
 
-    async def check(self, screens: list[Screen]) -> None:
+    async def check(self, screens: list[Screen], *, renew: bool = True) -> None:
         """End the screens whose session has ended; renew the others' places in the counts."""
         try:
             versions = await self.blocking(self._versions, {s.user_id for s in screens})
@@ -113,7 +116,8 @@ class ScreenBook:
             elif not screen.ended:
                 log.info("stream ended: its session has ended", extra={"user_id": screen.user_id})
                 screen.end()
-        await self.blocking(self._renew, alive)
+        if renew:
+            await self.blocking(self._renew, alive)
 
     def _versions(self, user_ids: set[int]) -> dict[int, int]:
         with self.runtime.db.session() as session:

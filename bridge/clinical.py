@@ -271,10 +271,13 @@ class ClinicalPipeline:
                     context.clock_at = time.monotonic()
                     context.last_step = int(saved["step"]) if saved.get("step") else None
 
-    def bed_states(self, codes: set[str]) -> dict[str, dict[str, str | int | None]]:
+    def bed_states(self, codes: set[str]) -> dict[str, dict[str, str | int | None]] | None:
         """The durable path's snapshot of the beds (``live_keys.alarm_state``): alarm state, admission, clock and
-        last step, written by the evaluator together with its partition's offset."""
+        last step, written by the evaluator together with its partition's offset; ``None`` while the journal holds
+        changes not stored yet (a snapshot must never be ahead of the database)."""
         with self._lock:
+            if len(self.journal):
+                return None
             contexts = [self._beds[code] for code in codes if code in self._beds]
             return {
                 live_keys.alarm_state(c.code): {

@@ -133,6 +133,7 @@ class ClinicalWorker:
                 for partition in list(self._owned):
                     busy |= self._step(partition)
             except Exception as exc:  # the live store or the database away: try again shortly
+                self._caught_up.clear()  # no time passes for a bed while its samples cannot be read
                 self._throttled("clinical", "clinical evaluator cannot go on, retrying", error=repr(exc)[:300])
                 busy = False
                 self._stop.wait(0.5)
@@ -210,15 +211,16 @@ class ClinicalWorker:
         return bool(entries)
 
     def _commit(self, partition: int) -> None:
-        """Write the offset with the state of the beds evaluated since, once the journal has stored every change."""
+        """Write the offset with the state of the beds evaluated since, once the journal (whose thread stores the
+        changes as they come) has stored every change."""
         order = self._owned.get(partition)
         if order is None or (order.offset == self._committed[partition] and not self._touched[partition]):
             return
-        self.pipeline.store_pending()
-        if len(self.pipeline.journal):
-            return  # the database is away: the effects are not stored yet, the offset stays
+        states = self.pipeline.bed_states(self._touched[partition])
+        if states is None:
+            return  # changes not stored yet (or the database is away): the offset stays
         batch = self.live.batch()
-        for key, fields in self.pipeline.bed_states(self._touched[partition]).items():
+        for key, fields in states.items():
             batch.set_latest(key, fields)
         if order.offset is not None:
             batch.set_latest(live_keys.clinical_offset(partition), {"id": order.offset})

@@ -25,6 +25,7 @@ from sqlalchemy import select, text
 from bridge.clinical_feed import ClinicalFeed
 from bridge.clinical_worker import ClinicalWorker
 from bridge.consumer import Consumer, ConsumerHooks, ConsumerOptions
+from data import live_keys
 from data.db import Database
 from data.live_store import LiveStore, open_live_store
 from data.models import Site, Ward
@@ -32,6 +33,7 @@ from data.seed import add_occupied_bed
 from tests.test_consumer import (  # this module's own broker and database too
     SITE,
     Publisher,
+    TcpProxy,
     mosquitto_server,  # noqa: F401 - fixture
     mqtt_url,  # noqa: F401 - fixture
     now_ms,
@@ -295,3 +297,51 @@ def test_an_evaluator_taking_over_a_dead_ones_partitions_loses_and_repeats_nothi
         proc.wait(30)
         purge_session(mqtt_url, client_id)
         cluster.close()
+
+
+def test_a_broken_message_and_a_redis_outage_are_survived(
+    pg_database: Database,  # noqa: F811 - fixture
+    redis_db: str,
+    mqtt_url: str,  # noqa: F811 - fixture
+    tmp_path: Path,
+) -> None:
+    """A malformed MQTT payload is dead-lettered and an unreadable stream entry skipped; while Redis is away the
+    consumer stores but holds its batches unacknowledged, and once it is back every second is evaluated."""
+    ward = Ward6(pg_database)
+    host_port = redis_db.split("//", 1)[1].split("/", 1)[0]
+    host, port = host_port.rsplit(":", 1)
+    proxy = TcpProxy(host, int(port))
+    cluster = Cluster(pg_database, f"redis://127.0.0.1:{proxy.port}/7", mqtt_url, tmp_path)
+    direct = open_live_store(redis_db)
+    publisher = Publisher(mqtt_url)
+    try:
+        consumer = cluster.consumer()
+        worker = cluster.worker()
+        direct.append_stream(live_keys.clinical_partition(0), {"k": "v", "b": ward.beds[0], "m": "{"}, 1000)
+        publisher.send([(f"pantau/v1/{SITE}/vitals/{ward.devices[0]}", b"{not json")])
+        t0 = now_ms() - SECONDS * 1000
+        messages = ward.recorded_input(t0)
+        publisher.send(messages[: len(messages) // 2])
+        wait_until(lambda: ward.stored()[1] == len(messages) // 2, timeout=60, what="the first half stored")
+        proxy.cut()  # Redis goes away
+        publisher.send(messages[len(messages) // 2 :])
+        wait_until(lambda: consumer.metrics.feed_errors >= 2, timeout=30, what="failed feeds")
+        acked = consumer.metrics.acked
+        time.sleep(1)
+        assert consumer.metrics.acked == acked, "nothing is acknowledged that the clinical step has not got"
+        proxy.restore()
+        wait_until(lambda: ward.stored()[1] == BEDS * SECONDS, timeout=60, what="every sample stored")
+        wait_until(lambda: ward.alarms(t0) == EXPECTED, timeout=60, what="the recorded input's alarms")
+        assert worker.counters()["broken"] == 1
+        with pg_database.engine.connect() as conn:
+            reasons = (
+                conn.execute(text("SELECT reason FROM dead_letter WHERE topic LIKE :t"), {"t": f"%{ward.devices[0]}"})
+                .scalars()
+                .all()
+            )
+        assert reasons == ["not_json"]
+    finally:
+        publisher.close()
+        cluster.close()
+        direct.close()
+        proxy.close()

@@ -76,7 +76,7 @@ SampleHook = Callable[[list[Sample], int], None]
 StatusHook = Callable[[list[StatusUpdate], int], None]
 """Called with a batch's status updates, likewise."""
 StoredHook = Callable[[list[Sample], list[StatusUpdate]], None]
-"""Called with a batch's samples and status updates once they are stored, before the broker's acknowledgement;
+"""Called with a batch's samples and status updates before the broker's acknowledgement (the durable feed);
 raising keeps the batch unacknowledged (tried again, with back-off)."""
 Enricher = Callable[[list[Sample], int], Mapping[str, Mapping[str, Any]]]
 """Returns ``{bed: {field: value}}`` to add to the beds' latest values and ticks."""

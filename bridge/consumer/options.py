@@ -58,9 +58,10 @@ class ConsumerHooks:
     ``enrichers``: ``(samples, now_ms) -> {bed: {field: value}}``, run before the live store write, whose fields
     go into the bed's latest values and ticks (``news2``, ``news2_complete``, ``news2_risk`` become ``news2``,
     ``complete``, ``risk`` in a tick). An exception in any of them is logged and counted, and never stops
-    ingestion. ``on_stored``: ``(samples, updates)`` of a committed batch before it is acknowledged to the broker
-    (the durable feed of the clinical step, :mod:`bridge.clinical_feed`); while it raises the batch is held and
-    tried again, unacknowledged."""
+    ingestion. ``on_stored``: ``(samples, updates)`` of a batch as soon as it is resolved (like the live stage, not
+    held up by a database outage), each batch once, and a batch is acknowledged to the broker only once they took
+    it and it is stored (the durable feed of the clinical step, :mod:`bridge.clinical_feed`); while they raise the
+    batch is held and tried again, unacknowledged."""
 
     on_samples: Sequence[SampleHook] = ()
     on_status: Sequence[StatusHook] = ()

@@ -59,12 +59,13 @@ class _Chunk:
     """Messages taken from the intake together: one numbered batch of the live stage, handed to it once, then
     stored (with the chunks taken while the database was away) and acknowledged."""
 
-    __slots__ = ("handed", "items", "resolved", "seq")
+    __slots__ = ("fed", "handed", "items", "resolved", "seq")
 
     def __init__(self, seq: int, items: list[Received]) -> None:
         self.seq = seq
         self.items = items
         self.handed = False
+        self.fed = False  # given to the ``on_stored`` hooks (the clinical feed)
         self.resolved: _Resolved | None = None
 
 
@@ -242,11 +243,15 @@ class Writers:
         return resolved
 
     def _hand_over(self, chunk: _Chunk) -> None:
-        """Resolve a chunk and give it to the live stage, once, before it is stored."""
+        """Resolve a chunk and give it to the live stage, once, before it is stored; and try the feed hooks, so the
+        clinical step gets it through a database outage too."""
         if chunk.resolved is None:
             chunk.resolved = self._resolve(chunk.items, confirm=False)
         self.live_stage.hand(chunk.seq, chunk.resolved.samples, chunk.resolved.updates, time.monotonic() + _LIVE_WAIT)
         chunk.handed = True
+        if self.on_stored:
+            with contextlib.suppress(Exception):  # counted and retried before the ack (_feed)
+                self._feed_chunk(chunk)
 
     def _process(self, state: _WriterState) -> None:
         """Hand the writer's chunks to the live stage (those not handed yet), then store them (samples and dead
@@ -256,7 +261,6 @@ class Writers:
                 self._hand_over(chunk)
         rows = []
         samples: list[Sample] = []
-        status_updates: list[StatusUpdate] = []
         letters: list[DeadLetterRow] = []
         seen: set[tuple[str, int, int]] = set()
         in_batch_duplicates = 0
@@ -268,7 +272,6 @@ class Writers:
                 resolved = chunk.resolved = self._resolve(chunk.items, confirm=True)
             letters += resolved.letters
             updates += len(resolved.updates)
-            status_updates += resolved.updates
             for row, sample in zip(resolved.rows, resolved.samples, strict=True):
                 m = sample.msg
                 key = (m.device_id, m.ts, m.seq)
@@ -295,7 +298,7 @@ class Writers:
             new, letters = self._store_one_by_one(rows, samples, letters, exc)
         elapsed = time.perf_counter() - started
         if self.on_stored:
-            self._feed(samples, status_updates)  # fed twice after a retry: the evaluator skips what it has seen
+            self._feed(state.chunks)  # before the ack; the evaluator skips what it is given twice
 
         items = [item for chunk in state.chunks for item in chunk.items]
         self.acknowledge(items)  # only now: all of it is durable (or refused)
@@ -315,27 +318,39 @@ class Writers:
                 m.lag_ms = now - max(s.msg.ts for s in samples)
             m.last_batch_at = now
 
-    def _feed(self, samples: list[Sample], updates: list[StatusUpdate]) -> None:
-        """Hand the stored batch to the ``on_stored`` hooks, retried with back-off until they take it: the batch is
-        acknowledged only after. Raises only when stopping past the store deadline (the broker delivers it again)."""
-        backoff = _BACKOFF_MIN
-        while True:
-            try:
-                for hook in self.on_stored:
-                    hook(samples, updates)
-            except Exception as exc:
-                with self.metrics.lock:
-                    self.metrics.feed_errors += 1
-                self.metrics.error(f"clinical feed: {exc!r}"[:500])
-                self._throttled("feed", "cannot feed the clinical step; holding the batch", error=str(exc)[:300])
-                if self._stop.is_set() and time.monotonic() >= self._stop_deadline:
-                    raise
-                time.sleep(backoff)
-                backoff = min(backoff * 2, _BACKOFF_MAX)
-                continue
-            with self.metrics.lock:
-                self.metrics.fed += len(samples) + len(updates)
+    def _feed_chunk(self, chunk: _Chunk) -> None:
+        """The chunk's samples and status updates to the ``on_stored`` hooks, once; raises (counted) on failure."""
+        if chunk.fed:
             return
+        resolved = chunk.resolved
+        assert resolved is not None
+        try:
+            for hook in self.on_stored:
+                hook(resolved.samples, resolved.updates)
+        except Exception as exc:
+            with self.metrics.lock:
+                self.metrics.feed_errors += 1
+            self.metrics.error(f"clinical feed: {exc!r}"[:500])
+            self._throttled("feed", "cannot feed the clinical step; holding the batch", error=str(exc)[:300])
+            raise
+        chunk.fed = True
+        with self.metrics.lock:
+            self.metrics.fed += len(resolved.samples) + len(resolved.updates)
+
+    def _feed(self, chunks: list[_Chunk]) -> None:
+        """Every stored chunk fed, retried with back-off until the hooks take it: a batch is acknowledged only
+        after. Raises only when stopping past the store deadline (the broker delivers it again)."""
+        backoff = _BACKOFF_MIN
+        for chunk in chunks:
+            while True:
+                try:
+                    self._feed_chunk(chunk)
+                    break
+                except Exception:
+                    if self._stop.is_set() and time.monotonic() >= self._stop_deadline:
+                        raise
+                    time.sleep(backoff)
+                    backoff = min(backoff * 2, _BACKOFF_MAX)
 
     def _connection(self, state: _WriterState) -> Connection:
         """The writer's own connection, kept between batches (no pool check-out and ping per batch)."""

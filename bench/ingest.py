@@ -2,19 +2,30 @@
 
 Starts a real Mosquitto, PostgreSQL (``fast=False``: fsync and synchronous commit on) and Redis the way the
 test suite does (or uses ``PANTAU_DATABASE_URL`` / ``PANTAU_REDIS_URL`` / ``PANTAU_MQTT_URL`` when they are
-set), creates ``--devices`` monitors on as many beds, and runs the real consumer in its own process. Phases:
+set; the bench resets the clinical streams and the bench beds' alarms, so give it services of its own), creates
+``--devices`` monitors on as many occupied beds, and runs ``--consumers`` real consumer processes, each with its
+own persistent session on the shared subscription (``$share/pantau/...``) and its clinical evaluator. Phases:
 
-1. **live** - ``--publishers`` processes publish ``--messages`` QoS 1 messages as fast as they can while the
-   consumer runs: ``msgs_per_s`` = messages / (first publish -> last one stored).
-2. **drain** - the consumer is stopped (SIGTERM), ``--messages`` more are queued in its persistent session,
-   then it is started again: ``drain_msgs_per_s`` = messages / (connected -> last one stored).
-3. **latency** - one publisher at a steady ``--rate`` msgs/s for ``--latency-seconds``, the payload ``ts``
+1. **bare** - the drain's recorded backlog (below) is queued for a bare paho subscriber on a topic of its own,
+   which only parses each JSON payload: ``bare_drain_msgs_per_s``, the machine's ceiling at this moment (the
+   figures of this shared machine swing by a third from run to run; ``drain_ratio`` = Pantau / bare does not).
+2. **drain** - ``--messages`` messages are queued while the consumers are stopped, then they start:
+   ``drain_msgs_per_s`` = messages / (first subscribed -> last one stored). The backlog is a recorded input:
+   every monitor at 5 Hz of sample time, ending when it is published, with SpO2, HR and RR episodes of
+   different lengths. ``clinical_drain_s`` is how long until the evaluators had evaluated all of it, and
+   ``alarms`` counts the alarms it raised (by sample time; ``no_data`` and ``clock_skew`` are left out: they
+   depend on when messages arrive, not on what they say).
+3. **live** - ``--publishers`` processes publish ``--messages`` QoS 1 messages as fast as they can while the
+   consumers run: ``msgs_per_s`` = messages / (first publish -> last one stored).
+4. **latency** - one publisher at a steady ``--rate`` msgs/s for ``--latency-seconds``, the payload ``ts``
    stamped at publish time; a Redis subscriber on ``pantau:ward:BENCH`` measures publish -> tick received:
    ``p50_ms``, ``p95_ms``, ``p99_ms``.
+5. with ``--consumers`` above 1, the drain again with one consumer, from a clean clinical state, on the same
+   recorded input: ``alarms_equal_to_single``.
 
 Finally every published ``(device_id, ts, seq)`` is checked against ``vital_sample``: ``lost`` = published and
-not stored, ``duplicates`` = redeliveries the consumer counted (stored once). With ``--json`` the last line
-is one JSON object. Usage: ``python bench/ingest.py --messages 200000 --devices 64 [--json]``.
+not stored, ``duplicates`` = redeliveries the consumers counted (stored once). With ``--json`` the last line
+is one JSON object. Usage: ``python bench/ingest.py --messages 200000 --devices 200 [--consumers 2] [--json]``.
 """
 
 from __future__ import annotations
@@ -40,7 +51,10 @@ sys.path.insert(0, str(ROOT))
 SITE = "BENCH"
 WARD = "BENCH"
 CLIENT_ID = "pantau-bench-consumer"
-PHASE_SEQ = {"live": 0, "drain": 10_000_000, "latency": 20_000_000}
+PHASE_SEQ = {"live": 0, "drain": 10_000_000, "latency": 20_000_000, "single": 30_000_000}
+BARE_TOPIC = "bench/bare/vitals"  # outside the consumers' subscription
+SAMPLE_STEP_MS = 200  # the recorded backlog's sample interval (5 Hz)
+TIMING_CONDITIONS = ("no_data", "clock_skew")
 
 
 def _log(message: str) -> None:
@@ -182,6 +196,75 @@ def _message(device: str, seq: int) -> tuple[str, bytes]:
     return f"pantau/v1/{SITE}/vitals/{device}", _payload(device, seq, time.time_ns() // 10**6)
 
 
+def recorded_message(device_index: int, device: str, n: int, seq_base: int, t0: int, topic: str) -> tuple[str, bytes]:
+    """Sample ``n`` of the recorded backlog: at ``t0`` + n x 200 ms, with episodes that depend on the monitor (a
+    SpO2 dip of 0-19 s, every 7th a HR run of 30 s, every 11th a RR run of 25 s), each from its own start."""
+    second = n * SAMPLE_STEP_MS // 1000
+    body: dict[str, object] = {
+        "v": 1,
+        "device_id": device,
+        "seq": seq_base + n,
+        "ts": t0 + n * SAMPLE_STEP_MS,
+        "hr": 72 + n % 5,
+        "spo2": 97,
+        "rr": 15,
+        "temp": 36.8,
+        "sqi": {"ecg": 0.97, "spo2": 0.95},
+        "status": {"ecg": "ok", "spo2": "ok"},
+    }
+    dip = 20 + device_index % 30
+    if dip <= second < dip + device_index % 20:
+        body["spo2"] = 86
+    if device_index % 7 == 0 and 60 <= second < 90:
+        body["hr"] = 135
+    if device_index % 11 == 0 and 100 <= second < 125:
+        body["rr"] = 32
+    return f"{topic}/{device}", json.dumps(body, separators=(",", ":")).encode()
+
+
+def recorded_worker(
+    mqtt_url: str, devices: list[tuple[int, str]], per_device: int, seq_base: int, t0: int, topic: str, done
+) -> None:
+    """Publish this process's share of the recorded backlog, sample by sample across its monitors."""
+    publisher = LeanPublisher(mqtt_url, f"bench-rec-{os.getpid()}")
+    batch: list[tuple[str, bytes]] = []
+    for n in range(per_device):
+        for index, device in devices:
+            batch.append(recorded_message(index, device, n, seq_base, t0, topic))
+            if len(batch) == 100:
+                publisher.publish(batch)
+                batch = []
+    if batch:
+        publisher.publish(batch)
+    publisher.close()
+    done.put(per_device * len(devices))
+
+
+def publish_recorded(
+    mqtt_url: str, devices: list[str], messages: int, processes: int, seq_base: int, topic: str
+) -> int:
+    """Publish the recorded backlog (``messages`` / devices samples per monitor, ending now); return its ``t0``."""
+    per_device = messages // len(devices)
+    t0 = time.time_ns() // 10**6 - per_device * SAMPLE_STEP_MS
+    ctx = multiprocessing.get_context("spawn")
+    done = ctx.Queue()
+    indexed = list(enumerate(devices))
+    workers = [
+        ctx.Process(
+            target=recorded_worker, args=(mqtt_url, indexed[p::processes], per_device, seq_base, t0, topic, done)
+        )
+        for p in range(processes)
+    ]
+    for w in workers:
+        w.start()
+    sent = sum(done.get(timeout=900) for _ in workers)
+    for w in workers:
+        w.join(30)
+    if sent != per_device * len(devices):
+        raise SystemExit(f"recorded publishers sent {sent} of {per_device * len(devices)}")
+    return t0
+
+
 def publish_worker(mqtt_url: str, devices: list[str], count: int, seq_base: int, done) -> None:
     """Publish ``count`` messages round-robin over ``devices`` (this process's own monitors, each with its ``seq``
     in order, as a real monitor sends) as fast as the broker takes them; report ``(count, first publish, last
@@ -245,23 +328,29 @@ def run_publishers(
 
 
 class ConsumerProcess:
-    """``python -m bridge.consumer`` with the bench's services, and its /healthz counters."""
+    """``python -m bridge.consumer --shared`` with the bench's services, and its /healthz counters."""
 
-    def __init__(self, env: dict[str, str], metrics_port: int) -> None:
+    def __init__(self, env: dict[str, str], client_id: str, metrics_port: int) -> None:
         self.env = env
+        self.client_id = client_id
         self.port = metrics_port
         self.proc: subprocess.Popen | None = None
         self.runs: list[dict] = []
 
-    def start(self) -> tuple[float, float]:
-        """Start the process; return (launched, subscribed) on the ``time.time()`` scale."""
-        cmd = [sys.executable, "-m", "bridge.consumer", "--client-id", CLIENT_ID, "--metrics-port", str(self.port)]
+    def launch(self) -> float:
+        cmd = [sys.executable, "-m", "bridge.consumer", "--shared", "--client-id", self.client_id]
+        cmd += ["--metrics-port", str(self.port)]
         launched = time.time()
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=sys.stderr)
+        return launched
+
+    def subscribed_at(self, launched: float) -> float:
+        """Wait until subscribed; return when (the ``time.time()`` scale)."""
+        assert self.proc is not None
         while True:
             snap = self.snapshot()
             if snap and snap.get("subscribed"):
-                return launched, snap["subscribed_at"] / 1000
+                return snap["subscribed_at"] / 1000
             if self.proc.poll() is not None:
                 raise SystemExit(f"the consumer exited with {self.proc.returncode}")
             if time.time() - launched > 60:
@@ -277,19 +366,6 @@ class ConsumerProcess:
         except OSError:
             return None
 
-    def wait_stored(self, count: int, timeout: float = 900) -> float:
-        """Wait until ``count`` messages are stored (new or duplicate); return when the last batch was
-        committed (the consumer's own clock, on the ``time.time()`` scale), polled every 0.2 s."""
-        deadline = time.perf_counter() + timeout
-        while True:
-            snap = self.snapshot() or {}
-            stored = snap.get("stored", 0) + snap.get("duplicates", 0)
-            if stored >= count:
-                return snap["last_batch_at"] / 1000
-            if time.perf_counter() > deadline:
-                raise SystemExit(f"only {stored} of {count} stored after {timeout:.0f} s")
-            time.sleep(0.2)
-
     def stop(self) -> dict:
         snap = self.snapshot() or {}
         assert self.proc is not None
@@ -299,6 +375,67 @@ class ConsumerProcess:
             raise SystemExit(f"the consumer exited with {code} after SIGTERM")
         self.runs.append(snap)
         return snap
+
+
+class Consumers:
+    """``count`` consumer processes on the shared subscription, started and stopped together."""
+
+    def __init__(self, env: dict[str, str], count: int, name: str) -> None:
+        from testkit.servers import free_port
+
+        self.processes = [ConsumerProcess(env, f"{CLIENT_ID}-{name}-{n}", free_port()) for n in range(count)]
+
+    @property
+    def client_ids(self) -> list[str]:
+        return [p.client_id for p in self.processes]
+
+    def start(self) -> tuple[float, float]:
+        """Start them; return (first launched, first subscribed) on the ``time.time()`` scale."""
+        launched = [p.launch() for p in self.processes]
+        subscribed = [p.subscribed_at(t) for p, t in zip(self.processes, launched, strict=True)]
+        return min(launched), min(subscribed)
+
+    def snapshots(self) -> list[dict]:
+        return [p.snapshot() or {} for p in self.processes]
+
+    def wait_stored(self, count: int, timeout: float = 900) -> float:
+        """Wait until ``count`` messages are stored (new or duplicate) by them all; return when the last batch was
+        committed (the consumers' own clock, on the ``time.time()`` scale), polled every 0.2 s."""
+        deadline = time.perf_counter() + timeout
+        while True:
+            snaps = self.snapshots()
+            stored = sum(s.get("stored", 0) + s.get("duplicates", 0) for s in snaps)
+            if stored >= count:
+                return max((s.get("last_batch_at") or 0) for s in snaps) / 1000
+            if time.perf_counter() > deadline:
+                raise SystemExit(f"only {stored} of {count} stored after {timeout:.0f} s")
+            time.sleep(0.2)
+
+    def wait_evaluated(self, count: int, timeout: float = 300) -> float | None:
+        """Wait until the consumers' evaluators have evaluated ``count`` steps; return when (None: not in time)."""
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            evaluated = sum(((s.get("clinical") or {}).get("evaluated", 0)) for s in self.snapshots())
+            if evaluated >= count:
+                return time.time()
+            time.sleep(0.2)
+        return None
+
+    def stop(self) -> None:
+        for p in self.processes:
+            p.stop()
+
+    def close(self, mqtt_url: str) -> None:
+        """Kill any still running (the bench failed) and end their persistent sessions, whose share of the
+        subscription would otherwise keep taking messages."""
+        for p in self.processes:
+            if p.proc is not None and p.proc.poll() is None:
+                p.proc.kill()
+                p.proc.wait(30)
+            end_session(mqtt_url, p.client_id)
+
+    def duplicates(self) -> int:
+        return sum(run.get("duplicates", 0) for p in self.processes for run in p.runs)
 
 
 # --------------------------------------------------------------------------------------------------- setup
@@ -373,27 +510,180 @@ def count_stored(database_url: str, devices: list[str], since_seq: int, until_se
         db.dispose()
 
 
-def create_session(mqtt_url: str) -> None:
-    """Create the consumer's persistent session (and its subscriptions) before anything is published."""
+def create_session(mqtt_url: str, client_id: str, topics: list[str]) -> None:
+    """Create a persistent session subscribed to ``topics`` before anything is published for it."""
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
     from data.mqtt_client import BrokerAddress
-    from data.mqtt_topics import ALL_STATUS, ALL_VITALS
 
     address = BrokerAddress.from_url(mqtt_url)
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=CLIENT_ID, clean_session=False, protocol=mqtt.MQTTv311)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False, protocol=mqtt.MQTTv311)
     if address.username:
         client.username_pw_set(address.username, address.password)
     subscribed = threading.Event()
     client.on_subscribe = lambda *args: subscribed.set()
     client.connect(address.host, address.port)
     client.loop_start()
-    client.subscribe([(ALL_VITALS, 1), (ALL_STATUS, 1)])
+    client.subscribe([(topic, 1) for topic in topics])
     if not subscribed.wait(10):
-        raise SystemExit("could not create the consumer's session")
+        raise SystemExit("could not create a persistent session")
     client.disconnect()
     client.loop_stop()
+
+
+def end_session(mqtt_url: str, client_id: str) -> None:
+    """Drop a persistent session (connect once with a clean one)."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from data.mqtt_client import BrokerAddress
+
+    address = BrokerAddress.from_url(mqtt_url)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True, protocol=mqtt.MQTTv311)
+    if address.username:
+        client.username_pw_set(address.username, address.password)
+    client.connect(address.host, address.port)
+    client.disconnect()
+
+
+def consumer_sessions(mqtt_url: str, consumers: Consumers) -> None:
+    from data.mqtt_topics import ALL_STATUS, ALL_VITALS, shared
+
+    for client_id in consumers.client_ids:
+        create_session(mqtt_url, client_id, [shared(ALL_VITALS), shared(ALL_STATUS)])
+
+
+def bare_drain(mqtt_url: str, devices: list[str], messages: int, processes: int) -> float:
+    """Queue the recorded backlog on a topic of its own for a stock paho subscriber that only parses the JSON,
+    then drain it: msgs/s from connected to the last message."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from data.mqtt_client import BrokerAddress
+
+    client_id = f"{CLIENT_ID}-bare"
+    create_session(mqtt_url, client_id, [f"{BARE_TOPIC}/+"])
+    publish_recorded(mqtt_url, devices, messages, processes, 0, BARE_TOPIC)
+    address = BrokerAddress.from_url(mqtt_url)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False, protocol=mqtt.MQTTv311)
+    if address.username:
+        client.username_pw_set(address.username, address.password)
+    times: dict[str, float] = {}
+    received = 0
+    done = threading.Event()
+
+    def on_connect(*args) -> None:
+        times["connected"] = time.time()
+
+    def on_message(c, userdata, message) -> None:
+        nonlocal received
+        json.loads(message.payload)
+        received += 1
+        if received >= messages:
+            times["last"] = time.time()
+            done.set()
+
+    client.on_connect = on_connect
+    client.on_message = on_message
+    client.connect(address.host, address.port)
+    client.loop_start()
+    if not done.wait(600):
+        raise SystemExit(f"the bare subscriber got {received} of {messages}")
+    client.disconnect()
+    client.loop_stop()
+    end_session(mqtt_url, client_id)
+    return messages / (times["last"] - times["connected"])
+
+
+def reset_clinical(database_url: str, redis_url: str) -> None:
+    """A clean clinical state: no stored alarms of the bench beds, no clinical streams, offsets, leases or alarm
+    state in Redis (the bench's services are its own)."""
+    import redis
+    from sqlalchemy import text
+
+    from data.db import Database
+
+    db = Database(database_url)
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "DELETE FROM alarm_event WHERE bed_id IN "
+                    "(SELECT b.id FROM bed b JOIN ward w ON w.id = b.ward_id WHERE w.code = :ward)"
+                ),
+                {"ward": WARD},
+            )
+    finally:
+        db.dispose()
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for pattern in ("pantau:clinical:*", "pantau:alarmstate:BENCH-*", "pantau:alarmjournal:*"):
+            keys = list(client.scan_iter(pattern, count=1000))
+            if keys:
+                client.delete(*keys)
+    finally:
+        client.close()
+
+
+def drain_alarms(database_url: str, t0: int, span_ms: int) -> list[list]:
+    """The alarms the recorded backlog raised: (bed, condition, start and end in ms after ``t0``), timing
+    conditions left out."""
+    from sqlalchemy import text
+
+    from data.db import Database
+
+    db = Database(database_url)
+    try:
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT b.code, a.condition, a.started_at, a.ended_at FROM alarm_event a "
+                    "JOIN bed b ON b.id = a.bed_id JOIN ward w ON w.id = b.ward_id WHERE w.code = :ward"
+                ),
+                {"ward": WARD},
+            ).all()
+    finally:
+        db.dispose()
+    out = []
+    for code, condition, started, ended in rows:
+        start = int(started.timestamp() * 1000) - t0
+        if condition in TIMING_CONDITIONS or not 0 <= start <= span_ms:
+            continue
+        out.append([code, condition, start, None if ended is None else int(ended.timestamp() * 1000) - t0])
+    return sorted(out, key=lambda row: (row[0], row[1], row[2]))
+
+
+def settled_alarms(database_url: str, t0: int, span_ms: int) -> list[list]:
+    """:func:`drain_alarms` once two reads a second apart agree (the journal may still be storing)."""
+    previous = drain_alarms(database_url, t0, span_ms)
+    for _ in range(30):
+        time.sleep(1.0)
+        current = drain_alarms(database_url, t0, span_ms)
+        if current == previous:
+            return current
+        previous = current
+    return previous
+
+
+def drain(mqtt_url: str, consumers: Consumers, devices: list[str], args: argparse.Namespace, seq_base: int) -> dict:
+    """Queue the recorded backlog for the stopped ``consumers``, start them, time the drain and the clinical step."""
+    consumer_sessions(mqtt_url, consumers)
+    t0 = publish_recorded(mqtt_url, devices, args.messages, args.publishers, seq_base, f"pantau/v1/{SITE}/vitals")
+    launched, subscribed = consumers.start()
+    finished = consumers.wait_stored(args.messages)
+    snaps = consumers.snapshots()
+    steps = len(devices) * (args.messages // len(devices) * SAMPLE_STEP_MS // 1000)
+    evaluated = consumers.wait_evaluated(steps)
+    return {
+        "t0": t0,
+        "rate": args.messages / (finished - subscribed),
+        "start_s": subscribed - launched,
+        "clinical_s": None if evaluated is None else evaluated - subscribed,
+        "batch_size_avg": snaps[0].get("batch_size_avg"),
+        "commit_ms_p50": snaps[0].get("commit_ms_p50"),
+        "commit_ms_p99": snaps[0].get("commit_ms_p99"),
+    }
 
 
 class TickListener:
@@ -444,6 +734,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=200_000, help="messages per phase (live and drain)")
     parser.add_argument("--devices", type=int, default=64)
+    parser.add_argument("--consumers", type=int, default=1, help="consumer processes on the shared subscription")
     parser.add_argument("--publishers", type=int, default=3, help="publisher processes in the live phase")
     parser.add_argument("--rate", type=int, default=2000, help="msgs/s of the latency phase")
     parser.add_argument("--latency-seconds", type=float, default=15.0)
@@ -452,13 +743,16 @@ def main() -> int:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = parser.parse_args()
+    if args.messages % args.devices:
+        parser.error("--messages must be a multiple of --devices (the recorded backlog is the same per monitor)")
 
     from config import load_settings
-    from testkit.servers import MosquittoServer, PostgresServer, RedisServer, free_port
+    from testkit.servers import MosquittoServer, PostgresServer, RedisServer
 
     settings = load_settings()
     given = settings.model_fields_set
     devices = device_ids(args.devices)
+    span_ms = args.messages // args.devices * SAMPLE_STEP_MS
     with contextlib.ExitStack() as stack:
         if "database_url" in given:
             database_url = settings.database_url
@@ -472,7 +766,7 @@ def main() -> int:
         _log(f"services: postgres (durable) {database_url.split('@')[-1]}, redis, mosquitto {mqtt_url}")
         seed_devices(database_url, args.devices)
         purge_bench(database_url)
-        create_session(mqtt_url)
+        reset_clinical(database_url, redis_url)
 
         env = {k: v for k, v in os.environ.items() if not k.startswith("PANTAU_")}
         env.update(
@@ -485,28 +779,32 @@ def main() -> int:
         for name in ("mqtt_username", "mqtt_password", "mqtt_ca_file"):
             if getattr(settings, name):
                 env[f"PANTAU_{name.upper()}"] = getattr(settings, name)
-        consumer = ConsumerProcess(env, free_port())
+        consumers = Consumers(env, args.consumers, "main")
+        stack.callback(consumers.close, mqtt_url)
 
-        # 1. live: publishers and consumer together
-        consumer.start()
+        # 1. bare: the same backlog for a subscriber that only parses JSON
+        _log(f"bare: queueing {args.messages} messages for a bare paho subscriber")
+        bare_rate = bare_drain(mqtt_url, devices, args.messages, args.publishers)
+        _log(f"bare: {bare_rate:,.0f} msgs/s")
+
+        # 2. drain: the recorded backlog queued while the consumers are down
+        _log(f"drain: queueing {args.messages} messages for {args.consumers} stopped consumer(s)")
+        drained = drain(mqtt_url, consumers, devices, args, PHASE_SEQ["drain"])
+        alarms = settled_alarms(database_url, drained["t0"], span_ms)
+        _log(
+            f"drain: {drained['rate']:,.0f} msgs/s (start to subscribed {drained['start_s']:.2f} s); clinical step "
+            f"done after {drained['clinical_s']} s; {len(alarms)} alarms"
+        )
+
+        # 3. live: publishers and consumers together
         _log(f"live: {args.publishers} publisher processes, {args.messages} messages")
         started, published = run_publishers(mqtt_url, devices, args.messages, args.publishers, PHASE_SEQ["live"])
-        finished = consumer.wait_stored(args.messages)
+        finished = consumers.wait_stored(2 * args.messages)
         live_rate = args.messages / (finished - started)
         publish_rate = args.messages / (published - started)
         _log(f"live: {live_rate:,.0f} msgs/s end to end (the publishers alone: {publish_rate:,.0f} msgs/s)")
-        consumer.stop()
 
-        # 2. drain: queue while the consumer is down, then start it
-        _log(f"drain: queueing {args.messages} messages for the stopped consumer")
-        run_publishers(mqtt_url, devices, args.messages, args.publishers, PHASE_SEQ["drain"])
-        launched, subscribed = consumer.start()
-        finished = consumer.wait_stored(args.messages)
-        drain_rate = args.messages / (finished - subscribed)
-        drain_snapshot = consumer.snapshot() or {}
-        _log(f"drain: {drain_rate:,.0f} msgs/s (process start to subscribed {subscribed - launched:.2f} s)")
-
-        # 3. latency at a steady rate
+        # 4. latency at a steady rate
         listener = TickListener(redis_url, time.time_ns() // 10**6)
         ctx = multiprocessing.get_context("spawn")
         done = ctx.Queue()
@@ -518,15 +816,33 @@ def main() -> int:
         paced.start()
         latency_messages = done.get(timeout=args.latency_seconds + 120)
         paced.join(30)
-        consumer.wait_stored(args.messages + latency_messages)
+        consumers.wait_stored(2 * args.messages + latency_messages)
         time.sleep(0.5)
         listener.close()
-        consumer.stop()
+        consumers.stop()
+        duplicates = consumers.duplicates()
 
-        duplicates = sum(run.get("duplicates", 0) for run in consumer.runs)
-        stored = {phase: count_stored(database_url, devices, low, low + 10_000_000) for phase, low in PHASE_SEQ.items()}
-        expected = {"live": args.messages, "drain": args.messages, "latency": latency_messages}
-        lost = sum(max(0, expected[p] - stored[p]) for p in expected)
+        # 5. the same recorded backlog for one consumer, from a clean clinical state
+        single_alarms = None
+        if args.consumers > 1:
+            reset_clinical(database_url, redis_url)
+            consumers.close(mqtt_url)  # their sessions leave the shared subscription
+            single = Consumers(env, 1, "single")
+            stack.callback(single.close, mqtt_url)
+            _log("single: the recorded backlog again, for one consumer")
+            single_drained = drain(mqtt_url, single, devices, args, PHASE_SEQ["single"])
+            single_alarms = settled_alarms(database_url, single_drained["t0"], span_ms)
+            single.stop()
+            duplicates += single.duplicates()
+            _log(f"single: {single_drained['rate']:,.0f} msgs/s, {len(single_alarms)} alarms")
+
+        phases = ("live", "drain", "latency") + (("single",) if args.consumers > 1 else ())
+        stored = {
+            phase: count_stored(database_url, devices, PHASE_SEQ[phase], PHASE_SEQ[phase] + 10_000_000)
+            for phase in phases
+        }
+        expected = {"live": args.messages, "drain": args.messages, "latency": latency_messages, "single": args.messages}
+        lost = sum(max(0, expected[p] - stored[p]) for p in phases)
         lat = listener.latencies
         result = {
             "bench": "ingest",
@@ -534,31 +850,52 @@ def main() -> int:
             "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
             "messages": args.messages,
             "devices": args.devices,
+            "consumers": args.consumers,
             "publishers": args.publishers,
             "broker_max_inflight": args.inflight if "mqtt_url" not in given else None,
-            "published_total": sum(expected.values()),
+            "published_total": sum(expected[p] for p in phases),
             "stored": sum(stored.values()),
             "duplicates": duplicates,
             "lost": lost,
             "msgs_per_s": round(live_rate),
-            "drain_msgs_per_s": round(drain_rate),
+            "drain_msgs_per_s": round(drained["rate"]),
+            "bare_drain_msgs_per_s": round(bare_rate),
+            "drain_ratio": round(drained["rate"] / bare_rate, 3),
+            "clinical_drain_s": None if drained["clinical_s"] is None else round(drained["clinical_s"], 2),
+            "alarms": len(alarms),
+            "alarms_equal_to_single": None if single_alarms is None else alarms == single_alarms,
             "latency_rate": args.rate,
             "latency_samples": len(lat),
             "p50_ms": _percentile(lat, 0.50),
             "p95_ms": _percentile(lat, 0.95),
             "p99_ms": _percentile(lat, 0.99),
             "max_ms": float(max(lat)) if lat else None,
-            "drain_batch_size_avg": drain_snapshot.get("batch_size_avg"),
-            "drain_commit_ms_p50": drain_snapshot.get("commit_ms_p50"),
-            "drain_commit_ms_p99": drain_snapshot.get("commit_ms_p99"),
+            "drain_batch_size_avg": drained["batch_size_avg"],
+            "drain_commit_ms_p50": drained["commit_ms_p50"],
+            "drain_commit_ms_p99": drained["commit_ms_p99"],
         }
-        for key in ("messages", "stored", "duplicates", "lost", "msgs_per_s", "drain_msgs_per_s", "p50_ms", "p99_ms"):
-            _log(f"  {key:>18}: {result[key]}")
+        keys = (
+            "messages",
+            "stored",
+            "duplicates",
+            "lost",
+            "msgs_per_s",
+            "drain_msgs_per_s",
+            "bare_drain_msgs_per_s",
+            "drain_ratio",
+            "clinical_drain_s",
+            "alarms",
+            "alarms_equal_to_single",
+            "p50_ms",
+            "p99_ms",
+        )
+        for key in keys:
+            _log(f"  {key:>22}: {result[key]}")
         if args.json:
             print(json.dumps(result))
         else:
             print(json.dumps(result, indent=2))
-    return 0 if lost == 0 else 1
+    return 0 if lost == 0 and result["alarms_equal_to_single"] is not False else 1
 
 
 if __name__ == "__main__":

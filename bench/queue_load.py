@@ -21,7 +21,8 @@ the database sharing one point + day + number, checked afterwards), ``p50_ms`` /
 request, ``per_s`` (registrations per second over the run) and with ``--screens``: ``screens_connected`` (streams
 that got their snapshot), ``screen_events`` (what they received after it, heartbeats aside),
 ``screens_updated`` / ``every_screen_updated``, the stream server's memory (``streams_rss_mb``,
-``kb_per_screen``) and its share of a core (``streams_cpu_share``). ``--json`` prints one JSON object last.
+``kb_per_screen``), its share of a core (``streams_cpu_share``) and that of the bench's own screens
+(``screen_clients_cpu_share``). ``--json`` prints one JSON object last.
 Usage: ``python bench/queue_load.py --registrations 1000 --clients 100 [--json]``.
 """
 
@@ -339,11 +340,13 @@ class Screens:
         async def run() -> None:
             await self._open_all(port, cookie)
             pipe.send(len(self.connected))
+            began = time.process_time(), time.monotonic()
             ticks = asyncio.ensure_future(self._tick())
             await asyncio.to_thread(pipe.recv)
             ticks.cancel()
             await asyncio.sleep(self.SETTLE_SECONDS)
-            pipe.send((dict(self.received), self.ticks, self.events, len(self.connected)))
+            share = (time.process_time() - began[0]) / (time.monotonic() - began[1])
+            pipe.send((dict(self.received), self.ticks, self.events, len(self.connected), share))
             await self._close_all()
 
         asyncio.run(run())
@@ -438,7 +441,7 @@ class Screens:
         """``screens_connected``, ``screen_events`` and whether every screen received its updates."""
         if not self.count:
             return {"screens_connected": 0, "screen_events": 0}
-        received, ticks, events, connected = self.frozen
+        received, ticks, events, connected, clients_cpu = self.frozen
         best: Counter = Counter()
         for n, (kind, path) in enumerate(self.screens):
             if kind == "board":
@@ -453,6 +456,7 @@ class Screens:
             "streams_rss_mb": round(self.rss_kb[-1] / 1024, 1),
             "kb_per_screen": round((self.rss_kb[-1] - self.rss_kb[0]) / self.count, 1),
             "streams_cpu_share": round(self.cpu[0] / self.cpu[1], 2),  # of one core, from all open to the end
+            "screen_clients_cpu_share": round(clients_cpu, 2),  # the bench's own screens, the same way
         }
 
 

@@ -65,6 +65,7 @@ REPUBLISH_EVERY_S = 3  # a screen or key that missed an alarm message is right a
 JOURNAL_IDLE_S = 1.0
 FLUSH_WAIT_S = 5.0  # how long a flush waits for another still running (stuck on a database that does not answer)
 NEWS2_INPUTS = ("rr", "spo2", "sbp", "hr", "temp")
+SILENT_MS = 1000  # durable path: a bed's time runs on the wall clock only after this long without a sample
 
 
 def _ms(moment: datetime) -> int:
@@ -89,10 +90,10 @@ class BedContext:
     occupied: bool = True  # an empty bed's monitor is not a patient: no NEWS2, no alarms
     admission_id: int | None = None  # whose context this is; another admission starts clean
     alarms: BedAlarms = field(default_factory=BedAlarms)
-    # Durable path only: the bed's clock (newest sample time evaluated, at time.monotonic() ``clock_at``) and the
-    # newest step of sample time evaluated (bridge.clinical_order).
+    # Durable path only: the bed's clock (newest sample time evaluated, received by a consumer at ``heard_ms``,
+    # epoch ms) and the newest step of sample time evaluated (bridge.clinical_order).
     clock_ms: int | None = None
-    clock_at: float = 0.0
+    heard_ms: int = 0
     last_step: int | None = None
 
 
@@ -268,7 +269,7 @@ class ClinicalPipeline:
                     context.alarms = BedAlarms.from_dict(json.loads(saved["state"]))
                 if self.scope is not None:
                     context.clock_ms = int(saved["clock"]) if saved.get("clock") else None
-                    context.clock_at = time.monotonic()
+                    context.heard_ms = int(time.time() * 1000)
                     context.last_step = int(saved["step"]) if saved.get("step") else None
 
     def bed_states(self, codes: set[str]) -> dict[str, dict[str, str | int | None]] | None:
@@ -302,10 +303,11 @@ class ClinicalPipeline:
         return self.scope is None or self.scope.owns(context.code)
 
     def _bed_now(self, context: BedContext, wall_ms: int) -> int:
-        """The bed's time: on the durable path its newest sample time plus the wall time since it was evaluated."""
+        """The bed's time: on the durable path its newest sample time plus the wall time since a consumer received
+        that sample."""
         if context.clock_ms is None:
             return wall_ms
-        return context.clock_ms + int((time.monotonic() - context.clock_at) * 1000)
+        return context.clock_ms + max(0, wall_ms - context.heard_ms)
 
     # ------------------------------------------------------------------ inputs
 
@@ -353,7 +355,7 @@ class ClinicalPipeline:
                 touched.add(unit.bed)
                 if unit.msg is not None:
                     now = unit.msg.ts if context.clock_ms is None else max(unit.msg.ts, context.clock_ms)
-                    context.clock_ms, context.clock_at, context.last_step = now, time.monotonic(), unit.step
+                    context.clock_ms, context.heard_ms, context.last_step = now, unit.msg.received, unit.step
                     if context.occupied:
                         self._observe(context, unit.msg, now)
                 elif unit.status is not None and context.occupied:
@@ -423,7 +425,7 @@ class ClinicalPipeline:
         """About once a second: no-data detection, escalation, the periodic republish, snapshots."""
         with self._batch():
             for context in self._beds.values():
-                if context.occupied and self._ticks(context):
+                if context.occupied and self._ticks(context, now_ms):
                     self._apply(context, context.alarms.tick(self._bed_now(context, now_ms)))
         if time.monotonic() - self._last_republish >= REPUBLISH_EVERY_S:
             self._last_republish = time.monotonic()
@@ -436,10 +438,15 @@ class ClinicalPipeline:
         else:
             self._save_journal()
 
-    def _ticks(self, context: BedContext) -> bool:
-        """On the durable path time passes only for a bed with a clock whose partition is caught up: in a
-        backlog its samples make its time."""
-        return self.scope is None or (context.clock_ms is not None and self.scope.ticks(context.code))
+    def _ticks(self, context: BedContext, wall_ms: int) -> bool:
+        """On the durable path the wall clock moves a bed's time on only while no sample of it is on its way: its
+        partition is read to the end and nothing was received for ``SILENT_MS``. While samples flow (a backlog
+        too) they alone make its time, so a replay raises the same alarms however fast it is read."""
+        if self.scope is None:
+            return True
+        return (
+            context.clock_ms is not None and wall_ms - context.heard_ms >= SILENT_MS and self.scope.ticks(context.code)
+        )
 
     def handle_control(self, raw: str) -> None:
         """A message on ``live_keys.CONTROL_CHANNEL`` from the web app."""

@@ -88,6 +88,10 @@ class PartitionOrder:
         self._beds.setdefault(bed, {}).setdefault(step, []).append(_Waiting(entry_id, msg, now))
         self._waiting.add(entry_id)
 
+    def holds(self, bed: str) -> bool:
+        """Samples of ``bed`` are waiting here: more of its time is on its way."""
+        return bed in self._beds
+
     def ready(self, exhausted: bool, now: float) -> list[Unit]:
         """The steps now complete, per bed in sample-time order. ``exhausted``: the last read reached the end of
         the stream."""

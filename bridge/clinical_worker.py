@@ -34,6 +34,7 @@ from bridge.consumer.throttled_log import ThrottledLog
 from data import live_keys
 from data.db import Database
 from data.live_store import LiveStore
+from data.runtime import Runtime
 
 __all__ = ["ClinicalWorker", "main"]
 
@@ -76,13 +77,29 @@ class ClinicalWorker:
         self._thread: threading.Thread | None = None
         self._throttled = ThrottledLog(log)
 
+    @classmethod
+    def from_settings(cls, runtime: Runtime, name: str) -> ClinicalWorker:
+        """An evaluator on the runtime's database and live store, tuned by the ``PANTAU_CLINICAL_*`` settings."""
+        settings = runtime.settings
+        return cls(
+            runtime.db,
+            runtime.live,
+            partitions=settings.clinical_partitions,
+            lease_s=settings.clinical_lease_seconds,
+            hold_ms=settings.clinical_hold_ms,
+            step_ms=settings.clinical_step_ms,
+            name=name,
+        )
+
     # ------------------------------------------------------------------ scope of the pipeline
 
     def owns(self, bed_code: str) -> bool:
         return partition_of(bed_code, self.partitions) in self._owned
 
     def ticks(self, bed_code: str) -> bool:
-        return partition_of(bed_code, self.partitions) in self._caught_up
+        partition = partition_of(bed_code, self.partitions)
+        order = self._owned.get(partition)
+        return partition in self._caught_up and order is not None and not order.holds(bed_code)
 
     @property
     def owned(self) -> list[int]:
@@ -241,15 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     settings.require_own_secrets()
     configure_logging(settings.log_level)
     runtime = build_runtime(settings)
-    worker = ClinicalWorker(
-        runtime.db,
-        runtime.live,
-        partitions=settings.clinical_partitions,
-        lease_s=settings.clinical_lease_seconds,
-        hold_ms=settings.clinical_hold_ms,
-        step_ms=settings.clinical_step_ms,
-        name="clinical-worker",
-    )
+    worker = ClinicalWorker.from_settings(runtime, "clinical-worker")
     stop = stop_on_signals(log, "clinical worker")
     worker.start()
     try:

@@ -16,6 +16,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,26 @@ BEDS = 6
 SECONDS = 150
 PARTITIONS = 4
 TIMING_CONDITIONS = ("no_data", "clock_skew")
+
+
+@dataclass
+class Services:
+    """The tests' PostgreSQL database, Redis database, broker and temporary directory."""
+
+    db: Database
+    redis_url: str
+    mqtt_url: str
+    tmp_path: Path
+
+
+@pytest.fixture
+def services(
+    pg_database: Database,  # noqa: F811 - fixture
+    redis_db: str,
+    mqtt_url: str,  # noqa: F811 - fixture
+    tmp_path: Path,
+) -> Services:
+    return Services(pg_database, redis_db, mqtt_url, tmp_path)
 
 
 @pytest.fixture
@@ -143,9 +164,10 @@ EXPECTED = [
 class Cluster:
     """In-process consumers (shared subscription, feeding the clinical streams) and clinical evaluators."""
 
-    def __init__(self, db: Database, redis_url: str, broker_url: str, tmp_path: Path) -> None:
-        self.settings = consumer_settings(tmp_path, db.url, redis_url, broker_url)
-        self.db = db
+    def __init__(self, services: Services, redis_url: str | None = None) -> None:
+        redis_url = redis_url or services.redis_url
+        self.settings = consumer_settings(services.tmp_path, services.db.url, redis_url, services.mqtt_url)
+        self.db = services.db
         self.stores: list[LiveStore] = []
         self.consumers: list[Consumer] = []
         self.workers: list[ClinicalWorker] = []
@@ -206,22 +228,17 @@ def run(cluster: Cluster, ward: Ward6, broker_url: str, t0: int) -> list[tuple]:
     return ward.alarms(t0)
 
 
-def test_two_consumers_sharing_the_subscription_raise_the_alarms_of_one_by_sample_time(
-    pg_database: Database,  # noqa: F811 - fixture
-    redis_db: str,
-    mqtt_url: str,  # noqa: F811 - fixture
-    tmp_path: Path,
-) -> None:
+def test_two_consumers_sharing_the_subscription_raise_the_alarms_of_one_by_sample_time(services: Services) -> None:
     results = []
     for consumers in (1, 2):
-        ward = Ward6(pg_database)
-        cluster = Cluster(pg_database, redis_db, mqtt_url, tmp_path)
+        ward = Ward6(services.db)
+        cluster = Cluster(services)
         try:
             for _ in range(consumers):
                 cluster.consumer()
                 cluster.worker()
             t0 = now_ms() - SECONDS * 1000  # a backlog: minutes old when processed
-            results.append(run(cluster, ward, mqtt_url, t0))
+            results.append(run(cluster, ward, services.mqtt_url, t0))
             assert ward.stored() == (BEDS * SECONDS, BEDS * SECONDS)
             if consumers == 2:
                 assert all(c.metrics.stored > 0 for c in cluster.consumers), "the broker shared the messages"
@@ -233,25 +250,20 @@ def test_two_consumers_sharing_the_subscription_raise_the_alarms_of_one_by_sampl
     assert results[1] == results[0]
 
 
-def test_an_evaluator_taking_over_a_dead_ones_partitions_loses_and_repeats_nothing(
-    pg_database: Database,  # noqa: F811 - fixture
-    redis_db: str,
-    mqtt_url: str,  # noqa: F811 - fixture
-    tmp_path: Path,
-) -> None:
+def test_an_evaluator_taking_over_a_dead_ones_partitions_loses_and_repeats_nothing(services: Services) -> None:
     """A consumer process (with its evaluator) killed with SIGKILL mid-stream, beside an in-process one: after a
     restart every sample is stored once and the alarms are those of the recorded input, each stored once."""
-    ward = Ward6(pg_database)
-    cluster = Cluster(pg_database, redis_db, mqtt_url, tmp_path)
+    ward = Ward6(services.db)
+    cluster = Cluster(services)
     client_id = f"test-scale-proc-{uuid.uuid4().hex[:8]}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PANTAU_")}
     env.update(
         PANTAU_ENV="test",
-        PANTAU_DATABASE_URL=pg_database.url,
-        PANTAU_REDIS_URL=redis_db,
-        PANTAU_MQTT_URL=mqtt_url,
+        PANTAU_DATABASE_URL=services.db.url,
+        PANTAU_REDIS_URL=services.redis_url,
+        PANTAU_MQTT_URL=services.mqtt_url,
         PANTAU_LOG_LEVEL="WARNING",
-        PANTAU_VAR_DIR=str(tmp_path / "var"),
+        PANTAU_VAR_DIR=str(services.tmp_path / "var"),
         PANTAU_CLINICAL_PARTITIONS=str(PARTITIONS),
         PANTAU_CLINICAL_LEASE_SECONDS="1.5",
         PANTAU_CLINICAL_HOLD_MS="300",
@@ -276,7 +288,7 @@ def test_an_evaluator_taking_over_a_dead_ones_partitions_loses_and_repeats_nothi
         time.sleep(3)  # the process is subscribed and has taken its share of the partitions
         t0 = now_ms() - SECONDS * 1000
         messages = ward.recorded_input(t0)
-        publisher = Publisher(mqtt_url)
+        publisher = Publisher(services.mqtt_url)
         try:
             publisher.send(messages[: len(messages) // 2])
             wait_until(lambda: ward.stored()[1] >= len(messages) // 4, timeout=60, what="the first samples")
@@ -295,25 +307,20 @@ def test_an_evaluator_taking_over_a_dead_ones_partitions_loses_and_repeats_nothi
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
-        purge_session(mqtt_url, client_id)
+        purge_session(services.mqtt_url, client_id)
         cluster.close()
 
 
-def test_a_broken_message_and_a_redis_outage_are_survived(
-    pg_database: Database,  # noqa: F811 - fixture
-    redis_db: str,
-    mqtt_url: str,  # noqa: F811 - fixture
-    tmp_path: Path,
-) -> None:
+def test_a_broken_message_and_a_redis_outage_are_survived(services: Services) -> None:
     """A malformed MQTT payload is dead-lettered and an unreadable stream entry skipped; while Redis is away the
     consumer stores but holds its batches unacknowledged, and once it is back every second is evaluated."""
-    ward = Ward6(pg_database)
-    host_port = redis_db.split("//", 1)[1].split("/", 1)[0]
+    ward = Ward6(services.db)
+    host_port = services.redis_url.split("//", 1)[1].split("/", 1)[0]
     host, port = host_port.rsplit(":", 1)
     proxy = TcpProxy(host, int(port))
-    cluster = Cluster(pg_database, f"redis://127.0.0.1:{proxy.port}/7", mqtt_url, tmp_path)
-    direct = open_live_store(redis_db)
-    publisher = Publisher(mqtt_url)
+    cluster = Cluster(services, f"redis://127.0.0.1:{proxy.port}/7")
+    direct = open_live_store(services.redis_url)
+    publisher = Publisher(services.mqtt_url)
     try:
         consumer = cluster.consumer()
         worker = cluster.worker()
@@ -333,7 +340,7 @@ def test_a_broken_message_and_a_redis_outage_are_survived(
         wait_until(lambda: ward.stored()[1] == BEDS * SECONDS, timeout=60, what="every sample stored")
         wait_until(lambda: ward.alarms(t0) == EXPECTED, timeout=60, what="the recorded input's alarms")
         assert worker.counters()["broken"] == 1
-        with pg_database.engine.connect() as conn:
+        with services.db.engine.connect() as conn:
             reasons = (
                 conn.execute(text("SELECT reason FROM dead_letter WHERE topic LIKE :t"), {"t": f"%{ward.devices[0]}"})
                 .scalars()

@@ -48,17 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level)
     runtime = build_runtime(settings)
     feed = ClinicalFeed(runtime.live, settings.clinical_partitions, settings.clinical_stream_maxlen)
-    evaluator = None
-    if not (args.no_clinical or args.no_evaluator):
-        evaluator = ClinicalWorker(
-            runtime.db,
-            runtime.live,
-            partitions=settings.clinical_partitions,
-            lease_s=settings.clinical_lease_seconds,
-            hold_ms=settings.clinical_hold_ms,
-            step_ms=settings.clinical_step_ms,
-            name=args.client_id,
-        )
+    evaluator = None if args.no_clinical or args.no_evaluator else ClinicalWorker.from_settings(runtime, args.client_id)
     options = ConsumerOptions(
         client_id=args.client_id,
         metrics_port=args.metrics_port,

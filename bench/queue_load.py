@@ -66,6 +66,7 @@ from data.migrate import upgrade  # noqa: E402
 from data.models import ClinicSession, Poli, Site  # noqa: E402
 from data.runtime import build_runtime  # noqa: E402
 from data.schedules import ensure_sessions, local_today  # noqa: E402
+from domain.age_range import AgeRange, age_years  # noqa: E402
 from domain.clock import utcnow  # noqa: E402
 from testkit.servers import PostgresServer, RedisServer, free_port, wait_for_port  # noqa: E402
 
@@ -95,6 +96,11 @@ class Prepared:
     boards: list[str]
 
 
+def _letters(n: int) -> str:
+    """``n`` spelt in letters (0 → "Aaa", 1 → "Aab", …): a patient's name may hold no digits."""
+    return "".join(chr(ord("a") + n // 26**k % 26) for k in (2, 1, 0)).capitalize()
+
+
 def prepare(settings, registrations: int, clients: int) -> Prepared:
     """Demo seed, today's sessions with room for everyone, the patients and the front-desk users."""
     upgrade(settings.database_url)
@@ -111,34 +117,37 @@ def prepare(settings, registrations: int, clients: int) -> Prepared:
                 .where(ClinicSession.site_id == site_id, ClinicSession.service_date == today)
                 .values(quota_jkn=registrations, quota_non_jkn=registrations)
             )
-            sessions = list(
-                s.scalars(
-                    select(ClinicSession.id).where(
-                        ClinicSession.site_id == site_id,
-                        ClinicSession.service_date == today,
-                        ClinicSession.ends_at > utcnow(),
-                    )
+            sessions = s.execute(
+                select(ClinicSession.id, Poli.age_min_years, Poli.age_max_years)
+                .join(Poli, Poli.id == ClinicSession.poli_id)
+                .where(
+                    ClinicSession.site_id == site_id,
+                    ClinicSession.service_date == today,
+                    ClinicSession.ends_at > utcnow(),
                 )
-            )
+            ).all()
             if not sessions:
                 raise SystemExit("no session of today is open: run the bench during the demo's practice hours")
             work = []
             for n in range(registrations):
                 jkn = (n * 7) % 10 < JKN_SHARE * 10
+                born = date(1950 + n % 60, n % 12 + 1, n % 28 + 1)
+                # a clerk books a poli that serves the patient's age (no adult at Poli Anak, so no age warning)
+                fitting = [sid for sid, low, high in sessions if AgeRange(low, high).admits(age_years(born, today))]
                 patient = patients.create_patient(
                     s,
                     runtime.cipher,
                     site_id=site_id,
                     mrn=f"LOAD-{n:06d}",
-                    name=f"Pasien Beban {n:04d}",
-                    birth_date=date(1950 + n % 60, n % 12 + 1, n % 28 + 1),
+                    name=f"Pasien Beban {_letters(n)}",
+                    birth_date=born,
                     sex="LP"[n % 2],
                     nik=f"99{n:014d}" if jkn else None,
                     bpjs=f"9999{n:09d}" if jkn else None,
                     phone=f"08120000{n % 10_000:04d}",
                 )
                 patient.is_demo = True
-                work.append(Work(patient.id, patient.name, jkn, sessions[n % len(sessions)]))
+                work.append(Work(patient.id, patient.name, jkn, fitting[n % len(fitting)]))
             shared_hash = hash_password(PASSWORD)
             usernames = [f"loketbeban{n:03d}" for n in range(clients)]
             for username in usernames:
@@ -226,7 +235,9 @@ def register_once(client: requests.Session, base: str, callback: dict, item: Wor
     body = {
         "output": callback["output"],
         "outputs": outputs,
-        "inputs": [{"id": "reg-submit", "property": "n_clicks", "value": 1}],
+        "inputs": [  # the button pressed, and every other input of the callback as the page has it (unset)
+            {**i, "value": 1 if f"{i['id']}.{i['property']}" == REGISTER_INPUT else None} for i in callback["inputs"]
+        ],
         "changedPropIds": [REGISTER_INPUT],
         "state": [
             {"id": s["id"], "property": s["property"], "value": state_values[f"{s['id']}.{s['property']}"]}

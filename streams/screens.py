@@ -4,8 +4,8 @@ belongs to.
 
 Every ``SESSION_CHECK_SECONDS`` one database read checks the accounts of all open screens (active, on their
 session's version), so a sign-out elsewhere ends its screens within that period whatever their number; every
-``RENEW_EVERY`` checks one round of renewals keeps their places in the counts. A database that does not answer ends no screen: a ward
-station keeps its alarms through a database outage."""
+``RENEW_EVERY`` checks one round of renewals keeps their places in the counts. A database that does not answer
+ends no screen: a ward station keeps its alarms through a database outage."""
 
 from __future__ import annotations
 

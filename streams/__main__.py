@@ -8,6 +8,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from config import configure_logging, load_settings
+from data.live_store import is_redis_url
 from streams.app import create_app
 
 SHUTDOWN_SECONDS = 5  # what is still open then is cut; the screens reconnect by themselves
@@ -31,6 +32,11 @@ class StreamServer(uvicorn.Server):
 def main() -> None:
     settings = load_settings()
     settings.require_own_secrets()
+    if not is_redis_url(settings.redis_url):
+        raise SystemExit(
+            "The stream server reads the live store the web app and the consumer write: set PANTAU_REDIS_URL "
+            "(redis://…). The embedded demo serves its streams from the web app itself."
+        )
     configure_logging(settings.log_level)
     host, port = settings.streams_bind.rsplit(":", 1)
     app = create_app(settings)

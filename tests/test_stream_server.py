@@ -25,6 +25,7 @@ from streams import event_stream
 from streams.app import create_app
 from testkit.front_desk import call, register_waiting
 from testkit.servers import RedisServer, free_port
+from tests.test_queue_board import Stream
 
 pytestmark = pytest.mark.services
 
@@ -48,16 +49,16 @@ def stream_server(settings: Settings) -> Iterator[str]:
         thread.join(timeout=15)
 
 
-class Events:
-    """The server-sent events of one open stream, read as a browser would."""
+class Events(Stream):
+    """The server-sent events of one open stream over real HTTP, read as a browser would."""
 
-    def __init__(self, response: requests.Response) -> None:
+    def __init__(self, response: requests.Response) -> None:  # not Stream's: no Flask test response here
         assert response.status_code == 200, response.text
         assert response.headers["content-type"].startswith("text/event-stream")
         self.response = response
         self.lines = response.iter_lines(decode_unicode=True)
 
-    def next(self) -> tuple[str, dict]:
+    def next_event(self) -> tuple[str, dict]:
         """The next event: its name (``message`` for an unnamed one) and its data."""
         fields: dict[str, str] = {}
         for line in self.lines:
@@ -67,13 +68,6 @@ class Events:
             elif "data" in fields:
                 return fields.get("event", "message"), json.loads(fields["data"])
         raise AssertionError("the stream ended")
-
-    def until(self, kind: str) -> list[tuple[str, dict]]:
-        """Events up to and including the next ``kind``."""
-        seen = [self.next()]
-        while seen[-1][0] != kind:
-            seen.append(self.next())
-        return seen
 
     def close(self) -> None:
         self.response.close()
@@ -103,27 +97,27 @@ def get(base: str, path: str, cookies: dict[str, str] | None = None, **options: 
 
 def test_a_ward_stream_sends_a_snapshot_then_the_wards_messages_and_heartbeats(postgres_app, streams_base):
     stream = Events(get(streams_base, "/stream/ward/ICU", cookie_of(postgres_app, "nurse")))
-    kind, snapshot = stream.next()
+    kind, snapshot = stream.next_event()
     assert kind == "snapshot" and snapshot["tz"] == "Asia/Jakarta" and snapshot["can_act"] is True
     assert "ICU-03" in snapshot["beds"] and isinstance(snapshot["custom_limits"], list)
     tick = {"t": "v", "bed": "ICU-03", "hr": 88}
     postgres_app.runtime.live.publish(live_keys.ward_channel("ICU"), json.dumps(tick))
     events = stream.until("message")
     assert events[-1] == ("message", tick)
-    kind, beat = stream.next()
+    kind, beat = stream.next_event()
     assert kind == "heartbeat" and abs(beat["now"] - time.time() * 1000) < 60_000
     stream.close()
 
 
 def test_a_display_watches_a_ward_read_only(postgres_app, streams_base):
     stream = Events(get(streams_base, "/stream/ward/ICU", cookie_of(postgres_app, "display")))
-    assert stream.next()[1]["can_act"] is False
+    assert stream.next_event()[1]["can_act"] is False
     stream.close()
 
 
 def test_a_call_reaches_a_board_as_an_update_then_an_announcement(postgres_app, streams_base):
     stream = Events(get(streams_base, "/stream/queue/umum", cookie_of(postgres_app, "display")))
-    kind, snapshot = stream.next()
+    kind, snapshot = stream.next_event()
     assert kind == "snapshot" and "calls" in snapshot
     waiting = register_waiting(postgres_app, "Sri Lestari")
     call(postgres_app, waiting.ticket_id, "Ruang 1")
@@ -160,7 +154,7 @@ def test_an_idle_session_is_signed_out(postgres_app, streams_base):
 
 def test_a_signed_out_session_ends_its_open_stream_within_3_s(postgres_app, streams_base):
     stream = Events(get(streams_base, "/stream/ward/ICU", cookie_of(postgres_app, "nurse")))
-    assert stream.next()[0] == "snapshot"
+    assert stream.next_event()[0] == "snapshot"
     with postgres_app.runtime.db.session() as s:
         nurse = users.find_user(s, "perawat")
         users.end_sessions(s, nurse)
@@ -168,7 +162,7 @@ def test_a_signed_out_session_ends_its_open_stream_within_3_s(postgres_app, stre
     started = time.monotonic()
     with pytest.raises(AssertionError, match="the stream ended"):
         while time.monotonic() - started < 10:
-            stream.next()
+            stream.next_event()
     assert time.monotonic() - started < SESSION_CHECK_SECONDS * 2, "within 3 s"
     live = postgres_app.runtime.live
     deadline = time.monotonic() + 3
@@ -200,7 +194,7 @@ def test_one_database_read_per_board_update_whatever_the_number_of_screens(postg
     monkeypatch.setattr(streams.board, "read_board", lambda *args: reads.append(args) or real(*args))
     display = cookie_of(postgres_app, "display")
     screens = [Events(get(streams_base, "/stream/queue/umum", display)) for _ in range(6)]
-    assert all(screen.next()[0] == "snapshot" for screen in screens)
+    assert all(screen.next_event()[0] == "snapshot" for screen in screens)
     reads.clear()  # each screen read its own snapshot on opening
     waiting = register_waiting(postgres_app, "Dewi Anggraini")
     call(postgres_app, waiting.ticket_id, "Ruang 2")
@@ -215,19 +209,19 @@ def test_a_redis_outage_ends_the_streams_and_the_server_keeps_running(postgres_a
         settings = postgres_app.settings.model_copy(update={"redis_url": redis_server.url})
         with stream_server(settings) as base:
             stream = Events(get(base, "/stream/ward/ICU", cookie_of(postgres_app, "nurse")))
-            assert stream.next()[0] == "snapshot"
+            assert stream.next_event()[0] == "snapshot"
             redis_server.halt()
             started = time.monotonic()
             with pytest.raises(AssertionError, match="the stream ended"):
                 while time.monotonic() - started < 10:
-                    stream.next()
+                    stream.next_event()
             assert time.monotonic() - started < 5
             assert requests.get(f"{base}/stream/healthz", timeout=5).json()["status"] == "ok"
             refused = get(base, "/stream/ward/ICU", cookie_of(postgres_app, "nurse"))
             assert refused.status_code == 503 and refused.headers["Retry-After"] == "5"
             redis_server.start()
             back = Events(get(base, "/stream/ward/ICU", cookie_of(postgres_app, "nurse")))
-            assert back.next()[0] == "snapshot", "the screen reconnects once Redis is back"
+            assert back.next_event()[0] == "snapshot", "the screen reconnects once Redis is back"
             open_live_store(redis_server.url).publish(live_keys.ward_channel("ICU"), '{"t":"v","bed":"ICU-01"}')
             assert back.until("message")[-1][1]["bed"] == "ICU-01"
             back.close()

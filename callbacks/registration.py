@@ -25,7 +25,6 @@ from data.queue_registration import (
     take_admission_ticket,
 )
 from data.queue_tickets import publish
-from data.queue_views import booking_status
 from data.runtime import current_runtime
 from data.schedules import SessionInfo, day_sessions, local_today
 from domain.clock import utcnow
@@ -421,13 +420,12 @@ def register(
                 referral_number=referral if payer == "jkn" and referral else None,
                 warn_age=ctx.triggered_id != Ids.AGE_CONFIRM,
             )
-            status = booking_status(session, booked.booking_code, now)
     except AgeOutsideRange as exc:  # nothing booked yet: the clerk confirms or changes the choice
         return None, None, no_update, no_update, True, t(exc.key, **exc.params)
     except InputError as exc:  # no ticket stays on screen that is not this patient's
         return _error(exc, "reg-error"), None, version + 1, no_update, False, None
     publish(runtime.live, current_user.site_id, list(booked.events))
-    facts = ticket_facts(status, runtime.settings.timezone, current_language())
+    facts = ticket_facts(booked.status(), runtime.settings.timezone, current_language())
     summary = ticket_summary(
         facts,
         f"{patient['name']} · {t('reg_mrn')} {patient['mrn']}",

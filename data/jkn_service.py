@@ -259,18 +259,17 @@ def take_queue(session: Session, cipher: FieldCipher, actor: Actor, booking: Boo
         if err.key in _DATED_MESSAGES:
             raise InputError(_DATED_MESSAGES[err.key], **{**err.params, "poli": poli.name, "date": day}) from None
         raise
-    ticket = session.get(QueueTicket, registration.ticket_id)
-    estimate = ticket_estimate(session, ticket, now) or cs.starts_at
+    booked = registration.booked
     return Answer(
         {
-            "nomorantrean": ticket.label,
-            "angkaantrean": ticket.number,
+            "nomorantrean": registration.label,
+            "angkaantrean": registration.number,
             "kodebooking": registration.booking_code,
             "norm": patient.mrn,
             "namapoli": poli.name,
             "namadokter": doctor.name,
-            "estimasidilayani": int(estimate.timestamp() * 1000),
-            **_quotas(cs),
+            "estimasidilayani": int(booked.standing.estimate.timestamp() * 1000),
+            **booked.quotas,
             "keterangan": BOOKED_NOTE,
         },
         registration.events,

@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import NoReturn
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import Row, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from data import audit, patient_records, patients, sync_store
 from data.charge_capture import charge_registration
 from data.field_crypto import FieldCipher
-from data.models import ClinicSession, Doctor, Patient, Poli, QueueTicket, Visit
+from data.models import ClinicSession, Patient, QueueTicket, Visit
 from data.patients import PatientMatch
+from data.queue_booking_estimate import Line, Standing, standing
+from data.queue_booking_facts import booking_facts
+from data.queue_places import PAYERS, Place, take_place
 from data.queue_tickets import QueueEvent, enqueue, issue_ticket, record_task
-from data.queue_views import ticket_estimate
 from data.schedules import local_today
 from domain.actor import Actor
 from domain.age_range import AgeRange, age_years
@@ -26,10 +31,9 @@ from domain.errors import FieldErrors, InputError
 from domain.formats import normalise_name, normalise_phone
 from domain.free_text import clean_text
 from domain.identifiers import normalise_identifier
+from domain.masking import mask_name
 from domain.patient_rules import check_birth_date, check_fields, check_sex
-from domain.queue_points import ADMISSION, booking_code, poli_point
-
-PAYERS = ("jkn", "non_jkn")
+from domain.queue_points import ADMISSION, booking_code, poli_point, ticket_label
 
 
 @dataclass(frozen=True)
@@ -41,9 +45,34 @@ class Registration:
     number: int
     point: str
     events: tuple[QueueEvent, ...]
+    booked: Booked | None = None  # what a new booking knows already (None for a check-in)
+
+    def status(self) -> dict | None:
+        """A new booking as ``data.queue_views.booking_status`` gives it, from what the booking read and took
+        (nothing read again); None for a check-in."""
+        if self.booked is None:
+            return None
+        facts, stands = self.booked.facts, self.booked.standing
+        line = {
+            "label": self.label,
+            "point": facts.poli_name,
+            "status": self.booked.ticket_status,
+            "position": stands.position,
+            "estimate": stands.estimate,
+            "serving": stands.serving,
+        }
+        return {
+            "booking_code": self.booking_code,
+            "name": mask_name(facts.patient_name),
+            "date": facts.cs_service_date,
+            "doctor": facts.doctor_name,
+            "poli": facts.poli_name,
+            "visit_status": "active",
+            "lines": [line],
+        }
 
     @classmethod
-    def of(cls, visit: Visit, ticket: QueueTicket) -> Registration:
+    def of(cls, visit: Visit, ticket: QueueTicket, booked: Booked | None = None) -> Registration:
         """The outcome for ``visit`` and its poli ``ticket``, with the change the boards must hear about."""
         return cls(
             visit.id,
@@ -53,7 +82,29 @@ class Registration:
             ticket.number,
             ticket.point,
             (QueueEvent("change", ticket.point),),
+            booked,
         )
+
+
+@dataclass(frozen=True)
+class Booked:
+    """A booking as it was made: its session's facts, the place taken and where it stands."""
+
+    facts: Row
+    place: Place
+    standing: Standing
+    ticket_status: str
+
+    @property
+    def quotas(self) -> dict[str, int]:
+        """Both quotas and the places left in them, with BPJS's field names."""
+        facts, place = self.facts, self.place
+        return {
+            "sisakuotajkn": facts.cs_quota_jkn - place.booked_jkn,
+            "kuotajkn": facts.cs_quota_jkn,
+            "sisakuotanonjkn": facts.cs_quota_non_jkn - place.booked_non_jkn,
+            "kuotanonjkn": facts.cs_quota_non_jkn,
+        }
 
 
 def _match(patient: Patient) -> PatientMatch:
@@ -238,28 +289,43 @@ def take_admission_ticket(session: Session, site_id: int, now: datetime) -> tupl
     return ticket, QueueEvent("change", ADMISSION)
 
 
-def _book_quota(session: Session, clinic_session: ClinicSession, payer: str) -> None:
-    """Take one place of the payer's quota with one guarded UPDATE (row lock): never overbooked. The places
-    taken of both quotas come back with it (``RETURNING``), as the BPJS booking reports what is left."""
-    booked, quota = (
-        (ClinicSession.booked_jkn, ClinicSession.quota_jkn)
-        if payer == "jkn"
-        else (ClinicSession.booked_non_jkn, ClinicSession.quota_non_jkn)
-    )
-    taken = session.execute(
-        update(ClinicSession)
-        .where(ClinicSession.id == clinic_session.id, booked < quota, ClinicSession.closed_reason.is_(None))
-        .values({booked: booked + 1})
-        .returning(ClinicSession.booked_jkn, ClinicSession.booked_non_jkn)
-        .execution_options(synchronize_session=False)
-    ).first()
-    if taken is None:
-        session.refresh(clinic_session)
-        if clinic_session.closed_reason:
-            raise InputError("err_poli_closed", reason=clinic_session.closed_reason)
-        raise InputError("err_quota_full", payer="JKN" if payer == "jkn" else "non-JKN")
-    set_committed_value(clinic_session, "booked_jkn", taken.booked_jkn)
-    set_committed_value(clinic_session, "booked_non_jkn", taken.booked_non_jkn)
+def _check_booking(facts: Row | None, payer: str, referral_number: str | None, now: datetime) -> Row:
+    """Refuse what cannot be booked, in the order the desk should hear it."""
+    if payer not in PAYERS:
+        raise InputError("err_payer")
+    if facts is None:
+        raise InputError("err_session_unknown")
+    if facts.patient_id is None:
+        raise InputError("err_patient_unknown")
+    if facts.cs_closed_reason:
+        raise InputError("err_poli_closed", reason=facts.cs_closed_reason)
+    if now >= facts.cs_ends_at or facts.cs_service_date < now.astimezone(ZoneInfo(facts.timezone)).date():
+        raise InputError("err_session_over")
+    if payer == "jkn" and not facts.has_card:
+        raise InputError("err_jkn_needs_card")
+    if payer == "jkn" and not facts.has_nik:  # antrean/add carries the NIK with the card number
+        raise InputError("err_jkn_needs_nik")
+    if payer == "jkn" and referral_number is None:  # BPJS antrean/add needs the FKTP referral or control letter
+        raise InputError("err_jkn_needs_referral")
+    if facts.repeat_label:
+        raise InputError("err_already_registered", poli=facts.poli_name, label=facts.repeat_label)
+    return facts
+
+
+def _refuse_place(session: Session, session_id: int, payer: str) -> NoReturn:
+    """Say why no place was taken: the session closed meanwhile, or the payer's quota is full."""
+    reason = session.scalar(select(ClinicSession.closed_reason).where(ClinicSession.id == session_id))
+    if reason:
+        raise InputError("err_poli_closed", reason=reason)
+    raise InputError("err_quota_full", payer="JKN" if payer == "jkn" else "non-JKN")
+
+
+def _note_booked(session: Session, session_id: int, place: Place) -> None:
+    """A session object this transaction already holds shows the places just booked (the UPDATE bypassed it)."""
+    held = session.identity_map.get(identity_key(ClinicSession, session_id))
+    if held is not None:
+        set_committed_value(held, "booked_jkn", place.booked_jkn)
+        set_committed_value(held, "booked_non_jkn", place.booked_non_jkn)
 
 
 def register_visit(
@@ -284,55 +350,25 @@ def register_visit(
     and no task time is recorded before the patient is really there. ``visit_kind`` is BPJS's
     ``jeniskunjungan`` (1 FKTP referral, 2 internal referral, 3 control, 4 referral between hospitals); by default
     2 for a referral from another poli, else 1. With ``warn_age``, a patient whose age on the visit day lies outside
-    the poli's age range raises ``AgeOutsideRange`` before anything is booked."""
-    if payer not in PAYERS:
-        raise InputError("err_payer")
-    clinic_session = session.get(ClinicSession, session_id)
-    patient = session.get(Patient, patient_id)
-    if clinic_session is None or clinic_session.site_id != actor.site_id:
-        raise InputError("err_session_unknown")
-    if patient is None or patient.site_id != actor.site_id:
-        raise InputError("err_patient_unknown")
-    if clinic_session.closed_reason:
-        raise InputError("err_poli_closed", reason=clinic_session.closed_reason)
-    if now >= clinic_session.ends_at or clinic_session.service_date < local_today(session, actor.site_id, now):
-        raise InputError("err_session_over")
-    if payer == "jkn" and patient.bpjs_bidx is None:
-        raise InputError("err_jkn_needs_card")
-    if payer == "jkn" and patient.nik_bidx is None:  # antrean/add carries the NIK with the card number
-        raise InputError("err_jkn_needs_nik")
+    the poli's age range raises ``AgeOutsideRange`` before anything is booked.
+
+    Rush hour shapes the order: everything is read in one statement, and the visit and its audit row go in before
+    the hot rows — quota and number (``data.queue_places``), then the day's charge sum — are locked, so those stay
+    locked for the few statements left before commit, always in that order. The estimate is computed once, for
+    the desk and BPJS alike."""
     referral_number = clean_text(referral_number).upper() or None
-    if payer == "jkn" and referral_number is None:  # BPJS antrean/add needs the FKTP referral or control letter
-        raise InputError("err_jkn_needs_referral")
-    poli = session.get(Poli, clinic_session.poli_id)
-    doctor = session.get(Doctor, clinic_session.doctor_id)
-    same_day = select(QueueTicket.label).join(Visit, Visit.id == QueueTicket.visit_id)
-    duplicate = session.scalar(
-        same_day.where(
-            Visit.patient_id == patient_id,
-            Visit.poli_id == poli.id,
-            Visit.service_date == clinic_session.service_date,
-            Visit.status != "cancelled",
-            QueueTicket.point == poli_point(poli.code),
-        )
-    )
-    if duplicate:
-        raise InputError("err_already_registered", poli=poli.name, label=duplicate)
-    new_patient = not session.scalar(
-        select(exists().where(Visit.patient_id == patient_id, Visit.status != "cancelled"))
-    )
+    facts = _check_booking(booking_facts(session, actor.site_id, patient_id, session_id), payer, referral_number, now)
     if warn_age:
-        _check_age(poli, patient.birth_date, clinic_session.service_date)
-    _book_quota(session, clinic_session, payer)
+        _check_age(facts, facts.cs_service_date)
     visit = Visit(
         site_id=actor.site_id,
         patient_id=patient_id,
-        session_id=clinic_session.id,
-        poli_id=poli.id,
-        service_date=clinic_session.service_date,
-        booking_code=booking_code(clinic_session.service_date),
+        session_id=session_id,
+        poli_id=facts.cs_poli_id,
+        service_date=facts.cs_service_date,
+        booking_code=booking_code(facts.cs_service_date),
         payer=payer,
-        new_patient=new_patient,
+        new_patient=not facts.came_before,
         source=source,
         referral_number=referral_number,
         referred_from_id=referred_from_id,
@@ -340,59 +376,78 @@ def register_visit(
         created_by=actor.user_id,
     )
     session.add(visit)
-    poli_name = poli.name  # a failed flush leaves the session unusable: read it before
     try:
         session.flush()
     except IntegrityError:  # the same patient booked at another desk in the same instant
-        raise InputError("err_already_registered", poli=poli_name, label="") from None
-    ticket = issue_ticket(
-        session,
-        actor.site_id,
-        poli_point(poli.code),
-        visit.service_date,
-        now=now,
-        visit_id=visit.id,
-        session_id=clinic_session.id,
-    )
-    if not arrived:
-        ticket.status = "booked"
-    if payer == "jkn":  # only JKN bookings are reported; the estimate costs a few queries, so only for them
-        booked = _antrean_add(visit, ticket, clinic_session, poli, doctor, patient)
-        booked["jeniskunjungan"] = visit_kind or booked["jeniskunjungan"]
-        estimate = ticket_estimate(session, ticket, now)
-        booked["estimasidilayani"] = int(estimate.timestamp() * 1000) if estimate else None
-        enqueue(session, visit, "antrean_add", booked)
-    if arrived:
-        _record_arrival(session, actor, visit, now, admission_ticket_id)
-        charge_registration(session, visit, actor.user_id)
+        raise InputError("err_already_registered", poli=facts.poli_name, label="") from None
     audit.record_by(
         session,
         actor,
         "visit_registered",
         target_type="visit",
         target_id=visit.id,
-        detail={"patient_id": patient_id, "poli": poli.code, "payer": payer, "source": source},
+        detail={"patient_id": patient_id, "poli": facts.poli_code, "payer": payer, "source": source},
     )
-    return Registration.of(visit, ticket)
+    point = poli_point(facts.poli_code)
+    day = facts.cs_service_date
+    place = take_place(session, site_id=actor.site_id, session_id=session_id, payer=payer, point=point, day=day)
+    if place is None:
+        _refuse_place(session, session_id, payer)
+    _note_booked(session, session_id, place)
+    line = Line(
+        actor.site_id,
+        session_id,
+        facts.cs_doctor_id,
+        point,
+        day,
+        facts.cs_started_at or facts.cs_starts_at,
+        timedelta(minutes=facts.default_service_minutes),
+    )
+    stands = standing(session, line, place.number, now)
+    ticket = QueueTicket(
+        site_id=actor.site_id,
+        visit_id=visit.id,
+        session_id=session_id,
+        point=point,
+        service_date=day,
+        number=place.number,
+        label=ticket_label(facts.queue_prefix, place.number),
+        status="waiting" if arrived else "booked",
+        created_at=now,
+    )
+    session.add(ticket)
+    if payer == "jkn":  # only JKN bookings are reported
+        booked = _antrean_add(visit, ticket, facts, place)
+        booked["jeniskunjungan"] = visit_kind or booked["jeniskunjungan"]
+        booked["estimasidilayani"] = int(stands.estimate.timestamp() * 1000)
+        enqueue(session, visit, "antrean_add", booked)  # before the task times: BPJS must hear of the booking first
+    if arrived:
+        _record_arrival(session, actor, visit, now, admission_ticket_id)
+    session.flush()
+    if arrived:  # last: its daily sum is a hot row too, locked after the others as always
+        charge_registration(session, visit, actor.user_id)
+    return Registration.of(visit, ticket, Booked(facts, place, stands, ticket.status))
 
 
 class AgeOutsideRange(NeedsConfirmation):
     """The patient's age on the visit day is outside the poli's age range (an adult at Poli Anak)."""
 
 
-def _check_age(poli: Poli, birth_date: date, day: date) -> None:
-    ages = AgeRange(poli.age_min_years, poli.age_max_years)
-    age = age_years(birth_date, day)
+def _check_age(facts: Row, day: date) -> None:
+    ages = AgeRange(facts.age_min_years, facts.age_max_years)
+    age = age_years(facts.birth_date, day)
     if not ages.admits(age):
         low, high = ages.min_years, ages.max_years
         bounds = f"{low}–{high}" if None not in (low, high) else f"≥ {low}" if high is None else f"≤ {high}"
-        raise AgeOutsideRange("reg_age_outside", age=age, poli=poli.name, range=bounds)
+        raise AgeOutsideRange("reg_age_outside", age=age, poli=facts.poli_name, range=bounds)
 
 
 def _record_arrival(
     session: Session, actor: Actor, visit: Visit, now: datetime, admission_ticket_id: int | None
 ) -> None:
-    """Tasks 1–2 come from the admission ticket when a new patient queued at the desk; task 3 is now."""
+    """Tasks 1–2 come from the admission ticket when a new patient queued at the desk; task 3 is now. The visit is
+    new: it has no task to read back."""
+    recorded: dict[int, datetime] = {}
     if admission_ticket_id is not None:
         admission = session.get(QueueTicket, admission_ticket_id)
         if admission is None or admission.point != ADMISSION or admission.site_id != actor.site_id:
@@ -400,10 +455,10 @@ def _record_arrival(
         if admission.visit_id is not None or admission.status != "serving":
             raise InputError("err_admission_ticket")
         if visit.new_patient:
-            record_task(session, visit, 1, admission.created_at, None)
-            record_task(session, visit, 2, admission.started_at, actor.user_id)
+            record_task(session, visit, 1, admission.created_at, None, recorded=recorded)
+            record_task(session, visit, 2, admission.started_at, actor.user_id, recorded=recorded)
         admission.visit_id, admission.status, admission.finished_at = visit.id, "done", now
-    record_task(session, visit, 3, now, actor.user_id)
+    record_task(session, visit, 3, now, actor.user_id, recorded=recorded)
 
 
 def check_in(session: Session, actor: Actor, booking: str, now: datetime) -> Registration:
@@ -422,29 +477,27 @@ def check_in(session: Session, actor: Actor, booking: str, now: datetime) -> Reg
     return Registration.of(visit, ticket)
 
 
-def _antrean_add(
-    visit: Visit, ticket: QueueTicket, cs: ClinicSession, poli: Poli, doctor: Doctor, patient: Patient
-) -> dict:
+def _antrean_add(visit: Visit, ticket: QueueTicket, facts: Row, place: Place) -> dict:
     """The non-identifying fields of BPJS ``antrean/add`` as they were at booking time; the worker adds the
     card number, NIK and phone from the encrypted record when it sends."""
     return {
         "kodebooking": visit.booking_code,
         "jenispasien": "JKN" if visit.payer == "jkn" else "NON JKN",
-        "kodepoli": poli.bpjs_code or poli.code,
-        "namapoli": poli.name,
+        "kodepoli": facts.poli_bpjs_code or facts.poli_code,
+        "namapoli": facts.poli_name,
         "pasienbaru": int(visit.new_patient),
-        "norm": patient.mrn,
+        "norm": facts.mrn,
         "tanggalperiksa": visit.service_date.isoformat(),
-        "kodedokter": doctor.bpjs_code,
-        "namadokter": doctor.name,
-        "jampraktek": f"{cs.start_time:%H:%M}-{cs.end_time:%H:%M}",
+        "kodedokter": facts.doctor_bpjs_code,
+        "namadokter": facts.doctor_name,
+        "jampraktek": f"{facts.cs_start_time:%H:%M}-{facts.cs_end_time:%H:%M}",
         "jeniskunjungan": 2 if visit.referred_from_id else 1,
         "nomorreferensi": visit.referral_number or "",
         "nomorantrean": ticket.label,
         "angkaantrean": ticket.number,
-        "kuotajkn": cs.quota_jkn,
-        "sisakuotajkn": cs.quota_jkn - cs.booked_jkn,
-        "kuotanonjkn": cs.quota_non_jkn,
-        "sisakuotanonjkn": cs.quota_non_jkn - cs.booked_non_jkn,
+        "kuotajkn": facts.cs_quota_jkn,
+        "sisakuotajkn": facts.cs_quota_jkn - place.booked_jkn,
+        "kuotanonjkn": facts.cs_quota_non_jkn,
+        "sisakuotanonjkn": facts.cs_quota_non_jkn - place.booked_non_jkn,
         "keterangan": "Peserta harap datang 30 menit lebih awal",
     }

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data import live_keys
+from data import live_keys, queue_booking_estimate
 from data.live_store import LiveStore, LiveStoreError
 from data.models import BpjsOutbox, Poli, QueueCounter, QueueTicket, Visit, VisitTask
 from data.upsert import insert_for
@@ -21,6 +21,7 @@ from domain.queue_tasks import CANCELLED, check_next
 
 log = logging.getLogger(__name__)
 NO_SHOW_NOTE = "tidak hadir/batal"  # what BPJS is told when a booking is cancelled (antrean/batal keterangan)
+SERVICE_TASKS = (4, 5)  # a doctor's service begins and ends: the measured mean service time changes
 
 
 @dataclass(frozen=True)
@@ -93,12 +94,26 @@ def recorded_tasks(session: Session, visit_id: int) -> dict[int, datetime]:
 
 
 def record_task(
-    session: Session, visit: Visit, task: int, at: datetime, user_id: int | None, cancel_note: str = NO_SHOW_NOTE
+    session: Session,
+    visit: Visit,
+    task: int,
+    at: datetime,
+    user_id: int | None,
+    cancel_note: str = NO_SHOW_NOTE,
+    *,
+    recorded: dict[int, datetime] | None = None,
 ) -> None:
     """Record task ``task`` of ``visit`` at the real time ``at`` (refused out of order), and queue the BPJS
-    ``updatewaktu`` (JKN visits) in the same transaction; task 99 also queues ``batal`` with ``cancel_note``."""
-    check_next(recorded_tasks(session, visit.id), task, at, new_patient=visit.new_patient)
+    ``updatewaktu`` (JKN visits) in the same transaction; task 99 also queues ``batal`` with ``cancel_note``.
+    ``recorded`` is the visit's tasks so far when the caller knows them (a visit made in this transaction: none
+    to read back); the new one is added to it."""
+    known = recorded_tasks(session, visit.id) if recorded is None else recorded
+    check_next(known, task, at, new_patient=visit.new_patient)
     session.add(VisitTask(visit_id=visit.id, task_id=task, at=at, recorded_by=user_id))
+    if recorded is not None:
+        recorded[task] = at
+    if task in SERVICE_TASKS:
+        queue_booking_estimate.forget(session)
     enqueue(
         session,
         visit,

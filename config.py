@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     # partition count must be the same in every consumer and evaluator process.
     clinical_partitions: int = Field(16, ge=1, le=1024)
     clinical_lease_seconds: float = Field(10.0, gt=0)  # a dead evaluator's partitions are taken over after this
-    clinical_hold_ms: int = Field(1000, ge=0)  # how long a bed's newest second of samples waits for stragglers
+    clinical_hold_ms: int = Field(2000, ge=0)  # how long a second of a bed's samples waits for stragglers
     clinical_step_ms: int = Field(1000, ge=1)  # one evaluation per bed per this much sample time
     clinical_stream_maxlen: int = Field(200_000, ge=1000)  # entries kept per partition for a stopped evaluator
     # The broker's dynamic-security admin user (deploy/README.md §2): device credentials are provisioned with it.

@@ -246,6 +246,7 @@ def publish_recorded(
     """Publish the recorded backlog (``messages`` / devices samples per monitor, ending now); return its ``t0``."""
     per_device = messages // len(devices)
     t0 = time.time_ns() // 10**6 - per_device * SAMPLE_STEP_MS
+    t0 -= t0 % 1000  # on a whole second: every replay falls on the evaluator's 1 s steps the same way
     ctx = multiprocessing.get_context("spawn")
     done = ctx.Queue()
     indexed = list(enumerate(devices))
@@ -675,7 +676,9 @@ def drain(mqtt_url: str, consumers: Consumers, devices: list[str], args: argpars
     snaps = consumers.snapshots()
     steps = len(devices) * (args.messages // len(devices) * SAMPLE_STEP_MS // 1000)
     evaluated = consumers.wait_evaluated(steps)
+    clinical = [s.get("clinical") or {} for s in consumers.snapshots()]
     return {
+        "late": sum(c.get("late", 0) for c in clinical),
         "t0": t0,
         "rate": args.messages / (finished - subscribed),
         "start_s": subscribed - launched,
@@ -833,6 +836,10 @@ def main() -> int:
             single_drained = drain(mqtt_url, single, devices, args, PHASE_SEQ["single"])
             single_alarms = settled_alarms(database_url, single_drained["t0"], span_ms)
             single.stop()
+            for row in [r for r in alarms if r not in single_alarms][:10]:
+                _log(f"  only with {args.consumers} consumers: {row}")
+            for row in [r for r in single_alarms if r not in alarms][:10]:
+                _log(f"  only with one consumer: {row}")
             duplicates += single.duplicates()
             _log(f"single: {single_drained['rate']:,.0f} msgs/s, {len(single_alarms)} alarms")
 
@@ -862,6 +869,7 @@ def main() -> int:
             "bare_drain_msgs_per_s": round(bare_rate),
             "drain_ratio": round(drained["rate"] / bare_rate, 3),
             "clinical_drain_s": None if drained["clinical_s"] is None else round(drained["clinical_s"], 2),
+            "clinical_late": drained["late"],
             "alarms": len(alarms),
             "alarms_equal_to_single": None if single_alarms is None else alarms == single_alarms,
             "latency_rate": args.rate,

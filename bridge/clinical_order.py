@@ -1,12 +1,11 @@
 """One partition's entries, as read from its stream, put back into each bed's sample-time order for the engine.
 
 Consumers that share the subscription (and a consumer's own writer threads) append a bed's samples in the order
-their batches commit, not in the order the monitor sent them. So samples wait here, per bed, in *steps* of
-sample time (``step_ms``, 1 s by default), and a step is evaluated once, complete:
-
-* as soon as a sample of a later step of the same bed has been read; or
-* when the stream is read to its end and the step's newest sample has waited ``hold_s`` (a batch of another
-  consumer may still bring samples of it).
+their batches are handed over, not in the order the monitor sent them: another consumer may still hold samples of
+a second whose later samples are here (its queue is up to a few thousand messages behind). So samples wait here,
+per bed, in *steps* of sample time (``step_ms``, 1 s by default), and a step is evaluated once, complete: when its
+newest sample has waited ``hold_s`` since it was read, and either a later step of the bed has been read or the
+stream has been read to its end. Steps go out in order: one still waiting holds back the later ones.
 
 A step is evaluated on its newest sample (``ts``, then ``seq``), carrying the step's newest cuff reading: at 1 Hz
 that is every sample, and a replayed backlog costs one evaluation per bed and second of sample time whatever the
@@ -99,9 +98,10 @@ class PartitionOrder:
         for bed in list(self._beds):
             steps = self._beds[bed]
             order = sorted(steps)
-            settled = exhausted and now - max(w.seen for w in steps[order[-1]]) >= self.hold_s
-            done = order if settled else order[:-1]
-            for step in done:
+            for n, step in enumerate(order):
+                followed = n + 1 < len(order) or exhausted
+                if not followed or now - max(w.seen for w in steps[step]) < self.hold_s:
+                    break
                 units.append(self._unit(bed, step, steps.pop(step)))
             if not steps:
                 del self._beds[bed]

@@ -31,15 +31,16 @@ def test_a_bed_is_evaluated_once_per_second_of_sample_time_in_order_whatever_the
         entry(5, "A", 3, T0 + 1_500, spo2=95),
     ]
     assert order.add(entries, now=0.0) == []
-    units = order.ready(exhausted=False, now=0.0)
+    assert order.ready(exhausted=False, now=0.5) == []  # another consumer may still bring samples of these
+    units = order.ready(exhausted=False, now=1.0)
     a = [(u.step, u.msg.seq) for u in units if u.bed == "A"]
     assert a == [(T0 // 1000, 2), (T0 // 1000 + 1, 3)]  # each second on its newest sample; second 2 still open
     assert [u.bed for u in units if u.bed == "B"] == []  # B's only second waits too
     assert order.offset is None  # the first entry read (second 2 of A) still waits
     for unit in units:
         done[unit.bed] = unit.step
-    late = entry(6, "A", 4, T0 + 1_900, spo2=80)  # a straggler of a second already evaluated
-    order.add([late], now=0.5)
+    late = entry(6, "A", 4, T0 + 1_900, spo2=80)  # a straggler later than the hold, of a second evaluated
+    order.add([late], now=1.5)
     assert order.late == 1
     units = order.ready(exhausted=True, now=1.6)  # end of the stream, held long enough
     assert sorted((u.bed, u.msg.seq) for u in units) == [("A", 5), ("B", 1)]

@@ -107,12 +107,14 @@ class ProcessUser:
 PROCESS_USERS: tuple[ProcessUser, ...] = (
     ProcessUser(
         "pantau-consumer",
-        "pantau-consumer",
+        None,
         (
             *_reads(ALL_VITALS),
             *_reads(ALL_STATUS),
             _acl("publishClientSend", ALL_COMMANDS),  # resend requests for sequence gaps
         ),
+        why_unbound="consumers on the shared subscription each keep a persistent session under a fixed id of their "
+        "own (pantau-consumer-1, -2 in compose; the pod name in deploy/k8s), and the broker binds one id per user",
     ),
     ProcessUser(
         "pantau-web",

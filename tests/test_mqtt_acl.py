@@ -269,8 +269,10 @@ def test_client_ids_are_bound_to_users(broker, monitors):
     assert connect(broker, mine, f"pw-{mine}", other).refused
     assert connect(broker, mine, f"pw-{other}", mine).refused  # another monitor's password
     assert connect(broker, other, f"pw-{mine}", other).refused
-    assert connect(broker, "pantau-consumer", PROCESS_PASSWORDS["pantau-consumer"], "pantau-other").refused
     assert connect(broker, "pantau-consumer", "wrong", "pantau-consumer").refused
+    second = connect(broker, "pantau-consumer", PROCESS_PASSWORDS["pantau-consumer"], "pantau-consumer-2")
+    assert not second.refused  # the second consumer on the shared subscription, under an id of its own
+    second.close()
     assert connect(broker, "nobody", "x", "nobody").refused
 
 

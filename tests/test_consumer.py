@@ -24,6 +24,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from bridge.consumer import Consumer, ConsumerHooks, ConsumerOptions, Sample
 from bridge.consumer import pipeline as consumer_pipeline
@@ -74,6 +75,16 @@ def vitals(device: str, seq: int, ts: int | None = None, **values: object) -> tu
 # --------------------------------------------------------------------------------------------------- seeding
 
 
+def site_row(s: Session) -> Site:
+    """The tests' site (``SITE``), created the first time."""
+    site = s.scalar(select(Site).where(Site.code == SITE))
+    if site is None:
+        site = Site(code=SITE, name="Test hospital")
+        s.add(site)
+        s.flush()
+    return site
+
+
 def seed_beds(db: Database, prefix: str, count: int, ward: str | None = None) -> dict[str, tuple[str, str, int]]:
     """A ward (``{prefix}W`` unless given) with ``count`` beds ``{prefix}-NN`` and monitors ``{prefix}-MON-NN``.
 
@@ -82,11 +93,7 @@ def seed_beds(db: Database, prefix: str, count: int, ward: str | None = None) ->
     ward_code = ward or f"{prefix}W"
     out = {}
     with db.session() as s:
-        site = s.scalar(select(Site).where(Site.code == SITE))
-        if site is None:
-            site = Site(code=SITE, name="Test hospital")
-            s.add(site)
-            s.flush()
+        site = site_row(s)
         ward_row = s.scalar(select(Ward).where(Ward.site_id == site.id, Ward.code == ward_code))
         if ward_row is None:
             ward_row = Ward(site_id=site.id, code=ward_code, name=f"Ward {ward_code}")

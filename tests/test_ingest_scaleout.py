@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from bridge.clinical_feed import ClinicalFeed
 from bridge.clinical_worker import ClinicalWorker
@@ -29,7 +29,7 @@ from bridge.consumer import Consumer, ConsumerHooks, ConsumerOptions
 from data import live_keys
 from data.db import Database
 from data.live_store import LiveStore, open_live_store
-from data.models import Site, Ward
+from data.models import Ward
 from data.seed import add_occupied_bed
 from tests.test_consumer import (  # this module's own broker and database too
     SITE,
@@ -41,6 +41,7 @@ from tests.test_consumer import (  # this module's own broker and database too
     pg_database,  # noqa: F401 - fixture
     purge_session,
     runtime,
+    site_row,
     vitals,
     wait_until,
 )
@@ -95,11 +96,7 @@ class Ward6:
         self.devices = [f"{self.prefix}-MON-{n}" for n in range(BEDS)]
         self.beds = [f"{self.prefix}-{n}" for n in range(BEDS)]
         with db.session() as s:
-            site = s.scalar(select(Site).where(Site.code == SITE))
-            if site is None:
-                site = Site(code=SITE, name="Test hospital")
-                s.add(site)
-                s.flush()
+            site = site_row(s)
             ward = Ward(site_id=site.id, code=f"{self.prefix}W", name="Scale-out ward")
             s.add(ward)
             s.flush()

@@ -212,6 +212,23 @@ class Cluster:
             live.close()
 
 
+def process_env(services: Services) -> dict[str, str]:
+    """The environment of a Pantau process on the tests' services, with the tests' partitions and quick leases."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PANTAU_")}
+    env.update(
+        PANTAU_ENV="test",
+        PANTAU_DATABASE_URL=services.db.url,
+        PANTAU_REDIS_URL=services.redis_url,
+        PANTAU_MQTT_URL=services.mqtt_url,
+        PANTAU_LOG_LEVEL="WARNING",
+        PANTAU_VAR_DIR=str(services.tmp_path / "var"),
+        PANTAU_CLINICAL_PARTITIONS=str(PARTITIONS),
+        PANTAU_CLINICAL_LEASE_SECONDS="1.5",
+        PANTAU_CLINICAL_HOLD_MS="300",
+    )
+    return env
+
+
 def run(cluster: Cluster, ward: Ward6, broker_url: str, t0: int) -> list[tuple]:
     publisher = Publisher(broker_url)
     try:
@@ -253,18 +270,7 @@ def test_an_evaluator_taking_over_a_dead_ones_partitions_loses_and_repeats_nothi
     ward = Ward6(services.db)
     cluster = Cluster(services)
     client_id = f"test-scale-proc-{uuid.uuid4().hex[:8]}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PANTAU_")}
-    env.update(
-        PANTAU_ENV="test",
-        PANTAU_DATABASE_URL=services.db.url,
-        PANTAU_REDIS_URL=services.redis_url,
-        PANTAU_MQTT_URL=services.mqtt_url,
-        PANTAU_LOG_LEVEL="WARNING",
-        PANTAU_VAR_DIR=str(services.tmp_path / "var"),
-        PANTAU_CLINICAL_PARTITIONS=str(PARTITIONS),
-        PANTAU_CLINICAL_LEASE_SECONDS="1.5",
-        PANTAU_CLINICAL_HOLD_MS="300",
-    )
+    env = process_env(services)
     cmd = [
         sys.executable,
         "-m",
@@ -349,3 +355,33 @@ def test_a_broken_message_and_a_redis_outage_are_survived(services: Services) ->
         cluster.close()
         direct.close()
         proxy.close()
+
+
+def test_the_evaluator_runs_as_a_process_of_its_own(services: Services) -> None:
+    """``python -m bridge.clinical_worker`` beside a consumer that only feeds: the recorded input's alarms."""
+    ward = Ward6(services.db)
+    cluster = Cluster(services)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "bridge.clinical_worker"],
+        cwd=ROOT,
+        env=process_env(services),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        cluster.consumer()
+        t0 = now_ms() - SECONDS * 1000
+        publisher = Publisher(services.mqtt_url)
+        try:
+            publisher.send(ward.recorded_input(t0))
+        finally:
+            publisher.close()
+        wait_until(lambda: ward.stored()[1] == BEDS * SECONDS, timeout=60, what="every sample stored")
+        wait_until(lambda: ward.alarms(t0) == EXPECTED, timeout=60, what="the recorded input's alarms")
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(30) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(10)
+        cluster.close()

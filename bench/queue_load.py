@@ -16,8 +16,8 @@ latency counted from when each registration was due, so a slow server cannot hid
 keeps N live screens open through the run, half TV boards and half ward stations, on the stream server
 (``python -m streams``) started beside gunicorn as in production (``Screens``).
 
-Printed: ``registrations`` (posted), ``errors`` (HTTP errors and refusals), ``duplicate_numbers`` (tickets in
-the database sharing one point + day + number, checked afterwards), ``p50_ms`` / ``p95_ms`` of the register
+Printed: ``registrations`` (posted), ``errors`` (HTTP errors, refusals, failed sign-ins), ``duplicate_numbers``
+(tickets in the database sharing one point + day + number, checked afterwards), ``p50_ms`` / ``p95_ms`` of the register
 request, ``per_s`` (registrations per second over the run) and with ``--screens``: ``screens_connected`` (streams
 that got their snapshot), ``screen_events`` (what they received after it, heartbeats aside),
 ``screens_updated`` / ``every_screen_updated``, the stream server's memory (``streams_rss_mb``,
@@ -196,18 +196,25 @@ def web_server(settings, workers: int, threads: int, var_dir: Path):
             process.kill()
 
 
+class SignInFailed(Exception):
+    """The sign-in page or form did not answer as it should (the kind: an HTTP status)."""
+
+
 def sign_in(base: str, username: str) -> requests.Session:
     """The ``/login`` form, as a browser (and tests/fixtures_app.login) sends it."""
     client = requests.Session()
-    token = CSRF.search(client.get(f"{base}/login?next=/pendaftaran", timeout=60).text).group(1)
+    page = client.get(f"{base}/login?next=/pendaftaran", timeout=60)
+    token = CSRF.search(page.text)
+    if page.status_code != 200 or token is None:
+        raise SignInFailed(f"sign-in page HTTP {page.status_code}")
     answer = client.post(
         f"{base}/login",
-        data={"username": username, "password": PASSWORD, "csrf_token": token, "next": "/pendaftaran"},
+        data={"username": username, "password": PASSWORD, "csrf_token": token.group(1), "next": "/pendaftaran"},
         allow_redirects=False,
         timeout=60,
     )
     if answer.status_code != 302 or "/login" in answer.headers.get("Location", ""):
-        raise SystemExit(f"sign-in of {username} failed ({answer.status_code})")
+        raise SignInFailed(f"sign-in HTTP {answer.status_code}")
     return client
 
 
@@ -475,10 +482,16 @@ def run_clients(
     base: str, usernames: list[str], work: list[Work], rate: float | None
 ) -> tuple[list[float], Counter, float]:
     _log(f"signing in {len(usernames)} front-desk clients")
-    sessions: list[requests.Session] = [None] * len(usernames)
+    signed_in: list[requests.Session | None] = [None] * len(usernames)
+    outcomes: Counter = Counter()  # a client that cannot sign in is an error; the others share its patients
+    lock = threading.Lock()
 
     def login(n: int) -> None:
-        sessions[n] = sign_in(base, usernames[n])
+        try:
+            signed_in[n] = sign_in(base, usernames[n])
+        except (SignInFailed, requests.RequestException) as err:
+            with lock:
+                outcomes[str(err) if isinstance(err, SignInFailed) else f"sign-in {type(err).__name__}"] += 1
 
     pool = [threading.Thread(target=login, args=(n,)) for n in range(len(usernames))]
     for start in range(0, len(pool), 8):  # eight at a time: each sign-in is an Argon2 verification
@@ -486,11 +499,12 @@ def run_clients(
             thread.start()
         for thread in pool[start : start + 8]:
             thread.join()
+    sessions = [client for client in signed_in if client is not None]
+    if not sessions:
+        raise SystemExit(f"no client could sign in: {dict(outcomes)}")
     callback = register_callback(sessions[0], base)
     queue = list(reversed(list(enumerate(work))))
-    lock = threading.Lock()
     latencies: list[float] = []
-    outcomes: Counter = Counter()
     barrier = threading.Barrier(len(sessions) + 1)
     started = [0.0]
 

@@ -121,7 +121,16 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     guard_page_layouts(forbidden)
     install_request_guard(server, callback_owner, settings.session_timeout_minutes)
     _security_headers(app, settings)
+    _finish_dash_setup(server)
     return app
+
+
+def _finish_dash_setup(server: Flask) -> None:
+    """Let Dash finish the setup it does on the first request (the pages' router and their callbacks) now, in one
+    thread: it marks itself done before it is, so two threads' first requests at once met a half-built callback map
+    (HTTP 500 on a fresh worker under load). A request without a session to a path nobody serves reads nothing."""
+    with server.test_client() as client:
+        client.get("/_pantau-setup")
 
 
 def _limit_sign_in(server: Flask, settings: Settings) -> None:

@@ -11,7 +11,7 @@ app.py``) still serves the streams from the web app itself, one thread each. The
 setting, by ``config.Settings``.
 """
 
-from config import load_settings
+from config import configure_logging, load_settings
 
 _settings = load_settings()
 
@@ -21,3 +21,8 @@ worker_class = "gthread"
 threads = _settings.web_threads
 keepalive = 5  # behind the TLS proxy: an idle connection outlives a desk's pause between two requests
 graceful_timeout = 30  # requests in flight finish at shutdown
+
+
+def post_worker_init(worker: object) -> None:
+    """Each worker logs as every Pantau process does (JSON lines, with the trace of a failed request)."""
+    configure_logging(_settings.log_level)

@@ -1,0 +1,33 @@
+"""A fresh web worker's first requests arrive together (gunicorn threads): none may meet Dash's half-done setup."""
+
+from __future__ import annotations
+
+import threading
+
+from app import create_app
+from tests.fixtures_app import make_settings
+
+THREADS = 12
+
+
+def test_a_fresh_app_answers_its_first_requests_at_once(sqlite_app, tmp_path, mqtt_url):
+    settings = make_settings(tmp_path, sqlite_app.settings.database_url, sqlite_app.settings.redis_url, mqtt_url)
+    for _ in range(3):  # each round a fresh app, as each new worker is
+        app = create_app(settings, runtime=sqlite_app.runtime)
+        # Dash's own first-request work is done before any request: its pages router is already registered
+        # (without that, two first requests at once could meet a callback map still being built).
+        assert any(key.startswith(".._pages_content.children") for key in app.callback_map)
+        start = threading.Barrier(THREADS)
+        statuses: list[int] = []
+
+        def first_request(app=app, start=start, statuses=statuses) -> None:
+            with app.server.test_client() as client:
+                start.wait()
+                statuses.append(client.get("/login").status_code)
+
+        threads = [threading.Thread(target=first_request) for _ in range(THREADS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert statuses == [200] * THREADS

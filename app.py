@@ -121,14 +121,14 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     guard_page_layouts(forbidden)
     install_request_guard(server, callback_owner, settings.session_timeout_minutes)
     _security_headers(app, settings)
-    _finish_dash_setup(server)
     return app
 
 
-def _finish_dash_setup(server: Flask) -> None:
+def finish_dash_setup(server: Flask) -> None:
     """Let Dash finish the setup it does on the first request (the pages' router and their callbacks) now, in one
-    thread: it marks itself done before it is, so two threads' first requests at once met a half-built callback map
-    (HTTP 500 on a fresh worker under load). A request without a session to a path nobody serves reads nothing."""
+    thread, once every route is mounted (gunicorn's ``post_worker_init``, the demo before it serves): Dash marks it
+    done before it is, so two threads' first requests at once met a half-built callback map (HTTP 500 on a fresh
+    worker under load). A request without a session to a path nobody serves reads nothing."""
     with server.test_client() as client:
         client.get("/_pantau-setup")
 
@@ -297,6 +297,7 @@ def main() -> int:
     print(
         _banner(settings, creds, puskesmas.url if puskesmas else None), flush=True
     )  # the operator reads this on the console
+    finish_dash_setup(app.server)
     try:
         # BpjsRequestHandler keeps BPJS's ``user_key`` header, which werkzeug drops (underscore), for the sandbox.
         app.run(host=settings.host, port=settings.port, debug=False, threaded=True, request_handler=BpjsRequestHandler)

@@ -11,6 +11,8 @@ app.py``) still serves the streams from the web app itself, one thread each. The
 setting, by ``config.Settings``.
 """
 
+from typing import Any
+
 from config import configure_logging, load_settings
 
 _settings = load_settings()
@@ -23,6 +25,10 @@ keepalive = 5  # behind the TLS proxy: an idle connection outlives a desk's paus
 graceful_timeout = 30  # requests in flight finish at shutdown
 
 
-def post_worker_init(worker: object) -> None:
-    """Each worker logs as every Pantau process does (JSON lines, with the trace of a failed request)."""
+def post_worker_init(worker: Any) -> None:
+    """Each worker logs as every Pantau process does (JSON lines, with the trace of a failed request) and finishes
+    Dash's first-request setup before its threads serve (app.finish_dash_setup)."""
+    from app import finish_dash_setup
+
     configure_logging(_settings.log_level)
+    finish_dash_setup(worker.wsgi)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -53,6 +53,10 @@ def test_late_start_and_early_finish_from_task_times(any_app):
             s.scalar(select(ClinicSession).where(ClinicSession.doctor_id == sari.id, ClinicSession.service_date == d))
             for d in DAYS
         )
+        for cs in (first, second):  # 08:00–12:00 WIB: the demo's sessions follow the clock, and one near midnight
+            cs.starts_at = datetime.combine(cs.service_date, time(1), UTC)  # would be called on the day before
+            cs.ends_at = cs.starts_at + timedelta(hours=4)
+        s.flush()
         serve_one(any_app, s, actor, first, 0, timedelta(minutes=12), first.starts_at + timedelta(minutes=40))
         serve_one(any_app, s, actor, second, 1, timedelta(minutes=-5), second.ends_at + timedelta(minutes=5))
         (row,) = month_punctuality(s, site, "2026-11")  # dr. Hendra's sessions never started: no figure

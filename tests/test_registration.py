@@ -27,7 +27,7 @@ from data.queue_registration import (
     search_patients,
     take_admission_ticket,
 )
-from data.schedules import close_poli, day_sessions, local_today
+from data.schedules import close_poli, day_sessions, local_today, site_zone
 from domain.actor import Actor
 from domain.age_range import AgeRange, age_years
 from domain.clock import utcnow
@@ -417,6 +417,16 @@ def test_jkn_needs_a_bpjs_card_and_a_referral(any_app):
 # ---- admission-desk number and task times -----------------------------------------------------------------------
 
 
+def desk_now(pantau) -> datetime:
+    """Now, or 00:15 of the site's day when earlier: the desk's numbers are per day, and a number taken ten
+    minutes before must be of the same day."""
+    now = utcnow()
+    with pantau.runtime.db.session() as s:
+        site_id = desk(pantau).site_id
+        start = datetime.combine(local_today(s, site_id, now), time(0), site_zone(s, site_id))
+    return max(now, start + timedelta(minutes=15))
+
+
 def serve_at_desk(pantau, when: datetime) -> int:
     """Take an admission number, call it to 'Loket 1' and start serving it, each a minute apart."""
     actor = desk(pantau)
@@ -434,7 +444,7 @@ def tasks(pantau, visit_id: int) -> dict[int, datetime]:
 
 
 def test_new_patient_with_a_desk_number_gets_tasks_1_2_3(any_app):
-    now = utcnow()
+    now = desk_now(any_app)
     ticket_id = serve_at_desk(any_app, now - timedelta(minutes=10))
     with any_app.runtime.db.session() as s:
         serving = serving_admission_tickets(s, desk(any_app).site_id, today(any_app))
@@ -454,7 +464,7 @@ def test_new_patient_with_a_desk_number_gets_tasks_1_2_3(any_app):
 def test_existing_patient_gets_task_3_only(any_app):
     patient = new_patient(any_app)
     book(any_app, patient.id, open_session(any_app, "GIG"))  # an earlier visit: no longer a new patient
-    now = utcnow()
+    now = desk_now(any_app)
     ticket_id = serve_at_desk(any_app, now - timedelta(minutes=10))
     booked = book(any_app, patient.id, open_session(any_app, "UMU"), now=now, admission_ticket_id=ticket_id)
     assert sorted(tasks(any_app, booked.visit_id)) == [3]

@@ -4,7 +4,8 @@ Starts a real Mosquitto, PostgreSQL (``fast=False``: fsync and synchronous commi
 test suite does (or uses ``PANTAU_DATABASE_URL`` / ``PANTAU_REDIS_URL`` / ``PANTAU_MQTT_URL`` when they are
 set; the bench resets the clinical streams and the bench beds' alarms, so give it services of its own), creates
 ``--devices`` monitors on as many occupied beds, and runs ``--consumers`` real consumer processes, each with its
-own persistent session on the shared subscription (``$share/pantau/...``) and its clinical evaluator. Phases:
+own persistent session on the shared subscription (``$share/pantau/...``) and its clinical evaluator (with
+``--evaluators N``, ``--no-evaluator`` consumers and N ``python -m bridge.clinical_worker`` processes). Phases:
 
 1. **bare** - the drain's recorded backlog (below) is queued for a bare paho subscriber on a topic of its own,
    which only parses each JSON payload: ``bare_drain_msgs_per_s``, the machine's ceiling at this moment (the
@@ -25,7 +26,8 @@ own persistent session on the shared subscription (``$share/pantau/...``) and it
 
 Finally every published ``(device_id, ts, seq)`` is checked against ``vital_sample``: ``lost`` = published and
 not stored, ``duplicates`` = redeliveries the consumers counted (stored once). With ``--json`` the last line
-is one JSON object. Usage: ``python bench/ingest.py --messages 200000 --devices 200 [--consumers 2] [--json]``.
+is one JSON object. Usage:
+``python bench/ingest.py --messages 200000 --devices 200 [--consumers 2] [--evaluators 1] [--json]``.
 """
 
 from __future__ import annotations
@@ -329,18 +331,21 @@ def run_publishers(
 
 
 class ConsumerProcess:
-    """``python -m bridge.consumer --shared`` with the bench's services, and its /healthz counters."""
+    """A Pantau worker with the bench's services: ``python -m`` ``command`` (by default the consumer on the shared
+    subscription under ``client_id``), and its /healthz counters."""
 
-    def __init__(self, env: dict[str, str], client_id: str, metrics_port: int) -> None:
+    def __init__(
+        self, env: dict[str, str], client_id: str, metrics_port: int, command: tuple[str, ...] | None = None
+    ) -> None:
         self.env = env
         self.client_id = client_id
         self.port = metrics_port
+        self.command = command or ("bridge.consumer", "--shared", "--client-id", client_id)
         self.proc: subprocess.Popen | None = None
         self.runs: list[dict] = []
 
     def launch(self) -> float:
-        cmd = [sys.executable, "-m", "bridge.consumer", "--shared", "--client-id", self.client_id]
-        cmd += ["--metrics-port", str(self.port)]
+        cmd = [sys.executable, "-m", *self.command, "--metrics-port", str(self.port)]
         launched = time.time()
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=sys.stderr)
         return launched
@@ -379,25 +384,35 @@ class ConsumerProcess:
 
 
 class Consumers:
-    """``count`` consumer processes on the shared subscription, started and stopped together."""
+    """``count`` consumer processes on the shared subscription, started and stopped together; with ``evaluators``,
+    that many ``bridge.clinical_worker`` processes evaluate instead of the consumers (``--no-evaluator``)."""
 
-    def __init__(self, env: dict[str, str], count: int, name: str) -> None:
+    def __init__(self, env: dict[str, str], count: int, name: str, evaluators: int = 0) -> None:
         from testkit.servers import free_port
 
-        self.processes = [ConsumerProcess(env, f"{CLIENT_ID}-{name}-{n}", free_port()) for n in range(count)]
+        options = ("--no-evaluator",) if evaluators else ()
+        self.processes = [ConsumerProcess(env, f"{CLIENT_ID}-{name}-{n}", free_port(), options) for n in range(count)]
+        self.evaluators = [
+            ConsumerProcess(env, f"{CLIENT_ID}-{name}-eval-{n}", free_port(), ("--evaluator",))
+            for n in range(evaluators)
+        ]
 
     @property
     def client_ids(self) -> list[str]:
         return [p.client_id for p in self.processes]
 
     def start(self) -> tuple[float, float]:
-        """Start them; return (first launched, first subscribed) on the ``time.time()`` scale."""
+        """Start them (the evaluators first); return (first consumer launched, first subscribed) on the
+        ``time.time()`` scale."""
+        for evaluator in self.evaluators:
+            evaluator.launch()
         launched = [p.launch() for p in self.processes]
         subscribed = [p.subscribed_at(t) for p, t in zip(self.processes, launched, strict=True)]
         return min(launched), min(subscribed)
 
     def snapshots(self) -> list[dict]:
-        return [p.snapshot() or {} for p in self.processes]
+        """The consumers' /healthz, then the evaluators'."""
+        return [p.snapshot() or {} for p in self.processes + self.evaluators]
 
     def wait_stored(self, count: int, timeout: float = 900) -> float:
         """Wait until ``count`` messages are stored (new or duplicate) by them all; return when the last batch was
@@ -423,16 +438,17 @@ class Consumers:
         return None
 
     def stop(self) -> None:
-        for p in self.processes:
+        for p in self.processes + self.evaluators:
             p.stop()
 
     def close(self, mqtt_url: str) -> None:
-        """Kill any still running (the bench failed) and end their persistent sessions, whose share of the
-        subscription would otherwise keep taking messages."""
-        for p in self.processes:
+        """Kill any still running (the bench failed) and end the consumers' persistent sessions, whose share of
+        the subscription would otherwise keep taking messages."""
+        for p in self.processes + self.evaluators:
             if p.proc is not None and p.proc.poll() is None:
                 p.proc.kill()
                 p.proc.wait(30)
+        for p in self.processes:
             end_session(mqtt_url, p.client_id)
 
     def duplicates(self) -> int:
@@ -738,6 +754,9 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=200_000, help="messages per phase (live and drain)")
     parser.add_argument("--devices", type=int, default=64)
     parser.add_argument("--consumers", type=int, default=1, help="consumer processes on the shared subscription")
+    parser.add_argument(
+        "--evaluators", type=int, default=0, help="clinical_worker processes (0: each consumer evaluates)"
+    )
     parser.add_argument("--publishers", type=int, default=3, help="publisher processes in the live phase")
     parser.add_argument("--rate", type=int, default=2000, help="msgs/s of the latency phase")
     parser.add_argument("--latency-seconds", type=float, default=15.0)
@@ -782,7 +801,7 @@ def main() -> int:
         for name in ("mqtt_username", "mqtt_password", "mqtt_ca_file"):
             if getattr(settings, name):
                 env[f"PANTAU_{name.upper()}"] = getattr(settings, name)
-        consumers = Consumers(env, args.consumers, "main")
+        consumers = Consumers(env, args.consumers, "main", args.evaluators)
         stack.callback(consumers.close, mqtt_url)
 
         # 1. bare: the same backlog for a subscriber that only parses JSON
@@ -830,7 +849,7 @@ def main() -> int:
         if args.consumers > 1:
             reset_clinical(database_url, redis_url)
             consumers.close(mqtt_url)  # their sessions leave the shared subscription
-            single = Consumers(env, 1, "single")
+            single = Consumers(env, 1, "single", min(args.evaluators, 1))
             stack.callback(single.close, mqtt_url)
             _log("single: the recorded backlog again, for one consumer")
             single_drained = drain(mqtt_url, single, devices, args, PHASE_SEQ["single"])
@@ -858,6 +877,7 @@ def main() -> int:
             "messages": args.messages,
             "devices": args.devices,
             "consumers": args.consumers,
+            "evaluators": args.evaluators,
             "publishers": args.publishers,
             "broker_max_inflight": args.inflight if "mqtt_url" not in given else None,
             "published_total": sum(expected[p] for p in phases),

@@ -27,6 +27,8 @@ import time
 import uuid
 import zlib
 
+import orjson
+
 from bridge.clinical import ClinicalPipeline
 from bridge.clinical_feed import partition_of
 from bridge.clinical_order import PartitionOrder
@@ -76,6 +78,7 @@ class ClinicalWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._throttled = ThrottledLog(log)
+        self._passed_at = 0.0  # time.monotonic() of the last pass of the loop that did not fail
 
     @classmethod
     def from_settings(cls, runtime: Runtime, name: str) -> ClinicalWorker:
@@ -116,6 +119,12 @@ class ClinicalWorker:
             "broken": sum(order.broken for order in orders),
         }
 
+    def healthy(self) -> bool:
+        """Running, and a pass of its loop got through within the last lease (the live store and the database
+        answer)."""
+        alive = self._thread is not None and self._thread.is_alive()
+        return alive and time.monotonic() - self._passed_at < self.lease_s
+
     # ------------------------------------------------------------------ running
 
     def start(self) -> None:
@@ -149,6 +158,7 @@ class ClinicalWorker:
                 busy = False
                 for partition in list(self._owned):
                     busy |= self._step(partition)
+                self._passed_at = time.monotonic()
             except Exception as exc:  # the live store or the database away: try again shortly
                 self._caught_up.clear()  # no time passes for a bed while its samples cannot be read
                 self._throttled("clinical", "clinical evaluator cannot go on, retrying", error=repr(exc)[:300])
@@ -248,23 +258,39 @@ class ClinicalWorker:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m bridge.clinical_worker``: evaluate partitions until SIGTERM/SIGINT."""
+    from bridge.health_http import HealthHttpServer, Reply
     from bridge.stop_signal import stop_on_signals
     from config import configure_logging, load_settings
     from data.runtime import build_runtime
 
     parser = argparse.ArgumentParser(prog="python -m bridge.clinical_worker", description=__doc__.split("\n")[0])
-    parser.parse_args(argv)
+    parser.add_argument("--name", default="clinical-worker", help="the start of its lease member name (logs)")
+    parser.add_argument("--metrics-port", type=int, default=None, help="serve /healthz (JSON, 200 or 503) here")
+    parser.add_argument("--metrics-host", default="127.0.0.1", help="address for the /healthz server")
+    args = parser.parse_args(argv)
     settings = load_settings()
     settings.require_own_secrets()
     configure_logging(settings.log_level)
     runtime = build_runtime(settings)
-    worker = ClinicalWorker.from_settings(runtime, "clinical-worker")
+    worker = ClinicalWorker.from_settings(runtime, args.name)
+
+    def health() -> Reply:
+        ok = worker.healthy()
+        body = orjson.dumps({"ok": ok, "member": worker.member, "clinical": worker.counters()})
+        return 200 if ok else 503, body, "application/json"
+
+    server = None
+    if args.metrics_port is not None:
+        server = HealthHttpServer({"/healthz": health}, args.metrics_host, args.metrics_port, "clinical-health")
+        server.start()
     stop = stop_on_signals(log, "clinical worker")
     worker.start()
     try:
         stop.wait()
     finally:
         worker.stop()
+        if server is not None:
+            server.stop()
         runtime.close()
     return 0
 

@@ -9,11 +9,14 @@ comparisons: they depend on when the messages arrive, not on what they say.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +34,7 @@ from data.db import Database
 from data.live_store import LiveStore, open_live_store
 from data.models import Ward
 from data.seed import add_occupied_bed
+from testkit.servers import free_port
 from tests.test_consumer import (  # this module's own broker and database too
     SITE,
     Publisher,
@@ -357,12 +361,24 @@ def test_a_broken_message_and_a_redis_outage_are_survived(services: Services) ->
         proxy.close()
 
 
+def _health(port: int) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+    except OSError:
+        return 0, {}
+
+
 def test_the_evaluator_runs_as_a_process_of_its_own(services: Services) -> None:
-    """``python -m bridge.clinical_worker`` beside a consumer that only feeds: the recorded input's alarms."""
+    """``python -m bridge.clinical_worker`` beside a consumer that only feeds: the recorded input's alarms, and its
+    /healthz with what it owns and has evaluated."""
     ward = Ward6(services.db)
     cluster = Cluster(services)
+    port = free_port()
     worker = subprocess.Popen(
-        [sys.executable, "-m", "bridge.clinical_worker"],
+        [sys.executable, "-m", "bridge.clinical_worker", "--name", "solo", "--metrics-port", str(port)],
         cwd=ROOT,
         env=process_env(services),
         stdout=subprocess.DEVNULL,
@@ -378,6 +394,11 @@ def test_the_evaluator_runs_as_a_process_of_its_own(services: Services) -> None:
             publisher.close()
         wait_until(lambda: ward.stored()[1] == BEDS * SECONDS, timeout=60, what="every sample stored")
         wait_until(lambda: ward.alarms(t0) == EXPECTED, timeout=60, what="the recorded input's alarms")
+        status, health = _health(port)
+        assert status == 200 and health["ok"] is True
+        assert health["member"].startswith("solo-")
+        assert health["clinical"]["owned"] == list(range(PARTITIONS))  # alone: every partition
+        assert health["clinical"]["evaluated"] >= BEDS * (SECONDS - 3)  # every bed's steps but the held last ones
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(30) == 0
     finally:

@@ -7,12 +7,12 @@ import logging
 import threading
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import orjson
 
 from bridge.consumer.messages import now_ms
+from bridge.health_http import HealthHttpServer, Reply
 from bridge.sequence_gaps import GapCounters
 
 __all__ = ["ConsumerMetrics", "MetricsServer"]
@@ -173,7 +173,7 @@ def _prom_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-class MetricsServer:
+class MetricsServer(HealthHttpServer):
     """``/metrics`` and ``/healthz`` of one consumer on ``host:port`` (port 0: any free one, then :attr:`port`),
     served by a daemon thread from :meth:`start` until :meth:`stop`."""
 
@@ -188,42 +188,12 @@ class MetricsServer:
         self.metrics = metrics
         self._queued = queued
         self._healthy = healthy
-        self._http = ThreadingHTTPServer((host, port), self._handler())
-        self._http.daemon_threads = True
-        self.host = host
-        self.port: int = self._http.server_address[1]
+        routes = {"/metrics": self._prometheus, "/healthz": self._health}
+        super().__init__(routes, host, port, "pantau-consumer-metrics")
 
-    def start(self) -> None:
-        threading.Thread(target=self._http.serve_forever, name="pantau-consumer-metrics", daemon=True).start()
-        log.info("consumer metrics listening", extra={"host": self.host, "port": self.port})
+    def _prometheus(self) -> Reply:
+        return 200, self.metrics.prometheus(self._queued()).encode(), "text/plain; version=0.0.4; charset=utf-8"
 
-    def stop(self) -> None:
-        self._http.shutdown()
-        self._http.server_close()
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                if self.path.split("?")[0] == "/metrics":
-                    body = server.metrics.prometheus(server._queued()).encode()
-                    self._reply(200, body, "text/plain; version=0.0.4; charset=utf-8")
-                elif self.path.split("?")[0] == "/healthz":
-                    ok = server._healthy()
-                    body = orjson.dumps({"ok": ok, **server.metrics.snapshot(server._queued())})
-                    self._reply(200 if ok else 503, body, "application/json")
-                else:
-                    self._reply(404, b"not found\n", "text/plain")
-
-            def _reply(self, code: int, body: bytes, content_type: str) -> None:
-                self.send_response(code)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        return Handler
+    def _health(self) -> Reply:
+        ok = self._healthy()
+        return 200 if ok else 503, orjson.dumps({"ok": ok, **self.metrics.snapshot(self._queued())}), "application/json"

@@ -331,16 +331,14 @@ def run_publishers(
 
 
 class ConsumerProcess:
-    """A Pantau worker with the bench's services: ``python -m`` ``command`` (by default the consumer on the shared
-    subscription under ``client_id``), and its /healthz counters."""
+    """A Pantau worker with the bench's services: ``python -m`` ``command`` (a consumer under ``client_id``, or a
+    clinical evaluator), and its /healthz counters."""
 
-    def __init__(
-        self, env: dict[str, str], client_id: str, metrics_port: int, command: tuple[str, ...] | None = None
-    ) -> None:
+    def __init__(self, env: dict[str, str], client_id: str, metrics_port: int, command: tuple[str, ...]) -> None:
         self.env = env
         self.client_id = client_id
         self.port = metrics_port
-        self.command = command or ("bridge.consumer", "--shared", "--client-id", client_id)
+        self.command = command
         self.proc: subprocess.Popen | None = None
         self.runs: list[dict] = []
 
@@ -390,11 +388,12 @@ class Consumers:
     def __init__(self, env: dict[str, str], count: int, name: str, evaluators: int = 0) -> None:
         from testkit.servers import free_port
 
-        options = ("--no-evaluator",) if evaluators else ()
-        self.processes = [ConsumerProcess(env, f"{CLIENT_ID}-{name}-{n}", free_port(), options) for n in range(count)]
+        ids = [f"{CLIENT_ID}-{name}-{n}" for n in range(count)]
+        consumer = ("bridge.consumer", "--shared") + (("--no-evaluator",) if evaluators else ())
+        self.processes = [ConsumerProcess(env, i, free_port(), (*consumer, "--client-id", i)) for i in ids]
+        evaluator_ids = [f"{CLIENT_ID}-{name}-eval-{n}" for n in range(evaluators)]
         self.evaluators = [
-            ConsumerProcess(env, f"{CLIENT_ID}-{name}-eval-{n}", free_port(), ("--evaluator",))
-            for n in range(evaluators)
+            ConsumerProcess(env, i, free_port(), ("bridge.clinical_worker", "--name", i)) for i in evaluator_ids
         ]
 
     @property

@@ -21,7 +21,11 @@ bind = _settings.web_bind
 workers = _settings.web_workers
 worker_class = "gthread"
 threads = _settings.web_threads
-keepalive = 5  # behind the TLS proxy: an idle connection outlives a desk's pause between two requests
+# Behind the proxy, an idle connection must outlive the proxy's own idle timeout for it (Caddy: 60 s in
+# deploy/caddy/Caddyfile; ingress-nginx: 60 s by default): when gunicorn closes first, a request the proxy sends at
+# that moment meets a closed connection and the desk gets an error instead of its ticket. gthread keeps an idle
+# connection in its poller, not on a thread.
+keepalive = 75
 graceful_timeout = 30  # requests in flight finish at shutdown
 
 

@@ -522,8 +522,8 @@ def run_clients(
                 began = due
             try:
                 ok, detail = register_once(session, base, callback, item)
-            except requests.RequestException as err:
-                ok, detail = False, type(err).__name__
+            except requests.RequestException as err:  # the kind and the reason (no patient data in either)
+                ok, detail = False, f"{type(err).__name__}: {str(err)[-160:]}"
             elapsed = time.perf_counter() - began
             with lock:
                 latencies.append(elapsed)

@@ -538,6 +538,18 @@ def test_gunicorn_threads_answer_requests_while_the_stream_server_holds_the_scre
     assert _gunicorn_settings(monkeypatch, PANTAU_WEB_WORKERS="4")["workers"] == 4
 
 
+def test_the_web_app_keeps_an_idle_connection_longer_than_the_proxies_do(monkeypatch):
+    """gunicorn must not close an idle connection that Caddy (or ingress-nginx, 60 s by default) may still send a
+    request on: the desk would get an error instead of its ticket."""
+    keepalive = _gunicorn_settings(monkeypatch)["keepalive"]
+    lines = _caddyfile_lines()
+    web = lines.index("reverse_proxy web:8050 {")
+    block = lines[web : web + lines[web:].index("}") + 1]
+    assert "transport http {" in block, "Caddy's upstream idle timeout is stated, not left to its default (2 min)"
+    caddy = next(line for line in lines[web:] if line.startswith("keepalive "))
+    assert caddy.endswith("s") and keepalive > int(caddy.split()[1].removesuffix("s"))
+
+
 def test_dockerignore_keeps_local_state_and_secrets_out_of_the_image():
     entries = {
         line.strip()

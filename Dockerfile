@@ -36,5 +36,5 @@ EXPOSE 8050
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8050/healthz', timeout=4)"]
 
-# Workers, threads (one per open TV board or ward screen) and the port: gunicorn.conf.py.
+# Workers, threads, keep-alive and the port: gunicorn.conf.py (the live screens are served by `python -m streams`).
 CMD ["gunicorn", "--config", "gunicorn.conf.py", "app:server"]

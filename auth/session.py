@@ -16,11 +16,12 @@ from typing import Any
 from flask import Flask, g, request, session
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from auth.reauth import CHECKED_AT_KEY
 from data import audit
-from data.models import User
+from data.models import Site, User, UserRole
 from data.runtime import current_runtime
 from domain.actor import Actor
 
@@ -66,10 +67,47 @@ def load_user(db: Session, user_id: object, session_version: object) -> CurrentU
     version its session signed in with); None otherwise. Shared by the web app and the stream server."""
     if not isinstance(user_id, str) or not user_id.isdigit():
         return None
-    user = db.get(User, int(user_id))
-    if user is None or not user.active or user.session_version != session_version:
+    rows = db.execute(_ACCOUNT.where(User.id == int(user_id))).all()  # one row per role, in one statement
+    if not rows:
         return None
-    return CurrentUser.from_model(user)
+    first = rows[0]
+    if not first.active or first.session_version != session_version:
+        return None
+    return _current_user(first, frozenset(row.role for row in rows if row.role is not None))
+
+
+# What a request needs of the signed-in account, its site's name and its roles: one statement on every request.
+_ACCOUNT = (
+    select(
+        User.id,
+        User.username,
+        User.full_name,
+        User.site_id,
+        Site.name.label("site_name"),
+        User.language,
+        User.must_change_password,
+        User.session_version,
+        User.active,
+        UserRole.role,
+    )
+    .join(Site, Site.id == User.site_id)
+    .outerjoin(UserRole, UserRole.user_id == User.id)
+)
+
+
+def _current_user(row: Any, roles: frozenset[str]) -> CurrentUser:
+    """A :class:`CurrentUser` from a row of ``_ACCOUNT``."""
+    return CurrentUser(
+        id=row.id,
+        username=row.username,
+        full_name=row.full_name,
+        roles=roles,
+        site_id=row.site_id,
+        site_name=row.site_name,
+        language=row.language,
+        must_change_password=row.must_change_password,
+        session_version=row.session_version,
+    )
 
 
 def _load_user(user_id: str) -> CurrentUser | None:

@@ -13,12 +13,12 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import dash_bootstrap_components as dbc
-from dash import ALL, MATCH, Input, Output, State, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
 from auth.session import current_actor
-from callbacks.registry import page_callback
+from callbacks.registry import clientside_callback, page_callback
 from components.chart_theme import chart_theme
 from components.finance_charts import report_figures
 from components.finance_exports import ExportHeader, report_csv, report_pdf, report_xlsx
@@ -28,7 +28,7 @@ from components.finance_view import (
     GRAPH_ID,
     GRID_ID,
     FinanceView,
-    drill_grid,
+    column_defs,
     filter_words,
     graph_id,
     kpi_row,
@@ -255,8 +255,10 @@ def _row_key_of_click(trigger: dict, clicks: list, cells: list, rows: list) -> t
     OWNER,
     Output(Ids.DRILL_MODAL, "is_open"),
     Output(Ids.DRILL_TITLE, "children"),
-    Output(Ids.DRILL_BODY, "children"),
+    Output(Ids.DRILL_COUNT, "children"),
     Output(Ids.DRILL_STORE, "data"),
+    Output(DRILL_GRID_ID, "columnDefs"),
+    Output(DRILL_GRID_ID, "columnSize"),
     Input({"type": GRAPH_ID, "table": ALL, "drill": ALL}, "clickData"),
     Input({"type": GRID_ID, "table": ALL, "drill": ALL}, "cellClicked"),
     State({"type": GRID_ID, "table": ALL, "drill": ALL}, "rowData"),
@@ -264,7 +266,8 @@ def _row_key_of_click(trigger: dict, clicks: list, cells: list, rows: list) -> t
     prevent_initial_call=True,
 )
 def open_drill(clicks: list, cells: list, rows: list, *filters: Any) -> tuple:
-    """A click on a bar, a point or a table row opens the rows behind it."""
+    """A click on a bar, a point or a table row opens the rows behind it: the page's one drill-down grid gets this
+    opening's columns, and the new store (its ``opened`` names this opening) empties the grid's row cache."""
     trigger = ctx.triggered_id
     if not isinstance(trigger, dict) or not trigger.get("drill") or not ctx.triggered[0].get("value"):
         raise PreventUpdate
@@ -278,22 +281,59 @@ def open_drill(clicks: list, cells: list, rows: list, *filters: Any) -> tuple:
         first = drill(session, current_user.site_id, view.flt, trigger["drill"], row_key, offset=0, limit=1)
     name = label(f"finpg_drill_{trigger['drill']}", lang)
     title = f"{name} · {what} · {label('finpg_rows', lang)}: {first.count}"
-    store = {"name": trigger["drill"], "row_key": row_key}
-    opened = uuid.uuid4().hex[:12]
-    body = [html.Div(str(first.count), id="finpg-drill-count", hidden=True), drill_grid(first.columns, lang, opened)]
-    return True, title, body, store
+    store = {"name": trigger["drill"], "row_key": row_key, "opened": uuid.uuid4().hex[:12]}
+    columns = column_defs(first.columns, lang, sortable=True)
+    return True, title, str(first.count), store, columns, "autoSize"
+
+
+# A new opening empties the grid's row cache (and any sort left from the previous one), so the grid asks again for
+# the rows in view with the new store. The grid stays: one made anew per opening let a rows answer for a removed
+# grid arrive after its replacement, and the browser could then drop the next answer.
+REFRESH_DRILL = f"""async function () {{
+    const api = await window.dash_ag_grid.getApiAsync("{DRILL_GRID_ID}");
+    if (api.getDisplayedRowCount() > 0) {{ api.ensureIndexVisible(0); }}
+    if (api.getColumnState().some((column) => column.sort)) {{
+        api.applyColumnState({{defaultState: {{sort: null}}}});
+    }}
+    api.purgeInfiniteCache();
+    return window.dash_clientside.no_update;
+}}"""
+clientside_callback(
+    REFRESH_DRILL, Output(DRILL_GRID_ID, "scrollTo"), Input(Ids.DRILL_STORE, "data"), prevent_initial_call=True
+)
+
+# The grid fills the request it made last with whatever answer comes next, so an answer reaches it only when it is
+# for that request: this opening, the same first row and sort. A late answer for an earlier opening or sort is
+# dropped (the grid's own request is answered in its turn).
+HAND_ROWS = """function (answer, store, request) {
+    const same = (a, b) => JSON.stringify(a || []) === JSON.stringify(b || []);
+    if (!answer || !store || !request || answer.opened !== store.opened || answer.startRow !== request.startRow
+        || !same(answer.sortModel, request.sortModel)) {
+        return window.dash_clientside.no_update;
+    }
+    return {rowData: answer.rowData, rowCount: answer.rowCount};
+}"""
+clientside_callback(
+    HAND_ROWS,
+    Output(DRILL_GRID_ID, "getRowsResponse"),
+    Input(Ids.DRILL_ROWS, "data"),
+    State(Ids.DRILL_STORE, "data"),
+    State(DRILL_GRID_ID, "getRowsRequest"),
+    prevent_initial_call=True,
+)
 
 
 @page_callback(
     OWNER,
-    Output({"type": DRILL_GRID_ID, "opened": MATCH}, "getRowsResponse"),
-    Input({"type": DRILL_GRID_ID, "opened": MATCH}, "getRowsRequest"),
+    Output(Ids.DRILL_ROWS, "data"),
+    Input(DRILL_GRID_ID, "getRowsRequest"),
     State(Ids.DRILL_STORE, "data"),
     *(State(i, p) for i, p in FILTER_STATES),
     prevent_initial_call=True,
 )
 def drill_rows(request: dict | None, store: dict | None, *filters: Any) -> dict:
-    """One block of the drill-down's rows, sorted on the server by the grid's sort column."""
+    """One block of the drill-down's rows, sorted on the server by the grid's sort column, named with the opening
+    and the request it answers (HAND_ROWS gives the grid only the answer to what it asked last)."""
     view = view_of(*filters)
     if not request or not store or view is None:
         raise PreventUpdate
@@ -314,7 +354,13 @@ def drill_rows(request: dict | None, store: dict | None, *filters: Any) -> dict:
             descending=bool(sort and sort.get("sort") == "desc"),
         )
     rows = [{c.key: cell_text(v, c.kind, lang) for c, v in zip(page.columns, row, strict=True)} for row in page.rows]
-    return {"rowData": rows, "rowCount": page.count}
+    return {
+        "opened": store.get("opened"),
+        "startRow": request.get("startRow"),
+        "sortModel": request.get("sortModel") or [],
+        "rowData": rows,
+        "rowCount": page.count,
+    }
 
 
 def export_header(session: Any, report: Report, view: FinanceView, lang: str) -> ExportHeader:

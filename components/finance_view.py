@@ -35,8 +35,11 @@ LOWER_IS_BETTER = frozenset(
     }
 )
 GRID_HEIGHT_PX = 320
-# Component id types of what the page draws after it opens (callbacks/finance.py matches them with ALL / MATCH).
-GRAPH_ID, GRID_ID, DRILL_GRID_ID = "finpg-graph", "finpg-grid", "finpg-drill-grid"
+# Component id types of what the page draws after it opens (callbacks/finance.py matches them with ALL).
+GRAPH_ID, GRID_ID = "finpg-graph", "finpg-grid"
+# The drill-down's one grid, in the page's modal for the page's life: a new opening sets its columns and purges its
+# row cache (callbacks/finance.py).
+DRILL_GRID_ID = "finpg-drill-grid"
 # AG Grid's own theme (Quartz, applied by the grid itself: no stylesheet from a CDN) in Bootstrap's colours, so the
 # grids follow the light and dark themes.
 GRID_COLOURS = {
@@ -244,12 +247,12 @@ def table_grid(table: Table, lang: str) -> dag.AgGrid:
     )
 
 
-def drill_grid(columns: tuple, lang: str, opened: str) -> dag.AgGrid:
-    """The drill-down's grid: rows fetched page by page from the server (infinite row model), sorted there.
-    ``opened`` names this opening, so each drill-down is a new grid with a cache of its own."""
+def drill_grid(lang: str) -> dag.AgGrid:
+    """The drill-down's grid: rows fetched page by page from the server (infinite row model), sorted there. One grid
+    for the page's life; each opening gives it its columns (``column_defs``) and empties its row cache."""
     return dag.AgGrid(
-        id={"type": DRILL_GRID_ID, "opened": opened},
-        columnDefs=column_defs(columns, lang, sortable=True),
+        id=DRILL_GRID_ID,
+        columnDefs=[],
         rowModelType="infinite",
         dashGridOptions={
             "cacheBlockSize": 100,
@@ -257,6 +260,5 @@ def drill_grid(columns: tuple, lang: str, opened: str) -> dag.AgGrid:
             "rowHeight": 30,
             "localeText": {"noRowsToShow": label("finpg_no_rows", lang)},
         },
-        columnSize="autoSize",
         style={**GRID_COLOURS, "height": "60vh"},
     )

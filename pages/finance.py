@@ -13,13 +13,13 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_login import current_user
 
-from components.finance_view import REPORTS, FinanceView, parse_view
+from components.finance_view import REPORTS, FinanceView, drill_grid, parse_view
 from data.finance_reports import filter_choices
 from data.runtime import current_runtime
 from data.schedules import local_today
 from domain.finance import PAYERS, UNITS
 from domain.roles import may_open
-from i18n.web import t
+from i18n.web import current_language, t
 
 ROLES = ["manager", "admin", "finance"]
 dash.register_page(
@@ -62,7 +62,9 @@ class Ids:
     DRILL_MODAL = "finpg-drill-modal"
     DRILL_TITLE = "finpg-drill-title"
     DRILL_BODY = "finpg-drill-body"
-    DRILL_STORE = "finpg-drill-store"
+    DRILL_COUNT = "finpg-drill-count"
+    DRILL_STORE = "finpg-drill-store"  # the open drill-down: its name, row key and opening
+    DRILL_ROWS = "finpg-drill-rows"  # the last rows answer, handed to the grid only if it is for what it asked
 
 
 EXPORT_FORMATS = ("xlsx", "csv", "pdf")
@@ -162,7 +164,9 @@ def _drill_modal() -> dbc.Modal:
     return dbc.Modal(
         [
             dbc.ModalHeader(dbc.ModalTitle(id=Ids.DRILL_TITLE)),
-            dbc.ModalBody(id=Ids.DRILL_BODY),
+            dbc.ModalBody(
+                [html.Div(id=Ids.DRILL_COUNT, hidden=True), drill_grid(current_language())], id=Ids.DRILL_BODY
+            ),
         ],
         id=Ids.DRILL_MODAL,
         size="xl",
@@ -180,6 +184,7 @@ def layout(**query: str) -> html.Div:
         [
             dcc.Location(id=Ids.URL, refresh=False, search=f"?{urlencode(query)}" if query else ""),
             dcc.Store(id=Ids.DRILL_STORE),
+            dcc.Store(id=Ids.DRILL_ROWS),
             dbc.Row(
                 [
                     dbc.Col(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 import subprocess
+import time
 from datetime import date, timedelta
 
 import pytest
@@ -24,6 +25,7 @@ from tests.test_browser_console import CallbackWatch
 from tests.test_browser_shell import open_nav, sign_in
 
 pytestmark = pytest.mark.browser
+CALLBACKS = re.compile(r"/_dash-update-component")  # with a query string (?endId=...)
 
 
 def rupiah(text: str) -> int:
@@ -141,6 +143,79 @@ def test_manager_filters_drills_and_exports(page, live_server, tmp_path):
     expect(page).to_have_url(re.compile("laporan=claims.*penjamin=jkn"))
     watch.settle(page)
     assert not watch.problems, watch.problems
+
+
+def test_a_drill_down_opened_at_once_after_another_shows_its_own_rows(page, live_server):
+    """Open the JKN row's lines, close them and at once open self-pay's: self-pay's rows show, not JKN's. The test
+    holds back the first two rows requests (the JKN opening's, and the next) and lets the JKN one's answer arrive
+    only after the self-pay opening asked for its rows, as a slow server would: that answer must neither show nor
+    block self-pay's rows. Then the insured row's lines are opened while self-pay's still show (the click
+    dispatched to the row under the modal): the grid stays as it does when a reopening lands while the modal fades
+    out, and it shows the insured line only. Sorting the open drill-down still sorts on the server."""
+    base, pantau = live_server
+    with pantau.runtime.db.session() as s:
+        site_id = s.scalar(select(Site.id))
+        today = local_today(s, site_id)
+        start, _ = month_period(today.year, today.month)
+        add_charge_lines(s, site_id, _lines(site_id, start, start - timedelta(days=20)))
+    held: list = []
+
+    def hold_rows(route) -> None:
+        if len(held) < 2 and "getRowsRequest" in (route.request.post_data or ""):
+            held.append(route)
+        else:
+            route.continue_()
+
+    watch = CallbackWatch(page)
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    sign_in(page, base, "manajer")
+    expect(page.locator("#home-greeting")).to_be_visible()
+    page.goto(f"{base}/keuangan")
+    expect(page.locator("#finpg-kpi-revenue-value")).to_have_text("Rp 1.000.000", timeout=30_000)
+    page.route(CALLBACKS, hold_rows)
+    title = page.locator("#finpg-drill-title")
+    rows = page.locator("#finpg-drill-modal .ag-center-cols-container .ag-row")
+    shown = page.locator("#finpg-drill-modal .ag-center-cols-container")
+
+    page.locator("#finpg-table-by_payer .ag-row", has_text="JKN").first.click()
+    expect(title).to_contain_text("JKN (BPJS Kesehatan) · Jumlah baris: 3")
+    _wait_for(page, lambda: len(held) == 1)  # the JKN opening's rows are asked for, and held back
+    page.keyboard.press("Escape")
+    page.locator("#finpg-table-by_payer .ag-row", has_text="Umum").first.click()
+    expect(title).to_contain_text("Umum · Jumlah baris: 2")
+    _wait_for(page, lambda: len(held) == 2)  # the self-pay opening asked too
+    first, second = held
+    first.continue_()  # the JKN rows answer arrives after the self-pay opening asked for its rows
+    first.request.response()
+    page.wait_for_timeout(300)
+    second.continue_()
+    expect(rows).to_have_count(2)
+    expect(shown).to_contain_text("Obat")
+    expect(shown).not_to_contain_text("Konsultasi")
+    page.unroute(CALLBACKS)
+
+    page.locator("#finpg-table-by_payer .ag-row", has_text="Asuransi").first.locator(".ag-cell").first.dispatch_event(
+        "click"
+    )
+    expect(title).to_contain_text("Asuransi swasta · Jumlah baris: 1")
+    expect(rows).to_have_count(1)
+    expect(shown).to_contain_text("Kamar kelas 1")
+    expect(shown).not_to_contain_text("Obat")
+
+    page.locator("#finpg-drill-modal .ag-header-cell[col-id='amount']").click()  # sorted on the server
+    expect(page.locator("#finpg-drill-modal .ag-header-cell[aria-sort='ascending']")).to_have_count(1)
+    expect(rows).to_have_count(1)
+    expect(shown).to_contain_text("Kamar kelas 1")  # the sorted request's answer reached the grid
+    watch.settle(page)
+    assert not watch.problems, watch.problems
+
+
+def _wait_for(page, done, timeout_s: float = 15) -> None:
+    """Wait (bounded) until ``done()`` is true, letting the page run meanwhile."""
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        assert time.monotonic() < deadline, "timed out"
+        page.wait_for_timeout(50)
 
 
 def test_front_desk_cannot_reach_finance(page, live_server):

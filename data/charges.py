@@ -21,7 +21,6 @@ from data.models import ChargeDaily, ChargeLine, Tariff
 from data.upsert import insert_for
 
 DAILY_KEYS = ("service_date", "unit", "payer", "poli_id", "ward_id", "doctor_id")
-BATCH = 500  # rows per INSERT: 21 columns × 500 stays far below SQLite's 32,766 bound parameters
 
 
 @dataclass(frozen=True)
@@ -117,16 +116,14 @@ def add_charge_lines(session: Session, site_id: int, charges: Iterable[NewCharge
     if not rows:
         return 0
     table = ChargeLine.__table__
-    returned = [table.c[key] for key in (*DAILY_KEYS, "amount")]
-    inserted = []
-    for start in range(0, len(rows), BATCH):  # one multi-row INSERT per batch; RETURNING gives only the new rows
-        statement = (
-            insert_for(session, table)
-            .values(rows[start : start + BATCH])
-            .on_conflict_do_nothing(index_elements=["site_id", "source", "source_id"])
-            .returning(*returned)
-        )
-        inserted.extend(session.execute(statement).all())
+    # One statement with the rows as parameters: SQLAlchemy sends them as multi-row INSERTs ("insertmanyvalues", in
+    # pages within each backend's parameter limit) from one cached compilation; RETURNING gives only the new rows.
+    statement = (
+        insert_for(session, table)
+        .on_conflict_do_nothing(index_elements=["site_id", "source", "source_id"])
+        .returning(*(table.c[key] for key in (*DAILY_KEYS, "amount")))
+    )
+    inserted = session.execute(statement, rows).all()
     _add_to_daily(session, site_id, inserted)
     return len(inserted)
 

@@ -71,3 +71,26 @@ def test_lines_are_written_once_and_the_rollup_follows(any_app):
 def test_a_charge_without_tariff_needs_a_unit(any_app):
     with any_app.runtime.db.session() as s, pytest.raises(ValueError):
         priced_charge(s, site_of(any_app), "NOPE", day=DAY, payer="umum", source_id="x")
+
+
+def test_a_large_import_is_written_in_pages_and_counts_only_new_lines(any_app):
+    """Thousands of lines at once (a SIMRS import) cross the backends' parameter limits: every new one is written
+    and summed once, and those already written are left out of the count and the rollup."""
+    with any_app.runtime.db.session() as s:
+        site_id = site_of(any_app)
+
+        def lines(first: int, last: int) -> list[NewCharge]:
+            return [
+                NewCharge(DAY, "penunjang", "umum", "LAB", "Lab", f"import:{n}", unit_price=1_000, source="import")
+                for n in range(first, last)
+            ]
+
+        assert add_charge_lines(s, site_id, lines(0, 700)) == 700
+        assert add_charge_lines(s, site_id, lines(500, 3_200)) == 2_500  # 200 of them written before
+        daily = s.execute(
+            select(ChargeDaily.amount, ChargeDaily.lines).where(
+                ChargeDaily.site_id == site_id, ChargeDaily.unit == "penunjang"
+            )
+        ).one()
+        assert tuple(daily) == (3_200_000, 3_200)
+        assert s.scalar(select(func.count()).select_from(ChargeLine).where(ChargeLine.site_id == site_id)) == 3_200

@@ -14,16 +14,18 @@ from data import health
 
 
 class Counted:
-    """Wraps a probe, counting its calls; ``delay`` makes each call slow."""
+    """Wraps a probe, counting its calls; while ``held`` is set, each call waits until it is released (at most
+    30 s): a slow service."""
 
-    def __init__(self, probe: Callable[..., bool], delay: float = 0.0) -> None:
-        self.probe, self.delay, self.calls = probe, delay, 0
+    def __init__(self, probe: Callable[..., bool]) -> None:
+        self.probe, self.calls, self.held = probe, 0, None
         self._lock = threading.Lock()
 
     def __call__(self, *args: object, **kwargs: object) -> bool:
         with self._lock:
             self.calls += 1
-        time.sleep(self.delay)
+        if self.held is not None:
+            self.held.wait(30)
         return self.probe(*args, **kwargs)
 
 
@@ -64,16 +66,27 @@ def test_the_check_is_refreshed_once_the_cache_period_is_over(postgres_app, prob
 
 
 def test_while_one_request_refreshes_the_others_answer_at_once(postgres_app, probes):
+    """The refresh's database probe is held until the other requests have all answered: had they waited for the
+    refresh, they would still be waiting (whatever the machine's load, no timing is assumed)."""
     postgres_app.settings.healthz_cache_seconds = 0.2
     database, _ = probes
     postgres_app.client().get("/healthz")
     time.sleep(0.3)
-    database.delay = 1.0  # the refresh is slow: a database under load
-    started = time.monotonic()
+    database.held = threading.Event()  # the refresh is slow: a database under load
     refresh = threading.Thread(target=lambda: postgres_app.client().get("/healthz"))
     refresh.start()
-    time.sleep(0.1)
-    assert hit(postgres_app, 40) == [200] * 40
-    assert time.monotonic() - started < 0.9, "the other requests waited for the refresh"
-    refresh.join(5)
+    deadline = time.monotonic() + 10
+    while database.calls < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert database.calls == 2, "the refresh did not start"
+    answers: list[int] = []
+    others = threading.Thread(target=lambda: answers.extend(hit(postgres_app, 40)))
+    others.start()
+    others.join(20)
+    answered_while_held = not others.is_alive() and refresh.is_alive()
+    database.held.set()
+    others.join(35)
+    refresh.join(35)
+    assert answered_while_held, "the other requests waited for the refresh"
+    assert answers == [200] * 40
     assert database.calls == 2

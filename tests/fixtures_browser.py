@@ -23,7 +23,9 @@ from testkit.chromium import CHROMIUM_ARGS, LOCALE, TIMEZONE, VIEWPORT, find_chr
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
 
-DEFAULT_TIMEOUT_MS = 15_000
+# A page on the fully loaded CI machine (three test workers, their browsers and services on two cores) once took
+# 16 s from its scripts to its first Dash request; a wait that fails still fails, only later.
+DEFAULT_TIMEOUT_MS = 30_000
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_SCREENSHOTS = ROOT / "var" / "test-screenshots"

@@ -29,7 +29,7 @@ from data.models import Admission, AlarmEvent, Bed, BpjsOutbox, Observation, Vis
 from testkit.servers import free_port
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import choose, open_nav, settled, sign_in
-from tests.test_embedded_demo import stop, wait_until_serving
+from tests.test_embedded_demo import start_app, stop, wait_until_serving
 
 pytestmark = pytest.mark.browser
 
@@ -95,11 +95,9 @@ def hospital(tmp_path: Path) -> Iterator[Hospital]:
         "--password", ADMIN_TEMPORARY,
     )  # fmt: skip
     assert f"created {ADMIN}" in created
-    process = subprocess.Popen(
-        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
+    process = start_app(env, log := tmp_path / "hospital.log")
     try:
-        wait_until_serving(port)
+        wait_until_serving(port, process, log)
         yield Hospital(f"http://127.0.0.1:{port}", env, mqtt_port, database)
     finally:
         stop(process)
@@ -354,7 +352,10 @@ def test_a_hospital_is_built_and_run_in_the_browser_from_an_empty_database(page,
         expect(page.locator("body")).not_to_contain_text(SRI.name)
         expect(page.locator("body")).not_to_contain_text("SRI*")
         expect(page.locator("#ward-alarm-list")).to_contain_text("Tidak ada alarm aktif")
-        expect(page.locator("#bed-alarm-history")).to_contain_text("Belum ada alarm")
+        history = page.locator("#bed-alarm-history")
+        expect(history).to_contain_text(re.compile("Belum ada alarm|Prioritas"))
+        # None of Sri's alarms; a starved machine may delay the new monitor's first samples past the no-data limit
+        assert set(history.locator("tbody tr td:first-child").all_inner_texts()) <= {"Tidak ada data monitor"}
     finally:
         stop_process(monitor)
 

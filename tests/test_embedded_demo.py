@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from datetime import date, datetime
 from pathlib import Path
@@ -42,21 +43,33 @@ def start_demo(tmp_path: Path, port: int) -> subprocess.Popen:
         PANTAU_PORT=str(port),
         PANTAU_EMBEDDED_MQTT_PORT=str(free_port()),
     )
-    return subprocess.Popen(
-        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
+    return start_app(env, tmp_path / "demo.log")
 
 
-def wait_until_serving(port: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def start_app(env: dict[str, str], log: Path) -> subprocess.Popen:
+    """``python app.py`` with ``env``; what it logs goes to ``log`` (read back when it does not come up)."""
+    with log.open("ab") as sink:
+        return subprocess.Popen(
+            [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=sink, text=True
+        )
+
+
+def wait_until_serving(port: int, process: subprocess.Popen, log: Path, timeout: float = 120) -> None:
+    """Until ``/healthz`` answers 200; otherwise fail with its last answer, whether the app exited, and the end of
+    its log. The first start (migrations, seed, two sites) takes ~11 s on a quiet 2-core machine, several times
+    that under the whole suite in parallel."""
+    deadline, last = time.monotonic() + timeout, "no answer"
+    while time.monotonic() < deadline and process.poll() is None:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError("the embedded demo did not come up")
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                return
+        except urllib.error.HTTPError as error:
+            last = f"{error.code} {error.read()[:300]!r}"
+        except OSError as error:
+            last = repr(error)
+        time.sleep(0.3)
+    tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+    raise AssertionError(f"the app did not come up (exit code {process.poll()}; /healthz: {last})\n{tail}")
 
 
 def stop(process: subprocess.Popen) -> str:
@@ -69,7 +82,7 @@ def run_once(tmp_path: Path) -> tuple[str, int]:
     port = free_port()
     process = start_demo(tmp_path, port)
     try:
-        wait_until_serving(port)
+        wait_until_serving(port, process, tmp_path / "demo.log")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5) as response:
             assert "Masuk ke Pantau" in response.read().decode()
     finally:
@@ -123,7 +136,7 @@ def test_bpjs_mapping_shows_only_the_planned_difference_after_start_and_restart(
             port = free_port()
             process = start_demo(tmp_path, port)
             try:
-                wait_until_serving(port)
+                wait_until_serving(port, process, tmp_path / "demo.log")
                 with db.session() as s:
                     site_id = s.scalar(select(Site.id))
                 wait_for_reference_pull(db, site_id, started)
@@ -144,7 +157,7 @@ def test_the_demo_puskesmas_serves_its_pages_and_its_registrations_reach_the_hos
     port = free_port()
     process = start_demo(tmp_path, port)
     try:
-        wait_until_serving(port)
+        wait_until_serving(port, process, tmp_path / "demo.log")
         puskesmas = Database(f"sqlite:///{tmp_path / 'puskesmas.db'}")
         hospital = Database(f"sqlite:///{tmp_path / 'pantau.db'}")
         cipher = FieldCipher(DEMO_DATA_KEY, DEMO_BLIND_INDEX_KEY)

@@ -48,18 +48,23 @@ class CurrentUser(UserMixin):
         return self.roles == {"display"}
 
     @classmethod
-    def from_model(cls, user: User) -> CurrentUser:
+    def of(cls, account: Any, roles: frozenset[str], site_name: str) -> CurrentUser:
+        """From anything with the account's columns: a :class:`User`, or a row of ``_ACCOUNT``."""
         return cls(
-            id=user.id,
-            username=user.username,
-            full_name=user.full_name,
-            roles=user.role_names,
-            site_id=user.site_id,
-            site_name=user.site.name,
-            language=user.language,
-            must_change_password=user.must_change_password,
-            session_version=user.session_version,
+            id=account.id,
+            username=account.username,
+            full_name=account.full_name,
+            roles=roles,
+            site_id=account.site_id,
+            site_name=site_name,
+            language=account.language,
+            must_change_password=account.must_change_password,
+            session_version=account.session_version,
         )
+
+    @classmethod
+    def from_model(cls, user: User) -> CurrentUser:
+        return cls.of(user, user.role_names, user.site.name)
 
 
 def load_user(db: Session, user_id: object, session_version: object) -> CurrentUser | None:
@@ -73,7 +78,7 @@ def load_user(db: Session, user_id: object, session_version: object) -> CurrentU
     first = rows[0]
     if not first.active or first.session_version != session_version:
         return None
-    return _current_user(first, frozenset(row.role for row in rows if row.role is not None))
+    return CurrentUser.of(first, frozenset(row.role for row in rows if row.role is not None), first.site_name)
 
 
 # What a request needs of the signed-in account, its site's name and its roles: one statement on every request.
@@ -93,21 +98,6 @@ _ACCOUNT = (
     .join(Site, Site.id == User.site_id)
     .outerjoin(UserRole, UserRole.user_id == User.id)
 )
-
-
-def _current_user(row: Any, roles: frozenset[str]) -> CurrentUser:
-    """A :class:`CurrentUser` from a row of ``_ACCOUNT``."""
-    return CurrentUser(
-        id=row.id,
-        username=row.username,
-        full_name=row.full_name,
-        roles=roles,
-        site_id=row.site_id,
-        site_name=row.site_name,
-        language=row.language,
-        must_change_password=row.must_change_password,
-        session_version=row.session_version,
-    )
 
 
 def _load_user(user_id: str) -> CurrentUser | None:

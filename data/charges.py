@@ -8,17 +8,19 @@ lines (after a bulk load, or to repair). Prices come from the tariff master (``p
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select
+from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from data.db import allow_long_statements
 from data.models import ChargeDaily, ChargeLine, Tariff
-from data.upsert import insert_for
+from data.upsert import insert_dialect
 
 DAILY_KEYS = ("service_date", "unit", "payer", "poli_id", "ward_id", "doctor_id")
 
@@ -52,29 +54,34 @@ class NewCharge:
         return {"site_id": site_id, **values}
 
 
+# Built once, so each call only binds its values (building and keying the statement cost more than running it).
+_TARIFF_IN_FORCE = (
+    select(Tariff)
+    .where(
+        Tariff.site_id == bindparam("site_id"),
+        Tariff.code == bindparam("code"),
+        Tariff.valid_from <= bindparam("day"),
+        or_(Tariff.valid_until.is_(None), Tariff.valid_until >= bindparam("day")),
+        or_(Tariff.care_class.is_(None), Tariff.care_class == bindparam("care_class")),
+        or_(Tariff.payer.is_(None), Tariff.payer == bindparam("payer")),
+    )
+    .order_by(
+        case((Tariff.care_class.is_(None), 1), else_=0),
+        case((Tariff.payer.is_(None), 1), else_=0),
+        Tariff.valid_from.desc(),
+        Tariff.id.desc(),
+    )
+    .limit(1)
+)
+
+
 def price_of(
     session: Session, site_id: int, code: str, day: date, *, care_class: str | None = None, payer: str | None = None
 ) -> Tariff | None:
     """The tariff of ``code`` in force on ``day``: a row for this class and payer beats one for every class or
     every payer; among equals the latest ``valid_from`` wins. ``None`` when no row is in force."""
-    return session.scalar(
-        select(Tariff)
-        .where(
-            Tariff.site_id == site_id,
-            Tariff.code == code,
-            Tariff.valid_from <= day,
-            or_(Tariff.valid_until.is_(None), Tariff.valid_until >= day),
-            or_(Tariff.care_class.is_(None), Tariff.care_class == care_class),
-            or_(Tariff.payer.is_(None), Tariff.payer == payer),
-        )
-        .order_by(
-            case((Tariff.care_class.is_(None), 1), else_=0),
-            case((Tariff.payer.is_(None), 1), else_=0),
-            Tariff.valid_from.desc(),
-            Tariff.id.desc(),
-        )
-        .limit(1)
-    )
+    values = {"site_id": site_id, "code": code, "day": day, "care_class": care_class, "payer": payer}
+    return session.scalar(_TARIFF_IN_FORCE, values)
 
 
 def priced_charge(
@@ -115,39 +122,44 @@ def add_charge_lines(session: Session, site_id: int, charges: Iterable[NewCharge
     rows = [charge.row(site_id) for charge in charges]
     if not rows:
         return 0
-    table = ChargeLine.__table__
-    # One statement with the rows as parameters: SQLAlchemy sends them as multi-row INSERTs ("insertmanyvalues", in
-    # pages within each backend's parameter limit) from one cached compilation; RETURNING gives only the new rows.
-    statement = (
-        insert_for(session, table)
-        .on_conflict_do_nothing(index_elements=["site_id", "source", "source_id"])
-        .returning(*(table.c[key] for key in (*DAILY_KEYS, "amount")))
-    )
-    inserted = session.execute(statement, rows).all()
-    _add_to_daily(session, site_id, inserted)
+    statements = _statements(session.get_bind().dialect.name)
+    inserted = session.execute(statements.lines, rows).all()
+    sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for day, unit, payer, poli_id, ward_id, doctor_id, amount in inserted:
+        line_sum = sums[(day, unit, payer, poli_id or 0, ward_id or 0, doctor_id or 0)]  # 0: none, as a key
+        line_sum[0] += amount
+        line_sum[1] += 1
+    if not sums:
+        return 0
+    daily = [
+        {"site_id": site_id, **dict(zip(DAILY_KEYS, key, strict=True)), "amount": amount, "lines": lines}
+        for key, (amount, lines) in sums.items()
+    ]
+    session.execute(statements.daily, daily)
     return len(inserted)
 
 
-def _add_to_daily(session: Session, site_id: int, inserted: list) -> None:
-    sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    for day, unit, payer, poli_id, ward_id, doctor_id, amount in inserted:
-        key = (day, unit, payer, poli_id or 0, ward_id or 0, doctor_id or 0)
-        sums[key][0] += amount
-        sums[key][1] += 1
-    table = ChargeDaily.__table__
-    for key, (amount, lines) in sums.items():
-        statement = insert_for(session, table).values(
-            site_id=site_id, **dict(zip(DAILY_KEYS, key, strict=True)), amount=amount, lines=lines
-        )
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["site_id", *DAILY_KEYS],
-                set_={
-                    "amount": table.c.amount + statement.excluded.amount,
-                    "lines": table.c.lines + statement.excluded.lines,
-                },
-            )
-        )
+@dataclass(frozen=True)
+class _Statements:
+    lines: Any  # INSERT … ON CONFLICT DO NOTHING RETURNING the rollup's keys and the amount of each new line
+    daily: Any  # INSERT … ON CONFLICT DO UPDATE adding amounts and line counts to the rollup
+
+
+@functools.cache
+def _statements(dialect: str) -> _Statements:
+    """The two statements for ``dialect``, built once and run with the rows as parameters (SQLAlchemy sends them as
+    multi-row INSERTs, "insertmanyvalues", paged within each backend's parameter limit)."""
+    lines, daily = ChargeLine.__table__, ChargeDaily.__table__
+    upsert = insert_dialect(dialect, daily)
+    return _Statements(
+        lines=insert_dialect(dialect, lines)
+        .on_conflict_do_nothing(index_elements=["site_id", "source", "source_id"])
+        .returning(*(lines.c[key] for key in (*DAILY_KEYS, "amount"))),
+        daily=upsert.on_conflict_do_update(
+            index_elements=["site_id", *DAILY_KEYS],
+            set_={"amount": daily.c.amount + upsert.excluded.amount, "lines": daily.c.lines + upsert.excluded.lines},
+        ),
+    )
 
 
 def rebuild_daily(session: Session, site_id: int, start: date, end: date) -> int:

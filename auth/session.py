@@ -16,7 +16,7 @@ from typing import Any
 from flask import Flask, g, request, session
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from auth.reauth import CHECKED_AT_KEY
@@ -72,7 +72,7 @@ def load_user(db: Session, user_id: object, session_version: object) -> CurrentU
     version its session signed in with); None otherwise. Shared by the web app and the stream server."""
     if not isinstance(user_id, str) or not user_id.isdigit():
         return None
-    rows = db.execute(_ACCOUNT.where(User.id == int(user_id))).all()  # one row per role, in one statement
+    rows = db.execute(_ACCOUNT, {"user_id": int(user_id)}).all()  # one row per role, in one statement
     if not rows:
         return None
     first = rows[0]
@@ -81,7 +81,8 @@ def load_user(db: Session, user_id: object, session_version: object) -> CurrentU
     return CurrentUser.of(first, frozenset(row.role for row in rows if row.role is not None), first.site_name)
 
 
-# What a request needs of the signed-in account, its site's name and its roles: one statement on every request.
+# What a request needs of the signed-in account, its site's name and its roles: one statement on every request,
+# built once (only its parameter is bound per request).
 _ACCOUNT = (
     select(
         User.id,
@@ -97,6 +98,7 @@ _ACCOUNT = (
     )
     .join(Site, Site.id == User.site_id)
     .outerjoin(UserRole, UserRole.user_id == User.id)
+    .where(User.id == bindparam("user_id"))
 )
 
 

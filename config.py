@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     # The production web server (gunicorn.conf.py: the thread budget, now that live screens are not on it).
     web_bind: str = "0.0.0.0:8050"
     web_workers: int = Field(2, ge=1)
-    web_threads: int = Field(16, ge=1)
+    web_threads: int = Field(4, ge=1)
     streams_bind: str = "0.0.0.0:8060"  # the stream server (python -m streams): the live screens' /stream/*
 
     database_url: str = ""  # empty: the demo's SQLite file in var_dir (see _default_database)

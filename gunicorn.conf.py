@@ -4,8 +4,11 @@ Thread budget: the web app answers the desks', counters' and managers' requests;
 boards, ward central stations — are not on it in production: the proxy sends ``/stream/*`` to the stream server
 (``python -m streams``, docs/streams.md), where an open screen costs a socket, not a thread. So a worker needs
 threads only for the requests it answers at once: a request is mostly Python (the GIL lets one thread run at a
-time) with waits on PostgreSQL and Redis in between, and 16 threads per worker cover those waits without a long
-queue of half-done requests competing for the one core. ``PANTAU_WEB_WORKERS`` (one per core) adds capacity;
+time) with waits on PostgreSQL and Redis in between. Four threads per worker cover those waits; more only queue
+half-done requests on the one GIL, and a registration then waits for the GIL after each statement while it holds
+its session's quota row locked (100 desks on 2 cores: 16 threads gave 57–67 registrations a second, p95 2.9–3.6 s,
+max up to 8.6 s; 4 threads 73 a second, p95 1.6–1.8 s, max 2.1 s; docs/performance.md). ``PANTAU_WEB_WORKERS``
+(one per core; on those 2 cores 3 workers × 4 threads gave 80–89 a second) adds capacity;
 ``PANTAU_WEB_THREADS`` is for a site whose requests wait longer on the database. The embedded demo (``python
 app.py``) still serves the streams from the web app itself, one thread each. The three are read, with every other
 setting, by ``config.Settings``.

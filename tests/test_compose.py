@@ -531,7 +531,7 @@ def test_gunicorn_threads_answer_requests_while_the_stream_server_holds_the_scre
     answer requests (gunicorn.conf.py's thread budget)."""
     conf = _gunicorn_settings(monkeypatch)
     assert (conf["bind"], conf["workers"], conf["worker_class"]) == ("0.0.0.0:8050", 2, "gthread")
-    assert conf["threads"] == 16
+    assert conf["threads"] == 4
     lines = _caddyfile_lines()
     assert lines[lines.index("handle /stream/* {") + 1] == "reverse_proxy streams:8060 {"
     assert _gunicorn_settings(monkeypatch, PANTAU_WEB_THREADS="96", PANTAU_WEB_WORKERS="4")["threads"] == 96

@@ -412,7 +412,8 @@ def test_valid_messages_are_stored_once_and_shown_live(rig: Rig) -> None:
     }
     assert {t["bed"] for t in received} == {bed1, bed2}
 
-    assert consumer.metrics.stored == 4 and consumer.metrics.duplicates == 0
+    wait_until(lambda: consumer.metrics.stored == 4, what="counted once committed")  # the rows show first
+    assert consumer.metrics.duplicates == 0
     wait_until(lambda: consumer.metrics.acked == 4, what="acks")
     key = live_keys.consumer_snapshot(consumer.client_id)
     wait_until(lambda: json.loads(rig.live.get_latest(key).get("json", "{}")).get("stored") == 4, what="snapshot")
@@ -603,7 +604,8 @@ def test_database_error_retries_the_store_but_shows_each_sample_once(
     rig.publisher.send([vitals(device, 5, ts + 5000, hr=75)])
     wait_until(lambda: shown[-1:] == [5], what="the next new sample shown")
     assert shown == [1, 2, 4, 5]
-    assert consumer.metrics.stored == 5 and consumer.metrics.duplicates == 0
+    wait_until(lambda: consumer.metrics.stored == 5, what="the next sample stored")  # shown first, stored after
+    assert rig.stored() == 5 and consumer.metrics.duplicates == 0
     received = []
     while not received or received[-1]["ts"] != ts + 5000:
         message = ticks.get(5)

@@ -43,7 +43,11 @@ class HealthHttpServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 route = routes.get(self.path.split("?")[0])
-                code, body, content_type = route() if route else (404, b"not found\n", "text/plain")
+                try:
+                    code, body, content_type = route() if route else (404, b"not found\n", "text/plain")
+                except Exception as exc:  # a probe gets an answer, and the log says why, not a dropped connection
+                    log.warning("health route failed", extra={"path": self.path, "error": repr(exc)[:300]})
+                    code, body, content_type = 500, b"error\n", "text/plain"
                 self.send_response(code)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))

@@ -7,7 +7,7 @@ threads only for the requests it answers at once: a request is mostly Python (th
 time) with waits on PostgreSQL and Redis in between. Four threads per worker cover those waits; more only queue
 half-done requests on the one GIL, and a registration then waits for the GIL after each statement while it holds
 its session's quota row locked (100 desks on 2 cores: 16 threads gave 57–67 registrations a second, p95 2.9–3.6 s,
-max up to 8.6 s; 4 threads 73 a second, p95 1.6–1.8 s, max 2.1 s; docs/performance.md). ``PANTAU_WEB_WORKERS``
+max up to 8.6 s; 4 threads 73–83 a second, p95 1.5–1.8 s, max 1.6–2.1 s; docs/performance.md). ``PANTAU_WEB_WORKERS``
 (one per core; on those 2 cores 3 workers × 4 threads gave 80–89 a second) adds capacity;
 ``PANTAU_WEB_THREADS`` is for a site whose requests wait longer on the database. The embedded demo (``python
 app.py``) still serves the streams from the web app itself, one thread each. The three are read, with every other

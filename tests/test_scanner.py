@@ -35,6 +35,15 @@ from tests.test_browser_console import pages_for
 pytestmark = [pytest.mark.services, pytest.mark.scanner]
 
 WAPITI = Path(os.environ.get("PANTAU_WAPITI", ROOT / ".venv-scan" / "bin" / "wapiti"))
+# wapiti keeps its crawl in SQLite and writes it from several connections at once; with SQLite's default 5 s wait
+# for a lock, one CI run's scan died of "database is locked" on the loaded machine. Same wapiti, a longer wait.
+SQLITE_LOCK_WAIT = 120  # seconds
+RUN_WAPITI = f"""
+import functools, sqlite3, sys
+sqlite3.connect = functools.partial(sqlite3.connect, timeout={SQLITE_LOCK_WAIT})
+from wapitiCore.main.wapiti import wapiti_asyncio_wrapper
+sys.exit(wapiti_asyncio_wrapper())
+"""
 ACCEPTED = Path(__file__).with_name("scanner_accepted.json")
 ANONYMOUS = "anonymous"
 MODULES = "sql,timesql,xss,permanentxss,crlf,redirect,file,exec,csp,cookieflags,http_headers"
@@ -110,7 +119,7 @@ def still_signed_in(url: str, cookie: str) -> bool:
 def wapiti_command(url: str, who: str, cookie: str | None, out: Path) -> list[str]:
     paths = ["/login", "/login?next=/"] if cookie is None else [path for _, path in pages_for(who)]
     command = [
-        str(WAPITI), "-u", f"{url}/", "--scope", "folder", "-m", MODULES,
+        str(WAPITI.with_name("python")), "-c", RUN_WAPITI, "-u", f"{url}/", "--scope", "folder", "-m", MODULES,
         "--max-scan-time", str(CRAWL_SECONDS), "--max-attack-time", str(ATTACK_SECONDS), "-t", str(REQUEST_TIMEOUT),
         "-d", str(DEPTH), "--skip", "csrf_token",
         "-f", "json", "-o", str(out / "report.json"), "--store-session", str(out / "session"),

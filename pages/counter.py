@@ -171,7 +171,7 @@ def _current_card() -> dbc.Card:
                 [
                     html.Div(id=Ids.CURRENT),
                     _buttons(),
-                    html.Small(id=Ids.SKIP_HINT, className="text-body-secondary d-block"),
+                    html.Small(id=Ids.SKIP_HINT, className="text-body-secondary d-block counter-hint"),
                     _finish_choice(),
                     html.Div(id=Ids.FEEDBACK, className="mt-3"),
                 ]

@@ -108,8 +108,12 @@ def test_nurse_serves_a_patient_and_the_pharmacy_sees_the_number(page, live_serv
     expect(page.locator("#counter-skip-hint")).to_contain_text("dipanggil 2 kali")
     expect(page.locator("#counter-finish")).to_be_disabled()  # not before service starts
     expect(page.locator("#counter-current-calls")).to_have_text("dipanggil 1×")
+    choices_at = page.locator("#counter-finish-options").bounding_box()["y"]
     page.click("#counter-start")
     expect(page.locator("#counter-message")).to_have_text("A001 mulai dilayani.")
+    expect(page.locator("#counter-skip-hint")).to_be_empty()  # the page has refreshed after starting
+    # the finish choices stay where the nurse's pointer aims while the hint above them goes away
+    assert page.locator("#counter-finish-options").bounding_box()["y"] == choices_at
     page.get_by_text("Ke farmasi racikan").click()
     # Chosen before finishing: on the loaded CI machine the finish once went out as "done", the choice not made
     expect(page.get_by_label("Ke farmasi racikan")).to_be_checked()

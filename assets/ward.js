@@ -94,9 +94,16 @@
       var keep = bed.latest;
       var next = { online: keep.online, battery: keep.battery, news2: keep.news2, news2_complete: keep.news2_complete, qsofa: keep.qsofa,
                    news2_risk: keep.news2_risk, sbp: keep.sbp, dbp: keep.dbp, map: keep.map, nibp_ts: keep.nibp_ts };
-      ["ts", "rx", "hr", "spo2", "rr", "temp", "sbp", "dbp", "map", "nibp_ts"].forEach(function (k) {
+      ["ts", "rx", "hr", "spo2", "rr", "temp"].forEach(function (k) {
         if (m[k] !== undefined && m[k] !== null) { next[k] = String(m[k]); }
       });
+      // A tick carries its consumer's newest cuff reading. With several consumers one may still carry an older
+      // reading than the screen shows: only a newer one replaces it, and whole (a part the cuff missed is gone).
+      if (m.nibp_ts !== undefined && m.nibp_ts !== null && Number(m.nibp_ts) >= Number(keep.nibp_ts || 0)) {
+        ["sbp", "dbp", "map", "nibp_ts"].forEach(function (k) {
+          next[k] = m[k] === undefined || m[k] === null ? undefined : String(m[k]);
+        });
+      }
       var stat = m.st || {};
       next.st_ecg = stat.ecg; next.st_spo2 = stat.spo2;
       if (m.news2 !== undefined) { next.news2 = m.news2 === null ? "" : String(m.news2); next.news2_risk = m.risk || ""; next.news2_complete = m.complete ? "1" : "0"; }
@@ -152,7 +159,7 @@
     show(el.spo2, v.spo2, v.st_spo2 === "off");
     show(el.rr, v.rr);
     show(el.temp, v.temp === undefined || v.temp === "" ? undefined : Number(v.temp).toFixed(1));
-    show(el.nibp, v.sbp ? v.sbp + "/" + v.dbp + (v.map ? " (" + v.map + ")" : "") : undefined);
+    show(el.nibp, v.sbp ? v.sbp + "/" + (v.dbp || "--") + (v.map ? " (" + v.map + ")" : "") : undefined);
     el.hr.classList.toggle("v-noisy", v.st_ecg === "noisy");
     el.spo2.classList.toggle("v-noisy", v.st_spo2 === "noisy");
     var risk = v.news2_risk || "";

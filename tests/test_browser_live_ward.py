@@ -3,6 +3,7 @@ vital signs arrive (and its end when they do), and the full-screen "signed out" 
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -13,6 +14,7 @@ from playwright.sync_api import expect
 from api import live
 from auth import users
 from bridge.embedded_stack import EmbeddedStack
+from data import live_keys
 from data.alarm_limits import publish_limits_changed
 from data.models import AlarmLimit
 from data.wards import bed_by_code
@@ -178,3 +180,27 @@ def test_the_bed_page_raises_the_same_technical_alarm_for_its_bed(page, live_ser
     expect(alarm).to_contain_text("Bed terdampak: ICU-02")
     expect(alarm).not_to_contain_text("ICU-01")
     expect(page.locator("#ward-alarm-list")).to_contain_text("Status alarm tidak diketahui")
+
+
+def test_a_tile_keeps_the_newest_cuff_reading_whichever_consumer_ticks(page, live_server):
+    """Two consumers on a shared subscription each carry the newest cuff reading *they* received: the tile shows
+    the newest of all, never flips back to an older one, and takes a new reading whole."""
+    base, pantau = live_server
+    sign_in(page, base, "perawat")
+    expect(page.locator("#home-greeting")).to_be_visible()
+    page.goto(f"{base}/bangsal/ICU")
+    page.wait_for_function("() => window.pantauWard() && window.pantauWard().tz")  # the snapshot came: listening
+    nibp, now = page.locator("#tile-ICU-01 .v-nibp"), int(time.time() * 1000)
+
+    def tick(ts: int, hr: int, **cuff: int) -> None:
+        message = {"t": "v", "bed": "ICU-01", "ts": ts, "rx": ts, "hr": hr, **cuff}
+        pantau.runtime.live.publish(live_keys.ward_channel("ICU"), json.dumps(message))
+
+    older, newer = now - 180_000, now - 1_000
+    tick(now - 500, 80, sbp=132, dbp=84, map=100, nibp_ts=newer)  # consumer A received the last cuff reading
+    expect(nibp).to_have_text("132/84 (100)")
+    tick(now, 81, sbp=95, dbp=60, map=72, nibp_ts=older)  # consumer B still carries the one before
+    expect(page.locator("#tile-ICU-01 .v-hr")).to_have_text("81")  # B's tick is drawn ...
+    expect(nibp).to_have_text("132/84 (100)")  # ... without its older cuff reading
+    tick(now + 1_000, 82, sbp=150, nibp_ts=now + 1_000)  # a new reading with only the systolic
+    expect(nibp).to_have_text("150/--")

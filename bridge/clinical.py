@@ -97,6 +97,16 @@ class BedContext:
     last_step: int | None = None
 
 
+def _saved_state(context: BedContext) -> dict[str, str | int | None]:
+    """What a snapshot keeps of a bed: its alarm state, its monitors' newest NEWS2 inputs (a cuff reading comes
+    only every few minutes) and whose stay they belong to."""
+    return {
+        "state": json.dumps(context.alarms.to_dict()),
+        "last": json.dumps(context.last),
+        "admission": context.admission_id,
+    }
+
+
 class Scope(Protocol):
     """Which beds this evaluator answers for (the durable path, :mod:`bridge.clinical_worker`)."""
 
@@ -254,8 +264,9 @@ class ClinicalPipeline:
             log.warning("alarm snapshots unavailable; starting with empty alarm state")
 
     def restore_beds(self, codes: list[str]) -> None:
-        """Take the beds' alarm state from their snapshots (on the durable path also their clock and last step, so
-        a new owner of a partition goes on where the previous one committed). Raises when the live store is away."""
+        """Take the beds' alarm state and their monitors' newest NEWS2 inputs from their snapshots (on the durable
+        path also their clock and last step, so a new owner of a partition goes on where the previous one
+        committed). Raises when the live store is away."""
         stored = self.live.get_latest_many([live_keys.alarm_state(code) for code in codes])
         with self._lock:
             for code in codes:
@@ -267,6 +278,8 @@ class ClinicalPipeline:
                 same = saved.get("admission", str(context.admission_id)) == str(context.admission_id)
                 if saved.get("state") and same:
                     context.alarms = BedAlarms.from_dict(json.loads(saved["state"]))
+                if saved.get("last") and same:  # the newest cuff reading comes only every few minutes
+                    context.last = json.loads(saved["last"])
                 if self.scope is not None:
                     context.clock_ms = int(saved["clock"]) if saved.get("clock") else None
                     context.heard_ms = int(time.time() * 1000)
@@ -281,12 +294,7 @@ class ClinicalPipeline:
                 return None
             contexts = [self._beds[code] for code in codes if code in self._beds]
             return {
-                live_keys.alarm_state(c.code): {
-                    "state": json.dumps(c.alarms.to_dict()),
-                    "admission": c.admission_id,
-                    "clock": c.clock_ms,
-                    "step": c.last_step,
-                }
+                live_keys.alarm_state(c.code): {**_saved_state(c), "clock": c.clock_ms, "step": c.last_step}
                 for c in contexts
             }
 
@@ -655,10 +663,10 @@ class ClinicalPipeline:
         if self.scope is not None:
             return
         with self._lock:
-            states = {code: (json.dumps(c.alarms.to_dict()), c.admission_id) for code, c in self._beds.items()}
+            states = {live_keys.alarm_state(code): _saved_state(c) for code, c in self._beds.items()}
         try:
-            for code, (state, admission_id) in states.items():
-                self.live.set_latest(live_keys.alarm_state(code), {"state": state, "admission": admission_id})
+            for key, state in states.items():
+                self.live.set_latest(key, state)
         except Exception:
             log.warning("alarm snapshot failed")
         self._save_journal()

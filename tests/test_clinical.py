@@ -4,6 +4,7 @@ channel, NEWS2 completed by a nurse's observation, state surviving a restart."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from sqlalchemy import select, update
@@ -118,6 +119,53 @@ def test_alarm_state_survives_a_restart(sqlite_app):
     feed(second, range(20, 25), spo2=85.0)
     with runtime.db.session() as s:
         assert len(list(s.scalars(select(AlarmEvent).where(AlarmEvent.condition == "spo2_low")))) == 1
+
+
+def observe_air_and_alert(runtime) -> None:
+    """A nurse's observation for ICU-03 at ``T0`` (on air, alert): NEWS2 is complete once the monitors give the
+    rest."""
+    with runtime.db.session() as s:
+        bed_id = bed_by_code(s, 1, "ICU-03").id
+        s.add(
+            Observation(
+                bed_id=bed_id,
+                admission_id=current_admission(s, bed_id).id,
+                on_oxygen=False,
+                consciousness="A",
+                taken_at=datetime.fromtimestamp(T0 / 1000, UTC),
+            )
+        )
+
+
+def test_the_last_cuff_reading_counts_in_news2_after_a_restart(sqlite_app):
+    """A cuff measures every few minutes: a restarted consumer (or a new owner of the bed's partition) scores
+    with the reading the last one had, instead of an incomplete NEWS2 until the cuff measures again."""
+    runtime = sqlite_app.runtime
+    observe_air_and_alert(runtime)
+    first = ClinicalPipeline(runtime.db, runtime.live)
+    first.load()
+    feed(first, range(0, 1), sbp=95.0)  # the cuff: SBP 91–100 scores 2
+    feed(first, range(1, 5))
+    # HR 80, SpO2 97, RR 16, temp 36.8 (0 each) + SBP 95 (2) + air, alert (0) = 2
+    latest = runtime.live.get_latest(live_keys.latest("ICU-03"))
+    assert (latest["news2"], latest["news2_complete"]) == ("2", "1")
+    first.snapshot()
+    saved = first.bed_states({"ICU-03"})  # what the durable path commits with its partition's offset
+    runtime.live.set_latest(live_keys.latest("ICU-03"), {"news2": None, "news2_complete": None})
+
+    second = ClinicalPipeline(runtime.db, runtime.live)
+    second.load()
+    feed(second, range(5, 8))  # no cuff reading since the restart
+    latest = runtime.live.get_latest(live_keys.latest("ICU-03"))
+    assert (latest["news2"], latest["news2_complete"]) == ("2", "1")
+
+    taken_over = ClinicalPipeline(runtime.db, MemoryLiveStore())
+    taken_over.load()
+    taken_over.live.set_latest(live_keys.alarm_state("ICU-03"), saved[live_keys.alarm_state("ICU-03")])
+    taken_over.restore_beds(["ICU-03"])
+    feed(taken_over, range(8, 10))
+    latest = taken_over.live.get_latest(live_keys.latest("ICU-03"))
+    assert (latest["news2"], latest["news2_complete"]) == ("2", "1")
 
 
 def test_changed_limits_do_not_put_back_an_older_alarm_state(sqlite_app):

@@ -806,6 +806,7 @@ def test_maintenance_runs_on_start_and_by_hand(pg_rig: Rig) -> None:
         "partitions_dropped",
         "gaps_dropped",
         "dead_letters_dropped",
+        "cuff_readings_restored",
     }
     assert consumer.retention_days == 30
 

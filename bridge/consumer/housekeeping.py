@@ -1,5 +1,5 @@
-"""The consumer's housekeeping thread: partitions ahead, rollups, retention (at start and every
-``maintenance_interval`` seconds), and a JSON snapshot of the counters in the live store every
+"""The consumer's housekeeping thread: partitions ahead, rollups, retention and cuff readings the live store lost
+(at start and every ``maintenance_interval`` seconds), and a JSON snapshot of the counters in the live store every
 ``snapshot_interval`` seconds (the health page reads it)."""
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ import orjson
 from bridge.consumer.metrics import ConsumerMetrics
 from bridge.consumer.throttled_log import ThrottledLog
 from data import live_keys, partitions, vital_gaps
+from data.cuff_readings import newest_cuff_readings, open_stays
 from data.db import Database
-from data.live_store import LiveStore
+from data.live_store import LiveStore, LiveStoreError
 from data.vitals import drop_expired_dead_letters
 from domain.clock import utcnow
 
@@ -80,7 +81,40 @@ class Housekeeping:
             "partitions_dropped": dropped,
             "gaps_dropped": gaps,
             "dead_letters_dropped": letters,
+            "cuff_readings_restored": self.restore_cuff_readings(now),
         }
+
+    def restore_cuff_readings(self, now: datetime) -> int:
+        """Occupied beds whose newest values in the live store have no cuff reading (Redis restarted, or the
+        embedded demo's in-memory store) get their newest stored one back, so a screen shows the last blood
+        pressure with its age, not ``---`` until the cuff measures again. Returns how many beds got one; the live
+        store away is logged and left to the next run."""
+        with self.db.session() as session:
+            stays = open_stays(session)
+        try:
+            return self._put_back_cuff_readings(stays, now)
+        except LiveStoreError as exc:
+            self.metrics.live_errors += 1
+            self._throttled("cuff", "cuff readings not put back in the live store", error=str(exc)[:300])
+            return 0
+
+    def _put_back_cuff_readings(self, stays: dict[str, tuple[int, datetime]], now: datetime) -> int:
+        if not stays:
+            return 0
+        shown = self.live.get_latest_many([live_keys.latest(code) for code in stays])
+        lost = {code: stay for code, stay in stays.items() if not shown.get(live_keys.latest(code), {}).get("nibp_ts")}
+        if not lost:
+            return 0
+        with self.db.session() as session:
+            readings = newest_cuff_readings(session, lost, now)
+        batch = self.live.batch()
+        for code, reading in readings.items():
+            nibp_ts = int(reading.ts.timestamp() * 1000)
+            batch.set_latest(
+                live_keys.latest(code), {"sbp": reading.sbp, "dbp": reading.dbp, "map": reading.map, "nibp_ts": nibp_ts}
+            )
+        batch.execute()
+        return len(readings)
 
     def write_snapshot(self) -> None:
         """The counters, as JSON, in the consumer's snapshot key (a failure is counted and logged)."""

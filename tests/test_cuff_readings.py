@@ -1,0 +1,78 @@
+"""A live store that lost the beds' newest values (Redis restarted, the embedded demo restarted) gets each occupied
+bed's last stored cuff reading back from the consumer's housekeeping, on both backends: the newest reading of
+the current stay within the look-back, whole, and never over a reading the store still has."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from bridge.consumer.housekeeping import Housekeeping
+from bridge.consumer.metrics import ConsumerMetrics
+from data import live_keys, partitions
+from data.cuff_readings import LOOKBACK, open_stays
+from data.live_store import MemoryLiveStore
+from data.models import BedOccupancy, VitalSample
+from domain.clock import utcnow
+
+
+def housekeeping(db, live) -> Housekeeping:
+    return Housekeeping(
+        db,
+        live,
+        ConsumerMetrics("test-housekeeping"),
+        lambda: 0,
+        retention_days=7,
+        dead_letter_retention_days=7,
+        maintenance_interval=300,
+        snapshot_interval=5,
+    )
+
+
+def ms(moment) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def test_the_last_stored_cuff_reading_is_put_back_where_the_live_store_lost_it(any_app):
+    db, live, now = any_app.runtime.db, MemoryLiveStore(), utcnow()
+    partitions.ensure_partitions(db.engine, days_ahead=1, today=now.date())
+    with db.session() as s:
+        stays = open_stays(s)
+        assert len(stays) >= 3, "the demo seed has occupied beds"
+        fresh, kept, none, *_ = sorted(stays)
+        readings = {  # bed → [(minutes ago, values)]: the newest with a cuff part wins, even with only the systolic
+            fresh: [(20, {"sbp": 118.0, "dbp": 76.0, "map": 90.0}), (10, {"sbp": 131.0}), (1, {"hr": 88.0})],
+            none: [(90, {"sbp": 200.0, "dbp": 100.0, "map": 133.0})],  # beyond the look-back
+        }
+        for code, samples in readings.items():
+            bed_id = stays[code][0]
+            s.execute(update(BedOccupancy).where(BedOccupancy.bed_id == bed_id).values(since=now - timedelta(hours=3)))
+            for seq, (minutes, values) in enumerate(samples):
+                ts = now - timedelta(minutes=minutes)
+                s.add(VitalSample(device_id=f"MON-{code}", ts=ts, seq=seq, bed_id=bed_id, received_at=ts, **values))
+        kept_id = stays[kept][0]
+        s.add(VitalSample(device_id="MON-KEPT", ts=now, seq=1, bed_id=kept_id, received_at=now, sbp=99.0, dbp=60.0))
+    assert timedelta(minutes=90) > LOOKBACK  # the first reading is beyond it
+    live.set_latest(live_keys.latest(fresh), {"hr": 88, "ts": ms(now)})  # newest values, but no cuff reading
+    live.set_latest(live_keys.latest(kept), {"sbp": 140, "dbp": 90, "nibp_ts": ms(now - timedelta(minutes=3))})
+
+    assert housekeeping(db, live).restore_cuff_readings(now) == 1  # ``kept`` has its own, ``none`` none recent
+
+    expected = {"hr": "88", "ts": str(ms(now)), "sbp": "131.0", "nibp_ts": str(ms(now - timedelta(minutes=10)))}
+    assert live.get_latest(live_keys.latest(fresh)) == expected  # the 20-minute reading's dbp and map not mixed in
+    assert live.get_latest(live_keys.latest(kept))["sbp"] == "140"  # the store's own reading stays
+    assert live.get_latest(live_keys.latest(none)) == {}
+
+
+def test_a_stay_that_began_after_the_reading_does_not_get_it(any_app):
+    """A new patient in the bed never sees the previous occupant's blood pressure."""
+    db, live, now = any_app.runtime.db, MemoryLiveStore(), utcnow()
+    partitions.ensure_partitions(db.engine, days_ahead=1, today=now.date())
+    with db.session() as s:
+        code, (bed_id, _) = sorted(open_stays(s).items())[0]
+        s.execute(update(BedOccupancy).where(BedOccupancy.bed_id == bed_id).values(since=now - timedelta(minutes=5)))
+        ts = now - timedelta(minutes=6)
+        s.add(VitalSample(device_id="MON-PREV", ts=ts, seq=1, bed_id=bed_id, received_at=ts, sbp=150.0, dbp=95.0))
+    assert housekeeping(db, live).restore_cuff_readings(now) == 0
+    assert live.get_latest(live_keys.latest(code)) == {}

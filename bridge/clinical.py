@@ -45,10 +45,12 @@ from sqlalchemy.orm import Session
 
 from bridge.alarm_journal import AlarmJournal, Stored
 from data import live_keys
+from data.cuff_readings import CuffReading, newest_cuff_readings, open_stays
 from data.db import Database
 from data.live_store import LiveBatch, LiveStore
 from data.models import AlarmEvent, AlarmLimit, Bed, BedOccupancy, Observation, Ward
 from domain.alarms import BedAlarms, Change, Limits, Reading, effective_limits
+from domain.clock import utcnow
 from domain.news2 import news2
 from domain.qsofa import POSITIVE_THRESHOLD as QSOFA_POSITIVE
 from domain.qsofa import altered_from_acvpu, qsofa
@@ -171,6 +173,14 @@ class ClinicalPipeline:
             observations = {
                 bed_id: self._latest_observation(session, admission_id) for bed_id, (admission_id, _) in stays.items()
             }
+            codes = {bed.code for bed, _ in rows}
+            cuffs = (
+                {}
+                if self._state_restored
+                else newest_cuff_readings(
+                    session, {code: stay for code, stay in open_stays(session).items() if code in codes}, utcnow()
+                )
+            )
         now_ms = int(time.time() * 1000)
         with self._batch():  # only now: no database round trip may hold up the alarms
             for bed, ward in rows:
@@ -183,7 +193,17 @@ class ClinicalPipeline:
                 )
         if not self._state_restored:
             self._restore_snapshots()
+            self._take_cuff_readings(cuffs)
             self._state_restored = True
+
+    def _take_cuff_readings(self, cuffs: dict[str, CuffReading]) -> None:
+        """At start, a bed whose snapshot brought no systolic (the embedded demo's in-memory store, or Redis
+        restarted empty) scores with its newest stored cuff reading, not an incomplete NEWS2 until the next."""
+        with self._lock:
+            for code, reading in cuffs.items():
+                context = self._beds.get(code)
+                if context is not None and context.last.get("sbp") is None and reading.sbp is not None:
+                    context.last["sbp"] = reading.sbp
 
     @staticmethod
     def _latest_observation(session: Session, admission_id: int | None) -> Observation | None:

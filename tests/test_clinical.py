@@ -4,7 +4,7 @@ channel, NEWS2 completed by a nurse's observation, state surviving a restart."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 from sqlalchemy import select, update
@@ -13,7 +13,7 @@ from bridge.clinical import ClinicalPipeline
 from data import live_keys
 from data.admissions import current_admission
 from data.live_store import MemoryLiveStore
-from data.models import AlarmEvent, Observation, User
+from data.models import AlarmEvent, BedOccupancy, Observation, User, VitalSample
 from data.wards import bed_by_code
 from domain.clock import utcnow
 from domain.vitals_contract import VitalsMessage
@@ -166,6 +166,24 @@ def test_the_last_cuff_reading_counts_in_news2_after_a_restart(sqlite_app):
     feed(taken_over, range(8, 10))
     latest = taken_over.live.get_latest(live_keys.latest("ICU-03"))
     assert (latest["news2"], latest["news2_complete"]) == ("2", "1")
+
+
+def test_without_a_snapshot_the_stored_cuff_reading_counts_in_news2(sqlite_app):
+    """The embedded demo's in-memory store starts empty after a restart: the newest stored cuff reading of the
+    patient's stay is scored, not an incomplete NEWS2 until the cuff measures again."""
+    runtime = sqlite_app.runtime
+    observe_air_and_alert(runtime)
+    with runtime.db.session() as s:
+        bed_id = bed_by_code(s, 1, "ICU-03").id
+        taken = utcnow() - timedelta(minutes=5)
+        s.execute(update(BedOccupancy).where(BedOccupancy.bed_id == bed_id).values(since=taken - timedelta(hours=1)))
+        s.add(VitalSample(device_id="MON-ICU-03", ts=taken, seq=1, bed_id=bed_id, received_at=taken, sbp=95.0))
+    live = MemoryLiveStore()  # nothing in it: no snapshot
+    pipeline = ClinicalPipeline(runtime.db, live)
+    pipeline.load()
+    feed(pipeline, range(0, 3))
+    latest = live.get_latest(live_keys.latest("ICU-03"))
+    assert (latest["news2"], latest["news2_complete"]) == ("2", "1")  # SBP 95 scores 2, the rest 0
 
 
 def test_changed_limits_do_not_put_back_an_older_alarm_state(sqlite_app):

@@ -59,7 +59,7 @@ def test_the_last_stored_cuff_reading_is_put_back_where_the_live_store_lost_it(a
 
     assert housekeeping(db, live).restore_cuff_readings(now) == 1  # ``kept`` has its own, ``none`` none recent
 
-    expected = {"hr": "88", "ts": str(ms(now)), "sbp": "131.0", "nibp_ts": str(ms(now - timedelta(minutes=10)))}
+    expected = {"hr": "88", "ts": str(ms(now)), "sbp": "131", "nibp_ts": str(ms(now - timedelta(minutes=10)))}
     assert live.get_latest(live_keys.latest(fresh)) == expected  # the 20-minute reading's dbp and map not mixed in
     assert live.get_latest(live_keys.latest(kept))["sbp"] == "140"  # the store's own reading stays
     assert live.get_latest(live_keys.latest(none)) == {}

@@ -109,10 +109,8 @@ class Housekeeping:
             readings = newest_cuff_readings(session, lost, now)
         batch = self.live.batch()
         for code, reading in readings.items():
-            nibp_ts = int(reading.ts.timestamp() * 1000)
-            batch.set_latest(
-                live_keys.latest(code), {"sbp": reading.sbp, "dbp": reading.dbp, "map": reading.map, "nibp_ts": nibp_ts}
-            )
+            values = {name: _as_sent(getattr(reading, name)) for name in ("sbp", "dbp", "map")}
+            batch.set_latest(live_keys.latest(code), values | {"nibp_ts": int(reading.ts.timestamp() * 1000)})
         batch.execute()
         return len(readings)
 
@@ -143,3 +141,8 @@ class Housekeeping:
                 self.write_snapshot()
             if self._stop.wait(self.snapshot_interval):
                 return
+
+
+def _as_sent(value: float | None) -> float | None:
+    """A stored value as a monitor sends it: whole mmHg come back from the database as floats (``123.0``)."""
+    return int(value) if value is not None and value.is_integer() else value

@@ -2,8 +2,9 @@
 
 A monitor sends blood pressure only with a new cuff reading, every few minutes or less often. When the live
 store has lost a bed's newest values (Redis restarted, or the embedded demo's in-memory store), the screens would
-show ``---`` until the cuff measures again although the reading is stored: the consumer puts it back from here
-(``bridge.consumer.housekeeping``). Only readings of the current stay, and not older than ``LOOKBACK``.
+show ``---``, and NEWS2 would be incomplete, until the cuff measures again although the reading is stored: the
+consumer's housekeeping (``bridge.consumer.housekeeping``) and the clinical step at its start
+(``bridge.clinical``) take it from here. Only readings of the current stay, and not older than ``LOOKBACK``.
 """
 
 from __future__ import annotations

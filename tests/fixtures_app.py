@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
-from app import create_app
+from app import create_app, finish_dash_setup
 from auth.demo_accounts import DEMO_USERS, DemoCredentials, seed_demo
 from config import Settings, load_settings
 from data.db import Database
@@ -162,8 +162,9 @@ def login(app: PantauApp) -> Callable[[str], FlaskClient]:
 
 @contextmanager
 def served(pantau: PantauApp) -> Iterator[str]:
-    """``pantau`` served over HTTP on a free loopback port (threaded, like the demo) for as long as the block runs;
-    yields its base URL."""
+    """``pantau`` served over HTTP on a free loopback port (threaded, like the demo, and like it with Dash's
+    first-request setup finished before it serves) for as long as the block runs; yields its base URL."""
+    finish_dash_setup(pantau.server)
     http = make_server("127.0.0.1", 0, pantau.server, threaded=True)
     thread = threading.Thread(target=http.serve_forever, daemon=True)
     thread.start()

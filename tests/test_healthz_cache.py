@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from app import finish_dash_setup
 from data import health
 
 
@@ -40,7 +41,9 @@ def probes(postgres_app, monkeypatch) -> tuple[Counted, Counted]:
 
 
 def hit(app, times: int, workers: int = 20) -> list[int]:
-    """``times`` GETs of /healthz from ``workers`` threads at once; their status codes."""
+    """``times`` GETs of /healthz from ``workers`` threads at once; their status codes. Dash's first-request setup
+    is finished first, as gunicorn's ``post_worker_init`` does before a worker's threads serve."""
+    finish_dash_setup(app.server)
     clients = [app.client() for _ in range(workers)]
     with ThreadPoolExecutor(workers) as pool:
         return list(pool.map(lambda n: clients[n % workers].get("/healthz").status_code, range(times)))

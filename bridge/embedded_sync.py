@@ -5,6 +5,7 @@ sites' facility sync workers, as threads of the demo process on the embedded bro
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -45,12 +46,24 @@ def puskesmas_settings(hospital: Settings) -> Settings:
 
 
 def _serve(settings: Settings, wsgi_app: object) -> BaseWSGIServer:
-    """A threaded server for ``wsgi_app`` on the settings' port, or any free one when that is taken."""
-    try:
-        return make_server(settings.host, settings.port, wsgi_app, threaded=True)  # type: ignore[arg-type]
-    except OSError:
-        log.warning("demo Puskesmas port taken; using a free one", extra={"port": settings.port})
-        return make_server(settings.host, 0, wsgi_app, threaded=True)  # type: ignore[arg-type]
+    """A threaded server for ``wsgi_app`` on the settings' port, or any free one when that is taken. Asked first:
+    werkzeug's server ends the whole process (``sys.exit(1)``) when its port is in use, so the demo died."""
+    port = settings.port
+    if not _port_free(settings.host, port):
+        log.warning("demo Puskesmas port taken; using a free one", extra={"port": port})
+        port = 0
+    return make_server(settings.host, port, wsgi_app, threaded=True)  # type: ignore[arg-type]
+
+
+def _port_free(host: str, port: int) -> bool:
+    """Whether a server could listen on ``host:port`` now (bound as werkzeug binds, with address reuse)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 class EmbeddedFacilitySync:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -13,10 +14,12 @@ import urllib.error
 import urllib.request
 from datetime import date, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.exc import OperationalError
 
+from bridge import embedded_sync
 from bridge.embedded_sync import PUSKESMAS_CODE
 from config import DEMO_BLIND_INDEX_KEY, DEMO_DATA_KEY
 from data.bpjs_reference import DIFFERENT, SAME, compare_schedule, pull_state, request_pull
@@ -193,3 +196,18 @@ def _synced_site(db: Database) -> bool:
             return s.scalar(select(SyncClock.site_code)) == PUSKESMAS_CODE
     except OperationalError:  # not migrated yet
         return False
+
+
+def test_a_taken_puskesmas_port_gives_the_demo_puskesmas_a_free_one():
+    """The demo Puskesmas listens on the hospital's port + 1; when another program has it, werkzeug would end the
+    whole demo (``sys.exit(1)``, seen when a parallel test held the port): it takes a free port instead."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        settings = SimpleNamespace(host="127.0.0.1", port=taken)
+        server = embedded_sync._serve(settings, lambda environ, start_response: [])
+        try:
+            assert server.server_port != taken
+        finally:
+            server.server_close()

@@ -38,6 +38,7 @@ WAPITI = Path(os.environ.get("PANTAU_WAPITI", ROOT / ".venv-scan" / "bin" / "wap
 # wapiti keeps its crawl in SQLite and writes it from several connections at once; with SQLite's default 5 s wait
 # for a lock, one CI run's scan died of "database is locked" on the loaded machine. Same wapiti, a longer wait.
 SQLITE_LOCK_WAIT = 120  # seconds
+SCANNER_LOCKED = b"database is locked"  # what wapiti dies of when its own store's connections deadlock
 RUN_WAPITI = f"""
 import functools, sqlite3, sys
 sqlite3.connect = functools.partial(sqlite3.connect, timeout={SQLITE_LOCK_WAIT})
@@ -144,7 +145,12 @@ def findings(report: dict, who: str) -> list[Finding]:
     ]
 
 
-@pytest.mark.timeout(SCAN_DEADLINE + 90)  # the scans, and starting and stopping the app
+def start_scan(url: str, who: str, cookie: str | None, out: Path) -> subprocess.Popen:
+    with (out / "wapiti.log").open("ab") as log:
+        return subprocess.Popen(wapiti_command(url, who, cookie, out), stdout=log, stderr=log)
+
+
+@pytest.mark.timeout(2 * SCAN_DEADLINE + 90)  # the scans (one of them again), and starting and stopping the app
 def test_wapiti_finds_nothing_unaccepted_for_any_role_or_signed_out(scanned_app, tmp_path):
     url, pantau = scanned_app
     cookies = {role: session_cookie(url, pantau, role) for role in ROLES} | {ANONYMOUS: None}
@@ -152,12 +158,16 @@ def test_wapiti_finds_nothing_unaccepted_for_any_role_or_signed_out(scanned_app,
     for who, cookie in cookies.items():  # side by side: the scans mostly wait on the app
         out = tmp_path / f"scan-{who}"
         out.mkdir()
-        with (out / "wapiti.log").open("wb") as log:
-            scans[who] = (out, subprocess.Popen(wapiti_command(url, who, cookie, out), stdout=log, stderr=log))
+        scans[who] = (out, start_scan(url, who, cookie, out))
     deadline = time.monotonic() + SCAN_DEADLINE
     try:
-        for out, process in scans.values():
+        for who, (out, process) in list(scans.items()):
             status = process.wait(timeout=max(1.0, deadline - time.monotonic()))
+            if status != 0 and SCANNER_LOCKED in (out / "wapiti.log").read_bytes():
+                # wapiti's own store deadlocked between its connections, a crash of the scanner and not a finding
+                # (twice on the loaded CI machine, with the longer lock wait too): that scan once more, whole
+                scans[who] = (out, start_scan(url, who, cookies[who], out))
+                status = scans[who][1].wait(timeout=SCAN_DEADLINE)
             assert status == 0, (out / "wapiti.log").read_text(errors="replace")[-3000:]
     finally:
         for _, process in scans.values():

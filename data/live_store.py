@@ -95,6 +95,11 @@ class LiveBatch(Protocol):
 
     def set_latest(self, key: str, values: Mapping[str, Value]) -> None: ...
 
+    def set_latest_if_newer(self, key: str, values: Mapping[str, Value], stamp: str) -> None:
+        """:meth:`set_latest`, unless the hash ``key`` already holds a larger number in field ``stamp`` when the batch
+        runs (``values`` must set it): of two writers, the older values never replace the newer ones."""
+        ...
+
     def append_stream(
         self, key: str, fields: Mapping[str, Value], maxlen: int, *, approximate: bool = True
     ) -> None: ...
@@ -196,6 +201,14 @@ def _split_latest(values: Mapping[str, Value]) -> tuple[dict[str, str], list[str
         else:
             to_set[field] = _encode(value)
     return to_set, to_delete
+
+
+def _stamped(values: Mapping[str, Value], stamp: str) -> tuple[float, dict[str, str], list[str]]:
+    """For :meth:`LiveBatch.set_latest_if_newer`: the stamp's number, then ``values`` split as :func:`_split_latest`."""
+    if isinstance(values.get(stamp), bool) or not isinstance(values.get(stamp), int | float):
+        raise ValueError(f"set_latest_if_newer needs a number in its stamp field {stamp!r}")
+    to_set, to_delete = _split_latest(values)
+    return float(values[stamp]), to_set, to_delete  # type: ignore[arg-type]
 
 
 def _stream_fields(fields: Mapping[str, Value]) -> dict[str, str]:
@@ -471,6 +484,9 @@ class _MemoryBatch:
         if to_set or to_delete:
             self._ops.append((0, key, to_set, to_delete))
 
+    def set_latest_if_newer(self, key: str, values: Mapping[str, Value], stamp: str) -> None:
+        self._ops.append((3, key, _stamped(values, stamp), stamp))
+
     def append_stream(self, key: str, fields: Mapping[str, Value], maxlen: int, *, approximate: bool = True) -> None:
         _check_maxlen(maxlen)
         self._ops.append((1, key, _stream_fields(fields), maxlen))
@@ -487,6 +503,11 @@ class _MemoryBatch:
                     store._set_latest_locked(key, a, b)  # type: ignore[arg-type]
                 elif kind == 1:
                     store._append_stream_locked(key, a, b)  # type: ignore[arg-type]
+                elif kind == 3:
+                    number, to_set, to_delete = a  # type: ignore[misc]
+                    shown = store._data.hashes.get(key, {}).get(b)
+                    if shown is None or float(shown) <= number:
+                        store._set_latest_locked(key, to_set, to_delete)
                 else:
                     store._publish_locked(key, a)  # type: ignore[arg-type]
 
@@ -607,7 +628,9 @@ class _RedisSubscription(_SubscriptionBase):
 
 # Applies a whole batch of writes in one command with one JSON argument: one round trip, one reply, and far
 # less client CPU than a pipeline of one command per write. The argument is a JSON array of
-# [op, key, [arguments...]] with op H(SET), D (HDEL), X(ADD: the arguments start with MAXLEN) or P(UBLISH);
+# [op, key, [arguments...]] with op H(SET), D (HDEL), N(EWER: unless the hash's field named first holds a number
+# above the second argument, HSET the number of arguments named third, then HDEL the rest), X(ADD: the arguments
+# start with MAXLEN) or P(UBLISH);
 # every argument is a string (as _encode makes it), so Lua never turns a number into text its own way.
 _BATCH_SCRIPT = """
 local ops = cjson.decode(ARGV[1])
@@ -616,6 +639,13 @@ for i = 1, #ops do
   local kind, key, args = op[1], op[2], op[3]
   if kind == 'H' then redis.call('HSET', key, unpack(args))
   elseif kind == 'D' then redis.call('HDEL', key, unpack(args))
+  elseif kind == 'N' then
+    local shown = redis.call('HGET', key, args[1])
+    if not shown or tonumber(shown) <= tonumber(args[2]) then
+      local n = tonumber(args[3])
+      if n > 0 then redis.call('HSET', key, unpack(args, 4, 3 + n)) end
+      if #args > 3 + n then redis.call('HDEL', key, unpack(args, 4 + n)) end
+    end
   elseif kind == 'X' then redis.call('XADD', key, unpack(args))
   elseif kind == 'P' then redis.call('PUBLISH', key, args[1])
   else return redis.error_reply('pantau live batch: unknown op ' .. tostring(kind)) end
@@ -623,6 +653,11 @@ end
 return #ops
 """
 _BATCH_MAX_OPS = 5000  # writes per script call (keeps each call short for the other Redis clients)
+
+
+def _flat(fields: dict[str, str]) -> list[str]:
+    """``{f1: v1, f2: v2}`` as ``[f1, v1, f2, v2]``, the arguments of HSET and XADD."""
+    return [part for item in fields.items() for part in item]
 
 
 class _RedisBatch:
@@ -635,18 +670,17 @@ class _RedisBatch:
     def set_latest(self, key: str, values: Mapping[str, Value]) -> None:
         to_set, to_delete = _split_latest(values)
         if to_set:
-            args: list[str] = []
-            for item in to_set.items():
-                args += item
-            self._ops.append(("H", key, args))
+            self._ops.append(("H", key, _flat(to_set)))
         if to_delete:
             self._ops.append(("D", key, to_delete))
 
+    def set_latest_if_newer(self, key: str, values: Mapping[str, Value], stamp: str) -> None:
+        _, to_set, to_delete = _stamped(values, stamp)
+        self._ops.append(("N", key, [stamp, to_set[stamp], str(2 * len(to_set)), *_flat(to_set), *to_delete]))
+
     def append_stream(self, key: str, fields: Mapping[str, Value], maxlen: int, *, approximate: bool = True) -> None:
         _check_maxlen(maxlen)
-        args = ["MAXLEN", "~" if approximate else "=", str(maxlen), "*"]
-        for item in _stream_fields(fields).items():
-            args += item
+        args = ["MAXLEN", "~" if approximate else "=", str(maxlen), "*", *_flat(_stream_fields(fields))]
         self._ops.append(("X", key, args))
 
     def publish(self, channel: str, message: str) -> None:

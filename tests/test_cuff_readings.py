@@ -76,3 +76,25 @@ def test_a_stay_that_began_after_the_reading_does_not_get_it(any_app):
         s.add(VitalSample(device_id="MON-PREV", ts=ts, seq=1, bed_id=bed_id, received_at=ts, sbp=150.0, dbp=95.0))
     assert housekeeping(db, live).restore_cuff_readings(now) == 0
     assert live.get_latest(live_keys.latest(code)) == {}
+
+
+def test_a_cuff_reading_that_arrives_while_the_old_one_is_fetched_is_not_overwritten(any_app):
+    """The consumer writes a new reading between housekeeping's look at the store and its write: the new one stays."""
+    db, now = any_app.runtime.db, utcnow()
+    partitions.ensure_partitions(db.engine, days_ahead=1, today=now.date())
+    with db.session() as s:
+        code, (bed_id, _) = sorted(open_stays(s).items())[0]
+        s.execute(update(BedOccupancy).where(BedOccupancy.bed_id == bed_id).values(since=now - timedelta(hours=3)))
+        ts = now - timedelta(minutes=15)
+        s.add(VitalSample(device_id="MON-OLD", ts=ts, seq=1, bed_id=bed_id, received_at=ts, sbp=150.0, dbp=95.0))
+    newer = {"sbp": "112", "dbp": "70", "nibp_ts": str(ms(now))}
+
+    class CuffMeasuresMeanwhile(MemoryLiveStore):
+        def get_latest_many(self, keys):
+            shown = super().get_latest_many(keys)
+            self.set_latest(live_keys.latest(code), newer)  # as the consumer would, right after the read
+            return shown
+
+    live = CuffMeasuresMeanwhile()
+    housekeeping(db, live).restore_cuff_readings(now)
+    assert live.get_latest(live_keys.latest(code)) == newer

@@ -70,6 +70,29 @@ def test_latest_merges_and_none_deletes(store: LiveStore, ns: str) -> None:
     assert store.get_latest(f"{ns}:latest:missing") == {}
 
 
+def test_set_latest_if_newer_never_replaces_newer_values(store: LiveStore, ns: str) -> None:
+    """Of two writers, the older values never replace the newer ones, decided when the batch runs (not when it was
+    filled); equal stamps write (the same sample again), and a hash without the stamp takes the values."""
+    empty, partial, newer, same = (f"{ns}:latest:{bed}" for bed in "ABCD")
+    store.set_latest(partial, {"hr": 70, "map": 99})
+    store.set_latest(same, {"sbp": 118, "nibp_ts": 1000})
+    batch = store.batch()
+    for key in (empty, partial, newer, same):  # a reading without its mean pressure: an older one's goes
+        batch.set_latest_if_newer(key, {"sbp": 120, "dbp": 80, "map": None, "nibp_ts": 1000}, "nibp_ts")
+    store.set_latest(newer, {"sbp": 141, "nibp_ts": 2000})  # the cuff measured after the batch was filled
+    batch.execute()
+    assert store.get_latest(empty) == {"sbp": "120", "dbp": "80", "nibp_ts": "1000"}
+    assert store.get_latest(partial) == {"hr": "70", "sbp": "120", "dbp": "80", "nibp_ts": "1000"}
+    assert store.get_latest(newer) == {"sbp": "141", "nibp_ts": "2000"}
+    assert store.get_latest(same) == {"sbp": "120", "dbp": "80", "nibp_ts": "1000"}
+    batch.set_latest_if_newer(newer, {"sbp": 150, "nibp_ts": 2001}, "nibp_ts")
+    batch.execute()
+    assert store.get_latest(newer) == {"sbp": "150", "nibp_ts": "2001"}
+    for wrong in ({"sbp": 120}, {"sbp": 120, "nibp_ts": None}, {"nibp_ts": "1000"}):
+        with pytest.raises(ValueError):  # the stamp is what decides: it must be there, and a number
+            store.batch().set_latest_if_newer(empty, wrong, "nibp_ts")
+
+
 def test_values_are_strings_and_bools_refused(store: LiveStore, ns: str) -> None:
     key = f"{ns}:latest:types"
     store.set_latest(key, {"i": -3, "f": 0.1, "big": 10**12, "s": "naïve"})

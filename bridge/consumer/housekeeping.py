@@ -87,8 +87,9 @@ class Housekeeping:
     def restore_cuff_readings(self, now: datetime) -> int:
         """Occupied beds whose newest values in the live store have no cuff reading (Redis restarted, or the
         embedded demo's in-memory store) get their newest stored one back, so a screen shows the last blood
-        pressure with its age, not ``---`` until the cuff measures again. Returns how many beds got one; the live
-        store away is logged and left to the next run."""
+        pressure with its age, not ``---`` until the cuff measures again. Returns how many readings were offered
+        back (a bed whose cuff measured meanwhile keeps its own); the live store away is logged and left to the
+        next run."""
         with self.db.session() as session:
             stays = open_stays(session)
         try:
@@ -110,7 +111,8 @@ class Housekeeping:
         batch = self.live.batch()
         for code, reading in readings.items():
             values = {name: _as_sent(getattr(reading, name)) for name in ("sbp", "dbp", "map")}
-            batch.set_latest(live_keys.latest(code), values | {"nibp_ts": int(reading.ts.timestamp() * 1000)})
+            reading_ts = {"nibp_ts": int(reading.ts.timestamp() * 1000)}
+            batch.set_latest_if_newer(live_keys.latest(code), values | reading_ts, "nibp_ts")  # the cuff may be newer
         batch.execute()
         return len(readings)
 

@@ -94,8 +94,10 @@
       var keep = bed.latest;
       var next = { online: keep.online, battery: keep.battery, news2: keep.news2, news2_complete: keep.news2_complete, qsofa: keep.qsofa,
                    news2_risk: keep.news2_risk, sbp: keep.sbp, dbp: keep.dbp, map: keep.map, nibp_ts: keep.nibp_ts };
-      ["ts", "rx", "hr", "spo2", "rr", "temp"].forEach(function (k) {
-        if (m[k] !== undefined && m[k] !== null) { next[k] = String(m[k]); }
+      // With several consumers a tick may also be older than the values shown: its vital signs are not put back.
+      var current = Number(m.ts) >= Number(keep.ts || 0);
+      ["ts", "rx", "hr", "spo2", "rr", "temp", "st_ecg", "st_spo2"].forEach(function (k) {
+        if (!current) { next[k] = keep[k]; } else if (m[k] !== undefined && m[k] !== null) { next[k] = String(m[k]); }
       });
       // A tick carries its consumer's newest cuff reading. With several consumers one may still carry an older
       // reading than the screen shows: only a newer one replaces it, and whole (a part the cuff missed is gone).
@@ -105,11 +107,11 @@
         });
       }
       var stat = m.st || {};
-      next.st_ecg = stat.ecg; next.st_spo2 = stat.spo2;
+      if (current) { next.st_ecg = stat.ecg; next.st_spo2 = stat.spo2; }
       if (m.news2 !== undefined) { next.news2 = m.news2 === null ? "" : String(m.news2); next.news2_risk = m.risk || ""; next.news2_complete = m.complete ? "1" : "0"; }
       bed.latest = next;
       bed.seenAt = st.lastVitalsAt = Date.now();
-      if (m.hr !== undefined && m.hr !== null) { bed.series.push([Number(m.rx || m.ts), Number(m.hr)]); }
+      if (current && m.hr !== undefined && m.hr !== null) { bed.series.push([Number(m.rx || m.ts), Number(m.hr)]); }
       render(st, m.bed);
     } else if (m.t === "n") {
       bed.latest.qsofa = m.qsofa === true ? "1" : m.qsofa === false ? "0" : "";

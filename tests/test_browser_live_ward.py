@@ -182,9 +182,10 @@ def test_the_bed_page_raises_the_same_technical_alarm_for_its_bed(page, live_ser
     expect(page.locator("#ward-alarm-list")).to_contain_text("Status alarm tidak diketahui")
 
 
-def test_a_tile_keeps_the_newest_cuff_reading_whichever_consumer_ticks(page, live_server):
+def test_a_tile_keeps_the_newest_values_whichever_consumer_ticks(page, live_server):
     """Two consumers on a shared subscription each carry the newest cuff reading *they* received: the tile shows
-    the newest of all, never flips back to an older one, and takes a new reading whole."""
+    the newest of all, never flips back to an older one, and takes a new reading whole. A tick of an older sample
+    than the tile shows leaves its vital signs and heart-rate trend as they are."""
     base, pantau = live_server
     sign_in(page, base, "perawat")
     expect(page.locator("#home-greeting")).to_be_visible()
@@ -204,3 +205,9 @@ def test_a_tile_keeps_the_newest_cuff_reading_whichever_consumer_ticks(page, liv
     expect(nibp).to_have_text("132/84 (100)")  # ... without its older cuff reading
     tick(now + 1_000, 82, sbp=150, nibp_ts=now + 1_000)  # a new reading with only the systolic
     expect(nibp).to_have_text("150/--")
+    newest_point = "() => window.pantauWard().beds['ICU-01'].series.slice(-1)[0]"
+    assert page.evaluate(newest_point) == [now + 1_000, 82]
+    tick(now + 500, 70, sbp=160, dbp=90, map=113, nibp_ts=now + 2_000)  # an older sample, yet the newest reading
+    expect(nibp).to_have_text("160/90 (113)")  # the tick was read ...
+    expect(page.locator("#tile-ICU-01 .v-hr")).to_have_text("82")  # ... and its older heart rate not put back
+    assert page.evaluate(newest_point) == [now + 1_000, 82]

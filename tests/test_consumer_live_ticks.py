@@ -1,5 +1,6 @@
 """What a batch puts in the live store (bridge/consumer/live_ticks.py), built into a recording batch: stream
-entries, ticks on the ward's channel and the beds' latest values, in arrival order."""
+entries, ticks on the ward's channel and the beds' latest values, in arrival order; vital signs and cuff readings
+each written only if not older than the hash's (``newer ts``, ``newer nibp_ts``), device status as it comes."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from bridge.consumer.live_ticks import BedMemory, fill_live_batch
 from bridge.consumer.messages import Sample, StatusUpdate
 from data import live_keys
+from data.live_store import MemoryLiveStore
 from domain.vitals_contract import DeviceStatus, VitalsMessage
 
 BED, WARD, DEVICE = "ICU-01", "ICU", "MON-1"
@@ -30,6 +32,9 @@ class RecordingBatch:
 
     def set_latest(self, key: str, values: Mapping[str, Any]) -> None:
         self.ops.append(("latest", key, dict(values)))
+
+    def set_latest_if_newer(self, key: str, values: Mapping[str, Any], stamp: str) -> None:
+        self.ops.append((f"newer {stamp}", key, dict(values)))
 
     def of(self, kind: str) -> list[Any]:
         return [value for op, _, value in self.ops if op == kind]
@@ -61,7 +66,7 @@ def test_a_sample_becomes_a_stream_entry_a_tick_and_the_beds_latest_values() -> 
              "st": {"ecg": "ok", "spo2": "off"}},
         ),
         (
-            "latest",
+            "newer ts",
             live_keys.latest(BED),
             {"bed": BED, "ward": WARD, "device": DEVICE, "ts": T0, "rx": T0 + 7, "hr": 80, "spo2": 97, "rr": None,
              "temp": 36.8, "st_ecg": "ok", "st_spo2": "off"},
@@ -76,12 +81,13 @@ def test_a_cuff_reading_replaces_the_last_and_rides_on_later_ticks() -> None:
     assert first.of("stream")[1] == {"ts": T0 + 1000, "hr": 81}
     cuff = {"sbp": 121, "dbp": 78, "map": 92, "nibp_ts": T0}
     assert [{k: tick.get(k) for k in cuff} for tick in first.of("publish")] == [cuff, cuff]
-    assert {k: first.of("latest")[0][k] for k in cuff} == cuff
+    assert first.of("newer nibp_ts") == [cuff]
+    assert not set(cuff) & set(first.of("newer ts")[0])  # the vital signs' write leaves the cuff's fields alone
 
     second = build([sample(3, T0 + 2000, hr=82, sbp=140)], memory=memory)  # the cuff measured only the systolic
     tick = second.of("publish")[0]
     assert (tick["sbp"], tick["nibp_ts"]) == (140, T0 + 2000) and "dbp" not in tick and "map" not in tick
-    latest = second.of("latest")[0]
+    latest = second.of("newer nibp_ts")[0]
     assert (latest["sbp"], latest["dbp"], latest["map"]) == (140, None, None)  # the old parts are deleted
 
 
@@ -98,7 +104,7 @@ def test_enrichers_fields_go_to_the_latest_values_and_the_ticks_by_their_short_n
     batch = build([sample(1, T0, hr=80)], extra=extra)
     tick = batch.of("publish")[0]
     assert (tick["news2"], tick["complete"], tick["risk"]) == (3, True, "low") and "qsofa" not in tick
-    latest = batch.of("latest")[0]
+    latest = batch.of("newer ts")[0]
     assert (latest["news2"], latest["news2_complete"], latest["news2_risk"], latest["qsofa"]) == (3, "1", "low", None)
     assert build([sample(1, T0)], extra={BED: {"news2_complete": "0"}}).of("publish")[0]["complete"] is False
 
@@ -117,7 +123,7 @@ def test_a_status_update_is_a_message_and_the_beds_online_state() -> None:
     ]
 
 
-def test_writes_keep_arrival_order_and_each_bed_gets_one_latest_write() -> None:
+def test_writes_keep_arrival_order_and_each_bed_gets_one_latest_write_of_its_vital_signs() -> None:
     batch = build([sample(1, T0, hr=80), sample(2, T0, bed="ICU-02", hr=90), sample(3, T0 + 1000, hr=81)])
     assert [(op, key) for op, key, _ in batch.ops] == [
         ("stream", live_keys.vitals_stream(BED)),
@@ -126,7 +132,33 @@ def test_writes_keep_arrival_order_and_each_bed_gets_one_latest_write() -> None:
         ("publish", live_keys.ward_channel(WARD)),
         ("stream", live_keys.vitals_stream(BED)),
         ("publish", live_keys.ward_channel(WARD)),
-        ("latest", live_keys.latest(BED)),
-        ("latest", live_keys.latest("ICU-02")),
+        ("newer ts", live_keys.latest(BED)),
+        ("newer ts", live_keys.latest("ICU-02")),
     ]
-    assert batch.of("latest")[0]["hr"] == 81
+    assert batch.of("newer ts")[0]["hr"] == 81
+
+
+def test_a_bed_with_a_cuff_reading_and_a_status_gets_three_writes_each_with_its_own_rule() -> None:
+    update = StatusUpdate(DeviceStatus("S", DEVICE, True, 55), BED, WARD, 1, T0)
+    batch = build([sample(1, T0, hr=80, sbp=120, dbp=80, map=93)], [update])
+    assert [(op, key) for op, key, _ in batch.ops if op != "stream" and op != "publish"] == [
+        ("newer ts", live_keys.latest(BED)),
+        ("newer nibp_ts", live_keys.latest(BED)),
+        ("latest", live_keys.latest(BED)),
+    ]
+    assert batch.of("latest") == [{"bed": BED, "ward": WARD, "device": DEVICE, "online": 1, "battery": 55}]
+
+
+def test_two_consumers_writing_out_of_order_leave_the_newer_sample_and_cuff_reading_in_the_hash() -> None:
+    """With a shared subscription the consumer that writes last may hold the older sample of a bed."""
+    live = MemoryLiveStore()
+    newer, older = BedMemory(), BedMemory()  # each consumer remembers only what it wrote itself
+    for memory, samples in (
+        (newer, [sample(2, T0 + 1000, hr=90, sbp=150, dbp=95, map=113)]),
+        (older, [sample(1, T0, hr=80, sbp=120, dbp=80, map=93)]),
+    ):
+        batch = live.batch()
+        fill_live_batch(batch, samples, [], {}, memory, 3600)
+        batch.execute()
+    shown = live.get_latest(live_keys.latest(BED))
+    assert (shown["ts"], shown["hr"], shown["sbp"], shown["nibp_ts"]) == (str(T0 + 1000), "90", "150", str(T0 + 1000))

@@ -44,8 +44,14 @@ def fill_live_batch(
 
     ``samples`` are new (each newer than every one shown before of its device); one older than its bed's latest
     hash (another device of the bed) goes to the stream only. ``extra``: enrichers' ``{bed: {field: value}}``,
-    added to the bed's latest values and its ticks."""
-    latest: dict[str, dict[str, Any]] = {}
+    added to the bed's latest values and its ticks.
+
+    A bed's latest hash gets its vital signs stamped by ``ts`` and its cuff reading by ``nibp_ts``, each written
+    only if not older than what the hash holds: with several consumers sharing the subscription, one that writes
+    later may have the older sample (``memory`` is only this consumer's). Device status is written as it comes."""
+    vitals: dict[str, dict[str, Any]] = {}
+    cuffs: dict[str, dict[str, Any]] = {}
+    statuses: dict[str, dict[str, Any]] = {}
     latest_ts, newest_cuff = memory.latest_ts, memory.nibp
     stream_key, ward_channel = live_keys.vitals_stream, live_keys.ward_channel  # looked up once, not per sample
     for s in samples:
@@ -67,7 +73,7 @@ def fill_live_batch(
         if m.ts < latest_ts.get(bed, 0):
             continue  # an older sample arriving late: history only, the screen already shows newer
         latest_ts[bed] = m.ts
-        values = latest.setdefault(bed, {})
+        values = vitals.setdefault(bed, {})
         values.update(
             bed=bed,
             ward=s.ward,
@@ -80,7 +86,7 @@ def fill_live_batch(
             temp=m.temp,
         )
         if nibp is not None:
-            values.update(nibp)  # a part the cuff did not measure is deleted, not left from the last one
+            cuffs[bed] = nibp  # a part the cuff did not measure is deleted, not left from the last one
             newest_cuff[bed] = {k: v for k, v in nibp.items() if v is not None}
         tick.update(newest_cuff.get(bed, ()))
         st = {}
@@ -101,12 +107,18 @@ def fill_live_batch(
         batch.publish(ward_channel(s.ward), orjson.dumps(tick).decode())
     for u in updates:
         status = u.status
-        values = latest.setdefault(u.bed, {})
+        values = statuses.setdefault(u.bed, {})
         values.update(bed=u.bed, ward=u.ward, device=status.device_id, online=int(bool(status.online)))
         message: dict[str, Any] = {"t": "s", "bed": u.bed, "online": bool(status.online)}
         if status.battery is not None:
             values["battery"] = status.battery
             message["battery"] = status.battery
         batch.publish(ward_channel(u.ward), orjson.dumps(message).decode())
-    for bed, values in latest.items():
-        batch.set_latest(live_keys.latest(bed), values)
+    for bed in dict.fromkeys([*vitals, *statuses]):  # in arrival order; a bed's cuff reading comes with its vitals
+        key = live_keys.latest(bed)
+        if bed in vitals:
+            batch.set_latest_if_newer(key, vitals[bed], "ts")
+        if bed in cuffs:
+            batch.set_latest_if_newer(key, cuffs[bed], "nibp_ts")
+        if bed in statuses:
+            batch.set_latest(key, statuses[bed])

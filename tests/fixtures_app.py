@@ -5,11 +5,13 @@ live server for the browser tests."""
 from __future__ import annotations
 
 import re
+import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -84,9 +86,34 @@ def build_app(settings: Settings) -> PantauApp:
     return PantauApp(create_app(settings, runtime=runtime), settings, creds)
 
 
+def migrate_and_seed(url: str, var_dir) -> None:
+    """What a template database holds: the schema at head and the demo seed."""
+    upgrade(url)
+    db = Database(url)
+    try:
+        with db.session() as session:
+            seed_demo(session, make_settings(var_dir, url, "memory://", ""))
+    finally:
+        db.engine.dispose()  # a template must have no open connection while it is copied
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A migrated, demo-seeded SQLite file that each embedded-backend test copies, as PostgreSQL tests copy
+    ``postgres_template``: migrating and seeding a file for every test cost seconds each."""
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    migrate_and_seed(f"sqlite:///{folder / 'template.db'}", folder)
+    return folder / "template.db"
+
+
 @pytest.fixture
-def sqlite_app(tmp_path, mqtt_url) -> Iterator[PantauApp]:
-    """The embedded configuration: SQLite file and in-memory live store (a real broker for health)."""
+def sqlite_app(tmp_path, sqlite_template, mqtt_url) -> Iterator[PantauApp]:
+    """The embedded configuration: SQLite file and in-memory live store (a real broker for health). The file is
+    a copy of the template; the test still runs the migrations (a no-op at head) and the idempotent seed."""
+    with sqlite3.connect(sqlite_template) as source, sqlite3.connect(tmp_path / "pantau.db") as copy:
+        source.backup(copy)  # whole and consistent, whatever the journal mode
+    source.close()
+    copy.close()
     live = f"memory://test-{uuid.uuid4().hex[:12]}"  # a store of its own: "memory://" is shared by the process
     pantau = build_app(make_settings(tmp_path, f"sqlite:///{tmp_path / 'pantau.db'}", live, mqtt_url))
     yield pantau
@@ -100,13 +127,7 @@ def postgres_template(postgres_server, tmp_path_factory) -> str:
     the idempotent seed on their copy."""
     name = f"tpl_{uuid.uuid4().hex[:12]}"
     url = postgres_server.create_database(name)
-    upgrade(url)
-    db = Database(url)
-    try:
-        with db.session() as session:
-            seed_demo(session, make_settings(tmp_path_factory.mktemp("template"), url, "memory://", ""))
-    finally:
-        db.engine.dispose()  # a template must have no open connection while it is copied
+    migrate_and_seed(url, tmp_path_factory.mktemp("template"))
     return name
 
 

@@ -65,15 +65,21 @@ def test_the_last_stored_cuff_reading_is_put_back_where_the_live_store_lost_it(a
     assert live.get_latest(live_keys.latest(none)) == {}
 
 
-def test_a_stay_that_began_after_the_reading_does_not_get_it(any_app):
-    """A new patient in the bed never sees the previous occupant's blood pressure."""
-    db, live, now = any_app.runtime.db, MemoryLiveStore(), utcnow()
+def one_stored_reading(db, now, stay_began: timedelta, measured: timedelta) -> str:
+    """The first occupied bed, its stay begun ``stay_began`` ago, with one cuff reading (150/95) ``measured`` ago."""
     partitions.ensure_partitions(db.engine, days_ahead=1, today=now.date())
     with db.session() as s:
         code, (bed_id, _) = sorted(open_stays(s).items())[0]
-        s.execute(update(BedOccupancy).where(BedOccupancy.bed_id == bed_id).values(since=now - timedelta(minutes=5)))
-        ts = now - timedelta(minutes=6)
-        s.add(VitalSample(device_id="MON-PREV", ts=ts, seq=1, bed_id=bed_id, received_at=ts, sbp=150.0, dbp=95.0))
+        s.execute(update(BedOccupancy).where(BedOccupancy.bed_id == bed_id).values(since=now - stay_began))
+        ts = now - measured
+        s.add(VitalSample(device_id="MON-CUFF", ts=ts, seq=1, bed_id=bed_id, received_at=ts, sbp=150.0, dbp=95.0))
+    return code
+
+
+def test_a_stay_that_began_after_the_reading_does_not_get_it(any_app):
+    """A new patient in the bed never sees the previous occupant's blood pressure."""
+    db, live, now = any_app.runtime.db, MemoryLiveStore(), utcnow()
+    code = one_stored_reading(db, now, stay_began=timedelta(minutes=5), measured=timedelta(minutes=6))
     assert housekeeping(db, live).restore_cuff_readings(now) == 0
     assert live.get_latest(live_keys.latest(code)) == {}
 
@@ -81,12 +87,7 @@ def test_a_stay_that_began_after_the_reading_does_not_get_it(any_app):
 def test_a_cuff_reading_that_arrives_while_the_old_one_is_fetched_is_not_overwritten(any_app):
     """The consumer writes a new reading between housekeeping's look at the store and its write: the new one stays."""
     db, now = any_app.runtime.db, utcnow()
-    partitions.ensure_partitions(db.engine, days_ahead=1, today=now.date())
-    with db.session() as s:
-        code, (bed_id, _) = sorted(open_stays(s).items())[0]
-        s.execute(update(BedOccupancy).where(BedOccupancy.bed_id == bed_id).values(since=now - timedelta(hours=3)))
-        ts = now - timedelta(minutes=15)
-        s.add(VitalSample(device_id="MON-OLD", ts=ts, seq=1, bed_id=bed_id, received_at=ts, sbp=150.0, dbp=95.0))
+    code = one_stored_reading(db, now, stay_began=timedelta(hours=3), measured=timedelta(minutes=15))
     newer = {"sbp": "112", "dbp": "70", "nibp_ts": str(ms(now))}
 
     class CuffMeasuresMeanwhile(MemoryLiveStore):

@@ -10,15 +10,17 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher, profiles
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
 from app import create_app, finish_dash_setup
+from auth import passwords
 from auth.demo_accounts import DEMO_USERS, DemoCredentials, seed_demo
 from config import Settings, load_settings
 from data.db import Database
@@ -61,6 +63,19 @@ class PantauApp:
             response = post_login(client, DEMO_USERNAME[role], self.creds.password)
         assert response.status_code == 302, f"{role} could not sign in: {response.status_code}"
         return client
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheapest_password_hashing() -> Iterator[PasswordHasher]:
+    """Argon2id at its cheapest work factors in the test process, which seeds and signs in thousands of times
+    (about a fifth of a second each with production's on a busy test machine); yields production's hasher, set
+    aside. The same code hashes and verifies; servers that tests start as processes of their own hash as
+    production does, and rehash a cheap hash at sign-in as they would an outdated one."""
+    production = passwords._hasher
+    cheap = replace(profiles.RFC_9106_LOW_MEMORY, time_cost=1, memory_cost=8, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "_hasher", PasswordHasher.from_parameters(cheap))
+        yield production
 
 
 def make_settings(tmp_path, database_url: str, redis_url: str, mqtt_url: str, **overrides: object) -> Settings:

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from auth import passwords
 from auth.password_policy import LOCAL_COMMON, MAX_LENGTH, MIN_LENGTH, check_new_password, common_passwords
 from auth.passwords import generate_password, hash_password, verify_password
 from domain.errors import InputError
@@ -125,3 +126,10 @@ def test_hashing_is_consistent_with_the_normalisation():
     assert verify_password(stored, "kopi-tubruk-123")  # the same password typed on another keyboard
     assert verify_password(stored, full_width)
     assert not verify_password(stored, "kopi-tubruk-124")
+
+
+def test_production_hashes_with_argon2id_at_rfc_9106s_low_memory_work_factors(cheapest_password_hashing):
+    """The suite hashes at the cheapest work factors (tests/fixtures_app.py); production's must stay RFC 9106's."""
+    production = cheapest_password_hashing
+    assert production.hash("x").startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert passwords.hash_password("x").startswith("$argon2id$v=19$m=8,t=1,p=1$")  # the suite's, through the same code

@@ -122,15 +122,22 @@ def sqlite_template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def sqlite_app(tmp_path, sqlite_template, mqtt_url) -> Iterator[PantauApp]:
-    """The embedded configuration: SQLite file and in-memory live store (a real broker for health). The file is
-    a copy of the template; the test still runs the migrations (a no-op at head) and the idempotent seed."""
-    with sqlite3.connect(sqlite_template) as source, sqlite3.connect(tmp_path / "pantau.db") as copy:
+def sqlite_url(tmp_path, sqlite_template) -> str:
+    """A SQLite database of the test's own, a copy of the template; the app built on it still runs the
+    migrations (a no-op at head) and the idempotent seed."""
+    path = tmp_path / "pantau.db"
+    with sqlite3.connect(sqlite_template) as source, sqlite3.connect(path) as copy:
         source.backup(copy)  # whole and consistent, whatever the journal mode
     source.close()
     copy.close()
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def sqlite_app(tmp_path, sqlite_url, mqtt_url) -> Iterator[PantauApp]:
+    """The embedded configuration: SQLite file and in-memory live store (a real broker for health)."""
     live = f"memory://test-{uuid.uuid4().hex[:12]}"  # a store of its own: "memory://" is shared by the process
-    pantau = build_app(make_settings(tmp_path, f"sqlite:///{tmp_path / 'pantau.db'}", live, mqtt_url))
+    pantau = build_app(make_settings(tmp_path, sqlite_url, live, mqtt_url))
     yield pantau
     pantau.runtime.close()
 

@@ -39,11 +39,11 @@ def start_stack(pantau) -> EmbeddedStack:
 
 
 @pytest.fixture
-def short_session_server(tmp_path, mqtt_url):
+def short_session_server(tmp_path, sqlite_url, mqtt_url):
     """The SQLite app with a 1-minute idle timeout and 4-second streams, served over HTTP for the browser."""
     settings = make_settings(
         tmp_path,
-        f"sqlite:///{tmp_path / 'pantau.db'}",
+        sqlite_url,
         "memory://",
         mqtt_url,
         session_timeout_minutes=1,

@@ -23,11 +23,10 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def mfa_live_server(tmp_path, mqtt_url) -> Iterator[tuple[str, PantauApp]]:
+def mfa_live_server(tmp_path, sqlite_url, mqtt_url) -> Iterator[tuple[str, PantauApp]]:
     """The SQLite app, with TOTP required of admins, served over HTTP on a free port."""
     live = f"memory://test-{uuid.uuid4().hex[:12]}"
-    url = f"sqlite:///{tmp_path / 'pantau.db'}"
-    pantau = build_app(make_settings(tmp_path, url, live, mqtt_url, mfa_required_roles="admin"))
+    pantau = build_app(make_settings(tmp_path, sqlite_url, live, mqtt_url, mfa_required_roles="admin"))
     with served(pantau) as base:
         yield base, pantau
     pantau.runtime.close()

@@ -53,11 +53,10 @@ def send_code(client, code: str):
 
 
 @pytest.fixture
-def mfa_admin_app(tmp_path, mqtt_url) -> Iterator[PantauApp]:
+def mfa_admin_app(tmp_path, sqlite_url, mqtt_url) -> Iterator[PantauApp]:
     """The SQLite app with a policy that requires TOTP of admins."""
     live = f"memory://test-{uuid.uuid4().hex[:12]}"
-    url = f"sqlite:///{tmp_path / 'pantau.db'}"
-    pantau = build_app(make_settings(tmp_path, url, live, mqtt_url, mfa_required_roles="admin"))
+    pantau = build_app(make_settings(tmp_path, sqlite_url, live, mqtt_url, mfa_required_roles="admin"))
     yield pantau
     pantau.runtime.close()
 

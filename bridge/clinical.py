@@ -173,14 +173,7 @@ class ClinicalPipeline:
             observations = {
                 bed_id: self._latest_observation(session, admission_id) for bed_id, (admission_id, _) in stays.items()
             }
-            codes = {bed.code for bed, _ in rows}
-            cuffs = (
-                {}
-                if self._state_restored
-                else newest_cuff_readings(
-                    session, {code: stay for code, stay in open_stays(session).items() if code in codes}, utcnow()
-                )
-            )
+            cuffs = {} if self._state_restored else self._stored_cuff_readings(session, {bed.code for bed, _ in rows})
         now_ms = int(time.time() * 1000)
         with self._batch():  # only now: no database round trip may hold up the alarms
             for bed, ward in rows:
@@ -195,6 +188,12 @@ class ClinicalPipeline:
             self._restore_snapshots()
             self._take_cuff_readings(cuffs)
             self._state_restored = True
+
+    @staticmethod
+    def _stored_cuff_readings(session: Session, codes: set[str]) -> dict[str, CuffReading]:
+        """The newest stored cuff reading of each open stay on the beds ``codes`` (read once, at start)."""
+        stays = {code: stay for code, stay in open_stays(session).items() if code in codes}
+        return newest_cuff_readings(session, stays, utcnow())
 
     def _take_cuff_readings(self, cuffs: dict[str, CuffReading]) -> None:
         """At start, a bed whose snapshot brought no systolic (the embedded demo's in-memory store, or Redis

@@ -25,7 +25,7 @@
     };
     grid.querySelectorAll(".bed-tile").forEach(function (tile) {
       st.beds[tile.getAttribute("data-bed")] = {
-        tile: tile, latest: {}, series: [], seenAt: 0,
+        tile: tile, latest: {}, series: [], seenAt: 0, since: stayStart(tile),
         monitored: !tile.classList.contains("bed-empty") && !!tile.getAttribute("data-device"),
         el: { hr: q(tile, ".v-hr"), spo2: q(tile, ".v-spo2"), rr: q(tile, ".v-rr"), temp: q(tile, ".v-temp"),
               nibp: q(tile, ".v-nibp"), nibpAge: q(tile, ".v-nibp-age"), news2: q(tile, ".tile-news2"), qsofa: q(tile, ".tile-qsofa"),
@@ -145,6 +145,18 @@
     window.setTimeout(function () { window.location.reload(); }, 1500);
   }
 
+  function stayStart(tile) {
+    var since = tile.getAttribute("data-since");
+    return since ? Number(since) : null;
+  }
+
+  // A cuff reading taken before the current stay began is the previous occupant's: it is never shown on the new
+  // patient's tile (its monitor and the consumers still hold it until the cuff measures again), nor on an empty bed.
+  function ownCuff(bed) {
+    var v = bed.latest;
+    return bed.since !== null && v.nibp_ts && Number(v.nibp_ts) >= bed.since ? v : {};
+  }
+
   function show(el, value, off) {
     el.textContent = off || value === undefined || value === "" ? "---" : value;
     el.classList.toggle("v-off", !!off || value === undefined || value === "");
@@ -161,7 +173,8 @@
     show(el.spo2, v.spo2, v.st_spo2 === "off");
     show(el.rr, v.rr);
     show(el.temp, v.temp === undefined || v.temp === "" ? undefined : Number(v.temp).toFixed(1));
-    show(el.nibp, v.sbp ? v.sbp + "/" + (v.dbp || "--") + (v.map ? " (" + v.map + ")" : "") : undefined);
+    var cuff = ownCuff(bed);
+    show(el.nibp, cuff.sbp ? cuff.sbp + "/" + (cuff.dbp || "--") + (cuff.map ? " (" + cuff.map + ")" : "") : undefined);
     el.hr.classList.toggle("v-noisy", v.st_ecg === "noisy");
     el.spo2.classList.toggle("v-noisy", v.st_spo2 === "noisy");
     var risk = v.news2_risk || "";
@@ -212,7 +225,8 @@
     var empty = bed.tile.classList.contains("bed-empty");
     bed.tile.classList.toggle("stale", stale && !empty);
     bed.el.stale.textContent = empty ? "" : !rx ? st.text.ward_no_data : stale ? st.text.ward_stale + " · " + ageText(st, t - rx) : "";
-    bed.el.nibpAge.textContent = v.nibp_ts ? ageText(st, t - Number(v.nibp_ts)) : "";
+    var cuff = ownCuff(bed);
+    bed.el.nibpAge.textContent = cuff.nibp_ts ? ageText(st, t - Number(cuff.nibp_ts)) : "";
     var until = st.pauses[code] || 0;
     bed.el.pauseLeft.textContent = until > t ? st.text.ward_paused + " " + Math.ceil((until - t) / 1000) + " s" : "";
     bed.tile.classList.toggle("paused", until > t);

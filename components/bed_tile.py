@@ -3,6 +3,8 @@ live values from the push stream (no Python callback per bed, no figure re-sent 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from dash import html
 
 from data.wards import BedView
@@ -26,6 +28,13 @@ def _numeric(name: str, label_key: str, unit: str) -> html.Div:
         ],
         className=f"numeric numeric-{name}",
     )
+
+
+def _epoch_ms(moment: datetime | None) -> str:
+    """A stay's start as ``assets/ward.js`` reads it (epoch ms; empty for an empty bed)."""
+    if moment is None:
+        return ""
+    return str(int(moment.timestamp() * 1000))
 
 
 def bed_tile(bed: BedView, *, read_only: bool = False) -> html.Div:
@@ -87,5 +96,5 @@ def bed_tile(bed: BedView, *, read_only: bool = False) -> html.Div:
         ],
         className="bed-tile" + ("" if bed.patient_mask else " bed-empty"),
         id=f"tile-{bed.code}",
-        **{"data-bed": bed.code, "data-device": bed.device or ""},
+        **{"data-bed": bed.code, "data-device": bed.device or "", "data-since": _epoch_ms(bed.since)},
     )

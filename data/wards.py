@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,6 +23,7 @@ class BedView:
     mrn: str | None
     spo2_scale: int
     device: str | None
+    since: datetime | None  # when the current stay began; None for an empty bed
 
 
 def list_wards(session: Session, site_id: int) -> list[Ward]:
@@ -35,7 +37,7 @@ def find_ward(session: Session, site_id: int, code: str) -> Ward | None:
 def ward_beds(session: Session, ward_id: int) -> list[BedView]:
     """The ward's active beds in order, with current occupant and monitor (one query)."""
     rows = session.execute(
-        select(Bed, Ward.code, Patient, BedOccupancy.spo2_scale, Device.device_id)
+        select(Bed, Ward.code, Patient, BedOccupancy.spo2_scale, BedOccupancy.since, Device.device_id)
         .join(Ward, Ward.id == Bed.ward_id)
         .outerjoin(BedOccupancy, (BedOccupancy.bed_id == Bed.id) & BedOccupancy.until.is_(None))
         .outerjoin(Patient, Patient.id == BedOccupancy.patient_id)
@@ -55,8 +57,9 @@ def ward_beds(session: Session, ward_id: int) -> list[BedView]:
             mrn=patient.mrn if patient else None,
             spo2_scale=scale or 1,
             device=device,
+            since=since if patient else None,
         )
-        for bed, ward_code, patient, scale, device in rows
+        for bed, ward_code, patient, scale, since, device in rows
     ]
 
 

@@ -7,17 +7,21 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select, update
 
 from api import live
 from auth import users
 from bridge.embedded_stack import EmbeddedStack
 from data import live_keys
 from data.alarm_limits import publish_limits_changed
-from data.models import AlarmLimit
+from data.models import AlarmLimit, Bed, BedOccupancy
 from data.wards import bed_by_code
+from domain.clock import utcnow
 from tests.fixtures_app import build_app, make_settings, served
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import sign_in
@@ -182,20 +186,31 @@ def test_the_bed_page_raises_the_same_technical_alarm_for_its_bed(page, live_ser
     expect(page.locator("#ward-alarm-list")).to_contain_text("Status alarm tidak diketahui")
 
 
+def listening_station(page, base: str) -> None:
+    """The nurse's ICU station, open and past its snapshot (ticks published now are drawn)."""
+    sign_in(page, base, "perawat")
+    expect(page.locator("#home-greeting")).to_be_visible()
+    page.goto(f"{base}/bangsal/ICU")
+    page.wait_for_function("() => window.pantauWard() && window.pantauWard().tz")
+
+
+def ticker(pantau) -> Callable[..., None]:
+    """``tick(ts, hr, **cuff)``: a vitals tick of ICU-01 on its ward channel, as a consumer publishes it."""
+
+    def tick(ts: int, hr: int, **cuff: int) -> None:
+        message = {"t": "v", "bed": "ICU-01", "ts": ts, "rx": ts, "hr": hr, **cuff}
+        pantau.runtime.live.publish(live_keys.ward_channel("ICU"), json.dumps(message))
+
+    return tick
+
+
 def test_a_tile_keeps_the_newest_values_whichever_consumer_ticks(page, live_server):
     """Two consumers on a shared subscription each carry the newest cuff reading *they* received: the tile shows
     the newest of all, never flips back to an older one, and takes a new reading whole. A tick of an older sample
     than the tile shows leaves its vital signs and heart-rate trend as they are."""
     base, pantau = live_server
-    sign_in(page, base, "perawat")
-    expect(page.locator("#home-greeting")).to_be_visible()
-    page.goto(f"{base}/bangsal/ICU")
-    page.wait_for_function("() => window.pantauWard() && window.pantauWard().tz")  # the snapshot came: listening
-    nibp, now = page.locator("#tile-ICU-01 .v-nibp"), int(time.time() * 1000)
-
-    def tick(ts: int, hr: int, **cuff: int) -> None:
-        message = {"t": "v", "bed": "ICU-01", "ts": ts, "rx": ts, "hr": hr, **cuff}
-        pantau.runtime.live.publish(live_keys.ward_channel("ICU"), json.dumps(message))
+    listening_station(page, base)
+    nibp, now, tick = page.locator("#tile-ICU-01 .v-nibp"), int(time.time() * 1000), ticker(pantau)
 
     older, newer = now - 180_000, now - 1_000
     tick(now - 500, 80, sbp=132, dbp=84, map=100, nibp_ts=newer)  # consumer A received the last cuff reading
@@ -211,3 +226,25 @@ def test_a_tile_keeps_the_newest_values_whichever_consumer_ticks(page, live_serv
     expect(nibp).to_have_text("160/90 (113)")  # the tick was read ...
     expect(page.locator("#tile-ICU-01 .v-hr")).to_have_text("82")  # ... and its older heart rate not put back
     assert page.evaluate(newest_point) == [now + 1_000, 82]
+
+
+def test_the_previous_occupants_cuff_reading_is_not_shown_on_the_new_patients_tile(page, live_server):
+    """The monitor and the consumers still hold the last cuff reading when the bed gets a new patient: a reading
+    taken before her stay began is not hers, so her tile shows none until the cuff measures again."""
+    base, pantau = live_server
+    began = utcnow() - timedelta(minutes=2)
+    with pantau.runtime.db.session() as s:
+        bed_id = s.scalar(select(Bed.id).where(Bed.code == "ICU-01"))
+        s.execute(
+            update(BedOccupancy).where(BedOccupancy.bed_id == bed_id, BedOccupancy.until.is_(None)).values(since=began)
+        )
+    listening_station(page, base)
+    nibp, age, tick = page.locator("#tile-ICU-01 .v-nibp"), page.locator("#tile-ICU-01 .v-nibp-age"), ticker(pantau)
+    start, now = int(began.timestamp() * 1000), int(time.time() * 1000)
+    tick(now, 80, sbp=150, dbp=95, map=113, nibp_ts=start - 1_000)  # the previous patient's, a second before
+    expect(page.locator("#tile-ICU-01 .v-hr")).to_have_text("80")  # the tick was read ...
+    expect(nibp).to_have_text("---")  # ... and its reading not shown
+    expect(age).to_have_text("")
+    tick(now + 1_000, 81, sbp=118, dbp=76, map=90, nibp_ts=start)  # hers, as her stay began
+    expect(nibp).to_have_text("118/76 (90)")
+    expect(page.locator("#tile-ICU-02 .v-nibp")).to_have_text("---")  # no reading there: nothing mixed up

@@ -96,9 +96,15 @@
                    news2_risk: keep.news2_risk, sbp: keep.sbp, dbp: keep.dbp, map: keep.map, nibp_ts: keep.nibp_ts };
       // With several consumers a tick may also be older than the values shown: its vital signs are not put back.
       var current = Number(m.ts) >= Number(keep.ts || 0);
-      ["ts", "rx", "hr", "spo2", "rr", "temp", "st_ecg", "st_spo2"].forEach(function (k) {
-        if (!current) { next[k] = keep[k]; } else if (m[k] !== undefined && m[k] !== null) { next[k] = String(m[k]); }
-      });
+      if (current) {
+        ["ts", "rx", "hr", "spo2", "rr", "temp"].forEach(function (k) {
+          if (m[k] !== undefined && m[k] !== null) { next[k] = String(m[k]); }
+        });
+        var stat = m.st || {};
+        next.st_ecg = stat.ecg; next.st_spo2 = stat.spo2;
+      } else {
+        ["ts", "rx", "hr", "spo2", "rr", "temp", "st_ecg", "st_spo2"].forEach(function (k) { next[k] = keep[k]; });
+      }
       // A tick carries its consumer's newest cuff reading. With several consumers one may still carry an older
       // reading than the screen shows: only a newer one replaces it, and whole (a part the cuff missed is gone).
       if (m.nibp_ts !== undefined && m.nibp_ts !== null && Number(m.nibp_ts) >= Number(keep.nibp_ts || 0)) {
@@ -106,8 +112,6 @@
           next[k] = m[k] === undefined || m[k] === null ? undefined : String(m[k]);
         });
       }
-      var stat = m.st || {};
-      if (current) { next.st_ecg = stat.ecg; next.st_spo2 = stat.spo2; }
       if (m.news2 !== undefined) { next.news2 = m.news2 === null ? "" : String(m.news2); next.news2_risk = m.risk || ""; next.news2_complete = m.complete ? "1" : "0"; }
       bed.latest = next;
       bed.seenAt = st.lastVitalsAt = Date.now();

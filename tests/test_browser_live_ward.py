@@ -99,10 +99,17 @@ def test_a_bed_with_changed_alarm_limits_is_marked_on_its_tile(page, live_server
         stack.stop()
 
 
-def open_station(page, base: str) -> None:
+def listening_station(page, base: str) -> None:
+    """The nurse's ICU station, open and past its snapshot (ticks published now are drawn)."""
     sign_in(page, base, "perawat")
     expect(page.locator("#home-greeting")).to_be_visible()
     page.goto(f"{base}/bangsal/ICU")
+    page.wait_for_function("() => window.pantauWard() && window.pantauWard().tz")
+
+
+def open_station(page, base: str) -> None:
+    """The station, with the simulated monitors' values on it."""
+    listening_station(page, base)
     expect(page.locator("#tile-ICU-01 .v-hr")).to_have_text(re.compile(r"^\d+$"))
 
 
@@ -184,14 +191,6 @@ def test_the_bed_page_raises_the_same_technical_alarm_for_its_bed(page, live_ser
     expect(alarm).to_contain_text("Bed terdampak: ICU-02")
     expect(alarm).not_to_contain_text("ICU-01")
     expect(page.locator("#ward-alarm-list")).to_contain_text("Status alarm tidak diketahui")
-
-
-def listening_station(page, base: str) -> None:
-    """The nurse's ICU station, open and past its snapshot (ticks published now are drawn)."""
-    sign_in(page, base, "perawat")
-    expect(page.locator("#home-greeting")).to_be_visible()
-    page.goto(f"{base}/bangsal/ICU")
-    page.wait_for_function("() => window.pantauWard() && window.pantauWard().tz")
 
 
 def ticker(pantau) -> Callable[..., None]:

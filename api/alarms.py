@@ -17,7 +17,7 @@ from data import live_keys
 from data.alarm_acknowledgements import acknowledge_alarm
 from data.runtime import current_runtime
 from data.wards import BedView, bed_by_code
-from domain.clock import utcnow
+from domain.clock import epoch_ms, utcnow
 
 bp = Blueprint("alarms", __name__, url_prefix="/api/beds")
 PAUSE_SECONDS = (30, 300)
@@ -57,7 +57,7 @@ def acknowledge(code: str) -> ResponseReturnValue:
             by=current_user.username,
             by_id=current_user.id,
             where=_where(bed),
-            at=int(now.timestamp() * 1000),
+            at=epoch_ms(now),
         ),
     )
     return jsonify({"ok": True, "acknowledged": changed})

@@ -36,7 +36,7 @@ from data.live_store import LiveStoreError, Subscription
 from data.queue_views import board_snapshot
 from data.runtime import current_runtime
 from data.stream_protocol import HEARTBEAT_SECONDS, RETRY, heartbeat, sse_event
-from domain.clock import utcnow
+from domain.clock import epoch_ms, utcnow
 
 log = logging.getLogger(__name__)
 bp = Blueprint("queue_stream", __name__)
@@ -109,7 +109,7 @@ def queue_stream(board: str) -> Response:
         with runtime.db.session() as session:
             return board_snapshot(session, site_id, board, utcnow())
 
-    subscribed = int(utcnow().timestamp() * 1000)
+    subscribed = epoch_ms(utcnow())
     try:
         subscription = runtime.live.subscribe(live_keys.queue_channel(site_id))  # before the snapshot
     except LiveStoreError:

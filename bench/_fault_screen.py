@@ -176,7 +176,7 @@ class Station:
         if probe is None:
             return
         self._covers += probe["covers"]
-        now, closed_now = epoch_ms(), {item["key"] for item in probe["alarms"]}
+        now, closed_now = now_ms(), {item["key"] for item in probe["alarms"]}
         for item in probe["alarms"]:
             self._closed.append(_shown(item["key"], item["text"], item["from"], item["to"]))
         for key, item in self._open.items():
@@ -218,5 +218,5 @@ def _shown(key: str, text: str, start: int, end: int | None) -> ShownAlarm:
     return ShownAlarm(bed, condition, text, start, end)
 
 
-def epoch_ms() -> int:
+def now_ms() -> int:
     return int(time.time() * 1000)

@@ -58,7 +58,7 @@ from data.models import BpjsOutbox, ClinicSession, Site, Visit, VisitTask  # noq
 from data.queue_registration import register_visit  # noqa: E402
 from data.runtime import build_runtime  # noqa: E402
 from data.schedules import ensure_sessions, local_today  # noqa: E402
-from domain.clock import utcnow  # noqa: E402
+from domain.clock import epoch_ms, utcnow  # noqa: E402
 from testkit.servers import PostgresServer, free_port, wait_for_port  # noqa: E402
 
 CONS_ID, SECRET, USER_KEY = "bench-cons", "bench-only-secret", "bench-only-user-key"  # bench values
@@ -203,11 +203,6 @@ def wait_drained(runtime, first_id: int, timeout: float) -> tuple[bool, float]:
 # ------------------------------------------------------------------------------------------------ measuring
 
 
-def _ms(value: datetime) -> int:
-    """Epoch milliseconds, truncated as ``record_task`` does for ``waktu``."""
-    return int(value.timestamp() * 1000)
-
-
 def outbox_figures(runtime, first_id: int) -> dict:
     """Counts of this run's rows, and the event -> acknowledged times of the sent ones."""
     with runtime.db.session() as s:
@@ -225,9 +220,9 @@ def outbox_figures(runtime, first_id: int) -> dict:
                 continue
             figures["sent"] += 1
             figures["duplicates_tolerated"] += row.response_code == 208
-            event = row.payload["waktu"] if row.kind == "updatewaktu" else _ms(registered)
-            event_ms.append(_ms(row.sent_at) - event)
-            outbox_ms.append(_ms(row.sent_at) - _ms(row.created_at))
+            event = row.payload["waktu"] if row.kind == "updatewaktu" else epoch_ms(registered)
+            event_ms.append(epoch_ms(row.sent_at) - event)
+            outbox_ms.append(epoch_ms(row.sent_at) - epoch_ms(row.created_at))
     for name, share in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
         value = percentile(event_ms, share)
         figures[f"{name}_event_to_ack_ms"] = None if value is None else round(value, 1)
@@ -248,7 +243,7 @@ def compare_with_sandbox(runtime, visit_ids: list[int], state: dict) -> dict:
             .where(VisitTask.visit_id.in_(visit_ids))
             .order_by(VisitTask.visit_id, VisitTask.at)
         ):
-            recorded[codes[visit_id]].append((task, _ms(at)))
+            recorded[codes[visit_id]].append((task, epoch_ms(at)))
     lost = mismatch = disorder = 0
     for code, tasks in recorded.items():
         if code not in received:

@@ -48,12 +48,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from domain.actor import Actor
+from domain.clock import epoch_ms
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._fault_ledger import Ledger, SampleCount, StoredAlarm, Witness  # noqa: E402
-from bench._fault_screen import ShownAlarm, Station, epoch_ms  # noqa: E402
+from bench._fault_screen import ShownAlarm, Station, now_ms  # noqa: E402
 from bench._fault_stack import (  # noqa: E402
     BenchError,
     Consumer,
@@ -209,7 +210,7 @@ class Bench:
                 _log("signing in as the demo nurse instead")
             station.open_as(NURSE, PASSWORD)
         _log(f"ward station open ({station.signed_in_as}); waiting for every tile to be live")
-        since = epoch_ms()
+        since = now_ms()
         wait_until(lambda: station.state(since).live, 90, "the ward station going live", interval=0.5)
         return station
 
@@ -241,7 +242,7 @@ class Bench:
             client.loop_stop()
 
     def run(self, fault: Fault, bed: str) -> FaultResult:
-        result = FaultResult(fault.name, bed, started_ms=epoch_ms())
+        result = FaultResult(fault.name, bed, started_ms=now_ms())
         streams = self.station.state(0).streams
         _log(f"fault: {fault.name} (bed {bed} goes into {DRIVE_SCENARIO})")
         began = time.monotonic()
@@ -249,13 +250,13 @@ class Bench:
             if fault.drive_first:
                 self.drive(bed, DRIVE_SCENARIO)
             fault.down()
-            gone, gone_ms = time.monotonic(), epoch_ms()
+            gone, gone_ms = time.monotonic(), now_ms()
             result.stop_s = round(gone - began, 1)
             if not fault.drive_first:
                 self.drive(bed, DRIVE_SCENARIO)
             self._watch_outage(gone)
             back = fault.up()
-            back_ms = epoch_ms() - int((time.monotonic() - back) * 1000)
+            back_ms = now_ms() - int((time.monotonic() - back) * 1000)
             result.down_s = round(back - gone, 1)
             self._wait_live(result, back, back_ms, streams)
             if (covered := self.station.first_cover(gone_ms)) is not None:
@@ -265,7 +266,7 @@ class Bench:
         except (BenchError, ServiceError) as exc:
             result.error = str(exc)
             _log(f"  {fault.name}: {exc}")
-        result.ended_ms = epoch_ms()
+        result.ended_ms = now_ms()
         return result
 
     def _watch_outage(self, gone: float) -> None:
@@ -329,7 +330,7 @@ class Bench:
         if not self.results:
             return
         stored = self.ledger.alarms_since(self.started, WARD)
-        windows = [(r, a) for r in self.results for a in stored if r.started_ms <= _ms(a.started_at) < r.ended_ms]
+        windows = [(r, a) for r in self.results for a in stored if r.started_ms <= epoch_ms(a.started_at) < r.ended_ms]
         deadline = time.monotonic() + SHOWN_GRACE_MS / 1000
         while time.monotonic() < deadline and any(not _shown_for(a, self.station.alarms()) for _, a in windows):
             time.sleep(0.5)
@@ -341,10 +342,6 @@ class Bench:
                 result.shown += sorted({s.text for s in matches} - set(result.shown))
             else:
                 result.missing.append(_episode(alarm, result.started_ms))
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
 
 
 def _timed(start: Callable[[], object]) -> Callable[[], float]:
@@ -359,15 +356,15 @@ def _timed(start: Callable[[], object]) -> Callable[[], float]:
 
 def _episode(alarm: StoredAlarm, fault_ms: int) -> str:
     """``B-02 news2_medium (medium), +12.3 s to +20.1 s``: when it started and ended, from the fault's start."""
-    start = (_ms(alarm.started_at) - fault_ms) / 1000
-    end = f"+{(_ms(alarm.ended_at) - fault_ms) / 1000:.1f} s" if alarm.ended_at else "still active"
+    start = (epoch_ms(alarm.started_at) - fault_ms) / 1000
+    end = f"+{(epoch_ms(alarm.ended_at) - fault_ms) / 1000:.1f} s" if alarm.ended_at else "still active"
     return f"{alarm.bed} {alarm.condition} ({alarm.priority}), +{start:.1f} s to {end}"
 
 
 def _shown_for(alarm: StoredAlarm, shown: list[ShownAlarm]) -> list[ShownAlarm]:
     """The list's entries for this episode: same bed and condition, on screen while it lasted or just after."""
-    start = _ms(alarm.started_at)
-    end = _ms(alarm.ended_at) if alarm.ended_at else epoch_ms()
+    start = epoch_ms(alarm.started_at)
+    end = epoch_ms(alarm.ended_at) if alarm.ended_at else now_ms()
     return [
         s
         for s in shown

@@ -47,6 +47,8 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
+from domain.clock import epoch_ms
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -663,10 +665,10 @@ def drain_alarms(database_url: str, t0: int, span_ms: int) -> list[list]:
         db.dispose()
     out = []
     for code, condition, started, ended in rows:
-        start = int(started.timestamp() * 1000) - t0
+        start = epoch_ms(started) - t0
         if condition in TIMING_CONDITIONS or not 0 <= start <= span_ms:
             continue
-        out.append([code, condition, start, None if ended is None else int(ended.timestamp() * 1000) - t0])
+        out.append([code, condition, start, None if ended is None else epoch_ms(ended) - t0])
     return sorted(out, key=lambda row: (row[0], row[1], row[2]))
 
 

@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import select
@@ -50,7 +50,7 @@ from data.db import Database
 from data.live_store import LiveBatch, LiveStore
 from data.models import AlarmEvent, AlarmLimit, Bed, BedOccupancy, Observation, Ward
 from domain.alarms import BedAlarms, Change, Limits, Reading, effective_limits
-from domain.clock import utcnow
+from domain.clock import epoch_ms, utcnow
 from domain.news2 import news2
 from domain.qsofa import POSITIVE_THRESHOLD as QSOFA_POSITIVE
 from domain.qsofa import altered_from_acvpu, qsofa
@@ -68,10 +68,6 @@ JOURNAL_IDLE_S = 1.0
 FLUSH_WAIT_S = 5.0  # how long a flush waits for another still running (stuck on a database that does not answer)
 NEWS2_INPUTS = ("rr", "spo2", "sbp", "hr", "temp")
 SILENT_MS = 1000  # durable path: a bed's time runs on the wall clock only after this long without a sample
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
 
 
 @dataclass
@@ -270,7 +266,7 @@ class ClinicalPipeline:
         if obs is None:
             return
         context.on_oxygen, context.consciousness = obs.on_oxygen, obs.consciousness
-        context.observed_ms = _ms(obs.taken_at)
+        context.observed_ms = epoch_ms(obs.taken_at)
         for name in NEWS2_INPUTS:
             value = getattr(obs, name)
             if value is not None:
@@ -665,7 +661,7 @@ class ClinicalPipeline:
             for row_id, at, by, where in acked:
                 context, condition = waiting[row_id]
                 if any(a.id == row_id and a.acked_ms is None for a in context.alarms.active()):  # still that episode
-                    change = context.alarms.acknowledge(condition, by, where, _ms(at))
+                    change = context.alarms.acknowledge(condition, by, where, epoch_ms(at))
                     self._apply(context, [change] if change else [])
 
     def _assign_id(self, row: Stored) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime
 from dash import html
 
 from data.wards import BedView
+from domain.clock import epoch_ms
 from i18n.web import t
 
 # (css class, label key, unit) of each numeric, in monitor colours (see assets/pantau.css).
@@ -34,7 +35,7 @@ def _epoch_ms(moment: datetime | None) -> str:
     """A stay's start as ``assets/ward.js`` reads it (epoch ms; empty for an empty bed)."""
     if moment is None:
         return ""
-    return str(int(moment.timestamp() * 1000))
+    return str(epoch_ms(moment))
 
 
 def bed_tile(bed: BedView, *, read_only: bool = False) -> html.Div:

@@ -19,6 +19,7 @@ from data.queue_tickets import QueueEvent
 from data.queue_views import AHEAD_STATES, ticket_estimate
 from data.schedules import ensure_sessions, local_today
 from domain.actor import Actor
+from domain.clock import epoch_ms
 from domain.errors import InputError
 from domain.formats import long_date
 from domain.queue_points import PHARMACY_COMPOUNDED, PHARMACY_POINTS, poli_point
@@ -268,7 +269,7 @@ def take_queue(session: Session, cipher: FieldCipher, actor: Actor, booking: Boo
             "norm": patient.mrn,
             "namapoli": poli.name,
             "namadokter": doctor.name,
-            "estimasidilayani": int(booked.standing.estimate.timestamp() * 1000),
+            "estimasidilayani": epoch_ms(booked.standing.estimate),
             **booked.quotas,
             "keterangan": BOOKED_NOTE,
         },

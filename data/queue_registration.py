@@ -27,6 +27,7 @@ from data.queue_tickets import QueueEvent, enqueue, issue_ticket, record_task
 from data.schedules import local_today
 from domain.actor import Actor
 from domain.age_range import AgeRange, age_years
+from domain.clock import epoch_ms
 from domain.errors import FieldErrors, InputError
 from domain.formats import normalise_name, normalise_phone
 from domain.free_text import clean_text
@@ -419,7 +420,7 @@ def register_visit(
     if payer == "jkn":  # only JKN bookings are reported
         booked = _antrean_add(visit, ticket, facts, place)
         booked["jeniskunjungan"] = visit_kind or booked["jeniskunjungan"]
-        booked["estimasidilayani"] = int(stands.estimate.timestamp() * 1000)
+        booked["estimasidilayani"] = epoch_ms(stands.estimate)
         enqueue(session, visit, "antrean_add", booked)  # before the task times: BPJS must hear of the booking first
     if arrived:
         _record_arrival(session, actor, visit, now, admission_ticket_id)

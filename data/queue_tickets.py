@@ -16,6 +16,7 @@ from data import live_keys, queue_booking_estimate
 from data.live_store import LiveStore, LiveStoreError
 from data.models import BpjsOutbox, Poli, QueueCounter, QueueTicket, Visit, VisitTask
 from data.upsert import insert_for
+from domain.clock import epoch_ms
 from domain.queue_points import FIXED_PREFIXES, poli_code_of, ticket_label
 from domain.queue_tasks import CANCELLED, check_next
 
@@ -118,7 +119,7 @@ def record_task(
         session,
         visit,
         "updatewaktu",
-        {"kodebooking": visit.booking_code, "taskid": task, "waktu": int(at.timestamp() * 1000)},
+        {"kodebooking": visit.booking_code, "taskid": task, "waktu": epoch_ms(at)},
     )
     if task == CANCELLED:
         enqueue(session, visit, "batal", {"kodebooking": visit.booking_code, "keterangan": cancel_note})

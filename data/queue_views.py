@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, aliased
 
 from data.models import ClinicSession, Doctor, Patient, Poli, QueueTicket, SiteSetting, Visit, VisitTask
 from data.schedules import local_today
+from domain.clock import epoch_ms
 from domain.free_text import clean_text
 from domain.masking import mask_name
 from domain.queue_estimate import estimated_call, mean_service_time
@@ -218,13 +219,13 @@ def board_snapshot(session: Session, site_id: int, board: str, now: datetime) ->
     ).all()
     return {
         "board": board,
-        "now": int(now.timestamp() * 1000),
+        "now": epoch_ms(now),
         "calls": [
             {
                 "label": label,
                 "destination": counter or names.get(point, point),
                 "name": mask_name(name) if name else "",
-                "at": int(at.timestamp() * 1000),
+                "at": epoch_ms(at),
             }
             for label, point, counter, at, name in calls
         ],

@@ -39,7 +39,7 @@ from data.models import (
 from data.patients import ENCRYPTED_FIELDS, decrypt_field, next_mrn, seal_field
 from data.pii_keys import field_name
 from data.sync_envelope import decode_change, encode_change
-from domain.clock import utcnow
+from domain.clock import epoch_ms, utcnow
 from domain.hlc import ID_PATTERN, Hlc, receive, tick
 from domain.record_merge import DELETED, Change, Conflict, Op, RecordState, Value, Write, apply, delete, edit
 
@@ -112,7 +112,7 @@ def register_site(session: Session, site: str, peers: Sequence[str]) -> None:
 
 
 def _now_ms(now_ms: int | None) -> int:
-    return int(utcnow().timestamp() * 1000) if now_ms is None else now_ms
+    return epoch_ms(utcnow()) if now_ms is None else now_ms
 
 
 def _advance(session: Session, now_ms: int, remote: Hlc | None = None) -> Hlc | None:

@@ -21,7 +21,7 @@ from data.db import Database
 from data.live_store import LiveStoreError
 from data.queue_views import board_snapshot
 from data.stream_protocol import RETRY, sse_event
-from domain.clock import utcnow
+from domain.clock import epoch_ms, utcnow
 from streams.event_stream import EventStream
 from streams.feeds import Feed, Feeds
 from streams.pubsub import ChannelHub
@@ -118,7 +118,7 @@ async def queue_stream(request: Request) -> Response | EventStream:
         return admitted
     screen, site_id = admitted.screen, admitted.user.site_id
     key = (site_id, board, tuple(admitted.found))
-    subscribed = int(utcnow().timestamp() * 1000)
+    subscribed = epoch_ms(utcnow())
     try:
         _, close = await services.join(services.boards, key, screen)
     except LiveStoreError:

@@ -14,7 +14,7 @@ from data import live_keys, partitions
 from data.cuff_readings import LOOKBACK, open_stays
 from data.live_store import MemoryLiveStore
 from data.models import BedOccupancy, VitalSample
-from domain.clock import utcnow
+from domain.clock import epoch_ms, utcnow
 
 
 def housekeeping(db, live) -> Housekeeping:
@@ -28,10 +28,6 @@ def housekeeping(db, live) -> Housekeeping:
         maintenance_interval=300,
         snapshot_interval=5,
     )
-
-
-def ms(moment) -> int:
-    return int(moment.timestamp() * 1000)
 
 
 def test_the_last_stored_cuff_reading_is_put_back_where_the_live_store_lost_it(any_app):
@@ -54,12 +50,13 @@ def test_the_last_stored_cuff_reading_is_put_back_where_the_live_store_lost_it(a
         kept_id = stays[kept][0]
         s.add(VitalSample(device_id="MON-KEPT", ts=now, seq=1, bed_id=kept_id, received_at=now, sbp=99.0, dbp=60.0))
     assert timedelta(minutes=90) > LOOKBACK  # the first reading is beyond it
-    live.set_latest(live_keys.latest(fresh), {"hr": 88, "ts": ms(now)})  # newest values, but no cuff reading
-    live.set_latest(live_keys.latest(kept), {"sbp": 140, "dbp": 90, "nibp_ts": ms(now - timedelta(minutes=3))})
+    live.set_latest(live_keys.latest(fresh), {"hr": 88, "ts": epoch_ms(now)})  # newest values, but no cuff reading
+    live.set_latest(live_keys.latest(kept), {"sbp": 140, "dbp": 90, "nibp_ts": epoch_ms(now - timedelta(minutes=3))})
 
     assert housekeeping(db, live).restore_cuff_readings(now) == 1  # ``kept`` has its own, ``none`` none recent
 
-    expected = {"hr": "88", "ts": str(ms(now)), "sbp": "131", "nibp_ts": str(ms(now - timedelta(minutes=10)))}
+    cuff_ts = str(epoch_ms(now - timedelta(minutes=10)))
+    expected = {"hr": "88", "ts": str(epoch_ms(now)), "sbp": "131", "nibp_ts": cuff_ts}
     assert live.get_latest(live_keys.latest(fresh)) == expected  # the 20-minute reading's dbp and map not mixed in
     assert live.get_latest(live_keys.latest(kept))["sbp"] == "140"  # the store's own reading stays
     assert live.get_latest(live_keys.latest(none)) == {}
@@ -88,7 +85,7 @@ def test_a_cuff_reading_that_arrives_while_the_old_one_is_fetched_is_not_overwri
     """The consumer writes a new reading between housekeeping's look at the store and its write: the new one stays."""
     db, now = any_app.runtime.db, utcnow()
     code = one_stored_reading(db, now, stay_began=timedelta(hours=3), measured=timedelta(minutes=15))
-    newer = {"sbp": "112", "dbp": "70", "nibp_ts": str(ms(now))}
+    newer = {"sbp": "112", "dbp": "70", "nibp_ts": str(epoch_ms(now))}
 
     class CuffMeasuresMeanwhile(MemoryLiveStore):
         def get_latest_many(self, keys):

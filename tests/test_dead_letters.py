@@ -24,6 +24,7 @@ from data.vitals import (
     drop_expired_dead_letters,
     insert_dead_letters,
 )
+from domain.clock import epoch_ms
 
 WAIT = 10.0
 
@@ -41,16 +42,12 @@ def database(request, tmp_path) -> Iterator[Database]:
     db.dispose()
 
 
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
 def _letter(received: int, device: str | None, reason: str, payload: bytes | None = b"{}") -> DeadLetterRow:
     return DeadLetterRow(received, f"pantau/v1/S/vitals/{device}", device, reason, "detail", payload)
 
 
 def test_a_flood_is_counted_per_device_and_reason_but_stored_in_bounded_rows(database):
-    now = _ms(datetime.now(UTC))
+    now = epoch_ms(datetime.now(UTC))
     flood = [_letter(now + n, "MON-1", "not_json", b"x" * 5000) for n in range(DEAD_LETTER_ROWS_PER_KEY + 30)]
     other = [_letter(now, "MON-1", "impossible_value"), _letter(now, None, "bad_topic", None)]
     with database.engine.begin() as conn:
@@ -66,7 +63,7 @@ def test_a_flood_is_counted_per_device_and_reason_but_stored_in_bounded_rows(dat
         ("", "bad_topic"): 1,
     }
     flood_count = counts[("MON-1", "not_json")]
-    assert _ms(flood_count.first_at) == now and _ms(flood_count.last_at) == now + 1000
+    assert epoch_ms(flood_count.first_at) == now and epoch_ms(flood_count.last_at) == now + 1000
     assert len(rows) == DEAD_LETTER_ROWS_PER_KEY + 1
     cut = [r for r in rows if r.payload_truncated]
     assert len(cut) == DEAD_LETTER_ROWS_PER_KEY
@@ -77,12 +74,12 @@ def test_a_flood_is_counted_per_device_and_reason_but_stored_in_bounded_rows(dat
 
 def test_rows_older_than_the_retention_are_dropped_and_the_counts_stay(database):
     now = datetime.now(UTC)
-    old, recent = _ms(now - timedelta(days=15)), _ms(now - timedelta(days=13))
+    old, recent = epoch_ms(now - timedelta(days=15)), epoch_ms(now - timedelta(days=13))
     with database.engine.begin() as conn:
         insert_dead_letters(conn, [_letter(old, "MON-2", "clock_skew"), _letter(recent, "MON-2", "clock_skew")])
     assert drop_expired_dead_letters(database.engine, 14, now) == 1
     with database.session() as s:
-        assert [_ms(r.received_at) for r in s.scalars(select(DeadLetter))] == [recent]
+        assert [epoch_ms(r.received_at) for r in s.scalars(select(DeadLetter))] == [recent]
         assert s.scalar(select(DeadLetterCount.count).where(DeadLetterCount.device_id == "MON-2")) == 2
     with pytest.raises(ValueError):
         drop_expired_dead_letters(database.engine, 0, now)

@@ -21,7 +21,7 @@ from data.cuff_readings import newest_cuff_readings, open_stays
 from data.db import Database
 from data.live_store import LiveStore, LiveStoreError
 from data.vitals import drop_expired_dead_letters
-from domain.clock import utcnow
+from domain.clock import epoch_ms, utcnow
 
 __all__ = ["Housekeeping"]
 
@@ -111,7 +111,7 @@ class Housekeeping:
         batch = self.live.batch()
         for code, reading in readings.items():
             values = {name: _as_sent(getattr(reading, name)) for name in ("sbp", "dbp", "map")}
-            reading_ts = {"nibp_ts": int(reading.ts.timestamp() * 1000)}
+            reading_ts = {"nibp_ts": epoch_ms(reading.ts)}
             batch.set_latest_if_newer(live_keys.latest(code), values | reading_ts, "nibp_ts")  # the cuff may be newer
         batch.execute()
         return len(readings)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import html
 
+from components.dialog import dialog
 from components.hidden_label import hidden_label
 from domain.alarm_limit_ranges import REASON_MAX, SIDES, Side
 from domain.alarms import PARAMETERS, Bounds, Limits
@@ -64,7 +65,7 @@ def _field(param: str, side: Side, value: float | None) -> html.Td:
 
 
 def _confirm_dialog() -> dbc.Modal:
-    return dbc.Modal(
+    return dialog(
         [
             dbc.ModalHeader(dbc.ModalTitle(t("limits_confirm_title"))),
             dbc.ModalBody(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.dialog import dialog
 from components.local_time import local_when
 from data.patient_records import DuplicateMatch, RecordView
 from domain.formats import long_date, rupiah
@@ -280,7 +281,7 @@ def danger_card(*, can_delete: bool, can_purge: bool) -> dbc.Card:
 
 def delete_modal() -> dbc.Modal:
     """Asks for the reason before a record is deleted."""
-    return dbc.Modal(
+    return dialog(
         [
             dbc.ModalHeader(dbc.ModalTitle(t("pat_delete_title"))),
             dbc.ModalBody(

@@ -13,6 +13,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from auth import reauth
+from components.dialog import dialog
 from data.runtime import current_runtime
 from domain.roles import may_open
 from i18n import LANGUAGES
@@ -164,7 +165,7 @@ def reauth_dialog() -> html.Div:
     password or a code), answered by ``callbacks.reauth``; and the note that the user may now repeat the action."""
     return html.Div(
         [
-            dbc.Modal(
+            dialog(
                 [
                     dbc.ModalHeader(dbc.ModalTitle(t("thr_confirm_title"))),
                     dbc.ModalBody(

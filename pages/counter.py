@@ -7,6 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_login import current_user
 
+from components.dialog import dialog
 from data.queue_views import point_names
 from data.runtime import current_runtime
 from data.schedules import today_sessions
@@ -182,7 +183,7 @@ def _current_card() -> dbc.Card:
 
 
 def _cancel_modal() -> dbc.Modal:
-    return dbc.Modal(
+    return dialog(
         [
             dbc.ModalHeader(dbc.ModalTitle(id=Ids.CANCEL_TITLE)),
             dbc.ModalBody(

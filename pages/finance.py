@@ -13,6 +13,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_login import current_user
 
+from components.dialog import dialog
 from components.finance_view import REPORTS, FinanceView, drill_grid, parse_view
 from data.finance_reports import filter_choices
 from data.runtime import current_runtime
@@ -161,7 +162,7 @@ def _exports() -> html.Div:
 
 
 def _drill_modal() -> dbc.Modal:
-    return dbc.Modal(
+    return dialog(
         [
             dbc.ModalHeader(dbc.ModalTitle(id=Ids.DRILL_TITLE)),
             dbc.ModalBody(

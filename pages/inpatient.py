@@ -6,6 +6,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.dialog import dialog
 from domain.finance import PAYERS
 from domain.formats import NAME_MAX
 from domain.hospital import DISCHARGE_KINDS
@@ -192,7 +193,7 @@ def _bed_card() -> dbc.Card:
 
 
 def _transfer_modal() -> dbc.Modal:
-    return dbc.Modal(
+    return dialog(
         [
             dbc.ModalHeader(dbc.ModalTitle(id=Ids.TRANSFER_TITLE)),
             dbc.ModalBody(
@@ -225,7 +226,7 @@ def _transfer_modal() -> dbc.Modal:
 
 
 def _discharge_modal() -> dbc.Modal:
-    return dbc.Modal(
+    return dialog(
         [
             dbc.ModalHeader(dbc.ModalTitle(id=Ids.DISCHARGE_TITLE)),
             dbc.ModalBody(

@@ -13,6 +13,7 @@ from dash.development.base_component import Component
 from flask_login import current_user
 
 from auth.session import current_actor
+from components.dialog import dialog
 from data.procedures import Episode, open_episode
 from data.runtime import current_runtime
 from data.schedules import local_today
@@ -138,7 +139,7 @@ def _entry_form(choices: list, doctors: list) -> dbc.Card:
 
 
 def _cancel_modal() -> dbc.Modal:
-    return dbc.Modal(
+    return dialog(
         [
             dbc.ModalHeader(dbc.ModalTitle(t("proc_cancel_title"))),
             dbc.ModalBody(

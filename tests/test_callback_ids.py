@@ -56,25 +56,28 @@ def page_paths(page: dict, values: dict[str, list[str]]) -> list[str]:
     return [page["path"], *(template.replace(f"<{name}>", value) for value in values[name])]
 
 
-def drawn_ids(node: object) -> Iterator[Id]:
-    """Every component id in a piece of Dash's layout JSON (children and component-valued props alike)."""
+def drawn_components(node: object) -> Iterator[dict]:
+    """Every component in a piece of Dash's layout JSON (children and component-valued props alike)."""
     if isinstance(node, list):
         for child in node:
-            yield from drawn_ids(child)
+            yield from drawn_components(child)
     elif isinstance(node, dict) and "props" in node and "type" in node:
-        if "id" in node["props"]:
-            yield node["props"]["id"]
+        yield node
         for value in node["props"].values():
-            yield from drawn_ids(value)
+            yield from drawn_components(value)
 
 
-def all_drawn_ids(pantau: PantauApp) -> list[Id]:
-    """The ids of the app's layout and of every page as each role that may open it gets it."""
+def drawn_ids(node: object) -> Iterator[Id]:
+    """Every component id in a piece of Dash's layout JSON."""
+    return (component["props"]["id"] for component in drawn_components(node) if "id" in component["props"])
+
+
+def served_layouts(pantau: PantauApp) -> Iterator[object]:
+    """The app's layout and every page, as each role that may open it gets it (layout JSON)."""
     values = template_values(pantau)
-    found: list[Id] = []
     for role in ROLES:
         client = pantau.login(role)
-        found += drawn_ids(client.get("/_dash-layout").get_json())
+        yield client.get("/_dash-layout").get_json()
         for page in dash.page_registry.values():
             if role not in page["roles"]:
                 continue
@@ -82,8 +85,12 @@ def all_drawn_ids(pantau: PantauApp) -> list[Id]:
                 answer = client.post("/_dash-update-component", json=router_request(path)).get_json()
                 content = answer["response"]["_pages_content"]["children"]
                 assert "forbidden" not in json.dumps(content), (role, path)
-                found += drawn_ids(content)
-    return found
+                yield content
+
+
+def all_drawn_ids(pantau: PantauApp) -> list[Id]:
+    """The ids of the app's layout and of every page as each role that may open it gets it."""
+    return [drawn for layout in served_layouts(pantau) for drawn in drawn_ids(layout)]
 
 
 def declared_ids() -> set[str]:

@@ -150,7 +150,8 @@ def test_a_drill_down_opened_at_once_after_another_shows_its_own_rows(page, live
     holds back the first two rows requests (the JKN opening's, and the next) and lets the JKN one's answer arrive
     only after the self-pay opening asked for its rows, as a slow server would: that answer must neither show nor
     block self-pay's rows. Then the insured row's lines are opened while self-pay's still show (the click
-    dispatched to the row under the open dialog): the grid stays, and it shows the insured line only. Sorting the open drill-down still sorts on the server."""
+    dispatched to the row under the open dialog): the grid stays, and it shows the insured line only. Sorting the
+    open drill-down still sorts on the server."""
     base, pantau = live_server
     with pantau.runtime.db.session() as s:
         site_id = s.scalar(select(Site.id))

@@ -4,7 +4,6 @@ cannot send it without a CORS preflight, which Pantau never grants); each action
 from __future__ import annotations
 
 import json
-import time
 
 from flask import Blueprint, abort, jsonify, request
 from flask.typing import ResponseReturnValue
@@ -17,7 +16,7 @@ from data import live_keys
 from data.alarm_acknowledgements import acknowledge_alarm
 from data.runtime import current_runtime
 from data.wards import BedView, bed_by_code
-from domain.clock import epoch_ms, utcnow
+from domain.clock import epoch_ms, now_ms, utcnow
 
 bp = Blueprint("alarms", __name__, url_prefix="/api/beds")
 PAUSE_SECONDS = (30, 300)
@@ -70,7 +69,7 @@ def pause_audio(code: str) -> ResponseReturnValue:
     seconds = (request.get_json(silent=True) or {}).get("seconds", DEFAULT_PAUSE_SECONDS)
     if not isinstance(seconds, int) or not PAUSE_SECONDS[0] <= seconds <= PAUSE_SECONDS[1]:
         return jsonify({"error": "seconds", "allowed": PAUSE_SECONDS}), 400
-    until = int(time.time() * 1000) + seconds * 1000
+    until = now_ms() + seconds * 1000
     live = current_runtime().live
     live.set_latest(live_keys.audio_pause(bed.code), {"until": until, "by": current_user.username})
     live.publish(

@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, func, select
 from data.models import AlarmEvent, Bed, VitalSample, Ward
 from data.mqtt_client import BrokerAddress, make_client
 from data.mqtt_topics import ANY, vitals_topic
+from domain.clock import now_ms
 
 
 class Witness:
@@ -50,7 +51,7 @@ class Witness:
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             return
         with self._lock:
-            self.seen.setdefault(device, {}).setdefault(seq, int(time.time() * 1000))
+            self.seen.setdefault(device, {}).setdefault(seq, now_ms())
 
     def ranges(self) -> dict[str, tuple[int, int]]:
         """Device → (first, last) seq seen so far."""

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import tempfile
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bench._fault_stack import BenchError
+from domain.clock import now_ms
 from testkit.chromium import CHROMIUM_ARGS, LOCALE, TIMEZONE, find_chromium
 
 if TYPE_CHECKING:
@@ -216,7 +216,3 @@ class Station:
 def _shown(key: str, text: str, start: int, end: int | None) -> ShownAlarm:
     bed, condition = key.split("|", 1)
     return ShownAlarm(bed, condition, text, start, end)
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)

@@ -48,13 +48,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from domain.actor import Actor
-from domain.clock import epoch_ms
+from domain.clock import epoch_ms, now_ms
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._fault_ledger import Ledger, SampleCount, StoredAlarm, Witness  # noqa: E402
-from bench._fault_screen import ShownAlarm, Station, now_ms  # noqa: E402
+from bench._fault_screen import ShownAlarm, Station  # noqa: E402
 from bench._fault_stack import (  # noqa: E402
     BenchError,
     Consumer,

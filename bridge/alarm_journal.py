@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from data.db import Database
 from data.models import AlarmEvent
 from domain.alarms import Alarm, Change
+from domain.clock import now_ms
 
 log = logging.getLogger(__name__)
 
@@ -228,13 +229,13 @@ class AlarmJournal:
             raise _Unresolved
         values: dict[str, Any] = {}
         if kind == "ended":
-            values["ended_at"] = _at(alarm.ended_ms or int(time.time() * 1000))
+            values["ended_at"] = _at(alarm.ended_ms or now_ms())
             self._ids.pop(episode, None)
         elif kind == "escalated":
-            values["escalated_at"] = _at(alarm.escalated_ms or int(time.time() * 1000))
+            values["escalated_at"] = _at(alarm.escalated_ms or now_ms())
         elif kind == "acknowledged":
             values.update(
-                acknowledged_at=_at(alarm.acked_ms or int(time.time() * 1000)),
+                acknowledged_at=_at(alarm.acked_ms or now_ms()),
                 acknowledged_where=alarm.acked_where,
                 acknowledged_by=alarm.acked_by if isinstance(alarm.acked_by, int) else None,
             )

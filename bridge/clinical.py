@@ -49,6 +49,7 @@ from data.cuff_readings import CuffReading, newest_cuff_readings, open_stays
 from data.db import Database
 from data.live_store import LiveBatch, LiveStore
 from data.models import AlarmEvent, AlarmLimit, Bed, BedOccupancy, Observation, Ward
+from domain import clock
 from domain.alarms import BedAlarms, Change, Limits, Reading, effective_limits
 from domain.clock import epoch_ms, utcnow
 from domain.news2 import news2
@@ -170,7 +171,7 @@ class ClinicalPipeline:
                 bed_id: self._latest_observation(session, admission_id) for bed_id, (admission_id, _) in stays.items()
             }
             cuffs = {} if self._state_restored else self._stored_cuff_readings(session, {bed.code for bed, _ in rows})
-        now_ms = int(time.time() * 1000)
+        now_ms = clock.now_ms()
         with self._batch():  # only now: no database round trip may hold up the alarms
             for bed, ward in rows:
                 profile = "icu" if ward.kind == "icu" else "adult"
@@ -223,7 +224,7 @@ class ClinicalPipeline:
             ).first()
             admission_id, scale = stay if stay is not None else (None, 1)
             observation = self._latest_observation(session, admission_id)
-        now_ms = int(time.time() * 1000)
+        now_ms = clock.now_ms()
         with self._batch():
             self._take_stay(context, stay is not None, admission_id, scale, observation, now_ms)
             if context.occupied:
@@ -297,7 +298,7 @@ class ClinicalPipeline:
                     context.last = json.loads(saved["last"])
                 if self.scope is not None:
                     context.clock_ms = int(saved["clock"]) if saved.get("clock") else None
-                    context.heard_ms = int(time.time() * 1000)
+                    context.heard_ms = clock.now_ms()
                     context.last_step = int(saved["step"]) if saved.get("step") else None
 
     def bed_states(self, codes: set[str]) -> dict[str, dict[str, str | int | None]] | None:
@@ -491,7 +492,7 @@ class ClinicalPipeline:
         if kind == "obs":
             with self.db.session() as session:  # before taking the lock: a slow database must not hold up alarms
                 observation = self._latest_observation(session, context.admission_id)
-        now_ms = int(time.time() * 1000)
+        now_ms = clock.now_ms()
         with self._batch():
             if kind == "ack":
                 change = context.alarms.acknowledge(
@@ -775,7 +776,7 @@ class ClinicalPipeline:
     def _tick_loop(self) -> None:
         while not self._stop.wait(1.0):
             try:
-                self.tick(int(time.time() * 1000))
+                self.tick(clock.now_ms())
             except Exception:  # a bad tick must not stop alarm supervision
                 log.exception("alarm tick failed")
 

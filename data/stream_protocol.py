@@ -10,10 +10,10 @@ after the last: the streams of a killed process stop counting on their own."""
 from __future__ import annotations
 
 import json
-import time
 
 from config import Settings
 from data.live_store import LiveStore
+from domain.clock import now_ms
 
 HEARTBEAT_SECONDS = 1.5
 SESSION_CHECK_SECONDS = 1.5
@@ -35,7 +35,7 @@ def sse_message(data: str) -> str:
 
 def heartbeat() -> str:
     """The ``heartbeat`` event, with the server clock (epoch ms)."""
-    return sse_event("heartbeat", {"now": int(time.time() * 1000)})
+    return sse_event("heartbeat", {"now": now_ms()})
 
 
 def user_slots(user_id: int) -> str:

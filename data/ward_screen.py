@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,6 +15,7 @@ from data.db import Database
 from data.live_store import LiveStore
 from data.schedules import site_zone
 from data.wards import find_ward, ward_beds
+from domain.clock import now_ms
 
 WARD_ROLES = ("nurse", "doctor", "admin")  # who acts on a ward's alarms (api/alarms.py checks these)
 VIEW_ROLES = (*WARD_ROLES, "display")  # a ward station on a wall watches, read-only
@@ -45,7 +45,7 @@ def ward_snapshot(live: LiveStore, ward: str, bed_codes: list[str]) -> dict:
     latest = live.get_latest_many([live_keys.latest(b) for b in bed_codes])
     pauses = live.get_latest_many([live_keys.audio_pause(b) for b in bed_codes])
     alarms = live.get_latest(live_keys.ward_alarms(ward))
-    now = int(time.time() * 1000)
+    now = now_ms()
     since = f"{now - SPARK_MS}-0"  # stream ids start with the server's epoch ms
     series = {
         b: [

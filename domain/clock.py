@@ -3,6 +3,7 @@ milliseconds that monitors, screens and BPJS speak."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -11,6 +12,12 @@ _MS = timedelta(milliseconds=1)
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def now_ms() -> int:
+    """Now in whole epoch milliseconds (the wall clock), the scale of every time a monitor, a tick or an alarm
+    carries."""
+    return time.time_ns() // 1_000_000
 
 
 def epoch_ms(moment: datetime) -> int:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.clock import epoch_ms
+from domain.clock import epoch_ms, now_ms
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -30,3 +31,9 @@ def test_a_moment_before_the_epoch_is_counted_towards_the_past():
 def test_a_naive_datetime_is_refused():
     with pytest.raises(TypeError):
         epoch_ms(datetime(2026, 12, 5, 8, 30))
+
+
+def test_now_is_the_wall_clock_in_whole_milliseconds():
+    before = time.time_ns() // 1_000_000
+    now = now_ms()
+    assert isinstance(now, int) and before <= now <= time.time_ns() // 1_000_000

@@ -47,14 +47,11 @@ from data.vitals import (
     insert_samples,
     insert_samples_detailed,
 )
+from domain.clock import now_ms
 from testkit.servers import MosquittoServer
 
 WAIT = 20.0
 SITE = "TEST"
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = WAIT, what: str = "condition") -> None:

@@ -25,6 +25,7 @@ from sqlalchemy import text
 
 from data import live_keys
 from data.live_store import open_live_store
+from domain.clock import now_ms
 from tests.test_consumer import (  # mosquitto_server and mqtt_url: this module's own broker too
     SITE,
     Publisher,
@@ -33,7 +34,6 @@ from tests.test_consumer import (  # mosquitto_server and mqtt_url: this module'
     make_rig,
     mosquitto_server,  # noqa: F401 - fixture
     mqtt_url,  # noqa: F401 - fixture
-    now_ms,
     pg_database,  # noqa: F401 - fixture
     vitals,
     wait_until,

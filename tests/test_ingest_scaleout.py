@@ -34,6 +34,7 @@ from data.db import Database
 from data.live_store import LiveStore, open_live_store
 from data.models import Ward
 from data.seed import add_occupied_bed
+from domain.clock import now_ms
 from testkit.servers import free_port
 from tests.test_consumer import (  # this module's own broker and database too
     SITE,
@@ -41,7 +42,6 @@ from tests.test_consumer import (  # this module's own broker and database too
     TcpProxy,
     mosquitto_server,  # noqa: F401 - fixture
     mqtt_url,  # noqa: F401 - fixture
-    now_ms,
     pg_database,  # noqa: F401 - fixture
     purge_session,
     runtime,

@@ -18,6 +18,7 @@ from bridge.sequence_gaps import GapPolicy
 from data.models import VitalGap
 from data.mqtt_client import BrokerAddress
 from data.trends import missing_spans
+from domain.clock import now_ms
 from iot_sim.faults import Faults
 from iot_sim.simulator import Simulator
 from testkit.servers import MosquittoServer
@@ -27,7 +28,6 @@ from tests.test_consumer import (  # mosquitto_server and mqtt_url: this module'
     make_rig,
     mosquitto_server,  # noqa: F401 - fixture
     mqtt_url,  # noqa: F401 - fixture
-    now_ms,
     pg_database,  # noqa: F401 - fixture
     vitals,
     wait_until,

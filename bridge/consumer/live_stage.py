@@ -20,12 +20,13 @@ from typing import Any
 
 from bridge.consumer.live_gate import LiveGate
 from bridge.consumer.live_ticks import BedMemory, fill_live_batch
-from bridge.consumer.messages import Sample, StatusUpdate, now_ms
+from bridge.consumer.messages import Sample, StatusUpdate
 from bridge.consumer.metrics import ConsumerMetrics
 from bridge.consumer.options import ConsumerHooks
 from bridge.consumer.throttled_log import ThrottledLog
 from bridge.sequence_gaps import Observed, SequenceGaps
 from data.live_store import LiveStore
+from domain.clock import now_ms
 
 __all__ = ["LiveStage"]
 

@@ -3,7 +3,6 @@ their beds; and the shapes of the hooks that receive them."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
@@ -20,7 +19,6 @@ __all__ = [
     "StatusHook",
     "StatusUpdate",
     "StoredHook",
-    "now_ms",
 ]
 
 
@@ -80,8 +78,3 @@ StoredHook = Callable[[list[Sample], list[StatusUpdate]], None]
 raising keeps the batch unacknowledged (tried again, with back-off)."""
 Enricher = Callable[[list[Sample], int], Mapping[str, Mapping[str, Any]]]
 """Returns ``{bed: {field: value}}`` to add to the beds' latest values and ticks."""
-
-
-def now_ms() -> int:
-    """Now in epoch milliseconds, the scale of every time the consumer's messages and counters carry."""
-    return time.time_ns() // 1_000_000

@@ -11,9 +11,9 @@ from typing import Any
 
 import orjson
 
-from bridge.consumer.messages import now_ms
 from bridge.health_http import HealthHttpServer, Reply
 from bridge.sequence_gaps import GapCounters
+from domain.clock import now_ms
 
 __all__ = ["ConsumerMetrics", "MetricsServer"]
 

@@ -24,13 +24,14 @@ from sqlalchemy import Connection
 from bridge.consumer.db_errors import is_transient
 from bridge.consumer.intake import Intake
 from bridge.consumer.live_stage import LiveStage
-from bridge.consumer.messages import Kind, Received, Sample, StatusUpdate, StoredHook, now_ms
+from bridge.consumer.messages import Kind, Received, Sample, StatusUpdate, StoredHook
 from bridge.consumer.metrics import ConsumerMetrics
 from bridge.consumer.options import ConsumerOptions
 from bridge.consumer.throttled_log import ThrottledLog
 from data.db import Database
 from data.mqtt_topics import vitals_topic
 from data.vitals import DeadLetterRow, DeviceDirectory, insert_dead_letters, insert_samples, sample_row
+from domain.clock import now_ms
 from domain.vitals_contract import DeviceStatus, Rejected, VitalsMessage
 
 __all__ = ["Writers"]

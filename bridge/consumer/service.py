@@ -15,7 +15,7 @@ from bridge.consumer.fast_receive import Acknowledge, receive
 from bridge.consumer.housekeeping import Housekeeping
 from bridge.consumer.intake import Intake
 from bridge.consumer.live_stage import LiveStage
-from bridge.consumer.messages import Received, now_ms
+from bridge.consumer.messages import Received
 from bridge.consumer.metrics import ConsumerMetrics, MetricsServer
 from bridge.consumer.options import ConsumerHooks, ConsumerOptions
 from bridge.consumer.pipeline import Writers
@@ -24,6 +24,7 @@ from data.mqtt_client import KEEPALIVE, make_client
 from data.mqtt_topics import ALL_STATUS, ALL_VITALS, shared
 from data.runtime import Runtime
 from data.vitals import DeviceDirectory
+from domain.clock import now_ms
 
 __all__ = ["Consumer"]
 

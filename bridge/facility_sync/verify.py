@@ -20,7 +20,7 @@ from data.db import Database
 from data.mqtt_client import KEEPALIVE, BrokerAddress, make_client
 from data.sync_envelope import EnvelopeError, Keyring, Reassembler, ack_topic, parse_chunk
 from data.sync_store import fingerprints, save_verify
-from domain.clock import utcnow
+from domain.clock import now_ms, utcnow
 
 MISSING_HERE = "missing here"
 MISSING_THERE = "missing there"
@@ -99,7 +99,7 @@ def await_answer(received: queue.Queue[bytes], keyring: Keyring, request_id: str
             chunk = parse_chunk(payload)
             if chunk.header.link != keyring.link:
                 continue
-            whole = reassembler.add(chunk, int(time.time() * 1000))
+            whole = reassembler.add(chunk, now_ms())
             message = open_control(keyring, whole) if whole else None
         except EnvelopeError:
             continue  # acknowledgements of other links, or noise: the answer is what counts

@@ -52,7 +52,7 @@ from data.sync_store import (
     note_peer,
     register_site,
 )
-from domain.clock import utcnow
+from domain.clock import now_ms, utcnow
 from domain.hlc import ClockError, ClockSkew
 from domain.record_merge import Change, MergeError
 
@@ -240,7 +240,7 @@ class SyncWorker:
             if kind == "change" and header.change_id in self._applied:
                 self._ack(peer, header.change_id)  # sent again before our acknowledgement arrived
                 return
-            whole = self._reassembler.add(chunk, int(time.time() * 1000))
+            whole = self._reassembler.add(chunk, now_ms())
             if whole is None:
                 return
             if kind == "change":
@@ -303,7 +303,7 @@ class SyncWorker:
             for change_id in message.change_ids:
                 flight.pop(change_id, None)
         elif isinstance(message, VerifyRequest):
-            if message.until_ms < time.time() * 1000:
+            if message.until_ms < now_ms():
                 log.info("sync verify request expired", extra={"peer": peer, "request": message.request_id})
                 return
 
@@ -333,7 +333,7 @@ class SyncWorker:
             self._database(note)
 
     def _expire(self) -> None:
-        for gone in self._reassembler.expire(int(time.time() * 1000)):
+        for gone in self._reassembler.expire(now_ms()):
             log.info(
                 "sync payload expired incomplete",
                 extra={

@@ -1,4 +1,5 @@
-"""``domain.clock.epoch_ms``: the epoch milliseconds monitors, screens and BPJS speak, counted exactly."""
+"""``domain.clock.epoch_ms`` and ``now_ms``: the epoch milliseconds monitors, screens and BPJS speak, counted
+exactly."""
 
 from __future__ import annotations
 

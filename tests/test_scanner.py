@@ -227,9 +227,10 @@ def test_a_scan_that_died_of_its_own_lock_runs_once_more_and_only_then(tmp_path,
         started.append(_fake_scan(tmp_path, *second)())
         return started[-1]
 
-    got, process = finish_scan(_fake_scan(tmp_path, *first)(), tmp_path, again, time.monotonic() + 30)
+    scan = _fake_scan(tmp_path, *first)()
+    got, process = finish_scan(scan, tmp_path, again, time.monotonic() + 30)
     assert got == status and 1 + len(started) == runs
-    assert process is (started[-1] if started else process) and process.poll() == status
+    assert process is (started[-1] if started else scan) and process.poll() == status  # the one that gave it
 
 
 def test_a_next_address_with_a_line_break_goes_home(client, login):

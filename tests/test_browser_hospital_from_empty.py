@@ -342,6 +342,7 @@ def test_a_hospital_is_built_and_run_in_the_browser_from_an_empty_database(page,
 
     dewi_mrn = register(desk, DEWI)
     admit(desk, dewi_mrn, DEWI.name, FIRST_BED)
+    desk.context.close()  # the desk's work is done; its browser would stay open for the rest of the session
     monitor = simulate(hospital, "stable")
     try:
         page.goto(f"{base}/bangsal/KENANGA")

@@ -70,6 +70,8 @@ class ClinicalWorker:
         self.member = f"{name or 'clinical'}-{uuid.uuid4().hex[:12]}"
         self.pipeline = ClinicalPipeline(db, live, scope=self)
         self.evaluated = 0  # units evaluated
+        self.lost = 0  # partitions found held by another evaluator (this one had stalled longer than the lease)
+        self._dropped = {"late": 0, "broken": 0}  # what the partitions given up or lost had counted
         self._owned: dict[int, PartitionOrder] = {}
         self._cursor: dict[int, str] = {}
         self._caught_up: set[int] = set()
@@ -110,13 +112,15 @@ class ClinicalWorker:
 
     def counters(self) -> dict[str, object]:
         """Partitions owned, units evaluated, samples skipped as ``late`` (a step already evaluated: redeliveries,
-        replays, stragglers) and entries that could not be read (``broken``)."""
+        replays, stragglers), entries that could not be read (``broken``), both since the start, and partitions
+        ``lost`` to another evaluator."""
         orders = list(self._owned.values())
         return {
             "owned": self.owned,
             "evaluated": self.evaluated,
-            "late": sum(order.late for order in orders),
-            "broken": sum(order.broken for order in orders),
+            "late": self._dropped["late"] + sum(order.late for order in orders),
+            "broken": self._dropped["broken"] + sum(order.broken for order in orders),
+            "lost": self.lost,
         }
 
     def healthy(self) -> bool:
@@ -187,6 +191,7 @@ class ClinicalWorker:
                 won.append(partition)
             elif full is not None and mine:
                 log.warning("clinical partition %d lost to another evaluator", partition)
+                self.lost += 1
                 self._drop(partition)
         if won:
             self.pipeline.load()  # beds added since the start, and the current stays
@@ -205,7 +210,10 @@ class ClinicalWorker:
         log.info("clinical partition %d taken over", partition, extra={"offset": offset, "beds": len(codes)})
 
     def _drop(self, partition: int) -> None:
-        self._owned.pop(partition, None)
+        order = self._owned.pop(partition, None)
+        if order is not None:
+            self._dropped["late"] += order.late
+            self._dropped["broken"] += order.broken
         self._caught_up.discard(partition)
         self._touched.pop(partition, None)
 

@@ -26,7 +26,7 @@ import pytest
 import redis
 from sqlalchemy import text
 
-from bridge.clinical_feed import ClinicalFeed
+from bridge.clinical_feed import ClinicalFeed, partition_of
 from bridge.clinical_worker import ClinicalWorker
 from bridge.consumer import Consumer, ConsumerHooks, ConsumerOptions
 from config import Settings
@@ -372,6 +372,35 @@ def test_a_broken_message_and_a_redis_outage_are_survived(services: Services) ->
         cluster.close()
         direct.close()
         proxy.close()
+
+
+def test_a_partition_taken_by_another_evaluator_is_given_up_and_counted(services: Services) -> None:
+    """What an evaluator that stalled for longer than its lease finds: another holds one of its partitions. It
+    stops evaluating that partition, counts it as lost, and keeps what the partition had counted (a broken entry)."""
+    ward = Ward6(services.db)
+    cluster = Cluster(services)
+    direct = open_live_store(services.redis_url)
+    try:
+        worker = cluster.worker(lease_s=3.0)
+        wait_until(lambda: worker.owned == list(range(PARTITIONS)), timeout=20, what="every partition held")
+        partition = partition_of(ward.beds[0], PARTITIONS)
+        direct.append_stream(live_keys.clinical_partition(partition), {"k": "v", "b": ward.beds[0], "m": "{"}, 1000)
+        wait_until(lambda: worker.counters()["broken"] == 1, timeout=20, what="the broken entry read")
+        lease = live_keys.clinical_lease(partition)
+
+        def taken() -> bool:  # the worker's renewal may come between the two: try again
+            direct.release_slot([lease], worker.member)
+            return direct.claim_slot({lease: 1}, "another-evaluator", 30) is None
+
+        wait_until(taken, timeout=20, what="the lease taken by another evaluator")
+        wait_until(lambda: partition not in worker.owned, timeout=20, what="the partition given up")
+        counters = worker.counters()
+        assert counters["lost"] == 1
+        assert counters["broken"] == 1, "what the lost partition had counted stays counted"
+        assert worker.owned == [p for p in range(PARTITIONS) if p != partition]
+    finally:
+        cluster.close()
+        direct.close()
 
 
 def _health(port: int) -> tuple[int, dict]:

@@ -22,7 +22,8 @@ own persistent session on the shared subscription (``$share/pantau/...``) and it
    stamped at publish time; a Redis subscriber on ``pantau:ward:BENCH`` measures publish -> tick received:
    ``p50_ms``, ``p95_ms``, ``p99_ms``.
 5. with ``--consumers`` above 1, the drain again with one consumer, from a clean clinical state, on the same
-   recorded input: ``alarms_equal_to_single``.
+   recorded input: ``alarms_equal_to_single``, ``single_drain_msgs_per_s`` and ``drain_over_single`` (the
+   consumers' drain divided by one consumer's).
 
 Finally every published ``(device_id, ts, seq)`` is checked against ``vital_sample``: ``lost`` = published and
 not stored, ``duplicates`` = redeliveries the consumers counted (stored once). With ``--json`` the last line
@@ -846,7 +847,7 @@ def main() -> int:
         duplicates = consumers.duplicates()
 
         # 5. the same recorded backlog for one consumer, from a clean clinical state
-        single_alarms = None
+        single_alarms = single_rate = None
         if args.consumers > 1:
             reset_clinical(database_url, redis_url)
             consumers.close(mqtt_url)  # their sessions leave the shared subscription
@@ -861,7 +862,8 @@ def main() -> int:
             for row in [r for r in single_alarms if r not in alarms][:10]:
                 _log(f"  only with one consumer: {row}")
             duplicates += single.duplicates()
-            _log(f"single: {single_drained['rate']:,.0f} msgs/s, {len(single_alarms)} alarms")
+            single_rate = single_drained["rate"]
+            _log(f"single: {single_rate:,.0f} msgs/s, {len(single_alarms)} alarms")
 
         phases = ("live", "drain", "latency") + (("single",) if args.consumers > 1 else ())
         stored = {
@@ -893,6 +895,8 @@ def main() -> int:
             "clinical_late": drained["late"],
             "alarms": len(alarms),
             "alarms_equal_to_single": None if single_alarms is None else alarms == single_alarms,
+            "single_drain_msgs_per_s": None if single_rate is None else round(single_rate),
+            "drain_over_single": None if single_rate is None else round(drained["rate"] / single_rate, 2),
             "latency_rate": args.rate,
             "latency_samples": len(lat),
             "p50_ms": _percentile(lat, 0.50),
@@ -915,6 +919,8 @@ def main() -> int:
             "clinical_drain_s",
             "alarms",
             "alarms_equal_to_single",
+            "single_drain_msgs_per_s",
+            "drain_over_single",
             "p50_ms",
             "p99_ms",
         )

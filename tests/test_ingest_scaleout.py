@@ -29,6 +29,7 @@ from sqlalchemy import text
 from bridge.clinical_feed import ClinicalFeed, partition_of
 from bridge.clinical_worker import ClinicalWorker
 from bridge.consumer import Consumer, ConsumerHooks, ConsumerOptions
+from bridge.consumer.metrics import ConsumerMetrics
 from config import Settings
 from data import live_keys
 from data.db import Database
@@ -398,6 +399,12 @@ def test_a_partition_taken_by_another_evaluator_is_given_up_and_counted(services
         assert counters["lost"] == 1
         assert counters["broken"] == 1, "what the lost partition had counted stays counted"
         assert worker.owned == [p for p in range(PARTITIONS) if p != partition]
+        metrics = ConsumerMetrics("scale")  # as a consumer running this evaluator serves them on /metrics
+        metrics.clinical = worker.counters
+        text_metrics = metrics.prometheus()
+        assert 'pantau_consumer_clinical_lost_total{client_id="scale"} 1' in text_metrics
+        assert 'pantau_consumer_clinical_broken_total{client_id="scale"} 1' in text_metrics
+        assert f'pantau_consumer_clinical_partitions_owned{{client_id="scale"}} {PARTITIONS - 1}' in text_metrics
     finally:
         cluster.close()
         direct.close()

@@ -19,6 +19,13 @@ __all__ = ["ConsumerMetrics", "MetricsServer"]
 
 log = logging.getLogger(__name__)
 
+_CLINICAL_COUNTERS = (  # bridge.clinical_worker.ClinicalWorker.counters
+    ("evaluated", "Clinical steps and status updates evaluated."),
+    ("late", "Samples of a clinical step already evaluated, skipped."),
+    ("broken", "Clinical stream entries that could not be read."),
+    ("lost", "Clinical partitions taken by another evaluator after a stall."),
+)
+
 
 class ConsumerMetrics:
     """Counters of one consumer; written by its threads, read by snapshots (plain ints under the GIL; ``lock``
@@ -158,6 +165,11 @@ class ConsumerMetrics:
             "Now minus device ts of the newest stored sample.",
             None if self.lag_ms is None else self.lag_ms / 1000,
         )
+        if self.clinical is not None:  # the in-process evaluator
+            clinical = self.clinical()
+            metric("clinical_partitions_owned", "gauge", "Clinical partitions held.", len(clinical["owned"]))
+            for name, help_text in _CLINICAL_COUNTERS:
+                metric(f"clinical_{name}_total", "counter", help_text, clinical[name])
         metric("queued", "gauge", "Messages received and not yet processed.", queued)
         metric("connected", "gauge", "1 while connected to the broker.", int(self.connected))
         metric(

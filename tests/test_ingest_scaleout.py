@@ -383,7 +383,7 @@ def test_a_partition_taken_by_another_evaluator_is_given_up_and_counted(services
     direct = open_live_store(services.redis_url)
     try:
         worker = cluster.worker(lease_s=3.0)
-        wait_until(lambda: worker.owned == list(range(PARTITIONS)), timeout=20, what="every partition held")
+        wait_until(cluster.spread, timeout=20, what="every partition held")
         partition = partition_of(ward.beds[0], PARTITIONS)
         direct.append_stream(live_keys.clinical_partition(partition), {"k": "v", "b": ward.beds[0], "m": "{"}, 1000)
         wait_until(lambda: worker.counters()["broken"] == 1, timeout=20, what="the broken entry read")

@@ -87,28 +87,37 @@
     if (bed.el.limits) { bed.el.limits.classList.toggle("d-none", !custom); }
   }
 
+  // A bed's samples go by its monitor's pairing with the bed, then by sample time: a monitor paired later is newer
+  // whatever its clock says (it may be behind the previous monitor's).
+  function notOlder(pairing, ts, keptPairing, keptTs) {
+    var p = Number(pairing || 0), q = Number(keptPairing || 0);
+    return p !== q ? p > q : Number(ts) >= Number(keptTs || 0);
+  }
+
   function onMessage(st, m) {
     var bed = st.beds[m.bed];
     if (!bed) { return; }
     if (m.t === "v") {
       var keep = bed.latest;
       var next = { online: keep.online, battery: keep.battery, news2: keep.news2, news2_complete: keep.news2_complete, qsofa: keep.qsofa,
-                   news2_risk: keep.news2_risk, sbp: keep.sbp, dbp: keep.dbp, map: keep.map, nibp_ts: keep.nibp_ts };
+                   news2_risk: keep.news2_risk, sbp: keep.sbp, dbp: keep.dbp, map: keep.map, nibp_ts: keep.nibp_ts,
+                   nibp_pairing: keep.nibp_pairing };
       // With several consumers a tick may also be older than the values shown: its vital signs are not put back.
-      var current = Number(m.ts) >= Number(keep.ts || 0);
+      var current = notOlder(m.p, m.ts, keep.pairing, keep.ts);
       if (current) {
         ["ts", "rx", "hr", "spo2", "rr", "temp"].forEach(function (k) {
           if (m[k] !== undefined && m[k] !== null) { next[k] = String(m[k]); }
         });
+        next.pairing = m.p === undefined || m.p === null ? undefined : String(m.p);
         var stat = m.st || {};
         next.st_ecg = stat.ecg; next.st_spo2 = stat.spo2;
       } else {
-        ["ts", "rx", "hr", "spo2", "rr", "temp", "st_ecg", "st_spo2"].forEach(function (k) { next[k] = keep[k]; });
+        ["pairing", "ts", "rx", "hr", "spo2", "rr", "temp", "st_ecg", "st_spo2"].forEach(function (k) { next[k] = keep[k]; });
       }
       // A tick carries its consumer's newest cuff reading. With several consumers one may still carry an older
       // reading than the screen shows: only a newer one replaces it, and whole (a part the cuff missed is gone).
-      if (m.nibp_ts !== undefined && m.nibp_ts !== null && Number(m.nibp_ts) >= Number(keep.nibp_ts || 0)) {
-        ["sbp", "dbp", "map", "nibp_ts"].forEach(function (k) {
+      if (m.nibp_ts !== undefined && m.nibp_ts !== null && notOlder(m.nibp_pairing, m.nibp_ts, keep.nibp_pairing, keep.nibp_ts)) {
+        ["sbp", "dbp", "map", "nibp_pairing", "nibp_ts"].forEach(function (k) {
           next[k] = m[k] === undefined || m[k] === null ? undefined : String(m[k]);
         });
       }

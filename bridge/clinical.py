@@ -14,7 +14,9 @@ Two ways in. The embedded demo hands each batch over in the process (``on_sample
 processing clock). Production reads the beds' samples back from Redis streams partitioned by bed
 (:mod:`bridge.clinical_worker`, with a :class:`Scope`: the partitions this evaluator owns): there every alarm delay
 runs on the *sample's* time (each bed has its own clock, the newest sample time, advanced by the wall clock only
-while its partition is caught up), so a replayed backlog gives the episodes their real length.
+while its partition is caught up), so a replayed backlog gives the episodes their real length. A monitor newly
+paired with the bed whose clock is behind the bed's continues the bed's time (its samples are shifted by the
+difference), so its episodes keep their real length too.
 
 Outages (a nurse must see an alarm whatever is down):
 
@@ -90,10 +92,12 @@ class BedContext:
     admission_id: int | None = None  # whose context this is; another admission starts clean
     alarms: BedAlarms = field(default_factory=BedAlarms)
     # Durable path only: the bed's clock (newest sample time evaluated, received by a consumer at ``heard_ms``,
-    # epoch ms) and the newest step of sample time evaluated (bridge.clinical_order).
+    # epoch ms), the newest (pairing, step of sample time) evaluated (bridge.clinical_order), and what the current
+    # pairing's samples add to their time to continue the bed's clock (its monitor's clock is behind the previous).
     clock_ms: int | None = None
     heard_ms: int = 0
-    last_step: int | None = None
+    last_step: tuple[int, int] | None = None
+    offset_ms: int = 0
 
 
 def _saved_state(context: BedContext) -> dict[str, str | int | None]:
@@ -104,6 +108,12 @@ def _saved_state(context: BedContext) -> dict[str, str | int | None]:
         "last": json.dumps(context.last),
         "admission": context.admission_id,
     }
+
+
+def _saved_clock(context: BedContext) -> dict[str, int | None]:
+    """What a durable-path snapshot keeps of a bed's clock (:meth:`ClinicalPipeline.restore_beds` reads it)."""
+    pairing, step = context.last_step if context.last_step is not None else (None, None)
+    return {"clock": context.clock_ms, "step": step, "pairing": pairing, "offset": context.offset_ms}
 
 
 class Scope(Protocol):
@@ -299,27 +309,28 @@ class ClinicalPipeline:
                 if self.scope is not None:
                     context.clock_ms = int(saved["clock"]) if saved.get("clock") else None
                     context.heard_ms = clock.now_ms()
-                    context.last_step = int(saved["step"]) if saved.get("step") else None
+                    pairing = int(saved.get("pairing") or 0)
+                    context.last_step = (pairing, int(saved["step"])) if saved.get("step") else None
+                    context.offset_ms = int(saved.get("offset") or 0)
 
     def bed_states(self, codes: set[str]) -> dict[str, dict[str, str | int | None]] | None:
-        """The durable path's snapshot of the beds (``live_keys.alarm_state``): alarm state, admission, clock and
-        last step, written by the evaluator together with its partition's offset; ``None`` while the journal holds
-        changes not stored yet (a snapshot must never be ahead of the database)."""
+        """The durable path's snapshot of the beds (``live_keys.alarm_state``): alarm state, admission, clock, last
+        pairing and step and the pairing's offset, written by the evaluator together with its partition's offset;
+        ``None`` while the journal holds changes not stored yet (a snapshot must never be ahead of the database)."""
         with self._lock:
             if len(self.journal):
                 return None
-            contexts = [self._beds[code] for code in codes if code in self._beds]
             return {
-                live_keys.alarm_state(c.code): {**_saved_state(c), "clock": c.clock_ms, "step": c.last_step}
-                for c in contexts
+                live_keys.alarm_state(c.code): {**_saved_state(c), **_saved_clock(c)}
+                for c in (self._beds[code] for code in codes if code in self._beds)
             }
 
     def bed_codes(self) -> list[str]:
         with self._lock:
             return list(self._beds)
 
-    def last_step(self, bed_code: str) -> int | None:
-        """The newest step of sample time evaluated for the bed (durable path)."""
+    def last_step(self, bed_code: str) -> tuple[int, int] | None:
+        """The newest (pairing, step of sample time) evaluated for the bed (durable path)."""
         context = self._beds.get(bed_code)
         return context.last_step if context is not None else None
 
@@ -378,8 +389,10 @@ class ClinicalPipeline:
                     continue
                 touched.add(unit.bed)
                 if unit.msg is not None:
-                    now = unit.msg.ts if context.clock_ms is None else max(unit.msg.ts, context.clock_ms)
-                    context.clock_ms, context.heard_ms, context.last_step = now, unit.msg.received, unit.step
+                    ts = self._bed_time(context, unit)
+                    now = ts if context.clock_ms is None else max(ts, context.clock_ms)
+                    context.clock_ms, context.heard_ms = now, unit.msg.received
+                    context.last_step = (unit.pairing, unit.step)
                     if context.occupied:
                         self._observe(context, unit.msg, now)
                 elif unit.status is not None and context.occupied:
@@ -390,6 +403,17 @@ class ClinicalPipeline:
                     )
                     self._apply(context, changes)
         return touched
+
+    @staticmethod
+    def _bed_time(context: BedContext, unit: Unit) -> int:
+        """The unit's sample time on the bed's clock. A monitor paired with the bed after the one evaluated last
+        starts a new offset: none when its clock is ahead of the bed's, else the difference, so the bed's time
+        (and every alarm delay running on it) goes on where it was rather than stopping until the new clock
+        catches up."""
+        ts = unit.msg.ts  # type: ignore[union-attr]
+        if context.last_step is not None and unit.pairing != context.last_step[0]:
+            context.offset_ms = 0 if context.clock_ms is None else max(0, context.clock_ms - ts)
+        return ts + context.offset_ms
 
     def on_status(self, updates: list, now_ms: int) -> None:
         """Consumer hook: device status messages, each with ``.status`` (online, battery) and ``.bed``."""

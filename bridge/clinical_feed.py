@@ -3,8 +3,8 @@ and the clinical evaluator (:mod:`bridge.clinical_worker`) reads them back.
 
 A bed always hashes to the same partition (CRC-32 of its code, modulo the partition count, the same in every
 process), so however many consumers share the MQTT subscription, every sample of a bed lands in one stream, read
-by one evaluator. An entry is one sample (``k`` = ``v``) or one device status (``k`` = ``s``) with its bed's code;
-the message itself is its fields as a JSON array, in the order of their named tuple.
+by one evaluator. An entry is one sample (``k`` = ``v``, with its pairing ``p``) or one device status (``k`` = ``s``)
+with its bed's code; the message itself is its fields as a JSON array, in the order of their named tuple.
 """
 
 from __future__ import annotations
@@ -32,18 +32,20 @@ def partition_of(bed_code: str, partitions: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class FeedEntry:
-    """One entry read back: a sample (``msg``) or a status update (``status``, with its ``received`` time)."""
+    """One entry read back: a sample (``msg``, with its ``pairing``: 0 in an entry appended without one) or a
+    status update (``status``, with its ``received`` time)."""
 
     entry_id: str
     bed: str
     msg: VitalsMessage | None = None
+    pairing: int = 0
     status: DeviceStatus | None = None
     received: int = 0
 
 
-def encode_sample(bed_code: str, msg: VitalsMessage) -> dict[str, str]:
+def encode_sample(bed_code: str, pairing: int, msg: VitalsMessage) -> dict[str, str]:
     """A sample's entry."""
-    return {"k": _VITALS, "b": bed_code, "m": orjson.dumps(tuple(msg)).decode()}
+    return {"k": _VITALS, "b": bed_code, "p": str(pairing), "m": orjson.dumps(tuple(msg)).decode()}
 
 
 def encode_status(bed_code: str, status: DeviceStatus, received: int) -> dict[str, str]:
@@ -56,7 +58,7 @@ def decode(entry_id: str, fields: dict[str, str]) -> FeedEntry | None:
     try:
         body = orjson.loads(fields["m"])
         if fields["k"] == _VITALS:
-            return FeedEntry(entry_id, fields["b"], msg=VitalsMessage(*body))
+            return FeedEntry(entry_id, fields["b"], msg=VitalsMessage(*body), pairing=int(fields.get("p", 0)))
         if fields["k"] == _STATUS:
             return FeedEntry(entry_id, fields["b"], status=DeviceStatus(*body), received=int(fields["r"]))
     except (KeyError, TypeError, ValueError):
@@ -76,7 +78,8 @@ class ClinicalFeed:
         """Raises when the live store is away: the caller must not acknowledge the batch then."""
         batch = self.live.batch()
         for sample in samples:
-            batch.append_stream(self._key(sample.bed), encode_sample(sample.bed, sample.msg), self.maxlen)
+            entry = encode_sample(sample.bed, sample.pairing, sample.msg)
+            batch.append_stream(self._key(sample.bed), entry, self.maxlen)
         for update in updates:
             entry = encode_status(update.bed, update.status, update.received)
             batch.append_stream(self._key(update.bed), entry, self.maxlen)

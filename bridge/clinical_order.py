@@ -7,6 +7,10 @@ per bed, in *steps* of sample time (``step_ms``, 1 s by default), and a step is 
 newest sample has waited ``hold_s`` since it was read, and either a later step of the bed has been read or the
 stream has been read to its end. Steps go out in order: one still waiting holds back the later ones.
 
+A step belongs to its monitor's pairing with the bed (``FeedEntry.pairing``, larger for a later pairing): steps
+are ordered by pairing, then sample time. A monitor paired later therefore follows its predecessor whatever its
+clock says (it may be behind the old monitor's), and the old monitor's samples after that are late.
+
 A step is evaluated on its newest sample (``ts``, then ``seq``), carrying the step's newest cuff reading: at 1 Hz
 that is every sample, and a replayed backlog costs one evaluation per bed and second of sample time whatever the
 batching, so one consumer and several give the same alarms. A sample of a step already evaluated (a redelivery,
@@ -36,6 +40,7 @@ class Unit:
     bed: str
     step: int | None = None
     msg: VitalsMessage | None = None
+    pairing: int = 0
     status: DeviceStatus | None = None
     received: int = 0
 
@@ -50,16 +55,16 @@ class _Waiting:
 class PartitionOrder:
     """Entries in (:meth:`add`), units out (:meth:`add` for status updates, :meth:`ready` for samples).
 
-    ``evaluated(bed)`` is the newest step of the bed already evaluated (``None``: none yet)."""
+    ``evaluated(bed)`` is the newest ``(pairing, step)`` of the bed already evaluated (``None``: none yet)."""
 
-    def __init__(self, step_ms: int, hold_s: float, evaluated: Callable[[str], int | None]) -> None:
+    def __init__(self, step_ms: int, hold_s: float, evaluated: Callable[[str], tuple[int, int] | None]) -> None:
         self.step_ms = step_ms
         self.hold_s = hold_s
         self.evaluated = evaluated
         self.offset: str | None = None
         self.late = 0
         self.broken = 0
-        self._beds: dict[str, dict[int, list[_Waiting]]] = {}
+        self._beds: dict[str, dict[tuple[int, int], list[_Waiting]]] = {}  # bed -> (pairing, step) -> samples
         self._read: deque[str] = deque()
         self._waiting: set[str] = set()
 
@@ -72,14 +77,13 @@ class PartitionOrder:
             if entry is None:
                 self.broken += 1
             elif entry.msg is not None:
-                self._wait(entry.bed, entry_id, entry.msg, now)
+                self._wait(entry.bed, entry_id, (entry.pairing, entry.msg.ts // self.step_ms), entry.msg, now)
             else:
                 units.append(Unit(entry.bed, status=entry.status, received=entry.received))
         self._advance()
         return units
 
-    def _wait(self, bed: str, entry_id: str, msg: VitalsMessage, now: float) -> None:
-        step = msg.ts // self.step_ms
+    def _wait(self, bed: str, entry_id: str, step: tuple[int, int], msg: VitalsMessage, now: float) -> None:
         last = self.evaluated(bed)
         if last is not None and step <= last:
             self.late += 1
@@ -108,7 +112,7 @@ class PartitionOrder:
         self._advance()
         return units
 
-    def _unit(self, bed: str, step: int, waiting: list[_Waiting]) -> Unit:
+    def _unit(self, bed: str, step: tuple[int, int], waiting: list[_Waiting]) -> Unit:
         """The step's newest sample, with the step's newest cuff reading when it has none itself."""
         for w in waiting:
             self._waiting.discard(w.entry_id)
@@ -118,7 +122,7 @@ class PartitionOrder:
             if cuffs:
                 cuff = max(cuffs, key=lambda m: (m.ts, m.seq))
                 newest = newest._replace(sbp=cuff.sbp, dbp=cuff.dbp, map=cuff.map)
-        return Unit(bed, step=step, msg=newest)
+        return Unit(bed, step=step[1], msg=newest, pairing=step[0])
 
     def _advance(self) -> None:
         read, waiting = self._read, self._waiting

@@ -95,9 +95,10 @@ class LiveBatch(Protocol):
 
     def set_latest(self, key: str, values: Mapping[str, Value]) -> None: ...
 
-    def set_latest_if_newer(self, key: str, values: Mapping[str, Value], stamp: str) -> None:
-        """:meth:`set_latest`, unless the hash ``key`` already holds a larger number in field ``stamp`` when the batch
-        runs (``values`` must set it): of two writers, the older values never replace the newer ones."""
+    def set_latest_if_newer(self, key: str, values: Mapping[str, Value], stamps: tuple[str, ...]) -> None:
+        """:meth:`set_latest`, unless the hash ``key`` already holds larger numbers in the fields ``stamps`` when
+        the batch runs, compared in order like a tuple (``values`` must set them all; a field the hash lacks counts
+        as 0, so stamps are never negative): of two writers, the older values never replace the newer ones."""
         ...
 
     def append_stream(
@@ -203,12 +204,27 @@ def _split_latest(values: Mapping[str, Value]) -> tuple[dict[str, str], list[str
     return to_set, to_delete
 
 
-def _stamped(values: Mapping[str, Value], stamp: str) -> tuple[float, dict[str, str], list[str]]:
-    """For :meth:`LiveBatch.set_latest_if_newer`: the stamp's number, then ``values`` split as :func:`_split_latest`."""
-    if isinstance(values.get(stamp), bool) or not isinstance(values.get(stamp), int | float):
-        raise ValueError(f"set_latest_if_newer needs a number in its stamp field {stamp!r}")
+def _stamped(
+    values: Mapping[str, Value], stamps: tuple[str, ...]
+) -> tuple[tuple[float, ...], dict[str, str], list[str]]:
+    """For :meth:`LiveBatch.set_latest_if_newer`: the stamps' numbers, then ``values`` split as
+    :func:`_split_latest`."""
+    if not stamps:
+        raise ValueError("set_latest_if_newer needs at least one stamp field")
+    for stamp in stamps:
+        if isinstance(values.get(stamp), bool) or not isinstance(values.get(stamp), int | float):
+            raise ValueError(f"set_latest_if_newer needs a number in its stamp field {stamp!r}")
     to_set, to_delete = _split_latest(values)
-    return float(values[stamp]), to_set, to_delete  # type: ignore[arg-type]
+    return tuple(float(values[stamp]) for stamp in stamps), to_set, to_delete  # type: ignore[arg-type]
+
+
+def _not_older(shown: Sequence[str | None], wanted: tuple[float, ...]) -> bool:
+    """Whether stamps ``wanted`` are not older than the ``shown`` ones (``None``: the hash lacks the field, 0)."""
+    for held, number in zip(shown, wanted, strict=True):
+        value = 0.0 if held is None else float(held)
+        if value != number:
+            return value < number
+    return True
 
 
 def _stream_fields(fields: Mapping[str, Value]) -> dict[str, str]:
@@ -484,8 +500,8 @@ class _MemoryBatch:
         if to_set or to_delete:
             self._ops.append((0, key, to_set, to_delete))
 
-    def set_latest_if_newer(self, key: str, values: Mapping[str, Value], stamp: str) -> None:
-        self._ops.append((3, key, _stamped(values, stamp), stamp))
+    def set_latest_if_newer(self, key: str, values: Mapping[str, Value], stamps: tuple[str, ...]) -> None:
+        self._ops.append((3, key, _stamped(values, stamps), stamps))
 
     def append_stream(self, key: str, fields: Mapping[str, Value], maxlen: int, *, approximate: bool = True) -> None:
         _check_maxlen(maxlen)
@@ -504,9 +520,9 @@ class _MemoryBatch:
                 elif kind == 1:
                     store._append_stream_locked(key, a, b)  # type: ignore[arg-type]
                 elif kind == 3:
-                    number, to_set, to_delete = a  # type: ignore[misc]
-                    shown = store._data.hashes.get(key, {}).get(b)
-                    if shown is None or float(shown) <= number:
+                    numbers, to_set, to_delete = a  # type: ignore[misc]
+                    held = store._data.hashes.get(key, {})
+                    if _not_older([held.get(stamp) for stamp in b], numbers):  # type: ignore[union-attr]
                         store._set_latest_locked(key, to_set, to_delete)
                 else:
                     store._publish_locked(key, a)  # type: ignore[arg-type]
@@ -628,8 +644,9 @@ class _RedisSubscription(_SubscriptionBase):
 
 # Applies a whole batch of writes in one command with one JSON argument: one round trip, one reply, and far
 # less client CPU than a pipeline of one command per write. The argument is a JSON array of
-# [op, key, [arguments...]] with op H(SET), D (HDEL), N(EWER: unless the hash's field named first holds a number
-# above the second argument, HSET the number of arguments named third, then HDEL the rest), X(ADD: the arguments
+# [op, key, [arguments...]] with op H(SET), D (HDEL), N(EWER: the first argument is a count n of stamp fields,
+# then n pairs of field and number; unless the hash's fields hold larger numbers (a missing one is 0), compared
+# in order like a tuple, HSET the number of arguments named next, then HDEL the rest), X(ADD: the arguments
 # start with MAXLEN) or P(UBLISH);
 # every argument is a string (as _encode makes it), so Lua never turns a number into text its own way.
 _BATCH_SCRIPT = """
@@ -640,11 +657,18 @@ for i = 1, #ops do
   if kind == 'H' then redis.call('HSET', key, unpack(args))
   elseif kind == 'D' then redis.call('HDEL', key, unpack(args))
   elseif kind == 'N' then
-    local shown = redis.call('HGET', key, args[1])
-    if not shown or tonumber(shown) <= tonumber(args[2]) then
-      local n = tonumber(args[3])
-      if n > 0 then redis.call('HSET', key, unpack(args, 4, 3 + n)) end
-      if #args > 3 + n then redis.call('HDEL', key, unpack(args, 4 + n)) end
+    local stamps, names = tonumber(args[1]), {}
+    for j = 1, stamps do names[j] = args[2 * j] end
+    local shown, newer = redis.call('HMGET', key, unpack(names)), true
+    for j = 1, stamps do
+      local held, wanted = tonumber(shown[j]) or 0, tonumber(args[2 * j + 1])
+      if held ~= wanted then newer = held < wanted break end
+    end
+    if newer then
+      local base = 2 + 2 * stamps
+      local n = tonumber(args[base])
+      if n > 0 then redis.call('HSET', key, unpack(args, base + 1, base + n)) end
+      if #args > base + n then redis.call('HDEL', key, unpack(args, base + n + 1)) end
     end
   elseif kind == 'X' then redis.call('XADD', key, unpack(args))
   elseif kind == 'P' then redis.call('PUBLISH', key, args[1])
@@ -674,9 +698,10 @@ class _RedisBatch:
         if to_delete:
             self._ops.append(("D", key, to_delete))
 
-    def set_latest_if_newer(self, key: str, values: Mapping[str, Value], stamp: str) -> None:
-        _, to_set, to_delete = _stamped(values, stamp)
-        self._ops.append(("N", key, [stamp, to_set[stamp], str(2 * len(to_set)), *_flat(to_set), *to_delete]))
+    def set_latest_if_newer(self, key: str, values: Mapping[str, Value], stamps: tuple[str, ...]) -> None:
+        _, to_set, to_delete = _stamped(values, stamps)
+        compared = [part for stamp in stamps for part in (stamp, to_set[stamp])]
+        self._ops.append(("N", key, [str(len(stamps)), *compared, str(2 * len(to_set)), *_flat(to_set), *to_delete]))
 
     def append_stream(self, key: str, fields: Mapping[str, Value], maxlen: int, *, approximate: bool = True) -> None:
         _check_maxlen(maxlen)

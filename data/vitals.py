@@ -296,11 +296,13 @@ def _binary(payload: bytes) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class BedRef:
-    """Where a monitor is now: the bed's code and id and its ward's code."""
+    """Where a monitor is now: the bed's code and id, its ward's code, and the pairing (the open
+    ``device_assignment``'s id: a later pairing of the bed has a larger one)."""
 
     bed: str
     ward: str
     bed_id: int
+    pairing: int
 
 
 class DeviceDirectory:
@@ -330,14 +332,14 @@ class DeviceDirectory:
 
     def _load(self) -> dict[str, BedRef]:
         query = (
-            select(Device.device_id, Bed.code, Ward.code, Bed.id)
+            select(Device.device_id, Bed.code, Ward.code, Bed.id, DeviceAssignment.id)
             .join(DeviceAssignment, DeviceAssignment.device_pk == Device.id)
             .join(Bed, Bed.id == DeviceAssignment.bed_id)
             .join(Ward, Ward.id == Bed.ward_id)
             .where(DeviceAssignment.until.is_(None), Device.active.is_(True))
         )
         with self.engine.connect() as conn:
-            return {device: BedRef(bed, ward, bed_id) for device, bed, ward, bed_id in conn.execute(query)}
+            return {row[0]: BedRef(*row[1:]) for row in conn.execute(query)}
 
     def refresh(self) -> None:
         """Reload the map now (raises when the database is unreachable; the old map stays)."""

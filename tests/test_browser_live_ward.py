@@ -194,10 +194,11 @@ def test_the_bed_page_raises_the_same_technical_alarm_for_its_bed(page, live_ser
 
 
 def ticker(pantau) -> Callable[..., None]:
-    """``tick(ts, hr, **cuff)``: a vitals tick of ICU-01 on its ward channel, as a consumer publishes it."""
+    """``tick(ts, hr, **fields)``: a vitals tick of ICU-01 on its ward channel, as a consumer publishes it (``fields``:
+    its cuff reading, its pairing ``p``, its receipt time ``rx`` when not ``ts``)."""
 
-    def tick(ts: int, hr: int, **cuff: int) -> None:
-        message = {"t": "v", "bed": "ICU-01", "ts": ts, "rx": ts, "hr": hr, **cuff}
+    def tick(ts: int, hr: int, **fields: int) -> None:
+        message = {"t": "v", "bed": "ICU-01", "ts": ts, "rx": ts, "hr": hr, **fields}
         pantau.runtime.live.publish(live_keys.ward_channel("ICU"), json.dumps(message))
 
     return tick
@@ -225,6 +226,29 @@ def test_a_tile_keeps_the_newest_values_whichever_consumer_ticks(page, live_serv
     expect(nibp).to_have_text("160/90 (113)")  # the tick was read ...
     expect(page.locator("#tile-ICU-01 .v-hr")).to_have_text("82")  # ... and its older heart rate not put back
     assert page.evaluate(newest_point) == [now + 1_000, 82]
+
+
+def test_a_monitor_paired_later_is_shown_though_its_clock_is_behind(page, live_server):
+    """The bed's monitor is swapped for one whose clock is two minutes behind: the tile shows the new monitor's
+    values and cuff reading at once, and a late tick of the old monitor (its clock ahead) does not put its own back."""
+    base, pantau = live_server
+    listening_station(page, base)
+    hr, nibp = page.locator("#tile-ICU-01 .v-hr"), page.locator("#tile-ICU-01 .v-nibp")
+    now, tick = int(time.time() * 1000), ticker(pantau)
+    tick(now, 80, p=7, sbp=130, dbp=85, map=100, nibp_pairing=7, nibp_ts=now)  # the old monitor
+    expect(hr).to_have_text("80")
+    behind = now - 120_000
+    tick(behind, 112, rx=now + 500, p=8, sbp=92, dbp=58, map=69, nibp_pairing=8, nibp_ts=behind)  # the new one
+    expect(hr).to_have_text("112")
+    expect(nibp).to_have_text("92/58 (69)")
+    tick(now + 1_000, 81, p=7, sbp=131, dbp=86, map=101, nibp_pairing=7, nibp_ts=now + 1_000)  # the old one, late
+    tick(behind + 1_000, 113, rx=now + 1_500, p=8)
+    expect(hr).to_have_text("113")
+    expect(nibp).to_have_text("92/58 (69)")
+    newest_point = "() => window.pantauWard().beds['ICU-01'].series.slice(-1)[0]"
+    assert page.evaluate(newest_point) == [now + 1_500, 113]
+    expect(page.locator("#tile-ICU-01")).not_to_have_class(re.compile(r"\bstale\b"))  # received just now
+    save_screenshot(page.locator("#tile-ICU-01"), "ward-monitor-swap.png")
 
 
 def test_the_previous_occupants_cuff_reading_is_not_shown_on_the_new_patients_tile(page, live_server):

@@ -372,8 +372,17 @@ def test_valid_messages_are_stored_once_and_shown_live(rig: Rig) -> None:
         assert first.ts == datetime.fromtimestamp(t0 / 1000, UTC)
         assert first.received_at >= first.ts
 
+    with rig.db.engine.connect() as conn:  # the monitor's pairing with the bed orders the bed's samples
+        pairing = conn.execute(
+            text(
+                "SELECT a.id FROM device_assignment a JOIN device d ON d.id = a.device_pk "
+                "WHERE d.device_id = :d AND a.until IS NULL"
+            ),
+            {"d": dev1},
+        ).scalar_one()
     latest = rig.live.get_latest(live_keys.latest(bed1))
     assert latest["bed"] == bed1 and latest["ward"] == ward and latest["device"] == dev1
+    assert latest["pairing"] == latest["nibp_pairing"] == str(pairing)
     assert latest["ts"] == str(t0 + 2000)
     assert int(latest["rx"]) >= t0
     assert (latest["hr"], latest["temp"]) == ("82", "37.0")
@@ -397,6 +406,7 @@ def test_valid_messages_are_stored_once_and_shown_live(rig: Rig) -> None:
     assert last == {
         "t": "v",
         "bed": bed1,
+        "p": pairing,
         "ts": t0 + 2000,
         "rx": last["rx"],
         "hr": 82,
@@ -404,6 +414,7 @@ def test_valid_messages_are_stored_once_and_shown_live(rig: Rig) -> None:
         "sbp": 121,
         "dbp": 78,
         "map": 92,
+        "nibp_pairing": pairing,
         "nibp_ts": t0 + 1000,
         "st": {"ecg": "ok", "spo2": "off"},
     }

@@ -56,7 +56,7 @@ def test_the_last_stored_cuff_reading_is_put_back_where_the_live_store_lost_it(a
     assert housekeeping(db, live).restore_cuff_readings(now) == 1  # ``kept`` has its own, ``none`` none recent
 
     cuff_ts = str(epoch_ms(now - timedelta(minutes=10)))
-    expected = {"hr": "88", "ts": str(epoch_ms(now)), "sbp": "131", "nibp_ts": cuff_ts}
+    expected = {"hr": "88", "ts": str(epoch_ms(now)), "sbp": "131", "nibp_pairing": "0", "nibp_ts": cuff_ts}
     assert live.get_latest(live_keys.latest(fresh)) == expected  # the 20-minute reading's dbp and map not mixed in
     assert live.get_latest(live_keys.latest(kept))["sbp"] == "140"  # the store's own reading stays
     assert live.get_latest(live_keys.latest(none)) == {}
@@ -85,7 +85,7 @@ def test_a_cuff_reading_that_arrives_while_the_old_one_is_fetched_is_not_overwri
     """The consumer writes a new reading between housekeeping's look at the store and its write: the new one stays."""
     db, now = any_app.runtime.db, utcnow()
     code = one_stored_reading(db, now, stay_began=timedelta(hours=3), measured=timedelta(minutes=15))
-    newer = {"sbp": "112", "dbp": "70", "nibp_ts": str(epoch_ms(now))}
+    newer = {"sbp": "112", "dbp": "70", "nibp_pairing": "1", "nibp_ts": str(epoch_ms(now))}
 
     class CuffMeasuresMeanwhile(MemoryLiveStore):
         def get_latest_many(self, keys):

@@ -10,13 +10,13 @@ from domain.vitals_contract import VitalsMessage
 T0 = 1_800_000_000_000
 
 
-def entry(n: int, bed: str, seq: int, ts: int, **values: float) -> tuple[str, dict[str, str]]:
-    msg = VitalsMessage("S", f"MON-{bed}", seq, ts, ts, **values)
-    return f"{T0 // 1000 + n}-0", encode_sample(bed, msg)
+def entry(n: int, bed: str, seq: int, ts: int, pairing: int = 1, **values: float) -> tuple[str, dict[str, str]]:
+    msg = VitalsMessage("S", f"MON-{bed}-{pairing}", seq, ts, ts, **values)
+    return f"{T0 // 1000 + n}-0", encode_sample(bed, pairing, msg)
 
 
-def evaluated_steps() -> tuple[dict[str, int], PartitionOrder]:
-    done: dict[str, int] = {}
+def evaluated_steps() -> tuple[dict[str, tuple[int, int]], PartitionOrder]:
+    done: dict[str, tuple[int, int]] = {}
     return done, PartitionOrder(1000, 1.0, done.get)
 
 
@@ -38,13 +38,33 @@ def test_a_bed_is_evaluated_once_per_second_of_sample_time_in_order_whatever_the
     assert [u.bed for u in units if u.bed == "B"] == []  # B's only second waits too
     assert order.offset is None  # the first entry read (second 2 of A) still waits
     for unit in units:
-        done[unit.bed] = unit.step
+        done[unit.bed] = (unit.pairing, unit.step)
     late = entry(6, "A", 4, T0 + 1_900, spo2=80)  # a straggler later than the hold, of a second evaluated
     order.add([late], now=1.5)
     assert order.late == 1
     units = order.ready(exhausted=True, now=1.6)  # end of the stream, held long enough
     assert sorted((u.bed, u.msg.seq) for u in units) == [("A", 5), ("B", 1)]
     assert order.offset == late[0]
+
+
+def test_a_monitor_paired_later_follows_its_predecessor_whatever_its_clock_says() -> None:
+    """The new monitor's clock is a minute behind the old one's: its steps still come after the old monitor's, and
+    the old monitor's samples after the swap are late."""
+    done, order = evaluated_steps()
+    order.add([entry(1, "A", 50, T0 + 60_500, hr=70), entry(2, "A", 1, T0 + 300, pairing=2, hr=120)], now=0.0)
+    units = order.ready(exhausted=True, now=5.0)
+    assert [(u.pairing, u.step, u.msg.hr) for u in units] == [(1, T0 // 1000 + 60, 70), (2, T0 // 1000, 120)]
+    done["A"] = (units[-1].pairing, units[-1].step)
+    order.add([entry(3, "A", 51, T0 + 61_500, hr=71), entry(4, "A", 2, T0 + 1_300, pairing=2, hr=121)], now=6.0)
+    assert order.late == 1
+    assert [(u.pairing, u.msg.hr) for u in order.ready(exhausted=True, now=9.0)] == [(2, 121)]
+
+
+def test_an_entry_appended_without_a_pairing_reads_as_pairing_0() -> None:
+    entry_id, fields = entry(1, "A", 7, T0, hr=81.0)
+    del fields["p"]
+    decoded = decode(entry_id, fields)
+    assert decoded is not None and decoded.pairing == 0 and decoded.msg is not None and decoded.msg.hr == 81.0
 
 
 def test_a_step_carries_its_newest_cuff_reading() -> None:
@@ -67,4 +87,10 @@ def test_partition_is_stable_and_entries_round_trip() -> None:
     entry_id, fields = entry(1, "A", 7, T0, hr=81.0, ecg_status="ok")
     decoded = decode(entry_id, fields)
     assert decoded is not None and decoded.msg is not None
-    assert (decoded.bed, decoded.msg.seq, decoded.msg.hr, decoded.msg.ecg_status) == ("A", 7, 81.0, "ok")
+    assert (decoded.bed, decoded.pairing, decoded.msg.seq, decoded.msg.hr, decoded.msg.ecg_status) == (
+        "A",
+        1,
+        7,
+        81.0,
+        "ok",
+    )

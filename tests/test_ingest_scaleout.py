@@ -19,12 +19,12 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 import redis
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from bridge.clinical_feed import ClinicalFeed, partition_of
 from bridge.clinical_worker import ClinicalWorker
@@ -32,10 +32,11 @@ from bridge.consumer import Consumer, ConsumerHooks, ConsumerOptions
 from bridge.consumer.metrics import ConsumerMetrics
 from config import Settings
 from data import live_keys
+from data.admissions import pair_monitor
 from data.db import Database
 from data.live_store import LiveStore, open_live_store
-from data.models import Ward
-from data.seed import add_occupied_bed
+from data.models import Bed, Device, Ward
+from data.seed import SEEDER, add_occupied_bed
 from domain.clock import now_ms
 from testkit.servers import free_port
 from tests.test_consumer import (  # this module's own broker and database too
@@ -280,6 +281,58 @@ def test_two_consumers_sharing_the_subscription_raise_the_alarms_of_one_by_sampl
             cluster.close()
     assert results[0] == EXPECTED
     assert results[1] == results[0]
+
+
+def test_a_monitor_swapped_for_one_whose_clock_is_behind_is_shown_and_evaluated_at_once(services: Services) -> None:
+    """Bed 0's monitor is replaced, through the ward's pairing service, by one whose clock is a minute behind the
+    old one's. Its samples are evaluated at once, on the bed's clock (which goes on where the old monitor left
+    it), also by an evaluator that takes the partition over in the middle of a desaturation; the bed's tile
+    shows the new monitor."""
+    ward = Ward6(services.db)
+    cluster = Cluster(services)
+    lease_s = Settings.model_fields["clinical_lease_seconds"].default
+    try:
+        cluster.consumer()
+        first = cluster.worker(lease_s)
+        wait_until(cluster.spread, timeout=30, what="the partitions held")
+        t0 = now_ms() - 100_000
+        t0 -= t0 % 1000
+        old, new = ward.devices[0], f"{ward.prefix}-MON-NEW"
+        normal = {"hr": 75, "spo2": 97, "rr": 16, "temp": 36.8, "status": {"ecg": "ok", "spo2": "ok"}}
+
+        def sent(messages: list[tuple[str, bytes]], evaluated: int) -> None:
+            publisher = Publisher(services.mqtt_url)
+            try:
+                publisher.send(messages)
+            finally:
+                publisher.close()
+            wait_until(lambda: cluster.evaluated() >= evaluated, timeout=30, what=f"{evaluated} seconds evaluated")
+
+        sent([vitals(old, s, t0 + s * 1000, **normal) for s in range(30)], 30)
+        with services.db.session() as session:
+            bed = session.scalar(select(Bed).where(Bed.code == ward.beds[0]))
+            session.add(Device(site_id=site_row(session).id, device_id=new, model="test"))
+            session.flush()
+            pair_monitor(session, replace(SEEDER, site_id=bed.ward.site_id), bed_id=bed.id, device_id=new)
+        behind = t0 - 30_000  # where the old monitor was at t0 + 30 s
+
+        def new_monitor(seconds: range) -> list[tuple[str, bytes]]:
+            return [
+                vitals(new, s, behind + s * 1000, **{**normal, "spo2": 85 if 15 <= s < 30 else 97}) for s in seconds
+            ]
+
+        sent(new_monitor(range(20)), 50)
+        first.stop(5)  # another evaluator takes the bed over, five seconds into the dip
+        cluster.worker(lease_s)
+        sent(new_monitor(range(20, 40)), 70)
+        # The bed's clock went on from the old monitor's t0 + 29 s: the dip's 15 s began at t0 + 44 s.
+        wait_until(lambda: ward.alarms(t0), timeout=20, what="the alarm stored")
+        assert ward.alarms(t0) == [(0, "spo2_low", 54_000, 64_000)]
+        assert sum(w.counters()["late"] for w in cluster.workers) == 0
+        shown = cluster.stores[0].get_latest(live_keys.latest(ward.beds[0]))
+        assert (shown["device"], shown["ts"]) == (new, str(behind + 39_000))
+    finally:
+        cluster.close()
 
 
 def test_an_evaluator_taking_over_a_dead_ones_partitions_loses_and_repeats_nothing(services: Services) -> None:

@@ -78,19 +78,43 @@ def test_set_latest_if_newer_never_replaces_newer_values(store: LiveStore, ns: s
     store.set_latest(same, {"sbp": 118, "nibp_ts": 1000})
     batch = store.batch()
     for key in (empty, partial, newer, same):  # a reading without its mean pressure: an older one's goes
-        batch.set_latest_if_newer(key, {"sbp": 120, "dbp": 80, "map": None, "nibp_ts": 1000}, "nibp_ts")
+        batch.set_latest_if_newer(key, {"sbp": 120, "dbp": 80, "map": None, "nibp_ts": 1000}, ("nibp_ts",))
     store.set_latest(newer, {"sbp": 141, "nibp_ts": 2000})  # the cuff measured after the batch was filled
     batch.execute()
     assert store.get_latest(empty) == {"sbp": "120", "dbp": "80", "nibp_ts": "1000"}
     assert store.get_latest(partial) == {"hr": "70", "sbp": "120", "dbp": "80", "nibp_ts": "1000"}
     assert store.get_latest(newer) == {"sbp": "141", "nibp_ts": "2000"}
     assert store.get_latest(same) == {"sbp": "120", "dbp": "80", "nibp_ts": "1000"}
-    batch.set_latest_if_newer(newer, {"sbp": 150, "nibp_ts": 2001}, "nibp_ts")
+    batch.set_latest_if_newer(newer, {"sbp": 150, "nibp_ts": 2001}, ("nibp_ts",))
     batch.execute()
     assert store.get_latest(newer) == {"sbp": "150", "nibp_ts": "2001"}
     for wrong in ({"sbp": 120}, {"sbp": 120, "nibp_ts": None}, {"nibp_ts": "1000"}):
         with pytest.raises(ValueError):  # the stamp is what decides: it must be there, and a number
-            store.batch().set_latest_if_newer(empty, wrong, "nibp_ts")
+            store.batch().set_latest_if_newer(empty, wrong, ("nibp_ts",))
+    with pytest.raises(ValueError):
+        store.batch().set_latest_if_newer(empty, {"sbp": 120}, ())
+
+
+def test_set_latest_if_newer_compares_its_stamps_in_order(store: LiveStore, ns: str) -> None:
+    """Two stamps compare like a tuple: a later pairing wins whatever its clock, and within one pairing the
+    newer sample time; a stamp the hash lacks counts as 0."""
+    key, legacy = f"{ns}:latest:paired", f"{ns}:latest:legacy"
+    store.set_latest(key, {"hr": 80, "pairing": 7, "ts": 5_000})
+    store.set_latest(legacy, {"hr": 80, "ts": 5_000})
+
+    def write(target: str, hr: int, pairing: int, ts: int) -> dict[str, str]:
+        batch = store.batch()
+        batch.set_latest_if_newer(target, {"hr": hr, "pairing": pairing, "ts": ts}, ("pairing", "ts"))
+        batch.execute()
+        return store.get_latest(target)
+
+    assert write(key, 81, 7, 4_999)["hr"] == "80"  # same monitor, older sample
+    assert write(key, 82, 6, 9_000)["hr"] == "80"  # the monitor taken off the bed, its clock ahead
+    assert write(key, 83, 8, 1_000) == {"hr": "83", "pairing": "8", "ts": "1000"}  # the new monitor, clock behind
+    assert write(key, 84, 8, 1_000)["hr"] == "84"  # the same stamps again
+    assert write(key, 85, 7, 9_999)["hr"] == "84"
+    assert write(legacy, 86, 0, 4_000)["hr"] == "80"  # a missing stamp counts as 0
+    assert write(legacy, 87, 1, 10)["hr"] == "87"
 
 
 def test_values_are_strings_and_bools_refused(store: LiveStore, ns: str) -> None:

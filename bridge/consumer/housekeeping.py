@@ -111,8 +111,9 @@ class Housekeeping:
         batch = self.live.batch()
         for code, reading in readings.items():
             values = {name: _as_sent(getattr(reading, name)) for name in ("sbp", "dbp", "map")}
-            reading_ts = {"nibp_ts": epoch_ms(reading.ts)}
-            batch.set_latest_if_newer(live_keys.latest(code), values | reading_ts, "nibp_ts")  # the cuff may be newer
+            # Its pairing is not stored: 0, so any reading a consumer writes meanwhile stays (the cuff may be newer).
+            stamps = {"nibp_pairing": 0, "nibp_ts": epoch_ms(reading.ts)}
+            batch.set_latest_if_newer(live_keys.latest(code), values | stamps, ("nibp_pairing", "nibp_ts"))
         batch.execute()
         return len(readings)
 

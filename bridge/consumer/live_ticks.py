@@ -21,14 +21,16 @@ __all__ = ["BedMemory", "fill_live_batch"]
 
 # An enricher's field names that a tick spells shorter.
 _TICK_NAMES = {"news2_complete": "complete", "news2_risk": "risk"}
+# The latest hash's stamps: a bed's vital signs and its cuff reading each go by pairing, then sample time.
+_VITALS_ORDER, _CUFF_ORDER = ("pairing", "ts"), ("nibp_pairing", "nibp_ts")
 
 
 @dataclass(slots=True)
 class BedMemory:
-    """What the live writes of earlier batches left behind, per bed: the newest ``ts`` in its latest hash, and
-    its newest cuff reading (a tick carries it until the next one)."""
+    """What the live writes of earlier batches left behind, per bed: the newest ``(pairing, ts)`` in its latest
+    hash, and its newest cuff reading (a tick carries it until the next one)."""
 
-    latest_ts: dict[str, int] = field(default_factory=dict)
+    latest: dict[str, tuple[int, int]] = field(default_factory=dict)
     nibp: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -43,41 +45,46 @@ def fill_live_batch(
     """Add a batch's writes to ``batch``, in arrival order, and update ``memory``.
 
     ``samples`` are new (each newer than every one shown before of its device); one older than its bed's latest
-    hash (another device of the bed) goes to the stream only. ``extra``: enrichers' ``{bed: {field: value}}``,
-    added to the bed's latest values and its ticks.
+    hash goes to the stream only. A bed's samples are ordered by pairing, then sample time: a monitor paired with
+    the bed later is newer whatever its clock says, and its predecessor's samples are history only from then on.
+    ``extra``: enrichers' ``{bed: {field: value}}``, added to the bed's latest values and its ticks.
 
-    A bed's latest hash gets its vital signs stamped by ``ts`` and its cuff reading by ``nibp_ts``, each written
-    only if not older than what the hash holds: with several consumers sharing the subscription, one that writes
-    later may have the older sample (``memory`` is only this consumer's). Device status is written as it comes."""
+    A bed's latest hash gets its vital signs stamped by ``(pairing, ts)`` and its cuff reading by
+    ``(nibp_pairing, nibp_ts)``, each written only if not older than what the hash holds: with several consumers
+    sharing the subscription, one that writes later may have the older sample (``memory`` is only this
+    consumer's). Device status is written as it comes. Ticks carry the pairing as ``p`` (and the cuff's as
+    ``nibp_pairing``), so a screen orders them the same way."""
     vitals: dict[str, dict[str, Any]] = {}
     cuffs: dict[str, dict[str, Any]] = {}
     statuses: dict[str, dict[str, Any]] = {}
-    latest_ts, newest_cuff = memory.latest_ts, memory.nibp
+    latest, newest_cuff = memory.latest, memory.nibp
     stream_key, ward_channel = live_keys.vitals_stream, live_keys.ward_channel  # looked up once, not per sample
     for s in samples:
         m = s.msg
         bed = s.bed
         stream: dict[str, Any] = {"ts": m.ts}
-        tick: dict[str, Any] = {"t": "v", "bed": bed, "ts": m.ts, "rx": m.received}
+        order = (s.pairing, m.ts)
+        tick: dict[str, Any] = {"t": "v", "bed": bed, "p": s.pairing, "ts": m.ts, "rx": m.received}
         for name in ("hr", "spo2", "rr", "temp"):
             value = getattr(m, name)
             if value is not None:
                 stream[name] = tick[name] = value
         nibp = None
         if m.has_nibp:  # a new cuff reading: replaces the whole previous one
-            nibp = {"sbp": m.sbp, "dbp": m.dbp, "map": m.map, "nibp_ts": m.ts}
+            nibp = {"sbp": m.sbp, "dbp": m.dbp, "map": m.map, "nibp_pairing": s.pairing, "nibp_ts": m.ts}
             for name in ("sbp", "dbp", "map"):
                 if nibp[name] is not None:
                     stream[name] = nibp[name]
         batch.append_stream(stream_key(bed), stream, stream_maxlen)
-        if m.ts < latest_ts.get(bed, 0):
+        if order < latest.get(bed, (0, 0)):
             continue  # an older sample arriving late: history only, the screen already shows newer
-        latest_ts[bed] = m.ts
+        latest[bed] = order
         values = vitals.setdefault(bed, {})
         values.update(
             bed=bed,
             ward=s.ward,
             device=m.device_id,
+            pairing=s.pairing,
             ts=m.ts,
             rx=m.received,
             hr=m.hr,
@@ -117,8 +124,8 @@ def fill_live_batch(
     for bed in dict.fromkeys([*vitals, *statuses]):  # in arrival order; a bed's cuff reading comes with its vitals
         key = live_keys.latest(bed)
         if bed in vitals:
-            batch.set_latest_if_newer(key, vitals[bed], "ts")
+            batch.set_latest_if_newer(key, vitals[bed], _VITALS_ORDER)
         if bed in cuffs:
-            batch.set_latest_if_newer(key, cuffs[bed], "nibp_ts")
+            batch.set_latest_if_newer(key, cuffs[bed], _CUFF_ORDER)
         if bed in statuses:
             batch.set_latest(key, statuses[bed])

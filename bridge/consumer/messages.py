@@ -50,12 +50,15 @@ class Received:
 
 @dataclass(slots=True)
 class Sample:
-    """A stored (new) sample and the bed its monitor was assigned to when it arrived."""
+    """A stored (new) sample and the bed its monitor was assigned to when it arrived, by ``pairing`` (the
+    assignment's id: a bed's samples are ordered by pairing, then by ``msg.ts``, so a monitor paired later counts
+    as newer whatever its clock says)."""
 
     msg: VitalsMessage
     bed: str
     ward: str
     bed_id: int
+    pairing: int
 
 
 @dataclass(slots=True)

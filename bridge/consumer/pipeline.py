@@ -233,7 +233,7 @@ class Writers:
                 letters.append(_unknown_device(item, msg.device_id))
                 continue
             resolved.rows.append(sample_row(msg, ref.bed_id))
-            resolved.samples.append(Sample(msg, ref.bed, ref.ward, ref.bed_id))
+            resolved.samples.append(Sample(msg, ref.bed, ref.ward, ref.bed_id, ref.pairing))
         for item in statuses:
             status: DeviceStatus = item.body
             ref = beds.get(status.device_id)

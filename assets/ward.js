@@ -163,11 +163,20 @@
     return since ? Number(since) : null;
   }
 
+  // When the cuff measured, on the server's clock: a monitor's clock may be minutes off (the contract takes up to 5),
+  // so a reading of the monitor that sent the newest sample is moved by that sample's receipt minus its own time.
+  // Otherwise a monitor running ahead would show a reading minutes old as just taken.
+  function cuffAt(v) {
+    var at = Number(v.nibp_ts);
+    var sameMonitor = Number(v.nibp_pairing || 0) === Number(v.pairing || 0);
+    return sameMonitor && v.rx && v.ts ? at + Number(v.rx) - Number(v.ts) : at;
+  }
+
   // A cuff reading taken before the current stay began is the previous occupant's: it is never shown on the new
   // patient's tile (its monitor and the consumers still hold it until the cuff measures again), nor on an empty bed.
   function ownCuff(bed) {
     var v = bed.latest;
-    return bed.since !== null && v.nibp_ts && Number(v.nibp_ts) >= bed.since ? v : {};
+    return bed.since !== null && v.nibp_ts && cuffAt(v) >= bed.since ? v : {};
   }
 
   function show(el, value, off) {
@@ -239,7 +248,7 @@
     bed.tile.classList.toggle("stale", stale && !empty);
     bed.el.stale.textContent = empty ? "" : !rx ? st.text.ward_no_data : stale ? st.text.ward_stale + " · " + ageText(st, t - rx) : "";
     var cuff = ownCuff(bed);
-    bed.el.nibpAge.textContent = cuff.nibp_ts ? ageText(st, t - Number(cuff.nibp_ts)) : "";
+    bed.el.nibpAge.textContent = cuff.nibp_ts ? ageText(st, t - cuffAt(cuff)) : "";
     var until = st.pauses[code] || 0;
     bed.el.pauseLeft.textContent = until > t ? st.text.ward_paused + " " + Math.ceil((until - t) / 1000) + " s" : "";
     bed.tile.classList.toggle("paused", until > t);

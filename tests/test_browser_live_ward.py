@@ -241,6 +241,7 @@ def test_a_monitor_paired_later_is_shown_though_its_clock_is_behind(page, live_s
     tick(behind, 112, rx=now + 500, p=8, sbp=92, dbp=58, map=69, nibp_pairing=8, nibp_ts=behind)  # the new one
     expect(hr).to_have_text("112")
     expect(nibp).to_have_text("92/58 (69)")
+    expect(page.locator("#tile-ICU-01 .v-nibp-age")).to_have_text(re.compile(r"^\d dtk$"))  # just measured
     tick(now + 1_000, 81, p=7, sbp=131, dbp=86, map=101, nibp_pairing=7, nibp_ts=now + 1_000)  # the old one, late
     tick(behind + 1_000, 113, rx=now + 1_500, p=8)
     expect(hr).to_have_text("113")
@@ -249,6 +250,23 @@ def test_a_monitor_paired_later_is_shown_though_its_clock_is_behind(page, live_s
     assert page.evaluate(newest_point) == [now + 1_500, 113]
     expect(page.locator("#tile-ICU-01")).not_to_have_class(re.compile(r"\bstale\b"))  # received just now
     save_screenshot(page.locator("#tile-ICU-01"), "ward-monitor-swap.png")
+
+
+def test_a_cuff_readings_age_is_on_the_servers_clock_whatever_the_monitors_clock_says(page, live_server):
+    """A monitor whose clock runs three minutes ahead: its reading taken three minutes ago is shown as three
+    minutes old, not as just taken (nor, for one running behind, as older than it is)."""
+    base, pantau = live_server
+    listening_station(page, base)
+    age, now, tick = page.locator("#tile-ICU-01 .v-nibp-age"), int(time.time() * 1000), ticker(pantau)
+    ahead = now + 180_000
+    tick(ahead - 180_000, 80, rx=now - 180_000, p=3, sbp=128, dbp=80, map=96, nibp_pairing=3, nibp_ts=ahead - 180_000)
+    tick(ahead, 81, rx=now, p=3)
+    expect(page.locator("#tile-ICU-01 .v-hr")).to_have_text("81")
+    expect(age).to_have_text("3 mnt")
+    behind = now - 240_000
+    tick(behind, 82, rx=now, p=4, sbp=118, dbp=75, map=89, nibp_pairing=4, nibp_ts=behind)  # another monitor
+    expect(page.locator("#tile-ICU-01 .v-nibp")).to_have_text("118/75 (89)")
+    expect(age).to_have_text(re.compile(r"^\d dtk$"))
 
 
 def test_the_previous_occupants_cuff_reading_is_not_shown_on_the_new_patients_tile(page, live_server):

@@ -29,6 +29,7 @@ from tests.test_browser_shell import sign_in
 pytestmark = pytest.mark.browser
 WATCHED = [f"MON-ICU-0{n}" for n in (1, 2, 3, 4)]
 TECHNICAL = "#ward-technical-alarm"
+NEWEST_POINT = "() => window.pantauWard().beds['ICU-01'].series.slice(-1)[0]"  # ICU-01's trend: [time, HR]
 
 
 def start_stack(pantau) -> EmbeddedStack:
@@ -220,12 +221,11 @@ def test_a_tile_keeps_the_newest_values_whichever_consumer_ticks(page, live_serv
     expect(nibp).to_have_text("132/84 (100)")  # ... without its older cuff reading
     tick(now + 1_000, 82, sbp=150, nibp_ts=now + 1_000)  # a new reading with only the systolic
     expect(nibp).to_have_text("150/--")
-    newest_point = "() => window.pantauWard().beds['ICU-01'].series.slice(-1)[0]"
-    assert page.evaluate(newest_point) == [now + 1_000, 82]
+    assert page.evaluate(NEWEST_POINT) == [now + 1_000, 82]
     tick(now + 500, 70, sbp=160, dbp=90, map=113, nibp_ts=now + 2_000)  # an older sample, yet the newest reading
     expect(nibp).to_have_text("160/90 (113)")  # the tick was read ...
     expect(page.locator("#tile-ICU-01 .v-hr")).to_have_text("82")  # ... and its older heart rate not put back
-    assert page.evaluate(newest_point) == [now + 1_000, 82]
+    assert page.evaluate(NEWEST_POINT) == [now + 1_000, 82]
 
 
 def test_a_monitor_paired_later_is_shown_though_its_clock_is_behind(page, live_server):
@@ -246,8 +246,7 @@ def test_a_monitor_paired_later_is_shown_though_its_clock_is_behind(page, live_s
     tick(behind + 1_000, 113, rx=now + 1_500, p=8)
     expect(hr).to_have_text("113")
     expect(nibp).to_have_text("92/58 (69)")
-    newest_point = "() => window.pantauWard().beds['ICU-01'].series.slice(-1)[0]"
-    assert page.evaluate(newest_point) == [now + 1_500, 113]
+    assert page.evaluate(NEWEST_POINT) == [now + 1_500, 113]
     expect(page.locator("#tile-ICU-01")).not_to_have_class(re.compile(r"\bstale\b"))  # received just now
     save_screenshot(page.locator("#tile-ICU-01"), "ward-monitor-swap.png")
 

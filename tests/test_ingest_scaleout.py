@@ -245,12 +245,17 @@ def process_env(services: Services) -> dict[str, str]:
     return env
 
 
-def run(cluster: Cluster, ward: Ward6, broker_url: str, t0: int) -> list[tuple]:
+def publish(broker_url: str, messages: list[tuple[str, bytes]]) -> None:
+    """Publish ``messages`` as monitors do, and wait until the broker has every one."""
     publisher = Publisher(broker_url)
     try:
-        publisher.send(ward.recorded_input(t0))
+        publisher.send(messages)
     finally:
         publisher.close()
+
+
+def run(cluster: Cluster, ward: Ward6, broker_url: str, t0: int) -> list[tuple]:
+    publish(broker_url, ward.recorded_input(t0))
     wait_until(lambda: ward.stored()[1] == BEDS * SECONDS, timeout=60, what="every sample stored")
     wait_until(lambda: cluster.evaluated() >= BEDS * SECONDS, timeout=60, what="every second evaluated")
     wait_until(lambda: len(ward.alarms(t0)) >= len(EXPECTED), timeout=20, what="the alarms stored")
@@ -301,11 +306,7 @@ def test_a_monitor_swapped_for_one_whose_clock_is_behind_is_shown_and_evaluated_
         normal = {"hr": 75, "spo2": 97, "rr": 16, "temp": 36.8, "status": {"ecg": "ok", "spo2": "ok"}}
 
         def sent(messages: list[tuple[str, bytes]], evaluated: int) -> None:
-            publisher = Publisher(services.mqtt_url)
-            try:
-                publisher.send(messages)
-            finally:
-                publisher.close()
+            publish(services.mqtt_url, messages)
             wait_until(lambda: cluster.evaluated() >= evaluated, timeout=30, what=f"{evaluated} seconds evaluated")
 
         sent([vitals(old, s, t0 + s * 1000, **normal) for s in range(30)], 30)
@@ -494,11 +495,7 @@ def test_the_evaluator_runs_as_a_process_of_its_own(services: Services) -> None:
     try:
         cluster.consumer()
         t0 = now_ms() - SECONDS * 1000
-        publisher = Publisher(services.mqtt_url)
-        try:
-            publisher.send(ward.recorded_input(t0))
-        finally:
-            publisher.close()
+        publish(services.mqtt_url, ward.recorded_input(t0))
         wait_until(lambda: ward.stored()[1] == BEDS * SECONDS, timeout=60, what="every sample stored")
         wait_until(lambda: ward.alarms(t0) == EXPECTED, timeout=60, what="the recorded input's alarms")
         # The alarms can be complete before the last steps are evaluated: the count is waited for, not read once.

@@ -204,18 +204,15 @@ def _split_latest(values: Mapping[str, Value]) -> tuple[dict[str, str], list[str
     return to_set, to_delete
 
 
-def _stamped(
-    values: Mapping[str, Value], stamps: tuple[str, ...]
-) -> tuple[tuple[float, ...], dict[str, str], list[str]]:
-    """For :meth:`LiveBatch.set_latest_if_newer`: the stamps' numbers, then ``values`` split as
-    :func:`_split_latest`."""
+def _stamped(values: Mapping[str, Value], stamps: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
+    """For :meth:`LiveBatch.set_latest_if_newer`: ``values`` split as :func:`_split_latest`, once each stamp is
+    checked to be a number."""
     if not stamps:
         raise ValueError("set_latest_if_newer needs at least one stamp field")
     for stamp in stamps:
         if isinstance(values.get(stamp), bool) or not isinstance(values.get(stamp), int | float):
             raise ValueError(f"set_latest_if_newer needs a number in its stamp field {stamp!r}")
-    to_set, to_delete = _split_latest(values)
-    return tuple(float(values[stamp]) for stamp in stamps), to_set, to_delete  # type: ignore[arg-type]
+    return _split_latest(values)
 
 
 def _not_older(shown: Sequence[str | None], wanted: tuple[float, ...]) -> bool:
@@ -501,7 +498,9 @@ class _MemoryBatch:
             self._ops.append((0, key, to_set, to_delete))
 
     def set_latest_if_newer(self, key: str, values: Mapping[str, Value], stamps: tuple[str, ...]) -> None:
-        self._ops.append((3, key, _stamped(values, stamps), stamps))
+        to_set, to_delete = _stamped(values, stamps)
+        numbers = tuple(float(values[stamp]) for stamp in stamps)  # type: ignore[arg-type]
+        self._ops.append((3, key, (numbers, to_set, to_delete), stamps))
 
     def append_stream(self, key: str, fields: Mapping[str, Value], maxlen: int, *, approximate: bool = True) -> None:
         _check_maxlen(maxlen)
@@ -699,7 +698,7 @@ class _RedisBatch:
             self._ops.append(("D", key, to_delete))
 
     def set_latest_if_newer(self, key: str, values: Mapping[str, Value], stamps: tuple[str, ...]) -> None:
-        _, to_set, to_delete = _stamped(values, stamps)
+        to_set, to_delete = _stamped(values, stamps)
         compared = [part for stamp in stamps for part in (stamp, to_set[stamp])]
         self._ops.append(("N", key, [str(len(stamps)), *compared, str(2 * len(to_set)), *_flat(to_set), *to_delete]))
 

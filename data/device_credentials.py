@@ -140,11 +140,11 @@ def register_device(
     ``issue_credential`` (a broker that needs none: the embedded demo's, open on loopback only) it is registered
     without one (state "none"; a credential can be issued later with ``rotate_credential``) and None returned."""
     device_id = _check_device_id(device_id)
+    if session.scalar(select(Device.id).where(Device.device_id == device_id)) is not None:
+        raise InputError("devices_error_exists", device_id=device_id)  # the form's first field: its faults first
     model = clean_text(model)
     if not readable(model):
         raise InputError("devices_error_model")
-    if session.scalar(select(Device.id).where(Device.device_id == device_id)) is not None:
-        raise InputError("devices_error_exists", device_id=device_id)
     bed = _find_bed(session, site_id, bed_code) if bed_code and bed_code.strip() else None
     device = Device(site_id=site_id, device_id=device_id, model=model[:100])
     password = _issue(device) if issue_credential else None

@@ -99,6 +99,14 @@ def test_register_refuses_with_a_message(sqlite_app, db, device_id, bed, key):
     assert broker.calls == []
 
 
+def test_a_taken_device_id_is_named_before_an_unreadable_model(sqlite_app, db):
+    """The form shows the first field's fault first: a clerk who fixed only the model would otherwise meet the
+    taken id on the next try (found by the monitor form's browser property test)."""
+    with pytest.raises(InputError) as refused, db.session() as s:
+        register_device(s, ACTOR, RecordingBroker(), **_site(sqlite_app), device_id="MON-ICU-01", model="")
+    assert refused.value.key == "devices_error_exists"
+
+
 @pytest.mark.parametrize("model", ["", "   ", "\u200b\u200e", "\x00\x07"])
 def test_a_model_name_nobody_can_read_is_refused(sqlite_app, db, model):
     with pytest.raises(InputError) as refused, db.session() as s:

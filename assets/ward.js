@@ -189,8 +189,17 @@
     return s < 120 ? st.text.ago_s.replace("{n}", s) : st.text.ago_min.replace("{n}", Math.round(s / 60));
   }
 
+  // A tile's values are its patient's: those received since her stay began. An empty bed shows only values still
+  // arriving (a monitor left on), so neither a new patient's tile nor a bed just left shows the last patient's.
+  function isOwn(st, bed) {
+    var rx = Number(bed.latest.rx || 0);
+    return bed.since !== null ? rx >= bed.since : rx > 0 && now(st) - rx <= STALE_MS;
+  }
+
   function render(st, code) {
-    var bed = st.beds[code], v = bed.latest, el = bed.el;
+    var bed = st.beds[code], el = bed.el;
+    bed.shown = isOwn(st, bed);
+    var v = bed.shown ? bed.latest : {};
     show(el.hr, v.hr, v.st_ecg === "off");
     show(el.spo2, v.spo2, v.st_spo2 === "off");
     show(el.rr, v.rr);
@@ -227,12 +236,14 @@
     while (bed.series.length && bed.series[0][0] < cutoff) { bed.series.shift(); }
     var ctx = canvas.getContext("2d"), w = canvas.width, h = canvas.height;
     ctx.clearRect(0, 0, w, h);
-    if (bed.series.length < 2) { return; }
+    var from = bed.since !== null ? bed.since : cutoff;  // the trend of this stay only
+    var points = bed.shown ? bed.series.filter(function (p) { return p[0] >= from; }) : [];
+    if (points.length < 2) { return; }
     var lo = 40, hi = 160;
     ctx.strokeStyle = window.getComputedStyle(bed.el.hr).color;  // the HR numeric's colour, set per theme by CSS
     ctx.lineWidth = 1.5;
     ctx.beginPath();
-    bed.series.forEach(function (p, i) {
+    points.forEach(function (p, i) {
       var x = (p[0] - cutoff) / SPARK_MS * w;
       var y = h - (Math.min(hi, Math.max(lo, p[1])) - lo) / (hi - lo) * h;
       if (i === 0) { ctx.moveTo(x, y); } else { ctx.lineTo(x, y); }
@@ -241,8 +252,9 @@
   }
 
   function tickBed(st, code) {
-    var bed = st.beds[code], v = bed.latest, t = now(st);
-    var rx = Number(v.rx || 0);
+    var bed = st.beds[code], t = now(st);
+    if (isOwn(st, bed) !== bed.shown) { render(st, code); return; }  // an empty bed's monitor has gone quiet
+    var rx = bed.shown ? Number(bed.latest.rx) : 0;
     var stale = !rx || t - rx > STALE_MS;
     var empty = bed.tile.classList.contains("bed-empty");
     bed.tile.classList.toggle("stale", stale && !empty);

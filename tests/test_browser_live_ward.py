@@ -288,3 +288,70 @@ def test_the_previous_occupants_cuff_reading_is_not_shown_on_the_new_patients_ti
     tick(now + 1_000, 81, sbp=118, dbp=76, map=90, nibp_ts=start)  # hers, as her stay began
     expect(nibp).to_have_text("118/76 (90)")
     expect(page.locator("#tile-ICU-02 .v-nibp")).to_have_text("---")  # no reading there: nothing mixed up
+
+
+TREND_DRAWN = """bed => {
+  const c = document.querySelector(`#tile-${bed} .tile-spark`);
+  return c.getContext("2d").getImageData(0, 0, c.width, c.height).data.some((v, i) => i % 4 === 3 && v > 0);
+}"""  # whether any pixel of the bed's heart-rate trend is drawn
+
+
+def leave_values(pantau, bed: str, received: int) -> None:
+    """``bed``'s last patient's values as the live store keeps them (received at ``received``), with her trend."""
+    pantau.runtime.live.set_latest(
+        live_keys.latest(bed),
+        {"ts": received, "rx": received, "hr": 88, "spo2": 97, "rr": 18, "temp": 36.8, "sbp": 121, "dbp": 79,
+         "nibp_ts": received - 60_000, "news2": 1, "news2_complete": "1", "news2_risk": "low"},
+    )  # fmt: skip
+    for hr in (86, 87, 88):
+        pantau.runtime.live.append_stream(live_keys.vitals_stream(bed), {"hr": hr}, 100)
+
+
+def test_an_empty_bed_shows_only_values_still_arriving(page, live_server):
+    """The patient has left ICU-13, and the live store still holds her last values: the empty bed's tile shows none
+    of them, not even greyed as old data. A monitor left on there shows its values while they arrive; when it stops
+    they go again, so a nurse cannot take an empty bed for a monitored one."""
+    base, pantau = live_server
+    now = int(time.time() * 1000)
+    leave_values(pantau, "ICU-13", now - 30_000)
+    listening_station(page, base)
+    tile = page.locator("#tile-ICU-13")
+    for numeric in ("hr", "spo2", "rr", "temp", "nibp"):
+        expect(tile.locator(f".v-{numeric}")).to_have_text("---")
+    expect(tile.locator(".tile-news2")).to_have_text("")
+    expect(tile).not_to_have_class(re.compile(r"\bstale\b"))
+    assert not page.evaluate(TREND_DRAWN, "ICU-13")
+    message = {"t": "v", "bed": "ICU-13", "ts": now, "rx": int(time.time() * 1000), "hr": 64, "spo2": 95}
+    pantau.runtime.live.publish(live_keys.ward_channel("ICU"), json.dumps(message))
+    expect(tile.locator(".v-hr")).to_have_text("64")  # arriving: shown
+    expect(tile.locator(".v-hr")).to_have_text("---", timeout=6_000)  # no longer arriving: gone, not greyed
+    expect(tile).not_to_have_class(re.compile(r"\bstale\b"))
+    save_screenshot(page.locator("#ward-grid"), "ward-empty-bed.png")
+
+
+def test_a_new_patients_tile_shows_nothing_of_the_previous_occupant(page, live_server):
+    """ICU-01's stay began two minutes ago, after the live store last heard of the bed: the values, NEWS2 and trend
+    it holds are the previous occupant's, so the tile says it has no data for her until her monitor sends."""
+    base, pantau = live_server
+    began = utcnow() - timedelta(minutes=2)
+    with pantau.runtime.db.session() as s:
+        bed_id = s.scalar(select(Bed.id).where(Bed.code == "ICU-01"))
+        s.execute(
+            update(BedOccupancy).where(BedOccupancy.bed_id == bed_id, BedOccupancy.until.is_(None)).values(since=began)
+        )
+    start = int(began.timestamp() * 1000)
+    leave_values(pantau, "ICU-01", start - 1_000)
+    listening_station(page, base)
+    tile = page.locator("#tile-ICU-01")
+    expect(tile.locator(".v-hr")).to_have_text("---")
+    expect(tile.locator(".v-nibp")).to_have_text("---")
+    expect(tile.locator(".tile-news2")).to_have_text("")
+    expect(tile.locator(".tile-stale-text")).to_have_text("Tidak ada data")
+    assert not page.evaluate(TREND_DRAWN, "ICU-01")
+    tick = ticker(pantau)
+    now = int(time.time() * 1000)
+    tick(now - 1_000, 72)
+    tick(now, 74)
+    expect(tile.locator(".v-hr")).to_have_text("74")
+    expect(tile.locator(".tile-stale-text")).to_have_text("")
+    page.wait_for_function(TREND_DRAWN, arg="ICU-01")  # her own trend

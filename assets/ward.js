@@ -25,7 +25,7 @@
     };
     grid.querySelectorAll(".bed-tile").forEach(function (tile) {
       st.beds[tile.getAttribute("data-bed")] = {
-        tile: tile, latest: {}, series: [], seenAt: 0, since: stayStart(tile),
+        tile: tile, latest: {}, series: [], seenAt: 0, since: stayStart(tile), carried: carriedCuff(tile),
         monitored: !tile.classList.contains("bed-empty") && !!tile.getAttribute("data-device"),
         el: { hr: q(tile, ".v-hr"), spo2: q(tile, ".v-spo2"), rr: q(tile, ".v-rr"), temp: q(tile, ".v-temp"),
               nibp: q(tile, ".v-nibp"), nibpAge: q(tile, ".v-nibp-age"), news2: q(tile, ".tile-news2"), qsofa: q(tile, ".tile-qsofa"),
@@ -163,6 +163,12 @@
     return since ? Number(since) : null;
   }
 
+  // The cuff reading the patient brought from the bed she was transferred from ({sbp, dbp, map, at}; or null).
+  function carriedCuff(tile) {
+    var cuff = tile.getAttribute("data-cuff");
+    return cuff ? JSON.parse(cuff) : null;
+  }
+
   // When the cuff measured, on the server's clock: a monitor's clock may be minutes off (the contract takes up to 5),
   // so a reading of the monitor that sent the newest sample is moved by that sample's receipt minus its own time.
   // Otherwise a monitor running ahead would show a reading minutes old as just taken.
@@ -172,11 +178,15 @@
     return sameMonitor && v.rx && v.ts ? at + Number(v.rx) - Number(v.ts) : at;
   }
 
-  // A cuff reading taken before the current stay began is the previous occupant's: it is never shown on the new
-  // patient's tile (its monitor and the consumers still hold it until the cuff measures again), nor on an empty bed.
+  // The patient's newest cuff reading ({sbp, dbp, map, at}, `at` on the server's clock): the bed's own, or the one
+  // she brought from the bed she left, whichever is newer. A reading taken on this bed before her stay began is the
+  // previous occupant's: it is never shown on her tile (its monitor and the consumers still hold it until the cuff
+  // measures again), nor on an empty bed.
   function ownCuff(bed) {
     var v = bed.latest;
-    return bed.since !== null && v.nibp_ts && cuffAt(v) >= bed.since ? v : {};
+    var here = bed.since !== null && v.nibp_ts ? { sbp: v.sbp, dbp: v.dbp, map: v.map, at: cuffAt(v) } : null;
+    if (here && here.at < bed.since) { here = null; }
+    return bed.carried && (!here || bed.carried.at > here.at) ? bed.carried : here || {};
   }
 
   function show(el, value, off) {
@@ -260,7 +270,7 @@
     bed.tile.classList.toggle("stale", stale && !empty);
     bed.el.stale.textContent = empty ? "" : !rx ? st.text.ward_no_data : stale ? st.text.ward_stale + " · " + ageText(st, t - rx) : "";
     var cuff = ownCuff(bed);
-    bed.el.nibpAge.textContent = cuff.nibp_ts ? ageText(st, t - cuffAt(cuff)) : "";
+    bed.el.nibpAge.textContent = cuff.at ? ageText(st, t - cuff.at) : "";
     var until = st.pauses[code] || 0;
     bed.el.pauseLeft.textContent = until > t ? st.text.ward_paused + " " + Math.ceil((until - t) / 1000) + " s" : "";
     bed.tile.classList.toggle("paused", until > t);

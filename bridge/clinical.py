@@ -36,7 +36,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session
 
 from bridge.alarm_journal import AlarmJournal, Stored
 from data import live_keys
-from data.cuff_readings import CuffReading, newest_cuff_readings, open_stays
+from data.cuff_readings import CuffReading, open_stays, stay_cuff_readings
 from data.db import Database
 from data.live_store import LiveBatch, LiveStore
 from data.models import AlarmEvent, AlarmLimit, Bed, BedOccupancy, Observation, Ward
@@ -180,7 +180,8 @@ class ClinicalPipeline:
             observations = {
                 bed_id: self._latest_observation(session, admission_id) for bed_id, (admission_id, _) in stays.items()
             }
-            cuffs = {} if self._state_restored else self._stored_cuff_readings(session, {bed.code for bed, _ in rows})
+            arrived = self._new_patients(rows, stays) if self._state_restored else {bed.code for bed, _ in rows}
+            cuffs = self._stored_cuff_readings(session, arrived) if arrived else {}
         now_ms = clock.now_ms()
         with self._batch():  # only now: no database round trip may hold up the alarms
             for bed, ward in rows:
@@ -193,18 +194,30 @@ class ClinicalPipeline:
                 )
         if not self._state_restored:
             self._restore_snapshots()
-            self._take_cuff_readings(cuffs)
             self._state_restored = True
+        self._take_cuff_readings(cuffs)
+
+    def _new_patients(self, rows: Sequence[tuple[Bed, Ward]], stays: dict[int, tuple[int | None, int]]) -> set[str]:
+        """This evaluator's beds whose admission has changed since the last load (a patient admitted or moved in)."""
+        codes = set()
+        for bed, _ in rows:
+            context = self._beds.get(bed.code)
+            admission_id = stays.get(bed.id, (None, 1))[0]
+            if context is not None and self._owns(context) and admission_id not in (None, context.admission_id):
+                codes.add(bed.code)
+        return codes
 
     @staticmethod
     def _stored_cuff_readings(session: Session, codes: set[str]) -> dict[str, CuffReading]:
-        """The newest stored cuff reading of each open stay on the beds ``codes`` (read once, at start)."""
+        """The newest stored cuff reading of the patient's stay on each of the beds ``codes``, on this bed or one
+        she was transferred from (``data.cuff_readings``)."""
         stays = {code: stay for code, stay in open_stays(session).items() if code in codes}
-        return newest_cuff_readings(session, stays, utcnow())
+        return stay_cuff_readings(session, stays, utcnow())
 
     def _take_cuff_readings(self, cuffs: dict[str, CuffReading]) -> None:
-        """At start, a bed whose snapshot brought no systolic (the embedded demo's in-memory store, or Redis
-        restarted empty) scores with its newest stored cuff reading, not an incomplete NEWS2 until the next."""
+        """A bed with no systolic scores with its patient's newest stored cuff reading, not an incomplete NEWS2
+        until the cuff measures again: at start when its snapshot brought none (the embedded demo's in-memory
+        store, or Redis restarted empty), and when a patient has just been moved in from another bed."""
         with self._lock:
             for code, reading in cuffs.items():
                 context = self._beds.get(code)

@@ -3,10 +3,12 @@ live values from the push stream (no Python callback per bed, no figure re-sent 
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from dash import html
 
+from data.cuff_readings import CuffReading
 from data.wards import BedView
 from domain.clock import epoch_ms
 from i18n.web import t
@@ -38,8 +40,18 @@ def _epoch_ms(moment: datetime | None) -> str:
     return str(epoch_ms(moment))
 
 
-def bed_tile(bed: BedView, *, read_only: bool = False) -> html.Div:
-    """The tile's frame; ``read_only`` (a display's station) has no pause button and no link to the bed page."""
+def _cuff(reading: CuffReading | None) -> str:
+    """The cuff reading the patient brought from the bed she was transferred from, as ``assets/ward.js`` reads it
+    (the server's receipt time in epoch ms; empty when there is none)."""
+    if reading is None:
+        return ""
+    at = epoch_ms(reading.received)
+    return json.dumps({"sbp": reading.sbp, "dbp": reading.dbp, "map": reading.map, "at": at}, separators=(",", ":"))
+
+
+def bed_tile(bed: BedView, *, read_only: bool = False, carried: CuffReading | None = None) -> html.Div:
+    """The tile's frame; ``read_only`` (a display's station) has no pause button and no link to the bed page;
+    ``carried``: the patient's cuff reading from the bed she left (``data.cuff_readings.carried_cuff_readings``)."""
     occupant = (
         [html.Span(bed.patient_mask, className="tile-patient"), html.Span(bed.mrn, className="tile-mrn")]
         if bed.patient_mask
@@ -97,5 +109,10 @@ def bed_tile(bed: BedView, *, read_only: bool = False) -> html.Div:
         ],
         className="bed-tile" + ("" if bed.patient_mask else " bed-empty"),
         id=f"tile-{bed.code}",
-        **{"data-bed": bed.code, "data-device": bed.device or "", "data-since": _epoch_ms(bed.since)},
+        **{
+            "data-bed": bed.code,
+            "data-device": bed.device or "",
+            "data-since": _epoch_ms(bed.since),
+            "data-cuff": _cuff(carried),
+        },
     )

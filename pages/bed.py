@@ -20,6 +20,7 @@ from components.trend_figures import NEWS2_HEIGHT, TREND_HEIGHT
 from components.ward_live import alarm_list, connection_state, live_grid
 from data.admissions import current_admission
 from data.alarm_limits import limits_view
+from data.cuff_readings import CuffReading, carried_cuff_readings
 from data.models import Admission
 from data.patients import read_patient
 from data.runtime import current_runtime
@@ -138,11 +139,11 @@ def _header(bed: BedView) -> html.Div:
     )
 
 
-def _live(bed: BedView) -> html.Div:
+def _live(bed: BedView, carried: CuffReading | None) -> html.Div:
     # The same push client as the ward screen, limited to this one bed (assets/ward.js).
     return html.Div(
         [
-            live_grid([bed_tile(bed)], bed.ward, single_bed=True),
+            live_grid([bed_tile(bed, carried=carried)], bed.ward, single_bed=True),
             html.H2(t("ward_alarms"), className="h6 mt-2"),
             alarm_list(),
             connection_state(),
@@ -214,6 +215,7 @@ def _limits(bed: BedView) -> dbc.Card:
 def layout(bed: str | None = None, **_query: str) -> html.Div:
     with current_runtime().db.session() as session:
         found = bed_by_code(session, current_user.site_id, bed or "")
+        carried = carried_cuff_readings(session, {found.code}, utcnow()) if found and found.patient_id else {}
     if found is None:
         return dbc.Alert(t("bed_unknown"), color="warning", id="bed-unknown")
     return html.Div(
@@ -223,7 +225,7 @@ def layout(bed: str | None = None, **_query: str) -> html.Div:
             _header(found),
             dbc.Row(
                 [
-                    dbc.Col(_live(found), lg=4),
+                    dbc.Col(_live(found, carried.get(found.code)), lg=4),
                     dbc.Col(_observation_form(found), lg=4),
                     dbc.Col(
                         dbc.Card([dbc.CardHeader("NEWS2"), _graph(Ids.NEWS2, NEWS2_HEIGHT)]),

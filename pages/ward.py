@@ -9,10 +9,12 @@ from flask_login import current_user
 
 from components.bed_tile import bed_tile
 from components.ward_live import alarm_list, connection_state, live_grid
+from data.cuff_readings import carried_cuff_readings
 from data.models import Ward
 from data.runtime import current_runtime
 from data.staff_assignments import wards_of
 from data.wards import find_ward, list_wards, ward_beds
+from domain.clock import utcnow
 from i18n.web import t
 
 dash.register_page(
@@ -82,12 +84,16 @@ def layout(ward: str | None = None, **_query: str) -> html.Div:
         if chosen is None:
             return dbc.Alert(t("ward_unknown"), color="warning", id="ward-unknown")
         beds = ward_beds(session, chosen.id)
+        carried = carried_cuff_readings(session, {b.code for b in beds if b.patient_id is not None}, utcnow())
     return html.Div(
         [
             _toolbar(wards, chosen.code),
             html.Div(
                 [
-                    live_grid([bed_tile(b, read_only=current_user.is_display) for b in beds], chosen.code),
+                    live_grid(
+                        [bed_tile(b, read_only=current_user.is_display, carried=carried.get(b.code)) for b in beds],
+                        chosen.code,
+                    ),
                     html.Aside(
                         [html.H2(t("ward_alarms"), className="h6"), alarm_list()],
                         className="ward-alarms",

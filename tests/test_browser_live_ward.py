@@ -25,6 +25,7 @@ from domain.clock import utcnow
 from tests.fixtures_app import build_app, make_settings, served
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import sign_in
+from tests.test_cuff_readings import move_patient
 
 pytestmark = pytest.mark.browser
 WATCHED = [f"MON-ICU-0{n}" for n in (1, 2, 3, 4)]
@@ -355,3 +356,22 @@ def test_a_new_patients_tile_shows_nothing_of_the_previous_occupant(page, live_s
     expect(tile.locator(".v-hr")).to_have_text("74")
     expect(tile.locator(".tile-stale-text")).to_have_text("")
     page.wait_for_function(TREND_DRAWN, arg="ICU-01")  # her own trend
+
+
+def test_a_transferred_patient_brings_her_blood_pressure_to_her_new_tile(page, live_server):
+    """Moved from ICU-03 to ICU-13 five minutes ago, her cuff has not measured since: her new tile shows the reading
+    taken on ICU-03, with its age, until her own on the new bed replaces it; the bed she left shows none."""
+    base, pantau = live_server
+    move_patient(pantau.runtime.db, utcnow(), "ICU-03", "ICU-13", {12: 127.0})
+    listening_station(page, base)
+    new, old = page.locator("#tile-ICU-13"), page.locator("#tile-ICU-03")
+    expect(new.locator(".v-nibp")).to_have_text("127/80")
+    expect(new.locator(".v-nibp-age")).to_have_text("12 mnt")
+    expect(old.locator(".v-nibp")).to_have_text("---")
+    save_screenshot(page.locator("#ward-grid"), "ward-transferred-cuff.png")
+    now = int(time.time() * 1000)
+    message = {"t": "v", "bed": "ICU-13", "ts": now, "rx": now, "hr": 77, "sbp": 112, "dbp": 71, "nibp_ts": now}
+    pantau.runtime.live.publish(live_keys.ward_channel("ICU"), json.dumps(message))
+    expect(new.locator(".v-nibp")).to_have_text("112/71")
+    page.goto(f"{base}/bed/ICU-13")
+    expect(page.locator("#tile-ICU-13 .v-nibp")).to_have_text("127/80")  # the bed page's tile, from the database

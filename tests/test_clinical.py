@@ -17,6 +17,7 @@ from data.models import AlarmEvent, BedOccupancy, Observation, User, VitalSample
 from data.wards import bed_by_code
 from domain.clock import utcnow
 from domain.vitals_contract import VitalsMessage
+from tests.test_cuff_readings import move_patient
 
 T0 = 1_800_000_000_000
 
@@ -183,6 +184,21 @@ def test_without_a_snapshot_the_stored_cuff_reading_counts_in_news2(sqlite_app):
     pipeline.load()
     feed(pipeline, range(0, 3))
     latest = live.get_latest(live_keys.latest("ICU-03"))
+    assert (latest["news2"], latest["news2_complete"]) == ("2", "1")  # SBP 95 scores 2, the rest 0
+
+
+def test_a_transferred_patients_news2_goes_on_with_her_cuff_reading(sqlite_app):
+    """Moved from ICU-03 to ICU-13 with her monitor, she has no new cuff reading yet: her NEWS2 on the new bed
+    scores the one taken on ICU-03 (and her observation), complete, not incomplete until the cuff measures again."""
+    runtime = sqlite_app.runtime
+    observe_air_and_alert(runtime)
+    pipeline = ClinicalPipeline(runtime.db, runtime.live)
+    pipeline.load()
+    move_patient(runtime.db, utcnow(), "ICU-03", "ICU-13", {12: 95.0})
+    pipeline.load()  # as the transfer's control message has it do
+    for second in range(3):
+        pipeline.on_samples([SimpleNamespace(msg=sample(second), bed="ICU-13")], T0 + second * 1000)
+    latest = runtime.live.get_latest(live_keys.latest("ICU-13"))
     assert (latest["news2"], latest["news2_complete"]) == ("2", "1")  # SBP 95 scores 2, the rest 0
 
 

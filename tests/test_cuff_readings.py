@@ -6,14 +6,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bridge.consumer.housekeeping import Housekeeping
 from bridge.consumer.metrics import ConsumerMetrics
 from data import live_keys, partitions
-from data.cuff_readings import LOOKBACK, open_stays
+from data.admissions import current_admission, transfer
+from data.cuff_readings import LOOKBACK, carried_cuff_readings, newest_cuff_readings, open_stays, stay_cuff_readings
 from data.live_store import MemoryLiveStore
-from data.models import BedOccupancy, VitalSample
+from data.models import BedOccupancy, User, VitalSample
+from data.wards import bed_by_code
+from domain.actor import Actor
 from domain.clock import epoch_ms, utcnow
 
 
@@ -96,3 +99,38 @@ def test_a_cuff_reading_that_arrives_while_the_old_one_is_fetched_is_not_overwri
     live = CuffMeasuresMeanwhile()
     housekeeping(db, live).restore_cuff_readings(now)
     assert live.get_latest(live_keys.latest(code)) == newer
+
+
+def move_patient(db, now, source: str, target: str, readings: dict[int, float]) -> None:
+    """Cuff readings on ``source`` ``{minutes ago: systolic}``, then its patient moved to ``target`` (her monitor
+    following) five minutes ago, through the ward's own transfer."""
+    partitions.ensure_partitions(db.engine, days_ahead=1, today=now.date())
+    with db.session() as s:
+        nurse = s.scalar(select(User).where(User.username == "perawat"))
+        actor = Actor(nurse.id, nurse.username, nurse.site_id, "127.0.0.1")
+        old, new = bed_by_code(s, actor.site_id, source), bed_by_code(s, actor.site_id, target)
+        for seq, (minutes, sbp) in enumerate(readings.items()):
+            ts = now - timedelta(minutes=minutes)
+            s.add(VitalSample(device_id=old.device, ts=ts, seq=seq, bed_id=old.id, received_at=ts, sbp=sbp, dbp=80.0))
+        admission = current_admission(s, old.id)
+        moved = now - timedelta(minutes=5)
+        transfer(s, actor, admission_id=admission.id, to_bed_id=new.id, monitor="follow", version=admission.version,
+                 at=moved)  # fmt: skip
+
+
+def test_a_transferred_patient_brings_her_cuff_reading_along(any_app):
+    """Her newest reading on the bed she left, taken while she lay there and within the look-back, is hers on the
+    new bed; a reading on the old bed after she left is not, and the live store's restore keeps to each bed's own."""
+    db, now = any_app.runtime.db, utcnow()
+    move_patient(db, now, "ICU-03", "ICU-13", {70: 210.0, 20: 131.0, 12: 127.0, 2: 99.0})  # 2: after she left
+    with db.session() as s:
+        carried = carried_cuff_readings(s, {"ICU-13", "ICU-01"}, now)
+        assert {code: reading.sbp for code, reading in carried.items()} == {"ICU-13": 127.0}
+        assert carried["ICU-13"].received == carried["ICU-13"].ts == now - timedelta(minutes=12)
+        assert "ICU-13" not in newest_cuff_readings(s, open_stays(s), now)  # the hash of ICU-13 gets none of it
+        assert stay_cuff_readings(s, open_stays(s), now)["ICU-13"].sbp == 127.0
+        taken = now - timedelta(minutes=1)
+        bed_id = open_stays(s)["ICU-13"].bed_id
+        s.add(VitalSample(device_id="MON-ICU-03", ts=taken, seq=9, bed_id=bed_id, received_at=taken, sbp=118.0))
+        s.flush()
+        assert stay_cuff_readings(s, open_stays(s), now)["ICU-13"].sbp == 118.0  # measured again: her own, newer

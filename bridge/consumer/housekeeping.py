@@ -17,7 +17,7 @@ import orjson
 from bridge.consumer.metrics import ConsumerMetrics
 from bridge.consumer.throttled_log import ThrottledLog
 from data import live_keys, partitions, vital_gaps
-from data.cuff_readings import newest_cuff_readings, open_stays
+from data.cuff_readings import Stay, newest_cuff_readings, open_stays
 from data.db import Database
 from data.live_store import LiveStore, LiveStoreError
 from data.vitals import drop_expired_dead_letters
@@ -99,7 +99,7 @@ class Housekeeping:
             self._throttled("cuff", "cuff readings not put back in the live store", error=str(exc)[:300])
             return 0
 
-    def _put_back_cuff_readings(self, stays: dict[str, tuple[int, datetime]], now: datetime) -> int:
+    def _put_back_cuff_readings(self, stays: dict[str, Stay], now: datetime) -> int:
         if not stays:
             return 0
         shown = self.live.get_latest_many([live_keys.latest(code) for code in stays])

@@ -189,13 +189,12 @@ class ClinicalPipeline:
                 context = self._beds.get(bed.code) or BedContext(bed.id, bed.code, ward.code, Limits())
                 context.limits = effective_limits(profile, overrides.get(bed.id))
                 self._beds[bed.code] = context
-                self._take_stay(
-                    context, bed.id in stays, *stays.get(bed.id, (None, 1)), observations.get(bed.id), now_ms
-                )
+                stay = stays.get(bed.id, (None, 1))
+                self._take_stay(context, bed.id in stays, *stay, observations.get(bed.id), now_ms, cuffs.get(bed.code))
         if not self._state_restored:
             self._restore_snapshots()
+            self._take_cuff_readings(cuffs)
             self._state_restored = True
-        self._take_cuff_readings(cuffs)
 
     def _new_patients(self, rows: Sequence[tuple[Bed, Ward]], stays: dict[int, tuple[int | None, int]]) -> set[str]:
         """This evaluator's beds whose admission has changed since the last load (a patient admitted or moved in)."""
@@ -215,9 +214,8 @@ class ClinicalPipeline:
         return stay_cuff_readings(session, stays, utcnow())
 
     def _take_cuff_readings(self, cuffs: dict[str, CuffReading]) -> None:
-        """A bed with no systolic scores with its patient's newest stored cuff reading, not an incomplete NEWS2
-        until the cuff measures again: at start when its snapshot brought none (the embedded demo's in-memory
-        store, or Redis restarted empty), and when a patient has just been moved in from another bed."""
+        """At start, a bed whose snapshot brought no systolic (the embedded demo's in-memory store, or Redis
+        restarted empty) scores with its newest stored cuff reading, not an incomplete NEWS2 until the next."""
         with self._lock:
             for code, reading in cuffs.items():
                 context = self._beds.get(code)
@@ -247,9 +245,11 @@ class ClinicalPipeline:
             ).first()
             admission_id, scale = stay if stay is not None else (None, 1)
             observation = self._latest_observation(session, admission_id)
+            arrived = admission_id not in (None, context.admission_id)
+            cuff = self._stored_cuff_readings(session, {context.code}).get(context.code) if arrived else None
         now_ms = clock.now_ms()
         with self._batch():
-            self._take_stay(context, stay is not None, admission_id, scale, observation, now_ms)
+            self._take_stay(context, stay is not None, admission_id, scale, observation, now_ms, cuff)
             if context.occupied:
                 self._apply(context, self._rescore(context, now_ms))
 
@@ -261,11 +261,15 @@ class ClinicalPipeline:
         scale: int,
         observation: Observation | None,
         now_ms: int,
+        cuff: CuffReading | None = None,
     ) -> None:
-        """The bed's current stay, as read from the database (inside ``_batch``). The first load fills fresh
-        contexts (their alarm state comes from the snapshots next): nothing to reset there."""
+        """The bed's current stay, as read from the database (inside ``_batch``); ``cuff``: the new patient's newest
+        stored cuff reading, on this bed or one she was moved from. The first load fills fresh contexts (their
+        alarm state comes from the snapshots next): nothing to reset there."""
         if admission_id != context.admission_id and self._state_restored and self._owns(context):
             self._reset(context, now_ms)
+            if cuff is not None and cuff.sbp is not None:  # her NEWS2 goes on, not incomplete until the next
+                context.last["sbp"] = cuff.sbp
         context.occupied, context.admission_id, context.spo2_scale = occupied, admission_id, scale
         self._use_observation(context, observation)
 

@@ -195,11 +195,17 @@ def test_a_transferred_patients_news2_goes_on_with_her_cuff_reading(sqlite_app):
     pipeline = ClinicalPipeline(runtime.db, runtime.live)
     pipeline.load()
     move_patient(runtime.db, utcnow(), "ICU-03", "ICU-13", {12: 95.0})
-    pipeline.load()  # as the transfer's control message has it do
+    pipeline.handle_control(json.dumps({"t": "adt", "bed": "ICU-13"}))  # as the transfer publishes it
     for second in range(3):
         pipeline.on_samples([SimpleNamespace(msg=sample(second), bed="ICU-13")], T0 + second * 1000)
     latest = runtime.live.get_latest(live_keys.latest("ICU-13"))
     assert (latest["news2"], latest["news2_complete"]) == ("2", "1")  # SBP 95 scores 2, the rest 0
+    move_patient(runtime.db, utcnow(), "ICU-13", "ICU-14", {})  # moved on, by a reload's way this time
+    pipeline.load()
+    for second in range(3, 6):
+        pipeline.on_samples([SimpleNamespace(msg=sample(second), bed="ICU-14")], T0 + second * 1000)
+    latest = runtime.live.get_latest(live_keys.latest("ICU-14"))
+    assert (latest["news2"], latest["news2_complete"]) == ("2", "1")
 
 
 def test_changed_limits_do_not_put_back_an_older_alarm_state(sqlite_app):

@@ -73,11 +73,13 @@ _NEWEST_CUFF = (
 _current, _earlier = aliased(BedOccupancy), aliased(BedOccupancy)
 # The beds each open stay's admission lay in before, those left within the look-back (usually none).
 _EARLIER_BEDS = (
-    select(Bed.code, _earlier.bed_id, _earlier.since, _earlier.until)
-    .select_from(_current)
-    .join(Bed, Bed.id == _current.bed_id)
+    select(_current.bed_id, _earlier.bed_id, _earlier.since, _earlier.until)
     .join(_earlier, and_(_earlier.admission_id == _current.admission_id, _earlier.id != _current.id))
-    .where(_current.until.is_(None), _earlier.until >= bindparam("after"))
+    .where(
+        _current.bed_id.in_(bindparam("beds", expanding=True)),
+        _current.until.is_(None),
+        _earlier.until >= bindparam("after"),
+    )
 )
 
 
@@ -107,20 +109,25 @@ def newest_cuff_readings(session: Session, stays: Mapping[str, Stay], now: datet
     return readings
 
 
-def carried_cuff_readings(session: Session, codes: Collection[str], now: datetime) -> dict[str, CuffReading]:
-    """Bed code (of ``codes``) → the newest cuff reading its patient brought along: taken within ``LOOKBACK`` of
+def carried_cuff_readings(session: Session, bed_ids: Collection[int], now: datetime) -> dict[int, CuffReading]:
+    """Bed id (of ``bed_ids``) → the newest cuff reading its patient brought along: taken within ``LOOKBACK`` of
     ``now`` on a bed her admission lay in before this one, while she lay there."""
-    readings: dict[str, CuffReading] = {}
+    if not bed_ids:
+        return {}
+    readings: dict[int, CuffReading | None] = {}
     after = now - LOOKBACK
-    for code, bed_id, since, until in session.execute(_EARLIER_BEDS, {"after": after}):
-        if code in codes:
-            readings[code] = _newer(readings.get(code), _newest(session, bed_id, max(since, after), until))
-    return {code: reading for code, reading in readings.items() if reading is not None}
+    for bed, earlier, since, until in session.execute(_EARLIER_BEDS, {"beds": list(bed_ids), "after": after}):
+        readings[bed] = _newer(readings.get(bed), _newest(session, earlier, max(since, after), until))
+    return {bed: reading for bed, reading in readings.items() if reading is not None}
 
 
 def stay_cuff_readings(session: Session, stays: Mapping[str, Stay], now: datetime) -> dict[str, CuffReading]:
     """Bed code → the newest cuff reading of its patient's stay: on this bed or, within ``LOOKBACK``, on one she
     was transferred from."""
     own = newest_cuff_readings(session, stays, now)
-    carried = carried_cuff_readings(session, stays.keys(), now)
-    return {code: reading for code in stays if (reading := _newer(own.get(code), carried.get(code))) is not None}
+    carried = carried_cuff_readings(session, [stay.bed_id for stay in stays.values()], now)
+    return {
+        code: reading
+        for code, stay in stays.items()
+        if (reading := _newer(own.get(code), carried.get(stay.bed_id))) is not None
+    }

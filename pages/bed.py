@@ -215,7 +215,7 @@ def _limits(bed: BedView) -> dbc.Card:
 def layout(bed: str | None = None, **_query: str) -> html.Div:
     with current_runtime().db.session() as session:
         found = bed_by_code(session, current_user.site_id, bed or "")
-        carried = carried_cuff_readings(session, {found.code}, utcnow()) if found and found.patient_id else {}
+        carried = carried_cuff_readings(session, [found.id], utcnow()) if found and found.patient_id else {}
     if found is None:
         return dbc.Alert(t("bed_unknown"), color="warning", id="bed-unknown")
     return html.Div(
@@ -225,7 +225,7 @@ def layout(bed: str | None = None, **_query: str) -> html.Div:
             _header(found),
             dbc.Row(
                 [
-                    dbc.Col(_live(found, carried.get(found.code)), lg=4),
+                    dbc.Col(_live(found, carried.get(found.id)), lg=4),
                     dbc.Col(_observation_form(found), lg=4),
                     dbc.Col(
                         dbc.Card([dbc.CardHeader("NEWS2"), _graph(Ids.NEWS2, NEWS2_HEIGHT)]),

@@ -84,14 +84,14 @@ def layout(ward: str | None = None, **_query: str) -> html.Div:
         if chosen is None:
             return dbc.Alert(t("ward_unknown"), color="warning", id="ward-unknown")
         beds = ward_beds(session, chosen.id)
-        carried = carried_cuff_readings(session, {b.code for b in beds if b.patient_id is not None}, utcnow())
+        carried = carried_cuff_readings(session, [b.id for b in beds if b.patient_id is not None], utcnow())
     return html.Div(
         [
             _toolbar(wards, chosen.code),
             html.Div(
                 [
                     live_grid(
-                        [bed_tile(b, read_only=current_user.is_display, carried=carried.get(b.code)) for b in beds],
+                        [bed_tile(b, read_only=current_user.is_display, carried=carried.get(b.id)) for b in beds],
                         chosen.code,
                     ),
                     html.Aside(

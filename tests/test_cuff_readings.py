@@ -124,9 +124,11 @@ def test_a_transferred_patient_brings_her_cuff_reading_along(any_app):
     db, now = any_app.runtime.db, utcnow()
     move_patient(db, now, "ICU-03", "ICU-13", {70: 210.0, 20: 131.0, 12: 127.0, 2: 99.0})  # 2: after she left
     with db.session() as s:
-        carried = carried_cuff_readings(s, {"ICU-13", "ICU-01"}, now)
-        assert {code: reading.sbp for code, reading in carried.items()} == {"ICU-13": 127.0}
-        assert carried["ICU-13"].received == carried["ICU-13"].ts == now - timedelta(minutes=12)
+        stays = open_stays(s)
+        carried = carried_cuff_readings(s, [stays["ICU-13"].bed_id, stays["ICU-01"].bed_id], now)
+        assert {bed: reading.sbp for bed, reading in carried.items()} == {stays["ICU-13"].bed_id: 127.0}
+        reading = carried[stays["ICU-13"].bed_id]
+        assert reading.received == reading.ts == now - timedelta(minutes=12)
         assert "ICU-13" not in newest_cuff_readings(s, open_stays(s), now)  # the hash of ICU-13 gets none of it
         assert stay_cuff_readings(s, open_stays(s), now)["ICU-13"].sbp == 127.0
         taken = now - timedelta(minutes=1)

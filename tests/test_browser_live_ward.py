@@ -8,7 +8,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -269,16 +269,23 @@ def test_a_cuff_readings_age_is_on_the_servers_clock_whatever_the_monitors_clock
     expect(age).to_have_text(re.compile(r"^\d dtk$"))
 
 
-def test_the_previous_occupants_cuff_reading_is_not_shown_on_the_new_patients_tile(page, live_server):
-    """The monitor and the consumers still hold the last cuff reading when the bed gets a new patient: a reading
-    taken before her stay began is not hers, so her tile shows none until the cuff measures again."""
-    base, pantau = live_server
+def new_stay_on_icu_01(pantau) -> datetime:
+    """ICU-01's stay made to have begun two minutes ago (the live store still holding what came before); returns
+    when it began."""
     began = utcnow() - timedelta(minutes=2)
     with pantau.runtime.db.session() as s:
         bed_id = s.scalar(select(Bed.id).where(Bed.code == "ICU-01"))
         s.execute(
             update(BedOccupancy).where(BedOccupancy.bed_id == bed_id, BedOccupancy.until.is_(None)).values(since=began)
         )
+    return began
+
+
+def test_the_previous_occupants_cuff_reading_is_not_shown_on_the_new_patients_tile(page, live_server):
+    """The monitor and the consumers still hold the last cuff reading when the bed gets a new patient: a reading
+    taken before her stay began is not hers, so her tile shows none until the cuff measures again."""
+    base, pantau = live_server
+    began = new_stay_on_icu_01(pantau)
     listening_station(page, base)
     nibp, age, tick = page.locator("#tile-ICU-01 .v-nibp"), page.locator("#tile-ICU-01 .v-nibp-age"), ticker(pantau)
     start, now = int(began.timestamp() * 1000), int(time.time() * 1000)
@@ -334,12 +341,7 @@ def test_a_new_patients_tile_shows_nothing_of_the_previous_occupant(page, live_s
     """ICU-01's stay began two minutes ago, after the live store last heard of the bed: the values, NEWS2 and trend
     it holds are the previous occupant's, so the tile says it has no data for her until her monitor sends."""
     base, pantau = live_server
-    began = utcnow() - timedelta(minutes=2)
-    with pantau.runtime.db.session() as s:
-        bed_id = s.scalar(select(Bed.id).where(Bed.code == "ICU-01"))
-        s.execute(
-            update(BedOccupancy).where(BedOccupancy.bed_id == bed_id, BedOccupancy.until.is_(None)).values(since=began)
-        )
+    began = new_stay_on_icu_01(pantau)
     start = int(began.timestamp() * 1000)
     leave_values(pantau, "ICU-01", start - 1_000)
     listening_station(page, base)

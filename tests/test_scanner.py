@@ -37,13 +37,22 @@ from tests.test_browser_console import pages_for
 pytestmark = [pytest.mark.services, pytest.mark.scanner]
 
 WAPITI = Path(os.environ.get("PANTAU_WAPITI", ROOT / ".venv-scan" / "bin" / "wapiti"))
-# wapiti keeps its crawl in SQLite and writes it from several connections at once; with SQLite's default 5 s wait
-# for a lock, one CI run's scan died of "database is locked" on the loaded machine. Same wapiti, a longer wait.
+# wapiti keeps its crawl in SQLite and writes it from several connections at once. With SQLite's default 5 s wait
+# for a lock, one CI run's scan died of "database is locked" on the loaded machine; with a longer wait, scans still
+# died of it now and then: in the default rollback journal a reader that goes on to write deadlocks with another
+# writer, and SQLite answers that at once, whatever the wait. In WAL mode readers never block the writer. Same
+# wapiti, its store in WAL mode with a longer wait.
 SQLITE_LOCK_WAIT = 120  # seconds
 SCANNER_LOCKED = b"database is locked"  # what wapiti dies of when its own store's connections deadlock
 RUN_WAPITI = f"""
-import functools, sqlite3, sys
-sqlite3.connect = functools.partial(sqlite3.connect, timeout={SQLITE_LOCK_WAIT})
+import sqlite3, sys
+connect = sqlite3.connect
+def wal_connect(*args, **kwargs):
+    kwargs.setdefault("timeout", {SQLITE_LOCK_WAIT})
+    connection = connect(*args, **kwargs)
+    connection.execute("PRAGMA journal_mode=WAL")
+    return connection
+sqlite3.connect = wal_connect
 from wapitiCore.main.wapiti import wapiti_asyncio_wrapper
 sys.exit(wapiti_asyncio_wrapper())
 """

@@ -43,6 +43,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bridge.alarm_journal import AlarmJournal, Stored
@@ -180,7 +181,7 @@ class ClinicalPipeline:
             observations = {
                 bed_id: self._latest_observation(session, admission_id) for bed_id, (admission_id, _) in stays.items()
             }
-            arrived = self._new_patients(rows, stays) if self._state_restored else {bed.code for bed, _ in rows}
+            arrived = self._new_patients(rows, stays) if self._state_restored else set()
             cuffs = self._stored_cuff_readings(session, arrived) if arrived else {}
         now_ms = clock.now_ms()
         with self._batch():  # only now: no database round trip may hold up the alarms
@@ -193,8 +194,8 @@ class ClinicalPipeline:
                 self._take_stay(context, bed.id in stays, *stay, observations.get(bed.id), now_ms, cuffs.get(bed.code))
         if not self._state_restored:
             self._restore_snapshots()
-            self._take_cuff_readings(cuffs)
             self._state_restored = True
+            self.take_stored_cuff_readings(list(self._beds))
 
     def _new_patients(self, rows: Sequence[tuple[Bed, Ward]], stays: dict[int, tuple[int | None, int]]) -> set[str]:
         """This evaluator's beds whose admission has changed since the last load (a patient admitted or moved in)."""
@@ -213,13 +214,25 @@ class ClinicalPipeline:
         stays = {code: stay for code, stay in open_stays(session).items() if code in codes}
         return stay_cuff_readings(session, stays, utcnow())
 
-    def _take_cuff_readings(self, cuffs: dict[str, CuffReading]) -> None:
-        """At start, a bed whose snapshot brought no systolic (the embedded demo's in-memory store, or Redis
-        restarted empty) scores with its newest stored cuff reading, not an incomplete NEWS2 until the next."""
+    def take_stored_cuff_readings(self, codes: list[str]) -> None:
+        """Occupied beds of ``codes`` with no systolic score with their patient's newest stored cuff reading, not
+        an incomplete NEWS2 until the cuff measures again: at start when a bed's snapshot brought none (the
+        embedded demo's in-memory store, or Redis restarted empty), and when a new owner of a partition finds a
+        snapshot of the bed's previous admission. The database away is logged: NEWS2 then waits for the cuff."""
+        with self._lock:
+            wanted = {c for c in codes if (x := self._beds.get(c)) and x.occupied and x.last.get("sbp") is None}
+        if not wanted:
+            return
+        try:
+            with self.db.session() as session:
+                cuffs = self._stored_cuff_readings(session, wanted)
+        except SQLAlchemyError:
+            log.warning("stored cuff readings unavailable; NEWS2 waits for the next cuff reading", exc_info=True)
+            return
         with self._lock:
             for code, reading in cuffs.items():
-                context = self._beds.get(code)
-                if context is not None and context.last.get("sbp") is None and reading.sbp is not None:
+                context = self._beds[code]
+                if context.last.get("sbp") is None and reading.sbp is not None:
                     context.last["sbp"] = reading.sbp
 
     @staticmethod

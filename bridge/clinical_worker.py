@@ -203,6 +203,7 @@ class ClinicalWorker:
         offset = self.live.get_latest(live_keys.clinical_offset(partition)).get("id") or "-"
         codes = [code for code in self.pipeline.bed_codes() if partition_of(code, self.partitions) == partition]
         self.pipeline.restore_beds(codes)
+        self.pipeline.take_stored_cuff_readings(codes)  # a snapshot of a bed's previous admission brings none
         self._owned[partition] = PartitionOrder(self.step_ms, self.hold_s, self.pipeline.last_step)
         self._cursor[partition] = offset
         self._committed[partition] = offset

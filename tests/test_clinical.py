@@ -208,6 +208,36 @@ def test_a_transferred_patients_news2_goes_on_with_her_cuff_reading(sqlite_app):
     assert (latest["news2"], latest["news2_complete"]) == ("2", "1")
 
 
+class Owns:
+    """A durable-path scope owning the beds in ``beds`` (the partitions' owner, bridge.clinical_worker)."""
+
+    def __init__(self) -> None:
+        self.beds: set[str] = set()
+
+    def owns(self, bed_code: str) -> bool:
+        return bed_code in self.beds
+
+    def ticks(self, bed_code: str) -> bool:
+        return bed_code in self.beds
+
+
+def test_a_new_owner_finding_the_previous_admissions_snapshot_scores_the_stored_cuff_reading(sqlite_app):
+    """A patient was moved into ICU-13 while another evaluator owned it, and its last snapshot is of the bed's
+    previous admission: the new owner drops that snapshot's values and scores her stored cuff reading."""
+    runtime, scope, live = sqlite_app.runtime, Owns(), MemoryLiveStore()
+    pipeline = ClinicalPipeline(runtime.db, live, scope=scope)
+    pipeline.load()
+    move_patient(runtime.db, utcnow(), "ICU-03", "ICU-13", {12: 95.0})
+    pipeline.load()  # the worker's reload before it takes a partition over
+    previous = {"last": json.dumps({"sbp": 180.0, "hr": 120.0}), "admission": "999999"}
+    live.set_latest(live_keys.alarm_state("ICU-13"), previous)
+    scope.beds.add("ICU-13")
+    pipeline.restore_beds(["ICU-13"])
+    assert json.loads(pipeline.bed_states({"ICU-13"})[live_keys.alarm_state("ICU-13")]["last"]) == {}
+    pipeline.take_stored_cuff_readings(["ICU-13"])
+    assert json.loads(pipeline.bed_states({"ICU-13"})[live_keys.alarm_state("ICU-13")]["last"]) == {"sbp": 95.0}
+
+
 def test_changed_limits_do_not_put_back_an_older_alarm_state(sqlite_app):
     live = MemoryLiveStore()  # private: memory:// stores are shared by the whole process
     pipeline = ClinicalPipeline(sqlite_app.runtime.db, live)

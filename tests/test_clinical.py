@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from bridge.clinical import ClinicalPipeline
 from data import live_keys
@@ -236,6 +237,21 @@ def test_a_new_owner_finding_the_previous_admissions_snapshot_scores_the_stored_
     assert json.loads(pipeline.bed_states({"ICU-13"})[live_keys.alarm_state("ICU-13")]["last"]) == {}
     pipeline.take_stored_cuff_readings(["ICU-13"])
     assert json.loads(pipeline.bed_states({"ICU-13"})[live_keys.alarm_state("ICU-13")]["last"]) == {"sbp": 95.0}
+
+
+def test_stored_cuff_readings_out_of_reach_leave_news2_to_wait_for_the_cuff(sqlite_app, monkeypatch, caplog):
+    """The database away when a partition is taken over: the new owner goes on (logged), its NEWS2 incomplete
+    until the cuff measures again, rather than failing the takeover."""
+    runtime = sqlite_app.runtime
+    pipeline = ClinicalPipeline(runtime.db, MemoryLiveStore())
+    pipeline.load()  # ICU-03 has no cuff reading stored: none to score with yet
+
+    def database_down():
+        raise OperationalError("SELECT 1", {}, ConnectionError("database down"))
+
+    monkeypatch.setattr(runtime.db, "session", database_down)
+    pipeline.take_stored_cuff_readings(["ICU-03"])
+    assert "stored cuff readings unavailable" in caplog.text
 
 
 def test_changed_limits_do_not_put_back_an_older_alarm_state(sqlite_app):

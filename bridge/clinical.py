@@ -220,7 +220,8 @@ class ClinicalPipeline:
         embedded demo's in-memory store, or Redis restarted empty), and when a new owner of a partition finds a
         snapshot of the bed's previous admission. The database away is logged: NEWS2 then waits for the cuff."""
         with self._lock:
-            wanted = {c for c in codes if (x := self._beds.get(c)) and x.occupied and x.last.get("sbp") is None}
+            beds = [bed for bed in (self._beds.get(code) for code in codes) if bed is not None and bed.occupied]
+            wanted = {bed.code for bed in beds if bed.last.get("sbp") is None}
         if not wanted:
             return
         try:

@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session
 
 from bridge.alarm_journal import AlarmJournal, Stored
 from data import live_keys
-from data.cuff_readings import CuffReading, open_stays, stay_cuff_readings
+from data.cuff_readings import CuffReading, Stay, open_stays, stay_cuff_readings
 from data.db import Database
 from data.live_store import LiveBatch, LiveStore
 from data.models import AlarmEvent, AlarmLimit, Bed, BedOccupancy, Observation, Ward
@@ -115,6 +115,11 @@ def _saved_clock(context: BedContext) -> dict[str, int | None]:
     """What a durable-path snapshot keeps of a bed's clock (:meth:`ClinicalPipeline.restore_beds` reads it)."""
     pairing, step = context.last_step if context.last_step is not None else (None, None)
     return {"clock": context.clock_ms, "step": step, "pairing": pairing, "offset": context.offset_ms}
+
+
+def _moved_in(context: BedContext, admission_id: int | None) -> bool:
+    """Whether the bed's stay, as just read, is of a patient other than the one its context is of."""
+    return admission_id not in (None, context.admission_id)
 
 
 class Scope(Protocol):
@@ -203,7 +208,7 @@ class ClinicalPipeline:
         for bed, _ in rows:
             context = self._beds.get(bed.code)
             admission_id = stays.get(bed.id, (None, 1))[0]
-            if context is not None and self._owns(context) and admission_id not in (None, context.admission_id):
+            if context is not None and self._owns(context) and _moved_in(context, admission_id):
                 codes.add(bed.code)
         return codes
 
@@ -253,14 +258,16 @@ class ClinicalPipeline:
         take them over (a new occupant starts clean) and rescore."""
         with self.db.session() as session:  # before taking the lock: a slow database must not hold up alarms
             stay = session.execute(
-                select(BedOccupancy.admission_id, BedOccupancy.spo2_scale).where(
+                select(BedOccupancy.admission_id, BedOccupancy.spo2_scale, BedOccupancy.since).where(
                     BedOccupancy.bed_id == context.bed_id, BedOccupancy.until.is_(None)
                 )
             ).first()
-            admission_id, scale = stay if stay is not None else (None, 1)
+            admission_id, scale, since = stay if stay is not None else (None, 1, None)
             observation = self._latest_observation(session, admission_id)
-            arrived = admission_id not in (None, context.admission_id)
-            cuff = self._stored_cuff_readings(session, {context.code}).get(context.code) if arrived else None
+            cuff = None
+            if since is not None and _moved_in(context, admission_id):
+                readings = stay_cuff_readings(session, {context.code: Stay(context.bed_id, since)}, utcnow())
+                cuff = readings.get(context.code)
         now_ms = clock.now_ms()
         with self._batch():
             self._take_stay(context, stay is not None, admission_id, scale, observation, now_ms, cuff)

@@ -53,6 +53,8 @@ from domain.clock import epoch_ms
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._proc_cpu import PhaseCpu  # noqa: E402
+
 SITE = "BENCH"
 WARD = "BENCH"
 CLIENT_ID = "pantau-bench-consumer"
@@ -439,6 +441,10 @@ class Consumers:
             time.sleep(0.2)
         return None
 
+    def pids(self) -> list[int]:
+        """The running consumers' and evaluators' process ids."""
+        return [p.proc.pid for p in self.processes + self.evaluators if p.proc is not None and p.proc.poll() is None]
+
     def stop(self) -> None:
         for p in self.processes + self.evaluators:
             p.stop()
@@ -645,6 +651,32 @@ def reset_clinical(database_url: str, redis_url: str) -> None:
         client.close()
 
 
+def redis_footprint(redis_url: str) -> dict:
+    """What the live store holds per bed and per clinical feed entry, from ``MEMORY USAGE`` of every such key
+    (all of each key counted): bytes per entry of the beds' vitals streams and of the clinical partitions, and
+    bytes per bed of the latest hash."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+
+        def per(pattern: str, count) -> float | None:
+            used = counted = 0
+            for key in client.scan_iter(pattern, count=1000):
+                if client.type(key) in (b"stream", b"hash"):
+                    used += client.memory_usage(key, samples=0) or 0
+                    counted += count(key)
+            return round(used / counted, 1) if counted else None
+
+        return {
+            "redis_vitals_bytes_per_entry": per("pantau:vitals:*", client.xlen),
+            "redis_feed_bytes_per_entry": per("pantau:clinical:[0-9]*", client.xlen),
+            "redis_latest_bytes_per_bed": per("pantau:latest:*", lambda _key: 1),
+        }
+    finally:
+        client.close()
+
+
 def drain_alarms(database_url: str, t0: int, span_ms: int) -> list[list]:
     """The alarms the recorded backlog raised: (bed, condition, start and end in ms after ``t0``), timing
     conditions left out."""
@@ -778,15 +810,14 @@ def main() -> int:
     devices = device_ids(args.devices)
     span_ms = args.messages // args.devices * SAMPLE_STEP_MS
     with contextlib.ExitStack() as stack:
-        if "database_url" in given:
-            database_url = settings.database_url
-        else:
-            database_url = stack.enter_context(PostgresServer(fast=False)).url
-        redis_url = settings.redis_url if "redis_url" in given else stack.enter_context(RedisServer()).url
-        if "mqtt_url" in given:
-            mqtt_url = settings.mqtt_url
-        else:
-            mqtt_url = stack.enter_context(MosquittoServer(max_inflight_messages=args.inflight)).url
+        postgres = None if "database_url" in given else stack.enter_context(PostgresServer(fast=False))
+        database_url = settings.database_url if postgres is None else postgres.url
+        redis_server = None if "redis_url" in given else stack.enter_context(RedisServer())
+        redis_url = settings.redis_url if redis_server is None else redis_server.url
+        broker = (
+            None if "mqtt_url" in given else stack.enter_context(MosquittoServer(max_inflight_messages=args.inflight))
+        )
+        mqtt_url = settings.mqtt_url if broker is None else broker.url
         _log(f"services: postgres (durable) {database_url.split('@')[-1]}, redis, mosquitto {mqtt_url}")
         seed_devices(database_url, args.devices)
         purge_bench(database_url)
@@ -837,10 +868,21 @@ def main() -> int:
             args=(mqtt_url, devices, args.rate, args.latency_seconds, PHASE_SEQ["latency"], done),
         )
         _log(f"latency: {args.rate} msgs/s for {args.latency_seconds:.0f} s")
+        cpu = PhaseCpu(
+            {
+                "consumers": consumers.pids(),
+                "broker": [pid for pid in [broker and broker.pid] if pid],
+                "redis": [pid for pid in [redis_server and redis_server.pid] if pid],
+                "postgres": [pid for pid in [postgres and postgres.pid] if pid],
+            }
+        )
+        cpu.start()
         paced.start()
         latency_messages = done.get(timeout=args.latency_seconds + 120)
         paced.join(30)
         consumers.wait_stored(2 * args.messages + latency_messages)
+        steady_cpu = {name: round(100_000 * used / latency_messages) for name, used in cpu.used().items()}
+        _log(f"latency: millicores per 100 msgs/s {steady_cpu}")
         time.sleep(0.5)
         listener.close()
         consumers.stop()
@@ -906,6 +948,8 @@ def main() -> int:
             "drain_batch_size_avg": drained["batch_size_avg"],
             "drain_commit_ms_p50": drained["commit_ms_p50"],
             "drain_commit_ms_p99": drained["commit_ms_p99"],
+            "millicores_per_100_msgs_s": steady_cpu,
+            **redis_footprint(redis_url),
         }
         keys = (
             "messages",

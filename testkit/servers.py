@@ -300,6 +300,11 @@ class PostgresServer(_Service):
     def running(self) -> bool:
         return self._running
 
+    @property
+    def pid(self) -> int | None:
+        """The postmaster's process id while it runs (its backends are its children)."""
+        return _read_pid(self.datadir / "postmaster.pid") if self._running else None
+
     def _as_owner(self, cmd: list[str]) -> list[str]:
         """Wrap ``cmd`` so it runs as ``postgres`` when we are root."""
         if not _is_root():
@@ -533,6 +538,11 @@ class RedisServer(_Service):
     @property
     def running(self) -> bool:
         return self._running
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs."""
+        return _read_pid(self.pidfile) if self._running else None
 
     def _ping(self) -> bool:
         try:

@@ -1,0 +1,55 @@
+"""CPU time of process trees, read from ``/proc`` (Linux): what a bench's service used during one of its phases."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))) is not None:
+            tree.setdefault(int(fields[1]), []).append(int(entry.name))
+    return tree
+
+
+def tree_cpu_seconds(roots: Iterable[int]) -> float:
+    """User + system CPU seconds of ``roots`` and all their living descendants (a PostgreSQL postmaster with its
+    backends, say). A process that exited meanwhile is no longer counted, so sample long-lived processes."""
+    tree, total, seen = _children(), 0, set()
+    pending = list(roots)
+    while pending:
+        pid = pending.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        if (fields := _stat(pid)) is not None:
+            total += int(fields[11]) + int(fields[12])
+        pending.extend(tree.get(pid, ()))
+    return total / _TICK
+
+
+class PhaseCpu:
+    """CPU of named process trees over one phase: ``start()`` before it, ``used()`` after."""
+
+    def __init__(self, roots: dict[str, list[int]]) -> None:
+        self.roots = {name: pids for name, pids in roots.items() if pids}
+        self._start: dict[str, float] = {}
+
+    def start(self) -> None:
+        self._start = {name: tree_cpu_seconds(pids) for name, pids in self.roots.items()}
+
+    def used(self) -> dict[str, float]:
+        """CPU seconds each tree used since ``start()``."""
+        return {name: tree_cpu_seconds(pids) - self._start[name] for name, pids in self.roots.items()}

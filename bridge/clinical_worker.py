@@ -9,9 +9,10 @@ by lease, evaluates their beds in sample-time order (:mod:`bridge.clinical_order
   beside its new owner (both derive the same changes from the same entries; the journal stores an episode once).
 * **nothing lost, nothing twice** - the partition's offset and its beds' alarm state (with each bed's clock and
   last evaluated step) are written together, in one atomic live-store batch, and only once the journal has stored
-  every alarm change up to there. A new owner (or this one after a crash) restores that state and replays the
-  entries after the offset; samples of steps already evaluated are skipped, and the changes derived again are
-  recognised by the journal (bed, condition, start) and not stored twice.
+  every alarm change up to there; entries more than a minute older than the offset are dropped with it. A new owner
+  (or this one after a crash) restores that state and replays the entries after the offset; samples of steps
+  already evaluated are skipped, and the changes derived again are recognised by the journal (bed, condition,
+  start) and not stored twice.
 
 ``python -m bridge.clinical_worker`` runs it on its own (no MQTT); by default each consumer runs one too.
 """
@@ -44,6 +45,9 @@ log = logging.getLogger(__name__)
 
 READ_COUNT = 1000  # entries read from a partition at a time
 IDLE_S = 0.05  # wait when no partition had anything to do
+# Evaluated entries kept before a partition's offset (by stream id, Redis's clock): an evaluator that stalled past its
+# lease and reads once more before it sees the lease gone reads what its new owner read, not a gap.
+KEEP_EVALUATED_MS = 60_000
 
 
 class ClinicalWorker:
@@ -248,7 +252,9 @@ class ClinicalWorker:
 
     def _commit(self, partition: int) -> None:
         """Write the offset with the state of the beds evaluated since, once the journal (whose thread stores the
-        changes as they come) has stored every change."""
+        changes as they come) has stored every change; and drop the entries evaluated more than
+        ``KEEP_EVALUATED_MS`` before it, so a partition holds what awaits evaluation and the last minute (the stream's
+        cap matters only while no evaluator runs)."""
         order = self._owned.get(partition)
         if order is None or (order.offset == self._committed[partition] and not self._touched[partition]):
             return
@@ -260,6 +266,8 @@ class ClinicalWorker:
             batch.set_latest(key, fields)
         if order.offset is not None:
             batch.set_latest(live_keys.clinical_offset(partition), {"id": order.offset})
+            if (kept_from := int(order.offset.partition("-")[0]) - KEEP_EVALUATED_MS) > 0:
+                batch.trim_stream(live_keys.clinical_partition(partition), str(kept_from))
         batch.execute()
         self._committed[partition] = order.offset
         self._touched[partition] = set()

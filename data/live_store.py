@@ -105,6 +105,11 @@ class LiveBatch(Protocol):
         self, key: str, fields: Mapping[str, Value], maxlen: int, *, approximate: bool = True
     ) -> None: ...
 
+    def trim_stream(self, key: str, before: str) -> None:
+        """Drop the entries of stream ``key`` older than id ``before`` (Redis drops only whole nodes of them, so a
+        few may stay)."""
+        ...
+
     def publish(self, channel: str, message: str) -> None: ...
 
     def execute(self) -> None:
@@ -506,6 +511,9 @@ class _MemoryBatch:
         _check_maxlen(maxlen)
         self._ops.append((1, key, _stream_fields(fields), maxlen))
 
+    def trim_stream(self, key: str, before: str) -> None:
+        self._ops.append((4, key, _parse_id(before), None))
+
     def publish(self, channel: str, message: str) -> None:
         self._ops.append((2, channel, message, None))
 
@@ -523,6 +531,10 @@ class _MemoryBatch:
                     held = store._data.hashes.get(key, {})
                     if _not_older([held.get(stamp) for stamp in b], numbers):  # type: ignore[union-attr]
                         store._set_latest_locked(key, to_set, to_delete)
+                elif kind == 4:
+                    stream = store._data.streams.get(key)
+                    while stream and stream[0][0] < a:  # type: ignore[operator]
+                        stream.popleft()
                 else:
                     store._publish_locked(key, a)  # type: ignore[arg-type]
 
@@ -646,7 +658,7 @@ class _RedisSubscription(_SubscriptionBase):
 # [op, key, [arguments...]] with op H(SET), D (HDEL), N(EWER: the first argument is a count n of stamp fields,
 # then n pairs of field and number; unless the hash's fields hold larger numbers (a missing one is 0), compared
 # in order like a tuple, HSET the number of arguments named next, then HDEL the rest), X(ADD: the arguments
-# start with MAXLEN) or P(UBLISH);
+# start with MAXLEN), T(RIM: XTRIM's arguments) or P(UBLISH);
 # every argument is a string (as _encode makes it), so Lua never turns a number into text its own way.
 _BATCH_SCRIPT = """
 local ops = cjson.decode(ARGV[1])
@@ -670,6 +682,7 @@ for i = 1, #ops do
       if #args > base + n then redis.call('HDEL', key, unpack(args, base + n + 1)) end
     end
   elseif kind == 'X' then redis.call('XADD', key, unpack(args))
+  elseif kind == 'T' then redis.call('XTRIM', key, unpack(args))
   elseif kind == 'P' then redis.call('PUBLISH', key, args[1])
   else return redis.error_reply('pantau live batch: unknown op ' .. tostring(kind)) end
 end
@@ -706,6 +719,10 @@ class _RedisBatch:
         _check_maxlen(maxlen)
         args = ["MAXLEN", "~" if approximate else "=", str(maxlen), "*", *_flat(_stream_fields(fields))]
         self._ops.append(("X", key, args))
+
+    def trim_stream(self, key: str, before: str) -> None:
+        _parse_id(before)
+        self._ops.append(("T", key, ["MINID", "~", before]))
 
     def publish(self, channel: str, message: str) -> None:
         self._ops.append(("P", channel, [message]))

@@ -391,6 +391,39 @@ def test_an_evaluator_taking_over_a_dead_ones_partitions_loses_and_repeats_nothi
         cluster.close()
 
 
+def test_evaluated_entries_leave_the_partitions_and_a_new_owner_goes_on_after_them(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With nothing kept past the offset, a partition holds only a last node of evaluated entries (Redis drops
+    whole nodes); an evaluator that takes over then evaluates the rest of the input, and the alarms are those of
+    the whole recorded input, each stored once."""
+    monkeypatch.setattr("bridge.clinical_worker.KEEP_EVALUATED_MS", 0)
+    ward = Ward6(services.db)
+    cluster = Cluster(services)
+    lease_s = Settings.model_fields["clinical_lease_seconds"].default
+    try:
+        cluster.consumer()
+        first = cluster.worker(lease_s)
+        wait_until(cluster.spread, timeout=30, what="the partitions held")
+        t0 = now_ms() - SECONDS * 1000
+        messages = ward.recorded_input(t0)
+        half = len(messages) // 2
+        publish(services.mqtt_url, messages[:half])
+        wait_until(lambda: first.evaluated >= half - 2 * BEDS, timeout=60, what="the first half evaluated")
+        first.stop(5)
+        partitions = cluster.stores[0]
+        held = sum(len(partitions.read_stream(live_keys.clinical_partition(p))) for p in range(PARTITIONS))
+        assert held < half // 2, f"{held} of {half} entries still in the partitions"
+        second = cluster.worker(lease_s)
+        publish(services.mqtt_url, messages[half:])
+        wait_until(lambda: ward.alarms(t0) == EXPECTED, timeout=60, what="the recorded input's alarms")
+        assert second.counters()["late"] == 0
+        time.sleep(1)
+        assert ward.alarms(t0) == EXPECTED
+    finally:
+        cluster.close()
+
+
 def test_a_broken_message_and_a_redis_outage_are_survived(services: Services) -> None:
     """A malformed MQTT payload is dead-lettered and an unreadable stream entry skipped; while Redis is away the
     consumer stores but holds its batches unacknowledged, and once it is back every second is evaluated."""

@@ -221,6 +221,21 @@ def test_stream_approximate_cap(store: LiveStore, ns: str) -> None:
     assert [int(fields["i"]) for _, fields in entries] == list(range(400 - len(entries), 400))
 
 
+def test_stream_trim_drops_only_entries_older_than_an_id(store: LiveStore, ns: str) -> None:
+    key = f"{ns}:clinical:trim"
+    ids = [store.append_stream(key, {"i": i}, maxlen=10_000) for i in range(400)]
+    batch = store.batch()
+    batch.trim_stream(key, ids[300])
+    batch.trim_stream(f"{ns}:clinical:none", ids[300])  # no such stream: nothing to do
+    batch.execute()
+    entries = store.read_stream(key)
+    # Redis drops whole nodes (~100 entries) of the older ones; memory drops exactly those.
+    assert 100 <= 400 - len(entries) <= 300
+    assert [entry_id for entry_id, _ in entries] == ids[400 - len(entries) :]
+    with pytest.raises(ValueError):
+        store.batch().trim_stream(key, "not-an-id")
+
+
 # ------------------------------------------------------------------------------------------------ pub/sub
 
 

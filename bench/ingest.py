@@ -20,14 +20,17 @@ own persistent session on the shared subscription (``$share/pantau/...``) and it
    consumers run: ``msgs_per_s`` = messages / (first publish -> last one stored).
 4. **latency** - one publisher at a steady ``--rate`` msgs/s for ``--latency-seconds``, the payload ``ts``
    stamped at publish time; a Redis subscriber on ``pantau:ward:BENCH`` measures publish -> tick received:
-   ``p50_ms``, ``p95_ms``, ``p99_ms``.
+   ``p50_ms``, ``p95_ms``, ``p99_ms``. Over the phase's second half, the CPU the consumers (with their
+   evaluators), the broker, Redis and PostgreSQL use: ``millicores_per_100_msgs_s``. With ``--devices`` equal
+   to ``--rate`` every monitor sends once a second, as at a bedside, so that is the figure per 100 beds.
 5. with ``--consumers`` above 1, the drain again with one consumer, from a clean clinical state, on the same
    recorded input: ``alarms_equal_to_single``, ``single_drain_msgs_per_s`` and ``drain_over_single`` (the
    consumers' drain divided by one consumer's).
 
 Finally every published ``(device_id, ts, seq)`` is checked against ``vital_sample``: ``lost`` = published and
-not stored, ``duplicates`` = redeliveries the consumers counted (stored once). With ``--json`` the last line
-is one JSON object. Usage:
+not stored, ``duplicates`` = redeliveries the consumers counted (stored once). The live store's ``MEMORY USAGE``
+gives its bytes per vitals stream entry, per clinical feed entry and per latest hash. With ``--json`` the last
+line is one JSON object. Usage:
 ``python bench/ingest.py --messages 200000 --devices 200 [--consumers 2] [--evaluators 1] [--json]``.
 """
 
@@ -58,7 +61,9 @@ from bench._proc_cpu import PhaseCpu  # noqa: E402
 SITE = "BENCH"
 WARD = "BENCH"
 CLIENT_ID = "pantau-bench-consumer"
-PHASE_SEQ = {"live": 0, "drain": 10_000_000, "latency": 20_000_000, "single": 30_000_000}
+# Each phase's seq numbers start here; the latency phase goes on from the live phase's last ones, as a monitor does
+# (a jump would be a gap its consumer chases for minutes).
+PHASE_SEQ = {"live": 0, "drain": 10_000_000, "single": 30_000_000}
 BARE_TOPIC = "bench/bare/vitals"  # outside the consumers' subscription
 SAMPLE_STEP_MS = 200  # the recorded backlog's sample interval (5 Hz)
 TIMING_CONDITIONS = ("no_data", "clock_skew")
@@ -315,11 +320,11 @@ def run_publishers(
     done = ctx.Queue()
     # Each process publishes for its own monitors: splitting one monitor's seq range between processes would
     # deliver it out of order by thousands, which no monitor does (and the sequence-gap tracker would chase).
-    share, extra = divmod(messages, processes)
+    per_device = messages // len(devices)  # every monitor sends as many, numbered 0, 1, ... as at a bedside
     workers = []
     for p in range(processes):
-        count = share + (1 if p < extra else 0)
         mine = devices[p::processes]
+        count = per_device * len(mine)
         workers.append(ctx.Process(target=publish_worker, args=(mqtt_url, mine, count, seq_base, done)))
     for w in workers:
         w.start()
@@ -653,25 +658,27 @@ def reset_clinical(database_url: str, redis_url: str) -> None:
 
 def redis_footprint(redis_url: str) -> dict:
     """What the live store holds per bed and per clinical feed entry, from ``MEMORY USAGE`` of every such key
-    (all of each key counted): bytes per entry of the beds' vitals streams and of the clinical partitions, and
-    bytes per bed of the latest hash."""
+    (all of each key counted): bytes per entry of the beds' vitals streams and of the clinical partitions, the
+    entries the partitions still hold at the end, and bytes per bed of the latest hash."""
     import redis
 
     client = redis.Redis.from_url(redis_url)
     try:
 
-        def per(pattern: str, count) -> float | None:
+        def per(pattern: str, count) -> tuple[float | None, int]:
             used = counted = 0
             for key in client.scan_iter(pattern, count=1000):
                 if client.type(key) in (b"stream", b"hash"):
                     used += client.memory_usage(key, samples=0) or 0
                     counted += count(key)
-            return round(used / counted, 1) if counted else None
+            return (round(used / counted, 1) if counted else None), counted
 
+        feed_bytes, feed_entries = per("pantau:clinical:[0-9]*", client.xlen)
         return {
-            "redis_vitals_bytes_per_entry": per("pantau:vitals:*", client.xlen),
-            "redis_feed_bytes_per_entry": per("pantau:clinical:[0-9]*", client.xlen),
-            "redis_latest_bytes_per_bed": per("pantau:latest:*", lambda _key: 1),
+            "redis_vitals_bytes_per_entry": per("pantau:vitals:*", client.xlen)[0],
+            "redis_feed_bytes_per_entry": feed_bytes,
+            "redis_feed_entries": feed_entries,
+            "redis_latest_bytes_per_bed": per("pantau:latest:*", lambda _key: 1)[0],
         }
     finally:
         client.close()
@@ -808,7 +815,8 @@ def main() -> int:
     settings = load_settings()
     given = settings.model_fields_set
     devices = device_ids(args.devices)
-    span_ms = args.messages // args.devices * SAMPLE_STEP_MS
+    per_device = args.messages // args.devices
+    span_ms = per_device * SAMPLE_STEP_MS
     with contextlib.ExitStack() as stack:
         postgres = None if "database_url" in given else stack.enter_context(PostgresServer(fast=False))
         database_url = settings.database_url if postgres is None else postgres.url
@@ -865,7 +873,7 @@ def main() -> int:
         done = ctx.Queue()
         paced = ctx.Process(
             target=paced_worker,
-            args=(mqtt_url, devices, args.rate, args.latency_seconds, PHASE_SEQ["latency"], done),
+            args=(mqtt_url, devices, args.rate, args.latency_seconds, PHASE_SEQ["live"] + per_device, done),
         )
         _log(f"latency: {args.rate} msgs/s for {args.latency_seconds:.0f} s")
         cpu = PhaseCpu(
@@ -876,13 +884,16 @@ def main() -> int:
                 "postgres": [pid for pid in [postgres and postgres.pid] if pid],
             }
         )
-        cpu.start()
         paced.start()
+        time.sleep(args.latency_seconds / 2)  # past the start's own work (the bed's gaps and no-data alarms)
+        cpu.start()
+        window_started = time.monotonic()
         latency_messages = done.get(timeout=args.latency_seconds + 120)
+        window_messages = args.rate * (time.monotonic() - window_started)
+        steady_cpu = {name: round(100_000 * used / window_messages) for name, used in cpu.used().items()}
         paced.join(30)
         consumers.wait_stored(2 * args.messages + latency_messages)
-        steady_cpu = {name: round(100_000 * used / latency_messages) for name, used in cpu.used().items()}
-        _log(f"latency: millicores per 100 msgs/s {steady_cpu}")
+        _log(f"latency: millicores per 100 msgs/s over its second half {steady_cpu}")
         time.sleep(0.5)
         listener.close()
         consumers.stop()
@@ -908,10 +919,9 @@ def main() -> int:
             _log(f"single: {single_rate:,.0f} msgs/s, {len(single_alarms)} alarms")
 
         phases = ("live", "drain", "latency") + (("single",) if args.consumers > 1 else ())
-        stored = {
-            phase: count_stored(database_url, devices, PHASE_SEQ[phase], PHASE_SEQ[phase] + 10_000_000)
-            for phase in phases
-        }
+        seqs = {phase: (base, base + 10_000_000) for phase, base in PHASE_SEQ.items()}
+        seqs["live"], seqs["latency"] = (0, per_device), (per_device, 10_000_000)
+        stored = {phase: count_stored(database_url, devices, *seqs[phase]) for phase in phases}
         expected = {"live": args.messages, "drain": args.messages, "latency": latency_messages, "single": args.messages}
         lost = sum(max(0, expected[p] - stored[p]) for p in phases)
         lat = listener.latencies

@@ -44,7 +44,10 @@ __all__ = ["ClinicalWorker", "main"]
 log = logging.getLogger(__name__)
 
 READ_COUNT = 1000  # entries read from a partition at a time
-IDLE_S = 0.05  # wait when no partition had anything to do
+# A pass over the partitions that left no full page unread waits this long before the next, so each read and
+# commit covers what gathered meanwhile: at 1 Hz per bed, passes back to back spent three times the clinical work on
+# reads and commits (docs/performance.md). It adds at most this to the hold before a step is evaluated.
+PASS_S = 0.25
 # Evaluated entries kept before a partition's offset (by stream id, Redis's clock): an evaluator that stalled past its
 # lease and reads once more before it sees the lease gone reads what its new owner read, not a gap.
 KEEP_EVALUATED_MS = 60_000
@@ -173,7 +176,7 @@ class ClinicalWorker:
                 busy = False
                 self._stop.wait(0.5)
             if not busy:
-                self._stop.wait(IDLE_S)
+                self._stop.wait(PASS_S)
 
     def _leases(self) -> None:
         """Renew the leases held and take the free ones (a partition whose owner died or stopped)."""
@@ -230,7 +233,8 @@ class ClinicalWorker:
             log.warning("clinical lease not released; it lapses after %.0f s", self.lease_s)
 
     def _step(self, partition: int) -> bool:
-        """Read the next entries of a partition, evaluate the steps now complete, commit; True if it read any."""
+        """Read the next entries of a partition, evaluate the steps now complete, commit; True if more are waiting
+        (it read a full page)."""
         order = self._owned[partition]
         entries = self.live.read_stream(
             live_keys.clinical_partition(partition), after=self._cursor[partition], count=READ_COUNT
@@ -248,7 +252,7 @@ class ClinicalWorker:
             self._touched[partition] |= self.pipeline.evaluate_units(units)
             self.evaluated += len(units)
         self._commit(partition)
-        return bool(entries)
+        return len(entries) == READ_COUNT
 
     def _commit(self, partition: int) -> None:
         """Write the offset with the state of the beds evaluated since, once the journal (whose thread stores the

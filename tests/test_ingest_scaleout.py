@@ -64,6 +64,7 @@ TIMING_CONDITIONS = ("no_data", "clock_skew")
 # A deployment's hold: a consumer of a loaded machine may be seconds behind another (CI skipped 33 samples as late
 # with a 0.3 s hold). The lease stays quick where a test waits for a dead evaluator's to lapse.
 HOLD_MS = Settings.model_fields["clinical_hold_ms"].default
+DEPLOYED_LEASE_S = Settings.model_fields["clinical_lease_seconds"].default
 
 
 @dataclass
@@ -210,6 +211,13 @@ class Cluster:
         self.workers.append(worker)
         return worker
 
+    def started(self) -> ClinicalWorker:
+        """One consumer and one evaluator with a deployment's lease, once it holds every partition."""
+        self.consumer()
+        worker = self.worker(DEPLOYED_LEASE_S)
+        wait_until(self.spread, timeout=30, what="the partitions held")
+        return worker
+
     def spread(self) -> bool:
         """Every evaluator holds partitions and every partition has one holder."""
         owned = [w.owned for w in self.workers]
@@ -265,7 +273,6 @@ def run(cluster: Cluster, ward: Ward6, broker_url: str, t0: int) -> list[tuple]:
 
 def test_two_consumers_sharing_the_subscription_raise_the_alarms_of_one_by_sample_time(services: Services) -> None:
     """With a deployment's lease: no takeover is tested here, and a loaded machine's evaluator lost a quick one."""
-    lease_s = Settings.model_fields["clinical_lease_seconds"].default
     results = []
     for consumers in (1, 2):
         ward = Ward6(services.db)
@@ -273,7 +280,7 @@ def test_two_consumers_sharing_the_subscription_raise_the_alarms_of_one_by_sampl
         try:
             for _ in range(consumers):
                 cluster.consumer()
-                cluster.worker(lease_s)
+                cluster.worker(DEPLOYED_LEASE_S)
             wait_until(cluster.spread, timeout=30, what="the partitions shared by the evaluators")
             t0 = now_ms() - SECONDS * 1000  # a backlog: minutes old when processed
             results.append(run(cluster, ward, services.mqtt_url, t0))
@@ -295,11 +302,8 @@ def test_a_monitor_swapped_for_one_whose_clock_is_behind_is_shown_and_evaluated_
     shows the new monitor."""
     ward = Ward6(services.db)
     cluster = Cluster(services)
-    lease_s = Settings.model_fields["clinical_lease_seconds"].default
     try:
-        cluster.consumer()
-        first = cluster.worker(lease_s)
-        wait_until(cluster.spread, timeout=30, what="the partitions held")
+        first = cluster.started()
         t0 = now_ms() - 100_000
         t0 -= t0 % 1000
         old, new = ward.devices[0], f"{ward.prefix}-MON-NEW"
@@ -324,7 +328,7 @@ def test_a_monitor_swapped_for_one_whose_clock_is_behind_is_shown_and_evaluated_
 
         sent(new_monitor(range(20)), 50)
         first.stop(5)  # another evaluator takes the bed over, five seconds into the dip
-        cluster.worker(lease_s)
+        cluster.worker(DEPLOYED_LEASE_S)
         sent(new_monitor(range(20, 40)), 70)
 
         # The bed's clock went on from the old monitor's t0 + 29 s: the dip's 15 s began at t0 + 44 s.
@@ -400,11 +404,8 @@ def test_evaluated_entries_leave_the_partitions_and_a_new_owner_goes_on_after_th
     monkeypatch.setattr("bridge.clinical_worker.KEEP_EVALUATED_MS", 0)
     ward = Ward6(services.db)
     cluster = Cluster(services)
-    lease_s = Settings.model_fields["clinical_lease_seconds"].default
     try:
-        cluster.consumer()
-        first = cluster.worker(lease_s)
-        wait_until(cluster.spread, timeout=30, what="the partitions held")
+        first = cluster.started()
         t0 = now_ms() - SECONDS * 1000
         messages = ward.recorded_input(t0)
         half = len(messages) // 2
@@ -414,7 +415,7 @@ def test_evaluated_entries_leave_the_partitions_and_a_new_owner_goes_on_after_th
         partitions = cluster.stores[0]
         held = sum(len(partitions.read_stream(live_keys.clinical_partition(p))) for p in range(PARTITIONS))
         assert held < half // 2, f"{held} of {half} entries still in the partitions"
-        second = cluster.worker(lease_s)
+        second = cluster.worker(DEPLOYED_LEASE_S)
         publish(services.mqtt_url, messages[half:])
         wait_until(lambda: ward.alarms(t0) == EXPECTED, timeout=60, what="the recorded input's alarms")
         assert second.counters()["late"] == 0

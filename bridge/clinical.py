@@ -42,6 +42,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
 
+import orjson
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -105,8 +106,8 @@ def _saved_state(context: BedContext) -> dict[str, str | int | None]:
     """What a snapshot keeps of a bed: its alarm state, its monitors' newest NEWS2 inputs (a cuff reading comes
     only every few minutes) and whose stay they belong to."""
     return {
-        "state": json.dumps(context.alarms.to_dict()),
-        "last": json.dumps(context.last),
+        "state": orjson.dumps(context.alarms.to_dict()).decode(),
+        "last": orjson.dumps(context.last).decode(),
         "admission": context.admission_id,
     }
 

@@ -9,7 +9,7 @@ VPY := $(VENV)/bin/python
 STAMPS := .make-stamps
 PYTEST_ARGS ?=
 # Three test processes (one file each at a time): the browser and service tests mostly wait, so this fits 2 cores.
-PYTEST_WORKERS ?= -n 3 --dist loadfile
+PYTEST_WORKERS ?= -n 3 --dist loadfile --no-loadscope-reorder
 BENCH_ARGS ?=
 SYSTEM_PACKAGES := postgresql redis-server mosquitto chromium chromium-driver poppler-utils
 
@@ -20,7 +20,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help: ## list the targets
 	@echo "Pantau — make targets:"
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-12s %s\n", $$1, $$2}'
-	@echo "Variables: PYTEST_ARGS='...' and PYTEST_WORKERS='-n 3 --dist loadfile' (make test; PYTEST_WORKERS= for one process), BENCH_ARGS='...' (make bench), PYTHON=python3"
+	@echo "Variables: PYTEST_ARGS='...' and PYTEST_WORKERS='-n 3 --dist loadfile --no-loadscope-reorder' (make test; PYTEST_WORKERS= for one process), BENCH_ARGS='...' (make bench), PYTHON=python3"
 
 $(VENV)/pyvenv.cfg:
 	$(PYTHON) -m venv $(VENV)

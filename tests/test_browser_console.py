@@ -30,7 +30,7 @@ from tests.axe import THEME_KEY, THEMES, audit, shown_theme, switch_theme
 from tests.test_bpjs_client import CONS_ID, SECRET, USER_KEY, client_for, serve
 from tests.test_browser_shell import sign_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROLES = [role for _, _, role in DEMO_USERS]
 USERNAMES = {role: username for username, _, role in DEMO_USERS}

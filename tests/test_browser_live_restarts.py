@@ -21,7 +21,7 @@ from tests.app_process import WebAppProcess
 from tests.fixtures_app import build_app, make_settings
 from tests.test_browser_live_ward import TECHNICAL, expect_updating, start_stack
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 IDLE_TIMEOUT_MINUTES = 1
 TEST_ACTOR = Actor(None, "test", None)
 

@@ -27,7 +27,7 @@ from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import sign_in
 from tests.test_cuff_readings import move_patient
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 WATCHED = [f"MON-ICU-0{n}" for n in (1, 2, 3, 4)]
 TECHNICAL = "#ward-technical-alarm"
 NEWEST_POINT = "() => window.pantauWard().beds['ICU-01'].series.slice(-1)[0]"  # ICU-01's trend: [time, HR]

@@ -34,7 +34,7 @@ from testkit.servers import PostgresServer, RedisServer
 from tests.fixtures_app import make_settings
 from tests.test_consumer import Publisher, runtime
 
-pytestmark = pytest.mark.services
+pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 BED, WARD, CONDITION, DEVICE = "ICU-03", "ICU", "spo2_extreme_low", "MON-ICU-03"
 ONSET_S = CONDITIONS[CONDITION].onset_delay_ms / 1000

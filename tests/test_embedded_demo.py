@@ -16,6 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
 from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.exc import OperationalError
 
@@ -34,6 +35,8 @@ from domain.actor import Actor
 from domain.clock import utcnow
 from testkit.servers import free_port
 from tests.fixtures_app import post_login
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,12 +6,15 @@ import time
 import uuid
 from collections.abc import Callable
 
+import pytest
 from sqlalchemy import func, select
 
 from bridge.embedded_stack import EmbeddedStack
 from data import live_keys
 from data.models import VitalSample
 from tests.fixtures_app import build_app, make_settings
+
+pytestmark = pytest.mark.slow
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float) -> bool:

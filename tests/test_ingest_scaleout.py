@@ -54,7 +54,7 @@ from tests.test_consumer import (  # this module's own broker and database too
 )
 from tests.test_consumer import _settings as consumer_settings
 
-pytestmark = pytest.mark.services
+pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 BEDS = 6

@@ -34,7 +34,7 @@ from tests.app_process import ROOT, WebAppProcess
 from tests.fixtures_app import CSRF, PantauApp, build_app, make_settings
 from tests.test_browser_console import pages_for
 
-pytestmark = [pytest.mark.services, pytest.mark.scanner]
+pytestmark = [pytest.mark.services, pytest.mark.scanner, pytest.mark.slow]
 
 WAPITI = Path(os.environ.get("PANTAU_WAPITI", ROOT / ".venv-scan" / "bin" / "wapiti"))
 # wapiti keeps its crawl in SQLite and writes it from several connections at once. With SQLite's default 5 s wait

@@ -69,6 +69,11 @@ SAMPLE_STEP_MS = 200  # the recorded backlog's sample interval (5 Hz)
 TIMING_CONDITIONS = ("no_data", "clock_skew")
 
 
+def _own_pid(server) -> list[int]:
+    """The process id of a service this bench started, as ``PhaseCpu`` takes it (none for a given one)."""
+    return [server.pid] if server is not None and server.pid else []
+
+
 def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -879,9 +884,9 @@ def main() -> int:
         cpu = PhaseCpu(
             {
                 "consumers": consumers.pids(),
-                "broker": [pid for pid in [broker and broker.pid] if pid],
-                "redis": [pid for pid in [redis_server and redis_server.pid] if pid],
-                "postgres": [pid for pid in [postgres and postgres.pid] if pid],
+                "broker": _own_pid(broker),
+                "redis": _own_pid(redis_server),
+                "postgres": _own_pid(postgres),
             }
         )
         paced.start()

@@ -60,6 +60,7 @@ from sqlalchemy import select, text, update  # noqa: E402
 from auth import users  # noqa: E402
 from auth.demo_accounts import seed_demo  # noqa: E402
 from auth.passwords import hash_password  # noqa: E402
+from bench._proc_cpu import tree_cpu_seconds  # noqa: E402
 from config import load_settings  # noqa: E402
 from data import patients  # noqa: E402
 from data.migrate import upgrade  # noqa: E402
@@ -348,7 +349,7 @@ class Screens:
         self.client.start()
         connected = self.pipe.recv()
         self.rss_kb.append(self._rss_kb())
-        self.cpu = [self._cpu_seconds(), time.monotonic()]
+        self.cpu = [tree_cpu_seconds([self.process.pid]), time.monotonic()]
         _log(f"{connected} of {self.count} screens open in {time.monotonic() - started:.1f} s")
         return self
 
@@ -437,17 +438,12 @@ class Screens:
         status = Path(f"/proc/{self.process.pid}/status").read_text()
         return int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
 
-    def _cpu_seconds(self) -> float:
-        """The stream server's CPU time so far (user + system)."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
     def __exit__(self, *_exc: object) -> None:
         if not self.count:
             return
         self.pipe.send("stop")
         self.frozen = self.pipe.recv()
-        self.cpu = [self._cpu_seconds() - self.cpu[0], time.monotonic() - self.cpu[1]]
+        self.cpu = [tree_cpu_seconds([self.process.pid]) - self.cpu[0], time.monotonic() - self.cpu[1]]
         self.client.join(timeout=60)
         self.process.send_signal(signal.SIGTERM)
         try:

@@ -36,7 +36,7 @@ from bridge.clinical_order import PartitionOrder
 from bridge.consumer.throttled_log import ThrottledLog
 from data import live_keys
 from data.db import Database
-from data.live_store import LiveStore
+from data.live_store import LiveStore, parse_stream_id
 from data.runtime import Runtime
 
 __all__ = ["ClinicalWorker", "main"]
@@ -270,7 +270,7 @@ class ClinicalWorker:
             batch.set_latest(key, fields)
         if order.offset is not None:
             batch.set_latest(live_keys.clinical_offset(partition), {"id": order.offset})
-            if (kept_from := int(order.offset.partition("-")[0]) - KEEP_EVALUATED_MS) > 0:
+            if (kept_from := parse_stream_id(order.offset)[0] - KEEP_EVALUATED_MS) > 0:
                 batch.trim_stream(live_keys.clinical_partition(partition), str(kept_from))
         batch.execute()
         self._committed[partition] = order.offset

@@ -245,7 +245,7 @@ def _check_maxlen(maxlen: int) -> None:
         raise ValueError("maxlen must be at least 1")
 
 
-def _parse_id(entry_id: str) -> tuple[int, int]:
+def parse_stream_id(entry_id: str) -> tuple[int, int]:
     """``"ms-seq"`` (or ``"ms"``, meaning ``ms-0``) as a sortable tuple."""
     ms, _, seq = entry_id.partition("-")
     try:
@@ -401,7 +401,7 @@ class MemoryLiveStore:
         return f"{new_id[0]}-{new_id[1]}"
 
     def read_stream(self, key: str, after: str = "-", count: int | None = None) -> list[StreamEntry]:
-        start = None if after == "-" else _parse_id(after)
+        start = None if after == "-" else parse_stream_id(after)
         with self._data.lock:
             stream = self._data.streams.get(key)
             if not stream:
@@ -512,7 +512,7 @@ class _MemoryBatch:
         self._ops.append((1, key, _stream_fields(fields), maxlen))
 
     def trim_stream(self, key: str, before: str) -> None:
-        self._ops.append((4, key, _parse_id(before), None))
+        self._ops.append((4, key, parse_stream_id(before), None))
 
     def publish(self, channel: str, message: str) -> None:
         self._ops.append((2, channel, message, None))
@@ -721,7 +721,7 @@ class _RedisBatch:
         self._ops.append(("X", key, args))
 
     def trim_stream(self, key: str, before: str) -> None:
-        _parse_id(before)
+        parse_stream_id(before)
         self._ops.append(("T", key, ["MINID", "~", before]))
 
     def publish(self, channel: str, message: str) -> None:

@@ -40,6 +40,13 @@ def tree_cpu_seconds(roots: Iterable[int]) -> float:
     return total / _TICK
 
 
+def own_pid(server: object | None) -> list[int]:
+    """The process id of a service a bench started (a testkit server), as ``PhaseCpu`` takes it; none for a service
+    the bench was given."""
+    pid = getattr(server, "pid", None)
+    return [pid] if pid else []
+
+
 class PhaseCpu:
     """CPU of named process trees over one phase: ``start()`` before it, ``used()`` after."""
 

@@ -56,7 +56,7 @@ from domain.clock import epoch_ms
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._proc_cpu import PhaseCpu  # noqa: E402
+from bench._proc_cpu import PhaseCpu, own_pid  # noqa: E402
 
 SITE = "BENCH"
 WARD = "BENCH"
@@ -67,11 +67,6 @@ PHASE_SEQ = {"live": 0, "drain": 10_000_000, "single": 30_000_000}
 BARE_TOPIC = "bench/bare/vitals"  # outside the consumers' subscription
 SAMPLE_STEP_MS = 200  # the recorded backlog's sample interval (5 Hz)
 TIMING_CONDITIONS = ("no_data", "clock_skew")
-
-
-def _own_pid(server) -> list[int]:
-    """The process id of a service this bench started, as ``PhaseCpu`` takes it (none for a given one)."""
-    return [server.pid] if server is not None and server.pid else []
 
 
 def _log(message: str) -> None:
@@ -884,9 +879,9 @@ def main() -> int:
         cpu = PhaseCpu(
             {
                 "consumers": consumers.pids(),
-                "broker": _own_pid(broker),
-                "redis": _own_pid(redis_server),
-                "postgres": _own_pid(postgres),
+                "broker": own_pid(broker),
+                "redis": own_pid(redis_server),
+                "postgres": own_pid(postgres),
             }
         )
         paced.start()

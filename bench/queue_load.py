@@ -60,7 +60,7 @@ from sqlalchemy import select, text, update  # noqa: E402
 from auth import users  # noqa: E402
 from auth.demo_accounts import seed_demo  # noqa: E402
 from auth.passwords import hash_password  # noqa: E402
-from bench._proc_cpu import tree_cpu_seconds  # noqa: E402
+from bench._proc_cpu import PhaseCpu, own_pid, tree_cpu_seconds  # noqa: E402
 from config import load_settings  # noqa: E402
 from data import patients  # noqa: E402
 from data.migrate import upgrade  # noqa: E402
@@ -171,7 +171,8 @@ def prepare(settings, registrations: int, clients: int) -> Prepared:
 
 @contextlib.contextmanager
 def web_server(settings, workers: int, threads: int, var_dir: Path):
-    """``gunicorn app:server`` on a free port with the bench's ``PANTAU_*`` settings; stopped with SIGTERM."""
+    """``gunicorn app:server`` on a free port with the bench's ``PANTAU_*`` settings, as (its URL, the master's pid);
+    stopped with SIGTERM."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PANTAU_")}
     env.update(
@@ -188,7 +189,7 @@ def web_server(settings, workers: int, threads: int, var_dir: Path):
     process = subprocess.Popen(command, cwd=ROOT, env=env)
     try:
         wait_for_port("127.0.0.1", port, timeout=60)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", process.pid
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -475,8 +476,10 @@ class Screens:
 
 
 def run_clients(
-    base: str, usernames: list[str], work: list[Work], rate: float | None
+    base: str, usernames: list[str], work: list[Work], rate: float | None, on_start=lambda: None
 ) -> tuple[list[float], Counter, float]:
+    """Sign every client in, then (``on_start()`` called) let them register ``work``: latencies, outcomes by kind
+    and the seconds the registrations took."""
     _log(f"signing in {len(usernames)} front-desk clients")
     signed_in: list[requests.Session | None] = [None] * len(usernames)
     outcomes: Counter = Counter()  # a client that cannot sign in is an error; the others share its patients
@@ -529,11 +532,36 @@ def run_clients(
     for thread in threads:
         thread.start()
     _log(f"registering {len(work)} patients with {len(sessions)} clients at once")
+    on_start()
     started[0] = time.perf_counter()
     barrier.wait()
     for thread in threads:
         thread.join()
     return latencies, outcomes, time.perf_counter() - started[0]
+
+
+class RegistrationCpu:
+    """CPU of the web workers, PostgreSQL, Redis (their process trees) and this bench's clients over the
+    registrations (with ``--screens``, the stream server's and the screens' share is in none of them)."""
+
+    def __init__(self, **services: list[int]) -> None:
+        self.services = PhaseCpu(services)
+        self._clients = 0.0
+
+    def start(self) -> None:
+        self.services.start()
+        self._clients = _own_cpu_seconds()
+
+    def ms_each(self, registrations: int) -> dict[str, float]:
+        """Milliseconds of CPU per registration, by service and in all (``machine``)."""
+        used = {**self.services.used(), "clients": _own_cpu_seconds() - self._clients}
+        each = {name: round(1000 * seconds / max(registrations, 1), 2) for name, seconds in used.items()}
+        return {**each, "machine": round(sum(each.values()), 2)}
+
+
+def _own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def check_database(database_url: str) -> tuple[int, int]:
@@ -587,22 +615,24 @@ def main() -> int:
     given = load_settings().model_fields_set
     with contextlib.ExitStack() as stack:
         env = load_settings()
-        database_url = (
-            env.database_url if "database_url" in given else stack.enter_context(PostgresServer(fast=False)).url
-        )
-        redis_url = env.redis_url if "redis_url" in given else stack.enter_context(RedisServer()).url
+        postgres = None if "database_url" in given else stack.enter_context(PostgresServer(fast=False))
+        redis_server = None if "redis_url" in given else stack.enter_context(RedisServer())
+        database_url = postgres.url if postgres else env.database_url
+        redis_url = redis_server.url if redis_server else env.redis_url
         var_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pantau-queue-load-")))
         settings = load_settings(
             env="test", database_url=database_url, redis_url=redis_url, var_dir=var_dir, demo_password=PASSWORD
         )
         _log(f"services: postgres (durable) {database_url.split('@')[-1]}, redis {redis_url.split('@')[-1]}")
         prepared = prepare(settings, args.registrations, args.clients)
-        base = stack.enter_context(web_server(settings, args.workers, args.threads, var_dir))
+        base, web_pid = stack.enter_context(web_server(settings, args.workers, args.threads, var_dir))
         _log(f"web: gunicorn app:server, {args.workers} workers × {args.threads} threads at {base}")
         screens = stack.enter_context(
             Screens(base, settings, var_dir, prepared.display_token, prepared.boards, args.screens)
         )
-        latencies, outcomes, elapsed = run_clients(base, prepared.usernames, prepared.work, args.rate)
+        cpu = RegistrationCpu(web=[web_pid], postgres=own_pid(postgres), redis=own_pid(redis_server))
+        latencies, outcomes, elapsed = run_clients(base, prepared.usernames, prepared.work, args.rate, cpu.start)
+        cpu_ms = cpu.ms_each(len(latencies))
         duplicates, stored = check_database(database_url)
     errors = sum(n for key, n in outcomes.items() if key != "ok")
     figures = {
@@ -619,6 +649,7 @@ def main() -> int:
         "workers": args.workers,
         "threads": args.threads,
         "screens": args.screens,
+        "cpu_ms_per_registration": cpu_ms,
         **screens.figures(),
     }
     if errors:

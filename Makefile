@@ -11,6 +11,10 @@ PYTEST_ARGS ?=
 # Three test processes (one file each at a time): the browser and service tests mostly wait, so this fits 2 cores.
 PYTEST_WORKERS ?= -n 3 --dist loadfile --no-loadscope-reorder
 BENCH_ARGS ?=
+# Pantau's own modules compiled to bytecode before a test run. Where PYTHONDONTWRITEBYTECODE is set, nothing else
+# writes it, and every app a test builds compiled its page modules again (Dash executes them anew for each app), as
+# every service process a test starts compiled the whole project: about a seventh of the suite's time.
+COMPILE := $(VPY) -m compileall -q -j 0 -x '(^|/)(\.venv[^/]*|\.git|var)(/|$$)' .
 SYSTEM_PACKAGES := postgresql redis-server mosquitto chromium chromium-driver poppler-utils
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -75,9 +79,11 @@ run: $(STAMPS)/install ## run the embedded all-in-one demo (python app.py)
 
 test: $(STAMPS)/install $(SCANNER) system-deps ## check the import layers, then run the test suite (real PostgreSQL, Redis, Mosquitto, Chromium, the wapiti scanner)
 	$(VENV)/bin/lint-imports
+	$(COMPILE)
 	$(VPY) -m pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 screenshots: $(STAMPS)/install system-deps ## run the browser tests and refresh the pictures in docs/screenshots
+	$(COMPILE)
 	PANTAU_DOC_SCREENSHOTS=1 $(VPY) -m pytest $(PYTEST_WORKERS) -m browser $(PYTEST_ARGS)
 
 lint: $(STAMPS)/install ## ruff check and the import-layer contracts

@@ -455,6 +455,12 @@ class PostgresServer(_Service):
             raise ServiceError(f"createdb {name} failed: {result.stderr.strip()}")
         return self.database_url(name)
 
+    def drop_database(self, name: str) -> None:
+        """Drop database ``name``, ending its connections (a test's copy, once the test is done)."""
+        if not self._running:
+            raise ServiceError("PostgreSQL server is not running")
+        _drop_database(self.url, name)
+
     def halt(self, *, mode: str = "immediate") -> None:
         """Stop the server and keep its cluster and port for ``start()``. ``immediate`` (the default) drops
         every connection at once, as a crash or a failover does; ``fast`` is a clean shutdown."""
@@ -874,6 +880,24 @@ class ExternalService:
         return f"<{type(self).__name__} {self.url}>"
 
 
+def _autocommit(url: str, statement: str) -> None:
+    """Run one statement outside a transaction (``CREATE``/``DROP DATABASE``) on the server of ``url``."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def _drop_database(url: str, name: str) -> None:
+    if not _DB_NAME.match(name):
+        raise ValueError(f"bad database name {name!r}")
+    _autocommit(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 class ExternalPostgres(ExternalService):
     """An already-running PostgreSQL given by a SQLAlchemy URL; can still create databases on it."""
 
@@ -882,13 +906,11 @@ class ExternalPostgres(ExternalService):
         URL."""
         if not _DB_NAME.match(name) or not _DB_NAME.match(template):
             raise ValueError(f"bad database name {name!r}")
-        from sqlalchemy import create_engine, text
         from sqlalchemy.engine import make_url
 
-        engine = create_engine(self.url, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE "{template}"'))
-        finally:
-            engine.dispose()
+        _autocommit(self.url, f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE "{template}"')
         return make_url(self.url).set(database=name).render_as_string(hide_password=False)
+
+    def drop_database(self, name: str) -> None:
+        """Drop database ``name``, ending its connections (a test's copy, once the test is done)."""
+        _drop_database(self.url, name)

@@ -156,10 +156,12 @@ def postgres_template(postgres_server, tmp_path_factory) -> str:
 @pytest.fixture
 def postgres_app(tmp_path, postgres_server, postgres_template, redis_url, mqtt_url) -> Iterator[PantauApp]:
     """The production configuration: a fresh PostgreSQL database, real Redis and Mosquitto."""
-    url = postgres_server.create_database(f"t_{uuid.uuid4().hex[:12]}", template=postgres_template)
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    url = postgres_server.create_database(name, template=postgres_template)
     pantau = build_app(make_settings(tmp_path, url, redis_url, mqtt_url))
     yield pantau
     pantau.runtime.close()
+    postgres_server.drop_database(name)  # hundreds of copies would otherwise pile up for the rest of the run
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

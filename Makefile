@@ -8,7 +8,8 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 STAMPS := .make-stamps
 PYTEST_ARGS ?=
-# Three test processes (one file each at a time): the browser and service tests mostly wait, so this fits 2 cores.
+# Three test processes (one file each at a time): the slow files' waits leave a core idle in the first minutes, then
+# two cores are busy; a fourth process gained nothing (docs/performance.md, "eleventh session").
 PYTEST_WORKERS ?= -n 3 --dist loadfile --no-loadscope-reorder
 BENCH_ARGS ?=
 # Pantau's own modules compiled to bytecode before a test run. Where PYTHONDONTWRITEBYTECODE is set, nothing else

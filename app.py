@@ -23,6 +23,7 @@ from api.alarms import bp as alarms_blueprint
 from api.jkn import bp as jkn_blueprint
 from api.jkn import limit_token_requests
 from api.live import bp as live_blueprint
+from api.plotly_bundle import bp as plotly_bundle_blueprint
 from api.queue_public import bp as queue_public_blueprint
 from api.queue_public import limit_status_page
 from api.queue_stream import bp as queue_stream_blueprint
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     server.register_blueprint(queue_stream_blueprint)
     server.register_blueprint(queue_public_blueprint)
     server.register_blueprint(jkn_blueprint)
+    server.register_blueprint(plotly_bundle_blueprint)
     _limit_sign_in(server, settings)
     server.add_url_rule("/healthz", "healthz", _healthz)
     for command in CLI_COMMANDS:

@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from api.plotly_bundle import TRACE_TYPES
 from data.charges import NewCharge, add_charge_lines
 from data.finance_demo import load_demo_slice
 from data.models import AuditLog, Site
@@ -261,5 +262,7 @@ def test_a_demo_month_reads_at_a_glance(page, live_server):
         expect(page.locator(f"#finpg-chart-{chart} .main-svg").first).to_be_visible(timeout=30_000)
         watch.settle(page)
     expect(page.locator("#finpg-chart-by_payer .slice")).not_to_have_count(0)
+    # drawn by plotly.js's basic bundle (api/plotly_bundle.py), which holds exactly the trace types Pantau draws
+    assert set(page.evaluate("() => Object.keys(Plotly.PlotSchema.get().traces)")) == TRACE_TYPES
     save_screenshot(page, "finance.png", full_page=True)
     assert not watch.problems, watch.problems

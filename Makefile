@@ -25,7 +25,7 @@ IN_MEMORY_TMPDIR := tmp=""; \
 	fi; \
 	trap '[ -z "$$tmp" ] || rm -rf "$$tmp"' EXIT; \
 	TMPDIR="$${tmp:-$${TMPDIR:-/tmp}}"
-SYSTEM_PACKAGES := postgresql redis-server mosquitto chromium chromium-driver poppler-utils
+SYSTEM_PACKAGES := postgresql redis-server mosquitto chromium chromium-driver chromium-headless-shell poppler-utils
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
@@ -60,7 +60,7 @@ venv: $(STAMPS)/install ## create .venv and install the project with its dev ext
 
 install: $(STAMPS)/install ## same as venv
 
-system-deps: ## install missing Debian packages: postgresql redis-server mosquitto chromium chromium-driver poppler-utils
+system-deps: ## install missing Debian packages: postgresql redis-server mosquitto chromium chromium-driver chromium-headless-shell poppler-utils
 	@set -eu; \
 	has() { command -v "$$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$$1" ] || [ -x "/sbin/$$1" ]; }; \
 	missing=""; \
@@ -71,6 +71,7 @@ system-deps: ## install missing Debian packages: postgresql redis-server mosquit
 	has mosquitto || missing="$$missing mosquitto"; \
 	has chromium || missing="$$missing chromium"; \
 	has chromedriver || missing="$$missing chromium-driver"; \
+	has chromium-headless-shell || missing="$$missing chromium-headless-shell"; \
 	has pdftoppm || missing="$$missing poppler-utils"; \
 	if [ -z "$$missing" ]; then echo "system-deps: all present ($(SYSTEM_PACKAGES))"; exit 0; fi; \
 	echo "system-deps: missing:$$missing"; \

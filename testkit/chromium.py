@@ -1,5 +1,9 @@
 """The system Chromium that browser tests and benchmarks drive, and how it is launched: headless switches and the
-browser context of a Jakarta PC (1366x768, ``id-ID``, ``Asia/Jakarta``). Playwright never downloads a browser."""
+browser context of a Jakarta PC (1366x768, ``id-ID``, ``Asia/Jakarta``). Playwright never downloads a browser.
+
+Chromium's headless shell (Debian's ``chromium-headless-shell``, the build Playwright itself runs headless) comes
+first when installed: the same Blink and V8 without the full browser around them, whose browser process took half the
+CPU (docs/performance.md, "twelfth session"); the full ``chromium`` otherwise."""
 
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ def find_chromium() -> str | None:
     override = os.environ.get("DASH_TEST_CHROMEPATH")
     if override:
         return override
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+    for name in ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
         found = shutil.which(name)
         if found:
             return found

@@ -1,10 +1,10 @@
 """Pytest plugin: one headless system Chromium per session, driven by Playwright's sync API.
 
-The browser is the one installed on the machine (``chromium``, ``chromium-browser`` or ``google-chrome`` on
-PATH; ``DASH_TEST_CHROMEPATH`` overrides); Playwright never downloads one. ``page`` gives each test a fresh
-context (1366x768, ``id-ID``, ``Asia/Jakarta``); when the test fails, a screenshot is saved to
-``var/test-screenshots/<test name>.png``. Actions and
-``expect`` assertions wait up to 15 s, since a loaded CI machine is slow to draw graphs.
+The browser is the one installed on the machine (``testkit.chromium.find_chromium``: Chromium's headless shell, else
+``chromium``, ``chromium-browser`` or ``google-chrome`` on PATH; ``DASH_TEST_CHROMEPATH`` overrides); Playwright
+never downloads one. ``page`` gives each test a fresh context (1366x768, ``id-ID``, ``Asia/Jakarta``); when the test
+fails, a screenshot is saved to ``var/test-screenshots/<test name>.png``. Actions and ``expect`` assertions wait up
+to 30 s, since a loaded CI machine is slow to draw graphs.
 """
 
 from __future__ import annotations
@@ -75,8 +75,8 @@ def browser() -> Iterator[Browser]:
     executable = find_chromium()
     if executable is None:
         pytest.fail(
-            "no Chromium found (chromium, chromium-browser or google-chrome on PATH, "
-            "or DASH_TEST_CHROMEPATH); install the 'chromium' package (make system-deps)",
+            "no Chromium found (chromium-headless-shell, chromium, chromium-browser or google-chrome on PATH, "
+            "or DASH_TEST_CHROMEPATH); install the 'chromium-headless-shell' package (make system-deps)",
             pytrace=False,
         )
     expect.set_options(timeout=DEFAULT_TIMEOUT_MS)  # a loaded CI machine can take over 5 s to draw a graph

@@ -59,6 +59,7 @@ ROUTE_ACCESS: Mapping[str, str] = {
     "static": SIGNED_IN,  # Flask's own static folder: Pantau serves nothing there, and it is not a public path
     "_dash_assets.static": PUBLIC,
     "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>": PUBLIC,
+    "plotly_bundle.plotly_js": PUBLIC,  # the graphs' plotly.js (api/plotly_bundle.py), at a Dash scripts' address
     "/_favicon.ico": PUBLIC,
     "healthz": PUBLIC,
     "auth.login": PUBLIC,

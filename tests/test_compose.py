@@ -568,9 +568,11 @@ def test_vendored_files_exist():
         "bootstrap.min.css",
         "bootstrap-icons/bootstrap-icons.min.css",
         "date-fns/locale-id.min.js",
+        "plotly-basic.min.js",
         "LICENSE-bootstrap.txt",
         "LICENSE-bootstrap-icons.txt",
         "LICENSE-date-fns.txt",
+        "LICENSE-plotly.js.txt",
         "README.md",
     ):
         path = VENDOR / relative
@@ -581,11 +583,15 @@ def test_vendored_files_exist():
     assert "[data-bs-theme=dark]" in bootstrap
     icons = (VENDOR / "bootstrap-icons" / "bootstrap-icons.min.css").read_text(encoding="utf-8")
     assert re.search(r"Bootstrap Icons v1\.\d+", icons[:400]), "licence header of Bootstrap Icons 1.x missing"
-    for licence in ("LICENSE-bootstrap.txt", "LICENSE-bootstrap-icons.txt", "LICENSE-date-fns.txt"):
+    licences = ("LICENSE-bootstrap.txt", "LICENSE-bootstrap-icons.txt", "LICENSE-date-fns.txt", "LICENSE-plotly.js.txt")
+    for licence in licences:
         assert "MIT License" in (VENDOR / licence).read_text(encoding="utf-8")
-    # Bootstrap's JS is not vendored (dash-bootstrap-components renders the components in React); the one script
-    # is date-fns's Indonesian locale for Dash's date pickers, which loads nothing from the network.
-    assert [p.relative_to(VENDOR).as_posix() for p in VENDOR.rglob("*.js")] == ["date-fns/locale-id.min.js"]
+    # Bootstrap's JS is not vendored (dash-bootstrap-components renders the components in React). The scripts are
+    # date-fns's Indonesian locale for Dash's date pickers, which loads nothing from the network, and the graphs'
+    # plotly.js (api/plotly_bundle.py; tests/test_plotly_bundle.py checks it).
+    scripts = sorted(p.relative_to(VENDOR).as_posix() for p in VENDOR.rglob("*.js"))
+    assert scripts == ["date-fns/locale-id.min.js", "plotly-basic.min.js"]
+    assert "sourceMappingURL" not in (VENDOR / "plotly-basic.min.js").read_text(encoding="utf-8")
     locale = (VENDOR / "date-fns" / "locale-id.min.js").read_text(encoding="utf-8")
     assert "Desember" in locale and "locale" in locale and "sourceMappingURL" not in locale
     assert "://" not in locale

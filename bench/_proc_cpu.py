@@ -24,20 +24,27 @@ def _children() -> dict[int, list[int]]:
     return tree
 
 
+def descendants(roots: Iterable[int]) -> list[int]:
+    """``roots`` and all their living descendants."""
+    tree, seen, pending = _children(), [], list(roots)
+    while pending:
+        pid = pending.pop()
+        if pid not in seen:
+            seen.append(pid)
+            pending.extend(tree.get(pid, ()))
+    return seen
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one process; 0 once it has exited."""
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / _TICK if fields is not None else 0.0
+
+
 def tree_cpu_seconds(roots: Iterable[int]) -> float:
     """User + system CPU seconds of ``roots`` and all their living descendants (a PostgreSQL postmaster with its
     backends, say). A process that exited meanwhile is no longer counted, so sample long-lived processes."""
-    tree, total, seen = _children(), 0, set()
-    pending = list(roots)
-    while pending:
-        pid = pending.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        if (fields := _stat(pid)) is not None:
-            total += int(fields[11]) + int(fields[12])
-        pending.extend(tree.get(pid, ()))
-    return total / _TICK
+    return sum(cpu_seconds(pid) for pid in descendants(roots))
 
 
 def own_pid(server: object | None) -> list[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -51,12 +51,18 @@ def demo_credentials(settings: Settings) -> DemoCredentials:
     path = _stored_credentials(settings)
     stored = json.loads(path.read_text()) if path.exists() else {}
     password = settings.demo_password or stored.get("password") or generate_password()
-    token = stored.get("display_token") or generate_password(32)
-    if stored != {"password": password, "display_token": token}:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"password": password, "display_token": token}))
-        os.chmod(path, 0o600)
-    return DemoCredentials(password, token)
+    creds = DemoCredentials(password, stored.get("display_token") or generate_password(32))
+    if stored != asdict(creds):
+        keep_demo_credentials(settings, creds)
+    return creds
+
+
+def keep_demo_credentials(settings: Settings, creds: DemoCredentials) -> None:
+    """Keep ``creds`` in ``var/`` (readable by its owner only), where the next start finds them."""
+    path = _stored_credentials(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(asdict(creds)))
+    os.chmod(path, 0o600)
 
 
 def seed_demo(session: Session, settings: Settings, now: datetime | None = None) -> DemoCredentials:

@@ -11,7 +11,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from pathlib import Path
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from argon2 import PasswordHasher, profiles
@@ -21,11 +22,12 @@ from werkzeug.test import TestResponse
 
 from app import create_app, finish_dash_setup
 from auth import passwords
-from auth.demo_accounts import DEMO_USERS, DemoCredentials, seed_demo
+from auth.demo_accounts import DEMO_USERS, DemoCredentials, keep_demo_credentials, seed_demo
 from config import Settings, load_settings
 from data.db import Database
 from data.migrate import upgrade
 from data.runtime import build_runtime
+from domain.clock import utcnow
 
 TEST_PASSWORD = "test-only-Password-1"  # test value, never used outside the suite
 DEMO_USERNAME = {role: username for username, _name, role in DEMO_USERS}  # "nurse" -> "perawat", ...
@@ -93,40 +95,67 @@ def make_settings(tmp_path, database_url: str, redis_url: str, mqtt_url: str, **
     return load_settings(**values)
 
 
-def build_app(settings: Settings) -> PantauApp:
-    upgrade(settings.database_url)
+@dataclass(frozen=True)
+class Template:
+    """A migrated, demo-seeded database that tests copy (a PostgreSQL database's name or a SQLite file), with the
+    credentials its seed made and the moment it was seeded."""
+
+    name: str
+    creds: DemoCredentials
+    seeded_at: datetime
+
+    def seed_is_current(self, timezone: str) -> bool:
+        """Seeding a copy again now would change nothing: the site's day and hour are those of the template's seed.
+        (The demo's practice hours follow the hour until today's sessions exist, and its nurse observations are
+        renewed after six hours; everything else the seed makes once.)"""
+        zone = ZoneInfo(timezone)
+        hour = "%Y-%m-%d %H"
+        return self.seeded_at.astimezone(zone).strftime(hour) == utcnow().astimezone(zone).strftime(hour)
+
+
+def build_app(settings: Settings, template: Template | None = None) -> PantauApp:
+    """Migrate, seed and build the app, as a start of Pantau does. On a copy of ``template``: with the template's
+    demo credentials, without the migrations (the copy is at head) and, while the template's seed is current,
+    without seeding again, which would change nothing (``Template.seed_is_current``)."""
+    if template is not None:
+        keep_demo_credentials(settings, template.creds)
+    else:
+        upgrade(settings.database_url)
     runtime = build_runtime(settings)
-    with runtime.db.session() as session:
-        creds = seed_demo(session, settings)
+    if template is not None and template.seed_is_current(settings.timezone):
+        creds = template.creds
+    else:
+        with runtime.db.session() as session:
+            creds = seed_demo(session, settings)
     return PantauApp(create_app(settings, runtime=runtime), settings, creds)
 
 
-def migrate_and_seed(url: str, var_dir) -> None:
-    """What a template database holds: the schema at head and the demo seed."""
+def migrate_and_seed(url: str, name: str, var_dir) -> Template:
+    """A template database: the schema at head and the demo seed."""
     upgrade(url)
     db = Database(url)
+    seeded_at = utcnow()
     try:
         with db.session() as session:
-            seed_demo(session, make_settings(var_dir, url, "memory://", ""))
+            creds = seed_demo(session, make_settings(var_dir, url, "memory://", ""), seeded_at)
     finally:
         db.engine.dispose()  # a template must have no open connection while it is copied
+    return Template(name, creds, seeded_at)
 
 
 @pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory) -> Path:
+def sqlite_template(tmp_path_factory) -> Template:
     """A migrated, demo-seeded SQLite file that each embedded-backend test copies, as PostgreSQL tests copy
     ``postgres_template``: migrating and seeding a file for every test cost seconds each."""
     folder = tmp_path_factory.mktemp("sqlite-template")
-    migrate_and_seed(f"sqlite:///{folder / 'template.db'}", folder)
-    return folder / "template.db"
+    return migrate_and_seed(f"sqlite:///{folder / 'template.db'}", str(folder / "template.db"), folder)
 
 
 @pytest.fixture
 def sqlite_url(tmp_path, sqlite_template) -> str:
-    """A SQLite database of the test's own, a copy of the template; the app built on it still runs the
-    migrations (a no-op at head) and the idempotent seed."""
+    """A SQLite database of the test's own, a copy of the template."""
     path = tmp_path / "pantau.db"
-    with sqlite3.connect(sqlite_template) as source, sqlite3.connect(path) as copy:
+    with sqlite3.connect(sqlite_template.name) as source, sqlite3.connect(path) as copy:
         source.backup(copy)  # whole and consistent, whatever the journal mode
     source.close()
     copy.close()
@@ -134,31 +163,28 @@ def sqlite_url(tmp_path, sqlite_template) -> str:
 
 
 @pytest.fixture
-def sqlite_app(tmp_path, sqlite_url, mqtt_url) -> Iterator[PantauApp]:
+def sqlite_app(tmp_path, sqlite_template, sqlite_url, mqtt_url) -> Iterator[PantauApp]:
     """The embedded configuration: SQLite file and in-memory live store (a real broker for health)."""
     live = f"memory://test-{uuid.uuid4().hex[:12]}"  # a store of its own: "memory://" is shared by the process
-    pantau = build_app(make_settings(tmp_path, sqlite_url, live, mqtt_url))
+    pantau = build_app(make_settings(tmp_path, sqlite_url, live, mqtt_url), sqlite_template)
     yield pantau
     pantau.runtime.close()
 
 
 @pytest.fixture(scope="session")
-def postgres_template(postgres_server, tmp_path_factory) -> str:
+def postgres_template(postgres_server, tmp_path_factory) -> Template:
     """A migrated, demo-seeded database that each PostgreSQL test copies (``CREATE DATABASE … TEMPLATE``), which
-    is far quicker than migrating and seeding every time. Tests still run the migrations (a no-op at head) and
-    the idempotent seed on their copy."""
+    is far quicker than migrating and seeding every time."""
     name = f"tpl_{uuid.uuid4().hex[:12]}"
-    url = postgres_server.create_database(name)
-    migrate_and_seed(url, tmp_path_factory.mktemp("template"))
-    return name
+    return migrate_and_seed(postgres_server.create_database(name), name, tmp_path_factory.mktemp("template"))
 
 
 @pytest.fixture
 def postgres_app(tmp_path, postgres_server, postgres_template, redis_url, mqtt_url) -> Iterator[PantauApp]:
     """The production configuration: a fresh PostgreSQL database, real Redis and Mosquitto."""
     name = f"t_{uuid.uuid4().hex[:12]}"
-    url = postgres_server.create_database(name, template=postgres_template)
-    pantau = build_app(make_settings(tmp_path, url, redis_url, mqtt_url))
+    url = postgres_server.create_database(name, template=postgres_template.name)
+    pantau = build_app(make_settings(tmp_path, url, redis_url, mqtt_url), postgres_template)
     yield pantau
     pantau.runtime.close()
     postgres_server.drop_database(name)  # hundreds of copies would otherwise pile up for the rest of the run

@@ -19,7 +19,7 @@ APP_PASSWORD = "test-only-app-role-password"  # test value
 @pytest.fixture
 def owner_and_app(postgres_server, postgres_template) -> Iterator[tuple[Engine, Engine, str]]:
     """A migrated copy of the template and a fresh login role granted like compose's (owner, app, role name)."""
-    url = postgres_server.create_database(f"aa_{uuid.uuid4().hex[:12]}", template=postgres_template)
+    url = postgres_server.create_database(f"aa_{uuid.uuid4().hex[:12]}", template=postgres_template.name)
     role = f"pantau_app_{uuid.uuid4().hex[:8]}"
     ensure_login_role(url, role, APP_PASSWORD)
     upgrade(url, app_role=role)
@@ -97,7 +97,7 @@ def test_the_app_role_owns_the_vitals_partitions_it_must_create_and_drop(owner_a
 
 
 def test_a_role_created_after_the_upgrade_is_granted_at_the_next_one(postgres_server, postgres_template):
-    url = postgres_server.create_database(f"ab_{uuid.uuid4().hex[:12]}", template=postgres_template)
+    url = postgres_server.create_database(f"ab_{uuid.uuid4().hex[:12]}", template=postgres_template.name)
     role = f"pantau_app_{uuid.uuid4().hex[:8]}"
     upgrade(url, app_role=role)  # no such role yet: skipped, no error
     ensure_login_role(url, role, APP_PASSWORD)

@@ -81,8 +81,8 @@ def demo_site_copy(postgres_server, template: str, code: str, seed: int) -> Site
 def facilities(postgres_server, postgres_template, mosquitto_server, tmp_path) -> Iterator[tuple[Facility, Facility]]:
     """PKM and RS, each with its web app and its worker running and registered for sync with the other."""
     tag = uuid.uuid4().hex[:4]
-    pkm_site = demo_site_copy(postgres_server, postgres_template, f"PKM-{tag}", 1)
-    rs_site = demo_site_copy(postgres_server, postgres_template, f"RS-{tag}", 2)
+    pkm_site = demo_site_copy(postgres_server, postgres_template.name, f"PKM-{tag}", 1)
+    rs_site = demo_site_copy(postgres_server, postgres_template.name, f"RS-{tag}", 2)
     made: list[Facility] = []
     try:
         for site, peer in ((pkm_site, rs_site), (rs_site, pkm_site)):

@@ -31,7 +31,7 @@ def production_stack(tmp_path, postgres_server, postgres_template, mosquitto_ser
     """(web app process, its own Redis, the session's broker, the app object the consumer and the test use, the
     embedded stack with its simulators), with a 1-minute idle timeout and 5-second streams."""
     redis = RedisServer(port=free_port()).start()  # a fixed port, so a restart comes back where the app looks
-    database = postgres_server.create_database(f"t_{uuid.uuid4().hex[:12]}", template=postgres_template)
+    database = postgres_server.create_database(f"t_{uuid.uuid4().hex[:12]}", template=postgres_template.name)
     settings = make_settings(
         tmp_path,
         database,

@@ -99,7 +99,7 @@ def scanned_app(tmp_path, postgres_server, postgres_template, redis_url, mqtt_ur
     """(address, app): the production stack's web process on a fresh database seeded with one user per role."""
     if not WAPITI.exists():
         pytest.skip(f"wapiti is not installed at {WAPITI} (make test installs it)")
-    database = postgres_server.create_database(f"t_{uuid.uuid4().hex[:12]}", template=postgres_template)
+    database = postgres_server.create_database(f"t_{uuid.uuid4().hex[:12]}", template=postgres_template.name)
     settings = make_settings(tmp_path, database, redis_url, mqtt_url, mfa_required_roles="")  # no TOTP step
     pantau = build_app(settings)
     with WebAppProcess(settings) as web:

@@ -25,7 +25,6 @@ import statistics
 import sys
 import tempfile
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,11 +43,11 @@ from bench._proc_cpu import cpu_seconds, descendants  # noqa: E402
 from config import load_settings  # noqa: E402
 from data.migrate import upgrade  # noqa: E402
 from data.runtime import build_runtime  # noqa: E402
+from testkit.callback_traffic import CallbackTraffic  # noqa: E402
 from testkit.chromium import CHROMIUM_ARGS, LOCALE, TIMEZONE, VIEWPORT, find_chromium  # noqa: E402
 
 PASSWORD = "bench-only-password-1"  # bench value
 DEFAULT_PAGES = "/,/keuangan,/bangsal/ICU,/bed/ICU-03,/laporan/antrean,/pendaftaran,/admin/jadwal"
-CALLBACK_URL = "/_dash-update-component"
 QUIET_S = 0.5
 SETTLE_LIMIT_S = 30.0
 KINDS = ("renderer", "browser", "gpu", "other")
@@ -115,32 +114,6 @@ def served_demo(full_plotly: bool) -> Iterator[str]:
             runtime.close()
 
 
-class Settle:
-    """Counts the page's Dash callback requests in flight, to wait until they have been quiet a while."""
-
-    def __init__(self, page) -> None:
-        self.in_flight = 0
-        page.on("request", lambda r: self._count(r, +1))
-        page.on("requestfinished", lambda r: self._count(r, -1))
-        page.on("requestfailed", lambda r: self._count(r, -1))
-
-    def _count(self, request, step: int) -> None:
-        if CALLBACK_URL in request.url:
-            self.in_flight += step
-
-    def wait(self, page) -> None:
-        deadline, quiet_since = time.monotonic() + SETTLE_LIMIT_S, None
-        while time.monotonic() < deadline:
-            if self.in_flight == 0:
-                quiet_since = quiet_since or time.monotonic()
-                if time.monotonic() - quiet_since >= QUIET_S:
-                    return
-            else:
-                quiet_since = None
-            page.wait_for_timeout(50)
-        raise SystemExit(f"callbacks still running after {SETTLE_LIMIT_S:.0f} s on {page.url}")
-
-
 def measure(base: str, pages: list[str], repeat: int) -> dict[str, dict[str, list[float]]]:
     """``{page: {"first_renderer": [ms, ...], ...}}`` over ``repeat`` fresh browser contexts."""
     from playwright.sync_api import sync_playwright
@@ -151,18 +124,18 @@ def measure(base: str, pages: list[str], repeat: int) -> dict[str, dict[str, lis
         for _ in range(repeat):
             context = browser.new_context(viewport=VIEWPORT, locale=LOCALE, timezone_id=TIMEZONE)
             page = context.new_page()
-            settle = Settle(page)
+            traffic = CallbackTraffic(page)
             page.goto(f"{base}/login")
             page.fill("#username", "admin")
             page.fill("#password", PASSWORD)
             page.click("#login-submit")
             page.wait_for_url(lambda url: "/login" not in url)
-            settle.wait(page)
+            traffic.settle(page, QUIET_S, SETTLE_LIMIT_S)
             for path in pages:
                 for load in LOADS:
                     before = cpu_now()
                     page.goto(base + path)
-                    settle.wait(page)
+                    traffic.settle(page, QUIET_S, SETTLE_LIMIT_S)
                     after = cpu_now()
                     for kind, seconds in after.items():
                         found[path].setdefault(f"{load}_{kind}", []).append((seconds - before[kind]) * 1000)

@@ -9,7 +9,6 @@ pages outside Dash (sign-in, password, printouts, the patient's status page) are
 from __future__ import annotations
 
 import re
-import time
 import uuid
 
 import dash
@@ -25,6 +24,7 @@ from data.models import Site
 from data.queue_registration import take_admission_ticket
 from data.schedules import local_today
 from domain.clock import utcnow
+from testkit.callback_traffic import CALLBACK_URL, CallbackTraffic
 from testkit.front_desk import call, register_waiting, site_of
 from tests.axe import THEME_KEY, THEMES, audit, shown_theme, switch_theme
 from tests.test_bpjs_client import CONS_ID, SECRET, USER_KEY, client_for, serve
@@ -41,12 +41,9 @@ TEMPLATE_VALUES = {"bed": "ICU-03", "ward": "ICU", "board": "umum", "mrn": "DEMO
 # Dash's "not found" page draws only inside the app (its own address answers the server-rendered 404, audited below).
 NOT_FOUND_PAGE = "pages.not_found_404"
 EXTRA_PAGES = {"display": [("pages.board", "/papan/farmasi")], "front_desk": [("pages.board", "/papan")]}
-CALLBACK_URL = "/_dash-update-component"
-SETTLE_QUIET_S = 0.5  # no callback request in flight for this long = settled
 # After a theme switch: switch_theme returns once the clientside callback has shown the theme, and the same update
 # starts the charts' callbacks at once.
 SWITCH_QUIET_S = 0.2
-SETTLE_LIMIT_S = 20.0
 ERROR_OVERLAY = ".dash-fe-error__title, .dash-fe-error-top, .dash-debug-alert"
 
 
@@ -71,16 +68,14 @@ def pages_for(role: str) -> list[tuple[str, str]]:
     return sorted(registered + EXTRA_PAGES.get(role, []))
 
 
-class CallbackWatch:
+class CallbackWatch(CallbackTraffic):
     """Counts the page's callback requests in flight and keeps every problem the browser reports."""
 
     def __init__(self, page) -> None:
-        self.in_flight = 0
+        super().__init__(page)
         self.problems: list[str] = []
         page.on("console", self._console)
         page.on("pageerror", lambda exc: self.problems.append(f"page error: {exc}"))
-        page.on("request", lambda r: self._count(r, +1))
-        page.on("requestfinished", lambda r: self._count(r, -1))
         page.on("requestfailed", self._failed)
         page.on("response", self._response)
 
@@ -88,12 +83,7 @@ class CallbackWatch:
         if message.type == "error":
             self.problems.append(f"console error: {message.text}")
 
-    def _count(self, request, step: int) -> None:
-        if CALLBACK_URL in request.url:
-            self.in_flight += step
-
     def _failed(self, request) -> None:
-        self._count(request, -1)
         # ERR_ABORTED is the browser cancelling a request because the test moved on to the next page (a timer's
         # callback can start between "settled" and the navigation); a server that fails answers with a status.
         if CALLBACK_URL in request.url and request.failure != "net::ERR_ABORTED":
@@ -102,20 +92,6 @@ class CallbackWatch:
     def _response(self, response) -> None:
         if CALLBACK_URL in response.url and response.status >= 400:
             self.problems.append(f"callback answered {response.status}: {response.request.post_data[:300]}")
-
-    def settle(self, page, quiet_s: float = SETTLE_QUIET_S) -> None:
-        """Wait (bounded) until no callback request has been in flight for ``quiet_s``."""
-        deadline = time.monotonic() + SETTLE_LIMIT_S
-        quiet_since = None
-        while time.monotonic() < deadline:
-            if self.in_flight == 0 and page.locator("._dash-loading-callback").count() == 0:
-                quiet_since = quiet_since or time.monotonic()
-                if time.monotonic() - quiet_since >= quiet_s:
-                    return
-            else:
-                quiet_since = None
-            page.wait_for_timeout(100)
-        raise AssertionError(f"callbacks still running after {SETTLE_LIMIT_S:.0f} s on {page.url}")
 
 
 @pytest.fixture

@@ -26,13 +26,13 @@ def _children() -> dict[int, list[int]]:
 
 def descendants(roots: Iterable[int]) -> list[int]:
     """``roots`` and all their living descendants."""
-    tree, seen, pending = _children(), [], list(roots)
+    tree, seen, pending = _children(), dict[int, None](), list(roots)  # a dict: an ordered set
     while pending:
         pid = pending.pop()
         if pid not in seen:
-            seen.append(pid)
+            seen[pid] = None
             pending.extend(tree.get(pid, ()))
-    return seen
+    return list(seen)
 
 
 def cpu_seconds(pid: int) -> float:

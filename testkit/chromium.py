@@ -2,8 +2,8 @@
 browser context of a Jakarta PC (1366x768, ``id-ID``, ``Asia/Jakarta``). Playwright never downloads a browser.
 
 Chromium's headless shell (Debian's ``chromium-headless-shell``, the build Playwright itself runs headless) comes
-first when installed: the same Blink and V8 without the full browser around them, whose browser process took half the
-CPU (docs/performance.md, "twelfth session"); the full ``chromium`` otherwise."""
+first when installed: the same Blink and V8 without the full browser around them; its browser process takes half the
+CPU of the full browser's (docs/performance.md, "twelfth session"). The full ``chromium`` otherwise."""
 
 from __future__ import annotations
 

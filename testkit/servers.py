@@ -22,6 +22,7 @@ import glob
 import os
 import pwd
 import re
+import secrets
 import shlex
 import shutil
 import signal
@@ -50,6 +51,7 @@ __all__ = [
 
 START_TIMEOUT = 20.0
 LOCALHOST = "127.0.0.1"
+SERVICE_PORTS_FROM = 20000  # free_port picks from here up to the kernel's ephemeral range (32768 by default)
 _DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
@@ -61,10 +63,31 @@ class ServiceError(RuntimeError):
 
 
 def free_port(host: str = LOCALHOST) -> int:
-    """Return a TCP port on ``host`` that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    """A TCP port on ``host`` that was free a moment ago, picked at random below the kernel's ephemeral range.
+
+    A port from that range (what binding port 0 gives) can be taken between this check and the server's own bind
+    by any outgoing connection of the run, a database client's, say: a test's app once found its port "in use by
+    another program". Below the range only another server can take it, and the random pick keeps the parallel test
+    processes apart. Where the range starts too low to leave room, the kernel picks."""
+    room = ephemeral_ports_start() - SERVICE_PORTS_FROM
+    for _ in range(100):
+        # secrets, not random: Hypothesis seeds the global generator alike in every test process
+        port = SERVICE_PORTS_FROM + secrets.randbelow(room) if room > 1000 else 0
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise RuntimeError(f"no free TCP port on {host} from {SERVICE_PORTS_FROM}")
+
+
+def ephemeral_ports_start() -> int:
+    """The first port of the range the kernel draws outgoing connections' ports from; 0 when it cannot be read."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def port_open(host: str, port: int) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ import pytest
 import redis
 import sqlalchemy as sa
 
-from testkit.servers import MosquittoServer
+from testkit.servers import SERVICE_PORTS_FROM, MosquittoServer, ephemeral_ports_start, free_port
 
 pytestmark = pytest.mark.services
 
@@ -190,3 +191,19 @@ def test_browser_renders(page) -> None:
     assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == "Asia/Jakarta"
     assert page.evaluate("navigator.language") == "id-ID"
     assert page.viewport_size == {"width": 1366, "height": 768}
+
+
+# ------------------------------------------------------------------------------------------------ free ports
+
+
+def test_free_ports_lie_below_the_ephemeral_range_where_no_outgoing_connection_takes_them():
+    """What ``free_port`` hands a service is bindable and, where the kernel leaves room, below the range its
+    outgoing connections draw from (a test's app once lost its port to one between the check and its bind)."""
+    start = ephemeral_ports_start()
+    ports = [free_port() for _ in range(50)]
+    if start - SERVICE_PORTS_FROM > 1000:
+        assert all(SERVICE_PORTS_FROM <= port < start for port in ports), ports
+    assert len(set(ports)) > 40, "random picks, so that parallel test processes rarely meet"
+    for port in ports[:5]:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", port))

@@ -270,8 +270,9 @@ class ClinicalWorker:
             batch.set_latest(key, fields)
         if order.offset is not None:
             batch.set_latest(live_keys.clinical_offset(partition), {"id": order.offset})
-            if (kept_from := parse_stream_id(order.offset)[0] - KEEP_EVALUATED_MS) > 0:
-                batch.trim_stream(live_keys.clinical_partition(partition), str(kept_from))
+            ms, seq = parse_stream_id(order.offset)
+            if ms > KEEP_EVALUATED_MS:  # the full id: one batch's entries share their millisecond
+                batch.trim_stream(live_keys.clinical_partition(partition), f"{ms - KEEP_EVALUATED_MS}-{seq}")
         batch.execute()
         self._committed[partition] = order.offset
         self._touched[partition] = set()

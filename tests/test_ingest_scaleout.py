@@ -26,7 +26,7 @@ import pytest
 import redis
 from sqlalchemy import select, text
 
-from bridge.clinical_feed import ClinicalFeed, partition_of
+from bridge.clinical_feed import ClinicalFeed, encode_sample, partition_of
 from bridge.clinical_worker import ClinicalWorker
 from bridge.consumer import Consumer, ConsumerHooks, ConsumerOptions
 from bridge.consumer.metrics import ConsumerMetrics
@@ -35,9 +35,10 @@ from data import live_keys
 from data.admissions import pair_monitor
 from data.db import Database
 from data.live_store import LiveStore, open_live_store
-from data.models import Bed, Device, Ward
+from data.models import Bed, Device, DeviceAssignment, Ward
 from data.seed import SEEDER, add_occupied_bed
 from domain.clock import now_ms
+from domain.vitals_contract import parse_vitals
 from testkit.servers import free_port
 from tests.test_consumer import (  # this module's own broker and database too
     SITE,
@@ -148,6 +149,27 @@ class Ward6:
             end = None if ended is None else int(ended.timestamp() * 1000) - t0
             out.append((self.beds.index(code), condition, int(started.timestamp() * 1000) - t0, end))
         return out
+
+    def feed_in_one_millisecond(self, redis_url: str, messages: list[tuple[str, bytes]]) -> None:
+        """Append ``messages`` to the clinical partitions as entries of one millisecond, as a loaded consumer's
+        large batch can be (ids given, for Redis 7.0 takes the clock afresh within a script)."""
+        with self.db.engine.connect() as conn:
+            pairing = dict(
+                conn.execute(
+                    select(Device.device_id, DeviceAssignment.id)
+                    .join(DeviceAssignment, DeviceAssignment.device_pk == Device.id)
+                    .where(DeviceAssignment.until.is_(None), Device.device_id.in_(self.devices))
+                ).all()
+            )
+        bed_of = dict(zip(self.devices, self.beds, strict=True))
+        ms = now_ms()
+        with redis.Redis.from_url(redis_url) as client, client.pipeline(transaction=False) as pipe:
+            for seq, (topic, payload) in enumerate(messages, 1):
+                msg = parse_vitals(topic, payload, ms)
+                bed = bed_of[msg.device_id]
+                key = live_keys.clinical_partition(partition_of(bed, PARTITIONS))
+                pipe.xadd(key, encode_sample(bed, pairing[msg.device_id], msg), id=f"{ms}-{seq}")
+            pipe.execute()
 
     def stored(self) -> tuple[int, int]:
         with self.db.engine.connect() as conn:
@@ -399,8 +421,8 @@ def test_evaluated_entries_leave_the_partitions_and_a_new_owner_goes_on_after_th
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With nothing kept past the offset, a partition holds only a last node of evaluated entries (Redis drops
-    whole nodes); an evaluator that takes over then evaluates the rest of the input, and the alarms are those of
-    the whole recorded input, each stored once."""
+    whole nodes), even when they came in one batch and so share their millisecond; an evaluator that takes over
+    then evaluates the rest of the input, and the alarms are those of the whole recorded input, each stored once."""
     monkeypatch.setattr("bridge.clinical_worker.KEEP_EVALUATED_MS", 0)
     ward = Ward6(services.db)
     cluster = Cluster(services)
@@ -409,7 +431,7 @@ def test_evaluated_entries_leave_the_partitions_and_a_new_owner_goes_on_after_th
         t0 = now_ms() - SECONDS * 1000
         messages = ward.recorded_input(t0)
         half = len(messages) // 2
-        publish(services.mqtt_url, messages[:half])
+        ward.feed_in_one_millisecond(cluster.redis_url, messages[:half])
         wait_until(lambda: first.evaluated >= half - 2 * BEDS, timeout=60, what="the first half evaluated")
         partitions = cluster.stores[0]
 

@@ -137,6 +137,15 @@ def current_admission(session: Session, bed_id: int) -> Admission | None:
     )
 
 
+def current_bed_code(session: Session, admission_id: int) -> str | None:
+    """The code of the bed the admission lies in now (``None`` when it lies in none)."""
+    return session.scalar(
+        select(Bed.code)
+        .join(BedOccupancy, BedOccupancy.bed_id == Bed.id)
+        .where(BedOccupancy.admission_id == admission_id, BedOccupancy.until.is_(None))
+    )
+
+
 def admission_stays(session: Session, admission_id: int) -> list[tuple[int, datetime, datetime | None]]:
     """The admission's beds in order: ``(bed_id, since, until)``, ``until`` None for the bed it lies in now."""
     rows = session.execute(

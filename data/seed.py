@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config import Settings
-from data.admissions import admit
+from data.admissions import admit, current_bed_code
 from data.broker_admin import NoBrokerAdmin
 from data.device_credentials import SIMULATED_PREFIX, register_device
 from data.doctor_schedules import create_session, update_session
@@ -268,20 +268,22 @@ def _seed_demo_patients(session: Session, actor: Actor, site: Site, settings: Se
             admitted = admit(session, actor, patient_id=patient.id, bed_id=bed.id, source="desk", at=since)
             admission = session.get(Admission, admitted.admission_id)
         if admission is not None:
-            _fresh_demo_observation(session, actor, bed, admission.id)
+            _fresh_demo_observation(session, actor, admission.id)
 
 
-def _fresh_demo_observation(session: Session, actor: Actor, bed: Bed, admission_id: int) -> None:
+def _fresh_demo_observation(session: Session, actor: Actor, admission_id: int) -> None:
     """A demo nurse observation (room air, alert) so NEWS2 is complete from the start; renewed on each start
-    once older than 6 hours. A real ward records these by hand on the bed page, through the same service."""
+    once older than 6 hours, in the bed the stay lies in now (staff may have moved the patient since the seed
+    admitted them). A real ward records these by hand on the bed page, through the same service."""
     latest = session.scalar(
         select(Observation.taken_at)
         .where(Observation.admission_id == admission_id)
         .order_by(Observation.taken_at.desc())
         .limit(1)
     )
-    if latest is None or utcnow() - latest > timedelta(hours=6):
-        view = bed_by_code(session, actor.site_id, bed.code)
+    code = current_bed_code(session, admission_id)
+    if code is not None and (latest is None or utcnow() - latest > timedelta(hours=6)):
+        view = bed_by_code(session, actor.site_id, code)
         record_observation(session, actor, view, ObservationInput(on_oxygen=False, consciousness="A"))
 
 

@@ -4,6 +4,7 @@ holds the same practice hours as Pantau (with the one planned difference) on eve
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from random import Random
@@ -14,12 +15,13 @@ from sqlalchemy import func, select
 from auth.demo_accounts import seed_demo
 from bridge.bpjs.sandbox import create_sandbox
 from bridge.bpjs_reference_pull import pull_reference
+from data.admissions import current_bed_code, transfer
 from data.bpjs_reference import DIFFERENT, SAME, compare_schedule
-from data.models import Doctor, DoctorSchedule, Patient, Poli, Site
+from data.models import Admission, Bed, Doctor, DoctorSchedule, Observation, Patient, Poli, Site
 from data.patients import decrypt_field
 from data.queue_demo import DemoClinic, _fits
 from data.schedules import day_sessions, local_today, site_zone
-from data.seed import HFIS_LAGGING_DOCTOR, demo_hfis_jadwal
+from data.seed import HFIS_LAGGING_DOCTOR, SEEDER, demo_hfis_jadwal
 from domain.age_range import AgeRange, age_years
 from domain.formats import normalise_phone
 from domain.identifiers import normalise_identifier
@@ -123,6 +125,33 @@ def test_a_restart_later_the_same_day_keeps_todays_sessions(sqlite_app):
         doctors = s.scalar(select(func.count()).select_from(Doctor))
     assert len(before) == doctors and after == before  # one session per doctor, as in the morning
     assert plans == {(clock(7), clock(15))}
+
+
+def test_a_restart_after_staff_moved_a_demo_patient_renews_the_observation_in_their_bed_now(sqlite_app):
+    """A nurse moved a demo patient to another bed; hours later the demo starts again: the renewed observation goes
+    to the patient in the bed they lie in (the seed's first bed is empty now, or another patient's)."""
+    site_id, _ = site_of(sqlite_app)
+    with sqlite_app.runtime.db.session() as s:
+        patient_id = s.scalar(select(Patient.id).where(Patient.mrn == "DEMO-00001"))
+        admission = s.scalar(
+            select(Admission).where(Admission.patient_id == patient_id, Admission.discharged_at.is_(None))
+        )
+        first_bed = current_bed_code(s, admission.id)
+        free = s.scalar(select(Bed).where(Bed.status == "available").order_by(Bed.code).limit(1))
+        actor = replace(SEEDER, site_id=site_id)
+        transfer(s, actor, admission_id=admission.id, to_bed_id=free.id, monitor="keep", version=admission.version)
+        for observation in s.scalars(select(Observation).where(Observation.admission_id == admission.id)):
+            observation.taken_at -= timedelta(hours=7)  # the last one is older than the demo keeps
+        admission_id, moved_to = admission.id, free.id
+    with sqlite_app.runtime.db.session() as s:
+        seed_demo(s, sqlite_app.settings)
+    with sqlite_app.runtime.db.session() as s:
+        newest = s.scalar(
+            select(Observation).where(Observation.admission_id == admission_id).order_by(Observation.taken_at.desc())
+        )
+        assert (newest.bed_id, newest.patient_id) == (moved_to, patient_id)
+        assert datetime.now(UTC) - newest.taken_at < timedelta(minutes=5)
+        assert current_bed_code(s, admission_id) == free.code != first_bed
 
 
 @pytest.mark.parametrize("started", [(0, 30), (10, 0), (23, 30)])

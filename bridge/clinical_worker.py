@@ -280,6 +280,7 @@ class ClinicalWorker:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m bridge.clinical_worker``: evaluate partitions until SIGTERM/SIGINT."""
+    from bridge.collector import collect_for_batches
     from bridge.health_http import HealthHttpServer, Reply
     from bridge.stop_signal import stop_on_signals
     from config import configure_logging, load_settings
@@ -293,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     settings.require_own_secrets()
     configure_logging(settings.log_level)
+    collect_for_batches()
     runtime = build_runtime(settings)
     worker = ClinicalWorker.from_settings(runtime, args.name)
 

@@ -41,11 +41,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from bridge.clinical_feed import ClinicalFeed
     from bridge.clinical_worker import ClinicalWorker
+    from bridge.collector import collect_for_batches
     from data.runtime import build_runtime
 
     settings = load_settings()
     settings.require_own_secrets()
     configure_logging(settings.log_level)
+    collect_for_batches()
     runtime = build_runtime(settings)
     feed = ClinicalFeed(runtime.live, settings.clinical_partitions, settings.clinical_stream_maxlen)
     evaluator = None if args.no_clinical or args.no_evaluator else ClinicalWorker.from_settings(runtime, args.client_id)

@@ -130,8 +130,10 @@ class Scope(Protocol):
         """The bed's partition is this evaluator's: its alarms are published and stored here."""
         ...
 
-    def ticks(self, bed_code: str) -> bool:
-        """Owned, and its partition read to the end: time may pass for the bed by the wall clock."""
+    def silence_ms(self, bed_code: str) -> int | None:
+        """How long the bed's partition has been read to its end since the bed's last step evaluated here was read;
+        ``None`` while no time may pass for the bed by the wall clock (not owned, not read to its end, or
+        samples of it waiting)."""
         ...
 
 
@@ -512,8 +514,9 @@ class ClinicalPipeline:
         """About once a second: no-data detection, escalation, the periodic republish, snapshots."""
         with self._batch():
             for context in self._beds.values():
-                if context.occupied and self._ticks(context, now_ms):
-                    self._apply(context, context.alarms.tick(self._bed_now(context, now_ms)))
+                bed_now = self._tick_time(context, now_ms) if context.occupied else None
+                if bed_now is not None:
+                    self._apply(context, context.alarms.tick(bed_now))
         if time.monotonic() - self._last_republish >= REPUBLISH_EVERY_S:
             self._last_republish = time.monotonic()
             self.republish()
@@ -525,15 +528,17 @@ class ClinicalPipeline:
         else:
             self._save_journal()
 
-    def _ticks(self, context: BedContext, wall_ms: int) -> bool:
-        """On the durable path the wall clock moves a bed's time on only while no sample of it is on its way: its
-        partition is read to the end and nothing was received for ``SILENT_MS``. While samples flow (a backlog
-        too) they alone make its time, so a replay raises the same alarms however fast it is read."""
+    def _tick_time(self, context: BedContext, wall_ms: int) -> int | None:
+        """The bed's time for a tick, or ``None`` when none may pass. On the durable path the wall clock moves a
+        bed's time on only by how long its partition has been read to its end with no new sample of the bed, once
+        that is ``SILENT_MS``: while samples flow (a backlog too, however late they are read) they alone make its
+        time, so a replay raises the same alarms however fast it is read."""
         if self.scope is None:
-            return True
-        return (
-            context.clock_ms is not None and wall_ms - context.heard_ms >= SILENT_MS and self.scope.ticks(context.code)
-        )
+            return self._bed_now(context, wall_ms)
+        silence = self.scope.silence_ms(context.code)
+        if context.clock_ms is None or silence is None or silence < SILENT_MS:
+            return None
+        return context.clock_ms + silence
 
     def handle_control(self, raw: str) -> None:
         """A message on ``live_keys.CONTROL_CHANNEL`` from the web app."""

@@ -43,6 +43,7 @@ class Unit:
     pairing: int = 0
     status: DeviceStatus | None = None
     received: int = 0
+    seen: float = 0.0  # time.monotonic() when the last of the step's samples was read
 
 
 @dataclass(slots=True)
@@ -122,7 +123,7 @@ class PartitionOrder:
             if cuffs:
                 cuff = max(cuffs, key=lambda m: (m.ts, m.seq))
                 newest = newest._replace(sbp=cuff.sbp, dbp=cuff.dbp, map=cuff.map)
-        return Unit(bed, step=step[1], msg=newest, pairing=step[0])
+        return Unit(bed, step=step[1], msg=newest, pairing=step[0], seen=max(w.seen for w in waiting))
 
     def _advance(self) -> None:
         read, waiting = self._read, self._waiting

@@ -81,7 +81,9 @@ class ClinicalWorker:
         self._dropped = {"late": 0, "broken": 0}  # what the partitions given up or lost had counted
         self._owned: dict[int, PartitionOrder] = {}
         self._cursor: dict[int, str] = {}
-        self._caught_up: set[int] = set()
+        self._caught_up: set[int] = set()  # partitions whose last read reached the end of the stream
+        self._read_to_end_at: dict[int, float] = {}  # partition -> time.monotonic() of that read
+        self._read_at: dict[str, float] = {}  # bed -> time.monotonic() its last step evaluated was read
         self._touched: dict[int, set[str]] = {}
         self._committed: dict[int, str | None] = {}
         self._stop = threading.Event()
@@ -108,10 +110,13 @@ class ClinicalWorker:
     def owns(self, bed_code: str) -> bool:
         return partition_of(bed_code, self.partitions) in self._owned
 
-    def ticks(self, bed_code: str) -> bool:
+    def silence_ms(self, bed_code: str) -> int | None:
         partition = partition_of(bed_code, self.partitions)
         order = self._owned.get(partition)
-        return partition in self._caught_up and order is not None and not order.holds(bed_code)
+        read_at = self._read_at.get(bed_code)
+        if partition not in self._caught_up or order is None or read_at is None or order.holds(bed_code):
+            return None
+        return max(0, int((self._read_to_end_at[partition] - read_at) * 1000))
 
     @property
     def owned(self) -> list[int]:
@@ -212,6 +217,8 @@ class ClinicalWorker:
         self.pipeline.restore_beds(codes)
         self.pipeline.take_stored_cuff_readings(codes)  # a snapshot of a bed's previous admission brings none
         self._owned[partition] = PartitionOrder(self.step_ms, self.hold_s, self.pipeline.last_step)
+        taken_at = time.monotonic()
+        self._read_at.update(dict.fromkeys(codes, taken_at))  # a silent bed's time goes on from the takeover
         self._cursor[partition] = offset
         self._committed[partition] = offset
         self._touched[partition] = set()
@@ -243,6 +250,7 @@ class ClinicalWorker:
         if entries:
             self._cursor[partition] = entries[-1][0]
         if len(entries) < READ_COUNT:
+            self._read_to_end_at[partition] = now
             self._caught_up.add(partition)
         else:
             self._caught_up.discard(partition)
@@ -251,6 +259,7 @@ class ClinicalWorker:
         if units:
             self._touched[partition] |= self.pipeline.evaluate_units(units)
             self.evaluated += len(units)
+            self._read_at.update((unit.bed, unit.seen) for unit in units if unit.msg is not None)
         self._commit(partition)
         return len(entries) == READ_COUNT
 

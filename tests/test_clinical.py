@@ -4,6 +4,7 @@ channel, NEWS2 completed by a nurse's observation, state surviving a restart."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -11,12 +12,14 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from bridge.clinical import ClinicalPipeline
+from bridge.clinical_feed import encode_sample
+from bridge.clinical_worker import ClinicalWorker
 from data import live_keys
 from data.admissions import current_admission
 from data.live_store import MemoryLiveStore
 from data.models import AlarmEvent, BedOccupancy, Observation, User, VitalSample
 from data.wards import bed_by_code
-from domain.clock import utcnow
+from domain.clock import now_ms, utcnow
 from domain.vitals_contract import VitalsMessage
 from tests.test_cuff_readings import move_patient
 
@@ -218,8 +221,8 @@ class Owns:
     def owns(self, bed_code: str) -> bool:
         return bed_code in self.beds
 
-    def ticks(self, bed_code: str) -> bool:
-        return bed_code in self.beds
+    def silence_ms(self, bed_code: str) -> int | None:
+        return None  # these tests give the beds samples: no time passes by the wall clock
 
 
 def test_a_new_owner_finding_the_previous_admissions_snapshot_scores_the_stored_cuff_reading(sqlite_app):
@@ -282,3 +285,32 @@ def test_an_acknowledgement_stored_without_its_control_message_is_taken_over(sql
     pipeline.sync_acknowledgements()
     shown = json.loads(live.get_latest(live_keys.ward_alarms("ICU"))["ICU-03"])[0]
     assert shown["acked"] is True and shown["ack_by"] == nurse
+
+
+def active_alarms(live: MemoryLiveStore, bed_code: str) -> list[str]:
+    return [a["condition"] for a in json.loads(live.get_latest(live_keys.ward_alarms("ICU")).get(bed_code, "[]"))]
+
+
+def test_a_backlog_read_long_after_it_came_goes_by_its_samples_time_not_by_the_wall_clock(sqlite_app):
+    """The durable path: 40 s of samples that a consumer received a minute ago (a backlog) are read and evaluated
+    now. The bed's time is its samples': the wall clock since they were received does not move it on, so no "no
+    data" cuts the desaturation in them. Only once the bed's partition has been read to its end with nothing new
+    of the bed for longer than the no-data wait does its time move on, and then "no data" is raised."""
+    live = MemoryLiveStore()
+    worker = ClinicalWorker(sqlite_app.runtime.db, live, partitions=1, lease_s=30, hold_ms=0, step_ms=1000)
+    worker._leases()  # takes the partition; the test reads it, not the worker's thread
+    received = now_ms() - 60_000
+    batch = live.batch()
+    for second in range(40):
+        at = received + second * 1000
+        msg = sample(second, spo2=85.0 if second >= 10 else 97.0)._replace(ts=at, received=at)
+        batch.append_stream(live_keys.clinical_partition(0), encode_sample("ICU-03", 0, msg), 10_000)
+    batch.execute()
+    worker._step(0)
+    assert worker.evaluated == 40
+    worker.pipeline.tick(now_ms())
+    assert active_alarms(live, "ICU-03") == ["spo2_low"]
+    time.sleep(3.5)  # the partition read to its end again and again, with nothing new of the bed
+    worker._step(0)
+    worker.pipeline.tick(now_ms())
+    assert "no_data" in active_alarms(live, "ICU-03")

@@ -24,6 +24,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -113,6 +114,11 @@ class AlarmJournal:
     def __len__(self) -> int:
         with self._lock:
             return len(self._pending)
+
+    def holds(self, of_bed: Callable[[str], bool]) -> bool:
+        """Whether a change of a bed that ``of_bed`` accepts (by its code) waits to be stored."""
+        with self._lock:
+            return any(of_bed(entry.bed_code) for entry in self._pending)
 
     def append(self, bed_id: int, bed_code: str, changes: list[Change]) -> None:
         """Queue ``changes`` of one bed, after everything already queued."""

@@ -265,15 +265,18 @@ class ClinicalWorker:
 
     def _commit(self, partition: int) -> None:
         """Write the offset with the state of the beds evaluated since, once the journal (whose thread stores the
-        changes as they come) has stored every change; and drop the entries evaluated more than
+        changes as they come) has stored every change of the partition's beds (waiting for every bed's, a busy
+        ward's partitions went uncommitted for as long as alarms kept coming); and drop the entries evaluated more than
         ``KEEP_EVALUATED_MS`` before it, so a partition holds what awaits evaluation and the last minute (the stream's
         cap matters only while no evaluator runs)."""
         order = self._owned.get(partition)
         if order is None or (order.offset == self._committed[partition] and not self._touched[partition]):
             return
-        states = self.pipeline.bed_states(self._touched[partition])
+        states = self.pipeline.bed_states(
+            self._touched[partition], lambda code: partition_of(code, self.partitions) == partition
+        )
         if states is None:
-            return  # changes not stored yet (or the database is away): the offset stays
+            return  # changes of its beds not stored yet (or the database is away): the offset stays
         batch = self.live.batch()
         for key, fields in states.items():
             batch.set_latest(key, fields)

@@ -19,6 +19,7 @@ from data.admissions import current_admission
 from data.live_store import MemoryLiveStore
 from data.models import AlarmEvent, BedOccupancy, Observation, User, VitalSample
 from data.wards import bed_by_code
+from domain.alarms import Alarm, Change
 from domain.clock import now_ms, utcnow
 from domain.vitals_contract import VitalsMessage
 from tests.test_cuff_readings import move_patient
@@ -314,3 +315,16 @@ def test_a_backlog_read_long_after_it_came_goes_by_its_samples_time_not_by_the_w
     worker._step(0)
     worker.pipeline.tick(now_ms())
     assert "no_data" in active_alarms(live, "ICU-03")
+
+
+def test_a_partitions_snapshot_waits_only_for_the_stored_changes_of_its_own_beds(sqlite_app):
+    """An evaluator commits a partition once the journal has stored its beds' changes: a change of a bed in another
+    partition still waiting does not hold it back (waiting for every bed's, a busy ward's partitions went
+    uncommitted for as long as alarms kept coming)."""
+    pipeline = ClinicalPipeline(sqlite_app.runtime.db, MemoryLiveStore(), scope=Owns())
+    pipeline.load()
+    started = Alarm("spo2_low", "physiological", "medium", T0, 85.0, "SpO2 85 < 90")
+    pipeline.journal.append(1, "ICU-03", [Change("started", started)])  # the journal's thread is not running
+    assert pipeline.bed_states({"ICU-04"}, lambda code: code == "ICU-04") is not None
+    assert pipeline.bed_states({"ICU-03"}, lambda code: code == "ICU-03") is None
+    assert pipeline.bed_states({"ICU-04"}) is None  # without a partition: every bed's changes

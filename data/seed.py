@@ -281,8 +281,10 @@ def _fresh_demo_observation(session: Session, actor: Actor, admission_id: int) -
         .order_by(Observation.taken_at.desc())
         .limit(1)
     )
+    if latest is not None and utcnow() - latest <= timedelta(hours=6):
+        return
     code = current_bed_code(session, admission_id)
-    if code is not None and (latest is None or utcnow() - latest > timedelta(hours=6)):
+    if code is not None:
         view = bed_by_code(session, actor.site_id, code)
         record_observation(session, actor, view, ObservationInput(on_oxygen=False, consciousness="A"))
 

@@ -355,14 +355,14 @@ class ClinicalPipeline:
                     context.offset_ms = int(saved.get("offset") or 0)
 
     def bed_states(
-        self, codes: set[str], waits_for: Callable[[str], bool] | None = None
+        self, codes: set[str], waits_for: Callable[[str], bool]
     ) -> dict[str, dict[str, str | int | None]] | None:
         """The durable path's snapshot of the beds (``live_keys.alarm_state``): alarm state, admission, clock, last
         pairing and step and the pairing's offset, written by the evaluator together with its partition's offset;
-        ``None`` while the journal holds a change not stored yet of a bed ``waits_for`` accepts (by default any:
-        a snapshot must never be ahead of the database)."""
+        ``None`` while the journal holds a change not stored yet of a bed ``waits_for`` accepts (its partition's
+        beds: a snapshot must never be ahead of the database)."""
         with self._lock:
-            if self.journal.holds(waits_for) if waits_for is not None else len(self.journal):
+            if self.journal.holds(waits_for):
                 return None
             return {
                 live_keys.alarm_state(c.code): {**_saved_state(c), **_saved_clock(c)}

@@ -27,6 +27,11 @@ from tests.test_cuff_readings import move_patient
 T0 = 1_800_000_000_000
 
 
+def any_bed(_code: str) -> bool:
+    """A partition holding every bed: its snapshot waits for every change."""
+    return True
+
+
 def sample(second: int, **values) -> VitalsMessage:
     base = dict(hr=80.0, spo2=97.0, rr=16.0, temp=36.8, ecg_status="ok", spo2_status="ok", sqi_ecg=0.95, sqi_spo2=0.95)
     base.update(values)
@@ -156,7 +161,7 @@ def test_the_last_cuff_reading_counts_in_news2_after_a_restart(sqlite_app):
     latest = runtime.live.get_latest(live_keys.latest("ICU-03"))
     assert (latest["news2"], latest["news2_complete"]) == ("2", "1")
     first.snapshot()
-    saved = first.bed_states({"ICU-03"})  # what the durable path commits with its partition's offset
+    saved = first.bed_states({"ICU-03"}, any_bed)  # what the durable path commits with its partition's offset
     runtime.live.set_latest(live_keys.latest("ICU-03"), {"news2": None, "news2_complete": None})
 
     second = ClinicalPipeline(runtime.db, runtime.live)
@@ -238,9 +243,10 @@ def test_a_new_owner_finding_the_previous_admissions_snapshot_scores_the_stored_
     live.set_latest(live_keys.alarm_state("ICU-13"), previous)
     scope.beds.add("ICU-13")
     pipeline.restore_beds(["ICU-13"])
-    assert json.loads(pipeline.bed_states({"ICU-13"})[live_keys.alarm_state("ICU-13")]["last"]) == {}
+    assert json.loads(pipeline.bed_states({"ICU-13"}, any_bed)[live_keys.alarm_state("ICU-13")]["last"]) == {}
     pipeline.take_stored_cuff_readings(["ICU-13"])
-    assert json.loads(pipeline.bed_states({"ICU-13"})[live_keys.alarm_state("ICU-13")]["last"]) == {"sbp": 95.0}
+    saved = pipeline.bed_states({"ICU-13"}, any_bed)[live_keys.alarm_state("ICU-13")]
+    assert json.loads(saved["last"]) == {"sbp": 95.0}
 
 
 def test_stored_cuff_readings_out_of_reach_leave_news2_to_wait_for_the_cuff(sqlite_app, monkeypatch, caplog):
@@ -327,4 +333,4 @@ def test_a_partitions_snapshot_waits_only_for_the_stored_changes_of_its_own_beds
     pipeline.journal.append(1, "ICU-03", [Change("started", started)])  # the journal's thread is not running
     assert pipeline.bed_states({"ICU-04"}, lambda code: code == "ICU-04") is not None
     assert pipeline.bed_states({"ICU-03"}, lambda code: code == "ICU-03") is None
-    assert pipeline.bed_states({"ICU-04"}) is None  # without a partition: every bed's changes
+    assert pipeline.bed_states({"ICU-04"}, any_bed) is None  # a partition of every bed

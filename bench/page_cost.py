@@ -48,7 +48,6 @@ from testkit.chromium import CHROMIUM_ARGS, LOCALE, TIMEZONE, VIEWPORT, find_chr
 
 PASSWORD = "bench-only-password-1"  # bench value
 DEFAULT_PAGES = "/,/keuangan,/bangsal/ICU,/bed/ICU-03,/laporan/antrean,/pendaftaran,/admin/jadwal"
-QUIET_S = 0.5
 SETTLE_LIMIT_S = 30.0
 KINDS = ("renderer", "browser", "gpu", "other")
 LOADS = ("first", "again")
@@ -130,12 +129,12 @@ def measure(base: str, pages: list[str], repeat: int) -> dict[str, dict[str, lis
             page.fill("#password", PASSWORD)
             page.click("#login-submit")
             page.wait_for_url(lambda url: "/login" not in url)
-            traffic.settle(page, QUIET_S, SETTLE_LIMIT_S)
+            traffic.settle(page, limit_s=SETTLE_LIMIT_S)
             for path in pages:
                 for load in LOADS:
                     before = cpu_now()
                     page.goto(base + path)
-                    traffic.settle(page, QUIET_S, SETTLE_LIMIT_S)
+                    traffic.settle(page, limit_s=SETTLE_LIMIT_S)
                     after = cpu_now()
                     for kind, seconds in after.items():
                         found[path].setdefault(f"{load}_{kind}", []).append((seconds - before[kind]) * 1000)

@@ -24,7 +24,7 @@ from data.display_screens import display_paths
 from data.models import DisplayToken, Site, User, UserRole
 from domain.actor import Actor
 from domain.clock import utcnow
-from domain.errors import InputError
+from domain.errors import InputError, check_fields
 from domain.roles import ROLES
 
 USERNAME = re.compile(r"^[a-z0-9._-]{3,64}$")
@@ -130,6 +130,20 @@ def _validate_roles(roles: set[str] | list[str] | tuple[str, ...]) -> set[str]:
     return chosen
 
 
+def _new_username(session: Session, name: str) -> str:
+    if not USERNAME.match(name):
+        raise InputError("err_username_format")
+    if session.scalar(select(func.count()).select_from(User).where(User.username == name)):
+        raise InputError("err_username_taken", username=name)
+    return name
+
+
+def _required_name(full_name: str) -> str:
+    if not full_name.strip():
+        raise InputError("err_full_name_required")
+    return full_name.strip()
+
+
 def create_user(
     session: Session,
     actor: Actor,
@@ -142,24 +156,28 @@ def create_user(
     must_change_password: bool = True,
     password_hash: str | None = None,
 ) -> User:
-    """Create an account; the username is stored in lower case and must be unique. A caller that hashed
+    """Create an account; the username is stored in lower case and must be unique. Every field is checked at once:
+    ``FieldErrors`` names each wrong one (``username``, ``full_name``, ``roles``, ``password``). A caller that hashed
     ``password`` itself passes ``password_hash``, and the password policy is not applied: only the demo seed does,
     with its generated or clearly marked ``PANTAU_DEMO_PASSWORD``, hashing once for all demo users."""
     name = username.strip().lower()
-    if not USERNAME.match(name):
-        raise InputError("err_username_format")
-    if not full_name.strip():
-        raise InputError("err_full_name_required")
-    chosen = _validate_roles(roles)
+    checks = {
+        "username": lambda: _new_username(session, name),
+        "full_name": lambda: _required_name(full_name),
+        "roles": lambda: _validate_roles(roles),
+    }
     if password_hash is None:
-        typed = acceptable_password(session, password, username=name, full_name=full_name, site_id=site_id)
-        password_hash = hash_password(typed)
-    if session.scalar(select(func.count()).select_from(User).where(User.username == name)):
-        raise InputError("err_username_taken", username=name)
+        checks["password"] = lambda: acceptable_password(
+            session, password, username=name, full_name=full_name, site_id=site_id
+        )
+    values = check_fields(checks)
+    chosen = values["roles"]
+    if password_hash is None:  # hashed once everything else is right: Argon2id is slow on purpose
+        password_hash = hash_password(values["password"])
     user = User(
         site_id=site_id,
         username=name,
-        full_name=full_name.strip(),
+        full_name=values["full_name"],
         password_hash=password_hash,
         must_change_password=must_change_password and not _display_only(chosen),
         roles=[UserRole(role=r) for r in sorted(chosen)],

@@ -13,7 +13,7 @@ from auth.reauth import confirm_needed
 from auth.session import current_actor
 from auth.tv_boards import TvBoard, board_paths, create_tv_board, list_tv_boards, revoke_tv_board
 from callbacks.registry import page_callback
-from components.input_error import input_error_alert
+from components.input_error import input_error_alert, input_error_text
 from components.local_time import local_when
 from components.one_time_secret import one_time_secret
 from components.shell import confirm_first_alert
@@ -22,7 +22,7 @@ from data.runtime import current_runtime
 from data.setup_polis import list_polis
 from data.staff_assignments import polis_of, set_staff_polis, set_staff_wards, wards_of
 from data.wards import list_wards
-from domain.errors import InputError
+from domain.errors import FieldErrors, InputError
 from i18n.web import t
 from pages.admin_users import Ids
 
@@ -128,16 +128,22 @@ def _tv_table(boards: list[TvBoard]) -> dbc.Table | None:
     return dbc.Table([head, html.Tbody(body)], size="sm", responsive=True, id="admin-tv-grid", className="mb-2")
 
 
-def _about_password(exc: InputError) -> bool:
-    """A refusal of the typed password (shown beside that field rather than under the form)."""
-    return exc.key.startswith("err_password")
+_MARKED = [control for control in Ids.NEW_FIELDS.values() if control != Ids.NEW_ROLES]  # a checklist has no mark
+
+
+def _field_outputs(exc: InputError | None) -> list:
+    """Each new-user field's message beside it, then whether each input is marked wrong, from ``FieldErrors``."""
+    errors = exc.errors if isinstance(exc, FieldErrors) else {}
+    wrong = {Ids.NEW_FIELDS[field] for field in errors}
+    messages = [input_error_text(errors[field]) if field in errors else None for field in Ids.NEW_FIELDS]
+    return messages + [control in wrong for control in _MARKED]
 
 
 @page_callback(
     PAGE,
     Output(Ids.NEW_FEEDBACK, "children"),
-    Output(Ids.NEW_PASSWORD_ERROR, "children"),
-    Output(Ids.NEW_PASSWORD, "invalid"),
+    *[Output(Ids.error_of(control), "children") for control in Ids.NEW_FIELDS.values()],
+    *[Output(control, "invalid") for control in _MARKED],
     Output(Ids.USERS_VERSION, "data", allow_duplicate=True),
     Output(Ids.NEW_USERNAME, "value"),
     Output(Ids.NEW_FULLNAME, "value"),
@@ -159,8 +165,10 @@ def create_user(
     password: str | None,
     version: int,
 ) -> tuple:
+    """A new account; every refused field says why beside it at once, and what was typed stays."""
+    keep_typed = (no_update,) * 5
     if confirm_needed():
-        return confirm_first_alert(), None, False, no_update, no_update, no_update, no_update, no_update
+        return confirm_first_alert(), *_field_outputs(None), *keep_typed
     chosen = password or generate_password()
     try:
         with current_runtime().db.session() as db:
@@ -174,15 +182,15 @@ def create_user(
                 password=chosen,
             )
             name = user.username
+    except FieldErrors as exc:
+        return None, *_field_outputs(exc), *keep_typed
     except InputError as exc:
-        alert = input_error_alert(exc)
-        beside = (None, alert, True) if _about_password(exc) else (alert, None, False)
-        return *beside, no_update, no_update, no_update, no_update, no_update  # keep what was typed
+        return input_error_alert(exc), *_field_outputs(None), *keep_typed
     message = t("users_created", username=name)
     feedback = (
         dbc.Alert(message, color="success", className="mb-0") if password else _one_time_password(message, chosen)
     )
-    return feedback, None, False, version + 1, "", "", "", []
+    return feedback, *_field_outputs(None), version + 1, "", "", "", []
 
 
 @page_callback(

@@ -28,12 +28,12 @@ from data.schedules import local_today
 from domain.actor import Actor
 from domain.age_range import AgeRange, age_years
 from domain.clock import epoch_ms
-from domain.errors import FieldErrors, InputError
+from domain.errors import FieldErrors, InputError, check_fields
 from domain.formats import normalise_name, normalise_phone
 from domain.free_text import clean_text
 from domain.identifiers import normalise_identifier
 from domain.masking import mask_name
-from domain.patient_rules import check_birth_date, check_fields, check_sex
+from domain.patient_rules import check_birth_date, check_sex
 from domain.queue_points import ADMISSION, booking_code, poli_point, ticket_label
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 
 class InputError(ValueError):
     """Bad input from a person; ``key`` names the message in the i18n catalogue, ``params`` fill it in."""
@@ -20,3 +22,16 @@ class FieldErrors(InputError):
         first = next(iter(errors.values()))
         super().__init__(first.key, **first.params)
         self.errors = errors
+
+
+def check_fields(checks: dict[str, Callable[[], object]]) -> dict[str, object]:
+    """Every field's normalised value, or every wrong field's error at once (``FieldErrors``)."""
+    values, errors = {}, {}
+    for field, check in checks.items():
+        try:
+            values[field] = check()
+        except InputError as exc:
+            errors[field] = exc
+    if errors:
+        raise FieldErrors(errors)
+    return values

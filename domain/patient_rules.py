@@ -19,10 +19,9 @@ and how long a record is kept.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
 from datetime import date
 
-from domain.errors import FieldErrors, InputError
+from domain.errors import InputError, check_fields
 from domain.formats import normalise_name, normalise_phone
 from domain.free_text import clean_text
 from domain.identifiers import digit_string, normalise_identifier
@@ -123,19 +122,6 @@ def check_sex(sex: str | None) -> str:
     if sex not in SEXES:
         raise InputError("err_sex")
     return sex
-
-
-def check_fields(checks: dict[str, Callable[[], object]]) -> dict[str, object]:
-    """Every field's normalised value, or every wrong field's error at once (``FieldErrors``)."""
-    values, errors = {}, {}
-    for field, check in checks.items():
-        try:
-            values[field] = check()
-        except InputError as exc:
-            errors[field] = exc
-    if errors:
-        raise FieldErrors(errors)
-    return values
 
 
 def check_record(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
+from dash.development.base_component import Component
 
 from auth.password_policy import MIN_LENGTH
 from domain.roles import ROLES
@@ -31,7 +34,6 @@ class Ids:
     NEW_FULLNAME = "admin-new-fullname"
     NEW_ROLES = "admin-new-roles"
     NEW_PASSWORD = "admin-new-password"  # noqa: S105 (a component id, not a password)
-    NEW_PASSWORD_ERROR = "admin-new-password-error"  # noqa: S105 (a component id)
     NEW_SUBMIT = "admin-new-submit"
     NEW_FEEDBACK = "admin-new-feedback"
     EDIT_USER = "admin-edit-user"
@@ -51,10 +53,34 @@ class Ids:
     TV_PICK = "admin-tv-pick"
     TV_REVOKE = "admin-tv-revoke"
     TV_REVOKE_FEEDBACK = "admin-tv-revoke-feedback"
+    # The new-user form's fields as ``auth.users.create_user`` names them in ``FieldErrors``, with their controls.
+    NEW_FIELDS: ClassVar[dict[str, str]] = {
+        "username": NEW_USERNAME,
+        "full_name": NEW_FULLNAME,
+        "roles": NEW_ROLES,
+        "password": NEW_PASSWORD,
+    }
+
+    @staticmethod
+    def error_of(control: str) -> str:
+        """Where the message of a refused field shows, beside its control."""
+        return f"{control}-error"
 
 
 def role_options() -> list[dict]:
     return [{"label": t(f"role_{r}"), "value": r} for r in ROLES]
+
+
+def _new_field(label: str, control: Component, hint: str | None = None) -> html.Div:
+    """A labelled field of the new-user form, with the message of its refusal beside it."""
+    parts = [
+        dbc.Label(label, html_for=control.id if isinstance(control, dbc.Input) else None),
+        control,
+        dbc.FormFeedback(id=Ids.error_of(control.id), type="invalid", className="d-block"),
+    ]
+    if hint:
+        parts.append(dbc.FormText(hint, className="d-block"))
+    return html.Div(parts, className="mb-2")
 
 
 def _create_card() -> dbc.Card:
@@ -63,21 +89,24 @@ def _create_card() -> dbc.Card:
             dbc.CardHeader(t("users_create_title")),
             dbc.CardBody(
                 [
-                    dbc.Label(t("users_username"), html_for=Ids.NEW_USERNAME),
-                    dbc.Input(id=Ids.NEW_USERNAME, maxLength=64, autoComplete="off", className="mb-2"),
-                    dbc.FormText(t("users_username_hint"), className="d-block mb-2"),
-                    dbc.Label(t("users_full_name"), html_for=Ids.NEW_FULLNAME),
-                    dbc.Input(id=Ids.NEW_FULLNAME, maxLength=200, className="mb-2"),
-                    dbc.Label(t("users_roles")),
-                    dbc.Checklist(id=Ids.NEW_ROLES, options=role_options(), value=[], inline=True, className="mb-2"),
-                    dbc.Label(t("users_password"), html_for=Ids.NEW_PASSWORD),
-                    dbc.Input(
-                        id=Ids.NEW_PASSWORD,
-                        type="password",
-                        autoComplete="new-password",
-                        placeholder=t("users_password_placeholder"),
+                    _new_field(
+                        t("users_username"),
+                        dbc.Input(id=Ids.NEW_USERNAME, maxLength=64, autoComplete="off"),
+                        t("users_username_hint"),
                     ),
-                    html.Div(id=Ids.NEW_PASSWORD_ERROR, className="mt-2"),  # a refused password, beside it
+                    _new_field(t("users_full_name"), dbc.Input(id=Ids.NEW_FULLNAME, maxLength=200)),
+                    _new_field(
+                        t("users_roles"), dbc.Checklist(id=Ids.NEW_ROLES, options=role_options(), value=[], inline=True)
+                    ),
+                    _new_field(
+                        t("users_password"),
+                        dbc.Input(
+                            id=Ids.NEW_PASSWORD,
+                            type="password",
+                            autoComplete="new-password",
+                            placeholder=t("users_password_placeholder"),
+                        ),
+                    ),
                     dbc.FormText(t("password_rules", n=MIN_LENGTH), className="d-block mb-3"),
                     dbc.Button(t("users_create_submit"), id=Ids.NEW_SUBMIT, color="primary"),
                     html.Div(id=Ids.NEW_FEEDBACK, className="mt-3"),

@@ -1,5 +1,5 @@
-"""The admin users page in a real browser: a password the admin types is held to the password policy, and a
-refusal is shown beside the password field with everything typed kept."""
+"""The admin users page in a real browser: a password the admin types is held to the password policy, and every
+refused field is shown beside it, all at once, with everything typed kept."""
 
 from __future__ import annotations
 
@@ -46,3 +46,34 @@ def test_a_weak_typed_password_is_refused_beside_its_field(page, live_server):
     expect(page.locator("#admin-users-grid")).to_contain_text("Bidan Rina")
     response = post_login(pantau.client(), "bidan.rina", "jeruk nipis di meja jaga")
     assert response.headers["Location"] == "/akun/kata-sandi"
+
+
+def test_every_wrong_field_of_a_new_user_is_named_at_once(page, live_server):
+    base, _ = live_server
+    sign_in(page, base, "admin")
+    open_nav(page, "pages.admin_users")
+    page.fill("#admin-new-username", "Budi Santoso")
+    page.fill("#admin-new-fullname", "   ")
+    page.fill("#admin-new-password", "aaaaaaaaaa")
+    page.click("#admin-new-submit")
+    expect(page.locator("#admin-new-username-error")).to_contain_text("Nama pengguna 3–64 karakter")
+    expect(page.locator("#admin-new-fullname-error")).to_have_text("Nama lengkap wajib diisi.")
+    expect(page.locator("#admin-new-roles-error")).to_have_text("Pilih minimal satu peran.")
+    expect(page.locator("#admin-new-password-error")).to_contain_text("pengulangan karakter")
+    for field in ("username", "fullname", "password"):
+        expect(page.locator(f"#admin-new-{field}")).to_have_class(re.compile(r"\bis-invalid\b"))
+    expect(page.locator("#admin-new-feedback")).to_be_empty()
+    expect(page.locator("#admin-new-username")).to_have_value("Budi Santoso")  # nothing typed is lost
+    expect(page.locator("#admin-new-password")).to_have_value("aaaaaaaaaa")
+    save_screenshot(page, "admin-users-every-field-wrong.png", full_page=True)
+
+    page.fill("#admin-new-username", "budi.santoso")
+    page.fill("#admin-new-fullname", "Budi Santoso")
+    page.get_by_label("Loket pendaftaran").first.check()
+    page.fill("#admin-new-password", "")  # a temporary one is made
+    page.click("#admin-new-submit")
+    expect(page.locator("#admin-new-feedback")).to_contain_text("Pengguna budi.santoso dibuat")
+    for field in ("username", "fullname", "roles", "password"):
+        expect(page.locator(f"#admin-new-{field}-error")).to_be_empty()
+    expect(page.locator("#admin-new-username")).not_to_have_class(re.compile(r"\bis-invalid\b"))
+    expect(page.locator("#admin-users-grid")).to_contain_text("budi.santoso")

@@ -127,7 +127,9 @@ def test_admin_creates_a_user_who_must_change_password(page, live_server):
     page.fill("#admin-new-username", "X")
     page.fill("#admin-new-fullname", "Bidan Sari")
     page.click("#admin-new-submit")
-    expect(page.locator("#admin-new-feedback")).to_contain_text("Nama pengguna 3–64 karakter")
+    expect(page.locator("#admin-new-username-error")).to_contain_text("Nama pengguna 3–64 karakter")
+    expect(page.locator("#admin-new-roles-error")).to_have_text("Pilih minimal satu peran.")  # both at once
+    expect(page.locator("#admin-new-feedback")).to_be_empty()
     expect(page.locator("#admin-new-fullname")).to_have_value("Bidan Sari")  # nothing typed is lost
     page.fill("#admin-new-username", "bidan.sari")
     page.get_by_label("Perawat").first.check()

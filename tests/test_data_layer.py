@@ -11,7 +11,7 @@ from auth.demo_accounts import DEMO_USERS, seed_demo
 from data import audit
 from data.models import AuditLog, Bed, Device, DeviceAssignment, Doctor, Poli, User, Ward
 from domain.actor import Actor
-from domain.errors import InputError
+from domain.errors import FieldErrors, InputError
 
 
 def count(session, model) -> int:
@@ -88,6 +88,16 @@ def test_user_administration_rules(any_app):
             with pytest.raises(InputError) as err:
                 users.create_user(s, actor, **values)
             assert err.value.key == key
+        with pytest.raises(FieldErrors) as every:  # every wrong field at once, for the form to show beside each
+            users.create_user(
+                s, actor, site_id=site_id, username="Bidan Ani", full_name=" ", roles=[], password="pendek"
+            )
+        assert {f: e.key for f, e in every.value.errors.items()} == {
+            "username": "err_username_format",
+            "full_name": "err_full_name_required",
+            "roles": "err_roles_empty",
+            "password": "err_password_short",
+        }
         admin = s.get(User, actor.user_id)
         with pytest.raises(InputError, match="err_cannot_drop_own_admin"):
             users.set_roles(s, actor, admin, ["nurse"])

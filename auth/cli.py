@@ -17,7 +17,7 @@ from data.pii_keys import rotate_keys
 from data.schedules import local_today
 from data.seed import ensure_site
 from domain.actor import Actor
-from domain.errors import InputError
+from domain.errors import FieldErrors, InputError
 from domain.roles import ROLES
 from i18n import translate
 
@@ -29,7 +29,9 @@ def _runtime():
 
 
 def _fail(exc: InputError) -> None:
-    raise click.ClickException(translate(exc.key, "en", **exc.params))
+    """Stop with the message of ``exc``, or of each field it refused."""
+    errors = exc.errors.values() if isinstance(exc, FieldErrors) else [exc]
+    raise click.ClickException(" ".join(translate(e.key, "en", **e.params) for e in errors))
 
 
 @click.command("create-user")

@@ -20,6 +20,9 @@ def test_bad_input_gets_a_clear_message(sqlite_app):
     runner = sqlite_app.server.test_cli_runner()
     result = runner.invoke(args=["create-user", "perawat", "--name", "Dua", "--role", "nurse"])
     assert result.exit_code != 0 and "already taken" in result.output
+    result = runner.invoke(args=["create-user", "perawat", "--name", " ", "--role", "nurse", "--password", "pendek"])
+    for reason in ("already taken", "full name is required", "at least 10 characters."):  # every one at once
+        assert reason in result.output, result.output
     result = runner.invoke(args=["reset-password", "tidak-ada"])
     assert result.exit_code != 0 and "no user" in result.output
 

@@ -39,6 +39,10 @@ __all__ = ["Writers"]
 log = logging.getLogger(__name__)
 
 _BACKOFF_MIN, _BACKOFF_MAX = 0.2, 10.0
+# A batch held back from the clinical feed is tried again this often at most: once the live store is back, the
+# evaluator must read it before a bed's silence reaches the no-data wait (3 s at 1 Hz), or it raises "no data"
+# for samples that are on their way.
+_FEED_BACKOFF_MAX = 0.5
 _LIVE_WAIT = 5.0  # seconds a writer waits for room in the live stage before it skips a batch there
 _HELD_BATCHES = 4  # batches a writer keeps taking (and showing) while the database is away
 
@@ -114,6 +118,8 @@ class Writers:
         self._stop_deadline = float("inf")
         self._collect_lock = threading.Lock()
         self._next_seq = 0
+        self._feed_lock = threading.Lock()
+        self._unfed: dict[int, _Chunk] = {}  # chunks whose feeding failed, by number: fed first, in order
         self._threads: list[threading.Thread] = []
         self._throttled = ThrottledLog(log)
 
@@ -136,9 +142,13 @@ class Writers:
                 log.warning("consumer stopped before a batch was committed; the broker will redeliver it")
 
     def _take(self, state: _WriterState, timeout: float) -> bool:
-        """Take the next batch from the intake as a numbered chunk (the live stage keeps this order)."""
+        """Take the next batch from the intake as a numbered chunk (the live stage keeps this order). Waits at most
+        ``timeout`` for the turn too: an idle writer polling the intake takes the lock again at once, and a writer
+        backing off from a failed store must still get back to its retry when its wait is over."""
         options = self.options
-        with self._collect_lock:
+        if not self._collect_lock.acquire(timeout=timeout):
+            return False
+        try:
             items = self.intake.batch(
                 timeout, max_size=options.batch_size, wait=options.batch_wait, idle=options.batch_idle
             )
@@ -146,6 +156,8 @@ class Writers:
                 return False
             chunk = _Chunk(self._next_seq, items)
             self._next_seq += 1
+        finally:
+            self._collect_lock.release()
         state.chunks.append(chunk)
         return True
 
@@ -320,9 +332,20 @@ class Writers:
             m.last_batch_at = now
 
     def _feed_chunk(self, chunk: _Chunk) -> None:
-        """The chunk's samples and status updates to the ``on_stored`` hooks, once; raises (counted) on failure."""
-        if chunk.fed:
-            return
+        """The chunk's samples and status updates to the ``on_stored`` hooks, once, and before it every earlier
+        chunk whose feeding failed, in the order they were taken, whichever writer comes first. After a live store
+        outage the writers' back-offs end at different times: a writer feeding newer samples ahead of the ones
+        another still holds would have the evaluator skip those as late (and miss an alarm in them). Raises
+        (counted) on failure, leaving the chunk for the next attempt."""
+        with self._feed_lock:
+            if chunk.fed:
+                return
+            self._unfed[chunk.seq] = chunk
+            for seq in sorted(s for s in self._unfed if s <= chunk.seq):
+                self._feed_one(self._unfed[seq])
+                del self._unfed[seq]
+
+    def _feed_one(self, chunk: _Chunk) -> None:
         resolved = chunk.resolved
         assert resolved is not None
         try:
@@ -351,7 +374,7 @@ class Writers:
                     if self._stop.is_set() and time.monotonic() >= self._stop_deadline:
                         raise
                     time.sleep(backoff)
-                    backoff = min(backoff * 2, _BACKOFF_MAX)
+                    backoff = min(backoff * 2, _FEED_BACKOFF_MAX)
 
     def _connection(self, state: _WriterState) -> Connection:
         """The writer's own connection, kept between batches (no pool check-out and ping per batch)."""

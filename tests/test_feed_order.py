@@ -1,0 +1,58 @@
+"""The consumer's clinical feed after a live store outage: the batches held back are fed in the order they were
+taken, whichever writer comes back first (an evaluator given newer samples first skips the held-back ones as late),
+and soon after the store is back (before a bed's silence reaches the no-data wait)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bridge.consumer import pipeline as consumer_pipeline
+from bridge.consumer.metrics import ConsumerMetrics
+from bridge.consumer.options import ConsumerOptions
+from bridge.consumer.pipeline import Writers, _Chunk, _Resolved
+
+
+def chunk(seq: int) -> _Chunk:
+    taken = _Chunk(seq, [])
+    taken.resolved = _Resolved(rows=[], samples=[f"samples of batch {seq}"], updates=[], letters=[], doubtful=False)
+    return taken
+
+
+def test_batches_held_through_an_outage_are_fed_first_and_once_whichever_writer_comes_back_first():
+    fed: list[str] = []
+    store = {"up": False}
+
+    def feed(samples: list, _updates: list) -> None:
+        if not store["up"]:
+            raise ConnectionError("live store away")
+        fed.extend(samples)
+
+    metrics = ConsumerMetrics("test")
+    writers = Writers(None, None, None, None, lambda _items: None, metrics, ConsumerOptions(), on_stored=(feed,))
+    older, newer, newest = chunk(0), chunk(1), chunk(2)
+    for held in (older, newer):  # two writers, each holding a batch while the store is away
+        with pytest.raises(ConnectionError):  # the writer holds it, unacknowledged, and tries again later
+            writers._feed_chunk(held)
+    store["up"] = True
+    writers._feed_chunk(newest)  # a third writer's new batch, before the others' back-off ends
+    writers._feed_chunk(newer)  # their retries find theirs fed
+    writers._feed_chunk(older)
+    assert fed == ["samples of batch 0", "samples of batch 1", "samples of batch 2"]
+    assert (metrics.feed_errors, metrics.fed) == (2, 3)
+
+
+def test_a_held_back_batch_is_tried_again_at_least_every_half_second(monkeypatch):
+    """Once the live store is back, the held-back batch must reach the evaluator before a bed's silence reaches
+    the no-data wait (3 s at 1 Hz): the feed's back-off does not grow to the database's 10 s."""
+    failures = {"left": 8}
+    slept: list[float] = []
+
+    def feed(_samples: list, _updates: list) -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise ConnectionError("live store away")
+
+    monkeypatch.setattr(consumer_pipeline.time, "sleep", slept.append)
+    writers = Writers(None, None, None, None, lambda _items: None, ConsumerMetrics("t"), ConsumerOptions(), (feed,))
+    writers._feed([chunk(0)])
+    assert len(slept) == 8 and max(slept) <= 0.5

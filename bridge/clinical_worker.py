@@ -90,6 +90,8 @@ class ClinicalWorker:
         self._thread: threading.Thread | None = None
         self._throttled = ThrottledLog(log)
         self._passed_at = 0.0  # time.monotonic() of the last pass of the loop that did not fail
+        self._reads = 0  # partition reads that succeeded
+        self._unreadable_since: float | None = None  # time.monotonic() of the first pass that could read nothing
 
     @classmethod
     def from_settings(cls, runtime: Runtime, name: str) -> ClinicalWorker:
@@ -167,6 +169,7 @@ class ClinicalWorker:
     def _loop(self) -> None:
         next_lease = 0.0
         while not self._stop.is_set():
+            reads = self._reads
             try:
                 if time.monotonic() >= next_lease:
                     self._leases()
@@ -176,12 +179,31 @@ class ClinicalWorker:
                     busy |= self._step(partition)
                 self._passed_at = time.monotonic()
             except Exception as exc:  # the live store or the database away: try again shortly
-                self._caught_up.clear()  # no time passes for a bed while its samples cannot be read
+                self._pass_failed(read_any=self._reads != reads)
                 self._throttled("clinical", "clinical evaluator cannot go on, retrying", error=repr(exc)[:300])
                 busy = False
                 self._stop.wait(0.5)
             if not busy:
                 self._stop.wait(PASS_S)
+
+    def _pass_failed(self, read_any: bool) -> None:
+        """A pass failed (the live store or the database away): no time passes for a bed while its samples cannot
+        be read. When not one partition could be read in it (``read_any`` False), nor does the outage, once they
+        can (:meth:`_readable_again`); a pass that read and then failed (say, Redis refusing writes) lets time
+        pass, so a monitor that went quiet meanwhile still raises "no data"."""
+        self._caught_up.clear()
+        if not read_any and self._unreadable_since is None:
+            self._unreadable_since = time.monotonic()
+
+    def _readable_again(self, now: float) -> None:
+        """The partitions answer again: every bed's last read moves on by the outage, so its silence counts what
+        went before and what comes after, not the time the consumers could not append (after a Redis restart the
+        evaluator reads the emptied partitions before the consumers append the batches they held back)."""
+        if self._unreadable_since is None:
+            return
+        gone = now - self._unreadable_since
+        self._read_at.update((bed, at + gone) for bed, at in list(self._read_at.items()))
+        self._unreadable_since = None
 
     def _leases(self) -> None:
         """Renew the leases held and take the free ones (a partition whose owner died or stopped)."""
@@ -247,6 +269,8 @@ class ClinicalWorker:
             live_keys.clinical_partition(partition), after=self._cursor[partition], count=READ_COUNT
         )
         now = time.monotonic()
+        self._reads += 1
+        self._readable_again(now)
         if entries:
             self._cursor[partition] = entries[-1][0]
         if len(entries) < READ_COUNT:
@@ -259,7 +283,10 @@ class ClinicalWorker:
         if units:
             self._touched[partition] |= self.pipeline.evaluate_units(units)
             self.evaluated += len(units)
-            self._read_at.update((unit.bed, unit.seen) for unit in units if unit.msg is not None)
+            read_at = self._read_at
+            for unit in units:  # never back: a step held since before an outage was read before its end
+                if unit.msg is not None and unit.seen > read_at.get(unit.bed, 0.0):
+                    read_at[unit.bed] = unit.seen
         self._commit(partition)
         return len(entries) == READ_COUNT
 

@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
@@ -318,6 +319,63 @@ def test_a_backlog_read_long_after_it_came_goes_by_its_samples_time_not_by_the_w
     worker.pipeline.tick(now_ms())
     assert active_alarms(live, "ICU-03") == ["spo2_low"]
     time.sleep(3.5)  # the partition read to its end again and again, with nothing new of the bed
+    worker._step(0)
+    worker.pipeline.tick(now_ms())
+    assert "no_data" in active_alarms(live, "ICU-03")
+
+
+def test_the_time_the_partitions_could_not_be_read_is_no_beds_silence(sqlite_app, monkeypatch):
+    """The live store away for longer than the no-data wait (a Redis restart), while the consumer holds back the
+    samples it cannot append: once the partitions can be read again, the outage is not counted as the beds' silence
+    (nor do the steps read before it and evaluated after it bring it back), so no "no data" is raised for monitors
+    that kept sending. A bed still silent for the no-data wait after that gets it."""
+    live = MemoryLiveStore()
+    worker = ClinicalWorker(sqlite_app.runtime.db, live, partitions=1, lease_s=30, hold_ms=1000, step_ms=1000)
+    worker._leases()  # takes the partition; the test reads it, not the worker's thread
+    batch = live.batch()
+    for second in range(3):
+        at = now_ms() - 3000 + second * 1000
+        msg = sample(second)._replace(ts=at, received=at)
+        batch.append_stream(live_keys.clinical_partition(0), encode_sample("ICU-03", 0, msg), 10_000)
+    batch.execute()
+    worker._step(0)  # read; its steps wait out the hold
+    assert worker.evaluated == 0
+    readable = live.read_stream
+
+    def away(*_args: object, **_kwargs: object) -> list:
+        raise ConnectionError("live store away")
+
+    monkeypatch.setattr(live, "read_stream", away)
+    with pytest.raises(ConnectionError):
+        worker._step(0)
+    worker._pass_failed(read_any=False)  # what the worker's loop does when a pass could read nothing
+    time.sleep(3.6)  # longer than the no-data wait at 1 Hz
+    monkeypatch.setattr(live, "read_stream", readable)
+    worker._step(0)  # read to its end: the steps read before the outage evaluated, the held-back batch comes next
+    assert worker.evaluated == 3
+    worker.pipeline.tick(now_ms())
+    assert "no_data" not in active_alarms(live, "ICU-03")
+    time.sleep(3.6)  # now really silent since the store came back
+    worker._step(0)
+    worker.pipeline.tick(now_ms())
+    assert "no_data" in active_alarms(live, "ICU-03")
+
+
+def test_a_pass_that_read_and_then_failed_lets_a_silent_beds_time_pass(sqlite_app):
+    """Redis answering reads but refusing writes (say, out of memory): the partitions are read, each pass fails
+    after it, and a monitor that went quiet still raises "no data" after the wait."""
+    live = MemoryLiveStore()
+    worker = ClinicalWorker(sqlite_app.runtime.db, live, partitions=1, lease_s=30, hold_ms=0, step_ms=1000)
+    worker._leases()
+    at = now_ms() - 1000
+    batch = live.batch()
+    batch.append_stream(live_keys.clinical_partition(0), encode_sample("ICU-03", 0, sample(0)._replace(ts=at)), 100)
+    batch.execute()
+    worker._step(0)
+    for _ in range(8):  # passes that read, then failed
+        worker._step(0)
+        worker._pass_failed(read_any=True)
+        time.sleep(0.5)
     worker._step(0)
     worker.pipeline.tick(now_ms())
     assert "no_data" in active_alarms(live, "ICU-03")

@@ -686,7 +686,9 @@ class BedAlarms:
 
     def _end(self, condition: str, now_ms: int) -> Change:
         alarm = self._alarms.pop(condition)
-        alarm.ended_ms = now_ms
+        # Never before it started: a sample older than the tick that raised "no data" (one held back by an
+        # outage) ends that episode where it began.
+        alarm.ended_ms = max(now_ms, alarm.started_ms)
         self._tracks[condition].reset()
         return Change("ended", replace(alarm))
 

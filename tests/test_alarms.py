@@ -310,6 +310,17 @@ def test_no_data_after_three_missed_intervals_and_ends_when_data_returns():
     assert [(c.kind, c.alarm.condition, c.alarm.ended_ms) for c in changes] == [("ended", "no_data", T0 + 6_000)]
 
 
+def test_an_episode_ended_by_a_sample_older_than_its_start_ends_where_it_began():
+    """A sample held back by an outage reaches the engine after the tick that raised "no data": the episode ends,
+    never before it started."""
+    bed = BedAlarms()
+    bed.observe(reading(T0), ADULT, T0)
+    (started,) = bed.tick(T0 + 8_000)
+    changes = bed.observe(reading(T0 + 1_000), ADULT, T0 + 1_000)
+    assert [(c.kind, c.alarm.condition) for c in changes] == [("ended", "no_data")]
+    assert changes[0].alarm.ended_ms == started.alarm.started_ms == T0 + 8_000
+
+
 def test_no_data_respects_the_expected_interval_and_a_bed_that_never_sent_anything():
     bed = BedAlarms(expected_interval_ms=5_000)
     bed.tick(T0)

@@ -332,11 +332,21 @@ class Writers:
             m.last_batch_at = now
 
     def _feed_chunk(self, chunk: _Chunk) -> None:
-        """The chunk's samples and status updates to the ``on_stored`` hooks, once, and before it every earlier
-        chunk whose feeding failed, in the order they were taken, whichever writer comes first. After a live store
-        outage the writers' back-offs end at different times: a writer feeding newer samples ahead of the ones
-        another still holds would have the evaluator skip those as late (and miss an alarm in them). Raises
-        (counted) on failure, leaving the chunk for the next attempt."""
+        """The chunk's samples and status updates to the ``on_stored`` hooks, once; while chunks whose feeding
+        failed are held, after every earlier one of them, in the order they were taken, whichever writer comes
+        first. After a live store outage the writers' back-offs end at different times: a writer feeding newer
+        samples ahead of the ones another still holds would have the evaluator skip those as late (and miss an
+        alarm in them). Raises (counted) on failure, leaving the chunk for the next attempt."""
+        if chunk.fed:
+            return
+        if not self._unfed:  # nothing held back: fed at once, alongside the other writers' chunks
+            try:
+                self._feed_one(chunk)
+            except Exception:
+                with self._feed_lock:
+                    self._unfed[chunk.seq] = chunk
+                raise
+            return
         with self._feed_lock:
             if chunk.fed:
                 return

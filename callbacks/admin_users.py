@@ -13,9 +13,10 @@ from auth.reauth import confirm_needed
 from auth.session import current_actor
 from auth.tv_boards import TvBoard, board_paths, create_tv_board, list_tv_boards, revoke_tv_board
 from callbacks.registry import page_callback
-from components.input_error import input_error_alert, input_error_text
+from components.input_error import input_error_alert
 from components.local_time import local_when
 from components.one_time_secret import one_time_secret
+from components.setup_form import field_messages
 from components.shell import confirm_first_alert
 from data.models import User
 from data.runtime import current_runtime
@@ -133,10 +134,9 @@ _MARKED = [control for control in Ids.NEW_FIELDS.values() if control != Ids.NEW_
 
 def _field_outputs(exc: InputError | None) -> list:
     """Each new-user field's message beside it, then whether each input is marked wrong, from ``FieldErrors``."""
-    errors = exc.errors if isinstance(exc, FieldErrors) else {}
-    wrong = {Ids.NEW_FIELDS[field] for field in errors}
-    messages = [input_error_text(errors[field]) if field in errors else None for field in Ids.NEW_FIELDS]
-    return messages + [control in wrong for control in _MARKED]
+    wrong, messages = field_messages(list(Ids.NEW_FIELDS), exc)
+    controls = Ids.NEW_FIELDS.values()
+    return messages + [bad for bad, control in zip(wrong, controls, strict=True) if control in _MARKED]
 
 
 @page_callback(

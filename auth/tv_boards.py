@@ -18,7 +18,7 @@ from data.audit import record_by
 from data.display_screens import display_paths
 from data.models import DisplayToken, User
 from domain.actor import Actor
-from domain.errors import InputError
+from domain.errors import InputError, check_fields
 from domain.free_text import clean_text
 
 __all__ = ["TvBoard", "board_paths", "create_tv_board", "list_tv_boards", "revoke_tv_board"]
@@ -50,15 +50,29 @@ def _username(board_path: str) -> str:
     return f"tv-{slug}-{secrets.token_hex(3)}"
 
 
-def create_tv_board(session: Session, actor: Actor, board_path: str, label: str) -> tuple[User, str]:
-    """A new TV for ``board_path``: its ``display`` account (named ``label``) and its token, returned once."""
+def _tv_label(label: str) -> str:
     label = clean_text(label or "")
     if not label:
         raise InputError("tv_err_label")
     if len(label) > LABEL_LEN:
         raise InputError("err_setup_too_long", n=LABEL_LEN)
-    if (board_path or "").strip() not in board_paths(session, actor.site_id):
+    return label
+
+
+def _known_board(session: Session, site_id: int, board_path: str) -> str:
+    board_path = (board_path or "").strip()
+    if board_path not in board_paths(session, site_id):
         raise InputError("tv_err_board")
+    return board_path
+
+
+def create_tv_board(session: Session, actor: Actor, board_path: str, label: str) -> tuple[User, str]:
+    """A new TV for ``board_path``: its ``display`` account (named ``label``) and its token, returned once.
+    ``FieldErrors`` names each wrong field at once (``board``, ``label``)."""
+    values = check_fields(
+        {"board": lambda: _known_board(session, actor.site_id, board_path), "label": lambda: _tv_label(label)}
+    )
+    board_path, label = values["board"], values["label"]
     user = create_user(
         session,
         actor,

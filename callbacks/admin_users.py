@@ -129,21 +129,21 @@ def _tv_table(boards: list[TvBoard]) -> dbc.Table | None:
     return dbc.Table([head, html.Tbody(body)], size="sm", responsive=True, id="admin-tv-grid", className="mb-2")
 
 
-_MARKED = [control for control in Ids.NEW_FIELDS.values() if control != Ids.NEW_ROLES]  # a checklist has no mark
+_UNMARKED = Ids.NEW_ROLES  # a checklist has no invalid mark
 
 
-def _field_outputs(exc: InputError | None) -> list:
-    """Each new-user field's message beside it, then whether each input is marked wrong, from ``FieldErrors``."""
-    wrong, messages = field_messages(list(Ids.NEW_FIELDS), exc)
-    controls = Ids.NEW_FIELDS.values()
-    return messages + [bad for bad, control in zip(wrong, controls, strict=True) if control in _MARKED]
+def _field_outputs(exc: InputError | None, fields: dict[str, str] = Ids.NEW_FIELDS) -> list:
+    """Each field's message beside it, then whether each input is marked wrong, from ``FieldErrors`` (``fields``:
+    the form's field names and their controls)."""
+    wrong, messages = field_messages(list(fields), exc)
+    return messages + [bad for bad, control in zip(wrong, fields.values(), strict=True) if control != _UNMARKED]
 
 
 @page_callback(
     PAGE,
     Output(Ids.NEW_FEEDBACK, "children"),
     *[Output(Ids.error_of(control), "children") for control in Ids.NEW_FIELDS.values()],
-    *[Output(control, "invalid") for control in _MARKED],
+    *[Output(control, "invalid") for control in Ids.NEW_FIELDS.values() if control != _UNMARKED],
     Output(Ids.USERS_VERSION, "data", allow_duplicate=True),
     Output(Ids.NEW_USERNAME, "value"),
     Output(Ids.NEW_FULLNAME, "value"),
@@ -294,6 +294,8 @@ def reset_user_mfa(_clicks: int, user_id: int | None, version: int) -> tuple:
 @page_callback(
     PAGE,
     Output(Ids.TV_FEEDBACK, "children"),
+    *[Output(Ids.error_of(control), "children") for control in Ids.TV_FIELDS.values()],
+    *[Output(control, "invalid") for control in Ids.TV_FIELDS.values()],
     Output(Ids.USERS_VERSION, "data", allow_duplicate=True),
     Output(Ids.TV_LABEL, "value"),
     Input(Ids.TV_CREATE, "n_clicks"),
@@ -303,17 +305,20 @@ def reset_user_mfa(_clicks: int, user_id: int | None, version: int) -> tuple:
     prevent_initial_call=True,
 )
 def create_tv(_clicks: int, board: str | None, label: str | None, version: int) -> tuple:
-    """A new TV for one screen: its address with the token is shown once, to open on the TV."""
+    """A new TV for one screen: its address with the token is shown once, to open on the TV. Each wrong field
+    says why beside it, and the name typed stays."""
     if confirm_needed():
-        return confirm_first_alert(), no_update, no_update
+        return confirm_first_alert(), *_field_outputs(None, Ids.TV_FIELDS), no_update, no_update
     try:
         with current_runtime().db.session() as db:
             _user, token = create_tv_board(db, current_actor(), board or "", label or "")
+    except FieldErrors as exc:
+        return None, *_field_outputs(exc, Ids.TV_FIELDS), no_update, no_update
     except InputError as exc:
-        return input_error_alert(exc), no_update, no_update
+        return input_error_alert(exc), *_field_outputs(None, Ids.TV_FIELDS), no_update, no_update
     address = public_url_for("auth.display_sign_in", token=token)
     shown = one_time_secret(t("tv_created", board=board), address, t("tv_address_once"), element_id="admin-tv-address")
-    return shown, version + 1, ""
+    return shown, *_field_outputs(None, Ids.TV_FIELDS), version + 1, ""
 
 
 @page_callback(

@@ -60,6 +60,8 @@ class Ids:
         "roles": NEW_ROLES,
         "password": NEW_PASSWORD,
     }
+    # The TV form's fields as ``auth.tv_boards.create_tv_board`` names them, with their controls.
+    TV_FIELDS: ClassVar[dict[str, str]] = {"board": TV_BOARD, "label": TV_LABEL}
 
     @staticmethod
     def error_of(control: str) -> str:
@@ -71,10 +73,10 @@ def role_options() -> list[dict]:
     return [{"label": t(f"role_{r}"), "value": r} for r in ROLES]
 
 
-def _new_field(label: str, control: Component, hint: str | None = None) -> html.Div:
-    """A labelled field of the new-user form, with the message of its refusal beside it."""
+def _field(label: str, control: Component, hint: str | None = None) -> html.Div:
+    """A labelled field of the new-user or the TV form, with the message of its refusal beside it."""
     parts = [
-        dbc.Label(label, html_for=control.id if isinstance(control, dbc.Input) else None),
+        dbc.Label(label, html_for=control.id if isinstance(control, dbc.Input | dbc.Select) else None),
         control,
         dbc.FormFeedback(id=Ids.error_of(control.id), type="invalid", className="d-block"),
     ]
@@ -89,16 +91,16 @@ def _create_card() -> dbc.Card:
             dbc.CardHeader(t("users_create_title")),
             dbc.CardBody(
                 [
-                    _new_field(
+                    _field(
                         t("users_username"),
                         dbc.Input(id=Ids.NEW_USERNAME, maxLength=64, autoComplete="off"),
                         t("users_username_hint"),
                     ),
-                    _new_field(t("users_full_name"), dbc.Input(id=Ids.NEW_FULLNAME, maxLength=200)),
-                    _new_field(
+                    _field(t("users_full_name"), dbc.Input(id=Ids.NEW_FULLNAME, maxLength=200)),
+                    _field(
                         t("users_roles"), dbc.Checklist(id=Ids.NEW_ROLES, options=role_options(), value=[], inline=True)
                     ),
-                    _new_field(
+                    _field(
                         t("users_password"),
                         dbc.Input(
                             id=Ids.NEW_PASSWORD,
@@ -153,11 +155,11 @@ def _tv_card() -> dbc.Card:
             dbc.CardHeader(t("tv_title")),
             dbc.CardBody(
                 [
-                    dbc.Label(t("tv_board"), html_for=Ids.TV_BOARD),
-                    dbc.Select(id=Ids.TV_BOARD, options=[], className="mb-2"),
-                    dbc.Label(t("tv_label"), html_for=Ids.TV_LABEL),
-                    dbc.Input(id=Ids.TV_LABEL, maxLength=100, placeholder=t("tv_label_placeholder"), className="mb-3"),
-                    dbc.Button(t("tv_create"), id=Ids.TV_CREATE, color="primary"),
+                    _field(t("tv_board"), dbc.Select(id=Ids.TV_BOARD, options=[])),
+                    _field(
+                        t("tv_label"), dbc.Input(id=Ids.TV_LABEL, maxLength=100, placeholder=t("tv_label_placeholder"))
+                    ),
+                    dbc.Button(t("tv_create"), id=Ids.TV_CREATE, color="primary", className="mt-2"),
                     html.Div(id=Ids.TV_FEEDBACK, className="mt-3"),
                     html.Div(id=Ids.TV_TABLE, className="mt-3"),
                     dbc.Label(t("tv_pick"), html_for=Ids.TV_PICK),

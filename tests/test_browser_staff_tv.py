@@ -3,6 +3,8 @@ creates a TV board whose one-time address lands the TV on its board, not on a pa
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -51,10 +53,20 @@ def test_admin_creates_a_tv_board_that_opens_on_its_board_until_revoked(page, li
     base, _pantau = live_server
     sign_in(page, base, "admin")
     open_nav(page, "pages.admin_users")
-    page.select_option("#admin-tv-board", "/papan/umum")
-    page.click("#admin-tv-create")
-    expect(page.locator("#admin-tv-feedback")).to_contain_text("Isi nama TV")
+    page.click("#admin-tv-create")  # nothing chosen, nothing typed: both fields say so, beside themselves
+    expect(page.locator("#admin-tv-board-error")).to_contain_text("Pilih layar")
+    expect(page.locator("#admin-tv-label-error")).to_contain_text("Isi nama TV")
+    expect(page.locator("#admin-tv-label")).to_have_class(re.compile(r"\bis-invalid\b"))
+    save_screenshot(
+        page.locator("#admin-tv-create").locator("xpath=ancestor::div[contains(@class,'card')][1]"),
+        "admin-tv-form-refused.png",
+    )
     page.fill("#admin-tv-label", "TV Ruang Tunggu Lantai 1")
+    page.click("#admin-tv-create")  # the name typed stays; only the screen is still missing
+    expect(page.locator("#admin-tv-label-error")).to_be_empty()
+    expect(page.locator("#admin-tv-board-error")).to_contain_text("Pilih layar")
+    expect(page.locator("#admin-tv-label")).to_have_value("TV Ruang Tunggu Lantai 1")
+    page.select_option("#admin-tv-board", "/papan/umum")
     page.click("#admin-tv-create")
     address = page.locator("#admin-tv-address")
     expect(address).to_contain_text("/tv/")

@@ -9,7 +9,7 @@ from auth.tv_boards import create_tv_board, list_tv_boards, revoke_tv_board
 from auth.users import display_token_board, user_for_display_token
 from data.models import AuditLog
 from domain.actor import Actor
-from domain.errors import InputError
+from domain.errors import FieldErrors, InputError
 
 ADMIN = Actor(None, "test-admin", 1)
 
@@ -32,13 +32,19 @@ def test_a_tv_opens_its_board_until_revoked(any_app):
 
 
 @pytest.mark.parametrize(
-    "board,label,key",
-    [("/papan/tidak-ada", "TV", "tv_err_board"), ("/papan/umum", "  ", "tv_err_label"), ("", "TV", "tv_err_board")],
+    "board,label,keys",
+    [
+        ("/papan/tidak-ada", "TV", {"board": "tv_err_board"}),
+        ("/papan/umum", "  ", {"label": "tv_err_label"}),
+        ("", "TV", {"board": "tv_err_board"}),
+        ("", "", {"board": "tv_err_board", "label": "tv_err_label"}),
+        ("/papan/umum", "x" * 101, {"label": "err_setup_too_long"}),
+    ],
 )
-def test_a_tv_needs_a_known_screen_and_a_name(sqlite_app, board, label, key):
-    with sqlite_app.runtime.db.session() as db, pytest.raises(InputError) as refused:
+def test_a_tv_needs_a_known_screen_and_a_name_each_wrong_field_named(sqlite_app, board, label, keys):
+    with sqlite_app.runtime.db.session() as db, pytest.raises(FieldErrors) as refused:
         create_tv_board(db, ADMIN, board, label)
-    assert refused.value.key == key
+    assert {field: error.key for field, error in refused.value.errors.items()} == keys
 
 
 def test_only_a_tv_of_the_site_can_be_revoked(sqlite_app):

@@ -59,6 +59,7 @@ pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 BEDS = 6
+SPLIT_BEDS = BEDS + 1  # an odd number: each monitor's samples shared between two consumers (the 7th stays normal)
 SECONDS = 150
 PARTITIONS = 4
 TIMING_CONDITIONS = ("no_data", "clock_skew")
@@ -99,14 +100,16 @@ def redis_db(redis_url: str) -> Iterator[str]:
     client.close()
 
 
-class Ward6:
-    """``BEDS`` occupied beds with their monitors under a prefix of their own."""
+class RecordedWard:
+    """``beds`` occupied beds with their monitors under a prefix of their own; ``samples`` is how many the
+    recorded input holds."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, beds: int = BEDS) -> None:
         self.db = db
         self.prefix = f"S{uuid.uuid4().hex[:6]}"
-        self.devices = [f"{self.prefix}-MON-{n}" for n in range(BEDS)]
-        self.beds = [f"{self.prefix}-{n}" for n in range(BEDS)]
+        self.devices = [f"{self.prefix}-MON-{n}" for n in range(beds)]
+        self.beds = [f"{self.prefix}-{n}" for n in range(beds)]
+        self.samples = beds * SECONDS
         with db.session() as s:
             site = site_row(s)
             ward = Ward(site_id=site.id, code=f"{self.prefix}W", name="Scale-out ward")
@@ -208,17 +211,26 @@ class Cluster:
         self.stores.append(live)
         return live
 
-    def consumer(self) -> Consumer:
+    def consumer(self, slowed_s: float = 0.0) -> Consumer:
+        """A consumer sharing the subscription. One ``slowed_s`` spends that long on each sample before it feeds
+        its batches of 10: a consumer of a loaded machine, draining its share of a backlog slower than another but
+        steadily."""
         live = self.store()
         feed = ClinicalFeed(live, PARTITIONS, 100_000)
+
+        def slowly(samples: list, _updates: list) -> None:
+            time.sleep(slowed_s * len(samples))
+
         options = ConsumerOptions(
             client_id=f"test-scale-{uuid.uuid4().hex[:8]}",
             shared_subscription=True,
             maintenance_interval=3600,
             directory_ttl=0.2,
             sequence_gaps=False,
+            **({"batch_size": 10} if slowed_s else {}),
         )
-        consumer = Consumer(runtime(self.settings, self.db, live), options, ConsumerHooks(on_stored=(feed.append,)))
+        hooks = ConsumerHooks(on_stored=(slowly, feed.append) if slowed_s else (feed.append,))
+        consumer = Consumer(runtime(self.settings, self.db, live), options, hooks)
         consumer.start()
         assert consumer.wait_ready(20)
         self.consumers.append(consumer)
@@ -284,20 +296,22 @@ def publish(broker_url: str, messages: list[tuple[str, bytes]]) -> None:
         publisher.close()
 
 
-def run(cluster: Cluster, ward: Ward6, broker_url: str, t0: int) -> list[tuple]:
+def run(cluster: Cluster, ward: RecordedWard, broker_url: str, t0: int) -> list[tuple]:
     publish(broker_url, ward.recorded_input(t0))
-    wait_until(lambda: ward.stored()[1] == BEDS * SECONDS, timeout=60, what="every sample stored")
-    wait_until(lambda: cluster.evaluated() >= BEDS * SECONDS, timeout=60, what="every second evaluated")
+    wait_until(lambda: ward.stored()[1] == ward.samples, timeout=60, what="every sample stored")
+    wait_until(lambda: cluster.evaluated() >= ward.samples, timeout=60, what="every second evaluated")
     wait_until(lambda: len(ward.alarms(t0)) >= len(EXPECTED), timeout=20, what="the alarms stored")
     time.sleep(0.5)
     return ward.alarms(t0)
 
 
 def test_two_consumers_sharing_the_subscription_raise_the_alarms_of_one_by_sample_time(services: Services) -> None:
-    """With a deployment's lease: no takeover is tested here, and a loaded machine's evaluator lost a quick one."""
+    """With a deployment's lease: no takeover is tested here, and a loaded machine's evaluator lost a quick one.
+    Seven monitors: the broker gives the sessions the published messages in turns, so with an even number of
+    monitors each monitor's samples would all go to one consumer, and no bed's samples would need putting in order."""
     results = []
     for consumers in (1, 2):
-        ward = Ward6(services.db)
+        ward = RecordedWard(services.db, beds=SPLIT_BEDS)
         cluster = Cluster(services)
         try:
             for _ in range(consumers):
@@ -306,7 +320,7 @@ def test_two_consumers_sharing_the_subscription_raise_the_alarms_of_one_by_sampl
             wait_until(cluster.spread, timeout=30, what="the partitions shared by the evaluators")
             t0 = now_ms() - SECONDS * 1000  # a backlog: minutes old when processed
             results.append(run(cluster, ward, services.mqtt_url, t0))
-            assert ward.stored() == (BEDS * SECONDS, BEDS * SECONDS)
+            assert ward.stored() == (ward.samples, ward.samples)
             if consumers == 2:
                 assert all(c.metrics.stored > 0 for c in cluster.consumers), "the broker shared the messages"
                 assert all(w.owned for w in cluster.workers), "each evaluator holds partitions"
@@ -317,12 +331,31 @@ def test_two_consumers_sharing_the_subscription_raise_the_alarms_of_one_by_sampl
     assert results[1] == results[0]
 
 
+def test_a_consumer_draining_its_share_of_a_backlog_slower_than_another_changes_no_alarm(services: Services) -> None:
+    """One consumer feeds its share of every monitor's samples over about 5 s, the other all of its own at once.
+    Nothing comes late: a bed's steps go out in sample-time order, each once it has waited the hold since it was
+    read, so the slower consumer's next step of a bed is always read before the faster one's later steps are due."""
+    ward = RecordedWard(services.db, beds=SPLIT_BEDS)
+    cluster = Cluster(services)
+    try:
+        cluster.consumer()
+        slow = cluster.consumer(slowed_s=0.02)
+        cluster.worker(DEPLOYED_LEASE_S)
+        wait_until(cluster.spread, timeout=30, what="the partitions held")
+        t0 = now_ms() - SECONDS * 1000
+        assert run(cluster, ward, services.mqtt_url, t0) == EXPECTED
+        assert slow.metrics.stored > ward.samples / 4, "the slow consumer had its share"
+        assert sum(w.counters()["late"] for w in cluster.workers) == 0
+    finally:
+        cluster.close()
+
+
 def test_a_monitor_swapped_for_one_whose_clock_is_behind_is_shown_and_evaluated_at_once(services: Services) -> None:
     """Bed 0's monitor is replaced, through the ward's pairing service, by one whose clock is a minute behind the
     old one's. Its samples are evaluated at once, on the bed's clock (which goes on where the old monitor left
     it), also by an evaluator that takes the partition over in the middle of a desaturation; the bed's tile
     shows the new monitor."""
-    ward = Ward6(services.db)
+    ward = RecordedWard(services.db)
     cluster = Cluster(services)
     try:
         first = cluster.started()
@@ -370,7 +403,7 @@ def test_a_monitor_swapped_for_one_whose_clock_is_behind_is_shown_and_evaluated_
 def test_an_evaluator_taking_over_a_dead_ones_partitions_loses_and_repeats_nothing(services: Services) -> None:
     """A consumer process (with its evaluator) killed with SIGKILL mid-stream, beside an in-process one: after a
     restart every sample is stored once and the alarms are those of the recorded input, each stored once."""
-    ward = Ward6(services.db)
+    ward = RecordedWard(services.db)
     cluster = Cluster(services)
     client_id = f"test-scale-proc-{uuid.uuid4().hex[:8]}"
     env = process_env(services)
@@ -424,7 +457,7 @@ def test_evaluated_entries_leave_the_partitions_and_a_new_owner_goes_on_after_th
     whole nodes), even when they came in one batch and so share their millisecond; an evaluator that takes over
     then evaluates the rest of the input, and the alarms are those of the whole recorded input, each stored once."""
     monkeypatch.setattr("bridge.clinical_worker.KEEP_EVALUATED_MS", 0)
-    ward = Ward6(services.db)
+    ward = RecordedWard(services.db)
     cluster = Cluster(services)
     try:
         first = cluster.started()
@@ -457,7 +490,7 @@ def test_evaluated_entries_leave_the_partitions_and_a_new_owner_goes_on_after_th
 def test_a_broken_message_and_a_redis_outage_are_survived(services: Services) -> None:
     """A malformed MQTT payload is dead-lettered and an unreadable stream entry skipped; while Redis is away the
     consumer stores but holds its batches unacknowledged, and once it is back every second is evaluated."""
-    ward = Ward6(services.db)
+    ward = RecordedWard(services.db)
     host_port = services.redis_url.split("//", 1)[1].split("/", 1)[0]
     host, port = host_port.rsplit(":", 1)
     proxy = TcpProxy(host, int(port))
@@ -500,7 +533,7 @@ def test_a_broken_message_and_a_redis_outage_are_survived(services: Services) ->
 def test_a_partition_taken_by_another_evaluator_is_given_up_and_counted(services: Services) -> None:
     """What an evaluator that stalled for longer than its lease finds: another holds one of its partitions. It
     stops evaluating that partition, counts it as lost, and keeps what the partition had counted (a broken entry)."""
-    ward = Ward6(services.db)
+    ward = RecordedWard(services.db)
     cluster = Cluster(services)
     direct = open_live_store(services.redis_url)
     try:
@@ -545,7 +578,7 @@ def _health(port: int) -> tuple[int, dict]:
 def test_the_evaluator_runs_as_a_process_of_its_own(services: Services) -> None:
     """``python -m bridge.clinical_worker`` beside a consumer that only feeds: the recorded input's alarms, and its
     /healthz with what it owns and has evaluated."""
-    ward = Ward6(services.db)
+    ward = RecordedWard(services.db)
     cluster = Cluster(services)
     port = free_port()
     worker = subprocess.Popen(

@@ -15,7 +15,12 @@ own persistent session on the shared subscription (``$share/pantau/...``) and it
    every monitor at 5 Hz of sample time, ending when it is published, with SpO2, HR and RR episodes of
    different lengths. ``clinical_drain_s`` is how long until the evaluators had evaluated all of it, and
    ``alarms`` counts the alarms it raised (by sample time; ``no_data`` and ``clock_skew`` are left out: they
-   depend on when messages arrive, not on what they say).
+   depend on when messages arrive, not on what they say). ``drain_no_data`` counts the "no data" episodes the
+   drain raised all the same: the recorded monitors never fall silent, so each is a pause in the drain taken for
+   a monitor's silence (``single_no_data``: the same for one consumer, phase 5). ``--drain-stall S`` stops every
+   consumer process (``SIGSTOP``) for S seconds a third of the way through this drain, as a commit that stalls
+   them all would; with ``--evaluators 1`` the evaluator reads on meanwhile (the drain rate then counts the stall;
+   phase 5 runs without it).
 3. **live** - ``--publishers`` processes publish ``--messages`` QoS 1 messages as fast as they can while the
    consumers run: ``msgs_per_s`` = messages / (first publish -> last one stored).
 4. **latency** - one publisher at a steady ``--rate`` msgs/s for ``--latency-seconds``, the payload ``ts``
@@ -450,6 +455,18 @@ class Consumers:
         """The running consumers' and evaluators' process ids."""
         return [p.proc.pid for p in self.processes + self.evaluators if p.proc is not None and p.proc.poll() is None]
 
+    def stall(self, seconds: float) -> None:
+        """Stop every consumer process (``SIGSTOP``) for ``seconds``, not the evaluators of their own: consumers
+        held up together (a commit that stalls, a starved process) while the evaluator reads on."""
+        pids = [p.proc.pid for p in self.processes if p.proc is not None and p.proc.poll() is None]
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            time.sleep(seconds)
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+
     def stop(self) -> None:
         for p in self.processes + self.evaluators:
             p.stop()
@@ -684,9 +701,8 @@ def redis_footprint(redis_url: str) -> dict:
         client.close()
 
 
-def drain_alarms(database_url: str, t0: int, span_ms: int) -> list[list]:
-    """The alarms the recorded backlog raised: (bed, condition, start and end in ms after ``t0``), timing
-    conditions left out."""
+def drain_episodes(database_url: str, t0: int, span_ms: int) -> list[list]:
+    """The alarm episodes the recorded backlog raised: (bed, condition, start and end in ms after ``t0``)."""
     from sqlalchemy import text
 
     from data.db import Database
@@ -706,29 +722,51 @@ def drain_alarms(database_url: str, t0: int, span_ms: int) -> list[list]:
     out = []
     for code, condition, started, ended in rows:
         start = epoch_ms(started) - t0
-        if condition in TIMING_CONDITIONS or not 0 <= start <= span_ms:
+        if not 0 <= start <= span_ms:
             continue
         out.append([code, condition, start, None if ended is None else epoch_ms(ended) - t0])
     return sorted(out, key=lambda row: (row[0], row[1], row[2]))
 
 
-def settled_alarms(database_url: str, t0: int, span_ms: int) -> list[list]:
-    """:func:`drain_alarms` once two reads a second apart agree (the journal may still be storing)."""
-    previous = drain_alarms(database_url, t0, span_ms)
+def settled_episodes(database_url: str, t0: int, span_ms: int) -> list[list]:
+    """:func:`drain_episodes` once two reads a second apart agree (the journal may still be storing)."""
+    previous = drain_episodes(database_url, t0, span_ms)
     for _ in range(30):
         time.sleep(1.0)
-        current = drain_alarms(database_url, t0, span_ms)
+        current = drain_episodes(database_url, t0, span_ms)
         if current == previous:
             return current
         previous = current
     return previous
 
 
-def drain(mqtt_url: str, consumers: Consumers, devices: list[str], args: argparse.Namespace, seq_base: int) -> dict:
-    """Queue the recorded backlog for the stopped ``consumers``, start them, time the drain and the clinical step."""
+def by_sample_time(episodes: list[list]) -> list[list]:
+    """The episodes that depend only on what the samples say: the timing conditions left out."""
+    return [row for row in episodes if row[1] not in TIMING_CONDITIONS]
+
+
+def no_data_count(episodes: list[list]) -> int:
+    """ "No data" episodes: the recorded monitors never fall silent, so each is a pause in the drain taken for one."""
+    return sum(row[1] == "no_data" for row in episodes)
+
+
+def drain(
+    mqtt_url: str,
+    consumers: Consumers,
+    devices: list[str],
+    args: argparse.Namespace,
+    seq_base: int,
+    stall_s: float = 0.0,
+) -> dict:
+    """Queue the recorded backlog for the stopped ``consumers``, start them, time the drain and the clinical step;
+    with ``stall_s``, stop them all for that long a third of the way through."""
     consumer_sessions(mqtt_url, consumers)
     t0 = publish_recorded(mqtt_url, devices, args.messages, args.publishers, seq_base, f"pantau/v1/{SITE}/vitals")
     launched, subscribed = consumers.start()
+    if stall_s:
+        consumers.wait_stored(args.messages // 3)
+        _log(f"drain: every consumer stopped for {stall_s:.1f} s")
+        consumers.stall(stall_s)
     finished = consumers.wait_stored(args.messages)
     snaps = consumers.snapshots()
     steps = len(devices) * (args.messages // len(devices) * SAMPLE_STEP_MS // 1000)
@@ -804,6 +842,12 @@ def main() -> int:
     parser.add_argument(
         "--inflight", type=int, default=20, help="max_inflight_messages of the bench's own Mosquitto (20 = its default)"
     )
+    parser.add_argument(
+        "--drain-stall",
+        type=float,
+        default=0.0,
+        help="seconds every consumer process is stopped (SIGSTOP) a third of the way through the drain (not phase 5)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = parser.parse_args()
     if args.messages % args.devices:
@@ -852,11 +896,12 @@ def main() -> int:
 
         # 2. drain: the recorded backlog queued while the consumers are down
         _log(f"drain: queueing {args.messages} messages for {args.consumers} stopped consumer(s)")
-        drained = drain(mqtt_url, consumers, devices, args, PHASE_SEQ["drain"])
-        alarms = settled_alarms(database_url, drained["t0"], span_ms)
+        drained = drain(mqtt_url, consumers, devices, args, PHASE_SEQ["drain"], args.drain_stall)
+        episodes = settled_episodes(database_url, drained["t0"], span_ms)
+        alarms, drain_no_data = by_sample_time(episodes), no_data_count(episodes)
         _log(
             f"drain: {drained['rate']:,.0f} msgs/s (start to subscribed {drained['start_s']:.2f} s); clinical step "
-            f"done after {drained['clinical_s']} s; {len(alarms)} alarms"
+            f"done after {drained['clinical_s']} s; {len(alarms)} alarms, {drain_no_data} 'no data'"
         )
 
         # 3. live: publishers and consumers together
@@ -900,7 +945,7 @@ def main() -> int:
         duplicates = consumers.duplicates()
 
         # 5. the same recorded backlog for one consumer, from a clean clinical state
-        single_alarms = single_rate = None
+        single_alarms = single_rate = single_no_data = None
         if args.consumers > 1:
             reset_clinical(database_url, redis_url)
             consumers.close(mqtt_url)  # their sessions leave the shared subscription
@@ -908,7 +953,8 @@ def main() -> int:
             stack.callback(single.close, mqtt_url)
             _log("single: the recorded backlog again, for one consumer")
             single_drained = drain(mqtt_url, single, devices, args, PHASE_SEQ["single"])
-            single_alarms = settled_alarms(database_url, single_drained["t0"], span_ms)
+            single_episodes = settled_episodes(database_url, single_drained["t0"], span_ms)
+            single_alarms, single_no_data = by_sample_time(single_episodes), no_data_count(single_episodes)
             single.stop()
             for row in [r for r in alarms if r not in single_alarms][:10]:
                 _log(f"  only with {args.consumers} consumers: {row}")
@@ -916,7 +962,7 @@ def main() -> int:
                 _log(f"  only with one consumer: {row}")
             duplicates += single.duplicates()
             single_rate = single_drained["rate"]
-            _log(f"single: {single_rate:,.0f} msgs/s, {len(single_alarms)} alarms")
+            _log(f"single: {single_rate:,.0f} msgs/s, {len(single_alarms)} alarms, {single_no_data} 'no data'")
 
         phases = ("live", "drain", "latency") + (("single",) if args.consumers > 1 else ())
         seqs = {phase: (base, base + 10_000_000) for phase, base in PHASE_SEQ.items()}
@@ -932,6 +978,7 @@ def main() -> int:
             "messages": args.messages,
             "devices": args.devices,
             "consumers": args.consumers,
+            "drain_stall_s": args.drain_stall,
             "evaluators": args.evaluators,
             "publishers": args.publishers,
             "broker_max_inflight": args.inflight if "mqtt_url" not in given else None,
@@ -947,6 +994,8 @@ def main() -> int:
             "clinical_late": drained["late"],
             "alarms": len(alarms),
             "alarms_equal_to_single": None if single_alarms is None else alarms == single_alarms,
+            "drain_no_data": drain_no_data,
+            "single_no_data": single_no_data,
             "single_drain_msgs_per_s": None if single_rate is None else round(single_rate),
             "drain_over_single": None if single_rate is None else round(drained["rate"] / single_rate, 2),
             "latency_rate": args.rate,

@@ -3,8 +3,9 @@ and the clinical evaluator (:mod:`bridge.clinical_worker`) reads them back.
 
 A bed always hashes to the same partition (CRC-32 of its code, modulo the partition count, the same in every
 process), so however many consumers share the MQTT subscription, every sample of a bed lands in one stream, read
-by one evaluator. An entry is one sample (``k`` = ``v``, with its pairing ``p``) or one device status (``k`` = ``s``)
-with its bed's code; the message itself is its fields as a JSON array, in the order of their named tuple.
+by one evaluator. An entry is one sample (``k`` = ``v``, with its pairing ``p`` and the consumer that fed it, ``f``)
+or one device status (``k`` = ``s``) with its bed's code; the message itself is its fields as a JSON array, in the
+order of their named tuple.
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ def partition_of(bed_code: str, partitions: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class FeedEntry:
-    """One entry read back: a sample (``msg``, with its ``pairing``: 0 in an entry appended without one) or a
-    status update (``status``, with its ``received`` time)."""
+    """One entry read back: a sample (``msg``, with its ``pairing``: 0 in an entry appended without one, and its
+    ``feeder``, the consumer that appended it: empty when unnamed) or a status update (``status``, with its
+    ``received`` time)."""
 
     entry_id: str
     bed: str
@@ -41,11 +43,12 @@ class FeedEntry:
     pairing: int = 0
     status: DeviceStatus | None = None
     received: int = 0
+    feeder: str = ""
 
 
-def encode_sample(bed_code: str, pairing: int, msg: VitalsMessage) -> dict[str, str]:
-    """A sample's entry."""
-    return {"k": _VITALS, "b": bed_code, "p": str(pairing), "m": orjson.dumps(tuple(msg)).decode()}
+def encode_sample(bed_code: str, pairing: int, msg: VitalsMessage, feeder: str = "") -> dict[str, str]:
+    """A sample's entry, appended by the consumer named ``feeder``."""
+    return {"k": _VITALS, "b": bed_code, "p": str(pairing), "f": feeder, "m": orjson.dumps(tuple(msg)).decode()}
 
 
 def encode_status(bed_code: str, status: DeviceStatus, received: int) -> dict[str, str]:
@@ -58,7 +61,8 @@ def decode(entry_id: str, fields: dict[str, str]) -> FeedEntry | None:
     try:
         body = orjson.loads(fields["m"])
         if fields["k"] == _VITALS:
-            return FeedEntry(entry_id, fields["b"], msg=VitalsMessage(*body), pairing=int(fields.get("p", 0)))
+            msg, pairing = VitalsMessage(*body), int(fields.get("p", 0))
+            return FeedEntry(entry_id, fields["b"], msg=msg, pairing=pairing, feeder=fields.get("f", ""))
         if fields["k"] == _STATUS:
             return FeedEntry(entry_id, fields["b"], status=DeviceStatus(*body), received=int(fields["r"]))
     except (KeyError, TypeError, ValueError):
@@ -67,18 +71,20 @@ def decode(entry_id: str, fields: dict[str, str]) -> FeedEntry | None:
 
 
 class ClinicalFeed:
-    """Appends a stored batch's samples and status updates to their partitions, in one live-store round trip."""
+    """Appends a stored batch's samples and status updates to their partitions, in one live-store round trip;
+    ``feeder`` names the consumer in its sample entries (its MQTT client id: unique, and kept across restarts)."""
 
-    def __init__(self, live: LiveStore, partitions: int, maxlen: int) -> None:
+    def __init__(self, live: LiveStore, partitions: int, maxlen: int, feeder: str = "") -> None:
         self.live = live
         self.partitions = partitions
         self.maxlen = maxlen
+        self.feeder = feeder
 
     def append(self, samples: Sequence[Sample], updates: Sequence[StatusUpdate]) -> None:
         """Raises when the live store is away: the caller must not acknowledge the batch then."""
         batch = self.live.batch()
         for sample in samples:
-            entry = encode_sample(sample.bed, sample.pairing, sample.msg)
+            entry = encode_sample(sample.bed, sample.pairing, sample.msg, self.feeder)
             batch.append_stream(self._key(sample.bed), entry, self.maxlen)
         for update in updates:
             entry = encode_status(update.bed, update.status, update.received)

@@ -16,6 +16,16 @@ that is every sample, and a replayed backlog costs one evaluation per bed and se
 batching, so one consumer and several give the same alarms. A sample of a step already evaluated (a redelivery,
 a replay after a crash, a consumer later than ``hold_s``) is skipped and counted as ``late``.
 
+The hold covers a consumer that keeps feeding, however much slower: its next step of a bed is read before the
+other's later steps are due. It does not cover consumers that stall together in a backlog (a commit that holds them,
+a starved machine): the steps read before the stall wait out the hold and go, and the samples of those seconds that
+the other consumer fed after the stall come late. So each sample entry names its consumer (``FeedEntry.feeder``),
+and while the partition replays a backlog (its newest sample read is more than ``REPLAY_LAG_MS`` older than the wall
+clock) a bed's step also waits for every consumer that fed the bed and fed the partition in the last
+``FEEDER_WAIT_S``, until it has fed a later step of the bed, for at most ``FEEDER_WAIT_S`` beyond the hold. Live
+(samples read within seconds of their time) nothing waits longer than the hold: an alarm is not delayed for a
+consumer that may have nothing more of the bed.
+
 ``offset`` is the newest entry id up to which every entry read is evaluated or skipped: where a new owner of the
 partition resumes.
 """
@@ -24,13 +34,18 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bridge.clinical_feed import FeedEntry, decode
 from data.live_store import StreamEntry
 from domain.vitals_contract import DeviceStatus, VitalsMessage
 
-__all__ = ["PartitionOrder", "Unit"]
+__all__ = ["REPLAY_LAG_MS", "PartitionOrder", "Unit"]
+
+REPLAY_LAG_MS = 5_000  # samples read this much after their time come from a backlog
+FEEDER_WAIT_S = 5.0  # a consumer that fed the partition this recently is waited for, this long at most
+FEEDER_FORGET_S = 60.0  # a consumer not read for this long is forgotten
+_NO_STEP = (-1, -1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +68,14 @@ class _Waiting:
     seen: float  # time.monotonic() when read
 
 
+@dataclass(slots=True)
+class _Feeder:
+    """One consumer's progress in a partition."""
+
+    seen: float  # time.monotonic() when its last entry was read
+    steps: dict[str, tuple[int, int]] = field(default_factory=dict)  # bed -> newest (pairing, step) it fed
+
+
 class PartitionOrder:
     """Entries in (:meth:`add`), units out (:meth:`add` for status updates, :meth:`ready` for samples).
 
@@ -68,21 +91,49 @@ class PartitionOrder:
         self._beds: dict[str, dict[tuple[int, int], list[_Waiting]]] = {}  # bed -> (pairing, step) -> samples
         self._read: deque[str] = deque()
         self._waiting: set[str] = set()
+        self._feeders: dict[str, _Feeder] = {}
+        self.replaying = False  # the last read that brought samples brought a backlog's (``REPLAY_LAG_MS``)
 
-    def add(self, entries: list[StreamEntry], now: float) -> list[Unit]:
-        """Take entries read in stream order; return the status updates among them (applied at once)."""
+    def add(self, entries: list[StreamEntry], now: float, wall_ms: int) -> list[Unit]:
+        """Take entries read in stream order at ``now`` (``time.monotonic()``; ``wall_ms``: the epoch ms then);
+        return the status updates among them (applied at once)."""
         units: list[Unit] = []
+        newest: int | None = None
         for entry_id, fields in entries:
             self._read.append(entry_id)
             entry: FeedEntry | None = decode(entry_id, fields)
             if entry is None:
                 self.broken += 1
             elif entry.msg is not None:
-                self._wait(entry.bed, entry_id, (entry.pairing, entry.msg.ts // self.step_ms), entry.msg, now)
+                step = (entry.pairing, entry.msg.ts // self.step_ms)
+                newest = entry.msg.ts if newest is None else max(newest, entry.msg.ts)
+                if entry.feeder:
+                    self._fed(entry.feeder, entry.bed, step, now)
+                self._wait(entry.bed, entry_id, step, entry.msg, now)
             else:
                 units.append(Unit(entry.bed, status=entry.status, received=entry.received))
+        if newest is not None:
+            self.replaying = wall_ms - newest > REPLAY_LAG_MS
         self._advance()
         return units
+
+    def _fed(self, name: str, bed: str, step: tuple[int, int], now: float) -> None:
+        feeder = self._feeders.get(name)
+        if feeder is None:
+            feeder = self._feeders[name] = _Feeder(now)
+        feeder.seen = now
+        if step > feeder.steps.get(bed, _NO_STEP):
+            feeder.steps[bed] = step
+
+    def _waited_for(self, now: float) -> list[_Feeder]:
+        """The consumers a step may still wait for: while the partition replays, those that fed it in the last
+        ``FEEDER_WAIT_S``, when there are two or more."""
+        for name in [n for n, f in self._feeders.items() if now - f.seen > FEEDER_FORGET_S]:
+            del self._feeders[name]
+        if not self.replaying:
+            return []
+        feeding = [f for f in self._feeders.values() if now - f.seen <= FEEDER_WAIT_S]
+        return feeding if len(feeding) > 1 else []
 
     def _wait(self, bed: str, entry_id: str, step: tuple[int, int], msg: VitalsMessage, now: float) -> None:
         last = self.evaluated(bed)
@@ -100,13 +151,19 @@ class PartitionOrder:
         """The steps now complete, per bed in sample-time order. ``exhausted``: the last read reached the end of
         the stream."""
         units: list[Unit] = []
+        feeders = self._waited_for(now)
         for bed in list(self._beds):
             steps = self._beds[bed]
             order = sorted(steps)
             for n, step in enumerate(order):
                 followed = n + 1 < len(order) or exhausted
-                if not followed or now - max(w.seen for w in steps[step]) < self.hold_s:
+                waited = now - max(w.seen for w in steps[step])
+                if not followed or waited < self.hold_s:
                     break
+                if waited < self.hold_s + FEEDER_WAIT_S and any(
+                    bed in f.steps and f.steps[bed] <= step for f in feeders
+                ):
+                    break  # a consumer that fed the bed may still bring samples of this step
                 units.append(self._unit(bed, step, steps.pop(step)))
             if not steps:
                 del self._beds[bed]

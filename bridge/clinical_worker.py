@@ -32,12 +32,13 @@ import orjson
 
 from bridge.clinical import ClinicalPipeline
 from bridge.clinical_feed import partition_of
-from bridge.clinical_order import PartitionOrder
+from bridge.clinical_order import REPLAY_LAG_MS, PartitionOrder, Unit
 from bridge.consumer.throttled_log import ThrottledLog
 from data import live_keys
 from data.db import Database
 from data.live_store import LiveStore, parse_stream_id
 from data.runtime import Runtime
+from domain.clock import now_ms
 
 __all__ = ["ClinicalWorker", "main"]
 
@@ -48,6 +49,12 @@ READ_COUNT = 1000  # entries read from a partition at a time
 # commit covers what gathered meanwhile: at 1 Hz per bed, passes back to back spent three times the clinical work on
 # reads and commits (docs/performance.md). It adds at most this to the hold before a step is evaluated.
 PASS_S = 0.25
+# A bed whose last step evaluated was read REPLAY_LAG_MS after its sample time was replaying a backlog (queued while the
+# consumers or the evaluator were away); its silence then counts only beyond REPLAY_GRACE_S. A pause in the drain (a
+# slow commit, a starved CPU) is not the monitor's silence: it raised "no data" and set back every alarm still in its
+# onset delay. A monitor really silent after a backlog raises "no data" at most REPLAY_GRACE_S later, as does one
+# whose clock is this far behind.
+REPLAY_GRACE_S = 5.0
 # Evaluated entries kept before a partition's offset (by stream id, Redis's clock): an evaluator that stalled past its
 # lease and reads once more before it sees the lease gone reads what its new owner read, not a gap.
 KEEP_EVALUATED_MS = 60_000
@@ -84,6 +91,7 @@ class ClinicalWorker:
         self._caught_up: set[int] = set()  # partitions whose last read reached the end of the stream
         self._read_to_end_at: dict[int, float] = {}  # partition -> time.monotonic() of that read
         self._read_at: dict[str, float] = {}  # bed -> time.monotonic() its last step evaluated was read
+        self._replayed: set[str] = set()  # beds whose last step evaluated came from a backlog (REPLAY_LAG_MS)
         self._touched: dict[int, set[str]] = {}
         self._committed: dict[int, str | None] = {}
         self._stop = threading.Event()
@@ -118,7 +126,10 @@ class ClinicalWorker:
         read_at = self._read_at.get(bed_code)
         if partition not in self._caught_up or order is None or read_at is None or order.holds(bed_code):
             return None
-        return max(0, int((self._read_to_end_at[partition] - read_at) * 1000))
+        silence = self._read_to_end_at[partition] - read_at
+        if bed_code in self._replayed:
+            silence -= REPLAY_GRACE_S
+        return max(0, int(silence * 1000))
 
     @property
     def owned(self) -> list[int]:
@@ -241,6 +252,7 @@ class ClinicalWorker:
         self._owned[partition] = PartitionOrder(self.step_ms, self.hold_s, self.pipeline.last_step)
         taken_at = time.monotonic()
         self._read_at.update(dict.fromkeys(codes, taken_at))  # a silent bed's time goes on from the takeover
+        self._replayed.difference_update(codes)
         self._cursor[partition] = offset
         self._committed[partition] = offset
         self._touched[partition] = set()
@@ -278,17 +290,27 @@ class ClinicalWorker:
             self._caught_up.add(partition)
         else:
             self._caught_up.discard(partition)
-        units = order.add(entries, now)
+        units = order.add(entries, now, now_ms())
         units += order.ready(partition in self._caught_up, now)
         if units:
             self._touched[partition] |= self.pipeline.evaluate_units(units)
             self.evaluated += len(units)
-            read_at = self._read_at
-            for unit in units:  # never back: a step held since before an outage was read before its end
-                if unit.msg is not None and unit.seen > read_at.get(unit.bed, 0.0):
-                    read_at[unit.bed] = unit.seen
+            self._note_reads(units, now)
         self._commit(partition)
         return len(entries) == READ_COUNT
+
+    def _note_reads(self, units: list[Unit], now: float) -> None:
+        """When each bed's last step evaluated was read (never back: a step held since before an outage was read
+        before its end), and whether it came from a backlog: read more than ``REPLAY_LAG_MS`` after its sample."""
+        read_at, wall_now = self._read_at, now_ms()
+        for unit in units:
+            if unit.msg is not None and unit.seen > read_at.get(unit.bed, 0.0):
+                read_at[unit.bed] = unit.seen
+                lag_ms = wall_now - (now - unit.seen) * 1000 - unit.msg.ts
+                if lag_ms > REPLAY_LAG_MS:
+                    self._replayed.add(unit.bed)
+                else:
+                    self._replayed.discard(unit.bed)
 
     def _commit(self, partition: int) -> None:
         """Write the offset with the state of the beds evaluated since, once the journal (whose thread stores the

@@ -299,11 +299,13 @@ def active_alarms(live: MemoryLiveStore, bed_code: str) -> list[str]:
     return [a["condition"] for a in json.loads(live.get_latest(live_keys.ward_alarms("ICU")).get(bed_code, "[]"))]
 
 
-def test_a_backlog_read_long_after_it_came_goes_by_its_samples_time_not_by_the_wall_clock(sqlite_app):
+def test_a_backlog_read_long_after_it_came_goes_by_its_samples_time_not_by_the_wall_clock(sqlite_app, monkeypatch):
     """The durable path: 40 s of samples that a consumer received a minute ago (a backlog) are read and evaluated
     now. The bed's time is its samples': the wall clock since they were received does not move it on, so no "no
     data" cuts the desaturation in them. Only once the bed's partition has been read to its end with nothing new
-    of the bed for longer than the no-data wait does its time move on, and then "no data" is raised."""
+    of the bed for longer than the no-data wait (and, after a backlog, the grace for a pause in its drain) does its
+    time move on, and then "no data" is raised."""
+    monkeypatch.setattr("bridge.clinical_worker.REPLAY_GRACE_S", 1.0)
     live = MemoryLiveStore()
     worker = ClinicalWorker(sqlite_app.runtime.db, live, partitions=1, lease_s=30, hold_ms=0, step_ms=1000)
     worker._leases()  # takes the partition; the test reads it, not the worker's thread
@@ -318,7 +320,7 @@ def test_a_backlog_read_long_after_it_came_goes_by_its_samples_time_not_by_the_w
     assert worker.evaluated == 40
     worker.pipeline.tick(now_ms())
     assert active_alarms(live, "ICU-03") == ["spo2_low"]
-    time.sleep(3.5)  # the partition read to its end again and again, with nothing new of the bed
+    time.sleep(4.5)  # the partition read to its end again and again, with nothing new of the bed
     worker._step(0)
     worker.pipeline.tick(now_ms())
     assert "no_data" in active_alarms(live, "ICU-03")
@@ -392,3 +394,48 @@ def test_a_partitions_snapshot_waits_only_for_the_stored_changes_of_its_own_beds
     assert pipeline.bed_states({"ICU-04"}, lambda code: code == "ICU-04") is not None
     assert pipeline.bed_states({"ICU-03"}, lambda code: code == "ICU-03") is None
     assert pipeline.bed_states({"ICU-04"}, any_bed) is None  # a partition of every bed
+
+
+def test_a_pause_in_a_backlogs_drain_is_not_the_monitors_silence(sqlite_app, monkeypatch):
+    """A backlog minutes old drained with a pause longer than the no-data wait (a slow commit, a starved CPU): no
+    "no data", and the alarm whose onset delay was running starts at its sample time, as without the pause (the
+    pause raised "no data" for a moment and set the onset back). A monitor that stays silent still raises "no
+    data", at most the grace later."""
+    monkeypatch.setattr("bridge.clinical_worker.REPLAY_GRACE_S", 3.0)
+    live = MemoryLiveStore()
+    worker = ClinicalWorker(sqlite_app.runtime.db, live, partitions=1, lease_s=30, hold_ms=0, step_ms=1000)
+    worker._leases()
+    t0 = now_ms() - 120_000
+    t0 -= t0 % 1000
+
+    def drain(seconds: range) -> None:
+        batch = live.batch()
+        for second in seconds:  # SpO2 below 90 from second 5: the alarm is due 10 s in, at second 15
+            at = t0 + second * 1000
+            msg = sample(second, spo2=85.0 if second >= 5 else 97.0)._replace(ts=at, received=at)
+            batch.append_stream(live_keys.clinical_partition(0), encode_sample("ICU-03", 0, msg), 1000)
+        batch.execute()
+        worker._step(0)
+        worker._step(0)  # read to its end: the last step evaluated too
+        worker.pipeline.tick(now_ms())
+
+    drain(range(0, 10))
+    time.sleep(3.6)  # the drain pauses, longer than the no-data wait at 1 Hz
+    worker._step(0)
+    worker.pipeline.tick(now_ms())
+    assert "no_data" not in active_alarms(live, "ICU-03")
+    drain(range(10, 20))
+    assert "spo2_low" in active_alarms(live, "ICU-03")
+    worker.pipeline.journal.flush()
+    with sqlite_app.runtime.db.session() as s:
+        episodes = s.execute(select(AlarmEvent.condition, AlarmEvent.started_at)).all()
+    since_t0 = [(c, int(at.replace(tzinfo=UTC).timestamp() * 1000) - t0) for c, at in episodes]
+    assert [(c, ms) for c, ms in since_t0 if ms >= 0] == [("spo2_low", 15_000)]  # and no "no data"
+    time.sleep(3.6)  # the monitor silent from here: after the wait and the grace
+    worker._step(0)
+    worker.pipeline.tick(now_ms())
+    assert "no_data" not in active_alarms(live, "ICU-03")  # within the grace
+    time.sleep(3.0)
+    worker._step(0)
+    worker.pipeline.tick(now_ms())
+    assert "no_data" in active_alarms(live, "ICU-03")

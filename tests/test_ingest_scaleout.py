@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -194,6 +195,26 @@ EXPECTED = [
 ]
 
 
+class Stall:
+    """Consumers held up together for ``seconds`` once ``after`` samples have been fed (a commit that stalls every
+    consumer, a starved machine)."""
+
+    def __init__(self, after: int, seconds: float) -> None:
+        self.after, self.seconds = after, seconds
+        self.fed = 0
+        self.until: float | None = None
+        self.lock = threading.Lock()
+
+    def wait(self, samples: int) -> None:
+        with self.lock:
+            self.fed += samples
+            if self.until is None and self.fed >= self.after:
+                self.until = time.monotonic() + self.seconds
+            until = self.until
+        if until is not None and time.monotonic() < until:
+            time.sleep(until - time.monotonic())
+
+
 class Cluster:
     """In-process consumers (shared subscription, feeding the clinical streams) and clinical evaluators."""
 
@@ -211,25 +232,29 @@ class Cluster:
         self.stores.append(live)
         return live
 
-    def consumer(self, slowed_s: float = 0.0) -> Consumer:
-        """A consumer sharing the subscription. One ``slowed_s`` spends that long on each sample before it feeds
-        its batches of 10: a consumer of a loaded machine, draining its share of a backlog slower than another but
-        steadily."""
+    def consumer(self, slowed_s: float = 0.0, stall: Stall | None = None) -> Consumer:
+        """A consumer sharing the subscription, feeding in batches of 10 when held back. One ``slowed_s`` spends
+        that long on each sample before it feeds it: a consumer of a loaded machine, draining its share of a backlog
+        slower than another but steadily. ``stall`` holds it back with every consumer given the same one."""
         live = self.store()
-        feed = ClinicalFeed(live, PARTITIONS, 100_000)
+        client_id = f"test-scale-{uuid.uuid4().hex[:8]}"
+        feed = ClinicalFeed(live, PARTITIONS, 100_000, client_id)
 
-        def slowly(samples: list, _updates: list) -> None:
+        def held_back(samples: list, _updates: list) -> None:
             time.sleep(slowed_s * len(samples))
+            if stall is not None:
+                stall.wait(len(samples))
 
+        held = slowed_s or stall is not None
         options = ConsumerOptions(
-            client_id=f"test-scale-{uuid.uuid4().hex[:8]}",
+            client_id=client_id,
             shared_subscription=True,
             maintenance_interval=3600,
             directory_ttl=0.2,
             sequence_gaps=False,
-            **({"batch_size": 10} if slowed_s else {}),
+            **({"batch_size": 10} if held else {}),
         )
-        hooks = ConsumerHooks(on_stored=(slowly, feed.append) if slowed_s else (feed.append,))
+        hooks = ConsumerHooks(on_stored=(held_back, feed.append) if held else (feed.append,))
         consumer = Consumer(runtime(self.settings, self.db, live), options, hooks)
         consumer.start()
         assert consumer.wait_ready(20)
@@ -345,6 +370,26 @@ def test_a_consumer_draining_its_share_of_a_backlog_slower_than_another_changes_
         t0 = now_ms() - SECONDS * 1000
         assert run(cluster, ward, services.mqtt_url, t0) == EXPECTED
         assert slow.metrics.stored > ward.samples / 4, "the slow consumer had its share"
+        assert sum(w.counters()["late"] for w in cluster.workers) == 0
+    finally:
+        cluster.close()
+
+
+def test_consumers_stalling_together_in_a_backlog_change_no_alarm(services: Services) -> None:
+    """Both consumers are held up for 3.5 s, longer than the hold, a third of the way through a backlog: the steps
+    read before the stall wait for the consumer that may still bring samples of them (which used to come late, and
+    an alarm then started or ended a second off)."""
+    ward = RecordedWard(services.db, beds=SPLIT_BEDS)
+    cluster = Cluster(services)
+    try:
+        stall = Stall(after=ward.samples // 3, seconds=3.5)
+        cluster.consumer(stall=stall)
+        cluster.consumer(stall=stall)
+        cluster.worker(DEPLOYED_LEASE_S)
+        wait_until(cluster.spread, timeout=30, what="the partitions held")
+        t0 = now_ms() - SECONDS * 1000
+        assert run(cluster, ward, services.mqtt_url, t0) == EXPECTED
+        assert stall.until is not None, "the consumers stalled"
         assert sum(w.counters()["late"] for w in cluster.workers) == 0
     finally:
         cluster.close()

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level)
     collect_for_batches()
     runtime = build_runtime(settings)
-    feed = ClinicalFeed(runtime.live, settings.clinical_partitions, settings.clinical_stream_maxlen)
+    feed = ClinicalFeed(runtime.live, settings.clinical_partitions, settings.clinical_stream_maxlen, args.client_id)
     evaluator = None if args.no_clinical or args.no_evaluator else ClinicalWorker.from_settings(runtime, args.client_id)
     options = ConsumerOptions(
         client_id=args.client_id,

@@ -20,6 +20,7 @@ from i18n import LANGUAGES
 from i18n.web import current_language, t
 
 THEME_STORE = "shell-theme"  # "light" or "dark": the theme shown, for callbacks that draw in its colours
+REQUEST_FAILED_TEXTS = "shell-request-failed-texts"  # read by assets/pantau.js
 
 
 def nav_pages(roles: frozenset[str]) -> list[dict]:
@@ -213,6 +214,21 @@ def confirm_first_alert() -> dbc.Alert:
     return dbc.Alert(t("thr_confirm_first"), color="warning", className="mb-0", id="reauth-confirm-first")
 
 
+def _request_failed_texts() -> html.Div:
+    """The words assets/pantau.js shows when a Dash request fails (a server error, a refusal, no answer): they come
+    from the catalogue in the user's language; the server's own reason comes with the failed answer."""
+    return html.Div(
+        id=REQUEST_FAILED_TEXTS,
+        hidden=True,
+        **{
+            "data-not-saved": t("request_failed_not_saved"),
+            "data-offline": t("request_failed_offline"),
+            "data-reference": t("error_reference", reference="{reference}"),
+            "data-close": t("request_failed_close"),
+        },
+    )
+
+
 def shell_layout() -> html.Div:
     """Dash's ``app.layout``: built per request so the navbar matches the signed-in user."""
     if not current_user.is_authenticated:
@@ -224,5 +240,6 @@ def shell_layout() -> html.Div:
             dcc.Store(id=THEME_STORE),
             html.Main(dash.page_container, className="container-fluid"),
             reauth_dialog(),
+            _request_failed_texts(),
         ]
     )

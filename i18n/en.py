@@ -62,6 +62,10 @@ STRINGS = {
     "error_503_text": "Try again in a few moments. If it keeps happening, contact the admin.",
     "error_other_title": "The request could not be served",
     "error_other_text": "Go back to the previous page and try again. If it keeps happening, contact the admin.",
+    "request_failed_not_saved": "Your last change may not have been saved: check it, then try again.",
+    "request_failed_offline": "The server did not answer. Your last change may not have been saved: check the "
+    "connection, then try again.",
+    "request_failed_close": "Close the notice",
     "role_admin": "Admin",
     "role_manager": "Manager",
     "role_nurse": "Nurse",

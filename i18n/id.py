@@ -64,6 +64,11 @@ STRINGS = {
     "error_503_text": "Coba lagi beberapa saat lagi. Bila masih terjadi, hubungi admin.",
     "error_other_title": "Permintaan tidak dapat dilayani",
     "error_other_text": "Kembali ke halaman sebelumnya lalu coba lagi. Bila masih terjadi, hubungi admin.",
+    # a Dash request that failed (assets/pantau.js): the form stays as typed, the notice says it may not be saved
+    "request_failed_not_saved": "Perubahan terakhir belum tentu tersimpan: periksa, lalu coba lagi.",
+    "request_failed_offline": "Server tidak menjawab. Perubahan terakhir belum tentu tersimpan: periksa sambungan, "
+    "lalu coba lagi.",
+    "request_failed_close": "Tutup pemberitahuan",
     # roles
     "role_admin": "Admin",
     "role_manager": "Manajer",

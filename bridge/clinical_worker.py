@@ -280,7 +280,7 @@ class ClinicalWorker:
         entries = self.live.read_stream(
             live_keys.clinical_partition(partition), after=self._cursor[partition], count=READ_COUNT
         )
-        now = time.monotonic()
+        now, wall_ms = time.monotonic(), now_ms()
         self._reads += 1
         self._readable_again(now)
         if entries:
@@ -290,23 +290,24 @@ class ClinicalWorker:
             self._caught_up.add(partition)
         else:
             self._caught_up.discard(partition)
-        units = order.add(entries, now, now_ms())
+        units = order.add(entries, now, wall_ms)
         units += order.ready(partition in self._caught_up, now)
         if units:
             self._touched[partition] |= self.pipeline.evaluate_units(units)
             self.evaluated += len(units)
-            self._note_reads(units, now)
+            self._note_reads(units, now, wall_ms)
         self._commit(partition)
         return len(entries) == READ_COUNT
 
-    def _note_reads(self, units: list[Unit], now: float) -> None:
+    def _note_reads(self, units: list[Unit], now: float, wall_ms: int) -> None:
         """When each bed's last step evaluated was read (never back: a step held since before an outage was read
-        before its end), and whether it came from a backlog: read more than ``REPLAY_LAG_MS`` after its sample."""
-        read_at, wall_now = self._read_at, now_ms()
+        before its end), and whether it came from a backlog: read more than ``REPLAY_LAG_MS`` after its sample.
+        ``now`` and ``wall_ms`` are the same instant on the monotonic and the wall clock."""
+        read_at = self._read_at
         for unit in units:
             if unit.msg is not None and unit.seen > read_at.get(unit.bed, 0.0):
                 read_at[unit.bed] = unit.seen
-                lag_ms = wall_now - (now - unit.seen) * 1000 - unit.msg.ts
+                lag_ms = wall_ms - (now - unit.seen) * 1000 - unit.msg.ts
                 if lag_ms > REPLAY_LAG_MS:
                     self._replayed.add(unit.bed)
                 else:

@@ -189,22 +189,43 @@ def create_user(
 
 
 def set_roles(session: Session, actor: Actor, user: User, roles: set[str] | list[str]) -> None:
-    chosen = _validate_roles(roles)
-    if actor.user_id == user.id and "admin" in user.role_names and "admin" not in chosen:
-        raise InputError("err_cannot_drop_own_admin")
+    chosen = _roles_for(actor, user, roles)
     before = sorted(user.role_names)
     user.roles = [UserRole(role=r) for r in sorted(chosen)]
     user.must_change_password = user.must_change_password and not _display_only(chosen)
     audit_account(session, actor, "user_roles_changed", user, {"before": before, "after": sorted(chosen)})
 
 
+def _roles_for(actor: Actor, user: User, roles: set[str] | list[str]) -> set[str]:
+    """The roles ``actor`` may give ``user``: known ones, at least one, and never her own admin role taken away."""
+    chosen = _validate_roles(roles)
+    if actor.user_id == user.id and "admin" in user.role_names and "admin" not in chosen:
+        raise InputError("err_cannot_drop_own_admin")
+    return chosen
+
+
 def set_active(session: Session, actor: Actor, user: User, active: bool) -> None:
-    if actor.user_id == user.id and not active:
-        raise InputError("err_cannot_disable_self")
+    _check_active(actor, user, active)
     user.active = active
     if not active:
         end_sessions(session, user)
     audit_account(session, actor, "user_enabled" if active else "user_disabled", user, None)
+
+
+def _check_active(actor: Actor, user: User, active: bool) -> None:
+    if actor.user_id == user.id and not active:
+        raise InputError("err_cannot_disable_self")
+
+
+def change_account(session: Session, actor: Actor, user: User, *, roles: list[str], active: bool) -> None:
+    """The users page's save: roles and whether the account is active, both or neither; every refused field is
+    named at once (``FieldErrors`` on ``roles`` and ``active``)."""
+    check_fields(
+        {"roles": lambda: _roles_for(actor, user, roles), "active": lambda: _check_active(actor, user, active)}
+    )
+    set_roles(session, actor, user, roles)
+    if user.active != active:
+        set_active(session, actor, user, active)
 
 
 def reset_password(session: Session, actor: Actor, user: User, new_password: str) -> None:

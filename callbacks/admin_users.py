@@ -129,21 +129,21 @@ def _tv_table(boards: list[TvBoard]) -> dbc.Table | None:
     return dbc.Table([head, html.Tbody(body)], size="sm", responsive=True, id="admin-tv-grid", className="mb-2")
 
 
-_UNMARKED = Ids.NEW_ROLES  # a checklist has no invalid mark
+_UNMARKED = {Ids.NEW_ROLES, Ids.EDIT_ROLES, Ids.EDIT_ACTIVE}  # a checklist or a switch has no invalid mark
 
 
 def _field_outputs(exc: InputError | None, fields: dict[str, str] = Ids.NEW_FIELDS) -> list:
     """Each field's message beside it, then whether each input is marked wrong, from ``FieldErrors`` (``fields``:
     the form's field names and their controls)."""
     wrong, messages = field_messages(list(fields), exc)
-    return messages + [bad for bad, control in zip(wrong, fields.values(), strict=True) if control != _UNMARKED]
+    return messages + [bad for bad, control in zip(wrong, fields.values(), strict=True) if control not in _UNMARKED]
 
 
 @page_callback(
     PAGE,
     Output(Ids.NEW_FEEDBACK, "children"),
     *[Output(Ids.error_of(control), "children") for control in Ids.NEW_FIELDS.values()],
-    *[Output(control, "invalid") for control in Ids.NEW_FIELDS.values() if control != _UNMARKED],
+    *[Output(control, "invalid") for control in Ids.NEW_FIELDS.values() if control not in _UNMARKED],
     Output(Ids.USERS_VERSION, "data", allow_duplicate=True),
     Output(Ids.NEW_USERNAME, "value"),
     Output(Ids.NEW_FULLNAME, "value"),
@@ -200,25 +200,29 @@ def create_user(
     Output(Ids.EDIT_WARDS, "value"),
     Output(Ids.EDIT_POLIS, "value"),
     Output(Ids.EDIT_FEEDBACK, "children"),
+    *[Output(Ids.error_of(control), "children", allow_duplicate=True) for control in Ids.EDIT_FIELDS.values()],
     Input(Ids.EDIT_USER, "value"),
     prevent_initial_call=True,
 )
 def load_user(user_id: int | None) -> tuple:
+    """The chosen user's roles, status and places, without the previous user's messages."""
+    cleared = _field_outputs(None, Ids.EDIT_FIELDS)
     if user_id is None:
-        return [], True, [], [], None
+        return [], True, [], [], None, *cleared
     with current_runtime().db.session() as db:
         user = users.site_user(db, current_user.site_id, user_id)
         if user is None:
-            return [], True, [], [], dbc.Alert(t("users_not_found"), color="danger", className="mb-0")
+            return [], True, [], [], dbc.Alert(t("users_not_found"), color="danger", className="mb-0"), *cleared
         wards = [w.id for w in wards_of(db, user.id)]
         polis = [p.id for p in polis_of(db, user.id)]
-        return sorted(user.role_names), user.active, wards, polis, None
+        return sorted(user.role_names), user.active, wards, polis, None, *cleared
 
 
 @page_callback(
     PAGE,
     Output(Ids.EDIT_FEEDBACK, "children", allow_duplicate=True),
     Output(Ids.USERS_VERSION, "data", allow_duplicate=True),
+    *[Output(Ids.error_of(control), "children") for control in Ids.EDIT_FIELDS.values()],
     Input(Ids.EDIT_SAVE, "n_clicks"),
     Input(Ids.EDIT_RESET, "n_clicks"),
     State(Ids.EDIT_USER, "value"),
@@ -239,30 +243,37 @@ def change_user(
     poli_ids: list[int] | None,
     version: int,
 ) -> tuple:
+    """Save the chosen user's roles, status and places, or reset her password; each refused field says why beside
+    it, all at once."""
+    cleared = _field_outputs(None, Ids.EDIT_FIELDS)
     if user_id is None:
-        return dbc.Alert(t("users_select_first"), color="warning", className="mb-0"), no_update
+        return dbc.Alert(t("users_select_first"), color="warning", className="mb-0"), no_update, *cleared
     if confirm_needed():
-        return confirm_first_alert(), no_update
+        return confirm_first_alert(), no_update, *cleared
     new_password = generate_password()
     try:
         with current_runtime().db.session() as db:
             user = users.site_user(db, current_user.site_id, user_id)
             if user is None:
-                return dbc.Alert(t("users_not_found"), color="danger", className="mb-0"), no_update
+                return dbc.Alert(t("users_not_found"), color="danger", className="mb-0"), no_update, *cleared
             if ctx.triggered_id == Ids.EDIT_RESET:
                 users.reset_password(db, current_actor(), user, new_password)
             else:
-                users.set_roles(db, current_actor(), user, roles or [])
-                if user.active != active:
-                    users.set_active(db, current_actor(), user, active)
+                users.change_account(db, current_actor(), user, roles=roles or [], active=active)
                 set_staff_wards(db, current_actor(), user.id, ward_ids or [])
                 set_staff_polis(db, current_actor(), user.id, poli_ids or [])
             name = user.username
+    except FieldErrors as exc:
+        return (
+            dbc.Alert(t("users_not_saved"), color="danger", className="mb-0"),
+            no_update,
+            *_field_outputs(exc, Ids.EDIT_FIELDS),
+        )
     except InputError as exc:
-        return input_error_alert(exc), no_update
+        return input_error_alert(exc), no_update, *cleared
     if ctx.triggered_id == Ids.EDIT_RESET:
-        return _one_time_password(t("users_password_reset", username=name), new_password), version + 1
-    return dbc.Alert(t("users_saved", username=name), color="success", className="mb-0"), version + 1
+        return _one_time_password(t("users_password_reset", username=name), new_password), version + 1, *cleared
+    return dbc.Alert(t("users_saved", username=name), color="success", className="mb-0"), version + 1, *cleared
 
 
 @page_callback(

@@ -116,6 +116,7 @@ STRINGS = {
     "users_active": "Account active",
     "users_save": "Save changes",
     "users_saved": "Changes for {username} saved.",
+    "users_not_saved": "Nothing was saved: see the messages beside the fields.",
     "users_reset_password": "Reset password",
     "users_password_reset": "New temporary password for {username}:",
     "users_status_active": "Active",

@@ -122,6 +122,7 @@ STRINGS = {
     "users_active": "Akun aktif",
     "users_save": "Simpan perubahan",
     "users_saved": "Perubahan untuk {username} disimpan.",
+    "users_not_saved": "Belum ada yang disimpan: periksa pesan di samping isian.",
     "users_reset_password": "Reset kata sandi",
     "users_password_reset": "Kata sandi sementara baru untuk {username}:",
     "users_status_active": "Aktif",

@@ -62,6 +62,8 @@ class Ids:
     }
     # The TV form's fields as ``auth.tv_boards.create_tv_board`` names them, with their controls.
     TV_FIELDS: ClassVar[dict[str, str]] = {"board": TV_BOARD, "label": TV_LABEL}
+    # The edit form's fields as ``auth.users.change_account`` names them, with their controls.
+    EDIT_FIELDS: ClassVar[dict[str, str]] = {"roles": EDIT_ROLES, "active": EDIT_ACTIVE}
 
     @staticmethod
     def error_of(control: str) -> str:
@@ -73,13 +75,16 @@ def role_options() -> list[dict]:
     return [{"label": t(f"role_{r}"), "value": r} for r in ROLES]
 
 
-def _field(label: str, control: Component, hint: str | None = None) -> html.Div:
-    """A labelled field of the new-user or the TV form, with the message of its refusal beside it."""
+def _field(label: str | None, control: Component, hint: str | None = None) -> html.Div:
+    """A field of one of the page's forms, labelled unless its control carries its own label (a switch), with the
+    message of its refusal beside it."""
     parts = [
         dbc.Label(label, html_for=control.id if isinstance(control, dbc.Input | dbc.Select) else None),
         control,
         dbc.FormFeedback(id=Ids.error_of(control.id), type="invalid", className="d-block"),
     ]
+    if label is None:
+        parts.pop(0)
     if hint:
         parts.append(dbc.FormText(hint, className="d-block"))
     return html.Div(parts, className="mb-2")
@@ -127,9 +132,11 @@ def _edit_card() -> dbc.Card:
                 [
                     dbc.Label(t("users_select"), html_for=Ids.EDIT_USER),
                     dcc.Dropdown(id=Ids.EDIT_USER, placeholder=t("users_select_placeholder"), className="mb-2"),
-                    dbc.Label(t("users_roles")),
-                    dbc.Checklist(id=Ids.EDIT_ROLES, options=role_options(), value=[], inline=True, className="mb-2"),
-                    dbc.Switch(id=Ids.EDIT_ACTIVE, label=t("users_active"), value=True, className="mb-2"),
+                    _field(
+                        t("users_roles"),
+                        dbc.Checklist(id=Ids.EDIT_ROLES, options=role_options(), value=[], inline=True),
+                    ),
+                    _field(None, dbc.Switch(id=Ids.EDIT_ACTIVE, label=t("users_active"), value=True, className="mb-0")),
                     dbc.Label(t("users_wards"), html_for=Ids.EDIT_WARDS),
                     dcc.Dropdown(id=Ids.EDIT_WARDS, multi=True, placeholder=t("users_none"), className="mb-2"),
                     dbc.Label(t("users_polis"), html_for=Ids.EDIT_POLIS),

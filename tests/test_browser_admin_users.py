@@ -8,9 +8,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from auth import users
 from tests.fixtures_app import post_login
 from tests.fixtures_browser import save_screenshot
-from tests.test_browser_shell import open_nav, sign_in
+from tests.test_browser_shell import choose, open_nav, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -77,3 +78,34 @@ def test_every_wrong_field_of_a_new_user_is_named_at_once(page, live_server):
         expect(page.locator(f"#admin-new-{field}-error")).to_be_empty()
     expect(page.locator("#admin-new-username")).not_to_have_class(re.compile(r"\bis-invalid\b"))
     expect(page.locator("#admin-users-grid")).to_contain_text("budi.santoso")
+
+
+def test_an_admin_is_told_beside_each_field_why_her_own_account_keeps_its_admin_role_and_stays_active(
+    page, live_server
+):
+    base, pantau = live_server
+    sign_in(page, base, "admin")
+    open_nav(page, "pages.admin_users")
+    choose(page, "admin-edit-user", "admin")
+    expect(page.locator("#admin-edit-active")).to_be_checked()
+    page.locator("#admin-edit-roles").get_by_label("Admin").uncheck()
+    page.locator("#admin-edit-roles").get_by_label("Perawat").check()
+    page.locator("#admin-edit-active").uncheck()
+    page.click("#admin-edit-save")
+    expect(page.locator("#admin-edit-roles-error")).to_have_text(
+        "Anda tidak dapat mencabut peran admin dari akun Anda sendiri."
+    )
+    expect(page.locator("#admin-edit-active-error")).to_have_text("Anda tidak dapat menonaktifkan akun Anda sendiri.")
+    expect(page.locator("#admin-edit-feedback")).to_contain_text("Belum ada yang disimpan")
+    expect(page.locator("#admin-edit-active")).not_to_be_checked()  # what was chosen stays, to correct
+    save_screenshot(
+        page.locator("#admin-edit-feedback").locator("xpath=ancestor::div[contains(@class,'card')][1]"),
+        "admin-edit-own-account-refused.png",
+    )
+    with pantau.runtime.db.session() as s:
+        admin = users.find_user(s, "admin")
+        assert admin.active and admin.role_names == {"admin"}
+
+    choose(page, "admin-edit-user", "perawat")  # another user: the first one's messages go
+    expect(page.locator("#admin-edit-roles-error")).to_be_empty()
+    expect(page.locator("#admin-edit-active-error")).to_be_empty()

@@ -103,6 +103,13 @@ def test_user_administration_rules(any_app):
             users.set_roles(s, actor, admin, ["nurse"])
         with pytest.raises(InputError, match="err_cannot_disable_self"):
             users.set_active(s, actor, admin, False)
+        with pytest.raises(FieldErrors) as both:  # the users page's save names both refusals at once
+            users.change_account(s, actor, admin, roles=["nurse"], active=False)
+        assert {f: e.key for f, e in both.value.errors.items()} == {
+            "roles": "err_cannot_drop_own_admin",
+            "active": "err_cannot_disable_self",
+        }
+        assert admin.active and "admin" in admin.role_names  # nothing of it was applied
         users.set_active(s, actor, user, False)
     with any_app.runtime.db.session() as s:
         result = users.authenticate(s, "bidan.ani", "sementara-123", ip=None, settings=any_app.settings)

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import date
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, State, ctx, html, no_update
 from flask_login import current_user
 
 from auth.session import current_actor
 from callbacks.registry import page_callback
+from components.dropdown import dropdown
 from components.input_error import input_error_alert, input_error_text
 from data import doctor_leave
 from data.runtime import current_runtime
@@ -91,7 +92,7 @@ def _booking_row(booking: doctor_leave.Booking, targets: list[tuple[int, str]]) 
     if booking.outcome == "open":
         action = html.Div(
             [
-                dcc.Dropdown(
+                dropdown(
                     id={"type": Ids.MOVE_TARGET, "visit": booking.visit_id},
                     options=[{"label": text, "value": sid} for sid, text in targets],
                     placeholder=t("leave_move_to"),

@@ -7,6 +7,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.dropdown import dropdown
 from components.finance_view import GRID_COLOURS
 from data.claims import EDIT_FIELDS, ClaimEventView, ClaimView
 from domain.finance import CLAIM_EPISODES, CLAIM_STATES
@@ -149,14 +150,14 @@ def filters(start, end) -> dbc.Row:
             dbc.Col(
                 [
                     dbc.Label(t("claim_filter_status"), html_for=Ids.STATUS),
-                    dcc.Dropdown(id=Ids.STATUS, options=statuses, placeholder=t("claim_all")),
+                    dropdown(id=Ids.STATUS, options=statuses, placeholder=t("claim_all")),
                 ],
                 md=2,
             ),
             dbc.Col(
                 [
                     dbc.Label(t("claim_filter_episode"), html_for=Ids.EPISODE),
-                    dcc.Dropdown(id=Ids.EPISODE, options=episodes, placeholder=t("claim_all")),
+                    dropdown(id=Ids.EPISODE, options=episodes, placeholder=t("claim_all")),
                 ],
                 md=2,
             ),
@@ -289,7 +290,7 @@ def new_claim_card(can_write: bool) -> dbc.Card:
             [
                 html.H2(t("claim_new_title"), className="h6"),
                 dbc.Label(t("claim_new_episode"), html_for=Ids.NEW_EPISODE),
-                dcc.Dropdown(id=Ids.NEW_EPISODE, options=[], placeholder=t("claim_new_pick")),
+                dropdown(id=Ids.NEW_EPISODE, options=[], placeholder=t("claim_new_pick")),
                 dbc.Label(t("claim_col_sep"), html_for=Ids.NEW_SEP, className="mt-2"),
                 dbc.Input(id=Ids.NEW_SEP, type="text", maxLength=30, placeholder=t("claim_new_sep_hint")),
                 dbc.FormFeedback(id=Ids.FEEDBACK + "sep_number", type="invalid"),

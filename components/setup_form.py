@@ -11,6 +11,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from dash.development.base_component import Component
 
+from components.dropdown import dropdown
 from domain.errors import FieldErrors, InputError
 from i18n.web import t
 
@@ -87,7 +88,7 @@ def setup_card(
             dbc.CardBody(
                 [
                     dbc.Label(pick_label, html_for=ids.pick),
-                    dcc.Dropdown(id=ids.pick, placeholder=t("setup_pick_new"), className="mb-3"),
+                    dropdown(id=ids.pick, placeholder=t("setup_pick_new"), className="mb-3"),
                     dcc.Store(id=ids.version),
                     *fields,
                     html.Div(

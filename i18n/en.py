@@ -66,6 +66,13 @@ STRINGS = {
     "request_failed_offline": "The server did not answer. Your last change may not have been saved: check the "
     "connection, then try again.",
     "request_failed_close": "Close the notice",
+    "dropdown_select_all": "Select all",
+    "dropdown_deselect_all": "Deselect all",
+    "dropdown_selected_count": "{num_selected} selected",
+    "dropdown_search": "Search",
+    "dropdown_clear_search": "Clear search",
+    "dropdown_clear_selection": "Clear selection",
+    "dropdown_no_options_found": "No options found",
     "role_admin": "Admin",
     "role_manager": "Manager",
     "role_nurse": "Nurse",

@@ -69,6 +69,14 @@ STRINGS = {
     "request_failed_offline": "Server tidak menjawab. Perubahan terakhir belum tentu tersimpan: periksa sambungan, "
     "lalu coba lagi.",
     "request_failed_close": "Tutup pemberitahuan",
+    # Dash's dropdown (components/dropdown.py); {num_selected} is filled in by the browser
+    "dropdown_select_all": "Pilih semua",
+    "dropdown_deselect_all": "Batalkan semua",
+    "dropdown_selected_count": "{num_selected} dipilih",
+    "dropdown_search": "Cari",
+    "dropdown_clear_search": "Hapus pencarian",
+    "dropdown_clear_selection": "Hapus pilihan",
+    "dropdown_no_options_found": "Tidak ada pilihan yang cocok",
     # roles
     "role_admin": "Admin",
     "role_manager": "Manajer",

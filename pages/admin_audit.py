@@ -12,6 +12,7 @@ from dash import dcc, html
 from flask_login import current_user
 
 from components.audit_view import AuditView, audit_grid, parse_query
+from components.dropdown import dropdown
 from data.audit_query import actions
 from data.runtime import current_runtime
 from data.schedules import local_today
@@ -79,7 +80,7 @@ def _filters(view: AuditView, known_actions: list[str], today_max: str) -> dbc.C
                     _field(
                         Ids.ACTION,
                         "audit_action",
-                        dcc.Dropdown(
+                        dropdown(
                             id=Ids.ACTION,
                             options=[{"label": a, "value": a} for a in choices],
                             value=view.action,

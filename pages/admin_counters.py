@@ -6,6 +6,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.dropdown import dropdown
 from i18n.web import t
 
 dash.register_page(
@@ -52,7 +53,7 @@ def _form_card() -> dbc.Card:
             dbc.CardBody(
                 [
                     dbc.Label(t("counters_pick"), html_for=Ids.PICK),
-                    dcc.Dropdown(
+                    dropdown(
                         id=Ids.PICK,
                         options=[{"label": t("counters_new"), "value": NEW}],
                         value=NEW,

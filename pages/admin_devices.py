@@ -6,6 +6,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.dropdown import dropdown
 from i18n.web import t
 
 dash.register_page(
@@ -59,7 +60,7 @@ def _register_card() -> dbc.Card:
                     dbc.Input(id=Ids.new_field("model"), maxLength=100, className="mb-2"),
                     dbc.FormFeedback(id=Ids.new_field_error("model"), type="invalid", className="mb-2"),
                     dbc.Label(t("devices_bed"), html_for=Ids.new_field("bed")),
-                    dcc.Dropdown(id=Ids.new_field("bed"), className="mb-3"),
+                    dropdown(id=Ids.new_field("bed"), className="mb-3"),
                     dbc.Button(t("devices_register_submit"), id=Ids.NEW_SUBMIT, color="primary"),
                     html.Div(id=Ids.NEW_FEEDBACK, className="mt-3"),
                 ]
@@ -76,7 +77,7 @@ def _manage_card() -> dbc.Card:
             dbc.CardBody(
                 [
                     dbc.Label(t("devices_select"), html_for=Ids.PICK),
-                    dcc.Dropdown(id=Ids.PICK, className="mb-3"),
+                    dropdown(id=Ids.PICK, className="mb-3"),
                     dbc.ButtonGroup(
                         [
                             dbc.Button(t("devices_rotate"), id=Ids.ROTATE, color="warning", outline=True),

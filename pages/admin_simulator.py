@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import html
 from flask_login import current_user
 
+from components.dropdown import dropdown
 from data.runtime import current_runtime
 from data.simulator_commands import ARTEFACTS, SCENARIOS
 from data.wards import list_wards, ward_beds
@@ -47,7 +48,7 @@ def layout(**_query: str) -> dbc.Card:
                 [
                     dbc.Alert(t("sim_demo_note"), color="info"),
                     dbc.Label(t("sim_bed"), html_for=Ids.BED),
-                    dcc.Dropdown(
+                    dropdown(
                         id=Ids.BED, options=beds, value=beds[0] if beds else None, clearable=False, className="mb-3"
                     ),
                     dbc.Label(t("sim_scenario")),

@@ -8,6 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_login import current_user
 
+from components.dropdown import dropdown
 from components.setup_form import SetupFormIds, choice_input, list_card, setup_field, text_input
 from data.runtime import current_runtime
 from data.schedules import local_today
@@ -105,7 +106,7 @@ def _form() -> dbc.Card:
             dbc.CardBody(
                 [
                     dbc.Label(t("tar_pick"), html_for=ids.pick),
-                    dcc.Dropdown(id=ids.pick, placeholder=t("tar_pick_new"), className="mb-3"),
+                    dropdown(id=ids.pick, placeholder=t("tar_pick_new"), className="mb-3"),
                     *fields,
                     html.Div(
                         [

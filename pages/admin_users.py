@@ -10,6 +10,7 @@ from dash import dcc, html
 from dash.development.base_component import Component
 
 from auth.password_policy import MIN_LENGTH
+from components.dropdown import dropdown
 from domain.roles import ROLES
 from i18n.web import t
 
@@ -131,16 +132,16 @@ def _edit_card() -> dbc.Card:
             dbc.CardBody(
                 [
                     dbc.Label(t("users_select"), html_for=Ids.EDIT_USER),
-                    dcc.Dropdown(id=Ids.EDIT_USER, placeholder=t("users_select_placeholder"), className="mb-2"),
+                    dropdown(id=Ids.EDIT_USER, placeholder=t("users_select_placeholder"), className="mb-2"),
                     _field(
                         t("users_roles"),
                         dbc.Checklist(id=Ids.EDIT_ROLES, options=role_options(), value=[], inline=True),
                     ),
                     _field(None, dbc.Switch(id=Ids.EDIT_ACTIVE, label=t("users_active"), value=True, className="mb-0")),
                     dbc.Label(t("users_wards"), html_for=Ids.EDIT_WARDS),
-                    dcc.Dropdown(id=Ids.EDIT_WARDS, multi=True, placeholder=t("users_none"), className="mb-2"),
+                    dropdown(id=Ids.EDIT_WARDS, multi=True, placeholder=t("users_none"), className="mb-2"),
                     dbc.Label(t("users_polis"), html_for=Ids.EDIT_POLIS),
-                    dcc.Dropdown(id=Ids.EDIT_POLIS, multi=True, placeholder=t("users_none"), className="mb-1"),
+                    dropdown(id=Ids.EDIT_POLIS, multi=True, placeholder=t("users_none"), className="mb-1"),
                     dbc.FormText(t("users_places_hint"), className="d-block mb-3"),
                     dbc.ButtonGroup(
                         [
@@ -170,7 +171,7 @@ def _tv_card() -> dbc.Card:
                     html.Div(id=Ids.TV_FEEDBACK, className="mt-3"),
                     html.Div(id=Ids.TV_TABLE, className="mt-3"),
                     dbc.Label(t("tv_pick"), html_for=Ids.TV_PICK),
-                    dcc.Dropdown(id=Ids.TV_PICK, className="mb-2"),
+                    dropdown(id=Ids.TV_PICK, className="mb-2"),
                     dbc.Button(t("tv_revoke"), id=Ids.TV_REVOKE, color="danger", outline=True),
                     html.Div(id=Ids.TV_REVOKE_FEEDBACK, className="mt-3"),
                 ]

@@ -6,6 +6,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.dropdown import dropdown
 from i18n.web import t
 
 dash.register_page(
@@ -47,7 +48,7 @@ def _status_card() -> dbc.Card:
             dbc.CardBody(
                 [
                     dbc.Label(t("inpatient_bed"), html_for=Ids.STATUS_BED),
-                    dcc.Dropdown(id=Ids.STATUS_BED, className="mb-2"),
+                    dropdown(id=Ids.STATUS_BED, className="mb-2"),
                     dbc.Label(t("bedboard_status_to"), html_for=Ids.STATUS),
                     dbc.RadioItems(
                         id=Ids.STATUS,
@@ -80,7 +81,7 @@ def layout(**_query: str) -> html.Div:
                     dbc.Col(
                         [
                             dbc.Label(t("bedboard_ward"), html_for=Ids.WARD),
-                            dcc.Dropdown(id=Ids.WARD, placeholder=t("bedboard_all_wards"), className="mb-3"),
+                            dropdown(id=Ids.WARD, placeholder=t("bedboard_all_wards"), className="mb-3"),
                             _status_card(),
                         ],
                         lg=3,

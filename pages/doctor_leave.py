@@ -7,6 +7,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.dropdown import dropdown
 from i18n.web import t
 
 dash.register_page(
@@ -69,7 +70,7 @@ def _form() -> dbc.Card:
             dbc.CardHeader(t("leave_form_title")),
             dbc.CardBody(
                 [
-                    labelled("doctor", dcc.Dropdown(id=Ids.field("doctor"))),
+                    labelled("doctor", dropdown(id=Ids.field("doctor"))),
                     dbc.Row(
                         [
                             dbc.Col(labelled("first_day", dbc.Input(id=Ids.field("first_day"), type="date"))),
@@ -77,7 +78,7 @@ def _form() -> dbc.Card:
                         ]
                     ),
                     labelled("reason", dbc.Input(id=Ids.field("reason"), maxLength=200)),
-                    labelled("substitute", dcc.Dropdown(id=Ids.field("substitute"))),
+                    labelled("substitute", dropdown(id=Ids.field("substitute"))),
                     dbc.Button(t("leave_submit"), id=Ids.SUBMIT, color="primary"),
                     html.Div(id=Ids.FEEDBACK, className="mt-3"),
                 ]
@@ -94,7 +95,7 @@ def _bookings_card() -> dbc.Card:
             dbc.CardBody(
                 [
                     dbc.Label(t("leave_pick"), html_for=Ids.PICK),
-                    dcc.Dropdown(id=Ids.PICK, className="mb-2"),
+                    dropdown(id=Ids.PICK, className="mb-2"),
                     dbc.ButtonGroup(
                         [
                             dbc.Button(t("leave_move_all"), id=Ids.MOVE_ALL, color="primary", outline=True),

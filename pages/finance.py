@@ -14,6 +14,7 @@ from dash import dcc, html
 from flask_login import current_user
 
 from components.dialog import dialog
+from components.dropdown import dropdown
 from components.finance_view import REPORTS, FinanceView, drill_grid, parse_view
 from data.finance_reports import filter_choices
 from data.runtime import current_runtime
@@ -84,7 +85,7 @@ def _select(element_id: str, label_key: str, options: list[dict], value: object)
     return dbc.Col(
         [
             dbc.Label(t(label_key), html_for=element_id, className="small mb-1"),
-            dcc.Dropdown(
+            dropdown(
                 id=element_id, options=options, value=value, placeholder=t("finpg_all"), clearable=True, searchable=True
             ),
         ],

@@ -7,6 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.dialog import dialog
+from components.dropdown import dropdown
 from domain.finance import PAYERS
 from domain.formats import NAME_MAX
 from domain.hospital import DISCHARGE_KINDS
@@ -107,7 +108,7 @@ def _search_card() -> dbc.Card:
                     ),
                     dbc.Button(t("inpatient_search"), id=Ids.SEARCH, color="secondary", className="mb-2"),
                     html.Div(id=Ids.SEARCH_FEEDBACK),
-                    _field("inpatient_patient", dcc.Dropdown(id=Ids.PATIENT), Ids.PATIENT),
+                    _field("inpatient_patient", dropdown(id=Ids.PATIENT), Ids.PATIENT),
                     _field(
                         "inpatient_source",
                         dbc.RadioItems(
@@ -120,7 +121,7 @@ def _search_card() -> dbc.Card:
                     ),
                     _field(
                         "cap_payer",
-                        dcc.Dropdown(
+                        dropdown(
                             id=Ids.PAYER,
                             options=[{"label": t(f"cap_payer_{p}"), "value": p} for p in PAYERS],
                             value="umum",
@@ -175,9 +176,9 @@ def _bed_card() -> dbc.Card:
             dbc.CardHeader(t("inpatient_bed_title")),
             dbc.CardBody(
                 [
-                    _field("inpatient_ward", dcc.Dropdown(id=Ids.WARD), Ids.WARD),
-                    _field("inpatient_bed", dcc.Dropdown(id=Ids.BED), Ids.BED),
-                    _field("inpatient_monitor", dcc.Dropdown(id=Ids.MONITOR), Ids.MONITOR),
+                    _field("inpatient_ward", dropdown(id=Ids.WARD), Ids.WARD),
+                    _field("inpatient_bed", dropdown(id=Ids.BED), Ids.BED),
+                    _field("inpatient_monitor", dropdown(id=Ids.MONITOR), Ids.MONITOR),
                     _field(
                         "inpatient_monitor_typed",
                         dbc.Input(id=Ids.MONITOR_TYPED, maxLength=64, autoComplete="off"),
@@ -198,7 +199,7 @@ def _transfer_modal() -> dbc.Modal:
             dbc.ModalHeader(dbc.ModalTitle(id=Ids.TRANSFER_TITLE)),
             dbc.ModalBody(
                 [
-                    _field("inpatient_transfer_bed", dcc.Dropdown(id=Ids.TRANSFER_BED), Ids.TRANSFER_BED),
+                    _field("inpatient_transfer_bed", dropdown(id=Ids.TRANSFER_BED), Ids.TRANSFER_BED),
                     _field(
                         "inpatient_transfer_monitor",
                         dbc.RadioItems(

@@ -7,6 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_login import current_user
 
+from components.dropdown import dropdown
 from data.runtime import current_runtime
 from data.schedule_views import polis, week_start
 from data.schedules import local_today
@@ -45,7 +46,7 @@ def layout(**_query: str) -> html.Div:
                     dbc.Col(
                         [
                             dbc.Label(t("schedule_poli"), html_for=Ids.POLI),
-                            dcc.Dropdown(
+                            dropdown(
                                 id=Ids.POLI,
                                 options=options,
                                 value=options[0]["value"] if options else None,

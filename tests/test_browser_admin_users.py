@@ -109,3 +109,18 @@ def test_an_admin_is_told_beside_each_field_why_her_own_account_keeps_its_admin_
     choose(page, "admin-edit-user", "perawat")  # another user: the first one's messages go
     expect(page.locator("#admin-edit-roles-error")).to_be_empty()
     expect(page.locator("#admin-edit-active-error")).to_be_empty()
+
+
+@pytest.mark.parametrize(
+    ("lang", "search", "none_found"), [("id", "Cari", "Tidak ada pilihan"), ("en", "Search", "No options")]
+)
+def test_a_dropdown_speaks_the_pages_language(page, live_server, lang: str, search: str, none_found: str):
+    base, _ = live_server
+    sign_in(page, base, "admin")
+    page.goto(f"{base}/lang/{lang}")
+    open_nav(page, "pages.admin_users")
+    page.locator("#admin-edit-wards").click()
+    field = page.get_by_placeholder(search, exact=True)
+    expect(field).to_be_visible()
+    field.fill("zzzz")
+    expect(page.get_by_text(none_found)).to_be_visible()

@@ -1,11 +1,16 @@
-"""Both catalogues hold the same keys, with the same placeholders."""
+"""Both catalogues hold the same keys, with the same placeholders; no widget of the app keeps English words of its
+own."""
 
 from __future__ import annotations
 
+import ast
 import string
+from pathlib import Path
 
 from i18n import catalogue_keys, en, translate
 from i18n import id as id_
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def placeholders(text: str) -> set[str]:
@@ -29,3 +34,17 @@ def test_a_number_in_a_message_is_written_the_language_way() -> None:
     )
     assert translate("limits_err_range", "en", low=35.5, high=43.0, unit="°C").endswith("35.5–43 °C.")
     assert "30–43" in translate("obs_err_range", "id", low=30.0, high=43.0)
+
+
+def test_every_dropdown_takes_its_own_words_from_the_catalogue():
+    """Dash's dropdown says "Search", "Clear selection" and "No options found" unless told otherwise: every one in the
+    app is made by ``components.dropdown.dropdown``, which gives them in the user's language."""
+    made_directly = []
+    for package in ("pages", "components", "callbacks"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if path == ROOT / "components" / "dropdown.py":
+                continue
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.Attribute) and node.attr == "Dropdown":
+                    made_directly.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert made_directly == []

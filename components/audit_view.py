@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import dash_ag_grid as dag
 
-from components.finance_view import GRID_COLOURS
+from components.grid import GRID_COLOURS, grid_words
 from data.audit_query import AuditFilter, AuditRow
 from i18n.web import t
 
@@ -151,7 +151,7 @@ def audit_grid() -> dag.AgGrid:
             "maxBlocksInCache": 10,
             "rowHeight": 30,
             "tooltipShowDelay": 300,
-            "localeText": {"noRowsToShow": t("audit_no_rows")},
+            "localeText": grid_words("audit_no_rows"),
         },
         style={**GRID_COLOURS, "height": "62vh"},
         className="audit-grid",

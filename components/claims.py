@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.dropdown import dropdown
-from components.finance_view import GRID_COLOURS
+from components.grid import GRID_COLOURS, grid_words
 from data.claims import EDIT_FIELDS, ClaimEventView, ClaimView
 from domain.finance import CLAIM_EPISODES, CLAIM_STATES
 from domain.formats import rupiah
@@ -135,7 +135,7 @@ def claims_grid() -> dag.AgGrid:
             "rowHeight": 32,
             "pagination": True,
             "paginationPageSize": 50,
-            "localeText": {"noRowsToShow": t("claim_no_rows")},
+            "localeText": grid_words("claim_no_rows"),
         },
         style={**GRID_COLOURS, "height": "420px"},
         className="claim-grid",

@@ -11,7 +11,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from components.bpjs_sync import age_text
-from components.finance_view import GRID_COLOURS
+from components.grid import GRID_COLOURS, grid_words
 from components.local_time import local_when
 from data.facility_sync_views import ConflictView, PeerView
 from data.runtime import current_runtime
@@ -172,7 +172,7 @@ def conflicts_grid() -> dag.AgGrid:
             "rowSelection": {"mode": "multiRow", "enableClickSelection": True},
             "pagination": True,
             "paginationPageSize": 50,
-            "localeText": {"noRowsToShow": t("fsync_no_conflicts")},
+            "localeText": grid_words("fsync_no_conflicts"),
         },
         style={**GRID_COLOURS, "height": "420px"},
         className="fsync-grid",

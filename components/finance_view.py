@@ -14,6 +14,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from components.finance_format import cell_text, label
+from components.grid import GRID_COLOURS, grid_words
 from domain.finance import PAYERS, UNITS, Kpi, Report, ReportFilter, Table, month_period
 
 REPORTS = ("revenue", "claims", "receivables", "margin", "beds")
@@ -40,16 +41,6 @@ GRAPH_ID, GRID_ID = "finpg-graph", "finpg-grid"
 # The drill-down's one grid, in the page's modal for the page's life: a new opening sets its columns and purges its
 # row cache (callbacks/finance.py).
 DRILL_GRID_ID = "finpg-drill-grid"
-# AG Grid's own theme (Quartz, applied by the grid itself: no stylesheet from a CDN) in Bootstrap's colours, so the
-# grids follow the light and dark themes.
-GRID_COLOURS = {
-    "--ag-background-color": "var(--bs-body-bg)",
-    "--ag-foreground-color": "var(--bs-body-color)",
-    "--ag-header-background-color": "var(--bs-tertiary-bg)",
-    "--ag-border-color": "var(--bs-border-color)",
-    "--ag-row-hover-color": "var(--bs-secondary-bg)",
-    "--ag-odd-row-background-color": "var(--bs-body-bg)",
-}
 
 
 @dataclass(frozen=True)
@@ -240,7 +231,7 @@ def table_grid(table: Table, lang: str) -> dag.AgGrid:
             "pinnedBottomRowData": total,
             "rowHeight": 32,
             "headerHeight": 36,
-            "localeText": {"noRowsToShow": label("finpg_no_rows", lang)},
+            "localeText": grid_words("finpg_no_rows", lang),
         },
         className="finpg-grid" + (" finpg-grid-drill" if table.drill else ""),
         style={**GRID_COLOURS, "height": f"{min(GRID_HEIGHT_PX, 46 + 32 * (len(table.rows) + len(total)))}px"},
@@ -258,7 +249,7 @@ def drill_grid(lang: str) -> dag.AgGrid:
             "cacheBlockSize": 100,
             "maxBlocksInCache": 10,
             "rowHeight": 30,
-            "localeText": {"noRowsToShow": label("finpg_no_rows", lang)},
+            "localeText": grid_words("finpg_no_rows", lang),
         },
         style={**GRID_COLOURS, "height": "60vh"},
     )

@@ -77,6 +77,17 @@ STRINGS = {
     "dropdown_clear_search": "Hapus pencarian",
     "dropdown_clear_selection": "Hapus pilihan",
     "dropdown_no_options_found": "Tidak ada pilihan yang cocok",
+    # AG Grid's own words (components/grid.py): "Halaman 1 dari 3", "1 sampai 50 dari 120"
+    "grid_page": "Halaman",
+    "grid_of": "dari",
+    "grid_to": "sampai",
+    "grid_more": "lebih",
+    "grid_page_size": "Baris per halaman:",
+    "grid_first_page": "Halaman pertama",
+    "grid_previous_page": "Halaman sebelumnya",
+    "grid_next_page": "Halaman berikutnya",
+    "grid_last_page": "Halaman terakhir",
+    "grid_loading": "Memuat…",
     # roles
     "role_admin": "Admin",
     "role_manager": "Manajer",

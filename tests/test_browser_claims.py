@@ -38,6 +38,7 @@ def test_finance_opens_codes_submits_and_imports_a_claim_and_a_manager_only_read
     expect(page.locator("#claim-form-title")).to_contain_text(SEP)
     expect(page.locator("#claim-field-hospital_tariff")).to_have_value("185.000")
     expect(page.locator("#claim-grid")).to_contain_text(SEP)
+    expect(page.locator("#claim-grid .ag-paging-panel")).to_contain_text("Halaman 1 dari 1")  # the grid's own words too
     settled(page)
 
     page.fill("#claim-field-inacbg_code", "Q544")

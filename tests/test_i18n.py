@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import string
+from collections.abc import Iterator
 from pathlib import Path
 
 from i18n import catalogue_keys, en, translate
@@ -36,15 +37,38 @@ def test_a_number_in_a_message_is_written_the_language_way() -> None:
     assert "30–43" in translate("obs_err_range", "id", low=30.0, high=43.0)
 
 
+def _app_syntax() -> Iterator[tuple[str, ast.AST]]:
+    """Every node of the modules that draw the app, with where it is."""
+    for package in ("pages", "components", "callbacks"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                yield f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}", node
+
+
 def test_every_dropdown_takes_its_own_words_from_the_catalogue():
     """Dash's dropdown says "Search", "Clear selection" and "No options found" unless told otherwise: every one in the
     app is made by ``components.dropdown.dropdown``, which gives them in the user's language."""
-    made_directly = []
-    for package in ("pages", "components", "callbacks"):
-        for path in sorted((ROOT / package).rglob("*.py")):
-            if path == ROOT / "components" / "dropdown.py":
-                continue
-            for node in ast.walk(ast.parse(path.read_text(), str(path))):
-                if isinstance(node, ast.Attribute) and node.attr == "Dropdown":
-                    made_directly.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    made_directly = [
+        where
+        for where, node in _app_syntax()
+        if isinstance(node, ast.Attribute)
+        and node.attr == "Dropdown"
+        and not where.startswith("components/dropdown.py")
+    ]
     assert made_directly == []
+
+
+def test_every_grid_takes_its_own_words_from_the_catalogue():
+    """AG Grid's pager ("Page 1 of 3", "Page Size:") and "Loading..." are English unless told otherwise: every grid
+    gives ``localeText`` from ``components.grid.grid_words``."""
+    grids, untranslated = 0, []
+    for where, node in _app_syntax():
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "AgGrid":
+            grids += 1
+            options = next((k.value for k in node.keywords if k.arg == "dashGridOptions"), None)
+            pairs = zip(options.keys, options.values, strict=True) if isinstance(options, ast.Dict) else ()
+            words = {k.value: v for k, v in pairs if isinstance(k, ast.Constant)}
+            text = words.get("localeText")
+            if not (isinstance(text, ast.Call) and getattr(text.func, "id", None) == "grid_words"):
+                untranslated.append(where)
+    assert grids >= 5 and untranslated == []

@@ -1,16 +1,35 @@
 """The ``config`` of every chart: Plotly speaks the page's language (month and day names on time axes, the
-decimal comma and thousands point in Indonesian), from Pantau's own catalogue rather than a vendored locale file."""
+decimal comma and thousands point in Indonesian, the mode bar's buttons), from Pantau's own catalogue rather than
+a vendored locale file."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from domain.formats import MONTHS, WEEKDAYS
+from i18n import translate
 from i18n.web import current_language
 
 # Plotly's number separators: decimal mark, then thousands mark.
 _SEPARATORS = {"id": (",", "."), "en": (".", ",")}
 _DATE_FORMAT = {"id": "%d/%m/%Y", "en": "%m/%d/%Y"}
+# Plotly's own words (the mode bar's buttons and the snapshot's messages), by the English text it looks them up by.
+_WORDS = {
+    "Autoscale": "plotly_autoscale",
+    "Box Select": "plotly_box_select",
+    "Lasso Select": "plotly_lasso_select",
+    "Download plot": "plotly_download",
+    "Download plot as a PNG": "plotly_download_png",
+    "Pan": "plotly_pan",
+    "Reset axes": "plotly_reset_axes",
+    "Zoom": "plotly_zoom",
+    "Zoom in": "plotly_zoom_in",
+    "Zoom out": "plotly_zoom_out",
+    "Double-click to zoom back out": "plotly_double_click",
+    "Taking snapshot - this may take a few seconds": "plotly_snapshot_taking",
+    "Snapshot succeeded": "plotly_snapshot_done",
+    "Sorry, there was a problem downloading your snapshot!": "plotly_snapshot_failed",
+}
 
 
 def plotly_locale(lang: str) -> dict[str, Any]:
@@ -18,7 +37,7 @@ def plotly_locale(lang: str) -> dict[str, Any]:
     months, days = MONTHS[lang], WEEKDAYS[lang]
     decimal, thousands = _SEPARATORS[lang]
     return {
-        "dictionary": {},
+        "dictionary": {english: translate(key, lang) for english, key in _WORDS.items()},
         "format": {
             "days": list(days),
             "shortDays": [day[:3] for day in days],

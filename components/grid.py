@@ -17,7 +17,7 @@ GRID_COLOURS = {
     "--ag-odd-row-background-color": "var(--bs-body-bg)",
 }
 
-# AG Grid's ``localeText`` keys shown by Pantau's grids and their catalogue keys.
+# AG Grid's ``localeText`` keys that Pantau's grids show or hand a screen reader, and their catalogue keys.
 _WORDS = {
     "page": "grid_page",
     "of": "grid_of",
@@ -30,6 +30,13 @@ _WORDS = {
     "nextPage": "grid_next_page",
     "lastPage": "grid_last_page",
     "loadingOoo": "grid_loading",
+    "ariaSkeletonCellLoading": "grid_loading",
+    "ariaHeaderSelection": "grid_selection_column",
+    "ariaRowSelectAll": "grid_select_all_rows",
+    "ariaChecked": "grid_checked",
+    "ariaUnchecked": "grid_unchecked",
+    "ariaIndeterminate": "grid_some_checked",
+    "ariaSortableColumn": "grid_sortable",
 }
 
 

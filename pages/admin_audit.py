@@ -12,6 +12,7 @@ from dash import dcc, html
 from flask_login import current_user
 
 from components.audit_view import AuditView, audit_grid, parse_query
+from components.date_picker import date_range
 from components.dropdown import dropdown
 from data.audit_query import actions
 from data.runtime import current_runtime
@@ -122,7 +123,7 @@ def _filters(view: AuditView, known_actions: list[str], today_max: str) -> dbc.C
                         Ids.RANGE,
                         "audit_days",
                         html.Div(
-                            dcc.DatePickerRange(
+                            date_range(
                                 id=Ids.RANGE,
                                 start_date=view.start,
                                 end_date=view.end,

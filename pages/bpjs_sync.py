@@ -10,6 +10,7 @@ from dash import dcc, html
 from flask_login import current_user
 
 from components.bpjs_sync import not_configured_alert, target_badge
+from components.date_picker import date_single
 from components.graph_config import graph_config
 from data.bpjs_status import bpjs_target
 from data.runtime import current_runtime
@@ -93,7 +94,7 @@ def layout(**_query: str) -> html.Div:
                         [
                             dbc.Col(dbc.Label(t("bsync_day"), html_for=Ids.DAY, className="mb-0"), width="auto"),
                             dbc.Col(
-                                dcc.DatePickerSingle(
+                                date_single(
                                     id=Ids.DAY,
                                     date=today,
                                     max_date_allowed=today,

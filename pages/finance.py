@@ -13,6 +13,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_login import current_user
 
+from components.date_picker import date_range
 from components.dialog import dialog
 from components.dropdown import dropdown
 from components.finance_view import REPORTS, FinanceView, drill_grid, parse_view
@@ -109,7 +110,7 @@ def _filters(view: FinanceView, choices: dict[str, list[tuple[int, str]]], today
             dbc.Label(t("finpg_period"), html_for=Ids.RANGE, className="small mb-0 me-1"),
             presets,
             html.Div(
-                dcc.DatePickerRange(
+                date_range(
                     id=Ids.RANGE,
                     start_date=flt.start,
                     end_date=flt.end,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import html
 from flask_login import current_user
 
+from components.date_picker import date_single
 from data.runtime import current_runtime
 from data.schedule_views import doctor_of_user, week_start
 from data.schedules import local_today
@@ -40,9 +41,7 @@ def layout(**_query: str) -> html.Div:
             html.H1(t("my_schedule_title"), className="h3 mb-1"),
             html.P(doctor.name if doctor else "", className="text-body-secondary"),
             dbc.Label(t("schedule_week_of"), html_for=Ids.WEEK, className="d-block"),
-            dcc.DatePickerSingle(
-                id=Ids.WEEK, date=week_start(today).isoformat(), first_day_of_week=1, className="mb-3"
-            ),
+            date_single(id=Ids.WEEK, date=week_start(today).isoformat(), first_day_of_week=1, className="mb-3"),
             html.Div(id=Ids.GRID),
         ]
     )

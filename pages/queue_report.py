@@ -11,6 +11,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_login import current_user
 
+from components.date_picker import date_range
 from data.runtime import current_runtime
 from data.schedules import local_today
 from i18n.web import t
@@ -54,7 +55,7 @@ def layout(dari: str | None = None, sampai: str | None = None, **_query: str) ->
                     dbc.Col(
                         [
                             dbc.Label(t("qrep_range"), html_for=Ids.RANGE, className="me-2 mb-0"),
-                            dcc.DatePickerRange(
+                            date_range(
                                 id=Ids.RANGE,
                                 start_date=start,
                                 end_date=end,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import html
 from flask_login import current_user
 
+from components.date_picker import date_single
 from components.dropdown import dropdown
 from data.runtime import current_runtime
 from data.schedule_views import polis, week_start
@@ -58,7 +59,7 @@ def layout(**_query: str) -> html.Div:
                     dbc.Col(
                         [
                             dbc.Label(t("schedule_week_of"), html_for=Ids.WEEK, className="d-block"),
-                            dcc.DatePickerSingle(id=Ids.WEEK, date=week_start(today).isoformat(), first_day_of_week=1),
+                            date_single(id=Ids.WEEK, date=week_start(today).isoformat(), first_day_of_week=1),
                         ],
                         md=4,
                     ),

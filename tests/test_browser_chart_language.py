@@ -1,5 +1,6 @@
-"""Charts speak the page's language: a time axis on an Indonesian page names Indonesian months and days and uses the
-decimal comma; switched to English, English ones."""
+"""Charts and date pickers speak the page's language: a time axis on an Indonesian page names Indonesian months and
+days and uses the decimal comma, the chart's mode bar and the date picker's label are Indonesian; switched to
+English, English ones."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ FORMATTED = """gd => {
   return [locale.timeFormat('%B %A')(new Date(Date.UTC(2026, 7, 3, 12))), locale.numberFormat(',.1f')(1234.5)];
 }"""
 EXPECTED = {"id": ["Agustus Senin", "1.234,5"], "en": ["August Monday", "1,234.5"]}
+DOWNLOAD = {"id": "Unduh grafik sebagai PNG", "en": "Download plot as a PNG"}  # a button of the chart's mode bar
+PICK_DATE = {"id": "Pilih tanggal", "en": "Pick a date"}
 
 
 def test_plotly_locale_comes_from_the_catalogue() -> None:
@@ -33,3 +36,13 @@ def test_bed_trend_formats_dates_and_numbers_in_the_page_language(page, live_ser
     page.goto(f"{base}/bed/ICU-03")
     expect(page.locator("#bed-trend .main-svg").first).to_be_attached(timeout=30_000)
     assert page.locator("#bed-trend .js-plotly-plot").evaluate(FORMATTED) == EXPECTED[lang]
+    expect(page.locator(f'#bed-trend .modebar-btn[data-title="{DOWNLOAD[lang]}"]').first).to_be_attached()
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_a_date_picker_is_labelled_in_the_page_language(page, live_server, lang: str) -> None:
+    base, _ = live_server
+    sign_in(page, base, "perawat")
+    page.goto(f"{base}/lang/{lang}")
+    page.goto(f"{base}/jadwal")
+    expect(page.locator("#schedule-week-day")).to_have_attribute("aria-label", PICK_DATE[lang])

@@ -45,17 +45,38 @@ def _app_syntax() -> Iterator[tuple[str, ast.AST]]:
                 yield f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}", node
 
 
-def test_every_dropdown_takes_its_own_words_from_the_catalogue():
-    """Dash's dropdown says "Search", "Clear selection" and "No options found" unless told otherwise: every one in the
-    app is made by ``components.dropdown.dropdown``, which gives them in the user's language."""
+# Dash widgets with English words of their own, and the one module allowed to make each (with the catalogue's).
+WIDGET_MAKERS = {
+    "Dropdown": "components/dropdown.py",
+    "DatePickerSingle": "components/date_picker.py",
+    "DatePickerRange": "components/date_picker.py",
+}
+
+
+def test_every_dropdown_and_date_picker_takes_its_own_words_from_the_catalogue():
+    """Dash's dropdown says "Search" and "No options found", its date pickers "Select Date" and "Start Date", unless
+    told otherwise: each is made by its module in ``components``, which gives them in the user's language."""
     made_directly = [
         where
         for where, node in _app_syntax()
         if isinstance(node, ast.Attribute)
-        and node.attr == "Dropdown"
-        and not where.startswith("components/dropdown.py")
+        and node.attr in WIDGET_MAKERS
+        and not where.startswith(WIDGET_MAKERS[node.attr] + ":")
     ]
     assert made_directly == []
+
+
+def test_every_chart_takes_its_config_from_graph_config():
+    """Plotly's mode bar says "Zoom", "Pan" and "Download plot as a PNG" unless given a locale: every graph's
+    ``config`` is ``components.graph_config.graph_config``'s."""
+    graphs, other = 0, []
+    for where, node in _app_syntax():
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "Graph":
+            graphs += 1
+            config = next((k.value for k in node.keywords if k.arg == "config"), None)
+            if not (isinstance(config, ast.Call) and getattr(config.func, "id", None) == "graph_config"):
+                other.append(where)
+    assert graphs >= 4 and other == []
 
 
 def test_every_grid_takes_its_own_words_from_the_catalogue():

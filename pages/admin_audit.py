@@ -130,8 +130,6 @@ def _filters(view: AuditView, known_actions: list[str], today_max: str) -> dbc.C
                                 max_date_allowed=today_max,
                                 minimum_nights=0,
                                 clearable=False,
-                                display_format="DD/MM/YYYY",
-                                first_day_of_week=1,
                                 start_date_placeholder_text=t("audit_from"),
                                 end_date_placeholder_text=t("audit_until"),
                             ),

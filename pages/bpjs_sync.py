@@ -98,8 +98,6 @@ def layout(**_query: str) -> html.Div:
                                     id=Ids.DAY,
                                     date=today,
                                     max_date_allowed=today,
-                                    display_format="DD/MM/YYYY",
-                                    first_day_of_week=1,
                                 ),
                                 width="auto",
                             ),

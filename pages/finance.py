@@ -116,8 +116,6 @@ def _filters(view: FinanceView, choices: dict[str, list[tuple[int, str]]], today
                     end_date=flt.end,
                     max_date_allowed=today.replace(month=12, day=31),
                     minimum_nights=0,
-                    display_format="DD/MM/YYYY",
-                    first_day_of_week=1,
                 ),
                 style={"minWidth": "18rem", "maxWidth": "22rem"},
             ),

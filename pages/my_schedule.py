@@ -41,7 +41,7 @@ def layout(**_query: str) -> html.Div:
             html.H1(t("my_schedule_title"), className="h3 mb-1"),
             html.P(doctor.name if doctor else "", className="text-body-secondary"),
             dbc.Label(t("schedule_week_of"), html_for=Ids.WEEK, className="d-block"),
-            date_single(id=Ids.WEEK, date=week_start(today).isoformat(), first_day_of_week=1, className="mb-3"),
+            date_single(id=Ids.WEEK, date=week_start(today).isoformat(), className="mb-3"),
             html.Div(id=Ids.GRID),
         ]
     )

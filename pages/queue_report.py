@@ -61,8 +61,6 @@ def layout(dari: str | None = None, sampai: str | None = None, **_query: str) ->
                                 end_date=end,
                                 max_date_allowed=today,
                                 minimum_nights=0,
-                                display_format="DD/MM/YYYY",
-                                first_day_of_week=1,
                             ),
                         ],
                         width="auto",

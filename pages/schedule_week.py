@@ -59,7 +59,7 @@ def layout(**_query: str) -> html.Div:
                     dbc.Col(
                         [
                             dbc.Label(t("schedule_week_of"), html_for=Ids.WEEK, className="d-block"),
-                            date_single(id=Ids.WEEK, date=week_start(today).isoformat(), first_day_of_week=1),
+                            date_single(id=Ids.WEEK, date=week_start(today).isoformat()),
                         ],
                         md=4,
                     ),

@@ -4,6 +4,8 @@ English, English ones."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -45,4 +47,6 @@ def test_a_date_picker_is_labelled_in_the_page_language(page, live_server, lang:
     sign_in(page, base, "perawat")
     page.goto(f"{base}/lang/{lang}")
     page.goto(f"{base}/jadwal")
-    expect(page.locator("#schedule-week-day")).to_have_attribute("aria-label", PICK_DATE[lang])
+    week = page.locator("#schedule-week-day")
+    expect(week).to_have_attribute("aria-label", PICK_DATE[lang])
+    expect(week).to_have_value(re.compile(r"^\d{2}/\d{2}/\d{4}$"))  # day first, as in every date picker

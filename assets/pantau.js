@@ -24,12 +24,14 @@
   window.setInterval(tick, 1000);
   document.addEventListener("DOMContentLoaded", tick);
 
-  // A failed Dash request would leave its form silent, as if nothing happened: a server error, a refusal (403, 429)
-  // or no answer at all shows a notice that the change may not be saved, with the server's reason and the reference
-  // the admin finds in the log. The fields keep what was typed (Dash changes nothing on a failure). The notice goes
-  // when each output that failed has updated since, or when it is closed. A session that ended (idle timeout,
-  // sign-out elsewhere) answers 401: go to sign-in.
+  // A failed Dash request would leave its page silent, as if nothing happened: a server error, a refusal (403, 429)
+  // or no answer at all shows a notice with the reason (the server's, in the user's language, with the reference the
+  // admin finds in the log) and what it means: after a click (a save) the change may not be saved, and the fields
+  // keep what was typed (Dash changes nothing on a failure); after a load or a refresh, what the page shows may be
+  // out of date. The notice goes when each output that failed has updated since, or when it is closed. A session
+  // that ended (idle timeout, sign-out elsewhere) answers 401: go to sign-in.
   var failedOutputs = {};
+  var ACTIONS = /\.(n_clicks|n_submit|contents)$/;  // a button pressed, Enter in a field, a file dropped
 
   function texts() {
     var el = document.getElementById("shell-request-failed-texts");
@@ -55,7 +57,7 @@
     document.body.appendChild(box);
     return box;
   }
-  // Lines of the notice: the reason in bold, then what to do, then the reference for the admin.
+  // Lines of the notice: the reason in bold, then what it means, then the reference for the admin.
   function show(lines) {
     var text = notice().querySelector(".pantau-request-failed-text");
     text.replaceChildren();
@@ -68,19 +70,26 @@
     });
     notice().hidden = false;
   }
-  function outputOf(init) {
-    try { return JSON.parse(init.body).output || ""; } catch (e) { return ""; }
+  // Which output a Dash request updates, and whether a person's action started it.
+  function describe(url, init) {
+    try {
+      var body = JSON.parse(init.body);
+      var changed = body.changedPropIds || [];
+      return { output: body.output || url, action: changed.some(function (id) { return ACTIONS.test(id); }) };
+    } catch (e) {
+      return { output: url, action: false };
+    }
   }
-  function failed(output, reason) {
-    failedOutputs[output] = true;
+  function failed(request, reason) {
+    failedOutputs[request.output] = true;
     var words = texts();
-    if (!reason) { show([words.offline]); return; }
-    var reference = reason.reference && words.reference ? words.reference.replace("{reference}", reason.reference) : "";
-    show([reason.error, words.notSaved, reference]);
+    var reference = reason && reason.reference && words.reference
+      ? words.reference.replace("{reference}", reason.reference) : "";
+    show([reason ? reason.error : words.offline, request.action ? words.notSaved : words.notUpdated, reference]);
   }
-  function succeeded(output) {
-    if (!failedOutputs[output]) { return; }
-    delete failedOutputs[output];
+  function succeeded(request) {
+    if (!failedOutputs[request.output]) { return; }
+    delete failedOutputs[request.output];
     if (Object.keys(failedOutputs).length === 0) { notice().hidden = true; }
   }
 
@@ -88,21 +97,21 @@
   window.fetch = function (resource, init) {
     var url = String(resource && resource.url ? resource.url : resource);
     if (url.indexOf("/_dash-") === -1) { return originalFetch.apply(this, arguments); }
-    var output = init && init.body ? outputOf(init) : url;
+    var request = describe(url, init || {});
     return originalFetch.apply(this, arguments).then(function (response) {
       if (response.status === 401) {
         window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname));
       } else if (response.ok) {
-        succeeded(output);
+        succeeded(request);
       } else {
         // Pantau answers a data request's error with {"error", "reference"}; a proxy's page has neither.
         response.clone().json().then(function (body) {
-          failed(output, body && body.error ? body : null);
-        }, function () { failed(output, null); });
+          failed(request, body && body.error ? body : null);
+        }, function () { failed(request, null); });
       }
       return response;
     }, function (error) {
-      failed(output, null);
+      failed(request, null);
       throw error;
     });
   };

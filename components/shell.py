@@ -223,6 +223,7 @@ def _request_failed_texts() -> html.Div:
         **{
             "data-not-saved": t("request_failed_not_saved"),
             "data-offline": t("request_failed_offline"),
+            "data-not-updated": t("request_failed_not_updated"),
             "data-reference": t("error_reference", reference="{reference}"),
             "data-close": t("request_failed_close"),
         },

@@ -63,8 +63,9 @@ STRINGS = {
     "error_other_title": "The request could not be served",
     "error_other_text": "Go back to the previous page and try again. If it keeps happening, contact the admin.",
     "request_failed_not_saved": "Your last change may not have been saved: check it, then try again.",
-    "request_failed_offline": "The server did not answer. Your last change may not have been saved: check the "
-    "connection, then try again.",
+    "request_failed_offline": "The server did not answer: check the network connection.",
+    "request_failed_not_updated": "Part of this page could not be loaded or updated: what it shows may be out of "
+    "date. Reload the page if it keeps happening.",
     "request_failed_close": "Close the notice",
     "dropdown_select_all": "Select all",
     "dropdown_deselect_all": "Deselect all",

@@ -66,8 +66,9 @@ STRINGS = {
     "error_other_text": "Kembali ke halaman sebelumnya lalu coba lagi. Bila masih terjadi, hubungi admin.",
     # a Dash request that failed (assets/pantau.js): the form stays as typed, the notice says it may not be saved
     "request_failed_not_saved": "Perubahan terakhir belum tentu tersimpan: periksa, lalu coba lagi.",
-    "request_failed_offline": "Server tidak menjawab. Perubahan terakhir belum tentu tersimpan: periksa sambungan, "
-    "lalu coba lagi.",
+    "request_failed_offline": "Server tidak menjawab: periksa sambungan jaringan.",
+    "request_failed_not_updated": "Sebagian halaman ini tidak dapat dimuat atau diperbarui: yang tampil mungkin bukan "
+    "yang terbaru. Muat ulang halaman bila masih terjadi.",
     "request_failed_close": "Tutup pemberitahuan",
     # Dash's dropdown (components/dropdown.py); {num_selected} is filled in by the browser
     "dropdown_select_all": "Pilih semua",

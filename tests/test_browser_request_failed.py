@@ -2,7 +2,8 @@
 
 The nurse saves an observation while the server fails (an exception in the save, then no answer at all): the page
 says the change may not be saved, with the server's reason and the reference the admin finds in the log, and keeps
-every value typed; saved again once the server works, the notice goes."""
+every value typed; saved again once the server works, the notice goes. A page whose own updates fail says that what
+it shows may be out of date."""
 
 from __future__ import annotations
 
@@ -70,11 +71,24 @@ def test_a_save_the_server_never_answers_says_so_until_closed(page, live_server)
     page.route(CALLBACKS, lambda route: route.abort("connectionrefused"))
     page.click("#obs-submit")
     notice = page.locator(NOTICE)
-    expect(notice).to_contain_text("Server tidak menjawab")
-    expect(notice).to_contain_text("periksa sambungan")
+    expect(notice).to_contain_text("Server tidak menjawab: periksa sambungan")
+    expect(notice).to_contain_text("belum tentu tersimpan")
     expect(page.locator("#obs-hr")).to_have_value("96")
     page.unroute(CALLBACKS)
 
     notice.get_by_role("button", name="Tutup pemberitahuan").click()
     expect(notice).to_be_hidden()
     assert _observations(pantau) == before
+
+
+def test_a_page_whose_updates_fail_says_it_may_be_out_of_date(page, live_server):
+    base, _ = live_server
+    sign_in(page, base, "perawat")
+    expect(page.locator("#home-greeting")).to_be_visible()
+    page.route(CALLBACKS, lambda route: route.abort("connectionrefused"))
+    page.goto(f"{base}/bed/ICU-03")
+    notice = page.locator(NOTICE)
+    expect(notice).to_contain_text("Server tidak menjawab")
+    expect(notice).to_contain_text("mungkin bukan yang terbaru")
+    expect(notice).not_to_contain_text("tersimpan")  # the nurse changed nothing
+    save_screenshot(page, "request-failed-out-of-date.png")

@@ -36,8 +36,14 @@ def settled(page) -> None:
 def choose(page, dropdown_id: str, text: str) -> None:
     """Pick the option containing ``text`` of a ``dcc.Dropdown`` (by clicking it, so an option not listed yet is
     waited for rather than Enter picking whatever comes first)."""
-    page.locator(f"#{dropdown_id}").click()
+    trigger = page.locator(f"#{dropdown_id}")
+    trigger.click()
     page.get_by_role("option", name=text).first.click()
+    # A multiple-choice list stays open after a pick, over what lies below it: a click meant for the Save button
+    # under it picked an option instead (the users page's save that showed nothing). A person closes it first.
+    if trigger.get_attribute("aria-expanded") == "true":
+        page.keyboard.press("Escape")
+    expect(trigger).to_have_attribute("aria-expanded", "false")
 
 
 def open_page(page, url: str) -> None:

@@ -80,17 +80,32 @@
       return { output: url, action: false };
     }
   }
-  function failed(request, reason) {
-    failedOutputs[request.output] = true;
+  // Something failed (``key``: what, so that its later success clears it): the lines are the reason (the server's
+  // {"error", "reference"}, or none when it did not answer) then ``meaning``.
+  function report(key, reason, meaning) {
+    failedOutputs[key] = true;
     var words = texts();
     var reference = reason && reason.reference && words.reference
       ? words.reference.replace("{reference}", reason.reference) : "";
-    show([reason ? reason.error : words.offline, request.action ? words.notSaved : words.notUpdated, reference]);
+    show([reason && reason.error ? reason.error : words.offline, meaning, reference]);
   }
-  function succeeded(request) {
-    if (!failedOutputs[request.output]) { return; }
-    delete failedOutputs[request.output];
+  function clear(key) {
+    if (!failedOutputs[key]) { return; }
+    delete failedOutputs[key];
     if (Object.keys(failedOutputs).length === 0) { notice().hidden = true; }
+  }
+  // The reason a failed response gives: Pantau answers a data request's error with {"error", "reference"}; a proxy's
+  // page has neither (then: none, as for no answer).
+  function reasonOf(response) {
+    return response.clone().json().then(function (body) { return body && body.error ? body : null; },
+                                        function () { return null; });
+  }
+  // For the pages' own scripts (the ward station's alarm buttons).
+  window.PantauNotice = { report: report, clear: clear, reasonOf: reasonOf };
+
+  function failed(request, reason) {
+    var words = texts();
+    report(request.output, reason, request.action ? words.notSaved : words.notUpdated);
   }
 
   var originalFetch = window.fetch;
@@ -102,12 +117,9 @@
       if (response.status === 401) {
         window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname));
       } else if (response.ok) {
-        succeeded(request);
+        clear(request.output);
       } else {
-        // Pantau answers a data request's error with {"error", "reference"}; a proxy's page has neither.
-        response.clone().json().then(function (body) {
-          failed(request, body && body.error ? body : null);
-        }, function () { failed(request, null); });
+        reasonOf(response).then(function (reason) { failed(request, reason); });
       }
       return response;
     }, function (error) {

@@ -402,20 +402,39 @@
       headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
   }
 
+  // An alarm action that fails is said so, with the reason (pantau.js's notice), and its button works again: a nurse
+  // must never believe an alarm acknowledged or a bed's sound paused when it was not.
+  function act(button, path, body, meaning) {
+    var key = "ward:" + path, notice = window.PantauNotice;
+    button.disabled = true;
+    function failed(reason) {
+      button.disabled = false;
+      if (notice) { notice.report(key, reason, meaning); }
+    }
+    post(path, body).then(function (response) {
+      if (response.ok) {
+        if (notice) { notice.clear(key); }
+      } else if (notice) {
+        notice.reasonOf(response).then(failed);
+      } else {
+        failed(null);
+      }
+    }, function () { failed(null); });
+  }
+
   document.addEventListener("click", function (event) {
     if (!station) { return; }
     var ack = event.target.closest(".ward-ack");
     if (ack) {
       var item = ack.closest(".ward-alarm");
-      post("/api/beds/" + encodeURIComponent(item.getAttribute("data-bed")) + "/alarms/ack",
-           { condition: item.getAttribute("data-condition") });
-      ack.disabled = true;
+      act(ack, "/api/beds/" + encodeURIComponent(item.getAttribute("data-bed")) + "/alarms/ack",
+          { condition: item.getAttribute("data-condition") }, station.text.ward_ack_failed);
       return;
     }
     var pause = event.target.closest(".tile-pause");
     if (pause) {
-      post("/api/beds/" + encodeURIComponent(pause.closest(".bed-tile").getAttribute("data-bed")) + "/alarms/pause",
-           { seconds: 120 });
+      act(pause, "/api/beds/" + encodeURIComponent(pause.closest(".bed-tile").getAttribute("data-bed")) +
+          "/alarms/pause", { seconds: 120 }, station.text.ward_pause_failed);
       return;
     }
     if (event.target.closest("#ward-sound")) {

@@ -17,6 +17,8 @@ JS_TEXT_KEYS = (
     "ward_no_data",
     "ward_paused",
     "ward_ack",
+    "ward_ack_failed",
+    "ward_pause_failed",
     "ward_sound_on",
     "ward_sound_off",
     "ward_connection_lost",

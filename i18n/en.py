@@ -169,6 +169,8 @@ STRINGS = {
     "ward_stale": "Old data",
     "ward_no_data": "No data",
     "ward_ack": "Acknowledge",
+    "ward_ack_failed": "The alarm was not acknowledged: try again.",
+    "ward_pause_failed": "This bed's sound was not paused: try again.",
     "ward_sound_on": "Sound on",
     "ward_sound_off": "Turn sound on",
     "ward_kiosk": "Full screen",

@@ -179,6 +179,8 @@ STRINGS = {
     "ward_stale": "Data lama",
     "ward_no_data": "Tidak ada data",
     "ward_ack": "Terima",
+    "ward_ack_failed": "Alarm belum diterima (belum tercatat siapa yang menanganinya): coba lagi.",
+    "ward_pause_failed": "Suara bed ini belum dijeda: coba lagi.",
     "ward_sound_on": "Suara aktif",
     "ward_sound_off": "Aktifkan suara",
     "ward_kiosk": "Layar penuh",

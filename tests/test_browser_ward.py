@@ -36,7 +36,7 @@ def tile(page, bed: str):
     return page.locator(f"#tile-{bed}")
 
 
-def test_bed_goes_into_alarm_when_its_scenario_switches_and_a_nurse_acknowledges(page, ward_stack):
+def test_bed_goes_into_alarm_when_its_scenario_switches_and_a_nurse_acknowledges(page, ward_stack, monkeypatch):
     base, pantau = ward_stack
     sign_in(page, base, "perawat")
     expect(page.locator("#home-greeting")).to_be_visible()
@@ -50,7 +50,22 @@ def test_bed_goes_into_alarm_when_its_scenario_switches_and_a_nurse_acknowledges
     save_screenshot(page, "ward-alarm.png")
 
     item = page.locator("#ward-alarm-list .ward-alarm[data-bed='ICU-03']").first
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr("api.alarms.acknowledge_alarm", broken)
+    item.locator(".ward-ack").click()  # the server fails: the nurse is told, and can press again
+    notice = page.locator("#pantau-request-failed")
+    expect(notice).to_contain_text("Terjadi kesalahan pada sistem")
+    expect(notice).to_contain_text("Alarm belum diterima")
+    expect(item.locator(".ward-ack")).to_be_enabled()
+    expect(item).not_to_have_class(re.compile(r"alarm-acked"))
+    save_screenshot(page, "ward-ack-failed.png")
+    monkeypatch.undo()
+
     item.locator(".ward-ack").click()
+    expect(notice).to_be_hidden()  # the same action worked
     expect(item.locator(".ward-ack")).to_have_count(0)
     acked = page.locator("#ward-alarm-list .ward-alarm[data-bed='ICU-03']").first
     expect(acked).to_have_class(re.compile(r"alarm-acked"))

@@ -70,14 +70,17 @@
     });
     notice().hidden = false;
   }
-  // Which output a Dash request updates, and whether a person's action started it.
+  // Which output a Dash request updates, whether a person's action started it, and the buttons pressed for it.
   function describe(url, init) {
     try {
-      var body = JSON.parse(init.body);
-      var changed = body.changedPropIds || [];
-      return { output: body.output || url, action: changed.some(function (id) { return ACTIONS.test(id); }) };
+      var body = JSON.parse(init.body), changed = body.changedPropIds || [];
+      return {
+        output: body.output || url,
+        action: changed.some(function (id) { return ACTIONS.test(id); }),
+        buttons: pressedButtons(changed)
+      };
     } catch (e) {
-      return { output: url, action: false };
+      return { output: url, action: false, buttons: [] };
     }
   }
   // Something failed (``key``: what, so that its later success clears it): the lines are the reason (the server's
@@ -108,12 +111,34 @@
     report(request.output, reason, request.action ? words.notSaved : words.notUpdated);
   }
 
+  // A button whose callback is in flight shows that it is working and takes no second press until the answer (a
+  // slow save pressed twice would be sent twice): counted, since one press can start several callbacks.
+  function pressedButtons(changed) {
+    var buttons = [];
+    changed.forEach(function (prop) {
+      if (!/\.n_clicks$/.test(prop)) { return; }
+      var el = document.getElementById(prop.slice(0, -".n_clicks".length));
+      if (el && (el.tagName === "BUTTON" || el.classList.contains("btn"))) { buttons.push(el); }
+    });
+    return buttons;
+  }
+  function busy(buttons, on) {
+    buttons.forEach(function (el) {
+      var count = (Number(el.dataset.pantauBusy) || 0) + (on ? 1 : -1);
+      el.dataset.pantauBusy = String(Math.max(count, 0));
+      el.classList.toggle("pantau-busy", count > 0);
+      if (count > 0) { el.setAttribute("aria-busy", "true"); } else { el.removeAttribute("aria-busy"); }
+    });
+  }
+
   var originalFetch = window.fetch;
   window.fetch = function (resource, init) {
     var url = String(resource && resource.url ? resource.url : resource);
     if (url.indexOf("/_dash-") === -1) { return originalFetch.apply(this, arguments); }
-    var request = describe(url, init || {});
+    var request = describe(url, init || {}), buttons = request.buttons;
+    busy(buttons, true);
     return originalFetch.apply(this, arguments).then(function (response) {
+      busy(buttons, false);
       if (response.status === 401) {
         window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname));
       } else if (response.ok) {
@@ -123,6 +148,7 @@
       }
       return response;
     }, function (error) {
+      busy(buttons, false);
       failed(request, null);
       throw error;
     });

@@ -3,9 +3,12 @@
 The nurse saves an observation while the server fails (an exception in the save, then no answer at all): the page
 says the change may not be saved, with the server's reason and the reference the admin finds in the log, and keeps
 every value typed; saved again once the server works, the notice goes. A page whose own updates fail says that what
-it shows may be out of date."""
+it shows may be out of date. A slow save shows that it is working and takes no second press."""
 
 from __future__ import annotations
+
+import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -92,3 +95,29 @@ def test_a_page_whose_updates_fail_says_it_may_be_out_of_date(page, live_server)
     expect(notice).to_contain_text("mungkin bukan yang terbaru")
     expect(notice).not_to_contain_text("tersimpan")  # the nurse changed nothing
     save_screenshot(page, "request-failed-out-of-date.png")
+
+
+def test_a_slow_save_shows_it_is_working_and_is_not_sent_twice(page, live_server, monkeypatch):
+    base, pantau = live_server
+    _bed_form(page, base)
+    before = _observations(pantau)
+    from callbacks import bed
+
+    record = bed.record_observation
+
+    def slow(*args, **kwargs):
+        time.sleep(2.0)  # a loaded server
+        return record(*args, **kwargs)
+
+    monkeypatch.setattr(bed, "record_observation", slow)
+    button = page.locator("#obs-submit")
+    button.click()
+    expect(button).to_have_attribute("aria-busy", "true")
+    expect(button).to_have_class(re.compile(r"\bpantau-busy\b"))
+    save_screenshot(button, "save-in-flight.png")
+    button.click(force=True)  # pressed again, impatient: the press does not reach the busy button
+    expect(page.locator("#obs-feedback")).to_contain_text("Observasi disimpan")
+    expect(button).not_to_have_attribute("aria-busy", "true")
+    expect(button).not_to_have_class(re.compile(r"\bpantau-busy\b"))
+    settled(page)
+    assert _observations(pantau) == before + 1

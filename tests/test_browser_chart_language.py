@@ -30,12 +30,17 @@ def test_plotly_locale_comes_from_the_catalogue() -> None:
     assert (indonesian["decimal"], indonesian["thousands"]) == (",", ".")
 
 
-@pytest.mark.parametrize("lang", ["id", "en"])
-def test_bed_trend_formats_dates_and_numbers_in_the_page_language(page, live_server, lang: str) -> None:
+def _open_in(page, live_server, lang: str, path: str) -> None:
+    """Open ``path`` as the nurse, her pages in ``lang``."""
     base, _ = live_server
     sign_in(page, base, "perawat")
     page.goto(f"{base}/lang/{lang}")
-    page.goto(f"{base}/bed/ICU-03")
+    page.goto(f"{base}{path}")
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_bed_trend_formats_dates_and_numbers_in_the_page_language(page, live_server, lang: str) -> None:
+    _open_in(page, live_server, lang, "/bed/ICU-03")
     expect(page.locator("#bed-trend .main-svg").first).to_be_attached(timeout=30_000)
     assert page.locator("#bed-trend .js-plotly-plot").evaluate(FORMATTED) == EXPECTED[lang]
     expect(page.locator(f'#bed-trend .modebar-btn[data-title="{DOWNLOAD[lang]}"]').first).to_be_attached()
@@ -43,10 +48,7 @@ def test_bed_trend_formats_dates_and_numbers_in_the_page_language(page, live_ser
 
 @pytest.mark.parametrize("lang", ["id", "en"])
 def test_a_date_picker_is_labelled_in_the_page_language(page, live_server, lang: str) -> None:
-    base, _ = live_server
-    sign_in(page, base, "perawat")
-    page.goto(f"{base}/lang/{lang}")
-    page.goto(f"{base}/jadwal")
+    _open_in(page, live_server, lang, "/jadwal")
     week = page.locator("#schedule-week-day")
     expect(week).to_have_attribute("aria-label", PICK_DATE[lang])
     expect(week).to_have_value(re.compile(r"^\d{2}/\d{2}/\d{4}$"))  # day first, as in every date picker

@@ -32,6 +32,11 @@ _WORDS = {
 }
 
 
+# No mode-bar button that sends a chart out of the hospital: plotly.js 3 shows "Share chart..." by default, which
+# uploads the chart's data (a patient's vital signs on the bed page) to Plotly's cloud. Nor Plotly's logo link.
+_PRIVATE = {"displaylogo": False, "showSendToCloud": False, "showEditInChartStudio": False, "plotlyServerURL": ""}
+
+
 def plotly_locale(lang: str) -> dict[str, Any]:
     """A Plotly locale definition (``config.locales[lang]``) for ``lang``."""
     months, days = MONTHS[lang], WEEKDAYS[lang]
@@ -55,4 +60,4 @@ def graph_config(**extra: Any) -> dict[str, Any]:
     lang = current_language()
     if lang not in MONTHS:
         lang = "id"
-    return {"displaylogo": False, "locale": lang, "locales": {lang: plotly_locale(lang)}, **extra}
+    return {**_PRIVATE, "locale": lang, "locales": {lang: plotly_locale(lang)}, **extra}

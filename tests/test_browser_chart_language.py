@@ -1,6 +1,6 @@
 """Charts and date pickers speak the page's language: a time axis on an Indonesian page names Indonesian months and
 days and uses the decimal comma, the chart's mode bar and the date picker's label are Indonesian; switched to
-English, English ones."""
+English, English ones. And no chart offers to send itself to Plotly's cloud."""
 
 from __future__ import annotations
 
@@ -44,6 +44,10 @@ def test_bed_trend_formats_dates_and_numbers_in_the_page_language(page, live_ser
     expect(page.locator("#bed-trend .main-svg").first).to_be_attached(timeout=30_000)
     assert page.locator("#bed-trend .js-plotly-plot").evaluate(FORMATTED) == EXPECTED[lang]
     expect(page.locator(f'#bed-trend .modebar-btn[data-title="{DOWNLOAD[lang]}"]').first).to_be_attached()
+    # Nothing on the mode bar sends the patient's chart out of the hospital (plotly.js 3's "Share chart...").
+    chart = page.locator("#bed-trend .js-plotly-plot")
+    assert chart.evaluate("gd => [gd._context.showSendToCloud, gd._context.plotlyServerURL]") == [False, ""]
+    expect(page.locator('#bed-trend .modebar-btn[data-title="Share chart..."]')).to_have_count(0)
 
 
 @pytest.mark.parametrize("lang", ["id", "en"])

@@ -1,5 +1,5 @@
-/* Pantau shell behaviour that needs no server round trip: clock, sign-in redirect and the notice of a failed
-   request (the theme: theme.js). */
+/* Pantau shell behaviour that needs no server round trip: clock, sign-in redirect, the notice of a failed request
+   and the busy mark of a pressed button (the theme: theme.js). */
 (function () {
   "use strict";
 
@@ -30,7 +30,7 @@
   // keep what was typed (Dash changes nothing on a failure); after a load or a refresh, what the page shows may be
   // out of date. The notice goes when each output that failed has updated since, or when it is closed. A session
   // that ended (idle timeout, sign-out elsewhere) answers 401: go to sign-in.
-  var failedOutputs = {};
+  var failures = {};  // what failed and has not worked since: a callback's output, or a page script's action
   var ACTIONS = /\.(n_clicks|n_submit|contents)$/;  // a button pressed, Enter in a field, a file dropped
 
   function texts() {
@@ -51,7 +51,7 @@
     close.type = "button";
     close.className = "btn-close ms-3";
     close.setAttribute("aria-label", texts().close || "×");
-    close.addEventListener("click", function () { failedOutputs = {}; box.hidden = true; });
+    close.addEventListener("click", function () { failures = {}; box.hidden = true; });
     box.appendChild(text);
     box.appendChild(close);
     document.body.appendChild(box);
@@ -86,16 +86,16 @@
   // Something failed (``key``: what, so that its later success clears it): the lines are the reason (the server's
   // {"error", "reference"}, or none when it did not answer) then ``meaning``.
   function report(key, reason, meaning) {
-    failedOutputs[key] = true;
+    failures[key] = true;
     var words = texts();
     var reference = reason && reason.reference && words.reference
       ? words.reference.replace("{reference}", reason.reference) : "";
     show([reason && reason.error ? reason.error : words.offline, meaning, reference]);
   }
   function clear(key) {
-    if (!failedOutputs[key]) { return; }
-    delete failedOutputs[key];
-    if (Object.keys(failedOutputs).length === 0) { notice().hidden = true; }
+    if (!failures[key]) { return; }
+    delete failures[key];
+    if (Object.keys(failures).length === 0) { notice().hidden = true; }
   }
   // The reason a failed response gives: Pantau answers a data request's error with {"error", "reference"}; a proxy's
   // page has neither (then: none, as for no answer).

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
+import requests
 from sqlalchemy import select
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
@@ -28,6 +30,7 @@ from domain.clock import utcnow
 
 log = logging.getLogger(__name__)
 SANDBOX_PREFIX = "/bpjs-sandbox"
+SANDBOX_WAIT_S = 60.0  # how long the worker waits for the web app to serve its sandbox
 # Demo-only sandbox credentials: they open nothing but the embedded sandbox.
 DEMO_BPJS = {"bpjs_cons_id": "DEMO-ONLY-cons", "bpjs_secret": "DEMO-ONLY-bpjs-secret", "bpjs_user_key": "DEMO-ONLY-key"}
 
@@ -73,8 +76,28 @@ class EmbeddedBpjs:
         worker = BpjsWorker(db, client, self._runtime.cipher, reference=reference)
         if self._mounted:
             self._request_fresh_pull()
-        self._thread = threading.Thread(target=worker.run, args=(self._stop,), name="bpjs-worker", daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(worker,), name="bpjs-worker", daemon=True)
         self._thread.start()
+
+    def _run(self, worker: BpjsWorker) -> None:
+        """Run the worker once its sandbox answers: the sandbox lives in this web app, which starts listening after
+        the worker has started, and a first pull that finds nothing there waits 15 minutes for its retry."""
+        if self._mounted:
+            self._wait_for_sandbox()
+        worker.run(self._stop)
+
+    def _wait_for_sandbox(self) -> None:
+        url = self._runtime.settings.bpjs_base_url + "/"
+        waited = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                requests.get(url, timeout=1)  # any answer: the web app is serving
+                return
+            except requests.RequestException:
+                if time.monotonic() - waited > SANDBOX_WAIT_S:
+                    log.warning("the demo's BPJS sandbox does not answer; the worker starts anyway")
+                    return
+                self._stop.wait(0.2)
 
     def _request_fresh_pull(self) -> None:
         with self._runtime.db.session() as session:

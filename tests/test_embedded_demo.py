@@ -118,7 +118,8 @@ def test_demo_password_from_environment_signs_in(sqlite_app):
 
 def wait_for_reference_pull(db: Database, site_id: int, since: datetime, timeout: float = 120) -> None:
     """Until the demo's BPJS worker has pulled the reference data completely after ``since``; a pull that the
-    sandbox's injected failures left incomplete is asked for again, as the admin page's button does."""
+    sandbox's injected failures left incomplete is asked for again, as the admin page's button does, but one that
+    could not reach the sandbox fails the test."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with db.session() as s:
@@ -126,6 +127,9 @@ def wait_for_reference_pull(db: Database, site_id: int, since: datetime, timeout
             if state.ok and state.succeeded_at >= since:
                 return
             if state.ok is False and not state.pending:
+                # The sandbox's injected failures answer as BPJS does; never "could not be reached": it is served
+                # by the demo itself, and a worker that pulls before the demo serves would wait 15 minutes.
+                assert "tidak dapat dihubungi" not in state.message, state.message
                 request_pull(s, Actor(None, "uji", site_id, None), utcnow())
         time.sleep(0.5)
     raise AssertionError("the demo's BPJS worker did not pull the reference data")

@@ -409,16 +409,10 @@
     button.disabled = true;
     function failed(reason) {
       button.disabled = false;
-      if (notice) { notice.report(key, reason, meaning); }
+      notice.report(key, reason, meaning);
     }
     post(path, body).then(function (response) {
-      if (response.ok) {
-        if (notice) { notice.clear(key); }
-      } else if (notice) {
-        notice.reasonOf(response).then(failed);
-      } else {
-        failed(null);
-      }
+      if (response.ok) { notice.clear(key); } else { notice.reasonOf(response).then(failed); }
     }, function () { failed(null); });
   }
 

@@ -88,13 +88,13 @@ class EmbeddedBpjs:
 
     def _wait_for_sandbox(self) -> None:
         url = self._runtime.settings.bpjs_base_url + "/"
-        waited = time.monotonic()
+        deadline = time.monotonic() + SANDBOX_WAIT_S
         while not self._stop.is_set():
             try:
                 requests.get(url, timeout=1)  # any answer: the web app is serving
                 return
             except requests.RequestException:
-                if time.monotonic() - waited > SANDBOX_WAIT_S:
+                if time.monotonic() > deadline:
                     log.warning("the demo's BPJS sandbox does not answer; the worker starts anyway")
                     return
                 self._stop.wait(0.2)

@@ -79,13 +79,10 @@ def role_options() -> list[dict]:
 def _field(label: str | None, control: Component, hint: str | None = None) -> html.Div:
     """A field of one of the page's forms, labelled unless its control carries its own label (a switch), with the
     message of its refusal beside it."""
-    parts = [
-        dbc.Label(label, html_for=control.id if isinstance(control, dbc.Input | dbc.Select) else None),
-        control,
-        dbc.FormFeedback(id=Ids.error_of(control.id), type="invalid", className="d-block"),
-    ]
-    if label is None:
-        parts.pop(0)
+    parts = []
+    if label is not None:
+        parts.append(dbc.Label(label, html_for=control.id if isinstance(control, dbc.Input | dbc.Select) else None))
+    parts += [control, dbc.FormFeedback(id=Ids.error_of(control.id), type="invalid", className="d-block")]
     if hint:
         parts.append(dbc.FormText(hint, className="d-block"))
     return html.Div(parts, className="mb-2")

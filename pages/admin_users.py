@@ -135,10 +135,16 @@ def _edit_card() -> dbc.Card:
                         dbc.Checklist(id=Ids.EDIT_ROLES, options=role_options(), value=[], inline=True),
                     ),
                     _field(None, dbc.Switch(id=Ids.EDIT_ACTIVE, label=t("users_active"), value=True, className="mb-0")),
+                    # The places' lists close after each pick: left open, a list lies over the Save button below,
+                    # and a press meant for Save gave the account one more ward or poli instead.
                     dbc.Label(t("users_wards"), html_for=Ids.EDIT_WARDS),
-                    dropdown(id=Ids.EDIT_WARDS, multi=True, placeholder=t("users_none"), className="mb-2"),
+                    dropdown(
+                        id=Ids.EDIT_WARDS, multi=True, closeOnSelect=True, placeholder=t("users_none"), className="mb-2"
+                    ),
                     dbc.Label(t("users_polis"), html_for=Ids.EDIT_POLIS),
-                    dropdown(id=Ids.EDIT_POLIS, multi=True, placeholder=t("users_none"), className="mb-1"),
+                    dropdown(
+                        id=Ids.EDIT_POLIS, multi=True, closeOnSelect=True, placeholder=t("users_none"), className="mb-1"
+                    ),
                     dbc.FormText(t("users_places_hint"), className="d-block mb-3"),
                     dbc.ButtonGroup(
                         [

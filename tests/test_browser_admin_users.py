@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from auth import users
 from tests.fixtures_app import post_login
 from tests.fixtures_browser import save_screenshot
-from tests.test_browser_shell import choose, open_nav, sign_in
+from tests.test_browser_shell import choose, open_nav, settled, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -87,6 +87,8 @@ def test_an_admin_is_told_beside_each_field_why_her_own_account_keeps_its_admin_
     sign_in(page, base, "admin")
     open_nav(page, "pages.admin_users")
     choose(page, "admin-edit-user", "admin")
+    # The account's own roles are in the form before anything is changed: a person sees them first.
+    expect(page.locator("#admin-edit-roles").get_by_label("Admin")).to_be_checked()
     expect(page.locator("#admin-edit-active")).to_be_checked()
     page.locator("#admin-edit-roles").get_by_label("Admin").uncheck()
     page.locator("#admin-edit-roles").get_by_label("Perawat").check()
@@ -124,3 +126,26 @@ def test_a_dropdown_speaks_the_pages_language(page, live_server, lang: str, sear
     expect(field).to_be_visible()
     field.fill("zzzz")
     expect(page.get_by_text(none_found)).to_be_visible()
+
+
+def test_a_place_picked_leaves_the_save_button_free(page, live_server):
+    """A ward picked closes its list: left open, the list lay over the Save button, and the press meant for Save
+    gave the account the ward or poli under it instead."""
+    base, _ = live_server
+    sign_in(page, base, "admin")
+    open_nav(page, "pages.admin_users")
+    choose(page, "admin-edit-user", "perawat")
+    settled(page)
+    wards = page.locator("#admin-edit-wards")
+    wards.click()
+    page.get_by_role("option").first.click()
+    expect(wards).to_have_attribute("aria-expanded", "false")
+    save = page.locator("#admin-edit-save")
+    box = save.bounding_box()
+    at_centre = page.evaluate(
+        "([x, y]) => document.elementFromPoint(x, y).closest('#admin-edit-save') !== null",
+        [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
+    )
+    assert at_centre, "something lies over the Save button"
+    save.click()
+    expect(page.locator("#admin-edit-feedback")).to_contain_text("Perubahan untuk perawat disimpan.")

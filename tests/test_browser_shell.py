@@ -39,8 +39,7 @@ def choose(page, dropdown_id: str, text: str) -> None:
     trigger = page.locator(f"#{dropdown_id}")
     trigger.click()
     page.get_by_role("option", name=text).first.click()
-    # A multiple-choice list stays open after a pick, over what lies below it: a click meant for the Save button
-    # under it picked an option instead (the users page's save that showed nothing). A person closes it first.
+    # Dash 4 keeps a list open when the option picked is the one already chosen; a person closes it then.
     if trigger.get_attribute("aria-expanded") == "true":
         page.keyboard.press("Escape")
     expect(trigger).to_have_attribute("aria-expanded", "false")

@@ -21,6 +21,7 @@ from i18n.web import current_language, t
 
 THEME_STORE = "shell-theme"  # "light" or "dark": the theme shown, for callbacks that draw in its colours
 REQUEST_FAILED_TEXTS = "shell-request-failed-texts"  # read by assets/pantau.js
+DATE_PICKER_WORDS = "shell-date-picker-words"  # read by assets/date_picker_words.js
 
 
 def nav_pages(roles: frozenset[str]) -> list[dict]:
@@ -214,18 +215,37 @@ def confirm_first_alert() -> dbc.Alert:
     return dbc.Alert(t("thr_confirm_first"), color="warning", className="mb-0", id="reauth-confirm-first")
 
 
+def _words_for_script(element_id: str, words: dict[str, str]) -> html.Div:
+    """A hidden element carrying words a script in ``assets/`` shows, in the user's language: ``data-<name>`` for
+    each ``name: text`` of ``words``."""
+    return html.Div(id=element_id, hidden=True, **{f"data-{name}": text for name, text in words.items()})
+
+
 def _request_failed_texts() -> html.Div:
     """The words assets/pantau.js shows when a Dash request fails (a server error, a refusal, no answer): they come
     from the catalogue in the user's language; the server's own reason comes with the failed answer."""
-    return html.Div(
-        id=REQUEST_FAILED_TEXTS,
-        hidden=True,
-        **{
-            "data-not-saved": t("request_failed_not_saved"),
-            "data-offline": t("request_failed_offline"),
-            "data-not-updated": t("request_failed_not_updated"),
-            "data-reference": t("error_reference", reference="{reference}"),
-            "data-close": t("request_failed_close"),
+    return _words_for_script(
+        REQUEST_FAILED_TEXTS,
+        {
+            "not-saved": t("request_failed_not_saved"),
+            "offline": t("request_failed_offline"),
+            "not-updated": t("request_failed_not_updated"),
+            "reference": t("error_reference", reference="{reference}"),
+            "close": t("request_failed_close"),
+        },
+    )
+
+
+def _date_picker_words() -> html.Div:
+    """The labels assets/date_picker_words.js gives the date pickers' own buttons, which Dash 4 labels in English
+    with no way to set them: a screen reader reads them."""
+    return _words_for_script(
+        DATE_PICKER_WORDS,
+        {
+            "previous-month": t("date_previous_month"),
+            "next-month": t("date_next_month"),
+            "close-calendar": t("date_close_calendar"),
+            "clear": t("date_clear"),
         },
     )
 
@@ -242,5 +262,6 @@ def shell_layout() -> html.Div:
             html.Main(dash.page_container, className="container-fluid"),
             reauth_dialog(),
             _request_failed_texts(),
+            _date_picker_words(),
         ]
     )

@@ -98,6 +98,10 @@ STRINGS = {
     "date_pick": "Pilih tanggal",
     "date_pick_start": "Tanggal awal",
     "date_pick_end": "Tanggal akhir",
+    "date_previous_month": "Bulan sebelumnya",
+    "date_next_month": "Bulan berikutnya",
+    "date_close_calendar": "Tutup kalender",
+    "date_clear": "Hapus tanggal",
     # Plotly's mode bar and snapshot (components/graph_config.py)
     "plotly_autoscale": "Skala otomatis",
     "plotly_box_select": "Pilih dengan kotak",

@@ -64,16 +64,21 @@ def test_front_desk_sees_no_access(page, live_server):
 
 
 def test_the_date_picker_speaks_the_users_language(page, live_server):
-    """Dash's calendar follows Pantau's language (``<html lang>`` + the vendored date-fns locale), not the
-    browser's: the browser here says ``id-ID`` in both halves."""
+    """Dash's calendar follows Pantau's language (``<html lang>`` + the vendored date-fns locale, its buttons' labels
+    from the catalogue), not the browser's: the browser here says ``id-ID`` in both halves."""
     base, _ = live_server
     sign_in(page, base, "manajer")
     expect(page.locator("#home-greeting")).to_be_visible()
-    for lang, august, monday in (("id", "Agustus", "Sen"), ("en", "August", "Mo")):
+    for lang, august, monday, previous in (
+        ("id", "Agustus", "Sen", "Bulan sebelumnya"),
+        ("en", "August", "Mo", "Previous month"),
+    ):
         page.goto(f"{base}/lang/{lang}")
         page.goto(f"{base}/laporan/antrean")
         expect(page.locator("html")).to_have_attribute("lang", lang)
         page.locator("#qrep-range").click()
         expect(page.locator(".dash-datepicker-month-sizer").nth(7)).to_have_text(august)
         expect(page.locator(".dash-datepicker-calendar").first).to_contain_text(monday)
+        # The calendar's own buttons, labelled in English by Dash 4, are read out in the page's language.
+        expect(page.locator(".dash-datepicker-month-nav").first).to_have_attribute("aria-label", previous)
         page.keyboard.press("Escape")

@@ -65,7 +65,7 @@ def search(_clicks: int | None, _submit: int | None, *done_and_query):
     asked = ctx.triggered_id in (Ids.SEARCH_GO, Ids.SEARCH)
     if not (query or "").strip():
         return _alert(t("cash_search_empty"), "warning", "cash-search-error") if asked else no_update
-    with current_runtime().db.session() as session:
+    with current_runtime().db.session(write_lock=True) as session:  # audited; stays' midnights may be charged
         today = local_today(session, current_user.site_id)
         actor = current_actor() if asked else None
         found = billing.cashier_lookup(session, current_user.site_id, query, today, actor=actor)
@@ -133,7 +133,7 @@ def show_episode(selected: dict | None, *_done: int):
     if not selected:
         return (HIDDEN, *([no_update] * 14))
     site_id = current_user.site_id
-    with current_runtime().db.session() as session:
+    with current_runtime().db.session(write_lock=True) as session:  # a stay's midnights may be charged now
         episode = billing.episode(session, site_id, selected["kind"], selected["id"])
         if episode is None:
             return (HIDDEN, *([no_update] * 14))

@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from data import live_keys, patients, sync_store
 from data.audit import record_by
+from data.charge_capture import charge_stay
 from data.field_crypto import FieldCipher
 from data.live_store import LiveStore
 from data.models import (
@@ -441,6 +442,7 @@ def discharge(
     admission.referred_to = clean_text(referred_to or "") or None if kind == "referred" else None
     admission.note = clean_text(note or "")[:500] or None
     _flush_or_taken(session, bed)
+    charge_stay(session, admission)  # every midnight of the stay, before the census reaches its last days
     record_by(
         session,
         actor,

@@ -14,6 +14,7 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from data.audit import record_by
+from data.charge_capture import charge_stay
 from data.models import Admission, Bed, BedOccupancy, ChargeLine, Invoice, Patient, Payment, Poli, Site, Visit, Ward
 from data.patients import LIVE_PATIENT, audit_search
 from data.queue_tickets import next_number
@@ -137,11 +138,20 @@ def unbilled_lines(
 
 
 def _episode_patient(session: Session, site_id: int, visit_id: int | None, admission_id: int | None) -> int:
+    """The episode's patient; a stay's midnights passed are charged first (``charge_stay``)."""
     model, key = (Visit, visit_id) if visit_id is not None else (Admission, admission_id)
     episode = session.get(model, key)
     if episode is None or episode.site_id != site_id:
         raise InputError("cash_err_no_episode")
+    if isinstance(episode, Admission):
+        charge_stay(session, episode)
     return episode.patient_id
+
+
+def _charge_stay_so_far(session: Session, admission_id: int) -> None:
+    """Charge the midnights the stay has held a bed and that are not charged yet, before its amounts are shown: the
+    census charges a day only once the day is over, and what the cashier sees is what the bill will hold."""
+    charge_stay(session, session.get(Admission, admission_id))
 
 
 def _choose_payer(payers: set[str], payer: str | None) -> str:
@@ -456,8 +466,8 @@ def cashier_lookup(
     session: Session, site_id: int, query: str, today: date, *, actor: Actor | None = None
 ) -> list[Episode]:
     """The episodes a cashier may settle for a search by RM, booking code or part of a name (3 letters or more):
-    the patients' visits of the last week, their open stays and stays discharged in the last 30 days. The search
-    is audited (by what it searched, never the text)."""
+    the patients' visits of the last week, their open stays and stays discharged in the last 30 days, each stay's
+    midnights charged so far. The search is audited (by what it searched, never the text)."""
     query = " ".join((query or "").split())
     if not query:
         return []
@@ -497,6 +507,8 @@ def cashier_lookup(
         .order_by(Admission.admitted_at.desc())
         .limit(LOOKUP_LIMIT)
     ).all()
+    for stay in stays:
+        _charge_stay_so_far(session, stay.id)
     episodes = [
         _episode(session, site_id, "visit", vid, mrn, name, poli, day, "jkn" if payer == "jkn" else "umum",
                  status == "active")
@@ -521,7 +533,8 @@ def cashier_lookup(
 
 
 def episode(session: Session, site_id: int, kind: str, episode_id: int) -> Episode | None:
-    """One visit or stay at the cashier, or ``None`` when it is not this site's."""
+    """One visit or stay at the cashier (a stay's midnights charged so far), or ``None`` when it is not this
+    site's."""
     if kind == "visit":
         row = session.execute(
             select(Visit.id, Patient.mrn, Patient.name, Poli.name, Visit.service_date, Visit.payer, Visit.status)
@@ -542,6 +555,7 @@ def episode(session: Session, site_id: int, kind: str, episode_id: int) -> Episo
     if row is None:
         return None
     aid, mrn, name, admitted, payer, discharged = row
+    _charge_stay_so_far(session, aid)
     return _episode(
         session,
         site_id,

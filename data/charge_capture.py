@@ -17,13 +17,13 @@ The tariff codes a hospital prices in its tariff master for these events:
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from data.charges import NewCharge, add_charge_lines, price_of, priced_charge
-from data.models import Admission, Bed, BedOccupancy, ClinicSession, Poli, Visit, Ward
+from data.models import Admission, Bed, BedOccupancy, ChargeLine, ClinicSession, Poli, Visit, Ward
 from data.schedules import site_zone
 from domain import queue_points
 from domain.clock import utcnow
@@ -86,13 +86,15 @@ def charge_pharmacy(session: Session, visit: Visit, point: str, actor_user_id: i
     return _visit_charge(session, visit, code, "pharmacy", "farmasi", actor_user_id)
 
 
-def charge_inpatient_day(session: Session, site_id: int, day: date) -> int:
-    """Room and care for every admission in a bed at the site-local midnight that starts ``day`` (one patient
-    day, as the midnight census counts it), at the care class and in the ward of the bed held then. A midnight
-    still to come charges nothing. Returns the lines written (0 when ``day`` was charged already)."""
+def charge_inpatient_day(session: Session, site_id: int, day: date, admission_id: int | None = None) -> int:
+    """Room and care for every admission (or only ``admission_id``) in a bed at the site-local midnight that starts
+    ``day`` (one patient day, as the midnight census counts it), at the care class and in the ward of the bed held
+    then. A midnight still to come charges nothing. Returns the lines written (0 when ``day`` was charged
+    already)."""
     midnight = datetime.combine(day, time(0), tzinfo=site_zone(session, site_id)).astimezone(UTC)
     if midnight > utcnow():
         return 0
+    only = [BedOccupancy.admission_id == admission_id] if admission_id is not None else []
     held = session.execute(
         select(
             BedOccupancy.admission_id,
@@ -108,6 +110,7 @@ def charge_inpatient_day(session: Session, site_id: int, day: date) -> int:
             Admission.site_id == site_id,
             BedOccupancy.since <= midnight,
             or_(BedOccupancy.until.is_(None), BedOccupancy.until > midnight),
+            *only,
         )
         .order_by(BedOccupancy.admission_id)
     ).all()
@@ -130,3 +133,27 @@ def charge_inpatient_day(session: Session, site_id: int, day: date) -> int:
                 )
             )
     return add_charge_lines(session, site_id, charges)
+
+
+def charge_stay(session: Session, admission: Admission) -> int:
+    """Room and care for each site-local midnight ``admission`` has held a bed, up to its discharge or now, that is
+    not charged yet. The census charges a day once the day is over; a stay billed or ended before then is complete
+    all the same. Returns the lines written."""
+    zone = site_zone(session, admission.site_id)
+    prefix = f"admission:{admission.id}:room:"
+    charged = {
+        source_id.removeprefix(prefix)
+        for source_id in session.scalars(
+            select(ChargeLine.source_id).where(
+                ChargeLine.admission_id == admission.id, ChargeLine.source_id.startswith(prefix)
+            )
+        )
+    }
+    until = admission.discharged_at or utcnow()
+    day, last = admission.admitted_at.astimezone(zone).date(), until.astimezone(zone).date()
+    written = 0
+    while day <= last:
+        if day.isoformat() not in charged:
+            written += charge_inpatient_day(session, admission.site_id, day, admission.id)
+        day += timedelta(days=1)
+    return written

@@ -11,10 +11,24 @@ import pytest
 from sqlalchemy import delete, select
 
 from data import charge_capture, queue_actions
-from data.admissions import admit, discharge
+from data.admissions import admit, discharge, set_bed_status
+from data.billing import cashier_lookup, create_invoice
 from data.census import ensure_census, record_census
-from data.models import Admission, Bed, ChargeDaily, ChargeLine, ClinicSession, Patient, Poli, Tariff, Visit, Ward
+from data.models import (
+    Admission,
+    Bed,
+    ChargeDaily,
+    ChargeLine,
+    ClinicSession,
+    Patient,
+    Poli,
+    Tariff,
+    Visit,
+    Ward,
+)
 from data.queue_registration import check_in, register_patient, register_visit
+from data.schedules import local_today
+from domain.clock import utcnow
 from domain.errors import InputError
 from tests.test_admissions import nurse
 from tests.test_queue_actions import DAY, NON_RACIKAN, RACIKAN, build_clinic
@@ -262,3 +276,34 @@ def test_admission_payer_is_checked(stays):
         with pytest.raises(InputError) as wrong:
             admit(s, actor, patient_id=patient, bed_id=bed, source="desk", payer="bpjs")
     assert wrong.value.key == "cap_err_payer"
+
+
+def test_a_stay_that_ends_is_charged_its_midnights_before_the_census_reaches_them(stays):
+    """Sent home the afternoon after its one midnight, and no census run since: the discharge charged it."""
+    pantau, _, ward, (_, _, gone) = stays
+    before = (STAY_DAY - timedelta(days=1)).isoformat()
+    assert [(c, a, p, w, source) for c, a, _, _, p, _, _, w, source in lines(pantau, admission_id=gone)] == [
+        ("RI-KAMAR", 500_000, "umum", ward["KL1"], f"admission:{gone}:room:{before}"),
+        ("RI-ASUHAN", 100_000, "umum", ward["KL1"], f"admission:{gone}:care:{before}"),
+    ]
+
+
+def test_a_stay_billed_while_in_bed_is_charged_every_midnight_so_far(stays):
+    """Two days in a class-1 bed: the bill counts both midnights, although the census has charged neither (today's
+    is charged by the census tomorrow at the earliest)."""
+    pantau, actor, _, _ = stays
+    with pantau.runtime.db.session() as s:
+        patient = Patient(site_id=actor.site_id, mrn="S9", name="Sri Wahyuni", birth_date=date(1960, 1, 1), sex="P")
+        s.add(patient)
+        s.flush()
+        bed = s.scalar(select(Bed.id).where(Bed.code == "K-02"))  # cleaned after the stay sent home
+        set_bed_status(s, actor, bed_id=bed, status="available", version=None)
+        stay = admit(s, actor, patient_id=patient.id, bed_id=bed, source="desk", at=utcnow() - timedelta(days=2))
+    with pantau.runtime.db.session() as s:  # the cashier's search shows what the bill will hold
+        found = cashier_lookup(s, actor.site_id, "S9", local_today(s, actor.site_id))
+    assert [(e.kind, e.unbilled) for e in found] == [("admission", 2 * (500_000 + 100_000))]
+    with pantau.runtime.db.session() as s:
+        invoice = create_invoice(s, actor, admission_id=stay.admission_id)
+    assert invoice.total == 2 * (500_000 + 100_000)
+    with pantau.runtime.db.session() as s, pytest.raises(InputError):
+        create_invoice(s, actor, admission_id=stay.admission_id)  # nothing more to bill: each midnight once

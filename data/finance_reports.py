@@ -7,11 +7,12 @@ codes); labels are i18n keys: nothing here is translated or formatted.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
+from data.census import ensure_census
 from data.finance_beds import beds_report
 from data.finance_claims_report import claims_report, margin_report
 from data.finance_drill import claims, receivables, revenue_lines
@@ -25,7 +26,10 @@ DRILLS = {"revenue_lines": revenue_lines, "claims": claims, "receivables": recei
 
 
 def build_report(session: Session, site_id: int, key: str, flt: ReportFilter, *, today: date) -> Report:
-    """The report ``key`` (one of ``REPORT_KEYS``) for the filter; ``today`` is the site-local day."""
+    """The report ``key`` (one of ``REPORT_KEYS``) for the filter; ``today`` is the site-local day. The midnight
+    census is brought up to yesterday first: the room and care revenue and the bed indicators come from it, and
+    nothing else records it on a day nobody opens the bed board."""
+    ensure_census(session, site_id, today - timedelta(days=1))
     if key == "revenue":
         return revenue_report(session, site_id, flt)
     if key == "claims":

@@ -6,10 +6,23 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from data.charges import NewCharge, add_charge_lines
 from data.finance_reports import build_report, drill, filter_choices, period_bounds
-from data.models import BpjsClaim, Doctor, FinanceTarget, Invoice, Patient, Payment, Poli, Site, Ward, WardCensus
+from data.models import (
+    Admission,
+    BpjsClaim,
+    Doctor,
+    FinanceTarget,
+    Invoice,
+    Patient,
+    Payment,
+    Poli,
+    Site,
+    Ward,
+    WardCensus,
+)
 from data.schedules import local_today
 from domain.finance import ReportFilter
 
@@ -440,3 +453,18 @@ def _check_beds(s, ids: dict) -> None:
                       ("Melati", date(2026, 3, 1), 80.0)]  # fmt: skip
     anggrek = build_report(s, site, "beds", ReportFilter(MARCH.start, MARCH.end, ward_id=ids["ward2"]), today=TODAY)
     assert _kpi(anggrek, "bor").value == 50.0
+
+
+def test_a_report_records_the_midnight_census_up_to_yesterday_first(any_app):
+    """Room and care revenue and the bed indicators come from the midnight census, which nothing else records on
+    a day nobody opens the bed board: the demo's stays are in their beds, and no census has been taken."""
+    with any_app.runtime.db.session() as s:
+        site_id = s.scalar(select(Site.id))
+        today = local_today(s, site_id)
+        yesterday = today - timedelta(days=1)
+        assert s.scalar(select(func.count()).select_from(Admission).where(Admission.site_id == site_id))
+        recorded = select(func.count()).select_from(WardCensus).where(WardCensus.day == yesterday)
+        assert s.scalar(recorded) == 0
+        build_report(s, site_id, "beds", ReportFilter(yesterday, yesterday), today=today)
+        wards = s.scalar(select(func.count()).select_from(Ward).where(Ward.site_id == site_id))
+        assert s.scalar(recorded) == wards

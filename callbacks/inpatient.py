@@ -10,7 +10,7 @@ from dash import ALL, Input, Output, State, ctx, html, no_update
 from flask_login import current_user
 
 from auth.session import current_actor
-from callbacks.registry import page_callback
+from callbacks.registry import clientside_callback, page_callback
 from components.input_error import input_error_alert
 from components.local_time import local_when
 from data import admissions, inpatient_views, wards
@@ -281,6 +281,35 @@ def save_transfer(
         return input_error_alert(exc), no_update, no_update, no_update
     _publish(result)
     return None, False, _done("inpatient_transferred", bed=chosen["bed"], to=target), version + 1
+
+
+# The discharge's own fields for the kind chosen: the time of death for "deceased", the hospital for "referred"
+# (what stays typed in a hidden field is ignored: the server keeps each only for its kind).
+clientside_callback(
+    'function (kind) { return [kind !== "deceased", kind !== "referred"]; }',
+    Output(Ids.DIED_FIELDS, "hidden"),
+    Output(Ids.REFERRED_FIELDS, "hidden"),
+    Input(Ids.DISCHARGE_KIND, "value"),
+)
+
+
+# The transfer and discharge forms opened for a patient start empty: what was chosen or typed for the one before
+# (a bed, a death, a referral) never carries over to the next.
+clientside_callback(
+    'function () { return [null, null, "", null, "home", "", "", "", "", null]; }',
+    Output(Ids.TRANSFER_BED, "value"),
+    Output(Ids.TRANSFER_MONITOR, "value"),
+    Output(Ids.TRANSFER_MONITOR_ID, "value"),
+    Output(Ids.TRANSFER_FEEDBACK, "children", allow_duplicate=True),
+    Output(Ids.DISCHARGE_KIND, "value"),
+    Output(Ids.DIED_DATE, "value"),
+    Output(Ids.DIED_TIME, "value"),
+    Output(Ids.REFERRED_TO, "value"),
+    Output(Ids.DISCHARGE_NOTE, "value"),
+    Output(Ids.DISCHARGE_FEEDBACK, "children", allow_duplicate=True),
+    Input(Ids.CHOSEN, "data"),
+    prevent_initial_call=True,
+)
 
 
 def _local_instant(day: str | None, clock: str | None, zone: ZoneInfo) -> datetime | None:

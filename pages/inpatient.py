@@ -66,6 +66,8 @@ class Ids:
     DIED_DATE = "inpatient-died-date"
     DIED_TIME = "inpatient-died-time"
     REFERRED_TO = "inpatient-referred-to"
+    DIED_FIELDS = "inpatient-died-fields"
+    REFERRED_FIELDS = "inpatient-referred-fields"
     DISCHARGE_NOTE = "inpatient-discharge-note"
     DISCHARGE_SAVE = "inpatient-discharge-save"
     DISCHARGE_FEEDBACK = "inpatient-discharge-feedback"
@@ -241,6 +243,7 @@ def _discharge_modal() -> dbc.Modal:
                         ),
                         Ids.DISCHARGE_KIND,
                     ),
+                    # Each kind's own fields show only when it is chosen (callbacks/inpatient.py).
                     dbc.Row(
                         [
                             dbc.Col(
@@ -249,9 +252,13 @@ def _discharge_modal() -> dbc.Modal:
                             dbc.Col(
                                 _field("inpatient_died_time", dbc.Input(id=Ids.DIED_TIME, type="time"), Ids.DIED_TIME)
                             ),
-                        ]
+                        ],
+                        id=Ids.DIED_FIELDS,
                     ),
-                    _field("inpatient_referred_to", dbc.Input(id=Ids.REFERRED_TO, maxLength=200), Ids.REFERRED_TO),
+                    html.Div(
+                        _field("inpatient_referred_to", dbc.Input(id=Ids.REFERRED_TO, maxLength=200), Ids.REFERRED_TO),
+                        id=Ids.REFERRED_FIELDS,
+                    ),
                     _field(
                         "inpatient_discharge_note",
                         dbc.Textarea(id=Ids.DISCHARGE_NOTE, maxLength=500),

@@ -59,7 +59,16 @@ def test_nurse_admits_transfers_and_discharges(page, live_server):
     moved.get_by_role("button", name="Pulangkan").click()
     modal = page.locator("#inpatient-discharge-modal")
     expect(modal).to_be_visible()
+    # Sent home, the time of death and the referral hospital are not asked; each shows for its own kind.
+    died, referred = page.locator("#inpatient-died-date"), page.locator("#inpatient-referred-to")
+    expect(died).to_be_hidden()
+    expect(referred).to_be_hidden()
+    modal.get_by_role("radio", name="Dirujuk", exact=True).check()
+    expect(referred).to_be_visible()
+    expect(died).to_be_hidden()
     modal.get_by_role("radio", name="Meninggal", exact=True).check()
+    expect(died).to_be_visible()
+    expect(referred).to_be_hidden()
     page.locator("#inpatient-discharge-save").click()
     expect(page.locator("#inpatient-discharge-feedback")).to_contain_text("Isi tanggal dan jam meninggal")
     modal.get_by_role("radio", name="Pulang (sembuh/perbaikan)").check()
@@ -117,3 +126,24 @@ def test_an_open_ward_station_redraws_a_newly_admitted_patient(page, live_server
     publish_adt(pantau.runtime.live, done.beds)
     expect(page.locator(f"[data-bed='{code}']").first).to_contain_text("RAH* P****", timeout=10_000)
     assert page.evaluate("window.beforeAdmission === undefined")  # the station reloaded itself
+
+
+def test_a_discharge_form_opened_for_the_next_patient_starts_empty(page, live_server):
+    """A death chosen and typed for one patient, the form closed unsaved: opened for the next patient, it asks
+    afresh, sent home by default, nothing of the first one's in it."""
+    base, _ = live_server
+    sign_in(page, base, "perawat")
+    open_nav(page, "pages.inpatient")
+    rows, modal = page.locator("[id^=inpatient-row-]"), page.locator("#inpatient-discharge-modal")
+    rows.nth(0).get_by_role("button", name="Pulangkan").click()
+    modal.get_by_role("radio", name="Meninggal", exact=True).check()
+    page.fill("#inpatient-died-date", "2026-12-01")
+    page.fill("#inpatient-discharge-note", "Keluarga sudah diberi tahu")
+    page.keyboard.press("Escape")
+    expect(modal).to_be_hidden()
+    rows.nth(1).get_by_role("button", name="Pulangkan").click()
+    expect(modal).to_be_visible()
+    expect(modal.get_by_role("radio", name="Pulang (sembuh/perbaikan)")).to_be_checked()
+    expect(page.locator("#inpatient-died-date")).to_be_hidden()
+    expect(page.locator("#inpatient-died-date")).to_have_value("")
+    expect(page.locator("#inpatient-discharge-note")).to_have_value("")

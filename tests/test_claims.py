@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from itertools import count
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from data.admissions import admit, discharge
 from data.charges import NewCharge, add_charge_lines
@@ -17,6 +17,7 @@ from data.models import (
     Bed,
     BpjsClaim,
     BpjsClaimEvent,
+    ChargeLine,
     ClinicSession,
     Doctor,
     Patient,
@@ -121,17 +122,19 @@ def test_open_from_a_discharged_jkn_stay(setup):
         with pytest.raises(InputError) as err:
             open_claim(s, actor, admission_id=stay_id, sep_number=SEP)
         assert err.value.key == "claim_err_not_discharged"
+        # Sent home at 03:00 on 3 November: the discharge charged room and care for the midnights of 1, 2 and 3
+        # November at the tariff in force.
         discharge(s, actor, admission_id=stay_id, kind="home", version=None, at=at + timedelta(days=3))
-        add_charge_lines(
-            s, actor.site_id, [NewCharge(date(2026, 11, 1), "rawat_inap", "jkn", "KMR", "Kamar", "clm-ri-1", 300_000,
-                                         quantity=3, ward_id=ward.id, admission_id=stay_id)]
-        )  # fmt: skip
+        charged = s.execute(
+            select(func.count(), func.sum(ChargeLine.amount)).where(ChargeLine.admission_id == stay_id)
+        ).one()
+        assert charged[0] == 3 * 2 and charged[1] > 0
         assert [c.id for c in open_candidates(s, actor.site_id, today=date(2026, 11, 20)) if c.kind == "admission"] == [
             stay_id
         ]
         claim_id = open_claim(s, actor, admission_id=stay_id, sep_number=SEP)
         claim = s.get(BpjsClaim, claim_id)
-        assert (claim.episode, claim.ward_id, claim.hospital_tariff) == ("rawat_inap", ward.id, 900_000)
+        assert (claim.episode, claim.ward_id, claim.hospital_tariff) == ("rawat_inap", ward.id, charged[1])
         assert (claim.service_start, claim.service_end) == (date(2026, 10, 31), date(2026, 11, 3))
         assert stay_id not in [c.id for c in open_candidates(s, actor.site_id, today=date(2026, 11, 20))]
 

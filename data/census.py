@@ -27,19 +27,21 @@ def _midnight(day: date, zone) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
-def _status_at(session: Session, bed: Bed, at: datetime) -> str:
-    """The bed's status at ``at``: its last event by then; before its first event a bed was available; a bed
-    with no history at all is as it stands."""
-    last = session.scalar(
-        select(BedStatusEvent.status)
-        .where(BedStatusEvent.bed_id == bed.id, BedStatusEvent.at <= at)
-        .order_by(BedStatusEvent.at.desc(), BedStatusEvent.id.desc())
-        .limit(1)
+def _statuses_at(session: Session, beds: list[Bed], at: datetime) -> dict[int, str]:
+    """Each bed's status at ``at`` (by bed id): its last event by then; before its first event a bed was
+    available; a bed with no history at all is as it stands. Two queries for all the beds."""
+    ids = [bed.id for bed in beds]
+    order = func.row_number().over(
+        partition_by=BedStatusEvent.bed_id, order_by=(BedStatusEvent.at.desc(), BedStatusEvent.id.desc())
     )
-    if last is not None:
-        return last
-    later = session.scalar(select(func.count()).where(BedStatusEvent.bed_id == bed.id))
-    return "available" if later else bed.status
+    latest = (
+        select(BedStatusEvent.bed_id, BedStatusEvent.status, order.label("rank"))
+        .where(BedStatusEvent.bed_id.in_(ids), BedStatusEvent.at <= at)
+        .subquery()
+    )
+    known = dict(session.execute(select(latest.c.bed_id, latest.c.status).where(latest.c.rank == 1)).all())
+    with_history = set(session.scalars(select(BedStatusEvent.bed_id).where(BedStatusEvent.bed_id.in_(ids)).distinct()))
+    return {bed.id: known.get(bed.id) or ("available" if bed.id in with_history else bed.status) for bed in beds}
 
 
 def _stay_days(admission: Admission, zone) -> int:
@@ -93,8 +95,9 @@ def record_census(session: Session, site_id: int, day: date) -> list[WardCensus]
     movements = _movements(session, site_id, start, end, zone)
     table = WardCensus.__table__
     wards = session.scalars(select(Ward).where(Ward.site_id == site_id).order_by(Ward.code)).all()
+    statuses = _statuses_at(session, [bed for ward in wards for bed in ward.beds if bed.active], start)
     for ward in wards:
-        states = Counter(_status_at(session, bed, start) for bed in ward.beds if bed.active)
+        states = Counter(statuses[bed.id] for bed in ward.beds if bed.active)
         row = {
             "ward_id": ward.id,
             "day": day,

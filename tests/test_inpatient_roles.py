@@ -15,7 +15,7 @@ from domain.actor import Actor
 
 def _callback_request(deps: list[dict], output_id: str, trigger: str, states: dict[str, object]) -> dict:
     """The body Dash's renderer posts for the callback writing ``output_id`` when ``trigger`` is clicked."""
-    spec = next(d for d in deps if f"..{output_id}." in d["output"])
+    spec = next(d for d in deps if f"..{output_id}." in d["output"] and any(i["id"] == trigger for i in d["inputs"]))
     outputs = []
     for part in spec["output"].strip(".").split("..."):
         component, prop = part.rsplit(".", 1)

@@ -9,6 +9,7 @@ import io
 import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,8 @@ import dash_ag_grid as dag
 
 from components.grid import GRID_COLOURS, grid_words
 from data.audit_query import AuditFilter, AuditRow
-from i18n.web import t
+from i18n import translations_with_prefix
+from i18n.web import current_language, t
 
 # The address's query names (Indonesian, as the app's own paths) for each field of AuditView.
 QUERY = {
@@ -32,6 +34,8 @@ GRID_ID = "audit-grid"  # one grid for the page's life: a new filter purges its 
 BLOCK = 100  # rows per request of the grid (its cacheBlockSize)
 EXPORT_CAP = 50_000
 COLUMNS = ("at", "username", "action", "target", "ip", "detail")
+EXPORT_COLUMNS = ("at", "username", "action", "action_code", "target", "ip", "detail")  # the code too, for tools
+ACTION_WORDS = "audit_do_"  # the catalogue's prefix of each action's name (tests/test_audit_actions.py)
 UNSORTABLE = {"detail"}
 MAX_TEXT = 64  # the longest value a text filter keeps (the log's columns are 64 characters)
 # Spreadsheet programs run a cell that starts with these as a formula; a typed username could (CSV injection).
@@ -118,13 +122,31 @@ def detail_text(detail: dict | None) -> str:
     return json.dumps(detail, separators=(",", ":"), sort_keys=True, ensure_ascii=False) if detail else ""
 
 
+@cache
+def _action_names(lang: str) -> dict[str, str]:
+    return translations_with_prefix(ACTION_WORDS, lang)
+
+
+def action_name(code: str) -> str:
+    """What the audit action ``code`` is called in the user's language; the code itself when the catalogue has no
+    name for it (a row an older version wrote)."""
+    return _action_names(current_language()).get(code, code)
+
+
+def action_options(codes: list[str]) -> list[dict[str, str]]:
+    """The action filter's choices: each action by its name (alphabetically), found by its name or its code."""
+    named = sorted(((action_name(code), code) for code in codes), key=lambda pair: pair[0].casefold())
+    return [{"label": name, "value": code, "search": f"{name} {code}"} for name, code in named]
+
+
 def row_cells(row: AuditRow, zone: ZoneInfo) -> dict[str, str]:
-    """One row as the grid and the export show it."""
+    """One row as the grid and the export show it: the action by its name, its code beside it."""
     target = ":".join(part for part in (row.target_type, row.target_id) if part)
     return {
         "at": row.at.astimezone(zone).strftime("%d/%m/%Y %H:%M:%S"),
         "username": row.username or "",
-        "action": row.action,
+        "action": action_name(row.action),
+        "action_code": row.action,
         "target": target,
         "ip": row.ip or "",
         "detail": detail_text(row.detail),
@@ -133,7 +155,7 @@ def row_cells(row: AuditRow, zone: ZoneInfo) -> dict[str, str]:
 
 def audit_grid() -> dag.AgGrid:
     """The result grid: rows fetched a block at a time from the server (infinite row model), sorted there."""
-    widths = {"at": 190, "username": 130, "action": 190, "target": 160, "ip": 130}
+    widths = {"at": 180, "username": 140, "action": 250, "target": 150, "ip": 130}
     return dag.AgGrid(
         id=GRID_ID,
         columnDefs=[
@@ -141,6 +163,7 @@ def audit_grid() -> dag.AgGrid:
                 "field": column,
                 "headerName": t(f"audit_col_{column}"),
                 "sortable": column not in UNSORTABLE,
+                **({"tooltipField": "action_code"} if column == "action" else {}),
                 **({"width": widths[column]} if column in widths else {"flex": 1, "minWidth": 260}),
             }
             for column in COLUMNS
@@ -166,8 +189,8 @@ def export_csv(rows: list[AuditRow], zone: ZoneInfo) -> str:
     """The rows as CSV (a header of the column names in the user's language), safe to open in a spreadsheet."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([t(f"audit_col_{column}") for column in COLUMNS])
+    writer.writerow([t(f"audit_col_{column}") for column in EXPORT_COLUMNS])
     for row in rows:
         cells = row_cells(row, zone)
-        writer.writerow([_safe_cell(cells[column]) for column in COLUMNS])
+        writer.writerow([_safe_cell(cells[column]) for column in EXPORT_COLUMNS])
     return out.getvalue()

@@ -11,7 +11,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_login import current_user
 
-from components.audit_view import AuditView, audit_grid, parse_query
+from components.audit_view import AuditView, action_options, audit_grid, parse_query
 from components.date_picker import date_range
 from components.dropdown import dropdown
 from data.audit_query import actions
@@ -71,7 +71,7 @@ def _text_input(element_id: str, value: str | None, placeholder_key: str) -> dbc
 
 
 def _filters(view: AuditView, known_actions: list[str], today_max: str) -> dbc.Card:
-    choices = sorted({*known_actions, *([view.action] if view.action else [])})
+    choices = list({*known_actions, *([view.action] if view.action else [])})
     return dbc.Card(
         dbc.CardBody(
             dbc.Row(
@@ -83,7 +83,7 @@ def _filters(view: AuditView, known_actions: list[str], today_max: str) -> dbc.C
                         "audit_action",
                         dropdown(
                             id=Ids.ACTION,
-                            options=[{"label": a, "value": a} for a in choices],
+                            options=action_options(choices),
                             value=view.action,
                             placeholder=t("audit_any"),
                             clearable=True,

@@ -38,12 +38,10 @@ def _seed(pantau) -> int:
         about = [
             dict(action="patient_read", target_type="patient", target_id=str(patient.id), username="dokter"),
             dict(action="patient_search", username="loket", detail={"by": "name", "patient_ids": [1, patient.id]}),
-            dict(
-                action="admission_created", target_type="admission", target_id="91", detail={"patient_id": patient.id}
-            ),
+            dict(action="patient_admitted", target_type="admission", target_id="91", detail={"patient_id": patient.id}),
         ]
         views = [
-            dict(action="bed_viewed", target_type="bed", target_id=f"ICU-{n % 4 + 1:02d}", username="perawat")
+            dict(action="alarm_acknowledged", target_type="bed", target_id=f"ICU-{n % 4 + 1:02d}", username="perawat")
             for n in range(NURSE_ROWS)
         ]
         s.add_all(
@@ -75,9 +73,20 @@ def test_admin_filters_pages_and_exports_the_audit_trail(page, live_server):
     _type_filter(page, "#audit-username", "perawat")
     expect(page).to_have_url(re.compile(r"/admin/audit\?pengguna=perawat$"))
     expect(page.locator("#audit-count")).to_have_text(f"{NURSE_ROWS} catatan")
-    expect(_grid(page).locator(".ag-row[row-index='0']")).to_contain_text("bed_viewed")
+    expect(_grid(page).locator(".ag-row[row-index='0']")).to_contain_text("Alarm dikonfirmasi")  # named, not coded
     expect(_grid(page).locator(".ag-row[row-index='0']")).to_contain_text("perawat")
     save_screenshot(page, "audit-viewer.png", full_page=True)
+
+    page.locator("#audit-action").click()  # the action filter lists names, and finds one by its code too
+    page.keyboard.type("patient_sea")
+    expect(page.get_by_role("option")).to_have_text(["Pencarian pasien"])
+    page.get_by_role("option", name="Pencarian pasien").click()
+    expect(page).to_have_url(re.compile(r"/admin/audit\?pengguna=perawat&aksi=patient_search$"))
+    expect(page.locator("#audit-count")).to_have_text("0 catatan")  # the nurse searched for nobody
+    page.click("#audit-clear")
+    expect(page).to_have_url(re.compile(r"/admin/audit$"))
+    _type_filter(page, "#audit-username", "perawat")
+    expect(page.locator("#audit-count")).to_have_text(f"{NURSE_ROWS} catatan")
 
     viewport = _grid(page).locator(".ag-body-viewport")
     for _ in range(4):  # page forward: each scroll to the end asks the server for the next block
@@ -99,7 +108,7 @@ def test_admin_filters_pages_and_exports_the_audit_trail(page, live_server):
     expect(page.locator("#audit-count")).to_have_text("3 catatan")
     rows = _grid(page).locator(".ag-center-cols-container .ag-row")
     expect(rows).to_have_count(3)
-    for action in ("patient_read", "patient_search", "admission_created"):
+    for action in ("Data pasien dibuka", "Pencarian pasien", "Pasien dirawat inap"):
         expect(_grid(page)).to_contain_text(action)
 
     page.reload()  # the address alone reproduces the filter
@@ -111,9 +120,13 @@ def test_admin_filters_pages_and_exports_the_audit_trail(page, live_server):
         page.click("#audit-export")
     assert download.value.suggested_filename.startswith("jejak-audit-")
     table = list(csv.reader(io.StringIO(download.value.path().read_text(encoding="utf-8"))))
-    assert table[0] == ["Waktu", "Pengguna", "Aksi", "Objek", "Alamat klien", "Rincian"]
-    assert sorted(r[2] for r in table[1:]) == ["admission_created", "patient_read", "patient_search"]
-    assert f"patient:{patient_id}" in [r[3] for r in table[1:]]
+    assert table[0] == ["Waktu", "Pengguna", "Aksi", "Kode aksi", "Objek", "Alamat klien", "Rincian"]
+    assert sorted(r[2:4] for r in table[1:]) == [
+        ["Data pasien dibuka", "patient_read"],
+        ["Pasien dirawat inap", "patient_admitted"],
+        ["Pencarian pasien", "patient_search"],
+    ]
+    assert f"patient:{patient_id}" in [r[4] for r in table[1:]]
     expect(page.locator("#audit-export-note")).to_contain_text("3 catatan diunduh")
 
     with pantau.runtime.db.session() as s:
@@ -123,7 +136,7 @@ def test_admin_filters_pages_and_exports_the_audit_trail(page, live_server):
     page.click("#audit-clear")  # every row again: the export is the newest of them
     expect(page).to_have_url(re.compile(r"/admin/audit$"))
     expect(page.locator("#audit-mrn")).to_have_value("")
-    expect(_grid(page).locator(".ag-row[row-index='0']")).to_contain_text("audit_exported")
+    expect(_grid(page).locator(".ag-row[row-index='0']")).to_contain_text("Jejak audit diunduh")
     expect(_grid(page).locator(".ag-row[row-index='0']")).to_contain_text('"mrn":"AUD-777001"')
     page.go_back()  # Back returns to the patient's filter, controls and rows alike
     expect(page.locator("#audit-mrn")).to_have_value(MRN)

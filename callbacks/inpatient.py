@@ -13,11 +13,13 @@ from auth.session import current_actor
 from callbacks.registry import clientside_callback, page_callback
 from components.input_error import input_error_alert
 from components.local_time import local_when
+from components.typed_date import read_typed_date
 from data import admissions, inpatient_views, wards
 from data.queue_registration import search_patients
 from data.runtime import current_runtime
 from domain.clock import utcnow
 from domain.errors import InputError
+from domain.formats import day_first
 from domain.length_of_stay import may_move_patients
 from i18n.web import t
 from pages.inpatient import Ids
@@ -129,7 +131,10 @@ def ward_beds(ward_id: int | None, _version: int) -> list[dict]:
 )
 def search(_clicks: int, mrn: str | None, name: str | None, birth: str | None) -> tuple:
     runtime = current_runtime()
-    born = date.fromisoformat(birth) if birth else None
+    try:
+        born = read_typed_date(birth)
+    except InputError as exc:
+        return [], None, input_error_alert(exc), []
     with runtime.db.session() as db:  # a miss is audited too: its message returns from inside, committed
         try:
             found = search_patients(
@@ -137,7 +142,7 @@ def search(_clicks: int, mrn: str | None, name: str | None, birth: str | None) -
             )
         except InputError as exc:
             return [], None, input_error_alert(exc), []
-    options = [{"label": f"{p.mrn} · {p.name} · {p.birth_date.isoformat()}", "value": p.id} for p in found]
+    options = [{"label": f"{p.mrn} · {p.name} · {day_first(p.birth_date)}", "value": p.id} for p in found]
     return options, options[0]["value"] if len(options) == 1 else None, None, [p.id for p in found if p.has_bpjs]
 
 

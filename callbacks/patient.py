@@ -17,12 +17,13 @@ from callbacks.registry import page_callback
 from components.input_error import input_error_alert, input_error_text
 from components.patient_record import Ids
 from components.shell import confirm_first_alert
+from components.typed_date import read_typed_date
 from data.patient_records import merge, purge, soft_delete, update_patient
 from data.queue_registration import search_patients
 from data.runtime import current_runtime
 from data.schedules import local_today
 from domain.errors import FieldErrors, InputError
-from domain.formats import long_date
+from domain.formats import day_first, long_date
 from domain.patient_rules import ADMIN_ROLES, EDITABLE_FIELDS, WRITE_ROLES, NikMismatch
 from i18n.web import current_language, t
 from pages.patients import SEARCH_MODES
@@ -44,15 +45,6 @@ def _forbidden() -> dbc.Alert:
 # ---- the search list --------------------------------------------------------------------------------------------
 
 
-def _parse_date(value: str | None, key: str = "reg_birth_invalid") -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InputError(key) from None
-
-
 @page_callback(
     LIST_PAGE,
     Output(ListIds.SEARCH_FEEDBACK, "children"),
@@ -68,7 +60,7 @@ def search(_clicks: int, _submit: int, mode: str, text: str | None, birth: str |
     """Find live records; each hit links to its record page. The search is audited (miss or hit)."""
     runtime, criteria = current_runtime(), mode if mode in SEARCH_MODES else "mrn"
     try:
-        birth_date = _parse_date(birth)
+        birth_date = read_typed_date(birth)
     except InputError as exc:
         return input_error_alert(exc), None
     with runtime.db.session() as session:  # a miss is audited too: return from inside, committed
@@ -128,7 +120,7 @@ def _form_answer(
 
 
 def _shown(value: object) -> object:
-    return value.isoformat() if isinstance(value, date) else (value or "")
+    return day_first(value) if isinstance(value, date) else (value or "")
 
 
 @page_callback(
@@ -157,7 +149,7 @@ def save(_save: int, _confirm: int, *values: object) -> tuple:
     form = dict(zip(EDITABLE_FIELDS, typed, strict=True))
     runtime = current_runtime()
     try:
-        form["birth_date"] = _parse_date(form["birth_date"])  # type: ignore[arg-type]
+        form["birth_date"] = read_typed_date(form["birth_date"])  # type: ignore[arg-type]
     except InputError as exc:
         return _form_answer(_alert("reg_new_fix", "warning", "pat-fix"), errors={"birth_date": input_error_text(exc)})
     try:

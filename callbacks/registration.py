@@ -13,6 +13,7 @@ from flask_login import current_user
 from auth.session import current_actor
 from callbacks.registry import page_callback
 from components.ticket import ticket_summary
+from components.typed_date import read_typed_date
 from data.queue_lookup import serving_admission_tickets
 from data.queue_registration import (
     AgeOutsideRange,
@@ -29,7 +30,7 @@ from data.runtime import current_runtime
 from data.schedules import SessionInfo, day_sessions, local_today
 from domain.clock import utcnow
 from domain.errors import FieldErrors, InputError
-from domain.formats import long_date
+from domain.formats import day_first, long_date
 from domain.queue_ticket import ticket_facts
 from i18n.web import current_language, t
 from pages.registration import NEW_PATIENT_FIELDS, NO_TICKET, SEARCH_MODES, TOKEN, Ids, new_patient_form
@@ -64,16 +65,6 @@ def _as_data(patient: PatientMatch) -> dict:
         "sex": patient.sex,
         "has_bpjs": patient.has_bpjs,
     }
-
-
-def _date(value: str | None) -> date | None:
-    """An ``<input type=date>`` value; an unparsable one raises ``InputError``."""
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InputError("reg_birth_invalid") from None
 
 
 def _ticket_id(value: str | None) -> int | None:
@@ -141,7 +132,7 @@ def search(_clicks: int, _submit: int, mode: str, text: str | None, birth: str |
     criteria = mode if mode in SEARCH_MODES else "mrn"  # the search function's keyword of that name
     runtime = current_runtime()
     try:
-        birth_date = _date(birth)
+        birth_date = read_typed_date(birth)
     except InputError as exc:
         return _error(exc, "reg-search-error"), None, []
     with runtime.db.session() as session:  # a miss is audited too: its message returns from inside, committed
@@ -279,7 +270,7 @@ def create_patient(_clicks: int, _confirm: int, *values: str | None) -> tuple:
     key = "reg_new_repeated" if saved.repeated else "reg_new_saved"
     shown = {
         "name": saved.name,
-        "birth": saved.birth_date.isoformat(),
+        "birth": day_first(saved.birth_date),
         "sex": saved.sex,
         "phone": saved.phone or "",
         "nik": saved.nik or "",
@@ -292,7 +283,7 @@ def create_patient(_clicks: int, _confirm: int, *values: str | None) -> tuple:
 def _register_new(form: dict[str, str], token: str | None, *, warn_duplicate: bool) -> SavedPatient:
     runtime = current_runtime()
     try:
-        birth = _date(form["birth"])
+        birth = read_typed_date(form["birth"])
     except InputError as exc:
         raise FieldErrors({"birth_date": exc}) from None
     with runtime.db.session() as session:

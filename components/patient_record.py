@@ -9,6 +9,7 @@ from dash import dcc, html
 
 from components.dialog import dialog
 from components.local_time import local_when
+from components.typed_date import typed_date_input
 from data.patient_records import DuplicateMatch, RecordView
 from domain.formats import long_date, rupiah
 from domain.patient_rules import EDITABLE_FIELDS
@@ -78,7 +79,7 @@ def _input(field: str, value: object) -> object:
         options = [{"label": t("reg_sex_L"), "value": "L"}, {"label": t("reg_sex_P"), "value": "P"}]
         return dbc.RadioItems(id=Ids.field(field), options=options, value=value, inline=True)
     if field == "birth_date":
-        return dbc.Input(id=Ids.field(field), type="date", value=value.isoformat() if value else "")  # type: ignore[attr-defined]
+        return typed_date_input(Ids.field(field), value)  # type: ignore[arg-type]
     if field == "address":
         return dbc.Textarea(id=Ids.field(field), value=value or "", maxLength=ADDRESS_LENGTH, rows=2)
     numeric = {"nik": "numeric", "bpjs": "numeric", "phone": "tel"}

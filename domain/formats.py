@@ -3,6 +3,7 @@ and the one stored form of a person's name and mobile number, checked where a pe
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -50,6 +51,30 @@ ZONE_ABBREVIATIONS = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Maka
 def long_date(day: date, lang: str = "id") -> str:
     """``12 Januari 2026``."""
     return f"{day.day} {MONTHS.get(lang, MONTHS['id'])[day.month - 1]} {day.year}"
+
+
+# A date as typed, day first (17-08-1975, 17/8/1975, 17.08.1975, 17081975), and year first as a browser or a paste
+# gives it (1975-08-17). A two-digit year is refused: which century is a guess.
+_DAY_FIRST = re.compile(r"([0-9]{1,2})[-/. ]([0-9]{1,2})[-/. ]([0-9]{4})|([0-9]{2})([0-9]{2})([0-9]{4})")
+_YEAR_FIRST = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+
+
+def parse_day_first(text: str) -> date:
+    """The date ``text`` writes day first (or ISO, year first); ``ValueError`` for anything else or a day the
+    calendar has not (31-02-1990)."""
+    text = text.strip()
+    if found := _YEAR_FIRST.fullmatch(text):
+        year, month, day = found.groups()
+    elif found := _DAY_FIRST.fullmatch(text):
+        day, month, year = (part for part in found.groups() if part is not None)
+    else:
+        raise ValueError(f"not a day-first date: {text!r}")
+    return date(int(year), int(month), int(day))
+
+
+def day_first(day: date) -> str:
+    """``17-08-1975``: a date as a person types it back into a day-first field."""
+    return f"{day.day:02d}-{day.month:02d}-{day.year:04d}"
 
 
 def local_datetime(moment: datetime, timezone: str, lang: str = "id") -> str:

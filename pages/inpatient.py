@@ -8,6 +8,7 @@ from dash import dcc, html
 
 from components.dialog import dialog
 from components.dropdown import dropdown
+from components.typed_date import typed_date_input
 from domain.finance import PAYERS
 from domain.formats import NAME_MAX
 from domain.hospital import DISCHARGE_KINDS
@@ -101,7 +102,7 @@ def _search_card() -> dbc.Card:
                             dbc.Col(
                                 _field(
                                     "inpatient_birth_date",
-                                    dbc.Input(id=Ids.SEARCH_BIRTH, type="date"),
+                                    typed_date_input(Ids.SEARCH_BIRTH),
                                     Ids.SEARCH_BIRTH,
                                 ),
                                 md=4,

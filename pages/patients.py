@@ -6,6 +6,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import html
 
+from components.typed_date import typed_date_input
 from domain.patient_rules import READ_ROLES
 from i18n.web import t
 
@@ -59,7 +60,7 @@ def layout(**_query: str) -> html.Div:
                                 dbc.Col(
                                     [
                                         dbc.Label(t("reg_birth_date"), html_for=Ids.SEARCH_BIRTH),
-                                        dbc.Input(id=Ids.SEARCH_BIRTH, type="date"),
+                                        typed_date_input(Ids.SEARCH_BIRTH),
                                     ],
                                     md=3,
                                 ),

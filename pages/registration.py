@@ -9,6 +9,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.typed_date import typed_date_input
 from i18n.web import t
 
 dash.register_page(
@@ -110,7 +111,7 @@ def _search_card() -> dbc.Card:
                     dbc.Label(t("reg_search_text_mrn"), html_for=Ids.SEARCH_TEXT, id=Ids.SEARCH_LABEL),
                     dbc.Input(id=Ids.SEARCH_TEXT, maxLength=200, autoComplete="off", className="mb-2"),
                     dbc.Label(t("reg_birth_date"), html_for=Ids.SEARCH_BIRTH),
-                    dbc.Input(id=Ids.SEARCH_BIRTH, type="date"),
+                    typed_date_input(Ids.SEARCH_BIRTH),
                     dbc.FormText(t("reg_search_birth_hint"), className="d-block mb-2"),
                     dbc.Button(
                         [html.I(className="bi bi-search me-1"), t("reg_search_submit")],
@@ -135,7 +136,7 @@ def new_patient_form() -> html.Div:
             html.Fieldset(
                 [
                     _field(t("reg_new_name"), dbc.Input(id=Ids.new_field("name"), maxLength=200), "name"),
-                    _field(t("reg_birth_date"), dbc.Input(id=Ids.new_field("birth"), type="date"), "birth"),
+                    _field(t("reg_birth_date"), typed_date_input(Ids.new_field("birth")), "birth"),
                     _field(
                         t("reg_new_sex"),
                         dbc.RadioItems(

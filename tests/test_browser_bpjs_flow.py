@@ -23,7 +23,7 @@ def test_a_jkn_visit_reaches_bpjs_with_its_tasks_in_order(page, browser, live_se
     open_desk(page, base)
     open_new_patient_form(page)
     page.fill("#reg-new-name", "Wulan Sari Dewi")
-    page.fill("#reg-new-birth", "2019-03-14")  # a child: Poli Anak takes 0-17 years
+    page.fill("#reg-new-birth", "14-03-2019")  # a child: Poli Anak takes 0-17 years
     page.get_by_label("Perempuan (P)").check()
     page.fill("#reg-new-phone", "0813 2222 3333")
     page.fill("#reg-new-nik", "3273015403190002")

@@ -66,7 +66,7 @@ def test_a_visit_served_and_dispensed_in_the_browser_is_charged(page, live_serve
     before = rollup(pantau, site_id)
 
     open_desk(page, base)
-    search_mrn(page, "DEMO-00001", "1950-01-01")
+    search_mrn(page, "DEMO-00001", "01-01-1950")
     page.locator("#reg-hits-table button").first.click()
     expect(page.locator("#reg-chosen-name")).to_have_text("Siti Nurhaliza")
     choose_session(page, "Poli Umum")
@@ -140,7 +140,7 @@ def test_the_admit_form_proposes_jkn_for_a_card_holder_and_stores_the_chosen_pay
         ("Hadi Prasetya", "Umum (bayar sendiri)", "Asuransi swasta", beds[1]),
     ):
         page.fill("#inpatient-search-name", name)
-        page.fill("#inpatient-search-birth", "1980-05-15")
+        page.fill("#inpatient-search-birth", "15-05-1980")
         page.click("#inpatient-search")
         expect(page.locator("#inpatient-patient")).to_contain_text(name)
         expect(payer).to_contain_text(proposed)

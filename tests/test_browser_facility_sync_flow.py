@@ -36,7 +36,7 @@ from tests.test_browser_shell import open_page, settled, sign_in
 pytestmark = pytest.mark.browser
 
 NAME = "Sri Wahyuni Lestari"
-BORN = "1985-03-12"
+BORN = "12-03-1985"  # as the desk types it, day first
 NIK = "3171015203850001"  # a woman born 12-03-1985 in DKI Jakarta
 PHONE = "081234567890"
 NEW_PHONE = "081398765432"

@@ -37,6 +37,11 @@ def test_nurse_admits_transfers_and_discharges(page, live_server):
     open_nav(page, "pages.inpatient")
 
     page.fill("#inpatient-search-mrn", mrn)
+    page.fill("#inpatient-search-birth", "31-02-1990")  # no such day: said, not a failed request
+    expect(page.locator("#inpatient-search-birth-words")).to_contain_text("Belum terbaca")
+    page.click("#inpatient-search")
+    expect(page.locator("#inpatient-search-feedback")).to_contain_text("Tanggal lahir tidak terbaca")
+    page.fill("#inpatient-search-birth", "")
     page.click("#inpatient-search")
     expect(page.locator("#inpatient-patient")).to_contain_text("Rahmawati Putri")
     choose(page, "inpatient-ward", "Bangsal Melati")

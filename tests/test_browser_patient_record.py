@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from data.models import Patient, Visit
 from data.patients import create_patient, decrypt_field
+from domain.formats import day_first
 from i18n import translate
 from testkit.front_desk import desk_actor, register_waiting
 from tests.fixtures_browser import save_screenshot
@@ -58,6 +59,8 @@ def test_front_desk_corrects_phone_and_nik_and_deletes_a_duplicate(page, live_se
     expect(page.locator("#pat-duplicates")).to_contain_text("RM-7002")
     expect(page.locator("#pat-duplicates").get_by_role("button")).to_have_count(0)  # merging is an admin's
 
+    expect(field(page, "birth_date")).to_have_value("12-03-1985")  # day first, whatever the browser's language
+    expect(page.locator("#pat-field-birth_date-words")).to_have_text("12 Maret 1985")
     field(page, "phone").fill("(021) 555-1234")
     field(page, "nik").fill("12345")
     page.click("#pat-save")
@@ -94,7 +97,7 @@ def test_front_desk_corrects_phone_and_nik_and_deletes_a_duplicate(page, live_se
     open_page(page, f"{base}/pasien")
     page.locator("#pat-search-by").get_by_text(translate("reg_search_by_name")).click()
     page.fill("#pat-search-text", "rina")
-    page.fill("#pat-search-birth", BORN.isoformat())
+    page.fill("#pat-search-birth", day_first(BORN))
     page.click("#pat-search-submit")
     expect(page.locator("#pat-hits-table tbody tr")).to_have_count(1)
     expect(page.locator("#pat-hits-table")).to_contain_text("RM-7001")

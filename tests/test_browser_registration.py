@@ -17,6 +17,7 @@ from data.models import ClinicSession, Patient, Poli, QueueTicket
 from data.patients import ENCRYPTED_FIELDS, read_patient
 from data.schedules import close_poli, local_today
 from domain.clock import utcnow
+from domain.formats import day_first
 from i18n import translate
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import collect_console_errors, open_nav, open_page, settled, sign_in
@@ -71,11 +72,11 @@ def test_front_desk_registers_a_patient_and_prints_the_ticket(page, live_server)
 
     search_mrn(page, "999999")
     expect(page.locator("#reg-search-error")).to_have_text("Nomor rekam medis 999999 tidak ditemukan.")
-    search_mrn(page, "DEMO-00001", "1950-01-02")
+    search_mrn(page, "DEMO-00001", "02-01-1950")
     expect(page.locator("#reg-search-error")).to_have_text(
         "Tanggal lahir tidak cocok dengan data pasien nomor rekam medis ini."
     )
-    search_mrn(page, "DEMO-00001", "1950-01-01")
+    search_mrn(page, "DEMO-00001", "01-01-1950")
     expect(page.locator("#reg-hits-table")).to_contain_text("1 Januari 1950")
     page.locator("#reg-hits-table button").first.click()
     expect(page.locator("#reg-chosen-name")).to_have_text("Siti Nurhaliza")
@@ -134,11 +135,17 @@ def test_new_patient_form_names_each_wrong_field_and_keeps_the_input(page, live_
     open_desk(page, base)
     open_new_patient_form(page)
     page.fill("#reg-new-name", "Bayu Aji Nugroho")
-    page.fill("#reg-new-birth", "1992-07-17")
+    page.locator("#reg-new-birth").press_sequentially("07/02/92")  # a two-digit year: which century is a guess
+    expect(page.locator("#reg-new-birth-words")).to_have_text(re.compile("^Belum terbaca: tulis hari-bulan-tahun"))
     page.click("#reg-new-submit")
+    expect(page.locator("#reg-new-birth-error")).to_have_text(re.compile("^Tanggal lahir tidak terbaca"))
+    expect(page.locator("#reg-new-birth")).to_have_value("07/02/92")  # kept, to be mended
     expect(page.locator("#reg-new-sex-error")).to_have_text("Pilih jenis kelamin: L atau P.")
     expect(page.locator("#reg-new-phone-error")).to_have_text("Nomor HP wajib diisi.")
     expect(page.locator("#reg-new-name-error")).to_have_text("")
+    page.fill("#reg-new-birth", "")
+    page.locator("#reg-new-birth").press_sequentially("07/02/1992")  # day first, whatever the browser's language
+    expect(page.locator("#reg-new-birth-words")).to_have_text("7 Februari 1992")
 
     page.get_by_label("Laki-laki (L)").check()
     page.fill("#reg-new-phone", "12345")
@@ -151,6 +158,10 @@ def test_new_patient_form_names_each_wrong_field_and_keeps_the_input(page, live_
     page.click("#reg-new-submit")
     expect(page.locator("#reg-new-saved")).to_contain_text("Pasien baru tersimpan dengan nomor RM")
     expect(page.locator("#reg-chosen-name")).to_have_text("Bayu Aji Nugroho")
+    expect(page.locator("#reg-new-birth")).to_have_value("07-02-1992")  # the saved date, written back day first
+    with pantau.runtime.db.session() as s:
+        born = s.scalar(select(Patient.birth_date).where(Patient.name == "Bayu Aji Nugroho"))
+    assert born == date(1992, 2, 7)
 
     page.get_by_label("JKN (BPJS)", exact=True).check()
     choose_session(page, "Poli Gigi")
@@ -265,7 +276,7 @@ def test_new_patient_form_stores_what_it_shows_or_refuses_by_the_field(page, liv
             expect(page.locator(LOCKED)).to_have_count(0)
         for field in TYPED_FIELDS:
             page.fill(f"#reg-new-{field}", form[field])
-        page.fill("#reg-new-birth", next(births).isoformat())
+        page.fill("#reg-new-birth", day_first(next(births)))
         page.get_by_label("Perempuan (P)").check()
         typed = {f: page.input_value(f"#reg-new-{f}") for f in TYPED_FIELDS}  # what the browser really holds
         stored, keys = expected_form(typed)
@@ -298,7 +309,7 @@ def test_a_saved_form_locks_and_a_repeat_makes_no_twin(page, live_server):
     open_desk(page, base)
     open_new_patient_form(page)
     page.fill("#reg-new-name", "  Rina   Kartika Sari ")
-    page.fill("#reg-new-birth", "1990-04-12")
+    page.fill("#reg-new-birth", "12-04-1990")
     page.get_by_label("Perempuan (P)").check()
     page.fill("#reg-new-phone", "081234567")  # nine digits
     page.fill("#reg-new-nik", "３１７１ ０１２３ ０１９０ ０００２")
@@ -330,7 +341,7 @@ def test_a_saved_form_locks_and_a_repeat_makes_no_twin(page, live_server):
     page.click("#reg-new-another")
     expect(page.locator("#reg-new-name")).to_have_value("")
     page.fill("#reg-new-name", "rina kartika sari")
-    page.fill("#reg-new-birth", "1990-04-12")
+    page.fill("#reg-new-birth", "12-04-1990")
     page.get_by_label("Perempuan (P)").check()
     page.fill("#reg-new-phone", "081298765432")
     submit_new_patient(page)
@@ -370,7 +381,7 @@ def test_an_adult_at_poli_anak_is_warned_and_booked_only_when_confirmed(page, li
     base, pantau = live_server
     set_ages(pantau, "ANA", 0, 17)
     open_desk(page, base)
-    search_mrn(page, "DEMO-00001", "1950-01-01")
+    search_mrn(page, "DEMO-00001", "01-01-1950")
     page.locator("#reg-hits-table button").first.click()
     choose_session(page, "Poli Anak")
     page.click("#reg-submit")

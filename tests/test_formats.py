@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from domain.formats import local_datetime, long_date, rupiah
+from domain.formats import day_first, local_datetime, long_date, parse_day_first, rupiah
 
 
 def test_long_date_in_both_languages():
@@ -36,3 +38,34 @@ def test_local_datetime_crosses_midnight():
 )
 def test_rupiah(amount, expected):
     assert rupiah(amount) == expected
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "07-02-1992",
+        "7-2-1992",
+        "07/02/1992",
+        "7/2/1992",
+        "07.02.1992",
+        "07 02 1992",
+        "07021992",
+        "1992-02-07",
+        " 7-2-1992 ",
+    ],
+)
+def test_a_date_typed_day_first_is_read_day_first(typed):
+    assert parse_day_first(typed) == date(1992, 2, 7)
+
+
+@pytest.mark.parametrize(
+    "typed", ["", "07-02-92", "1992/02/07", "31-02-1992", "07-13-1992", "7-2-1992-1", "0702992", "٠٧-٠٢-١٩٩٢"]
+)
+def test_a_date_that_cannot_be_read_day_first_is_refused(typed):
+    with pytest.raises(ValueError):
+        parse_day_first(typed)
+
+
+@given(st.dates(min_value=date(1000, 1, 1)))
+def test_a_date_written_day_first_reads_back_as_itself(day):
+    assert parse_day_first(day_first(day)) == day

@@ -1,0 +1,82 @@
+"""A date typed day first (``17-08-1975``), for birth dates. The browser's own date field writes dates its
+language's way: in an English browser ``mm/dd/yyyy``, so a clerk typing 01/02/1950 for 1 February would store
+2 January. Under the field the date as read, in words ("1 Februari 1950"), while it is typed (a clientside
+callback, ``TYPED_DATE_WORDS``, that the pages' callbacks attach to each field)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+from domain.errors import InputError
+from domain.formats import MONTHS, day_first, parse_day_first
+from i18n import LANGUAGES, translate
+from i18n.web import t
+
+WORDS_SUFFIX = "-words"
+
+
+def words_id(element_id: str) -> str:
+    """The id of the line under the field that says the date as read."""
+    return element_id + WORDS_SUFFIX
+
+
+def typed_date_input(element_id: str, value: date | None = None) -> html.Div:
+    """A text field for a date typed day first, ``value`` written the same way, and its line of words."""
+    return html.Div(
+        [
+            dbc.Input(
+                id=element_id,
+                value=day_first(value) if value else "",
+                inputMode="numeric",
+                placeholder=t("typed_date_placeholder"),
+                maxLength=10,
+                autoComplete="off",
+                className="typed-date",
+            ),
+            html.Div(id=words_id(element_id), className="form-text mt-0 typed-date-words", **{"aria-live": "polite"}),
+        ]
+    )
+
+
+def read_typed_date(value: str | None, key: str = "reg_birth_invalid") -> date | None:
+    """The date a field holds (``None`` when empty); one that cannot be read raises ``InputError(key)``."""
+    if not value or not value.strip():
+        return None
+    try:
+        return parse_day_first(value)
+    except ValueError:
+        raise InputError(key) from None
+
+
+# The same reading as domain.formats.parse_day_first, in the browser: the date in words in the page's language, a
+# hint while it cannot be read yet, nothing for an empty field.
+_WORDS_SCRIPT = """function (value) {
+    const MONTHS = __MONTHS__, HINT = __HINT__;
+    const YEAR_FIRST = /^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$/;
+    const DAY_FIRST = /^(?:([0-9]{1,2})[-/. ]([0-9]{1,2})[-/. ]([0-9]{4})|([0-9]{2})([0-9]{2})([0-9]{4}))$/;
+    const lang = MONTHS[document.documentElement.lang] ? document.documentElement.lang : "id";
+    const text = (value || "").trim();
+    if (!text) { return ""; }
+    let parts = null, found = YEAR_FIRST.exec(text);
+    if (found) {
+        parts = [found[3], found[2], found[1]];
+    } else if ((found = DAY_FIRST.exec(text))) {
+        parts = found.slice(1).filter((part) => part !== undefined);
+    }
+    if (parts) {
+        const [day, month, year] = parts.map(Number);
+        const read = new Date(Date.UTC(2000, month - 1, day));
+        read.setUTCFullYear(year);
+        if (read.getUTCFullYear() === year && read.getUTCMonth() === month - 1 && read.getUTCDate() === day) {
+            return day + " " + MONTHS[lang][month - 1] + " " + year;
+        }
+    }
+    return HINT[lang];
+}"""
+TYPED_DATE_WORDS = _WORDS_SCRIPT.replace("__MONTHS__", json.dumps({lang: MONTHS[lang] for lang in LANGUAGES})).replace(
+    "__HINT__", json.dumps({lang: translate("typed_date_unreadable", lang) for lang in LANGUAGES}, ensure_ascii=False)
+)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 import dash_bootstrap_components as dbc
@@ -19,7 +19,7 @@ from data.queue_registration import search_patients
 from data.runtime import current_runtime
 from domain.clock import utcnow
 from domain.errors import InputError
-from domain.formats import day_first
+from domain.formats import day_first, parse_day_first
 from domain.length_of_stay import may_move_patients
 from i18n.web import t
 from pages.inpatient import Ids
@@ -318,11 +318,11 @@ clientside_callback(
 
 
 def _local_instant(day: str | None, clock: str | None, zone: ZoneInfo) -> datetime | None:
-    """A date and time typed in the site's zone, as an aware instant; nothing typed → None."""
+    """A date typed day first and a time, in the site's zone, as an aware instant; nothing typed → None."""
     if not day and not clock:
         return None
     try:
-        return datetime.combine(date.fromisoformat(day or ""), time.fromisoformat(clock or ""), tzinfo=zone)
+        return datetime.combine(parse_day_first(day or ""), time.fromisoformat(clock or ""), tzinfo=zone)
     except ValueError as exc:
         raise InputError("adt_err_died_at_required") from exc
 

@@ -18,6 +18,7 @@ TYPED_DATE_FIELDS = (
     PatientsIds.SEARCH_BIRTH,
     RecordIds.field("birth_date"),
     InpatientIds.SEARCH_BIRTH,
+    InpatientIds.DIED_DATE,
 )
 
 for field in TYPED_DATE_FIELDS:

@@ -248,7 +248,7 @@ def _discharge_modal() -> dbc.Modal:
                     dbc.Row(
                         [
                             dbc.Col(
-                                _field("inpatient_died_date", dbc.Input(id=Ids.DIED_DATE, type="date"), Ids.DIED_DATE)
+                                _field("inpatient_died_date", typed_date_input(Ids.DIED_DATE), Ids.DIED_DATE)
                             ),
                             dbc.Col(
                                 _field("inpatient_died_time", dbc.Input(id=Ids.DIED_TIME, type="time"), Ids.DIED_TIME)

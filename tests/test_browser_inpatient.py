@@ -3,7 +3,7 @@ the beds being cleaned; the front desk sees the admissions but cannot discharge.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -11,8 +11,11 @@ from sqlalchemy import select
 
 from data.admissions import admit, publish_adt
 from data.inpatient_views import available_beds
-from data.models import Patient, User, Ward
+from data.models import Admission, Patient, User, Ward
+from data.schedules import site_zone
 from domain.actor import Actor
+from domain.clock import utcnow
+from domain.formats import long_date
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import choose, open_nav, sign_in
 
@@ -142,7 +145,7 @@ def test_a_discharge_form_opened_for_the_next_patient_starts_empty(page, live_se
     rows, modal = page.locator("[id^=inpatient-row-]"), page.locator("#inpatient-discharge-modal")
     rows.nth(0).get_by_role("button", name="Pulangkan").click()
     modal.get_by_role("radio", name="Meninggal", exact=True).check()
-    page.fill("#inpatient-died-date", "2026-12-01")
+    page.fill("#inpatient-died-date", "01-12-2026")
     page.fill("#inpatient-discharge-note", "Keluarga sudah diberi tahu")
     page.keyboard.press("Escape")
     expect(modal).to_be_hidden()
@@ -152,3 +155,34 @@ def test_a_discharge_form_opened_for_the_next_patient_starts_empty(page, live_se
     expect(page.locator("#inpatient-died-date")).to_be_hidden()
     expect(page.locator("#inpatient-died-date")).to_have_value("")
     expect(page.locator("#inpatient-discharge-note")).to_have_value("")
+
+
+def test_a_death_is_recorded_at_the_day_and_time_typed_day_first(page, live_server):
+    """The date of death is typed day first (read back in words under the field), whatever the browser's language,
+    and the stay ends at that instant in the site's time zone."""
+    base, pantau = live_server
+    mrn, beds = _setup(pantau)
+    code = next(iter(beds))
+    with pantau.runtime.db.session() as s:
+        nurse = s.scalar(select(User).where(User.username == "perawat"))
+        patient = s.scalar(select(Patient.id).where(Patient.mrn == mrn))
+        actor = Actor(nurse.id, "perawat", nurse.site_id)
+        admitted = admit(
+            s, actor, patient_id=patient, bed_id=beds[code], source="desk", at=utcnow() - timedelta(days=3)
+        )
+        zone = site_zone(s, nurse.site_id)
+    died = (utcnow() - timedelta(days=1)).astimezone(zone).replace(second=0, microsecond=0)  # yesterday, this hour
+    sign_in(page, base, "perawat")
+    open_nav(page, "pages.inpatient")
+    page.locator(f"#inpatient-row-{code}").get_by_role("button", name="Pulangkan").click()
+    modal = page.locator("#inpatient-discharge-modal")
+    modal.get_by_role("radio", name="Meninggal", exact=True).check()
+    page.locator("#inpatient-died-date").press_sequentially(died.strftime("%d/%m/%Y"))
+    expect(page.locator("#inpatient-died-date-words")).to_have_text(long_date(died.date()))
+    page.fill("#inpatient-died-time", died.strftime("%H:%M"))
+    page.locator("#inpatient-discharge-save").click()
+    expect(page.locator("#inpatient-list-feedback")).to_contain_text("dipulangkan")
+    with pantau.runtime.db.session() as s:
+        stay = s.get(Admission, admitted.admission_id)
+        assert stay.discharge_kind == "deceased"
+        assert stay.died_at == died.astimezone(UTC)

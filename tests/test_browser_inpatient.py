@@ -3,13 +3,13 @@ the beds being cleaned; the front desk sees the admissions but cannot discharge.
 
 from __future__ import annotations
 
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from data.admissions import admit, publish_adt
+from data.admissions import AdtResult, admit, publish_adt
 from data.inpatient_views import available_beds
 from data.models import Admission, Patient, User, Ward
 from data.schedules import site_zone
@@ -30,6 +30,16 @@ def _setup(pantau) -> tuple[str, dict[str, int]]:
         ward = s.scalar(select(Ward).where(Ward.site_id == site_id, Ward.code == "MEL"))
         beds = {b.code: b.id for b in available_beds(s, site_id, ward.id)}
     return "RI0001", beds
+
+
+def _admit(pantau, mrn: str, bed_id: int, at: datetime | None = None) -> AdtResult:
+    """Admit the patient ``mrn`` to ``bed_id`` as the demo's nurse (at ``at``, else now)."""
+    with pantau.runtime.db.session() as s:
+        nurse = s.scalar(select(User).where(User.username == "perawat"))
+        patient = s.scalar(select(Patient.id).where(Patient.mrn == mrn))
+        return admit(
+            s, Actor(nurse.id, nurse.username, nurse.site_id), patient_id=patient, bed_id=bed_id, source="desk", at=at
+        )
 
 
 def test_nurse_admits_transfers_and_discharges(page, live_server):
@@ -101,10 +111,7 @@ def test_front_desk_admits_but_cannot_discharge(page, live_server):
     base, pantau = live_server
     mrn, beds = _setup(pantau)
     code = next(iter(beds))
-    with pantau.runtime.db.session() as s:
-        nurse = s.scalar(select(User).where(User.username == "perawat"))
-        patient = s.scalar(select(Patient.id).where(Patient.mrn == mrn))
-        admit(s, Actor(nurse.id, nurse.username, nurse.site_id), patient_id=patient, bed_id=beds[code], source="desk")
+    _admit(pantau, mrn, beds[code])
     sign_in(page, base, "loket")
     open_nav(page, "pages.inpatient")
     row = page.locator(f"#inpatient-row-{code}")
@@ -127,10 +134,7 @@ def test_an_open_ward_station_redraws_a_newly_admitted_patient(page, live_server
     expect(tile).not_to_contain_text("RAH* P****")
     page.wait_for_timeout(1000)  # the push stream is subscribed
     page.evaluate("window.beforeAdmission = true")
-    with pantau.runtime.db.session() as s:
-        nurse = s.scalar(select(User).where(User.username == "perawat"))
-        patient = s.scalar(select(Patient.id).where(Patient.mrn == mrn))
-        done = admit(s, Actor(nurse.id, "perawat", nurse.site_id), patient_id=patient, bed_id=beds[code], source="desk")
+    done = _admit(pantau, mrn, beds[code])
     publish_adt(pantau.runtime.live, done.beds)
     expect(page.locator(f"[data-bed='{code}']").first).to_contain_text("RAH* P****", timeout=10_000)
     assert page.evaluate("window.beforeAdmission === undefined")  # the station reloaded itself
@@ -163,14 +167,9 @@ def test_a_death_is_recorded_at_the_day_and_time_typed_day_first(page, live_serv
     base, pantau = live_server
     mrn, beds = _setup(pantau)
     code = next(iter(beds))
+    admitted = _admit(pantau, mrn, beds[code], at=utcnow() - timedelta(days=3))
     with pantau.runtime.db.session() as s:
-        nurse = s.scalar(select(User).where(User.username == "perawat"))
-        patient = s.scalar(select(Patient.id).where(Patient.mrn == mrn))
-        actor = Actor(nurse.id, "perawat", nurse.site_id)
-        admitted = admit(
-            s, actor, patient_id=patient, bed_id=beds[code], source="desk", at=utcnow() - timedelta(days=3)
-        )
-        zone = site_zone(s, nurse.site_id)
+        zone = site_zone(s, s.scalar(select(User.site_id).where(User.username == "perawat")))
     died = (utcnow() - timedelta(days=1)).astimezone(zone).replace(second=0, microsecond=0)  # yesterday, this hour
     sign_in(page, base, "perawat")
     open_nav(page, "pages.inpatient")

@@ -12,11 +12,12 @@ from flask_login import current_user
 from auth.session import current_actor
 from callbacks.registry import page_callback
 from components.input_error import input_error_alert, input_error_text
+from components.typed_date import read_typed_date
 from data import doctor_schedules, holidays
 from data.doctor_schedules import AffectedBooking, PlanRow
 from data.runtime import current_runtime
 from domain.errors import FieldErrors, InputError
-from domain.formats import long_date
+from domain.formats import day_first, long_date
 from domain.schedule_rules import weekday_name
 from i18n.web import current_language, t
 from pages.admin_schedule import ERROR_FIELD, FIELDS, Ids
@@ -194,8 +195,8 @@ def fill_form(_edits: list, _new: int | None) -> tuple:
         str(row.quota_jkn),
         str(row.quota_non_jkn),
         "" if row.capacity is None else str(row.capacity),
-        row.valid_from.isoformat() if row.valid_from else "",
-        row.valid_until.isoformat() if row.valid_until else "",
+        day_first(row.valid_from) if row.valid_from else "",
+        day_first(row.valid_until) if row.valid_until else "",
     )
     title = t("schedule_form_edit", doctor=row.doctor_name)
     return {"id": row.id, "version": row.version}, title, *values, row.open_on_holidays
@@ -300,9 +301,10 @@ def change_holiday(_add: int, _open: list, _remove: list, day: str | None, name:
         with current_runtime().db.session() as session:
             actor = current_actor()
             if trigger == Ids.HOLIDAY_ADD:
-                if not day:
-                    raise InputError("err_holiday_day")
-                holidays.set_site_holiday(session, actor, date.fromisoformat(day), holidays.COLLECTIVE, name or "")
+                chosen = read_typed_date(day, "typed_date_invalid")
+                if chosen is None:
+                    raise InputError("typed_date_invalid")
+                holidays.set_site_holiday(session, actor, chosen, holidays.COLLECTIVE, name or "")
             elif trigger["type"] == Ids.KEEP_OPEN:
                 holidays.set_site_holiday(session, actor, date.fromisoformat(trigger["day"]), holidays.KEEP_OPEN)
             else:

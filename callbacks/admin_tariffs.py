@@ -15,11 +15,12 @@ from auth.session import current_actor
 from callbacks.registry import page_callback
 from components.input_error import input_error_alert
 from components.setup_form import field_messages, rows_table
+from components.typed_date import typed_date_or_none
 from data import tariffs
 from data.runtime import current_runtime
 from data.schedules import local_today
 from domain.errors import FieldErrors, InputError
-from domain.formats import rupiah
+from domain.formats import day_first, rupiah
 from domain.tariff_rules import FIELDS
 from i18n.web import t
 from pages.admin_tariffs import EVERY, Ids
@@ -27,13 +28,6 @@ from pages.admin_tariffs import EVERY, Ids
 PAGE = "pages.admin_tariffs"
 IDS = Ids.FORM
 LOCKED = ("code", "care_class", "payer")  # a saved row keeps them: a new combination is a new tariff
-
-
-def _day(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 def _state(row: tariffs.TariffRow, today: date) -> str:
@@ -74,7 +68,7 @@ def _listing(unit: str | None, at: str | None) -> tuple[Component, list[dict]]:
     with current_runtime().db.session() as db:
         today = local_today(db, current_user.site_id)
         unit = None if unit in (None, "", EVERY) else unit
-        rows = tariffs.tariff_list(db, current_user.site_id, at=_day(at), unit=unit, today=today)
+        rows = tariffs.tariff_list(db, current_user.site_id, at=typed_date_or_none(at), unit=unit, today=today)
     options = [
         {"label": f"{r.code} · {r.name} · {_who(r)} · {r.valid_from:%d/%m/%Y}", "value": r.id} for r in rows if r.active
     ]
@@ -107,8 +101,8 @@ def _values(row: tariffs.TariffRow | None) -> list[str]:
         "care_class": row.care_class or EVERY,
         "payer": row.payer or EVERY,
         "amount": f"{row.amount:,}".replace(",", "."),
-        "valid_from": row.valid_from.isoformat(),
-        "valid_until": row.valid_until.isoformat() if row.valid_until else "",
+        "valid_from": day_first(row.valid_from),
+        "valid_until": day_first(row.valid_until) if row.valid_until else "",
     }
     return [shown[f] for f in FIELDS]
 

@@ -3,8 +3,6 @@ file (dry run, apply). Every write checks the user's role here as well as in the
 
 from __future__ import annotations
 
-from datetime import date
-
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, html, no_update
 from flask_login import current_user
@@ -13,6 +11,7 @@ from auth.session import current_actor
 from callbacks.registry import page_callback
 from components.claims import EDIT_FIELDS, MOVE_FIELDS, Ids, grid_rows, history_items, status_text
 from components.input_error import input_error_alert, input_error_text
+from components.typed_date import typed_date_or_none
 from components.upload_report import row_errors_table, uploaded_bytes
 from data.claim_import import ClaimImportRefused, apply_claim_file, check_claim_file
 from data.claims import ClaimFilter, claim_detail, claim_list, move_claim, open_candidates, open_claim, update_claim
@@ -20,18 +19,12 @@ from data.runtime import current_runtime
 from data.schedules import local_today
 from domain.claim_rules import next_states
 from domain.errors import FieldErrors, InputError
+from domain.formats import day_first
 from i18n.web import t
 from pages.claims import may_write
 
 PAGE = "pages.claims"
 LIST_LIMIT = 500
-
-
-def _date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value[:10]) if value else None
-    except ValueError:
-        return None
 
 
 def _ok(key: str, element_id: str, **params: object) -> dbc.Alert:
@@ -58,7 +51,9 @@ def _read_only() -> dbc.Alert:
 )
 def show_list(status, episode, start, end, near, *_changes) -> tuple:
     """The claims under the filters, oldest deadline first (at most ``LIST_LIMIT``; the count says so)."""
-    chosen = ClaimFilter(status or None, episode or None, _date(start), _date(end), bool(near))
+    chosen = ClaimFilter(
+        status or None, episode or None, typed_date_or_none(start), typed_date_or_none(end), bool(near)
+    )
     with current_runtime().db.session() as db:
         views, total = claim_list(db, current_user.site_id, chosen, 0, LIST_LIMIT)
     shown = t("claim_count", n=total) if total <= LIST_LIMIT else t("claim_count_cut", n=LIST_LIMIT, total=total)
@@ -116,7 +111,7 @@ def fill_form(cell: dict | None, created: dict | None, _saved, _moved, _imported
         *values,
         options,
         options[0]["value"] if options else None,
-        today.isoformat() if options else None,
+        day_first(today) if options else None,
         "",
         history_items(events),
         not writable,
@@ -183,9 +178,9 @@ def move(clicks: int | None, current: dict | None, status: str | None, on: str |
         return no_update, _read_only(), *clean
     if not current or not status:
         return no_update, None, *clean
-    day = _date(on)
+    day = typed_date_or_none(on)
     if day is None:
-        return no_update, None, False, True, False, "", t("claim_err_move_date"), ""
+        return no_update, None, False, True, False, "", t("typed_date_invalid"), ""
     try:
         with current_runtime().db.session() as db:
             move_claim(db, current_actor(), int(current["id"]), current.get("version"), status, reason, day)

@@ -3,8 +3,6 @@ typed and shows each message beside its field."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, html, no_update
 from flask_login import current_user
@@ -13,6 +11,7 @@ from auth.session import current_actor
 from callbacks.registry import page_callback
 from components.dropdown import dropdown
 from components.input_error import input_error_alert, input_error_text
+from components.typed_date import read_typed_dates
 from data import doctor_leave
 from data.runtime import current_runtime
 from domain.errors import FieldErrors, InputError
@@ -21,13 +20,6 @@ from pages.doctor_leave import FIELDS, Ids
 
 PAGE = "pages.doctor_leave"
 _OUTCOME_COLOURS = {"open": "warning", "moved": "success", "cancelled": "secondary"}
-
-
-def _day(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 def _table(heads: list[str], rows: list[html.Tr], element_id: str) -> dbc.Table:
@@ -175,13 +167,14 @@ def create(
 ) -> tuple:
     blank = ["" for _ in FIELDS]
     try:
+        days = read_typed_dates(first_day=first_day, last_day=last_day)
         with current_runtime().db.session() as db:
             result = doctor_leave.create_leave(
                 db,
                 current_actor(),
                 doctor_id=doctor,
-                first_day=_day(first_day),
-                last_day=_day(last_day),
+                first_day=days["first_day"],
+                last_day=days["last_day"],
                 reason=reason or "",
                 substitute_id=substitute,
             )

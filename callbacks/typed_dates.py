@@ -6,8 +6,12 @@ from __future__ import annotations
 from dash import Input, Output
 
 from callbacks.registry import clientside_callback
+from components.claims import Ids as ClaimIds
 from components.patient_record import Ids as RecordIds
 from components.typed_date import TYPED_DATE_WORDS, words_id
+from pages.admin_schedule import Ids as ScheduleIds
+from pages.admin_tariffs import Ids as TariffIds
+from pages.doctor_leave import Ids as LeaveIds
 from pages.inpatient import Ids as InpatientIds
 from pages.patients import Ids as PatientsIds
 from pages.registration import Ids as RegistrationIds
@@ -19,6 +23,17 @@ TYPED_DATE_FIELDS = (
     RecordIds.field("birth_date"),
     InpatientIds.SEARCH_BIRTH,
     InpatientIds.DIED_DATE,
+    LeaveIds.field("first_day"),
+    LeaveIds.field("last_day"),
+    ScheduleIds.field("valid_from"),
+    ScheduleIds.field("valid_until"),
+    ScheduleIds.HOLIDAY_DAY,
+    TariffIds.FILTER_AT,
+    TariffIds.FORM.field("valid_from"),
+    TariffIds.FORM.field("valid_until"),
+    ClaimIds.FROM,
+    ClaimIds.UNTIL,
+    ClaimIds.MOVE_ON,
 )
 
 for field in TYPED_DATE_FIELDS:

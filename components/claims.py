@@ -9,6 +9,7 @@ from dash import dcc, html
 
 from components.dropdown import dropdown
 from components.grid import GRID_COLOURS, grid_words
+from components.typed_date import typed_date_input
 from data.claims import EDIT_FIELDS, ClaimEventView, ClaimView
 from domain.finance import CLAIM_EPISODES, CLAIM_STATES
 from domain.formats import rupiah
@@ -164,14 +165,14 @@ def filters(start, end) -> dbc.Row:
             dbc.Col(
                 [
                     dbc.Label(t("claim_filter_from"), html_for=Ids.FROM),
-                    dbc.Input(id=Ids.FROM, type="date", value=start),
+                    typed_date_input(Ids.FROM, start, debounce=True),
                 ],
                 md=2,
             ),
             dbc.Col(
                 [
                     dbc.Label(t("claim_filter_until"), html_for=Ids.UNTIL),
-                    dbc.Input(id=Ids.UNTIL, type="date", value=end),
+                    typed_date_input(Ids.UNTIL, end, debounce=True),
                 ],
                 md=2,
             ),
@@ -232,7 +233,7 @@ def claim_form(can_write: bool) -> dbc.Card:
             dbc.Col(
                 [
                     dbc.Label(t("claim_move_on"), html_for=Ids.MOVE_ON),
-                    dbc.Input(id=Ids.MOVE_ON, type="date", disabled=disabled),
+                    typed_date_input(Ids.MOVE_ON, disabled=disabled),
                     dbc.FormFeedback(id=Ids.FEEDBACK + "on", type="invalid"),
                 ],
                 md=3,

@@ -11,7 +11,7 @@ from datetime import date
 import dash_bootstrap_components as dbc
 from dash import html
 
-from domain.errors import InputError
+from domain.errors import FieldErrors, InputError
 from domain.formats import MONTHS, day_first, parse_day_first
 from i18n import LANGUAGES, translate
 from i18n.web import t
@@ -24,8 +24,9 @@ def words_id(element_id: str) -> str:
     return element_id + WORDS_SUFFIX
 
 
-def typed_date_input(element_id: str, value: date | None = None) -> html.Div:
-    """A text field for a date typed day first, ``value`` written the same way, and its line of words."""
+def typed_date_input(element_id: str, value: date | None = None, **props: object) -> html.Div:
+    """A text field for a date typed day first, ``value`` written the same way, and its line of words; ``props``
+    go to the field (``debounce=True`` for a filter that applies on Enter or leaving the field)."""
     return html.Div(
         [
             dbc.Input(
@@ -36,9 +37,11 @@ def typed_date_input(element_id: str, value: date | None = None) -> html.Div:
                 maxLength=10,
                 autoComplete="off",
                 className="typed-date",
+                **props,
             ),
             html.Div(id=words_id(element_id), className="form-text mt-0 typed-date-words", **{"aria-live": "polite"}),
-        ]
+        ],
+        className="typed-date-field",
     )
 
 
@@ -50,6 +53,28 @@ def read_typed_date(value: str | None, key: str = "reg_birth_invalid") -> date |
         return parse_day_first(value)
     except ValueError:
         raise InputError(key) from None
+
+
+def typed_date_or_none(value: str | None) -> date | None:
+    """A filter's date: ``None`` when empty or not readable (its line of words says which)."""
+    try:
+        return read_typed_date(value)
+    except InputError:
+        return None
+
+
+def read_typed_dates(**typed: str | None) -> dict[str, date | None]:
+    """Several fields' dates by field name; every one that cannot be read raises, together, ``FieldErrors``."""
+    days: dict[str, date | None] = {}
+    errors: dict[str, InputError] = {}
+    for name, value in typed.items():
+        try:
+            days[name] = read_typed_date(value, "typed_date_invalid")
+        except InputError as exc:
+            errors[name] = exc
+    if errors:
+        raise FieldErrors(errors)
+    return days
 
 
 # The same reading as domain.formats.parse_day_first, in the browser: the date in words in the page's language, a

@@ -22,7 +22,7 @@ from data.schedules import SCHEDULE_CHANGED, local_today
 from data.setup_rows import check_version, conflicts_as_input_errors
 from domain.actor import Actor
 from domain.errors import FieldErrors, InputError
-from domain.formats import long_date
+from domain.formats import long_date, parse_day_first
 from domain.masking import mask_name
 from domain.schedule_rules import PlanSession, check_session, weekday_name
 
@@ -378,7 +378,7 @@ def _date(value: object) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        return parse_day_first(text)
     except ValueError:
         raise InputError("err_schedule_date") from None
 

@@ -11,6 +11,7 @@ from datetime import date
 
 from domain.errors import FieldErrors, InputError
 from domain.finance import PAYERS, UNITS
+from domain.formats import parse_day_first
 from domain.free_text import clean_text, readable
 from domain.hospital import CARE_CLASSES
 
@@ -62,14 +63,14 @@ def parse_rupiah(value: object) -> int:
 
 
 def parse_day(value: object, *, required: bool) -> date | None:
-    """A date typed as YYYY-MM-DD (what a date input sends); blank is ``None`` unless ``required``."""
+    """A date typed day first (``domain.formats.parse_day_first``); blank is ``None`` unless ``required``."""
     text = _text(value)
     if not text:
         if required:
             raise InputError("tar_err_date_required")
         return None
     try:
-        return date.fromisoformat(text)
+        return parse_day_first(text)
     except ValueError as exc:
         raise InputError("tar_err_date_format") from exc
 

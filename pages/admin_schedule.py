@@ -8,6 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_login import current_user
 
+from components.typed_date import typed_date_input
 from data.runtime import current_runtime
 from data.schedule_views import doctors, polis
 from data.schedules import local_today
@@ -84,6 +85,14 @@ def _input(name: str, **props: object) -> list:
     ]
 
 
+def _typed_date(name: str) -> list:
+    return [
+        dbc.Label(t(f"schedule_field_{name}"), html_for=Ids.field(name)),
+        typed_date_input(Ids.field(name)),
+        html.Div(id=Ids.field_error(name), className="invalid-feedback d-block"),
+    ]
+
+
 def _select(name: str, options: list[dict]) -> list:
     return [
         dbc.Label(t(f"schedule_field_{name}"), html_for=Ids.field(name)),
@@ -133,8 +142,8 @@ def _form(doctor_options: list[dict], poli_options: list[dict]) -> dbc.Card:
                     ),
                     dbc.Row(
                         [
-                            dbc.Col(_input("valid_from", type="date"), md=6),
-                            dbc.Col(_input("valid_until", type="date"), md=6),
+                            dbc.Col(_typed_date("valid_from"), md=6),
+                            dbc.Col(_typed_date("valid_until"), md=6),
                         ],
                         className="g-2 mb-2",
                     ),
@@ -173,7 +182,7 @@ def _holiday_card(year: int) -> dbc.Card:
                             dbc.Col(
                                 [
                                     dbc.Label(t("holiday_day"), html_for=Ids.HOLIDAY_DAY),
-                                    dbc.Input(id=Ids.HOLIDAY_DAY, type="date"),
+                                    typed_date_input(Ids.HOLIDAY_DAY),
                                 ],
                                 md=3,
                             ),

@@ -3,6 +3,8 @@ it is in force; add, edit and end tariffs (callbacks/admin_tariffs.py through ``
 
 from __future__ import annotations
 
+from datetime import date
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -10,6 +12,7 @@ from flask_login import current_user
 
 from components.dropdown import dropdown
 from components.setup_form import SetupFormIds, choice_input, list_card, setup_field, text_input
+from components.typed_date import typed_date_input
 from data.runtime import current_runtime
 from data.schedules import local_today
 from domain.finance import PAYERS, UNITS
@@ -46,7 +49,7 @@ def unit_options() -> list[tuple[str, str]]:
     return [(unit, t(f"fin_unit_{unit}")) for unit in UNITS]
 
 
-def _filters(today: str) -> dbc.Row:
+def _filters(today: date) -> dbc.Row:
     return dbc.Row(
         [
             dbc.Col(
@@ -64,7 +67,7 @@ def _filters(today: str) -> dbc.Row:
             dbc.Col(
                 [
                     dbc.Label(t("tar_filter_at"), html_for=Ids.FILTER_AT),
-                    dbc.Input(id=Ids.FILTER_AT, type="date", value=today),
+                    typed_date_input(Ids.FILTER_AT, today, debounce=True),
                     dbc.FormText(t("tar_filter_at_hint")),
                 ],
                 md=5,
@@ -95,9 +98,9 @@ def _form() -> dbc.Card:
         setup_field(
             ids, "amount", t("tar_amount"), text_input(ids, "amount", 24, inputMode="numeric"), t("tar_amount_hint")
         ),
-        setup_field(ids, "valid_from", t("tar_from"), dbc.Input(id=ids.field("valid_from"), type="date")),
+        setup_field(ids, "valid_from", t("tar_from"), typed_date_input(ids.field("valid_from"))),
         setup_field(
-            ids, "valid_until", t("tar_until"), dbc.Input(id=ids.field("valid_until"), type="date"), t("tar_until_hint")
+            ids, "valid_until", t("tar_until"), typed_date_input(ids.field("valid_until")), t("tar_until_hint")
         ),
     ]
     return dbc.Card(
@@ -126,7 +129,7 @@ def _form() -> dbc.Card:
 
 def layout(**_query: str) -> html.Div:
     with current_runtime().db.session() as session:
-        today = local_today(session, current_user.site_id).isoformat()
+        today = local_today(session, current_user.site_id)
     return html.Div(
         [
             html.H1(t("tar_title"), className="h4 mb-3"),

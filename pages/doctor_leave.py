@@ -8,6 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.dropdown import dropdown
+from components.typed_date import typed_date_input
 from i18n.web import t
 
 dash.register_page(
@@ -73,8 +74,8 @@ def _form() -> dbc.Card:
                     labelled("doctor", dropdown(id=Ids.field("doctor"))),
                     dbc.Row(
                         [
-                            dbc.Col(labelled("first_day", dbc.Input(id=Ids.field("first_day"), type="date"))),
-                            dbc.Col(labelled("last_day", dbc.Input(id=Ids.field("last_day"), type="date"))),
+                            dbc.Col(labelled("first_day", typed_date_input(Ids.field("first_day")))),
+                            dbc.Col(labelled("last_day", typed_date_input(Ids.field("last_day")))),
                         ]
                     ),
                     labelled("reason", dbc.Input(id=Ids.field("reason"), maxLength=200)),

@@ -247,9 +247,7 @@ def _discharge_modal() -> dbc.Modal:
                     # Each kind's own fields show only when it is chosen (callbacks/inpatient.py).
                     dbc.Row(
                         [
-                            dbc.Col(
-                                _field("inpatient_died_date", typed_date_input(Ids.DIED_DATE), Ids.DIED_DATE)
-                            ),
+                            dbc.Col(_field("inpatient_died_date", typed_date_input(Ids.DIED_DATE), Ids.DIED_DATE)),
                             dbc.Col(
                                 _field("inpatient_died_time", dbc.Input(id=Ids.DIED_TIME, type="time"), Ids.DIED_TIME)
                             ),

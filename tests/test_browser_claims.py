@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from data.models import BpjsClaim
 from data.schedules import local_today
+from domain.formats import day_first, long_date
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import choose, open_page, settled, sign_in, sign_out
 from tests.test_claim_import import HEADER
@@ -24,7 +25,8 @@ def test_finance_opens_codes_submits_and_imports_a_claim_and_a_manager_only_read
     actor = finance_actor(pantau)
     with pantau.runtime.db.session() as s:
         today = local_today(s, actor.site_id)
-        visit_id = jkn_visit(s, actor.site_id, today - timedelta(days=2), charges=(150_000, 35_000))
+        served = today - timedelta(days=2)
+        visit_id = jkn_visit(s, actor.site_id, served, charges=(150_000, 35_000))
     sign_in(page, base, "keuangan")
     open_page(page, f"{base}/keuangan/klaim")
     choose(page, "claim-new-episode", "CLM-")
@@ -49,6 +51,15 @@ def test_finance_opens_codes_submits_and_imports_a_claim_and_a_manager_only_read
     page.fill("#claim-field-inacbg_code", "Q-5-44-0")
     page.click("#claim-save")
     expect(page.locator("#claim-saved-ok")).to_be_visible()
+    settled(page)
+    expect(page.locator("#claim-move-on")).to_have_value(day_first(today))  # the day a move is dated, day first
+    expect(page.locator("#claim-move-on-words")).to_have_text(long_date(today))
+    page.fill("#claim-filter-from", day_first(served + timedelta(days=1)))  # a filter applies on Enter
+    page.press("#claim-filter-from", "Enter")
+    expect(page.locator("#claim-count")).to_have_text("0 klaim.")
+    page.fill("#claim-filter-from", day_first(served))
+    page.press("#claim-filter-from", "Enter")
+    expect(page.locator("#claim-count")).to_have_text("1 klaim.")
     settled(page)
     for status, word in (("grouped", "Di-grouping"), ("final", "Final"), ("submitted", "Diajukan")):
         expect(page.locator("#claim-move-to")).to_have_value(status)

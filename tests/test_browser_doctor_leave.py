@@ -14,6 +14,8 @@ from data.queue_registration import register_patient, register_visit
 from data.schedules import ensure_sessions, local_today
 from domain.actor import Actor
 from domain.clock import utcnow
+from domain.formats import day_first, long_date
+from i18n import translate
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import choose, open_nav, settled, sign_in
 from tests.test_schedule_punctuality import DAYS, serve_one
@@ -72,8 +74,15 @@ def test_a_leave_lists_its_bookings_which_are_cancelled_or_moved(page, live_serv
     expect(page.locator("#leave-reason")).to_have_value("seminar")  # nothing typed is lost
 
     choose(page, "leave-doctor", "dr. Sari Wulandari (demo)")
-    page.fill("#leave-first_day", tomorrow)
-    page.fill("#leave-last_day", tomorrow)
+    page.fill("#leave-first_day", "31-02-2027")  # no such day: said under the field, and again on submit
+    expect(page.locator("#leave-first_day-words")).to_contain_text("Belum terbaca")
+    page.click("#leave-submit")
+    expect(page.locator("#leave-first_day-error")).to_have_text(translate("typed_date_invalid"))
+    expect(page.locator("#leave-first_day")).to_have_value("31-02-2027")
+    typed = day_first(date.fromisoformat(tomorrow))  # day first, as the admin types it
+    page.fill("#leave-first_day", typed)
+    page.fill("#leave-last_day", typed)
+    expect(page.locator("#leave-last_day-words")).to_have_text(long_date(date.fromisoformat(tomorrow)))
     choose(page, "leave-substitute", "dr. Hendra Gunawan (demo)")
     page.click("#leave-submit")
     expect(page.locator("#leave-feedback")).to_contain_text("1 sesi ditutup, 2 booking terdampak")

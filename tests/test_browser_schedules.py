@@ -14,6 +14,7 @@ from auth.users import find_user
 from data.models import Doctor, Poli
 from data.schedules import close_poli, local_today
 from domain.actor import Actor
+from i18n import translate
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import open_nav, sign_in
 
@@ -57,6 +58,12 @@ def test_admin_adds_a_weekly_session_and_an_overlap_is_refused_beside_the_field(
     save_screenshot(page, "admin-schedule-overlap.png", full_page=True)
 
     page.fill("#admin-schedule-start", "12:00")  # touching is fine
+    page.fill("#admin-schedule-valid-from", "1/13/2027")  # month first, as an English browser writes it: refused
+    expect(page.locator("#admin-schedule-valid-from-words")).to_contain_text("Belum terbaca")
+    page.click("#admin-schedule-save")
+    expect(page.locator("#admin-schedule-valid-from-error")).to_have_text(translate("err_schedule_date"))
+    page.fill("#admin-schedule-valid-from", "13/1/2027")
+    expect(page.locator("#admin-schedule-valid-from-words")).to_have_text("13 Januari 2027")
     page.click("#admin-schedule-save")
     expect(page.locator("#admin-schedule-saved")).to_contain_text("Sesi praktik disimpan")
     expect(error).to_be_empty()
@@ -104,3 +111,17 @@ def test_the_poli_week_and_a_doctors_own_week(page, live_server):
     expect(monday.locator(".schedule-session")).to_have_count(2)  # two doctors at Poli Umum
     expect(monday).to_contain_text("dr. Sari Wulandari (demo)")
     save_screenshot(page, "schedule-week.png", full_page=True)
+
+
+def test_admin_adds_a_collective_leave_day_typed_day_first(page, live_server):
+    base, pantau = live_server
+    with pantau.runtime.db.session() as s:
+        year = local_today(s, find_user(s, "admin").site_id).year
+    sign_in(page, base, "admin")
+    open_nav(page, "pages.admin_schedule")
+    page.fill("#admin-holiday-day", f"30/12/{year}")
+    expect(page.locator("#admin-holiday-day-words")).to_have_text(f"30 Desember {year}")
+    page.fill("#admin-holiday-name", "Cuti bersama akhir tahun")
+    page.click("#admin-holiday-add")
+    row = page.locator("#admin-holiday-table tr", has_text="Cuti bersama akhir tahun")
+    expect(row).to_contain_text(f"30 Desember {year}")

@@ -15,6 +15,7 @@ from data.finance_targets import year_targets
 from data.models import Bed, BedOccupancy, ChargeLine
 from data.schedules import local_today
 from data.tariffs import seed_demo_tariffs
+from domain.formats import day_first, long_date
 from testkit.front_desk import desk_actor
 from tests.fixtures_app import DEMO_USERNAME
 from tests.fixtures_browser import save_screenshot
@@ -47,7 +48,8 @@ def test_tariff_procedure_and_target_pages(page, live_server):
     page.fill("#tariff-name", "Laboratorium: HbA1c")
     page.select_option("#tariff-unit", "penunjang")
     page.fill("#tariff-amount", "150.000,50")
-    page.fill("#tariff-valid-from", today.isoformat())
+    page.fill("#tariff-valid-from", day_first(today))
+    expect(page.locator("#tariff-valid-from-words")).to_have_text(long_date(today))
     page.click("#tariff-save")
     expect(page.locator("#tariff-amount-error")).to_contain_text("Rupiah bulat tanpa sen")
     expect(page.locator("#tariff-amount")).to_have_class(INVALID)

@@ -394,3 +394,17 @@ def test_an_adult_at_poli_anak_is_warned_and_booked_only_when_confirmed(page, li
     page.click("#reg-age-confirm")
     expect(page.locator("#reg-ticket-holder")).to_have_text("Siti Nurhaliza · No. RM DEMO-00001")
     expect(page.locator("#reg-age-warning")).to_be_hidden()
+
+
+def test_a_typed_birth_date_is_read_back_in_the_users_language(page, live_server):
+    """The date as read says its month by name in the page's language, and the field asks for day-month-year in it."""
+    base, _ = live_server
+    sign_in(page, base, "loket")
+    expect(page.locator("#home-greeting")).to_be_visible()
+    for lang, placeholder, words in (("en", "DD-MM-YYYY", "1 February 1950"), ("id", "HH-BB-TTTT", "1 Februari 1950")):
+        page.goto(f"{base}/lang/{lang}")
+        page.goto(f"{base}/pendaftaran")
+        field = page.locator("#reg-search-birth")
+        expect(field).to_have_attribute("placeholder", placeholder)
+        field.press_sequentially("01/02/1950")
+        expect(page.locator("#reg-search-birth-words")).to_have_text(words)

@@ -1,7 +1,7 @@
-"""A date typed day first (``17-08-1975``), for birth dates. The browser's own date field writes dates its
-language's way: in an English browser ``mm/dd/yyyy``, so a clerk typing 01/02/1950 for 1 February would store
-2 January. Under the field the date as read, in words ("1 Februari 1950"), while it is typed (a clientside
-callback, ``TYPED_DATE_WORDS``, that the pages' callbacks attach to each field)."""
+"""A date typed day first (``17-08-1975``), for every date a person types. The browser's own date field writes
+dates its language's way: in an American English browser ``mm/dd/yyyy``, so a clerk typing 01/02/1950 for
+1 February would store 2 January. Under the field the date as read, in words ("1 Februari 1950"), while it is typed
+(``TYPED_DATE_WORDS``, a clientside callback that callbacks/typed_dates.py attaches to each field)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,8 @@ def typed_date_input(element_id: str, value: date | None = None, **props: object
 
 
 def read_typed_date(value: str | None, key: str = "reg_birth_invalid") -> date | None:
-    """The date a field holds (``None`` when empty); one that cannot be read raises ``InputError(key)``."""
+    """The date a field holds (``None`` when empty); one that cannot be read raises ``InputError(key)`` (by default
+    the birth date's message)."""
     if not value or not value.strip():
         return None
     try:
@@ -96,7 +97,8 @@ _WORDS_SCRIPT = """function (value) {
         const [day, month, year] = parts.map(Number);
         const read = new Date(Date.UTC(2000, month - 1, day));
         read.setUTCFullYear(year);
-        if (read.getUTCFullYear() === year && read.getUTCMonth() === month - 1 && read.getUTCDate() === day) {
+        const same = read.getUTCFullYear() === year && read.getUTCMonth() === month - 1 && read.getUTCDate() === day;
+        if (year >= 1 && same) {
             return day + " " + MONTHS[lang][month - 1] + " " + year;
         }
     }

@@ -4,6 +4,7 @@ register a new patient with the form's per-field messages; a poli closed meanwhi
 from __future__ import annotations
 
 import itertools
+import random
 import re
 from datetime import date, timedelta
 
@@ -13,11 +14,12 @@ from hypothesis import strategies as st
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
+from components.typed_date import TYPED_DATE_WORDS
 from data.models import ClinicSession, Patient, Poli, QueueTicket
 from data.patients import ENCRYPTED_FIELDS, read_patient
 from data.schedules import close_poli, local_today
 from domain.clock import utcnow
-from domain.formats import day_first
+from domain.formats import day_first, long_date, parse_day_first
 from i18n import translate
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import collect_console_errors, open_nav, open_page, settled, sign_in
@@ -408,3 +410,39 @@ def test_a_typed_birth_date_is_read_back_in_the_users_language(page, live_server
         expect(field).to_have_attribute("placeholder", placeholder)
         field.press_sequentially("01/02/1950")
         expect(page.locator("#reg-search-birth-words")).to_have_text(words)
+
+
+def test_the_browser_reads_a_typed_date_as_the_server_does(page):
+    """The words under a typed date come from the browser's own reading (components/typed_date.py); for dates
+    and near-dates alike it agrees with the server's (domain.formats.parse_day_first)."""
+    days = [
+        date(1, 1, 1),
+        date(9999, 12, 31),
+        *(date.fromordinal(random.Random(n).randint(600_000, 800_000)) for n in range(150)),
+    ]
+    typed = [
+        *(text for day in days for text in (day_first(day), f"{day.day}/{day.month}/{day.year:04d}", day.isoformat())),
+        *("", " 7-2-1992 ", "07021992", "07.02.1992", "07 02 1992", "29-02-2024", "29-02-2023", "31-04-2026"),
+        *(
+            "00-01-2026",
+            "01-00-2026",
+            "01-01-0000",
+            "07-02-92",
+            "1992/02/07",
+            "7-2-1992-1",
+            "١٢-٠٣-١٩٨٥",
+            "12-03-1985x",
+        ),
+    ]
+    hint = translate("typed_date_unreadable", "id")
+
+    def server(text: str) -> str:
+        if not text.strip():
+            return ""
+        try:
+            return long_date(parse_day_first(text))
+        except ValueError:
+            return hint
+
+    browser = page.evaluate(f"texts => texts.map({TYPED_DATE_WORDS})", typed)
+    assert [(text, said) for text, said in zip(typed, browser, strict=True) if said != server(text)] == []

@@ -59,7 +59,7 @@ def _controls(view: AuditView) -> tuple:
         view.username or "",
         view.mrn or "",
         view.action,
-        view.target_type or "",
+        view.target_type,
         view.target_id or "",
         view.start,
         view.end,

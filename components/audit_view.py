@@ -34,8 +34,12 @@ GRID_ID = "audit-grid"  # one grid for the page's life: a new filter purges its 
 BLOCK = 100  # rows per request of the grid (its cacheBlockSize)
 EXPORT_CAP = 50_000
 COLUMNS = ("at", "username", "action", "target", "ip", "detail")
-EXPORT_COLUMNS = ("at", "username", "action", "action_code", "target", "ip", "detail")  # the code too, for tools
-ACTION_WORDS = "audit_do_"  # the catalogue's prefix of each action's name (tests/test_audit_actions.py)
+# The export carries the codes too, for tools that read the file.
+EXPORT_COLUMNS = ("at", "username", "action", "action_code", "target", "target_code", "ip", "detail")
+CODE_SHOWN = {"action": "action_code", "target": "target_code"}  # the grid's hover text of a named cell
+# The catalogue's prefixes of each action's and each kind of object's name (tests/test_audit_actions.py).
+ACTION_WORDS = "audit_do_"
+KIND_WORDS = "audit_kind_"
 UNSORTABLE = {"detail"}
 MAX_TEXT = 64  # the longest value a text filter keeps (the log's columns are 64 characters)
 # Spreadsheet programs run a cell that starts with these as a formula; a typed username could (CSV injection).
@@ -123,31 +127,53 @@ def detail_text(detail: dict | None) -> str:
 
 
 @cache
-def _action_names(lang: str) -> dict[str, str]:
-    return translations_with_prefix(ACTION_WORDS, lang)
+def _names(prefix: str, lang: str) -> dict[str, str]:
+    return translations_with_prefix(prefix, lang)
+
+
+def _name(prefix: str, code: str) -> str:
+    return _names(prefix, current_language()).get(code, code)
 
 
 def action_name(code: str) -> str:
     """What the audit action ``code`` is called in the user's language; the code itself when the catalogue has no
     name for it (a row an older version wrote)."""
-    return _action_names(current_language()).get(code, code)
+    return _name(ACTION_WORDS, code)
+
+
+def kind_name(code: str) -> str:
+    """What a kind of object (``patient``, ``visit``) is called in the user's language; else the code itself."""
+    return _name(KIND_WORDS, code)
+
+
+def _options(named: dict[str, str]) -> list[dict[str, str]]:
+    """Choices by name (alphabetically), each found by its name or its code."""
+    ordered = sorted(named.items(), key=lambda pair: pair[1].casefold())
+    return [{"label": name, "value": code, "search": f"{name} {code}"} for code, name in ordered]
 
 
 def action_options(codes: list[str]) -> list[dict[str, str]]:
-    """The action filter's choices: each action by its name (alphabetically), found by its name or its code."""
-    named = sorted(((action_name(code), code) for code in codes), key=lambda pair: pair[0].casefold())
-    return [{"label": name, "value": code, "search": f"{name} {code}"} for name, code in named]
+    """The action filter's choices: the actions ``codes`` by their names."""
+    return _options({code: action_name(code) for code in codes})
+
+
+def kind_options(chosen: str | None) -> list[dict[str, str]]:
+    """The object filter's choices: every kind of object the code writes, and ``chosen`` (from an address)."""
+    codes = {*_names(KIND_WORDS, current_language()), *([chosen] if chosen else [])}
+    return _options({code: kind_name(code) for code in codes})
 
 
 def row_cells(row: AuditRow, zone: ZoneInfo) -> dict[str, str]:
-    """One row as the grid and the export show it: the action by its name, its code beside it."""
-    target = ":".join(part for part in (row.target_type, row.target_id) if part)
+    """One row as the grid and the export show it: the action and the kind of object by their names ("Pasien 43"),
+    their codes beside them."""
+    kind = kind_name(row.target_type) if row.target_type else ""
     return {
         "at": row.at.astimezone(zone).strftime("%d/%m/%Y %H:%M:%S"),
         "username": row.username or "",
         "action": action_name(row.action),
         "action_code": row.action,
-        "target": target,
+        "target": " ".join(part for part in (kind, row.target_id) if part),
+        "target_code": ":".join(part for part in (row.target_type, row.target_id) if part),
         "ip": row.ip or "",
         "detail": detail_text(row.detail),
     }
@@ -155,7 +181,7 @@ def row_cells(row: AuditRow, zone: ZoneInfo) -> dict[str, str]:
 
 def audit_grid() -> dag.AgGrid:
     """The result grid: rows fetched a block at a time from the server (infinite row model), sorted there."""
-    widths = {"at": 180, "username": 140, "action": 250, "target": 150, "ip": 130}
+    widths = {"at": 190, "username": 130, "action": 240, "target": 150, "ip": 130}
     return dag.AgGrid(
         id=GRID_ID,
         columnDefs=[
@@ -163,7 +189,7 @@ def audit_grid() -> dag.AgGrid:
                 "field": column,
                 "headerName": t(f"audit_col_{column}"),
                 "sortable": column not in UNSORTABLE,
-                **({"tooltipField": "action_code"} if column == "action" else {}),
+                **({"tooltipField": CODE_SHOWN[column]} if column in CODE_SHOWN else {}),
                 **({"width": widths[column]} if column in widths else {"flex": 1, "minWidth": 260}),
             }
             for column in COLUMNS

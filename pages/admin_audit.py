@@ -11,7 +11,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_login import current_user
 
-from components.audit_view import AuditView, action_options, audit_grid, parse_query
+from components.audit_view import AuditView, action_options, audit_grid, kind_options, parse_query
 from components.date_picker import date_range
 from components.dropdown import dropdown
 from data.audit_query import actions
@@ -93,29 +93,40 @@ def _filters(view: AuditView, known_actions: list[str], today_max: str) -> dbc.C
                     _field(
                         Ids.TARGET_TYPE,
                         "audit_object",
-                        dbc.InputGroup(
+                        dbc.Row(
                             [
-                                dbc.Input(
-                                    id=Ids.TARGET_TYPE,
-                                    value=view.target_type or "",
-                                    placeholder=t("audit_object_type_hint"),
-                                    debounce=True,
-                                    maxLength=64,
-                                    autoComplete="off",
+                                dbc.Col(
+                                    dropdown(
+                                        id=Ids.TARGET_TYPE,
+                                        options=kind_options(view.target_type),
+                                        value=view.target_type,
+                                        placeholder=t("audit_any_kind"),
+                                        clearable=True,
+                                        searchable=True,
+                                    ),
+                                    width=7,
                                 ),
-                                dbc.Input(
-                                    id=Ids.TARGET_ID,
-                                    value=view.target_id or "",
-                                    placeholder=t("audit_object_id_hint"),
-                                    debounce=True,
-                                    maxLength=64,
-                                    autoComplete="off",
-                                ),
-                                dbc.Label(
-                                    t("audit_object_id_hint"), html_for=Ids.TARGET_ID, class_name="visually-hidden"
+                                dbc.Col(
+                                    [
+                                        dbc.Input(
+                                            id=Ids.TARGET_ID,
+                                            value=view.target_id or "",
+                                            placeholder=t("audit_object_id_hint"),
+                                            debounce=True,
+                                            maxLength=64,
+                                            autoComplete="off",
+                                            size="sm",
+                                        ),
+                                        dbc.Label(
+                                            t("audit_object_id_hint"),
+                                            html_for=Ids.TARGET_ID,
+                                            class_name="visually-hidden",
+                                        ),
+                                    ],
+                                    width=5,
                                 ),
                             ],
-                            size="sm",
+                            className="g-1",
                         ),
                         width=3,
                     ),

@@ -1,10 +1,10 @@
-"""Every action the code can write into the audit trail has a name in both languages, for the audit viewer, and
-every name belongs to such an action.
+"""Every action and every kind of object the code can write into the audit trail has a name in both languages, for
+the audit viewer, and every name belongs to such an action or kind.
 
-The actions are found by reading the code, not by running it: from each ``AuditLog(action=...)`` the value is
-followed back through the functions that pass it on (``record``, ``record_by``, ``audit_account`` …) to every
-caller, through local and module constants, conditional expressions and f-strings. An action the reading cannot
-follow fails the test, so a new way of writing one cannot slip past it."""
+They are found by reading the code, not by running it: from each ``AuditLog(action=..., target_type=...)`` the
+value is followed back through the functions that pass it on (``record``, ``record_by``, ``audit_account`` …) to
+every caller, through local and module constants, conditional expressions, f-strings and ``**`` spreads. A value
+the reading cannot follow fails the test, so a new way of writing one cannot slip past it."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from components.audit_view import ACTION_WORDS, action_name, action_options
+from components.audit_view import ACTION_WORDS, KIND_WORDS, action_name, action_options, kind_name, kind_options
 from i18n import catalogue_keys, translations_with_prefix
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,12 +71,12 @@ class ActionReader:
             for m in modules
         }
 
-    def actions(self) -> set[str]:
-        """Every action an ``AuditLog(action=...)`` of the project can be given."""
+    def written(self, column: str) -> set[str]:
+        """Every value an ``AuditLog(<column>=...)`` of the project can be given (``None`` left out)."""
         found: set[str] = set()
         for call in self.calls:
             if _callee(call) == "AuditLog":
-                found |= set().union(*(self.values(k.value) for k in call.keywords if k.arg == "action"))
+                found |= set().union(*(self.values(k.value) for k in call.keywords if k.arg == column))
         return found
 
     def values(self, expr: ast.AST, depth: int = 0) -> set[str]:
@@ -84,6 +84,8 @@ class ActionReader:
             raise Unresolved(ast.unparse(expr))
         if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
             return {expr.value}
+        if isinstance(expr, ast.Constant) and expr.value is None:
+            return set()
         if isinstance(expr, ast.IfExp):
             return self.values(expr.body, depth + 1) | self.values(expr.orelse, depth + 1)
         if isinstance(expr, ast.JoinedStr):
@@ -139,7 +141,8 @@ class ActionReader:
         raise Unresolved(f"{name} in {module.dotted}")  # type: ignore[attr-defined]
 
     def _argument(self, function: ast.FunctionDef | ast.AsyncFunctionDef, param: str, depth: int) -> set[str]:
-        """What every call of ``function`` passes as ``param`` (its default where a call leaves it out)."""
+        """What every call of ``function`` passes as ``param``: given by name or place, in a ``**`` spread, or its
+        default where a call leaves it out."""
         positional = [a.arg for a in (*function.args.posonlyargs, *function.args.args)]
         found: set[str] = set()
         for call in self.calls:
@@ -151,10 +154,44 @@ class ActionReader:
                 if any(isinstance(a, ast.Starred) for a in call.args[: index + 1]):
                     raise Unresolved(f"*args to {function.name}")
                 given = [call.args[index]]
-            if not given and any(k.arg is None for k in call.keywords):
-                raise Unresolved(f"**kwargs to {function.name} in {_module(call).dotted}:{call.lineno}")
+            if not given:
+                for spread in (k.value for k in call.keywords if k.arg is None):
+                    found |= self._spread(spread, param, depth + 1)
+                given = self._default(function, param)
             found |= set().union(*(self.values(value, depth + 1) for value in given))
         return found
+
+    @staticmethod
+    def _default(function: ast.FunctionDef | ast.AsyncFunctionDef, param: str) -> list[ast.expr]:
+        args = function.args
+        positional = [*args.posonlyargs, *args.args]
+        pairs = [*zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True)]
+        pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is not None]
+        return [default for arg, default in pairs if arg.arg == param]
+
+    def _spread(self, spread: ast.expr, param: str, depth: int) -> set[str]:
+        """What a ``**spread`` of a call holds as ``param``: the caller's own ``**kwargs`` (followed to its callers),
+        or a dict the caller made with its keys written out."""
+        function = _function(spread)
+        if not isinstance(spread, ast.Name) or function is None:
+            raise Unresolved(f"**{ast.unparse(spread)} in {_module(spread).dotted}:{spread.lineno}")  # type: ignore[attr-defined]
+        if function.args.kwarg is not None and function.args.kwarg.arg == spread.id:
+            return self._argument(function, param, depth)
+        made = list(self._assignments(function, spread.id))
+        if not made:
+            raise Unresolved(f"**{spread.id} in {_module(spread).dotted}:{spread.lineno}")  # type: ignore[attr-defined]
+        return set().union(*(self._dict_value(value, param, depth) for value in made))
+
+    def _dict_value(self, made: ast.expr, param: str, depth: int) -> set[str]:
+        if isinstance(made, ast.IfExp):
+            return self._dict_value(made.body, param, depth) | self._dict_value(made.orelse, param, depth)
+        if isinstance(made, ast.Call) and _callee(made) == "dict" and not made.args:
+            values = [k.value for k in made.keywords if k.arg == param]
+        elif isinstance(made, ast.Dict) and all(isinstance(k, ast.Constant) for k in made.keys):
+            values = [v for k, v in zip(made.keys, made.values, strict=True) if k.value == param]  # type: ignore[union-attr]
+        else:
+            raise Unresolved(f"**{ast.unparse(made)}")
+        return set().union(*(self.values(value, depth + 1) for value in values))
 
     def _calls(self, call: ast.Call, function: ast.AST) -> bool:
         """Whether ``call`` calls the module-level ``function``: by its name in its own module or where it is
@@ -185,8 +222,13 @@ class ActionReader:
 
 
 @pytest.fixture(scope="module")
-def written() -> set[str]:
-    return ActionReader(_modules(ROOT)).actions()
+def reader() -> ActionReader:
+    return ActionReader(_modules(ROOT))
+
+
+@pytest.fixture(scope="module")
+def written(reader) -> set[str]:
+    return reader.written("action")
 
 
 def test_the_reading_follows_every_way_the_code_writes_an_action(written):
@@ -198,12 +240,21 @@ def test_the_reading_follows_every_way_the_code_writes_an_action(written):
     assert {"bpjs_poli_mapped", "bpjs_doctor_mapped"} <= written  # an f-string of the callers' kinds
 
 
+def test_the_reading_follows_an_object_through_keyword_spreads(reader):
+    kinds = reader.written("target_type")
+    assert "user" in kinds  # audit_account → record_by(**fields) → record(**fields)
+    assert "bed" in kinds  # audit_signed_in(**fields) → record_by(**fields) → record(**fields)
+    assert {"poli", "doctor"} <= kinds  # a parameter given by the callers
+
+
 @pytest.mark.parametrize("lang", ["id", "en"])
-def test_every_action_the_code_writes_has_a_name(written, lang):
-    named = {key.removeprefix(ACTION_WORDS) for key in catalogue_keys(lang) if key.startswith(ACTION_WORDS)}
+@pytest.mark.parametrize(("column", "prefix"), [("action", ACTION_WORDS), ("target_type", KIND_WORDS)])
+def test_every_action_and_kind_of_object_the_code_writes_has_a_name(reader, column, prefix, lang):
+    written = reader.written(column)
+    named = {key.removeprefix(prefix) for key in catalogue_keys(lang) if key.startswith(prefix)}
     assert sorted(written - named) == []
-    assert sorted(named - written) == [], "a name for an action nothing writes"
-    names = translations_with_prefix(ACTION_WORDS, lang)
+    assert sorted(named - written) == [], "a name for something nothing writes"
+    names = translations_with_prefix(prefix, lang)
     assert all(names[code].strip() and names[code] != code for code in written)
 
 
@@ -217,12 +268,19 @@ def test_a_new_action_without_a_name_or_an_unreadable_one_fails_the_reading(tmp_
         "from data import audit\nKIND = 'bed'\n"
         "def close(s, reason):\n    audit.record(s, f'{KIND}_closed' if reason else 'bed_kept')\n"
     )
-    assert ActionReader(_modules(tmp_path)).actions() == {"bed_closed", "bed_kept"}
+    assert ActionReader(_modules(tmp_path)).written("action") == {"bed_closed", "bed_kept"}
     (tmp_path / "data" / "wards.py").write_text(
         "from data import audit\ndef close(s, what):\n    audit.record(s, what.upper())\n"
     )
     with pytest.raises(Unresolved, match=r"what.upper\(\)"):
-        ActionReader(_modules(tmp_path)).actions()
+        ActionReader(_modules(tmp_path)).written("action")
+
+
+def test_an_object_is_named_by_its_kind_and_a_kind_without_a_name_shows_its_code():
+    assert kind_name("patient") == "Pasien"
+    assert kind_name("bed_view") == "bed_view"
+    codes = [o["value"] for o in kind_options("bed_view")]
+    assert "bed_view" in codes and "patient" in codes and len(codes) == len(set(codes))
 
 
 def test_an_action_without_a_name_shows_its_code_and_the_filter_finds_either():

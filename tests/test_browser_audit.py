@@ -18,7 +18,7 @@ from data.models import AuditLog, Patient, Site
 from domain.clock import utcnow
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_console import CallbackWatch
-from tests.test_browser_shell import open_nav, settled, sign_in
+from tests.test_browser_shell import choose, open_nav, settled, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -94,7 +94,12 @@ def test_admin_filters_pages_and_exports_the_audit_trail(page, live_server):
         page.wait_for_timeout(300)
     last = _grid(page).locator(f".ag-row[row-index='{NURSE_ROWS - 1}']")
     expect(last).to_be_visible(timeout=15_000)
-    expect(last).to_contain_text("bed:ICU-")
+    expect(last).to_contain_text("Tempat tidur ICU-")  # the kind of object by its name
+    choose(page, "audit-target-type", "Tempat tidur")  # the kinds by name too
+    expect(page).to_have_url(re.compile(r"/admin/audit\?pengguna=perawat&objek=bed$"))
+    expect(page.locator("#audit-count")).to_have_text(f"{NURSE_ROWS} catatan")
+    page.click("#audit-clear")
+    expect(page.locator("#audit-target-type")).not_to_contain_text("Tempat tidur")
 
     page.fill("#audit-username", "")
     _type_filter(page, "#audit-mrn", "AUD-000000")  # no such RM: a message, the typed RM kept, no rows
@@ -120,13 +125,13 @@ def test_admin_filters_pages_and_exports_the_audit_trail(page, live_server):
         page.click("#audit-export")
     assert download.value.suggested_filename.startswith("jejak-audit-")
     table = list(csv.reader(io.StringIO(download.value.path().read_text(encoding="utf-8"))))
-    assert table[0] == ["Waktu", "Pengguna", "Aksi", "Kode aksi", "Objek", "Alamat klien", "Rincian"]
+    assert table[0] == ["Waktu", "Pengguna", "Aksi", "Kode aksi", "Objek", "Kode objek", "Alamat klien", "Rincian"]
     assert sorted(r[2:4] for r in table[1:]) == [
         ["Data pasien dibuka", "patient_read"],
         ["Pasien dirawat inap", "patient_admitted"],
         ["Pencarian pasien", "patient_search"],
     ]
-    assert f"patient:{patient_id}" in [r[4] for r in table[1:]]
+    assert [f"Pasien {patient_id}", f"patient:{patient_id}"] in [r[4:6] for r in table[1:]]
     expect(page.locator("#audit-export-note")).to_contain_text("3 catatan diunduh")
 
     with pantau.runtime.db.session() as s:

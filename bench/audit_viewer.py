@@ -1,5 +1,6 @@
 """The audit viewer's queries (``data.audit_query``) on a large audit log in real PostgreSQL: how long the count plus
-one 100-row page take for each filter the page offers, and the CSV export of 50,000 rows.
+one 100-row page take for each filter the page offers and for a sort by action (by code, and as the names read),
+and the CSV export of 50,000 rows.
 
     python bench/audit_viewer.py [--rows 1000000] [--repeat 5] [--json]
 
@@ -26,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import select, text
 
 from auth.demo_accounts import seed_demo
+from components.audit_view import name_order
 from config import load_settings
 from data import audit_query
 from data.audit_query import AuditFilter
@@ -87,21 +89,25 @@ def main() -> int:
             connection.execute(text("VACUUM ANALYZE audit_log"))  # what autovacuum does to a table at rest
         load_s = time.perf_counter() - began
         day = (end - timedelta(days=30), end - timedelta(days=29))
+        everything = AuditFilter(site_id)
+        by_action = {"sort": "action", "descending": False}
         filters = {
-            "everything, first page": (AuditFilter(site_id), 0),
-            "everything, page 100": (AuditFilter(site_id), 9_900),
-            "one user": (AuditFilter(site_id, username="user42"), 0),
-            "one patient (rows and searches)": (AuditFilter(site_id, patient_id=4242), 0),
-            "one action, one day": (AuditFilter(site_id, action="bed_viewed", start=day[0], end=day[1]), 0),
-            "one object": (AuditFilter(site_id, target_type="bed", target_id="BED-42"), 0),
+            "everything, first page": (everything, {}),
+            "everything, page 100": (everything, {"offset": 9_900}),
+            "one user": (AuditFilter(site_id, username="user42"), {}),
+            "one patient (rows and searches)": (AuditFilter(site_id, patient_id=4242), {}),
+            "one action, one day": (AuditFilter(site_id, action="bed_viewed", start=day[0], end=day[1]), {}),
+            "one object": (AuditFilter(site_id, target_type="bed", target_id="BED-42"), {}),
+            "everything, by action code": (everything, by_action),
+            "everything, by action name": (everything, {**by_action, "name_order": name_order()}),
         }
         timings: dict[str, tuple[float, float]] = {}
-        for name, (flt, offset) in filters.items():
+        for name, (flt, options) in filters.items():
             runtime.db.engine.dispose()  # cold: a new backend without cached plans
 
-            def run(flt=flt, offset=offset) -> None:
+            def run(flt=flt, options=options) -> None:
                 with runtime.db.session() as s:
-                    audit_query.page(s, flt, offset=offset, limit=100)
+                    audit_query.page(s, flt, **{"offset": 0, "limit": 100, **options})
 
             cold = _timed(run)
             warm = statistics.median(_timed(run) for _ in range(args.repeat))

@@ -27,6 +27,7 @@ from components.audit_view import (
     export_csv,
     filter_detail,
     make_view,
+    name_order,
     parse_query,
     row_cells,
     to_filter,
@@ -186,6 +187,7 @@ def grid_rows(request: dict | None, store: dict | None) -> dict:
             limit=limit,
             sort=sort["colId"] if sort else None,
             descending=not sort or sort.get("sort") == "desc",
+            name_order=name_order(),
         )
     return {"rowData": [row_cells(row, zone) for row in found.rows], "rowCount": found.count}
 

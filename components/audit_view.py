@@ -146,21 +146,36 @@ def kind_name(code: str) -> str:
     return _name(KIND_WORDS, code)
 
 
-def _options(named: dict[str, str]) -> list[dict[str, str]]:
-    """Choices by name (alphabetically), each found by its name or its code."""
-    ordered = sorted(named.items(), key=lambda pair: pair[1].casefold())
-    return [{"label": name, "value": code, "search": f"{name} {code}"} for code, name in ordered]
+def _by_name(named: dict[str, str]) -> list[tuple[str, str]]:
+    return sorted(named.items(), key=lambda pair: (pair[1].casefold(), pair[0]))
 
 
-def action_options(codes: list[str]) -> list[dict[str, str]]:
-    """The action filter's choices: the actions ``codes`` by their names."""
-    return _options({code: action_name(code) for code in codes})
+def _options(prefix: str, chosen: str | None) -> list[dict[str, str]]:
+    """Choices by name (alphabetically), each found by its name or its code: every code the catalogue names under
+    ``prefix``, and ``chosen`` (from an address; a row an older version wrote may carry a code without a name)."""
+    codes = {*_names(prefix, current_language()), *([chosen] if chosen else [])}
+    named = _by_name({code: _name(prefix, code) for code in codes})
+    return [{"label": name, "value": code, "search": f"{name} {code}"} for code, name in named]
+
+
+def action_options(chosen: str | None) -> list[dict[str, str]]:
+    """The action filter's choices: every action Pantau records (no query of the log), and ``chosen``."""
+    return _options(ACTION_WORDS, chosen)
 
 
 def kind_options(chosen: str | None) -> list[dict[str, str]]:
-    """The object filter's choices: every kind of object the code writes, and ``chosen`` (from an address)."""
-    codes = {*_names(KIND_WORDS, current_language()), *([chosen] if chosen else [])}
-    return _options({code: kind_name(code) for code in codes})
+    """The object filter's choices: every kind of object the code writes, and ``chosen``."""
+    return _options(KIND_WORDS, chosen)
+
+
+def name_order() -> dict[str, list[str]]:
+    """For each grid column shown by name, its codes in the order of their names in the user's language, so the
+    server sorts that column as it reads (``audit_query.page``)."""
+    lang = current_language()
+    return {
+        column: [code for code, _ in _by_name(_names(prefix, lang))]
+        for column, prefix in (("action", ACTION_WORDS), ("target", KIND_WORDS))
+    }
 
 
 def row_cells(row: AuditRow, zone: ZoneInfo) -> dict[str, str]:

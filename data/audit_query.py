@@ -1,6 +1,6 @@
 """Reading the audit trail for the audit viewer (/admin/audit): one filter, a page of rows counted and sorted on
-the server, the actions that occur, and the capped rows of an export. Nothing here decrypts anything: the log
-holds ids and actions, never identifiers in clear.
+the server (a column shown by name in the order of its names), and the capped rows of an export. Nothing here
+decrypts anything: the log holds ids and actions, never identifiers in clear.
 
 A patient is found by RM; a row concerns that patient when its object is the patient (``target_type`` 'patient')
 or its detail names the patient (``patient_id``, or a ``patient_ids`` list such as a ``patient_search``'s hits).
@@ -8,11 +8,26 @@ or its detail names the patient (``patient_id``, or a ``patient_ids`` list such 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, cast, exists, func, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    and_,
+    cast,
+    column,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    values,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -27,6 +42,7 @@ SORTS: dict[str, tuple[Any, ...]] = {
     "target": (AuditLog.target_type, AuditLog.target_id),
     "ip": (AuditLog.ip,),
 }
+NAMED = {"action", "target"}  # sortable columns the viewer shows by name: their first sort key is the named code
 
 
 @dataclass(frozen=True)
@@ -70,17 +86,22 @@ def patient_id_by_mrn(session: Session, site_id: int, mrn: str) -> int | None:
     return session.scalar(select(Patient.id).where(Patient.site_id == site_id, Patient.mrn == mrn.strip()))
 
 
-def actions(session: Session, site_id: int) -> list[str]:
-    """Every action that occurs in the site's log (for the action filter), alphabetically."""
-    return list(session.scalars(select(AuditLog.action).where(_site(site_id)).distinct().order_by(AuditLog.action)))
-
-
 def page(
-    session: Session, flt: AuditFilter, *, offset: int, limit: int, sort: str | None = None, descending: bool = True
+    session: Session,
+    flt: AuditFilter,
+    *,
+    offset: int,
+    limit: int,
+    sort: str | None = None,
+    descending: bool = True,
+    name_order: Mapping[str, Sequence[str]] | None = None,
 ) -> AuditPage:
-    """``limit`` rows from ``offset`` of those ``flt`` matches, sorted by ``sort`` (newest first by default)."""
+    """``limit`` rows from ``offset`` of those ``flt`` matches, sorted by ``sort`` (newest first by default).
+    ``name_order`` gives, for a column shown by name (``NAMED``), its codes in the order of their names: that column
+    then sorts as the names read, codes without a name after them."""
     where = _conditions(session, flt)
-    rows = _rows(session, where, offset=offset, limit=limit, sort=sort, descending=descending)
+    order = (name_order or {}).get(sort or "")
+    rows = _rows(session, where, offset=offset, limit=limit, sort=sort, descending=descending, name_order=order)
     return AuditPage(rows, _count(session, where))
 
 
@@ -139,24 +160,41 @@ def _concerns_patient(session: Session, patient_id: int) -> ColumnElement[bool]:
 
 
 def _rows(
-    session: Session, where: list, *, offset: int, limit: int, sort: str | None, descending: bool
+    session: Session,
+    where: list,
+    *,
+    offset: int,
+    limit: int,
+    sort: str | None,
+    descending: bool,
+    name_order: Sequence[str] | None,
 ) -> list[AuditRow]:
     keys = (*SORTS.get(sort or "at", SORTS["at"]), AuditLog.id)
-    order = [key.desc() if descending else key.asc() for key in keys]
-    found = session.execute(
-        select(
-            AuditLog.id,
-            AuditLog.at,
-            AuditLog.username,
-            AuditLog.action,
-            AuditLog.target_type,
-            AuditLog.target_id,
-            AuditLog.ip,
-            AuditLog.detail,
-        )
-        .where(*where)
-        .order_by(*order)
-        .offset(max(offset, 0))
-        .limit(max(limit, 0))
+    query = select(
+        AuditLog.id,
+        AuditLog.at,
+        AuditLog.username,
+        AuditLog.action,
+        AuditLog.target_type,
+        AuditLog.target_id,
+        AuditLog.ip,
+        AuditLog.detail,
     )
+    if sort in NAMED and name_order:
+        query, rank = _ranked(query, keys[0], name_order)
+        keys = (rank, *keys)
+    order = [key.desc() if descending else key.asc() for key in keys]
+    found = session.execute(query.where(*where).order_by(*order).offset(max(offset, 0)).limit(max(limit, 0)))
     return [AuditRow(*row) for row in found]
+
+
+def _ranked(query: Select, code: Any, codes: Sequence[str]) -> tuple[Select, ColumnElement[int]]:
+    """``query`` joined to each code's place in ``codes`` (a small table of them, so the database hashes the join
+    rather than testing a hundred cases per row), and that place: after the last for a code not listed."""
+    places = (
+        values(column("code", String), column("place", Integer), name="name_order")
+        .data([(value, n) for n, value in enumerate(codes)])
+        .cte("name_order")
+    )
+    joined = query.outerjoin(places, places.c.code == code)
+    return joined, func.coalesce(places.c.place, len(codes))

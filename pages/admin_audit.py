@@ -14,7 +14,6 @@ from flask_login import current_user
 from components.audit_view import AuditView, action_options, audit_grid, kind_options, parse_query
 from components.date_picker import date_range
 from components.dropdown import dropdown
-from data.audit_query import actions
 from data.runtime import current_runtime
 from data.schedules import local_today
 from i18n.web import t
@@ -70,8 +69,7 @@ def _text_input(element_id: str, value: str | None, placeholder_key: str) -> dbc
     )
 
 
-def _filters(view: AuditView, known_actions: list[str], today_max: str) -> dbc.Card:
-    choices = list({*known_actions, *([view.action] if view.action else [])})
+def _filters(view: AuditView, today_max: str) -> dbc.Card:
     return dbc.Card(
         dbc.CardBody(
             dbc.Row(
@@ -83,7 +81,7 @@ def _filters(view: AuditView, known_actions: list[str], today_max: str) -> dbc.C
                         "audit_action",
                         dropdown(
                             id=Ids.ACTION,
-                            options=action_options(choices),
+                            options=action_options(view.action),
                             value=view.action,
                             placeholder=t("audit_any"),
                             clearable=True,
@@ -160,7 +158,6 @@ def _filters(view: AuditView, known_actions: list[str], today_max: str) -> dbc.C
 def layout(**query: str) -> html.Div:
     with current_runtime().db.session() as session:
         today = local_today(session, current_user.site_id)
-        known = actions(session, current_user.site_id)
     view = parse_query(query)
     return html.Div(
         [
@@ -201,7 +198,7 @@ def layout(**query: str) -> html.Div:
                 ],
                 className="align-items-center g-2 mb-2",
             ),
-            _filters(view, known, today.isoformat()),
+            _filters(view, today.isoformat()),
             html.Div(id=Ids.EXPORT_STATUS),
             html.Div(id=Ids.MESSAGE),
             html.Div(id=Ids.COUNT, className="small text-body-secondary mb-1"),

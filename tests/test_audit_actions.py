@@ -15,7 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from components.audit_view import ACTION_WORDS, KIND_WORDS, action_name, action_options, kind_name, kind_options
+from components.audit_view import (
+    ACTION_WORDS,
+    KIND_WORDS,
+    action_name,
+    action_options,
+    kind_name,
+    kind_options,
+    name_order,
+)
 from i18n import catalogue_keys, translations_with_prefix
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -286,6 +294,21 @@ def test_an_object_is_named_by_its_kind_and_a_kind_without_a_name_shows_its_code
 def test_an_action_without_a_name_shows_its_code_and_the_filter_finds_either():
     assert action_name("patient_read") == "Data pasien dibuka"
     assert action_name("bed_viewed") == "bed_viewed"  # a row an older version wrote
-    options = action_options(["patient_read", "login", "bed_viewed"])
-    assert [o["label"] for o in options] == ["bed_viewed", "Data pasien dibuka", "Masuk"]
+    options = action_options("bed_viewed")
+    labels = [o["label"] for o in options]
+    assert labels == sorted(labels, key=str.casefold) and labels.index("bed_viewed") < labels.index("Masuk")
+    assert {"patient_read", "login", "bed_viewed"} <= {o["value"] for o in options}
+    assert len(options) == len(action_options(None)) + 1
     assert all(o["value"] in o["search"] and o["label"] in o["search"] for o in options)
+
+
+def test_the_named_columns_sort_by_the_names_of_the_users_language(monkeypatch):
+    order = name_order()
+    actions = [action_name(code) for code in order["action"]]
+    assert actions == sorted(actions, key=str.casefold) and set(order["action"]) == {
+        o["value"] for o in action_options(None)
+    }
+    kinds = [kind_name(code) for code in order["target"]]
+    assert kinds == sorted(kinds, key=str.casefold) and "patient" in order["target"]
+    monkeypatch.setattr("components.audit_view.current_language", lambda: "en")
+    assert name_order()["action"] != order["action"]  # "Masuk" and "Sign-in" fall in different places

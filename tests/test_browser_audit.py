@@ -1,7 +1,7 @@
 """The audit viewer (/admin/audit) in a real browser: an admin filters by a user and by a patient's RM (the filter
-kept in the address), pages forward through rows fetched from the server, downloads the filtered rows as CSV (the
-file holds exactly them) and finds the download itself in the log; a nurse gets 403 on the page and on its
-callbacks."""
+kept in the address), pages forward through rows fetched from the server, sorts actions as their names read,
+downloads the filtered rows as CSV (the file holds exactly them) and finds the download itself in the log; a nurse
+gets 403 on the page and on its callbacks."""
 
 from __future__ import annotations
 
@@ -113,8 +113,9 @@ def test_admin_filters_pages_and_exports_the_audit_trail(page, live_server):
     expect(page.locator("#audit-count")).to_have_text("3 catatan")
     rows = _grid(page).locator(".ag-center-cols-container .ag-row")
     expect(rows).to_have_count(3)
-    for action in ("Data pasien dibuka", "Pencarian pasien", "Pasien dirawat inap"):
-        expect(_grid(page)).to_contain_text(action)
+    _grid(page).locator(".ag-header-cell[col-id='action']").click()  # sorted as the names read, not the codes
+    for n, action in enumerate(("Data pasien dibuka", "Pasien dirawat inap", "Pencarian pasien")):
+        expect(_grid(page).locator(f".ag-row[row-index='{n}']")).to_contain_text(action)
 
     page.reload()  # the address alone reproduces the filter
     expect(page.locator("#audit-mrn")).to_have_value(MRN, timeout=30_000)

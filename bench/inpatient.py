@@ -1,7 +1,8 @@
 """Inpatient figures on real PostgreSQL: admit / transfer / discharge latency, the whole-hospital bed board, the
-midnight census over a month, and the bed page's admission-scoped trend against the bare bed's.
+midnight census over a month (and its "anything missing?" check behind years of census), and the bed page's
+admission-scoped trend against the bare bed's.
 
-    python bench/inpatient.py [--wards 10] [--beds 20] [--json]
+    python bench/inpatient.py [--wards 10] [--beds 20] [--history-years 5] [--json]
 
 A demo-seeded database gets ``--wards`` wards of ``--beds`` beds made through the setup service, patients admitted
 over the last 30 days (some transferred, most discharged) through the inpatient services, and one bed with 24 h
@@ -21,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from auth.demo_accounts import seed_demo
 from config import load_settings
@@ -128,10 +129,36 @@ def load_history(runtime, bed_id: int, admission_start: datetime, now: datetime)
         s.execute(insert(VitalRollup), rollups)
 
 
+BACKFILL = text(
+    """
+    INSERT INTO ward_census (ward_id, day, beds, occupied, available, cleaning, out_of_service, admissions,
+                             transfers_in, transfers_out, discharges, deaths, los_days, deaths_48h, recorded_at)
+    SELECT ward.id, day::date, 20, 15, 5, 0, 0, 3, 0, 0, 3, 0, 12, 0, now()
+    FROM ward CROSS JOIN generate_series(CAST(:first AS date) - :days, CAST(:first AS date) - 1, interval '1 day') day
+    WHERE ward.site_id = :site
+    ON CONFLICT DO NOTHING
+    """
+)
+
+
+def census_behind_years(runtime, site_id: int, years: int, until: date) -> tuple[int, dict[str, float]]:
+    """Years of census before the first stay (as a hospital that has run Pantau that long: every ward a row a day,
+    the first admission that far back), then how long the census takes to find nothing missing."""
+    days = 365 * years
+    with runtime.db.session() as s:
+        first = s.scalar(select(Admission).where(Admission.site_id == site_id).order_by(Admission.admitted_at))
+        s.execute(BACKFILL, {"first": first.admitted_at.date(), "days": days, "site": site_id})
+        first.admitted_at -= timedelta(days=days)
+    with runtime.db.session() as s:
+        rows = s.scalar(select(text("count(*)")).select_from(text("ward_census")))
+        return rows, _timed(lambda: ensure_census(s, site_id, until), 7)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wards", type=int, default=10)
     parser.add_argument("--beds", type=int, default=20)
+    parser.add_argument("--history-years", type=int, default=5)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with PostgresServer() as pg, tempfile.TemporaryDirectory() as tmp:
@@ -169,6 +196,7 @@ def main() -> int:
             days = ensure_census(s, site_id, today - timedelta(days=1))
             census_first_s = time.perf_counter() - began
             census_again = _timed(lambda: ensure_census(s, site_id, today - timedelta(days=1)), 5)
+        census_rows, census_years = census_behind_years(runtime, site_id, args.history_years, today - timedelta(days=1))
         runtime.close()
     figures = {
         "beds": len(bed_ids) + 32,
@@ -183,6 +211,9 @@ def main() -> int:
         "census_days_recorded": days,
         "census_first_run_s": round(census_first_s, 2),
         "census_up_to_date_median_ms": census_again["median_ms"],
+        "census_history_years": args.history_years,
+        "census_history_rows": census_rows,
+        "census_up_to_date_after_years_median_ms": census_years["median_ms"],
     }
     for key, value in figures.items():
         print(f"{key:>32}: {value}")

@@ -126,14 +126,23 @@ def record_census(session: Session, site_id: int, day: date) -> list[WardCensus]
 
 def ensure_census(session: Session, site_id: int, until_day: date) -> int:
     """Record (and charge) every missing day from the first admission's day through ``until_day``; returns how
-    many days. Cheap when nothing is missing (two small queries)."""
+    many days. When nothing is missing it loads no census row: the recorded days are counted in the database (a
+    hospital's years of wards times days would otherwise come back on every bed board refresh and every report)."""
     first = session.scalar(select(func.min(Admission.admitted_at)).where(Admission.site_id == site_id))
     if first is None:
         return 0
     day = first.astimezone(site_zone(session, site_id)).date()
-    done = set(session.scalars(select(WardCensus.day).join(Ward).where(Ward.site_id == site_id, WardCensus.day >= day)))
-    missing = [day + timedelta(days=n) for n in range((until_day - day).days + 1)]
-    missing = [d for d in missing if d not in done]
+    span = (until_day - day).days + 1
+    recorded = (
+        select(WardCensus.day)
+        .join(Ward)
+        .where(Ward.site_id == site_id, WardCensus.day.between(day, until_day))
+        .distinct()
+    )
+    if span <= 0 or session.scalar(select(func.count()).select_from(recorded.subquery())) == span:
+        return 0
+    done = set(session.scalars(recorded))
+    missing = [d for d in (day + timedelta(days=n) for n in range(span)) if d not in done]
     for each in missing:
         record_census(session, site_id, each)
     return len(missing)

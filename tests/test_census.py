@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from auth.cli import census_command
 from data.admissions import admit, discharge, set_bed_status, transfer
@@ -99,6 +99,20 @@ def test_census_is_idempotent_and_fills_missing_days(history):
     with pantau.runtime.db.session() as s:
         assert s.scalar(select(func.count()).select_from(WardCensus)) == rows
     assert again["TST"] == (3, 1, 1, 0, 1, 1, 0, 1, 0, 1, 1, 0)
+
+
+def test_census_fills_a_gap_between_recorded_days(history):
+    """A day missing among recorded ones (its rows lost) and the days before one recorded ahead (by the command)
+    are found: the quick "nothing is missing" count is of days, not a look at the newest."""
+    pantau, actor = history
+    with pantau.runtime.db.session() as s:
+        ensure_census(s, actor.site_id, DAY + timedelta(days=1))
+        s.execute(delete(WardCensus).where(WardCensus.day == DAY))
+        record_census(s, actor.site_id, DAY + timedelta(days=5))
+        assert ensure_census(s, actor.site_id, DAY + timedelta(days=5)) == 4  # DAY, and DAY+2 .. DAY+4
+        assert ensure_census(s, actor.site_id, DAY + timedelta(days=5)) == 0
+        recorded = set(s.scalars(select(WardCensus.day).join(Ward).where(Ward.code == "TST")))
+    assert {DAY + timedelta(days=n) for n in range(6)} <= recorded
 
 
 def test_census_command_records_a_day(history):

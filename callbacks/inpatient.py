@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import dash_bootstrap_components as dbc
@@ -14,12 +14,13 @@ from callbacks.registry import clientside_callback, page_callback
 from components.input_error import input_error_alert
 from components.local_time import local_when
 from components.typed_date import read_typed_date
+from components.typed_time import read_typed_time
 from data import admissions, inpatient_views, wards
 from data.queue_registration import search_patients
 from data.runtime import current_runtime
 from domain.clock import utcnow
 from domain.errors import InputError
-from domain.formats import day_first, parse_day_first
+from domain.formats import day_first
 from domain.length_of_stay import may_move_patients
 from i18n.web import t
 from pages.inpatient import Ids
@@ -318,13 +319,15 @@ clientside_callback(
 
 
 def _local_instant(day: str | None, clock: str | None, zone: ZoneInfo) -> datetime | None:
-    """A date typed day first and a time, in the site's zone, as an aware instant; nothing typed → None."""
-    if not day and not clock:
+    """A date typed day first and a time on the 24-hour clock, in the site's zone, as an aware instant; nothing
+    typed → None; one of the two left empty, or one that cannot be read, raises the message that says which."""
+    typed_day = read_typed_date(day, "typed_date_invalid")
+    typed_clock = read_typed_time(clock)
+    if typed_day is None and typed_clock is None:
         return None
-    try:
-        return datetime.combine(parse_day_first(day or ""), time.fromisoformat(clock or ""), tzinfo=zone)
-    except ValueError as exc:
-        raise InputError("adt_err_died_at_required") from exc
+    if typed_day is None or typed_clock is None:
+        raise InputError("adt_err_died_at_required")
+    return datetime.combine(typed_day, typed_clock, tzinfo=zone)
 
 
 @page_callback(

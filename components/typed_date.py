@@ -1,59 +1,31 @@
 """A date typed day first (``17-08-1975``), for every date a person types. The browser's own date field writes
 dates its language's way: in an American English browser ``mm/dd/yyyy``, so a clerk typing 01/02/1950 for
 1 February would store 2 January. Under the field the date as read, in words ("1 Februari 1950"), while it is typed
-(``TYPED_DATE_WORDS``, a clientside callback that callbacks/typed_dates.py attaches to each field)."""
+(``TYPED_DATE_WORDS``, a clientside callback that callbacks/typed_fields.py attaches to each field)."""
 
 from __future__ import annotations
 
 import json
 from datetime import date
 
-import dash_bootstrap_components as dbc
 from dash import html
 
+from components.typed_field import read_typed, typed_field
 from domain.errors import FieldErrors, InputError
 from domain.formats import MONTHS, day_first, parse_day_first
 from i18n import LANGUAGES, translate
-from i18n.web import t
-
-WORDS_SUFFIX = "-words"
-
-
-def words_id(element_id: str) -> str:
-    """The id of the line under the field that says the date as read."""
-    return element_id + WORDS_SUFFIX
 
 
 def typed_date_input(element_id: str, value: date | None = None, **props: object) -> html.Div:
-    """A text field for a date typed day first, ``value`` written the same way, and its line of words; ``props``
-    go to the field (``debounce=True`` for a filter that applies on Enter or leaving the field)."""
-    return html.Div(
-        [
-            dbc.Input(
-                id=element_id,
-                value=day_first(value) if value else "",
-                inputMode="numeric",
-                placeholder=t("typed_date_placeholder"),
-                maxLength=10,
-                autoComplete="off",
-                className="typed-date",
-                **props,
-            ),
-            html.Div(id=words_id(element_id), className="form-text mt-0 typed-date-words", **{"aria-live": "polite"}),
-        ],
-        className="typed-date-field",
-    )
+    """A text field for a date typed day first, ``value`` written the same way, and its line of words."""
+    text = day_first(value) if value else ""
+    return typed_field(element_id, text, placeholder_key="typed_date_placeholder", max_length=10, **props)
 
 
 def read_typed_date(value: str | None, key: str = "reg_birth_invalid") -> date | None:
     """The date a field holds (``None`` when empty); one that cannot be read raises ``InputError(key)`` (by default
     the birth date's message)."""
-    if not value or not value.strip():
-        return None
-    try:
-        return parse_day_first(value)
-    except ValueError:
-        raise InputError(key) from None
+    return read_typed(value, parse_day_first, key)
 
 
 def typed_date_or_none(value: str | None) -> date | None:

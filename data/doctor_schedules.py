@@ -22,7 +22,7 @@ from data.schedules import SCHEDULE_CHANGED, local_today
 from data.setup_rows import check_version, conflicts_as_input_errors
 from domain.actor import Actor
 from domain.errors import FieldErrors, InputError
-from domain.formats import long_date, parse_day_first
+from domain.formats import long_date, parse_clock, parse_day_first
 from domain.masking import mask_name
 from domain.schedule_rules import PlanSession, check_session, weekday_name
 
@@ -345,8 +345,7 @@ def _time(value: object) -> time:
     if isinstance(value, time):
         return value
     try:
-        hours, minutes = _text(value).replace(".", ":").split(":")
-        return time(int(hours), int(minutes))
+        return parse_clock(_text(value))
     except ValueError:
         raise InputError("err_schedule_time") from None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from domain.errors import InputError
@@ -70,6 +70,21 @@ def parse_day_first(text: str) -> date:
     else:
         raise ValueError(f"not a day-first date: {text!r}")
     return date(int(year), int(month), int(day))
+
+
+# Hours and minutes on the 24-hour clock, as Indonesia writes them (14.30) or with a colon (14:30), or digits alone
+# (1430, 830). No "am"/"pm": a time of death or a clinic's hours must not hang on a suffix left off.
+_CLOCK = re.compile(r"([0-9]{1,2})[.:]([0-9]{2})|([0-9]{1,2})([0-9]{2})")
+
+
+def parse_clock(text: str) -> time:
+    """The time ``text`` writes on the 24-hour clock (``14.30``, ``14:30``, ``1430``, ``8.05``); ``ValueError``
+    for anything else (``2.30 pm``, ``24.00``, ``14.75``)."""
+    found = _CLOCK.fullmatch(text.strip())
+    if not found:
+        raise ValueError(f"not a 24-hour time: {text!r}")
+    hours, minutes = (part for part in found.groups() if part is not None)
+    return time(int(hours), int(minutes))
 
 
 def day_first(day: date) -> str:

@@ -3,12 +3,15 @@ leave days added or removed, national holidays kept open)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_login import current_user
 
 from components.typed_date import typed_date_input
+from components.typed_time import typed_time_input
 from data.runtime import current_runtime
 from data.schedule_views import doctors, polis
 from data.schedules import local_today
@@ -85,10 +88,10 @@ def _input(name: str, **props: object) -> list:
     ]
 
 
-def _typed_date(name: str) -> list:
+def _typed(name: str, typed_input: Callable[[str], html.Div]) -> list:
     return [
         dbc.Label(t(f"schedule_field_{name}"), html_for=Ids.field(name)),
-        typed_date_input(Ids.field(name)),
+        typed_input(Ids.field(name)),
         html.Div(id=Ids.field_error(name), className="invalid-feedback d-block"),
     ]
 
@@ -119,8 +122,8 @@ def _form(doctor_options: list[dict], poli_options: list[dict]) -> dbc.Card:
                     dbc.Row(
                         [
                             dbc.Col(_select("weekday", days), md=4),
-                            dbc.Col(_input("start", type="time"), md=4),
-                            dbc.Col(_input("end", type="time"), md=4),
+                            dbc.Col(_typed("start", typed_time_input), md=4),
+                            dbc.Col(_typed("end", typed_time_input), md=4),
                         ],
                         className="g-2 mb-2",
                     ),
@@ -142,8 +145,8 @@ def _form(doctor_options: list[dict], poli_options: list[dict]) -> dbc.Card:
                     ),
                     dbc.Row(
                         [
-                            dbc.Col(_typed_date("valid_from"), md=6),
-                            dbc.Col(_typed_date("valid_until"), md=6),
+                            dbc.Col(_typed("valid_from", typed_date_input), md=6),
+                            dbc.Col(_typed("valid_until", typed_date_input), md=6),
                         ],
                         className="g-2 mb-2",
                     ),

@@ -9,6 +9,7 @@ from dash import dcc, html
 from components.dialog import dialog
 from components.dropdown import dropdown
 from components.typed_date import typed_date_input
+from components.typed_time import typed_time_input
 from domain.finance import PAYERS
 from domain.formats import NAME_MAX
 from domain.hospital import DISCHARGE_KINDS
@@ -248,9 +249,7 @@ def _discharge_modal() -> dbc.Modal:
                     dbc.Row(
                         [
                             dbc.Col(_field("inpatient_died_date", typed_date_input(Ids.DIED_DATE), Ids.DIED_DATE)),
-                            dbc.Col(
-                                _field("inpatient_died_time", dbc.Input(id=Ids.DIED_TIME, type="time"), Ids.DIED_TIME)
-                            ),
+                            dbc.Col(_field("inpatient_died_time", typed_time_input(Ids.DIED_TIME), Ids.DIED_TIME)),
                         ],
                         id=Ids.DIED_FIELDS,
                     ),

@@ -162,8 +162,8 @@ def test_a_discharge_form_opened_for_the_next_patient_starts_empty(page, live_se
 
 
 def test_a_death_is_recorded_at_the_day_and_time_typed_day_first(page, live_server):
-    """The date of death is typed day first (read back in words under the field), whatever the browser's language,
-    and the stay ends at that instant in the site's time zone."""
+    """The date of death is typed day first and its time on the 24-hour clock (each read back in words under the
+    field), whatever the browser's language, and the stay ends at that instant in the site's time zone."""
     base, pantau = live_server
     mrn, beds = _setup(pantau)
     code = next(iter(beds))
@@ -178,7 +178,8 @@ def test_a_death_is_recorded_at_the_day_and_time_typed_day_first(page, live_serv
     modal.get_by_role("radio", name="Meninggal", exact=True).check()
     page.locator("#inpatient-died-date").press_sequentially(died.strftime("%d/%m/%Y"))
     expect(page.locator("#inpatient-died-date-words")).to_have_text(long_date(died.date()))
-    page.fill("#inpatient-died-time", died.strftime("%H:%M"))
+    page.fill("#inpatient-died-time", died.strftime("%H.%M"))  # the 24-hour clock, as Indonesia writes it
+    expect(page.locator("#inpatient-died-time-words")).to_contain_text(died.strftime("pukul %H.%M"))
     page.locator("#inpatient-discharge-save").click()
     expect(page.locator("#inpatient-list-feedback")).to_contain_text("dipulangkan")
     with pantau.runtime.db.session() as s:

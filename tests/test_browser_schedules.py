@@ -1,19 +1,23 @@
-"""The schedule pages in a real browser: the admin adds a weekly session and an overlapping one is refused beside
-its field with everything typed kept; today's schedule shows each session's state and quotas, a closed poli as
-closed with its reason."""
+"""The schedule pages in a real browser: the admin adds a weekly session (its hours typed on the 24-hour clock and
+read back in words) and an overlapping one is refused beside its field with everything typed kept; today's schedule
+shows each session's state and quotas, a closed poli as closed with its reason. The browser reads a typed time as
+the server does."""
 
 from __future__ import annotations
 
 import re
+from datetime import time
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
 from auth.users import find_user
+from components.typed_time import DAY_PARTS, TYPED_TIME_WORDS
 from data.models import Doctor, Poli
 from data.schedules import close_poli, local_today
 from domain.actor import Actor
+from domain.formats import parse_clock
 from i18n import translate
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import open_nav, sign_in
@@ -40,7 +44,9 @@ def test_admin_adds_a_weekly_session_and_an_overlap_is_refused_beside_the_field(
     sign_in(page, base, "admin")
     open_nav(page, "pages.admin_schedule")
 
-    fill_session(page, "Poli Umum", "08:00", "12:00")
+    fill_session(page, "Poli Umum", "08.00", "1200")  # as Indonesia writes a time, and digits alone
+    expect(page.locator("#admin-schedule-start-words")).to_have_text("pukul 08.00 pagi")
+    expect(page.locator("#admin-schedule-end-words")).to_have_text("pukul 12.00 siang")
     page.click("#admin-schedule-save")
     expect(page.locator("#admin-schedule-saved")).to_contain_text("Sesi praktik disimpan")
     row = page.locator("#admin-schedule-grid tr", has_text=DOCTOR)
@@ -58,6 +64,13 @@ def test_admin_adds_a_weekly_session_and_an_overlap_is_refused_beside_the_field(
     save_screenshot(page, "admin-schedule-overlap.png", full_page=True)
 
     page.fill("#admin-schedule-start", "12:00")  # touching is fine
+    page.fill("#admin-schedule-end", "2.30 pm")  # no am/pm: the 24-hour clock only
+    expect(page.locator("#admin-schedule-end-words")).to_have_text(translate("typed_time_unreadable"))
+    page.click("#admin-schedule-save")
+    expect(page.locator("#admin-schedule-end-error")).to_have_text(translate("err_schedule_time"))
+    expect(page.locator("#admin-schedule-end")).to_have_value("2.30 pm")
+    page.fill("#admin-schedule-end", "14:30")
+    expect(page.locator("#admin-schedule-end-words")).to_have_text("pukul 14.30 siang")
     page.fill("#admin-schedule-valid-from", "1/13/2027")  # month first, as an English browser writes it: refused
     expect(page.locator("#admin-schedule-valid-from-words")).to_contain_text("Belum terbaca")
     page.click("#admin-schedule-save")
@@ -125,3 +138,28 @@ def test_admin_adds_a_collective_leave_day_typed_day_first(page, live_server):
     page.click("#admin-holiday-add")
     row = page.locator("#admin-holiday-table tr", has_text="Cuti bersama akhir tahun")
     expect(row).to_contain_text(f"30 Desember {year}")
+
+
+def test_the_browser_reads_a_typed_time_as_the_server_does(page):
+    """The words under a typed time come from the browser's own reading (components/typed_time.py); for every
+    minute of the day, written three ways, and for near-times it agrees with the server's (parse_clock), and names
+    the part of the day from the same table."""
+    minutes = [time(h, m) for h in range(24) for m in range(60)]
+    typed = [
+        *(text for t in minutes for text in (f"{t:%H.%M}", f"{t:%H:%M}", f"{t.hour}{t:%M}")),
+        *("", " 7.05 ", "24.00", "23.60", "7.5", "2.30 pm", "14", "14.30.00", "14-30", "١٤.٣٠", "12345", "1.2.3"),
+    ]
+    hint = translate("typed_time_unreadable", "id")
+
+    def server(text: str) -> str:
+        if not text.strip():
+            return ""
+        try:
+            read = parse_clock(text)
+        except ValueError:
+            return hint
+        part = [name for start, name in DAY_PARTS if read.hour >= start][-1]
+        return f"pukul {read:%H.%M} {translate(f'typed_time_part_{part}', 'id')}"
+
+    browser = page.evaluate(f"texts => texts.map({TYPED_TIME_WORDS})", typed)
+    assert [(text, said) for text, said in zip(typed, browser, strict=True) if said != server(text)] == []

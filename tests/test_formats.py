@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.formats import day_first, local_datetime, long_date, parse_day_first, rupiah
+from domain.formats import day_first, local_datetime, long_date, parse_clock, parse_day_first, rupiah
 
 
 def test_long_date_in_both_languages():
@@ -69,3 +69,32 @@ def test_a_date_that_cannot_be_read_day_first_is_refused(typed):
 @given(st.dates(min_value=date(1000, 1, 1)))
 def test_a_date_written_day_first_reads_back_as_itself(day):
     assert parse_day_first(day_first(day)) == day
+
+
+@pytest.mark.parametrize(
+    "typed, expected",
+    [
+        ("14.30", time(14, 30)),
+        ("14:30", time(14, 30)),
+        ("1430", time(14, 30)),
+        (" 8.05 ", time(8, 5)),
+        ("805", time(8, 5)),
+        ("00.00", time(0, 0)),
+        ("23:59", time(23, 59)),
+    ],
+)
+def test_a_time_is_read_on_the_24_hour_clock(typed, expected):
+    assert parse_clock(typed) == expected
+
+
+@pytest.mark.parametrize(
+    "typed", ["", "24.00", "14.60", "14.5", "2.30 pm", "2:30 PM", "14", "14.30.00", "14-30", "١٤.٣٠", "12345"]
+)
+def test_a_time_that_cannot_be_read_on_the_24_hour_clock_is_refused(typed):
+    with pytest.raises(ValueError):
+        parse_clock(typed)
+
+
+@given(st.times().map(lambda t: t.replace(second=0, microsecond=0)))
+def test_a_time_written_as_a_field_writes_it_reads_back_as_itself(moment):
+    assert parse_clock(f"{moment:%H:%M}") == parse_clock(f"{moment:%H.%M}") == parse_clock(f"{moment:%H%M}") == moment

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from data.charges import NewCharge, add_charge_lines, price_of, priced_charge
+from data.charges import NewCharge, PriceBook, add_charge_lines, price_of, priced_charge
 from data.models import Admission, Bed, BedOccupancy, ChargeLine, ClinicSession, Poli, Visit, Ward
 from data.schedules import site_zone
 from domain import queue_points
@@ -115,6 +115,7 @@ def charge_inpatient_day(session: Session, site_id: int, day: date, admission_id
         .order_by(BedOccupancy.admission_id)
     ).all()
     charges: list[NewCharge] = []
+    book = PriceBook(session, site_id)
     for admission_id, patient_id, ward_id, care_class, payer in held:
         for code, event in ((ROOM, "room"), (CARE, "care")):
             charges.append(
@@ -130,6 +131,7 @@ def charge_inpatient_day(session: Session, site_id: int, day: date, admission_id
                     ward_id=ward_id,
                     patient_id=patient_id,
                     admission_id=admission_id,
+                    book=book,
                 )
             )
     return add_charge_lines(session, site_id, charges)

@@ -84,6 +84,23 @@ def price_of(
     return session.scalar(_TARIFF_IN_FORCE, values)
 
 
+class PriceBook:
+    """``price_of`` answered once per question within one task: a day's room and care for every bed in the hospital
+    asks the same few (code, class, payer). It lives as long as the task, in its session, so a tariff changed later
+    is read again by the next one."""
+
+    def __init__(self, session: Session, site_id: int) -> None:
+        self._session = session
+        self._site_id = site_id
+        self._known: dict[tuple[str, date, str | None, str | None], Tariff | None] = {}
+
+    def price(self, code: str, day: date, *, care_class: str | None = None, payer: str | None = None) -> Tariff | None:
+        key = (code, day, care_class, payer)
+        if key not in self._known:
+            self._known[key] = price_of(self._session, self._site_id, code, day, care_class=care_class, payer=payer)
+        return self._known[key]
+
+
 def priced_charge(
     session: Session,
     site_id: int,
@@ -95,11 +112,13 @@ def priced_charge(
     care_class: str | None = None,
     quantity: int = 1,
     unit: str | None = None,
+    book: PriceBook | None = None,
     **links: int | None,
 ) -> NewCharge:
-    """A charge of ``code`` at the tariff in force. Without a tariff the line is still written (nothing earned
-    is lost) with price 0 and ``priced=False``, and the reports count it as unpriced; ``unit`` is then required."""
-    tariff = price_of(session, site_id, code, day, care_class=care_class, payer=payer)
+    """A charge of ``code`` at the tariff in force (asked of ``book`` when the caller prices many lines). Without a
+    tariff the line is still written (nothing earned is lost) with price 0 and ``priced=False``, and the reports
+    count it as unpriced; ``unit`` is then required."""
+    tariff = (book or PriceBook(session, site_id)).price(code, day, care_class=care_class, payer=payer)
     if tariff is None and unit is None:
         raise ValueError(f"no tariff {code!r} in force and no unit given")
     return NewCharge(

@@ -8,12 +8,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, select
 
 from data import charge_capture, queue_actions
 from data.admissions import admit, discharge, set_bed_status
 from data.billing import cashier_lookup, create_invoice
 from data.census import ensure_census, record_census
+from data.charges import PriceBook, price_of
 from data.models import (
     Admission,
     Bed,
@@ -246,6 +247,29 @@ def test_census_charges_room_and_care_per_class_and_payer_once(stays):
         assert charge_capture.charge_inpatient_day(s, actor.site_id, STAY_DAY) == 0
     assert lines(pantau, service_date=STAY_DAY) == expected
     assert daily(pantau, STAY_DAY) == rollup
+
+
+def test_a_price_book_asks_each_question_once_and_answers_as_price_of(stays):
+    """A day's room and care for every bed asks a few questions many times: the census's book asks each once."""
+    pantau, actor, _, _ = stays
+    asked: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:
+        if "FROM tariff" in statement:
+            asked.append(statement)
+
+    engine = pantau.runtime.db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        with pantau.runtime.db.session() as s:
+            book = PriceBook(s, actor.site_id)
+            questions = [("RI-KAMAR", k, p) for k, p in (("1", "jkn"), ("3", "umum"), ("1", "jkn"), ("3", "umum"))]
+            answers = [book.price(code, STAY_DAY, care_class=k, payer=p) for code, k, p in questions]
+            assert len(asked) == 2
+            direct = [price_of(s, actor.site_id, code, STAY_DAY, care_class=k, payer=p) for code, k, p in questions]
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert [a.amount for a in answers] == [d.amount for d in direct] and answers[0].amount != answers[1].amount
 
 
 def test_ensure_census_charges_the_missing_days(stays):

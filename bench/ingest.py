@@ -774,6 +774,7 @@ def drain(
     clinical = [s.get("clinical") or {} for s in consumers.snapshots()]
     return {
         "late": sum(c.get("late", 0) for c in clinical),
+        "repeated": sum(c.get("repeated", 0) for c in clinical),
         "t0": t0,
         "rate": args.messages / (finished - subscribed),
         "start_s": subscribed - launched,
@@ -992,6 +993,7 @@ def main() -> int:
             "drain_ratio": round(drained["rate"] / bare_rate, 3),
             "clinical_drain_s": None if drained["clinical_s"] is None else round(drained["clinical_s"], 2),
             "clinical_late": drained["late"],
+            "clinical_repeated": drained["repeated"],
             "alarms": len(alarms),
             "alarms_equal_to_single": None if single_alarms is None else alarms == single_alarms,
             "drain_no_data": drain_no_data,

@@ -14,7 +14,10 @@ clock says (it may be behind the old monitor's), and the old monitor's samples a
 A step is evaluated on its newest sample (``ts``, then ``seq``), carrying the step's newest cuff reading: at 1 Hz
 that is every sample, and a replayed backlog costs one evaluation per bed and second of sample time whatever the
 batching, so one consumer and several give the same alarms. A sample of a step already evaluated (a redelivery,
-a replay after a crash, a consumer later than ``hold_s``) is skipped and counted as ``late``.
+a replay after a crash, a consumer later than ``hold_s``) is skipped and counted as ``late``; one the partition's
+previous owner had already read (``seen_until``: it was evaluated there, or counted late there) is skipped and
+counted as ``repeated``. A new owner resumes at the offset, before entries the old one evaluated out of read order
+(a bed's step waits while another bed's go), so a takeover re-reads some: they are not samples the evaluator missed.
 
 The hold covers a consumer that keeps feeding, however much slower: its next step of a bed is read before the
 other's later steps are due. It does not cover consumers that stall together in a backlog (a commit that holds them,
@@ -37,7 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bridge.clinical_feed import FeedEntry, decode
-from data.live_store import StreamEntry
+from data.live_store import StreamEntry, parse_stream_id
 from domain.vitals_contract import DeviceStatus, VitalsMessage
 
 __all__ = ["REPLAY_LAG_MS", "PartitionOrder", "Unit"]
@@ -79,14 +82,23 @@ class _Feeder:
 class PartitionOrder:
     """Entries in (:meth:`add`), units out (:meth:`add` for status updates, :meth:`ready` for samples).
 
-    ``evaluated(bed)`` is the newest ``(pairing, step)`` of the bed already evaluated (``None``: none yet)."""
+    ``evaluated(bed)`` is the newest ``(pairing, step)`` of the bed already evaluated (``None``: none yet);
+    ``seen_until`` the newest entry id the partition's previous owner had read when it committed that state."""
 
-    def __init__(self, step_ms: int, hold_s: float, evaluated: Callable[[str], tuple[int, int] | None]) -> None:
+    def __init__(
+        self,
+        step_ms: int,
+        hold_s: float,
+        evaluated: Callable[[str], tuple[int, int] | None],
+        seen_until: str | None = None,
+    ) -> None:
         self.step_ms = step_ms
         self.hold_s = hold_s
         self.evaluated = evaluated
         self.offset: str | None = None
         self.late = 0
+        self.repeated = 0
+        self._seen_until = parse_stream_id(seen_until) if seen_until else None
         self.broken = 0
         self._beds: dict[str, dict[tuple[int, int], list[_Waiting]]] = {}  # bed -> (pairing, step) -> samples
         self._read: deque[str] = deque()
@@ -138,7 +150,10 @@ class PartitionOrder:
     def _wait(self, bed: str, entry_id: str, step: tuple[int, int], msg: VitalsMessage, now: float) -> None:
         last = self.evaluated(bed)
         if last is not None and step <= last:
-            self.late += 1
+            if self._seen_until is not None and parse_stream_id(entry_id) <= self._seen_until:
+                self.repeated += 1
+            else:
+                self.late += 1
             return
         self._beds.setdefault(bed, {}).setdefault(step, []).append(_Waiting(entry_id, msg, now))
         self._waiting.add(entry_id)

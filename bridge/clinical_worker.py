@@ -7,12 +7,13 @@ by lease, evaluates their beds in sample-time order (:mod:`bridge.clinical_order
   evaluators registered in ``live_keys.CLINICAL_EVALUATORS``) and gives up what it holds beyond it. Leases are
   fenced only by that timing: an evaluator stalled longer than ``lease_s`` may evaluate a partition once more
   beside its new owner (both derive the same changes from the same entries; the journal stores an episode once).
-* **nothing lost, nothing twice** - the partition's offset and its beds' alarm state (with each bed's clock and
-  last evaluated step) are written together, in one atomic live-store batch, and only once the journal has stored
-  every alarm change up to there; entries more than a minute older than the offset are dropped with it. A new owner
-  (or this one after a crash) restores that state and replays the entries after the offset; samples of steps
-  already evaluated are skipped, and the changes derived again are recognised by the journal (bed, condition,
-  start) and not stored twice.
+* **nothing lost, nothing twice** - the partition's offset, the newest entry read, and its beds' alarm state (with
+  each bed's clock and last evaluated step) are written together, in one atomic live-store batch, and only once
+  the journal has stored every alarm change up to there; entries more than a minute older than the offset are
+  dropped with it. A new owner (or this one after a crash) restores that state and replays the entries after the
+  offset; samples of steps already evaluated are skipped (``repeated`` when the previous owner had read them,
+  else ``late``), and the changes derived again are recognised by the journal (bed, condition, start) and not
+  stored twice.
 
 ``python -m bridge.clinical_worker`` runs it on its own (no MQTT); by default each consumer runs one too.
 """
@@ -85,7 +86,7 @@ class ClinicalWorker:
         self.pipeline = ClinicalPipeline(db, live, scope=self)
         self.evaluated = 0  # units evaluated
         self.lost = 0  # partitions found held by another evaluator (this one had stalled longer than the lease)
-        self._dropped = {"late": 0, "broken": 0}  # what the partitions given up or lost had counted
+        self._dropped = {"late": 0, "repeated": 0, "broken": 0}  # what the partitions given up or lost had counted
         self._owned: dict[int, PartitionOrder] = {}
         self._cursor: dict[int, str] = {}
         self._caught_up: set[int] = set()  # partitions whose last read reached the end of the stream
@@ -137,14 +138,14 @@ class ClinicalWorker:
 
     def counters(self) -> dict[str, object]:
         """Partitions owned, units evaluated, samples skipped as ``late`` (a step already evaluated: redeliveries,
-        replays, stragglers), entries that could not be read (``broken``), both since the start, and partitions
-        ``lost`` to another evaluator."""
+        replays, stragglers) or as ``repeated`` (read again after a takeover, already handled by the previous owner),
+        entries that could not be read (``broken``), all since the start, and partitions ``lost`` to another
+        evaluator."""
         orders = list(self._owned.values())
         return {
             "owned": self.owned,
             "evaluated": self.evaluated,
-            "late": self._dropped["late"] + sum(order.late for order in orders),
-            "broken": self._dropped["broken"] + sum(order.broken for order in orders),
+            **{name: self._dropped[name] + sum(getattr(order, name) for order in orders) for name in self._dropped},
             "lost": self.lost,
         }
 
@@ -245,11 +246,14 @@ class ClinicalWorker:
 
     def _acquire(self, partition: int) -> None:
         """Take over a partition where its last owner committed: its beds' state, then the entries after."""
-        offset = self.live.get_latest(live_keys.clinical_offset(partition)).get("id") or "-"
+        committed = self.live.get_latest(live_keys.clinical_offset(partition))
+        offset = committed.get("id") or "-"
         codes = [code for code in self.pipeline.bed_codes() if partition_of(code, self.partitions) == partition]
         self.pipeline.restore_beds(codes)
         self.pipeline.take_stored_cuff_readings(codes)  # a snapshot of a bed's previous admission brings none
-        self._owned[partition] = PartitionOrder(self.step_ms, self.hold_s, self.pipeline.last_step)
+        self._owned[partition] = PartitionOrder(
+            self.step_ms, self.hold_s, self.pipeline.last_step, seen_until=committed.get("read")
+        )
         taken_at = time.monotonic()
         self._read_at.update(dict.fromkeys(codes, taken_at))  # a silent bed's time goes on from the takeover
         self._replayed.difference_update(codes)
@@ -261,8 +265,8 @@ class ClinicalWorker:
     def _drop(self, partition: int) -> None:
         order = self._owned.pop(partition, None)
         if order is not None:
-            self._dropped["late"] += order.late
-            self._dropped["broken"] += order.broken
+            for name in self._dropped:
+                self._dropped[name] += getattr(order, name)
         self._caught_up.discard(partition)
         self._touched.pop(partition, None)
 
@@ -320,7 +324,7 @@ class ClinicalWorker:
         ``KEEP_EVALUATED_MS`` before it, so a partition holds what awaits evaluation and the last minute (the stream's
         cap matters only while no evaluator runs)."""
         order = self._owned.get(partition)
-        if order is None or (order.offset == self._committed[partition] and not self._touched[partition]):
+        if order is None or (order.offset in (None, self._committed[partition]) and not self._touched[partition]):
             return
         states = self.pipeline.bed_states(
             self._touched[partition], lambda code: partition_of(code, self.partitions) == partition
@@ -330,11 +334,13 @@ class ClinicalWorker:
         batch = self.live.batch()
         for key, fields in states.items():
             batch.set_latest(key, fields)
-        if order.offset is not None:
-            batch.set_latest(live_keys.clinical_offset(partition), {"id": order.offset})
+        committed = {"read": self._cursor[partition]}  # the newest entry read: the beds' state covers it
+        if order.offset is not None:  # None: the first entry read still waits, the offset has not moved
+            committed["id"] = order.offset
             ms, seq = parse_stream_id(order.offset)
             if ms > KEEP_EVALUATED_MS:  # the full id: one batch's entries share their millisecond
                 batch.trim_stream(live_keys.clinical_partition(partition), f"{ms - KEEP_EVALUATED_MS}-{seq}")
+        batch.set_latest(live_keys.clinical_offset(partition), committed)
         batch.execute()
         self._committed[partition] = order.offset
         self._touched[partition] = set()

@@ -48,6 +48,18 @@ def test_a_bed_is_evaluated_once_per_second_of_sample_time_in_order_whatever_the
     assert order.offset == late[0]
 
 
+def test_entries_the_previous_owner_read_are_repeated_not_late() -> None:
+    """A new owner resumes at the offset, before entries its predecessor evaluated out of read order: those (read
+    up to ``seen_until``) count as repeated; a sample of an evaluated second read after them is late."""
+    done = {"A": (1, T0 // 1000 + 1)}  # the previous owner evaluated A up to its second 1
+    order = PartitionOrder(1000, 1.0, done.get, seen_until=f"{T0 // 1000 + 2}-0")
+    order.add(
+        [entry(1, "B", 1, T0 + 100), entry(2, "A", 3, T0 + 1_200), entry(3, "A", 4, T0 + 1_700)], now=0.0, wall_ms=LIVE
+    )
+    assert (order.repeated, order.late) == (1, 1)  # entry 2 was read before, entry 3 was not
+    assert [u.bed for u in order.ready(exhausted=True, now=2.0)] == ["B"]
+
+
 def test_a_monitor_paired_later_follows_its_predecessor_whatever_its_clock_says() -> None:
     """The new monitor's clock is a minute behind the old one's: its steps still come after the old monitor's, and
     the old monitor's samples after the swap are late."""

@@ -154,9 +154,12 @@ class RecordedWard:
             out.append((self.beds.index(code), condition, int(started.timestamp() * 1000) - t0, end))
         return out
 
-    def feed_in_one_millisecond(self, redis_url: str, messages: list[tuple[str, bytes]]) -> None:
+    def feed_in_one_millisecond(
+        self, redis_url: str, messages: list[tuple[str, bytes]], feeders: list[str] | None = None
+    ) -> None:
         """Append ``messages`` to the clinical partitions as entries of one millisecond, as a loaded consumer's
-        large batch can be (ids given, for Redis 7.0 takes the clock afresh within a script)."""
+        large batch can be (ids given, for Redis 7.0 takes the clock afresh within a script); ``feeders`` names
+        the consumer of each."""
         with self.db.engine.connect() as conn:
             pairing = dict(
                 conn.execute(
@@ -172,7 +175,8 @@ class RecordedWard:
                 msg = parse_vitals(topic, payload, ms)
                 bed = bed_of[msg.device_id]
                 key = live_keys.clinical_partition(partition_of(bed, PARTITIONS))
-                pipe.xadd(key, encode_sample(bed, pairing[msg.device_id], msg), id=f"{ms}-{seq}")
+                feeder = feeders[seq - 1] if feeders else ""
+                pipe.xadd(key, encode_sample(bed, pairing[msg.device_id], msg, feeder), id=f"{ms}-{seq}")
             pipe.execute()
 
     def stored(self) -> tuple[int, int]:
@@ -538,6 +542,42 @@ def test_evaluated_entries_leave_the_partitions_and_a_new_owner_goes_on_after_th
         assert second.counters()["late"] == 0
         time.sleep(1)
         assert ward.alarms(t0) == EXPECTED
+    finally:
+        cluster.close()
+
+
+def test_what_a_new_owner_reads_again_counts_as_repeated_not_late(services: Services, monkeypatch) -> None:
+    """The first owner of a partition evaluated bed Y's seconds while bed X's still waited for a consumer of a
+    backlog that may bring more of them, so its offset stayed before X's; it stops, and the next owner resumes
+    there. It reads Y's seconds again: they were evaluated, so they count as repeated, not late (nothing was
+    missed), and the seconds still waiting are evaluated by the new owner."""
+    monkeypatch.setattr("bridge.clinical_order.FEEDER_WAIT_S", 8.0)  # room to stop the first owner meanwhile
+    ward = RecordedWard(services.db)
+    by_partition: dict[int, list[int]] = {}
+    for n, bed in enumerate(ward.beds):
+        by_partition.setdefault(partition_of(bed, PARTITIONS), []).append(n)
+    x, y = next(beds for beds in by_partition.values() if len(beds) > 1)[:2]  # six beds, four partitions
+    cluster = Cluster(services)
+    try:
+        first = cluster.worker(DEPLOYED_LEASE_S)
+        wait_until(cluster.spread, timeout=30, what="the partitions held")
+        t0 = now_ms() - SECONDS * 1000  # a backlog
+
+        def sample(n: int, second: int) -> tuple[str, bytes]:
+            return vitals(ward.devices[n], second, t0 + second * 1000, hr=75, spo2=97, rr=16)
+
+        # X's first seconds from two consumers (the second may bring more of them: they wait), Y's from one.
+        entries = [(sample(x, 0), "c2"), (sample(x, 0), "c1"), (sample(x, 1), "c1")]
+        entries += [(sample(y, second), "c1") for second in range(4)]
+        ward.feed_in_one_millisecond(cluster.redis_url, [m for m, _ in entries], [f for _, f in entries])
+        # Y's last second waits too: its consumer may bring more of it.
+        wait_until(lambda: first.evaluated >= 3, timeout=30, what="Y's first three seconds evaluated")
+        assert first.evaluated == 3, "X's seconds and Y's last still wait for their consumers"
+        first.stop(5)
+        second = cluster.worker(DEPLOYED_LEASE_S)
+        wait_until(lambda: second.evaluated >= 3, timeout=30, what="the waiting seconds evaluated by the new owner")
+        assert {k: second.counters()[k] for k in ("late", "repeated")} == {"late": 0, "repeated": 3}
+        assert first.counters()["late"] == 0
     finally:
         cluster.close()
 

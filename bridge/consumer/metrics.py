@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 _CLINICAL_COUNTERS = (  # bridge.clinical_worker.ClinicalWorker.counters
     ("evaluated", "Clinical steps and status updates evaluated."),
     ("late", "Samples of a clinical step already evaluated, skipped."),
+    ("repeated", "Clinical entries read again after a takeover, already handled by the previous owner."),
     ("broken", "Clinical stream entries that could not be read."),
     ("lost", "Clinical partitions taken by another evaluator after a stall."),
 )

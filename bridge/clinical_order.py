@@ -25,7 +25,10 @@ a starved machine): the steps read before the stall wait out the hold and go, an
 the other consumer fed after the stall come late. So each sample entry names its consumer (``FeedEntry.feeder``),
 and while the partition replays a backlog (its newest sample read is more than ``REPLAY_LAG_MS`` older than the wall
 clock) a bed's step also waits for every consumer that fed the bed and fed the partition in the last
-``FEEDER_WAIT_S``, until it has fed a later step of the bed, for at most ``FEEDER_WAIT_S`` beyond the hold. Live
+``FEEDER_WAIT_S``, until it has fed a later step of the bed, for at most ``FEEDER_WAIT_S`` beyond the hold. A
+consumer among the announced feeders (``live_keys.CLINICAL_FEEDERS``, :class:`bridge.clinical_feed.FeederBeacon`)
+is waited for the same way on a bed it has fed nothing of yet: one whose first batch comes later than the hold
+after another's (a consumer started late, or slow to its first commit) is known before its entries are. Live
 (samples read within seconds of their time) nothing waits longer than the hold: an alarm is not delayed for a
 consumer that may have nothing more of the bed.
 
@@ -77,6 +80,12 @@ class _Feeder:
 
     seen: float  # time.monotonic() when its last entry was read
     steps: dict[str, tuple[int, int]] = field(default_factory=dict)  # bed -> newest (pairing, step) it fed
+    announced: bool = False  # among the announced feeders at the last :meth:`PartitionOrder.ready`
+
+    def may_bring(self, bed: str, step: tuple[int, int]) -> bool:
+        """It may still feed samples of ``bed``'s ``step``: it fed none later, and it fed the bed or is announced."""
+        fed = self.steps.get(bed)
+        return self.announced if fed is None else fed <= step
 
 
 class PartitionOrder:
@@ -137,14 +146,19 @@ class PartitionOrder:
         if step > feeder.steps.get(bed, _NO_STEP):
             feeder.steps[bed] = step
 
-    def _waited_for(self, now: float) -> list[_Feeder]:
-        """The consumers a step may still wait for: while the partition replays, those that fed it in the last
-        ``FEEDER_WAIT_S``, when there are two or more."""
-        for name in [n for n, f in self._feeders.items() if now - f.seen > FEEDER_FORGET_S]:
-            del self._feeders[name]
+    def _waited_for(self, now: float, announced: frozenset[str]) -> list[_Feeder]:
+        """The consumers a step may still wait for: while the partition replays, those ``announced`` and those that
+        fed it in the last ``FEEDER_WAIT_S``, when there are two or more."""
+        feeders = self._feeders
+        for name in [n for n, f in feeders.items() if now - f.seen > FEEDER_FORGET_S and n not in announced]:
+            del feeders[name]
+        for name in announced - feeders.keys():
+            feeders[name] = _Feeder(now)
+        for name, feeder in feeders.items():
+            feeder.announced = name in announced
         if not self.replaying:
             return []
-        feeding = [f for f in self._feeders.values() if now - f.seen <= FEEDER_WAIT_S]
+        feeding = [f for f in feeders.values() if f.announced or now - f.seen <= FEEDER_WAIT_S]
         return feeding if len(feeding) > 1 else []
 
     def _wait(self, bed: str, entry_id: str, step: tuple[int, int], msg: VitalsMessage, now: float) -> None:
@@ -162,11 +176,11 @@ class PartitionOrder:
         """Samples of ``bed`` are waiting here: more of its time is on its way."""
         return bed in self._beds
 
-    def ready(self, exhausted: bool, now: float) -> list[Unit]:
+    def ready(self, exhausted: bool, now: float, announced: frozenset[str] = frozenset()) -> list[Unit]:
         """The steps now complete, per bed in sample-time order. ``exhausted``: the last read reached the end of
-        the stream."""
+        the stream; ``announced``: the consumers now among the announced feeders."""
         units: list[Unit] = []
-        feeders = self._waited_for(now)
+        feeders = self._waited_for(now, announced)
         for bed in list(self._beds):
             steps = self._beds[bed]
             order = sorted(steps)
@@ -175,10 +189,8 @@ class PartitionOrder:
                 waited = now - max(w.seen for w in steps[step])
                 if not followed or waited < self.hold_s:
                     break
-                if waited < self.hold_s + FEEDER_WAIT_S and any(
-                    bed in f.steps and f.steps[bed] <= step for f in feeders
-                ):
-                    break  # a consumer that fed the bed may still bring samples of this step
+                if waited < self.hold_s + FEEDER_WAIT_S and any(f.may_bring(bed, step) for f in feeders):
+                    break  # a consumer may still bring samples of this step
                 units.append(self._unit(bed, step, steps.pop(step)))
             if not steps:
                 del self._beds[bed]

@@ -37,7 +37,7 @@ from bridge.clinical_order import REPLAY_LAG_MS, PartitionOrder, Unit
 from bridge.consumer.throttled_log import ThrottledLog
 from data import live_keys
 from data.db import Database
-from data.live_store import LiveStore, parse_stream_id
+from data.live_store import UNCAPPED, LiveStore, parse_stream_id
 from data.runtime import Runtime
 from domain.clock import now_ms
 
@@ -187,8 +187,9 @@ class ClinicalWorker:
                     self._leases()
                     next_lease = time.monotonic() + self.lease_s / 3
                 busy = False
+                announced = frozenset(self.live.slot_members(live_keys.CLINICAL_FEEDERS))
                 for partition in list(self._owned):
-                    busy |= self._step(partition)
+                    busy |= self._step(partition, announced)
                 self._passed_at = time.monotonic()
             except Exception as exc:  # the live store or the database away: try again shortly
                 self._pass_failed(read_any=self._reads != reads)
@@ -220,8 +221,8 @@ class ClinicalWorker:
     def _leases(self) -> None:
         """Renew the leases held and take the free ones (a partition whose owner died or stopped)."""
         live = self.live
-        live.claim_slot({live_keys.CLINICAL_EVALUATORS: 1_000_000}, self.member, self.lease_s)
-        share = math.ceil(self.partitions / max(1, live.count_slots(live_keys.CLINICAL_EVALUATORS)))
+        live.claim_slot({live_keys.CLINICAL_EVALUATORS: UNCAPPED}, self.member, self.lease_s)
+        share = math.ceil(self.partitions / max(1, len(live.slot_members(live_keys.CLINICAL_EVALUATORS))))
         for partition in sorted(self._owned)[share:]:  # a newcomer takes these
             self._commit(partition)
             self._release(partition)
@@ -277,9 +278,10 @@ class ClinicalWorker:
         except Exception:
             log.warning("clinical lease not released; it lapses after %.0f s", self.lease_s)
 
-    def _step(self, partition: int) -> bool:
-        """Read the next entries of a partition, evaluate the steps now complete, commit; True if more are waiting
-        (it read a full page)."""
+    def _step(self, partition: int, announced: frozenset[str]) -> bool:
+        """Read the next entries of a partition, evaluate the steps now complete (``announced``: the consumers among
+        the feeders, :class:`bridge.clinical_feed.FeederBeacon`), commit; True if more are waiting (it read a full
+        page)."""
         order = self._owned[partition]
         entries = self.live.read_stream(
             live_keys.clinical_partition(partition), after=self._cursor[partition], count=READ_COUNT
@@ -295,7 +297,7 @@ class ClinicalWorker:
         else:
             self._caught_up.discard(partition)
         units = order.add(entries, now, wall_ms)
-        units += order.ready(partition in self._caught_up, now)
+        units += order.ready(partition in self._caught_up, now, announced)
         if units:
             self._touched[partition] |= self.pipeline.evaluate_units(units)
             self.evaluated += len(units)

@@ -85,3 +85,8 @@ def clinical_offset(partition: int) -> str:
 CLINICAL_EVALUATORS = "pantau:clinical:evaluators"
 """The running clinical evaluators (a counted set, each member expiring unless renewed): each takes its fair share
 of the partitions."""
+
+CLINICAL_FEEDERS = "pantau:clinical:feeders"
+"""The consumers subscribed and feeding the clinical streams (a counted set of their client ids, each expiring
+unless renewed): an evaluator replaying a backlog waits for each before a step goes, even for one that has fed
+nothing yet."""

@@ -36,6 +36,7 @@ from redis.commands.core import Script
 from redis.retry import Retry
 
 __all__ = [
+    "UNCAPPED",
     "LiveBatch",
     "LiveStore",
     "LiveStoreError",
@@ -47,6 +48,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+UNCAPPED = 1_000_000  # the cap of a counted set that only registers its members (``LiveStore.claim_slot``)
 
 Value = str | int | float | None
 StreamEntry = tuple[str, dict[str, str]]
@@ -172,8 +175,8 @@ class LiveStore(Protocol):
         """Take ``member`` out of the counted sets ``keys``; idempotent."""
         ...
 
-    def count_slots(self, key: str) -> int:
-        """How many unexpired members the counted set ``key`` holds."""
+    def slot_members(self, key: str) -> list[str]:
+        """The unexpired members of the counted set ``key``."""
         ...
 
     def close(self) -> None:
@@ -467,9 +470,9 @@ class MemoryLiveStore:
                 if not members:
                     self._data.slots.pop(key, None)  # like Redis: an empty set does not exist
 
-    def count_slots(self, key: str) -> int:
+    def slot_members(self, key: str) -> list[str]:
         with self._data.lock:
-            return len(self._live_slots_locked(self._data.slots.get(key, {}), now=time.monotonic()))
+            return list(self._live_slots_locked(self._data.slots.get(key, {}), now=time.monotonic()))
 
     @staticmethod
     def _live_slots_locked(members: dict[str, float], now: float) -> dict[str, float]:
@@ -769,7 +772,7 @@ for i = 1, #KEYS do
   end
 end
 """
-_SLOT_COUNT = _SLOT_PRUNE + "return redis.call('ZCARD', KEYS[1])"
+_SLOT_MEMBERS = _SLOT_PRUNE + "return redis.call('ZRANGE', KEYS[1], 0, -1)"
 
 
 class RedisLiveStore:
@@ -864,9 +867,9 @@ class RedisLiveStore:
                 pipe.zrem(key, member)
             pipe.execute()
 
-    def count_slots(self, key: str) -> int:
-        with _redis_errors("count_slots"):
-            return int(self._slot_script(_SLOT_COUNT)(keys=[key]))
+    def slot_members(self, key: str) -> list[str]:
+        with _redis_errors("slot_members"):
+            return list(self._slot_script(_SLOT_MEMBERS)(keys=[key]))
 
     def _slot_script(self, source: str) -> Script:
         script = self._slot_scripts.get(source)

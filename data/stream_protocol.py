@@ -63,4 +63,4 @@ def refusal_key(caps: dict[str, int], full: str) -> str:
 
 def first_full(live: LiveStore, caps: dict[str, int]) -> str | None:
     """The first of ``caps``' sets that holds its cap of open streams, or None (raises ``LiveStoreError``)."""
-    return next((key for key, cap in caps.items() if live.count_slots(key) >= cap), None)
+    return next((key for key, cap in caps.items() if len(live.slot_members(key)) >= cap), None)

@@ -3,8 +3,13 @@ encoding and partitioning (bridge/clinical_feed.py)."""
 
 from __future__ import annotations
 
-from bridge.clinical_feed import decode, encode_sample, partition_of
+import threading
+import time
+
+from bridge.clinical_feed import FeederBeacon, decode, encode_sample, partition_of
 from bridge.clinical_order import PartitionOrder
+from data.live_keys import CLINICAL_FEEDERS
+from data.live_store import LiveStoreError, MemoryLiveStore
 from domain.vitals_contract import VitalsMessage
 
 T0 = 1_800_000_000_000
@@ -182,3 +187,72 @@ def test_a_sample_entry_names_the_consumer_that_fed_it() -> None:
     entry_id, fields = entry(1, "A", 7, T0, hr=81.0)
     assert decode(entry_id, fields | {"f": "pantau-consumer-2"}).feeder == "pantau-consumer-2"
     assert decode(entry_id, {k: v for k, v in fields.items() if k != "f"}).feeder == ""
+
+
+def test_a_replay_waits_for_an_announced_consumer_that_has_fed_nothing_yet() -> None:
+    """Only A has fed bed X when its steps are due; B is among the announced feeders (its first batch is late):
+    they wait for B up to the limit, and go once B has fed a later second. Live, or with B not announced, they go
+    after the hold."""
+    backlog = [fed_by("A", s, "X", s, T0 + s * 1000, hr=80) for s in range(0, 10, 2)]
+    both = frozenset({"A", "B"})
+    _, order = evaluated_steps()
+    order.add(backlog, now=0.0, wall_ms=REPLAY)
+    assert order.ready(exhausted=True, now=3.0, announced=both) == []
+    order.add([fed_by("B", 20, "X", 5, T0 + 5_000, hr=81)], now=3.5, wall_ms=REPLAY)
+    units = order.ready(exhausted=True, now=3.6, announced=both)
+    assert [(u.step - T0 // 1000, u.msg.hr) for u in units] == [(0, 80), (2, 80), (4, 80)]  # 5 waits for its hold
+    assert order.late == 0
+
+    _, unannounced = evaluated_steps()
+    unannounced.add(backlog, now=0.0, wall_ms=REPLAY)
+    assert len(unannounced.ready(exhausted=True, now=3.0, announced=frozenset({"A"}))) == 5
+
+    _, limited = evaluated_steps()
+    limited.add(backlog, now=0.0, wall_ms=REPLAY)
+    assert limited.ready(exhausted=True, now=5.9, announced=both) == []
+    assert len(limited.ready(exhausted=True, now=6.1, announced=both)) == 5  # the 1 s hold and the 5 s limit
+
+    _, live = evaluated_steps()
+    live.add(backlog, now=0.0, wall_ms=T0 + 10_000)
+    assert len(live.ready(exhausted=True, now=3.0, announced=both)) == 5
+
+
+def test_a_subscribed_consumer_is_announced_until_it_stops(monkeypatch) -> None:
+    """The beacon announces its consumer while subscribed, withdraws it when not, and takes it out on stop; a live
+    store that fails is tried again."""
+    monkeypatch.setattr("bridge.clinical_feed.ANNOUNCE_EVERY_S", 0.02)
+    live, subscribed = MemoryLiveStore(), threading.Event()
+    failing = {"claims": 2}
+    claim = live.claim_slot
+
+    def flaky_claim(*args, **kwargs):
+        if failing["claims"]:
+            failing["claims"] -= 1
+            raise LiveStoreError("down")
+        return claim(*args, **kwargs)
+
+    monkeypatch.setattr(live, "claim_slot", flaky_claim)
+    beacon = FeederBeacon(live, "consumer-1", subscribed.is_set)
+    beacon.start()
+    try:
+        time.sleep(0.1)
+        assert live.slot_members(CLINICAL_FEEDERS) == [] and failing["claims"] == 2, "not subscribed yet"
+        subscribed.set()
+        assert poll(lambda: live.slot_members(CLINICAL_FEEDERS) == ["consumer-1"])
+        assert failing["claims"] == 0, "announced once the store answered"
+        subscribed.clear()
+        assert poll(lambda: live.slot_members(CLINICAL_FEEDERS) == [])
+        subscribed.set()
+        assert poll(lambda: live.slot_members(CLINICAL_FEEDERS) == ["consumer-1"])
+    finally:
+        beacon.stop()
+    assert live.slot_members(CLINICAL_FEEDERS) == []
+
+
+def poll(condition, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True

@@ -166,9 +166,9 @@ def test_a_signed_out_session_ends_its_open_stream_within_3_s(postgres_app, stre
     assert time.monotonic() - started < SESSION_CHECK_SECONDS * 2, "within 3 s"
     live = postgres_app.runtime.live
     deadline = time.monotonic() + 3
-    while live.count_slots(f"pantau:streams:user:{nurse_id}") and time.monotonic() < deadline:
+    while live.slot_members(f"pantau:streams:user:{nurse_id}") and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert live.count_slots(f"pantau:streams:user:{nurse_id}") == 0, "its place was given back"
+    assert live.slot_members(f"pantau:streams:user:{nurse_id}") == [], "its place was given back"
 
 
 def test_open_streams_are_capped(postgres_app, quick):

@@ -1,7 +1,8 @@
 """The vitals consumer: MQTT -> validate -> resolve bed -> live store -> batch insert -> clinical feed -> ack.
 
 ``python -m bridge.consumer``: run until SIGTERM/SIGINT, then flush, ack, disconnect, exit 0. Stored samples are
-fed to the clinical streams (:mod:`bridge.clinical_feed`), and an in-process evaluator
+fed to the clinical streams (:mod:`bridge.clinical_feed`; while subscribed, the consumer is among their announced
+feeders), and an in-process evaluator
 (:mod:`bridge.clinical_worker`) evaluates the partitions whose lease it wins; ``--no-evaluator`` leaves that to
 ``python -m bridge.clinical_worker`` processes, ``--no-clinical`` does neither.
 """
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    from bridge.clinical_feed import ClinicalFeed
+    from bridge.clinical_feed import ClinicalFeed, FeederBeacon
     from bridge.clinical_worker import ClinicalWorker
     from bridge.collector import collect_for_batches
     from data.runtime import build_runtime
@@ -63,15 +64,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     hooks = None if args.no_clinical else ConsumerHooks(on_stored=(feed.append,))
     consumer = Consumer(runtime, options, hooks)
+    beacon = None if args.no_clinical else FeederBeacon(runtime.live, args.client_id, consumer.is_subscribed)
     if evaluator:
         evaluator.pipeline.adt_listeners.append(consumer.directory.invalidate)  # a new pairing counts at once
         consumer.metrics.clinical = evaluator.counters
     stop = stop_on_signals(log, "consumer")
     if evaluator:
         evaluator.start()
+    if beacon:
+        beacon.start()
     try:
         consumer.run_forever(stop)
     finally:
+        if beacon:
+            beacon.stop()
         if evaluator:
             evaluator.stop()
         runtime.close()

@@ -195,6 +195,10 @@ class Consumer:
             waiter.wait(0.5)
         self.stop(timeout)
 
+    def is_subscribed(self) -> bool:
+        """Connected and subscribed: the broker delivers to this consumer."""
+        return self.metrics.subscribed
+
     def healthy(self) -> bool:
         """Connected to the broker and the last database attempt succeeded."""
         return self.metrics.connected and (self._writers is None or self._writers.last_commit_ok)

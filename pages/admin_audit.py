@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
+from dash.development.base_component import Component
 from flask_login import current_user
 
 from components.audit_view import AuditView, action_options, audit_grid, kind_options, parse_query
@@ -69,6 +70,13 @@ def _text_input(element_id: str, value: str | None, placeholder_key: str) -> dbc
     )
 
 
+def _named_choice(element_id: str, options: list[dict[str, str]], value: str | None, any_key: str) -> Component:
+    """A filter choosing a code by its name (searchable by name or code), empty for "any"."""
+    return dropdown(
+        id=element_id, options=options, value=value, placeholder=t(any_key), clearable=True, searchable=True
+    )
+
+
 def _filters(view: AuditView, today_max: str) -> dbc.Card:
     return dbc.Card(
         dbc.CardBody(
@@ -79,14 +87,7 @@ def _filters(view: AuditView, today_max: str) -> dbc.Card:
                     _field(
                         Ids.ACTION,
                         "audit_action",
-                        dropdown(
-                            id=Ids.ACTION,
-                            options=action_options(view.action),
-                            value=view.action,
-                            placeholder=t("audit_any"),
-                            clearable=True,
-                            searchable=True,
-                        ),
+                        _named_choice(Ids.ACTION, action_options(view.action), view.action, "audit_any"),
                     ),
                     _field(
                         Ids.TARGET_TYPE,
@@ -94,13 +95,11 @@ def _filters(view: AuditView, today_max: str) -> dbc.Card:
                         dbc.Row(
                             [
                                 dbc.Col(
-                                    dropdown(
-                                        id=Ids.TARGET_TYPE,
-                                        options=kind_options(view.target_type),
-                                        value=view.target_type,
-                                        placeholder=t("audit_any_kind"),
-                                        clearable=True,
-                                        searchable=True,
+                                    _named_choice(
+                                        Ids.TARGET_TYPE,
+                                        kind_options(view.target_type),
+                                        view.target_type,
+                                        "audit_any_kind",
                                     ),
                                     width=7,
                                 ),

@@ -110,7 +110,7 @@ def admission(ticket_id: int) -> ResponseReturnValue:
         point=point,
         site_name=current_user.site_name,
         date=long_date(found.service_date, current_language()),
-        taken=clock_time(found.created_at, settings.timezone),
+        taken=clock_time(found.created_at, settings.timezone, current_language()),
         paper=_paper(),
         autoprint=request.args.get("cetak") == "1",
     )

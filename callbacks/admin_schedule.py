@@ -17,7 +17,7 @@ from data import doctor_schedules, holidays
 from data.doctor_schedules import AffectedBooking, PlanRow
 from data.runtime import current_runtime
 from domain.errors import FieldErrors, InputError
-from domain.formats import day_first, long_date
+from domain.formats import clock, clock_range, day_first, long_date
 from domain.schedule_rules import weekday_name
 from i18n.web import current_language, t
 from pages.admin_schedule import ERROR_FIELD, FIELDS, Ids
@@ -52,7 +52,7 @@ def _plan_table(rows: list[PlanRow]) -> html.Div:
                 html.Td(r.doctor_name),
                 html.Td(r.poli_name),
                 html.Td(weekday_name(r.weekday, lang)),
-                html.Td(f"{r.start:%H:%M}–{r.end:%H:%M}", className="text-nowrap"),
+                html.Td(clock_range(r.start, r.end, lang), className="text-nowrap"),
                 html.Td(t("schedule_quotas", jkn=r.quota_jkn, non_jkn=r.quota_non_jkn)),
                 html.Td(_validity(r)),
                 html.Td(
@@ -190,8 +190,8 @@ def fill_form(_edits: list, _new: int | None) -> tuple:
         str(row.doctor_id),
         str(row.poli_id),
         str(row.weekday),
-        f"{row.start:%H:%M}",
-        f"{row.end:%H:%M}",
+        clock(row.start, current_language()),
+        clock(row.end, current_language()),
         str(row.quota_jkn),
         str(row.quota_non_jkn),
         "" if row.capacity is None else str(row.capacity),

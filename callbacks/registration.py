@@ -30,7 +30,7 @@ from data.runtime import current_runtime
 from data.schedules import SessionInfo, day_sessions, local_today
 from domain.clock import utcnow
 from domain.errors import FieldErrors, InputError
-from domain.formats import day_first, long_date
+from domain.formats import clock_range, day_first, long_date
 from domain.queue_ticket import ticket_facts
 from i18n.web import current_language, t
 from pages.registration import NEW_PATIENT_FIELDS, NO_TICKET, SEARCH_MODES, TOKEN, Ids, new_patient_form
@@ -318,7 +318,7 @@ def another_patient(_clicks: int) -> html.Div:
 
 
 def _session_option(info: SessionInfo) -> dict:
-    hours = f"{info.start_time:%H:%M}–{info.end_time:%H:%M}"
+    hours = clock_range(info.start_time, info.end_time, current_language())
     if info.closed_reason:
         meta = t("reg_session_closed", reason=info.closed_reason)
     elif info.over:

@@ -11,6 +11,7 @@ from dash import html
 
 from data.queue_views import CounterView, LineEntry
 from data.schedules import SessionInfo
+from domain.formats import clock, clock_range
 from i18n.web import current_language, t
 
 # Types of the row buttons' pattern-matching ids ({"type": …, "ticket": …, "label": …}), heard by callbacks/counter.py.
@@ -31,13 +32,12 @@ def clock_time(moment: datetime | None, timezone: str) -> str:
     """``08.05`` (``08:05`` in English) in the site's zone; a dash when unknown."""
     if moment is None:
         return "—"
-    separator = "." if current_language() == "id" else ":"
-    return moment.astimezone(ZoneInfo(timezone)).strftime(f"%H{separator}%M")
+    return clock(moment.astimezone(ZoneInfo(timezone)), current_language())
 
 
 def session_hours(info: SessionInfo) -> str:
-    """A doctor session's practice hours, ``08:00–14:00``."""
-    return f"{info.start_time:%H:%M}–{info.end_time:%H:%M}"
+    """A doctor session's practice hours, ``08.00–14.00`` (``08:00–14:00`` in English)."""
+    return clock_range(info.start_time, info.end_time, current_language())
 
 
 def payer_label(payer: str) -> str:

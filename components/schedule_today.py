@@ -6,6 +6,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import html
 
+from components.queue_line import session_hours
 from data.schedules import SessionInfo
 from i18n.web import t
 
@@ -43,7 +44,7 @@ def today_table(sessions: list[SessionInfo]) -> html.Div:
                 [
                     html.Td(info.poli_name),
                     html.Td(info.doctor_name),
-                    html.Td(f"{info.start_time:%H:%M}–{info.end_time:%H:%M}", className="text-nowrap"),
+                    html.Td(session_hours(info), className="text-nowrap"),
                     _state(info),
                     _quota(info.booked_jkn, info.quota_jkn),
                     _quota(info.booked_non_jkn, info.quota_non_jkn),

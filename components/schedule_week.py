@@ -7,7 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from data.schedule_views import WeekDay, WeekSession
-from domain.formats import long_date
+from domain.formats import clock_range, long_date
 from domain.schedule_rules import weekday_name
 from i18n.web import current_language, t
 
@@ -18,7 +18,7 @@ def _session_card(item: WeekSession, show: str) -> html.Div:
     reason = t("schedule_on_leave") if closed == "leave" else closed
     return html.Div(
         [
-            html.Div(f"{plan.start:%H:%M}–{plan.end:%H:%M}", className="schedule-hours fw-semibold"),
+            html.Div(clock_range(plan.start, plan.end, current_language()), className="schedule-hours fw-semibold"),
             html.Div(plan.doctor_name if show == "doctor" else plan.poli_name, className="schedule-who"),
             html.Div(
                 t("schedule_quotas", jkn=plan.quota_jkn, non_jkn=plan.quota_non_jkn),

@@ -11,16 +11,18 @@ from datetime import time
 from dash import html
 
 from components.typed_field import read_typed, typed_field
-from domain.formats import parse_clock
+from domain.formats import clock, parse_clock
 from i18n import LANGUAGES, translate
+from i18n.web import current_language
 
 # Where each part of the day begins (hour), and its catalogue key.
 DAY_PARTS = ((0, "dawn"), (4, "morning"), (11, "midday"), (15, "afternoon"), (18, "evening"))
 
 
 def typed_time_input(element_id: str, value: time | None = None, **props: object) -> html.Div:
-    """A text field for a time on the 24-hour clock, ``value`` written ``HH:MM``, and its line of words."""
-    text = f"{value:%H:%M}" if value else ""
+    """A text field for a time on the 24-hour clock, ``value`` written the user's way (``14.30``), and its line
+    of words."""
+    text = clock(value, current_language()) if value else ""
     # room for "02.30 PM", so that a suffix is refused as a whole rather than cut off and read as 02.30
     return typed_field(element_id, text, placeholder_key="typed_time_placeholder", max_length=8, **props)
 

@@ -92,12 +92,23 @@ def day_first(day: date) -> str:
     return f"{day.day:02d}-{day.month:02d}-{day.year:04d}"
 
 
+def clock(value: time | datetime, lang: str = "id") -> str:
+    """A time of day on the 24-hour clock, as the language writes it: ``08.05`` in Indonesian, ``08:05`` in
+    English."""
+    separator = "." if lang == "id" else ":"
+    return f"{value:%H}{separator}{value:%M}"
+
+
+def clock_range(start: time, end: time, lang: str = "id") -> str:
+    """A session's hours: ``08.00–12.00`` in Indonesian, ``08:00–12:00`` in English."""
+    return f"{clock(start, lang)}–{clock(end, lang)}"
+
+
 def local_datetime(moment: datetime, timezone: str, lang: str = "id") -> str:
     """An aware UTC time shown in the site's zone: ``12 Januari 2026 08.05 WIB``."""
     local = moment.astimezone(ZoneInfo(timezone))
     zone = ZONE_ABBREVIATIONS.get(timezone, local.tzname() or timezone)
-    separator = "." if lang == "id" else ":"
-    return f"{long_date(local.date(), lang)} {local:%H}{separator}{local:%M} {zone}"
+    return f"{long_date(local.date(), lang)} {clock(local, lang)} {zone}"
 
 
 def rupiah(amount: int) -> str:

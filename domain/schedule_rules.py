@@ -76,8 +76,8 @@ def session_errors(plan: PlanSession, others: Iterable[PlanSession]) -> dict[str
             errors["start"] = InputError(
                 "err_schedule_overlap",
                 day=weekday_name(clash.weekday),
-                start=f"{clash.start:%H:%M}",
-                end=f"{clash.end:%H:%M}",
+                start=clash.start,
+                end=clash.end,
                 poli=clash.poli_name,
             )
     return errors

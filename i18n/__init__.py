@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import time
+
+from domain.formats import clock
 from i18n import en
 from i18n import id as id_
 
@@ -11,15 +14,18 @@ _CATALOGUES = {"id": id_.STRINGS, "en": en.STRINGS}
 
 def translate(key: str, lang: str = "id", **values: object) -> str:
     """The text for ``key`` in ``lang`` (falling back to Indonesian), formatted with ``values``; a float value is
-    written the language's way (``36,8`` in Indonesian, ``36.8`` in English; ``30.0`` is ``30``)."""
+    written the language's way (``36,8`` in Indonesian, ``36.8`` in English; ``30.0`` is ``30``), and so is a time
+    of day (``08.00``, ``08:00``)."""
     catalogue = _CATALOGUES.get(lang, id_.STRINGS)
     text = catalogue.get(key) or id_.STRINGS[key]
     if not values:
         return text
-    return text.format(**{name: _number(value, lang) for name, value in values.items()})
+    return text.format(**{name: _written(value, lang) for name, value in values.items()})
 
 
-def _number(value: object, lang: str) -> object:
+def _written(value: object, lang: str) -> object:
+    if isinstance(value, time):
+        return clock(value, lang)
     if not isinstance(value, float):
         return value
     written = f"{value:.6f}".rstrip("0").rstrip(".")

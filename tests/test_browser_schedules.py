@@ -51,12 +51,12 @@ def test_admin_adds_a_weekly_session_and_an_overlap_is_refused_beside_the_field(
     expect(page.locator("#admin-schedule-saved")).to_contain_text("Sesi praktik disimpan")
     row = page.locator("#admin-schedule-grid tr", has_text=DOCTOR)
     expect(row).to_have_count(1)
-    expect(row).to_contain_text("08:00–12:00")
+    expect(row).to_contain_text("08.00–12.00")
 
     fill_session(page, "Poli Anak", "11:00", "14:00")
     page.click("#admin-schedule-save")
     error = page.locator("#admin-schedule-start-error")
-    expect(error).to_contain_text("Bentrok dengan Senin 08:00–12:00 di Poli Umum")
+    expect(error).to_contain_text("Bentrok dengan Senin 08.00–12.00 di Poli Umum")
     expect(page.locator("#admin-schedule-start")).to_have_class(re.compile(r"\bis-invalid\b"))
     expect(page.locator("#admin-schedule-end")).to_have_value("14:00")  # nothing typed is lost
     expect(page.locator("#admin-schedule-quota-jkn")).to_have_value("20")

@@ -8,7 +8,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.formats import day_first, local_datetime, long_date, parse_clock, parse_day_first, rupiah
+from domain.formats import (
+    clock,
+    clock_range,
+    day_first,
+    local_datetime,
+    long_date,
+    parse_clock,
+    parse_day_first,
+    rupiah,
+)
+from i18n import translate
 
 
 def test_long_date_in_both_languages():
@@ -98,3 +108,16 @@ def test_a_time_that_cannot_be_read_on_the_24_hour_clock_is_refused(typed):
 @given(st.times().map(lambda t: t.replace(second=0, microsecond=0)))
 def test_a_time_written_as_a_field_writes_it_reads_back_as_itself(moment):
     assert parse_clock(f"{moment:%H:%M}") == parse_clock(f"{moment:%H.%M}") == parse_clock(f"{moment:%H%M}") == moment
+
+
+def test_a_time_of_day_is_written_the_language_way() -> None:
+    assert clock(time(8, 5)) == "08.05"
+    assert clock(datetime(2026, 1, 1, 23, 59), "en") == "23:59"
+    assert clock_range(time(8), time(12, 30)) == "08.00–12.30"
+    assert clock_range(time(8), time(12, 30), "en") == "08:00–12:30"
+    assert translate("err_schedule_overlap", "id", day="Senin", start=time(8), end=time(12), poli="Poli Umum") == (
+        translate("err_schedule_overlap", "id", day="Senin", start="08.00", end="12.00", poli="Poli Umum")
+    )
+    assert "07:30–09:00" in translate(
+        "err_schedule_overlap", "en", day="Monday", start=time(7, 30), end=time(9), poli="X"
+    )

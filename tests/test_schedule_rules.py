@@ -27,7 +27,7 @@ def test_overlap_names_the_clashing_session_at_any_poli():
         check_session(plan(11, 14), [plan(8, 12, id=7, poli_name="Poli Anak")])
     error = caught.value.errors["start"]
     assert error.key == "err_schedule_overlap"
-    assert error.params == {"day": "Senin", "start": "08:00", "end": "12:00", "poli": "Poli Anak"}
+    assert error.params == {"day": "Senin", "start": time(8), "end": time(12), "poli": "Poli Anak"}
 
 
 def test_a_session_inside_another_clashes():

@@ -87,6 +87,7 @@ class ClinicalWorker:
         self.evaluated = 0  # units evaluated
         self.lost = 0  # partitions found held by another evaluator (this one had stalled longer than the lease)
         self._dropped = {"late": 0, "repeated": 0, "broken": 0}  # what the partitions given up or lost had counted
+        self.announced: frozenset[str] = frozenset()  # the consumers among the feeders at the last pass
         self._owned: dict[int, PartitionOrder] = {}
         self._cursor: dict[int, str] = {}
         self._caught_up: set[int] = set()  # partitions whose last read reached the end of the stream
@@ -139,14 +140,15 @@ class ClinicalWorker:
     def counters(self) -> dict[str, object]:
         """Partitions owned, units evaluated, samples skipped as ``late`` (a step already evaluated: redeliveries,
         replays, stragglers) or as ``repeated`` (read again after a takeover, already handled by the previous owner),
-        entries that could not be read (``broken``), all since the start, and partitions ``lost`` to another
-        evaluator."""
+        entries that could not be read (``broken``), all since the start, partitions ``lost`` to another
+        evaluator, and the consumers announced as ``feeders`` at the last pass."""
         orders = list(self._owned.values())
         return {
             "owned": self.owned,
             "evaluated": self.evaluated,
             **{name: self._dropped[name] + sum(getattr(order, name) for order in orders) for name in self._dropped},
             "lost": self.lost,
+            "feeders": sorted(self.announced),
         }
 
     def healthy(self) -> bool:
@@ -187,9 +189,9 @@ class ClinicalWorker:
                     self._leases()
                     next_lease = time.monotonic() + self.lease_s / 3
                 busy = False
-                announced = frozenset(self.live.slot_members(live_keys.CLINICAL_FEEDERS))
+                self.announced = frozenset(self.live.slot_members(live_keys.CLINICAL_FEEDERS))
                 for partition in list(self._owned):
-                    busy |= self._step(partition, announced)
+                    busy |= self._step(partition, self.announced)
                 self._passed_at = time.monotonic()
             except Exception as exc:  # the live store or the database away: try again shortly
                 self._pass_failed(read_any=self._reads != reads)

@@ -433,6 +433,11 @@ def test_a_consumer_whose_first_samples_come_after_the_hold_is_waited_for_in_a_b
         assert run(cluster, ward, services.mqtt_url, t0) == EXPECTED
         assert cluster.consumers[1].metrics.stored > ward.samples / 4, "the late consumer had its share"
         assert sum(w.counters()["late"] for w in cluster.workers) == 0
+        (worker,) = cluster.workers
+        assert worker.counters()["feeders"] == sorted(c.client_id for c in cluster.consumers)
+        metrics = ConsumerMetrics("scale")  # as a consumer running this evaluator serves them on /metrics
+        metrics.clinical = worker.counters
+        assert 'pantau_consumer_clinical_feeders{client_id="scale"} 2' in metrics.prometheus()
     finally:
         cluster.close()
 

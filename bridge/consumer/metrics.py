@@ -169,6 +169,12 @@ class ConsumerMetrics:
         if self.clinical is not None:  # the in-process evaluator
             clinical = self.clinical()
             metric("clinical_partitions_owned", "gauge", "Clinical partitions held.", len(clinical["owned"]))
+            metric(
+                "clinical_feeders",
+                "gauge",
+                "Consumers announced as feeding the clinical streams.",
+                len(clinical["feeders"]),
+            )
             for name, help_text in _CLINICAL_COUNTERS:
                 metric(f"clinical_{name}_total", "counter", help_text, clinical[name])
         metric("queued", "gauge", "Messages received and not yet processed.", queued)

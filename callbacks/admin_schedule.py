@@ -17,8 +17,7 @@ from data import doctor_schedules, holidays
 from data.doctor_schedules import AffectedBooking, PlanRow
 from data.runtime import current_runtime
 from domain.errors import FieldErrors, InputError
-from domain.formats import clock, clock_range, day_first, long_date
-from domain.schedule_rules import weekday_name
+from domain.formats import clock, clock_range, day_first, long_date, weekday_name
 from i18n.web import current_language, t
 from pages.admin_schedule import ERROR_FIELD, FIELDS, Ids
 

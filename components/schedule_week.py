@@ -7,8 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from data.schedule_views import WeekDay, WeekSession
-from domain.formats import clock_range, long_date
-from domain.schedule_rules import weekday_name
+from domain.formats import clock_range, long_date, weekday_name
 from i18n.web import current_language, t
 
 

@@ -22,9 +22,9 @@ from data.schedules import SCHEDULE_CHANGED, local_today
 from data.setup_rows import check_version, conflicts_as_input_errors
 from domain.actor import Actor
 from domain.errors import FieldErrors, InputError
-from domain.formats import long_date, parse_clock, parse_day_first
+from domain.formats import long_date, parse_clock, parse_day_first, weekday_name
 from domain.masking import mask_name
-from domain.schedule_rules import PlanSession, check_session, weekday_name
+from domain.schedule_rules import PlanSession, check_session
 
 WEEKDAY_NUMBERS = {weekday_name(n).lower(): n for n in range(7)} | {"jum'at": 4, "ahad": 6}
 

@@ -92,6 +92,16 @@ def day_first(day: date) -> str:
     return f"{day.day:02d}-{day.month:02d}-{day.year:04d}"
 
 
+class Weekday(int):
+    """A day of the week in a message's values (0 = Monday, as Python counts): ``i18n.translate`` writes it in
+    the reader's language."""
+
+
+def weekday_name(weekday: int, lang: str = "id") -> str:
+    """``Senin`` for 0 (Python's Monday)."""
+    return WEEKDAYS.get(lang, WEEKDAYS["id"])[(weekday + 1) % 7]
+
+
 def clock(value: time | datetime, lang: str = "id") -> str:
     """A time of day on the 24-hour clock, as the language writes it: ``08.05`` in Indonesian, ``08:05`` in
     English."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from domain.errors import FieldErrors, InputError
-from domain.formats import WEEKDAYS
+from domain.formats import Weekday
 
 
 @dataclass(frozen=True)
@@ -32,11 +32,6 @@ class PlanSession:
     valid_from: date | None = None
     valid_until: date | None = None
     poli_name: str = ""
-
-
-def weekday_name(weekday: int, lang: str = "id") -> str:
-    """``Senin`` for 0 (Python's Monday)."""
-    return WEEKDAYS.get(lang, WEEKDAYS["id"])[(weekday + 1) % 7]
 
 
 def validity_overlaps(a: PlanSession, b: PlanSession) -> bool:
@@ -75,7 +70,7 @@ def session_errors(plan: PlanSession, others: Iterable[PlanSession]) -> dict[str
         if clash is not None:
             errors["start"] = InputError(
                 "err_schedule_overlap",
-                day=weekday_name(clash.weekday),
+                day=Weekday(clash.weekday),
                 start=clash.start,
                 end=clash.end,
                 poli=clash.poli_name,

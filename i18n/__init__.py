@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from domain.formats import clock
+from domain.formats import Weekday, clock, weekday_name
 from i18n import en
 from i18n import id as id_
 
@@ -15,7 +15,7 @@ _CATALOGUES = {"id": id_.STRINGS, "en": en.STRINGS}
 def translate(key: str, lang: str = "id", **values: object) -> str:
     """The text for ``key`` in ``lang`` (falling back to Indonesian), formatted with ``values``; a float value is
     written the language's way (``36,8`` in Indonesian, ``36.8`` in English; ``30.0`` is ``30``), and so is a time
-    of day (``08.00``, ``08:00``)."""
+    of day (``08.00``, ``08:00``) and a :class:`Weekday` (``Senin``, ``Monday``)."""
     catalogue = _CATALOGUES.get(lang, id_.STRINGS)
     text = catalogue.get(key) or id_.STRINGS[key]
     if not values:
@@ -26,6 +26,8 @@ def translate(key: str, lang: str = "id", **values: object) -> str:
 def _written(value: object, lang: str) -> object:
     if isinstance(value, time):
         return clock(value, lang)
+    if isinstance(value, Weekday):
+        return weekday_name(value, lang)
     if not isinstance(value, float):
         return value
     written = f"{value:.6f}".rstrip("0").rstrip(".")

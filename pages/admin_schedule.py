@@ -15,7 +15,7 @@ from components.typed_time import typed_time_input
 from data.runtime import current_runtime
 from data.schedule_views import doctors, polis
 from data.schedules import local_today
-from domain.schedule_rules import weekday_name
+from domain.formats import weekday_name
 from i18n.web import current_language, t
 
 dash.register_page(

@@ -7,7 +7,9 @@ from datetime import date, time
 import pytest
 
 from domain.errors import FieldErrors
-from domain.schedule_rules import PlanSession, check_session, clashes, session_errors, weekday_name
+from domain.formats import weekday_name
+from domain.schedule_rules import PlanSession, check_session, clashes, session_errors
+from i18n import translate
 
 MONDAY = 0
 
@@ -27,7 +29,9 @@ def test_overlap_names_the_clashing_session_at_any_poli():
         check_session(plan(11, 14), [plan(8, 12, id=7, poli_name="Poli Anak")])
     error = caught.value.errors["start"]
     assert error.key == "err_schedule_overlap"
-    assert error.params == {"day": "Senin", "start": time(8), "end": time(12), "poli": "Poli Anak"}
+    assert error.params == {"day": 0, "start": time(8), "end": time(12), "poli": "Poli Anak"}
+    assert translate(error.key, "id", **error.params).startswith("Bentrok dengan Senin 08.00–12.00 di Poli Anak")
+    assert translate(error.key, "en", **error.params).startswith("Clashes with Monday 08:00–12:00 at Poli Anak")
 
 
 def test_a_session_inside_another_clashes():

@@ -109,6 +109,23 @@ def test_a_named_column_sorts_in_the_order_of_its_names(trail):
     assert [r.action for r in by_code.rows][:2] == ["admission_created", "bed_viewed"]  # no order for this column
 
 
+def test_object_ids_of_a_kind_sort_as_numbers_read(trail):
+    """Users 2, 9 and 10 come in that order, not 10, 2, 9 as text would; codes of one length by their text."""
+    app, site_id, _pid, _admin = trail
+    with app.runtime.db.session() as s:
+        s.add_all(
+            AuditLog(site_id=site_id, at=T0, action="user_updated", target_type="user", target_id=user_id)
+            for user_id in ("10", "2", "9")
+        )
+    users = AuditFilter(site_id, target_type="user", start=DAY[0], end=DAY[1])
+    rising = [r.target_id for r in _page(app, users, sort="target", descending=False).rows]
+    assert rising == ["2", "9", "10"]
+    assert [r.target_id for r in _page(app, users, sort="target", descending=True).rows] == rising[::-1]
+    beds = AuditFilter(site_id, target_type="bed", start=DAY[0], end=DAY[1])
+    bed_ids = [r.target_id for r in _page(app, beds, sort="target", descending=False).rows]
+    assert bed_ids == [f"ICU-0{n}" for n in range(6)]
+
+
 def test_the_export_is_capped(trail):
     app, site_id, _pid, _admin = trail
     with app.runtime.db.session() as s:

@@ -191,7 +191,7 @@ class ClinicalWorker:
                 busy = False
                 self.announced = frozenset(self.live.slot_members(live_keys.CLINICAL_FEEDERS))
                 for partition in list(self._owned):
-                    busy |= self._step(partition, self.announced)
+                    busy |= self._step(partition)
                 self._passed_at = time.monotonic()
             except Exception as exc:  # the live store or the database away: try again shortly
                 self._pass_failed(read_any=self._reads != reads)
@@ -280,10 +280,10 @@ class ClinicalWorker:
         except Exception:
             log.warning("clinical lease not released; it lapses after %.0f s", self.lease_s)
 
-    def _step(self, partition: int, announced: frozenset[str]) -> bool:
-        """Read the next entries of a partition, evaluate the steps now complete (``announced``: the consumers among
-        the feeders, :class:`bridge.clinical_feed.FeederBeacon`), commit; True if more are waiting (it read a full
-        page)."""
+    def _step(self, partition: int) -> bool:
+        """Read the next entries of a partition, evaluate the steps now complete (waiting for the consumers
+        ``announced`` at this pass, :class:`bridge.clinical_feed.FeederBeacon`), commit; True if more are waiting (it
+        read a full page)."""
         order = self._owned[partition]
         entries = self.live.read_stream(
             live_keys.clinical_partition(partition), after=self._cursor[partition], count=READ_COUNT
@@ -299,7 +299,7 @@ class ClinicalWorker:
         else:
             self._caught_up.discard(partition)
         units = order.add(entries, now, wall_ms)
-        units += order.ready(partition in self._caught_up, now, announced)
+        units += order.ready(partition in self._caught_up, now, self.announced)
         if units:
             self._touched[partition] |= self.pipeline.evaluate_units(units)
             self.evaluated += len(units)

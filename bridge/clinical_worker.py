@@ -100,6 +100,7 @@ class ClinicalWorker:
         self._thread: threading.Thread | None = None
         self._throttled = ThrottledLog(log)
         self._passed_at = 0.0  # time.monotonic() of the last pass of the loop that did not fail
+        self._next_lease = 0.0  # time.monotonic() when the leases are renewed next
         self._reads = 0  # partition reads that succeeded
         self._unreadable_since: float | None = None  # time.monotonic() of the first pass that could read nothing
 
@@ -181,17 +182,16 @@ class ClinicalWorker:
             self.live.release_slot([live_keys.CLINICAL_EVALUATORS], self.member)
 
     def _loop(self) -> None:
-        next_lease = 0.0
         while not self._stop.is_set():
             reads = self._reads
             try:
-                if time.monotonic() >= next_lease:
-                    self._leases()
-                    next_lease = time.monotonic() + self.lease_s / 3
+                self._renew_when_due()
                 busy = False
                 self.announced = frozenset(self.live.slot_members(live_keys.CLINICAL_FEEDERS))
                 for partition in list(self._owned):
-                    busy |= self._step(partition)
+                    self._renew_when_due()  # a pass over many partitions of a backlog takes seconds
+                    if partition in self._owned:
+                        busy |= self._step(partition)
                 self._passed_at = time.monotonic()
             except Exception as exc:  # the live store or the database away: try again shortly
                 self._pass_failed(read_any=self._reads != reads)
@@ -200,6 +200,16 @@ class ClinicalWorker:
                 self._stop.wait(0.5)
             if not busy:
                 self._stop.wait(PASS_S)
+
+    def _renew_when_due(self) -> None:
+        """:meth:`_leases` once a third of the lease has passed since the last renewal began (from its start: taking
+        partitions over can take seconds). Checked between partitions too: in a backlog's drain a pass over sixteen
+        partitions took 2 to 5 s, and an evaluator that took them all at its start lost half of them to the other
+        while its first passes ran."""
+        started = time.monotonic()
+        if started >= self._next_lease:
+            self._leases()
+            self._next_lease = started + self.lease_s / 3
 
     def _pass_failed(self, read_any: bool) -> None:
         """A pass failed (the live store or the database away): no time passes for a bed while its samples cannot

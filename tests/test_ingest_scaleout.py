@@ -659,6 +659,29 @@ def test_a_broken_message_and_a_redis_outage_are_survived(services: Services) ->
         proxy.close()
 
 
+def test_a_pass_longer_than_the_lease_keeps_every_lease(services: Services, monkeypatch) -> None:
+    """Each partition's step takes 0.45 s, so a pass over the four takes longer than the 1.5 s lease (as a pass over
+    sixteen did in a backlog's drain): the leases are renewed between partitions, and no other evaluator can take
+    one meanwhile."""
+    cluster = Cluster(services)
+    direct = open_live_store(services.redis_url)
+    try:
+        worker = cluster.worker(lease_s=1.5)
+        wait_until(cluster.spread, timeout=20, what="every partition held")
+        step = worker._step
+        monkeypatch.setattr(worker, "_step", lambda partition: time.sleep(0.45) or step(partition))
+        leases = [live_keys.clinical_lease(p) for p in range(PARTITIONS)]
+        deadline = time.monotonic() + 6
+        while time.monotonic() < deadline:
+            taken = [lease for lease in leases if direct.claim_slot({lease: 1}, "another-evaluator", 30) is None]
+            assert taken == [], "a lease lapsed during a pass"
+            time.sleep(0.1)
+        assert worker.counters()["lost"] == 0 and worker.owned == list(range(PARTITIONS))
+    finally:
+        cluster.close()
+        direct.close()
+
+
 def test_a_partition_taken_by_another_evaluator_is_given_up_and_counted(services: Services) -> None:
     """What an evaluator that stalled for longer than its lease finds: another holds one of its partitions. It
     stops evaluating that partition, counts it as lost, and keeps what the partition had counted (a broken entry)."""

@@ -660,16 +660,16 @@ def test_a_broken_message_and_a_redis_outage_are_survived(services: Services) ->
 
 
 def test_a_pass_longer_than_the_lease_keeps_every_lease(services: Services, monkeypatch) -> None:
-    """Each partition's step takes 0.45 s, so a pass over the four takes longer than the 1.5 s lease (as a pass over
+    """Each partition's step takes 0.6 s, so a pass over the four takes longer than the 2 s lease (as a pass over
     sixteen did in a backlog's drain): the leases are renewed between partitions, and no other evaluator can take
     one meanwhile."""
     cluster = Cluster(services)
     direct = open_live_store(services.redis_url)
     try:
-        worker = cluster.worker(lease_s=1.5)
+        worker = cluster.worker(lease_s=2.0)
         wait_until(cluster.spread, timeout=20, what="every partition held")
         step = worker._step
-        monkeypatch.setattr(worker, "_step", lambda partition: time.sleep(0.45) or step(partition))
+        monkeypatch.setattr(worker, "_step", lambda partition: time.sleep(0.6) or step(partition))
         leases = [live_keys.clinical_lease(p) for p in range(PARTITIONS)]
         deadline = time.monotonic() + 6
         while time.monotonic() < deadline:

@@ -11,13 +11,13 @@ order of their named tuple.
 from __future__ import annotations
 
 import logging
-import threading
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import orjson
 
+from bridge.background_thread import BackgroundThread
 from bridge.consumer.messages import Sample, StatusUpdate
 from bridge.consumer.throttled_log import ThrottledLog
 from data import live_keys
@@ -120,19 +120,14 @@ class FeederBeacon:
         self.live = live
         self.feeder = feeder
         self.subscribed = subscribed
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = BackgroundThread(self._loop, "clinical-feeder-beacon")
         self._throttled = ThrottledLog(log)
 
     def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="clinical-feeder-beacon", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self._thread.stop(timeout)
         try:
             self.live.release_slot([live_keys.CLINICAL_FEEDERS], self.feeder)
         except Exception as exc:
@@ -147,5 +142,5 @@ class FeederBeacon:
                     self.live.release_slot([live_keys.CLINICAL_FEEDERS], self.feeder)
             except Exception as exc:
                 self._throttled("beacon", "clinical feeder not announced, retrying", error=repr(exc)[:300])
-            if self._stop.wait(ANNOUNCE_EVERY_S):
+            if self._thread.stopping.wait(ANNOUNCE_EVERY_S):
                 return

@@ -24,13 +24,13 @@ import argparse
 import contextlib
 import logging
 import math
-import threading
 import time
 import uuid
 import zlib
 
 import orjson
 
+from bridge.background_thread import BackgroundThread
 from bridge.clinical import ClinicalPipeline
 from bridge.clinical_feed import partition_of
 from bridge.clinical_order import REPLAY_LAG_MS, PartitionOrder, Unit
@@ -96,8 +96,7 @@ class ClinicalWorker:
         self._replayed: set[str] = set()  # beds whose last step evaluated came from a backlog (REPLAY_LAG_MS)
         self._touched: dict[int, set[str]] = {}
         self._committed: dict[int, str | None] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = BackgroundThread(self._loop, "clinical-partitions")
         self._throttled = ThrottledLog(log)
         self._passed_at = 0.0  # time.monotonic() of the last pass of the loop that did not fail
         self._next_lease = 0.0  # time.monotonic() when the leases are renewed next
@@ -155,22 +154,17 @@ class ClinicalWorker:
     def healthy(self) -> bool:
         """Running, and a pass of its loop got through within the last lease (the live store and the database
         answer)."""
-        alive = self._thread is not None and self._thread.is_alive()
-        return alive and time.monotonic() - self._passed_at < self.lease_s
+        return self._thread.alive() and time.monotonic() - self._passed_at < self.lease_s
 
     # ------------------------------------------------------------------ running
 
     def start(self) -> None:
         self.pipeline.start()
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="clinical-partitions", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Evaluate and commit what is read, release the leases (another evaluator takes over at once)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self._thread.stop(timeout)
         self.pipeline.stop()
         for partition in list(self._owned):
             try:
@@ -182,7 +176,7 @@ class ClinicalWorker:
             self.live.release_slot([live_keys.CLINICAL_EVALUATORS], self.member)
 
     def _loop(self) -> None:
-        while not self._stop.is_set():
+        while not self._thread.stopping.is_set():
             reads = self._reads
             try:
                 self._renew_when_due()
@@ -197,9 +191,9 @@ class ClinicalWorker:
                 self._pass_failed(read_any=self._reads != reads)
                 self._throttled("clinical", "clinical evaluator cannot go on, retrying", error=repr(exc)[:300])
                 busy = False
-                self._stop.wait(0.5)
+                self._thread.stopping.wait(0.5)
             if not busy:
-                self._stop.wait(PASS_S)
+                self._thread.stopping.wait(PASS_S)
 
     def _renew_when_due(self) -> None:
         """:meth:`_leases` once a third of the lease has passed since the last renewal began (from its start: taking

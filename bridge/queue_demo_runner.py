@@ -8,12 +8,12 @@ within a step."""
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
 
+from bridge.background_thread import BackgroundThread
 from data.models import Site
 from data.queue_demo import DemoClinic, run_morning
 from data.runtime import Runtime
@@ -41,21 +41,14 @@ class QueueDemoRunner:
         self.morning = morning
         self.interval = min(MAX_INTERVAL, max(MIN_INTERVAL, 60 / self.speed))  # one demo minute per step
         self.steps = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = BackgroundThread(self._run, "queue-simulator")
 
     def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="queue-simulator", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                log.warning("queue simulator did not stop within %.0f s", timeout)
-            self._thread = None
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Ask the loop to end within a step; False when it still ran after ``timeout`` seconds."""
+        return self._thread.stop(timeout)
 
     def _site_id(self) -> int | None:
         with self.runtime.db.session() as session:
@@ -63,25 +56,25 @@ class QueueDemoRunner:
 
     def _run(self) -> None:
         site_id = None
-        while site_id is None and not self._stop.is_set():
+        while site_id is None and not self._thread.stopping.is_set():
             try:
                 site_id = self._site_id()
             except Exception:
                 log.warning("queue simulator: database not ready", exc_info=True)
             if site_id is None:
-                self._stop.wait(MAX_INTERVAL)
+                self._thread.stopping.wait(MAX_INTERVAL)
         if site_id is None:
             return
         if self.morning:
             try:
-                run_morning(self.runtime, site_id, self.clock(), should_stop=self._stop.is_set)
+                run_morning(self.runtime, site_id, self.clock(), should_stop=self._thread.stopping.is_set)
             except Exception:
                 log.warning("queue simulator: the morning replay failed", exc_info=True)
         clinic = DemoClinic(self.runtime, site_id, speed=self.speed)
-        while not self._stop.wait(self.interval):
+        while not self._thread.stopping.wait(self.interval):
             try:
                 clinic.step(self.clock())
                 self.steps += 1
             except Exception:  # one bad step must not end the demo
                 log.warning("queue simulator: step failed", exc_info=True)
-                self._stop.wait(self.interval)
+                self._thread.stopping.wait(self.interval)

@@ -29,6 +29,7 @@ from typing import NamedTuple
 
 from sqlalchemy import Engine
 
+from bridge.background_thread import BackgroundThread
 from data import vital_gaps
 from data.mqtt_topics import command_topic
 from data.vital_gaps import GapRecord
@@ -349,8 +350,7 @@ class SequenceGaps:
         self._restored = False
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = BackgroundThread(self._loop, "pantau-consumer-gaps")
 
     @property
     def counters(self) -> GapCounters:
@@ -434,17 +434,11 @@ class SequenceGaps:
 
     def start(self) -> None:
         """Run :meth:`run_once` every ``interval`` seconds in a daemon thread until :meth:`stop`."""
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name="pantau-consumer-gaps", daemon=True)
-            self._thread.start()
+        self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the thread and save what changed (best effort)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._thread.stop(timeout)
         try:
             self.flush(everything=True)
         except Exception as exc:
@@ -452,7 +446,7 @@ class SequenceGaps:
 
     def _loop(self) -> None:
         last_warning = float("-inf")
-        while not self._stop.wait(self.interval):
+        while not self._thread.stopping.wait(self.interval):
             try:
                 self.run_once()
             except Exception as exc:

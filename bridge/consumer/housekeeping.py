@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from time import monotonic
@@ -14,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from bridge.background_thread import BackgroundThread
 from bridge.consumer.metrics import ConsumerMetrics
 from bridge.consumer.throttled_log import ThrottledLog
 from data import live_keys, partitions, vital_gaps
@@ -52,18 +52,14 @@ class Housekeeping:
         self.dead_letter_retention_days = dead_letter_retention_days
         self.maintenance_interval = maintenance_interval
         self.snapshot_interval = snapshot_interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = BackgroundThread(self._loop, "pantau-consumer-housekeeping")
         self._throttled = ThrottledLog(log)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="pantau-consumer-housekeeping", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self._thread.stop(timeout)
 
     def run_maintenance(self, now: datetime | None = None) -> dict[str, Any]:
         """Partitions ahead, rollups of the last closed minutes, expired partitions, gaps and dead letters dropped."""
@@ -142,7 +138,7 @@ class Housekeeping:
                     next_maintenance = monotonic() + min(30.0, self.maintenance_interval)
             with contextlib.suppress(Exception):
                 self.write_snapshot()
-            if self._stop.wait(self.snapshot_interval):
+            if self._thread.stopping.wait(self.snapshot_interval):
                 return
 
 

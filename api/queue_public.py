@@ -23,9 +23,9 @@ from data.queue_lookup import admission_ticket, booking_site
 from data.queue_views import booking_status, point_names
 from data.runtime import current_runtime
 from domain.clock import utcnow
-from domain.formats import long_date
+from domain.formats import long_date, wall_clock
 from domain.queue_points import ADMISSION
-from domain.queue_ticket import TicketFacts, clock_time, ticket_facts
+from domain.queue_ticket import TicketFacts, ticket_facts
 from i18n.web import current_language
 
 
@@ -110,7 +110,7 @@ def admission(ticket_id: int) -> ResponseReturnValue:
         point=point,
         site_name=current_user.site_name,
         date=long_date(found.service_date, current_language()),
-        taken=clock_time(found.created_at, settings.timezone, current_language()),
+        taken=wall_clock(found.created_at, settings.timezone, current_language()),
         paper=_paper(),
         autoprint=request.args.get("cetak") == "1",
     )

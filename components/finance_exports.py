@@ -27,7 +27,7 @@ from openpyxl.utils import get_column_letter
 
 from components.finance_format import CODE_PREFIXES, cell_text, label
 from domain.finance import Column, Kpi, Report, Table
-from domain.formats import ZONE_ABBREVIATIONS, clock, long_date
+from domain.formats import clock, local_datetime, long_date
 from i18n import translate
 
 NUMBER_FORMATS = {
@@ -154,9 +154,9 @@ def _header_lines(header: ExportHeader, lang: str) -> list[str]:
 
 
 def _moment(moment: datetime, lang: str) -> str:
-    zone = moment.tzinfo.key if isinstance(moment.tzinfo, ZoneInfo) else ""
-    suffix = f" {ZONE_ABBREVIATIONS.get(zone, zone)}" if zone else ""
-    return f"{long_date(moment.date(), lang)} {clock(moment, lang)}{suffix}"
+    if isinstance(moment.tzinfo, ZoneInfo):
+        return local_datetime(moment, moment.tzinfo.key, lang)
+    return f"{long_date(moment.date(), lang)} {clock(moment, lang)}"
 
 
 def _text(value: object, kind: str, lang: str) -> str:

@@ -114,11 +114,16 @@ def clock_range(start: time, end: time, lang: str = "id") -> str:
     return f"{clock(start, lang)}–{clock(end, lang)}"
 
 
-def local_datetime(moment: datetime, timezone: str, lang: str = "id") -> str:
-    """An aware UTC time shown in the site's zone: ``12 Januari 2026 08.05 WIB``."""
+def wall_clock(moment: datetime, timezone: str, lang: str = "id") -> str:
+    """An aware time as the site's wall clock, with its zone: ``08.05 WIB`` (``08:05 WIB`` in English)."""
     local = moment.astimezone(ZoneInfo(timezone))
-    zone = ZONE_ABBREVIATIONS.get(timezone, local.tzname() or timezone)
-    return f"{long_date(local.date(), lang)} {clock(local, lang)} {zone}"
+    return f"{clock(local, lang)} {ZONE_ABBREVIATIONS.get(timezone, local.tzname() or timezone)}"
+
+
+def local_datetime(moment: datetime, timezone: str, lang: str = "id") -> str:
+    """An aware time shown in the site's zone: ``12 Januari 2026 08.05 WIB``."""
+    local = moment.astimezone(ZoneInfo(timezone))
+    return f"{long_date(local.date(), lang)} {wall_clock(local, timezone, lang)}"
 
 
 def rupiah(amount: int) -> str:

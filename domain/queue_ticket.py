@@ -4,16 +4,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from domain.formats import ZONE_ABBREVIATIONS, clock, long_date
-
-
-def clock_time(moment: datetime, timezone: str, lang: str = "id") -> str:
-    """An aware time as the site's wall clock: ``08.05 WIB`` (``08:05 WIB`` in English)."""
-    local = moment.astimezone(ZoneInfo(timezone))
-    return f"{clock(local, lang)} {ZONE_ABBREVIATIONS.get(timezone, local.tzname() or timezone)}"
+from domain.formats import long_date, wall_clock
 
 
 @dataclass(frozen=True)
@@ -55,7 +47,7 @@ def ticket_facts(status: dict, timezone: str, lang: str) -> TicketFacts:
             point=line["point"],
             status=line["status"],
             position=line["position"],
-            estimate=clock_time(line["estimate"], timezone, lang) if line["estimate"] else "",
+            estimate=wall_clock(line["estimate"], timezone, lang) if line["estimate"] else "",
             serving=line["serving"],
         )
         for line in status["lines"]

@@ -17,6 +17,7 @@ from domain.formats import (
     parse_clock,
     parse_day_first,
     rupiah,
+    wall_clock,
 )
 from i18n import translate
 
@@ -40,6 +41,13 @@ def test_local_datetime_converts_utc_to_site_zone(zone, expected):
 
 def test_local_datetime_crosses_midnight():
     assert local_datetime(datetime(2026, 1, 31, 20, 0, tzinfo=UTC), "Asia/Jakarta", "en") == "1 February 2026 03:00 WIB"
+
+
+def test_wall_clock_writes_the_site_zone_by_its_indonesian_name_or_the_zone_s_own():
+    moment = datetime(2026, 1, 31, 23, 5, tzinfo=UTC)
+    assert wall_clock(moment, "Asia/Makassar") == "07.05 WITA"
+    assert wall_clock(moment, "Asia/Jakarta", "en") == "06:05 WIB"
+    assert wall_clock(moment, "Europe/London", "en") == "23:05 GMT"
 
 
 @pytest.mark.parametrize(

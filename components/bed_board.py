@@ -7,7 +7,7 @@ from collections import Counter
 import dash_bootstrap_components as dbc
 from dash import html
 
-from data.inpatient_views import BoardBed, WardBoard
+from data.inpatient_views import BoardBed, News2Shown, WardBoard
 from domain.hospital import BED_STATES
 from i18n.web import t
 
@@ -40,12 +40,23 @@ def counts_table(counts: Counter, table_id: str) -> dbc.Table:
     return dbc.Table([head, html.Tbody([*rows, totals])], size="sm", bordered=True, className="mb-0", id=table_id)
 
 
-def _tile(bed: BoardBed, news2: str | None) -> html.Div:
+def _news2(news2: News2Shown | None) -> html.Div:
+    """The score in the ward station's colours (green low, orange low-medium and medium, red high, grey when a
+    parameter is missing), so a deteriorating patient stands out on the board too."""
+    if news2 is None:
+        return html.Div("NEWS2 —", className="small")
+    title = "NEWS2" if news2.complete else t("ward_news2_incomplete")
+    return html.Div(
+        html.Span(news2.text, className=f"badge news2-{news2.risk or 'incomplete'}", title=title), className="small"
+    )
+
+
+def _tile(bed: BoardBed, news2: News2Shown | None) -> html.Div:
     details = (
         [
             html.Div(bed.patient_mask, className="fw-semibold"),
             html.Div(t("inpatient_los_days", days=bed.los_days), className="small"),
-            html.Div(f"NEWS2 {news2}" if news2 else "NEWS2 —", className="small"),
+            _news2(news2),
         ]
         if bed.patient_mask
         else []
@@ -73,7 +84,7 @@ def _tile(bed: BoardBed, news2: str | None) -> html.Div:
     )
 
 
-def ward_card(board: WardBoard, news2: dict[str, str]) -> dbc.Card:
+def ward_card(board: WardBoard, news2: dict[str, News2Shown]) -> dbc.Card:
     """One ward: its counts and its tiles."""
     return dbc.Card(
         [

@@ -57,6 +57,21 @@ class BoardBed:
 
 
 @dataclass(frozen=True)
+class News2Shown:
+    """A bed's newest NEWS2 as the clinical step published it: the score, its risk band (``domain.news2.RISK_LEVELS``,
+    empty when the score is incomplete) and whether every parameter was measured."""
+
+    score: str
+    risk: str
+    complete: bool
+
+    @property
+    def text(self) -> str:
+        """``NEWS2 5``, or ``NEWS2 5*`` when a parameter is missing (as the ward station writes it)."""
+        return f"NEWS2 {self.score}" + ("" if self.complete else "*")
+
+
+@dataclass(frozen=True)
 class WardBoard:
     id: int
     code: str
@@ -163,12 +178,13 @@ def bed_board(session: Session, site_id: int, ward_id: int | None, now: datetime
     return boards
 
 
-def news2_by_bed(live: LiveStore, bed_codes: Sequence[str]) -> dict[str, str]:
-    """The newest NEWS2 the clinical step published per bed (``"5"``, ``"5*"`` when incomplete); absent if none."""
+def news2_by_bed(live: LiveStore, bed_codes: Sequence[str]) -> dict[str, News2Shown]:
+    """The newest NEWS2 the clinical step published per bed; absent if none."""
     latest = live.get_latest_many([live_keys.latest(code) for code in bed_codes])
     scores = {}
     for code in bed_codes:
         values = latest.get(live_keys.latest(code)) or {}
         if values.get("news2", "") != "":
-            scores[code] = values["news2"] + ("*" if values.get("news2_complete") == "0" else "")
+            complete = values.get("news2_complete") != "0"
+            scores[code] = News2Shown(values["news2"], values.get("news2_risk") or "", complete)
     return scores

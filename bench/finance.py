@@ -115,7 +115,7 @@ def _queries(site_id: int, today: date, periods: dict[str, ReportFilter]) -> dic
             )
         for name in DRILL_NAMES:
             calls[f"drill:{name}/{label}"] = lambda s, name=name, flt=flt: finance_reports.drill(
-                s, site_id, flt, name, {}, offset=0, limit=DRILL_PAGE
+                s, site_id, flt, name, {}, today=today, offset=0, limit=DRILL_PAGE
             )
     return calls
 

@@ -29,10 +29,12 @@ from components.finance_view import (
     GRID_ID,
     FinanceView,
     column_defs,
+    compared_periods,
     filter_words,
     graph_id,
     kpi_row,
     parse_view,
+    running_note,
     table_grid,
     view_query,
 )
@@ -107,8 +109,9 @@ def _table_body(table: Table, lang: str) -> Any:
     return table_grid(table, lang)
 
 
-def report_content(report: Report, theme_name: str | None, lang: str) -> html.Div:
-    """KPI cards, then the charts, then every table of the report as a grid."""
+def report_content(report: Report, theme_name: str | None, lang: str, note: html.Div | None = None) -> html.Div:
+    """``note`` (which days a running period covers), the KPI cards, then the charts, then every table of the
+    report as a grid."""
     theme = chart_theme(theme_name)
     figures = report_figures(report, theme, lang)
     charts = [
@@ -132,6 +135,7 @@ def report_content(report: Report, theme_name: str | None, lang: str) -> html.Di
     ]
     return html.Div(
         [
+            note,
             kpi_row(report, lang),
             dbc.Row(charts, className="g-3 mb-3"),
             html.Div(html.Small(label("finpg_drill_hint", lang), className="text-body-secondary"), className="mb-2"),
@@ -195,7 +199,8 @@ def show_report(report_key: str | None, start: str | None, end: str | None, *res
     report, today = _build(view)
     period = period_text(view.flt.start, view.flt.end, lang)
     shown = parse_view(dict(parse_qsl((search or "").lstrip("?"))), today)
-    return (no_update if shown == view else view_query(view)), report_content(report, theme, lang), period
+    content = report_content(report, theme, lang, running_note(view.flt.as_of(today), lang))
+    return (no_update if shown == view else view_query(view)), content, period
 
 
 @page_callback(
@@ -278,7 +283,9 @@ def open_drill(clicks: list, cells: list, rows: list, *filters: Any) -> tuple:
     row_key, what = found
     lang = current_language()
     with current_runtime().db.session() as session:
-        first = drill(session, current_user.site_id, view.flt, trigger["drill"], row_key, offset=0, limit=1)
+        site_id = current_user.site_id
+        today = local_today(session, site_id)
+        first = drill(session, site_id, view.flt, trigger["drill"], row_key, today=today, offset=0, limit=1)
     name = label(f"finpg_drill_{trigger['drill']}", lang)
     title = f"{name} · {what} · {label('finpg_rows', lang)}: {first.count}"
     store = {"name": trigger["drill"], "row_key": row_key, "opened": uuid.uuid4().hex[:12]}
@@ -348,6 +355,7 @@ def drill_rows(request: dict | None, store: dict | None, *filters: Any) -> dict:
             view.flt,
             store["name"],
             store.get("row_key") or {},
+            today=local_today(session, current_user.site_id),
             offset=start,
             limit=limit,
             sort=sort["colId"] if sort else None,
@@ -363,14 +371,17 @@ def drill_rows(request: dict | None, store: dict | None, *filters: Any) -> dict:
     }
 
 
-def export_header(session: Any, report: Report, view: FinanceView, lang: str) -> ExportHeader:
+def export_header(session: Any, report: Report, view: FinanceView, lang: str, today: date) -> ExportHeader:
+    """The export's heading; a running period names the days it is compared with among the filters."""
     site_id = current_user.site_id
     choices = filter_choices(session, site_id)
+    compared = compared_periods(view.flt.as_of(today), lang)
+    extra = ((label("finpg_compared", lang), " · ".join(compared)),) if compared else ()
     return ExportHeader(
         hospital=facility_profile(session, site_id).name,
         title=label(report.title, lang),
         period=period_text(view.flt.start, view.flt.end, lang),
-        filters=filter_words(view.flt, choices, lang),
+        filters=filter_words(view.flt, choices, lang) + extra,
         printed_by=current_user.full_name,
         printed_at=utcnow().astimezone(site_zone(session, site_id)),
     )
@@ -411,8 +422,9 @@ def export(*values: Any) -> dict:
     lang = current_language()
     site_id = current_user.site_id
     with current_runtime().db.session() as session:
-        report = build_report(session, site_id, view.report, view.flt, today=local_today(session, site_id))
-        header = export_header(session, report, view, lang)
+        today = local_today(session, site_id)
+        report = build_report(session, site_id, view.report, view.flt, today=today)
+        header = export_header(session, report, view, lang, today)
         content = EXPORTERS[fmt](report, header, lang)
         record_by(
             session,

@@ -13,9 +13,10 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import html
 
-from components.finance_format import cell_text, label
+from components.finance_format import cell_text, label, period_text
 from components.grid import GRID_COLOURS, grid_words
 from domain.finance import PAYERS, UNITS, Kpi, Report, ReportFilter, Table, month_period
+from i18n import translate
 
 REPORTS = ("revenue", "claims", "receivables", "margin", "beds")
 # The address's query names (Indonesian, as the page's own path).
@@ -178,6 +179,25 @@ def kpi_row(report: Report, lang: str) -> dbc.Row:
     return dbc.Row(
         [dbc.Col(kpi_card(k, lang), xl=3, lg=4, sm=6) for k in report.kpis], className="g-3 mb-3", id="finpg-kpis"
     )
+
+
+def compared_periods(flt: ReportFilter, lang: str) -> tuple[str, str] | None:
+    """The days a running period (``ReportFilter.as_of``) is compared with, in words: (previous, last year);
+    ``None`` for a period that is over."""
+    if flt.through is None:
+        return None
+    previous, last_year = (period_text(f.start, f.end, lang) for f in (flt.previous(), flt.last_year()))
+    return previous, last_year
+
+
+def running_note(flt: ReportFilter, lang: str) -> html.Div | None:
+    """Above the KPI cards of a running period: which days its figures, comparisons and target cover."""
+    compared = compared_periods(flt, lang)
+    if compared is None or flt.through is None:
+        return None
+    through = period_text(flt.through, flt.through, lang)
+    text = translate("finpg_running", lang, through=through, previous=compared[0], last_year=compared[1])
+    return html.Div(html.Small(text, className="text-body-secondary"), className="mb-2", id="finpg-running")
 
 
 def grid_id(table: Table) -> dict[str, str]:

@@ -156,12 +156,12 @@ RECEIVABLE_COLUMNS = (
 
 
 def receivables(session: Session, site_id: int, flt: ReportFilter, row_key: dict, **paging) -> DrillPage:
-    """The open invoices and unpaid submitted claims behind an ageing figure, as of ``flt.end``."""
+    """The open invoices and unpaid submitted claims behind an ageing figure, as of ``flt.counted_end``."""
     flt = narrowed(flt, row_key, ("payer", "bucket"))
     both = union_all(invoice_query(session, site_id, flt), claim_query(session, site_id, flt)).subquery()
     conditions = []
     if "bucket" in row_key:
-        oldest, youngest = bucket_bounds(row_key["bucket"], flt.end)
+        oldest, youngest = bucket_bounds(row_key["bucket"], flt.counted_end)
         conditions.append(both.c.issued <= youngest)
         if oldest is not None:
             conditions.append(both.c.issued >= oldest)

@@ -46,19 +46,20 @@ def bucket_bounds(bucket: str, as_of: date) -> tuple[date | None, date]:
 
 
 def invoice_query(session: Session, site_id: int, flt: ReportFilter):
-    """Open invoices of non-JKN payers issued by ``flt.end``: number, payer, issued, age, total, paid, open."""
+    """Open invoices of non-JKN payers issued by the filter's last counted day (``ReportFilter.counted_end``):
+    number, payer, issued, age on that day, total, paid, open."""
     query = select(
         Invoice.number.label("number"),
         Invoice.payer.label("payer"),
         Invoice.issued_on.label("issued"),
-        days_between(session, flt.end, Invoice.issued_on).label("age_days"),
+        days_between(session, flt.counted_end, Invoice.issued_on).label("age_days"),
         Invoice.total.label("total"),
         Invoice.paid.label("paid"),
         (Invoice.total - Invoice.paid).label("outstanding"),
     ).where(
         Invoice.site_id == site_id,
         Invoice.status == "open",
-        Invoice.issued_on <= flt.end,
+        Invoice.issued_on <= flt.counted_end,
         Invoice.payer != "jkn",
     )
     if flt.payer is not None:
@@ -69,20 +70,20 @@ def invoice_query(session: Session, site_id: int, flt: ReportFilter):
 
 
 def claim_query(session: Session, site_id: int, flt: ReportFilter):
-    """JKN claims submitted by ``flt.end`` and not paid, in the same columns as ``invoice_query``."""
+    """JKN claims submitted by the last counted day and not paid, in the same columns as ``invoice_query``."""
     amount = func.coalesce(BpjsClaim.submitted_amount, 0)
     return select(
         BpjsClaim.sep_number.label("number"),
         literal("jkn").label("payer"),
         BpjsClaim.submitted_on.label("issued"),
-        days_between(session, flt.end, BpjsClaim.submitted_on).label("age_days"),
+        days_between(session, flt.counted_end, BpjsClaim.submitted_on).label("age_days"),
         amount.label("total"),
         literal(0).label("paid"),
         amount.label("outstanding"),
     ).where(
         *claim_conditions(site_id, flt, period=False),
         BpjsClaim.status.in_(UNPAID_CLAIMS),
-        BpjsClaim.submitted_on <= flt.end,
+        BpjsClaim.submitted_on <= flt.counted_end,
     )
 
 
@@ -91,7 +92,7 @@ def _ageing(session: Session, site_id: int, flt: ReportFilter) -> dict[str, dict
     sums: dict[str, dict[str, int]] = {}
     for query in (invoice_query(session, site_id, flt), claim_query(session, site_id, flt)):
         rows = query.subquery()
-        bucket = bucket_of(rows.c.issued, flt.end)
+        bucket = bucket_of(rows.c.issued, flt.counted_end)
         for payer, name, amount in session.execute(
             select(rows.c.payer, bucket, func.sum(rows.c.outstanding)).group_by(rows.c.payer, bucket)
         ):
@@ -104,8 +105,10 @@ def outstanding(session: Session, site_id: int, flt: ReportFilter) -> int:
 
 
 def days_in_ar(session: Session, site_id: int, flt: ReportFilter, owed: int) -> float | None:
-    """``owed`` ÷ the average daily revenue of the ``AR_WINDOW_DAYS`` days to ``flt.end`` (``None`` without revenue)."""
-    window = replace(flt, start=flt.end - timedelta(days=AR_WINDOW_DAYS - 1))
+    """``owed`` ÷ the average daily revenue of the ``AR_WINDOW_DAYS`` days to the last counted day (``None``
+    without revenue)."""
+    end = flt.counted_end
+    window = replace(flt, start=end - timedelta(days=AR_WINDOW_DAYS - 1), end=end, through=None)
     daily = earned_total(session, site_id, window)[0] / AR_WINDOW_DAYS
     return None if not daily else owed / daily
 

@@ -26,10 +26,12 @@ DRILLS = {"revenue_lines": revenue_lines, "claims": claims, "receivables": recei
 
 
 def build_report(session: Session, site_id: int, key: str, flt: ReportFilter, *, today: date) -> Report:
-    """The report ``key`` (one of ``REPORT_KEYS``) for the filter; ``today`` is the site-local day. The midnight
-    census is brought up to yesterday first: the room and care revenue and the bed indicators come from it, and
-    nothing else records it on a day nobody opens the bed board."""
+    """The report ``key`` (one of ``REPORT_KEYS``) for the filter; ``today`` is the site-local day (a running
+    period compares its days so far, ``ReportFilter.as_of``). The midnight census is brought up to yesterday first:
+    the room and care revenue and the bed indicators come from it, and nothing else records it on a day nobody
+    opens the bed board."""
     ensure_census(session, site_id, today - timedelta(days=1))
+    flt = flt.as_of(today)
     if key == "revenue":
         return revenue_report(session, site_id, flt)
     if key == "claims":
@@ -50,6 +52,7 @@ def drill(
     name: str,
     row_key: dict,
     *,
+    today: date,
     offset: int,
     limit: int,
     sort: str | None = None,
@@ -61,10 +64,13 @@ def drill(
     Keys: revenue_lines ``day`` (ISO), ``unit``, ``payer``, ``poli_id``, ``ward_id``, ``doctor_id``; claims
     ``status``, ``cbg`` (group), ``doctor_id``, ``poli_id``, ``ward_id``, ``sep`` (one claim), ``with_tariff``
     (only claims with an INA-CBG tariff, as the margin counts them); receivables ``payer`` and ``bucket``
-    ("0-30", "31-60", "61-90", ">90", the ageing table's column keys). An unknown key is a ``ValueError``."""
+    ("0-30", "31-60", "61-90", ">90", the ageing table's column keys, ages on ``today`` in a running period). An
+    unknown key is a ``ValueError``."""
     if name not in DRILLS:
         raise ValueError(f"unknown drill-down {name!r}")
-    return DRILLS[name](session, site_id, flt, row_key, offset=offset, limit=limit, sort=sort, descending=descending)
+    return DRILLS[name](
+        session, site_id, flt.as_of(today), row_key, offset=offset, limit=limit, sort=sort, descending=descending
+    )
 
 
 def filter_choices(session: Session, site_id: int) -> dict[str, list[tuple[int, str]]]:

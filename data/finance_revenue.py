@@ -100,11 +100,11 @@ def _received_total(session: Session, site_id: int, flt: ReportFilter) -> int | 
 
 
 def revenue_target(session: Session, site_id: int, flt: ReportFilter) -> int | None:
-    """The revenue target of the period (pro-rated by days, ``data.finance_targets``); only for the whole site or
-    one unit (``None`` under other filters or without targets)."""
+    """The revenue target of the period's days so far (pro-rated by days, ``data.finance_targets``); only for the
+    whole site or one unit (``None`` under other filters or without targets)."""
     if any(getattr(flt, name) is not None for name in ("payer", "poli_id", "ward_id", "doctor_id")):
         return None
-    return targets_between(session, site_id, flt.start, flt.end, "revenue", flt.unit or "")
+    return targets_between(session, site_id, flt.start, flt.counted_end, "revenue", flt.unit or "")
 
 
 def _by_day(session: Session, site_id: int, flt: ReportFilter, received: dict[date, int] | None) -> Table:

@@ -66,7 +66,8 @@ def payer_of_visit(visit_payer: str) -> str:
 @dataclass(frozen=True)
 class ReportFilter:
     """What a report covers: site-local days ``start``..``end`` inclusive, and optionally one unit, poli, ward,
-    doctor or payer (``None`` = all)."""
+    doctor or payer (``None`` = all). ``through`` is today while the period is still running (:meth:`as_of`): its
+    comparisons and targets then cover only the days gone so far, as the figures themselves do."""
 
     start: date
     end: date
@@ -75,22 +76,38 @@ class ReportFilter:
     ward_id: int | None = None
     doctor_id: int | None = None
     payer: str | None = None
+    through: date | None = None
 
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
 
+    @property
+    def counted_end(self) -> date:
+        """The last day the figures can hold: today in a running period, else the end."""
+        return self.through or self.end
+
+    def as_of(self, today: date) -> ReportFilter:
+        """This filter seen on ``today``: a period that started and has not ended counts through today (this month
+        on its 7th compares with the 1st to the 7th of last month, not with all of it)."""
+        return replace(self, through=today if self.start <= today < self.end else None)
+
     def previous(self) -> ReportFilter:
-        """The period of the same length just before (a whole month compares with the whole previous month)."""
+        """The period of the same length just before (a whole month compares with the whole previous month), as
+        far into it as this one has run."""
         if _whole_months(self.start, self.end):
             months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
             start = _add_months(self.start, -months)
-            return replace(self, start=start, end=self.start - timedelta(days=1))
-        return replace(self, start=self.start - timedelta(days=self.days), end=self.start - timedelta(days=1))
+        else:
+            start = self.start - timedelta(days=self.days)
+        end = self.start - timedelta(days=1)
+        if self.through is not None:
+            end = min(end, start + (self.through - self.start))
+        return replace(self, start=start, end=end, through=None)
 
     def last_year(self) -> ReportFilter:
-        """The same days one year earlier (29 February falls back to the 28th)."""
-        return replace(self, start=_years_back(self.start), end=_years_back(self.end))
+        """The same days one year earlier, as far as this period has run (29 February falls back to the 28th)."""
+        return replace(self, start=_years_back(self.start), end=_years_back(self.counted_end), through=None)
 
 
 def month_period(year: int, month: int) -> tuple[date, date]:

@@ -1932,6 +1932,9 @@ STRINGS = {
     "finpg_rows": "Rows",
     "finpg_vs_previous": "vs previous period",
     "finpg_vs_last_year": "vs last year",
+    "finpg_compared": "Compared with",
+    "finpg_running": "The period is still running: its figures go to {through} and are compared with the same days, "
+    "{previous} and {last_year}; the target counts to {through}.",
     "finpg_target": "Target",
     "finpg_no_rows": "No data for this filter",
     "finpg_bj_efficient": "Efficient area (Barber-Johnson)",

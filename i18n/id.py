@@ -1945,6 +1945,9 @@ STRINGS = {
     "finpg_rows": "Jumlah baris",
     "finpg_vs_previous": "vs periode lalu",
     "finpg_vs_last_year": "vs tahun lalu",
+    "finpg_compared": "Dibandingkan dengan",
+    "finpg_running": "Periode masih berjalan: angkanya sampai {through}, dibandingkan dengan hari yang sama, {previous} "
+    "dan {last_year}; target dihitung sampai {through}.",
     "finpg_target": "Target",
     "finpg_no_rows": "Tidak ada data untuk filter ini",
     "finpg_bj_efficient": "Area efisien (Barber-Johnson)",

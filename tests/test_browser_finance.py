@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 from sqlalchemy import delete, select
 
 from api.plotly_bundle import TRACE_TYPES
+from components.finance_format import period_text
 from data.census import ensure_census
 from data.charges import NewCharge, add_charge_lines
 from data.finance_demo import load_demo_slice
@@ -89,10 +90,10 @@ def test_manager_filters_drills_and_exports(page, live_server, tmp_path):
     with pantau.runtime.db.session() as s:
         site_id = s.scalar(select(Site.id))
         today = local_today(s, site_id)
-        start, _ = month_period(today.year, today.month)
+        start, end = month_period(today.year, today.month)
         before = start - timedelta(days=1)
         previous_start, previous_end = month_period(before.year, before.month)
-        _only_these_charges(s, site_id, _lines(site_id, start, previous_start + timedelta(days=4)))
+        _only_these_charges(s, site_id, _lines(site_id, start, previous_start))  # within the days compared
     watch = CallbackWatch(page)
     page.set_viewport_size({"width": 1600, "height": 1000})
     sign_in(page, base, "manajer")
@@ -100,6 +101,9 @@ def test_manager_filters_drills_and_exports(page, live_server, tmp_path):
     open_nav(page, "pages.finance")
     expect(page.locator("#finpg-kpi-revenue-value")).to_have_text("Rp 1.000.000", timeout=30_000)
     expect(page.locator("#finpg-kpi-revenue")).to_contain_text("▲ 233,3 %")  # against last month's 300.000
+    if today < end:  # this month still runs: compared with its days so far of last month
+        compared = period_text(previous_start, min(previous_start + (today - start), previous_end), "id")
+        expect(page.locator("#finpg-running")).to_contain_text(f"dibandingkan dengan hari yang sama, {compared} dan")
     expect(page.locator("#finpg-chart-by_day .barlayer .point")).not_to_have_count(0)
 
     page.click("#finpg-preset-last_month")

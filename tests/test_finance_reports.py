@@ -222,6 +222,7 @@ def test_finance_reports(data):
         _check_margin(s, ids)
         _check_receivables(s, ids)
         _check_beds(s, ids)
+        _check_a_running_month(s, ids)
 
 
 def _check_revenue(s, ids: dict) -> None:
@@ -272,16 +273,16 @@ def _check_revenue(s, ids: dict) -> None:
     across = build_report(s, site, "revenue", ReportFilter(date(2026, 2, 25), date(2026, 3, 5)), today=TODAY)
     assert _kpi(across, "revenue").target == 400_000 + 500_000
 
-    lines = drill(s, site, MARCH, "revenue_lines", {}, offset=0, limit=10, sort="amount", descending=True)
+    lines = drill(s, site, MARCH, "revenue_lines", {}, today=TODAY, offset=0, limit=10, sort="amount", descending=True)
     assert lines.count == 4
     assert [row[10] for row in lines.rows] == [600_000, 100_000, 20_000, 0]
     assert lines.rows[1][11] == "RM001" and lines.rows[0][11] == ""
     assert lines.rows[1][3:6] == ("Poli Anak", None, "dr. Budi")
-    second = drill(s, site, MARCH, "revenue_lines", {}, offset=1, limit=2, sort="amount")
+    second = drill(s, site, MARCH, "revenue_lines", {}, today=TODAY, offset=1, limit=2, sort="amount")
     assert (second.count, [row[10] for row in second.rows]) == (4, [20_000, 100_000])
-    one_day = drill(s, site, MARCH, "revenue_lines", {"day": "2026-03-02"}, offset=0, limit=10)
+    one_day = drill(s, site, MARCH, "revenue_lines", {"day": "2026-03-02"}, today=TODAY, offset=0, limit=10)
     assert one_day.count == 2
-    poli = drill(s, site, MARCH, "revenue_lines", {"poli_id": ids["poli"]}, offset=0, limit=1, sort="code")
+    poli = drill(s, site, MARCH, "revenue_lines", {"poli_id": ids["poli"]}, today=TODAY, offset=0, limit=1, sort="code")
     assert (poli.count, poli.rows[0][6]) == (2, "T1")
 
     assert filter_choices(s, site) == {
@@ -350,12 +351,12 @@ def _check_claims(s, ids: dict) -> None:
     assert count(payer="jkn", doctor_id=ids["doctor2"]) == 2
     assert count(ward_id=ids["ward"]) == 3
 
-    pending = drill(s, site, MARCH, "claims", {"status": "pending"}, offset=0, limit=10)
+    pending = drill(s, site, MARCH, "claims", {"status": "pending"}, today=TODAY, offset=0, limit=10)
     assert (pending.count, pending.rows[0][0], pending.rows[0][9]) == (1, sep(4), "Lengkapi resume medis")
-    group = drill(s, site, MARCH, "claims", {"cbg": "K-4-17"}, offset=0, limit=2, sort="hospital_tariff",
+    group = drill(s, site, MARCH, "claims", {"cbg": "K-4-17"}, today=TODAY, offset=0, limit=2, sort="hospital_tariff",
                   descending=True)  # fmt: skip
     assert (group.count, [row[4] for row in group.rows]) == (3, [12_000_000, 10_000_000])
-    everything = drill(s, site, MARCH, "claims", {}, offset=0, limit=10, sort="service_end")
+    everything = drill(s, site, MARCH, "claims", {}, today=TODAY, offset=0, limit=10, sort="service_end")
     assert everything.count == 6
     last = everything.rows[-1]  # claim 6, coded: days to its deadline of 28 September 2026; submitted ones: none
     assert (last[0], last[1], last[10]) == (sep(6), "rawat_jalan", (date(2026, 9, 28) - local_today(s, site)).days)
@@ -386,7 +387,7 @@ def _check_margin(s, ids: dict) -> None:
     assert [row[:5] for row in per_doctor.rows] == [("dr. Budi", 3, 22_400_000, 21_300_000, -1_100_000),
                                                     ("dr. Citra", 2, 9_500_000, 8_300_000, -1_200_000)]  # fmt: skip
     assert per_doctor.rows[1][5] == pytest.approx(-12.6316, abs=1e-3)
-    cases = drill(s, site, MARCH, "claims", per_doctor.row_keys[0], offset=0, limit=10)
+    cases = drill(s, site, MARCH, "claims", per_doctor.row_keys[0], today=TODAY, offset=0, limit=10)
     assert cases.count == 3  # not claim 6, which has no INA-CBG tariff yet
 
 
@@ -413,12 +414,16 @@ def _check_receivables(s, ids: dict) -> None:
     assert (days.value, days.previous, days.last_year) == (pytest.approx(20_050_000 * 90 / 770_000),
                                                            pytest.approx(6_150_000 * 90 / 50_000), 0.0)  # fmt: skip
 
-    one = drill(s, site, MARCH, "receivables", {"payer": "asuransi", "bucket": "31-60"}, offset=0, limit=10)
+    one = drill(
+        s, site, MARCH, "receivables", {"payer": "asuransi", "bucket": "31-60"}, today=TODAY, offset=0, limit=10
+    )
     assert one.count == 1
     assert one.rows[0] == ("INV-3", "asuransi", date(2026, 1, 30), 60, 2_000_000, 0, 2_000_000)
-    young = drill(s, site, MARCH, "receivables", {"bucket": "0-30"}, offset=0, limit=10, sort="age_days")
+    young = drill(s, site, MARCH, "receivables", {"bucket": "0-30"}, today=TODAY, offset=0, limit=10, sort="age_days")
     assert [row[0] for row in young.rows] == [sep(4), sep(2), "INV-1"]  # 1, 9 and 30 days
-    everything = drill(s, site, MARCH, "receivables", {}, offset=1, limit=2, sort="outstanding", descending=True)
+    everything = drill(
+        s, site, MARCH, "receivables", {}, today=TODAY, offset=1, limit=2, sort="outstanding", descending=True
+    )
     assert everything.count == 9  # invoices 1–6, claims 2, 4, 9
     assert [row[6] for row in everything.rows] == [2_000_000, 2_000_000]
 
@@ -468,3 +473,23 @@ def test_a_report_records_the_midnight_census_up_to_yesterday_first(any_app):
         build_report(s, site_id, "beds", ReportFilter(yesterday, yesterday), today=today)
         wards = s.scalar(select(func.count()).select_from(Ward).where(Ward.site_id == site_id))
         assert s.scalar(recorded) == wards
+
+
+def _check_a_running_month(s, ids: dict) -> None:
+    """March seen on 10 March: its comparisons and target cover 1–10 March, and the ages count to the 10th."""
+    site, tenth = ids["site"], date(2026, 3, 10)
+    revenue = _kpi(build_report(s, site, "revenue", MARCH, today=tenth), "revenue")
+    # February's 50,000 came on the 15th and March 2025's 80,000 on the 20th: neither within the first ten days;
+    # the target is ten of March's 31 days of 3,100,000
+    assert (revenue.previous, revenue.last_year, revenue.target) == (0, 0, 1_000_000)
+    ageing = _table(build_report(s, site, "receivables", MARCH, today=tenth), "ageing")
+    # invoices 1 and 2 are 9 and 10 days old, 3 and 4 39 and 40, 5 and 6 69 and 70; invoice 8 and claims 2, 4 and
+    # 5 come later; claim 9 is 99 days old
+    assert ageing.rows == (
+        ("jkn", 0, 0, 0, 150_000, 150_000),
+        ("umum", 1_100_000, 0, 0, 0, 1_100_000),
+        ("asuransi", 0, 4_000_000, 0, 0, 4_000_000),
+        ("perusahaan", 0, 0, 1_500_000, 0, 1_500_000),
+    )
+    young = drill(s, site, MARCH, "receivables", {"bucket": "0-30"}, today=tenth, offset=0, limit=10, sort="age_days")
+    assert [(row[0], row[3]) for row in young.rows] == [("INV-1", 9), ("INV-2", 10)]

@@ -38,15 +38,24 @@ def _at(day: date, clock: time, zone: ZoneInfo) -> datetime:
 
 def ensure_sessions(session: Session, site_id: int, day: date) -> None:
     """Create the day's sessions from the weekly plan valid on ``day``; existing ones (and their bookings) stay
-    as they are. A closing holiday makes a session closed with the holiday's name (unless its plan is
-    ``open_on_holidays``), and so does the doctor's leave ("dokter cuti", with the leave)."""
+    as they are. A plan whose hours changed after it made the day's session (kept for its bookings,
+    ``data.doctor_schedules``) makes its new hours too when they do not overlap the kept ones: a doctor is never
+    in two sessions at once, and a practice moved to the afternoon opens that afternoon. A closing holiday makes a
+    session closed with the holiday's name (unless its plan is ``open_on_holidays``), and so does the doctor's
+    leave ("dokter cuti", with the leave)."""
     existing = session.execute(
         select(
-            ClinicSession.doctor_id, ClinicSession.poli_id, ClinicSession.start_time, ClinicSession.schedule_id
+            ClinicSession.doctor_id,
+            ClinicSession.poli_id,
+            ClinicSession.start_time,
+            ClinicSession.end_time,
+            ClinicSession.schedule_id,
         ).where(ClinicSession.site_id == site_id, ClinicSession.service_date == day)
     ).all()
-    made_slots = {(doctor_id, poli_id, start) for doctor_id, poli_id, start, _ in existing}
-    made_plans = {schedule_id for *_, schedule_id in existing}
+    made_slots = {(doctor_id, poli_id, start) for doctor_id, poli_id, start, *_ in existing}
+    made_hours: dict[int, list[tuple[time, time]]] = {}
+    for *_, start, end, schedule_id in existing:
+        made_hours.setdefault(schedule_id, []).append((start, end))
     plans = [
         plan
         for plan in session.scalars(
@@ -61,7 +70,8 @@ def ensure_sessions(session: Session, site_id: int, day: date) -> None:
                 or_(DoctorSchedule.valid_until.is_(None), DoctorSchedule.valid_until >= day),
             )
         )
-        if plan.id not in made_plans and (plan.doctor_id, plan.poli_id, plan.start_time) not in made_slots
+        if (plan.doctor_id, plan.poli_id, plan.start_time) not in made_slots
+        and not any(start < plan.end_time and plan.start_time < end for start, end in made_hours.get(plan.id, ()))
     ]
     if not plans:
         return

@@ -170,24 +170,31 @@ def _seed_demo_monitors(session: Session, actor: Actor, site: Site) -> None:
             )  # fmt: skip
 
 
-def demo_session_hours(now_local: datetime) -> tuple[time, time]:
+def demo_session_hours(now_local: datetime, not_before: time = time(0)) -> tuple[time, time]:
     """The demo's practice hours: they follow the clock (from two hours before the demo starts, for eight
-    hours, within the day) so that whoever starts the demo, whenever, finds clinics open."""
-    start_hour = max(0, min(now_local.hour - 2, 16))
+    hours, within the day) so that whoever starts the demo, whenever, finds clinics open; never before
+    ``not_before`` (rounded up to the hour)."""
+    first = not_before.hour + (1 if (not_before.minute, not_before.second) != (0, 0) else 0)
+    start_hour = max(first, min(now_local.hour - 2, 16))
     return time(start_hour), time(min(start_hour + 8, 23), 59 if start_hour + 8 > 23 else 0)
 
 
 def _demo_hours(session: Session, site: Site, doctor: Doctor, now: datetime) -> tuple[time, time]:
-    """The doctor's session hours of today when today already has one (a restart later in the day keeps the day:
-    new hours would open a second session and leave BPJS's jadwal, pulled once a day, behind), else
-    ``demo_session_hours``."""
+    """The hours of the doctor's last session of today while it is open (a restart later in the day keeps the
+    day), else ``demo_session_hours``: after that session when it is over, as an evening practice, so a demo
+    started again after the day's hours can still register patients."""
     held = session.execute(
         select(ClinicSession.start_time, ClinicSession.end_time)
         .where(ClinicSession.doctor_id == doctor.id, ClinicSession.service_date == local_today(session, site.id, now))
-        .order_by(ClinicSession.start_time)
+        .order_by(ClinicSession.start_time.desc())
         .limit(1)
     ).first()
-    return (held.start_time, held.end_time) if held else demo_session_hours(now.astimezone(ZoneInfo(site.timezone)))
+    local = now.astimezone(ZoneInfo(site.timezone))
+    if held is None:
+        return demo_session_hours(local)
+    if local.time() < held.end_time or held.end_time >= time(23):
+        return held.start_time, held.end_time
+    return demo_session_hours(local, not_before=held.end_time)
 
 
 def _seed_demo_schedule(session: Session, actor: Actor, site: Site, doctor: Doctor, now: datetime) -> None:

@@ -17,7 +17,7 @@ from bridge.bpjs.sandbox import create_sandbox
 from bridge.bpjs_reference_pull import pull_reference
 from data.admissions import current_bed_code, transfer
 from data.bpjs_reference import DIFFERENT, SAME, compare_schedule
-from data.models import Admission, Bed, Doctor, DoctorSchedule, Observation, Patient, Poli, Site
+from data.models import Admission, Bed, ClinicSession, Doctor, DoctorSchedule, Observation, Patient, Poli, Site
 from data.patients import decrypt_field
 from data.queue_demo import DemoClinic, _fits
 from data.schedules import day_sessions, local_today, site_zone
@@ -113,7 +113,7 @@ def local_moment(pantau, site_id: int, hour: int, minute: int = 0) -> datetime:
 
 def test_a_restart_later_the_same_day_keeps_todays_sessions(sqlite_app):
     site_id, _ = site_of(sqlite_app)
-    morning, afternoon = local_moment(sqlite_app, site_id, 9), local_moment(sqlite_app, site_id, 15)
+    morning, afternoon = local_moment(sqlite_app, site_id, 9), local_moment(sqlite_app, site_id, 14, 59)
     with sqlite_app.runtime.db.session() as s:
         seed_demo(s, sqlite_app.settings, morning)
         day = local_today(s, site_id, morning)
@@ -125,6 +125,26 @@ def test_a_restart_later_the_same_day_keeps_todays_sessions(sqlite_app):
         doctors = s.scalar(select(func.count()).select_from(Doctor))
     assert len(before) == doctors and after == before  # one session per doctor, as in the morning
     assert plans == {(clock(7), clock(15))}
+
+
+def test_a_restart_after_the_days_sessions_ended_opens_a_later_one_beside_the_booked_one(sqlite_app):
+    site_id, _ = site_of(sqlite_app)
+    midnight, morning = local_moment(sqlite_app, site_id, 0, 30), local_moment(sqlite_app, site_id, 8, 13)
+    with sqlite_app.runtime.db.session() as s:
+        seed_demo(s, sqlite_app.settings, midnight)
+        day = local_today(s, site_id, midnight)
+        first = day_sessions(s, site_id, day, midnight)
+        doctors = set(s.scalars(select(Doctor.id)))
+        for made in s.scalars(select(ClinicSession).where(ClinicSession.service_date == day)):
+            made.booked_non_jkn = 1  # the night's patients: their sessions stay
+    with sqlite_app.runtime.db.session() as s:
+        seed_demo(s, sqlite_app.settings, morning)
+        after = day_sessions(s, site_id, day, morning)
+    assert {(c.doctor_id, c.start_time, c.end_time) for c in first} == {(d, clock(0), clock(8)) for d in doctors}
+    assert {(c.doctor_id, c.start_time, c.end_time) for c in after} == {
+        (d, hours, end) for d in doctors for hours, end in ((clock(0), clock(8)), (clock(8), clock(16)))
+    }  # open at 08.13, right after the night's
+    assert all(not c.over and not c.closed_reason for c in after if c.start_time == clock(8))
 
 
 def test_a_restart_after_staff_moved_a_demo_patient_renews_the_observation_in_their_bed_now(sqlite_app):

@@ -208,6 +208,19 @@ def test_a_change_keeps_booked_day_sessions_and_lists_their_bookings(plan_setup)
     assert (remade.start_time, remade.end_time) == (time(9), time(13))
 
 
+def test_hours_moved_clear_of_a_booked_day_session_open_that_day_too(plan_setup):
+    db, actor, doctor_id, polis = plan_setup
+    with db.session() as s:
+        plan = create_session(s, actor, values(doctor_id, polis["UMU"]))
+        plan_id, version = plan.id, plan.version
+    [booked] = made(db, actor.site_id, doctor_id, MONDAY)
+    book(db, booked.id)
+    with db.session() as s:  # the practice moves to the afternoon: the morning's patients keep their session
+        update_session(s, actor, plan_id, values(doctor_id, polis["UMU"], start="14:00", end="18:00"), version, now=NOW)
+    hours = sorted((m.start_time, m.end_time, m.id == booked.id) for m in made(db, actor.site_id, doctor_id, MONDAY))
+    assert hours == [(time(8), time(12), True), (time(14), time(18), False)]
+
+
 def test_a_quota_below_what_is_booked_is_refused_with_the_count(plan_setup):
     db, actor, doctor_id, polis = plan_setup
     with db.session() as s:

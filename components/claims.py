@@ -10,6 +10,7 @@ from dash import dcc, html
 from components.dropdown import dropdown
 from components.grid import GRID_COLOURS, grid_words
 from components.typed_date import typed_date_input
+from components.upload_report import spreadsheet_drop
 from data.claims import EDIT_FIELDS, ClaimEventView, ClaimView
 from domain.finance import CLAIM_EPISODES, CLAIM_STATES
 from domain.formats import rupiah
@@ -311,20 +312,7 @@ def import_card(can_write: bool) -> dbc.Card:
             [
                 html.H2(t("claim_import_title"), className="h6"),
                 html.P(t("claim_import_hint"), className="small text-body-secondary"),
-                # Inside a <label>: its file input is named by the text, and a click on it opens the chooser the
-                # browser's own way (the drop zone's click handler is off, so it opens once).
-                html.Label(
-                    dcc.Upload(
-                        id=Ids.UPLOAD,
-                        children=html.Div(t("claim_import_upload")),
-                        max_size=UPLOAD_MAX_BYTES,
-                        disable_click=True,
-                        accept=".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        className="border border-2 rounded p-3 text-center",
-                        style={"borderStyle": "dashed", "cursor": "pointer"},
-                    ),
-                    className="d-block",
-                ),
+                spreadsheet_drop(Ids.UPLOAD, t("claim_import_upload"), UPLOAD_MAX_BYTES),
                 html.Div(id=Ids.REPORT, className="mt-2"),
                 dbc.Button(t("claim_import_apply"), id=Ids.APPLY, color="primary", className="mt-2", disabled=True),
                 html.Div(id=Ids.APPLY_MSG, className="mt-2"),

@@ -6,6 +6,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.upload_report import spreadsheet_drop
 from data.setup_import import KINDS
 from domain.import_rules import MAX_BYTES
 from i18n.web import t
@@ -62,20 +63,7 @@ def layout(**_query: str) -> dbc.Card:
                         ],
                         className="d-flex gap-2 mb-3",
                     ),
-                    # Inside a <label>: its file input is named by the text, and a click on it opens the chooser
-                    # the browser's own way (the drop zone's click handler is off, so it opens once).
-                    html.Label(
-                        dcc.Upload(
-                            id=Ids.UPLOAD,
-                            children=html.Div(t("import_upload")),
-                            max_size=UPLOAD_MAX_BYTES,
-                            disable_click=True,
-                            accept=".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                            className="import-upload border border-2 rounded p-4 text-center",
-                            style={"borderStyle": "dashed", "cursor": "pointer"},
-                        ),
-                        className="d-block mb-1",
-                    ),
+                    spreadsheet_drop(Ids.UPLOAD, t("import_upload"), UPLOAD_MAX_BYTES),
                     dbc.FormText(t("import_upload_hint"), className="d-block mb-3"),
                     html.Div(id=Ids.REPORT, className="mb-3"),
                     dbc.Button(t("import_apply"), id=Ids.APPLY, color="primary", disabled=True),

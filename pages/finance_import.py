@@ -8,6 +8,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.upload_report import spreadsheet_drop
 from data.bill_import import MAX_BYTES, MAX_ROWS
 from i18n.web import t
 
@@ -53,19 +54,7 @@ def layout(**_query: str) -> dbc.Card:
                     dbc.Label(t("bimp_system"), html_for=Ids.SYSTEM),
                     dbc.Input(id=Ids.SYSTEM, placeholder=t("bimp_system_placeholder"), maxLength=30, className="mb-1"),
                     dbc.FormText(t("bimp_system_hint"), className="d-block mb-3"),
-                    # Inside a <label>: its file input is named by the text, and a click on it opens the chooser.
-                    html.Label(
-                        dcc.Upload(
-                            id=Ids.UPLOAD,
-                            children=html.Div(t("bimp_upload")),
-                            max_size=UPLOAD_MAX_BYTES,
-                            disable_click=True,
-                            accept=".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                            className="import-upload border border-2 rounded p-4 text-center",
-                            style={"borderStyle": "dashed", "cursor": "pointer"},
-                        ),
-                        className="d-block mb-1",
-                    ),
+                    spreadsheet_drop(Ids.UPLOAD, t("bimp_upload"), UPLOAD_MAX_BYTES),
                     dbc.FormText(
                         t("bimp_upload_hint", n=f"{MAX_ROWS:,}".replace(",", "."), mb=MAX_BYTES / 1_000_000),
                         className="d-block mb-3",

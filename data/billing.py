@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import Row, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from data.audit import record_by
@@ -31,6 +31,7 @@ from domain.billing_rules import (
     invoice_number,
 )
 from domain.errors import InputError
+from domain.finance import payer_of_visit
 from domain.formats import rupiah
 
 RECENT_VISIT_DAYS = 7  # a visit's bill is usually paid the same day; a week covers a late payer
@@ -462,6 +463,18 @@ def _matching_patients(session: Session, site_id: int, query: str) -> tuple[list
     return list(by_name), visits
 
 
+# An episode at the cashier: its id, the patient's RM and name, then a visit's poli, day, payer and status, or a
+# stay's admission time, payer and discharge time.
+_VISITS = (
+    select(Visit.id, Patient.mrn, Patient.name, Poli.name, Visit.service_date, Visit.payer, Visit.status)
+    .join(Patient, Patient.id == Visit.patient_id)
+    .join(Poli, Poli.id == Visit.poli_id)
+)
+_STAYS = select(
+    Admission.id, Patient.mrn, Patient.name, Admission.admitted_at, Admission.payer, Admission.discharged_at
+).join(Patient, Patient.id == Admission.patient_id)
+
+
 def cashier_lookup(
     session: Session, site_id: int, query: str, today: date, *, actor: Actor | None = None
 ) -> list[Episode]:
@@ -482,10 +495,7 @@ def cashier_lookup(
     if not patient_ids and not visit_ids:
         return []
     visits = session.execute(
-        select(Visit.id, Patient.mrn, Patient.name, Poli.name, Visit.service_date, Visit.payer, Visit.status)
-        .join(Patient, Patient.id == Visit.patient_id)
-        .join(Poli, Poli.id == Visit.poli_id)
-        .where(
+        _VISITS.where(
             Visit.site_id == site_id,
             or_(
                 Visit.id.in_(visit_ids),
@@ -497,9 +507,7 @@ def cashier_lookup(
     ).all()
     since = today - timedelta(days=RECENT_DISCHARGE_DAYS)
     stays = session.execute(
-        select(Admission.id, Patient.mrn, Patient.name, Admission.admitted_at, Admission.payer, Admission.discharged_at)
-        .join(Patient, Patient.id == Admission.patient_id)
-        .where(
+        _STAYS.where(
             Admission.site_id == site_id,
             Admission.patient_id.in_(patient_ids),
             or_(Admission.discharged_at.is_(None), Admission.discharged_at >= datetime.combine(since, time(), UTC)),
@@ -509,64 +517,34 @@ def cashier_lookup(
     ).all()
     for stay in stays:
         _charge_stay_so_far(session, stay.id)
-    episodes = [
-        _episode(session, site_id, "visit", vid, mrn, name, poli, day, "jkn" if payer == "jkn" else "umum",
-                 status == "active")
-        for vid, mrn, name, poli, day, payer, status in visits
-    ]  # fmt: skip
-    episodes += [
-        _episode(
-            session,
-            site_id,
-            "admission",
-            aid,
-            mrn,
-            name,
-            _ward_of(session, aid),
-            admitted.astimezone(site_zone(session, site_id)).date(),
-            payer,
-            discharged is None,
-        )
-        for aid, mrn, name, admitted, payer, discharged in stays
+    return [_visit_episode(session, site_id, row) for row in visits] + [
+        _stay_episode(session, site_id, row) for row in stays
     ]
-    return episodes
 
 
 def episode(session: Session, site_id: int, kind: str, episode_id: int) -> Episode | None:
     """One visit or stay at the cashier (a stay's midnights charged so far), or ``None`` when it is not this
     site's."""
     if kind == "visit":
-        row = session.execute(
-            select(Visit.id, Patient.mrn, Patient.name, Poli.name, Visit.service_date, Visit.payer, Visit.status)
-            .join(Patient, Patient.id == Visit.patient_id)
-            .join(Poli, Poli.id == Visit.poli_id)
-            .where(Visit.id == episode_id, Visit.site_id == site_id)
-        ).first()
-        if row is None:
-            return None
-        vid, mrn, name, poli, day, payer, status = row
-        return _episode(session, site_id, "visit", vid, mrn, name, poli, day, "jkn" if payer == "jkn" else "umum",
-                        status == "active")  # fmt: skip
-    row = session.execute(
-        select(Admission.id, Patient.mrn, Patient.name, Admission.admitted_at, Admission.payer, Admission.discharged_at)
-        .join(Patient, Patient.id == Admission.patient_id)
-        .where(Admission.id == episode_id, Admission.site_id == site_id)
-    ).first()
+        row = session.execute(_VISITS.where(Visit.id == episode_id, Visit.site_id == site_id)).first()
+        return None if row is None else _visit_episode(session, site_id, row)
+    row = session.execute(_STAYS.where(Admission.id == episode_id, Admission.site_id == site_id)).first()
     if row is None:
         return None
+    _charge_stay_so_far(session, row.id)
+    return _stay_episode(session, site_id, row)
+
+
+def _visit_episode(session: Session, site_id: int, row: Row) -> Episode:
+    vid, mrn, name, poli, day, payer, status = row
+    return _episode(session, site_id, "visit", vid, mrn, name, poli, day, payer_of_visit(payer), status == "active")
+
+
+def _stay_episode(session: Session, site_id: int, row: Row) -> Episode:
     aid, mrn, name, admitted, payer, discharged = row
-    _charge_stay_so_far(session, aid)
+    day = admitted.astimezone(site_zone(session, site_id)).date()
     return _episode(
-        session,
-        site_id,
-        "admission",
-        aid,
-        mrn,
-        name,
-        _ward_of(session, aid),
-        admitted.astimezone(site_zone(session, site_id)).date(),
-        payer,
-        discharged is None,
+        session, site_id, "admission", aid, mrn, name, _ward_of(session, aid), day, payer, discharged is None
     )
 
 

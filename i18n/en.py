@@ -1278,7 +1278,8 @@ STRINGS = {
     "schedule_created": "Practice session saved.",
     "schedule_updated": "Change saved.",
     "schedule_retired": "Practice session stopped.",
-    "schedule_bookings_kept": "The change applies to days without booked patients; {n} booked patients need to be contacted:",
+    "schedule_bookings_kept": "Sessions that already hold booked patients keep their old hours (the new hours still open "
+    "that day when they do not overlap); {n} booked patients need to be contacted:",
     "schedule_payer_jkn": "JKN",
     "schedule_payer_non_jkn": "Non-JKN",
     "holiday_title": "Holidays",

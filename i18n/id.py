@@ -1290,7 +1290,8 @@ STRINGS = {
     "schedule_created": "Sesi praktik disimpan.",
     "schedule_updated": "Perubahan disimpan.",
     "schedule_retired": "Sesi praktik dihentikan.",
-    "schedule_bookings_kept": "Perubahan berlaku untuk hari tanpa pasien terdaftar; {n} pasien terdaftar perlu dihubungi:",
+    "schedule_bookings_kept": "Sesi yang sudah berisi pasien tetap pada jam lamanya (jam baru tetap dibuka di hari itu "
+    "bila tidak bertabrakan); {n} pasien terdaftar perlu dihubungi:",
     "schedule_payer_jkn": "JKN",
     "schedule_payer_non_jkn": "Non-JKN",
     "holiday_title": "Hari libur",

@@ -28,15 +28,17 @@ class BackgroundThread:
         self._thread.start()
 
     def stop(self, timeout: float) -> bool:
-        """Ask the thread to end and wait for it up to ``timeout`` seconds; False (and a warning) when it has not."""
+        """Ask the thread to end and wait for it up to ``timeout`` seconds; False (and a warning) when it has not.
+        A thread still running stays :meth:`alive`, so :meth:`start` never runs a second loop beside it."""
         self.stopping.set()
-        thread, self._thread = self._thread, None
+        thread = self._thread
         if thread is None or thread is threading.current_thread():
             return True
         thread.join(timeout)
         if thread.is_alive():
             log.warning("thread %s did not stop within %.0f s", self.name, timeout)
             return False
+        self._thread = None
         return True
 
     def alive(self) -> bool:

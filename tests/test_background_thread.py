@@ -35,4 +35,7 @@ def test_a_thread_that_does_not_end_in_time_is_reported(caplog):
     with caplog.at_level(logging.WARNING, logger="bridge.background_thread"):
         assert not worker.stop(timeout=0.1)
     assert "test-stuck did not stop" in caplog.text
+    worker.start()  # still running: no second thread beside it
+    assert [t.name for t in threading.enumerate()].count("test-stuck") == 1
     release.set()
+    assert worker.stop(timeout=2) and not worker.alive()

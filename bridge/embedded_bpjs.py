@@ -9,7 +9,6 @@ the previous sandbox (another plan, a jadwal change made there) is not compared 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Any
 
@@ -17,6 +16,7 @@ import requests
 from sqlalchemy import select
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
+from bridge.background_thread import BackgroundThread
 from bridge.bpjs.sandbox import create_sandbox
 from bridge.bpjs_reference_pull import ReferencePuller
 from bridge.bpjs_worker import BpjsWorker, client_from_settings
@@ -48,8 +48,8 @@ class EmbeddedBpjs:
 
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = BackgroundThread(self._run, "bpjs-worker")
+        self._worker: BpjsWorker | None = None  # made at start, from the settings then
         self._mounted = False
 
     def mount(self, server: Any) -> None:
@@ -73,23 +73,23 @@ class EmbeddedBpjs:
         settings, db = self._runtime.settings, self._runtime.db
         client = client_from_settings(settings)
         reference = ReferencePuller(db, client, settings.site_code)
-        worker = BpjsWorker(db, client, self._runtime.cipher, reference=reference)
+        self._worker = BpjsWorker(db, client, self._runtime.cipher, reference=reference)
         if self._mounted:
             self._request_fresh_pull()
-        self._thread = threading.Thread(target=self._run, args=(worker,), name="bpjs-worker", daemon=True)
         self._thread.start()
 
-    def _run(self, worker: BpjsWorker) -> None:
+    def _run(self) -> None:
         """Run the worker once its sandbox answers: the sandbox lives in this web app, which starts listening after
         the worker has started, and a first pull that finds nothing there waits 15 minutes for its retry."""
         if self._mounted:
             self._wait_for_sandbox()
-        worker.run(self._stop)
+        if self._worker is not None:
+            self._worker.run(self._thread.stopping)
 
     def _wait_for_sandbox(self) -> None:
         url = self._runtime.settings.bpjs_base_url + "/"
         deadline = time.monotonic() + SANDBOX_WAIT_S
-        while not self._stop.is_set():
+        while not self._thread.stopping.is_set():
             try:
                 requests.get(url, timeout=1)  # any answer: the web app is serving
                 return
@@ -97,7 +97,7 @@ class EmbeddedBpjs:
                 if time.monotonic() > deadline:
                     log.warning("the demo's BPJS sandbox does not answer; the worker starts anyway")
                     return
-                self._stop.wait(0.2)
+                self._thread.stopping.wait(0.2)
 
     def _request_fresh_pull(self) -> None:
         with self._runtime.db.session() as session:
@@ -106,6 +106,4 @@ class EmbeddedBpjs:
                 request_pull(session, Actor(user_id=None, username="demo-bpjs", site_id=site_id), utcnow())
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=15)
+        self._thread.stop(timeout=15)

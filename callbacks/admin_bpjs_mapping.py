@@ -224,14 +224,31 @@ def _hours(hours: tuple[str, ...]) -> str:
     return ", ".join(hours) or "—"
 
 
+_MONO = "font-monospace text-nowrap"
+
+
+def _pantau_hours(check: ScheduleCheck) -> list[object]:
+    """The plan's hours, then those of sessions kept off the plan for their bookings, marked as such."""
+    planned = [] if check.off_plan and not check.pantau else [html.Div(_hours(check.pantau), className=_MONO)]
+    note = t("bref_off_plan_hours")
+    kept = [
+        html.Div(
+            [html.Span(hours, className=_MONO), html.Span(note, className="small ms-1")],
+            className="text-body-secondary",
+        )
+        for hours in check.off_plan
+    ]
+    return planned + kept
+
+
 def _check_row(check: ScheduleCheck) -> html.Tr:
     badge = _badge(t(f"bref_status_{check.status}"), SCHEDULE_COLOURS.get(check.status, "secondary"))
     return html.Tr(
         [
             html.Td(check.poli),
             html.Td(check.doctor),
-            html.Td(_hours(check.pantau), className="font-monospace text-nowrap"),
-            html.Td(_hours(check.bpjs), className="font-monospace text-nowrap"),
+            html.Td(_pantau_hours(check)),
+            html.Td(_hours(check.bpjs), className=_MONO),
             html.Td(badge, **{"data-status": check.status}),
         ]
     )

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from data import audit
 from data.models import BpjsRefDokter, BpjsRefJadwal, BpjsRefPoli, BpjsRefPull, Doctor, Poli
-from data.schedules import day_sessions, local_today
+from data.schedules import day_sessions, local_today, off_plan_sessions
 from data.upsert import insert_for
 from domain.actor import Actor
 from domain.errors import InputError
@@ -32,7 +32,8 @@ MISSING_IN_PANTAU = "missing_in_pantau"  # Mobile JKN may book a session Pantau 
 BPJS_LIBUR = "bpjs_libur"  # BPJS marks the doctor's day as libur
 UNMAPPED = "unmapped"  # the poli or the doctor has no BPJS code
 NOT_PULLED = "not_pulled"  # no jadwal of this poli and day has been pulled
-MISMATCHES = frozenset({DIFFERENT, MISSING_IN_BPJS, MISSING_IN_PANTAU, BPJS_LIBUR})
+OFF_PLAN = "off_plan"  # Pantau only holds sessions its plan no longer makes (kept for their bookings)
+MISMATCHES = frozenset({DIFFERENT, MISSING_IN_BPJS, MISSING_IN_PANTAU, BPJS_LIBUR})  # OFF_PLAN is none
 UNCHECKED = frozenset({UNMAPPED, NOT_PULLED})
 
 
@@ -336,24 +337,34 @@ def map_doctor(session: Session, actor: Actor, doctor_id: int, code: str | None)
 
 @dataclass(frozen=True)
 class ScheduleCheck:
-    """A poli-doctor pair of one day: Pantau's and BPJS's hours (``HH:MM-HH:MM``) and how they compare."""
+    """A poli-doctor pair of one day: Pantau's and BPJS's hours (``HH:MM-HH:MM``) and how they compare.
+    ``pantau`` holds the sessions the weekly plan makes; ``off_plan`` those it no longer makes, kept for their
+    bookings after a change (``data.schedules.plan_makes``)."""
 
     poli: str
     doctor: str
     pantau: tuple[str, ...]
     bpjs: tuple[str, ...]
     status: str
+    off_plan: tuple[str, ...] = ()
 
 
-def schedule_status(pantau: Sequence[str], bpjs_open: Sequence[str], bpjs_libur: bool, pulled: bool) -> str:
-    """How Pantau's hours of a poli-doctor pair compare with BPJS's open (not libur) hours."""
+def schedule_status(
+    pantau: Sequence[str], bpjs_open: Sequence[str], bpjs_libur: bool, pulled: bool, off_plan: Sequence[str] = ()
+) -> str:
+    """How Pantau's hours of a poli-doctor pair compare with BPJS's open (not libur) hours. BPJS must list every
+    session the plan makes and nothing Pantau does not hold; a session off the plan need not be at BPJS (it was
+    kept for the patients already booked) but may be, for the day it still runs."""
     if not pulled:
         return NOT_PULLED
-    if not pantau:
+    planned, held, offered = set(pantau), set(pantau) | set(off_plan), set(bpjs_open)
+    if not held:
         return MISSING_IN_PANTAU
-    if not bpjs_open:
+    if not offered:
+        if not planned:
+            return OFF_PLAN
         return BPJS_LIBUR if bpjs_libur else MISSING_IN_BPJS
-    return SAME if set(pantau) == set(bpjs_open) else DIFFERENT
+    return SAME if planned <= offered <= held else DIFFERENT
 
 
 def _hours(start: time, end: time) -> str:
@@ -382,7 +393,8 @@ def _bpjs_jadwal(session: Session, site_id: int, day: date, polis: set[str]) -> 
 
 def compare_schedule(session: Session, site_id: int, day: date, now: datetime | None = None) -> list[ScheduleCheck]:
     """Every poli-doctor pair that practises on ``day`` in Pantau or in BPJS's stored jadwal, by poli and doctor.
-    Pantau's side is the day's sessions (closed ones included); BPJS's side only covers mapped polis."""
+    Pantau's side is the day's sessions (closed ones included), those off the weekly plan apart; BPJS's side only
+    covers mapped polis."""
     polis = {p.id: p for p in session.scalars(select(Poli).where(Poli.site_id == site_id))}
     doctors = {d.id: d for d in session.scalars(select(Doctor).where(Doctor.site_id == site_id))}
     poli_names = {p.bpjs_code: p.name for p in polis.values() if p.bpjs_code}
@@ -392,18 +404,24 @@ def compare_schedule(session: Session, site_id: int, day: date, now: datetime | 
     doctor_names |= {d.bpjs_code: d.name for d in doctors.values() if d.bpjs_code}
     checks: list[ScheduleCheck] = []
     pantau: dict[Pair, list[str]] = {}
-    for info in day_sessions(session, site_id, day, now):
+    off_plan: dict[Pair, list[str]] = {}
+    sessions = day_sessions(session, site_id, day, now)
+    kept = off_plan_sessions(session, site_id, day)
+    for info in sessions:
         poli, doctor = polis[info.poli_id], doctors[info.doctor_id]
         hours = _hours(info.start_time, info.end_time)
         if poli.bpjs_code and doctor.bpjs_code:
-            pantau.setdefault((poli.bpjs_code, doctor.bpjs_code), []).append(hours)
+            side = off_plan if info.id in kept else pantau
+            side.setdefault((poli.bpjs_code, doctor.bpjs_code), []).append(hours)
         else:
             checks.append(ScheduleCheck(poli.name, doctor.name, (hours,), (), UNMAPPED))
     bpjs, libur = _bpjs_jadwal(session, site_id, day, set(poli_names))
     state = session.get(BpjsRefPull, site_id)
     covered = set(state.jadwal_days.get(day.isoformat(), [])) if state is not None else set()
-    for pair in pantau.keys() | bpjs.keys():
+    for pair in pantau.keys() | off_plan.keys() | bpjs.keys():
         ours, theirs = tuple(sorted(pantau.get(pair, []))), tuple(sorted(bpjs.get(pair, [])))
-        status = schedule_status(ours, theirs, pair in libur, pair[0] in covered)
-        checks.append(ScheduleCheck(poli_names[pair[0]], doctor_names.get(pair[1], pair[1]), ours, theirs, status))
+        kept_hours = tuple(sorted(off_plan.get(pair, [])))
+        status = schedule_status(ours, theirs, pair in libur, pair[0] in covered, kept_hours)
+        name = doctor_names.get(pair[1], pair[1])
+        checks.append(ScheduleCheck(poli_names[pair[0]], name, ours, theirs, status, kept_hours))
     return sorted(checks, key=lambda c: (c.poli, c.doctor))

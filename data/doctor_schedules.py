@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from data import audit
 from data.bpjs_schedule_updates import queue_schedule_update
 from data.models import ClinicSession, Doctor, DoctorSchedule, Patient, Poli, Visit
-from data.schedules import SCHEDULE_CHANGED, local_today
+from data.schedules import SCHEDULE_CHANGED, local_today, plan_makes
 from data.setup_rows import check_version, conflicts_as_input_errors
 from domain.actor import Actor
 from domain.errors import FieldErrors, InputError
@@ -412,25 +412,13 @@ def _quotas_below_bookings(
     return errors
 
 
-def _matches(made: ClinicSession, plan: DoctorSchedule) -> bool:
-    """Whether the plan, as it now stands, still makes this day session at the same place and times."""
-    return (
-        plan.active
-        and (made.doctor_id, made.poli_id) == (plan.doctor_id, plan.poli_id)
-        and made.service_date.weekday() == plan.weekday
-        and (made.start_time, made.end_time) == (plan.start_time, plan.end_time)
-        and (plan.valid_from is None or plan.valid_from <= made.service_date)
-        and (plan.valid_until is None or made.service_date <= plan.valid_until)
-    )
-
-
 def _follow_plan(session: Session, plan: DoctorSchedule, now: datetime | None) -> list[AffectedBooking]:
     """Made sessions follow the changed plan. One the plan still makes takes the new quotas unless it holds
     bookings. One it no longer makes is removed when empty (``ensure_sessions`` makes the day again from the plan;
     one a cancelled visit still names is closed instead), or kept with its bookings, which are returned."""
     kept: list[int] = []
     for made in _made_sessions(session, plan, now):
-        if _matches(made, plan):
+        if plan_makes(plan, made):
             if not _booked(made):
                 made.quota_jkn, made.quota_non_jkn = plan.quota_jkn, plan.quota_non_jkn
         elif _booked(made):

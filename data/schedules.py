@@ -36,6 +36,29 @@ def _at(day: date, clock: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, clock, tzinfo=zone).astimezone(UTC)
 
 
+def plan_makes(plan: DoctorSchedule, made: ClinicSession) -> bool:
+    """Whether the weekly plan, as it now stands, still makes this day session at the same place and hours; one
+    it no longer makes was kept for its bookings (``data.doctor_schedules``) or closed as "jadwal diubah"."""
+    return (
+        plan.active
+        and (made.doctor_id, made.poli_id) == (plan.doctor_id, plan.poli_id)
+        and made.service_date.weekday() == plan.weekday
+        and (made.start_time, made.end_time) == (plan.start_time, plan.end_time)
+        and (plan.valid_from is None or plan.valid_from <= made.service_date)
+        and (plan.valid_until is None or made.service_date <= plan.valid_until)
+    )
+
+
+def off_plan_sessions(session: Session, site_id: int, day: date) -> set[int]:
+    """The ids of ``day``'s sessions that their weekly plan no longer makes (``plan_makes``)."""
+    rows = session.execute(
+        select(ClinicSession, DoctorSchedule)
+        .join(DoctorSchedule, DoctorSchedule.id == ClinicSession.schedule_id)
+        .where(ClinicSession.site_id == site_id, ClinicSession.service_date == day)
+    ).all()
+    return {made.id for made, plan in rows if not plan_makes(plan, made)}
+
+
 def ensure_sessions(session: Session, site_id: int, day: date) -> None:
     """Create the day's sessions from the weekly plan valid on ``day``; existing ones (and their bookings) stay
     as they are. A plan whose hours changed after it made the day's session (kept for its bookings,

@@ -680,6 +680,8 @@ STRINGS = {
     "bref_status_bpjs_libur": "Day off at BPJS",
     "bref_status_unmapped": "Not mapped",
     "bref_status_not_pulled": "BPJS schedule not pulled",
+    "bref_status_off_plan": "Off the plan, for booked patients",
+    "bref_off_plan_hours": "(off the weekly plan, kept for the patients already booked)",
     "jkn_ok": "Ok",
     "jkn_not_configured": "The Mobile JKN service is not enabled at this hospital",
     "jkn_credentials_missing": "The x-username and x-password headers are required",

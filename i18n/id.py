@@ -690,6 +690,8 @@ STRINGS = {
     "bref_status_bpjs_libur": "Libur di BPJS",
     "bref_status_unmapped": "Belum dipetakan",
     "bref_status_not_pulled": "Jadwal BPJS belum ditarik",
+    "bref_status_off_plan": "Di luar jadwal, untuk pasien terdaftar",
+    "bref_off_plan_hours": "(di luar jadwal mingguan, dipertahankan untuk pasien yang sudah terdaftar)",
     "jkn_ok": "Ok",
     "jkn_not_configured": "Layanan Mobile JKN belum diaktifkan di rumah sakit ini",
     "jkn_credentials_missing": "Header x-username dan x-password wajib diisi",

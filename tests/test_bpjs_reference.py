@@ -21,6 +21,7 @@ from data.bpjs_reference import (
     MISSING_IN_BPJS,
     MISSING_IN_PANTAU,
     NOT_PULLED,
+    OFF_PLAN,
     SAME,
     UNMAPPED,
     compare_schedule,
@@ -32,18 +33,20 @@ from data.bpjs_reference import (
     request_pull,
     schedule_status,
 )
+from data.doctor_schedules import update_session
 from data.models import (
     AuditLog,
     BpjsRefDokter,
     BpjsRefJadwal,
     BpjsRefPoli,
     BpjsRefPull,
+    ClinicSession,
     Doctor,
     DoctorSchedule,
     Poli,
     Site,
 )
-from data.schedules import local_today
+from data.schedules import day_sessions, local_today
 from domain.actor import Actor
 from domain.clock import utcnow
 from domain.errors import InputError
@@ -236,6 +239,48 @@ def test_schedule_status(pantau, bpjs, libur, pulled, status):
     assert schedule_status(pantau, bpjs, libur, pulled) == status
 
 
+@pytest.mark.parametrize(
+    "pantau,off_plan,bpjs,status",
+    [
+        ([], ["00:00-08:00"], [], OFF_PLAN),  # the plan moved on; the ended session stays for its patients
+        (["08:00-16:00"], ["00:00-08:00"], ["08:00-16:00"], SAME),  # BPJS need not list the kept one
+        (["08:00-16:00"], ["00:00-08:00"], ["00:00-08:00", "08:00-16:00"], SAME),  # nor is listing it wrong
+        ([], ["08:00-16:00"], ["08:00-16:00"], SAME),  # a retired plan's booked session still runs today
+        (["14:00-18:00"], ["08:00-12:00"], ["08:00-12:00"], DIFFERENT),  # BPJS was not told of the move
+        (["08:00-16:00"], [], ["08:00-16:00", "16:00-20:00"], DIFFERENT),  # BPJS offers hours Pantau lacks
+    ],
+)
+def test_schedule_status_of_sessions_off_the_plan(pantau, off_plan, bpjs, status):
+    assert schedule_status(pantau, bpjs, False, True, off_plan) == status
+
+
+def move_todays_practice(pantau, site: int, doctor_code: str, start: str, end: str) -> None:
+    """Count a booking in today's session of the doctor (HFIS code), then move the doctor's plan for today's
+    weekday to other hours through the admin's service: the booked session is kept off the plan, the new hours
+    open beside it."""
+    db = pantau.runtime.db
+    with db.session() as s:
+        day = local_today(s, site)
+        doctor_id = s.scalar(select(Doctor.id).where(Doctor.bpjs_code == doctor_code))
+        [today] = [c for c in day_sessions(s, site, day) if c.doctor_id == doctor_id]
+        s.execute(update(ClinicSession).where(ClinicSession.id == today.id).values(booked_non_jkn=1))
+        plan = s.scalar(
+            select(DoctorSchedule).where(DoctorSchedule.doctor_id == doctor_id, DoctorSchedule.weekday == day.weekday())
+        )
+        plan_id, version = plan.id, plan.version
+        values = {
+            "doctor_id": doctor_id,
+            "poli_id": plan.poli_id,
+            "weekday": str(plan.weekday),
+            "start": start,
+            "end": end,
+            "quota_jkn": str(plan.quota_jkn),
+            "quota_non_jkn": str(plan.quota_non_jkn),
+        }
+    with db.session() as s:
+        update_session(s, admin_actor(pantau, site), plan_id, values, version)
+
+
 def statuses(pantau, site: int, day) -> dict[str, tuple]:
     with pantau.runtime.db.session() as s:
         return {c.doctor: (c.pantau, c.bpjs, c.status) for c in compare_schedule(s, site, day)}
@@ -269,6 +314,34 @@ def test_comparison_flags_an_hour_changed_at_bpjs(sqlite_app, sandbox):
     assert [(c.poli, c.doctor, c.pantau) for c in unmapped] == [
         ("Poli Gigi", "drg. Agus Pratama (demo)", ("08:00-16:00",))
     ]
+
+
+def test_a_session_kept_off_the_plan_for_its_bookings_is_no_mismatch(sqlite_app, sandbox):
+    _, url = sandbox
+    site, day = site_day(sqlite_app)
+    db = sqlite_app.runtime.db
+    with db.session() as s:
+        s.execute(update(DoctorSchedule).values(start_time=time(8), end_time=time(16)))
+    client = client_for(url)
+    move_todays_practice(sqlite_app, site, "31004", "16:00", "20:00")
+    pull_reference(db, client, site, day)
+    agus = "drg. Agus Pratama (demo)"
+    with db.session() as s:
+        [check] = [c for c in compare_schedule(s, site, day) if c.doctor == agus]
+    assert (check.pantau, check.off_plan, check.bpjs, check.status) == (
+        ("16:00-20:00",),
+        ("08:00-16:00",),
+        ("08:00-16:00",),
+        DIFFERENT,
+    )  # BPJS has not been told of the move yet
+
+    change = {"hari": str(day.isoweekday()), "buka": "16:00", "tutup": "20:00"}
+    assert client.update_jadwal_dokter(
+        {"kodepoli": "GIG", "kodesubspesialis": "GIG", "kodedokter": 31004, "jadwal": [change]}
+    ).ok
+    pull_reference(db, client, site, day)
+    assert statuses(sqlite_app, site, day)[agus] == (("16:00-20:00",), ("16:00-20:00",), SAME)
+    assert set(v[2] for v in statuses(sqlite_app, site, day).values()) == {SAME}
 
 
 def test_puller_runs_daily_after_failures_and_on_request(sqlite_app, sandbox):

@@ -17,6 +17,7 @@ from data.models import DoctorSchedule, Poli, Site
 from data.schedules import local_today
 from tests.fixtures_browser import save_screenshot
 from tests.test_bpjs_client import CONS_ID, SECRET, USER_KEY, client_for, serve
+from tests.test_bpjs_reference import move_todays_practice
 from tests.test_browser_shell import collect_console_errors, sign_in
 
 pytestmark = pytest.mark.browser
@@ -54,6 +55,13 @@ def test_admin_pulls_maps_a_poli_and_sees_the_schedule_check(page, worker_and_sa
     assert client.update_jadwal_dokter(
         {"kodepoli": "INT", "kodesubspesialis": "INT", "kodedokter": 31003, "jadwal": [change]}
     ).ok
+    with pantau.runtime.db.session() as s:
+        site = s.scalar(select(Site.id))
+    move_todays_practice(pantau, site, "31004", "16:00", "20:00")  # BPJS told: the kept morning is no mismatch
+    moved = {"hari": str(day.isoweekday()), "buka": "16:00", "tutup": "20:00"}
+    assert client.update_jadwal_dokter(
+        {"kodepoli": "GIG", "kodesubspesialis": "GIG", "kodedokter": 31004, "jadwal": [moved]}
+    ).ok
 
     page.set_viewport_size({"width": 1600, "height": 1000})
     sign_in(page, base, "admin")
@@ -86,6 +94,12 @@ def test_admin_pulls_maps_a_poli_and_sees_the_schedule_check(page, worker_and_sa
     expect(ratna).to_contain_text("08:00-16:00")
     expect(ratna).to_contain_text("10:00-13:00")
     expect(ratna).to_contain_text("Jam berbeda")
+    agus = compare.locator("tr", has_text="drg. Agus Pratama")
+    expect(agus).to_contain_text(
+        "08:00-16:00(di luar jadwal mingguan, dipertahankan untuk pasien yang sudah terdaftar)"
+    )
+    expect(agus.locator("td").nth(3)).to_have_text("16:00-20:00")
+    expect(agus).to_contain_text("Sama")
     expect(page.locator("#bref-compare-summary")).to_have_text("1 dari 6 jadwal tidak cocok.")
     save_screenshot(page, "bpjs-mapping.png", full_page=True)
 

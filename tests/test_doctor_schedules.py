@@ -13,7 +13,7 @@ from data.doctor_schedules import create_session, list_plan, retire_session, upd
 from data.holidays import set_site_holiday
 from data.models import AuditLog, BpjsOutbox, ClinicSession, Doctor, DoctorLeave, Patient, Poli, Visit
 from data.schedule_views import plan_week, week_start
-from data.schedules import ON_LEAVE, day_sessions, ensure_sessions
+from data.schedules import ON_LEAVE, day_sessions, ensure_sessions, off_plan_sessions
 from data.setup_rows import EditConflict
 from domain.actor import Actor
 from domain.errors import FieldErrors
@@ -219,6 +219,8 @@ def test_hours_moved_clear_of_a_booked_day_session_open_that_day_too(plan_setup)
         update_session(s, actor, plan_id, values(doctor_id, polis["UMU"], start="14:00", end="18:00"), version, now=NOW)
     hours = sorted((m.start_time, m.end_time, m.id == booked.id) for m in made(db, actor.site_id, doctor_id, MONDAY))
     assert hours == [(time(8), time(12), True), (time(14), time(18), False)]
+    with db.session() as s:  # only the kept one is off the plan (the BPJS comparison sets it apart)
+        assert off_plan_sessions(s, actor.site_id, MONDAY) == {booked.id}
 
 
 def test_a_quota_below_what_is_booked_is_refused_with_the_count(plan_setup):

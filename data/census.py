@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from data.charge_capture import charge_inpatient_day
-from data.models import Admission, Bed, BedOccupancy, BedStatusEvent, Ward, WardCensus
-from data.schedules import site_zone
+from data.models import Admission, Bed, BedOccupancy, BedStatusEvent, Site, Ward, WardCensus
+from data.schedules import local_today, site_zone
 from data.upsert import insert_for
 from domain.clock import utcnow
 
@@ -146,3 +146,11 @@ def ensure_census(session: Session, site_id: int, until_day: date) -> int:
     for each in missing:
         record_census(session, site_id, each)
     return len(missing)
+
+
+def census_through_yesterday(session: Session, now: datetime) -> int:
+    """Every site's missing days through its local yesterday at ``now`` (``ensure_census``): the consumer's
+    housekeeping runs it, so a day is counted and charged soon after its midnight whether or not anyone opens the
+    bed board. Returns how many days were recorded."""
+    sites = session.scalars(select(Site.id)).all()
+    return sum(ensure_census(session, site, local_today(session, site, now) - timedelta(days=1)) for site in sites)

@@ -28,8 +28,8 @@ DRILLS = {"revenue_lines": revenue_lines, "claims": claims, "receivables": recei
 def build_report(session: Session, site_id: int, key: str, flt: ReportFilter, *, today: date) -> Report:
     """The report ``key`` (one of ``REPORT_KEYS``) for the filter; ``today`` is the site-local day (a running
     period compares its days so far, ``ReportFilter.as_of``). The midnight census is brought up to yesterday first:
-    the room and care revenue and the bed indicators come from it, and nothing else records it on a day nobody
-    opens the bed board."""
+    the room and care revenue and the bed indicators come from it, and a site without a consumer (whose
+    housekeeping records it) has nothing else to record it on a day nobody opens the bed board."""
     ensure_census(session, site_id, today - timedelta(days=1))
     flt = flt.as_of(today)
     if key == "revenue":

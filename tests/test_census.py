@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select
 
 from auth.cli import census_command
 from data.admissions import admit, discharge, set_bed_status, transfer
-from data.census import ensure_census, record_census
+from data.census import census_through_yesterday, ensure_census, record_census
 from data.models import Admission, Bed, Patient, Ward, WardCensus
 from tests.test_admissions import nurse
 
@@ -99,6 +99,20 @@ def test_census_is_idempotent_and_fills_missing_days(history):
     with pantau.runtime.db.session() as s:
         assert s.scalar(select(func.count()).select_from(WardCensus)) == rows
     assert again["TST"] == (3, 1, 1, 0, 1, 1, 0, 1, 0, 1, 1, 0)
+
+
+def test_housekeeping_counts_each_day_soon_after_its_midnight(history):
+    """What the consumer's housekeeping runs every few minutes: nothing new until a site-local midnight passes,
+    then the day just ended."""
+    pantau, actor = history
+    with pantau.runtime.db.session() as s:
+        first = s.scalar(select(func.min(Admission.admitted_at)).where(Admission.site_id == actor.site_id))
+        days = (DAY + timedelta(days=1) - first.astimezone(UTC).date()).days + 1
+        assert census_through_yesterday(s, wib(DAY + timedelta(days=2), 0, 10)) == days  # through DAY + 1
+        assert census_through_yesterday(s, wib(DAY + timedelta(days=2), 23, 50)) == 0
+        assert census_through_yesterday(s, wib(DAY + timedelta(days=3), 0, 5)) == 1
+        newest = s.scalar(select(func.max(WardCensus.day)))
+    assert newest == DAY + timedelta(days=2)
 
 
 def test_census_fills_a_gap_between_recorded_days(history):

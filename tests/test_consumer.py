@@ -815,6 +815,7 @@ def test_maintenance_runs_on_start_and_by_hand(pg_rig: Rig) -> None:
         "gaps_dropped",
         "dead_letters_dropped",
         "cuff_readings_restored",
+        "census_days",
     }
     assert consumer.retention_days == 30
 

@@ -1,6 +1,6 @@
-"""The consumer's housekeeping thread: partitions ahead, rollups, retention and cuff readings the live store lost
-(at start and every ``maintenance_interval`` seconds), and a JSON snapshot of the counters in the live store every
-``snapshot_interval`` seconds (the health page reads it)."""
+"""The consumer's housekeeping thread: partitions ahead, rollups, retention, cuff readings the live store lost and
+the midnight census (at start and every ``maintenance_interval`` seconds), and a JSON snapshot of the counters in
+the live store every ``snapshot_interval`` seconds (the health page reads it)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from bridge.background_thread import BackgroundThread
 from bridge.consumer.metrics import ConsumerMetrics
 from bridge.consumer.throttled_log import ThrottledLog
 from data import live_keys, partitions, vital_gaps
+from data.census import census_through_yesterday
 from data.cuff_readings import Stay, newest_cuff_readings, open_stays
 from data.db import Database
 from data.live_store import LiveStore, LiveStoreError
@@ -62,7 +63,8 @@ class Housekeeping:
         self._thread.stop(timeout)
 
     def run_maintenance(self, now: datetime | None = None) -> dict[str, Any]:
-        """Partitions ahead, rollups of the last closed minutes, expired partitions, gaps and dead letters dropped."""
+        """Partitions ahead, rollups of the last closed minutes, expired partitions, gaps and dead letters dropped,
+        cuff readings the live store lost, and the ward census of days since ended."""
         now = now or utcnow()
         engine = self.db.engine
         created = partitions.ensure_partitions(engine, days_ahead=2, today=now.date())
@@ -78,7 +80,13 @@ class Housekeeping:
             "gaps_dropped": gaps,
             "dead_letters_dropped": letters,
             "cuff_readings_restored": self.restore_cuff_readings(now),
+            "census_days": self.record_census(now),
         }
+
+    def record_census(self, now: datetime) -> int:
+        """The missing census days through yesterday, of every site (``data.census``)."""
+        with self.db.session() as session:
+            return census_through_yesterday(session, now)
 
     def restore_cuff_readings(self, now: datetime) -> int:
         """Occupied beds whose newest values in the live store have no cuff reading (Redis restarted, or the

@@ -74,7 +74,7 @@ def _row(row: inpatient_views.AdmissionRow, movable: bool) -> html.Tr:
             html.Td(name),
             html.Td(row.mrn),
             html.Td(local_when(row.admitted_at)),
-            html.Td(t("inpatient_los_days", days=row.los_days)),
+            html.Td(t("inpatient_los_days", n=row.los_days)),
             html.Td(t(f"inpatient_source_{row.source}")),
             html.Td(actions),
         ],

@@ -223,7 +223,7 @@ class NewPatientOutcome:
             self.locked,
             {} if self.locked else {"display": "none"},
             self.duplicates is not None,
-            t("reg_possible_duplicate", count=len(self.duplicates)) if self.duplicates else None,
+            t("reg_possible_duplicate", n=len(self.duplicates)) if self.duplicates else None,
             _hits_table(self.duplicates, "reg-new-duplicate-table") if self.duplicates else None,
             self.duplicates if self.duplicates is not None else no_update,
             self.patient or no_update,

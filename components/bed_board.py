@@ -55,7 +55,7 @@ def _tile(bed: BoardBed, news2: News2Shown | None) -> html.Div:
     details = (
         [
             html.Div(bed.patient_mask, className="fw-semibold"),
-            html.Div(t("inpatient_los_days", days=bed.los_days), className="small"),
+            html.Div(t("inpatient_los_days", n=bed.los_days), className="small"),
             _news2(news2),
         ]
         if bed.patient_mask

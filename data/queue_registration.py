@@ -180,7 +180,7 @@ class PossibleDuplicate(NeedsConfirmation):
     """Patients with the same name and birth date exist: perhaps the one being registered."""
 
     def __init__(self, matches: list[PatientMatch]) -> None:
-        super().__init__("reg_possible_duplicate", count=len(matches))
+        super().__init__("reg_possible_duplicate", n=len(matches))
         self.matches = matches
 
 

@@ -10,14 +10,18 @@ from i18n import id as id_
 
 LANGUAGES = {"id": "Bahasa Indonesia", "en": "English"}
 _CATALOGUES = {"id": id_.STRINGS, "en": en.STRINGS}
+_ONE = {"en": en.ONE}  # a language's texts for a count ``n`` of one, where they differ
 
 
 def translate(key: str, lang: str = "id", **values: object) -> str:
     """The text for ``key`` in ``lang`` (falling back to Indonesian), formatted with ``values``; a float value is
     written the language's way (``36,8`` in Indonesian, ``36.8`` in English; ``30.0`` is ``30``), and so is a time
-    of day (``08.00``, ``08:00``) and a :class:`Weekday` (``Senin``, ``Monday``)."""
+    of day (``08.00``, ``08:00``) and a :class:`Weekday` (``Senin``, ``Monday``). A count ``n`` of 1 takes the
+    language's singular text where it has one ("1 day", not "1 days")."""
     catalogue = _CATALOGUES.get(lang, id_.STRINGS)
     text = catalogue.get(key) or id_.STRINGS[key]
+    if values.get("n") == 1:
+        text = _ONE.get(lang, {}).get(key, text)
     if not values:
         return text
     return text.format(**{name: _written(value, lang) for name, value in values.items()})

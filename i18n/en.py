@@ -827,7 +827,7 @@ STRINGS = {
     # Registration desk (issue 11): identifiers, twin records, age ranges (pages/registration.py,
     # pages/admin_queue.py, domain/identifiers.py, domain/formats.py, domain/age_range.py)
     "err_name_characters": "A name may contain only letters, spaces and . , ' - (no digits or emoji).",
-    "reg_possible_duplicate": "There are already {count} patients with this name and birth date. If it is the same "
+    "reg_possible_duplicate": "There are already {n} patients with this name and birth date. If it is the same "
     "person, choose that patient; if not, save as a new patient.",
     "reg_duplicate_confirm": "Not the same person: save as a new patient",
     "reg_new_repeated": "This form was already saved as the patient with MRN {mrn}; no new patient was created.",
@@ -1156,7 +1156,7 @@ STRINGS = {
     "inpatient_col_since": "Admitted",
     "inpatient_col_los": "Length of stay",
     "inpatient_col_source": "From",
-    "inpatient_los_days": "{days} days",
+    "inpatient_los_days": "{n} days",
     "inpatient_incomplete": "data incomplete",
     "inpatient_transfer": "Transfer",
     "inpatient_discharge": "Discharge",
@@ -2364,4 +2364,25 @@ STRINGS = {
     "fsync_marked": "{n} conflict(s) marked reviewed.",
     "fsync_already": "{n} conflict(s) had already been marked by another admin; their mark stays.",
     # ---- end of facility sync page
+}
+
+# A text for a count ``n`` of exactly one, where the English of ``STRINGS`` says "{n} days" (same placeholders;
+# Indonesian needs none: "1 hari", "2 hari").
+ONE = {
+    "inpatient_los_days": "{n} day",
+    "bsync_ack_note": "over {n} call sent today",
+    "bsync_age_seconds": "{n} second",
+    "bsync_age_minutes": "{n} minute",
+    "bsync_age_days": "{n} day",
+    "reg_possible_duplicate": "There is already {n} patient with this name and birth date. If it is the same person, "
+    "choose that patient; if not, save as a new patient.",
+    "import_err_apply_refused": "Nothing was saved: {n} error found while applying. Fix it and upload again.",
+    "import_checked_ok": "Dry run of {name}: the {n} row is correct. Press “Apply” to save it.",
+    "import_checked_errors": "Dry run of {name}: {n} error. Nothing was saved; fix the file and upload it again.",
+    "import_applied": "{n} row of {kind} saved.",
+    "tgt_saved": "Targets saved ({n} change).",
+    "claim_days_left": "{n} day left",
+    "claim_days_late": "{n} day late",
+    "claim_count": "{n} claim.",
+    "claim_import_errors": "{name}: {n} error. Nothing was saved; fix the line below and upload again.",
 }

@@ -839,7 +839,7 @@ STRINGS = {
     # Registration desk (issue 11): identifiers, twin records, age ranges (pages/registration.py,
     # pages/admin_queue.py, domain/identifiers.py, domain/formats.py, domain/age_range.py)
     "err_name_characters": "Nama hanya boleh berisi huruf, spasi dan tanda . , ' - (tanpa angka atau emoji).",
-    "reg_possible_duplicate": "Sudah ada {count} pasien dengan nama dan tanggal lahir ini. Jika orang yang sama, "
+    "reg_possible_duplicate": "Sudah ada {n} pasien dengan nama dan tanggal lahir ini. Jika orang yang sama, "
     "pilih pasien tersebut; jika bukan, simpan sebagai pasien baru.",
     "reg_duplicate_confirm": "Bukan orang yang sama: simpan sebagai pasien baru",
     "reg_new_repeated": "Formulir ini sudah tersimpan sebagai pasien nomor RM {mrn}; tidak dibuat pasien baru.",
@@ -1168,7 +1168,7 @@ STRINGS = {
     "inpatient_col_since": "Masuk",
     "inpatient_col_los": "Lama rawat",
     "inpatient_col_source": "Asal",
-    "inpatient_los_days": "{days} hari",
+    "inpatient_los_days": "{n} hari",
     "inpatient_incomplete": "data belum lengkap",
     "inpatient_transfer": "Pindahkan",
     "inpatient_discharge": "Pulangkan",

@@ -24,6 +24,16 @@ def test_catalogues_have_the_same_keys_and_placeholders():
         assert placeholders(text) == placeholders(en.STRINGS[key]), key
 
 
+def test_a_count_of_one_reads_singular_in_english():
+    assert translate("inpatient_los_days", "en", n=1) == "1 day"
+    assert translate("inpatient_los_days", "en", n=2) == "2 days"
+    assert translate("inpatient_los_days", "en", n=0) == "0 days"
+    assert translate("inpatient_los_days", "id", n=1) == "1 hari"
+    assert translate("reg_possible_duplicate", "en", n=1).startswith("There is already 1 patient with")
+    for key, text in en.ONE.items():  # each replaces a text of the catalogue, with the same placeholders
+        assert placeholders(text) == placeholders(en.STRINGS[key]), key
+
+
 def test_translate_formats_and_falls_back_to_indonesian():
     assert translate("thr_wait", "en", seconds=4).startswith("Too many wrong attempts. Wait 4 seconds")
     assert translate("login_invalid", "xx") == id_.STRINGS["login_invalid"]

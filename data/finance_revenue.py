@@ -108,6 +108,7 @@ def revenue_target(session: Session, site_id: int, flt: ReportFilter) -> int | N
 
 
 def _by_day(session: Session, site_id: int, flt: ReportFilter, received: dict[date, int] | None) -> Table:
+    """Earned and received per day, through today in a running period: a day still to come is not a day of Rp 0."""
     earned = dict(
         session.execute(
             select(ChargeDaily.service_date, func.sum(ChargeDaily.amount))
@@ -115,7 +116,7 @@ def _by_day(session: Session, site_id: int, flt: ReportFilter, received: dict[da
             .group_by(ChargeDaily.service_date)
         ).all()
     )
-    days = [flt.start + timedelta(days=n) for n in range(flt.days)]
+    days = [flt.start + timedelta(days=n) for n in range((flt.counted_end - flt.start).days + 1)]
     rows = tuple((day, int(earned.get(day, 0)), None if received is None else received.get(day, 0)) for day in days)
     total_received = None if received is None else sum(received.values())
     return Table(

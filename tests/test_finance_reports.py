@@ -482,6 +482,8 @@ def _check_a_running_month(s, ids: dict) -> None:
     # February's 50,000 came on the 15th and March 2025's 80,000 on the 20th: neither within the first ten days;
     # the target is ten of March's 31 days of 3,100,000
     assert (revenue.previous, revenue.last_year, revenue.target) == (0, 0, 1_000_000)
+    by_day = _table(build_report(s, site, "revenue", MARCH, today=tenth), "by_day")
+    assert [row[0] for row in by_day.rows] == [date(2026, 3, n) for n in range(1, 11)]  # no zeros for days to come
     ageing = _table(build_report(s, site, "receivables", MARCH, today=tenth), "ageing")
     # invoices 1 and 2 are 9 and 10 days old, 3 and 4 39 and 40, 5 and 6 69 and 70; invoice 8 and claims 2, 4 and
     # 5 come later; claim 9 is 99 days old

@@ -20,9 +20,9 @@ from data import tariffs
 from data.runtime import current_runtime
 from data.schedules import local_today
 from domain.errors import FieldErrors, InputError
-from domain.formats import day_first, rupiah
+from domain.formats import day_first
 from domain.tariff_rules import FIELDS
-from i18n.web import t
+from i18n.web import money, t
 from pages.admin_tariffs import EVERY, Ids
 
 PAGE = "pages.admin_tariffs"
@@ -48,7 +48,7 @@ def _table(rows: Sequence[tariffs.TariffRow], today: date) -> Component:
                 t(f"fin_unit_{r.unit}"),
                 r.care_class or t("tar_class_all"),
                 t(f"fin_payer_{r.payer}") if r.payer else t("tar_payer_all"),
-                rupiah(r.amount),
+                money(r.amount),
                 f"{r.valid_from:%d/%m/%Y} – " + (f"{r.valid_until:%d/%m/%Y}" if r.valid_until else "…"),
                 _state(r, today),
             )

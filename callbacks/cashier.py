@@ -18,8 +18,7 @@ from data.runtime import current_runtime
 from data.schedules import local_today, site_zone
 from domain.clock import utcnow
 from domain.errors import FieldErrors, InputError
-from domain.formats import rupiah
-from i18n.web import current_language, t
+from i18n.web import current_language, money, t
 from pages.cashier import Ids, error_id
 
 OWNER = "pages.cashier"
@@ -150,11 +149,11 @@ def show_episode(selected: dict | None, *_done: int):
         SHOWN if payers else HIDDEN,
         invoices_table(episode.invoices, invoice.id if invoice else None),
         SHOWN if invoice else HIDDEN,
-        t("cash_pay_title", number=invoice.number, outstanding=rupiah(invoice.outstanding)) if invoice else "",
+        t("cash_pay_title", number=invoice.number, outstanding=money(invoice.outstanding)) if invoice else "",
         f"{invoice.outstanding:,}".replace(",", ".") if invoice else "",
         "",
         SHOWN if episode.kind == "admission" else HIDDEN,
-        rupiah(episode.deposit or 0),
+        money(episode.deposit or 0),
         "",
         "",
     )
@@ -179,7 +178,7 @@ def create_invoice(_clicks: int | None, selected: dict | None, payer: str | None
             invoice = billing.create_invoice(session, current_actor(), payer=payer or None, **key)
     except InputError as err:
         return _alert(input_error_text(err), "danger", "cash-create-error"), no_update
-    text = t("cash_invoice_created", number=invoice.number, total=rupiah(invoice.total))
+    text = t("cash_invoice_created", number=invoice.number, total=money(invoice.total))
     return _alert(text, "success", "cash-create-done"), (done or 0) + 1
 
 
@@ -212,7 +211,7 @@ def pay(_clicks: int | None, selected: dict | None, method: str, amount: str, re
     if invoice.status == "paid":
         text = t("cash_paid_full", number=invoice.number)
     else:
-        text = t("cash_paid_partly", number=invoice.number, outstanding=rupiah(invoice.outstanding))
+        text = t("cash_paid_partly", number=invoice.number, outstanding=money(invoice.outstanding))
     return _alert(text, "success", "cash-pay-done"), *_field_marks(None), (done or 0) + 1
 
 
@@ -268,17 +267,17 @@ def deposit(_receive, _apply, _refund, selected: dict | None, method: str, amoun
                 balance = billing.record_deposit(
                     session, actor, selected["id"], method=method, amount=amount, reference=reference, paid_on=today
                 )
-                text = t("cash_deposit_received", balance=rupiah(balance))
+                text = t("cash_deposit_received", balance=money(balance))
             elif action == Ids.DEP_APPLY:
                 if not selected.get("invoice"):
                     raise InputError("cash_pick_invoice")
                 invoice = billing.apply_deposit(session, actor, selected["invoice"], paid_on=today)
-                text = t("cash_deposit_applied", number=invoice.number, outstanding=rupiah(invoice.outstanding))
+                text = t("cash_deposit_applied", number=invoice.number, outstanding=money(invoice.outstanding))
             else:
                 refunded = billing.refund_deposit(
                     session, actor, selected["id"], method=method, reference=reference, paid_on=today
                 )
-                text = t("cash_deposit_refunded", amount=rupiah(refunded))
+                text = t("cash_deposit_refunded", amount=money(refunded))
     except InputError as err:
         text = t("cash_err_fields") if isinstance(err, FieldErrors) else input_error_text(err)
         return _alert(text, "danger", "cash-dep-error"), *_field_marks(err), no_update

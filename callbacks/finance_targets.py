@@ -14,8 +14,7 @@ from data.finance_targets import save_year, year_targets
 from data.runtime import current_runtime
 from domain.errors import FieldErrors, InputError
 from domain.finance import TARGET_METRICS
-from domain.formats import rupiah
-from i18n.web import t
+from i18n.web import money, t
 from pages.finance_targets import Ids
 
 PAGE = "pages.finance_targets"
@@ -29,7 +28,7 @@ def _year(value: str | None) -> int:
 
 
 def _totals(amounts: dict[tuple[int, str], int]) -> list[str]:
-    return [rupiah(sum(v for (_m, metric), v in amounts.items() if metric == m)) for m in TARGET_METRICS]
+    return [money(sum(v for (_m, metric), v in amounts.items() if metric == m)) for m in TARGET_METRICS]
 
 
 @page_callback(

@@ -18,8 +18,7 @@ from data import procedures
 from data.runtime import current_runtime
 from data.schedules import local_today
 from domain.errors import FieldErrors, InputError
-from domain.formats import rupiah
-from i18n.web import t
+from i18n.web import money, t
 from pages.procedures import NO_DOCTOR, Ids, new_token
 
 PAGE = "pages.procedures"
@@ -65,7 +64,7 @@ def _lines_table(lines: Sequence[procedures.ProcedureLine]) -> Component:
             state = dbc.Button(
                 t("proc_cancel"), id={"type": Ids.CANCEL, "line": line.id}, size="sm", color="danger", outline=True
             )
-        price = rupiah(line.unit_price) if line.priced else t("proc_unpriced")
+        price = money(line.unit_price) if line.priced else t("proc_unpriced")
         rows.append(
             html.Tr(
                 [
@@ -73,7 +72,7 @@ def _lines_table(lines: Sequence[procedures.ProcedureLine]) -> Component:
                     html.Td(line.description),
                     html.Td(line.quantity),
                     html.Td(price),
-                    html.Td(rupiah(line.amount)),
+                    html.Td(money(line.amount)),
                     html.Td(line.doctor or "—"),
                     html.Td(state),
                 ],

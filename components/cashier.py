@@ -12,7 +12,7 @@ from components.finance_format import cell_text
 from data.billing import BillLine, Episode, InvoiceView, Receipt
 from domain.formats import long_date, rupiah
 from domain.terbilang import MAX_NUMBER, terbilang
-from i18n.web import current_language, t
+from i18n.web import current_language, money, t
 
 STATUS_COLOURS = {"open": "warning", "paid": "success", "void": "secondary"}
 
@@ -29,7 +29,7 @@ def _table(heads: list[str], rows: list[html.Tr], table_id: str) -> dbc.Table:
 
 
 def _money(amount: int | None) -> html.Td:
-    return html.Td("–" if amount is None else rupiah(amount), className="text-end text-nowrap")
+    return html.Td("–" if amount is None else money(amount), className="text-end text-nowrap")
 
 
 def episode_label(episode: Episode) -> str:
@@ -187,21 +187,21 @@ def receipt_pdf(receipt: Receipt, printed_by: str, printed_at: datetime, lang: s
     pdf.set_font("Helvetica", "", 8)
     for item in receipt.lines:
         pdf.cell(90, 5, _latin1(f"{item.description} x{item.quantity}"))
-        pdf.cell(0, 5, rupiah(item.amount), align="R", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 5, rupiah(item.amount, lang), align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "B", 9)
     pdf.cell(90, 6, _latin1(t("cash_col_total")))
-    pdf.cell(0, 6, rupiah(invoice.total), align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, rupiah(invoice.total, lang), align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     pdf.set_font("Helvetica", "", 8)
     for paid_on, method, amount, reference in receipt.payments:
         text = f"{long_date(paid_on, lang)} · {t(f'cash_method_{method}')}" + (f" ({reference})" if reference else "")
         pdf.cell(90, 5, _latin1(text))
-        pdf.cell(0, 5, rupiah(amount), align="R", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 5, rupiah(amount, lang), align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "B", 9)
     pdf.cell(90, 6, _latin1(t("cash_col_paid")))
-    pdf.cell(0, 6, rupiah(invoice.paid), align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, rupiah(invoice.paid, lang), align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.cell(90, 6, _latin1(t("cash_col_outstanding")))
-    pdf.cell(0, 6, rupiah(invoice.outstanding), align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, rupiah(invoice.outstanding, lang), align="R", new_x="LMARGIN", new_y="NEXT")
     if invoice.paid <= MAX_NUMBER:
         pdf.ln(2)
         line(t("cash_receipt_words", words=terbilang(invoice.paid)), 9, "I")

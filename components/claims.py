@@ -13,8 +13,7 @@ from components.typed_date import typed_date_input
 from components.upload_report import spreadsheet_drop
 from data.claims import EDIT_FIELDS, ClaimEventView, ClaimView
 from domain.finance import CLAIM_EPISODES, CLAIM_STATES
-from domain.formats import rupiah
-from i18n.web import t
+from i18n.web import money, t
 
 UPLOAD_MAX_BYTES = 2 * 1024 * 1024
 MOVE_FIELDS = ("status", "on", "reason")
@@ -64,7 +63,7 @@ def episode_text(episode: str) -> str:
 
 
 def _money(value: int | None) -> str:
-    return "—" if value is None else rupiah(value)
+    return "—" if value is None else money(value)
 
 
 def _day(value) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from domain.formats import MONTHS
+from domain.formats import MONTHS, rupiah
 from i18n import catalogue_keys, translate
 
 NONE_TEXT = "–"
@@ -26,7 +26,7 @@ def cell_text(value: object, kind: str, lang: str) -> str:
     if value is None:
         return NONE_TEXT
     if kind == "rupiah":
-        return _rupiah(int(value), lang)
+        return rupiah(int(value), lang)
     if kind == "count":
         return _number(value, 0, lang)
     if kind == "percent":
@@ -88,11 +88,6 @@ def _months(lang: str, *, short: bool = False) -> tuple[str, ...]:
 def _whole_months(start: date, end: date) -> bool:
     following = date(end.year + end.month // 12, end.month % 12 + 1, 1)
     return start.day == 1 and (following - end).days == 1
-
-
-def _rupiah(amount: int, lang: str) -> str:
-    sign = "-" if amount < 0 else ""
-    return f"{sign}Rp {_number(abs(amount), 0, lang)}"
 
 
 def _number(value: object, decimals: int, lang: str) -> str:

@@ -11,9 +11,9 @@ from components.dialog import dialog
 from components.local_time import local_when
 from components.typed_date import typed_date_input
 from data.patient_records import DuplicateMatch, RecordView
-from domain.formats import long_date, rupiah
+from domain.formats import long_date
 from domain.patient_rules import EDITABLE_FIELDS
-from i18n.web import current_language, t
+from i18n.web import current_language, money, t
 
 ENTRY_LENGTH = 40  # identifier and phone inputs: room for separators; the server says what is wrong
 ADDRESS_LENGTH = 500
@@ -205,8 +205,8 @@ def invoices_table(view: RecordView) -> object:
             [
                 html.Td(i.number),
                 html.Td(_date(i.issued_on)),
-                html.Td(rupiah(i.total), className="text-end"),
-                html.Td(rupiah(i.paid), className="text-end"),
+                html.Td(money(i.total), className="text-end"),
+                html.Td(money(i.paid), className="text-end"),
                 html.Td(i.status),
             ]
         )

@@ -22,7 +22,8 @@ NEEDS_REFERENCE = ("qris", "transfer")
 REFERENCE_MAX = 64
 REASON_MAX = 200
 MAX_AMOUNT = 10_000_000_000  # Rp 10 miliar: more than any one bill, so a slip of the finger is caught
-_RUPIAH = re.compile(r"^(?:rp\.?\s*)?(\d{1,3}(?:\.\d{3})+|\d+)(?:,0{1,2})?$", re.IGNORECASE)
+# Thousands grouped the Indonesian way (150.000) or the English way (150,000, as the English pages show amounts).
+_RUPIAH = re.compile(r"^(?:rp\.?\s*)?(\d{1,3}(?:\.\d{3})+|\d{1,3}(?:,\d{3})+|\d+)(?:,0{1,2})?$", re.IGNORECASE)
 
 
 def invoice_number(day: date, number: int) -> str:
@@ -47,7 +48,8 @@ def check_billable(payer: str) -> None:
 
 
 def parse_rupiah(text: object) -> int:
-    """A typed amount as whole Rupiah: ``150000``, ``150.000``, ``Rp 150.000`` or ``150.000,00``; anything else
+    """A typed amount as whole Rupiah: ``150000``, ``150.000``, ``Rp 150.000``, ``150.000,00`` or, as the English
+    pages write it, ``150,000``; anything else
     (sen, a minus, letters, nothing) raises ``InputError``."""
     if isinstance(text, int) and not isinstance(text, bool):
         value = text
@@ -58,7 +60,7 @@ def parse_rupiah(text: object) -> int:
             raise InputError("cash_err_amount_missing")
         if match is None:
             raise InputError("cash_err_amount_format")
-        value = int(match.group(1).replace(".", ""))
+        value = int(match.group(1).replace(".", "").replace(",", ""))
     if value <= 0:
         raise InputError("cash_err_amount_positive")
     if value > MAX_AMOUNT:

@@ -126,10 +126,12 @@ def local_datetime(moment: datetime, timezone: str, lang: str = "id") -> str:
     return f"{long_date(local.date(), lang)} {wall_clock(local, timezone, lang)}"
 
 
-def rupiah(amount: int) -> str:
-    """Integer Rupiah with dots between thousands: ``Rp 1.234.567`` (negative: ``-Rp 5.000``)."""
+def rupiah(amount: int, lang: str = "id") -> str:
+    """Integer Rupiah with the language's thousands separator: ``Rp 1.234.567``, in English ``Rp 1,234,567``
+    (negative: ``-Rp 5.000``)."""
     sign = "-" if amount < 0 else ""
-    return f"{sign}Rp {abs(amount):,}".replace(",", ".")
+    grouped = f"{abs(amount):,}"
+    return f"{sign}Rp {grouped if lang == 'en' else grouped.replace(',', '.')}"
 
 
 # A mobile number is kept in the national form ``08…``; ``+62 8…`` and ``62 8…`` mean the same number. The length

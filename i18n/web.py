@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import has_request_context, session
 from flask_login import current_user
 
+from domain.formats import rupiah
 from i18n import LANGUAGES, translate
 
 
@@ -24,3 +25,8 @@ def current_language() -> str:
 def t(key: str, **values: object) -> str:
     """Translate ``key`` into the current request's language."""
     return translate(key, current_language(), **values)
+
+
+def money(amount: int) -> str:
+    """Rupiah written the current request's language's way (``Rp 1.234.567``, ``Rp 1,234,567``)."""
+    return rupiah(amount, current_language())

@@ -73,10 +73,17 @@ def test_rules_numbers_due_dates_and_typed_rupiah():
     assert due_on("umum", DAY) == DAY
     assert due_on("asuransi", DAY) == date(2026, 4, 1)
     assert due_on("jasa_raharja", date(2026, 12, 15)) == date(2027, 1, 14)
-    assert [parse_rupiah(x) for x in ("150000", "150.000", "Rp 150.000", "1.234.567,00", " 75 000 ")] == [
-        150_000, 150_000, 150_000, 1_234_567, 75_000,
-    ]  # fmt: skip
-    for bad, key in (("", "missing"), ("12,5", "format"), ("-5000", "format"), ("0", "positive"), ("1.2.3", "format")):
+    typed = ("150000", "150.000", "Rp 150.000", "1.234.567,00", " 75 000 ", "Rp 1,234,567")
+    assert [parse_rupiah(x) for x in typed] == [150_000, 150_000, 150_000, 1_234_567, 75_000, 1_234_567]
+    for bad, key in (
+        ("", "missing"),
+        ("12,5", "format"),
+        ("-5000", "format"),
+        ("0", "positive"),
+        ("1.2.3", "format"),
+        ("1,2345", "format"),
+        ("1.000,000", "format"),
+    ):
         with pytest.raises(InputError) as err:
             parse_rupiah(bad)
         assert err.value.key == f"cash_err_amount_{key}"

@@ -56,6 +56,7 @@ def test_wall_clock_writes_the_site_zone_by_its_indonesian_name_or_the_zone_s_ow
 )
 def test_rupiah(amount, expected):
     assert rupiah(amount) == expected
+    assert rupiah(amount, "en") == expected.replace(".", ",")  # as the English pages write every amount
 
 
 @pytest.mark.parametrize(

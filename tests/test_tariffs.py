@@ -40,15 +40,16 @@ def _form(**changes: str) -> dict[str, str]:
 @pytest.mark.parametrize(
     ("typed", "amount"),
     [("150.000", 150_000), ("150000", 150_000), ("Rp 150.000", 150_000), ("Rp150.000", 150_000),
-     ("rp. 1.250.000", 1_250_000), (" 0 ", 0), ("7.500", 7_500)],
+     ("rp. 1.250.000", 1_250_000), (" 0 ", 0), ("7.500", 7_500), ("Rp 1,250,000", 1_250_000), ("7,500", 7_500)],
 )  # fmt: skip
-def test_rupiah_is_read_the_indonesian_way(typed, amount):
+def test_rupiah_is_read_the_indonesian_and_the_english_way(typed, amount):
     assert parse_rupiah(typed) == amount
 
 
 @pytest.mark.parametrize(
     ("typed", "key"),
     [("150.000,50", "tar_err_amount_decimal"), ("150,5", "tar_err_amount_decimal"), ("1.5", "tar_err_amount_decimal"),
+     ("1,50", "tar_err_amount_decimal"), ("1,000.50", "tar_err_amount_decimal"),
      ("-5000", "tar_err_amount_negative"), ("Rp -5.000", "tar_err_amount_negative"),
      ("15.00.000", "tar_err_amount_format"), ("1.5000", "tar_err_amount_format"),
      ("seratus", "tar_err_amount_format"), ("", "tar_err_amount_required"),

@@ -20,9 +20,9 @@ from data import tariffs
 from data.runtime import current_runtime
 from data.schedules import local_today
 from domain.errors import FieldErrors, InputError
-from domain.formats import day_first
+from domain.formats import day_first, thousands
 from domain.tariff_rules import FIELDS
-from i18n.web import money, t
+from i18n.web import current_language, money, t
 from pages.admin_tariffs import EVERY, Ids
 
 PAGE = "pages.admin_tariffs"
@@ -100,7 +100,7 @@ def _values(row: tariffs.TariffRow | None) -> list[str]:
         "unit": row.unit,
         "care_class": row.care_class or EVERY,
         "payer": row.payer or EVERY,
-        "amount": f"{row.amount:,}".replace(",", "."),
+        "amount": thousands(row.amount, current_language()),
         "valid_from": day_first(row.valid_from),
         "valid_until": day_first(row.valid_until) if row.valid_until else "",
     }

@@ -14,7 +14,8 @@ from data.finance_targets import save_year, year_targets
 from data.runtime import current_runtime
 from domain.errors import FieldErrors, InputError
 from domain.finance import TARGET_METRICS
-from i18n.web import money, t
+from domain.formats import thousands
+from i18n.web import current_language, money, t
 from pages.finance_targets import Ids
 
 PAGE = "pages.finance_targets"
@@ -43,9 +44,9 @@ def _totals(amounts: dict[tuple[int, str], int]) -> list[str]:
 def load(year: str | None) -> tuple:
     with current_runtime().db.session() as db:
         amounts = {(c.month.month, c.metric): c.amount for c in year_targets(db, current_user.site_id, _year(year))}
-    cells = ctx.outputs_list[0]
+    cells, lang = ctx.outputs_list[0], current_language()
     values = [
-        f"{amounts[key]:,}".replace(",", ".") if (key := (c["id"]["month"], c["id"]["metric"])) in amounts else ""
+        thousands(amounts[key], lang) if (key := (c["id"]["month"], c["id"]["metric"])) in amounts else ""
         for c in cells
     ]
     return values, [False] * len(cells), [""] * len(cells), _totals(amounts), None

@@ -126,12 +126,17 @@ def local_datetime(moment: datetime, timezone: str, lang: str = "id") -> str:
     return f"{long_date(local.date(), lang)} {wall_clock(local, timezone, lang)}"
 
 
+def thousands(amount: int, lang: str = "id") -> str:
+    """A whole number grouped the language's way: ``1.234.567``, in English ``1,234,567``."""
+    grouped = f"{amount:,}"
+    return grouped if lang == "en" else grouped.replace(",", ".")
+
+
 def rupiah(amount: int, lang: str = "id") -> str:
     """Integer Rupiah with the language's thousands separator: ``Rp 1.234.567``, in English ``Rp 1,234,567``
     (negative: ``-Rp 5.000``)."""
     sign = "-" if amount < 0 else ""
-    grouped = f"{abs(amount):,}"
-    return f"{sign}Rp {grouped if lang == 'en' else grouped.replace(',', '.')}"
+    return f"{sign}Rp {thousands(abs(amount), lang)}"
 
 
 # A mobile number is kept in the national form ``08…``; ``+62 8…`` and ``62 8…`` mean the same number. The length

@@ -32,7 +32,7 @@ from domain.billing_rules import (
 )
 from domain.errors import InputError
 from domain.finance import payer_of_visit
-from domain.formats import rupiah
+from domain.formats import Rupiah
 
 RECENT_VISIT_DAYS = 7  # a visit's bill is usually paid the same day; a week covers a late payer
 RECENT_DISCHARGE_DAYS = 30
@@ -247,7 +247,7 @@ def _pay(
     session.refresh(invoice)
     if not taken:
         _check_open(invoice)
-        raise InputError("cash_err_overpay_now", outstanding=rupiah(invoice.total - invoice.paid))
+        raise InputError("cash_err_overpay_now", outstanding=Rupiah(invoice.total - invoice.paid))
     session.add(
         Payment(
             site_id=invoice.site_id,

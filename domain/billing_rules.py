@@ -9,7 +9,7 @@ import re
 from datetime import date, timedelta
 
 from domain.errors import FieldErrors, InputError
-from domain.formats import rupiah
+from domain.formats import Rupiah
 
 # Payers billed on credit (an insurer, a company, Jasa Raharja): 30 days to pay, and they may pay "asuransi".
 CREDIT_PAYERS = ("asuransi", "perusahaan", "jasa_raharja")
@@ -92,7 +92,7 @@ def check_payment(
     try:
         value = parse_rupiah(amount)
         if value > outstanding:
-            errors["amount"] = InputError("cash_err_overpay", outstanding=rupiah(outstanding))
+            errors["amount"] = InputError("cash_err_overpay", outstanding=Rupiah(outstanding))
     except InputError as err:
         errors["amount"] = err
     try:

@@ -126,6 +126,10 @@ def local_datetime(moment: datetime, timezone: str, lang: str = "id") -> str:
     return f"{long_date(local.date(), lang)} {wall_clock(local, timezone, lang)}"
 
 
+class Rupiah(int):
+    """An amount in a message's values: ``i18n.translate`` writes it as :func:`rupiah` in the reader's language."""
+
+
 def thousands(amount: int, lang: str = "id") -> str:
     """A whole number grouped the language's way: ``1.234.567``, in English ``1,234,567``."""
     grouped = f"{amount:,}"

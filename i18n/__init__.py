@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from domain.formats import Weekday, clock, weekday_name
+from domain.formats import Rupiah, Weekday, clock, rupiah, weekday_name
 from i18n import en
 from i18n import id as id_
 
@@ -15,9 +15,10 @@ _ONE = {"en": en.ONE}  # a language's texts for a count ``n`` of one, where they
 
 def translate(key: str, lang: str = "id", **values: object) -> str:
     """The text for ``key`` in ``lang`` (falling back to Indonesian), formatted with ``values``; a float value is
-    written the language's way (``36,8`` in Indonesian, ``36.8`` in English; ``30.0`` is ``30``), and so is a time
-    of day (``08.00``, ``08:00``) and a :class:`Weekday` (``Senin``, ``Monday``). A count ``n`` of 1 takes the
-    language's singular text where it has one ("1 day", not "1 days")."""
+    written the language's way (``36,8`` in Indonesian, ``36.8`` in English; ``30.0`` is ``30``), and so are a
+    time of day (``08.00``, ``08:00``), a :class:`Weekday` (``Senin``, ``Monday``) and a :class:`Rupiah` (``Rp
+    1.500``, ``Rp 1,500``). A count ``n`` of 1 takes the language's singular text where it has one ("1 day", not
+    "1 days")."""
     catalogue = _CATALOGUES.get(lang, id_.STRINGS)
     text = catalogue.get(key) or id_.STRINGS[key]
     if values.get("n") == 1:
@@ -30,6 +31,8 @@ def translate(key: str, lang: str = "id", **values: object) -> str:
 def _written(value: object, lang: str) -> object:
     if isinstance(value, time):
         return clock(value, lang)
+    if isinstance(value, Rupiah):
+        return rupiah(value, lang)
     if isinstance(value, Weekday):
         return weekday_name(value, lang)
     if not isinstance(value, float):

@@ -27,6 +27,7 @@ from data.schedules import local_today
 from domain.actor import Actor
 from domain.billing_rules import due_on, invoice_number, parse_rupiah
 from domain.errors import FieldErrors, InputError
+from domain.formats import Rupiah
 from testkit.front_desk import clear_tariffs, register_waiting
 
 DAY = date(2026, 3, 2)
@@ -112,7 +113,8 @@ def test_invoice_partial_then_full_payment(any_app):
         assert set(err.value.errors) == {"reference"}
         with pytest.raises(FieldErrors) as err:
             record_payment(s, actor, first.id, method="tunai", amount="175.001", paid_on=DAY)
-        assert err.value.errors["amount"].params == {"outstanding": "Rp 175.000"}
+        outstanding = err.value.errors["amount"].params["outstanding"]
+        assert outstanding == 175_000 and isinstance(outstanding, Rupiah)  # written in the reader's language
         with pytest.raises(FieldErrors) as err:
             record_payment(s, actor, first.id, method="asuransi", amount=1000, paid_on=DAY)
         assert err.value.errors["method"].key == "cash_err_insurer_only"

@@ -8,6 +8,7 @@ import string
 from collections.abc import Iterator
 from pathlib import Path
 
+from domain.formats import Rupiah
 from i18n import catalogue_keys, en, translate
 from i18n import id as id_
 
@@ -45,6 +46,8 @@ def test_a_number_in_a_message_is_written_the_language_way() -> None:
     )
     assert translate("limits_err_range", "en", low=35.5, high=43.0, unit="°C").endswith("35.5–43 °C.")
     assert "30–43" in translate("obs_err_range", "id", low=30.0, high=43.0)
+    assert translate("cash_err_overpay_now", "en", outstanding=Rupiah(150_000)).endswith("only Rp 150,000 is left.")
+    assert translate("cash_err_overpay_now", "id", outstanding=Rupiah(150_000)).endswith("tinggal Rp 150.000.")
 
 
 def _app_syntax() -> Iterator[tuple[str, ast.AST]]:

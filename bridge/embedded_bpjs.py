@@ -3,7 +3,8 @@ thread sending the demo's outbox to it. Only when ``PANTAU_BPJS_BASE_URL`` is no
 
 The sandbox's HFIS schedule is made from the demo's weekly plan when it is mounted (after the seed), so the BPJS
 mapping page finds the same hours on both sides, with the one planned difference (``data.seed``). The sandbox
-keeps nothing across restarts, so each start also asks the worker for a fresh reference pull: what was pulled from
+keeps only its bookings across restarts (in ``var_dir``, so the tasks of bookings made before a restart are not
+refused), not its schedule, so each start also asks the worker for a fresh reference pull: what was pulled from
 the previous sandbox (another plan, a jadwal change made there) is not compared with this one."""
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from domain.clock import utcnow
 
 log = logging.getLogger(__name__)
 SANDBOX_PREFIX = "/bpjs-sandbox"
+SANDBOX_STATE = "bpjs-sandbox.json"  # in var_dir: the bookings the sandbox keeps across demo restarts
 SANDBOX_WAIT_S = 60.0  # how long the worker waits for the web app to serve its sandbox
 # Demo-only sandbox credentials: they open nothing but the embedded sandbox.
 DEMO_BPJS = {"bpjs_cons_id": "DEMO-ONLY-cons", "bpjs_secret": "DEMO-ONLY-bpjs-secret", "bpjs_user_key": "DEMO-ONLY-key"}
@@ -65,6 +67,7 @@ class EmbeddedBpjs:
             failure_rate=0.02,
             timezone=settings.timezone,
             jadwal=jadwal,
+            state_file=settings.var_dir / SANDBOX_STATE,
         )
         server.wsgi_app = DispatcherMiddleware(server.wsgi_app, {SANDBOX_PREFIX: sandbox})
         self._mounted = True

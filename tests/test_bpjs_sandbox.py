@@ -408,6 +408,26 @@ def test_view_shows_bookings_tasks_in_order_and_masks_identity(bpjs):
     assert [t["taskid"] for t in state["bookings"][0]["tasks"]] == [3, 4]
 
 
+def test_a_state_file_keeps_todays_bookings_across_a_restart_identity_masked(tmp_path):
+    kept = tmp_path / "bpjs-sandbox.json"
+    first = Bpjs(state_file=kept)
+    first.call("/antrean/add", jkn_booking())
+    first.call("/antrean/add", jkn_booking("20260111UMU001", tanggalperiksa="2026-01-11"))  # yesterday's
+    assert first.task("20260112UMU001", 3, T0)[:2] == (200, "Ok")
+    assert "0001234567890" not in kept.read_text() and "3171012345670001" not in kept.read_text()
+
+    again = Bpjs(state_file=kept)  # the demo restarted: its worker goes on with today's booking
+    assert again.task("20260112UMU001", 4, T0 + 60_000)[:2] == (200, "Ok")
+    assert again.task("20260112UMU001", 3, T0)[0] == 208  # task 3 was kept
+    assert again.task("20260111UMU001", 3, T0)[:2] == (201, "kodebooking tidak ditemukan")  # past days not kept
+    assert again.call("/antrean/add", jkn_booking())[0] == 208
+    antrean = again.http.get("/sandbox/state.json").json["bookings"][0]["antrean"]
+    assert antrean["nik"] == "************0001"
+
+    kept.write_text("{not json", encoding="utf-8")  # a broken file: the sandbox starts empty rather than not at all
+    assert Bpjs(state_file=kept).task("20260112UMU001", 5, T0 + 120_000)[0] == 201
+
+
 def test_view_escapes_html(bpjs):
     bpjs.call("/antrean/add", jkn_booking("<script>x</script>"))
     assert "<script>x</script>" not in bpjs.http.get("/sandbox/").get_data(as_text=True)

@@ -13,11 +13,18 @@ Dewi, Sp.PD (INT), 31004 drg. Agus Pratama (GIG), 31005 dr. Maya Lestari, Sp.OG 
 (UMU). Their practice schedule (HFIS) is the ``jadwal`` given at creation (the embedded demo passes the demo's
 weekly plan, ``data.seed.demo_hfis_jadwal``); without one each doctor practises 08:00-16:00 every day.
 ``jadwaldokter/updatejadwaldokter`` changes it either way.
+
+Given a ``state_file`` (the embedded demo's), it keeps its bookings there, identity numbers masked, and a restart
+takes back those of today and later, as BPJS keeps them across Pantau's restarts: a task the worker sends after
+the demo restarted then finds its booking. The schedule changes are not kept (the demo makes HFIS's anew).
 """
 
 from __future__ import annotations
 
 import hmac
+import json
+import logging
+import os
 import random
 import re
 import threading
@@ -26,6 +33,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import Flask, jsonify, render_template_string, request
@@ -34,6 +42,7 @@ from werkzeug.serving import WSGIRequestHandler
 from bridge.bpjs.crypto import encrypt_response, signature
 from domain.queue_tasks import TASK_NAMES
 
+log = logging.getLogger(__name__)
 EXTENSION = "bpjs_sandbox"
 RETRY_MESSAGE = "Gagal dicoba kembali"
 
@@ -130,6 +139,18 @@ class _Booking:
     def served(self) -> bool:
         return any(TASK_SERVED <= t.taskid < TASK_CANCEL for t in self.tasks)
 
+    def kept(self) -> dict:
+        """As the state file keeps it: identity numbers masked (no rule reads them after ``antrean/add``)."""
+        payload = {k: _mask(v) if k in MASKED else v for k, v in self.payload.items()}
+        tasks = [[t.taskid, t.waktu_ms, t.received_ms] for t in self.tasks]
+        return {"payload": payload, "received_ms": self.received_ms, "tasks": tasks, "batal": self.batal,
+                "farmasi": self.farmasi}  # fmt: skip
+
+    @classmethod
+    def from_kept(cls, kept: dict) -> _Booking:
+        tasks = [_Task(*task) for task in kept["tasks"]]
+        return cls(kept["payload"], kept["received_ms"], tasks, kept["batal"], kept["farmasi"])
+
 
 def _int(value: object, name: str) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
@@ -175,6 +196,7 @@ class BpjsSandbox:
         timestamp_window_seconds: int = 300,
         timezone: str = "Asia/Jakarta",
         jadwal: Mapping[tuple[int, int], str] | None = None,
+        state_file: Path | None = None,
     ) -> None:
         if not 0.0 <= failure_rate <= 1.0:
             raise ValueError("failure_rate must be between 0 and 1")
@@ -193,6 +215,30 @@ class BpjsSandbox:
         )
         self._jadwal: dict[tuple[int, int], str] = {}
         self._codes: Counter[int] = Counter()
+        self._state_file = state_file
+        if state_file is not None:
+            self._take_back(state_file)
+
+    def _take_back(self, path: Path) -> None:
+        """The bookings of today and later that an earlier run kept in ``path`` (none when it cannot be read)."""
+        try:
+            kept = json.loads(path.read_text(encoding="utf-8"))["bookings"]
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("the BPJS sandbox's kept bookings cannot be read; it starts empty", extra={"error": str(exc)})
+            return
+        today = datetime.fromtimestamp(self._clock(), self.zone).date().isoformat()
+        for code, booking in kept.items():
+            if str(booking["payload"].get("tanggalperiksa", "")) >= today:
+                self._bookings[code] = _Booking.from_kept(booking)
+
+    def _keep(self, path: Path) -> None:
+        """Write every booking to ``path`` (replacing it whole, so a crash leaves the previous one)."""
+        partial = path.with_name(path.name + ".part")
+        bookings = {code: booking.kept() for code, booking in self._bookings.items()}
+        partial.write_text(json.dumps({"bookings": bookings}), encoding="utf-8")
+        os.replace(partial, path)
 
     # Request handling
     def _now_ms(self) -> int:
@@ -229,6 +275,8 @@ class BpjsSandbox:
                 if self._rng.random() < self.failure_rate:
                     raise _Reject(404, RETRY_MESSAGE)
                 message, response, encrypt = handler(**kwargs)
+                if self._state_file is not None and request.method == "POST":
+                    self._keep(self._state_file)
             if encrypt:
                 response = encrypt_response(response, self._cons_id, self._secret, timestamp)
             code = 200
@@ -532,9 +580,11 @@ def create_sandbox(
     timestamp_window_seconds: int = 300,
     timezone: str = "Asia/Jakarta",
     jadwal: Mapping[tuple[int, int], str] | None = None,
+    state_file: Path | None = None,
 ) -> Flask:
     """A Flask app that answers like BPJS Antrean RS; its state is ``app.extensions[EXTENSION]``. ``jadwal``:
-    HFIS's practice schedule, ``{(kodedokter, hari 1-7 or 8): "HH:MM-HH:MM"}`` (default: 08:00-16:00 daily)."""
+    HFIS's practice schedule, ``{(kodedokter, hari 1-7 or 8): "HH:MM-HH:MM"}`` (default: 08:00-16:00 daily);
+    ``state_file``: where its bookings are kept across restarts (see the module)."""
     sandbox = BpjsSandbox(
         cons_id,
         secret,
@@ -545,6 +595,7 @@ def create_sandbox(
         timestamp_window_seconds=timestamp_window_seconds,
         timezone=timezone,
         jadwal=jadwal,
+        state_file=state_file,
     )
     app = Flask(__name__)
     app.extensions[EXTENSION] = sandbox

@@ -9,7 +9,7 @@ import re
 from datetime import date, timedelta
 
 from domain.errors import FieldErrors, InputError
-from domain.formats import Rupiah
+from domain.formats import Rupiah, typed_amount, whole_number
 
 # Payers billed on credit (an insurer, a company, Jasa Raharja): 30 days to pay, and they may pay "asuransi".
 CREDIT_PAYERS = ("asuransi", "perusahaan", "jasa_raharja")
@@ -22,8 +22,6 @@ NEEDS_REFERENCE = ("qris", "transfer")
 REFERENCE_MAX = 64
 REASON_MAX = 200
 MAX_AMOUNT = 10_000_000_000  # Rp 10 miliar: more than any one bill, so a slip of the finger is caught
-# Thousands grouped the Indonesian way (150.000) or the English way (150,000, as the English pages show amounts).
-_RUPIAH = re.compile(r"^(?:rp\.?\s*)?(\d{1,3}(?:\.\d{3})+|\d{1,3}(?:,\d{3})+|\d+)(?:,0{1,2})?$", re.IGNORECASE)
 
 
 def invoice_number(day: date, number: int) -> str:
@@ -49,18 +47,16 @@ def check_billable(payer: str) -> None:
 
 def parse_rupiah(text: object) -> int:
     """A typed amount as whole Rupiah: ``150000``, ``150.000``, ``Rp 150.000``, ``150.000,00`` or, as the English
-    pages write it, ``150,000``; anything else
-    (sen, a minus, letters, nothing) raises ``InputError``."""
+    pages write it, ``150,000``; anything else (sen, a minus, letters, nothing) raises ``InputError``."""
     if isinstance(text, int) and not isinstance(text, bool):
-        value = text
+        value: int | None = text
     else:
-        written = re.sub(r"\s+", "", str(text or ""))
-        match = _RUPIAH.match(written)
+        written = typed_amount(text)
         if not written:
             raise InputError("cash_err_amount_missing")
-        if match is None:
+        value = whole_number(re.sub(",0{1,2}$", "", written))  # 150.000,00: no sen
+        if value is None:
             raise InputError("cash_err_amount_format")
-        value = int(match.group(1).replace(".", "").replace(",", ""))
     if value <= 0:
         raise InputError("cash_err_amount_positive")
     if value > MAX_AMOUNT:

@@ -126,6 +126,22 @@ def local_datetime(moment: datetime, timezone: str, lang: str = "id") -> str:
     return f"{long_date(local.date(), lang)} {wall_clock(local, timezone, lang)}"
 
 
+_RUPIAH_PREFIX = re.compile(r"^rp\.?", re.IGNORECASE)
+_WHOLE_NUMBER = re.compile(r"\d+|\d{1,3}(?:\.\d{3})+|\d{1,3}(?:,\d{3})+")
+
+
+def typed_amount(value: object) -> str:
+    """A typed amount without its blanks and its ``Rp`` / ``Rp.`` prefix."""
+    return _RUPIAH_PREFIX.sub("", re.sub(r"\s+", "", str(value or "")))
+
+
+def whole_number(text: str) -> int | None:
+    """A whole number written plain or grouped in thousands the Indonesian (``150.000``) or the English
+    (``150,000``) way, as the pages write amounts in either language; ``None`` for anything else (a sign,
+    decimals, a stray separator). A Rupiah amount has no three-digit decimals, so ``150,000`` is not ambiguous."""
+    return int(re.sub("[.,]", "", text)) if _WHOLE_NUMBER.fullmatch(text) else None
+
+
 class Rupiah(int):
     """An amount in a message's values: ``i18n.translate`` writes it as :func:`rupiah` in the reader's language."""
 

@@ -11,7 +11,7 @@ from datetime import date
 
 from domain.errors import FieldErrors, InputError
 from domain.finance import PAYERS, UNITS
-from domain.formats import parse_day_first
+from domain.formats import parse_day_first, typed_amount, whole_number
 from domain.free_text import clean_text, readable
 from domain.hospital import CARE_CLASSES
 
@@ -19,10 +19,6 @@ CODE_MAX = 32
 NAME_MAX = 200
 AMOUNT_MAX = 10_000_000_000  # Rp 10 miliar: beyond any single service; a typo guard
 _CODE = re.compile(r"^[A-Z0-9-]{2,32}$")
-_GROUPED = re.compile(r"^\d{1,3}(\.\d{3})+$")  # 150.000 / 1.250.000
-_GROUPED_EN = re.compile(r"^\d{1,3}(,\d{3})+$")  # 150,000: the English pages write amounts so
-_PLAIN = re.compile(r"^\d+$")
-_PREFIX = re.compile(r"^rp\.?\s*", re.IGNORECASE)
 # Units whose tariffs are procedures and supporting services, offered on the procedures page.
 PROCEDURE_UNITS = ("penunjang", "rawat_inap", "igd", "rawat_jalan")
 FIELDS = ("code", "name", "unit", "care_class", "payer", "amount", "valid_from", "valid_until")
@@ -49,18 +45,15 @@ def _text(value: object) -> str:
 def parse_rupiah(value: object) -> int:
     """Integer Rupiah from "150.000", "150000", "Rp 150.000" or, as the English pages write it, "150,000"; refuses
     blanks, decimals and negatives."""
-    text = _PREFIX.sub("", _text(value)).replace(" ", "")
+    text = typed_amount(_text(value))
     if not text:
         raise InputError("tar_err_amount_required")
     if text.startswith("-"):
         raise InputError("tar_err_amount_negative")
-    if _GROUPED_EN.match(text):
-        text = text.replace(",", "")
-    elif "," in text or re.fullmatch(r"\d+\.\d{1,2}", text):
-        raise InputError("tar_err_amount_decimal")
-    if not (_PLAIN.match(text) or _GROUPED.match(text)):
-        raise InputError("tar_err_amount_format")
-    amount = int(text.replace(".", ""))
+    amount = whole_number(text)
+    if amount is None:
+        decimals = "," in text or re.fullmatch(r"\d+\.\d{1,2}", text)
+        raise InputError("tar_err_amount_decimal" if decimals else "tar_err_amount_format")
     if amount > AMOUNT_MAX:
         raise InputError("tar_err_amount_high")
     return amount

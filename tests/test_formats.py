@@ -17,7 +17,9 @@ from domain.formats import (
     parse_clock,
     parse_day_first,
     rupiah,
+    typed_amount,
     wall_clock,
+    whole_number,
 )
 from i18n import translate
 
@@ -48,6 +50,14 @@ def test_wall_clock_writes_the_site_zone_by_its_indonesian_name_or_the_zone_s_ow
     assert wall_clock(moment, "Asia/Makassar") == "07.05 WITA"
     assert wall_clock(moment, "Asia/Jakarta", "en") == "06:05 WIB"
     assert wall_clock(moment, "Europe/London", "en") == "23:05 GMT"
+
+
+def test_whole_number_reads_both_languages_groupings():
+    assert [whole_number(x) for x in ("150000", "150.000", "150,000", "1.250.000", "1,250,000", "7")] == [
+        150_000, 150_000, 150_000, 1_250_000, 1_250_000, 7,
+    ]  # fmt: skip
+    assert [whole_number(x) for x in ("150.00", "1,50", "1.000,000", "1,000.000", "-5", "", "15.00.000")] == [None] * 7
+    assert typed_amount(" Rp. 1 250 000 ") == "1250000"
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from typing import Final
 
 from domain.errors import InputError
 from domain.finance import CLAIM_STATES
+from domain.formats import typed_amount, whole_number
 
 TRANSITIONS: Final[dict[str, tuple[str, ...]]] = {
     "coded": ("grouped",),
@@ -42,8 +43,6 @@ MAX_AMOUNT: Final = 100_000_000_000  # Rp 100 miliar: far above any single claim
 _SEP = re.compile(r"^[A-Z0-9]{19}$")
 # CMG letter, case type digit, CBG number (2 digits), severity I/II/III (inpatient) or 0 (outpatient): K-4-17-I.
 _INACBG = re.compile(r"^[A-Z]-[0-9]-[0-9]{2}-(?:I|II|III|0)$")
-_PLAIN = re.compile(r"^[0-9]+$")
-_GROUPED = re.compile(r"^[0-9]{1,3}(?:\.[0-9]{3})+$|^[0-9]{1,3}(?:,[0-9]{3})+$")
 
 
 def next_states(status: str) -> tuple[str, ...]:
@@ -150,13 +149,10 @@ def amount(value: object) -> int:
     if isinstance(value, int):
         number = value
     else:
-        text = re.sub(r"^rp\.?", "", _text(value).lower()).strip().replace(" ", "")
-        if _PLAIN.match(text):
-            number = int(text)
-        elif _GROUPED.match(text):
-            number = int(re.sub(r"[.,]", "", text))
-        else:
+        whole = whole_number(typed_amount(_text(value)))
+        if whole is None:
             raise InputError("claim_err_amount")
+        number = whole
     if not 0 <= number <= MAX_AMOUNT:
         raise InputError("claim_err_amount")
     return number

@@ -422,7 +422,7 @@ STRINGS = {
     "qrep_late_mean": "Mean lateness",
     "qrep_late_max": "Longest lateness",
     "qrep_status": "Status",
-    "qrep_not_started": "{n} session(s) not started",
+    "qrep_not_started": "{n} sessions not started",
     "counter_nav": "Queue counter",
     "counter_setup_title": "This counter",
     "counter_point": "Service point",
@@ -2361,8 +2361,8 @@ STRINGS = {
     "fsync_yes": "Yes",
     "fsync_no": "No",
     "fsync_pick_first": "Tick the conflicts you have reviewed first.",
-    "fsync_marked": "{n} conflict(s) marked reviewed.",
-    "fsync_already": "{n} conflict(s) had already been marked by another admin; their mark stays.",
+    "fsync_marked": "{n} conflicts marked reviewed.",
+    "fsync_already": "{n} conflicts had already been marked by another admin; their marks stay.",
     # ---- end of facility sync page
 }
 
@@ -2385,4 +2385,7 @@ ONE = {
     "claim_days_late": "{n} day late",
     "claim_count": "{n} claim.",
     "claim_import_errors": "{name}: {n} error. Nothing was saved; fix the line below and upload again.",
+    "qrep_not_started": "{n} session not started",
+    "fsync_marked": "{n} conflict marked reviewed.",
+    "fsync_already": "{n} conflict had already been marked by another admin; its mark stays.",
 }

@@ -427,6 +427,9 @@ def test_a_state_file_keeps_todays_bookings_across_a_restart_identity_masked(tmp
     kept.write_text("{not json", encoding="utf-8")  # a broken file: the sandbox starts empty rather than not at all
     assert Bpjs(state_file=kept).task("20260112UMU001", 5, T0 + 120_000)[0] == 201
 
+    unwritable = Bpjs(state_file=tmp_path / "gone" / "bpjs-sandbox.json")  # its folder removed: BPJS still answers
+    assert unwritable.call("/antrean/add", jkn_booking())[:2] == (200, "Ok")
+
 
 def test_view_escapes_html(bpjs):
     bpjs.call("/antrean/add", jkn_booking("<script>x</script>"))

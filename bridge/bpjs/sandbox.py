@@ -234,11 +234,15 @@ class BpjsSandbox:
                 self._bookings[code] = _Booking.from_kept(booking)
 
     def _keep(self, path: Path) -> None:
-        """Write every booking to ``path`` (replacing it whole, so a crash leaves the previous one)."""
+        """Write every booking to ``path`` (replacing it whole, so a crash leaves the previous one). A file that
+        cannot be written costs only the next restart's memory: BPJS's answer does not depend on it."""
         partial = path.with_name(path.name + ".part")
         bookings = {code: booking.kept() for code, booking in self._bookings.items()}
-        partial.write_text(json.dumps({"bookings": bookings}), encoding="utf-8")
-        os.replace(partial, path)
+        try:
+            partial.write_text(json.dumps({"bookings": bookings}), encoding="utf-8")
+            os.replace(partial, path)
+        except OSError as exc:
+            log.warning("the BPJS sandbox cannot keep its bookings", extra={"error": str(exc)})
 
     # Request handling
     def _now_ms(self) -> int:

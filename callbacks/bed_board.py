@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 
 from dash import Input, Output, State, html, no_update
 from flask_login import current_user
@@ -13,6 +14,7 @@ from components.bed_board import counts_table, ward_card
 from components.input_error import input_error_alert
 from data import admissions, census, inpatient_views
 from data.runtime import current_runtime
+from data.schedules import local_today
 from domain.clock import utcnow
 from domain.errors import InputError
 from domain.length_of_stay import BED_STATUS_ROLES
@@ -36,8 +38,8 @@ PAGE = "pages.bed_board"
 )
 def render(ward_id: int | None, _version: int, _tick: int | None) -> tuple:
     runtime, site, now = current_runtime(), current_user.site_id, utcnow()
-    census.census_through_yesterday(runtime.db, now, site)
     with runtime.db.session() as db:
+        census.ensure_census(db, site, local_today(db, site, now) - timedelta(days=1))
         boards = inpatient_views.bed_board(db, site, None, now)
     shown = [b for b in boards if ward_id in (None, "") or b.id == ward_id]
     news2 = inpatient_views.news2_by_bed(runtime.live, [bed.code for b in shown for bed in b.beds])

@@ -41,7 +41,6 @@ from components.finance_view import (
 from components.graph_config import graph_config
 from components.shell import THEME_STORE
 from data.audit import record_by
-from data.census import census_through_yesterday
 from data.facility import facility_profile
 from data.finance_reports import build_report, drill, filter_choices
 from data.runtime import current_runtime
@@ -90,7 +89,6 @@ def view_of(report: str | None, start: str | None, end: str | None, *picked: Any
 def _build(view: FinanceView) -> tuple[Report, date]:
     """The view's report, and the site's today."""
     site_id = current_user.site_id
-    census_through_yesterday(current_runtime().db, utcnow(), site_id)  # recorded apart: see data.census
     with current_runtime().db.session() as session:
         today = local_today(session, site_id)
         return build_report(session, site_id, view.report, view.flt, today=today), today
@@ -423,7 +421,6 @@ def export(*values: Any) -> dict:
         raise PreventUpdate
     lang = current_language()
     site_id = current_user.site_id
-    census_through_yesterday(current_runtime().db, utcnow(), site_id)
     with current_runtime().db.session() as session:
         today = local_today(session, site_id)
         report = build_report(session, site_id, view.report, view.flt, today=today)

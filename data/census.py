@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from data.charge_capture import charge_inpatient_day
-from data.db import Database
 from data.models import Admission, Bed, BedOccupancy, BedStatusEvent, Site, Ward, WardCensus
 from data.schedules import local_today, site_zone
 from data.upsert import insert_for
@@ -125,13 +124,13 @@ def record_census(session: Session, site_id: int, day: date) -> list[WardCensus]
     )
 
 
-def missing_days(session: Session, site_id: int, until_day: date) -> list[date]:
-    """The days from the first admission's day through ``until_day`` that have no census yet. When none is missing
-    it loads no census row: the recorded days are counted in the database (a hospital's years of wards times days
-    would otherwise come back on every bed board refresh and every report)."""
+def ensure_census(session: Session, site_id: int, until_day: date) -> int:
+    """Record (and charge) every missing day from the first admission's day through ``until_day``; returns how
+    many days. When nothing is missing it loads no census row: the recorded days are counted in the database (a
+    hospital's years of wards times days would otherwise come back on every bed board refresh and every report)."""
     first = session.scalar(select(func.min(Admission.admitted_at)).where(Admission.site_id == site_id))
     if first is None:
-        return []
+        return 0
     day = first.astimezone(site_zone(session, site_id)).date()
     span = (until_day - day).days + 1
     recorded = (
@@ -141,32 +140,17 @@ def missing_days(session: Session, site_id: int, until_day: date) -> list[date]:
         .distinct()
     )
     if span <= 0 or session.scalar(select(func.count()).select_from(recorded.subquery())) == span:
-        return []
+        return 0
     done = set(session.scalars(recorded))
-    return [d for d in (day + timedelta(days=n) for n in range(span)) if d not in done]
-
-
-def ensure_census(session: Session, site_id: int, until_day: date) -> int:
-    """Record (and charge) every missing day through ``until_day`` (``missing_days``); returns how many days."""
-    missing = missing_days(session, site_id, until_day)
+    missing = [d for d in (day + timedelta(days=n) for n in range(span)) if d not in done]
     for each in missing:
         record_census(session, site_id, each)
     return len(missing)
 
 
-def census_through_yesterday(db: Database, now: datetime, site_id: int | None = None) -> int:
-    """The missing days through the site's local yesterday at ``now`` (every site's when ``site_id`` is None), each
-    site in a session of its own; returns how many days were recorded. The consumer's housekeeping runs it, so a day
-    is counted and charged soon after its midnight whether or not anyone opens the bed board; the bed board and the
-    finance page run it before they read. It looks first and takes SQLite's write lock only when a day is missing,
-    so two writers (the demo's housekeeping and a page, in one process) record one after the other rather than one
-    failing with "database is locked"; on PostgreSQL both upsert the same rows."""
-    with db.session() as session:
-        sites = [site_id] if site_id is not None else list(session.scalars(select(Site.id)))
-        due = {site: local_today(session, site, now) - timedelta(days=1) for site in sites}
-        wanted = [site for site, day in due.items() if missing_days(session, site, day)]
-    recorded = 0
-    for site in wanted:
-        with db.session(write_lock=True) as session:
-            recorded += ensure_census(session, site, due[site])
-    return recorded
+def census_through_yesterday(session: Session, now: datetime) -> int:
+    """Every site's missing days through its local yesterday at ``now`` (``ensure_census``): the consumer's
+    housekeeping runs it, so a day is counted and charged soon after its midnight whether or not anyone opens the
+    bed board. Returns how many days were recorded."""
+    sites = session.scalars(select(Site.id)).all()
+    return sum(ensure_census(session, site, local_today(session, site, now) - timedelta(days=1)) for site in sites)

@@ -85,7 +85,8 @@ class Housekeeping:
 
     def record_census(self, now: datetime) -> int:
         """The missing census days through yesterday, of every site (``data.census``)."""
-        return census_through_yesterday(self.db, now)
+        with self.db.session() as session:
+            return census_through_yesterday(session, now)
 
     def restore_cuff_readings(self, now: datetime) -> int:
         """Occupied beds whose newest values in the live store have no cuff reading (Redis restarted, or the

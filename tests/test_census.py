@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy import delete, func, select
 from auth.cli import census_command
 from data.admissions import admit, discharge, set_bed_status, transfer
 from data.census import census_through_yesterday, ensure_census, record_census
-from data.models import Admission, Bed, Patient, Ward, WardCensus
+from data.models import Admission, Bed, ChargeDaily, ChargeLine, Patient, Ward, WardCensus
 from tests.test_admissions import nurse
 
 DAY = date(2026, 5, 4)  # site-local (WIB, UTC+7)
@@ -113,6 +114,38 @@ def test_housekeeping_counts_each_day_soon_after_its_midnight(history):
         assert census_through_yesterday(s, wib(DAY + timedelta(days=3), 0, 5)) == 1
         newest = s.scalar(select(func.max(WardCensus.day)))
     assert newest == DAY + timedelta(days=2)
+
+
+def test_two_writers_recording_the_same_days_at_once_neither_fails_nor_charges_twice(history):
+    """Two consumers' housekeeping (PostgreSQL), or the demo's housekeeping and a bed board in one process
+    (SQLite), finding the same days missing at the same moment: both upsert the same census rows, and each stay's
+    room and care reach the day's rollup once."""
+    pantau, _ = history
+    db, now = pantau.runtime.db, wib(DAY + timedelta(days=3), 0, 5)
+    start, errors = threading.Barrier(2), []
+
+    def record() -> None:
+        start.wait()
+        try:
+            with db.session() as s:
+                census_through_yesterday(s, now)
+        except Exception as exc:  # "database is locked", a duplicate key: what the test looks for
+            errors.append(exc)
+
+    writers = [threading.Thread(target=record) for _ in range(2)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(60)
+    assert errors == []
+    with db.session() as s:
+        assert census_through_yesterday(s, now) == 0
+        stays = s.scalar(select(func.sum(ChargeLine.amount)).where(ChargeLine.source_id.like("admission:%")))
+        rolled_up, every_line = (
+            s.scalar(select(func.sum(ChargeDaily.amount))),
+            s.scalar(select(func.sum(ChargeLine.amount))),
+        )
+    assert stays and rolled_up == every_line
 
 
 def test_census_fills_a_gap_between_recorded_days(history):

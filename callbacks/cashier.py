@@ -18,6 +18,7 @@ from data.runtime import current_runtime
 from data.schedules import local_today, site_zone
 from domain.clock import utcnow
 from domain.errors import FieldErrors, InputError
+from domain.formats import thousands
 from i18n.web import current_language, money, t
 from pages.cashier import Ids, error_id
 
@@ -150,7 +151,7 @@ def show_episode(selected: dict | None, *_done: int):
         invoices_table(episode.invoices, invoice.id if invoice else None),
         SHOWN if invoice else HIDDEN,
         t("cash_pay_title", number=invoice.number, outstanding=money(invoice.outstanding)) if invoice else "",
-        f"{invoice.outstanding:,}".replace(",", ".") if invoice else "",
+        thousands(invoice.outstanding, current_language()) if invoice else "",
         "",
         SHOWN if episode.kind == "admission" else HIDDEN,
         money(episode.deposit or 0),

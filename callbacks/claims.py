@@ -19,8 +19,8 @@ from data.runtime import current_runtime
 from data.schedules import local_today
 from domain.claim_rules import next_states
 from domain.errors import FieldErrors, InputError
-from domain.formats import day_first
-from i18n.web import t
+from domain.formats import day_first, thousands
+from i18n.web import current_language, t
 from pages.claims import may_write
 
 PAGE = "pages.claims"
@@ -99,7 +99,8 @@ def fill_form(cell: dict | None, created: dict | None, _saved, _moved, _imported
         return (None, t("claim_form_empty"), *([""] * len(EDIT_FIELDS)), [], None, None, "", [], True, True, None, None)
     values = [view.inacbg_code or "", view.hospital_tariff, view.inacbg_tariff, view.submitted_amount,
               view.approved_amount, view.topup_amount]  # fmt: skip
-    values = ["" if v is None else (v if isinstance(v, str) else f"{v:,}".replace(",", ".")) for v in values]
+    lang = current_language()
+    values = ["" if v is None else (v if isinstance(v, str) else thousands(v, lang)) for v in values]
     options = [{"label": status_text(s), "value": s} for s in next_states(view.status)]
     title = t("claim_form_title", sep=view.sep_number, status=status_text(view.status))
     writable = may_write()

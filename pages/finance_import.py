@@ -10,7 +10,8 @@ from dash import dcc, html
 
 from components.upload_report import spreadsheet_drop
 from data.bill_import import MAX_BYTES, MAX_ROWS
-from i18n.web import t
+from domain.formats import thousands
+from i18n.web import current_language, t
 
 dash.register_page(
     __name__,
@@ -56,7 +57,7 @@ def layout(**_query: str) -> dbc.Card:
                     dbc.FormText(t("bimp_system_hint"), className="d-block mb-3"),
                     spreadsheet_drop(Ids.UPLOAD, t("bimp_upload"), UPLOAD_MAX_BYTES),
                     dbc.FormText(
-                        t("bimp_upload_hint", n=f"{MAX_ROWS:,}".replace(",", "."), mb=MAX_BYTES / 1_000_000),
+                        t("bimp_upload_hint", n=thousands(MAX_ROWS, current_language()), mb=MAX_BYTES / 1_000_000),
                         className="d-block mb-3",
                     ),
                     html.Div(id=Ids.FILE, className="mb-2"),

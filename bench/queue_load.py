@@ -10,9 +10,11 @@ with a referral number) and one front-desk user per client, then runs the real w
 ``--clients`` threads each sign in through the ``/login`` form with their own user and then, all starting at
 once, take patients from a shared list and register each into one of today's sessions by posting the
 registration page's own Dash callback (``/_dash-update-component``, read from ``/_dash-dependencies``) — what
-the browser sends when the clerk presses "Daftarkan". By default each client works as fast as the server
-answers (closed loop: a stress test); ``--rate R`` offers R registrations per second in all instead (open loop,
-latency counted from when each registration was due, so a slow server cannot hide its queue). ``--screens N``
+the browser sends when the clerk presses "Daftarkan" (over a keep-alive connection of its own that keeps the
+session cookie, ``bench/_desk_client.py``, light because the clients share the machine they measure). By default
+each client works as fast as the server answers (closed loop: a stress test); ``--rate R`` offers R registrations
+per second in all instead (open loop, latency counted from when each registration was due, so a slow server
+cannot hide its queue). ``--screens N``
 keeps N live screens open through the run, half TV boards and half ward stations, on the stream server
 (``python -m streams``) started beside gunicorn as in production (``Screens``).
 
@@ -60,6 +62,7 @@ from sqlalchemy import select, text, update  # noqa: E402
 from auth import users  # noqa: E402
 from auth.demo_accounts import seed_demo  # noqa: E402
 from auth.passwords import hash_password  # noqa: E402
+from bench._desk_client import ClientError, DeskClient  # noqa: E402
 from bench._proc_cpu import PhaseCpu, own_pid, tree_cpu_seconds  # noqa: E402
 from config import load_settings  # noqa: E402
 from data import patients  # noqa: E402
@@ -228,7 +231,7 @@ def register_callback(client: requests.Session, base: str) -> dict:
     raise SystemExit(f"no callback with input {REGISTER_INPUT}: is the registration page there?")
 
 
-def register_once(client: requests.Session, base: str, callback: dict, item: Work) -> tuple[bool, str]:
+def register_once(client: DeskClient, callback: dict, item: Work) -> tuple[bool, str]:
     """Post one registration exactly as the page does; True with the alert's colour when it was accepted."""
     patient = {"id": item.patient_id, "mrn": "", "name": item.name, "birth_date": "1970-01-01", "sex": "L"}
     patient["has_bpjs"] = item.jkn
@@ -253,10 +256,10 @@ def register_once(client: requests.Session, base: str, callback: dict, item: Wor
             for s in callback["state"]
         ],
     }
-    answer = client.post(f"{base}/_dash-update-component", json=body, timeout=120)
-    if answer.status_code != 200:
-        return False, f"HTTP {answer.status_code}"
-    feedback = answer.json()["response"]["reg-feedback"]["children"]
+    status, answer = client.post_json("/_dash-update-component", body)
+    if status != 200:
+        return False, f"HTTP {status}"
+    feedback = answer["response"]["reg-feedback"]["children"]
     colour = (feedback or {}).get("props", {}).get("color", "")
     return colour == "success", colour
 
@@ -502,12 +505,13 @@ def run_clients(
     if not sessions:
         raise SystemExit(f"no client could sign in: {dict(outcomes)}")
     callback = register_callback(sessions[0], base)
+    desks = [DeskClient(base, session.cookies.get_dict(), timeout=120) for session in sessions]
     queue = list(reversed(list(enumerate(work))))
     latencies: list[float] = []
     barrier = threading.Barrier(len(sessions) + 1)
     started = [0.0]
 
-    def client(session: requests.Session) -> None:
+    def client(desk: DeskClient) -> None:
         barrier.wait()
         while True:
             with lock:
@@ -520,15 +524,15 @@ def run_clients(
                 time.sleep(max(0.0, due - began))
                 began = due
             try:
-                ok, detail = register_once(session, base, callback, item)
-            except requests.RequestException as err:  # the kind and the reason (no patient data in either)
+                ok, detail = register_once(desk, callback, item)
+            except ClientError as err:  # the kind and the reason (no patient data in either)
                 ok, detail = False, f"{type(err).__name__}: {str(err)[-160:]}"
             elapsed = time.perf_counter() - began
             with lock:
                 latencies.append(elapsed)
                 outcomes["ok" if ok else detail] += 1
 
-    threads = [threading.Thread(target=client, args=(s,)) for s in sessions]
+    threads = [threading.Thread(target=client, args=(desk,)) for desk in desks]
     for thread in threads:
         thread.start()
     _log(f"registering {len(work)} patients with {len(sessions)} clients at once")
@@ -537,7 +541,10 @@ def run_clients(
     barrier.wait()
     for thread in threads:
         thread.join()
-    return latencies, outcomes, time.perf_counter() - started[0]
+    elapsed = time.perf_counter() - started[0]
+    for desk in desks:
+        desk.close()
+    return latencies, outcomes, elapsed
 
 
 class RegistrationCpu:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,6 +29,7 @@ from data.db import Database
 from data.migrate import upgrade
 from data.runtime import build_runtime
 from domain.clock import utcnow
+from testkit.threaded_http import serving
 
 TEST_PASSWORD = "test-only-Password-1"  # test value, never used outside the suite
 DEMO_USERNAME = {role: username for username, _name, role in DEMO_USERS}  # "nurse" -> "perawat", ...
@@ -252,14 +252,8 @@ def served(pantau: PantauApp) -> Iterator[str]:
     """``pantau`` served over HTTP on a free loopback port (threaded, like the demo, and like it with Dash's
     first-request setup finished before it serves) for as long as the block runs; yields its base URL."""
     finish_dash_setup(pantau.server)
-    http = make_server("127.0.0.1", 0, pantau.server, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{http.server_port}"
-    finally:
-        http.shutdown()
-        thread.join(timeout=5)
+    with serving(make_server("127.0.0.1", 0, pantau.server, threaded=True)) as url:
+        yield url
 
 
 @pytest.fixture

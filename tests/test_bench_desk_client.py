@@ -5,16 +5,15 @@ refusals and broken connections that no browser would meet."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from bench._desk_client import DeskClient
+from testkit.threaded_http import serving
 
 
 class _App(BaseHTTPRequestHandler):
@@ -47,21 +46,9 @@ class _App(BaseHTTPRequestHandler):
         pass
 
 
-@contextmanager
-def _serving() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _App)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture
 def desk() -> Iterator[DeskClient]:
-    with _serving() as base:
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), _App)) as base:
         client = DeskClient(base, {"session": "abc"}, timeout=10)
         yield client
         client.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +20,7 @@ from werkzeug.serving import make_server
 from bridge.bpjs import AntreanClient, BpjsDecryptError, BpjsResult, BpjsTransportError, encrypt_response, signature
 from bridge.bpjs.sandbox import DOCTORS, EXTENSION, BpjsRequestHandler, create_sandbox
 from testkit.servers import free_port
+from testkit.threaded_http import serving
 from tests.test_bpjs_sandbox import jkn_booking
 
 CONS_ID, SECRET, USER_KEY = "4321", "client-test-secret", "client-test-user-key"
@@ -29,14 +29,8 @@ CONS_ID, SECRET, USER_KEY = "4321", "client-test-secret", "client-test-user-key"
 @contextmanager
 def serve(app) -> Iterator[str]:
     """Serve a WSGI app on a free local port in a thread; yield its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=BpjsRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
+    with serving(make_server("127.0.0.1", 0, app, threaded=True, request_handler=BpjsRequestHandler)) as url:
+        yield url
 
 
 def client_for(base_url: str, **options: object) -> AntreanClient:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import http.server
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from domain.announcement import call_announcement
+from testkit.threaded_http import serving
 
 pytestmark = pytest.mark.browser
 
@@ -93,15 +93,9 @@ def board_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (root / "index.html").write_text(BOARD_HTML)
     (root / "board.js").write_text(BOARD_JS)
     (root / "assets").symlink_to(ASSETS, target_is_directory=True)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=root))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    handler = functools.partial(_QuietHandler, directory=root)
+    with serving(http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)) as url:
+        yield url
 
 
 def open_board(page, url: str, voices: list[dict], *, later=None, error=None, fake_play: bool = True) -> list[str]:

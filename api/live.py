@@ -8,7 +8,7 @@ reconnects, the access check runs again and the screen starts from a fresh snaps
 
 ``/stream/session`` tells a screen whose stream failed whether its session has ended (401), it holds too many
 streams (429) or the server is only away (no answer, 5xx): assets/live_stream.js shows "signed out", shows the
-refusal and asks again later, or reconnects."""
+refusal and asks again later, or reconnects. ``/akun/sesi`` keeps a live screen's session cookie young."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from flask import Blueprint, Response, abort, jsonify
 from flask_login import current_user
 
 from api.sse import counted_stream, sse_response, stream_seconds, streams_full
-from auth.guards import roles_required
+from auth.guards import KEEP_SESSION_PATH, roles_required
 from auth.users import usernames
 from data import live_keys
 from data.live_store import LiveStoreError, Subscription
@@ -76,6 +76,15 @@ def ward_stream(ward: str) -> Response:
     names = AckNames(runtime.db, usernames)
     snapshot = names.snapshot(snapshot, screen, current_user.roles)
     return sse_response(_ward_events(subscription, snapshot, names))
+
+
+@bp.route(KEEP_SESSION_PATH)
+def keep_session() -> Response:
+    """204 while signed in, with the session cookie written anew (the app refreshes it on every request). A live
+    screen asks this now and then (assets/live_stream.js): in production its streams come from the stream server,
+    which reads the cookie and never writes it, so a TV board that asks the web app nothing else would find its
+    cookie older than its lifetime after a day, and be signed out. Not a person's activity (auth/guards.py)."""
+    return Response(status=204)
 
 
 @bp.route("/stream/session")

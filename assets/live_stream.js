@@ -9,6 +9,9 @@
    On 429 (this account or address holds too many open streams) it reports "refused", shows the server's message
    and tries again only after REFUSED_RETRY_MS, never in a tight loop. The servers send a heartbeat event in quiet
    spells (api/sse.py), so a connection that stays silent for SILENT_MS is dead, even if no error says so.
+   Every KEEP_SESSION_MS it asks the web app for KEEP_SESSION_URL, which writes the session cookie anew: the stream
+   server only reads it, and a TV board that asks the web app nothing else would be signed out when its cookie
+   passed its one-day lifetime (api/live.py keep_session).
 
    PantauLiveStream.open({url, events: {name: fn(event)}, onMessage: fn(event), onState: fn(client)}) returns the
    client: {state, attempt, retryAt, lastEventAt (the last event received), downSince (null while events arrive),
@@ -24,6 +27,8 @@
   var SIGNED_OUT_CHECK_MS = 10000;
   var REFUSED_RETRY_MS = 30000;   // api/sse.py REFUSED_RETRY_SECONDS
   var SESSION_URL = "/stream/session";
+  var KEEP_SESSION_URL = "/akun/sesi";
+  var KEEP_SESSION_MS = 30 * 60 * 1000;
   var NOTICE_ID = "live-stream-notice";
 
   /* /stream/session as {status, message}: 200 signed in, 401 signed out, 429 too many streams (message: the
@@ -53,7 +58,7 @@
 
   function open(options) {
     var c = { state: "connecting", attempt: 0, retryAt: null, lastEventAt: Date.now(), startedAt: Date.now(),
-              downSince: Date.now(), source: null, timer: null, watch: null, closed: false, message: "" };
+              downSince: Date.now(), source: null, timer: null, watch: null, keep: null, closed: false, message: "" };
 
     function notify() {
       showNotice(c.state === "refused" ? c.message : null);
@@ -144,10 +149,16 @@
       var silent = Date.now() - Math.max(c.lastEventAt, c.startedAt) > SILENT_MS;
       if (silent && (c.state === "open" || c.state === "connecting")) { failed(); }
     }, 1000);
+    // A failed renewal changes nothing: the stream's own checks say when the session has really ended.
+    c.keep = window.setInterval(function () {
+      window.fetch(KEEP_SESSION_URL, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } })
+        .catch(function () {});
+    }, KEEP_SESSION_MS);
     c.close = function () {
       c.closed = true;
       drop();
       window.clearInterval(c.watch);
+      window.clearInterval(c.keep);
       showNotice(null);
     };
     connect();

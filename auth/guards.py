@@ -39,6 +39,8 @@ PUBLIC_PATHS = frozenset(
 # /api/jkn/ is BPJS's Mobile JKN gateway: no session, its own token (api/jkn_auth.py) on every request.
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/tv/", "/lang/", "/antrean/status/", "/api/jkn/")
 PASSWORD_PATHS = frozenset({"/akun/kata-sandi"})
+# A live screen's periodic "still here" (api/live.py): it renews the session cookie and is not a person's activity.
+KEEP_SESSION_PATH = "/akun/sesi"
 MFA_ENROL_PATHS = PASSWORD_PATHS | {"/akun/mfa"}  # all an account that must enrol in TOTP may open first
 ROUTER_OUTPUT = ".._pages_content.children..._pages_store.data.."
 DASH_CATCHALL = "/<path:path>"  # Dash's rule that serves its index for any other GET path
@@ -73,6 +75,7 @@ ROUTE_ACCESS: Mapping[str, str] = {
     "mfa.*": SIGNED_IN,  # one's own authenticator
     "reauth.*": SIGNED_IN,  # one confirms one's own password or code again (auth/reauth_routes.py)
     "live.stream_session": SIGNED_IN,
+    "live.keep_session": SIGNED_IN,
     "/_dash-layout": SIGNED_IN,
     "/_dash-dependencies": SIGNED_IN,
     "/_reload-hash": SIGNED_IN,
@@ -114,7 +117,7 @@ def _session_expired(timeout_minutes: int) -> str | None:
 
 def _is_user_activity() -> bool:
     """A callback fired only by a timer is not activity, so an idle session still times out."""
-    if request.path.startswith("/stream/"):  # a screen reconnecting its live stream is not a person
+    if request.path.startswith("/stream/") or request.path == KEEP_SESSION_PATH:  # a screen, not a person
         return False
     if request.path != "/_dash-update-component":
         return True

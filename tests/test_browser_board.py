@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from api import queue_stream
+from auth.session import SESSION_COOKIE
 from data.models import Poli
 from data.queue_actions import finish, start
 from data.queue_views import set_running_text
@@ -141,6 +142,20 @@ def test_the_board_says_when_its_connection_is_down_and_recovers(page, live_serv
     expect(offline).to_have_text("Koneksi terputus — menyambung ulang…")
     page.unroute("**/stream/queue/**")
     expect(offline).to_be_hidden(timeout=15_000)
+
+
+def test_a_tv_board_renews_its_session_cookie_every_half_hour(page, live_server):
+    """In production the board's stream comes from the stream server, which never writes the session cookie: the
+    board asks the web app for /akun/sesi every 30 minutes, whose answer writes it anew, so the TV is not signed
+    out once the cookie is a day old (api/live.py keep_session)."""
+    base, pantau = live_server
+    page.clock.install()
+    page.goto(f"{base}/tv/{pantau.creds.display_token}")
+    expect(page.locator("#board-now-destination")).to_have_text("Belum ada panggilan")
+    with page.expect_response(lambda r: r.url == f"{base}/akun/sesi", timeout=10_000) as renewal:
+        page.clock.fast_forward("30:01")
+    assert renewal.value.status == 204
+    assert f"{SESSION_COOKIE}=" in (renewal.value.header_value("set-cookie") or "")
 
 
 def test_staff_preview_the_board_with_a_way_back(page, live_server):

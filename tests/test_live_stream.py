@@ -8,9 +8,11 @@ import re
 import time
 
 import pytest
+from flask.sessions import SecureCookieSessionInterface
 
 from api import live, queue_stream
 from auth import users
+from auth.session import SESSION_COOKIE
 from data import live_keys
 from data.alarm_limits import publish_limits_changed
 from data.live_store import LiveStoreError
@@ -69,6 +71,28 @@ def test_checking_the_session_is_not_activity(login):
     with nurse.session_transaction() as session:
         session["seen"] = seen = time.time() - 60
     assert nurse.get("/stream/session").status_code == 200
+    with nurse.session_transaction() as session:
+        assert session["seen"] == seen
+
+
+def test_a_screen_renews_its_session_cookie_without_counting_as_activity(sqlite_app, client, login):
+    """/akun/sesi (a live screen's call every half hour, assets/live_stream.js) writes the session cookie anew: a
+    later signing time, so a TV whose streams come from the stream server is not refused once the cookie it got
+    when the board opened is a day old. For a person it is no activity: the idle timeout still runs."""
+    assert client.get("/akun/sesi", headers={"Accept": "application/json"}).status_code == 401
+    tv = sqlite_app.client()
+    assert tv.get(f"/tv/{sqlite_app.creds.display_token}").status_code == 302
+    signer = SecureCookieSessionInterface().get_signing_serializer(sqlite_app.server)
+    _, signed = signer.loads(tv.get_cookie(SESSION_COOKIE).value, return_timestamp=True)
+    time.sleep(1.1)  # the signing time counts whole seconds
+    renewed = tv.get("/akun/sesi")
+    assert renewed.status_code == 204
+    values, signed_again = signer.loads(tv.get_cookie(SESSION_COOKIE).value, return_timestamp=True)
+    assert signed_again > signed and values["_user_id"]
+    nurse = login("nurse")
+    with nurse.session_transaction() as session:
+        session["seen"] = seen = time.time() - 60
+    assert nurse.get("/akun/sesi").status_code == 204
     with nurse.session_transaction() as session:
         assert session["seen"] == seen
 

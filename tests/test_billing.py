@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from auth import users
+from data import billing
 from data.admissions import admit
 from data.billing import (
     apply_deposit,
@@ -241,7 +242,7 @@ def test_lookup_finds_episodes_with_what_is_owed(any_app):
         assert cashier_lookup(s, actor.site_id, "%", today) == []
 
 
-def test_two_cashiers_racing_get_distinct_numbers_and_never_overpay(postgres_app):
+def test_two_cashiers_racing_get_distinct_numbers_and_never_overpay(postgres_app, monkeypatch):
     visits = [
         visit_with_lines(postgres_app, f"Gita {n}", [("REG", 50_000, "umum", 1)])[0]
         for n in ("Ana", "Beti", "Cici", "Dodi")
@@ -263,14 +264,23 @@ def test_two_cashiers_racing_get_distinct_numbers_and_never_overpay(postgres_app
 
     with postgres_app.runtime.db.session() as s:
         invoice_id = s.scalar(select(Invoice.id).where(Invoice.visit_id == visits[0]))
-    barrier = threading.Barrier(2)
+    # Both cashiers have read the bill (Rp 50.000 outstanding) and checked their Rp 30.000 against it before either
+    # takes it: only the guarded UPDATE can refuse the second. Without this wait a loaded machine sometimes let the
+    # first commit before the second read the bill, which the form's own check then refused (cash_err_overpay).
+    both_checked = threading.Barrier(2, timeout=30)
+    checked = billing.check_payment
+
+    def check_then_wait(**fields: object) -> tuple:
+        outcome = checked(**fields)
+        both_checked.wait()
+        return outcome
+
+    monkeypatch.setattr(billing, "check_payment", check_then_wait)
 
     def pay() -> None:
         try:
             with postgres_app.runtime.db.session() as s:
-                actor = cashier(s)
-                barrier.wait()
-                record_payment(s, actor, invoice_id, method="tunai", amount=30_000, paid_on=DAY)
+                record_payment(s, cashier(s), invoice_id, method="tunai", amount=30_000, paid_on=DAY)
         except InputError as err:
             errors.append(err.key)
 

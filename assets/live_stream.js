@@ -151,8 +151,8 @@
     }, 1000);
     // A failed renewal changes nothing: the stream's own checks say when the session has really ended.
     c.keep = window.setInterval(function () {
-      window.fetch(KEEP_SESSION_URL, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } })
-        .catch(function () {});
+      window.fetch(KEEP_SESSION_URL, { credentials: "same-origin", cache: "no-store",
+                                       headers: { Accept: "application/json" } }).catch(function () {});
     }, KEEP_SESSION_MS);
     c.close = function () {
       c.closed = true;

@@ -14,9 +14,8 @@ the browser sends when the clerk presses "Daftarkan" (over a keep-alive connecti
 session cookie, ``bench/_desk_client.py``, light because the clients share the machine they measure). By default
 each client works as fast as the server answers (closed loop: a stress test); ``--rate R`` offers R registrations
 per second in all instead (open loop, latency counted from when each registration was due, so a slow server
-cannot hide its queue). ``--screens N``
-keeps N live screens open through the run, half TV boards and half ward stations, on the stream server
-(``python -m streams``) started beside gunicorn as in production (``Screens``).
+cannot hide its queue). ``--screens N`` keeps N live screens open through the run, half TV boards and half ward
+stations, on the stream server (``python -m streams``) started beside gunicorn as in production (``Screens``).
 
 Printed: ``registrations`` (posted), ``errors`` (HTTP errors, refusals, failed sign-ins), ``duplicate_numbers``
 (tickets in the database sharing one point + day + number, checked afterwards), ``p50_ms`` / ``p95_ms`` of the register

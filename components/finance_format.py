@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from domain.formats import MONTHS, rupiah
+from domain.formats import MONTHS, rupiah, thousands
 from i18n import catalogue_keys, translate
 
 NONE_TEXT = "–"
@@ -92,7 +92,9 @@ def _whole_months(start: date, end: date) -> bool:
 
 def _number(value: object, decimals: int, lang: str) -> str:
     """``1.234,5`` in Indonesian, ``1,234.5`` in English."""
-    written = f"{float(value):,.{decimals}f}" if decimals else f"{round(float(value)):,}"
+    if not decimals:
+        return thousands(round(float(value)), lang)
+    written = f"{float(value):,.{decimals}f}"
     if lang == "en":
         return written
     return written.replace(",", "\0").replace(".", ",").replace("\0", ".")

@@ -10,35 +10,27 @@ order of their named tuple.
 
 from __future__ import annotations
 
-import logging
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import orjson
 
-from bridge.background_thread import BackgroundThread
 from bridge.consumer.messages import Sample, StatusUpdate
-from bridge.consumer.throttled_log import ThrottledLog
 from data import live_keys
-from data.live_store import UNCAPPED, LiveStore
+from data.live_store import LiveStore
 from domain.vitals_contract import DeviceStatus, VitalsMessage
 
 __all__ = [
     "ClinicalFeed",
     "FeedEntry",
-    "FeederBeacon",
     "decode",
     "encode_sample",
     "encode_status",
     "partition_of",
 ]
 
-log = logging.getLogger(__name__)
-
 _VITALS, _STATUS = "v", "s"
-ANNOUNCE_EVERY_S = 1.0  # a subscribed consumer renews its place among the feeders this often
-FEEDER_TTL_S = 3.0  # and it lapses this long after the last renewal (a killed consumer's)
 
 
 def partition_of(bed_code: str, partitions: int) -> int:
@@ -108,39 +100,3 @@ class ClinicalFeed:
 
     def _key(self, bed_code: str) -> str:
         return live_keys.clinical_partition(partition_of(bed_code, self.partitions))
-
-
-class FeederBeacon:
-    """Keeps a consumer named ``feeder`` among the clinical streams' feeders (``live_keys.CLINICAL_FEEDERS``) while
-    ``subscribed()`` says it is, from before its first batch: an evaluator replaying a backlog then waits for it,
-    however late its first samples come (:mod:`bridge.clinical_order`). ``stop()`` takes it out; a killed consumer
-    lapses after ``FEEDER_TTL_S``. A live store away is logged (throttled) and tried again."""
-
-    def __init__(self, live: LiveStore, feeder: str, subscribed: Callable[[], bool]) -> None:
-        self.live = live
-        self.feeder = feeder
-        self.subscribed = subscribed
-        self._thread = BackgroundThread(self._loop, "clinical-feeder-beacon")
-        self._throttled = ThrottledLog(log)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._thread.stop(timeout)
-        try:
-            self.live.release_slot([live_keys.CLINICAL_FEEDERS], self.feeder)
-        except Exception as exc:
-            log.warning("clinical feeder not withdrawn; it lapses by itself", extra={"error": repr(exc)[:300]})
-
-    def _loop(self) -> None:
-        while True:
-            try:
-                if self.subscribed():
-                    self.live.claim_slot({live_keys.CLINICAL_FEEDERS: UNCAPPED}, self.feeder, FEEDER_TTL_S)
-                else:
-                    self.live.release_slot([live_keys.CLINICAL_FEEDERS], self.feeder)
-            except Exception as exc:
-                self._throttled("beacon", "clinical feeder not announced, retrying", error=repr(exc)[:300])
-            if self._thread.stopping.wait(ANNOUNCE_EVERY_S):
-                return

@@ -26,7 +26,7 @@ the other consumer fed after the stall come late. So each sample entry names its
 and while the partition replays a backlog (its newest sample read is more than ``REPLAY_LAG_MS`` older than the wall
 clock) a bed's step also waits for every consumer that fed the bed and fed the partition in the last
 ``FEEDER_WAIT_S``, until it has fed a later step of the bed, for at most ``FEEDER_WAIT_S`` beyond the hold. A
-consumer among the announced feeders (``live_keys.CLINICAL_FEEDERS``, :class:`bridge.clinical_feed.FeederBeacon`)
+consumer among the announced feeders (``live_keys.CLINICAL_FEEDERS``, :class:`bridge.consumer.presence.Presence`)
 is waited for the same way on a bed it has fed nothing of yet: one whose first batch comes later than the hold
 after another's (a consumer started late, or slow to its first commit) is known before its entries are. Live
 (samples read within seconds of their time) nothing waits longer than the hold: an alarm is not delayed for a

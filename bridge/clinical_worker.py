@@ -286,7 +286,7 @@ class ClinicalWorker:
 
     def _step(self, partition: int) -> bool:
         """Read the next entries of a partition, evaluate the steps now complete (waiting for the consumers
-        ``announced`` at this pass, :class:`bridge.clinical_feed.FeederBeacon`), commit; True if more are waiting (it
+        ``announced`` at this pass, :class:`bridge.consumer.presence.Presence`), commit; True if more are waiting (it
         read a full page)."""
         order = self._owned[partition]
         entries = self.live.read_stream(

@@ -86,6 +86,10 @@ CLINICAL_EVALUATORS = "pantau:clinical:evaluators"
 """The running clinical evaluators (a counted set, each member expiring unless renewed): each takes its fair share
 of the partitions."""
 
+SHARED_CONSUMERS = "pantau:consumers:shared"
+"""The consumers subscribed to the MQTT shared subscription (a counted set of their client ids, each expiring unless
+renewed): one that stops leaves the share only while another stays in it (:mod:`bridge.consumer.share`)."""
+
 CLINICAL_FEEDERS = "pantau:clinical:feeders"
 """The consumers subscribed and feeding the clinical streams (a counted set of their client ids, each expiring
 unless renewed): an evaluator replaying a backlog waits for each before a step goes, even for one that has fed

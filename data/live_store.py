@@ -175,6 +175,11 @@ class LiveStore(Protocol):
         """Take ``member`` out of the counted sets ``keys``; idempotent."""
         ...
 
+    def release_slot_unless_alone(self, key: str, member: str) -> bool:
+        """Take ``member`` out of the counted set ``key`` only if another unexpired member stays in it, in one step
+        (of several members leaving at once, one stays); True when another stays."""
+        ...
+
     def slot_members(self, key: str) -> list[str]:
         """The unexpired members of the counted set ``key``."""
         ...
@@ -469,6 +474,14 @@ class MemoryLiveStore:
                 members.pop(member, None)
                 if not members:
                     self._data.slots.pop(key, None)  # like Redis: an empty set does not exist
+
+    def release_slot_unless_alone(self, key: str, member: str) -> bool:
+        with self._data.lock:
+            members = self._live_slots_locked(self._data.slots.get(key, {}), now=time.monotonic())
+            if not members.keys() - {member}:
+                return False
+            members.pop(member, None)
+            return True
 
     def slot_members(self, key: str) -> list[str]:
         with self._data.lock:
@@ -772,6 +785,14 @@ for i = 1, #KEYS do
   end
 end
 """
+# KEYS: the set; ARGV: member. Returns 1 when another member stays (and ``member`` left), 0 otherwise.
+_SLOT_LEAVE_UNLESS_ALONE = f"""{_SLOT_PRUNE}
+local others = redis.call('ZCARD', KEYS[1])
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then others = others - 1 end
+if others < 1 then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+return 1
+"""
 _SLOT_MEMBERS = _SLOT_PRUNE + "return redis.call('ZRANGE', KEYS[1], 0, -1)"
 
 
@@ -866,6 +887,10 @@ class RedisLiveStore:
             for key in keys:
                 pipe.zrem(key, member)
             pipe.execute()
+
+    def release_slot_unless_alone(self, key: str, member: str) -> bool:
+        with _redis_errors("release_slot_unless_alone"):
+            return bool(self._slot_script(_SLOT_LEAVE_UNLESS_ALONE)(keys=[key], args=[member]))
 
     def slot_members(self, key: str) -> list[str]:
         with _redis_errors("slot_members"):

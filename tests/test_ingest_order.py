@@ -6,10 +6,11 @@ from __future__ import annotations
 import threading
 import time
 
-from bridge.clinical_feed import FeederBeacon, decode, encode_sample, partition_of
+from bridge.clinical_feed import decode, encode_sample, partition_of
 from bridge.clinical_order import PartitionOrder
-from data.live_keys import CLINICAL_FEEDERS
-from data.live_store import LiveStoreError, MemoryLiveStore
+from bridge.consumer.presence import Presence
+from data.live_keys import CLINICAL_FEEDERS, SHARED_CONSUMERS
+from data.live_store import UNCAPPED, LiveStoreError, MemoryLiveStore
 from domain.vitals_contract import VitalsMessage
 
 T0 = 1_800_000_000_000
@@ -218,9 +219,9 @@ def test_a_replay_waits_for_an_announced_consumer_that_has_fed_nothing_yet() -> 
 
 
 def test_a_subscribed_consumer_is_announced_until_it_stops(monkeypatch) -> None:
-    """The beacon announces its consumer while subscribed, withdraws it when not, and takes it out on stop; a live
+    """The presence announces its consumer while subscribed, withdraws it when not, and takes it out on stop; a live
     store that fails is tried again."""
-    monkeypatch.setattr("bridge.clinical_feed.ANNOUNCE_EVERY_S", 0.02)
+    monkeypatch.setattr("bridge.consumer.presence.ANNOUNCE_EVERY_S", 0.02)
     live, subscribed = MemoryLiveStore(), threading.Event()
     failing = {"claims": 2}
     claim = live.claim_slot
@@ -232,8 +233,8 @@ def test_a_subscribed_consumer_is_announced_until_it_stops(monkeypatch) -> None:
         return claim(*args, **kwargs)
 
     monkeypatch.setattr(live, "claim_slot", flaky_claim)
-    beacon = FeederBeacon(live, "consumer-1", subscribed.is_set)
-    beacon.start()
+    presence = Presence(live, "consumer-1", subscribed.is_set, [CLINICAL_FEEDERS])
+    presence.start()
     try:
         time.sleep(0.1)
         assert live.slot_members(CLINICAL_FEEDERS) == [] and failing["claims"] == 2, "not subscribed yet"
@@ -245,7 +246,26 @@ def test_a_subscribed_consumer_is_announced_until_it_stops(monkeypatch) -> None:
         subscribed.set()
         assert poll(lambda: live.slot_members(CLINICAL_FEEDERS) == ["consumer-1"])
     finally:
-        beacon.stop()
+        presence.stop()
+    assert live.slot_members(CLINICAL_FEEDERS) == []
+
+
+def test_a_presence_left_is_not_announced_again() -> None:
+    """A consumer leaving the share while another stays is out of it for good, even while still subscribed (it
+    takes what its session had queued); alone, it stays."""
+    live = MemoryLiveStore()
+    mine = Presence(live, "consumer-1", lambda: True, [CLINICAL_FEEDERS, SHARED_CONSUMERS])
+    mine.start()
+    try:
+        assert poll(lambda: live.slot_members(SHARED_CONSUMERS) == ["consumer-1"])
+        assert mine.leave_unless_alone(SHARED_CONSUMERS) is False, "the last one stays"
+        live.claim_slot({SHARED_CONSUMERS: UNCAPPED}, "consumer-2", 5)
+        assert mine.leave_unless_alone(SHARED_CONSUMERS) is True
+        time.sleep(1.5)  # a renewal or more
+        assert live.slot_members(SHARED_CONSUMERS) == ["consumer-2"]
+        assert live.slot_members(CLINICAL_FEEDERS) == ["consumer-1"], "still feeding"
+    finally:
+        mine.stop()
     assert live.slot_members(CLINICAL_FEEDERS) == []
 
 

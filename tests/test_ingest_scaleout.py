@@ -27,7 +27,7 @@ import pytest
 import redis
 from sqlalchemy import select, text
 
-from bridge.clinical_feed import ClinicalFeed, FeederBeacon, encode_sample, partition_of
+from bridge.clinical_feed import ClinicalFeed, encode_sample, partition_of
 from bridge.clinical_worker import ClinicalWorker
 from bridge.consumer import Consumer, ConsumerHooks, ConsumerOptions
 from bridge.consumer.metrics import ConsumerMetrics
@@ -228,7 +228,6 @@ class Cluster:
         self.db = services.db
         self.stores: list[LiveStore] = []
         self.consumers: list[Consumer] = []
-        self.beacons: list[FeederBeacon] = []
         self.workers: list[ClinicalWorker] = []
         self.redis_url = redis_url
 
@@ -237,36 +236,43 @@ class Cluster:
         self.stores.append(live)
         return live
 
-    def consumer(self, slowed_s: float = 0.0, stall: Stall | None = None) -> Consumer:
+    def consumer(
+        self,
+        slowed_s: float = 0.0,
+        stall: Stall | None = None,
+        gate: threading.Event | None = None,
+        client_id: str = "",
+    ) -> Consumer:
         """A consumer sharing the subscription, feeding in batches of 10 when held back. One ``slowed_s`` spends
         that long on each sample before it feeds it: a consumer of a loaded machine, draining its share of a backlog
-        slower than another but steadily. ``stall`` holds it back with every consumer given the same one."""
+        slower than another but steadily. ``stall`` holds it back with every consumer given the same one, ``gate``
+        until it is set. A ``client_id`` given starts a stopped one again (its session)."""
         live = self.store()
-        client_id = f"test-scale-{uuid.uuid4().hex[:8]}"
+        client_id = client_id or f"test-scale-{uuid.uuid4().hex[:8]}"
         feed = ClinicalFeed(live, PARTITIONS, 100_000, client_id)
 
         def held_back(samples: list, _updates: list) -> None:
             time.sleep(slowed_s * len(samples))
             if stall is not None:
                 stall.wait(len(samples))
+            if gate is not None:
+                gate.wait(30)
 
-        held = slowed_s or stall is not None
+        held = slowed_s or stall is not None or gate is not None
         options = ConsumerOptions(
             client_id=client_id,
             shared_subscription=True,
             maintenance_interval=3600,
             directory_ttl=0.2,
             sequence_gaps=False,
+            announce_in=(live_keys.CLINICAL_FEEDERS,),
             **({"batch_size": 10} if held else {}),
         )
         hooks = ConsumerHooks(on_stored=(held_back, feed.append) if held else (feed.append,))
         consumer = Consumer(runtime(self.settings, self.db, live), options, hooks)
-        beacon = FeederBeacon(live, client_id, consumer.is_subscribed)
         consumer.start()
-        beacon.start()
         assert consumer.wait_ready(20)
         self.consumers.append(consumer)
-        self.beacons.append(beacon)
         return consumer
 
     def worker(self, lease_s: float = 1.5) -> ClinicalWorker:
@@ -298,9 +304,8 @@ class Cluster:
         return [w.counters() for w in self.workers]
 
     def close(self) -> None:
-        for consumer, beacon in zip(self.consumers, self.beacons, strict=True):
+        for consumer in self.consumers:
             consumer.stop(5)
-            beacon.stop()
             purge_session(self.settings.mqtt_url, consumer.client_id)
         for worker in self.workers:
             worker.stop(5)
@@ -372,6 +377,73 @@ def test_two_consumers_sharing_the_subscription_raise_the_alarms_of_one_by_sampl
     assert results[1] == results[0]
 
 
+def sharing(cluster: Cluster, consumers: list[Consumer]) -> None:
+    """Wait until ``consumers`` are the shared subscription's announced members."""
+    live = cluster.stores[0]
+    members = sorted(c.client_id for c in consumers)
+    wait_until(lambda: sorted(live.slot_members(live_keys.SHARED_CONSUMERS)) == members, timeout=10, what="sharing")
+
+
+def test_a_consumer_stopped_beside_another_leaves_the_share_and_leaves_nothing_behind(services: Services) -> None:
+    """A consumer stopped for good (scaled away) halfway through a burst, with most of its share still held by the
+    broker: it leaves the shared subscription, takes what the broker had already queued for it, and the other
+    consumer gets the rest. Before, its session kept its place in the share, and the broker queued its share of
+    every monitor's samples there: stored and evaluated only if it ever came back, and then too late for the
+    clinical step."""
+    ward = RecordedWard(services.db, beds=SPLIT_BEDS)
+    cluster = Cluster(services)
+    try:
+        staying = cluster.consumer()
+        opened = threading.Event()
+        leaving = cluster.consumer(gate=opened)  # the broker holds its share beyond the unacknowledged it may send
+        cluster.worker(DEPLOYED_LEASE_S)
+        wait_until(cluster.spread, timeout=30, what="the partitions held")
+        sharing(cluster, [staying, leaving])
+        t0 = now_ms() - SECONDS * 1000
+        messages = ward.recorded_input(t0)
+        burst = len(messages) // 2
+        publish(services.mqtt_url, messages[:burst])
+        wait_until(lambda: leaving.metrics.received > 0, timeout=20, what="the leaving consumer given its share")
+        held = leaving.metrics.received
+        opened.set()
+        leaving.stop(5)
+        taken = leaving.metrics.stored
+        assert held < taken < burst, "it took its share of the burst, the part the broker still held too"
+        publish(services.mqtt_url, messages[burst:])
+        wait_until(lambda: ward.stored()[1] == ward.samples, timeout=60, what="every sample stored")
+        assert staying.metrics.stored == ward.samples - taken, "the rest went to the consumer that stayed"
+        wait_until(lambda: cluster.evaluated() >= ward.samples, timeout=60, what="every second evaluated")
+        wait_until(lambda: len(ward.alarms(t0)) >= len(EXPECTED), timeout=20, what="the alarms stored")
+        time.sleep(0.5)
+        assert ward.alarms(t0) == EXPECTED
+        assert sum(w.counters()["late"] for w in cluster.workers) == 0
+    finally:
+        cluster.close()
+
+
+def test_consumers_stopping_together_leave_the_last_one_in_the_share(services: Services) -> None:
+    """Both consumers stop at once (the whole stack taken down): one leaves the share, the other stays in it, so
+    the broker queues what the monitors send meanwhile in that one's session and hands it over when it starts
+    again. Had both left, the broker would have had no one to queue for, and dropped it all."""
+    ward = RecordedWard(services.db, beds=SPLIT_BEDS)
+    cluster = Cluster(services)
+    try:
+        first, second = cluster.consumer(), cluster.consumer()
+        sharing(cluster, [first, second])
+        stopping = [threading.Thread(target=c.stop, args=(5,)) for c in (first, second)]
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join(30)
+        publish(services.mqtt_url, ward.recorded_input(now_ms() - SECONDS * 1000))
+        again = [cluster.consumer(client_id=c.client_id) for c in (first, second)]
+        wait_until(lambda: ward.stored()[1] == ward.samples, timeout=60, what="every sample stored")
+        time.sleep(1)
+        assert sorted(c.metrics.stored for c in again) == [0, ward.samples], "all of it queued for the one that stayed"
+    finally:
+        cluster.close()
+
+
 def test_a_consumer_draining_its_share_of_a_backlog_slower_than_another_changes_no_alarm(services: Services) -> None:
     """One consumer feeds its share of every monitor's samples over about 5 s, the other all of its own at once.
     Nothing comes late: a bed's steps go out in sample-time order, each once it has waited the hold since it was
@@ -420,7 +492,7 @@ def test_consumers_stalling_together_in_a_backlog_change_no_alarm(services: Serv
 
 def test_a_consumer_whose_first_samples_come_after_the_hold_is_waited_for_in_a_backlog(services: Services) -> None:
     """The second consumer feeds nothing for the first 4 s of a backlog (started late, or slow to its first
-    commit), longer than the hold: the evaluator knows it from its announcement (``FeederBeacon``), and the other
+    commit), longer than the hold: the evaluator knows it from its announcement (``Presence``), and the other
     consumer's steps wait for it. Without the announcement its first samples came late."""
     ward = RecordedWard(services.db, beds=SPLIT_BEDS)
     cluster = Cluster(services)

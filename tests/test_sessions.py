@@ -17,7 +17,7 @@ from werkzeug.test import TestResponse
 from api import live, sse
 from auth import users
 from auth.tv_boards import create_tv_board, list_tv_boards, revoke_tv_board
-from data.live_store import MemoryLiveStore, open_live_store
+from data.live_store import UNCAPPED, MemoryLiveStore, open_live_store
 from data.models import AuditLog
 from domain.actor import Actor
 from tests.fixtures_app import csrf_token
@@ -317,3 +317,19 @@ def test_counted_sets_claim_all_or_none_and_lapse_unless_renewed(store):
     assert store.slot_members(user) == []
     store.renew_slot([user], "a", 0.6)
     assert store.slot_members(user) == [], "a released place is not renewed back"
+
+
+def test_a_member_leaves_a_counted_set_only_while_another_stays(store):
+    """Two consumers leaving the shared subscription at once: one of them stays, so the broker keeps its messages."""
+    share = f"t:{uuid.uuid4().hex}:share"
+    assert store.release_slot_unless_alone(share, "a") is False, "an empty set has no one else"
+    store.claim_slot({share: UNCAPPED}, "a", 5)
+    assert store.release_slot_unless_alone(share, "a") is False, "alone: it stays"
+    assert store.slot_members(share) == ["a"]
+    store.claim_slot({share: UNCAPPED}, "b", 0.3)
+    store.claim_slot({share: UNCAPPED}, "c", 5)
+    assert store.release_slot_unless_alone(share, "a") is True
+    assert store.release_slot_unless_alone(share, "x") is True, "not a member: others stay"
+    time.sleep(0.4)  # "b" lapsed (a killed consumer): it is no one to leave the share to
+    assert store.release_slot_unless_alone(share, "c") is False
+    assert store.slot_members(share) == ["c"]

@@ -9,6 +9,10 @@ transaction holding it has committed. A crash before the commit means the broker
 after the commit but before the PUBACK means a duplicate, which ``ON CONFLICT (device_id, ts, seq) DO
 NOTHING`` absorbs and the counters show. Exactly-once in effect, nothing lost.
 
+On the shared subscription, a consumer that stops leaves the share first unless it is the last one
+(:meth:`Consumer.stop`, :mod:`~bridge.consumer.presence`): the broker would otherwise go on queuing its share of
+every monitor's samples in its session.
+
 The parts, one thread each (the GIL is shared, so each stage does its Python work while another waits on a
 socket):
 

@@ -40,9 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    from bridge.clinical_feed import ClinicalFeed, FeederBeacon
+    from bridge.clinical_feed import ClinicalFeed
     from bridge.clinical_worker import ClinicalWorker
     from bridge.collector import collect_for_batches
+    from data import live_keys
     from data.runtime import build_runtime
 
     settings = load_settings()
@@ -61,23 +62,19 @@ def main(argv: list[str] | None = None) -> int:
         batch_size=args.batch_size,
         batch_wait=args.batch_wait,
         maintenance_interval=args.maintenance_interval,
+        announce_in=() if args.no_clinical else (live_keys.CLINICAL_FEEDERS,),
     )
     hooks = None if args.no_clinical else ConsumerHooks(on_stored=(feed.append,))
     consumer = Consumer(runtime, options, hooks)
-    beacon = None if args.no_clinical else FeederBeacon(runtime.live, args.client_id, consumer.is_subscribed)
     if evaluator:
         evaluator.pipeline.adt_listeners.append(consumer.directory.invalidate)  # a new pairing counts at once
         consumer.metrics.clinical = evaluator.counters
     stop = stop_on_signals(log, "consumer")
     if evaluator:
         evaluator.start()
-    if beacon:
-        beacon.start()
     try:
         consumer.run_forever(stop)
     finally:
-        if beacon:
-            beacon.stop()
         if evaluator:
             evaluator.stop()
         runtime.close()

@@ -39,6 +39,10 @@ class ConsumerOptions:
     gap_policy: GapPolicy | None = None
     retention_days: int | None = None  # days of raw samples kept
     shared_subscription: bool | None = None  # $share/pantau/... (several consumers)
+    # Live-store sets it is announced in while subscribed (the clinical feeders), beside the shared consumers' own.
+    announce_in: tuple[str, ...] = ()
+    # Seconds a consumer leaving the shared subscription goes on taking what the broker had queued for it.
+    share_drain_s: float = 15.0
 
     def __post_init__(self) -> None:
         if not self.client_id:

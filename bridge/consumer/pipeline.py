@@ -121,13 +121,14 @@ class Writers:
         self._feed_lock = threading.Lock()
         self._unfed: dict[int, _Chunk] = {}  # chunks whose feeding failed, by number: fed first, in order
         self._threads: list[threading.Thread] = []
+        self._states: list[_WriterState] = []
         self._throttled = ThrottledLog(log)
 
     def start(self) -> None:
         for n in range(self.options.writers):
-            thread = threading.Thread(
-                target=self._loop, args=(_WriterState(),), name=f"pantau-consumer-writer-{n}", daemon=True
-            )
+            state = _WriterState()
+            self._states.append(state)
+            thread = threading.Thread(target=self._loop, args=(state,), name=f"pantau-consumer-writer-{n}", daemon=True)
             thread.start()
             self._threads.append(thread)
 
@@ -140,6 +141,10 @@ class Writers:
             thread.join(max(0.1, deadline - time.monotonic()))
             if thread.is_alive():
                 log.warning("consumer stopped before a batch was committed; the broker will redeliver it")
+
+    def settled(self) -> bool:
+        """Nothing received waits for a writer or is held by one: all taken so far is stored and acknowledged."""
+        return self.intake.empty() and not any(state.chunks for state in self._states)
 
     def _take(self, state: _WriterState, timeout: float) -> bool:
         """Take the next batch from the intake as a numbered chunk (the live stage keeps this order). Waits at most

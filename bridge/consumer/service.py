@@ -19,7 +19,9 @@ from bridge.consumer.messages import Received
 from bridge.consumer.metrics import ConsumerMetrics, MetricsServer
 from bridge.consumer.options import ConsumerHooks, ConsumerOptions
 from bridge.consumer.pipeline import Writers
+from bridge.consumer.presence import Presence
 from bridge.sequence_gaps import SequenceGaps
+from data import live_keys
 from data.mqtt_client import KEEPALIVE, make_client
 from data.mqtt_topics import ALL_STATUS, ALL_VITALS, shared
 from data.runtime import Runtime
@@ -29,6 +31,9 @@ from domain.clock import now_ms
 __all__ = ["Consumer"]
 
 log = logging.getLogger(__name__)
+
+UNSUBSCRIBE_WAIT_S = 5.0  # how long a consumer leaving the shared subscription waits for the broker's UNSUBACK
+SESSION_QUIET_S = 0.5  # nothing more received for this long: the broker has handed over its session's queue
 
 
 class Consumer:
@@ -79,6 +84,9 @@ class Consumer:
         self._metrics_server: MetricsServer | None = None
         self._client: mqtt.Client | None = None
         self._acknowledge: Acknowledge | None = None
+        self._presence: Presence | None = None
+        self._leaving = False  # left the shared subscription: a reconnect must not subscribe again
+        self._unsubscribed = threading.Event()
         self._started = False
         self._stopped = threading.Event()
         self._lock = threading.Lock()
@@ -140,6 +148,7 @@ class Consumer:
             client = make_client(runtime.broker, self.client_id, persistent=True, on_connect=self._on_connect)
             self._acknowledge = receive(client, self._intake.receive, fast=options.fast_receive)
             client.on_subscribe = self._on_subscribe
+            client.on_unsubscribe = self._on_unsubscribe
             previous_disconnect = client.on_disconnect
 
             def on_disconnect(c: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
@@ -152,6 +161,10 @@ class Consumer:
             self._client = client
             client.connect_async(runtime.broker.host, runtime.broker.port, KEEPALIVE)
             client.loop_start()
+            announce_in = [*options.announce_in, *([live_keys.SHARED_CONSUMERS] if self.shared_subscription else [])]
+            if announce_in:
+                self._presence = Presence(runtime.live, self.client_id, self.is_subscribed, announce_in)
+                self._presence.start()
             log.info(
                 "consumer started",
                 extra={"client_id": self.client_id, "broker": runtime.broker.url, "topics": self.topics},
@@ -162,11 +175,14 @@ class Consumer:
         return self.ready.wait(timeout)
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop receiving, commit and acknowledge what was received, disconnect; idempotent."""
+        """Leave the shared subscription if another consumer stays in it (up to ``options.share_drain_s`` more),
+        stop receiving, commit and acknowledge what was received, disconnect; idempotent."""
         with self._lock:
             if not self._started or self._stopped.is_set():
                 return
             assert self._writers is not None and self._live_stage is not None
+            if self.shared_subscription:
+                self._leave_share(self._writers)
             deadline = time.monotonic() + timeout
             self._intake.accepting = False  # later messages are not acked: the broker keeps them for next time
             self._writers.stop(deadline, store_until=deadline - min(1.0, timeout / 4))  # leave time to disconnect
@@ -180,12 +196,56 @@ class Consumer:
                     client.disconnect()  # after the PUBACKs already queued
                 client.loop_stop()
             self.metrics.connected = False
+            if self._presence is not None:
+                self._presence.stop()
             with contextlib.suppress(Exception):
                 self._housekeeping.write_snapshot()
             if self._metrics_server is not None:
                 self._metrics_server.stop()
             self._stopped.set()
             log.info("consumer stopped", extra=self.metrics.snapshot())
+
+    def _leave_share(self, writers: Writers) -> None:
+        """Leave the shared subscription, and take what the broker had already queued for this consumer, if another
+        consumer stays in it. Otherwise the broker would go on queuing this one's share of every monitor's samples
+        in its session until it came back: late for the clinical step if it does, lost if it was scaled away. The
+        last one stays, so the broker keeps every message for its return."""
+        client, presence = self._client, self._presence
+        if client is None or presence is None or not self.metrics.subscribed:
+            return
+        where = {"client_id": self.client_id}
+        try:
+            if not presence.leave_unless_alone(live_keys.SHARED_CONSUMERS):
+                log.info("consumer stays in the shared subscription: it is the last one", extra=where)
+                return
+        except Exception as exc:
+            log.warning(
+                "consumer stays in the shared subscription: live store away", extra={**where, "error": repr(exc)[:300]}
+            )
+            return
+        self._leaving = True
+        self._unsubscribed.clear()
+        result, _mid = client.unsubscribe(self.topics)
+        if result != mqtt.MQTT_ERR_SUCCESS or not self._unsubscribed.wait(UNSUBSCRIBE_WAIT_S):
+            log.warning("consumer could not leave the shared subscription; its session keeps its share", extra=where)
+            return
+        self.metrics.subscribed = False
+        drained = self._take_session_queue(writers, time.monotonic() + self.options.share_drain_s)
+        log.info("consumer left the shared subscription", extra={**where, "queue_taken": drained})
+
+    def _take_session_queue(self, writers: Writers, until: float) -> bool:
+        """Go on storing what the broker hands over until it has sent nothing for ``SESSION_QUIET_S`` while the
+        writers held nothing (all of it stored and acknowledged, so nothing is held back for lack of a PUBACK).
+        False when ``until`` came first."""
+        last, quiet_since = self.metrics.received, time.monotonic()
+        while (now := time.monotonic()) < until:
+            received = self.metrics.received
+            if received != last or not writers.settled():
+                last, quiet_since = received, now
+            elif now - quiet_since >= SESSION_QUIET_S:
+                return True
+            time.sleep(0.05)
+        return False
 
     def run_forever(self, stop_event: threading.Event | None = None, timeout: float = 10.0) -> None:
         """Start, block until ``stop_event`` is set (or :meth:`stop` is called elsewhere), then stop."""
@@ -215,6 +275,8 @@ class Consumer:
             return
         self._intake.generation += 1  # acks of messages from an older connection are not sent (they come again)
         self.metrics.connected = True
+        if self._leaving:
+            return  # its session still hands over what it had queued
         # Always (re)subscribe: harmless with a session present, necessary when the broker lost it.
         client.subscribe([(topic, 1) for topic in self.topics])
 
@@ -226,6 +288,9 @@ class Consumer:
         self.metrics.subscribed = True
         self.metrics.subscribed_at = now_ms()
         self.ready.set()
+
+    def _on_unsubscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
+        self._unsubscribed.set()
 
     def _publish_command(self, topic: str, payload: bytes) -> bool:
         """Send a command to a monitor (QoS 1); False when not connected (nothing is queued then)."""

@@ -615,6 +615,35 @@ def test_an_evaluator_taking_over_a_dead_ones_partitions_loses_and_repeats_nothi
         cluster.close()
 
 
+def test_a_consumer_process_given_sigterm_leaves_the_share_to_the_one_that_stays(services: Services) -> None:
+    """``python -m bridge.consumer --shared`` stopped with SIGTERM (a pod scaled away) beside an in-process consumer:
+    what the monitors send afterwards all goes to the one that stays, none to the stopped one's session."""
+    ward = RecordedWard(services.db)
+    cluster = Cluster(services)
+    client_id = f"test-scale-proc-{uuid.uuid4().hex[:8]}"
+    cmd = [sys.executable, "-m", "bridge.consumer", "--shared", "--client-id", client_id, "--no-clinical"]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=process_env(services), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        staying = cluster.consumer()
+        live = cluster.stores[0]
+        members = sorted([client_id, staying.client_id])
+        wait_until(lambda: sorted(live.slot_members(live_keys.SHARED_CONSUMERS)) == members, timeout=30, what="sharing")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        assert live.slot_members(live_keys.SHARED_CONSUMERS) == [staying.client_id]
+        publish(services.mqtt_url, ward.recorded_input(now_ms() - SECONDS * 1000))
+        wait_until(lambda: ward.stored()[1] == ward.samples, timeout=60, what="every sample stored")
+        assert staying.metrics.stored == ward.samples
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        purge_session(services.mqtt_url, client_id)
+        cluster.close()
+
+
 def test_evaluated_entries_leave_the_partitions_and_a_new_owner_goes_on_after_them(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:

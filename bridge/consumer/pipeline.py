@@ -118,8 +118,9 @@ class Writers:
         self._stop_deadline = float("inf")
         self._collect_lock = threading.Lock()
         self._next_seq = 0
-        self._feed_lock = threading.Lock()
-        self._unfed: dict[int, _Chunk] = {}  # chunks whose feeding failed, by number: fed first, in order
+        self._fed = threading.Condition()  # notified when chunks were fed
+        self._unfed: dict[int, _Chunk] = {}  # chunks handed over and not fed yet, by number
+        self._next_fed = 0  # the number of the next chunk to feed: fed strictly in the order they were taken
         self._threads: list[threading.Thread] = []
         self._states: list[_WriterState] = []
         self._throttled = ThrottledLog(log)
@@ -337,28 +338,24 @@ class Writers:
             m.last_batch_at = now
 
     def _feed_chunk(self, chunk: _Chunk) -> None:
-        """The chunk's samples and status updates to the ``on_stored`` hooks, once; while chunks whose feeding
-        failed are held, after every earlier one of them, in the order they were taken, whichever writer comes
-        first. After a live store outage the writers' back-offs end at different times: a writer feeding newer
-        samples ahead of the ones another still holds would have the evaluator skip those as late (and miss an
-        alarm in them). Raises (counted) on failure, leaving the chunk for the next attempt."""
-        if chunk.fed:
-            return
-        if not self._unfed:  # nothing held back: fed at once, alongside the other writers' chunks
-            try:
-                self._feed_one(chunk)
-            except Exception:
-                with self._feed_lock:
-                    self._unfed[chunk.seq] = chunk
-                raise
-            return
-        with self._feed_lock:
+        """The chunk's samples and status updates to the ``on_stored`` hooks, once, after every chunk taken before
+        it, whichever writer comes first: the writer of an earlier chunk feeds the later ones waiting for it. A
+        writer feeding newer samples of a consumer ahead of older ones (another writer's, one that was descheduled
+        for a moment or backing off after a live store outage) would have the evaluator take the newer as the
+        consumer's progress and evaluate the seconds before them without the older, then skip those as late (and
+        miss an alarm in them). Returns with the chunk not fed while an earlier one is not handed over yet; raises
+        (counted) when a hook fails, leaving the chunks for the next attempt."""
+        with self._fed:
             if chunk.fed:
                 return
             self._unfed[chunk.seq] = chunk
-            for seq in sorted(s for s in self._unfed if s <= chunk.seq):
-                self._feed_one(self._unfed[seq])
-                del self._unfed[seq]
+            try:
+                while (first := self._unfed.get(self._next_fed)) is not None:
+                    self._feed_one(first)
+                    del self._unfed[self._next_fed]
+                    self._next_fed += 1
+            finally:
+                self._fed.notify_all()
 
     def _feed_one(self, chunk: _Chunk) -> None:
         resolved = chunk.resolved
@@ -377,19 +374,28 @@ class Writers:
             self.metrics.fed += len(resolved.samples) + len(resolved.updates)
 
     def _feed(self, chunks: list[_Chunk]) -> None:
-        """Every stored chunk fed, retried with back-off until the hooks take it: a batch is acknowledged only
-        after. Raises only when stopping past the store deadline (the broker delivers it again)."""
+        """Every stored chunk fed, retried with back-off until the hooks take it, and waiting for the writers of
+        earlier chunks: a batch is acknowledged only after. Raises only when stopping past the store deadline (the
+        broker delivers it again)."""
         backoff = _BACKOFF_MIN
         for chunk in chunks:
-            while True:
+            while not chunk.fed:
                 try:
                     self._feed_chunk(chunk)
-                    break
                 except Exception:
-                    if self._stop.is_set() and time.monotonic() >= self._stop_deadline:
+                    if self._past_stop_deadline():
                         raise
                     time.sleep(backoff)
                     backoff = min(backoff * 2, _FEED_BACKOFF_MAX)
+                    continue
+                with self._fed:
+                    if not chunk.fed:
+                        self._fed.wait(_FEED_BACKOFF_MAX)  # an earlier chunk is still with its writer
+                if not chunk.fed and self._past_stop_deadline():
+                    raise TimeoutError("stopping before an earlier batch was fed; this one is left unacknowledged")
+
+    def _past_stop_deadline(self) -> bool:
+        return self._stop.is_set() and time.monotonic() >= self._stop_deadline
 
     def _connection(self, state: _WriterState) -> Connection:
         """The writer's own connection, kept between batches (no pool check-out and ping per batch)."""

@@ -118,7 +118,8 @@ class Writers:
         self._stop_deadline = float("inf")
         self._collect_lock = threading.Lock()
         self._next_seq = 0
-        self._fed = threading.Condition()  # notified when chunks were fed
+        self._fed = threading.Condition()  # guards _unfed and _next_fed; notified when chunks were fed
+        self._feeding = threading.Lock()  # held by the writer feeding
         self._unfed: dict[int, _Chunk] = {}  # chunks handed over and not fed yet, by number
         self._next_fed = 0  # the number of the next chunk to feed: fed strictly in the order they were taken
         self._threads: list[threading.Thread] = []
@@ -270,7 +271,7 @@ class Writers:
         chunk.handed = True
         if self.on_stored:
             with contextlib.suppress(Exception):  # counted and retried before the ack (_feed)
-                self._feed_chunk(chunk)
+                self._feed_chunk(chunk, wait=False)
 
     def _process(self, state: _WriterState) -> None:
         """Hand the writer's chunks to the live stage (those not handed yet), then store them (samples and dead
@@ -337,25 +338,35 @@ class Writers:
                 m.lag_ms = now - max(s.msg.ts for s in samples)
             m.last_batch_at = now
 
-    def _feed_chunk(self, chunk: _Chunk) -> None:
+    def _feed_chunk(self, chunk: _Chunk, *, wait: bool = True) -> None:
         """The chunk's samples and status updates to the ``on_stored`` hooks, once, after every chunk taken before
         it, whichever writer comes first: the writer of an earlier chunk feeds the later ones waiting for it. A
         writer feeding newer samples of a consumer ahead of older ones (another writer's, one that was descheduled
         for a moment or backing off after a live store outage) would have the evaluator take the newer as the
         consumer's progress and evaluate the seconds before them without the older, then skip those as late (and
-        miss an alarm in them). Returns with the chunk not fed while an earlier one is not handed over yet; raises
-        (counted) when a hook fails, leaving the chunks for the next attempt."""
+        miss an alarm in them). Returns with the chunk not fed while an earlier one is not handed over yet, or, unless
+        ``wait``, while another writer is feeding; raises (counted) when a hook fails, leaving the chunks for the
+        next attempt."""
         with self._fed:
             if chunk.fed:
                 return
             self._unfed[chunk.seq] = chunk
-            try:
-                while (first := self._unfed.get(self._next_fed)) is not None:
-                    self._feed_one(first)
+            self._fed.notify_all()  # a writer waiting for this one may feed it
+        if not self._feeding.acquire(blocking=wait):  # at hand-over a writer goes on to store its batch
+            return
+        try:
+            while True:
+                with self._fed:
+                    first = self._unfed.get(self._next_fed)
+                if first is None:
+                    return
+                self._feed_one(first)
+                with self._fed:
                     del self._unfed[self._next_fed]
                     self._next_fed += 1
-            finally:
-                self._fed.notify_all()
+                    self._fed.notify_all()
+        finally:
+            self._feeding.release()
 
     def _feed_one(self, chunk: _Chunk) -> None:
         resolved = chunk.resolved
@@ -389,7 +400,7 @@ class Writers:
                     backoff = min(backoff * 2, _FEED_BACKOFF_MAX)
                     continue
                 with self._fed:
-                    if not chunk.fed:
+                    if not chunk.fed and self._next_fed not in self._unfed:
                         self._fed.wait(_FEED_BACKOFF_MAX)  # an earlier chunk is still with its writer
                 if not chunk.fed and self._past_stop_deadline():
                     raise TimeoutError("stopping before an earlier batch was fed; this one is left unacknowledged")

@@ -377,11 +377,11 @@ def test_two_consumers_sharing_the_subscription_raise_the_alarms_of_one_by_sampl
     assert results[1] == results[0]
 
 
-def sharing(cluster: Cluster, consumers: list[Consumer]) -> None:
-    """Wait until ``consumers`` are the shared subscription's announced members."""
+def sharing(cluster: Cluster, client_ids: list[str], timeout: float = 10) -> None:
+    """Wait until the consumers ``client_ids`` are the shared subscription's announced members."""
     live = cluster.stores[0]
-    members = sorted(c.client_id for c in consumers)
-    wait_until(lambda: sorted(live.slot_members(live_keys.SHARED_CONSUMERS)) == members, timeout=10, what="sharing")
+    members = sorted(client_ids)
+    wait_until(lambda: sorted(live.slot_members(live_keys.SHARED_CONSUMERS)) == members, timeout, what="sharing")
 
 
 def test_a_consumer_stopped_beside_another_leaves_the_share_and_leaves_nothing_behind(services: Services) -> None:
@@ -398,7 +398,7 @@ def test_a_consumer_stopped_beside_another_leaves_the_share_and_leaves_nothing_b
         leaving = cluster.consumer(gate=opened)  # the broker holds its share beyond the unacknowledged it may send
         cluster.worker(DEPLOYED_LEASE_S)
         wait_until(cluster.spread, timeout=30, what="the partitions held")
-        sharing(cluster, [staying, leaving])
+        sharing(cluster, [staying.client_id, leaving.client_id])
         t0 = now_ms() - SECONDS * 1000
         messages = ward.recorded_input(t0)
         burst = len(messages) // 2
@@ -429,7 +429,7 @@ def test_consumers_stopping_together_leave_the_last_one_in_the_share(services: S
     cluster = Cluster(services)
     try:
         first, second = cluster.consumer(), cluster.consumer()
-        sharing(cluster, [first, second])
+        sharing(cluster, [first.client_id, second.client_id])
         stopping = [threading.Thread(target=c.stop, args=(5,)) for c in (first, second)]
         for thread in stopping:
             thread.start()
@@ -629,9 +629,8 @@ def test_a_consumer_process_given_sigterm_leaves_the_share_to_the_one_that_stays
     )
     try:
         staying = cluster.consumer()
+        sharing(cluster, [client_id, staying.client_id], timeout=30)  # the process starts slower
         live = cluster.stores[0]
-        members = sorted([client_id, staying.client_id])
-        wait_until(lambda: sorted(live.slot_members(live_keys.SHARED_CONSUMERS)) == members, timeout=30, what="sharing")
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
         assert live.slot_members(live_keys.SHARED_CONSUMERS) == [staying.client_id]

@@ -119,6 +119,11 @@
     };
   }
 
+  function showDoctorPage(text) {
+    var page = byId("board-doctors-page");
+    if (page) { page.textContent = text; }
+  }
+
   /* As many doctors as the panel holds; the rest on further pages, turned by everySecond. */
   function renderDoctors(b) {
     var list = byId("board-doctors");
@@ -133,6 +138,7 @@
     b.doctorPages = Math.ceil(all.length / per) || 1;
     b.doctorPage = b.doctorPage % b.doctorPages;
     if (b.doctorPages > 1) { renderList(list, all.slice(b.doctorPage * per, (b.doctorPage + 1) * per), doctorRow(b)); }
+    showDoctorPage(b.doctorPages > 1 ? (b.doctorPage + 1) + "/" + b.doctorPages : "");
   }
 
   function renderRunningText(b, text) {
@@ -147,6 +153,7 @@
   function blank(b) {
     b.data = null;
     ["board-recent", "board-waiting", "board-doctors"].forEach(function (id) { renderList(byId(id), []); });
+    showDoctorPage("");
     renderNow(b, null);
     byId("board-now-destination").textContent = "";  // not "no calls yet": the board does not know
     b.lastCall = null;  // the first call shown after signing in again does not flash as new

@@ -46,10 +46,12 @@ def board_title(board: str) -> str:
     return t("board_title_poli", group=board.replace("-", " ").replace("_", " ").title())
 
 
-def _panel(title: str, list_id: str) -> html.Section:
-    """A titled list that board.js fills (``list_id`` is also the panel's class)."""
+def _panel(title: str, list_id: str, paged: bool = False) -> html.Section:
+    """A titled list that board.js fills (``list_id`` is also the panel's class). A ``paged`` list's title also
+    says which page is showing (``{list_id}-page``, "1/2"), so a viewer knows the rest is on the next one."""
+    heading = [title, html.Span("", id=f"{list_id}-page", className="board-page")] if paged else title
     return html.Section(
-        [html.H2(title, className="board-panel-title"), html.Ol([], id=list_id, className="board-list")],
+        [html.H2(heading, className="board-panel-title"), html.Ol([], id=list_id, className="board-list")],
         className=f"board-panel {list_id}",
     )
 
@@ -100,7 +102,7 @@ def queue_board(frame: BoardFrame) -> html.Div:
     texts = {key: t(key) for key in JS_TEXT_KEYS}
     side = [_panel(t("board_waiting"), "board-waiting")]
     if frame.doctors:
-        side.append(_panel(t("board_doctors"), "board-doctors"))
+        side.append(_panel(t("board_doctors"), "board-doctors", paged=True))
     return html.Div(
         [
             _head(frame),

@@ -11,10 +11,12 @@ from sqlalchemy import select
 
 from api import queue_stream
 from auth.session import SESSION_COOKIE
-from data.models import Poli
+from data.doctor_schedules import create_session
+from data.models import DoctorSchedule, Poli
 from data.queue_actions import finish, start
-from data.queue_views import set_running_text
-from data.schedules import close_poli, local_today
+from data.queue_views import board_snapshot, set_running_text
+from data.schedules import close_poli, ensure_sessions, local_today
+from data.setup_doctors import create_doctor
 from domain.announcement import call_announcement
 from domain.clock import utcnow
 from testkit.front_desk import call, desk_actor, register_waiting
@@ -102,6 +104,7 @@ def test_a_tv_opens_its_board_and_shows_and_says_a_counter_call(page, live_serve
     expect(page.locator("#board-doctors")).to_contain_text("Praktik")
     expect(page.locator("#board-doctors")).to_contain_text("Tutup")
     expect(page.locator("#board-sound")).to_be_visible()
+    expect(page.locator("#board-doctors-page")).to_have_text("")  # all of today's doctors fit: no page number
     assert board.bounding_box() == {"x": 0, "y": 0, "width": 1920, "height": 1080}
     assert page.evaluate("document.scrollingElement.scrollHeight <= window.innerHeight")
 
@@ -110,6 +113,8 @@ def test_a_tv_opens_its_board_and_shows_and_says_a_counter_call(page, live_serve
     expect(page.locator("#board-now-number")).to_have_text(called.label)
     expect(page.locator("#board-now-name")).to_have_text("AGU* W****")
     expect(page.locator("#board-now")).to_have_class(re.compile(r"board-flash"))
+    for part in ("#board-now .board-panel-title", "#board-now-number", "#board-now-name"):  # dark on the yellow
+        expect(page.locator(part)).to_have_css("animation-name", "board-flash-text")
     expect(page.locator("html")).to_have_attribute("data-announced", "1")
     said = call_announcement("A", called.number, "Poli Umum 1")
     first = {"text": said.text, "clips": list(said.clips)}
@@ -170,3 +175,43 @@ def test_staff_preview_the_board_with_a_way_back(page, live_server):
     expect(page.locator("#board-doctors")).to_have_count(0)
     page.click(".board-exit")
     expect(page.locator("#home-greeting")).to_be_visible()
+
+
+def test_doctors_that_do_not_fit_page_through_and_the_title_says_which_page(page, live_server):
+    """A board shows as many of the day's doctors as its panel holds, the rest on the next pages, ten seconds each;
+    the panel's title says "1/2" so a viewer knows the list goes on. Together the pages show every doctor once, and
+    no row is cut off at the panel's foot."""
+    base, pantau = live_server
+    errors = collect_console_errors(page)
+    with pantau.runtime.db.session() as s:
+        actor = desk_actor(s)
+        day = local_today(s, actor.site_id)
+        plan = s.scalars(select(DoctorSchedule).where(DoctorSchedule.weekday == day.weekday())).first()
+        for n in range(1, 9):  # eight more general practitioners at that session's hours: more than a page holds
+            doctor = create_doctor(s, actor, {"name": f"dr. Jaga {n} (demo)", "sip": f"SIP 503/{n}/2026"})
+            hours = {"start": f"{plan.start_time:%H:%M}", "end": f"{plan.end_time:%H:%M}"}
+            create_session(
+                s,
+                actor,
+                {"doctor_id": doctor.id, "poli_code": "UMU", "weekday": day.weekday(), "quota_jkn": 5}
+                | {"quota_non_jkn": 5, "open_on_holidays": True}
+                | hours,
+                tell_bpjs=False,
+            )
+        ensure_sessions(s, actor.site_id, day)
+        today = board_snapshot(s, actor.site_id, "umum", utcnow())["doctors"]
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{base}/tv/{pantau.creds.display_token}")
+    counter = page.locator("#board-doctors-page")
+    expect(counter).to_have_text(re.compile(r"^1/\d+$"))
+    pages = int(counter.inner_text().split("/")[1])
+    shown = []
+    for number in range(1, pages + 1):
+        expect(counter).to_have_text(f"{number}/{pages}", timeout=15_000)
+        assert clipped(page) == [], f"page {number}: every doctor shown fits in the panel"
+        rows = page.locator("#board-doctors .board-doctor-name").all_inner_texts()
+        assert rows and not [row for row in rows if row in shown], (number, rows, shown)
+        shown += rows
+        save_screenshot(page, f"board_doctors_page_{number}.png")
+    assert shown == [doctor["doctor"] for doctor in today]
+    assert errors == []

@@ -179,7 +179,8 @@ def doctor_status(cs: ClinicSession, now: datetime) -> str:
 
 
 def board_snapshot(session: Session, site_id: int, board: str, now: datetime) -> dict | None:
-    """Everything a TV board shows, public-safe: numbers, masked names, counts, doctors, running text."""
+    """Everything a TV board shows, public-safe: numbers, masked names, counts, doctors (the day's sessions by
+    starting time, those that have ended last), running text."""
     points = board_points(session, site_id, board)
     if points is None:
         return None
@@ -217,6 +218,7 @@ def board_snapshot(session: Session, site_id: int, board: str, now: datetime) ->
         .where(Poli.site_id == site_id, Poli.board_group == board, ClinicSession.service_date == day)
         .order_by(ClinicSession.start_time, Doctor.name)
     ).all()
+    sessions.sort(key=lambda row: now >= row[0].ends_at)  # the sessions a patient can still go to first
     return {
         "board": board,
         "now": epoch_ms(now),

@@ -8,11 +8,13 @@ from datetime import date
 from sqlalchemy import delete
 
 from auth import users
+from data.doctor_schedules import create_session
 from data.models import Tariff
 from data.queue_actions import CounterResult, call_ticket
 from data.queue_registration import Registration, register_patient, register_visit
 from data.queue_tickets import publish
-from data.schedules import day_sessions, local_today
+from data.schedules import day_sessions, ensure_sessions, local_today
+from data.setup_doctors import create_doctor
 from domain.actor import Actor
 from domain.clock import utcnow
 
@@ -59,3 +61,15 @@ def clear_tariffs(pantau) -> None:
     is then written unpriced, at Rp 0)."""
     with pantau.runtime.db.session() as s:
         s.execute(delete(Tariff).where(Tariff.site_id == desk_actor(s).site_id))
+
+
+def doctor_on_duty(session, actor: Actor, name: str, day: date, hours: tuple[str, str], poli: str = "UMU") -> int:
+    """A new doctor of ``poli`` with a weekly session on ``day``'s weekday at ``hours`` (``"HH:MM"``), made through
+    the setup and plan services, and ``day``'s session of it. Returns the doctor's id."""
+    doctor = create_doctor(session, actor, {"name": name, "poli_code": poli})
+    plan = {"doctor_id": doctor.id, "poli_code": poli, "weekday": day.weekday(), "start": hours[0], "end": hours[1]}
+    create_session(
+        session, actor, plan | {"quota_jkn": 5, "quota_non_jkn": 5, "open_on_holidays": True}, tell_bpjs=False
+    )
+    ensure_sessions(session, actor.site_id, day)
+    return doctor.id

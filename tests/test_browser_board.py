@@ -11,15 +11,13 @@ from sqlalchemy import select
 
 from api import queue_stream
 from auth.session import SESSION_COOKIE
-from data.doctor_schedules import create_session
 from data.models import DoctorSchedule, Poli
 from data.queue_actions import finish, start
 from data.queue_views import board_snapshot, set_running_text
-from data.schedules import close_poli, ensure_sessions, local_today
-from data.setup_doctors import create_doctor
+from data.schedules import close_poli, local_today
 from domain.announcement import call_announcement
 from domain.clock import utcnow
-from testkit.front_desk import call, desk_actor, register_waiting
+from testkit.front_desk import call, desk_actor, doctor_on_duty, register_waiting
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import collect_console_errors, sign_in
 
@@ -187,18 +185,9 @@ def test_doctors_that_do_not_fit_page_through_and_the_title_says_which_page(page
         actor = desk_actor(s)
         day = local_today(s, actor.site_id)
         plan = s.scalars(select(DoctorSchedule).where(DoctorSchedule.weekday == day.weekday())).first()
+        hours = (f"{plan.start_time:%H:%M}", f"{plan.end_time:%H:%M}")
         for n in range(1, 9):  # eight more general practitioners at that session's hours: more than a page holds
-            doctor = create_doctor(s, actor, {"name": f"dr. Jaga {n} (demo)", "sip": f"SIP 503/{n}/2026"})
-            hours = {"start": f"{plan.start_time:%H:%M}", "end": f"{plan.end_time:%H:%M}"}
-            create_session(
-                s,
-                actor,
-                {"doctor_id": doctor.id, "poli_code": "UMU", "weekday": day.weekday(), "quota_jkn": 5}
-                | {"quota_non_jkn": 5, "open_on_holidays": True}
-                | hours,
-                tell_bpjs=False,
-            )
-        ensure_sessions(s, actor.site_id, day)
+            doctor_on_duty(s, actor, f"dr. Jaga {n} (demo)", day, hours)
         today = board_snapshot(s, actor.site_id, "umum", utcnow())["doctors"]
     page.set_viewport_size({"width": 1366, "height": 768})
     page.goto(f"{base}/tv/{pantau.creds.display_token}")

@@ -6,15 +6,18 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import datetime, time
 
 import pytest
 
 from api import queue_stream
 from auth import users
 from data.queue_tickets import QueueEvent, publish
+from data.queue_views import board_snapshot
+from data.schedules import local_today, site_zone
 from domain.announcement import call_announcement
 from domain.errors import InputError
-from testkit.front_desk import call, desk_actor, register_waiting, site_of
+from testkit.front_desk import call, desk_actor, doctor_on_duty, register_waiting, site_of
 from tests.test_access_control import router_request
 
 SECRET_NAME = "Kusumawardhani Prameswari Setyaningrum"
@@ -224,3 +227,22 @@ def test_a_display_token_opens_the_board_it_was_made_for(sqlite_app):
         assert refused_here.value.key == "board_err_unknown_path"
         plain = users.create_display_token(s, desk_actor(s), display, "Lobi")
     assert sqlite_app.client().get(f"/tv/{plain}").location == "/"
+
+
+def test_the_board_lists_the_sessions_a_patient_can_still_go_to_first(any_app):
+    """At noon a 07:00–08:00 session has ended and a 13:00–14:00 one is still to come: the later one is listed
+    first. Each part stays in order of starting time, so the evening's doctors lead the board after the day's."""
+    with any_app.runtime.db.session() as s:
+        actor = desk_actor(s)
+        day = local_today(s, actor.site_id)
+        doctor_on_duty(s, actor, "dr. Pagi (demo)", day, ("07:00", "08:00"))
+        doctor_on_duty(s, actor, "dr. Siang (demo)", day, ("13:00", "14:00"))
+        noon = datetime.combine(day, time(12), tzinfo=site_zone(s, actor.site_id))
+        doctors = board_snapshot(s, actor.site_id, "umum", noon)["doctors"]
+    names = [d["doctor"] for d in doctors]
+    assert names.index("dr. Siang (demo)") < names.index("dr. Pagi (demo)"), names
+    ended = [d["hours"][-5:] <= "12:00" for d in doctors]
+    assert ended == sorted(ended), doctors
+    for part in (False, True):
+        starts = [d["hours"][:5] for d, over in zip(doctors, ended, strict=True) if over is part]
+        assert starts == sorted(starts), doctors

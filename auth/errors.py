@@ -19,12 +19,14 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
+from data.db_errors import database_unavailable
 from i18n.web import t
 
 log = logging.getLogger(__name__)
 
 # Requests made by scripts rather than a person reading a page: Dash's own endpoints, the JSON API, live streams.
 DATA_PREFIXES = ("/_dash-", "/api/", "/stream/")
+DATABASE_RETRY_AFTER_S = 5  # a request that found the database away: try again this much later
 
 
 @dataclass(frozen=True)
@@ -115,10 +117,14 @@ def _http_error(err: HTTPException) -> Response | HTTPException:
 
 
 def _failure(err: BaseException) -> Response:
+    """500 for an unexpected failure; 503 with ``Retry-After`` when the database is unreachable or busy, so a
+    screen or a script tries again (a live screen's reconnect during a database outage)."""
     reference = secrets.token_hex(4)
+    away = database_unavailable(err)
     # Where it failed, without the exception's message: a database error can quote the values it was given.
-    log.error(
-        "request failed",
+    log.log(
+        logging.WARNING if away else logging.ERROR,
+        "database unavailable" if away else "request failed",
         extra={
             "reference": reference,
             "path": request.path,
@@ -127,11 +133,15 @@ def _failure(err: BaseException) -> Response:
             "at": traceback.format_tb(err.__traceback__),
         },
     )
+    status = 503 if away else 500
     try:
-        return error_response(500, reference=reference)
+        response = error_response(status, reference=reference)
     except Exception:  # the failure took the signed-in user with it (e.g. the database is down)
         g._login_user = current_app.login_manager.anonymous_user()  # draw the page as for a signed-out visitor
-        return error_response(500, reference=reference)
+        response = error_response(status, reference=reference)
+    if away:
+        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_S)
+    return response
 
 
 def install_error_handlers(server: Flask) -> None:

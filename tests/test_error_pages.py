@@ -7,8 +7,10 @@ from __future__ import annotations
 import logging
 import re
 
+import psycopg2
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, ServiceUnavailable, TooManyRequests
 
 from api import queue_public
@@ -217,6 +219,25 @@ def test_a_failure_that_takes_the_signed_in_user_with_it_still_shows_pantaus_pag
     monkeypatch.setattr(sqlite_app.server.login_manager, "_user_callback", raising(RuntimeError("database is down")))
     body = assert_pantau_page(client.get("/"), 500, "error-title", "Terjadi kesalahan pada sistem")
     assert 'id="error-reference"' in body
+
+
+def test_a_database_away_is_a_503_to_try_again_not_a_failure(sqlite_app, monkeypatch, caplog, login):
+    """The database unreachable while the signed-in user is loaded (a live screen reconnecting during an outage):
+    503 with Retry-After, so the screen tries again, and Pantau's "unavailable" page or JSON, not the 500 of a
+    defect. Logged as a warning with its reference."""
+    client = login("nurse")
+    away = OperationalError("SELECT app_user", {}, psycopg2.OperationalError("server closed the connection"))
+    monkeypatch.setattr(sqlite_app.server.login_manager, "_user_callback", raising(away))
+    with caplog.at_level(logging.INFO):
+        page = client.get("/")
+        stream = client.get("/stream/session")
+    body = assert_pantau_page(page, 503, "error-title", "Layanan sedang tidak tersedia")
+    assert page.headers["Retry-After"] == "5" and 'id="error-reference"' in body
+    assert stream.status_code == 503 and stream.headers["Retry-After"] == "5"
+    assert stream.get_json()["error"] == "Layanan sedang tidak tersedia"
+    assert {(r.levelname, r.getMessage()) for r in caplog.records if getattr(r, "reference", None)} == {
+        ("WARNING", "database unavailable")
+    }
 
 
 @pytest.mark.browser

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 import orjson
 from sqlalchemy import Connection
 
-from bridge.consumer.db_errors import is_transient
 from bridge.consumer.intake import Intake
 from bridge.consumer.live_stage import LiveStage
 from bridge.consumer.messages import Kind, Received, Sample, StatusUpdate, StoredHook
@@ -29,6 +28,7 @@ from bridge.consumer.metrics import ConsumerMetrics
 from bridge.consumer.options import ConsumerOptions
 from bridge.consumer.throttled_log import ThrottledLog
 from data.db import Database
+from data.db_errors import is_transient
 from data.mqtt_topics import vitals_topic
 from data.vitals import DeadLetterRow, DeviceDirectory, insert_dead_letters, insert_samples, sample_row
 from domain.clock import now_ms

@@ -22,12 +22,12 @@ from typing import Any, TypeVar
 import paho.mqtt.client as mqtt
 from sqlalchemy import select
 
-from bridge.consumer.db_errors import is_transient
 from bridge.facility_sync.control import Acks, Fingerprints, VerifyRequest, open_control, seal_control
 from bridge.facility_sync.options import SyncSetup
 from config import ConfigError
 from data.broker_admin import sync_user
 from data.db import Database
+from data.db_errors import is_transient
 from data.field_crypto import FieldCipher
 from data.models import Site
 from data.mqtt_client import KEEPALIVE, BrokerAddress, make_client

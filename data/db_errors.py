@@ -1,4 +1,5 @@
-"""Which database errors mean "unreachable or busy, try the same batch again later"."""
+"""Which database errors mean "unreachable or busy, try again later": a worker keeps its batch and retries, a web
+request answers 503 rather than 500."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import sqlite3
 
 from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
 
-__all__ = ["is_transient"]
+__all__ = ["database_unavailable", "is_transient"]
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -31,3 +32,9 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, SQLAlchemyError) and not isinstance(exc, DBAPIError):
         return True  # pool timeouts and the like
     return isinstance(exc, OSError | TimeoutError)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True for a database error (raised through SQLAlchemy) that means the database is unreachable or busy; other
+    errors, a file's ``OSError`` included, are not the database's."""
+    return isinstance(exc, SQLAlchemyError) and is_transient(exc)

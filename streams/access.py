@@ -47,6 +47,6 @@ def refused(refusal: Refusal, lang: str, **values: object) -> JSONResponse:
     return JSONResponse({"error": translate(refusal.key, lang, **values)}, refusal.status, headers)
 
 
-def unavailable() -> PlainTextResponse:
-    """503 while the live store does not answer: the screen tries again shortly."""
-    return PlainTextResponse("live store unavailable", 503, {"Retry-After": "5"})
+def unavailable(what: str = "live store") -> PlainTextResponse:
+    """503 while the live store (or the database) does not answer: the screen tries again shortly."""
+    return PlainTextResponse(f"{what} unavailable", 503, {"Retry-After": "5"})

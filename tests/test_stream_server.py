@@ -225,3 +225,15 @@ def test_a_redis_outage_ends_the_streams_and_the_server_keeps_running(postgres_a
             open_live_store(redis_server.url).publish(live_keys.ward_channel("ICU"), '{"t":"v","bed":"ICU-01"}')
             assert back.until("message")[-1][1]["bed"] == "ICU-01"
             back.close()
+
+
+def test_a_database_outage_refuses_new_streams_with_503_to_try_again(postgres_app, quick):
+    """Opening a stream loads the signed-in account from the database: with the database unreachable the screen gets
+    503 with Retry-After (it says it is not live and tries again), as from the web app, not a 500."""
+    away = f"postgresql+psycopg2://pantau@127.0.0.1:{free_port()}/pantau"  # nothing listens there
+    with stream_server(postgres_app.settings.model_copy(update={"database_url": away})) as base:
+        cookies = cookie_of(postgres_app, "nurse")
+        for path in ("/stream/session", "/stream/ward/ICU"):
+            refused = get(base, path, cookies)
+            assert (refused.status_code, refused.headers.get("Retry-After")) == (503, "5"), (path, refused.text)
+        assert requests.get(f"{base}/stream/healthz", timeout=5).json()["status"] == "ok"

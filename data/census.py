@@ -18,6 +18,7 @@ from data.models import Admission, Bed, BedOccupancy, BedStatusEvent, Site, Ward
 from data.schedules import local_today, site_zone
 from data.upsert import insert_for
 from domain.clock import utcnow
+from domain.length_of_stay import length_of_stay_days
 
 MOVEMENTS = ("admissions", "transfers_in", "transfers_out", "discharges", "deaths", "los_days", "deaths_48h")
 NET_DEATH_AFTER = timedelta(hours=48)
@@ -42,12 +43,6 @@ def _statuses_at(session: Session, beds: list[Bed], at: datetime) -> dict[int, s
     known = dict(session.execute(select(latest.c.bed_id, latest.c.status).where(latest.c.rank == 1)).all())
     with_history = set(session.scalars(select(BedStatusEvent.bed_id).where(BedStatusEvent.bed_id.in_(ids)).distinct()))
     return {bed.id: known.get(bed.id) or ("available" if bed.id in with_history else bed.status) for bed in beds}
-
-
-def _stay_days(admission: Admission, zone) -> int:
-    """A stay's length in days (discharge day − admission day, site-local); a same-day stay counts one day."""
-    days = (admission.discharged_at.astimezone(zone).date() - admission.admitted_at.astimezone(zone).date()).days
-    return max(1, days)
 
 
 def _movements(session: Session, site_id: int, start: datetime, end: datetime, zone) -> dict[int, Counter]:
@@ -79,7 +74,7 @@ def _movements(session: Session, site_id: int, start: datetime, end: datetime, z
             if stay.end_reason == "discharge":
                 died = admission.discharge_kind == "deceased"
                 tally["deaths" if died else "discharges"] += 1
-                tally["los_days"] += _stay_days(admission, zone)
+                tally["los_days"] += length_of_stay_days(admission.admitted_at, admission.discharged_at, zone)
                 died_at = admission.died_at or admission.discharged_at
                 tally["deaths_48h"] += int(died and died_at - admission.admitted_at >= NET_DEATH_AFTER)
             elif after is not None and after[1] != ward_id:

@@ -6,16 +6,29 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from typing import Literal
 
 from domain.errors import InputError
 
 OLDEST = 150  # years: the largest bound an admin may set
+AgeUnit = Literal["days", "months", "years"]
 
 
 def age_years(birth: date, day: date) -> int:
     """Completed years on ``day`` (a birthday counts from that day; 29 February from 1 March in other years)."""
     before_birthday = (day.month, day.day) < (birth.month, birth.day)
     return day.year - birth.year - before_birthday
+
+
+def age_shown(birth: date, day: date) -> tuple[int, AgeUnit]:
+    """A patient's age as a ward shows it: days in the first month, completed months until two years, then
+    years (a month completes on the same day of the month, or from the 1st after it when that day is missing)."""
+    months = (day.year - birth.year) * 12 + day.month - birth.month - (day.day < birth.day)
+    if months < 1:
+        return (day - birth).days, "days"
+    if months < 24:
+        return months, "months"
+    return age_years(birth, day), "years"
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,12 @@ def length_of_stay_days(admitted_at: datetime, until: datetime, zone: ZoneInfo) 
     return max(1, days)
 
 
+def day_of_stay(admitted_at: datetime, now: datetime, zone: ZoneInfo) -> int:
+    """Which day of the stay ``now`` is in the site's calendar, as a ward counts it ("hari rawat ke-"): the day
+    of admission is day 1."""
+    return (now.astimezone(zone).date() - admitted_at.astimezone(zone).date()).days + 1
+
+
 def may_move_patients(roles: frozenset[str]) -> bool:
     """Transfer and discharge: not for the front desk."""
     return bool(roles & MOVING_ROLES)

@@ -226,6 +226,8 @@ STRINGS = {
     "alarm_news2_high": "NEWS2 ≥ 7",
     "nav_bed": "Bed",
     "bed_age": "{n} y",
+    "bed_age_months": "{n} mo",
+    "bed_age_days": "{n} d",
     "bed_back_to_ward": "Back to the ward",
     "bed_unknown": "Bed not found.",
     "bed_alarm_history": "Alarm history",

@@ -236,6 +236,8 @@ STRINGS = {
     "alarm_news2_high": "NEWS2 ≥ 7",
     "nav_bed": "Bed",
     "bed_age": "{n} th",
+    "bed_age_months": "{n} bln",
+    "bed_age_days": "{n} hr",
     "bed_back_to_ward": "Kembali ke bangsal",
     "bed_unknown": "Bed tidak ditemukan.",
     "bed_alarm_history": "Riwayat alarm",

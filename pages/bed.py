@@ -3,7 +3,7 @@ observation form."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import dash
@@ -24,9 +24,12 @@ from data.cuff_readings import CuffReading, carried_cuff_readings
 from data.models import Admission
 from data.patients import read_patient
 from data.runtime import current_runtime
+from data.schedules import site_zone
 from data.trends import RANGES
 from data.wards import BedView, bed_by_code
+from domain.age_range import age_shown
 from domain.clock import utcnow
+from domain.length_of_stay import day_of_stay
 from i18n.web import t
 
 dash.register_page(
@@ -75,17 +78,17 @@ MANUAL_FIELDS = (
 )
 
 
-def _age(born: date) -> int:
-    today = date.today()
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+def _age(born: date, today: date) -> str:
+    """The patient's age on the site's calendar day: days, then months, then years (a neonate is not "0 th")."""
+    n, unit = age_shown(born, today)
+    return t({"days": "bed_age_days", "months": "bed_age_months", "years": "bed_age"}[unit], n=n)
 
 
-def _admitted(admission: Admission | None) -> html.Span | None:
+def _admitted(admission: Admission | None, now: datetime, zone: ZoneInfo) -> html.Span | None:
     """When the patient was admitted and which day of the stay this is (day 1 = the day of admission)."""
     if admission is None:
         return None
-    timezone = ZoneInfo(current_runtime().settings.timezone)
-    day = (utcnow().astimezone(timezone).date() - admission.admitted_at.astimezone(timezone).date()).days + 1
+    day = day_of_stay(admission.admitted_at, now, zone)
     return html.Span(
         f" · {t('bed_admitted', when=local_when(admission.admitted_at), day=day)}",
         id="bed-admitted",
@@ -109,6 +112,7 @@ def _header(bed: BedView) -> html.Div:
     else:
         with current_runtime().db.session() as session:
             admission = current_admission(session, bed.id)
+            zone, now = site_zone(session, current_user.site_id), utcnow()
             record = read_patient(
                 session,
                 current_runtime().cipher,
@@ -121,8 +125,8 @@ def _header(bed: BedView) -> html.Div:
         who = html.Span(
             [
                 html.Strong(record.name, id="bed-patient-name"),
-                f" · {record.mrn} · {record.sex} · {t('bed_age', n=_age(record.birth_date))}",
-                _admitted(admission),
+                f" · {record.mrn} · {record.sex} · {_age(record.birth_date, now.astimezone(zone).date())}",
+                _admitted(admission, now, zone),
             ]
         )
         procedures = _procedures_link(admission)

@@ -36,7 +36,7 @@ from data.models import (
 )
 from domain.actor import Actor
 from domain.errors import InputError
-from domain.length_of_stay import length_of_stay_days, may_move_patients
+from domain.length_of_stay import day_of_stay, length_of_stay_days, may_move_patients
 
 T0 = datetime(2026, 5, 4, 3, 0, tzinfo=UTC)  # 10:00 WIB
 
@@ -315,6 +315,14 @@ def test_length_of_stay_counts_calendar_days_of_the_site():
     assert length_of_stay_days(admitted, admitted + timedelta(hours=1), zone) == 1  # 00:30 WIB on the 5th
     assert length_of_stay_days(admitted, admitted + timedelta(minutes=10), zone) == 1  # same day counts one
     assert length_of_stay_days(admitted, admitted + timedelta(days=3), zone) == 3
+
+
+def test_the_day_of_stay_counts_the_admission_day_as_day_one_in_the_sites_calendar():
+    zone = ZoneInfo("Asia/Jakarta")
+    admitted = datetime(2026, 5, 4, 16, 30, tzinfo=UTC)  # 23:30 WIB on the 4th, still the 4th in UTC
+    assert day_of_stay(admitted, admitted + timedelta(minutes=10), zone) == 1
+    assert day_of_stay(admitted, admitted + timedelta(hours=1), zone) == 2  # 00:30 WIB on the 5th, UTC's 4th
+    assert day_of_stay(admitted, admitted + timedelta(days=3), zone) == 4
 
 
 def test_only_clinical_staff_and_admins_move_patients():

@@ -12,7 +12,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from api.jkn_fields import Body
-from domain.age_range import AgeRange, age_years, years_bound
+from domain.age_range import AgeRange, age_shown, age_years, years_bound
 from domain.errors import InputError
 from domain.formats import PHONE_DIGITS, normalise_name, normalise_phone
 from domain.identifiers import LENGTHS, digit_string, normalise_identifier
@@ -135,6 +135,23 @@ def test_a_name_is_refused_with_its_key_or_stored_in_one_normal_form(name):
 )
 def test_age_counts_completed_years(born, day, age):
     assert age_years(born, day) == age
+
+
+@pytest.mark.parametrize(
+    ("born", "day", "shown"),
+    [
+        (date(2026, 12, 7), date(2026, 12, 7), (0, "days")),  # born today
+        (date(2026, 11, 8), date(2026, 12, 7), (29, "days")),
+        (date(2026, 11, 7), date(2026, 12, 7), (1, "months")),
+        (date(2026, 1, 31), date(2026, 2, 28), (28, "days")),  # no 31 February: a month from 1 March
+        (date(2026, 1, 31), date(2026, 3, 1), (1, "months")),
+        (date(2024, 12, 8), date(2026, 12, 7), (23, "months")),
+        (date(2024, 12, 7), date(2026, 12, 7), (2, "years")),
+        (date(1983, 5, 2), date(2026, 5, 1), (42, "years")),
+    ],
+)
+def test_a_ward_shows_a_young_childs_age_in_days_then_months(born, day, shown):
+    assert age_shown(born, day) == shown
 
 
 def test_an_age_range_admits_its_bounds_only():

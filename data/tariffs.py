@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from data import audit
 from data.models import ChargeLine, Tariff
+from data.schedules import local_today
 from domain import tariff_rules as rules
 from domain.actor import Actor
 from domain.errors import FieldErrors, InputError
@@ -67,14 +68,14 @@ def tariff_list(
     session: Session, site_id: int, *, at: date | None = None, unit: str | None = None, today: date | None = None
 ) -> list[TariffRow]:
     """The site's tariffs by code, class and start date; only those in force on ``at`` and of ``unit`` when
-    given. ``today`` decides which rows count as still open (default: ``at`` or the calendar day)."""
+    given. ``today`` decides which rows count as still open (default: ``at`` or the site's calendar day)."""
     query = select(Tariff).where(Tariff.site_id == site_id)
     if at is not None:
         query = query.where(_in_force(at))
     if unit:
         query = query.where(Tariff.unit == unit)
     rows = session.scalars(query.order_by(Tariff.code, Tariff.care_class, Tariff.payer, Tariff.valid_from))
-    reference = today or at or date.today()
+    reference = today or at or local_today(session, site_id)
     return [_row(tariff, reference) for tariff in rows]
 
 

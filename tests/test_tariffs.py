@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -150,6 +150,16 @@ def test_the_list_filters_and_the_procedure_picker(sqlite_app):
         assert [r.code for r in tariff_list(s, site, at=on)] == ["RI-KAMAR", "TST-LAB", "TST-LAB", "TST-OBAT"]
         assert [r.code for r in tariff_list(s, site, unit="penunjang")] == ["TST-LAB", "TST-LAB", "TST-OLD"]
         assert [(c.code, c.name) for c in procedure_choices(s, site, on)] == [("TST-LAB", "Tes laboratorium")]
+
+
+def test_a_tariff_ending_on_the_sites_day_is_still_open_when_the_server_is_a_day_behind(sqlite_app, monkeypatch):
+    monkeypatch.setattr("data.schedules.utcnow", lambda: datetime(2026, 3, 9, 17, 30, tzinfo=UTC))  # 10/3, 00:30 WIB
+    with sqlite_app.runtime.db.session() as s:
+        actor = desk_actor(s)
+        s.query(Tariff).filter(Tariff.site_id == actor.site_id).delete()
+        create_tariff(s, actor, _form(valid_until="2026-03-10"))
+        create_tariff(s, actor, _form(code="TST-OLD", valid_until="2026-03-09"))
+        assert [(r.code, r.active) for r in tariff_list(s, actor.site_id)] == [("TST-LAB", True), ("TST-OLD", False)]
 
 
 def test_the_demo_tariffs_seed_once(sqlite_app):

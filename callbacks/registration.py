@@ -356,7 +356,7 @@ def load_choices(_version: int, _patient: dict | None, _tick: int) -> tuple:
     with current_runtime().db.session() as session:
         today = local_today(session, site_id, now)
         sessions = day_sessions(session, site_id, today, now)
-        admissions = serving_admission_tickets(session, site_id, today)
+        admissions = serving_admission_tickets(session, site_id, now)
     admission_options = [{"label": t("reg_admission_none"), "value": NO_TICKET}] + [
         {"label": f"{a.label} — {a.counter}" if a.counter else a.label, "value": str(a.id)} for a in admissions
     ]

@@ -51,6 +51,23 @@ def status_badge(entry: LineEntry) -> dbc.Badge:
     return dbc.Badge(text, color=STATUS_COLOURS.get(entry.status, "secondary"), className="counter-status")
 
 
+def _earlier(entry: LineEntry) -> dbc.Badge | None:
+    """For a ticket carried over from the day before (the night's line), which day it is of: two tickets may then
+    share a number."""
+    if entry.earlier is None:
+        return None
+    day = t("counter_from_day", day=f"{entry.earlier:%d/%m}")
+    return dbc.Badge(day, color="warning", text_color="dark", className="ms-2 counter-earlier")
+
+
+def _number(entry: LineEntry) -> list:
+    return [entry.label, _earlier(entry)]
+
+
+def _row_id(table: str, entry: LineEntry) -> str:
+    return f"counter-{table}-{entry.label}" + (f"-{entry.earlier:%Y%m%d}" if entry.earlier else "")
+
+
 def current_panel(entry: LineEntry | None) -> html.Div:
     """The number at this counter, large, with who it is."""
     if entry is None:
@@ -63,6 +80,7 @@ def current_panel(entry: LineEntry | None) -> html.Div:
                 [
                     dbc.Badge(payer_label(entry.payer), color="info", text_color="dark", className="me-2"),
                     status_badge(entry),
+                    _earlier(entry),
                     html.Span(
                         t("counter_calls", calls=entry.call_count),
                         className="ms-2 text-body-secondary",
@@ -109,7 +127,7 @@ def waiting_table(entries: list[LineEntry], timezone: str, doctors: dict[int, st
     rows = [
         html.Tr(
             [
-                html.Td(e.label, className="font-monospace fw-semibold"),
+                html.Td(_number(e), className="font-monospace fw-semibold"),
                 html.Td(e.name or "—"),
                 html.Td(payer_label(e.payer)),
                 html.Td(status_badge(e)),
@@ -117,7 +135,7 @@ def waiting_table(entries: list[LineEntry], timezone: str, doctors: dict[int, st
                 html.Td(clock_time(e.estimate, timezone), className="font-monospace"),
                 html.Td(_action(CANCEL_ROW_ID, e, "counter_cancel_short", "danger") if e.status == "waiting" else ""),
             ],
-            id=f"counter-waiting-{e.label}",
+            id=_row_id("waiting", e),
         )
         for e in entries
     ]
@@ -130,7 +148,7 @@ def late_table(entries: list[LineEntry]) -> html.Div:
     rows = [
         html.Tr(
             [
-                html.Td(e.label, className="font-monospace fw-semibold"),
+                html.Td(_number(e), className="font-monospace fw-semibold"),
                 html.Td(e.name or "—"),
                 html.Td(str(e.call_count)),
                 html.Td(
@@ -140,7 +158,7 @@ def late_table(entries: list[LineEntry]) -> html.Div:
                     ]
                 ),
             ],
-            id=f"counter-late-{e.label}",
+            id=_row_id("late", e),
         )
         for e in entries
     ]

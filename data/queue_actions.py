@@ -16,9 +16,16 @@ from sqlalchemy.orm import Session
 from data import audit
 from data.charge_capture import charge_consultation, charge_pharmacy
 from data.models import OPEN_AT_COUNTER, ClinicSession, Poli, QueueTicket, Visit
+from data.queue_day import on_the_line
 from data.queue_registration import register_visit
-from data.queue_tickets import NO_SHOW_NOTE, QueueEvent, enqueue, issue_ticket, point_prefix, record_task
-from data.schedules import local_today
+from data.queue_tickets import (
+    NO_SHOW_NOTE,
+    QueueEvent,
+    enqueue,
+    issue_ticket,
+    point_prefix,
+    record_task,
+)
 from domain.actor import Actor
 from domain.errors import InputError
 from domain.free_text import clean_text
@@ -63,7 +70,7 @@ def _busy_ticket(session: Session, actor: Actor, point: str, counter: str, now: 
         select(QueueTicket.label).where(
             QueueTicket.site_id == actor.site_id,
             QueueTicket.point == point,
-            QueueTicket.service_date == local_today(session, actor.site_id, now),
+            on_the_line(session, actor.site_id, now),
             QueueTicket.counter == counter,
             QueueTicket.status.in_(OPEN_AT_COUNTER),
         )
@@ -96,13 +103,14 @@ def call_next(
     line = select(QueueTicket.id).where(
         QueueTicket.site_id == actor.site_id,
         QueueTicket.point == point,
-        QueueTicket.service_date == local_today(session, actor.site_id, now),
+        on_the_line(session, actor.site_id, now),
         QueueTicket.status == "waiting",
     )
     if session_id is not None:
         line = line.where(QueueTicket.session_id == session_id)
     for _ in range(5):  # another counter may take the same row between the pick and the update
-        ticket_id = session.scalar(line.order_by(QueueTicket.number).limit(1).with_for_update(skip_locked=True))
+        first = line.order_by(QueueTicket.service_date, QueueTicket.number).limit(1)  # the day before's first
+        ticket_id = session.scalar(first.with_for_update(skip_locked=True))
         if ticket_id is None:
             return CounterResult(None, "", ())
         with _one_patient_per_counter(session, actor, point, counter, now):

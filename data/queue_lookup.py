@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from data.models import QueueTicket, Site, Visit
+from data.queue_day import on_the_line
 from domain.queue_points import ADMISSION
 
 
@@ -26,14 +27,15 @@ class AdmissionTicket:
     ahead: int
 
 
-def serving_admission_tickets(session: Session, site_id: int, day: date) -> list[AdmissionTicket]:
-    """Today's admission tickets now in service at a desk and not yet linked to a visit, newest call first."""
+def serving_admission_tickets(session: Session, site_id: int, now: datetime) -> list[AdmissionTicket]:
+    """The admission tickets on the desk's line (``data.queue_day``) now in service at a desk and not yet linked
+    to a visit, newest call first."""
     rows = session.scalars(
         select(QueueTicket)
         .where(
             QueueTicket.site_id == site_id,
             QueueTicket.point == ADMISSION,
-            QueueTicket.service_date == day,
+            on_the_line(session, site_id, now),
             QueueTicket.status == "serving",
             QueueTicket.visit_id.is_(None),
         )

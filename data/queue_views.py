@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from data.models import ClinicSession, Doctor, Patient, Poli, QueueTicket, SiteSetting, Visit, VisitTask
+from data.queue_day import on_the_line
 from data.schedules import local_today
 from domain.clock import epoch_ms
 from domain.free_text import clean_text
@@ -77,6 +78,7 @@ class LineEntry:
     counter: str
     estimate: datetime | None
     session_id: int | None
+    earlier: date | None = None  # the day before's ticket, still open (``data.queue_tickets.on_the_line``)
 
 
 @dataclass
@@ -98,8 +100,8 @@ def counter_view(
         select(QueueTicket, Visit.payer, Patient.name)
         .outerjoin(Visit, Visit.id == QueueTicket.visit_id)
         .outerjoin(Patient, Patient.id == Visit.patient_id)
-        .where(QueueTicket.site_id == site_id, QueueTicket.point == point, QueueTicket.service_date == day)
-        .order_by(QueueTicket.number)
+        .where(QueueTicket.site_id == site_id, QueueTicket.point == point, on_the_line(session, site_id, now))
+        .order_by(QueueTicket.service_date, QueueTicket.number)
     )
     if session_id is not None:
         query = query.where(QueueTicket.session_id == session_id)
@@ -115,6 +117,7 @@ def counter_view(
             ticket.counter or "",
             None,
             ticket.session_id,
+            ticket.service_date if ticket.service_date != day else None,
         )
         if ticket.status in ("called", "serving") and ticket.counter == counter:
             view.current = entry
@@ -193,7 +196,7 @@ def board_snapshot(session: Session, site_id: int, board: str, now: datetime) ->
         .where(
             QueueTicket.site_id == site_id,
             QueueTicket.point.in_(points),
-            QueueTicket.service_date == day,
+            on_the_line(session, site_id, now),
             QueueTicket.called_at.is_not(None),
         )
         .order_by(QueueTicket.called_at.desc())
@@ -205,7 +208,7 @@ def board_snapshot(session: Session, site_id: int, board: str, now: datetime) ->
             .where(
                 QueueTicket.site_id == site_id,
                 QueueTicket.point.in_(points),
-                QueueTicket.service_date == day,
+                on_the_line(session, site_id, now),
                 QueueTicket.status == "waiting",
             )
             .group_by(QueueTicket.point)

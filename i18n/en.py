@@ -437,6 +437,7 @@ STRINGS = {
     "counter_open": "Open counter",
     "counter_pick_first": "Choose a service point, then press “Open counter”.",
     "counter_none_current": "No patient at this counter. Press “Call next”.",
+    "counter_from_day": "from {day}",
     "counter_calls": "called {calls}×",
     "counter_call_next": "Call next",
     "counter_recall": "Call again",

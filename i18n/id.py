@@ -447,6 +447,7 @@ STRINGS = {
     "counter_open": "Buka konter",
     "counter_pick_first": "Pilih titik layanan lalu tekan “Buka konter”.",
     "counter_none_current": "Belum ada pasien di konter ini. Tekan “Panggil berikutnya”.",
+    "counter_from_day": "dari {day}",
     "counter_calls": "dipanggil {calls}×",
     "counter_call_next": "Panggil berikutnya",
     "counter_recall": "Panggil ulang",

@@ -14,11 +14,12 @@ import pytest
 from sqlalchemy import func, select
 
 from auth.users import find_user
+from components.queue_line import waiting_table
 from data import live_keys, queue_actions
 from data.models import AuditLog, BpjsOutbox, ClinicSession, Doctor, Poli, QueueTicket, Visit, VisitTask
 from data.queue_registration import register_patient, register_visit
 from data.queue_tickets import issue_ticket, recorded_tasks
-from data.queue_views import counter_view, running_text
+from data.queue_views import board_snapshot, counter_view, running_text
 from data.schedules import day_sessions, local_today
 from domain.actor import Actor
 from domain.clock import utcnow
@@ -237,6 +238,48 @@ def test_pharmacy_hand_off_then_drug_preparation_and_done(clinic, kind, prefix, 
     assert [(p["taskid"], p["waktu"]) for p in updates] == [(k, int(v.timestamp() * 1000)) for k, v in times.items()]
     with clinic.db.session() as s:
         assert s.get(Visit, reg.visit_id).status == "done"
+
+
+def _at(day: date, hour: int, minute: int) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=ZONE).astimezone(UTC)
+
+
+def test_the_pharmacy_line_goes_on_past_midnight_and_starts_clean_in_the_morning(clinic):
+    in_service, second, gone_home = (clinic.visit() for _ in range(3))
+    for reg in (in_service, second, gone_home):
+        clinic.call()
+        clinic.act(queue_actions.start, reg.ticket_id)
+        clinic.act(queue_actions.finish, reg.ticket_id, pharmacy=NON_RACIKAN)
+    clinic.now = _at(DAY, 23, 50)  # an evening whose pharmacy line runs late
+    drugs = clinic.call(point=NON_RACIKAN, counter="Farmasi 1")[0]
+    clinic.act(queue_actions.start, drugs.ticket_id)
+    next_day = DAY + timedelta(days=1)
+    clinic.now = _at(next_day, 0, 10)
+    with clinic.db.session() as s:
+        view = counter_view(s, clinic.actor.site_id, NON_RACIKAN, "Farmasi 1", clinic.now)
+        board = board_snapshot(s, clinic.actor.site_id, "farmasi", clinic.now)
+    assert (view.current.label, view.current.earlier) == ("N001", DAY)  # still in hand after midnight
+    assert [(e.label, e.earlier) for e in view.waiting] == [("N002", DAY), ("N003", DAY)]
+    shown = str(waiting_table(view.waiting, "Asia/Jakarta"))
+    assert shown.count("dari 12/01") == 2 and "counter-waiting-N002-20260112" in shown  # new numbers start at 1
+    assert board["calls"][0]["label"] == "N001"
+    assert {w["point"]: w["count"] for w in board["waiting"]}[NON_RACIKAN] == 2
+    done_at = clinic.act(queue_actions.finish, drugs.ticket_id)[1]
+    assert tasks(clinic, in_service.visit_id)[7] == done_at  # the drugs handed over: task 7, the visit closed
+    assert clinic.call(point=NON_RACIKAN, counter="Farmasi 1")[0].label == "N002"  # the night's line goes on
+
+    clinic.now = _at(next_day, 6, 0)  # the morning: numbers nobody closed do not come first
+    assert clinic.call(point=NON_RACIKAN, counter="Farmasi 2")[0].ticket_id is None
+    with clinic.db.session() as s:
+        view = counter_view(s, clinic.actor.site_id, NON_RACIKAN, "Farmasi 2", clinic.now)
+    assert view.waiting == [] and view.current is None
+    with clinic.db.session() as s:
+        left = s.scalar(
+            select(QueueTicket.status).where(
+                QueueTicket.visit_id == gone_home.visit_id, QueueTicket.point == NON_RACIKAN
+            )
+        )
+    assert left == "waiting"  # not closed behind anyone's back: the night before's report still shows it open
 
 
 def test_referral_books_the_other_poli_with_task_3_at_the_finish_time(clinic):

@@ -447,7 +447,7 @@ def test_new_patient_with_a_desk_number_gets_tasks_1_2_3(any_app):
     now = desk_now(any_app)
     ticket_id = serve_at_desk(any_app, now - timedelta(minutes=10))
     with any_app.runtime.db.session() as s:
-        serving = serving_admission_tickets(s, desk(any_app).site_id, today(any_app))
+        serving = serving_admission_tickets(s, desk(any_app).site_id, now)
     assert [(t.id, t.counter) for t in serving] == [(ticket_id, "Loket 1")]
     patient = new_patient(any_app)
     booked = book(any_app, patient.id, open_session(any_app, "UMU"), now=now, admission_ticket_id=ticket_id)
@@ -458,7 +458,7 @@ def test_new_patient_with_a_desk_number_gets_tasks_1_2_3(any_app):
     with any_app.runtime.db.session() as s:
         desk_ticket = s.get(QueueTicket, ticket_id)
         assert (desk_ticket.status, desk_ticket.visit_id) == ("done", booked.visit_id)
-        assert serving_admission_tickets(s, desk(any_app).site_id, today(any_app)) == []
+        assert serving_admission_tickets(s, desk(any_app).site_id, now) == []
 
 
 def test_existing_patient_gets_task_3_only(any_app):

@@ -52,7 +52,7 @@ from data import live_keys
 from data.cuff_readings import CuffReading, Stay, open_stays, stay_cuff_readings
 from data.db import Database
 from data.live_store import LiveBatch, LiveStore
-from data.models import AlarmEvent, AlarmLimit, Bed, BedOccupancy, Observation, Ward
+from data.models import AlarmEvent, AlarmLimit, Bed, BedOccupancy, DeviceAssignment, Observation, Ward
 from domain import clock
 from domain.alarms import BedAlarms, Change, Limits, Reading, effective_limits
 from domain.clock import epoch_ms, utcnow
@@ -91,6 +91,7 @@ class BedContext:
     last: dict[str, float | None] = field(default_factory=dict)
     news2: tuple | None = None
     occupied: bool = True  # an empty bed's monitor is not a patient: no NEWS2, no alarms
+    paired: bool = False  # a monitor is paired with the bed: its silence is "no data", even before a first sample
     admission_id: int | None = None  # whose context this is; another admission starts clean
     alarms: BedAlarms = field(default_factory=BedAlarms)
     # Durable path only: the bed's clock (newest sample time evaluated, received by a consumer at ``heard_ms``,
@@ -136,6 +137,11 @@ class Scope(Protocol):
         samples of it waiting)."""
         ...
 
+    def flowing_ms(self) -> int | None:
+        """How long samples have been evaluated here since the first one (``None`` before any): a bed with nothing
+        while others' samples flow has a silent monitor, not a backlog still to come."""
+        ...
+
 
 class ClinicalPipeline:
     """Thread-safe: ``on_samples`` runs on the consumer's thread, ``tick`` and control on this one's."""
@@ -148,7 +154,6 @@ class ClinicalPipeline:
         self._changes: list[tuple[BedContext, list[Change]]] = []  # collected by _batch, written by _flush
         self._scores: list[tuple[BedContext, tuple]] = []
         self._beds: dict[str, BedContext] = {}
-        self._by_device: dict[str, str] = {}
         self._stop = threading.Event()
         self._inbox: queue.SimpleQueue[tuple[list, int]] = queue.SimpleQueue()
         self._running = False
@@ -189,6 +194,7 @@ class ClinicalPipeline:
             observations = {
                 bed_id: self._latest_observation(session, admission_id) for bed_id, (admission_id, _) in stays.items()
             }
+            paired = set(session.scalars(select(DeviceAssignment.bed_id).where(DeviceAssignment.until.is_(None))))
             arrived = self._new_patients(rows, stays) if self._state_restored else set()
             cuffs = self._stored_cuff_readings(session, arrived) if arrived else {}
         now_ms = clock.now_ms()
@@ -197,6 +203,7 @@ class ClinicalPipeline:
                 profile = "icu" if ward.kind == "icu" else "adult"
                 context = self._beds.get(bed.code) or BedContext(bed.id, bed.code, ward.code, Limits())
                 context.limits = effective_limits(profile, overrides.get(bed.id))
+                context.paired = bed.id in paired
                 self._beds[bed.code] = context
                 stay = stays.get(bed.id, (None, 1))
                 self._take_stay(context, bed.id in stays, *stay, observations.get(bed.id), now_ms, cuffs.get(bed.code))
@@ -267,12 +274,18 @@ class ClinicalPipeline:
             ).first()
             admission_id, scale, since = stay if stay is not None else (None, 1, None)
             observation = self._latest_observation(session, admission_id)
+            paired = session.scalar(
+                select(DeviceAssignment.id).where(
+                    DeviceAssignment.bed_id == context.bed_id, DeviceAssignment.until.is_(None)
+                )
+            )
             cuff = None
             if since is not None and _moved_in(context, admission_id):
                 readings = stay_cuff_readings(session, {context.code: Stay(context.bed_id, since)}, utcnow())
                 cuff = readings.get(context.code)
         now_ms = clock.now_ms()
         with self._batch():
+            context.paired = paired is not None
             self._take_stay(context, stay is not None, admission_id, scale, observation, now_ms, cuff)
             if context.occupied:
                 self._apply(context, self._rescore(context, now_ms))
@@ -535,12 +548,21 @@ class ClinicalPipeline:
         """The bed's time for a tick, or ``None`` when none may pass. On the durable path the wall clock moves a
         bed's time on only by how long its partition has been read to its end with no new sample of the bed, once
         that is ``SILENT_MS``: while samples flow (a backlog too, however late they are read) they alone make its
-        time, so a replay raises the same alarms however fast it is read."""
+        time, so a replay raises the same alarms however fast it is read. A bed with nothing evaluated yet (no
+        snapshot of its clock) whose monitor is paired, while other beds' samples flow, has a monitor silent since
+        this evaluator took it over: its time starts on the wall clock from then, so its "no data" is raised too."""
         if self.scope is None:
             return self._bed_now(context, wall_ms)
         silence = self.scope.silence_ms(context.code)
-        if context.clock_ms is None or silence is None or silence < SILENT_MS:
+        if silence is None or silence < SILENT_MS:
             return None
+        if context.clock_ms is None:
+            if not context.paired:
+                return None  # no monitor: nothing is missing
+            flowing = self.scope.flowing_ms()
+            if flowing is None or flowing < SILENT_MS:
+                return None  # no samples flow yet (consumers starting, a backlog to come): not this bed's silence
+            context.clock_ms = context.heard_ms = wall_ms - silence
         return context.clock_ms + silence
 
     def handle_control(self, raw: str) -> None:

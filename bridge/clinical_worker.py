@@ -93,6 +93,7 @@ class ClinicalWorker:
         self._caught_up: set[int] = set()  # partitions whose last read reached the end of the stream
         self._read_to_end_at: dict[int, float] = {}  # partition -> time.monotonic() of that read
         self._read_at: dict[str, float] = {}  # bed -> time.monotonic() its last step evaluated was read
+        self._flowing_since: float | None = None  # time.monotonic() of the first step evaluated here
         self._replayed: set[str] = set()  # beds whose last step evaluated came from a backlog (REPLAY_LAG_MS)
         self._touched: dict[int, set[str]] = {}
         self._committed: dict[int, str | None] = {}
@@ -132,6 +133,11 @@ class ClinicalWorker:
         if bed_code in self._replayed:
             silence -= REPLAY_GRACE_S
         return max(0, int(silence * 1000))
+
+    def flowing_ms(self) -> int | None:
+        if self._flowing_since is None:
+            return None
+        return int((time.monotonic() - self._flowing_since) * 1000)
 
     @property
     def owned(self) -> list[int]:
@@ -305,6 +311,8 @@ class ClinicalWorker:
         units = order.add(entries, now, wall_ms)
         units += order.ready(partition in self._caught_up, now, self.announced)
         if units:
+            if self._flowing_since is None:
+                self._flowing_since = now
             self._touched[partition] |= self.pipeline.evaluate_units(units)
             self.evaluated += len(units)
             self._note_reads(units, now, wall_ms)

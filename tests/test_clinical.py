@@ -18,7 +18,7 @@ from bridge.clinical_worker import ClinicalWorker
 from data import live_keys
 from data.admissions import current_admission
 from data.live_store import MemoryLiveStore
-from data.models import AlarmEvent, BedOccupancy, Observation, User, VitalSample
+from data.models import AlarmEvent, Bed, BedOccupancy, DeviceAssignment, Observation, User, VitalSample
 from data.wards import bed_by_code
 from domain.alarms import Alarm, Change
 from domain.clock import now_ms, utcnow
@@ -231,6 +231,9 @@ class Owns:
     def silence_ms(self, bed_code: str) -> int | None:
         return None  # these tests give the beds samples: no time passes by the wall clock
 
+    def flowing_ms(self) -> int | None:
+        return None
+
 
 def test_a_new_owner_finding_the_previous_admissions_snapshot_scores_the_stored_cuff_reading(sqlite_app):
     """A patient was moved into ICU-13 while another evaluator owned it, and its last snapshot is of the bed's
@@ -324,6 +327,40 @@ def test_a_backlog_read_long_after_it_came_goes_by_its_samples_time_not_by_the_w
     worker._step(0)
     worker.pipeline.tick(now_ms())
     assert "no_data" in active_alarms(live, "ICU-03")
+
+
+def test_a_monitor_silent_since_the_evaluator_started_raises_no_data(sqlite_app):
+    """An evaluator starting with no snapshot of a bed's clock (the live store restarted empty, the embedded demo's
+    memory store) whose monitor sends nothing (it died while Pantau was down): the bed's time starts on the wall
+    clock when its partition was taken over, and "no data" is raised after the wait, as for a monitor that stops.
+    Its samples, once they come, are evaluated on the bed's time from then on. A bed with no monitor paired has
+    nothing missing."""
+    with sqlite_app.runtime.db.session() as s, s.begin():  # ICU-05's monitor taken away: a patient without one
+        bed_id = s.scalar(select(Bed.id).where(Bed.code == "ICU-05"))
+        s.execute(update(DeviceAssignment).where(DeviceAssignment.bed_id == bed_id).values(until=utcnow()))
+    live = MemoryLiveStore()
+    worker = ClinicalWorker(sqlite_app.runtime.db, live, partitions=1, lease_s=30, hold_ms=0, step_ms=1000)
+    worker._leases()  # takes the partition; the test reads it, not the worker's thread
+
+    def passes(seconds: int, beds: tuple[str, ...] = ()) -> None:
+        """The worker's passes and the pipeline's ticks about once a second, each with a sample of ``beds``."""
+        for _ in range(seconds):
+            time.sleep(1.0)
+            batch = live.batch()
+            for bed in beds:
+                msg = sample(0)._replace(ts=now_ms(), received=now_ms())
+                batch.append_stream(live_keys.clinical_partition(0), encode_sample(bed, 0, msg), 100)
+            batch.execute()
+            worker._step(0)
+            worker.pipeline.tick(now_ms())
+
+    passes(6)  # nothing flows at all (the consumers not started yet, a backlog to come): no bed's silence
+    assert active_alarms(live, "ICU-03") == [] and active_alarms(live, "ICU-04") == []
+    passes(6, ("ICU-04",))  # the other monitors' samples flow, ICU-03's does not
+    assert "no_data" in active_alarms(live, "ICU-03") and "no_data" not in active_alarms(live, "ICU-04")
+    assert active_alarms(live, "ICU-05") == []
+    passes(2, ("ICU-03", "ICU-04"))
+    assert "no_data" not in active_alarms(live, "ICU-03")
 
 
 def test_the_time_the_partitions_could_not_be_read_is_no_beds_silence(sqlite_app, monkeypatch):

@@ -14,6 +14,8 @@ messages published while it was offline when it reconnects. Two amqtt 0.12.1 beh
   this broker uses :class:`LoopbackAuthPlugin`, which accepts every client (the listener is loopback-only)
   without that mark.
 * Sessions live in memory only: stopping the broker loses queued messages and sessions.
+
+A third, a defect, is worked around in :class:`_OwnRetainedBroker`: retained messages of other clients' filters.
 """
 
 from __future__ import annotations
@@ -61,6 +63,25 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+class _OwnRetainedBroker(Broker):
+    """amqtt's broker, sending a client only the retained messages of the filters it subscribed to itself.
+
+    After a client connects, amqtt 0.12.1 goes through every filter any client has subscribed to and sends it the
+    retained messages of each (a demo monitor took the other monitors' statuses for commands), awaiting each one
+    while other clients subscribe: the filters change under the loop, and the connection's handler dies with
+    "dictionary changed size during iteration", leaving that client without a working session (a simulated
+    monitor stayed silent for the whole demo). A filter that is not the client's now returns at once, without an
+    await, so the loop neither sends it nor lets the filters change under it."""
+
+    async def _publish_retained_messages_for_subscription(
+        self, subscription: tuple[str, int], session: Session
+    ) -> None:
+        subscribers = self._subscriptions.get(subscription[0], ())
+        if all(subscriber.client_id != session.client_id for subscriber, _ in subscribers):
+            return
+        await super()._publish_retained_messages_for_subscription(subscription, session)
 
 
 class EmbeddedBroker:
@@ -152,7 +173,7 @@ class EmbeddedBroker:
             self._loop = None
 
     async def _serve(self, port: int, started: threading.Event, outcome: dict[str, Any]) -> None:
-        broker = Broker(self._config(port), loop=asyncio.get_running_loop())
+        broker = _OwnRetainedBroker(self._config(port), loop=asyncio.get_running_loop())
         try:
             await broker.start()
         except BrokerError as exc:

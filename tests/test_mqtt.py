@@ -186,6 +186,28 @@ def test_qos1_round_trip(broker: BrokerAddress) -> None:
         consumer.stop()
 
 
+def test_a_client_gets_only_the_retained_messages_of_its_own_subscriptions(broker: BrokerAddress) -> None:
+    """A monitor's retained status, under the consumer's subscription, never reaches another monitor that
+    subscribed to its own command topic only. amqtt 0.12 sent each connecting client the retained messages of every
+    filter any client had subscribed to (the demo's monitors took the others' statuses for commands), awaiting each
+    while other clients subscribed, and died mid-loop with "dictionary changed size during iteration"."""
+    status, command = _topic() + "/status", _topic() + "/cmd"
+    consumer = Peer(broker, f"test-sub-{uuid.uuid4().hex[:8]}", persistent=False, topic=status.rsplit("/", 1)[0] + "/#")
+    device = Peer(broker, f"test-pub-{uuid.uuid4().hex[:8]}", persistent=False)
+    newcomer = None
+    try:
+        device.client.publish(status, b'{"online":true}', qos=1, retain=True).wait_for_publish(WAIT)
+        assert consumer.wait_messages(1)[0].topic == status
+        newcomer = Peer(broker, f"test-mon-{uuid.uuid4().hex[:8]}", persistent=False, topic=command)
+        device.client.publish(command, b'{"cmd":"resend"}', qos=1).wait_for_publish(WAIT)
+        assert [m.topic for m in newcomer.wait_messages(1)] == [command]  # a retained one would have come first
+    finally:
+        device.client.publish(status, b"", qos=1, retain=True).wait_for_publish(WAIT)  # the retained one cleared
+        for peer in (newcomer, device, consumer):
+            if peer is not None:
+                peer.stop()
+
+
 def test_persistent_session_gets_messages_sent_while_offline(broker: BrokerAddress) -> None:
     topic = _topic()
     client_id = f"test-consumer-{uuid.uuid4().hex[:8]}"

@@ -62,7 +62,8 @@ def _head(frame: BoardFrame) -> html.Header:
         [
             *back,
             html.Div(
-                [html.Div(frame.title, className="board-title"), html.Div(frame.site_name, className="board-site")]
+                [html.Div(frame.title, className="board-title"), html.Div(frame.site_name, className="board-site")],
+                className="board-name",
             ),
             html.Button(
                 [html.I(className="bi bi-volume-up-fill me-2"), t("board_enable_sound")],

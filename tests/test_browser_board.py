@@ -4,6 +4,8 @@ once; the board says when its connection is down."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -165,12 +167,20 @@ def test_staff_preview_the_board_with_a_way_back(page, live_server):
     base, _ = live_server
     sign_in(page, base, "loket")
     expect(page.locator("#home-greeting")).to_be_visible()
+    page.clock.install(time=datetime(2026, 9, 27, 23, 55, tzinfo=ZoneInfo("Asia/Jakarta")))  # a long date line
     page.goto(f"{base}/papan")
     page.click("#board-link-farmasi")
     expect(page.locator("#queue-board")).to_be_visible()
     expect(page.locator(".board-title")).to_have_text("Antrean Farmasi")
     expect(page.locator("#board-waiting li")).to_have_count(2)
     expect(page.locator("#board-doctors")).to_have_count(0)
+    page.goto(f"{base}/papan/loket")  # the longest board name, beside the way back and the sound button
+    expect(page.locator("#board-clock")).to_contain_text("Minggu, 27 September 2026 pukul 23.55")
+    head, clock = (page.locator(selector).bounding_box() for selector in (".board-head", "#board-clock"))
+    assert clock["x"] + clock["width"] <= head["x"] + head["width"] + 0.5  # the time is not run off the screen
+    assert page.evaluate(
+        "() => { const c = document.getElementById('board-clock'); return c.scrollWidth <= c.clientWidth; }"
+    )
     page.click(".board-exit")
     expect(page.locator("#home-greeting")).to_be_visible()
 

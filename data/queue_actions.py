@@ -18,14 +18,7 @@ from data.charge_capture import charge_consultation, charge_pharmacy
 from data.models import OPEN_AT_COUNTER, ClinicSession, Poli, QueueTicket, Visit
 from data.queue_day import on_the_line
 from data.queue_registration import register_visit
-from data.queue_tickets import (
-    NO_SHOW_NOTE,
-    QueueEvent,
-    enqueue,
-    issue_ticket,
-    point_prefix,
-    record_task,
-)
+from data.queue_tickets import NO_SHOW_NOTE, QueueEvent, enqueue, issue_ticket, point_prefix, record_task
 from domain.actor import Actor
 from domain.errors import InputError
 from domain.free_text import clean_text

@@ -73,6 +73,7 @@ JOURNAL_IDLE_S = 1.0
 FLUSH_WAIT_S = 5.0  # how long a flush waits for another still running (stuck on a database that does not answer)
 NEWS2_INPUTS = ("rr", "spo2", "sbp", "hr", "temp")
 SILENT_MS = 1000  # durable path: a bed's time runs on the wall clock only after this long without a sample
+_PAIRED_BEDS = select(DeviceAssignment.bed_id).where(DeviceAssignment.until.is_(None))  # beds with a monitor now
 
 
 @dataclass
@@ -194,7 +195,7 @@ class ClinicalPipeline:
             observations = {
                 bed_id: self._latest_observation(session, admission_id) for bed_id, (admission_id, _) in stays.items()
             }
-            paired = set(session.scalars(select(DeviceAssignment.bed_id).where(DeviceAssignment.until.is_(None))))
+            paired = set(session.scalars(_PAIRED_BEDS))
             arrived = self._new_patients(rows, stays) if self._state_restored else set()
             cuffs = self._stored_cuff_readings(session, arrived) if arrived else {}
         now_ms = clock.now_ms()
@@ -274,11 +275,7 @@ class ClinicalPipeline:
             ).first()
             admission_id, scale, since = stay if stay is not None else (None, 1, None)
             observation = self._latest_observation(session, admission_id)
-            paired = session.scalar(
-                select(DeviceAssignment.id).where(
-                    DeviceAssignment.bed_id == context.bed_id, DeviceAssignment.until.is_(None)
-                )
-            )
+            paired = session.scalar(_PAIRED_BEDS.where(DeviceAssignment.bed_id == context.bed_id).limit(1))
             cuff = None
             if since is not None and _moved_in(context, admission_id):
                 readings = stay_cuff_readings(session, {context.code: Stay(context.bed_id, since)}, utcnow())

@@ -78,7 +78,7 @@ class LineEntry:
     counter: str
     estimate: datetime | None
     session_id: int | None
-    earlier: date | None = None  # the day before's ticket, still open (``data.queue_tickets.on_the_line``)
+    earlier: date | None = None  # the day before's ticket, still open (``data.queue_day.on_the_line``)
 
 
 @dataclass

@@ -25,13 +25,14 @@ from components.queue_line import (
     counts,
     current_panel,
     late_table,
+    left_open_card,
     session_hours,
     waiting_table,
 )
 from data import queue_actions
 from data.procedures import ticket_visit
 from data.queue_tickets import publish
-from data.queue_views import CounterView, counter_view, point_names
+from data.queue_views import CounterView, LineEntry, counter_view, point_names
 from data.runtime import current_runtime
 from data.schedules import today_sessions
 from data.service_counters import counters_at
@@ -205,6 +206,7 @@ def _disabled(usable: frozenset[str]) -> tuple[bool, ...]:
     Output(Ids.SKIP_HINT, "children"),
     Output(Ids.WAITING, "children"),
     Output(Ids.LATE, "children"),
+    Output(Ids.LEFT_OPEN, "children"),
     Output(Ids.COUNTS, "children"),
     Output(Ids.SHOWN, "data"),
     Input(Ids.INTERVAL, "n_intervals"),
@@ -241,7 +243,7 @@ def _lines(data: object) -> tuple:
     try:
         choice = parse_choice(data)
     except InputError:
-        return (t("counter_pick_first"), None, None, *_disabled(frozenset()), "", None, None, [])
+        return (t("counter_pick_first"), None, None, *_disabled(frozenset()), "", None, None, None, [])
     code = poli_code_of(choice.point)
     with current_runtime().db.session() as session:
         view = counter_view(
@@ -267,6 +269,7 @@ def _lines(data: object) -> tuple:
         hint,
         waiting_table(view.waiting, settings.timezone, doctors),
         late_table(view.late),
+        left_open_card(view.left_open),
         counts(view),
     )
 
@@ -319,9 +322,8 @@ def _require_reason(reason: str | None) -> None:
         raise InputError("counter_err_cancel_reason")
 
 
-def _ticket_here(view: CounterView, ticket_id: object, *, current_only: bool = False) -> int:
-    """``ticket_id`` as the screen showed it, if it is still in this counter's line (else refuse)."""
-    lines = [view.current] if current_only else [view.current, *view.waiting, *view.late]
+def _ticket_here(lines: list[LineEntry | None], ticket_id: object) -> int:
+    """``ticket_id`` as the screen showed it, if it is still in these lines of the counter (else refuse)."""
     for entry in lines:
         if entry is not None and entry.ticket_id == ticket_id:
             return entry.ticket_id
@@ -361,13 +363,14 @@ def _perform(session: Session, choice: Choice, click: Click) -> tuple[queue_acti
         result = queue_actions.call_next(session, who, choice.point, choice.counter, now, session_id=choice.session_id)
         return result, "counter_did_call" if result.ticket_id else "counter_nobody_waiting"
     view = counter_view(session, who.site_id, choice.point, choice.counter, now, session_id=choice.session_id)
+    line = [view.current, *view.waiting, *view.late]
     if click.trigger == Ids.LATE_PICK:
-        ticket_id = _ticket_here(view, click.late_id)
+        ticket_id = _ticket_here(line, click.late_id)
         return queue_actions.call_ticket(session, who, ticket_id, choice.counter, now), "counter_did_call"
     if click.trigger == Ids.CANCEL_CONFIRM:  # its reason was checked in ``act``, inside the dialog
-        ticket_id = _ticket_here(view, click.cancel_id)
+        ticket_id = _ticket_here([*line, *view.left_open], click.cancel_id)
         return queue_actions.cancel(session, who, ticket_id, now, click.reason), "counter_did_cancel"
-    ticket_id = _ticket_here(view, click.current_id, current_only=True)
+    ticket_id = _ticket_here([view.current], click.current_id)
     if click.trigger == Ids.RECALL:
         return queue_actions.recall(session, who, ticket_id, now), "counter_did_call"
     if click.trigger == Ids.SKIP:

@@ -118,6 +118,16 @@ def _table(head: list[str], rows: list[html.Tr], table_id: str, empty_key: str) 
     )
 
 
+def _who(entry: LineEntry) -> list[html.Td]:
+    """A line row's first cells: the number (with its day when not today's), the name, the payer and the state."""
+    return [
+        html.Td(_number(entry), className="font-monospace fw-semibold"),
+        html.Td(entry.name or "—"),
+        html.Td(payer_label(entry.payer)),
+        html.Td(status_badge(entry)),
+    ]
+
+
 def waiting_table(entries: list[LineEntry], timezone: str, doctors: dict[int, str] | None = None) -> html.Div:
     """Everyone still to be served, by number, with their estimated call time (and doctor, when the counter
     serves several: each doctor's line has its own estimates)."""
@@ -127,10 +137,7 @@ def waiting_table(entries: list[LineEntry], timezone: str, doctors: dict[int, st
     rows = [
         html.Tr(
             [
-                html.Td(_number(e), className="font-monospace fw-semibold"),
-                html.Td(e.name or "—"),
-                html.Td(payer_label(e.payer)),
-                html.Td(status_badge(e)),
+                *_who(e),
                 *([html.Td(doctors.get(e.session_id, "—"))] if doctors else []),
                 html.Td(clock_time(e.estimate, timezone), className="font-monospace"),
                 html.Td(_action(CANCEL_ROW_ID, e, "counter_cancel_short", "danger") if e.status == "waiting" else ""),
@@ -163,6 +170,33 @@ def late_table(entries: list[LineEntry]) -> html.Div:
         for e in entries
     ]
     return _table(head, rows, "counter-late-table", "counter_late_empty")
+
+
+def left_open_card(entries: list[LineEntry]) -> dbc.Card | None:
+    """Earlier days' numbers of patients never served that nobody closed, each to be cancelled as a no-show (which
+    tells BPJS); nothing when there are none."""
+    if not entries:
+        return None
+    keys = ("counter_col_number", "counter_col_name", "counter_col_payer", "counter_col_status", "counter_col_action")
+    rows = [
+        html.Tr(
+            [
+                *_who(e),
+                html.Td(_action(CANCEL_ROW_ID, e, "counter_cancel_short", "danger")),
+            ],
+            id=_row_id("left-open", e),
+        )
+        for e in entries
+    ]
+    return dbc.Card(
+        [
+            dbc.CardHeader(t("counter_left_open_title", count=len(entries))),
+            dbc.CardBody(html.Small(t("counter_left_open_hint"), className="text-body-secondary"), className="py-2"),
+            _table([t(k) for k in keys], rows, "counter-left-open-table", "counter_late_empty"),
+        ],
+        className="mt-3 border-warning",
+        id="counter-left-open-card",
+    )
 
 
 def counts(view: CounterView) -> list[dbc.Col]:

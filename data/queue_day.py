@@ -1,8 +1,9 @@
-"""Which tickets a queue line holds at a moment: a counter's line, the next call and a TV board agree on it."""
+"""Which tickets a queue line holds at a moment, and which earlier tickets no line holds any more though nobody
+closed them: a counter's line, the next call and a TV board agree on it."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
@@ -12,6 +13,19 @@ from data.schedules import local_today
 
 CARRIED_OVER = ("waiting", "called", "serving", "skipped")  # still open at local midnight
 NIGHT = timedelta(hours=6)  # how long into a day the lines keep the day before's open tickets
+NEVER_SERVED = ("booked", "waiting", "called", "skipped")  # open, and the patient was never served: a no-show
+LOOK_BACK = timedelta(days=30)  # how far back a counter lists the numbers left open (bounds the index range read)
+
+
+def _days(session: Session, site_id: int, now: datetime) -> tuple[date, date]:
+    """The site's day at ``now``, and the day whose night's line is still running (the day before until 06:00)."""
+    return local_today(session, site_id, now), local_today(session, site_id, now - NIGHT)
+
+
+def _line(today: date, night_of: date) -> ColumnElement[bool]:
+    return (QueueTicket.service_date == today) | (
+        (QueueTicket.service_date == night_of) & QueueTicket.status.in_(CARRIED_OVER)
+    )
 
 
 def on_the_line(session: Session, site_id: int, now: datetime) -> ColumnElement[bool]:
@@ -19,7 +33,16 @@ def on_the_line(session: Session, site_id: int, now: datetime) -> ColumnElement[
     before's that are still open (a pharmacy line that runs past midnight, a patient in service at 23:59), so
     nobody waiting or in service drops off the line at midnight. From 06:00 the day's line starts clean: numbers
     nobody closed the night before do not come first in the morning."""
-    today, night_of = local_today(session, site_id, now), local_today(session, site_id, now - NIGHT)
-    return (QueueTicket.service_date == today) | (
-        (QueueTicket.service_date == night_of) & QueueTicket.status.in_(CARRIED_OVER)
+    return _line(*_days(session, site_id, now))
+
+
+def left_open(session: Session, site_id: int, now: datetime) -> ColumnElement[bool]:
+    """Tickets of the last 30 days before the site's day that no line holds any more, of patients never served
+    (booked and never checked in, waiting, called, skipped): the counter lists them so that a person closes each
+    as a no-show, which tells BPJS, rather than leaving it open for good or closing it on nobody's word."""
+    today, night_of = _days(session, site_id, now)
+    return (
+        QueueTicket.service_date.between(today - LOOK_BACK, today - timedelta(days=1))
+        & QueueTicket.status.in_(NEVER_SERVED)
+        & ~_line(today, night_of)
     )

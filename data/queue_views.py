@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, aliased
 
 from data.models import ClinicSession, Doctor, Patient, Poli, QueueTicket, SiteSetting, Visit, VisitTask
-from data.queue_day import on_the_line
+from data.queue_day import left_open, on_the_line
 from data.schedules import local_today
 from domain.clock import epoch_ms
 from domain.free_text import clean_text
@@ -83,42 +83,53 @@ class LineEntry:
 
 @dataclass
 class CounterView:
-    """What one counter sees: the patient at this counter, the waiting line and the late line."""
+    """What one counter sees: the patient at this counter, the waiting line, the late line, and the earlier days'
+    numbers nobody closed (``data.queue_day.left_open``)."""
 
     current: LineEntry | None = None
     waiting: list[LineEntry] = field(default_factory=list)
     late: list[LineEntry] = field(default_factory=list)
     booked: int = 0
     done: int = 0
+    left_open: list[LineEntry] = field(default_factory=list)
+
+
+def _tickets(site_id: int, point: str, which: ColumnElement[bool]) -> Select:
+    return (
+        select(QueueTicket, Visit.payer, Patient.name)
+        .outerjoin(Visit, Visit.id == QueueTicket.visit_id)
+        .outerjoin(Patient, Patient.id == Visit.patient_id)
+        .where(QueueTicket.site_id == site_id, QueueTicket.point == point, which)
+        .order_by(QueueTicket.service_date, QueueTicket.number)
+    )
+
+
+def _entry(ticket: QueueTicket, payer: str | None, name: str | None, day: date) -> LineEntry:
+    earlier = ticket.service_date if ticket.service_date != day else None
+    return LineEntry(
+        ticket.id,
+        ticket.label,
+        ticket.status,
+        name or "",
+        payer or "",
+        ticket.call_count,
+        ticket.counter or "",
+        None,
+        ticket.session_id,
+        earlier,
+    )
 
 
 def counter_view(
     session: Session, site_id: int, point: str, counter: str, now: datetime, *, session_id: int | None = None
 ) -> CounterView:
     day = local_today(session, site_id, now)
-    query = (
-        select(QueueTicket, Visit.payer, Patient.name)
-        .outerjoin(Visit, Visit.id == QueueTicket.visit_id)
-        .outerjoin(Patient, Patient.id == Visit.patient_id)
-        .where(QueueTicket.site_id == site_id, QueueTicket.point == point, on_the_line(session, site_id, now))
-        .order_by(QueueTicket.service_date, QueueTicket.number)
-    )
+    query = _tickets(site_id, point, on_the_line(session, site_id, now))
     if session_id is not None:
         query = query.where(QueueTicket.session_id == session_id)
     view = CounterView()
     for ticket, payer, name in session.execute(query).all():
-        entry = LineEntry(
-            ticket.id,
-            ticket.label,
-            ticket.status,
-            name or "",
-            payer or "",
-            ticket.call_count,
-            ticket.counter or "",
-            None,
-            ticket.session_id,
-            ticket.service_date if ticket.service_date != day else None,
-        )
+        entry = _entry(ticket, payer, name, day)
         if ticket.status in ("called", "serving") and ticket.counter == counter:
             view.current = entry
         elif ticket.status in ("waiting", "called", "serving"):
@@ -129,6 +140,8 @@ def counter_view(
             view.booked += 1
         elif ticket.status == "done":
             view.done += 1
+    rows = session.execute(_tickets(site_id, point, left_open(session, site_id, now))).all()
+    view.left_open = [_entry(ticket, payer, name, day) for ticket, payer, name in rows]
     estimates: dict[int, datetime] = {}
     for sid in {e.session_id for e in view.waiting if e.session_id is not None}:
         estimates.update(session_estimates(session, session.get(ClinicSession, sid), now))

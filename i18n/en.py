@@ -457,6 +457,8 @@ STRINGS = {
     "counter_late_title": "Late (absent when called)",
     "counter_waiting_empty": "Nobody is waiting.",
     "counter_late_empty": "No skipped numbers.",
+    "counter_left_open_title": "Left open from earlier days ({count})",
+    "counter_left_open_hint": "These patients were never served and are no longer in the line. Cancel each as a no-show to close its number; the cancellation is recorded and reported like any other.",
     "counter_col_number": "Number",
     "counter_col_name": "Name",
     "counter_col_payer": "Payer",

@@ -467,6 +467,8 @@ STRINGS = {
     "counter_late_title": "Terlewat (tidak hadir saat dipanggil)",
     "counter_waiting_empty": "Tidak ada yang menunggu.",
     "counter_late_empty": "Tidak ada nomor terlewat.",
+    "counter_left_open_title": "Belum ditutup dari hari sebelumnya ({count})",
+    "counter_left_open_hint": "Pasien dengan nomor ini tidak pernah dilayani dan tidak lagi ada di antrean. Batalkan masing-masing sebagai tidak hadir agar nomornya tertutup; pembatalan dicatat dan dilaporkan seperti pembatalan lainnya.",
     "counter_col_number": "Nomor",
     "counter_col_name": "Nama",
     "counter_col_payer": "Penjamin",

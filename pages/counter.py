@@ -57,6 +57,7 @@ class Ids:
     FEEDBACK = "counter-feedback"
     WAITING = "counter-waiting"
     LATE = "counter-late"
+    LEFT_OPEN = "counter-left-open"
     COUNTS = "counter-counts"
     LATE_PICK = "counter-late-pick"
     CANCEL_PICK = "counter-cancel-pick"
@@ -228,6 +229,7 @@ def layout(**_query: str) -> html.Div:
                                 className="mb-3",
                             ),
                             dbc.Card([dbc.CardHeader(t("counter_late_title")), html.Div(id=Ids.LATE)]),
+                            html.Div(id=Ids.LEFT_OPEN),
                         ],
                         lg=7,
                         xl=8,

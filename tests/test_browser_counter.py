@@ -6,18 +6,20 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import update
 
 from auth.users import find_user
+from data.models import QueueTicket
 from data.queue_registration import register_patient, register_visit
 from data.schedules import day_sessions, local_today
 from domain.actor import Actor
 from domain.clock import utcnow
 from tests.fixtures_browser import save_screenshot
-from tests.test_browser_shell import open_nav, open_page, sign_in, sign_out
+from tests.test_browser_shell import collect_console_errors, open_nav, open_page, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
@@ -61,6 +63,16 @@ def register_morning(pantau) -> None:
                 now=utcnow(),
                 referral_number=referral,
             )
+
+
+def open_poli_counter(page, base: str, username: str, counter: str) -> None:
+    """Sign in as ``username`` and open a counter of Poli Umum named ``counter``."""
+    sign_in(page, base, username)
+    expect(page.locator("#home-greeting")).to_be_visible()
+    open_page(page, f"{base}/antrean/konter")
+    page.select_option("#counter-point", "poli:UMU")
+    page.fill("#counter-name", counter)
+    page.click("#counter-open")
 
 
 def requests_until_two_refreshes(page, timeout: float = 15) -> list[list[str]]:
@@ -162,6 +174,41 @@ def test_nurse_serves_a_patient_and_the_pharmacy_sees_the_number(page, live_serv
     expect(page.locator("#counter-waiting-R001")).to_contain_text("menunggu")
 
 
+def test_the_nurse_closes_the_numbers_left_open_two_days_ago(page, live_server):
+    """Numbers of patients never served, from a day whose desk went home without closing them: off every line,
+    listed apart with their day, and each cancelled as a no-show through the same dialog."""
+    base, pantau = live_server
+    register_morning(pantau)
+    with pantau.runtime.db.session() as s:  # two of them are made two days old (past any night's line)
+        day = local_today(s, find_user(s, "perawat").site_id) - timedelta(days=2)
+        s.execute(update(QueueTicket).where(QueueTicket.label.in_(("A005", "A006"))).values(service_date=day))
+    errors = collect_console_errors(page)
+    open_poli_counter(page, base, "perawat", "Ruang Periksa 3")
+    card = page.locator("#counter-left-open-card")
+    expect(card).to_contain_text("Belum ditutup dari hari sebelumnya (2)")
+    row = page.locator(f"#counter-left-open-A005-{day:%Y%m%d}")
+    expect(row).to_contain_text("Ani Suryani")
+    expect(row).to_contain_text(f"dari {day:%d/%m}")
+    expect(page.locator("#counter-count-waiting")).to_have_text("4")  # today's line: A001–A004
+    expect(page.locator("#counter-waiting-A005")).to_have_count(0)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    save_screenshot(page, "counter-left-open.png", full_page=True)
+
+    row.get_by_role("button", name="Batal").click()
+    expect(page.locator("#counter-cancel-title")).to_have_text("Batalkan nomor A005?")
+    expect(page.locator("#counter-cancel-reason")).to_have_value("Tidak hadir")
+    page.click("#counter-cancel-confirm")
+    expect(page.locator("#counter-message")).to_have_text("A005 dibatalkan.")
+    expect(card).to_contain_text("Belum ditutup dari hari sebelumnya (1)")
+    expect(row).to_have_count(0)
+    page.locator(f"#counter-left-open-A006-{day:%Y%m%d}").get_by_role("button", name="Batal").click()
+    page.click("#counter-cancel-confirm")
+    expect(page.locator("#counter-message")).to_have_text("A006 dibatalkan.")
+    expect(card).to_have_count(0)  # nothing left open: the list is gone
+    expect(page.locator("#counter-count-waiting")).to_have_text("4")
+    assert errors == []
+
+
 def test_admin_sets_the_running_text_and_closes_a_poli(page, live_server):
     base, _ = live_server
     sign_in(page, base, "admin")
@@ -196,12 +243,7 @@ def test_front_desk_may_close_a_poli_but_not_edit_the_running_text(page, live_se
 def test_a_blank_cancel_reason_keeps_the_dialog_open_with_the_message_beside_the_field(page, live_server):
     base, pantau = live_server
     register_morning(pantau)
-    sign_in(page, base, "perawat")
-    expect(page.locator("#home-greeting")).to_be_visible()
-    open_page(page, f"{base}/antrean/konter")
-    page.select_option("#counter-point", "poli:UMU")
-    page.fill("#counter-name", "Ruang Periksa 2")
-    page.click("#counter-open")
+    open_poli_counter(page, base, "perawat", "Ruang Periksa 2")
     expect(page.locator("#counter-waiting-A002")).to_contain_text("Bambang Sutrisno")
     page.locator("#counter-waiting-A002").get_by_role("button", name="Batal").click()
     modal = page.locator("#counter-cancel-modal")

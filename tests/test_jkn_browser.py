@@ -9,7 +9,7 @@ import requests
 from playwright.sync_api import expect
 
 from tests.fixtures_browser import save_screenshot
-from tests.test_browser_shell import open_page, sign_in
+from tests.test_browser_counter import open_poli_counter
 from tests.test_jkn_api import booking_body, member
 
 pytestmark = pytest.mark.browser
@@ -47,12 +47,7 @@ def test_a_mobile_jkn_number_reaches_the_counter_and_the_tv_board(page, browser,
     desk = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="id-ID", timezone_id="Asia/Jakarta")
     counter = desk.new_page()
     try:
-        sign_in(counter, base, "loket")
-        expect(counter.locator("#home-greeting")).to_be_visible()
-        open_page(counter, f"{base}/antrean/konter")
-        counter.select_option("#counter-point", "poli:UMU")
-        counter.fill("#counter-name", "Ruang Periksa 1")
-        counter.click("#counter-open")
+        open_poli_counter(counter, base, "loket", "Ruang Periksa 1")
         expect(counter.locator("#counter-count-booked")).to_have_text("1")  # booked, not yet in the line
         expect(counter.locator("#counter-waiting-A001")).to_have_count(0)
 

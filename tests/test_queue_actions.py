@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from auth.users import find_user
-from components.queue_line import waiting_table
+from components.queue_line import left_open_card, waiting_table
 from data import live_keys, queue_actions
 from data.models import AuditLog, BpjsOutbox, ClinicSession, Doctor, Poli, QueueTicket, Visit, VisitTask
 from data.queue_registration import register_patient, register_visit
@@ -50,7 +50,7 @@ class Clinic:
         self.now += timedelta(minutes=1)
         return self.now
 
-    def visit(self, payer: str = "jkn", session: str = "UMU1"):
+    def visit(self, payer: str = "jkn", session: str = "UMU1", *, arrived: bool = True):
         """A patient registered at the desk (task 3 now) into one of the day's sessions."""
         self.patients += 1
         with self.db.session() as s:
@@ -74,6 +74,7 @@ class Clinic:
                 payer=payer,
                 now=self.tick(),
                 referral_number=f"0301R0011126B{self.patients:06d}" if payer == "jkn" else None,
+                arrived=arrived,
             )
 
     def act(self, action, *args, **kwargs):
@@ -280,6 +281,48 @@ def test_the_pharmacy_line_goes_on_past_midnight_and_starts_clean_in_the_morning
             )
         )
     assert left == "waiting"  # not closed behind anyone's back: the night before's report still shows it open
+
+
+def test_numbers_nobody_closed_are_listed_the_next_morning_and_closed_as_no_shows(clinic):
+    """A desk that went home with patients still booked, waiting or skipped left their numbers open for good: off
+    every line, never cancelled, never told to BPJS. The next day's counter lists them until each is cancelled."""
+    served, skipped, waiting = clinic.visit(), clinic.visit(), clinic.visit()
+    clinic.visit(arrived=False)  # a Mobile JKN booking whose patient never came
+    other_poli = clinic.visit(session="ANA")
+    clinic.call(counter="Ruang 1")
+    clinic.act(queue_actions.start, served.ticket_id)
+    clinic.call(counter="Ruang 3")
+    with clinic.db.session() as s:
+        queue_actions.skip(s, clinic.actor, skipped.ticket_id, 1)
+    next_day = DAY + timedelta(days=1)
+
+    def view_at(moment: datetime, point: str = UMU):
+        with clinic.db.session() as s:
+            return counter_view(s, clinic.actor.site_id, point, "Ruang 2", moment)
+
+    night = view_at(_at(next_day, 0, 30))  # the night's line still holds who was in service, waiting or skipped
+    assert [e.label for e in night.waiting] == ["A001", "A003"] and [e.label for e in night.late] == ["A002"]
+    assert [(e.label, e.status) for e in night.left_open] == [("A004", "booked")]  # never came: no line holds it
+    morning = view_at(_at(next_day, 6, 0))
+    assert morning.waiting == [] and morning.late == []
+    assert [(e.label, e.status, e.earlier) for e in morning.left_open] == [
+        ("A002", "skipped", DAY),
+        ("A003", "waiting", DAY),
+        ("A004", "booked", DAY),
+    ]  # the patient in service (A001) is not a no-show
+    anak = ticket(clinic, other_poli.ticket_id).label
+    assert [e.label for e in view_at(_at(next_day, 6, 0), ANA).left_open] == [anak]  # each poli lists its own
+    shown = str(left_open_card(morning.left_open))
+    assert "Belum ditutup dari hari sebelumnya (3)" in shown and shown.count("dari 12/01") == 3
+    assert "counter-left-open-A003-20260112" in shown and left_open_card([]) is None
+
+    clinic.now = _at(next_day, 7, 0)
+    _, cancelled = clinic.act(queue_actions.cancel, waiting.ticket_id, reason="Tidak hadir")
+    assert tasks(clinic, waiting.visit_id)[99] == cancelled
+    assert [k for k, _ in outbox(clinic, waiting.visit_id)][-1] == "batal"  # BPJS hears of it
+    assert [e.label for e in view_at(clinic.now).left_open] == ["A002", "A004"]
+    assert view_at(_at(DAY + timedelta(days=30), 7, 0)).left_open != []
+    assert view_at(_at(DAY + timedelta(days=31), 7, 0)).left_open == []  # a month on, the list lets them go
 
 
 def test_referral_books_the_other_poli_with_task_3_at_the_finish_time(clinic):

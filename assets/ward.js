@@ -219,8 +219,13 @@
     el.hr.classList.toggle("v-noisy", v.st_ecg === "noisy");
     el.spo2.classList.toggle("v-noisy", v.st_spo2 === "noisy");
     var risk = v.news2_risk || "";
-    el.news2.textContent = v.news2 === undefined || v.news2 === "" ? "" : "NEWS2 " + v.news2 + (v.news2_complete === "0" ? "*" : "");
-    el.news2.title = v.news2_complete === "0" ? st.text.ward_news2_incomplete : "NEWS2";
+    if (risk === "not_applicable") {  // a patient under 16: NEWS2 does not score them
+      el.news2.textContent = st.text.news2_not_applicable;
+      el.news2.title = st.text.news2_not_applicable_why;
+    } else {
+      el.news2.textContent = v.news2 === undefined || v.news2 === "" ? "" : "NEWS2 " + v.news2 + (v.news2_complete === "0" ? "*" : "");
+      el.news2.title = v.news2_complete === "0" ? st.text.ward_news2_incomplete : "NEWS2";
+    }
     el.news2.className = "tile-news2 badge news2-" + (risk || (v.news2_complete === "0" ? "incomplete" : "none"));
     el.qsofa.textContent = v.qsofa === "1" ? "qSOFA ≥ 2" : "";
     el.qsofa.className = "tile-qsofa badge" + (v.qsofa === "1" ? " bg-danger" : " d-none");

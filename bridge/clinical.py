@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 import orjson
@@ -52,11 +52,22 @@ from data import live_keys
 from data.cuff_readings import CuffReading, Stay, open_stays, stay_cuff_readings
 from data.db import Database
 from data.live_store import LiveBatch, LiveStore
-from data.models import AlarmEvent, AlarmLimit, Bed, BedOccupancy, DeviceAssignment, Observation, Ward
+from data.models import (
+    Admission,
+    AlarmEvent,
+    AlarmLimit,
+    Bed,
+    BedOccupancy,
+    DeviceAssignment,
+    Observation,
+    Patient,
+    Site,
+    Ward,
+)
 from domain import clock
 from domain.alarms import BedAlarms, Change, Limits, Reading, effective_limits
 from domain.clock import epoch_ms, utcnow
-from domain.news2 import news2
+from domain.news2 import NOT_APPLICABLE, news2, scored_from_at
 from domain.qsofa import POSITIVE_THRESHOLD as QSOFA_POSITIVE
 from domain.qsofa import altered_from_acvpu, qsofa
 from domain.vitals_contract import MEASURED_FIELDS, VitalsMessage
@@ -74,6 +85,19 @@ FLUSH_WAIT_S = 5.0  # how long a flush waits for another still running (stuck on
 NEWS2_INPUTS = ("rr", "spo2", "sbp", "hr", "temp")
 SILENT_MS = 1000  # durable path: a bed's time runs on the wall clock only after this long without a sample
 _PAIRED_BEDS = select(DeviceAssignment.bed_id).where(DeviceAssignment.until.is_(None))  # beds with a monitor now
+_BIRTHS = (  # the birth date of each bed's patient now, and the site's time zone
+    select(BedOccupancy.bed_id, Patient.birth_date, Site.timezone)
+    .join(Admission, Admission.id == BedOccupancy.admission_id)
+    .join(Patient, Patient.id == Admission.patient_id)
+    .join(Site, Site.id == Admission.site_id)
+    .where(BedOccupancy.until.is_(None))
+)
+NOT_SCORED = (None, True, NOT_APPLICABLE, None)  # the NEWS2 summary of a patient NEWS2 does not score (under 16)
+
+
+def _scored_from_ms(birth: date | None, timezone: str) -> int | None:
+    """When NEWS2 starts scoring a patient born on ``birth``: local midnight of their 16th birthday (epoch ms)."""
+    return None if birth is None else epoch_ms(scored_from_at(birth, timezone))
 
 
 @dataclass
@@ -92,6 +116,7 @@ class BedContext:
     last: dict[str, float | None] = field(default_factory=dict)
     news2: tuple | None = None
     occupied: bool = True  # an empty bed's monitor is not a patient: no NEWS2, no alarms
+    scored_from_ms: int | None = None  # NEWS2 and qSOFA score the patient from then (16th birthday); None: scored
     paired: bool = False  # a monitor is paired with the bed: its silence is "no data", even before a first sample
     admission_id: int | None = None  # whose context this is; another admission starts clean
     alarms: BedAlarms = field(default_factory=BedAlarms)
@@ -196,6 +221,7 @@ class ClinicalPipeline:
                 bed_id: self._latest_observation(session, admission_id) for bed_id, (admission_id, _) in stays.items()
             }
             paired = set(session.scalars(_PAIRED_BEDS))
+            births = {bed_id: _scored_from_ms(birth, zone) for bed_id, birth, zone in session.execute(_BIRTHS)}
             arrived = self._new_patients(rows, stays) if self._state_restored else set()
             cuffs = self._stored_cuff_readings(session, arrived) if arrived else {}
         now_ms = clock.now_ms()
@@ -205,6 +231,7 @@ class ClinicalPipeline:
                 context = self._beds.get(bed.code) or BedContext(bed.id, bed.code, ward.code, Limits())
                 context.limits = effective_limits(profile, overrides.get(bed.id))
                 context.paired = bed.id in paired
+                context.scored_from_ms = births.get(bed.id)
                 self._beds[bed.code] = context
                 stay = stays.get(bed.id, (None, 1))
                 self._take_stay(context, bed.id in stays, *stay, observations.get(bed.id), now_ms, cuffs.get(bed.code))
@@ -276,6 +303,7 @@ class ClinicalPipeline:
             admission_id, scale, since = stay if stay is not None else (None, 1, None)
             observation = self._latest_observation(session, admission_id)
             paired = session.scalar(_PAIRED_BEDS.where(DeviceAssignment.bed_id == context.bed_id).limit(1))
+            birth = session.execute(_BIRTHS.where(BedOccupancy.bed_id == context.bed_id).limit(1)).first()
             cuff = None
             if since is not None and _moved_in(context, admission_id):
                 readings = stay_cuff_readings(session, {context.code: Stay(context.bed_id, since)}, utcnow())
@@ -283,6 +311,7 @@ class ClinicalPipeline:
         now_ms = clock.now_ms()
         with self._batch():
             context.paired = paired is not None
+            context.scored_from_ms = _scored_from_ms(*birth[1:]) if birth is not None else None
             self._take_stay(context, stay is not None, admission_id, scale, observation, now_ms, cuff)
             if context.occupied:
                 self._apply(context, self._rescore(context, now_ms))
@@ -493,6 +522,19 @@ class ClinicalPipeline:
         self._apply(context, changes)
 
     def _rescore(self, context: BedContext, now_ms: int) -> list[Change]:
+        """Score the bed's patient and run the NEWS2 alarm; a patient under 16 is not scored (``NOT_SCORED``)."""
+        if context.scored_from_ms is not None and now_ms < context.scored_from_ms:
+            summary, alarm_total = NOT_SCORED, None
+        else:
+            summary, alarm_total = self._score(context, now_ms)
+        if summary != context.news2:
+            context.news2 = summary
+            self._scores.append((context, summary))
+        return context.alarms.observe_news2(alarm_total, now_ms)
+
+    @staticmethod
+    def _score(context: BedContext, now_ms: int) -> tuple[tuple, int | None]:
+        """The bed's NEWS2 summary (total, complete, risk, qSOFA positive) and the total its alarm judges."""
         values = {}
         for name in NEWS2_INPUTS:
             value = context.last.get(name)
@@ -516,12 +558,9 @@ class ClinicalPipeline:
         )
         # Two known criteria already make the screen positive, whatever the unknown third would be.
         positive = True if sepsis_screen.total >= QSOFA_POSITIVE else sepsis_screen.positive
-        summary = (score.total, score.complete, score.risk, positive)
-        if summary != context.news2:
-            context.news2 = summary
-            self._scores.append((context, summary))
         # An incomplete total is a lower bound: it may raise an alert when it already reaches the threshold.
-        return context.alarms.observe_news2(score.total if score.complete or score.total >= 5 else None, now_ms)
+        alarm_total = score.total if score.complete or score.total >= 5 else None
+        return (score.total, score.complete, score.risk, positive), alarm_total
 
     def tick(self, now_ms: int) -> None:
         """About once a second: no-data detection, escalation, the periodic republish, snapshots."""

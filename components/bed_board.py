@@ -9,6 +9,7 @@ from dash import html
 
 from data.inpatient_views import BoardBed, News2Shown, WardBoard
 from domain.hospital import BED_STATES
+from domain.news2 import NOT_APPLICABLE
 from i18n.web import t
 
 STATUS_COLOURS = {"available": "success", "occupied": "primary", "cleaning": "warning", "out_of_service": "secondary"}
@@ -45,9 +46,12 @@ def _news2(news2: News2Shown | None) -> html.Div:
     parameter is missing), so a deteriorating patient stands out on the board too."""
     if news2 is None:
         return html.Div("NEWS2 —", className="small")
-    title = "NEWS2" if news2.complete else t("ward_news2_incomplete")
+    if news2.risk == NOT_APPLICABLE:
+        text, title = t("news2_not_applicable"), t("news2_not_applicable_why")
+    else:
+        text, title = news2.text, "NEWS2" if news2.complete else t("ward_news2_incomplete")
     return html.Div(
-        html.Span(news2.text, className=f"badge news2-{news2.risk or 'incomplete'}", title=title), className="small"
+        html.Span(text, className=f"badge news2-{news2.risk or 'incomplete'}", title=title), className="small"
     )
 
 

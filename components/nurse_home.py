@@ -8,14 +8,19 @@ from dash import html
 
 from components.local_time import local_when
 from data.nurse_home import PatientRow, WardHome
+from domain.news2 import NOT_APPLICABLE
 from i18n.web import t
 
-DUE_COLOURS = {"overdue": "danger", "due": "warning", "continuous": "info", "ok": "success"}
+DUE_COLOURS = {"overdue": "danger", "due": "warning", "continuous": "info", "ok": "success", "prescribed": "secondary"}
 RISK_COLOURS = {"high": "danger", "medium": "warning", "low-medium": "warning", "low": "success"}
 DARK_TEXT = {"warning", "info"}  # white on these light colours is unreadable (WCAG contrast)
 
 
 def _news2_badge(row: PatientRow) -> dbc.Badge | str:
+    if row.risk == NOT_APPLICABLE:
+        return _badge(
+            t("news2_not_applicable"), "secondary", className="nurse-news2", title=t("news2_not_applicable_why")
+        )
     if row.news2 is None:
         return "—"
     text = f"NEWS2 {row.news2}" + ("" if row.news2_complete else "*")
@@ -39,6 +44,8 @@ def _due_text(row: PatientRow) -> str:
         return t("nurse_obs_continuous")
     if row.last_observed is None:
         return t("nurse_obs_none_yet")
+    if state == "prescribed":
+        return t("nurse_obs_prescribed")
     if not row.news2_complete or row.news2 is None:
         return t("nurse_obs_incomplete")
     return t(f"nurse_obs_{state}", when=local_when(row.due.due_at))

@@ -49,10 +49,12 @@ def _band_styles(theme: ChartTheme) -> dict[str, BandStyle]:
     }
 
 
-def _layout(fig: go.Figure, height: int, empty: bool, theme: ChartTheme, top: int = 10) -> go.Figure:
+def _layout(
+    fig: go.Figure, height: int, empty: bool, theme: ChartTheme, top: int = 10, empty_key: str = "trend_no_data"
+) -> go.Figure:
     if empty:
         fig.add_annotation(
-            text=t("trend_no_data"), showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5, font={"size": 16}
+            text=t(empty_key), showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5, font={"size": 16}
         )
         fig.update_xaxes(showticklabels=False)
     fig.update_layout(
@@ -156,9 +158,9 @@ def trend_figure(
     return _layout(fig, TREND_HEIGHT, frame.empty, theme, top=28)  # room for the top panel's title
 
 
-def news2_figure(series: pd.DataFrame, timezone: str, theme: ChartTheme = DARK) -> go.Figure:
+def news2_figure(series: pd.DataFrame, timezone: str, theme: ChartTheme = DARK, *, child: bool = False) -> go.Figure:
     """The NEWS2 total over time (open markers where the score was incomplete), with the medium (5) and high (7)
-    risk lines."""
+    risk lines; for a ``child`` (under 16) with no score in the range, why there is none."""
     fig = go.Figure()
     if not series.empty:
         local = series.tz_convert(timezone)
@@ -174,7 +176,8 @@ def news2_figure(series: pd.DataFrame, timezone: str, theme: ChartTheme = DARK) 
                     name=t("news2_complete" if complete else "news2_incomplete"),
                 )
             )
-    for level, colour in ((5, theme.news2), (7, theme.danger)):
+    for level, colour in () if child else ((5, theme.news2), (7, theme.danger)):
         fig.add_hline(y=level, line={"dash": "dot", "color": colour, "width": 1})
     fig.update_yaxes(range=[0, 20], title_text="NEWS2")
-    return _layout(fig, NEWS2_HEIGHT, series.empty, theme)
+    empty = "news2_not_applicable_chart" if child else "trend_no_data"
+    return _layout(fig, NEWS2_HEIGHT, series.empty, theme, empty_key=empty)

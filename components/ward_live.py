@@ -34,6 +34,8 @@ JS_TEXT_KEYS = (
     "ward_sound_enable",
     "ward_limits_custom",
     "ward_news2_incomplete",
+    "news2_not_applicable",
+    "news2_not_applicable_why",
     "ago_s",
     "ago_min",
 )

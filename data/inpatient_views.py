@@ -16,6 +16,7 @@ from data.models import Admission, Bed, BedOccupancy, Device, DeviceAssignment, 
 from data.schedules import site_zone
 from domain.length_of_stay import length_of_stay_days
 from domain.masking import mask_name
+from domain.news2 import NOT_APPLICABLE
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,8 @@ class BoardBed:
 @dataclass(frozen=True)
 class News2Shown:
     """A bed's newest NEWS2 as the clinical step published it: the score, its risk band (``domain.news2.RISK_LEVELS``,
-    empty when the score is incomplete) and whether every parameter was measured."""
+    empty when the score is incomplete, ``not_applicable`` with no score for a patient under 16) and whether every
+    parameter was measured."""
 
     score: str
     risk: str
@@ -184,7 +186,9 @@ def news2_by_bed(live: LiveStore, bed_codes: Sequence[str]) -> dict[str, News2Sh
     scores = {}
     for code in bed_codes:
         values = latest.get(live_keys.latest(code)) or {}
-        if values.get("news2", "") != "":
+        if values.get("news2_risk") == NOT_APPLICABLE:
+            scores[code] = News2Shown("", NOT_APPLICABLE, True)
+        elif values.get("news2", "") != "":
             complete = values.get("news2_complete") != "0"
             scores[code] = News2Shown(values["news2"], values.get("news2_risk") or "", complete)
     return scores

@@ -17,6 +17,7 @@ from data.live_store import LiveStore
 from data.models import BedOccupancy, Observation, Ward
 from data.staff_assignments import wards_of
 from data.wards import ward_beds
+from domain.news2 import NOT_APPLICABLE
 from domain.observation_schedule import STATES, ObservationDue, observation_due
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ def ward_home(session: Session, live: LiveStore, ward: Ward, now: datetime) -> W
     for bed in beds:
         values = latest.get(live_keys.latest(bed.code), {})
         news2 = int(values["news2"]) if values.get("news2") not in (None, "") else None
-        complete = values.get("news2_complete") == "1"
+        complete, risk = values.get("news2_complete") == "1", values.get("news2_risk") or None
         observed = last.get(bed.id)
         rows.append(
             PatientRow(
@@ -97,10 +98,10 @@ def ward_home(session: Session, live: LiveStore, ward: Ward, now: datetime) -> W
                 patient_mask=bed.patient_mask or "",
                 news2=news2,
                 news2_complete=complete,
-                risk=values.get("news2_risk") or None,
+                risk=risk,
                 alarms=tuple(json.loads(alarms[bed.code])) if alarms.get(bed.code) else (),
                 last_observed=observed,
-                due=observation_due(news2, complete, observed, now),
+                due=observation_due(news2, complete, observed, now, scored=risk != NOT_APPLICABLE),
             )
         )
     return WardHome(ward.code, ward.name, tuple(rows), reachable)

@@ -133,12 +133,22 @@ def alarm_history(session: Session, stays: Sequence[Stay], limit: int = 50) -> l
     return [(event, username) for event, username in rows]
 
 
-def news2_series(frame: pd.DataFrame, obs: list[Observation], spo2_scale: int, max_points: int = 300) -> pd.DataFrame:
-    """NEWS2 at each trend time, using the nurse's latest observation (oxygen, ACVPU) before that time.
+def news2_series(
+    frame: pd.DataFrame,
+    obs: list[Observation],
+    spo2_scale: int,
+    max_points: int = 300,
+    *,
+    scored_from: datetime | None = None,
+) -> pd.DataFrame:
+    """NEWS2 at each trend time from ``scored_from`` (the patient's 16th birthday; NEWS2 does not score a child),
+    using the nurse's latest observation (oxygen, ACVPU) before that time.
 
     Columns: ``total`` and ``complete``. Without an observation the score is incomplete (total of what is known)."""
     from domain.news2 import news2
 
+    if scored_from is not None:
+        frame = frame[frame.index >= scored_from]
     if frame.empty:
         return pd.DataFrame(columns=["total", "complete"])
     # A cuff reading stands until the next one (NIBP comes every few minutes), as on the monitor.

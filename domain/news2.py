@@ -12,6 +12,10 @@ banding, **half up** (90.5 → 91, 38.05 → 38.1), not Python's ``round`` (bank
 rounded as the decimal number it prints as (``38.05`` is 38.05, although the nearest binary double is a hair
 below it), so what the nurse sees is what is scored.
 
+Who is scored: the RCP report sets NEWS2 for patients aged 16 and over, and not in pregnancy (it is not validated
+there). :func:`scored_from` gives the day a patient turns 16; before it the clinical step shows NEWS2 as not
+applicable (:data:`NOT_APPLICABLE`) and raises no NEWS2 alarm. Pregnancy is not recorded in Pantau yet.
+
 Missing values (``None``) make the score *incomplete*: ``total`` then sums what is known, ``risk`` is ``None``.
 Impossible values (HR 900, SpO2 120, negative, NaN) are programming errors here — the consumer rejects them
 earlier — and raise ``ValueError``; values of the wrong type raise ``TypeError``.
@@ -24,9 +28,11 @@ import math
 import numbers
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from types import MappingProxyType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 Band = tuple[float | None, float | None, int]
 """``(low_inclusive, high_inclusive, points)``; ``None`` is an open end."""
@@ -51,6 +57,10 @@ PLAUSIBLE_RANGES: Mapping[str, tuple[float, float]] = MappingProxyType(
 RISK_LEVELS: tuple[str, ...] = ("low", "low-medium", "medium", "high")
 RESPONSES: tuple[str, ...] = ("routine", "ward_assessment", "urgent_ward", "emergency")
 """Escalation keys of :func:`clinical_response` (RCP 2017 table 1); the UI text lives in the i18n catalogue."""
+
+ADULT_FROM_YEARS = 16
+NOT_APPLICABLE = "not_applicable"
+"""The risk a screen is given for a patient NEWS2 does not score (under 16): no total, no alarm."""
 
 _SPO2_BANDS = {1: ("spo2_scale1", "spo2_scale1"), 2: ("spo2_scale2_air", "spo2_scale2_oxygen")}
 
@@ -406,3 +416,18 @@ def clinical_response(score: News2Score) -> str | None:
     if score.risk in ("medium", "low-medium"):
         return "urgent_ward"
     return "routine" if score.total == 0 else "ward_assessment"
+
+
+def scored_from_at(birth: date, timezone: str) -> datetime:
+    """The moment NEWS2 starts scoring a patient born on ``birth``: local midnight of their 16th birthday (UTC)."""
+    return datetime.combine(scored_from(birth), datetime.min.time(), tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+
+
+def scored_from(birth: date) -> date:
+    """The day a patient born on ``birth`` turns 16, from which NEWS2 scores them (29 February: 1 March in a year
+    without it, as :func:`domain.age_range.age_years` counts)."""
+    year = birth.year + ADULT_FROM_YEARS
+    try:
+        return birth.replace(year=year)
+    except ValueError:
+        return date(year, 3, 1)

@@ -1,7 +1,9 @@
 """When a patient's next observation set is due: the RCP 2017 minimum monitoring frequency by NEWS2 score.
 
 Score 0: every 12 h; 1–4: every 4–6 h (due at 4 h, overdue at 6 h); 5–6: hourly; 7 or more: continuous. No
-observation yet in this admission, or an incomplete NEWS2 (oxygen or ACVPU unknown): due now."""
+observation yet in this admission, or an incomplete NEWS2 (oxygen or ACVPU unknown): due now. A patient NEWS2 does
+not score (under 16) is ``prescribed``: how often a child is observed is prescribed for the child, by a paediatric
+early-warning chart or the doctor, not by NEWS2 — only the first observation of the stay is due now."""
 
 from __future__ import annotations
 
@@ -10,12 +12,13 @@ from datetime import datetime, timedelta
 
 CONTINUOUS_FROM = 7
 HOURLY_FROM = 5
-STATES = ("overdue", "due", "continuous", "ok")  # most urgent first
+STATES = ("overdue", "due", "continuous", "ok", "prescribed")  # most urgent first
 
 
 @dataclass(frozen=True)
 class ObservationDue:
-    """``state``: ``overdue``, ``due``, ``continuous`` (score ≥ 7) or ``ok``; ``due_at`` None when continuous."""
+    """``state``: ``overdue``, ``due``, ``continuous`` (score ≥ 7), ``ok`` or ``prescribed`` (not scored by
+    NEWS2); ``due_at`` None when continuous or prescribed."""
 
     state: str
     due_at: datetime | None
@@ -32,9 +35,16 @@ def monitoring_interval(score: int) -> tuple[timedelta, timedelta] | None:
     return timedelta(hours=12), timedelta(hours=12)
 
 
-def observation_due(score: int | None, complete: bool, last_observed: datetime | None, now: datetime) -> ObservationDue:
-    """The patient's observation state at ``now``, from the current NEWS2 and the admission's last observation."""
-    if last_observed is None or score is None or not complete:
+def observation_due(
+    score: int | None, complete: bool, last_observed: datetime | None, now: datetime, *, scored: bool = True
+) -> ObservationDue:
+    """The patient's observation state at ``now``, from the current NEWS2 and the admission's last observation;
+    ``scored`` False for a patient NEWS2 does not score."""
+    if last_observed is None:
+        return ObservationDue("due", now)
+    if not scored:
+        return ObservationDue("prescribed", None)
+    if score is None or not complete:
         return ObservationDue("due", now)
     interval = monitoring_interval(score)
     if interval is None:

@@ -181,6 +181,9 @@ STRINGS = {
     "ward_connection_lost": "Connection lost · reconnecting in {n} s",
     "ward_no_alarms": "No active alarms",
     "ward_news2_incomplete": "NEWS2 incomplete: oxygen or consciousness not yet recorded by a nurse",
+    "news2_not_applicable": "NEWS2 n/a",
+    "news2_not_applicable_why": "NEWS2 does not apply to patients under 16 (RCP 2017): assess with the ward's paediatric early warning score (PEWS)",
+    "news2_not_applicable_chart": "NEWS2 does not apply:<br>patient under 16",
     "ward_unknown": "Ward not found.",
     "ward_alarms": "Active alarms",
     "ward_connecting": "Connecting to the server…",
@@ -1222,6 +1225,7 @@ STRINGS = {
     "nurse_obs_overdue": "overdue (since {when})",
     "nurse_obs_due": "due {when}",
     "nurse_obs_ok": "next {when}",
+    "nurse_obs_prescribed": "as prescribed (child)",
     "nurse_live_unavailable": "Live data (alarms, NEWS2) cannot be read right now; see the ward station.",
     # issue 13: doctor schedules, holidays, leave (helper E)
     "err_holiday_kind": "Choose: collective leave (clinics closed) or kept open.",

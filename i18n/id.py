@@ -191,6 +191,9 @@ STRINGS = {
     "ward_connection_lost": "Koneksi terputus · menyambung ulang dalam {n} dtk",
     "ward_no_alarms": "Tidak ada alarm aktif",
     "ward_news2_incomplete": "NEWS2 belum lengkap: oksigen atau kesadaran belum dicatat perawat",
+    "news2_not_applicable": "NEWS2 n/a",
+    "news2_not_applicable_why": "NEWS2 tidak berlaku untuk pasien di bawah 16 tahun (RCP 2017): nilai dengan skor peringatan dini anak (PEWS) ruangan",
+    "news2_not_applicable_chart": "NEWS2 tidak berlaku:<br>pasien di bawah 16 tahun",
     "ward_unknown": "Bangsal tidak ditemukan.",
     "ward_alarms": "Alarm aktif",
     "ward_connecting": "Menyambung ke server…",
@@ -1234,6 +1237,7 @@ STRINGS = {
     "nurse_obs_overdue": "terlambat (sejak {when})",
     "nurse_obs_due": "jatuh tempo {when}",
     "nurse_obs_ok": "berikutnya {when}",
+    "nurse_obs_prescribed": "sesuai instruksi (anak)",
     "nurse_live_unavailable": "Data langsung (alarm, NEWS2) tidak terbaca saat ini; lihat stasiun bangsal.",
     # issue 13: doctor schedules, holidays, leave (helper E)
     "err_holiday_kind": "Pilih jenis: cuti bersama (poli tutup) atau tetap buka.",

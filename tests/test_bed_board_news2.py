@@ -38,6 +38,7 @@ def test_each_risk_band_gets_the_ward_station_colour_and_an_incomplete_score_its
         "MEL-06": {"news2": "6", "news2_complete": "1", "news2_risk": "medium"},
         "MEL-07": {"news2": "9", "news2_complete": "1", "news2_risk": "high"},
         "MEL-08": {"news2": "2", "news2_complete": "0", "news2_risk": None},
+        "MEL-10": {"news2": None, "news2_complete": "1", "news2_risk": "not_applicable"},  # a patient under 16
     }
     for code, fields in published.items():
         live.set_latest(live_keys.latest(code), fields)
@@ -52,4 +53,5 @@ def test_each_risk_band_gets_the_ward_station_colour_and_an_incomplete_score_its
         "bedboard-bed-MEL-06": ("NEWS2 6", "badge news2-medium"),
         "bedboard-bed-MEL-07": ("NEWS2 9", "badge news2-high"),
         "bedboard-bed-MEL-08": ("NEWS2 2*", "badge news2-incomplete"),
+        "bedboard-bed-MEL-10": ("NEWS2 n/a", "badge news2-not_applicable"),
     }  # MEL-09 has no score yet: "NEWS2 —", no badge

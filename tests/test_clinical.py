@@ -7,6 +7,7 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
@@ -18,7 +19,7 @@ from bridge.clinical_worker import ClinicalWorker
 from data import live_keys
 from data.admissions import current_admission
 from data.live_store import MemoryLiveStore
-from data.models import AlarmEvent, Bed, BedOccupancy, DeviceAssignment, Observation, User, VitalSample
+from data.models import AlarmEvent, Bed, BedOccupancy, DeviceAssignment, Observation, Patient, User, VitalSample
 from data.wards import bed_by_code
 from domain.alarms import Alarm, Change
 from domain.clock import now_ms, utcnow
@@ -476,3 +477,41 @@ def test_a_pause_in_a_backlogs_drain_is_not_the_monitors_silence(sqlite_app, mon
     worker._step(0)
     worker.pipeline.tick(now_ms())
     assert "no_data" in active_alarms(live, "ICU-03")
+
+
+def _born(runtime, bed_code: str, birth) -> None:
+    with runtime.db.session() as s:
+        bed_id = bed_by_code(s, 1, bed_code).id
+        s.get(Patient, current_admission(s, bed_id).patient_id).birth_date = birth
+
+
+def test_news2_does_not_score_a_child_and_starts_on_the_sixteenth_birthday(sqlite_app):
+    """NEWS2 is set for patients of 16 and over (RCP 2017): a toddler's normal heart rate of 135 and breathing of
+    30 would score 6 and sound the NEWS2 alarm all day. Before the 16th birthday (site-local midnight) the bed shows
+    NEWS2 as not applicable and no NEWS2 alarm is raised; from it the patient is scored."""
+    runtime = sqlite_app.runtime
+    zone = ZoneInfo("Asia/Jakarta")
+    birthday = datetime.fromtimestamp(T0 / 1000, zone).date() + timedelta(days=1)
+    _born(runtime, "ICU-03", birthday.replace(year=birthday.year - 16))
+    observe_air_and_alert(runtime)
+    pipeline = ClinicalPipeline(runtime.db, runtime.live)
+    pipeline.load()
+    feed(pipeline, range(0, 60), hr=135.0, rr=30.0, sbp=120.0)
+    latest = runtime.live.get_latest(live_keys.latest("ICU-03"))
+    assert (latest.get("news2"), latest["news2_risk"], latest.get("qsofa")) == (None, "not_applicable", None)
+    assert not {"news2_medium", "news2_high"} & set(active_alarms(runtime.live, "ICU-03"))
+
+    midnight = datetime.combine(birthday, datetime.min.time(), tzinfo=zone).timestamp() * 1000
+    first = int((midnight - T0) // 1000)
+    feed(pipeline, range(first - 5, first), hr=135.0, rr=30.0, sbp=120.0)  # the last seconds of being 15
+    assert runtime.live.get_latest(live_keys.latest("ICU-03"))["news2_risk"] == "not_applicable"
+    feed(pipeline, range(first, first + 60), hr=135.0, rr=30.0, sbp=120.0)
+    latest = runtime.live.get_latest(live_keys.latest("ICU-03"))
+    assert (latest["news2"], latest["news2_risk"]) == ("6", "medium")  # HR 3 + RR 3
+    assert "news2_medium" in active_alarms(runtime.live, "ICU-03")
+
+    _born(runtime, "ICU-03", birthday.replace(year=birthday.year - 10))  # a corrected record, heard by the next adt
+    pipeline.handle_control(json.dumps({"t": "adt", "bed": "ICU-03"}))
+    feed(pipeline, range(first + 60, first + 65), hr=135.0, rr=30.0, sbp=120.0)
+    assert runtime.live.get_latest(live_keys.latest("ICU-03"))["news2_risk"] == "not_applicable"
+    assert not {"news2_medium", "news2_high"} & set(active_alarms(runtime.live, "ICU-03"))

@@ -7,11 +7,13 @@ import copy
 import json
 import math
 import pickle
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from domain.age_range import age_years
 from domain.news2 import (
     NEWS2,
     News2Score,
@@ -20,6 +22,8 @@ from domain.news2 import (
     clinical_response,
     news2,
     round_half_up,
+    scored_from,
+    scored_from_at,
 )
 
 # A patient who scores 0 on every parameter; each test changes one or a few values.
@@ -637,3 +641,23 @@ def test_total_is_the_sum_of_known_subscores(rr, spo2, on_oxygen, sbp, hr, consc
     if result.complete:
         expected = "high" if result.total >= 7 else "medium" if result.total >= 5 else None
         assert result.risk == (expected or ("low-medium" if result.red_score else "low"))
+
+
+@pytest.mark.parametrize(
+    ("birth", "turns_16"),
+    [
+        (date(2010, 12, 8), date(2026, 12, 8)),
+        (date(2008, 2, 29), date(2024, 2, 29)),  # 16 years on from a leap day is a leap day again
+        (date(2084, 2, 29), date(2100, 3, 1)),  # except across a century that is not a leap year
+        (date(2011, 1, 1), date(2027, 1, 1)),
+    ],
+)
+def test_news2_scores_a_patient_from_the_day_they_turn_16(birth, turns_16):
+    """The same day the patient's age in completed years becomes 16, as the rest of Pantau counts it."""
+    assert scored_from(birth) == turns_16
+    assert age_years(birth, turns_16) == 16 and age_years(birth, turns_16 - timedelta(days=1)) == 15
+
+
+def test_the_sixteenth_birthday_starts_at_the_sites_midnight():
+    moment = scored_from_at(date(2010, 12, 8), "Asia/Jakarta")
+    assert moment == datetime(2026, 12, 7, 17, 0, tzinfo=UTC)  # 00:00 WIB

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from components.nurse_home import ward_summary
 from data import live_keys
 from data.admissions import admit, discharge, set_bed_status
 from data.models import Admission, Bed, Observation, Patient, User, Ward
@@ -116,3 +117,20 @@ def test_without_the_live_store_the_beds_are_still_listed_and_due(ward):
     home = _home(pantau, ward_id, observed, live=_LiveAway())
     assert home.live is False and home.alarming == [] and home.high_news2 == []
     assert [p.bed for p in home.observations_due] == ["N-01", "N-02", "N-03"]
+
+
+def test_a_child_shows_news2_as_not_applicable_and_is_observed_as_prescribed(ward):
+    """NEWS2 does not score a child (the clinical step publishes ``not_applicable``): no score to rank, no NEWS2
+    frequency; the child's first observation of the stay is still due now."""
+    pantau, _, ward_id, observed = ward
+    pantau.runtime.live.set_latest(
+        live_keys.latest("N-01"), {"news2": None, "news2_complete": "1", "news2_risk": "not_applicable"}
+    )
+    home = _home(pantau, ward_id, observed + timedelta(hours=30))
+    n01 = next(p for p in home.patients if p.bed == "N-01")
+    assert (n01.news2, n01.risk, n01.due.state) == (None, "not_applicable", "prescribed")
+    assert home.high_news2 == [] and "N-01" not in [p.bed for p in home.observations_due]
+    assert "N-02" in [p.bed for p in home.observations_due]  # her first set, as for anyone
+    with pantau.server.app_context():
+        shown = str(ward_summary(home))
+    assert "NEWS2 n/a" in shown and "sesuai instruksi (anak)" in shown

@@ -67,3 +67,10 @@ def test_due_and_overdue_edges(score, after, state, due_in):
 def test_seven_or_more_is_continuous(score):
     due = observation_due(score, True, LAST, LAST + 30 * H)
     assert (due.state, due.due_at) == ("continuous", None)
+
+
+def test_a_child_is_observed_as_prescribed_after_the_first_set():
+    """NEWS2 does not set a child's frequency: only the stay's first set is due now, then the ward's prescription."""
+    assert observation_due(None, True, None, LAST, scored=False).state == "due"
+    later = observation_due(None, True, LAST, LAST + timedelta(hours=30), scored=False)
+    assert (later.state, later.due_at) == ("prescribed", None)

@@ -85,19 +85,22 @@ FLUSH_WAIT_S = 5.0  # how long a flush waits for another still running (stuck on
 NEWS2_INPUTS = ("rr", "spo2", "sbp", "hr", "temp")
 SILENT_MS = 1000  # durable path: a bed's time runs on the wall clock only after this long without a sample
 _PAIRED_BEDS = select(DeviceAssignment.bed_id).where(DeviceAssignment.until.is_(None))  # beds with a monitor now
-_BIRTHS = (  # the birth date of each bed's patient now, and the site's time zone
-    select(BedOccupancy.bed_id, Patient.birth_date, Site.timezone)
+_WHO_IS_SCORED = (  # what NEWS2 scoring depends on: the bed's patient's birth date, the site's zone, the ward's kind
+    select(BedOccupancy.bed_id, Patient.birth_date, Site.timezone, Ward.kind)
+    .join(Bed, Bed.id == BedOccupancy.bed_id)
+    .join(Ward, Ward.id == Bed.ward_id)
     .join(Admission, Admission.id == BedOccupancy.admission_id)
     .join(Patient, Patient.id == Admission.patient_id)
     .join(Site, Site.id == Admission.site_id)
     .where(BedOccupancy.until.is_(None))
 )
-NOT_SCORED = (None, True, NOT_APPLICABLE, None)  # the NEWS2 summary of a patient NEWS2 does not score (under 16)
+NOT_SCORED = (None, True, NOT_APPLICABLE, None)  # the NEWS2 summary of a patient NEWS2 does not score
 
 
-def _scored_from_ms(birth: date | None, timezone: str) -> int | None:
-    """When NEWS2 starts scoring a patient born on ``birth``: local midnight of their 16th birthday (epoch ms)."""
-    return None if birth is None else epoch_ms(scored_from_at(birth, timezone))
+def _scored_from_ms(birth: date | None, timezone: str, ward_kind: str) -> int | None:
+    """``domain.news2.scored_from_at`` in epoch ms."""
+    moment = scored_from_at(birth, timezone, ward_kind)
+    return None if moment is None else epoch_ms(moment)
 
 
 @dataclass
@@ -116,7 +119,7 @@ class BedContext:
     last: dict[str, float | None] = field(default_factory=dict)
     news2: tuple | None = None
     occupied: bool = True  # an empty bed's monitor is not a patient: no NEWS2, no alarms
-    scored_from_ms: int | None = None  # NEWS2 and qSOFA score the patient from then (16th birthday); None: scored
+    scored_from_ms: int | None = None  # NEWS2 and qSOFA score from then (16th birthday; never: maternity); None: now
     paired: bool = False  # a monitor is paired with the bed: its silence is "no data", even before a first sample
     admission_id: int | None = None  # whose context this is; another admission starts clean
     alarms: BedAlarms = field(default_factory=BedAlarms)
@@ -221,7 +224,7 @@ class ClinicalPipeline:
                 bed_id: self._latest_observation(session, admission_id) for bed_id, (admission_id, _) in stays.items()
             }
             paired = set(session.scalars(_PAIRED_BEDS))
-            births = {bed_id: _scored_from_ms(birth, zone) for bed_id, birth, zone in session.execute(_BIRTHS)}
+            scored_from = {bed_id: _scored_from_ms(*facts) for bed_id, *facts in session.execute(_WHO_IS_SCORED)}
             arrived = self._new_patients(rows, stays) if self._state_restored else set()
             cuffs = self._stored_cuff_readings(session, arrived) if arrived else {}
         now_ms = clock.now_ms()
@@ -231,7 +234,7 @@ class ClinicalPipeline:
                 context = self._beds.get(bed.code) or BedContext(bed.id, bed.code, ward.code, Limits())
                 context.limits = effective_limits(profile, overrides.get(bed.id))
                 context.paired = bed.id in paired
-                context.scored_from_ms = births.get(bed.id)
+                context.scored_from_ms = scored_from.get(bed.id)
                 self._beds[bed.code] = context
                 stay = stays.get(bed.id, (None, 1))
                 self._take_stay(context, bed.id in stays, *stay, observations.get(bed.id), now_ms, cuffs.get(bed.code))
@@ -303,7 +306,7 @@ class ClinicalPipeline:
             admission_id, scale, since = stay if stay is not None else (None, 1, None)
             observation = self._latest_observation(session, admission_id)
             paired = session.scalar(_PAIRED_BEDS.where(DeviceAssignment.bed_id == context.bed_id).limit(1))
-            birth = session.execute(_BIRTHS.where(BedOccupancy.bed_id == context.bed_id).limit(1)).first()
+            facts = session.execute(_WHO_IS_SCORED.where(BedOccupancy.bed_id == context.bed_id).limit(1)).first()
             cuff = None
             if since is not None and _moved_in(context, admission_id):
                 readings = stay_cuff_readings(session, {context.code: Stay(context.bed_id, since)}, utcnow())
@@ -311,7 +314,7 @@ class ClinicalPipeline:
         now_ms = clock.now_ms()
         with self._batch():
             context.paired = paired is not None
-            context.scored_from_ms = _scored_from_ms(*birth[1:]) if birth is not None else None
+            context.scored_from_ms = _scored_from_ms(*facts[1:]) if facts is not None else None
             self._take_stay(context, stay is not None, admission_id, scale, observation, now_ms, cuff)
             if context.occupied:
                 self._apply(context, self._rescore(context, now_ms))
@@ -522,7 +525,8 @@ class ClinicalPipeline:
         self._apply(context, changes)
 
     def _rescore(self, context: BedContext, now_ms: int) -> list[Change]:
-        """Score the bed's patient and run the NEWS2 alarm; a patient under 16 is not scored (``NOT_SCORED``)."""
+        """Score the bed's patient and run the NEWS2 alarm; a patient under 16 or on a maternity ward is not scored
+        (``NOT_SCORED``)."""
         if context.scored_from_ms is not None and now_ms < context.scored_from_ms:
             summary, alarm_total = NOT_SCORED, None
         else:

@@ -27,7 +27,7 @@ from data.models import Observation, Patient
 from data.observations import record_observation
 from data.runtime import current_runtime
 from data.trends import RANGES, alarm_history, missing_spans, news2_series, observations, vital_trend
-from data.wards import BedView, bed_by_code
+from data.wards import BedView, bed_by_code, ward_kind
 from domain.alarm_limit_ranges import SIDES, LimitField, LimitsRefused, ReasonRequired
 from domain.alarms import PARAMETERS, PROFILES, Bounds
 from domain.clock import utcnow
@@ -94,12 +94,13 @@ def refresh_bed(range_key: str, _version: int, theme_name: str | None, code: str
         since = utcnow() - RANGES[range_key]
         taken = observations(session, admission.id, since - RANGES["24h"]) if admission else []
         birth = session.get(Patient, admission.patient_id).birth_date if admission else None
-        scored_from = scored_from_at(birth, timezone) if birth else None
+        scored_from = scored_from_at(birth, timezone, ward_kind(session, bed.id) or "") if admission else None
         scores = news2_series(frame, taken, bed.spo2_scale, scored_from=scored_from)
         history = _history_table(alarm_history(session, stays)) if admission else _no_admission()
         missing = missing_spans(session, stays, since)
-    child = scored_from is not None and utcnow() < scored_from
-    trends, news2 = trend_figure(frame, timezone, missing, theme), news2_figure(scores, timezone, theme, child=child)
+    unscored = scored_from is not None and utcnow() < scored_from
+    trends = trend_figure(frame, timezone, missing, theme)
+    news2 = news2_figure(scores, timezone, theme, unscored=unscored)
     return trends, news2, history
 
 

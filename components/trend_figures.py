@@ -158,9 +158,9 @@ def trend_figure(
     return _layout(fig, TREND_HEIGHT, frame.empty, theme, top=28)  # room for the top panel's title
 
 
-def news2_figure(series: pd.DataFrame, timezone: str, theme: ChartTheme = DARK, *, child: bool = False) -> go.Figure:
+def news2_figure(series: pd.DataFrame, timezone: str, theme: ChartTheme = DARK, *, unscored: bool = False) -> go.Figure:
     """The NEWS2 total over time (open markers where the score was incomplete), with the medium (5) and high (7)
-    risk lines; for a ``child`` (under 16) with no score in the range, why there is none."""
+    risk lines; for a patient NEWS2 does not score now (``unscored``: under 16, a maternity ward), why not."""
     fig = go.Figure()
     if not series.empty:
         local = series.tz_convert(timezone)
@@ -176,8 +176,8 @@ def news2_figure(series: pd.DataFrame, timezone: str, theme: ChartTheme = DARK, 
                     name=t("news2_complete" if complete else "news2_incomplete"),
                 )
             )
-    for level, colour in () if child else ((5, theme.news2), (7, theme.danger)):
+    for level, colour in () if unscored else ((5, theme.news2), (7, theme.danger)):
         fig.add_hline(y=level, line={"dash": "dot", "color": colour, "width": 1})
     fig.update_yaxes(range=[0, 20], title_text="NEWS2")
-    empty = "news2_not_applicable_chart" if child else "trend_no_data"
+    empty = "news2_not_applicable_chart" if unscored else "trend_no_data"
     return _layout(fig, NEWS2_HEIGHT, series.empty, theme, empty_key=empty)

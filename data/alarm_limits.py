@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from data import audit, live_keys
 from data.live_store import LiveStore
-from data.models import AlarmLimit, Bed, Ward
+from data.models import AlarmLimit, Bed
+from data.wards import ward_kind
 from domain.actor import Actor
 from domain.alarm_limit_ranges import validate_overrides, widened_limits
 from domain.alarms import PROFILES, Bounds, Limits
@@ -17,8 +18,7 @@ from domain.clock import utcnow
 
 
 def bed_profile(session: Session, bed_id: int) -> str:
-    kind = session.scalar(select(Ward.kind).join(Bed, Bed.ward_id == Ward.id).where(Bed.id == bed_id))
-    return "icu" if kind == "icu" else "adult"
+    return "icu" if ward_kind(session, bed_id) == "icu" else "adult"
 
 
 def overrides(session: Session, bed_id: int) -> dict[str, Bounds]:

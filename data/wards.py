@@ -26,6 +26,11 @@ class BedView:
     since: datetime | None  # when the current stay began; None for an empty bed
 
 
+def ward_kind(session: Session, bed_id: int) -> str | None:
+    """The kind of the bed's ward (``domain.hospital.WARD_KINDS``)."""
+    return session.scalar(select(Ward.kind).join(Bed, Bed.ward_id == Ward.id).where(Bed.id == bed_id))
+
+
 def list_wards(session: Session, site_id: int) -> list[Ward]:
     return list(session.scalars(select(Ward).where(Ward.site_id == site_id).order_by(Ward.code)))
 

@@ -11,8 +11,9 @@ FACILITY_CLASSES: Final = ("A", "B", "C", "D", "PKM", "KLINIK")
 # Care classes of an inpatient bed: the JKN classes, KRIS (Kelas Rawat Inap Standar), paying classes, intensive
 # and isolation care.
 CARE_CLASSES: Final = ("VVIP", "VIP", "1", "2", "3", "KRIS", "ICU", "ICCU", "HCU", "NICU", "PICU", "ISOLASI")
-# A ward's alarm profile: "icu" (intensive) or "ward".
-WARD_KINDS: Final = ("ward", "icu")
+# A ward's kind: "icu" picks the intensive alarm profile, "ward" and "maternity" the adult one; on a "maternity"
+# ward (kebidanan: pregnancy, childbirth and after) NEWS2 scores nobody (``domain.news2``).
+WARD_KINDS: Final = ("ward", "icu", "maternity")
 BED_STATES: Final = ("available", "occupied", "cleaning", "out_of_service")
 ADMISSION_SOURCES: Final = ("desk", "poli", "emergency")
 # How a stay ended: alive (home, referred to another facility, against medical advice = "atas permintaan

@@ -13,8 +13,9 @@ rounded as the decimal number it prints as (``38.05`` is 38.05, although the nea
 below it), so what the nurse sees is what is scored.
 
 Who is scored: the RCP report sets NEWS2 for patients aged 16 and over, and not in pregnancy (it is not validated
-there). :func:`scored_from` gives the day a patient turns 16; before it the clinical step shows NEWS2 as not
-applicable (:data:`NOT_APPLICABLE`) and raises no NEWS2 alarm. Pregnancy is not recorded in Pantau yet.
+there). :func:`scored_from_at` gives the moment a patient turns 16, and never on a maternity ward (the ward's kind
+stands for pregnancy, which Pantau does not record per patient); before it the clinical step shows NEWS2 as not
+applicable (:data:`NOT_APPLICABLE`) and raises no NEWS2 alarm.
 
 Missing values (``None``) make the score *incomplete*: ``total`` then sums what is known, ``risk`` is ``None``.
 Impossible values (HR 900, SpO2 120, negative, NaN) are programming errors here — the consumer rejects them
@@ -59,8 +60,10 @@ RESPONSES: tuple[str, ...] = ("routine", "ward_assessment", "urgent_ward", "emer
 """Escalation keys of :func:`clinical_response` (RCP 2017 table 1); the UI text lives in the i18n catalogue."""
 
 ADULT_FROM_YEARS = 16
+UNSCORED_WARD_KINDS = frozenset({"maternity"})  # ``domain.hospital.WARD_KINDS`` whose patients NEWS2 does not score
+NEVER = datetime.max.replace(tzinfo=UTC)
 NOT_APPLICABLE = "not_applicable"
-"""The risk a screen is given for a patient NEWS2 does not score (under 16): no total, no alarm."""
+"""The risk a screen is given for a patient NEWS2 does not score (under 16, a maternity ward): no total, no alarm."""
 
 _SPO2_BANDS = {1: ("spo2_scale1", "spo2_scale1"), 2: ("spo2_scale2_air", "spo2_scale2_oxygen")}
 
@@ -418,8 +421,13 @@ def clinical_response(score: News2Score) -> str | None:
     return "routine" if score.total == 0 else "ward_assessment"
 
 
-def scored_from_at(birth: date, timezone: str) -> datetime:
-    """The moment NEWS2 starts scoring a patient born on ``birth``: local midnight of their 16th birthday (UTC)."""
+def scored_from_at(birth: date | None, timezone: str, ward_kind: str) -> datetime | None:
+    """The moment NEWS2 starts scoring a patient born on ``birth`` on a ward of ``ward_kind``: local midnight of
+    their 16th birthday (UTC), :data:`NEVER` on a maternity ward, None (scored) when the birth date is unknown."""
+    if ward_kind in UNSCORED_WARD_KINDS:
+        return NEVER
+    if birth is None:
+        return None
     return datetime.combine(scored_from(birth), datetime.min.time(), tzinfo=ZoneInfo(timezone)).astimezone(UTC)
 
 

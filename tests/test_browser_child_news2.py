@@ -1,5 +1,6 @@
-"""A child on the ICU, end to end: the clinical step does not score a patient under 16 with NEWS2 (RCP 2017), and
-the ward station, the bed page and the nurse's home say so instead of showing an adult's score."""
+"""NEWS2's exclusions end to end (RCP 2017): the clinical step does not score a child under 16, nor anyone on a
+ward an admin made a maternity ward, and the ward station, the bed page and the nurse's home say so instead of
+showing an adult's score."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from domain.actor import Actor
 from domain.vitals_contract import VitalsMessage
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_live_ward import listening_station
-from tests.test_browser_shell import collect_console_errors, open_page
+from tests.test_browser_shell import choose, collect_console_errors, open_page, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -39,7 +40,7 @@ def _a_toddler_in_icu_03(pantau) -> None:
         set_staff_wards(s, Actor(nurse.id, nurse.username, nurse.site_id, "127.0.0.1"), nurse.id, icu)
 
 
-def _score_her_monitor(pantau, seconds: int = 40) -> None:
+def _score_her_monitor(pantau, bed: str = "ICU-03", seconds: int = 40) -> None:
     """Her monitor's last ``seconds``, through the clinical step: a heart rate of 125 and breathing of 32, normal at
     three, which NEWS2 would score 5 (pulse 2, breathing 3) and sound its alarm for."""
     pipeline = ClinicalPipeline(pantau.runtime.db, pantau.runtime.live)
@@ -50,10 +51,10 @@ def _score_her_monitor(pantau, seconds: int = 40) -> None:
     )
     for n in range(seconds):
         ts = start + n * 1000
-        msg = VitalsMessage(site="DEMO", device_id="MON-ICU-03", seq=n, ts=ts, received=ts, **vitals)
-        pipeline.on_samples([SimpleNamespace(msg=msg, bed="ICU-03")], ts)
+        msg = VitalsMessage(site="DEMO", device_id=f"MON-{bed}", seq=n, ts=ts, received=ts, **vitals)
+        pipeline.on_samples([SimpleNamespace(msg=msg, bed=bed)], ts)
     shown = {k: vitals[k] for k in ("hr", "spo2", "rr", "temp")}  # the newest tick, as the consumer keeps it
-    pantau.runtime.live.set_latest(live_keys.latest("ICU-03"), {"ts": ts, "rx": ts, **shown})
+    pantau.runtime.live.set_latest(live_keys.latest(bed), {"ts": ts, "rx": ts, **shown})
 
 
 def test_a_three_year_olds_news2_is_shown_as_not_applicable_everywhere(page, live_server):
@@ -67,20 +68,41 @@ def test_a_three_year_olds_news2_is_shown_as_not_applicable_everywhere(page, liv
     expect(badge).to_have_text("NEWS2 n/a")
     expect(badge).to_have_attribute(
         "title",
-        re.compile(r"^NEWS2 tidak berlaku untuk pasien di bawah 16 tahun \(RCP 2017\): nilai dengan skor peringatan"),
+        re.compile(r"^NEWS2 tidak berlaku untuk anak di bawah 16 tahun dan di ruang kebidanan \(RCP 2017\)"),
     )
     expect(page.locator("#tile-ICU-03 .tile-alarm")).not_to_contain_text("NEWS2")
     save_screenshot(page.locator("#tile-ICU-03"), "ward-tile-child.png")
 
     open_page(page, f"{base}/bed/ICU-03")
     expect(page.locator("#bed-patient-name").locator("..")).to_contain_text("3 th")
-    expect(page.locator("#bed-news2")).to_contain_text("pasien di bawah 16 tahun")
+    expect(page.locator("#bed-news2")).to_contain_text("anak di bawah 16 tahun")
     save_screenshot(page.locator("#bed-news2"), "bed-news2-child.png")
 
     open_page(page, f"{base}/")
     row = page.locator("#nurse-patients [data-bed='ICU-03']")
     expect(row).to_contain_text("NEWS2 n/a")
-    expect(row).to_contain_text("sesuai instruksi (anak)")
+    expect(row).to_contain_text("sesuai instruksi")
     expect(page.locator("#nurse-news2 [data-bed='ICU-03']")).to_have_count(0)
     save_screenshot(page, "nurse-home-child.png", full_page=True)
+    assert errors == []
+
+
+def test_an_admin_makes_melati_a_maternity_ward_and_news2_scores_nobody_there(page, live_server):
+    base, pantau = live_server
+    errors = collect_console_errors(page)
+    sign_in(page, base, "admin")
+    open_page(page, f"{base}/admin/bangsal")
+    choose(page, "setup-ward-pick", "Bangsal Melati")
+    expect(page.locator("#setup-ward-name")).to_have_value("Bangsal Melati")
+    page.select_option("#setup-ward-kind", "maternity")
+    page.click("#setup-ward-save")
+    expect(page.locator("#setup-ward-saved")).to_be_visible()
+    expect(page.locator("#setup-ward-grid")).to_contain_text("Kebidanan")
+
+    _score_her_monitor(pantau, "MEL-02")  # an adult; the step reads the ward's kind as it starts
+    open_page(page, f"{base}/bangsal/MEL")
+    page.wait_for_function("() => window.pantauWard() && window.pantauWard().tz")
+    badge = page.locator("#tile-MEL-02 .tile-news2")
+    expect(badge).to_have_text("NEWS2 n/a")
+    expect(badge).to_have_attribute("title", re.compile("ruang kebidanan"))
     assert errors == []

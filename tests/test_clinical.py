@@ -19,7 +19,17 @@ from bridge.clinical_worker import ClinicalWorker
 from data import live_keys
 from data.admissions import current_admission
 from data.live_store import MemoryLiveStore
-from data.models import AlarmEvent, Bed, BedOccupancy, DeviceAssignment, Observation, Patient, User, VitalSample
+from data.models import (
+    AlarmEvent,
+    Bed,
+    BedOccupancy,
+    DeviceAssignment,
+    Observation,
+    Patient,
+    User,
+    VitalSample,
+    Ward,
+)
 from data.wards import bed_by_code
 from domain.alarms import Alarm, Change
 from domain.clock import now_ms, utcnow
@@ -515,3 +525,17 @@ def test_news2_does_not_score_a_child_and_starts_on_the_sixteenth_birthday(sqlit
     feed(pipeline, range(first + 60, first + 65), hr=135.0, rr=30.0, sbp=120.0)
     assert runtime.live.get_latest(live_keys.latest("ICU-03"))["news2_risk"] == "not_applicable"
     assert not {"news2_medium", "news2_high"} & set(active_alarms(runtime.live, "ICU-03"))
+
+
+def test_news2_scores_nobody_on_a_maternity_ward(sqlite_app):
+    """Pregnancy, NEWS2's other exclusion, is not recorded per patient: a ward of the maternity kind stands for it.
+    A pregnant woman's heart rate of 105 and breathing of 22 would score 3 there; she is not scored."""
+    runtime = sqlite_app.runtime
+    with runtime.db.session() as s:
+        s.execute(update(Ward).where(Ward.code == "ICU").values(kind="maternity"))
+    observe_air_and_alert(runtime)
+    pipeline = ClinicalPipeline(runtime.db, runtime.live)
+    pipeline.load()
+    feed(pipeline, range(0, 40), hr=105.0, rr=22.0, sbp=120.0)
+    latest = runtime.live.get_latest(live_keys.latest("ICU-03"))
+    assert (latest.get("news2"), latest["news2_risk"]) == (None, "not_applicable")

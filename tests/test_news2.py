@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from domain.age_range import age_years
 from domain.news2 import (
+    NEVER,
     NEWS2,
     News2Score,
     RiskThresholds,
@@ -659,5 +660,12 @@ def test_news2_scores_a_patient_from_the_day_they_turn_16(birth, turns_16):
 
 
 def test_the_sixteenth_birthday_starts_at_the_sites_midnight():
-    moment = scored_from_at(date(2010, 12, 8), "Asia/Jakarta")
+    moment = scored_from_at(date(2010, 12, 8), "Asia/Jakarta", "ward")
     assert moment == datetime(2026, 12, 7, 17, 0, tzinfo=UTC)  # 00:00 WIB
+    assert scored_from_at(date(2010, 12, 8), "Asia/Jayapura", "icu") == datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
+
+
+def test_nobody_is_scored_on_a_maternity_ward_and_an_unknown_age_is():
+    assert scored_from_at(date(1995, 5, 1), "Asia/Jakarta", "maternity") == NEVER
+    assert scored_from_at(None, "Asia/Jakarta", "maternity") == NEVER
+    assert scored_from_at(None, "Asia/Jakarta", "ward") is None  # no birth date: NEWS2 as by default

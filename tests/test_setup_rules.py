@@ -26,6 +26,7 @@ from domain.errors import FieldErrors, InputError
         (rules.care_class, "kris", "KRIS"),
         (rules.optional_care_class, "", None),
         (rules.ward_kind, "ICU", "icu"),
+        (rules.ward_kind, "Maternity", "maternity"),
         (rules.bed_status, "Out_Of_Service", "out_of_service"),
         (rules.bed_count, " 12 ", 12),
         (rules.board_group, "Gigi", "gigi"),

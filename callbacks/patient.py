@@ -18,6 +18,7 @@ from components.input_error import input_error_alert, input_error_text
 from components.patient_record import Ids
 from components.shell import confirm_first_alert
 from components.typed_date import read_typed_date
+from data import admissions
 from data.patient_records import merge, purge, soft_delete, update_patient
 from data.queue_registration import search_patients
 from data.runtime import current_runtime
@@ -174,6 +175,7 @@ def save(_save: int, _confirm: int, *values: object) -> tuple:
         return _form_answer(input_error_alert(exc))
     if not saved.changed:
         return _form_answer(_alert("pat_nothing_changed", "info", "pat-unchanged"), values=saved.values)
+    admissions.publish_adt(runtime.live, saved.beds)
     return _form_answer(
         _alert("pat_saved", "success", "pat-saved", fields=", ".join(t(f"pat_field_{f}") for f in saved.changed)),
         values=saved.values,

@@ -33,6 +33,7 @@ from data.models import (
     Device,
     DeviceAssignment,
     Patient,
+    Ward,
 )
 from data.setup_rows import check_version
 from domain.actor import Actor
@@ -136,6 +137,18 @@ def current_admission(session: Session, bed_id: int) -> Admission | None:
         .join(BedOccupancy, BedOccupancy.admission_id == Admission.id)
         .where(BedOccupancy.bed_id == bed_id, BedOccupancy.until.is_(None))
     )
+
+
+def patients_bed(session: Session, patient_id: int) -> BedRef | None:
+    """The bed the patient lies in now, if admitted."""
+    row = session.execute(
+        select(Ward.code, Bed.code)
+        .join(Bed, Bed.ward_id == Ward.id)
+        .join(BedOccupancy, BedOccupancy.bed_id == Bed.id)
+        .join(Admission, Admission.id == BedOccupancy.admission_id)
+        .where(Admission.patient_id == patient_id, BedOccupancy.until.is_(None))
+    ).first()
+    return BedRef(*row) if row is not None else None
 
 
 def current_bed_code(session: Session, admission_id: int) -> str | None:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from data import audit, sync_store
+from data.admissions import BedRef, patients_bed
 from data.field_crypto import FieldCipher
 from data.models import Admission, Base, Bed, BedOccupancy, Invoice, Patient, Poli, QueueTicket, Visit
 from data.patients import (
@@ -32,6 +33,7 @@ from domain.patient_rules import EDITABLE_FIELDS, check_nik_agrees, check_record
 
 REASON_MAX = 500  # patient.delete_reason
 OPEN_TICKETS = ("booked", "waiting", "called", "serving")
+SHOWN_ON_SCREENS = frozenset({"name", "birth_date"})  # a bed's tile shows the masked name; NEWS2 depends on the age
 INDEXED = {"nik": "nik_bidx", "bpjs": "bpjs_bidx"}
 
 
@@ -44,11 +46,14 @@ class DuplicateMatch(PatientMatch):
 
 @dataclass(frozen=True)
 class Correction:
-    """A saved correction: the fields that changed, every field as now stored (normalised), the row's version."""
+    """A saved correction: the fields that changed, every field as now stored (normalised), the row's version, and
+    the bed whose screens show what changed (the masked name on its tile, the age NEWS2 depends on), to be told
+    after the commit (``data.admissions.publish_adt``)."""
 
     changed: tuple[str, ...]
     values: dict[str, object]
     version: int
+    beds: tuple[BedRef, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,7 +140,8 @@ def update_patient(
     if mismatches:
         detail["nik_confirmed"] = list(mismatches)
     audit.record_by(session, actor, "patient_updated", target_type="patient", target_id=patient.id, detail=detail)
-    return Correction(changed, clean, patient.version)
+    bed = patients_bed(session, patient.id) if SHOWN_ON_SCREENS & set(changed) else None
+    return Correction(changed, clean, patient.version, (bed,) if bed else ())
 
 
 def _open_admission(session: Session, patient_id: int) -> Admission | None:

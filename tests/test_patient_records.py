@@ -8,7 +8,8 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from data.models import AuditLog, Patient, Visit
+from data.admissions import BedRef, admit
+from data.models import AuditLog, Bed, Patient, Visit
 from data.patient_records import (
     find_duplicates,
     merge,
@@ -248,3 +249,30 @@ def test_a_nurse_who_crafts_the_save_request_changes_nothing(sqlite_app, login):
         assert client.post("/_dash-update-component", json=_crafted_save(client, typed)).status_code == 200
         with runtime.db.session() as s:
             assert (decrypt_field(cipher, s.get(Patient, typed["pat-id"]), "phone") == "0215551234") is changed, role
+
+
+def test_a_corrected_name_or_birth_date_names_the_bed_whose_screens_show_it(any_app):
+    """The tile shows the masked name and NEWS2 depends on the age (none under 16): the bed a patient lies in is
+    told after such a correction, as after a transfer; a changed phone number shows nowhere."""
+    runtime, cipher = any_app.runtime, any_app.runtime.cipher
+    with runtime.db.session() as s:
+        actor = desk_actor(s)
+        patient = new_patient(s, cipher, "RM-1", nik=NIK)
+        patient_id = patient.id
+        bed_id = s.scalar(select(Bed.id).where(Bed.code == "ICU-13"))
+        admit(s, actor, patient_id=patient_id, bed_id=bed_id, source="desk")
+    with runtime.db.session() as s:
+        version = s.get(Patient, patient_id).version
+        phone = update_patient(s, cipher, desk_actor(s), patient_id, version=version, values=FORM, today=TODAY)
+    assert phone.changed == ("phone",) and phone.beds == ()
+    with runtime.db.session() as s:
+        child = FORM | {"birth_date": date(2019, 5, 17), "nik": ""}
+        age = update_patient(s, cipher, desk_actor(s), patient_id, version=phone.version, values=child, today=TODAY)
+    assert "birth_date" in age.changed and age.beds == (BedRef("ICU", "ICU-13"),)
+    with runtime.db.session() as s:
+        unadmitted = new_patient(s, cipher, "RM-2").id
+    with runtime.db.session() as s:
+        renamed = FORM | {"name": "Siti Aminah", "nik": ""}
+        version = s.get(Patient, unadmitted).version
+        alone = update_patient(s, cipher, desk_actor(s), unadmitted, version=version, values=renamed, today=TODAY)
+    assert "name" in alone.changed and alone.beds == ()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import time
 
 import dash
 import dash_bootstrap_components as dbc
@@ -19,9 +20,11 @@ from sqlalchemy.orm import Session
 from auth.session import current_actor
 from callbacks.registry import clientside_callback, page_callback
 from components.input_error import input_error_alert, input_error_text
+from components.local_time import local_when
 from components.queue_line import (
     CALL_LATE_ID,
     CANCEL_ROW_ID,
+    FINISH_LATE_ROW_ID,
     counts,
     current_panel,
     late_table,
@@ -32,7 +35,7 @@ from components.queue_line import (
 from data import queue_actions
 from data.procedures import ticket_visit
 from data.queue_tickets import publish
-from data.queue_views import CounterView, LineEntry, counter_view, point_names
+from data.queue_views import CounterView, LineEntry, counter_view, point_names, service_start
 from data.runtime import current_runtime
 from data.schedules import today_sessions
 from data.service_counters import counters_at
@@ -283,7 +286,11 @@ PICK_ROW = """function () {
     const id = JSON.parse(hit.prop_id.slice(0, hit.prop_id.lastIndexOf(".")));
     return {id: id.ticket, label: id.label, at: Date.now()};
 }"""
-for _kind, _store in ((CALL_LATE_ID, Ids.LATE_PICK), (CANCEL_ROW_ID, Ids.CANCEL_PICK)):
+for _kind, _store in (
+    (CALL_LATE_ID, Ids.LATE_PICK),
+    (CANCEL_ROW_ID, Ids.CANCEL_PICK),
+    (FINISH_LATE_ROW_ID, Ids.FINISH_LATE_PICK),
+):
     clientside_callback(
         PICK_ROW,
         Output(_store, "data"),
@@ -451,3 +458,65 @@ def act(
     publish(current_runtime().live, current_user.site_id, result.events)
     text = t(done, label=result.label, counter=choice.counter)
     return _alert(text, "info" if result.ticket_id is None else "success"), (version or 0) + 1, *dialog
+
+
+@page_callback(
+    PAGE,
+    Output(Ids.FINISH_LATE_MODAL, "is_open"),
+    Output(Ids.FINISH_LATE_TARGET, "data"),
+    Output(Ids.FINISH_LATE_TITLE, "children"),
+    Output(Ids.FINISH_LATE_AT, "value"),
+    Output(Ids.FINISH_LATE_ERROR, "children"),
+    Output(Ids.FINISH_LATE_AT, "invalid"),
+    Input(Ids.FINISH_LATE_PICK, "data"),
+    Input(Ids.FINISH_LATE_DISMISS, "n_clicks"),
+    prevent_initial_call=True,
+)
+def ask_finish_late(picked: dict | None, _dismiss: int) -> tuple:
+    """Ask when an earlier day's unfinished service ended, saying when it began; nothing filled in for the nurse."""
+    if ctx.triggered_id != Ids.FINISH_LATE_PICK or not picked:
+        return False, None, no_update, no_update, no_update, no_update
+    with current_runtime().db.session() as session:
+        began = service_start(session, current_user.site_id, picked["id"])
+    title = t("counter_finish_late_title", label=picked["label"], began=local_when(began) if began else "—")
+    return True, {"id": picked["id"], "label": picked["label"]}, title, "", None, False
+
+
+@page_callback(
+    PAGE,
+    Output(Ids.FEEDBACK, "children", allow_duplicate=True),
+    Output(Ids.VERSION, "data", allow_duplicate=True),
+    Output(Ids.FINISH_LATE_MODAL, "is_open", allow_duplicate=True),
+    Output(Ids.FINISH_LATE_ERROR, "children", allow_duplicate=True),
+    Output(Ids.FINISH_LATE_AT, "invalid", allow_duplicate=True),
+    Input(Ids.FINISH_LATE_CONFIRM, "n_clicks"),
+    State(Ids.CHOICE, "data"),
+    State(Ids.FINISH_LATE_TARGET, "data"),
+    State(Ids.FINISH_LATE_AT, "value"),
+    State(Ids.VERSION, "data"),
+    prevent_initial_call=True,
+)
+def finish_late(_clicks: int, data: object, target: dict | None, typed: str | None, version: int | None) -> tuple:
+    """Finish the service at the clock time typed; a refused time is answered in the dialog, which keeps it."""
+    runtime = current_runtime()
+    try:
+        ended = _clock_time(typed)
+        choice = parse_choice(data)
+        with runtime.db.session(write_lock=True) as session:  # reads the ticket, then changes it
+            now, who = utcnow(), current_actor()
+            view = counter_view(session, who.site_id, choice.point, choice.counter, now, session_id=choice.session_id)
+            ticket_id = _ticket_here(list(view.left_open), (target or {}).get("id"))
+            result = queue_actions.finish_left_open(session, who, ticket_id, ended, now)
+    except InputError as err:
+        return no_update, no_update, True, input_error_alert(err), True
+    publish(runtime.live, current_user.site_id, result.events)
+    text = t("counter_did_finish", label=result.label, counter=choice.counter)
+    return _alert(text, "success"), (version or 0) + 1, False, None, False
+
+
+def _clock_time(typed: str | None) -> time:
+    """``HH:MM`` as a time field sends it; anything else is refused."""
+    try:
+        return time.fromisoformat((typed or "").strip())
+    except ValueError:
+        raise InputError("counter_err_finish_time_missing") from None

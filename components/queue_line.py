@@ -17,6 +17,7 @@ from i18n.web import current_language, t
 # Types of the row buttons' pattern-matching ids ({"type": …, "ticket": …, "label": …}), heard by callbacks/counter.py.
 CALL_LATE_ID = "counter-call-late"
 CANCEL_ROW_ID = "counter-cancel-row"
+FINISH_LATE_ROW_ID = "counter-finish-late-row"
 STATUS_COLOURS = {
     "booked": "secondary",
     "waiting": "primary",
@@ -173,8 +174,8 @@ def late_table(entries: list[LineEntry]) -> html.Div:
 
 
 def left_open_card(entries: list[LineEntry]) -> dbc.Card | None:
-    """Earlier days' numbers of patients never served that nobody closed, each to be cancelled as a no-show (which
-    tells BPJS); nothing when there are none."""
+    """Earlier days' numbers nobody closed: a patient never served, to be cancelled as a no-show (which tells BPJS),
+    or a service never finished, to be finished at the time its record gives; nothing when there are none."""
     if not entries:
         return None
     keys = ("counter_col_number", "counter_col_name", "counter_col_payer", "counter_col_status", "counter_col_action")
@@ -182,7 +183,11 @@ def left_open_card(entries: list[LineEntry]) -> dbc.Card | None:
         html.Tr(
             [
                 *_who(e),
-                html.Td(_action(CANCEL_ROW_ID, e, "counter_cancel_short", "danger")),
+                html.Td(
+                    _action(FINISH_LATE_ROW_ID, e, "counter_finish_late_short", "success")
+                    if e.status == "serving"
+                    else _action(CANCEL_ROW_ID, e, "counter_cancel_short", "danger")
+                ),
             ],
             id=_row_id("left-open", e),
         )

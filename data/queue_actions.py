@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +19,7 @@ from data.models import OPEN_AT_COUNTER, ClinicSession, Poli, QueueTicket, Visit
 from data.queue_day import on_the_line
 from data.queue_registration import register_visit
 from data.queue_tickets import NO_SHOW_NOTE, QueueEvent, enqueue, issue_ticket, point_prefix, record_task
+from data.schedules import site_zone
 from domain.actor import Actor
 from domain.errors import InputError
 from domain.free_text import clean_text
@@ -223,6 +224,25 @@ def finish(
         )
         events.extend(referral.events)
     return CounterResult(ticket.id, ticket.label, tuple(events))
+
+
+def finish_left_open(session: Session, actor: Actor, ticket_id: int, ended: time, now: datetime) -> CounterResult:
+    """A service nobody finished on its day (``data.queue_day.left_open``), finished at the clock time the staff
+    read from the patient's record: the first such moment after its start (site time, so 00.20 after a start at
+    23.50 is the next day's), not in the future. The same tasks and charges as a finish then (task 5 at a poli,
+    task 7 and the drugs at the pharmacy); no pharmacy number or referral so late. Audited with the time given."""
+    ticket = _ticket(session, actor, ticket_id, "serving")
+    started = ticket.started_at.astimezone(site_zone(session, actor.site_id))
+    finished = datetime.combine(started.date(), ended, tzinfo=started.tzinfo)
+    finished_at = (finished if finished > started else finished + timedelta(days=1)).astimezone(UTC)
+    if finished_at > now:
+        raise InputError("counter_err_finish_time")
+    result = finish(session, actor, ticket_id, finished_at)
+    detail = {"label": ticket.label, "finished_at": finished_at.isoformat()}
+    audit.record_by(
+        session, actor, "queue_ticket_finished_late", target_type="queue_ticket", target_id=ticket_id, detail=detail
+    )
+    return result
 
 
 def cancel(

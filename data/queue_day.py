@@ -13,7 +13,7 @@ from data.schedules import local_today
 
 CARRIED_OVER = ("waiting", "called", "serving", "skipped")  # still open at local midnight
 NIGHT = timedelta(hours=6)  # how long into a day the lines keep the day before's open tickets
-NEVER_SERVED = ("booked", "waiting", "called", "skipped")  # open, and the patient was never served: a no-show
+LEFT_OPEN = ("booked", "waiting", "called", "skipped", "serving")  # open after its day: a no-show, or unfinished
 LOOK_BACK = timedelta(days=30)  # how far back a counter lists the numbers left open (bounds the index range read)
 
 
@@ -37,12 +37,13 @@ def on_the_line(session: Session, site_id: int, now: datetime) -> ColumnElement[
 
 
 def left_open(session: Session, site_id: int, now: datetime) -> ColumnElement[bool]:
-    """Tickets of the last 30 days before the site's day that no line holds any more, of patients never served
-    (booked and never checked in, waiting, called, skipped): the counter lists them so that a person closes each
-    as a no-show, which tells BPJS, rather than leaving it open for good or closing it on nobody's word."""
+    """Tickets of the last 30 days before the site's day that no line holds any more and nobody closed: patients
+    never served (booked and never checked in, waiting, called, skipped), and services never finished. The counter
+    lists them so that a person closes each — a no-show cancelled (which tells BPJS), a service finished at the
+    time its record gives — rather than leaving it open for good or closing it on nobody's word."""
     today, night_of = _days(session, site_id, now)
     return (
         QueueTicket.service_date.between(today - LOOK_BACK, today - timedelta(days=1))
-        & QueueTicket.status.in_(NEVER_SERVED)
+        & QueueTicket.status.in_(LEFT_OPEN)
         & ~_line(today, night_of)
     )

@@ -149,6 +149,12 @@ def counter_view(
     return view
 
 
+def service_start(session: Session, site_id: int, ticket_id: int) -> datetime | None:
+    """When the service of the site's ticket began (None: not begun, or not the site's)."""
+    ticket = session.get(QueueTicket, ticket_id)
+    return ticket.started_at if ticket is not None and ticket.site_id == site_id else None
+
+
 def _with_estimate(entry: LineEntry, estimates: dict[int, datetime]) -> LineEntry:
     return LineEntry(**{**entry.__dict__, "estimate": estimates.get(entry.ticket_id)})
 

@@ -68,6 +68,14 @@ class Ids:
     CANCEL_ERROR = "counter-cancel-error"
     CANCEL_DISMISS = "counter-cancel-dismiss"
     CANCEL_CONFIRM = "counter-cancel-confirm"
+    FINISH_LATE_PICK = "counter-finish-late-pick"
+    FINISH_LATE_TARGET = "counter-finish-late-target"
+    FINISH_LATE_MODAL = "counter-finish-late-modal"
+    FINISH_LATE_TITLE = "counter-finish-late-title"
+    FINISH_LATE_AT = "counter-finish-late-at"
+    FINISH_LATE_ERROR = "counter-finish-late-error"
+    FINISH_LATE_DISMISS = "counter-finish-late-dismiss"
+    FINISH_LATE_CONFIRM = "counter-finish-late-confirm"
 
 
 REFRESH_MS = 5_000
@@ -183,27 +191,37 @@ def _current_card() -> dbc.Card:
     )
 
 
-def _cancel_modal() -> dbc.Modal:
+def _question(modal: str, title: str, label: str, field: dbc.Input, error: str, buttons: tuple) -> dbc.Modal:
+    """A dialog asking for one value before an action: its ``field``, a refusal beside it, back and go."""
+    (back, back_id), (go, go_id, colour) = buttons
     return dialog(
         [
-            dbc.ModalHeader(dbc.ModalTitle(id=Ids.CANCEL_TITLE)),
-            dbc.ModalBody(
-                [
-                    dbc.Label(t("counter_cancel_reason"), html_for=Ids.CANCEL_REASON),
-                    dbc.Input(id=Ids.CANCEL_REASON, maxLength=200),
-                    html.Div(id=Ids.CANCEL_ERROR, className="mt-2"),  # a refused reason, beside its field
-                ]
-            ),
+            dbc.ModalHeader(dbc.ModalTitle(id=title)),
+            dbc.ModalBody([dbc.Label(t(label), html_for=field.id), field, html.Div(id=error, className="mt-2")]),
             dbc.ModalFooter(
                 [
-                    dbc.Button(t("counter_cancel_back"), id=Ids.CANCEL_DISMISS, color="secondary", outline=True),
-                    dbc.Button(t("counter_cancel_confirm"), id=Ids.CANCEL_CONFIRM, color="danger"),
+                    dbc.Button(t(back), id=back_id, color="secondary", outline=True),
+                    dbc.Button(t(go), id=go_id, color=colour),
                 ]
             ),
         ],
-        id=Ids.CANCEL_MODAL,
+        id=modal,
         is_open=False,
     )
+
+
+def _cancel_modal() -> dbc.Modal:
+    field = dbc.Input(id=Ids.CANCEL_REASON, maxLength=200)
+    buttons = (("counter_cancel_back", Ids.CANCEL_DISMISS), ("counter_cancel_confirm", Ids.CANCEL_CONFIRM, "danger"))
+    return _question(Ids.CANCEL_MODAL, Ids.CANCEL_TITLE, "counter_cancel_reason", field, Ids.CANCEL_ERROR, buttons)
+
+
+def _finish_late_modal() -> dbc.Modal:
+    """When an earlier day's unfinished service ended, as its record gives it (a clock time, site time)."""
+    field = dbc.Input(id=Ids.FINISH_LATE_AT, type="time")
+    buttons = (("counter_cancel_back", Ids.FINISH_LATE_DISMISS), ("counter_finish", Ids.FINISH_LATE_CONFIRM, "success"))
+    labels = (Ids.FINISH_LATE_TITLE, "counter_finish_late_at")
+    return _question(Ids.FINISH_LATE_MODAL, *labels, field, Ids.FINISH_LATE_ERROR, buttons)
 
 
 def layout(**_query: str) -> html.Div:
@@ -216,8 +234,11 @@ def layout(**_query: str) -> html.Div:
             dcc.Store(id=Ids.CANCEL_TARGET),
             dcc.Store(id=Ids.LATE_PICK),
             dcc.Store(id=Ids.CANCEL_PICK),
+            dcc.Store(id=Ids.FINISH_LATE_PICK),
+            dcc.Store(id=Ids.FINISH_LATE_TARGET),
             dcc.Interval(id=Ids.INTERVAL, interval=REFRESH_MS),
             _cancel_modal(),
+            _finish_late_modal(),
             dbc.Row(
                 [
                     dbc.Col([_current_card(), _setup_card(point_options(current_user.roles))], lg=5, xl=4),

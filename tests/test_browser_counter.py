@@ -6,14 +6,16 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import update
+from sqlalchemy import select
 
 from auth.users import find_user
-from data.models import QueueTicket
+from data import queue_actions
+from data.models import QueueTicket, VisitTask
 from data.queue_registration import register_patient, register_visit
 from data.schedules import day_sessions, local_today
 from domain.actor import Actor
@@ -174,22 +176,42 @@ def test_nurse_serves_a_patient_and_the_pharmacy_sees_the_number(page, live_serv
     expect(page.locator("#counter-waiting-R001")).to_contain_text("menunggu")
 
 
+def _two_days_back(s, label: str) -> date:
+    """Today's number ``label`` and its visit's task times moved two days back (past any night's line); the day."""
+    ticket = s.scalar(select(QueueTicket).where(QueueTicket.label == label))
+    back = timedelta(days=2)
+    ticket.service_date -= back
+    for moment in ("created_at", "called_at", "started_at"):
+        if getattr(ticket, moment) is not None:
+            setattr(ticket, moment, getattr(ticket, moment) - back)
+    for task in s.scalars(select(VisitTask).where(VisitTask.visit_id == ticket.visit_id)):
+        task.at -= back
+    return ticket.service_date
+
+
 def test_the_nurse_closes_the_numbers_left_open_two_days_ago(page, live_server):
-    """Numbers of patients never served, from a day whose desk went home without closing them: off every line,
-    listed apart with their day, and each cancelled as a no-show through the same dialog."""
+    """Numbers from a day whose counter went home without closing them: off every line, listed apart with their
+    day. A patient never served is cancelled as a no-show through the same dialog; a service never finished is
+    finished at the clock time its record gives."""
     base, pantau = live_server
     register_morning(pantau)
-    with pantau.runtime.db.session() as s:  # two of them are made two days old (past any night's line)
-        day = local_today(s, find_user(s, "perawat").site_id) - timedelta(days=2)
-        s.execute(update(QueueTicket).where(QueueTicket.label.in_(("A005", "A006"))).values(service_date=day))
+    with pantau.runtime.db.session() as s:
+        nurse = find_user(s, "perawat")
+        actor = Actor(nurse.id, nurse.username, nurse.site_id, None)
+        queue_actions.call_next(s, actor, "poli:UMU", "Ruang 9", utcnow())
+        first = s.scalar(select(QueueTicket.id).where(QueueTicket.label == "A001"))
+        started = queue_actions.start(s, actor, first, utcnow())
+    with pantau.runtime.db.session() as s:
+        day = {label: _two_days_back(s, label) for label in ("A001", "A005", "A006")}["A001"]
+        began = s.scalar(select(QueueTicket.started_at).where(QueueTicket.id == started.ticket_id))
     errors = collect_console_errors(page)
     open_poli_counter(page, base, "perawat", "Ruang Periksa 3")
     card = page.locator("#counter-left-open-card")
-    expect(card).to_contain_text("Belum ditutup dari hari sebelumnya (2)")
+    expect(card).to_contain_text("Belum ditutup dari hari sebelumnya (3)")
     row = page.locator(f"#counter-left-open-A005-{day:%Y%m%d}")
     expect(row).to_contain_text("Ani Suryani")
     expect(row).to_contain_text(f"dari {day:%d/%m}")
-    expect(page.locator("#counter-count-waiting")).to_have_text("4")  # today's line: A001–A004
+    expect(page.locator("#counter-count-waiting")).to_have_text("3")  # today's line: A002–A004
     expect(page.locator("#counter-waiting-A005")).to_have_count(0)
     page.set_viewport_size({"width": 1366, "height": 900})
     save_screenshot(page, "counter-left-open.png", full_page=True)
@@ -199,13 +221,31 @@ def test_the_nurse_closes_the_numbers_left_open_two_days_ago(page, live_server):
     expect(page.locator("#counter-cancel-reason")).to_have_value("Tidak hadir")
     page.click("#counter-cancel-confirm")
     expect(page.locator("#counter-message")).to_have_text("A005 dibatalkan.")
-    expect(card).to_contain_text("Belum ditutup dari hari sebelumnya (1)")
+    expect(card).to_contain_text("Belum ditutup dari hari sebelumnya (2)")
     expect(row).to_have_count(0)
     page.locator(f"#counter-left-open-A006-{day:%Y%m%d}").get_by_role("button", name="Batal").click()
     page.click("#counter-cancel-confirm")
     expect(page.locator("#counter-message")).to_have_text("A006 dibatalkan.")
+
+    served = page.locator(f"#counter-left-open-A001-{day:%Y%m%d}")
+    expect(served).to_contain_text("dilayani di Ruang 9")
+    served.get_by_role("button", name="Selesai…").click()
+    modal = page.locator("#counter-finish-late-modal")
+    expect(page.locator("#counter-finish-late-title")).to_contain_text("Selesaikan nomor A001? Mulai dilayani")
+    page.click("#counter-finish-late-confirm")
+    expect(modal.locator("#counter-finish-late-error")).to_contain_text("Isi jam selesai dilayani")
+    ended = (began + timedelta(minutes=25)).astimezone(ZoneInfo("Asia/Jakarta"))
+    page.fill("#counter-finish-late-at", f"{ended:%H:%M}")
+    save_screenshot(page, "counter-finish-late.png")
+    page.click("#counter-finish-late-confirm")
+    expect(page.locator("#counter-message")).to_have_text("A001 selesai dilayani.")
+    expect(modal).to_be_hidden()
     expect(card).to_have_count(0)  # nothing left open: the list is gone
-    expect(page.locator("#counter-count-waiting")).to_have_text("4")
+    expect(page.locator("#counter-count-waiting")).to_have_text("3")
+    with pantau.runtime.db.session() as s:
+        visit_id = s.scalar(select(QueueTicket.visit_id).where(QueueTicket.id == started.ticket_id))
+        task5 = s.scalar(select(VisitTask.at).where(VisitTask.visit_id == visit_id, VisitTask.task_id == 5))
+    assert task5 == ended.replace(second=0, microsecond=0).astimezone(UTC)  # the time typed, not the click's
     assert errors == []
 
 

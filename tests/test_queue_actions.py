@@ -306,23 +306,50 @@ def test_numbers_nobody_closed_are_listed_the_next_morning_and_closed_as_no_show
     morning = view_at(_at(next_day, 6, 0))
     assert morning.waiting == [] and morning.late == []
     assert [(e.label, e.status, e.earlier) for e in morning.left_open] == [
+        ("A001", "serving", DAY),  # never finished
         ("A002", "skipped", DAY),
         ("A003", "waiting", DAY),
         ("A004", "booked", DAY),
-    ]  # the patient in service (A001) is not a no-show
+    ]
     anak = ticket(clinic, other_poli.ticket_id).label
     assert [e.label for e in view_at(_at(next_day, 6, 0), ANA).left_open] == [anak]  # each poli lists its own
     shown = str(left_open_card(morning.left_open))
-    assert "Belum ditutup dari hari sebelumnya (3)" in shown and shown.count("dari 12/01") == 3
+    assert "Belum ditutup dari hari sebelumnya (4)" in shown and shown.count("dari 12/01") == 4
     assert "counter-left-open-A003-20260112" in shown and left_open_card([]) is None
+    assert "counter-finish-late-row" in str(left_open_card(morning.left_open[:1]))  # finished, not cancelled
+    assert "counter-finish-late-row" not in str(left_open_card(morning.left_open[1:]))
 
     clinic.now = _at(next_day, 7, 0)
     _, cancelled = clinic.act(queue_actions.cancel, waiting.ticket_id, reason="Tidak hadir")
     assert tasks(clinic, waiting.visit_id)[99] == cancelled
     assert [k for k, _ in outbox(clinic, waiting.visit_id)][-1] == "batal"  # BPJS hears of it
+    assert [e.label for e in view_at(clinic.now).left_open] == ["A001", "A002", "A004"]
+    with clinic.db.session() as s, pytest.raises(InputError) as future:  # 09.00 after a 10.0x start: tomorrow's
+        queue_actions.finish_left_open(s, clinic.actor, served.ticket_id, time(9, 0), clinic.now)
+    assert future.value.key == "counter_err_finish_time"
+    with clinic.db.session() as s:
+        queue_actions.finish_left_open(s, clinic.actor, served.ticket_id, time(10, 40), clinic.now)
+    assert tasks(clinic, served.visit_id)[5] == _at(DAY, 10, 40)  # when the record says, not when it was clicked
+    assert ticket(clinic, served.ticket_id).status == "done"
     assert [e.label for e in view_at(clinic.now).left_open] == ["A002", "A004"]
     assert view_at(_at(DAY + timedelta(days=30), 7, 0)).left_open != []
     assert view_at(_at(DAY + timedelta(days=31), 7, 0)).left_open == []  # a month on, the list lets them go
+
+
+def test_a_night_service_left_unfinished_ends_after_midnight_when_its_time_is_earlier_than_its_start(clinic):
+    reg = clinic.visit()
+    clinic.call()
+    clinic.act(queue_actions.start, reg.ticket_id)
+    clinic.act(queue_actions.finish, reg.ticket_id, pharmacy=NON_RACIKAN)
+    clinic.now = _at(DAY, 23, 49)
+    drugs = clinic.call(point=NON_RACIKAN, counter="Farmasi 1")[0]
+    clinic.act(queue_actions.start, drugs.ticket_id)  # 23.51, and nobody pressed "finish"
+    two_days_on = _at(DAY + timedelta(days=2), 7, 0)
+    with clinic.db.session() as s:
+        view = counter_view(s, clinic.actor.site_id, NON_RACIKAN, "Farmasi 1", two_days_on)
+        assert [(e.label, e.status) for e in view.left_open] == [("N001", "serving")]
+        queue_actions.finish_left_open(s, clinic.actor, drugs.ticket_id, time(0, 20), two_days_on)
+    assert tasks(clinic, reg.visit_id)[7] == _at(DAY + timedelta(days=1), 0, 20)  # the night's, not the day's 00.20
 
 
 def test_referral_books_the_other_poli_with_task_3_at_the_finish_time(clinic):

@@ -616,7 +616,7 @@ class ClinicalPipeline:
         if kind == "adt":
             self._on_adt(code)
             return
-        if kind == "limits":
+        if kind in ("limits", "wards"):
             self.load()
             return
         context = self._beds.get(code)

@@ -115,6 +115,7 @@ register_setup_crud(
         update=setup_wards.update_ward,
         retire=setup_wards.retire_ward,
         locked_on_edit=("code", "bed_count"),
+        saved=setup_wards.publish_wards_changed,
     )
 )
 register_setup_crud(

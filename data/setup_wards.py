@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data import audit
+from data import audit, live_keys
+from data.live_store import LiveStore
 from data.models import Bed, BedOccupancy, BedStatusEvent, Ward
 from data.setup_rows import check_version, conflicts_as_input_errors
 from domain import setup_rules as rules
@@ -128,6 +129,11 @@ def _add_bed(session: Session, actor: Actor, ward: Ward, code: str, label: str, 
         detail={"ward": ward.code, "code": code, "label": label, "care_class": care_class},
     )
     return bed
+
+
+def publish_wards_changed(live: LiveStore) -> None:
+    """After a ward's save is committed: the clinical step reloads every bed (alarm profile, who NEWS2 scores)."""
+    live.publish(live_keys.CONTROL_CHANNEL, live_keys.control_message("wards", ""))
 
 
 def create_ward(session: Session, actor: Actor, values: Mapping[str, object]) -> Ward:

@@ -40,21 +40,25 @@ def _a_toddler_in_icu_03(pantau) -> None:
         set_staff_wards(s, Actor(nurse.id, nurse.username, nurse.site_id, "127.0.0.1"), nurse.id, icu)
 
 
-def _score_her_monitor(pantau, bed: str = "ICU-03", seconds: int = 40) -> None:
-    """Her monitor's last ``seconds``, through the clinical step: a heart rate of 125 and breathing of 32, normal at
-    three, which NEWS2 would score 5 (pulse 2, breathing 3) and sound its alarm for."""
+VITALS = dict(hr=125.0, spo2=98.0, rr=32.0, temp=36.9, ecg_status="ok", spo2_status="ok", sqi_ecg=0.95, sqi_spo2=0.95)
+
+
+def _send(pipeline: ClinicalPipeline, pantau, bed: str, ts: int) -> None:
+    """One second of the bed's monitor, through the clinical step, and its tick as the consumer keeps it."""
+    msg = VitalsMessage(site="DEMO", device_id=f"MON-{bed}", seq=ts // 1000, ts=ts, received=ts, **VITALS)
+    pipeline.on_samples([SimpleNamespace(msg=msg, bed=bed)], ts)
+    shown = {k: VITALS[k] for k in ("hr", "spo2", "rr", "temp")}
+    pantau.runtime.live.set_latest(live_keys.latest(bed), {"ts": ts, "rx": ts, **shown})
+
+
+def _score_her_monitor(pantau, seconds: int = 40) -> None:
+    """Her monitor's last ``seconds`` on ICU-03: a heart rate of 125 and breathing of 32, normal at three, which
+    NEWS2 would score 5 (pulse 2, breathing 3) and sound its alarm for."""
     pipeline = ClinicalPipeline(pantau.runtime.db, pantau.runtime.live)
     pipeline.load()
     start = int(time.time() * 1000) - seconds * 1000
-    vitals = dict(
-        hr=125.0, spo2=98.0, rr=32.0, temp=36.9, ecg_status="ok", spo2_status="ok", sqi_ecg=0.95, sqi_spo2=0.95
-    )
     for n in range(seconds):
-        ts = start + n * 1000
-        msg = VitalsMessage(site="DEMO", device_id=f"MON-{bed}", seq=n, ts=ts, received=ts, **vitals)
-        pipeline.on_samples([SimpleNamespace(msg=msg, bed=bed)], ts)
-    shown = {k: vitals[k] for k in ("hr", "spo2", "rr", "temp")}  # the newest tick, as the consumer keeps it
-    pantau.runtime.live.set_latest(live_keys.latest(bed), {"ts": ts, "rx": ts, **shown})
+        _send(pipeline, pantau, "ICU-03", start + n * 1000)
 
 
 def test_a_three_year_olds_news2_is_shown_as_not_applicable_everywhere(page, live_server):
@@ -88,21 +92,32 @@ def test_a_three_year_olds_news2_is_shown_as_not_applicable_everywhere(page, liv
 
 
 def test_an_admin_makes_melati_a_maternity_ward_and_news2_scores_nobody_there(page, live_server):
+    """The running clinical step hears of the saved ward (a ``wards`` control message) and stops scoring its
+    patients: no restart needed."""
     base, pantau = live_server
-    errors = collect_console_errors(page)
-    sign_in(page, base, "admin")
-    open_page(page, f"{base}/admin/bangsal")
-    choose(page, "setup-ward-pick", "Bangsal Melati")
-    expect(page.locator("#setup-ward-name")).to_have_value("Bangsal Melati")
-    page.select_option("#setup-ward-kind", "maternity")
-    page.click("#setup-ward-save")
-    expect(page.locator("#setup-ward-saved")).to_be_visible()
-    expect(page.locator("#setup-ward-grid")).to_contain_text("Kebidanan")
+    pipeline = ClinicalPipeline(pantau.runtime.db, pantau.runtime.live)
+    pipeline.start()
+    try:
+        errors = collect_console_errors(page)
+        sign_in(page, base, "admin")
+        open_page(page, f"{base}/admin/bangsal")
+        choose(page, "setup-ward-pick", "Bangsal Melati")
+        expect(page.locator("#setup-ward-name")).to_have_value("Bangsal Melati")
+        page.select_option("#setup-ward-kind", "maternity")
+        page.click("#setup-ward-save")
+        expect(page.locator("#setup-ward-saved")).to_be_visible()
+        expect(page.locator("#setup-ward-grid")).to_contain_text("Kebidanan")
 
-    _score_her_monitor(pantau, "MEL-02")  # an adult; the step reads the ward's kind as it starts
-    open_page(page, f"{base}/bangsal/MEL")
-    page.wait_for_function("() => window.pantauWard() && window.pantauWard().tz")
-    badge = page.locator("#tile-MEL-02 .tile-news2")
-    expect(badge).to_have_text("NEWS2 n/a")
-    expect(badge).to_have_attribute("title", re.compile("ruang kebidanan"))
-    assert errors == []
+        deadline = time.monotonic() + 15  # an adult's monitor on MEL-02 goes on sending
+        while pantau.runtime.live.get_latest(live_keys.latest("MEL-02")).get("news2_risk") != "not_applicable":
+            assert time.monotonic() < deadline, "the running clinical step still scores the maternity ward"
+            _send(pipeline, pantau, "MEL-02", int(time.time() * 1000))
+            time.sleep(0.2)
+        open_page(page, f"{base}/bangsal/MEL")
+        page.wait_for_function("() => window.pantauWard() && window.pantauWard().tz")
+        badge = page.locator("#tile-MEL-02 .tile-news2")
+        expect(badge).to_have_text("NEWS2 n/a")
+        expect(badge).to_have_attribute("title", re.compile("ruang kebidanan"))
+        assert errors == []
+    finally:
+        pipeline.stop()

@@ -531,11 +531,14 @@ def test_news2_scores_nobody_on_a_maternity_ward(sqlite_app):
     """Pregnancy, NEWS2's other exclusion, is not recorded per patient: a ward of the maternity kind stands for it.
     A pregnant woman's heart rate of 105 and breathing of 22 would score 3 there; she is not scored."""
     runtime = sqlite_app.runtime
-    with runtime.db.session() as s:
-        s.execute(update(Ward).where(Ward.code == "ICU").values(kind="maternity"))
     observe_air_and_alert(runtime)
     pipeline = ClinicalPipeline(runtime.db, runtime.live)
     pipeline.load()
-    feed(pipeline, range(0, 40), hr=105.0, rr=22.0, sbp=120.0)
+    feed(pipeline, range(0, 5), hr=105.0, rr=22.0, sbp=120.0)
+    assert runtime.live.get_latest(live_keys.latest("ICU-03"))["news2"] == "3"  # HR 1 + RR 2 on an ICU
+    with runtime.db.session() as s:  # an admin makes it a maternity ward; the web app tells the step
+        s.execute(update(Ward).where(Ward.code == "ICU").values(kind="maternity"))
+    pipeline.handle_control(live_keys.control_message("wards", ""))
+    feed(pipeline, range(5, 10), hr=105.0, rr=22.0, sbp=120.0)
     latest = runtime.live.get_latest(live_keys.latest("ICU-03"))
     assert (latest.get("news2"), latest["news2_risk"]) == (None, "not_applicable")

@@ -2165,6 +2165,7 @@ STRINGS = {
     "audit_do_procedure_charge": "Procedure charged",
     "audit_do_procedure_reverse": "Procedure charge reversed",
     "audit_do_queue_ticket_cancelled": "Queue ticket cancelled",
+    "audit_do_queue_ticket_finished_late": "Earlier day's service finished (time from the record)",
     "audit_do_reauth": "Identity confirmed again",
     "audit_do_reauth_failed": "Identity confirmation failed",
     "audit_do_receipt_printed": "Receipt printed",

@@ -2178,6 +2178,7 @@ STRINGS = {
     "audit_do_procedure_charge": "Tindakan ditagihkan",
     "audit_do_procedure_reverse": "Tagihan tindakan dibatalkan",
     "audit_do_queue_ticket_cancelled": "Nomor antrean dibatalkan",
+    "audit_do_queue_ticket_finished_late": "Pelayanan hari sebelumnya diselesaikan (jam dari rekam medis)",
     "audit_do_reauth": "Identitas dikonfirmasi ulang",
     "audit_do_reauth_failed": "Konfirmasi ulang identitas gagal",
     "audit_do_receipt_printed": "Kuitansi dicetak",

@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 import orjson
@@ -52,22 +52,12 @@ from data import live_keys
 from data.cuff_readings import CuffReading, Stay, open_stays, stay_cuff_readings
 from data.db import Database
 from data.live_store import LiveBatch, LiveStore
-from data.models import (
-    Admission,
-    AlarmEvent,
-    AlarmLimit,
-    Bed,
-    BedOccupancy,
-    DeviceAssignment,
-    Observation,
-    Patient,
-    Site,
-    Ward,
-)
+from data.models import AlarmEvent, AlarmLimit, Bed, BedOccupancy, DeviceAssignment, Observation, Ward
+from data.wards import news2_scored_from
 from domain import clock
 from domain.alarms import BedAlarms, Change, Limits, Reading, effective_limits
 from domain.clock import epoch_ms, utcnow
-from domain.news2 import NOT_APPLICABLE, news2, scored_from_at
+from domain.news2 import NOT_APPLICABLE, news2
 from domain.qsofa import POSITIVE_THRESHOLD as QSOFA_POSITIVE
 from domain.qsofa import altered_from_acvpu, qsofa
 from domain.vitals_contract import MEASURED_FIELDS, VitalsMessage
@@ -85,21 +75,10 @@ FLUSH_WAIT_S = 5.0  # how long a flush waits for another still running (stuck on
 NEWS2_INPUTS = ("rr", "spo2", "sbp", "hr", "temp")
 SILENT_MS = 1000  # durable path: a bed's time runs on the wall clock only after this long without a sample
 _PAIRED_BEDS = select(DeviceAssignment.bed_id).where(DeviceAssignment.until.is_(None))  # beds with a monitor now
-_WHO_IS_SCORED = (  # what NEWS2 scoring depends on: the bed's patient's birth date, the site's zone, the ward's kind
-    select(BedOccupancy.bed_id, Patient.birth_date, Site.timezone, Ward.kind)
-    .join(Bed, Bed.id == BedOccupancy.bed_id)
-    .join(Ward, Ward.id == Bed.ward_id)
-    .join(Admission, Admission.id == BedOccupancy.admission_id)
-    .join(Patient, Patient.id == Admission.patient_id)
-    .join(Site, Site.id == Admission.site_id)
-    .where(BedOccupancy.until.is_(None))
-)
 NOT_SCORED = (None, True, NOT_APPLICABLE, None)  # the NEWS2 summary of a patient NEWS2 does not score
 
 
-def _scored_from_ms(birth: date | None, timezone: str, ward_kind: str) -> int | None:
-    """``domain.news2.scored_from_at`` in epoch ms."""
-    moment = scored_from_at(birth, timezone, ward_kind)
+def _epoch_ms(moment: datetime | None) -> int | None:
     return None if moment is None else epoch_ms(moment)
 
 
@@ -224,7 +203,7 @@ class ClinicalPipeline:
                 bed_id: self._latest_observation(session, admission_id) for bed_id, (admission_id, _) in stays.items()
             }
             paired = set(session.scalars(_PAIRED_BEDS))
-            scored_from = {bed_id: _scored_from_ms(*facts) for bed_id, *facts in session.execute(_WHO_IS_SCORED)}
+            scored_from = news2_scored_from(session)
             arrived = self._new_patients(rows, stays) if self._state_restored else set()
             cuffs = self._stored_cuff_readings(session, arrived) if arrived else {}
         now_ms = clock.now_ms()
@@ -234,7 +213,7 @@ class ClinicalPipeline:
                 context = self._beds.get(bed.code) or BedContext(bed.id, bed.code, ward.code, Limits())
                 context.limits = effective_limits(profile, overrides.get(bed.id))
                 context.paired = bed.id in paired
-                context.scored_from_ms = scored_from.get(bed.id)
+                context.scored_from_ms = _epoch_ms(scored_from.get(bed.id))
                 self._beds[bed.code] = context
                 stay = stays.get(bed.id, (None, 1))
                 self._take_stay(context, bed.id in stays, *stay, observations.get(bed.id), now_ms, cuffs.get(bed.code))
@@ -306,7 +285,7 @@ class ClinicalPipeline:
             admission_id, scale, since = stay if stay is not None else (None, 1, None)
             observation = self._latest_observation(session, admission_id)
             paired = session.scalar(_PAIRED_BEDS.where(DeviceAssignment.bed_id == context.bed_id).limit(1))
-            facts = session.execute(_WHO_IS_SCORED.where(BedOccupancy.bed_id == context.bed_id).limit(1)).first()
+            scored_from = news2_scored_from(session, [context.bed_id]).get(context.bed_id)
             cuff = None
             if since is not None and _moved_in(context, admission_id):
                 readings = stay_cuff_readings(session, {context.code: Stay(context.bed_id, since)}, utcnow())
@@ -314,7 +293,7 @@ class ClinicalPipeline:
         now_ms = clock.now_ms()
         with self._batch():
             context.paired = paired is not None
-            context.scored_from_ms = _scored_from_ms(*facts[1:]) if facts is not None else None
+            context.scored_from_ms = _epoch_ms(scored_from)
             self._take_stay(context, stay is not None, admission_id, scale, observation, now_ms, cuff)
             if context.occupied:
                 self._apply(context, self._rescore(context, now_ms))

@@ -23,17 +23,16 @@ from components.trend_figures import news2_figure, trend_figure
 from data import live_keys
 from data.admissions import admission_stays, current_admission
 from data.alarm_limits import bed_profile, overrides, publish_limits_changed, set_overrides
-from data.models import Observation, Patient
+from data.models import Observation
 from data.observations import record_observation
 from data.runtime import current_runtime
 from data.trends import RANGES, alarm_history, missing_spans, news2_series, observations, vital_trend
-from data.wards import BedView, bed_by_code, ward_kind
+from data.wards import BedView, bed_by_code, news2_scored_from
 from domain.alarm_limit_ranges import SIDES, LimitField, LimitsRefused, ReasonRequired
 from domain.alarms import PARAMETERS, PROFILES, Bounds
 from domain.clock import utcnow
 from domain.decimal_input import format_decimal, parse_decimal
 from domain.errors import InputError
-from domain.news2 import scored_from_at
 from domain.observations import validate_observation
 from i18n.web import t
 from pages.bed import MANUAL_FIELDS, Ids
@@ -93,8 +92,7 @@ def refresh_bed(range_key: str, _version: int, theme_name: str | None, code: str
         frame = vital_trend(session, stays, range_key)
         since = utcnow() - RANGES[range_key]
         taken = observations(session, admission.id, since - RANGES["24h"]) if admission else []
-        birth = session.get(Patient, admission.patient_id).birth_date if admission else None
-        scored_from = scored_from_at(birth, timezone, ward_kind(session, bed.id) or "") if admission else None
+        scored_from = news2_scored_from(session, [bed.id]).get(bed.id)
         scores = news2_series(frame, taken, bed.spo2_scale, scored_from=scored_from)
         history = _history_table(alarm_history(session, stays)) if admission else _no_admission()
         missing = missing_spans(session, stays, since)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data.models import Bed, BedOccupancy, Device, DeviceAssignment, Patient, Ward
+from data.models import Admission, Bed, BedOccupancy, Device, DeviceAssignment, Patient, Site, Ward
 from domain.masking import mask_name
+from domain.news2 import scored_from_at
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,23 @@ class BedView:
 def ward_kind(session: Session, bed_id: int) -> str | None:
     """The kind of the bed's ward (``domain.hospital.WARD_KINDS``)."""
     return session.scalar(select(Ward.kind).join(Bed, Bed.ward_id == Ward.id).where(Bed.id == bed_id))
+
+
+def news2_scored_from(session: Session, bed_ids: Collection[int] | None = None) -> dict[int, datetime | None]:
+    """Per occupied bed (of ``bed_ids``, or every one), when NEWS2 starts scoring the patient lying there
+    (``domain.news2.scored_from_at``: from their birth date, the site's time zone and the ward's kind)."""
+    query = (
+        select(BedOccupancy.bed_id, Patient.birth_date, Site.timezone, Ward.kind)
+        .join(Bed, Bed.id == BedOccupancy.bed_id)
+        .join(Ward, Ward.id == Bed.ward_id)
+        .join(Admission, Admission.id == BedOccupancy.admission_id)
+        .join(Patient, Patient.id == Admission.patient_id)
+        .join(Site, Site.id == Admission.site_id)
+        .where(BedOccupancy.until.is_(None))
+    )
+    if bed_ids is not None:
+        query = query.where(BedOccupancy.bed_id.in_(bed_ids))
+    return {bed_id: scored_from_at(birth, zone, kind) for bed_id, birth, zone, kind in session.execute(query)}
 
 
 def list_wards(session: Session, site_id: int) -> list[Ward]:

@@ -55,7 +55,7 @@ from data.live_store import LiveBatch, LiveStore
 from data.models import AlarmEvent, AlarmLimit, Bed, BedOccupancy, DeviceAssignment, Observation, Ward
 from data.wards import news2_scored_from
 from domain import clock
-from domain.alarms import BedAlarms, Change, Limits, Reading, effective_limits
+from domain.alarms import BedAlarms, Change, Limits, Reading, effective_limits, ward_profile
 from domain.clock import epoch_ms, utcnow
 from domain.news2 import NOT_APPLICABLE, news2
 from domain.qsofa import POSITIVE_THRESHOLD as QSOFA_POSITIVE
@@ -209,9 +209,8 @@ class ClinicalPipeline:
         now_ms = clock.now_ms()
         with self._batch():  # only now: no database round trip may hold up the alarms
             for bed, ward in rows:
-                profile = "icu" if ward.kind == "icu" else "adult"
                 context = self._beds.get(bed.code) or BedContext(bed.id, bed.code, ward.code, Limits())
-                context.limits = effective_limits(profile, overrides.get(bed.id))
+                context.limits = effective_limits(ward_profile(ward.kind), overrides.get(bed.id))
                 context.paired = bed.id in paired
                 context.scored_from_ms = _epoch_ms(scored_from.get(bed.id))
                 self._beds[bed.code] = context

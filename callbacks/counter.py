@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import time
 
@@ -329,7 +330,7 @@ def _require_reason(reason: str | None) -> None:
         raise InputError("counter_err_cancel_reason")
 
 
-def _ticket_here(lines: list[LineEntry | None], ticket_id: object) -> int:
+def _ticket_here(lines: Sequence[LineEntry | None], ticket_id: object) -> int:
     """``ticket_id`` as the screen showed it, if it is still in these lines of the counter (else refuse)."""
     for entry in lines:
         if entry is not None and entry.ticket_id == ticket_id:
@@ -505,7 +506,7 @@ def finish_late(_clicks: int, data: object, target: dict | None, typed: str | No
         with runtime.db.session(write_lock=True) as session:  # reads the ticket, then changes it
             now, who = utcnow(), current_actor()
             view = counter_view(session, who.site_id, choice.point, choice.counter, now, session_id=choice.session_id)
-            ticket_id = _ticket_here(list(view.left_open), (target or {}).get("id"))
+            ticket_id = _ticket_here(view.left_open, (target or {}).get("id"))
             result = queue_actions.finish_left_open(session, who, ticket_id, ended, now)
     except InputError as err:
         return no_update, no_update, True, input_error_alert(err), True

@@ -13,12 +13,12 @@ from data.models import AlarmLimit, Bed
 from data.wards import ward_kind
 from domain.actor import Actor
 from domain.alarm_limit_ranges import validate_overrides, widened_limits
-from domain.alarms import PROFILES, Bounds, Limits
+from domain.alarms import PROFILES, Bounds, Limits, ward_profile
 from domain.clock import utcnow
 
 
 def bed_profile(session: Session, bed_id: int) -> str:
-    return "icu" if ward_kind(session, bed_id) == "icu" else "adult"
+    return ward_profile(ward_kind(session, bed_id))
 
 
 def overrides(session: Session, bed_id: int) -> dict[str, Bounds]:

@@ -133,6 +133,12 @@ PROFILES: dict[str, Limits] = {
 }
 
 
+def ward_profile(ward_kind: str | None) -> str:
+    """The alarm profile of a ward's kind (``domain.hospital.WARD_KINDS``): ``icu`` for an intensive care ward,
+    ``adult`` for any other (a general or a maternity ward)."""
+    return "icu" if ward_kind == "icu" else "adult"
+
+
 def effective_limits(profile: str | Limits, overrides: Mapping[str, Bounds] | None = None) -> Limits:
     """The unit profile's limits with a bed's overrides applied per side (``None`` in an override = inherit).
 

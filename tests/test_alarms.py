@@ -22,6 +22,7 @@ from domain.alarms import (
     Limits,
     Reading,
     effective_limits,
+    ward_profile,
 )
 
 T0 = 1_763_880_000_000  # 2025-11-23 06:40:00 UTC
@@ -566,3 +567,7 @@ def test_random_sequences_never_raise_nor_double_an_alarm(ops, profile, monitore
         assert {a.condition: a.started_ms for a in active} == open_alarms
         assert all(a.ended_ms is None for a in active)
         bed.audible(now)
+
+
+def test_only_an_intensive_care_ward_takes_the_icu_profile():
+    assert [ward_profile(kind) for kind in ("icu", "ward", "maternity", None)] == ["icu", "adult", "adult", "adult"]

@@ -70,6 +70,10 @@ OBSERVATION_VALID = timedelta(hours=12)  # oxygen/ACVPU older than this no longe
 MANUAL_VITAL_VALID = timedelta(hours=4)  # a manual vital fills in for a missing monitor value this long
 SNAPSHOT_EVERY_S = 10
 REPUBLISH_EVERY_S = 3  # a screen or key that missed an alarm message is right again within this long
+# The web app's control messages only hurry a reload along: one lost (the live store away when the change was
+# committed) is read from the database within this long, and as soon as the control subscription is back.
+RECONCILE_EVERY_S = 60.0
+RECONCILE_RETRY_S = 5.0  # after a reload the database refused
 JOURNAL_IDLE_S = 1.0
 FLUSH_WAIT_S = 5.0  # how long a flush waits for another still running (stuck on a database that does not answer)
 NEWS2_INPUTS = ("rr", "spo2", "sbp", "hr", "temp")
@@ -210,12 +214,16 @@ class ClinicalPipeline:
         with self._batch():  # only now: no database round trip may hold up the alarms
             for bed, ward in rows:
                 context = self._beds.get(bed.code) or BedContext(bed.id, bed.code, ward.code, Limits())
+                before = (context.admission_id, context.observed_ms, context.scored_from_ms)
                 context.limits = effective_limits(ward_profile(ward.kind), overrides.get(bed.id))
                 context.paired = bed.id in paired
                 context.scored_from_ms = _epoch_ms(scored_from.get(bed.id))
                 self._beds[bed.code] = context
                 stay = stays.get(bed.id, (None, 1))
                 self._take_stay(context, bed.id in stays, *stay, observations.get(bed.id), now_ms, cuffs.get(bed.code))
+                changed = before != (context.admission_id, context.observed_ms, context.scored_from_ms)
+                if changed and context.occupied and self._state_restored and self._owns(context):
+                    self._apply(context, self._rescore(context, now_ms))  # as its adt or obs message would have
         if not self._state_restored:
             self._restore_snapshots()
             self._state_restored = True
@@ -911,16 +919,31 @@ class ClinicalPipeline:
             self.store_pending()
 
     def _control_loop(self) -> None:
+        """Control messages in order, and between them a reload of every bed every ``RECONCILE_EVERY_S`` and
+        after the subscription was away (on this thread, so a reload never races an ``adt`` message's)."""
+        reload_at = time.monotonic() + RECONCILE_EVERY_S  # start() has just loaded
         while not self._stop.is_set():
             try:
                 with self.live.subscribe(live_keys.CONTROL_CHANNEL) as subscription:
                     while not self._stop.is_set():
+                        if time.monotonic() >= reload_at:
+                            reload_at = time.monotonic() + self._reconcile()
                         message = subscription.get(timeout=1.0)
                         if message is not None:
                             self._handle_safely(message[1])
-            except Exception:  # live store down: retry
+            except Exception:  # live store down: retry, then read what its messages would have said
                 log.exception("control channel failed; retrying")
+                reload_at = 0.0
                 self._stop.wait(2.0)
+
+    def _reconcile(self) -> float:
+        """Reload every bed from the database; the seconds until the next reload."""
+        try:
+            self.load()
+        except Exception:
+            log.warning("beds not reloaded from the database; trying again", exc_info=True)
+            return RECONCILE_RETRY_S
+        return RECONCILE_EVERY_S
 
     def _handle_safely(self, raw: str) -> None:
         """One failing message (an observation read while the database is away) must not drop the subscription

@@ -1,0 +1,106 @@
+"""The clinical step follows the database, not only the web app's control messages: a change committed while the
+message could not be sent (the live store away from the web app) is read by the step's periodic reload, and at
+once when its own control subscription comes back."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bridge.clinical import ClinicalPipeline
+from data import live_keys
+from data.admissions import current_admission, discharge
+from data.db import Database
+from data.live_store import LiveStoreError, MemoryLiveStore, Subscription
+from data.models import Observation, User
+from data.wards import bed_by_code
+from domain.actor import Actor
+from tests.test_clinical import feed
+from tests.test_clinical_outage import wait_for
+
+BED = "ICU-03"
+
+
+class ControlAway(MemoryLiveStore):
+    """A live store whose control channel cannot be subscribed to while ``away``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.away = False
+
+    def subscribe(self, *channels: str) -> Subscription:
+        if self.away and live_keys.CONTROL_CHANNEL in channels:
+            raise LiveStoreError("control channel away (test)")
+        return super().subscribe(*channels)
+
+
+def shown(live: MemoryLiveStore) -> dict[str, str]:
+    return live.get_latest(live_keys.latest(BED))
+
+
+def observe_without_message(db: Database) -> None:
+    """What the bed page stores when its nurse takes a set, without the ``obs`` message it sends after."""
+    with db.session() as s:
+        bed = bed_by_code(s, 1, BED)
+        admission_id = current_admission(s, bed.id).id
+        s.add(Observation(bed_id=bed.id, admission_id=admission_id, on_oxygen=True, consciousness="A"))
+
+
+def discharge_without_message(db: Database) -> None:
+    """What the inpatient page stores on a discharge, without the ``adt`` message it sends after."""
+    with db.session() as s:
+        nurse = s.scalar(select(User).where(User.username == "perawat"))
+        actor = Actor(nurse.id, nurse.username, nurse.site_id, "127.0.0.1")
+        admission = current_admission(s, bed_by_code(s, 1, BED).id)
+        discharge(s, actor, admission_id=admission.id, kind="home", version=admission.version)
+
+
+def scored_without_observation(pipeline: ClinicalPipeline, live: MemoryLiveStore) -> None:
+    feed(pipeline, range(0, 3), sbp=120.0)
+    wait_for(lambda: shown(live).get("news2_complete") == "0", 10, "NEWS2 scored, incomplete without an observation")
+
+
+def test_changes_whose_control_message_was_lost_are_read_at_the_next_reload(sqlite_app, monkeypatch):
+    monkeypatch.setattr("bridge.clinical.RECONCILE_EVERY_S", 0.5)
+    db, live = sqlite_app.runtime.db, MemoryLiveStore()
+    pipeline = ClinicalPipeline(db, live)
+    pipeline.start()
+    try:
+        scored_without_observation(pipeline, live)
+        observe_without_message(db)
+        # HR 80 (0) + SpO2 97 (0) + RR 16 (0) + temp 36.8 (0) + SBP 120 (0) + oxygen (2) + alert (0) = 2
+        wait_for(lambda: (shown(live).get("news2"), shown(live).get("news2_complete")) == ("2", "1"), 10, "rescored")
+        discharge_without_message(db)
+        wait_for(lambda: "news2" not in shown(live), 10, "the discharged patient's NEWS2 gone from the bed")
+    finally:
+        pipeline.stop()
+
+
+def test_a_change_made_while_the_control_channel_was_away_is_read_when_it_comes_back(sqlite_app):
+    db, live = sqlite_app.runtime.db, ControlAway()
+    live.away = True
+    pipeline = ClinicalPipeline(db, live)
+    pipeline.start()
+    try:
+        scored_without_observation(pipeline, live)
+        observe_without_message(db)
+        live.away = False
+        wait_for(lambda: shown(live).get("news2_complete") == "1", 10, "the observation read after the outage")
+        assert shown(live)["news2"] == "2"
+    finally:
+        pipeline.stop()
+
+
+def test_control_messages_are_acted_on_after_the_reload_that_follows_an_outage(sqlite_app):
+    db, live = sqlite_app.runtime.db, ControlAway()
+    live.away = True
+    pipeline = ClinicalPipeline(db, live)
+    pipeline.start()
+    try:
+        scored_without_observation(pipeline, live)
+        live.away = False
+        wait_for(lambda: live.publish(live_keys.CONTROL_CHANNEL, "{}") > 0, 10, "the control channel subscribed")
+        observe_without_message(db)
+        live.publish(live_keys.CONTROL_CHANNEL, live_keys.control_message("obs", BED))
+        wait_for(lambda: shown(live).get("news2_complete") == "1", 10, "the observation's message acted on")
+    finally:
+        pipeline.stop()

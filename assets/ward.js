@@ -69,9 +69,14 @@
     st.pauses = data.pauses || {};
     st.tz = data.tz;
     st.canAct = !!data.can_act;
-    var custom = data.custom_limits || [];
+    var custom = data.custom_limits || [], tiles = data.tiles || {};
     Object.keys(st.beds).forEach(function (code) {
       var bed = st.beds[code];
+      // A tile drawn with another patient or monitor than the server has now (a "b" message lost while the stream
+      // was away, or never sent): the station reloads, as that message would have made it.
+      if (tiles[code] !== undefined && tiles[code] !== bed.tile.getAttribute("data-tile")) {
+        reloadForAdmission(st);
+      }
       bed.latest = (data.beds || {})[code] || {};
       bed.series = ((data.series || {})[code] || []).map(function (p) { return [p[0], p[1]]; });
       bed.seenAt = Number(bed.latest.rx || 0) - st.offset;  // when its newest sample arrived, on this clock

@@ -24,11 +24,13 @@ SPARK_MS = 120_000  # the tiles' heart-rate sparkline window, as in assets/ward.
 
 @dataclass(frozen=True)
 class WardScreen:
-    """A ward as its station is drawn from the database: its beds, those with changed alarm limits, the zone."""
+    """A ward as its station is drawn from the database: its beds, those with changed alarm limits, the zone, and
+    each bed's ``BedView.tile_key``."""
 
     beds: list[str]
     custom_limits: list[str]
     tz: str
+    tiles: dict[str, str]
 
 
 def ward_screen(session: Session, site_id: int, ward: str) -> WardScreen | None:
@@ -36,8 +38,13 @@ def ward_screen(session: Session, site_id: int, ward: str) -> WardScreen | None:
     found = find_ward(session, site_id, ward)
     if found is None:
         return None
-    beds = [b.code for b in ward_beds(session, found.id)]
-    return WardScreen(beds, sorted(beds_with_custom_limits(session, found.id)), site_zone(session, site_id).key)
+    beds = ward_beds(session, found.id)
+    return WardScreen(
+        [b.code for b in beds],
+        sorted(beds_with_custom_limits(session, found.id)),
+        site_zone(session, site_id).key,
+        {b.code: b.tile_key for b in beds},
+    )
 
 
 def ward_snapshot(live: LiveStore, ward: str, bed_codes: list[str]) -> dict:
@@ -94,10 +101,11 @@ class AckNames:
 
     def snapshot(self, snapshot: dict, screen: WardScreen, roles: frozenset[str]) -> dict:
         """The opening ``snapshot`` event's data: the live store's ``snapshot`` with names, the ward's changed
-        limits and zone, and whether this user may act on the alarms (a display only watches)."""
+        limits, zone and tile keys, and whether this user may act on the alarms (a display only watches)."""
         return snapshot | {
             "alarms": {bed: self.alarms(alarms) for bed, alarms in snapshot["alarms"].items()},
             "custom_limits": screen.custom_limits,
+            "tiles": screen.tiles,
             "tz": screen.tz,
             "can_act": bool(roles & set(WARD_ROLES)),
         }

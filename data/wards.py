@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,15 @@ class BedView:
     spo2_scale: int
     device: str | None
     since: datetime | None  # when the current stay began; None for an empty bed
+
+    @property
+    def tile_key(self) -> str:
+        """What a ward station's tile shows of the bed's stay (``components.bed_tile``) as a short key: a station
+        whose tile was drawn with another key reloads (``data.ward_screen``), so no lost ``b`` message leaves it
+        showing the patient who left."""
+        since = self.since.isoformat() if self.since else ""
+        shown = "|".join((self.patient_mask or "", self.mrn or "", self.device or "", since))
+        return hashlib.blake2s(shown.encode(), digest_size=6).hexdigest()
 
 
 def ward_kind(session: Session, bed_id: int) -> str | None:

@@ -25,6 +25,7 @@ from domain.clock import utcnow
 from tests.fixtures_app import build_app, make_settings, served
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import sign_in
+from tests.test_clinical_reconcile import discharge_without_message
 from tests.test_cuff_readings import move_patient
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -99,6 +100,22 @@ def test_a_bed_with_changed_alarm_limits_is_marked_on_its_tile(page, live_server
         expect(page.locator("#tile-ICU-04 .tile-limits")).to_be_hidden()
     finally:
         stack.stop()
+
+
+def test_a_station_that_missed_a_discharge_redraws_the_bed_when_its_stream_reconnects(page, short_session_server):
+    """The discharge is stored but its ``b`` message never sent (the live store away from the web app): the next
+    snapshot's tile keys differ from the page's, so the station reloads, once, and shows the bed empty."""
+    base, pantau = short_session_server
+    listening_station(page, base)
+    expect(page.locator("#tile-ICU-03 .tile-patient")).not_to_have_text("Kosong")
+    page.evaluate("window.pantauDrawnBefore = true")
+    discharge_without_message(pantau.runtime.db, "ICU-03")
+    expect(page.locator("#tile-ICU-03")).to_have_class(re.compile(r"\bbed-empty\b"), timeout=15_000)
+    assert page.evaluate("window.pantauDrawnBefore") is None  # reloaded
+    page.evaluate("window.pantauDrawnAfter = true")
+    page.wait_for_timeout(7_000)  # a stream's end (4 s) and a reload's pause (1.5 s): the keys agree now
+    assert page.evaluate("window.pantauDrawnAfter") is True
+    save_screenshot(page, "ward-missed-discharge.png")
 
 
 def listening_station(page, base: str) -> None:

@@ -45,12 +45,12 @@ def observe_without_message(db: Database) -> None:
         s.add(Observation(bed_id=bed.id, admission_id=admission_id, on_oxygen=True, consciousness="A"))
 
 
-def discharge_without_message(db: Database) -> None:
+def discharge_without_message(db: Database, bed_code: str = BED) -> None:
     """What the inpatient page stores on a discharge, without the ``adt`` message it sends after."""
     with db.session() as s:
         nurse = s.scalar(select(User).where(User.username == "perawat"))
         actor = Actor(nurse.id, nurse.username, nurse.site_id, "127.0.0.1")
-        admission = current_admission(s, bed_by_code(s, 1, BED).id)
+        admission = current_admission(s, bed_by_code(s, nurse.site_id, bed_code).id)
         discharge(s, actor, admission_id=admission.id, kind="home", version=admission.version)
 
 

@@ -16,6 +16,7 @@ from auth.session import SESSION_COOKIE
 from data import live_keys
 from data.alarm_limits import publish_limits_changed
 from data.live_store import LiveStoreError
+from data.wards import find_ward, ward_beds
 from domain.actor import Actor
 from domain.errors import InputError
 from tests.test_queue_board import Stream
@@ -28,12 +29,14 @@ def short_streams(monkeypatch):
     monkeypatch.setattr(live, "HEARTBEAT_SECONDS", 0.2)
 
 
-def test_the_stream_starts_with_a_snapshot_then_beats_in_quiet_spells_and_ends(short_streams, login):
+def test_the_stream_starts_with_a_snapshot_then_beats_in_quiet_spells_and_ends(short_streams, app, login):
     stream = Stream(login("nurse").get("/stream/ward/ICU"))
     kind, snapshot = stream.next_event()
     assert kind == "snapshot"
     assert snapshot["tz"] == "Asia/Jakarta" and snapshot["can_act"] is True
     assert "ICU-03" in snapshot["beds"] and isinstance(snapshot["custom_limits"], list)
+    with app.runtime.db.session() as s:  # what the station compares with its tiles' (assets/ward.js)
+        assert snapshot["tiles"] == {bed.code: bed.tile_key for bed in ward_beds(s, find_ward(s, 1, "ICU").id)}
     kind, beat = stream.next_event()
     assert kind == "heartbeat" and abs(beat["now"] - time.time() * 1000) < 60_000
     with pytest.raises(AssertionError, match="the stream ended"):

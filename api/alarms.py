@@ -14,6 +14,7 @@ from auth.guards import roles_required
 from auth.session import audit_signed_in, current_actor
 from data import live_keys
 from data.alarm_acknowledgements import acknowledge_alarm
+from data.live_notify import notify
 from data.runtime import current_runtime
 from data.wards import BedView, bed_by_code
 from domain.clock import epoch_ms, now_ms, utcnow
@@ -47,18 +48,17 @@ def acknowledge(code: str) -> ResponseReturnValue:
     now = utcnow()
     with current_runtime().db.session() as session:
         changed = acknowledge_alarm(session, current_actor(), bed, condition, _where(bed), now)
-    current_runtime().live.publish(
-        live_keys.CONTROL_CHANNEL,
-        live_keys.control_message(
-            "ack",
-            bed.code,
-            condition=condition,
-            by=current_user.username,
-            by_id=current_user.id,
-            where=_where(bed),
-            at=epoch_ms(now),
-        ),
+    message = live_keys.control_message(
+        "ack",
+        bed.code,
+        condition=condition,
+        by=current_user.username,
+        by_id=current_user.id,
+        where=_where(bed),
+        at=epoch_ms(now),
     )
+    # Stored: with the live store away the clinical step takes it over from the database (sync_acknowledgements).
+    notify(current_runtime().live, [(live_keys.CONTROL_CHANNEL, message)])
     return jsonify({"ok": True, "acknowledged": changed})
 
 

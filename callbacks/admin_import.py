@@ -9,6 +9,7 @@ from dash import Input, Output, State, ctx, dcc, html, no_update
 from auth.session import current_actor
 from callbacks.registry import page_callback
 from components.input_error import input_error_alert
+from components.live_note import with_live_note
 from components.upload_report import row_errors_table, uploaded_bytes
 from data import setup_wards
 from data.runtime import current_runtime
@@ -107,7 +108,11 @@ def apply(_clicks: int, contents: str | None, checked: dict | None) -> tuple:
         return input_error_alert(exc), _report(exc.report, str(checked.get("name"))), None, True
     except InputError as exc:
         return input_error_alert(exc), no_update, None, True
-    if kind in ("wards", "beds"):
-        setup_wards.publish_wards_changed(current_runtime().live)
+    told = setup_wards.publish_wards_changed(current_runtime().live) if kind in ("wards", "beds") else True
     done = t("import_applied", n=report.rows, kind=t(f"import_kind_{kind}").lower())
-    return dbc.Alert(done, color="success", className="mb-0", id="import-applied"), None, None, True
+    return (
+        with_live_note(dbc.Alert(done, color="success", className="mb-0", id="import-applied"), told),
+        None,
+        None,
+        True,
+    )

@@ -17,12 +17,14 @@ from callbacks.registry import page_callback
 from components import limits_editor
 from components.chart_theme import chart_theme
 from components.limits_editor import custom_note_class, limit_text
+from components.live_note import with_live_note
 from components.local_time import local_when
 from components.shell import THEME_STORE, confirm_first_alert
 from components.trend_figures import news2_figure, trend_figure
 from data import live_keys
 from data.admissions import admission_stays, current_admission
 from data.alarm_limits import bed_profile, overrides, publish_limits_changed, set_overrides
+from data.live_notify import notify
 from data.models import Observation
 from data.observations import record_observation
 from data.runtime import current_runtime
@@ -137,10 +139,16 @@ def save_observation(_clicks: int, *values: object) -> tuple:
     except InputError as exc:
         return _alert(exc.key, "danger", **exc.params), no_update, *messages, *invalid, *keep
     # The alarm/NEWS2 pipeline reloads this bed's observation and rescores at once.
-    current_runtime().live.publish(live_keys.CONTROL_CHANNEL, live_keys.control_message("obs", bed.code))
+    told = notify(current_runtime().live, [(live_keys.CONTROL_CHANNEL, live_keys.control_message("obs", bed.code))])
     # Every field is cleared, the two choices too: the next set is taken afresh, never copied forward.
     cleared = [None, None, *[""] * len(MANUAL_FIELDS)]
-    return _observation_saved(row), version + 1, *[""] * len(OBS_FIELDS), *[False] * len(MANUAL_FIELDS), *cleared
+    return (
+        with_live_note(_observation_saved(row), told),
+        version + 1,
+        *[""] * len(OBS_FIELDS),
+        *[False] * len(MANUAL_FIELDS),
+        *cleared,
+    )
 
 
 def _observation_saved(row: Observation) -> dbc.Alert:
@@ -277,11 +285,10 @@ def save_limits(
     except InputError as exc:
         return LimitsForm(feedback=_alert(exc.key, "danger", **exc.params), dialog_open=False).outputs()
     custom = bool(stored)
-    if changed:
-        publish_limits_changed(current_runtime().live, bed.ward, bed.code, custom=custom)
+    told = publish_limits_changed(current_runtime().live, bed.ward, bed.code, custom=custom) if changed else True
     key = "limits_reset_done" if reset and changed else "limits_saved" if changed else "limits_unchanged"
     return LimitsForm(
-        feedback=_alert(key, "success"),
+        feedback=with_live_note(_alert(key, "success"), told),
         dialog_open=False,
         reason_invalid=False,
         reason_error="",

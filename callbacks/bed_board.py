@@ -12,6 +12,7 @@ from auth.session import current_actor
 from callbacks.registry import page_callback
 from components.bed_board import counts_table, ward_card
 from components.input_error import input_error_alert
+from components.live_note import with_live_note
 from data import admissions, census, inpatient_views
 from data.runtime import current_runtime
 from data.schedules import local_today
@@ -84,7 +85,8 @@ def set_status(_clicks: int, bed_id: int | None, status: str | None, reason: str
             )
     except InputError as exc:
         return input_error_alert(exc), no_update
-    admissions.publish_adt(current_runtime().live, [bed])
-    return html.Div(
+    told = admissions.publish_adt(current_runtime().live, [bed])
+    saved = html.Div(
         t("bedboard_status_saved", bed=bed.code, status=t(f"bedboard_state_{status}")), className="text-success"
-    ), version + 1
+    )
+    return with_live_note(saved, told), version + 1

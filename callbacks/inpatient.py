@@ -7,11 +7,13 @@ from zoneinfo import ZoneInfo
 
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, html, no_update
+from dash.development.base_component import Component
 from flask_login import current_user
 
 from auth.session import current_actor
 from callbacks.registry import clientside_callback, page_callback
 from components.input_error import input_error_alert
+from components.live_note import with_live_note
 from components.local_time import local_when
 from components.typed_date import read_typed_date
 from components.typed_time import read_typed_time
@@ -33,8 +35,9 @@ def _done(key: str, **params: object) -> dbc.Alert:
     return dbc.Alert(t(key, **params), color="success", className="mb-0", dismissable=True)
 
 
-def _publish(result: admissions.AdtResult) -> None:
-    admissions.publish_adt(current_runtime().live, result.beds)
+def _told(result: admissions.AdtResult, key: str, **params: object) -> Component:
+    """The confirmation of a committed move, once the clinical step and the stations are told of it."""
+    return with_live_note(_done(key, **params), admissions.publish_adt(current_runtime().live, result.beds))
 
 
 def _check_may_move() -> None:
@@ -220,8 +223,7 @@ def admit(
             bed = result.beds[0].code
     except InputError as exc:
         return input_error_alert(exc), no_update  # the form keeps what was chosen
-    _publish(result)
-    return _done("inpatient_admitted", bed=bed), version + 1
+    return _told(result, "inpatient_admitted", bed=bed), version + 1
 
 
 @page_callback(
@@ -285,8 +287,7 @@ def save_transfer(
             target = result.beds[1].code
     except InputError as exc:
         return input_error_alert(exc), no_update, no_update, no_update
-    _publish(result)
-    return None, False, _done("inpatient_transferred", bed=chosen["bed"], to=target), version + 1
+    return None, False, _told(result, "inpatient_transferred", bed=chosen["bed"], to=target), version + 1
 
 
 # The discharge's own fields for the kind chosen: the time of death for "deceased", the hospital for "referred"
@@ -375,5 +376,4 @@ def save_discharge(
             )
     except InputError as exc:
         return input_error_alert(exc), no_update, no_update, no_update
-    _publish(result)
-    return None, False, _done("inpatient_discharged", bed=chosen["bed"]), version + 1
+    return None, False, _told(result, "inpatient_discharged", bed=chosen["bed"]), version + 1

@@ -15,6 +15,7 @@ from auth.reauth import confirm_needed
 from auth.session import current_actor
 from callbacks.registry import page_callback
 from components.input_error import input_error_alert, input_error_text
+from components.live_note import with_live_note
 from components.patient_record import Ids
 from components.shell import confirm_first_alert
 from components.typed_date import read_typed_date
@@ -175,9 +176,10 @@ def save(_save: int, _confirm: int, *values: object) -> tuple:
         return _form_answer(input_error_alert(exc))
     if not saved.changed:
         return _form_answer(_alert("pat_nothing_changed", "info", "pat-unchanged"), values=saved.values)
-    admissions.publish_adt(runtime.live, saved.beds)
+    told = admissions.publish_adt(runtime.live, saved.beds)
+    fields = ", ".join(t(f"pat_field_{f}") for f in saved.changed)
     return _form_answer(
-        _alert("pat_saved", "success", "pat-saved", fields=", ".join(t(f"pat_field_{f}") for f in saved.changed)),
+        with_live_note(_alert("pat_saved", "success", "pat-saved", fields=fields), told),
         values=saved.values,
         version=saved.version,
     )

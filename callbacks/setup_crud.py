@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from auth.session import current_actor
 from callbacks.registry import page_callback
 from components.input_error import input_error_alert
+from components.live_note import with_live_note
 from components.setup_form import SetupFormIds, field_messages
 from data.live_store import LiveStore
 from data.runtime import current_runtime
@@ -42,7 +43,7 @@ class SetupCrud:
     update: Callable[[Session, Actor, int, Mapping[str, object], int | None], Any]
     retire: Callable[[Session, Actor, int, int | None], Any]
     locked_on_edit: tuple[str, ...] = ()  # fields a saved row keeps (its code)
-    saved: Callable[[LiveStore], None] | None = None  # who is told once a save is committed
+    saved: Callable[[LiveStore], bool] | None = None  # who is told once a save is committed (False: not now)
 
 
 def _alert(key: str, color: str, element_id: str, **params: object) -> dbc.Alert:
@@ -143,9 +144,8 @@ def register_setup_crud(crud: SetupCrud) -> None:
         except InputError as exc:  # keep what was typed; mark the wrong fields
             marks, messages = field_messages(fields, exc)
             return _refusal(crud, exc), no_update, *marks, *messages, no_update, no_update, no_update, no_update
-        if crud.saved is not None:
-            crud.saved(current_runtime().live)
-        done = _alert("setup_saved", "success", f"{ids.prefix}-saved")
+        told = crud.saved(current_runtime().live) if crud.saved is not None else True
+        done = with_live_note(_alert("setup_saved", "success", f"{ids.prefix}-saved"), told)
         return done, (refresh or 0) + 1, *_unmarked(fields), saved_version, table, options, saved_id
 
     @page_callback(

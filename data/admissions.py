@@ -23,6 +23,7 @@ from data import live_keys, patients, sync_store
 from data.audit import record_by
 from data.charge_capture import charge_stay
 from data.field_crypto import FieldCipher
+from data.live_notify import notify
 from data.live_store import LiveStore
 from data.models import (
     Admission,
@@ -170,12 +171,15 @@ def admission_stays(session: Session, admission_id: int) -> list[tuple[int, date
     return [(bed_id, since, until) for bed_id, since, until in rows]
 
 
-def publish_adt(live: LiveStore, beds: Iterable[BedRef]) -> None:
+def publish_adt(live: LiveStore, beds: Iterable[BedRef]) -> bool:
     """After the commit: tell the clinical step (reload and reset the bed; the consumer re-reads its device map)
-    and each bed's open ward station (re-draw the tile's patient)."""
+    and each bed's open ward station (re-draw the tile's patient). False when they could not be told now
+    (``data.live_notify``)."""
+    messages = []
     for bed in dict.fromkeys(beds):
-        live.publish(live_keys.CONTROL_CHANNEL, live_keys.control_message("adt", bed.code))
-        live.publish(live_keys.ward_channel(bed.ward), orjson.dumps({"t": "b", "bed": bed.code}).decode())
+        messages.append((live_keys.CONTROL_CHANNEL, live_keys.control_message("adt", bed.code)))
+        messages.append((live_keys.ward_channel(bed.ward), orjson.dumps({"t": "b", "bed": bed.code}).decode()))
+    return notify(live, messages)
 
 
 def pair_monitor(

@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from data import audit, live_keys
+from data.live_notify import notify
 from data.live_store import LiveStore
 from data.models import AlarmLimit, Bed
 from data.wards import ward_kind
@@ -34,10 +35,16 @@ def beds_with_custom_limits(session: Session, ward_id: int) -> set[str]:
     return set(session.scalars(query))
 
 
-def publish_limits_changed(live: LiveStore, ward: str, bed_code: str, *, custom: bool) -> None:
-    """After the commit: the alarm pipeline reloads the bed's limits; the ward station marks or unmarks its tile."""
-    live.publish(live_keys.CONTROL_CHANNEL, live_keys.control_message("limits", bed_code))
-    live.publish(live_keys.ward_channel(ward), json.dumps({"t": "l", "bed": bed_code, "custom": custom}))
+def publish_limits_changed(live: LiveStore, ward: str, bed_code: str, *, custom: bool) -> bool:
+    """After the commit: the alarm pipeline reloads the bed's limits; the ward station marks or unmarks its tile.
+    False when they could not be told now (``data.live_notify``)."""
+    return notify(
+        live,
+        [
+            (live_keys.CONTROL_CHANNEL, live_keys.control_message("limits", bed_code)),
+            (live_keys.ward_channel(ward), json.dumps({"t": "l", "bed": bed_code, "custom": custom})),
+        ],
+    )
 
 
 def limits_view(session: Session, bed_id: int) -> tuple[str, Limits, dict[str, Bounds]]:

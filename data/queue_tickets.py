@@ -4,7 +4,6 @@ order, and the BPJS outbox row written in the same transaction. Callers publish 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
@@ -13,14 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from data import live_keys, queue_booking_estimate
-from data.live_store import LiveStore, LiveStoreError
+from data.live_notify import notify
+from data.live_store import LiveStore
 from data.models import BpjsOutbox, Poli, QueueCounter, QueueTicket, Visit, VisitTask
 from data.upsert import insert_for
 from domain.clock import epoch_ms
 from domain.queue_points import FIXED_PREFIXES, poli_code_of, ticket_label
 from domain.queue_tasks import CANCELLED, check_next
 
-log = logging.getLogger(__name__)
 NO_SHOW_NOTE = "tidak hadir/batal"  # what BPJS is told when a booking is cancelled (antrean/batal keterangan)
 SERVICE_TASKS = (4, 5)  # a doctor's service begins and ends: the measured mean service time changes
 
@@ -38,13 +37,9 @@ class QueueEvent:
 
 
 def publish(live: LiveStore, site_id: int, events: Iterable[QueueEvent]) -> None:
-    """Tell the boards (after the change is committed). A live-store outage is logged, not raised: the change
-    is saved, and the boards re-read their snapshot when they reconnect."""
-    try:
-        for event in events:
-            live.publish(live_keys.queue_channel(site_id), json.dumps(asdict(event)))
-    except LiveStoreError:
-        log.warning("queue event not published: live store unavailable", exc_info=True)
+    """Tell the boards (after the change is committed). A live-store outage is logged, not raised
+    (``data.live_notify``): the change is saved, and the boards re-read their snapshot when they reconnect."""
+    notify(live, [(live_keys.queue_channel(site_id), json.dumps(asdict(event))) for event in events])
 
 
 def next_number(session: Session, site_id: int, point: str, day: date) -> int:

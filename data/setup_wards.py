@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from data import audit, live_keys
+from data.live_notify import notify
 from data.live_store import LiveStore
 from data.models import Bed, BedOccupancy, BedStatusEvent, Ward
 from data.setup_rows import check_version, conflicts_as_input_errors
@@ -131,9 +132,10 @@ def _add_bed(session: Session, actor: Actor, ward: Ward, code: str, label: str, 
     return bed
 
 
-def publish_wards_changed(live: LiveStore) -> None:
-    """After a ward's save is committed: the clinical step reloads every bed (alarm profile, who NEWS2 scores)."""
-    live.publish(live_keys.CONTROL_CHANNEL, live_keys.control_message("wards", ""))
+def publish_wards_changed(live: LiveStore) -> bool:
+    """After a ward's save is committed: the clinical step reloads every bed (alarm profile, who NEWS2 scores).
+    False when it could not be told now (``data.live_notify``)."""
+    return notify(live, [(live_keys.CONTROL_CHANNEL, live_keys.control_message("wards", ""))])
 
 
 def create_ward(session: Session, actor: Actor, values: Mapping[str, object]) -> Ward:

@@ -913,6 +913,11 @@ STRINGS = {
     "setup_retire_confirm": "Retire this record? Its history is kept, but it can no longer be used.",
     "setup_retired": "Retired. Its history is kept.",
     "setup_saved": "Saved.",
+    "live_not_told": (
+        "The live service is unreachable, so the screens were not told yet. Alarm monitoring takes the "
+        "change within a minute, the ward stations when their connection is renewed (a few minutes). There is no "
+        "need to save again."
+    ),
     "setup_fix_fields": "Check the fields marked in red.",
     "setup_pick_first": "First pick the record to edit.",
     "setup_empty": "Nothing yet.",

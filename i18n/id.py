@@ -925,6 +925,11 @@ STRINGS = {
     "setup_retire_confirm": "Nonaktifkan data ini? Riwayatnya tetap disimpan, tetapi data ini tidak dapat dipakai lagi.",
     "setup_retired": "Data dinonaktifkan. Riwayatnya tetap tersimpan.",
     "setup_saved": "Tersimpan.",
+    "live_not_told": (
+        "Layanan live tidak terjangkau, jadi layar belum diberi tahu. Pemantauan alarm "
+        "mengikutinya dalam satu menit, layar bangsal saat sambungannya diperbarui (beberapa menit). Tidak perlu "
+        "menyimpan ulang."
+    ),
     "setup_fix_fields": "Periksa kolom yang ditandai merah.",
     "setup_pick_first": "Pilih dulu data yang akan diubah.",
     "setup_empty": "Belum ada data.",

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from data.models import AlarmLimit, AuditLog, Observation, User
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import open_nav, settled, sign_in
+from tests.test_live_notify import PublishAway
 
 pytestmark = pytest.mark.browser
 
@@ -151,3 +152,32 @@ def test_the_ward_station_marks_a_bed_with_custom_limits_as_they_change(page, li
     page.click("#limits-reset")
     expect(page.locator("#limits-feedback")).to_contain_text("dikembalikan ke profil")
     expect(marker).to_be_hidden()
+
+
+def test_an_observation_and_limits_saved_while_the_live_store_is_away_are_kept_and_said_to_follow(
+    page, live_server, monkeypatch
+):
+    """Redis out of the web app's reach: the saves are kept and confirmed, with a note that the screens follow
+    (the clinical step reads them from the database within a minute), not an error that would make the nurse
+    take the set again."""
+    base, pantau = live_server
+    sign_in(page, base, "perawat")
+    expect(page.locator("#home-greeting")).to_be_visible()
+    page.goto(f"{base}/bed/ICU-03")
+    expect(page.locator("#obs-submit")).to_be_visible()
+    settled(page)
+    monkeypatch.setattr(pantau.runtime, "live", PublishAway(pantau.runtime.live))
+    page.get_by_text("Udara ruangan").click()
+    page.get_by_text("Sadar (A)").click()
+    page.fill("#obs-rr", "18")
+    page.click("#obs-submit")
+    expect(page.locator("#obs-feedback")).to_contain_text("Observasi disimpan")
+    expect(page.locator("#obs-feedback .live-not-told")).to_contain_text("Tidak perlu menyimpan ulang")
+    save_screenshot(page.locator("#obs-feedback"), "bed-obs-live-away.png")
+    limit(page, "hr", "high").fill("110")
+    page.click("#limits-save")
+    expect(page.locator("#limits-feedback")).to_contain_text("Batas alarm disimpan")
+    expect(page.locator("#limits-feedback .live-not-told")).to_be_visible()
+    with pantau.runtime.db.session() as s:
+        assert s.scalars(select(Observation).where(Observation.rr == 18.0)).one().on_oxygen is False
+        assert s.scalars(select(AlarmLimit)).one().high == 110

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from data import live_keys
+from data.db import Database
 from data.models import AlarmEvent, AuditLog
 from data.wards import bed_by_code
 from domain.clock import utcnow
@@ -31,9 +32,9 @@ def test_pause_length_is_bounded(body, status, login):
     assert login("nurse").post("/api/beds/ICU-03/alarms/pause", json=body).status_code == status
 
 
-def test_acknowledge_records_who_and_tells_the_engine(sqlite_app, login):
-    runtime = sqlite_app.runtime
-    with runtime.db.session() as s:
+def open_spo2_alarm(db: Database) -> None:
+    """An unacknowledged low-SpO2 alarm on ICU-03, as the clinical step stores it."""
+    with db.session() as s:
         bed = bed_by_code(s, 1, "ICU-03")
         s.add(
             AlarmEvent(
@@ -45,6 +46,11 @@ def test_acknowledge_records_who_and_tells_the_engine(sqlite_app, login):
                 message="SpO2 85 < 90",
             )
         )
+
+
+def test_acknowledge_records_who_and_tells_the_engine(sqlite_app, login):
+    runtime = sqlite_app.runtime
+    open_spo2_alarm(runtime.db)
     client = login("nurse")
     with runtime.live.subscribe(live_keys.CONTROL_CHANNEL) as control:
         response = client.post("/api/beds/ICU-03/alarms/ack", json={"condition": "spo2_low"})

@@ -78,6 +78,15 @@ def test_nurse_records_an_observation_and_changes_a_limit(page, live_server):
         assert len(s.scalars(select(AuditLog).where(AuditLog.action == "alarm_limits_changed")).all()) == 2
 
 
+def open_bed_page(page, base: str, bed: str) -> None:
+    """The nurse on the bed page of ``bed``, its forms ready."""
+    sign_in(page, base, "perawat")
+    expect(page.locator("#home-greeting")).to_be_visible()
+    page.goto(f"{base}/bed/{bed}")
+    expect(page.locator("#limits-save")).to_be_visible()
+    settled(page)
+
+
 def limit(page, param: str, side: str):
     """The bed page's limit input for ``param`` and ``side`` (a pattern id)."""
     return page.locator(f'input[id*=\'"param":"{param}"\'][id*=\'"side":"{side}"\']')
@@ -85,11 +94,7 @@ def limit(page, param: str, side: str):
 
 def test_a_limit_outside_the_monitor_range_is_refused_and_nothing_is_saved(page, live_server):
     base, pantau = live_server
-    sign_in(page, base, "perawat")
-    expect(page.locator("#home-greeting")).to_be_visible()
-    page.goto(f"{base}/bed/MEL-10")
-    expect(page.locator("#limits-save")).to_be_visible()
-    settled(page)
+    open_bed_page(page, base, "MEL-10")
     limit(page, "hr", "high").fill("30000")
     limit(page, "temp", "low").fill("-273")
     page.click("#limits-save")
@@ -161,11 +166,7 @@ def test_an_observation_and_limits_saved_while_the_live_store_is_away_are_kept_a
     (the clinical step reads them from the database within a minute), not an error that would make the nurse
     take the set again."""
     base, pantau = live_server
-    sign_in(page, base, "perawat")
-    expect(page.locator("#home-greeting")).to_be_visible()
-    page.goto(f"{base}/bed/ICU-03")
-    expect(page.locator("#obs-submit")).to_be_visible()
-    settled(page)
+    open_bed_page(page, base, "ICU-03")
     monkeypatch.setattr(pantau.runtime, "live", PublishAway(pantau.runtime.live))
     page.get_by_text("Udara ruangan").click()
     page.get_by_text("Sadar (A)").click()

@@ -4,6 +4,10 @@ once when its own control subscription comes back."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import select
 
 from bridge.clinical import ClinicalPipeline
@@ -54,53 +58,48 @@ def discharge_without_message(db: Database, bed_code: str = BED) -> None:
         discharge(s, actor, admission_id=admission.id, kind="home", version=admission.version)
 
 
-def scored_without_observation(pipeline: ClinicalPipeline, live: MemoryLiveStore) -> None:
-    feed(pipeline, range(0, 3), sbp=120.0)
-    wait_for(lambda: shown(live).get("news2_complete") == "0", 10, "NEWS2 scored, incomplete without an observation")
+@contextmanager
+def scored_without_observation(db: Database, live: MemoryLiveStore) -> Iterator[ClinicalPipeline]:
+    """A running clinical step that has scored the bed's patient, incomplete as no observation is recorded yet."""
+    pipeline = ClinicalPipeline(db, live)
+    pipeline.start()
+    try:
+        feed(pipeline, range(0, 3), sbp=120.0)
+        wait_for(lambda: shown(live).get("news2_complete") == "0", 10, "NEWS2 scored, incomplete without observation")
+        yield pipeline
+    finally:
+        pipeline.stop()
 
 
 def test_changes_whose_control_message_was_lost_are_read_at_the_next_reload(sqlite_app, monkeypatch):
     monkeypatch.setattr("bridge.clinical.RECONCILE_EVERY_S", 0.5)
     db, live = sqlite_app.runtime.db, MemoryLiveStore()
-    pipeline = ClinicalPipeline(db, live)
-    pipeline.start()
-    try:
-        scored_without_observation(pipeline, live)
+    with scored_without_observation(db, live):
         observe_without_message(db)
         # HR 80 (0) + SpO2 97 (0) + RR 16 (0) + temp 36.8 (0) + SBP 120 (0) + oxygen (2) + alert (0) = 2
         wait_for(lambda: (shown(live).get("news2"), shown(live).get("news2_complete")) == ("2", "1"), 10, "rescored")
         discharge_without_message(db)
         wait_for(lambda: "news2" not in shown(live), 10, "the discharged patient's NEWS2 gone from the bed")
-    finally:
-        pipeline.stop()
 
 
 def test_a_change_made_while_the_control_channel_was_away_is_read_when_it_comes_back(sqlite_app):
     db, live = sqlite_app.runtime.db, ControlAway()
     live.away = True
-    pipeline = ClinicalPipeline(db, live)
-    pipeline.start()
-    try:
-        scored_without_observation(pipeline, live)
+    with scored_without_observation(db, live):
         observe_without_message(db)
         live.away = False
         wait_for(lambda: shown(live).get("news2_complete") == "1", 10, "the observation read after the outage")
         assert shown(live)["news2"] == "2"
-    finally:
-        pipeline.stop()
 
 
-def test_control_messages_are_acted_on_after_the_reload_that_follows_an_outage(sqlite_app):
+def test_control_messages_are_acted_on_after_the_reload_that_follows_an_outage(sqlite_app, caplog):
     db, live = sqlite_app.runtime.db, ControlAway()
     live.away = True
-    pipeline = ClinicalPipeline(db, live)
-    pipeline.start()
-    try:
-        scored_without_observation(pipeline, live)
+    with scored_without_observation(db, live), caplog.at_level(logging.WARNING, logger="bridge.clinical"):
         live.away = False
         wait_for(lambda: live.publish(live_keys.CONTROL_CHANNEL, "{}") > 0, 10, "the control channel subscribed")
+        # read after the reload that follows subscribing: what is stored from now on only a message can bring
+        wait_for(lambda: "malformed control message ignored" in caplog.text, 10, "the first message read")
         observe_without_message(db)
         live.publish(live_keys.CONTROL_CHANNEL, live_keys.control_message("obs", BED))
         wait_for(lambda: shown(live).get("news2_complete") == "1", 10, "the observation's message acted on")
-    finally:
-        pipeline.stop()

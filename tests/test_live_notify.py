@@ -13,9 +13,8 @@ from data import live_keys
 from data.live_notify import notify
 from data.live_store import LiveBatch, LiveStore, LiveStoreError, MemoryLiveStore, open_live_store
 from data.models import AlarmEvent
-from data.wards import bed_by_code
-from domain.clock import utcnow
 from testkit.servers import free_port
+from tests.test_alarm_api import open_spo2_alarm
 
 
 class _BatchAway:
@@ -77,18 +76,7 @@ def test_an_acknowledgement_stored_while_the_live_store_is_away_is_answered_as_d
     """Stored, it is taken over by the clinical step from the database (``sync_acknowledgements``), so the ward
     station must not say that it failed."""
     runtime = sqlite_app.runtime
-    with runtime.db.session() as s:
-        bed = bed_by_code(s, 1, "ICU-03")
-        s.add(
-            AlarmEvent(
-                bed_id=bed.id,
-                condition="spo2_low",
-                kind="physiological",
-                priority="medium",
-                started_at=utcnow(),
-                message="SpO2 85 < 90",
-            )
-        )
+    open_spo2_alarm(runtime.db)
     client = login("nurse")
     monkeypatch.setattr(runtime, "live", PublishAway(runtime.live))
     response = client.post("/api/beds/ICU-03/alarms/ack", json={"condition": "spo2_low"})

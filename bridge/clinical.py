@@ -36,14 +36,14 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -203,9 +203,8 @@ class ClinicalPipeline:
                     )
                 )
             }
-            observations = {
-                bed_id: self._latest_observation(session, admission_id) for bed_id, (admission_id, _) in stays.items()
-            }
+            newest = self._latest_observations(session, [admission_id for admission_id, _ in stays.values()])
+            observations = {bed_id: newest.get(admission_id) for bed_id, (admission_id, _) in stays.items()}
             paired = set(session.scalars(_PAIRED_BEDS))
             scored_from = news2_scored_from(session)
             arrived = self._new_patients(rows, stays) if self._state_restored else set()
@@ -273,12 +272,18 @@ class ClinicalPipeline:
         """The admission's newest observation: never one of a previous occupant of the bed."""
         if admission_id is None:
             return None
-        return session.scalar(
-            select(Observation)
-            .where(Observation.admission_id == admission_id)
-            .order_by(Observation.taken_at.desc(), Observation.id.desc())
-            .limit(1)
-        )
+        return ClinicalPipeline._latest_observations(session, [admission_id]).get(admission_id)
+
+    @staticmethod
+    def _latest_observations(session: Session, admission_ids: Collection[int]) -> dict[int, Observation]:
+        """Each admission's newest observation, in one query (a reload of every bed asks for all of them)."""
+        if not admission_ids:
+            return {}
+        order = (Observation.taken_at.desc(), Observation.id.desc())
+        rank = func.row_number().over(partition_by=Observation.admission_id, order_by=order).label("rank")
+        ranked = select(Observation.id, rank).where(Observation.admission_id.in_(admission_ids)).subquery()
+        newest = select(Observation).join(ranked, ranked.c.id == Observation.id).where(ranked.c.rank == 1)
+        return {row.admission_id: row for row in session.scalars(newest) if row.admission_id is not None}
 
     def _reload_bed(self, context: BedContext) -> None:
         """An ``adt`` message: read the bed's stay (admission, SpO2 scale) and that admission's observation, then

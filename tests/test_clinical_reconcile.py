@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -18,6 +19,7 @@ from data.live_store import LiveStoreError, MemoryLiveStore, Subscription
 from data.models import Observation, User
 from data.wards import bed_by_code
 from domain.actor import Actor
+from domain.clock import utcnow
 from tests.test_clinical import feed
 from tests.test_clinical_outage import wait_for
 
@@ -103,3 +105,32 @@ def test_control_messages_are_acted_on_after_the_reload_that_follows_an_outage(s
         observe_without_message(db)
         live.publish(live_keys.CONTROL_CHANNEL, live_keys.control_message("obs", BED))
         wait_for(lambda: shown(live).get("news2_complete") == "1", 10, "the observation's message acted on")
+
+
+def test_a_reload_takes_each_patients_newest_observation_never_another_patients(sqlite_app):
+    """One query for every bed: per admission its newest set; a newer set of another admission is never taken.
+    The reload rescores the bed whose observation changed, as the ``obs`` message would have."""
+    db, live = sqlite_app.runtime.db, MemoryLiveStore()
+    pipeline = ClinicalPipeline(db, live)
+    pipeline.load()
+    feed(pipeline, range(0, 3), sbp=120.0)  # the bed's monitor
+    now = utcnow()
+    with db.session() as s:
+        mine, other = (bed_by_code(s, 1, code) for code in (BED, "ICU-04"))
+        mine_id, other_id = current_admission(s, mine.id).id, current_admission(s, other.id).id
+        s.add_all(
+            [
+                Observation(bed_id=mine.id, admission_id=mine_id, on_oxygen=False, consciousness="A",
+                            taken_at=now - timedelta(minutes=30)),
+                Observation(bed_id=mine.id, admission_id=mine_id, on_oxygen=True, consciousness="V",
+                            taken_at=now),  # newer than the demo's seeded sets
+                Observation(bed_id=mine.id, admission_id=mine_id, on_oxygen=False, consciousness="A",
+                            taken_at=now - timedelta(minutes=60)),
+                Observation(bed_id=other.id, admission_id=other_id, on_oxygen=False, consciousness="C",
+                            taken_at=now + timedelta(seconds=1)),
+            ]
+        )  # fmt: skip
+    pipeline.load()
+    # HR 80 (0) + SpO2 97 (0) + RR 16 (0) + temp 36.8 (0) + SBP 120 (0) + oxygen (2) + V (3) = 5; an older
+    # set on air and alert would make it 0, the other patient's (air, C) 3
+    assert (shown(live)["news2"], shown(live)["news2_complete"]) == ("5", "1")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, html, no_update
+from dash.development.base_component import Component
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
@@ -143,7 +144,7 @@ def save_observation(_clicks: int, *values: object) -> tuple:
     # Every field is cleared, the two choices too: the next set is taken afresh, never copied forward.
     cleared = [None, None, *[""] * len(MANUAL_FIELDS)]
     return (
-        with_live_note(_observation_saved(row), told),
+        _observation_saved(row, told),
         version + 1,
         *[""] * len(OBS_FIELDS),
         *[False] * len(MANUAL_FIELDS),
@@ -151,8 +152,9 @@ def save_observation(_clicks: int, *values: object) -> tuple:
     )
 
 
-def _observation_saved(row: Observation) -> dbc.Alert:
-    """The confirmation lists the set as stored, so the nurse sees that what was saved is what was taken."""
+def _observation_saved(row: Observation, told: bool) -> Component:
+    """The confirmation lists the set as stored, so the nurse sees that what was saved is what was taken; it says
+    NEWS2 is recalculated only when the clinical step was ``told`` (else the note says when it follows)."""
     items = [
         html.Li(t("obs_oxygen_yes" if row.on_oxygen else "obs_air"), **{"data-field": "on_oxygen"}),
         html.Li(t(f"acvpu_{row.consciousness}"), **{"data-field": "consciousness"}),
@@ -162,11 +164,9 @@ def _observation_saved(row: Observation) -> dbc.Alert:
         if value is not None:
             text = format_decimal(value)
             items.append(html.Li(f"{t(label)} {text} {unit}", **{"data-field": name, "data-value": text}))
-    return dbc.Alert(
-        [t("obs_saved", time=local_when(row.taken_at)), html.Ul(items, className="obs-saved-values mb-0 mt-1")],
-        color="success",
-        className="mb-0",
-    )
+    saved = t("obs_saved" if told else "obs_saved_not_told", time=local_when(row.taken_at))
+    values = html.Ul(items, className="obs-saved-values mb-0 mt-1")
+    return with_live_note(dbc.Alert([saved, values], color="success", className="mb-0"), told)
 
 
 @dataclass

@@ -263,6 +263,7 @@ STRINGS = {
     "acvpu_U": "Unresponsive (U)",
     "obs_submit": "Save observation",
     "obs_saved": "Observation saved ({time}). NEWS2 recalculated.",
+    "obs_saved_not_told": "Observation saved ({time}).",
     "obs_fix_errors": "Check the fields marked in red.",
     "obs_err_oxygen": "Choose room air or on oxygen.",
     "obs_err_acvpu": "Choose the level of consciousness.",

@@ -273,6 +273,7 @@ STRINGS = {
     "acvpu_U": "Tidak respons (U)",
     "obs_submit": "Simpan observasi",
     "obs_saved": "Observasi disimpan ({time}). NEWS2 dihitung ulang.",
+    "obs_saved_not_told": "Observasi disimpan ({time}).",
     "obs_fix_errors": "Periksa isian yang ditandai merah.",
     "obs_err_oxygen": "Pilih udara ruangan atau dengan oksigen.",
     "obs_err_acvpu": "Pilih tingkat kesadaran.",

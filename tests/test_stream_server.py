@@ -21,6 +21,7 @@ from config import Settings
 from data import live_keys
 from data.live_store import open_live_store
 from data.stream_protocol import REFUSED_RETRY_SECONDS, SESSION_CHECK_SECONDS
+from data.wards import bed_by_code
 from streams import event_stream
 from streams.app import create_app
 from testkit.front_desk import call, register_waiting
@@ -100,6 +101,8 @@ def test_a_ward_stream_sends_a_snapshot_then_the_wards_messages_and_heartbeats(p
     kind, snapshot = stream.next_event()
     assert kind == "snapshot" and snapshot["tz"] == "Asia/Jakarta" and snapshot["can_act"] is True
     assert "ICU-03" in snapshot["beds"] and isinstance(snapshot["custom_limits"], list)
+    with postgres_app.runtime.db.session() as s:  # what the station compares with its tiles' (assets/ward.js)
+        assert snapshot["tiles"]["ICU-03"] == bed_by_code(s, 1, "ICU-03").tile_key
     tick = {"t": "v", "bed": "ICU-03", "hr": 88}
     postgres_app.runtime.live.publish(live_keys.ward_channel("ICU"), json.dumps(tick))
     events = stream.until("message")

@@ -945,8 +945,8 @@ class ClinicalPipeline:
         """Reload every bed from the database; the seconds until the next reload."""
         try:
             self.load()
-        except Exception:
-            log.warning("beds not reloaded from the database; trying again", exc_info=True)
+        except Exception as exc:  # the database away: no traceback every few seconds, the journal logs the outage
+            log.warning("beds not reloaded from the database; trying again soon", extra={"error": str(exc)[:300]})
             return RECONCILE_RETRY_S
         return RECONCILE_EVERY_S
 

@@ -21,6 +21,7 @@ from data.wards import bed_by_code
 from domain.actor import Actor
 from domain.clock import utcnow
 from tests.test_clinical import feed
+from tests.test_clinical_journal import FlakyDatabase
 from tests.test_clinical_outage import wait_for
 
 BED = "ICU-03"
@@ -134,3 +135,19 @@ def test_a_reload_takes_each_patients_newest_observation_never_another_patients(
     # HR 80 (0) + SpO2 97 (0) + RR 16 (0) + temp 36.8 (0) + SBP 120 (0) + oxygen (2) + V (3) = 5; an older
     # set on air and alert would make it 0, the other patient's (air, C) 3
     assert (shown(live)["news2"], shown(live)["news2_complete"]) == ("5", "1")
+
+
+def test_a_reload_the_database_refuses_is_tried_again_soon(sqlite_app, monkeypatch, caplog):
+    """Logged in one line (no traceback every few seconds of an outage), tried again, and read once it is back."""
+    monkeypatch.setattr("bridge.clinical.RECONCILE_EVERY_S", 0.5)
+    monkeypatch.setattr("bridge.clinical.RECONCILE_RETRY_S", 0.5)
+    db, live = sqlite_app.runtime.db, MemoryLiveStore()
+    with scored_without_observation(db, live) as pipeline, caplog.at_level(logging.WARNING, logger="bridge.clinical"):
+        flaky = FlakyDatabase(db)
+        pipeline.db, flaky.down = flaky, True
+        wait_for(lambda: flaky.calls >= 2, 10, "the reload tried again")
+        refused = [r for r in caplog.records if r.getMessage().startswith("beds not reloaded from the database")]
+        assert refused and all(r.exc_info is None for r in refused)
+        flaky.down = False
+        observe_without_message(db)
+        wait_for(lambda: shown(live).get("news2_complete") == "1", 10, "the observation read once the database is back")

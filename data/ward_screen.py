@@ -24,13 +24,17 @@ SPARK_MS = 120_000  # the tiles' heart-rate sparkline window, as in assets/ward.
 
 @dataclass(frozen=True)
 class WardScreen:
-    """A ward as its station is drawn from the database: its beds, those with changed alarm limits, the zone, and
-    each bed's ``BedView.tile_key``."""
+    """A ward as its station is drawn from the database: each of its beds in order with its ``BedView.tile_key``,
+    those with changed alarm limits, the zone."""
 
-    beds: list[str]
+    tiles: dict[str, str]
     custom_limits: list[str]
     tz: str
-    tiles: dict[str, str]
+
+    @property
+    def beds(self) -> list[str]:
+        """The ward's bed codes, in order."""
+        return list(self.tiles)
 
 
 def ward_screen(session: Session, site_id: int, ward: str) -> WardScreen | None:
@@ -40,10 +44,9 @@ def ward_screen(session: Session, site_id: int, ward: str) -> WardScreen | None:
         return None
     beds = ward_beds(session, found.id)
     return WardScreen(
-        [b.code for b in beds],
+        {b.code: b.tile_key for b in beds},
         sorted(beds_with_custom_limits(session, found.id)),
         site_zone(session, site_id).key,
-        {b.code: b.tile_key for b in beds},
     )
 
 

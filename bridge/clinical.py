@@ -630,8 +630,7 @@ class ClinicalPipeline:
     def _on_adt(self, code: str | None) -> None:
         """Admitted, transferred, discharged or a monitor paired: the listeners (device map) first, then the bed
         (a bed not known yet, new since the last load, loads everything)."""
-        for listener in self.adt_listeners:
-            listener()
+        self._tell_adt_listeners()
         context = self._beds.get(code or "")
         if context is None:
             self.load()
@@ -897,6 +896,10 @@ class ClinicalPipeline:
         except Exception:  # scoring must never stop; the samples themselves are already stored
             log.exception("clinical evaluation failed")
 
+    def _tell_adt_listeners(self) -> None:
+        for listener in self.adt_listeners:
+            listener()
+
     def _tick_loop(self) -> None:
         while not self._stop.wait(1.0):
             try:
@@ -942,12 +945,15 @@ class ClinicalPipeline:
                 self._stop.wait(2.0)
 
     def _reconcile(self) -> float:
-        """Reload every bed from the database; the seconds until the next reload."""
+        """Reload every bed from the database, then tell the ``adt`` listeners (a monitor moved by a transfer whose
+        message was lost is mapped to its new bed now, not at the device map's own next reload); the seconds until
+        the next reload."""
         try:
             self.load()
         except Exception as exc:  # the database away: no traceback every few seconds, the journal logs the outage
             log.warning("beds not reloaded from the database; trying again soon", extra={"error": str(exc)[:300]})
             return RECONCILE_RETRY_S
+        self._tell_adt_listeners()
         return RECONCILE_EVERY_S
 
     def _handle_safely(self, raw: str) -> None:

@@ -13,10 +13,11 @@ from sqlalchemy import select
 
 from bridge.clinical import ClinicalPipeline
 from data import live_keys
-from data.admissions import current_admission, discharge
+from data.admissions import MONITOR_FOLLOWS, current_admission, discharge, transfer
 from data.db import Database
 from data.live_store import LiveStoreError, MemoryLiveStore, Subscription
 from data.models import Observation, User
+from data.vitals import DeviceDirectory
 from data.wards import bed_by_code
 from domain.actor import Actor
 from domain.clock import utcnow
@@ -52,13 +53,29 @@ def observe_without_message(db: Database) -> None:
         s.add(Observation(bed_id=bed.id, admission_id=admission_id, on_oxygen=True, consciousness="A"))
 
 
+def _nurse(s) -> Actor:
+    nurse = s.scalar(select(User).where(User.username == "perawat"))
+    return Actor(nurse.id, nurse.username, nurse.site_id, "127.0.0.1")
+
+
 def discharge_without_message(db: Database, bed_code: str = BED) -> None:
     """What the inpatient page stores on a discharge, without the ``adt`` message it sends after."""
     with db.session() as s:
-        nurse = s.scalar(select(User).where(User.username == "perawat"))
-        actor = Actor(nurse.id, nurse.username, nurse.site_id, "127.0.0.1")
-        admission = current_admission(s, bed_by_code(s, nurse.site_id, bed_code).id)
+        actor = _nurse(s)
+        admission = current_admission(s, bed_by_code(s, actor.site_id, bed_code).id)
         discharge(s, actor, admission_id=admission.id, kind="home", version=admission.version)
+
+
+def transfer_without_message(db: Database, target: str) -> str:
+    """The patient of ``BED`` moved to ``target``, her monitor following, without the ``adt`` message; the
+    monitor's device id."""
+    with db.session() as s:
+        actor = _nurse(s)
+        old, new = bed_by_code(s, actor.site_id, BED), bed_by_code(s, actor.site_id, target)
+        admission = current_admission(s, old.id)
+        transfer(s, actor, admission_id=admission.id, to_bed_id=new.id, monitor=MONITOR_FOLLOWS,
+                 version=admission.version)  # fmt: skip
+        return old.device
 
 
 @contextmanager
@@ -83,6 +100,27 @@ def test_changes_whose_control_message_was_lost_are_read_at_the_next_reload(sqli
         wait_for(lambda: (shown(live).get("news2"), shown(live).get("news2_complete")) == ("2", "1"), 10, "rescored")
         discharge_without_message(db)
         wait_for(lambda: "news2" not in shown(live), 10, "the discharged patient's NEWS2 gone from the bed")
+
+
+def test_a_monitor_moved_by_a_transfer_whose_message_was_lost_is_mapped_to_its_new_bed_at_the_next_reload(
+    sqlite_app, monkeypatch
+):
+    """The reload tells the consumer's device map too: its samples go to the bed the patient lies in now, not to
+    the bed she left until the map's own next reload (here an hour away)."""
+    monkeypatch.setattr("bridge.clinical.RECONCILE_EVERY_S", 0.5)
+    db = sqlite_app.runtime.db
+    directory = DeviceDirectory(db.engine, ttl=3600.0)
+    pipeline = ClinicalPipeline(db, MemoryLiveStore())
+    pipeline.adt_listeners.append(directory.invalidate)
+    pipeline.start()
+    try:
+        with db.session() as s:
+            device = bed_by_code(s, 1, BED).device
+        assert directory.lookup(device).bed == BED
+        transfer_without_message(db, "ICU-13")
+        wait_for(lambda: directory.lookup(device).bed == "ICU-13", 10, "the monitor mapped to the patient's new bed")
+    finally:
+        pipeline.stop()
 
 
 def test_a_change_made_while_the_control_channel_was_away_is_read_when_it_comes_back(sqlite_app):

@@ -131,6 +131,11 @@ def _saved_clock(context: BedContext) -> dict[str, int | None]:
     return {"clock": context.clock_ms, "step": step, "pairing": pairing, "offset": context.offset_ms}
 
 
+def _scored_with(context: BedContext) -> tuple:
+    """What of the bed's stay its score depends on and the database holds: a reload that finds it changed rescores."""
+    return context.admission_id, context.observed_ms, context.scored_from_ms, context.spo2_scale
+
+
 def _moved_in(context: BedContext, admission_id: int | None) -> bool:
     """Whether the bed's stay, as just read, is of a patient other than the one its context is of."""
     return admission_id not in (None, context.admission_id)
@@ -213,14 +218,14 @@ class ClinicalPipeline:
         with self._batch():  # only now: no database round trip may hold up the alarms
             for bed, ward in rows:
                 context = self._beds.get(bed.code) or BedContext(bed.id, bed.code, ward.code, Limits())
-                before = (context.admission_id, context.observed_ms, context.scored_from_ms)
+                before = _scored_with(context)
                 context.limits = effective_limits(ward_profile(ward.kind), overrides.get(bed.id))
                 context.paired = bed.id in paired
                 context.scored_from_ms = _epoch_ms(scored_from.get(bed.id))
                 self._beds[bed.code] = context
                 stay = stays.get(bed.id, (None, 1))
                 self._take_stay(context, bed.id in stays, *stay, observations.get(bed.id), now_ms, cuffs.get(bed.code))
-                changed = before != (context.admission_id, context.observed_ms, context.scored_from_ms)
+                changed = before != _scored_with(context)
                 if changed and context.occupied and self._state_restored and self._owns(context):
                     self._apply(context, self._rescore(context, now_ms))  # as its adt or obs message would have
         if not self._state_restored:

@@ -16,8 +16,9 @@ acknowledged alarm, its admission or monitor)."""
 def control_message(kind: str, bed_code: str, **fields: str | int) -> str:
     """A message on ``CONTROL_CHANNEL``: ``kind`` is ``"limits"`` (a bed's alarm limits changed), ``"obs"`` (a
     nurse recorded an observation), ``"ack"`` (an alarm was acknowledged; ``fields`` say which, by whom, where
-    and when), ``"adt"`` (the bed's admission or monitor changed: admitted, transferred, discharged, paired) or
-    ``"wards"`` (a ward was saved: its kind picks the beds' alarm profile and whether NEWS2 scores them; no bed)."""
+    and when), ``"adt"`` (the bed's stay or monitor changed: admitted, transferred, discharged, paired, the
+    patient's SpO2 scale chosen) or ``"wards"`` (a ward was saved: its kind picks the beds' alarm profile and
+    whether NEWS2 scores them; no bed)."""
     return orjson.dumps({"t": kind, "bed": bed_code, **fields}).decode()
 
 

@@ -578,6 +578,25 @@ class Observation(Base):
     note: Mapped[str | None] = mapped_column(String(500))
 
 
+class Spo2ScaleOrder(Base):
+    """A doctor's choice of NEWS2's SpO2 scale for an admission from ``ordered_at`` (``domain.spo2_scale``): the
+    stay's history of scales, which the bed page's NEWS2 history scores with. The scale in force now is the open
+    occupancy's ``spo2_scale``, written in the same transaction (what the clinical step reads)."""
+
+    __tablename__ = "spo2_scale_order"
+    __table_args__ = (
+        CheckConstraint("scale IN (1, 2)", name="scale"),
+        CheckConstraint("previous IN (1, 2)", name="previous"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    admission_id: Mapped[int] = mapped_column(ForeignKey("admission.id"), index=True)
+    scale: Mapped[int] = mapped_column(Integer)
+    previous: Mapped[int] = mapped_column(Integer)
+    ordered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ordered_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    reason: Mapped[str | None] = mapped_column(String(200))
+
+
 class AlarmLimit(Base):
     """A per-bed override of the unit profile's limit for one parameter (profiles are in ``domain.alarms``)."""
 

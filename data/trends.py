@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from data.models import AlarmEvent, Observation, User, VitalGap, VitalRollup, VitalSample
+from data.spo2_scale import ScaleHistory
 from domain.clock import utcnow
 
 RANGES = {"1h": timedelta(hours=1), "8h": timedelta(hours=8), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
@@ -136,13 +137,13 @@ def alarm_history(session: Session, stays: Sequence[Stay], limit: int = 50) -> l
 def news2_series(
     frame: pd.DataFrame,
     obs: list[Observation],
-    spo2_scale: int,
+    scales: ScaleHistory,
     max_points: int = 300,
     *,
     scored_from: datetime | None = None,
 ) -> pd.DataFrame:
     """NEWS2 at each trend time from ``scored_from`` (the patient's 16th birthday; NEWS2 does not score a child),
-    using the nurse's latest observation (oxygen, ACVPU) before that time.
+    using the nurse's latest observation (oxygen, ACVPU) before that time and the SpO2 scale the patient was on then.
 
     Columns: ``total`` and ``complete``. Without an observation the score is incomplete (total of what is known)."""
     from domain.news2 import news2
@@ -167,7 +168,7 @@ def news2_series(
             temp=_value(row["temp"]),
             on_oxygen=last.on_oxygen if last else None,
             consciousness=last.consciousness if last else None,
-            spo2_scale=spo2_scale,
+            spo2_scale=scales.at(when),
         )
         out.append((when, score.total, score.complete))
     return pd.DataFrame(out, columns=["time", "total", "complete"]).set_index("time")

@@ -30,7 +30,8 @@
         el: { hr: q(tile, ".v-hr"), spo2: q(tile, ".v-spo2"), rr: q(tile, ".v-rr"), temp: q(tile, ".v-temp"),
               nibp: q(tile, ".v-nibp"), nibpAge: q(tile, ".v-nibp-age"), news2: q(tile, ".tile-news2"), qsofa: q(tile, ".tile-qsofa"),
               alarm: q(tile, ".tile-alarm"), stale: q(tile, ".tile-stale-text"), spark: q(tile, ".tile-spark"),
-              pauseLeft: q(tile, ".tile-pause-left"), limits: q(tile, ".tile-limits") }
+              pauseLeft: q(tile, ".tile-pause-left"), limits: q(tile, ".tile-limits"),
+              scale: q(tile, ".tile-spo2-scale") }
       };
     });
     st.stream = window.PantauLiveStream.open({
@@ -69,7 +70,7 @@
     st.pauses = data.pauses || {};
     st.tz = data.tz;
     st.canAct = !!data.can_act;
-    var custom = data.custom_limits || [], tiles = data.tiles || {};
+    var custom = data.custom_limits || [], scale2 = data.spo2_scale_2 || [], tiles = data.tiles || {};
     Object.keys(st.beds).forEach(function (code) {
       var bed = st.beds[code];
       // A tile drawn with another patient or monitor than the server has now (a "b" message lost while the stream
@@ -82,6 +83,7 @@
       bed.seenAt = Number(bed.latest.rx || 0) - st.offset;  // when its newest sample arrived, on this clock
       st.lastVitalsAt = Math.max(st.lastVitalsAt, bed.seenAt);
       setLimitsMarker(bed, custom.indexOf(code) >= 0);
+      setScaleMarker(bed, scale2.indexOf(code) >= 0);
       render(st, code);
     });
     renderAlarms(st);
@@ -90,6 +92,11 @@
   function setLimitsMarker(bed, custom) {
     bed.tile.classList.toggle("limits-custom", custom);
     if (bed.el.limits) { bed.el.limits.classList.toggle("d-none", !custom); }
+  }
+
+  // The patient's NEWS2 is scored on SpO2 Scale 2 (target 88–92 %), a doctor's choice on the bed page.
+  function setScaleMarker(bed, scale2) {
+    if (bed.el.scale) { bed.el.scale.classList.toggle("d-none", !scale2); }
   }
 
   // A bed's samples go by its monitor's pairing with the bed, then by sample time: a monitor paired later is newer
@@ -150,6 +157,8 @@
       render(st, m.bed);
     } else if (m.t === "l") {
       setLimitsMarker(bed, !!m.custom);
+    } else if (m.t === "sc") {
+      setScaleMarker(bed, !!m.scale2);
     } else if (m.t === "b") {
       reloadForAdmission(st);
     }

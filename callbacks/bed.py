@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from auth.reauth import confirm_needed
 from auth.session import current_actor
 from callbacks.registry import page_callback
-from components import limits_editor
+from components import limits_editor, spo2_scale_card
 from components.chart_theme import chart_theme
 from components.limits_editor import custom_note_class, limit_text
 from components.live_note import with_live_note
@@ -29,6 +29,7 @@ from data.live_notify import notify
 from data.models import Observation
 from data.observations import record_observation
 from data.runtime import current_runtime
+from data.spo2_scale import ScaleHistory, last_order, prescribe, publish_scale_changed, scale_history
 from data.trends import RANGES, alarm_history, missing_spans, news2_series, observations, vital_trend
 from data.wards import BedView, bed_by_code, news2_scored_from
 from domain.alarm_limit_ranges import SIDES, LimitField, LimitsRefused, ReasonRequired
@@ -37,6 +38,7 @@ from domain.clock import utcnow
 from domain.decimal_input import format_decimal, parse_decimal
 from domain.errors import InputError
 from domain.observations import validate_observation
+from domain.spo2_scale import may_prescribe
 from i18n.web import t
 from pages.bed import MANUAL_FIELDS, Ids
 
@@ -96,7 +98,8 @@ def refresh_bed(range_key: str, _version: int, theme_name: str | None, code: str
         since = utcnow() - RANGES[range_key]
         taken = observations(session, admission.id, since - RANGES["24h"]) if admission else []
         scored_from = news2_scored_from(session, [bed.id]).get(bed.id)
-        scores = news2_series(frame, taken, bed.spo2_scale, scored_from=scored_from)
+        scales = scale_history(session, admission.id, bed.spo2_scale) if admission else ScaleHistory(bed.spo2_scale)
+        scores = news2_series(frame, taken, scales, scored_from=scored_from)
         history = _history_table(alarm_history(session, stays)) if admission else _no_admission()
         missing = missing_spans(session, stays, since)
     unscored = scored_from is not None and utcnow() < scored_from
@@ -167,6 +170,51 @@ def _observation_saved(row: Observation, told: bool) -> Component:
     saved = t("obs_saved" if told else "obs_saved_not_told", time=local_when(row.taken_at))
     values = html.Ul(items, className="obs-saved-values mb-0 mt-1")
     return with_live_note(dbc.Alert([saved, values], color="success", className="mb-0"), told)
+
+
+@page_callback(
+    PAGE,
+    Output(spo2_scale_card.FEEDBACK_ID, "children"),
+    Output(spo2_scale_card.SHOWN_ID, "children"),
+    Output(spo2_scale_card.REASON_ID, "invalid"),
+    Output(spo2_scale_card.REASON_ERROR_ID, "children"),
+    Output(spo2_scale_card.REASON_ID, "value"),
+    Output(Ids.VERSION, "data", allow_duplicate=True),
+    Input(spo2_scale_card.SUBMIT_ID, "n_clicks"),
+    State(spo2_scale_card.CHOICE_ID, "value"),
+    State(spo2_scale_card.REASON_ID, "value"),
+    State(spo2_scale_card.ADMISSION_ID, "data"),
+    State(Ids.CODE, "data"),
+    State(Ids.VERSION, "data"),
+    prevent_initial_call=True,
+)
+def save_spo2_scale(
+    _clicks: int, scale: object, reason: str | None, admission_id: int | None, code: str, version: int
+) -> tuple:
+    """A doctor puts the patient on SpO2 Scale 2 (with its indication) or back on Scale 1; the clinical step
+    rescores her at once and the ward station marks her tile. What was typed stays when it is refused."""
+    if not may_prescribe(current_user.roles):
+        return _alert("spo2_scale_doctors_choose", "danger"), no_update, False, "", no_update, no_update
+    if confirm_needed():
+        return confirm_first_alert(), no_update, False, "", no_update, no_update
+    try:
+        with current_runtime().db.session() as session:
+            bed = _bed(session, code)
+            if bed is None:
+                return _alert("bed_unknown", "danger"), no_update, False, "", no_update, no_update
+            now = prescribe(session, current_actor(), bed_id=bed.id, admission_id=admission_id, scale=scale,
+                            reason=reason)  # fmt: skip
+            shown = spo2_scale_card.scale_shown(now.scale, last_order(session, admission_id))
+    except InputError as exc:
+        message = t(exc.key, **exc.params)
+        if exc.key.startswith("spo2_scale_err_reason"):
+            return "", no_update, True, message, no_update, no_update
+        return _alert(exc.key, "danger", **exc.params), no_update, False, "", no_update, no_update
+    if not now.changed:
+        return _alert("spo2_scale_unchanged", "secondary", scale=now.scale), shown, False, "", "", no_update
+    told = publish_scale_changed(current_runtime().live, bed.ward, bed.code, now.scale)
+    confirmation = with_live_note(_alert(f"spo2_scale_saved_{now.scale}", "success"), told)
+    return confirmation, shown, False, "", "", version + 1
 
 
 @dataclass

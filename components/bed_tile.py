@@ -49,6 +49,17 @@ def _cuff(reading: CuffReading | None) -> str:
     return json.dumps({"sbp": reading.sbp, "dbp": reading.dbp, "map": reading.map, "at": at}, separators=(",", ":"))
 
 
+def _spo2_scale(bed: BedView) -> html.Span:
+    """The mark of a patient a doctor put on NEWS2's SpO2 Scale 2 (her SpO2 scores against 88–92 %, not 96 %),
+    shown and hidden from then on by ``assets/ward.js`` (the snapshot's ``spo2_scale_2``, ``s`` messages)."""
+    shown = bed.patient_mask is not None and bed.spo2_scale == 2
+    return html.Span(
+        t("ward_spo2_scale_2"),
+        className="tile-spo2-scale badge" + ("" if shown else " d-none"),
+        title=t("ward_spo2_scale_2_why"),
+    )
+
+
 def bed_tile(bed: BedView, *, read_only: bool = False, carried: CuffReading | None = None) -> html.Div:
     """The tile's frame; ``read_only`` (a display's station) has no pause button and no link to the bed page;
     ``carried``: the patient's cuff reading from the bed she left (``data.cuff_readings.carried_cuff_readings``)."""
@@ -69,6 +80,7 @@ def bed_tile(bed: BedView, *, read_only: bool = False, carried: CuffReading | No
                             html.Span("", className="tile-qsofa badge d-none", title="qSOFA"),
                             html.Span("", className="tile-news2 badge", title="NEWS2"),
                             html.Span(t("ward_limits_custom"), className="tile-limits badge d-none"),
+                            _spo2_scale(bed),
                         ],
                         className="tile-badges",
                     ),

@@ -25,10 +25,11 @@ SPARK_MS = 120_000  # the tiles' heart-rate sparkline window, as in assets/ward.
 @dataclass(frozen=True)
 class WardScreen:
     """A ward as its station is drawn from the database: each of its beds in order with its ``BedView.tile_key``,
-    those with changed alarm limits, the zone."""
+    those with changed alarm limits, those whose patient a doctor put on NEWS2's SpO2 Scale 2, the zone."""
 
     tiles: dict[str, str]
     custom_limits: list[str]
+    spo2_scale_2: list[str]
     tz: str
 
     @property
@@ -46,6 +47,7 @@ def ward_screen(session: Session, site_id: int, ward: str) -> WardScreen | None:
     return WardScreen(
         {b.code: b.tile_key for b in beds},
         sorted(beds_with_custom_limits(session, found.id)),
+        [b.code for b in beds if b.patient_id is not None and b.spo2_scale == 2],
         site_zone(session, site_id).key,
     )
 
@@ -104,10 +106,12 @@ class AckNames:
 
     def snapshot(self, snapshot: dict, screen: WardScreen, roles: frozenset[str]) -> dict:
         """The opening ``snapshot`` event's data: the live store's ``snapshot`` with names, the ward's changed
-        limits, zone and tile keys, and whether this user may act on the alarms (a display only watches)."""
+        limits and SpO2 Scale 2 beds, zone and tile keys, and whether this user may act on the alarms (a display
+        only watches)."""
         return snapshot | {
             "alarms": {bed: self.alarms(alarms) for bed, alarms in snapshot["alarms"].items()},
             "custom_limits": screen.custom_limits,
+            "spo2_scale_2": screen.spo2_scale_2,
             "tiles": screen.tiles,
             "tz": screen.tz,
             "can_act": bool(roles & set(WARD_ROLES)),

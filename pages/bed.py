@@ -1,5 +1,5 @@
-"""Bed detail: live numerics, trends 1 h – 7 d, NEWS2 over time, alarm history, limits and the nurse's
-observation form."""
+"""Bed detail: live numerics, trends 1 h – 7 d, NEWS2 over time, alarm history, limits, the nurse's observation
+form and the patient's SpO2 scale."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from components.chart_theme import blank_figure
 from components.graph_config import graph_config
 from components.limits_editor import limits_editor
 from components.local_time import local_when
+from components.spo2_scale_card import spo2_scale_card
 from components.trend_figures import NEWS2_HEIGHT, TREND_HEIGHT
 from components.ward_live import alarm_list, connection_state, live_grid
 from data.admissions import current_admission
@@ -25,11 +26,13 @@ from data.models import Admission
 from data.patients import read_patient
 from data.runtime import current_runtime
 from data.schedules import site_zone
+from data.spo2_scale import last_order
 from data.trends import RANGES
 from data.wards import BedView, bed_by_code
 from domain.age_range import age_shown
 from domain.clock import utcnow
 from domain.length_of_stay import day_of_stay
+from domain.spo2_scale import may_prescribe
 from i18n.web import t
 
 dash.register_page(
@@ -216,6 +219,15 @@ def _limits(bed: BedView) -> dbc.Card:
         return limits_editor(*limits_view(session, bed.id))
 
 
+def _spo2_scale(bed: BedView) -> dbc.Card:
+    """The patient's SpO2 scale (``components.spo2_scale_card``); a doctor may change it."""
+    with current_runtime().db.session() as session:
+        admission = current_admission(session, bed.id) if bed.patient_id else None
+        order = last_order(session, admission.id) if admission else None
+    admission_id = admission.id if admission else None
+    return spo2_scale_card(admission_id, bed.spo2_scale, order, may_choose=may_prescribe(current_user.roles))
+
+
 def layout(bed: str | None = None, **_query: str) -> html.Div:
     with current_runtime().db.session() as session:
         found = bed_by_code(session, current_user.site_id, bed or "")
@@ -230,7 +242,7 @@ def layout(bed: str | None = None, **_query: str) -> html.Div:
             dbc.Row(
                 [
                     dbc.Col(_live(found, carried.get(found.id)), lg=4),
-                    dbc.Col(_observation_form(found), lg=4),
+                    dbc.Col([_observation_form(found), _spo2_scale(found)], lg=4),
                     dbc.Col(
                         dbc.Card([dbc.CardHeader("NEWS2"), _graph(Ids.NEWS2, NEWS2_HEIGHT)]),
                         lg=4,

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from data.models import AlarmLimit, AuditLog, Observation, User
+from data.models import AlarmLimit, AuditLog, Observation, Spo2ScaleOrder, User
 from tests.fixtures_browser import save_screenshot
 from tests.test_browser_shell import open_nav, settled, sign_in
 from tests.test_live_notify import PublishAway
@@ -157,6 +157,53 @@ def test_the_ward_station_marks_a_bed_with_custom_limits_as_they_change(page, li
     page.click("#limits-reset")
     expect(page.locator("#limits-feedback")).to_contain_text("dikembalikan ke profil")
     expect(marker).to_be_hidden()
+
+
+def test_a_doctor_puts_a_patient_on_spo2_scale_2_and_a_nurse_sees_it_on_the_bed_and_the_station(page, live_server):
+    """The doctor is asked for the indication, then the choice is saved and said; the station beside the page
+    marks the tile without reloading, and nothing typed on the bed page is lost; the nurse sees the scale, who
+    chose it and why, and may not change it."""
+    base, pantau = live_server
+    why = "PPOK eksaserbasi, AGD PaCO2 58 mmHg"
+    sign_in(page, base, "dokter")
+    expect(page.locator("#home-greeting")).to_be_visible()
+    station = page.context.new_page()
+    station.goto(f"{base}/bangsal/ICU")
+    marker = station.locator("#tile-ICU-03 .tile-spo2-scale")
+    expect(station.locator("#tile-ICU-03")).to_be_visible()
+    expect(marker).to_be_hidden()
+    station.evaluate("window.sameStation = true")
+
+    page.goto(f"{base}/bed/ICU-03")
+    expect(page.locator("#spo2-scale-shown")).to_contain_text("Skala 1: target SpO2 96 % ke atas")
+    settled(page)
+    page.locator("#spo2-scale").get_by_text("Skala 2", exact=True).click()
+    page.click("#spo2-scale-submit")
+    expect(page.locator("#spo2-scale-reason-error")).to_contain_text("Tulis indikasi Skala 2")
+    with pantau.runtime.db.session() as s:
+        assert s.scalars(select(Spo2ScaleOrder)).all() == []
+    page.fill("#spo2-scale-reason", why)
+    page.fill("#obs-hr", "88")  # a nurse's set half typed on the same page stays
+    page.click("#spo2-scale-submit")
+    expect(page.locator("#spo2-scale-feedback")).to_contain_text("Disimpan: pasien memakai Skala 2")
+    expect(page.locator("#spo2-scale-shown")).to_contain_text("Skala 2: target SpO2 88–92 %")
+    expect(page.locator("#spo2-scale-order")).to_contain_text("Dipilih oleh dokter, ")
+    expect(page.locator("#spo2-scale-order")).to_contain_text(why)
+    expect(page.locator("#spo2-scale-reason")).to_have_value("")
+    expect(marker).to_be_visible()  # switched by the ward channel's "sc" message
+    expect(marker).to_have_text("SpO2 S2")
+    page.wait_for_timeout(2_000)  # a reload (what a patient's change does) would come within 1.5 s
+    assert station.evaluate("window.sameStation") is True
+    expect(page.locator("#obs-hr")).to_have_value("88")
+    expect(page.locator("#spo2-scale-feedback")).to_contain_text("Disimpan: pasien memakai Skala 2")
+    save_screenshot(page, "bed-spo2-scale.png", full_page=True)
+    save_screenshot(station, "ward-spo2-scale.png")
+
+    page.context.clear_cookies()
+    open_bed_page(page, base, "ICU-03")
+    expect(page.locator("#spo2-scale-order")).to_contain_text(why)
+    expect(page.locator("#spo2-scale-card")).to_contain_text("Skala SpO2 dipilih oleh dokter.")
+    expect(page.locator("#spo2-scale-submit")).to_be_disabled()
 
 
 def test_an_observation_and_limits_saved_while_the_live_store_is_away_are_kept_and_said_to_follow(

@@ -121,12 +121,13 @@ def _no_admission() -> html.P:
     *[Output(Ids.obs_field(f), "value") for f in OBS_FIELDS],
     Input(Ids.OBS_SUBMIT, "n_clicks"),
     *[State(Ids.obs_field(f), "value") for f in OBS_FIELDS],
+    State(Ids.ADMISSION, "data"),
     State(Ids.CODE, "data"),
     State(Ids.VERSION, "data"),
     prevent_initial_call=True,
 )
 def save_observation(_clicks: int, *values: object) -> tuple:
-    *fields, code, version = values
+    *fields, admission_id, code, version = values
     raw = dict(zip(OBS_FIELDS, fields, strict=True))
     obs, errors = validate_observation(raw)
     messages = [t(errors[f][0], **errors[f][1]) if f in errors else "" for f in OBS_FIELDS]
@@ -134,12 +135,14 @@ def save_observation(_clicks: int, *values: object) -> tuple:
     keep = [no_update] * len(OBS_FIELDS)
     if obs is None:
         return dbc.Alert(t("obs_fix_errors"), color="danger", className="mb-0"), no_update, *messages, *invalid, *keep
+    if admission_id is None:  # the page was drawn for an empty bed (its form disabled): nothing for a newcomer
+        return _alert("obs_err_no_patient", "danger"), no_update, *messages, *invalid, *keep
     try:
         with current_runtime().db.session() as session:
             bed = _bed(session, code)
             if bed is None:
                 return dbc.Alert(t("bed_unknown"), color="danger"), no_update, *messages, *invalid, *keep
-            row = record_observation(session, current_actor(), bed, obs)
+            row = record_observation(session, current_actor(), bed, obs, admission_id=admission_id)
     except InputError as exc:
         return _alert(exc.key, "danger", **exc.params), no_update, *messages, *invalid, *keep
     # The alarm/NEWS2 pipeline reloads this bed's observation and rescores at once.
@@ -183,7 +186,7 @@ def _observation_saved(row: Observation, told: bool) -> Component:
     Input(spo2_scale_card.SUBMIT_ID, "n_clicks"),
     State(spo2_scale_card.CHOICE_ID, "value"),
     State(spo2_scale_card.REASON_ID, "value"),
-    State(spo2_scale_card.ADMISSION_ID, "data"),
+    State(Ids.ADMISSION, "data"),
     State(Ids.CODE, "data"),
     State(Ids.VERSION, "data"),
     prevent_initial_call=True,

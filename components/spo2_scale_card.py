@@ -4,7 +4,7 @@ doctor the form that changes it (``data.spo2_scale``)."""
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import html
 
 from components.local_time import local_when
 from data.spo2_scale import ScaleOrder
@@ -18,7 +18,6 @@ REASON_ERROR_ID = "spo2-scale-reason-error"
 SUBMIT_ID = "spo2-scale-submit"
 FEEDBACK_ID = "spo2-scale-feedback"
 SHOWN_ID = "spo2-scale-shown"
-ADMISSION_ID = "spo2-scale-admission"  # the stay the page was drawn for: a choice is never made for the next one
 
 
 def scale_shown(scale: int, order: ScaleOrder | None) -> list[html.Div]:
@@ -31,17 +30,16 @@ def scale_shown(scale: int, order: ScaleOrder | None) -> list[html.Div]:
     return shown
 
 
-def spo2_scale_card(admission_id: int | None, scale: int, order: ScaleOrder | None, *, may_choose: bool) -> dbc.Card:
-    """The card of the stay ``admission_id`` (None: the bed is empty, nothing to choose). The form is disabled,
-    with the reason, for a role that does not choose the scale."""
-    empty = admission_id is None
+def spo2_scale_card(scale: int | None, order: ScaleOrder | None, *, may_choose: bool) -> dbc.Card:
+    """The card of the patient in the bed, on ``scale`` (None: the bed is empty, nothing to choose). The form is
+    disabled, with the reason, for a role that does not choose the scale."""
+    empty = scale is None
     note = "spo2_scale_empty_bed" if empty else None if may_choose else "spo2_scale_doctors_choose"
     return dbc.Card(
         [
             dbc.CardHeader(t("spo2_scale_title")),
             dbc.CardBody(
                 [
-                    dcc.Store(id=ADMISSION_ID, data=admission_id),
                     html.Div(None if empty else scale_shown(scale, order), id=SHOWN_ID),
                     html.Fieldset(
                         [
@@ -49,7 +47,7 @@ def spo2_scale_card(admission_id: int | None, scale: int, order: ScaleOrder | No
                             dbc.RadioItems(
                                 id=CHOICE_ID,
                                 options=[{"label": t(f"spo2_scale_{s}"), "value": s} for s in SCALES],
-                                value=None if empty else scale,
+                                value=scale,
                                 inline=True,
                             ),
                             dbc.Label(t("spo2_scale_reason"), html_for=REASON_ID, className="small mb-0 mt-2"),

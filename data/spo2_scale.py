@@ -61,7 +61,7 @@ def prescribe(
         select(BedOccupancy).where(BedOccupancy.bed_id == bed_id, BedOccupancy.until.is_(None)).with_for_update()
     )
     if occupancy is None or occupancy.admission_id != admission_id:
-        raise InputError("spo2_scale_err_other_patient")
+        raise InputError("bed_err_other_patient")
     previous = occupancy.spo2_scale
     if previous == chosen:
         return Prescribed(chosen, changed=False)

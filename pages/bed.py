@@ -51,6 +51,7 @@ class Ids:
     """Component ids shared with callbacks/bed.py."""
 
     CODE = "bed-code"
+    ADMISSION = "bed-admission"  # the stay the page was drawn for: nothing on it is saved for the next patient
     VERSION = "bed-version"
     RANGE = "bed-range"
     TREND = "bed-trend"
@@ -219,30 +220,34 @@ def _limits(bed: BedView) -> dbc.Card:
         return limits_editor(*limits_view(session, bed.id))
 
 
-def _spo2_scale(bed: BedView) -> dbc.Card:
+def _spo2_scale(bed: BedView, admission_id: int | None) -> dbc.Card:
     """The patient's SpO2 scale (``components.spo2_scale_card``); a doctor may change it."""
+    if admission_id is None:
+        return spo2_scale_card(None, None, may_choose=may_prescribe(current_user.roles))
     with current_runtime().db.session() as session:
-        admission = current_admission(session, bed.id) if bed.patient_id else None
-        order = last_order(session, admission.id) if admission else None
-    admission_id = admission.id if admission else None
-    return spo2_scale_card(admission_id, bed.spo2_scale, order, may_choose=may_prescribe(current_user.roles))
+        order = last_order(session, admission_id)
+    return spo2_scale_card(bed.spo2_scale, order, may_choose=may_prescribe(current_user.roles))
 
 
 def layout(bed: str | None = None, **_query: str) -> html.Div:
     with current_runtime().db.session() as session:
         found = bed_by_code(session, current_user.site_id, bed or "")
-        carried = carried_cuff_readings(session, [found.id], utcnow()) if found and found.patient_id else {}
+        occupied = found is not None and found.patient_id is not None
+        carried = carried_cuff_readings(session, [found.id], utcnow()) if occupied else {}
+        admission = current_admission(session, found.id) if occupied else None
     if found is None:
         return dbc.Alert(t("bed_unknown"), color="warning", id="bed-unknown")
+    admission_id = admission.id if admission else None
     return html.Div(
         [
             dcc.Store(id=Ids.CODE, data=found.code),
+            dcc.Store(id=Ids.ADMISSION, data=admission_id),
             dcc.Store(id=Ids.VERSION, data=0),
             _header(found),
             dbc.Row(
                 [
                     dbc.Col(_live(found, carried.get(found.id)), lg=4),
-                    dbc.Col([_observation_form(found), _spo2_scale(found)], lg=4),
+                    dbc.Col([_observation_form(found), _spo2_scale(found, admission_id)], lg=4),
                     dbc.Col(
                         dbc.Card([dbc.CardHeader("NEWS2"), _graph(Ids.NEWS2, NEWS2_HEIGHT)]),
                         lg=4,

@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from data.models import Observation
+from data.admissions import admit, current_admission, set_bed_status
+from data.models import Bed, Observation
 from data.observations import record_observation
 from data.wards import bed_by_code
 from domain.actor import Actor
 from domain.errors import InputError
 from domain.observations import validate_observation
+from tests.test_clinical_reconcile import discharge_without_message
 
 NURSE = Actor(None, "test", 1)
 GOOD = {
@@ -69,3 +71,26 @@ def test_an_observation_on_an_empty_bed_is_refused(sqlite_app):
         assert (row.patient_id, row.hr, row.consciousness) == (occupied.patient_id, 80.0, "A")
     with sqlite_app.runtime.db.session() as s:
         assert s.scalars(select(Observation).where(Observation.bed_id == empty.id)).all() == []
+
+
+def test_a_set_taken_on_a_page_drawn_for_a_stay_that_has_ended_is_refused(sqlite_app):
+    """The nurse's page was drawn for the stay in MEL-02; the patient was discharged, the bed cleaned and a stay
+    begun there again (here the same patient's, readmitted) before the set was saved: it is not stored for it."""
+    obs, _ = validate_observation({"on_oxygen": "yes", "consciousness": "V"})
+    db = sqlite_app.runtime.db
+    with db.session() as s:
+        shown = current_admission(s, bed_by_code(s, 1, "MEL-02").id)
+        shown_id, patient_id = shown.id, shown.patient_id
+    discharge_without_message(db, "MEL-02")
+    with db.session() as s:
+        bed = s.scalar(select(Bed).where(Bed.code == "MEL-02"))
+        set_bed_status(s, NURSE, bed_id=bed.id, status="available", version=bed.version)
+    with db.session() as s:
+        admit(s, NURSE, patient_id=patient_id, bed_id=bed_by_code(s, 1, "MEL-02").id, source="desk")
+    with db.session() as s:
+        bed = bed_by_code(s, 1, "MEL-02")
+        with pytest.raises(InputError) as err:
+            record_observation(s, NURSE, bed, obs, admission_id=shown_id)
+        assert err.value.key == "bed_err_other_patient"
+        now = current_admission(s, bed.id).id
+        assert now != shown_id and record_observation(s, NURSE, bed, obs, admission_id=now).admission_id == now

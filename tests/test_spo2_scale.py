@@ -114,7 +114,7 @@ def test_a_choice_made_on_a_page_drawn_for_a_patient_who_has_left_is_refused(sql
     for bed in (BED, "ICU-04"):  # the bed she left, empty now; a bed another patient lies in
         with pytest.raises(InputError) as caught:
             choose(db, 2, bed=bed, admission_id=shown)
-        assert caught.value.key == "spo2_scale_err_other_patient"
+        assert caught.value.key == "bed_err_other_patient"
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Spo2ScaleOrder)) == 0
     assert choose(db, 2, bed="ICU-13", admission_id=shown).changed  # on the page of the bed she lies in now
@@ -197,7 +197,7 @@ def posted(client, app, scale: object, reason: str | None) -> str:
         "spo2-scale-submit.n_clicks": 1,
         "spo2-scale.value": scale,
         "spo2-scale-reason.value": reason,
-        "spo2-scale-admission.data": stay(app.runtime.db),
+        "bed-admission.data": stay(app.runtime.db),
         "bed-code.data": BED,
         "bed-version.data": 0,
     }

@@ -102,7 +102,8 @@ class BedContext:
     last: dict[str, float | None] = field(default_factory=dict)
     news2: tuple | None = None
     occupied: bool = True  # an empty bed's monitor is not a patient: no NEWS2, no alarms
-    scored_from_ms: int | None = None  # NEWS2 and qSOFA score from then (16th birthday; never: maternity); None: now
+    # NEWS2 and qSOFA score from then (16th birthday; never: maternity ward, pregnant or postpartum); None: now
+    scored_from_ms: int | None = None
     paired: bool = False  # a monitor is paired with the bed: its silence is "no data", even before a first sample
     admission_id: int | None = None  # whose context this is; another admission starts clean
     alarms: BedAlarms = field(default_factory=BedAlarms)
@@ -521,8 +522,8 @@ class ClinicalPipeline:
         self._apply(context, changes)
 
     def _rescore(self, context: BedContext, now_ms: int) -> list[Change]:
-        """Score the bed's patient and run the NEWS2 alarm; a patient under 16 or on a maternity ward is not scored
-        (``NOT_SCORED``)."""
+        """Score the bed's patient and run the NEWS2 alarm; a patient under 16, pregnant or postpartum, or on a
+        maternity ward is not scored (``NOT_SCORED``)."""
         if context.scored_from_ms is not None and now_ms < context.scored_from_ms:
             summary, alarm_total = NOT_SCORED, None
         else:

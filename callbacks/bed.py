@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from auth.reauth import confirm_needed
 from auth.session import current_actor
 from callbacks.registry import page_callback
-from components import limits_editor, spo2_scale_card
+from components import limits_editor, obstetric_card, spo2_scale_card
 from components.chart_theme import chart_theme
 from components.limits_editor import custom_note_class, limit_text
 from components.live_note import with_live_note
@@ -28,6 +28,7 @@ from data.alarm_limits import bed_profile, overrides, publish_limits_changed, se
 from data.live_notify import notify
 from data.models import Observation
 from data.observations import record_observation
+from data.obstetric import publish_obstetric_changed, set_obstetric
 from data.runtime import current_runtime
 from data.spo2_scale import ScaleHistory, last_order, prescribe, publish_scale_changed, scale_history
 from data.trends import RANGES, alarm_history, missing_spans, news2_series, observations, vital_trend
@@ -37,6 +38,7 @@ from domain.alarms import PARAMETERS, PROFILES, Bounds
 from domain.clock import utcnow
 from domain.decimal_input import format_decimal, parse_decimal
 from domain.errors import InputError
+from domain.news2 import OBSTETRIC_ROLES
 from domain.observations import validate_observation
 from domain.spo2_scale import may_prescribe
 from i18n.web import t
@@ -218,6 +220,40 @@ def save_spo2_scale(
     told = publish_scale_changed(current_runtime().live, bed.ward, bed.code, now.scale)
     confirmation = with_live_note(_alert(f"spo2_scale_saved_{now.scale}", "success"), told)
     return confirmation, shown, False, "", "", version + 1
+
+
+@page_callback(
+    PAGE,
+    Output(obstetric_card.FEEDBACK_ID, "children"),
+    Output(Ids.VERSION, "data", allow_duplicate=True),
+    Input(obstetric_card.SUBMIT_ID, "n_clicks"),
+    State(obstetric_card.CHECK_ID, "value"),
+    State(Ids.ADMISSION, "data"),
+    State(Ids.CODE, "data"),
+    State(Ids.VERSION, "data"),
+    prevent_initial_call=True,
+)
+def save_obstetric(_clicks: int, checked: list | None, admission_id: int | None, code: str, version: int) -> tuple:
+    """A nurse, midwife or doctor records that the patient is pregnant or just delivered, or no longer: the
+    clinical step stops or resumes scoring her NEWS2 at once, and the page's NEWS2 history follows."""
+    if not current_user.roles & OBSTETRIC_ROLES:
+        return _alert("obstetric_who", "danger"), no_update
+    obstetric = obstetric_card.YES in (checked or [])
+    try:
+        with current_runtime().db.session() as session:
+            bed = _bed(session, code)
+            if bed is None:
+                return _alert("bed_unknown", "danger"), no_update
+            changed = set_obstetric(
+                session, current_actor(), bed_id=bed.id, admission_id=admission_id, obstetric=obstetric
+            )
+    except InputError as exc:
+        return _alert(exc.key, "danger", **exc.params), no_update
+    if not changed:
+        return _alert("obstetric_unchanged", "secondary"), no_update
+    told = publish_obstetric_changed(current_runtime().live, bed.code)
+    key = "obstetric_saved_on" if obstetric else "obstetric_saved_off"
+    return with_live_note(_alert(key, "success"), told), version + 1
 
 
 @dataclass

@@ -160,7 +160,8 @@ def trend_figure(
 
 def news2_figure(series: pd.DataFrame, timezone: str, theme: ChartTheme = DARK, *, unscored: bool = False) -> go.Figure:
     """The NEWS2 total over time (open markers where the score was incomplete), with the medium (5) and high (7)
-    risk lines; for a patient NEWS2 does not score now (``unscored``: under 16, a maternity ward), why not."""
+    risk lines; for a patient NEWS2 does not score now (``unscored``: under 16, pregnant or postpartum, a maternity
+    ward), why not."""
     fig = go.Figure()
     if not series.empty:
         local = series.tz_convert(timezone)

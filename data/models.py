@@ -393,6 +393,8 @@ class Admission(Versioned, Base):
     died_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     referred_to: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(String(500))
+    # Pregnant, or up to six weeks after giving birth (``domain.news2.scored_from_at``: NEWS2 does not score her).
+    obstetric: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     patient: Mapped[Patient] = relationship()
 
 

@@ -45,9 +45,10 @@ def ward_kind(session: Session, bed_id: int) -> str | None:
 
 def news2_scored_from(session: Session, bed_ids: Collection[int] | None = None) -> dict[int, datetime | None]:
     """Per occupied bed (of ``bed_ids``, or every one), when NEWS2 starts scoring the patient lying there
-    (``domain.news2.scored_from_at``: from their birth date, the site's time zone and the ward's kind)."""
+    (``domain.news2.scored_from_at``: from their birth date, the site's time zone, the ward's kind and whether the
+    stay is recorded as obstetric)."""
     query = (
-        select(BedOccupancy.bed_id, Patient.birth_date, Site.timezone, Ward.kind)
+        select(BedOccupancy.bed_id, Patient.birth_date, Site.timezone, Ward.kind, Admission.obstetric)
         .join(Bed, Bed.id == BedOccupancy.bed_id)
         .join(Ward, Ward.id == Bed.ward_id)
         .join(Admission, Admission.id == BedOccupancy.admission_id)
@@ -57,7 +58,7 @@ def news2_scored_from(session: Session, bed_ids: Collection[int] | None = None) 
     )
     if bed_ids is not None:
         query = query.where(BedOccupancy.bed_id.in_(bed_ids))
-    return {bed_id: scored_from_at(birth, zone, kind) for bed_id, birth, zone, kind in session.execute(query)}
+    return {bed_id: scored_from_at(*row) for bed_id, *row in session.execute(query)}
 
 
 def list_wards(session: Session, site_id: int) -> list[Ward]:

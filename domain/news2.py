@@ -14,8 +14,8 @@ below it), so what the nurse sees is what is scored.
 
 Who is scored: the RCP report sets NEWS2 for patients aged 16 and over, and not in pregnancy (it is not validated
 there). :func:`scored_from_at` gives the moment a patient turns 16, and never on a maternity ward (the ward's kind
-stands for pregnancy, which Pantau does not record per patient); before it the clinical step shows NEWS2 as not
-applicable (:data:`NOT_APPLICABLE`) and raises no NEWS2 alarm.
+stands for pregnancy) or for a stay a nurse, midwife or doctor recorded as pregnant or postpartum (``obstetric``);
+before it the clinical step shows NEWS2 as not applicable (:data:`NOT_APPLICABLE`) and raises no NEWS2 alarm.
 
 Missing values (``None``) make the score *incomplete*: ``total`` then sums what is known, ``risk`` is ``None``.
 Impossible values (HR 900, SpO2 120, negative, NaN) are programming errors here — the consumer rejects them
@@ -62,8 +62,12 @@ RESPONSES: tuple[str, ...] = ("routine", "ward_assessment", "urgent_ward", "emer
 ADULT_FROM_YEARS = 16
 UNSCORED_WARD_KINDS = frozenset({"maternity"})  # ``domain.hospital.WARD_KINDS`` whose patients NEWS2 does not score
 NEVER = datetime.max.replace(tzinfo=UTC)
+# Who records a patient as pregnant or just delivered (``scored_from_at``'s ``obstetric``): nurses and midwives
+# (the nurse role) and doctors.
+OBSTETRIC_ROLES = frozenset({"nurse", "doctor"})
 NOT_APPLICABLE = "not_applicable"
-"""The risk a screen is given for a patient NEWS2 does not score (under 16, a maternity ward): no total, no alarm."""
+"""The risk a screen is given for a patient NEWS2 does not score (under 16, pregnant or postpartum, a maternity
+ward): no total, no alarm."""
 
 _SPO2_BANDS = {1: ("spo2_scale1", "spo2_scale1"), 2: ("spo2_scale2_air", "spo2_scale2_oxygen")}
 
@@ -421,10 +425,11 @@ def clinical_response(score: News2Score) -> str | None:
     return "routine" if score.total == 0 else "ward_assessment"
 
 
-def scored_from_at(birth: date | None, timezone: str, ward_kind: str) -> datetime | None:
+def scored_from_at(birth: date | None, timezone: str, ward_kind: str, obstetric: bool = False) -> datetime | None:
     """The moment NEWS2 starts scoring a patient born on ``birth`` on a ward of ``ward_kind``: local midnight of
-    their 16th birthday (UTC), :data:`NEVER` on a maternity ward, None (scored) when the birth date is unknown."""
-    if ward_kind in UNSCORED_WARD_KINDS:
+    their 16th birthday (UTC), :data:`NEVER` on a maternity ward or for a woman recorded as ``obstetric``
+    (pregnant or up to six weeks after giving birth), None (scored) when the birth date is unknown."""
+    if ward_kind in UNSCORED_WARD_KINDS or obstetric:
         return NEVER
     if birth is None:
         return None

@@ -2,9 +2,9 @@
 
 Score 0: every 12 h; 1–4: every 4–6 h (due at 4 h, overdue at 6 h); 5–6: hourly; 7 or more: continuous. No
 observation yet in this admission, or an incomplete NEWS2 (oxygen or ACVPU unknown): due now. A patient NEWS2 does
-not score (under 16, or on a maternity ward) is ``prescribed``: how often they are observed is prescribed for them,
-by the ward's own early-warning chart (PEWS, MEOWS) or the doctor, not by NEWS2 — only the stay's first observation
-is due now."""
+not score (under 16, pregnant or postpartum, or on a maternity ward) is ``prescribed``: how often they are observed
+is prescribed for them, by the ward's own early-warning chart (PEWS, MEOWS) or the doctor, not by NEWS2 — only the
+stay's first observation is due now."""
 
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ from components.chart_theme import blank_figure
 from components.graph_config import graph_config
 from components.limits_editor import limits_editor
 from components.local_time import local_when
+from components.obstetric_card import obstetric_card
 from components.spo2_scale_card import spo2_scale_card
 from components.trend_figures import NEWS2_HEIGHT, TREND_HEIGHT
 from components.ward_live import alarm_list, connection_state, live_grid
@@ -32,6 +33,7 @@ from data.wards import BedView, bed_by_code
 from domain.age_range import age_shown
 from domain.clock import utcnow
 from domain.length_of_stay import day_of_stay
+from domain.news2 import OBSTETRIC_ROLES
 from domain.spo2_scale import may_prescribe
 from i18n.web import t
 
@@ -229,12 +231,21 @@ def _spo2_scale(bed: BedView, admission_id: int | None) -> dbc.Card:
     return spo2_scale_card(bed.spo2_scale, order, may_choose=may_prescribe(current_user.roles))
 
 
+def _obstetric(admission: Admission | None) -> dbc.Card | None:
+    """A woman's pregnancy or the weeks after birth (``components.obstetric_card``); none for a man or an empty
+    bed."""
+    if admission is None or admission.patient.sex != "P":
+        return None
+    return obstetric_card(admission.obstetric, may_record=bool(current_user.roles & OBSTETRIC_ROLES))
+
+
 def layout(bed: str | None = None, **_query: str) -> html.Div:
     with current_runtime().db.session() as session:
         found = bed_by_code(session, current_user.site_id, bed or "")
         occupied = found is not None and found.patient_id is not None
         carried = carried_cuff_readings(session, [found.id], utcnow()) if occupied else {}
         admission = current_admission(session, found.id) if occupied else None
+        obstetric = _obstetric(admission)
     if found is None:
         return dbc.Alert(t("bed_unknown"), color="warning", id="bed-unknown")
     admission_id = admission.id if admission else None
@@ -247,7 +258,7 @@ def layout(bed: str | None = None, **_query: str) -> html.Div:
             dbc.Row(
                 [
                     dbc.Col(_live(found, carried.get(found.id)), lg=4),
-                    dbc.Col([_observation_form(found), _spo2_scale(found, admission_id)], lg=4),
+                    dbc.Col([_observation_form(found), _spo2_scale(found, admission_id), obstetric], lg=4),
                     dbc.Col(
                         dbc.Card([dbc.CardHeader("NEWS2"), _graph(Ids.NEWS2, NEWS2_HEIGHT)]),
                         lg=4,

@@ -206,6 +206,25 @@ def test_a_doctor_puts_a_patient_on_spo2_scale_2_and_a_nurse_sees_it_on_the_bed_
     expect(page.locator("#spo2-scale-submit")).to_be_disabled()
 
 
+def test_a_nurse_records_a_pregnancy_and_the_news2_history_says_it_does_not_apply(page, live_server):
+    """The card is on a woman's bed page only; saving it keeps what is typed in the observation form, and the NEWS2
+    chart says why it shows no score."""
+    base, pantau = live_server
+    open_bed_page(page, base, "ICU-01")  # Siti Nurhaliza
+    page.fill("#obs-hr", "92")
+    page.locator("#obstetric-check").get_by_text("Pasien hamil").click()
+    page.click("#obstetric-submit")
+    expect(page.locator("#obstetric-feedback")).to_contain_text("Disimpan: pasien dicatat hamil atau nifas")
+    expect(page.locator("#bed-news2")).to_contain_text("hamil atau nifas")
+    expect(page.locator("#obs-hr")).to_have_value("92")
+    save_screenshot(page, "bed-obstetric.png", full_page=True)
+    with pantau.runtime.db.session() as s:
+        assert s.scalars(select(AuditLog).where(AuditLog.action == "obstetric_set")).one().username == "perawat"
+    page.goto(f"{base}/bed/ICU-03")  # Ahmad Fauzi
+    expect(page.locator("#spo2-scale-card")).to_be_visible()
+    expect(page.locator("#obstetric-card")).to_have_count(0)
+
+
 def test_an_observation_and_limits_saved_while_the_live_store_is_away_are_kept_and_said_to_follow(
     page, live_server, monkeypatch
 ):

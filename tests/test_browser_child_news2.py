@@ -72,7 +72,9 @@ def test_a_three_year_olds_news2_is_shown_as_not_applicable_everywhere(page, liv
     expect(badge).to_have_text("NEWS2 n/a")
     expect(badge).to_have_attribute(
         "title",
-        re.compile(r"^NEWS2 tidak berlaku untuk anak di bawah 16 tahun dan di ruang kebidanan \(RCP 2017\)"),
+        re.compile(
+            r"^NEWS2 tidak berlaku untuk anak di bawah 16 tahun, pasien hamil atau nifas, dan di ruang kebidanan"
+        ),
     )
     expect(page.locator("#tile-ICU-03 .tile-alarm")).not_to_contain_text("NEWS2")
     save_screenshot(page.locator("#tile-ICU-03"), "ward-tile-child.png")

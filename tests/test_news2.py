@@ -669,3 +669,9 @@ def test_nobody_is_scored_on_a_maternity_ward_and_an_unknown_age_is():
     assert scored_from_at(date(1995, 5, 1), "Asia/Jakarta", "maternity") == NEVER
     assert scored_from_at(None, "Asia/Jakarta", "maternity") == NEVER
     assert scored_from_at(None, "Asia/Jakarta", "ward") is None  # no birth date: NEWS2 as by default
+
+
+def test_a_woman_recorded_as_pregnant_or_postpartum_is_not_scored_on_any_ward():
+    for kind in ("ward", "icu"):
+        assert scored_from_at(date(1995, 5, 1), "Asia/Jakarta", kind, obstetric=True) == NEVER
+        assert scored_from_at(date(1995, 5, 1), "Asia/Jakarta", kind, obstetric=False) < datetime.now(UTC)

@@ -211,9 +211,8 @@ def save_spo2_scale(
                             reason=reason)  # fmt: skip
             shown = spo2_scale_card.scale_shown(now.scale, last_order(session, admission_id))
     except InputError as exc:
-        message = t(exc.key, **exc.params)
         if exc.key.startswith("spo2_scale_err_reason"):
-            return "", no_update, True, message, no_update, no_update
+            return "", no_update, True, t(exc.key, **exc.params), no_update, no_update
         return _alert(exc.key, "danger", **exc.params), no_update, False, "", no_update, no_update
     if not now.changed:
         return _alert("spo2_scale_unchanged", "secondary", scale=now.scale), shown, False, "", "", no_update

@@ -51,7 +51,7 @@ def _cuff(reading: CuffReading | None) -> str:
 
 def _spo2_scale(bed: BedView) -> html.Span:
     """The mark of a patient a doctor put on NEWS2's SpO2 Scale 2 (her SpO2 scores against 88–92 %, not 96 %),
-    shown and hidden from then on by ``assets/ward.js`` (the snapshot's ``spo2_scale_2``, ``s`` messages)."""
+    shown and hidden from then on by ``assets/ward.js`` (the snapshot's ``spo2_scale_2``, ``sc`` messages)."""
     shown = bed.patient_mask is not None and bed.spo2_scale == 2
     return html.Span(
         t("ward_spo2_scale_2"),

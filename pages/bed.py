@@ -27,7 +27,7 @@ from data.models import Admission
 from data.patients import read_patient
 from data.runtime import current_runtime
 from data.schedules import site_zone
-from data.spo2_scale import last_order
+from data.spo2_scale import ScaleOrder, last_order
 from data.trends import RANGES
 from data.wards import BedView, bed_by_code
 from domain.age_range import age_shown
@@ -111,13 +111,12 @@ def _procedures_link(admission: Admission | None) -> dbc.Button | None:
     )
 
 
-def _header(bed: BedView) -> html.Div:
+def _header(bed: BedView, admission: Admission | None) -> html.Div:
     procedures = None
     if bed.patient_id is None:
         who = html.Span(t("ward_bed_empty"), className="text-body-secondary")
     else:
         with current_runtime().db.session() as session:
-            admission = current_admission(session, bed.id)
             zone, now = site_zone(session, current_user.site_id), utcnow()
             record = read_patient(
                 session,
@@ -222,13 +221,10 @@ def _limits(bed: BedView) -> dbc.Card:
         return limits_editor(*limits_view(session, bed.id))
 
 
-def _spo2_scale(bed: BedView, admission_id: int | None) -> dbc.Card:
+def _spo2_scale(bed: BedView, admission: Admission | None, order: ScaleOrder | None) -> dbc.Card:
     """The patient's SpO2 scale (``components.spo2_scale_card``); a doctor may change it."""
-    if admission_id is None:
-        return spo2_scale_card(None, None, may_choose=may_prescribe(current_user.roles))
-    with current_runtime().db.session() as session:
-        order = last_order(session, admission_id)
-    return spo2_scale_card(bed.spo2_scale, order, may_choose=may_prescribe(current_user.roles))
+    scale = bed.spo2_scale if admission else None
+    return spo2_scale_card(scale, order, may_choose=may_prescribe(current_user.roles))
 
 
 def _obstetric(admission: Admission | None) -> dbc.Card | None:
@@ -245,6 +241,7 @@ def layout(bed: str | None = None, **_query: str) -> html.Div:
         occupied = found is not None and found.patient_id is not None
         carried = carried_cuff_readings(session, [found.id], utcnow()) if occupied else {}
         admission = current_admission(session, found.id) if occupied else None
+        order = last_order(session, admission.id) if admission else None
         obstetric = _obstetric(admission)
     if found is None:
         return dbc.Alert(t("bed_unknown"), color="warning", id="bed-unknown")
@@ -254,11 +251,11 @@ def layout(bed: str | None = None, **_query: str) -> html.Div:
             dcc.Store(id=Ids.CODE, data=found.code),
             dcc.Store(id=Ids.ADMISSION, data=admission_id),
             dcc.Store(id=Ids.VERSION, data=0),
-            _header(found),
+            _header(found, admission),
             dbc.Row(
                 [
                     dbc.Col(_live(found, carried.get(found.id)), lg=4),
-                    dbc.Col([_observation_form(found), _spo2_scale(found, admission_id), obstetric], lg=4),
+                    dbc.Col([_observation_form(found), _spo2_scale(found, admission, order), obstetric], lg=4),
                     dbc.Col(
                         dbc.Card([dbc.CardHeader("NEWS2"), _graph(Ids.NEWS2, NEWS2_HEIGHT)]),
                         lg=4,

@@ -160,12 +160,27 @@
     } else if (m.t === "sc") {
       setScaleMarker(bed, !!m.scale2);
     } else if (m.t === "b") {
-      reloadForAdmission(st);
+      if (m.stay !== undefined && m.stay === bed.tile.getAttribute("data-stay")) { remark(st, bed, m); } else { reloadForAdmission(st); }
     }
   }
 
-  // A bed's patient changed (admitted, transferred, discharged, monitor paired): the tiles' headers come from
-  // the server, so the station reloads once, after a short pause that gathers the beds of one transfer.
+  // The same stay, only its monitor or the bed's state changed (data.adt_notify): the tile is re-marked in place, so
+  // an observation half typed on a bed page stays. A monitor just paired gets the grace a newly drawn page gives it.
+  function remark(st, bed, m) {
+    var was = bed.monitored, t = Date.now();
+    bed.tile.setAttribute("data-tile", m.tile);
+    bed.tile.setAttribute("data-device", m.device || "");
+    bed.monitored = !bed.tile.classList.contains("bed-empty") && !!m.device;
+    if (bed.monitored && !was) {
+      var others = Object.keys(st.beds).some(function (code) { return st.beds[code] !== bed && st.beds[code].monitored; });
+      bed.seenAt = t;
+      if (!others) { st.lastVitalsAt = t; }
+    }
+  }
+
+  // A bed's patient changed (admitted, transferred, discharged, her record corrected), or a message without the
+  // tile's state: the tiles' headers come from the server, so the station reloads once, after a short pause that
+  // gathers the beds of one transfer.
   function reloadForAdmission(st) {
     if (st.reloadPending) { return; }
     st.reloadPending = true;

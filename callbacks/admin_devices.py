@@ -8,12 +8,15 @@ from flask_login import current_user
 
 from auth.reauth import confirm_needed
 from auth.session import current_actor
+from callbacks.bed_changes import tell_live_side
 from callbacks.registry import page_callback
 from components.input_error import input_error_alert
+from components.live_note import with_live_note
 from components.local_time import local_when
 from components.one_time_secret import one_time_secret
 from components.shell import confirm_first_alert
 from data import device_credentials, wards
+from data.admissions import monitor_bed
 from data.broker_admin import BrokerAdmin, open_broker_admin
 from data.runtime import current_runtime
 from domain.errors import InputError
@@ -129,13 +132,15 @@ def register(_clicks: int, device_id: str | None, model: str | None, bed: str | 
             issued = device_credentials.register_device(
                 db, current_actor(), _broker(), **_site(), device_id=device_id or "", model=model or "", bed_code=bed
             )
+            served = monitor_bed(db, current_user.site_id, issued.device_id)
     except InputError as exc:
         field = FIELD_OF_ERROR.get(exc.key)
         marks = [f == field for f in REGISTER_FIELDS]
         messages = [t(exc.key, **exc.params) if f == field else "" for f in REGISTER_FIELDS]
         alert = None if field else input_error_alert(exc)
         return alert, no_update, no_update, no_update, no_update, *marks, *messages  # keep what was typed
-    return _issued(issued), version + 1, "", "", None, False, False, "", ""
+    told = tell_live_side([served] if served else [])
+    return with_live_note(_issued(issued), told), version + 1, "", "", None, False, False, "", ""
 
 
 @page_callback(
@@ -176,6 +181,7 @@ def change(_rotate: int, _retire: int, device_id: str | None, version: int) -> t
                     db, current_actor(), _broker(), **_site(), device_id=device_id
                 )
             else:
+                served = monitor_bed(db, current_user.site_id, device_id)
                 device_credentials.retire_device(
                     db, current_actor(), _broker(), site_id=current_user.site_id, device_id=device_id
                 )
@@ -185,4 +191,4 @@ def change(_rotate: int, _retire: int, device_id: str | None, version: int) -> t
     if issued is not None:
         return _issued(issued), version + 1, no_update
     retired = dbc.Alert(t("devices_retired", device_id=device_id), color="success", className="mb-0")
-    return retired, version + 1, None
+    return with_live_note(retired, tell_live_side([served] if served else [])), version + 1, None

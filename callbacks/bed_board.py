@@ -9,6 +9,7 @@ from dash import Input, Output, State, html, no_update
 from flask_login import current_user
 
 from auth.session import current_actor
+from callbacks.bed_changes import tell_live_side
 from callbacks.registry import page_callback
 from components.bed_board import counts_table, ward_card
 from components.input_error import input_error_alert
@@ -85,7 +86,7 @@ def set_status(_clicks: int, bed_id: int | None, status: str | None, reason: str
             )
     except InputError as exc:
         return input_error_alert(exc), no_update
-    told = admissions.publish_adt(current_runtime().live, [bed])
+    told = tell_live_side([bed])
     saved = html.Div(
         t("bedboard_status_saved", bed=bed.code, status=t(f"bedboard_state_{status}")), className="text-success"
     )

@@ -11,6 +11,7 @@ from dash.development.base_component import Component
 from flask_login import current_user
 
 from auth.session import current_actor
+from callbacks.bed_changes import tell_live_side
 from callbacks.registry import clientside_callback, page_callback
 from components.input_error import input_error_alert
 from components.live_note import with_live_note
@@ -37,7 +38,7 @@ def _done(key: str, **params: object) -> dbc.Alert:
 
 def _told(result: admissions.AdtResult, key: str, **params: object) -> Component:
     """The confirmation of a committed move, once the clinical step and the stations are told of it."""
-    return with_live_note(_done(key, **params), admissions.publish_adt(current_runtime().live, result.beds))
+    return with_live_note(_done(key, **params), tell_live_side(result.beds))
 
 
 def _check_may_move() -> None:

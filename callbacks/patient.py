@@ -13,13 +13,13 @@ from flask_login import current_user
 
 from auth.reauth import confirm_needed
 from auth.session import current_actor
+from callbacks.bed_changes import tell_live_side
 from callbacks.registry import page_callback
 from components.input_error import input_error_alert, input_error_text
 from components.live_note import with_live_note
 from components.patient_record import Ids
 from components.shell import confirm_first_alert
 from components.typed_date import read_typed_date
-from data import admissions
 from data.patient_records import merge, purge, soft_delete, update_patient
 from data.queue_registration import search_patients
 from data.runtime import current_runtime
@@ -176,7 +176,7 @@ def save(_save: int, _confirm: int, *values: object) -> tuple:
         return _form_answer(input_error_alert(exc))
     if not saved.changed:
         return _form_answer(_alert("pat_nothing_changed", "info", "pat-unchanged"), values=saved.values)
-    told = admissions.publish_adt(runtime.live, saved.beds)
+    told = tell_live_side(saved.beds)
     fields = ", ".join(t(f"pat_field_{f}") for f in saved.changed)
     return _form_answer(
         with_live_note(_alert("pat_saved", "success", "pat-saved", fields=fields), told),

@@ -126,6 +126,7 @@ def bed_tile(bed: BedView, *, read_only: bool = False, carried: CuffReading | No
             "data-device": bed.device or "",
             "data-since": _epoch_ms(bed.since),
             "data-tile": bed.tile_key,
+            "data-stay": bed.stay_key,
             "data-cuff": _cuff(carried),
         },
     )

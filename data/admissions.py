@@ -1,30 +1,27 @@
 """Admission, transfer and discharge: a patient's stay and the beds and monitor it holds (docs/inpatient.md).
 
 Every service takes ``session, actor``, checks what the person chose, audits, and only flushes: the caller
-commits and then calls :func:`publish_adt` with the beds the change touched, so the clinical step and open ward
-stations reload those beds. Bed and admission rows carry versions, and the open-occupancy and open-admission
-unique indexes settle two people acting at once: the second is told what happened, nothing is overwritten.
+commits and then calls ``data.adt_notify.publish_adt`` with the beds the change touched, so the clinical step and
+open ward stations reload those beds. Bed and admission rows carry versions, and the open-occupancy and
+open-admission unique indexes settle two people acting at once: the second is told what happened, nothing is
+overwritten.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-import orjson
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
-from data import live_keys, patients, sync_store
+from data import patients, sync_store
 from data.audit import record_by
 from data.charge_capture import charge_stay
 from data.field_crypto import FieldCipher
-from data.live_notify import notify
-from data.live_store import LiveStore
 from data.models import (
     Admission,
     AlarmEvent,
@@ -140,6 +137,18 @@ def current_admission(session: Session, bed_id: int) -> Admission | None:
     )
 
 
+def monitor_bed(session: Session, site_id: int, device_id: str) -> BedRef | None:
+    """The bed the site's monitor ``device_id`` serves now, if any."""
+    row = session.execute(
+        select(Ward.code, Bed.code)
+        .join(Bed, Bed.ward_id == Ward.id)
+        .join(DeviceAssignment, (DeviceAssignment.bed_id == Bed.id) & DeviceAssignment.until.is_(None))
+        .join(Device, Device.id == DeviceAssignment.device_pk)
+        .where(Device.site_id == site_id, Device.device_id == device_id.strip())
+    ).first()
+    return BedRef(*row) if row is not None else None
+
+
 def patients_bed(session: Session, patient_id: int) -> BedRef | None:
     """The bed the patient lies in now, if admitted."""
     row = session.execute(
@@ -169,17 +178,6 @@ def admission_stays(session: Session, admission_id: int) -> list[tuple[int, date
         .order_by(BedOccupancy.since, BedOccupancy.id)
     ).all()
     return [(bed_id, since, until) for bed_id, since, until in rows]
-
-
-def publish_adt(live: LiveStore, beds: Iterable[BedRef]) -> bool:
-    """After the commit: tell the clinical step (reload and reset the bed; the consumer re-reads its device map)
-    and each bed's open ward station (re-draw the tile's patient). False when they could not be told now
-    (``data.live_notify``)."""
-    messages = []
-    for bed in dict.fromkeys(beds):
-        messages.append((live_keys.CONTROL_CHANNEL, live_keys.control_message("adt", bed.code)))
-        messages.append((live_keys.ward_channel(bed.ward), orjson.dumps({"t": "b", "bed": bed.code}).decode()))
-    return notify(live, messages)
 
 
 def pair_monitor(

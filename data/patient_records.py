@@ -48,7 +48,7 @@ class DuplicateMatch(PatientMatch):
 class Correction:
     """A saved correction: the fields that changed, every field as now stored (normalised), the row's version, and
     the bed whose screens show what changed (the masked name on its tile, the age NEWS2 depends on), to be told
-    after the commit (``data.admissions.publish_adt``)."""
+    after the commit (``data.adt_notify.publish_adt``)."""
 
     changed: tuple[str, ...]
     values: dict[str, object]

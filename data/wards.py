@@ -27,15 +27,34 @@ class BedView:
     spo2_scale: int
     device: str | None
     since: datetime | None  # when the current stay began; None for an empty bed
+    record_version: int | None = None  # the patient's record as read (``Patient.version``); None for an empty bed
 
     @property
     def tile_key(self) -> str:
         """What a ward station's tile shows of the bed's stay (``components.bed_tile``) as a short key: a station
         whose tile was drawn with another key reloads (``data.ward_screen``), so no lost ``b`` message leaves it
         showing the patient who left."""
-        since = self.since.isoformat() if self.since else ""
-        shown = "|".join((self.patient_mask or "", self.mrn or "", self.device or "", since))
-        return hashlib.blake2s(shown.encode(), digest_size=6).hexdigest()
+        return _short_key(self.patient_mask, self.mrn, self.device, self._since)
+
+    @property
+    def stay_key(self) -> str:
+        """Whose stay a bed page and its tile were drawn for, and her record as then (a corrected name or birth
+        date), as a short key: a ``b`` message with another stay key redraws the page, one with the same only
+        re-marks the tile's monitor (``tile_state``)."""
+        return _short_key(str(self.patient_id or ""), str(self.record_version or ""), self._since)
+
+    @property
+    def tile_state(self) -> dict[str, str]:
+        """What a ``b`` message tells a station of the bed now (``data.adt_notify.publish_adt``)."""
+        return {"stay": self.stay_key, "tile": self.tile_key, "device": self.device or ""}
+
+    @property
+    def _since(self) -> str:
+        return self.since.isoformat() if self.since else ""
+
+
+def _short_key(*parts: str | None) -> str:
+    return hashlib.blake2s("|".join(p or "" for p in parts).encode(), digest_size=6).hexdigest()
 
 
 def ward_kind(session: Session, bed_id: int) -> str | None:
@@ -93,6 +112,7 @@ def ward_beds(session: Session, ward_id: int) -> list[BedView]:
             spo2_scale=scale or 1,
             device=device,
             since=since if patient else None,
+            record_version=patient.version if patient else None,
         )
         for bed, ward_code, patient, scale, since, device in rows
     ]

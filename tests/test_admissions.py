@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,16 +11,19 @@ from sqlalchemy import select
 
 from data import admissions
 from data.admissions import (
+    BedRef,
     admission_stays,
     admit,
     admit_emergency,
     current_admission,
     discharge,
+    monitor_bed,
     pair_monitor,
-    publish_adt,
     set_bed_status,
     transfer,
 )
+from data.adt_notify import publish_adt
+from data.db import Database
 from data.live_keys import CONTROL_CHANNEL, ward_channel
 from data.models import (
     Admission,
@@ -34,6 +38,7 @@ from data.models import (
     User,
     Ward,
 )
+from data.wards import bed_by_code
 from domain.actor import Actor
 from domain.errors import InputError
 from domain.length_of_stay import day_of_stay, length_of_stay_days, may_move_patients
@@ -296,17 +301,58 @@ def test_emergency_admission_registers_an_incomplete_patient(ward):
         assert patient.birth_date == date(1986, 1, 1)
 
 
-def test_publish_adt_tells_the_pipeline_and_the_ward(ward):
-    pantau, actor, ids = ward
-    done = run(pantau, admit, actor, patient_id=ids["T1"], bed_id=ids["T-01"], source="desk", at=T0)
+def told(pantau, actor, beds, db=None) -> list[tuple[str, str]]:
+    """What ``publish_adt`` sends for ``beds``, in order: per bed its control and its ward channel message."""
     live = pantau.runtime.live
     with live.subscribe(CONTROL_CHANNEL, ward_channel("TST")) as sub:
-        publish_adt(live, done.beds)
-        got = [sub.get(2.0), sub.get(2.0)]
-    assert got == [
-        (CONTROL_CHANNEL, '{"t":"adt","bed":"T-01"}'),
-        (ward_channel("TST"), '{"t":"b","bed":"T-01"}'),
-    ]
+        assert publish_adt(live, db or pantau.runtime.db, actor.site_id, beds)
+        return [sub.get(2.0) for _ in range(2 * len(set(beds)))]
+
+
+def tile(pantau, actor, code: str):
+    return run(pantau, bed_by_code, actor.site_id, code)
+
+
+def test_publish_adt_tells_the_pipeline_and_the_ward_what_the_tile_shows_now(ward):
+    pantau, actor, ids = ward
+    empty = tile(pantau, actor, "T-01")
+    done = run(pantau, admit, actor, patient_id=ids["T1"], bed_id=ids["T-01"], source="desk", at=T0)
+    control, station = told(pantau, actor, done.beds)
+    now = tile(pantau, actor, "T-01")
+    assert control == (CONTROL_CHANNEL, '{"t":"adt","bed":"T-01"}')
+    assert station[0] == ward_channel("TST")
+    shown = {"stay": now.stay_key, "tile": now.tile_key, "device": "MT-1"}
+    assert json.loads(station[1]) == {"t": "b", "bed": "T-01"} | shown
+    assert now.stay_key != empty.stay_key  # another stay: the bed page and the station redraw
+
+
+def test_a_monitor_paired_to_a_lying_patient_keeps_her_stay_and_a_corrected_name_does_not(ward):
+    """A station re-marks the tile of a stay whose monitor changed and redraws one whose patient's record did."""
+    pantau, actor, ids = ward
+    run(pantau, admit, actor, patient_id=ids["T1"], bed_id=ids["T-01"], source="desk", at=T0)
+    before = tile(pantau, actor, "T-01")
+    touched = run(pantau, pair_monitor, actor, bed_id=ids["T-01"], device_id="MT-2", at=T0 + timedelta(hours=1))
+    assert [b.code for b in touched] == ["T-01", "T-02"]
+    messages = dict(zip(("T-01", "T-02"), (json.loads(m) for _, m in told(pantau, actor, touched)[1::2]), strict=True))
+    paired = tile(pantau, actor, "T-01")
+    assert (paired.stay_key, paired.device) == (before.stay_key, "MT-2") and paired.tile_key != before.tile_key
+    assert messages["T-01"] == {"t": "b", "bed": "T-01"} | paired.tile_state
+    assert messages["T-02"]["device"] == ""  # the empty bed left without a monitor
+    assert run(pantau, monitor_bed, actor.site_id, "MT-2") == BedRef("TST", "T-01")
+    assert run(pantau, monitor_bed, actor.site_id, "MT-3 ") == BedRef("TST", "T-03")
+    assert run(pantau, monitor_bed, actor.site_id, "MT-9") is None
+    with pantau.runtime.db.session() as s:
+        s.get(Patient, ids["T1"]).name = "Siti Aminah Putri"
+    assert tile(pantau, actor, "T-01").stay_key != before.stay_key
+
+
+def test_without_the_database_the_ward_is_told_to_redraw_the_bed(ward, tmp_path):
+    """The tile cannot be read after the commit: the bare message makes the station reload, as it always may."""
+    pantau, actor, ids = ward
+    done = run(pantau, admit, actor, patient_id=ids["T1"], bed_id=ids["T-01"], source="desk", at=T0)
+    away = Database(f"sqlite:///{tmp_path}/no/such/folder/pantau.db")
+    assert told(pantau, actor, done.beds, away)[1] == (ward_channel("TST"), '{"t":"b","bed":"T-01"}')
+    assert publish_adt(pantau.runtime.live, away, actor.site_id, []) is True
 
 
 def test_length_of_stay_counts_calendar_days_of_the_site():

@@ -8,9 +8,13 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from data.admissions import current_admission, discharge
+from data.adt_notify import publish_adt
 from data.models import AlarmLimit, AuditLog, Observation, Spo2ScaleOrder, User
+from data.wards import bed_by_code
+from domain.actor import Actor
 from tests.fixtures_browser import save_screenshot
-from tests.test_browser_shell import open_nav, settled, sign_in
+from tests.test_browser_shell import choose, open_nav, settled, sign_in
 from tests.test_live_notify import PublishAway
 
 pytestmark = pytest.mark.browser
@@ -249,3 +253,54 @@ def test_an_observation_and_limits_saved_while_the_live_store_is_away_are_kept_a
     with pantau.runtime.db.session() as s:
         assert s.scalars(select(Observation).where(Observation.rr == 18.0)).one().on_oxygen is False
         assert s.scalars(select(AlarmLimit)).one().high == 110
+
+
+def test_a_monitor_taken_off_a_patients_bed_leaves_what_the_nurse_types_and_a_discharge_redraws_the_page(
+    page, live_server
+):
+    """The admin retires the monitor of the bed a nurse is charting on, then registers its replacement there: her
+    page re-marks the tile each time without reloading, and the heart rate she typed stays. The patient's discharge
+    then redraws the page."""
+    base, pantau = live_server
+    open_bed_page(page, base, "ICU-03")
+    tile = page.locator("#tile-ICU-03")
+    expect(tile).to_have_attribute("data-device", "MON-ICU-03")
+    page.fill("#obs-hr", "77")
+    page.evaluate("window.samePage = true")
+
+    admin = page.context.browser.new_page()
+    sign_in(admin, base, "admin")
+    open_nav(admin, "pages.admin_devices")
+    choose(admin, "devices-pick", "MON-ICU-03")
+    admin.once("dialog", lambda dialog: dialog.accept())
+    admin.click("#devices-retire")
+    expect(admin.locator("#devices-manage-feedback")).to_contain_text("Monitor MON-ICU-03 dipensiunkan")
+    expect(admin.locator("#devices-manage-feedback .live-not-told")).to_have_count(0)
+
+    expect(tile).to_have_attribute("data-device", "")
+    page.wait_for_timeout(2_000)  # a reload (what a change of patient does) would come within 1.5 s
+    assert page.evaluate("window.samePage") is True
+    assert page.evaluate("window.pantauWard().beds['ICU-03'].monitored") is False
+    expect(page.locator("#obs-hr")).to_have_value("77")
+
+    admin.fill("#devices-new-id", "MON-ICU-03B")  # its replacement, registered at the bed
+    admin.fill("#devices-new-model", "Mindray ePM 10")
+    choose(admin, "devices-new-bed", "ICU-03")
+    admin.click("#devices-new-submit")
+    expect(admin.locator("#devices-new-feedback")).to_contain_text("MON-ICU-03B")
+    expect(tile).to_have_attribute("data-device", "MON-ICU-03B")
+    assert page.evaluate("window.pantauWard().beds['ICU-03'].monitored") is True
+    page.wait_for_timeout(2_000)
+    assert page.evaluate("window.samePage") is True
+    expect(page.locator("#obs-hr")).to_have_value("77")
+    save_screenshot(page, "bed-monitor-replaced.png")
+
+    with pantau.runtime.db.session() as s:
+        nurse = s.scalar(select(User).where(User.username == "perawat"))
+        stay = current_admission(s, bed_by_code(s, nurse.site_id, "ICU-03").id)
+        actor = Actor(nurse.id, nurse.username, nurse.site_id, "127.0.0.1")
+        left = discharge(s, actor, admission_id=stay.id, kind="home", version=stay.version)
+    assert publish_adt(pantau.runtime.live, pantau.runtime.db, actor.site_id, left.beds)
+    expect(page.locator("#obs-empty-bed")).to_be_visible(timeout=10_000)
+    assert page.evaluate("window.samePage") is None  # drawn afresh for the empty bed
+    admin.close()

@@ -9,7 +9,8 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from data.admissions import AdtResult, admit, publish_adt
+from data.admissions import AdtResult, admit
+from data.adt_notify import publish_adt
 from data.inpatient_views import available_beds
 from data.models import Admission, Patient, User, Ward
 from data.schedules import site_zone
@@ -135,7 +136,7 @@ def test_an_open_ward_station_redraws_a_newly_admitted_patient(page, live_server
     page.wait_for_timeout(1000)  # the push stream is subscribed
     page.evaluate("window.beforeAdmission = true")
     done = _admit(pantau, mrn, beds[code])
-    publish_adt(pantau.runtime.live, done.beds)
+    publish_adt(pantau.runtime.live, pantau.runtime.db, 1, done.beds)
     expect(page.locator(f"[data-bed='{code}']").first).to_contain_text("RAH* P****", timeout=10_000)
     assert page.evaluate("window.beforeAdmission === undefined")  # the station reloaded itself
 

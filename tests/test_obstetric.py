@@ -17,6 +17,7 @@ from data.wards import bed_by_code, news2_scored_from
 from domain.errors import InputError
 from domain.news2 import NEVER
 from tests.test_clinical import feed
+from tests.test_live_notify import PublishAway
 from tests.test_queue_actions import dash_post
 from tests.test_spo2_scale import BED, doctor, stay
 
@@ -82,21 +83,35 @@ def test_the_clinical_step_stops_scoring_her_at_once_and_resumes_when_it_is_remo
     assert int(live.get_latest(live_keys.latest(BED))["news2"]) >= 5
 
 
-def test_only_nurses_midwives_and_doctors_record_it_even_when_the_request_is_crafted(sqlite_app, login):
-    """An admin opens the bed page but records nothing clinical (the front desk does not open it at all)."""
-    as_woman(sqlite_app.runtime.db)
+def posted(client, app) -> str:
+    """The bed page's pregnancy card sent as recorded, by ``client``."""
     values = {
         "obstetric-submit.n_clicks": 1,
         "obstetric-check.value": ["yes"],
-        "bed-admission.data": stay(sqlite_app.runtime.db),
+        "bed-admission.data": stay(app.runtime.db),
         "bed-code.data": BED,
         "bed-version.data": 0,
     }
-    answer = dash_post(login("admin"), sqlite_app, "obstetric-feedback", "obstetric-submit.n_clicks", values)
+    return dash_post(client, app, "obstetric-feedback", "obstetric-submit.n_clicks", values)
+
+
+def test_only_nurses_midwives_and_doctors_record_it_even_when_the_request_is_crafted(sqlite_app, login):
+    """An admin opens the bed page but records nothing clinical (the front desk does not open it at all)."""
+    as_woman(sqlite_app.runtime.db)
+    answer = posted(login("admin"), sqlite_app)
     assert "Dicatat oleh perawat, bidan atau dokter" in answer
     with sqlite_app.runtime.db.session() as s:
         assert s.get(Admission, stay(sqlite_app.runtime.db)).obstetric is False
-    answer = dash_post(login("nurse"), sqlite_app, "obstetric-feedback", "obstetric-submit.n_clicks", values)
+    answer = posted(login("nurse"), sqlite_app)
     assert "pasien dicatat hamil atau nifas" in answer
+    with sqlite_app.runtime.db.session() as s:
+        assert s.get(Admission, stay(sqlite_app.runtime.db)).obstetric is True
+
+
+def test_a_record_saved_while_the_live_store_is_away_is_kept_and_said_to_follow(sqlite_app, login, monkeypatch):
+    as_woman(sqlite_app.runtime.db)
+    monkeypatch.setattr(sqlite_app.runtime, "live", PublishAway(sqlite_app.runtime.live))
+    answer = posted(login("nurse"), sqlite_app)
+    assert "pasien dicatat hamil atau nifas" in answer and "Tidak perlu menyimpan ulang" in answer
     with sqlite_app.runtime.db.session() as s:
         assert s.get(Admission, stay(sqlite_app.runtime.db)).obstetric is True

@@ -26,6 +26,7 @@ from domain.errors import InputError
 from domain.spo2_scale import REASON_MAX, checked_order, may_prescribe
 from tests.test_clinical import feed
 from tests.test_clinical_outage import wait_for
+from tests.test_live_notify import PublishAway
 from tests.test_queue_actions import dash_post
 
 BED = "ICU-03"
@@ -224,3 +225,12 @@ def test_a_doctors_choice_is_saved_and_said_and_a_missing_indication_is_asked_fo
     with sqlite_app.runtime.db.session() as s:
         occupancy = s.scalar(select(BedOccupancy).where(BedOccupancy.until.is_(None), BedOccupancy.spo2_scale == 2))
         assert occupancy is not None and occupancy.bed_id == bed_by_code(s, 1, BED).id
+
+
+def test_a_choice_saved_while_the_live_store_is_away_is_kept_and_said_to_follow(sqlite_app, login, monkeypatch):
+    """Redis out of the web app's reach after the commit: the scale is kept and confirmed, with the note that the
+    screens follow (the clinical step's reload rescores the bed), never an error that asks for it again."""
+    monkeypatch.setattr(sqlite_app.runtime, "live", PublishAway(sqlite_app.runtime.live))
+    answer = posted(login("doctor"), sqlite_app, 2, WHY)
+    assert "pasien memakai Skala 2" in answer and "Tidak perlu menyimpan ulang" in answer
+    assert scale_now(sqlite_app.runtime.db) == 2

@@ -49,6 +49,7 @@ from sqlalchemy.orm import Session
 
 from bridge.alarm_journal import AlarmJournal, Stored
 from data import live_keys
+from data.alarm_limits import bed_limits
 from data.cuff_readings import CuffReading, Stay, open_stays, stay_cuff_readings
 from data.db import Database
 from data.live_store import LiveBatch, LiveStore
@@ -292,8 +293,9 @@ class ClinicalPipeline:
         return {row.admission_id: row for row in session.scalars(newest) if row.admission_id is not None}
 
     def _reload_bed(self, context: BedContext) -> None:
-        """An ``adt`` message: read the bed's stay (admission, SpO2 scale) and that admission's observation, then
-        take them over (a new occupant starts clean) and rescore."""
+        """An ``adt`` message: read the bed's stay (admission, SpO2 scale), its limits (a transferred patient's own
+        came with her, a discharged one's ended) and that admission's observation, then take them over (a new
+        occupant starts clean) and rescore."""
         with self.db.session() as session:  # before taking the lock: a slow database must not hold up alarms
             stay = session.execute(
                 select(BedOccupancy.admission_id, BedOccupancy.spo2_scale, BedOccupancy.since).where(
@@ -304,6 +306,7 @@ class ClinicalPipeline:
             observation = self._latest_observation(session, admission_id)
             paired = session.scalar(_PAIRED_BEDS.where(DeviceAssignment.bed_id == context.bed_id).limit(1))
             scored_from = news2_scored_from(session, [context.bed_id]).get(context.bed_id)
+            limits = bed_limits(session, context.bed_id)
             cuff = None
             if since is not None and _moved_in(context, admission_id):
                 readings = stay_cuff_readings(session, {context.code: Stay(context.bed_id, since)}, utcnow())
@@ -311,6 +314,7 @@ class ClinicalPipeline:
         now_ms = clock.now_ms()
         with self._batch():
             context.paired = paired is not None
+            context.limits = limits
             context.scored_from_ms = _epoch_ms(scored_from)
             self._take_stay(context, stay is not None, admission_id, scale, observation, now_ms, cuff)
             if context.occupied:

@@ -333,10 +333,19 @@ def _widened_items(profile: str, widened: tuple[LimitField, ...], wanted: dict[s
     State({"type": limits_editor.LIMIT_ID, "param": ALL, "side": "high"}, "value"),
     State(limits_editor.REASON_ID, "value"),
     State(Ids.CODE, "data"),
+    State(Ids.ADMISSION, "data"),
     prevent_initial_call=True,
 )
 def save_limits(
-    _save: int, _confirm: int, _reset: int, _cancel: int, lows: list, highs: list, reason: str, code: str
+    _save: int,
+    _confirm: int,
+    _reset: int,
+    _cancel: int,
+    lows: list,
+    highs: list,
+    reason: str,
+    code: str,
+    admission_id: int | None,
 ) -> tuple:
     """Save (asks for a reason first when a limit is widened), confirm with the reason, or reset to the profile."""
     trigger = ctx.triggered_id
@@ -353,7 +362,9 @@ def save_limits(
                 return LimitsForm(feedback=_alert("bed_unknown", "danger")).outputs()
             profile = bed_profile(session, bed.id)
             asked_reason = reason if trigger == limits_editor.CONFIRM_SAVE_ID else None
-            changed = set_overrides(session, current_actor(), bed.id, wanted, reason=asked_reason)
+            changed = set_overrides(
+                session, current_actor(), bed.id, wanted, admission_id=admission_id, reason=asked_reason
+            )
             stored = overrides(session, bed.id)
     except LimitsRefused as exc:
         messages = {field: t(key, **params) for field, (key, params) in exc.fields.items()}

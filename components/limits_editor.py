@@ -89,7 +89,9 @@ def _confirm_dialog() -> dbc.Modal:
     )
 
 
-def limits_editor(profile: str, base: Limits, bed_overrides: dict[str, Bounds]) -> dbc.Card:
+def limits_editor(profile: str, base: Limits, bed_overrides: dict[str, Bounds], *, occupied: bool) -> dbc.Card:
+    """``occupied``: a patient lies in the bed. A bed's own limits are its patient's (``data.alarm_limits``), so an
+    empty bed's editor shows the profile, disabled, with the reason."""
     rows = [
         html.Tr(
             [
@@ -109,17 +111,24 @@ def limits_editor(profile: str, base: Limits, bed_overrides: dict[str, Bounds]) 
         id=CUSTOM_NOTE_ID,
         className=custom_note_class(bool(bed_overrides)),
     )
+    empty = None if occupied else dbc.Alert(t("limits_empty_bed"), color="secondary", className="py-2 mb-2")
     return dbc.Card(
         [
             dbc.CardHeader(t("limits_title", profile=t(f"profile_{profile}"))),
-            dbc.CardBody(note, className="pb-0"),
-            dbc.Table([head, html.Tbody(rows)], size="sm", className="mb-0"),
-            dbc.CardBody(
+            html.Fieldset(
                 [
-                    html.Small(t("limits_hint"), className="text-body-secondary d-block mb-2"),
-                    dbc.Button(t("limits_save"), id=SAVE_ID, color="primary", size="sm"),
-                    html.Div(id=FEEDBACK_ID, className="mt-2"),
-                ]
+                    dbc.CardBody([empty, note], className="pb-0"),
+                    dbc.Table([head, html.Tbody(rows)], size="sm", className="mb-0"),
+                    dbc.CardBody(
+                        [
+                            html.Small(t("limits_hint"), className="text-body-secondary d-block mb-2"),
+                            dbc.Button(t("limits_save"), id=SAVE_ID, color="primary", size="sm"),
+                            html.Div(id=FEEDBACK_ID, className="mt-2"),
+                        ]
+                    ),
+                ],
+                disabled=not occupied,
+                id="limits-form",
             ),
             _confirm_dialog(),
         ]

@@ -19,6 +19,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from data import patients, sync_store
+from data.alarm_limits import carry_overrides, end_overrides
 from data.audit import record_by
 from data.charge_capture import charge_stay
 from data.field_crypto import FieldCipher
@@ -35,6 +36,7 @@ from data.models import (
 )
 from data.setup_rows import check_version
 from domain.actor import Actor
+from domain.alarms import Bounds
 from domain.clock import utcnow
 from domain.errors import InputError
 from domain.finance import PAYERS
@@ -233,7 +235,8 @@ def admit(
     payer: str = "umum",
 ) -> AdtResult:
     """Admit a registered patient to an available bed; pair ``device_id`` when given (else the bed keeps the
-    monitor it has). ``payer`` (``domain.finance.PAYERS``) pays for the stay."""
+    monitor it has). ``payer`` (``domain.finance.PAYERS``) pays for the stay. She starts on the unit profile's
+    alarm limits: own limits a previous patient left on the bed are ended."""
     at, bed = _now(at), _bed(session, actor, bed_id)
     if source not in ADMISSION_SOURCES:
         raise InputError("adt_err_source")
@@ -260,13 +263,14 @@ def admit(
     _flush_or_taken(session, bed)
     session.add(BedOccupancy(bed_id=bed.id, patient_id=patient.id, admission_id=admission.id, since=at))
     _flush_or_taken(session, bed)
+    leftover = end_overrides(session, bed.id)  # a previous patient's limits, kept before they ended with her stay
     record_by(
         session,
         actor,
         "patient_admitted",
         target_type="admission",
         target_id=admission.id,
-        detail={"bed": bed.code, "source": source, "payer": payer},
+        detail={"bed": bed.code, "source": source, "payer": payer} | _limits_detail("limits_ended", leftover),
     )
     touched = [_ref(bed)]
     if device_id and device_id.strip():
@@ -373,7 +377,8 @@ def transfer(
     version: int | None,
     at: datetime | None = None,
 ) -> AdtResult:
-    """Move the admission to another available bed: the old bed goes to cleaning, the SpO2 scale goes along.
+    """Move the admission to another available bed: the old bed goes to cleaning, the SpO2 scale and the patient's
+    own alarm limits go along.
     ``monitor``: ``"follow"`` (the old bed's monitor comes along), ``"keep"`` (the new bed's own monitor) or a
     device id to pair."""
     at = _now(at)
@@ -398,6 +403,7 @@ def transfer(
         )
     )
     _flush_or_taken(session, target)
+    carried = carry_overrides(session, old.id, target.id)
     touched = [_ref(old), _ref(target)]
     if monitor == MONITOR_FOLLOWS:
         if old_monitor is not None:
@@ -410,7 +416,7 @@ def transfer(
         "patient_transferred",
         target_type="admission",
         target_id=admission.id,
-        detail={"from": old.code, "to": target.code, "monitor": monitor},
+        detail={"from": old.code, "to": target.code, "monitor": monitor} | _limits_detail("limits_carried", carried),
     )
     return AdtResult(admission.id, tuple(touched))
 
@@ -443,8 +449,9 @@ def discharge(
     referred_to: str | None = None,
     note: str | None = None,
 ) -> AdtResult:
-    """End the stay (home, referred, against advice, deceased with the time of death): the occupancy and the
-    bed's monitor pairing end, its open alarm episodes are closed, and the bed goes to cleaning."""
+    """End the stay (home, referred, against advice, deceased with the time of death): the occupancy, the bed's
+    monitor pairing and the patient's own alarm limits end, its open alarm episodes are closed, and the bed goes
+    to cleaning."""
     at = _now(at)
     admission = _admission(session, actor, admission_id, version)
     _discharge_fields(admission, kind, at, died_at, referred_to)
@@ -452,6 +459,7 @@ def discharge(
     bed = _leave_bed(session, actor, occupancy, "discharge", at)
     if (paired := _bed_assignment(session, bed.id)) is not None:
         paired.until = at
+    ended = end_overrides(session, bed.id)
     admission.discharged_at, admission.discharged_by, admission.discharge_kind = at, actor.user_id, kind
     admission.died_at = died_at if kind == "deceased" else None
     admission.referred_to = clean_text(referred_to or "") or None if kind == "referred" else None
@@ -464,9 +472,14 @@ def discharge(
         "patient_discharged",
         target_type="admission",
         target_id=admission.id,
-        detail={"bed": bed.code, "kind": kind},
+        detail={"bed": bed.code, "kind": kind} | _limits_detail("limits_ended", ended),
     )
     return AdtResult(admission.id, (_ref(bed),))
+
+
+def _limits_detail(key: str, limits: dict[str, Bounds]) -> dict[str, object]:
+    """The patient's own alarm limits an admission, transfer or discharge ended or carried, for its audit entry."""
+    return {key: {param: list(bounds) for param, bounds in limits.items()}} if limits else {}
 
 
 def set_bed_status(

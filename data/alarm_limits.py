@@ -1,21 +1,26 @@
-"""Per-bed alarm limit overrides: read the effective limits, change them with an audit record."""
+"""Per-bed alarm limit overrides: read the effective limits, change them with an audit record.
+
+A bed's own limits are its patient's (a clinician sets them for her, with a reason when widened): they are set only
+while she lies in the bed, go with her when she is transferred (``carry_overrides``) and end when she leaves it
+(``end_overrides``), so the next patient starts on the unit profile."""
 
 from __future__ import annotations
 
 import json
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from data import audit, live_keys
 from data.live_notify import notify
 from data.live_store import LiveStore
-from data.models import AlarmLimit, Bed
+from data.models import AlarmLimit, Bed, BedOccupancy
 from data.wards import ward_kind
 from domain.actor import Actor
 from domain.alarm_limit_ranges import validate_overrides, widened_limits
-from domain.alarms import PROFILES, Bounds, Limits, ward_profile
+from domain.alarms import PROFILES, Bounds, Limits, effective_limits, ward_profile
 from domain.clock import utcnow
+from domain.errors import InputError
 
 
 def bed_profile(session: Session, bed_id: int) -> str:
@@ -27,6 +32,28 @@ def overrides(session: Session, bed_id: int) -> dict[str, Bounds]:
         row.parameter: (row.low, row.high)
         for row in session.scalars(select(AlarmLimit).where(AlarmLimit.bed_id == bed_id))
     }
+
+
+def bed_limits(session: Session, bed_id: int) -> Limits:
+    """The limits the bed's alarms run on now: its profile's, with its own overrides."""
+    return effective_limits(bed_profile(session, bed_id), overrides(session, bed_id))
+
+
+def end_overrides(session: Session, bed_id: int) -> dict[str, Bounds]:
+    """Remove the bed's own limits (its patient left, or a new one arrives); returns what they were."""
+    before = overrides(session, bed_id)
+    if before:
+        session.execute(delete(AlarmLimit).where(AlarmLimit.bed_id == bed_id))
+    return before
+
+
+def carry_overrides(session: Session, from_bed_id: int, to_bed_id: int) -> dict[str, Bounds]:
+    """A transferred patient's own limits go with her to the bed she lies in now; returns them."""
+    end_overrides(session, to_bed_id)
+    carried = overrides(session, from_bed_id)
+    if carried:
+        session.execute(update(AlarmLimit).where(AlarmLimit.bed_id == from_bed_id).values(bed_id=to_bed_id))
+    return carried
 
 
 def beds_with_custom_limits(session: Session, ward_id: int) -> set[str]:
@@ -54,13 +81,28 @@ def limits_view(session: Session, bed_id: int) -> tuple[str, Limits, dict[str, B
 
 
 def set_overrides(
-    session: Session, actor: Actor, bed_id: int, wanted: dict[str, Bounds], *, reason: str | None = None
+    session: Session,
+    actor: Actor,
+    bed_id: int,
+    wanted: dict[str, Bounds],
+    *,
+    admission_id: int | None,
+    reason: str | None = None,
 ) -> bool:
-    """Replace the bed's overrides (a parameter with both sides None has none); audited. False when unchanged.
+    """Replace the bed's overrides (a parameter with both sides None has none) for the patient of stay
+    ``admission_id`` lying in it; audited. False when unchanged.
 
-    Every caller goes through here, so every route gets the same checks: each limit inside its adjustable range
+    Every caller goes through here, so every route gets the same checks: a patient in the bed, the one the form
+    was drawn for (``bed_err_other_patient``: never set for the next one), each limit inside its adjustable range
     (``domain.alarm_limit_ranges``), and a reason whenever a limit is widened past the unit profile. Raises
-    ``LimitsRefused`` / ``ReasonRequired`` (both ``InputError``) and saves nothing then."""
+    ``InputError`` (``LimitsRefused`` and ``ReasonRequired`` among them) and saves nothing then."""
+    occupancy = session.scalar(
+        select(BedOccupancy).where(BedOccupancy.bed_id == bed_id, BedOccupancy.until.is_(None)).with_for_update()
+    )
+    if occupancy is None:
+        raise InputError("limits_err_no_patient")
+    if occupancy.admission_id != admission_id:
+        raise InputError("bed_err_other_patient")
     cleaned = {p: b for p, b in wanted.items() if b[0] is not None or b[1] is not None}
     profile = bed_profile(session, bed_id)
     text = validate_overrides(PROFILES[profile], cleaned, reason)

@@ -303,6 +303,8 @@ STRINGS = {
     "obs_err_bp_pair": "Enter systolic and diastolic together.",
     "trend_no_data": "No data for this range yet",
     "trend_gap_lost": "data lost",
+    "limits_empty_bed": "Empty bed. A bed's own alarm limits are set for the patient lying in it; an empty bed uses the profile.",
+    "limits_err_no_patient": "This bed is empty: a bed's own alarm limits can only be set for a patient in the bed.",
     "limits_title": "Alarm limits ({profile} profile)",
     "limits_param": "Parameter",
     "limits_profile": "Profile",

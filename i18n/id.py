@@ -313,6 +313,8 @@ STRINGS = {
     "obs_err_bp_pair": "Isi sistolik dan diastolik bersama.",
     "trend_no_data": "Belum ada data untuk rentang ini",
     "trend_gap_lost": "data hilang",
+    "limits_empty_bed": "Bed kosong. Batas alarm khusus diatur untuk pasien yang dirawat di bed ini; bed kosong memakai profil.",
+    "limits_err_no_patient": "Bed ini kosong: batas alarm khusus hanya bisa diatur untuk pasien yang dirawat di bed.",
     "limits_title": "Batas alarm (profil {profile})",
     "limits_param": "Parameter",
     "limits_profile": "Profil",

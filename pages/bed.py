@@ -218,7 +218,7 @@ def _graph(graph_id: str, height: int) -> dcc.Graph:
 
 def _limits(bed: BedView) -> dbc.Card:
     with current_runtime().db.session() as session:
-        return limits_editor(*limits_view(session, bed.id))
+        return limits_editor(*limits_view(session, bed.id), occupied=bed.patient_id is not None)
 
 
 def _spo2_scale(bed: BedView, admission: Admission | None, order: ScaleOrder | None) -> dbc.Card:

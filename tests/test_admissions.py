@@ -23,11 +23,13 @@ from data.admissions import (
     transfer,
 )
 from data.adt_notify import publish_adt
+from data.alarm_limits import overrides, set_overrides
 from data.db import Database
 from data.live_keys import CONTROL_CHANNEL, ward_channel
 from data.models import (
     Admission,
     AlarmEvent,
+    AlarmLimit,
     AuditLog,
     Bed,
     BedOccupancy,
@@ -374,3 +376,51 @@ def test_the_day_of_stay_counts_the_admission_day_as_day_one_in_the_sites_calend
 def test_only_clinical_staff_and_admins_move_patients():
     assert not may_move_patients(frozenset({"front_desk"}))
     assert all(may_move_patients(frozenset({role, "front_desk"})) for role in ("nurse", "doctor", "admin"))
+
+
+def own_limits(pantau, bed_id: int) -> dict:
+    return run(pantau, overrides, bed_id)
+
+
+def last_audit(pantau, action: str) -> dict:
+    with pantau.runtime.db.session() as s:
+        return s.scalar(select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id.desc()).limit(1)).detail
+
+
+def test_a_patients_own_alarm_limits_go_with_her_transfer_and_end_with_her_discharge(ward):
+    """Set for her (SpO2 88 for her COPD, with the reason), they never stay on a bed for the next patient."""
+    pantau, actor, ids = ward
+    done = run(pantau, admit, actor, patient_id=ids["T1"], bed_id=ids["T-01"], source="desk", at=T0)
+    wanted = {"spo2": (88.0, None), "hr": (None, 130.0)}
+    run(pantau, set_overrides, actor, ids["T-01"], wanted, admission_id=done.admission_id, reason="PPOK, AGD")
+    run(
+        pantau, transfer, actor, admission_id=done.admission_id, to_bed_id=ids["T-02"], monitor="keep",
+        version=version(pantau, done.admission_id), at=T0 + timedelta(hours=2),
+    )  # fmt: skip
+    assert (own_limits(pantau, ids["T-01"]), own_limits(pantau, ids["T-02"])) == ({}, wanted)
+    assert last_audit(pantau, "patient_transferred")["limits_carried"] == {"spo2": [88.0, None], "hr": [None, 130.0]}
+    run(
+        pantau, discharge, actor, admission_id=done.admission_id, kind="home",
+        version=version(pantau, done.admission_id), at=T0 + timedelta(days=1),
+    )  # fmt: skip
+    assert own_limits(pantau, ids["T-02"]) == {}
+    assert last_audit(pantau, "patient_discharged")["limits_ended"] == {"spo2": [88.0, None], "hr": [None, 130.0]}
+    later = run(pantau, admit, actor, patient_id=ids["T2"], bed_id=ids["T-03"], source="desk", at=T0)
+    assert "limits_ended" not in last_audit(pantau, "patient_admitted")
+    with pytest.raises(InputError) as refused:  # a page drawn for the first patient, saved after she left
+        run(pantau, set_overrides, actor, ids["T-02"], wanted, admission_id=done.admission_id, reason="PPOK")
+    assert refused.value.key == "limits_err_no_patient"
+    with pytest.raises(InputError) as refused:
+        run(pantau, set_overrides, actor, ids["T-03"], wanted, admission_id=done.admission_id, reason="PPOK")
+    assert refused.value.key == "bed_err_other_patient"
+    assert own_limits(pantau, ids["T-03"]) == {} and later.admission_id != done.admission_id
+
+
+def test_limits_a_previous_patient_left_on_a_bed_end_when_the_next_is_admitted(ward):
+    """Kept on the bed by a version before limits ended with the stay: the next patient starts on the profile."""
+    pantau, actor, ids = ward
+    with pantau.runtime.db.session() as s:
+        s.add(AlarmLimit(bed_id=ids["T-01"], parameter="spo2", low=85.0, high=None))
+    run(pantau, admit, actor, patient_id=ids["T1"], bed_id=ids["T-01"], source="desk", at=T0)
+    assert own_limits(pantau, ids["T-01"]) == {}
+    assert last_audit(pantau, "patient_admitted")["limits_ended"] == {"spo2": [85.0, None]}

@@ -303,4 +303,7 @@ def test_a_monitor_taken_off_a_patients_bed_leaves_what_the_nurse_types_and_a_di
     assert publish_adt(pantau.runtime.live, pantau.runtime.db, actor.site_id, left.beds)
     expect(page.locator("#obs-empty-bed")).to_be_visible(timeout=10_000)
     assert page.evaluate("window.samePage") is None  # drawn afresh for the empty bed
+    expect(page.locator("#limits-form")).to_contain_text("Batas alarm khusus diatur untuk pasien yang dirawat")
+    expect(page.locator("#limits-save")).to_be_disabled()  # a bed's own limits are its patient's
+    save_screenshot(page, "bed-empty-after-discharge.png", full_page=True)
     admin.close()

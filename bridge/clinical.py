@@ -54,7 +54,7 @@ from data.cuff_readings import CuffReading, Stay, open_stays, stay_cuff_readings
 from data.db import Database
 from data.live_store import LiveBatch, LiveStore
 from data.models import AlarmEvent, AlarmLimit, Bed, BedOccupancy, DeviceAssignment, Observation, Ward
-from data.wards import news2_scored_from
+from data.wards import alarm_profiles, news2_scored_from
 from domain import clock
 from domain.alarms import BedAlarms, Change, Limits, Reading, effective_limits, ward_profile
 from domain.clock import epoch_ms, utcnow
@@ -214,6 +214,7 @@ class ClinicalPipeline:
             observations = {bed_id: newest.get(admission_id) for bed_id, (admission_id, _) in stays.items()}
             paired = set(session.scalars(_PAIRED_BEDS))
             scored_from = news2_scored_from(session)
+            profiles = alarm_profiles(session)
             arrived = self._new_patients(rows, stays) if self._state_restored else set()
             cuffs = self._stored_cuff_readings(session, arrived) if arrived else {}
         now_ms = clock.now_ms()
@@ -221,7 +222,8 @@ class ClinicalPipeline:
             for bed, ward in rows:
                 context = self._beds.get(bed.code) or BedContext(bed.id, bed.code, ward.code, Limits())
                 before = _scored_with(context)
-                context.limits = effective_limits(ward_profile(ward.kind), overrides.get(bed.id))
+                profile = profiles.get(bed.id) or ward_profile(ward.kind)
+                context.limits = effective_limits(profile, overrides.get(bed.id))
                 context.paired = bed.id in paired
                 context.scored_from_ms = _epoch_ms(scored_from.get(bed.id))
                 self._beds[bed.code] = context

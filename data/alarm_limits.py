@@ -15,7 +15,7 @@ from data import audit, live_keys
 from data.live_notify import notify
 from data.live_store import LiveStore
 from data.models import AlarmLimit, Bed, BedOccupancy
-from data.wards import ward_kind
+from data.wards import alarm_profiles, ward_kind
 from domain.actor import Actor
 from domain.alarm_limit_ranges import validate_overrides, widened_limits
 from domain.alarms import PROFILES, Bounds, Limits, effective_limits, ward_profile
@@ -24,7 +24,8 @@ from domain.errors import InputError
 
 
 def bed_profile(session: Session, bed_id: int) -> str:
-    return ward_profile(ward_kind(session, bed_id))
+    """The alarm profile of the bed's patient (a child's on any ward), or of its ward when it is empty."""
+    return alarm_profiles(session, [bed_id]).get(bed_id) or ward_profile(ward_kind(session, bed_id))
 
 
 def overrides(session: Session, bed_id: int) -> dict[str, Bounds]:

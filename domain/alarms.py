@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, make_dataclass, replace
+from datetime import date
 from enum import StrEnum
 from typing import Any, Literal, get_type_hints
 
@@ -133,10 +134,58 @@ PROFILES: dict[str, Limits] = {
 }
 
 
+# Children's profiles, on any ward: the bedside monitors' own defaults for their "pediatric" and "neonate" patient
+# categories (the Mindray operator's manuals, and monitors built on them such as the Contec CMS8000: pulse rate
+# 75–160 and 100–200/min, SpO2 low limit 90 and 85 %, NIBP systolic 70–120 and 40–90, diastolic 40–70 and 20–60,
+# mean 50–90 and 25–70, respiration 8–30 and 30–100/min). Two deviations, both Pantau's: no SpO2 high limit for a
+# neonate (the monitors' 95 % is for a preterm baby on oxygen; a term baby in room air sits at 97–100 % and would
+# alarm all day), and a neonate's low limit at 90 %, the WHO's threshold of hypoxaemia in children, not 85 %. The
+# temperature limits follow the adult profile for a child and the WHO's thermal care of the newborn for a neonate
+# (below 36.0 °C is moderate hypothermia; 38.0 °C and over a fever to act on). A clinician sets a child's own
+# limits on the bed page, as for anyone.
+PROFILES |= {
+    "paediatric": Limits(
+        hr=(75, 160),
+        spo2=(90, None),
+        rr=(8, 30),
+        sbp=(70, 120),
+        dbp=(40, 70),
+        map=(50, 90),
+        temp=(35.5, 38.5),
+    ),
+    "neonatal": Limits(
+        hr=(100, 200),
+        spo2=(90, None),
+        rr=(30, 100),
+        sbp=(40, 90),
+        dbp=(20, 60),
+        map=(25, 70),
+        temp=(36.0, 38.0),
+    ),
+}
+NEONATAL_DAYS = 28  # a neonate up to and including her 28th day of life, as the monitors' patient category
+PAEDIATRIC_BEFORE_YEARS = 12  # a child's profile until the 12th birthday; the ward's adult or ICU profile from then
+
+
 def ward_profile(ward_kind: str | None) -> str:
     """The alarm profile of a ward's kind (``domain.hospital.WARD_KINDS``): ``icu`` for an intensive care ward,
     ``adult`` for any other (a general or a maternity ward)."""
     return "icu" if ward_kind == "icu" else "adult"
+
+
+def patient_profile(ward_kind: str | None, birth_date: date, today: date) -> str:
+    """The alarm profile of a patient born on ``birth_date`` lying on a ward of ``ward_kind``, on the site's
+    ``today``: ``neonatal`` up to her 28th day of life, ``paediatric`` until her 12th birthday, on any ward; the
+    ward's profile from then."""
+    if (today - birth_date).days <= NEONATAL_DAYS:
+        return "neonatal"
+    if (today.year, today.month, today.day) < (
+        birth_date.year + PAEDIATRIC_BEFORE_YEARS,
+        birth_date.month,
+        birth_date.day,
+    ):
+        return "paediatric"
+    return ward_profile(ward_kind)
 
 
 def effective_limits(profile: str | Limits, overrides: Mapping[str, Bounds] | None = None) -> Limits:

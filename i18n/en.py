@@ -336,6 +336,8 @@ STRINGS = {
     "obs_empty_bed": "Empty bed. The observation form is available once a patient is placed in this bed.",
     "profile_adult": "adult",
     "profile_icu": "ICU",
+    "profile_neonatal": "neonatal",
+    "profile_paediatric": "paediatric",
     "param_hr": "HR (/min)",
     "param_spo2": "SpO2 (%)",
     "param_rr": "RR (/min)",

@@ -346,6 +346,8 @@ STRINGS = {
     "obs_empty_bed": "Bed kosong. Formulir observasi aktif setelah pasien ditempatkan di bed ini.",
     "profile_adult": "dewasa",
     "profile_icu": "ICU",
+    "profile_neonatal": "neonatus",
+    "profile_paediatric": "anak",
     "param_hr": "HR (/min)",
     "param_spo2": "SpO2 (%)",
     "param_rr": "RR (/min)",

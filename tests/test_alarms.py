@@ -421,7 +421,7 @@ def test_profiles_and_effective_limits_with_per_side_overrides():
     assert limits.rr == (8, 30)
     assert effective_limits("icu") == PROFILES["icu"]
     with pytest.raises(ValueError, match="unknown alarm profile"):
-        effective_limits("neonatal")
+        effective_limits("geriatric")
     with pytest.raises(ValueError, match="unknown alarm parameter"):
         effective_limits("adult", {"etco2": (30, 45)})
     with pytest.raises(ValueError, match="must be below"):

@@ -82,7 +82,9 @@ SENSOR_STATUSES = ("ok", "off", "noisy")
 
 @dataclass(frozen=True)
 class Limits:
-    """Alarm limits per parameter as ``(low, high)``; ``None`` on a side means no alarm on that side."""
+    """Alarm limits per parameter as ``(low, high)``; ``None`` on a side means no alarm on that side.
+    ``hr_extreme_low``: the profile's life-threatening heart rate (``hr_extreme_low``, high priority), which no
+    bed's own limits move."""
 
     hr: Bounds = (None, None)
     spo2: Bounds = (None, None)
@@ -91,6 +93,7 @@ class Limits:
     dbp: Bounds = (None, None)
     map: Bounds = (None, None)
     temp: Bounds = (None, None)
+    hr_extreme_low: float = HR_EXTREME_LOW
 
     def __post_init__(self) -> None:
         for param in PARAMETERS:
@@ -141,8 +144,9 @@ PROFILES: dict[str, Limits] = {
 # neonate (the monitors' 95 % is for a preterm baby on oxygen; a term baby in room air sits at 97–100 % and would
 # alarm all day), and a neonate's low limit at 90 %, the WHO's threshold of hypoxaemia in children, not 85 %. The
 # temperature limits follow the adult profile for a child and the WHO's thermal care of the newborn for a neonate
-# (below 36.0 °C is moderate hypothermia; 38.0 °C and over a fever to act on). A clinician sets a child's own
-# limits on the bed page, as for anyone.
+# (below 36.0 °C is moderate hypothermia; 38.0 °C and over a fever to act on). A child's life-threatening heart rate
+# is below 60/min, where paediatric and newborn resuscitation (PALS, NRP) start chest compressions, not an adult's
+# 30. A clinician sets a child's own limits on the bed page, as for anyone.
 PROFILES |= {
     "paediatric": Limits(
         hr=(75, 160),
@@ -152,6 +156,7 @@ PROFILES |= {
         dbp=(40, 70),
         map=(50, 90),
         temp=(35.5, 38.5),
+        hr_extreme_low=60.0,
     ),
     "neonatal": Limits(
         hr=(100, 200),
@@ -161,6 +166,7 @@ PROFILES |= {
         dbp=(20, 60),
         map=(25, 70),
         temp=(36.0, 38.0),
+        hr_extreme_low=60.0,
     ),
 }
 NEONATAL_DAYS = 28  # a neonate up to and including her 28th day of life, as the monitors' patient category
@@ -669,8 +675,8 @@ class BedAlarms:
             margin = CLEAR_MARGIN[param]
             if condition == "hr_extreme_low":
                 # Only from a verified ECG (status explicitly ok, good SQI): leads-off is never asystole.
-                ev = _limit_eval(value if ecg_ok else None, HR_EXTREME_LOW, "low", margin)
-                limit: float | None = HR_EXTREME_LOW
+                ev = _limit_eval(value if ecg_ok else None, limits.hr_extreme_low, "low", margin)
+                limit: float | None = limits.hr_extreme_low
                 symbol = "<"
             elif condition == "spo2_extreme_low":
                 ev = _limit_eval(value, SPO2_EXTREME_LOW, "low", margin)

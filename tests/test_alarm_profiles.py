@@ -62,9 +62,10 @@ def active(live, bed: str) -> set[str]:
     return {a["condition"] for a in json.loads(live.get_latest(live_keys.ward_alarms("ICU")).get(bed, "[]"))}
 
 
-def test_a_toddlers_heart_rate_of_150_raises_no_alarm_and_a_neonates_90_does(sqlite_app):
+def test_a_toddlers_heart_rate_of_150_raises_no_alarm_and_a_neonates_90_and_55_do(sqlite_app):
     """ICU-03's patient as a two-year-old, then as a ten-day-old baby: the bed page's editor and the clinical step
-    go by the child's profile, not the ICU's adult one (HR 45–130)."""
+    go by the child's profile, not the ICU's adult one (HR 45–130), and a newborn's heart rate below 60 is
+    life-threatening."""
     db, live = sqlite_app.runtime.db, MemoryLiveStore()
     make_child(db, "ICU-03", 2 * 365)
     with db.session() as s:
@@ -78,4 +79,6 @@ def test_a_toddlers_heart_rate_of_150_raises_no_alarm_and_a_neonates_90_does(sql
     pipeline.handle_control(live_keys.control_message("adt", "ICU-03"))
     assert pipeline._beds["ICU-03"].limits == PROFILES["neonatal"]
     feed(pipeline, range(12, 24), hr=90.0, rr=45.0, sbp=70.0, dbp=45.0, map=55.0)
-    assert "hr_low" in active(live, "ICU-03")
+    assert "hr_low" in active(live, "ICU-03") and "hr_extreme_low" not in active(live, "ICU-03")
+    feed(pipeline, range(24, 27), hr=55.0, rr=45.0, sbp=70.0, dbp=45.0, map=55.0)
+    assert "hr_extreme_low" in active(live, "ICU-03")  # a newborn's 55/min is an adult's 25: high priority

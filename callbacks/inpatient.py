@@ -192,7 +192,7 @@ def admit(
     typed: str | None,
     er_name: str | None,
     er_sex: str | None,
-    er_age: int | None,
+    er_age: str | None,
     version: int,
 ) -> tuple:
     runtime = current_runtime()
@@ -206,7 +206,7 @@ def admit(
                     current_actor(),
                     name_hint=er_name or "",
                     sex=er_sex or "L",
-                    approx_age_years=int(er_age) if er_age not in (None, "") else None,
+                    approx_age_years=er_age,
                     bed_id=bed_id or 0,
                     device_id=device,
                     payer=payer or "",
@@ -269,13 +269,12 @@ def open_action(_transfers: list, _discharges: list) -> tuple:
 def save_transfer(
     _clicks: int, chosen: dict | None, bed_id: int | None, monitor: str | None, device: str | None, version: int
 ) -> tuple:
-    monitor = (device or "").strip() if monitor == "other" else monitor or admissions.MONITOR_FOLLOWS
+    typed = (device or "").strip()
     try:
         _check_may_move()
         if not chosen:
             raise InputError("adt_err_admission_unknown")
-        if not monitor:
-            raise InputError("adt_err_device_unknown", device_id="")
+        monitor = _transfer_monitor(monitor, typed)
         with current_runtime().db.session() as db:
             result = admissions.transfer(
                 db,
@@ -291,6 +290,18 @@ def save_transfer(
     return None, False, _told(result, "inpatient_transferred", bed=chosen["bed"], to=target), version + 1
 
 
+def _transfer_monitor(choice: str | None, typed: str) -> str:
+    """The transfer's monitor (``admissions.transfer``) from the choice and the id typed or scanned: an id typed
+    under another choice is never dropped without a word, nor is "another monitor" without its id."""
+    if choice == "other":
+        if not typed:
+            raise InputError("adt_err_device_missing")
+        return typed
+    if typed:
+        raise InputError("adt_err_device_typed_unused", device_id=typed)
+    return choice or admissions.MONITOR_FOLLOWS
+
+
 # The discharge's own fields for the kind chosen: the time of death for "deceased", the hospital for "referred"
 # (what stays typed in a hidden field is ignored: the server keeps each only for its kind).
 clientside_callback(
@@ -301,10 +312,19 @@ clientside_callback(
 )
 
 
-# The transfer and discharge forms opened for a patient start empty: what was chosen or typed for the one before
-# (a bed, a death, a referral) never carries over to the next.
+# A monitor id typed or scanned in the transfer form is the monitor to pair: its choice follows.
 clientside_callback(
-    'function () { return [null, null, "", null, "home", "", "", "", "", null]; }',
+    'function (typed) { return typed && typed.trim() ? "other" : window.dash_clientside.no_update; }',
+    Output(Ids.TRANSFER_MONITOR, "value", allow_duplicate=True),
+    Input(Ids.TRANSFER_MONITOR_ID, "value"),
+    prevent_initial_call=True,
+)
+
+
+# The transfer and discharge forms opened for a patient start empty, the monitor following her as the form says:
+# what was chosen or typed for the one before (a bed, a death, a referral) never carries over to the next.
+clientside_callback(
+    'function () { return [null, "follow", "", null, "home", "", "", "", "", null]; }',
     Output(Ids.TRANSFER_BED, "value"),
     Output(Ids.TRANSFER_MONITOR, "value"),
     Output(Ids.TRANSFER_MONITOR_ID, "value"),

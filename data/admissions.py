@@ -36,6 +36,7 @@ from data.models import (
 )
 from data.setup_rows import check_version
 from domain.actor import Actor
+from domain.age_range import UNKNOWN_BIRTH_DATE, approx_age
 from domain.alarms import Bounds
 from domain.clock import utcnow
 from domain.errors import InputError
@@ -44,9 +45,6 @@ from domain.formats import NAME_MAX
 from domain.free_text import clean_text
 from domain.hospital import ADMISSION_SOURCES, DISCHARGE_KINDS
 
-# Where an emergency patient's age is unknown the birth date is this placeholder; ``Patient.incomplete`` says
-# the record is still to be completed by the desk.
-UNKNOWN_BIRTH_DATE = date(1900, 1, 1)
 MONITOR_FOLLOWS, MONITOR_KEEPS = "follow", "keep"
 # Hand-set bed states: a discharged or transferred-from bed is cleaned, then made available; a bed is taken out
 # of service (with a reason) and back. "occupied" comes and goes only with admissions.
@@ -82,7 +80,9 @@ def _ref(bed: Bed) -> BedRef:
 
 
 def _bed(session: Session, actor: Actor, bed_id: int | None) -> Bed:
-    bed = session.get(Bed, bed_id) if bed_id else None
+    if not bed_id:
+        raise InputError("adt_err_bed_choose")
+    bed = session.get(Bed, bed_id)
     if bed is None or bed.ward.site_id != actor.site_id:
         raise InputError("adt_err_bed_unknown")
     if not bed.active or not bed.ward.active:
@@ -237,6 +237,8 @@ def admit(
     """Admit a registered patient to an available bed; pair ``device_id`` when given (else the bed keeps the
     monitor it has). ``payer`` (``domain.finance.PAYERS``) pays for the stay. She starts on the unit profile's
     alarm limits: own limits a previous patient left on the bed are ended."""
+    if not patient_id:  # the form's first choice: said first
+        raise InputError("adt_err_patient_unknown")
     at, bed = _now(at), _bed(session, actor, bed_id)
     if source not in ADMISSION_SOURCES:
         raise InputError("adt_err_source")
@@ -300,19 +302,20 @@ def admit_emergency(
     *,
     name_hint: str,
     sex: str,
-    approx_age_years: int | None,
+    approx_age_years: int | str | None,
     bed_id: int,
     device_id: str | None = None,
     at: datetime | None = None,
     payer: str = "umum",
 ) -> AdtResult:
-    """Register a patient with minimal data (``incomplete``) and admit her from the emergency room."""
+    """Register a patient with minimal data (``incomplete``) and admit her from the emergency room;
+    ``approx_age_years`` as typed (``domain.age_range.approx_age``: empty for unknown). ``Patient.incomplete`` says
+    the record is still to be completed by the desk."""
     at = _now(at)
     _require_available(session, _bed(session, actor, bed_id))
     _check_payer(payer)
-    if approx_age_years is not None and not 0 <= approx_age_years <= 130:
-        raise InputError("adt_err_age")
-    year = at.year - approx_age_years if approx_age_years is not None else None
+    age = approx_age(approx_age_years)
+    year = at.year - age if age is not None else None
     mrn = patients.next_mrn(session, actor.site_id)
     patient = patients.create_patient(
         session,

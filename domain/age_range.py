@@ -11,7 +11,11 @@ from typing import Literal
 from domain.errors import InputError
 
 OLDEST = 150  # years: the largest bound an admin may set
-AgeUnit = Literal["days", "months", "years"]
+AgeUnit = Literal["days", "months", "years", "unknown"]
+# The birth date an emergency patient whose age nobody could tell is registered with until the desk completes her
+# record (``data.admissions.admit_emergency``): her age is shown as unknown, never as 126 years.
+UNKNOWN_BIRTH_DATE = date(1900, 1, 1)
+APPROX_AGE_MAX = 130  # years: the oldest approximate age the emergency form takes
 
 
 def age_years(birth: date, day: date) -> int:
@@ -22,13 +26,27 @@ def age_years(birth: date, day: date) -> int:
 
 def age_shown(birth: date, day: date) -> tuple[int, AgeUnit]:
     """A patient's age as a ward shows it: days in the first month, completed months until two years, then
-    years (a month completes on the same day of the month, or from the 1st after it when that day is missing)."""
+    years (a month completes on the same day of the month, or from the 1st after it when that day is missing);
+    ``(0, "unknown")`` for the placeholder of an age nobody could tell."""
+    if birth == UNKNOWN_BIRTH_DATE:
+        return 0, "unknown"
     months = (day.year - birth.year) * 12 + day.month - birth.month - (day.day < birth.day)
     if months < 1:
         return (day - birth).days, "days"
     if months < 24:
         return months, "months"
     return age_years(birth, day), "years"
+
+
+def approx_age(typed: object) -> int | None:
+    """The approximate age in whole years typed on the emergency admission form; ``None`` when left empty (unknown).
+    Anything else than a whole number from 0 to 130 is refused (``adt_err_age``), never taken as unknown."""
+    text = str(typed if typed is not None else "").strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit()) or int(text) > APPROX_AGE_MAX:
+        raise InputError("adt_err_age")
+    return int(text)
 
 
 @dataclass(frozen=True)

@@ -230,6 +230,7 @@ STRINGS = {
     "nav_bed": "Bed",
     "bed_age": "{n} y",
     "bed_age_months": "{n} mo",
+    "bed_age_unknown": "age unknown",
     "bed_age_days": "{n} d",
     "bed_back_to_ward": "Back to the ward",
     "bed_unknown": "Bed not found.",
@@ -1145,6 +1146,11 @@ STRINGS = {
     "tv_err_label": "Enter the TV's name, e.g. Waiting room TV, floor 1.",
     "tv_err_board": "Choose the screen this TV opens.",
     # issue 13: admission, transfer, discharge, bed board (helper C)
+    "adt_err_bed_choose": "Choose a bed first.",
+    "adt_err_device_missing": "Type or scan the id of the monitor to pair, or choose another monitor option.",
+    "adt_err_device_typed_unused": (
+        'Monitor id {device_id} is typed, but the monitor choice is not "Pair another monitor". Choose it to pair that monitor, or clear the id.'
+    ),
     "adt_err_bed_unknown": "Bed not found. Reload the page and choose again.",
     "adt_err_bed_retired": "Bed {bed} has been retired.",
     "adt_err_bed_occupied": "Bed {bed} is occupied by another patient.",

@@ -240,6 +240,7 @@ STRINGS = {
     "nav_bed": "Bed",
     "bed_age": "{n} th",
     "bed_age_months": "{n} bln",
+    "bed_age_unknown": "umur tidak diketahui",
     "bed_age_days": "{n} hr",
     "bed_back_to_ward": "Kembali ke bangsal",
     "bed_unknown": "Bed tidak ditemukan.",
@@ -1157,6 +1158,11 @@ STRINGS = {
     "tv_err_label": "Isi nama TV, mis. TV Ruang Tunggu Lantai 1.",
     "tv_err_board": "Pilih layar yang dibuka TV ini.",
     # issue 13: admission, transfer, discharge, bed board (helper C)
+    "adt_err_bed_choose": "Pilih tempat tidur dulu.",
+    "adt_err_device_missing": "Ketik atau pindai ID monitor yang dipasang, atau pilih pilihan monitor yang lain.",
+    "adt_err_device_typed_unused": (
+        'ID monitor {device_id} diketik, tetapi pilihan monitor bukan "Pasang monitor lain". Pilih itu untuk memasangnya, atau kosongkan ID.'
+    ),
     "adt_err_bed_unknown": "Tempat tidur tidak ditemukan. Muat ulang halaman lalu pilih lagi.",
     "adt_err_bed_retired": "Tempat tidur {bed} sudah dinonaktifkan.",
     "adt_err_bed_occupied": "Tempat tidur {bed} sedang terisi pasien lain.",

@@ -87,7 +87,8 @@ MANUAL_FIELDS = (
 def _age(born: date, today: date) -> str:
     """The patient's age on the site's calendar day: days, then months, then years (a neonate is not "0 th")."""
     n, unit = age_shown(born, today)
-    return t({"days": "bed_age_days", "months": "bed_age_months", "years": "bed_age"}[unit], n=n)
+    keys = {"days": "bed_age_days", "months": "bed_age_months", "years": "bed_age", "unknown": "bed_age_unknown"}
+    return t(keys[unit], n=n)
 
 
 def _admitted(admission: Admission | None, now: datetime, zone: ZoneInfo) -> html.Span | None:

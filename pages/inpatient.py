@@ -159,7 +159,7 @@ def _search_card() -> dbc.Card:
                             dbc.Col(
                                 _field(
                                     "inpatient_er_age",
-                                    dbc.Input(id=Ids.ER_AGE, type="number", min=0, max=130),
+                                    dbc.Input(id=Ids.ER_AGE, inputMode="numeric", maxLength=3),
                                     Ids.ER_AGE,
                                 ),
                                 md=4,

@@ -42,6 +42,7 @@ from data.models import (
 )
 from data.wards import bed_by_code
 from domain.actor import Actor
+from domain.age_range import age_shown
 from domain.errors import InputError
 from domain.length_of_stay import day_of_stay, length_of_stay_days, may_move_patients
 
@@ -424,3 +425,28 @@ def test_limits_a_previous_patient_left_on_a_bed_end_when_the_next_is_admitted(w
     run(pantau, admit, actor, patient_id=ids["T1"], bed_id=ids["T-01"], source="desk", at=T0)
     assert own_limits(pantau, ids["T-01"]) == {}
     assert last_audit(pantau, "patient_admitted")["limits_ended"] == {"spo2": [85.0, None]}
+
+
+@pytest.mark.parametrize("typed", ["200", "-3", "12.7", "4O", "٣"])
+def test_an_emergency_age_the_form_cannot_take_is_refused_not_stored_as_unknown(ward, typed):
+    """A browser's number field handed an out-of-range or decimal age over as empty, and the patient was registered
+    with an unknown age (126 years on the bed page) without a word."""
+    pantau, actor, ids = ward
+    with pytest.raises(InputError) as refused:
+        run(
+            pantau, lambda s, **kw: admit_emergency(s, pantau.runtime.cipher, actor, **kw),
+            name_hint="", sex="P", approx_age_years=typed, bed_id=ids["T-03"], at=T0,
+        )  # fmt: skip
+    assert refused.value.key == "adt_err_age"
+    assert state(pantau, ids["T-03"])[2] is None
+
+
+def test_an_emergency_patient_of_unknown_age_is_shown_so(ward):
+    pantau, actor, ids = ward
+    done = run(
+        pantau, lambda s, **kw: admit_emergency(s, pantau.runtime.cipher, actor, **kw),
+        name_hint="", sex="P", approx_age_years=" ", bed_id=ids["T-03"], at=T0,
+    )  # fmt: skip
+    with pantau.runtime.db.session() as s:
+        born = s.get(Admission, done.admission_id).patient.birth_date
+    assert age_shown(born, T0.date()) == (0, "unknown")

@@ -9,10 +9,10 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from data.admissions import AdtResult, admit
+from data.admissions import AdtResult, admit, monitor_bed
 from data.adt_notify import publish_adt
 from data.inpatient_views import available_beds
-from data.models import Admission, Patient, User, Ward
+from data.models import Admission, Device, Patient, User, Ward
 from data.schedules import site_zone
 from domain.actor import Actor
 from domain.clock import utcnow
@@ -187,3 +187,56 @@ def test_a_death_is_recorded_at_the_day_and_time_typed_day_first(page, live_serv
         stay = s.get(Admission, admitted.admission_id)
         assert stay.discharge_kind == "deceased"
         assert stay.died_at == died.astimezone(UTC)
+
+
+def test_an_emergency_age_is_checked_and_a_typed_monitor_is_the_one_paired_on_transfer(page, live_server):
+    """An age of 200 is refused with the rule, not stored as unknown; left empty it is unknown and the bed page
+    says so. The transfer form opens with the monitor following her; a monitor id scanned there picks "another
+    monitor" and is the one paired, and one typed under another choice is refused, never dropped."""
+    base, pantau = live_server
+    _, beds = _setup(pantau)
+    first, second = list(beds)[:2]
+    with pantau.runtime.db.session() as s:
+        s.add(Device(site_id=1, device_id="MON-CADANGAN-1", model="Mindray ePM 10"))
+    sign_in(page, base, "perawat")
+    open_nav(page, "pages.inpatient")
+    page.click("#inpatient-admit-er")
+    expect(page.locator("#inpatient-admit-feedback")).to_contain_text("Pilih tempat tidur dulu")
+    choose(page, "inpatient-ward", "Bangsal Melati")
+    choose(page, "inpatient-bed", first)
+    page.fill("#inpatient-er-age", "200")
+    page.click("#inpatient-admit-er")
+    expect(page.locator("#inpatient-admit-feedback")).to_contain_text("Perkiraan umur harus 0 sampai 130 tahun")
+    expect(page.locator("#inpatient-er-age")).to_have_value("200")
+    with pantau.runtime.db.session() as s:
+        assert s.scalars(select(Patient).where(Patient.incomplete.is_(True))).all() == []
+    page.fill("#inpatient-er-age", "")
+    page.click("#inpatient-admit-er")
+    expect(page.locator("#inpatient-admit-feedback")).to_contain_text(f"tempat tidur {first}")
+
+    row = page.locator(f"#inpatient-row-{first}")
+    row.get_by_role("button", name="Pindahkan").click()
+    modal = page.locator("#inpatient-transfer-modal")
+    expect(modal.get_by_role("radio", name="Monitor ikut pindah")).to_be_checked()
+    choose(page, "inpatient-transfer-bed", second)
+    modal.get_by_role("radio", name="Monitor ikut pindah").check()
+    page.fill("#inpatient-transfer-monitor-id", "MON-CADANGAN-1")
+    expect(modal.get_by_role("radio", name="Pasang monitor lain (ketik ID)")).to_be_checked()
+    modal.get_by_role("radio", name="Pakai monitor tempat tidur tujuan").check()
+    page.locator("#inpatient-transfer-save").click()
+    expect(page.locator("#inpatient-transfer-feedback")).to_contain_text("ID monitor MON-CADANGAN-1 diketik")
+    modal.get_by_role("radio", name="Pasang monitor lain (ketik ID)").check()
+    page.locator("#inpatient-transfer-save").click()
+    expect(page.locator("#inpatient-list-feedback")).to_contain_text(f"dari {first} ke {second}")
+    with pantau.runtime.db.session() as s:
+        assert run_monitor_bed(s, "MON-CADANGAN-1") == second
+
+    page.goto(f"{base}/bed/{second}")
+    expect(page.locator("#bed-patient-name")).to_be_visible()
+    expect(page.locator("h1").locator("xpath=..")).to_contain_text("umur tidak diketahui")
+    save_screenshot(page, "bed-unknown-age.png")
+
+
+def run_monitor_bed(s, device_id: str) -> str | None:
+    served = monitor_bed(s, 1, device_id)
+    return served.code if served else None

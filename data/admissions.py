@@ -151,6 +151,18 @@ def monitor_bed(session: Session, site_id: int, device_id: str) -> BedRef | None
     return BedRef(*row) if row is not None else None
 
 
+def watched_bed(session: Session, site_id: int, device_id: str) -> str | None:
+    """The code of the bed whose patient the site's monitor ``device_id`` watches now, if it serves an occupied
+    bed."""
+    return session.scalar(
+        select(Bed.code)
+        .join(DeviceAssignment, (DeviceAssignment.bed_id == Bed.id) & DeviceAssignment.until.is_(None))
+        .join(Device, Device.id == DeviceAssignment.device_pk)
+        .join(BedOccupancy, (BedOccupancy.bed_id == Bed.id) & BedOccupancy.until.is_(None))
+        .where(Device.site_id == site_id, Device.device_id == device_id.strip())
+    )
+
+
 def patients_bed(session: Session, patient_id: int) -> BedRef | None:
     """The bed the patient lies in now, if admitted."""
     row = session.execute(

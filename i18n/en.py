@@ -855,6 +855,8 @@ STRINGS = {
     "devices_rotate": "Issue a new password",
     "devices_retire": "Retire monitor",
     "devices_retire_confirm": "Retire {device_id}? It leaves its bed and can no longer log in to the broker.",
+    "devices_retire_confirm_patient": "Retire {device_id}? It is monitoring the patient in {bed}: that bed is not "
+    "monitored until another monitor is paired. It can no longer log in to the broker either.",
     "devices_select_first": "Choose a monitor first.",
     "devices_issued": "Monitor {device_id}: enter MQTT username {device_id} and this password on the monitor:",
     "devices_password_once": "The password is shown only now; Pantau keeps only a hash. Lost? Issue a new one.",

@@ -866,6 +866,8 @@ STRINGS = {
     "devices_retire": "Pensiunkan monitor",
     "devices_retire_confirm": "Pensiunkan {device_id}? Monitor dilepas dari tempat tidurnya dan tidak bisa lagi "
     "masuk ke broker.",
+    "devices_retire_confirm_patient": "Pensiunkan {device_id}? Monitor ini sedang memantau pasien di {bed}: bed itu "
+    "tidak terpantau sampai monitor lain dipasang. Monitor juga tidak bisa lagi masuk ke broker.",
     "devices_select_first": "Pilih monitor terlebih dahulu.",
     "devices_issued": "Monitor {device_id}: isikan nama pengguna MQTT {device_id} dan kata sandi ini pada monitor:",
     "devices_password_once": "Kata sandi hanya ditampilkan sekarang; Pantau hanya menyimpan hash-nya. Hilang? "

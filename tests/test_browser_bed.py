@@ -272,9 +272,11 @@ def test_a_monitor_taken_off_a_patients_bed_leaves_what_the_nurse_types_and_a_di
     sign_in(admin, base, "admin")
     open_nav(admin, "pages.admin_devices")
     choose(admin, "devices-pick", "MON-ICU-03")
-    admin.once("dialog", lambda dialog: dialog.accept())
+    asked: list[str] = []
+    admin.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     admin.click("#devices-retire")
     expect(admin.locator("#devices-manage-feedback")).to_contain_text("Monitor MON-ICU-03 dipensiunkan")
+    assert "sedang memantau pasien di ICU-03" in asked[0]  # the admin was told before she confirmed
     expect(admin.locator("#devices-manage-feedback .live-not-told")).to_have_count(0)
 
     expect(tile).to_have_attribute("data-device", "")

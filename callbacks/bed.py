@@ -214,6 +214,8 @@ def save_spo2_scale(
         if exc.key.startswith("spo2_scale_err_reason"):
             return "", no_update, True, t(exc.key, **exc.params), no_update, no_update
         return _alert(exc.key, "danger", **exc.params), no_update, False, "", no_update, no_update
+    if now.amended:
+        return _alert("spo2_scale_amended", "success", scale=now.scale), shown, False, "", "", version + 1
     if not now.changed:
         return _alert("spo2_scale_unchanged", "secondary", scale=now.scale), shown, False, "", "", no_update
     told = publish_scale_changed(current_runtime().live, bed.ward, bed.code, now.scale)

@@ -48,14 +48,17 @@ class ScaleHistory:
 class Prescribed(NamedTuple):
     scale: int  # the scale the patient is on now
     changed: bool  # False: she was on it already
+    amended: bool = False  # she was on it already, and the doctor wrote a new indication for it
 
 
 def prescribe(
     session: Session, actor: Actor, *, bed_id: int, admission_id: int | None, scale: object, reason: str | None
 ) -> Prescribed:
     """Put the patient of stay ``admission_id``, lying in the bed, on ``scale`` from now
-    (``domain.spo2_scale.checked_order``); audited. Raises ``InputError`` for a choice refused, and for an empty
-    bed or another patient in it (the page was drawn before she left): a choice is never made for the next one."""
+    (``domain.spo2_scale.checked_order``); audited. The scale she is on already, with another indication than its
+    order's, is a new order of the same scale: the doctor corrects the indication. Raises ``InputError`` for a
+    choice refused, and for an empty bed or another patient in it (the page was drawn before she left): a choice is
+    never made for the next one."""
     chosen, text = checked_order(scale, reason)
     occupancy = session.scalar(
         select(BedOccupancy).where(BedOccupancy.bed_id == bed_id, BedOccupancy.until.is_(None)).with_for_update()
@@ -64,7 +67,9 @@ def prescribe(
         raise InputError("bed_err_other_patient")
     previous = occupancy.spo2_scale
     if previous == chosen:
-        return Prescribed(chosen, changed=False)
+        last = last_order(session, occupancy.admission_id)
+        if not text or last is None or last.reason == text:
+            return Prescribed(chosen, changed=False)
     occupancy.spo2_scale = chosen
     session.add(
         Spo2ScaleOrder(
@@ -79,7 +84,7 @@ def prescribe(
     detail = {"bed_id": bed_id, "from": previous, "to": chosen, "reason": text}
     record_by(session, actor, "spo2_scale_set", target_type="admission", target_id=occupancy.admission_id,
               detail=detail)  # fmt: skip
-    return Prescribed(chosen, changed=True)
+    return Prescribed(chosen, changed=previous != chosen, amended=previous == chosen)
 
 
 def publish_scale_changed(live: LiveStore, ward: str, bed_code: str, scale: int) -> bool:

@@ -277,6 +277,7 @@ STRINGS = {
     "spo2_scale_err_reason": "Write the indication for Scale 2, e.g. the blood gas that confirmed the hypercapnia.",
     "spo2_scale_err_reason_long": "The indication may be at most {n} characters.",
     "bed_err_other_patient": "The patient this page shows no longer lies in this bed; nothing was saved. Reload the page.",
+    "spo2_scale_amended": "The Scale {scale} indication is updated.",
     "spo2_scale_unchanged": "The patient is on Scale {scale} already; nothing was changed.",
     "spo2_scale_saved_1": "Saved: the patient is back on Scale 1. NEWS2 is recalculated with the SpO2 target 96 % and above.",
     "spo2_scale_saved_2": "Saved: the patient is on Scale 2. NEWS2 is recalculated with the SpO2 target 88–92 %.",

@@ -287,6 +287,7 @@ STRINGS = {
     "spo2_scale_err_reason": "Tulis indikasi Skala 2, mis. hasil analisis gas darah yang memastikan hiperkapnia.",
     "spo2_scale_err_reason_long": "Indikasi paling banyak {n} karakter.",
     "bed_err_other_patient": "Pasien yang ditampilkan halaman ini tidak lagi dirawat di tempat tidur ini; tidak ada yang disimpan. Muat ulang halaman.",
+    "spo2_scale_amended": "Indikasi Skala {scale} diperbarui.",
     "spo2_scale_unchanged": "Pasien sudah memakai Skala {scale}; tidak ada yang diubah.",
     "spo2_scale_saved_1": "Disimpan: pasien kembali ke Skala 1. NEWS2 dihitung ulang dengan target SpO2 96 % ke atas.",
     "spo2_scale_saved_2": "Disimpan: pasien memakai Skala 2. NEWS2 dihitung ulang dengan target SpO2 88–92 %.",

@@ -85,10 +85,10 @@ def test_scale_2_carries_its_indication_and_scale_1_needs_none():
 def test_a_choice_is_stored_audited_and_read_back_over_time(any_app):
     db = any_app.runtime.db
     before = utcnow()
-    assert choose(db, 2) == (2, True)
+    assert choose(db, 2) == (2, True, False)
     assert scale_now(db) == 2
-    assert choose(db, "2", "again") == (2, False)  # she is on it already: nothing stored
-    assert choose(db, 1, None) == (1, True)
+    assert choose(db, "2", WHY) == (2, False, False)  # she is on it already, for that indication: nothing stored
+    assert choose(db, 1, None) == (1, True, False)
     with db.session() as s:
         admission_id = current_admission(s, bed_by_code(s, 1, BED).id).id
         orders = s.scalars(select(Spo2ScaleOrder).order_by(Spo2ScaleOrder.id)).all()
@@ -104,6 +104,22 @@ def test_a_choice_is_stored_audited_and_read_back_over_time(any_app):
     assert history.at(before - timedelta(seconds=1)) == 1
     assert history.at(first) == 2 and history.at(second) == 1
     assert (latest.scale, latest.by, latest.reason) == (1, "dokter", None)
+
+
+def test_a_doctor_corrects_the_indication_of_the_scale_the_patient_is_on(sqlite_app):
+    """The indication saved first was too short; typed again in full it is a new order of the same scale, which
+    the card then shows, while the scale and the NEWS2 history stay as they were."""
+    db = sqlite_app.runtime.db
+    assert choose(db, 2, "PPOK") == (2, True, False)
+    assert choose(db, 2, WHY) == (2, False, True)
+    assert choose(db, 2, WHY) == (2, False, False)
+    with db.session() as s:
+        admission_id = current_admission(s, bed_by_code(s, 1, BED).id).id
+        orders = s.scalars(select(Spo2ScaleOrder).order_by(Spo2ScaleOrder.id)).all()
+        assert [(o.previous, o.scale, o.reason) for o in orders] == [(1, 2, "PPOK"), (2, 2, WHY)]
+        assert last_order(s, admission_id).reason == WHY
+        history = scale_history(s, admission_id, current=2)
+    assert [scale for _, scale in history.changes] == [2, 2] and scale_now(db) == 2
 
 
 def test_a_choice_made_on_a_page_drawn_for_a_patient_who_has_left_is_refused(sqlite_app):

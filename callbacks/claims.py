@@ -50,7 +50,8 @@ def _read_only() -> dbc.Alert:
     Input(Ids.IMPORTED, "data"),
 )
 def show_list(status, episode, start, end, near, *_changes) -> tuple:
-    """The claims under the filters, oldest deadline first (at most ``LIST_LIMIT``; the count says so)."""
+    """The claims under the filters, those still to submit first by deadline, then the newest (at most
+    ``LIST_LIMIT``; the count says so)."""
     chosen = ClaimFilter(
         status or None, episode or None, typed_date_or_none(start), typed_date_or_none(end), bool(near)
     )

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from data import audit
@@ -151,11 +151,20 @@ def _filtered(query, filters: ClaimFilter, today: date):
 def claim_list(
     session: Session, site_id: int, filters: ClaimFilter, offset: int = 0, limit: int = 50, today: date | None = None
 ) -> tuple[list[ClaimView], int]:
-    """One page of claims (oldest deadline first) and how many match ``filters`` in all."""
+    """One page of claims and how many match ``filters`` in all: those still to submit first, the oldest deadline
+    first, then the others, the newest first (a site's paid claims of past months never push this month's off the
+    page)."""
     today = today or local_today(session, site_id)
     query = _filtered(_query(site_id), filters, today)
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    page = query.order_by(BpjsClaim.service_end, BpjsClaim.id).offset(max(offset, 0)).limit(max(min(limit, 500), 1))
+    to_submit = BpjsClaim.status.in_(sorted(rules.NOT_SUBMITTED))
+    order = (
+        case((to_submit, 0), else_=1),
+        case((to_submit, BpjsClaim.service_end), else_=None),
+        BpjsClaim.service_end.desc(),
+        BpjsClaim.id.desc(),
+    )
+    page = query.order_by(*order).offset(max(offset, 0)).limit(max(min(limit, 500), 1))
     return _views(session, site_id, list(session.execute(page)), today), total or 0
 
 

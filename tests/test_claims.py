@@ -205,6 +205,14 @@ def test_list_filters_and_near_limit(setup):
         )
         assert (total, [r.id for r in rows]) == (1, [recent])
         assert claim_list(s, actor.site_id, ClaimFilter(status="paid"), today=today)[1] == 0
+        s.get(BpjsClaim, old).status = "paid"  # done: after those still to submit, the newest first
+        newer_paid = open_claim(
+            s, actor, visit_id=jkn_visit(s, actor.site_id, date(2026, 3, 5)), sep_number="0101R0010126V000125"
+        )
+        s.get(BpjsClaim, newer_paid).status = "paid"
+        s.flush()
+        rows, _ = claim_list(s, actor.site_id, ClaimFilter(), today=today)
+        assert [r.id for r in rows] == [recent, newer_paid, old]
 
 
 def _create_request(episode: str, sep: str) -> dict:

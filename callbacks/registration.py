@@ -26,7 +26,7 @@ from data.queue_registration import (
     take_admission_ticket,
 )
 from data.queue_tickets import publish
-from data.runtime import current_runtime
+from data.runtime import Runtime, current_runtime
 from data.schedules import SessionInfo, day_sessions, local_today
 from domain.clock import utcnow
 from domain.errors import FieldErrors, InputError
@@ -281,11 +281,25 @@ def create_patient(_clicks: int, _confirm: int, *values: str | None) -> tuple:
 
 
 def _register_new(form: dict[str, str], token: str | None, *, warn_duplicate: bool) -> SavedPatient:
+    """``register_patient`` with the form's fields. A birth date that cannot be read is checked as missing, so every
+    other wrong field is named with it, not only once the date is put right; its own message says why."""
     runtime = current_runtime()
+    unreadable = None
     try:
         birth = read_typed_date(form["birth"])
     except InputError as exc:
-        raise FieldErrors({"birth_date": exc}) from None
+        birth, unreadable = None, exc
+    try:
+        return _registered(runtime, form, birth, token, warn_duplicate=warn_duplicate)
+    except FieldErrors as exc:
+        if unreadable is None:
+            raise
+        raise FieldErrors(exc.errors | {"birth_date": unreadable}) from None
+
+
+def _registered(
+    runtime: Runtime, form: dict[str, str], birth: date | None, token: str | None, *, warn_duplicate: bool
+) -> SavedPatient:
     with runtime.db.session() as session:
         return register_patient(
             session,

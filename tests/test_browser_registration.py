@@ -139,9 +139,12 @@ def test_new_patient_form_names_each_wrong_field_and_keeps_the_input(page, live_
     page.fill("#reg-new-name", "Bayu Aji Nugroho")
     page.locator("#reg-new-birth").press_sequentially("07/02/92")  # a two-digit year: which century is a guess
     expect(page.locator("#reg-new-birth-words")).to_have_text(re.compile("^Belum terbaca: tulis hari-bulan-tahun"))
+    page.fill("#reg-new-nik", "123")
     page.click("#reg-new-submit")
     expect(page.locator("#reg-new-birth-error")).to_have_text(re.compile("^Tanggal lahir tidak terbaca"))
+    expect(page.locator("#reg-new-nik-error")).to_contain_text("NIK")  # named with it, not after the date is mended
     expect(page.locator("#reg-new-birth")).to_have_value("07/02/92")  # kept, to be mended
+    page.fill("#reg-new-nik", "")
     expect(page.locator("#reg-new-sex-error")).to_have_text("Pilih jenis kelamin: L atau P.")
     expect(page.locator("#reg-new-phone-error")).to_have_text("Nomor HP wajib diisi.")
     expect(page.locator("#reg-new-name-error")).to_have_text("")

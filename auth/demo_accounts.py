@@ -25,7 +25,7 @@ DEMO_USERS = (
     ("admin", "Administrator (demo)", "admin"),
     ("manajer", "Manajer (demo)", "manager"),
     ("perawat", "Perawat Jaga (demo)", "nurse"),
-    ("dokter", "dr. Demo Pantau", "doctor"),
+    ("dokter", "dr. Sari Wulandari (demo)", "doctor"),  # the demo doctor the account is linked to
     ("loket", "Petugas Loket (demo)", "front_desk"),
     ("farmasi", "Petugas Farmasi (demo)", "pharmacy"),
     ("keuangan", "Staf Keuangan (demo)", "finance"),

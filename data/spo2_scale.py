@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from data import live_keys
@@ -113,9 +113,9 @@ def scale_history(session: Session, admission_id: int, current: int) -> ScaleHis
 
 
 def last_order(session: Session, admission_id: int) -> ScaleOrder | None:
-    """The newest choice of scale for the admission, with who made it."""
+    """The newest choice of scale for the admission, with who made it (her full name, as the ward knows her)."""
     row = session.execute(
-        select(Spo2ScaleOrder, User.username)
+        select(Spo2ScaleOrder, func.coalesce(func.nullif(User.full_name, ""), User.username))
         .outerjoin(User, User.id == Spo2ScaleOrder.ordered_by)
         .where(Spo2ScaleOrder.admission_id == admission_id)
         .order_by(Spo2ScaleOrder.ordered_at.desc(), Spo2ScaleOrder.id.desc())

@@ -191,7 +191,7 @@ def test_a_doctor_puts_a_patient_on_spo2_scale_2_and_a_nurse_sees_it_on_the_bed_
     page.click("#spo2-scale-submit")
     expect(page.locator("#spo2-scale-feedback")).to_contain_text("Disimpan: pasien memakai Skala 2")
     expect(page.locator("#spo2-scale-shown")).to_contain_text("Skala 2: target SpO2 88–92 %")
-    expect(page.locator("#spo2-scale-order")).to_contain_text("Dipilih oleh dokter, ")
+    expect(page.locator("#spo2-scale-order")).to_contain_text("Dipilih oleh dr. Sari Wulandari (demo), ")
     expect(page.locator("#spo2-scale-order")).to_contain_text(why)
     expect(page.locator("#spo2-scale-reason")).to_have_value("")
     expect(marker).to_be_visible()  # switched by the ward channel's "sc" message

@@ -100,7 +100,7 @@ def test_language_switch_to_english_and_back(page, live_server):
     expect(page.locator("#home-greeting")).to_contain_text("Selamat datang")
     page.click("#shell-language-menu")
     page.click("#shell-lang-en")
-    expect(page.locator("#home-greeting")).to_have_text("Welcome, dr. Demo Pantau")
+    expect(page.locator("#home-greeting")).to_have_text("Welcome, dr. Sari Wulandari (demo)")
     expect(page.locator("#nav-pages\\.home")).to_have_text("Home")
     page.goto(f"{base}/")  # the choice is remembered for the user
     expect(page.locator("#home-greeting")).to_contain_text("Welcome")

@@ -103,7 +103,7 @@ def test_a_choice_is_stored_audited_and_read_back_over_time(any_app):
     first, second = (at for at, _ in history.changes)
     assert history.at(before - timedelta(seconds=1)) == 1
     assert history.at(first) == 2 and history.at(second) == 1
-    assert (latest.scale, latest.by, latest.reason) == (1, "dokter", None)
+    assert (latest.scale, latest.by, latest.reason) == (1, "dr. Sari Wulandari (demo)", None)
 
 
 def test_a_doctor_corrects_the_indication_of_the_scale_the_patient_is_on(sqlite_app):

@@ -13,6 +13,9 @@ from i18n.web import current_language
 # Plotly's number separators: decimal mark, then thousands mark.
 _SEPARATORS = {"id": (",", "."), "en": (".", ",")}
 _DATE_FORMAT = {"id": "%d/%m/%Y", "en": "%m/%d/%Y"}
+# How a time axis writes a day under its hours, and a day with its year: day first in Indonesian ("8 Des 2026"),
+# Plotly's own month first in English.
+_DAY_FORMATS = {"id": {"dayMonth": "%-d %b", "dayMonthYear": "%-d %b %Y"}, "en": {}}
 # Plotly's own words (the mode bar's buttons and the snapshot's messages), by the English text it looks them up by.
 _WORDS = {
     "Autoscale": "plotly_autoscale",
@@ -49,6 +52,7 @@ def plotly_locale(lang: str) -> dict[str, Any]:
             "months": list(months),
             "shortMonths": [month[:3] for month in months],
             "date": _DATE_FORMAT[lang],
+            **_DAY_FORMATS[lang],
             "decimal": decimal,
             "thousands": thousands,
         },

@@ -109,7 +109,10 @@ def render(_version: int) -> tuple:
         if rows
         else html.P(t("inpatient_list_empty"), className="text-body-secondary m-3")
     )
-    bed_options = [{"label": f"{b.code} — {b.ward} ({b.care_class})", "value": b.id} for b in beds]
+    bed_options = [
+        {"label": t("inpatient_bed_option_ward", bed=b.code, ward=b.ward, care_class=b.care_class), "value": b.id}
+        for b in beds
+    ]
     return table, ward_options, [{"label": m, "value": m} for m in monitors], bed_options
 
 
@@ -119,7 +122,7 @@ def ward_beds(ward_id: int | None, _version: int) -> list[dict]:
         return []
     with current_runtime().db.session() as db:
         beds = inpatient_views.available_beds(db, current_user.site_id, ward_id)
-    return [{"label": f"{b.code} ({b.care_class})", "value": b.id} for b in beds]
+    return [{"label": t("inpatient_bed_option", bed=b.code, care_class=b.care_class), "value": b.id} for b in beds]
 
 
 @page_callback(

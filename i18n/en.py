@@ -1226,6 +1226,8 @@ STRINGS = {
     "inpatient_transfer_title": "Transfer the patient from bed {bed}",
     "inpatient_transfer_bed": "To bed",
     "inpatient_transfer_monitor": "Monitor",
+    "inpatient_bed_option": "{bed} (class {care_class})",
+    "inpatient_bed_option_ward": "{bed} — {ward} (class {care_class})",
     "inpatient_monitor_follow": "The monitor comes along",
     "inpatient_monitor_keep": "Use the new bed's monitor",
     "inpatient_monitor_other": "Pair another monitor (type its id)",

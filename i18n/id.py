@@ -1238,6 +1238,8 @@ STRINGS = {
     "inpatient_transfer_title": "Pindahkan pasien dari tempat tidur {bed}",
     "inpatient_transfer_bed": "Ke tempat tidur",
     "inpatient_transfer_monitor": "Monitor",
+    "inpatient_bed_option": "{bed} (kelas {care_class})",
+    "inpatient_bed_option_ward": "{bed} — {ward} (kelas {care_class})",
     "inpatient_monitor_follow": "Monitor ikut pindah",
     "inpatient_monitor_keep": "Pakai monitor tempat tidur tujuan",
     "inpatient_monitor_other": "Pasang monitor lain (ketik ID)",

@@ -16,7 +16,7 @@ from components.local_time import local_when
 from components.one_time_secret import one_time_secret
 from components.shell import confirm_first_alert
 from data import device_credentials, wards
-from data.admissions import monitor_bed, watched_bed
+from data.admissions import monitor_bed
 from data.broker_admin import BrokerAdmin, open_broker_admin
 from data.runtime import current_runtime
 from domain.errors import InputError
@@ -156,9 +156,9 @@ def ask_retire(_clicks: int, device_id: str | None) -> tuple:
     if not device_id:
         return False, no_update, dbc.Alert(t("devices_select_first"), color="warning", className="mb-0")
     with current_runtime().db.session() as db:
-        watching = watched_bed(db, current_user.site_id, device_id)
+        watching = monitor_bed(db, current_user.site_id, device_id, with_patient=True)
     if watching is not None:  # the admin is told a patient loses her monitor before she confirms
-        return True, t("devices_retire_confirm_patient", device_id=device_id, bed=watching), None
+        return True, t("devices_retire_confirm_patient", device_id=device_id, bed=watching.code), None
     return True, t("devices_retire_confirm", device_id=device_id), None
 
 

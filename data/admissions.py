@@ -139,28 +139,20 @@ def current_admission(session: Session, bed_id: int) -> Admission | None:
     )
 
 
-def monitor_bed(session: Session, site_id: int, device_id: str) -> BedRef | None:
-    """The bed the site's monitor ``device_id`` serves now, if any."""
-    row = session.execute(
+def monitor_bed(session: Session, site_id: int, device_id: str, *, with_patient: bool = False) -> BedRef | None:
+    """The bed the site's monitor ``device_id`` serves now, if any (``with_patient``: only when a patient lies
+    there, the one it watches)."""
+    query = (
         select(Ward.code, Bed.code)
         .join(Bed, Bed.ward_id == Ward.id)
         .join(DeviceAssignment, (DeviceAssignment.bed_id == Bed.id) & DeviceAssignment.until.is_(None))
         .join(Device, Device.id == DeviceAssignment.device_pk)
         .where(Device.site_id == site_id, Device.device_id == device_id.strip())
-    ).first()
-    return BedRef(*row) if row is not None else None
-
-
-def watched_bed(session: Session, site_id: int, device_id: str) -> str | None:
-    """The code of the bed whose patient the site's monitor ``device_id`` watches now, if it serves an occupied
-    bed."""
-    return session.scalar(
-        select(Bed.code)
-        .join(DeviceAssignment, (DeviceAssignment.bed_id == Bed.id) & DeviceAssignment.until.is_(None))
-        .join(Device, Device.id == DeviceAssignment.device_pk)
-        .join(BedOccupancy, (BedOccupancy.bed_id == Bed.id) & BedOccupancy.until.is_(None))
-        .where(Device.site_id == site_id, Device.device_id == device_id.strip())
     )
+    if with_patient:
+        query = query.join(BedOccupancy, (BedOccupancy.bed_id == Bed.id) & BedOccupancy.until.is_(None))
+    row = session.execute(query).first()
+    return BedRef(*row) if row is not None else None
 
 
 def patients_bed(session: Session, patient_id: int) -> BedRef | None:

@@ -51,4 +51,4 @@ def _tile_states(db: Database, site_id: int, beds: tuple[BedRef, ...]) -> dict[B
     except SQLAlchemyError as exc:
         log.warning("the beds' tiles not read; the stations redraw them", extra={"error": str(exc)[:300]})
         return {}
-    return {bed: states[bed] for bed in beds if bed in states}
+    return states

@@ -344,6 +344,8 @@ def test_a_monitor_paired_to_a_lying_patient_keeps_her_stay_and_a_corrected_name
     assert run(pantau, monitor_bed, actor.site_id, "MT-2") == BedRef("TST", "T-01")
     assert run(pantau, monitor_bed, actor.site_id, "MT-3 ") == BedRef("TST", "T-03")
     assert run(pantau, monitor_bed, actor.site_id, "MT-9") is None
+    assert run(pantau, monitor_bed, actor.site_id, "MT-2", with_patient=True) == BedRef("TST", "T-01")
+    assert run(pantau, monitor_bed, actor.site_id, "MT-3", with_patient=True) is None  # T-03 is empty
     with pantau.runtime.db.session() as s:
         s.get(Patient, ids["T1"]).name = "Siti Aminah Putri"
     assert tile(pantau, actor, "T-01").stay_key != before.stay_key

@@ -12,15 +12,15 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from data import audit, live_keys
+from data.drawn_stay import stay_drawn_for
 from data.live_notify import notify
 from data.live_store import LiveStore
-from data.models import AlarmLimit, Bed, BedOccupancy
+from data.models import AlarmLimit, Bed
 from data.wards import alarm_profiles, ward_kind
 from domain.actor import Actor
 from domain.alarm_limit_ranges import validate_overrides, widened_limits
 from domain.alarms import PROFILES, Bounds, Limits, effective_limits, ward_profile
 from domain.clock import utcnow
-from domain.errors import InputError
 
 
 def bed_profile(session: Session, bed_id: int) -> str:
@@ -97,13 +97,7 @@ def set_overrides(
     was drawn for (``bed_err_other_patient``: never set for the next one), each limit inside its adjustable range
     (``domain.alarm_limit_ranges``), and a reason whenever a limit is widened past the unit profile. Raises
     ``InputError`` (``LimitsRefused`` and ``ReasonRequired`` among them) and saves nothing then."""
-    occupancy = session.scalar(
-        select(BedOccupancy).where(BedOccupancy.bed_id == bed_id, BedOccupancy.until.is_(None)).with_for_update()
-    )
-    if occupancy is None:
-        raise InputError("limits_err_no_patient")
-    if occupancy.admission_id != admission_id:
-        raise InputError("bed_err_other_patient")
+    stay_drawn_for(session, bed_id, admission_id, empty_key="limits_err_no_patient")
     cleaned = {p: b for p, b in wanted.items() if b[0] is not None or b[1] is not None}
     profile = bed_profile(session, bed_id)
     text = validate_overrides(PROFILES[profile], cleaned, reason)

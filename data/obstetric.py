@@ -6,10 +6,11 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from data import live_keys
-from data.admissions import current_admission
 from data.audit import record_by
+from data.drawn_stay import stay_drawn_for
 from data.live_notify import notify
 from data.live_store import LiveStore
+from data.models import Admission
 from domain.actor import Actor
 from domain.errors import InputError
 
@@ -18,9 +19,7 @@ def set_obstetric(session: Session, actor: Actor, *, bed_id: int, admission_id: 
     """Record whether the patient of stay ``admission_id``, lying in the bed, is pregnant or just delivered;
     audited. False when it was recorded so already. Raises ``InputError`` for a man, and for an empty bed or
     another patient in it (the page was drawn before she left)."""
-    admission = current_admission(session, bed_id)
-    if admission is None or admission.id != admission_id:
-        raise InputError("bed_err_other_patient")
+    admission = session.get(Admission, stay_drawn_for(session, bed_id, admission_id).admission_id)
     if obstetric and admission.patient.sex != "P":
         raise InputError("obstetric_err_sex")
     if admission.obstetric == obstetric:

@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 
 from data import live_keys
 from data.audit import record_by
+from data.drawn_stay import stay_drawn_for
 from data.live_notify import notify
 from data.live_store import LiveStore
-from data.models import BedOccupancy, Spo2ScaleOrder, User
+from data.models import Spo2ScaleOrder, User
 from domain.actor import Actor
 from domain.clock import utcnow
-from domain.errors import InputError
 from domain.spo2_scale import checked_order
 
 
@@ -60,11 +60,7 @@ def prescribe(
     choice refused, and for an empty bed or another patient in it (the page was drawn before she left): a choice is
     never made for the next one."""
     chosen, text = checked_order(scale, reason)
-    occupancy = session.scalar(
-        select(BedOccupancy).where(BedOccupancy.bed_id == bed_id, BedOccupancy.until.is_(None)).with_for_update()
-    )
-    if occupancy is None or occupancy.admission_id != admission_id:
-        raise InputError("bed_err_other_patient")
+    occupancy = stay_drawn_for(session, bed_id, admission_id)
     previous = occupancy.spo2_scale
     if previous == chosen:
         last = last_order(session, occupancy.admission_id)

@@ -54,7 +54,7 @@ from data.cuff_readings import CuffReading, Stay, open_stays, stay_cuff_readings
 from data.db import Database
 from data.live_store import LiveBatch, LiveStore
 from data.models import AlarmEvent, AlarmLimit, Bed, BedOccupancy, DeviceAssignment, Observation, Ward
-from data.wards import alarm_profiles, news2_scored_from
+from data.wards import occupants
 from domain import clock
 from domain.alarms import BedAlarms, Change, Limits, Reading, effective_limits, ward_profile
 from domain.clock import epoch_ms, utcnow
@@ -213,8 +213,7 @@ class ClinicalPipeline:
             newest = self._latest_observations(session, [admission_id for admission_id, _ in stays.values()])
             observations = {bed_id: newest.get(admission_id) for bed_id, (admission_id, _) in stays.items()}
             paired = set(session.scalars(_PAIRED_BEDS))
-            scored_from = news2_scored_from(session)
-            profiles = alarm_profiles(session)
+            patients = occupants(session)
             arrived = self._new_patients(rows, stays) if self._state_restored else set()
             cuffs = self._stored_cuff_readings(session, arrived) if arrived else {}
         now_ms = clock.now_ms()
@@ -222,10 +221,11 @@ class ClinicalPipeline:
             for bed, ward in rows:
                 context = self._beds.get(bed.code) or BedContext(bed.id, bed.code, ward.code, Limits())
                 before = _scored_with(context)
-                profile = profiles.get(bed.id) or ward_profile(ward.kind)
+                patient = patients.get(bed.id)
+                profile = patient.profile if patient else ward_profile(ward.kind)
                 context.limits = effective_limits(profile, overrides.get(bed.id))
                 context.paired = bed.id in paired
-                context.scored_from_ms = _epoch_ms(scored_from.get(bed.id))
+                context.scored_from_ms = _epoch_ms(patient.scored_from if patient else None)
                 self._beds[bed.code] = context
                 stay = stays.get(bed.id, (None, 1))
                 self._take_stay(context, bed.id in stays, *stay, observations.get(bed.id), now_ms, cuffs.get(bed.code))
@@ -307,8 +307,9 @@ class ClinicalPipeline:
             admission_id, scale, since = stay if stay is not None else (None, 1, None)
             observation = self._latest_observation(session, admission_id)
             paired = session.scalar(_PAIRED_BEDS.where(DeviceAssignment.bed_id == context.bed_id).limit(1))
-            scored_from = news2_scored_from(session, [context.bed_id]).get(context.bed_id)
-            limits = bed_limits(session, context.bed_id)
+            patient = occupants(session, [context.bed_id]).get(context.bed_id)
+            scored_from = patient.scored_from if patient else None
+            limits = bed_limits(session, context.bed_id, patient.profile if patient else None)
             cuff = None
             if since is not None and _moved_in(context, admission_id):
                 readings = stay_cuff_readings(session, {context.code: Stay(context.bed_id, since)}, utcnow())

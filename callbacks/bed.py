@@ -32,7 +32,7 @@ from data.obstetric import publish_obstetric_changed, set_obstetric
 from data.runtime import current_runtime
 from data.spo2_scale import ScaleHistory, last_order, prescribe, publish_scale_changed, scale_history
 from data.trends import RANGES, alarm_history, missing_spans, news2_series, observations, vital_trend
-from data.wards import BedView, bed_by_code, news2_scored_from
+from data.wards import BedView, bed_by_code, occupants
 from domain.alarm_limit_ranges import SIDES, LimitField, LimitsRefused, ReasonRequired
 from domain.alarms import PARAMETERS, PROFILES, Bounds
 from domain.clock import utcnow
@@ -99,7 +99,8 @@ def refresh_bed(range_key: str, _version: int, theme_name: str | None, code: str
         frame = vital_trend(session, stays, range_key)
         since = utcnow() - RANGES[range_key]
         taken = observations(session, admission.id, since - RANGES["24h"]) if admission else []
-        scored_from = news2_scored_from(session, [bed.id]).get(bed.id)
+        occupant = occupants(session, [bed.id]).get(bed.id)
+        scored_from = occupant.scored_from if occupant else None
         scales = scale_history(session, admission.id, bed.spo2_scale) if admission else ScaleHistory(bed.spo2_scale)
         scores = news2_series(frame, taken, scales, scored_from=scored_from)
         history = _history_table(alarm_history(session, stays)) if admission else _no_admission()

@@ -16,7 +16,7 @@ from data.drawn_stay import stay_drawn_for
 from data.live_notify import notify
 from data.live_store import LiveStore
 from data.models import AlarmLimit, Bed
-from data.wards import alarm_profiles, ward_kind
+from data.wards import occupants, ward_kind
 from domain.actor import Actor
 from domain.alarm_limit_ranges import validate_overrides, widened_limits
 from domain.alarms import PROFILES, Bounds, Limits, effective_limits, ward_profile
@@ -25,7 +25,8 @@ from domain.clock import utcnow
 
 def bed_profile(session: Session, bed_id: int) -> str:
     """The alarm profile of the bed's patient (a child's on any ward), or of its ward when it is empty."""
-    return alarm_profiles(session, [bed_id]).get(bed_id) or ward_profile(ward_kind(session, bed_id))
+    occupant = occupants(session, [bed_id]).get(bed_id)
+    return occupant.profile if occupant else ward_profile(ward_kind(session, bed_id))
 
 
 def overrides(session: Session, bed_id: int) -> dict[str, Bounds]:
@@ -35,9 +36,10 @@ def overrides(session: Session, bed_id: int) -> dict[str, Bounds]:
     }
 
 
-def bed_limits(session: Session, bed_id: int) -> Limits:
-    """The limits the bed's alarms run on now: its profile's, with its own overrides."""
-    return effective_limits(bed_profile(session, bed_id), overrides(session, bed_id))
+def bed_limits(session: Session, bed_id: int, profile: str | None = None) -> Limits:
+    """The limits the bed's alarms run on now: its profile's (``profile`` when the caller has read it), with its
+    own overrides."""
+    return effective_limits(profile or bed_profile(session, bed_id), overrides(session, bed_id))
 
 
 def end_overrides(session: Session, bed_id: int) -> dict[str, Bounds]:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from data.models import Admission, Bed, BedOccupancy, Device, DeviceAssignment, Patient, Site, Ward
@@ -65,9 +65,17 @@ def ward_kind(session: Session, bed_id: int) -> str | None:
     return session.scalar(select(Ward.kind).join(Bed, Bed.ward_id == Ward.id).where(Bed.id == bed_id))
 
 
-def _occupants(session: Session, bed_ids: Collection[int] | None) -> Sequence[Row]:
-    """Per occupied bed (of ``bed_ids``, or every one): its id, its patient's birth date, the site's time zone, the
-    ward's kind and whether the stay is recorded as obstetric."""
+@dataclass(frozen=True)
+class Occupant:
+    """What the clinical rules need of the patient lying in a bed, from her birth date, the site's time zone, the
+    ward's kind and whether her stay is recorded as obstetric."""
+
+    scored_from: datetime | None  # when NEWS2 starts scoring her (``domain.news2.scored_from_at``)
+    profile: str  # her alarm profile today in the site's time zone (``domain.alarms.patient_profile``)
+
+
+def occupants(session: Session, bed_ids: Collection[int] | None = None) -> dict[int, Occupant]:
+    """Per occupied bed (of ``bed_ids``, or every one), its patient as the clinical rules see her (one query)."""
     query = (
         select(BedOccupancy.bed_id, Patient.birth_date, Site.timezone, Ward.kind, Admission.obstetric)
         .join(Bed, Bed.id == BedOccupancy.bed_id)
@@ -79,23 +87,13 @@ def _occupants(session: Session, bed_ids: Collection[int] | None) -> Sequence[Ro
     )
     if bed_ids is not None:
         query = query.where(BedOccupancy.bed_id.in_(bed_ids))
-    return session.execute(query).all()
-
-
-def news2_scored_from(session: Session, bed_ids: Collection[int] | None = None) -> dict[int, datetime | None]:
-    """Per occupied bed (of ``bed_ids``, or every one), when NEWS2 starts scoring the patient lying there
-    (``domain.news2.scored_from_at``: from their birth date, the site's time zone, the ward's kind and whether the
-    stay is recorded as obstetric)."""
-    return {bed_id: scored_from_at(*row) for bed_id, *row in _occupants(session, bed_ids)}
-
-
-def alarm_profiles(session: Session, bed_ids: Collection[int] | None = None) -> dict[int, str]:
-    """Per occupied bed (of ``bed_ids``, or every one), the alarm profile of the patient lying there today in the
-    site's time zone (``domain.alarms.patient_profile``: a child's on any ward, else the ward's)."""
     now = utcnow()
     return {
-        bed_id: patient_profile(kind, born, now.astimezone(ZoneInfo(zone)).date())
-        for bed_id, born, zone, kind, _ in _occupants(session, bed_ids)
+        bed_id: Occupant(
+            scored_from_at(born, zone, kind, obstetric),
+            patient_profile(kind, born, now.astimezone(ZoneInfo(zone)).date()),
+        )
+        for bed_id, born, zone, kind, obstetric in session.execute(query)
     }
 
 

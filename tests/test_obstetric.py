@@ -13,7 +13,7 @@ from data.admissions import current_admission
 from data.live_store import MemoryLiveStore
 from data.models import Admission, AuditLog, Patient
 from data.obstetric import publish_obstetric_changed, set_obstetric
-from data.wards import bed_by_code, news2_scored_from
+from data.wards import bed_by_code, occupants
 from domain.errors import InputError
 from domain.news2 import NEVER
 from tests.test_clinical import feed
@@ -43,12 +43,12 @@ def test_a_recorded_pregnancy_is_audited_and_never_scored(any_app):
     assert record(db, True) and not record(db, True)
     with db.session() as s:
         bed_id = bed_by_code(s, 1, BED).id
-        assert news2_scored_from(s, [bed_id])[bed_id] == NEVER
+        assert occupants(s, [bed_id])[bed_id].scored_from == NEVER
         audits = s.scalars(select(AuditLog).where(AuditLog.action == "obstetric_set")).all()
         assert [(a.username, a.detail["obstetric"]) for a in audits] == [("dokter", True)]
     assert record(db, False)
     with db.session() as s:
-        assert news2_scored_from(s, [bed_id])[bed_id] != NEVER
+        assert occupants(s, [bed_id])[bed_id].scored_from != NEVER
 
 
 def test_a_man_or_a_stay_the_page_was_not_drawn_for_cannot_be_recorded(sqlite_app):
